@@ -1,0 +1,119 @@
+// Lint for the whole workspace. The module-boundary rule encodes the "may import" table of
+// ARCHITECTURE.md: one depConstraint per row, keyed on each project's `scope:` tag.
+import nx from '@nx/eslint-plugin';
+import jsoncParser from 'jsonc-eslint-parser';
+
+/** I/O packages the pure domain must never touch. */
+const ioPackages = [
+  'kafkajs',
+  'mongodb',
+  '@grpc/*',
+  '@azure/*',
+  '@microsoft/*',
+  'nice-grpc',
+  'nice-grpc-*',
+  '@opentelemetry/*',
+  'pino',
+];
+
+export default [
+  { ignores: ['**/node_modules', '**/dist', '**/.cache', '**/.nx', '**/tmp', '**/coverage'] },
+  ...nx.configs['flat/base'],
+  ...nx.configs['flat/typescript'],
+  ...nx.configs['flat/javascript'],
+  {
+    files: ['**/*.ts', '**/*.js', '**/*.mjs', '**/*.cjs'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: true,
+          banTransitiveDependencies: false,
+          allow: [],
+          depConstraints: [
+            // Rows of the "may import" table.
+            { sourceTag: 'scope:contracts', onlyDependOnLibsWithTags: [] },
+            {
+              sourceTag: 'scope:routing-engine',
+              onlyDependOnLibsWithTags: ['scope:contracts'],
+              bannedExternalImports: ioPackages,
+            },
+            { sourceTag: 'scope:platform', onlyDependOnLibsWithTags: ['scope:contracts'] },
+            {
+              sourceTag: 'scope:messaging',
+              onlyDependOnLibsWithTags: ['scope:platform', 'scope:contracts'],
+            },
+            {
+              sourceTag: 'scope:persistence',
+              onlyDependOnLibsWithTags: ['scope:platform', 'scope:contracts'],
+            },
+            { sourceTag: 'scope:graph-mail', onlyDependOnLibsWithTags: ['scope:platform'] },
+            { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['type:lib'] },
+            // Libs never import apps; apps import libs, but never the test helpers.
+            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
+            {
+              sourceTag: 'type:app',
+              onlyDependOnLibsWithTags: ['type:lib'],
+              notDependOnLibsWithTags: ['scope:testing'],
+            },
+            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:app'] },
+          ],
+        },
+      ],
+      // A lib's public API is its src/index.ts: `@mailroute/<lib>/<anything>` is a deep import.
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@mailroute/*/**'],
+              message: 'Deep import: import the lib by its name (its src/index.ts), e.g. @mailroute/platform.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // "No I/O, no clocks": the routing engine takes time as a parameter and touches no node built-in.
+    files: ['libs/routing-engine/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@mailroute/*/**'], message: 'Deep import: import the lib by its name.' },
+            { group: ['node:*', 'fs', 'net', 'http', 'https', 'child_process', 'dgram', 'tls'], message: 'routing-engine is pure: no I/O.' },
+          ],
+        },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'routing-engine has no clock: pass the time in.' },
+      ],
+    },
+  },
+  {
+    files: ['**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    files: ['libs/contracts/src/generated/**/*.ts', 'libs/contracts/src/index.ts'],
+    rules: {
+      '@typescript-eslint/no-unused-vars': 'off',
+      '@typescript-eslint/consistent-type-imports': 'off',
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-empty-interface': 'off',
+      '@typescript-eslint/no-empty-object-type': 'off',
+      '@typescript-eslint/no-namespace': 'off',
+    },
+  },
+  {
+    files: ['**/*.json'],
+    languageOptions: { parser: jsoncParser },
+    rules: {},
+  },
+];

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { ConfigError } from './errors';
+
+/** A config schema: an object whose keys are environment variable names. */
+export type ConfigSchema = z.ZodObject<z.ZodRawShape>;
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Parses `env` against `schema` once. Every problem is collected and reported together in a
+ * ConfigError naming each variable; values are never echoed (they may be secrets). Empty strings
+ * count as unset, so `FOO=` in a manifest falls back to the default instead of failing oddly.
+ */
+export function loadConfig<S extends ConfigSchema>(schema: S, env: Env = process.env): z.infer<S> {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value.trim() !== '') input[key] = value.trim();
+  }
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => ({
+    variable: String(issue.path[0] ?? '(config)'),
+    problem: issue.path[0] !== undefined && input[String(issue.path[0])] === undefined && issue.code === 'invalid_type'
+      ? 'is required but not set'
+      : `is invalid: ${issue.message}`,
+  }));
+  throw new ConfigError(problems);
+}
+
+/** Schema helpers for environment variables (strings in, typed values out). */
+export const env = {
+  port: (defaultPort?: number) => {
+    const schema = z.coerce.number().int().min(0).max(65535);
+    return defaultPort === undefined ? schema : schema.default(defaultPort);
+  },
+  int: (options: { min?: number; max?: number; default?: number } = {}) => {
+    let schema = z.coerce.number().int();
+    if (options.min !== undefined) schema = schema.min(options.min);
+    if (options.max !== undefined) schema = schema.max(options.max);
+    return options.default === undefined ? schema : schema.default(options.default);
+  },
+  bool: (defaultValue: boolean) => z.stringbool().default(defaultValue),
+  url: () => z.url(),
+  list: () =>
+    z.string().transform((value) =>
+      value
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0),
+    ),
+  logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  string: () => z.string().min(1),
+};
+
+/** Variables every mailroute service reads. Merge into a service's own schema with `.extend()`. */
+export const serviceConfigSchema = z.object({
+  /** Interface the gRPC server binds. Loopback by default: plaintext is for loopback only. */
+  GRPC_HOST: z.string().default('127.0.0.1'),
+  /** gRPC port; 0 picks a free one (tests). */
+  GRPC_PORT: env.port(),
+  LOG_LEVEL: env.logLevel(),
+  /** OTLP/gRPC endpoint for traces; unset means no export. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  /** Time given to in-flight calls and consumers to finish on SIGTERM before they are cut. */
+  SHUTDOWN_GRACE_MS: env.int({ min: 0, max: 120_000, default: 10_000 }),
+  /** Deadline applied to unary calls that arrive without one. */
+  GRPC_DEFAULT_DEADLINE_MS: env.int({ min: 100, max: 600_000, default: 30_000 }),
+});
+
+export type ServiceConfig = z.infer<typeof serviceConfigSchema>;

@@ -1,0 +1,118 @@
+/**
+ * The closed list of error codes every mailroute component speaks. Each code maps to exactly one
+ * gRPC status in `toGrpcStatus` (grpc-status.ts); nothing else decides a status.
+ */
+export const errorCodes = [
+  'INVALID_ARGUMENT',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'PERMISSION_DENIED',
+  'UNAUTHENTICATED',
+  'FAILED_PRECONDITION',
+  'ABORTED',
+  'UNAVAILABLE',
+  'DEADLINE_EXCEEDED',
+  'RESOURCE_EXHAUSTED',
+  'CONFIG',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof errorCodes)[number];
+
+export interface MailrouteErrorOptions {
+  cause?: unknown;
+  /** Whether repeating the same operation later may succeed. Defaults per code. */
+  retryable?: boolean;
+  /** How long the dependency asked us to wait before retrying (Retry-After), in milliseconds. */
+  retryAfterMs?: number;
+}
+
+const retryableByDefault: ReadonlySet<ErrorCode> = new Set(['UNAVAILABLE', 'DEADLINE_EXCEEDED', 'ABORTED']);
+
+/** Base class of every error mailroute throws on purpose. */
+export class MailrouteError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(code: ErrorCode, message: string, options: MailrouteErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retryable = options.retryable ?? retryableByDefault.has(code);
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/** A request field is missing or malformed. `field` is the field path as the caller wrote it. */
+export class ValidationError extends MailrouteError {
+  readonly field: string;
+
+  constructor(field: string, problem: string, options: MailrouteErrorOptions = {}) {
+    super('INVALID_ARGUMENT', `${field}: ${problem}`, options);
+    this.field = field;
+  }
+}
+
+export class NotFoundError extends MailrouteError {
+  constructor(resource: string, id: string, options: MailrouteErrorOptions = {}) {
+    super('NOT_FOUND', `${resource} ${JSON.stringify(id)} not found`, options);
+  }
+}
+
+export class AlreadyExistsError extends MailrouteError {
+  constructor(resource: string, id: string, options: MailrouteErrorOptions = {}) {
+    super('ALREADY_EXISTS', `${resource} ${JSON.stringify(id)} already exists`, options);
+  }
+}
+
+export class PermissionDeniedError extends MailrouteError {
+  constructor(message: string, options: MailrouteErrorOptions = {}) {
+    super('PERMISSION_DENIED', message, options);
+  }
+}
+
+export class UnauthenticatedError extends MailrouteError {
+  constructor(message: string, options: MailrouteErrorOptions = {}) {
+    super('UNAUTHENTICATED', message, options);
+  }
+}
+
+/** The system is not in a state that allows the operation (a configuration problem an operator must fix). */
+export class FailedPreconditionError extends MailrouteError {
+  constructor(message: string, options: MailrouteErrorOptions = {}) {
+    super('FAILED_PRECONDITION', message, options);
+  }
+}
+
+/** A concurrent change won (optimistic concurrency); re-read and retry. */
+export class ConflictError extends MailrouteError {
+  constructor(message: string, options: MailrouteErrorOptions = {}) {
+    super('ABORTED', message, options);
+  }
+}
+
+/** A dependency is down, unreachable or throttling us. Retryable. */
+export class UnavailableError extends MailrouteError {
+  constructor(message: string, options: MailrouteErrorOptions = {}) {
+    super('UNAVAILABLE', message, { retryable: true, ...options });
+  }
+}
+
+/** A process configuration value is missing or invalid. `variables` names every offending one. */
+export class ConfigError extends MailrouteError {
+  readonly variables: readonly string[];
+
+  constructor(problems: readonly { variable: string; problem: string }[]) {
+    super(
+      'CONFIG',
+      `invalid configuration: ${problems.map((p) => `${p.variable} ${p.problem}`).join('; ')}`,
+      { retryable: false },
+    );
+    this.variables = problems.map((p) => p.variable);
+  }
+}
+
+export function isMailrouteError(error: unknown): error is MailrouteError {
+  return error instanceof MailrouteError;
+}

@@ -1,0 +1,112 @@
+import { Writable } from 'node:stream';
+import { createChannel, createClient, type Channel } from 'nice-grpc';
+import { ClientError, Status } from 'nice-grpc-common';
+import { HealthDefinition } from 'nice-grpc-server-health';
+import { ValidationError } from './errors';
+import { createGrpcServer, type GrpcServer } from './grpc-server';
+import { createLogger } from './logger';
+
+/** A hand-written generic definition (JSON on the wire) so this lib's test needs no generated code. */
+const json = {
+  requestSerialize: (value: unknown) => Buffer.from(JSON.stringify(value)),
+  requestDeserialize: (bytes: Buffer) => JSON.parse(bytes.toString()) as unknown,
+  responseSerialize: (value: unknown) => Buffer.from(JSON.stringify(value)),
+  responseDeserialize: (bytes: Buffer) => JSON.parse(bytes.toString()) as unknown,
+};
+const EchoDefinition = {
+  echo: { path: '/test.v1.Echo/Echo', requestStream: false, responseStream: false, options: {}, ...json },
+  ticks: { path: '/test.v1.Echo/Ticks', requestStream: false, responseStream: true, options: {}, ...json },
+} as const;
+
+const logLines: string[] = [];
+const logger = createLogger({
+  name: 'grpc-test',
+  level: 'info',
+  destination: new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logLines.push(chunk.toString());
+      done();
+    },
+  }),
+});
+
+describe('createGrpcServer over a real socket', () => {
+  let server: GrpcServer;
+  let channel: Channel;
+  let port: number;
+
+  beforeEach(async () => {
+    server = createGrpcServer({
+      logger,
+      services: [
+        {
+          definition: EchoDefinition as never,
+          implementation: {
+            async echo(request: { text?: string; fail?: string }) {
+              if (request.fail === 'validation') throw new ValidationError('text', 'must not be empty');
+              if (request.fail === 'bug') throw new TypeError('secret internals at /srv/x.js');
+              return { text: request.text };
+            },
+            async *ticks(_request: unknown, context: { signal: AbortSignal }) {
+              for (let i = 0; ; i += 1) {
+                yield { tick: i };
+                await new Promise((resolve) => setTimeout(resolve, 20));
+                if (context.signal.aborted) return;
+              }
+            },
+          } as never,
+        },
+      ],
+    });
+    port = await server.listen('127.0.0.1', 0);
+    channel = createChannel(`127.0.0.1:${port}`);
+  });
+
+  afterEach(async () => {
+    channel.close();
+    await server.shutdown(1_000);
+  });
+
+  it('serves grpc.health.v1 as SERVING for the server and each service, NOT_SERVING after shutdown starts', async () => {
+    const health = createClient(HealthDefinition, channel);
+    await expect(health.check({ service: '' })).resolves.toMatchObject({ status: 1 });
+    await expect(health.check({ service: 'test.v1.Echo' })).resolves.toMatchObject({ status: 1 });
+    server.setServing(false);
+    await expect(health.check({ service: 'test.v1.Echo' })).resolves.toMatchObject({ status: 2 });
+  });
+
+  it('maps a validation error to INVALID_ARGUMENT naming the field', async () => {
+    const echo = createClient(EchoDefinition as never, channel) as unknown as {
+      echo(request: unknown): Promise<unknown>;
+    };
+    await expect(echo.echo({ text: 'hi' })).resolves.toEqual({ text: 'hi' });
+    const error = await echo.echo({ fail: 'validation' }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ClientError);
+    expect(error).toMatchObject({ code: Status.INVALID_ARGUMENT, details: 'text: must not be empty' });
+  });
+
+  it('hides an unexpected error behind INTERNAL and logs its stack', async () => {
+    const echo = createClient(EchoDefinition as never, channel) as unknown as {
+      echo(request: unknown): Promise<unknown>;
+    };
+    const error = await echo.echo({ fail: 'bug' }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: Status.INTERNAL, details: 'internal error' });
+    expect(logLines.join('')).toContain('secret internals');
+  });
+
+  it('ends open server streams when shutdown starts, so draining completes', async () => {
+    const echo = createClient(EchoDefinition as never, channel) as unknown as {
+      ticks(request: unknown): AsyncIterable<{ tick: number }>;
+    };
+    const received: number[] = [];
+    const consuming = (async () => {
+      for await (const message of echo.ticks({})) received.push(message.tick);
+    })();
+    while (received.length < 3) await new Promise((resolve) => setTimeout(resolve, 10));
+    const started = Date.now();
+    await server.shutdown(5_000);
+    await consuming;
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(received.length).toBeGreaterThanOrEqual(3);
+  });
+});

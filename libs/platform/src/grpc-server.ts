@@ -1,0 +1,200 @@
+import type { CallContext, ServerMiddlewareCall } from 'nice-grpc-common';
+import { ServerError, Status } from 'nice-grpc-common';
+import { createServer, type CompatServiceDefinition, type ServiceImplementation } from 'nice-grpc';
+import { openTelemetryServerMiddleware } from 'nice-grpc-opentelemetry';
+import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
+import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-reflection';
+import { toGrpcStatus, isAbortError } from './grpc-status';
+import type { Logger } from './logger';
+
+/** One service to serve: its ts-proto definition and the implementation built by its factory. */
+export interface ServiceRegistration {
+  definition: CompatServiceDefinition;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  implementation: ServiceImplementation<any>;
+}
+
+export interface GrpcServerOptions {
+  logger: Logger;
+  services: readonly ServiceRegistration[];
+  /** A FileDescriptorSet (with imports) covering `services`, for server reflection. */
+  descriptorSet?: Uint8Array;
+  /** Deadline applied to unary calls that arrive without one. Default 30 s. */
+  defaultDeadlineMs?: number;
+}
+
+export interface GrpcServer {
+  /** Binds `host:port` (port 0 picks one) and returns the bound port. Loopback plaintext only. */
+  listen(host: string, port: number): Promise<number>;
+  /** Flips every registered service (and the overall server) in grpc.health.v1. */
+  setServing(serving: boolean): void;
+  /**
+   * Graceful stop: health → NOT_SERVING, server streams are ended, new calls refused, in-flight
+   * unary calls get `graceMs` to finish, then everything left is cut.
+   */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+/**
+ * Builds a gRPC server with mailroute's cross-cutting behaviour: OpenTelemetry spans (W3C context
+ * from metadata), request logging, a default deadline, the single error → status mapping, stream
+ * termination on shutdown, grpc.health.v1 and server reflection.
+ */
+export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
+  const { logger } = options;
+  const health = HealthState();
+  const shutdownController = new AbortController();
+  const serviceNames = options.services.map((service) => serviceFullName(service.definition));
+
+  const server = createServer()
+    .use(openTelemetryServerMiddleware())
+    .use(createLoggingMiddleware(logger))
+    .use(createErrorMiddleware(logger))
+    .use(createDeadlineMiddleware(options.defaultDeadlineMs ?? 30_000))
+    .use(createTerminatorMiddleware(shutdownController.signal));
+
+  server.add(HealthDefinition, HealthServiceImpl(health));
+  if (options.descriptorSet) {
+    server.add(
+      ServerReflectionService,
+      ServerReflection(Buffer.from(options.descriptorSet), [...serviceNames, HealthDefinition.fullName]),
+    );
+  }
+  for (const service of options.services) server.add(service.definition, service.implementation);
+
+  const setServing = (serving: boolean): void => {
+    const status = serving ? 'healthy' : 'unhealthy';
+    health.setStatus(status);
+    for (const name of serviceNames) health.setStatus(status, name);
+  };
+
+  return {
+    async listen(host, port) {
+      const bound = await server.listen(`${host}:${port}`);
+      setServing(true);
+      return bound;
+    },
+    setServing,
+    async shutdown(graceMs) {
+      setServing(false);
+      shutdownController.abort();
+      let timer: NodeJS.Timeout | undefined;
+      const graceful = server.shutdown().then(() => 'drained' as const);
+      const cut = new Promise<'cut'>((resolve) => {
+        timer = setTimeout(() => resolve('cut'), graceMs);
+      });
+      const outcome = await Promise.race([graceful, cut]);
+      clearTimeout(timer);
+      if (outcome === 'cut') {
+        logger.warn({ graceMs }, 'grpc: in-flight calls did not finish in time; cutting them');
+        server.forceShutdown();
+      }
+    },
+  };
+}
+
+/**
+ * The fully-qualified proto name of a service: ts-proto definitions carry `fullName`; a generic
+ * definition's method paths (`/package.Service/Method`) give it.
+ */
+export function serviceFullName(definition: CompatServiceDefinition): string {
+  if ('fullName' in definition && typeof definition.fullName === 'string') return definition.fullName;
+  const first = Object.values(definition as Record<string, { path?: string }>)[0];
+  const name = first?.path?.split('/')[1];
+  if (!name) throw new Error('service definition has no methods');
+  return name;
+}
+
+function createLoggingMiddleware(logger: Logger) {
+  return async function* logging<Request, Response>(
+    call: ServerMiddlewareCall<Request, Response>,
+    context: CallContext,
+  ): AsyncGenerator<Response, Response | void, undefined> {
+    const started = performance.now();
+    const method = call.method.path;
+    let code: Status = Status.OK;
+    try {
+      return yield* call.next(call.request, context);
+    } catch (error) {
+      code = error instanceof ServerError ? error.code : Status.UNKNOWN;
+      throw error;
+    } finally {
+      if (!method.startsWith('/grpc.health.v1.') && !method.startsWith('/grpc.reflection.')) {
+        logger.info(
+          { grpc: { method, code: Status[code], durationMs: Math.round((performance.now() - started) * 10) / 10 } },
+          'grpc call',
+        );
+      }
+    }
+  };
+}
+
+function createErrorMiddleware(logger: Logger) {
+  return async function* errors<Request, Response>(
+    call: ServerMiddlewareCall<Request, Response>,
+    context: CallContext,
+  ): AsyncGenerator<Response, Response | void, undefined> {
+    try {
+      return yield* call.next(call.request, context);
+    } catch (error) {
+      if (isAbortError(error) && context.signal.aborted) throw error;
+      const mapped = toGrpcStatus(error);
+      if (mapped.unexpected) logger.error({ err: error, method: call.method.path }, 'grpc: unexpected error');
+      throw new ServerError(mapped.status, mapped.message);
+    }
+  };
+}
+
+/** Bounds unary calls that carry no deadline, so a stuck dependency cannot pin a call forever. */
+function createDeadlineMiddleware(defaultDeadlineMs: number) {
+  return async function* deadline<Request, Response>(
+    call: ServerMiddlewareCall<Request, Response>,
+    context: CallContext,
+  ): AsyncGenerator<Response, Response | void, undefined> {
+    if (call.responseStream || context.metadata.has('grpc-timeout')) {
+      return yield* call.next(call.request, context);
+    }
+    const signal = AbortSignal.any([context.signal, AbortSignal.timeout(defaultDeadlineMs)]);
+    try {
+      return yield* call.next(call.request, { ...context, signal });
+    } catch (error) {
+      if (signal.aborted && !context.signal.aborted) {
+        throw new ServerError(Status.DEADLINE_EXCEEDED, `no answer within ${defaultDeadlineMs} ms`);
+      }
+      throw error;
+    }
+  };
+}
+
+/**
+ * Ends server streams (agent desktops, health watches) when shutdown starts, so draining finishes:
+ * the handler's signal aborts, and the stream is closed even if the handler ignores its signal.
+ */
+function createTerminatorMiddleware(shutdownSignal: AbortSignal) {
+  const ended = Symbol('ended');
+  const whenShutdown = new Promise<typeof ended>((resolve) => {
+    shutdownSignal.addEventListener('abort', () => resolve(ended), { once: true });
+  });
+  return async function* terminator<Request, Response>(
+    call: ServerMiddlewareCall<Request, Response>,
+    context: CallContext,
+  ): AsyncGenerator<Response, Response | void, undefined> {
+    if (!call.responseStream) return yield* call.next(call.request, context);
+    if (shutdownSignal.aborted) throw new ServerError(Status.UNAVAILABLE, 'server is shutting down');
+    const signal = AbortSignal.any([context.signal, shutdownSignal]);
+    const stream = call.next(call.request, { ...context, signal });
+    try {
+      for (;;) {
+        const step = await Promise.race([stream.next(), whenShutdown]);
+        if (step === ended) return;
+        if (step.done) return step.value;
+        yield step.value;
+      }
+    } catch (error) {
+      if (shutdownSignal.aborted && isAbortError(error)) return;
+      throw error;
+    } finally {
+      void stream.return(undefined).catch(() => undefined);
+    }
+  };
+}

@@ -1,0 +1,64 @@
+import { ClientError, ServerError, Status } from 'nice-grpc-common';
+import { isMailrouteError, type ErrorCode } from './errors';
+
+const statusByCode: Record<ErrorCode, Status> = {
+  INVALID_ARGUMENT: Status.INVALID_ARGUMENT,
+  NOT_FOUND: Status.NOT_FOUND,
+  ALREADY_EXISTS: Status.ALREADY_EXISTS,
+  PERMISSION_DENIED: Status.PERMISSION_DENIED,
+  UNAUTHENTICATED: Status.UNAUTHENTICATED,
+  FAILED_PRECONDITION: Status.FAILED_PRECONDITION,
+  ABORTED: Status.ABORTED,
+  UNAVAILABLE: Status.UNAVAILABLE,
+  DEADLINE_EXCEEDED: Status.DEADLINE_EXCEEDED,
+  RESOURCE_EXHAUSTED: Status.RESOURCE_EXHAUSTED,
+  CONFIG: Status.FAILED_PRECONDITION,
+  INTERNAL: Status.INTERNAL,
+};
+
+/** The message callers see for anything we did not classify; the details go to the log only. */
+export const internalErrorMessage = 'internal error';
+
+export interface MappedStatus {
+  status: Status;
+  message: string;
+  /** True when the error was not one of ours: log it with its stack. */
+  unexpected: boolean;
+}
+
+/**
+ * The single error → gRPC status mapping of mailroute. Our own errors keep their message (they are
+ * written for callers); a ServerError thrown deliberately passes through; a ClientError from a
+ * downstream call keeps its status only when it is a transient one (so a dependency outage reads as
+ * UNAVAILABLE), and anything else becomes INTERNAL with a generic message.
+ */
+export function toGrpcStatus(error: unknown): MappedStatus {
+  if (isMailrouteError(error)) {
+    const status = statusByCode[error.code];
+    return status === Status.INTERNAL
+      ? { status, message: internalErrorMessage, unexpected: true }
+      : { status, message: error.message, unexpected: false };
+  }
+  if (error instanceof ServerError) {
+    return { status: error.code, message: error.details, unexpected: error.code === Status.INTERNAL };
+  }
+  if (error instanceof ClientError) {
+    if (error.code === Status.UNAVAILABLE || error.code === Status.DEADLINE_EXCEEDED) {
+      return { status: Status.UNAVAILABLE, message: `dependency unavailable: ${error.path}`, unexpected: false };
+    }
+    return { status: Status.INTERNAL, message: internalErrorMessage, unexpected: true };
+  }
+  if (isAbortError(error)) {
+    return { status: Status.CANCELLED, message: 'call cancelled', unexpected: false };
+  }
+  return { status: Status.INTERNAL, message: internalErrorMessage, unexpected: true };
+}
+
+export function toServerError(error: unknown): ServerError {
+  const { status, message } = toGrpcStatus(error);
+  return new ServerError(status, message);
+}
+
+export function isAbortError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'AbortError';
+}

@@ -1,0 +1,71 @@
+import type { z } from 'zod';
+import { loadConfig, serviceConfigSchema, type ConfigSchema, type Env } from './config';
+import { ConfigError } from './errors';
+import { createGrpcServer, type ServiceRegistration } from './grpc-server';
+import { createLogger, type Logger } from './logger';
+import { createShutdown, onTerminationSignals, type ShutdownStep } from './shutdown';
+import { startTelemetry } from './telemetry';
+
+/** What a service's wiring returns: what to serve and what to close after the server stops. */
+export interface ServiceParts {
+  services: readonly ServiceRegistration[];
+  descriptorSet?: Uint8Array;
+  /**
+   * Closed after the server stopped accepting calls, in this order: consumers first, then
+   * producers, then the database (CONVENTIONS.md, shutdown order).
+   */
+  closeAfterServer?: readonly ShutdownStep[];
+}
+
+export interface RunServiceOptions<S extends ConfigSchema> {
+  name: string;
+  /** The service's own variables; the common ones (serviceConfigSchema) are merged in. */
+  configSchema: S;
+  env?: Env;
+  /** Builds adapters and service implementations from the parsed config. */
+  wire: (config: z.infer<S> & z.infer<typeof serviceConfigSchema>, logger: Logger) => Promise<ServiceParts>;
+}
+
+export interface RunningService {
+  port: number;
+  logger: Logger;
+  stop(reason: string): Promise<{ ok: boolean }>;
+}
+
+/**
+ * The whole life of a service process: config (a bad variable stops the process with a message
+ * naming it, exit code 78) → telemetry → adapters → gRPC server with health and reflection →
+ * signal handlers → ordered drain.
+ */
+export async function runService<S extends ConfigSchema>(options: RunServiceOptions<S>): Promise<RunningService> {
+  const schema = serviceConfigSchema.extend(options.configSchema.shape);
+  let config: z.infer<S> & z.infer<typeof serviceConfigSchema>;
+  try {
+    config = loadConfig(schema, options.env) as typeof config;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${options.name}: ${error.message}\n`);
+      process.exit(78);
+    }
+    throw error;
+  }
+  const telemetry = startTelemetry({ serviceName: options.name, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+  const logger = createLogger({ name: options.name, level: config.LOG_LEVEL });
+  const parts = await options.wire(config, logger);
+  const server = createGrpcServer({
+    logger,
+    services: parts.services,
+    ...(parts.descriptorSet ? { descriptorSet: parts.descriptorSet } : {}),
+    defaultDeadlineMs: config.GRPC_DEFAULT_DEADLINE_MS,
+  });
+  const port = await server.listen(config.GRPC_HOST, config.GRPC_PORT);
+  const shutdown = createShutdown(logger, [
+    { name: 'grpc server', run: () => server.shutdown(config.SHUTDOWN_GRACE_MS) },
+    ...(parts.closeAfterServer ?? []),
+    { name: 'telemetry', run: () => telemetry.shutdown() },
+    { name: 'logger', run: () => new Promise<void>((resolve) => logger.flush(() => resolve())) },
+  ]);
+  onTerminationSignals(shutdown);
+  logger.info({ host: config.GRPC_HOST, port }, `${options.name} listening`);
+  return { port, logger, stop: (reason) => shutdown.run(reason) };
+}
