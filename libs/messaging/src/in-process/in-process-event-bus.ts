@@ -1,0 +1,277 @@
+import type { Logger } from '@mailroute/platform';
+import { deliver, withTraceHeaders } from '../delivery';
+import { BusClosedError } from '../errors';
+import type {
+  DeliveredMessage,
+  EventBus,
+  OutgoingMessage,
+  PartitionAssignment,
+  SubscribeOptions,
+  Subscription,
+} from '../ports/event-bus.port';
+
+export interface InProcessEventBusOptions {
+  /** The broker to connect to; several buses on one broker behave like replicas. Default: a new one. */
+  broker?: InProcessBroker;
+  logger?: Logger;
+}
+
+type StoredMessage = Omit<DeliveredMessage, 'attempt'>;
+
+/** A topic partition: an append-only log plus the loops waiting for its next message. */
+class PartitionLog {
+  readonly messages: StoredMessage[] = [];
+  private waiters: (() => void)[] = [];
+
+  append(message: StoredMessage): void {
+    this.messages.push(message);
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Resolves when a message is appended or the signal aborts. */
+  next(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      if (signal.aborted) return resolve();
+      const wake = (): void => {
+        signal.removeEventListener('abort', wake);
+        resolve();
+      };
+      this.waiters.push(wake);
+      signal.addEventListener('abort', wake, { once: true });
+    });
+  }
+}
+
+/** Consumer-group state: committed offsets and members, with range-free round-robin assignment. */
+class Group {
+  readonly committed = new Map<string, number>();
+  readonly members: InProcessSubscription[] = [];
+  /** Rebalances run one at a time. */
+  rebalancing: Promise<void> = Promise.resolve();
+}
+
+/**
+ * The in-process "broker": topics as partitioned logs and consumer groups with committed offsets.
+ * Several InProcessEventBus instances may share one, like replicas sharing a Kafka cluster.
+ */
+export class InProcessBroker {
+  private readonly topics = new Map<string, PartitionLog[]>();
+  private readonly groups = new Map<string, Group>();
+
+  /** @param defaultPartitions partitions of a topic created implicitly (first publish or subscribe). */
+  constructor(readonly defaultPartitions = 4) {
+    if (!Number.isInteger(defaultPartitions) || defaultPartitions < 1) {
+      throw new TypeError('InProcessBroker: defaultPartitions must be a positive integer');
+    }
+  }
+
+  topic(name: string, partitions = this.defaultPartitions): PartitionLog[] {
+    let logs = this.topics.get(name);
+    if (!logs) {
+      logs = Array.from({ length: partitions }, () => new PartitionLog());
+      this.topics.set(name, logs);
+    }
+    return logs;
+  }
+
+  group(groupId: string): Group {
+    let group = this.groups.get(groupId);
+    if (!group) {
+      group = new Group();
+      this.groups.set(groupId, group);
+    }
+    return group;
+  }
+
+  append(topic: string, message: OutgoingMessage): void {
+    const partitions = this.topic(topic);
+    const partition = partitionFor(message.key, partitions.length);
+    const log = partitions[partition] as PartitionLog;
+    log.append({
+      topic,
+      partition,
+      offset: String(log.messages.length),
+      key: message.key,
+      value: Buffer.from(message.value),
+      headers: { ...message.headers },
+    });
+  }
+
+  /** Stops every member's loops, then hands out the group's partitions round-robin. Serialized per group. */
+  rebalance(group: Group): Promise<void> {
+    group.rebalancing = group.rebalancing.then(() => this.rebalanceNow(group));
+    return group.rebalancing;
+  }
+
+  private async rebalanceNow(group: Group): Promise<void> {
+    await Promise.all(group.members.map((member) => member.revoke()));
+    const live = group.members.filter((member) => !member.isClosing);
+    const topics = [...new Set(live.flatMap((member) => member.topics))].sort();
+    let next = 0;
+    const plan = new Map<InProcessSubscription, PartitionAssignment[]>();
+    for (const topic of topics) {
+      const consumers = live.filter((member) => member.topics.includes(topic));
+      if (consumers.length === 0) continue;
+      this.topic(topic).forEach((_, partition) => {
+        const owner = consumers[next++ % consumers.length] as InProcessSubscription;
+        const list = plan.get(owner) ?? [];
+        const entry = list.find((a) => a.topic === topic);
+        if (entry) entry.partitions.push(partition);
+        else list.push({ topic, partitions: [partition] });
+        plan.set(owner, list);
+      });
+    }
+    for (const member of live) member.assign(plan.get(member) ?? []);
+  }
+}
+
+/**
+ * The event bus inside one process, for the embedded default and unit tests. It keeps Kafka's
+ * semantics that the services rely on — partitions by key hash, consumer groups that share
+ * partitions, commit after the handler succeeds, redelivery of uncommitted messages to the next
+ * owner, dead-lettering — but nothing survives the process.
+ */
+export class InProcessEventBus implements EventBus {
+  readonly broker: InProcessBroker;
+  private readonly subscriptions = new Set<InProcessSubscription>();
+  private closed = false;
+
+  constructor(readonly options: InProcessEventBusOptions = {}) {
+    this.broker = options.broker ?? new InProcessBroker();
+  }
+
+  async ensureTopics(topics: readonly { topic: string; partitions: number }[]): Promise<void> {
+    this.assertOpen('ensureTopics');
+    for (const { topic, partitions } of topics) this.broker.topic(topic, partitions);
+  }
+
+  async publish(topic: string, messages: OutgoingMessage | readonly OutgoingMessage[]): Promise<void> {
+    this.assertOpen('publish');
+    const list = Array.isArray(messages) ? (messages as readonly OutgoingMessage[]) : [messages as OutgoingMessage];
+    for (const message of list) this.broker.append(topic, withTraceHeaders(message));
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    this.assertOpen('subscribe');
+    for (const topic of options.topics) this.broker.topic(topic);
+    const group = this.broker.group(options.groupId);
+    const subscription = new InProcessSubscription(this.broker, group, options, this.options.logger, () =>
+      this.subscriptions.delete(subscription),
+    );
+    this.subscriptions.add(subscription);
+    group.members.push(subscription);
+    await this.broker.rebalance(group);
+    return subscription;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.subscriptions].map((s) => s.close()));
+  }
+
+  private assertOpen(what: string): void {
+    if (this.closed) throw new BusClosedError(what);
+  }
+}
+
+class InProcessSubscription implements Subscription {
+  private assigned: PartitionAssignment[] = [];
+  private loops: Promise<void>[] = [];
+  private loopStop = new AbortController();
+  private readonly abortHandlers = new AbortController();
+  private closing: Promise<void> | undefined;
+  readonly topics: readonly string[];
+  readonly joinedAt: Map<string, number>;
+
+  constructor(
+    private readonly broker: InProcessBroker,
+    private readonly group: Group,
+    private readonly options: SubscribeOptions,
+    private readonly logger: Logger | undefined,
+    private readonly onClosed: () => void,
+  ) {
+    this.topics = [...options.topics];
+    // A group without commits starts at the end of the log when fromBeginning is false.
+    this.joinedAt = new Map();
+    for (const topic of this.topics) {
+      broker.topic(topic).forEach((log, partition) => this.joinedAt.set(`${topic}:${partition}`, log.messages.length));
+    }
+  }
+
+  get isClosing(): boolean {
+    return this.closing !== undefined;
+  }
+
+  assignments(): PartitionAssignment[] {
+    return this.assigned.map((a) => ({ topic: a.topic, partitions: [...a.partitions] }));
+  }
+
+  /** Stops the partition loops; the message in flight finishes (or is aborted when closing). */
+  async revoke(): Promise<void> {
+    this.loopStop.abort();
+    await Promise.all(this.loops);
+    this.loops = [];
+    this.assigned = [];
+  }
+
+  assign(assignment: PartitionAssignment[]): void {
+    this.assigned = assignment;
+    this.loopStop = new AbortController();
+    for (const { topic, partitions } of assignment) {
+      for (const partition of partitions) this.loops.push(this.consume(topic, partition, this.loopStop.signal));
+    }
+  }
+
+  close(options: { graceMs?: number } = {}): Promise<void> {
+    this.closing ??= (async () => {
+      const grace = setTimeout(() => this.abortHandlers.abort(), options.graceMs ?? 10_000);
+      try {
+        const index = this.group.members.indexOf(this);
+        if (index >= 0) this.group.members.splice(index, 1);
+        await this.revoke();
+      } finally {
+        clearTimeout(grace);
+        this.onClosed();
+      }
+      await this.broker.rebalance(this.group);
+    })();
+    return this.closing;
+  }
+
+  private async consume(topic: string, partition: number, stop: AbortSignal): Promise<void> {
+    const key = `${topic}:${partition}`;
+    const log = this.broker.topic(topic)[partition] as PartitionLog;
+    while (!stop.aborted) {
+      const offset =
+        this.group.committed.get(key) ?? (this.options.fromBeginning === false ? (this.joinedAt.get(key) ?? 0) : 0);
+      const message = log.messages[offset];
+      if (!message) {
+        await log.next(stop);
+        continue;
+      }
+      const outcome = await deliver(message, {
+        handler: this.options.handler,
+        maxAttempts: this.options.maxAttempts ?? 3,
+        retryBackoffMs: this.options.retryBackoffMs ?? 200,
+        signal: this.abortHandlers.signal,
+        deadLetter: async (deadTopic, deadMessage) => this.broker.append(deadTopic, deadMessage),
+        logger: this.logger,
+      });
+      if (outcome === 'aborted') return;
+      this.group.committed.set(key, offset + 1);
+    }
+  }
+}
+
+/** FNV-1a over the key's UTF-8 bytes: stable across runs, spreads keys evenly. */
+export function partitionFor(key: string, partitions: number): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(key, 'utf8')) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % partitions;
+}

@@ -1,0 +1,5 @@
+export * from './ports/event-bus.port';
+export * from './errors';
+export { withTraceHeaders } from './delivery';
+export { KafkaEventBus, type KafkaEventBusOptions } from './kafka/kafka-event-bus';
+export { InProcessBroker, InProcessEventBus, partitionFor, type InProcessEventBusOptions } from './in-process/in-process-event-bus';

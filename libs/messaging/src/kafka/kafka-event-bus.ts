@@ -1,0 +1,260 @@
+import {
+  Kafka,
+  logLevel as KafkaLogLevel,
+
+  type Admin,
+  type Consumer,
+  type IHeaders,
+  type KafkaConfig,
+  type Producer,
+  Partitioners,
+} from 'kafkajs';
+import type { Logger } from '@mailroute/platform';
+import { deliver, withTraceHeaders } from '../delivery';
+import { BusClosedError, BusUnavailableError } from '../errors';
+import type {
+  EventBus,
+  OutgoingMessage,
+  PartitionAssignment,
+  SubscribeOptions,
+  Subscription,
+} from '../ports/event-bus.port';
+
+export interface KafkaEventBusOptions {
+  /** `host:port` of one or more brokers. */
+  brokers: readonly string[];
+  /** Client id reported to the brokers, e.g. the service name. */
+  clientId: string;
+  logger?: Logger;
+  /** Partitions consumed in parallel by one subscription (order still holds within each). Default 1. */
+  partitionsConsumedConcurrently?: number;
+  /** Extra kafkajs settings (ssl, sasl, timeouts). */
+  kafka?: Omit<KafkaConfig, 'brokers' | 'clientId' | 'logCreator'>;
+}
+
+const defaultOptions = {
+  partitionsConsumedConcurrently: 1,
+} satisfies Partial<KafkaEventBusOptions>;
+
+/**
+ * The event bus on Apache Kafka (kafkajs). Producer: idempotent, acks from all in-sync replicas,
+ * murmur2 key partitioning (same as the Java client). Consumers: one kafkajs consumer per
+ * subscription; offsets are resolved only after the handler succeeds and committed at least every
+ * 500 ms or 100 messages, and on close — so a crash redelivers at most the uncommitted tail.
+ */
+export class KafkaEventBus implements EventBus {
+  private readonly kafka: Kafka;
+  private readonly options: KafkaEventBusOptions & typeof defaultOptions;
+  private producer: Producer | undefined;
+  private producerReady: Promise<Producer> | undefined;
+  private readonly subscriptions = new Set<KafkaSubscription>();
+  private closed = false;
+
+  constructor(options: KafkaEventBusOptions) {
+    if (options.brokers.length === 0) throw new TypeError('KafkaEventBus: brokers must name at least one broker');
+    this.options = { ...defaultOptions, ...options };
+    const logger = options.logger;
+    this.kafka = new Kafka({
+      ...options.kafka,
+      brokers: [...options.brokers],
+      clientId: options.clientId,
+      logLevel: KafkaLogLevel.WARN,
+      logCreator: () => (entry) => {
+        if (!logger) return;
+        const { message, ...extra } = entry.log;
+        const level = entry.level <= KafkaLogLevel.ERROR ? 'error' : 'warn';
+        logger[level]({ kafka: { namespace: entry.namespace, ...extra } }, `kafka: ${message}`);
+      },
+    });
+  }
+
+  async ensureTopics(topics: readonly { topic: string; partitions: number }[]): Promise<void> {
+    this.assertOpen('ensureTopics');
+    const admin: Admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = topics.filter((t) => !existing.has(t.topic));
+      if (missing.length > 0) {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions })),
+        });
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async publish(topic: string, messages: OutgoingMessage | readonly OutgoingMessage[]): Promise<void> {
+    this.assertOpen('publish');
+    const list = Array.isArray(messages) ? (messages as readonly OutgoingMessage[]) : [messages as OutgoingMessage];
+    if (list.length === 0) return;
+    const producer = await this.getProducer();
+    try {
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: list.map((message) => {
+          const traced = withTraceHeaders(message);
+          return { key: traced.key, value: Buffer.from(traced.value), headers: traced.headers ?? {} };
+        }),
+      });
+    } catch (error) {
+      throw new BusUnavailableError(`kafka: publish to ${topic} failed`, error);
+    }
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    this.assertOpen('subscribe');
+    const consumer = this.kafka.consumer({
+      groupId: options.groupId,
+      allowAutoTopicCreation: false,
+      retry: { retries: 10 },
+    });
+    const subscription = new KafkaSubscription(consumer, options, this, () => this.subscriptions.delete(subscription));
+    this.subscriptions.add(subscription);
+    await subscription.start(this.options.partitionsConsumedConcurrently);
+    return subscription;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.subscriptions].map((s) => s.close()));
+    if (this.producerReady) {
+      await this.producerReady.catch(() => undefined);
+      await this.producer?.disconnect();
+    }
+  }
+
+  /** @internal used by subscriptions to dead-letter; bypasses the closed check during draining. */
+  async publishInternal(topic: string, message: OutgoingMessage): Promise<void> {
+    const producer = await this.getProducer();
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: [{ key: message.key, value: Buffer.from(message.value), headers: message.headers ?? {} }],
+    });
+  }
+
+  get logger(): Logger | undefined {
+    return this.options.logger;
+  }
+
+  private getProducer(): Promise<Producer> {
+    this.producerReady ??= (async () => {
+      const producer = this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: true,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
+      await producer.connect();
+      this.producer = producer;
+      return producer;
+    })().catch((error: unknown) => {
+      this.producerReady = undefined;
+      throw new BusUnavailableError('kafka: producer could not connect', error);
+    });
+    return this.producerReady;
+  }
+
+  private assertOpen(what: string): void {
+    if (this.closed) throw new BusClosedError(what);
+  }
+}
+
+class KafkaSubscription implements Subscription {
+  private readonly stopping = new AbortController();
+  private readonly abortHandlers = new AbortController();
+  private assigned: PartitionAssignment[] = [];
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly consumer: Consumer,
+    private readonly options: SubscribeOptions,
+    private readonly bus: KafkaEventBus,
+    private readonly onClosed: () => void,
+  ) {}
+
+  async start(partitionsConsumedConcurrently: number): Promise<void> {
+    const { consumer, options } = this;
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      this.assigned = Object.entries(event.payload.memberAssignment).map(([topic, partitions]) => ({
+        topic,
+        partitions: [...partitions].sort((a, b) => a - b),
+      }));
+    });
+    consumer.on(consumer.events.CRASH, (event) => {
+      this.assigned = [];
+      this.bus.logger?.error({ err: event.payload.error, groupId: options.groupId }, 'kafka: consumer crashed');
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? true });
+    await consumer.run({
+      autoCommit: true,
+      autoCommitInterval: 500,
+      autoCommitThreshold: 100,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+        for (const message of batch.messages) {
+          if (!isRunning() || isStale() || this.stopping.signal.aborted) return;
+          const outcome = await deliver(
+            {
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: message.offset,
+              key: message.key?.toString() ?? '',
+              value: message.value ?? Buffer.alloc(0),
+              headers: toStringHeaders(message.headers),
+            },
+            {
+              handler: options.handler,
+              maxAttempts: options.maxAttempts ?? 3,
+              retryBackoffMs: options.retryBackoffMs ?? 200,
+              signal: this.abortHandlers.signal,
+              deadLetter: (topic, deadLetter) => this.bus.publishInternal(topic, deadLetter),
+              logger: this.bus.logger,
+            },
+          );
+          if (outcome === 'aborted') return;
+          resolveOffset(message.offset);
+          await commitOffsetsIfNecessary();
+          await heartbeat();
+        }
+      },
+    });
+  }
+
+  assignments(): PartitionAssignment[] {
+    return this.assigned.map((a) => ({ topic: a.topic, partitions: [...a.partitions] }));
+  }
+
+  close(options: { graceMs?: number } = {}): Promise<void> {
+    this.closing ??= (async () => {
+      this.stopping.abort();
+      const grace = setTimeout(() => this.abortHandlers.abort(), options.graceMs ?? 10_000);
+      try {
+        await this.consumer.disconnect();
+      } finally {
+        clearTimeout(grace);
+        this.assigned = [];
+        this.onClosed();
+      }
+    })();
+    return this.closing;
+  }
+}
+
+function toStringHeaders(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value === undefined) continue;
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined) out[name] = first.toString();
+  }
+  return out;
+}
+

@@ -1,0 +1,69 @@
+import { MongoClient, type Db, type IndexDescription } from 'mongodb';
+import type { Logger } from '@mailroute/platform';
+import { StoreUnavailableError } from '../errors';
+
+export interface MongoStoreOptions {
+  /** mongodb:// or mongodb+srv:// URL. */
+  url: string;
+  /** Database name; one per deployment (tests use one per test). */
+  database: string;
+  /** Reported to the server, e.g. the service name. */
+  appName: string;
+  logger?: Logger;
+  /** How long to look for a reachable server before failing a call. Default 10 s. */
+  serverSelectionTimeoutMs?: number;
+}
+
+/** Index definitions per collection, created at start-up (idempotent). */
+export type IndexPlan = Readonly<Record<string, readonly IndexDescription[]>>;
+
+/**
+ * The MongoDB connection of a service. Uses only the portable subset (ARCHITECTURE.md): it works
+ * against MongoDB, FerretDB, Cosmos DB for MongoDB vCore and DocumentDB alike — no transactions,
+ * no change streams, no TTL indexes.
+ */
+export class MongoStore {
+  private constructor(
+    readonly client: MongoClient,
+    readonly db: Db,
+    private readonly logger: Logger | undefined,
+  ) {}
+
+  /** Connects and checks the server answers (`ping`); StoreUnavailableError otherwise. */
+  static async connect(options: MongoStoreOptions): Promise<MongoStore> {
+    const client = new MongoClient(options.url, {
+      appName: options.appName,
+      serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? 10_000,
+      // Portable subset: retryable writes need a replica set, which FerretDB and some hosted
+      // services don't advertise; our writes are idempotent by key instead.
+      retryWrites: false,
+    });
+    try {
+      await client.connect();
+      const db = client.db(options.database);
+      await db.command({ ping: 1 });
+      return new MongoStore(client, db, options.logger);
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      throw new StoreUnavailableError(`mongodb: cannot reach ${redactUrl(options.url)}`, error);
+    }
+  }
+
+  /** Creates every index of `plan` that is missing. Safe to run from every replica at start-up. */
+  async ensureIndexes(plan: IndexPlan): Promise<void> {
+    for (const [collection, indexes] of Object.entries(plan)) {
+      if (indexes.length === 0) continue;
+      await this.db.collection(collection).createIndexes([...indexes]);
+      this.logger?.debug({ collection, indexes: indexes.map((i) => i.name) }, 'mongodb: indexes ensured');
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+/** Hides the password of a connection URL. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):([^@]+)@/, '//$1:***@');
+}
