@@ -1,7 +1,6 @@
 // Lint for the whole workspace. The module-boundary rule encodes the "may import" table of
 // ARCHITECTURE.md: one depConstraint per row, keyed on each project's `scope:` tag.
 import nx from '@nx/eslint-plugin';
-import jsoncParser from 'jsonc-eslint-parser';
 
 /** I/O packages the pure domain must never touch. */
 const ioPackages = [
@@ -16,50 +15,51 @@ const ioPackages = [
   'pino',
 ];
 
+/** One entry per row of the "may import" table, keyed on each project's `scope:` tag. */
+const depConstraints = [
+  { sourceTag: 'scope:contracts', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'scope:routing-engine', onlyDependOnLibsWithTags: ['scope:contracts'], bannedExternalImports: ioPackages },
+  { sourceTag: 'scope:platform', onlyDependOnLibsWithTags: ['scope:contracts'] },
+  { sourceTag: 'scope:messaging', onlyDependOnLibsWithTags: ['scope:platform', 'scope:contracts'] },
+  { sourceTag: 'scope:persistence', onlyDependOnLibsWithTags: ['scope:platform', 'scope:contracts'] },
+  { sourceTag: 'scope:graph-mail', onlyDependOnLibsWithTags: ['scope:platform'] },
+  { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['type:lib'] },
+  // Libs never import apps; apps import libs, but never the test helpers.
+  { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'], notDependOnLibsWithTags: ['scope:testing'] },
+  { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:app'] },
+];
+
+/**
+ * Specs may also use the test helpers and contract suites of libs/testing. The suites depend on the
+ * ports they test, so testing ⇄ messaging/persistence is a cycle through spec files only; it is
+ * the one cycle allowed.
+ */
+const specDepConstraints = depConstraints.map((constraint) => ({
+  ...constraint,
+  onlyDependOnLibsWithTags: constraint.onlyDependOnLibsWithTags.length === 0 && constraint.sourceTag === 'scope:contracts'
+    ? []
+    : [...new Set([...constraint.onlyDependOnLibsWithTags, 'scope:testing'])],
+  notDependOnLibsWithTags: (constraint.notDependOnLibsWithTags ?? []).filter((tag) => tag !== 'scope:testing'),
+}));
+
+const boundaries = (constraints, ignoredCircularDependencies = []) => ({
+  enforceBuildableLibDependency: true,
+  banTransitiveDependencies: false,
+  allow: [],
+  depConstraints: constraints,
+  ignoredCircularDependencies,
+});
+
 export default [
-  { ignores: ['**/node_modules', '**/dist', '**/.cache', '**/.nx', '**/tmp', '**/coverage'] },
+  { ignores: ['**/node_modules', '**/dist', '**/.cache', '**/.nx', '**/tmp', '**/coverage', '**/jest.config.cjs', 'jest.preset.cjs'] },
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
   ...nx.configs['flat/javascript'],
   {
     files: ['**/*.ts', '**/*.js', '**/*.mjs', '**/*.cjs'],
     rules: {
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: true,
-          banTransitiveDependencies: false,
-          allow: [],
-          depConstraints: [
-            // Rows of the "may import" table.
-            { sourceTag: 'scope:contracts', onlyDependOnLibsWithTags: [] },
-            {
-              sourceTag: 'scope:routing-engine',
-              onlyDependOnLibsWithTags: ['scope:contracts'],
-              bannedExternalImports: ioPackages,
-            },
-            { sourceTag: 'scope:platform', onlyDependOnLibsWithTags: ['scope:contracts'] },
-            {
-              sourceTag: 'scope:messaging',
-              onlyDependOnLibsWithTags: ['scope:platform', 'scope:contracts'],
-            },
-            {
-              sourceTag: 'scope:persistence',
-              onlyDependOnLibsWithTags: ['scope:platform', 'scope:contracts'],
-            },
-            { sourceTag: 'scope:graph-mail', onlyDependOnLibsWithTags: ['scope:platform'] },
-            { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['type:lib'] },
-            // Libs never import apps; apps import libs, but never the test helpers.
-            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
-            {
-              sourceTag: 'type:app',
-              onlyDependOnLibsWithTags: ['type:lib'],
-              notDependOnLibsWithTags: ['scope:testing'],
-            },
-            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:app'] },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': ['error', boundaries(depConstraints)],
       // A lib's public API is its src/index.ts: `@mailroute/<lib>/<anything>` is a deep import.
       'no-restricted-imports': [
         'error',
@@ -71,6 +71,30 @@ export default [
             },
           ],
         },
+      ],
+    },
+  },
+  {
+    files: ['**/*.spec.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        boundaries(specDepConstraints, [
+          ['testing', 'messaging'],
+          ['testing', 'persistence'],
+        ]),
+      ],
+    },
+  },
+  {
+    files: ['**/*.spec.ts', 'libs/testing/src/**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        boundaries(specDepConstraints, [
+          ['testing', 'messaging'],
+          ['testing', 'persistence'],
+        ]),
       ],
     },
   },
@@ -110,10 +134,5 @@ export default [
       '@typescript-eslint/no-empty-object-type': 'off',
       '@typescript-eslint/no-namespace': 'off',
     },
-  },
-  {
-    files: ['**/*.json'],
-    languageOptions: { parser: jsoncParser },
-    rules: {},
   },
 ];

@@ -1,15 +1,15 @@
 import type { z } from 'zod';
 import { loadConfig, serviceConfigSchema, type ConfigSchema, type Env } from './config';
 import { ConfigError } from './errors';
-import { createGrpcServer, type ServiceRegistration } from './grpc-server';
+import type { GrpcServer } from './grpc-server';
 import { createLogger, type Logger } from './logger';
 import { createShutdown, onTerminationSignals, type ShutdownStep } from './shutdown';
 import { startTelemetry } from './telemetry';
 
-/** What a service's wiring returns: what to serve and what to close after the server stops. */
+/** What a service's wiring returns: the server to run and what to close after it stops. */
 export interface ServiceParts {
-  services: readonly ServiceRegistration[];
-  descriptorSet?: Uint8Array;
+  /** Built by the app's `createServer(deps)` (see createGrpcServer). */
+  server: GrpcServer;
   /**
    * Closed after the server stopped accepting calls, in this order: consumers first, then
    * producers, then the database (CONVENTIONS.md, shutdown order).
@@ -51,13 +51,16 @@ export async function runService<S extends ConfigSchema>(options: RunServiceOpti
   }
   const telemetry = startTelemetry({ serviceName: options.name, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
   const logger = createLogger({ name: options.name, level: config.LOG_LEVEL });
-  const parts = await options.wire(config, logger);
-  const server = createGrpcServer({
-    logger,
-    services: parts.services,
-    ...(parts.descriptorSet ? { descriptorSet: parts.descriptorSet } : {}),
-    defaultDeadlineMs: config.GRPC_DEFAULT_DEADLINE_MS,
-  });
+  let parts: ServiceParts;
+  try {
+    parts = await options.wire(config, logger);
+  } catch (error) {
+    logger.fatal({ err: error }, `${options.name}: start-up failed`);
+    await telemetry.shutdown();
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
+    process.exit(1);
+  }
+  const { server } = parts;
   const port = await server.listen(config.GRPC_HOST, config.GRPC_PORT);
   const shutdown = createShutdown(logger, [
     { name: 'grpc server', run: () => server.shutdown(config.SHUTDOWN_GRACE_MS) },

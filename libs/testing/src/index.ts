@@ -2,3 +2,4 @@ export * from './wait-for';
 export * from './test-infra';
 export * from './event-bus.contract';
 export * from './tenant-credentials.contract';
+export * from './service-process';

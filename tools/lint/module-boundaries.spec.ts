@@ -1,0 +1,81 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+
+/**
+ * The boundaries of ARCHITECTURE.md's "may import" table are enforced by lint. These cases lint
+ * source text as if it sat in a given project, with the workspace's real ESLint config and project
+ * graph, and expect the specific rule to fire (or not).
+ */
+const workspaceRoot = path.resolve(__dirname, '..', '..');
+const eslintBin = path.join(workspaceRoot, 'node_modules', 'eslint', 'bin', 'eslint.js');
+
+/** Lints `code` with the ESLint CLI as though it were the file `file` (nothing is written). */
+async function lint(file: string, code: string): Promise<{ ruleId: string | null; message: string }[]> {
+  const run = spawnSync(process.execPath, [eslintBin, '--format', 'json', '--stdin', '--stdin-filename', file], {
+    cwd: workspaceRoot,
+    input: code,
+    encoding: 'utf8',
+  });
+  if (run.status !== 0 && run.status !== 1) throw new Error(`eslint failed (${run.status}): ${run.stderr}`);
+  const [result] = JSON.parse(run.stdout) as { messages: { ruleId: string | null; message: string }[] }[];
+  return (result?.messages ?? []).map(({ ruleId, message }) => ({ ruleId, message }));
+}
+
+describe('module boundaries', () => {
+  it('fails a lib that imports an app', async () => {
+    const messages = await lint(
+      'libs/messaging/src/lint-fixture.ts',
+      "import { main } from '../../../apps/auth-broker/src/config';\nexport const x = main;\n",
+    );
+    expect(messages).toContainEqual(expect.objectContaining({ ruleId: '@nx/enforce-module-boundaries' }));
+  });
+
+  it('fails routing-engine importing an I/O package', async () => {
+    for (const source of ["import { Kafka } from 'kafkajs';\nexport const k = Kafka;\n", "import { MongoClient } from 'mongodb';\nexport const m = MongoClient;\n"]) {
+      const messages = await lint('libs/routing-engine/src/lint-fixture.ts', source);
+      expect(messages).toContainEqual(
+        expect.objectContaining({ ruleId: '@nx/enforce-module-boundaries', message: expect.stringMatching(/"scope:routing-engine" is not allowed to import "(kafkajs|mongodb)"/) }),
+      );
+    }
+  });
+
+  it('fails routing-engine reading the clock or a node built-in', async () => {
+    const messages = await lint(
+      'libs/routing-engine/src/lint-fixture.ts',
+      "import { readFileSync } from 'node:fs';\nexport const now = Date.now() + readFileSync.length;\n",
+    );
+    expect(messages.map((m) => m.ruleId)).toEqual(expect.arrayContaining(['no-restricted-imports', 'no-restricted-properties']));
+  });
+
+  it('fails a deep import into a lib', async () => {
+    const messages = await lint(
+      'apps/auth-broker/src/lint-fixture.ts',
+      "import { redact } from '@mailroute/platform/src/redact';\nexport const r = redact;\n",
+    );
+    expect(messages).toContainEqual(expect.objectContaining({ ruleId: 'no-restricted-imports', message: expect.stringContaining('Deep import') }));
+  });
+
+  it('fails a lib importing a lib its row of the table does not allow', async () => {
+    const messages = await lint(
+      'libs/platform/src/lint-fixture.ts',
+      "import { KafkaEventBus } from '@mailroute/messaging';\nexport const b = KafkaEventBus;\n",
+    );
+    expect(messages).toContainEqual(expect.objectContaining({ ruleId: '@nx/enforce-module-boundaries' }));
+  });
+
+  it('fails an app importing the test helpers', async () => {
+    const messages = await lint(
+      'apps/auth-broker/src/lint-fixture.ts',
+      "import { waitFor } from '@mailroute/testing';\nexport const w = waitFor;\n",
+    );
+    expect(messages).toContainEqual(expect.objectContaining({ ruleId: '@nx/enforce-module-boundaries' }));
+  });
+
+  it('passes the imports the table allows', async () => {
+    const messages = await lint(
+      'libs/messaging/src/lint-fixture.ts',
+      "import { isRetryable } from '@mailroute/platform';\nexport const r = isRetryable;\n",
+    );
+    expect(messages).toEqual([]);
+  });
+});
