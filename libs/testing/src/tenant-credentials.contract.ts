@@ -75,19 +75,28 @@ export function describeTenantCredentialsRepositoryContract(
       expect(await repository.get(record.tenantId)).toEqual(updated);
     });
 
-    it('lets exactly one of two concurrent updates of the same version win; the other gets ABORTED', async () => {
+    it('lets exactly one of five concurrent updates of the same version win; the others get ABORTED', async () => {
       const record = sampleTenantCredentials();
       await repository.create(record, t0);
-      const results = await Promise.allSettled([
-        repository.update(record.tenantId, 1, { clientId: 'writer-a' }, t1),
-        repository.update(record.tenantId, 1, { clientId: 'writer-b' }, t1),
-      ]);
+      const writers = ['a', 'b', 'c', 'd', 'e'];
+      const results = await Promise.allSettled(
+        writers.map((writer) => repository.update(record.tenantId, 1, { clientId: `writer-${writer}` }, t1)),
+      );
       const won = results.filter((r) => r.status === 'fulfilled');
       const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
       expect(won).toHaveLength(1);
-      expect(lost).toHaveLength(1);
-      expect(lost[0]?.reason).toMatchObject({ code: 'ABORTED' });
-      expect((await repository.get(record.tenantId))?.version).toBe(2);
+      expect(lost.map((r) => (r.reason as { code?: string }).code)).toEqual(['ABORTED', 'ABORTED', 'ABORTED', 'ABORTED']);
+      const stored = await repository.get(record.tenantId);
+      expect(stored?.version).toBe(2);
+      expect(stored?.clientId).toBe((won[0] as PromiseFulfilledResult<{ clientId: string }>).value.clientId);
+    });
+
+    it('does not bring back a record deleted after a writer read it', async () => {
+      const record = sampleTenantCredentials();
+      await repository.create(record, t0);
+      await repository.delete(record.tenantId);
+      await expect(repository.update(record.tenantId, 1, { clientId: 'late' }, t1)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect(await repository.get(record.tenantId)).toBeUndefined();
     });
 
     it('reports NOT_FOUND when updating a tenant that has no record', async () => {

@@ -14,7 +14,7 @@ export interface MongoStoreOptions {
   serverSelectionTimeoutMs?: number;
 }
 
-/** Index definitions per collection, created at start-up (idempotent). */
+/** Index definitions per collection, created at start-up (idempotent). Every index needs a `name`. */
 export type IndexPlan = Readonly<Record<string, readonly IndexDescription[]>>;
 
 /**
@@ -52,9 +52,15 @@ export class MongoStore {
   /** Creates every index of `plan` that is missing. Safe to run from every replica at start-up. */
   async ensureIndexes(plan: IndexPlan): Promise<void> {
     for (const [collection, indexes] of Object.entries(plan)) {
-      if (indexes.length === 0) continue;
-      await this.db.collection(collection).createIndexes([...indexes]);
-      this.logger?.debug({ collection, indexes: indexes.map((i) => i.name) }, 'mongodb: indexes ensured');
+      // Create only the missing ones: FerretDB v1 panics and drops the connection when
+      // createIndexes names an index that already exists ("slice bounds out of range").
+      const existing = new Set(
+        (await this.db.collection(collection).listIndexes().toArray().catch(() => [])).map((index) => index.name as string),
+      );
+      const missing = indexes.filter((index) => !index.name || !existing.has(index.name));
+      if (missing.length === 0) continue;
+      await this.db.collection(collection).createIndexes([...missing]);
+      this.logger?.debug({ collection, created: missing.map((i) => i.name) }, 'mongodb: indexes created');
     }
   }
 

@@ -26,7 +26,7 @@ describe('MongoStore', () => {
       await store.ensureIndexes(tenantCredentialsIndexes);
       await store.ensureIndexes(tenantCredentialsIndexes);
       const names = (await store.db.collection('tenant_credentials').indexes()).map((index) => index.name).sort();
-      expect(names).toEqual(['_id_', 'credential_certificate_expiry', 'credential_secret_expiry', 'entra_app']);
+      expect(names).toEqual(['_id_', 'credential_certificate_expiry', 'credential_secret_expiry', 'key_version']);
     } finally {
       await store.db.dropDatabase();
       await store.close();

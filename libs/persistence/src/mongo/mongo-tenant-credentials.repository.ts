@@ -1,6 +1,5 @@
-import type { Collection } from 'mongodb';
+import type { Db } from 'mongodb';
 import { AlreadyExistsError, ConflictError, NotFoundError } from '@mailroute/platform';
-import { isConnectionError, isDuplicateKeyError, StoreUnavailableError } from '../errors';
 import { encodePageToken, readPageRequest, type Page, type PageRequest } from '../ports/pagination';
 import type {
   NewTenantCredentials,
@@ -9,46 +8,38 @@ import type {
   TenantCredentialsRepository,
 } from '../ports/tenant-credentials.repository';
 import type { IndexPlan, MongoStore } from './mongo-store';
+import { VersionedCollection, type LatestVersion } from './versioned-collection';
 
 const collectionName = 'tenant_credentials';
 
-type TenantCredentialsDocument = Omit<TenantCredentialsRecord, 'tenantId'> & { _id: string };
+type StoredRecord = Omit<TenantCredentialsRecord, 'tenantId' | 'version'>;
 
-/** Indexes of the tenant credentials collection (`_id` is the tenant id, unique by itself). */
-export const tenantCredentialsIndexes: IndexPlan = {
-  [collectionName]: [
-    // Expiry monitoring scans secrets and certificates expiring soon.
-    { key: { 'credential.expiresAt': 1 }, name: 'credential_secret_expiry' },
-    { key: { 'credential.notAfter': 1 }, name: 'credential_certificate_expiry' },
-    { key: { entraTenantId: 1, clientId: 1 }, name: 'entra_app' },
-  ],
-};
+/** Indexes of the tenant credentials collection. */
+export const tenantCredentialsIndexes: IndexPlan = VersionedCollection.indexes(collectionName, [
+  // Expiry monitoring scans secrets and certificates expiring soon.
+  { key: { 'data.credential.expiresAt': 1 }, name: 'credential_secret_expiry' },
+  { key: { 'data.credential.notAfter': 1 }, name: 'credential_certificate_expiry' },
+]);
 
-/** Tenant credentials in MongoDB: one document per tenant, `_id` = tenant id. */
+/** Tenant credentials in MongoDB, one record per tenant, versioned for optimistic concurrency. */
 export class MongoTenantCredentialsRepository implements TenantCredentialsRepository {
-  private readonly collection: Collection<TenantCredentialsDocument>;
+  private readonly records: VersionedCollection<StoredRecord>;
 
-  constructor(store: MongoStore) {
-    this.collection = store.db.collection<TenantCredentialsDocument>(collectionName);
+  constructor(store: MongoStore | { db: Db }) {
+    this.records = new VersionedCollection<StoredRecord>(store.db, collectionName);
   }
 
   async create(record: NewTenantCredentials, now: Date): Promise<TenantCredentialsRecord> {
     const { tenantId, ...rest } = record;
-    const document: TenantCredentialsDocument = { _id: tenantId, ...rest, version: 1, createdAt: now, updatedAt: now };
-    try {
-      await this.collection.insertOne(document);
-    } catch (error) {
-      if (isDuplicateKeyError(error)) throw new AlreadyExistsError('tenant credentials', tenantId, { cause: error });
-      throw wrap(error);
-    }
-    return toRecord(document);
+    const stored: StoredRecord = { ...rest, createdAt: now, updatedAt: now };
+    const result = await this.records.write(tenantId, 0, stored);
+    if (result.outcome === 'conflict') throw new AlreadyExistsError('tenant credentials', tenantId);
+    return { tenantId, version: result.version, ...stored };
   }
 
   async get(tenantId: string): Promise<TenantCredentialsRecord | undefined> {
-    const document = await this.collection.findOne({ _id: tenantId }).catch((error: unknown) => {
-      throw wrap(error);
-    });
-    return document ? toRecord(document) : undefined;
+    const latest = await this.records.latest(tenantId);
+    return latest ? toRecord(latest) : undefined;
   }
 
   async update(
@@ -57,55 +48,32 @@ export class MongoTenantCredentialsRepository implements TenantCredentialsReposi
     changes: TenantCredentialsChanges,
     now: Date,
   ): Promise<TenantCredentialsRecord> {
-    const set: Partial<TenantCredentialsDocument> = { updatedAt: now };
-    for (const [key, value] of Object.entries(changes)) {
-      if (value !== undefined) (set as Record<string, unknown>)[key] = value;
-    }
-    const updated = await this.collection
-      .findOneAndUpdate(
-        { _id: tenantId, version: expectedVersion },
-        { $set: set, $inc: { version: 1 } },
-        { returnDocument: 'after' },
-      )
-      .catch((error: unknown) => {
-        throw wrap(error);
-      });
-    if (updated) return toRecord(updated);
-    const current = await this.collection.findOne({ _id: tenantId }, { projection: { version: 1 } });
+    const current = await this.records.latest(tenantId);
     if (!current) throw new NotFoundError('tenant credentials', tenantId);
-    throw new ConflictError(
-      `tenant credentials ${JSON.stringify(tenantId)} changed (version ${current.version}, expected ${expectedVersion}); read it again`,
-    );
+    const defined = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
+    const next: StoredRecord = { ...current.data, ...defined, updatedAt: now };
+    const result = current.version === expectedVersion ? await this.records.write(tenantId, expectedVersion, next) : undefined;
+    if (!result || result.outcome === 'conflict') {
+      throw new ConflictError(
+        `tenant credentials ${JSON.stringify(tenantId)} changed since version ${expectedVersion}; read it again`,
+      );
+    }
+    return { tenantId, version: result.version, ...next };
   }
 
-  async delete(tenantId: string): Promise<boolean> {
-    const result = await this.collection.deleteOne({ _id: tenantId }).catch((error: unknown) => {
-      throw wrap(error);
-    });
-    return result.deletedCount === 1;
+  delete(tenantId: string): Promise<boolean> {
+    return this.records.remove(tenantId);
   }
 
   async list(request: PageRequest): Promise<Page<TenantCredentialsRecord>> {
     const { pageSize, after } = readPageRequest(request);
-    const documents = await this.collection
-      .find(after === undefined ? {} : { _id: { $gt: after } })
-      .sort({ _id: 1 })
-      .limit(pageSize + 1)
-      .toArray()
-      .catch((error: unknown) => {
-        throw wrap(error);
-      });
-    const items = documents.slice(0, pageSize).map(toRecord);
+    const found = await this.records.page(after, pageSize + 1);
+    const items = found.slice(0, pageSize).map(toRecord);
     const last = items.at(-1);
-    return documents.length > pageSize && last ? { items, nextPageToken: encodePageToken(last.tenantId) } : { items };
+    return found.length > pageSize && last ? { items, nextPageToken: encodePageToken(last.tenantId) } : { items };
   }
 }
 
-function toRecord(document: TenantCredentialsDocument): TenantCredentialsRecord {
-  const { _id, ...rest } = document;
-  return { tenantId: _id, ...rest };
-}
-
-function wrap(error: unknown): unknown {
-  return isConnectionError(error) ? new StoreUnavailableError('mongodb: tenant credentials store unavailable', error) : error;
+function toRecord(latest: LatestVersion<StoredRecord>): TenantCredentialsRecord {
+  return { tenantId: latest.key, version: latest.version, ...latest.data };
 }
