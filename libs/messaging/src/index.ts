@@ -3,3 +3,4 @@ export * from './errors';
 export { withTraceHeaders } from './delivery';
 export { KafkaEventBus, type KafkaEventBusOptions } from './kafka/kafka-event-bus';
 export { InProcessBroker, InProcessEventBus, partitionFor, type InProcessEventBusOptions } from './in-process/in-process-event-bus';
+export * from './events';

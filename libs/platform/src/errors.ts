@@ -25,6 +25,11 @@ export interface MailrouteErrorOptions {
   retryable?: boolean;
   /** How long the dependency asked us to wait before retrying (Retry-After), in milliseconds. */
   retryAfterMs?: number;
+  /**
+   * A machine-readable cause from a documented enum (e.g. "DIAGNOSTIC_CODE_SECRET_EXPIRED"), sent
+   * to gRPC callers in the `mailroute-error-code` trailer so programs never parse messages.
+   */
+  reason?: string;
 }
 
 const retryableByDefault: ReadonlySet<ErrorCode> = new Set(['UNAVAILABLE', 'DEADLINE_EXCEEDED', 'ABORTED']);
@@ -34,6 +39,7 @@ export class MailrouteError extends Error {
   readonly code: ErrorCode;
   readonly retryable: boolean;
   readonly retryAfterMs: number | undefined;
+  readonly reason: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: MailrouteErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -41,6 +47,7 @@ export class MailrouteError extends Error {
     this.code = code;
     this.retryable = options.retryable ?? retryableByDefault.has(code);
     this.retryAfterMs = options.retryAfterMs;
+    this.reason = options.reason;
   }
 }
 

@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
 import { createChannel, createClient, type Channel } from 'nice-grpc';
-import { ClientError, Status } from 'nice-grpc-common';
+import { ClientError, Status, type Metadata } from 'nice-grpc-common';
 import { HealthDefinition } from 'nice-grpc-server-health';
-import { ValidationError } from './errors';
+import { UnavailableError, ValidationError } from './errors';
 import { createGrpcServer, type GrpcServer } from './grpc-server';
 import { createLogger } from './logger';
 
@@ -45,6 +45,9 @@ describe('createGrpcServer over a real socket', () => {
             async echo(request: { text?: string; fail?: string }) {
               if (request.fail === 'validation') throw new ValidationError('text', 'must not be empty');
               if (request.fail === 'bug') throw new TypeError('secret internals at /srv/x.js');
+              if (request.fail === 'throttled') {
+                throw new UnavailableError('graph throttled the mailbox', { retryAfterMs: 1500, reason: 'GRAPH_THROTTLED' });
+              }
               return { text: request.text };
             },
             async *ticks(_request: unknown, context: { signal: AbortSignal }) {
@@ -83,6 +86,19 @@ describe('createGrpcServer over a real socket', () => {
     const error = await echo.echo({ fail: 'validation' }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ClientError);
     expect(error).toMatchObject({ code: Status.INVALID_ARGUMENT, details: 'text: must not be empty' });
+  });
+
+  it('tells programs the cause and the wait in trailers, not in the message', async () => {
+    const echo = createClient(EchoDefinition as never, channel) as unknown as {
+      echo(request: unknown, options: { onTrailer: (trailer: Metadata) => void }): Promise<unknown>;
+    };
+    let trailer: Metadata | undefined;
+    const error = await echo
+      .echo({ fail: 'throttled' }, { onTrailer: (received) => (trailer = received) })
+      .catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: Status.UNAVAILABLE, details: 'graph throttled the mailbox' });
+    expect(trailer?.get('mailroute-error-code')).toBe('GRAPH_THROTTLED');
+    expect(trailer?.get('retry-after-ms')).toBe('1500');
   });
 
   it('hides an unexpected error behind INTERNAL and logs its stack', async () => {

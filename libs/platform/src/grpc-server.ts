@@ -5,6 +5,7 @@ import { openTelemetryServerMiddleware } from 'nice-grpc-opentelemetry';
 import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
 import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-reflection';
 import { toGrpcStatus, isAbortError } from './grpc-status';
+import { assertWellFormed, withTolerantDecoding } from './request-decoding';
 import type { Logger } from './logger';
 
 /** One service to serve: its ts-proto definition and the implementation built by its factory. */
@@ -12,6 +13,14 @@ export interface ServiceRegistration {
   definition: CompatServiceDefinition;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   implementation: ServiceImplementation<any>;
+}
+
+/** Pairs a definition with its implementation, type-checking one against the other. */
+export function serve<Definition extends CompatServiceDefinition>(
+  definition: Definition,
+  implementation: ServiceImplementation<Definition>,
+): ServiceRegistration {
+  return { definition, implementation };
 }
 
 export interface GrpcServerOptions {
@@ -57,10 +66,11 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   if (options.descriptorSet) {
     server.add(
       ServerReflectionService,
-      ServerReflection(Buffer.from(options.descriptorSet), [...serviceNames, HealthDefinition.fullName]),
+      // Only our own services: the descriptor set holds mailroute's protos, not grpc.health.v1.
+      ServerReflection(Buffer.from(options.descriptorSet), serviceNames),
     );
   }
-  for (const service of options.services) server.add(service.definition, service.implementation);
+  for (const service of options.services) server.add(withTolerantDecoding(service.definition), service.implementation);
 
   const setServing = (serving: boolean): void => {
     const status = serving ? 'healthy' : 'unhealthy';
@@ -135,14 +145,24 @@ function createErrorMiddleware(logger: Logger) {
     context: CallContext,
   ): AsyncGenerator<Response, Response | void, undefined> {
     try {
-      return yield* call.next(call.request, context);
+      if (!call.requestStream) assertWellFormed(call.request);
+      const request = call.requestStream ? checkEach(call.request) : call.request;
+      return yield* call.next(request as typeof call.request, context);
     } catch (error) {
       if (isAbortError(error) && context.signal.aborted) throw error;
       const mapped = toGrpcStatus(error);
       if (mapped.unexpected) logger.error({ err: error, method: call.method.path }, 'grpc: unexpected error');
+      for (const [name, value] of Object.entries(mapped.trailers ?? {})) context.trailer.set(name, value);
       throw new ServerError(mapped.status, mapped.message);
     }
   };
+}
+
+async function* checkEach<T>(requests: AsyncIterable<T>): AsyncIterable<T> {
+  for await (const request of requests) {
+    assertWellFormed(request);
+    yield request;
+  }
 }
 
 /** Bounds unary calls that carry no deadline, so a stuck dependency cannot pin a call forever. */

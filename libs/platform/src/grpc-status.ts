@@ -24,7 +24,12 @@ export interface MappedStatus {
   message: string;
   /** True when the error was not one of ours: log it with its stack. */
   unexpected: boolean;
+  /** Trailing metadata for programs: `mailroute-error-code`, `retry-after-ms`. */
+  trailers?: Record<string, string>;
 }
+
+/** Trailer names of the error contract (proto/mailroute/v1/common.proto, "Errors"). */
+export const errorTrailers = { reason: 'mailroute-error-code', retryAfterMs: 'retry-after-ms' } as const;
 
 /**
  * The single error → gRPC status mapping of mailroute. Our own errors keep their message (they are
@@ -35,9 +40,11 @@ export interface MappedStatus {
 export function toGrpcStatus(error: unknown): MappedStatus {
   if (isMailrouteError(error)) {
     const status = statusByCode[error.code];
-    return status === Status.INTERNAL
-      ? { status, message: internalErrorMessage, unexpected: true }
-      : { status, message: error.message, unexpected: false };
+    if (status === Status.INTERNAL) return { status, message: internalErrorMessage, unexpected: true };
+    const trailers: Record<string, string> = {};
+    if (error.reason) trailers[errorTrailers.reason] = error.reason;
+    if (error.retryAfterMs !== undefined) trailers[errorTrailers.retryAfterMs] = String(Math.ceil(error.retryAfterMs));
+    return { status, message: error.message, unexpected: false, ...(Object.keys(trailers).length ? { trailers } : {}) };
   }
   if (error instanceof ServerError) {
     return { status: error.code, message: error.details, unexpected: error.code === Status.INTERNAL };

@@ -629,8 +629,9 @@ export function setupStepToJSON(object: SetupStep): string {
 export interface PageRequest {
   /**
    * Maximum number of items to return. Optional: 0 means the default of 50. Values above 500
-   * are lowered to 500; negative values fail with INVALID_ARGUMENT. A page may hold fewer items
-   * than asked for (even none) while next_page_token is still set.
+   * are lowered to 500 (calls returning large items document smaller limits); negative values
+   * fail with INVALID_ARGUMENT. A page may hold fewer items than asked for (even none) while
+   * next_page_token is still set.
    */
   pageSize: number;
   /**

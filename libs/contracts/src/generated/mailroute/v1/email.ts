@@ -562,6 +562,10 @@ export interface AutomationFlags {
  * event and returned (with more content) by the agent desktop. Untrusted input: every field is
  * as the sender wrote it, bounded and with control characters removed, and must be escaped
  * before display.
+ *
+ * Size: mailbox-fetch keeps the encoded message under 900 KiB so that an InboundEmail event fits
+ * Kafka's default 1 MB record limit; when the per-field limits below are not enough, body_text
+ * is cut further (body_text_truncated).
  */
 export interface InboundMessage {
   /**
@@ -587,7 +591,7 @@ export interface InboundMessage {
   inReplyTo: string;
   /**
    * References header: Message-IDs of the thread, oldest first, with angle brackets. At most the
-   * last 100 are kept.
+   * last 20 are kept, each at most 998 characters.
    */
   references: string[];
   /** From: the author. Always set (address may be empty only for malformed mail). */
@@ -598,11 +602,11 @@ export interface InboundMessage {
   sender?:
     | EmailAddress
     | undefined;
-  /** Reply-To addresses; replies go here instead of `from` when set. At most 100. */
+  /** Reply-To addresses; replies go here instead of `from` when set. At most 20 are kept. */
   replyTo: EmailAddress[];
-  /** To recipients. At most 500 are kept. */
+  /** To recipients. At most 100 are kept (see recipients_truncated). */
   to: EmailAddress[];
-  /** Cc recipients. At most 500 are kept. */
+  /** Cc recipients. At most 100 are kept (see recipients_truncated). */
   cc: EmailAddress[];
   /** Subject, single line. At most 2048 characters; longer subjects are truncated. */
   subject: string;
@@ -633,13 +637,13 @@ export interface InboundMessage {
   /** Importance. */
   importance: Importance;
   /**
-   * Attachments, in the order Graph lists them. At most 250 are listed; see
+   * Attachments, in the order Graph lists them. At most 100 are listed; see
    * attachments_over_limit.
    */
   attachments: AttachmentInfo[];
   /**
    * True when some attachment content was not stored (over the per-message storage limit, or
-   * more than 250 attachments). The message is still ingested and routed, never dropped.
+   * more than 100 attachments). The message is still ingested and routed, never dropped.
    */
   attachmentsOverLimit: boolean;
   /** Automation signals. */
@@ -649,10 +653,12 @@ export interface InboundMessage {
   /**
    * Headers relevant to routing and loop protection, in message order: Auto-Submitted,
    * X-Auto-Response-Suppress, Precedence, List-Id, List-Unsubscribe, Return-Path,
-   * Content-Language and X-Mailroute-Send-Id. Other headers are not carried. At most 100
-   * entries.
+   * Content-Language and X-Mailroute-Send-Id. Other headers are not carried. At most 20
+   * entries, values cut to 2048 characters.
    */
   headers: InternetMessageHeader[];
+  /** True when Reply-To, To or Cc had more addresses than are kept. */
+  recipientsTruncated: boolean;
 }
 
 /**
@@ -715,7 +721,10 @@ export interface OutgoingAttachment {
  *
  * Limits for the whole message: at most 500 recipients (to + cc + bcc, plus the reply's own
  * recipients), at most 50 attachments, and 35 MB in total (the Exchange Online default maximum;
- * a tenant with a lower limit fails the send with MESSAGE_TOO_LARGE).
+ * a tenant with a lower limit fails the send with MESSAGE_TOO_LARGE). Encoded without attachment
+ * content it must stay under 768 KiB, because it travels in an OutboundRequest event (Kafka's
+ * default record limit is 1 MB); a gRPC request carrying it, inline attachment content
+ * included, must stay under 4 MiB (the default gRPC message limit): upload anything larger.
  */
 export interface OutgoingMessage {
   /**
@@ -724,13 +733,13 @@ export interface OutgoingMessage {
    */
   subject: string;
   /**
-   * HTML body. At most 1,048,576 bytes of UTF-8. Scripts, event handlers and remote form
-   * targets are removed before sending. At least one of body_html and body_text is required.
+   * HTML body. At most 524,288 bytes of UTF-8. Scripts, event handlers and remote form targets
+   * are removed before sending. At least one of body_html and body_text is required.
    */
   bodyHtml: string;
   /**
-   * Plain-text body. At most 1,048,576 bytes of UTF-8. Used as the body when body_html is
-   * empty, otherwise as the text alternative.
+   * Plain-text body. At most 262,144 bytes of UTF-8. Used as the body when body_html is empty,
+   * otherwise as the text alternative.
    */
   bodyText: string;
   /**
@@ -1363,6 +1372,7 @@ function createBaseInboundMessage(): InboundMessage {
     attachmentsOverLimit: false,
     automation: undefined,
     headers: [],
+    recipientsTruncated: false,
   };
 }
 
@@ -1436,6 +1446,9 @@ export const InboundMessage: MessageFns<InboundMessage> = {
     }
     for (const v of message.headers) {
       InternetMessageHeader.encode(v!, writer.uint32(186).fork()).join();
+    }
+    if (message.recipientsTruncated !== false) {
+      writer.uint32(192).bool(message.recipientsTruncated);
     }
     return writer;
   },
@@ -1637,6 +1650,14 @@ export const InboundMessage: MessageFns<InboundMessage> = {
             message.headers.push(InternetMessageHeader.decode(reader, reader.uint32()));
             continue;
           }
+          case 24: {
+            if (tag !== 192) {
+              break;
+            }
+
+            message.recipientsTruncated = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1730,6 +1751,11 @@ export const InboundMessage: MessageFns<InboundMessage> = {
       headers: globalThis.Array.isArray(object?.headers)
         ? object.headers.map((e: any) => InternetMessageHeader.fromJSON(e))
         : [],
+      recipientsTruncated: isSet(object.recipientsTruncated)
+        ? globalThis.Boolean(object.recipientsTruncated)
+        : isSet(object.recipients_truncated)
+        ? globalThis.Boolean(object.recipients_truncated)
+        : false,
     };
   },
 
@@ -1804,6 +1830,9 @@ export const InboundMessage: MessageFns<InboundMessage> = {
     if (message.headers?.length) {
       obj.headers = message.headers.map((e) => InternetMessageHeader.toJSON(e));
     }
+    if (message.recipientsTruncated !== false) {
+      obj.recipientsTruncated = message.recipientsTruncated;
+    }
     return obj;
   },
 
@@ -1841,6 +1870,7 @@ export const InboundMessage: MessageFns<InboundMessage> = {
       ? AutomationFlags.fromPartial(object.automation)
       : undefined;
     message.headers = object.headers?.map((e) => InternetMessageHeader.fromPartial(e)) || [];
+    message.recipientsTruncated = object.recipientsTruncated ?? false;
     return message;
   },
 };

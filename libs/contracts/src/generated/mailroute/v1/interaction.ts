@@ -30,11 +30,15 @@ import {
  *
  *   RECEIVED  -> QUEUED (routed) | UNROUTED (no rule, no default queue) | DISCARDED (by rule)
  *                | MERGED (joined an open interaction of the same conversation)
- *   UNROUTED  -> QUEUED | ASSIGNED (an operator assigns or transfers it)
- *   QUEUED    -> OFFERED | ASSIGNED (supervisor assignment) | QUEUED (overflow / transfer)
+ *   UNROUTED  -> QUEUED | OFFERED | ASSIGNED (an operator transfers, offers or assigns it)
+ *   QUEUED    -> OFFERED | ASSIGNED (supervisor) | QUEUED (overflow, transfer)
  *   OFFERED   -> ASSIGNED (accepted) | QUEUED (declined, timed out, revoked)
- *   ASSIGNED  -> REPLIED | COMPLETED | QUEUED (transfer to a queue) | OFFERED (transfer to an agent)
- *   REPLIED   -> REPLIED | ASSIGNED (customer wrote again) | COMPLETED | QUEUED | OFFERED
+ *                | OFFERED (a supervisor offers it to another agent)
+ *   ASSIGNED  -> REPLIED | COMPLETED | QUEUED (transfer to a queue) | OFFERED (transfer to an
+ *                agent) | ASSIGNED (a supervisor reassigns it)
+ *   REPLIED   -> REPLIED (another reply) | ASSIGNED (customer wrote again, or reassigned)
+ *                | COMPLETED | QUEUED | OFFERED
+ *   any state but the final ones -> COMPLETED (a supervisor completes it)
  *
  * COMPLETED, DISCARDED and MERGED are final. mailbox-fetch stores every inbound message as an
  * interaction (RECEIVED). The router then either routes it, or, when an interaction of the same

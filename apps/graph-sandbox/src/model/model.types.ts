@@ -1,0 +1,246 @@
+import type { KeyObject } from 'node:crypto';
+
+/** A Graph `recipient`: `{ emailAddress: { name, address } }`. */
+export interface Recipient {
+  emailAddress: { name?: string; address: string };
+}
+
+export interface InternetMessageHeader {
+  name: string;
+  value: string;
+}
+
+export interface ItemBody {
+  contentType: 'text' | 'html';
+  content: string;
+}
+
+/** A client secret as "Certificates & secrets" shows it; `secretText` is only ever returned at creation. */
+export interface ClientSecret {
+  keyId: string;
+  displayName: string;
+  secretText: string;
+  /** The first three characters, as the portal shows. */
+  hint: string;
+  startMs: number;
+  endMs: number;
+}
+
+/** An uploaded certificate credential (public part only). */
+export interface CertificateCredential {
+  keyId: string;
+  displayName: string;
+  /** Lowercase hex. */
+  thumbprintSha256: string;
+  thumbprintSha1: string;
+  publicKey: KeyObject;
+  startMs: number;
+  endMs: number;
+}
+
+/**
+ * An app registration with its service principal in the same tenant (the admin guides register a
+ * single-tenant app per customer tenant). "Configured" permissions are what the registration asks for;
+ * "granted" ones are what an admin consented to — only those end up in tokens.
+ */
+export interface AppRegistration {
+  clientId: string;
+  objectId: string;
+  displayName: string;
+  enabled: boolean;
+  /** "Allow public client flows" (needed for the device-code flow without a credential). */
+  allowPublicClient: boolean;
+  redirectUris: string[];
+  secrets: ClientSecret[];
+  certificates: CertificateCredential[];
+  configuredApplicationPermissions: Set<string>;
+  configuredDelegatedPermissions: Set<string>;
+  grantedApplicationPermissions: Set<string>;
+  /** Delegated scopes consented tenant-wide by an admin. */
+  adminConsentedDelegatedPermissions: Set<string>;
+  /** Delegated scopes a user consented to for themself, by user id. */
+  userConsents: Map<string, Set<string>>;
+}
+
+/** `New-ApplicationAccessPolicy -AppId … -PolicyScopeGroupId … -AccessRight RestrictAccess|DenyAccess`. */
+export interface AccessPolicy {
+  id: string;
+  appId: string;
+  accessRight: 'RestrictAccess' | 'DenyAccess';
+  /** Address of the mail-enabled security group whose members the policy scopes. */
+  policyScopeGroupId: string;
+  description: string;
+}
+
+export interface Attachment {
+  id: string;
+  name: string;
+  contentType: string;
+  isInline: boolean;
+  contentId?: string;
+  content: Buffer;
+  lastModifiedMs: number;
+}
+
+export interface Message {
+  /** Stays the same across moves (`Prefer: IdType="ImmutableId"`). */
+  immutableId: string;
+  /** The default REST id; changes when the message is moved. */
+  restId: string;
+  folderId: string;
+  /** The mailbox change sequence number of the last change (drives delta). */
+  changeSeq: number;
+  changeKey: string;
+  createdMs: number;
+  lastModifiedMs: number;
+  receivedMs: number;
+  sentMs: number;
+  subject: string;
+  body: ItemBody;
+  from?: Recipient;
+  sender?: Recipient;
+  toRecipients: Recipient[];
+  ccRecipients: Recipient[];
+  bccRecipients: Recipient[];
+  replyTo: Recipient[];
+  isRead: boolean;
+  isDraft: boolean;
+  importance: 'low' | 'normal' | 'high';
+  categories: string[];
+  flagStatus: 'notFlagged' | 'flagged' | 'complete';
+  internetMessageId: string;
+  conversationId: string;
+  conversationIndex: Buffer;
+  /** Transport headers as received, plus custom `x-` headers given at creation. */
+  internetMessageHeaders: InternetMessageHeader[];
+  attachments: Attachment[];
+  /** For drafts made by createReply/createReplyAll: the message replied to. */
+  replyToMessageImmutableId?: string;
+}
+
+/** A message leaving a folder, kept so delta can report `@removed`. */
+export interface Tombstone {
+  immutableId: string;
+  restId: string;
+  seq: number;
+}
+
+export interface MailFolder {
+  id: string;
+  displayName: string;
+  parentFolderId: string;
+  wellKnownName?: string;
+  tombstones: Tombstone[];
+}
+
+/** What a mailbox sent through Graph, for the admin API ("read what a mailbox sent"). */
+export interface SentRecord {
+  via: 'sendMail' | 'reply' | 'replyAll' | 'send';
+  sentAt: string;
+  internetMessageId: string;
+  conversationId: string;
+  subject: string;
+  body: ItemBody;
+  from: Recipient;
+  toRecipients: Recipient[];
+  ccRecipients: Recipient[];
+  bccRecipients: Recipient[];
+  internetMessageHeaders: InternetMessageHeader[];
+  inReplyTo?: string;
+  attachments: { name: string; contentType: string; size: number }[];
+  savedToSentItems: boolean;
+  /** The client id that sent it. */
+  appId: string;
+}
+
+/** A user with an Exchange Online mailbox. */
+export interface Mailbox {
+  id: string;
+  tenantId: string;
+  userPrincipalName: string;
+  mail: string;
+  displayName: string;
+  /** false: the user has no mailbox (Graph answers MailboxNotEnabledForRESTAPI). */
+  mailboxEnabled: boolean;
+  folders: Map<string, MailFolder>;
+  wellKnownFolders: Map<string, string>;
+  messages: Map<string, Message>;
+  restIdIndex: Map<string, string>;
+  seq: number;
+  /** Incremented once per delta round: the generation a delta token carries. */
+  syncGeneration: number;
+  /** Tokens of an earlier generation answer SyncStateNotFound (evicted sync state). */
+  syncGenerationFloor: number;
+  sent: SentRecord[];
+}
+
+export interface ThrottlingSettings {
+  /** Outlook: 4 concurrent requests per app and mailbox. */
+  maxConcurrentRequests: number;
+  /** Outlook: 10,000 requests per app and mailbox in 10 minutes. */
+  requestsPerWindow: number;
+  windowSeconds: number;
+  /** Retry-After sent with a concurrency 429. */
+  concurrencyRetryAfterSeconds: number;
+}
+
+export interface AuthCodeGrant {
+  code: string;
+  clientId: string;
+  userId: string;
+  redirectUri: string;
+  scopes: string[];
+  codeChallenge?: string;
+  codeChallengeMethod?: string;
+  nonce?: string;
+  expiresMs: number;
+  redeemed: boolean;
+}
+
+export interface DeviceCodeGrant {
+  deviceCode: string;
+  userCode: string;
+  clientId: string;
+  scopes: string[];
+  expiresMs: number;
+  /** Set when a user approves the code. */
+  userId?: string;
+  declined?: boolean;
+}
+
+export interface RefreshTokenGrant {
+  token: string;
+  clientId: string;
+  userId: string;
+  scopes: string[];
+  /** Entra's 90-day inactivity window, shortened in tests. */
+  expiresMs: number;
+  revoked: boolean;
+}
+
+export interface TenantStats {
+  tokenRequests: number;
+  tokenRequestsByGrant: Record<string, number>;
+  tokenRequestsByClient: Record<string, number>;
+  tokensIssued: number;
+  graphRequests: number;
+  graphRequestsByEndpoint: Record<string, number>;
+  throttled: number;
+}
+
+export interface Tenant {
+  id: string;
+  displayName: string;
+  /** Verified domains; the first is the default (`contoso.example`). */
+  domains: string[];
+  apps: Map<string, AppRegistration>;
+  mailboxes: Map<string, Mailbox>;
+  /** Mail-enabled security groups: address (lowercase) → member user ids. */
+  groups: Map<string, Set<string>>;
+  accessPolicies: AccessPolicy[];
+  throttling: ThrottlingSettings;
+  authCodes: Map<string, AuthCodeGrant>;
+  deviceCodes: Map<string, DeviceCodeGrant>;
+  refreshTokens: Map<string, RefreshTokenGrant>;
+  stats: TenantStats;
+}
