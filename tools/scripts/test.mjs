@@ -18,7 +18,7 @@ if (major < 24) {
   process.exit(1);
 }
 
-const nx = path.join(root, 'node_modules', 'nx', 'bin', 'nx.js');
+const nx = path.join(root, 'node_modules', 'nx', 'dist', 'bin', 'nx.js');
 const run = (args, env = process.env) =>
   new Promise((resolve) => {
     const child = spawn(process.execPath, [nx, ...args], { cwd: root, stdio: 'inherit', env });

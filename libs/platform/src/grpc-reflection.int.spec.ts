@@ -7,7 +7,8 @@ import {
   type ServerReflectionResponse,
 } from 'nice-grpc-server-reflection/lib/proto/grpc/reflection/v1/reflection_pb';
 import { Status } from 'nice-grpc-common';
-import { AccessTokenServiceDefinition, descriptorSet, GetAccessTokenRequest } from '@mailroute/contracts';
+import type { GetAccessTokenRequest } from '@mailroute/contracts';
+import { AccessTokenServiceDefinition, descriptorSet } from '@mailroute/contracts';
 import { ValidationError } from './errors';
 import { createGrpcServer, serve, type GrpcServer } from './grpc-server';
 import { createLogger } from './logger';
