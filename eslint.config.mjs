@@ -23,11 +23,12 @@ const depConstraints = [
   { sourceTag: 'scope:messaging', onlyDependOnLibsWithTags: ['scope:platform', 'scope:contracts'] },
   { sourceTag: 'scope:persistence', onlyDependOnLibsWithTags: ['scope:platform', 'scope:contracts'] },
   { sourceTag: 'scope:graph-mail', onlyDependOnLibsWithTags: ['scope:platform'] },
-  { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['type:lib'] },
+  // "testing may import anything": every lib, and the graph sandbox app it starts for tests.
+  { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['type:lib', 'scope:graph-sandbox'] },
   // Libs never import apps; apps import libs, but never the test helpers.
   { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
   { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'], notDependOnLibsWithTags: ['scope:testing'] },
-  { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:app'] },
+  { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:app', 'type:testing'] },
 ];
 
 /**

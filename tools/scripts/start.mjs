@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm start`: runs mailroute's services on this machine, each as its own process on its default
-// port on 127.0.0.1, until Ctrl-C (SIGINT) or SIGTERM, which drains every service in order.
+// `npm start`: runs mailroute's services and the graph sandbox (Entra ID + Graph emulator with the
+// demo tenant) on this machine, each as its own process on its default port on 127.0.0.1, until
+// Ctrl-C (SIGINT) or SIGTERM, which drains every one of them.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +12,7 @@ const services = [
   { name: 'mailbox-fetch', port: 50052 },
   { name: 'interaction-router', port: 50053 },
   { name: 'outbound-send', port: 50054 },
+  { name: 'graph-sandbox' },
 ];
 
 const children = services.map(({ name, port }) => {
@@ -19,7 +21,7 @@ const children = services.map(({ name, port }) => {
     stdio: ['ignore', 'inherit', 'inherit'],
     env: {
       ...process.env,
-      GRPC_PORT: process.env[`${name.toUpperCase().replaceAll('-', '_')}_GRPC_PORT`] ?? String(port),
+      ...(port ? { GRPC_PORT: process.env[`${name.toUpperCase().replaceAll('-', '_')}_GRPC_PORT`] ?? String(port) } : {}),
       TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.base.json'),
     },
   });

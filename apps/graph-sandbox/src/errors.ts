@@ -7,7 +7,7 @@
 export { AlreadyExistsError, NotFoundError, ValidationError, isMailrouteError } from '@mailroute/platform';
 
 /** The closed list of codes of errors this app defines. */
-export type SandboxErrorCode = 'ENTRA_ERROR' | 'GRAPH_ERROR' | 'TLS_MATERIAL';
+export type SandboxErrorCode = 'ENTRA_ERROR' | 'GRAPH_ERROR' | 'TLS_MATERIAL' | 'ADMIN_REQUEST';
 
 export interface EntraErrorInit {
   /** HTTP status (400 or 401 for most AADSTS errors). */
@@ -83,5 +83,20 @@ export class TlsMaterialError extends Error {
   constructor(message: string, options: { cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TlsMaterialError';
+  }
+}
+
+/** The admin API refused a request (`status` and its `{ error: { code, message, field? } }` body). */
+export class AdminRequestError extends Error {
+  readonly code = 'ADMIN_REQUEST' as const;
+  readonly retryable = false;
+
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AdminRequestError';
   }
 }

@@ -60,7 +60,7 @@ export const serviceConfigSchema = z.object({
   /** gRPC port; 0 picks a free one (tests). */
   GRPC_PORT: env.port(),
   LOG_LEVEL: env.logLevel(),
-  /** OTLP/gRPC endpoint for traces; unset means no export. */
+  /** OTLP/HTTP endpoint for traces (e.g. http://otel-collector:4318); unset means no export. */
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   /** Time given to in-flight calls and consumers to finish on SIGTERM before they are cut. */
   SHUTDOWN_GRACE_MS: env.int({ min: 0, max: 120_000, default: 10_000 }),

@@ -1,12 +1,15 @@
 import { context, propagation } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 
 export interface TelemetryOptions {
   serviceName: string;
-  /** OTLP/gRPC endpoint (e.g. http://otel-collector:4317). Unset: nothing is exported. */
+  /**
+   * OTLP/HTTP base endpoint (e.g. http://otel-collector:4318); spans go to `<endpoint>/v1/traces` as
+   * protobuf, the OTLP default every collector accepts. Unset: nothing is exported.
+   */
   otlpEndpoint?: string | undefined;
 }
 
@@ -35,7 +38,7 @@ export function registerTracePropagation(): void {
 
 /**
  * Starts OpenTelemetry first thing in a service's main. With an OTLP endpoint it runs the Node SDK
- * exporting traces over OTLP/gRPC; without one it only registers propagation, so the process makes
+ * exporting traces over OTLP/HTTP (protobuf); without one it only registers propagation, so the process makes
  * no connection anywhere.
  */
 export function startTelemetry(options: TelemetryOptions): Telemetry {
@@ -45,7 +48,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   }
   const sdk = new NodeSDK({
     serviceName: options.serviceName,
-    traceExporter: new OTLPTraceExporter({ url: options.otlpEndpoint }),
+    traceExporter: new OTLPTraceExporter({ url: `${options.otlpEndpoint.replace(/\/+$/, '')}/v1/traces` }),
     textMapPropagator: new W3CTraceContextPropagator(),
     contextManager: new AsyncLocalStorageContextManager(),
     instrumentations: [],

@@ -186,6 +186,7 @@ export interface ThrottlingSettings {
 
 export interface AuthCodeGrant {
   code: string;
+  tenantId: string;
   clientId: string;
   userId: string;
   redirectUri: string;
@@ -199,6 +200,8 @@ export interface AuthCodeGrant {
 
 export interface DeviceCodeGrant {
   deviceCode: string;
+  /** The tenant of the authority; undefined for `common`/`organizations` until a user approves. */
+  tenantId?: string;
   userCode: string;
   clientId: string;
   scopes: string[];
@@ -210,6 +213,7 @@ export interface DeviceCodeGrant {
 
 export interface RefreshTokenGrant {
   token: string;
+  tenantId: string;
   clientId: string;
   userId: string;
   scopes: string[];
@@ -239,8 +243,5 @@ export interface Tenant {
   groups: Map<string, Set<string>>;
   accessPolicies: AccessPolicy[];
   throttling: ThrottlingSettings;
-  authCodes: Map<string, AuthCodeGrant>;
-  deviceCodes: Map<string, DeviceCodeGrant>;
-  refreshTokens: Map<string, RefreshTokenGrant>;
   stats: TenantStats;
 }

@@ -1,0 +1,146 @@
+import { AdminRequestError } from '../errors';
+import type { FaultRuleInput, FaultRule } from '../throttling/fault-injector';
+import type { SentRecord, TenantStats, ThrottlingSettings } from '../model/model.types';
+import type { TrafficKind } from '../traffic/traffic-generator';
+import type {
+  AccessPolicyRequest,
+  AddCertificateRequest,
+  ConsentRequest,
+  CreateAppRequest,
+  CreateMailboxRequest,
+  CreateSecretRequest,
+  CreateTenantRequest,
+  InboundMailRequest,
+  ThrottlingRequest,
+  TrafficRequest,
+  UpdateAppRequest,
+} from './admin-schemas';
+import type { toAppView, toMailboxView, toMessageSummary, toTenantView } from './admin.views';
+import type { DemoSummary } from './demo-profile';
+
+export type TenantView = ReturnType<typeof toTenantView>;
+export type AppView = ReturnType<typeof toAppView>;
+export type MailboxView = ReturnType<typeof toMailboxView>;
+export type MessageSummary = ReturnType<typeof toMessageSummary>;
+export interface CreatedSecret {
+  keyId: string;
+  displayName: string;
+  hint: string;
+  /** The secret value: returned only here, as the portal shows it once. */
+  secretText: string;
+  startDateTime: string;
+  endDateTime: string;
+}
+export interface AddedCertificate {
+  keyId: string;
+  thumbprintSha256: string;
+  thumbprint: string;
+  endDateTime: string;
+  /** Only when the sandbox generated the certificate. */
+  certificatePem?: string;
+  privateKeyPem?: string;
+}
+export interface AccessPolicyView {
+  id: string;
+  appId: string;
+  accessRight: 'RestrictAccess' | 'DenyAccess';
+  policyScopeGroupId: string;
+  description: string;
+}
+export interface FolderSummary {
+  id: string;
+  displayName: string;
+  wellKnownName: string | null;
+  parentFolderId: string;
+  totalItemCount: number;
+  unreadItemCount: number;
+}
+
+/**
+ * A typed client of the sandbox's admin API (plain HTTP on loopback). Every method throws
+ * AdminRequestError with the status and body when the API refuses.
+ */
+export class GraphSandboxAdminClient {
+  constructor(readonly adminUrl: string) {}
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await fetch(`${this.adminUrl}${path}`, {
+      method,
+      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    const parsed: unknown = text === '' ? undefined : JSON.parse(text);
+    if (!response.ok) {
+      const message = (parsed as { error?: { message?: string } } | undefined)?.error?.message ?? response.statusText;
+      throw new AdminRequestError(response.status, parsed, `graph-sandbox admin ${method} ${path}: ${response.status} ${message}`);
+    }
+    return parsed as T;
+  }
+
+  private static segment(value: string): string {
+    return encodeURIComponent(value);
+  }
+
+  reset = () => this.call<void>('POST', '/reset');
+  seedDemo = () => this.call<DemoSummary>('POST', '/profiles/demo');
+  createTenant = (input: CreateTenantRequest = {}) => this.call<TenantView>('POST', '/tenants', input);
+  getTenant = (tenantId: string) => this.call<TenantView>('GET', `/tenants/${tenantId}`);
+  deleteTenant = (tenantId: string) => this.call<void>('DELETE', `/tenants/${tenantId}`);
+  /** Token and Graph request counters of a tenant (MSAL cache checks count `tokenRequests`). */
+  stats = (tenantId: string) => this.call<TenantStats>('GET', `/tenants/${tenantId}/stats`);
+  setThrottling = (tenantId: string, input: ThrottlingRequest) => this.call<ThrottlingSettings>('PUT', `/tenants/${tenantId}/throttling`, input);
+
+  createApp = (tenantId: string, input: CreateAppRequest = {}) => this.call<AppView>('POST', `/tenants/${tenantId}/apps`, input);
+  getApp = (tenantId: string, appId: string) => this.call<AppView>('GET', `/tenants/${tenantId}/apps/${appId}`);
+  updateApp = (tenantId: string, appId: string, input: UpdateAppRequest) => this.call<AppView>('PATCH', `/tenants/${tenantId}/apps/${appId}`, input);
+  addSecret = (tenantId: string, appId: string, input: CreateSecretRequest = {}) => this.call<CreatedSecret>('POST', `/tenants/${tenantId}/apps/${appId}/secrets`, input);
+  removeSecret = (tenantId: string, appId: string, keyId: string) => this.call<void>('DELETE', `/tenants/${tenantId}/apps/${appId}/secrets/${keyId}`);
+  /** Uploads `certificatePem`, or lets the sandbox generate a certificate and return its private key. */
+  addCertificate = (tenantId: string, appId: string, input: AddCertificateRequest = {}) =>
+    this.call<AddedCertificate>('POST', `/tenants/${tenantId}/apps/${appId}/certificates`, input);
+  /** Replaces admin-consented application (and/or delegated) permissions. */
+  setConsent = (tenantId: string, appId: string, input: ConsentRequest) => this.call<AppView>('PUT', `/tenants/${tenantId}/apps/${appId}/consent`, input);
+
+  createAccessPolicy = (tenantId: string, input: AccessPolicyRequest) => this.call<AccessPolicyView>('POST', `/tenants/${tenantId}/access-policies`, input);
+  removeAccessPolicy = (tenantId: string, policyId: string) => this.call<void>('DELETE', `/tenants/${tenantId}/access-policies/${GraphSandboxAdminClient.segment(policyId)}`);
+  /** Test-ApplicationAccessPolicy. */
+  testAccessPolicy = (tenantId: string, appId: string, identity: string) =>
+    this.call<{ appId: string; mailbox: string; accessCheckResult: 'Granted' | 'Denied' }>(
+      'GET',
+      `/tenants/${tenantId}/access-policies/test?appId=${encodeURIComponent(appId)}&identity=${encodeURIComponent(identity)}`,
+    );
+  setGroupMembers = (tenantId: string, group: string, members: string[]) =>
+    this.call<{ group: string; members: string[] }>('PUT', `/tenants/${tenantId}/groups/${GraphSandboxAdminClient.segment(group)}`, { members });
+
+  createMailbox = (tenantId: string, input: CreateMailboxRequest) => this.call<MailboxView>('POST', `/tenants/${tenantId}/mailboxes`, input);
+  /** Delivers one inbound email (threads onto `inReplyTo`'s conversation). */
+  deliver = (tenantId: string, mailbox: string, mail: InboundMailRequest) =>
+    this.call<MessageSummary>('POST', `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(mailbox)}/messages`, mail);
+  deliverBulk = (tenantId: string, mailbox: string, messages: InboundMailRequest[]) =>
+    this.call<{ value: MessageSummary[] }>('POST', `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(mailbox)}/messages/bulk`, { messages });
+  /** Delivers generated realistic traffic (threads, HTML, attachments, auto-replies, bounces, large, hostile). */
+  generateTraffic = (tenantId: string, mailbox: string, input: TrafficRequest) =>
+    this.call<{ value: Array<MessageSummary & { kind: TrafficKind }> }>('POST', `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(mailbox)}/traffic`, input);
+  /** What the mailbox sent through Graph (sendMail, reply, replyAll, send). */
+  sent = (tenantId: string, mailbox: string) => this.call<{ value: SentRecord[] }>('GET', `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(mailbox)}/sent`);
+  folders = (tenantId: string, mailbox: string) => this.call<{ value: FolderSummary[] }>('GET', `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(mailbox)}/folders`);
+  folderMessages = (tenantId: string, mailbox: string, folder: string) =>
+    this.call<{ value: MessageSummary[] }>('GET', `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(mailbox)}/folders/${GraphSandboxAdminClient.segment(folder)}/messages`);
+  /** Hard-deletes a message (delta reports it `@removed`). */
+  deleteMessage = (tenantId: string, mailbox: string, messageId: string) =>
+    this.call<void>('DELETE', `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(mailbox)}/messages/${GraphSandboxAdminClient.segment(messageId)}`);
+  /** Evicts every delta token issued so far for the mailbox (they answer 410 SyncStateNotFound). */
+  expireDeltaTokens = (tenantId: string, mailbox: string) =>
+    this.call<{ expiredThroughGeneration: number }>('POST', `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(mailbox)}/delta-tokens/expire`);
+  /** Revokes the user's refresh tokens (AADSTS50173 on next use). */
+  revokeSessions = (tenantId: string, user: string) =>
+    this.call<{ revokedRefreshTokens: number }>('POST', `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(user)}/revoke-sessions`);
+  /** Completes (or declines) a device-code sign-in as `user`. */
+  approveDeviceCode = (userCode: string, user: string, decline = false) =>
+    this.call<{ userCode: string; user: string; approved: boolean }>('POST', '/device-codes/approve', { userCode, user, decline });
+
+  addFault = (rule: FaultRuleInput) => this.call<FaultRule>('POST', '/faults', rule);
+  faults = () => this.call<{ value: FaultRule[] }>('GET', '/faults');
+  removeFault = (id: string) => this.call<void>('DELETE', `/faults/${id}`);
+  clearFaults = () => this.call<void>('DELETE', '/faults');
+}

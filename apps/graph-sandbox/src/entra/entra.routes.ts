@@ -1,0 +1,351 @@
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { EntraError } from '../errors';
+import type { AppRegistration, Mailbox, Tenant } from '../model/model.types';
+import { applyFaults, type SandboxContext } from '../shared/sandbox-context';
+import { newGuid } from '../shared/ids';
+import { aadsts } from './aadsts';
+import { authenticateClient, type ClientCredentialKind } from './client-auth';
+import type { GrantStore } from './grant-store';
+import { checkClientCredentialsScope, checkDelegatedConsent, parseDelegatedScopes, type DelegatedScopes } from './scopes';
+import { toClientInfo } from './token-issuer';
+
+/** Authority segments that name no tenant. Client credentials refuse them (AADSTS50059). */
+const multiTenantSegments = new Set(['common', 'organizations', 'consumers']);
+const deviceCodeGrantTypes = new Set(['device_code', 'urn:ietf:params:oauth:grant-type:device_code']);
+
+type TenantParams = { Params: { tenant: string } };
+
+function formParams(body: unknown): URLSearchParams {
+  if (body instanceof URLSearchParams) return body;
+  if (typeof body === 'string') return new URLSearchParams(body);
+  return new URLSearchParams();
+}
+
+function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}
+
+/** Renders an Entra error as the token endpoint does: JSON, `error_description` starting with `AADSTSnnnn:`. */
+function sendEntraError(context: SandboxContext, request: FastifyRequest, reply: FastifyReply, error: EntraError): FastifyReply {
+  const traceId = newGuid();
+  const query = request.query as Record<string, string | undefined>;
+  const correlationId = query['client-request-id'] ?? (request.headers['client-request-id'] as string | undefined) ?? newGuid();
+  const timestamp = new Date(context.clock()).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  if (error.retryAfterSeconds !== undefined) void reply.header('Retry-After', String(error.retryAfterSeconds));
+  return reply
+    .status(error.status)
+    .header('client-request-id', correlationId)
+    .header('x-ms-request-id', traceId)
+    .send({
+      error: error.error,
+      error_description: `AADSTS${error.aadsts}: ${error.description} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${timestamp}`,
+      error_codes: [error.aadsts],
+      timestamp,
+      trace_id: traceId,
+      correlation_id: correlationId,
+      error_uri: `${context.baseUrl()}/error?code=${error.aadsts}`,
+      ...(error.suberror ? { suberror: error.suberror } : {}),
+    });
+}
+
+/** Registers the Entra ID endpoints (discovery, JWKS, token, device code, authorize, logout) at the root. */
+export function registerEntraRoutes(app: FastifyInstance, context: SandboxContext, grants: GrantStore): void {
+  const { state, issuer, clock } = context;
+
+  const resolveTenant = (segment: string): Tenant => {
+    const tenant = state.resolveTenant(segment);
+    if (!tenant) throw aadsts.tenantNotFound(segment);
+    return tenant;
+  };
+
+  /** The home tenant of a client id, for `common`/`organizations` authorities. */
+  const tenantOfApp = (clientId: string | null): Tenant | undefined => {
+    if (!clientId) return undefined;
+    for (const tenant of state.tenants.values()) if (tenant.apps.has(clientId.toLowerCase())) return tenant;
+    return undefined;
+  };
+
+  const acceptedAudiences = (tenant: Tenant, segment: string): Set<string> => {
+    const base = context.baseUrl().toLowerCase();
+    return new Set([tenant.id, ...tenant.domains, segment.toLowerCase()].map((name) => `${base}/${name}/oauth2/v2.0/token`));
+  };
+
+  const count = (tenant: Tenant, grantType: string, clientId: string | null): void => {
+    tenant.stats.tokenRequests += 1;
+    tenant.stats.tokenRequestsByGrant[grantType] = (tenant.stats.tokenRequestsByGrant[grantType] ?? 0) + 1;
+    const client = clientId?.toLowerCase() ?? '(none)';
+    tenant.stats.tokenRequestsByClient[client] = (tenant.stats.tokenRequestsByClient[client] ?? 0) + 1;
+  };
+
+  const openIdConfiguration = (segment: string) => {
+    const base = context.baseUrl();
+    const tenantPart = multiTenantSegments.has(segment.toLowerCase()) ? segment.toLowerCase() : resolveTenant(segment).id;
+    const issuerTenant = multiTenantSegments.has(tenantPart) ? '{tenantid}' : tenantPart;
+    return {
+      token_endpoint: `${base}/${tenantPart}/oauth2/v2.0/token`,
+      token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+      jwks_uri: `${base}/${tenantPart}/discovery/v2.0/keys`,
+      response_modes_supported: ['query', 'fragment', 'form_post'],
+      subject_types_supported: ['pairwise'],
+      id_token_signing_alg_values_supported: ['RS256'],
+      response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
+      scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
+      issuer: `${base}/${issuerTenant}/v2.0`,
+      request_uri_parameter_supported: false,
+      userinfo_endpoint: `${base}/oidc/userinfo`,
+      authorization_endpoint: `${base}/${tenantPart}/oauth2/v2.0/authorize`,
+      device_authorization_endpoint: `${base}/${tenantPart}/oauth2/v2.0/devicecode`,
+      http_logout_supported: true,
+      frontchannel_logout_supported: true,
+      end_session_endpoint: `${base}/${tenantPart}/oauth2/v2.0/logout`,
+      claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'acr', 'nonce', 'preferred_username', 'name', 'tid', 'ver', 'at_hash', 'c_hash', 'email'],
+      tenant_region_scope: 'EU',
+      cloud_instance_name: 'graph-sandbox.invalid',
+      cloud_graph_host_name: new URL(base).host,
+      msgraph_host: new URL(base).host,
+    };
+  };
+
+  const delegatedResponse = (
+    tenant: Tenant,
+    client: AppRegistration,
+    mailbox: Mailbox,
+    scopes: DelegatedScopes,
+    credential: ClientCredentialKind,
+    nonce?: string,
+  ): Record<string, unknown> => {
+    const accessScopes = scopes.graph.length > 0 ? scopes.graph : ['User.Read'];
+    const access = issuer.issueUserToken(tenant, client, mailbox, accessScopes, credential);
+    tenant.stats.tokensIssued += 1;
+    const body: Record<string, unknown> = {
+      token_type: 'Bearer',
+      scope: [...accessScopes, ...[...scopes.oidc].filter((scope) => scope !== 'offline_access')].join(' '),
+      expires_in: access.expiresIn,
+      ext_expires_in: access.expiresIn,
+      access_token: access.token,
+      client_info: toClientInfo(mailbox),
+    };
+    if (scopes.oidc.has('offline_access')) {
+      body['refresh_token'] = grants.addRefreshToken({
+        tenantId: tenant.id,
+        clientId: client.clientId,
+        userId: mailbox.id,
+        scopes: scopes.graph,
+        expiresMs: clock() + context.settings.refreshTokenLifetimeSeconds * 1000,
+      }).token;
+    }
+    if (scopes.oidc.has('openid')) body['id_token'] = issuer.issueIdToken(tenant, client, mailbox, nonce).token;
+    return body;
+  };
+
+  const handleToken = async (request: FastifyRequest<TenantParams>, reply: FastifyReply): Promise<unknown> => {
+    const params = formParams(request.body);
+    const segment = request.params.tenant;
+    const grantType = params.get('grant_type');
+    if (!grantType) throw aadsts.missingParameter('grant_type');
+    const multiTenant = multiTenantSegments.has(segment.toLowerCase());
+    if (multiTenant && grantType === 'client_credentials') throw aadsts.tenantIdRequired();
+
+    let tenant: Tenant;
+    if (!multiTenant) tenant = resolveTenant(segment);
+    else {
+      const grantTenant =
+        grantType === 'authorization_code'
+          ? grants.authCode(params.get('code') ?? '')?.tenantId
+          : grantType === 'refresh_token'
+            ? grants.refreshToken(params.get('refresh_token') ?? '')?.tenantId
+            : deviceCodeGrantTypes.has(grantType)
+              ? grants.deviceCode(params.get('device_code') ?? '')?.tenantId
+              : undefined;
+      const found = grantTenant ? state.tenants.get(grantTenant) : tenantOfApp(params.get('client_id'));
+      if (!found) throw aadsts.invalidGrant();
+      tenant = found;
+    }
+    const clientId = params.get('client_id');
+    count(tenant, grantType, clientId);
+
+    const fault = await applyFaults(context, request, reply, {
+      endpoint: 'entra.token',
+      tenantId: tenant.id,
+      ...(clientId ? { appId: clientId.toLowerCase() } : {}),
+    });
+    if (fault === 'dropped') return reply;
+    if (fault?.status !== undefined) throw aadsts.transient(fault.status, fault.retryAfterSeconds);
+
+    const authOptions = (allowPublic: boolean) => ({ clock, acceptedAudiences: acceptedAudiences(tenant, segment), allowPublic });
+
+    switch (grantType) {
+      case 'client_credentials': {
+        const { app: client, credential } = authenticateClient(tenant, params, authOptions(false));
+        checkClientCredentialsScope(params.get('scope'), tenant);
+        const token = issuer.issueAppToken(tenant, client, credential === 'certificate' ? 'certificate' : 'secret');
+        tenant.stats.tokensIssued += 1;
+        return { token_type: 'Bearer', expires_in: token.expiresIn, ext_expires_in: token.expiresIn, access_token: token.token };
+      }
+      case 'authorization_code': {
+        const { app: client, credential } = authenticateClient(tenant, params, authOptions(true));
+        const grant = grants.authCode(params.get('code') ?? '');
+        if (!grant || grant.clientId !== client.clientId || grant.tenantId !== tenant.id) throw aadsts.invalidGrant();
+        if (grant.redeemed) throw aadsts.codeRedeemed();
+        if (clock() > grant.expiresMs) throw aadsts.grantExpired();
+        if (params.get('redirect_uri') !== grant.redirectUri) throw aadsts.redirectUriMismatch(params.get('redirect_uri') ?? '', client.clientId);
+        if (grant.codeChallenge) {
+          const verifier = params.get('code_verifier') ?? '';
+          const computed = grant.codeChallengeMethod === 'plain' ? verifier : createHash('sha256').update(verifier).digest('base64url');
+          if (computed !== grant.codeChallenge) throw aadsts.pkceMismatch();
+        }
+        grant.redeemed = true;
+        const mailbox = state.findMailbox(tenant, grant.userId);
+        if (!mailbox) throw aadsts.invalidGrant();
+        const scopes = parseDelegatedScopes(grant.scopes.join(' '), client, mailbox.id);
+        checkDelegatedConsent(client, mailbox.id, scopes.graph);
+        return delegatedResponse(tenant, client, mailbox, scopes, credential, grant.nonce);
+      }
+      case 'refresh_token': {
+        const { app: client, credential } = authenticateClient(tenant, params, authOptions(true));
+        const grant = grants.refreshToken(params.get('refresh_token') ?? '');
+        if (!grant || grant.clientId !== client.clientId || grant.tenantId !== tenant.id) throw aadsts.invalidGrant();
+        if (grant.revoked) throw aadsts.refreshTokenRevoked();
+        if (clock() > grant.expiresMs) throw aadsts.grantExpired();
+        const mailbox = state.findMailbox(tenant, grant.userId);
+        if (!mailbox) throw aadsts.invalidGrant();
+        const scopes = parseDelegatedScopes(params.get('scope') ?? grant.scopes.join(' '), client, mailbox.id);
+        checkDelegatedConsent(client, mailbox.id, scopes.graph);
+        return delegatedResponse(tenant, client, mailbox, scopes, credential);
+      }
+      default: {
+        if (!deviceCodeGrantTypes.has(grantType)) throw aadsts.unsupportedGrant(grantType);
+        const { app: client, credential } = authenticateClient(tenant, params, authOptions(true));
+        const grant = grants.deviceCode(params.get('device_code') ?? '');
+        if (!grant || grant.clientId !== client.clientId) throw aadsts.invalidGrant();
+        if (clock() > grant.expiresMs) throw aadsts.deviceCodeExpired();
+        if (grant.declined) throw aadsts.deviceCodeDeclined();
+        if (!grant.userId) throw aadsts.authorizationPending();
+        const mailbox = state.findMailbox(tenant, grant.userId);
+        if (!mailbox) throw aadsts.invalidGrant();
+        const scopes = parseDelegatedScopes(grant.scopes.join(' '), client, mailbox.id);
+        checkDelegatedConsent(client, mailbox.id, scopes.graph);
+        grant.expiresMs = 0;
+        return delegatedResponse(tenant, client, mailbox, scopes, credential);
+      }
+    }
+  };
+
+  void app.register(async (scope) => {
+    scope.setErrorHandler((error, request, reply) => {
+      if (error instanceof EntraError) return sendEntraError(context, request, reply, error);
+      context.logger.error({ err: error, url: request.url }, 'graph-sandbox: entra handler failed');
+      return sendEntraError(context, request, reply, aadsts.transient(500));
+    });
+
+    scope.get<TenantParams>('/:tenant/v2.0/.well-known/openid-configuration', async (request) => openIdConfiguration(request.params.tenant));
+    scope.get<TenantParams>('/:tenant/discovery/v2.0/keys', async (request) => {
+      if (!multiTenantSegments.has(request.params.tenant.toLowerCase())) resolveTenant(request.params.tenant);
+      return issuer.jwks();
+    });
+    scope.get('/common/discovery/instance', async () => {
+      const host = new URL(context.baseUrl()).host;
+      return {
+        tenant_discovery_endpoint: `${context.baseUrl()}/common/v2.0/.well-known/openid-configuration`,
+        'api-version': '1.1',
+        metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
+      };
+    });
+    scope.post<TenantParams>('/:tenant/oauth2/v2.0/token', handleToken);
+
+    scope.post<TenantParams>('/:tenant/oauth2/v2.0/devicecode', async (request) => {
+      const params = formParams(request.body);
+      const segment = request.params.tenant;
+      const tenant = multiTenantSegments.has(segment.toLowerCase()) ? tenantOfApp(params.get('client_id')) : resolveTenant(segment);
+      const clientId = params.get('client_id')?.toLowerCase();
+      if (!clientId) throw aadsts.missingParameter('client_id');
+      const client = tenant?.apps.get(clientId);
+      if (!tenant || !client) throw aadsts.appNotFound(clientId, segment);
+      parseDelegatedScopes(params.get('scope'), client, undefined);
+      const grant = grants.addDeviceCode({
+        tenantId: tenant.id,
+        clientId,
+        scopes: (params.get('scope') ?? '').split(/\s+/).filter(Boolean),
+        expiresMs: clock() + context.settings.deviceCodeLifetimeSeconds * 1000,
+      });
+      const verificationUri = `${context.baseUrl()}/devicelogin`;
+      return {
+        user_code: grant.userCode,
+        device_code: grant.deviceCode,
+        verification_uri: verificationUri,
+        expires_in: context.settings.deviceCodeLifetimeSeconds,
+        interval: context.settings.deviceCodeIntervalSeconds,
+        message: `To sign in, use a web browser to open the page ${verificationUri} and enter the code ${grant.userCode} to authenticate.`,
+      };
+    });
+
+    scope.get<TenantParams & { Querystring: Record<string, string | undefined> }>('/:tenant/oauth2/v2.0/authorize', async (request, reply) => {
+      const query = request.query;
+      const segment = request.params.tenant;
+      const clientId = query['client_id']?.toLowerCase() ?? '';
+      const tenant = multiTenantSegments.has(segment.toLowerCase()) ? tenantOfApp(clientId) : state.resolveTenant(segment);
+      const page = (status: number, text: string) => reply.status(status).type('text/html; charset=utf-8').send(`<!doctype html><title>Sign in</title><p>${escapeHtml(text)}</p>`);
+      if (!tenant) return page(400, aadsts.tenantNotFound(segment).message);
+      const client = tenant.apps.get(clientId);
+      if (!client) return page(400, aadsts.appNotFound(clientId, segment).message);
+      const redirectUri = query['redirect_uri'] ?? '';
+      if (!client.redirectUris.includes(redirectUri)) return page(400, aadsts.redirectUriMismatch(redirectUri, client.clientId).message);
+      const loginHint = query['login_hint'];
+      const mailbox = loginHint ? state.findMailbox(tenant, loginHint) : undefined;
+      if (!mailbox) {
+        // No password prompt in a sandbox: pick an account (the link adds login_hint).
+        const links = [...tenant.mailboxes.values()]
+          .map((user) => {
+            const url = new URL(`${context.baseUrl()}${request.url}`);
+            url.searchParams.set('login_hint', user.userPrincipalName);
+            return `<li><a href="${escapeHtml(url.pathname + url.search)}">${escapeHtml(user.displayName)} &lt;${escapeHtml(user.userPrincipalName)}&gt;</a></li>`;
+          })
+          .join('');
+        return reply.type('text/html; charset=utf-8').send(`<!doctype html><title>Pick an account</title><h1>graph-sandbox: pick an account</h1><ul>${links}</ul>`);
+      }
+      const grant = grants.addAuthCode({
+        tenantId: tenant.id,
+        clientId: client.clientId,
+        userId: mailbox.id,
+        redirectUri,
+        scopes: (query['scope'] ?? '').split(/\s+/).filter(Boolean),
+        ...(query['code_challenge'] ? { codeChallenge: query['code_challenge'], codeChallengeMethod: query['code_challenge_method'] ?? 'plain' } : {}),
+        ...(query['nonce'] ? { nonce: query['nonce'] } : {}),
+        expiresMs: clock() + 10 * 60_000,
+      });
+      const response = new URLSearchParams({ code: grant.code, client_info: toClientInfo(mailbox), session_state: newGuid() });
+      if (query['state']) response.set('state', query['state']);
+      const mode = query['response_mode'] ?? 'query';
+      if (mode === 'form_post') {
+        const inputs = [...response].map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`).join('');
+        return reply
+          .type('text/html; charset=utf-8')
+          .send(`<!doctype html><body onload="document.forms[0].submit()"><form method="post" action="${escapeHtml(redirectUri)}">${inputs}</form></body>`);
+      }
+      return reply.redirect(`${redirectUri}${mode === 'fragment' ? '#' : redirectUri.includes('?') ? '&' : '?'}${response.toString()}`, 302);
+    });
+
+    scope.get('/:tenant/oauth2/v2.0/logout', async (_request, reply) =>
+      reply.type('text/html; charset=utf-8').send('<!doctype html><title>Signed out</title><p>You have signed out of graph-sandbox.</p>'),
+    );
+
+    // The page a device-code message points at: enter the code and the account that signs in.
+    scope.get('/devicelogin', async (_request, reply) =>
+      reply
+        .type('text/html; charset=utf-8')
+        .send(
+          '<!doctype html><title>Enter code</title><h1>graph-sandbox device login</h1><form method="post"><label>Code <input name="user_code"></label> <label>Account <input name="login_hint" placeholder="user@domain"></label> <button>Sign in</button></form>',
+        ),
+    );
+    scope.post('/devicelogin', async (request, reply) => {
+      const params = formParams(request.body);
+      const grant = grants.deviceCodeByUserCode(params.get('user_code') ?? '');
+      const tenant = grant?.tenantId ? state.tenants.get(grant.tenantId) : undefined;
+      const mailbox = tenant ? state.findMailbox(tenant, params.get('login_hint') ?? '') : undefined;
+      if (!grant || !mailbox || clock() > grant.expiresMs) return reply.status(400).type('text/html; charset=utf-8').send('<p>That code or account is not valid.</p>');
+      grant.userId = mailbox.id;
+      return reply.type('text/html; charset=utf-8').send('<p>You have signed in. You may close this window.</p>');
+    });
+  });
+}
