@@ -23,12 +23,16 @@ const depConstraints = [
   { sourceTag: 'scope:messaging', onlyDependOnLibsWithTags: ['scope:platform', 'scope:contracts'] },
   { sourceTag: 'scope:persistence', onlyDependOnLibsWithTags: ['scope:platform', 'scope:contracts'] },
   { sourceTag: 'scope:graph-mail', onlyDependOnLibsWithTags: ['scope:platform'] },
-  // "testing may import anything": every lib, and the graph sandbox app it starts for tests.
-  { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['type:lib', 'scope:graph-sandbox'] },
-  // Libs never import apps; apps import libs, but never the test helpers.
+  // "testing may import anything": every lib, and the graph sandbox it starts for tests.
+  { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['type:lib', 'type:emulator'] },
+  // Libs never import apps (Nx refuses app imports outright) nor the emulator or test helpers.
   { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
-  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'], notDependOnLibsWithTags: ['scope:testing'] },
-  { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:app', 'type:testing'] },
+  // The graph sandbox's code (libs/graph-sandbox) builds on libs only.
+  { sourceTag: 'type:emulator', onlyDependOnLibsWithTags: ['type:lib'] },
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib', 'type:emulator'] },
+  // The four services ship to production: never the emulator, never the test helpers.
+  { sourceTag: 'runtime:production', notDependOnLibsWithTags: ['type:emulator', 'scope:testing'] },
+  { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:testing', 'type:emulator'] },
 ];
 
 /**
@@ -38,10 +42,12 @@ const depConstraints = [
  */
 const specDepConstraints = depConstraints.map((constraint) => ({
   ...constraint,
-  onlyDependOnLibsWithTags: constraint.onlyDependOnLibsWithTags.length === 0 && constraint.sourceTag === 'scope:contracts'
-    ? []
-    : [...new Set([...constraint.onlyDependOnLibsWithTags, 'scope:testing'])],
-  notDependOnLibsWithTags: (constraint.notDependOnLibsWithTags ?? []).filter((tag) => tag !== 'scope:testing'),
+  ...(constraint.onlyDependOnLibsWithTags && constraint.sourceTag !== 'scope:contracts'
+    ? { onlyDependOnLibsWithTags: [...new Set([...constraint.onlyDependOnLibsWithTags, 'scope:testing'])] }
+    : {}),
+  ...(constraint.notDependOnLibsWithTags
+    ? { notDependOnLibsWithTags: constraint.notDependOnLibsWithTags.filter((tag) => tag !== 'scope:testing') }
+    : {}),
 }));
 
 const boundaries = (constraints, ignoredCircularDependencies = []) => ({

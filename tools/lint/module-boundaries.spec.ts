@@ -71,6 +71,14 @@ describe('module boundaries', () => {
     expect(messages).toContainEqual(expect.objectContaining({ ruleId: '@nx/enforce-module-boundaries' }));
   });
 
+  it('fails a production service importing the graph sandbox', async () => {
+    const messages = await lint(
+      'apps/outbound-send/src/lint-fixture.ts',
+      "import { createGraphSandbox } from '@mailroute/graph-sandbox';\nexport const g = createGraphSandbox;\n",
+    );
+    expect(messages).toContainEqual(expect.objectContaining({ ruleId: '@nx/enforce-module-boundaries' }));
+  });
+
   it('passes the imports the table allows', async () => {
     const messages = await lint(
       'libs/messaging/src/lint-fixture.ts',

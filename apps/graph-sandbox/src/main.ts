@@ -1,6 +1,6 @@
 import { ConfigError, createLogger, createShutdown, loadConfig, onTerminationSignals } from '@mailroute/platform';
 import { configSchema } from './config';
-import { createGraphSandbox } from './server';
+import { createGraphSandbox } from '@mailroute/graph-sandbox';
 
 function main(): void {
   let config;

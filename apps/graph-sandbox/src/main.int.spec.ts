@@ -2,9 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { GraphSandboxAdminClient } from '../admin/admin-client';
+import { GraphSandboxAdminClient } from '@mailroute/graph-sandbox';
 
-const root = path.resolve(__dirname, '../../../..');
+const root = path.resolve(__dirname, '../../..');
 
 /** A client process as a mailroute service would run: real MSAL + Graph client, CA trusted only via its env. */
 const clientScript = `
