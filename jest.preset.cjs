@@ -31,6 +31,9 @@ function createJestConfig(projectDir, overrides = {}) {
       ],
     },
     testTimeout: 30_000,
+    // Client libraries (kafkajs, the OpenTelemetry SDK) may keep timers after close; a run must end
+    // when its tests have, never hang a CI job. Leaks are hunted with --detectOpenHandles instead.
+    forceExit: true,
     ...overrides,
   };
 }

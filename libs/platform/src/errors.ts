@@ -123,3 +123,23 @@ export class ConfigError extends MailrouteError {
 export function isMailrouteError(error: unknown): error is MailrouteError {
   return error instanceof MailrouteError;
 }
+
+/**
+ * A stored secret was sealed with an encryption key that is not configured any more. Operators fix
+ * it by putting the key back into the key ring (keys are removed only after every value is re-sealed).
+ */
+export class SecretKeyMissingError extends MailrouteError {
+  readonly keyId: string;
+
+  constructor(keyId: string) {
+    super('FAILED_PRECONDITION', `a stored secret is encrypted with key ${JSON.stringify(keyId)}, which is not configured; add it back to the encryption key ring`, { retryable: false });
+    this.keyId = keyId;
+  }
+}
+
+/** A sealed value failed authentication: it was altered, or copied from another record. Never retryable. */
+export class SecretTamperedError extends MailrouteError {
+  constructor(keyId: string, cause?: unknown) {
+    super('INTERNAL', `a stored secret (key ${JSON.stringify(keyId)}) does not authenticate`, { retryable: false, cause });
+  }
+}

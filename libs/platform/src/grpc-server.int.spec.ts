@@ -45,6 +45,7 @@ describe('createGrpcServer over a real socket', () => {
             async echo(request: { text?: string; fail?: string }) {
               if (request.fail === 'validation') throw new ValidationError('text', 'must not be empty');
               if (request.fail === 'bug') throw new TypeError('secret internals at /srv/x.js');
+              if (request.fail === 'hang') await new Promise((resolve) => setTimeout(resolve, 5_000).unref());
               if (request.fail === 'throttled') {
                 throw new UnavailableError('graph throttled the mailbox', { retryAfterMs: 1500, reason: 'GRAPH_THROTTLED' });
               }
@@ -60,6 +61,7 @@ describe('createGrpcServer over a real socket', () => {
           } as never,
         },
       ],
+      defaultDeadlineMs: 200,
     });
     port = await server.listen('127.0.0.1', 0);
     channel = createChannel(`127.0.0.1:${port}`);
@@ -99,6 +101,16 @@ describe('createGrpcServer over a real socket', () => {
     expect(error).toMatchObject({ code: Status.UNAVAILABLE, details: 'graph throttled the mailbox' });
     expect(trailer?.get('mailroute-error-code')).toBe('GRAPH_THROTTLED');
     expect(trailer?.get('retry-after-ms')).toBe('1500');
+  });
+
+  it('ends a call that arrived without a deadline after the default deadline, with DEADLINE_EXCEEDED', async () => {
+    const echo = createClient(EchoDefinition as never, channel) as unknown as {
+      echo(request: unknown): Promise<unknown>;
+    };
+    const started = Date.now();
+    const error = await echo.echo({ fail: 'hang' }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: Status.DEADLINE_EXCEEDED });
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it('hides an unexpected error behind INTERNAL and logs its stack', async () => {

@@ -1,4 +1,4 @@
-import type { CallContext, ServerMiddlewareCall } from 'nice-grpc-common';
+import type { CallContext, ServerMiddleware, ServerMiddlewareCall } from 'nice-grpc-common';
 import { ServerError, Status } from 'nice-grpc-common';
 import { createServer, type CompatServiceDefinition, type ServiceImplementation } from 'nice-grpc';
 import { openTelemetryServerMiddleware } from 'nice-grpc-opentelemetry';
@@ -12,7 +12,13 @@ import type { Logger } from './logger';
 export interface ServiceRegistration {
   definition: CompatServiceDefinition;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  implementation: ServiceImplementation<any>;
+  implementation: ServiceImplementation<any, any>;
+  /**
+   * Middleware of this service only (e.g. caller authentication), run inside the server-wide chain
+   * so its errors go through the same error → status mapping.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  middleware?: ServerMiddleware<any, any>;
 }
 
 /** Pairs a definition with its implementation, type-checking one against the other. */
@@ -21,6 +27,18 @@ export function serve<Definition extends CompatServiceDefinition>(
   implementation: ServiceImplementation<Definition>,
 ): ServiceRegistration {
   return { definition, implementation };
+}
+
+/**
+ * Like `serve`, with a middleware for this service that extends the handlers' call context (e.g.
+ * `tenantCallerMiddleware` gives them `context.tenantId`).
+ */
+export function serveWith<Definition extends CompatServiceDefinition, Ext>(
+  definition: Definition,
+  middleware: ServerMiddleware<Ext>,
+  implementation: ServiceImplementation<Definition, Ext>,
+): ServiceRegistration {
+  return { definition, implementation, middleware };
 }
 
 export interface GrpcServerOptions {
@@ -70,7 +88,11 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       ServerReflection(Buffer.from(options.descriptorSet), serviceNames),
     );
   }
-  for (const service of options.services) server.add(withTolerantDecoding(service.definition), service.implementation);
+  for (const service of options.services) {
+    const definition = withTolerantDecoding(service.definition);
+    if (service.middleware) server.with(service.middleware).add(definition, service.implementation);
+    else server.add(definition, service.implementation);
+  }
 
   const setServing = (serving: boolean): void => {
     const status = serving ? 'healthy' : 'unhealthy';
@@ -165,7 +187,10 @@ async function* checkEach<T>(requests: AsyncIterable<T>): AsyncIterable<T> {
   }
 }
 
-/** Bounds unary calls that carry no deadline, so a stuck dependency cannot pin a call forever. */
+/**
+ * Bounds unary calls that carry no deadline, so a stuck dependency cannot pin a call forever: the
+ * handler's signal aborts and the caller gets DEADLINE_EXCEEDED even if the handler ignores it.
+ */
 function createDeadlineMiddleware(defaultDeadlineMs: number) {
   return async function* deadline<Request, Response>(
     call: ServerMiddlewareCall<Request, Response>,
@@ -174,16 +199,18 @@ function createDeadlineMiddleware(defaultDeadlineMs: number) {
     if (call.responseStream || context.metadata.has('grpc-timeout')) {
       return yield* call.next(call.request, context);
     }
-    const signal = AbortSignal.any([context.signal, AbortSignal.timeout(defaultDeadlineMs)]);
-    try {
-      return yield* call.next(call.request, { ...context, signal });
-    } catch (error) {
-      if (signal.aborted && !context.signal.aborted) {
-        throw new ServerError(Status.DEADLINE_EXCEEDED, `no answer within ${defaultDeadlineMs} ms`);
-      }
-      throw error;
+    const timeout = AbortSignal.timeout(defaultDeadlineMs);
+    const expired = new Promise<'expired'>((resolve) => timeout.addEventListener('abort', () => resolve('expired'), { once: true }));
+    const signal = AbortSignal.any([context.signal, timeout]);
+    const running = call.next(call.request, { ...context, signal });
+    const step = await Promise.race([running.next(), expired]);
+    if (step === 'expired') {
+      void running.return(undefined as never).catch(() => undefined);
+      throw new ServerError(Status.DEADLINE_EXCEEDED, `no answer within ${defaultDeadlineMs} ms`);
     }
-  };
+    // A unary handler yields nothing: its first step is its result.
+    return step.value as Response;
+  }
 }
 
 /**

@@ -9,3 +9,6 @@ export * from './grpc-server';
 export * from './grpc-client';
 export * from './shutdown';
 export * from './service';
+export * from './secret-box';
+export * from './caller-auth';
+export * from './metrics';
