@@ -30,8 +30,10 @@ const depConstraints = [
   // The graph sandbox's code (libs/graph-sandbox) builds on libs only.
   { sourceTag: 'type:emulator', onlyDependOnLibsWithTags: ['type:lib'] },
   { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib', 'type:emulator'] },
-  // The four services ship to production: never the emulator, never the test helpers.
-  { sourceTag: 'runtime:production', notDependOnLibsWithTags: ['type:emulator', 'scope:testing'] },
+  // The four services ship to production: never the emulator, never the test helpers. Checked on
+  // their own imports (onlyDependOn…), not transitively: libs' spec files use the test helpers, and
+  // the project graph counts those, so a transitive ban would forbid every lib with tests.
+  { sourceTag: 'runtime:production', onlyDependOnLibsWithTags: ['type:lib'] },
   { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:testing', 'type:emulator'] },
 ];
 
@@ -43,7 +45,16 @@ const depConstraints = [
 const specDepConstraints = depConstraints.map((constraint) => ({
   ...constraint,
   ...(constraint.onlyDependOnLibsWithTags && constraint.sourceTag !== 'scope:contracts'
-    ? { onlyDependOnLibsWithTags: [...new Set([...constraint.onlyDependOnLibsWithTags, 'scope:testing'])] }
+    ? {
+        onlyDependOnLibsWithTags: [
+          ...new Set([
+            ...constraint.onlyDependOnLibsWithTags,
+            'scope:testing',
+            // A production service's integration specs start the graph sandbox.
+            ...(constraint.sourceTag === 'runtime:production' ? ['type:emulator'] : []),
+          ]),
+        ],
+      }
     : {}),
   ...(constraint.notDependOnLibsWithTags
     ? { notDependOnLibsWithTags: constraint.notDependOnLibsWithTags.filter((tag) => tag !== 'scope:testing') }

@@ -79,6 +79,22 @@ describe('module boundaries', () => {
     expect(messages).toContainEqual(expect.objectContaining({ ruleId: '@nx/enforce-module-boundaries' }));
   });
 
+  it('passes a production service importing a lib whose own specs use the test helpers', async () => {
+    const messages = await lint(
+      'apps/auth-broker/src/lint-fixture.ts',
+      "import { MongoStore } from '@mailroute/persistence';\nexport const s = MongoStore;\n",
+    );
+    expect(messages).toEqual([]);
+  });
+
+  it("passes a production service's spec starting the graph sandbox with the test helpers", async () => {
+    const messages = await lint(
+      'apps/auth-broker/src/lint-fixture.int.spec.ts',
+      "import { createGraphSandbox } from '@mailroute/graph-sandbox';\nimport { waitFor } from '@mailroute/testing';\nexport const g = [createGraphSandbox, waitFor];\n",
+    );
+    expect(messages).toEqual([]);
+  });
+
   it('passes the imports the table allows', async () => {
     const messages = await lint(
       'libs/messaging/src/lint-fixture.ts',

@@ -1,7 +1,68 @@
-import { env } from '@mailroute/platform';
+import { ConfigError, env, parseApiKeys, parseEncryptionKeys, parseServiceTokens, type ServiceConfig } from '@mailroute/platform';
 import { z } from 'zod';
 
-/** auth-broker's own variables (the common ones — GRPC_HOST, LOG_LEVEL, … — are merged in). */
+const parsed = <T>(parse: (text: string) => T) =>
+  z.string().transform((text, context): T => {
+    try {
+      return parse(text);
+    } catch (error) {
+      context.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+
+/**
+ * auth-broker's own variables (the common ones — GRPC_HOST, LOG_LEVEL, … — are merged in). Every
+ * one is listed with its meaning in .env.example and the README's auth-broker section.
+ */
 export const configSchema = z.object({
-  GRPC_PORT: env.port(50051),
-});
+    GRPC_PORT: env.port(50051),
+    /** embedded (node:sqlite file, single process) or mongodb (shared by every replica). */
+    AUTH_BROKER_STORE: z.enum(['embedded', 'mongodb']).default('embedded'),
+    AUTH_BROKER_EMBEDDED_PATH: z.string().default('.cache/auth-broker/auth-broker.db'),
+    AUTH_BROKER_MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URL').optional(),
+    AUTH_BROKER_MONGODB_DATABASE: z.string().default('mailroute'),
+    /** Key ring: `id:base64(32 bytes)[,…]`. Required with mongodb; embedded generates a local dev key when unset. */
+    AUTH_BROKER_ENCRYPTION_KEYS: parsed(parseEncryptionKeys).optional(),
+    /** Key id new secrets are sealed with. Default: the first key of the ring. */
+    AUTH_BROKER_ENCRYPTION_ACTIVE_KEY: z.string().optional(),
+    /** Workload-manager API keys: `keyId:tenantId:scope+scope:sha256hex[,…]`. */
+    AUTH_BROKER_API_KEYS: parsed(parseApiKeys).optional(),
+    /** mailroute service tokens allowed to call GetAccessToken: `service:sha256hex[,…]`. */
+    AUTH_BROKER_SERVICE_TOKENS: parsed(parseServiceTokens).optional(),
+    /** Development only: credential-less calls from loopback count as a mailroute service. */
+    AUTH_BROKER_TRUST_LOOPBACK_SERVICES: env.bool(false),
+    /** Prometheus scrape port (GET /metrics); 0 = any free port. Unset: 9464. */
+    AUTH_BROKER_METRICS_PORT: env.port(9464),
+    AUTH_BROKER_METRICS_HOST: z.string().default('127.0.0.1'),
+    /** Tokens are refreshed in the background this long before they expire. */
+    AUTH_BROKER_REFRESH_AHEAD_SECONDS: env.int({ min: 60, max: 3_000, default: 600 }),
+    /** How long one replica may hold a token acquisition lease. */
+    AUTH_BROKER_ACQUISITION_LEASE_MS: env.int({ min: 1_000, max: 120_000, default: 30_000 }),
+    /** How often expiry gauges are recomputed from the store. */
+    AUTH_BROKER_HEALTH_SCAN_SECONDS: env.int({ min: 5, max: 86_400, default: 300 }),
+  });
+
+export type AuthBrokerConfig = z.infer<typeof configSchema> & ServiceConfig;
+
+/**
+ * Rules across variables, checked at start-up: ConfigError naming every offending variable.
+ * (Kept apart from the schema because runService merges schemas by shape.)
+ */
+export function checkConfig(config: AuthBrokerConfig): void {
+  const problems: { variable: string; problem: string }[] = [];
+  if (config.AUTH_BROKER_STORE === 'mongodb') {
+    if (!config.AUTH_BROKER_MONGODB_URL) problems.push({ variable: 'AUTH_BROKER_MONGODB_URL', problem: 'is required when AUTH_BROKER_STORE=mongodb' });
+    if (!config.AUTH_BROKER_ENCRYPTION_KEYS?.length) {
+      problems.push({ variable: 'AUTH_BROKER_ENCRYPTION_KEYS', problem: 'is required when AUTH_BROKER_STORE=mongodb (replicas must share the key ring)' });
+    }
+  }
+  const active = config.AUTH_BROKER_ENCRYPTION_ACTIVE_KEY;
+  if (active && !config.AUTH_BROKER_ENCRYPTION_KEYS?.some((key) => key.id === active)) {
+    problems.push({ variable: 'AUTH_BROKER_ENCRYPTION_ACTIVE_KEY', problem: 'must be the id of a key in AUTH_BROKER_ENCRYPTION_KEYS' });
+  }
+  if (config.AUTH_BROKER_TRUST_LOOPBACK_SERVICES && !['127.0.0.1', '::1', 'localhost'].includes(config.GRPC_HOST)) {
+    problems.push({ variable: 'AUTH_BROKER_TRUST_LOOPBACK_SERVICES', problem: 'may only be true when GRPC_HOST is a loopback address (development mode)' });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+}

@@ -6,3 +6,12 @@ export { MongoTenantCredentialsRepository, tenantCredentialsIndexes } from './mo
 export { VersionedCollection, type LatestVersion } from './mongo/versioned-collection';
 export { EmbeddedStore, type EmbeddedStoreOptions } from './embedded/embedded-store';
 export { EmbeddedTenantCredentialsRepository } from './embedded/embedded-tenant-credentials.repository';
+export * from './ports/document-table';
+export * from './ports/lease.repository';
+export * from './ports/app-credentials.repository';
+export { MongoDocumentTable } from './mongo/mongo-document-table';
+export { MongoLeaseRepository, leaseIndexes } from './mongo/mongo-lease.repository';
+export { MongoAppCredentialsRepository, appCredentialsIndexes } from './mongo/mongo-app-credentials.repository';
+export { EmbeddedDocumentTable } from './embedded/embedded-document-table';
+export { EmbeddedLeaseRepository } from './embedded/embedded-lease.repository';
+export { EmbeddedAppCredentialsRepository } from './embedded/embedded-app-credentials.repository';

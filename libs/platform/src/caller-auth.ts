@@ -107,7 +107,7 @@ export interface ServiceCallContext {
 export interface TenantCallerMiddlewareOptions {
   authenticator: CallerAuthenticator;
   /**
-   * The scope each method needs, by method name (e.g. `GetTenantCredentials: 'credentials:read'`).
+   * The scope each method needs, by method name (e.g. `GetTenantCredentials: 'credentials.read'`).
    * A method missing from the map is refused: new methods must be classified on purpose.
    */
   scopeByMethod: Readonly<Record<string, string>>;

@@ -67,11 +67,21 @@ export class VersionedCollection<T extends object> {
     return { outcome: 'written', version };
   }
 
-  /** Deletes `key` (a tombstone version). False when there was nothing to delete. */
-  async remove(key: string): Promise<boolean> {
+  /**
+   * Deletes `key` (a tombstone version). False when there was nothing to delete. With
+   * `expectedVersion`, deletes only that version: ConflictError when the record changed since.
+   */
+  async remove(key: string, expectedVersion?: number): Promise<boolean> {
     for (let attempt = 0; attempt < 10; attempt += 1) {
       const head = await this.head(key);
       if (!head || head.deleted) return false;
+      if (expectedVersion !== undefined) {
+        if (head.version !== expectedVersion || !(await this.insert({ key, version: expectedVersion + 1, deleted: true }))) {
+          throw new ConflictError(`${this.name} ${JSON.stringify(key)} changed since version ${expectedVersion}; read it again`);
+        }
+        await this.prune(key, expectedVersion + 1);
+        return true;
+      }
       if (await this.insert({ key, version: head.version + 1, deleted: true })) {
         await this.prune(key, head.version + 1);
         return true;

@@ -689,7 +689,10 @@ export interface GetAccessTokenRequest {
   /** Whose token. Required. */
   principal?:
     | //
-    /** App-only token (scope "<graph_endpoint>/.default"). */
+    /**
+     * App-only token (scope "<Graph resource>/.default": the cloud's Graph host, or the global
+     * https://graph.microsoft.com for AUTHORITY_CLOUD_CUSTOM, which emulates or proxies the global cloud).
+     */
     { $case: "appOnly"; value: AppOnlyPrincipal }
     | //
     /** Delegated token for a mailbox (scopes Mail.ReadWrite Mail.Send). */

@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import type { Meter } from '@opentelemetry/api';
+import type { AppCredentialsRecord } from '@mailroute/persistence';
+import type { Logger, SecretBox } from '@mailroute/platform';
+import { createCredentialHealthRecorder, type CredentialHealthRecorder } from './credentials/credential-health';
+import { createDelegatedTokenProvider, delegatedPartitionKey, type DelegatedTokenProvider } from './delegated/delegated-token.provider';
+import { createDeviceCodeSignIns, type DeviceCodeSignIns } from './delegated/device-code-sign-in';
+import { createAuthBrokerMetrics, type AuthBrokerMetrics } from './metrics/auth-broker.metrics';
+import { tenantKey, type AuthBrokerStores } from './store/auth-broker.stores';
+import { createAppTokenProvider, type AppTokenProvider, type AppTokenProviderOptions } from './tokens/app-token.provider';
+
+export interface AuthBrokerOptions extends AppTokenProviderOptions {
+  /** How long GetAccessToken reuses a credentials record read from the store. Default 5 s. */
+  credentialsCacheMs?: number;
+  /** How often the credential gauges are recomputed. Default 5 min. */
+  metricsScanIntervalMs?: number;
+  /** How often CompleteDelegatedSignIn re-reads a pending session while waiting. Default 200 ms. */
+  signInWaitPollMs?: number;
+}
+
+export interface AuthBrokerCoreDeps {
+  stores: AuthBrokerStores;
+  secretBox: SecretBox;
+  logger: Logger;
+  /** Time source; tests move it to see expiry. Default: the system clock. */
+  clock?: () => Date;
+  /** Names this replica as a lease owner. Default: random. */
+  replicaId?: string;
+  /** Meter for the auth-broker's metrics; without one, nothing is measured. */
+  meter?: Meter;
+  options?: AuthBrokerOptions;
+}
+
+/** Everything the handlers share: stores, providers, health, metrics. Built once per process. */
+export interface AuthBrokerCore {
+  stores: AuthBrokerStores;
+  secretBox: SecretBox;
+  logger: Logger;
+  clock: () => Date;
+  health: CredentialHealthRecorder;
+  appTokens: AppTokenProvider;
+  delegatedTokens: DelegatedTokenProvider;
+  signIns: DeviceCodeSignIns;
+  metrics: AuthBrokerMetrics | undefined;
+  /** Credentials from the store, or from a short-lived cache when `cached` (the GetAccessToken path). */
+  loadCredentials(tenantId: string, credentialsId: string, cached?: boolean): Promise<AppCredentialsRecord | undefined>;
+  /** Drops cached tokens and clients of changed or deleted credentials (this replica; others follow by revision). */
+  credentialsChanged(tenantId: string, credentialsId: string, dropTokens: boolean): Promise<void>;
+  /** Drops a mailbox's delegated grant, its cached tokens and refresh token. */
+  dropGrant(tenantId: string, mailboxAddress: string): Promise<boolean>;
+  /** Stops background work: device-code polling, refreshes, metric scans. */
+  close(): Promise<void>;
+}
+
+export function createAuthBrokerCore(deps: AuthBrokerCoreDeps): AuthBrokerCore {
+  const clock = deps.clock ?? (() => new Date());
+  const replicaId = deps.replicaId ?? `auth-broker-${randomBytes(6).toString('hex')}`;
+  const credentialsCacheMs = deps.options?.credentialsCacheMs ?? 5_000;
+  const metrics = deps.meter
+    ? createAuthBrokerMetrics({ meter: deps.meter, stores: deps.stores, clock, logger: deps.logger, scanIntervalMs: deps.options?.metricsScanIntervalMs ?? 300_000 })
+    : undefined;
+  const health = createCredentialHealthRecorder(deps.stores.health, () => metrics?.changed());
+  const observer = metrics ?? {};
+  const appTokens = createAppTokenProvider({
+    stores: deps.stores,
+    secretBox: deps.secretBox,
+    health,
+    clock,
+    logger: deps.logger,
+    replicaId,
+    observer,
+    ...(deps.options ? { options: deps.options } : {}),
+  });
+  const delegatedTokens = createDelegatedTokenProvider({ stores: deps.stores, secretBox: deps.secretBox, clock, logger: deps.logger, replicaId, observer });
+  const signIns = createDeviceCodeSignIns({
+    stores: deps.stores,
+    secretBox: deps.secretBox,
+    clock,
+    logger: deps.logger,
+    replicaId,
+    onGrantStored: (tenantId, mailbox) => delegatedTokens.forget(tenantId, mailbox),
+    ...(deps.options?.signInWaitPollMs ? { waitPollMs: deps.options.signInWaitPollMs } : {}),
+  });
+  const recordCache = new Map<string, { record: AppCredentialsRecord; until: number }>();
+  void metrics?.refresh();
+
+  return {
+    stores: deps.stores,
+    secretBox: deps.secretBox,
+    logger: deps.logger,
+    clock,
+    health,
+    appTokens,
+    delegatedTokens,
+    signIns,
+    metrics,
+    async loadCredentials(tenantId, credentialsId, cached = false) {
+      const key = tenantKey(tenantId, credentialsId);
+      const now = Date.now();
+      const hit = cached ? recordCache.get(key) : undefined;
+      if (hit && hit.until > now) return hit.record;
+      const record = await deps.stores.credentials.get(tenantId, credentialsId);
+      if (record) recordCache.set(key, { record, until: now + credentialsCacheMs });
+      else recordCache.delete(key);
+      return record;
+    },
+    async credentialsChanged(tenantId, credentialsId, dropTokens) {
+      recordCache.delete(tenantKey(tenantId, credentialsId));
+      if (dropTokens) {
+        appTokens.forget(tenantId, credentialsId);
+        await deps.stores.tokenCache.deletePrefix(`app/${tenantId}/${credentialsId}/`);
+      }
+      metrics?.changed();
+    },
+    async dropGrant(tenantId, mailboxAddress) {
+      const deleted = await deps.stores.grants.delete(tenantKey(tenantId, mailboxAddress));
+      await deps.stores.tokenCache.delete(delegatedPartitionKey(tenantId, mailboxAddress));
+      delegatedTokens.forget(tenantId, mailboxAddress);
+      return deleted;
+    },
+    async close() {
+      metrics?.close();
+      await signIns.close();
+      await appTokens.close();
+    },
+  };
+}

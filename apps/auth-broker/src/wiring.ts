@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createCallerAuthenticator, createSecretBox, startMetrics, type Logger, type ServiceParts } from '@mailroute/platform';
+import { createAuthBrokerCore } from './auth-broker';
+import { checkConfig, type AuthBrokerConfig } from './config';
+import { createServer } from './server';
+import { openEmbeddedStores, openMongoStores } from './store/auth-broker.stores';
+
+/**
+ * Builds the auth-broker from its configuration: stores (MongoDB or embedded), the secret key
+ * ring, caller authentication, metrics endpoint, then the server; shutdown closes them in order.
+ */
+export async function wireAuthBroker(config: AuthBrokerConfig, logger: Logger): Promise<ServiceParts> {
+  checkConfig(config);
+  const stores =
+    config.AUTH_BROKER_STORE === 'mongodb'
+      ? await openMongoStores({ url: config.AUTH_BROKER_MONGODB_URL ?? '', database: config.AUTH_BROKER_MONGODB_DATABASE, logger })
+      : openEmbeddedStores(config.AUTH_BROKER_EMBEDDED_PATH);
+  const keys = config.AUTH_BROKER_ENCRYPTION_KEYS?.length ? config.AUTH_BROKER_ENCRYPTION_KEYS : [developmentKey(config.AUTH_BROKER_EMBEDDED_PATH, logger)];
+  const secretBox = createSecretBox({ keys, activeKeyId: config.AUTH_BROKER_ENCRYPTION_ACTIVE_KEY ?? keys[0]?.id ?? '' });
+  const metrics = await startMetrics({ serviceName: 'auth-broker', port: config.AUTH_BROKER_METRICS_PORT, host: config.AUTH_BROKER_METRICS_HOST });
+  logger.info({ port: metrics.port }, 'auth-broker: metrics at /metrics');
+  const authenticator = createCallerAuthenticator({
+    apiKeys: config.AUTH_BROKER_API_KEYS ?? [],
+    serviceTokens: config.AUTH_BROKER_SERVICE_TOKENS ?? [],
+    trustLoopbackAsService: config.AUTH_BROKER_TRUST_LOOPBACK_SERVICES,
+  });
+  if (!config.AUTH_BROKER_SERVICE_TOKENS?.length && !config.AUTH_BROKER_TRUST_LOOPBACK_SERVICES) {
+    logger.warn('auth-broker: no AUTH_BROKER_SERVICE_TOKENS configured: every GetAccessToken call will be refused');
+  }
+  const core = createAuthBrokerCore({
+    stores,
+    secretBox,
+    logger,
+    meter: metrics.meter,
+    options: {
+      refreshAheadMs: config.AUTH_BROKER_REFRESH_AHEAD_SECONDS * 1000,
+      leaseTtlMs: config.AUTH_BROKER_ACQUISITION_LEASE_MS,
+      metricsScanIntervalMs: config.AUTH_BROKER_HEALTH_SCAN_SECONDS * 1000,
+    },
+  });
+  return {
+    server: createServer({ logger, core, authenticator, defaultDeadlineMs: config.GRPC_DEFAULT_DEADLINE_MS }),
+    closeAfterServer: [
+      { name: 'auth-broker background work', run: () => core.close() },
+      { name: 'store', run: () => stores.close() },
+      { name: 'metrics', run: () => metrics.shutdown() },
+    ],
+  };
+}
+
+/**
+ * The embedded default's key when none is configured: 32 random bytes in a file next to the
+ * database (mode 0600), so `npm start` works on a fresh machine. Never used with MongoDB.
+ */
+function developmentKey(databasePath: string, logger: Logger): { id: string; key: Buffer } {
+  const file = path.join(path.dirname(path.resolve(databasePath)), 'dev-encryption.key');
+  if (!existsSync(file)) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600 });
+    chmodSync(file, 0o600);
+  }
+  logger.warn({ file }, 'auth-broker: using a local development encryption key; set AUTH_BROKER_ENCRYPTION_KEYS for any real deployment');
+  return { id: 'dev-local', key: Buffer.from(readFileSync(file, 'utf8').trim(), 'base64') };
+}
