@@ -14,7 +14,7 @@ describe.each(services)('%s as a process', (service) => {
   });
 
   it('starts, answers grpc.health.v1 SERVING over a real socket, and exits 0 after draining on SIGTERM', async () => {
-    running = startServiceProcess(entry, { GRPC_PORT: '0', LOG_LEVEL: 'info', AUTH_BROKER_METRICS_PORT: '0' });
+    running = startServiceProcess(entry, { GRPC_PORT: '0', LOG_LEVEL: 'info', AUTH_BROKER_METRICS_PORT: '0', MAILBOX_FETCH_METRICS_PORT: '0' });
     const port = await running.port();
     const channel = createChannel(`127.0.0.1:${port}`);
     try {

@@ -6,3 +6,4 @@ export * from './service-process';
 export * from './document-table.contract';
 export * from './lease.contract';
 export * from './app-credentials.contract';
+export * from './graph-sandbox-tenant';

@@ -1,0 +1,97 @@
+import { CheckOutcome, DiagnosisResult, DiagnosticCheck, DiagnosticCode, Mailbox, MailboxFetchServiceDefinition, PostProcessingAction } from '@mailroute/contracts';
+import { createGraphMailClient } from '@mailroute/graph-mail';
+import { InProcessEventBus } from '@mailroute/messaging';
+import { createCallerAuthenticator, createGrpcClient, createLogger, hashBearerCredential, type GrpcServer } from '@mailroute/platform';
+import { createSandboxMailTenant, createSandboxTokenProvider, randomId, startTestGraphSandbox, type SandboxMailTenant } from '@mailroute/testing';
+import { Metadata, Status, type ClientError } from 'nice-grpc';
+import { createMailboxDiagnosis } from './diagnosis/mailbox-diagnosis';
+import { createMailboxFetchCore, type MailboxFetchCore } from './mailbox-fetch';
+import { createServer } from './server';
+import { openEmbeddedStores } from './store/mailbox-fetch.stores';
+
+describe('MailboxFetchService over gRPC', () => {
+  const logger = createLogger({ name: 'mailbox-api-test', level: 'silent' });
+  const tenantA = randomId('tenant');
+  const tenantB = randomId('tenant');
+  const keyA = `mrk_${randomId('a')}`;
+  const keyB = `mrk_${randomId('b')}`;
+  const tenants = new Map<string, SandboxMailTenant>();
+  let started: Awaited<ReturnType<typeof startTestGraphSandbox>>;
+  let sandboxTenant: SandboxMailTenant;
+  let core: MailboxFetchCore;
+  let server: GrpcServer;
+  let client: ReturnType<typeof createGrpcClient<typeof MailboxFetchServiceDefinition>>;
+  const as = (key: string) => ({ metadata: Metadata({ authorization: `Bearer ${key}` }) });
+
+  beforeAll(async () => {
+    started = await startTestGraphSandbox();
+    sandboxTenant = await createSandboxMailTenant(started.endpoints, { mailboxCount: 3 });
+    tenants.set(tenantA, sandboxTenant);
+    await started.endpoints.admin.createAccessPolicy(sandboxTenant.directoryId, {
+      appId: sandboxTenant.clientId,
+      accessRight: 'DenyAccess',
+      policyScopeGroupId: `blocked@${sandboxTenant.domain}`,
+      members: [sandboxTenant.mailboxes[2] ?? ''],
+    });
+    const graph = createGraphMailClient({ tokens: createSandboxTokenProvider(started.endpoints, tenants) });
+    core = createMailboxFetchCore({ stores: openEmbeddedStores({ path: ':memory:' }), graph, bus: new InProcessEventBus(), logger, replicaId: 'api-test' });
+    const scopes = ['mailboxes.read', 'mailboxes.write'];
+    const authenticator = createCallerAuthenticator({
+      apiKeys: [
+        { id: 'a', tenantId: tenantA, scopes, sha256: hashBearerCredential(keyA) },
+        { id: 'b', tenantId: tenantB, scopes, sha256: hashBearerCredential(keyB) },
+      ],
+    });
+    server = createServer({ logger, core, diagnosis: createMailboxDiagnosis({ core, graph }), authenticator });
+    client = createGrpcClient(MailboxFetchServiceDefinition, `127.0.0.1:${await server.listen('127.0.0.1', 0)}`);
+  });
+
+  afterAll(async () => {
+    client.close();
+    await server.shutdown(1_000);
+    await started.sandbox.stop();
+  });
+
+  it('rejects invalid mailboxes with INVALID_ARGUMENT naming the field', async () => {
+    const cases: [object, string][] = [
+      [{ mailboxId: 'Bad_Id', mailbox: { address: 'a@b.example' } }, 'mailbox_id'],
+      [{ mailbox: { address: 'not an address' } }, 'mailbox.address'],
+      [{ mailbox: { address: 'a@b.example', postProcessing: { action: PostProcessingAction.POST_PROCESSING_ACTION_MOVE } } }, 'mailbox.post_processing.move_to'],
+      [{ mailbox: { address: 'a@b.example', pollInterval: { seconds: 1, nanos: 0 } } }, 'mailbox.poll_interval'],
+      [{ mailbox: { address: 'a@b.example', initialSync: { mode: 2, backfillDays: 0 } } }, 'mailbox.initial_sync.backfill_days'],
+    ];
+    for (const [request, field] of cases) {
+      const error = (await client.client.createMailbox(request, as(keyA)).catch((e: unknown) => e)) as ClientError;
+      expect({ field, code: error.code, details: error.details }).toEqual({ field, code: Status.INVALID_ARGUMENT, details: expect.stringContaining(field) });
+    }
+  });
+
+  it('creates, reads, updates and lists mailboxes of the caller\'s tenant only', async () => {
+    const created = await client.client.createMailbox({ mailboxId: 'support', mailbox: { address: sandboxTenant.mailboxes[0] ?? '' } }, as(keyA));
+    expect(created.mailbox).toMatchObject({ mailboxId: 'support', credentialsId: 'default', enabled: true, postProcessing: { action: PostProcessingAction.POST_PROCESSING_ACTION_MARK_READ } });
+    const duplicate = (await client.client.createMailbox({ mailboxId: 'other', mailbox: { address: (sandboxTenant.mailboxes[0] ?? '').toUpperCase() } }, as(keyA)).catch((e: unknown) => e)) as ClientError;
+    expect(duplicate.code).toBe(Status.ALREADY_EXISTS);
+    const other = (await client.client.getMailbox({ mailboxId: 'support' }, as(keyB)).catch((e: unknown) => e)) as ClientError;
+    expect(other.code).toBe(Status.NOT_FOUND);
+    const updated = await client.client.updateMailbox({ mailboxId: 'support', mailbox: { displayName: 'Support', enabled: false }, updateMask: ['display_name', 'enabled'] }, as(keyA));
+    expect(updated.mailbox).toMatchObject({ displayName: 'Support', enabled: false });
+    const stale = (await client.client.updateMailbox({ mailboxId: 'support', mailbox: { displayName: 'x' }, updateMask: ['display_name'], etag: 'stale' }, as(keyA)).catch((e: unknown) => e)) as ClientError;
+    expect(stale.code).toBe(Status.ABORTED);
+    const disabledSync = (await client.client.syncNow({ mailboxId: 'support' }, as(keyA)).catch((e: unknown) => e)) as ClientError;
+    expect(disabledSync.code).toBe(Status.FAILED_PRECONDITION);
+    expect((await client.client.listMailboxes({}, as(keyA))).mailboxes.map((m) => m.mailboxId)).toEqual(['support']);
+    expect((await client.client.listMailboxes({}, as(keyB))).mailboxes).toEqual([]);
+  });
+
+  it('diagnoses a mailbox outside the application access policy in operator language', async () => {
+    const response = await client.client.diagnoseMailboxAccess({ target: { $case: 'candidate', value: Mailbox.fromPartial({ address: sandboxTenant.mailboxes[2] ?? '' }) } }, as(keyA));
+    expect(response.diagnosis?.result).toBe(DiagnosisResult.DIAGNOSIS_RESULT_FAILED);
+    const failed = response.diagnosis?.findings.find((f) => f.outcome === CheckOutcome.CHECK_OUTCOME_FAILED);
+    expect(failed).toMatchObject({ check: DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_READ_ACCESS, code: DiagnosticCode.DIAGNOSTIC_CODE_MAILBOX_OUTSIDE_ACCESS_POLICY });
+    expect(failed?.message).toMatch(/application access policy/);
+    const healthy = await client.client.diagnoseMailboxAccess({ target: { $case: 'candidate', value: Mailbox.fromPartial({ address: sandboxTenant.mailboxes[1] ?? '' }) } }, as(keyA));
+    expect(healthy.diagnosis?.result).toBe(DiagnosisResult.DIAGNOSIS_RESULT_HEALTHY);
+    const missing = await client.client.diagnoseMailboxAccess({ target: { $case: 'candidate', value: Mailbox.fromPartial({ address: `ghost@${sandboxTenant.domain}` }) } }, as(keyA));
+    expect(missing.diagnosis?.findings.find((f) => f.outcome === CheckOutcome.CHECK_OUTCOME_FAILED)?.code).toBe(DiagnosticCode.DIAGNOSTIC_CODE_MAILBOX_NOT_FOUND);
+  });
+});

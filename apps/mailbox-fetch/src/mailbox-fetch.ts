@@ -1,0 +1,202 @@
+import { randomBytes } from 'node:crypto';
+import { MailboxSyncState, type Mailbox, type MailboxSyncStatus } from '@mailroute/contracts';
+import type { GraphMailClient } from '@mailroute/graph-mail';
+import type { EventBus } from '@mailroute/messaging';
+import { AlreadyExistsError, ConflictError, FailedPreconditionError, NotFoundError, type Logger } from '@mailroute/platform';
+import { generateMailboxId, readMailboxFields, readMailboxId, toMailbox } from './mailboxes/mailbox-config';
+import { mailboxKey, type MailboxRecord, type MailboxStatusRecord } from './store/mailbox-fetch.records';
+import { listAll, type MailboxFetchStores } from './store/mailbox-fetch.stores';
+import { MailboxLeases } from './sync/mailbox-lease';
+import { createMailboxSync, type MailboxSyncDeps } from './sync/mailbox-sync';
+import { SyncCursorStore } from './sync/sync-cursor.store';
+import { createSyncRuntime, initialStatus, type SyncRuntimeOptions } from './sync/sync-runtime';
+
+export interface MailboxFetchCoreDeps {
+  stores: MailboxFetchStores;
+  graph: GraphMailClient;
+  bus: EventBus;
+  logger: Logger;
+  clock?: () => number;
+  /** Unique per process, e.g. `<hostname>-<pid>-<random>`. */
+  replicaId: string;
+  options?: Partial<SyncRuntimeOptions> & { maxPagesPerTurn?: number };
+  onIngested?: MailboxSyncDeps['onIngested'];
+}
+
+const etagOf = () => randomBytes(8).toString('hex');
+const date = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms));
+
+/** mailbox-fetch's domain: mailbox configuration, the sync runtime, status. Handlers are thin over it. */
+export function createMailboxFetchCore(deps: MailboxFetchCoreDeps) {
+  const clock = deps.clock ?? Date.now;
+  const { stores } = deps;
+  const cursors = new SyncCursorStore(stores.cursors);
+  const leases = new MailboxLeases(stores.leases);
+  const sync = createMailboxSync({
+    stores,
+    cursors,
+    graph: deps.graph,
+    bus: deps.bus,
+    logger: deps.logger,
+    clock,
+    replicaId: deps.replicaId,
+    maxPagesPerTurn: deps.options?.maxPagesPerTurn ?? 4,
+    ...(deps.onIngested ? { onIngested: deps.onIngested } : {}),
+  });
+  const runtime = createSyncRuntime({ stores, sync, logger: deps.logger, clock, replicaId: deps.replicaId, options: deps.options ?? {} });
+
+  async function load(tenantId: string, mailboxId: string): Promise<MailboxRecord> {
+    const record = await stores.mailboxes.get(mailboxKey(tenantId, readMailboxId(mailboxId)));
+    if (!record) throw new NotFoundError('mailbox', mailboxId);
+    return record;
+  }
+
+  async function statusOf(record: MailboxRecord): Promise<MailboxSyncStatus> {
+    const key = mailboxKey(record.tenantId, record.mailboxId);
+    const [stored, head] = await Promise.all([runtime.statusOf(key) ?? stores.statuses.get(key), leases.head(key)]);
+    const status: MailboxStatusRecord = stored ?? initialStatus(record);
+    const now = clock();
+    const leaseLive = head && !head.released && head.expiresAt > now;
+    return {
+      mailboxId: record.mailboxId,
+      state: record.enabled ? status.state : MailboxSyncState.MAILBOX_SYNC_STATE_DISABLED,
+      lastError: status.lastError ? { ...status.lastError, outcome: 3 } : undefined,
+      lastErrorAt: date(status.lastErrorAt),
+      consecutiveFailures: status.consecutiveFailures,
+      lastSyncStartedAt: date(status.lastSyncStartedAt),
+      lastSuccessfulSyncAt: date(status.lastSuccessfulSyncAt),
+      nextSyncAt: record.enabled ? date(status.nextSyncAt) : undefined,
+      throttledUntil: status.throttledUntil && status.throttledUntil > now ? date(status.throttledUntil) : undefined,
+      lag: status.lastSuccessfulSyncAt === undefined ? undefined : { seconds: Math.floor((now - status.lastSuccessfulSyncAt) / 1000), nanos: ((now - status.lastSuccessfulSyncAt) % 1000) * 1e6 },
+      backlogMessages: status.backlogMessages,
+      messagesIngestedTotal: status.messagesIngestedTotal,
+      lastIngestedAt: date(status.lastIngestedAt),
+      lastFullResyncAt: date(status.lastFullResyncAt),
+      leaseOwner: leaseLive ? head.owner : '',
+      leaseExpiresAt: leaseLive ? new Date(head.expiresAt) : undefined,
+    };
+  }
+
+  async function withStatus(record: MailboxRecord): Promise<Mailbox> {
+    return { ...toMailbox(record), syncStatus: await statusOf(record) };
+  }
+
+  return {
+    runtime,
+    stores,
+    graph: deps.graph,
+
+    async createMailbox(tenantId: string, requestedId: string, mailbox: Mailbox | undefined): Promise<Mailbox> {
+      const mailboxId = requestedId ? readMailboxId(requestedId) : generateMailboxId();
+      const fields = readMailboxFields(mailbox);
+      const existing = await listAll(stores.mailboxes, `${tenantId}/`);
+      if (existing.some((entry) => entry.document.address.toLowerCase() === fields.address.toLowerCase() && entry.document.mailboxId !== mailboxId)) {
+        throw new AlreadyExistsError('mailbox with address', fields.address);
+      }
+      const now = clock();
+      const record: MailboxRecord = { ...fields, tenantId, mailboxId, kind: 0, folderGeneration: 1, syncFromAt: now, createdAt: now, updatedAt: now, etag: etagOf() };
+      if (!(await stores.mailboxes.insert(mailboxKey(tenantId, mailboxId), record))) throw new AlreadyExistsError('mailbox', mailboxId);
+      return withStatus(record);
+    },
+
+    async getMailbox(tenantId: string, mailboxId: string): Promise<Mailbox> {
+      return withStatus(await load(tenantId, mailboxId));
+    },
+
+    async listMailboxes(tenantId: string, filter: { addressContains: string; state: number; after?: string | undefined; limit: number }): Promise<{ mailboxes: Mailbox[]; next: string }> {
+      const all = await listAll(stores.mailboxes, `${tenantId}/`);
+      const out: Mailbox[] = [];
+      let next = '';
+      for (const { document } of all) {
+        if (filter.after && document.mailboxId <= filter.after) continue;
+        if (filter.addressContains && !document.address.toLowerCase().includes(filter.addressContains.toLowerCase())) continue;
+        const mailbox = await withStatus(document);
+        if (filter.state && mailbox.syncStatus?.state !== filter.state) continue;
+        if (out.length === filter.limit) {
+          next = out[out.length - 1]?.mailboxId ?? '';
+          break;
+        }
+        out.push(mailbox);
+      }
+      return { mailboxes: out, next };
+    },
+
+    async updateMailbox(tenantId: string, mailboxId: string, mailbox: Mailbox | undefined, mask: readonly string[], etag: string): Promise<Mailbox> {
+      const current = await load(tenantId, mailboxId);
+      if (etag && etag !== current.etag) throw new ConflictError(`mailbox ${mailboxId} changed since etag ${etag}`, { retryable: false });
+      const fields = readMailboxFields({ ...toMailbox(current), ...mailbox, address: current.address } as Mailbox);
+      const next: MailboxRecord = { ...current };
+      const all = mask.includes('*');
+      const pick = <K extends keyof typeof fields>(name: string, key: K) => {
+        if (all || mask.includes(name)) (next as unknown as Record<string, unknown>)[key] = fields[key];
+      };
+      if (mask.includes('address') && mailbox?.address && mailbox.address !== current.address) throw new FailedPreconditionError('address is immutable');
+      pick('display_name', 'displayName');
+      pick('access_mode', 'accessMode');
+      pick('credentials_id', 'credentialsId');
+      pick('folder', 'folder');
+      if (all || mask.includes('post_processing')) {
+        next.postProcessingAction = fields.postProcessingAction;
+        next.moveTo = fields.moveTo;
+      }
+      if (all || mask.includes('initial_sync')) {
+        next.initialSyncMode = fields.initialSyncMode;
+        next.backfillDays = fields.backfillDays;
+      }
+      pick('poll_interval', 'pollIntervalMs');
+      pick('enabled', 'enabled');
+      pick('default_queue_id', 'defaultQueueId');
+      pick('attachment_storage_limit_bytes', 'attachmentStorageLimitBytes');
+      const now = clock();
+      if (JSON.stringify(next.folder) !== JSON.stringify(current.folder)) {
+        next.folderGeneration = current.folderGeneration + 1;
+        next.syncFromAt = now;
+      }
+      next.updatedAt = now;
+      next.etag = etagOf();
+      await stores.mailboxes.put(mailboxKey(tenantId, current.mailboxId), next);
+      return withStatus(next);
+    },
+
+    async deleteMailbox(tenantId: string, mailboxId: string, etag: string): Promise<void> {
+      const current = await load(tenantId, mailboxId);
+      if (etag && etag !== current.etag) throw new ConflictError(`mailbox ${mailboxId} changed since etag ${etag}`, { retryable: false });
+      const key = mailboxKey(tenantId, current.mailboxId);
+      await stores.mailboxes.delete(key);
+      await Promise.all([stores.statuses.delete(key), stores.syncRequests.delete(key), cursors.forget(key)]);
+    },
+
+    async syncNow(tenantId: string, mailboxId: string, fullResync: boolean): Promise<MailboxSyncStatus> {
+      const record = await load(tenantId, mailboxId);
+      if (!record.enabled) throw new FailedPreconditionError(`mailbox ${mailboxId} is disabled`);
+      const key = mailboxKey(tenantId, record.mailboxId);
+      const now = clock();
+      await stores.syncRequests.put(key, { requestedAt: now, fullResync });
+      runtime.wake(key, fullResync);
+      return { ...(await statusOf(record)), nextSyncAt: new Date(now) };
+    },
+
+    async getSyncStatus(tenantId: string, mailboxId: string): Promise<MailboxSyncStatus> {
+      return statusOf(await load(tenantId, mailboxId));
+    },
+
+    async listSyncStatuses(tenantId: string, state: number, after: string | undefined, limit: number): Promise<{ statuses: MailboxSyncStatus[]; next: string }> {
+      const all = await listAll(stores.mailboxes, `${tenantId}/`);
+      const statuses: MailboxSyncStatus[] = [];
+      let next = '';
+      for (const { document } of all) {
+        if (after && document.mailboxId <= after) continue;
+        const status = await statusOf(document);
+        if (state && status.state !== state) continue;
+        if (statuses.length === limit) {
+          next = statuses[statuses.length - 1]?.mailboxId ?? '';
+          break;
+        }
+        statuses.push(status);
+      }
+      return { statuses, next };
+    },
+  };
+}
+
+export type MailboxFetchCore = ReturnType<typeof createMailboxFetchCore>;

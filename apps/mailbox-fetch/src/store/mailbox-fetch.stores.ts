@@ -1,0 +1,83 @@
+import {
+  EmbeddedDocumentTable,
+  EmbeddedStore,
+  MongoDocumentTable,
+  MongoStore,
+  type DocumentTable,
+} from '@mailroute/persistence';
+import type { Logger } from '@mailroute/platform';
+import type {
+  AttachmentContentRecord,
+  InboundMessageRecord,
+  MailboxRecord,
+  MailboxStatusRecord,
+  SyncCursorRecord,
+  SyncRequestRecord,
+} from './mailbox-fetch.records';
+import type { LeaseDocument } from '../sync/mailbox-lease';
+
+/** Every table mailbox-fetch keeps. Only unique inserts are relied on for atomicity (FerretDB v1). */
+export interface MailboxFetchStores {
+  mailboxes: DocumentTable<MailboxRecord>;
+  statuses: DocumentTable<MailboxStatusRecord>;
+  cursors: DocumentTable<SyncCursorRecord>;
+  inbound: DocumentTable<InboundMessageRecord>;
+  attachments: DocumentTable<AttachmentContentRecord>;
+  syncRequests: DocumentTable<SyncRequestRecord>;
+  leases: DocumentTable<LeaseDocument>;
+  close(): Promise<void>;
+}
+
+const names = {
+  mailboxes: 'mf_mailboxes',
+  statuses: 'mf_sync_statuses',
+  cursors: 'mf_sync_cursors',
+  inbound: 'mf_inbound_messages',
+  attachments: 'mf_attachment_contents',
+  syncRequests: 'mf_sync_requests',
+  leases: 'mf_mailbox_leases',
+} as const;
+
+/** Tables in MongoDB (or FerretDB); nothing beyond `_id` is indexed. */
+export async function openMongoStores(options: { url: string; database: string; logger?: Logger }): Promise<MailboxFetchStores> {
+  const store = await MongoStore.connect({ url: options.url, database: options.database, appName: 'mailbox-fetch', ...(options.logger ? { logger: options.logger } : {}) });
+  const table = <T extends object>(name: string) => new MongoDocumentTable<T>(store, name);
+  return {
+    mailboxes: table(names.mailboxes),
+    statuses: table(names.statuses),
+    cursors: table(names.cursors),
+    inbound: table(names.inbound),
+    attachments: table(names.attachments),
+    syncRequests: table(names.syncRequests),
+    leases: table(names.leases),
+    close: () => store.close(),
+  };
+}
+
+/** Tables in the embedded store (single process). */
+export function openEmbeddedStores(options: { path: string }): MailboxFetchStores {
+  const store = new EmbeddedStore({ path: options.path });
+  const table = <T extends object>(name: string) => new EmbeddedDocumentTable<T>(store, name);
+  return {
+    mailboxes: table(names.mailboxes),
+    statuses: table(names.statuses),
+    cursors: table(names.cursors),
+    inbound: table(names.inbound),
+    attachments: table(names.attachments),
+    syncRequests: table(names.syncRequests),
+    leases: table(names.leases),
+    close: async () => store.close(),
+  };
+}
+
+/** Every entry under `prefix`, page by page. */
+export async function listAll<T extends object>(table: DocumentTable<T>, prefix: string, pageSize = 500): Promise<{ key: string; document: T }[]> {
+  const all: { key: string; document: T }[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await table.list({ prefix, after, limit: pageSize });
+    all.push(...page);
+    if (page.length < pageSize) return all;
+    after = page[page.length - 1]?.key;
+  }
+}

@@ -1,0 +1,334 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { InitialSyncMode, MailboxAccessMode, PostProcessingAction, type InboundEmail } from '@mailroute/contracts';
+import { isGraphMailError, type DeltaPage, type FolderSelector, type GraphAttachment, type GraphMailClient, type GraphMessage, type MailboxGraph, type MailboxTarget } from '@mailroute/graph-mail';
+import { eventKey, events, toEventMessage, type EventBus } from '@mailroute/messaging';
+import type { Logger } from '@mailroute/platform';
+import { toInboundMessage, type StoredAttachment } from '../ingest/inbound-mapping';
+import {
+  hashKey,
+  interactionIdFor,
+  mailboxKey,
+  messageIdentity,
+  type FolderRecord,
+  type InboundMessageRecord,
+  type MailboxRecord,
+  type SyncCursorRecord,
+} from '../store/mailbox-fetch.records';
+import type { MailboxFetchStores } from '../store/mailbox-fetch.stores';
+import type { SyncCursorStore } from './sync-cursor.store';
+
+/** Largest single attachment stored (a stored document must stay under MongoDB's 16 MB). */
+const maxStoredAttachmentBytes = 10 * 1024 * 1024;
+/** Slack before "from now on": mail delivered while the mailbox was being created is still read. */
+const fromNowSlackMs = 60_000;
+
+export interface MailboxSyncDeps {
+  stores: MailboxFetchStores;
+  cursors: SyncCursorStore;
+  graph: GraphMailClient;
+  bus: EventBus;
+  logger: Logger;
+  clock: () => number;
+  replicaId: string;
+  /** Pages read per turn before the mailbox yields to others (fairness). */
+  maxPagesPerTurn: number;
+  onIngested?: (count: number, mailbox: MailboxRecord, freshnessMs: readonly number[]) => void;
+}
+
+export interface TurnResult {
+  /** The round reached Graph's deltaLink. */
+  complete: boolean;
+  /** The round started in this turn (so lastSyncStartedAt moves). */
+  startedRound: boolean;
+  /** The round is a first sync (no earlier cursor) or a re-read of the folder. */
+  phase: 'initial' | 'resync' | 'incremental';
+  ingested: number;
+  /** Messages seen in this turn not yet ingested when it ended (lower bound of the backlog). */
+  backlog: number;
+}
+
+export function targetOf(mailbox: MailboxRecord): MailboxTarget {
+  return {
+    tenantId: mailbox.tenantId,
+    address: mailbox.address,
+    principal:
+      mailbox.accessMode === MailboxAccessMode.MAILBOX_ACCESS_MODE_DELEGATED
+        ? { kind: 'delegated', mailboxAddress: mailbox.address }
+        : { kind: 'app-only', credentialsId: mailbox.credentialsId || 'default' },
+  };
+}
+
+export function folderSelector(folder: FolderRecord | undefined): FolderSelector {
+  if (folder?.folderId) return { folderId: folder.folderId };
+  if (folder?.path) return { path: folder.path };
+  return { wellKnownName: folder?.wellKnownName || 'inbox' };
+}
+
+/** Where a fresh round's window starts: mail "from now on", or the backfill days. */
+export function windowStartOf(mailbox: MailboxRecord, now: number): number {
+  if (mailbox.initialSyncMode === InitialSyncMode.INITIAL_SYNC_MODE_BACKFILL) return now - mailbox.backfillDays * 86_400_000;
+  return mailbox.syncFromAt - fromNowSlackMs;
+}
+
+/**
+ * One turn of a mailbox's sync: up to `maxPagesPerTurn` delta pages from the stored link. Each
+ * page is ingested in the documented order: unique inbound record (the interaction key) → event
+ * published → cursor advanced → post-processing. A crash anywhere re-reads the page; the unique
+ * record makes that harmless and an unpublished record is published again.
+ */
+export function createMailboxSync(deps: MailboxSyncDeps) {
+  const { stores, cursors, graph, bus, clock, logger } = deps;
+  const moveTargets = new Map<string, string>();
+
+  async function resolveFolderId(api: MailboxGraph, folder: FolderRecord | undefined): Promise<string> {
+    const selector = folderSelector(folder);
+    if ('wellKnownName' in selector) return selector.wellKnownName.toLowerCase();
+    if ('folderId' in selector) return selector.folderId;
+    return (await api.getFolder(selector)).id;
+  }
+
+  async function moveTargetId(api: MailboxGraph, mailbox: MailboxRecord): Promise<string> {
+    const cacheKey = `${mailboxKey(mailbox.tenantId, mailbox.mailboxId)}|${JSON.stringify(mailbox.moveTo)}`;
+    const cached = moveTargets.get(cacheKey);
+    if (cached) return cached;
+    const selector = folderSelector(mailbox.moveTo);
+    const folder = 'path' in selector ? await api.resolveFolderPath(selector.path, true) : await api.getFolder(selector);
+    if (!folder) throw new Error('move target folder could not be created');
+    moveTargets.set(cacheKey, folder.id);
+    return folder.id;
+  }
+
+  async function storeAttachments(api: MailboxGraph, mailbox: MailboxRecord, interactionId: string, message: GraphMessage) {
+    if (!message.hasAttachments) return { stored: [] as StoredAttachment[], overLimit: false };
+    const listed: GraphAttachment[] = await api.listAttachments(message.id);
+    const limit = mailbox.attachmentStorageLimitBytes;
+    let used = 0;
+    let overLimit = false;
+    const stored: StoredAttachment[] = [];
+    for (const attachment of listed) {
+      const size = attachment.size ?? 0;
+      const isFile = !attachment['@odata.type'] || attachment['@odata.type'].endsWith('fileAttachment');
+      if (!isFile) {
+        stored.push({ attachment });
+        continue;
+      }
+      if (used + size > limit || size > maxStoredAttachmentBytes || stored.length >= 100) {
+        overLimit = true;
+        stored.push({ attachment });
+        continue;
+      }
+      const full = await api.getAttachment(message.id, attachment.id);
+      const content = Buffer.from(full.contentBytes ?? '', 'base64');
+      const sha256 = createHash('sha256').update(content).digest('hex');
+      await stores.attachments.put(`${mailbox.tenantId}/${interactionId}/${hashKey(attachment.id)}`, {
+        tenantId: mailbox.tenantId,
+        interactionId,
+        attachmentId: attachment.id,
+        name: attachment.name ?? '',
+        contentType: attachment.contentType ?? 'application/octet-stream',
+        sizeBytes: content.length,
+        sha256,
+        contentBase64: content.toString('base64'),
+      });
+      used += size;
+      stored.push({ attachment, sha256 });
+    }
+    return { stored, overLimit };
+  }
+
+  /**
+   * The inbound record with its markers. Markers (`#published`, `#post`) are separate unique
+   * inserts rather than updates of the record: inserts are what FerretDB applies reliably under
+   * contention, and a lost marker would mean a duplicate event.
+   */
+  async function readInbound(recordKey: string): Promise<InboundMessageRecord | undefined> {
+    // Point reads by key: FerretDB v1 pushes `_id` equality down, not `_id` ranges.
+    const [record, published, post] = await Promise.all([stores.inbound.get(recordKey), stores.inbound.get(`${recordKey}#published`), stores.inbound.get(`${recordKey}#post`)]);
+    if (!record) return undefined;
+    return { ...record, publishedAt: published?.publishedAt, postProcessedAt: post?.postProcessedAt };
+  }
+
+  async function mark(recordKey: string, record: InboundMessageRecord, marker: 'published' | 'post'): Promise<InboundMessageRecord> {
+    const at = clock();
+    const marked = marker === 'published' ? { ...record, publishedAt: at } : { ...record, postProcessedAt: at };
+    await stores.inbound.insert(`${recordKey}#${marker}`, marked);
+    return marked;
+  }
+
+  /** Ingests one page; returns records to post-process. */
+  async function ingestPage(api: MailboxGraph, mailbox: MailboxRecord, page: DeltaPage, backfill: boolean): Promise<{ toPostProcess: { record: InboundMessageRecord; recordKey: string; isRead: boolean }[]; ingested: number }> {
+    const key = mailboxKey(mailbox.tenantId, mailbox.mailboxId);
+    const items = await Promise.all(
+      page.messages.map(async (item) => {
+        const identity = messageIdentity(item.internetMessageId, item.id);
+        const recordKey = `${key}/${hashKey(identity)}`;
+        const existing = await readInbound(recordKey);
+        return { item, identity, recordKey, existing };
+      }),
+    );
+    // Fetch what the delta page lacks (body, headers, attachments) for everything not yet published;
+    // the limiter keeps this to the mailbox's share of concurrent requests.
+    const fetched = await Promise.all(
+      items.map(async (entry) => {
+        if (entry.existing?.publishedAt) return undefined;
+        const interactionId = entry.existing?.interactionId ?? interactionIdFor(mailbox.tenantId, mailbox.mailboxId, entry.identity);
+        const message = await api.getMessage(entry.item.id);
+        const attachments = await storeAttachments(api, mailbox, interactionId, message);
+        return { interactionId, message, attachments };
+      }),
+    );
+
+    const now = clock();
+    const toPublish: { record: InboundMessageRecord; recordKey: string; event: InboundEmail }[] = [];
+    const toPostProcess: { record: InboundMessageRecord; recordKey: string; isRead: boolean }[] = [];
+    for (const [index, entry] of items.entries()) {
+      const details = fetched[index];
+      let record = entry.existing;
+      if (!details) {
+        if (record && !record.postProcessedAt) toPostProcess.push({ record, recordKey: entry.recordKey, isRead: entry.item.isRead ?? false });
+        continue;
+      }
+      const receivedAt = details.message.receivedDateTime ? Date.parse(details.message.receivedDateTime) : now;
+      if (!record) {
+        const candidate: InboundMessageRecord = {
+          tenantId: mailbox.tenantId,
+          mailboxId: mailbox.mailboxId,
+          interactionId: details.interactionId,
+          internetMessageId: details.message.internetMessageId ?? '',
+          graphMessageId: details.message.id,
+          receivedAt,
+          ingestedAt: now,
+        };
+        record = (await stores.inbound.insert(entry.recordKey, candidate)) ? candidate : await readInbound(entry.recordKey);
+        if (!record) throw new Error(`inbound record ${entry.recordKey} vanished`);
+        if (record.publishedAt) continue;
+      }
+      const event: InboundEmail = {
+        eventId: randomUUID(),
+        tenantId: mailbox.tenantId,
+        occurredAt: new Date(now),
+        interactionId: record.interactionId,
+        mailboxId: mailbox.mailboxId,
+        mailboxAddress: mailbox.address,
+        message: toInboundMessage(details.message, details.attachments.stored, details.attachments.overLimit),
+        defaultQueueId: mailbox.defaultQueueId,
+        backfill,
+      };
+      toPublish.push({ record, recordKey: entry.recordKey, event });
+    }
+
+    if (toPublish.length > 0) {
+      const eventKeyValue = eventKey(mailbox.tenantId, mailbox.mailboxId);
+      await bus.publish(
+        events.inboundEmail.topic,
+        toPublish.map(({ event }) => toEventMessage('inboundEmail', eventKeyValue, event)),
+      );
+      const publishedAt = clock();
+      const marked = await Promise.all(toPublish.map((entry) => mark(entry.recordKey, entry.record, 'published')));
+      for (const [index, entry] of toPublish.entries()) toPostProcess.push({ record: marked[index] ?? entry.record, recordKey: entry.recordKey, isRead: false });
+      deps.onIngested?.(
+        toPublish.length,
+        mailbox,
+        toPublish.map(({ record }) => publishedAt - record.receivedAt),
+      );
+    }
+    return { toPostProcess, ingested: toPublish.length };
+  }
+
+  async function postProcess(api: MailboxGraph, mailbox: MailboxRecord, items: { record: InboundMessageRecord; recordKey: string; isRead: boolean }[]): Promise<void> {
+    const action = mailbox.postProcessingAction;
+    if (action === PostProcessingAction.POST_PROCESSING_ACTION_LEAVE || action === PostProcessingAction.POST_PROCESSING_ACTION_UNSPECIFIED) {
+      if (action === PostProcessingAction.POST_PROCESSING_ACTION_LEAVE) {
+        await Promise.all(items.map((item) => mark(item.recordKey, item.record, 'post')));
+        return;
+      }
+    }
+    const markRead = action === PostProcessingAction.POST_PROCESSING_ACTION_MARK_READ || action === PostProcessingAction.POST_PROCESSING_ACTION_MARK_READ_AND_MOVE || action === PostProcessingAction.POST_PROCESSING_ACTION_UNSPECIFIED;
+    const move = action === PostProcessingAction.POST_PROCESSING_ACTION_MOVE || action === PostProcessingAction.POST_PROCESSING_ACTION_MARK_READ_AND_MOVE;
+    await Promise.all(
+      items.map(async (item) => {
+        try {
+          if (markRead && !item.isRead) await api.markRead(item.record.graphMessageId);
+          if (move) await api.move(item.record.graphMessageId, await moveTargetId(api, mailbox));
+          await mark(item.recordKey, item.record, 'post');
+        } catch (error) {
+          // Never fails the round: the message is ingested; post-processing is retried when the
+          // message shows up in delta again.
+          if (isGraphMailError(error, 'not-found')) {
+            await mark(item.recordKey, item.record, 'post');
+            return;
+          }
+          logger.warn({ err: error, mailboxId: mailbox.mailboxId, tenantId: mailbox.tenantId }, 'mailbox-fetch: post-processing failed');
+        }
+      }),
+    );
+  }
+
+  /** One turn; `fullResync` drops the stored link first. */
+  async function turn(mailbox: MailboxRecord, options: { fullResync: boolean; isOwner: () => boolean }): Promise<TurnResult> {
+    const key = mailboxKey(mailbox.tenantId, mailbox.mailboxId);
+    const api = graph.mailbox(targetOf(mailbox));
+    let cursor: SyncCursorRecord | undefined = await cursors.latest(key);
+    const usable = cursor && cursor.folderGeneration === mailbox.folderGeneration && cursor.link && !options.fullResync ? cursor : undefined;
+    const now = clock();
+    let phase: TurnResult['phase'] = !cursor || cursor.folderGeneration !== mailbox.folderGeneration ? 'initial' : usable?.resyncing || options.fullResync ? 'resync' : 'incremental';
+    let windowStart = options.fullResync || !usable ? windowStartOf(mailbox, now) : usable.windowStart;
+    let startedRound = !usable || usable.linkKind === 'delta';
+
+    const start = async (): Promise<DeltaPage> => api.deltaStart({ folderId: await resolveFolderId(api, mailbox.folder), receivedSince: new Date(windowStart) });
+    let page: DeltaPage;
+    if (!usable?.link) {
+      page = await start();
+    } else {
+      try {
+        page = await api.deltaPage(usable.link);
+      } catch (error) {
+        if (!isGraphMailError(error, 'resync-required')) throw error;
+        // Graph dropped the sync state (410): re-read the folder over the same window; the unique
+        // inbound records recognise what was already ingested.
+        logger.info({ tenantId: mailbox.tenantId, mailboxId: mailbox.mailboxId, graphCode: error.graphCode }, 'mailbox-fetch: delta state gone, resyncing');
+        phase = 'resync';
+        windowStart = usable.windowStart;
+        startedRound = true;
+        page = await start();
+      }
+    }
+
+    let ingested = 0;
+    let backlog = 0;
+    for (let pages = 1; ; pages += 1) {
+      if (!options.isOwner()) throw new LostMailboxError(key);
+      const result = await ingestPage(api, mailbox, page, phase !== 'incremental' && mailbox.initialSyncMode === InitialSyncMode.INITIAL_SYNC_MODE_BACKFILL);
+      ingested += result.ingested;
+      const link = page.deltaLink ?? page.nextLink;
+      cursor = await cursors.advance(key, cursor, {
+        folderGeneration: mailbox.folderGeneration,
+        link,
+        linkKind: page.deltaLink ? 'delta' : 'next',
+        windowStart,
+        resyncing: phase === 'resync' && !page.deltaLink ? true : undefined,
+        owner: deps.replicaId,
+        at: clock(),
+      });
+      await postProcess(api, mailbox, result.toPostProcess);
+      if (page.deltaLink) return { complete: true, startedRound, phase, ingested, backlog: 0 };
+      if (pages >= deps.maxPagesPerTurn) {
+        backlog = 1;
+        return { complete: false, startedRound, phase, ingested, backlog };
+      }
+      page = await api.deltaPage(page.nextLink ?? '');
+    }
+  }
+
+  return { turn };
+}
+
+export type MailboxSync = ReturnType<typeof createMailboxSync>;
+
+/** The replica no longer owns the mailbox (lease lost or cursor taken). */
+export class LostMailboxError extends Error {
+  constructor(key: string) {
+    super(`mailbox ${key} is no longer owned by this replica`);
+    this.name = 'LostMailboxError';
+  }
+}

@@ -1,0 +1,331 @@
+import { MailboxSyncState } from '@mailroute/contracts';
+import type { Logger } from '@mailroute/platform';
+import { mailboxKey, type MailboxRecord, type MailboxStatusRecord, type SyncRequestRecord } from '../store/mailbox-fetch.records';
+import { listAll, type MailboxFetchStores } from '../store/mailbox-fetch.stores';
+import { isHeld, MailboxLeases, type MailboxLease } from './mailbox-lease';
+import { LostMailboxError, type MailboxSync } from './mailbox-sync';
+import { CursorTakenError } from './sync-cursor.store';
+import { describeSyncFailure } from './sync-failure';
+
+/** Options of the sync runtime; defaults in defaultSyncRuntimeOptions. */
+export interface SyncRuntimeOptions {
+  /** How long a mailbox lease lasts without renewal (takeover time after a replica dies). Default 30 s. */
+  leaseTtlMs: number;
+  /** How often configuration, SyncNow requests and leases are scanned (must be well under the TTL). Default 5 s. */
+  scanIntervalMs: number;
+  /** Sync turns running at once over all mailboxes (the global bound). Default 32. */
+  maxConcurrentTurns: number;
+  /** Most mailboxes one replica owns. Default 5,000. */
+  maxMailboxes: number;
+  /** Caps every mailbox's poll interval (development and tests). Default: none. */
+  pollIntervalCapMs?: number | undefined;
+  /** First backoff after a failure; doubles up to errorBackoffMaxMs. Default 1 s. */
+  errorBackoffBaseMs: number;
+  /** Default 5 min. */
+  errorBackoffMaxMs: number;
+}
+
+export function defaultSyncRuntimeOptions(options: Partial<SyncRuntimeOptions> = {}): SyncRuntimeOptions {
+  const merged: SyncRuntimeOptions = {
+    leaseTtlMs: 30_000,
+    scanIntervalMs: 5_000,
+    maxConcurrentTurns: 32,
+    maxMailboxes: 5_000,
+    errorBackoffBaseMs: 1_000,
+    errorBackoffMaxMs: 300_000,
+    ...options,
+  };
+  if (merged.scanIntervalMs > merged.leaseTtlMs) throw new RangeError('scanIntervalMs must not exceed leaseTtlMs');
+  return merged;
+}
+
+interface HeldMailbox {
+  key: string;
+  mailbox: MailboxRecord;
+  lease: MailboxLease;
+  status: MailboxStatusRecord;
+  nextSyncAt: number;
+  running: boolean;
+  lost: boolean;
+  lastRequestAt: number;
+  fullResyncPending: boolean;
+  roundStartedAt?: number | undefined;
+}
+
+export interface SyncRuntimeDeps {
+  stores: MailboxFetchStores;
+  sync: MailboxSync;
+  logger: Logger;
+  clock: () => number;
+  replicaId: string;
+  options?: Partial<SyncRuntimeOptions>;
+}
+
+export function initialStatus(mailbox: MailboxRecord): MailboxStatusRecord {
+  return {
+    state: mailbox.enabled ? MailboxSyncState.MAILBOX_SYNC_STATE_PENDING : MailboxSyncState.MAILBOX_SYNC_STATE_DISABLED,
+    consecutiveFailures: 0,
+    backlogMessages: 0,
+    messagesIngestedTotal: 0,
+  };
+}
+
+/**
+ * The replica's background work: owns mailboxes through leases (acquire on scan, renew, release,
+ * take over expired ones), and runs sync turns for due mailboxes, oldest due first, with at most
+ * `maxConcurrentTurns` at once. A mailbox turn reads a few pages and yields, so a mailbox with a
+ * big backlog never starves the others; failing mailboxes back off on their own.
+ */
+export function createSyncRuntime(deps: SyncRuntimeDeps) {
+  const options = defaultSyncRuntimeOptions(deps.options);
+  const { stores, clock, logger } = deps;
+  const leases = new MailboxLeases(stores.leases);
+  const held = new Map<string, HeldMailbox>();
+  /** Mailboxes dropped while a turn was still running: not re-acquired until that turn ended. */
+  const draining = new Set<string>();
+  let running = 0;
+  let stopped = true;
+  let scanTimer: NodeJS.Timeout | undefined;
+  let pumpTimer: NodeJS.Timeout | undefined;
+  let renewTimer: NodeJS.Timeout | undefined;
+  let renewing: Promise<void> | undefined;
+  let scanning: Promise<void> | undefined;
+  const turns = new Set<Promise<void>>();
+
+  const pollOf = (mailbox: MailboxRecord) => Math.min(mailbox.pollIntervalMs, options.pollIntervalCapMs ?? Number.POSITIVE_INFINITY);
+
+  async function saveStatus(entry: HeldMailbox): Promise<void> {
+    await stores.statuses.put(entry.key, entry.status).catch((error: unknown) => logger.warn({ err: error, mailbox: entry.key }, 'mailbox-fetch: status not saved'));
+  }
+
+  function drop(entry: HeldMailbox, reason: string): void {
+    entry.lost = true;
+    held.delete(entry.key);
+    if (entry.running) draining.add(entry.key);
+    logger.info({ mailbox: entry.key, reason }, 'mailbox-fetch: mailbox released');
+  }
+
+  async function scan(): Promise<void> {
+    const now = clock();
+    const [mailboxes, requests, heads] = await Promise.all([
+      listAll(stores.mailboxes, ''),
+      listAll(stores.syncRequests, ''),
+      leases.heads(),
+    ]);
+    const configured = new Map(mailboxes.map((entry) => [entry.key, entry.document]));
+    const requested = new Map<string, SyncRequestRecord>(requests.map((entry) => [entry.key, entry.document]));
+
+    for (const entry of [...held.values()]) {
+      const mailbox = configured.get(entry.key);
+      if (!mailbox || !mailbox.enabled) {
+        drop(entry, mailbox ? 'disabled' : 'deleted');
+        await leases.release(entry.lease).catch(() => undefined);
+        if (mailbox) await stores.statuses.put(entry.key, { ...entry.status, state: MailboxSyncState.MAILBOX_SYNC_STATE_DISABLED, nextSyncAt: undefined });
+        continue;
+      }
+      if (mailbox.folderGeneration !== entry.mailbox.folderGeneration) entry.nextSyncAt = now;
+      entry.mailbox = mailbox;
+    }
+
+    for (const [key, mailbox] of configured) {
+      if (stopped || held.size >= options.maxMailboxes) break;
+      if (!mailbox.enabled || held.has(key) || draining.has(key)) continue;
+      const head = heads.get(key);
+      if (isHeld(head, now)) continue;
+      const lease = await leases.tryAcquire(key, deps.replicaId, options.leaseTtlMs, now, head ?? null);
+      if (!lease) continue;
+      const status = (await stores.statuses.get(key)) ?? initialStatus(mailbox);
+      const entry: HeldMailbox = { key, mailbox, lease, status, nextSyncAt: now, running: false, lost: false, lastRequestAt: requested.get(key)?.requestedAt ?? 0, fullResyncPending: false };
+      held.set(key, entry);
+      logger.info({ mailbox: key, epoch: lease.epoch }, 'mailbox-fetch: mailbox acquired');
+    }
+
+    for (const entry of held.values()) {
+      const request = requested.get(entry.key);
+      if (request && request.requestedAt > entry.lastRequestAt) {
+        entry.lastRequestAt = request.requestedAt;
+        entry.nextSyncAt = Math.min(entry.nextSyncAt, now);
+        if (request.fullResync) entry.fullResyncPending = true;
+      }
+    }
+    pump();
+  }
+
+  /** Heartbeat: renews every held lease, on its own timer so a slow scan never lets leases lapse. */
+  async function renewAll(): Promise<void> {
+    await Promise.all(
+      [...held.values()].map(async (entry) => {
+        const now = clock();
+        if (entry.lease.expiresAt - now > options.leaseTtlMs * 0.6) return;
+        try {
+          const renewed = await leases.renew(entry.lease, options.leaseTtlMs, now);
+          if (!renewed) drop(entry, 'lease lost');
+          else entry.lease = renewed;
+        } catch (error) {
+          logger.warn({ err: error, mailbox: entry.key }, 'mailbox-fetch: lease renewal failed');
+        }
+      }),
+    );
+  }
+
+  function backoff(failures: number): number {
+    return Math.min(options.errorBackoffMaxMs, options.errorBackoffBaseMs * 2 ** Math.max(0, failures - 1)) * (0.75 + Math.random() / 4);
+  }
+
+  async function runTurn(entry: HeldMailbox): Promise<void> {
+    const startedAt = clock();
+    const fullResync = entry.fullResyncPending;
+    entry.fullResyncPending = false;
+    const status = entry.status;
+    try {
+      if (entry.roundStartedAt === undefined) {
+        entry.roundStartedAt = startedAt;
+        status.lastSyncStartedAt = startedAt;
+      }
+      const result = await deps.sync.turn(entry.mailbox, { fullResync, isOwner: () => !entry.lost && entry.lease.expiresAt > clock() });
+      const now = clock();
+      if (result.startedRound && !fullResync && entry.roundStartedAt !== startedAt) {
+        // The turn began a new round from a delta link: the round started now.
+        entry.roundStartedAt = startedAt;
+        status.lastSyncStartedAt = startedAt;
+      }
+      status.messagesIngestedTotal += result.ingested;
+      if (result.ingested > 0) status.lastIngestedAt = now;
+      status.consecutiveFailures = 0;
+      status.lastError = undefined;
+      status.lastErrorAt = undefined;
+      status.throttledUntil = undefined;
+      status.backlogMessages = result.backlog;
+      if (result.complete) {
+        status.lastSuccessfulSyncAt = entry.roundStartedAt;
+        if (result.phase === 'resync' || fullResync) status.lastFullResyncAt = now;
+        entry.roundStartedAt = undefined;
+        status.state = MailboxSyncState.MAILBOX_SYNC_STATE_HEALTHY;
+        entry.nextSyncAt = now + pollOf(entry.mailbox);
+      } else {
+        status.state =
+          result.phase === 'initial' ? MailboxSyncState.MAILBOX_SYNC_STATE_INITIAL_SYNC : result.phase === 'resync' ? MailboxSyncState.MAILBOX_SYNC_STATE_RESYNCING : MailboxSyncState.MAILBOX_SYNC_STATE_HEALTHY;
+        entry.nextSyncAt = now;
+      }
+    } catch (error) {
+      const now = clock();
+      if (error instanceof LostMailboxError || error instanceof CursorTakenError) {
+        drop(entry, `taken over (${error.name}, lease ${entry.lease.expiresAt - clock()} ms left)`);
+        return;
+      }
+      if (fullResync) entry.fullResyncPending = true;
+      const failure = describeSyncFailure(error, entry.mailbox.address);
+      status.consecutiveFailures += 1;
+      status.lastError = failure.finding;
+      status.lastErrorAt = now;
+      if (failure.state === MailboxSyncState.MAILBOX_SYNC_STATE_THROTTLED) {
+        status.state = failure.state;
+        status.throttledUntil = now + (failure.retryAfterMs ?? 1_000);
+        entry.nextSyncAt = status.throttledUntil;
+      } else {
+        if (!failure.transient || status.consecutiveFailures >= 3) status.state = failure.state;
+        entry.nextSyncAt = now + backoff(status.consecutiveFailures);
+      }
+      logger.warn({ err: error, mailbox: entry.key, state: MailboxSyncState[status.state], failures: status.consecutiveFailures }, 'mailbox-fetch: sync turn failed');
+    } finally {
+      status.nextSyncAt = entry.nextSyncAt;
+      if (!entry.lost) await saveStatus(entry);
+    }
+  }
+
+  function pump(): void {
+    if (stopped) return;
+    const now = clock();
+    if (running >= options.maxConcurrentTurns) return;
+    const due = [...held.values()].filter((entry) => !entry.running && entry.nextSyncAt <= now && entry.lease.expiresAt > now).sort((a, b) => a.nextSyncAt - b.nextSyncAt);
+    for (const entry of due) {
+      if (running >= options.maxConcurrentTurns) break;
+      entry.running = true;
+      running += 1;
+      const turn = runTurn(entry).finally(() => {
+        entry.running = false;
+        if (entry.lost) draining.delete(entry.key);
+        running -= 1;
+        turns.delete(turn);
+        setImmediate(pump);
+      });
+      turns.add(turn);
+    }
+  }
+
+  function scheduleScan(): void {
+    if (stopped) return;
+    scanTimer = setTimeout(() => {
+      scanning = scan()
+        .catch((error: unknown) => logger.warn({ err: error }, 'mailbox-fetch: scan failed'))
+        .finally(() => {
+          scanning = undefined;
+          scheduleScan();
+        });
+    }, options.scanIntervalMs);
+  }
+
+  return {
+    /** Starts scanning (the first scan runs at once). */
+    start(): void {
+      if (!stopped) return;
+      stopped = false;
+      scanning = scan()
+        .catch((error: unknown) => logger.warn({ err: error }, 'mailbox-fetch: scan failed'))
+        .finally(() => {
+          scanning = undefined;
+          scheduleScan();
+        });
+      pumpTimer = setInterval(pump, 50);
+      renewTimer = setInterval(() => {
+        renewing ??= renewAll().finally(() => (renewing = undefined));
+      }, Math.max(50, Math.floor(options.leaseTtlMs / 6)));
+    },
+    /** Stops taking work, lets running turns finish, releases every lease. */
+    async stop(): Promise<void> {
+      stopped = true;
+      clearTimeout(scanTimer);
+      clearInterval(pumpTimer);
+      clearInterval(renewTimer);
+      await scanning;
+      await renewing;
+      await Promise.allSettled([...turns]);
+      await Promise.allSettled([...held.values()].map((entry) => leases.release(entry.lease)));
+      held.clear();
+    },
+    /** Stops at once without releasing leases, like a crashed replica (tests). */
+    async halt(): Promise<void> {
+      stopped = true;
+      clearTimeout(scanTimer);
+      clearInterval(pumpTimer);
+      clearInterval(renewTimer);
+      for (const entry of held.values()) entry.lost = true;
+      held.clear();
+      await Promise.allSettled([...turns]);
+    },
+    /** Keys (`tenant/mailbox`) this replica owns now. */
+    owned(): string[] {
+      return [...held.keys()];
+    },
+    /** Wakes a mailbox this replica owns (SyncNow on the owning replica). */
+    wake(key: string, fullResync: boolean): boolean {
+      const entry = held.get(key);
+      if (!entry) return false;
+      entry.nextSyncAt = clock();
+      if (fullResync) entry.fullResyncPending = true;
+      pump();
+      return true;
+    },
+    /** In-memory statuses of owned mailboxes (fresher than the stored ones). */
+    statusOf(key: string): MailboxStatusRecord | undefined {
+      return held.get(key)?.status;
+    },
+    statesSnapshot(): { state: number; lagMs: number | undefined }[] {
+      const now = clock();
+      return [...held.values()].map((entry) => ({ state: entry.status.state, lagMs: entry.status.lastSuccessfulSyncAt === undefined ? undefined : now - entry.status.lastSuccessfulSyncAt }));
+    },
+  };
+}
+
+export type SyncRuntime = ReturnType<typeof createSyncRuntime>;
+export { mailboxKey };

@@ -1,0 +1,316 @@
+import { Client, HTTPMessageHandler, type GraphRequest } from '@microsoft/microsoft-graph-client';
+import { sleep, type Logger } from '@mailroute/platform';
+import { classifyGraphError, GraphMailError, isGraphMailError } from './errors';
+import type {
+  DeltaPage,
+  DeltaStart,
+  FolderSelector,
+  GraphAttachment,
+  GraphMailFolder,
+  GraphMessage,
+  GraphTokenProvider,
+  MailboxTarget,
+} from './graph-mail.types';
+import { createMailboxLimiter, type MailboxLimiter } from './mailbox-limiter';
+
+/** Fields read from every delta item: enough to recognise a message already ingested. */
+export const deltaSelect = ['id', 'internetMessageId', 'receivedDateTime', 'isRead', 'hasAttachments', 'subject'] as const;
+
+/** Fields of a full message read. */
+export const messageSelect = [
+  'id',
+  'internetMessageId',
+  'conversationId',
+  'subject',
+  'receivedDateTime',
+  'sentDateTime',
+  'from',
+  'sender',
+  'replyTo',
+  'toRecipients',
+  'ccRecipients',
+  'body',
+  'bodyPreview',
+  'importance',
+  'isRead',
+  'hasAttachments',
+  'internetMessageHeaders',
+  'parentFolderId',
+] as const;
+
+export interface GraphMailClientOptions {
+  tokens: GraphTokenProvider;
+  /** Shared by every client of the process; default: a new limiter with 3 per mailbox. */
+  limiter?: MailboxLimiter;
+  /** Attempts per call (throttling, 5xx, one 401 refresh). Default 4. */
+  maxAttempts?: number;
+  /**
+   * A Retry-After up to this long is waited out inside the call (the mailbox is paused meanwhile);
+   * a longer one fails the call with a `throttled` GraphMailError so the caller can reschedule
+   * the mailbox instead of holding a worker. Default 2 s.
+   */
+  maxInlineWaitMs?: number;
+  /** Messages per delta page (`Prefer: odata.maxpagesize`). Default 50. */
+  deltaPageSize?: number;
+  /** Per-request timeout. Default 30 s. */
+  requestTimeoutMs?: number;
+  logger?: Logger;
+  clock?: () => number;
+}
+
+/** Graph mail operations on one mailbox; every call is limited, retried and classified. */
+export interface MailboxGraph {
+  readonly target: MailboxTarget;
+  /** First page of a delta round of `start.folderId` (no stored link). */
+  deltaStart(start: DeltaStart): Promise<DeltaPage>;
+  /** The page at a stored nextLink or deltaLink. 410 → `resync-required`. */
+  deltaPage(link: string): Promise<DeltaPage>;
+  /** A message with body and internet headers. */
+  getMessage(id: string): Promise<GraphMessage>;
+  /** Attachment metadata (no content). */
+  listAttachments(messageId: string): Promise<GraphAttachment[]>;
+  /** One attachment with `contentBytes` (base64) for file attachments. */
+  getAttachment(messageId: string, attachmentId: string): Promise<GraphAttachment>;
+  markRead(messageId: string): Promise<void>;
+  /** Moves the message; returns its id in the destination. */
+  move(messageId: string, destinationFolderId: string): Promise<string>;
+  /** The folder named by the selector; `not-found` when it does not exist. */
+  getFolder(selector: FolderSelector): Promise<GraphMailFolder>;
+  /** Resolves a folder path ("Inbox/Support/Done", case-insensitive), creating missing segments when `create`. */
+  resolveFolderPath(path: string, create: boolean): Promise<GraphMailFolder | undefined>;
+  /** Application or delegated permissions the current token carries (from its claims; empty when opaque). */
+  tokenPermissions(): Promise<string[]>;
+}
+
+export interface GraphMailClient {
+  mailbox(target: MailboxTarget): MailboxGraph;
+  readonly limiter: MailboxLimiter;
+}
+
+/** The limiter key of a mailbox: Graph's budget is per app and mailbox. */
+export function mailboxKey(target: MailboxTarget): string {
+  const principal = target.principal.kind === 'app-only' ? `app:${target.principal.credentialsId}` : 'delegated';
+  return `${target.tenantId}/${principal}/${target.address.toLowerCase()}`;
+}
+
+function defaults(options: GraphMailClientOptions) {
+  return {
+    limiter: options.limiter ?? createMailboxLimiter(),
+    maxAttempts: options.maxAttempts ?? 4,
+    maxInlineWaitMs: options.maxInlineWaitMs ?? 2_000,
+    deltaPageSize: options.deltaPageSize ?? 50,
+    requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+    clock: options.clock ?? Date.now,
+  };
+}
+
+/**
+ * Typed Graph mail calls over @microsoft/microsoft-graph-client. The client's own retry handler
+ * is left out of the middleware chain: retries are decided here, where the per-mailbox limiter
+ * knows about Retry-After, so a throttled request never waits while holding a mailbox slot.
+ */
+export function createGraphMailClient(options: GraphMailClientOptions): GraphMailClient {
+  const settings = defaults(options);
+  const { limiter, clock } = settings;
+  const client = Client.initWithMiddleware({ middleware: new HTTPMessageHandler(), defaultVersion: 'v1.0' });
+
+  function mailbox(target: MailboxTarget): MailboxGraph {
+    const key = mailboxKey(target);
+    const userSegment = `users/${encodeURIComponent(target.address)}`;
+    let lastToken: string | undefined;
+
+    async function call<T>(what: string, build: (url: (path: string) => string) => GraphRequest, run: (request: GraphRequest) => Promise<T>): Promise<T> {
+      let forceRefresh = false;
+      const failures: GraphMailError[] = [];
+      for (let attempt = 1; ; attempt += 1) {
+        const token = await options.tokens.getToken(target.tenantId, target.principal, { forceRefresh });
+        lastToken = token.accessToken;
+        const base = token.graphEndpoint.replace(/\/+$/, '');
+        try {
+          return await limiter.run(key, async () => {
+            const request = build((path) => (path.startsWith('https://') ? path : `${base}/v1.0/${userSegment}/${path}`))
+              .header('Authorization', `Bearer ${token.accessToken}`)
+              .option('signal', AbortSignal.timeout(settings.requestTimeoutMs));
+            return await run(request);
+          });
+        } catch (raw) {
+          const error = classifyGraphError(raw, clock());
+          failures.push(error);
+          const last = attempt >= settings.maxAttempts;
+          if (error.kind === 'throttled') {
+            const waitMs = error.retryAfterMs ?? 1_000;
+            limiter.pause(key, clock() + waitMs);
+            options.logger?.debug({ mailbox: target.address, what, waitMs }, 'graph-mail: throttled');
+            if (last || waitMs > settings.maxInlineWaitMs) throw error;
+            continue;
+          }
+          if (error.kind === 'unavailable' && !last) {
+            const backoff = Math.min(5_000, 200 * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+            await sleep(Math.max(backoff, error.retryAfterMs ?? 0));
+            continue;
+          }
+          if (error.kind === 'unauthorized' && !forceRefresh && !last) {
+            forceRefresh = true;
+            continue;
+          }
+          throw error;
+        }
+      }
+    }
+
+    const preferImmutable = 'IdType="ImmutableId"';
+
+    function toDeltaPage(body: Record<string, unknown>): DeltaPage {
+      const value = Array.isArray(body['value']) ? (body['value'] as (GraphMessage & { '@removed'?: unknown })[]) : [];
+      const page: DeltaPage = { messages: [], removedIds: [] };
+      for (const item of value) {
+        if (item['@removed'] !== undefined) page.removedIds.push(item.id);
+        else page.messages.push(item);
+      }
+      const next = body['@odata.nextLink'];
+      const delta = body['@odata.deltaLink'];
+      if (typeof next === 'string') page.nextLink = next;
+      if (typeof delta === 'string') page.deltaLink = delta;
+      if (!page.nextLink && !page.deltaLink) {
+        throw new GraphMailError('rejected', 'graph: delta page without nextLink or deltaLink', { status: 200, graphCode: '' });
+      }
+      return page;
+    }
+
+    const deltaPrefer = `odata.maxpagesize=${settings.deltaPageSize}, ${preferImmutable}`;
+
+    return {
+      target,
+      deltaStart(start) {
+        return call(
+          'delta',
+          (url) => {
+            let request = client
+              .api(url(`mailFolders/${encodeURIComponent(start.folderId)}/messages/delta`))
+              .header('Prefer', deltaPrefer)
+              .select([...deltaSelect]);
+            if (start.receivedSince) request = request.filter(`receivedDateTime ge ${start.receivedSince.toISOString()}`);
+            return request;
+          },
+          async (request) => toDeltaPage((await request.get()) as Record<string, unknown>),
+        );
+      },
+      deltaPage(link) {
+        return call(
+          'delta',
+          () => client.api(link).header('Prefer', deltaPrefer),
+          async (request) => toDeltaPage((await request.get()) as Record<string, unknown>),
+        );
+      },
+      getMessage(id) {
+        return call(
+          'message',
+          (url) => client.api(url(`messages/${encodeURIComponent(id)}`)).header('Prefer', preferImmutable).select([...messageSelect]),
+          async (request) => (await request.get()) as GraphMessage,
+        );
+      },
+      listAttachments(messageId) {
+        return call(
+          'attachments',
+          (url) =>
+            client
+              .api(url(`messages/${encodeURIComponent(messageId)}/attachments`))
+              .header('Prefer', preferImmutable)
+              .select(['id', 'name', 'contentType', 'size', 'isInline', 'contentId']),
+          async (request) => {
+            const body = (await request.get()) as { value?: GraphAttachment[] };
+            return body.value ?? [];
+          },
+        );
+      },
+      getAttachment(messageId, attachmentId) {
+        return call(
+          'attachment',
+          (url) => client.api(url(`messages/${encodeURIComponent(messageId)}/attachments/${encodeURIComponent(attachmentId)}`)).header('Prefer', preferImmutable),
+          async (request) => (await request.get()) as GraphAttachment,
+        );
+      },
+      async markRead(messageId) {
+        await call(
+          'mark-read',
+          (url) => client.api(url(`messages/${encodeURIComponent(messageId)}`)).header('Prefer', preferImmutable),
+          (request) => request.patch({ isRead: true }),
+        );
+      },
+      move(messageId, destinationFolderId) {
+        return call(
+          'move',
+          (url) => client.api(url(`messages/${encodeURIComponent(messageId)}/move`)).header('Prefer', preferImmutable),
+          async (request) => ((await request.post({ destinationId: destinationFolderId })) as { id: string }).id,
+        );
+      },
+      getFolder(selector) {
+        if ('path' in selector) {
+          return this.resolveFolderPath(selector.path, false).then((folder) => {
+            if (!folder) throw new GraphMailError('not-found', `graph: folder ${JSON.stringify(selector.path)} not found`, { status: 404, graphCode: 'ErrorItemNotFound' });
+            return folder;
+          });
+        }
+        const id = 'wellKnownName' in selector ? selector.wellKnownName.toLowerCase() : selector.folderId;
+        return call(
+          'folder',
+          (url) => client.api(url(`mailFolders/${encodeURIComponent(id)}`)).header('Prefer', preferImmutable),
+          async (request) => (await request.get()) as GraphMailFolder,
+        );
+      },
+      async resolveFolderPath(path, create) {
+        const segments = path.split('/').map((segment) => segment.trim()).filter(Boolean);
+        let parent: GraphMailFolder | undefined;
+        for (const segment of segments) {
+          const listPath: string = parent ? `mailFolders/${encodeURIComponent(parent.id)}/childFolders` : 'mailFolders';
+          const list = () =>
+            call(
+              'folders',
+              (url) => client.api(url(listPath)).header('Prefer', preferImmutable).top(250),
+              async (request) => ((await request.get()) as { value?: GraphMailFolder[] }).value ?? [],
+            );
+          const match = (folders: GraphMailFolder[]) => folders.find((folder) => folder.displayName.toLowerCase() === segment.toLowerCase());
+          let found = match(await list());
+          if (!found) {
+            if (!create) return undefined;
+            try {
+              found = await call(
+                'create-folder',
+                (url) => client.api(url(listPath)).header('Prefer', preferImmutable),
+                async (request) => (await request.post({ displayName: segment })) as GraphMailFolder,
+              );
+            } catch (error) {
+              // Another replica (or a person) created it meanwhile.
+              if (!isGraphMailError(error, 'folder-exists')) throw error;
+              found = match(await list());
+              if (!found) throw error;
+            }
+          }
+          parent = found;
+        }
+        return parent;
+      },
+      async tokenPermissions() {
+        const token = (await options.tokens.getToken(target.tenantId, target.principal, { forceRefresh: false })).accessToken;
+        lastToken = token;
+        return permissionsOf(lastToken);
+      },
+    };
+  }
+
+  return { mailbox, limiter };
+}
+
+/** `roles` (app-only) or `scp` (delegated) of a JWT access token; empty for opaque tokens. */
+export function permissionsOf(accessToken: string): string[] {
+  const payload = accessToken.split('.')[1];
+  if (!payload) return [];
+  try {
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { roles?: unknown; scp?: unknown };
+    if (Array.isArray(claims.roles)) return claims.roles.filter((role): role is string => typeof role === 'string');
+    if (typeof claims.scp === 'string') return claims.scp.split(' ').filter(Boolean);
+  } catch {
+    // Opaque token: permissions unknown.
+  }
+  return [];
+}

@@ -1,0 +1,104 @@
+/** Whose token a mailbox is read with (mirrors auth-broker's GetAccessToken principals). */
+export type GraphPrincipal = { kind: 'app-only'; credentialsId: string } | { kind: 'delegated'; mailboxAddress: string };
+
+/** A Graph access token and the Graph host it is for. */
+export interface GraphAccessToken {
+  /** Secret: sent only as a bearer token to `graphEndpoint`; never logged. */
+  accessToken: string;
+  /** Graph base URL without version, e.g. "https://graph.microsoft.com". */
+  graphEndpoint: string;
+}
+
+/** Where tokens come from (auth-broker in the services; MSAL directly in tests). */
+export interface GraphTokenProvider {
+  /** `forceRefresh` after Graph answered 401 with the previous token. */
+  getToken(tenantId: string, principal: GraphPrincipal, options: { forceRefresh: boolean }): Promise<GraphAccessToken>;
+}
+
+/** One mailbox as seen by Graph calls. */
+export interface MailboxTarget {
+  /** mailroute tenant (passed to the token provider). */
+  tenantId: string;
+  /** SMTP address, UPN or user id of the mailbox. */
+  address: string;
+  principal: GraphPrincipal;
+}
+
+export interface GraphEmailAddress {
+  name?: string;
+  address?: string;
+}
+
+export interface GraphRecipient {
+  emailAddress?: GraphEmailAddress;
+}
+
+export interface GraphInternetMessageHeader {
+  name: string;
+  value: string;
+}
+
+/** The subset of Graph's message resource mailroute reads. Every field may be missing. */
+export interface GraphMessage {
+  id: string;
+  internetMessageId?: string | null;
+  conversationId?: string | null;
+  subject?: string | null;
+  receivedDateTime?: string | null;
+  sentDateTime?: string | null;
+  from?: GraphRecipient | null;
+  sender?: GraphRecipient | null;
+  replyTo?: GraphRecipient[] | null;
+  toRecipients?: GraphRecipient[] | null;
+  ccRecipients?: GraphRecipient[] | null;
+  body?: { contentType?: string; content?: string } | null;
+  bodyPreview?: string | null;
+  importance?: string | null;
+  isRead?: boolean | null;
+  hasAttachments?: boolean | null;
+  internetMessageHeaders?: GraphInternetMessageHeader[] | null;
+  parentFolderId?: string | null;
+}
+
+/** Attachment metadata as listed by Graph (content fetched separately). */
+export interface GraphAttachment {
+  id: string;
+  '@odata.type'?: string;
+  name?: string | null;
+  contentType?: string | null;
+  size?: number | null;
+  isInline?: boolean | null;
+  contentId?: string | null;
+  contentBytes?: string | null;
+}
+
+export interface GraphMailFolder {
+  id: string;
+  displayName: string;
+  parentFolderId?: string | null;
+  totalItemCount?: number;
+  unreadItemCount?: number;
+}
+
+/** One page of a messages delta round. */
+export interface DeltaPage {
+  /** New or changed messages, in Graph's order. */
+  messages: GraphMessage[];
+  /** Ids of messages that left the folder (`@removed`: moved out or deleted). */
+  removedIds: string[];
+  /** Set while the round has more pages. */
+  nextLink?: string | undefined;
+  /** Set on the round's last page: where the next round starts. */
+  deltaLink?: string | undefined;
+}
+
+/** How a delta round starts when there is no stored link. */
+export interface DeltaStart {
+  /** Folder id or well-known name. */
+  folderId: string;
+  /** Only messages received at or after this time (Graph allows only `receivedDateTime ge`). */
+  receivedSince?: Date | undefined;
+}
+
+/** Folder selection as the mailbox configuration names it. */
+export type FolderSelector = { wellKnownName: string } | { path: string } | { folderId: string };

@@ -1,0 +1,5 @@
+export * from './errors';
+export * from './graph-mail.types';
+export * from './mailbox-limiter';
+export * from './html-to-text';
+export { createGraphMailClient, deltaSelect, mailboxKey, messageSelect, permissionsOf, type GraphMailClient, type GraphMailClientOptions, type MailboxGraph } from './graph-mail.client';
