@@ -4,4 +4,28 @@ import { z } from 'zod';
 /** interaction-router's own variables (the common ones — GRPC_HOST, LOG_LEVEL, … — are merged in). */
 export const configSchema = z.object({
   GRPC_PORT: env.port(50053),
+  /** MongoDB (or FerretDB / Cosmos DB vCore) URL and database. */
+  ROUTER_MONGODB_URL: env.string(),
+  ROUTER_MONGODB_DATABASE: z.string().min(1).default('mailroute'),
+  /** Kafka brokers, comma separated. */
+  ROUTER_KAFKA_BROKERS: env.list(),
+  /** Identifies this replica (its desktop-event consumer group); default a random id. */
+  ROUTER_REPLICA_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional(),
+  /** Workload-manager API keys: `keyId:tenantId:routing.read+routing.write:sha256hex`, comma separated. */
+  ROUTER_API_KEYS: z.string().default(''),
+  /** Agent sign-in: allowed Entra directories, `mailrouteTenant:entraDirectoryId`, comma separated. */
+  ROUTER_AGENT_DIRECTORIES: z.string().default(''),
+  /** Agent sign-in: the desktop app's client id (the ID token's audience). */
+  ROUTER_AGENT_AUDIENCE: z.string().default(''),
+  /**
+   * Agent sign-in: the authority host, default https://login.microsoftonline.com. Development may
+   * point it at the graph sandbox (https://127.0.0.1:<port>); its CA must be trusted (NODE_EXTRA_CA_CERTS).
+   */
+  ROUTER_AGENT_AUTHORITY: z.url().default('https://login.microsoftonline.com'),
+  /** Plan every known tenant at least this often, ms. */
+  ROUTER_POLL_INTERVAL_MS: env.int({ min: 50, max: 60_000, default: 1_000 }),
+  /** How often lapsed offers are returned to their queues, ms. */
+  ROUTER_SWEEP_INTERVAL_MS: env.int({ min: 50, max: 60_000, default: 500 }),
+  /** An agent whose stream was not seen this long gets no new offers, ms. */
+  ROUTER_SESSION_TTL_MS: env.int({ min: 1_000, max: 600_000, default: 20_000 }),
 });

@@ -1,17 +1,99 @@
-import { createGrpcServer, type GrpcServer, type Logger } from '@mailroute/platform';
-import { descriptorSet } from '@mailroute/contracts';
+import { randomUUID } from 'node:crypto';
+import { AgentDesktopServiceDefinition, descriptorSet, InteractionRouterServiceDefinition } from '@mailroute/contracts';
+import type { EventBus } from '@mailroute/messaging';
+import {
+  createGrpcServer,
+  serveWith,
+  tenantCallerMiddleware,
+  type CallerAuthenticator,
+  type EntraTokenVerifier,
+  type GrpcServer,
+  type Logger,
+} from '@mailroute/platform';
+import { agentCallerMiddleware } from './auth/agent-caller';
+import { createDesktopHub, type DesktopHub } from './desktop/desktop-hub';
+import { createHtmlSanitizer, type HtmlSanitizer } from './desktop/html-sanitizer';
+import { adminScopes, createAdminHandlers } from './handlers/admin.handler';
+import { createDesktopHandlers } from './handlers/desktop.handler';
+import { createRouterCore, type RouterCore } from './routing/router-core';
+import { createRouterRuntime, type RouterRuntime } from './routing/router-runtime';
+import type { RouterStores } from './store/router-stores';
 
 export interface ServiceDeps {
   logger: Logger;
+  stores: RouterStores;
+  bus: EventBus;
+  /** Workload-manager callers (API keys). */
+  authenticator: CallerAuthenticator;
+  /** Agent desktops (Entra ID tokens). */
+  agentVerifier: EntraTokenVerifier;
+  replicaId?: string;
+  /** Consumer group of the inbound-email consumer (shared by replicas). */
+  consumerGroupId?: string;
+  /** Whether a new inbound consumer group starts at the beginning. Default true. */
+  inboundFromBeginning?: boolean;
+  sanitizer?: HtmlSanitizer;
+  clock?: () => number;
   defaultDeadlineMs?: number;
+  pollIntervalMs?: number;
+  sweepIntervalMs?: number;
+  sessionTtlMs?: number;
+  sessionRefreshMs?: number;
 }
 
-/** The interaction-router gRPC server: health and reflection; routing and desktop APIs land with issue 6. */
-export function createServer(deps: ServiceDeps): GrpcServer {
-  return createGrpcServer({
+export interface RouterServer extends GrpcServer {
+  core: RouterCore;
+  runtime: RouterRuntime;
+  hub: DesktopHub;
+  /** Starts the consumers and background work; call before `listen`. */
+  start(): Promise<void>;
+  /** Stops background work and consumers (after the gRPC server). */
+  stop(): Promise<void>;
+}
+
+/** The interaction-router: InteractionRouterService + AgentDesktopService over one core and runtime. */
+export function createServer(deps: ServiceDeps): RouterServer {
+  const replicaId = deps.replicaId ?? randomUUID();
+  const core = createRouterCore({ stores: deps.stores, bus: deps.bus, logger: deps.logger, ...(deps.clock ? { clock: deps.clock } : {}), ...(deps.sessionTtlMs ? { sessionTtlMs: deps.sessionTtlMs } : {}) });
+  const runtime = createRouterRuntime({
+    core,
+    bus: deps.bus,
     logger: deps.logger,
-    services: [],
+    ...(deps.pollIntervalMs ? { pollIntervalMs: deps.pollIntervalMs } : {}),
+    ...(deps.sweepIntervalMs ? { sweepIntervalMs: deps.sweepIntervalMs } : {}),
+    ...(deps.consumerGroupId ? { groupId: deps.consumerGroupId } : {}),
+    ...(deps.inboundFromBeginning !== undefined ? { fromBeginning: deps.inboundFromBeginning } : {}),
+  });
+  const hub = createDesktopHub({ bus: deps.bus, logger: deps.logger, replicaId });
+  const grpc = createGrpcServer({
+    logger: deps.logger,
+    services: [
+      serveWith(InteractionRouterServiceDefinition, tenantCallerMiddleware({ authenticator: deps.authenticator, scopeByMethod: adminScopes }), createAdminHandlers({ core, stores: deps.stores })),
+      serveWith(
+        AgentDesktopServiceDefinition,
+        agentCallerMiddleware({ verifier: deps.agentVerifier, config: core.config }),
+        createDesktopHandlers({ core, stores: deps.stores, hub, bus: deps.bus, sanitizer: deps.sanitizer ?? createHtmlSanitizer(), replicaId, ...(deps.sessionRefreshMs ? { sessionRefreshMs: deps.sessionRefreshMs } : {}) }),
+      ),
+    ],
     descriptorSet,
     ...(deps.defaultDeadlineMs ? { defaultDeadlineMs: deps.defaultDeadlineMs } : {}),
   });
+  return {
+    ...grpc,
+    core,
+    runtime,
+    hub,
+    async start() {
+      await runtime.start();
+      await hub.start();
+    },
+    async shutdown(graceMs) {
+      hub.drain();
+      await grpc.shutdown(graceMs);
+    },
+    async stop() {
+      await runtime.stop();
+      await hub.stop();
+    },
+  };
 }

@@ -15,3 +15,5 @@ export { MongoAppCredentialsRepository, appCredentialsIndexes } from './mongo/mo
 export { EmbeddedDocumentTable } from './embedded/embedded-document-table';
 export { EmbeddedLeaseRepository } from './embedded/embedded-lease.repository';
 export { EmbeddedAppCredentialsRepository } from './embedded/embedded-app-credentials.repository';
+export * from './ports/interaction.repository';
+export { MongoInteractionRepository, interactionIndexes } from './mongo/mongo-interaction.repository';

@@ -12,3 +12,4 @@ export * from './service';
 export * from './secret-box';
 export * from './caller-auth';
 export * from './metrics';
+export * from './agent-auth';

@@ -1,0 +1,193 @@
+import {
+  AssignmentEndReason,
+  AssignmentReason,
+  InteractionState,
+  OfferRevokedReason,
+  StateChangeReason,
+  type ConnectResponse,
+  type InteractionStateChanged,
+} from '@mailroute/contracts';
+import { fromEventMessage, events, type EventBus, type Subscription } from '@mailroute/messaging';
+import type { Logger } from '@mailroute/platform';
+
+type StreamEvent = NonNullable<ConnectResponse['event']>;
+
+/** One connected desktop stream on this replica. */
+export interface DesktopSession {
+  tenantId: string;
+  agentId: string;
+  clientInstanceId: string;
+  /** Offers and held interactions this stream knows of, so it can be told when they end. */
+  offers: Map<string, string>;
+  held: Set<string>;
+  next(signal: AbortSignal, timeoutMs: number): Promise<StreamEvent | 'timeout' | 'closed'>;
+  push(event: StreamEvent): void;
+  close(final?: StreamEvent): void;
+}
+
+function createSession(tenantId: string, agentId: string, clientInstanceId: string): DesktopSession {
+  const queue: StreamEvent[] = [];
+  let wake: (() => void) | undefined;
+  let closed = false;
+  return {
+    tenantId,
+    agentId,
+    clientInstanceId,
+    offers: new Map(),
+    held: new Set(),
+    push(event) {
+      if (closed) return;
+      queue.push(event);
+      wake?.();
+    },
+    close(final) {
+      if (final) queue.push(final);
+      closed = true;
+      wake?.();
+    },
+    async next(signal, timeoutMs) {
+      for (;;) {
+        const item = queue.shift();
+        if (item) return item;
+        if (closed || signal.aborted) return 'closed';
+        const outcome = await new Promise<'wake' | 'timeout'>((resolve) => {
+          const timer = setTimeout(() => resolve('timeout'), timeoutMs);
+          const done = () => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', done);
+            resolve('wake');
+          };
+          wake = done;
+          signal.addEventListener('abort', done, { once: true });
+        });
+        wake = undefined;
+        if (outcome === 'timeout' && queue.length === 0) return 'timeout';
+      }
+    },
+  };
+}
+
+const revokedReason = (reason: StateChangeReason): OfferRevokedReason => {
+  switch (reason) {
+    case StateChangeReason.STATE_CHANGE_REASON_OFFER_TIMED_OUT:
+      return OfferRevokedReason.OFFER_REVOKED_REASON_TIMED_OUT;
+    case StateChangeReason.STATE_CHANGE_REASON_OFFER_DECLINED:
+      return OfferRevokedReason.OFFER_REVOKED_REASON_DECLINED;
+    case StateChangeReason.STATE_CHANGE_REASON_OFFER_REVOKED:
+      return OfferRevokedReason.OFFER_REVOKED_REASON_AGENT_UNAVAILABLE;
+    default:
+      return OfferRevokedReason.OFFER_REVOKED_REASON_SUPERVISOR;
+  }
+};
+
+/**
+ * The desktop streams connected to this replica, fed by every replica's InteractionStateChanged
+ * events (a consumer group of its own per replica, so each replica sees all events).
+ */
+export function createDesktopHub(options: { bus: EventBus; logger: Logger; replicaId: string }) {
+  const sessions = new Map<string, DesktopSession>();
+  let subscription: Subscription | undefined;
+  const key = (tenantId: string, agentId: string) => `${tenantId}/${agentId}`;
+
+  function deliver(change: InteractionStateChanged): void {
+    const interaction = change.interaction;
+    if (!interaction) return;
+    const id = change.interactionId;
+    const offerId = `${id}~${change.version}`;
+    // Offers and held interactions that this change ends, for whichever local stream knew them.
+    for (const session of sessions.values()) {
+      if (session.tenantId !== change.tenantId) continue;
+      const known = session.offers.get(id);
+      if (known && !(change.state === InteractionState.INTERACTION_STATE_OFFERED && interaction.offeredAgentId === session.agentId)) {
+        session.offers.delete(id);
+        const accepted = change.state === InteractionState.INTERACTION_STATE_ASSIGNED && interaction.agentId === session.agentId;
+        if (!accepted) session.push({ $case: 'offerRevoked', value: { offerId: known, interactionId: id, reason: revokedReason(change.reason) } });
+      }
+      const holds = (change.state === InteractionState.INTERACTION_STATE_ASSIGNED || change.state === InteractionState.INTERACTION_STATE_REPLIED) && interaction.agentId === session.agentId;
+      if (session.held.has(id) && !holds) {
+        session.held.delete(id);
+        session.push({
+          $case: 'assignmentEnded',
+          value: {
+            interactionId: id,
+            reason:
+              change.state === InteractionState.INTERACTION_STATE_COMPLETED
+                ? AssignmentEndReason.ASSIGNMENT_END_REASON_COMPLETED
+                : change.state === InteractionState.INTERACTION_STATE_ASSIGNED
+                  ? AssignmentEndReason.ASSIGNMENT_END_REASON_REASSIGNED
+                  : AssignmentEndReason.ASSIGNMENT_END_REASON_TRANSFERRED,
+            endedBy: change.actor,
+          },
+        });
+      } else if (session.held.has(id) && holds) {
+        session.push({ $case: 'interactionUpdated', value: { interaction, reason: change.reason } });
+      } else if (holds) {
+        session.held.add(id);
+        session.push({
+          $case: 'assignment',
+          value: {
+            interaction,
+            reason: change.reason === StateChangeReason.STATE_CHANGE_REASON_OFFER_ACCEPTED ? AssignmentReason.ASSIGNMENT_REASON_OFFER_ACCEPTED : AssignmentReason.ASSIGNMENT_REASON_SUPERVISOR,
+            note: '',
+          },
+        });
+      }
+    }
+    if (change.state === InteractionState.INTERACTION_STATE_OFFERED && interaction.offeredAgentId) {
+      const session = sessions.get(key(change.tenantId, interaction.offeredAgentId));
+      if (session && session.offers.get(id) !== offerId) {
+        session.offers.set(id, offerId);
+        session.push({ $case: 'offer', value: offerFromInteraction(offerId, interaction) });
+      }
+    }
+  }
+
+  return {
+    async start(): Promise<void> {
+      subscription = await options.bus.subscribe({
+        groupId: `interaction-router-desktop-${options.replicaId}`,
+        topics: [events.interactionStateChanged.topic],
+        fromBeginning: false,
+        handler: async (message) => deliver(fromEventMessage('interactionStateChanged', message)),
+      });
+    },
+    /** Registers a stream, replacing (and ending) another of the same agent on this replica. */
+    open(tenantId: string, agentId: string, clientInstanceId: string): DesktopSession {
+      const previous = sessions.get(key(tenantId, agentId));
+      previous?.close({ $case: 'sessionReplaced', value: { newClientInstanceId: clientInstanceId } });
+      const session = createSession(tenantId, agentId, clientInstanceId);
+      sessions.set(key(tenantId, agentId), session);
+      return session;
+    },
+    release(session: DesktopSession): void {
+      if (sessions.get(key(session.tenantId, session.agentId)) === session) sessions.delete(key(session.tenantId, session.agentId));
+    },
+    get(tenantId: string, agentId: string): DesktopSession | undefined {
+      return sessions.get(key(tenantId, agentId));
+    },
+    sessions: () => [...sessions.values()],
+    /** True once this replica's event consumer owns partitions. */
+    consuming: () => (subscription?.assignments().length ?? 0) > 0,
+    /** Tells every local stream to reconnect elsewhere (shutdown). */
+    drain(): void {
+      for (const session of sessions.values()) session.close({ $case: 'draining', value: { reconnectAfter: { seconds: 0, nanos: 500_000_000 } } });
+    },
+    deliver,
+    async stop(): Promise<void> {
+      await subscription?.close({ graceMs: 1_000 });
+    },
+  };
+}
+
+export function offerFromInteraction(offerId: string, interaction: NonNullable<InteractionStateChanged['interaction']>) {
+  return {
+    offerId,
+    interaction,
+    expiresAt: interaction.offerExpiresAt,
+    timeout: undefined,
+    reason: 1,
+    note: '',
+  };
+}
+
+export type DesktopHub = ReturnType<typeof createDesktopHub>;

@@ -1,0 +1,371 @@
+import { randomUUID } from 'node:crypto';
+import { ServerError, Status } from 'nice-grpc-common';
+import {
+  AgentPresence,
+  InboundMessage,
+  InteractionState,
+  OutboundRequest,
+  ReplyMode,
+  SendKind,
+  SendState,
+  type AgentDesktopServiceImplementation,
+  type AgentStatus,
+  type ConnectResponse,
+  type Interaction,
+} from '@mailroute/contracts';
+import { eventKey, events, toEventMessage, type EventBus } from '@mailroute/messaging';
+import { FailedPreconditionError, NotFoundError, UnauthenticatedError, ValidationError } from '@mailroute/platform';
+import { readPageRequest, encodePageToken, type InteractionRecord } from '@mailroute/persistence';
+import type { AgentCallContext } from '../auth/agent-caller';
+import type { DesktopHub } from '../desktop/desktop-hub';
+import { offerFromInteraction } from '../desktop/desktop-hub';
+import type { HtmlSanitizer } from '../desktop/html-sanitizer';
+import { offerIdOf, parseOfferId, toInteraction } from '../routing/interaction-mapping';
+import type { RouterCore } from '../routing/router-core';
+import type { RouterStores } from '../store/router-stores';
+
+export interface DesktopHandlerDeps {
+  core: RouterCore;
+  stores: RouterStores;
+  hub: DesktopHub;
+  bus: EventBus;
+  sanitizer: HtmlSanitizer;
+  replicaId: string;
+  /** How often a stream refreshes its session lease. Default 5 s. */
+  sessionRefreshMs?: number;
+}
+
+const S = InteractionState;
+const held = (record: InteractionRecord, agentId: string) =>
+  (record.state === S.INTERACTION_STATE_ASSIGNED || record.state === S.INTERACTION_STATE_REPLIED) && record.agentId === agentId;
+
+/** AgentDesktopService: the agent's stream and actions; every lookup is scoped to the caller's tenant and agent. */
+export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopServiceImplementation<AgentCallContext> {
+  const { core, stores, hub } = deps;
+
+  /** An interaction the agent may see (offered to, held or completed by it); NOT_FOUND otherwise, other tenants included. */
+  async function visible(context: AgentCallContext, interactionId: string): Promise<InteractionRecord> {
+    if (!interactionId) throw new ValidationError('interaction_id', 'is required');
+    const record = await stores.interactions.get(context.tenantId, interactionId);
+    if (!record || (record.agentId !== context.agentId && record.offeredAgentId !== context.agentId)) throw new NotFoundError('interaction', interactionId);
+    return record;
+  }
+
+  async function status(context: AgentCallContext): Promise<AgentStatus> {
+    const view = (await core.agentViews(context.tenantId)).get(context.agentId);
+    if (!view) throw new NotFoundError('agent', context.agentId);
+    return {
+      agentId: context.agentId,
+      displayName: view.agent.displayName,
+      presence: view.snapshot.presence,
+      presenceReason: view.presenceReason,
+      presenceSince: new Date(view.presenceSince),
+      connected: view.connected,
+      capacity: view.snapshot.capacity,
+      activeInteractions: view.snapshot.activeInteractions,
+      pendingOffers: view.snapshot.pendingOffers,
+      idleSince: view.snapshot.idleSince === undefined ? undefined : new Date(view.snapshot.idleSince),
+      lastAssignedAt: view.snapshot.lastAssignedAt === undefined ? undefined : new Date(view.snapshot.lastAssignedAt),
+      queueIds: [...view.agent.queueIds],
+    };
+  }
+
+  async function setPresence(context: AgentCallContext, presence: AgentPresence, reason: string): Promise<void> {
+    await stores.presence.put(`${context.tenantId}/${context.agentId}`, { presence, reason, since: core.clock() });
+    if (presence === AgentPresence.AGENT_PRESENCE_AWAY || presence === AgentPresence.AGENT_PRESENCE_OFFLINE) {
+      for (const record of await core.agentInteractions(context.tenantId, context.agentId)) {
+        if (record.state !== S.INTERACTION_STATE_OFFERED || record.offeredAgentId !== context.agentId) continue;
+        const next = await core.applyChange(record, { type: 'revoke-offer', at: core.clock() }).catch(() => undefined);
+        if (next) await core.releaseSlot(context.tenantId, context.agentId, record.interactionId);
+      }
+    }
+    core.notifyWork(context.tenantId);
+  }
+
+  return {
+    async *connect(request, context) {
+      const instance = request.clientInstanceId;
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(instance)) throw new ValidationError('client_instance_id', 'must be 1-64 characters of [A-Za-z0-9._-]');
+      if (request.initialPresence === AgentPresence.AGENT_PRESENCE_OFFLINE) throw new ValidationError('initial_presence', 'cannot be OFFLINE');
+      const heartbeatMs = request.heartbeatInterval ? request.heartbeatInterval.seconds * 1000 + Math.round(request.heartbeatInterval.nanos / 1e6) : 15_000;
+      if (heartbeatMs < 5_000 || heartbeatMs > 60_000) throw new ValidationError('heartbeat_interval', 'must be between 5s and 60s');
+      const session = hub.open(context.tenantId, context.agentId, instance);
+      const sessionKey = `${context.tenantId}/${context.agentId}`;
+      let sequence = 0;
+      const envelope = (event: NonNullable<ConnectResponse['event']>): ConnectResponse => ({ sequence: (sequence += 1), sentAt: new Date(), event });
+      try {
+        const previous = await stores.presence.get(sessionKey);
+        const lastSession = await stores.sessions.get(sessionKey);
+        const withinGrace = lastSession !== undefined && core.clock() - lastSession.lastSeenAt < 60_000;
+        const presence =
+          request.initialPresence !== AgentPresence.AGENT_PRESENCE_UNSPECIFIED
+            ? request.initialPresence
+            : withinGrace && previous && previous.presence !== AgentPresence.AGENT_PRESENCE_OFFLINE
+              ? previous.presence
+              : AgentPresence.AGENT_PRESENCE_AVAILABLE;
+        await stores.sessions.put(sessionKey, { replicaId: deps.replicaId, clientInstanceId: instance, lastSeenAt: core.clock() });
+        if (!previous || previous.presence !== presence) await stores.presence.put(sessionKey, { presence, reason: '', since: core.clock() });
+        const mine = await core.agentInteractions(context.tenantId, context.agentId);
+        const pendingOffers = [];
+        const assigned: Interaction[] = [];
+        for (const record of mine) {
+          if (record.state === S.INTERACTION_STATE_OFFERED && record.offeredAgentId === context.agentId) {
+            session.offers.set(record.interactionId, offerIdOf(record));
+            pendingOffers.push(offerFromInteraction(offerIdOf(record), toInteraction(record)));
+          } else if (held(record, context.agentId)) {
+            session.held.add(record.interactionId);
+            assigned.push(toInteraction(record));
+          }
+        }
+        yield envelope({ $case: 'snapshot', value: { status: await status(context), pendingOffers, assigned } });
+        core.notifyWork(context.tenantId);
+        let lastRefresh = core.clock();
+        const refreshMs = deps.sessionRefreshMs ?? 5_000;
+        for (;;) {
+          if (Date.now() >= context.tokenExpiresAt) throw new UnauthenticatedError('the sign-in token expired; sign in again and reconnect');
+          const next = await session.next(context.signal, Math.min(heartbeatMs, refreshMs));
+          if (core.clock() - lastRefresh >= refreshMs) {
+            const stored = await stores.sessions.get(sessionKey);
+            if (stored && stored.clientInstanceId !== instance && stored.lastSeenAt > lastRefresh) {
+              yield envelope({ $case: 'sessionReplaced', value: { newClientInstanceId: stored.clientInstanceId } });
+              return;
+            }
+            lastRefresh = core.clock();
+            await stores.sessions.put(sessionKey, { replicaId: deps.replicaId, clientInstanceId: instance, lastSeenAt: lastRefresh });
+          }
+          if (next === 'closed') {
+            while (true) {
+              const rest = await session.next(context.signal, 0);
+              if (rest === 'closed' || rest === 'timeout') break;
+              yield envelope(rest);
+            }
+            return;
+          }
+          if (next === 'timeout') {
+            yield envelope({ $case: 'heartbeat', value: { interval: { seconds: Math.floor(heartbeatMs / 1000), nanos: 0 } } });
+            continue;
+          }
+          yield envelope(next);
+          if (next.$case === 'sessionReplaced' || next.$case === 'draining') return;
+        }
+      } finally {
+        hub.release(session);
+        if (hub.get(context.tenantId, context.agentId) === undefined) {
+          const stored = await stores.sessions.get(sessionKey).catch(() => undefined);
+          if (stored?.clientInstanceId === instance && stored.replicaId === deps.replicaId) {
+            await stores.sessions.put(sessionKey, { ...stored, lastSeenAt: core.clock(), disconnectedAt: core.clock() }).catch(() => undefined);
+          }
+        }
+      }
+    },
+
+    async accept(request, context) {
+      const parsed = parseOfferId(request.offerId);
+      if (!parsed) throw new ValidationError('offer_id', 'is not an offer id');
+      const accepted = await core.withRetry(context.tenantId, parsed.interactionId, async (record) => {
+        if (held(record, context.agentId) && record.version > parsed.version) return record;
+        if (record.state !== S.INTERACTION_STATE_OFFERED || record.offeredAgentId !== context.agentId || record.version !== parsed.version) {
+          if (record.offeredAgentId !== context.agentId && record.agentId !== context.agentId) throw new NotFoundError('offer', request.offerId);
+          throw new FailedPreconditionError('the offer expired or was revoked');
+        }
+        const next = await core.applyChange(record, { type: 'accept', at: core.clock(), agentId: context.agentId }, { actorName: context.agentName });
+        if (next) await core.markSlotAssigned(context.tenantId, context.agentId, record.interactionId);
+        return next ?? 'retry';
+      }).catch((error: unknown) => {
+        if (error instanceof NotFoundError) throw new NotFoundError('offer', request.offerId);
+        throw error;
+      });
+      if (!accepted) throw new FailedPreconditionError('the offer expired or was revoked');
+      return { interaction: toInteraction(accepted) };
+    },
+
+    async decline(request, context) {
+      const parsed = parseOfferId(request.offerId);
+      if (!parsed) throw new ValidationError('offer_id', 'is not an offer id');
+      if (request.reason.length > 256) throw new ValidationError('reason', 'must be at most 256 characters');
+      const record = await stores.interactions.get(context.tenantId, parsed.interactionId);
+      if (!record) throw new NotFoundError('offer', request.offerId);
+      if (record.state !== S.INTERACTION_STATE_OFFERED || record.offeredAgentId !== context.agentId || record.version !== parsed.version) return {};
+      const next = await core.applyChange(record, { type: 'decline', at: core.clock(), agentId: context.agentId }, { note: request.reason, actorName: context.agentName }).catch(() => undefined);
+      if (next) {
+        await core.releaseSlot(context.tenantId, context.agentId, record.interactionId);
+        core.notifyWork(context.tenantId);
+      }
+      return {};
+    },
+
+    async complete(request, context) {
+      if (request.dispositionCode.length > 64) throw new ValidationError('disposition_code', 'must be at most 64 characters');
+      if (request.note.length > 4096) throw new ValidationError('note', 'must be at most 4096 characters');
+      await visible(context, request.interactionId);
+      const done = await core.withRetry(context.tenantId, request.interactionId, async (record) => {
+        if (record.state === S.INTERACTION_STATE_COMPLETED && record.agentId === context.agentId) return record;
+        if (!held(record, context.agentId)) throw new NotFoundError('interaction', request.interactionId);
+        return (
+          (await core.applyChange(record, { type: 'complete', at: core.clock(), by: { kind: 'agent', agentId: context.agentId } }, {
+            note: request.note,
+            actorName: context.agentName,
+            patch: { dispositionCode: request.dispositionCode },
+          })) ?? 'retry'
+        );
+      });
+      await core.releaseSlot(context.tenantId, context.agentId, request.interactionId);
+      core.notifyWork(context.tenantId);
+      if (!done) throw new NotFoundError('interaction', request.interactionId);
+      return { interaction: toInteraction(done) };
+    },
+
+    async transfer(request, context) {
+      const target = request.target?.target;
+      if (!target) throw new ValidationError('target', 'is required');
+      if (request.note.length > 4096) throw new ValidationError('note', 'must be at most 4096 characters');
+      const record = await visible(context, request.interactionId);
+      if (!held(record, context.agentId)) throw new NotFoundError('interaction', request.interactionId);
+      const by = { kind: 'agent' as const, agentId: context.agentId };
+      let next: InteractionRecord | undefined;
+      if (target.$case === 'queueId') {
+        if (!(await core.config.get(context.tenantId, 'queue', target.value))) throw new NotFoundError('queue', target.value);
+        next = await core.applyChange(record, { type: 'transfer-to-queue', at: core.clock(), queueId: target.value, by }, { note: request.note, actorName: context.agentName });
+      } else {
+        const view = (await core.agentViews(context.tenantId)).get(target.value);
+        if (!view) throw new NotFoundError('agent', target.value);
+        if (!view.snapshot.enabled || view.snapshot.presence === AgentPresence.AGENT_PRESENCE_OFFLINE) throw new FailedPreconditionError(`agent ${target.value} cannot take it now`);
+        const claim = await core.claimSlot(context.tenantId, target.value, view.snapshot.capacity, record.interactionId, 'offer');
+        if (!claim) throw new FailedPreconditionError(`agent ${target.value} has no free capacity`);
+        const queues = await core.queuePolicies(context.tenantId);
+        const timeout = queues.get(record.queueId ?? '')?.policy.offerTimeoutMs ?? 60_000;
+        next = await core
+          .applyChange(record, { type: 'transfer-to-agent', at: core.clock(), agentId: target.value, expiresAt: core.clock() + timeout, by }, { note: request.note, actorName: context.agentName, patch: { offerReason: 3, offerNote: request.note } })
+          .catch(async (error: unknown) => {
+            await core.undoClaim(claim);
+            throw error;
+          });
+        if (!next) await core.undoClaim(claim);
+      }
+      if (!next) throw new FailedPreconditionError('the interaction changed meanwhile; try again', { retryable: true });
+      await core.releaseSlot(context.tenantId, context.agentId, record.interactionId);
+      core.notifyWork(context.tenantId);
+      return { interaction: toInteraction(next) };
+    },
+
+    async reply(request, context) {
+      if (!/^[\x21-\x7e]{1,128}$/.test(request.idempotencyKey)) throw new ValidationError('idempotency_key', 'must be 1-128 printable ASCII characters');
+      if (!request.content) throw new ValidationError('content', 'is required');
+      if (!request.content.bodyHtml && !request.content.bodyText) throw new ValidationError('content.body_text', 'a body (text or HTML) is required');
+      if (request.content.subject.length > 255 || /[\r\n]/.test(request.content.subject)) throw new ValidationError('content.subject', 'must be one line of at most 255 characters');
+      const key = `${context.tenantId}/${context.agentId}/${request.idempotencyKey}`;
+      const existing = await stores.sends.get(key);
+      if (existing) {
+        if (existing.interactionId !== request.interactionId) throw new FailedPreconditionError('this idempotency key was used for another interaction');
+        return { sendId: existing.sendId, state: existing.state };
+      }
+      const record = await visible(context, request.interactionId);
+      if (!held(record, context.agentId)) throw new NotFoundError('interaction', request.interactionId);
+      if (record.automation.autoReply || record.automation.bounce) throw new FailedPreconditionError('the customer message is automated (auto-reply or bounce); replying could start a mail loop');
+      const now = core.clock();
+      const sendId = randomUUID();
+      const outbound = OutboundRequest.fromPartial({
+        eventId: randomUUID(),
+        tenantId: context.tenantId,
+        occurredAt: new Date(now),
+        sendId,
+        idempotencyKey: request.idempotencyKey,
+        kind: SendKind.SEND_KIND_REPLY,
+        interactionId: record.interactionId,
+        mailboxId: record.mailboxId,
+        mailboxAddress: record.mailboxAddress,
+        replyToGraphMessageId: request.replyToGraphMessageId || record.latestInboundGraphMessageId,
+        replyMode: request.mode === ReplyMode.REPLY_MODE_UNSPECIFIED ? ReplyMode.REPLY_MODE_REPLY : request.mode,
+        content: request.content,
+        requestedBy: { kind: 2, id: context.agentId, displayName: context.agentName },
+        allowAutomatedRecipient: false,
+        completeAfterSend: request.completeAfterSend,
+      });
+      const inserted = await stores.sends.insert(key, { sendId, interactionId: record.interactionId, mailboxId: record.mailboxId, state: SendState.SEND_STATE_ACCEPTED, requestedAt: now, request: OutboundRequest.toJSON(outbound), published: false });
+      if (!inserted) {
+        const winner = await stores.sends.get(key);
+        return { sendId: winner?.sendId ?? sendId, state: winner?.state ?? SendState.SEND_STATE_ACCEPTED };
+      }
+      await deps.bus.publish(events.outboundRequest.topic, toEventMessage('outboundRequest', eventKey(context.tenantId, record.mailboxId), outbound));
+      const stored = await stores.sends.get(key);
+      if (stored) await stores.sends.put(key, { ...stored, published: true });
+      await stores.messages.insert(`${context.tenantId}/${record.interactionId}/${String(now).padStart(15, '0')}-send-${sendId}`, { kind: 'outbound', json: OutboundRequest.toJSON(outbound), at: now });
+      return { sendId, state: SendState.SEND_STATE_ACCEPTED };
+    },
+
+    async setPresence(request, context) {
+      if (request.presence === AgentPresence.AGENT_PRESENCE_UNSPECIFIED || !(request.presence in AgentPresence)) throw new ValidationError('presence', 'is required (AVAILABLE, BUSY, AWAY or OFFLINE)');
+      if (request.reason.length > 64) throw new ValidationError('reason', 'must be at most 64 characters');
+      await setPresence(context, request.presence, request.reason);
+      const session = hub.get(context.tenantId, context.agentId);
+      const current = await status(context);
+      session?.push({ $case: 'presenceChanged', value: { status: current, changedBy: { kind: 2, id: context.agentId, displayName: context.agentName } } });
+      if (request.presence === AgentPresence.AGENT_PRESENCE_OFFLINE) session?.close();
+      return { status: current };
+    },
+
+    async listMyInteractions(request, context) {
+      const { pageSize, after } = readPageRequest(request.page ?? {});
+      const states = request.states.length > 0 ? request.states : [S.INTERACTION_STATE_OFFERED, S.INTERACTION_STATE_ASSIGNED, S.INTERACTION_STATE_REPLIED];
+      const records = (await stores.interactions.search(context.tenantId, { agentIds: [context.agentId], states }, after, pageSize)).filter(
+        (r) => r.agentId === context.agentId || r.offeredAgentId === context.agentId,
+      );
+      const last = records[records.length - 1];
+      return { interactions: records.map((r) => toInteraction(r)), nextPageToken: records.length === pageSize && last ? encodePageToken(last.interactionId) : '' };
+    },
+
+    async getMyInteraction(request, context) {
+      return { interaction: toInteraction(await visible(context, request.interactionId)) };
+    },
+
+    async listMyInteractionMessages(request, context) {
+      const record = await visible(context, request.interactionId);
+      const { pageSize, after } = readPageRequest(request.page ?? {});
+      const size = Math.min(pageSize, 20);
+      const rows = await stores.messages.list({ prefix: `${context.tenantId}/${record.interactionId}/`, after, limit: size });
+      const messages = rows.map((row) => {
+        if (row.document.kind === 'inbound') {
+          const message = InboundMessage.fromJSON(row.document.json);
+          const html = (row.document.json as { bodyHtml?: string }).bodyHtml;
+          const clean = html ? deps.sanitizer.sanitize(html) : { html: '', truncated: false };
+          return { message: { $case: 'inbound' as const, value: { message, bodyHtmlSanitized: clean.html, bodyHtmlTruncated: clean.truncated, ingestedAt: new Date(row.document.at) } } };
+        }
+        const request = OutboundRequest.fromJSON(row.document.json);
+        return {
+          message: {
+            $case: 'outbound' as const,
+            value: { sendId: request.sendId, sentBy: request.requestedBy, replyMode: request.replyMode, replyToGraphMessageId: request.replyToGraphMessageId, content: request.content, sendState: SendState.SEND_STATE_ACCEPTED, requestedAt: new Date(row.document.at) },
+          },
+        };
+      });
+      const last = rows[rows.length - 1];
+      return { messages, nextPageToken: rows.length === size && last ? encodePageToken(last.key) : '' };
+    },
+
+    // eslint-disable-next-line require-yield
+    async *downloadAttachment(request, context) {
+      await visible(context, request.interactionId);
+      throw new FailedPreconditionError('attachment content is not stored by the router yet');
+    },
+
+    async uploadReplyAttachment() {
+      throw new ServerError(Status.UNIMPLEMENTED, 'reply attachment uploads are not available yet');
+    },
+
+    async listTransferTargets(request, context) {
+      const { pageSize } = readPageRequest(request.page ?? {});
+      const filter = request.nameContains.toLowerCase();
+      const queues = (await core.config.all(context.tenantId, 'queue')).filter((q) => q.value.displayName.toLowerCase().includes(filter));
+      const views = [...(await core.agentViews(context.tenantId)).values()].filter(
+        (v) => v.snapshot.agentId !== context.agentId && v.snapshot.presence !== AgentPresence.AGENT_PRESENCE_OFFLINE && v.agent.displayName.toLowerCase().includes(filter),
+      );
+      const targets = [
+        ...(request.kind !== 2 ? queues.map((q) => ({ target: { target: { $case: 'queueId' as const, value: q.id } }, displayName: q.value.displayName, presence: 0, freeCapacity: 0, waiting: 0 })) : []),
+        ...(request.kind !== 1
+          ? views.map((v) => ({ target: { target: { $case: 'agentId' as const, value: v.snapshot.agentId } }, displayName: v.agent.displayName, presence: v.snapshot.presence, freeCapacity: Math.max(0, v.snapshot.capacity - v.snapshot.activeInteractions - v.snapshot.pendingOffers), waiting: 0 }))
+          : []),
+      ];
+      return { targets: targets.slice(0, pageSize), nextPageToken: '' };
+    },
+  };
+}

@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import { Status, type ClientError } from 'nice-grpc';
+import {
+  AgentPresence,
+  InteractionState,
+  StateChangeReason,
+  type ConnectResponse,
+} from '@mailroute/contracts';
+import { events, fromEventMessage, type Subscription } from '@mailroute/messaging';
+import { randomId, testInfra, waitFor } from '@mailroute/testing';
+import { createTestIdentityProvider, startHarness, type Harness } from './testing/router-harness';
+
+/** Collects a desktop stream's events in the background. */
+function collect(stream: AsyncIterable<ConnectResponse>) {
+  const received: ConnectResponse[] = [];
+  const done = (async () => {
+    try {
+      for await (const message of stream) received.push(message);
+    } catch {
+      // the stream ends with the test
+    }
+  })();
+  return { received, done, of: <C extends string>(kind: C) => received.filter((m) => m.event?.$case === kind) };
+}
+
+describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => {
+  const tenant = randomId('tenant-a');
+  const directory = randomId('dir-a');
+  let idp: Awaited<ReturnType<typeof createTestIdentityProvider>>;
+  let harness: Harness;
+  let outbound: Subscription;
+  const outboundRequests: { tenantId: string; interactionId: string; sendId: string }[] = [];
+
+  beforeAll(async () => {
+    idp = await createTestIdentityProvider(new Map([[directory, tenant]]));
+    harness = await startHarness({ infra: testInfra(), waitFor, replicas: 1, tenants: [tenant], verifier: idp.verifier });
+    outbound = await harness.bus.subscribe({
+      groupId: randomId('outbound-watch'),
+      topics: [events.outboundRequest.topic],
+      fromBeginning: false,
+      handler: async (message) => {
+        const request = fromEventMessage('outboundRequest', message);
+        if (request.tenantId === tenant) outboundRequests.push(request);
+      },
+    });
+    await waitFor(() => outbound.assignments().length > 0, { timeoutMs: 60_000 });
+    const admin = harness.admin(tenant);
+    await admin.createQueue({ queueId: 'billing', queue: { displayName: 'Billing', offerTimeout: { seconds: 10, nanos: 0 } } });
+    await admin.createRoutingRule({ ruleId: 'invoices', rule: { displayName: 'Invoices', condition: { subjectPatterns: [{ pattern: { $case: 'contains', value: 'invoice' } }] }, action: { action: { $case: 'route', value: { queueId: 'billing', priority: 300, requiredSkills: [], tags: ['invoice'] } } } } });
+    await admin.createAgent({ agentId: 'alice', agent: { displayName: 'Alice', entraObjectId: 'oid-alice', queueIds: ['billing'], capacity: 2, skills: [] } });
+  });
+
+  afterAll(async () => {
+    await outbound?.close();
+    await harness?.close();
+  });
+
+  it('routes an inbound e-mail by rule, offers it on the agent stream, and sends the reply as an outbound request', async () => {
+    const abort = new AbortController();
+    const stream = collect(harness.desktop(await idp.token(directory, 'oid-alice')).connect({ clientInstanceId: 'tab-1' }, { signal: abort.signal }));
+    await waitFor(() => stream.of('snapshot').length === 1);
+    const interactionId = randomId('ix');
+    await harness.publishInbound({ tenantId: tenant, interactionId, message: { subject: 'Your invoice 42', conversationId: `conv-${interactionId}`, graphMessageId: 'g1', from: { address: 'Carol@Customer.test', name: 'Carol' } } as never });
+    const offer = await waitFor(() => stream.of('offer').find((m) => m.event?.$case === 'offer' && m.event.value.interaction?.interactionId === interactionId), { timeoutMs: 20_000 });
+    if (offer.event?.$case !== 'offer') throw new Error('not an offer');
+    expect(offer.event.value.interaction?.queueId).toBe('billing');
+    expect(offer.event.value.interaction?.tags).toEqual(['invoice']);
+
+    const desktop = harness.desktop(await idp.token(directory, 'oid-alice'));
+    const accepted = await desktop.accept({ offerId: offer.event.value.offerId });
+    expect(accepted.interaction?.state).toBe(InteractionState.INTERACTION_STATE_ASSIGNED);
+    expect((await desktop.accept({ offerId: offer.event.value.offerId })).interaction?.interactionId).toBe(interactionId);
+    await waitFor(() => stream.of('assignment').length === 1);
+
+    const key = randomUUID();
+    const reply = await desktop.reply({ idempotencyKey: key, interactionId, content: { subject: '', bodyText: 'Paid, thanks', bodyHtml: '', to: [], cc: [], bcc: [], attachments: [], importance: 0 } as never, mode: 0, replyToGraphMessageId: '', completeAfterSend: false });
+    const again = await desktop.reply({ idempotencyKey: key, interactionId, content: { subject: '', bodyText: 'Paid, thanks', bodyHtml: '', to: [], cc: [], bcc: [], attachments: [], importance: 0 } as never, mode: 0, replyToGraphMessageId: '', completeAfterSend: false });
+    expect(again.sendId).toBe(reply.sendId);
+    await waitFor(() => outboundRequests.some((r) => r.sendId === reply.sendId), { timeoutMs: 20_000 });
+    expect(outboundRequests.filter((r) => r.interactionId === interactionId)).toHaveLength(1);
+
+    const completed = await desktop.complete({ interactionId, dispositionCode: 'resolved', note: '' });
+    expect(completed.interaction?.state).toBe(InteractionState.INTERACTION_STATE_COMPLETED);
+    await waitFor(() => stream.of('assignmentEnded').length === 1);
+    abort.abort();
+    await stream.done;
+  });
+
+  it('changes nothing when the same inbound event is delivered again', async () => {
+    const interactionId = randomId('ix');
+    const event = { tenantId: tenant, interactionId, message: { subject: 'invoice question', conversationId: `conv-${interactionId}`, graphMessageId: 'g2' } as never };
+    await harness.publishInbound(event);
+    const admin = harness.admin(tenant);
+    const first = await waitFor(async () => {
+      const got = await admin.getInteraction({ interactionId }).catch(() => undefined);
+      return got?.interaction?.state === InteractionState.INTERACTION_STATE_QUEUED ? got.interaction : undefined;
+    });
+    await harness.publishInbound(event);
+    await harness.publishInbound(event);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const history = await admin.listInteractionHistory({ interactionId });
+    expect(history.entries.map((e) => e.reason)).toEqual([StateChangeReason.STATE_CHANGE_REASON_RECEIVED, StateChangeReason.STATE_CHANGE_REASON_ROUTED]);
+    expect((await admin.getInteraction({ interactionId })).interaction?.version).toBe(first.version);
+  });
+
+  it('threads a customer reply into the open interaction of its conversation', async () => {
+    const first = randomId('ix');
+    const conversationId = `conv-${first}`;
+    const admin = harness.admin(tenant);
+    await harness.publishInbound({ tenantId: tenant, interactionId: first, message: { subject: 'invoice wrong', conversationId, graphMessageId: 'g3' } as never });
+    await waitFor(async () => (await admin.getInteraction({ interactionId: first }).catch(() => undefined))?.interaction?.state === InteractionState.INTERACTION_STATE_QUEUED || undefined);
+    const second = randomId('ix');
+    await harness.publishInbound({ tenantId: tenant, interactionId: second, message: { subject: 'RE: invoice wrong', conversationId, graphMessageId: 'g4' } as never });
+    const merged = await waitFor(async () => {
+      const got = (await admin.getInteraction({ interactionId: second }).catch(() => undefined))?.interaction;
+      return got?.state === InteractionState.INTERACTION_STATE_MERGED ? got : undefined;
+    });
+    expect(merged.mergedIntoInteractionId).toBe(first);
+    const open = (await admin.getInteraction({ interactionId: first })).interaction;
+    expect(open?.inboundMessageCount).toBe(2);
+    expect(open?.latestInboundGraphMessageId).toBe('g4');
+  });
+
+  it('refuses agent tokens from another directory, audience or issuer', async () => {
+    for (const token of [
+      await idp.token('other-directory', 'oid-alice'),
+      await idp.token(directory, 'oid-alice', { audience: 'someone-else' }),
+      await idp.token(directory, 'oid-alice', { issuer: 'https://evil.test/v2.0' }),
+      await idp.token(directory, 'oid-alice', { expiresIn: '-10m' }),
+    ]) {
+      await expect(harness.desktop(token).getMyInteraction({ interactionId: 'x' })).rejects.toMatchObject({ code: Status.UNAUTHENTICATED });
+    }
+    await expect(harness.desktop(await idp.token(directory, 'oid-nobody')).getMyInteraction({ interactionId: 'x' })).rejects.toMatchObject({ code: Status.PERMISSION_DENIED });
+  });
+
+  it('answers malformed requests with INVALID_ARGUMENT naming the field', async () => {
+    const admin = harness.admin(tenant);
+    const cases: [() => Promise<unknown>, string][] = [
+      [() => admin.createQueue({ queueId: 'Bad Id', queue: { displayName: 'x' } }), 'queue_id'],
+      [() => admin.createQueue({ queueId: 'q-empty', queue: { displayName: '' } }), 'queue.display_name'],
+      [() => admin.createAgent({ agentId: 'bob', agent: { displayName: 'Bob', entraObjectId: 'oid-bob', capacity: 500 } }), 'agent.capacity'],
+      [() => admin.createAgent({ agentId: 'bob', agent: { displayName: 'Bob', entraObjectId: 'oid-bob', queueIds: ['missing'] } }), 'agent.queue_ids[0]'],
+      [() => admin.createRoutingRule({ ruleId: 'r-bad', rule: { displayName: 'bad', condition: { subjectPatterns: [{ pattern: { $case: 'regex', value: '(a)\\1' } }] }, action: { action: { $case: 'route', value: { queueId: 'billing', requiredSkills: [], tags: [] } } } } }), 'rule.condition.subject_patterns[0].regex'],
+      [() => admin.listQueues({ page: { pageSize: 0, pageToken: 'garbage' } }), 'page_token'],
+      [() => admin.updateQueue({ queueId: 'billing', queue: { displayName: 'B' }, updateMask: [] }), 'update_mask'],
+      [() => admin.setAgentPresence({ agentId: 'alice', presence: AgentPresence.AGENT_PRESENCE_UNSPECIFIED }), 'presence'],
+    ];
+    for (const [call, field] of cases) {
+      const error = (await call().then(() => undefined, (e: unknown) => e)) as ClientError | undefined;
+      expect({ field, code: error?.code }).toEqual({ field, code: Status.INVALID_ARGUMENT });
+      expect(error?.details).toContain(field);
+    }
+  });
+});

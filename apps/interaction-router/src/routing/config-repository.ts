@@ -1,0 +1,72 @@
+import { Agent, Queue, RoutingRule, SenderList } from '@mailroute/contracts';
+import { ConflictError } from '@mailroute/platform';
+import type { ConfigDocument, VersionedStore } from '../store/router-stores';
+
+/** The kinds of tenant configuration the router keeps, with their proto codecs. */
+export const configKinds = {
+  queue: Queue,
+  rule: RoutingRule,
+  senderList: SenderList,
+  agent: Agent,
+} as const;
+
+export type ConfigKind = keyof typeof configKinds;
+type Message<K extends ConfigKind> = ReturnType<(typeof configKinds)[K]['fromJSON']>;
+
+export interface StoredConfig<T> {
+  id: string;
+  version: number;
+  value: T;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Tenant configuration (queues, rules, sender lists, agents) on a versioned store; the version is the etag. */
+export function createConfigRepository(store: VersionedStore<ConfigDocument>) {
+  const key = (tenantId: string, kind: ConfigKind, id: string) => `${tenantId}/${kind}/${id}`;
+  const decode = <K extends ConfigKind>(kind: K, id: string, version: number, data: ConfigDocument): StoredConfig<Message<K>> => ({
+    id,
+    version,
+    value: configKinds[kind].fromJSON(data.json) as Message<K>,
+    createdAt: data.createdAt,
+    updatedAt: data.updatedAt,
+  });
+  return {
+    async get<K extends ConfigKind>(tenantId: string, kind: K, id: string): Promise<StoredConfig<Message<K>> | undefined> {
+      const latest = await store.latest(key(tenantId, kind, id));
+      return latest ? decode(kind, id, latest.version, latest.data) : undefined;
+    },
+    /** Up to `limit` objects with id > `afterId`, in id order. */
+    async list<K extends ConfigKind>(tenantId: string, kind: K, afterId: string | undefined, limit: number): Promise<StoredConfig<Message<K>>[]> {
+      const prefix = `${tenantId}/${kind}/`;
+      const out: StoredConfig<Message<K>>[] = [];
+      let after = afterId === undefined ? prefix : `${prefix}${afterId}`;
+      for (;;) {
+        const page = await store.page(after, Math.min(100, limit - out.length));
+        for (const item of page) {
+          if (!item.key.startsWith(prefix)) return out;
+          out.push(decode(kind, item.key.slice(prefix.length), item.version, item.data));
+          if (out.length >= limit) return out;
+        }
+        const last = page[page.length - 1];
+        if (!last) return out;
+        after = last.key;
+      }
+    },
+    async all<K extends ConfigKind>(tenantId: string, kind: K): Promise<StoredConfig<Message<K>>[]> {
+      return this.list(tenantId, kind, undefined, 100_000);
+    },
+    /** Writes version `expectedVersion + 1` (0 creates). ConflictError when another writer got there first. */
+    async write<K extends ConfigKind>(tenantId: string, kind: K, id: string, expectedVersion: number, value: Message<K>, createdAt: number, now: number): Promise<StoredConfig<Message<K>>> {
+      const data: ConfigDocument = { json: (configKinds[kind].toJSON as (v: unknown) => unknown)(value), createdAt, updatedAt: now };
+      const result = await store.write(key(tenantId, kind, id), expectedVersion, data);
+      if (result.outcome === 'conflict') throw new ConflictError(`${kind} ${JSON.stringify(id)} changed since it was read; read it again`);
+      return decode(kind, id, result.version, data);
+    },
+    async remove(tenantId: string, kind: ConfigKind, id: string, expectedVersion?: number): Promise<boolean> {
+      return store.remove(key(tenantId, kind, id), expectedVersion);
+    },
+  };
+}
+
+export type ConfigRepository = ReturnType<typeof createConfigRepository>;

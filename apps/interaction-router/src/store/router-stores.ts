@@ -1,0 +1,136 @@
+import {
+  MongoDocumentTable,
+  MongoInteractionRepository,
+  MongoStore,
+  VersionedCollection,
+  interactionIndexes,
+  type DocumentTable,
+  type InteractionRepository,
+  type LatestVersion,
+} from '@mailroute/persistence';
+
+/** A record with optimistic concurrency (VersionedCollection's shape): the version is the etag. */
+export interface VersionedStore<T extends object> {
+  latest(key: string): Promise<LatestVersion<T> | undefined>;
+  write(key: string, expectedVersion: number, data: T): Promise<{ outcome: 'written'; version: number } | { outcome: 'conflict' }>;
+  remove(key: string, expectedVersion?: number): Promise<boolean>;
+  page(after: string | undefined, limit: number): Promise<LatestVersion<T>[]>;
+}
+
+/** A stored configuration object: its proto message as JSON (ts-proto `toJSON`). */
+export interface ConfigDocument {
+  json: unknown;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface PresenceDocument {
+  /** proto AgentPresence. */
+  presence: number;
+  reason: string;
+  since: number;
+}
+
+export interface SessionDocument {
+  replicaId: string;
+  clientInstanceId: string;
+  lastSeenAt: number;
+  /** Set when the stream ended cleanly: no new offers from then on. */
+  disconnectedAt?: number;
+}
+
+/** A capacity slot of an agent, held by an offer or an assignment. */
+export interface SlotDocument {
+  interactionId: string;
+  kind: 'offer' | 'assigned';
+  at: number;
+}
+
+export interface SendDocument {
+  sendId: string;
+  interactionId: string;
+  mailboxId: string;
+  /** proto SendState. */
+  state: number;
+  requestedAt: number;
+  /** The OutboundRequest as JSON, republished when a retry finds it unpublished. */
+  request: unknown;
+  published: boolean;
+}
+
+/** One message of an interaction's thread: proto ThreadMessage-like JSON. */
+export interface MessageDocument {
+  kind: 'inbound' | 'outbound';
+  json: unknown;
+  at: number;
+}
+
+/** A QUEUED interaction as planning needs it (the waiting index: one small document per waiting interaction). */
+export interface WaitingDocument {
+  version: number;
+  queueId: string;
+  priority: number;
+  requiredSkills: { skill: string; minLevel: number }[];
+  queuedAt: number;
+  enteredQueueAt: number;
+  escalationStepsApplied: number;
+  declinedBy: string[];
+  affinity?: { agentId: string; previousClosedAt: number } | undefined;
+}
+
+/** An OFFERED interaction's expiry (the offer index). */
+export interface OfferDocument {
+  version: number;
+  agentId: string;
+  expiresAt: number;
+}
+
+/** A conversation's open interaction and its last completed one (threading and affinity). */
+export interface ConversationDocument {
+  openInteractionId?: string | undefined;
+  lastClosed?: { interactionId: string; agentId: string; closedAt: number } | undefined;
+}
+
+/**
+ * Every store the router uses, behind ports. FerretDB v1 answers only `_id` lookups fast (any other
+ * filter scans the collection), so the hot paths read small derived indexes keyed by `_id`
+ * (waiting, offers, conversations, capacity slots) that every commit maintains; the interactions
+ * collection itself is only scanned by the workload-manager search.
+ */
+export interface RouterStores {
+  interactions: InteractionRepository;
+  config: VersionedStore<ConfigDocument>;
+  presence: DocumentTable<PresenceDocument>;
+  sessions: DocumentTable<SessionDocument>;
+  slots: DocumentTable<SlotDocument>;
+  cursors: DocumentTable<{ agentId: string }>;
+  sends: DocumentTable<SendDocument>;
+  messages: DocumentTable<MessageDocument>;
+  waiting: DocumentTable<WaitingDocument>;
+  offers: DocumentTable<OfferDocument>;
+  conversations: DocumentTable<ConversationDocument>;
+  /** Changes being committed whose event may not be published yet: `<tenant>/<interaction>/<version>/<writer>`. */
+  outbox: DocumentTable<{ at: number }>;
+  close(): Promise<void>;
+}
+
+/** Opens the router's stores on MongoDB (FerretDB included) and creates missing indexes. */
+export async function openMongoRouterStores(url: string, database: string): Promise<RouterStores> {
+  const store = await MongoStore.connect({ url, database, appName: 'interaction-router' });
+  await store.ensureIndexes({ ...interactionIndexes(), ...VersionedCollection.indexes('router_config') });
+  return {
+    interactions: new MongoInteractionRepository(store),
+    config: new VersionedCollection<ConfigDocument>(store.db, 'router_config'),
+    presence: new MongoDocumentTable<PresenceDocument>(store, 'router_agent_presence'),
+    sessions: new MongoDocumentTable<SessionDocument>(store, 'router_agent_sessions'),
+    slots: new MongoDocumentTable<SlotDocument>(store, 'router_capacity_slots'),
+    cursors: new MongoDocumentTable<{ agentId: string }>(store, 'router_round_robin'),
+    sends: new MongoDocumentTable<SendDocument>(store, 'router_sends'),
+    messages: new MongoDocumentTable<MessageDocument>(store, 'router_messages'),
+    waiting: new MongoDocumentTable<WaitingDocument>(store, 'router_waiting'),
+    offers: new MongoDocumentTable<OfferDocument>(store, 'router_offers'),
+    conversations: new MongoDocumentTable<ConversationDocument>(store, 'router_conversations'),
+    outbox: new MongoDocumentTable<{ at: number }>(store, 'router_outbox'),
+    close: () => store.close(),
+  };
+}

@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { createChannel, createClient, Metadata, type Channel } from 'nice-grpc';
+import {
+  AgentDesktopServiceDefinition,
+  InboundEmail,
+  InteractionRouterServiceDefinition,
+  type AgentDesktopServiceClient,
+  type InteractionRouterServiceClient,
+} from '@mailroute/contracts';
+import { eventKey, events, KafkaEventBus, toEventMessage, type EventBus } from '@mailroute/messaging';
+import { createCallerAuthenticator, createEntraTokenVerifier, createLogger, hashBearerCredential, staticJwks, type EntraTokenVerifier } from '@mailroute/platform';
+import { createServer, type RouterServer } from '../server';
+import { openMongoRouterStores, type RouterStores } from '../store/router-stores';
+
+export const issuerBase = 'https://login.test';
+export const audience = 'desktop-app';
+
+/** Signs Entra-like ID tokens with a test key; `verifier` trusts the given directories. */
+export async function createTestIdentityProvider(directories: Map<string, string>) {
+  const { privateKey, publicKey } = await generateKeyPair('RS256');
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'test-key', alg: 'RS256', use: 'sig' };
+  const verifier: EntraTokenVerifier = createEntraTokenVerifier({
+    directories,
+    audience,
+    issuerFor: (tid) => `${issuerBase}/${tid}/v2.0`,
+    keysFor: () => staticJwks({ keys: [jwk] }),
+  });
+  return {
+    verifier,
+    async token(tid: string, oid: string, overrides: { audience?: string; issuer?: string; expiresIn?: string } = {}): Promise<string> {
+      return new SignJWT({ tid, oid, preferred_username: `${oid}@test`, name: oid })
+        .setProtectedHeader({ alg: 'RS256', kid: 'test-key' })
+        .setIssuer(overrides.issuer ?? `${issuerBase}/${tid}/v2.0`)
+        .setAudience(overrides.audience ?? audience)
+        .setIssuedAt()
+        .setExpirationTime(overrides.expiresIn ?? '1h')
+        .sign(privateKey);
+    },
+  };
+}
+
+export interface Harness {
+  stores: RouterStores;
+  bus: EventBus;
+  replicas: { server: RouterServer; address: string }[];
+  groupId: string;
+  apiKey(tenantId: string): string;
+  admin(tenantId: string, replica?: number): InteractionRouterServiceClient;
+  desktop(token: string, replica?: number): AgentDesktopServiceClient;
+  publishInbound(event: Partial<InboundEmail> & { tenantId: string; interactionId: string }): Promise<void>;
+  startReplica(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const silent = new Writable({ write: (_chunk, _encoding, done) => done() });
+
+export interface HarnessOptions {
+  replicas: number;
+  tenants: string[];
+  verifier: EntraTokenVerifier;
+  /** The real servers (`testInfra()` of @mailroute/testing, which only specs may import). */
+  infra: { kafkaBrokers: string[]; mongoUrl: string };
+  waitFor: (probe: () => boolean, options: { timeoutMs: number }) => Promise<unknown>;
+  sessionTtlMs?: number;
+}
+
+const randomId = (prefix: string) => `${prefix}-${randomUUID().slice(0, 12)}`;
+
+/** Real FerretDB + Kafka, N router replicas on 127.0.0.1:0 sharing one database and consumer group. */
+export async function startHarness(options: HarnessOptions): Promise<Harness> {
+  const { infra, waitFor } = options;
+  const database = randomId('router');
+  const stores = await openMongoRouterStores(infra.mongoUrl, database);
+  const logger = createLogger({ name: 'router-test', level: process.env['ROUTER_TEST_DEBUG'] ? 'debug' : 'warn', ...(process.env['ROUTER_TEST_DEBUG'] ? {} : { destination: silent }) });
+  const bus = new KafkaEventBus({ brokers: infra.kafkaBrokers, clientId: 'router-test', logger, partitionsConsumedConcurrently: 4 });
+  const keys = new Map(options.tenants.map((tenant) => [tenant, `mrk_${randomUUID()}`]));
+  const authenticator = createCallerAuthenticator({
+    apiKeys: [...keys].map(([tenantId, key]) => ({ id: `key-${tenantId}`, tenantId, scopes: ['routing.read', 'routing.write'], sha256: hashBearerCredential(key) })),
+  });
+  const groupId = randomId('router-group');
+  const replicas: Harness['replicas'] = [];
+  const channels: Channel[] = [];
+  const channelFor = (index: number) => {
+    const replica = replicas[index];
+    if (!replica) throw new Error(`no replica ${index}`);
+    const channel = createChannel(replica.address);
+    channels.push(channel);
+    return channel;
+  };
+  async function startReplica(): Promise<void> {
+    const server = createServer({
+      logger,
+      stores,
+      bus,
+      authenticator,
+      agentVerifier: options.verifier,
+      consumerGroupId: groupId,
+      inboundFromBeginning: false,
+      pollIntervalMs: 300,
+      sweepIntervalMs: 200,
+      sessionRefreshMs: 1_000,
+      sessionTtlMs: options.sessionTtlMs ?? 5_000,
+    });
+    await server.start();
+    await waitFor(() => server.runtime.consuming() && server.hub.consuming(), { timeoutMs: 60_000 });
+    const port = await server.listen('127.0.0.1', 0);
+    replicas.push({ server, address: `127.0.0.1:${port}` });
+  }
+  for (let i = 0; i < options.replicas; i += 1) await startReplica();
+  return {
+    stores,
+    bus,
+    replicas,
+    groupId,
+    startReplica,
+    apiKey: (tenantId) => keys.get(tenantId) ?? 'mrk_unknown',
+    admin: (tenantId, replica = 0) =>
+      createClient(InteractionRouterServiceDefinition, channelFor(replica), { '*': { metadata: Metadata({ authorization: `Bearer ${keys.get(tenantId) ?? 'unknown'}` }) } }),
+    desktop: (token, replica = 0) => createClient(AgentDesktopServiceDefinition, channelFor(replica), { '*': { metadata: Metadata({ authorization: `Bearer ${token}` }) } }),
+    async publishInbound(event) {
+      const message = InboundEmail.fromPartial({
+        eventId: randomUUID(),
+        occurredAt: new Date(),
+        mailboxId: 'support',
+        mailboxAddress: 'support@contoso.test',
+        ...event,
+      });
+      await bus.publish(events.inboundEmail.topic, toEventMessage('inboundEmail', eventKey(message.tenantId, message.mailboxId), message));
+    },
+    async close() {
+      channels.forEach((channel) => channel.close());
+      for (const { server } of replicas) {
+        await server.shutdown(1_000).catch(() => undefined);
+        await server.stop().catch(() => undefined);
+      }
+      await bus.close();
+      await stores.close();
+    },
+  };
+}

@@ -1,0 +1,172 @@
+import type { Collection, Db, Filter } from 'mongodb';
+import { isConnectionError, isDuplicateKeyError, StoreUnavailableError } from '../errors';
+import type {
+  CommitOutcome,
+  InteractionHistoryRecord,
+  InteractionRecord,
+  InteractionRepository,
+  InteractionSearch,
+} from '../ports/interaction.repository';
+import type { IndexPlan } from './mongo-store';
+
+interface InteractionRow extends InteractionRecord {
+  _id: string;
+}
+
+interface HistoryRow extends InteractionHistoryRecord {
+  _id: string;
+}
+
+const offeredState = 4;
+
+/** Collections and indexes of MongoInteractionRepository, for `MongoStore.ensureIndexes`. */
+export function interactionIndexes(prefix = 'router'): IndexPlan {
+  return {
+    [`${prefix}_interactions`]: [
+      { key: { tenantId: 1, state: 1, queuedAt: 1 }, name: 'tenant_state_queued' },
+      { key: { state: 1, offerExpiresAt: 1 }, name: 'state_offer_expiry' },
+      { key: { tenantId: 1, interactionId: 1 }, name: 'tenant_interaction' },
+      { key: { tenantId: 1, conversationId: 1 }, name: 'tenant_conversation' },
+      { key: { tenantId: 1, agentId: 1 }, name: 'tenant_agent' },
+    ],
+    [`${prefix}_interaction_history`]: [
+      { key: { tenantId: 1, interactionId: 1, version: 1 }, name: 'tenant_interaction_version' },
+    ],
+  };
+}
+
+const historyKey = (tenantId: string, interactionId: string, version: number): string =>
+  `${tenantId}/${interactionId}/${String(version).padStart(10, '0')}`;
+
+/**
+ * InteractionRepository on MongoDB (FerretDB included). The history `_id` is the claim: inserting
+ * `tenant/interaction/version` succeeds for exactly one writer; only the winner then replaces the
+ * current document. A crash between the two leaves the document one version behind; `get` and a
+ * losing `commit` roll it forward from the history.
+ */
+export class MongoInteractionRepository implements InteractionRepository {
+  private readonly interactions: Collection<InteractionRow>;
+  private readonly historyRows: Collection<HistoryRow>;
+
+  constructor(store: { db: Db }, prefix = 'router') {
+    this.interactions = store.db.collection<InteractionRow>(`${prefix}_interactions`);
+    this.historyRows = store.db.collection<HistoryRow>(`${prefix}_interaction_history`);
+  }
+
+  async get(tenantId: string, interactionId: string): Promise<InteractionRecord | undefined> {
+    const row = await this.run(() => this.interactions.findOne({ _id: `${tenantId}/${interactionId}` }));
+    // Only `_id` lookups: FerretDB v1 scans the whole collection for any other filter.
+    let latest: InteractionRecord | undefined;
+    for (let version = (row?.version ?? 0) + 1; ; version += 1) {
+      const next = await this.run(() => this.historyRows.findOne({ _id: historyKey(tenantId, interactionId, version) }));
+      if (!next) break;
+      latest = next.interaction;
+    }
+    if (latest) {
+      await this.replace(latest);
+      return latest;
+    }
+    return row ? strip(row) : undefined;
+  }
+
+  async commit(entry: InteractionHistoryRecord): Promise<CommitOutcome> {
+    const row: HistoryRow = { ...entry, _id: historyKey(entry.tenantId, entry.interactionId, entry.version) };
+    try {
+      await this.historyRows.insertOne(row, { ignoreUndefined: true });
+    } catch (error) {
+      if (isDuplicateKeyError(error)) {
+        await this.get(entry.tenantId, entry.interactionId);
+        return 'conflict';
+      }
+      throw this.wrap(error);
+    }
+    await this.replace(entry.interaction);
+    return 'committed';
+  }
+
+  async listByState(tenantId: string, states: readonly number[], limit: number): Promise<InteractionRecord[]> {
+    const rows = await this.run(() =>
+      this.interactions.find({ tenantId, state: { $in: [...states] } }).sort({ queuedAt: 1, receivedAt: 1 }).limit(limit).toArray(),
+    );
+    return rows.map(strip);
+  }
+
+  async listExpiredOffers(now: number, limit: number): Promise<InteractionRecord[]> {
+    const rows = await this.run(() => this.interactions.find({ state: offeredState, offerExpiresAt: { $lte: now } }).limit(limit).toArray());
+    return rows.map(strip);
+  }
+
+  async tenantsWith(states: readonly number[]): Promise<string[]> {
+    const values = await this.run(() => this.interactions.distinct('tenantId', { state: { $in: [...states] } }));
+    return values.map(String);
+  }
+
+  async search(tenantId: string, filter: InteractionSearch, afterId: string | undefined, limit: number): Promise<InteractionRecord[]> {
+    const query: Filter<InteractionRow> = { tenantId };
+    if (afterId !== undefined) query.interactionId = { $gt: afterId };
+    if (filter.states?.length) query.state = { $in: [...filter.states] };
+    if (filter.queueIds?.length) query.queueId = { $in: [...filter.queueIds] };
+    if (filter.agentIds?.length) query.$or = [{ agentId: { $in: [...filter.agentIds] } }, { offeredAgentId: { $in: [...filter.agentIds] } }];
+    if (filter.mailboxIds?.length) query.mailboxId = { $in: [...filter.mailboxIds] };
+    if (filter.customerAddress) query.customerAddress = filter.customerAddress.toLowerCase();
+    if (filter.conversationId) query.conversationId = filter.conversationId;
+    if (filter.internetMessageId) query.internetMessageId = filter.internetMessageId;
+    if (filter.tags?.length) query.tags = { $in: [...filter.tags] };
+    if (filter.receivedAfter !== undefined || filter.receivedBefore !== undefined) {
+      query.receivedAt = {
+        ...(filter.receivedAfter !== undefined ? { $gte: filter.receivedAfter } : {}),
+        ...(filter.receivedBefore !== undefined ? { $lt: filter.receivedBefore } : {}),
+      };
+    }
+    const rows = await this.run(() => this.interactions.find(query).sort({ interactionId: 1 }).limit(limit).toArray());
+    return rows.map(strip);
+  }
+
+  async history(tenantId: string, interactionId: string, afterVersion: number, limit: number): Promise<InteractionHistoryRecord[]> {
+    const rows = await this.run(() =>
+      this.historyRows.find({ tenantId, interactionId, version: { $gt: afterVersion } }).sort({ version: 1 }).limit(limit).toArray(),
+    );
+    return rows.map(stripHistory);
+  }
+
+  async historyEntry(tenantId: string, interactionId: string, version: number): Promise<InteractionHistoryRecord | undefined> {
+    const row = await this.run(() => this.historyRows.findOne({ _id: historyKey(tenantId, interactionId, version) }));
+    return row ? stripHistory(row) : undefined;
+  }
+
+  /** Versions are claimed in order, so the newest claim's writer is the only one replacing. */
+  private async replace(record: InteractionRecord): Promise<void> {
+    const _id = `${record.tenantId}/${record.interactionId}`;
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await this.interactions.replaceOne({ _id }, { ...record } as InteractionRow, { upsert: true, ignoreUndefined: true });
+        return;
+      } catch (error) {
+        if (isDuplicateKeyError(error) && attempt < 3) continue;
+        throw this.wrap(error);
+      }
+    }
+  }
+
+  private async run<R>(operation: () => Promise<R>): Promise<R> {
+    try {
+      return await operation();
+    } catch (error) {
+      throw this.wrap(error);
+    }
+  }
+
+  private wrap(error: unknown): unknown {
+    return isConnectionError(error) ? new StoreUnavailableError('mongodb: interaction store unavailable', error) : error;
+  }
+}
+
+function strip(row: InteractionRow): InteractionRecord {
+  const { _id: _ignored, ...record } = row;
+  return record;
+}
+
+function stripHistory(row: HistoryRow): InteractionHistoryRecord {
+  const { _id: _a, ...record } = row;
+  return record;
+}
