@@ -1,6 +1,6 @@
 import { createChannel, createClient } from 'nice-grpc';
 import { HealthDefinition } from 'nice-grpc-server-health';
-import { startServiceProcess, type ServiceProcess } from '@mailroute/testing';
+import { randomId, startServiceProcess, testInfra, type ServiceProcess } from '@mailroute/testing';
 
 const services = ['auth-broker', 'mailbox-fetch', 'interaction-router', 'outbound-send'] as const;
 
@@ -14,7 +14,17 @@ describe.each(services)('%s as a process', (service) => {
   });
 
   it('starts, answers grpc.health.v1 SERVING over a real socket, and exits 0 after draining on SIGTERM', async () => {
-    running = startServiceProcess(entry, { GRPC_PORT: '0', LOG_LEVEL: 'info', AUTH_BROKER_METRICS_PORT: '0', MAILBOX_FETCH_METRICS_PORT: '0' });
+    const { mongoUrl, kafkaBrokers } = testInfra();
+    running = startServiceProcess(entry, {
+      GRPC_PORT: '0',
+      LOG_LEVEL: 'info',
+      AUTH_BROKER_METRICS_PORT: '0',
+      MAILBOX_FETCH_METRICS_PORT: '0',
+      // The router keeps no embedded store yet: it runs on the real FerretDB and Kafka.
+      ROUTER_MONGODB_URL: mongoUrl,
+      ROUTER_MONGODB_DATABASE: randomId('lifecycle'),
+      ROUTER_KAFKA_BROKERS: kafkaBrokers.join(','),
+    });
     const port = await running.port();
     const channel = createChannel(`127.0.0.1:${port}`);
     try {

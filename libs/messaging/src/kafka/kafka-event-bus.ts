@@ -9,7 +9,7 @@ import {
   type Producer,
   Partitioners,
 } from 'kafkajs';
-import type { Logger } from '@mailroute/platform';
+import { withRetry, type Logger } from '@mailroute/platform';
 import { deliver, withTraceHeaders } from '../delivery';
 import { BusClosedError, BusUnavailableError } from '../errors';
 import type {
@@ -82,14 +82,27 @@ export class KafkaEventBus implements EventBus {
     const admin: Admin = this.kafka.admin();
     await admin.connect();
     try {
-      const existing = new Set(await admin.listTopics());
-      const missing = topics.filter((t) => !existing.has(t.topic));
-      if (missing.length > 0) {
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions })),
-        });
-      }
+      // A new topic's metadata reaches every broker a moment after CreateTopics returns; under
+      // load kafkajs' own leader wait can surface UNKNOWN_TOPIC_OR_PARTITION. So: create what is
+      // missing, then wait until every partition has a leader, retrying retriable errors.
+      await withRetry(
+        async () => {
+          const existing = new Set(await admin.listTopics());
+          const missing = topics.filter((t) => !existing.has(t.topic));
+          if (missing.length > 0) {
+            await admin.createTopics({
+              waitForLeaders: false,
+              topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions })),
+            });
+          }
+          const { topics: metadata } = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.topic) });
+          const leaderless = metadata.filter((t) => t.partitions.length === 0 || t.partitions.some((p) => p.leader < 0));
+          if (leaderless.length > 0) {
+            throw new BusUnavailableError(`kafka: no leader yet for ${leaderless.map((t) => t.name).join(', ')}`);
+          }
+        },
+        { maxAttempts: 30, initialDelayMs: 100, maxDelayMs: 1_000 },
+      );
     } finally {
       await admin.disconnect();
     }
