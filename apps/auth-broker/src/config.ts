@@ -1,16 +1,6 @@
 import { ConfigError, env, parseApiKeys, parseEncryptionKeys, parseServiceTokens, type ServiceConfig } from '@mailroute/platform';
 import { z } from 'zod';
 
-const parsed = <T>(parse: (text: string) => T) =>
-  z.string().transform((text, context): T => {
-    try {
-      return parse(text);
-    } catch (error) {
-      context.addIssue({ code: 'custom', message: (error as Error).message });
-      return z.NEVER;
-    }
-  });
-
 /**
  * auth-broker's own variables (the common ones — GRPC_HOST, LOG_LEVEL, … — are merged in). Every
  * one is listed with its meaning in .env.example and the README's auth-broker section.
@@ -23,13 +13,13 @@ export const configSchema = z.object({
     AUTH_BROKER_MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URL').optional(),
     AUTH_BROKER_MONGODB_DATABASE: z.string().default('mailroute'),
     /** Key ring: `id:base64(32 bytes)[,…]`. Required with mongodb; embedded generates a local dev key when unset. */
-    AUTH_BROKER_ENCRYPTION_KEYS: parsed(parseEncryptionKeys).optional(),
+    AUTH_BROKER_ENCRYPTION_KEYS: env.parsed(parseEncryptionKeys).optional(),
     /** Key id new secrets are sealed with. Default: the first key of the ring. */
     AUTH_BROKER_ENCRYPTION_ACTIVE_KEY: z.string().optional(),
     /** Workload-manager API keys: `keyId:tenantId:scope+scope:sha256hex[,…]`. */
-    AUTH_BROKER_API_KEYS: parsed(parseApiKeys).optional(),
+    AUTH_BROKER_API_KEYS: env.parsed(parseApiKeys).optional(),
     /** mailroute service tokens allowed to call GetAccessToken: `service:sha256hex[,…]`. */
-    AUTH_BROKER_SERVICE_TOKENS: parsed(parseServiceTokens).optional(),
+    AUTH_BROKER_SERVICE_TOKENS: env.parsed(parseServiceTokens).optional(),
     /** Development only: credential-less calls from loopback count as a mailroute service. */
     AUTH_BROKER_TRUST_LOOPBACK_SERVICES: env.bool(false),
     /** Prometheus scrape port (GET /metrics); 0 = any free port. Unset: 9464. */

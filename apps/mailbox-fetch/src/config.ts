@@ -1,14 +1,7 @@
 import { env, parseApiKeys } from '@mailroute/platform';
 import { z } from 'zod';
 
-const apiKeys = z.string().transform((text, context) => {
-  try {
-    return parseApiKeys(text);
-  } catch (error) {
-    context.addIssue({ code: 'custom', message: (error as Error).message });
-    return z.NEVER;
-  }
-});
+const apiKeys = env.parsed(parseApiKeys);
 
 /**
  * mailbox-fetch's own variables (the common ones — GRPC_HOST, LOG_LEVEL, … — are merged in). Every

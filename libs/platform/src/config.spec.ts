@@ -50,4 +50,18 @@ describe('loadConfig', () => {
     const config = loadConfig(schema, { GRPC_PORT: '0', LOG_LEVEL: '', KAFKA_BROKERS: 'b', API_SECRET: 'y'.repeat(40) });
     expect(config.LOG_LEVEL).toBe('info');
   });
+
+  it('reports a variable in our own format with the parser\'s reason, naming it', () => {
+    const keyed = z.object({
+      KEYS: env.parsed((text) => {
+        if (!text.includes(':')) throw new Error('expected id:value pairs');
+        return text.split(',');
+      }),
+    });
+    expect(loadConfig(keyed, { KEYS: 'a:1,b:2' })).toEqual({ KEYS: ['a:1', 'b:2'] });
+    expect(() => loadConfig(keyed, { KEYS: 'supersecretvalue' })).toThrow(
+      expect.objectContaining({ variables: ['KEYS'], message: expect.stringMatching(/KEYS is invalid: expected id:value pairs/) }),
+    );
+    expect(() => loadConfig(keyed, { KEYS: 'supersecretvalue' })).toThrow(expect.objectContaining({ message: expect.not.stringContaining('supersecret') }));
+  });
 });

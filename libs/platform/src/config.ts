@@ -51,6 +51,19 @@ export const env = {
     ),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   string: () => z.string().min(1),
+  /**
+   * A variable in a format of our own, parsed by `parse` (which throws with a message naming what is
+   * wrong, never echoing the value): e.g. API keys, service tokens, key rings.
+   */
+  parsed: <T>(parse: (text: string) => T) =>
+    z.string().transform((text, context): T => {
+      try {
+        return parse(text);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
 };
 
 /** Variables every mailroute service reads. Merge into a service's own schema with `.extend()`. */
