@@ -4,8 +4,8 @@ import { events, fromEventMessage, type Subscription } from '@mailroute/messagin
 import { randomId, testInfra, waitFor } from '@mailroute/testing';
 import { createTestIdentityProvider, startHarness, type Harness } from './testing/router-harness';
 
-/** Default 150 / 10 to fit the shared CI machine; the acceptance size is ROUTER_TEST_INTERACTIONS=2000 ROUTER_TEST_AGENTS=50. */
-const interactions = Number(process.env['ROUTER_TEST_INTERACTIONS'] ?? 150);
+/** Default 80 / 10 to fit the shared CI machine (FerretDB-bound); the acceptance size is ROUTER_TEST_INTERACTIONS=2000 ROUTER_TEST_AGENTS=50. */
+const interactions = Number(process.env['ROUTER_TEST_INTERACTIONS'] ?? 80);
 const agentCount = Number(process.env['ROUTER_TEST_AGENTS'] ?? 10);
 const capacity = 3;
 
@@ -124,7 +124,7 @@ describe('two router replicas under load', () => {
       if (process.env['ROUTER_TEST_DEBUG']) process.stdout.write(`${Date.now() - started} ms completed ${completed.size}, waiting ${(await harness.stores.waiting.list({ prefix: `${tenant}/`, limit: 100_000 })).length} slots ${JSON.stringify((await harness.stores.slots.list({ prefix: `${tenant}/`, limit: 100_000 })).map((x) => x.document.kind[0]).join(''))} offers ${(await harness.stores.offers.list({ prefix: `${tenant}/`, limit: 1000 })).length} sessions ${(await harness.stores.sessions.list({ prefix: `${tenant}/`, limit: 1000 })).filter((x) => Date.now() - x.document.lastSeenAt < 8000 && !x.document.disconnectedAt).length}\n`);
       return completed.size;
     };
-    await waitFor(async () => (await completedCount()) >= interactions / 3, { timeoutMs: 120_000, intervalMs: 500 });
+    await waitFor(async () => (await completedCount()) >= interactions / 3, { timeoutMs: 180_000, intervalMs: 500 });
     // Kill replica 1: its consumer, planner and streams stop without draining.
     killed = true;
     const victim = harness.replicas[1]?.server;
@@ -133,7 +133,7 @@ describe('two router replicas under load', () => {
     await victim.hub.stop();
     await victim.shutdown(0);
 
-    await waitFor(async () => (await completedCount()) === interactions, { timeoutMs: 240_000, intervalMs: 1_000 });
+    await waitFor(async () => (await completedCount()) === interactions, { timeoutMs: 300_000, intervalMs: 1_000 });
     const elapsed = Date.now() - started;
     stop.abort();
     clearInterval(slotWatch);
@@ -157,5 +157,5 @@ describe('two router replicas under load', () => {
       expect(assignments).toBe(1);
     }
     process.stdout.write(`two-replicas: ${interactions} interactions, ${agentCount} agents, ${elapsed} ms to complete all\n`);
-  }, 420_000);
+  }, 540_000);
 });

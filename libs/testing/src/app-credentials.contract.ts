@@ -1,5 +1,5 @@
 import type { AppCredentialsRepository, NewAppCredentials } from '@mailroute/persistence';
-import type { RepositoryContractOptions } from './tenant-credentials.contract';
+import type { RepositoryContractOptions } from './repository-contract';
 import { randomId } from './wait-for';
 
 /** App credentials as auth-broker stores them: the secret only ever sealed. */

@@ -1,5 +1,5 @@
 import type { DocumentTable } from '@mailroute/persistence';
-import type { RepositoryContractOptions } from './tenant-credentials.contract';
+import type { RepositoryContractOptions } from './repository-contract';
 
 interface SampleDocument {
   name: string;

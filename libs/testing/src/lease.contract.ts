@@ -1,5 +1,5 @@
 import type { LeaseRepository } from '@mailroute/persistence';
-import type { RepositoryContractOptions } from './tenant-credentials.contract';
+import type { RepositoryContractOptions } from './repository-contract';
 import { randomId } from './wait-for';
 
 /** The behaviour every LeaseRepository adapter must have. */

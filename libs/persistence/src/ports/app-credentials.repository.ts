@@ -1,4 +1,4 @@
-import type { EncryptedValue } from './tenant-credentials.repository';
+import type { EncryptedValue } from './encrypted-value';
 import type { Page, PageRequest } from './pagination';
 
 /** How an app registration authenticates to Entra ID. Secret material is only ever held sealed. */
