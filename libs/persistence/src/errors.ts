@@ -19,3 +19,11 @@ export function isConnectionError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   return ['MongoNetworkError', 'MongoServerSelectionError', 'MongoNetworkTimeoutError', 'MongoPoolClearedError', 'MongoTopologyClosedError', 'MongoNotConnectedError'].includes(error.name);
 }
+
+/**
+ * What a Mongo adapter throws for `error`: a connection-level failure becomes a retryable
+ * StoreUnavailableError naming the store; anything else (duplicate key, bad command) passes through.
+ */
+export function toStoreError(store: string, error: unknown): unknown {
+  return isConnectionError(error) ? new StoreUnavailableError(`mongodb: ${store} store unavailable`, error) : error;
+}

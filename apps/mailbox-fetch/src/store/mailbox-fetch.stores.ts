@@ -38,10 +38,8 @@ const names = {
   leases: 'mf_mailbox_leases',
 } as const;
 
-/** Tables in MongoDB (or FerretDB); nothing beyond `_id` is indexed. */
-export async function openMongoStores(options: { url: string; database: string; logger?: Logger }): Promise<MailboxFetchStores> {
-  const store = await MongoStore.connect({ url: options.url, database: options.database, appName: 'mailbox-fetch', ...(options.logger ? { logger: options.logger } : {}) });
-  const table = <T extends object>(name: string) => new MongoDocumentTable<T>(store, name);
+/** Every table of mailbox-fetch, each made by `table` (one adapter's constructor). */
+function tables(table: <T extends object>(name: string) => DocumentTable<T>): Omit<MailboxFetchStores, 'close'> {
   return {
     mailboxes: table(names.mailboxes),
     statuses: table(names.statuses),
@@ -50,6 +48,14 @@ export async function openMongoStores(options: { url: string; database: string; 
     attachments: table(names.attachments),
     syncRequests: table(names.syncRequests),
     leases: table(names.leases),
+  };
+}
+
+/** Tables in MongoDB (or FerretDB); nothing beyond `_id` is indexed. */
+export async function openMongoStores(options: { url: string; database: string; logger?: Logger }): Promise<MailboxFetchStores> {
+  const store = await MongoStore.connect({ url: options.url, database: options.database, appName: 'mailbox-fetch', ...(options.logger ? { logger: options.logger } : {}) });
+  return {
+    ...tables(<T extends object>(name: string) => new MongoDocumentTable<T>(store, name)),
     close: () => store.close(),
   };
 }
@@ -57,15 +63,8 @@ export async function openMongoStores(options: { url: string; database: string; 
 /** Tables in the embedded store (single process). */
 export function openEmbeddedStores(options: { path: string }): MailboxFetchStores {
   const store = new EmbeddedStore({ path: options.path });
-  const table = <T extends object>(name: string) => new EmbeddedDocumentTable<T>(store, name);
   return {
-    mailboxes: table(names.mailboxes),
-    statuses: table(names.statuses),
-    cursors: table(names.cursors),
-    inbound: table(names.inbound),
-    attachments: table(names.attachments),
-    syncRequests: table(names.syncRequests),
-    leases: table(names.leases),
+    ...tables(<T extends object>(name: string) => new EmbeddedDocumentTable<T>(store, name)),
     close: async () => store.close(),
   };
 }

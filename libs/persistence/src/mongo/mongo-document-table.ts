@@ -1,5 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import { isConnectionError, isDuplicateKeyError, StoreUnavailableError } from '../errors';
+import { isDuplicateKeyError, toStoreError } from '../errors';
 import { prefixEnd, type DocumentListOptions, type DocumentTable, type KeyedDocument } from '../ports/document-table';
 import type { MongoStore } from './mongo-store';
 
@@ -79,6 +79,6 @@ export class MongoDocumentTable<T extends object> implements DocumentTable<T> {
   }
 
   private wrap(error: unknown): unknown {
-    return isConnectionError(error) ? new StoreUnavailableError(`mongodb: ${this.name} store unavailable`, error) : error;
+    return toStoreError(this.name, error);
   }
 }

@@ -1,5 +1,5 @@
 import type { Collection, Db, Filter } from 'mongodb';
-import { isConnectionError, isDuplicateKeyError, StoreUnavailableError } from '../errors';
+import { isDuplicateKeyError, toStoreError } from '../errors';
 import type {
   CommitOutcome,
   InteractionHistoryRecord,
@@ -157,7 +157,7 @@ export class MongoInteractionRepository implements InteractionRepository {
   }
 
   private wrap(error: unknown): unknown {
-    return isConnectionError(error) ? new StoreUnavailableError('mongodb: interaction store unavailable', error) : error;
+    return toStoreError('interaction', error);
   }
 }
 

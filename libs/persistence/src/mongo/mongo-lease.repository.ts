@@ -1,5 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import { isConnectionError, isDuplicateKeyError, StoreUnavailableError } from '../errors';
+import { isDuplicateKeyError, toStoreError } from '../errors';
 import type { Lease, LeaseRepository } from '../ports/lease.repository';
 import type { IndexPlan, MongoStore } from './mongo-store';
 
@@ -65,5 +65,5 @@ export class MongoLeaseRepository implements LeaseRepository {
 }
 
 function wrap(error: unknown): unknown {
-  return isConnectionError(error) ? new StoreUnavailableError('mongodb: lease store unavailable', error) : error;
+  return toStoreError('lease', error);
 }

@@ -1,6 +1,6 @@
 import type { Collection, Db, IndexDescription } from 'mongodb';
 import { ConflictError } from '@mailroute/platform';
-import { isConnectionError, isDuplicateKeyError, StoreUnavailableError } from '../errors';
+import { isDuplicateKeyError, toStoreError } from '../errors';
 import type { IndexPlan } from './mongo-store';
 
 /** One stored version of a record. */
@@ -141,5 +141,5 @@ export class VersionedCollection<T extends object> {
 }
 
 function wrap(name: string, error: unknown): unknown {
-  return isConnectionError(error) ? new StoreUnavailableError(`mongodb: ${name} store unavailable`, error) : error;
+  return toStoreError(name, error);
 }
