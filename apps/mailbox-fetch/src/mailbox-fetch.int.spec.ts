@@ -118,6 +118,14 @@ describe('mailbox-fetch intake against the graph sandbox, FerretDB and Kafka', (
     }
     const records = await stores.inbound.list({ prefix: `${tenantId}/`, limit: 100_000 });
     expect(records.filter((entry) => !entry.key.includes('#'))).toHaveLength(perMailbox * mailboxCount);
+    // The status is saved when a turn ends, after its events are out: wait for the turn that finished the round.
+    await waitFor(
+      async () => {
+        const saved = await core.getSyncStatus(tenantId, 'box-0');
+        return saved.state === MailboxSyncState.MAILBOX_SYNC_STATE_HEALTHY && saved.messagesIngestedTotal >= perMailbox;
+      },
+      { timeoutMs: 20_000, description: 'box-0 status saved' },
+    );
     const status = await core.getSyncStatus(tenantId, 'box-0');
     expect(status).toMatchObject({ state: MailboxSyncState.MAILBOX_SYNC_STATE_HEALTHY, messagesIngestedTotal: perMailbox, leaseOwner: 'replica-a' });
     // Marked read: the next rounds see the updates and ingest nothing again.
