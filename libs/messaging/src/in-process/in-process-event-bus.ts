@@ -9,6 +9,7 @@ import type {
   SubscribeOptions,
   Subscription,
 } from '../ports/event-bus.port';
+import type { BrokerJournal, JournalMessage } from './broker-journal';
 
 export interface InProcessEventBusOptions {
   /** The broker to connect to; several buses on one broker behave like replicas. Default: a new one. */
@@ -20,8 +21,19 @@ type StoredMessage = Omit<DeliveredMessage, 'attempt'>;
 
 /** A topic partition: an append-only log plus the loops waiting for its next message. */
 class PartitionLog {
-  readonly messages: StoredMessage[] = [];
+  /** The offset of `messages[0]`: above 0 when a journal pruned older messages. */
+  base = 0;
+  messages: StoredMessage[] = [];
   private waiters: (() => void)[] = [];
+
+  /** The offset the next message gets. */
+  get end(): number {
+    return this.base + this.messages.length;
+  }
+
+  at(offset: number): StoredMessage | undefined {
+    return this.messages[offset - this.base];
+  }
 
   append(message: StoredMessage): void {
     this.messages.push(message);
@@ -46,10 +58,22 @@ class PartitionLog {
 
 /** Consumer-group state: committed offsets and members, with range-free round-robin assignment. */
 class Group {
+  constructor(readonly id: string) {}
   readonly committed = new Map<string, number>();
   readonly members: InProcessSubscription[] = [];
   /** Rebalances run one at a time. */
   rebalancing: Promise<void> = Promise.resolve();
+}
+
+export interface InProcessBrokerOptions {
+  /** Partitions of a topic created implicitly (first publish or subscribe). Default 4. */
+  defaultPartitions?: number;
+  /**
+   * Keeps topics, messages and committed offsets across restarts (e.g. a {@link SqliteBrokerJournal}):
+   * what was published survives the process, and what no group committed is delivered again.
+   * Without one, nothing survives the process.
+   */
+  journal?: BrokerJournal;
 }
 
 /**
@@ -59,17 +83,29 @@ class Group {
 export class InProcessBroker {
   private readonly topics = new Map<string, PartitionLog[]>();
   private readonly groups = new Map<string, Group>();
+  private readonly journal: BrokerJournal | undefined;
+  readonly defaultPartitions: number;
 
-  /** @param defaultPartitions partitions of a topic created implicitly (first publish or subscribe). */
-  constructor(readonly defaultPartitions = 4) {
-    if (!Number.isInteger(defaultPartitions) || defaultPartitions < 1) {
+  /** @param options the options, or the default partition count of implicitly created topics. */
+  constructor(options: number | InProcessBrokerOptions = 4) {
+    const settings = typeof options === 'number' ? { defaultPartitions: options } : options;
+    this.defaultPartitions = settings.defaultPartitions ?? 4;
+    if (!Number.isInteger(this.defaultPartitions) || this.defaultPartitions < 1) {
       throw new TypeError('InProcessBroker: defaultPartitions must be a positive integer');
     }
+    this.journal = settings.journal;
+    if (this.journal) this.restore(this.journal);
+  }
+
+  /** True when published messages and commits are kept in a journal. */
+  get durable(): boolean {
+    return this.journal !== undefined;
   }
 
   topic(name: string, partitions = this.defaultPartitions): PartitionLog[] {
     let logs = this.topics.get(name);
     if (!logs) {
+      this.journal?.createTopic(name, partitions);
       logs = Array.from({ length: partitions }, () => new PartitionLog());
       this.topics.set(name, logs);
     }
@@ -79,24 +115,54 @@ export class InProcessBroker {
   group(groupId: string): Group {
     let group = this.groups.get(groupId);
     if (!group) {
-      group = new Group();
+      group = new Group(groupId);
       this.groups.set(groupId, group);
     }
     return group;
   }
 
   append(topic: string, message: OutgoingMessage): void {
+    this.appendAll(topic, [message]);
+  }
+
+  /** Appends messages to their partitions; with a journal they are on disk before anyone sees them. */
+  appendAll(topic: string, messages: readonly OutgoingMessage[]): void {
     const partitions = this.topic(topic);
-    const partition = partitionFor(message.key, partitions.length);
-    const log = partitions[partition] as PartitionLog;
-    log.append({
-      topic,
-      partition,
-      offset: String(log.messages.length),
-      key: message.key,
-      value: Buffer.from(message.value),
-      headers: { ...message.headers },
+    const next = new Map<number, number>();
+    const stored: StoredMessage[] = messages.map((message) => {
+      const partition = partitionFor(message.key, partitions.length);
+      const log = partitions[partition] as PartitionLog;
+      const offset = next.get(partition) ?? log.end;
+      next.set(partition, offset + 1);
+      return { topic, partition, offset: String(offset), key: message.key, value: Buffer.from(message.value), headers: { ...message.headers } };
     });
+    this.journal?.append(stored.map((message): JournalMessage => ({ ...message, offset: Number(message.offset) })));
+    for (const message of stored) (partitions[message.partition] as PartitionLog).append(message);
+  }
+
+  /** Records that a group consumed a partition up to (not including) `offset`. */
+  commit(group: Group, topic: string, partition: number, offset: number): void {
+    this.journal?.commit(group.id, topic, partition, offset);
+    group.committed.set(`${topic}:${partition}`, offset);
+  }
+
+  /** Closes the journal. Close the buses on this broker first. */
+  close(): void {
+    this.journal?.close();
+  }
+
+  private restore(journal: BrokerJournal): void {
+    const snapshot = journal.load();
+    for (const { topic, partitions } of snapshot.topics) {
+      this.topics.set(topic, Array.from({ length: partitions }, () => new PartitionLog()));
+    }
+    for (const entry of snapshot.partitions) {
+      const log = this.topics.get(entry.topic)?.[entry.partition];
+      if (!log) continue;
+      log.base = entry.base;
+      log.messages = entry.messages.map((message) => ({ ...message, offset: String(message.offset) }));
+    }
+    for (const commit of snapshot.commits) this.group(commit.groupId).committed.set(`${commit.topic}:${commit.partition}`, commit.offset);
   }
 
   /** Stops every member's loops, then hands out the group's partitions round-robin. Serialized per group. */
@@ -131,7 +197,7 @@ export class InProcessBroker {
  * The event bus inside one process, for the embedded default and unit tests. It keeps Kafka's
  * semantics that the services rely on — partitions by key hash, consumer groups that share
  * partitions, commit after the handler succeeds, redelivery of uncommitted messages to the next
- * owner, dead-lettering — but nothing survives the process.
+ * owner, dead-lettering. Nothing survives the process unless its broker has a journal.
  */
 export class InProcessEventBus implements EventBus {
   readonly broker: InProcessBroker;
@@ -150,7 +216,7 @@ export class InProcessEventBus implements EventBus {
   async publish(topic: string, messages: OutgoingMessage | readonly OutgoingMessage[]): Promise<void> {
     this.assertOpen('publish');
     const list = Array.isArray(messages) ? (messages as readonly OutgoingMessage[]) : [messages as OutgoingMessage];
-    for (const message of list) this.broker.append(topic, withTraceHeaders(message));
+    this.broker.appendAll(topic, list.map((message) => withTraceHeaders(message)));
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
@@ -197,7 +263,7 @@ class InProcessSubscription implements Subscription {
     // A group without commits starts at the end of the log when fromBeginning is false.
     this.joinedAt = new Map();
     for (const topic of this.topics) {
-      broker.topic(topic).forEach((log, partition) => this.joinedAt.set(`${topic}:${partition}`, log.messages.length));
+      broker.topic(topic).forEach((log, partition) => this.joinedAt.set(`${topic}:${partition}`, log.end));
     }
   }
 
@@ -245,9 +311,11 @@ class InProcessSubscription implements Subscription {
     const key = `${topic}:${partition}`;
     const log = this.broker.topic(topic)[partition] as PartitionLog;
     while (!stop.aborted) {
-      const offset =
+      const wanted =
         this.group.committed.get(key) ?? (this.options.fromBeginning === false ? (this.joinedAt.get(key) ?? 0) : 0);
-      const message = log.messages[offset];
+      // Offsets a journal pruned are gone: start at the oldest message kept.
+      const offset = Math.max(wanted, log.base);
+      const message = log.at(offset);
       if (!message) {
         await log.next(stop);
         continue;
@@ -261,7 +329,7 @@ class InProcessSubscription implements Subscription {
         logger: this.logger,
       });
       if (outcome === 'aborted') return;
-      this.group.committed.set(key, offset + 1);
+      this.broker.commit(this.group, topic, partition, offset + 1);
     }
   }
 }
