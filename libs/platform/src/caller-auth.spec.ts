@@ -26,6 +26,11 @@ describe('caller authentication', () => {
     expect(dev.authenticate(call(undefined, 'ipv4:127.0.0.1:5000'))).toEqual({ kind: 'service', service: 'loopback' });
     expect(() => dev.authenticate(call(undefined, 'ipv4:10.0.0.5:5000'))).toThrow(expect.objectContaining({ code: 'UNAUTHENTICATED' }));
     expect(isLoopbackPeer('ipv6:[::1]:1234')).toBe(true);
+    // grpc-js 1.14 reports peers without the scheme.
+    expect(dev.authenticate(call(undefined, '127.0.0.1:5000'))).toEqual({ kind: 'service', service: 'loopback' });
+    expect(isLoopbackPeer('[::1]:1234')).toBe(true);
+    expect(isLoopbackPeer('[::ffff:127.0.0.1]:1234')).toBe(true);
+    for (const outside of ['10.0.0.5:5000', '127.0.0.1.evil.example:80', '[::2]:1', '1270.0.0.1:5']) expect(isLoopbackPeer(outside)).toBe(false);
   });
 
   it('parses hashed keys and tokens from configuration', () => {

@@ -187,9 +187,14 @@ export function parseServiceTokens(text: string): ServiceTokenEntry[] {
   });
 }
 
-/** True for `ipv4:127.x.x.x:port`, `ipv6:[::1]:port` and `unix:` peers as grpc-js reports them. */
+/**
+ * True for a loopback peer as grpc-js reports it: `127.x.x.x:port` and `[::1]:port` (grpc-js 1.14),
+ * the older `ipv4:`/`ipv6:`-prefixed forms, IPv4-mapped `[::ffff:127.x.x.x]:port`, and `unix:` sockets.
+ */
 export function isLoopbackPeer(peer: string): boolean {
-  return /^ipv4:127\./.test(peer) || /^ipv6:\[::1\]/.test(peer) || /^ipv6:\[::ffff:127\./.test(peer) || peer.startsWith('unix:');
+  if (peer.startsWith('unix:')) return true;
+  const address = peer.replace(/^ipv[46]:/, '');
+  return /^127\.\d+\.\d+\.\d+(:\d+)?$/.test(address) || /^\[::1\](:\d+)?$/.test(address) || /^\[::ffff:127\.\d+\.\d+\.\d+\](:\d+)?$/i.test(address);
 }
 
 function methodName(path: string): string {

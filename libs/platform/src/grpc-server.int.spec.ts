@@ -4,6 +4,7 @@ import { ClientError, Status, type Metadata } from 'nice-grpc-common';
 import { HealthDefinition } from 'nice-grpc-server-health';
 import { UnavailableError, ValidationError } from './errors';
 import { createGrpcServer, type GrpcServer } from './grpc-server';
+import { isLoopbackPeer } from './caller-auth';
 import { createLogger } from './logger';
 
 /** A hand-written generic definition (JSON on the wire) so this lib's test needs no generated code. */
@@ -42,7 +43,8 @@ describe('createGrpcServer over a real socket', () => {
         {
           definition: EchoDefinition as never,
           implementation: {
-            async echo(request: { text?: string; fail?: string }) {
+            async echo(request: { text?: string; fail?: string }, context: { peer: string }) {
+              if (request.fail === 'peer') return { text: context.peer };
               if (request.fail === 'validation') throw new ValidationError('text', 'must not be empty');
               if (request.fail === 'bug') throw new TypeError('secret internals at /srv/x.js');
               if (request.fail === 'hang') await new Promise((resolve) => setTimeout(resolve, 5_000).unref());
@@ -78,6 +80,12 @@ describe('createGrpcServer over a real socket', () => {
     await expect(health.check({ service: 'test.v1.Echo' })).resolves.toMatchObject({ status: 1 });
     server.setServing(false);
     await expect(health.check({ service: 'test.v1.Echo' })).resolves.toMatchObject({ status: 2 });
+  });
+
+  it('reports a loopback caller in a form isLoopbackPeer recognises (development service trust)', async () => {
+    const echo = createClient(EchoDefinition as never, channel) as unknown as { echo(request: unknown): Promise<{ text: string }> };
+    const { text: peer } = await echo.echo({ fail: 'peer' });
+    expect(isLoopbackPeer(peer)).toBe(true);
   });
 
   it('maps a validation error to INVALID_ARGUMENT naming the field', async () => {
