@@ -164,13 +164,20 @@ function clusterFor(service: Service, database: string): Record<string, string> 
         MAILBOX_FETCH_KAFKA_BROKERS: kafkaBrokers,
         MAILBOX_FETCH_AUTH_BROKER_TOKEN: randomBytes(24).toString('base64url'),
       };
+    case 'outbound-send':
+      return {
+        OUTBOUND_SEND_MONGODB_URL: mongoUrl,
+        OUTBOUND_SEND_MONGODB_DATABASE: database,
+        OUTBOUND_SEND_KAFKA_BROKERS: kafkaBrokers,
+        OUTBOUND_SEND_AUTH_BROKER_TOKEN: randomBytes(24).toString('base64url'),
+      };
     default:
       return {};
   }
 }
 
 /** Services that keep data in MongoDB (their test database is dropped afterwards). */
-const usesMongo = new Set<Service>(['auth-broker', 'interaction-router', 'mailbox-fetch']);
+const usesMongo = new Set<Service>(['auth-broker', 'interaction-router', 'mailbox-fetch', 'outbound-send']);
 
 /** Local-test deviations from the pod: loopback instead of the pod IP, any free port. */
 function loopback(service: Service): Record<string, string> {
@@ -179,6 +186,7 @@ function loopback(service: Service): Record<string, string> {
     GRPC_PORT: '0',
     ...(service === 'auth-broker' ? { AUTH_BROKER_METRICS_HOST: '127.0.0.1', AUTH_BROKER_METRICS_PORT: '0' } : {}),
     ...(service === 'mailbox-fetch' ? { MAILBOX_FETCH_METRICS_HOST: '127.0.0.1', MAILBOX_FETCH_METRICS_PORT: '0' } : {}),
+    ...(service === 'outbound-send' ? { OUTBOUND_SEND_METRICS_HOST: '127.0.0.1', OUTBOUND_SEND_METRICS_PORT: '0' } : {}),
   };
 }
 

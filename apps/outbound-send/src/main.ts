@@ -1,11 +1,5 @@
 import { runService } from '@mailroute/platform';
 import { configSchema } from './config';
-import { createServer } from './server';
+import { wireOutboundSend } from './wiring';
 
-void runService({
-  name: 'outbound-send',
-  configSchema,
-  wire: async (config, logger) => ({
-    server: createServer({ logger, defaultDeadlineMs: config.GRPC_DEFAULT_DEADLINE_MS }),
-  }),
-});
+void runService({ name: 'outbound-send', configSchema, wire: wireOutboundSend });

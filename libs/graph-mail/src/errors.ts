@@ -128,7 +128,8 @@ export function classifyGraphError(error: unknown, nowMs: number = Date.now()): 
   if (status === 429) {
     return new GraphMailError('throttled', describe('throttled'), { ...details, retryAfterMs: parseRetryAfter(header('Retry-After'), nowMs) ?? defaultThrottleMs });
   }
-  if (status === 0 || status >= 500 || status === 408) {
+  // graph-client reports a request that got no response (abort, timeout, reset) as statusCode -1.
+  if (status <= 0 || status >= 500 || status === 408) {
     return new GraphMailError('unavailable', describe('unavailable'), { ...details, retryAfterMs: parseRetryAfter(header('Retry-After'), nowMs) });
   }
   if (status === 401) return new GraphMailError('unauthorized', describe('token rejected'), details);

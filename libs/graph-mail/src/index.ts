@@ -3,3 +3,4 @@ export * from './graph-mail.types';
 export * from './mailbox-limiter';
 export * from './html-to-text';
 export { createGraphMailClient, deltaSelect, mailboxKey, messageSelect, permissionsOf, type GraphMailClient, type GraphMailClientOptions, type MailboxGraph } from './graph-mail.client';
+export * from './graph-send.client';

@@ -70,7 +70,7 @@ export const accessPolicySchema = z
 export const groupSchema = z.object({ members: z.array(z.string()) }).strict();
 
 export const createMailboxSchema = z
-  .object({ userPrincipalName: address, displayName: z.string().optional(), id: z.uuid().optional(), mailboxEnabled: z.boolean().optional() })
+  .object({ userPrincipalName: address, displayName: z.string().optional(), id: z.uuid().optional(), mailboxEnabled: z.boolean().optional(), maxSendSizeBytes: z.number().int().positive().optional() })
   .strict();
 
 export const inboundMailSchema = z

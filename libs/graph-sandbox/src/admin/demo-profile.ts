@@ -11,6 +11,8 @@ export const demoProfile = {
   domain: 'contoso-demo.example',
   clientId: '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f',
   clientSecret: 'demo8Q~graph-sandbox-secret-never-use-in-production',
+  /** The agent desktop's app registration: a public client (device code, no secret) agents sign in to. */
+  desktopClientId: '3c9a1e4b-8d2f-4a6e-b5c7-1f0e9d8c7b6a',
   routedMailboxes: ['support@contoso-demo.example', 'sales@contoso-demo.example', 'billing@contoso-demo.example'],
   agents: ['alice@contoso-demo.example', 'bob@contoso-demo.example'],
   routedGroup: 'mailroute-routed@contoso-demo.example',
@@ -23,6 +25,7 @@ export interface DemoSummary {
   graphBaseUrl: string;
   clientId: string;
   clientSecret: string;
+  desktopClientId: string;
   mailboxes: string[];
   agents: string[];
   messages: number;
@@ -41,6 +44,7 @@ export function seedDemoProfile(state: SandboxState, now: number, baseUrl: strin
     graphBaseUrl: `${baseUrl}/`,
     clientId: demoProfile.clientId,
     clientSecret: demoProfile.clientSecret,
+    desktopClientId: demoProfile.desktopClientId,
     mailboxes: [...demoProfile.routedMailboxes],
     agents: [...demoProfile.agents],
     messages,
@@ -53,6 +57,12 @@ export function seedDemoProfile(state: SandboxState, now: number, baseUrl: strin
     applicationPermissions: ['Mail.ReadWrite', 'Mail.Send', 'User.Read.All'],
     delegatedPermissions: ['User.Read', 'Mail.ReadWrite', 'Mail.Send'],
     redirectUris: ['http://localhost:3000/auth/callback'],
+  });
+  state.createApp(tenant.id, {
+    clientId: demoProfile.desktopClientId,
+    displayName: 'mailroute agent desktop (demo)',
+    delegatedPermissions: ['User.Read'],
+    allowPublicClient: true,
   });
   state.addSecret(tenant.id, demoProfile.clientId, { displayName: 'demo', secretText: demoProfile.clientSecret, endMs: now + 2 * 365 * 86_400_000 });
   const names: Record<string, string> = { support: 'Contoso Support', sales: 'Contoso Sales', billing: 'Contoso Billing', alice: 'Alice Agent', bob: 'Bob Agent' };

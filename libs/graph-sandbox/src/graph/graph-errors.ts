@@ -24,7 +24,13 @@ export const graphErrors = {
     new GraphApiError({ status: 400, code: 'InvalidInternetMessageHeader', message: `The internet message header name '${name}' should start with 'x-' or 'X-'.` }),
   headersTooLarge: () =>
     new GraphApiError({ status: 400, code: 'InvalidInternetMessageHeaderCollection', message: 'Maximum total length of the internet message headers is 256 KB.' }),
-  invalidRecipients: () => new GraphApiError({ status: 400, code: 'ErrorInvalidRecipients', message: "At least one recipient isn't valid." }),
+  invalidRecipients: (unresolved?: string) =>
+    new GraphApiError({
+      status: 400,
+      code: 'ErrorInvalidRecipients',
+      message: unresolved ? `At least one recipient isn't valid., Recipient '${unresolved}' is not resolved. All recipients must be resolved before a message can be submitted.` : "At least one recipient isn't valid.",
+    }),
+  messageSizeExceeded: () => new GraphApiError({ status: 400, code: 'ErrorMessageSizeExceeded', message: 'The message exceeds the maximum supported size., Cannot save changes made to an item to store.' }),
   tooManyRecipients: () =>
     new GraphApiError({ status: 400, code: 'ErrorTooManyRecipients', message: 'The message exceeds the maximum number of recipients (500).' }),
   commentAndBody: () =>

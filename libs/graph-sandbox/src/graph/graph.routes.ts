@@ -13,6 +13,7 @@ import { graphErrors } from './graph-errors';
 import { compileRoute, type CompiledRoute, type GraphPreferences, type GraphResult, type GraphRoute } from './graph-route';
 import { messageRoutes } from './messages.handler';
 import { sendRoutes } from './send.handler';
+import { registerUploadSessionRoutes, uploadSessionRoutes, type UploadSessions } from './upload-session.handler';
 
 const jsonContentType = 'application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8';
 
@@ -53,7 +54,9 @@ const userProperties = (mailbox: Mailbox) => ({
 /** Registers Graph v1.0 mail under `/v1.0/users/{id|upn}/…` and `/v1.0/me/…`. */
 export function registerGraphRoutes(app: FastifyInstance, context: SandboxContext): void {
   // Literal paths first: `messages/delta` must not be taken for a message id.
-  const routes: CompiledRoute[] = [...deltaRoutes(context), ...sendRoutes(context), ...folderRoutes, ...messageRoutes].map((route: GraphRoute) => compileRoute(route));
+  const uploads: UploadSessions = new Map();
+  const routes: CompiledRoute[] = [...deltaRoutes(context), ...sendRoutes(context), ...uploadSessionRoutes(uploads), ...folderRoutes, ...messageRoutes].map((route: GraphRoute) => compileRoute(route));
+  registerUploadSessionRoutes(app, context, uploads);
 
   const resolveMailbox = (caller: GraphCaller, segment: string): Mailbox => {
     if (caller.kind === 'user') {

@@ -8,6 +8,9 @@ import { graphErrors } from './graph-errors';
 import type { GraphRequestContext, GraphResult, GraphRoute } from './graph-route';
 import { htmlToText, toGraphMessage } from './message-serializer';
 
+/** Exchange Online's default MaxSendSize (35 MB). */
+const exchangeDefaultMaxSendSizeBytes = 35 * 1024 * 1024;
+
 function self(mailbox: Mailbox): Recipient {
   return { emailAddress: { name: mailbox.displayName, address: mailbox.mail } };
 }
@@ -29,6 +32,14 @@ function dispatch(sandbox: SandboxContext, context: GraphRequestContext, message
   const { mailbox, now } = context;
   const recipients = [...message.toRecipients, ...message.ccRecipients, ...message.bccRecipients];
   if (recipients.length === 0) throw graphErrors.invalidRecipients();
+  // The sandbox is authoritative for its tenants' domains: an address there without a mailbox does not resolve.
+  for (const recipient of recipients) {
+    const address = recipient.emailAddress.address;
+    const domain = address.slice(address.lastIndexOf('@') + 1);
+    if (sandbox.state.ownsDomain(domain) && !sandbox.state.findMailboxByAddress(address)) throw graphErrors.invalidRecipients(address);
+  }
+  const size = Buffer.byteLength(message.body.content, 'utf8') + message.attachments.reduce((total, attachment) => total + attachment.content.length, 0);
+  if (size > (mailbox.maxSendSizeBytes ?? exchangeDefaultMaxSendSizeBytes)) throw graphErrors.messageSizeExceeded();
   const inReplyTo = headerValue(message, 'In-Reply-To');
   const references = headerValue(message, 'References')?.split(/\s+/).filter(Boolean);
   const customHeaders = message.internetMessageHeaders.filter((header) => /^x-/i.test(header.name));

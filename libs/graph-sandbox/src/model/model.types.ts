@@ -162,6 +162,8 @@ export interface Mailbox {
   displayName: string;
   /** false: the user has no mailbox (Graph answers MailboxNotEnabledForRESTAPI). */
   mailboxEnabled: boolean;
+  /** Exchange MaxSendSize: larger messages fail to send with ErrorMessageSizeExceeded. Unset: 35 MB. */
+  maxSendSizeBytes?: number;
   folders: Map<string, MailFolder>;
   wellKnownFolders: Map<string, string>;
   messages: Map<string, Message>;

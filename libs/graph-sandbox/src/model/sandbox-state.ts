@@ -76,7 +76,9 @@ export interface SandboxState {
   addCertificate(tenantId: string, clientId: string, input: { certificatePem: string; displayName?: string }): CertificateCredential;
   setApplicationConsent(tenantId: string, clientId: string, permissions: string[]): AppRegistration;
   setDelegatedConsent(tenantId: string, clientId: string, permissions: string[], userId?: string): AppRegistration;
-  createMailbox(tenantId: string, input: { userPrincipalName: string; displayName?: string; id?: string; mailboxEnabled?: boolean }): Mailbox;
+  createMailbox(tenantId: string, input: { userPrincipalName: string; displayName?: string; id?: string; mailboxEnabled?: boolean; maxSendSizeBytes?: number }): Mailbox;
+  /** True when `domain` is an accepted domain of a sandbox tenant (the sandbox is authoritative for it). */
+  ownsDomain(domain: string): boolean;
   /** A mailbox by id, UPN or primary address (case-insensitive). */
   findMailbox(tenant: Tenant, idOrAddress: string): Mailbox | undefined;
   getMailbox(tenantId: string, idOrAddress: string): Mailbox;
@@ -247,6 +249,7 @@ export function createSandboxState(options: { clock: Clock; throttling?: Partial
         displayName: input.displayName ?? upn.split('@')[0] ?? upn,
         ...(input.mailboxEnabled === undefined ? {} : { mailboxEnabled: input.mailboxEnabled }),
       });
+      if (input.maxSendSizeBytes !== undefined) mailbox.maxSendSizeBytes = input.maxSendSizeBytes;
       tenant.mailboxes.set(id, mailbox);
       addressIndex.set(upn.toLowerCase(), mailbox);
       return mailbox;
@@ -259,6 +262,9 @@ export function createSandboxState(options: { clock: Clock; throttling?: Partial
     },
     findMailboxByAddress(address) {
       return addressIndex.get(address.toLowerCase());
+    },
+    ownsDomain(domain) {
+      return domainIndex.has(domain.toLowerCase());
     },
     setGroupMembers(tenantId, groupAddress, members) {
       const tenant = getTenant(tenantId);

@@ -1,0 +1,212 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ActorKind,
+  OutboundRequest,
+  ReplyMode,
+  SendKind,
+  SendOrigin,
+  SendState,
+  type OutboundSendServiceImplementation,
+  type OutgoingMessage,
+  type SendStatus,
+} from '@mailroute/contracts';
+import { eventKey, events, toEventMessage, type EventBus } from '@mailroute/messaging';
+import { MailrouteError, NotFoundError, PermissionDeniedError, ValidationError, type TenantCallContext } from '@mailroute/platform';
+import type { MailboxDirectory } from '../mailboxes/mailbox-directory';
+import { assertValid, validateOutgoingMessage } from '../send/message-validation';
+import { sendKey, type SendEngine } from '../send/send-engine';
+import type { OutboundSendStores, SendRecord } from '../store/outbound-send.stores';
+
+/** API-key scopes of OutboundSendService. */
+export const outboundSendScopes = { read: 'sends.read', write: 'sends.write', supervise: 'sends.supervise' } as const;
+
+/** The scope each OutboundSendService method needs (the loop-protection override also needs `sends.supervise`). */
+export const scopeByMethod: Readonly<Record<string, string>> = {
+  SendReply: outboundSendScopes.write,
+  SendNew: outboundSendScopes.write,
+  GetSendStatus: outboundSendScopes.read,
+  ListSends: outboundSendScopes.read,
+  UploadAttachment: outboundSendScopes.write,
+};
+
+/** The API's view of a stored send. */
+export function toSendStatus(record: SendRecord): SendStatus {
+  const request = OutboundRequest.fromJSON(record.request);
+  return {
+    sendId: record.sendId,
+    idempotencyKey: request.idempotencyKey,
+    kind: request.kind,
+    origin: record.origin,
+    requestedBy: request.requestedBy,
+    interactionId: request.interactionId,
+    mailboxId: request.mailboxId,
+    mailboxAddress: request.mailboxAddress,
+    replyToGraphMessageId: request.replyToGraphMessageId,
+    replyMode: request.replyMode,
+    subject: request.content?.subject ?? '',
+    state: record.state,
+    failure: record.failure,
+    sent: record.sent ? { ...record.sent, sentAt: new Date(record.sent.sentAt) } : undefined,
+    attempts: record.attempts,
+    nextAttemptAt: record.nextAttemptAt && (record.state === SendState.SEND_STATE_ACCEPTED || record.state === SendState.SEND_STATE_RETRYING) ? new Date(record.nextAttemptAt) : undefined,
+    createdAt: new Date(record.createdAt),
+    updatedAt: new Date(record.updatedAt),
+  };
+}
+
+function readIdempotencyKey(key: string): string {
+  if (!/^[\x21-\x7e]{1,128}$/.test(key)) throw new ValidationError('idempotency_key', 'is required: 1-128 printable ASCII characters');
+  return key;
+}
+
+class UnimplementedError extends MailrouteError {
+  constructor(what: string) {
+    super('FAILED_PRECONDITION', `${what} is not available yet in outbound-send`, { retryable: false });
+  }
+}
+
+export interface OutboundSendHandlerDeps {
+  stores: OutboundSendStores;
+  engine: SendEngine;
+  bus: EventBus;
+  mailboxes: MailboxDirectory;
+  clock?: () => number;
+}
+
+/**
+ * OutboundSendService: records the send (idempotency key → send id by unique insert), then hands
+ * it to the engine through the outbound-request topic — the same path as agents' replies, so one
+ * consumer per mailbox sends and a crash is recovered by redelivery.
+ */
+export function createOutboundSendHandlers(deps: OutboundSendHandlerDeps): OutboundSendServiceImplementation<TenantCallContext> {
+  const { stores, engine } = deps;
+  const clock = deps.clock ?? Date.now;
+
+  async function existing(tenantId: string, idempotencyKey: string): Promise<SendRecord | undefined> {
+    const marker = await stores.idempotency.get(`${tenantId}/api/${idempotencyKey}`);
+    return marker ? stores.sends.get(sendKey(tenantId, marker.sendId)) : undefined;
+  }
+
+  /** Records the request under its idempotency key (or returns the original send) and publishes it. */
+  async function submit(context: TenantCallContext, request: OutboundRequest): Promise<SendStatus> {
+    const marker = `${context.tenantId}/api/${request.idempotencyKey}`;
+    if (!(await stores.idempotency.insert(marker, { sendId: request.sendId, at: clock() }))) {
+      const winner = await existing(context.tenantId, request.idempotencyKey);
+      if (winner) return republish(winner);
+      throw new MailrouteError('UNAVAILABLE', 'the send for this idempotency key is being recorded; retry', { retryable: true });
+    }
+    const record = await engine.intake(request, SendOrigin.SEND_ORIGIN_API, { requestPublished: false });
+    return republish(record);
+  }
+
+  /** Publishes the OutboundRequest of an API send that is not final and not yet published (a crash in between). */
+  async function republish(record: SendRecord): Promise<SendStatus> {
+    if (record.origin === SendOrigin.SEND_ORIGIN_API && !record.requestPublished && record.state !== SendState.SEND_STATE_FAILED && record.state !== SendState.SEND_STATE_SENT) {
+      // The stored request holds no attachment bytes (Kafka's record limit): the consumer reads them from the store.
+      const request = OutboundRequest.fromJSON(record.request);
+      await deps.bus.publish(events.outboundRequest.topic, toEventMessage('outboundRequest', eventKey(record.tenantId, request.mailboxId), request));
+      const latest = (await stores.sends.get(sendKey(record.tenantId, record.sendId))) ?? record;
+      await stores.sends.put(sendKey(record.tenantId, record.sendId), { ...latest, requestPublished: true });
+      return toSendStatus(latest);
+    }
+    return toSendStatus(record);
+  }
+
+  function actorOf(context: TenantCallContext) {
+    return { kind: ActorKind.ACTOR_KIND_SUPERVISOR, id: context.caller.keyId, displayName: '' };
+  }
+
+  function newRequest(context: TenantCallContext, fields: Partial<OutboundRequest>): OutboundRequest {
+    return OutboundRequest.fromPartial({
+      eventId: randomUUID(),
+      tenantId: context.tenantId,
+      occurredAt: new Date(clock()),
+      sendId: randomUUID(),
+      requestedBy: actorOf(context),
+      ...fields,
+    });
+  }
+
+  return {
+    async sendReply(request, context) {
+      const idempotencyKey = readIdempotencyKey(request.idempotencyKey);
+      if (!request.interactionId) throw new ValidationError('interaction_id', 'is required');
+      if (request.interactionId.length > 128 || /[\s/]/.test(request.interactionId)) throw new ValidationError('interaction_id', 'is not an interaction id');
+      if (request.replyToGraphMessageId.length > 512) throw new ValidationError('reply_to_graph_message_id', 'must be at most 512 characters');
+      if (!(request.mode in ReplyMode) || request.mode === ReplyMode.UNRECOGNIZED) throw new ValidationError('mode', 'must be REPLY or REPLY_ALL');
+      assertValid(validateOutgoingMessage(request.content, SendKind.SEND_KIND_REPLY));
+      if (request.allowAutomatedRecipient && !context.caller.scopes.has(outboundSendScopes.supervise)) {
+        throw new PermissionDeniedError(`allow_automated_recipient needs the ${outboundSendScopes.supervise} scope`);
+      }
+      const known = await existing(context.tenantId, idempotencyKey);
+      if (known) return { send: await republish(known) };
+      const interaction = await stores.interactions.get(`${context.tenantId}/${request.interactionId}`);
+      if (!interaction) throw new NotFoundError('interaction', request.interactionId);
+      const send = await submit(
+        context,
+        newRequest(context, {
+          idempotencyKey,
+          kind: SendKind.SEND_KIND_REPLY,
+          interactionId: request.interactionId,
+          mailboxId: interaction.mailboxId,
+          mailboxAddress: interaction.mailboxAddress,
+          replyToGraphMessageId: request.replyToGraphMessageId || interaction.latestGraphMessageId,
+          replyMode: request.mode === ReplyMode.REPLY_MODE_UNSPECIFIED ? ReplyMode.REPLY_MODE_REPLY : request.mode,
+          content: request.content as OutgoingMessage,
+          allowAutomatedRecipient: request.allowAutomatedRecipient,
+        }),
+      );
+      return { send };
+    },
+
+    async sendNew(request, context) {
+      const idempotencyKey = readIdempotencyKey(request.idempotencyKey);
+      if (!request.mailboxId) throw new ValidationError('mailbox_id', 'is required');
+      if (!/^[a-z][a-z0-9-]{0,62}$/.test(request.mailboxId)) throw new ValidationError('mailbox_id', 'is not a mailbox id (1-63 of a-z, 0-9, "-", starting with a letter)');
+      assertValid(validateOutgoingMessage(request.content, SendKind.SEND_KIND_NEW));
+      const known = await existing(context.tenantId, idempotencyKey);
+      if (known) return { send: await republish(known) };
+      const mailbox = await deps.mailboxes.get(context.tenantId, request.mailboxId);
+      if (!mailbox) throw new NotFoundError('mailbox', request.mailboxId);
+      if (request.interactionId) {
+        const interaction = await stores.interactions.get(`${context.tenantId}/${request.interactionId}`);
+        if (!interaction) throw new NotFoundError('interaction', request.interactionId);
+        if (interaction.mailboxId !== request.mailboxId) throw new ValidationError('interaction_id', 'the interaction arrived at another mailbox');
+      }
+      const send = await submit(
+        context,
+        newRequest(context, {
+          idempotencyKey,
+          kind: SendKind.SEND_KIND_NEW,
+          interactionId: request.interactionId,
+          mailboxId: request.mailboxId,
+          mailboxAddress: mailbox.address,
+          content: request.content as OutgoingMessage,
+        }),
+      );
+      return { send };
+    },
+
+    async getSendStatus(request, context) {
+      const key = request.key;
+      if (!key) throw new ValidationError('key', 'is required: send_id or idempotency_key');
+      let record: SendRecord | undefined;
+      if (key.$case === 'sendId') {
+        if (!/^[\x21-\x7e]{1,64}$/.test(key.value) || key.value.includes('/')) throw new ValidationError('send_id', 'is not a send id');
+        record = await stores.sends.get(sendKey(context.tenantId, key.value));
+      } else {
+        record = await existing(context.tenantId, readIdempotencyKey(key.value));
+      }
+      if (!record) throw new NotFoundError('send', key.value);
+      return { send: toSendStatus(record) };
+    },
+
+    listSends() {
+      return Promise.reject(new UnimplementedError('ListSends'));
+    },
+
+    uploadAttachment() {
+      return Promise.reject(new UnimplementedError('UploadAttachment'));
+    },
+  };
+}

@@ -1,0 +1,153 @@
+import { AutomationFlags, SendOrigin, ActorKind } from '@mailroute/contracts';
+import { createGraphMailClient, createGraphSendClient, createMailboxLimiter, type GraphTokenProvider, type MailboxLimiter } from '@mailroute/graph-mail';
+import { events, fromEventMessage, type EventBus, type Subscription } from '@mailroute/messaging';
+import type { Logger } from '@mailroute/platform';
+import { createOutboundSendHandlers } from './handlers/outbound-send.handler';
+import type { MailboxDirectory } from './mailboxes/mailbox-directory';
+import { createSendEngine, isFinalState, type SendEngine, type SendEngineEvents, type SendEngineOptions } from './send/send-engine';
+import { createSendRateLimiter } from './send/send-rate-limiter';
+import type { OutboundSendStores } from './store/outbound-send.stores';
+
+/** Tunables of the composition root; every field has a default. */
+export interface OutboundSendOptions {
+  engine?: Partial<SendEngineOptions>;
+  /** Consumer group of the outbound-request consumers. Default "outbound-send". */
+  groupId?: string;
+  /** Concurrent Graph requests per mailbox for sending (mailbox-fetch uses 3 of Outlook's 4). Default 1. */
+  graphConcurrencyPerMailbox?: number;
+  graphConcurrencyGlobal?: number;
+  /** Messages per mailbox per `sendRateWindowMs`. Default 30 per 60 s (Exchange Online's limit). */
+  sendRatePerWindow?: number;
+  sendRateWindowMs?: number;
+  /** How often parked sends are checked. Default 1 s. */
+  dueIntervalMs?: number;
+  /** Graph request timeout. Default 30 s. */
+  graphRequestTimeoutMs?: number;
+  /** Attachments above this go through an upload session. Default 3,000,000 bytes. */
+  inlineAttachmentMaxBytes?: number;
+  /** Where a consumer group without committed offsets starts. Default true (nothing published earlier is lost). */
+  fromBeginning?: boolean;
+  /** Partitions of the topics this service creates when missing. Default 8. */
+  topicPartitions?: number;
+}
+
+/** The adapters outbound-send runs on: a host (its own main.ts, or an all-in-one process) builds them. */
+export interface OutboundSendAdapters {
+  stores: OutboundSendStores;
+  bus: EventBus;
+  tokens: GraphTokenProvider;
+  mailboxes: MailboxDirectory;
+  logger: Logger;
+  replicaId: string;
+  /** Shared Graph limiter of the process (an all-in-one host passes one per app + mailbox budget). */
+  limiter?: MailboxLimiter;
+  events?: SendEngineEvents;
+  clock?: () => number;
+  options?: OutboundSendOptions;
+}
+
+export interface OutboundSend {
+  engine: SendEngine;
+  handlers: ReturnType<typeof createOutboundSendHandlers>;
+  /** Creates missing topics, starts the consumers and the due-send timer. */
+  start(): Promise<void>;
+  /** True once both consumers own partitions (tests wait for it before publishing). */
+  assigned(): boolean;
+  /** Stops consumers (the message in flight gets its grace) and the timer. */
+  stop(): Promise<void>;
+}
+
+/** The composition root of outbound-send: adapters in, a startable service out. No I/O until start(). */
+export function createOutboundSend(adapters: OutboundSendAdapters): OutboundSend {
+  const options = adapters.options ?? {};
+  const { logger, bus, stores } = adapters;
+  const limiter = adapters.limiter ?? createMailboxLimiter({ perMailbox: options.graphConcurrencyPerMailbox ?? 1, global: options.graphConcurrencyGlobal ?? 64 });
+  const graph = createGraphSendClient({
+    tokens: adapters.tokens,
+    limiter,
+    logger,
+    ...(options.graphRequestTimeoutMs ? { requestTimeoutMs: options.graphRequestTimeoutMs } : {}),
+    ...(options.inlineAttachmentMaxBytes ? { inlineAttachmentMaxBytes: options.inlineAttachmentMaxBytes } : {}),
+  });
+  const mail = createGraphMailClient({ tokens: adapters.tokens, limiter, logger, maxAttempts: 2, ...(options.graphRequestTimeoutMs ? { requestTimeoutMs: options.graphRequestTimeoutMs } : {}) });
+  const engine = createSendEngine({
+    stores,
+    bus,
+    graph,
+    mail,
+    mailboxes: adapters.mailboxes,
+    rate: createSendRateLimiter({ perWindow: options.sendRatePerWindow ?? 30, windowMs: options.sendRateWindowMs ?? 60_000 }),
+    logger,
+    replicaId: adapters.replicaId,
+    ...(options.engine ? { options: options.engine } : {}),
+    ...(adapters.clock ? { clock: adapters.clock } : {}),
+    ...(adapters.events ? { events: adapters.events } : {}),
+  });
+  const handlers = createOutboundSendHandlers({ stores, engine, bus, mailboxes: adapters.mailboxes, ...(adapters.clock ? { clock: adapters.clock } : {}) });
+  const subscriptions: Subscription[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let dueRunning: Promise<unknown> | undefined;
+
+  return {
+    engine,
+    handlers,
+    async start() {
+      const partitions = options.topicPartitions ?? 8;
+      await bus.ensureTopics([events.outboundRequest, events.outboundResult, events.inboundEmail].map((event) => ({ topic: event.topic, partitions })));
+      const groupId = options.groupId ?? 'outbound-send';
+      subscriptions.push(
+        await bus.subscribe({
+          groupId: `${groupId}-interactions`,
+          fromBeginning: options.fromBeginning ?? true,
+          topics: [events.inboundEmail.topic],
+          handler: async (message) => {
+            const inbound = fromEventMessage('inboundEmail', message);
+            const receivedAt = inbound.message?.receivedAt?.getTime() ?? 0;
+            const key = `${inbound.tenantId}/${inbound.interactionId}`;
+            const known = await stores.interactions.get(key);
+            if (known && known.latestReceivedAt > receivedAt) return;
+            await stores.interactions.put(key, {
+              mailboxId: inbound.mailboxId,
+              mailboxAddress: inbound.mailboxAddress,
+              latestGraphMessageId: inbound.message?.graphMessageId ?? '',
+              latestReceivedAt: receivedAt,
+              automation: AutomationFlags.toJSON(inbound.message?.automation ?? AutomationFlags.fromPartial({})),
+            });
+          },
+        }),
+      );
+      subscriptions.push(
+        await bus.subscribe({
+          groupId,
+          fromBeginning: options.fromBeginning ?? true,
+          topics: [events.outboundRequest.topic],
+          handler: async (message, signal) => {
+            const request = fromEventMessage('outboundRequest', message);
+            const origin = request.requestedBy?.kind === ActorKind.ACTOR_KIND_AGENT ? SendOrigin.SEND_ORIGIN_AGENT : SendOrigin.SEND_ORIGIN_API;
+            const record = await engine.intake(request, origin);
+            if (isFinalState(record.state)) await engine.drive(record.tenantId, record.sendId, signal);
+            else await engine.enqueue(record.tenantId, record.sendId);
+          },
+        }),
+      );
+      timer = setInterval(() => {
+        dueRunning ??= engine
+          .pump()
+          .catch((error: unknown) => logger.warn({ err: error }, 'outbound-send: due sends scan failed'))
+          .finally(() => {
+            dueRunning = undefined;
+          });
+      }, options.dueIntervalMs ?? 1_000);
+      timer.unref();
+    },
+    assigned() {
+      return subscriptions.length === 2 && subscriptions.every((subscription) => subscription.assignments().some((assignment) => assignment.partitions.length > 0));
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      await Promise.all(subscriptions.splice(0).map((subscription) => subscription.close()));
+      await dueRunning;
+      await engine.close();
+    },
+  };
+}

@@ -1,0 +1,603 @@
+import { randomUUID } from 'node:crypto';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  AutomationFlags,
+  OutboundRequest,
+  OutboundResult,
+  ReplyMode,
+  SendFailureReason,
+  SendKind,
+  SendState,
+  type EmailAddress,
+  type SendOrigin,
+  type OutgoingMessage,
+} from '@mailroute/contracts';
+import {
+  GraphMailError,
+  isGraphMailError,
+  mailboxKey,
+  type GraphDraft,
+  type GraphDraftInput,
+  type GraphMailClient,
+  type GraphRecipient,
+  type GraphSendClient,
+  type MailboxSender,
+} from '@mailroute/graph-mail';
+import { eventKey, events, toEventMessage, type EventBus } from '@mailroute/messaging';
+import { isRetryable, sleep, UnavailableError, ValidationError, type Logger } from '@mailroute/platform';
+import type { MailboxDirectory, SendingMailbox } from '../mailboxes/mailbox-directory';
+import { dueKey, type FailureRecord, type OutboundSendStores, type SendRecord, type SentRecord } from '../store/outbound-send.stores';
+import { automationOf, loopRefusal, sendIdHeader } from './loop-protection';
+import { validateOutgoingMessage } from './message-validation';
+import type { SendRateLimiter } from './send-rate-limiter';
+
+/** Tunables of the send engine; every field has a default (defaultSendEngineOptions). */
+export interface SendEngineOptions {
+  /** A wait up to this long is slept inside the consumer; a longer one parks the send in the due table. Default 20 s. */
+  inlineWaitMaxMs: number;
+  /** An attempt marker older than this belongs to a crashed replica: its attempt counts as ambiguous. Default 180 s. */
+  attemptStaleMs: number;
+  /** Transient failures are retried this long after the request, then it fails RETRIES_EXHAUSTED. Default 24 h. */
+  retryBudgetMs: number;
+  /** A send may wait this long for the mailbox's send rate limit before it fails SEND_RATE_EXCEEDED. Default 15 min. */
+  rateMaxWaitMs: number;
+  /** First backoff after a transient failure (doubles, jittered). Default 1 s. */
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** Sent Items are searched back to this long before the request was recorded. Default 10 min. */
+  sentItemsLookbackMs: number;
+  /** Tests only: pause after Graph accepted a send, before it is recorded (the crash window). Default 0. */
+  pauseAfterSendMs: number;
+  /** Sends driven at once by this process. Default 256. */
+  maxConcurrentSends: number;
+}
+
+export const defaultSendEngineOptions: SendEngineOptions = {
+  inlineWaitMaxMs: 20_000,
+  attemptStaleMs: 180_000,
+  retryBudgetMs: 24 * 3600_000,
+  rateMaxWaitMs: 15 * 60_000,
+  backoffBaseMs: 1_000,
+  backoffMaxMs: 300_000,
+  sentItemsLookbackMs: 10 * 60_000,
+  pauseAfterSendMs: 0,
+  maxConcurrentSends: 256,
+};
+
+export interface SendEngineEvents {
+  onAttempt?(outcome: 'sent' | 'failed' | 'retry' | 'found-in-sent-items'): void;
+  onFinal?(state: 'sent' | 'failed', latencyMs: number): void;
+}
+
+export interface SendEngineDeps {
+  stores: OutboundSendStores;
+  bus: EventBus;
+  graph: GraphSendClient;
+  /** Reads originals (loop protection) and inbound attachments; shares the limiter with `graph`. */
+  mail: GraphMailClient;
+  mailboxes: MailboxDirectory;
+  rate: SendRateLimiter;
+  logger: Logger;
+  replicaId: string;
+  options?: Partial<SendEngineOptions>;
+  clock?: () => number;
+  events?: SendEngineEvents;
+}
+
+export const isFinalState = (state: number): boolean => state === SendState.SEND_STATE_SENT || state === SendState.SEND_STATE_FAILED;
+
+type Step = 'original' | 'create-draft' | 'attachment' | 'send' | 'lookup';
+
+type Outcome =
+  | { kind: 'sent'; sent: SentRecord; foundInSentItems: boolean }
+  | { kind: 'failed'; failure: FailureRecord }
+  | { kind: 'retry'; failure: FailureRecord; waitMs: number; ambiguous: boolean };
+
+/** A SendFailure record; `error` adds the Graph details of the last attempt. */
+export function failure(reason: SendFailureReason, message: string, error?: unknown, overridable = false): FailureRecord {
+  const graph = isGraphMailError(error) ? error : undefined;
+  return {
+    reason,
+    message: message.slice(0, 1024),
+    graphErrorCode: graph?.graphCode.slice(0, 256) ?? '',
+    httpStatus: graph?.status ?? 0,
+    graphRequestId: graph?.requestId ?? '',
+    overridable,
+  };
+}
+
+/** The key of a send record. */
+export const sendKey = (tenantId: string, sendId: string) => `${tenantId}/${sendId}`;
+
+function toRecipients(list: readonly EmailAddress[]): GraphRecipient[] {
+  return list.map((entry) => ({ emailAddress: { address: entry.address, ...(entry.name ? { name: entry.name } : {}) } }));
+}
+
+/** `base` plus `added`, without repeating an address (case-insensitive). */
+function mergeRecipients(base: readonly GraphRecipient[] | null | undefined, added: readonly EmailAddress[]): GraphRecipient[] {
+  const out = [...(base ?? [])];
+  const seen = new Set(out.map((recipient) => recipient.emailAddress?.address?.toLowerCase()));
+  for (const recipient of toRecipients(added)) {
+    const address = recipient.emailAddress?.address?.toLowerCase();
+    if (!seen.has(address)) {
+      seen.add(address);
+      out.push(recipient);
+    }
+  }
+  return out;
+}
+
+const importanceNames: Record<number, GraphDraftInput['importance']> = { 1: 'low', 2: 'normal', 3: 'high' };
+
+function draftContent(content: OutgoingMessage, sendId: string): GraphDraftInput {
+  const importance = importanceNames[content.importance];
+  return {
+    ...(content.subject ? { subject: content.subject } : {}),
+    body: content.bodyHtml ? { contentType: 'html', content: content.bodyHtml } : { contentType: 'text', content: content.bodyText },
+    ...(importance ? { importance } : {}),
+    internetMessageHeaders: [{ name: sendIdHeader, value: sendId }],
+  };
+}
+
+/** Which events a request is refused for at intake (never sendable), as a failure. */
+export function intakeRefusal(request: OutboundRequest): FailureRecord | undefined {
+  if (request.kind === SendKind.SEND_KIND_REPLY && !request.replyToGraphMessageId) {
+    return failure(SendFailureReason.SEND_FAILURE_REASON_INTERACTION_NOT_FOUND, 'The reply names no message to reply to (reply_to_graph_message_id is empty).');
+  }
+  const issues = validateOutgoingMessage(request.content, request.kind);
+  const first = issues[0];
+  if (!first) return undefined;
+  const injection = issues.find((issue) => issue.injection);
+  if (injection) return failure(SendFailureReason.SEND_FAILURE_REASON_HEADER_INJECTION, `Refused: ${injection.field} ${injection.problem}.`);
+  if (issues.some((issue) => /recipients/.test(issue.problem))) return failure(SendFailureReason.SEND_FAILURE_REASON_TOO_MANY_RECIPIENTS, `Refused: ${first.field} ${first.problem}.`);
+  return failure(SendFailureReason.SEND_FAILURE_REASON_UNKNOWN, `Refused: ${first.field} ${first.problem}.`);
+}
+
+/** Checks an OutboundRequest event's envelope; a malformed one is a ValidationError (dead-lettered). */
+export function checkRequestEnvelope(request: OutboundRequest): void {
+  if (!request.tenantId) throw new ValidationError('tenant_id', 'is required');
+  if (!/^[\x21-\x7e]{1,64}$/.test(request.sendId) || request.sendId.includes('/')) throw new ValidationError('send_id', 'must be 1-64 printable ASCII characters without "/"');
+  if (!request.mailboxId) throw new ValidationError('mailbox_id', 'is required');
+  if (request.kind !== SendKind.SEND_KIND_REPLY && request.kind !== SendKind.SEND_KIND_NEW) throw new ValidationError('kind', 'must be REPLY or NEW');
+}
+
+/**
+ * The send engine: records requests (unique insert on tenant + send id), then drives each to SENT
+ * or FAILED through Graph draft + send, exactly once from the customer's side:
+ *
+ * 1. one attempt at a time across replicas (unique attempt markers);
+ * 2. the draft carries `x-mailroute-send-id` and is recorded before it is sent; the record says
+ *    SENDING while the send call is out;
+ * 3. after an ambiguous failure (timeout, connection lost, 5xx on send, a crash while SENDING) the
+ *    next attempt first looks in Sent Items for the header, then at the draft itself (a sent draft
+ *    keeps its immutable id in Sent Items), and only sends when neither shows it went out.
+ */
+export function createSendEngine(deps: SendEngineDeps) {
+  const options: SendEngineOptions = { ...defaultSendEngineOptions, ...deps.options };
+  const clock = deps.clock ?? Date.now;
+  const { stores, logger } = deps;
+  const tracer = trace.getTracer('outbound-send');
+
+  async function publishResult(record: SendRecord): Promise<void> {
+    const request = OutboundRequest.fromJSON(record.request);
+    const result = OutboundResult.fromPartial({
+      eventId: randomUUID(),
+      tenantId: record.tenantId,
+      occurredAt: new Date(record.updatedAt),
+      sendId: record.sendId,
+      idempotencyKey: request.idempotencyKey,
+      origin: record.origin,
+      kind: request.kind,
+      interactionId: request.interactionId,
+      mailboxId: request.mailboxId,
+      state: record.state,
+      ...(record.failure ? { failure: record.failure } : {}),
+      ...(record.sent ? { sent: { ...record.sent, sentAt: new Date(record.sent.sentAt) } } : {}),
+      attempts: record.attempts,
+      ...(request.requestedBy ? { requestedBy: request.requestedBy } : {}),
+    });
+    await deps.bus.publish(events.outboundResult.topic, toEventMessage('outboundResult', eventKey(record.tenantId, request.mailboxId), result));
+  }
+
+  async function save(record: SendRecord): Promise<SendRecord> {
+    await stores.sends.put(sendKey(record.tenantId, record.sendId), record);
+    return record;
+  }
+
+  /** Records the final state (once) and publishes it; a redelivery publishes it if that was lost. */
+  async function finish(record: SendRecord, outcome: { sent: SentRecord } | { failure: FailureRecord }): Promise<SendRecord> {
+    const now = clock();
+    const final: SendRecord = {
+      ...record,
+      state: 'sent' in outcome ? SendState.SEND_STATE_SENT : SendState.SEND_STATE_FAILED,
+      sent: 'sent' in outcome ? outcome.sent : undefined,
+      failure: 'failure' in outcome ? outcome.failure : undefined,
+      nextAttemptAt: undefined,
+      updatedAt: now,
+    };
+    // Published before it is recorded, in one write with the marker: a crash in between re-decides
+    // the send (through Sent Items) and publishes the same final state again, which consumers allow.
+    await publishResult(final);
+    await save({ ...final, publishedState: final.state });
+    deps.events?.onFinal?.('sent' in outcome ? 'sent' : 'failed', now - record.createdAt);
+    return final;
+  }
+
+  async function ensurePublished(record: SendRecord): Promise<void> {
+    if (record.publishedState === record.state) return;
+    await publishResult(record);
+    await save({ ...record, publishedState: record.state });
+  }
+
+  /**
+   * Records a request unless its send id is known (then returns the stored record unchanged).
+   * A request that can never be sent is recorded FAILED at once, with its reason.
+   */
+  async function intake(request: OutboundRequest, origin: SendOrigin, extra: Partial<SendRecord> = {}): Promise<SendRecord> {
+    checkRequestEnvelope(request);
+    const key = sendKey(request.tenantId, request.sendId);
+    const now = clock();
+    // Inline bytes are kept apart: the send record is read and written at every step.
+    const attachments = request.content?.attachments ?? [];
+    for (const [index, attachment] of attachments.entries()) {
+      if (attachment.source?.$case === 'content') await stores.contents.put(`${key}/${index}`, { contentBase64: Buffer.from(attachment.source.value).toString('base64') });
+    }
+    const stored = request.content ? { ...request, content: { ...request.content, attachments: attachments.map((attachment) => (attachment.source?.$case === 'content' ? { ...attachment, source: undefined } : attachment)) } } : request;
+    const record: SendRecord = {
+      tenantId: request.tenantId,
+      sendId: request.sendId,
+      request: OutboundRequest.toJSON(stored),
+      origin,
+      state: SendState.SEND_STATE_ACCEPTED,
+      attempts: 0,
+      createdAt: now,
+      updatedAt: now,
+      ...extra,
+    };
+    if (!(await stores.sends.insert(key, record))) return (await stores.sends.get(key)) ?? record;
+    const refusal = intakeRefusal(request);
+    if (refusal) return finish(record, { failure: refusal });
+    return record;
+  }
+
+  function backoff(attempt: number): number {
+    const base = Math.min(options.backoffMaxMs, options.backoffBaseMs * 2 ** Math.min(20, Math.max(0, attempt - 1)));
+    return Math.round(base * (0.5 + Math.random() / 2));
+  }
+
+  /** `failures`: transient failures in a row so far (throttling excluded: its Retry-After decides). */
+  function classify(error: unknown, step: Step, failures: number): Outcome {
+    const retry = (message: string, waitMs: number, ambiguous: boolean): Outcome => ({
+      kind: 'retry',
+      failure: failure(SendFailureReason.SEND_FAILURE_REASON_TRANSIENT, message, error),
+      waitMs,
+      ambiguous,
+    });
+    const failed = (reason: SendFailureReason, message: string): Outcome => ({ kind: 'failed', failure: failure(reason, message, error) });
+    if (error instanceof GraphMailError) {
+      switch (error.kind) {
+        case 'throttled':
+          // A 429 refused the request: nothing was sent.
+          return retry('Graph throttled the mailbox; retrying after its Retry-After.', error.retryAfterMs ?? 1_000, false);
+        case 'unavailable':
+          return retry(`Graph was unavailable (${error.status || 'network'}); retrying.`, Math.max(backoff(failures + 1), error.retryAfterMs ?? 0), step === 'send');
+        case 'unauthorized':
+          return failed(SendFailureReason.SEND_FAILURE_REASON_AUTH_FAILED, 'Graph rejected the access token even after a refresh; check the tenant credentials (auth-broker diagnosis).');
+        case 'outside-access-policy':
+          return failed(SendFailureReason.SEND_FAILURE_REASON_MAILBOX_OUTSIDE_ACCESS_POLICY, 'The mailbox is outside the app\'s Exchange application access policy (Graph: "Access to OData is disabled.").');
+        case 'access-denied':
+          return failed(
+            SendFailureReason.SEND_FAILURE_REASON_MAIL_SEND_NOT_GRANTED,
+            step === 'send' ? 'The app is not granted Mail.Send for this mailbox (or consent is missing).' : 'The app may not write drafts in this mailbox (Mail.ReadWrite and Mail.Send are needed).',
+          );
+        case 'mailbox-not-found':
+          return failed(SendFailureReason.SEND_FAILURE_REASON_MAILBOX_NOT_FOUND, 'Graph does not find the sending mailbox.');
+        case 'not-found':
+          if (step === 'original') return failed(SendFailureReason.SEND_FAILURE_REASON_ORIGINAL_MESSAGE_NOT_FOUND, 'The message to reply to no longer exists in the mailbox.');
+          if (step === 'attachment') return failed(SendFailureReason.SEND_FAILURE_REASON_ATTACHMENT_NOT_FOUND, 'An attachment to send on no longer exists.');
+          return retry('The draft disappeared; retrying.', backoff(failures + 1), step === 'send');
+        default:
+          break;
+      }
+      if (error.graphCode === 'ErrorInvalidRecipients') return failed(SendFailureReason.SEND_FAILURE_REASON_INVALID_RECIPIENT, `Exchange rejected a recipient: ${error.message.replace(/^graph: [^:]*: /, '')}`);
+      if (error.graphCode === 'ErrorTooManyRecipients') return failed(SendFailureReason.SEND_FAILURE_REASON_TOO_MANY_RECIPIENTS, 'The message has more recipients than Exchange allows (500).');
+      if (error.graphCode === 'ErrorMessageSizeExceeded' || error.graphCode === 'ErrorAttachmentSizeLimitExceeded' || error.status === 413) {
+        return failed(SendFailureReason.SEND_FAILURE_REASON_MESSAGE_TOO_LARGE, 'The message is larger than the mailbox may send (Exchange MaxSendSize).');
+      }
+      return failed(SendFailureReason.SEND_FAILURE_REASON_UNKNOWN, `Graph refused the ${step} step: ${error.graphCode || error.status}.`);
+    }
+    if (isRetryable(error)) return retry(`A dependency was unavailable (${(error as Error).message}); retrying.`, backoff(failures + 1), step === 'send');
+    if (error instanceof Error && 'code' in error && typeof (error as { code: unknown }).code === 'number') {
+      // A gRPC error from auth-broker: no token for this mailbox.
+      return failed(SendFailureReason.SEND_FAILURE_REASON_AUTH_FAILED, `No access token for the mailbox: ${error.message}`);
+    }
+    logger.error({ err: error, step }, 'outbound-send: unclassified failure');
+    return failed(SendFailureReason.SEND_FAILURE_REASON_UNKNOWN, 'An unexpected error stopped the send; see the outbound-send log.');
+  }
+
+  async function automationFor(request: OutboundRequest, mailbox: SendingMailbox): Promise<AutomationFlags | undefined> {
+    const known = await stores.interactions.get(`${request.tenantId}/${request.interactionId}`);
+    if (known && known.latestGraphMessageId === request.replyToGraphMessageId && known.automation) return AutomationFlags.fromJSON(known.automation);
+    const original = await deps.mail.mailbox(mailbox.target).getMessage(request.replyToGraphMessageId);
+    return automationOf(original);
+  }
+
+  async function attachmentContent(request: OutboundRequest, mailbox: SendingMailbox, index: number): Promise<Buffer | FailureRecord> {
+    const source = request.content?.attachments[index]?.source;
+    if (!source || source.$case === 'content') {
+      const stored = await stores.contents.get(`${sendKey(request.tenantId, request.sendId)}/${index}`);
+      if (stored) return Buffer.from(stored.contentBase64, 'base64');
+      if (source) return Buffer.from(source.value);
+      return failure(SendFailureReason.SEND_FAILURE_REASON_ATTACHMENT_NOT_FOUND, `The content of attachment ${index + 1} is not stored.`);
+    }
+    if (source?.$case === 'inbound') {
+      const attachment = await deps.mail.mailbox(mailbox.target).getAttachment(source.value.graphMessageId, source.value.attachmentId);
+      if (!attachment.contentBytes) return failure(SendFailureReason.SEND_FAILURE_REASON_ATTACHMENT_NOT_FOUND, `Attachment ${index + 1} is not a file with content.`);
+      return Buffer.from(attachment.contentBytes, 'base64');
+    }
+    return failure(SendFailureReason.SEND_FAILURE_REASON_ATTACHMENT_NOT_FOUND, `Attachment ${index + 1} references an upload outbound-send cannot read (uploads are not shared with outbound-send).`);
+  }
+
+  function draftFields(draft: GraphDraft): Partial<SendRecord> {
+    return { draftId: draft.id, draftReady: false, draftInternetMessageId: draft.internetMessageId ?? '', draftConversationId: draft.conversationId ?? '' };
+  }
+
+  function located(message: GraphDraft, fallbackId: string, now: number): SentRecord {
+    return {
+      graphMessageId: message.id || fallbackId,
+      internetMessageId: message.internetMessageId ?? '',
+      conversationId: message.conversationId ?? '',
+      sentAt: message.sentDateTime ? Date.parse(message.sentDateTime) : now,
+    };
+  }
+
+  /** One attempt; persists the draft id and SENDING before the send call. */
+  async function attempt(start: SendRecord, request: OutboundRequest, mailbox: SendingMailbox): Promise<{ outcome: Outcome; record: SendRecord }> {
+    let record = start;
+    let step: Step = 'lookup';
+    const sender: MailboxSender = deps.graph.mailbox(mailbox.target);
+    const content = request.content as OutgoingMessage;
+    try {
+      if (record.ambiguous) {
+        const found = await sender.findSentWithHeader(sendIdHeader, record.sendId, record.createdAt - options.sentItemsLookbackMs);
+        if (found) return { outcome: { kind: 'sent', sent: located(found, found.id, clock()), foundInSentItems: true }, record };
+        if (record.draftId) {
+          const draft = await sender.getMessage(record.draftId).catch((error: unknown) => {
+            if (isGraphMailError(error, 'not-found')) return undefined;
+            throw error;
+          });
+          if (draft && draft.isDraft === false) return { outcome: { kind: 'sent', sent: located(draft, record.draftId, clock()), foundInSentItems: true }, record };
+          if (!draft) record = { ...record, draftId: undefined, draftReady: false };
+        }
+        record = { ...record, ambiguous: false };
+      }
+      if (request.kind === SendKind.SEND_KIND_REPLY && !request.allowAutomatedRecipient && !record.loopChecked) {
+        step = 'original';
+        const refusal = loopRefusal(await automationFor(request, mailbox));
+        if (refusal) {
+          return {
+            outcome: { kind: 'failed', failure: failure(SendFailureReason.SEND_FAILURE_REASON_LOOP_PROTECTION, `Not sent: ${refusal}. A supervisor may override (allow_automated_recipient).`, undefined, true) },
+            record,
+          };
+        }
+        record = { ...record, loopChecked: true };
+      }
+      if (record.draftId && !record.draftReady) {
+        // An incomplete draft of an earlier attempt: never send it, start over.
+        await sender.deleteMessage(record.draftId).catch(() => undefined);
+        record = { ...record, draftId: undefined };
+      }
+      if (!record.draftId) {
+        step = request.kind === SendKind.SEND_KIND_REPLY ? 'original' : 'create-draft';
+        let draft: GraphDraft;
+        if (request.kind === SendKind.SEND_KIND_REPLY) {
+          draft = await sender.createReplyDraft(request.replyToGraphMessageId, request.replyMode === ReplyMode.REPLY_MODE_REPLY_ALL, draftContent(content, record.sendId));
+          record = await save({ ...record, ...draftFields(draft), updatedAt: clock() });
+          step = 'create-draft';
+          if (content.to.length + content.cc.length + content.bcc.length > 0) {
+            await sender.updateDraft(draft.id, {
+              ...(content.to.length ? { toRecipients: mergeRecipients(draft.toRecipients, content.to) } : {}),
+              ...(content.cc.length ? { ccRecipients: mergeRecipients(draft.ccRecipients, content.cc) } : {}),
+              ...(content.bcc.length ? { bccRecipients: mergeRecipients(draft.bccRecipients, content.bcc) } : {}),
+            });
+          }
+        } else {
+          draft = await sender.createDraft({ ...draftContent(content, record.sendId), toRecipients: toRecipients(content.to), ccRecipients: toRecipients(content.cc), bccRecipients: toRecipients(content.bcc) });
+          record = await save({ ...record, ...draftFields(draft), updatedAt: clock() });
+        }
+        step = 'attachment';
+        for (const [index, attachment] of content.attachments.entries()) {
+          const bytes = await attachmentContent(request, mailbox, index);
+          if (!Buffer.isBuffer(bytes)) return { outcome: { kind: 'failed', failure: bytes }, record };
+          await sender.addAttachment(draft.id, {
+            name: attachment.name,
+            contentType: attachment.contentType || 'application/octet-stream',
+            content: bytes,
+            isInline: attachment.isInline,
+            contentId: attachment.contentId || undefined,
+          });
+        }
+        record = { ...record, draftReady: true };
+      }
+      step = 'send';
+      record = await save({ ...record, state: SendState.SEND_STATE_SENDING, updatedAt: clock() });
+      await sender.send(record.draftId as string);
+    } catch (error) {
+      if (step === 'send' && isGraphMailError(error) && (error.kind === 'rejected' || error.kind === 'not-found') && record.draftId) {
+        // "Only draft messages can be sent": an earlier, ambiguous send of this draft went out meanwhile.
+        let draft: GraphDraft | undefined;
+        try {
+          draft = await sender.getMessage(record.draftId);
+        } catch (checkError) {
+          if (!isGraphMailError(checkError, 'not-found')) {
+            // Undecided (the check itself failed): never fail a send that may have gone out; look again next attempt.
+            return { outcome: { kind: 'retry', failure: failure(SendFailureReason.SEND_FAILURE_REASON_TRANSIENT, 'The send was refused and the draft could not be checked; retrying.', checkError), waitMs: backoff((record.transientFailures ?? 0) + 1), ambiguous: true }, record };
+          }
+        }
+        if (draft && draft.isDraft === false) return { outcome: { kind: 'sent', sent: located(draft, record.draftId, clock()), foundInSentItems: true }, record };
+      }
+      return { outcome: classify(error, step, record.transientFailures ?? 0), record };
+    }
+    if (options.pauseAfterSendMs > 0) await sleep(options.pauseAfterSendMs);
+    // The draft keeps its immutable id, Message-ID and conversation in Sent Items.
+    const draftId = record.draftId as string;
+    const copy: GraphDraft = { id: draftId, internetMessageId: record.draftInternetMessageId ?? '', conversationId: record.draftConversationId ?? '' };
+    return { outcome: { kind: 'sent', sent: located(copy, draftId, clock()), foundInSentItems: false }, record };
+  }
+
+  /**
+   * Drives one send until it is final, or parked in the due table for a wait longer than
+   * `inlineWaitMaxMs`. Throws a retryable UnavailableError while another replica holds the attempt.
+   */
+  const active = new Set<string>();
+
+  async function drive(tenantId: string, sendId: string, signal?: AbortSignal): Promise<SendRecord | undefined> {
+    const key = sendKey(tenantId, sendId);
+    // Driven here already (the due pump and a redelivery can meet): that drive finishes or parks it.
+    if (active.has(key)) return stores.sends.get(key);
+    active.add(key);
+    try {
+      return await driveLoop(tenantId, sendId, key, signal);
+    } finally {
+      active.delete(key);
+    }
+  }
+
+  async function driveLoop(tenantId: string, sendId: string, key: string, signal?: AbortSignal): Promise<SendRecord | undefined> {
+    for (;;) {
+      let record = await stores.sends.get(key);
+      if (!record) return undefined;
+      if (isFinalState(record.state)) {
+        await ensurePublished(record);
+        return record;
+      }
+      const request = OutboundRequest.fromJSON(record.request);
+      const now = clock();
+      if (now - record.createdAt > options.retryBudgetMs) {
+        return finish(record, { failure: { ...(record.failure ?? failure(SendFailureReason.SEND_FAILURE_REASON_RETRIES_EXHAUSTED, '')), reason: SendFailureReason.SEND_FAILURE_REASON_RETRIES_EXHAUSTED, message: `Transient failures did not clear within ${Math.round(options.retryBudgetMs / 60_000)} minutes. Last: ${record.failure?.message ?? 'none'}` } });
+      }
+      if (record.nextAttemptAt && record.nextAttemptAt > now) {
+        const wait = record.nextAttemptAt - now;
+        if (wait > options.inlineWaitMaxMs) {
+          await stores.due.put(dueKey(record.nextAttemptAt, tenantId, sendId), { tenantId, sendId });
+          return record;
+        }
+        await sleep(wait, signal);
+        if (signal?.aborted) throw new UnavailableError('stopping');
+        continue;
+      }
+      const mailbox = await deps.mailboxes.get(tenantId, request.mailboxId);
+      if (!mailbox) return finish(record, { failure: failure(SendFailureReason.SEND_FAILURE_REASON_MAILBOX_NOT_FOUND, `The mailbox ${JSON.stringify(request.mailboxId)} is not configured (or disabled) in mailbox-fetch.`) });
+      const rateWait = record.ambiguous || record.state === SendState.SEND_STATE_SENDING ? 0 : deps.rate.tryTake(mailboxKey(mailbox.target), now);
+      if (rateWait > 0) {
+        if (now + rateWait - record.createdAt > options.rateMaxWaitMs) {
+          return finish(record, { failure: failure(SendFailureReason.SEND_FAILURE_REASON_SEND_RATE_EXCEEDED, `The mailbox's send rate limit kept this message waiting longer than ${Math.round(options.rateMaxWaitMs / 1000)} s.`) });
+        }
+        await save({ ...record, nextAttemptAt: now + rateWait, updatedAt: now });
+        continue;
+      }
+      const number = record.attempts + 1;
+      const markerKey = `${key}/${number}`;
+      if (!(await stores.attempts.insert(markerKey, { owner: deps.replicaId, at: now }))) {
+        const holder = await stores.attempts.get(markerKey);
+        if (holder && holder.owner !== deps.replicaId && now - holder.at < options.attemptStaleMs) {
+          throw new UnavailableError(`send ${sendId}: attempt ${number} is in progress on ${holder.owner}`, { retryAfterMs: 1_000 });
+        }
+        // Its owner died (or this replica restarted) mid-attempt: that attempt may have sent.
+        await save({ ...record, attempts: number, ambiguous: true, updatedAt: now });
+        continue;
+      }
+      // A record left SENDING means a crash between the send call and its result.
+      record = { ...record, attempts: number, ambiguous: record.ambiguous || record.state === SendState.SEND_STATE_SENDING };
+      const { outcome, record: after } = await tracer.startActiveSpan('outbound-send.attempt', { attributes: { 'mailroute.send_id': sendId, 'mailroute.attempt': number, 'mailroute.ambiguous': record.ambiguous === true } }, async (span) => {
+        try {
+          const result = await attempt(record as SendRecord, request, mailbox);
+          span.setAttribute('mailroute.outcome', result.outcome.kind);
+          if (result.outcome.kind !== 'sent') span.setStatus({ code: SpanStatusCode.ERROR, message: result.outcome.failure.message });
+          return result;
+        } finally {
+          span.end();
+        }
+      });
+      deps.events?.onAttempt?.(outcome.kind === 'sent' && outcome.foundInSentItems ? 'found-in-sent-items' : outcome.kind);
+      if (outcome.kind === 'sent') return finish({ ...after, ambiguous: false }, { sent: outcome.sent });
+      if (outcome.kind === 'failed') return finish(after, { failure: outcome.failure });
+      logger.info({ sendId, attempt: number, waitMs: outcome.waitMs, ambiguous: outcome.ambiguous, reason: outcome.failure.message }, 'outbound-send: attempt failed transiently');
+      const throttled = outcome.failure.httpStatus === 429;
+      const retrying = await save({
+        ...after,
+        transientFailures: throttled ? (after.transientFailures ?? 0) : (after.transientFailures ?? 0) + 1,
+        state: SendState.SEND_STATE_RETRYING,
+        failure: outcome.failure,
+        ambiguous: after.ambiguous || outcome.ambiguous,
+        nextAttemptAt: clock() + outcome.waitMs,
+        updatedAt: clock(),
+      });
+      await publishResult(retrying);
+    }
+  }
+
+  const stopping = new AbortController();
+  let pumping: Promise<void> | undefined;
+  let pumpAgain = false;
+  let moreDue = false;
+
+  /**
+   * Starts drives for due entries (parked and newly accepted sends), up to `maxConcurrentSends`
+   * in this process. An entry is deleted only after its drive returned (final, or parked again
+   * under a later key), so a crash leaves it for the next scan of any replica.
+   */
+  function pump(): Promise<void> {
+    if (pumping) {
+      pumpAgain = true;
+      return pumping;
+    }
+    pumping = (async () => {
+      do {
+        if (stopping.signal.aborted) break;
+        pumpAgain = false;
+        const free = options.maxConcurrentSends - active.size;
+        if (free <= 0) break;
+        const limit = Math.min(200, free + active.size);
+        const entries = await stores.due.list({ prefix: '', limit });
+        const horizon = dueKey(clock(), '', '');
+        // Only a full page or the concurrency cap can leave due entries unseen: then a finished drive scans again.
+        moreDue = entries.length === limit;
+        for (const entry of entries) {
+          if (entry.key > horizon) break;
+          if (active.has(sendKey(entry.document.tenantId, entry.document.sendId))) continue;
+          if (active.size >= options.maxConcurrentSends) {
+            moreDue = true;
+            break;
+          }
+          void drive(entry.document.tenantId, entry.document.sendId, stopping.signal)
+            .then(() => stores.due.delete(entry.key))
+            .catch((error: unknown) => logger.warn({ err: error, sendId: entry.document.sendId }, 'outbound-send: send not driven now; its due entry stays'))
+            .finally(() => {
+              if (moreDue) void pump().catch(() => undefined);
+            });
+        }
+      } while (pumpAgain);
+    })().finally(() => {
+      pumping = undefined;
+    });
+    return pumping;
+  }
+
+  /** Queues a recorded send for driving now (durably: the due entry survives a crash). */
+  async function enqueue(tenantId: string, sendId: string): Promise<void> {
+    await stores.due.put(dueKey(clock(), tenantId, sendId), { tenantId, sendId });
+    void pump().catch((error: unknown) => logger.warn({ err: error }, 'outbound-send: due scan failed'));
+  }
+
+  /** Stops starting drives, aborts their waits and gives the ones inside a Graph call `graceMs` to finish. */
+  async function close(graceMs = 10_000): Promise<void> {
+    stopping.abort();
+    const deadline = clock() + graceMs;
+    while (active.size > 0 && clock() < deadline) await sleep(50);
+  }
+
+  return { intake, drive, enqueue, pump, close, publishResult, options, activeCount: () => active.size };
+}
+
+export type SendEngine = ReturnType<typeof createSendEngine>;

@@ -1,0 +1,143 @@
+import { EmbeddedDocumentTable, EmbeddedStore, MongoDocumentTable, MongoStore, type DocumentTable } from '@mailroute/persistence';
+import type { Logger } from '@mailroute/platform';
+
+/** A failure as stored (proto SendFailure, reason as its number). */
+export interface FailureRecord {
+  reason: number;
+  message: string;
+  graphErrorCode: string;
+  httpStatus: number;
+  graphRequestId: string;
+  overridable: boolean;
+}
+
+/** Where a sent message landed (proto SentMessage). */
+export interface SentRecord {
+  graphMessageId: string;
+  internetMessageId: string;
+  conversationId: string;
+  sentAt: number;
+}
+
+/**
+ * One send request and its delivery state, keyed `<tenant>/<send id>`. Created by a unique insert
+ * (redelivered events change nothing); afterwards only its processor writes it.
+ */
+export interface SendRecord {
+  tenantId: string;
+  sendId: string;
+  /** The request as proto OutboundRequest JSON (content included; API inline attachment bytes in base64). */
+  request: unknown;
+  /** proto SendOrigin. */
+  origin: number;
+  /** proto SendState. */
+  state: number;
+  failure?: FailureRecord | undefined;
+  sent?: SentRecord | undefined;
+  attempts: number;
+  /** Transient failures other than throttling so far: the backoff exponent. */
+  transientFailures?: number | undefined;
+  nextAttemptAt?: number | undefined;
+  /** The Graph draft being sent (immutable id), once created. */
+  draftId?: string | undefined;
+  /** Message-ID and conversation of the draft (kept when it is sent). */
+  draftInternetMessageId?: string | undefined;
+  draftConversationId?: string | undefined;
+  /** Set once the draft has all its recipients and attachments: it may be sent as is. */
+  draftReady?: boolean | undefined;
+  /** An earlier attempt may have sent the message: look in Sent Items before sending again. */
+  ambiguous?: boolean | undefined;
+  /** Loop protection was checked (once per send). */
+  loopChecked?: boolean | undefined;
+  /** The last state an OutboundResult was published for (redelivery publishes a missing one). */
+  publishedState?: number | undefined;
+  /** API sends: the OutboundRequest event was published. */
+  requestPublished?: boolean | undefined;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** `<tenant>/<origin>/<key>` → the send an idempotency key was first used for (unique insert). */
+export interface IdempotencyRecord {
+  sendId: string;
+  at: number;
+}
+
+/** `<tenant>/<send id>/<attempt>`: who makes attempt N (unique insert: one attempt at a time across replicas). */
+export interface AttemptRecord {
+  owner: string;
+  at: number;
+}
+
+/** `<due time, zero-padded>/<tenant>/<send id>`: a send waiting longer than a consumer may hold its message. */
+export interface DueRecord {
+  tenantId: string;
+  sendId: string;
+}
+
+/** `<tenant>/<send id>/<attachment index>`: bytes of an attachment given inline (API), kept apart from the send record. */
+export interface AttachmentContentRecord {
+  contentBase64: string;
+}
+
+/** What outbound-send knows of an interaction, from InboundEmail events: where and what to reply to. */
+export interface InteractionRecord {
+  mailboxId: string;
+  mailboxAddress: string;
+  latestGraphMessageId: string;
+  latestReceivedAt: number;
+  /** proto AutomationFlags (JSON) of the latest inbound message. */
+  automation: unknown;
+}
+
+/** Every table outbound-send keeps; only `_id` lookups and unique inserts are relied on (FerretDB v1). */
+export interface OutboundSendStores {
+  sends: DocumentTable<SendRecord>;
+  idempotency: DocumentTable<IdempotencyRecord>;
+  attempts: DocumentTable<AttemptRecord>;
+  due: DocumentTable<DueRecord>;
+  interactions: DocumentTable<InteractionRecord>;
+  contents: DocumentTable<AttachmentContentRecord>;
+  close(): Promise<void>;
+}
+
+const names = {
+  sends: 'os_sends',
+  idempotency: 'os_idempotency_keys',
+  attempts: 'os_send_attempts',
+  due: 'os_due_sends',
+  interactions: 'os_interactions',
+  contents: 'os_attachment_contents',
+} as const;
+
+function tables(table: <T extends object>(name: string) => DocumentTable<T>): Omit<OutboundSendStores, 'close'> {
+  return {
+    sends: table(names.sends),
+    idempotency: table(names.idempotency),
+    attempts: table(names.attempts),
+    due: table(names.due),
+    interactions: table(names.interactions),
+    contents: table(names.contents),
+  };
+}
+
+/** Tables in MongoDB (or FerretDB). `store` is shared when the host passes one (e.g. for the mailbox directory). */
+export function mongoStores(store: MongoStore): Omit<OutboundSendStores, 'close'> {
+  return tables(<T extends object>(name: string) => new MongoDocumentTable<T>(store, name));
+}
+
+export async function openMongoStores(options: { url: string; database: string; logger?: Logger }): Promise<OutboundSendStores & { store: MongoStore }> {
+  const store = await MongoStore.connect({ url: options.url, database: options.database, appName: 'outbound-send', ...(options.logger ? { logger: options.logger } : {}) });
+  return { ...mongoStores(store), store, close: () => store.close() };
+}
+
+/** Tables in the embedded store (single process). */
+export function openEmbeddedStores(options: { path: string }): OutboundSendStores & { store: EmbeddedStore } {
+  const store = new EmbeddedStore({ path: options.path });
+  return { ...tables(<T extends object>(name: string) => new EmbeddedDocumentTable<T>(store, name)), store, close: async () => store.close() };
+}
+
+/** The key of a due entry: sorts by time. */
+export function dueKey(at: number, tenantId: string, sendId: string): string {
+  return `${String(Math.max(0, Math.floor(at))).padStart(15, '0')}/${tenantId}/${sendId}`;
+}

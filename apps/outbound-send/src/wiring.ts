@@ -1,0 +1,84 @@
+import { hostname } from 'node:os';
+import { EmbeddedDocumentTable, EmbeddedStore, MongoDocumentTable } from '@mailroute/persistence';
+import { InProcessEventBus, KafkaEventBus, type EventBus } from '@mailroute/messaging';
+import { createCallerAuthenticator, startMetrics, type Logger, type ServiceConfig, type ServiceParts } from '@mailroute/platform';
+import type { z } from 'zod';
+import type { configSchema } from './config';
+import { createTableMailboxDirectory, mailboxConfigTableName, type MailboxConfigView, type MailboxDirectory } from './mailboxes/mailbox-directory';
+import { createOutboundSendMetrics } from './metrics/outbound-send.metrics';
+import { createOutboundSend } from './outbound-send';
+import { createServer } from './server';
+import { openEmbeddedStores, openMongoStores, type OutboundSendStores } from './store/outbound-send.stores';
+import { createAuthBrokerTokenProvider } from './tokens/auth-broker-token.provider';
+
+export type OutboundSendConfig = z.infer<typeof configSchema> & ServiceConfig;
+
+/** Adapters a host shares between the services it runs in one process (the embedded default's bus). */
+export interface SharedAdapters {
+  bus?: EventBus;
+}
+
+/** config → metrics → store, bus (or the host's shared one), tokens, mailbox directory → createOutboundSend → gRPC server. */
+export async function wireOutboundSend(config: OutboundSendConfig, logger: Logger, adapters: SharedAdapters = {}): Promise<ServiceParts> {
+  const metrics = await startMetrics({ serviceName: 'outbound-send', port: config.OUTBOUND_SEND_METRICS_PORT, host: config.OUTBOUND_SEND_METRICS_HOST });
+  let stores: OutboundSendStores;
+  let mailboxes: MailboxDirectory;
+  const closeExtra: (() => void)[] = [];
+  if (config.OUTBOUND_SEND_STORE === 'mongodb') {
+    const opened = await openMongoStores({ url: config.OUTBOUND_SEND_MONGODB_URL ?? '', database: config.OUTBOUND_SEND_MONGODB_DATABASE, logger });
+    stores = opened;
+    mailboxes = createTableMailboxDirectory(new MongoDocumentTable<MailboxConfigView>(opened.store, mailboxConfigTableName));
+  } else {
+    stores = openEmbeddedStores({ path: config.OUTBOUND_SEND_EMBEDDED_PATH });
+    const mailboxStore = new EmbeddedStore({ path: config.OUTBOUND_SEND_MAILBOX_FETCH_EMBEDDED_PATH });
+    closeExtra.push(() => mailboxStore.close());
+    mailboxes = createTableMailboxDirectory(new EmbeddedDocumentTable<MailboxConfigView>(mailboxStore, mailboxConfigTableName));
+  }
+  // Consumers only record and queue requests (sending happens off the consumer), so the default session suits.
+  const bus: EventBus = adapters.bus
+    ?? (config.OUTBOUND_SEND_KAFKA_BROKERS
+    ? new KafkaEventBus({ brokers: config.OUTBOUND_SEND_KAFKA_BROKERS.split(','), clientId: 'outbound-send', logger, sessionTimeoutMs: config.OUTBOUND_SEND_KAFKA_SESSION_TIMEOUT_MS, partitionsConsumedConcurrently: 4 })
+    : new InProcessEventBus());
+  const tokens = createAuthBrokerTokenProvider({ address: config.OUTBOUND_SEND_AUTH_BROKER_ADDRESS, serviceToken: config.OUTBOUND_SEND_AUTH_BROKER_TOKEN });
+  const service = createOutboundSend({
+    stores,
+    bus,
+    tokens,
+    mailboxes,
+    logger,
+    replicaId: config.OUTBOUND_SEND_REPLICA_ID ?? `${hostname()}-${process.pid}`,
+    events: createOutboundSendMetrics(metrics.meter),
+    options: {
+      groupId: config.OUTBOUND_SEND_CONSUMER_GROUP,
+      fromBeginning: config.OUTBOUND_SEND_CONSUMER_FROM_BEGINNING,
+      graphConcurrencyPerMailbox: config.OUTBOUND_SEND_GRAPH_CONCURRENCY_PER_MAILBOX,
+      graphConcurrencyGlobal: config.OUTBOUND_SEND_GRAPH_CONCURRENCY_GLOBAL,
+      graphRequestTimeoutMs: config.OUTBOUND_SEND_GRAPH_TIMEOUT_MS,
+      sendRatePerWindow: config.OUTBOUND_SEND_RATE_PER_WINDOW,
+      sendRateWindowMs: config.OUTBOUND_SEND_RATE_WINDOW_MS,
+      inlineAttachmentMaxBytes: config.OUTBOUND_SEND_INLINE_ATTACHMENT_MAX_BYTES,
+      engine: {
+        retryBudgetMs: config.OUTBOUND_SEND_RETRY_BUDGET_MS,
+        rateMaxWaitMs: config.OUTBOUND_SEND_RATE_MAX_WAIT_MS,
+        backoffBaseMs: config.OUTBOUND_SEND_BACKOFF_BASE_MS,
+        attemptStaleMs: config.OUTBOUND_SEND_ATTEMPT_STALE_MS,
+        pauseAfterSendMs: config.OUTBOUND_SEND_TEST_PAUSE_AFTER_SEND_MS,
+      },
+    },
+  });
+  await service.start();
+  const authenticator = createCallerAuthenticator({ apiKeys: config.OUTBOUND_SEND_API_KEYS ?? [] });
+  return {
+    server: createServer({ logger, service, authenticator, defaultDeadlineMs: config.GRPC_DEFAULT_DEADLINE_MS }),
+    closeAfterServer: [
+      { name: 'consumers', run: () => service.stop() },
+      { name: 'event bus', run: () => bus.close() },
+      { name: 'auth-broker client', run: async () => tokens.close() },
+      { name: 'store', run: async () => {
+        await stores.close();
+        for (const close of closeExtra) close();
+      } },
+      { name: 'metrics', run: () => metrics.shutdown() },
+    ],
+  };
+}

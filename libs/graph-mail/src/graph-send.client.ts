@@ -1,0 +1,237 @@
+import { Client, HTTPMessageHandler, type GraphRequest } from '@microsoft/microsoft-graph-client';
+import type { Logger } from '@mailroute/platform';
+import { classifyGraphError, GraphMailError } from './errors';
+import { mailboxKey } from './graph-mail.client';
+import type { GraphInternetMessageHeader, GraphRecipient, GraphTokenProvider, MailboxTarget } from './graph-mail.types';
+import { createMailboxLimiter, type MailboxLimiter } from './mailbox-limiter';
+
+/** Graph accepts a file attachment in one POST only below 3 MB; anything larger needs an upload session. */
+export const defaultInlineAttachmentMaxBytes = 3_000_000;
+
+/** Graph's upload-session chunks must be multiples of 320 KiB; 10 chunks per PUT (3.2 MiB) keeps requests small. */
+export const uploadChunkBytes = 320 * 1024 * 10;
+
+/** Writable message fields of a draft (create, createReply's `message`, PATCH). */
+export interface GraphDraftInput {
+  subject?: string;
+  body?: { contentType: 'html' | 'text'; content: string };
+  toRecipients?: GraphRecipient[];
+  ccRecipients?: GraphRecipient[];
+  bccRecipients?: GraphRecipient[];
+  importance?: 'low' | 'normal' | 'high';
+  /** Only at creation; names must start with `x-`. */
+  internetMessageHeaders?: GraphInternetMessageHeader[];
+}
+
+/** A draft or sent message as the send operations read it back. */
+export interface GraphDraft {
+  id: string;
+  isDraft?: boolean | null;
+  internetMessageId?: string | null;
+  conversationId?: string | null;
+  subject?: string | null;
+  toRecipients?: GraphRecipient[] | null;
+  ccRecipients?: GraphRecipient[] | null;
+  bccRecipients?: GraphRecipient[] | null;
+  sentDateTime?: string | null;
+  internetMessageHeaders?: GraphInternetMessageHeader[] | null;
+}
+
+export interface GraphOutgoingAttachment {
+  name: string;
+  contentType: string;
+  content: Buffer;
+  isInline: boolean;
+  contentId?: string | undefined;
+}
+
+export interface GraphSendClientOptions {
+  tokens: GraphTokenProvider;
+  /** Shared with every Graph client of the process (outbound-send: 1 request per mailbox). */
+  limiter?: MailboxLimiter;
+  /** Per-request timeout. Default 30 s. A send that times out is ambiguous: it may have gone out. */
+  requestTimeoutMs?: number;
+  /** Attachments up to this size are POSTed whole; larger ones go through an upload session. Default 3,000,000. */
+  inlineAttachmentMaxBytes?: number;
+  logger?: Logger;
+  clock?: () => number;
+}
+
+/**
+ * Draft-and-send operations on one mailbox. Every call is ONE attempt (plus one retry with a
+ * fresh token after a 401): a send must not be retried blindly, so retries are the caller's
+ * decision. A 429 pauses the mailbox in the shared limiter for its Retry-After before the
+ * classified error is thrown.
+ */
+export interface MailboxSender {
+  readonly target: MailboxTarget;
+  /** createReply / createReplyAll: a draft in the original's conversation (In-Reply-To/References set by Exchange). */
+  createReplyDraft(originalMessageId: string, all: boolean, message: GraphDraftInput): Promise<GraphDraft>;
+  /** A new draft in Drafts. */
+  createDraft(message: GraphDraftInput): Promise<GraphDraft>;
+  updateDraft(draftId: string, changes: GraphDraftInput): Promise<GraphDraft>;
+  /** Adds a file attachment: one POST up to the inline limit, else an upload session in chunks. */
+  addAttachment(draftId: string, attachment: GraphOutgoingAttachment): Promise<void>;
+  /** POST /messages/{id}/send (202). */
+  send(draftId: string): Promise<void>;
+  /** The message by immutable id (a sent draft keeps its id in Sent Items); `not-found` when gone. */
+  getMessage(id: string): Promise<GraphDraft>;
+  deleteMessage(id: string): Promise<void>;
+  /**
+   * Looks in Sent Items for a message carrying `headerName: value`, among messages sent at or after
+   * `sinceMs`. Reads pages of 50 with their internet message headers.
+   */
+  findSentWithHeader(headerName: string, value: string, sinceMs: number): Promise<GraphDraft | undefined>;
+}
+
+export interface GraphSendClient {
+  mailbox(target: MailboxTarget): MailboxSender;
+  readonly limiter: MailboxLimiter;
+}
+
+const preferImmutable = 'IdType="ImmutableId"';
+const draftSelect = ['id', 'isDraft', 'internetMessageId', 'conversationId', 'subject', 'toRecipients', 'ccRecipients', 'bccRecipients', 'sentDateTime'];
+
+/** Creates the send client. */
+export function createGraphSendClient(options: GraphSendClientOptions): GraphSendClient {
+  const limiter = options.limiter ?? createMailboxLimiter({ perMailbox: 1 });
+  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  const inlineMax = options.inlineAttachmentMaxBytes ?? defaultInlineAttachmentMaxBytes;
+  const clock = options.clock ?? Date.now;
+  const client = Client.initWithMiddleware({ middleware: new HTTPMessageHandler(), defaultVersion: 'v1.0' });
+
+  function mailbox(target: MailboxTarget): MailboxSender {
+    const key = mailboxKey(target);
+    const userSegment = `users/${encodeURIComponent(target.address)}`;
+
+    async function call<T>(what: string, build: (url: (path: string) => string) => GraphRequest, run: (request: GraphRequest) => Promise<T>): Promise<T> {
+      let forceRefresh = false;
+      for (;;) {
+        const token = await options.tokens.getToken(target.tenantId, target.principal, { forceRefresh });
+        const base = token.graphEndpoint.replace(/\/+$/, '');
+        try {
+          return await limiter.run(key, async () => {
+            const request = build((path) => `${base}/v1.0/${userSegment}/${path}`)
+              .header('Authorization', `Bearer ${token.accessToken}`)
+              .header('Prefer', preferImmutable)
+              .option('signal', AbortSignal.timeout(requestTimeoutMs));
+            return await run(request);
+          });
+        } catch (raw) {
+          const error = classifyGraphError(raw, clock());
+          if (error.kind === 'throttled') {
+            limiter.pause(key, clock() + (error.retryAfterMs ?? 1_000));
+            options.logger?.debug({ mailbox: target.address, what, waitMs: error.retryAfterMs }, 'graph-send: throttled');
+          }
+          if (error.kind === 'unauthorized' && !forceRefresh) {
+            forceRefresh = true;
+            continue;
+          }
+          throw error;
+        }
+      }
+    }
+
+    /** The upload URL carries its own credential: Graph refuses an Authorization header there. */
+    async function uploadChunks(uploadUrl: string, content: Buffer): Promise<void> {
+      for (let start = 0; start < content.length; start += uploadChunkBytes) {
+        const end = Math.min(content.length, start + uploadChunkBytes);
+        const chunk = content.subarray(start, end);
+        let response: Response;
+        try {
+          response = await limiter.run(key, () =>
+            fetch(uploadUrl, {
+              method: 'PUT',
+              headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(chunk.length), 'Content-Range': `bytes ${start}-${end - 1}/${content.length}` },
+              body: chunk,
+              signal: AbortSignal.timeout(requestTimeoutMs),
+            }),
+          );
+        } catch (error) {
+          throw new GraphMailError('unavailable', `graph: upload session chunk failed: ${(error as Error).message}`, { status: 0, graphCode: '', cause: error });
+        }
+        if (!response.ok) {
+          const body = (await response.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+          throw classifyGraphError({ statusCode: response.status, code: body.error?.code, message: body.error?.message ?? 'upload failed', headers: response.headers }, clock());
+        }
+        await response.arrayBuffer().catch(() => undefined);
+      }
+    }
+
+    return {
+      target,
+      createReplyDraft(originalMessageId, all, message) {
+        return call(
+          'create-reply',
+          (url) => client.api(url(`messages/${encodeURIComponent(originalMessageId)}/${all ? 'createReplyAll' : 'createReply'}`)),
+          async (request) => (await request.post({ message })) as GraphDraft,
+        );
+      },
+      createDraft(message) {
+        return call('create-draft', (url) => client.api(url('messages')), async (request) => (await request.post(message)) as GraphDraft);
+      },
+      updateDraft(draftId, changes) {
+        return call('update-draft', (url) => client.api(url(`messages/${encodeURIComponent(draftId)}`)), async (request) => (await request.patch(changes)) as GraphDraft);
+      },
+      async addAttachment(draftId, attachment) {
+        const metadata = {
+          name: attachment.name,
+          contentType: attachment.contentType,
+          isInline: attachment.isInline,
+          ...(attachment.contentId ? { contentId: attachment.contentId } : {}),
+        };
+        if (attachment.content.length <= inlineMax) {
+          await call(
+            'add-attachment',
+            (url) => client.api(url(`messages/${encodeURIComponent(draftId)}/attachments`)),
+            (request) => request.post({ '@odata.type': '#microsoft.graph.fileAttachment', ...metadata, contentBytes: attachment.content.toString('base64') }),
+          );
+          return;
+        }
+        const session = await call(
+          'upload-session',
+          (url) => client.api(url(`messages/${encodeURIComponent(draftId)}/attachments/createUploadSession`)),
+          async (request) =>
+            (await request.post({ AttachmentItem: { attachmentType: 'file', ...metadata, size: attachment.content.length } })) as { uploadUrl?: string },
+        );
+        if (!session.uploadUrl) throw new GraphMailError('rejected', 'graph: upload session without uploadUrl', { status: 201, graphCode: '' });
+        await uploadChunks(session.uploadUrl, attachment.content);
+      },
+      async send(draftId) {
+        await call('send', (url) => client.api(url(`messages/${encodeURIComponent(draftId)}/send`)), (request) => request.post({}));
+      },
+      getMessage(id) {
+        return call('get-message', (url) => client.api(url(`messages/${encodeURIComponent(id)}`)).select(draftSelect), async (request) => (await request.get()) as GraphDraft);
+      },
+      async deleteMessage(id) {
+        await call('delete-message', (url) => client.api(url(`messages/${encodeURIComponent(id)}`)), (request) => request.delete());
+      },
+      async findSentWithHeader(headerName, value, sinceMs) {
+        const since = new Date(sinceMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
+        let link: string | undefined;
+        const wanted = headerName.toLowerCase();
+        for (let page = 0; page < 40; page += 1) {
+          const body: { value?: GraphDraft[]; '@odata.nextLink'?: string } = await call(
+            'find-sent',
+            (url) =>
+              link
+                ? client.api(link)
+                : client
+                    .api(url('mailFolders/sentitems/messages'))
+                    .filter(`sentDateTime ge ${since}`)
+                    .select([...draftSelect, 'internetMessageHeaders'])
+                    .top(50),
+            async (request) => (await request.get()) as { value?: GraphDraft[]; '@odata.nextLink'?: string },
+          );
+          const found = body.value?.find((message) => message.internetMessageHeaders?.some((header) => header.name.toLowerCase() === wanted && header.value === value));
+          if (found) return found;
+          link = body['@odata.nextLink'];
+          if (!link) return undefined;
+        }
+        return undefined;
+      },
+    };
+  }
+
+  return { mailbox, limiter };
+}
