@@ -1,33 +1,31 @@
 // Intake of mailbox-fetch: emails/s and freshness (delivery in the graph sandbox → InboundEmail event
-// consumed from Kafka, p50/p99) for 1, 20 and 200 mailboxes, and memory per mailbox. Wires the
-// mailbox-fetch core in this process exactly as its integration test does (graph-mail client with
-// MSAL client credentials against the in-process graph sandbox, FerretDB stores, the real Kafka
-// broker), starting Kafka and FerretDB itself through tools/test-infra (startAll/stopAll).
-// Each scenario: a fresh sandbox tenant and database, mailboxes created and first-synced, then the
-// emails delivered in BENCH_WAVES waves BENCH_WAVE_INTERVAL_MS apart (round-robin over the mailboxes);
-// a Kafka consumer on mailroute.inbound-email.v1 here stamps each event on arrival.
+// consumed from Kafka, p50/p99) for 1, 20 and 200 mailboxes, and memory per mailbox. Runs the service
+// as operators do: apps/mailbox-fetch/src/main.ts as its own process (FerretDB store, the real Kafka
+// broker), with tokens from a real auth-broker process (MSAL against the graph sandbox over HTTPS);
+// Kafka and FerretDB are started through tools/test-infra (startAll/stopAll) unless MAILROUTE_TEST_KAFKA_BROKERS
+// and MAILROUTE_TEST_MONGODB_URL name running ones; the sandbox runs in this process.
+// Each scenario: a fresh sandbox tenant (mailboxes created in parallel), a fresh database and a fresh
+// mailbox-fetch process; mailboxes created over gRPC and first-synced, then the emails delivered in
+// BENCH_WAVES waves BENCH_WAVE_INTERVAL_MS apart (round-robin over the mailboxes); a Kafka consumer on
+// mailroute.inbound-email.v1 here stamps each event on arrival.
 // Sandbox throttling stays at Outlook's documented limits (4 concurrent requests and 10,000 per
 // 10 min per app and mailbox); mailbox-fetch keeps its default 3 requests per mailbox. The poll
 // interval is capped at BENCH_POLL_MS (default 1 s; production minimum is 10 s), which bounds freshness.
+// Memory per mailbox: the mailbox-fetch process's RSS (median of samples) after the first sync of all
+// mailboxes minus its RSS before any mailbox existed, divided by the mailboxes.
 // Run: npx nx run bench:mailbox-fetch, or node tools/scripts/run-ts.mjs bench/mailbox-fetch/mailbox-fetch.bench.ts
 // Env: BENCH_EMAILS_1 / BENCH_EMAILS_20 / BENCH_EMAILS_200 (emails per scenario, default 200/400/400),
 // BENCH_MAILBOXES (comma list, default 1,20,200), BENCH_WAVES (default 5), BENCH_WAVE_INTERVAL_MS (default 1000),
 // BENCH_POLL_MS (default 1000), BENCH_TIMEOUT_SECONDS (per scenario, default 90).
-import { availableParallelism, cpus } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import { Mailbox, MailboxSyncState, type InboundEmail } from '@mailroute/contracts';
-import { createGraphMailClient, createMailboxLimiter } from '@mailroute/graph-mail';
+import { MailboxFetchServiceDefinition, MailboxSyncState, type InboundEmail } from '@mailroute/contracts';
 import { events, fromEventMessage, KafkaEventBus } from '@mailroute/messaging';
-import { createLogger } from '@mailroute/platform';
-import { createSandboxMailTenant, createSandboxTokenProvider, randomId, startTestGraphSandbox, waitFor, type SandboxMailTenant } from '@mailroute/testing';
-// The benchmark drives the service's core in-process, as its integration test does.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { createMailboxFetchCore } from '../../apps/mailbox-fetch/src/mailbox-fetch';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { openMongoStores } from '../../apps/mailbox-fetch/src/store/mailbox-fetch.stores';
+import { createGrpcClient, hashBearerCredential } from '@mailroute/platform';
+import { createSandboxMailTenant, randomId, startAuthBrokerProcess, startServiceProcess, startTestGraphSandbox, waitFor, type SandboxMailTenant } from '@mailroute/testing';
+import { Metadata } from 'nice-grpc';
 
 interface InfraState {
   kafka?: { brokers: string };
@@ -47,21 +45,37 @@ const waveIntervalMs = Number(process.env['BENCH_WAVE_INTERVAL_MS'] ?? 1000);
 const pollMs = Number(process.env['BENCH_POLL_MS'] ?? 1000);
 const timeoutMs = Number(process.env['BENCH_TIMEOUT_SECONDS'] ?? 90) * 1000;
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
-function memory(): { heap: number; rss: number } {
-  gc();
-  gc();
-  const usage = process.memoryUsage();
-  return { heap: usage.heapUsed, rss: usage.rss };
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Resident set size of a process (Linux /proc), in bytes. */
+function rssOf(pid: number): number {
+  const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(match?.[1] ?? Number.NaN) * 1024;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Median of `samples` RSS readings `intervalMs` apart (RSS moves with every GC). */
+async function steadyRss(pid: number, samples = 9, intervalMs = 300): Promise<number> {
+  const values: number[] = [];
+  for (let i = 0; i < samples; i += 1) {
+    values.push(rssOf(pid));
+    await sleep(intervalMs);
+  }
+  return values.sort((a, b) => a - b)[Math.floor(samples / 2)] ?? Number.NaN;
+}
+
+/** Runs `work` over `items` with at most `limit` at once. */
+async function inParallel<T>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      for (let index = next++; index < items.length; index = next++) await work(items[index] as T, index);
+    }),
+  );
+}
 
 interface Row {
   mailboxes: number;
@@ -71,21 +85,30 @@ interface Row {
   p50: number;
   p99: number;
   max: number;
-  heapKbPerMailbox: number;
   rssKbPerMailbox: number;
+  setupSeconds: number;
 }
 
 async function main(): Promise<void> {
   const infra = (await import(pathToFileURL(path.join(root, 'tools/test-infra/index.mjs')).href)) as TestInfraModule;
-  const logger = createLogger({ name: 'mailbox-fetch-bench', level: (process.env['BENCH_LOG'] as 'info' | undefined) ?? 'silent' });
   const infraStarted = Date.now();
-  const state = await infra.startAll({ log: () => undefined });
-  const started = await startTestGraphSandbox();
+  // Servers already running (MAILROUTE_TEST_KAFKA_BROKERS + MAILROUTE_TEST_MONGODB_URL) are used as they are.
+  const given = process.env['MAILROUTE_TEST_KAFKA_BROKERS'] && process.env['MAILROUTE_TEST_MONGODB_URL'];
+  const state: InfraState | undefined = given
+    ? { kafka: { brokers: process.env['MAILROUTE_TEST_KAFKA_BROKERS'] ?? '' }, ferretdb: { url: process.env['MAILROUTE_TEST_MONGODB_URL'] ?? '' } }
+    : await infra.startAll({ log: () => undefined });
+  const certDir = mkdtempSync(path.join(tmpdir(), 'mf-bench-sandbox-'));
+  const workDir = mkdtempSync(path.join(tmpdir(), 'mf-bench-'));
+  const started = await startTestGraphSandbox({ certDir });
+  const tenantIds = mailboxCounts.map(() => randomId('bench'));
+  const apiKeys = Object.fromEntries(tenantIds.map((tenantId) => [tenantId, `mrk_${randomId('key')}`]));
+  const serviceToken = `mrs_${randomId('fetch')}`;
+  const authBroker = await startAuthBrokerProcess({ endpoints: started.endpoints, workDir, apiKeys, serviceTokens: { 'mailbox-fetch': serviceToken } });
   const rows: Row[] = [];
   try {
     const brokers = (state.kafka?.brokers ?? '').split(',');
     const mongoUrl = state.ferretdb?.url ?? '';
-    console.log(`infrastructure up in ${((Date.now() - infraStarted) / 1000).toFixed(1)} s (Kafka ${brokers.join(',')}, FerretDB ${mongoUrl})`);
+    console.log(`infrastructure up in ${((Date.now() - infraStarted) / 1000).toFixed(1)} s (Kafka ${brokers.join(',')}, FerretDB ${mongoUrl}, auth-broker ${authBroker.address})`);
     const bus = new KafkaEventBus({ brokers, clientId: randomId('mf-bench') });
     await bus.ensureTopics([{ topic: events.inboundEmail.topic, partitions: 8 }]);
     /** subject → consumed at (ms). */
@@ -102,42 +125,53 @@ async function main(): Promise<void> {
       },
     });
     await waitFor(() => subscription.assignments().length > 0, { timeoutMs: 30_000, description: 'consumer assignment' });
-    const sandboxTenants = new Map<string, SandboxMailTenant>();
 
     try {
       for (const [scenarioIndex, count] of mailboxCounts.entries()) {
         const total = emailsFor(count);
         const setupStarted = Date.now();
-        const tenantId = randomId('bench');
-        const sandbox = await createSandboxMailTenant(started.endpoints, { mailboxCount: count });
-        sandboxTenants.set(tenantId, sandbox);
-        const before = memory();
-        const stores = await openMongoStores({ url: mongoUrl, database: randomId('mfbench') });
-        const graph = createGraphMailClient({
-          tokens: createSandboxTokenProvider(started.endpoints, sandboxTenants),
-          limiter: createMailboxLimiter({ perMailbox: 3 }),
-          logger,
+        const tenantId = tenantIds[scenarioIndex] ?? '';
+        const auth = { metadata: Metadata({ authorization: `Bearer ${apiKeys[tenantId] ?? ''}` }) };
+        // The sandbox tenant and app first, then its mailboxes 20 at a time.
+        const base = await createSandboxMailTenant(started.endpoints, { mailboxCount: 0 });
+        const sandbox: SandboxMailTenant = { ...base, mailboxes: Array.from({ length: count }, (_, i) => `box${i}@${base.domain}`) };
+        await inParallel(sandbox.mailboxes, 20, async (address, i) => {
+          await started.endpoints.admin.createMailbox(sandbox.directoryId, { userPrincipalName: address, displayName: `Box ${i}` });
         });
-        const core = createMailboxFetchCore({
-          stores,
-          graph,
-          bus,
-          logger,
-          replicaId: `bench-${scenarioIndex}`,
-          options: { leaseTtlMs: 30_000, scanIntervalMs: 1_000, pollIntervalCapMs: pollMs },
+        await authBroker.addSandboxCredentials(tenantId, sandbox);
+
+        const fetch = startServiceProcess('apps/mailbox-fetch/src/main.ts', {
+          GRPC_PORT: '0',
+          LOG_LEVEL: process.env['BENCH_LOG'] ?? 'info',
+          NODE_EXTRA_CA_CERTS: started.endpoints.caCertPath,
+          MAILBOX_FETCH_STORE: 'mongodb',
+          MAILBOX_FETCH_MONGODB_URL: mongoUrl,
+          MAILBOX_FETCH_MONGODB_DATABASE: randomId('mfbench'),
+          MAILBOX_FETCH_KAFKA_BROKERS: brokers.join(','),
+          MAILBOX_FETCH_AUTH_BROKER_ADDRESS: authBroker.address,
+          MAILBOX_FETCH_AUTH_BROKER_TOKEN: serviceToken,
+          MAILBOX_FETCH_API_KEYS: `bench:${tenantId}:mailboxes.read+mailboxes.write:${hashBearerCredential(apiKeys[tenantId] ?? '')}`,
+          MAILBOX_FETCH_METRICS_PORT: '0',
+          MAILBOX_FETCH_REPLICA_ID: `bench-${scenarioIndex}`,
+          MAILBOX_FETCH_SCAN_INTERVAL_MS: '1000',
+          MAILBOX_FETCH_POLL_INTERVAL_CAP_MS: String(pollMs),
         });
-        core.runtime.start();
+        const handle = createGrpcClient(MailboxFetchServiceDefinition, `127.0.0.1:${await fetch.port()}`, { deadlineMs: 60_000 });
         try {
-          for (const [i, address] of sandbox.mailboxes.entries()) await core.createMailbox(tenantId, `box-${i}`, Mailbox.fromPartial({ address }));
-          // Every mailbox owned and through its first (empty) sync before the clock starts.
-          await waitFor(() => core.runtime.owned().length === count, { timeoutMs: 60_000, description: 'leases' });
+          const pid = fetch.child.pid ?? 0;
+          const rssBefore = await steadyRss(pid);
+          await inParallel(sandbox.mailboxes, 10, async (address, i) => {
+            await handle.client.createMailbox({ mailboxId: `box-${i}`, mailbox: { address } }, auth);
+          });
+          // Every mailbox through its first (empty) sync before the clock starts.
           await waitFor(
             async () => {
-              const statuses = await Promise.all(sandbox.mailboxes.map((_, i) => core.getSyncStatus(tenantId, `box-${i}`)));
-              return statuses.every((status) => status.state === MailboxSyncState.MAILBOX_SYNC_STATE_HEALTHY);
+              const { statuses } = await handle.client.listSyncStatuses({ page: { pageSize: 500, pageToken: '' } }, auth);
+              return statuses.length === count && statuses.every((status) => status.state === MailboxSyncState.MAILBOX_SYNC_STATE_HEALTHY);
             },
-            { timeoutMs: 90_000, intervalMs: 1_000, description: 'first sync' },
+            { timeoutMs: 120_000, intervalMs: 1_000, description: 'first sync' },
           );
+          const rssAfter = await steadyRss(pid);
 
           const setupSeconds = (Date.now() - setupStarted) / 1000;
           const deliveredAt = new Map<string, number>();
@@ -170,7 +204,6 @@ async function main(): Promise<void> {
           const consumed = subjects.filter((subject) => consumedAt.has(subject));
           const lastEvent = Math.max(...consumed.map((subject) => consumedAt.get(subject) ?? 0));
           const freshness = consumed.map((subject) => (consumedAt.get(subject) ?? 0) - (deliveredAt.get(subject) ?? 0)).sort((a, b) => a - b);
-          const after = memory();
           rows.push({
             mailboxes: count,
             emails: total,
@@ -179,14 +212,15 @@ async function main(): Promise<void> {
             p50: percentile(freshness, 50),
             p99: percentile(freshness, 99),
             max: freshness.at(-1) ?? Number.NaN,
-            heapKbPerMailbox: (after.heap - before.heap) / 1024 / count,
-            rssKbPerMailbox: (after.rss - before.rss) / 1024 / count,
+            rssKbPerMailbox: (rssAfter - rssBefore) / 1024 / count,
+            setupSeconds,
           });
           const throttled = (await started.endpoints.admin.stats(sandbox.directoryId)).throttled;
           console.log(`  ${count} mailbox(es): ${consumed.length}/${total} events, ${throttled} request(s) refused by sandbox throttling; setup (tenant, mailboxes, first sync) ${setupSeconds.toFixed(1)} s`);
         } finally {
-          await core.runtime.stop().catch(() => undefined);
-          await stores.close().catch(() => undefined);
+          handle.close();
+          const exit = await fetch.stop('SIGTERM');
+          if (exit.code !== 0) console.error(`mailbox-fetch exited with ${JSON.stringify(exit)}:\n${fetch.output.slice(-20).join('\n')}`);
         }
       }
     } finally {
@@ -194,19 +228,22 @@ async function main(): Promise<void> {
       await bus.close();
     }
   } finally {
+    await authBroker.proc.stop('SIGTERM');
     await started.sandbox.stop();
-    await infra.stopAll(state);
+    if (!given) await infra.stopAll(state);
+    rmSync(certDir, { recursive: true, force: true });
+    rmSync(workDir, { recursive: true, force: true });
   }
 
   const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
   console.log(
-    `\nmailbox-fetch intake benchmark — Node ${process.version}, ${availableParallelism()} CPU(s) (${cpu}); Kafka + FerretDB via tools/test-infra, graph sandbox and mailbox-fetch core in this process`,
+    `\nmailbox-fetch intake benchmark — Node ${process.version}, ${availableParallelism()} CPU(s) (${cpu}); mailbox-fetch and auth-broker as processes, Kafka + FerretDB via tools/test-infra, graph sandbox in this process`,
   );
   console.log(
     `sandbox throttling at Outlook's limits (4 concurrent, 10,000 req/10 min per mailbox), mailbox-fetch 3 concurrent per mailbox; poll cap ${pollMs} ms; ${waves} delivery waves ${waveIntervalMs} ms apart`,
   );
   console.log(
-    `${'mailboxes'.padStart(9)} ${'emails'.padStart(7)} ${'events'.padStart(7)} ${'seconds'.padStart(8)} ${'emails/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'heap KB/mbx'.padStart(12)} ${'RSS KB/mbx'.padStart(11)}`,
+    `${'mailboxes'.padStart(9)} ${'emails'.padStart(7)} ${'events'.padStart(7)} ${'seconds'.padStart(8)} ${'emails/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'RSS KB/mbx'.padStart(11)} ${'setup s'.padStart(8)}`,
   );
   for (const row of rows) {
     console.log(
@@ -219,12 +256,14 @@ async function main(): Promise<void> {
         row.p50.toFixed(0).padStart(8),
         row.p99.toFixed(0).padStart(8),
         row.max.toFixed(0).padStart(8),
-        row.heapKbPerMailbox.toFixed(1).padStart(12),
         row.rssKbPerMailbox.toFixed(1).padStart(11),
+        row.setupSeconds.toFixed(1).padStart(8),
       ].join(' '),
     );
   }
-  console.log('freshness = InboundEmail consumed from Kafka here − sandbox delivery call; emails/s = events ÷ (first delivery → last event); memory = heap/RSS delta after GC ÷ mailboxes (core, stores, caches; includes the in-process sandbox\'s share)');
+  console.log(
+    'freshness = InboundEmail consumed from Kafka here − sandbox delivery call; emails/s = events ÷ (first delivery → last event); memory = mailbox-fetch process RSS after the first sync of every mailbox − RSS with none, ÷ mailboxes (median of 9 samples each)',
+  );
   if (rows.some((row) => row.received < row.emails)) {
     console.error('some events did not arrive within the timeout');
     process.exitCode = 1;

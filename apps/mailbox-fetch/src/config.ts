@@ -1,4 +1,4 @@
-import { env, parseApiKeys } from '@mailroute/platform';
+import { ConfigError, env, parseApiKeys } from '@mailroute/platform';
 import { z } from 'zod';
 
 const apiKeys = env.parsed(parseApiKeys);
@@ -36,6 +36,8 @@ export const configSchema = z.object({
   MAILBOX_FETCH_SCAN_INTERVAL_MS: env.int({ min: 100, max: 600_000, default: 5_000 }),
   /** Most mailboxes one replica owns. */
   MAILBOX_FETCH_MAX_MAILBOXES: env.int({ min: 1, max: 1_000_000, default: 5_000 }),
+  /** Longest wait before retrying a failing mailbox (the backoff doubles from 1 s up to this). */
+  MAILBOX_FETCH_ERROR_BACKOFF_MAX_MS: env.int({ min: 1_000, max: 3_600_000, default: 300_000 }),
   /** Development/tests: poll every mailbox at least this often, below the 10 s minimum of the API. */
   MAILBOX_FETCH_POLL_INTERVAL_CAP_MS: env.int({ min: 100, max: 3_600_000, default: 3_600_000 }),
   /** Prometheus scrape port (GET /metrics). */
@@ -44,3 +46,13 @@ export const configSchema = z.object({
   /** Replica id in leases and status; default `<hostname>-<pid>`. */
   MAILBOX_FETCH_REPLICA_ID: z.string().optional(),
 });
+
+/**
+ * Rules across variables, checked at start-up: ConfigError naming every offending variable
+ * (kept apart from the schema because runService merges schemas by shape).
+ */
+export function checkConfig(config: Pick<z.infer<typeof configSchema>, 'MAILBOX_FETCH_STORE' | 'MAILBOX_FETCH_MONGODB_URL'>): void {
+  if (config.MAILBOX_FETCH_STORE === 'mongodb' && !config.MAILBOX_FETCH_MONGODB_URL) {
+    throw new ConfigError([{ variable: 'MAILBOX_FETCH_MONGODB_URL', problem: 'is required when MAILBOX_FETCH_STORE=mongodb' }]);
+  }
+}

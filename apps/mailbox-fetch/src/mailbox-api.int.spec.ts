@@ -83,6 +83,24 @@ describe('MailboxFetchService over gRPC', () => {
     expect((await client.client.listMailboxes({}, as(keyB))).mailboxes).toEqual([]);
   });
 
+  it('pages ListMailboxes and ListSyncStatuses with page tokens, and rejects a forged token naming the field', async () => {
+    // tenant B has no mailboxes from the other tests.
+    const key = keyB;
+    for (const id of ['page-a', 'page-b', 'page-c']) await client.client.createMailbox({ mailboxId: id, mailbox: { address: `${id}@paging.example` } }, as(key));
+    const first = await client.client.listMailboxes({ page: { pageSize: 2, pageToken: '' } }, as(key));
+    expect(first.mailboxes.map((m) => m.mailboxId)).toEqual(['page-a', 'page-b']);
+    expect(first.nextPageToken).not.toBe('');
+    const second = await client.client.listMailboxes({ page: { pageSize: 2, pageToken: first.nextPageToken } }, as(key));
+    expect(second.mailboxes.map((m) => m.mailboxId)).toEqual(['page-c']);
+    expect(second.nextPageToken).toBe('');
+    const statuses = await client.client.listSyncStatuses({ page: { pageSize: 2, pageToken: '' } }, as(key));
+    expect(statuses.statuses.map((s) => s.mailboxId)).toEqual(['page-a', 'page-b']);
+    const rest = await client.client.listSyncStatuses({ page: { pageSize: 2, pageToken: statuses.nextPageToken } }, as(key));
+    expect(rest.statuses.map((s) => s.mailboxId)).toEqual(['page-c']);
+    const forged = (await client.client.listMailboxes({ page: { pageSize: 2, pageToken: 'not a token!' } }, as(key)).catch((e: unknown) => e)) as ClientError;
+    expect({ code: forged.code, details: forged.details }).toEqual({ code: Status.INVALID_ARGUMENT, details: expect.stringContaining('page.page_token') });
+  });
+
   it('diagnoses a mailbox outside the application access policy in operator language', async () => {
     const response = await client.client.diagnoseMailboxAccess({ target: { $case: 'candidate', value: Mailbox.fromPartial({ address: sandboxTenant.mailboxes[2] ?? '' }) } }, as(keyA));
     expect(response.diagnosis?.result).toBe(DiagnosisResult.DIAGNOSIS_RESULT_FAILED);

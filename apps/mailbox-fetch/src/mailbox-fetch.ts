@@ -6,7 +6,7 @@ import { AlreadyExistsError, ConflictError, FailedPreconditionError, NotFoundErr
 import { generateMailboxId, readMailboxFields, readMailboxId, toMailbox } from './mailboxes/mailbox-config';
 import { mailboxKey, type MailboxRecord, type MailboxStatusRecord } from './store/mailbox-fetch.records';
 import { listAll, type MailboxFetchStores } from './store/mailbox-fetch.stores';
-import { MailboxLeases } from './sync/mailbox-lease';
+import { MailboxLeases, type LeaseDocument } from './sync/mailbox-lease';
 import { createMailboxSync, type MailboxSyncDeps } from './sync/mailbox-sync';
 import { SyncCursorStore } from './sync/sync-cursor.store';
 import { createSyncRuntime, initialStatus, type SyncRuntimeOptions } from './sync/sync-runtime';
@@ -24,6 +24,22 @@ export interface MailboxFetchCoreDeps {
 }
 
 const etagOf = () => randomBytes(8).toString('hex');
+
+/**
+ * Up to `limit` of `candidates` (in order) loaded by `load` and accepted by `keep`; `more` when a
+ * further accepted one exists. Loads in parallel chunks of 25 and stops once the page is full.
+ */
+async function pageOf<T, R>(candidates: readonly T[], limit: number, load: (candidate: T) => Promise<R>, keep: (item: R) => boolean): Promise<{ items: R[]; more: boolean }> {
+  const items: R[] = [];
+  for (let start = 0; start < candidates.length; start += 25) {
+    for (const item of await Promise.all(candidates.slice(start, start + 25).map(load))) {
+      if (!keep(item)) continue;
+      if (items.length === limit) return { items, more: true };
+      items.push(item);
+    }
+  }
+  return { items, more: false };
+}
 const date = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms));
 
 /** mailbox-fetch's domain: mailbox configuration, the sync runtime, status. Handlers are thin over it. */
@@ -51,9 +67,13 @@ export function createMailboxFetchCore(deps: MailboxFetchCoreDeps) {
     return record;
   }
 
-  async function statusOf(record: MailboxRecord): Promise<MailboxSyncStatus> {
+  /**
+   * `heads`: lease heads from one listing, for list calls — a lease head is a prefix listing, which
+   * FerretDB v1 answers by scanning, so one per mailbox would make a 200-mailbox page take seconds.
+   */
+  async function statusOf(record: MailboxRecord, heads?: ReadonlyMap<string, LeaseDocument>): Promise<MailboxSyncStatus> {
     const key = mailboxKey(record.tenantId, record.mailboxId);
-    const [stored, head] = await Promise.all([runtime.statusOf(key) ?? stores.statuses.get(key), leases.head(key)]);
+    const [stored, head] = await Promise.all([runtime.statusOf(key) ?? stores.statuses.get(key), heads ? heads.get(key) : leases.head(key)]);
     const status: MailboxStatusRecord = stored ?? initialStatus(record);
     const now = clock();
     const leaseLive = head && !head.released && head.expiresAt > now;
@@ -77,8 +97,8 @@ export function createMailboxFetchCore(deps: MailboxFetchCoreDeps) {
     };
   }
 
-  async function withStatus(record: MailboxRecord): Promise<Mailbox> {
-    return { ...toMailbox(record), syncStatus: await statusOf(record) };
+  async function withStatus(record: MailboxRecord, heads?: ReadonlyMap<string, LeaseDocument>): Promise<Mailbox> {
+    return { ...toMailbox(record), syncStatus: await statusOf(record, heads) };
   }
 
   return {
@@ -104,21 +124,13 @@ export function createMailboxFetchCore(deps: MailboxFetchCoreDeps) {
     },
 
     async listMailboxes(tenantId: string, filter: { addressContains: string; state: number; after?: string | undefined; limit: number }): Promise<{ mailboxes: Mailbox[]; next: string }> {
-      const all = await listAll(stores.mailboxes, `${tenantId}/`);
-      const out: Mailbox[] = [];
-      let next = '';
-      for (const { document } of all) {
-        if (filter.after && document.mailboxId <= filter.after) continue;
-        if (filter.addressContains && !document.address.toLowerCase().includes(filter.addressContains.toLowerCase())) continue;
-        const mailbox = await withStatus(document);
-        if (filter.state && mailbox.syncStatus?.state !== filter.state) continue;
-        if (out.length === filter.limit) {
-          next = out[out.length - 1]?.mailboxId ?? '';
-          break;
-        }
-        out.push(mailbox);
-      }
-      return { mailboxes: out, next };
+      const [all, heads] = await Promise.all([listAll(stores.mailboxes, `${tenantId}/`), leases.heads(`${tenantId}/`)]);
+      const candidates = all
+        .map((entry) => entry.document)
+        .filter((document) => !(filter.after && document.mailboxId <= filter.after))
+        .filter((document) => !filter.addressContains || document.address.toLowerCase().includes(filter.addressContains.toLowerCase()));
+      const page = await pageOf(candidates, filter.limit, (document) => withStatus(document, heads), (mailbox) => !filter.state || mailbox.syncStatus?.state === filter.state);
+      return { mailboxes: page.items, next: page.more ? (page.items.at(-1)?.mailboxId ?? '') : '' };
     },
 
     async updateMailbox(tenantId: string, mailboxId: string, mailbox: Mailbox | undefined, mask: readonly string[], etag: string): Promise<Mailbox> {
@@ -181,20 +193,10 @@ export function createMailboxFetchCore(deps: MailboxFetchCoreDeps) {
     },
 
     async listSyncStatuses(tenantId: string, state: number, after: string | undefined, limit: number): Promise<{ statuses: MailboxSyncStatus[]; next: string }> {
-      const all = await listAll(stores.mailboxes, `${tenantId}/`);
-      const statuses: MailboxSyncStatus[] = [];
-      let next = '';
-      for (const { document } of all) {
-        if (after && document.mailboxId <= after) continue;
-        const status = await statusOf(document);
-        if (state && status.state !== state) continue;
-        if (statuses.length === limit) {
-          next = statuses[statuses.length - 1]?.mailboxId ?? '';
-          break;
-        }
-        statuses.push(status);
-      }
-      return { statuses, next };
+      const [all, heads] = await Promise.all([listAll(stores.mailboxes, `${tenantId}/`), leases.heads(`${tenantId}/`)]);
+      const candidates = all.map((entry) => entry.document).filter((document) => !(after && document.mailboxId <= after));
+      const page = await pageOf(candidates, limit, (document) => statusOf(document, heads), (status) => !state || status.state === state);
+      return { statuses: page.items, next: page.more ? (page.items.at(-1)?.mailboxId ?? '') : '' };
     },
   };
 }

@@ -1,59 +1,61 @@
 import { hostname } from 'node:os';
-import { createGraphMailClient, createMailboxLimiter } from '@mailroute/graph-mail';
 import { InProcessEventBus, KafkaEventBus, type EventBus } from '@mailroute/messaging';
-import { createCallerAuthenticator, startMetrics, type Logger, type ServiceConfig, type ServiceParts } from '@mailroute/platform';
+import { startMetrics, type Logger, type ServiceConfig, type ServiceParts } from '@mailroute/platform';
 import type { z } from 'zod';
-import type { configSchema } from './config';
-import { createMailboxDiagnosis } from './diagnosis/mailbox-diagnosis';
-import { createMailboxFetchCore, type MailboxFetchCore } from './mailbox-fetch';
-import { createMailboxFetchMetrics } from './metrics/mailbox-fetch.metrics';
-import { createServer } from './server';
+import { composeMailboxFetch } from './compose';
+import { checkConfig, type configSchema } from './config';
 import { openEmbeddedStores, openMongoStores } from './store/mailbox-fetch.stores';
 import { createAuthBrokerTokenProvider } from './tokens/auth-broker-token.provider';
 
 export type MailboxFetchConfig = z.infer<typeof configSchema> & ServiceConfig;
 
-/** config → metrics → stores, bus, Graph client → core (sync runtime) → gRPC server. */
-export async function wireMailboxFetch(config: MailboxFetchConfig, logger: Logger): Promise<ServiceParts> {
+/** Adapters a host shares between the services it runs in one process (the embedded default's bus). */
+export interface SharedAdapters {
+  bus?: EventBus;
+}
+
+/**
+ * The process's adapters from its configuration (metrics endpoint, store, bus — or the host's
+ * shared one —, auth-broker token client), then the composition root over them; shutdown stops the
+ * sync, then closes the adapters.
+ */
+export async function wireMailboxFetch(config: MailboxFetchConfig, logger: Logger, adapters: SharedAdapters = {}): Promise<ServiceParts> {
+  checkConfig(config);
   const metrics = await startMetrics({ serviceName: 'mailbox-fetch', port: config.MAILBOX_FETCH_METRICS_PORT, host: config.MAILBOX_FETCH_METRICS_HOST });
-  const holder: { core?: MailboxFetchCore } = {};
-  const instruments = createMailboxFetchMetrics(metrics.meter, () => holder.core?.runtime);
   const stores =
     config.MAILBOX_FETCH_STORE === 'mongodb'
       ? await openMongoStores({ url: config.MAILBOX_FETCH_MONGODB_URL ?? '', database: config.MAILBOX_FETCH_MONGODB_DATABASE, logger })
       : openEmbeddedStores({ path: config.MAILBOX_FETCH_EMBEDDED_PATH });
-  const bus: EventBus = config.MAILBOX_FETCH_KAFKA_BROKERS
-    ? new KafkaEventBus({ brokers: config.MAILBOX_FETCH_KAFKA_BROKERS.split(','), clientId: 'mailbox-fetch', logger })
-    : new InProcessEventBus();
+  const bus: EventBus =
+    adapters.bus ??
+    (config.MAILBOX_FETCH_KAFKA_BROKERS ? new KafkaEventBus({ brokers: config.MAILBOX_FETCH_KAFKA_BROKERS.split(','), clientId: 'mailbox-fetch', logger }) : new InProcessEventBus());
   const tokens = createAuthBrokerTokenProvider({ address: config.MAILBOX_FETCH_AUTH_BROKER_ADDRESS, serviceToken: config.MAILBOX_FETCH_AUTH_BROKER_TOKEN });
-  const graph = createGraphMailClient({
-    tokens,
-    limiter: createMailboxLimiter({ perMailbox: config.MAILBOX_FETCH_GRAPH_CONCURRENCY_PER_MAILBOX, global: config.MAILBOX_FETCH_GRAPH_CONCURRENCY_GLOBAL }),
-    deltaPageSize: config.MAILBOX_FETCH_DELTA_PAGE_SIZE,
-    logger,
-  });
-  const started = createMailboxFetchCore({
-    stores,
-    graph,
-    bus,
-    logger,
-    replicaId: config.MAILBOX_FETCH_REPLICA_ID ?? `${hostname()}-${process.pid}`,
-    options: {
-      leaseTtlMs: config.MAILBOX_FETCH_LEASE_TTL_MS,
-      scanIntervalMs: config.MAILBOX_FETCH_SCAN_INTERVAL_MS,
-      maxConcurrentTurns: config.MAILBOX_FETCH_MAX_CONCURRENT_SYNCS,
-      maxMailboxes: config.MAILBOX_FETCH_MAX_MAILBOXES,
-      pollIntervalCapMs: config.MAILBOX_FETCH_POLL_INTERVAL_CAP_MS,
+  const replicaId = config.MAILBOX_FETCH_REPLICA_ID ?? `${hostname()}-${process.pid}`;
+  const service = composeMailboxFetch(
+    { stores, bus, tokens, logger, meter: metrics.meter },
+    {
+      replicaId,
+      apiKeys: config.MAILBOX_FETCH_API_KEYS ?? [],
+      graphConcurrencyPerMailbox: config.MAILBOX_FETCH_GRAPH_CONCURRENCY_PER_MAILBOX,
+      graphConcurrencyGlobal: config.MAILBOX_FETCH_GRAPH_CONCURRENCY_GLOBAL,
+      deltaPageSize: config.MAILBOX_FETCH_DELTA_PAGE_SIZE,
+      runtime: {
+        leaseTtlMs: config.MAILBOX_FETCH_LEASE_TTL_MS,
+        scanIntervalMs: config.MAILBOX_FETCH_SCAN_INTERVAL_MS,
+        maxConcurrentTurns: config.MAILBOX_FETCH_MAX_CONCURRENT_SYNCS,
+        maxMailboxes: config.MAILBOX_FETCH_MAX_MAILBOXES,
+        pollIntervalCapMs: config.MAILBOX_FETCH_POLL_INTERVAL_CAP_MS,
+        errorBackoffMaxMs: config.MAILBOX_FETCH_ERROR_BACKOFF_MAX_MS,
+      },
+      defaultDeadlineMs: config.GRPC_DEFAULT_DEADLINE_MS,
     },
-    onIngested: instruments.onIngested,
-  });
-  holder.core = started;
-  started.runtime.start();
-  const authenticator = createCallerAuthenticator({ apiKeys: config.MAILBOX_FETCH_API_KEYS ?? [] });
+  );
+  service.start();
+  logger.info({ replicaId, store: config.MAILBOX_FETCH_STORE, bus: adapters.bus ? 'shared' : config.MAILBOX_FETCH_KAFKA_BROKERS ? 'kafka' : 'in-process' }, 'mailbox-fetch: sync started');
   return {
-    server: createServer({ logger, core: started, diagnosis: createMailboxDiagnosis({ core: started, graph }), authenticator, defaultDeadlineMs: config.GRPC_DEFAULT_DEADLINE_MS }),
+    server: service.server,
     closeAfterServer: [
-      { name: 'sync runtime', run: () => started.runtime.stop() },
+      { name: 'sync runtime', run: () => service.stop() },
       { name: 'event bus', run: () => bus.close() },
       { name: 'auth-broker client', run: async () => tokens.close() },
       { name: 'store', run: () => stores.close() },

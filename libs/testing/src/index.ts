@@ -7,3 +7,4 @@ export * from './document-table.contract';
 export * from './lease.contract';
 export * from './app-credentials.contract';
 export * from './graph-sandbox-tenant';
+export * from './process-harness';

@@ -47,12 +47,12 @@ export class MailboxLeases {
     return leaseHeads(entries).get(key);
   }
 
-  /** All heads (one listing), for the scheduler's scan. */
-  async heads(): Promise<Map<string, LeaseDocument>> {
+  /** All heads under `prefix` (one listing; all by default), for the scheduler's scan and list calls. */
+  async heads(prefix = ''): Promise<Map<string, LeaseDocument>> {
     const all: { key: string; document: LeaseDocument }[] = [];
     let after: string | undefined;
     for (;;) {
-      const page = await this.table.list({ prefix: '', after, limit: 1000 });
+      const page = await this.table.list({ prefix, after, limit: 1000 });
       all.push(...page);
       if (page.length < 1000) break;
       after = page[page.length - 1]?.key;
@@ -70,11 +70,25 @@ export class MailboxLeases {
     return this.insertNext(key, owner, (head?.epoch ?? 0) + 1, now + ttlMs);
   }
 
-  /** Extends a held lease; undefined when it was lost (taken over, or expired and taken). */
+  /**
+   * Extends a held lease; undefined when it was lost (taken over, or expired and taken).
+   *
+   * While the lease is well inside its lifetime nobody else can have written epoch n+1 (taking
+   * over needs epoch n expired), so the renewal is a blind insert of n+1 — no read. A lease near
+   * or past its expiry (a stalled replica) is checked against the head first: a prefix listing,
+   * which FerretDB v1 answers by scanning, so it stays off the steady-state path.
+   */
   async renew(lease: MailboxLease, ttlMs: number, now: number): Promise<MailboxLease | undefined> {
+    const margin = Math.min(ttlMs / 4, 5_000);
+    if (lease.expiresAt - now > margin) {
+      const renewed = await this.insertNext(lease.key, lease.owner, lease.epoch + 1, now + ttlMs);
+      if (renewed) return renewed;
+    }
+    // Near expiry, or epoch n+1 exists: ours from an attempt whose answer was lost, or a taker's.
+    // Owner ids are unique per process, so a head with our owner is still ours to extend.
     const head = await this.head(lease.key);
-    if (!head || head.epoch !== lease.epoch || head.owner !== lease.owner || head.released) return undefined;
-    return this.insertNext(lease.key, lease.owner, lease.epoch + 1, now + ttlMs);
+    if (!head || head.owner !== lease.owner || head.released || head.epoch < lease.epoch) return undefined;
+    return this.insertNext(lease.key, lease.owner, head.epoch + 1, now + ttlMs);
   }
 
   /** Frees the lease at once (clean shutdown, mailbox deleted or disabled). */

@@ -19,6 +19,8 @@ import type { SyncCursorStore } from './sync-cursor.store';
 
 /** Largest single attachment stored (a stored document must stay under MongoDB's 16 MB). */
 const maxStoredAttachmentBytes = 10 * 1024 * 1024;
+/** A quiet mailbox's delta link is re-stored at least this often, so it never ages out of Graph's sync state. */
+const quietLinkRefreshMs = 10 * 60_000;
 /** Slack before "from now on": mail delivered while the mailbox was being created is still read. */
 const fromNowSlackMs = 60_000;
 
@@ -300,6 +302,11 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
       if (!options.isOwner()) throw new LostMailboxError(key);
       const result = await ingestPage(api, mailbox, page, phase !== 'incremental' && mailbox.initialSyncMode === InitialSyncMode.INITIAL_SYNC_MODE_BACKFILL);
       ingested += result.ingested;
+      if (pages === 1 && page.deltaLink && page.messages.length === 0 && page.removedIds.length === 0 && phase === 'incremental' && usable?.linkKind === 'delta' && clock() - usable.at < quietLinkRefreshMs) {
+        // A quiet poll: the stored delta link still reads everything after it, so keep it rather
+        // than write a cursor per poll per mailbox (the store's busiest write at thousands of mailboxes).
+        return { complete: true, startedRound, phase, ingested, backlog: 0 };
+      }
       const link = page.deltaLink ?? page.nextLink;
       cursor = await cursors.advance(key, cursor, {
         folderGeneration: mailbox.folderGeneration,

@@ -25,6 +25,9 @@ export interface SyncRuntimeOptions {
   errorBackoffMaxMs: number;
 }
 
+/** Lease acquisitions one scan runs at once. */
+const acquisitionConcurrency = 8;
+
 export function defaultSyncRuntimeOptions(options: Partial<SyncRuntimeOptions> = {}): SyncRuntimeOptions {
   const merged: SyncRuntimeOptions = {
     leaseTtlMs: 30_000,
@@ -127,18 +130,33 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
       entry.mailbox = mailbox;
     }
 
-    for (const [key, mailbox] of configured) {
-      if (stopped || held.size >= options.maxMailboxes) break;
-      if (!mailbox.enabled || held.has(key) || draining.has(key)) continue;
-      const head = heads.get(key);
-      if (isHeld(head, now)) continue;
-      const lease = await leases.tryAcquire(key, deps.replicaId, options.leaseTtlMs, now, head ?? null);
-      if (!lease) continue;
-      const status = (await stores.statuses.get(key)) ?? initialStatus(mailbox);
-      const entry: HeldMailbox = { key, mailbox, lease, status, nextSyncAt: now, running: false, lost: false, lastRequestAt: requested.get(key)?.requestedAt ?? 0, fullResyncPending: false };
-      held.set(key, entry);
-      logger.info({ mailbox: key, epoch: lease.epoch }, 'mailbox-fetch: mailbox acquired');
-    }
+    // Free mailboxes, acquired a few at a time (each acquisition reads its lease head afresh).
+    // `acquiring` reserves a slot before each attempt, so held + in flight never exceeds maxMailboxes.
+    const free = [...configured].filter(([key, mailbox]) => mailbox.enabled && !held.has(key) && !draining.has(key) && !isHeld(heads.get(key), now));
+    let nextFree = 0;
+    let acquiring = 0;
+    const acquireNext = async (): Promise<void> => {
+      for (let index = nextFree++; index < free.length; index = nextFree++) {
+        if (stopped || held.size + acquiring >= options.maxMailboxes) return;
+        const [key, mailbox] = free[index] ?? [];
+        if (!key || !mailbox) continue;
+        acquiring += 1;
+        try {
+          const lease = await leases.tryAcquire(key, deps.replicaId, options.leaseTtlMs, clock(), heads.get(key) ?? null);
+          if (!lease) continue;
+          const status = (await stores.statuses.get(key)) ?? initialStatus(mailbox);
+          held.set(key, { key, mailbox, lease, status, nextSyncAt: clock(), running: false, lost: false, lastRequestAt: requested.get(key)?.requestedAt ?? 0, fullResyncPending: false });
+          logger.info({ mailbox: key, epoch: lease.epoch }, 'mailbox-fetch: mailbox acquired');
+          pump();
+        } catch (error) {
+          // One failed acquisition must not end the scan's other workers (the next scan retries it).
+          logger.warn({ err: error, mailbox: key }, 'mailbox-fetch: lease acquisition failed');
+        } finally {
+          acquiring -= 1;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(0, Math.min(acquisitionConcurrency, free.length, options.maxMailboxes - held.size)) }, acquireNext));
 
     for (const entry of held.values()) {
       const request = requested.get(entry.key);
@@ -292,16 +310,6 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
       await Promise.allSettled([...turns]);
       await Promise.allSettled([...held.values()].map((entry) => leases.release(entry.lease)));
       held.clear();
-    },
-    /** Stops at once without releasing leases, like a crashed replica (tests). */
-    async halt(): Promise<void> {
-      stopped = true;
-      clearTimeout(scanTimer);
-      clearInterval(pumpTimer);
-      clearInterval(renewTimer);
-      for (const entry of held.values()) entry.lost = true;
-      held.clear();
-      await Promise.allSettled([...turns]);
     },
     /** Keys (`tenant/mailbox`) this replica owns now. */
     owned(): string[] {

@@ -1,0 +1,91 @@
+import { createGraphMailClient, createMailboxLimiter, type GraphTokenProvider } from '@mailroute/graph-mail';
+import type { EventBus } from '@mailroute/messaging';
+import { createCallerAuthenticator, type ApiKeyEntry, type GrpcServer, type Logger } from '@mailroute/platform';
+import type { Meter } from '@opentelemetry/api';
+import { createMailboxDiagnosis } from './diagnosis/mailbox-diagnosis';
+import { createMailboxFetchCore, type MailboxFetchCore } from './mailbox-fetch';
+import { createMailboxFetchMetrics } from './metrics/mailbox-fetch.metrics';
+import { createServer } from './server';
+import type { MailboxFetchStores } from './store/mailbox-fetch.stores';
+import type { SyncRuntimeOptions } from './sync/sync-runtime';
+
+/** What mailbox-fetch runs on; the caller creates these and closes them after `stop()`. */
+export interface MailboxFetchAdapters {
+  /** MongoDB tables (shared by replicas) or the embedded store (one process). */
+  stores: MailboxFetchStores;
+  /** Kafka, or the in-process bus of an all-in-one host. */
+  bus: EventBus;
+  /** Graph tokens: auth-broker's AccessTokenService, or a host's own provider. */
+  tokens: GraphTokenProvider;
+  logger: Logger;
+  /** Where the Prometheus instruments are registered; none = no metrics. */
+  meter?: Meter | undefined;
+}
+
+/** mailbox-fetch's own settings (already parsed and validated). */
+export interface MailboxFetchSettings {
+  /** Unique per process; shown as the lease owner. */
+  replicaId: string;
+  /** Workload-manager API keys of MailboxFetchService. */
+  apiKeys: readonly ApiKeyEntry[];
+  /** Concurrent Graph requests per mailbox (default 3) and per replica (default 64). */
+  graphConcurrencyPerMailbox?: number;
+  graphConcurrencyGlobal?: number;
+  /** Messages per delta page (default 50). */
+  deltaPageSize?: number;
+  /** Leases, scans, scheduling and backoff; defaults in defaultSyncRuntimeOptions. */
+  runtime?: Partial<SyncRuntimeOptions> & { maxPagesPerTurn?: number };
+  /** Deadline of unary calls that arrive without one. */
+  defaultDeadlineMs?: number;
+}
+
+export interface ComposedMailboxFetch {
+  /** The gRPC server (MailboxFetchService, health, reflection), not yet listening. */
+  server: GrpcServer;
+  core: MailboxFetchCore;
+  /** Starts the background sync (lease scans, turns). */
+  start(): void;
+  /** Lets running turns finish and releases every lease; the adapters stay open. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root of mailbox-fetch: everything above the adapters (Graph client with its
+ * limiter, the core and its sync runtime, diagnosis, metrics, the gRPC server). `main.ts` reaches
+ * it through `wireMailboxFetch` (config → adapters); a host that runs every service in one process
+ * calls it with its own adapters.
+ */
+export function composeMailboxFetch(adapters: MailboxFetchAdapters, settings: MailboxFetchSettings): ComposedMailboxFetch {
+  const { logger } = adapters;
+  const graph = createGraphMailClient({
+    tokens: adapters.tokens,
+    limiter: createMailboxLimiter({ perMailbox: settings.graphConcurrencyPerMailbox ?? 3, global: settings.graphConcurrencyGlobal ?? 64 }),
+    deltaPageSize: settings.deltaPageSize ?? 50,
+    logger,
+  });
+  const holder: { core?: MailboxFetchCore } = {};
+  const instruments = adapters.meter ? createMailboxFetchMetrics(adapters.meter, () => holder.core?.runtime) : undefined;
+  const core = createMailboxFetchCore({
+    stores: adapters.stores,
+    graph,
+    bus: adapters.bus,
+    logger,
+    replicaId: settings.replicaId,
+    options: settings.runtime ?? {},
+    ...(instruments ? { onIngested: instruments.onIngested } : {}),
+  });
+  holder.core = core;
+  const server = createServer({
+    logger,
+    core,
+    diagnosis: createMailboxDiagnosis({ core, graph }),
+    authenticator: createCallerAuthenticator({ apiKeys: settings.apiKeys }),
+    ...(settings.defaultDeadlineMs ? { defaultDeadlineMs: settings.defaultDeadlineMs } : {}),
+  });
+  return {
+    server,
+    core,
+    start: () => core.runtime.start(),
+    stop: () => core.runtime.stop(),
+  };
+}

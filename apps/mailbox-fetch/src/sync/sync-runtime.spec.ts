@@ -1,0 +1,86 @@
+import { createLogger } from '@mailroute/platform';
+import { waitFor } from '@mailroute/testing';
+import { mailboxKey, type MailboxRecord } from '../store/mailbox-fetch.records';
+import { openEmbeddedStores, type MailboxFetchStores } from '../store/mailbox-fetch.stores';
+import type { MailboxSync } from './mailbox-sync';
+import { createSyncRuntime, type SyncRuntime } from './sync-runtime';
+
+/** A sync that only records which replica ran a turn for which mailbox (the scheduling is under test). */
+function recordingSync(replica: string, turns: { replica: string; key: string }[]): MailboxSync {
+  return {
+    async turn(mailbox) {
+      turns.push({ replica, key: mailboxKey(mailbox.tenantId, mailbox.mailboxId) });
+      return { complete: true, startedRound: true, phase: 'incremental', ingested: 0, backlog: 0 };
+    },
+  };
+}
+
+function mailbox(index: number): MailboxRecord {
+  return {
+    tenantId: 'tenant-a',
+    mailboxId: `box-${index}`,
+    address: `box${index}@contoso.example`,
+    displayName: '',
+    kind: 0,
+    accessMode: 1,
+    credentialsId: 'default',
+    folder: { wellKnownName: 'inbox' },
+    postProcessingAction: 1,
+    initialSyncMode: 1,
+    backfillDays: 0,
+    pollIntervalMs: 60_000,
+    enabled: true,
+    defaultQueueId: '',
+    attachmentStorageLimitBytes: 0,
+    folderGeneration: 1,
+    syncFromAt: 0,
+    createdAt: 0,
+    updatedAt: 0,
+    etag: 'e',
+  };
+}
+
+describe('the sync runtime\'s ownership of mailboxes', () => {
+  const logger = createLogger({ name: 'sync-runtime-spec', level: 'silent' });
+  let stores: MailboxFetchStores;
+  const runtimes: SyncRuntime[] = [];
+
+  beforeEach(async () => {
+    stores = openEmbeddedStores({ path: ':memory:' });
+    for (let i = 0; i < 7; i += 1) await stores.mailboxes.insert(mailboxKey('tenant-a', `box-${i}`), mailbox(i));
+  });
+  afterEach(async () => {
+    await Promise.all(runtimes.splice(0).map((runtime) => runtime.stop()));
+    await stores.close();
+  });
+
+  function start(replica: string, turns: { replica: string; key: string }[], maxMailboxes: number): SyncRuntime {
+    const runtime = createSyncRuntime({ stores, sync: recordingSync(replica, turns), logger, clock: Date.now, replicaId: replica, options: { leaseTtlMs: 2_000, scanIntervalMs: 20, pollIntervalCapMs: 20, maxMailboxes } });
+    runtimes.push(runtime);
+    runtime.start();
+    return runtime;
+  }
+
+  it('never owns more than maxMailboxes, though acquisitions run in parallel', async () => {
+    const turns: { replica: string; key: string }[] = [];
+    const runtime = start('a', turns, 3);
+    await waitFor(() => runtime.owned().length === 3, { timeoutMs: 5_000, description: '3 owned' });
+    // Several more scans find four free mailboxes and a full replica.
+    await waitFor(() => turns.length >= 6, { timeoutMs: 5_000 });
+    expect(runtime.owned()).toHaveLength(3);
+    expect(new Set(turns.map((turn) => turn.key)).size).toBe(3);
+  });
+
+  it('splits mailboxes between two replicas without overlap, and the survivor takes a stopped replica\'s mailboxes', async () => {
+    const turns: { replica: string; key: string }[] = [];
+    const a = start('a', turns, 4);
+    const b = start('b', turns, 100);
+    await waitFor(() => a.owned().length + b.owned().length === 7, { timeoutMs: 5_000, description: 'all owned' });
+    expect(a.owned().filter((key) => b.owned().includes(key))).toEqual([]);
+    const ownedByA = a.owned();
+    await a.stop();
+    await waitFor(() => b.owned().length === 7, { timeoutMs: 5_000, description: 'takeover of released leases' });
+    const turnsOfA = turns.filter((turn) => turn.replica === 'a').map((turn) => turn.key);
+    expect(turnsOfA.every((key) => ownedByA.includes(key))).toBe(true);
+  });
+});
