@@ -93,6 +93,20 @@ export default [
     },
   },
   {
+    // The all-in-one host runs the four services in one process (the embedded default): the one
+    // project that may import apps, and only their composition roots (src/service.ts of each).
+    files: ['apps/mailroute/src/**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          ...boundaries(depConstraints),
+          allow: ['@mailroute/auth-broker-service', '@mailroute/mailbox-fetch-service', '@mailroute/interaction-router-service', '@mailroute/outbound-send-service'],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.spec.ts'],
     rules: {
       '@nx/enforce-module-boundaries': [

@@ -4,11 +4,15 @@ import { z } from 'zod';
 /** interaction-router's own variables (the common ones — GRPC_HOST, LOG_LEVEL, … — are merged in). */
 export const configSchema = z.object({
   GRPC_PORT: env.port(50053),
-  /** MongoDB (or FerretDB / Cosmos DB vCore) URL and database. */
-  ROUTER_MONGODB_URL: env.string(),
+  /** `mongodb` (replicas share it) or `embedded` (one SQLite file: the single-process default). */
+  ROUTER_STORE: z.enum(['mongodb', 'embedded']).default('mongodb'),
+  /** The embedded store's file (with ROUTER_STORE=embedded). */
+  ROUTER_EMBEDDED_PATH: z.string().min(1).default('.cache/interaction-router/interaction-router.db'),
+  /** MongoDB (or FerretDB / Cosmos DB vCore) URL and database; required with ROUTER_STORE=mongodb. */
+  ROUTER_MONGODB_URL: z.string().min(1).optional(),
   ROUTER_MONGODB_DATABASE: z.string().min(1).default('mailroute'),
-  /** Kafka brokers, comma separated. */
-  ROUTER_KAFKA_BROKERS: env.list(),
+  /** Kafka brokers, comma separated; unset means the in-process bus (one process only). */
+  ROUTER_KAFKA_BROKERS: z.string().optional(),
   /** Identifies this replica (its desktop-event consumer group); default a random id. */
   ROUTER_REPLICA_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional(),
   /** Workload-manager API keys: `keyId:tenantId:routing.read+routing.write:sha256hex`, comma separated. */

@@ -15,3 +15,5 @@ export { EmbeddedLeaseRepository } from './embedded/embedded-lease.repository';
 export { EmbeddedAppCredentialsRepository } from './embedded/embedded-app-credentials.repository';
 export * from './ports/interaction.repository';
 export { MongoInteractionRepository, interactionIndexes } from './mongo/mongo-interaction.repository';
+export { EmbeddedInteractionRepository } from './embedded/embedded-interaction.repository';
+export { EmbeddedVersionedTable } from './embedded/embedded-versioned-table';

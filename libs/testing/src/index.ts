@@ -8,3 +8,5 @@ export * from './lease.contract';
 export * from './app-credentials.contract';
 export * from './graph-sandbox-tenant';
 export * from './process-harness';
+export * from './service-fleet';
+export * from './interaction-repository.contract';

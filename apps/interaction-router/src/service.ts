@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import { InProcessEventBus, KafkaEventBus, type EventBus } from '@mailroute/messaging';
+import { ConfigError, createCallerAuthenticator, createEntraTokenVerifier, parseAgentDirectories, parseApiKeys, type Logger, type ServiceConfig, type ServiceParts } from '@mailroute/platform';
+import type { z } from 'zod';
+import { configSchema } from './config';
+import { createServer } from './server';
+import { openEmbeddedRouterStores } from './store/embedded-router-stores';
+import { openMongoRouterStores } from './store/router-stores';
+
+export type InteractionRouterConfig = z.infer<typeof configSchema> & ServiceConfig;
+
+/** Adapters a host shares between the services it runs in one process (the embedded default's bus). */
+export interface SharedAdapters {
+  bus?: EventBus;
+}
+
+/** config → store, bus, caller and agent authentication → the router's server and background work. */
+export async function wireInteractionRouter(config: InteractionRouterConfig, logger: Logger, adapters: SharedAdapters = {}): Promise<ServiceParts> {
+  if (config.ROUTER_STORE === 'mongodb' && !config.ROUTER_MONGODB_URL) {
+    throw new ConfigError([{ variable: 'ROUTER_MONGODB_URL', problem: 'is required when ROUTER_STORE=mongodb' }]);
+  }
+  const stores =
+    config.ROUTER_STORE === 'mongodb' ? await openMongoRouterStores(config.ROUTER_MONGODB_URL ?? '', config.ROUTER_MONGODB_DATABASE) : openEmbeddedRouterStores(config.ROUTER_EMBEDDED_PATH);
+  const brokers = (config.ROUTER_KAFKA_BROKERS ?? '').split(',').map((broker) => broker.trim()).filter(Boolean);
+  const bus = adapters.bus ?? (brokers.length ? new KafkaEventBus({ brokers, clientId: 'interaction-router', logger }) : new InProcessEventBus({ logger }));
+  const authority = config.ROUTER_AGENT_AUTHORITY.replace(/\/$/, '');
+  const server = createServer({
+    logger,
+    stores,
+    bus,
+    replicaId: config.ROUTER_REPLICA_ID ?? randomUUID(),
+    authenticator: createCallerAuthenticator({ apiKeys: parseApiKeys(config.ROUTER_API_KEYS) }),
+    agentVerifier: createEntraTokenVerifier({
+      directories: parseAgentDirectories(config.ROUTER_AGENT_DIRECTORIES),
+      audience: config.ROUTER_AGENT_AUDIENCE || 'unset-audience',
+      issuerFor: (tid) => `${authority}/${tid}/v2.0`,
+      jwksUrlFor: (tid) => `${authority}/${tid}/discovery/v2.0/keys`,
+    }),
+    defaultDeadlineMs: config.GRPC_DEFAULT_DEADLINE_MS,
+    pollIntervalMs: config.ROUTER_POLL_INTERVAL_MS,
+    sweepIntervalMs: config.ROUTER_SWEEP_INTERVAL_MS,
+    sessionTtlMs: config.ROUTER_SESSION_TTL_MS,
+  });
+  await server.start();
+  return {
+    server,
+    closeAfterServer: [
+      { name: 'router background work', run: () => server.stop() },
+      { name: 'event bus', run: () => bus.close() },
+      { name: 'store', run: () => stores.close() },
+    ],
+  };
+}
+
+/**
+ * interaction-router as a host runs it: its configuration schema and its composition root. `main.ts`
+ * runs it as its own process; the all-in-one host (apps/mailroute) runs it beside the other services.
+ */
+export const interactionRouterService = { name: 'interaction-router' as const, configSchema, wire: wireInteractionRouter };

@@ -1,0 +1,39 @@
+import { EmbeddedDocumentTable, EmbeddedInteractionRepository, EmbeddedLeaseRepository, EmbeddedStore, EmbeddedVersionedTable } from '@mailroute/persistence';
+import type {
+  ConfigDocument,
+  ConversationDocument,
+  MessageDocument,
+  OfferDocument,
+  PresenceDocument,
+  RouterStores,
+  SendDocument,
+  SendIndexDocument,
+  SessionDocument,
+  SlotDocument,
+  WaitingDocument,
+} from './router-stores';
+
+/**
+ * The router's stores in one SQLite file (the embedded default: one process, one replica). The same
+ * tables as on MongoDB, through the embedded adapters that pass the same contract suites.
+ */
+export function openEmbeddedRouterStores(path: string): RouterStores {
+  const store = new EmbeddedStore({ path });
+  return {
+    interactions: new EmbeddedInteractionRepository(store),
+    config: new EmbeddedVersionedTable<ConfigDocument>(store, 'router_config'),
+    presence: new EmbeddedDocumentTable<PresenceDocument>(store, 'router_agent_presence'),
+    sessions: new EmbeddedDocumentTable<SessionDocument>(store, 'router_agent_sessions'),
+    slots: new EmbeddedDocumentTable<SlotDocument>(store, 'router_capacity_slots'),
+    cursors: new EmbeddedDocumentTable<{ agentId: string }>(store, 'router_round_robin'),
+    sends: new EmbeddedDocumentTable<SendDocument>(store, 'router_sends'),
+    sendIndex: new EmbeddedDocumentTable<SendIndexDocument>(store, 'router_send_ids'),
+    messages: new EmbeddedDocumentTable<MessageDocument>(store, 'router_messages'),
+    waiting: new EmbeddedDocumentTable<WaitingDocument>(store, 'router_waiting'),
+    offers: new EmbeddedDocumentTable<OfferDocument>(store, 'router_offers'),
+    conversations: new EmbeddedDocumentTable<ConversationDocument>(store, 'router_conversations'),
+    outbox: new EmbeddedDocumentTable<{ at: number }>(store, 'router_outbox'),
+    leases: new EmbeddedLeaseRepository(store),
+    close: async () => store.close(),
+  };
+}

@@ -1,0 +1,157 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65535);
+const id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, starting with a letter or digit');
+
+const mailboxSchema = z.object({
+  /** The mailbox's id in mailroute (unique in its tenant). */
+  id,
+  /** The address or UPN of the user or shared mailbox in Microsoft 365. */
+  address: z.email(),
+  /** The queue its email goes to when no routing rule matches. */
+  queue: id.optional(),
+});
+
+const queueSchema = z.object({ id, displayName: z.string().min(1).max(200).optional() });
+
+const agentSchema = z.object({
+  id,
+  /** The agent's Entra ID user principal name (the account they sign in with). */
+  upn: z.email(),
+  displayName: z.string().min(1).max(200).optional(),
+  /** Queues the agent serves. */
+  queues: z.array(id).min(1),
+  /** How many email interactions the agent handles at once. */
+  capacity: z.number().int().min(1).max(50).default(3),
+});
+
+const tenantSchema = z.object({
+  /** The tenant's id in mailroute (API keys, stores and events are scoped to it). */
+  id,
+  displayName: z.string().min(1).max(200).optional(),
+  /** The Microsoft Entra tenant (directory) id, a GUID. */
+  directoryId: z.uuid(),
+  /** The application (client) id of the app registration. */
+  clientId: z.uuid(),
+  /**
+   * The name of the environment variable that holds the client secret. The secret itself never goes
+   * in this file; auth-broker stores it encrypted.
+   */
+  clientSecretEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name (A-Z, 0-9, _)'),
+  /**
+   * When the client secret expires, as Entra ID shows it (Certificates & secrets > Expires), e.g.
+   * `2027-05-31`: auth-broker warns before it does and diagnosis names it when it did.
+   */
+  clientSecretExpires: z.iso.date('a date like 2027-05-31'),
+  /** The Entra authority host; the public cloud by default. */
+  authorityHost: z.url().default('https://login.microsoftonline.com'),
+  /** The Microsoft Graph endpoint; the public cloud's by default (national clouds and emulators differ). */
+  graphEndpoint: z.url().optional(),
+  mailboxes: z.array(mailboxSchema).default([]),
+  queues: z.array(queueSchema).default([]),
+  agents: z.array(agentSchema).default([]),
+});
+
+/** The configuration file of `npm start` (JSON). Every field is optional: no file runs the demo. */
+export const hostConfigSchema = z
+  .object({
+    /** Where the embedded stores and the bus journal live; kept across restarts. */
+    dataDir: z.string().min(1).default('.mailroute'),
+    /** Loopback gRPC ports of the four services (0 picks free ports). */
+    ports: z
+      .object({
+        authBroker: port.default(50051),
+        mailboxFetch: port.default(50052),
+        interactionRouter: port.default(50053),
+        outboundSend: port.default(50054),
+      })
+      .prefault({}),
+    /** The graph sandbox with its demo tenant; on unless real tenants are configured. */
+    sandbox: z
+      .object({
+        enabled: z.boolean().optional(),
+        port: port.default(8443),
+        adminPort: port.default(8444),
+      })
+      .prefault({}),
+    /** The demo switch: generated inbound mail and simulated agents that accept and reply. */
+    demo: z
+      .object({
+        traffic: z.boolean().default(false),
+        /** Emails per minute the traffic generator delivers across the demo mailboxes. */
+        emailsPerMinute: z.number().int().min(1).max(6000).default(30),
+        agents: z.boolean().default(false),
+      })
+      .prefault({}),
+    /** The event bus: the embedded journal (default) or a Kafka cluster. */
+    bus: z.discriminatedUnion('kind', [z.object({ kind: z.literal('embedded') }), z.object({ kind: z.literal('kafka'), brokers: z.array(z.string().min(1)).min(1) })]).default({ kind: 'embedded' }),
+    /** The stores: embedded SQLite files in dataDir (default) or MongoDB. */
+    store: z
+      .discriminatedUnion('kind', [z.object({ kind: z.literal('embedded') }), z.object({ kind: z.literal('mongodb'), url: z.string().regex(/^mongodb(\+srv)?:\/\//, 'a mongodb:// URL'), database: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'a database name').default('mailroute') })])
+      .default({ kind: 'embedded' }),
+    /**
+     * Agent sign-in ("Sign in with Microsoft" on the desktop): the authority that issues agents' ID
+     * tokens and the desktop app's client id (the tokens' audience). Default: the first tenant's.
+     */
+    agentSignIn: z.object({ authorityHost: z.url().optional(), audience: z.uuid().optional() }).prefault({}),
+    /** Real Microsoft 365 tenants to route for. */
+    tenants: z.array(tenantSchema).default([]),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .strict();
+
+export type HostConfig = z.infer<typeof hostConfigSchema>;
+export type TenantConfig = z.infer<typeof tenantSchema>;
+
+export class HostConfigError extends Error {
+  override readonly name = 'HostConfigError';
+}
+
+/** Parses a configuration object; the error names every bad field by its path. */
+export function parseHostConfig(input: unknown, source = 'configuration'): HostConfig {
+  const parsed = hostConfigSchema.safeParse(input ?? {});
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new HostConfigError(`${source} is invalid:\n${lines.join('\n')}`);
+  }
+  const config = parsed.data;
+  const tenantIds = new Set<string>();
+  for (const [index, tenant] of config.tenants.entries()) {
+    if (tenantIds.has(tenant.id)) throw new HostConfigError(`${source} is invalid:\n  tenants.${index}.id: "${tenant.id}" is used twice`);
+    tenantIds.add(tenant.id);
+    const queues = new Set(tenant.queues.map((queue) => queue.id));
+    for (const [m, mailbox] of tenant.mailboxes.entries()) {
+      if (mailbox.queue && !queues.has(mailbox.queue)) throw new HostConfigError(`${source} is invalid:\n  tenants.${index}.mailboxes.${m}.queue: no queue "${mailbox.queue}" in this tenant`);
+    }
+    for (const [a, agent] of tenant.agents.entries()) {
+      const unknown = agent.queues.find((queue) => !queues.has(queue));
+      if (unknown) throw new HostConfigError(`${source} is invalid:\n  tenants.${index}.agents.${a}.queues: no queue "${unknown}" in this tenant`);
+    }
+  }
+  return config;
+}
+
+/** Reads and parses a JSON configuration file; relative `dataDir` is taken from the file's folder. */
+export function readHostConfig(file: string): HostConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new HostConfigError(`cannot read the configuration file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new HostConfigError(`${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  const config = parseHostConfig(json, file);
+  return { ...config, dataDir: path.resolve(path.dirname(file), config.dataDir) };
+}
+
+/** True when the graph sandbox runs: asked for, or by default when no real tenant is configured. */
+export function sandboxEnabled(config: HostConfig): boolean {
+  return config.sandbox.enabled ?? config.tenants.length === 0;
+}

@@ -1,0 +1,244 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { createGraphSandbox, demoProfile, type GraphSandbox, type GraphSandboxEndpoints } from '@mailroute/graph-sandbox';
+import { InProcessBroker, InProcessEventBus, SqliteBrokerJournal, type EventBus } from '@mailroute/messaging';
+import { createShutdown, loadConfig, serviceConfigSchema, type ConfigSchema, type Env, type Logger, type ServiceParts, type ShutdownStep } from '@mailroute/platform';
+import { sandboxEnabled, type HostConfig, type TenantConfig } from './host-config';
+import { apiKeysVariable, loadHostSecrets, serviceTokensVariable, type HostSecrets } from './host-secrets';
+
+export type ServiceName = 'auth-broker' | 'mailbox-fetch' | 'interaction-router' | 'outbound-send';
+
+/** What the host hands a service besides its configuration: the adapters it shares with the others. */
+export interface SharedAdapters {
+  /** The embedded bus every service of the process publishes to and consumes from. Unset: the service builds its own (Kafka). */
+  bus?: EventBus;
+}
+
+/** A service as the host runs it: its configuration schema and its composition root. */
+export interface HostedServiceDefinition {
+  name: ServiceName;
+  configSchema: ConfigSchema;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each service's own parsed config type
+  wire(config: any, logger: Logger, adapters: SharedAdapters): Promise<ServiceParts>;
+}
+
+export interface HostOptions {
+  config: HostConfig;
+  services: readonly HostedServiceDefinition[];
+  logger: Logger;
+  /** Where secrets named by `clientSecretEnv` are read. Default process.env. */
+  env?: Env;
+}
+
+/** A tenant the host routes for, with everything a client needs to call the services for it. */
+export interface HostTenant {
+  config: TenantConfig;
+  apiKey: string;
+  /** True for the sandbox's demo tenant. */
+  demo: boolean;
+}
+
+export interface RunningHost {
+  addresses: Record<ServiceName, string>;
+  sandbox: GraphSandboxEndpoints | undefined;
+  tenants: HostTenant[];
+  secrets: HostSecrets;
+  stop(reason?: string): Promise<{ ok: boolean }>;
+}
+
+/** The sandbox's demo tenant as a tenant configuration: three routed mailboxes, two queues, two agents. */
+export function demoTenant(sandbox: GraphSandboxEndpoints): TenantConfig {
+  return {
+    id: 'demo',
+    displayName: 'Contoso (demo, graph sandbox)',
+    directoryId: demoProfile.tenantId,
+    clientId: demoProfile.clientId,
+    clientSecretEnv: 'MAILROUTE_DEMO_CLIENT_SECRET',
+    // The sandbox gives the demo secret two years; say one.
+    clientSecretExpires: new Date(Date.now() + 365 * 86_400_000).toISOString().slice(0, 10),
+    authorityHost: sandbox.baseUrl,
+    graphEndpoint: sandbox.baseUrl,
+    mailboxes: [
+      { id: 'support', address: 'support@contoso-demo.example', queue: 'support' },
+      { id: 'sales', address: 'sales@contoso-demo.example', queue: 'sales' },
+      { id: 'billing', address: 'billing@contoso-demo.example', queue: 'support' },
+    ],
+    queues: [
+      { id: 'support', displayName: 'Support' },
+      { id: 'sales', displayName: 'Sales' },
+    ],
+    agents: [
+      { id: 'alice', upn: 'alice@contoso-demo.example', displayName: 'Alice Agent', queues: ['support', 'sales'], capacity: 3 },
+      { id: 'bob', upn: 'bob@contoso-demo.example', displayName: 'Bob Agent', queues: ['support'], capacity: 3 },
+    ],
+  };
+}
+
+/**
+ * Runs the four services and (unless real tenants only) the graph sandbox in this process, on the
+ * embedded adapters or on Kafka/MongoDB by configuration. Services start in dependency order and stop
+ * in reverse; each gets the environment its own `main.ts` would read, so the same composition roots
+ * run here, in separate processes and in Kubernetes.
+ */
+export async function startHost(options: HostOptions): Promise<RunningHost> {
+  const { config, logger } = options;
+  const env = options.env ?? process.env;
+  mkdirSync(config.dataDir, { recursive: true });
+  const steps: ShutdownStep[] = [];
+  const stopAll = () => createShutdown(logger, [...steps].reverse(), 20_000).run('host stopping');
+  try {
+    let sandbox: GraphSandbox | undefined;
+    let sandboxEndpoints: GraphSandboxEndpoints | undefined;
+    if (sandboxEnabled(config)) {
+      sandbox = createGraphSandbox({
+        logger: logger.child({ service: 'graph-sandbox' }),
+        host: '127.0.0.1',
+        port: config.sandbox.port,
+        adminPort: config.sandbox.adminPort,
+        certDir: path.join(config.dataDir, 'sandbox-certs'),
+        profile: 'demo',
+        // One process: trust the sandbox's CA here instead of NODE_EXTRA_CA_CERTS.
+        trustCaInProcess: true,
+      });
+      sandboxEndpoints = await sandbox.start();
+      const started = sandbox;
+      steps.push({ name: 'graph-sandbox', run: () => started.stop() });
+    }
+
+    const tenants: TenantConfig[] = [...(sandboxEndpoints ? [demoTenant(sandboxEndpoints)] : []), ...config.tenants];
+    const secrets = loadHostSecrets(config.dataDir, tenants.map((tenant) => tenant.id));
+
+    let broker: InProcessBroker | undefined;
+    if (config.bus.kind === 'embedded') {
+      broker = new InProcessBroker({ journal: new SqliteBrokerJournal({ path: path.join(config.dataDir, 'bus.sqlite') }) });
+      const opened = broker;
+      steps.push({ name: 'bus journal', run: async () => opened.close() });
+    }
+
+    const addresses = {} as Record<ServiceName, string>;
+    const ports: Record<ServiceName, number> = {
+      'auth-broker': config.ports.authBroker,
+      'mailbox-fetch': config.ports.mailboxFetch,
+      'interaction-router': config.ports.interactionRouter,
+      'outbound-send': config.ports.outboundSend,
+    };
+    const order: ServiceName[] = ['auth-broker', 'mailbox-fetch', 'interaction-router', 'outbound-send'];
+    for (const name of order) {
+      const definition = options.services.find((service) => service.name === name);
+      if (!definition) throw new Error(`the host has no definition of the ${name} service`);
+      const serviceEnv = serviceEnvironment(name, { config, secrets, addresses, port: ports[name], sandbox: sandboxEndpoints, tenants });
+      const schema = serviceConfigSchema.extend(definition.configSchema.shape);
+      const serviceConfig = loadConfig(schema, serviceEnv);
+      const serviceLogger = logger.child({ service: name });
+      const adapters: SharedAdapters = broker ? { bus: new InProcessEventBus({ broker, logger: serviceLogger }) } : {};
+      const parts = await definition.wire(serviceConfig, serviceLogger, adapters);
+      const port = await parts.server.listen('127.0.0.1', ports[name]);
+      addresses[name] = `127.0.0.1:${port}`;
+      const closers = parts.closeAfterServer ?? [];
+      steps.push({
+        name,
+        run: async () => {
+          await parts.server.shutdown(5_000);
+          for (const step of closers) {
+            try {
+              await step.run();
+            } catch (error) {
+              serviceLogger.warn({ err: error, step: step.name }, 'host: a shutdown step failed');
+            }
+          }
+        },
+      });
+      logger.info({ service: name, address: addresses[name] }, `${name} listening`);
+    }
+
+    const hostTenants = tenants.map((tenant) => ({ config: tenant, apiKey: secrets.apiKeys[tenant.id] ?? '', demo: sandboxEndpoints !== undefined && tenant.id === 'demo' }));
+    for (const tenant of hostTenants) {
+      if (!tenant.demo && !env[tenant.config.clientSecretEnv]) {
+        logger.warn({ tenant: tenant.config.id, variable: tenant.config.clientSecretEnv }, 'host: the client secret variable is not set; the tenant keeps its stored credentials');
+      }
+    }
+    return { addresses, sandbox: sandboxEndpoints, tenants: hostTenants, secrets, stop: async () => stopAll() };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+interface EnvironmentInputs {
+  config: HostConfig;
+  secrets: HostSecrets;
+  addresses: Record<ServiceName, string>;
+  port: number;
+  sandbox: GraphSandboxEndpoints | undefined;
+  tenants: readonly TenantConfig[];
+}
+
+/** The variables a service's own `main.ts` would read, for the host's configuration. */
+export function serviceEnvironment(name: ServiceName, inputs: EnvironmentInputs): Env {
+  const { config, secrets, addresses } = inputs;
+  const file = (base: string) => path.join(config.dataDir, `${base}.sqlite`);
+  const mongo = config.store.kind === 'mongodb' ? config.store : undefined;
+  const kafka = config.bus.kind === 'kafka' ? config.bus.brokers.join(',') : undefined;
+  const common: Record<string, string> = {
+    GRPC_HOST: '127.0.0.1',
+    GRPC_PORT: String(inputs.port),
+    LOG_LEVEL: config.logLevel,
+    SHUTDOWN_GRACE_MS: '5000',
+  };
+  const store = (prefix: string, base: string): Record<string, string> =>
+    mongo
+      ? // One database shared by the services, as their defaults have it (outbound-send reads mailbox-fetch's mailbox table).
+        { [`${prefix}_STORE`]: 'mongodb', [`${prefix}_MONGODB_URL`]: mongo.url, [`${prefix}_MONGODB_DATABASE`]: mongo.database }
+      : { [`${prefix}_STORE`]: 'embedded', [`${prefix}_EMBEDDED_PATH`]: file(base) };
+  const apiKeys = apiKeysVariable(secrets);
+  switch (name) {
+    case 'auth-broker':
+      return {
+        ...common,
+        ...store('AUTH_BROKER', 'auth-broker'),
+        AUTH_BROKER_SERVICE_TOKENS: serviceTokensVariable(secrets),
+        AUTH_BROKER_ENCRYPTION_KEYS: `host:${secrets.encryptionKey}`,
+        AUTH_BROKER_API_KEYS: apiKeys,
+        AUTH_BROKER_METRICS_PORT: '0',
+      };
+    case 'mailbox-fetch':
+      return {
+        ...common,
+        ...store('MAILBOX_FETCH', 'mailbox-fetch'),
+        MAILBOX_FETCH_AUTH_BROKER_ADDRESS: addresses['auth-broker'],
+        MAILBOX_FETCH_AUTH_BROKER_TOKEN: secrets.serviceTokens['mailbox-fetch'],
+        MAILBOX_FETCH_API_KEYS: apiKeys,
+        MAILBOX_FETCH_METRICS_PORT: '0',
+        // The sandbox delivers instantly: poll often so the demo feels live.
+        ...(inputs.sandbox ? { MAILBOX_FETCH_POLL_INTERVAL_CAP_MS: '2000' } : {}),
+        ...(kafka ? { MAILBOX_FETCH_KAFKA_BROKERS: kafka } : {}),
+      };
+    case 'interaction-router': {
+      const directories = inputs.tenants.map((tenant) => `${tenant.id}:${tenant.directoryId}`).join(',');
+      const authority = config.agentSignIn.authorityHost ?? inputs.tenants[0]?.authorityHost ?? 'https://login.microsoftonline.com';
+      // The demo's agents sign in to the sandbox's desktop app registration (a public client).
+      const audience = config.agentSignIn.audience ?? (inputs.sandbox ? demoProfile.desktopClientId : (inputs.tenants[0]?.clientId ?? ''));
+      return {
+        ...common,
+        ...store('ROUTER', 'interaction-router'),
+        ROUTER_API_KEYS: apiKeys,
+        ROUTER_AGENT_DIRECTORIES: directories,
+        ROUTER_AGENT_AUDIENCE: audience,
+        ROUTER_AGENT_AUTHORITY: authority,
+        ROUTER_METRICS_PORT: '0',
+        ...(kafka ? { ROUTER_KAFKA_BROKERS: kafka } : {}),
+      };
+    }
+    case 'outbound-send':
+      return {
+        ...common,
+        ...store('OUTBOUND_SEND', 'outbound-send'),
+        OUTBOUND_SEND_MAILBOX_FETCH_EMBEDDED_PATH: file('mailbox-fetch'),
+        OUTBOUND_SEND_AUTH_BROKER_ADDRESS: addresses['auth-broker'],
+        OUTBOUND_SEND_AUTH_BROKER_TOKEN: secrets.serviceTokens['outbound-send'],
+        OUTBOUND_SEND_API_KEYS: apiKeys,
+        OUTBOUND_SEND_METRICS_PORT: '0',
+        ...(kafka ? { OUTBOUND_SEND_KAFKA_BROKERS: kafka } : {}),
+      };
+  }
+}

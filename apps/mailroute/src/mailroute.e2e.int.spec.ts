@@ -1,0 +1,284 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Metadata, createChannel, createClient, type Channel } from 'nice-grpc';
+import {
+  AgentDesktopServiceDefinition,
+  AgentPresence,
+  InteractionOrder,
+  InteractionRouterServiceDefinition,
+  OutgoingMessage,
+  ReplyMode,
+  type Interaction,
+} from '@mailroute/contracts';
+import { GraphSandboxAdminClient, demoProfile, type GraphSandbox, type GraphSandboxEndpoints } from '@mailroute/graph-sandbox';
+import { randomId, startServiceProcess, startTestGraphSandbox, testInfra, waitFor, type ServiceProcess } from '@mailroute/testing';
+import { signInAgent } from './host/demo';
+
+// The whole flow through the public APIs only, with the all-in-one host running as a real process
+// (what the README's `npm start` runs): an email delivered to a sandbox mailbox is offered on an
+// agent's desktop stream, accepted, replied to, and the reply lands in the customer's thread.
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+const support = 'support@contoso-demo.example';
+const billing = 'billing@contoso-demo.example';
+
+interface Host {
+  dir: string;
+  configFile: string;
+  env: Record<string, string>;
+  ports: { authBroker: number; mailboxFetch: number; interactionRouter: number; outboundSend: number; sandbox: number; sandboxAdmin: number };
+  /** The sandbox the test runs (real-tenant mode) or the host's own (demo mode). */
+  sandbox: { admin: GraphSandboxAdminClient; endpoints: GraphSandboxEndpoints };
+  running?: ServiceProcess;
+}
+
+async function ports(): Promise<Host['ports']> {
+  return {
+    authBroker: await freePort(),
+    mailboxFetch: await freePort(),
+    interactionRouter: await freePort(),
+    outboundSend: await freePort(),
+    sandbox: await freePort(),
+    sandboxAdmin: await freePort(),
+  };
+}
+
+function writeConfig(dir: string, config: Record<string, unknown>): string {
+  const configFile = path.join(dir, 'mailroute.json');
+  writeFileSync(configFile, JSON.stringify(config, null, 2));
+  return configFile;
+}
+
+/**
+ * A host configured like an operator with a real tenant: the test's sandbox stands in for
+ * Microsoft 365 (its demo directory, reached through the configuration file, the client secret in an
+ * environment variable, the sandbox's CA through NODE_EXTRA_CA_CERTS).
+ */
+async function prepareRealTenant(endpoints: GraphSandboxEndpoints, extra: Record<string, unknown>): Promise<Host> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mailroute-host-'));
+  const chosen = await ports();
+  const configFile = writeConfig(dir, {
+    dataDir: 'data',
+    ports: { authBroker: chosen.authBroker, mailboxFetch: chosen.mailboxFetch, interactionRouter: chosen.interactionRouter, outboundSend: chosen.outboundSend },
+    sandbox: { enabled: false },
+    agentSignIn: { authorityHost: endpoints.baseUrl, audience: demoProfile.desktopClientId },
+    tenants: [
+      {
+        id: 'demo',
+        directoryId: demoProfile.tenantId,
+        clientId: demoProfile.clientId,
+        clientSecretEnv: 'CONTOSO_CLIENT_SECRET',
+        clientSecretExpires: new Date(Date.now() + 365 * 86_400_000).toISOString().slice(0, 10),
+        authorityHost: endpoints.baseUrl,
+        graphEndpoint: endpoints.baseUrl,
+        queues: [{ id: 'support' }],
+        mailboxes: [
+          { id: 'support', address: support, queue: 'support' },
+          { id: 'billing', address: billing, queue: 'support' },
+        ],
+        agents: [{ id: 'alice', upn: 'alice@contoso-demo.example', queues: ['support'], capacity: 5 }],
+      },
+    ],
+    ...extra,
+  });
+  return {
+    dir,
+    configFile,
+    env: { NODE_EXTRA_CA_CERTS: endpoints.caCertPath, CONTOSO_CLIENT_SECRET: demoProfile.clientSecret },
+    ports: chosen,
+    sandbox: { admin: new GraphSandboxAdminClient(endpoints.adminUrl), endpoints },
+  };
+}
+
+async function start(host: Host): Promise<ServiceProcess> {
+  const running = startServiceProcess('apps/mailroute/src/main.ts', { MAILROUTE_CONFIG: host.configFile, ...host.env });
+  host.running = running;
+  await waitFor(() => running.output.some((line) => line.startsWith('mailroute: ready')) || running.child.exitCode !== null, {
+    timeoutMs: 90_000,
+    description: 'the host to be ready',
+  });
+  if (running.child.exitCode !== null) throw new Error(`the host exited:\n${running.output.join('\n')}`);
+  return running;
+}
+
+function apiKeyOf(host: Host): string {
+  const secrets = JSON.parse(readFileSync(path.join(host.dir, 'data', 'host-secrets.json'), 'utf8')) as { apiKeys: Record<string, string> };
+  return secrets.apiKeys['demo'] ?? '';
+}
+
+
+/** All interactions of the demo tenant whose subject contains `tag`, through the admin API. */
+async function interactionsTagged(host: Host, tag: string): Promise<Interaction[]> {
+  const channel = createChannel(`127.0.0.1:${host.ports.interactionRouter}`);
+  try {
+    const admin = createClient(InteractionRouterServiceDefinition, channel, { '*': { metadata: Metadata({ authorization: `Bearer ${apiKeyOf(host)}` }) } });
+    const found: Interaction[] = [];
+    let pageToken = '';
+    do {
+      const page = await admin.searchInteractions({ page: { pageSize: 200, pageToken }, filter: { subjectContains: tag }, order: InteractionOrder.INTERACTION_ORDER_UNSPECIFIED });
+      found.push(...page.interactions);
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    return found;
+  } finally {
+    channel.close();
+  }
+}
+
+/**
+ * An agent at the desktop: accepts every offer; replies (and completes) those whose subject carries
+ * `tag`, completes the rest (the sandbox's seeded demo mail) so capacity stays free.
+ */
+async function runAgent(host: Host, upn: string, tag: string, signal: AbortSignal): Promise<Set<string>> {
+  const { admin, endpoints } = host.sandbox;
+  const token = await signInAgent(endpoints, admin, demoProfile.tenantId, demoProfile.desktopClientId, upn);
+  const channel: Channel = createChannel(`127.0.0.1:${host.ports.interactionRouter}`);
+  const desktop = createClient(AgentDesktopServiceDefinition, channel, { '*': { metadata: Metadata({ authorization: `Bearer ${token}` }) } });
+  const replied = new Set<string>();
+  void (async () => {
+    try {
+      for await (const update of desktop.connect({ clientInstanceId: randomId('desk'), initialPresence: AgentPresence.AGENT_PRESENCE_AVAILABLE }, { signal })) {
+        if (update.event?.$case !== 'offer') continue;
+        const offer = update.event.value;
+        void (async () => {
+          const { interaction } = await desktop.accept({ offerId: offer.offerId });
+          if (!interaction) return;
+          if (interaction.subject.includes(tag)) {
+            await desktop.reply({
+              idempotencyKey: `e2e-${interaction.interactionId}`,
+              interactionId: interaction.interactionId,
+              replyToGraphMessageId: '',
+              mode: ReplyMode.REPLY_MODE_REPLY,
+              content: OutgoingMessage.fromPartial({ bodyHtml: `<p>Answer to ${interaction.subject}</p>` }),
+              completeAfterSend: true,
+            });
+            replied.add(interaction.interactionId);
+          } else {
+            await desktop.complete({ interactionId: interaction.interactionId, dispositionCode: '', note: 'e2e: not ours' });
+          }
+        })().catch(() => undefined);
+      }
+    } catch {
+      // the stream ends when the test aborts it or the host stops
+    } finally {
+      channel.close();
+    }
+  })();
+  return replied;
+}
+
+const modes: [string, () => Record<string, unknown>][] = [
+  ['the embedded default (SQLite stores, journaled in-process bus)', () => ({})],
+  [
+    'Kafka + FerretDB',
+    () => {
+      const infra = testInfra();
+      return { bus: { kind: 'kafka', brokers: infra.kafkaBrokers }, store: { kind: 'mongodb', url: infra.mongoUrl, database: randomId('e2e').replace(/[^A-Za-z0-9_-]/g, '_') } };
+    },
+  ],
+];
+
+describe.each(modes)('mailroute end to end: %s', (_mode, extra) => {
+  let host: Host;
+  let sandbox: GraphSandbox;
+  const agents = new AbortController();
+
+  beforeAll(async () => {
+    const started = await startTestGraphSandbox({ profile: 'demo' });
+    sandbox = started.sandbox;
+    host = await prepareRealTenant(started.endpoints, extra());
+    await start(host);
+  }, 120_000);
+
+  afterAll(async () => {
+    agents.abort();
+    await host?.running?.stop('SIGTERM');
+    await sandbox?.stop();
+    if (host) rmSync(host.dir, { recursive: true, force: true });
+  });
+
+  it('routes an email to an agent, and the reply lands in the customer thread in the sandbox', async () => {
+    const tag = randomId('order');
+    const { admin } = host.sandbox;
+    const replied = await runAgent(host, 'alice@contoso-demo.example', tag, agents.signal);
+    const inbound = await admin.deliver(demoProfile.tenantId, support, { from: 'carol@customer.example', subject: `Where is my order ${tag}?`, body: 'It was due yesterday.' });
+
+    await waitFor(() => replied.size === 1, { timeoutMs: 90_000, description: 'the agent to accept and reply' });
+    await waitFor(async () => (await admin.sent(demoProfile.tenantId, support)).value.some((sent) => sent.subject.includes(tag)), { timeoutMs: 60_000, description: 'the reply in Sent Items' });
+    const sent = (await admin.sent(demoProfile.tenantId, support)).value.filter((record) => record.subject.includes(tag));
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.toRecipients.map((recipient) => recipient.emailAddress.address)).toEqual(['carol@customer.example']);
+    expect(sent[0]?.conversationId).toBe((inbound as { conversationId?: string }).conversationId);
+    expect(sent[0]?.body.content).toContain(`Answer to`);
+    // The router records the send when outbound-send's result event reaches it.
+    await waitFor(async () => (await interactionsTagged(host, tag))[0]?.replyCount === 1, { timeoutMs: 30_000, description: 'the interaction to count the reply' });
+    expect(await interactionsTagged(host, tag)).toHaveLength(1);
+  });
+
+  it('stops cleanly on SIGTERM and, restarted, continues from its stored state: nothing lost, nothing doubled', async () => {
+    const tag = randomId('restart');
+    const { admin } = host.sandbox;
+    const count = 12;
+    for (let i = 0; i < count; i += 1) {
+      await admin.deliver(demoProfile.tenantId, billing, { from: `customer${i}@customer.example`, subject: `Invoice question ${tag} #${i}`, body: `Question ${i}` });
+    }
+    // Kill it hard while the batch is being fetched and routed, then a clean stop after the restart.
+    await waitFor(async () => (await interactionsTagged(host, tag)).length > 0, { timeoutMs: 60_000, description: 'the first interactions' });
+    await host.running?.stop('SIGKILL');
+    await start(host);
+    await waitFor(async () => (await interactionsTagged(host, tag)).length >= count, { timeoutMs: 90_000, description: 'every email routed after the restart' });
+    const found = await interactionsTagged(host, tag);
+    expect(found.map((interaction) => interaction.subject).sort()).toEqual(Array.from({ length: count }, (_, i) => `Invoice question ${tag} #${i}`).sort());
+    const stopped = await host.running?.stop('SIGTERM');
+    expect(stopped?.code).toBe(0);
+    expect(host.running?.output.some((line) => line.includes('stopped cleanly'))).toBe(true);
+    await start(host);
+    expect((await interactionsTagged(host, tag)).length).toBe(count);
+  });
+});
+
+describe('npm start on a fresh machine: the demo', () => {
+  it('brings up the sandbox demo tenant, routes generated mail to simulated agents who reply, and stops cleanly', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mailroute-demo-'));
+    const chosen = await ports();
+    const configFile = writeConfig(dir, {
+      dataDir: 'data',
+      ports: { authBroker: chosen.authBroker, mailboxFetch: chosen.mailboxFetch, interactionRouter: chosen.interactionRouter, outboundSend: chosen.outboundSend },
+      sandbox: { port: chosen.sandbox, adminPort: chosen.sandboxAdmin },
+      demo: { traffic: true, agents: true, emailsPerMinute: 120 },
+    });
+    const running = startServiceProcess('apps/mailroute/src/main.ts', { MAILROUTE_CONFIG: configFile });
+    try {
+      await waitFor(() => running.output.some((line) => line.startsWith('mailroute: ready')) || running.child.exitCode !== null, { timeoutMs: 90_000, description: 'ready' });
+      expect(running.child.exitCode).toBeNull();
+      // The progress lines (not a log flood) show mail fetched, routed, and replies sent by the simulated agents.
+      const progress = /^\[demo\] fetched (\d+) .*demo: (\d+) delivered, (\d+) accepted, (\d+) replied, (\d+) sent/;
+      await waitFor(
+        () =>
+          running.output.some((line) => {
+            const match = progress.exec(line);
+            return match !== null && Number(match[1]) > 0 && Number(match[4]) > 0 && Number(match[5]) > 0;
+          }),
+        { timeoutMs: 120_000, description: 'a progress line with replies sent' },
+      );
+      expect(running.output.filter((line) => line.startsWith('{')).length).toBe(0);
+      const stopped = await running.stop('SIGTERM');
+      expect(stopped.code).toBe(0);
+    } finally {
+      if (running.child.exitCode === null) await running.stop('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,8 @@
+import { authBrokerService } from '@mailroute/auth-broker-service';
+import { interactionRouterService } from '@mailroute/interaction-router-service';
+import { mailboxFetchService } from '@mailroute/mailbox-fetch-service';
+import { outboundSendService } from '@mailroute/outbound-send-service';
+import type { HostedServiceDefinition } from './host/host';
+
+/** The four services' composition roots, exactly as their own `main.ts` runs them. */
+export const hostedServices: readonly HostedServiceDefinition[] = [authBrokerService, mailboxFetchService, interactionRouterService, outboundSendService];
