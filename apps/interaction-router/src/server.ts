@@ -17,6 +17,7 @@ import { adminScopes, createAdminHandlers } from './handlers/admin.handler';
 import { createDesktopHandlers } from './handlers/desktop.handler';
 import { createRouterCore, type RouterCore } from './routing/router-core';
 import { createRouterRuntime, type RouterRuntime } from './routing/router-runtime';
+import { createSendResultHandler } from './routing/send-results';
 import type { RouterStores } from './store/router-stores';
 
 export interface ServiceDeps {
@@ -39,6 +40,8 @@ export interface ServiceDeps {
   sweepIntervalMs?: number;
   sessionTtlMs?: number;
   sessionRefreshMs?: number;
+  /** Planner lease length (a dead replica's tenants are planned elsewhere after at most this). Default 10 s. */
+  plannerLeaseMs?: number;
 }
 
 export interface RouterServer extends GrpcServer {
@@ -57,6 +60,10 @@ export function createServer(deps: ServiceDeps): RouterServer {
   const core = createRouterCore({ stores: deps.stores, bus: deps.bus, logger: deps.logger, ...(deps.clock ? { clock: deps.clock } : {}), ...(deps.sessionTtlMs ? { sessionTtlMs: deps.sessionTtlMs } : {}) });
   const runtime = createRouterRuntime({
     core,
+    sendResults: createSendResultHandler({ core, stores: deps.stores, logger: deps.logger }),
+    leases: deps.stores.leases,
+    replicaId,
+    ...(deps.plannerLeaseMs ? { plannerLeaseMs: deps.plannerLeaseMs } : {}),
     bus: deps.bus,
     logger: deps.logger,
     ...(deps.pollIntervalMs ? { pollIntervalMs: deps.pollIntervalMs } : {}),
@@ -64,15 +71,16 @@ export function createServer(deps: ServiceDeps): RouterServer {
     ...(deps.consumerGroupId ? { groupId: deps.consumerGroupId } : {}),
     ...(deps.inboundFromBeginning !== undefined ? { fromBeginning: deps.inboundFromBeginning } : {}),
   });
+  const sanitizer = deps.sanitizer ?? createHtmlSanitizer();
   const hub = createDesktopHub({ bus: deps.bus, logger: deps.logger, replicaId });
   const grpc = createGrpcServer({
     logger: deps.logger,
     services: [
-      serveWith(InteractionRouterServiceDefinition, tenantCallerMiddleware({ authenticator: deps.authenticator, scopeByMethod: adminScopes }), createAdminHandlers({ core, stores: deps.stores })),
+      serveWith(InteractionRouterServiceDefinition, tenantCallerMiddleware({ authenticator: deps.authenticator, scopeByMethod: adminScopes }), createAdminHandlers({ core, stores: deps.stores, sanitizer })),
       serveWith(
         AgentDesktopServiceDefinition,
         agentCallerMiddleware({ verifier: deps.agentVerifier, config: core.config }),
-        createDesktopHandlers({ core, stores: deps.stores, hub, bus: deps.bus, sanitizer: deps.sanitizer ?? createHtmlSanitizer(), replicaId, ...(deps.sessionRefreshMs ? { sessionRefreshMs: deps.sessionRefreshMs } : {}) }),
+        createDesktopHandlers({ core, stores: deps.stores, hub, bus: deps.bus, sanitizer, replicaId, ...(deps.sessionRefreshMs ? { sessionRefreshMs: deps.sessionRefreshMs } : {}) }),
       ),
     ],
     descriptorSet,

@@ -3,8 +3,11 @@ import {
   AssignmentReason,
   InteractionState,
   OfferRevokedReason,
+  ActorKind,
+  SendState,
   StateChangeReason,
   type ConnectResponse,
+  type OutboundResult,
   type InteractionStateChanged,
 } from '@mailroute/contracts';
 import { fromEventMessage, events, type EventBus, type Subscription } from '@mailroute/messaging';
@@ -142,13 +145,41 @@ export function createDesktopHub(options: { bus: EventBus; logger: Logger; repli
     }
   }
 
+  /**
+   * A send's progress for the agent who asked for it (or, failing that, the local stream holding
+   * the interaction). A redelivered result may repeat an event: desktops key them by (send_id, state).
+   */
+  function deliverSendResult(result: OutboundResult): void {
+    if (result.state !== SendState.SEND_STATE_RETRYING && result.state !== SendState.SEND_STATE_SENT && result.state !== SendState.SEND_STATE_FAILED) return;
+    const requester = result.requestedBy?.kind === ActorKind.ACTOR_KIND_AGENT ? result.requestedBy.id : '';
+    const targets = requester
+      ? [sessions.get(key(result.tenantId, requester))]
+      : [...sessions.values()].filter((s) => s.tenantId === result.tenantId && result.interactionId !== '' && s.held.has(result.interactionId));
+    for (const session of targets) {
+      session?.push({
+        $case: 'sendResult',
+        value: {
+          sendId: result.sendId,
+          idempotencyKey: result.idempotencyKey,
+          interactionId: result.interactionId,
+          state: result.state,
+          failure: result.state === SendState.SEND_STATE_SENT ? undefined : result.failure,
+          sent: result.state === SendState.SEND_STATE_SENT ? result.sent : undefined,
+        },
+      });
+    }
+  }
+
   return {
     async start(): Promise<void> {
       subscription = await options.bus.subscribe({
         groupId: `interaction-router-desktop-${options.replicaId}`,
-        topics: [events.interactionStateChanged.topic],
+        topics: [events.interactionStateChanged.topic, events.outboundResult.topic],
         fromBeginning: false,
-        handler: async (message) => deliver(fromEventMessage('interactionStateChanged', message)),
+        handler: async (message) => {
+          if (message.topic === events.outboundResult.topic) deliverSendResult(fromEventMessage('outboundResult', message));
+          else deliver(fromEventMessage('interactionStateChanged', message));
+        },
       });
     },
     /** Registers a stream, replacing (and ending) another of the same agent on this replica. */
@@ -173,6 +204,7 @@ export function createDesktopHub(options: { bus: EventBus; logger: Logger; repli
       for (const session of sessions.values()) session.close({ $case: 'draining', value: { reconnectAfter: { seconds: 0, nanos: 500_000_000 } } });
     },
     deliver,
+    deliverSendResult,
     async stop(): Promise<void> {
       await subscription?.close({ graceMs: 1_000 });
     },

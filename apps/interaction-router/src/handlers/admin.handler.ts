@@ -15,7 +15,9 @@ import { assertNoViolations, checkDirectOffer, validateQueue, validateRoutingRul
 import { toActor, toInteraction } from '../routing/interaction-mapping';
 import type { ConfigKind } from '../routing/config-repository';
 import type { RouterCore } from '../routing/router-core';
+import type { HtmlSanitizer } from '../desktop/html-sanitizer';
 import type { RouterStores } from '../store/router-stores';
+import { listThreadMessages } from './thread-messages';
 
 const S = InteractionState;
 const resourceId = /^[a-z][a-z0-9-]{0,62}$/;
@@ -92,7 +94,7 @@ const idField: Record<ConfigKind, string> = { queue: 'queueId', rule: 'ruleId', 
 const idName: Record<ConfigKind, string> = { queue: 'queue_id', rule: 'rule_id', senderList: 'sender_list_id', agent: 'agent_id' };
 
 /** InteractionRouterService: the workload-manager API. The tenant is always the caller's. */
-export function createAdminHandlers(deps: { core: RouterCore; stores: RouterStores }): InteractionRouterServiceImplementation<TenantCallContext> {
+export function createAdminHandlers(deps: { core: RouterCore; stores: RouterStores; sanitizer: HtmlSanitizer }): InteractionRouterServiceImplementation<TenantCallContext> {
   const { core, stores } = deps;
   const config = core.config;
 
@@ -366,8 +368,9 @@ export function createAdminHandlers(deps: { core: RouterCore; stores: RouterStor
       return { interactions: matching.map((r) => toInteraction(r)), nextPageToken: records.length === pageSize && last ? encodePageToken(last.interactionId) : '' };
     },
     getInteraction: async (request, context) => ({ interaction: toInteraction(await interaction(context, request.interactionId)) }),
-    listInteractionMessages: async () => {
-      throw new ServerError(Status.UNIMPLEMENTED, 'ListInteractionMessages is not available yet');
+    listInteractionMessages: async (request, context) => {
+      const record = await interaction(context, request.interactionId);
+      return listThreadMessages({ stores, sanitizer: deps.sanitizer }, context.tenantId, record.interactionId, request.page);
     },
     listInteractionHistory: async (request, context) => {
       await interaction(context, request.interactionId);

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { ServerError, Status } from 'nice-grpc-common';
 import {
   AgentPresence,
-  InboundMessage,
   InteractionState,
   OutboundRequest,
   ReplyMode,
@@ -22,7 +21,9 @@ import { offerFromInteraction } from '../desktop/desktop-hub';
 import type { HtmlSanitizer } from '../desktop/html-sanitizer';
 import { offerIdOf, parseOfferId, toInteraction } from '../routing/interaction-mapping';
 import type { RouterCore } from '../routing/router-core';
-import type { RouterStores } from '../store/router-stores';
+import { outboundMessageKey } from '../routing/send-results';
+import { listThreadMessages } from './thread-messages';
+import type { RouterStores, SendDocument } from '../store/router-stores';
 
 export interface DesktopHandlerDeps {
   core: RouterCore;
@@ -80,6 +81,17 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
       }
     }
     core.notifyWork(context.tenantId);
+  }
+
+  /** Indexes the send by id (results name it so), adds it to the thread, publishes the request and marks it published. */
+  async function publishSend(tenantId: string, key: string, send: SendDocument): Promise<void> {
+    const outbound = OutboundRequest.fromJSON(send.request);
+    await stores.sendIndex.insert(`${tenantId}/${send.sendId}`, { sendKey: key }); // send ids are unique: an existing entry is this one
+    await stores.messages.insert(outboundMessageKey(tenantId, send.interactionId, send.requestedAt, send.sendId), { kind: 'outbound', json: { ...OutboundRequest.toJSON(outbound) as object, sendKey: key }, at: send.requestedAt });
+    await deps.bus.publish(events.outboundRequest.topic, toEventMessage('outboundRequest', eventKey(tenantId, send.mailboxId), outbound));
+    const stored = await stores.sends.get(key);
+    // A result may already have been recorded (outbound-send is quick): it implies publication.
+    if (stored && !stored.published && stored.state === SendState.SEND_STATE_ACCEPTED) await stores.sends.put(key, { ...stored, published: true });
   }
 
   return {
@@ -257,6 +269,8 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
       const existing = await stores.sends.get(key);
       if (existing) {
         if (existing.interactionId !== request.interactionId) throw new FailedPreconditionError('this idempotency key was used for another interaction');
+        // A retry after a crash between recording and publishing: publish it now (outbound-send dedupes on send_id).
+        if (!existing.published && existing.state === SendState.SEND_STATE_ACCEPTED) await publishSend(context.tenantId, key, existing);
         return { sendId: existing.sendId, state: existing.state };
       }
       const record = await visible(context, request.interactionId);
@@ -281,15 +295,13 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
         allowAutomatedRecipient: false,
         completeAfterSend: request.completeAfterSend,
       });
-      const inserted = await stores.sends.insert(key, { sendId, interactionId: record.interactionId, mailboxId: record.mailboxId, state: SendState.SEND_STATE_ACCEPTED, requestedAt: now, request: OutboundRequest.toJSON(outbound), published: false });
+      const send: SendDocument = { sendId, interactionId: record.interactionId, mailboxId: record.mailboxId, state: SendState.SEND_STATE_ACCEPTED, requestedAt: now, request: OutboundRequest.toJSON(outbound), published: false };
+      const inserted = await stores.sends.insert(key, send);
       if (!inserted) {
         const winner = await stores.sends.get(key);
         return { sendId: winner?.sendId ?? sendId, state: winner?.state ?? SendState.SEND_STATE_ACCEPTED };
       }
-      await deps.bus.publish(events.outboundRequest.topic, toEventMessage('outboundRequest', eventKey(context.tenantId, record.mailboxId), outbound));
-      const stored = await stores.sends.get(key);
-      if (stored) await stores.sends.put(key, { ...stored, published: true });
-      await stores.messages.insert(`${context.tenantId}/${record.interactionId}/${String(now).padStart(15, '0')}-send-${sendId}`, { kind: 'outbound', json: OutboundRequest.toJSON(outbound), at: now });
+      await publishSend(context.tenantId, key, send);
       return { sendId, state: SendState.SEND_STATE_ACCEPTED };
     },
 
@@ -320,26 +332,7 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
 
     async listMyInteractionMessages(request, context) {
       const record = await visible(context, request.interactionId);
-      const { pageSize, after } = readPageRequest(request.page ?? {});
-      const size = Math.min(pageSize, 20);
-      const rows = await stores.messages.list({ prefix: `${context.tenantId}/${record.interactionId}/`, after, limit: size });
-      const messages = rows.map((row) => {
-        if (row.document.kind === 'inbound') {
-          const message = InboundMessage.fromJSON(row.document.json);
-          const html = (row.document.json as { bodyHtml?: string }).bodyHtml;
-          const clean = html ? deps.sanitizer.sanitize(html) : { html: '', truncated: false };
-          return { message: { $case: 'inbound' as const, value: { message, bodyHtmlSanitized: clean.html, bodyHtmlTruncated: clean.truncated, ingestedAt: new Date(row.document.at) } } };
-        }
-        const request = OutboundRequest.fromJSON(row.document.json);
-        return {
-          message: {
-            $case: 'outbound' as const,
-            value: { sendId: request.sendId, sentBy: request.requestedBy, replyMode: request.replyMode, replyToGraphMessageId: request.replyToGraphMessageId, content: request.content, sendState: SendState.SEND_STATE_ACCEPTED, requestedAt: new Date(row.document.at) },
-          },
-        };
-      });
-      const last = rows[rows.length - 1];
-      return { messages, nextPageToken: rows.length === size && last ? encodePageToken(last.key) : '' };
+      return listThreadMessages(deps, context.tenantId, record.interactionId, request.page);
     },
 
     // eslint-disable-next-line require-yield

@@ -49,6 +49,8 @@ export interface RouterCoreOptions {
   configCacheMs?: number;
   /** Most QUEUED interactions one planning pass considers per tenant. Default 5000. */
   maxWaitingPerPlan?: number;
+  /** How many of a planning pass's offers (and escalations) are committed at once. Default 16. */
+  commitConcurrency?: number;
 }
 
 export interface ChangeExtras {
@@ -132,7 +134,26 @@ export function createRouterCore(options: RouterCoreOptions) {
   }
 
   /** Brings the derived indexes (waiting, offers, conversation) in line with `record`. */
-  async function maintainIndexes(record: InteractionRecord): Promise<void> {
+  /**
+   * Brings the derived indexes in line with `record`. With `previousState`, the conversation is
+   * only touched when the interaction opens or closes (each lookup is a scan on FerretDB v1).
+   */
+  async function maintainIndexes(record: InteractionRecord, previousState?: number): Promise<void> {
+    const wasOpen = previousState !== undefined && previousState !== S.INTERACTION_STATE_RECEIVED && openStates.has(previousState);
+    const conversationUnchanged = previousState !== undefined && wasOpen === openStates.has(record.state);
+    // An entry can only exist when the previous state had one: skip deleting what cannot be there
+    // (every write queues behind the others on FerretDB v1's SQLite backend).
+    const known = previousState !== undefined;
+    const waitingUntouched = known && previousState !== S.INTERACTION_STATE_QUEUED && record.state !== S.INTERACTION_STATE_QUEUED;
+    const offerUntouched = known && previousState !== S.INTERACTION_STATE_OFFERED && record.state !== S.INTERACTION_STATE_OFFERED;
+    // Three independent keys: written concurrently (one round trip instead of three).
+    await Promise.all([
+      waitingUntouched ? undefined : maintainWaiting(record),
+      offerUntouched ? undefined : maintainOffer(record),
+      conversationUnchanged ? undefined : maintainConversation(record),
+    ]);
+  }
+  async function maintainWaiting(record: InteractionRecord): Promise<void> {
     const key = `${record.tenantId}/${record.interactionId}`;
     if (record.state === S.INTERACTION_STATE_QUEUED) {
       await stores.waiting.put(key, {
@@ -147,9 +168,14 @@ export function createRouterCore(options: RouterCoreOptions) {
         affinity: record.affinity,
       });
     } else await stores.waiting.delete(key);
+  }
+  async function maintainOffer(record: InteractionRecord): Promise<void> {
+    const key = `${record.tenantId}/${record.interactionId}`;
     if (record.state === S.INTERACTION_STATE_OFFERED && record.offeredAgentId && record.offerExpiresAt !== undefined) {
       await stores.offers.put(key, { version: record.version, agentId: record.offeredAgentId, expiresAt: record.offerExpiresAt });
     } else await stores.offers.delete(key);
+  }
+  async function maintainConversation(record: InteractionRecord): Promise<void> {
     if (record.conversationId && record.state !== S.INTERACTION_STATE_RECEIVED && record.state !== S.INTERACTION_STATE_MERGED) {
       const conversationKey = `${record.tenantId}/${record.conversationId}`;
       const conversation = (await stores.conversations.get(conversationKey)) ?? {};
@@ -174,13 +200,13 @@ export function createRouterCore(options: RouterCoreOptions) {
    */
   async function commitEntry(entry: InteractionHistoryRecord): Promise<boolean> {
     const outboxKey = `${entry.tenantId}/${entry.interactionId}/${String(entry.version).padStart(10, '0')}/${randomUUID()}`;
-    await stores.outbox.put(outboxKey, { at: clock() });
+    await stores.outbox.insert(outboxKey, { at: clock() }); // a fresh key: an insert, cheaper than an upsert
     if ((await stores.interactions.commit(entry)) === 'conflict') {
       await stores.outbox.delete(outboxKey);
       return false;
     }
     try {
-      await maintainIndexes(entry.interaction);
+      await maintainIndexes(entry.interaction, entry.previousState);
       await publish(entry);
       await stores.outbox.delete(outboxKey);
     } catch (error) {
@@ -215,9 +241,10 @@ export function createRouterCore(options: RouterCoreOptions) {
   }
 
   /** Re-reads and re-applies `decide` until it commits (or refuses by throwing / returning undefined). */
-  async function withRetry<T>(tenantId: string, interactionId: string, decide: (record: InteractionRecord) => Promise<T | undefined | 'retry'>): Promise<T | undefined> {
+  async function withRetry<T>(tenantId: string, interactionId: string, decide: (record: InteractionRecord) => Promise<T | undefined | 'retry'>, known?: InteractionRecord): Promise<T | undefined> {
     for (let attempt = 0; attempt < 8; attempt += 1) {
-      const record = await stores.interactions.get(tenantId, interactionId);
+      // The first attempt may use a record just read or written (a lookup is a collection scan on FerretDB v1).
+      const record = attempt === 0 && known ? known : await stores.interactions.get(tenantId, interactionId);
       if (!record) throw new NotFoundError('interaction', interactionId);
       const outcome = await decide(record);
       if (outcome !== 'retry') return outcome;
@@ -329,8 +356,9 @@ export function createRouterCore(options: RouterCoreOptions) {
     if (!event.mailboxId) throw new ValidationError('mailbox_id', 'is required');
     const now = clock();
     const { tenantId, interactionId } = event;
-    let record = await stores.interactions.get(tenantId, interactionId);
-    if (!record) {
+    let record: InteractionRecord | undefined;
+    {
+      // Version 1 is claimed by an insert; only a redelivery (conflict) reads the stored one.
       const created = receivedRecord(event, now);
       const entry: InteractionHistoryRecord = {
         tenantId,
@@ -346,13 +374,13 @@ export function createRouterCore(options: RouterCoreOptions) {
         note: '',
         interaction: created,
       };
-      await commitEntry(entry);
+      const fresh = await commitEntry(entry);
       await stores.messages.insert(`${tenantId}/${interactionId}/${String(created.receivedAt).padStart(15, '0')}-${created.latestInboundGraphMessageId}`, {
         kind: 'inbound',
         json: event.message ? InboundEmailMessage(event) : {},
         at: created.receivedAt,
       });
-      record = await stores.interactions.get(tenantId, interactionId);
+      record = fresh ? created : await stores.interactions.get(tenantId, interactionId);
       if (!record) throw new FailedPreconditionError(`interaction ${interactionId} vanished while being stored`, { retryable: true });
     }
     if (record.state !== S.INTERACTION_STATE_RECEIVED) return;
@@ -422,7 +450,7 @@ export function createRouterCore(options: RouterCoreOptions) {
         return (await applyChange(current, { type: 'discard', at: now, reason: outcome.reason }, { patch: { ...carried, matchedRuleId: outcome.ruleId }, note: outcome.reason })) ?? 'retry';
       }
       return (await applyChange(current, { type: 'no-route', at: now }, { patch: carried })) ?? 'retry';
-    });
+    }, record);
     notifyWork(tenantId);
   }
 
@@ -444,8 +472,10 @@ export function createRouterCore(options: RouterCoreOptions) {
     async function current(interactionId: string): Promise<InteractionRecord | undefined> {
       const known = records.get(interactionId);
       if (known) return known;
-      const record = await stores.interactions.get(tenantId, interactionId);
+      let record = await stores.interactions.get(tenantId, interactionId);
       if (!record || record.version !== versions.get(interactionId) || record.state !== S.INTERACTION_STATE_QUEUED) {
+        // Repair from the newest committed version, not a document a slow writer may have left behind.
+        record = await stores.interactions.refresh(tenantId, interactionId);
         if (record) await maintainIndexes(record);
         else await stores.waiting.delete(`${tenantId}/${interactionId}`);
         return undefined;
@@ -460,9 +490,10 @@ export function createRouterCore(options: RouterCoreOptions) {
       waiting,
       roundRobinCursors: Object.fromEntries(cursorRows.map((c) => [c.key.slice(tenantId.length + 1), c.document.agentId])),
     });
-    for (const decision of plan.escalations) {
+    const parallel = options.commitConcurrency ?? 16;
+    await forEachLimit(plan.escalations, parallel, async (decision) => {
       const record = await current(decision.interactionId);
-      if (!record) continue;
+      if (!record) return;
       const event: InteractionEvent =
         decision.kind === 'relax-skills'
           ? { type: 'relax-skills', at: now, requiredSkills: decision.requiredSkills, escalationStepsApplied: decision.escalationStepsApplied }
@@ -472,14 +503,16 @@ export function createRouterCore(options: RouterCoreOptions) {
         records.set(next.interactionId, next);
         versions.set(next.interactionId, next.version);
       } else versions.delete(decision.interactionId);
-    }
+    });
     let made = 0;
-    for (const offer of plan.offers) {
+    // Offers concern distinct interactions; claims of one agent's slots may race each other and
+    // simply take the next free slot (or fail when the agent is full).
+    await forEachLimit(plan.offers, parallel, async (offer) => {
       const view = views.get(offer.agentId);
       const record = view ? await current(offer.interactionId) : undefined;
-      if (!record || !view) continue;
+      if (!record || !view) return;
       const claim = await claimSlot(tenantId, offer.agentId, view.snapshot.capacity, offer.interactionId, 'offer');
-      if (!claim?.fresh) continue;
+      if (!claim?.fresh) return;
       let next: InteractionRecord | undefined;
       try {
         next = await applyChange(
@@ -492,10 +525,8 @@ export function createRouterCore(options: RouterCoreOptions) {
       }
       if (next) made += 1;
       else await undoClaim(claim);
-    }
-    for (const [queueId, agentId] of Object.entries(plan.roundRobinCursors)) {
-      await stores.cursors.put(`${tenantId}/${queueId}`, { agentId });
-    }
+    });
+    await Promise.all(Object.entries(plan.roundRobinCursors).map(([queueId, agentId]) => stores.cursors.put(`${tenantId}/${queueId}`, { agentId })));
     return { offers: made, nextWakeAt: plan.nextWakeAt };
   }
 
@@ -506,7 +537,8 @@ export function createRouterCore(options: RouterCoreOptions) {
     const lapsed = (await stores.offers.list({ prefix: '', limit: 100_000 })).filter((o) => o.document.expiresAt <= now).slice(0, limit);
     for (const { key } of lapsed) {
       const [tenantId = '', interactionId = ''] = key.split('/');
-      const record = await stores.interactions.get(tenantId, interactionId);
+      let record = await stores.interactions.get(tenantId, interactionId);
+      if (!record || record.state !== S.INTERACTION_STATE_OFFERED) record = await stores.interactions.refresh(tenantId, interactionId);
       if (!record || record.state !== S.INTERACTION_STATE_OFFERED) {
         if (record) await maintainIndexes(record);
         else await stores.offers.delete(key);
@@ -529,12 +561,13 @@ export function createRouterCore(options: RouterCoreOptions) {
     for (const slot of await stores.slots.list({ prefix: `${tenantId}/`, limit: 1_000_000 })) {
       if (now - slot.document.at < olderThanMs) continue;
       const agentId = slot.key.slice(tenantId.length + 1, slot.key.lastIndexOf('/'));
-      const record = await stores.interactions.get(tenantId, slot.document.interactionId);
-      const holds =
+      const holds = (record: InteractionRecord | undefined) =>
         record !== undefined &&
         ((record.state === S.INTERACTION_STATE_OFFERED && record.offeredAgentId === agentId) ||
           ((record.state === S.INTERACTION_STATE_ASSIGNED || record.state === S.INTERACTION_STATE_REPLIED) && record.agentId === agentId));
-      if (!holds) {
+      if (holds(await stores.interactions.get(tenantId, slot.document.interactionId))) continue;
+      // Confirm against the newest committed version before freeing capacity.
+      if (!holds(await stores.interactions.refresh(tenantId, slot.document.interactionId))) {
         await stores.slots.delete(slot.key);
         freed += 1;
       }
@@ -552,7 +585,7 @@ export function createRouterCore(options: RouterCoreOptions) {
       const [tenantId = '', interactionId = '', version = '0'] = key.split('/');
       const entry = await stores.interactions.historyEntry(tenantId, interactionId, Number(version));
       if (entry) {
-        const current = await stores.interactions.get(tenantId, interactionId);
+        const current = await stores.interactions.refresh(tenantId, interactionId);
         if (current) await maintainIndexes(current);
         await publish(entry);
         relayed += 1;
@@ -597,6 +630,25 @@ export function createRouterCore(options: RouterCoreOptions) {
     },
     offerIdOf,
   };
+}
+
+/** Runs `work` over `items`, at most `limit` at a time; the first failure stops further items. */
+async function forEachLimit<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let stop = false;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length && !stop) {
+      const item = items[next] as T;
+      next += 1;
+      await work(item).catch((error: unknown) => {
+        stop = true;
+        throw error;
+      });
+    }
+  });
+  // Every lane finishes before a failure is reported, so no work of this pass outlives it.
+  const failed = (await Promise.allSettled(lanes)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** The inbound message of an event as stored JSON. */

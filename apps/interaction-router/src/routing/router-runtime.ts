@@ -1,11 +1,20 @@
 import { fromEventMessage, events, type EventBus, type Subscription } from '@mailroute/messaging';
 import { InteractionState } from '@mailroute/contracts';
 import type { Logger } from '@mailroute/platform';
+import type { Lease, LeaseRepository } from '@mailroute/persistence';
 import type { RouterCore } from './router-core';
+import type { SendResultHandler } from './send-results';
 
 export interface RouterRuntimeOptions {
   core: RouterCore;
+  sendResults: SendResultHandler;
   bus: EventBus;
+  /** Planner leases shared by the replicas. */
+  leases: LeaseRepository;
+  /** Owner name in the leases. */
+  replicaId: string;
+  /** How long a planner lease lasts; a dead planner's tenants are taken over after at most this. Default 10 s. */
+  plannerLeaseMs?: number;
   logger: Logger;
   /** Consumer group of the inbound-email consumer, shared by replicas. Default "interaction-router". */
   groupId?: string;
@@ -20,9 +29,15 @@ export interface RouterRuntimeOptions {
 }
 
 /**
- * The router's background work on one replica: consumes InboundEmail, plans tenants on events
- * (debounced), at the plan's `nextWakeAt` and on a poll, sweeps lapsed offers, frees leaked
- * capacity slots and relays unpublished events.
+ * The router's background work on one replica: consumes InboundEmail and OutboundResult, plans
+ * tenants on events (debounced), at the plan's `nextWakeAt` and on a poll, sweeps lapsed offers,
+ * frees leaked capacity slots and relays unpublished events.
+ *
+ * One replica plans a tenant at a time: it holds the tenant's planner lease (a unique-insert lease,
+ * renewed while it plans). Others skip the tenant until the lease lapses, so replicas don't plan
+ * the same interactions and lose each other's races; their changes (intake, declines, completions)
+ * are seen by the planner's poll. Correctness never rests on the lease: every offer is still a
+ * capacity-slot claim plus a version claim.
  */
 export function createRouterRuntime(options: RouterRuntimeOptions) {
   const { core, bus, logger } = options;
@@ -34,11 +49,28 @@ export function createRouterRuntime(options: RouterRuntimeOptions) {
   const wakeTimers = new Map<string, NodeJS.Timeout>();
   const timers: NodeJS.Timeout[] = [];
   let subscription: Subscription | undefined;
+  let resultSubscription: Subscription | undefined;
   let debounce: NodeJS.Timeout | undefined;
   let stopped = false;
+  const leaseMs = options.plannerLeaseMs ?? 10_000;
+  const plannerLeases = new Map<string, Lease>();
+
+  /** True when this replica holds (or just took) the tenant's planner lease; renews it past half its life. */
+  async function holdPlanner(tenantId: string): Promise<boolean> {
+    const now = Date.now();
+    const held = plannerLeases.get(tenantId);
+    if (held && held.expiresAt.getTime() - now > leaseMs / 2) return true;
+    plannerLeases.delete(tenantId);
+    // Renewal is release + the next epoch (leases are unique inserts); another replica may take it in between, which is fine.
+    if (held && held.expiresAt.getTime() > now) await options.leases.release(held);
+    const lease = await options.leases.tryAcquire(`interaction-router/planner/${tenantId}`, options.replicaId, leaseMs, new Date(now));
+    if (lease) plannerLeases.set(tenantId, lease);
+    return lease !== undefined;
+  }
 
   async function planOnce(tenantId: string): Promise<void> {
     try {
+      if (!(await holdPlanner(tenantId))) return; // another replica plans it; the poll retries
       const result = await core.planTenant(tenantId);
       clearTimeout(wakeTimers.get(tenantId));
       if (result.nextWakeAt !== undefined && !stopped) {
@@ -77,8 +109,10 @@ export function createRouterRuntime(options: RouterRuntimeOptions) {
 
   return {
     trigger,
-    /** True once the inbound consumer owns partitions. */
-    consuming: () => (subscription?.assignments().length ?? 0) > 0,
+    /** Tenants this replica plans now. */
+    planning: () => [...plannerLeases.keys()],
+    /** True once the inbound and the send-result consumers own partitions. */
+    consuming: () => (subscription?.assignments().length ?? 0) > 0 && (resultSubscription?.assignments().length ?? 0) > 0,
     async start(): Promise<void> {
       await bus.ensureTopics([
         { topic: events.inboundEmail.topic, partitions: 8 },
@@ -95,6 +129,16 @@ export function createRouterRuntime(options: RouterRuntimeOptions) {
           const started = performance.now();
           await core.intake(fromEventMessage('inboundEmail', message));
           logger.debug({ ms: Math.round(performance.now() - started), offset: message.offset, partition: message.partition }, 'router: inbound e-mail routed');
+        },
+      });
+      resultSubscription = await bus.subscribe({
+        groupId: `${options.groupId ?? 'interaction-router'}-send-results`,
+        topics: [events.outboundResult.topic],
+        fromBeginning: options.fromBeginning ?? true,
+        handler: async (message) => {
+          const result = fromEventMessage('outboundResult', message);
+          const outcome = await options.sendResults.handle(result);
+          logger.debug({ sendId: result.sendId, state: result.state, outcome }, 'router: outbound result recorded');
         },
       });
       timers.push(
@@ -115,8 +159,11 @@ export function createRouterRuntime(options: RouterRuntimeOptions) {
       timers.forEach(clearInterval);
       clearTimeout(debounce);
       wakeTimers.forEach(clearTimeout);
-      await subscription?.close({ graceMs: 5_000 });
+      await Promise.all([subscription?.close({ graceMs: 5_000 }), resultSubscription?.close({ graceMs: 5_000 })]);
       await Promise.allSettled(running.values());
+      // Hand the tenants over at once instead of after the lease's expiry.
+      await Promise.allSettled([...plannerLeases.values()].map((lease) => options.leases.release(lease)));
+      plannerLeases.clear();
     },
   };
 }

@@ -1,6 +1,9 @@
 import {
   MongoDocumentTable,
   MongoInteractionRepository,
+  MongoLeaseRepository,
+  leaseIndexes,
+  type LeaseRepository,
   MongoStore,
   VersionedCollection,
   interactionIndexes,
@@ -56,6 +59,19 @@ export interface SendDocument {
   /** The OutboundRequest as JSON, republished when a retry finds it unpublished. */
   request: unknown;
   published: boolean;
+  /** Attempts outbound-send reported with the latest result. */
+  attempts?: number | undefined;
+  /** proto SendFailure as JSON (FAILED, or the last transient failure while RETRYING). */
+  failure?: unknown;
+  /** proto SentMessage as JSON (SENT). */
+  sent?: unknown;
+  /** When the latest result was recorded. */
+  resultAt?: number | undefined;
+}
+
+/** `<tenant>/<sendId>` → the send's key in `sends` (results name the send, replies the idempotency key). */
+export interface SendIndexDocument {
+  sendKey: string;
 }
 
 /** One message of an interaction's thread: proto ThreadMessage-like JSON. */
@@ -105,19 +121,22 @@ export interface RouterStores {
   slots: DocumentTable<SlotDocument>;
   cursors: DocumentTable<{ agentId: string }>;
   sends: DocumentTable<SendDocument>;
+  sendIndex: DocumentTable<SendIndexDocument>;
   messages: DocumentTable<MessageDocument>;
   waiting: DocumentTable<WaitingDocument>;
   offers: DocumentTable<OfferDocument>;
   conversations: DocumentTable<ConversationDocument>;
   /** Changes being committed whose event may not be published yet: `<tenant>/<interaction>/<version>/<writer>`. */
   outbox: DocumentTable<{ at: number }>;
+  /** Planner leases: one replica plans a tenant at a time (`interaction-router/planner/<tenant>`). */
+  leases: LeaseRepository;
   close(): Promise<void>;
 }
 
 /** Opens the router's stores on MongoDB (FerretDB included) and creates missing indexes. */
 export async function openMongoRouterStores(url: string, database: string): Promise<RouterStores> {
   const store = await MongoStore.connect({ url, database, appName: 'interaction-router' });
-  await store.ensureIndexes({ ...interactionIndexes(), ...VersionedCollection.indexes('router_config') });
+  await store.ensureIndexes({ ...interactionIndexes(), ...VersionedCollection.indexes('router_config'), ...leaseIndexes });
   return {
     interactions: new MongoInteractionRepository(store),
     config: new VersionedCollection<ConfigDocument>(store.db, 'router_config'),
@@ -126,11 +145,13 @@ export async function openMongoRouterStores(url: string, database: string): Prom
     slots: new MongoDocumentTable<SlotDocument>(store, 'router_capacity_slots'),
     cursors: new MongoDocumentTable<{ agentId: string }>(store, 'router_round_robin'),
     sends: new MongoDocumentTable<SendDocument>(store, 'router_sends'),
+    sendIndex: new MongoDocumentTable<SendIndexDocument>(store, 'router_send_ids'),
     messages: new MongoDocumentTable<MessageDocument>(store, 'router_messages'),
     waiting: new MongoDocumentTable<WaitingDocument>(store, 'router_waiting'),
     offers: new MongoDocumentTable<OfferDocument>(store, 'router_offers'),
     conversations: new MongoDocumentTable<ConversationDocument>(store, 'router_conversations'),
     outbox: new MongoDocumentTable<{ at: number }>(store, 'router_outbox'),
+    leases: new MongoLeaseRepository(store),
     close: () => store.close(),
   };
 }

@@ -72,7 +72,7 @@ const randomId = (prefix: string) => `${prefix}-${randomUUID().slice(0, 12)}`;
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const { infra, waitFor } = options;
   const database = randomId('router');
-  const stores = await openMongoRouterStores(infra.mongoUrl, database);
+  const stores = profiled(await openMongoRouterStores(infra.mongoUrl, database));
   const logger = createLogger({ name: 'router-test', level: process.env['ROUTER_TEST_DEBUG'] ? 'debug' : 'warn', ...(process.env['ROUTER_TEST_DEBUG'] ? {} : { destination: silent }) });
   const bus = new KafkaEventBus({ brokers: infra.kafkaBrokers, clientId: 'router-test', logger, partitionsConsumedConcurrently: 4 });
   const keys = new Map(options.tenants.map((tenant) => [tenant, `mrk_${randomUUID()}`]));
@@ -100,8 +100,10 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       inboundFromBeginning: false,
       pollIntervalMs: 300,
       sweepIntervalMs: 200,
-      sessionRefreshMs: 1_000,
-      sessionTtlMs: options.sessionTtlMs ?? 5_000,
+      // A third of the TTL: each refresh is a write, and 50 agents' refreshes compete with routing for FerretDB.
+      sessionRefreshMs: Math.round((options.sessionTtlMs ?? 6_000) / 3),
+      sessionTtlMs: options.sessionTtlMs ?? 6_000,
+      plannerLeaseMs: 3_000,
     });
     await server.start();
     await waitFor(() => server.runtime.consuming() && server.hub.consuming(), { timeoutMs: 60_000 });
@@ -137,6 +139,39 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       }
       await bus.close();
       await stores.close();
+      if (process.env['ROUTER_TEST_PROFILE']) printProfile();
     },
   };
+}
+
+/** ROUTER_TEST_PROFILE=1: time every store call per table and method (where a run's time goes). */
+const profile = new Map<string, { calls: number; ms: number }>();
+function profiled(stores: RouterStores): RouterStores {
+  if (!process.env['ROUTER_TEST_PROFILE']) return stores;
+  const wrap = <T extends object>(name: string, target: T): T =>
+    new Proxy(target, {
+      get(object, property, receiver) {
+        const value = Reflect.get(object, property, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          const started = performance.now();
+          const result = (value as (...a: unknown[]) => unknown).apply(object, args);
+          const done = () => {
+            const entry = profile.get(`${name}.${String(property)}`) ?? { calls: 0, ms: 0 };
+            entry.calls += 1;
+            entry.ms += performance.now() - started;
+            profile.set(`${name}.${String(property)}`, entry);
+          };
+          if (result instanceof Promise) result.then(done, done);
+          return result;
+        };
+      },
+    });
+  const out: Record<string, unknown> = {};
+  for (const [name, table] of Object.entries(stores)) out[name] = typeof table === 'object' && table !== null ? wrap(name, table) : table;
+  return out as unknown as RouterStores;
+}
+function printProfile(): void {
+  const rows = [...profile].sort((a, b) => b[1].ms - a[1].ms);
+  process.stdout.write(`store profile (total ms, calls, ms/call):\n${rows.map(([k, v]) => `  ${k.padEnd(32)} ${Math.round(v.ms).toString().padStart(8)} ${String(v.calls).padStart(7)} ${(v.ms / v.calls).toFixed(1).padStart(7)}`).join('\n')}\n`);
 }

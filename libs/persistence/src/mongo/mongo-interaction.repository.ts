@@ -54,6 +54,14 @@ export class MongoInteractionRepository implements InteractionRepository {
   }
 
   async get(tenantId: string, interactionId: string): Promise<InteractionRecord | undefined> {
+    // No look-ahead into the history here: on FerretDB v1 a lookup that finds nothing scans the
+    // whole collection, and the history is the largest one. A document left one version behind by
+    // a crashed writer is rolled forward by the next commit (its version conflicts) or by `refresh`.
+    const row = await this.run(() => this.interactions.findOne({ _id: `${tenantId}/${interactionId}` }));
+    return row ? strip(row) : undefined;
+  }
+
+  async refresh(tenantId: string, interactionId: string): Promise<InteractionRecord | undefined> {
     const row = await this.run(() => this.interactions.findOne({ _id: `${tenantId}/${interactionId}` }));
     // Only `_id` lookups: FerretDB v1 scans the whole collection for any other filter.
     let latest: InteractionRecord | undefined;
@@ -75,7 +83,7 @@ export class MongoInteractionRepository implements InteractionRepository {
       await this.historyRows.insertOne(row, { ignoreUndefined: true });
     } catch (error) {
       if (isDuplicateKeyError(error)) {
-        await this.get(entry.tenantId, entry.interactionId);
+        await this.refresh(entry.tenantId, entry.interactionId);
         return 'conflict';
       }
       throw this.wrap(error);
@@ -134,17 +142,19 @@ export class MongoInteractionRepository implements InteractionRepository {
     return row ? stripHistory(row) : undefined;
   }
 
-  /** Versions are claimed in order, so the newest claim's writer is the only one replacing. */
+  /**
+   * Replaces the document unless it already holds a newer version (a slow writer of version n must
+   * not overwrite n+1). The upsert of a document that exists with a newer version fails on `_id`:
+   * that is the same answer. (On FerretDB v1 the version check and the write are not one atomic step;
+   * the window is inside the server, and a regressed document is rolled forward by the next commit.)
+   */
   private async replace(record: InteractionRecord): Promise<void> {
     const _id = `${record.tenantId}/${record.interactionId}`;
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        await this.interactions.replaceOne({ _id }, { ...record } as InteractionRow, { upsert: true, ignoreUndefined: true });
-        return;
-      } catch (error) {
-        if (isDuplicateKeyError(error) && attempt < 3) continue;
-        throw this.wrap(error);
-      }
+    try {
+      await this.interactions.replaceOne({ _id, version: { $lt: record.version } }, { ...record } as InteractionRow, { upsert: true, ignoreUndefined: true });
+    } catch (error) {
+      if (isDuplicateKeyError(error)) return;
+      throw this.wrap(error);
     }
   }
 

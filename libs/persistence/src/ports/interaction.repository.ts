@@ -60,6 +60,8 @@ export interface InteractionRecord {
   latestInboundGraphMessageId: string;
   inboundMessageCount: number;
   replyCount: number;
+  /** Sends whose SENT result was counted (the latest few): makes a redelivered result change nothing. */
+  repliedSendIds?: string[] | undefined;
   tags: string[];
   matchedRuleId: string;
   dispositionCode: string;
@@ -101,11 +103,18 @@ export interface InteractionSearch {
 export type CommitOutcome = 'committed' | 'conflict';
 
 export interface InteractionRepository {
-  /** The current interaction (rolled forward from history when a writer crashed mid-commit). */
+  /**
+   * The current interaction document. After a writer crashed between its history entry and the
+   * document, this is one version behind until the next commit (which conflicts and rolls it
+   * forward) or `refresh`.
+   */
   get(tenantId: string, interactionId: string): Promise<InteractionRecord | undefined>;
+  /** The current interaction, rolled forward from the history first (slower: it looks for newer versions). */
+  refresh(tenantId: string, interactionId: string): Promise<InteractionRecord | undefined>;
   /**
    * Commits `entry.interaction` as version `entry.version` (the current version + 1; 1 creates it).
-   * `conflict` when another writer committed that version first: re-read and decide again.
+   * `conflict` when another writer committed that version first (the document is rolled forward
+   * to it): re-read and decide again.
    */
   commit(entry: InteractionHistoryRecord): Promise<CommitOutcome>;
   /** Interactions of the tenant in one of `states`, oldest `queuedAt` (then receivedAt) first. */

@@ -1,0 +1,38 @@
+import { InboundMessage, type PageRequest, type ThreadMessage } from '@mailroute/contracts';
+import { ValidationError } from '@mailroute/platform';
+import { encodePageToken, readPageRequest } from '@mailroute/persistence';
+import type { HtmlSanitizer } from '../desktop/html-sanitizer';
+import { outboundThreadMessage } from '../routing/send-results';
+import type { RouterStores } from '../store/router-stores';
+
+/**
+ * One page of an interaction's thread, oldest first: inbound messages with their HTML sanitized,
+ * outbound ones with their send's latest state. The caller has checked the interaction belongs to
+ * its tenant (and agent); the keys are under `<tenant>/<interaction>/`, so nothing else is reachable.
+ */
+export async function listThreadMessages(
+  deps: { stores: RouterStores; sanitizer: HtmlSanitizer },
+  tenantId: string,
+  interactionId: string,
+  page: PageRequest | undefined,
+): Promise<{ messages: ThreadMessage[]; nextPageToken: string }> {
+  const { pageSize, after } = readPageRequest(page ?? {});
+  const size = Math.min(pageSize, 20);
+  const prefix = `${tenantId}/${interactionId}/`;
+  // A token is the last key of a page of this thread; anything else (another thread's key) is refused.
+  if (after !== undefined && !after.startsWith(prefix)) throw new ValidationError('page_token', 'does not belong to this interaction');
+  const rows = await deps.stores.messages.list({ prefix, after, limit: size });
+  const sendKeys = rows.map((row) => (row.document.kind === 'outbound' ? (row.document.json as { sendKey?: string }).sendKey : undefined));
+  const sends = await Promise.all(sendKeys.map((key) => (key?.startsWith(`${tenantId}/`) ? deps.stores.sends.get(key) : undefined)));
+  const messages: ThreadMessage[] = rows.map((row, index) => {
+    if (row.document.kind === 'inbound') {
+      const message = InboundMessage.fromJSON(row.document.json);
+      const html = (row.document.json as { bodyHtml?: string }).bodyHtml;
+      const clean = html ? deps.sanitizer.sanitize(html) : { html: '', truncated: false };
+      return { message: { $case: 'inbound' as const, value: { message, bodyHtmlSanitized: clean.html, bodyHtmlTruncated: clean.truncated, ingestedAt: new Date(row.document.at) } } };
+    }
+    return { message: { $case: 'outbound' as const, value: outboundThreadMessage(row.document.json, sends[index], row.document.at) } };
+  });
+  const last = rows[rows.length - 1];
+  return { messages, nextPageToken: rows.length === size && last ? encodePageToken(last.key) : '' };
+}

@@ -1,0 +1,140 @@
+import { ActorKind, InteractionState, OutboundRequest, type OutboundThreadMessage, SendFailure, SendState, SentMessage, type OutboundResult } from '@mailroute/contracts';
+import type { Logger } from '@mailroute/platform';
+import type { InteractionRecord } from '@mailroute/persistence';
+import type { RouterStores, SendDocument } from '../store/router-stores';
+import type { RouterCore } from './router-core';
+
+const S = InteractionState;
+const finalSendStates = new Set<number>([SendState.SEND_STATE_SENT, SendState.SEND_STATE_FAILED]);
+/** How many counted send ids an interaction remembers (a redelivery older than this many replies is far beyond Kafka's redelivery window). */
+const rememberedSends = 50;
+
+export type SendResultOutcome = 'recorded' | 'stale' | 'unknown-send';
+
+/** The key of an outbound thread message in `messages` (written by Reply). */
+export const outboundMessageKey = (tenantId: string, interactionId: string, requestedAt: number, sendId: string): string =>
+  `${tenantId}/${interactionId}/${String(requestedAt).padStart(15, '0')}-send-${sendId}`;
+
+/** An outbound thread message: the request as recorded, with its send's latest state, failure and sent message. */
+export function outboundThreadMessage(json: unknown, send: SendDocument | undefined, requestedAt: number): OutboundThreadMessage {
+  const request = OutboundRequest.fromJSON(json);
+  return {
+    sendId: request.sendId,
+    sentBy: request.requestedBy,
+    replyMode: request.replyMode,
+    replyToGraphMessageId: request.replyToGraphMessageId,
+    content: request.content,
+    sendState: send?.state ?? SendState.SEND_STATE_ACCEPTED,
+    failure: send?.failure === undefined ? undefined : SendFailure.fromJSON(send.failure),
+    sent: send?.sent === undefined ? undefined : SentMessage.fromJSON(send.sent),
+    requestedAt: new Date(requestedAt),
+  };
+}
+
+/**
+ * Whether `result` moves the send forward: a final state is never followed by another, and a
+ * RETRYING report never overtakes a later one (idempotency is (send_id, state, attempts)).
+ */
+export function advancesSend(stored: Pick<SendDocument, 'state' | 'attempts'>, result: Pick<OutboundResult, 'state' | 'attempts'>): boolean {
+  if (finalSendStates.has(stored.state)) return false;
+  if (finalSendStates.has(result.state)) return true;
+  if (result.state !== SendState.SEND_STATE_RETRYING && result.state !== SendState.SEND_STATE_SENDING) return false;
+  return result.attempts > (stored.attempts ?? 0) || stored.state === SendState.SEND_STATE_ACCEPTED;
+}
+
+/**
+ * Records OutboundResult events of agent replies: the send's state, attempts, failure and sent
+ * message; on SENT the interaction becomes REPLIED (reply count, first reply time) and, when the
+ * reply asked for it, COMPLETED. Every step is idempotent, so a redelivered result changes nothing:
+ * the send document only moves forward, and the counted send id is part of the interaction's
+ * committed version.
+ */
+export function createSendResultHandler(deps: { core: RouterCore; stores: RouterStores; logger: Logger }) {
+  const { core, stores, logger } = deps;
+
+  async function findSend(result: OutboundResult): Promise<{ key: string; send: SendDocument } | undefined> {
+    const indexed = await stores.sendIndex.get(`${result.tenantId}/${result.sendId}`);
+    const candidates = [
+      indexed?.sendKey,
+      result.requestedBy?.kind === ActorKind.ACTOR_KIND_AGENT && result.requestedBy.id ? `${result.tenantId}/${result.requestedBy.id}/${result.idempotencyKey}` : undefined,
+    ];
+    for (const key of candidates) {
+      if (!key) continue;
+      const send = await stores.sends.get(key);
+      if (send && send.sendId === result.sendId) return { key, send };
+    }
+    return undefined;
+  }
+
+  /** Counts the SENT reply on the interaction (REPLIED) and completes it when asked; both idempotent. */
+  async function applySent(tenantId: string, send: SendDocument, request: OutboundRequest, sentAt: number): Promise<void> {
+    const at = core.clock(); // versions' updatedAt never go back, whatever the sender's clock says
+    const agentId = request.requestedBy?.id ?? '';
+    const counted = await core.withRetry(tenantId, send.interactionId, async (record): Promise<InteractionRecord | 'retry' | undefined> => {
+      if (record.repliedSendIds?.includes(send.sendId)) return record;
+      const held = (record.state === S.INTERACTION_STATE_ASSIGNED || record.state === S.INTERACTION_STATE_REPLIED) && record.agentId === agentId;
+      if (!held) {
+        // Completed, transferred or taken over meanwhile: the send is recorded on its own document only.
+        logger.info({ tenantId, interactionId: send.interactionId, sendId: send.sendId }, 'router: reply sent after the agent no longer held the interaction');
+        return undefined;
+      }
+      const next = await core.applyChange(
+        record,
+        { type: 'reply', at, agentId },
+        {
+          actorName: request.requestedBy?.displayName,
+          note: `send ${send.sendId}`,
+          patch: {
+            replyCount: record.replyCount + 1,
+            firstRepliedAt: record.firstRepliedAt ?? Math.min(sentAt, at),
+            repliedSendIds: [...(record.repliedSendIds ?? []), send.sendId].slice(-rememberedSends),
+          },
+        },
+      );
+      return next ?? 'retry';
+    });
+    if (!counted || !request.completeAfterSend) return;
+    const completed = await core.withRetry(tenantId, send.interactionId, async (record): Promise<InteractionRecord | 'retry' | undefined> => {
+      if (record.state === S.INTERACTION_STATE_COMPLETED) return undefined;
+      // Only the reply's own REPLIED state completes: a customer message that arrived since (ASSIGNED) keeps it open.
+      if (record.state !== S.INTERACTION_STATE_REPLIED || record.agentId !== agentId) return undefined;
+      const next = await core.applyChange(record, { type: 'complete', at, by: { kind: 'agent', agentId } }, { actorName: request.requestedBy?.displayName, note: `completed after send ${send.sendId}` });
+      return next ?? 'retry';
+    });
+    if (completed) {
+      await core.releaseSlot(tenantId, agentId, send.interactionId);
+      core.notifyWork(tenantId);
+    }
+  }
+
+  return {
+    async handle(result: OutboundResult): Promise<SendResultOutcome> {
+      if (!result.tenantId || !result.sendId) {
+        logger.warn({ eventId: result.eventId }, 'router: outbound result without tenant or send id ignored');
+        return 'unknown-send';
+      }
+      const found = await findSend(result);
+      if (!found) return 'unknown-send'; // an API send (outbound-send's own) or another deployment's
+      const { key, send } = found;
+      const request = OutboundRequest.fromJSON(send.request);
+      const at = result.sent?.sentAt?.getTime() ?? result.occurredAt?.getTime() ?? core.clock();
+      if (advancesSend(send, result)) {
+        const updated: SendDocument = {
+          ...send,
+          state: result.state,
+          attempts: result.attempts,
+          failure: result.failure ? SendFailure.toJSON(result.failure) : undefined,
+          sent: result.sent ? SentMessage.toJSON(result.sent) : undefined,
+          resultAt: at,
+          published: true,
+        };
+        await stores.sends.put(key, updated);
+      } else if (send.state !== result.state) return 'stale';
+      // Also on a redelivery of the final result: a crash may have stopped before these steps.
+      if (result.state === SendState.SEND_STATE_SENT) await applySent(result.tenantId, send, request, at);
+      return 'recorded';
+    },
+  };
+}
+
+export type SendResultHandler = ReturnType<typeof createSendResultHandler>;

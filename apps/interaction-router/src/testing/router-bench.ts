@@ -1,0 +1,162 @@
+// The body of bench/interaction-router (`npx nx run bench:interaction-router` spawns this file, as
+// the graph-sandbox bench spawns its app: the bench project may not import an app's sources).
+import { randomUUID } from 'node:crypto';
+import { availableParallelism, cpus } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { createChannel, createClient, Metadata } from 'nice-grpc';
+import { AgentDesktopServiceDefinition, InboundEmail, InteractionRouterServiceDefinition } from '@mailroute/contracts';
+import { eventKey, events, KafkaEventBus, toEventMessage } from '@mailroute/messaging';
+import { createCallerAuthenticator, createEntraTokenVerifier, createLogger, hashBearerCredential, staticJwks } from '@mailroute/platform';
+import { createServer } from '../server';
+import { openMongoRouterStores } from '../store/router-stores';
+
+interface InfraState {
+  kafka?: { brokers: string };
+  ferretdb?: { url: string };
+}
+interface TestInfraModule {
+  startAll(options?: { log?: (line: string) => void }): Promise<InfraState>;
+  stopAll(state: InfraState | null | undefined): Promise<void>;
+}
+
+const root = path.resolve(__dirname, '../../../..');
+
+/** Polls `probe` until it holds (this file is a production-tagged project's: no @mailroute/testing). */
+async function waitFor(probe: () => boolean, options: { timeoutMs: number; intervalMs?: number }): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${options.timeoutMs} ms`);
+    await sleep(options.intervalMs ?? 50);
+  }
+}
+const total = Number(process.env['BENCH_INTERACTIONS'] ?? 300);
+const agentCount = Number(process.env['BENCH_AGENTS'] ?? 20);
+const capacity = Number(process.env['BENCH_CAPACITY'] ?? 5);
+const rate = Number(process.env['BENCH_RATE'] ?? 20);
+const timeoutMs = Number(process.env['BENCH_TIMEOUT_SECONDS'] ?? 300) * 1000;
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function main(): Promise<void> {
+  const infra = (await import(pathToFileURL(path.join(root, 'tools/test-infra/index.mjs')).href)) as TestInfraModule;
+  const given = process.env['MAILROUTE_TEST_KAFKA_BROKERS'] && process.env['MAILROUTE_TEST_MONGODB_URL'];
+  const state: InfraState = given
+    ? { kafka: { brokers: process.env['MAILROUTE_TEST_KAFKA_BROKERS'] ?? '' }, ferretdb: { url: process.env['MAILROUTE_TEST_MONGODB_URL'] ?? '' } }
+    : await infra.startAll({ log: () => undefined });
+  const tenantId = `bench-${randomUUID().slice(0, 8)}`;
+  const directory = `dir-${randomUUID().slice(0, 8)}`;
+  const logger = createLogger({ name: 'router-bench', level: 'error' });
+  global.gc?.();
+  const memoryBefore = process.memoryUsage();
+
+  const { privateKey, publicKey } = await generateKeyPair('RS256');
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'RS256', use: 'sig' };
+  const issuer = 'https://login.bench';
+  const apiKey = `mrk_${randomUUID()}`;
+  const stores = await openMongoRouterStores(state.ferretdb?.url ?? '', `router-bench-${randomUUID().slice(0, 8)}`);
+  const bus = new KafkaEventBus({ brokers: (state.kafka?.brokers ?? '').split(','), clientId: 'router-bench', logger, partitionsConsumedConcurrently: 4 });
+  const server = createServer({
+    logger,
+    stores,
+    bus,
+    authenticator: createCallerAuthenticator({ apiKeys: [{ id: 'bench', tenantId, scopes: ['routing.read', 'routing.write'], sha256: hashBearerCredential(apiKey) }] }),
+    agentVerifier: createEntraTokenVerifier({ directories: new Map([[directory, tenantId]]), audience: 'bench', issuerFor: (tid) => `${issuer}/${tid}/v2.0`, keysFor: () => staticJwks({ keys: [jwk] }) }),
+    consumerGroupId: `router-bench-${randomUUID().slice(0, 8)}`,
+    inboundFromBeginning: false,
+  });
+  await server.start();
+  await waitFor(() => server.runtime.consuming() && server.hub.consuming(), { timeoutMs: 60_000 });
+  const port = await server.listen('127.0.0.1', 0);
+  const channel = createChannel(`127.0.0.1:${port}`);
+  const admin = createClient(InteractionRouterServiceDefinition, channel, { '*': { metadata: Metadata({ authorization: `Bearer ${apiKey}` }) } });
+  await admin.createQueue({ queueId: 'bench', queue: { displayName: 'Bench', offerTimeout: { seconds: 60, nanos: 0 } } });
+
+  const published = new Map<string, number>();
+  const offeredAt = new Map<string, number>();
+  const stop = new AbortController();
+  for (let index = 0; index < agentCount; index += 1) {
+    await admin.createAgent({ agentId: `agent-${index}`, agent: { displayName: `Agent ${index}`, entraObjectId: `oid-${index}`, queueIds: ['bench'], capacity, skills: [] } });
+  }
+  await sleep(1_500); // sign-in reads the agent directory through a 1 s cache
+  const agents = await Promise.all(
+    Array.from({ length: agentCount }, async (_, index) => {
+      const token = await new SignJWT({ tid: directory, oid: `oid-${index}`, name: `Agent ${index}` })
+        .setProtectedHeader({ alg: 'RS256', kid: 'bench' })
+        .setIssuer(`${issuer}/${directory}/v2.0`)
+        .setAudience('bench')
+        .setIssuedAt()
+        .setExpirationTime('2h')
+        .sign(privateKey);
+      const desktop = createClient(AgentDesktopServiceDefinition, channel, { '*': { metadata: Metadata({ authorization: `Bearer ${token}` }) } });
+      let connected = false;
+      const done = (async () => {
+        try {
+          for await (const message of desktop.connect({ clientInstanceId: `bench-${index}` }, { signal: stop.signal })) {
+            if (message.event?.$case === 'snapshot') connected = true;
+            if (message.event?.$case !== 'offer') continue;
+            const offer = message.event.value;
+            const id = offer.interaction?.interactionId ?? '';
+            if (!offeredAt.has(id)) offeredAt.set(id, performance.now());
+            void desktop
+              .accept({ offerId: offer.offerId })
+              .then(() => desktop.complete({ interactionId: id, dispositionCode: 'bench', note: '' }))
+              .catch(() => undefined);
+          }
+        } catch (error) {
+          if (!stop.signal.aborted) process.stderr.write(`agent ${index}: stream ended: ${String(error)}\n`);
+        }
+      })();
+      return { done, connected: () => connected };
+    }),
+  );
+  await waitFor(() => agents.every((a) => a.connected()), { timeoutMs: 60_000 });
+
+  const started = performance.now();
+  for (let i = 0; i < total; i += 1) {
+    const interactionId = `ix-${i}-${randomUUID().slice(0, 8)}`;
+    const event = InboundEmail.fromPartial({ eventId: randomUUID(), tenantId, interactionId, occurredAt: new Date(), mailboxId: `mb-${i % 8}`, mailboxAddress: `mb-${i % 8}@bench.test`, defaultQueueId: 'bench', message: { subject: `Question ${i}`, conversationId: `conv-${interactionId}`, graphMessageId: `g-${interactionId}` } });
+    published.set(interactionId, performance.now());
+    void bus.publish(events.inboundEmail.topic, toEventMessage('inboundEmail', eventKey(tenantId, event.mailboxId), event));
+    const due = started + ((i + 1) * 1000) / rate;
+    if (due > performance.now()) await sleep(due - performance.now());
+  }
+  await waitFor(() => offeredAt.size >= total, { timeoutMs, intervalMs: 200 }).catch(() => undefined);
+  const finished = Math.max(...offeredAt.values());
+  global.gc?.();
+  const memoryAfter = process.memoryUsage();
+
+  const latencies = [...offeredAt].map(([id, at]) => at - (published.get(id) ?? at)).sort((a, b) => a - b);
+  const seconds = (finished - started) / 1000;
+  process.stdout.write(
+    [
+      `interaction-router bench — ${cpus()[0]?.model ?? 'cpu'} × ${availableParallelism()}, FerretDB v1 + Kafka, ${agentCount} agents × capacity ${capacity}, ${total} e-mails offered at ${rate}/s`,
+      `  offered                 ${offeredAt.size} of ${total}`,
+      `  enqueue → offer p50     ${percentile(latencies, 50).toFixed(0)} ms`,
+      `  enqueue → offer p99     ${percentile(latencies, 99).toFixed(0)} ms`,
+      `  enqueue → offer max     ${(latencies[latencies.length - 1] ?? Number.NaN).toFixed(0)} ms`,
+      `  throughput              ${(offeredAt.size / seconds).toFixed(1)} offers/s (first publish → last offer ${seconds.toFixed(1)} s)`,
+      `  memory (process delta)  RSS +${mib(memoryAfter.rss - memoryBefore.rss)}, heap +${mib(memoryAfter.heapUsed - memoryBefore.heapUsed)} (RSS now ${mib(memoryAfter.rss)})`,
+      '',
+    ].join('\n'),
+  );
+
+  stop.abort();
+  await Promise.allSettled(agents.map((a) => a.done));
+  channel.close();
+  await server.shutdown(1_000).catch(() => undefined);
+  await server.stop().catch(() => undefined);
+  await bus.close();
+  await stores.close();
+  if (!given) await infra.stopAll(state);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`${String((error as Error)?.stack ?? error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,23 @@
+// interaction-router end to end: enqueue → offer latency (p50/p99), routing throughput and memory.
+// One router (the real createServer: FerretDB store, Kafka bus, gRPC on 127.0.0.1) in this process;
+// BENCH_AGENTS agents (capacity BENCH_CAPACITY) on real desktop streams over a socket, signed in with
+// Entra-like RS256 tokens from a local key; BENCH_INTERACTIONS InboundEmail events published to
+// Kafka at BENCH_RATE per second. Latency = publish of the InboundEmail → the offer arriving on the
+// agent's stream (Kafka consume, rules, the store's claims and commit, the InteractionStateChanged
+// event, the stream). Agents accept and complete each offer at once, so capacity keeps freeing.
+// Throughput = interactions offered / (last offer − first publish). Memory = this process's RSS and
+// heap after the run minus before the router started (the clients and Kafka producer are in it too).
+// Kafka and FerretDB come from tools/test-infra unless MAILROUTE_TEST_KAFKA_BROKERS and
+// MAILROUTE_TEST_MONGODB_URL name running ones.
+// Run: npx nx run bench:interaction-router, or node tools/scripts/run-ts.mjs bench/interaction-router/interaction-router.bench.ts
+// Env: BENCH_INTERACTIONS (default 300), BENCH_AGENTS (20), BENCH_CAPACITY (5), BENCH_RATE (20/s), BENCH_TIMEOUT_SECONDS (300).
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+
+const root = path.resolve(__dirname, '../..');
+const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(root, 'apps/interaction-router/src/testing/router-bench.ts')], {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.base.json') },
+});
+child.on('exit', (code) => process.exit(code ?? 1));
