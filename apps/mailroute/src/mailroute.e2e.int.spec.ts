@@ -73,6 +73,7 @@ async function prepareRealTenant(endpoints: GraphSandboxEndpoints, extra: Record
     dataDir: 'data',
     ports: { authBroker: chosen.authBroker, mailboxFetch: chosen.mailboxFetch, interactionRouter: chosen.interactionRouter, outboundSend: chosen.outboundSend },
     sandbox: { enabled: false },
+    pollIntervalCapMs: 1000,
     agentSignIn: { authorityHost: endpoints.baseUrl, audience: demoProfile.desktopClientId },
     tenants: [
       {

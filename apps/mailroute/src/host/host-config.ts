@@ -12,6 +12,8 @@ const mailboxSchema = z.object({
   address: z.email(),
   /** The queue its email goes to when no routing rule matches. */
   queue: id.optional(),
+  /** Seconds between sync rounds (10–3600; mailbox-fetch's default 60). */
+  pollIntervalSeconds: z.number().int().min(10).max(3600).optional(),
 });
 
 const queueSchema = z.object({ id, displayName: z.string().min(1).max(200).optional() });
@@ -98,6 +100,11 @@ export const hostConfigSchema = z
     agentSignIn: z.object({ authorityHost: z.url().optional(), audience: z.uuid().optional() }).prefault({}),
     /** Real Microsoft 365 tenants to route for. */
     tenants: z.array(tenantSchema).default([]),
+    /**
+     * Development and benchmarks: sync every mailbox at least this often (ms), whatever its poll
+     * interval. Default: 2000 with the sandbox's demo tenant, otherwise unset.
+     */
+    pollIntervalCapMs: z.number().int().min(100).max(3_600_000).optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();

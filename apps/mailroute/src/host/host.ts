@@ -210,7 +210,11 @@ export function serviceEnvironment(name: ServiceName, inputs: EnvironmentInputs)
         MAILBOX_FETCH_API_KEYS: apiKeys,
         MAILBOX_FETCH_METRICS_PORT: '0',
         // The sandbox delivers instantly: poll often so the demo feels live.
-        ...(inputs.sandbox ? { MAILBOX_FETCH_POLL_INTERVAL_CAP_MS: '2000' } : {}),
+        ...(config.pollIntervalCapMs !== undefined
+          ? { MAILBOX_FETCH_POLL_INTERVAL_CAP_MS: String(config.pollIntervalCapMs) }
+          : inputs.sandbox
+            ? { MAILBOX_FETCH_POLL_INTERVAL_CAP_MS: '2000' }
+            : {}),
         ...(kafka ? { MAILBOX_FETCH_KAFKA_BROKERS: kafka } : {}),
       };
     case 'interaction-router': {

@@ -74,7 +74,18 @@ export async function seedTenants(host: RunningHost, logger: Logger, env: Env = 
       }
       for (const mailbox of config.mailboxes) {
         await ensure(`mailbox ${mailbox.id}`, report, () =>
-          fetch.client.createMailbox({ mailboxId: mailbox.id, mailbox: { address: mailbox.address, credentialsId: 'default', defaultQueueId: mailbox.queue ?? '' } }, options),
+          fetch.client.createMailbox(
+            {
+              mailboxId: mailbox.id,
+              mailbox: {
+                address: mailbox.address,
+                credentialsId: 'default',
+                defaultQueueId: mailbox.queue ?? '',
+                ...(mailbox.pollIntervalSeconds ? { pollInterval: { seconds: mailbox.pollIntervalSeconds, nanos: 0 } } : {}),
+              },
+            },
+            options,
+          ),
         );
       }
       for (const agent of config.agents) {
