@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ import {
   type Interaction,
 } from '@mailroute/contracts';
 import { GraphSandboxAdminClient, demoProfile, type GraphSandbox, type GraphSandboxEndpoints } from '@mailroute/graph-sandbox';
-import { randomId, startServiceProcess, startTestGraphSandbox, testInfra, waitFor, type ServiceProcess } from '@mailroute/testing';
+import { randomId, startServiceProcess, startTestGraphSandbox, testInfra, waitFor, workspaceRoot, type ServiceProcess } from '@mailroute/testing';
 import { signInAgent } from './host/demo';
 
 // The whole flow through the public APIs only, with the all-in-one host running as a real process
@@ -251,34 +252,64 @@ describe.each(modes)('mailroute end to end: %s', (_mode, extra) => {
 });
 
 describe('npm start on a fresh machine: the demo', () => {
-  it('brings up the sandbox demo tenant, routes generated mail to simulated agents who reply, and stops cleanly', async () => {
+  it('`npm start -- --demo` brings up the sandbox demo tenant, routes generated mail to simulated agents who reply, and Ctrl-C stops it cleanly', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'mailroute-demo-'));
     const chosen = await ports();
+    // Only the ports differ from a bare `npm start -- --demo` (tests must not take the fixed ones).
     const configFile = writeConfig(dir, {
       dataDir: 'data',
       ports: { authBroker: chosen.authBroker, mailboxFetch: chosen.mailboxFetch, interactionRouter: chosen.interactionRouter, outboundSend: chosen.outboundSend },
       sandbox: { port: chosen.sandbox, adminPort: chosen.sandboxAdmin },
-      demo: { traffic: true, agents: true, emailsPerMinute: 120 },
+      demo: { emailsPerMinute: 120 },
     });
-    const running = startServiceProcess('apps/mailroute/src/main.ts', { MAILROUTE_CONFIG: configFile });
+    // The README's command, in its own process group like a terminal's foreground job.
+    const child = spawn('npm', ['start', '--', '--demo', '--config', configFile], {
+      cwd: workspaceRoot,
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const output: string[] = [];
+    const collect = (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter((line) => line.length > 0));
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
-      await waitFor(() => running.output.some((line) => line.startsWith('mailroute: ready')) || running.child.exitCode !== null, { timeoutMs: 90_000, description: 'ready' });
-      expect(running.child.exitCode).toBeNull();
+      await waitFor(() => output.some((line) => line.startsWith('mailroute: ready')) || child.exitCode !== null, { timeoutMs: 90_000, description: 'ready' });
+      if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${output.join('\n')}`);
       // The progress lines (not a log flood) show mail fetched, routed, and replies sent by the simulated agents.
       const progress = /^\[demo\] fetched (\d+) .*demo: (\d+) delivered, (\d+) accepted, (\d+) replied, (\d+) sent/;
       await waitFor(
         () =>
-          running.output.some((line) => {
+          output.some((line) => {
             const match = progress.exec(line);
             return match !== null && Number(match[1]) > 0 && Number(match[4]) > 0 && Number(match[5]) > 0;
           }),
         { timeoutMs: 120_000, description: 'a progress line with replies sent' },
       );
-      expect(running.output.filter((line) => line.startsWith('{')).length).toBe(0);
-      const stopped = await running.stop('SIGTERM');
-      expect(stopped.code).toBe(0);
+      expect(output.filter((line) => line.startsWith('{')).length).toBe(0);
+      // Ctrl-C: SIGINT to the whole foreground group.
+      // npm itself ends by the signal, as with a real Ctrl-C; the host drains and exits 0 behind it.
+      process.kill(-(child.pid ?? 0), 'SIGINT');
+      await exited;
+      await waitFor(() => output.includes('mailroute: stopped cleanly'), { timeoutMs: 60_000, description: 'a clean drain' });
+      await waitFor(
+        () => {
+          try {
+            process.kill(-(child.pid ?? 0), 0);
+            return false;
+          } catch {
+            return true;
+          }
+        },
+        { timeoutMs: 30_000, description: 'every process of the group to exit' },
+      );
     } finally {
-      if (running.child.exitCode === null) await running.stop('SIGKILL');
+      try {
+        process.kill(-(child.pid ?? 0), 'SIGKILL');
+      } catch {
+        // the group is gone: it stopped
+      }
       rmSync(dir, { recursive: true, force: true });
     }
   });

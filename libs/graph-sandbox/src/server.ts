@@ -127,7 +127,8 @@ export function createGraphSandbox(options: GraphSandboxOptions = {}): GraphSand
     const certDir = settings.certDir ?? (await mkdtemp(path.join(tmpdir(), 'graph-sandbox-')));
     const hosts = [...new Set([settings.host === '0.0.0.0' ? '127.0.0.1' : settings.host, '127.0.0.1', 'localhost'])];
     const tls = await loadOrCreateTlsMaterial({ certDir, hosts, clock });
-    const signingKey = await createSigningKey(clock);
+    // Kept beside the CA when the caller chose the folder, so cached tokens survive a restart.
+    const signingKey = await createSigningKey(clock, settings.certDir ? path.join(certDir, 'token-signing.json') : undefined);
     const context: SandboxContext = {
       state,
       issuer: createTokenIssuer({ signingKey, clock, baseUrl: () => baseUrl, accessTokenLifetimeSeconds: settings.accessTokenLifetimeSeconds }),

@@ -1,5 +1,5 @@
 import { Metadata, createChannel, createClient, type Channel } from 'nice-grpc';
-import { AgentDesktopServiceDefinition, AgentPresence, OutgoingMessage, ReplyMode, SendState } from '@mailroute/contracts';
+import { AgentDesktopServiceDefinition, AgentPresence, OutgoingMessage, ReplyMode, SendState, type Interaction } from '@mailroute/contracts';
 import { GraphSandboxAdminClient, demoProfile, type GraphSandboxEndpoints } from '@mailroute/graph-sandbox';
 import type { Logger } from '@mailroute/platform';
 import type { HostTenant, RunningHost } from './host';
@@ -112,39 +112,54 @@ async function runAgent(
       const handled = new Set<string>();
       for await (const update of desktop.connect({ clientInstanceId: `demo-${upn.replace(/[^A-Za-z0-9._-]/g, '-')}`, initialPresence: AgentPresence.AGENT_PRESENCE_AVAILABLE }, { signal })) {
         const event = update.event;
-        if (event?.$case === 'offer') {
-          counters.offered += 1;
-          const offer = event.value;
-          void (async () => {
-            await sleep(500 + Math.random() * 1500, signal);
-            if (signal.aborted) return;
-            const accepted = await desktop.accept({ offerId: offer.offerId });
-            counters.accepted += 1;
-            const interaction = accepted.interaction;
-            if (!interaction || handled.has(interaction.interactionId)) return;
-            handled.add(interaction.interactionId);
-            await sleep(1000 + Math.random() * 3000, signal);
-            if (signal.aborted) return;
-            const automation = interaction.automation;
-            if (automation && (automation.autoReply || automation.bounce || automation.noReplySender || automation.loopSuspected)) {
-              // A real agent reads it and closes it: nobody to answer (mailroute would refuse the reply anyway).
-              await desktop.complete({ interactionId: interaction.interactionId, dispositionCode: 'automated', note: 'demo: automated mail, no reply' });
-              return;
-            }
-            await desktop.reply({
-              idempotencyKey: `demo-${interaction.interactionId}-${interaction.version}`,
-              interactionId: interaction.interactionId,
-              replyToGraphMessageId: '',
-              mode: ReplyMode.REPLY_MODE_REPLY,
-              content: OutgoingMessage.fromPartial({
-                bodyHtml: `<p>Hello,</p><p>thank you for writing to us. ${upn.split('@')[0]} from the Contoso team is on it.</p>`,
-              }),
-              completeAfterSend: true,
-            });
-            counters.replied += 1;
-          })().catch((error: unknown) => {
-            if (!signal.aborted) logger.debug({ err: error, agent: upn }, 'demo: an agent action failed (the offer may have lapsed)');
+        const fail = (error: unknown) => {
+          if (!signal.aborted) logger.debug({ err: error, agent: upn }, 'demo: an agent action failed (the offer may have lapsed)');
+        };
+        /** Reads it, then replies once (the key makes a repeat after a restart change nothing) or closes automated mail. */
+        const work = async (interaction: Interaction) => {
+          if (handled.has(interaction.interactionId)) return;
+          handled.add(interaction.interactionId);
+          await sleep(1000 + Math.random() * 3000, signal);
+          if (signal.aborted) return;
+          const automation = interaction.automation;
+          if (automation && (automation.autoReply || automation.bounce || automation.noReplySender || automation.loopSuspected)) {
+            // A real agent reads it and closes it: nobody to answer (mailroute would refuse the reply anyway).
+            await desktop.complete({ interactionId: interaction.interactionId, dispositionCode: 'automated', note: 'demo: automated mail, no reply' });
+            return;
+          }
+          if (interaction.replyCount > 0) {
+            await desktop.complete({ interactionId: interaction.interactionId, dispositionCode: 'answered', note: '' });
+            return;
+          }
+          await desktop.reply({
+            idempotencyKey: `demo-${interaction.interactionId}`,
+            interactionId: interaction.interactionId,
+            replyToGraphMessageId: '',
+            mode: ReplyMode.REPLY_MODE_REPLY,
+            content: OutgoingMessage.fromPartial({
+              bodyHtml: `<p>Hello,</p><p>thank you for writing to us. ${upn.split('@')[0]} from the Contoso team is on it.</p>`,
+            }),
+            completeAfterSend: true,
           });
+          counters.replied += 1;
+        };
+        const acceptAndWork = async (offerId: string) => {
+          await sleep(500 + Math.random() * 1500, signal);
+          if (signal.aborted) return;
+          const accepted = await desktop.accept({ offerId });
+          counters.accepted += 1;
+          if (accepted.interaction) await work(accepted.interaction);
+        };
+        if (event?.$case === 'snapshot') {
+          // After a restart (ours or the router's): what was already ours, and offers still open.
+          for (const interaction of event.value.assigned) void work(interaction).catch(fail);
+          for (const offer of event.value.pendingOffers) {
+            counters.offered += 1;
+            void acceptAndWork(offer.offerId).catch(fail);
+          }
+        } else if (event?.$case === 'offer') {
+          counters.offered += 1;
+          void acceptAndWork(event.value.offerId).catch(fail);
         } else if (event?.$case === 'sendResult') {
           if (event.value.state === SendState.SEND_STATE_SENT) counters.sent += 1;
           else if (event.value.state === SendState.SEND_STATE_FAILED) {

@@ -1,3 +1,4 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import { createHash, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { createSelfSignedRsaCertificate, toPrivateKey } from '../transport/certificates';
 import type { Clock } from '../shared/clock';
@@ -20,8 +21,24 @@ export interface SigningKey {
 }
 
 /** Creates a signing key with a self-signed certificate, like Entra's (`kid` = `x5t` = SHA-1 thumbprint). */
-export async function createSigningKey(clock: Clock): Promise<SigningKey> {
-  const material = await createSelfSignedRsaCertificate({ subject: 'graph-sandbox token signing', validDays: 3650, clock });
+/**
+ * The token-signing key. With `file`, it is kept there (mode 0600) and reused by later starts, so
+ * tokens a client cached before a restart of a sandbox with the same certDir stay valid — as Entra
+ * ID's keys outlive its servers.
+ */
+export async function createSigningKey(clock: Clock, file?: string): Promise<SigningKey> {
+  let material: { certificatePem: string; privateKeyPem: string } | undefined;
+  if (file) {
+    try {
+      material = JSON.parse(await readFile(file, 'utf8')) as { certificatePem: string; privateKeyPem: string };
+    } catch {
+      material = undefined;
+    }
+  }
+  if (!material) {
+    material = await createSelfSignedRsaCertificate({ subject: 'graph-sandbox token signing', validDays: 3650, clock });
+    if (file) await writeFile(file, JSON.stringify({ certificatePem: material.certificatePem, privateKeyPem: material.privateKeyPem }), { mode: 0o600 });
+  }
   const certificate = new X509Certificate(material.certificatePem);
   const x5t = createHash('sha1').update(certificate.raw).digest('base64url');
   const publicKey = createPublicKey(material.certificatePem);
