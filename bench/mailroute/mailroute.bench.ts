@@ -7,7 +7,7 @@
 // replies / (last reply − first delivery); the host's peak RSS (VmHWM).
 // Run: npx nx run bench:mailroute, or node tools/scripts/run-ts.mjs bench/mailroute/mailroute.bench.ts
 // Env: BENCH_MODES (embedded,kafka), BENCH_EMAILS (60), BENCH_RATE (5 emails/s), BENCH_TIMEOUT_SECONDS (300);
-// Kafka and FerretDB come from tools/test-infra unless MAILROUTE_TEST_KAFKA_BROKERS / MAILROUTE_TEST_MONGODB_URL name running ones.
+// Kafka mode starts a broker of its own; FerretDB comes from tools/test-infra unless MAILROUTE_TEST_MONGODB_URL names a running one.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,7 @@ import path from 'node:path';
 import { Metadata, createChannel, createClient } from 'nice-grpc';
 import { AgentDesktopServiceDefinition, AgentPresence, OutgoingMessage, ReplyMode } from '@mailroute/contracts';
 import { GraphSandboxAdminClient, demoProfile, type GraphSandboxEndpoints } from '@mailroute/graph-sandbox';
-import { randomId, startServiceProcess, startTestGraphSandbox, waitFor, workspaceRoot } from '@mailroute/testing';
+import { randomId, startDedicatedKafka, startServiceProcess, startTestGraphSandbox, waitFor, workspaceRoot } from '@mailroute/testing';
 
 const emails = Number(process.env['BENCH_EMAILS'] ?? 60);
 const rate = Number(process.env['BENCH_RATE'] ?? 5);
@@ -35,16 +35,27 @@ async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Kafka of its own (a new consumer group on a long-lived broker would first read every event ever
+ * published there) and FerretDB from tools/test-infra unless MAILROUTE_TEST_MONGODB_URL names one.
+ */
 async function infraEnv(): Promise<{ kafka: string; mongo: string; stop: () => Promise<void> }> {
-  const kafka = process.env['MAILROUTE_TEST_KAFKA_BROKERS'];
+  const kafka = await startDedicatedKafka();
   const mongo = process.env['MAILROUTE_TEST_MONGODB_URL'];
-  if (kafka && mongo) return { kafka, mongo, stop: async () => undefined };
+  if (mongo) return { kafka: kafka.brokers, mongo, stop: () => kafka.dispose() };
   const infra = (await import(path.join(workspaceRoot, 'tools/test-infra/index.mjs'))) as {
-    startAll(): Promise<{ kafka: { brokers: string }; ferretdb: { url: string } }>;
-    stopAll(state: unknown): Promise<void>;
+    startFerretDb(): Promise<{ url: string; pid: number }>;
+    stopProcess(pid: number): Promise<void>;
   };
-  const state = await infra.startAll();
-  return { kafka: state.kafka.brokers, mongo: state.ferretdb.url, stop: () => infra.stopAll(state) };
+  const ferret = await infra.startFerretDb();
+  return {
+    kafka: kafka.brokers,
+    mongo: ferret.url,
+    stop: async () => {
+      await kafka.dispose();
+      await infra.stopProcess(ferret.pid);
+    },
+  };
 }
 
 async function signIn(endpoints: GraphSandboxEndpoints, admin: GraphSandboxAdminClient, upn: string): Promise<string> {

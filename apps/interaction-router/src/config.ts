@@ -13,6 +13,8 @@ export const configSchema = z.object({
   ROUTER_MONGODB_DATABASE: z.string().min(1).default('mailroute'),
   /** Kafka brokers, comma separated; unset means the in-process bus (one process only). */
   ROUTER_KAFKA_BROKERS: z.string().optional(),
+  /** The Kafka consumer group of the router's replicas (inbound email, send results); one per installation. */
+  ROUTER_CONSUMER_GROUP: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/).default('interaction-router'),
   /** Identifies this replica (its desktop-event consumer group); default a random id. */
   ROUTER_REPLICA_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional(),
   /** Workload-manager API keys: `keyId:tenantId:routing.read+routing.write:sha256hex`, comma separated. */

@@ -29,6 +29,7 @@ export async function wireInteractionRouter(config: InteractionRouterConfig, log
     stores,
     bus,
     replicaId: config.ROUTER_REPLICA_ID ?? randomUUID(),
+    consumerGroupId: config.ROUTER_CONSUMER_GROUP,
     authenticator: createCallerAuthenticator({ apiKeys: parseApiKeys(config.ROUTER_API_KEYS) }),
     agentVerifier: createEntraTokenVerifier({
       directories: parseAgentDirectories(config.ROUTER_AGENT_DIRECTORIES),

@@ -14,7 +14,7 @@ import {
   type Interaction,
 } from '@mailroute/contracts';
 import { GraphSandboxAdminClient, demoProfile, type GraphSandbox, type GraphSandboxEndpoints } from '@mailroute/graph-sandbox';
-import { randomId, startServiceProcess, startTestGraphSandbox, testInfra, waitFor, workspaceRoot, type ServiceProcess } from '@mailroute/testing';
+import { randomId, startDedicatedKafka, startServiceProcess, startTestGraphSandbox, testInfra, waitFor, workspaceRoot, type ServiceProcess } from '@mailroute/testing';
 import { signInAgent } from './host/demo';
 
 // The whole flow through the public APIs only, with the all-in-one host running as a real process
@@ -181,33 +181,49 @@ async function runAgent(host: Host, upn: string, tag: string, signal: AbortSigna
   return replied;
 }
 
-const modes: [string, () => Record<string, unknown>][] = [
-  ['the embedded default (SQLite stores, journaled in-process bus)', () => ({})],
+interface Mode {
+  config: Record<string, unknown>;
+  dispose: () => Promise<void>;
+}
+
+const modes: [string, () => Promise<Mode>][] = [
+  ['the embedded default (SQLite stores, journaled in-process bus)', async () => ({ config: {}, dispose: async () => undefined })],
   [
     'Kafka + FerretDB',
-    () => {
-      const infra = testInfra();
-      return { bus: { kind: 'kafka', brokers: infra.kafkaBrokers }, store: { kind: 'mongodb', url: infra.mongoUrl, database: randomId('e2e').replace(/[^A-Za-z0-9_-]/g, '_') } };
+    async () => {
+      // A broker of its own: a new consumer group on the shared broker would start by reading every
+      // inbound event the other suites ever published (groups start from the beginning: nothing lost).
+      const kafka = await startDedicatedKafka();
+      return {
+        config: {
+          bus: { kind: 'kafka', brokers: [kafka.brokers], consumerGroupPrefix: randomId('e2e') },
+          store: { kind: 'mongodb', url: testInfra().mongoUrl, database: randomId('e2e').replace(/[^A-Za-z0-9_-]/g, '_') },
+        },
+        dispose: () => kafka.dispose(),
+      };
     },
   ],
 ];
 
-describe.each(modes)('mailroute end to end: %s', (_mode, extra) => {
+describe.each(modes)('mailroute end to end: %s', (_mode, makeMode) => {
   let host: Host;
   let sandbox: GraphSandbox;
+  let mode: Mode | undefined;
   const agents = new AbortController();
 
   beforeAll(async () => {
+    mode = await makeMode();
     const started = await startTestGraphSandbox({ profile: 'demo' });
     sandbox = started.sandbox;
-    host = await prepareRealTenant(started.endpoints, extra());
+    host = await prepareRealTenant(started.endpoints, mode.config);
     await start(host);
-  }, 120_000);
+  }, 180_000);
 
   afterAll(async () => {
     agents.abort();
     await host?.running?.stop('SIGTERM');
     await sandbox?.stop();
+    await mode?.dispose();
     if (host) rmSync(host.dir, { recursive: true, force: true });
   });
 
@@ -217,7 +233,8 @@ describe.each(modes)('mailroute end to end: %s', (_mode, extra) => {
     const replied = await runAgent(host, 'alice@contoso-demo.example', tag, agents.signal);
     const inbound = await admin.deliver(demoProfile.tenantId, support, { from: 'carol@customer.example', subject: `Where is my order ${tag}?`, body: 'It was due yesterday.' });
 
-    await waitFor(() => replied.size === 1, { timeoutMs: 90_000, description: 'the agent to accept and reply' });
+    // The first email of a run also waits for the Kafka consumers to join their groups.
+    await waitFor(() => replied.size === 1, { timeoutMs: 180_000, description: 'the agent to accept and reply' });
     await waitFor(async () => (await admin.sent(demoProfile.tenantId, support)).value.some((sent) => sent.subject.includes(tag)), { timeoutMs: 60_000, description: 'the reply in Sent Items' });
     const sent = (await admin.sent(demoProfile.tenantId, support)).value.filter((record) => record.subject.includes(tag));
     expect(sent).toHaveLength(1);

@@ -88,7 +88,12 @@ export const hostConfigSchema = z
       })
       .prefault({}),
     /** The event bus: the embedded journal (default) or a Kafka cluster. */
-    bus: z.discriminatedUnion('kind', [z.object({ kind: z.literal('embedded') }), z.object({ kind: z.literal('kafka'), brokers: z.array(z.string().min(1)).min(1) })]).default({ kind: 'embedded' }),
+    bus: z.discriminatedUnion('kind', [z.object({ kind: z.literal('embedded') }), z.object({
+        kind: z.literal('kafka'),
+        brokers: z.array(z.string().min(1)).min(1),
+        /** Prefixes the services' consumer groups (two installations on one cluster). Default: none. */
+        consumerGroupPrefix: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional(),
+      })]).default({ kind: 'embedded' }),
     /** The stores: embedded SQLite files in dataDir (default) or MongoDB. */
     store: z
       .discriminatedUnion('kind', [z.object({ kind: z.literal('embedded') }), z.object({ kind: z.literal('mongodb'), url: z.string().regex(/^mongodb(\+srv)?:\/\//, 'a mongodb:// URL'), database: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'a database name').default('mailroute') })])

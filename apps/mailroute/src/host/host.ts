@@ -179,6 +179,7 @@ export function serviceEnvironment(name: ServiceName, inputs: EnvironmentInputs)
   const file = (base: string) => path.join(config.dataDir, `${base}.sqlite`);
   const mongo = config.store.kind === 'mongodb' ? config.store : undefined;
   const kafka = config.bus.kind === 'kafka' ? config.bus.brokers.join(',') : undefined;
+  const groupPrefix = config.bus.kind === 'kafka' && config.bus.consumerGroupPrefix ? `${config.bus.consumerGroupPrefix}-` : '';
   const common: Record<string, string> = {
     GRPC_HOST: '127.0.0.1',
     GRPC_PORT: String(inputs.port),
@@ -230,7 +231,7 @@ export function serviceEnvironment(name: ServiceName, inputs: EnvironmentInputs)
         ROUTER_AGENT_AUDIENCE: audience,
         ROUTER_AGENT_AUTHORITY: authority,
         ROUTER_METRICS_PORT: '0',
-        ...(kafka ? { ROUTER_KAFKA_BROKERS: kafka } : {}),
+        ...(kafka ? { ROUTER_KAFKA_BROKERS: kafka, ROUTER_CONSUMER_GROUP: `${groupPrefix}interaction-router` } : {}),
       };
     }
     case 'outbound-send':
@@ -242,7 +243,7 @@ export function serviceEnvironment(name: ServiceName, inputs: EnvironmentInputs)
         OUTBOUND_SEND_AUTH_BROKER_TOKEN: secrets.serviceTokens['outbound-send'],
         OUTBOUND_SEND_API_KEYS: apiKeys,
         OUTBOUND_SEND_METRICS_PORT: '0',
-        ...(kafka ? { OUTBOUND_SEND_KAFKA_BROKERS: kafka } : {}),
+        ...(kafka ? { OUTBOUND_SEND_KAFKA_BROKERS: kafka, OUTBOUND_SEND_CONSUMER_GROUP: `${groupPrefix}outbound-send` } : {}),
       };
   }
 }
