@@ -9,13 +9,12 @@
 // Env: BENCH_MODES (embedded,kafka), BENCH_EMAILS (60), BENCH_RATE (5 emails/s), BENCH_TIMEOUT_SECONDS (300);
 // Kafka mode starts a broker of its own; FerretDB comes from tools/test-infra unless MAILROUTE_TEST_MONGODB_URL names a running one.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Metadata, createChannel, createClient } from 'nice-grpc';
 import { AgentDesktopServiceDefinition, AgentPresence, OutgoingMessage, ReplyMode } from '@mailroute/contracts';
-import { GraphSandboxAdminClient, demoProfile, type GraphSandboxEndpoints } from '@mailroute/graph-sandbox';
-import { randomId, startDedicatedKafka, startServiceProcess, startTestGraphSandbox, waitFor, workspaceRoot } from '@mailroute/testing';
+import { GraphSandboxAdminClient, demoProfile } from '@mailroute/graph-sandbox';
+import { freePort, randomId, signInWithDeviceCode, startDedicatedKafka, startServiceProcess, startTestGraphSandbox, waitFor, workspaceRoot } from '@mailroute/testing';
 
 const emails = Number(process.env['BENCH_EMAILS'] ?? 60);
 const rate = Number(process.env['BENCH_RATE'] ?? 5);
@@ -24,16 +23,6 @@ const modes = (process.env['BENCH_MODES'] ?? 'embedded,kafka').split(',').map((m
 const support = 'support@contoso-demo.example';
 const billing = 'billing@contoso-demo.example';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /**
  * Kafka of its own (a new consumer group on a long-lived broker would first read every event ever
@@ -58,19 +47,6 @@ async function infraEnv(): Promise<{ kafka: string; mongo: string; stop: () => P
   };
 }
 
-async function signIn(endpoints: GraphSandboxEndpoints, admin: GraphSandboxAdminClient, upn: string): Promise<string> {
-  const base = `${endpoints.baseUrl}/${demoProfile.tenantId}/oauth2/v2.0`;
-  const form = (fields: Record<string, string>) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
-  const code = (await (await fetch(`${base}/devicecode`, form({ client_id: demoProfile.desktopClientId, scope: 'openid profile' }))).json()) as { device_code: string; user_code: string };
-  await admin.approveDeviceCode(code.user_code, upn);
-  for (;;) {
-    const response = await fetch(`${base}/token`, form({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', client_id: demoProfile.desktopClientId, device_code: code.device_code }));
-    const body = (await response.json()) as { id_token?: string; error?: string };
-    if (body.id_token) return body.id_token;
-    if (body.error !== 'authorization_pending' && body.error !== 'slow_down') throw new Error(`sign-in failed: ${body.error ?? response.status}`);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
-}
 
 const percentile = (values: number[], p: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -138,7 +114,7 @@ async function runMode(mode: string, infra: { kafka: string; mongo: string } | u
     const accepted = new Map<string, number>();
     const visible = new Map<string, number>();
     for (const upn of ['alice@contoso-demo.example', 'bob@contoso-demo.example']) {
-      const token = await signIn(endpoints, admin, upn);
+      const token = await signInWithDeviceCode(endpoints, admin, demoProfile.tenantId, demoProfile.desktopClientId, upn);
       const channel = createChannel(`127.0.0.1:${routerPort}`);
       const desktop = createClient(AgentDesktopServiceDefinition, channel, { '*': { metadata: Metadata({ authorization: `Bearer ${token}` }) } });
       void (async () => {

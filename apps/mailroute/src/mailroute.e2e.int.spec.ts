@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Metadata, createChannel, createClient, type Channel } from 'nice-grpc';
@@ -14,23 +13,12 @@ import {
   type Interaction,
 } from '@mailroute/contracts';
 import { GraphSandboxAdminClient, demoProfile, type GraphSandbox, type GraphSandboxEndpoints } from '@mailroute/graph-sandbox';
-import { randomId, startDedicatedKafka, startServiceProcess, startTestGraphSandbox, testInfra, waitFor, workspaceRoot, type ServiceProcess } from '@mailroute/testing';
-import { signInAgent } from './host/demo';
+import { freePort, randomId, signInWithDeviceCode, startDedicatedKafka, startServiceProcess, startTestGraphSandbox, testInfra, waitFor, workspaceRoot, type ServiceProcess } from '@mailroute/testing';
 
 // The whole flow through the public APIs only, with the all-in-one host running as a real process
 // (what the README's `npm start` runs): an email delivered to a sandbox mailbox is offered on an
 // agent's desktop stream, accepted, replied to, and the reply lands in the customer's thread.
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 const support = 'support@contoso-demo.example';
 const billing = 'billing@contoso-demo.example';
@@ -145,7 +133,7 @@ async function interactionsTagged(host: Host, tag: string): Promise<Interaction[
  */
 async function runAgent(host: Host, upn: string, tag: string, signal: AbortSignal): Promise<Set<string>> {
   const { admin, endpoints } = host.sandbox;
-  const token = await signInAgent(endpoints, admin, demoProfile.tenantId, demoProfile.desktopClientId, upn);
+  const token = await signInWithDeviceCode(endpoints, admin, demoProfile.tenantId, demoProfile.desktopClientId, upn);
   const channel: Channel = createChannel(`127.0.0.1:${host.ports.interactionRouter}`);
   const desktop = createClient(AgentDesktopServiceDefinition, channel, { '*': { metadata: Metadata({ authorization: `Bearer ${token}` }) } });
   const replied = new Set<string>();
