@@ -74,6 +74,7 @@ async function prepareRealTenant(endpoints: GraphSandboxEndpoints, extra: Record
         authorityHost: endpoints.baseUrl,
         graphEndpoint: endpoints.baseUrl,
         queues: [{ id: 'support' }],
+        rules: [{ id: 'urgent', subjectContains: ['urgent'], queue: 'support', priority: 500, tags: ['urgent'] }],
         mailboxes: [
           { id: 'support', address: support, queue: 'support' },
           { id: 'billing', address: billing, queue: 'support' },
@@ -219,7 +220,7 @@ describe.each(modes)('mailroute end to end: %s', (_mode, makeMode) => {
     const tag = randomId('order');
     const { admin } = host.sandbox;
     const replied = await runAgent(host, 'alice@contoso-demo.example', tag, agents.signal);
-    const inbound = await admin.deliver(demoProfile.tenantId, support, { from: 'carol@customer.example', subject: `Where is my order ${tag}?`, body: 'It was due yesterday.' });
+    const inbound = await admin.deliver(demoProfile.tenantId, support, { from: 'carol@customer.example', subject: `Urgent: where is my order ${tag}?`, body: 'It was due yesterday.' });
 
     // The first email of a run also waits for the Kafka consumers to join their groups.
     await waitFor(() => replied.size === 1, { timeoutMs: 180_000, description: 'the agent to accept and reply' });
@@ -231,7 +232,10 @@ describe.each(modes)('mailroute end to end: %s', (_mode, makeMode) => {
     expect(sent[0]?.body.content).toContain(`Answer to`);
     // The router records the send when outbound-send's result event reaches it.
     await waitFor(async () => (await interactionsTagged(host, tag))[0]?.replyCount === 1, { timeoutMs: 30_000, description: 'the interaction to count the reply' });
-    expect(await interactionsTagged(host, tag)).toHaveLength(1);
+    const routed = await interactionsTagged(host, tag);
+    expect(routed).toHaveLength(1);
+    // The configured rule matched: its priority and tag are on the interaction.
+    expect(routed[0]).toMatchObject({ matchedRuleId: 'urgent', priority: 500, tags: ['urgent'] });
   });
 
   it('stops cleanly on SIGTERM and, restarted, continues from its stored state: nothing lost, nothing doubled', async () => {

@@ -10,6 +10,7 @@ const tenant = {
   clientSecretEnv: 'CONTOSO_CLIENT_SECRET',
   clientSecretExpires: '2027-05-31',
   queues: [{ id: 'support' }],
+  rules: [{ id: 'urgent', subjectContains: ['urgent'], queue: 'support', priority: 500 }],
   mailboxes: [{ id: 'support', address: 'support@contoso.com', queue: 'support' }],
   agents: [{ id: 'alice', upn: 'alice@contoso.com', queues: ['support'] }],
 };
@@ -35,6 +36,7 @@ describe('the host configuration file', () => {
     ['tenants.0.mailboxes.0.address', { tenants: [{ ...tenant, mailboxes: [{ id: 'support', address: 'not an address' }] }] }],
     ['tenants.0.mailboxes.0.queue: no queue "sales"', { tenants: [{ ...tenant, mailboxes: [{ id: 'support', address: 'support@contoso.com', queue: 'sales' }] }] }],
     ['tenants.0.agents.0.queues: no queue "vip"', { tenants: [{ ...tenant, agents: [{ id: 'bob', upn: 'bob@contoso.com', queues: ['vip'] }] }] }],
+    ['tenants.0.rules.0.queue: no queue "vip"', { tenants: [{ ...tenant, rules: [{ id: 'vip', subjectContains: ['vip'], queue: 'vip' }] }] }],
     ['tenants.1.id: "contoso" is used twice', { tenants: [tenant, tenant] }],
     ['bus.brokers', { bus: { kind: 'kafka', brokers: [] } }],
     ['store.url', { store: { kind: 'mongodb', url: 'http://db' } }],
@@ -57,5 +59,12 @@ describe('the host configuration file', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('accepts the documented example file (mailroute.example.json)', () => {
+    const config = readHostConfig(path.join(__dirname, '../../../../mailroute.example.json'));
+    expect(config.tenants.map((t) => t.id)).toEqual(['contoso']);
+    expect(config.tenants[0]?.rules[0]).toMatchObject({ queue: 'support', priority: 500 });
+    expect(sandboxEnabled(config)).toBe(false);
   });
 });

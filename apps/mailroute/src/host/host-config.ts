@@ -18,6 +18,17 @@ const mailboxSchema = z.object({
 
 const queueSchema = z.object({ id, displayName: z.string().min(1).max(200).optional() });
 
+/** A routing rule, in order (the first match wins): subject words → a queue, with a priority and tags. */
+const ruleSchema = z.object({
+  id,
+  /** Matches when the subject contains any of these (case-insensitive). */
+  subjectContains: z.array(z.string().min(1).max(200)).min(1).max(20),
+  queue: id,
+  /** 0–1000, higher is more urgent (default 100). */
+  priority: z.number().int().min(0).max(1000).optional(),
+  tags: z.array(z.string().regex(/^[a-z0-9-]{1,63}$/)).max(20).default([]),
+});
+
 const agentSchema = z.object({
   id,
   /** The agent's Entra ID user principal name (the account they sign in with). */
@@ -53,6 +64,7 @@ const tenantSchema = z.object({
   graphEndpoint: z.url().optional(),
   mailboxes: z.array(mailboxSchema).default([]),
   queues: z.array(queueSchema).default([]),
+  rules: z.array(ruleSchema).default([]),
   agents: z.array(agentSchema).default([]),
 });
 
@@ -136,6 +148,9 @@ export function parseHostConfig(input: unknown, source = 'configuration'): HostC
     const queues = new Set(tenant.queues.map((queue) => queue.id));
     for (const [m, mailbox] of tenant.mailboxes.entries()) {
       if (mailbox.queue && !queues.has(mailbox.queue)) throw new HostConfigError(`${source} is invalid:\n  tenants.${index}.mailboxes.${m}.queue: no queue "${mailbox.queue}" in this tenant`);
+    }
+    for (const [r, rule] of tenant.rules.entries()) {
+      if (!queues.has(rule.queue)) throw new HostConfigError(`${source} is invalid:\n  tenants.${index}.rules.${r}.queue: no queue "${rule.queue}" in this tenant`);
     }
     for (const [a, agent] of tenant.agents.entries()) {
       const unknown = agent.queues.find((queue) => !queues.has(queue));

@@ -67,6 +67,10 @@ export function demoTenant(sandbox: GraphSandboxEndpoints): TenantConfig {
       { id: 'support', displayName: 'Support' },
       { id: 'sales', displayName: 'Sales' },
     ],
+    rules: [
+      { id: 'urgent', subjectContains: ['urgent', 'asap', 'outage', 'dringend'], queue: 'support', priority: 500, tags: ['urgent'] },
+      { id: 'buying', subjectContains: ['quote', 'pricing', 'order more', 'licence', 'license'], queue: 'sales', tags: ['lead'] },
+    ],
     agents: [
       { id: 'alice', upn: 'alice@contoso-demo.example', displayName: 'Alice Agent', queues: ['support', 'sales'], capacity: 3 },
       { id: 'bob', upn: 'bob@contoso-demo.example', displayName: 'Bob Agent', queues: ['support'], capacity: 3 },

@@ -5,6 +5,7 @@ import {
   InteractionRouterServiceDefinition,
   MailboxFetchServiceDefinition,
   QueueStrategy,
+  RoutingRule,
 } from '@mailroute/contracts';
 import { demoProfile } from '@mailroute/graph-sandbox';
 import { createGrpcClient, type Logger } from '@mailroute/platform';
@@ -70,6 +71,23 @@ export async function seedTenants(host: RunningHost, logger: Logger, env: Env = 
       for (const queue of config.queues) {
         await ensure(`queue ${queue.id}`, report, () =>
           router.client.createQueue({ queueId: queue.id, queue: { displayName: queue.displayName ?? queue.id, strategy: QueueStrategy.QUEUE_STRATEGY_LONGEST_IDLE } }, options),
+        );
+      }
+      for (const [position, rule] of config.rules.entries()) {
+        await ensure(`rule ${rule.id}`, report, () =>
+          router.client.createRoutingRule(
+            {
+              ruleId: rule.id,
+              rule: RoutingRule.fromPartial({
+                displayName: rule.id,
+                enabled: true,
+                condition: { subjectPatterns: rule.subjectContains.map((text) => ({ pattern: { $case: 'contains' as const, value: text } })) },
+                action: { action: { $case: 'route', value: { queueId: rule.queue, ...(rule.priority !== undefined ? { priority: rule.priority } : {}), requiredSkills: [], tags: rule.tags } } },
+              }),
+              position,
+            },
+            options,
+          ),
         );
       }
       for (const mailbox of config.mailboxes) {
