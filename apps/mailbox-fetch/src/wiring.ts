@@ -1,11 +1,10 @@
 import { hostname } from 'node:os';
 import { InProcessEventBus, KafkaEventBus, type EventBus } from '@mailroute/messaging';
-import { startMetrics, type Logger, type ServiceConfig, type ServiceParts } from '@mailroute/platform';
+import { createAuthBrokerTokenClient, startMetrics, type Logger, type ServiceConfig, type ServiceParts } from '@mailroute/platform';
 import type { z } from 'zod';
 import { composeMailboxFetch } from './compose';
 import { checkConfig, type configSchema } from './config';
 import { openEmbeddedStores, openMongoStores } from './store/mailbox-fetch.stores';
-import { createAuthBrokerTokenProvider } from './tokens/auth-broker-token.provider';
 
 export type MailboxFetchConfig = z.infer<typeof configSchema> & ServiceConfig;
 
@@ -29,7 +28,7 @@ export async function wireMailboxFetch(config: MailboxFetchConfig, logger: Logge
   const bus: EventBus =
     adapters.bus ??
     (config.MAILBOX_FETCH_KAFKA_BROKERS ? new KafkaEventBus({ brokers: config.MAILBOX_FETCH_KAFKA_BROKERS.split(','), clientId: 'mailbox-fetch', logger }) : new InProcessEventBus());
-  const tokens = createAuthBrokerTokenProvider({ address: config.MAILBOX_FETCH_AUTH_BROKER_ADDRESS, serviceToken: config.MAILBOX_FETCH_AUTH_BROKER_TOKEN });
+  const tokens = createAuthBrokerTokenClient({ address: config.MAILBOX_FETCH_AUTH_BROKER_ADDRESS, serviceToken: config.MAILBOX_FETCH_AUTH_BROKER_TOKEN });
   const replicaId = config.MAILBOX_FETCH_REPLICA_ID ?? `${hostname()}-${process.pid}`;
   const service = composeMailboxFetch(
     { stores, bus, tokens, logger, meter: metrics.meter },

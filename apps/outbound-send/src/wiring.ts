@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { EmbeddedDocumentTable, EmbeddedStore, MongoDocumentTable } from '@mailroute/persistence';
 import { InProcessEventBus, KafkaEventBus, type EventBus } from '@mailroute/messaging';
-import { createCallerAuthenticator, startMetrics, type Logger, type ServiceConfig, type ServiceParts } from '@mailroute/platform';
+import { createAuthBrokerTokenClient, createCallerAuthenticator, startMetrics, type Logger, type ServiceConfig, type ServiceParts } from '@mailroute/platform';
 import type { z } from 'zod';
 import type { configSchema } from './config';
 import { createTableMailboxDirectory, mailboxConfigTableName, type MailboxConfigView, type MailboxDirectory } from './mailboxes/mailbox-directory';
@@ -9,7 +9,6 @@ import { createOutboundSendMetrics } from './metrics/outbound-send.metrics';
 import { createOutboundSend } from './outbound-send';
 import { createServer } from './server';
 import { openEmbeddedStores, openMongoStores, type OutboundSendStores } from './store/outbound-send.stores';
-import { createAuthBrokerTokenProvider } from './tokens/auth-broker-token.provider';
 
 export type OutboundSendConfig = z.infer<typeof configSchema> & ServiceConfig;
 
@@ -39,7 +38,7 @@ export async function wireOutboundSend(config: OutboundSendConfig, logger: Logge
     ?? (config.OUTBOUND_SEND_KAFKA_BROKERS
     ? new KafkaEventBus({ brokers: config.OUTBOUND_SEND_KAFKA_BROKERS.split(','), clientId: 'outbound-send', logger, sessionTimeoutMs: config.OUTBOUND_SEND_KAFKA_SESSION_TIMEOUT_MS, partitionsConsumedConcurrently: 4 })
     : new InProcessEventBus());
-  const tokens = createAuthBrokerTokenProvider({ address: config.OUTBOUND_SEND_AUTH_BROKER_ADDRESS, serviceToken: config.OUTBOUND_SEND_AUTH_BROKER_TOKEN });
+  const tokens = createAuthBrokerTokenClient({ address: config.OUTBOUND_SEND_AUTH_BROKER_ADDRESS, serviceToken: config.OUTBOUND_SEND_AUTH_BROKER_TOKEN });
   const service = createOutboundSend({
     stores,
     bus,

@@ -13,3 +13,4 @@ export * from './secret-box';
 export * from './caller-auth';
 export * from './metrics';
 export * from './agent-auth';
+export * from './auth-broker-tokens';

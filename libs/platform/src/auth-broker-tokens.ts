@@ -1,18 +1,36 @@
 import { AccessTokenServiceDefinition } from '@mailroute/contracts';
-import type { GraphAccessToken, GraphPrincipal, GraphTokenProvider } from '@mailroute/graph-mail';
-import { createGrpcClient } from '@mailroute/platform';
 import { Metadata } from 'nice-grpc-common';
+import { createGrpcClient } from './grpc-client';
 
-/** Tokens from auth-broker's AccessTokenService, cached in-process until a minute before expiry. */
-export function createAuthBrokerTokenProvider(options: { address: string; serviceToken?: string | undefined; clock?: () => number }): GraphTokenProvider & { close(): void } {
+/** Whose token: the tenant's app (app-only) or a mailbox owner's delegated grant. */
+export type AccessTokenPrincipal = { kind: 'app-only'; credentialsId: string } | { kind: 'delegated'; mailboxAddress: string };
+
+/** A Graph access token (a secret: never logged) and the Graph host it is for. */
+export interface IssuedAccessToken {
+  accessToken: string;
+  graphEndpoint: string;
+}
+
+export interface AuthBrokerTokenClient {
+  getToken(tenantId: string, principal: AccessTokenPrincipal, options: { forceRefresh: boolean }): Promise<IssuedAccessToken>;
+  close(): void;
+}
+
+/**
+ * Tokens from auth-broker's AccessTokenService for a mailroute service (mailbox-fetch, outbound-send),
+ * authenticated by its service token. Cached in-process until a minute before expiry; concurrent
+ * callers of one principal share one call; `forceRefresh` (after Graph answered 401) bypasses both.
+ * Satisfies graph-mail's GraphTokenProvider.
+ */
+export function createAuthBrokerTokenClient(options: { address: string; serviceToken?: string | undefined; clock?: () => number }): AuthBrokerTokenClient {
   const handle = createGrpcClient(AccessTokenServiceDefinition, options.address, { deadlineMs: 30_000 });
   const clock = options.clock ?? Date.now;
-  const cache = new Map<string, { token: GraphAccessToken; expiresAt: number }>();
-  const inflight = new Map<string, Promise<GraphAccessToken>>();
+  const cache = new Map<string, { token: IssuedAccessToken; expiresAt: number }>();
+  const inflight = new Map<string, Promise<IssuedAccessToken>>();
   const metadata = options.serviceToken ? Metadata({ authorization: `Bearer ${options.serviceToken}` }) : undefined;
 
   return {
-    async getToken(tenantId: string, principal: GraphPrincipal, { forceRefresh }: { forceRefresh: boolean }): Promise<GraphAccessToken> {
+    async getToken(tenantId, principal, { forceRefresh }) {
       const key = `${tenantId}|${principal.kind === 'app-only' ? `app:${principal.credentialsId}` : `del:${principal.mailboxAddress.toLowerCase()}`}`;
       const cached = cache.get(key);
       if (!forceRefresh && cached && cached.expiresAt - 60_000 > clock()) return cached.token;
