@@ -13,7 +13,7 @@ import type { SendRecord } from './store/outbound-send.stores';
 type Started = Awaited<ReturnType<typeof startTestGraphSandbox>>;
 
 /** Sends and kills (OUTBOUND_SEND_TEST_CRASH_SENDS, default 8; OUTBOUND_SEND_TEST_KILLS, default 3). */
-const sendCount = Number(process.env['OUTBOUND_SEND_TEST_CRASH_SENDS'] ?? 8);
+const sendCount = Number(process.env['OUTBOUND_SEND_TEST_CRASH_SENDS'] ?? 16); // room for 3 kills: under load several sends may go out between two looks
 const killCount = Number(process.env['OUTBOUND_SEND_TEST_KILLS'] ?? 3);
 
 /**
