@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
@@ -61,6 +62,8 @@ func run(listen, dataDir, logLevel string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+
+	go indexIDs(ctx, dir, logger, time.Second)
 
 	fmt.Fprintf(os.Stderr, "ferretdb: listening on %s, data in %s (pid %d)\n", listen, dir, os.Getpid())
 	err = f.Run(ctx) // returns after the listener, all connections and the backend are closed

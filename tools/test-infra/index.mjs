@@ -267,7 +267,7 @@ export async function installFerretDb(opts = {}) {
   const dir = path.join(CACHE_DIR, `ferretdb-${FERRETDB_VERSION}`);
   const binary = path.join(dir, 'ferretdb');
   const marker = path.join(dir, '.installed.json');
-  const key = hashFiles(['go.mod', 'go.sum', 'main.go'].map((f) => path.join(FERRETDB_TOOL_DIR, f)));
+  const key = hashFiles(['go.mod', 'go.sum', ...fs.readdirSync(FERRETDB_TOOL_DIR).filter((f) => f.endsWith('.go')).sort()].map((f) => path.join(FERRETDB_TOOL_DIR, f)));
   const result = { name: /** @type {const} */ ('ferretdb'), version: FERRETDB_VERSION, dir, binary, cached: true };
   if (markerOk(marker, key) && fs.existsSync(binary)) {
     log(`ferretdb: binary cached, ${FERRETDB_VERSION} ${elapsed()}`);
@@ -286,6 +286,16 @@ export async function installFerretDb(opts = {}) {
   if (code !== 0 || !fs.existsSync(tmp)) {
     fs.rmSync(tmp, { force: true });
     throw new Error(`test-infra: building FerretDB failed (go exit ${code})` + logTails([logFile]));
+  }
+  // The wrapper's own tests (its _id index must be the one SQLite uses) run whenever it is rebuilt.
+  const tested = await runToFile(go, ['test', '-mod=readonly', './...'], {
+    cwd: FERRETDB_TOOL_DIR,
+    logFile,
+    env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: `${process.env.GOFLAGS || ''} -buildvcs=false`.trim() },
+  });
+  if (tested !== 0) {
+    fs.rmSync(tmp, { force: true });
+    throw new Error(`test-infra: the FerretDB wrapper's tests failed (go exit ${tested})` + logTails([logFile]));
   }
   fs.renameSync(tmp, binary);
   writeFileAtomic(marker, JSON.stringify({ key, version: FERRETDB_VERSION, installedAt: new Date().toISOString() }, null, 2));
