@@ -54,7 +54,10 @@ func run(listen, dataDir, logLevel string) error {
 		Listener:  ferretdb.ListenerConfig{TCP: listen},
 		Logger:    logger,
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + dir + "/",
+		// FerretDB's default busy timeout is 10 s: under a burst of writes on a loaded machine a
+		// write could wait longer for SQLite's single write lock and fail with SQLITE_BUSY ("database
+		// is locked"), which MongoDB never answers. Waiting longer queues the write instead.
+		SQLiteURL: "file:" + dir + "/?_pragma=busy_timeout(60000)",
 	})
 	if err != nil {
 		return err

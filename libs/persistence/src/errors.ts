@@ -20,10 +20,43 @@ export function isConnectionError(error: unknown): boolean {
   return ['MongoNetworkError', 'MongoServerSelectionError', 'MongoNetworkTimeoutError', 'MongoPoolClearedError', 'MongoTopologyClosedError', 'MongoNotConnectedError'].includes(error.name);
 }
 
+/** Server answers that mean "not now" rather than "no": a failover, a shutdown, a time limit, a busy engine. */
+const transientServerCodes: ReadonlySet<number> = new Set([
+  6, // HostUnreachable
+  7, // HostNotFound
+  50, // MaxTimeMSExpired
+  89, // NetworkTimeout
+  91, // ShutdownInProgress
+  189, // PrimarySteppedDown
+  262, // ExceededTimeLimit
+  9001, // SocketException
+  10107, // NotWritablePrimary
+  11600, // InterruptedAtShutdown
+  11602, // InterruptedDueToReplStateChange
+  13435, // NotPrimaryNoSecondaryOk
+  13436, // NotPrimaryOrSecondary
+]);
+
 /**
- * What a Mongo adapter throws for `error`: a connection-level failure becomes a retryable
- * StoreUnavailableError naming the store; anything else (duplicate key, bad command) passes through.
+ * A server error worth retrying: the codes above, the driver's retryable labels, and FerretDB's
+ * SQLite backend answering "database is locked (SQLITE_BUSY)" when a write waited too long for the
+ * single write lock under load.
+ */
+export function isTransientServerError(error: unknown): boolean {
+  if (!(error instanceof Error) || error.name !== 'MongoServerError') return false;
+  const server = error as Error & { code?: unknown; hasErrorLabel?: (label: string) => boolean };
+  if (typeof server.code === 'number' && transientServerCodes.has(server.code)) return true;
+  if (server.hasErrorLabel?.('RetryableWriteError') || server.hasErrorLabel?.('TransientTransactionError')) return true;
+  return /SQLITE_BUSY|database is locked/.test(error.message);
+}
+
+/**
+ * What a Mongo adapter throws for `error`: a connection-level failure or a transient server answer
+ * becomes a retryable StoreUnavailableError naming the store; anything else (duplicate key, bad
+ * command) passes through.
  */
 export function toStoreError(store: string, error: unknown): unknown {
-  return isConnectionError(error) ? new StoreUnavailableError(`mongodb: ${store} store unavailable`, error) : error;
+  if (isConnectionError(error)) return new StoreUnavailableError(`mongodb: ${store} store unavailable`, error);
+  if (isTransientServerError(error)) return new StoreUnavailableError(`mongodb: ${store} store busy; retry`, error);
+  return error;
 }

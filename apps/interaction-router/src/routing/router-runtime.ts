@@ -24,6 +24,10 @@ export interface RouterRuntimeOptions {
   pollIntervalMs?: number;
   /** Delay that batches planning triggers. Default 20 ms. */
   debounceMs?: number;
+  /** Least time between the starts of two planning passes of one tenant (each pass reads the agents' state). Default 200 ms. */
+  minPassIntervalMs?: number;
+  /** How often the tenants with waiting or offered work are looked up in the store (a scan). Default 10 000 ms. */
+  tenantDiscoveryMs?: number;
   /** How often lapsed offers are swept. Default 500 ms. */
   sweepIntervalMs?: number;
 }
@@ -50,6 +54,9 @@ export function createRouterRuntime(options: RouterRuntimeOptions) {
   const timers: NodeJS.Timeout[] = [];
   let subscription: Subscription | undefined;
   let resultSubscription: Subscription | undefined;
+  let changeSubscription: Subscription | undefined;
+  const minPassMs = options.minPassIntervalMs ?? 200;
+  const lastPassAt = new Map<string, number>();
   let debounce: NodeJS.Timeout | undefined;
   let stopped = false;
   const leaseMs = options.plannerLeaseMs ?? 10_000;
@@ -65,6 +72,7 @@ export function createRouterRuntime(options: RouterRuntimeOptions) {
     if (held && held.expiresAt.getTime() > now) await options.leases.release(held);
     const lease = await options.leases.tryAcquire(`interaction-router/planner/${tenantId}`, options.replicaId, leaseMs, new Date(now));
     if (lease) plannerLeases.set(tenantId, lease);
+    else core.forgetWaiting(tenantId); // another replica plans it now; a view kept here would go stale
     return lease !== undefined;
   }
 
@@ -84,19 +92,28 @@ export function createRouterRuntime(options: RouterRuntimeOptions) {
 
   function flush(): void {
     debounce = undefined;
+    const now = Date.now();
+    let soonest: number | undefined;
     for (const tenantId of [...pending]) {
       if (running.has(tenantId)) continue; // re-run after the pass in flight
+      const due = (lastPassAt.get(tenantId) ?? 0) + minPassMs;
+      if (due > now) {
+        soonest = Math.min(soonest ?? due, due);
+        continue;
+      }
       pending.delete(tenantId);
+      lastPassAt.set(tenantId, now);
       const pass = planOnce(tenantId).finally(() => {
         running.delete(tenantId);
         if (pending.has(tenantId) && !stopped) schedule();
       });
       running.set(tenantId, pass);
     }
+    if (soonest !== undefined) schedule(soonest - now);
   }
 
-  function schedule(): void {
-    if (!debounce && !stopped) debounce = setTimeout(flush, debounceMs);
+  function schedule(delayMs = debounceMs): void {
+    if (!debounce && !stopped) debounce = setTimeout(flush, Math.max(delayMs, debounceMs));
   }
 
   function trigger(tenantId: string): void {
@@ -112,7 +129,8 @@ export function createRouterRuntime(options: RouterRuntimeOptions) {
     /** Tenants this replica plans now. */
     planning: () => [...plannerLeases.keys()],
     /** True once the inbound and the send-result consumers own partitions. */
-    consuming: () => (subscription?.assignments().length ?? 0) > 0 && (resultSubscription?.assignments().length ?? 0) > 0,
+    consuming: () =>
+      (subscription?.assignments().length ?? 0) > 0 && (resultSubscription?.assignments().length ?? 0) > 0 && (changeSubscription?.assignments().length ?? 0) > 0,
     async start(): Promise<void> {
       await bus.ensureTopics([
         { topic: events.inboundEmail.topic, partitions: 8 },
@@ -141,11 +159,24 @@ export function createRouterRuntime(options: RouterRuntimeOptions) {
           logger.debug({ sendId: result.sendId, state: result.state, outcome }, 'router: outbound result recorded');
         },
       });
+      // Other replicas' changes to waiting interactions reach this replica's planner view through the
+      // state-change events (a group per replica; only what happens from now on matters).
+      changeSubscription = await bus.subscribe({
+        groupId: `${options.groupId ?? 'interaction-router'}-planner-${options.replicaId}`,
+        topics: [events.interactionStateChanged.topic],
+        fromBeginning: false,
+        handler: async (message) => {
+          const change = fromEventMessage('interactionStateChanged', message);
+          if (change.state !== InteractionState.INTERACTION_STATE_QUEUED && change.previousState !== InteractionState.INTERACTION_STATE_QUEUED) return;
+          core.observeChange(change.tenantId, change.interactionId);
+          if (change.state === InteractionState.INTERACTION_STATE_QUEUED && plannerLeases.has(change.tenantId)) trigger(change.tenantId);
+        },
+      });
       timers.push(
         setInterval(() => {
           for (const tenantId of tenants) trigger(tenantId);
-          void core.knownTenants().then((found) => found.forEach((t) => tenants.add(t)), () => undefined);
         }, pollMs),
+        setInterval(() => void core.knownTenants().then((found) => found.forEach((t) => tenants.add(t)), () => undefined), options.tenantDiscoveryMs ?? 10_000),
         setInterval(() => void core.sweepExpiredOffers().catch((error: unknown) => logger.warn({ err: error }, 'router: offer sweep failed')), options.sweepIntervalMs ?? 500),
         setInterval(() => {
           void core.relayUnpublished().catch((error: unknown) => logger.warn({ err: error }, 'router: event relay failed'));
@@ -159,7 +190,7 @@ export function createRouterRuntime(options: RouterRuntimeOptions) {
       timers.forEach(clearInterval);
       clearTimeout(debounce);
       wakeTimers.forEach(clearTimeout);
-      await Promise.all([subscription?.close({ graceMs: 5_000 }), resultSubscription?.close({ graceMs: 5_000 })]);
+      await Promise.all([subscription?.close({ graceMs: 5_000 }), resultSubscription?.close({ graceMs: 5_000 }), changeSubscription?.close({ graceMs: 1_000 })]);
       await Promise.allSettled(running.values());
       // Hand the tenants over at once instead of after the lease's expiry.
       await Promise.allSettled([...plannerLeases.values()].map((lease) => options.leases.release(lease)));

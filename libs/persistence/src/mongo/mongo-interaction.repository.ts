@@ -143,18 +143,28 @@ export class MongoInteractionRepository implements InteractionRepository {
   }
 
   /**
-   * Replaces the document unless it already holds a newer version (a slow writer of version n must
-   * not overwrite n+1). The upsert of a document that exists with a newer version fails on `_id`:
-   * that is the same answer. (On FerretDB v1 the version check and the write are not one atomic step;
-   * the window is inside the server, and a regressed document is rolled forward by the next commit.)
+   * Writes the document of a committed version. A slow writer of version n may land after the
+   * writer of n+1 (FerretDB v1 applies no conditional write atomically, and it scans the whole
+   * collection for a filter on anything but `_id`, so the write is by `_id` alone). The look at the
+   * history after every write settles it: the writer of n+1 stored its history entry before its
+   * write, so either the writer of n sees n+1 and rolls the document forward, or n+1's write comes
+   * after n's.
    */
   private async replace(record: InteractionRecord): Promise<void> {
     const _id = `${record.tenantId}/${record.interactionId}`;
-    try {
-      await this.interactions.replaceOne({ _id, version: { $lt: record.version } }, { ...record } as InteractionRow, { upsert: true, ignoreUndefined: true });
-    } catch (error) {
-      if (isDuplicateKeyError(error)) return;
-      throw this.wrap(error);
+    let current: InteractionRecord | undefined = record;
+    while (current) {
+      const row = { ...current } as InteractionRow;
+      try {
+        await this.interactions.replaceOne({ _id }, row, { upsert: true, ignoreUndefined: true });
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw this.wrap(error);
+        // Two upserts of a new document and the other inserted first: it exists now, so this replaces it.
+        await this.run(() => this.interactions.replaceOne({ _id }, row, { upsert: true, ignoreUndefined: true }));
+      }
+      const written: number = current.version;
+      const newer = await this.run(() => this.historyRows.findOne({ _id: historyKey(record.tenantId, record.interactionId, written + 1) }));
+      current = newer ? stripHistory(newer).interaction : undefined;
     }
   }
 
