@@ -51,6 +51,14 @@ export interface RouterCoreOptions {
   maxWaitingPerPlan?: number;
   /** How many of a planning pass's offers (and escalations) are committed at once. Default 16. */
   commitConcurrency?: number;
+  /**
+   * The planner keeps the tenants it plans' waiting interactions in memory: read whole once, then
+   * kept current by its own changes and by `observeChange` (other replicas' changes, from the
+   * state-change events), and read whole again after this long. Default 30 000 ms.
+   */
+  waitingReloadMs?: number;
+  /** Called once per committed change (after its version is stored, before indexes and event); must not throw. */
+  onCommitted?(entry: InteractionHistoryRecord): void;
 }
 
 export interface ChangeExtras {
@@ -156,7 +164,7 @@ export function createRouterCore(options: RouterCoreOptions) {
   async function maintainWaiting(record: InteractionRecord): Promise<void> {
     const key = `${record.tenantId}/${record.interactionId}`;
     if (record.state === S.INTERACTION_STATE_QUEUED) {
-      await stores.waiting.put(key, {
+      const entry: WaitingEntry = {
         version: record.version,
         queueId: record.queueId ?? '',
         priority: record.priority,
@@ -166,8 +174,52 @@ export function createRouterCore(options: RouterCoreOptions) {
         escalationStepsApplied: record.escalationStepsApplied,
         declinedBy: record.declinedBy,
         affinity: record.affinity,
+      };
+      await stores.waiting.put(key, entry);
+      waitingViews.get(record.tenantId)?.entries.set(record.interactionId, entry);
+    } else {
+      await stores.waiting.delete(key);
+      waitingViews.get(record.tenantId)?.entries.delete(record.interactionId);
+    }
+  }
+
+  // ---- the planner's view of waiting interactions (a scan per pass does not scale: FerretDB v1 reads every document of a range) ----
+  type WaitingEntry = Parameters<RouterStores['waiting']['put']>[1];
+  interface WaitingView {
+    loadedAt: number;
+    entries: Map<string, WaitingEntry>;
+    /** Interactions another replica changed since; re-read by `_id` before the next pass. */
+    changed: Set<string>;
+  }
+  const waitingViews = new Map<string, WaitingView>();
+  const waitingReloadMs = options.waitingReloadMs ?? 30_000;
+  async function waitingEntries(tenantId: string): Promise<Array<[string, WaitingEntry]>> {
+    let view = waitingViews.get(tenantId);
+    if (!view || clock() - view.loadedAt >= waitingReloadMs) {
+      // Changes noted while the range is read are re-read after it (the range may predate them).
+      const changed = view?.changed ?? new Set<string>();
+      const fresh: WaitingView = { loadedAt: clock(), entries: new Map(), changed };
+      // The first view is read again soon: changes published before this replica's event consumer started are not observed.
+      if (!view) fresh.loadedAt -= Math.max(0, waitingReloadMs - 5_000);
+      waitingViews.set(tenantId, fresh);
+      const rows = await stores.waiting.list({ prefix: `${tenantId}/`, limit: options.maxWaitingPerPlan ?? 5000 });
+      for (const { key, document } of rows) {
+        const interactionId = key.slice(tenantId.length + 1);
+        if (!fresh.entries.has(interactionId)) fresh.entries.set(interactionId, document);
+      }
+      view = fresh;
+    }
+    const current = view;
+    if (current.changed.size > 0) {
+      const ids = [...current.changed];
+      current.changed.clear();
+      await forEachLimit(ids, 16, async (interactionId) => {
+        const document = await stores.waiting.get(`${tenantId}/${interactionId}`);
+        if (document) current.entries.set(interactionId, document);
+        else current.entries.delete(interactionId);
       });
-    } else await stores.waiting.delete(key);
+    }
+    return [...current.entries];
   }
   async function maintainOffer(record: InteractionRecord): Promise<void> {
     const key = `${record.tenantId}/${record.interactionId}`;
@@ -205,6 +257,7 @@ export function createRouterCore(options: RouterCoreOptions) {
       await stores.outbox.delete(outboxKey);
       return false;
     }
+    options.onCommitted?.(entry);
     try {
       await maintainIndexes(entry.interaction, entry.previousState);
       await publish(entry);
@@ -461,12 +514,12 @@ export function createRouterCore(options: RouterCoreOptions) {
     const [queues, views, waitingRecords, cursorRows] = await Promise.all([
       queuePolicies(tenantId),
       agentViews(tenantId),
-      stores.waiting.list({ prefix: `${tenantId}/`, limit: options.maxWaitingPerPlan ?? 5000 }),
+      waitingEntries(tenantId),
       stores.cursors.list({ prefix: `${tenantId}/`, limit: 10_000 }),
     ]);
     if (waitingRecords.length === 0) return { offers: 0, nextWakeAt: undefined };
-    const waiting: WaitingInteraction[] = waitingRecords.map(({ key, document }) => ({ ...document, interactionId: key.slice(tenantId.length + 1) }));
-    const versions = new Map(waitingRecords.map(({ key, document }) => [key.slice(tenantId.length + 1), document.version]));
+    const waiting: WaitingInteraction[] = waitingRecords.map(([interactionId, document]) => ({ ...document, interactionId }));
+    const versions = new Map(waitingRecords.map(([interactionId, document]) => [interactionId, document.version]));
     const records = new Map<string, InteractionRecord>();
     /** The current record, when the index entry is current too; a stale entry is repaired and skipped. */
     async function current(interactionId: string): Promise<InteractionRecord | undefined> {
@@ -623,6 +676,14 @@ export function createRouterCore(options: RouterCoreOptions) {
     reconcileSlots,
     relayUnpublished,
     notifyWork,
+    /** Another replica changed an interaction's waiting entry (a state-change event): re-read it before planning. */
+    observeChange(tenantId: string, interactionId: string): void {
+      waitingViews.get(tenantId)?.changed.add(interactionId);
+    },
+    /** This replica stopped planning the tenant: its view goes stale, so drop it. */
+    forgetWaiting(tenantId: string): void {
+      waitingViews.delete(tenantId);
+    },
     invalidateRules: invalidateConfig,
     onWork(listener: (tenantId: string) => void): () => void {
       listeners.add(listener);
