@@ -154,6 +154,8 @@ describe('the network policies', () => {
     ...services.map((service) => ({ name: `${service}:grpc`, endpoint: inside[service] as Endpoint, port: grpcPorts[service] })),
     { name: 'auth-broker:metrics', endpoint: inside['auth-broker'] as Endpoint, port: 9464 },
     { name: 'mailbox-fetch:metrics', endpoint: inside['mailbox-fetch'] as Endpoint, port: 9465 },
+    { name: 'interaction-router:metrics', endpoint: inside['interaction-router'] as Endpoint, port: 9466 },
+    { name: 'outbound-send:metrics', endpoint: inside['outbound-send'] as Endpoint, port: 9467 },
     { name: 'kafka', endpoint: elsewhere('kafka', { 'mailroute.io/kafka': 'true' }), port: 9092 },
     { name: 'mongodb', endpoint: elsewhere('mongodb', { 'mailroute.io/mongodb': 'true' }), port: 27017 },
     { name: 'entra-and-graph', endpoint: { ip: '20.190.151.68' }, port: 443 },
@@ -181,6 +183,8 @@ describe('the network policies', () => {
       'agent-gateway -> interaction-router:grpc',
       'monitoring -> auth-broker:metrics',
       'monitoring -> mailbox-fetch:metrics',
+      'monitoring -> interaction-router:metrics',
+      'monitoring -> outbound-send:metrics',
       // Kafka (not auth-broker, which keeps no events), MongoDB, Entra ID / Graph, DNS, traces.
       ...eachService('kafka', ['mailbox-fetch', 'interaction-router', 'outbound-send', 'kafka-topics-job']),
       ...eachService('mongodb'),

@@ -187,6 +187,7 @@ function loopback(service: Service): Record<string, string> {
     ...(service === 'auth-broker' ? { AUTH_BROKER_METRICS_HOST: '127.0.0.1', AUTH_BROKER_METRICS_PORT: '0' } : {}),
     ...(service === 'mailbox-fetch' ? { MAILBOX_FETCH_METRICS_HOST: '127.0.0.1', MAILBOX_FETCH_METRICS_PORT: '0' } : {}),
     ...(service === 'outbound-send' ? { OUTBOUND_SEND_METRICS_HOST: '127.0.0.1', OUTBOUND_SEND_METRICS_PORT: '0' } : {}),
+    ...(service === 'interaction-router' ? { ROUTER_METRICS_HOST: '127.0.0.1', ROUTER_METRICS_PORT: '0' } : {}),
   };
 }
 

@@ -26,7 +26,7 @@ import {
   type GrpcServer,
   type Metrics,
 } from '@mailroute/platform';
-import { randomId, testInfra } from '@mailroute/testing';
+import { metricValue, parsePrometheusText, randomId, testInfra } from '@mailroute/testing';
 import { createAuthBrokerCore, type AuthBrokerCore } from './auth-broker';
 import { createServer } from './server';
 import { openMongoStores, type AuthBrokerStores } from './store/auth-broker.stores';
@@ -198,6 +198,10 @@ describe('auth-broker over gRPC against the graph sandbox (HTTPS) and FerretDB',
     const claims = JSON.parse(Buffer.from(results[0]?.accessToken.split('.')[1] ?? '', 'base64url').toString()) as { roles: string[]; appid: string };
     expect(claims.roles).toEqual(expect.arrayContaining(['Mail.ReadWrite', 'Mail.Send']));
     expect((await stats(app.directoryId)).tokenRequests).toBe(1);
+    // As metrics: 200 calls served, one of them from Entra ID, the rest from the token caches.
+    const scraped = parsePrometheusText(await (await fetch(`http://127.0.0.1:${metrics.port}/metrics`)).text());
+    expect(metricValue(scraped, 'mailroute_auth_token_requests_total', { tenant, principal: 'app_only', outcome: 'ok' })).toBe(200);
+    expect(metricValue(scraped, 'mailroute_auth_entra_token_requests_total', { tenant, outcome: 'success' })).toBe(1);
 
     const read = await brokerClient().getTenantCredentials({ credentialsId: 'default' }, asTenant(tenant));
     expect(read.credentials).toMatchObject({ state: CredentialState.CREDENTIAL_STATE_VALID, daysUntilExpiry: 364 });
@@ -356,6 +360,8 @@ describe('auth-broker over gRPC against the graph sandbox (HTTPS) and FerretDB',
     expect(call.error?.code).toBe(Status.FAILED_PRECONDITION);
     expect(call.error?.details).toMatch(/has expired.*create a new client secret/);
     expect(call.trailer['mailroute-error-code']).toBe('DIAGNOSTIC_CODE_SECRET_EXPIRED');
+    const failures = parsePrometheusText(await (await fetch(`http://127.0.0.1:${metrics.port}/metrics`)).text());
+    expect(metricValue(failures, 'mailroute_auth_token_requests_total', { tenant, principal: 'app_only', outcome: 'failed_precondition' })).toBe(1);
     await core.metrics?.refresh();
     const later = await (await fetch(`http://127.0.0.1:${metrics.port}/metrics`)).text();
     expect(later).toMatch(new RegExp(`mailroute_auth_credential_state\\{[^}]*tenant="${tenant}"[^}]*state="expired"[^}]*\\} 1`));

@@ -1,5 +1,6 @@
 import { runService } from '@mailroute/platform';
 import { configSchema } from './config';
-import { wireAuthBroker } from './wiring';
 
-void runService({ name: 'auth-broker', configSchema, wire: wireAuthBroker });
+// runService starts OpenTelemetry before it calls `wire`; the wiring (MongoDB driver, kafkajs, MSAL,
+// the Graph client) is imported only then, so the instrumentations patch those modules as they load.
+void runService({ name: 'auth-broker', configSchema, wire: async (config, logger) => (await import('./wiring.js')).wireAuthBroker(config, logger) });

@@ -105,6 +105,7 @@ describe('mailroute CLI against real services', () => {
       ROUTER_AGENT_DIRECTORIES: `${tenantId}:${tenant.directoryId}`,
       ROUTER_AGENT_AUDIENCE: desktopClientId,
       ROUTER_AGENT_AUTHORITY: endpoints.baseUrl,
+      ROUTER_METRICS_PORT: '0',
     });
     services.push(router);
     const authBrokerPort = await authBroker.port();

@@ -34,4 +34,11 @@ export const configSchema = z.object({
   ROUTER_SWEEP_INTERVAL_MS: env.int({ min: 50, max: 60_000, default: 500 }),
   /** An agent whose stream was not seen this long gets no new offers, ms. */
   ROUTER_SESSION_TTL_MS: env.int({ min: 1_000, max: 600_000, default: 20_000 }),
+  /** Prometheus scrape port (GET /metrics); 0 = any free port. */
+  ROUTER_METRICS_PORT: env.port(9466),
+  ROUTER_METRICS_HOST: z.string().default('127.0.0.1'),
+  /** How often one replica recomputes the live queue gauges (waiting, oldest wait, offered, agents) from the indexes, ms. */
+  ROUTER_METRICS_SNAPSHOT_MS: env.int({ min: 1_000, max: 600_000, default: 15_000 }),
+  /** How often it recomputes the service-level gauges (GetQueueStatistics: two interaction scans per tenant), ms. */
+  ROUTER_METRICS_STATISTICS_MS: env.int({ min: 1_000, max: 86_400_000, default: 300_000 }),
 });

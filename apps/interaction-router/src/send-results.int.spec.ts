@@ -176,8 +176,8 @@ describe('interaction-router: outbound results', () => {
     expect(done.replyCount).toBe(1);
     expect(done.agentId).toBe('sam');
     await waitFor(() => stream.of('assignmentEnded').some((m) => m.event?.$case === 'assignmentEnded' && m.event.value.interactionId === interactionId), slow);
-    const slots = await harness.stores.slots.list({ prefix: `${tenant}/sam/`, limit: 100 });
-    expect(slots.map((s) => s.document.interactionId)).not.toContain(interactionId);
+    // The slot is freed after the completion is committed and published: wait for it rather than race it.
+    await waitFor(async () => !(await harness.stores.slots.list({ prefix: `${tenant}/sam/`, limit: 100 })).some((s) => s.document.interactionId === interactionId), slow);
     const history = (await harness.admin(tenant).listInteractionHistory({ interactionId })).entries.map((e) => e.reason);
     expect(history.slice(-2)).toEqual([StateChangeReason.STATE_CHANGE_REASON_REPLIED, StateChangeReason.STATE_CHANGE_REASON_COMPLETED]);
   });

@@ -15,7 +15,7 @@ import { createDesktopHub, type DesktopHub } from './desktop/desktop-hub';
 import { createHtmlSanitizer, type HtmlSanitizer } from './desktop/html-sanitizer';
 import { adminScopes, createAdminHandlers } from './handlers/admin.handler';
 import { createDesktopHandlers } from './handlers/desktop.handler';
-import { createRouterCore, type RouterCore } from './routing/router-core';
+import { createRouterCore, type RouterCore, type RouterCoreOptions } from './routing/router-core';
 import { createRouterRuntime, type RouterRuntime } from './routing/router-runtime';
 import { createSendResultHandler } from './routing/send-results';
 import type { RouterStores } from './store/router-stores';
@@ -42,6 +42,8 @@ export interface ServiceDeps {
   sessionRefreshMs?: number;
   /** Planner lease length (a dead replica's tenants are planned elsewhere after at most this). Default 10 s. */
   plannerLeaseMs?: number;
+  /** Sees every committed interaction change (the metrics' counters). */
+  onCommitted?: RouterCoreOptions['onCommitted'];
 }
 
 export interface RouterServer extends GrpcServer {
@@ -57,7 +59,7 @@ export interface RouterServer extends GrpcServer {
 /** The interaction-router: InteractionRouterService + AgentDesktopService over one core and runtime. */
 export function createServer(deps: ServiceDeps): RouterServer {
   const replicaId = deps.replicaId ?? randomUUID();
-  const core = createRouterCore({ stores: deps.stores, bus: deps.bus, logger: deps.logger, ...(deps.clock ? { clock: deps.clock } : {}), ...(deps.sessionTtlMs ? { sessionTtlMs: deps.sessionTtlMs } : {}) });
+  const core = createRouterCore({ stores: deps.stores, bus: deps.bus, logger: deps.logger, ...(deps.clock ? { clock: deps.clock } : {}), ...(deps.sessionTtlMs ? { sessionTtlMs: deps.sessionTtlMs } : {}), ...(deps.onCommitted ? { onCommitted: deps.onCommitted } : {}) });
   const runtime = createRouterRuntime({
     core,
     sendResults: createSendResultHandler({ core, stores: deps.stores, logger: deps.logger }),
@@ -76,7 +78,7 @@ export function createServer(deps: ServiceDeps): RouterServer {
   const grpc = createGrpcServer({
     logger: deps.logger,
     services: [
-      serveWith(InteractionRouterServiceDefinition, tenantCallerMiddleware({ authenticator: deps.authenticator, scopeByMethod: adminScopes }), createAdminHandlers({ core, stores: deps.stores, sanitizer })),
+      serveWith(InteractionRouterServiceDefinition, tenantCallerMiddleware({ authenticator: deps.authenticator, scopeByMethod: adminScopes }), createAdminHandlers({ core, stores: deps.stores, sanitizer, hub })),
       serveWith(
         AgentDesktopServiceDefinition,
         agentCallerMiddleware({ verifier: deps.agentVerifier, config: core.config }),

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { InProcessEventBus, KafkaEventBus, type EventBus } from '@mailroute/messaging';
-import { ConfigError, createCallerAuthenticator, createEntraTokenVerifier, parseAgentDirectories, parseApiKeys, type Logger, type ServiceConfig, type ServiceParts } from '@mailroute/platform';
+import { ConfigError, createCallerAuthenticator, createEntraTokenVerifier, parseAgentDirectories, parseApiKeys, startMetrics, type Logger, type ServiceConfig, type ServiceParts } from '@mailroute/platform';
 import type { z } from 'zod';
 import { configSchema } from './config';
+import { createRouterMetrics } from './metrics/router.metrics';
 import { createServer } from './server';
 import { openEmbeddedRouterStores } from './store/embedded-router-stores';
 import { openMongoRouterStores } from './store/router-stores';
@@ -14,7 +15,7 @@ export interface SharedAdapters {
   bus?: EventBus;
 }
 
-/** config → store, bus, caller and agent authentication → the router's server and background work. */
+/** config → store, bus, caller and agent authentication, metrics endpoint → the router's server and background work. */
 export async function wireInteractionRouter(config: InteractionRouterConfig, logger: Logger, adapters: SharedAdapters = {}): Promise<ServiceParts> {
   if (config.ROUTER_STORE === 'mongodb' && !config.ROUTER_MONGODB_URL) {
     throw new ConfigError([{ variable: 'ROUTER_MONGODB_URL', problem: 'is required when ROUTER_STORE=mongodb' }]);
@@ -24,11 +25,15 @@ export async function wireInteractionRouter(config: InteractionRouterConfig, log
   const brokers = (config.ROUTER_KAFKA_BROKERS ?? '').split(',').map((broker) => broker.trim()).filter(Boolean);
   const bus = adapters.bus ?? (brokers.length ? new KafkaEventBus({ brokers, clientId: 'interaction-router', logger }) : new InProcessEventBus({ logger }));
   const authority = config.ROUTER_AGENT_AUTHORITY.replace(/\/$/, '');
+  const replicaId = config.ROUTER_REPLICA_ID ?? randomUUID();
+  const metrics = await startMetrics({ serviceName: 'interaction-router', port: config.ROUTER_METRICS_PORT, host: config.ROUTER_METRICS_HOST });
+  logger.info({ port: metrics.port }, 'interaction-router: metrics at /metrics');
+  const routerMetrics = createRouterMetrics({ meter: metrics.meter, stores, logger, replicaId, options: { snapshotIntervalMs: config.ROUTER_METRICS_SNAPSHOT_MS, statisticsIntervalMs: config.ROUTER_METRICS_STATISTICS_MS } });
   const server = createServer({
     logger,
     stores,
     bus,
-    replicaId: config.ROUTER_REPLICA_ID ?? randomUUID(),
+    replicaId,
     consumerGroupId: config.ROUTER_CONSUMER_GROUP,
     authenticator: createCallerAuthenticator({ apiKeys: parseApiKeys(config.ROUTER_API_KEYS) }),
     agentVerifier: createEntraTokenVerifier({
@@ -41,14 +46,18 @@ export async function wireInteractionRouter(config: InteractionRouterConfig, log
     pollIntervalMs: config.ROUTER_POLL_INTERVAL_MS,
     sweepIntervalMs: config.ROUTER_SWEEP_INTERVAL_MS,
     sessionTtlMs: config.ROUTER_SESSION_TTL_MS,
+    onCommitted: routerMetrics.onCommitted,
   });
   await server.start();
+  routerMetrics.start(server.core);
   return {
     server,
     closeAfterServer: [
       { name: 'router background work', run: () => server.stop() },
+      { name: 'queue metrics', run: () => routerMetrics.stop() },
       { name: 'event bus', run: () => bus.close() },
       { name: 'store', run: () => stores.close() },
+      { name: 'metrics', run: () => metrics.shutdown() },
     ],
   };
 }

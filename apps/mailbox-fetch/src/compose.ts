@@ -57,14 +57,15 @@ export interface ComposedMailboxFetch {
  */
 export function composeMailboxFetch(adapters: MailboxFetchAdapters, settings: MailboxFetchSettings): ComposedMailboxFetch {
   const { logger } = adapters;
+  const holder: { core?: MailboxFetchCore } = {};
+  const instruments = adapters.meter ? createMailboxFetchMetrics(adapters.meter, () => holder.core?.runtime) : undefined;
   const graph = createGraphMailClient({
     tokens: adapters.tokens,
     limiter: createMailboxLimiter({ perMailbox: settings.graphConcurrencyPerMailbox ?? 3, global: settings.graphConcurrencyGlobal ?? 64 }),
     deltaPageSize: settings.deltaPageSize ?? 50,
     logger,
+    ...(instruments ? { onThrottled: instruments.onThrottled } : {}),
   });
-  const holder: { core?: MailboxFetchCore } = {};
-  const instruments = adapters.meter ? createMailboxFetchMetrics(adapters.meter, () => holder.core?.runtime) : undefined;
   const core = createMailboxFetchCore({
     stores: adapters.stores,
     graph,

@@ -1,5 +1,6 @@
 import { runService } from '@mailroute/platform';
 import { configSchema } from './config';
-import { wireOutboundSend } from './wiring';
 
-void runService({ name: 'outbound-send', configSchema, wire: wireOutboundSend });
+// runService starts OpenTelemetry before it calls `wire`; the wiring (MongoDB driver, kafkajs, MSAL,
+// the Graph client) is imported only then, so the instrumentations patch those modules as they load.
+void runService({ name: 'outbound-send', configSchema, wire: async (config, logger) => (await import('./wiring.js')).wireOutboundSend(config, logger) });

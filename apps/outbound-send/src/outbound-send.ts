@@ -1,5 +1,5 @@
 import { AutomationFlags, SendOrigin, ActorKind } from '@mailroute/contracts';
-import { createGraphMailClient, createGraphSendClient, createMailboxLimiter, type GraphTokenProvider, type MailboxLimiter } from '@mailroute/graph-mail';
+import { createGraphMailClient, createGraphSendClient, createMailboxLimiter, type GraphThrottleObserver, type GraphTokenProvider, type MailboxLimiter } from '@mailroute/graph-mail';
 import { events, fromEventMessage, type EventBus, type Subscription } from '@mailroute/messaging';
 import type { Logger } from '@mailroute/platform';
 import { createOutboundSendHandlers } from './handlers/outbound-send.handler';
@@ -42,6 +42,8 @@ export interface OutboundSendAdapters {
   /** Shared Graph limiter of the process (an all-in-one host passes one per app + mailbox budget). */
   limiter?: MailboxLimiter;
   events?: SendEngineEvents;
+  /** Sees Graph's throttling answers (429, 503 with Retry-After) to sends and Sent Items reads: metrics. */
+  onThrottled?: GraphThrottleObserver;
   clock?: () => number;
   options?: OutboundSendOptions;
 }
@@ -68,8 +70,16 @@ export function createOutboundSend(adapters: OutboundSendAdapters): OutboundSend
     logger,
     ...(options.graphRequestTimeoutMs ? { requestTimeoutMs: options.graphRequestTimeoutMs } : {}),
     ...(options.inlineAttachmentMaxBytes ? { inlineAttachmentMaxBytes: options.inlineAttachmentMaxBytes } : {}),
+    ...(adapters.onThrottled ? { onThrottled: adapters.onThrottled } : {}),
   });
-  const mail = createGraphMailClient({ tokens: adapters.tokens, limiter, logger, maxAttempts: 2, ...(options.graphRequestTimeoutMs ? { requestTimeoutMs: options.graphRequestTimeoutMs } : {}) });
+  const mail = createGraphMailClient({
+    tokens: adapters.tokens,
+    limiter,
+    logger,
+    maxAttempts: 2,
+    ...(options.graphRequestTimeoutMs ? { requestTimeoutMs: options.graphRequestTimeoutMs } : {}),
+    ...(adapters.onThrottled ? { onThrottled: adapters.onThrottled } : {}),
+  });
   const engine = createSendEngine({
     stores,
     bus,

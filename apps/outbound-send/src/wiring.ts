@@ -39,6 +39,7 @@ export async function wireOutboundSend(config: OutboundSendConfig, logger: Logge
     ? new KafkaEventBus({ brokers: config.OUTBOUND_SEND_KAFKA_BROKERS.split(','), clientId: 'outbound-send', logger, sessionTimeoutMs: config.OUTBOUND_SEND_KAFKA_SESSION_TIMEOUT_MS, partitionsConsumedConcurrently: 4 })
     : new InProcessEventBus());
   const tokens = createAuthBrokerTokenClient({ address: config.OUTBOUND_SEND_AUTH_BROKER_ADDRESS, serviceToken: config.OUTBOUND_SEND_AUTH_BROKER_TOKEN });
+  const instruments = createOutboundSendMetrics(metrics.meter);
   const service = createOutboundSend({
     stores,
     bus,
@@ -46,7 +47,8 @@ export async function wireOutboundSend(config: OutboundSendConfig, logger: Logge
     mailboxes,
     logger,
     replicaId: config.OUTBOUND_SEND_REPLICA_ID ?? `${hostname()}-${process.pid}`,
-    events: createOutboundSendMetrics(metrics.meter),
+    events: instruments,
+    onThrottled: instruments.onThrottled,
     options: {
       groupId: config.OUTBOUND_SEND_CONSUMER_GROUP,
       fromBeginning: config.OUTBOUND_SEND_CONSUMER_FROM_BEGINNING,

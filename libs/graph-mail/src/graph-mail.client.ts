@@ -8,9 +8,11 @@ import type {
   GraphAttachment,
   GraphMailFolder,
   GraphMessage,
+  GraphThrottleObserver,
   GraphTokenProvider,
   MailboxTarget,
 } from './graph-mail.types';
+import { throttleEventOf } from './graph-mail.types';
 import { createMailboxLimiter, type MailboxLimiter } from './mailbox-limiter';
 
 /** Fields read from every delta item: enough to recognise a message already ingested. */
@@ -56,6 +58,8 @@ export interface GraphMailClientOptions {
   requestTimeoutMs?: number;
   logger?: Logger;
   clock?: () => number;
+  /** Sees every throttling answer (429, 503 with Retry-After), e.g. for metrics. */
+  onThrottled?: GraphThrottleObserver;
 }
 
 /** Graph mail operations on one mailbox; every call is limited, retried and classified. */
@@ -136,6 +140,8 @@ export function createGraphMailClient(options: GraphMailClientOptions): GraphMai
         } catch (raw) {
           const error = classifyGraphError(raw, clock());
           failures.push(error);
+          const throttle = throttleEventOf(error, target, what);
+          if (throttle) options.onThrottled?.(throttle);
           const last = attempt >= settings.maxAttempts;
           if (error.kind === 'throttled') {
             const waitMs = error.retryAfterMs ?? 1_000;

@@ -102,3 +102,27 @@ export interface DeltaStart {
 
 /** Folder selection as the mailbox configuration names it. */
 export type FolderSelector = { wellKnownName: string } | { path: string } | { folderId: string };
+
+/**
+ * Graph asked a client to slow down: a 429, or a 503 carrying Retry-After (Exchange's other way of
+ * throttling). Reported by the clients' `onThrottled` option before the request is retried or failed.
+ */
+export interface GraphThrottleEvent {
+  target: MailboxTarget;
+  /** 429 or 503. */
+  status: number;
+  /** The wait Graph asked for (a default when it named none). */
+  retryAfterMs: number;
+  /** The operation, e.g. `delta`, `get-message`, `send`. */
+  what: string;
+}
+
+/** Reports throttling, e.g. to metrics; must not throw. */
+export type GraphThrottleObserver = (event: GraphThrottleEvent) => void;
+
+/** The throttling event of a classified failure, when it is one. */
+export function throttleEventOf(error: { kind: string; status: number; retryAfterMs?: number | undefined }, target: MailboxTarget, what: string): GraphThrottleEvent | undefined {
+  if (error.kind === 'throttled') return { target, status: error.status || 429, retryAfterMs: error.retryAfterMs ?? 1_000, what };
+  if (error.kind === 'unavailable' && error.status === 503 && error.retryAfterMs !== undefined) return { target, status: 503, retryAfterMs: error.retryAfterMs, what };
+  return undefined;
+}

@@ -2,7 +2,7 @@ import { Client, HTTPMessageHandler, type GraphRequest } from '@microsoft/micros
 import type { Logger } from '@mailroute/platform';
 import { classifyGraphError, GraphMailError } from './errors';
 import { mailboxKey } from './graph-mail.client';
-import type { GraphInternetMessageHeader, GraphRecipient, GraphTokenProvider, MailboxTarget } from './graph-mail.types';
+import { throttleEventOf, type GraphInternetMessageHeader, type GraphRecipient, type GraphThrottleObserver, type GraphTokenProvider, type MailboxTarget } from './graph-mail.types';
 import { createMailboxLimiter, type MailboxLimiter } from './mailbox-limiter';
 
 /** Graph accepts a file attachment in one POST only below 3 MB; anything larger needs an upload session. */
@@ -55,6 +55,8 @@ export interface GraphSendClientOptions {
   inlineAttachmentMaxBytes?: number;
   logger?: Logger;
   clock?: () => number;
+  /** Sees every throttling answer (429, 503 with Retry-After), e.g. for metrics. */
+  onThrottled?: GraphThrottleObserver;
 }
 
 /**
@@ -119,6 +121,8 @@ export function createGraphSendClient(options: GraphSendClientOptions): GraphSen
           });
         } catch (raw) {
           const error = classifyGraphError(raw, clock());
+          const throttle = throttleEventOf(error, target, what);
+          if (throttle) options.onThrottled?.(throttle);
           if (error.kind === 'throttled') {
             limiter.pause(key, clock() + (error.retryAfterMs ?? 1_000));
             options.logger?.debug({ mailbox: target.address, what, waitMs: error.retryAfterMs }, 'graph-send: throttled');
@@ -152,7 +156,10 @@ export function createGraphSendClient(options: GraphSendClientOptions): GraphSen
         }
         if (!response.ok) {
           const body = (await response.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
-          throw classifyGraphError({ statusCode: response.status, code: body.error?.code, message: body.error?.message ?? 'upload failed', headers: response.headers }, clock());
+          const error = classifyGraphError({ statusCode: response.status, code: body.error?.code, message: body.error?.message ?? 'upload failed', headers: response.headers }, clock());
+          const throttle = throttleEventOf(error, target, 'upload-chunk');
+          if (throttle) options.onThrottled?.(throttle);
+          throw error;
         }
         await response.arrayBuffer().catch(() => undefined);
       }

@@ -1,3 +1,5 @@
+import { AsyncResource } from 'node:async_hooks';
+
 /** Options of createMailboxLimiter; every field has a default. */
 export interface MailboxLimiterOptions {
   /** Concurrent requests per mailbox. Default 3 (fetch's share of Outlook's 4; outbound-send uses 1). */
@@ -131,10 +133,12 @@ export function createMailboxLimiter(options: MailboxLimiterOptions = {}): Mailb
           }
         };
         const waiter: Waiter = {
-          start: () => {
+          // Bound to the caller's async context: a queued task started by another call's release
+          // still runs in its own caller's trace (AsyncLocalStorage), not the releasing one's.
+          start: AsyncResource.bind(() => {
             signal?.removeEventListener('abort', onAbort);
             task().then(resolve, reject).finally(() => release(mailboxKey));
-          },
+          }),
           reject,
         };
         signal?.addEventListener('abort', onAbort, { once: true });

@@ -17,6 +17,52 @@ export function withTraceHeaders(message: OutgoingMessage, active: Context = con
   return { ...message, headers };
 }
 
+/**
+ * Publishes messages with a PRODUCER span each (`<topic> publish`), whose context the message
+ * carries in its headers, so the consumer's span is its child. The parent of a message's span is the
+ * trace context already in its headers (a caller that gives each message its own trace, e.g. one
+ * per e-mail) or else the active context. No span is started without a parent (background
+ * publishes do not start traces); the headers then carry the active context as before. `send`
+ * publishes the traced messages; the spans end when it settles.
+ */
+export async function publishTraced(
+  topic: string,
+  messages: readonly OutgoingMessage[],
+  send: (traced: OutgoingMessage[]) => Promise<void>,
+): Promise<void> {
+  const spans: ReturnType<typeof tracer.startSpan>[] = [];
+  const traced = messages.map((message) => {
+    const parent = message.headers?.['traceparent'] ? propagation.extract(context.active(), message.headers) : context.active();
+    if (!trace.getSpan(parent)) return withTraceHeaders(message, parent);
+    const span = tracer.startSpan(
+      `${topic} publish`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'messaging.system': 'kafka',
+          'messaging.operation.type': 'send',
+          'messaging.destination.name': topic,
+          'messaging.kafka.message.key': message.key,
+        },
+      },
+      parent,
+    );
+    spans.push(span);
+    return withTraceHeaders(message, trace.setSpan(parent, span));
+  });
+  try {
+    await send(traced);
+  } catch (error) {
+    for (const span of spans) {
+      span.recordException(error as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    throw error;
+  } finally {
+    for (const span of spans) span.end();
+  }
+}
+
 export type DeliveryOutcome = 'handled' | 'dead-lettered' | 'aborted';
 
 export interface DeliveryOptions {

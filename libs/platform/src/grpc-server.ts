@@ -74,7 +74,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   const serviceNames = options.services.map((service) => serviceFullName(service.definition));
 
   const server = createServer()
-    .use(openTelemetryServerMiddleware())
+    .use(createTracingMiddleware())
     .use(createLoggingMiddleware(logger))
     .use(createErrorMiddleware(logger))
     .use(createDeadlineMiddleware(options.defaultDeadlineMs ?? 30_000))
@@ -135,6 +135,23 @@ export function serviceFullName(definition: CompatServiceDefinition): string {
   const name = first?.path?.split('/')[1];
   if (!name) throw new Error('service definition has no methods');
   return name;
+}
+
+/**
+ * OpenTelemetry server spans (W3C context from the metadata) for every call but health checks and
+ * reflection: a probe every few seconds is not a trace.
+ */
+function createTracingMiddleware() {
+  const traced = openTelemetryServerMiddleware();
+  return async function* tracing<Request, Response>(
+    call: ServerMiddlewareCall<Request, Response>,
+    context: CallContext,
+  ): AsyncGenerator<Response, Response | void, undefined> {
+    if (call.method.path.startsWith('/grpc.health.v1.Health/') || call.method.path.startsWith('/grpc.reflection.')) {
+      return yield* call.next(call.request, context);
+    }
+    return yield* traced(call, context);
+  };
 }
 
 function createLoggingMiddleware(logger: Logger) {

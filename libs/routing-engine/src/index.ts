@@ -10,3 +10,5 @@ export * from './escalation';
 export * from './interaction-state';
 export * from './assignment';
 export { durationToMillis } from './validation';
+export * from './rule-order';
+export * from './routing-explanation';

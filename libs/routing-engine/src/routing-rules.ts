@@ -8,6 +8,7 @@ import {
   type TextPattern,
 } from '@mailroute/contracts';
 import type { FieldViolation } from './errors';
+import { compareRulePlaces } from './rule-order';
 import { compileSafeRegex } from './safe-regex';
 import { mergeRequirements, type NormalizedRequirements } from './skills';
 import { isDomain, isEmailAddress, isResourceId, isTag, Violations } from './validation';
@@ -270,8 +271,8 @@ function compileCondition(condition: RuleCondition | undefined, senderLists: Rea
 }
 
 /**
- * Prepares a tenant's rules (in evaluation order, i.e. by `position`) and sender lists. Rules
- * referring to unknown sender lists treat them as empty.
+ * Prepares a tenant's rules (in evaluation order: by `position`, then rule id) and sender lists.
+ * Rules referring to unknown sender lists treat them as empty.
  */
 export function compileRuleSet(rules: readonly RoutingRule[], senderLists: readonly SenderList[] = []): CompiledRuleSet {
   const lists = new Map<string, CompiledSenderList>();
@@ -284,7 +285,7 @@ export function compileRuleSet(rules: readonly RoutingRule[], senderLists: reado
     }
     lists.set(list.senderListId, { addresses, domains });
   }
-  const ordered = [...rules].sort((a, b) => a.position - b.position);
+  const ordered = [...rules].sort(compareRulePlaces);
   return {
     rules: ordered.map((rule) => ({ rule, enabled: rule.enabled ?? true, tests: compileCondition(rule.condition, lists) })),
   };

@@ -10,3 +10,5 @@ export * from './graph-sandbox-tenant';
 export * from './process-harness';
 export * from './service-fleet';
 export * from './interaction-repository.contract';
+export * from './prometheus-scrape';
+export * from './otlp-collector';

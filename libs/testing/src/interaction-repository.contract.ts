@@ -98,6 +98,19 @@ export function describeInteractionRepositoryContract(name: string, options: Int
       expect(await interactions.get('t1', id)).toEqual(current);
     });
 
+    it('keeps the intake trace context (traceContext) through later versions', async () => {
+      const { interactions } = opened;
+      const id = randomId('ix');
+      const traceContext = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', tracestate: 'vendor=1' };
+      await interactions.commit(historyEntryOf(interactionRecord('t1', id, 1, 1, { traceContext })));
+      expect((await interactions.get('t1', id))?.traceContext).toEqual(traceContext);
+      const stored = await interactions.get('t1', id);
+      if (!stored) throw new Error('not stored');
+      await interactions.commit(historyEntryOf({ ...stored, version: 2, state: 2 }, 1));
+      expect((await interactions.refresh('t1', id))?.traceContext).toEqual(traceContext);
+      expect((await interactions.get('t1', id))?.version).toBe(2);
+    });
+
     it('keeps tenants apart: the same interaction id in two tenants are two interactions', async () => {
       const { interactions } = opened;
       const id = randomId('ix');

@@ -1,5 +1,5 @@
 import { DiagnosticCode, type AccessTokenServiceImplementation } from '@mailroute/contracts';
-import { FailedPreconditionError, ValidationError, type ServiceCallContext } from '@mailroute/platform';
+import { FailedPreconditionError, isMailrouteError, ValidationError, type ServiceCallContext } from '@mailroute/platform';
 import type { AuthBrokerCore } from '../auth-broker';
 import { readCredentialsId } from '../credentials/credentials-spec';
 import { findingFor } from '../diagnosis/findings';
@@ -19,6 +19,15 @@ export function createAccessTokenHandlers(core: AuthBrokerCore): AccessTokenServ
     return new FailedPreconditionError(`${subject}: ${finding.message} ${finding.remedy}`, { reason: DiagnosticCode[code] });
   };
 
+  const served = <T>(tenantId: string, principal: 'app_only' | 'delegated', issue: () => Promise<T>): Promise<T> =>
+    issue().then(
+      (result) => (core.metrics?.tokenServed(tenantId, principal, 'ok'), result),
+      (error: unknown) => {
+        core.metrics?.tokenServed(tenantId, principal, isMailrouteError(error) ? error.code.toLowerCase() : 'internal');
+        throw error;
+      },
+    );
+
   return {
     async getAccessToken(request) {
       const tenantId = readTenantId(request.tenantId);
@@ -30,19 +39,23 @@ export function createAccessTokenHandlers(core: AuthBrokerCore): AccessTokenServ
 
       if (principal.$case === 'appOnly') {
         const credentialsId = readCredentialsId(principal.value.credentialsId, 'app_only.credentials_id');
-        const record = await core.loadCredentials(tenantId, credentialsId, true);
-        if (!record) throw precondition(DiagnosticCode.DIAGNOSTIC_CODE_CREDENTIALS_NOT_FOUND, `tenant credentials "${credentialsId}"`);
-        const token = await core.appTokens.getToken(record, options);
-        return { accessToken: token.accessToken, tokenType: 'Bearer', expiresAt: token.expiresOn, graphEndpoint: record.graphEndpoint, directoryId: record.directoryId };
+        return served(tenantId, 'app_only', async () => {
+          const record = await core.loadCredentials(tenantId, credentialsId, true);
+          if (!record) throw precondition(DiagnosticCode.DIAGNOSTIC_CODE_CREDENTIALS_NOT_FOUND, `tenant credentials "${credentialsId}"`);
+          const token = await core.appTokens.getToken(record, options);
+          return { accessToken: token.accessToken, tokenType: 'Bearer', expiresAt: token.expiresOn, graphEndpoint: record.graphEndpoint, directoryId: record.directoryId };
+        });
       }
 
       const mailboxAddress = readMailboxAddress(principal.value.mailboxAddress, 'delegated.mailbox_address');
-      const grant = await core.stores.grants.get(tenantKey(tenantId, mailboxAddress));
-      if (!grant) throw precondition(DiagnosticCode.DIAGNOSTIC_CODE_DELEGATED_SIGN_IN_MISSING, `mailbox ${mailboxAddress}`);
-      const record = await core.loadCredentials(tenantId, grant.credentialsId, true);
-      if (!record) throw precondition(DiagnosticCode.DIAGNOSTIC_CODE_CREDENTIALS_NOT_FOUND, `tenant credentials "${grant.credentialsId}"`);
-      const token = await core.delegatedTokens.getToken(grant, record, options);
-      return { accessToken: token.accessToken, tokenType: 'Bearer', expiresAt: token.expiresOn, graphEndpoint: record.graphEndpoint, directoryId: record.directoryId };
+      return served(tenantId, 'delegated', async () => {
+        const grant = await core.stores.grants.get(tenantKey(tenantId, mailboxAddress));
+        if (!grant) throw precondition(DiagnosticCode.DIAGNOSTIC_CODE_DELEGATED_SIGN_IN_MISSING, `mailbox ${mailboxAddress}`);
+        const record = await core.loadCredentials(tenantId, grant.credentialsId, true);
+        if (!record) throw precondition(DiagnosticCode.DIAGNOSTIC_CODE_CREDENTIALS_NOT_FOUND, `tenant credentials "${grant.credentialsId}"`);
+        const token = await core.delegatedTokens.getToken(grant, record, options);
+        return { accessToken: token.accessToken, tokenType: 'Bearer', expiresAt: token.expiresOn, graphEndpoint: record.graphEndpoint, directoryId: record.directoryId };
+      });
     },
   };
 }

@@ -28,6 +28,8 @@ export interface AuthBrokerMetrics extends TokenProviderObserver {
   refresh(): Promise<void>;
   /** Schedules a refresh soon (coalesced). */
   changed(): void;
+  /** A GetAccessToken call ended: `ok`, or the error code (lower case) it failed with. */
+  tokenServed(tenantId: string, principal: 'app_only' | 'delegated', outcome: string): void;
   close(): void;
 }
 
@@ -36,7 +38,9 @@ export interface AuthBrokerMetrics extends TokenProviderObserver {
  * - `mailroute_auth_credential_days_until_expiry{tenant,credentials_id,kind}` (negative once expired)
  * - `mailroute_auth_credential_expiry_warning{…}` 1 from 30 days before expiry
  * - `mailroute_auth_credential_state{…,state}` 1 for the current state
- * and `mailroute_auth_entra_token_requests_total{tenant,outcome}`, the requests sent to Entra ID.
+ * `mailroute_auth_entra_token_requests_total{tenant,outcome}`, the requests sent to Entra ID, and
+ * `mailroute_auth_token_requests_total{tenant,principal,outcome}`, the GetAccessToken calls served
+ * (outcome `ok` or the error code): served minus Entra requests = answered from the token caches.
  */
 export function createAuthBrokerMetrics(deps: AuthBrokerMetricsDeps): AuthBrokerMetrics {
   let snapshot: CredentialSnapshot[] = [];
@@ -50,6 +54,7 @@ export function createAuthBrokerMetrics(deps: AuthBrokerMetricsDeps): AuthBroker
     description: 'Credentials health: 1 for the current state (unverified, valid, expiring_soon, expired, rejected).',
   });
   const entraRequests = deps.meter.createCounter('mailroute_auth_entra_token_requests', { description: 'Token requests sent to Entra ID.' });
+  const served = deps.meter.createCounter('mailroute_auth_token_requests_total', { description: 'GetAccessToken calls by principal kind and outcome (ok, or the error code).' });
   deps.meter.addBatchObservableCallback(
     (result) => {
       for (const item of snapshot) {
@@ -107,6 +112,9 @@ export function createAuthBrokerMetrics(deps: AuthBrokerMetricsDeps): AuthBroker
     },
     entraRequest(tenantId, outcome) {
       entraRequests.add(1, { tenant: tenantId, outcome });
+    },
+    tokenServed(tenantId, principal, outcome) {
+      served.add(1, { tenant: tenantId, principal, outcome });
     },
     close() {
       clearInterval(interval);

@@ -23,6 +23,8 @@ export interface DesktopSession {
   /** Offers and held interactions this stream knows of, so it can be told when they end. */
   offers: Map<string, string>;
   held: Set<string>;
+  /** The stored presence this stream was last told of (see presence.ts). */
+  presenceSeen: { since: number; presence: number } | undefined;
   next(signal: AbortSignal, timeoutMs: number): Promise<StreamEvent | 'timeout' | 'closed'>;
   push(event: StreamEvent): void;
   close(final?: StreamEvent): void;
@@ -38,6 +40,7 @@ function createSession(tenantId: string, agentId: string, clientInstanceId: stri
     clientInstanceId,
     offers: new Map(),
     held: new Set(),
+    presenceSeen: undefined,
     push(event) {
       if (closed) return;
       queue.push(event);

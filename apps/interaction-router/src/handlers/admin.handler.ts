@@ -1,5 +1,6 @@
 import { ServerError, Status } from 'nice-grpc-common';
 import {
+  ActorKind,
   Agent,
   AgentPresence,
   InteractionState,
@@ -9,14 +10,33 @@ import {
   type InteractionRouterServiceImplementation,
   type QueueStatistics,
 } from '@mailroute/contracts';
-import { FailedPreconditionError, NotFoundError, ValidationError, type TenantCallContext } from '@mailroute/platform';
+import { ConflictError, FailedPreconditionError, NotFoundError, ValidationError, type TenantCallContext } from '@mailroute/platform';
 import { encodePageToken, readPageRequest, type InteractionRecord } from '@mailroute/persistence';
-import { assertNoViolations, checkDirectOffer, validateQueue, validateRoutingRule, validateSenderList, type FieldViolation } from '@mailroute/routing-engine';
+import {
+  assertNoViolations,
+  checkDirectOffer,
+  compileRuleSet,
+  evaluateRules,
+  explainRouting,
+  orderRules,
+  placeNewRule,
+  planRulePositions,
+  validateQueue,
+  validateRoutingRule,
+  validateRoutingSample,
+  validateSenderList,
+  type FieldViolation,
+  type PositionWrite,
+} from '@mailroute/routing-engine';
+import { createAgentIdentities, type IdentityClaim } from '../routing/agent-identities';
 import { toActor, toInteraction } from '../routing/interaction-mapping';
-import type { ConfigKind } from '../routing/config-repository';
+import type { ConfigKind, StoredConfig } from '../routing/config-repository';
+import { createPresence } from '../desktop/presence';
+import type { DesktopHub } from '../desktop/desktop-hub';
 import type { RouterCore } from '../routing/router-core';
 import type { HtmlSanitizer } from '../desktop/html-sanitizer';
 import type { RouterStores } from '../store/router-stores';
+import { loadQueueStatistics } from '../routing/queue-statistics';
 import { listThreadMessages } from './thread-messages';
 
 const S = InteractionState;
@@ -86,17 +106,49 @@ function applyMask(current: Record<string, unknown>, patch: Record<string, unkno
 const codecs = { queue: Queue, rule: RoutingRule, senderList: SenderList, agent: Agent } as const;
 const writableFields: Record<ConfigKind, string[]> = {
   queue: ['displayName', 'description', 'strategy', 'requiredSkills', 'offerTimeout', 'serviceLevel', 'aging', 'escalationSteps', 'affinity'],
-  rule: ['displayName', 'description', 'position', 'enabled', 'condition', 'action'],
+  // position: ReorderRoutingRules and Create's position only (routing rules are an ordered list).
+  rule: ['displayName', 'description', 'enabled', 'condition', 'action'],
   senderList: ['displayName', 'description', 'entries'],
   agent: ['displayName', 'entraObjectId', 'userPrincipalName', 'skills', 'queueIds', 'capacity', 'enabled'],
 };
 const idField: Record<ConfigKind, string> = { queue: 'queueId', rule: 'ruleId', senderList: 'senderListId', agent: 'agentId' };
 const idName: Record<ConfigKind, string> = { queue: 'queue_id', rule: 'rule_id', senderList: 'sender_list_id', agent: 'agent_id' };
 
+/** Most routing rules a tenant may have (interaction_router.proto, RoutingRule). */
+const maxRulesPerTenant = 500;
+
 /** InteractionRouterService: the workload-manager API. The tenant is always the caller's. */
-export function createAdminHandlers(deps: { core: RouterCore; stores: RouterStores; sanitizer: HtmlSanitizer }): InteractionRouterServiceImplementation<TenantCallContext> {
+export function createAdminHandlers(deps: { core: RouterCore; stores: RouterStores; sanitizer: HtmlSanitizer; hub?: DesktopHub }): InteractionRouterServiceImplementation<TenantCallContext> {
   const { core, stores } = deps;
   const config = core.config;
+  const identities = createAgentIdentities({ config, clock: core.clock });
+  const presence = createPresence({ core, stores, ...(deps.hub ? { hub: deps.hub } : {}) });
+
+  /** The tenant's rules in evaluation order; `index` is the 0-based position callers see. */
+  async function rulesInOrder(tenantId: string) {
+    const rules = await config.all(tenantId, 'rule');
+    return orderRules(rules.map((stored) => ({ ruleId: stored.id, position: stored.value.position, stored })));
+  }
+
+  function presentRule(stored: StoredConfig<RoutingRule>, index: number): RoutingRule {
+    return { ...(present('rule', stored) as RoutingRule), position: index };
+  }
+
+  /** Stores new positions one rule at a time (see planRulePositions for the order); a rule changed meanwhile is re-read, one deleted meanwhile skipped. */
+  async function writePositions(tenantId: string, writes: readonly PositionWrite[]): Promise<void> {
+    for (const write of writes) {
+      for (let attempt = 0; ; attempt += 1) {
+        const stored = await config.get(tenantId, 'rule', write.ruleId);
+        if (!stored || stored.value.position === write.position) break;
+        try {
+          await config.write(tenantId, 'rule', write.ruleId, stored.version, { ...stored.value, position: write.position }, stored.createdAt, core.clock());
+          break;
+        } catch (error) {
+          if (!(error instanceof ConflictError) || attempt >= 4) throw error;
+        }
+      }
+    }
+  }
 
   function validate(kind: ConfigKind, value: unknown, id: string): void {
     switch (kind) {
@@ -128,7 +180,9 @@ export function createAdminHandlers(deps: { core: RouterCore; stores: RouterStor
     validate(kind, value, id);
     if (kind === 'agent') await assertQueuesExist(context.tenantId, (value as Agent).queueIds);
     const now = core.clock();
+    const claims: IdentityClaim[] = kind === 'agent' ? await identities.claim(context.tenantId, id, value as Agent) : [];
     const stored = await config.write(context.tenantId, kind, id, 0, { ...(value as object), [idField[kind]]: id } as never, now, now).catch(async (error: unknown) => {
+      await identities.undo(context.tenantId, id, claims);
       if (await config.get(context.tenantId, kind, id)) throw new ServerError(Status.ALREADY_EXISTS, `${kind} ${JSON.stringify(id)} already exists`);
       throw error;
     });
@@ -149,11 +203,17 @@ export function createAdminHandlers(deps: { core: RouterCore; stores: RouterStor
     const expected = parseEtag(etag);
     const stored = await get(context, kind, id);
     if (expected !== undefined && expected !== stored.version) throw new ServerError(Status.ABORTED, `${kind} ${JSON.stringify(id)} changed since etag ${etag}`);
+    if (kind === 'rule' && paths.some((path) => path.split('.')[0] === 'position')) throw new ValidationError('update_mask', '"position" cannot be changed here: use ReorderRoutingRules');
     const codec = codecs[kind] as unknown as { toJSON(v: unknown): Record<string, unknown>; fromJSON(v: unknown): unknown };
     const merged = codec.fromJSON(applyMask(codec.toJSON(stored.value), codec.toJSON(patch), paths, writableFields[kind]));
     validate(kind, merged, id);
     if (kind === 'agent') await assertQueuesExist(context.tenantId, (merged as Agent).queueIds);
-    const written = await config.write(context.tenantId, kind, id, stored.version, merged as never, stored.createdAt, core.clock());
+    const claims: IdentityClaim[] = kind === 'agent' ? await identities.claim(context.tenantId, id, merged as Agent, stored.value as Agent) : [];
+    const written = await config.write(context.tenantId, kind, id, stored.version, merged as never, stored.createdAt, core.clock()).catch(async (error: unknown) => {
+      await identities.undo(context.tenantId, id, claims);
+      throw error;
+    });
+    if (kind === 'agent') await identities.releaseDropped(context.tenantId, id, stored.value as Agent);
     core.invalidateRules(context.tenantId);
     core.notifyWork(context.tenantId);
     return present(kind, written);
@@ -181,6 +241,11 @@ export function createAdminHandlers(deps: { core: RouterCore; stores: RouterStor
       if (holding.length > 0) throw new FailedPreconditionError(`agent ${id} holds interactions; transfer them first`);
     }
     await config.remove(context.tenantId, kind, id, stored.version);
+    if (kind === 'agent') {
+      await identities.releaseDropped(context.tenantId, id, stored.value as Agent);
+      // Its stream ends on its next session refresh.
+      await presence.retire(context.tenantId, id, { kind: ActorKind.ACTOR_KIND_SUPERVISOR, id: context.caller.keyId, displayName: '' });
+    }
     core.invalidateRules(context.tenantId);
   }
 
@@ -203,49 +268,9 @@ export function createAdminHandlers(deps: { core: RouterCore; stores: RouterStor
   }
 
   async function statistics(context: TenantCallContext, queueId: string, windowMs: number): Promise<QueueStatistics> {
-    const now = core.clock();
-    const [open, closed, views, queues] = await Promise.all([
-      stores.interactions.search(context.tenantId, { queueIds: [queueId], states: [S.INTERACTION_STATE_QUEUED, S.INTERACTION_STATE_OFFERED, S.INTERACTION_STATE_ASSIGNED, S.INTERACTION_STATE_REPLIED] }, undefined, 100_000),
-      stores.interactions.search(context.tenantId, { queueIds: [queueId], states: [S.INTERACTION_STATE_COMPLETED], receivedAfter: now - windowMs * 4 }, undefined, 100_000),
-      core.agentViews(context.tenantId),
-      core.queuePolicies(context.tenantId),
-    ]);
-    const policy = queues.get(queueId)?.policy;
-    const waiting = open.filter((r) => r.state === S.INTERACTION_STATE_QUEUED);
-    const oldest = waiting.reduce<number | undefined>((min, r) => (min === undefined || (r.queuedAt ?? now) < min ? (r.queuedAt ?? now) : min), undefined);
-    const acceptedInWindow = [...open, ...closed].filter((r) => r.assignedAt !== undefined && r.assignedAt >= now - windowMs);
-    const thresholdMs = policy?.serviceLevel.thresholdMs ?? 4 * 3_600_000;
-    const waitOf = (r: InteractionRecord) => (r.assignedAt ?? 0) - (r.queuedAt ?? r.assignedAt ?? 0);
-    const within = acceptedInWindow.filter((r) => waitOf(r) <= thresholdMs).length;
-    const members = [...views.values()].filter((v) => v.agent.queueIds.includes(queueId));
-    const toDuration = (ms: number) => ({ seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 });
-    const averageAccept = acceptedInWindow.length ? acceptedInWindow.reduce((sum, r) => sum + waitOf(r), 0) / acceptedInWindow.length : 0;
-    return {
-      queueId,
-      computedAt: new Date(now),
-      window: toDuration(windowMs),
-      waiting: waiting.length,
-      offered: open.filter((r) => r.state === S.INTERACTION_STATE_OFFERED).length,
-      assigned: open.filter((r) => r.state === S.INTERACTION_STATE_ASSIGNED || r.state === S.INTERACTION_STATE_REPLIED).length,
-      oldestWaitingSince: oldest === undefined ? undefined : new Date(oldest),
-      longestWait: toDuration(oldest === undefined ? 0 : now - oldest),
-      averageTimeToAccept: toDuration(Math.round(averageAccept)),
-      serviceLevel: {
-        threshold: toDuration(thresholdMs),
-        targetPercent: policy?.serviceLevel.targetPercent ?? 80,
-        achievedPercent: acceptedInWindow.length ? (100 * within) / acceptedInWindow.length : 100,
-        interactionsCounted: acceptedInWindow.length,
-      },
-      agentsSignedIn: members.filter((m) => m.snapshot.presence !== AgentPresence.AGENT_PRESENCE_OFFLINE).length,
-      agentsAvailable: members.filter((m) => m.snapshot.presence === AgentPresence.AGENT_PRESENCE_AVAILABLE).length,
-      capacityTotal: members.reduce((sum, m) => sum + m.snapshot.capacity, 0),
-      capacityUsed: members.reduce((sum, m) => sum + m.snapshot.activeInteractions + m.snapshot.pendingOffers, 0),
-      acceptedInWindow: acceptedInWindow.length,
-      completedInWindow: closed.filter((r) => (r.closedAt ?? 0) >= now - windowMs).length,
-      offersTimedOutInWindow: 0,
-      offersDeclinedInWindow: 0,
-      overflowedInWindow: 0,
-    };
+    const [result] = await loadQueueStatistics({ core, stores }, context.tenantId, [queueId], windowMs);
+    if (!result) throw new NotFoundError('queue', queueId);
+    return result;
   }
 
   const windowOf = (window: { seconds: number; nanos: number } | undefined): number => {
@@ -266,33 +291,70 @@ export function createAdminHandlers(deps: { core: RouterCore; stores: RouterStor
     updateQueue: async (request, context) => ({ queue: await update(context, 'queue', request.queueId, request.queue, request.updateMask ?? [], request.etag) }),
     deleteQueue: async (request, context) => (await remove(context, 'queue', request.queueId, request.etag), {}),
     createRoutingRule: async (request, context) => {
+      if (!request.rule) throw new ValidationError('rule', 'is required');
+      if (request.position !== undefined && (!Number.isInteger(request.position) || request.position < 0)) throw new ValidationError('position', 'must be 0 or more (a 0-based position)');
+      const id = request.ruleId || `rule-${Math.random().toString(36).slice(2, 10)}`;
+      if (!resourceId.test(id)) throw new ValidationError('rule_id', 'must be 1-63 characters of a-z, 0-9 and -, starting with a letter');
+      validate('rule', request.rule, id);
       const rules = await config.all(context.tenantId, 'rule');
-      const position = request.position ?? (request.rule?.position || rules.reduce((max, r) => Math.max(max, r.value.position), 0) + 10);
-      return { rule: await create(context, 'rule', request.ruleId, request.rule ? { ...request.rule, position } : undefined) };
+      if (rules.some((r) => r.id === id)) throw new ServerError(Status.ALREADY_EXISTS, `rule ${JSON.stringify(id)} already exists`);
+      if (rules.length >= maxRulesPerTenant) throw new FailedPreconditionError(`a tenant has at most ${maxRulesPerTenant} routing rules`);
+      const placed = placeNewRule(rules.map((r) => ({ ruleId: r.id, position: r.value.position })), id, request.position);
+      // Make room first: until the new rule is written, the others keep their relative order.
+      await writePositions(context.tenantId, placed.writes);
+      const created = (await create(context, 'rule', id, { ...request.rule, position: placed.position })) as RoutingRule;
+      return { rule: { ...created, position: placed.order.indexOf(id) } };
     },
-    getRoutingRule: async (request, context) => ({ rule: present('rule', await get(context, 'rule', request.ruleId)) }),
+    getRoutingRule: async (request, context) => {
+      const stored = await get(context, 'rule', request.ruleId);
+      const index = (await rulesInOrder(context.tenantId)).find((r) => r.ruleId === stored.id)?.index ?? 0;
+      return { rule: presentRule(stored, index) };
+    },
     listRoutingRules: async (request, context) => {
-      const page = await list(context, 'rule', request.page);
-      return { rules: (page.items as RoutingRule[]).sort((a, b) => a.position - b.position), nextPageToken: page.nextPageToken };
+      // Evaluation order, paged by index (a tenant has at most 500 rules, so this reads them all).
+      const { pageSize, after } = readPageRequest(request.page ?? {});
+      const start = after === undefined ? 0 : Number(after) + 1;
+      if (!Number.isInteger(start) || start < 0) throw new ValidationError('page_token', 'is not a token returned by this API');
+      const ordered = await rulesInOrder(context.tenantId);
+      const page = ordered.slice(start, start + pageSize);
+      const last = page[page.length - 1];
+      return { rules: page.map((r) => presentRule(r.stored, r.index)), nextPageToken: last && last.index < ordered.length - 1 ? encodePageToken(String(last.index)) : '' };
     },
-    updateRoutingRule: async (request, context) => ({ rule: await update(context, 'rule', request.ruleId, request.rule, request.updateMask ?? [], request.etag) }),
+    updateRoutingRule: async (request, context) => {
+      const updated = (await update(context, 'rule', request.ruleId, request.rule, request.updateMask ?? [], request.etag)) as RoutingRule;
+      const index = (await rulesInOrder(context.tenantId)).find((r) => r.ruleId === updated.ruleId)?.index ?? 0;
+      return { rule: { ...updated, position: index } };
+    },
     deleteRoutingRule: async (request, context) => (await remove(context, 'rule', request.ruleId, request.etag), {}),
     reorderRoutingRules: async (request, context) => {
+      request.ruleIds.forEach((id, index) => {
+        if (!resourceId.test(id)) throw new ValidationError(`rule_ids[${index}]`, 'is not a rule id');
+      });
+      const duplicate = request.ruleIds.findIndex((id, index) => request.ruleIds.indexOf(id) !== index);
+      if (duplicate >= 0) throw new ValidationError(`rule_ids[${duplicate}]`, 'names a rule twice');
       const rules = await config.all(context.tenantId, 'rule');
       const known = new Set(rules.map((r) => r.id));
-      if (request.ruleIds.length !== known.size || new Set(request.ruleIds).size !== request.ruleIds.length || request.ruleIds.some((id) => !known.has(id))) {
-        throw new ValidationError('rule_ids', 'must list every routing rule of the tenant exactly once');
+      if (request.ruleIds.length !== known.size || request.ruleIds.some((id) => !known.has(id))) {
+        throw new FailedPreconditionError('rule_ids must list every routing rule of the tenant exactly once (a rule was added or deleted meanwhile?): list them and retry');
       }
-      for (const [index, id] of request.ruleIds.entries()) {
-        const stored = rules.find((r) => r.id === id);
-        if (!stored) throw new ServerError(Status.ABORTED, `routing rule ${id} was deleted meanwhile`);
-        await config.write(context.tenantId, 'rule', id, stored.version, { ...stored.value, position: (index + 1) * 10 }, stored.createdAt, core.clock());
-      }
+      await writePositions(context.tenantId, planRulePositions(rules.map((r) => ({ ruleId: r.id, position: r.value.position })), request.ruleIds));
       core.invalidateRules(context.tenantId);
-      return { ruleIds: request.ruleIds };
+      return { ruleIds: (await rulesInOrder(context.tenantId)).map((r) => r.ruleId) };
     },
-    testRoutingRules: async () => {
-      throw new ServerError(Status.UNIMPLEMENTED, 'TestRoutingRules is not available yet');
+    testRoutingRules: async (request, context) => {
+      rethrowViolations(validateRoutingSample(request));
+      const message = request.message;
+      if (!message) throw new ValidationError('message', 'is required');
+      // The engine path intake takes (compileRuleSet + evaluateRules), over the stored rules as they are now.
+      const [rules, lists, queues] = await Promise.all([config.all(context.tenantId, 'rule'), config.all(context.tenantId, 'senderList'), core.queuePolicies(context.tenantId)]);
+      const ruleSet = compileRuleSet(
+        rules.map((r) => ({ ...r.value, ruleId: r.id })),
+        lists.map((l) => ({ ...l.value, senderListId: l.id })),
+      );
+      // The mailbox's default queue is mailbox-fetch's configuration (it reaches the router only on
+      // each InboundEmail), so a sample that no rule matches is answered as UNROUTED.
+      const evaluation = evaluateRules(ruleSet, { mailboxId: request.mailboxId, message }, { queueSkills: (queueId) => queues.get(queueId)?.queue.requiredSkills });
+      return explainRouting(ruleSet, evaluation, (queueId) => queues.has(queueId));
     },
     createSenderList: async (request, context) => ({ senderList: await create(context, 'senderList', request.senderListId, request.senderList) }),
     getSenderList: async (request, context) => ({ senderList: present('senderList', await get(context, 'senderList', request.senderListId)) }),
@@ -311,13 +373,12 @@ export function createAdminHandlers(deps: { core: RouterCore; stores: RouterStor
     updateAgent: async (request, context) => ({ agent: await update(context, 'agent', request.agentId, request.agent, request.updateMask ?? [], request.etag) }),
     deleteAgent: async (request, context) => (await remove(context, 'agent', request.agentId, request.etag), {}),
     setAgentPresence: async (request, context) => {
-      if (request.presence === AgentPresence.AGENT_PRESENCE_UNSPECIFIED || !(request.presence in AgentPresence)) throw new ValidationError('presence', 'is required');
+      if (request.presence === AgentPresence.AGENT_PRESENCE_UNSPECIFIED || !(request.presence in AgentPresence) || request.presence === AgentPresence.UNRECOGNIZED) throw new ValidationError('presence', 'is required');
+      if (request.reason.length > 64) throw new ValidationError('reason', 'must be at most 64 characters');
+      if (!request.agentId) throw new ValidationError('agent_id', 'is required');
       await get(context, 'agent', request.agentId);
-      await stores.presence.put(`${context.tenantId}/${request.agentId}`, { presence: request.presence, reason: request.reason, since: core.clock() });
-      core.notifyWork(context.tenantId);
-      const view = (await core.agentViews(context.tenantId)).get(request.agentId);
-      if (!view) throw new NotFoundError('agent', request.agentId);
-      return { status: { agentId: request.agentId, displayName: view.agent.displayName, presence: view.snapshot.presence, presenceReason: request.reason, presenceSince: new Date(view.presenceSince), connected: view.connected, capacity: view.snapshot.capacity, activeInteractions: view.snapshot.activeInteractions, pendingOffers: view.snapshot.pendingOffers, idleSince: undefined, lastAssignedAt: undefined, queueIds: view.agent.queueIds } };
+      const status = await presence.change(context.tenantId, request.agentId, request.presence, request.reason, { kind: ActorKind.ACTOR_KIND_SUPERVISOR, id: context.caller.keyId, displayName: '' });
+      return { status };
     },
     getQueueStatistics: async (request, context) => {
       await get(context, 'queue', request.queueId);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { context as otelContext, SpanStatusCode, trace } from '@opentelemetry/api';
 import { ServerError, Status } from 'nice-grpc-common';
 import {
   AgentPresence,
@@ -13,12 +14,13 @@ import {
   type Interaction,
 } from '@mailroute/contracts';
 import { eventKey, events, toEventMessage, type EventBus } from '@mailroute/messaging';
-import { FailedPreconditionError, NotFoundError, UnauthenticatedError, ValidationError } from '@mailroute/platform';
+import { contextFromStored, FailedPreconditionError, NotFoundError, PermissionDeniedError, spanContextFromStored, UnauthenticatedError, ValidationError } from '@mailroute/platform';
 import { readPageRequest, encodePageToken, type InteractionRecord } from '@mailroute/persistence';
-import type { AgentCallContext } from '../auth/agent-caller';
+import { createAgentDirectory, type AgentCallContext } from '../auth/agent-caller';
 import type { DesktopHub } from '../desktop/desktop-hub';
 import { offerFromInteraction } from '../desktop/desktop-hub';
 import type { HtmlSanitizer } from '../desktop/html-sanitizer';
+import { createPresence } from '../desktop/presence';
 import { offerIdOf, parseOfferId, toInteraction } from '../routing/interaction-mapping';
 import type { RouterCore } from '../routing/router-core';
 import { outboundMessageKey } from '../routing/send-results';
@@ -37,12 +39,16 @@ export interface DesktopHandlerDeps {
 }
 
 const S = InteractionState;
+const replyTracer = trace.getTracer('interaction-router');
 const held = (record: InteractionRecord, agentId: string) =>
   (record.state === S.INTERACTION_STATE_ASSIGNED || record.state === S.INTERACTION_STATE_REPLIED) && record.agentId === agentId;
 
 /** AgentDesktopService: the agent's stream and actions; every lookup is scoped to the caller's tenant and agent. */
 export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopServiceImplementation<AgentCallContext> {
   const { core, stores, hub } = deps;
+  const presenceOf = createPresence({ core, stores, hub });
+  /** One cached agent list per tenant for every stream of this replica (a disabled or deleted agent's stream ends). */
+  const agents = createAgentDirectory({ config: core.config });
 
   /** An interaction the agent may see (offered to, held or completed by it); NOT_FOUND otherwise, other tenants included. */
   async function visible(context: AgentCallContext, interactionId: string): Promise<InteractionRecord> {
@@ -53,34 +59,7 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
   }
 
   async function status(context: AgentCallContext): Promise<AgentStatus> {
-    const view = (await core.agentViews(context.tenantId)).get(context.agentId);
-    if (!view) throw new NotFoundError('agent', context.agentId);
-    return {
-      agentId: context.agentId,
-      displayName: view.agent.displayName,
-      presence: view.snapshot.presence,
-      presenceReason: view.presenceReason,
-      presenceSince: new Date(view.presenceSince),
-      connected: view.connected,
-      capacity: view.snapshot.capacity,
-      activeInteractions: view.snapshot.activeInteractions,
-      pendingOffers: view.snapshot.pendingOffers,
-      idleSince: view.snapshot.idleSince === undefined ? undefined : new Date(view.snapshot.idleSince),
-      lastAssignedAt: view.snapshot.lastAssignedAt === undefined ? undefined : new Date(view.snapshot.lastAssignedAt),
-      queueIds: [...view.agent.queueIds],
-    };
-  }
-
-  async function setPresence(context: AgentCallContext, presence: AgentPresence, reason: string): Promise<void> {
-    await stores.presence.put(`${context.tenantId}/${context.agentId}`, { presence, reason, since: core.clock() });
-    if (presence === AgentPresence.AGENT_PRESENCE_AWAY || presence === AgentPresence.AGENT_PRESENCE_OFFLINE) {
-      for (const record of await core.agentInteractions(context.tenantId, context.agentId)) {
-        if (record.state !== S.INTERACTION_STATE_OFFERED || record.offeredAgentId !== context.agentId) continue;
-        const next = await core.applyChange(record, { type: 'revoke-offer', at: core.clock() }).catch(() => undefined);
-        if (next) await core.releaseSlot(context.tenantId, context.agentId, record.interactionId);
-      }
-    }
-    core.notifyWork(context.tenantId);
+    return presenceOf.status(context.tenantId, context.agentId);
   }
 
   /** Indexes the send by id (results name it so), adds it to the thread, publishes the request and marks it published. */
@@ -92,6 +71,39 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
     const stored = await stores.sends.get(key);
     // A result may already have been recorded (outbound-send is quick): it implies publication.
     if (stored && !stored.published && stored.state === SendState.SEND_STATE_ACCEPTED) await stores.sends.put(key, { ...stored, published: true });
+  }
+
+  /**
+   * Runs the recording and publishing of an agent's reply in a span of the interaction's trace (the
+   * intake's stored context is its parent), linked both ways with the desktop call's span, so the
+   * OutboundRequest, its send by outbound-send and Graph's send follow the e-mail's trace and the
+   * Reply call finds them. Without a stored context the span is a child of the call's span.
+   */
+  async function inReplySpan<T>(record: InteractionRecord | undefined, sendId: string, run: () => Promise<T>): Promise<T> {
+    const call = trace.getSpan(otelContext.active());
+    const callContext = call?.spanContext();
+    const stored = spanContextFromStored(record?.traceContext);
+    const parent = stored ? contextFromStored(record?.traceContext) : otelContext.active();
+    if (stored) call?.addLink({ context: stored, attributes: { 'mailroute.link': 'interaction' } });
+    return replyTracer.startActiveSpan(
+      'interaction-router.reply',
+      {
+        links: callContext && trace.isSpanContextValid(callContext) ? [{ context: callContext, attributes: { 'mailroute.link': 'desktop-call' } }] : [],
+        attributes: { 'mailroute.tenant_id': record?.tenantId ?? '', 'mailroute.interaction_id': record?.interactionId ?? '', 'mailroute.send_id': sendId },
+      },
+      parent,
+      async (span) => {
+        try {
+          return await run();
+        } catch (error) {
+          span.recordException(error as Error);
+          span.setStatus({ code: SpanStatusCode.ERROR });
+          throw error;
+        } finally {
+          span.end();
+        }
+      },
+    );
   }
 
   return {
@@ -116,7 +128,9 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
               ? previous.presence
               : AgentPresence.AGENT_PRESENCE_AVAILABLE;
         await stores.sessions.put(sessionKey, { replicaId: deps.replicaId, clientInstanceId: instance, lastSeenAt: core.clock() });
-        if (!previous || previous.presence !== presence) await stores.presence.put(sessionKey, { presence, reason: '', since: core.clock() });
+        const told = !previous || previous.presence !== presence ? { presence, reason: '', since: core.clock() } : previous;
+        if (told !== previous) await stores.presence.put(sessionKey, told);
+        presenceOf.seen(session, told);
         const mine = await core.agentInteractions(context.tenantId, context.agentId);
         const pendingOffers = [];
         const assigned: Interaction[] = [];
@@ -142,8 +156,13 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
               yield envelope({ $case: 'sessionReplaced', value: { newClientInstanceId: stored.clientInstanceId } });
               return;
             }
+            // A store hiccup is no verdict: access is checked again on the next refresh.
+            const access = await agents.byId(context.tenantId, context.agentId).then((me) => (me ? (me.enabled ? 'ok' : 'disabled') : 'deleted'), () => 'ok');
+            if (access !== 'ok') throw new PermissionDeniedError(access === 'disabled' ? 'the agent is disabled' : 'the agent was deleted');
             lastRefresh = core.clock();
             await stores.sessions.put(sessionKey, { replicaId: deps.replicaId, clientInstanceId: instance, lastSeenAt: lastRefresh });
+            // Presence set through another replica (or by a supervisor) reaches this stream here.
+            await presenceOf.poll(session);
           }
           if (next === 'closed') {
             while (true) {
@@ -270,7 +289,10 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
       if (existing) {
         if (existing.interactionId !== request.interactionId) throw new FailedPreconditionError('this idempotency key was used for another interaction');
         // A retry after a crash between recording and publishing: publish it now (outbound-send dedupes on send_id).
-        if (!existing.published && existing.state === SendState.SEND_STATE_ACCEPTED) await publishSend(context.tenantId, key, existing);
+        if (!existing.published && existing.state === SendState.SEND_STATE_ACCEPTED) {
+          const interaction = await stores.interactions.get(context.tenantId, existing.interactionId);
+          await inReplySpan(interaction, existing.sendId, () => publishSend(context.tenantId, key, existing));
+        }
         return { sendId: existing.sendId, state: existing.state };
       }
       const record = await visible(context, request.interactionId);
@@ -296,23 +318,21 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
         completeAfterSend: request.completeAfterSend,
       });
       const send: SendDocument = { sendId, interactionId: record.interactionId, mailboxId: record.mailboxId, state: SendState.SEND_STATE_ACCEPTED, requestedAt: now, request: OutboundRequest.toJSON(outbound), published: false };
-      const inserted = await stores.sends.insert(key, send);
-      if (!inserted) {
-        const winner = await stores.sends.get(key);
-        return { sendId: winner?.sendId ?? sendId, state: winner?.state ?? SendState.SEND_STATE_ACCEPTED };
-      }
-      await publishSend(context.tenantId, key, send);
-      return { sendId, state: SendState.SEND_STATE_ACCEPTED };
+      return inReplySpan(record, sendId, async () => {
+        const inserted = await stores.sends.insert(key, send);
+        if (!inserted) {
+          const winner = await stores.sends.get(key);
+          return { sendId: winner?.sendId ?? sendId, state: winner?.state ?? SendState.SEND_STATE_ACCEPTED };
+        }
+        await publishSend(context.tenantId, key, send);
+        return { sendId, state: SendState.SEND_STATE_ACCEPTED };
+      });
     },
 
     async setPresence(request, context) {
       if (request.presence === AgentPresence.AGENT_PRESENCE_UNSPECIFIED || !(request.presence in AgentPresence)) throw new ValidationError('presence', 'is required (AVAILABLE, BUSY, AWAY or OFFLINE)');
       if (request.reason.length > 64) throw new ValidationError('reason', 'must be at most 64 characters');
-      await setPresence(context, request.presence, request.reason);
-      const session = hub.get(context.tenantId, context.agentId);
-      const current = await status(context);
-      session?.push({ $case: 'presenceChanged', value: { status: current, changedBy: { kind: 2, id: context.agentId, displayName: context.agentName } } });
-      if (request.presence === AgentPresence.AGENT_PRESENCE_OFFLINE) session?.close();
+      const current = await presenceOf.change(context.tenantId, context.agentId, request.presence, request.reason, { kind: 2, id: context.agentId, displayName: context.agentName });
       return { status: current };
     },
 

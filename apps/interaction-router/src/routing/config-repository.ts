@@ -11,6 +11,20 @@ export const configKinds = {
 } as const;
 
 export type ConfigKind = keyof typeof configKinds;
+
+/**
+ * Values that must be unique per tenant, each held by one claim record: agents' user principal
+ * names and Entra object ids (lower-cased). A claim is a version-0 write, i.e. a unique insert, so
+ * two writers racing for one value cannot both win (FerretDB v1's conditional updates are not atomic).
+ */
+export type ClaimKind = 'agentUpn' | 'agentOid';
+
+/** Who holds a claim, since when, and the claim record's version (to release exactly it). */
+export interface ClaimHolder {
+  holderId: string;
+  claimedAt: number;
+  version: number;
+}
 type Message<K extends ConfigKind> = ReturnType<(typeof configKinds)[K]['fromJSON']>;
 
 export interface StoredConfig<T> {
@@ -24,6 +38,7 @@ export interface StoredConfig<T> {
 /** Tenant configuration (queues, rules, sender lists, agents) on a versioned store; the version is the etag. */
 export function createConfigRepository(store: VersionedStore<ConfigDocument>) {
   const key = (tenantId: string, kind: ConfigKind, id: string) => `${tenantId}/${kind}/${id}`;
+  const claimKey = (tenantId: string, kind: ClaimKind, value: string) => `${tenantId}/${kind}/${encodeURIComponent(value.toLowerCase())}`;
   const decode = <K extends ConfigKind>(kind: K, id: string, version: number, data: ConfigDocument): StoredConfig<Message<K>> => ({
     id,
     version,
@@ -65,6 +80,34 @@ export function createConfigRepository(store: VersionedStore<ConfigDocument>) {
     },
     async remove(tenantId: string, kind: ConfigKind, id: string, expectedVersion?: number): Promise<boolean> {
       return store.remove(key(tenantId, kind, id), expectedVersion);
+    },
+    /**
+     * Claims `value` for `holderId`: 'claimed' when this call inserted the claim, else the current
+     * holder (which may be `holderId` itself). Claim keys sit beside the configuration objects
+     * (`<tenant>/<claim kind>/<value>`), outside every kind's listing prefix.
+     */
+    async claim(tenantId: string, kind: ClaimKind, value: string, holderId: string, now: number): Promise<'claimed' | ClaimHolder> {
+      for (let attempt = 0; attempt < 5; attempt += 1) {
+        const result = await store.write(claimKey(tenantId, kind, value), 0, { json: { holderId }, createdAt: now, updatedAt: now });
+        if (result.outcome === 'written') return 'claimed';
+        const holder = await this.claimHolder(tenantId, kind, value);
+        if (holder) return holder;
+        // Released between the failed insert and the read: claim again.
+      }
+      throw new ConflictError(`${kind} ${JSON.stringify(value)} keeps changing; try again`);
+    },
+    async claimHolder(tenantId: string, kind: ClaimKind, value: string): Promise<ClaimHolder | undefined> {
+      const latest = await store.latest(claimKey(tenantId, kind, value));
+      if (!latest) return undefined;
+      const holderId = (latest.data.json as { holderId?: unknown } | undefined)?.holderId;
+      return { holderId: typeof holderId === 'string' ? holderId : '', claimedAt: latest.data.createdAt, version: latest.version };
+    },
+    /** Removes the claim if `holder` still holds it as read (true), else leaves it (false). */
+    async releaseClaim(tenantId: string, kind: ClaimKind, value: string, holder: ClaimHolder): Promise<boolean> {
+      return store.remove(claimKey(tenantId, kind, value), holder.version).catch((error: unknown) => {
+        if (error instanceof ConflictError) return false;
+        throw error;
+      });
     },
   };
 }

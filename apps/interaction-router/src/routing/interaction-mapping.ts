@@ -8,6 +8,7 @@ import {
   type SkillRequirement,
 } from '@mailroute/contracts';
 import type { ActorRecord, InteractionRecord } from '@mailroute/persistence';
+import { currentTraceContext, type StoredTraceContext } from '@mailroute/platform';
 import type { InteractionSnapshot, TransitionActor, WaitingInteraction } from '@mailroute/routing-engine';
 
 const date = (ms: number | undefined): Date | undefined => (ms === undefined ? undefined : new Date(ms));
@@ -55,8 +56,11 @@ export function toInteraction(record: InteractionRecord, effectivePriority = rec
   };
 }
 
-/** A new RECEIVED interaction from an InboundEmail event (version 1). */
-export function receivedRecord(event: InboundEmail, now: number): InteractionRecord {
+/**
+ * A new RECEIVED interaction from an InboundEmail event (version 1). It keeps the trace context of
+ * the intake (`traceContext`, default the active span's: the event's consumer span).
+ */
+export function receivedRecord(event: InboundEmail, now: number, traceContext: StoredTraceContext | undefined = currentTraceContext()): InteractionRecord {
   const message = event.message;
   const from = message?.from;
   const automation = message?.automation;
@@ -96,6 +100,7 @@ export function receivedRecord(event: InboundEmail, now: number): InteractionRec
     receivedAt,
     createdAt: now,
     updatedAt: now,
+    ...(traceContext ? { traceContext } : {}),
   };
 }
 

@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { context, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import { InitialSyncMode, MailboxAccessMode, PostProcessingAction, type InboundEmail } from '@mailroute/contracts';
 import { isGraphMailError, type DeltaPage, type FolderSelector, type GraphAttachment, type GraphMailClient, type GraphMessage, type MailboxGraph, type MailboxTarget } from '@mailroute/graph-mail';
-import { eventKey, events, toEventMessage, type EventBus } from '@mailroute/messaging';
+import { eventKey, events, toEventMessage, withTraceHeaders, type EventBus } from '@mailroute/messaging';
 import type { Logger } from '@mailroute/platform';
 import { toInboundMessage, type StoredAttachment } from '../ingest/inbound-mapping';
 import {
@@ -23,6 +24,8 @@ const maxStoredAttachmentBytes = 10 * 1024 * 1024;
 const quietLinkRefreshMs = 10 * 60_000;
 /** Slack before "from now on": mail delivered while the mailbox was being created is still read. */
 const fromNowSlackMs = 60_000;
+
+const tracer = trace.getTracer('mailbox-fetch');
 
 export interface MailboxSyncDeps {
   stores: MailboxFetchStores;
@@ -168,20 +171,56 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
         return { item, identity, recordKey, existing };
       }),
     );
+    // One trace per e-mail: its span (a root; linked to a call that asked for the sync, if any) holds
+    // the Graph reads of the message, its record and the publish, whose headers carry it to the router.
+    const spans: Span[] = [];
+    const emailSpan = (interactionId: string): Span => {
+      const caller = trace.getSpanContext(context.active());
+      const span = tracer.startSpan('mailbox-fetch.email', {
+        root: true,
+        links: caller ? [{ context: caller }] : [],
+        attributes: { 'mailroute.tenant_id': mailbox.tenantId, 'mailroute.mailbox_id': mailbox.mailboxId, 'mailroute.interaction_id': interactionId },
+      });
+      spans.push(span);
+      return span;
+    };
+    try {
+      return await ingestTracedPage(api, mailbox, items, backfill, emailSpan);
+    } catch (error) {
+      for (const span of spans) {
+        span.recordException(error as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR });
+      }
+      throw error;
+    } finally {
+      for (const span of spans) span.end();
+    }
+  }
+
+  async function ingestTracedPage(
+    api: MailboxGraph,
+    mailbox: MailboxRecord,
+    items: { item: DeltaPage['messages'][number]; identity: string; recordKey: string; existing: InboundMessageRecord | undefined }[],
+    backfill: boolean,
+    emailSpan: (interactionId: string) => Span,
+  ): Promise<{ toPostProcess: { record: InboundMessageRecord; recordKey: string; isRead: boolean }[]; ingested: number }> {
     // Fetch what the delta page lacks (body, headers, attachments) for everything not yet published;
     // the limiter keeps this to the mailbox's share of concurrent requests.
     const fetched = await Promise.all(
       items.map(async (entry) => {
         if (entry.existing?.publishedAt) return undefined;
         const interactionId = entry.existing?.interactionId ?? interactionIdFor(mailbox.tenantId, mailbox.mailboxId, entry.identity);
-        const message = await api.getMessage(entry.item.id);
-        const attachments = await storeAttachments(api, mailbox, interactionId, message);
-        return { interactionId, message, attachments };
+        const traced = trace.setSpan(context.active(), emailSpan(interactionId));
+        return context.with(traced, async () => {
+          const message = await api.getMessage(entry.item.id);
+          const attachments = await storeAttachments(api, mailbox, interactionId, message);
+          return { interactionId, message, attachments, traced };
+        });
       }),
     );
 
     const now = clock();
-    const toPublish: { record: InboundMessageRecord; recordKey: string; event: InboundEmail }[] = [];
+    const toPublish: { record: InboundMessageRecord; recordKey: string; event: InboundEmail; traced: Context }[] = [];
     const toPostProcess: { record: InboundMessageRecord; recordKey: string; isRead: boolean }[] = [];
     for (const [index, entry] of items.entries()) {
       const details = fetched[index];
@@ -201,7 +240,7 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
           receivedAt,
           ingestedAt: now,
         };
-        record = (await stores.inbound.insert(entry.recordKey, candidate)) ? candidate : await readInbound(entry.recordKey);
+        record = (await context.with(details.traced, () => stores.inbound.insert(entry.recordKey, candidate))) ? candidate : await readInbound(entry.recordKey);
         if (!record) throw new Error(`inbound record ${entry.recordKey} vanished`);
         if (record.publishedAt) continue;
       }
@@ -216,14 +255,14 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
         defaultQueueId: mailbox.defaultQueueId,
         backfill,
       };
-      toPublish.push({ record, recordKey: entry.recordKey, event });
+      toPublish.push({ record, recordKey: entry.recordKey, event, traced: details.traced });
     }
 
     if (toPublish.length > 0) {
       const eventKeyValue = eventKey(mailbox.tenantId, mailbox.mailboxId);
       await bus.publish(
         events.inboundEmail.topic,
-        toPublish.map(({ event }) => toEventMessage('inboundEmail', eventKeyValue, event)),
+        toPublish.map(({ event, traced }) => withTraceHeaders(toEventMessage('inboundEmail', eventKeyValue, event), traced)),
       );
       const publishedAt = clock();
       const marked = await Promise.all(toPublish.map((entry) => mark(entry.recordKey, entry.record, 'published')));

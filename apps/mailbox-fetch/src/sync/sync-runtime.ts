@@ -328,9 +328,17 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
     statusOf(key: string): MailboxStatusRecord | undefined {
       return held.get(key)?.status;
     },
-    statesSnapshot(): { state: number; lagMs: number | undefined }[] {
+    /** Owned mailboxes' states for metrics: lag = now − start of the last complete sync round. */
+    statesSnapshot(): { tenantId: string; mailboxId: string; address: string; state: number; lagMs: number | undefined; backlog: number }[] {
       const now = clock();
-      return [...held.values()].map((entry) => ({ state: entry.status.state, lagMs: entry.status.lastSuccessfulSyncAt === undefined ? undefined : now - entry.status.lastSuccessfulSyncAt }));
+      return [...held.values()].map((entry) => ({
+        tenantId: entry.mailbox.tenantId,
+        mailboxId: entry.mailbox.mailboxId,
+        address: entry.mailbox.address,
+        state: entry.status.state,
+        lagMs: entry.status.lastSuccessfulSyncAt === undefined ? undefined : now - entry.status.lastSuccessfulSyncAt,
+        backlog: entry.status.backlogMessages,
+      }));
     },
   };
 }

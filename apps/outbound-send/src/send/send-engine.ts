@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, SpanStatusCode, trace } from '@opentelemetry/api';
 import {
   AutomationFlags,
   OutboundRequest,
@@ -24,7 +24,7 @@ import {
   type MailboxSender,
 } from '@mailroute/graph-mail';
 import { eventKey, events, toEventMessage, type EventBus } from '@mailroute/messaging';
-import { isRetryable, sleep, UnavailableError, ValidationError, type Logger } from '@mailroute/platform';
+import { contextFromStored, currentTraceContext, isRetryable, sleep, UnavailableError, ValidationError, type Logger } from '@mailroute/platform';
 import type { MailboxDirectory, SendingMailbox } from '../mailboxes/mailbox-directory';
 import { dueKey, type FailureRecord, type OutboundSendStores, type SendRecord, type SentRecord } from '../store/outbound-send.stores';
 import { automationOf, loopRefusal, sendIdHeader } from './loop-protection';
@@ -242,6 +242,7 @@ export function createSendEngine(deps: SendEngineDeps) {
     for (const [index, attachment] of attachments.entries()) {
       if (attachment.source?.$case === 'content') await stores.contents.put(`${key}/${index}`, { contentBase64: Buffer.from(attachment.source.value).toString('base64') });
     }
+    const traceContext = currentTraceContext();
     const stored = request.content ? { ...request, content: { ...request.content, attachments: attachments.map((attachment) => (attachment.source?.$case === 'content' ? { ...attachment, source: undefined } : attachment)) } } : request;
     const record: SendRecord = {
       tenantId: request.tenantId,
@@ -252,6 +253,7 @@ export function createSendEngine(deps: SendEngineDeps) {
       attempts: 0,
       createdAt: now,
       updatedAt: now,
+      ...(traceContext ? { traceContext } : {}),
       ...extra,
     };
     if (!(await stores.sends.insert(key, record))) return (await stores.sends.get(key)) ?? record;
@@ -457,7 +459,10 @@ export function createSendEngine(deps: SendEngineDeps) {
     if (active.has(key)) return stores.sends.get(key);
     active.add(key);
     try {
-      return await driveLoop(tenantId, sendId, key, signal);
+      // The send's work (attempts, Graph calls, results) belongs to the trace of its intake, whoever drives it.
+      const traceContext = (await stores.sends.get(key))?.traceContext;
+      const parent = traceContext ? contextFromStored(traceContext) : context.active();
+      return await context.with(parent, () => driveLoop(tenantId, sendId, key, signal));
     } finally {
       active.delete(key);
     }
@@ -570,7 +575,9 @@ export function createSendEngine(deps: SendEngineDeps) {
             moreDue = true;
             break;
           }
-          void drive(entry.document.tenantId, entry.document.sendId, stopping.signal)
+          // Not in the context of whichever consumer started this scan: drive() picks the send's own trace.
+          void context
+            .with(ROOT_CONTEXT, () => drive(entry.document.tenantId, entry.document.sendId, stopping.signal))
             .then(() => stores.due.delete(entry.key))
             .catch((error: unknown) => logger.warn({ err: error, sendId: entry.document.sendId }, 'outbound-send: send not driven now; its due entry stays'))
             .finally(() => {

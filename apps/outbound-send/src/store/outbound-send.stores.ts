@@ -53,6 +53,8 @@ export interface SendRecord {
   publishedState?: number | undefined;
   /** API sends: the OutboundRequest event was published. */
   requestPublished?: boolean | undefined;
+  /** W3C trace context of the intake (the OutboundRequest's consumer span): every attempt joins that trace. */
+  traceContext?: { traceparent: string; tracestate?: string | undefined } | undefined;
   createdAt: number;
   updatedAt: number;
 }

@@ -1,5 +1,5 @@
 import type { Logger } from '@mailroute/platform';
-import { deliver, withTraceHeaders } from '../delivery';
+import { deliver, publishTraced } from '../delivery';
 import { BusClosedError } from '../errors';
 import type {
   DeliveredMessage,
@@ -216,7 +216,7 @@ export class InProcessEventBus implements EventBus {
   async publish(topic: string, messages: OutgoingMessage | readonly OutgoingMessage[]): Promise<void> {
     this.assertOpen('publish');
     const list = Array.isArray(messages) ? (messages as readonly OutgoingMessage[]) : [messages as OutgoingMessage];
-    this.broker.appendAll(topic, list.map((message) => withTraceHeaders(message)));
+    await publishTraced(topic, list, async (traced) => this.broker.appendAll(topic, traced));
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {

@@ -10,7 +10,7 @@ import {
   Partitioners,
 } from 'kafkajs';
 import { withRetry, type Logger } from '@mailroute/platform';
-import { deliver, withTraceHeaders } from '../delivery';
+import { deliver, publishTraced } from '../delivery';
 import { BusClosedError, BusUnavailableError } from '../errors';
 import type {
   EventBus,
@@ -113,18 +113,17 @@ export class KafkaEventBus implements EventBus {
     const list = Array.isArray(messages) ? (messages as readonly OutgoingMessage[]) : [messages as OutgoingMessage];
     if (list.length === 0) return;
     const producer = await this.getProducer();
-    try {
-      await producer.send({
-        topic,
-        acks: -1,
-        messages: list.map((message) => {
-          const traced = withTraceHeaders(message);
-          return { key: traced.key, value: Buffer.from(traced.value), headers: traced.headers ?? {} };
-        }),
-      });
-    } catch (error) {
-      throw new BusUnavailableError(`kafka: publish to ${topic} failed`, error);
-    }
+    await publishTraced(topic, list, async (traced) => {
+      try {
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: traced.map((message) => ({ key: message.key, value: Buffer.from(message.value), headers: message.headers ?? {} })),
+        });
+      } catch (error) {
+        throw new BusUnavailableError(`kafka: publish to ${topic} failed`, error);
+      }
+    });
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {

@@ -68,6 +68,11 @@ export interface InteractionRecord {
   receivedAt: number;
   createdAt: number;
   updatedAt: number;
+  /**
+   * W3C trace context of the intake (the span that consumed the e-mail's InboundEmail event): work
+   * done on the interaction later (the agent's reply) joins that trace.
+   */
+  traceContext?: { traceparent: string; tracestate?: string | undefined } | undefined;
 }
 
 export interface InteractionHistoryRecord {
