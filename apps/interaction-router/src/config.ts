@@ -15,6 +15,8 @@ export const configSchema = z.object({
   ROUTER_KAFKA_BROKERS: z.string().optional(),
   /** The Kafka consumer group of the router's replicas (inbound email, send results); one per installation. */
   ROUTER_CONSUMER_GROUP: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/).default('interaction-router'),
+  /** Kafka partitions one replica consumes at once (each partition stays in order; intake of different mailboxes overlaps). */
+  ROUTER_KAFKA_PARTITIONS_CONCURRENCY: env.int({ min: 1, max: 64, default: 4 }),
   /** Identifies this replica (its desktop-event consumer group); default a random id. */
   ROUTER_REPLICA_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional(),
   /** Workload-manager API keys: `keyId:tenantId:routing.read+routing.write:sha256hex`, comma separated. */

@@ -23,7 +23,7 @@ export async function wireInteractionRouter(config: InteractionRouterConfig, log
   const stores =
     config.ROUTER_STORE === 'mongodb' ? await openMongoRouterStores(config.ROUTER_MONGODB_URL ?? '', config.ROUTER_MONGODB_DATABASE) : openEmbeddedRouterStores(config.ROUTER_EMBEDDED_PATH);
   const brokers = (config.ROUTER_KAFKA_BROKERS ?? '').split(',').map((broker) => broker.trim()).filter(Boolean);
-  const bus = adapters.bus ?? (brokers.length ? new KafkaEventBus({ brokers, clientId: 'interaction-router', logger }) : new InProcessEventBus({ logger }));
+  const bus = adapters.bus ?? (brokers.length ? new KafkaEventBus({ brokers, clientId: 'interaction-router', logger, partitionsConsumedConcurrently: config.ROUTER_KAFKA_PARTITIONS_CONCURRENCY }) : new InProcessEventBus({ logger }));
   const authority = config.ROUTER_AGENT_AUTHORITY.replace(/\/$/, '');
   const replicaId = config.ROUTER_REPLICA_ID ?? randomUUID();
   const metrics = await startMetrics({ serviceName: 'interaction-router', port: config.ROUTER_METRICS_PORT, host: config.ROUTER_METRICS_HOST });
