@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
 import { ClientError, Metadata, Status, createChannel, createClient, type Channel } from 'nice-grpc';
@@ -34,12 +35,16 @@ import {
 } from '@mailroute/testing';
 
 /**
- * Rolling upgrade, as Kubernetes does it with maxUnavailable 1: the four services run as real
- * processes (their main.ts) on fixed addresses (a Service's ClusterIP), and while e-mail arrives in
- * waves and two agents accept and reply to every one, each service in turn is sent SIGTERM, must
- * drain and exit 0, and is replaced by a new process with the same configuration and a new replica
- * id, which must answer grpc.health.v1 SERVING before the next one is replaced. In the end every
- * delivered e-mail is exactly one interaction and got exactly one reply in its thread.
+ * Rolling upgrade, as Kubernetes does it with the manifests' maxSurge 1 / maxUnavailable 0: the four
+ * services run as real processes (their main.ts), each on a port of its own (a pod IP), behind a
+ * fixed address per service (a Service's ClusterIP: a TCP proxy here that hands each new connection
+ * to a Ready endpoint). While e-mail arrives in waves and two agents accept and reply to every one,
+ * each service in turn gets a new process (same configuration, new replica id) that must answer
+ * grpc.health.v1 SERVING while the old one still runs; only then is the old one taken out of the
+ * Service's endpoints and sent SIGTERM, and it must drain and exit 0 within the grace period. So for
+ * a while two replicas of each run side by side: two auth-brokers, two mailbox-fetch replicas
+ * sharing the mailbox leases, two routers planning, two outbound-send consumers in one group. In the
+ * end every delivered e-mail is exactly one interaction and got exactly one reply in its thread.
  *
  * Real: the graph sandbox over HTTPS (Entra ID + Graph; agent sign-in by device code), FerretDB
  * (a random database per service), and a Kafka broker of this test's own (the router's consumer
@@ -50,6 +55,10 @@ const emailCount = Number(process.env['ROLLING_UPGRADE_TEST_EMAILS'] ?? 40);
 const waves = 5;
 const order = ['auth-broker', 'mailbox-fetch', 'interaction-router', 'outbound-send'] as const;
 type ServiceName = (typeof order)[number];
+/** terminationGracePeriodSeconds in deploy/k8s/base/<service>/deployment.yaml: from the start of termination to SIGKILL. */
+const gracePeriodMs = 40_000;
+/** The manifests' preStop pause is 5 s (for endpoints to propagate); here removal is immediate, so a short one suffices. */
+const preStopMs = 1_000;
 
 const routed = demoProfile.routedMailboxes;
 const agents = [
@@ -71,11 +80,67 @@ interface Delivered {
 
 interface Replacement {
   service: ServiceName;
+  /** New process started → SERVING (the readiness probe passes), while the old one still runs. */
+  readyMs: number;
+  /** SIGTERM → exit of the old process. */
   drainMs: number;
+  /** New replica SERVING → old process exited: both ran side by side. */
+  overlapMs: number;
   exit: { code: number | null; signal: NodeJS.Signals | null };
   shutdownSteps: string[];
   failedSteps: string[];
-  readyMs: number;
+}
+
+/**
+ * A Kubernetes Service in front of a Deployment's pods, as kube-proxy makes it: a fixed address whose
+ * new TCP connections go to one of the Ready endpoints (round robin); removing an endpoint stops new
+ * connections to it but leaves established ones alone (HTTP/2 clients move when the server sends GOAWAY).
+ */
+interface ClusterService {
+  address: string;
+  add(endpoint: string): void;
+  remove(endpoint: string): void;
+  close(): Promise<void>;
+}
+
+async function startClusterService(port: number): Promise<ClusterService> {
+  const endpoints: string[] = [];
+  const sockets = new Set<Socket>();
+  let next = 0;
+  const server: Server = createServer((client) => {
+    const endpoint = endpoints[next++ % Math.max(endpoints.length, 1)];
+    // No Ready endpoint: the connection is refused, as a Service without endpoints does.
+    if (!endpoint) return void client.destroy();
+    const [host, targetPort] = endpoint.split(':');
+    const upstream = createConnection({ host: host ?? '127.0.0.1', port: Number(targetPort) });
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return {
+    address: `127.0.0.1:${port}`,
+    add: (endpoint) => void endpoints.push(endpoint),
+    remove: (endpoint) => {
+      const index = endpoints.indexOf(endpoint);
+      if (index >= 0) endpoints.splice(index, 1);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 describe('rolling upgrade of all four services while e-mail flows', () => {
@@ -88,20 +153,36 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
   const replicaOf = new Map<ServiceProcess, string>();
   const envOf = new Map<ServiceName, (replicaId: string) => Record<string, string>>();
   const address = new Map<ServiceName, string>();
+  const services = new Map<ServiceName, ClusterService>();
+  const endpointOf = new Map<ServiceProcess, string>();
   const tenantId = randomId('rolling');
   const apiKey = `mrk_${randomBytes(24).toString('base64url')}`;
   const databases = { authBroker: randomId('rolling-ab'), mailboxes: randomId('rolling-mb'), router: randomId('rolling-ir') };
   const agentsStop = new AbortController();
   const metadata = () => Metadata({ authorization: `Bearer ${apiKey}` });
 
-  function start(service: ServiceName): ServiceProcess {
+  /** Starts a new pod of `service` on a port of its own and waits for its readiness (SERVING); does not add it to the Service. */
+  async function startPod(service: ServiceName): Promise<ServiceProcess> {
     const next = (generation.get(service) ?? 0) + 1;
     generation.set(service, next);
     const env = envOf.get(service);
     if (!env) throw new Error(`no environment for ${service}`);
     const proc = startServiceProcess(`apps/${service}/src/main.ts`, env(`${service}-r${next}`));
     replicaOf.set(proc, `${service}-r${next}`);
-    running.set(service, proc);
+    const failed = (error: unknown): never => {
+      throw new Error(`${service}-r${next}: ${String(error)}\n--- output (last 30 lines) ---\n${proc.output.slice(-30).join('\n')}`, { cause: error });
+    };
+    const timeout = setTimeout(() => void proc.stop('SIGKILL'), 120_000);
+    try {
+      const endpoint = `127.0.0.1:${await proc.port().catch(failed)}`;
+      endpointOf.set(proc, endpoint);
+      await waitForServing(endpoint, { timeoutMs: 120_000 }).catch(failed);
+    } catch (error) {
+      retired.push(proc);
+      throw error;
+    } finally {
+      clearTimeout(timeout);
+    }
     return proc;
   }
 
@@ -113,14 +194,18 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
     const fetchToken = `mrs_${randomBytes(16).toString('hex')}`;
     const sendToken = `mrs_${randomBytes(16).toString('hex')}`;
     const encryptionKey = `k1:${randomBytes(32).toString('base64')}`;
-    for (const service of order) address.set(service, `127.0.0.1:${await freePort()}`);
-    const port = (service: ServiceName) => (address.get(service) ?? '').split(':')[1] ?? '0';
-    const common = (service: ServiceName) => ({ GRPC_PORT: port(service), LOG_LEVEL: 'info', NODE_EXTRA_CA_CERTS: endpoints.caCertPath });
+    for (const service of order) {
+      const clusterService = await startClusterService(await freePort());
+      services.set(service, clusterService);
+      address.set(service, clusterService.address);
+    }
+    // Every pod listens on a port of its own (GRPC_PORT 0; its pod IP) and is reached through its Service.
+    const common = { GRPC_PORT: '0', LOG_LEVEL: 'info', NODE_EXTRA_CA_CERTS: endpoints.caCertPath };
     kafka = await kafkaStarting;
     const brokers = kafka.brokers;
 
     envOf.set('auth-broker', () => ({
-      ...common('auth-broker'),
+      ...common,
       AUTH_BROKER_STORE: 'mongodb',
       AUTH_BROKER_MONGODB_URL: mongoUrl,
       AUTH_BROKER_MONGODB_DATABASE: databases.authBroker,
@@ -130,7 +215,7 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
       AUTH_BROKER_METRICS_PORT: '0',
     }));
     envOf.set('mailbox-fetch', (replicaId) => ({
-      ...common('mailbox-fetch'),
+      ...common,
       MAILBOX_FETCH_STORE: 'mongodb',
       MAILBOX_FETCH_MONGODB_URL: mongoUrl,
       MAILBOX_FETCH_MONGODB_DATABASE: databases.mailboxes,
@@ -144,7 +229,7 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
       MAILBOX_FETCH_REPLICA_ID: replicaId,
     }));
     envOf.set('interaction-router', (replicaId) => ({
-      ...common('interaction-router'),
+      ...common,
       ROUTER_MONGODB_URL: mongoUrl,
       ROUTER_MONGODB_DATABASE: databases.router,
       ROUTER_KAFKA_BROKERS: brokers,
@@ -153,9 +238,11 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
       ROUTER_AGENT_DIRECTORIES: `${tenantId}:${demoProfile.tenantId}`,
       ROUTER_AGENT_AUDIENCE: demoProfile.desktopClientId,
       ROUTER_AGENT_AUTHORITY: endpoints.baseUrl,
+      // Two routers run side by side during the upgrade: no fixed metrics port.
+      ROUTER_METRICS_PORT: '0',
     }));
     envOf.set('outbound-send', (replicaId) => ({
-      ...common('outbound-send'),
+      ...common,
       OUTBOUND_SEND_STORE: 'mongodb',
       OUTBOUND_SEND_MONGODB_URL: mongoUrl,
       // Mailbox configurations are read from mailbox-fetch's table in the same database.
@@ -167,8 +254,13 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
       OUTBOUND_SEND_REPLICA_ID: replicaId,
     }));
 
-    for (const service of order) start(service);
-    await Promise.all(order.map((service) => waitForServing(address.get(service) ?? '', { timeoutMs: 120_000 }).catch((error: unknown) => fail(service, error))));
+    await Promise.all(
+      order.map(async (service) => {
+        const pod = await startPod(service);
+        running.set(service, pod);
+        services.get(service)?.add(endpointOf.get(pod) ?? '');
+      }),
+    );
 
     // The tenant, as a workload manager registers it through the public APIs.
     const auth = createGrpcClient(AuthBrokerServiceDefinition, address.get('auth-broker') ?? '', { deadlineMs: 30_000 });
@@ -213,6 +305,7 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
       for (const proc of [...retired, ...running.values()]) writeFileSync(path.join(logDir, `${replicaOf.get(proc) ?? 'unknown'}.log`), `${proc.output.join('\n')}\n`);
     }
     await Promise.all([...running.values(), ...retired].map((proc) => proc.stop('SIGKILL')));
+    await Promise.all([...services.values()].map((clusterService) => clusterService.close()));
     await sandbox?.stop();
     await kafka?.dispose();
     const client = await MongoClient.connect(testInfra().mongoUrl);
@@ -220,23 +313,38 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
     await client.close();
   }, 120_000);
 
-  function fail(service: ServiceName, error: unknown): never {
-    throw new Error(`${service}: ${String(error)}\n--- ${service} output (last 30 lines) ---\n${running.get(service)?.output.slice(-30).join('\n') ?? ''}`, { cause: error });
-  }
-
-  /** SIGTERM the running process, require a clean drain (exit 0), start its replacement and wait for SERVING. */
-  async function replace(service: ServiceName): Promise<Replacement> {
+  /**
+   * One step of the rollout (maxSurge 1, maxUnavailable 0): a new pod starts and must be Ready
+   * (grpc.health.v1 SERVING) while the old one still serves; it joins the Service; the old pod leaves
+   * the Service's endpoints, gets the preStop pause, then SIGTERM, and must drain cleanly — exit 0,
+   * `shutdown: complete` with ok, no failed step — within the grace period. `whileBothServe` runs
+   * when both are in the Service, right before the old one's termination starts.
+   */
+  async function replace(service: ServiceName, whileBothServe: () => Promise<void>): Promise<Replacement> {
     const old = running.get(service);
-    if (!old) throw new Error(`${service} is not running`);
+    const clusterService = services.get(service);
+    if (!old || !clusterService) throw new Error(`${service} is not running`);
+    const starting = performance.now();
+    const fresh = await startPod(service);
+    const servingAt = performance.now();
+    running.set(service, fresh);
+    clusterService.add(endpointOf.get(fresh) ?? '');
+    // Both really serve side by side: the old process is still up when the new one is Ready.
+    if (old.child.exitCode !== null || old.child.signalCode !== null) throw new Error(`${service}: the old process exited before its replacement was Ready\n${old.output.slice(-30).join('\n')}`);
+    await whileBothServe();
+
     retired.push(old);
+    const terminating = performance.now();
+    clusterService.remove(endpointOf.get(old) ?? '');
+    await new Promise((resolve) => setTimeout(resolve, preStopMs));
     const stopping = performance.now();
-    const timeout = new Promise<'timeout'>((resolve) => setTimeout(resolve, 90_000, 'timeout').unref());
+    const timeout = new Promise<'timeout'>((resolve) => setTimeout(resolve, gracePeriodMs - (stopping - terminating), 'timeout').unref());
     const exit = await Promise.race([old.stop('SIGTERM'), timeout]);
     if (exit === 'timeout') {
       await old.stop('SIGKILL');
-      throw new Error(`${service} did not exit within 90 s of SIGTERM\n${old.output.slice(-30).join('\n')}`);
+      throw new Error(`${service} did not exit within the ${gracePeriodMs / 1000} s grace period\n${old.output.slice(-30).join('\n')}`);
     }
-    const drainMs = Math.round(performance.now() - stopping);
+    const exitedAt = performance.now();
     const logged = old.output.flatMap((line) => {
       try {
         return [JSON.parse(line) as { msg?: string; step?: string; ok?: boolean }];
@@ -250,16 +358,14 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
     if (exit.code !== 0 || exit.signal !== null || failedSteps.length > 0 || !completed) {
       throw new Error(`${service} did not drain cleanly: exit ${JSON.stringify(exit)}, failed steps ${JSON.stringify(failedSteps)}\n${old.output.slice(-30).join('\n')}`);
     }
-    const starting = performance.now();
-    start(service);
-    await waitForServing(address.get(service) ?? '', { timeoutMs: 120_000 }).catch((error: unknown) => fail(service, error));
     return {
       service,
-      drainMs,
+      readyMs: Math.round(servingAt - starting),
+      drainMs: Math.round(exitedAt - stopping),
+      overlapMs: Math.round(exitedAt - servingAt),
       exit,
       shutdownSteps: logged.filter((entry) => entry.msg === 'shutdown: step done').map((entry) => entry.step ?? ''),
       failedSteps,
-      readyMs: Math.round(performance.now() - starting),
     };
   }
 
@@ -360,14 +466,18 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
     }
   }
 
-  it(`replaces each service one by one (SIGTERM → exit 0 → new replica SERVING) while ${emailCount} e-mails are routed and answered: none lost, none doubled`, async () => {
+  it(`replaces each service one by one (new replica SERVING beside the old → SIGTERM → old exits 0) while ${emailCount} e-mails are routed and answered: none lost, none doubled`, async () => {
     const tag = `RU${randomBytes(3).toString('hex')}`;
     const stats = { replies: new Map<string, number>(), reconnects: 0, errors: [] as string[] };
     const agentTasks = agents.map((agent) => runAgent(agent.upn, tag, stats));
     const delivered: Delivered[] = [];
-    const deliverWave = async (wave: number): Promise<void> => {
-      const from = Math.floor((emailCount * wave) / waves);
-      const to = Math.floor((emailCount * (wave + 1)) / waves);
+    /** Delivers wave `wave`, or one half of it (`half` 0 or 1). */
+    const deliverWave = async (wave: number, half?: 0 | 1): Promise<void> => {
+      const start = Math.floor((emailCount * wave) / waves);
+      const end = Math.floor((emailCount * (wave + 1)) / waves);
+      const middle = Math.floor((start + end) / 2);
+      const from = half === 1 ? middle : start;
+      const to = half === 0 ? middle : end;
       for (let i = from; i < to; i += 1) {
         const mailbox = routed[i % routed.length] ?? '';
         const subject = `${tag} w${wave} q${i}`;
@@ -392,17 +502,19 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
       return Math.round(performance.now() - since);
     };
 
-    // Wave 0 proves the whole pipeline flows before anything is replaced. Each later wave lands right
-    // before a service is taken down, so its e-mail is in flight during the drain; the next service is
-    // replaced only once that wave went all the way through (replied and completed) on the new replica.
+    // Wave 0 proves the whole pipeline flows before anything is replaced. Each later wave is in flight
+    // during one replacement: its first half lands as the new replica starts (the old one alone
+    // serves), its second half once both serve, right before the old one is taken out and sent
+    // SIGTERM, so it is fetched, routed or sent across the handover and the drain. The next service is
+    // replaced only once that wave went all the way through (replied and completed).
     // On a fresh broker the first group joins wait for Kafka's internal topics: measured up to ~2 min on a loaded machine.
     await deliverWave(0);
     const warmUpMs = await waveDone(0, 240_000);
     const replacements: (Replacement & { waveDoneMs: number })[] = [];
     const upgradeStarted = performance.now();
     for (const [index, service] of order.entries()) {
-      await deliverWave(index + 1);
-      const replacement = await replace(service);
+      await deliverWave(index + 1, 0);
+      const replacement = await replace(service, () => deliverWave(index + 1, 1));
       replacements.push({ ...replacement, waveDoneMs: await waveDone(index + 1, 120_000) });
     }
     const upgradeMs = Math.round(performance.now() - upgradeStarted);
@@ -442,7 +554,7 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
     expect(stats.reconnects).toBeGreaterThanOrEqual(agents.length);
 
     if (process.env['ROLLING_UPGRADE_TEST_REPORT'] === '1') {
-      // Per wave (wave i lands just before order[i] is replaced): the slowest e-mail's delivery → interaction and delivery → reply sent.
+      // Per wave (wave i is in flight while order[i - 1] is replaced): the slowest e-mail's delivery → interaction and delivery → reply sent.
       const bySubject = new Map(interactions.map((interaction) => [interaction.subject, interaction]));
       const perWave = Array.from({ length: waves }, (_, wave) => {
         const entries = delivered.filter((entry) => entry.wave === wave);
@@ -456,7 +568,7 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
       });
       console.log(
         JSON.stringify(
-          { emails: emailCount, warmUpMs, upgradeMs, reconnects: stats.reconnects, replacements: replacements.map(({ service, drainMs, readyMs, waveDoneMs, shutdownSteps }) => ({ service, drainMs, readyMs, waveDoneMs, shutdownSteps: shutdownSteps.join(' → ') })), perWave },
+          { emails: emailCount, warmUpMs, upgradeMs, reconnects: stats.reconnects, replacements: replacements.map(({ service, readyMs, overlapMs, drainMs, waveDoneMs, shutdownSteps }) => ({ service, readyMs, overlapMs, drainMs, waveDoneMs, shutdownSteps: shutdownSteps.join(' → ') })), perWave },
           null,
           2,
         ),

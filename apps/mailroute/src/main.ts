@@ -3,12 +3,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { createLogger, startTelemetry } from '@mailroute/platform';
-import { startDemo, type Demo } from './host/demo';
+import type { Demo } from './host/demo';
 import { HostConfigError, parseHostConfig, readHostConfig, type HostConfig } from './host/host-config';
-import { startHost } from './host/host';
-import { startProgress } from './host/progress';
-import { seedTenants } from './host/seed';
-import { hostedServices } from './services';
 
 const usage = `usage: npm start [-- [--config mailroute.json] [--demo] [--data-dir DIR]]
 
@@ -48,6 +44,16 @@ async function main(): Promise<void> {
   const say = (line: string) => process.stdout.write(`${line}\n`);
   say(`mailroute: starting (data in ${config.dataDir}, logs in ${logFile})`);
 
+  // Telemetry is running now; the services' wiring (MongoDB driver, kafkajs, MSAL, the Graph client)
+  // is imported only here, so the instrumentations patch those modules as they load (as each
+  // service's own main.ts does through runService).
+  const [{ startHost }, { hostedServices }, { seedTenants }, { startDemo }, { startProgress }] = await Promise.all([
+    import('./host/host.js'),
+    import('./services.js'),
+    import('./host/seed.js'),
+    import('./host/demo.js'),
+    import('./host/progress.js'),
+  ]);
   const host = await startHost({ config, services: hostedServices, logger });
   // Filled in below; the signal handlers must exist before the (slow) seeding starts.
   const running: { demo?: Demo; progress?: { stop(): void } } = {};
