@@ -86,6 +86,40 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
     await stream.done;
   });
 
+  it('ranks a longest-idle queue by when each agent\'s work last ended, not by when it signed in', async () => {
+    const admin = harness.admin(tenant);
+    await admin.createQueue({ queueId: 'fair', queue: { displayName: 'Fair', offerTimeout: { seconds: 30, nanos: 0 } } });
+    await admin.createAgent({ agentId: 'bob', agent: { displayName: 'Bob', entraObjectId: 'oid-bob', queueIds: ['fair'], capacity: 1, skills: [] } });
+    await admin.createAgent({ agentId: 'cy', agent: { displayName: 'Cy', entraObjectId: 'oid-cy', queueIds: ['fair'], capacity: 1, skills: [] } });
+    const abort = new AbortController();
+    // Bob signs in first, so before any work he is the longest idle.
+    const bob = collect(harness.desktop(await idp.token(directory, 'oid-bob')).connect({ clientInstanceId: 'bob-1' }, { signal: abort.signal }));
+    await waitFor(() => bob.of('snapshot').length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const cy = collect(harness.desktop(await idp.token(directory, 'oid-cy')).connect({ clientInstanceId: 'cy-1' }, { signal: abort.signal }));
+    await waitFor(() => cy.of('snapshot').length === 1);
+    const offerOf = (stream: ReturnType<typeof collect>, interactionId: string) =>
+      stream.of('offer').find((m) => m.event?.$case === 'offer' && m.event.value.interaction?.interactionId === interactionId);
+
+    const first = randomId('ix');
+    await harness.publishInbound({ tenantId: tenant, interactionId: first, defaultQueueId: 'fair', message: { subject: 'first', conversationId: `conv-${first}`, graphMessageId: `g-${first}` } as never });
+    const offered = await waitFor(() => offerOf(bob, first) ?? offerOf(cy, first), { timeoutMs: 30_000 });
+    expect(offerOf(bob, first)).toBeDefined();
+    if (offered.event?.$case !== 'offer') throw new Error('not an offer');
+    const bobDesk = harness.desktop(await idp.token(directory, 'oid-bob'));
+    await bobDesk.accept({ offerId: offered.event.value.offerId });
+    await bobDesk.complete({ interactionId: first, dispositionCode: 'resolved', note: '' });
+
+    // Bob's work just ended; Cy has been idle since she signed in: the next one is Cy's.
+    const second = randomId('ix');
+    await harness.publishInbound({ tenantId: tenant, interactionId: second, defaultQueueId: 'fair', message: { subject: 'second', conversationId: `conv-${second}`, graphMessageId: `g-${second}` } as never });
+    await waitFor(() => offerOf(bob, second) ?? offerOf(cy, second), { timeoutMs: 30_000 });
+    expect(offerOf(cy, second)).toBeDefined();
+    expect(offerOf(bob, second)).toBeUndefined();
+    abort.abort();
+    await Promise.all([bob.done, cy.done]);
+  });
+
   it('changes nothing when the same inbound event is delivered again', async () => {
     const interactionId = randomId('ix');
     const event = { tenantId: tenant, interactionId, message: { subject: 'invoice question', conversationId: `conv-${interactionId}`, graphMessageId: 'g2' } as never };

@@ -110,7 +110,14 @@ export function createRouterCore(options: RouterCoreOptions) {
   async function releaseSlot(tenantId: string, agentId: string | undefined, interactionId: string): Promise<void> {
     if (!agentId) return;
     const held = await stores.slots.list({ prefix: slotPrefix(tenantId, agentId), limit: 1000 });
-    for (const slot of held) if (slot.document.interactionId === interactionId) await stores.slots.delete(slot.key);
+    for (const slot of held) {
+      if (slot.document.interactionId !== interactionId) continue;
+      await stores.slots.delete(slot.key);
+      // Work that ended restarts the agent's idle time (longest-idle routing ranks by it).
+      if (slot.document.kind === 'assigned') {
+        await stores.activity.put(`${tenantId}/${agentId}`, { lastEndedAt: clock(), lastAssignedAt: slot.document.at });
+      }
+    }
   }
   async function markSlotAssigned(tenantId: string, agentId: string, interactionId: string): Promise<void> {
     const held = await stores.slots.list({ prefix: slotPrefix(tenantId, agentId), limit: 1000 });
@@ -340,12 +347,14 @@ export function createRouterCore(options: RouterCoreOptions) {
 
   async function agentViews(tenantId: string): Promise<Map<string, AgentView>> {
     const now = clock();
-    const [agents, presence, sessions, slots] = await Promise.all([
+    const [agents, presence, sessions, slots, activity] = await Promise.all([
       cachedAll(tenantId, 'agent'),
       stores.presence.list({ prefix: `${tenantId}/`, limit: 100_000 }),
       stores.sessions.list({ prefix: `${tenantId}/`, limit: 100_000 }),
       stores.slots.list({ prefix: `${tenantId}/`, limit: 1_000_000 }),
+      stores.activity.list({ prefix: `${tenantId}/`, limit: 100_000 }),
     ]);
+    const activityBy = new Map(activity.map((a) => [a.key.slice(tenantId.length + 1), a.document]));
     const presenceBy = new Map(presence.map((p) => [p.key.slice(tenantId.length + 1), p.document]));
     const sessionBy = new Map(sessions.map((s) => [s.key.slice(tenantId.length + 1), s.document]));
     const load = new Map<string, { active: number; pending: number; lastAssignedAt: number | undefined }>();
@@ -380,8 +389,9 @@ export function createRouterCore(options: RouterCoreOptions) {
           pendingOffers: l.pending,
           skills: toSkillLevels(value.skills),
           queueIds: value.queueIds,
-          idleSince: l.active === 0 ? (stored?.since ?? 0) : undefined,
-          lastAssignedAt: l.lastAssignedAt,
+          // Idle since the later of: becoming available (sign-in, presence change) and the end of the last work.
+          idleSince: l.active === 0 ? Math.max(stored?.since ?? 0, activityBy.get(id)?.lastEndedAt ?? 0) : undefined,
+          lastAssignedAt: l.lastAssignedAt ?? activityBy.get(id)?.lastAssignedAt,
         },
       });
     }

@@ -1,5 +1,6 @@
 import { EmbeddedDocumentTable, EmbeddedInteractionRepository, EmbeddedLeaseRepository, EmbeddedStore, EmbeddedVersionedTable } from '@mailroute/persistence';
 import type {
+  AgentActivityDocument,
   ConfigDocument,
   ConversationDocument,
   MessageDocument,
@@ -26,6 +27,7 @@ export function openEmbeddedRouterStores(path: string): RouterStores {
     sessions: new EmbeddedDocumentTable<SessionDocument>(store, 'router_agent_sessions'),
     slots: new EmbeddedDocumentTable<SlotDocument>(store, 'router_capacity_slots'),
     cursors: new EmbeddedDocumentTable<{ agentId: string }>(store, 'router_round_robin'),
+    activity: new EmbeddedDocumentTable<AgentActivityDocument>(store, 'router_agent_activity'),
     sends: new EmbeddedDocumentTable<SendDocument>(store, 'router_sends'),
     sendIndex: new EmbeddedDocumentTable<SendIndexDocument>(store, 'router_send_ids'),
     messages: new EmbeddedDocumentTable<MessageDocument>(store, 'router_messages'),

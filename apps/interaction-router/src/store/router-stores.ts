@@ -34,6 +34,14 @@ export interface PresenceDocument {
   since: number;
 }
 
+/** When an agent's work last ended (for longest-idle routing): written when an assigned interaction leaves the agent. */
+export interface AgentActivityDocument {
+  /** When the agent's last assigned interaction left it (completed, transferred, returned). */
+  lastEndedAt: number;
+  /** When that interaction had been assigned. */
+  lastAssignedAt: number;
+}
+
 export interface SessionDocument {
   replicaId: string;
   clientInstanceId: string;
@@ -120,6 +128,7 @@ export interface RouterStores {
   sessions: DocumentTable<SessionDocument>;
   slots: DocumentTable<SlotDocument>;
   cursors: DocumentTable<{ agentId: string }>;
+  activity: DocumentTable<AgentActivityDocument>;
   sends: DocumentTable<SendDocument>;
   sendIndex: DocumentTable<SendIndexDocument>;
   messages: DocumentTable<MessageDocument>;
@@ -144,6 +153,7 @@ export async function openMongoRouterStores(url: string, database: string): Prom
     sessions: new MongoDocumentTable<SessionDocument>(store, 'router_agent_sessions'),
     slots: new MongoDocumentTable<SlotDocument>(store, 'router_capacity_slots'),
     cursors: new MongoDocumentTable<{ agentId: string }>(store, 'router_round_robin'),
+    activity: new MongoDocumentTable<AgentActivityDocument>(store, 'router_agent_activity'),
     sends: new MongoDocumentTable<SendDocument>(store, 'router_sends'),
     sendIndex: new MongoDocumentTable<SendIndexDocument>(store, 'router_send_ids'),
     messages: new MongoDocumentTable<MessageDocument>(store, 'router_messages'),
