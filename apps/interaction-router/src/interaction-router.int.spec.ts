@@ -4,24 +4,12 @@ import {
   AgentPresence,
   InteractionState,
   StateChangeReason,
-  type ConnectResponse,
 } from '@mailroute/contracts';
 import { events, fromEventMessage, type Subscription } from '@mailroute/messaging';
 import { randomId, testInfra, waitFor } from '@mailroute/testing';
-import { createTestIdentityProvider, startHarness, type Harness } from './testing/router-harness';
+import { collectStream, createTestIdentityProvider, startHarness, type Harness } from './testing/router-harness';
 
-/** Collects a desktop stream's events in the background. */
-function collect(stream: AsyncIterable<ConnectResponse>) {
-  const received: ConnectResponse[] = [];
-  const done = (async () => {
-    try {
-      for await (const message of stream) received.push(message);
-    } catch {
-      // the stream ends with the test
-    }
-  })();
-  return { received, done, of: <C extends string>(kind: C) => received.filter((m) => m.event?.$case === kind) };
-}
+const collect = collectStream;
 
 describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => {
   const tenant = randomId('tenant-a');

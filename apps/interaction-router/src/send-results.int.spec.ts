@@ -9,24 +9,13 @@ import {
   SendState,
   StateChangeReason,
   type AgentDesktopServiceClient,
-  type ConnectResponse,
   type OutboundRequest,
 } from '@mailroute/contracts';
 import { eventKey, events, fromEventMessage, toEventMessage, type Subscription } from '@mailroute/messaging';
 import { randomId, testInfra, waitFor } from '@mailroute/testing';
-import { createTestIdentityProvider, startHarness, type Harness } from './testing/router-harness';
+import { collectStream, createTestIdentityProvider, startHarness, type Harness } from './testing/router-harness';
 
-function collect(stream: AsyncIterable<ConnectResponse>) {
-  const received: ConnectResponse[] = [];
-  const done = (async () => {
-    try {
-      for await (const message of stream) received.push(message);
-    } catch {
-      // the stream ends with the test
-    }
-  })();
-  return { received, done, of: <C extends string>(kind: C) => received.filter((m) => m.event?.$case === kind) };
-}
+const collect = collectStream;
 
 const slow = { timeoutMs: 60_000, intervalMs: 100 };
 

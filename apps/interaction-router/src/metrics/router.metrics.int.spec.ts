@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { createChannel, createClient, Metadata, type Channel } from 'nice-grpc';
-import { AgentDesktopServiceDefinition, InboundEmail, InteractionRouterServiceDefinition, InteractionState, type ConnectResponse } from '@mailroute/contracts';
+import { AgentDesktopServiceDefinition, InboundEmail, InteractionRouterServiceDefinition, InteractionState } from '@mailroute/contracts';
 import { eventKey, events, KafkaEventBus, toEventMessage } from '@mailroute/messaging';
 import { createCallerAuthenticator, createLogger, hashBearerCredential, loadConfig, serviceConfigSchema, startMetrics, type Metrics } from '@mailroute/platform';
 import { metricValue, randomId, scrapeMetrics, testInfra, waitFor, type MetricSample } from '@mailroute/testing';
@@ -9,24 +9,12 @@ import { configSchema } from '../config';
 import { createServer, type RouterServer } from '../server';
 import { wireInteractionRouter } from '../service';
 import { openMongoRouterStores, type RouterStores } from '../store/router-stores';
-import { createTestIdentityProvider } from '../testing/router-harness';
+import { collectStream, createTestIdentityProvider } from '../testing/router-harness';
 import { createRouterMetrics, type RouterMetrics } from './router.metrics';
 
 const silent = new Writable({ write: (_chunk, _encoding, done) => done() });
 
-/** Collects a desktop stream's events in the background. */
-function collect(stream: AsyncIterable<ConnectResponse>) {
-  const received: ConnectResponse[] = [];
-  const done = (async () => {
-    try {
-      for await (const message of stream) received.push(message);
-    } catch {
-      // the stream ends with the test
-    }
-  })();
-  const offers = () => received.flatMap((m) => (m.event?.$case === 'offer' ? [m.event.value] : []));
-  return { received, done, offers };
-}
+const collect = collectStream;
 
 describe('interaction-router metrics on /metrics (real Kafka, FerretDB, gRPC)', () => {
   const tenant = randomId('tenant-m');

@@ -8,6 +8,7 @@ import {
   InteractionRouterServiceDefinition,
   type AgentDesktopServiceClient,
   type InteractionRouterServiceClient,
+  type ConnectResponse,
 } from '@mailroute/contracts';
 import { eventKey, events, KafkaEventBus, toEventMessage, type EventBus } from '@mailroute/messaging';
 import { createCallerAuthenticator, createEntraTokenVerifier, createLogger, hashBearerCredential, staticJwks, type EntraTokenVerifier } from '@mailroute/platform';
@@ -174,4 +175,24 @@ function profiled(stores: RouterStores): RouterStores {
 function printProfile(): void {
   const rows = [...profile].sort((a, b) => b[1].ms - a[1].ms);
   process.stdout.write(`store profile (total ms, calls, ms/call):\n${rows.map(([k, v]) => `  ${k.padEnd(32)} ${Math.round(v.ms).toString().padStart(8)} ${String(v.calls).padStart(7)} ${(v.ms / v.calls).toFixed(1).padStart(7)}`).join('\n')}\n`);
+}
+
+/** Collects a desktop stream's events in the background (the stream ends with the test). */
+export function collectStream(stream: AsyncIterable<ConnectResponse>) {
+  const received: ConnectResponse[] = [];
+  const done = (async () => {
+    try {
+      for await (const message of stream) received.push(message);
+    } catch {
+      // the stream ends with the test
+    }
+  })();
+  return {
+    received,
+    done,
+    /** The messages of one kind, in order. */
+    of: <C extends string>(kind: C) => received.filter((m) => m.event?.$case === kind),
+    /** The offers received, in order. */
+    offers: () => received.flatMap((m) => (m.event?.$case === 'offer' ? [m.event.value] : [])),
+  };
 }
