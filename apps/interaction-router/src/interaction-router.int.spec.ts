@@ -108,6 +108,29 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
     await Promise.all([bob.done, cy.done]);
   });
 
+  it('searches by subject across the store order: every match once, page after page', async () => {
+    const admin = harness.admin(tenant);
+    const prefix = randomId('srch');
+    const ids = Array.from({ length: 12 }, (_, i) => `${prefix}-${String(i).padStart(2, '0')}`);
+    const needles = new Set(ids.filter((_, i) => i % 3 === 2)); // 4 matches, none among the first two
+    await Promise.all(ids.map((interactionId) => harness.publishInbound({ tenantId: tenant, interactionId, defaultQueueId: 'billing', message: { subject: needles.has(interactionId) ? `Needle ${prefix}` : `hay ${interactionId}`, conversationId: `conv-${interactionId}`, graphMessageId: `g-${interactionId}` } as never })));
+    await waitFor(async () => {
+      const got = await Promise.all(ids.map((interactionId) => admin.getInteraction({ interactionId }).catch(() => undefined)));
+      return got.every((g) => g?.interaction?.state === InteractionState.INTERACTION_STATE_QUEUED || g?.interaction?.state === InteractionState.INTERACTION_STATE_OFFERED);
+    }, { timeoutMs: 30_000 });
+    const found: string[] = [];
+    let pageToken = '';
+    for (let page = 0; page < 10; page += 1) {
+      const result = await admin.searchInteractions({ page: { pageSize: 3, pageToken }, filter: { subjectContains: `needle ${prefix}` } as never, order: 0 });
+      found.push(...result.interactions.map((i) => i.interactionId));
+      // A page is filled with matches, not cut at 3 records of the store's order (which hold one).
+      if (page === 0) expect(result.interactions).toHaveLength(3);
+      if (!result.nextPageToken) break;
+      pageToken = result.nextPageToken;
+    }
+    expect(found.sort()).toEqual([...needles].sort());
+  });
+
   it('changes nothing when the same inbound event is delivered again', async () => {
     const interactionId = randomId('ix');
     const event = { tenantId: tenant, interactionId, message: { subject: 'invoice question', conversationId: `conv-${interactionId}`, graphMessageId: 'g2' } as never };

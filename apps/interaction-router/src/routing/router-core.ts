@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { context as otelContext, trace } from '@opentelemetry/api';
 import {
   AgentPresence,
   InboundMessage,
@@ -10,7 +11,7 @@ import {
   type Queue,
 } from '@mailroute/contracts';
 import { eventKey, toEventMessage, type EventBus, events } from '@mailroute/messaging';
-import { FailedPreconditionError, NotFoundError, ValidationError, type Logger } from '@mailroute/platform';
+import { contextFromStored, FailedPreconditionError, NotFoundError, ValidationError, type Logger } from '@mailroute/platform';
 import type { InteractionHistoryRecord, InteractionRecord } from '@mailroute/persistence';
 import {
   compileRuleSet,
@@ -129,7 +130,12 @@ export function createRouterCore(options: RouterCoreOptions) {
   // ---- changes ----
   async function publish(entry: InteractionHistoryRecord): Promise<void> {
     const interaction = entry.interaction;
-    await bus.publish(
+    // A change made outside any span (planning, the offer sweep, the relay) joins the e-mail's trace
+    // (the intake's context stored on the interaction), so an offer and its delivery to a desktop
+    // are found under the e-mail; within a call or a consumer, the change stays in that span.
+    const active = otelContext.active();
+    const parent = trace.getSpan(active) === undefined && interaction.traceContext ? contextFromStored(interaction.traceContext) : active;
+    await otelContext.with(parent, () => bus.publish(
       events.interactionStateChanged.topic,
       toEventMessage('interactionStateChanged', eventKey(entry.tenantId, entry.interactionId), {
         eventId: randomUUID(),
@@ -145,7 +151,7 @@ export function createRouterCore(options: RouterCoreOptions) {
         agentId: entry.agentId,
         interaction: toInteraction(interaction),
       }),
-    );
+    ));
   }
 
   /** Brings the derived indexes (waiting, offers, conversation) in line with `record`. */
