@@ -1,38 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import path from 'node:path';
-import { MongoClient } from 'mongodb';
-import { ClientError, Metadata, Status, createChannel, createClient, type Channel } from 'nice-grpc';
-import {
-  AgentDesktopServiceDefinition,
-  AgentPresence,
-  AuthBrokerServiceDefinition,
-  AuthorityCloud,
-  InteractionOrder,
-  InteractionRouterServiceDefinition,
-  InteractionState,
-  MailboxFetchServiceDefinition,
-  OutgoingMessage,
-  QueueStrategy,
-  ReplyMode,
-  type Interaction,
-} from '@mailroute/contracts';
+import { ClientError, Status } from 'nice-grpc';
+import { AgentPresence, InteractionOrder, InteractionRouterServiceDefinition, InteractionState, OutgoingMessage, ReplyMode, type Interaction } from '@mailroute/contracts';
 import { demoProfile, type GraphSandbox, type GraphSandboxEndpoints } from '@mailroute/graph-sandbox';
-import { createGrpcClient, hashBearerCredential } from '@mailroute/platform';
+import { createGrpcClient } from '@mailroute/platform';
+import { freePort, startDedicatedKafka, startServiceProcess, startTestGraphSandbox, testInfra, waitFor, waitForServing, type DedicatedKafka, type ServiceProcess } from '@mailroute/testing';
 import {
-  freePort,
-  randomId,
-  signInWithDeviceCode,
-  startDedicatedKafka,
-  startServiceProcess,
-  startTestGraphSandbox,
-  testInfra,
-  waitFor,
-  waitForServing,
-  type DedicatedKafka,
-  type ServiceProcess,
-} from '@mailroute/testing';
+  dispatchDesktopUpdate,
+  dropFleetDatabases,
+  newFleetTenant,
+  registerFleetTenant,
+  serviceEnvironment,
+  serviceOrder as order,
+  signInDesktop,
+  withProcessOutput,
+  writeProcessLogs,
+  type ServiceName,
+} from './testing/service-fleet';
 
 /**
  * Rolling upgrade, as Kubernetes does it with the manifests' maxSurge 1 / maxUnavailable 0: the four
@@ -53,8 +37,6 @@ import {
  */
 const emailCount = Number(process.env['ROLLING_UPGRADE_TEST_EMAILS'] ?? 40);
 const waves = 5;
-const order = ['auth-broker', 'mailbox-fetch', 'interaction-router', 'outbound-send'] as const;
-type ServiceName = (typeof order)[number];
 /** terminationGracePeriodSeconds in deploy/k8s/base/<service>/deployment.yaml: from the start of termination to SIGKILL. */
 const gracePeriodMs = 40_000;
 /** The manifests' preStop pause is 5 s (for endpoints to propagate); here removal is immediate, so a short one suffices. */
@@ -155,11 +137,8 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
   const address = new Map<ServiceName, string>();
   const services = new Map<ServiceName, ClusterService>();
   const endpointOf = new Map<ServiceProcess, string>();
-  const tenantId = randomId('rolling');
-  const apiKey = `mrk_${randomBytes(24).toString('base64url')}`;
-  const databases = { authBroker: randomId('rolling-ab'), mailboxes: randomId('rolling-mb'), router: randomId('rolling-ir') };
+  const tenant = newFleetTenant('rolling');
   const agentsStop = new AbortController();
-  const metadata = () => Metadata({ authorization: `Bearer ${apiKey}` });
 
   /** Starts a new pod of `service` on a port of its own and waits for its readiness (SERVING); does not add it to the Service. */
   async function startPod(service: ServiceName): Promise<ServiceProcess> {
@@ -170,7 +149,7 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
     const proc = startServiceProcess(`apps/${service}/src/main.ts`, env(`${service}-r${next}`));
     replicaOf.set(proc, `${service}-r${next}`);
     const failed = (error: unknown): never => {
-      throw new Error(`${service}-r${next}: ${String(error)}\n--- output (last 30 lines) ---\n${proc.output.slice(-30).join('\n')}`, { cause: error });
+      throw withProcessOutput(`${service}-r${next}`, proc, error);
     };
     const timeout = setTimeout(() => void proc.stop('SIGKILL'), 120_000);
     try {
@@ -190,10 +169,6 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
     const kafkaStarting = startDedicatedKafka();
     ({ sandbox, endpoints } = await startTestGraphSandbox({ profile: 'demo', deviceCodeIntervalSeconds: 1 }));
     const { mongoUrl } = testInfra();
-    const hash = hashBearerCredential(apiKey);
-    const fetchToken = `mrs_${randomBytes(16).toString('hex')}`;
-    const sendToken = `mrs_${randomBytes(16).toString('hex')}`;
-    const encryptionKey = `k1:${randomBytes(32).toString('base64')}`;
     for (const service of order) {
       const clusterService = await startClusterService(await freePort());
       services.set(service, clusterService);
@@ -204,55 +179,16 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
     kafka = await kafkaStarting;
     const brokers = kafka.brokers;
 
-    envOf.set('auth-broker', () => ({
-      ...common,
-      AUTH_BROKER_STORE: 'mongodb',
-      AUTH_BROKER_MONGODB_URL: mongoUrl,
-      AUTH_BROKER_MONGODB_DATABASE: databases.authBroker,
-      AUTH_BROKER_ENCRYPTION_KEYS: encryptionKey,
-      AUTH_BROKER_API_KEYS: `wm:${tenantId}:credentials.read+credentials.write:${hash}`,
-      AUTH_BROKER_SERVICE_TOKENS: `mailbox-fetch:${hashBearerCredential(fetchToken)},outbound-send:${hashBearerCredential(sendToken)}`,
-      AUTH_BROKER_METRICS_PORT: '0',
-    }));
-    envOf.set('mailbox-fetch', (replicaId) => ({
-      ...common,
-      MAILBOX_FETCH_STORE: 'mongodb',
-      MAILBOX_FETCH_MONGODB_URL: mongoUrl,
-      MAILBOX_FETCH_MONGODB_DATABASE: databases.mailboxes,
-      MAILBOX_FETCH_KAFKA_BROKERS: brokers,
-      MAILBOX_FETCH_AUTH_BROKER_ADDRESS: address.get('auth-broker') ?? '',
-      MAILBOX_FETCH_AUTH_BROKER_TOKEN: fetchToken,
-      MAILBOX_FETCH_API_KEYS: `wm:${tenantId}:mailboxes.read+mailboxes.write:${hash}`,
-      MAILBOX_FETCH_METRICS_PORT: '0',
-      MAILBOX_FETCH_SCAN_INTERVAL_MS: '500',
-      MAILBOX_FETCH_POLL_INTERVAL_CAP_MS: '1000',
-      MAILBOX_FETCH_REPLICA_ID: replicaId,
-    }));
+    const env = (service: ServiceName) => serviceEnvironment(service, { tenant, endpoints, mongoUrl, brokers, authBrokerAddress: address.get('auth-broker') ?? '', common });
+    envOf.set('auth-broker', () => env('auth-broker'));
+    envOf.set('mailbox-fetch', (replicaId) => ({ ...env('mailbox-fetch'), MAILBOX_FETCH_REPLICA_ID: replicaId }));
     envOf.set('interaction-router', (replicaId) => ({
-      ...common,
-      ROUTER_MONGODB_URL: mongoUrl,
-      ROUTER_MONGODB_DATABASE: databases.router,
-      ROUTER_KAFKA_BROKERS: brokers,
+      ...env('interaction-router'),
       ROUTER_REPLICA_ID: replicaId,
-      ROUTER_API_KEYS: `wm:${tenantId}:routing.read+routing.write:${hash}`,
-      ROUTER_AGENT_DIRECTORIES: `${tenantId}:${demoProfile.tenantId}`,
-      ROUTER_AGENT_AUDIENCE: demoProfile.desktopClientId,
-      ROUTER_AGENT_AUTHORITY: endpoints.baseUrl,
       // Two routers run side by side during the upgrade: no fixed metrics port.
       ROUTER_METRICS_PORT: '0',
     }));
-    envOf.set('outbound-send', (replicaId) => ({
-      ...common,
-      OUTBOUND_SEND_STORE: 'mongodb',
-      OUTBOUND_SEND_MONGODB_URL: mongoUrl,
-      // Mailbox configurations are read from mailbox-fetch's table in the same database.
-      OUTBOUND_SEND_MONGODB_DATABASE: databases.mailboxes,
-      OUTBOUND_SEND_KAFKA_BROKERS: brokers,
-      OUTBOUND_SEND_AUTH_BROKER_ADDRESS: address.get('auth-broker') ?? '',
-      OUTBOUND_SEND_AUTH_BROKER_TOKEN: sendToken,
-      OUTBOUND_SEND_METRICS_PORT: '0',
-      OUTBOUND_SEND_REPLICA_ID: replicaId,
-    }));
+    envOf.set('outbound-send', (replicaId) => ({ ...env('outbound-send'), OUTBOUND_SEND_REPLICA_ID: replicaId }));
 
     await Promise.all(
       order.map(async (service) => {
@@ -263,54 +199,19 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
     );
 
     // The tenant, as a workload manager registers it through the public APIs.
-    const auth = createGrpcClient(AuthBrokerServiceDefinition, address.get('auth-broker') ?? '', { deadlineMs: 30_000 });
-    const fetchApi = createGrpcClient(MailboxFetchServiceDefinition, address.get('mailbox-fetch') ?? '', { deadlineMs: 30_000 });
-    const router = createGrpcClient(InteractionRouterServiceDefinition, address.get('interaction-router') ?? '', { deadlineMs: 30_000 });
-    try {
-      await auth.client.createTenantCredentials(
-        {
-          credentialsId: 'default',
-          spec: {
-            displayName: 'Contoso (rolling upgrade)',
-            directoryId: demoProfile.tenantId,
-            clientId: demoProfile.clientId,
-            cloud: AuthorityCloud.AUTHORITY_CLOUD_CUSTOM,
-            authorityHost: endpoints.baseUrl,
-            graphEndpoint: endpoints.baseUrl,
-            credential: { $case: 'clientSecret', value: { value: demoProfile.clientSecret, expiresAt: new Date(Date.now() + 90 * 86_400_000) } },
-          },
-        },
-        { metadata: metadata() },
-      );
-      await router.client.createQueue({ queueId: 'support', queue: { displayName: 'Support', strategy: QueueStrategy.QUEUE_STRATEGY_LONGEST_IDLE } }, { metadata: metadata() });
-      for (const agent of agents) {
-        await router.client.createAgent({ agentId: agent.id, agent: { displayName: agent.id, userPrincipalName: agent.upn, queueIds: ['support'], capacity: 5 } }, { metadata: metadata() });
-      }
-      for (const mailbox of routed) {
-        await fetchApi.client.createMailbox({ mailboxId: mailbox.split('@')[0] ?? '', mailbox: { address: mailbox, credentialsId: 'default', defaultQueueId: 'support' } }, { metadata: metadata() });
-      }
-    } finally {
-      auth.close();
-      fetchApi.close();
-      router.close();
-    }
+    await registerFleetTenant({ tenant, endpoints, address: (service) => address.get(service) ?? '', displayName: 'Contoso (rolling upgrade)', agents, mailboxes: routed });
   }, 240_000);
 
   afterAll(async () => {
     agentsStop.abort();
     // ROLLING_UPGRADE_TEST_LOGS=<dir>: every process's output, one file per replica, for diagnosis.
     const logDir = process.env['ROLLING_UPGRADE_TEST_LOGS'];
-    if (logDir) {
-      mkdirSync(logDir, { recursive: true });
-      for (const proc of [...retired, ...running.values()]) writeFileSync(path.join(logDir, `${replicaOf.get(proc) ?? 'unknown'}.log`), `${proc.output.join('\n')}\n`);
-    }
+    if (logDir) writeProcessLogs(logDir, [...retired, ...running.values()].map((proc) => [replicaOf.get(proc) ?? 'unknown', proc] as const));
     await Promise.all([...running.values(), ...retired].map((proc) => proc.stop('SIGKILL')));
     await Promise.all([...services.values()].map((clusterService) => clusterService.close()));
     await sandbox?.stop();
     await kafka?.dispose();
-    const client = await MongoClient.connect(testInfra().mongoUrl);
-    for (const database of Object.values(databases)) await client.db(database).dropDatabase().catch(() => undefined);
-    await client.close();
+    await dropFleetDatabases(tenant);
   }, 120_000);
 
   /**
@@ -377,9 +278,7 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
    */
   function runAgent(upn: string, tag: string, stats: { replies: Map<string, number>; reconnects: number; errors: string[] }): Promise<void> {
     return (async () => {
-      const token = await signInWithDeviceCode(endpoints, endpoints.admin, demoProfile.tenantId, demoProfile.desktopClientId, upn);
-      const channel: Channel = createChannel(address.get('interaction-router') ?? '');
-      const desktop = createClient(AgentDesktopServiceDefinition, channel, { '*': { metadata: Metadata({ authorization: `Bearer ${token}` }) } });
+      const { desktop, channel } = await signInDesktop(endpoints, upn, address.get('interaction-router') ?? '');
       const handled = new Set<string>();
       const retrying = async <T>(call: () => Promise<T>): Promise<T> => {
         for (;;) {
@@ -427,12 +326,7 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
         while (!agentsStop.signal.aborted) {
           try {
             for await (const update of desktop.connect({ clientInstanceId: `rolling-${upn.split('@')[0] ?? ''}`, initialPresence: AgentPresence.AGENT_PRESENCE_AVAILABLE }, { signal: agentsStop.signal })) {
-              const event = update.event;
-              if (event?.$case === 'snapshot') {
-                for (const interaction of event.value.assigned) work(interaction);
-                for (const offer of event.value.pendingOffers) accept(offer.offerId);
-              } else if (event?.$case === 'offer') accept(event.value.offerId);
-              else if (event?.$case === 'assignment' && event.value.interaction) work(event.value.interaction);
+              dispatchDesktopUpdate(update, { work, accept });
             }
           } catch {
             // the router went away (draining or stopped): connect again below
@@ -455,7 +349,7 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
       do {
         const page = await router.client.searchInteractions(
           { page: { pageSize: 200, pageToken }, filter: { subjectContains: tag }, order: InteractionOrder.INTERACTION_ORDER_UNSPECIFIED },
-          { metadata: metadata() },
+          { metadata: tenant.metadata() },
         );
         found.push(...page.interactions);
         pageToken = page.nextPageToken;

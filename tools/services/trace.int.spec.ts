@@ -1,29 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { MongoClient } from 'mongodb';
-import { Metadata, createChannel, createClient, type Channel } from 'nice-grpc';
-import {
-  AgentDesktopServiceDefinition,
-  AgentPresence,
-  AuthBrokerServiceDefinition,
-  AuthorityCloud,
-  InteractionOrder,
-  InteractionRouterServiceDefinition,
-  MailboxFetchServiceDefinition,
-  OutgoingMessage,
-  QueueStrategy,
-  ReplyMode,
-  type Interaction,
-} from '@mailroute/contracts';
+import { AgentPresence, InteractionOrder, InteractionRouterServiceDefinition, OutgoingMessage, ReplyMode, type Interaction } from '@mailroute/contracts';
 import { demoProfile, type GraphSandbox, type GraphSandboxEndpoints } from '@mailroute/graph-sandbox';
-import { createGrpcClient, hashBearerCredential } from '@mailroute/platform';
+import { createGrpcClient } from '@mailroute/platform';
 import {
   OtlpSpanKind,
   freePort,
-  randomId,
-  signInWithDeviceCode,
   startDedicatedKafka,
   startOtlpCollector,
   startServiceProcess,
@@ -37,6 +21,18 @@ import {
   type ServiceProcess,
   workspaceRoot,
 } from '@mailroute/testing';
+import {
+  dispatchDesktopUpdate,
+  dropFleetDatabases,
+  newFleetTenant,
+  registerFleetTenant,
+  serviceEnvironment,
+  serviceOrder as order,
+  signInDesktop,
+  withProcessOutput,
+  writeProcessLogs,
+  type ServiceName,
+} from './testing/service-fleet';
 
 /**
  * One trace follows an e-mail through all four services, as an operator's collector receives it:
@@ -55,8 +51,6 @@ import {
  * code), FerretDB, and a Kafka broker of this test's own (a new consumer group on the shared broker
  * would read every earlier suite's events).
  */
-const order = ['auth-broker', 'mailbox-fetch', 'interaction-router', 'outbound-send'] as const;
-type ServiceName = (typeof order)[number];
 /**
  * Both ways a service starts: these two from the production build (the esbuild bundle the images
  * run, `node main.js`), the other two from main.ts on tsx (development, the other suites); the
@@ -99,11 +93,8 @@ describe('one trace across all four services', () => {
   let collector: OtlpCollector;
   const running = new Map<ServiceName, ServiceProcess>();
   const address = new Map<ServiceName, string>();
-  const tenantId = randomId('trace');
-  const apiKey = `mrk_${randomBytes(24).toString('base64url')}`;
-  const databases = { authBroker: randomId('trace-ab'), mailboxes: randomId('trace-mb'), router: randomId('trace-ir') };
+  const tenant = newFleetTenant('trace');
   const agentStop = new AbortController();
-  const metadata = () => Metadata({ authorization: `Bearer ${apiKey}` });
 
   beforeAll(async () => {
     const started = performance.now();
@@ -113,10 +104,6 @@ describe('one trace across all four services', () => {
     collector = await startOtlpCollector();
     ({ sandbox, endpoints } = await startTestGraphSandbox({ profile: 'demo', deviceCodeIntervalSeconds: 1 }));
     const { mongoUrl } = testInfra();
-    const hash = hashBearerCredential(apiKey);
-    const fetchToken = `mrs_${randomBytes(16).toString('hex')}`;
-    const sendToken = `mrs_${randomBytes(16).toString('hex')}`;
-    const encryptionKey = `k1:${randomBytes(32).toString('base64')}`;
     for (const service of order) address.set(service, `127.0.0.1:${await freePort()}`);
     const port = (service: ServiceName) => (address.get(service) ?? '').split(':')[1] ?? '0';
     const common = (service: ServiceName) => ({
@@ -127,54 +114,10 @@ describe('one trace across all four services', () => {
       // Export within a fraction of a second instead of the default 5 s.
       OTEL_BSP_SCHEDULE_DELAY: '200',
     });
-    const env = (brokers: string): Record<ServiceName, Record<string, string>> => ({
-      'auth-broker': {
-        ...common('auth-broker'),
-        AUTH_BROKER_STORE: 'mongodb',
-        AUTH_BROKER_MONGODB_URL: mongoUrl,
-        AUTH_BROKER_MONGODB_DATABASE: databases.authBroker,
-        AUTH_BROKER_ENCRYPTION_KEYS: encryptionKey,
-        AUTH_BROKER_API_KEYS: `wm:${tenantId}:credentials.read+credentials.write:${hash}`,
-        AUTH_BROKER_SERVICE_TOKENS: `mailbox-fetch:${hashBearerCredential(fetchToken)},outbound-send:${hashBearerCredential(sendToken)}`,
-        AUTH_BROKER_METRICS_PORT: '0',
-      },
-      'mailbox-fetch': {
-        ...common('mailbox-fetch'),
-        MAILBOX_FETCH_STORE: 'mongodb',
-        MAILBOX_FETCH_MONGODB_URL: mongoUrl,
-        MAILBOX_FETCH_MONGODB_DATABASE: databases.mailboxes,
-        MAILBOX_FETCH_KAFKA_BROKERS: brokers,
-        MAILBOX_FETCH_AUTH_BROKER_ADDRESS: address.get('auth-broker') ?? '',
-        MAILBOX_FETCH_AUTH_BROKER_TOKEN: fetchToken,
-        MAILBOX_FETCH_API_KEYS: `wm:${tenantId}:mailboxes.read+mailboxes.write:${hash}`,
-        MAILBOX_FETCH_METRICS_PORT: '0',
-        MAILBOX_FETCH_SCAN_INTERVAL_MS: '500',
-        MAILBOX_FETCH_POLL_INTERVAL_CAP_MS: '1000',
-      },
-      'interaction-router': {
-        ...common('interaction-router'),
-        ROUTER_MONGODB_URL: mongoUrl,
-        ROUTER_MONGODB_DATABASE: databases.router,
-        ROUTER_KAFKA_BROKERS: brokers,
-        ROUTER_API_KEYS: `wm:${tenantId}:routing.read+routing.write:${hash}`,
-        ROUTER_AGENT_DIRECTORIES: `${tenantId}:${demoProfile.tenantId}`,
-        ROUTER_AGENT_AUDIENCE: demoProfile.desktopClientId,
-        ROUTER_AGENT_AUTHORITY: endpoints.baseUrl,
-      },
-      'outbound-send': {
-        ...common('outbound-send'),
-        OUTBOUND_SEND_STORE: 'mongodb',
-        OUTBOUND_SEND_MONGODB_URL: mongoUrl,
-        // Mailbox configurations are read from mailbox-fetch's table in the same database.
-        OUTBOUND_SEND_MONGODB_DATABASE: databases.mailboxes,
-        OUTBOUND_SEND_KAFKA_BROKERS: brokers,
-        OUTBOUND_SEND_AUTH_BROKER_ADDRESS: address.get('auth-broker') ?? '',
-        OUTBOUND_SEND_AUTH_BROKER_TOKEN: sendToken,
-        OUTBOUND_SEND_METRICS_PORT: '0',
-      },
-    });
+    const env = (service: ServiceName, brokers: string): Record<string, string> =>
+      serviceEnvironment(service, { tenant, endpoints, mongoUrl, brokers, authBrokerAddress: address.get('auth-broker') ?? '', common: common(service) });
     const start = (service: ServiceName, brokers: string) => {
-      const variables = env(brokers)[service];
+      const variables = env(service, brokers);
       running.set(service, fromProductionBuild.includes(service) ? startBuiltService(service, variables) : startServiceProcess(`apps/${service}/src/main.ts`, variables));
     };
     // auth-broker needs no Kafka: it starts while the broker does.
@@ -193,33 +136,7 @@ describe('one trace across all four services', () => {
     );
     if (process.env['TRACE_TEST_REPORT'] === '1') console.log(`trace test set-up: Kafka ready after ${kafkaMs} ms; services serving after (ms) ${JSON.stringify(servingMs)}`);
 
-    const auth = createGrpcClient(AuthBrokerServiceDefinition, address.get('auth-broker') ?? '', { deadlineMs: 30_000 });
-    const fetchApi = createGrpcClient(MailboxFetchServiceDefinition, address.get('mailbox-fetch') ?? '', { deadlineMs: 30_000 });
-    const router = createGrpcClient(InteractionRouterServiceDefinition, address.get('interaction-router') ?? '', { deadlineMs: 30_000 });
-    try {
-      await auth.client.createTenantCredentials(
-        {
-          credentialsId: 'default',
-          spec: {
-            displayName: 'Contoso (trace)',
-            directoryId: demoProfile.tenantId,
-            clientId: demoProfile.clientId,
-            cloud: AuthorityCloud.AUTHORITY_CLOUD_CUSTOM,
-            authorityHost: endpoints.baseUrl,
-            graphEndpoint: endpoints.baseUrl,
-            credential: { $case: 'clientSecret', value: { value: demoProfile.clientSecret, expiresAt: new Date(Date.now() + 90 * 86_400_000) } },
-          },
-        },
-        { metadata: metadata() },
-      );
-      await router.client.createQueue({ queueId: 'support', queue: { displayName: 'Support', strategy: QueueStrategy.QUEUE_STRATEGY_LONGEST_IDLE } }, { metadata: metadata() });
-      await router.client.createAgent({ agentId: agent.id, agent: { displayName: agent.id, userPrincipalName: agent.upn, queueIds: ['support'], capacity: 5 } }, { metadata: metadata() });
-      await fetchApi.client.createMailbox({ mailboxId: mailbox.split('@')[0] ?? '', mailbox: { address: mailbox, credentialsId: 'default', defaultQueueId: 'support' } }, { metadata: metadata() });
-    } finally {
-      auth.close();
-      fetchApi.close();
-      router.close();
-    }
+    await registerFleetTenant({ tenant, endpoints, address: (service) => address.get(service) ?? '', displayName: 'Contoso (trace)', agents: [agent], mailboxes: [mailbox] });
   }, 240_000);
 
   afterAll(async () => {
@@ -227,8 +144,7 @@ describe('one trace across all four services', () => {
     // TRACE_TEST_LOGS=<dir>: every process's output and the collected spans, for diagnosis.
     const logDir = process.env['TRACE_TEST_LOGS'];
     if (logDir) {
-      mkdirSync(logDir, { recursive: true });
-      for (const [service, proc] of running) writeFileSync(path.join(logDir, `${service}.log`), `${proc.output.join('\n')}\n`);
+      writeProcessLogs(logDir, running);
       writeFileSync(path.join(logDir, 'spans.json'), JSON.stringify(collector?.spans ?? [], (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value), 2));
     }
     await Promise.all([...running.values()].map((proc) => proc.stop('SIGKILL')));
@@ -236,21 +152,17 @@ describe('one trace across all four services', () => {
     await kafka?.dispose();
     await collector?.close();
     rmSync(buildDir, { recursive: true, force: true });
-    const client = await MongoClient.connect(testInfra().mongoUrl);
-    for (const database of Object.values(databases)) await client.db(database).dropDatabase().catch(() => undefined);
-    await client.close();
+    await dropFleetDatabases(tenant);
   }, 120_000);
 
   function fail(service: ServiceName, error: unknown): never {
-    throw new Error(`${service}: ${String(error)}\n--- ${service} output (last 30 lines) ---\n${running.get(service)?.output.slice(-30).join('\n') ?? ''}`, { cause: error });
+    throw withProcessOutput(service, running.get(service), error);
   }
 
   /** The agent: one desktop stream; accepts every offer, replies to this test's e-mail, completes anything else. */
   function runAgent(tag: string, replies: string[], errors: string[]): Promise<void> {
     return (async () => {
-      const token = await signInWithDeviceCode(endpoints, endpoints.admin, demoProfile.tenantId, demoProfile.desktopClientId, agent.upn);
-      const channel: Channel = createChannel(address.get('interaction-router') ?? '');
-      const desktop = createClient(AgentDesktopServiceDefinition, channel, { '*': { metadata: Metadata({ authorization: `Bearer ${token}` }) } });
+      const { desktop, channel } = await signInDesktop(endpoints, agent.upn, address.get('interaction-router') ?? '');
       const handled = new Set<string>();
       const work = (interaction: Interaction): void => {
         if (handled.has(interaction.interactionId)) return;
@@ -282,12 +194,7 @@ describe('one trace across all four services', () => {
       };
       try {
         for await (const update of desktop.connect({ clientInstanceId: 'trace-alice', initialPresence: AgentPresence.AGENT_PRESENCE_AVAILABLE }, { signal: agentStop.signal })) {
-          const event = update.event;
-          if (event?.$case === 'snapshot') {
-            for (const interaction of event.value.assigned) work(interaction);
-            for (const offer of event.value.pendingOffers) accept(offer.offerId);
-          } else if (event?.$case === 'offer') accept(event.value.offerId);
-          else if (event?.$case === 'assignment' && event.value.interaction) work(event.value.interaction);
+          dispatchDesktopUpdate(update, { work, accept });
         }
       } catch (error) {
         if (!agentStop.signal.aborted) errors.push(`desktop stream: ${String(error)}`);
@@ -300,7 +207,7 @@ describe('one trace across all four services', () => {
   async function interactionTagged(tag: string): Promise<Interaction | undefined> {
     const router = createGrpcClient(InteractionRouterServiceDefinition, address.get('interaction-router') ?? '', { deadlineMs: 30_000 });
     try {
-      const page = await router.client.searchInteractions({ page: { pageSize: 10, pageToken: '' }, filter: { subjectContains: tag }, order: InteractionOrder.INTERACTION_ORDER_UNSPECIFIED }, { metadata: metadata() });
+      const page = await router.client.searchInteractions({ page: { pageSize: 10, pageToken: '' }, filter: { subjectContains: tag }, order: InteractionOrder.INTERACTION_ORDER_UNSPECIFIED }, { metadata: tenant.metadata() });
       return page.interactions[0];
     } finally {
       router.close();
