@@ -5,9 +5,9 @@ import {
   InteractionState,
   StateChangeReason,
 } from '@mailroute/contracts';
-import { events, fromEventMessage, type Subscription } from '@mailroute/messaging';
+import type { Subscription } from '@mailroute/messaging';
 import { randomId, testInfra, waitFor } from '@mailroute/testing';
-import { collectStream, createTestIdentityProvider, startHarness, type Harness } from './testing/router-harness';
+import { collectStream, createTestIdentityProvider, startHarness, type Harness, watchOutboundRequests } from './testing/router-harness';
 
 const collect = collectStream;
 
@@ -17,21 +17,14 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
   let idp: Awaited<ReturnType<typeof createTestIdentityProvider>>;
   let harness: Harness;
   let outbound: Subscription;
-  const outboundRequests: { tenantId: string; interactionId: string; sendId: string }[] = [];
+  let outboundRequests: { tenantId: string; interactionId: string; sendId: string }[] = [];
 
   beforeAll(async () => {
     idp = await createTestIdentityProvider(new Map([[directory, tenant]]));
     harness = await startHarness({ infra: testInfra(), waitFor, replicas: 1, tenants: [tenant], verifier: idp.verifier });
-    outbound = await harness.bus.subscribe({
-      groupId: randomId('outbound-watch'),
-      topics: [events.outboundRequest.topic],
-      fromBeginning: false,
-      handler: async (message) => {
-        const request = fromEventMessage('outboundRequest', message);
-        if (request.tenantId === tenant) outboundRequests.push(request);
-      },
-    });
-    await waitFor(() => outbound.assignments().length > 0, { timeoutMs: 60_000 });
+    const watch = await watchOutboundRequests(harness, tenant, waitFor);
+    outbound = watch.subscription;
+    outboundRequests = watch.requests;
     const admin = harness.admin(tenant);
     await admin.createQueue({ queueId: 'billing', queue: { displayName: 'Billing', offerTimeout: { seconds: 10, nanos: 0 } } });
     await admin.createRoutingRule({ ruleId: 'invoices', rule: { displayName: 'Invoices', condition: { subjectPatterns: [{ pattern: { $case: 'contains', value: 'invoice' } }] }, action: { action: { $case: 'route', value: { queueId: 'billing', priority: 300, requiredSkills: [], tags: ['invoice'] } } } } });

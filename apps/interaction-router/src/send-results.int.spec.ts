@@ -11,9 +11,9 @@ import {
   type AgentDesktopServiceClient,
   type OutboundRequest,
 } from '@mailroute/contracts';
-import { eventKey, events, fromEventMessage, toEventMessage, type Subscription } from '@mailroute/messaging';
+import { eventKey, events, toEventMessage, type Subscription } from '@mailroute/messaging';
 import { randomId, testInfra, waitFor } from '@mailroute/testing';
-import { collectStream, createTestIdentityProvider, startHarness, type Harness } from './testing/router-harness';
+import { collectStream, createTestIdentityProvider, startHarness, type Harness, watchOutboundRequests } from './testing/router-harness';
 
 const collect = collectStream;
 
@@ -26,7 +26,7 @@ describe('interaction-router: outbound results', () => {
   let idp: Awaited<ReturnType<typeof createTestIdentityProvider>>;
   let harness: Harness;
   let outbound: Subscription;
-  const requests: OutboundRequest[] = [];
+  let requests: OutboundRequest[] = [];
   let desktop: AgentDesktopServiceClient;
   let stream: ReturnType<typeof collect>;
   const abort = new AbortController();
@@ -34,16 +34,9 @@ describe('interaction-router: outbound results', () => {
   beforeAll(async () => {
     idp = await createTestIdentityProvider(new Map([[directory, tenant]]));
     harness = await startHarness({ infra: testInfra(), waitFor, replicas: 1, tenants: [tenant], verifier: idp.verifier });
-    outbound = await harness.bus.subscribe({
-      groupId: randomId('outbound-watch'),
-      topics: [events.outboundRequest.topic],
-      fromBeginning: false,
-      handler: async (message) => {
-        const request = fromEventMessage('outboundRequest', message);
-        if (request.tenantId === tenant) requests.push(request);
-      },
-    });
-    await waitFor(() => outbound.assignments().length > 0, { timeoutMs: 60_000 });
+    const watch = await watchOutboundRequests(harness, tenant, waitFor);
+    outbound = watch.subscription;
+    requests = watch.requests;
     const admin = harness.admin(tenant);
     await admin.createQueue({ queueId: 'support', queue: { displayName: 'Support', offerTimeout: { seconds: 60, nanos: 0 } } });
     await admin.createAgent({ agentId: 'sam', agent: { displayName: 'Sam', entraObjectId: 'oid-sam', queueIds: ['support'], capacity: 5, skills: [] } });

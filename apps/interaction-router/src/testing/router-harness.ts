@@ -9,8 +9,9 @@ import {
   type AgentDesktopServiceClient,
   type InteractionRouterServiceClient,
   type ConnectResponse,
+  type OutboundRequest,
 } from '@mailroute/contracts';
-import { eventKey, events, KafkaEventBus, toEventMessage, type EventBus } from '@mailroute/messaging';
+import { eventKey, events, fromEventMessage, KafkaEventBus, toEventMessage, type EventBus, type Subscription } from '@mailroute/messaging';
 import { createCallerAuthenticator, createEntraTokenVerifier, createLogger, hashBearerCredential, staticJwks, type EntraTokenVerifier } from '@mailroute/platform';
 import { createServer, type RouterServer } from '../server';
 import { openMongoRouterStores, type RouterStores } from '../store/router-stores';
@@ -195,4 +196,20 @@ export function collectStream(stream: AsyncIterable<ConnectResponse>) {
     /** The offers received, in order. */
     offers: () => received.flatMap((m) => (m.event?.$case === 'offer' ? [m.event.value] : [])),
   };
+}
+
+/** Records the OutboundRequest events of one tenant from now on (its own consumer group); resolves once it consumes. */
+export async function watchOutboundRequests(harness: Pick<Harness, 'bus'>, tenantId: string, waitFor: HarnessOptions['waitFor']): Promise<{ requests: OutboundRequest[]; subscription: Subscription }> {
+  const requests: OutboundRequest[] = [];
+  const subscription = await harness.bus.subscribe({
+    groupId: randomId('outbound-watch'),
+    topics: [events.outboundRequest.topic],
+    fromBeginning: false,
+    handler: async (message) => {
+      const request = fromEventMessage('outboundRequest', message);
+      if (request.tenantId === tenantId) requests.push(request);
+    },
+  });
+  await waitFor(() => subscription.assignments().length > 0, { timeoutMs: 60_000 });
+  return { requests, subscription };
 }
