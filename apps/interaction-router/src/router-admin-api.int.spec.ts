@@ -116,10 +116,11 @@ describe('interaction-router workload-manager API on two replicas', () => {
       // Intake routes the same e-mail the same way.
       const interactionId = randomId('ix');
       await harness.publishInbound({ tenantId: tenants.rules, interactionId, message: { ...invoiceSample, conversationId: `conv-${interactionId}`, graphMessageId: `g-${interactionId}` } as never });
+      // The first e-mail after two replicas start may wait out their consumer group's rebalance on a loaded machine.
       const routed = await waitFor(async () => {
         const got = (await admin.getInteraction({ interactionId }).catch(() => undefined))?.interaction;
         return got?.state === InteractionState.INTERACTION_STATE_QUEUED ? got : undefined;
-      }, slow);
+      }, { ...slow, timeoutMs: 150_000 });
       expect({ queueId: routed.queueId, priority: routed.priority, tags: routed.tags, requiredSkills: routed.requiredSkills }).toEqual({
         queueId: 'billing',
         priority: 100,
