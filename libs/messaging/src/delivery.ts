@@ -1,5 +1,5 @@
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
-import { isRetryable, sleep, type Logger } from '@mailroute/platform';
+import { endingSpans, isRetryable, sleep, type Logger } from '@mailroute/platform';
 import {
   deadLetterHeaders,
   deadLetterTopic,
@@ -50,17 +50,7 @@ export async function publishTraced(
     spans.push(span);
     return withTraceHeaders(message, trace.setSpan(parent, span));
   });
-  try {
-    await send(traced);
-  } catch (error) {
-    for (const span of spans) {
-      span.recordException(error as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR });
-    }
-    throw error;
-  } finally {
-    for (const span of spans) span.end();
-  }
+  await endingSpans(spans, () => send(traced));
 }
 
 export type DeliveryOutcome = 'handled' | 'dead-lettered' | 'aborted';

@@ -239,3 +239,21 @@ export function spanContextFromStored(stored: StoredTraceContext | undefined): S
   const spanContext = trace.getSpanContext(contextFromStored(stored));
   return spanContext && trace.isSpanContextValid(spanContext) ? spanContext : undefined;
 }
+
+/**
+ * Runs `work` and then ends every span in `spans` (which `work` may still be filling); when `work`
+ * fails, each span records the error first. For work that opens one span per item it handles.
+ */
+export async function endingSpans<T>(spans: readonly Span[], work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    for (const span of spans) {
+      span.recordException(error as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    throw error;
+  } finally {
+    for (const span of spans) span.end();
+  }
+}

@@ -1,9 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { context, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { context, trace, type Context, type Span } from '@opentelemetry/api';
 import { InitialSyncMode, MailboxAccessMode, PostProcessingAction, type InboundEmail } from '@mailroute/contracts';
 import { isGraphMailError, type DeltaPage, type FolderSelector, type GraphAttachment, type GraphMailClient, type GraphMessage, type MailboxGraph, type MailboxTarget } from '@mailroute/graph-mail';
 import { eventKey, events, toEventMessage, withTraceHeaders, type EventBus } from '@mailroute/messaging';
-import type { Logger } from '@mailroute/platform';
+import { endingSpans, type Logger } from '@mailroute/platform';
 import { toInboundMessage, type StoredAttachment } from '../ingest/inbound-mapping';
 import {
   hashKey,
@@ -184,17 +184,7 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
       spans.push(span);
       return span;
     };
-    try {
-      return await ingestTracedPage(api, mailbox, items, backfill, emailSpan);
-    } catch (error) {
-      for (const span of spans) {
-        span.recordException(error as Error);
-        span.setStatus({ code: SpanStatusCode.ERROR });
-      }
-      throw error;
-    } finally {
-      for (const span of spans) span.end();
-    }
+    return endingSpans(spans, () => ingestTracedPage(api, mailbox, items, backfill, emailSpan));
   }
 
   async function ingestTracedPage(
