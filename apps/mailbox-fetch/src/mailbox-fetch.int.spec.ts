@@ -1,4 +1,4 @@
-import { Mailbox, MailboxSyncState, type InboundEmail } from '@mailroute/contracts';
+import { Mailbox, MailboxSyncState, PostProcessingAction, type InboundEmail } from '@mailroute/contracts';
 import { createGraphMailClient, createMailboxLimiter, type GraphMailClient } from '@mailroute/graph-mail';
 import { events, fromEventMessage, KafkaEventBus, type EventBus, type Subscription } from '@mailroute/messaging';
 import { createLogger } from '@mailroute/platform';
@@ -169,6 +169,54 @@ describe('mailbox-fetch intake against the graph sandbox, FerretDB and Kafka', (
     // Only injected 429s: the sandbox never had to refuse a request for concurrency.
     // The sandbox (limit lowered to 2) never had to refuse a request for concurrency.
     expect((await started.endpoints.admin.stats(sandbox.directoryId)).throttled).toBe(0);
+  });
+
+  it('marks read and moves every e-mail that arrived during a Graph 503/429 window on mark-read and move, also when the replica is replaced meanwhile', async () => {
+    const { tenantId, sandbox } = await newTenant(2);
+    const [readBox, moveBox] = sandbox.mailboxes;
+    const database = randomId('mf-post');
+    const first = await startReplica(database, 'replica-p1');
+    await first.core.createMailbox(tenantId, 'p-read', Mailbox.fromPartial({ address: readBox }));
+    await first.core.createMailbox(
+      tenantId,
+      'p-move',
+      Mailbox.fromPartial({ address: moveBox, postProcessing: { action: PostProcessingAction.POST_PROCESSING_ACTION_MARK_READ_AND_MOVE, moveTo: { folder: { $case: 'path', value: 'Processed' } } } }),
+    );
+    await waitFor(async () => (await first.core.listSyncStatuses(tenantId, 0, undefined, 10)).statuses.every((s) => s.lastSuccessfulSyncAt !== undefined), { timeoutMs: 30_000, description: 'first sync' });
+
+    // The fault window: every mark-read answers 503, every move 429; reads and delta still work.
+    await started.endpoints.admin.addFault({ tenantId: sandbox.directoryId, endpoint: 'messages.update', status: 503 });
+    await started.endpoints.admin.addFault({ tenantId: sandbox.directoryId, endpoint: 'messages.move', status: 429, retryAfterSeconds: 1 });
+    const perMailbox = 6;
+    await Promise.all(
+      [readBox, moveBox].map((address) =>
+        started.endpoints.admin.deliverBulk(sandbox.directoryId, address ?? '', Array.from({ length: perMailbox }, (_, i) => ({ from: 'c@example.org', subject: `fault window ${i}` }))),
+      ),
+    );
+    await waitFor(() => eventsOf(tenantId).length >= 2 * perMailbox, { timeoutMs: 60_000, description: 'events of the fault window' });
+    // The turns that published them ended (their post-processing was tried, and failed).
+    const publishedAt = Date.now();
+    await waitFor(
+      async () => (await first.core.listSyncStatuses(tenantId, 0, undefined, 10)).statuses.every((s) => (s.lastSuccessfulSyncAt?.getTime() ?? 0) > publishedAt),
+      { timeoutMs: 30_000, description: 'a round completed after the events' },
+    );
+    // Replaced while the window lasts: the next replica finds the work where the first left it.
+    await first.core.runtime.stop();
+    await started.endpoints.admin.clearFaults();
+    const second = await startReplica(database, 'replica-p2');
+
+    const inbox = (address: string | undefined) => started.endpoints.admin.folderMessages(sandbox.directoryId, address ?? '', 'inbox');
+    const processed = async () => {
+      const folder = (await started.endpoints.admin.folders(sandbox.directoryId, moveBox ?? '')).value.find((f) => f.displayName === 'Processed');
+      return folder ? (await started.endpoints.admin.folderMessages(sandbox.directoryId, moveBox ?? '', folder.id)).value : [];
+    };
+    await waitFor(async () => (await inbox(readBox)).value.every((m) => m.isRead), { timeoutMs: 60_000, description: 'mark-read applied after the window' });
+    await waitFor(async () => (await processed()).length === perMailbox && (await inbox(moveBox)).value.length === 0, { timeoutMs: 60_000, description: 'moves applied after the window' });
+    expect((await inbox(readBox)).value.map((m) => m.isRead)).toEqual(Array.from({ length: perMailbox }, () => true));
+    expect((await processed()).map((m) => m.isRead)).toEqual(Array.from({ length: perMailbox }, () => true));
+    // Done work is removed from the store.
+    await waitFor(async () => (await second.stores.postProcessing.list({ prefix: `${tenantId}/`, limit: 100 })).length === 0, { timeoutMs: 10_000, description: 'work removed' });
+    expect(new Set(eventsOf(tenantId).map((e) => e.interactionId)).size).toBe(2 * perMailbox);
   });
 
   it('resyncs after an expired delta token without duplicates', async () => {

@@ -57,6 +57,7 @@ export function createMailboxFetchCore(deps: MailboxFetchCoreDeps) {
     clock,
     replicaId: deps.replicaId,
     maxPagesPerTurn: deps.options?.maxPagesPerTurn ?? 4,
+    postProcessingBackoff: { initialDelayMs: deps.options?.errorBackoffBaseMs ?? 1_000, maxDelayMs: deps.options?.errorBackoffMaxMs ?? 300_000 },
     ...(deps.onIngested ? { onIngested: deps.onIngested } : {}),
   });
   const runtime = createSyncRuntime({ stores, sync, logger: deps.logger, clock, replicaId: deps.replicaId, options: deps.options ?? {} });

@@ -69,12 +69,20 @@ export async function withRetry<T>(operation: (attempt: number) => Promise<T>, o
       errors.push(error);
       if (!isRetryable(error)) throw errors.length === 1 ? error : new RetriesExhaustedError(errors);
       if (attempt >= maxAttempts || options.signal?.aborted) throw new RetriesExhaustedError(errors);
-      const backoff = Math.min(maxDelayMs, initialDelayMs * 2 ** (attempt - 1)) * Math.random();
-      const delayMs = Math.max(backoff, retryAfterMs(error) ?? 0);
+      const delayMs = Math.max(backoffDelayMs(attempt, { initialDelayMs, maxDelayMs }), retryAfterMs(error) ?? 0);
       options.onRetry?.(error, attempt, delayMs);
       await sleep(delayMs, options.signal);
     }
   }
+}
+
+/**
+ * The project's one backoff: the wait before retry number `attempt` (1 = after the first failure),
+ * exponential from `initialDelayMs`, capped at `maxDelayMs`, with full jitter. Used by `withRetry`
+ * and by work that is retried across calls and restarts (it stores the attempt count and asks here).
+ */
+export function backoffDelayMs(attempt: number, options: { initialDelayMs: number; maxDelayMs: number }, random: () => number = Math.random): number {
+  return Math.min(options.maxDelayMs, options.initialDelayMs * 2 ** Math.max(0, attempt - 1)) * random();
 }
 
 /** Resolves after `ms`, or early (without throwing) when `signal` aborts. */

@@ -96,6 +96,19 @@ export interface InboundMessageRecord {
   postProcessedAt?: number | undefined;
 }
 
+/**
+ * Post-processing still to apply to an ingested e-mail (stored under its inbound record's key,
+ * removed once done): the record, plus the attempts so far and when the next one is due.
+ */
+export interface PostProcessingWorkRecord extends InboundMessageRecord {
+  queuedAt: number;
+  attempts: number;
+  /** Epoch ms; 0 = at once. */
+  nextAttemptAt: number;
+  /** The last attempt's error (truncated), for operators reading the store. */
+  lastError?: string | undefined;
+}
+
 /** A SyncNow request, picked up by the owning replica. */
 export interface SyncRequestRecord {
   requestedAt: number;

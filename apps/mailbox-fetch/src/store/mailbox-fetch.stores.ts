@@ -11,6 +11,7 @@ import type {
   InboundMessageRecord,
   MailboxRecord,
   MailboxStatusRecord,
+  PostProcessingWorkRecord,
   SyncCursorRecord,
   SyncRequestRecord,
 } from './mailbox-fetch.records';
@@ -22,6 +23,8 @@ export interface MailboxFetchStores {
   statuses: DocumentTable<MailboxStatusRecord>;
   cursors: DocumentTable<SyncCursorRecord>;
   inbound: DocumentTable<InboundMessageRecord>;
+  /** Post-processing not yet applied, under the inbound record's key (see sync/post-processing.ts). */
+  postProcessing: DocumentTable<PostProcessingWorkRecord>;
   attachments: DocumentTable<AttachmentContentRecord>;
   syncRequests: DocumentTable<SyncRequestRecord>;
   leases: DocumentTable<LeaseDocument>;
@@ -33,6 +36,7 @@ const names = {
   statuses: 'mf_sync_statuses',
   cursors: 'mf_sync_cursors',
   inbound: 'mf_inbound_messages',
+  postProcessing: 'mf_post_processing',
   attachments: 'mf_attachment_contents',
   syncRequests: 'mf_sync_requests',
   leases: 'mf_mailbox_leases',
@@ -45,6 +49,7 @@ function tables(table: <T extends object>(name: string) => DocumentTable<T>): Om
     statuses: table(names.statuses),
     cursors: table(names.cursors),
     inbound: table(names.inbound),
+    postProcessing: table(names.postProcessing),
     attachments: table(names.attachments),
     syncRequests: table(names.syncRequests),
     leases: table(names.leases),

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { context, trace, type Context, type Span } from '@opentelemetry/api';
-import { InitialSyncMode, MailboxAccessMode, PostProcessingAction, type InboundEmail } from '@mailroute/contracts';
+import { InitialSyncMode, MailboxAccessMode, type InboundEmail } from '@mailroute/contracts';
 import { isGraphMailError, type DeltaPage, type FolderSelector, type GraphAttachment, type GraphMailClient, type GraphMessage, type MailboxGraph, type MailboxTarget } from '@mailroute/graph-mail';
 import { eventKey, events, toEventMessage, withTraceHeaders, type EventBus } from '@mailroute/messaging';
 import { endingSpans, type Logger } from '@mailroute/platform';
@@ -16,6 +16,7 @@ import {
   type SyncCursorRecord,
 } from '../store/mailbox-fetch.records';
 import type { MailboxFetchStores } from '../store/mailbox-fetch.stores';
+import { createPostProcessing } from './post-processing';
 import type { SyncCursorStore } from './sync-cursor.store';
 
 /** Largest single attachment stored (a stored document must stay under MongoDB's 16 MB). */
@@ -38,6 +39,8 @@ export interface MailboxSyncDeps {
   /** Pages read per turn before the mailbox yields to others (fairness). */
   maxPagesPerTurn: number;
   onIngested?: (count: number, mailbox: MailboxRecord, freshnessMs: readonly number[]) => void;
+  /** Backoff between post-processing attempts of one e-mail; default 1 s doubling to 5 min. */
+  postProcessingBackoff?: { initialDelayMs: number; maxDelayMs: number };
 }
 
 export interface TurnResult {
@@ -50,6 +53,8 @@ export interface TurnResult {
   ingested: number;
   /** Messages seen in this turn not yet ingested when it ended (lower bound of the backlog). */
   backlog: number;
+  /** When the mailbox's next failed post-processing is due for a retry (none pending: undefined). */
+  postProcessingDueAt?: number | undefined;
 }
 
 export function targetOf(mailbox: MailboxRecord): MailboxTarget {
@@ -77,13 +82,15 @@ export function windowStartOf(mailbox: MailboxRecord, now: number): number {
 
 /**
  * One turn of a mailbox's sync: up to `maxPagesPerTurn` delta pages from the stored link. Each
- * page is ingested in the documented order: unique inbound record (the interaction key) → event
- * published → cursor advanced → post-processing. A crash anywhere re-reads the page; the unique
- * record makes that harmless and an unpublished record is published again.
+ * page is ingested in the documented order: post-processing work and unique inbound record (the
+ * interaction key) → event published → cursor advanced → post-processing applied. A crash anywhere
+ * re-reads the page; the unique record makes that harmless and an unpublished record is published
+ * again; post-processing left undone is stored work, retried until done (see post-processing.ts).
  */
 export function createMailboxSync(deps: MailboxSyncDeps) {
   const { stores, cursors, graph, bus, clock, logger } = deps;
   const moveTargets = new Map<string, string>();
+  const postProcessing = createPostProcessing({ stores, logger, clock, moveTargetId, ...(deps.postProcessingBackoff ? { backoff: deps.postProcessingBackoff } : {}) });
 
   async function resolveFolderId(api: MailboxGraph, folder: FolderRecord | undefined): Promise<string> {
     const selector = folderSelector(folder);
@@ -153,10 +160,9 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
     return { ...record, publishedAt: published?.publishedAt, postProcessedAt: post?.postProcessedAt };
   }
 
-  async function mark(recordKey: string, record: InboundMessageRecord, marker: 'published' | 'post'): Promise<InboundMessageRecord> {
-    const at = clock();
-    const marked = marker === 'published' ? { ...record, publishedAt: at } : { ...record, postProcessedAt: at };
-    await stores.inbound.insert(`${recordKey}#${marker}`, marked);
+  async function markPublished(recordKey: string, record: InboundMessageRecord): Promise<InboundMessageRecord> {
+    const marked = { ...record, publishedAt: clock() };
+    await stores.inbound.insert(`${recordKey}#published`, marked);
     return marked;
   }
 
@@ -230,6 +236,8 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
           receivedAt,
           ingestedAt: now,
         };
+        // The post-processing work is stored first: an inbound record never exists without it.
+        await postProcessing.enqueue(entry.recordKey, candidate);
         record = (await context.with(details.traced, () => stores.inbound.insert(entry.recordKey, candidate))) ? candidate : await readInbound(entry.recordKey);
         if (!record) throw new Error(`inbound record ${entry.recordKey} vanished`);
         if (record.publishedAt) continue;
@@ -255,7 +263,7 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
         toPublish.map(({ event, traced }) => withTraceHeaders(toEventMessage('inboundEmail', eventKeyValue, event), traced)),
       );
       const publishedAt = clock();
-      const marked = await Promise.all(toPublish.map((entry) => mark(entry.recordKey, entry.record, 'published')));
+      const marked = await Promise.all(toPublish.map((entry) => markPublished(entry.recordKey, entry.record)));
       for (const [index, entry] of toPublish.entries()) toPostProcess.push({ record: marked[index] ?? entry.record, recordKey: entry.recordKey, isRead: false });
       deps.onIngested?.(
         toPublish.length,
@@ -266,37 +274,21 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
     return { toPostProcess, ingested: toPublish.length };
   }
 
-  async function postProcess(api: MailboxGraph, mailbox: MailboxRecord, items: { record: InboundMessageRecord; recordKey: string; isRead: boolean }[]): Promise<void> {
-    const action = mailbox.postProcessingAction;
-    if (action === PostProcessingAction.POST_PROCESSING_ACTION_LEAVE || action === PostProcessingAction.POST_PROCESSING_ACTION_UNSPECIFIED) {
-      if (action === PostProcessingAction.POST_PROCESSING_ACTION_LEAVE) {
-        await Promise.all(items.map((item) => mark(item.recordKey, item.record, 'post')));
-        return;
-      }
-    }
-    const markRead = action === PostProcessingAction.POST_PROCESSING_ACTION_MARK_READ || action === PostProcessingAction.POST_PROCESSING_ACTION_MARK_READ_AND_MOVE || action === PostProcessingAction.POST_PROCESSING_ACTION_UNSPECIFIED;
-    const move = action === PostProcessingAction.POST_PROCESSING_ACTION_MOVE || action === PostProcessingAction.POST_PROCESSING_ACTION_MARK_READ_AND_MOVE;
-    await Promise.all(
-      items.map(async (item) => {
-        try {
-          if (markRead && !item.isRead) await api.markRead(item.record.graphMessageId);
-          if (move) await api.move(item.record.graphMessageId, await moveTargetId(api, mailbox));
-          await mark(item.recordKey, item.record, 'post');
-        } catch (error) {
-          // Never fails the round: the message is ingested; post-processing is retried when the
-          // message shows up in delta again.
-          if (isGraphMailError(error, 'not-found')) {
-            await mark(item.recordKey, item.record, 'post');
-            return;
-          }
-          logger.warn({ err: error, mailboxId: mailbox.mailboxId, tenantId: mailbox.tenantId }, 'mailbox-fetch: post-processing failed');
-        }
-      }),
-    );
+  /**
+   * One turn: the delta pages, then the retries of post-processing that failed earlier (after a
+   * takeover or restart, the first turn reads them from the store). A failed retry never fails the
+   * turn; it is due again after its backoff, which the result reports so the turn is scheduled then.
+   */
+  async function turn(mailbox: MailboxRecord, options: { fullResync: boolean; isOwner: () => boolean }): Promise<TurnResult> {
+    const result = await readDelta(mailbox, options);
+    const key = mailboxKey(mailbox.tenantId, mailbox.mailboxId);
+    if (!options.isOwner()) throw new LostMailboxError(key);
+    await postProcessing.runDue(graph.mailbox(targetOf(mailbox)), mailbox);
+    return { ...result, postProcessingDueAt: postProcessing.nextDueAt(key) };
   }
 
-  /** One turn; `fullResync` drops the stored link first. */
-  async function turn(mailbox: MailboxRecord, options: { fullResync: boolean; isOwner: () => boolean }): Promise<TurnResult> {
+  /** The delta part of a turn; `fullResync` drops the stored link first. */
+  async function readDelta(mailbox: MailboxRecord, options: { fullResync: boolean; isOwner: () => boolean }): Promise<TurnResult> {
     const key = mailboxKey(mailbox.tenantId, mailbox.mailboxId);
     const api = graph.mailbox(targetOf(mailbox));
     let cursor: SyncCursorRecord | undefined = await cursors.latest(key);
@@ -346,7 +338,7 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
         owner: deps.replicaId,
         at: clock(),
       });
-      await postProcess(api, mailbox, result.toPostProcess);
+      await postProcessing.runNow(api, mailbox, result.toPostProcess);
       if (page.deltaLink) return { complete: true, startedRound, phase, ingested, backlog: 0 };
       if (pages >= deps.maxPagesPerTurn) {
         backlog = 1;
@@ -356,7 +348,13 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
     }
   }
 
-  return { turn };
+  return {
+    turn,
+    /** The mailbox left this replica (its pending post-processing is re-read if it comes back). */
+    release: (key: string) => postProcessing.forget(key),
+    /** Post-processing items of an owned mailbox not yet applied. */
+    pendingPostProcessing: (key: string) => postProcessing.pendingCount(key),
+  };
 }
 
 export type MailboxSync = ReturnType<typeof createMailboxSync>;

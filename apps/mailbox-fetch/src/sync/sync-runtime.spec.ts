@@ -12,6 +12,8 @@ function recordingSync(replica: string, turns: { replica: string; key: string }[
       turns.push({ replica, key: mailboxKey(mailbox.tenantId, mailbox.mailboxId) });
       return { complete: true, startedRound: true, phase: 'incremental', ingested: 0, backlog: 0 };
     },
+    release: () => undefined,
+    pendingPostProcessing: () => 0,
   };
 }
 

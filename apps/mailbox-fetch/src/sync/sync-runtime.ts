@@ -1,5 +1,5 @@
 import { MailboxSyncState } from '@mailroute/contracts';
-import type { Logger } from '@mailroute/platform';
+import { backoffDelayMs, type Logger } from '@mailroute/platform';
 import { mailboxKey, type MailboxRecord, type MailboxStatusRecord, type SyncRequestRecord } from '../store/mailbox-fetch.records';
 import { listAll, type MailboxFetchStores } from '../store/mailbox-fetch.stores';
 import { isHeld, MailboxLeases, type MailboxLease } from './mailbox-lease';
@@ -104,6 +104,7 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
   function drop(entry: HeldMailbox, reason: string): void {
     entry.lost = true;
     held.delete(entry.key);
+    deps.sync.release(entry.key);
     if (entry.running) draining.add(entry.key);
     logger.info({ mailbox: entry.key, reason }, 'mailbox-fetch: mailbox released');
   }
@@ -187,7 +188,8 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
   }
 
   function backoff(failures: number): number {
-    return Math.min(options.errorBackoffMaxMs, options.errorBackoffBaseMs * 2 ** Math.max(0, failures - 1)) * (0.75 + Math.random() / 4);
+    // At least three quarters of the step, so a failing mailbox never retries at once.
+    return backoffDelayMs(failures, { initialDelayMs: options.errorBackoffBaseMs, maxDelayMs: options.errorBackoffMaxMs }, () => 0.75 + Math.random() / 4);
   }
 
   async function runTurn(entry: HeldMailbox): Promise<void> {
@@ -219,7 +221,8 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
         if (result.phase === 'resync' || fullResync) status.lastFullResyncAt = now;
         entry.roundStartedAt = undefined;
         status.state = MailboxSyncState.MAILBOX_SYNC_STATE_HEALTHY;
-        entry.nextSyncAt = now + pollOf(entry.mailbox);
+        // A failed post-processing is retried when its backoff ends, not only at the next poll.
+        entry.nextSyncAt = Math.min(now + pollOf(entry.mailbox), result.postProcessingDueAt ?? Number.POSITIVE_INFINITY);
       } else {
         status.state =
           result.phase === 'initial' ? MailboxSyncState.MAILBOX_SYNC_STATE_INITIAL_SYNC : result.phase === 'resync' ? MailboxSyncState.MAILBOX_SYNC_STATE_RESYNCING : MailboxSyncState.MAILBOX_SYNC_STATE_HEALTHY;
