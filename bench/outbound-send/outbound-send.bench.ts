@@ -99,7 +99,7 @@ async function main(): Promise<void> {
     fromBeginning: false,
     handler: async (message) => {
       const result = fromEventMessage('outboundResult', message);
-      if ((result.state === SendState.SEND_STATE_SENT || result.state === SendState.SEND_STATE_FAILED) && !finishedAt.has(result.sendId)) finishedAt.set(result.sendId, { at: Date.now(), state: result.state });
+      if ((result.state === SendState.SEND_STATE_SENT || result.state === SendState.SEND_STATE_FAILED || result.state === SendState.SEND_STATE_OUTCOME_UNKNOWN) && !finishedAt.has(result.sendId)) finishedAt.set(result.sendId, { at: Date.now(), state: result.state });
     },
   });
   await waitFor(() => subscription.assignments().length > 0, { timeoutMs: 60_000 });

@@ -42,6 +42,8 @@ export const configSchema = z.object({
   OUTBOUND_SEND_RATE_MAX_WAIT_MS: env.int({ min: 0, max: 86_400_000, default: 900_000 }),
   /** Transient failures are retried this long after the request, then it fails RETRIES_EXHAUSTED. */
   OUTBOUND_SEND_RETRY_BUDGET_MS: env.int({ min: 1_000, max: 7 * 86_400_000, default: 86_400_000 }),
+  /** A send whose outcome is unknown stays CHECKING this long while the check (Sent Items, then the draft) keeps failing, then ends OUTCOME_UNKNOWN (never FAILED). */
+  OUTBOUND_SEND_OUTCOME_CHECK_BUDGET_MS: env.int({ min: 1_000, max: 7 * 86_400_000, default: 3_600_000 }),
   /** First backoff after a transient failure (doubles up to 5 min, jittered; Retry-After wins when longer). */
   OUTBOUND_SEND_BACKOFF_BASE_MS: env.int({ min: 10, max: 600_000, default: 1_000 }),
   /** An attempt marker older than this belongs to a crashed replica; its attempt is resolved through Sent Items. */

@@ -22,7 +22,7 @@ import { createSandboxMailTenant, createSandboxTokenProvider, randomId, startTes
 import { createTableMailboxDirectory, mailboxConfigTableName, type MailboxConfigView } from './mailboxes/mailbox-directory';
 import { createOutboundSend, type OutboundSend } from './outbound-send';
 import { sendIdHeader } from './send/loop-protection';
-import { createSendEngine } from './send/send-engine';
+import { createSendEngine, isFinalState } from './send/send-engine';
 import { createSendRateLimiter } from './send/send-rate-limiter';
 import { createServer } from './server';
 import { openMongoStores, type OutboundSendStores } from './store/outbound-send.stores';
@@ -46,7 +46,7 @@ describe('outbound-send against the graph sandbox, FerretDB and Kafka', () => {
   const sandboxTenants = new Map<string, SandboxMailTenant>();
   const limiter = createMailboxLimiter({ perMailbox: 1 });
   const apiKeys = new Map<string, { write: string; supervise: string }>();
-  const tenants = { main: randomId('t-main'), noSend: randomId('t-nosend'), policy: randomId('t-policy'), storm: randomId('t-storm') };
+  const tenants = { main: randomId('t-main'), noSend: randomId('t-nosend'), policy: randomId('t-policy'), storm: randomId('t-storm'), unknown: randomId('t-unknown') };
 
   const auth = (key: string) => ({ metadata: Metadata({ authorization: `Bearer ${key}` }) });
   const keyOf = (tenant: string, kind: 'write' | 'supervise' = 'supervise') => apiKeys.get(tenant)?.[kind] ?? '';
@@ -69,7 +69,8 @@ describe('outbound-send against the graph sandbox, FerretDB and Kafka', () => {
     await admin.setGroupMembers(policy.directoryId, `routed@${policy.domain}`, [policy.mailboxes[0] as string]);
     await admin.createAccessPolicy(policy.directoryId, { appId: policy.clientId, accessRight: 'RestrictAccess', policyScopeGroupId: `routed@${policy.domain}` });
     const storm = await createSandboxMailTenant(started.endpoints, { mailboxCount: 3 });
-    for (const [tenant, sandbox] of [[tenants.main, main], [tenants.noSend, noSend], [tenants.policy, policy], [tenants.storm, storm]] as const) {
+    const unknown = await createSandboxMailTenant(started.endpoints, { mailboxCount: 2 });
+    for (const [tenant, sandbox] of [[tenants.main, main], [tenants.noSend, noSend], [tenants.policy, policy], [tenants.storm, storm], [tenants.unknown, unknown]] as const) {
       sandboxTenants.set(tenant, sandbox);
       for (const [i, address] of sandbox.mailboxes.entries()) await addMailbox(tenant, `box-${i}`, address);
       apiKeys.set(tenant, { write: `mrk_${randomBytes(12).toString('hex')}`, supervise: `mrk_${randomBytes(12).toString('hex')}` });
@@ -158,13 +159,13 @@ describe('outbound-send against the graph sandbox, FerretDB and Kafka', () => {
     waitFor(
       async () => {
         const send = (await client.client.getSendStatus({ key: { $case: 'sendId', value: sendId } }, auth(keyOf(tenantId)))).send;
-        return send && (send.state === SendState.SEND_STATE_SENT || send.state === SendState.SEND_STATE_FAILED) ? send : undefined;
+        return send && isFinalState(send.state) ? send : undefined;
       },
       { timeoutMs, intervalMs: 100, description: `send ${sendId} final` },
     );
 
   const finalResult = (sendId: string) =>
-    waitFor(() => results.find((result) => result.sendId === sendId && (result.state === SendState.SEND_STATE_SENT || result.state === SendState.SEND_STATE_FAILED)), { timeoutMs: 30_000, description: `result of ${sendId}` });
+    waitFor(() => results.find((result) => result.sendId === sendId && isFinalState(result.state)), { timeoutMs: 30_000, description: `result of ${sendId}` });
 
   async function sentWith(tenantId: string, address: string, sendId: string) {
     const sandbox = sandboxTenants.get(tenantId) as SandboxMailTenant;
@@ -338,6 +339,84 @@ describe('outbound-send against the graph sandbox, FerretDB and Kafka', () => {
     expect(finals.map((record) => record?.state)).toEqual([SendState.SEND_STATE_SENT, SendState.SEND_STATE_SENT, SendState.SEND_STATE_FAILED]);
     expect(finals[2]?.failure?.reason).toBe(SendFailureReason.SEND_FAILURE_REASON_SEND_RATE_EXCEEDED);
     expect(await sentWith(tenants.main, sandbox.mailboxes[1] as string, finals[2]?.sendId as string)).toHaveLength(0);
+  });
+
+  describe('a send whose outcome is unknown is never reported FAILED', () => {
+    const statesOf = (sendId: string) => results.filter((result) => result.sendId === sendId).map((result) => result.state);
+
+    afterEach(() => started.endpoints.admin.clearFaults());
+
+    it('reports SENT, proved by the draft, when the connection was cut after Graph\'s 202 and the Sent Items lookup is refused', async () => {
+      const sandbox = sandboxTenants.get(tenants.unknown) as SandboxMailTenant;
+      const address = sandbox.mailboxes[0] as string;
+      const { admin } = started.endpoints;
+      // The send goes out, the client sees a connection reset; reading Sent Items then answers 403.
+      await admin.addFault({ tenantId: sandbox.directoryId, mailbox: address, endpoint: 'messages.send', dropResponse: true, times: 1 });
+      await admin.addFault({ tenantId: sandbox.directoryId, mailbox: address, endpoint: 'messages.list', status: 403 });
+      const send = (
+        await client.client.sendNew(
+          { idempotencyKey: randomId('cut'), mailboxId: 'box-0', interactionId: '', content: { subject: 'Your refund', bodyText: 'It is on its way.', to: [{ address: 'ann@customer.example', name: '' }] } as OutgoingMessage },
+          auth(keyOf(tenants.unknown, 'write')),
+        )
+      ).send;
+      const sendId = send?.sendId as string;
+      const final = await finalState(tenants.unknown, sendId);
+      expect(final.failure).toBeUndefined();
+      expect(final.state).toBe(SendState.SEND_STATE_SENT);
+      expect(await sentWith(tenants.unknown, address, sendId)).toHaveLength(1);
+      expect(final.sent?.graphMessageId).not.toBe('');
+      expect((await finalResult(sendId)).state).toBe(SendState.SEND_STATE_SENT);
+      // The event stream said "checking" in between, never FAILED.
+      expect(statesOf(sendId)).toContain(SendState.SEND_STATE_CHECKING);
+      expect(statesOf(sendId)).not.toContain(SendState.SEND_STATE_FAILED);
+      expect((await admin.stats(sandbox.directoryId)).graphRequestsByEndpoint['messages.send']).toBe(1);
+    });
+
+    it('stays CHECKING while Sent Items and the draft cannot be read, then ends OUTCOME_UNKNOWN, not FAILED', async () => {
+      const sandbox = sandboxTenants.get(tenants.unknown) as SandboxMailTenant;
+      const address = sandbox.mailboxes[1] as string;
+      const { admin } = started.endpoints;
+      await admin.addFault({ tenantId: sandbox.directoryId, mailbox: address, endpoint: 'messages.send', dropResponse: true, times: 1 });
+      await admin.addFault({ tenantId: sandbox.directoryId, mailbox: address, endpoint: 'messages.list', status: 400 });
+      await admin.addFault({ tenantId: sandbox.directoryId, mailbox: address, endpoint: 'messages.get', status: 403 });
+      // A second engine on the same store, bus and sandbox, with a check budget of a few seconds.
+      const tokens = createSandboxTokenProvider(started.endpoints, sandboxTenants);
+      const engine = createSendEngine({
+        stores,
+        bus,
+        graph: createGraphSendClient({ tokens, limiter }),
+        mail: createGraphMailClient({ tokens, limiter }),
+        mailboxes: createTableMailboxDirectory(mailboxTable, { cacheMs: 0 }),
+        rate: createSendRateLimiter(),
+        logger,
+        replicaId: 'check-budget-test',
+        options: { backoffBaseMs: 100, backoffMaxMs: 500, outcomeCheckBudgetMs: 3_000 },
+      });
+      const request = OutboundRequest.fromPartial({
+        eventId: randomUUID(),
+        tenantId: tenants.unknown,
+        occurredAt: new Date(),
+        sendId: randomUUID(),
+        idempotencyKey: randomId('unknown'),
+        kind: SendKind.SEND_KIND_NEW,
+        mailboxId: 'box-1',
+        mailboxAddress: address,
+        content: { subject: 'Your order', bodyText: 'Shipped.', to: [{ address: 'bob@customer.example', name: '' }] } as OutgoingMessage,
+        requestedBy: { kind: ActorKind.ACTOR_KIND_SYSTEM, id: '', displayName: '' },
+      });
+      await engine.intake(request, SendOrigin.SEND_ORIGIN_API);
+      const final = await engine.drive(tenants.unknown, request.sendId);
+      await engine.close();
+      expect(final?.state).toBe(SendState.SEND_STATE_OUTCOME_UNKNOWN);
+      expect(final?.failure?.reason).toBe(SendFailureReason.SEND_FAILURE_REASON_OUTCOME_CHECK_FAILED);
+      expect(final?.failure?.graphErrorCode).toBe('ErrorAccessDenied');
+      expect(final?.failure?.message).toMatch(/may have been sent/);
+      // It did go out, once: reporting FAILED would have invited a second reply.
+      expect(await sentWith(tenants.unknown, address, request.sendId)).toHaveLength(1);
+      expect((await finalResult(request.sendId)).state).toBe(SendState.SEND_STATE_OUTCOME_UNKNOWN);
+      await waitFor(() => statesOf(request.sendId).filter((state) => state === SendState.SEND_STATE_CHECKING).length >= 2, { timeoutMs: 10_000, description: 'CHECKING results' });
+      expect(statesOf(request.sendId)).not.toContain(SendState.SEND_STATE_FAILED);
+    });
   });
 
   describe('safety', () => {

@@ -60,6 +60,7 @@ export async function wireOutboundSend(config: OutboundSendConfig, logger: Logge
       inlineAttachmentMaxBytes: config.OUTBOUND_SEND_INLINE_ATTACHMENT_MAX_BYTES,
       engine: {
         retryBudgetMs: config.OUTBOUND_SEND_RETRY_BUDGET_MS,
+        outcomeCheckBudgetMs: config.OUTBOUND_SEND_OUTCOME_CHECK_BUDGET_MS,
         rateMaxWaitMs: config.OUTBOUND_SEND_RATE_MAX_WAIT_MS,
         backoffBaseMs: config.OUTBOUND_SEND_BACKOFF_BASE_MS,
         attemptStaleMs: config.OUTBOUND_SEND_ATTEMPT_STALE_MS,

@@ -125,7 +125,9 @@ export function applyEvent(state: DesktopState, event: ConnectResponse, now: Dat
     case 'sendResult': {
       const r = e.value;
       const failure = r.failure ? `: ${r.failure.message}` : '';
-      return terminalSafe(`[send] ${r.sendId}  interaction ${r.interactionId}  ${enumLabel(SendState, 'SEND_STATE', r.state)}${failure}`);
+      // CHECKING / OUTCOME_UNKNOWN: the reply may be with the customer already.
+      const mayHaveGone = r.state === SendState.SEND_STATE_CHECKING || r.state === SendState.SEND_STATE_OUTCOME_UNKNOWN ? ' (may have been sent: do not reply again before looking in Sent Items)' : '';
+      return terminalSafe(`[send] ${r.sendId}  interaction ${r.interactionId}  ${enumLabel(SendState, 'SEND_STATE', r.state)}${mayHaveGone}${failure}`);
     }
     case 'presenceChanged':
       return `[presence] ${enumLabel(AgentPresence, 'AGENT_PRESENCE', e.value.status?.presence ?? 0)}${e.value.status?.presenceReason ? ` (${terminalSafe(e.value.status.presenceReason)})` : ''}`;

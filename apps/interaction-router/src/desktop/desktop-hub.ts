@@ -13,6 +13,15 @@ import {
 import { fromEventMessage, events, type EventBus, type Subscription } from '@mailroute/messaging';
 import type { Logger } from '@mailroute/platform';
 
+/** Send states an agent's stream reports; CHECKING and OUTCOME_UNKNOWN say the reply may have gone out. */
+const reportedSendStates = new Set<number>([
+  SendState.SEND_STATE_RETRYING,
+  SendState.SEND_STATE_CHECKING,
+  SendState.SEND_STATE_SENT,
+  SendState.SEND_STATE_FAILED,
+  SendState.SEND_STATE_OUTCOME_UNKNOWN,
+]);
+
 type StreamEvent = NonNullable<ConnectResponse['event']>;
 
 /** One connected desktop stream on this replica. */
@@ -153,7 +162,7 @@ export function createDesktopHub(options: { bus: EventBus; logger: Logger; repli
    * the interaction). A redelivered result may repeat an event: desktops key them by (send_id, state).
    */
   function deliverSendResult(result: OutboundResult): void {
-    if (result.state !== SendState.SEND_STATE_RETRYING && result.state !== SendState.SEND_STATE_SENT && result.state !== SendState.SEND_STATE_FAILED) return;
+    if (!reportedSendStates.has(result.state)) return;
     const requester = result.requestedBy?.kind === ActorKind.ACTOR_KIND_AGENT ? result.requestedBy.id : '';
     const targets = requester
       ? [sessions.get(key(result.tenantId, requester))]

@@ -5,7 +5,8 @@ import type { RouterStores, SendDocument } from '../store/router-stores';
 import type { RouterCore } from './router-core';
 
 const S = InteractionState;
-const finalSendStates = new Set<number>([SendState.SEND_STATE_SENT, SendState.SEND_STATE_FAILED]);
+// OUTCOME_UNKNOWN is final but not a failure: the reply may have gone out (the agent must not simply resend).
+const finalSendStates = new Set<number>([SendState.SEND_STATE_SENT, SendState.SEND_STATE_FAILED, SendState.SEND_STATE_OUTCOME_UNKNOWN]);
 /** How many counted send ids an interaction remembers (a redelivery older than this many replies is far beyond Kafka's redelivery window). */
 const rememberedSends = 50;
 
@@ -38,7 +39,7 @@ export function outboundThreadMessage(json: unknown, send: SendDocument | undefi
 export function advancesSend(stored: Pick<SendDocument, 'state' | 'attempts'>, result: Pick<OutboundResult, 'state' | 'attempts'>): boolean {
   if (finalSendStates.has(stored.state)) return false;
   if (finalSendStates.has(result.state)) return true;
-  if (result.state !== SendState.SEND_STATE_RETRYING && result.state !== SendState.SEND_STATE_SENDING) return false;
+  if (result.state !== SendState.SEND_STATE_RETRYING && result.state !== SendState.SEND_STATE_SENDING && result.state !== SendState.SEND_STATE_CHECKING) return false;
   return result.attempts > (stored.attempts ?? 0) || stored.state === SendState.SEND_STATE_ACCEPTED;
 }
 

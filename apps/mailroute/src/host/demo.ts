@@ -161,7 +161,8 @@ async function runAgent(
           counters.offered += 1;
           void acceptAndWork(event.value.offerId).catch(fail);
         } else if (event?.$case === 'sendResult') {
-          if (event.value.state === SendState.SEND_STATE_SENT) counters.sent += 1;
+          // OUTCOME_UNKNOWN (may have gone out) counts as sent: the demo agent never replies twice.
+          if (event.value.state === SendState.SEND_STATE_SENT || event.value.state === SendState.SEND_STATE_OUTCOME_UNKNOWN) counters.sent += 1;
           else if (event.value.state === SendState.SEND_STATE_FAILED) {
             counters.failedSends += 1;
             logger.info({ agent: upn, interactionId: event.value.interactionId, state: event.value.state, failure: event.value.failure }, 'demo: a reply was not sent');

@@ -48,7 +48,7 @@ export function toSendStatus(record: SendRecord): SendStatus {
     failure: record.failure,
     sent: record.sent ? { ...record.sent, sentAt: new Date(record.sent.sentAt) } : undefined,
     attempts: record.attempts,
-    nextAttemptAt: record.nextAttemptAt && (record.state === SendState.SEND_STATE_ACCEPTED || record.state === SendState.SEND_STATE_RETRYING) ? new Date(record.nextAttemptAt) : undefined,
+    nextAttemptAt: record.nextAttemptAt && (record.state === SendState.SEND_STATE_ACCEPTED || record.state === SendState.SEND_STATE_RETRYING || record.state === SendState.SEND_STATE_CHECKING) ? new Date(record.nextAttemptAt) : undefined,
     createdAt: new Date(record.createdAt),
     updatedAt: new Date(record.updatedAt),
   };

@@ -8,8 +8,9 @@ export interface OutboundSendMetrics extends SendEngineEvents {
 }
 
 /**
- * Prometheus metrics: attempts by outcome (sent, failed, retry, found-in-sent-items — the last is
- * an ambiguous attempt resolved without sending twice), final states with request-to-final
+ * Prometheus metrics: attempts by outcome (sent, failed, retry, found-in-sent-items — an ambiguous
+ * attempt resolved without sending twice — and check-failed — the check of an unknown outcome could
+ * not tell), final states (sent, failed, outcome-unknown) with request-to-final
  * latency, and Graph throttling answers (429, 503 with Retry-After) by tenant and mailbox address
  * with the waits asked for. Sends carry no per-mailbox labels; per-send detail is in GetSendStatus.
  */

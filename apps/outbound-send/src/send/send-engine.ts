@@ -37,8 +37,13 @@ export interface SendEngineOptions {
   inlineWaitMaxMs: number;
   /** An attempt marker older than this belongs to a crashed replica: its attempt counts as ambiguous. Default 180 s. */
   attemptStaleMs: number;
-  /** Transient failures are retried this long after the request, then it fails RETRIES_EXHAUSTED. Default 24 h. */
+  /** Transient failures are retried this long after the request, then it fails RETRIES_EXHAUSTED (OUTCOME_UNKNOWN when it may have gone out). Default 24 h. */
   retryBudgetMs: number;
+  /**
+   * How long a send whose outcome is unknown stays CHECKING while the check (Sent Items, then the
+   * draft) keeps failing, counted from the first failed check; then it ends OUTCOME_UNKNOWN. Default 1 h.
+   */
+  outcomeCheckBudgetMs: number;
   /** A send may wait this long for the mailbox's send rate limit before it fails SEND_RATE_EXCEEDED. Default 15 min. */
   rateMaxWaitMs: number;
   /** First backoff after a transient failure (doubles, jittered). Default 1 s. */
@@ -56,6 +61,7 @@ export const defaultSendEngineOptions: SendEngineOptions = {
   inlineWaitMaxMs: 20_000,
   attemptStaleMs: 180_000,
   retryBudgetMs: 24 * 3600_000,
+  outcomeCheckBudgetMs: 3600_000,
   rateMaxWaitMs: 15 * 60_000,
   backoffBaseMs: 1_000,
   backoffMaxMs: 300_000,
@@ -64,9 +70,13 @@ export const defaultSendEngineOptions: SendEngineOptions = {
   maxConcurrentSends: 256,
 };
 
+/** Final states as metric labels. */
+export type FinalStateLabel = 'sent' | 'failed' | 'outcome-unknown';
+
 export interface SendEngineEvents {
-  onAttempt?(outcome: 'sent' | 'failed' | 'retry' | 'found-in-sent-items'): void;
-  onFinal?(state: 'sent' | 'failed', latencyMs: number): void;
+  /** `check-failed`: an attempt could not tell whether an earlier one went out (the send stays CHECKING). */
+  onAttempt?(outcome: 'sent' | 'failed' | 'retry' | 'found-in-sent-items' | 'check-failed'): void;
+  onFinal?(state: FinalStateLabel, latencyMs: number): void;
 }
 
 export interface SendEngineDeps {
@@ -84,14 +94,21 @@ export interface SendEngineDeps {
   events?: SendEngineEvents;
 }
 
-export const isFinalState = (state: number): boolean => state === SendState.SEND_STATE_SENT || state === SendState.SEND_STATE_FAILED;
+/** SENT, FAILED and OUTCOME_UNKNOWN end a send; nothing follows them. */
+export const isFinalState = (state: number): boolean =>
+  state === SendState.SEND_STATE_SENT || state === SendState.SEND_STATE_FAILED || state === SendState.SEND_STATE_OUTCOME_UNKNOWN;
 
 type Step = 'original' | 'create-draft' | 'attachment' | 'send' | 'lookup';
 
 type Outcome =
   | { kind: 'sent'; sent: SentRecord; foundInSentItems: boolean }
   | { kind: 'failed'; failure: FailureRecord }
-  | { kind: 'retry'; failure: FailureRecord; waitMs: number; ambiguous: boolean };
+  | { kind: 'retry'; failure: FailureRecord; waitMs: number; ambiguous: boolean }
+  /** An earlier attempt may have sent and the check could not tell: check again after `waitMs`, send nothing. */
+  | { kind: 'unknown'; failure: FailureRecord; waitMs: number };
+
+/** What the check of an ambiguous attempt found. */
+type Verdict = { kind: 'sent'; sent: SentRecord } | { kind: 'not-sent'; record: SendRecord } | { kind: 'unknown'; error: unknown };
 
 /** A SendFailure record; `error` adds the Graph details of the last attempt. */
 export function failure(reason: SendFailureReason, message: string, error?: unknown, overridable = false): FailureRecord {
@@ -169,8 +186,10 @@ export function checkRequestEnvelope(request: OutboundRequest): void {
  * 2. the draft carries `x-mailroute-send-id` and is recorded before it is sent; the record says
  *    SENDING while the send call is out;
  * 3. after an ambiguous failure (timeout, connection lost, 5xx on send, a crash while SENDING) the
- *    next attempt first looks in Sent Items for the header, then at the draft itself (a sent draft
- *    keeps its immutable id in Sent Items), and only sends when neither shows it went out.
+ *    send is CHECKING: the next attempt first looks in Sent Items for the header, then at the draft
+ *    itself (a sent draft keeps its immutable id in Sent Items), and only sends when they show it did
+ *    not go out. A check that fails keeps it CHECKING (retried with the backoff); a send that may have
+ *    gone out never ends FAILED, only SENT or, when the check never decides, OUTCOME_UNKNOWN.
  */
 export function createSendEngine(deps: SendEngineDeps) {
   const options: SendEngineOptions = { ...defaultSendEngineOptions, ...deps.options };
@@ -204,14 +223,18 @@ export function createSendEngine(deps: SendEngineDeps) {
     return record;
   }
 
-  /** Records the final state (once) and publishes it; a redelivery publishes it if that was lost. */
-  async function finish(record: SendRecord, outcome: { sent: SentRecord } | { failure: FailureRecord }): Promise<SendRecord> {
+  /**
+   * Records the final state (once) and publishes it; a redelivery publishes it if that was lost.
+   * `unknown`: the message may have gone out and the check could not tell — OUTCOME_UNKNOWN, never FAILED.
+   */
+  async function finish(record: SendRecord, outcome: { sent: SentRecord } | { failure: FailureRecord } | { unknown: FailureRecord }): Promise<SendRecord> {
     const now = clock();
+    const state = 'sent' in outcome ? SendState.SEND_STATE_SENT : 'unknown' in outcome ? SendState.SEND_STATE_OUTCOME_UNKNOWN : SendState.SEND_STATE_FAILED;
     const final: SendRecord = {
       ...record,
-      state: 'sent' in outcome ? SendState.SEND_STATE_SENT : SendState.SEND_STATE_FAILED,
+      state,
       sent: 'sent' in outcome ? outcome.sent : undefined,
-      failure: 'failure' in outcome ? outcome.failure : undefined,
+      failure: 'failure' in outcome ? outcome.failure : 'unknown' in outcome ? outcome.unknown : undefined,
       nextAttemptAt: undefined,
       updatedAt: now,
     };
@@ -219,8 +242,18 @@ export function createSendEngine(deps: SendEngineDeps) {
     // the send (through Sent Items) and publishes the same final state again, which consumers allow.
     await publishResult(final);
     await save({ ...final, publishedState: final.state });
-    deps.events?.onFinal?.('sent' in outcome ? 'sent' : 'failed', now - record.createdAt);
+    deps.events?.onFinal?.(state === SendState.SEND_STATE_SENT ? 'sent' : state === SendState.SEND_STATE_FAILED ? 'failed' : 'outcome-unknown', now - record.createdAt);
     return final;
+  }
+
+  /** The failure an OUTCOME_UNKNOWN send ends with: why the check could not decide, with the last check's Graph details. */
+  function unknownFailure(record: SendRecord, why: string): FailureRecord {
+    const last = record.failure;
+    return {
+      ...(last ?? failure(SendFailureReason.SEND_FAILURE_REASON_OUTCOME_CHECK_FAILED, '')),
+      reason: SendFailureReason.SEND_FAILURE_REASON_OUTCOME_CHECK_FAILED,
+      message: `${why}: the message may have been sent; look in the mailbox's Sent Items before sending it again. Last: ${last?.message ?? 'none'}`.slice(0, 1024),
+    };
   }
 
   async function ensurePublished(record: SendRecord): Promise<void> {
@@ -353,26 +386,61 @@ export function createSendEngine(deps: SendEngineDeps) {
     };
   }
 
+  /**
+   * Whether an ambiguous earlier attempt went out. Never throws: a check that fails, transiently or
+   * not, leaves the outcome unknown (never FAILED — the message may be with the customer).
+   * 1. Sent Items, searched for the send id header; 2. whatever 1 answered, the draft by its
+   * immutable id: a sent draft keeps it with isDraft false (proves SENT); a draft still a draft
+   * proves it did not go out (Exchange sends a draft at most once, so sending it again is safe);
+   * a draft that is gone proves nothing unless the Sent Items search answered (then: start over).
+   */
+  async function checkOutcome(record: SendRecord, sender: MailboxSender): Promise<Verdict> {
+    let lookupError: unknown;
+    try {
+      const found = await sender.findSentWithHeader(sendIdHeader, record.sendId, record.createdAt - options.sentItemsLookbackMs);
+      if (found) return { kind: 'sent', sent: located(found, found.id, clock()) };
+    } catch (error) {
+      lookupError = error;
+      logger.warn({ sendId: record.sendId, err: error }, 'outbound-send: Sent Items lookup failed; checking the draft by its immutable id');
+    }
+    if (!record.draftId) return lookupError === undefined ? { kind: 'not-sent', record } : { kind: 'unknown', error: lookupError };
+    let draft: GraphDraft | undefined;
+    try {
+      draft = await sender.getMessage(record.draftId);
+    } catch (error) {
+      if (!isGraphMailError(error, 'not-found')) return { kind: 'unknown', error };
+    }
+    if (draft && draft.isDraft === false) return { kind: 'sent', sent: located(draft, record.draftId, clock()) };
+    if (draft) return { kind: 'not-sent', record };
+    if (lookupError !== undefined) return { kind: 'unknown', error: lookupError };
+    return { kind: 'not-sent', record: { ...record, draftId: undefined, draftReady: false } };
+  }
+
+  /** The outcome of a check that could not decide: check again after the backoff (or Graph's Retry-After). */
+  function undecided(error: unknown, failures: number): Outcome {
+    const throttled = isGraphMailError(error, 'throttled');
+    const waitMs = throttled ? (error.retryAfterMs ?? 1_000) : Math.max(backoff(failures + 1), isGraphMailError(error) ? (error.retryAfterMs ?? 0) : 0);
+    const detail = isGraphMailError(error) ? `${error.graphCode || error.status || 'network'}` : error instanceof Error ? error.message : String(error);
+    return {
+      kind: 'unknown',
+      failure: failure(SendFailureReason.SEND_FAILURE_REASON_OUTCOME_CHECK_FAILED, `An earlier attempt may have sent this message; checking Sent Items and the draft failed (${detail}); checking again.`, error),
+      waitMs,
+    };
+  }
+
   /** One attempt; persists the draft id and SENDING before the send call. */
   async function attempt(start: SendRecord, request: OutboundRequest, mailbox: SendingMailbox): Promise<{ outcome: Outcome; record: SendRecord }> {
     let record = start;
     let step: Step = 'lookup';
     const sender: MailboxSender = deps.graph.mailbox(mailbox.target);
     const content = request.content as OutgoingMessage;
+    if (record.ambiguous) {
+      const verdict = await checkOutcome(record, sender);
+      if (verdict.kind === 'sent') return { outcome: { kind: 'sent', sent: verdict.sent, foundInSentItems: true }, record };
+      if (verdict.kind === 'unknown') return { outcome: undecided(verdict.error, record.transientFailures ?? 0), record };
+      record = { ...verdict.record, ambiguous: false, checkingSince: undefined };
+    }
     try {
-      if (record.ambiguous) {
-        const found = await sender.findSentWithHeader(sendIdHeader, record.sendId, record.createdAt - options.sentItemsLookbackMs);
-        if (found) return { outcome: { kind: 'sent', sent: located(found, found.id, clock()), foundInSentItems: true }, record };
-        if (record.draftId) {
-          const draft = await sender.getMessage(record.draftId).catch((error: unknown) => {
-            if (isGraphMailError(error, 'not-found')) return undefined;
-            throw error;
-          });
-          if (draft && draft.isDraft === false) return { outcome: { kind: 'sent', sent: located(draft, record.draftId, clock()), foundInSentItems: true }, record };
-          if (!draft) record = { ...record, draftId: undefined, draftReady: false };
-        }
-        record = { ...record, ambiguous: false };
-      }
       if (request.kind === SendKind.SEND_KIND_REPLY && !request.allowAutomatedRecipient && !record.loopChecked) {
         step = 'original';
         const refusal = loopRefusal(await automationFor(request, mailbox));
@@ -478,7 +546,12 @@ export function createSendEngine(deps: SendEngineDeps) {
       }
       const request = OutboundRequest.fromJSON(record.request);
       const now = clock();
+      if (record.ambiguous && record.checkingSince !== undefined && now - record.checkingSince > options.outcomeCheckBudgetMs) {
+        return finish(record, { unknown: unknownFailure(record, `Whether the message went out could not be checked for ${Math.round(options.outcomeCheckBudgetMs / 60_000)} minutes`) });
+      }
       if (now - record.createdAt > options.retryBudgetMs) {
+        // May have gone out: never FAILED.
+        if (record.ambiguous) return finish(record, { unknown: unknownFailure(record, `The retry budget of ${Math.round(options.retryBudgetMs / 60_000)} minutes ran out while the outcome was unknown`) });
         return finish(record, { failure: { ...(record.failure ?? failure(SendFailureReason.SEND_FAILURE_REASON_RETRIES_EXHAUSTED, '')), reason: SendFailureReason.SEND_FAILURE_REASON_RETRIES_EXHAUSTED, message: `Transient failures did not clear within ${Math.round(options.retryBudgetMs / 60_000)} minutes. Last: ${record.failure?.message ?? 'none'}` } });
       }
       if (record.nextAttemptAt && record.nextAttemptAt > now) {
@@ -492,7 +565,11 @@ export function createSendEngine(deps: SendEngineDeps) {
         continue;
       }
       const mailbox = await deps.mailboxes.get(tenantId, request.mailboxId);
-      if (!mailbox) return finish(record, { failure: failure(SendFailureReason.SEND_FAILURE_REASON_MAILBOX_NOT_FOUND, `The mailbox ${JSON.stringify(request.mailboxId)} is not configured (or disabled) in mailbox-fetch.`) });
+      if (!mailbox) {
+        const missing = failure(SendFailureReason.SEND_FAILURE_REASON_MAILBOX_NOT_FOUND, `The mailbox ${JSON.stringify(request.mailboxId)} is not configured (or disabled) in mailbox-fetch.`);
+        // Removed while an attempt's outcome was unknown: it may have gone out, and there is nothing left to check with.
+        return finish(record, record.ambiguous || record.state === SendState.SEND_STATE_SENDING ? { unknown: { ...missing, reason: SendFailureReason.SEND_FAILURE_REASON_OUTCOME_CHECK_FAILED } } : { failure: missing });
+      }
       const rateWait = record.ambiguous || record.state === SendState.SEND_STATE_SENDING ? 0 : deps.rate.tryTake(mailboxKey(mailbox.target), now);
       if (rateWait > 0) {
         if (now + rateWait - record.createdAt > options.rateMaxWaitMs) {
@@ -524,17 +601,20 @@ export function createSendEngine(deps: SendEngineDeps) {
           span.end();
         }
       });
-      deps.events?.onAttempt?.(outcome.kind === 'sent' && outcome.foundInSentItems ? 'found-in-sent-items' : outcome.kind);
-      if (outcome.kind === 'sent') return finish({ ...after, ambiguous: false }, { sent: outcome.sent });
+      deps.events?.onAttempt?.(outcome.kind === 'sent' && outcome.foundInSentItems ? 'found-in-sent-items' : outcome.kind === 'unknown' ? 'check-failed' : outcome.kind);
+      if (outcome.kind === 'sent') return finish({ ...after, ambiguous: false, checkingSince: undefined }, { sent: outcome.sent });
       if (outcome.kind === 'failed') return finish(after, { failure: outcome.failure });
-      logger.info({ sendId, attempt: number, waitMs: outcome.waitMs, ambiguous: outcome.ambiguous, reason: outcome.failure.message }, 'outbound-send: attempt failed transiently');
+      const ambiguous = after.ambiguous === true || (outcome.kind === 'retry' && outcome.ambiguous);
+      logger.info({ sendId, attempt: number, waitMs: outcome.waitMs, ambiguous, reason: outcome.failure.message }, outcome.kind === 'unknown' ? 'outbound-send: could not check whether an earlier attempt went out' : 'outbound-send: attempt failed transiently');
       const throttled = outcome.failure.httpStatus === 429;
       const retrying = await save({
         ...after,
         transientFailures: throttled ? (after.transientFailures ?? 0) : (after.transientFailures ?? 0) + 1,
-        state: SendState.SEND_STATE_RETRYING,
+        // The outcome is unknown: CHECKING until a check decides it (nothing is sent meanwhile).
+        state: ambiguous ? SendState.SEND_STATE_CHECKING : SendState.SEND_STATE_RETRYING,
         failure: outcome.failure,
-        ambiguous: after.ambiguous || outcome.ambiguous,
+        ambiguous,
+        checkingSince: outcome.kind === 'unknown' ? (after.checkingSince ?? clock()) : after.checkingSince,
         nextAttemptAt: clock() + outcome.waitMs,
         updatedAt: clock(),
       });

@@ -47,6 +47,8 @@ export interface SendRecord {
   draftReady?: boolean | undefined;
   /** An earlier attempt may have sent the message: look in Sent Items before sending again. */
   ambiguous?: boolean | undefined;
+  /** When a check whether an ambiguous attempt went out first failed (CHECKING); the check budget counts from here. */
+  checkingSince?: number | undefined;
   /** Loop protection was checked (once per send). */
   loopChecked?: boolean | undefined;
   /** The last state an OutboundResult was published for (redelivery publishes a missing one). */

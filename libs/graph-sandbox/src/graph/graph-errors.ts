@@ -64,6 +64,12 @@ export const graphErrors = {
   injected: (status: number, retryAfterSeconds?: number) => {
     const headers: Record<string, string> = retryAfterSeconds === undefined ? {} : { 'Retry-After': String(retryAfterSeconds) };
     switch (status) {
+      case 400:
+        return new GraphApiError({ status, code: 'BadRequest', message: 'The request is not supported (injected fault).', headers });
+      case 403:
+        return new GraphApiError({ status, code: 'ErrorAccessDenied', message: 'Access is denied. Check credentials and try again.', headers });
+      case 404:
+        return new GraphApiError({ status, code: 'ErrorItemNotFound', message: 'The specified object was not found in the store.', headers });
       case 429:
         return new GraphApiError({ status, code: 'ApplicationThrottled', message: 'Application is over its MailboxConcurrency limit.', headers });
       case 503:

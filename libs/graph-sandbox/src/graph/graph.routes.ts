@@ -180,6 +180,12 @@ export function registerGraphRoutes(app: FastifyInstance, context: SandboxContex
         ...(prefer.bodyContentType ? [`outlook.body-content-type="${prefer.bodyContentType}"`] : []),
         ...(result.headers?.['Preference-Applied'] ? [result.headers['Preference-Applied']] : []),
       ];
+      if (fault?.dropResponse) {
+        // Carried out, never answered: what a client sees when the connection is cut after Graph's 202.
+        reply.hijack();
+        request.raw.socket.destroy();
+        return reply;
+      }
       for (const [name, value] of Object.entries(result.headers ?? {})) if (name !== 'Preference-Applied') void reply.header(name, value);
       if (applied.length > 0) void reply.header('Preference-Applied', applied.join(', '));
       void reply.status(result.status);

@@ -35,7 +35,8 @@ export interface SandboxContext {
 
 /**
  * Applies the fault switches matching `target`: waits the injected latency, then either destroys the
- * socket (returns 'dropped'), returns the status to answer with, or undefined to carry on normally.
+ * socket (returns 'dropped'), returns the decision when it has a status to answer with or asks to
+ * drop the response after handling (`dropResponse`), or undefined to carry on normally.
  */
 export async function applyFaults(
   context: SandboxContext,
@@ -51,5 +52,5 @@ export async function applyFaults(
     request.raw.socket.destroy();
     return 'dropped';
   }
-  return decision.status === undefined ? undefined : decision;
+  return decision.status === undefined && !decision.dropResponse ? undefined : decision;
 }

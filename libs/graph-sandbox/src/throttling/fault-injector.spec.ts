@@ -7,11 +7,22 @@ describe('fault injector', () => {
     expect(faults.decide({ endpoint: 'messages.list', tenantId: 't1', mailboxId: 'id', mailboxAddress: 'Support@x.example' })).toEqual({
       latencyMs: 0,
       drop: false,
+      dropResponse: false,
       status: 503,
       retryAfterSeconds: 5,
     });
     expect(faults.decide({ endpoint: 'mailFolders.list', tenantId: 't1', mailboxAddress: 'support@x.example' })).toBeUndefined();
     expect(faults.decide({ endpoint: 'messages.list', tenantId: 't2', mailboxAddress: 'support@x.example' })).toBeUndefined();
+  });
+
+  it('asks to carry a request out and cut the connection instead of answering (dropResponse), and injects permanent answers', () => {
+    const faults = createFaultInjector(createRandom(1));
+    faults.add({ endpoint: 'messages.send', dropResponse: true, times: 1 });
+    faults.add({ endpoint: 'messages.list', status: 403 });
+    expect(faults.decide({ endpoint: 'messages.send' })).toEqual({ latencyMs: 0, drop: false, dropResponse: true });
+    expect(faults.decide({ endpoint: 'messages.send' })).toBeUndefined();
+    expect(faults.decide({ endpoint: 'messages.list' })?.status).toBe(403);
+    expect(() => faults.add({ endpoint: 'messages.list', status: 418 as 403 })).toThrow();
   });
 
   it('removes a rule after `times` firings', () => {

@@ -20,13 +20,22 @@ export const faultRuleSchema = z
     mailbox: z.string().optional(),
     appId: z.string().optional(),
     endpoint: z.string().optional(),
-    /** Answer with this status instead of the real response. */
-    status: z.union([z.literal(429), z.literal(500), z.literal(502), z.literal(503), z.literal(504)]).optional(),
+    /**
+     * Answer with this status instead of the real response: transient (429, 5xx) or, for the
+     * permanent answers a client must not retry, 400 (BadRequest), 403 (ErrorAccessDenied) or 404
+     * (ErrorItemNotFound), with Graph's error code for each.
+     */
+    status: z.union([z.literal(400), z.literal(403), z.literal(404), z.literal(429), z.literal(500), z.literal(502), z.literal(503), z.literal(504)]).optional(),
     /** Retry-After on the injected answer (seconds). */
     retryAfterSeconds: z.number().int().min(0).max(3600).optional(),
     latency: latencySchema.optional(),
-    /** Destroy the socket without answering. */
+    /** Destroy the socket without answering (the request is not carried out). */
     drop: z.boolean().optional(),
+    /**
+     * Carry the request out, then destroy the socket instead of sending the answer: the client
+     * never learns that, e.g., a send was accepted (202). Ignored when `drop` or `status` also fire.
+     */
+    dropResponse: z.boolean().optional(),
     /** Chance (0–1) that the rule fires on a matching request; 1 by default. */
     probability: z.number().min(0).max(1).optional(),
     /** Fire this many times, then remove the rule. */
@@ -52,6 +61,8 @@ export interface FaultDecision {
   status?: number;
   retryAfterSeconds?: number;
   drop: boolean;
+  /** Handle the request, then destroy the socket without answering. */
+  dropResponse: boolean;
 }
 
 /** A deterministic PRNG (mulberry32), so faults with a probability replay the same way for a seed. */
@@ -121,9 +132,10 @@ export function createFaultInjector(random: () => number) {
       for (const rule of [...rules]) {
         if (!matches(rule, target)) continue;
         if (rule.probability !== undefined && random() >= rule.probability) continue;
-        decision ??= { latencyMs: 0, drop: false };
+        decision ??= { latencyMs: 0, drop: false, dropResponse: false };
         if (rule.latency) decision.latencyMs += sampleLatency(rule.latency, random);
         if (rule.drop) decision.drop = true;
+        if (rule.dropResponse) decision.dropResponse = true;
         if (rule.status !== undefined && decision.status === undefined) {
           decision.status = rule.status;
           if (rule.retryAfterSeconds !== undefined) decision.retryAfterSeconds = rule.retryAfterSeconds;

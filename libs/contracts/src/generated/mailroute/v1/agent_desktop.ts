@@ -383,9 +383,15 @@ export interface SendResult {
   idempotencyKey: string;
   /** The interaction replied to. */
   interactionId: string;
-  /** Current state (RETRYING, SENT or FAILED are reported). */
+  /**
+   * Current state (RETRYING, CHECKING, SENT, FAILED or OUTCOME_UNKNOWN are reported; CHECKING and
+   * OUTCOME_UNKNOWN mean the reply may have gone out: do not send it again).
+   */
   state: SendState;
-  /** Why it failed (FAILED only). */
+  /**
+   * Why it failed (FAILED), the last transient failure (RETRYING, CHECKING), or why the check
+   * whether it went out could not decide (CHECKING, OUTCOME_UNKNOWN).
+   */
   failure?:
     | SendFailure
     | undefined;

@@ -258,10 +258,31 @@ export enum SendState {
    * x-mailroute-send-id header, so the customer gets the message once.
    */
   SEND_STATE_RETRYING = 3,
-  /** SEND_STATE_SENT - Graph accepted the message (202). Final. */
+  /** SEND_STATE_SENT - Graph accepted the message (202), or a check proved an earlier attempt went out. Final. */
   SEND_STATE_SENT = 4,
-  /** SEND_STATE_FAILED - The request ended without sending; SendFailure says why. Final. */
+  /**
+   * SEND_STATE_FAILED - The request ended without sending: it is known that the message did not go out. SendFailure
+   * says why. Final. Never used for a message that may have gone out (see OUTCOME_UNKNOWN).
+   */
   SEND_STATE_FAILED = 5,
+  /**
+   * SEND_STATE_CHECKING - The outcome of an earlier attempt is unknown (timeout, connection cut after Graph may have
+   * answered 202, a replica crashed while SENDING) and outbound-send is checking whether it went
+   * out: Sent Items searched for the x-mailroute-send-id header, then the draft read by its
+   * immutable id (a sent draft keeps it, with is_draft false). Nothing is sent meanwhile. While a
+   * check itself fails (SendFailure reason OUTCOME_CHECK_FAILED, or TRANSIENT for the attempt that
+   * made the outcome unknown) it is retried with the send backoff. Not final: it ends SENT when
+   * the check finds the message, goes on sending the same draft when the check proves it did not
+   * go out, or ends OUTCOME_UNKNOWN.
+   */
+  SEND_STATE_CHECKING = 6,
+  /**
+   * SEND_STATE_OUTCOME_UNKNOWN - The message may have gone out, and the check could not tell within the check budget
+   * (OUTBOUND_SEND_OUTCOME_CHECK_BUDGET_MS, default 1 hour) or the retry budget. Final; not a
+   * failure: look in the mailbox's Sent Items before sending again. SendFailure says why the check
+   * could not decide (reason OUTCOME_CHECK_FAILED, Graph details of the last check).
+   */
+  SEND_STATE_OUTCOME_UNKNOWN = 7,
   UNRECOGNIZED = -1,
 }
 
@@ -285,6 +306,12 @@ export function sendStateFromJSON(object: any): SendState {
     case 5:
     case "SEND_STATE_FAILED":
       return SendState.SEND_STATE_FAILED;
+    case 6:
+    case "SEND_STATE_CHECKING":
+      return SendState.SEND_STATE_CHECKING;
+    case 7:
+    case "SEND_STATE_OUTCOME_UNKNOWN":
+      return SendState.SEND_STATE_OUTCOME_UNKNOWN;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -306,6 +333,10 @@ export function sendStateToJSON(object: SendState): string {
       return "SEND_STATE_SENT";
     case SendState.SEND_STATE_FAILED:
       return "SEND_STATE_FAILED";
+    case SendState.SEND_STATE_CHECKING:
+      return "SEND_STATE_CHECKING";
+    case SendState.SEND_STATE_OUTCOME_UNKNOWN:
+      return "SEND_STATE_OUTCOME_UNKNOWN";
     case SendState.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -366,9 +397,15 @@ export enum SendFailureReason {
   SEND_FAILURE_REASON_UNKNOWN = 15,
   /**
    * SEND_FAILURE_REASON_TRANSIENT - A transient failure (throttling, 5xx, timeout, connection lost). Only reported with
-   * RETRYING, never as the reason a send ended.
+   * RETRYING or CHECKING, never as the reason a send ended.
    */
   SEND_FAILURE_REASON_TRANSIENT = 16,
+  /**
+   * SEND_FAILURE_REASON_OUTCOME_CHECK_FAILED - Whether an earlier attempt went out could not be checked: Sent Items and the draft could not
+   * be read (graph_error_code and http_status are of the last check). Reported with CHECKING and
+   * OUTCOME_UNKNOWN only, never with FAILED.
+   */
+  SEND_FAILURE_REASON_OUTCOME_CHECK_FAILED = 17,
   UNRECOGNIZED = -1,
 }
 
@@ -425,6 +462,9 @@ export function sendFailureReasonFromJSON(object: any): SendFailureReason {
     case 16:
     case "SEND_FAILURE_REASON_TRANSIENT":
       return SendFailureReason.SEND_FAILURE_REASON_TRANSIENT;
+    case 17:
+    case "SEND_FAILURE_REASON_OUTCOME_CHECK_FAILED":
+      return SendFailureReason.SEND_FAILURE_REASON_OUTCOME_CHECK_FAILED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -468,6 +508,8 @@ export function sendFailureReasonToJSON(object: SendFailureReason): string {
       return "SEND_FAILURE_REASON_UNKNOWN";
     case SendFailureReason.SEND_FAILURE_REASON_TRANSIENT:
       return "SEND_FAILURE_REASON_TRANSIENT";
+    case SendFailureReason.SEND_FAILURE_REASON_OUTCOME_CHECK_FAILED:
+      return "SEND_FAILURE_REASON_OUTCOME_CHECK_FAILED";
     case SendFailureReason.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

@@ -195,9 +195,15 @@ export interface OutboundResult {
   interactionId: string;
   /** The sending mailbox. Required. */
   mailboxId: string;
-  /** State after the change: RETRYING, SENT or FAILED. Required. */
+  /**
+   * State after the change: RETRYING, CHECKING, SENT, FAILED or OUTCOME_UNKNOWN. Required.
+   * CHECKING and OUTCOME_UNKNOWN mean the message may have gone out: never resend on them.
+   */
   state: SendState;
-  /** Why it failed (FAILED), or the last transient failure (RETRYING). */
+  /**
+   * Why it failed (FAILED), the last transient failure (RETRYING, CHECKING), or why the check
+   * whether it went out could not decide (CHECKING, OUTCOME_UNKNOWN).
+   */
   failure?:
     | SendFailure
     | undefined;

@@ -630,7 +630,10 @@ export interface OutboundThreadMessage {
     | undefined;
   /** Delivery state. */
   sendState: SendState;
-  /** Why it failed (FAILED only). */
+  /**
+   * Why it failed (FAILED), the last transient failure (RETRYING, CHECKING), or why the check
+   * whether it went out could not decide (CHECKING, OUTCOME_UNKNOWN).
+   */
   failure?:
     | SendFailure
     | undefined;

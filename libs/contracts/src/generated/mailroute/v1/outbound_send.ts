@@ -56,9 +56,12 @@ export interface SendStatus {
   replyMode: ReplyMode;
   /** Subject as requested (empty for a reply keeping Graph's subject). */
   subject: string;
-  /** Current state. */
+  /** Current state. CHECKING and OUTCOME_UNKNOWN: the message may have gone out (do not resend). */
   state: SendState;
-  /** Why it failed (FAILED only). */
+  /**
+   * Why it failed (FAILED), the last transient failure (RETRYING, CHECKING), or why the check
+   * whether it went out could not decide (CHECKING, OUTCOME_UNKNOWN).
+   */
   failure?:
     | SendFailure
     | undefined;
