@@ -24,7 +24,7 @@ import {
   type MailboxSender,
 } from '@mailroute/graph-mail';
 import { eventKey, events, toEventMessage, type EventBus } from '@mailroute/messaging';
-import { contextFromStored, currentTraceContext, isRetryable, sleep, UnavailableError, ValidationError, type Logger } from '@mailroute/platform';
+import { backoffDelayMs, contextFromStored, currentTraceContext, isRetryable, sleep, UnavailableError, ValidationError, type Logger } from '@mailroute/platform';
 import type { MailboxDirectory, SendingMailbox } from '../mailboxes/mailbox-directory';
 import { dueKey, type FailureRecord, type OutboundSendStores, type SendRecord, type SentRecord } from '../store/outbound-send.stores';
 import { automationOf, loopRefusal, sendIdHeader } from './loop-protection';
@@ -295,9 +295,9 @@ export function createSendEngine(deps: SendEngineDeps) {
     return record;
   }
 
+  /** The wait before retry `attempt` of a send or of its outcome check: the project's one backoff. */
   function backoff(attempt: number): number {
-    const base = Math.min(options.backoffMaxMs, options.backoffBaseMs * 2 ** Math.min(20, Math.max(0, attempt - 1)));
-    return Math.round(base * (0.5 + Math.random() / 2));
+    return Math.round(backoffDelayMs(attempt, { initialDelayMs: options.backoffBaseMs, maxDelayMs: options.backoffMaxMs }));
   }
 
   /** `failures`: transient failures in a row so far (throttling excluded: its Retry-After decides). */
