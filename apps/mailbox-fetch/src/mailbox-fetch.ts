@@ -7,7 +7,8 @@ import { generateMailboxId, readMailboxFields, readMailboxId, toMailbox } from '
 import { mailboxKey, type MailboxRecord, type MailboxStatusRecord } from './store/mailbox-fetch.records';
 import { listAll, type MailboxFetchStores } from './store/mailbox-fetch.stores';
 import { MailboxLeases, type LeaseDocument } from './sync/mailbox-lease';
-import { createMailboxSync, type MailboxSyncDeps } from './sync/mailbox-sync';
+import { checkMoveTarget } from './mailboxes/move-target';
+import { createMailboxSync, targetOf, type MailboxSyncDeps } from './sync/mailbox-sync';
 import { SyncCursorStore } from './sync/sync-cursor.store';
 import { createSyncRuntime, initialStatus, type SyncRuntimeOptions } from './sync/sync-runtime';
 
@@ -98,6 +99,12 @@ export function createMailboxFetchCore(deps: MailboxFetchCoreDeps) {
     };
   }
 
+  /** Refuses a move target that resolves (in the mailbox, through Graph) to where mail is deleted or sent. */
+  async function checkMoveTo(tenantId: string, fields: Pick<MailboxRecord, 'address' | 'accessMode' | 'credentialsId' | 'moveTo'>): Promise<void> {
+    if (!fields.moveTo) return;
+    await checkMoveTarget(deps.graph.mailbox(targetOf({ ...fields, tenantId } as MailboxRecord)), fields.moveTo);
+  }
+
   async function withStatus(record: MailboxRecord, heads?: ReadonlyMap<string, LeaseDocument>): Promise<Mailbox> {
     return { ...toMailbox(record), syncStatus: await statusOf(record, heads) };
   }
@@ -110,6 +117,7 @@ export function createMailboxFetchCore(deps: MailboxFetchCoreDeps) {
     async createMailbox(tenantId: string, requestedId: string, mailbox: Mailbox | undefined): Promise<Mailbox> {
       const mailboxId = requestedId ? readMailboxId(requestedId) : generateMailboxId();
       const fields = readMailboxFields(mailbox);
+      await checkMoveTo(tenantId, fields);
       const existing = await listAll(stores.mailboxes, `${tenantId}/`);
       if (existing.some((entry) => entry.document.address.toLowerCase() === fields.address.toLowerCase() && entry.document.mailboxId !== mailboxId)) {
         throw new AlreadyExistsError('mailbox with address', fields.address);
@@ -151,6 +159,7 @@ export function createMailboxFetchCore(deps: MailboxFetchCoreDeps) {
       if (all || mask.includes('post_processing')) {
         next.postProcessingAction = fields.postProcessingAction;
         next.moveTo = fields.moveTo;
+        await checkMoveTo(tenantId, next);
       }
       if (all || mask.includes('initial_sync')) {
         next.initialSyncMode = fields.initialSyncMode;

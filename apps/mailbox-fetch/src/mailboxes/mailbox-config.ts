@@ -9,10 +9,10 @@ import {
 } from '@mailroute/contracts';
 import { ValidationError } from '@mailroute/platform';
 import type { FolderRecord, MailboxRecord } from '../store/mailbox-fetch.records';
+import { isRefusedWellKnownName } from './move-target';
 
 const idPattern = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const addressPattern = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
-const forbiddenMoveTargets = new Set(['deleteditems', 'recoverableitemsdeletions', 'outbox', 'drafts', 'sentitems']);
 const defaultAttachmentLimit = 26_214_400;
 const maxAttachmentLimit = 157_286_400;
 
@@ -71,7 +71,8 @@ export function readMailboxFields(mailbox: Mailbox | undefined, prefix = 'mailbo
   const moveTo = readFolder(mailbox.postProcessing?.moveTo, `${prefix}.post_processing.move_to`);
   if (moves && !moveTo) throw new ValidationError(`${prefix}.post_processing.move_to`, 'is required for MOVE and MARK_READ_AND_MOVE');
   if (!moves && moveTo) throw new ValidationError(`${prefix}.post_processing.move_to`, 'must be unset unless the action moves');
-  if (moveTo?.wellKnownName && forbiddenMoveTargets.has(moveTo.wellKnownName)) {
+  // Only the names; the core resolves ids and paths through Graph (move-target.ts).
+  if (moveTo?.wellKnownName && isRefusedWellKnownName(moveTo.wellKnownName)) {
     throw new ValidationError(`${prefix}.post_processing.move_to`, `cannot be "${moveTo.wellKnownName}" (mailroute never causes a deletion or sends)`);
   }
   if (moveTo && sameFolder(moveTo, folder)) throw new ValidationError(`${prefix}.post_processing.move_to`, 'must differ from the folder being read');

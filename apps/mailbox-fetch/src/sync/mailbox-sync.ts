@@ -3,8 +3,9 @@ import { context, trace, type Context, type Span } from '@opentelemetry/api';
 import { InitialSyncMode, MailboxAccessMode, type InboundEmail } from '@mailroute/contracts';
 import { isGraphMailError, type DeltaPage, type FolderSelector, type GraphAttachment, type GraphMailClient, type GraphMessage, type MailboxGraph, type MailboxTarget } from '@mailroute/graph-mail';
 import { eventKey, events, toEventMessage, withTraceHeaders, type EventBus } from '@mailroute/messaging';
-import { endingSpans, type Logger } from '@mailroute/platform';
+import { endingSpans, ValidationError, type Logger } from '@mailroute/platform';
 import { toInboundMessage, type StoredAttachment } from '../ingest/inbound-mapping';
+import { checkMoveTarget } from '../mailboxes/move-target';
 import {
   hashKey,
   interactionIdFor,
@@ -23,6 +24,8 @@ import type { SyncCursorStore } from './sync-cursor.store';
 const maxStoredAttachmentBytes = 10 * 1024 * 1024;
 /** A quiet mailbox's delta link is re-stored at least this often, so it never ages out of Graph's sync state. */
 const quietLinkRefreshMs = 10 * 60_000;
+/** A checked move target is checked again after this long (someone may have moved the folder). */
+const moveTargetRecheckMs = 10 * 60_000;
 /** Slack before "from now on": mail delivered while the mailbox was being created is still read. */
 const fromNowSlackMs = 60_000;
 
@@ -89,7 +92,7 @@ export function windowStartOf(mailbox: MailboxRecord, now: number): number {
  */
 export function createMailboxSync(deps: MailboxSyncDeps) {
   const { stores, cursors, graph, bus, clock, logger } = deps;
-  const moveTargets = new Map<string, string>();
+  const moveTargets = new Map<string, { id: string; checkedAt: number }>();
   const postProcessing = createPostProcessing({ stores, logger, clock, moveTargetId, ...(deps.postProcessingBackoff ? { backoff: deps.postProcessingBackoff } : {}) });
 
   async function resolveFolderId(api: MailboxGraph, folder: FolderRecord | undefined): Promise<string> {
@@ -99,14 +102,19 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
     return (await api.getFolder(selector)).id;
   }
 
+  /**
+   * The move target's folder id, resolved and checked against the never-delete guard (Deleted Items,
+   * Recoverable Items and folders inside them, however named); checked again every
+   * `moveTargetRecheckMs`, since a person may move the folder. A path not there yet is created.
+   */
   async function moveTargetId(api: MailboxGraph, mailbox: MailboxRecord): Promise<string> {
     const cacheKey = `${mailboxKey(mailbox.tenantId, mailbox.mailboxId)}|${JSON.stringify(mailbox.moveTo)}`;
     const cached = moveTargets.get(cacheKey);
-    if (cached) return cached;
-    const selector = folderSelector(mailbox.moveTo);
-    const folder = 'path' in selector ? await api.resolveFolderPath(selector.path, true) : await api.getFolder(selector);
+    if (cached && clock() - cached.checkedAt < moveTargetRecheckMs) return cached.id;
+    if (!mailbox.moveTo) throw new ValidationError('mailbox.post_processing.move_to', 'is required for MOVE and MARK_READ_AND_MOVE');
+    const folder = (await checkMoveTarget(api, mailbox.moveTo)) ?? (mailbox.moveTo.path ? await api.resolveFolderPath(mailbox.moveTo.path, true) : undefined);
     if (!folder) throw new Error('move target folder could not be created');
-    moveTargets.set(cacheKey, folder.id);
+    moveTargets.set(cacheKey, { id: folder.id, checkedAt: clock() });
     return folder.id;
   }
 

@@ -17,6 +17,16 @@ export const wellKnownFolders: ReadonlyArray<readonly [name: string, displayName
   ['conversationhistory', 'Conversation History'],
 ];
 
+/**
+ * The Recoverable Items folders (where Exchange keeps deleted mail until retention purges it): outside
+ * the message folder tree, so `mailFolders` does not list them, but reachable by well-known name or id.
+ */
+export const recoverableItemsFolders: ReadonlyArray<readonly [name: string, displayName: string]> = [
+  ['recoverableitemsdeletions', 'Deletions'],
+  ['recoverableitemspurges', 'Purges'],
+  ['recoverableitemsversions', 'Versions'],
+];
+
 /** Creates an empty mailbox with its well-known folders. */
 export function createMailbox(init: { id: string; tenantId: string; userPrincipalName: string; displayName: string; mail?: string; mailboxEnabled?: boolean }): Mailbox {
   const mailbox: Mailbox = {
@@ -40,6 +50,14 @@ export function createMailbox(init: { id: string; tenantId: string; userPrincipa
   mailbox.wellKnownFolders.set('msgfolderroot', root.id);
   for (const [name, displayName] of wellKnownFolders) {
     const folder: MailFolder = { id: newItemId('folder'), displayName, parentFolderId: root.id, wellKnownName: name, tombstones: [] };
+    mailbox.folders.set(folder.id, folder);
+    mailbox.wellKnownFolders.set(name, folder.id);
+  }
+  const recoverable: MailFolder = { id: newItemId('folder'), displayName: 'Recoverable Items', parentFolderId: '', wellKnownName: 'recoverableitemsroot', tombstones: [] };
+  mailbox.folders.set(recoverable.id, recoverable);
+  mailbox.wellKnownFolders.set('recoverableitemsroot', recoverable.id);
+  for (const [name, displayName] of recoverableItemsFolders) {
+    const folder: MailFolder = { id: newItemId('folder'), displayName, parentFolderId: recoverable.id, wellKnownName: name, tombstones: [] };
     mailbox.folders.set(folder.id, folder);
     mailbox.wellKnownFolders.set(name, folder.id);
   }
