@@ -38,6 +38,14 @@ describe('inbound mapping', () => {
     expect(message.headers.map((header) => header.name)).toEqual(['Content-Language']);
   });
 
+  it('reads at most 1 MiB of an HTML body and marks its text truncated when it cut', () => {
+    const html = '<p>line</p><!-- padding padding padding padding padding -->'.repeat(20_000);
+    const message = toInboundMessage({ id: 'g2', body: { contentType: 'html', content: html }, from: { emailAddress: { address: 'a@x.org' } } }, [], false);
+    expect(html.length).toBeGreaterThan(1_048_576);
+    expect(Buffer.byteLength(message.bodyText)).toBeLessThan(200_000); // under the 256 KiB text limit: the HTML was cut
+    expect(message.bodyTextTruncated).toBe(true);
+  });
+
   it('cuts UTF-8 text at a character boundary', () => {
     expect(cutUtf8('aé', 2)).toEqual({ text: 'a', truncated: true });
   });

@@ -138,7 +138,9 @@ export function toInboundMessage(message: GraphMessage, attachments: readonly St
   const subject = singleLine(message.subject, limits.subject);
   const isHtml = (message.body?.contentType ?? '').toLowerCase() === 'html';
   const rawBody = message.body?.content ?? '';
-  const text = cutUtf8(clean(isHtml ? htmlToText(rawBody) : rawBody, limits.bodyTextBytes * 4), Math.min(limits.bodyTextBytes, maxBodyForEvent));
+  // htmlToText reads at most 1 MiB of HTML, in time linear in it (hostile HTML included).
+  const converted = isHtml ? htmlToText(rawBody) : { text: rawBody, truncated: false };
+  const text = cutUtf8(clean(converted.text, limits.bodyTextBytes * 4), Math.min(limits.bodyTextBytes, maxBodyForEvent));
   const to = toAddresses(message.toRecipients, limits.recipients);
   const cc = toAddresses(message.ccRecipients, limits.recipients);
   const replyTo = toAddresses(message.replyTo, limits.replyTo);
@@ -159,7 +161,7 @@ export function toInboundMessage(message: GraphMessage, attachments: readonly St
     receivedAt: message.receivedDateTime ? new Date(message.receivedDateTime) : new Date(),
     sentAt: message.sentDateTime ? new Date(message.sentDateTime) : undefined,
     bodyText: text.text,
-    bodyTextTruncated: text.truncated,
+    bodyTextTruncated: text.truncated || converted.truncated,
     bodyPreview: clean(message.bodyPreview, 255),
     hasHtmlBody: isHtml,
     language,
