@@ -21,7 +21,7 @@ import type { DesktopHub } from '../desktop/desktop-hub';
 import { offerFromInteraction } from '../desktop/desktop-hub';
 import type { HtmlSanitizer } from '../desktop/html-sanitizer';
 import { createPresence } from '../desktop/presence';
-import { offerIdOf, parseOfferId, toInteraction } from '../routing/interaction-mapping';
+import { offerIdOf, parseOfferId, replyTargetAutomation, toInteraction } from '../routing/interaction-mapping';
 import type { RouterCore } from '../routing/router-core';
 import { outboundMessageKey } from '../routing/send-results';
 import { listThreadMessages } from './thread-messages';
@@ -297,7 +297,8 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
       }
       const record = await visible(context, request.interactionId);
       if (!held(record, context.agentId)) throw new NotFoundError('interaction', request.interactionId);
-      if (record.automation.autoReply || record.automation.bounce) throw new FailedPreconditionError('the customer message is automated (auto-reply or bounce); replying could start a mail loop');
+      const automated = replyTargetAutomation(record, request.replyToGraphMessageId);
+      if (automated?.autoReply || automated?.bounce) throw new FailedPreconditionError('the customer message is automated (auto-reply or bounce); replying could start a mail loop');
       const now = core.clock();
       const sendId = randomUUID();
       const outbound = OutboundRequest.fromPartial({

@@ -30,6 +30,7 @@ import {
 import type { RouterStores } from '../store/router-stores';
 import { createConfigRepository } from './config-repository';
 import {
+  mergeAutomation,
   offerIdOf,
   openStates,
   receivedRecord,
@@ -475,6 +476,8 @@ export function createRouterCore(options: RouterCoreOptions) {
                 preview: joining.preview,
                 importance: Math.max(target.importance, joining.importance),
                 hasAttachments: target.hasAttachments || joining.hasAttachments,
+                automation: mergeAutomation(target.automation, joining.automation),
+                latestInboundAutomation: joining.latestInboundAutomation ?? joining.automation,
               },
             });
             return next ?? 'retry';

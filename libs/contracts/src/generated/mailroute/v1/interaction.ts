@@ -509,7 +509,10 @@ export interface Interaction {
   importance: Importance;
   /** True when any message has attachments. */
   hasAttachments: boolean;
-  /** Automation signals of the first message. */
+  /**
+   * Automation signals of its inbound messages: each flag is set when any of them has it (the
+   * messages' own flags are on each InboundMessage of the thread).
+   */
   automation?:
     | AutomationFlags
     | undefined;
