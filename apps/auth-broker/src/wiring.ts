@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createCallerAuthenticator, createSecretBox, startMetrics, type Logger, type ServiceParts } from '@mailroute/platform';
+import { createCallerAuthenticator, createSecretBox, ensurePrivateFile, startMetrics, writePrivateFile, type Logger, type ServiceParts } from '@mailroute/platform';
 import { createAuthBrokerCore } from './auth-broker';
 import { checkConfig, type AuthBrokerConfig } from './config';
 import { createServer } from './server';
@@ -56,11 +56,8 @@ export async function wireAuthBroker(config: AuthBrokerConfig, logger: Logger): 
  */
 function developmentKey(databasePath: string, logger: Logger): { id: string; key: Buffer } {
   const file = path.join(path.dirname(path.resolve(databasePath)), 'dev-encryption.key');
-  if (!existsSync(file)) {
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600 });
-    chmodSync(file, 0o600);
-  }
+  if (!existsSync(file)) writePrivateFile(file, randomBytes(32).toString('base64'));
+  else ensurePrivateFile(file);
   logger.warn({ file }, 'auth-broker: using a local development encryption key; set AUTH_BROKER_ENCRYPTION_KEYS for any real deployment');
   return { id: 'dev-local', key: Buffer.from(readFileSync(file, 'utf8').trim(), 'base64') };
 }

@@ -1,8 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { createLogger, startTelemetry } from '@mailroute/platform';
+import { createLogger, ensurePrivateDirectory, ensurePrivateFile, startTelemetry } from '@mailroute/platform';
 import type { Demo } from './host/demo';
 import { HostConfigError, parseHostConfig, readHostConfig, type HostConfig } from './host/host-config';
 
@@ -33,9 +32,11 @@ async function main(): Promise<void> {
   if (values['data-dir']) config = { ...config, dataDir: path.resolve(values['data-dir']) };
   if (values.demo) config = { ...config, demo: { ...config.demo, traffic: true, agents: true } };
   config = { ...config, dataDir: path.resolve(config.dataDir) };
-  mkdirSync(config.dataDir, { recursive: true });
+  // Customer mail, secrets and logs live here: the user's only (0700, files 0600).
+  ensurePrivateDirectory(config.dataDir);
 
   const logFile = path.join(config.dataDir, 'mailroute.log');
+  ensurePrivateFile(logFile);
   const telemetry = startTelemetry({ serviceName: 'mailroute', otlpEndpoint: process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] });
   const logger = createLogger({ name: 'mailroute', level: config.logLevel, destination: pino.destination({ dest: logFile, sync: false, mkdir: true }) });
   // Runtime warnings (e.g. kafkajs' negative-timeout one on Node 24) go to the log, not the terminal.

@@ -14,3 +14,4 @@ export * from './caller-auth';
 export * from './metrics';
 export * from './agent-auth';
 export * from './auth-broker-tokens';
+export * from './private-files';

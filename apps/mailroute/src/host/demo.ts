@@ -2,6 +2,7 @@ import { Metadata, createChannel, createClient, type Channel } from 'nice-grpc';
 import { AgentDesktopServiceDefinition, AgentPresence, OutgoingMessage, ReplyMode, SendState, type Interaction } from '@mailroute/contracts';
 import { GraphSandboxAdminClient, demoProfile, type GraphSandboxEndpoints } from '@mailroute/graph-sandbox';
 import type { Logger } from '@mailroute/platform';
+import { openDemoSeedSequence, type DemoSeedSequence } from './demo-seed-sequence';
 import type { HostTenant, RunningHost } from './host';
 
 /** Counters the demo keeps for the progress line. */
@@ -39,7 +40,7 @@ export function startDemo(host: RunningHost, options: DemoOptions, logger: Logge
   const tasks: Promise<void>[] = [];
   if (!sandbox || !tenant) return { counters, stop: async () => undefined };
   const admin = new GraphSandboxAdminClient(sandbox.adminUrl);
-  if (options.traffic) tasks.push(runTraffic(admin, tenant, options.emailsPerMinute, counters, stop.signal, logger));
+  if (options.traffic) tasks.push(runTraffic(admin, tenant, openDemoSeedSequence(host.dataDir), options.emailsPerMinute, counters, stop.signal, logger));
   if (options.agents) {
     for (const agent of tenant.config.agents) tasks.push(runAgent(host.addresses['interaction-router'], sandbox, admin, tenant, agent.upn, counters, stop.signal, logger));
   }
@@ -59,14 +60,22 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
   });
 
-async function runTraffic(admin: GraphSandboxAdminClient, tenant: HostTenant, perMinute: number, counters: DemoCounters, signal: AbortSignal, logger: Logger): Promise<void> {
+async function runTraffic(
+  admin: GraphSandboxAdminClient,
+  tenant: HostTenant,
+  seeds: DemoSeedSequence,
+  perMinute: number,
+  counters: DemoCounters,
+  signal: AbortSignal,
+  logger: Logger,
+): Promise<void> {
   const mailboxes = tenant.config.mailboxes.map((mailbox) => mailbox.address);
   const gapMs = 60_000 / perMinute;
-  let seed = Date.now() % 1_000_000;
   while (!signal.aborted) {
+    const seed = seeds.next();
     const address = mailboxes[seed % mailboxes.length] ?? '';
     try {
-      await admin.generateTraffic(tenant.config.directoryId, address, { count: 1, seed: (seed += 1), mix: { large: 0 } });
+      await admin.generateTraffic(tenant.config.directoryId, address, { count: 1, seed, mix: { large: 0 } });
       counters.delivered += 1;
     } catch (error) {
       logger.warn({ err: error }, 'demo: delivering generated mail failed');

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { hashBearerCredential } from '@mailroute/platform';
+import { ensurePrivateFile, hashBearerCredential, writePrivateFile } from '@mailroute/platform';
 
 /**
  * The credentials the all-in-one host mints for itself and keeps in `<dataDir>/host-secrets.json`
@@ -33,11 +33,8 @@ export function loadHostSecrets(dataDir: string, tenantIds: readonly string[]): 
   };
   for (const tenantId of tenantIds) secrets.apiKeys[tenantId] ??= `mr_${tenantId}_${mint()}`;
   const text = `${JSON.stringify(secrets, null, 2)}\n`;
-  if (!existsSync(file) || readFileSync(file, 'utf8') !== text) {
-    mkdirSync(dataDir, { recursive: true });
-    writeFileSync(file, text, { mode: 0o600 });
-    chmodSync(file, 0o600);
-  }
+  if (!existsSync(file) || readFileSync(file, 'utf8') !== text) writePrivateFile(file, text);
+  else ensurePrivateFile(file);
   return secrets;
 }
 

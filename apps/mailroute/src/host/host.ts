@@ -1,8 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createGraphSandbox, demoProfile, type GraphSandbox, type GraphSandboxEndpoints } from '@mailroute/graph-sandbox';
 import { InProcessBroker, InProcessEventBus, SqliteBrokerJournal, type EventBus } from '@mailroute/messaging';
-import { createShutdown, loadConfig, serviceConfigSchema, type ConfigSchema, type Env, type Logger, type ServiceParts, type ShutdownStep } from '@mailroute/platform';
+import { createShutdown, ensurePrivateDirectory, loadConfig, serviceConfigSchema, type ConfigSchema, type Env, type Logger, type ServiceParts, type ShutdownStep } from '@mailroute/platform';
 import { sandboxEnabled, type HostConfig, type TenantConfig } from './host-config';
 import { apiKeysVariable, loadHostSecrets, serviceTokensVariable, type HostSecrets } from './host-secrets';
 
@@ -40,6 +39,8 @@ export interface HostTenant {
 
 export interface RunningHost {
   addresses: Record<ServiceName, string>;
+  /** The data directory (private: 0700, its files 0600). */
+  dataDir: string;
   sandbox: GraphSandboxEndpoints | undefined;
   tenants: HostTenant[];
   secrets: HostSecrets;
@@ -87,7 +88,7 @@ export function demoTenant(sandbox: GraphSandboxEndpoints): TenantConfig {
 export async function startHost(options: HostOptions): Promise<RunningHost> {
   const { config, logger } = options;
   const env = options.env ?? process.env;
-  mkdirSync(config.dataDir, { recursive: true });
+  ensurePrivateDirectory(config.dataDir);
   const steps: ShutdownStep[] = [];
   const stopAll = () => createShutdown(logger, [...steps].reverse(), 20_000).run('host stopping');
   try {
@@ -161,7 +162,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
         logger.warn({ tenant: tenant.config.id, variable: tenant.config.clientSecretEnv }, 'host: the client secret variable is not set; the tenant keeps its stored credentials');
       }
     }
-    return { addresses, sandbox: sandboxEndpoints, tenants: hostTenants, secrets, stop: async () => stopAll() };
+    return { addresses, dataDir: config.dataDir, sandbox: sandboxEndpoints, tenants: hostTenants, secrets, stop: async () => stopAll() };
   } catch (error) {
     await stopAll();
     throw error;

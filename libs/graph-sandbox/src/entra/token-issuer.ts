@@ -1,4 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { ensurePrivateFile, writePrivateFile } from '@mailroute/platform';
 import { createHash, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { createSelfSignedRsaCertificate, toPrivateKey } from '../transport/certificates';
 import type { Clock } from '../shared/clock';
@@ -37,7 +38,9 @@ export async function createSigningKey(clock: Clock, file?: string): Promise<Sig
   }
   if (!material) {
     material = await createSelfSignedRsaCertificate({ subject: 'graph-sandbox token signing', validDays: 3650, clock });
-    if (file) await writeFile(file, JSON.stringify({ certificatePem: material.certificatePem, privateKeyPem: material.privateKeyPem }), { mode: 0o600 });
+    if (file) writePrivateFile(file, JSON.stringify({ certificatePem: material.certificatePem, privateKeyPem: material.privateKeyPem }));
+  } else if (file) {
+    ensurePrivateFile(file);
   }
   const certificate = new X509Certificate(material.certificatePem);
   const x5t = createHash('sha1').update(certificate.raw).digest('base64url');

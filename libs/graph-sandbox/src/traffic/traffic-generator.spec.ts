@@ -9,6 +9,17 @@ describe('generateTraffic', () => {
     expect(strip(generateTraffic({ ...base, count: 30, seed: 5 }))).not.toEqual(strip(generateTraffic({ ...base, count: 30, seed: 6 })));
   });
 
+  it('gives every mail a Message-ID that depends on the seed only, so a restarted sandbox re-seeds the same mail', () => {
+    const ids = (seed: number, now: number) => generateTraffic({ ...base, now, count: 40, seed, largeAttachmentBytes: 1024 }).map((mail) => mail.internetMessageId);
+    const first = ids(42, base.now);
+    expect(first.every((id) => typeof id === 'string' && /^<[^<>\s]+@[^<>\s]+>$/.test(id))).toBe(true);
+    expect(new Set(first).size).toBe(40);
+    // A later start (another clock) with the same seed: the same Message-IDs.
+    expect(ids(42, base.now + 3_600_000)).toEqual(first);
+    const other = new Set(ids(43, base.now));
+    expect(first.some((id) => other.has(id))).toBe(false);
+  });
+
   it('produces every kind over a large batch, with threads, hostile HTML and auto-reply markers', () => {
     const mails = generateTraffic({ ...base, count: 400, seed: 11, largeAttachmentBytes: 1024 });
     expect(new Set(mails.map((mail) => mail.kind))).toEqual(new Set(trafficKinds));

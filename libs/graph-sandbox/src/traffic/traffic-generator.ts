@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import type { InboundMail } from '../model/mail-delivery';
 import { createRandom } from '../throttling/fault-injector';
 
@@ -20,7 +21,10 @@ export const defaultTrafficMix: Readonly<Record<TrafficKind, number>> = {
 
 export interface TrafficOptions {
   count: number;
-  /** Same seed, same mail (ids and timestamps aside). */
+  /**
+   * Same seed, same mail — Message-IDs included (only timestamps differ), so delivering a seed's mail
+   * again (a sandbox restarted with its demo data) is recognised as the same mail. Default: a random seed.
+   */
   seed?: number;
   mix?: Partial<Record<TrafficKind, number>>;
   /** The routed mailbox's address (bounces and auto-replies answer mail it sent). */
@@ -82,10 +86,11 @@ function chooseKind(mix: Record<TrafficKind, number>, random: () => number): Tra
 /**
  * Realistic inbound traffic for a routed mailbox: customer inquiries (text and HTML), follow-ups that thread
  * onto earlier mail (the batch's own or the mailbox's sent replies), attachments, auto-replies, bounces,
- * large mail, hostile HTML and non-English mail. Deterministic for a seed.
+ * large mail, hostile HTML and non-English mail. Deterministic for a seed, Message-IDs included.
  */
 export function generateTraffic(options: TrafficOptions): Array<InboundMail & { kind: TrafficKind }> {
-  const random = createRandom(options.seed ?? 1);
+  const seed = options.seed ?? randomInt(2 ** 31);
+  const random = createRandom(seed);
   const mix = { ...defaultTrafficMix, ...options.mix };
   const domains = options.senderDomains ?? ['customer.example', 'mail.example.org', 'contoso-customer.example', 'fabrikam.example.net'];
   const threadable: string[] = [...(options.sentMessageIds ?? [])];
@@ -189,10 +194,9 @@ export function generateTraffic(options: TrafficOptions): Array<InboundMail & { 
       default:
         mail = { ...base, subject, body: { contentType: 'text', content: `Hello,\n\n${text}\n\nRegards,\n${first} ${last}` } };
     }
-    if (kind === 'inquiry' || kind === 'html' || kind === 'attachment' || kind === 'international' || kind === 'followUp') {
-      mail.internetMessageId = `<${options.now.toString(36)}.${index}.${Math.floor(random() * 1e9).toString(36)}@${domain}>`;
-      threadable.push(mail.internetMessageId);
-    }
+    // From the seed and the position only (never the clock): the same seed yields the same Message-IDs.
+    mail.internetMessageId = `<${seed.toString(36)}.${index}.${Math.floor(random() * 1e9).toString(36)}@${domain}>`;
+    if (kind === 'inquiry' || kind === 'html' || kind === 'attachment' || kind === 'international' || kind === 'followUp') threadable.push(mail.internetMessageId);
     result.push({ ...mail, kind });
   }
   return result;

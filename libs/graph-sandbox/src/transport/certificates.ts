@@ -1,9 +1,10 @@
 // @peculiar/x509 registers its services with tsyringe, which needs a Reflect metadata polyfill.
 import 'reflect-metadata';
 import { createHash, createPrivateKey, webcrypto, X509Certificate as NodeX509Certificate } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as x509 from '@peculiar/x509';
+import { ensurePrivateDirectory, ensurePrivateFile, writePrivateFile } from '@mailroute/platform';
 import { TlsMaterialError } from '../errors';
 import type { Clock } from '../shared/clock';
 
@@ -118,7 +119,7 @@ export async function loadOrCreateTlsMaterial(options: { certDir: string; hosts:
   const now = options.clock();
   const file = (name: string) => path.join(certDir, name);
   try {
-    await mkdir(certDir, { recursive: true, mode: 0o700 });
+    ensurePrivateDirectory(certDir);
     let caCertPem = await readIfPresent(file('ca.pem'));
     let caKeyPem = await readIfPresent(file('ca-key.pem'));
     let caCert: x509.X509Certificate;
@@ -132,8 +133,8 @@ export async function loadOrCreateTlsMaterial(options: { certDir: string; hosts:
       caKey = created.keys.privateKey;
       caCertPem = caCert.toString('pem');
       caKeyPem = created.keyPem;
-      await writeFile(file('ca-key.pem'), caKeyPem, { mode: 0o600 });
-      await writeFile(file('ca.pem'), caCertPem);
+      writePrivateFile(file('ca-key.pem'), caKeyPem);
+      writePrivateFile(file('ca.pem'), caCertPem);
     }
     let serverCertPem = await readIfPresent(file('server.pem'));
     let serverKeyPem = await readIfPresent(file('server-key.pem'));
@@ -142,9 +143,11 @@ export async function loadOrCreateTlsMaterial(options: { certDir: string; hosts:
       const issued = await issueServerCertificate(caCert, caKey, hosts, now);
       serverCertPem = issued.certPem;
       serverKeyPem = issued.keyPem;
-      await writeFile(file('server-key.pem'), serverKeyPem, { mode: 0o600 });
-      await writeFile(file('server.pem'), serverCertPem);
+      writePrivateFile(file('server-key.pem'), serverKeyPem);
+      writePrivateFile(file('server.pem'), serverCertPem);
     }
+    // Material kept from an earlier run (or an older version) becomes the user's only too.
+    for (const name of ['ca.pem', 'ca-key.pem', 'server.pem', 'server-key.pem']) ensurePrivateFile(file(name));
     return { caCertPem, caCertPath: file('ca.pem'), serverCertPem, serverKeyPem };
   } catch (error) {
     throw new TlsMaterialError(`cannot load or create the sandbox CA in ${certDir}`, { cause: error });

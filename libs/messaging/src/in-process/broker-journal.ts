@@ -1,6 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { ensurePrivateSqliteFile } from '@mailroute/platform';
 
 /** A message as the in-process broker keeps it. */
 export interface JournalMessage {
@@ -59,7 +58,7 @@ export class SqliteBrokerJournal implements BrokerJournal {
   private readonly clock: () => number;
 
   constructor(options: SqliteBrokerJournalOptions) {
-    if (options.path !== ':memory:') mkdirSync(path.dirname(path.resolve(options.path)), { recursive: true });
+    ensurePrivateSqliteFile(options.path);
     this.db = new DatabaseSync(options.path);
     this.db.exec(`
       PRAGMA journal_mode = WAL;

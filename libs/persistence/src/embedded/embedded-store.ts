@@ -1,9 +1,8 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { ensurePrivateSqliteFile } from '@mailroute/platform';
 
 export interface EmbeddedStoreOptions {
-  /** Database file, or ':memory:'. Parent folders are created. */
+  /** Database file, or ':memory:'. Parent folders are created (0700), the files are the service user's only (0600). */
   path: string;
 }
 
@@ -16,7 +15,7 @@ export class EmbeddedStore {
   readonly db: DatabaseSync;
 
   constructor(options: EmbeddedStoreOptions) {
-    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    ensurePrivateSqliteFile(options.path);
     this.db = new DatabaseSync(options.path);
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
   }
