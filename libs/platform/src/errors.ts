@@ -61,15 +61,27 @@ export class ValidationError extends MailrouteError {
   }
 }
 
+/** Most characters of a caller's value that an error message quotes (quoteForMessage). */
+export const maxQuotedLength = 80;
+
+/**
+ * A caller-supplied value for an error message: JSON-quoted and cut to `maxQuotedLength`
+ * characters ("…" marks the cut), so hostile input never makes a long message.
+ */
+export function quoteForMessage(value: string): string {
+  const chars = [...value];
+  return chars.length <= maxQuotedLength ? JSON.stringify(value) : `${JSON.stringify(chars.slice(0, maxQuotedLength).join(''))}…`;
+}
+
 export class NotFoundError extends MailrouteError {
   constructor(resource: string, id: string, options: MailrouteErrorOptions = {}) {
-    super('NOT_FOUND', `${resource} ${JSON.stringify(id)} not found`, options);
+    super('NOT_FOUND', `${resource} ${quoteForMessage(id)} not found`, options);
   }
 }
 
 export class AlreadyExistsError extends MailrouteError {
   constructor(resource: string, id: string, options: MailrouteErrorOptions = {}) {
-    super('ALREADY_EXISTS', `${resource} ${JSON.stringify(id)} already exists`, options);
+    super('ALREADY_EXISTS', `${resource} ${quoteForMessage(id)} already exists`, options);
   }
 }
 

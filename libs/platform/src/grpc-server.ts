@@ -6,6 +6,7 @@ import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-serv
 import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-reflection';
 import { toGrpcStatus, isAbortError } from './grpc-status';
 import { assertWellFormed, withTolerantDecoding } from './request-decoding';
+import { requestDescriptorOf, validateRequestFields } from './request-fields';
 import type { Logger } from './logger';
 
 /** One service to serve: its ts-proto definition and the implementation built by its factory. */
@@ -90,8 +91,10 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   }
   for (const service of options.services) {
     const definition = withTolerantDecoding(service.definition);
-    if (service.middleware) server.with(service.middleware).add(definition, service.implementation);
-    else server.add(definition, service.implementation);
+    // Fields are checked after the caller is authenticated (an anonymous caller learns nothing
+    // about the request's shape) and before any handler looks anything up.
+    if (service.middleware) server.with(service.middleware).with(requestFieldsMiddleware).add(definition, service.implementation);
+    else server.with(requestFieldsMiddleware).add(definition, service.implementation);
   }
 
   const setServing = (serving: boolean): void => {
@@ -195,6 +198,29 @@ function createErrorMiddleware(logger: Logger) {
       throw new ServerError(mapped.status, mapped.message);
     }
   };
+}
+
+/**
+ * Checks every request of a mailroute service against its proto descriptor (request-fields.ts: id
+ * shapes and lengths, enum values, update-mask paths) before the handler sees it.
+ */
+async function* requestFieldsMiddleware<Request, Response>(
+  call: ServerMiddlewareCall<Request, Response>,
+  context: CallContext,
+): AsyncGenerator<Response, Response | void, undefined> {
+  const descriptor = requestDescriptorOf(call.method.path);
+  if (!descriptor) return yield* call.next(call.request, context);
+  if (!call.requestStream) {
+    validateRequestFields(descriptor, call.request);
+    return yield* call.next(call.request, context);
+  }
+  const checked = async function* (requests: AsyncIterable<unknown>) {
+    for await (const request of requests) {
+      validateRequestFields(descriptor, request);
+      yield request;
+    }
+  };
+  return yield* call.next(checked(call.request as AsyncIterable<unknown>) as typeof call.request, context);
 }
 
 async function* checkEach<T>(requests: AsyncIterable<T>): AsyncIterable<T> {

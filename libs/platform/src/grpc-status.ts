@@ -28,6 +28,20 @@ export interface MappedStatus {
   trailers?: Record<string, string>;
 }
 
+/**
+ * Longest status message sent to a caller, in characters. Messages can carry caller-supplied text
+ * (an id, a mask path); the message travels as the `grpc-message` trailer, and a trailer of
+ * megabytes makes grpc-js clients tear down the whole HTTP/2 session, not just fail the call.
+ */
+export const maxStatusMessageLength = 1024;
+
+/** `message` cut to `maxStatusMessageLength` characters ("…" marks the cut). */
+export function capStatusMessage(message: string): string {
+  if (message.length <= maxStatusMessageLength) return message;
+  const chars = [...message];
+  return chars.length <= maxStatusMessageLength ? message : `${chars.slice(0, maxStatusMessageLength - 1).join('')}…`;
+}
+
 /** Trailer names of the error contract (proto/mailroute/v1/common.proto, "Errors"). */
 export const errorTrailers = { reason: 'mailroute-error-code', retryAfterMs: 'retry-after-ms' } as const;
 
@@ -35,9 +49,15 @@ export const errorTrailers = { reason: 'mailroute-error-code', retryAfterMs: 're
  * The single error → gRPC status mapping of mailroute. Our own errors keep their message (they are
  * written for callers); a ServerError thrown deliberately passes through; a ClientError from a
  * downstream call keeps its status only when it is a transient one (so a dependency outage reads as
- * UNAVAILABLE), and anything else becomes INTERNAL with a generic message.
+ * UNAVAILABLE), and anything else becomes INTERNAL with a generic message. Every message is capped
+ * (capStatusMessage), whoever wrote it.
  */
 export function toGrpcStatus(error: unknown): MappedStatus {
+  const mapped = mapError(error);
+  return { ...mapped, message: capStatusMessage(mapped.message) };
+}
+
+function mapError(error: unknown): MappedStatus {
   if (isMailrouteError(error)) {
     const status = statusByCode[error.code];
     if (status === Status.INTERNAL) return { status, message: internalErrorMessage, unexpected: true };

@@ -15,3 +15,4 @@ export * from './metrics';
 export * from './agent-auth';
 export * from './auth-broker-tokens';
 export * from './private-files';
+export * from './request-fields';

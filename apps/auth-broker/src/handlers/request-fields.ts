@@ -2,24 +2,8 @@ import type { Duration, PageRequest } from '@mailroute/contracts';
 import { decodePageToken, encodePageToken } from '@mailroute/persistence';
 import { ValidationError } from '@mailroute/platform';
 
-const tenantIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
-
-/** A tenant id named by an internal caller (common.proto: 1-64 of [A-Za-z0-9._-]). */
-export function readTenantId(value: string, field = 'tenant_id'): string {
-  if (!tenantIdPattern.test(value)) throw new ValidationError(field, 'must be 1-64 characters of A-Z, a-z, 0-9, ".", "_", "-"');
-  return value;
-}
-
-/** A mailbox address (common.proto EmailAddress rules), lower-cased. */
-export function readMailboxAddress(value: string, field = 'mailbox_address'): string {
-  const address = value.trim().toLowerCase();
-  if (address === '') throw new ValidationError(field, 'is required');
-  if ([...address].length > 320) throw new ValidationError(field, 'must be at most 320 characters');
-  if (/[\s<>\p{Cc}]/u.test(address) || address.split('@').length !== 2 || address.startsWith('@') || address.endsWith('@')) {
-    throw new ValidationError(field, 'must be an e-mail address "local@domain"');
-  }
-  return address;
-}
+/** The id and address rules are platform's (request-fields.ts), shared by every service. */
+export { readMailboxAddress, readTenantId } from '@mailroute/platform';
 
 /** Milliseconds of an optional Duration. */
 export function durationMs(duration: Duration | undefined): number | undefined {
