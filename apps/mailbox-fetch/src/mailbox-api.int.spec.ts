@@ -83,6 +83,20 @@ describe('MailboxFetchService over gRPC', () => {
     expect((await client.client.listMailboxes({}, as(keyB))).mailboxes).toEqual([]);
   });
 
+  it('refuses update_mask paths that are unknown, output only or immutable, and writes nothing (the etag stays)', async () => {
+    await client.client.createMailbox({ mailboxId: 'masked', mailbox: { address: sandboxTenant.mailboxes[1] ?? '', displayName: 'Before' } }, as(keyA));
+    const before = (await client.client.getMailbox({ mailboxId: 'masked' }, as(keyA))).mailbox;
+    const paths = ['no_such_field', 'etag', 'kind', 'mailbox_id', 'sync_status', 'created_at', 'updated_at', 'address', 'post_processing.action', 'display_name.x'];
+    for (const path of paths) {
+      const error = (await client.client
+        .updateMailbox({ mailboxId: 'masked', mailbox: { displayName: 'After', address: 'other@example.com' }, updateMask: ['display_name', path] }, as(keyA))
+        .catch((e: unknown) => e)) as ClientError;
+      expect({ path, code: error.code, details: error.details?.startsWith('update_mask:') }).toEqual({ path, code: Status.INVALID_ARGUMENT, details: true });
+    }
+    const after = (await client.client.getMailbox({ mailboxId: 'masked' }, as(keyA))).mailbox;
+    expect({ displayName: after?.displayName, etag: after?.etag, address: after?.address }).toEqual({ displayName: 'Before', etag: before?.etag, address: before?.address });
+  });
+
   it('pages ListMailboxes and ListSyncStatuses with page tokens, and rejects a forged token naming the field', async () => {
     // tenant B has no mailboxes from the other tests.
     const key = keyB;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { AuthorityCloud, type TenantCredentialsSpec } from '@mailroute/contracts';
 import type { AppCredential, AppCredentialsRecord } from '@mailroute/persistence';
-import { ValidationError, type SecretBox } from '@mailroute/platform';
+import { ValidationError, readUpdateMask as readWritableMaskPaths, type SecretBox } from '@mailroute/platform';
 import { readCertificate } from './certificate';
 import { predefinedClouds } from './clouds';
 import { sealingContext } from '../entra/msal-clients';
@@ -77,19 +77,15 @@ export function newRevision(): string {
 
 /** The update mask's paths; "*" names every writable field (the credential must then be given). */
 export function readUpdateMask(mask: readonly string[] | undefined, spec: TenantCredentialsSpec): Set<SpecPath> {
-  if (!mask || mask.length === 0) throw new ValidationError('update_mask', 'is required: name the spec fields to change, or "*"');
-  if (mask.length === 1 && mask[0] === '*') {
+  const named = readWritableMaskPaths(mask, specPaths) as SpecPath[];
+  if (mask?.[0] === '*') {
     const all = new Set<SpecPath>(specPaths);
     if (spec.credential?.$case === 'clientSecret') all.delete('certificate');
     else if (spec.credential?.$case === 'certificate') all.delete('client_secret');
     else throw new ValidationError('spec.client_secret', 'is required when update_mask is "*" (or give spec.certificate)');
     return all;
   }
-  const paths = new Set<SpecPath>();
-  for (const path of mask) {
-    if (!(specPaths as readonly string[]).includes(path)) throw new ValidationError('update_mask', `unknown or read-only path ${JSON.stringify(path)}; writable: ${specPaths.join(', ')}`);
-    paths.add(path as SpecPath);
-  }
+  const paths = new Set<SpecPath>(named);
   if (paths.has('client_secret') && paths.has('certificate')) throw new ValidationError('update_mask', 'names both client_secret and certificate; a credential is one or the other');
   return paths;
 }

@@ -10,7 +10,7 @@ import {
   type InteractionRouterServiceImplementation,
   type QueueStatistics,
 } from '@mailroute/contracts';
-import { ConflictError, FailedPreconditionError, NotFoundError, ValidationError, type TenantCallContext } from '@mailroute/platform';
+import { ConflictError, FailedPreconditionError, NotFoundError, ValidationError, readUpdateMask, type TenantCallContext } from '@mailroute/platform';
 import { encodePageToken, readPageRequest, type InteractionRecord } from '@mailroute/persistence';
 import {
   assertNoViolations,
@@ -79,14 +79,13 @@ function validateAgent(agent: Agent): FieldViolation[] {
 }
 
 const snake = (path: string) => path.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+const protoName = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 /** Copies the masked paths of `patch` onto `current` (both proto JSON); "*" takes every writable field. */
 function applyMask(current: Record<string, unknown>, patch: Record<string, unknown>, paths: readonly string[], writable: readonly string[]): Record<string, unknown> {
-  if (paths.length === 0) throw new ValidationError('update_mask', 'is required');
   const out = structuredClone(current);
-  for (const path of paths.includes('*') ? writable : paths) {
+  for (const path of readUpdateMask(paths, writable.map(protoName), { subPaths: true })) {
     const parts = path.split('.').map(snake);
-    if (!writable.includes(parts[0] ?? '')) throw new ValidationError('update_mask', `${JSON.stringify(path)} is not a writable field`);
     let source: unknown = patch;
     let target: Record<string, unknown> = out;
     for (const [index, part] of parts.entries()) {

@@ -1,7 +1,7 @@
 import type { MailboxFetchServiceImplementation } from '@mailroute/contracts';
-import { ValidationError, type TenantCallContext } from '@mailroute/platform';
+import { ValidationError, readUpdateMask, type TenantCallContext } from '@mailroute/platform';
 import type { MailboxFetchCore } from '../mailbox-fetch';
-import { readMailboxId } from '../mailboxes/mailbox-config';
+import { readMailboxId, writableMailboxPaths } from '../mailboxes/mailbox-config';
 import type { MailboxDiagnosis } from '../diagnosis/mailbox-diagnosis';
 
 function readPage(page: { pageSize: number; pageToken: string } | undefined): { limit: number; after: string | undefined } {
@@ -35,8 +35,7 @@ export function createMailboxFetchHandlers(core: MailboxFetchCore, diagnosis: Ma
       return { mailboxes: result.mailboxes, nextPageToken: pageToken(result.next) };
     },
     async updateMailbox(request, context) {
-      const mask = request.updateMask ?? [];
-      if (mask.length === 0) throw new ValidationError('update_mask', 'is required: name the fields to change, or "*"');
+      const mask = readUpdateMask(request.updateMask, writableMailboxPaths);
       if (!request.mailbox) throw new ValidationError('mailbox', 'is required');
       return { mailbox: await core.updateMailbox(context.tenantId, readMailboxId(request.mailboxId), request.mailbox, mask, request.etag) };
     },

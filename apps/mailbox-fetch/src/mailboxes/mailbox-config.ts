@@ -52,6 +52,23 @@ function sameFolder(a: FolderRecord | undefined, b: FolderRecord | undefined): b
   return name(a) === name(b);
 }
 
+/**
+ * The Mailbox fields UpdateMailbox may change (proto names). `mailbox_id`, `kind`, `sync_status`,
+ * the timestamps and `etag` are output only; `address` is immutable.
+ */
+export const writableMailboxPaths = [
+  'display_name',
+  'access_mode',
+  'credentials_id',
+  'folder',
+  'post_processing',
+  'initial_sync',
+  'poll_interval',
+  'enabled',
+  'default_queue_id',
+  'attachment_storage_limit_bytes',
+] as const;
+
 /** Writable fields of a Mailbox, validated, as they would be stored (update masks pick from it). */
 export function readMailboxFields(mailbox: Mailbox | undefined, prefix = 'mailbox'): Omit<MailboxRecord, 'tenantId' | 'mailboxId' | 'kind' | 'folderGeneration' | 'syncFromAt' | 'createdAt' | 'updatedAt' | 'etag'> {
   if (!mailbox) throw new ValidationError(prefix, 'is required');
