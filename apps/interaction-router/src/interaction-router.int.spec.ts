@@ -67,6 +67,29 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
     await stream.done;
   });
 
+  it('shows an agent\'s HTML reply on the thread sanitized, as customer mail is', async () => {
+    const abort = new AbortController();
+    const stream = collect(harness.desktop(await idp.token(directory, 'oid-alice')).connect({ clientInstanceId: 'tab-html' }, { signal: abort.signal }));
+    await waitFor(() => stream.of('snapshot').length === 1);
+    const interactionId = randomId('ix');
+    await harness.publishInbound({ tenantId: tenant, interactionId, message: { subject: 'invoice photo', conversationId: `conv-${interactionId}`, graphMessageId: 'g-html' } as never });
+    const offer = await waitFor(() => stream.of('offer').find((m) => m.event?.$case === 'offer' && m.event.value.interaction?.interactionId === interactionId), { timeoutMs: 20_000 });
+    if (offer.event?.$case !== 'offer') throw new Error('not an offer');
+    const desktop = harness.desktop(await idp.token(directory, 'oid-alice'));
+    await desktop.accept({ offerId: offer.event.value.offerId });
+    const bodyHtml = '<p onmouseover="steal()">Paid <b>today</b></p><script>alert(1)</script><img src="https://tracker.example/x.gif"><img src="cid:stamp" alt="stamp"><a href="javascript:alert(1)">x</a><div style="font-weight: bold expression(alert(1))">ok</div>';
+    await desktop.reply({ idempotencyKey: randomUUID(), interactionId, content: { subject: '', bodyText: 'Paid today', bodyHtml, to: [], cc: [], bcc: [], attachments: [], importance: 0 } as never, mode: 0, replyToGraphMessageId: '', completeAfterSend: false });
+    const thread = (await harness.admin(tenant).listInteractionMessages({ interactionId })).messages;
+    const shown = thread.flatMap((m) => (m.message?.$case === 'outbound' ? [m.message.value.content?.bodyHtml ?? ''] : []));
+    expect(shown).toHaveLength(1);
+    expect(shown[0]).toContain('<p>Paid <b>today</b></p>');
+    expect(shown[0]).toContain('<img alt="stamp" data-cid="stamp" />');
+    expect(shown[0]).not.toMatch(/<script|onmouseover|tracker\.example|javascript:|expression/);
+    await desktop.complete({ interactionId, dispositionCode: 'resolved', note: '' });
+    abort.abort();
+    await stream.done;
+  });
+
   it('ranks a longest-idle queue by when each agent\'s work last ended, not by when it signed in', async () => {
     const admin = harness.admin(tenant);
     await admin.createQueue({ queueId: 'fair', queue: { displayName: 'Fair', offerTimeout: { seconds: 30, nanos: 0 } } });

@@ -449,6 +449,22 @@ describe('outbound-send against the graph sandbox, FerretDB and Kafka', () => {
       expect((await finalResult(request.sendId)).failure?.reason).toBe(SendFailureReason.SEND_FAILURE_REASON_LOOP_PROTECTION);
     });
 
+    it('sends an agent\'s HTML to the customer sanitized: formatting and cid: images kept, scripts, handlers, remote images and CSS expressions gone', async () => {
+      const { interactionId, address, summary } = await inbound(tenants.main, 0, { from: { address: 'ann@customer.example' }, subject: 'Photo', body: 'see attached' });
+      const bodyHtml =
+        '<p onclick="track()">Hello <b>Ann</b></p><script>document.cookie</script><table><tr><td colspan="2">Mug</td></tr></table>' +
+        '<img src="https://tracker.example/open.gif" onerror="x()"><img src="cid:logo" alt="logo"><a href="javascript:alert(1)">x</a>' +
+        '<div style="font-weight: bold expression(alert(1))">Regards</div>';
+      const request = await agentRequest({ tenantId: tenants.main, mailboxId: 'box-0', interactionId, replyToGraphMessageId: summary.immutableId, content: { bodyHtml, bodyText: 'Hello Ann' } as OutgoingMessage });
+      expect((await finalState(tenants.main, request.sendId)).state).toBe(SendState.SEND_STATE_SENT);
+      const [sent] = await sentWith(tenants.main, address, request.sendId);
+      const html = sent?.body.content ?? '';
+      expect(html).toContain('<p>Hello <b>Ann</b></p>');
+      expect(html).toContain('<td colspan="2">Mug</td>');
+      expect(html).toContain('<img alt="logo" src="cid:logo" />');
+      expect(html).not.toMatch(/<script|onclick|onerror|tracker\.example|javascript:|expression/);
+    });
+
     it('answers INVALID_ARGUMENT naming the field for header injection and unparseable addresses', async () => {
       const { interactionId } = await inbound(tenants.main, 0, { from: { address: 'eve@customer.example' }, subject: 'Hi' });
       const key = auth(keyOf(tenants.main, 'write'));

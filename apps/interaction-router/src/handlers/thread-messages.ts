@@ -7,8 +7,9 @@ import type { RouterStores } from '../store/router-stores';
 
 /**
  * One page of an interaction's thread, oldest first: inbound messages with their HTML sanitized,
- * outbound ones with their send's latest state. The caller has checked the interaction belongs to
- * its tenant (and agent); the keys are under `<tenant>/<interaction>/`, so nothing else is reachable.
+ * outbound ones with their send's latest state and the agent's HTML sanitized too. The caller has
+ * checked the interaction belongs to its tenant (and agent); the keys are under
+ * `<tenant>/<interaction>/`, so nothing else is reachable.
  */
 export async function listThreadMessages(
   deps: { stores: RouterStores; sanitizer: HtmlSanitizer },
@@ -31,7 +32,11 @@ export async function listThreadMessages(
       const clean = html ? deps.sanitizer.sanitize(html) : { html: '', truncated: false };
       return { message: { $case: 'inbound' as const, value: { message, bodyHtmlSanitized: clean.html, bodyHtmlTruncated: clean.truncated, ingestedAt: new Date(row.document.at) } } };
     }
-    return { message: { $case: 'outbound' as const, value: outboundThreadMessage(row.document.json, sends[index], row.document.at) } };
+    const outbound = outboundThreadMessage(row.document.json, sends[index], row.document.at);
+    // An agent's HTML is shown to other agents: sanitized like customer mail.
+    const agentHtml = outbound.content?.bodyHtml;
+    if (outbound.content && agentHtml) outbound.content = { ...outbound.content, bodyHtml: deps.sanitizer.sanitize(agentHtml).html };
+    return { message: { $case: 'outbound' as const, value: outbound } };
   });
   const last = rows[rows.length - 1];
   return { messages, nextPageToken: rows.length === size && last ? encodePageToken(last.key) : '' };

@@ -16,6 +16,7 @@ import {
   GraphMailError,
   isGraphMailError,
   mailboxKey,
+  sanitizeMailHtml,
   type GraphDraft,
   type GraphDraftInput,
   type GraphMailClient,
@@ -150,7 +151,8 @@ function draftContent(content: OutgoingMessage, sendId: string): GraphDraftInput
   const importance = importanceNames[content.importance];
   return {
     ...(content.subject ? { subject: content.subject } : {}),
-    body: content.bodyHtml ? { contentType: 'html', content: content.bodyHtml } : { contentType: 'text', content: content.bodyText },
+    // Whoever wrote it (an agent, an API client), HTML reaches the customer sanitized.
+    body: content.bodyHtml ? { contentType: 'html', content: sanitizeMailHtml(content.bodyHtml, 'customer').html } : { contentType: 'text', content: content.bodyText },
     ...(importance ? { importance } : {}),
     internetMessageHeaders: [{ name: sendIdHeader, value: sendId }],
   };
