@@ -775,8 +775,10 @@ export interface OutgoingMessage {
    */
   subject: string;
   /**
-   * HTML body. At most 524,288 bytes of UTF-8. Scripts, event handlers and remote form targets
-   * are removed before sending. At least one of body_html and body_text is required.
+   * HTML body. At most 524,288 bytes of UTF-8. Sanitized before it is sent (and before other
+   * agents see it on the thread): scripts, styles, event handlers, forms, frames, remote and data:
+   * resources, javascript: URLs and CSS url()/expression() are removed; images stay only by
+   * cid:. At least one of body_html and body_text is required.
    */
   bodyHtml: string;
   /**

@@ -625,7 +625,8 @@ export interface OutboundThreadMessage {
   /** Graph id of the message replied to; empty for a new message. */
   replyToGraphMessageId: string;
   /**
-   * The content as requested. Attachments are listed without bytes (source is upload_id or
+   * The content as requested, body_html sanitized as for inbound messages (cid: images as
+   * attachment references). Attachments are listed without bytes (source is upload_id or
    * inbound).
    */
   content?:
