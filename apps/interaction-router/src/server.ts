@@ -42,6 +42,10 @@ export interface ServiceDeps {
   sessionRefreshMs?: number;
   /** Planner lease length (a dead replica's tenants are planned elsewhere after at most this). Default 10 s. */
   plannerLeaseMs?: number;
+  /** How often the outbox relay runs (see RouterRuntimeOptions.relayIntervalMs). */
+  relayIntervalMs?: number;
+  /** How long a change waits for its event to reach the bus (see RouterCoreOptions.publishWaitMs). */
+  publishWaitMs?: number;
   /** Sees every committed interaction change (the metrics' counters). */
   onCommitted?: RouterCoreOptions['onCommitted'];
 }
@@ -59,7 +63,7 @@ export interface RouterServer extends GrpcServer {
 /** The interaction-router: InteractionRouterService + AgentDesktopService over one core and runtime. */
 export function createServer(deps: ServiceDeps): RouterServer {
   const replicaId = deps.replicaId ?? randomUUID();
-  const core = createRouterCore({ stores: deps.stores, bus: deps.bus, logger: deps.logger, ...(deps.clock ? { clock: deps.clock } : {}), ...(deps.sessionTtlMs ? { sessionTtlMs: deps.sessionTtlMs } : {}), ...(deps.onCommitted ? { onCommitted: deps.onCommitted } : {}) });
+  const core = createRouterCore({ stores: deps.stores, bus: deps.bus, logger: deps.logger, ...(deps.clock ? { clock: deps.clock } : {}), ...(deps.sessionTtlMs ? { sessionTtlMs: deps.sessionTtlMs } : {}), ...(deps.onCommitted ? { onCommitted: deps.onCommitted } : {}), ...(deps.publishWaitMs !== undefined ? { publishWaitMs: deps.publishWaitMs } : {}) });
   const runtime = createRouterRuntime({
     core,
     sendResults: createSendResultHandler({ core, stores: deps.stores, logger: deps.logger }),
@@ -70,6 +74,7 @@ export function createServer(deps: ServiceDeps): RouterServer {
     logger: deps.logger,
     ...(deps.pollIntervalMs ? { pollIntervalMs: deps.pollIntervalMs } : {}),
     ...(deps.sweepIntervalMs ? { sweepIntervalMs: deps.sweepIntervalMs } : {}),
+    ...(deps.relayIntervalMs ? { relayIntervalMs: deps.relayIntervalMs } : {}),
     ...(deps.consumerGroupId ? { groupId: deps.consumerGroupId } : {}),
     ...(deps.inboundFromBeginning !== undefined ? { fromBeginning: deps.inboundFromBeginning } : {}),
   });

@@ -13,7 +13,7 @@ import {
   type ConnectResponse,
   type Interaction,
 } from '@mailroute/contracts';
-import { eventKey, events, toEventMessage, type EventBus } from '@mailroute/messaging';
+import type { EventBus } from '@mailroute/messaging';
 import { contextFromStored, FailedPreconditionError, NotFoundError, PermissionDeniedError, spanContextFromStored, UnauthenticatedError, ValidationError } from '@mailroute/platform';
 import { readPageRequest, encodePageToken, type InteractionRecord } from '@mailroute/persistence';
 import { createAgentDirectory, type AgentCallContext } from '../auth/agent-caller';
@@ -23,7 +23,6 @@ import type { HtmlSanitizer } from '../desktop/html-sanitizer';
 import { createPresence } from '../desktop/presence';
 import { offerIdOf, parseOfferId, replyTargetAutomation, toInteraction } from '../routing/interaction-mapping';
 import type { RouterCore } from '../routing/router-core';
-import { outboundMessageKey } from '../routing/send-results';
 import { listThreadMessages } from './thread-messages';
 import type { RouterStores, SendDocument } from '../store/router-stores';
 
@@ -60,17 +59,6 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
 
   async function status(context: AgentCallContext): Promise<AgentStatus> {
     return presenceOf.status(context.tenantId, context.agentId);
-  }
-
-  /** Indexes the send by id (results name it so), adds it to the thread, publishes the request and marks it published. */
-  async function publishSend(tenantId: string, key: string, send: SendDocument): Promise<void> {
-    const outbound = OutboundRequest.fromJSON(send.request);
-    await stores.sendIndex.insert(`${tenantId}/${send.sendId}`, { sendKey: key }); // send ids are unique: an existing entry is this one
-    await stores.messages.insert(outboundMessageKey(tenantId, send.interactionId, send.requestedAt, send.sendId), { kind: 'outbound', json: { ...OutboundRequest.toJSON(outbound) as object, sendKey: key }, at: send.requestedAt });
-    await deps.bus.publish(events.outboundRequest.topic, toEventMessage('outboundRequest', eventKey(tenantId, send.mailboxId), outbound));
-    const stored = await stores.sends.get(key);
-    // A result may already have been recorded (outbound-send is quick): it implies publication.
-    if (stored && !stored.published && stored.state === SendState.SEND_STATE_ACCEPTED) await stores.sends.put(key, { ...stored, published: true });
   }
 
   /**
@@ -288,11 +276,8 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
       const existing = await stores.sends.get(key);
       if (existing) {
         if (existing.interactionId !== request.interactionId) throw new FailedPreconditionError('this idempotency key was used for another interaction');
-        // A retry after a crash between recording and publishing: publish it now (outbound-send dedupes on send_id).
-        if (!existing.published && existing.state === SendState.SEND_STATE_ACCEPTED) {
-          const interaction = await stores.interactions.get(context.tenantId, existing.interactionId);
-          await inReplySpan(interaction, existing.sendId, () => publishSend(context.tenantId, key, existing));
-        }
+        // Still unpublished (Kafka was down): publish it now rather than at the relay's next pass (outbound-send dedupes on send_id).
+        core.sendOutbox.retry(context.tenantId, key, existing);
         return { sendId: existing.sendId, state: existing.state };
       }
       const record = await visible(context, request.interactionId);
@@ -319,14 +304,11 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
         completeAfterSend: request.completeAfterSend,
       });
       const send: SendDocument = { sendId, interactionId: record.interactionId, mailboxId: record.mailboxId, state: SendState.SEND_STATE_ACCEPTED, requestedAt: now, request: OutboundRequest.toJSON(outbound), published: false };
+      // ACCEPTED is a promise once the send is stored: the router publishes it (the outbox), so the
+      // answer never waits on Kafka and a bus outage delays the send instead of failing the call.
       return inReplySpan(record, sendId, async () => {
-        const inserted = await stores.sends.insert(key, send);
-        if (!inserted) {
-          const winner = await stores.sends.get(key);
-          return { sendId: winner?.sendId ?? sendId, state: winner?.state ?? SendState.SEND_STATE_ACCEPTED };
-        }
-        await publishSend(context.tenantId, key, send);
-        return { sendId, state: SendState.SEND_STATE_ACCEPTED };
+        const stored = await core.sendOutbox.record(context.tenantId, key, send);
+        return { sendId: stored?.sendId ?? sendId, state: stored?.state ?? SendState.SEND_STATE_ACCEPTED };
       });
     },
 

@@ -29,6 +29,7 @@ import {
 } from '@mailroute/routing-engine';
 import type { RouterStores } from '../store/router-stores';
 import { createConfigRepository } from './config-repository';
+import { createSendOutbox } from './send-outbox';
 import {
   mergeAutomation,
   offerIdOf,
@@ -59,6 +60,13 @@ export interface RouterCoreOptions {
    * state-change events), and read whole again after this long. Default 30 000 ms.
    */
   waitingReloadMs?: number;
+  /**
+   * How long a change's commit (and so a desktop call: Accept, Decline, Complete, Transfer…) waits
+   * for its InteractionStateChanged to reach the bus, ms. Past it the change stands and its outbox
+   * marker has the publication finished (by this call in the background, else by the relay).
+   * Default 1000.
+   */
+  publishWaitMs?: number;
   /** Called once per committed change (after its version is stored, before indexes and event); must not throw. */
   onCommitted?(entry: InteractionHistoryRecord): void;
 }
@@ -83,6 +91,10 @@ export function createRouterCore(options: RouterCoreOptions) {
   const sessionTtlMs = options.sessionTtlMs ?? 20_000;
   const config = createConfigRepository(stores.config);
   const listeners = new Set<(tenantId: string) => void>();
+  const sendOutbox = createSendOutbox({ stores, bus, logger, clock });
+  const publishWaitMs = options.publishWaitMs ?? 1_000;
+  /** Outbox markers whose change this replica is still publishing: the relay leaves them alone. */
+  const publishing = new Set<string>();
 
   // ---- capacity slots: `<tenant>/<agent>/<slot>`, slot < capacity, inserted = claimed ----
   const slotPrefix = (tenantId: string, agentId: string) => `${tenantId}/${agentId}/`;
@@ -272,13 +284,22 @@ export function createRouterCore(options: RouterCoreOptions) {
       return false;
     }
     options.onCommitted?.(entry);
+    const unfinished = (error: unknown) => logger.warn({ err: error, interactionId: entry.interactionId }, 'router: change committed but not fully published yet; the relay finishes it');
     try {
       await maintainIndexes(entry.interaction, entry.previousState);
-      await publish(entry);
-      await stores.outbox.delete(outboxKey);
     } catch (error) {
-      logger.warn({ err: error, interactionId: entry.interactionId }, 'router: change committed but not fully published yet; the relay finishes it');
+      unfinished(error);
+      return true;
     }
+    // The store is the truth: a bus outage delays the event, never the caller past publishWaitMs.
+    publishing.add(outboxKey);
+    const published = publish(entry)
+      .then(() => stores.outbox.delete(outboxKey))
+      .then(() => undefined, unfinished)
+      .finally(() => publishing.delete(outboxKey));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([published, new Promise<void>((resolve) => (timer = setTimeout(resolve, publishWaitMs)))]);
+    clearTimeout(timer);
     return true;
   }
 
@@ -648,12 +669,24 @@ export function createRouterCore(options: RouterCoreOptions) {
     return freed;
   }
 
-  /** Finishes committed changes whose indexes or event were left behind (a crash or a bus outage in between). */
-  async function relayUnpublished(olderThanMs = 5_000): Promise<number> {
+  /**
+   * Finishes committed changes whose indexes or event were left behind (a crash or a bus outage in
+   * between) and publishes accepted replies not published yet. One pass at a time per replica.
+   */
+  let relaying: Promise<number> | undefined;
+  function relayUnpublished(olderThanMs = 5_000): Promise<number> {
+    relaying ??= relayPass(olderThanMs).finally(() => (relaying = undefined));
+    return relaying;
+  }
+  async function relayPass(olderThanMs: number): Promise<number> {
     const now = clock();
     let relayed = 0;
     for (const { key, document } of await stores.outbox.list({ prefix: '', limit: 500 })) {
-      if (now - document.at < olderThanMs) continue;
+      if (now - document.at < olderThanMs || publishing.has(key)) continue;
+      if (document.sendKey) {
+        if (await sendOutbox.relay(key, document)) relayed += 1;
+        continue;
+      }
       const [tenantId = '', interactionId = '', version = '0'] = key.split('/');
       const entry = await stores.interactions.historyEntry(tenantId, interactionId, Number(version));
       if (entry) {
@@ -694,6 +727,8 @@ export function createRouterCore(options: RouterCoreOptions) {
     sweepExpiredOffers,
     reconcileSlots,
     relayUnpublished,
+    /** Accepted replies: recorded with their outbox marker, published by the router (see send-outbox). */
+    sendOutbox,
     notifyWork,
     /** Another replica changed an interaction's waiting entry (a state-change event): re-read it before planning. */
     observeChange(tenantId: string, interactionId: string): void {

@@ -30,6 +30,11 @@ export interface RouterRuntimeOptions {
   tenantDiscoveryMs?: number;
   /** How often lapsed offers are swept. Default 500 ms. */
   sweepIntervalMs?: number;
+  /**
+   * How often the outbox relay publishes what was committed but not published (changes, accepted
+   * replies) 5 s or more ago — after a bus outage, the delay before a reply goes out. Default 5000 ms.
+   */
+  relayIntervalMs?: number;
 }
 
 /**
@@ -178,8 +183,8 @@ export function createRouterRuntime(options: RouterRuntimeOptions) {
         }, pollMs),
         setInterval(() => void core.knownTenants().then((found) => found.forEach((t) => tenants.add(t)), () => undefined), options.tenantDiscoveryMs ?? 10_000),
         setInterval(() => void core.sweepExpiredOffers().catch((error: unknown) => logger.warn({ err: error }, 'router: offer sweep failed')), options.sweepIntervalMs ?? 500),
+        setInterval(() => void core.relayUnpublished().catch((error: unknown) => logger.warn({ err: error }, 'router: outbox relay failed')), options.relayIntervalMs ?? 5_000),
         setInterval(() => {
-          void core.relayUnpublished().catch((error: unknown) => logger.warn({ err: error }, 'router: event relay failed'));
           for (const tenantId of tenants) void core.reconcileSlots(tenantId).catch(() => undefined);
         }, 10_000),
       );

@@ -5,6 +5,7 @@ import type {
   ConversationDocument,
   MessageDocument,
   OfferDocument,
+  OutboxDocument,
   PresenceDocument,
   RouterStores,
   SendDocument,
@@ -34,7 +35,7 @@ export function openEmbeddedRouterStores(path: string): RouterStores {
     waiting: new EmbeddedDocumentTable<WaitingDocument>(store, 'router_waiting'),
     offers: new EmbeddedDocumentTable<OfferDocument>(store, 'router_offers'),
     conversations: new EmbeddedDocumentTable<ConversationDocument>(store, 'router_conversations'),
-    outbox: new EmbeddedDocumentTable<{ at: number }>(store, 'router_outbox'),
+    outbox: new EmbeddedDocumentTable<OutboxDocument>(store, 'router_outbox'),
     leases: new EmbeddedLeaseRepository(store),
     close: async () => store.close(),
   };

@@ -109,6 +109,16 @@ export interface OfferDocument {
   expiresAt: number;
 }
 
+/**
+ * An outbox marker: a change being committed (`<tenant>/<interaction>/<version>/<writer>`) or an
+ * accepted reply not yet published (`<tenant>/<interaction>/send/<sendId>`, with `sendKey`).
+ */
+export interface OutboxDocument {
+  at: number;
+  /** A send's key in `sends`: the marker promises that send's OutboundRequest. */
+  sendKey?: string;
+}
+
 /** A conversation's open interaction and its last completed one (threading and affinity). */
 export interface ConversationDocument {
   openInteractionId?: string | undefined;
@@ -135,8 +145,8 @@ export interface RouterStores {
   waiting: DocumentTable<WaitingDocument>;
   offers: DocumentTable<OfferDocument>;
   conversations: DocumentTable<ConversationDocument>;
-  /** Changes being committed whose event may not be published yet: `<tenant>/<interaction>/<version>/<writer>`. */
-  outbox: DocumentTable<{ at: number }>;
+  /** Changes and accepted replies whose event may not be published yet (see OutboxDocument). */
+  outbox: DocumentTable<OutboxDocument>;
   /** Planner leases: one replica plans a tenant at a time (`interaction-router/planner/<tenant>`). */
   leases: LeaseRepository;
   close(): Promise<void>;
@@ -160,7 +170,7 @@ export async function openMongoRouterStores(url: string, database: string): Prom
     waiting: new MongoDocumentTable<WaitingDocument>(store, 'router_waiting'),
     offers: new MongoDocumentTable<OfferDocument>(store, 'router_offers'),
     conversations: new MongoDocumentTable<ConversationDocument>(store, 'router_conversations'),
-    outbox: new MongoDocumentTable<{ at: number }>(store, 'router_outbox'),
+    outbox: new MongoDocumentTable<OutboxDocument>(store, 'router_outbox'),
     leases: new MongoLeaseRepository(store),
     close: () => store.close(),
   };

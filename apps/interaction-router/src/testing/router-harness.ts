@@ -66,6 +66,8 @@ export interface HarnessOptions {
   infra: { kafkaBrokers: string[]; mongoUrl: string };
   waitFor: (probe: () => boolean, options: { timeoutMs: number }) => Promise<unknown>;
   sessionTtlMs?: number;
+  /** How often each replica's outbox relay runs (see RouterRuntimeOptions.relayIntervalMs). */
+  relayIntervalMs?: number;
 }
 
 const randomId = (prefix: string) => `${prefix}-${randomUUID().slice(0, 12)}`;
@@ -106,6 +108,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       sessionRefreshMs: Math.round((options.sessionTtlMs ?? 6_000) / 3),
       sessionTtlMs: options.sessionTtlMs ?? 6_000,
       plannerLeaseMs: 3_000,
+      ...(options.relayIntervalMs ? { relayIntervalMs: options.relayIntervalMs } : {}),
     });
     await server.start();
     await waitFor(() => server.runtime.consuming() && server.hub.consuming(), { timeoutMs: 60_000 });

@@ -586,7 +586,11 @@ export interface ReplyRequest {
 export interface ReplyResponse {
   /** Id of the send (also carried in the sent message's x-mailroute-send-id header). */
   sendId: string;
-  /** State when recorded (ACCEPTED, or later on a retry of the same key). */
+  /**
+   * State when recorded (ACCEPTED, or later on a retry of the same key). ACCEPTED is a promise:
+   * the send is stored and the router publishes it to outbound-send itself, also when Kafka is
+   * down at the time of the call (it goes out once the broker is back; no retry needed).
+   */
   state: SendState;
 }
 

@@ -1,0 +1,105 @@
+import { OutboundRequest, SendState } from '@mailroute/contracts';
+import { eventKey, events, toEventMessage, type EventBus } from '@mailroute/messaging';
+import type { Logger } from '@mailroute/platform';
+import type { OutboxDocument, RouterStores, SendDocument } from '../store/router-stores';
+import { outboundMessageKey } from './send-results';
+
+/** The outbox marker of a send: `<tenant>/<interaction>/send/<sendId>` (the relay tells it from a change's marker by `sendKey`). */
+export const sendOutboxKey = (tenantId: string, send: Pick<SendDocument, 'interactionId' | 'sendId'>): string => `${tenantId}/${send.interactionId}/send/${send.sendId}`;
+
+/** Markers whose writer never stored the send (it crashed in between) are dropped after this long. */
+const abandonedAfterMs = 60_000;
+
+/**
+ * The router's promise to publish an accepted reply: the outbox pattern of interaction changes,
+ * applied to sends. `record` writes the outbox marker and then the send with its OutboundRequest
+ * (one document); from then on the send is published by the router itself — at once in the
+ * background, else by the relay on any replica, however long Kafka is down — and nothing waits on
+ * Kafka before the agent is told ACCEPTED. outbound-send records a send once per send id, so a
+ * second publication (two replicas' relays racing) still sends once.
+ */
+export function createSendOutbox(deps: { stores: RouterStores; bus: EventBus; logger: Logger; clock: () => number }) {
+  const { stores, bus, logger, clock } = deps;
+  /** Markers this replica is publishing now: its relay leaves them alone. */
+  const inFlight = new Set<string>();
+
+  /** The thread message and the send-id index (store only; inserts, so repeating them is harmless). */
+  async function index(tenantId: string, key: string, send: SendDocument): Promise<void> {
+    await stores.sendIndex.insert(`${tenantId}/${send.sendId}`, { sendKey: key });
+    await stores.messages.insert(outboundMessageKey(tenantId, send.interactionId, send.requestedAt, send.sendId), {
+      kind: 'outbound',
+      json: { ...(OutboundRequest.toJSON(OutboundRequest.fromJSON(send.request)) as object), sendKey: key },
+      at: send.requestedAt,
+    });
+  }
+
+  /** Publishes the send's OutboundRequest, marks it published and drops its marker. */
+  async function deliver(tenantId: string, key: string, send: SendDocument, markerKey: string): Promise<void> {
+    if (inFlight.has(markerKey)) return;
+    inFlight.add(markerKey);
+    try {
+      await index(tenantId, key, send);
+      const outbound = OutboundRequest.fromJSON(send.request);
+      await bus.publish(events.outboundRequest.topic, toEventMessage('outboundRequest', eventKey(tenantId, send.mailboxId), outbound));
+      const stored = await stores.sends.get(key);
+      // A result may already have been recorded (outbound-send is quick): it implies publication.
+      if (stored && !stored.published && stored.state === SendState.SEND_STATE_ACCEPTED) await stores.sends.put(key, { ...stored, published: true });
+      await stores.outbox.delete(markerKey);
+    } finally {
+      inFlight.delete(markerKey);
+    }
+  }
+
+  /** Starts `deliver` without waiting for it: a failure leaves the marker to the relay. */
+  function deliverSoon(tenantId: string, key: string, send: SendDocument): void {
+    void deliver(tenantId, key, send, sendOutboxKey(tenantId, send)).catch((error: unknown) =>
+      logger.warn({ err: error, sendId: send.sendId }, 'router: reply recorded but not published yet; the outbox relay publishes it'),
+    );
+  }
+
+  return {
+    /**
+     * Records `send` under `key` with its outbox marker. Returns the send stored under the key:
+     * `send` itself when this call recorded it (then publication has started), or the one a
+     * concurrent call with the same key recorded first.
+     */
+    async record(tenantId: string, key: string, send: SendDocument): Promise<SendDocument | undefined> {
+      const markerKey = sendOutboxKey(tenantId, send);
+      await stores.outbox.insert(markerKey, { at: clock(), sendKey: key });
+      if (!(await stores.sends.insert(key, send))) {
+        await stores.outbox.delete(markerKey);
+        return stores.sends.get(key);
+      }
+      // Accepted from here on: what follows may fail, the relay redoes it.
+      await index(tenantId, key, send).catch((error: unknown) => logger.warn({ err: error, sendId: send.sendId }, 'router: reply recorded, thread entry left to the outbox relay'));
+      deliverSoon(tenantId, key, send);
+      return send;
+    },
+
+    /** Publishes a recorded send that is still unpublished now (a desktop retry of the same key), unless this replica already is. */
+    retry(tenantId: string, key: string, send: SendDocument): void {
+      if (!send.published && send.state === SendState.SEND_STATE_ACCEPTED) deliverSoon(tenantId, key, send);
+    },
+
+    /** The relay's step for one send marker older than its threshold. */
+    async relay(markerKey: string, marker: OutboxDocument): Promise<boolean> {
+      if (!marker.sendKey || inFlight.has(markerKey)) return false;
+      const tenantId = markerKey.slice(0, markerKey.indexOf('/'));
+      const sendId = markerKey.slice(markerKey.lastIndexOf('/') + 1);
+      const send = await stores.sends.get(marker.sendKey);
+      if (!send || send.sendId !== sendId) {
+        // Its writer crashed before storing the send (the desktop got no answer and retries with a new send).
+        if (clock() - marker.at >= abandonedAfterMs) await stores.outbox.delete(markerKey);
+        return false;
+      }
+      if (send.published || send.state !== SendState.SEND_STATE_ACCEPTED) {
+        await stores.outbox.delete(markerKey);
+        return false;
+      }
+      await deliver(tenantId, marker.sendKey, send, markerKey);
+      return true;
+    },
+  };
+}
+
+export type SendOutbox = ReturnType<typeof createSendOutbox>;
