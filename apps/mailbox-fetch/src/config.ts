@@ -32,6 +32,11 @@ export const configSchema = z.object({
   MAILBOX_FETCH_DELTA_PAGE_SIZE: env.int({ min: 1, max: 1000, default: 50 }),
   /** Mailbox lease lifetime: a dead replica's mailboxes are taken over within it. */
   MAILBOX_FETCH_LEASE_TTL_MS: env.int({ min: 2_000, max: 600_000, default: 30_000 }),
+  /**
+   * How long a replica counts as alive after its last heartbeat (one every fifth of it): a crashed
+   * replica's mailboxes are taken over within it. Default 5000; a value above the lease TTL acts as the lease TTL.
+   */
+  MAILBOX_FETCH_LIVENESS_TTL_MS: env.int({ min: 500, max: 600_000 }).optional(),
   /** How often configuration, SyncNow requests and free mailboxes are scanned. */
   MAILBOX_FETCH_SCAN_INTERVAL_MS: env.int({ min: 100, max: 600_000, default: 5_000 }),
   /** Most mailboxes one replica owns. */

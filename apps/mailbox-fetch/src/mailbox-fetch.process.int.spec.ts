@@ -55,7 +55,7 @@ describe('mailbox-fetch as real processes with auth-broker, FerretDB and Kafka',
   const workDir = mkdtempSync(path.join(tmpdir(), 'mf-process-'));
   const serviceToken = `mrs_${randomId('fetch')}`;
   /** One mailroute tenant per test, each with an API key that both services accept. */
-  const tenants = { crash: randomId('crash'), replicas: randomId('replicas'), outage: randomId('outage') };
+  const tenants = { crash: randomId('crash'), replicas: randomId('replicas'), stall: randomId('stall'), outage: randomId('outage') };
   const apiKeys = Object.fromEntries(Object.values(tenants).map((tenant) => [tenant, `mrk_${randomId('key')}`])) as Record<string, string>;
   const apiKeyList = (scopes: string) => Object.entries(apiKeys).map(([tenant, key], i) => `k${i}:${tenant}:${scopes}:${hashBearerCredential(key)}`).join(',');
   const bearer = (tenantId: string) => ({ metadata: Metadata({ authorization: `Bearer ${apiKeys[tenantId] ?? ''}` }) });
@@ -115,6 +115,7 @@ describe('mailbox-fetch as real processes with auth-broker, FerretDB and Kafka',
     replicaId?: string;
     kafkaBrokers?: string;
     leaseTtlMs?: number;
+    livenessTtlMs?: number;
     maxMailboxes?: number;
     proxy?: RecordingProxy;
     deltaPageSize?: number;
@@ -141,6 +142,7 @@ describe('mailbox-fetch as real processes with auth-broker, FerretDB and Kafka',
       MAILBOX_FETCH_DELTA_PAGE_SIZE: String(options.deltaPageSize ?? 10),
       ...(options.replicaId ? { MAILBOX_FETCH_REPLICA_ID: options.replicaId } : {}),
       ...(options.maxMailboxes ? { MAILBOX_FETCH_MAX_MAILBOXES: String(options.maxMailboxes) } : {}),
+      ...(options.livenessTtlMs ? { MAILBOX_FETCH_LIVENESS_TTL_MS: String(options.livenessTtlMs) } : {}),
       // Graph traffic (fetch) through the recording proxy; gRPC to auth-broker and Kafka stay direct.
       ...(options.proxy ? { HTTPS_PROXY: options.proxy.url, NODE_USE_ENV_PROXY: '1', NO_PROXY: '' } : {}),
     });
@@ -236,11 +238,13 @@ describe('mailbox-fetch as real processes with auth-broker, FerretDB and Kafka',
     }
   }, 240_000);
 
-  it('runs two replica processes without a mailbox read by both, and the survivor takes a SIGKILLed replica\'s mailboxes over within the lease time', async () => {
+  it('runs two replica processes without a mailbox read by both, and the survivor takes a SIGKILLed replica\'s mailboxes over within its liveness time, long before the lease expires', async () => {
     const tenantId = tenants.replicas;
     const sandbox = await setUpTenant(tenantId, 6);
     const database = randomId('mf-replicas');
-    const leaseTtlMs = 5_000;
+    // A production-length lease: the takeover must come from A being known dead (liveness), not from expiry.
+    const leaseTtlMs = 30_000;
+    const livenessTtlMs = 3_000;
     const requests: RecordedRequest[] = [];
     const upstream = started.endpoints.baseUrl;
     const proxyA = await startRecordingProxy({ label: 'replica-a', upstream, certDir, requests });
@@ -248,10 +252,10 @@ describe('mailbox-fetch as real processes with auth-broker, FerretDB and Kafka',
     closers.push(() => proxyA.close(), () => proxyB.close());
 
     // A may own 3 mailboxes, so B gets the other 3; after A dies B owns all 6.
-    const a = await startFetch({ database, replicaId: 'replica-a', leaseTtlMs, maxMailboxes: 3, proxy: proxyA });
+    const a = await startFetch({ database, replicaId: 'replica-a', leaseTtlMs, livenessTtlMs, maxMailboxes: 3, proxy: proxyA });
     for (const [box, address] of sandbox.mailboxes.entries()) await a.client.createMailbox({ mailboxId: `r-${box}`, mailbox: { address } }, bearer(tenantId));
     await until(a.proc, async () => (await statuses(a.client, tenantId)).filter((s) => s.leaseOwner === 'replica-a').length === 3, { timeoutMs: 30_000, description: 'A owns 3' });
-    const b = await startFetch({ database, replicaId: 'replica-b', leaseTtlMs, proxy: proxyB });
+    const b = await startFetch({ database, replicaId: 'replica-b', leaseTtlMs, livenessTtlMs, proxy: proxyB });
     await until(b.proc, async () => (await statuses(b.client, tenantId)).filter((s) => s.leaseOwner === 'replica-b').length === 3, { timeoutMs: 30_000, description: 'B owns 3' });
     const ownerBefore = new Map((await statuses(b.client, tenantId)).map((s) => [s.mailboxId, s.leaseOwner]));
     expect([...ownerBefore.values()].sort()).toEqual(['replica-a', 'replica-a', 'replica-a', 'replica-b', 'replica-b', 'replica-b']);
@@ -274,8 +278,9 @@ describe('mailbox-fetch as real processes with auth-broker, FerretDB and Kafka',
       byMailbox.set(address, [...(byMailbox.get(address) ?? []), request]);
     }
     expect([...byMailbox.keys()].sort()).toEqual([...sandbox.mailboxes].sort());
-    // Takeover: B acquired each of A's mailboxes within the lease time of the kill (A's leases expire
-    // at most leaseTtlMs after it; B scans every 300 ms) — from B's own log of its acquisitions.
+    // Takeover: B acquired each of A's mailboxes within A's liveness time of the kill (plus a loaded
+    // machine's slack), well before A's leases could expire (at least 12 s after the kill: they are
+    // renewed once less than 18 of their 30 s are left) — from B's own log of its acquisitions.
     const takenOver = [...ownerBefore].filter(([, owner]) => owner === 'replica-a').map(([mailboxId]) => `${tenantId}/${mailboxId}`);
     const acquiredAt = new Map(
       b.proc.output.flatMap((line) => {
@@ -286,8 +291,8 @@ describe('mailbox-fetch as real processes with auth-broker, FerretDB and Kafka',
     );
     const takeoverMs = Math.max(...takenOver.map((key) => (acquiredAt.get(key) ?? Number.POSITIVE_INFINITY) - killedAt));
     const firstRequestMs = Math.max(...sandbox.mailboxes.filter((_, box) => ownerBefore.get(`r-${box}`) === 'replica-a').map((address) => Math.min(...(byMailbox.get(address) ?? []).filter((r) => r.label === 'replica-b').map((r) => r.startedAt)) - killedAt));
-    report({ takeoverMs, firstRequestMs, leaseTtlMs });
-    expect(takeoverMs).toBeLessThan(leaseTtlMs + 3_000);
+    report({ takeoverMs, firstRequestMs, leaseTtlMs, livenessTtlMs });
+    expect(takeoverMs).toBeLessThan(12_000);
     for (const [box, address] of sandbox.mailboxes.entries()) {
       const seen = (byMailbox.get(address) ?? []).sort((x, y) => x.startedAt - y.startedAt);
       const owner = ownerBefore.get(`r-${box}`);
@@ -305,6 +310,58 @@ describe('mailbox-fetch as real processes with auth-broker, FerretDB and Kafka',
         expect(Math.min(...byB.map((request) => request.startedAt))).toBeGreaterThanOrEqual(killedAt);
       }
     }
+  }, 240_000);
+
+  it('never lets a stalled replica read a mailbox the survivor took: SIGSTOPped past its liveness, it loses its mailboxes within seconds and, resumed, sends no Graph request for them', async () => {
+    const tenantId = tenants.stall;
+    const sandbox = await setUpTenant(tenantId, 4);
+    const database = randomId('mf-stall');
+    const leaseTtlMs = 30_000;
+    const livenessTtlMs = 3_000;
+    const requests: RecordedRequest[] = [];
+    const upstream = started.endpoints.baseUrl;
+    const proxyA = await startRecordingProxy({ label: 'replica-a', upstream, certDir, requests });
+    const proxyB = await startRecordingProxy({ label: 'replica-b', upstream, certDir, requests });
+    closers.push(() => proxyA.close(), () => proxyB.close());
+    const a = await startFetch({ database, replicaId: 'replica-a', leaseTtlMs, livenessTtlMs, maxMailboxes: 2, proxy: proxyA });
+    for (const [box, address] of sandbox.mailboxes.entries()) await a.client.createMailbox({ mailboxId: `s-${box}`, mailbox: { address } }, bearer(tenantId));
+    await until(a.proc, async () => (await statuses(a.client, tenantId)).filter((s) => s.leaseOwner === 'replica-a').length === 2, { timeoutMs: 30_000, description: 'A owns 2' });
+    const b = await startFetch({ database, replicaId: 'replica-b', leaseTtlMs, livenessTtlMs, proxy: proxyB });
+    await until(b.proc, async () => (await statuses(b.client, tenantId)).filter((s) => s.leaseOwner === 'replica-b').length === 2, { timeoutMs: 30_000, description: 'B owns 2' });
+    const ofA = (await statuses(b.client, tenantId)).filter((s) => s.leaseOwner === 'replica-a').map((s) => sandbox.mailboxes[Number(s.mailboxId.slice(2))] ?? '');
+    await deliver(sandbox, 5, 'before');
+    await until(a.proc, () => eventsOf(tenantId).length >= 20, { timeoutMs: 60_000, description: 'first 20 events' });
+
+    const pid = a.proc.child.pid ?? 0;
+    process.kill(pid, 'SIGSTOP');
+    const stoppedAt = Date.now();
+    try {
+      // Long before A's leases expire (at least 12 s), B knows A is gone and owns everything.
+      await until(b.proc, async () => (await statuses(b.client, tenantId)).every((s) => s.leaseOwner === 'replica-b'), { timeoutMs: 11_000, intervalMs: 100, description: 'takeover from the stalled replica' });
+      const takeoverMs = Date.now() - stoppedAt;
+      await deliver(sandbox, 5, 'stalled');
+      await until(b.proc, () => new Set(eventsOf(tenantId).map((e) => e.message?.subject)).size >= 40, { timeoutMs: 60_000, description: '40 e-mails' });
+      report({ takeoverMs, livenessTtlMs, leaseTtlMs });
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    const resumedAt = Date.now();
+    // Resumed, A finds its heartbeat lapsed and gives up every mailbox; mail keeps flowing through B.
+    await until(a.proc, () => a.proc.output.some((line) => line.includes('liveness lapsed')), { timeoutMs: 30_000, description: 'A gives up after the lapse' });
+    await deliver(sandbox, 3, 'resumed');
+    await until(b.proc, () => new Set(eventsOf(tenantId).map((e) => e.message?.subject)).size >= 52, { timeoutMs: 60_000, description: '52 e-mails' });
+
+    const all = eventsOf(tenantId);
+    expect(new Set(all.map((e) => e.interactionId)).size).toBe(52);
+    expect(new Set(all.map((e) => e.message?.subject)).size).toBe(52);
+    // Never two readers: for each of A's former mailboxes, no request of A started after B's first one.
+    for (const address of ofA) {
+      const seen = requests.filter((request) => mailboxOfPath(request.path, sandbox) === address);
+      const firstOfB = Math.min(...seen.filter((r) => r.label === 'replica-b').map((r) => r.startedAt));
+      const lateOfA = seen.filter((r) => r.label === 'replica-a' && r.startedAt >= firstOfB);
+      expect({ address, firstOfBAfterStop: firstOfB >= stoppedAt, lateRequestsOfA: lateOfA.map((r) => `${r.method} ${r.path}`) }).toEqual({ address, firstOfBAfterStop: true, lateRequestsOfA: [] });
+    }
+    expect(resumedAt).toBeGreaterThan(stoppedAt);
   }, 240_000);
 
   it('advances no delta link while its Kafka broker is down, loses nothing, and resumes by itself when the broker is back', async () => {

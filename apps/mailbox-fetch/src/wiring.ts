@@ -40,6 +40,7 @@ export async function wireMailboxFetch(config: MailboxFetchConfig, logger: Logge
       deltaPageSize: config.MAILBOX_FETCH_DELTA_PAGE_SIZE,
       runtime: {
         leaseTtlMs: config.MAILBOX_FETCH_LEASE_TTL_MS,
+        ...(config.MAILBOX_FETCH_LIVENESS_TTL_MS ? { livenessTtlMs: config.MAILBOX_FETCH_LIVENESS_TTL_MS } : {}),
         scanIntervalMs: config.MAILBOX_FETCH_SCAN_INTERVAL_MS,
         maxConcurrentTurns: config.MAILBOX_FETCH_MAX_CONCURRENT_SYNCS,
         maxMailboxes: config.MAILBOX_FETCH_MAX_MAILBOXES,

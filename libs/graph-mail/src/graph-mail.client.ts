@@ -86,8 +86,19 @@ export interface MailboxGraph {
   tokenPermissions(): Promise<string[]>;
 }
 
+/** Options of one mailbox's operations. */
+export interface MailboxGraphOptions {
+  /**
+   * Called right before each HTTP request goes out — inside the mailbox's concurrency slot, for
+   * every retry too; what it throws ends the call unchanged. mailbox-fetch refuses requests for a
+   * mailbox its replica no longer owns here, so none leaves after ownership was lost, not even one
+   * that waited for a slot or a Retry-After.
+   */
+  beforeRequest?: () => void;
+}
+
 export interface GraphMailClient {
-  mailbox(target: MailboxTarget): MailboxGraph;
+  mailbox(target: MailboxTarget, mailboxOptions?: MailboxGraphOptions): MailboxGraph;
   readonly limiter: MailboxLimiter;
 }
 
@@ -118,7 +129,7 @@ export function createGraphMailClient(options: GraphMailClientOptions): GraphMai
   const { limiter, clock } = settings;
   const client = Client.initWithMiddleware({ middleware: new HTTPMessageHandler(), defaultVersion: 'v1.0' });
 
-  function mailbox(target: MailboxTarget): MailboxGraph {
+  function mailbox(target: MailboxTarget, mailboxOptions: MailboxGraphOptions = {}): MailboxGraph {
     const key = mailboxKey(target);
     const userSegment = `users/${encodeURIComponent(target.address)}`;
     let lastToken: string | undefined;
@@ -126,18 +137,26 @@ export function createGraphMailClient(options: GraphMailClientOptions): GraphMai
     async function call<T>(what: string, build: (url: (path: string) => string) => GraphRequest, run: (request: GraphRequest) => Promise<T>): Promise<T> {
       let forceRefresh = false;
       const failures: GraphMailError[] = [];
+      let refused: { error: unknown } | undefined;
       for (let attempt = 1; ; attempt += 1) {
         const token = await options.tokens.getToken(target.tenantId, target.principal, { forceRefresh });
         lastToken = token.accessToken;
         const base = token.graphEndpoint.replace(/\/+$/, '');
         try {
           return await limiter.run(key, async () => {
+            try {
+              mailboxOptions.beforeRequest?.();
+            } catch (error) {
+              refused = { error };
+              throw error;
+            }
             const request = build((path) => (path.startsWith('https://') ? path : `${base}/v1.0/${userSegment}/${path}`))
               .header('Authorization', `Bearer ${token.accessToken}`)
               .option('signal', AbortSignal.timeout(settings.requestTimeoutMs));
             return await run(request);
           });
         } catch (raw) {
+          if (refused && raw === refused.error) throw raw;
           const error = classifyGraphError(raw, clock());
           failures.push(error);
           const throttle = throttleEventOf(error, target, what);

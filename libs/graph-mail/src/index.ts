@@ -5,5 +5,5 @@ export * from './html-to-text';
 export * from './bounded-html';
 export * from './mail-html-sanitizer';
 export * from './mail-automation';
-export { createGraphMailClient, deltaSelect, mailboxKey, messageSelect, permissionsOf, type GraphMailClient, type GraphMailClientOptions, type MailboxGraph } from './graph-mail.client';
+export { createGraphMailClient, deltaSelect, mailboxKey, messageSelect, permissionsOf, type GraphMailClient, type GraphMailClientOptions, type MailboxGraph, type MailboxGraphOptions } from './graph-mail.client';
 export * from './graph-send.client';

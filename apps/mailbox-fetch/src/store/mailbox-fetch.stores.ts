@@ -16,6 +16,7 @@ import type {
   SyncRequestRecord,
 } from './mailbox-fetch.records';
 import type { LeaseDocument } from '../sync/mailbox-lease';
+import type { LivenessDocument } from '../sync/replica-liveness';
 
 /** Every table mailbox-fetch keeps. Only unique inserts are relied on for atomicity (FerretDB v1). */
 export interface MailboxFetchStores {
@@ -28,6 +29,8 @@ export interface MailboxFetchStores {
   attachments: DocumentTable<AttachmentContentRecord>;
   syncRequests: DocumentTable<SyncRequestRecord>;
   leases: DocumentTable<LeaseDocument>;
+  /** Replica heartbeats (owner liveness, see sync/replica-liveness.ts). */
+  liveness: DocumentTable<LivenessDocument>;
   close(): Promise<void>;
 }
 
@@ -40,6 +43,7 @@ const names = {
   attachments: 'mf_attachment_contents',
   syncRequests: 'mf_sync_requests',
   leases: 'mf_mailbox_leases',
+  liveness: 'mf_replica_liveness',
 } as const;
 
 /** Every table of mailbox-fetch, each made by `table` (one adapter's constructor). */
@@ -53,6 +57,7 @@ function tables(table: <T extends object>(name: string) => DocumentTable<T>): Om
     attachments: table(names.attachments),
     syncRequests: table(names.syncRequests),
     leases: table(names.leases),
+    liveness: table(names.liveness),
   };
 }
 

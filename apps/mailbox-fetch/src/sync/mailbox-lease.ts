@@ -4,6 +4,8 @@ import { seqKey } from '../store/mailbox-fetch.records';
 /** One holding of a mailbox lease, stored under `<lease key>#<epoch>`. */
 export interface LeaseDocument {
   owner: string;
+  /** The owner process's incarnation (replica-liveness.ts); absent on leases of older versions. */
+  incarnation?: string | undefined;
   epoch: number;
   expiresAt: number;
   released?: boolean | undefined;
@@ -13,8 +15,17 @@ export interface LeaseDocument {
 export interface MailboxLease {
   key: string;
   owner: string;
+  incarnation?: string | undefined;
   epoch: number;
   expiresAt: number;
+}
+
+/** Whether a lease's holder is known to be gone (its incarnation's liveness expired); default: never known. */
+export type OwnerGone = (head: LeaseDocument) => boolean;
+
+/** A `OwnerGone` from the set of gone incarnation keys (`<replica id>/<incarnation>`). */
+export function ownerGoneIn(gone: ReadonlySet<string>): OwnerGone {
+  return (head) => head.incarnation !== undefined && gone.has(`${head.owner}/${head.incarnation}`);
 }
 
 /** The newest holding of each lease key, from a listing of the lease table. */
@@ -28,8 +39,9 @@ export function leaseHeads(entries: readonly { key: string; document: LeaseDocum
   return heads;
 }
 
-export function isHeld(head: LeaseDocument | undefined, now: number): boolean {
-  return head !== undefined && !head.released && head.expiresAt > now;
+/** Held: not released, not expired, and its holder not known to be gone. */
+export function isHeld(head: LeaseDocument | undefined, now: number, ownerGone: OwnerGone = () => false): boolean {
+  return head !== undefined && !head.released && head.expiresAt > now && !ownerGone(head);
 }
 
 /**
@@ -60,14 +72,26 @@ export class MailboxLeases {
     return leaseHeads(all);
   }
 
-  /** Takes the lease when free (given the head the caller saw, or a fresh read). */
-  async tryAcquire(key: string, owner: string, ttlMs: number, now: number, seenHead?: LeaseDocument | null): Promise<MailboxLease | undefined> {
+  /**
+   * Takes the lease when free (given the head the caller saw, or a fresh read): released, expired,
+   * or held by an incarnation known to be gone (`ownerGone`: gone is final for an incarnation, so a
+   * listing of liveness taken before the fresh head read is still true for it).
+   */
+  async tryAcquire(
+    key: string,
+    owner: string | { owner: string; incarnation: string },
+    ttlMs: number,
+    now: number,
+    seenHead?: LeaseDocument | null,
+    ownerGone: OwnerGone = () => false,
+  ): Promise<MailboxLease | undefined> {
     // The scan's listing only filters: the insert is based on a fresh read, so a stale listing can
     // never re-insert a pruned epoch below the real head.
-    if (seenHead !== undefined && isHeld(seenHead ?? undefined, now)) return undefined;
+    if (seenHead !== undefined && isHeld(seenHead ?? undefined, now, ownerGone)) return undefined;
     const head = await this.head(key);
-    if (isHeld(head, now)) return undefined;
-    return this.insertNext(key, owner, (head?.epoch ?? 0) + 1, now + ttlMs);
+    if (isHeld(head, now, ownerGone)) return undefined;
+    const holder = typeof owner === 'string' ? { owner } : owner;
+    return this.insertNext(key, holder, (head?.epoch ?? 0) + 1, now + ttlMs);
   }
 
   /**
@@ -81,28 +105,29 @@ export class MailboxLeases {
   async renew(lease: MailboxLease, ttlMs: number, now: number): Promise<MailboxLease | undefined> {
     const margin = Math.min(ttlMs / 4, 5_000);
     if (lease.expiresAt - now > margin) {
-      const renewed = await this.insertNext(lease.key, lease.owner, lease.epoch + 1, now + ttlMs);
+      const renewed = await this.insertNext(lease.key, lease, lease.epoch + 1, now + ttlMs);
       if (renewed) return renewed;
     }
     // Near expiry, or epoch n+1 exists: ours from an attempt whose answer was lost, or a taker's.
-    // Owner ids are unique per process, so a head with our owner is still ours to extend.
+    // Owner and incarnation identify the process, so a head with both ours is still ours to extend.
     const head = await this.head(lease.key);
-    if (!head || head.owner !== lease.owner || head.released || head.epoch < lease.epoch) return undefined;
-    return this.insertNext(lease.key, lease.owner, head.epoch + 1, now + ttlMs);
+    if (!head || head.owner !== lease.owner || head.incarnation !== lease.incarnation || head.released || head.epoch < lease.epoch) return undefined;
+    return this.insertNext(lease.key, lease, head.epoch + 1, now + ttlMs);
   }
 
   /** Frees the lease at once (clean shutdown, mailbox deleted or disabled). */
   async release(lease: MailboxLease): Promise<void> {
     const head = await this.head(lease.key);
-    if (head && head.epoch === lease.epoch && head.owner === lease.owner) {
+    if (head && head.epoch === lease.epoch && head.owner === lease.owner && head.incarnation === lease.incarnation) {
       await this.table.put(`${lease.key}#${seqKey(lease.epoch)}`, { ...head, released: true });
     }
   }
 
-  private async insertNext(key: string, owner: string, epoch: number, expiresAt: number): Promise<MailboxLease | undefined> {
-    const inserted = await this.table.insert(`${key}#${seqKey(epoch)}`, { owner, epoch, expiresAt });
+  private async insertNext(key: string, holder: { owner: string; incarnation?: string | undefined }, epoch: number, expiresAt: number): Promise<MailboxLease | undefined> {
+    const incarnation = holder.incarnation ? { incarnation: holder.incarnation } : {};
+    const inserted = await this.table.insert(`${key}#${seqKey(epoch)}`, { owner: holder.owner, ...incarnation, epoch, expiresAt });
     if (!inserted) return undefined;
     if (epoch > 2) void this.table.delete(`${key}#${seqKey(epoch - 2)}`).catch(() => undefined);
-    return { key, owner, epoch, expiresAt };
+    return { key, owner: holder.owner, ...incarnation, epoch, expiresAt };
   }
 }

@@ -17,6 +17,7 @@ import {
   type SyncCursorRecord,
 } from '../store/mailbox-fetch.records';
 import type { MailboxFetchStores } from '../store/mailbox-fetch.stores';
+import { LostMailboxError } from './lost-mailbox.error';
 import { createPostProcessing } from './post-processing';
 import type { SyncCursorStore } from './sync-cursor.store';
 
@@ -288,17 +289,23 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
    * turn; it is due again after its backoff, which the result reports so the turn is scheduled then.
    */
   async function turn(mailbox: MailboxRecord, options: { fullResync: boolean; isOwner: () => boolean }): Promise<TurnResult> {
-    const result = await readDelta(mailbox, options);
     const key = mailboxKey(mailbox.tenantId, mailbox.mailboxId);
+    // No Graph request for the mailbox once this replica no longer owns it (by its own clock), not
+    // even within the page it was on — a replica that stalled sends nothing for a mailbox another now reads.
+    const api = graph.mailbox(targetOf(mailbox), {
+      beforeRequest: () => {
+        if (!options.isOwner()) throw new LostMailboxError(key);
+      },
+    });
+    const result = await readDelta(api, mailbox, options);
     if (!options.isOwner()) throw new LostMailboxError(key);
-    await postProcessing.runDue(graph.mailbox(targetOf(mailbox)), mailbox);
+    await postProcessing.runDue(api, mailbox);
     return { ...result, postProcessingDueAt: postProcessing.nextDueAt(key) };
   }
 
   /** The delta part of a turn; `fullResync` drops the stored link first. */
-  async function readDelta(mailbox: MailboxRecord, options: { fullResync: boolean; isOwner: () => boolean }): Promise<TurnResult> {
+  async function readDelta(api: MailboxGraph, mailbox: MailboxRecord, options: { fullResync: boolean; isOwner: () => boolean }): Promise<TurnResult> {
     const key = mailboxKey(mailbox.tenantId, mailbox.mailboxId);
-    const api = graph.mailbox(targetOf(mailbox));
     let cursor: SyncCursorRecord | undefined = await cursors.latest(key);
     const usable = cursor && cursor.folderGeneration === mailbox.folderGeneration && cursor.link && !options.fullResync ? cursor : undefined;
     const now = clock();
@@ -367,10 +374,4 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
 
 export type MailboxSync = ReturnType<typeof createMailboxSync>;
 
-/** The replica no longer owns the mailbox (lease lost or cursor taken). */
-export class LostMailboxError extends Error {
-  constructor(key: string) {
-    super(`mailbox ${key} is no longer owned by this replica`);
-    this.name = 'LostMailboxError';
-  }
-}
+export { LostMailboxError };

@@ -3,6 +3,7 @@ import { isGraphMailError, type MailboxGraph } from '@mailroute/graph-mail';
 import { backoffDelayMs, isRetryable, type Logger } from '@mailroute/platform';
 import { mailboxKey, type InboundMessageRecord, type MailboxRecord, type PostProcessingWorkRecord } from '../store/mailbox-fetch.records';
 import { listAll, type MailboxFetchStores } from '../store/mailbox-fetch.stores';
+import { LostMailboxError } from './lost-mailbox.error';
 
 /** Due work items one turn retries at most (a long outage's backlog drains over several turns). */
 const maxRetriesPerTurn = 50;
@@ -82,6 +83,8 @@ export function createPostProcessing(deps: PostProcessingDeps) {
       await apply(api, mailbox, work.graphMessageId, isRead);
       await complete(items, recordKey, work);
     } catch (error) {
+      // The mailbox left this replica mid-attempt: its next owner has the work (nothing written here).
+      if (error instanceof LostMailboxError) return;
       if (isGraphMailError(error, 'not-found')) {
         // Deleted or moved away by a person: nothing left to apply.
         await complete(items, recordKey, work).catch((cause: unknown) => logger.warn({ err: cause, mailbox: mailboxKey(mailbox.tenantId, mailbox.mailboxId) }, 'mailbox-fetch: post-processing not recorded'));

@@ -2,15 +2,21 @@ import { MailboxSyncState } from '@mailroute/contracts';
 import { backoffDelayMs, type Logger } from '@mailroute/platform';
 import { mailboxKey, type MailboxRecord, type MailboxStatusRecord, type SyncRequestRecord } from '../store/mailbox-fetch.records';
 import { listAll, type MailboxFetchStores } from '../store/mailbox-fetch.stores';
-import { isHeld, MailboxLeases, type MailboxLease } from './mailbox-lease';
+import { isHeld, MailboxLeases, ownerGoneIn, type MailboxLease } from './mailbox-lease';
+import { ReplicaLiveness } from './replica-liveness';
 import { LostMailboxError, type MailboxSync } from './mailbox-sync';
 import { CursorTakenError } from './sync-cursor.store';
 import { describeSyncFailure } from './sync-failure';
 
 /** Options of the sync runtime; defaults in defaultSyncRuntimeOptions. */
 export interface SyncRuntimeOptions {
-  /** How long a mailbox lease lasts without renewal (takeover time after a replica dies). Default 30 s. */
+  /** How long a mailbox lease lasts without renewal (takeover time after a replica hangs). Default 30 s. */
   leaseTtlMs: number;
+  /**
+   * How long a replica counts as alive after its last heartbeat (takeover time after a replica
+   * dies; heartbeats every fifth of it). Default 5 s; at most leaseTtlMs.
+   */
+  livenessTtlMs: number;
   /** How often configuration, SyncNow requests and leases are scanned (must be well under the TTL). Default 5 s. */
   scanIntervalMs: number;
   /** Sync turns running at once over all mailboxes (the global bound). Default 32. */
@@ -37,6 +43,8 @@ export function defaultSyncRuntimeOptions(options: Partial<SyncRuntimeOptions> =
     errorBackoffBaseMs: 1_000,
     errorBackoffMaxMs: 300_000,
     ...options,
+    // At most the lease TTL: liveness adds nothing once the lease itself expires sooner.
+    livenessTtlMs: Math.min(options.livenessTtlMs ?? 5_000, options.leaseTtlMs ?? 30_000),
   };
   if (merged.scanIntervalMs > merged.leaseTtlMs) throw new RangeError('scanIntervalMs must not exceed leaseTtlMs');
   return merged;
@@ -83,6 +91,11 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
   const options = defaultSyncRuntimeOptions(deps.options);
   const { stores, clock, logger } = deps;
   const leases = new MailboxLeases(stores.leases);
+  const liveness = new ReplicaLiveness(stores.liveness, deps.replicaId, options.livenessTtlMs, clock);
+  /** Incarnations seen gone by the last liveness check (a newly gone one triggers a scan at once). */
+  let knownGone = new Set<string>();
+  let heartbeatTimer: NodeJS.Timeout | undefined;
+  let beating: Promise<void> | undefined;
   const held = new Map<string, HeldMailbox>();
   /** Mailboxes dropped while a turn was still running: not re-acquired until that turn ended. */
   const draining = new Set<string>();
@@ -111,11 +124,14 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
 
   async function scan(): Promise<void> {
     const now = clock();
-    const [mailboxes, requests, heads] = await Promise.all([
+    const [mailboxes, requests, heads, gone] = await Promise.all([
       listAll(stores.mailboxes, ''),
       listAll(stores.syncRequests, ''),
       leases.heads(),
+      liveness.gone(now),
     ]);
+    knownGone = gone;
+    const ownerGone = ownerGoneIn(gone);
     const configured = new Map(mailboxes.map((entry) => [entry.key, entry.document]));
     const requested = new Map<string, SyncRequestRecord>(requests.map((entry) => [entry.key, entry.document]));
 
@@ -133,17 +149,19 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
 
     // Free mailboxes, acquired a few at a time (each acquisition reads its lease head afresh).
     // `acquiring` reserves a slot before each attempt, so held + in flight never exceeds maxMailboxes.
-    const free = [...configured].filter(([key, mailbox]) => mailbox.enabled && !held.has(key) && !draining.has(key) && !isHeld(heads.get(key), now));
+    const free = liveness.alive()
+      ? [...configured].filter(([key, mailbox]) => mailbox.enabled && !held.has(key) && !draining.has(key) && !isHeld(heads.get(key), now, ownerGone))
+      : [];
     let nextFree = 0;
     let acquiring = 0;
     const acquireNext = async (): Promise<void> => {
       for (let index = nextFree++; index < free.length; index = nextFree++) {
-        if (stopped || held.size + acquiring >= options.maxMailboxes) return;
+        if (stopped || !liveness.alive() || held.size + acquiring >= options.maxMailboxes) return;
         const [key, mailbox] = free[index] ?? [];
         if (!key || !mailbox) continue;
         acquiring += 1;
         try {
-          const lease = await leases.tryAcquire(key, deps.replicaId, options.leaseTtlMs, clock(), heads.get(key) ?? null);
+          const lease = await leases.tryAcquire(key, { owner: deps.replicaId, incarnation: liveness.incarnation }, options.leaseTtlMs, clock(), heads.get(key) ?? null, ownerGone);
           if (!lease) continue;
           const status = (await stores.statuses.get(key)) ?? initialStatus(mailbox);
           held.set(key, { key, mailbox, lease, status, nextSyncAt: clock(), running: false, lost: false, lastRequestAt: requested.get(key)?.requestedAt ?? 0, fullResyncPending: false });
@@ -172,6 +190,7 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
 
   /** Heartbeat: renews every held lease, on its own timer so a slow scan never lets leases lapse. */
   async function renewAll(): Promise<void> {
+    if (!liveness.alive()) return;
     await Promise.all(
       [...held.values()].map(async (entry) => {
         const now = clock();
@@ -202,7 +221,7 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
         entry.roundStartedAt = startedAt;
         status.lastSyncStartedAt = startedAt;
       }
-      const result = await deps.sync.turn(entry.mailbox, { fullResync, isOwner: () => !entry.lost && entry.lease.expiresAt > clock() });
+      const result = await deps.sync.turn(entry.mailbox, { fullResync, isOwner: () => !entry.lost && entry.lease.expiresAt > clock() && liveness.alive() });
       const now = clock();
       if (result.startedRound && !fullResync && entry.roundStartedAt !== startedAt) {
         // The turn began a new round from a delta link: the round started now.
@@ -258,6 +277,7 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
     if (stopped) return;
     const now = clock();
     if (running >= options.maxConcurrentTurns) return;
+    if (!liveness.alive(now)) return;
     const due = [...held.values()].filter((entry) => !entry.running && entry.nextSyncAt <= now && entry.lease.expiresAt > now).sort((a, b) => a.nextSyncAt - b.nextSyncAt);
     for (const entry of due) {
       if (running >= options.maxConcurrentTurns) break;
@@ -274,16 +294,53 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
     }
   }
 
+  /**
+   * Heartbeat: keeps this replica alive for others, gives up every mailbox after a lapse (others may
+   * have taken them), and scans at once when another replica is newly known to be gone — its
+   * mailboxes are free now, not when their leases expire.
+   */
+  async function heartbeat(): Promise<void> {
+    try {
+      const { lapsed, lapsedIncarnation } = await liveness.beat();
+      if (lapsed) {
+        logger.warn({ lapsedIncarnation, incarnation: liveness.incarnation, mailboxes: held.size }, 'mailbox-fetch: liveness lapsed, giving up every mailbox');
+        for (const entry of [...held.values()]) {
+          drop(entry, 'liveness lapsed');
+          void leases.release(entry.lease).catch(() => undefined);
+        }
+      }
+    } catch (error) {
+      logger.warn({ err: error }, 'mailbox-fetch: heartbeat failed');
+    }
+    if (stopped) return;
+    try {
+      const gone = await liveness.gone();
+      const newlyGone = [...gone].filter((key) => !knownGone.has(key));
+      // (While a scan runs, the next heartbeat looks again: that scan may have listed before.)
+      if (newlyGone.length > 0 && !scanning && !stopped) {
+        knownGone = gone;
+        logger.info({ gone: newlyGone }, 'mailbox-fetch: replica gone, scanning for its mailboxes');
+        clearTimeout(scanTimer);
+        runScan();
+      }
+    } catch (error) {
+      logger.warn({ err: error }, 'mailbox-fetch: liveness check failed');
+    }
+  }
+
+  function runScan(): void {
+    scanning = scan()
+      .catch((error: unknown) => logger.warn({ err: error }, 'mailbox-fetch: scan failed'))
+      .finally(() => {
+        scanning = undefined;
+        scheduleScan();
+      });
+  }
+
   function scheduleScan(): void {
     if (stopped) return;
-    scanTimer = setTimeout(() => {
-      scanning = scan()
-        .catch((error: unknown) => logger.warn({ err: error }, 'mailbox-fetch: scan failed'))
-        .finally(() => {
-          scanning = undefined;
-          scheduleScan();
-        });
-    }, options.scanIntervalMs);
+    clearTimeout(scanTimer);
+    scanTimer = setTimeout(runScan, options.scanIntervalMs);
   }
 
   return {
@@ -291,12 +348,17 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
     start(): void {
       if (!stopped) return;
       stopped = false;
-      scanning = scan()
+      // Alive before owning anything: the first scan follows the first heartbeat.
+      scanning = (beating = heartbeat().finally(() => (beating = undefined)))
+        .then(() => scan())
         .catch((error: unknown) => logger.warn({ err: error }, 'mailbox-fetch: scan failed'))
         .finally(() => {
           scanning = undefined;
           scheduleScan();
         });
+      heartbeatTimer = setInterval(() => {
+        beating ??= heartbeat().finally(() => (beating = undefined));
+      }, Math.max(50, Math.floor(options.livenessTtlMs / 5)));
       pumpTimer = setInterval(pump, 50);
       renewTimer = setInterval(() => {
         renewing ??= renewAll().finally(() => (renewing = undefined));
@@ -308,11 +370,14 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
       clearTimeout(scanTimer);
       clearInterval(pumpTimer);
       clearInterval(renewTimer);
+      clearInterval(heartbeatTimer);
       await scanning;
       await renewing;
+      await beating;
       await Promise.allSettled([...turns]);
       await Promise.allSettled([...held.values()].map((entry) => leases.release(entry.lease)));
       held.clear();
+      await liveness.stop().catch((error: unknown) => logger.warn({ err: error }, 'mailbox-fetch: liveness not marked stopped'));
     },
     /** Keys (`tenant/mailbox`) this replica owns now. */
     owned(): string[] {
