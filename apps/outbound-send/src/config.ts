@@ -48,6 +48,8 @@ export const configSchema = z.object({
   OUTBOUND_SEND_BACKOFF_BASE_MS: env.int({ min: 10, max: 600_000, default: 1_000 }),
   /** An attempt marker older than this belongs to a crashed replica; its attempt is resolved through Sent Items. */
   OUTBOUND_SEND_ATTEMPT_STALE_MS: env.int({ min: 500, max: 3_600_000, default: 180_000 }),
+  /** A replica without a heartbeat (in the store) this long is gone: its unfinished attempts are resolved at once, not after OUTBOUND_SEND_ATTEMPT_STALE_MS. */
+  OUTBOUND_SEND_REPLICA_DEAD_AFTER_MS: env.int({ min: 1_000, max: 3_600_000, default: 30_000 }),
   /** Attachments above this size go through a Graph upload session (Graph's single-request limit is 3 MB). */
   OUTBOUND_SEND_INLINE_ATTACHMENT_MAX_BYTES: env.int({ min: 1, max: 3_000_000, default: 3_000_000 }),
   /** Tests only: pause after Graph accepted a send and before it is recorded (the window a crash test kills in). */

@@ -5,6 +5,7 @@ import type { Logger } from '@mailroute/platform';
 import { createOutboundSendHandlers } from './handlers/outbound-send.handler';
 import type { MailboxDirectory } from './mailboxes/mailbox-directory';
 import { createSendEngine, isFinalState, type SendEngine, type SendEngineEvents, type SendEngineOptions } from './send/send-engine';
+import { createReplicaPresence } from './send/replica-presence';
 import { createSendRateLimiter } from './send/send-rate-limiter';
 import type { OutboundSendStores } from './store/outbound-send.stores';
 
@@ -29,6 +30,8 @@ export interface OutboundSendOptions {
   fromBeginning?: boolean;
   /** Partitions of the topics this service creates when missing. Default 8. */
   topicPartitions?: number;
+  /** A replica without a heartbeat this long is gone: its stranded attempts are resolved at once. Default 30 s. */
+  replicaDeadAfterMs?: number;
 }
 
 /** The adapters outbound-send runs on: a host (its own main.ts, or an all-in-one process) builds them. */
@@ -80,6 +83,13 @@ export function createOutboundSend(adapters: OutboundSendAdapters): OutboundSend
     ...(options.graphRequestTimeoutMs ? { requestTimeoutMs: options.graphRequestTimeoutMs } : {}),
     ...(adapters.onThrottled ? { onThrottled: adapters.onThrottled } : {}),
   });
+  const presence = createReplicaPresence({
+    table: stores.replicas,
+    replicaId: adapters.replicaId,
+    logger,
+    ...(options.replicaDeadAfterMs ? { options: { deadAfterMs: options.replicaDeadAfterMs } } : {}),
+    ...(adapters.clock ? { clock: adapters.clock } : {}),
+  });
   const engine = createSendEngine({
     stores,
     bus,
@@ -89,6 +99,7 @@ export function createOutboundSend(adapters: OutboundSendAdapters): OutboundSend
     rate: createSendRateLimiter({ perWindow: options.sendRatePerWindow ?? 30, windowMs: options.sendRateWindowMs ?? 60_000 }),
     logger,
     replicaId: adapters.replicaId,
+    presence,
     ...(options.engine ? { options: options.engine } : {}),
     ...(adapters.clock ? { clock: adapters.clock } : {}),
     ...(adapters.events ? { events: adapters.events } : {}),
@@ -102,6 +113,8 @@ export function createOutboundSend(adapters: OutboundSendAdapters): OutboundSend
     engine,
     handlers,
     async start() {
+      // Before any drive: attempt markers of this process name an instance the other replicas can check.
+      await presence.start();
       const partitions = options.topicPartitions ?? 8;
       await bus.ensureTopics([events.outboundRequest, events.outboundResult, events.inboundEmail].map((event) => ({ topic: event.topic, partitions })));
       const groupId = options.groupId ?? 'outbound-send';
@@ -158,6 +171,7 @@ export function createOutboundSend(adapters: OutboundSendAdapters): OutboundSend
       await Promise.all(subscriptions.splice(0).map((subscription) => subscription.close()));
       await dueRunning;
       await engine.close();
+      await presence.stop();
     },
   };
 }

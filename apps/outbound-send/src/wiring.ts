@@ -58,6 +58,7 @@ export async function wireOutboundSend(config: OutboundSendConfig, logger: Logge
       sendRatePerWindow: config.OUTBOUND_SEND_RATE_PER_WINDOW,
       sendRateWindowMs: config.OUTBOUND_SEND_RATE_WINDOW_MS,
       inlineAttachmentMaxBytes: config.OUTBOUND_SEND_INLINE_ATTACHMENT_MAX_BYTES,
+      replicaDeadAfterMs: config.OUTBOUND_SEND_REPLICA_DEAD_AFTER_MS,
       engine: {
         retryBudgetMs: config.OUTBOUND_SEND_RETRY_BUDGET_MS,
         outcomeCheckBudgetMs: config.OUTBOUND_SEND_OUTCOME_CHECK_BUDGET_MS,

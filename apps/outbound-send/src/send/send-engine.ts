@@ -30,6 +30,7 @@ import type { MailboxDirectory, SendingMailbox } from '../mailboxes/mailbox-dire
 import { dueKey, type FailureRecord, type OutboundSendStores, type SendRecord, type SentRecord } from '../store/outbound-send.stores';
 import { automationOf, loopRefusal, sendIdHeader } from './loop-protection';
 import { validateOutgoingMessage } from './message-validation';
+import type { ReplicaPresence } from './replica-presence';
 import type { SendRateLimiter } from './send-rate-limiter';
 
 /** Tunables of the send engine; every field has a default (defaultSendEngineOptions). */
@@ -90,6 +91,11 @@ export interface SendEngineDeps {
   rate: SendRateLimiter;
   logger: Logger;
   replicaId: string;
+  /**
+   * Liveness of the replicas (heartbeats in the store): a stranded attempt whose owner is known gone
+   * is resolved at once instead of after `attemptStaleMs`. Without it only staleness decides.
+   */
+  presence?: ReplicaPresence;
   options?: Partial<SendEngineOptions>;
   clock?: () => number;
   events?: SendEngineEvents;
@@ -491,6 +497,10 @@ export function createSendEngine(deps: SendEngineDeps) {
         }
         record = { ...record, draftReady: true };
       }
+      if (deps.presence && !deps.presence.isFresh(clock())) {
+        // This replica could not renew its heartbeat: another replica may soon take the attempt over. Not now.
+        throw new UnavailableError('the replica heartbeat is not recent; not sending now');
+      }
       step = 'send';
       record = await save({ ...record, state: SendState.SEND_STATE_SENDING, updatedAt: clock() });
       await sender.send(record.draftId as string);
@@ -572,23 +582,30 @@ export function createSendEngine(deps: SendEngineDeps) {
         // Removed while an attempt's outcome was unknown: it may have gone out, and there is nothing left to check with.
         return finish(record, record.ambiguous || record.state === SendState.SEND_STATE_SENDING ? { unknown: { ...missing, reason: SendFailureReason.SEND_FAILURE_REASON_OUTCOME_CHECK_FAILED } } : { failure: missing });
       }
+      const number = record.attempts + 1;
+      const markerKey = `${key}/${number}`;
+      // The attempt marker first, the send slot after: a try that cannot proceed (another replica
+      // holds the attempt) takes no slot from the mailbox's send rate limit.
+      if (!(await stores.attempts.insert(markerKey, { owner: deps.replicaId, at: now, ...(deps.presence ? { instance: deps.presence.instanceId } : {}) }))) {
+        const holder = await stores.attempts.get(markerKey);
+        if (!holder) continue; // released meanwhile (its owner waits for a send slot): look again
+        const ownerGone = holder.owner === deps.replicaId || (await deps.presence?.isGone(holder, now)) === true;
+        if (!ownerGone && now - holder.at < options.attemptStaleMs) {
+          throw new UnavailableError(`send ${sendId}: attempt ${number} is in progress on ${holder.owner}`, { retryAfterMs: 1_000 });
+        }
+        // Its owner died (or this replica restarted) mid-attempt: that attempt may have sent.
+        logger.info({ sendId, attempt: number, owner: holder.owner, ownerGone }, 'outbound-send: resolving an attempt its owner left unfinished');
+        await save({ ...record, attempts: number, ambiguous: true, updatedAt: now });
+        continue;
+      }
       const rateWait = record.ambiguous || record.state === SendState.SEND_STATE_SENDING ? 0 : deps.rate.tryTake(mailboxKey(mailbox.target), now);
       if (rateWait > 0) {
+        // Not attempted: free the marker for whoever drives the send when the slot is there.
+        await stores.attempts.delete(markerKey);
         if (now + rateWait - record.createdAt > options.rateMaxWaitMs) {
           return finish(record, { failure: failure(SendFailureReason.SEND_FAILURE_REASON_SEND_RATE_EXCEEDED, `The mailbox's send rate limit kept this message waiting longer than ${Math.round(options.rateMaxWaitMs / 1000)} s.`) });
         }
         await save({ ...record, nextAttemptAt: now + rateWait, updatedAt: now });
-        continue;
-      }
-      const number = record.attempts + 1;
-      const markerKey = `${key}/${number}`;
-      if (!(await stores.attempts.insert(markerKey, { owner: deps.replicaId, at: now }))) {
-        const holder = await stores.attempts.get(markerKey);
-        if (holder && holder.owner !== deps.replicaId && now - holder.at < options.attemptStaleMs) {
-          throw new UnavailableError(`send ${sendId}: attempt ${number} is in progress on ${holder.owner}`, { retryAfterMs: 1_000 });
-        }
-        // Its owner died (or this replica restarted) mid-attempt: that attempt may have sent.
-        await save({ ...record, attempts: number, ambiguous: true, updatedAt: now });
         continue;
       }
       // A record left SENDING means a crash between the send call and its result.

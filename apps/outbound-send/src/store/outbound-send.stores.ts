@@ -69,8 +69,23 @@ export interface IdempotencyRecord {
 
 /** `<tenant>/<send id>/<attempt>`: who makes attempt N (unique insert: one attempt at a time across replicas). */
 export interface AttemptRecord {
+  /** Replica id of the owner. */
   owner: string;
+  /** The owner's process instance (a random id per start): tells a restarted replica from the one that held it. */
+  instance?: string | undefined;
   at: number;
+}
+
+/**
+ * `<replica id>`: the liveness of the process running as that replica — its instance (random per
+ * start), a heartbeat, and `stoppedAt` after a clean shutdown. A marker whose owner is known gone
+ * (stopped, heartbeat stale, or the replica restarted as another instance) is resolved at once.
+ */
+export interface ReplicaRecord {
+  instance: string;
+  startedAt: number;
+  beatAt: number;
+  stoppedAt?: number | undefined;
 }
 
 /** `<due time, zero-padded>/<tenant>/<send id>`: a send waiting longer than a consumer may hold its message. */
@@ -102,6 +117,7 @@ export interface OutboundSendStores {
   due: DocumentTable<DueRecord>;
   interactions: DocumentTable<InteractionRecord>;
   contents: DocumentTable<AttachmentContentRecord>;
+  replicas: DocumentTable<ReplicaRecord>;
   close(): Promise<void>;
 }
 
@@ -112,6 +128,7 @@ const names = {
   due: 'os_due_sends',
   interactions: 'os_interactions',
   contents: 'os_attachment_contents',
+  replicas: 'os_replicas',
 } as const;
 
 function tables(table: <T extends object>(name: string) => DocumentTable<T>): Omit<OutboundSendStores, 'close'> {
@@ -122,6 +139,7 @@ function tables(table: <T extends object>(name: string) => DocumentTable<T>): Om
     due: table(names.due),
     interactions: table(names.interactions),
     contents: table(names.contents),
+    replicas: table(names.replicas),
   };
 }
 
