@@ -2,13 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { MailboxSyncState, type Mailbox, type MailboxSyncStatus } from '@mailroute/contracts';
 import type { GraphMailClient } from '@mailroute/graph-mail';
 import type { EventBus } from '@mailroute/messaging';
-import { AlreadyExistsError, ConflictError, FailedPreconditionError, NotFoundError, type Logger } from '@mailroute/platform';
+import { AlreadyExistsError, ConflictError, FailedPreconditionError, isRetryable, NotFoundError, UnavailableError, ValidationError, type Logger } from '@mailroute/platform';
 import { generateMailboxId, readMailboxFields, readMailboxId, toMailbox } from './mailboxes/mailbox-config';
 import { mailboxKey, type MailboxRecord, type MailboxStatusRecord } from './store/mailbox-fetch.records';
 import { listAll, type MailboxFetchStores } from './store/mailbox-fetch.stores';
 import { MailboxLeases, type LeaseDocument } from './sync/mailbox-lease';
 import { checkMoveTarget } from './mailboxes/move-target';
 import { createMailboxSync, targetOf, type MailboxSyncDeps } from './sync/mailbox-sync';
+import { describeSyncFailure } from './sync/sync-failure';
 import { SyncCursorStore } from './sync/sync-cursor.store';
 import { createSyncRuntime, initialStatus, type SyncRuntimeOptions } from './sync/sync-runtime';
 
@@ -99,10 +100,22 @@ export function createMailboxFetchCore(deps: MailboxFetchCoreDeps) {
     };
   }
 
-  /** Refuses a move target that resolves (in the mailbox, through Graph) to where mail is deleted or sent. */
+  /**
+   * Refuses a move target that resolves (in the mailbox, through Graph) to where mail is deleted or
+   * sent. A target that cannot be checked is refused too: UNAVAILABLE when Graph or the token
+   * service is down for now, else FAILED_PRECONDITION saying why (no credentials, no access, …).
+   */
   async function checkMoveTo(tenantId: string, fields: Pick<MailboxRecord, 'address' | 'accessMode' | 'credentialsId' | 'moveTo'>): Promise<void> {
     if (!fields.moveTo) return;
-    await checkMoveTarget(deps.graph.mailbox(targetOf({ ...fields, tenantId } as MailboxRecord)), fields.moveTo);
+    try {
+      await checkMoveTarget(deps.graph.mailbox(targetOf({ ...fields, tenantId } as MailboxRecord)), fields.moveTo);
+    } catch (error) {
+      if (error instanceof ValidationError) throw error;
+      const failure = describeSyncFailure(error, fields.address);
+      const message = `post_processing.move_to cannot be checked in the mailbox: ${failure.finding.message}`;
+      if (failure.transient || isRetryable(error)) throw new UnavailableError(message, { cause: error, ...(failure.retryAfterMs ? { retryAfterMs: failure.retryAfterMs } : {}) });
+      throw new FailedPreconditionError(message, { cause: error });
+    }
   }
 
   async function withStatus(record: MailboxRecord, heads?: ReadonlyMap<string, LeaseDocument>): Promise<Mailbox> {

@@ -100,6 +100,11 @@ describe('mailbox-fetch post-processing through the running service', () => {
     expect({ code: update.code, details: update.details }).toEqual({ code: Status.INVALID_ARGUMENT, details: expect.stringContaining('mailbox.post_processing.move_to') });
     expect((await client.client.getMailbox({ mailboxId: 'update-me' }, as)).mailbox?.postProcessing?.moveTo).toEqual({ folder: { $case: 'path', value: 'Done' } });
     await client.client.deleteMailbox({ mailboxId: 'update-me' }, as);
+    // A target that cannot be checked (no such mailbox in Graph) is refused as a precondition, not an internal error.
+    const unchecked = (await client.client
+      .createMailbox({ mailboxId: 'ghost', mailbox: Mailbox.fromPartial({ address: `ghost@${sandbox.domain}`, postProcessing: moving({ $case: 'path', value: 'Done' }) }) }, as)
+      .catch((e: unknown) => e)) as ClientError;
+    expect({ code: unchecked.code, details: unchecked.details }).toEqual({ code: Status.FAILED_PRECONDITION, details: expect.stringContaining('move_to cannot be checked') });
     // A folder that only looks like one is fine: "Deleted Items Archive" at the top level.
     await client.client.createMailbox({ mailboxId: 'lookalike', mailbox: Mailbox.fromPartial({ address: address(4), postProcessing: moving({ $case: 'path', value: 'Deleted Items Archive' }) }) }, as);
     await client.client.deleteMailbox({ mailboxId: 'lookalike' }, as);
