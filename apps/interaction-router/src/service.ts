@@ -48,10 +48,13 @@ export async function wireInteractionRouter(config: InteractionRouterConfig, log
     sessionTtlMs: config.ROUTER_SESSION_TTL_MS,
     onCommitted: routerMetrics.onCommitted,
   });
-  await server.start();
-  routerMetrics.start(server.core);
   return {
     server,
+    // Consumers join after the server listens: desktops and the admin API need only the store.
+    startAfterListen: async () => {
+      await server.start();
+      routerMetrics.start(server.core);
+    },
     closeAfterServer: [
       { name: 'router background work', run: () => server.stop() },
       { name: 'queue metrics', run: () => routerMetrics.stop() },

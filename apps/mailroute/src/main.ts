@@ -59,6 +59,7 @@ async function main(): Promise<void> {
   // Filled in below; the signal handlers must exist before the (slow) seeding starts.
   const running: { demo?: Demo; progress?: { stop(): void } } = {};
   let stopping = false;
+  const startUpFailed = 'start-up failed';
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -69,10 +70,15 @@ async function main(): Promise<void> {
     await telemetry.shutdown();
     await new Promise<void>((resolve) => logger.flush(() => resolve()));
     say(result.ok ? 'mailroute: stopped cleanly' : `mailroute: stopped with errors (see ${logFile})`);
-    process.exit(result.ok ? 0 : 1);
+    process.exit(result.ok && signal !== startUpFailed ? 0 : 1);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  host.consumersStarted.catch((error: unknown) => {
+    if (stopping) return;
+    logger.fatal({ err: error }, 'mailroute: a service could not start its consumers');
+    void stop(startUpFailed);
+  });
 
   const reports = await seedTenants(host, logger);
   say('mailroute: ready');

@@ -22,7 +22,7 @@ export const configSchema = z.object({
   /** Where a consumer group without committed offsets starts: true = the topic's beginning (nothing lost), false = new requests only. */
   OUTBOUND_SEND_CONSUMER_FROM_BEGINNING: env.bool(true),
   /** A consumer silent this long is presumed dead and its partitions move (a restarted replica waits for it too). */
-  OUTBOUND_SEND_KAFKA_SESSION_TIMEOUT_MS: env.int({ min: 6_000, max: 300_000, default: 30_000 }),
+  OUTBOUND_SEND_KAFKA_SESSION_TIMEOUT_MS: env.int({ min: 6_000, max: 300_000, default: 10_000 }),
   /** auth-broker's gRPC address `host:port`. */
   OUTBOUND_SEND_AUTH_BROKER_ADDRESS: z.string().default('127.0.0.1:50051'),
   /** This service's token for auth-broker's AccessTokenService (sent as a bearer token). Unset: loopback trust in development. */

@@ -69,10 +69,11 @@ export async function wireOutboundSend(config: OutboundSendConfig, logger: Logge
       },
     },
   });
-  await service.start();
   const authenticator = createCallerAuthenticator({ apiKeys: config.OUTBOUND_SEND_API_KEYS ?? [] });
   return {
     server: createServer({ logger, service, authenticator, defaultDeadlineMs: config.GRPC_DEFAULT_DEADLINE_MS }),
+    // Consumers join after the server listens: the send API needs only the store.
+    startAfterListen: () => service.start(),
     closeAfterServer: [
       { name: 'consumers', run: () => service.stop() },
       { name: 'event bus', run: () => bus.close() },

@@ -15,6 +15,13 @@ export interface ServiceParts {
    * producers, then the database (CONVENTIONS.md, shutdown order).
    */
   closeAfterServer?: readonly ShutdownStep[];
+  /**
+   * Background work started once the server listens — consumer-group joins, which after a crash
+   * wait out the dead member's session. The API does not need it to answer, so the server serves
+   * meanwhile (a restarted replica is SERVING in seconds); a failure stops the service (exit 1),
+   * as a failed start-up does.
+   */
+  startAfterListen?: () => Promise<void>;
 }
 
 export interface RunServiceOptions<S extends ConfigSchema> {
@@ -70,5 +77,17 @@ export async function runService<S extends ConfigSchema>(options: RunServiceOpti
   ]);
   onTerminationSignals(shutdown);
   logger.info({ host: config.GRPC_HOST, port }, `${options.name} listening`);
+  if (parts.startAfterListen) {
+    const started = performance.now();
+    parts.startAfterListen().then(
+      () => logger.info({ ms: Math.round(performance.now() - started) }, `${options.name}: consumers started`),
+      async (error: unknown) => {
+        if (shutdown.started) return;
+        logger.fatal({ err: error }, `${options.name}: start-up failed`);
+        await shutdown.run('start-up failed');
+        process.exit(1);
+      },
+    );
+  }
   return { port, logger, stop: (reason) => shutdown.run(reason) };
 }

@@ -9,6 +9,8 @@ export interface ShutdownStep {
 export interface Shutdown {
   /** Runs every step once, in order; later calls return the same promise. Never rejects. */
   run(reason: string): Promise<{ ok: boolean }>;
+  /** True once `run` was called (work that fails because it was stopped is not a failure then). */
+  readonly started: boolean;
 }
 
 /**
@@ -19,6 +21,9 @@ export interface Shutdown {
 export function createShutdown(logger: Logger, steps: readonly ShutdownStep[], stepTimeoutMs = 15_000): Shutdown {
   let running: Promise<{ ok: boolean }> | undefined;
   return {
+    get started() {
+      return running !== undefined;
+    },
     run(reason) {
       running ??= (async () => {
         logger.info({ reason }, 'shutdown: starting');

@@ -23,12 +23,24 @@ interface KafkaHandle {
   runDir: string | null;
 }
 
+interface FerretDbHandle {
+  pid: number;
+  url: string;
+  port: number;
+  dataDir: string;
+  runDir: string | null;
+}
+
 interface TestInfraModule {
   startKafka(options?: { log?: (line: string) => void }): Promise<KafkaHandle>;
+  startFerretDb(options?: { log?: (line: string) => void }): Promise<FerretDbHandle>;
   stopProcess(pid: number, options?: { timeoutMs?: number }): Promise<unknown>;
   installKafka(options?: { log?: (line: string) => void }): Promise<{ libsDir: string }>;
+  installFerretDb(options?: { log?: (line: string) => void }): Promise<{ binary: string }>;
   checkJava(): { java: string };
   kafkaAnswers(brokers: string, timeoutMs?: number): Promise<boolean>;
+  ferretDbAnswers(url: string, timeoutMs?: number): Promise<boolean>;
+  isAlive(pid: number): boolean;
 }
 
 const loadTestInfra = async (): Promise<TestInfraModule> =>
@@ -40,6 +52,8 @@ export interface DedicatedKafka {
   readonly brokers: string;
   /** Stops the broker process (SIGTERM, SIGKILL after 15 s) and waits until it is gone. */
   stop(): Promise<void>;
+  /** Kills the broker process with SIGKILL (a crash: no controlled shutdown) and waits until it is gone. */
+  kill(): Promise<void>;
   /** Starts the broker again on the same port and data directory and waits until it answers. */
   restart(options?: { timeoutMs?: number }): Promise<void>;
   /** Stops it and removes its data directory. */
@@ -65,6 +79,10 @@ export async function startDedicatedKafka(): Promise<DedicatedKafka> {
   return {
     brokers: handle.brokers,
     stop,
+    async kill() {
+      if (pid !== undefined) await killAndWait(infra, pid);
+      pid = undefined;
+    },
     async restart({ timeoutMs = 120_000 } = {}) {
       if (pid !== undefined) throw new Error('dedicated Kafka: restart() while it is running');
       const { libsDir } = await infra.installKafka(quiet);
@@ -92,6 +110,65 @@ export async function startDedicatedKafka(): Promise<DedicatedKafka> {
     },
     async dispose() {
       await stop();
+      rmSync(handle.runDir ?? handle.dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Sends SIGKILL to `pid` and waits until the process is gone. */
+async function killAndWait(infra: TestInfraModule, pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+  await waitFor(() => !infra.isAlive(pid), { timeoutMs: 10_000, intervalMs: 50, description: `pid ${pid} gone after SIGKILL` });
+}
+
+/** A FerretDB of one test's own, which the test may kill and bring back on the same address and data. */
+export interface DedicatedFerretDb {
+  /** `mongodb://127.0.0.1:<port>/`; the same across restarts. */
+  readonly url: string;
+  /** Kills the server with SIGKILL (a crash) and waits until it is gone. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and data directory and waits until it answers a ping. */
+  restart(options?: { timeoutMs?: number }): Promise<void>;
+  /** Stops it and removes its data directory. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Starts FerretDB for one test through tools/test-infra (`startFerretDb`, its own data directory),
+ * so the test can crash the store without touching the one everyone else uses. `restart()` runs
+ * the same binary with the same arguments (port, SQLite directory), as an operator's restart would.
+ */
+export async function startDedicatedFerretDb(): Promise<DedicatedFerretDb> {
+  const infra = await loadTestInfra();
+  const quiet = { log: () => undefined };
+  const handle = await infra.startFerretDb(quiet);
+  let pid: number | undefined = handle.pid;
+  return {
+    url: handle.url,
+    async kill() {
+      if (pid !== undefined) await killAndWait(infra, pid);
+      pid = undefined;
+    },
+    async restart({ timeoutMs = 60_000 } = {}) {
+      if (pid !== undefined) throw new Error('dedicated FerretDB: restart() while it is running');
+      const { binary } = await infra.installFerretDb(quiet);
+      const child = spawn(binary, ['-listen', `127.0.0.1:${handle.port}`, '-data-dir', path.join(handle.dataDir, 'sqlite'), '-log-level', 'warn'], {
+        cwd: handle.dataDir,
+        detached: true,
+        stdio: 'ignore',
+        env: { ...process.env, FERRETDB_TELEMETRY: 'disable', DO_NOT_TRACK: '1' },
+      });
+      child.unref();
+      pid = child.pid;
+      await waitFor(() => infra.ferretDbAnswers(handle.url, 2_000), { timeoutMs, intervalMs: 100, description: `dedicated FerretDB back on ${handle.url}` });
+    },
+    async dispose() {
+      if (pid !== undefined) await infra.stopProcess(pid);
+      pid = undefined;
       rmSync(handle.runDir ?? handle.dataDir, { recursive: true, force: true });
     },
   };

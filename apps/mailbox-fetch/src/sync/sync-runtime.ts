@@ -1,5 +1,5 @@
 import { MailboxSyncState } from '@mailroute/contracts';
-import { backoffDelayMs, type Logger } from '@mailroute/platform';
+import { backoffDelayMs, isRetryable, type Logger } from '@mailroute/platform';
 import { mailboxKey, type MailboxRecord, type MailboxStatusRecord, type SyncRequestRecord } from '../store/mailbox-fetch.records';
 import { listAll, type MailboxFetchStores } from '../store/mailbox-fetch.stores';
 import { isHeld, MailboxLeases, ownerGoneIn, type MailboxLease } from './mailbox-lease';
@@ -29,6 +29,12 @@ export interface SyncRuntimeOptions {
   errorBackoffBaseMs: number;
   /** Default 5 min. */
   errorBackoffMaxMs: number;
+  /**
+   * Cap of the backoff after a failure because a dependency is briefly away (a retryable error: the
+   * event bus, the store, a Graph 5xx), so intake resumes within it once the dependency is back.
+   * Default 5 s.
+   */
+  dependencyBackoffMaxMs: number;
 }
 
 /** Lease acquisitions one scan runs at once. */
@@ -42,6 +48,7 @@ export function defaultSyncRuntimeOptions(options: Partial<SyncRuntimeOptions> =
     maxMailboxes: 5_000,
     errorBackoffBaseMs: 1_000,
     errorBackoffMaxMs: 300_000,
+    dependencyBackoffMaxMs: 5_000,
     ...options,
     // At most the lease TTL: liveness adds nothing once the lease itself expires sooner.
     livenessTtlMs: Math.min(options.livenessTtlMs ?? 5_000, options.leaseTtlMs ?? 30_000),
@@ -206,9 +213,10 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
     );
   }
 
-  function backoff(failures: number): number {
+  function backoff(failures: number, dependencyAway: boolean): number {
+    const maxDelayMs = dependencyAway ? Math.min(options.dependencyBackoffMaxMs, options.errorBackoffMaxMs) : options.errorBackoffMaxMs;
     // At least three quarters of the step, so a failing mailbox never retries at once.
-    return backoffDelayMs(failures, { initialDelayMs: options.errorBackoffBaseMs, maxDelayMs: options.errorBackoffMaxMs }, () => 0.75 + Math.random() / 4);
+    return backoffDelayMs(failures, { initialDelayMs: options.errorBackoffBaseMs, maxDelayMs }, () => 0.75 + Math.random() / 4);
   }
 
   async function runTurn(entry: HeldMailbox): Promise<void> {
@@ -264,7 +272,7 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
         entry.nextSyncAt = status.throttledUntil;
       } else {
         if (!failure.transient || status.consecutiveFailures >= 3) status.state = failure.state;
-        entry.nextSyncAt = now + backoff(status.consecutiveFailures);
+        entry.nextSyncAt = now + backoff(status.consecutiveFailures, isRetryable(error));
       }
       logger.warn({ err: error, mailbox: entry.key, state: MailboxSyncState[status.state], failures: status.consecutiveFailures }, 'mailbox-fetch: sync turn failed');
     } finally {

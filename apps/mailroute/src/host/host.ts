@@ -44,6 +44,8 @@ export interface RunningHost {
   sandbox: GraphSandboxEndpoints | undefined;
   tenants: HostTenant[];
   secrets: HostSecrets;
+  /** Settles when every service's consumers have started (they join after the servers listen); rejects when one could not. */
+  consumersStarted: Promise<void>;
   stop(reason?: string): Promise<{ ok: boolean }>;
 }
 
@@ -128,6 +130,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       'outbound-send': config.ports.outboundSend,
     };
     const order: ServiceName[] = ['auth-broker', 'mailbox-fetch', 'interaction-router', 'outbound-send'];
+    const starting: Promise<void>[] = [];
     for (const name of order) {
       const definition = options.services.find((service) => service.name === name);
       if (!definition) throw new Error(`the host has no definition of the ${name} service`);
@@ -154,6 +157,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
         },
       });
       logger.info({ service: name, address: addresses[name] }, `${name} listening`);
+      if (parts.startAfterListen) starting.push(parts.startAfterListen());
     }
 
     const hostTenants = tenants.map((tenant) => ({ config: tenant, apiKey: secrets.apiKeys[tenant.id] ?? '', demo: sandboxEndpoints !== undefined && tenant.id === 'demo' }));
@@ -162,7 +166,10 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
         logger.warn({ tenant: tenant.config.id, variable: tenant.config.clientSecretEnv }, 'host: the client secret variable is not set; the tenant keeps its stored credentials');
       }
     }
-    return { addresses, dataDir: config.dataDir, sandbox: sandboxEndpoints, tenants: hostTenants, secrets, stop: async () => stopAll() };
+    const consumersStarted = Promise.all(starting).then(() => undefined);
+    // Observed here so that a failure before the caller looks is not an unhandled rejection.
+    consumersStarted.catch(() => undefined);
+    return { addresses, dataDir: config.dataDir, sandbox: sandboxEndpoints, tenants: hostTenants, secrets, consumersStarted, stop: async () => stopAll() };
   } catch (error) {
     await stopAll();
     throw error;

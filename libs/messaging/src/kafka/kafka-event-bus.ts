@@ -33,8 +33,19 @@ export interface KafkaEventBusOptions {
    * Default 500 ms (kafkajs' own default of 5 s would add seconds to every routing decision).
    */
   maxWaitTimeMs?: number;
-  /** A consumer that misses heartbeats this long is presumed dead and its partitions move. Default 30 s. */
+  /**
+   * A consumer that misses heartbeats this long is presumed dead and its partitions move; it is also
+   * how long a restarted replica's group waits for the crashed member it replaces. Heartbeats go
+   * every tenth of it, also while a handler runs. Default 10 s.
+   */
   sessionTimeoutMs?: number;
+  /**
+   * Backoff of the client's retries (connecting, fetching, joining, restarting a crashed consumer):
+   * exponential from `initialDelayMs`, never longer than `maxDelayMs`, so the client tries a broker
+   * that came back within `maxDelayMs` (kafkajs' own cap of 30 s kept consumers away for up to
+   * that long). Defaults 250 ms and 2 s.
+   */
+  retry?: { initialDelayMs?: number; maxDelayMs?: number };
   /** Extra kafkajs settings (ssl, sasl, timeouts). */
   kafka?: Omit<KafkaConfig, 'brokers' | 'clientId' | 'logCreator'>;
 }
@@ -42,7 +53,8 @@ export interface KafkaEventBusOptions {
 const defaultOptions = {
   partitionsConsumedConcurrently: 1,
   maxWaitTimeMs: 500,
-  sessionTimeoutMs: 30_000,
+  sessionTimeoutMs: 10_000,
+  retry: { initialDelayMs: 250, maxDelayMs: 2_000 },
 } satisfies Partial<KafkaEventBusOptions>;
 
 /**
@@ -61,10 +73,11 @@ export class KafkaEventBus implements EventBus {
 
   constructor(options: KafkaEventBusOptions) {
     if (options.brokers.length === 0) throw new TypeError('KafkaEventBus: brokers must name at least one broker');
-    this.options = { ...defaultOptions, ...options };
+    this.options = { ...defaultOptions, ...options, retry: { ...defaultOptions.retry, ...options.retry } };
     const logger = options.logger;
     this.kafka = new Kafka({
       ...options.kafka,
+      retry: { ...this.kafkaRetry(5), ...options.kafka?.retry },
       brokers: [...options.brokers],
       clientId: options.clientId,
       logLevel: KafkaLogLevel.WARN,
@@ -133,8 +146,9 @@ export class KafkaEventBus implements EventBus {
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: this.options.maxWaitTimeMs,
       sessionTimeout: this.options.sessionTimeoutMs,
-      heartbeatInterval: Math.max(500, Math.floor(this.options.sessionTimeoutMs / 10)),
-      retry: { retries: 10 },
+      heartbeatInterval: this.heartbeatIntervalMs,
+      // After the retries a consumer crashes and kafkajs restarts it after the last delay (≤ maxDelayMs), for as long as the error is retriable.
+      retry: this.kafkaRetry(10),
     });
     const subscription = new KafkaSubscription(consumer, options, this, () => this.subscriptions.delete(subscription));
     this.subscriptions.add(subscription);
@@ -164,6 +178,16 @@ export class KafkaEventBus implements EventBus {
 
   get logger(): Logger | undefined {
     return this.options.logger;
+  }
+
+  /** @internal how often a member heartbeats, also while a handler runs. */
+  get heartbeatIntervalMs(): number {
+    return Math.max(500, Math.floor(this.options.sessionTimeoutMs / 10));
+  }
+
+  private kafkaRetry(retries: number): { initialRetryTime: number; maxRetryTime: number; retries: number } {
+    const { initialDelayMs = 250, maxDelayMs = 2_000 } = this.options.retry;
+    return { initialRetryTime: initialDelayMs, maxRetryTime: maxDelayMs, retries };
   }
 
   private getProducer(): Promise<Producer> {
@@ -225,6 +249,9 @@ class KafkaSubscription implements Subscription {
       eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
         for (const message of batch.messages) {
           if (!isRunning() || isStale() || this.stopping.signal.aborted) return;
+          // kafkajs heartbeats only between messages; a handler that waits on a dependency (a store
+          // outage, retried in place) must not cost the member its partitions.
+          const beating = setInterval(() => void heartbeat().catch(() => undefined), this.bus.heartbeatIntervalMs);
           const outcome = await deliver(
             {
               topic: batch.topic,
@@ -242,7 +269,7 @@ class KafkaSubscription implements Subscription {
               deadLetter: (topic, deadLetter) => this.bus.publishInternal(topic, deadLetter),
               logger: this.bus.logger,
             },
-          );
+          ).finally(() => clearInterval(beating));
           if (outcome === 'aborted') return;
           resolveOffset(message.offset);
           await commitOffsetsIfNecessary();
