@@ -86,3 +86,31 @@ describe('the sync runtime\'s ownership of mailboxes', () => {
     expect(turnsOfA.every((key) => ownedByA.includes(key))).toBe(true);
   });
 });
+
+describe('the sync runtime\'s backoff after failures', () => {
+  const logger = createLogger({ name: 'sync-runtime-spec', level: 'silent' });
+
+  it('retries a mailbox within dependencyBackoffMaxMs while a dependency is away (a retryable failure), however often it failed', async () => {
+    const stores = openEmbeddedStores({ path: ':memory:' });
+    await stores.mailboxes.insert(mailboxKey('tenant-a', 'box-0'), mailbox(0));
+    let failures = 0;
+    const sync: MailboxSync = {
+      async turn() {
+        failures += 1;
+        // The event bus (or the store) is down: a retryable error, as BusUnavailableError is.
+        throw Object.assign(new Error('kafka: publish failed'), { retryable: true });
+      },
+      release: () => undefined,
+      pendingPostProcessing: () => 0,
+    };
+    // Scaled down: 10 ms doubling would reach 10 · 2^11 ms ≈ 20 s by the 12th failure without the cap.
+    const runtime = createSyncRuntime({ stores, sync, logger, clock: Date.now, replicaId: 'a', options: { leaseTtlMs: 2_000, scanIntervalMs: 20, errorBackoffBaseMs: 10, errorBackoffMaxMs: 300_000, dependencyBackoffMaxMs: 50 } });
+    runtime.start();
+    try {
+      await waitFor(() => failures >= 12, { timeoutMs: 5_000, description: '12 turns in a row' });
+    } finally {
+      await runtime.stop();
+      await stores.close();
+    }
+  });
+});
