@@ -12,7 +12,7 @@
 // Targets (issue 21): recovery ≤ 10 s after the broker or store is back, serving ≤ 10 s after a host restart.
 // Run: npx nx run bench:recovery, or node tools/scripts/run-ts.mjs bench/recovery/recovery.bench.ts
 // Env: BENCH_FAULTS (kafka,ferretdb,host), BENCH_ROUNDS (1 per fault), BENCH_RATE (4 e-mails/s),
-// BENCH_DOWN_SECONDS (5: how long the broker or store stays down), BENCH_TIMEOUT_SECONDS (180: per recovery),
+// BENCH_DOWN_SECONDS (15: how long the broker or store stays down before its restart starts), BENCH_TIMEOUT_SECONDS (180: per recovery),
 // BENCH_KEEP_LOGS=1 keeps the host's data directory and log. BENCH_BASELINE=<git ref> runs the same scenario first against that commit's code (extracted with
 // git archive, sharing this checkout's node_modules) and prints both.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -29,7 +29,7 @@ import { freePort, randomId, startDedicatedFerretDb, startDedicatedKafka, startT
 const faults = (process.env['BENCH_FAULTS'] ?? 'kafka,ferretdb,host').split(',').map((fault) => fault.trim()).filter(Boolean) as FaultKind[];
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 1);
 const rate = Number(process.env['BENCH_RATE'] ?? 4);
-const downMs = Number(process.env['BENCH_DOWN_SECONDS'] ?? 5) * 1000;
+const downMs = Number(process.env['BENCH_DOWN_SECONDS'] ?? 15) * 1000;
 const recoveryTimeoutMs = Number(process.env['BENCH_TIMEOUT_SECONDS'] ?? 180) * 1000;
 const baselineRef = process.env['BENCH_BASELINE'];
 const support = 'support@contoso-demo.example';

@@ -32,7 +32,7 @@ export interface SyncRuntimeOptions {
   /**
    * Cap of the backoff after a failure because a dependency is briefly away (a retryable error: the
    * event bus, the store, a Graph 5xx), so intake resumes within it once the dependency is back.
-   * Default 5 s.
+   * Default 2 s.
    */
   dependencyBackoffMaxMs: number;
 }
@@ -48,7 +48,7 @@ export function defaultSyncRuntimeOptions(options: Partial<SyncRuntimeOptions> =
     maxMailboxes: 5_000,
     errorBackoffBaseMs: 1_000,
     errorBackoffMaxMs: 300_000,
-    dependencyBackoffMaxMs: 5_000,
+    dependencyBackoffMaxMs: 2_000,
     ...options,
     // At most the lease TTL: liveness adds nothing once the lease itself expires sooner.
     livenessTtlMs: Math.min(options.livenessTtlMs ?? 5_000, options.leaseTtlMs ?? 30_000),
