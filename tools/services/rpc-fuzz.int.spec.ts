@@ -17,11 +17,14 @@ import { dropFleetDatabases, newFleetTenant, registerFleetTenant, serviceEnviron
  * levels) holds a malformed value for its type — empty, 1 MB, control characters and NUL, enum numbers
  * the proto does not define, negative and huge numbers, out-of-range timestamps and durations,
  * unknown or read-only update-mask paths, long lists — then with RPC_FUZZ_CALLS random combinations
- * of up to three of them (fast-check, seed RPC_FUZZ_SEED), and once without credentials.
+ * of up to three of them (fast-check, seed RPC_FUZZ_SEED), once without credentials and once with
+ * each other audience's credentials (an API key on the agent desktop API, an agent's token on the
+ * internal token API, a service token on the workload-manager APIs).
  *
  * Every answer must be a deliberate status (never INTERNAL, UNKNOWN or DATA_LOSS) with a message of
  * at most 1024 characters; a malformed id, enum or mask must be INVALID_ARGUMENT; a call without
- * credentials UNAUTHENTICATED; the same channel must keep working after every failure; and every
+ * credentials UNAUTHENTICATED, one with another audience's UNAUTHENTICATED or PERMISSION_DENIED; the
+ * same channel must keep working after every failure; and every
  * process must still answer SERVING at the end. RPC_FUZZ_REPORT=1 prints the counts by status.
  */
 const settings = {
@@ -393,6 +396,7 @@ describe('every RPC of every service under malformed input', () => {
   const msByRpc = new Map<string, number>();
   const findings: Finding[] = [];
   let started = 0;
+  let credentials: Record<'internal' | 'workload-manager' | 'agent', () => Metadata>;
 
   beforeAll(async () => {
     ({ sandbox, endpoints } = await startTestGraphSandbox({ profile: 'demo', deviceCodeIntervalSeconds: 1 }));
@@ -428,7 +432,8 @@ describe('every RPC of every service under malformed input', () => {
       metadata.set('authorization', `Bearer ${token}`);
       return metadata;
     };
-    const tokens = { internal: bearer(tenant.fetchToken), 'workload-manager': bearer(tenant.apiKey), agent: bearer(agentToken) };
+    credentials = { internal: bearer(tenant.fetchToken), 'workload-manager': bearer(tenant.apiKey), agent: bearer(agentToken) };
+    const tokens = credentials;
     // Which process serves which service: the one whose health knows its name.
     for (const service of services) {
       for (const [name, client] of clients) {
@@ -455,7 +460,7 @@ describe('every RPC of every service under malformed input', () => {
   }
 
   /** Calls and judges one request; returns the outcome. */
-  async function probe(target: Target, method: DescMethod, init: Init, label: { field: string; mutation: string }, expectation: { refuse: boolean; metadata?: Metadata }): Promise<void> {
+  async function probe(target: Target, method: DescMethod, init: Init, label: { field: string; mutation: string }, expectation: { refuse: boolean; metadata?: Metadata; allowed?: readonly number[] }): Promise<void> {
     const rpc = `${target.service.name}.${method.name}`;
     let bytes: Uint8Array;
     try {
@@ -471,7 +476,7 @@ describe('every RPC of every service under malformed input', () => {
     const finding = (problem: string) => findings.push({ rpc, ...label, code: GrpcStatus[outcome.code] ?? String(outcome.code), details: outcome.details.slice(0, 200), problem });
     if ([GrpcStatus.INTERNAL, GrpcStatus.UNKNOWN, GrpcStatus.DATA_LOSS].includes(outcome.code)) finding('an undeliberate status');
     if (outcome.details.length > maxMessageLength) finding(`a ${outcome.details.length}-character message`);
-    if (expectation.metadata && outcome.code !== GrpcStatus.UNAUTHENTICATED) finding('no credentials, but not UNAUTHENTICATED');
+    if (expectation.allowed && !expectation.allowed.includes(outcome.code)) finding(`not ${expectation.allowed.map((code) => GrpcStatus[code]).join(' or ')}`);
     else if (expectation.refuse && !refused(method, outcome.code)) finding('malformed, but not INVALID_ARGUMENT');
     if (outcome.code === GrpcStatus.UNAVAILABLE || outcome.code === GrpcStatus.INTERNAL || outcome.code === GrpcStatus.CANCELLED) {
       const health = await healthCheck(target.client);
@@ -501,11 +506,25 @@ describe('every RPC of every service under malformed input', () => {
   it('refuses every RPC without credentials as UNAUTHENTICATED', async () => {
     for (const target of targets) {
       for (const method of target.service.methods) {
-        await probe(target, method, plausibleMessage(method.input, method.name, 1), { field: '(none)', mutation: 'no credentials' }, { refuse: false, metadata: new Metadata() });
+        await probe(target, method, plausibleMessage(method.input, method.name, 1), { field: '(none)', mutation: 'no credentials' }, { refuse: false, metadata: new Metadata(), allowed: [GrpcStatus.UNAUTHENTICATED] });
       }
     }
     expect(findings.filter((f) => f.mutation === 'no credentials').slice(0, 30)).toEqual([]);
   });
+
+  it("refuses every RPC with another audience's credentials (an API key on the desktop API, an agent token on the internal one, …)", async () => {
+    const start = findings.length;
+    for (const target of targets) {
+      const audience = audienceOf(target.service);
+      for (const [other, metadata] of Object.entries(credentials)) {
+        if (other === audience) continue;
+        for (const method of target.service.methods) {
+          await probe(target, method, plausibleMessage(method.input, method.name, 1), { field: '(none)', mutation: `${other} credentials` }, { refuse: false, metadata: metadata(), allowed: [GrpcStatus.UNAUTHENTICATED, GrpcStatus.PERMISSION_DENIED] });
+        }
+      }
+    }
+    expect(since(start)).toEqual([]);
+  }, 600_000);
 
   it(`answers one malformed field at a time deliberately, on every RPC (depth ${settings.depth})`, async () => {
     const start = findings.length;
@@ -527,7 +546,7 @@ describe('every RPC of every service under malformed input', () => {
     }
     await runConcurrently(jobs, settings.concurrency);
     expect(since(start)).toEqual([]);
-  });
+  }, 900_000);
 
   it(`answers ${settings.randomCalls} random combinations deliberately (seed ${settings.seed})`, async () => {
     const start = findings.length;
@@ -559,7 +578,7 @@ describe('every RPC of every service under malformed input', () => {
     });
     await runConcurrently(jobs, settings.concurrency);
     expect(since(start)).toEqual([]);
-  });
+  }, 900_000);
 
   it('covered every RPC, and every process still answers SERVING on the same channel', async () => {
     const rpcs = targets.flatMap((t) => t.service.methods.map((m) => `${t.service.name}.${m.name}`));
