@@ -67,6 +67,20 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
     await stream.done;
   });
 
+  it('shows a customer\'s HTML on the thread sanitized, cid: images as attachment references', async () => {
+    const interactionId = randomId('ix');
+    const bodyHtml = '<p onclick="x()">My <i>order</i></p><script>alert(1)</script><img src="https://tracker.example/o.gif"><img src="cid:photo1" alt="photo"><ul><li>mug</li></ul><a href="javascript:alert(1)">x</a>';
+    await harness.publishInbound({ tenantId: tenant, interactionId, message: { subject: 'invoice html', conversationId: `conv-${interactionId}`, graphMessageId: 'g-in-html', hasHtmlBody: true, bodyHtml } as never });
+    const admin = harness.admin(tenant);
+    const [first] = await waitFor(async () => {
+      const messages = (await admin.listInteractionMessages({ interactionId }).catch(() => undefined))?.messages ?? [];
+      return messages.length > 0 ? messages : undefined;
+    });
+    if (first?.message?.$case !== 'inbound') throw new Error('not an inbound message');
+    expect(first.message.value.bodyHtmlSanitized).toBe('<p>My <i>order</i></p><img alt="" /><img alt="photo" data-cid="photo1" /><ul><li>mug</li></ul><a>x</a>');
+    expect(first.message.value.message?.bodyHtml).toBe('');
+  });
+
   it('shows an agent\'s HTML reply on the thread sanitized, as customer mail is', async () => {
     const abort = new AbortController();
     const stream = collect(harness.desktop(await idp.token(directory, 'oid-alice')).connect({ clientInstanceId: 'tab-html' }, { signal: abort.signal }));

@@ -93,6 +93,16 @@ describe('sanitizeMailHtml', () => {
     expectHarmless(clean.html, reader);
   });
 
+  it.each(cases('ok'))('changes nothing when %s, sanitized for the %s, is sanitized again', (_name, reader, html) => {
+    const once = sanitizeMailHtml(html, reader).html;
+    expect(sanitizeMailHtml(once, reader).html).toBe(once);
+  });
+
+  it.each(cases('hostile'))('changes nothing when %s, sanitized for the %s, is sanitized again', (_name, reader, html) => {
+    const once = sanitizeMailHtml(html, reader).html;
+    expect(sanitizeMailHtml(once, reader).html).toBe(once);
+  });
+
   it('cuts the output to maxOutputBytes at a character boundary and says so', () => {
     const clean = sanitizeMailHtml(`<p>${'é'.repeat(100)}</p>`, 'agent', { maxOutputBytes: 10 });
     expect(clean).toEqual({ html: '<p>ééé', truncated: true });

@@ -51,6 +51,7 @@ const baseAttributes: Record<string, string[]> = {
 // A content id (RFC 2392: an addr-spec's characters), nothing that could read as another URL.
 const cidSource = /^cid:([A-Za-z0-9!#$%&'*+/=?^_`{|}~.@-]{1,255})$/i;
 const cidOf = (src: string | undefined): string | undefined => cidSource.exec((src ?? '').trim())?.[1];
+const contentId = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.@-]{1,255}$/;
 
 function optionsFor(reader: MailHtmlReader): sanitizeHtml.IOptions {
   return {
@@ -66,7 +67,9 @@ function optionsFor(reader: MailHtmlReader): sanitizeHtml.IOptions {
     transformTags: {
       // Only inline images by content id: a remote or data: image is dropped to its alt text.
       img: (_tagName, attribs): sanitizeHtml.Tag => {
-        const cid = cidOf(attribs['src']);
+        // An agent's copy sanitized before (at intake) keeps its data-cid: sanitizing again changes nothing.
+        const kept = reader === 'agent' && contentId.test(attribs['data-cid'] ?? '') ? attribs['data-cid'] : undefined;
+        const cid = cidOf(attribs['src']) ?? kept;
         const alt = attribs['alt'] ?? '';
         if (cid === undefined) return { tagName: 'img', attribs: { alt } };
         return { tagName: 'img', attribs: reader === 'agent' ? { alt, 'data-cid': cid } : { alt, src: `cid:${cid}` } };

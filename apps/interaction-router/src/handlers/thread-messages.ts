@@ -27,10 +27,11 @@ export async function listThreadMessages(
   const sends = await Promise.all(sendKeys.map((key) => (key?.startsWith(`${tenantId}/`) ? deps.stores.sends.get(key) : undefined)));
   const messages: ThreadMessage[] = rows.map((row, index) => {
     if (row.document.kind === 'inbound') {
-      const message = InboundMessage.fromJSON(row.document.json);
-      const html = (row.document.json as { bodyHtml?: string }).bodyHtml;
-      const clean = html ? deps.sanitizer.sanitize(html) : { html: '', truncated: false };
-      return { message: { $case: 'inbound' as const, value: { message, bodyHtmlSanitized: clean.html, bodyHtmlTruncated: clean.truncated, ingestedAt: new Date(row.document.at) } } };
+      const stored = InboundMessage.fromJSON(row.document.json);
+      // Sanitized at intake and again here, so a stricter sanitizer applies to stored mail too; sent once, as body_html_sanitized.
+      const clean = stored.bodyHtml ? deps.sanitizer.sanitize(stored.bodyHtml) : { html: '', truncated: false };
+      const message = { ...stored, bodyHtml: '' };
+      return { message: { $case: 'inbound' as const, value: { message, bodyHtmlSanitized: clean.html, bodyHtmlTruncated: clean.truncated || stored.bodyHtmlTruncated, ingestedAt: new Date(row.document.at) } } };
     }
     const outbound = outboundThreadMessage(row.document.json, sends[index], row.document.at);
     // An agent's HTML is shown to other agents: sanitized like customer mail.

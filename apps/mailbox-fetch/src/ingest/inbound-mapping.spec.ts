@@ -1,5 +1,5 @@
-import { Importance } from '@mailroute/contracts';
-import { cutUtf8, toInboundMessage } from './inbound-mapping';
+import { Importance, InboundMessage } from '@mailroute/contracts';
+import { cutUtf8, maxEncodedMessageBytes, toInboundMessage } from './inbound-mapping';
 
 const h = (name: string, value: string) => ({ name, value });
 
@@ -41,6 +41,37 @@ describe('inbound mapping', () => {
     expect(html.length).toBeGreaterThan(1_048_576);
     expect(Buffer.byteLength(message.bodyText)).toBeLessThan(200_000); // under the 256 KiB text limit: the HTML was cut
     expect(message.bodyTextTruncated).toBe(true);
+  });
+
+  it('carries the HTML body sanitized for agents: formatting and cid: images kept, scripts, handlers and remote images gone', () => {
+    const html = '<p onclick="x()">Hello <b>support</b></p><script>alert(1)</script><img src="https://tracker.example/o.gif"><img src="cid:photo1" alt="photo"><table><tr><td>A-1</td></tr></table>';
+    const message = toInboundMessage({ id: 'g3', body: { contentType: 'html', content: html }, from: { emailAddress: { address: 'a@x.org' } } }, [], false);
+    expect(message.bodyHtml).toBe('<p>Hello <b>support</b></p><img alt="" /><img alt="photo" data-cid="photo1" /><table><tr><td>A-1</td></tr></table>');
+    expect(message.bodyHtmlTruncated).toBe(false);
+    expect(toInboundMessage({ id: 'g4', body: { contentType: 'text', content: 'plain' } }, [], false).bodyHtml).toBe('');
+  });
+
+  it('keeps the event under its size limit with every field, the HTML included, at its limit, and leaves the HTML out when it would not fit', () => {
+    const filler = (i: number, length: number) => `${i}-`.padEnd(length, 'x');
+    const recipients = Array.from({ length: 100 }, (_, i) => ({ emailAddress: { address: `${filler(i, 300)}@customer.example`, name: filler(i, 256) } }));
+    const attachments = Array.from({ length: 100 }, (_, i) => ({ attachment: { id: filler(i, 200), name: filler(i, 255), contentType: `application/${filler(i, 240)}`, size: 1, contentId: filler(i, 998) } }));
+    const headers = [
+      ...Array.from({ length: 20 }, (_, i) => ({ name: `List-Id`, value: filler(i, 2048) })),
+      { name: 'References', value: Array.from({ length: 20 }, (_, i) => `<${filler(i, 990)}@x.org>`).join(' ') },
+    ];
+    const html = `<p>${'é'.repeat(140_000)}</p>`;
+    const graphMessage = {
+      id: 'g5', subject: filler(0, 2048), body: { contentType: 'html', content: html }, from: { emailAddress: { address: 'a@x.org' } }, toRecipients: recipients, ccRecipients: recipients, replyTo: recipients.slice(0, 20), internetMessageHeaders: headers,
+    };
+    const full = toInboundMessage(graphMessage, attachments, false);
+    expect(Buffer.byteLength(full.bodyHtml)).toBeGreaterThan(250_000);
+    expect(InboundMessage.encode(full).finish().length).toBeLessThanOrEqual(maxEncodedMessageBytes);
+
+    const message = toInboundMessage(graphMessage, attachments, false, 800_000);
+    expect(Buffer.byteLength(message.bodyText)).toBeGreaterThan(250_000);
+    expect(message.bodyHtml.length).toBe(0);
+    expect(message.bodyHtmlTruncated).toBe(true);
+    expect(InboundMessage.encode(message).finish().length).toBeLessThanOrEqual(800_000);
   });
 
   it('cuts UTF-8 text at a character boundary', () => {

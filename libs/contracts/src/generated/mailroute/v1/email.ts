@@ -669,7 +669,7 @@ export interface InboundMessage {
   bodyTextTruncated: boolean;
   /** Graph bodyPreview: the first 255 characters of the body as text. */
   bodyPreview: string;
-  /** True when the message has an HTML body; its sanitized form is served by the agent desktop. */
+  /** True when the message has an HTML body; its sanitized form is body_html. */
   hasHtmlBody: boolean;
   /**
    * Language hint as a BCP 47 tag (e.g. "de", "en-GB"), from Content-Language or detection on
@@ -701,6 +701,17 @@ export interface InboundMessage {
   headers: InternetMessageHeader[];
   /** True when Reply-To, To or Cc had more addresses than are kept. */
   recipientsTruncated: boolean;
+  /**
+   * The HTML body sanitized for agents by mailroute's mail HTML sanitizer (no scripts, styles,
+   * event handlers, forms, frames, remote or data: resources, javascript: URLs or CSS url() /
+   * expression(); cid: images become <img data-cid="…"> attachment references). Empty when the
+   * message has no HTML body. At most 262,144 bytes of UTF-8, and left out when the event would
+   * not fit its size limit otherwise (body_html_truncated). The agent desktop gets it, sanitized
+   * again, as body_html_sanitized of the thread's inbound messages (where this field is empty).
+   */
+  bodyHtml: string;
+  /** True when body_html was cut or left out to fit its limits. */
+  bodyHtmlTruncated: boolean;
 }
 
 /**
@@ -1417,6 +1428,8 @@ function createBaseInboundMessage(): InboundMessage {
     automation: undefined,
     headers: [],
     recipientsTruncated: false,
+    bodyHtml: "",
+    bodyHtmlTruncated: false,
   };
 }
 
@@ -1493,6 +1506,12 @@ export const InboundMessage: MessageFns<InboundMessage> = {
     }
     if (message.recipientsTruncated !== false) {
       writer.uint32(192).bool(message.recipientsTruncated);
+    }
+    if (message.bodyHtml !== "") {
+      writer.uint32(202).string(message.bodyHtml);
+    }
+    if (message.bodyHtmlTruncated !== false) {
+      writer.uint32(208).bool(message.bodyHtmlTruncated);
     }
     return writer;
   },
@@ -1702,6 +1721,22 @@ export const InboundMessage: MessageFns<InboundMessage> = {
             message.recipientsTruncated = reader.bool();
             continue;
           }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.bodyHtml = reader.string();
+            continue;
+          }
+          case 26: {
+            if (tag !== 208) {
+              break;
+            }
+
+            message.bodyHtmlTruncated = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1800,6 +1835,16 @@ export const InboundMessage: MessageFns<InboundMessage> = {
         : isSet(object.recipients_truncated)
         ? globalThis.Boolean(object.recipients_truncated)
         : false,
+      bodyHtml: isSet(object.bodyHtml)
+        ? globalThis.String(object.bodyHtml)
+        : isSet(object.body_html)
+        ? globalThis.String(object.body_html)
+        : "",
+      bodyHtmlTruncated: isSet(object.bodyHtmlTruncated)
+        ? globalThis.Boolean(object.bodyHtmlTruncated)
+        : isSet(object.body_html_truncated)
+        ? globalThis.Boolean(object.body_html_truncated)
+        : false,
     };
   },
 
@@ -1877,6 +1922,12 @@ export const InboundMessage: MessageFns<InboundMessage> = {
     if (message.recipientsTruncated !== false) {
       obj.recipientsTruncated = message.recipientsTruncated;
     }
+    if (message.bodyHtml !== "") {
+      obj.bodyHtml = message.bodyHtml;
+    }
+    if (message.bodyHtmlTruncated !== false) {
+      obj.bodyHtmlTruncated = message.bodyHtmlTruncated;
+    }
     return obj;
   },
 
@@ -1915,6 +1966,8 @@ export const InboundMessage: MessageFns<InboundMessage> = {
       : undefined;
     message.headers = object.headers?.map((e) => InternetMessageHeader.fromPartial(e)) || [];
     message.recipientsTruncated = object.recipientsTruncated ?? false;
+    message.bodyHtml = object.bodyHtml ?? "";
+    message.bodyHtmlTruncated = object.bodyHtmlTruncated ?? false;
     return message;
   },
 };

@@ -606,7 +606,7 @@ export interface InboundThreadMessage {
    * body_html_truncated.
    */
   bodyHtmlSanitized: string;
-  /** True when body_html_sanitized was cut to fit its limit. */
+  /** True when body_html_sanitized was cut to fit its limit (or at intake, to fit the event). */
   bodyHtmlTruncated: boolean;
   /** When mailroute ingested it. */
   ingestedAt?: Date | undefined;
