@@ -8,6 +8,7 @@ import { createGrpcClient, hashBearerCredential } from '@mailroute/platform';
 import { createSandboxMailTenant, randomId, startServiceProcess, startTestGraphSandbox, testInfra, waitFor, type SandboxMailTenant, type ServiceProcess } from '@mailroute/testing';
 import { mailboxConfigTableName, type MailboxConfigView } from './mailboxes/mailbox-directory';
 import { sendIdHeader } from './send/loop-protection';
+import { isFinalState } from './send/send-engine';
 import type { SendRecord } from './store/outbound-send.stores';
 
 type Started = Awaited<ReturnType<typeof startTestGraphSandbox>>;
@@ -192,7 +193,7 @@ describe('outbound-send killed between the Graph send and recording it', () => {
     const finals = await waitFor(
       async () => {
         const records = await Promise.all(requests.map((request) => sends().get(`${tenantId}/${request.sendId}`)));
-        return records.every((record) => record?.state === SendState.SEND_STATE_SENT || record?.state === SendState.SEND_STATE_FAILED) ? records : undefined;
+        return records.every((record) => record !== undefined && isFinalState(record.state)) ? records : undefined;
       },
       { timeoutMs: 90_000, intervalMs: 200, description: 'every send final' },
     );

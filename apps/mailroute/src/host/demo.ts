@@ -170,9 +170,12 @@ async function runAgent(
           counters.offered += 1;
           void acceptAndWork(event.value.offerId).catch(fail);
         } else if (event?.$case === 'sendResult') {
-          // OUTCOME_UNKNOWN (may have gone out) counts as sent: the demo agent never replies twice.
-          if (event.value.state === SendState.SEND_STATE_SENT || event.value.state === SendState.SEND_STATE_OUTCOME_UNKNOWN) counters.sent += 1;
-          else if (event.value.state === SendState.SEND_STATE_FAILED) {
+          if (event.value.state === SendState.SEND_STATE_SENT) counters.sent += 1;
+          else if (event.value.state === SendState.SEND_STATE_OUTCOME_UNKNOWN) {
+            // May have gone out: counted as sent, never replied to again; the agent completes it to free the slot.
+            counters.sent += 1;
+            void desktop.complete({ interactionId: event.value.interactionId, dispositionCode: 'send-outcome-unknown', note: event.value.failure?.message ?? '' }).catch(() => undefined);
+          } else if (event.value.state === SendState.SEND_STATE_FAILED) {
             counters.failedSends += 1;
             logger.info({ agent: upn, interactionId: event.value.interactionId, state: event.value.state, failure: event.value.failure }, 'demo: a reply was not sent');
             // The agent gives up on it rather than keep the capacity taken.
