@@ -440,6 +440,9 @@ describe('outbound-send against the graph sandbox, FerretDB and Kafka', () => {
       ['a no-reply sender', { from: { address: 'no-reply@shop.example' }, subject: 'Your receipt' }],
       ['a bounce', { from: { address: 'MAILER-DAEMON@mx.customer.example' }, subject: 'Undeliverable: Order 42', headers: [{ name: 'Auto-Submitted', value: 'auto-replied' }] }],
       ['a message carrying our own send id (loop)', { from: { address: 'support@elsewhere.example' }, subject: 'RE: RE: Order', headers: [{ name: 'X-Mailroute-Send-Id', value: 'abc' }] }],
+      // Intake's rules, which outbound-send's own classifier used to miss (one classifier now).
+      ['an automatic reply marked only by Precedence: auto_reply', { from: { address: 'ann@customer.example' }, subject: 'Automatic reply: Order', headers: [{ name: 'Precedence', value: 'auto_reply' }] }],
+      ['a non-delivery report from an ordinary sender', { from: { address: 'mx01@mail.customer.example' }, subject: 'Undeliverable: Order 42' }],
     ])('refuses an agent reply to %s, read from the original message in Graph', async (_what, mail) => {
       const sandbox = sandboxTenants.get(tenants.main) as SandboxMailTenant;
       const summary = await started.endpoints.admin.deliver(sandbox.directoryId, sandbox.mailboxes[0] as string, { ...mail, body: 'automated' });
