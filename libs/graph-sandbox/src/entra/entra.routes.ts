@@ -171,7 +171,8 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
       ...(clientId ? { appId: clientId.toLowerCase() } : {}),
     });
     if (fault === 'dropped') return reply;
-    if (fault?.status !== undefined) throw aadsts.transient(fault.status, fault.retryAfterSeconds);
+    // The token endpoint takes the transient answers only (429, 5xx); Graph's permanent ones (400/403/404) do not apply here.
+    if (fault?.status !== undefined && fault.status >= 429) throw aadsts.transient(fault.status, fault.retryAfterSeconds);
 
     const authOptions = (allowPublic: boolean) => ({ clock, acceptedAudiences: acceptedAudiences(tenant, segment), allowPublic });
 
