@@ -196,6 +196,39 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
     expect(open?.latestInboundGraphMessageId).toBe('g4');
   });
 
+  it('keeps one offer on the agent\'s stream when a follow-up merges into an offered interaction, and that offer is accepted', async () => {
+    const admin = harness.admin(tenant);
+    await admin.createQueue({ queueId: 'followups', queue: { displayName: 'Follow-ups', offerTimeout: { seconds: 300, nanos: 0 } } });
+    await admin.createAgent({ agentId: 'dana', agent: { displayName: 'Dana', entraObjectId: 'oid-dana', queueIds: ['followups'], capacity: 1, skills: [] } });
+    const abort = new AbortController();
+    const token = await idp.token(directory, 'oid-dana');
+    const stream = collect(harness.desktop(token).connect({ clientInstanceId: 'dana-1' }, { signal: abort.signal }));
+    await waitFor(() => stream.of('snapshot').length === 1);
+    const first = randomId('ix');
+    const conversationId = `conv-${first}`;
+    await harness.publishInbound({ tenantId: tenant, interactionId: first, defaultQueueId: 'followups', message: { subject: 'parcel missing', conversationId, graphMessageId: `g-${first}` } as never });
+    const offersOf = () => stream.offers().filter((o) => o.interaction?.interactionId === first);
+    await waitFor(() => offersOf().length === 1 || undefined, { timeoutMs: 30_000 });
+    const [offer] = offersOf();
+
+    const second = randomId('ix');
+    await harness.publishInbound({ tenantId: tenant, interactionId: second, defaultQueueId: 'followups', message: { subject: 'RE: parcel missing', conversationId, graphMessageId: `g-${second}` } as never });
+    await waitFor(async () => (await admin.getInteraction({ interactionId: first })).interaction?.inboundMessageCount === 2 || undefined, { timeoutMs: 30_000 });
+    expect((await admin.getInteraction({ interactionId: first })).interaction).toMatchObject({ state: InteractionState.INTERACTION_STATE_OFFERED, offerId: offer?.offerId });
+
+    // The offer the agent has is still the offer: accepting it works (it failed FAILED_PRECONDITION).
+    const accepted = await harness.desktop(token).accept({ offerId: offer?.offerId ?? '' });
+    expect(accepted.interaction).toMatchObject({ state: InteractionState.INTERACTION_STATE_ASSIGNED, inboundMessageCount: 2 });
+    // The assignment follows the merge's change on the interaction's partition: once it is on the
+    // stream, so is anything the merge caused.
+    await waitFor(() => stream.of('assignment').some((m) => m.event?.$case === 'assignment' && m.event.value.interaction?.interactionId === first) || undefined, { timeoutMs: 30_000 });
+    expect(offersOf()).toHaveLength(1);
+    expect(stream.of('offerRevoked')).toHaveLength(0);
+    await harness.desktop(token).complete({ interactionId: first, dispositionCode: 'resolved', note: '' });
+    abort.abort();
+    await stream.done;
+  });
+
   it('shows every automation flag of every message of the interaction, a follow-up\'s too', async () => {
     const first = randomId('ix');
     const conversationId = `conv-${first}`;

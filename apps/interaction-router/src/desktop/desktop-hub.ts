@@ -108,12 +108,15 @@ export function createDesktopHub(options: { bus: EventBus; logger: Logger; repli
     const interaction = change.interaction;
     if (!interaction) return;
     const id = change.interactionId;
-    const offerId = `${id}~${change.version}`;
-    // Offers and held interactions that this change ends, for whichever local stream knew them.
+    // The offer's own id (kept while the offer stands); events of older producers: the change's version.
+    const offerId = interaction.offerId || `${id}~${change.version}`;
+    // Offers and held interactions that this change ends, for whichever local stream knew them. A
+    // new offer to the same agent revokes the one it replaces: one offer per interaction, always.
     for (const session of sessions.values()) {
       if (session.tenantId !== change.tenantId) continue;
       const known = session.offers.get(id);
-      if (known && !(change.state === InteractionState.INTERACTION_STATE_OFFERED && interaction.offeredAgentId === session.agentId)) {
+      const stillOffered = change.state === InteractionState.INTERACTION_STATE_OFFERED && interaction.offeredAgentId === session.agentId && known === offerId;
+      if (known && !stillOffered) {
         session.offers.delete(id);
         const accepted = change.state === InteractionState.INTERACTION_STATE_ASSIGNED && interaction.agentId === session.agentId;
         if (!accepted) session.push({ $case: 'offerRevoked', value: { offerId: known, interactionId: id, reason: revokedReason(change.reason) } });

@@ -21,7 +21,7 @@ import type { DesktopHub } from '../desktop/desktop-hub';
 import { offerFromInteraction } from '../desktop/desktop-hub';
 import type { HtmlSanitizer } from '../desktop/html-sanitizer';
 import { createPresence } from '../desktop/presence';
-import { offerIdOf, parseOfferId, replyTargetAutomation, toInteraction } from '../routing/interaction-mapping';
+import { offerIdOf, offerVersionOf, parseOfferId, replyTargetAutomation, toInteraction } from '../routing/interaction-mapping';
 import type { RouterCore } from '../routing/router-core';
 import { listThreadMessages } from './thread-messages';
 import type { RouterStores, SendDocument } from '../store/router-stores';
@@ -183,7 +183,7 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
       if (!parsed) throw new ValidationError('offer_id', 'is not an offer id');
       const accepted = await core.withRetry(context.tenantId, parsed.interactionId, async (record) => {
         if (held(record, context.agentId) && record.version > parsed.version) return record;
-        if (record.state !== S.INTERACTION_STATE_OFFERED || record.offeredAgentId !== context.agentId || record.version !== parsed.version) {
+        if (record.state !== S.INTERACTION_STATE_OFFERED || record.offeredAgentId !== context.agentId || offerVersionOf(record) !== parsed.version) {
           if (record.offeredAgentId !== context.agentId && record.agentId !== context.agentId) throw new NotFoundError('offer', request.offerId);
           throw new FailedPreconditionError('the offer expired or was revoked');
         }
@@ -204,7 +204,7 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
       if (request.reason.length > 256) throw new ValidationError('reason', 'must be at most 256 characters');
       const record = await stores.interactions.get(context.tenantId, parsed.interactionId);
       if (!record) throw new NotFoundError('offer', request.offerId);
-      if (record.state !== S.INTERACTION_STATE_OFFERED || record.offeredAgentId !== context.agentId || record.version !== parsed.version) return {};
+      if (record.state !== S.INTERACTION_STATE_OFFERED || record.offeredAgentId !== context.agentId || offerVersionOf(record) !== parsed.version) return {};
       const next = await core.applyChange(record, { type: 'decline', at: core.clock(), agentId: context.agentId }, { note: request.reason, actorName: context.agentName }).catch(() => undefined);
       if (next) {
         await core.releaseSlot(context.tenantId, context.agentId, record.interactionId);

@@ -91,6 +91,7 @@ export function toInteraction(record: InteractionRecord, effectivePriority = rec
     previousInteractionId: record.previousInteractionId ?? '',
     version: record.version,
     mergedIntoInteractionId: record.mergedIntoInteractionId ?? '',
+    offerId: record.state === InteractionState.INTERACTION_STATE_OFFERED ? offerIdOf(record) : '',
   };
 }
 
@@ -215,9 +216,26 @@ export function toActor(actor: ActorRecord): Actor {
   return { kind: actor.kind, id: actor.id, displayName: actor.displayName };
 }
 
+/** The version whose change made the current offer (older records: their version). */
+export function offerVersionOf(record: Pick<InteractionRecord, 'version' | 'offerVersion'>): number {
+  return record.offerVersion ?? record.version;
+}
+
 /** Offer ids name the interaction and the version that made the offer: `<interaction id>~<version>`. */
-export function offerIdOf(record: Pick<InteractionRecord, 'interactionId' | 'version'>): string {
-  return `${record.interactionId}~${record.version}`;
+export function offerIdOf(record: Pick<InteractionRecord, 'interactionId' | 'version' | 'offerVersion'>): string {
+  return `${record.interactionId}~${offerVersionOf(record)}`;
+}
+
+/**
+ * The offer version of `next`, the record after a change of `previous`: kept while the same offer
+ * stands (same agent, same expiry — a customer follow-up merged in), the new version for a new
+ * offer, none outside OFFERED.
+ */
+export function nextOfferVersion(previous: InteractionRecord, next: Pick<InteractionRecord, 'state' | 'version' | 'offeredAgentId' | 'offerExpiresAt'>): number | undefined {
+  if (next.state !== InteractionState.INTERACTION_STATE_OFFERED) return undefined;
+  const sameOffer =
+    previous.state === InteractionState.INTERACTION_STATE_OFFERED && previous.offeredAgentId === next.offeredAgentId && previous.offerExpiresAt === next.offerExpiresAt;
+  return sameOffer ? offerVersionOf(previous) : next.version;
 }
 
 export function parseOfferId(offerId: string): { interactionId: string; version: number } | undefined {

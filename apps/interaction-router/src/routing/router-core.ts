@@ -32,6 +32,7 @@ import { createConfigRepository } from './config-repository';
 import { createSendOutbox } from './send-outbox';
 import {
   mergeAutomation,
+  nextOfferVersion,
   offerIdOf,
   openStates,
   receivedRecord,
@@ -310,7 +311,9 @@ export function createRouterCore(options: RouterCoreOptions) {
   async function applyChange(record: InteractionRecord, event: InteractionEvent, extras: ChangeExtras = {}): Promise<InteractionRecord | undefined> {
     const result = transition(toSnapshot(record), event);
     if (!result.ok) throw new FailedPreconditionError(result.message, { reason: result.reason });
-    const next: InteractionRecord = { ...withSnapshot(record, result.next), ...extras.patch, version: result.next.version, updatedAt: event.at };
+    const changed: InteractionRecord = { ...withSnapshot(record, result.next), ...extras.patch, version: result.next.version, updatedAt: event.at };
+    // One offer per interaction: a change that leaves the offer standing keeps its id.
+    const next: InteractionRecord = { ...changed, offerVersion: nextOfferVersion(record, changed) };
     const entry: InteractionHistoryRecord = {
       tenantId: record.tenantId,
       interactionId: record.interactionId,

@@ -41,6 +41,11 @@ export interface InteractionRecord {
   agentId?: string | undefined;
   offeredAgentId?: string | undefined;
   offerExpiresAt?: number | undefined;
+  /**
+   * The version whose change made the current offer (OFFERED only): the offer's id. Changes that
+   * leave the offer standing (a customer follow-up merged in) keep it. Absent: `version`.
+   */
+  offerVersion?: number | undefined;
   /** proto OfferReason of the current offer. */
   offerReason?: number | undefined;
   offerNote?: string | undefined;

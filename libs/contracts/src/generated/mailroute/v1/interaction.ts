@@ -574,6 +574,13 @@ export interface Interaction {
   version: number;
   /** For MERGED: the open interaction its message joined. Empty otherwise. */
   mergedIntoInteractionId: string;
+  /**
+   * Id of the current offer (OFFERED only; empty otherwise): what AgentDesktopService.Accept and
+   * Decline take. It names the change that made the offer and stays the same while that offer
+   * stands: a customer follow-up merged into an offered interaction changes its version, not its
+   * offer, so the agent's stream never gets a second offer for it.
+   */
+  offerId: string;
 }
 
 /** Where a transfer sends an interaction. */
@@ -1046,6 +1053,7 @@ function createBaseInteraction(): Interaction {
     previousInteractionId: "",
     version: 0,
     mergedIntoInteractionId: "",
+    offerId: "",
   };
 }
 
@@ -1161,6 +1169,9 @@ export const Interaction: MessageFns<Interaction> = {
     }
     if (message.mergedIntoInteractionId !== "") {
       writer.uint32(298).string(message.mergedIntoInteractionId);
+    }
+    if (message.offerId !== "") {
+      writer.uint32(306).string(message.offerId);
     }
     return writer;
   },
@@ -1474,6 +1485,14 @@ export const Interaction: MessageFns<Interaction> = {
             message.mergedIntoInteractionId = reader.string();
             continue;
           }
+          case 38: {
+            if (tag !== 306) {
+              break;
+            }
+
+            message.offerId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1635,6 +1654,11 @@ export const Interaction: MessageFns<Interaction> = {
         : isSet(object.merged_into_interaction_id)
         ? globalThis.String(object.merged_into_interaction_id)
         : "",
+      offerId: isSet(object.offerId)
+        ? globalThis.String(object.offerId)
+        : isSet(object.offer_id)
+        ? globalThis.String(object.offer_id)
+        : "",
     };
   },
 
@@ -1751,6 +1775,9 @@ export const Interaction: MessageFns<Interaction> = {
     if (message.mergedIntoInteractionId !== "") {
       obj.mergedIntoInteractionId = message.mergedIntoInteractionId;
     }
+    if (message.offerId !== "") {
+      obj.offerId = message.offerId;
+    }
     return obj;
   },
 
@@ -1800,6 +1827,7 @@ export const Interaction: MessageFns<Interaction> = {
     message.previousInteractionId = object.previousInteractionId ?? "";
     message.version = object.version ?? 0;
     message.mergedIntoInteractionId = object.mergedIntoInteractionId ?? "";
+    message.offerId = object.offerId ?? "";
     return message;
   },
 };
