@@ -1,11 +1,13 @@
-import { ConfigError, env, parseApiKeys, parseEncryptionKeys, parseServiceTokens, type ServiceConfig } from '@mailroute/platform';
+import { addConfigProblem, env, parseApiKeys, parseEncryptionKeys, parseServiceTokens, serviceConfigSchema } from '@mailroute/platform';
 import { z } from 'zod';
 
 /**
- * auth-broker's own variables (the common ones — GRPC_HOST, LOG_LEVEL, … — are merged in). Every
- * one is listed with its meaning in .env.example and the README's auth-broker section.
+ * auth-broker's variables (the common ones — GRPC_HOST, LOG_LEVEL, … — included, since a rule below
+ * reads GRPC_HOST) and the rules across them. Every one is listed with its meaning in .env.example
+ * and the README's auth-broker section.
  */
-export const configSchema = z.object({
+export const configSchema = serviceConfigSchema
+  .extend({
     GRPC_PORT: env.port(50051),
     /** embedded (node:sqlite file, single process) or mongodb (shared by every replica). */
     AUTH_BROKER_STORE: z.enum(['embedded', 'mongodb']).default('embedded'),
@@ -31,28 +33,21 @@ export const configSchema = z.object({
     AUTH_BROKER_ACQUISITION_LEASE_MS: env.int({ min: 1_000, max: 120_000, default: 30_000 }),
     /** How often expiry gauges are recomputed from the store. */
     AUTH_BROKER_HEALTH_SCAN_SECONDS: env.int({ min: 5, max: 86_400, default: 300 }),
+  })
+  .superRefine((config, context) => {
+    if (config.AUTH_BROKER_STORE === 'mongodb') {
+      if (!config.AUTH_BROKER_MONGODB_URL) addConfigProblem(context, 'AUTH_BROKER_MONGODB_URL', 'is required when AUTH_BROKER_STORE=mongodb');
+      if (!config.AUTH_BROKER_ENCRYPTION_KEYS?.length) {
+        addConfigProblem(context, 'AUTH_BROKER_ENCRYPTION_KEYS', 'is required when AUTH_BROKER_STORE=mongodb (replicas must share the key ring)');
+      }
+    }
+    const active = config.AUTH_BROKER_ENCRYPTION_ACTIVE_KEY;
+    if (active && !config.AUTH_BROKER_ENCRYPTION_KEYS?.some((key) => key.id === active)) {
+      addConfigProblem(context, 'AUTH_BROKER_ENCRYPTION_ACTIVE_KEY', 'must be the id of a key in AUTH_BROKER_ENCRYPTION_KEYS');
+    }
+    if (config.AUTH_BROKER_TRUST_LOOPBACK_SERVICES && !['127.0.0.1', '::1', 'localhost'].includes(config.GRPC_HOST)) {
+      addConfigProblem(context, 'AUTH_BROKER_TRUST_LOOPBACK_SERVICES', 'may only be true when GRPC_HOST is a loopback address (development mode)');
+    }
   });
 
-export type AuthBrokerConfig = z.infer<typeof configSchema> & ServiceConfig;
-
-/**
- * Rules across variables, checked at start-up: ConfigError naming every offending variable.
- * (Kept apart from the schema because runService merges schemas by shape.)
- */
-export function checkConfig(config: AuthBrokerConfig): void {
-  const problems: { variable: string; problem: string }[] = [];
-  if (config.AUTH_BROKER_STORE === 'mongodb') {
-    if (!config.AUTH_BROKER_MONGODB_URL) problems.push({ variable: 'AUTH_BROKER_MONGODB_URL', problem: 'is required when AUTH_BROKER_STORE=mongodb' });
-    if (!config.AUTH_BROKER_ENCRYPTION_KEYS?.length) {
-      problems.push({ variable: 'AUTH_BROKER_ENCRYPTION_KEYS', problem: 'is required when AUTH_BROKER_STORE=mongodb (replicas must share the key ring)' });
-    }
-  }
-  const active = config.AUTH_BROKER_ENCRYPTION_ACTIVE_KEY;
-  if (active && !config.AUTH_BROKER_ENCRYPTION_KEYS?.some((key) => key.id === active)) {
-    problems.push({ variable: 'AUTH_BROKER_ENCRYPTION_ACTIVE_KEY', problem: 'must be the id of a key in AUTH_BROKER_ENCRYPTION_KEYS' });
-  }
-  if (config.AUTH_BROKER_TRUST_LOOPBACK_SERVICES && !['127.0.0.1', '::1', 'localhost'].includes(config.GRPC_HOST)) {
-    problems.push({ variable: 'AUTH_BROKER_TRUST_LOOPBACK_SERVICES', problem: 'may only be true when GRPC_HOST is a loopback address (development mode)' });
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
-}
+export type AuthBrokerConfig = z.infer<typeof configSchema>;

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createCallerAuthenticator, createSecretBox, ensurePrivateFile, startMetrics, writePrivateFile, type Logger, type ServiceParts } from '@mailroute/platform';
 import { createAuthBrokerCore } from './auth-broker';
-import { checkConfig, type AuthBrokerConfig } from './config';
+import type { AuthBrokerConfig } from './config';
 import { createServer } from './server';
 import { openEmbeddedStores, openMongoStores } from './store/auth-broker.stores';
 
@@ -12,7 +12,6 @@ import { openEmbeddedStores, openMongoStores } from './store/auth-broker.stores'
  * ring, caller authentication, metrics endpoint, then the server; shutdown closes them in order.
  */
 export async function wireAuthBroker(config: AuthBrokerConfig, logger: Logger): Promise<ServiceParts> {
-  checkConfig(config);
   const stores =
     config.AUTH_BROKER_STORE === 'mongodb'
       ? await openMongoStores({ url: config.AUTH_BROKER_MONGODB_URL ?? '', database: config.AUTH_BROKER_MONGODB_DATABASE, logger })

@@ -1,4 +1,4 @@
-import { env } from '@mailroute/platform';
+import { addConfigProblem, env, parseAgentDirectories, parseApiKeys } from '@mailroute/platform';
 import { z } from 'zod';
 
 /** interaction-router's own variables (the common ones — GRPC_HOST, LOG_LEVEL, … — are merged in). */
@@ -9,10 +9,10 @@ export const configSchema = z.object({
   /** The embedded store's file (with ROUTER_STORE=embedded). */
   ROUTER_EMBEDDED_PATH: z.string().min(1).default('.cache/interaction-router/interaction-router.db'),
   /** MongoDB (or FerretDB / Cosmos DB vCore) URL and database; required with ROUTER_STORE=mongodb. */
-  ROUTER_MONGODB_URL: z.string().min(1).optional(),
+  ROUTER_MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URL').optional(),
   ROUTER_MONGODB_DATABASE: z.string().min(1).default('mailroute'),
   /** Kafka brokers, comma separated; unset means the in-process bus (one process only). */
-  ROUTER_KAFKA_BROKERS: z.string().optional(),
+  ROUTER_KAFKA_BROKERS: env.brokers().optional(),
   /** The Kafka consumer group of the router's replicas (inbound email, send results); one per installation. */
   ROUTER_CONSUMER_GROUP: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/).default('interaction-router'),
   /** Kafka partitions one replica consumes at once (each partition stays in order; intake of different mailboxes overlaps). */
@@ -20,9 +20,9 @@ export const configSchema = z.object({
   /** Identifies this replica (its desktop-event consumer group); default a random id. */
   ROUTER_REPLICA_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional(),
   /** Workload-manager API keys: `keyId:tenantId:routing.read+routing.write:sha256hex`, comma separated. */
-  ROUTER_API_KEYS: z.string().default(''),
+  ROUTER_API_KEYS: env.parsed(parseApiKeys).optional(),
   /** Agent sign-in: allowed Entra directories, `mailrouteTenant:entraDirectoryId`, comma separated. */
-  ROUTER_AGENT_DIRECTORIES: z.string().default(''),
+  ROUTER_AGENT_DIRECTORIES: env.parsed(parseAgentDirectories).optional(),
   /** Agent sign-in: the desktop app's client id (the ID token's audience). */
   ROUTER_AGENT_AUDIENCE: z.string().default(''),
   /**
@@ -43,4 +43,6 @@ export const configSchema = z.object({
   ROUTER_METRICS_SNAPSHOT_MS: env.int({ min: 1_000, max: 600_000, default: 15_000 }),
   /** How often it recomputes the service-level gauges (GetQueueStatistics: two interaction scans per tenant), ms. */
   ROUTER_METRICS_STATISTICS_MS: env.int({ min: 1_000, max: 86_400_000, default: 300_000 }),
+}).superRefine((config, context) => {
+  if (config.ROUTER_STORE === 'mongodb' && !config.ROUTER_MONGODB_URL) addConfigProblem(context, 'ROUTER_MONGODB_URL', 'is required when ROUTER_STORE=mongodb');
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { InProcessEventBus, KafkaEventBus, type EventBus } from '@mailroute/messaging';
-import { ConfigError, createCallerAuthenticator, createEntraTokenVerifier, parseAgentDirectories, parseApiKeys, startMetrics, type Logger, type ServiceConfig, type ServiceParts } from '@mailroute/platform';
+import { createCallerAuthenticator, createEntraTokenVerifier, startMetrics, type Logger, type ServiceConfig, type ServiceParts } from '@mailroute/platform';
 import type { z } from 'zod';
 import { configSchema } from './config';
 import { createRouterMetrics } from './metrics/router.metrics';
@@ -17,12 +17,9 @@ export interface SharedAdapters {
 
 /** config → store, bus, caller and agent authentication, metrics endpoint → the router's server and background work. */
 export async function wireInteractionRouter(config: InteractionRouterConfig, logger: Logger, adapters: SharedAdapters = {}): Promise<ServiceParts> {
-  if (config.ROUTER_STORE === 'mongodb' && !config.ROUTER_MONGODB_URL) {
-    throw new ConfigError([{ variable: 'ROUTER_MONGODB_URL', problem: 'is required when ROUTER_STORE=mongodb' }]);
-  }
   const stores =
     config.ROUTER_STORE === 'mongodb' ? await openMongoRouterStores(config.ROUTER_MONGODB_URL ?? '', config.ROUTER_MONGODB_DATABASE) : openEmbeddedRouterStores(config.ROUTER_EMBEDDED_PATH);
-  const brokers = (config.ROUTER_KAFKA_BROKERS ?? '').split(',').map((broker) => broker.trim()).filter(Boolean);
+  const brokers = config.ROUTER_KAFKA_BROKERS ?? [];
   const bus = adapters.bus ?? (brokers.length ? new KafkaEventBus({ brokers, clientId: 'interaction-router', logger, partitionsConsumedConcurrently: config.ROUTER_KAFKA_PARTITIONS_CONCURRENCY }) : new InProcessEventBus({ logger }));
   const authority = config.ROUTER_AGENT_AUTHORITY.replace(/\/$/, '');
   const replicaId = config.ROUTER_REPLICA_ID ?? randomUUID();
@@ -35,9 +32,9 @@ export async function wireInteractionRouter(config: InteractionRouterConfig, log
     bus,
     replicaId,
     consumerGroupId: config.ROUTER_CONSUMER_GROUP,
-    authenticator: createCallerAuthenticator({ apiKeys: parseApiKeys(config.ROUTER_API_KEYS) }),
+    authenticator: createCallerAuthenticator({ apiKeys: config.ROUTER_API_KEYS ?? [] }),
     agentVerifier: createEntraTokenVerifier({
-      directories: parseAgentDirectories(config.ROUTER_AGENT_DIRECTORIES),
+      directories: config.ROUTER_AGENT_DIRECTORIES ?? new Map(),
       audience: config.ROUTER_AGENT_AUDIENCE || 'unset-audience',
       issuerFor: (tid) => `${authority}/${tid}/v2.0`,
       jwksUrlFor: (tid) => `${authority}/${tid}/discovery/v2.0/keys`,

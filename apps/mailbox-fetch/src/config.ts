@@ -1,4 +1,4 @@
-import { ConfigError, env, parseApiKeys } from '@mailroute/platform';
+import { addConfigProblem, env, parseApiKeys } from '@mailroute/platform';
 import { z } from 'zod';
 
 const apiKeys = env.parsed(parseApiKeys);
@@ -15,7 +15,7 @@ export const configSchema = z.object({
   MAILBOX_FETCH_MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URL').optional(),
   MAILBOX_FETCH_MONGODB_DATABASE: z.string().default('mailroute'),
   /** Kafka brokers `host:port[,…]`; unset = the in-process bus (embedded default only). */
-  MAILBOX_FETCH_KAFKA_BROKERS: z.string().optional(),
+  MAILBOX_FETCH_KAFKA_BROKERS: env.brokers().optional(),
   /** auth-broker's gRPC address `host:port`. */
   MAILBOX_FETCH_AUTH_BROKER_ADDRESS: z.string().default('127.0.0.1:50051'),
   /** This service's token for auth-broker's AccessTokenService (sent as a bearer token). Unset: loopback trust in development. */
@@ -50,14 +50,8 @@ export const configSchema = z.object({
   MAILBOX_FETCH_METRICS_HOST: z.string().default('127.0.0.1'),
   /** Replica id in leases and status; default `<hostname>-<pid>`. */
   MAILBOX_FETCH_REPLICA_ID: z.string().optional(),
-});
-
-/**
- * Rules across variables, checked at start-up: ConfigError naming every offending variable
- * (kept apart from the schema because runService merges schemas by shape).
- */
-export function checkConfig(config: Pick<z.infer<typeof configSchema>, 'MAILBOX_FETCH_STORE' | 'MAILBOX_FETCH_MONGODB_URL'>): void {
+}).superRefine((config, context) => {
   if (config.MAILBOX_FETCH_STORE === 'mongodb' && !config.MAILBOX_FETCH_MONGODB_URL) {
-    throw new ConfigError([{ variable: 'MAILBOX_FETCH_MONGODB_URL', problem: 'is required when MAILBOX_FETCH_STORE=mongodb' }]);
+    addConfigProblem(context, 'MAILBOX_FETCH_MONGODB_URL', 'is required when MAILBOX_FETCH_STORE=mongodb');
   }
-}
+});

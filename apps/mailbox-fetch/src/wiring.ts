@@ -3,7 +3,7 @@ import { InProcessEventBus, KafkaEventBus, type EventBus } from '@mailroute/mess
 import { createAuthBrokerTokenClient, startMetrics, type Logger, type ServiceConfig, type ServiceParts } from '@mailroute/platform';
 import type { z } from 'zod';
 import { composeMailboxFetch } from './compose';
-import { checkConfig, type configSchema } from './config';
+import type { configSchema } from './config';
 import { openEmbeddedStores, openMongoStores } from './store/mailbox-fetch.stores';
 
 export type MailboxFetchConfig = z.infer<typeof configSchema> & ServiceConfig;
@@ -19,7 +19,6 @@ export interface SharedAdapters {
  * sync, then closes the adapters.
  */
 export async function wireMailboxFetch(config: MailboxFetchConfig, logger: Logger, adapters: SharedAdapters = {}): Promise<ServiceParts> {
-  checkConfig(config);
   const metrics = await startMetrics({ serviceName: 'mailbox-fetch', port: config.MAILBOX_FETCH_METRICS_PORT, host: config.MAILBOX_FETCH_METRICS_HOST });
   const stores =
     config.MAILBOX_FETCH_STORE === 'mongodb'
@@ -27,7 +26,7 @@ export async function wireMailboxFetch(config: MailboxFetchConfig, logger: Logge
       : openEmbeddedStores({ path: config.MAILBOX_FETCH_EMBEDDED_PATH });
   const bus: EventBus =
     adapters.bus ??
-    (config.MAILBOX_FETCH_KAFKA_BROKERS ? new KafkaEventBus({ brokers: config.MAILBOX_FETCH_KAFKA_BROKERS.split(','), clientId: 'mailbox-fetch', logger }) : new InProcessEventBus());
+    (config.MAILBOX_FETCH_KAFKA_BROKERS ? new KafkaEventBus({ brokers: config.MAILBOX_FETCH_KAFKA_BROKERS, clientId: 'mailbox-fetch', logger }) : new InProcessEventBus());
   const tokens = createAuthBrokerTokenClient({ address: config.MAILBOX_FETCH_AUTH_BROKER_ADDRESS, serviceToken: config.MAILBOX_FETCH_AUTH_BROKER_TOKEN });
   const replicaId = config.MAILBOX_FETCH_REPLICA_ID ?? `${hostname()}-${process.pid}`;
   const service = composeMailboxFetch(

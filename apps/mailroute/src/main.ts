@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { createLogger, ensurePrivateDirectory, ensurePrivateFile, startTelemetry } from '@mailroute/platform';
+import { ConfigError, createLogger, ensurePrivateDirectory, ensurePrivateFile, startTelemetry } from '@mailroute/platform';
 import type { Demo } from './host/demo';
 import { HostConfigError, parseHostConfig, readHostConfig, type HostConfig } from './host/host-config';
 
@@ -99,7 +99,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof HostConfigError) {
+  // The configuration file, or a service's variables the host derived from it: exit code 78 (EX_CONFIG).
+  if (error instanceof HostConfigError || error instanceof ConfigError) {
     process.stderr.write(`mailroute: ${error.message}\n`);
     process.exit(78);
   }

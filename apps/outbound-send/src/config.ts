@@ -1,4 +1,4 @@
-import { env, parseApiKeys } from '@mailroute/platform';
+import { addConfigProblem, env, parseApiKeys } from '@mailroute/platform';
 import { z } from 'zod';
 
 /**
@@ -16,7 +16,7 @@ export const configSchema = z.object({
   /** Embedded store only: mailbox-fetch's embedded database file, where mailbox configurations are read. */
   OUTBOUND_SEND_MAILBOX_FETCH_EMBEDDED_PATH: z.string().default('.cache/mailbox-fetch/mailbox-fetch.db'),
   /** Kafka brokers `host:port[,…]`; unset = the in-process bus (embedded default only). */
-  OUTBOUND_SEND_KAFKA_BROKERS: z.string().optional(),
+  OUTBOUND_SEND_KAFKA_BROKERS: env.brokers().optional(),
   /** Kafka consumer group of the outbound-request consumers. */
   OUTBOUND_SEND_CONSUMER_GROUP: z.string().default('outbound-send'),
   /** Where a consumer group without committed offsets starts: true = the topic's beginning (nothing lost), false = new requests only. */
@@ -59,4 +59,8 @@ export const configSchema = z.object({
   OUTBOUND_SEND_METRICS_HOST: z.string().default('127.0.0.1'),
   /** Replica id in attempt markers; default `<hostname>-<pid>`. */
   OUTBOUND_SEND_REPLICA_ID: z.string().optional(),
+}).superRefine((config, context) => {
+  if (config.OUTBOUND_SEND_STORE === 'mongodb' && !config.OUTBOUND_SEND_MONGODB_URL) {
+    addConfigProblem(context, 'OUTBOUND_SEND_MONGODB_URL', 'is required when OUTBOUND_SEND_STORE=mongodb');
+  }
 });

@@ -36,7 +36,7 @@ export async function wireOutboundSend(config: OutboundSendConfig, logger: Logge
   // Consumers only record and queue requests (sending happens off the consumer), so the default session suits.
   const bus: EventBus = adapters.bus
     ?? (config.OUTBOUND_SEND_KAFKA_BROKERS
-    ? new KafkaEventBus({ brokers: config.OUTBOUND_SEND_KAFKA_BROKERS.split(','), clientId: 'outbound-send', logger, sessionTimeoutMs: config.OUTBOUND_SEND_KAFKA_SESSION_TIMEOUT_MS, partitionsConsumedConcurrently: 4 })
+    ? new KafkaEventBus({ brokers: config.OUTBOUND_SEND_KAFKA_BROKERS, clientId: 'outbound-send', logger, sessionTimeoutMs: config.OUTBOUND_SEND_KAFKA_SESSION_TIMEOUT_MS, partitionsConsumedConcurrently: 4 })
     : new InProcessEventBus());
   const tokens = createAuthBrokerTokenClient({ address: config.OUTBOUND_SEND_AUTH_BROKER_ADDRESS, serviceToken: config.OUTBOUND_SEND_AUTH_BROKER_TOKEN });
   const instruments = createOutboundSendMetrics(metrics.meter);

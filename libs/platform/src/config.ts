@@ -21,11 +21,32 @@ export function loadConfig<S extends ConfigSchema>(schema: S, env: Env = process
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => ({
     variable: String(issue.path[0] ?? '(config)'),
-    problem: issue.path[0] !== undefined && input[String(issue.path[0])] === undefined && issue.code === 'invalid_type'
-      ? 'is required but not set'
-      : `is invalid: ${issue.message}`,
+    problem:
+      issue.code === 'custom' && (issue.params as { crossVariable?: boolean } | undefined)?.crossVariable
+        ? issue.message
+        : issue.path[0] !== undefined && input[String(issue.path[0])] === undefined && issue.code === 'invalid_type'
+          ? 'is required but not set'
+          : `is invalid: ${issue.message}`,
   }));
   throw new ConfigError(problems);
+}
+
+/**
+ * Reports a rule across variables from a schema's `superRefine`, naming `variable` with `problem`
+ * (e.g. "is required when X_STORE=mongodb"); loadConfig turns it into a ConfigError like any other.
+ */
+export function addConfigProblem(context: z.RefinementCtx, variable: string, problem: string): void {
+  context.addIssue({ code: 'custom', path: [variable], message: problem, params: { crossVariable: true } });
+}
+
+/**
+ * A service's whole schema: its own variables (which win, e.g. its GRPC_PORT default), the common
+ * ones of {@link serviceConfigSchema}, and its own rules across variables (`superRefine`), which an
+ * `.extend()` of the common schema would drop. runService and the all-in-one host both use it.
+ */
+export function serviceSchema<S extends ConfigSchema>(own: S) {
+  const common = Object.fromEntries(Object.entries(serviceConfigSchema.shape).filter(([name]) => !(name in own.shape)));
+  return own.safeExtend(common) as unknown as z.ZodObject<S['shape'] & Omit<typeof serviceConfigSchema.shape, keyof S['shape']>>;
 }
 
 /** Schema helpers for environment variables (strings in, typed values out). */
@@ -55,6 +76,17 @@ export const env = {
    * A variable in a format of our own, parsed by `parse` (which throws with a message naming what is
    * wrong, never echoing the value): e.g. API keys, service tokens, key rings.
    */
+  /** Kafka bootstrap brokers, `host:port[,host:port…]`. */
+  brokers: () =>
+    z.string().transform((text, context): string[] => {
+      const brokers = text.split(',').map((broker) => broker.trim()).filter(Boolean);
+      const bad = brokers.findIndex((broker) => !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(broker) || Number(broker.slice(broker.lastIndexOf(':') + 1)) > 65_535);
+      if (brokers.length === 0 || bad !== -1) {
+        context.addIssue({ code: 'custom', message: brokers.length === 0 ? 'must name at least one broker' : `entry ${bad + 1} must be "host:port"` });
+        return z.NEVER;
+      }
+      return brokers;
+    }),
   parsed: <T>(parse: (text: string) => T) =>
     z.string().transform((text, context): T => {
       try {

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { loadConfig, serviceConfigSchema, type ConfigSchema, type Env } from './config';
+import { loadConfig, serviceSchema, type ConfigSchema, type Env, type serviceConfigSchema } from './config';
 import { ConfigError } from './errors';
 import type { GrpcServer } from './grpc-server';
 import { createLogger, type Logger } from './logger';
@@ -40,12 +40,12 @@ export interface RunningService {
 }
 
 /**
- * The whole life of a service process: config (a bad variable stops the process with a message
- * naming it, exit code 78) → telemetry → adapters → gRPC server with health and reflection →
+ * The whole life of a service process: config (a bad variable — or a rule across variables — stops
+ * the process with a message naming it, exit code 78, the value never echoed) → telemetry → adapters → gRPC server with health and reflection →
  * signal handlers → ordered drain.
  */
 export async function runService<S extends ConfigSchema>(options: RunServiceOptions<S>): Promise<RunningService> {
-  const schema = serviceConfigSchema.extend(options.configSchema.shape);
+  const schema = serviceSchema(options.configSchema);
   let config: z.infer<S> & z.infer<typeof serviceConfigSchema>;
   try {
     config = loadConfig(schema, options.env) as typeof config;
@@ -62,6 +62,12 @@ export async function runService<S extends ConfigSchema>(options: RunServiceOpti
   try {
     parts = await options.wire(config, logger);
   } catch (error) {
+    if (error instanceof ConfigError) {
+      // A configuration problem found while wiring is still one: named on stderr, exit code 78.
+      process.stderr.write(`${options.name}: ${error.message}\n`);
+      await telemetry.shutdown();
+      process.exit(78);
+    }
     logger.fatal({ err: error }, `${options.name}: start-up failed`);
     await telemetry.shutdown();
     await new Promise<void>((resolve) => logger.flush(() => resolve()));

@@ -12,3 +12,4 @@ export * from './service-fleet';
 export * from './interaction-repository.contract';
 export * from './prometheus-scrape';
 export * from './otlp-collector';
+export * from './configuration-errors.contract';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { createGraphSandbox, demoProfile, type GraphSandbox, type GraphSandboxEndpoints } from '@mailroute/graph-sandbox';
 import { InProcessBroker, InProcessEventBus, SqliteBrokerJournal, type EventBus } from '@mailroute/messaging';
-import { createShutdown, ensurePrivateDirectory, loadConfig, serviceConfigSchema, type ConfigSchema, type Env, type Logger, type ServiceParts, type ShutdownStep } from '@mailroute/platform';
+import { createShutdown, ensurePrivateDirectory, loadConfig, serviceSchema, type ConfigSchema, type Env, type Logger, type ServiceParts, type ShutdownStep } from '@mailroute/platform';
 import { sandboxEnabled, type HostConfig, type TenantConfig } from './host-config';
 import { apiKeysVariable, loadHostSecrets, serviceTokensVariable, type HostSecrets } from './host-secrets';
 
@@ -135,8 +135,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       const definition = options.services.find((service) => service.name === name);
       if (!definition) throw new Error(`the host has no definition of the ${name} service`);
       const serviceEnv = serviceEnvironment(name, { config, secrets, addresses, port: ports[name], sandbox: sandboxEndpoints, tenants });
-      const schema = serviceConfigSchema.extend(definition.configSchema.shape);
-      const serviceConfig = loadConfig(schema, serviceEnv);
+      const serviceConfig = loadConfig(serviceSchema(definition.configSchema), serviceEnv);
       const serviceLogger = logger.child({ service: name });
       const adapters: SharedAdapters = broker ? { bus: new InProcessEventBus({ broker, logger: serviceLogger }) } : {};
       const parts = await definition.wire(serviceConfig, serviceLogger, adapters);
