@@ -119,6 +119,22 @@ describe('interaction state machine', () => {
     }
   });
 
+  it.each([
+    ['QUEUED', 'QUEUED'],
+    ['OFFERED', 'OFFERED'],
+    ['UNROUTED', 'UNROUTED'],
+    ['ASSIGNED', 'REPLIED'],
+    ['REPLIED', 'REPLIED'],
+  ] as const)('counts a supervisor\'s reply on %s: → %s', (from, expected) => {
+    const result = transition(snapshotIn(from), { type: 'reply', at: T, agentId: '', by: supervisor });
+    expect(result.ok && result.next.state).toBe(stateOf[expected]);
+    expect(result.ok && result.change.actor).toEqual(supervisor);
+  });
+
+  it.each(['RECEIVED', 'COMPLETED', 'MERGED', 'DISCARDED'] as const)('refuses a supervisor\'s reply on %s', (from) => {
+    expect(transition(snapshotIn(from), { type: 'reply', at: T, agentId: '', by: supervisor }).ok).toBe(false);
+  });
+
   it('goes received → queued → offered → assigned → replied → completed for the agent who accepted', () => {
     let snapshot = receivedInteraction(T);
     const events: InteractionEvent[] = [

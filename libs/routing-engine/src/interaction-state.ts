@@ -51,8 +51,12 @@ export type InteractionEvent =
   | { type: 'transfer-to-agent'; at: EpochMillis; agentId: string; expiresAt: EpochMillis; by: TransitionActor }
   /** A supervisor assigns it (capacity is the caller's check: `checkDirectOffer`). */
   | { type: 'assign'; at: EpochMillis; agentId: string; by: TransitionActor }
-  /** The owning agent sent a reply. */
-  | { type: 'reply'; at: EpochMillis; agentId: string }
+  /**
+   * A reply was sent: by the owning agent (no `by`, or an agent), or by a supervisor / the
+   * workload-manager API (`by` a supervisor; `agentId` unused), which counts on any open routed
+   * interaction — REPLIED when an agent holds it, its state unchanged otherwise.
+   */
+  | { type: 'reply'; at: EpochMillis; agentId: string; by?: TransitionActor | undefined }
   /** The customer wrote again in the conversation. */
   | { type: 'customer-reply'; at: EpochMillis }
   | { type: 'complete'; at: EpochMillis; by: TransitionActor };
@@ -285,6 +289,10 @@ export function transition(current: InteractionSnapshot, event: InteractionEvent
         event.agentId,
       );
     case 'reply':
+      if (event.by?.kind === 'supervisor') {
+        if (finalInteractionStates.has(from) || from === S.INTERACTION_STATE_RECEIVED) return invalid();
+        return done({ state: heldByAgent ? S.INTERACTION_STATE_REPLIED : from }, R.STATE_CHANGE_REASON_REPLIED, event.by, current.agentId);
+      }
       if (!heldByAgent) return invalid();
       if (current.agentId !== event.agentId) return reject('not-the-agent', 'the interaction is held by another agent');
       return done({ state: S.INTERACTION_STATE_REPLIED }, R.STATE_CHANGE_REASON_REPLIED, { kind: 'agent', agentId: event.agentId }, event.agentId);

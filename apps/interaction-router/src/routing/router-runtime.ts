@@ -156,9 +156,16 @@ export function createRouterRuntime(options: RouterRuntimeOptions) {
       });
       resultSubscription = await bus.subscribe({
         groupId: `${options.groupId ?? 'interaction-router'}-send-results`,
-        topics: [events.outboundResult.topic],
+        // Requests too: a send the router did not originate (the workload-manager API) is recorded on its interaction's thread.
+        topics: [events.outboundResult.topic, events.outboundRequest.topic],
         fromBeginning: options.fromBeginning ?? true,
         handler: async (message) => {
+          if (message.topic === events.outboundRequest.topic) {
+            const request = fromEventMessage('outboundRequest', message);
+            const outcome = await options.sendResults.handleRequest(request);
+            logger.debug({ sendId: request.sendId, outcome }, 'router: outbound request seen');
+            return;
+          }
           const result = fromEventMessage('outboundResult', message);
           const outcome = await options.sendResults.handle(result);
           logger.debug({ sendId: result.sendId, state: result.state, outcome }, 'router: outbound result recorded');

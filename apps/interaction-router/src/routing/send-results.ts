@@ -67,10 +67,54 @@ export function createSendResultHandler(deps: { core: RouterCore; stores: Router
     return undefined;
   }
 
+  /**
+   * Records a send this router did not originate (the workload-manager API of outbound-send, or
+   * anything else that sends about an interaction) from its OutboundRequest or, when the result
+   * comes first, from the result; the request fills the content in whichever comes second. Kept
+   * under `<tenant>/send/<sendId>` (agents' keys are `<tenant>/<agent>/<key>`; agent ids have no "/").
+   */
+  async function recordForeign(tenantId: string, request: OutboundRequest, fromRequest: boolean): Promise<{ key: string; send: SendDocument }> {
+    const key = foreignSendKey(tenantId, request.sendId);
+    const requestedAt = request.occurredAt?.getTime() ?? core.clock();
+    const fresh: SendDocument = { sendId: request.sendId, interactionId: request.interactionId, mailboxId: request.mailboxId, state: SendState.SEND_STATE_ACCEPTED, requestedAt, request: OutboundRequest.toJSON(request), published: true };
+    let send = fresh;
+    if (!(await stores.sends.insert(key, fresh))) {
+      const stored = await stores.sends.get(key);
+      send = stored ?? fresh;
+      if (stored && fromRequest && !(stored.request as { content?: unknown }).content) {
+        send = { ...stored, request: OutboundRequest.toJSON(request) };
+        await stores.sends.put(key, send);
+      }
+    }
+    await stores.sendIndex.insert(`${tenantId}/${send.sendId}`, { sendKey: key });
+    const thread = outboundMessageKey(tenantId, send.interactionId, send.requestedAt, send.sendId);
+    const message = { kind: 'outbound' as const, json: { ...(send.request as object), sendKey: key }, at: send.requestedAt };
+    if (fromRequest) await stores.messages.put(thread, message);
+    else await stores.messages.insert(thread, message);
+    return { key, send };
+  }
+
   /** Counts the SENT reply on the interaction (REPLIED) and completes it when asked; both idempotent. */
   async function applySent(tenantId: string, send: SendDocument, request: OutboundRequest, sentAt: number): Promise<void> {
     const at = core.clock(); // versions' updatedAt never go back, whatever the sender's clock says
     const agentId = request.requestedBy?.id ?? '';
+    if (request.requestedBy?.kind !== ActorKind.ACTOR_KIND_AGENT) {
+      // Not an agent's reply: counted on the interaction whoever holds it (REPLIED when an agent does).
+      await core.withRetry(tenantId, send.interactionId, async (record): Promise<InteractionRecord | 'retry' | undefined> => {
+        if (record.repliedSendIds?.includes(send.sendId)) return record;
+        if (record.state === S.INTERACTION_STATE_RECEIVED || record.state === S.INTERACTION_STATE_COMPLETED || record.state === S.INTERACTION_STATE_MERGED || record.state === S.INTERACTION_STATE_DISCARDED) {
+          logger.info({ tenantId, interactionId: send.interactionId, sendId: send.sendId }, 'router: send recorded on the thread only (the interaction is closed)');
+          return undefined;
+        }
+        const next = await core.applyChange(record, { type: 'reply', at, agentId: record.agentId ?? '', by: { kind: 'supervisor', id: agentId } }, {
+          actorName: request.requestedBy?.displayName,
+          note: `send ${send.sendId}`,
+          patch: countedReply(record, send.sendId, sentAt, at),
+        });
+        return next ?? 'retry';
+      });
+      return;
+    }
     const counted = await core.withRetry(tenantId, send.interactionId, async (record): Promise<InteractionRecord | 'retry' | undefined> => {
       if (record.repliedSendIds?.includes(send.sendId)) return record;
       const held = (record.state === S.INTERACTION_STATE_ASSIGNED || record.state === S.INTERACTION_STATE_REPLIED) && record.agentId === agentId;
@@ -85,11 +129,7 @@ export function createSendResultHandler(deps: { core: RouterCore; stores: Router
         {
           actorName: request.requestedBy?.displayName,
           note: `send ${send.sendId}`,
-          patch: {
-            replyCount: record.replyCount + 1,
-            firstRepliedAt: record.firstRepliedAt ?? Math.min(sentAt, at),
-            repliedSendIds: [...(record.repliedSendIds ?? []), send.sendId].slice(-rememberedSends),
-          },
+          patch: countedReply(record, send.sendId, sentAt, at),
         },
       );
       return next ?? 'retry';
@@ -109,13 +149,29 @@ export function createSendResultHandler(deps: { core: RouterCore; stores: Router
   }
 
   return {
+    /**
+     * Records an OutboundRequest on the thread of its interaction when this router did not
+     * originate it (agents' replies are recorded by Reply itself).
+     */
+    async handleRequest(request: OutboundRequest): Promise<SendResultOutcome> {
+      if (!request.tenantId || !request.sendId || !request.interactionId) return 'unknown-send';
+      if (request.requestedBy?.kind === ActorKind.ACTOR_KIND_AGENT) return 'stale';
+      if (!(await stores.interactions.get(request.tenantId, request.interactionId))) return 'unknown-send'; // another deployment's
+      await recordForeign(request.tenantId, request, true);
+      return 'recorded';
+    },
+
     async handle(result: OutboundResult): Promise<SendResultOutcome> {
       if (!result.tenantId || !result.sendId) {
         logger.warn({ eventId: result.eventId }, 'router: outbound result without tenant or send id ignored');
         return 'unknown-send';
       }
-      const found = await findSend(result);
-      if (!found) return 'unknown-send'; // an API send (outbound-send's own) or another deployment's
+      let found = await findSend(result);
+      if (!found && result.interactionId && result.requestedBy?.kind !== ActorKind.ACTOR_KIND_AGENT && (await stores.interactions.get(result.tenantId, result.interactionId))) {
+        // A send about one of our interactions that we did not originate, seen before its request.
+        found = await recordForeign(result.tenantId, OutboundRequest.fromPartial({ tenantId: result.tenantId, sendId: result.sendId, idempotencyKey: result.idempotencyKey, kind: result.kind, interactionId: result.interactionId, mailboxId: result.mailboxId, requestedBy: result.requestedBy, occurredAt: result.occurredAt }), false);
+      }
+      if (!found) return 'unknown-send'; // another deployment's
       const { key, send } = found;
       const request = OutboundRequest.fromJSON(send.request);
       const at = result.sent?.sentAt?.getTime() ?? result.occurredAt?.getTime() ?? core.clock();
@@ -137,5 +193,17 @@ export function createSendResultHandler(deps: { core: RouterCore; stores: Router
     },
   };
 }
+
+/** The reply-count fields of an interaction after the send `sendId` was counted. */
+function countedReply(record: InteractionRecord, sendId: string, sentAt: number, at: number): Partial<InteractionRecord> {
+  return {
+    replyCount: record.replyCount + 1,
+    firstRepliedAt: record.firstRepliedAt ?? Math.min(sentAt, at),
+    repliedSendIds: [...(record.repliedSendIds ?? []), sendId].slice(-rememberedSends),
+  };
+}
+
+/** Where a send the router did not originate is kept in `sends`. */
+export const foreignSendKey = (tenantId: string, sendId: string): string => `${tenantId}/send/${sendId}`;
 
 export type SendResultHandler = ReturnType<typeof createSendResultHandler>;
