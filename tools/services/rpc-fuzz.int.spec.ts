@@ -409,7 +409,8 @@ describe('every RPC of every service under malformed input', () => {
         mongoUrl,
         brokers: '',
         authBrokerAddress: address.get('auth-broker') ?? '',
-        common: { GRPC_PORT: (address.get(service) ?? '').split(':')[1] ?? '0', LOG_LEVEL: 'warn', NODE_EXTRA_CA_CERTS: endpoints.caCertPath },
+        // Metrics on any free port: a fixed default collides with a suite running beside this one.
+        common: { GRPC_PORT: (address.get(service) ?? '').split(':')[1] ?? '0', LOG_LEVEL: 'warn', NODE_EXTRA_CA_CERTS: endpoints.caCertPath, ROUTER_METRICS_PORT: '0' },
       });
       // Each process on its in-process bus (see the file comment).
       for (const name of Object.keys(variables)) if (name.endsWith('_KAFKA_BROKERS')) delete variables[name];

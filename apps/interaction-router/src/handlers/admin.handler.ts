@@ -10,7 +10,7 @@ import {
   type InteractionRouterServiceImplementation,
   type QueueStatistics,
 } from '@mailroute/contracts';
-import { ConflictError, FailedPreconditionError, NotFoundError, ValidationError, readUpdateMask, type TenantCallContext } from '@mailroute/platform';
+import { ConflictError, FailedPreconditionError, NotFoundError, ValidationError, idRules, readUpdateMask, type TenantCallContext } from '@mailroute/platform';
 import { encodePageToken, readPageRequest, type InteractionRecord } from '@mailroute/persistence';
 import {
   assertNoViolations,
@@ -40,7 +40,8 @@ import { loadQueueStatistics } from '../routing/queue-statistics';
 import { listThreadMessages } from './thread-messages';
 
 const S = InteractionState;
-const resourceId = /^[a-z][a-z0-9-]{0,62}$/;
+/** Resource ids (and skill names) have common.proto's resource-id shape, as every service checks it. */
+const resourceId = idRules.resource.pattern;
 
 /** Scopes of InteractionRouterService methods: reads need routing.read, changes routing.write. */
 export const adminScopes: Readonly<Record<string, string>> = Object.fromEntries(

@@ -7,11 +7,11 @@ import {
   type FolderRef,
   type Mailbox,
 } from '@mailroute/contracts';
-import { ValidationError } from '@mailroute/platform';
+import { ValidationError, idRules, readResourceId } from '@mailroute/platform';
 import type { FolderRecord, MailboxRecord } from '../store/mailbox-fetch.records';
 import { isRefusedWellKnownName } from './move-target';
 
-const idPattern = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const idPattern = idRules.resource.pattern;
 const addressPattern = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
 const defaultAttachmentLimit = 26_214_400;
 const maxAttachmentLimit = 157_286_400;
@@ -22,9 +22,7 @@ export function generateMailboxId(): string {
 }
 
 export function readMailboxId(value: string, field = 'mailbox_id'): string {
-  if (!value) throw new ValidationError(field, 'is required');
-  if (!idPattern.test(value)) throw new ValidationError(field, 'must be 1-63 lower-case letters, digits and "-", starting with a letter and not ending with "-"');
-  return value;
+  return readResourceId(value, field);
 }
 
 function readFolder(ref: FolderRef | undefined, field: string): FolderRecord | undefined {
