@@ -24,8 +24,10 @@ import { dropFleetDatabases, newFleetTenant, registerFleetTenant, serviceEnviron
  * Every answer must be a deliberate status (never INTERNAL, UNKNOWN or DATA_LOSS) with a message of
  * at most 1024 characters; a malformed id, enum or mask must be INVALID_ARGUMENT; a call without
  * credentials UNAUTHENTICATED, one with another audience's UNAUTHENTICATED or PERMISSION_DENIED; the
- * same channel must keep working after every failure; and every
- * process must still answer SERVING at the end. RPC_FUZZ_REPORT=1 prints the counts by status.
+ * same channel must keep working after every failure; and every process must still answer SERVING
+ * at the end. Variables (README, "Design notes"): RPC_FUZZ_SEED, RPC_FUZZ_CALLS, RPC_FUZZ_DEPTH,
+ * RPC_FUZZ_CONCURRENCY; RPC_FUZZ_REPORT=1 prints the calls by status, RPC_FUZZ_TEST_LOGS=<dir> keeps
+ * the processes' logs.
  */
 const settings = {
   seed: Number(process.env['RPC_FUZZ_SEED'] ?? 13),
