@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
 import { createChannel, createClient, type Channel } from 'nice-grpc';
-import { ClientError, Status, type Metadata } from 'nice-grpc-common';
+import { ClientError, ServerError, Status, type Metadata } from 'nice-grpc-common';
 import { HealthDefinition } from 'nice-grpc-server-health';
-import { UnavailableError, ValidationError } from './errors';
+import { NotFoundError, UnavailableError, ValidationError } from './errors';
 import { createGrpcServer, type GrpcServer } from './grpc-server';
 import { isLoopbackPeer } from './caller-auth';
 import { createLogger } from './logger';
@@ -47,6 +47,8 @@ describe('createGrpcServer over a real socket', () => {
               if (request.fail === 'peer') return { text: context.peer };
               if (request.fail === 'validation') throw new ValidationError('text', 'must not be empty');
               if (request.fail === 'bug') throw new TypeError('secret internals at /srv/x.js');
+              if (request.fail === 'missing') throw new NotFoundError('thing', request.text ?? '');
+              if (request.fail === 'raw') throw new ServerError(Status.FAILED_PRECONDITION, request.text ?? '');
               if (request.fail === 'hang') await new Promise((resolve) => setTimeout(resolve, 5_000).unref());
               if (request.fail === 'throttled') {
                 throw new UnavailableError('graph throttled the mailbox', { retryAfterMs: 1500, reason: 'GRAPH_THROTTLED' });
@@ -96,6 +98,20 @@ describe('createGrpcServer over a real socket', () => {
     const error = await echo.echo({ fail: 'validation' }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ClientError);
     expect(error).toMatchObject({ code: Status.INVALID_ARGUMENT, details: 'text: must not be empty' });
+  });
+
+  it('caps caller text in every error message, so a megabyte id cannot tear down the caller\'s HTTP/2 session', async () => {
+    const echo = createClient(EchoDefinition as never, channel) as unknown as {
+      echo(request: unknown): Promise<unknown>;
+    };
+    const megabyte = 'x'.repeat(1024 * 1024);
+    const missing = (await echo.echo({ fail: 'missing', text: megabyte }).catch((caught: unknown) => caught)) as ClientError;
+    expect({ code: missing.code, details: missing.details }).toEqual({ code: Status.NOT_FOUND, details: `thing "${'x'.repeat(80)}"… not found` });
+    // A handler's own ServerError goes through the same mapper.
+    const raw = (await echo.echo({ fail: 'raw', text: megabyte }).catch((caught: unknown) => caught)) as ClientError;
+    expect({ code: raw.code, length: raw.details.length }).toEqual({ code: Status.FAILED_PRECONDITION, length: 1024 });
+    // The same channel still works.
+    await expect(echo.echo({ text: 'still here' })).resolves.toEqual({ text: 'still here' });
   });
 
   it('tells programs the cause and the wait in trailers, not in the message', async () => {
