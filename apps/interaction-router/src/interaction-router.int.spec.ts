@@ -81,6 +81,33 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
     expect(first.message.value.message?.bodyHtml).toBe('');
   });
 
+  it('refuses a reply idempotency key reused for another interaction or other content with ALREADY_EXISTS naming idempotency_key; a retry gets the first send', async () => {
+    const abort = new AbortController();
+    const token = await idp.token(directory, 'oid-alice');
+    const stream = collect(harness.desktop(token).connect({ clientInstanceId: 'tab-reuse' }, { signal: abort.signal }));
+    await waitFor(() => stream.of('snapshot').length === 1);
+    const desktop = harness.desktop(token);
+    const held: string[] = [];
+    for (const n of [1, 2]) {
+      const interactionId = randomId('ix');
+      await harness.publishInbound({ tenantId: tenant, interactionId, message: { subject: `invoice reuse ${n}`, conversationId: `conv-${interactionId}`, graphMessageId: `g-${interactionId}` } as never });
+      const offer = await waitFor(() => stream.offers().find((o) => o.interaction?.interactionId === interactionId), { timeoutMs: 20_000 });
+      await desktop.accept({ offerId: offer.offerId });
+      held.push(interactionId);
+    }
+    const [first = '', second = ''] = held;
+    const content = { subject: '', bodyText: 'Paid', bodyHtml: '', to: [], cc: [], bcc: [], attachments: [], importance: 0 };
+    const request = { idempotencyKey: randomUUID(), interactionId: first, content, mode: 0, replyToGraphMessageId: '', completeAfterSend: false };
+    const sent = await desktop.reply(request);
+    expect((await desktop.reply(request)).sendId).toBe(sent.sendId);
+    const refused = { code: Status.ALREADY_EXISTS, details: expect.stringContaining('idempotency_key') };
+    await expect(desktop.reply({ ...request, interactionId: second })).rejects.toMatchObject(refused);
+    await expect(desktop.reply({ ...request, content: { ...content, bodyText: 'Not paid' } })).rejects.toMatchObject(refused);
+    for (const interactionId of held) await desktop.complete({ interactionId, dispositionCode: 'resolved', note: '' });
+    abort.abort();
+    await stream.done;
+  });
+
   it('shows an agent\'s HTML reply on the thread sanitized, as customer mail is', async () => {
     const abort = new AbortController();
     const stream = collect(harness.desktop(await idp.token(directory, 'oid-alice')).connect({ clientInstanceId: 'tab-html' }, { signal: abort.signal }));

@@ -248,6 +248,26 @@ describe('outbound-send against the graph sandbox, FerretDB and Kafka', () => {
     expect(sent?.toRecipients.map((r) => r.emailAddress.address)).toEqual(['bob@customer.example']);
   });
 
+  it('refuses an idempotency key reused for another interaction, other content or the other call with ALREADY_EXISTS naming idempotency_key; a retry gets the first send', async () => {
+    const first = await inbound(tenants.main, 0, { from: { address: 'ida@customer.example' }, subject: 'Key one' });
+    const second = await inbound(tenants.main, 0, { from: { address: 'ida@customer.example' }, subject: 'Key two' });
+    const key = auth(keyOf(tenants.main, 'write'));
+    const idempotencyKey = randomId('reuse');
+    const request = { idempotencyKey, interactionId: first.interactionId, replyToGraphMessageId: '', mode: ReplyMode.REPLY_MODE_REPLY, content: { bodyText: 'First answer' } as OutgoingMessage, allowAutomatedRecipient: false };
+    const accepted = (await client.client.sendReply(request, key)).send;
+    expect((await client.client.sendReply(request, key)).send?.sendId).toBe(accepted?.sendId);
+    const refused = { code: 6, details: expect.stringContaining('idempotency_key') };
+    await expect(client.client.sendReply({ ...request, interactionId: second.interactionId }, key)).rejects.toMatchObject(refused);
+    await expect(client.client.sendReply({ ...request, content: { bodyText: 'Another answer' } as OutgoingMessage }, key)).rejects.toMatchObject(refused);
+    await expect(client.client.sendNew({ idempotencyKey, mailboxId: 'box-0', interactionId: '', content: { subject: 'Hi', bodyText: 'First answer', to: [{ address: 'ida@customer.example', name: '' }] } as OutgoingMessage }, key)).rejects.toMatchObject(refused);
+    const newKey = randomId('reuse-new');
+    const sendNew = { idempotencyKey: newKey, mailboxId: 'box-1', interactionId: '', content: { subject: 'Ticket', bodyText: 'Hello', to: [{ address: 'ida@customer.example', name: '' }] } as OutgoingMessage };
+    const created = (await client.client.sendNew(sendNew, key)).send;
+    expect((await client.client.sendNew(sendNew, key)).send?.sendId).toBe(created?.sendId);
+    await expect(client.client.sendNew({ ...sendNew, mailboxId: 'box-0' }, key)).rejects.toMatchObject(refused);
+    expect((await finalState(tenants.main, accepted?.sendId as string)).state).toBe(SendState.SEND_STATE_SENT);
+  });
+
   describe('permanent failures end with their reason in GetSendStatus and the result event', () => {
     const newMessage = (to: string, extra: Partial<OutgoingMessage> = {}) => ({ subject: 'Hello', bodyText: 'Hi', to: [{ address: to, name: '' }], ...extra }) as OutgoingMessage;
 

@@ -104,6 +104,16 @@ export class FailedPreconditionError extends MailrouteError {
   }
 }
 
+/**
+ * An idempotency key reused for a different request (another interaction, mailbox or content):
+ * ALREADY_EXISTS naming `idempotency_key`, instead of answering with the first request's result.
+ */
+export class IdempotencyKeyReusedError extends MailrouteError {
+  constructor(what: string, options: MailrouteErrorOptions = {}) {
+    super('ALREADY_EXISTS', `idempotency_key: already used for a different ${what} (other interaction, mailbox or content); use a new key for a new ${what}`, { reason: 'IDEMPOTENCY_KEY_REUSED', ...options });
+  }
+}
+
 /** A concurrent change won (optimistic concurrency); re-read and retry. */
 export class ConflictError extends MailrouteError {
   constructor(message: string, options: MailrouteErrorOptions = {}) {

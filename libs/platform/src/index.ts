@@ -16,3 +16,4 @@ export * from './agent-auth';
 export * from './auth-broker-tokens';
 export * from './private-files';
 export * from './request-fields';
+export * from './idempotency';

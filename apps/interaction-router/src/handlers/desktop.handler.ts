@@ -6,6 +6,7 @@ import {
   InteractionState,
   OutboundRequest,
   ReplyMode,
+  ReplyRequest,
   SendKind,
   SendState,
   type AgentDesktopServiceImplementation,
@@ -14,7 +15,7 @@ import {
   type Interaction,
 } from '@mailroute/contracts';
 import type { EventBus } from '@mailroute/messaging';
-import { contextFromStored, FailedPreconditionError, NotFoundError, PermissionDeniedError, spanContextFromStored, UnauthenticatedError, ValidationError } from '@mailroute/platform';
+import { contextFromStored, FailedPreconditionError, IdempotencyKeyReusedError, payloadFingerprint, NotFoundError, PermissionDeniedError, spanContextFromStored, UnauthenticatedError, ValidationError } from '@mailroute/platform';
 import { readPageRequest, encodePageToken, type InteractionRecord } from '@mailroute/persistence';
 import { createAgentDirectory, type AgentCallContext } from '../auth/agent-caller';
 import type { DesktopHub } from '../desktop/desktop-hub';
@@ -273,9 +274,11 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
       if (!request.content.bodyHtml && !request.content.bodyText) throw new ValidationError('content.body_text', 'a body (text or HTML) is required');
       if (request.content.subject.length > 255 || /[\r\n]/.test(request.content.subject)) throw new ValidationError('content.subject', 'must be one line of at most 255 characters');
       const key = `${context.tenantId}/${context.agentId}/${request.idempotencyKey}`;
+      // A retry repeats the request; the same key with another interaction or content is a new reply under a reused key.
+      const fingerprint = payloadFingerprint(ReplyRequest.toJSON({ ...request, idempotencyKey: '' }));
       const existing = await stores.sends.get(key);
       if (existing) {
-        if (existing.interactionId !== request.interactionId) throw new FailedPreconditionError('this idempotency key was used for another interaction');
+        if (existing.interactionId !== request.interactionId || (existing.fingerprint !== undefined && existing.fingerprint !== fingerprint)) throw new IdempotencyKeyReusedError('reply');
         // Still unpublished (Kafka was down): publish it now rather than at the relay's next pass (outbound-send dedupes on send_id).
         core.sendOutbox.retry(context.tenantId, key, existing);
         return { sendId: existing.sendId, state: existing.state };
@@ -303,11 +306,12 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
         allowAutomatedRecipient: false,
         completeAfterSend: request.completeAfterSend,
       });
-      const send: SendDocument = { sendId, interactionId: record.interactionId, mailboxId: record.mailboxId, state: SendState.SEND_STATE_ACCEPTED, requestedAt: now, request: OutboundRequest.toJSON(outbound), published: false };
+      const send: SendDocument = { sendId, interactionId: record.interactionId, mailboxId: record.mailboxId, state: SendState.SEND_STATE_ACCEPTED, requestedAt: now, request: OutboundRequest.toJSON(outbound), published: false, fingerprint };
       // ACCEPTED is a promise once the send is stored: the router publishes it (the outbox), so the
       // answer never waits on Kafka and a bus outage delays the send instead of failing the call.
       return inReplySpan(record, sendId, async () => {
         const stored = await core.sendOutbox.record(context.tenantId, key, send);
+        if (stored && stored.sendId !== sendId && stored.fingerprint !== undefined && stored.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError('reply');
         return { sendId: stored?.sendId ?? sendId, state: stored?.state ?? SendState.SEND_STATE_ACCEPTED };
       });
     },

@@ -75,6 +75,8 @@ export interface SendDocument {
   sent?: unknown;
   /** When the latest result was recorded. */
   resultAt?: number | undefined;
+  /** payloadFingerprint of the desktop's ReplyRequest (idempotency key left out): a retry matches it. */
+  fingerprint?: string | undefined;
 }
 
 /** `<tenant>/<sendId>` → the send's key in `sends` (results name the send, replies the idempotency key). */

@@ -4,14 +4,16 @@ import {
   OutboundRequest,
   ReplyMode,
   SendKind,
+  SendNewRequest,
   SendOrigin,
+  SendReplyRequest,
   SendState,
   type OutboundSendServiceImplementation,
   type OutgoingMessage,
   type SendStatus,
 } from '@mailroute/contracts';
 import { eventKey, events, toEventMessage, type EventBus } from '@mailroute/messaging';
-import { MailrouteError, NotFoundError, PermissionDeniedError, ValidationError, type TenantCallContext } from '@mailroute/platform';
+import { IdempotencyKeyReusedError, MailrouteError, NotFoundError, payloadFingerprint, PermissionDeniedError, ValidationError, type TenantCallContext } from '@mailroute/platform';
 import type { MailboxDirectory } from '../mailboxes/mailbox-directory';
 import { assertValid, validateOutgoingMessage } from '../send/message-validation';
 import { sendKey, type SendEngine } from '../send/send-engine';
@@ -82,16 +84,22 @@ export function createOutboundSendHandlers(deps: OutboundSendHandlerDeps): Outbo
   const { stores, engine } = deps;
   const clock = deps.clock ?? Date.now;
 
-  async function existing(tenantId: string, idempotencyKey: string): Promise<SendRecord | undefined> {
+  /**
+   * The send an idempotency key was used for. With `fingerprint` (a SendReply/SendNew payload): a
+   * key first used for a different payload is refused (IdempotencyKeyReusedError), not answered
+   * with that other send.
+   */
+  async function existing(tenantId: string, idempotencyKey: string, fingerprint?: string): Promise<SendRecord | undefined> {
     const marker = await stores.idempotency.get(`${tenantId}/api/${idempotencyKey}`);
+    if (marker && fingerprint !== undefined && marker.fingerprint !== undefined && marker.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError('send');
     return marker ? stores.sends.get(sendKey(tenantId, marker.sendId)) : undefined;
   }
 
   /** Records the request under its idempotency key (or returns the original send) and publishes it. */
-  async function submit(context: TenantCallContext, request: OutboundRequest): Promise<SendStatus> {
+  async function submit(context: TenantCallContext, request: OutboundRequest, fingerprint: string): Promise<SendStatus> {
     const marker = `${context.tenantId}/api/${request.idempotencyKey}`;
-    if (!(await stores.idempotency.insert(marker, { sendId: request.sendId, at: clock() }))) {
-      const winner = await existing(context.tenantId, request.idempotencyKey);
+    if (!(await stores.idempotency.insert(marker, { sendId: request.sendId, at: clock(), fingerprint }))) {
+      const winner = await existing(context.tenantId, request.idempotencyKey, fingerprint);
       if (winner) return republish(winner);
       throw new MailrouteError('UNAVAILABLE', 'the send for this idempotency key is being recorded; retry', { retryable: true });
     }
@@ -138,7 +146,8 @@ export function createOutboundSendHandlers(deps: OutboundSendHandlerDeps): Outbo
       if (request.allowAutomatedRecipient && !context.caller.scopes.has(outboundSendScopes.supervise)) {
         throw new PermissionDeniedError(`allow_automated_recipient needs the ${outboundSendScopes.supervise} scope`);
       }
-      const known = await existing(context.tenantId, idempotencyKey);
+      const fingerprint = payloadFingerprint({ sendReply: SendReplyRequest.toJSON({ ...request, idempotencyKey: '' }) });
+      const known = await existing(context.tenantId, idempotencyKey, fingerprint);
       if (known) return { send: await republish(known) };
       const interaction = await stores.interactions.get(`${context.tenantId}/${request.interactionId}`);
       if (!interaction) throw new NotFoundError('interaction', request.interactionId);
@@ -155,6 +164,7 @@ export function createOutboundSendHandlers(deps: OutboundSendHandlerDeps): Outbo
           content: request.content as OutgoingMessage,
           allowAutomatedRecipient: request.allowAutomatedRecipient,
         }),
+        fingerprint,
       );
       return { send };
     },
@@ -164,7 +174,8 @@ export function createOutboundSendHandlers(deps: OutboundSendHandlerDeps): Outbo
       if (!request.mailboxId) throw new ValidationError('mailbox_id', 'is required');
       if (!/^[a-z][a-z0-9-]{0,62}$/.test(request.mailboxId)) throw new ValidationError('mailbox_id', 'is not a mailbox id (1-63 of a-z, 0-9, "-", starting with a letter)');
       assertValid(validateOutgoingMessage(request.content, SendKind.SEND_KIND_NEW));
-      const known = await existing(context.tenantId, idempotencyKey);
+      const fingerprint = payloadFingerprint({ sendNew: SendNewRequest.toJSON({ ...request, idempotencyKey: '' }) });
+      const known = await existing(context.tenantId, idempotencyKey, fingerprint);
       if (known) return { send: await republish(known) };
       const mailbox = await deps.mailboxes.get(context.tenantId, request.mailboxId);
       if (!mailbox) throw new NotFoundError('mailbox', request.mailboxId);
@@ -183,6 +194,7 @@ export function createOutboundSendHandlers(deps: OutboundSendHandlerDeps): Outbo
           mailboxAddress: mailbox.address,
           content: request.content as OutgoingMessage,
         }),
+        fingerprint,
       );
       return { send };
     },

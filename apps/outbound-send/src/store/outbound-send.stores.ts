@@ -65,6 +65,8 @@ export interface SendRecord {
 export interface IdempotencyRecord {
   sendId: string;
   at: number;
+  /** payloadFingerprint of the API request (SendReply / SendNew, key left out): only a retry of it gets this send. */
+  fingerprint?: string | undefined;
 }
 
 /** `<tenant>/<send id>/<attempt>`: who makes attempt N (unique insert: one attempt at a time across replicas). */

@@ -559,7 +559,9 @@ export interface TransferResponse {
 export interface ReplyRequest {
   /**
    * Chosen by the desktop per reply (e.g. a UUID made when the agent presses Send), reused on
-   * retries. Required, 1-128 printable ASCII characters. Scoped to the agent.
+   * retries. Required, 1-128 printable ASCII characters. Scoped to the agent. A retry returns the
+   * original send; the key with another interaction or other content fails ALREADY_EXISTS naming
+   * idempotency_key.
    */
   idempotencyKey: string;
   /** Id of an interaction the agent holds (ASSIGNED or REPLIED). Required. */

@@ -87,8 +87,10 @@ export interface SendStatus {
 export interface SendReplyRequest {
   /**
    * Caller-chosen key of this send, reused on retries. Required, 1-128 printable ASCII
-   * characters, scoped to the tenant and remembered for at least 7 days. A request with a known
-   * key returns the original send unchanged, whatever its content.
+   * characters, scoped to the tenant and remembered for at least 7 days. A retry (the same
+   * request with a known key) returns the original send unchanged; a known key with a different
+   * request (another interaction or mailbox, other content, SendNew's key in SendReply or the
+   * reverse) fails ALREADY_EXISTS naming idempotency_key.
    */
   idempotencyKey: string;
   /** The interaction to reply in. Required. It must not be DISCARDED or MERGED. */
