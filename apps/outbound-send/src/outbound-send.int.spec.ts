@@ -4,6 +4,8 @@ import {
   ActorKind,
   AutomationFlags,
   InboundEmail,
+  InteractionState,
+  InteractionStateChanged,
   OutboundRequest,
   OutboundSendServiceDefinition,
   ReplyMode,
@@ -266,6 +268,31 @@ describe('outbound-send against the graph sandbox, FerretDB and Kafka', () => {
     expect((await client.client.sendNew(sendNew, key)).send?.sendId).toBe(created?.sendId);
     await expect(client.client.sendNew({ ...sendNew, mailboxId: 'box-0' }, key)).rejects.toMatchObject(refused);
     expect((await finalState(tenants.main, accepted?.sendId as string)).state).toBe(SendState.SEND_STATE_SENT);
+  });
+
+  it('refuses an API reply in an agent\'s place (held or being offered) with FAILED_PRECONDITION naming the agent, unless supervisor_override from a supervise key', async () => {
+    const { interactionId } = await inbound(tenants.main, 0, { from: { address: 'hal@customer.example' }, subject: 'Held' });
+    // The router's state changes, as it publishes them (outbound-send keeps who holds what).
+    const change = (version: number, state: InteractionState, agent: { agentId?: string; offeredAgentId?: string }) =>
+      InteractionStateChanged.fromPartial({ eventId: randomUUID(), tenantId: tenants.main, occurredAt: new Date(), interactionId, version, state, interaction: { interactionId, state, version, ...agent } });
+    const mirror = async (event: InteractionStateChanged) =>
+      waitFor(async () => {
+        if ((await stores.holders.get(`${tenants.main}/${interactionId}`))?.version === event.version) return true;
+        await bus.publish(events.interactionStateChanged.topic, toEventMessage('interactionStateChanged', eventKey(tenants.main, interactionId), event));
+        return undefined;
+      }, { timeoutMs: 60_000, intervalMs: 1_000 });
+    const request = (override: boolean) => ({ idempotencyKey: randomId('held'), interactionId, replyToGraphMessageId: '', mode: ReplyMode.REPLY_MODE_REPLY, content: { bodyText: 'From the API' } as OutgoingMessage, allowAutomatedRecipient: false, supervisorOverride: override });
+
+    await mirror(change(3, InteractionState.INTERACTION_STATE_OFFERED, { offeredAgentId: 'olga' }));
+    await expect(client.client.sendReply(request(false), auth(keyOf(tenants.main, 'supervise')))).rejects.toMatchObject({ code: 9, details: expect.stringContaining('agent olga') });
+    await mirror(change(4, InteractionState.INTERACTION_STATE_ASSIGNED, { agentId: 'olga' }));
+    await expect(client.client.sendReply(request(false), auth(keyOf(tenants.main, 'supervise')))).rejects.toMatchObject({ code: 9, details: expect.stringMatching(/held by agent olga.*supervisor_override/) });
+    await expect(client.client.sendReply(request(true), auth(keyOf(tenants.main, 'write')))).rejects.toMatchObject({ code: 7, details: expect.stringContaining('sends.supervise') });
+    const overridden = (await client.client.sendReply(request(true), auth(keyOf(tenants.main, 'supervise')))).send;
+    expect((await finalState(tenants.main, overridden?.sendId as string)).state).toBe(SendState.SEND_STATE_SENT);
+    await mirror(change(6, InteractionState.INTERACTION_STATE_QUEUED, {}));
+    const waiting = (await client.client.sendReply(request(false), auth(keyOf(tenants.main, 'write')))).send;
+    expect(waiting?.state).toBe(SendState.SEND_STATE_ACCEPTED);
   });
 
   describe('permanent failures end with their reason in GetSendStatus and the result event', () => {

@@ -116,14 +116,23 @@ export function createOutboundSend(adapters: OutboundSendAdapters): OutboundSend
       // Before any drive: attempt markers of this process name an instance the other replicas can check.
       await presence.start();
       const partitions = options.topicPartitions ?? 8;
-      await bus.ensureTopics([events.outboundRequest, events.outboundResult, events.inboundEmail].map((event) => ({ topic: event.topic, partitions })));
+      await bus.ensureTopics([events.outboundRequest, events.outboundResult, events.inboundEmail, events.interactionStateChanged].map((event) => ({ topic: event.topic, partitions })));
       const groupId = options.groupId ?? 'outbound-send';
       subscriptions.push(
         await bus.subscribe({
           groupId: `${groupId}-interactions`,
           fromBeginning: options.fromBeginning ?? true,
-          topics: [events.inboundEmail.topic],
+          // The router's state changes too: who holds an interaction (SendReply's supervisor_override check).
+          topics: [events.inboundEmail.topic, events.interactionStateChanged.topic],
           handler: async (message) => {
+            if (message.topic === events.interactionStateChanged.topic) {
+              const change = fromEventMessage('interactionStateChanged', message);
+              const key = `${change.tenantId}/${change.interactionId}`;
+              const known = await stores.holders.get(key);
+              if (known && known.version >= change.version) return;
+              await stores.holders.put(key, { version: change.version, state: change.state, agentId: change.interaction?.agentId ?? '', offeredAgentId: change.interaction?.offeredAgentId ?? '' });
+              return;
+            }
             const inbound = fromEventMessage('inboundEmail', message);
             const receivedAt = inbound.message?.receivedAt?.getTime() ?? 0;
             const key = `${inbound.tenantId}/${inbound.interactionId}`;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   ActorKind,
+  InteractionState,
   OutboundRequest,
   ReplyMode,
   SendKind,
@@ -13,7 +14,7 @@ import {
   type SendStatus,
 } from '@mailroute/contracts';
 import { eventKey, events, toEventMessage, type EventBus } from '@mailroute/messaging';
-import { IdempotencyKeyReusedError, MailrouteError, NotFoundError, payloadFingerprint, PermissionDeniedError, ValidationError, type TenantCallContext } from '@mailroute/platform';
+import { FailedPreconditionError, IdempotencyKeyReusedError, MailrouteError, NotFoundError, payloadFingerprint, PermissionDeniedError, ValidationError, type TenantCallContext } from '@mailroute/platform';
 import type { MailboxDirectory } from '../mailboxes/mailbox-directory';
 import { assertValid, validateOutgoingMessage } from '../send/message-validation';
 import { sendKey, type SendEngine } from '../send/send-engine';
@@ -120,6 +121,20 @@ export function createOutboundSendHandlers(deps: OutboundSendHandlerDeps): Outbo
     return toSendStatus(record);
   }
 
+  /**
+   * An agent holds the interaction or is being offered it: the API replies in its place only with
+   * supervisor_override (and the supervisor scope); FAILED_PRECONDITION naming the agent otherwise.
+   */
+  async function refuseAgentsInteraction(context: TenantCallContext, interactionId: string, override: boolean): Promise<void> {
+    if (override && !context.caller.scopes.has(outboundSendScopes.supervise)) throw new PermissionDeniedError(`supervisor_override needs the ${outboundSendScopes.supervise} scope`);
+    const holder = await stores.holders.get(`${context.tenantId}/${interactionId}`);
+    if (!holder || override) return;
+    const held = holder.state === InteractionState.INTERACTION_STATE_ASSIGNED || holder.state === InteractionState.INTERACTION_STATE_REPLIED;
+    const offered = holder.state === InteractionState.INTERACTION_STATE_OFFERED;
+    if (held && holder.agentId) throw new FailedPreconditionError(`the interaction is held by agent ${holder.agentId}; set supervisor_override to reply in the agent's place`, { reason: 'INTERACTION_HELD_BY_AGENT' });
+    if (offered && holder.offeredAgentId) throw new FailedPreconditionError(`the interaction is being offered to agent ${holder.offeredAgentId}; set supervisor_override to reply in the agent's place`, { reason: 'INTERACTION_HELD_BY_AGENT' });
+  }
+
   function actorOf(context: TenantCallContext) {
     return { kind: ActorKind.ACTOR_KIND_SUPERVISOR, id: context.caller.keyId, displayName: '' };
   }
@@ -151,6 +166,7 @@ export function createOutboundSendHandlers(deps: OutboundSendHandlerDeps): Outbo
       if (known) return { send: await republish(known) };
       const interaction = await stores.interactions.get(`${context.tenantId}/${request.interactionId}`);
       if (!interaction) throw new NotFoundError('interaction', request.interactionId);
+      await refuseAgentsInteraction(context, request.interactionId, request.supervisorOverride);
       const send = await submit(
         context,
         newRequest(context, {

@@ -111,6 +111,19 @@ export interface InteractionRecord {
   automation: unknown;
 }
 
+/**
+ * Who has an interaction now, from the router's InteractionStateChanged events (`<tenant>/<interaction>`):
+ * the workload-manager SendReply refuses to answer in an agent's place without an override.
+ */
+export interface InteractionHolderRecord {
+  /** The newest version seen (events may be redelivered). */
+  version: number;
+  /** proto InteractionState. */
+  state: number;
+  agentId: string;
+  offeredAgentId: string;
+}
+
 /** Every table outbound-send keeps; only `_id` lookups and unique inserts are relied on (FerretDB v1). */
 export interface OutboundSendStores {
   sends: DocumentTable<SendRecord>;
@@ -118,6 +131,7 @@ export interface OutboundSendStores {
   attempts: DocumentTable<AttemptRecord>;
   due: DocumentTable<DueRecord>;
   interactions: DocumentTable<InteractionRecord>;
+  holders: DocumentTable<InteractionHolderRecord>;
   contents: DocumentTable<AttachmentContentRecord>;
   replicas: DocumentTable<ReplicaRecord>;
   close(): Promise<void>;
@@ -129,6 +143,7 @@ const names = {
   attempts: 'os_send_attempts',
   due: 'os_due_sends',
   interactions: 'os_interactions',
+  holders: 'os_interaction_holders',
   contents: 'os_attachment_contents',
   replicas: 'os_replicas',
 } as const;
@@ -140,6 +155,7 @@ function tables(table: <T extends object>(name: string) => DocumentTable<T>): Om
     attempts: table(names.attempts),
     due: table(names.due),
     interactions: table(names.interactions),
+    holders: table(names.holders),
     contents: table(names.contents),
     replicas: table(names.replicas),
   };

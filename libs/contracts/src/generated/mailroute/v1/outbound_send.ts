@@ -111,6 +111,14 @@ export interface SendReplyRequest {
    * protection). Optional, default false; needs the supervisor scope, else PERMISSION_DENIED.
    */
   allowAutomatedRecipient: boolean;
+  /**
+   * Reply although an agent holds the interaction (ASSIGNED, REPLIED) or is being offered it.
+   * Optional, default false: without it such a reply fails FAILED_PRECONDITION naming the agent,
+   * so a customer does not get the API's reply and the agent's. Needs the supervisor scope
+   * (sends.supervise), else PERMISSION_DENIED. The holder is outbound-send's copy of the router's
+   * interaction-state-changed events, current within the time those take to arrive.
+   */
+  supervisorOverride: boolean;
 }
 
 /** Response of OutboundSendService.SendReply. */
@@ -629,6 +637,7 @@ function createBaseSendReplyRequest(): SendReplyRequest {
     mode: 0,
     content: undefined,
     allowAutomatedRecipient: false,
+    supervisorOverride: false,
   };
 }
 
@@ -651,6 +660,9 @@ export const SendReplyRequest: MessageFns<SendReplyRequest> = {
     }
     if (message.allowAutomatedRecipient !== false) {
       writer.uint32(48).bool(message.allowAutomatedRecipient);
+    }
+    if (message.supervisorOverride !== false) {
+      writer.uint32(56).bool(message.supervisorOverride);
     }
     return writer;
   },
@@ -716,6 +728,14 @@ export const SendReplyRequest: MessageFns<SendReplyRequest> = {
             message.allowAutomatedRecipient = reader.bool();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.supervisorOverride = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -752,6 +772,11 @@ export const SendReplyRequest: MessageFns<SendReplyRequest> = {
         : isSet(object.allow_automated_recipient)
         ? globalThis.Boolean(object.allow_automated_recipient)
         : false,
+      supervisorOverride: isSet(object.supervisorOverride)
+        ? globalThis.Boolean(object.supervisorOverride)
+        : isSet(object.supervisor_override)
+        ? globalThis.Boolean(object.supervisor_override)
+        : false,
     };
   },
 
@@ -775,6 +800,9 @@ export const SendReplyRequest: MessageFns<SendReplyRequest> = {
     if (message.allowAutomatedRecipient !== false) {
       obj.allowAutomatedRecipient = message.allowAutomatedRecipient;
     }
+    if (message.supervisorOverride !== false) {
+      obj.supervisorOverride = message.supervisorOverride;
+    }
     return obj;
   },
 
@@ -791,6 +819,7 @@ export const SendReplyRequest: MessageFns<SendReplyRequest> = {
       ? OutgoingMessage.fromPartial(object.content)
       : undefined;
     message.allowAutomatedRecipient = object.allowAutomatedRecipient ?? false;
+    message.supervisorOverride = object.supervisorOverride ?? false;
     return message;
   },
 };
