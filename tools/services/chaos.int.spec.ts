@@ -40,7 +40,8 @@ import { newFleetTenant, registerFleetTenant, serviceEnvironment, serviceOrder a
  * do NOT retry a reply: whatever Reply answers, they never call it again for that interaction while
  * their desktop shows the reply in the interaction's thread (ListMyInteractionMessages); only when
  * the router shows no reply of theirs at all (it never recorded it, e.g. the store was down) do they
- * write it again — as an agent would, looking at an unanswered e-mail.
+ * write it again — as an agent would, looking at an unanswered e-mail. A follow-up that merged in
+ * after their reply went out reopens the interaction; they complete it without a second reply.
  *
  * At the end: every e-mail is exactly one interaction; every interaction that is not merged got
  * exactly one reply in Sent Items and is completed; no send that went out is FAILED; every e-mail
@@ -272,7 +273,10 @@ describe('chaos: SIGKILLs of the broker, the store and the services, and a Graph
             stats.maxHeld = Math.max(stats.maxHeld, interactions.length);
             for (const interaction of interactions) {
               const state = replies.get(interaction.interactionId);
-              if (state === undefined) reply(interaction);
+              if (state === 'accepted' && interaction.state === InteractionState.INTERACTION_STATE_ASSIGNED && interaction.replyCount > 0) {
+                // The customer wrote again after the reply went out (the follow-up merged in after it): nothing more to say.
+                await desktop.complete({ interactionId: interaction.interactionId, dispositionCode: '', note: 'chaos: answered already' }, { signal: call.signal() });
+              } else if (state === undefined) reply(interaction);
               else if (state === 'failed') {
                 const { messages } = await desktop.listMyInteractionMessages({ interactionId: interaction.interactionId, page: { pageSize: 100, pageToken: '' } }, { signal: call.signal() });
                 if (messages.some((message) => message.message?.$case === 'outbound')) replies.set(interaction.interactionId, 'accepted');
