@@ -34,16 +34,16 @@ function unauthenticated(message: string, baseUrl: string): GraphApiError {
  * audience Graph, not expired, issued for a tenant that exists, and carrying `roles` or `scp`.
  * Each failure is a 401 `InvalidAuthenticationToken` with Graph's message.
  */
-export function authenticateGraphRequest(
+export async function authenticateGraphRequest(
   authorization: string | undefined,
   options: { state: SandboxState; verifyKey: KeyObject; clock: Clock; baseUrl: string },
-): GraphCaller {
+): Promise<GraphCaller> {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
   if (!match?.[1]) throw unauthenticated('Access token is empty.', options.baseUrl);
   let payload: Record<string, unknown>;
   try {
     const jwt = decodeJwt(match[1]);
-    verifyJwtSignature(jwt, options.verifyKey);
+    await verifyJwtSignature(jwt, options.verifyKey);
     payload = jwt.payload;
   } catch (error) {
     const problem = (error as { problem?: string }).problem;

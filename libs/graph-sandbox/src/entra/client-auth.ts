@@ -21,7 +21,7 @@ function hexToBase64url(hex: string): string {
   return Buffer.from(hex, 'hex').toString('base64url');
 }
 
-function verifyAssertion(app: AppRegistration, assertion: string, options: ClientAuthOptions): void {
+async function verifyAssertion(app: AppRegistration, assertion: string, options: ClientAuthOptions): Promise<void> {
   let jwt;
   try {
     jwt = decodeJwt(assertion);
@@ -40,7 +40,7 @@ function verifyAssertion(app: AppRegistration, assertion: string, options: Clien
   const now = options.clock();
   if (now > certificate.endMs) throw aadsts.assertionKeyExpired(presentedHex);
   try {
-    verifyJwtSignature(jwt, certificate.publicKey);
+    await verifyJwtSignature(jwt, certificate.publicKey);
   } catch (error) {
     if (error instanceof JwtError) throw aadsts.assertionSignature();
     throw error;
@@ -64,7 +64,11 @@ function verifyAssertion(app: AppRegistration, assertion: string, options: Clien
  * whose end date passed is AADSTS7000222) or a certificate-signed assertion (signature, audience, issuer,
  * lifetime) — unless the grant allows a public client.
  */
-export function authenticateClient(tenant: Tenant, params: URLSearchParams, options: ClientAuthOptions): { app: AppRegistration; credential: ClientCredentialKind } {
+export async function authenticateClient(
+  tenant: Tenant,
+  params: URLSearchParams,
+  options: ClientAuthOptions,
+): Promise<{ app: AppRegistration; credential: ClientCredentialKind }> {
   const clientId = params.get('client_id')?.toLowerCase();
   if (!clientId) throw aadsts.missingParameter('client_id');
   const app = tenant.apps.get(clientId);
@@ -75,7 +79,7 @@ export function authenticateClient(tenant: Tenant, params: URLSearchParams, opti
   const assertion = params.get('client_assertion');
   if (assertion) {
     if (params.get('client_assertion_type') !== jwtBearerAssertionType) throw aadsts.assertionTypeInvalid();
-    verifyAssertion(app, assertion, options);
+    await verifyAssertion(app, assertion, options);
     return { app, credential: 'certificate' };
   }
   if (secret) {

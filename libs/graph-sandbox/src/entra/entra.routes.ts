@@ -107,16 +107,16 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
     };
   };
 
-  const delegatedResponse = (
+  const delegatedResponse = async (
     tenant: Tenant,
     client: AppRegistration,
     mailbox: Mailbox,
     scopes: DelegatedScopes,
     credential: ClientCredentialKind,
     nonce?: string,
-  ): Record<string, unknown> => {
+  ): Promise<Record<string, unknown>> => {
     const accessScopes = scopes.graph.length > 0 ? scopes.graph : ['User.Read'];
-    const access = issuer.issueUserToken(tenant, client, mailbox, accessScopes, credential);
+    const access = await issuer.issueUserToken(tenant, client, mailbox, accessScopes, credential);
     tenant.stats.tokensIssued += 1;
     const body: Record<string, unknown> = {
       token_type: 'Bearer',
@@ -135,7 +135,7 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
         expiresMs: clock() + context.settings.refreshTokenLifetimeSeconds * 1000,
       }).token;
     }
-    if (scopes.oidc.has('openid')) body['id_token'] = issuer.issueIdToken(tenant, client, mailbox, nonce).token;
+    if (scopes.oidc.has('openid')) body['id_token'] = (await issuer.issueIdToken(tenant, client, mailbox, nonce)).token;
     return body;
   };
 
@@ -178,14 +178,14 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
 
     switch (grantType) {
       case 'client_credentials': {
-        const { app: client, credential } = authenticateClient(tenant, params, authOptions(false));
+        const { app: client, credential } = await authenticateClient(tenant, params, authOptions(false));
         checkClientCredentialsScope(params.get('scope'), tenant);
-        const token = issuer.issueAppToken(tenant, client, credential === 'certificate' ? 'certificate' : 'secret');
+        const token = await issuer.issueAppToken(tenant, client, credential === 'certificate' ? 'certificate' : 'secret');
         tenant.stats.tokensIssued += 1;
         return { token_type: 'Bearer', expires_in: token.expiresIn, ext_expires_in: token.expiresIn, access_token: token.token };
       }
       case 'authorization_code': {
-        const { app: client, credential } = authenticateClient(tenant, params, authOptions(true));
+        const { app: client, credential } = await authenticateClient(tenant, params, authOptions(true));
         const grant = grants.authCode(params.get('code') ?? '');
         if (!grant || grant.clientId !== client.clientId || grant.tenantId !== tenant.id) throw aadsts.invalidGrant();
         if (grant.redeemed) throw aadsts.codeRedeemed();
@@ -204,7 +204,7 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
         return delegatedResponse(tenant, client, mailbox, scopes, credential, grant.nonce);
       }
       case 'refresh_token': {
-        const { app: client, credential } = authenticateClient(tenant, params, authOptions(true));
+        const { app: client, credential } = await authenticateClient(tenant, params, authOptions(true));
         const grant = grants.refreshToken(params.get('refresh_token') ?? '');
         if (!grant || grant.clientId !== client.clientId || grant.tenantId !== tenant.id) throw aadsts.invalidGrant();
         if (grant.revoked) throw aadsts.refreshTokenRevoked();
@@ -217,7 +217,7 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
       }
       default: {
         if (!deviceCodeGrantTypes.has(grantType)) throw aadsts.unsupportedGrant(grantType);
-        const { app: client, credential } = authenticateClient(tenant, params, authOptions(true));
+        const { app: client, credential } = await authenticateClient(tenant, params, authOptions(true));
         const grant = grants.deviceCode(params.get('device_code') ?? '');
         if (!grant || grant.clientId !== client.clientId) throw aadsts.invalidGrant();
         if (clock() > grant.expiresMs) throw aadsts.deviceCodeExpired();

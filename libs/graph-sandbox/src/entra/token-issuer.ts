@@ -100,7 +100,7 @@ export function createTokenIssuer(options: TokenIssuerOptions) {
 
   return {
     /** An app-only Graph token: `roles` = the application permissions an admin granted (absent when none). */
-    issueAppToken(tenant: Tenant, app: AppRegistration, credential: 'secret' | 'certificate'): IssuedToken {
+    async issueAppToken(tenant: Tenant, app: AppRegistration, credential: 'secret' | 'certificate'): Promise<IssuedToken> {
       const lifetime = options.accessTokenLifetimeSeconds;
       const roles = [...app.grantedApplicationPermissions].sort();
       const claims: Record<string, unknown> = {
@@ -111,11 +111,11 @@ export function createTokenIssuer(options: TokenIssuerOptions) {
         sub: app.objectId,
         ...(roles.length > 0 ? { roles } : {}),
       };
-      return { token: sign(claims), expiresIn: lifetime, claims };
+      return { token: await sign(claims), expiresIn: lifetime, claims };
     },
 
     /** A delegated Graph token for `mailbox`'s user with `scp` = the granted scopes. */
-    issueUserToken(tenant: Tenant, app: AppRegistration, mailbox: Mailbox, scopes: readonly string[], credential: 'none' | 'secret' | 'certificate'): IssuedToken {
+    async issueUserToken(tenant: Tenant, app: AppRegistration, mailbox: Mailbox, scopes: readonly string[], credential: 'none' | 'secret' | 'certificate'): Promise<IssuedToken> {
       const lifetime = options.accessTokenLifetimeSeconds;
       const claims: Record<string, unknown> = {
         ...common(tenant, app, lifetime),
@@ -129,11 +129,11 @@ export function createTokenIssuer(options: TokenIssuerOptions) {
         unique_name: mailbox.userPrincipalName,
         scp: [...scopes].join(' '),
       };
-      return { token: sign(claims), expiresIn: lifetime, claims };
+      return { token: await sign(claims), expiresIn: lifetime, claims };
     },
 
     /** A v2.0 ID token for "Sign in with Microsoft" (`aud` = the client id, `sub` pairwise per app). */
-    issueIdToken(tenant: Tenant, app: AppRegistration, mailbox: Mailbox, nonce?: string): IssuedToken {
+    async issueIdToken(tenant: Tenant, app: AppRegistration, mailbox: Mailbox, nonce?: string): Promise<IssuedToken> {
       const lifetime = options.idTokenLifetimeSeconds ?? 3600;
       const iat = nowSeconds();
       const claims: Record<string, unknown> = {
@@ -152,7 +152,7 @@ export function createTokenIssuer(options: TokenIssuerOptions) {
         ver: '2.0',
         ...(nonce ? { nonce } : {}),
       };
-      return { token: sign(claims), expiresIn: lifetime, claims };
+      return { token: await sign(claims), expiresIn: lifetime, claims };
     },
 
     /** A JWKS document; `issuer` is templated per tenant as Entra's is. */

@@ -96,7 +96,7 @@ export function registerGraphRoutes(app: FastifyInstance, context: SandboxContex
       throw graphErrors.unknownSegment(segments[0] ?? '');
     }
 
-    const caller = authenticateGraphRequest(request.headers.authorization, {
+    const caller = await authenticateGraphRequest(request.headers.authorization, {
       state: context.state,
       verifyKey: context.issuer.verifyKey,
       clock: context.clock,
