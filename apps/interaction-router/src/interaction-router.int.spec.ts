@@ -316,6 +316,35 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
     await expect(harness.desktop(await idp.token(directory, 'oid-nobody')).getMyInteraction({ interactionId: 'x' })).rejects.toMatchObject({ code: Status.PERMISSION_DENIED });
   });
 
+  it('refuses at the call a reply outbound-send would refuse later (CR/LF in cc/bcc, a body over the limit…), naming the field, with outbound-send\'s own rules', async () => {
+    const abort = new AbortController();
+    const token = await idp.token(directory, 'oid-alice');
+    const stream = collect(harness.desktop(token).connect({ clientInstanceId: 'tab-checks' }, { signal: abort.signal }));
+    await waitFor(() => stream.of('snapshot').length === 1);
+    const desktop = harness.desktop(token);
+    const interactionId = randomId('ix');
+    await harness.publishInbound({ tenantId: tenant, interactionId, message: { subject: 'invoice checks', conversationId: `conv-${interactionId}`, graphMessageId: `g-${interactionId}` } as never });
+    const offer = await waitFor(() => stream.offers().find((o) => o.interaction?.interactionId === interactionId), { timeoutMs: 20_000 });
+    await desktop.accept({ offerId: offer.offerId });
+    const content = { subject: '', bodyText: 'Paid', bodyHtml: '', to: [], cc: [], bcc: [], attachments: [], importance: 0 };
+    const cases: [Record<string, unknown>, string][] = [
+      [{ cc: [{ address: 'ok@customer.test', name: 'Carol\r\nBcc: all@victims.test' }] }, 'content.cc[0].name'],
+      [{ bcc: [{ address: 'audit@partner.test\nBcc: x@evil.test', name: '' }] }, 'content.bcc[0].address'],
+      [{ cc: [{ address: 'not an address', name: '' }] }, 'content.cc[0].address'],
+      [{ bodyHtml: `<p>${'x'.repeat(600_000)}</p>` }, 'content.body_html'],
+      [{ bodyText: 'y'.repeat(300_000) }, 'content.body_text'],
+      [{ subject: 'Re: x\r\nBcc: all@victims.test' }, 'content.subject'],
+    ];
+    for (const [change, field] of cases) {
+      const error = (await desktop.reply({ idempotencyKey: randomUUID(), interactionId, content: { ...content, ...change } as never, mode: 0, replyToGraphMessageId: '', completeAfterSend: false }).then(() => undefined, (e: unknown) => e)) as ClientError | undefined;
+      expect({ field, code: error?.code }).toEqual({ field, code: Status.INVALID_ARGUMENT });
+      expect(error?.details).toContain(field);
+    }
+    await desktop.complete({ interactionId, dispositionCode: 'resolved', note: '' });
+    abort.abort();
+    await stream.done;
+  });
+
   it('answers malformed requests with INVALID_ARGUMENT naming the field', async () => {
     const admin = harness.admin(tenant);
     const cases: [() => Promise<unknown>, string][] = [

@@ -17,3 +17,4 @@ export * from './auth-broker-tokens';
 export * from './private-files';
 export * from './request-fields';
 export * from './idempotency';
+export * from './outgoing-message-validation';

@@ -15,7 +15,7 @@ import {
   type Interaction,
 } from '@mailroute/contracts';
 import type { EventBus } from '@mailroute/messaging';
-import { contextFromStored, FailedPreconditionError, IdempotencyKeyReusedError, payloadFingerprint, NotFoundError, PermissionDeniedError, spanContextFromStored, UnauthenticatedError, ValidationError } from '@mailroute/platform';
+import { assertValidOutgoingMessage, contextFromStored, FailedPreconditionError, validateOutgoingMessage, IdempotencyKeyReusedError, payloadFingerprint, NotFoundError, PermissionDeniedError, spanContextFromStored, UnauthenticatedError, ValidationError } from '@mailroute/platform';
 import { readPageRequest, encodePageToken, type InteractionRecord } from '@mailroute/persistence';
 import { createAgentDirectory, type AgentCallContext } from '../auth/agent-caller';
 import type { DesktopHub } from '../desktop/desktop-hub';
@@ -270,9 +270,8 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
 
     async reply(request, context) {
       if (!/^[\x21-\x7e]{1,128}$/.test(request.idempotencyKey)) throw new ValidationError('idempotency_key', 'must be 1-128 printable ASCII characters');
-      if (!request.content) throw new ValidationError('content', 'is required');
-      if (!request.content.bodyHtml && !request.content.bodyText) throw new ValidationError('content.body_text', 'a body (text or HTML) is required');
-      if (request.content.subject.length > 255 || /[\r\n]/.test(request.content.subject)) throw new ValidationError('content.subject', 'must be one line of at most 255 characters');
+      // What outbound-send would refuse later (CR/LF in a header field, sizes, recipients…) is refused now, by the same rules.
+      assertValidOutgoingMessage(validateOutgoingMessage(request.content, SendKind.SEND_KIND_REPLY));
       const key = `${context.tenantId}/${context.agentId}/${request.idempotencyKey}`;
       // A retry repeats the request; the same key with another interaction or content is a new reply under a reused key.
       const fingerprint = payloadFingerprint(ReplyRequest.toJSON({ ...request, idempotencyKey: '' }));

@@ -14,9 +14,8 @@ import {
   type SendStatus,
 } from '@mailroute/contracts';
 import { eventKey, events, toEventMessage, type EventBus } from '@mailroute/messaging';
-import { FailedPreconditionError, IdempotencyKeyReusedError, MailrouteError, NotFoundError, payloadFingerprint, PermissionDeniedError, ValidationError, type TenantCallContext } from '@mailroute/platform';
+import { assertValidOutgoingMessage, FailedPreconditionError, IdempotencyKeyReusedError, validateOutgoingMessage, MailrouteError, NotFoundError, payloadFingerprint, PermissionDeniedError, ValidationError, type TenantCallContext } from '@mailroute/platform';
 import type { MailboxDirectory } from '../mailboxes/mailbox-directory';
-import { assertValid, validateOutgoingMessage } from '../send/message-validation';
 import { sendKey, type SendEngine } from '../send/send-engine';
 import type { OutboundSendStores, SendRecord } from '../store/outbound-send.stores';
 
@@ -157,7 +156,7 @@ export function createOutboundSendHandlers(deps: OutboundSendHandlerDeps): Outbo
       if (request.interactionId.length > 128 || /[\s/]/.test(request.interactionId)) throw new ValidationError('interaction_id', 'is not an interaction id');
       if (request.replyToGraphMessageId.length > 512) throw new ValidationError('reply_to_graph_message_id', 'must be at most 512 characters');
       if (!(request.mode in ReplyMode) || request.mode === ReplyMode.UNRECOGNIZED) throw new ValidationError('mode', 'must be REPLY or REPLY_ALL');
-      assertValid(validateOutgoingMessage(request.content, SendKind.SEND_KIND_REPLY));
+      assertValidOutgoingMessage(validateOutgoingMessage(request.content, SendKind.SEND_KIND_REPLY));
       if (request.allowAutomatedRecipient && !context.caller.scopes.has(outboundSendScopes.supervise)) {
         throw new PermissionDeniedError(`allow_automated_recipient needs the ${outboundSendScopes.supervise} scope`);
       }
@@ -189,7 +188,7 @@ export function createOutboundSendHandlers(deps: OutboundSendHandlerDeps): Outbo
       const idempotencyKey = readIdempotencyKey(request.idempotencyKey);
       if (!request.mailboxId) throw new ValidationError('mailbox_id', 'is required');
       if (!/^[a-z][a-z0-9-]{0,62}$/.test(request.mailboxId)) throw new ValidationError('mailbox_id', 'is not a mailbox id (1-63 of a-z, 0-9, "-", starting with a letter)');
-      assertValid(validateOutgoingMessage(request.content, SendKind.SEND_KIND_NEW));
+      assertValidOutgoingMessage(validateOutgoingMessage(request.content, SendKind.SEND_KIND_NEW));
       const fingerprint = payloadFingerprint({ sendNew: SendNewRequest.toJSON({ ...request, idempotencyKey: '' }) });
       const known = await existing(context.tenantId, idempotencyKey, fingerprint);
       if (known) return { send: await republish(known) };

@@ -25,11 +25,10 @@ import {
   type MailboxSender,
 } from '@mailroute/graph-mail';
 import { eventKey, events, toEventMessage, type EventBus } from '@mailroute/messaging';
-import { backoffDelayMs, contextFromStored, currentTraceContext, isRetryable, sleep, UnavailableError, ValidationError, type Logger } from '@mailroute/platform';
+import { backoffDelayMs, contextFromStored, currentTraceContext, isRetryable, sleep, UnavailableError, validateOutgoingMessage, ValidationError, type Logger } from '@mailroute/platform';
 import type { MailboxDirectory, SendingMailbox } from '../mailboxes/mailbox-directory';
 import { dueKey, type FailureRecord, type OutboundSendStores, type SendRecord, type SentRecord } from '../store/outbound-send.stores';
 import { automationOf, loopRefusal, sendIdHeader } from './loop-protection';
-import { validateOutgoingMessage } from './message-validation';
 import type { ReplicaPresence } from './replica-presence';
 import type { SendRateLimiter } from './send-rate-limiter';
 

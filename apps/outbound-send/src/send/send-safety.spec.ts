@@ -3,7 +3,7 @@ import path from 'node:path';
 import { OutgoingMessage, SendKind } from '@mailroute/contracts';
 import type { GraphMessage } from '@mailroute/graph-mail';
 import { automationOf, loopRefusal } from './loop-protection';
-import { addressProblem, validateOutgoingMessage } from './message-validation';
+import { addressProblem, validateOutgoingMessage } from '@mailroute/platform';
 import { createSendRateLimiter } from './send-rate-limiter';
 
 const fixtures = path.join(__dirname, '..', 'fixtures');

@@ -575,7 +575,9 @@ export interface ReplyRequest {
   mode: ReplyMode;
   /**
    * The reply. Required; see OutgoingMessage for limits. Attachment content larger than 3 MiB
-   * goes through UploadReplyAttachment.
+   * goes through UploadReplyAttachment. Checked at the call with outbound-send's own rules
+   * (control characters in header fields, address syntax, sizes, recipient count):
+   * INVALID_ARGUMENT naming the field, e.g. content.cc[0].name.
    */
   content?:
     | OutgoingMessage

@@ -1,8 +1,14 @@
 import { SendKind, type EmailAddress, type OutgoingMessage } from '@mailroute/contracts';
-import { ValidationError } from '@mailroute/platform';
+import { ValidationError } from './errors';
+
+/**
+ * What an outgoing e-mail may be (proto OutgoingMessage): one implementation for every service that
+ * takes one — outbound-send's API and its intake of OutboundRequest events, and the router's desktop
+ * Reply, which refuses at the call what outbound-send would refuse later.
+ */
 
 /** Limits of OutgoingMessage (proto/mailroute/v1/email.proto). */
-export const messageLimits = {
+export const outgoingMessageLimits = {
   subjectChars: 255,
   bodyHtmlBytes: 524_288,
   bodyTextBytes: 262_144,
@@ -30,7 +36,7 @@ const domainLabel = /^[A-Za-z0-9\u0080-\uffff]([A-Za-z0-9\u0080-\uffff-]{0,61}[A
 export function addressProblem(address: string): { injection: boolean; problem: string } | undefined {
   if (controlCharacters.test(address)) return { injection: true, problem: 'contains CR/LF or other control characters (header injection)' };
   if (address.length === 0) return { injection: false, problem: 'is required' };
-  if (address.length > messageLimits.addressChars) return { injection: false, problem: `must be at most ${messageLimits.addressChars} characters` };
+  if (address.length > outgoingMessageLimits.addressChars) return { injection: false, problem: `must be at most ${outgoingMessageLimits.addressChars} characters` };
   if (/[\s<>,;:"()[\]\\]/.test(address)) return { injection: true, problem: 'must be a bare address (no white space, angle brackets, commas, quotes or comments)' };
   const at = address.indexOf('@');
   if (at <= 0 || at !== address.lastIndexOf('@')) return { injection: false, problem: 'must contain exactly one "@" with a local part before it' };
@@ -42,16 +48,16 @@ export function addressProblem(address: string): { injection: boolean; problem: 
   return undefined;
 }
 
-function checkAddresses(list: readonly EmailAddress[], field: string, issues: ValidationIssue[]): void {
+function checkAddresses(list: readonly EmailAddress[], field: string, issues: OutgoingMessageIssue[]): void {
   list.forEach((entry, index) => {
     const problem = addressProblem(entry.address);
     if (problem) issues.push({ field: `${field}[${index}].address`, problem: problem.problem, injection: problem.injection });
     if (controlCharacters.test(entry.name)) issues.push({ field: `${field}[${index}].name`, problem: 'contains CR/LF or other control characters (header injection)', injection: true });
-    else if (entry.name.length > messageLimits.displayNameChars) issues.push({ field: `${field}[${index}].name`, problem: `must be at most ${messageLimits.displayNameChars} characters`, injection: false });
+    else if (entry.name.length > outgoingMessageLimits.displayNameChars) issues.push({ field: `${field}[${index}].name`, problem: `must be at most ${outgoingMessageLimits.displayNameChars} characters`, injection: false });
   });
 }
 
-export interface ValidationIssue {
+export interface OutgoingMessageIssue {
   /** Field path as the caller wrote it, e.g. "content.to[0].address". */
   field: string;
   problem: string;
@@ -64,23 +70,23 @@ export interface ValidationIssue {
  * field path of the message ("content"). Attachments' bytes count against the total only when
  * given inline.
  */
-export function validateOutgoingMessage(message: OutgoingMessage | undefined, kind: SendKind, prefix = 'content'): ValidationIssue[] {
-  const issues: ValidationIssue[] = [];
+export function validateOutgoingMessage(message: OutgoingMessage | undefined, kind: SendKind, prefix = 'content'): OutgoingMessageIssue[] {
+  const issues: OutgoingMessageIssue[] = [];
   if (!message) return [{ field: prefix, problem: 'is required', injection: false }];
   if (controlCharacters.test(message.subject)) issues.push({ field: `${prefix}.subject`, problem: 'must be a single line: CR/LF and control characters are refused (header injection)', injection: true });
-  else if ([...message.subject].length > messageLimits.subjectChars) issues.push({ field: `${prefix}.subject`, problem: `must be at most ${messageLimits.subjectChars} characters`, injection: false });
+  else if ([...message.subject].length > outgoingMessageLimits.subjectChars) issues.push({ field: `${prefix}.subject`, problem: `must be at most ${outgoingMessageLimits.subjectChars} characters`, injection: false });
   if (kind === SendKind.SEND_KIND_NEW && message.subject.trim() === '') issues.push({ field: `${prefix}.subject`, problem: 'is required for a new message', injection: false });
   if (!message.bodyHtml && !message.bodyText) issues.push({ field: `${prefix}.body_text`, problem: 'a body (body_text or body_html) is required', injection: false });
-  if (Buffer.byteLength(message.bodyHtml, 'utf8') > messageLimits.bodyHtmlBytes) issues.push({ field: `${prefix}.body_html`, problem: `must be at most ${messageLimits.bodyHtmlBytes} bytes`, injection: false });
-  if (Buffer.byteLength(message.bodyText, 'utf8') > messageLimits.bodyTextBytes) issues.push({ field: `${prefix}.body_text`, problem: `must be at most ${messageLimits.bodyTextBytes} bytes`, injection: false });
+  if (Buffer.byteLength(message.bodyHtml, 'utf8') > outgoingMessageLimits.bodyHtmlBytes) issues.push({ field: `${prefix}.body_html`, problem: `must be at most ${outgoingMessageLimits.bodyHtmlBytes} bytes`, injection: false });
+  if (Buffer.byteLength(message.bodyText, 'utf8') > outgoingMessageLimits.bodyTextBytes) issues.push({ field: `${prefix}.body_text`, problem: `must be at most ${outgoingMessageLimits.bodyTextBytes} bytes`, injection: false });
   checkAddresses(message.to, `${prefix}.to`, issues);
   checkAddresses(message.cc, `${prefix}.cc`, issues);
   checkAddresses(message.bcc, `${prefix}.bcc`, issues);
   if (kind === SendKind.SEND_KIND_NEW && message.to.length === 0) issues.push({ field: `${prefix}.to`, problem: 'needs at least one recipient for a new message', injection: false });
-  if (message.to.length + message.cc.length + message.bcc.length > messageLimits.recipients) {
-    issues.push({ field: `${prefix}.to`, problem: `at most ${messageLimits.recipients} recipients (to + cc + bcc)`, injection: false });
+  if (message.to.length + message.cc.length + message.bcc.length > outgoingMessageLimits.recipients) {
+    issues.push({ field: `${prefix}.to`, problem: `at most ${outgoingMessageLimits.recipients} recipients (to + cc + bcc)`, injection: false });
   }
-  if (message.attachments.length > messageLimits.attachments) issues.push({ field: `${prefix}.attachments`, problem: `at most ${messageLimits.attachments} attachments`, injection: false });
+  if (message.attachments.length > outgoingMessageLimits.attachments) issues.push({ field: `${prefix}.attachments`, problem: `at most ${outgoingMessageLimits.attachments} attachments`, injection: false });
   let total = Buffer.byteLength(message.bodyHtml, 'utf8') + Buffer.byteLength(message.bodyText, 'utf8');
   message.attachments.forEach((attachment, index) => {
     const field = `${prefix}.attachments[${index}]`;
@@ -92,19 +98,19 @@ export function validateOutgoingMessage(message: OutgoingMessage | undefined, ki
     const source = attachment.source;
     if (!source) issues.push({ field: `${field}.source`, problem: 'is required (content, upload_id or inbound)', injection: false });
     else if (source.$case === 'content') {
-      if (source.value.length === 0 || source.value.length > messageLimits.inlineContentBytes) issues.push({ field: `${field}.content`, problem: `must be 1 to ${messageLimits.inlineContentBytes} bytes; upload anything larger`, injection: false });
+      if (source.value.length === 0 || source.value.length > outgoingMessageLimits.inlineContentBytes) issues.push({ field: `${field}.content`, problem: `must be 1 to ${outgoingMessageLimits.inlineContentBytes} bytes; upload anything larger`, injection: false });
       total += source.value.length;
     } else if (source.$case === 'inbound') {
       if (!source.value.graphMessageId) issues.push({ field: `${field}.inbound.graph_message_id`, problem: 'is required', injection: false });
       if (!source.value.attachmentId) issues.push({ field: `${field}.inbound.attachment_id`, problem: 'is required', injection: false });
     } else if (!source.value) issues.push({ field: `${field}.upload_id`, problem: 'is required', injection: false });
   });
-  if (total > messageLimits.totalBytes) issues.push({ field: `${prefix}.attachments`, problem: `the message must be at most ${messageLimits.totalBytes} bytes in total`, injection: false });
+  if (total > outgoingMessageLimits.totalBytes) issues.push({ field: `${prefix}.attachments`, problem: `the message must be at most ${outgoingMessageLimits.totalBytes} bytes in total`, injection: false });
   return issues;
 }
 
 /** Throws the first issue as a ValidationError (INVALID_ARGUMENT naming the field). */
-export function assertValid(issues: readonly ValidationIssue[]): void {
+export function assertValidOutgoingMessage(issues: readonly OutgoingMessageIssue[]): void {
   const first = issues[0];
   if (first) throw new ValidationError(first.field, first.problem);
 }
