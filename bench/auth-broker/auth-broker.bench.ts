@@ -40,6 +40,7 @@ async function main(): Promise<void> {
     AUTH_BROKER_ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`,
     AUTH_BROKER_API_KEYS: tenants.map((tenant) => `wm-${tenant}:${tenant}:credentials.read+credentials.write:${hashBearerCredential(apiKeys.get(tenant) ?? '')}`).join(','),
     AUTH_BROKER_SERVICE_TOKENS: `mailbox-fetch:${hashBearerCredential(serviceToken)}`,
+    AUTH_BROKER_ALLOWED_CLOUD_ORIGINS: endpoints.baseUrl,
     AUTH_BROKER_METRICS_PORT: '0',
     AUTH_BROKER_REFRESH_AHEAD_SECONDS: String(refreshAheadSeconds),
   });

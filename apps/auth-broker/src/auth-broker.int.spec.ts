@@ -103,6 +103,7 @@ describe('auth-broker over gRPC against the graph sandbox (HTTPS) and FerretDB',
       logger,
       clock,
       meter: metrics.meter,
+      allowedCloudOrigins: [endpoints.baseUrl],
       options: { credentialsCacheMs: 0, metricsScanIntervalMs: 3_600_000 },
     });
     const authenticator = createCallerAuthenticator({

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Meter } from '@opentelemetry/api';
 import type { AppCredentialsRecord } from '@mailroute/persistence';
 import type { Logger, SecretBox } from '@mailroute/platform';
+import { createCloudPolicy, type CloudPolicy } from './credentials/clouds';
 import { createCredentialHealthRecorder, type CredentialHealthRecorder } from './credentials/credential-health';
 import { createDelegatedTokenProvider, delegatedPartitionKey, type DelegatedTokenProvider } from './delegated/delegated-token.provider';
 import { createDeviceCodeSignIns, type DeviceCodeSignIns } from './delegated/device-code-sign-in';
@@ -28,6 +29,11 @@ export interface AuthBrokerCoreDeps {
   replicaId?: string;
   /** Meter for the auth-broker's metrics; without one, nothing is measured. */
   meter?: Meter;
+  /**
+   * Origins (`https://host[:port]`) a CUSTOM cloud may use besides the national clouds' hosts: the
+   * graph sandbox, a proxy (AUTH_BROKER_ALLOWED_CLOUD_ORIGINS). Default none.
+   */
+  allowedCloudOrigins?: readonly string[];
   options?: AuthBrokerOptions;
 }
 
@@ -42,6 +48,8 @@ export interface AuthBrokerCore {
   delegatedTokens: DelegatedTokenProvider;
   signIns: DeviceCodeSignIns;
   metrics: AuthBrokerMetrics | undefined;
+  /** Which authority hosts and Graph endpoints credentials may use. */
+  clouds: CloudPolicy;
   /** Credentials from the store, or from a short-lived cache when `cached` (the GetAccessToken path). */
   loadCredentials(tenantId: string, credentialsId: string, cached?: boolean): Promise<AppCredentialsRecord | undefined>;
   /** Drops cached tokens and clients of changed or deleted credentials (this replica; others follow by revision). */
@@ -94,6 +102,7 @@ export function createAuthBrokerCore(deps: AuthBrokerCoreDeps): AuthBrokerCore {
     delegatedTokens,
     signIns,
     metrics,
+    clouds: createCloudPolicy(deps.allowedCloudOrigins),
     async loadCredentials(tenantId, credentialsId, cached = false) {
       const key = tenantKey(tenantId, credentialsId);
       const now = Date.now();

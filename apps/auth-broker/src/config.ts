@@ -1,4 +1,5 @@
 import { addConfigProblem, env, parseApiKeys, parseEncryptionKeys, parseServiceTokens, serviceConfigSchema } from '@mailroute/platform';
+import { parseCloudOrigins } from './credentials/clouds';
 import { z } from 'zod';
 
 /**
@@ -22,6 +23,12 @@ export const configSchema = serviceConfigSchema
     AUTH_BROKER_API_KEYS: env.parsed(parseApiKeys).optional(),
     /** mailroute service tokens allowed to call GetAccessToken: `service:sha256hex[,…]`. */
     AUTH_BROKER_SERVICE_TOKENS: env.parsed(parseServiceTokens).optional(),
+    /**
+     * Origins `https://host[:port][,…]` that tenant credentials of cloud CUSTOM may use as authority
+     * host or Graph endpoint, besides the national clouds' hosts (the only ones allowed by default):
+     * the graph sandbox, a proxy in front of Entra ID and Graph.
+     */
+    AUTH_BROKER_ALLOWED_CLOUD_ORIGINS: env.parsed(parseCloudOrigins).optional(),
     /** Development only: credential-less calls from loopback count as a mailroute service. */
     AUTH_BROKER_TRUST_LOOPBACK_SERVICES: env.bool(false),
     /** Prometheus scrape port (GET /metrics); 0 = any free port. Unset: 9464. */

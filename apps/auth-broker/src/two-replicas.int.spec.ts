@@ -33,6 +33,7 @@ describe('two auth-broker processes sharing one store', () => {
       AUTH_BROKER_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
       AUTH_BROKER_API_KEYS: `wm:${tenant}:credentials.read+credentials.write:${hashBearerCredential(apiKey)}`,
       AUTH_BROKER_SERVICE_TOKENS: `mailbox-fetch:${hashBearerCredential(serviceToken)}`,
+      AUTH_BROKER_ALLOWED_CLOUD_ORIGINS: endpoints.baseUrl,
       AUTH_BROKER_METRICS_PORT: '0',
     };
     replicas.push(startServiceProcess('apps/auth-broker/src/main.ts', env), startServiceProcess('apps/auth-broker/src/main.ts', env));

@@ -33,6 +33,7 @@ export async function wireAuthBroker(config: AuthBrokerConfig, logger: Logger): 
     secretBox,
     logger,
     meter: metrics.meter,
+    allowedCloudOrigins: config.AUTH_BROKER_ALLOWED_CLOUD_ORIGINS ?? [],
     options: {
       refreshAheadMs: config.AUTH_BROKER_REFRESH_AHEAD_SECONDS * 1000,
       leaseTtlMs: config.AUTH_BROKER_ACQUISITION_LEASE_MS,

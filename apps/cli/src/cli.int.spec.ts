@@ -85,6 +85,7 @@ describe('mailroute CLI against real services', () => {
       AUTH_BROKER_EMBEDDED_PATH: path.join(stateDir, 'auth-broker.db'),
       AUTH_BROKER_API_KEYS: `cli:${tenantId}:credentials.read+credentials.write:${hash}`,
       AUTH_BROKER_SERVICE_TOKENS: `mailbox-fetch:${hashBearerCredential(serviceToken)}`,
+      AUTH_BROKER_ALLOWED_CLOUD_ORIGINS: endpoints.baseUrl,
       AUTH_BROKER_METRICS_PORT: '0',
     });
     services.push(authBroker);

@@ -49,6 +49,7 @@ describe('outbound-send killed between the Graph send and recording it', () => {
       AUTH_BROKER_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
       AUTH_BROKER_API_KEYS: `wm:${tenantId}:credentials.read+credentials.write:${hashBearerCredential(apiKey)}`,
       AUTH_BROKER_SERVICE_TOKENS: `outbound-send:${hashBearerCredential(serviceToken)}`,
+      AUTH_BROKER_ALLOWED_CLOUD_ORIGINS: started.endpoints.baseUrl,
       AUTH_BROKER_METRICS_PORT: '0',
     });
     sandbox = await createSandboxMailTenant(started.endpoints, { mailboxCount: 2 });

@@ -295,6 +295,8 @@ export async function startAuthBrokerProcess(options: {
       .map(([service, token]) => `${service}:${hashBearerCredential(token)}`)
       .join(','),
     AUTH_BROKER_METRICS_PORT: '0',
+    // The sandbox stands in for a custom cloud: allowed explicitly, as an operator would.
+    AUTH_BROKER_ALLOWED_CLOUD_ORIGINS: options.endpoints.baseUrl,
   });
   const address = `127.0.0.1:${await proc.port()}`;
   return {

@@ -82,6 +82,7 @@ export function serviceEnvironment(service: ServiceName, options: FleetEnvironme
         AUTH_BROKER_ENCRYPTION_KEYS: tenant.encryptionKey,
         AUTH_BROKER_API_KEYS: `wm:${tenant.tenantId}:credentials.read+credentials.write:${hash}`,
         AUTH_BROKER_SERVICE_TOKENS: `mailbox-fetch:${hashBearerCredential(tenant.fetchToken)},outbound-send:${hashBearerCredential(tenant.sendToken)}`,
+        AUTH_BROKER_ALLOWED_CLOUD_ORIGINS: endpoints.baseUrl,
         AUTH_BROKER_METRICS_PORT: '0',
       };
     case 'mailbox-fetch':

@@ -3,7 +3,7 @@ import { AuthorityCloud, type TenantCredentialsSpec } from '@mailroute/contracts
 import type { AppCredential, AppCredentialsRecord } from '@mailroute/persistence';
 import { ValidationError, readUpdateMask as readWritableMaskPaths, type SecretBox } from '@mailroute/platform';
 import { readCertificate } from './certificate';
-import { predefinedClouds } from './clouds';
+import { predefinedClouds, type CloudPolicy } from './clouds';
 import { sealingContext } from '../entra/msal-clients';
 
 /** Writable paths of TenantCredentialsSpec that an update mask may name. */
@@ -30,6 +30,8 @@ interface Context {
   credentialsId: string;
   secretBox: SecretBox;
   now: Date;
+  /** Hosts a CUSTOM cloud may use. */
+  clouds: CloudPolicy;
 }
 
 /**
@@ -47,7 +49,7 @@ export function applySpec(base: SpecFields | undefined, spec: TenantCredentialsS
   }
   if (paths.has('cloud') || paths.has('authority_host') || paths.has('graph_endpoint')) {
     const cloud = paths.has('cloud') ? spec.cloud : (base ? cloudEnum(base.cloud) : AuthorityCloud.AUTHORITY_CLOUD_GLOBAL);
-    Object.assign(next, readCloud(cloud, paths.has('authority_host') ? spec.authorityHost : '', paths.has('graph_endpoint') ? spec.graphEndpoint : '', base));
+    Object.assign(next, readCloud(cloud, paths.has('authority_host') ? spec.authorityHost : '', paths.has('graph_endpoint') ? spec.graphEndpoint : '', base, context.clouds));
   }
   if (paths.has('client_secret') || paths.has('certificate')) {
     next.credential = readCredential(spec, paths, context);
@@ -112,12 +114,18 @@ function cloudEnum(name: string): AuthorityCloud {
   return AuthorityCloud.AUTHORITY_CLOUD_CUSTOM;
 }
 
-function readCloud(cloud: AuthorityCloud, authorityHost: string, graphEndpoint: string, base: SpecFields | undefined): Pick<SpecFields, 'cloud' | 'authorityHost' | 'graphEndpoint'> {
+function readCloud(
+  cloud: AuthorityCloud,
+  authorityHost: string,
+  graphEndpoint: string,
+  base: SpecFields | undefined,
+  clouds: CloudPolicy,
+): Pick<SpecFields, 'cloud' | 'authorityHost' | 'graphEndpoint'> {
   if (cloud === AuthorityCloud.AUTHORITY_CLOUD_CUSTOM) {
     return {
       cloud: 'custom',
-      authorityHost: readHttpsOrigin(authorityHost || (base?.cloud === 'custom' ? base.authorityHost : ''), 'spec.authority_host'),
-      graphEndpoint: readHttpsOrigin(graphEndpoint || (base?.cloud === 'custom' ? base.graphEndpoint : ''), 'spec.graph_endpoint'),
+      authorityHost: readAllowedOrigin(authorityHost || (base?.cloud === 'custom' ? base.authorityHost : ''), 'spec.authority_host', clouds),
+      graphEndpoint: readAllowedOrigin(graphEndpoint || (base?.cloud === 'custom' ? base.graphEndpoint : ''), 'spec.graph_endpoint', clouds),
     };
   }
   const hosts = predefinedClouds.get(cloud === AuthorityCloud.AUTHORITY_CLOUD_UNSPECIFIED ? AuthorityCloud.AUTHORITY_CLOUD_GLOBAL : cloud);
@@ -125,6 +133,15 @@ function readCloud(cloud: AuthorityCloud, authorityHost: string, graphEndpoint: 
   if (authorityHost) throw new ValidationError('spec.authority_host', 'must be empty unless cloud is AUTHORITY_CLOUD_CUSTOM');
   if (graphEndpoint) throw new ValidationError('spec.graph_endpoint', 'must be empty unless cloud is AUTHORITY_CLOUD_CUSTOM');
   return { cloud: hosts.name, authorityHost: hosts.authorityHost, graphEndpoint: hosts.graphEndpoint };
+}
+
+/** A CUSTOM cloud's host: a well-formed https origin that the installation allows (the value is never echoed). */
+function readAllowedOrigin(value: string, field: string, clouds: CloudPolicy): string {
+  const origin = readHttpsOrigin(value, field);
+  if (!clouds.allows(origin)) {
+    throw new ValidationError(field, "must be a national cloud's host or an origin the operator allows (AUTH_BROKER_ALLOWED_CLOUD_ORIGINS)");
+  }
+  return origin;
 }
 
 function readHttpsOrigin(value: string, field: string): string {

@@ -58,8 +58,8 @@ const texts: Partial<Record<DiagnosticCode, FindingText>> = {
   [DiagnosticCode.DIAGNOSTIC_CODE_AUTHORITY_UNREACHABLE]: {
     check: DiagnosticCheck.DIAGNOSTIC_CHECK_AUTHORITY_REACHABLE,
     step: SetupStep.SETUP_STEP_CONNECTIVITY,
-    message: 'The Entra ID sign-in host could not be reached (DNS, connection refused or timeout).',
-    remedy: 'Setup step "Connectivity": allow outbound HTTPS from the auth-broker to the authority host (proxy, firewall, DNS), and check the cloud of the credentials.',
+    message: 'The Entra ID sign-in host could not be reached over trusted HTTPS (DNS, connection refused, timeout, or a TLS certificate the auth-broker does not trust).',
+    remedy: 'Setup step "Connectivity": allow outbound HTTPS from the auth-broker to the authority host (proxy, firewall, DNS), trust a TLS-inspecting proxy\'s CA with NODE_EXTRA_CA_CERTS, and check the cloud of the credentials; the auth-broker\'s log names the exact network error.',
   },
   [DiagnosticCode.DIAGNOSTIC_CODE_AUTHORITY_TLS_UNTRUSTED]: {
     check: DiagnosticCheck.DIAGNOSTIC_CHECK_AUTHORITY_REACHABLE,

@@ -74,6 +74,7 @@ export async function diagnoseTenant(deps: TenantDiagnosisDeps, record: AppCrede
     if (isMailrouteError(error)) throw error;
     deps.observer?.entraRequest?.(record.tenantId, 'failure');
     const failure = classifyEntraFailure(error, network.lastProblem);
+    if (failure.networkError) deps.logger.warn({ tenantId: record.tenantId, credentialsId: record.credentialsId, networkError: failure.networkError }, 'auth-broker: diagnosis could not reach the authority host');
     if (!failure.transient) await deps.health.rejected(record, failure.finding, checkedAt);
     // Findings whose check comes after the token request (e.g. consent refused at token time) are
     // reported on TOKEN_ACQUIRED, the check that failed.

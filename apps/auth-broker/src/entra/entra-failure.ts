@@ -13,6 +13,13 @@ export interface EntraFailure {
   retryAfterMs?: number | undefined;
   /** For delegated grants: the state the failure puts the grant in. */
   grantState?: DelegatedGrantState | undefined;
+  /**
+   * For the operator's log only: the connection or TLS error code behind AUTHORITY_UNREACHABLE
+   * (e.g. ECONNREFUSED, SELF_SIGNED_CERT_IN_CHAIN). Callers get one answer for every way the host
+   * could not be reached over trusted HTTPS, so the diagnosis tells a tenant admin nothing about
+   * which hosts and ports exist.
+   */
+  networkError?: string | undefined;
 }
 
 const byAadsts = new Map<number, DiagnosticCode>([
@@ -57,17 +64,6 @@ const tokenTimeCheck = new Map<DiagnosticCode, DiagnosticCheck>([
   [DiagnosticCode.DIAGNOSTIC_CODE_CERTIFICATE_EXPIRED, DiagnosticCheck.DIAGNOSTIC_CHECK_CREDENTIAL_ACCEPTED],
 ]);
 
-/** TLS verification failures as Node reports them in `fetch`'s cause. */
-const tlsCodes = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'CERT_UNTRUSTED',
-]);
-
 /**
  * Classifies what MSAL threw, using what the wire saw: Entra's AADSTS code (from the error or the
  * last error response), TLS and connection failures, throttling and 5xx. Never reads secrets.
@@ -91,10 +87,9 @@ export function classifyEntraFailure(error: unknown, wire: WireProblem | undefin
   if (code === undefined && error instanceof AuthError && ['no_tokens_found', 'no_account_found', 'no_account_in_silent_request'].includes(error.errorCode)) {
     code = DiagnosticCode.DIAGNOSTIC_CODE_DELEGATED_SIGN_IN_EXPIRED;
   }
-  if (code === undefined && wire?.kind === 'network') {
-    if (wire.code) details['network_error'] = wire.code;
-    code = wire.code && tlsCodes.has(wire.code) ? DiagnosticCode.DIAGNOSTIC_CODE_AUTHORITY_TLS_UNTRUSTED : DiagnosticCode.DIAGNOSTIC_CODE_AUTHORITY_UNREACHABLE;
-  }
+  // Refused, timed out, DNS, or a certificate not trusted: one answer to the caller (see networkError).
+  const networkError = code === undefined && wire?.kind === 'network' ? (wire.code ?? 'network') : undefined;
+  if (networkError !== undefined) code = DiagnosticCode.DIAGNOSTIC_CODE_AUTHORITY_UNREACHABLE;
   if (code === undefined && status !== undefined && (status === 429 || status >= 500)) {
     code = status === 429 ? DiagnosticCode.DIAGNOSTIC_CODE_THROTTLED : DiagnosticCode.DIAGNOSTIC_CODE_TRANSIENT_ERROR;
   }
@@ -112,6 +107,7 @@ export function classifyEntraFailure(error: unknown, wire: WireProblem | undefin
     finding: findingFor(code, { details, ...(tokenTimeCheck.has(code) ? { check: tokenTimeCheck.get(code) } : {}) }),
     retryAfterMs: transient ? (retryAfterMs ?? (code === DiagnosticCode.DIAGNOSTIC_CODE_THROTTLED ? 60_000 : 5_000)) : undefined,
     grantState: grantStateByCode.get(code),
+    networkError,
   };
 }
 

@@ -42,6 +42,7 @@ export function createAccessTokenHandlers(core: AuthBrokerCore): AccessTokenServ
         return served(tenantId, 'app_only', async () => {
           const record = await core.loadCredentials(tenantId, credentialsId, true);
           if (!record) throw precondition(DiagnosticCode.DIAGNOSTIC_CODE_CREDENTIALS_NOT_FOUND, `tenant credentials "${credentialsId}"`);
+          core.clouds.assertUsable(record);
           const token = await core.appTokens.getToken(record, options);
           return { accessToken: token.accessToken, tokenType: 'Bearer', expiresAt: token.expiresOn, graphEndpoint: record.graphEndpoint, directoryId: record.directoryId };
         });
@@ -53,6 +54,7 @@ export function createAccessTokenHandlers(core: AuthBrokerCore): AccessTokenServ
         if (!grant) throw precondition(DiagnosticCode.DIAGNOSTIC_CODE_DELEGATED_SIGN_IN_MISSING, `mailbox ${mailboxAddress}`);
         const record = await core.loadCredentials(tenantId, grant.credentialsId, true);
         if (!record) throw precondition(DiagnosticCode.DIAGNOSTIC_CODE_CREDENTIALS_NOT_FOUND, `tenant credentials "${grant.credentialsId}"`);
+        core.clouds.assertUsable(record);
         const token = await core.delegatedTokens.getToken(grant, record, options);
         return { accessToken: token.accessToken, tokenType: 'Bearer', expiresAt: token.expiresOn, graphEndpoint: record.graphEndpoint, directoryId: record.directoryId };
       });

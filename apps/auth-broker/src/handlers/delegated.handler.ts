@@ -23,6 +23,7 @@ export function createDelegatedHandlers(core: AuthBrokerCore): Handlers {
         const finding = findingFor(DiagnosticCode.DIAGNOSTIC_CODE_CREDENTIALS_NOT_FOUND);
         throw new FailedPreconditionError(`tenant credentials "${credentialsId}": ${finding.message} ${finding.remedy}`, { reason: DiagnosticCode[finding.code] });
       }
+      core.clouds.assertUsable(record);
       const session = await core.signIns.start(record, mailboxAddress);
       return {
         signInId: session.signInId,

@@ -10,6 +10,7 @@ export function createDiagnosisHandlers(core: AuthBrokerCore): Pick<AuthBrokerSe
     async diagnoseTenant(request, context) {
       const credentialsId = readCredentialsId(request.credentialsId);
       const record = await core.loadCredentials(context.tenantId, credentialsId);
+      if (record) core.clouds.assertUsable(record);
       const diagnosis = await diagnoseTenant(
         { secretBox: core.secretBox, health: core.health, clock: core.clock, logger: core.logger, ...(core.metrics ? { observer: core.metrics } : {}) },
         record,

@@ -33,7 +33,7 @@ export function createTenantCredentialsHandlers(core: AuthBrokerCore): Handlers 
       if (!credentialPath) throw new ValidationError('spec.client_secret', 'is required: give a client secret or a certificate');
       const paths = new Set<SpecPath>([...specPaths.filter((path) => path !== 'client_secret' && path !== 'certificate'), credentialPath]);
       const now = core.clock();
-      const fields = applySpec(undefined, request.spec, paths, { tenantId: context.tenantId, credentialsId, secretBox: core.secretBox, now });
+      const fields = applySpec(undefined, request.spec, paths, { tenantId: context.tenantId, credentialsId, secretBox: core.secretBox, now, clouds: core.clouds });
       const record = await core.stores.credentials.create({ tenantId: context.tenantId, credentialsId, revision: newRevision(), ...fields }, now);
       await core.credentialsChanged(context.tenantId, credentialsId, true);
       return { credentials: toTenantCredentials(record, undefined, now) };
@@ -67,7 +67,7 @@ export function createTenantCredentialsHandlers(core: AuthBrokerCore): Handlers 
         throw new ConflictError(`tenant credentials "${credentialsId}" changed since it was read (etag ${request.etag}); read them again`);
       }
       const now = core.clock();
-      const fields = applySpec(current, request.spec, paths, { tenantId: context.tenantId, credentialsId, secretBox: core.secretBox, now });
+      const fields = applySpec(current, request.spec, paths, { tenantId: context.tenantId, credentialsId, secretBox: core.secretBox, now, clouds: core.clouds });
       const identityChanged = changesIdentity(current, fields);
       const updated = await core.stores.credentials.replace({ ...current, ...fields, revision: identityChanged ? newRevision() : current.revision }, now);
       await core.credentialsChanged(context.tenantId, credentialsId, identityChanged);

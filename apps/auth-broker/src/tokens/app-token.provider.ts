@@ -143,7 +143,7 @@ export function createAppTokenProvider(deps: AppTokenProviderDeps): AppTokenProv
       const failure = classifyEntraFailure(error, entry.network.lastProblem);
       const callError = toCallError(failure, `tenant credentials "${record.credentialsId}"`);
       deps.logger.warn(
-        { tenantId: record.tenantId, credentialsId: record.credentialsId, code: DiagnosticCode[failure.finding.code], details: failure.finding.details },
+        { tenantId: record.tenantId, credentialsId: record.credentialsId, code: DiagnosticCode[failure.finding.code], details: failure.finding.details, networkError: failure.networkError },
         'auth-broker: Entra ID refused an app-only token',
       );
       if (!failure.transient) {

@@ -204,15 +204,20 @@ export function serviceEnvironment(name: ServiceName, inputs: EnvironmentInputs)
       : { [`${prefix}_STORE`]: 'embedded', [`${prefix}_EMBEDDED_PATH`]: file(base) };
   const apiKeys = apiKeysVariable(secrets);
   switch (name) {
-    case 'auth-broker':
+    case 'auth-broker': {
+      // The operator's configuration names the tenants' clouds (the sandbox's among them): those hosts
+      // are allowed for CUSTOM clouds, nothing else beyond the national clouds.
+      const origins = new Set(inputs.tenants.flatMap((tenant) => [tenant.authorityHost, tenant.graphEndpoint]).filter((url): url is string => Boolean(url)).map((url) => new URL(url).origin));
       return {
         ...common,
         ...store('AUTH_BROKER', 'auth-broker'),
+        AUTH_BROKER_ALLOWED_CLOUD_ORIGINS: [...origins].join(','),
         AUTH_BROKER_SERVICE_TOKENS: serviceTokensVariable(secrets),
         AUTH_BROKER_ENCRYPTION_KEYS: `host:${secrets.encryptionKey}`,
         AUTH_BROKER_API_KEYS: apiKeys,
         AUTH_BROKER_METRICS_PORT: '0',
       };
+    }
     case 'mailbox-fetch':
       return {
         ...common,
