@@ -190,6 +190,8 @@ describe('wireInteractionRouter (the composition root) serves the metrics', () =
     // As runService does: the consumers and the metrics start once the server listens.
     await parts.startAfterListen?.();
     try {
+      // As runService does: consumers and the queue metrics start once the server listens.
+      await parts.startAfterListen?.();
       const port = (await waitFor(() => lines.find((l) => l.msg === 'interaction-router: metrics at /metrics'))).port ?? 0;
       expect(port).toBeGreaterThan(0);
       const admin = createClient(InteractionRouterServiceDefinition, channel, { '*': { metadata: Metadata({ authorization: `Bearer ${apiKey}` }) } });
