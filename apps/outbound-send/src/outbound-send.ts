@@ -1,11 +1,11 @@
 import { AutomationFlags, SendOrigin, ActorKind } from '@mailroute/contracts';
 import { createGraphMailClient, createGraphSendClient, createMailboxLimiter, type GraphThrottleObserver, type GraphTokenProvider, type MailboxLimiter } from '@mailroute/graph-mail';
 import { events, fromEventMessage, type EventBus, type Subscription } from '@mailroute/messaging';
+import { ReplicaLiveness } from '@mailroute/persistence';
 import type { Logger } from '@mailroute/platform';
 import { createOutboundSendHandlers } from './handlers/outbound-send.handler';
 import type { MailboxDirectory } from './mailboxes/mailbox-directory';
 import { createSendEngine, isFinalState, type SendEngine, type SendEngineEvents, type SendEngineOptions } from './send/send-engine';
-import { createReplicaPresence } from './send/replica-presence';
 import { createSendRateLimiter } from './send/send-rate-limiter';
 import type { OutboundSendStores } from './store/outbound-send.stores';
 
@@ -83,13 +83,10 @@ export function createOutboundSend(adapters: OutboundSendAdapters): OutboundSend
     ...(options.graphRequestTimeoutMs ? { requestTimeoutMs: options.graphRequestTimeoutMs } : {}),
     ...(adapters.onThrottled ? { onThrottled: adapters.onThrottled } : {}),
   });
-  const presence = createReplicaPresence({
-    table: stores.replicas,
-    replicaId: adapters.replicaId,
-    logger,
-    ...(options.replicaDeadAfterMs ? { options: { deadAfterMs: options.replicaDeadAfterMs } } : {}),
-    ...(adapters.clock ? { clock: adapters.clock } : {}),
-  });
+  // Heartbeats in os_replicas (ReplicaLiveness, libs/persistence): attempt markers name this process's
+  // incarnation, so another replica resolves them at once when this process is gone.
+  const liveness = new ReplicaLiveness(stores.replicas, adapters.replicaId, options.replicaDeadAfterMs ?? 30_000, adapters.clock ?? Date.now);
+  const heartbeatMs = Math.max(200, Math.floor(liveness.ttlMs / 6));
   const engine = createSendEngine({
     stores,
     bus,
@@ -99,7 +96,7 @@ export function createOutboundSend(adapters: OutboundSendAdapters): OutboundSend
     rate: createSendRateLimiter({ perWindow: options.sendRatePerWindow ?? 30, windowMs: options.sendRateWindowMs ?? 60_000 }),
     logger,
     replicaId: adapters.replicaId,
-    presence,
+    liveness,
     ...(options.engine ? { options: options.engine } : {}),
     ...(adapters.clock ? { clock: adapters.clock } : {}),
     ...(adapters.events ? { events: adapters.events } : {}),
@@ -114,7 +111,18 @@ export function createOutboundSend(adapters: OutboundSendAdapters): OutboundSend
     handlers,
     async start() {
       // Before any drive: attempt markers of this process name an instance the other replicas can check.
-      await presence.start();
+      await liveness.beat();
+      liveness.keepBeating(heartbeatMs, {
+        onBeat: ({ lapsed, lapsedIncarnation }) => {
+          if (lapsed) logger.warn({ lapsedIncarnation, incarnation: liveness.incarnation }, 'outbound-send: replica heartbeat lapsed; continuing as a new incarnation');
+          // Superseded while beating: a later process runs under the same replica id.
+          void liveness
+            .isGone(liveness.replicaId, liveness.incarnation)
+            .then((gone) => gone && logger.error({ replicaId: liveness.replicaId }, 'outbound-send: another live process uses this replica id (OUTBOUND_SEND_REPLICA_ID must be unique per process)'))
+            .catch(() => undefined);
+        },
+        onError: (error) => logger.warn({ err: error }, 'outbound-send: replica heartbeat failed'),
+      });
       const partitions = options.topicPartitions ?? 8;
       await bus.ensureTopics([events.outboundRequest, events.outboundResult, events.inboundEmail, events.interactionStateChanged].map((event) => ({ topic: event.topic, partitions })));
       const groupId = options.groupId ?? 'outbound-send';
@@ -180,7 +188,7 @@ export function createOutboundSend(adapters: OutboundSendAdapters): OutboundSend
       await Promise.all(subscriptions.splice(0).map((subscription) => subscription.close()));
       await dueRunning;
       await engine.close();
-      await presence.stop();
+      await liveness.stop().catch((error: unknown) => logger.warn({ err: error }, 'outbound-send: could not record the clean stop'));
     },
   };
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ActorKind, OutboundRequest, SendKind, SendOrigin, SendState, type OutgoingMessage } from '@mailroute/contracts';
 import { createMailboxLimiter } from '@mailroute/graph-mail';
 import { eventKey, events, KafkaEventBus, toEventMessage } from '@mailroute/messaging';
-import { MongoDocumentTable, type MongoStore } from '@mailroute/persistence';
+import { MongoDocumentTable, ReplicaLiveness, type MongoStore } from '@mailroute/persistence';
 import { createLogger } from '@mailroute/platform';
 import { createSandboxMailTenant, createSandboxTokenProvider, randomId, startTestGraphSandbox, testInfra, waitFor, type SandboxMailTenant } from '@mailroute/testing';
 import { createTableMailboxDirectory, mailboxConfigTableName, type MailboxConfigView } from './mailboxes/mailbox-directory';
@@ -103,8 +103,9 @@ describe('a send stranded by a crashed replica', () => {
 
   it('sends the mailbox\'s other replies at once (the stranded send takes no send slot) and resolves it exactly once when its owner\'s heartbeat stops', async () => {
     // The owner just crashed: its last heartbeat is fresh, so for a while it looks alive.
-    const owner = { replicaId: 'crashed-replica', instance: randomUUID() };
-    await stores.replicas.put(owner.replicaId, { instance: owner.instance, startedAt: Date.now() - 60_000, beatAt: Date.now() });
+    const crashed = new ReplicaLiveness(stores.replicas, 'crashed-replica', 5_000, Date.now);
+    await crashed.beat();
+    const owner = { replicaId: crashed.replicaId, instance: crashed.incarnation };
     const stranded = await strand(0, owner);
     const others = Array.from({ length: perMinute }, (_, i) => request(0, `Reply ${i}`));
     for (const other of others) await bus.publish(events.outboundRequest.topic, toEventMessage('outboundRequest', eventKey(tenantId, other.mailboxId), other));
@@ -124,15 +125,14 @@ describe('a send stranded by a crashed replica', () => {
     await service.engine.intake(stranded, SendOrigin.SEND_ORIGIN_AGENT);
     await stores.attempts.insert(`${sendKey(tenantId, stranded.sendId)}/1`, { owner: replicaId, instance: before, at: Date.now() });
     // The replica is alive again as another instance, beating: only the instance tells the stranded attempt is dead.
-    const restarted = { instance: randomUUID(), startedAt: Date.now() };
-    const beat = () => stores.replicas.put(replicaId, { ...restarted, beatAt: Date.now() });
-    await beat();
-    const beating = setInterval(() => void beat().catch(() => undefined), 500);
+    const restarted = new ReplicaLiveness(stores.replicas, replicaId, 5_000, Date.now);
+    await restarted.beat();
+    restarted.keepBeating(500);
     try {
       await service.engine.enqueue(tenantId, stranded.sendId);
       await waitFor(async () => (await state(stranded.sendId)) === SendState.SEND_STATE_SENT, { timeoutMs: 30_000, intervalMs: 200, description: 'the stranded send SENT' });
     } finally {
-      clearInterval(beating);
+      await restarted.stop();
     }
     expect(await sentCopies(1, stranded.sendId)).toBe(1);
   });

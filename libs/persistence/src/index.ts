@@ -17,3 +17,4 @@ export * from './ports/interaction.repository';
 export { MongoInteractionRepository, interactionIndexes } from './mongo/mongo-interaction.repository';
 export { EmbeddedInteractionRepository } from './embedded/embedded-interaction.repository';
 export { EmbeddedVersionedTable } from './embedded/embedded-versioned-table';
+export * from './liveness/replica-liveness';

@@ -4,6 +4,7 @@ import {
   MongoDocumentTable,
   MongoStore,
   type DocumentTable,
+  type LivenessDocument,
 } from '@mailroute/persistence';
 import type { Logger } from '@mailroute/platform';
 import type {
@@ -16,7 +17,6 @@ import type {
   SyncRequestRecord,
 } from './mailbox-fetch.records';
 import type { LeaseDocument } from '../sync/mailbox-lease';
-import type { LivenessDocument } from '../sync/replica-liveness';
 
 /** Every table mailbox-fetch keeps. Only unique inserts are relied on for atomicity (FerretDB v1). */
 export interface MailboxFetchStores {
@@ -29,7 +29,7 @@ export interface MailboxFetchStores {
   attachments: DocumentTable<AttachmentContentRecord>;
   syncRequests: DocumentTable<SyncRequestRecord>;
   leases: DocumentTable<LeaseDocument>;
-  /** Replica heartbeats (owner liveness, see sync/replica-liveness.ts). */
+  /** Replica heartbeats (owner liveness, ReplicaLiveness in libs/persistence). */
   liveness: DocumentTable<LivenessDocument>;
   close(): Promise<void>;
 }

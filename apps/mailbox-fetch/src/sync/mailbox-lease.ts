@@ -4,7 +4,7 @@ import { seqKey } from '../store/mailbox-fetch.records';
 /** One holding of a mailbox lease, stored under `<lease key>#<epoch>`. */
 export interface LeaseDocument {
   owner: string;
-  /** The owner process's incarnation (replica-liveness.ts); absent on leases of older versions. */
+  /** The owner process's incarnation (ReplicaLiveness in libs/persistence); absent on leases of older versions. */
   incarnation?: string | undefined;
   epoch: number;
   expiresAt: number;

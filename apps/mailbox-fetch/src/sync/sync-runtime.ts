@@ -1,9 +1,9 @@
 import { MailboxSyncState } from '@mailroute/contracts';
+import { ReplicaLiveness } from '@mailroute/persistence';
 import { backoffDelayMs, isRetryable, type Logger } from '@mailroute/platform';
 import { mailboxKey, type MailboxRecord, type MailboxStatusRecord, type SyncRequestRecord } from '../store/mailbox-fetch.records';
 import { listAll, type MailboxFetchStores } from '../store/mailbox-fetch.stores';
 import { isHeld, MailboxLeases, ownerGoneIn, type MailboxLease } from './mailbox-lease';
-import { ReplicaLiveness } from './replica-liveness';
 import { LostMailboxError, type MailboxSync } from './mailbox-sync';
 import { CursorTakenError } from './sync-cursor.store';
 import { describeSyncFailure } from './sync-failure';

@@ -25,11 +25,11 @@ import {
   type MailboxSender,
 } from '@mailroute/graph-mail';
 import { eventKey, events, toEventMessage, type EventBus } from '@mailroute/messaging';
+import type { ReplicaLiveness } from '@mailroute/persistence';
 import { backoffDelayMs, contextFromStored, currentTraceContext, isRetryable, sleep, UnavailableError, validateOutgoingMessage, ValidationError, type Logger } from '@mailroute/platform';
 import type { MailboxDirectory, SendingMailbox } from '../mailboxes/mailbox-directory';
 import { dueKey, type FailureRecord, type OutboundSendStores, type SendRecord, type SentRecord } from '../store/outbound-send.stores';
 import { automationOf, loopRefusal, sendIdHeader } from './loop-protection';
-import type { ReplicaPresence } from './replica-presence';
 import type { SendRateLimiter } from './send-rate-limiter';
 
 /** Tunables of the send engine; every field has a default (defaultSendEngineOptions). */
@@ -94,7 +94,7 @@ export interface SendEngineDeps {
    * Liveness of the replicas (heartbeats in the store): a stranded attempt whose owner is known gone
    * is resolved at once instead of after `attemptStaleMs`. Without it only staleness decides.
    */
-  presence?: ReplicaPresence;
+  liveness?: ReplicaLiveness;
   options?: Partial<SendEngineOptions>;
   clock?: () => number;
   events?: SendEngineEvents;
@@ -496,7 +496,8 @@ export function createSendEngine(deps: SendEngineDeps) {
         }
         record = { ...record, draftReady: true };
       }
-      if (deps.presence && !deps.presence.isFresh(clock())) {
+      // Fresh = the acknowledged heartbeat lives for half its TTL more: a Graph send started now ends well inside it.
+      if (deps.liveness && !deps.liveness.alive(clock(), deps.liveness.ttlMs / 2)) {
         // This replica could not renew its heartbeat: another replica may soon take the attempt over. Not now.
         throw new UnavailableError('the replica heartbeat is not recent; not sending now');
       }
@@ -585,10 +586,10 @@ export function createSendEngine(deps: SendEngineDeps) {
       const markerKey = `${key}/${number}`;
       // The attempt marker first, the send slot after: a try that cannot proceed (another replica
       // holds the attempt) takes no slot from the mailbox's send rate limit.
-      if (!(await stores.attempts.insert(markerKey, { owner: deps.replicaId, at: now, ...(deps.presence ? { instance: deps.presence.instanceId } : {}) }))) {
+      if (!(await stores.attempts.insert(markerKey, { owner: deps.replicaId, at: now, ...(deps.liveness ? { instance: deps.liveness.incarnation } : {}) }))) {
         const holder = await stores.attempts.get(markerKey);
         if (!holder) continue; // released meanwhile (its owner waits for a send slot): look again
-        const ownerGone = holder.owner === deps.replicaId || (await deps.presence?.isGone(holder, now)) === true;
+        const ownerGone = holder.owner === deps.replicaId || (await deps.liveness?.isGone(holder.owner, holder.instance, now)) === true;
         if (!ownerGone && now - holder.at < options.attemptStaleMs) {
           throw new UnavailableError(`send ${sendId}: attempt ${number} is in progress on ${holder.owner}`, { retryAfterMs: 1_000 });
         }

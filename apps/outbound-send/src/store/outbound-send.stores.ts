@@ -1,4 +1,4 @@
-import { EmbeddedDocumentTable, EmbeddedStore, MongoDocumentTable, MongoStore, type DocumentTable } from '@mailroute/persistence';
+import { EmbeddedDocumentTable, EmbeddedStore, MongoDocumentTable, MongoStore, type DocumentTable, type LivenessDocument } from '@mailroute/persistence';
 import type { Logger } from '@mailroute/platform';
 
 /** A failure as stored (proto SendFailure, reason as its number). */
@@ -73,21 +73,9 @@ export interface IdempotencyRecord {
 export interface AttemptRecord {
   /** Replica id of the owner. */
   owner: string;
-  /** The owner's process instance (a random id per start): tells a restarted replica from the one that held it. */
+  /** The owner process's incarnation (ReplicaLiveness; new per start): tells a restarted replica from the one that held it. */
   instance?: string | undefined;
   at: number;
-}
-
-/**
- * `<replica id>`: the liveness of the process running as that replica — its instance (random per
- * start), a heartbeat, and `stoppedAt` after a clean shutdown. A marker whose owner is known gone
- * (stopped, heartbeat stale, or the replica restarted as another instance) is resolved at once.
- */
-export interface ReplicaRecord {
-  instance: string;
-  startedAt: number;
-  beatAt: number;
-  stoppedAt?: number | undefined;
 }
 
 /** `<due time, zero-padded>/<tenant>/<send id>`: a send waiting longer than a consumer may hold its message. */
@@ -133,7 +121,8 @@ export interface OutboundSendStores {
   interactions: DocumentTable<InteractionRecord>;
   holders: DocumentTable<InteractionHolderRecord>;
   contents: DocumentTable<AttachmentContentRecord>;
-  replicas: DocumentTable<ReplicaRecord>;
+  /** Replica heartbeats, `<replica id>/<incarnation>#<seq>` (ReplicaLiveness in libs/persistence). */
+  replicas: DocumentTable<LivenessDocument>;
   close(): Promise<void>;
 }
 

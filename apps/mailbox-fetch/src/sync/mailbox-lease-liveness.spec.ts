@@ -1,6 +1,5 @@
-import { EmbeddedDocumentTable, EmbeddedStore } from '@mailroute/persistence';
+import { EmbeddedDocumentTable, EmbeddedStore, incarnationKey, ReplicaLiveness, type LivenessDocument } from '@mailroute/persistence';
 import { isHeld, MailboxLeases, ownerGoneIn, type LeaseDocument } from './mailbox-lease';
-import { incarnationKey, ReplicaLiveness, type LivenessDocument } from './replica-liveness';
 
 describe('owner liveness for mailbox leases', () => {
   let store: EmbeddedStore;
