@@ -76,6 +76,7 @@ describe('interaction-router: replies accepted while Kafka is down', () => {
     expect(Date.now() - completedAt).toBeLessThan(8_000);
 
     await kafka.restart();
+    const backAt = Date.now();
     // Everything on the topic from the beginning, in a group of its own, read after the broker is back.
     const watcher = new KafkaEventBus({ brokers: [kafka.brokers], clientId: 'outbox-watch' });
     const seen: OutboundRequest[] = [];
@@ -91,6 +92,7 @@ describe('interaction-router: replies accepted while Kafka is down', () => {
         },
       });
       await waitFor(() => seen.some((r) => r.sendId === answer.sendId), slow);
+      process.stdout.write(`reply-outbox: Reply answered in ${answeredInMs} ms with the broker down; the request was on the topic ${Date.now() - backAt} ms after the broker was back\n`);
       await waitFor(async () => (await harness.stores.outbox.get(marker)) === undefined, slow);
       // Nothing republishes a send once its marker is gone; a sentinel on the same partition, read
       // after everything published before it, closes the count.
