@@ -187,8 +187,6 @@ describe('wireInteractionRouter (the composition root) serves the metrics', () =
     });
     const parts = await wireInteractionRouter(config, logger);
     const channel = createChannel(`127.0.0.1:${await parts.server.listen('127.0.0.1', 0)}`);
-    // As runService does: the consumers and the metrics start once the server listens.
-    await parts.startAfterListen?.();
     try {
       // As runService does: consumers and the queue metrics start once the server listens.
       await parts.startAfterListen?.();
