@@ -39,4 +39,27 @@ describe('KafkaEventBus when its broker is killed and comes back', () => {
       await bus.close();
     }
   }, 180_000);
+
+  it('subscribes while no broker answers: ensureTopics and subscribe wait for the broker instead of failing, then consume', async () => {
+    const topic = randomId('late');
+    const bus = new KafkaEventBus({ brokers: [kafka.brokers], clientId: 'late-test' });
+    const received: DeliveredMessage[] = [];
+    try {
+      await kafka.kill();
+      // A service (re)starting during the outage: its consumers start in the background.
+      const starting = (async () => {
+        await bus.ensureTopics([{ topic, partitions: 1 }]);
+        await bus.subscribe({ groupId: randomId('g'), topics: [topic], handler: async (message) => void received.push(message) });
+      })();
+      const outcome = starting.then(() => 'started', (error: unknown) => error);
+      // Longer than kafkajs' own connection retries.
+      await new Promise((resolve) => setTimeout(resolve, 15_000));
+      await kafka.restart();
+      await expect(outcome).resolves.toBe('started');
+      await bus.publish(topic, { key: 'k', value: Buffer.from('hello') });
+      await waitFor(() => received.some((message) => message.value.toString() === 'hello'), { timeoutMs: 60_000, intervalMs: 100, description: 'the message' });
+    } finally {
+      await bus.close();
+    }
+  }, 180_000);
 });

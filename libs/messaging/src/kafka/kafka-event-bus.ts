@@ -70,6 +70,8 @@ export class KafkaEventBus implements EventBus {
   private producerReady: Promise<Producer> | undefined;
   private readonly subscriptions = new Set<KafkaSubscription>();
   private closed = false;
+  /** Aborted by close(): ends the waits for a broker that is away. */
+  private readonly closing = new AbortController();
 
   constructor(options: KafkaEventBusOptions) {
     if (options.brokers.length === 0) throw new TypeError('KafkaEventBus: brokers must name at least one broker');
@@ -90,11 +92,26 @@ export class KafkaEventBus implements EventBus {
     });
   }
 
+  /**
+   * Creates the topics that are missing and waits until every partition has a leader. While no
+   * broker answers it keeps trying (at most `retry.maxDelayMs` apart) until the bus is closed: a
+   * service that starts, or restarts, during a broker outage starts its consumers once it is back.
+   */
   async ensureTopics(topics: readonly { topic: string; partitions: number }[]): Promise<void> {
     this.assertOpen('ensureTopics');
-    const admin: Admin = this.kafka.admin();
-    await admin.connect();
-    try {
+    await this.untilAvailable('ensure topics', async () => {
+      const admin: Admin = this.kafka.admin();
+      await admin.connect();
+      try {
+        await this.ensureTopicsOnce(admin, topics);
+      } finally {
+        await admin.disconnect();
+      }
+    });
+  }
+
+  private async ensureTopicsOnce(admin: Admin, topics: readonly { topic: string; partitions: number }[]): Promise<void> {
+    {
       // A new topic's metadata reaches every broker a moment after CreateTopics returns; under
       // load kafkajs' own leader wait can surface UNKNOWN_TOPIC_OR_PARTITION. So: create what is
       // missing, then wait until every partition has a leader, retrying retriable errors.
@@ -116,9 +133,33 @@ export class KafkaEventBus implements EventBus {
         },
         { maxAttempts: 30, initialDelayMs: 100, maxDelayMs: 1_000 },
       );
-    } finally {
-      await admin.disconnect();
     }
+  }
+
+  /**
+   * @internal Runs `operation` until it succeeds or the bus is closed, every failure counting as
+   * the broker being away (kafkajs gives up on a missing broker with a non-retriable error after
+   * its own retries), waiting with the project's backoff at most `retry.maxDelayMs`; `signal` (or
+   * closing the bus) ends it with the attempts' errors.
+   */
+  async untilAvailable<T>(what: string, operation: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const { initialDelayMs = 250, maxDelayMs = 2_000 } = this.options.retry;
+    return withRetry(
+      async () => {
+        try {
+          return await operation();
+        } catch (error) {
+          throw error instanceof BusUnavailableError ? error : new BusUnavailableError(`kafka: ${what} failed`, error);
+        }
+      },
+      {
+        maxAttempts: Number.POSITIVE_INFINITY,
+        initialDelayMs,
+        maxDelayMs,
+        signal: signal ? AbortSignal.any([this.closing.signal, signal]) : this.closing.signal,
+        onRetry: (error, attempt, delayMs) => this.options.logger?.warn({ err: error, attempt, delayMs: Math.round(delayMs) }, `kafka: ${what} failed; trying again`),
+      },
+    );
   }
 
   async publish(topic: string, messages: OutgoingMessage | readonly OutgoingMessage[]): Promise<void> {
@@ -159,6 +200,7 @@ export class KafkaEventBus implements EventBus {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.closing.abort();
     await Promise.allSettled([...this.subscriptions].map((s) => s.close()));
     if (this.producerReady) {
       await this.producerReady.catch(() => undefined);
@@ -238,8 +280,15 @@ class KafkaSubscription implements Subscription {
       this.assigned = [];
       this.bus.logger?.error({ err: event.payload.error, groupId: options.groupId }, 'kafka: consumer crashed');
     });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? true });
+    await this.bus.untilAvailable(
+      `subscription of ${options.groupId}`,
+      async () => {
+        await consumer.connect();
+        await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? true });
+      },
+      this.stopping.signal,
+    );
+    if (this.stopping.signal.aborted) throw new BusClosedError('subscribe');
     await consumer.run({
       autoCommit: true,
       autoCommitInterval: 500,
