@@ -1,8 +1,6 @@
 export * from './errors';
 export * from './graph-mail.types';
 export * from './mailbox-limiter';
-export * from './html-to-text';
-export * from './bounded-html';
 export * from './mail-html-sanitizer';
 export * from './mail-automation';
 export { createGraphMailClient, deltaSelect, mailboxKey, messageSelect, permissionsOf, type GraphMailClient, type GraphMailClientOptions, type MailboxGraph, type MailboxGraphOptions } from './graph-mail.client';

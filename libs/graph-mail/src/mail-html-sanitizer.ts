@@ -1,5 +1,5 @@
 import sanitizeHtml from 'sanitize-html';
-import { boundHtml, defaultHtmlLimits, type HtmlLimits } from './bounded-html';
+import { boundHtml, defaultHtmlLimits, type HtmlLimits } from '@mailroute/platform';
 
 /**
  * Who reads the sanitized HTML:

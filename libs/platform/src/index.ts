@@ -18,3 +18,5 @@ export * from './private-files';
 export * from './request-fields';
 export * from './idempotency';
 export * from './outgoing-message-validation';
+export * from './bounded-html';
+export * from './html-to-text';

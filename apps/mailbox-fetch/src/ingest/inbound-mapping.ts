@@ -6,7 +6,8 @@ import {
   type EmailAddress,
   type InternetMessageHeader,
 } from '@mailroute/contracts';
-import { classifyAutomation, htmlToText, sanitizeMailHtml, type GraphAttachment, type GraphMessage, type GraphRecipient } from '@mailroute/graph-mail';
+import { htmlToText } from '@mailroute/platform';
+import { classifyAutomation, sanitizeMailHtml, type GraphAttachment, type GraphMessage, type GraphRecipient } from '@mailroute/graph-mail';
 
 /** Headers carried on the event (InboundMessage.headers), lower-case. */
 const carriedHeaders = new Set([

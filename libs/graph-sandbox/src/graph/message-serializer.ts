@@ -1,3 +1,4 @@
+import { htmlToText } from '@mailroute/platform';
 import { toGraphDateTime } from '../shared/clock';
 import type { Attachment, MailFolder, Mailbox, Message } from '../model/model.types';
 import { childFolders, messagesInFolder } from '../model/mailbox.store';
@@ -53,23 +54,6 @@ export const selectableMessageProperties: ReadonlySet<string> = new Set(['id', .
 
 const basicWithheld = new Set(['body', 'bodyPreview', 'uniqueBody', 'attachments']);
 
-/** Strips tags and decodes the common entities: the text rendering of an HTML body. */
-export function htmlToText(html: string): string {
-  return html
-    .replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, '')
-    .replace(/<br\s*\/?>|<\/p>|<\/div>|<\/li>/gi, '\n')
-    .replace(/<[^>]+>/g, '')
-    .replace(/&nbsp;/g, ' ')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&amp;/g, '&')
-    .replace(/[ \t]+\n/g, '\n')
-    .replace(/\n{3,}/g, '\n\n')
-    .trim();
-}
-
 function textToHtml(text: string): string {
   const escaped = text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   return `<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"></head><body><div>${escaped.replace(/\n/g, '<br>')}</div></body></html>`;
@@ -78,7 +62,7 @@ function textToHtml(text: string): string {
 function renderBody(message: Message, wanted: 'text' | 'html' | undefined) {
   const target = wanted ?? message.body.contentType;
   if (target === message.body.contentType) return { contentType: target, content: message.body.content };
-  return target === 'text' ? { contentType: 'text', content: htmlToText(message.body.content) } : { contentType: 'html', content: textToHtml(message.body.content) };
+  return target === 'text' ? { contentType: 'text', content: htmlToText(message.body.content).text } : { contentType: 'html', content: textToHtml(message.body.content) };
 }
 
 export function messageId(message: Message, immutable: boolean): string {
@@ -125,7 +109,7 @@ export function toGraphMessage(message: Message, options: RenderOptions): Record
       case 'subject':
         return message.subject;
       case 'bodyPreview':
-        return htmlToText(message.body.contentType === 'html' ? message.body.content : message.body.content.replace(/</g, '&lt;')).replace(/\s+/g, ' ').slice(0, 255);
+        return htmlToText(message.body.contentType === 'html' ? message.body.content : message.body.content.replace(/</g, '&lt;')).text.replace(/\s+/g, ' ').slice(0, 255);
       case 'importance':
         return message.importance;
       case 'parentFolderId':

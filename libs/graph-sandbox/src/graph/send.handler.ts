@@ -1,3 +1,4 @@
+import { htmlToText } from '@mailroute/platform';
 import type { Mailbox, Message, Recipient, SentRecord } from '../model/model.types';
 import { deliverInbound } from '../model/mail-delivery';
 import { findMessage, insertMessage, moveMessage, newConversationIndex, newInternetMessageId, wellKnownFolder, markChanged } from '../model/mailbox.store';
@@ -6,7 +7,7 @@ import type { SandboxContext } from '../shared/sandbox-context';
 import { parseMessageInput, type MessageInput } from './compose';
 import { graphErrors } from './graph-errors';
 import type { GraphRequestContext, GraphResult, GraphRoute } from './graph-route';
-import { htmlToText, toGraphMessage } from './message-serializer';
+import { toGraphMessage } from './message-serializer';
 
 /** Exchange Online's default MaxSendSize (35 MB). */
 const exchangeDefaultMaxSendSizeBytes = 35 * 1024 * 1024;
@@ -133,7 +134,7 @@ function buildReply(context: GraphRequestContext, all: boolean, folder: 'drafts'
     to = [...to, ...extraTo];
     if (!input.ccRecipients) cc = original.ccRecipients.filter((recipient) => recipient.emailAddress.address.toLowerCase() !== own);
   }
-  const originalText = htmlToText(original.body.content);
+  const originalText = htmlToText(original.body.content).text;
   const quoted = `<hr><div><b>From:</b> ${escapeHtml(original.from?.emailAddress.address ?? '')}<br><b>Sent:</b> ${toGraphDateTime(original.sentMs)}<br><b>Subject:</b> ${escapeHtml(original.subject)}</div><blockquote>${escapeHtml(originalText)}</blockquote>`;
   const lead = input.body
     ? input.body.contentType === 'html'
