@@ -10,19 +10,21 @@ const services = ['auth-broker', 'mailbox-fetch', 'interaction-router', 'outboun
 const readme = readFileSync(path.join(repoRoot, 'deploy', 'README.md'), 'utf8');
 
 /**
- * The variable names a `z.object({ … })` schema declares, read from the source (the services are
- * apps, which a tool project may not import; and their schemas are plain object literals).
+ * The variable names a schema declares in its object literal — `z.object({ … })` or
+ * `serviceConfigSchema.extend({ … })` after `marker` — read from the source (the services are apps,
+ * which a tool project may not import; and their schemas are plain object literals).
  */
 function schemaKeys(file: string, marker: string): string[] {
   const source = readFileSync(path.join(repoRoot, file), 'utf8');
-  const start = source.indexOf(marker);
-  if (start === -1) throw new Error(`${file}: no "${marker}"`);
+  const declared = source.indexOf(marker);
+  const start = declared === -1 ? -1 : source.indexOf('({', declared);
+  if (start === -1) throw new Error(`${file}: no "${marker}" with an object literal`);
   const end = source.indexOf('});', start);
   return [...source.slice(start, end).matchAll(/^\s+([A-Z][A-Z0-9_]+):/gm)].map((match) => match[1] as string);
 }
 
-const commonKeys = schemaKeys('libs/platform/src/config.ts', 'export const serviceConfigSchema = z.object({');
-const keysOf = (service: string): string[] => [...new Set([...commonKeys, ...schemaKeys(`apps/${service}/src/config.ts`, 'export const configSchema = z.object({')])];
+const commonKeys = schemaKeys('libs/platform/src/config.ts', 'export const serviceConfigSchema =');
+const keysOf = (service: string): string[] => [...new Set([...commonKeys, ...schemaKeys(`apps/${service}/src/config.ts`, 'export const configSchema =')])];
 
 /** Variable → where the Deployment's container gets it: envFrom ConfigMaps and env entries. */
 function variablesSetBy(objects: K8sObject[], service: string): Map<string, string> {
