@@ -15,7 +15,7 @@ import {
   type Interaction,
 } from '@mailroute/contracts';
 import type { EventBus } from '@mailroute/messaging';
-import { assertValidOutgoingMessage, contextFromStored, FailedPreconditionError, validateOutgoingMessage, IdempotencyKeyReusedError, payloadFingerprint, NotFoundError, PermissionDeniedError, spanContextFromStored, UnauthenticatedError, ValidationError } from '@mailroute/platform';
+import { assertValidOutgoingMessage, contextFromStored, FailedPreconditionError, idRules, readId, validateOutgoingMessage, IdempotencyKeyReusedError, payloadFingerprint, NotFoundError, PermissionDeniedError, spanContextFromStored, UnauthenticatedError, ValidationError } from '@mailroute/platform';
 import { readPageRequest, encodePageToken, type InteractionRecord } from '@mailroute/persistence';
 import { createAgentDirectory, type AgentCallContext } from '../auth/agent-caller';
 import type { DesktopHub } from '../desktop/desktop-hub';
@@ -97,8 +97,8 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
 
   return {
     async *connect(request, context) {
-      const instance = request.clientInstanceId;
-      if (!/^[A-Za-z0-9._-]{1,64}$/.test(instance)) throw new ValidationError('client_instance_id', 'must be 1-64 characters of [A-Za-z0-9._-]');
+      // Required; its shape is the shared rule the gRPC server checks on every request (platform request-fields).
+      const instance = readId(request.clientInstanceId, idRules.clientInstance, 'client_instance_id');
       if (request.initialPresence === AgentPresence.AGENT_PRESENCE_OFFLINE) throw new ValidationError('initial_presence', 'cannot be OFFLINE');
       const heartbeatMs = request.heartbeatInterval ? request.heartbeatInterval.seconds * 1000 + Math.round(request.heartbeatInterval.nanos / 1e6) : 15_000;
       if (heartbeatMs < 5_000 || heartbeatMs > 60_000) throw new ValidationError('heartbeat_interval', 'must be between 5s and 60s');
@@ -269,7 +269,7 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
     },
 
     async reply(request, context) {
-      if (!/^[\x21-\x7e]{1,128}$/.test(request.idempotencyKey)) throw new ValidationError('idempotency_key', 'must be 1-128 printable ASCII characters');
+      readId(request.idempotencyKey, idRules.idempotencyKey, 'idempotency_key');
       // What outbound-send would refuse later (CR/LF in a header field, sizes, recipients…) is refused now, by the same rules.
       assertValidOutgoingMessage(validateOutgoingMessage(request.content, SendKind.SEND_KIND_REPLY));
       const key = `${context.tenantId}/${context.agentId}/${request.idempotencyKey}`;

@@ -14,7 +14,7 @@ import {
   type SendStatus,
 } from '@mailroute/contracts';
 import { eventKey, events, toEventMessage, type EventBus } from '@mailroute/messaging';
-import { assertValidOutgoingMessage, FailedPreconditionError, IdempotencyKeyReusedError, validateOutgoingMessage, MailrouteError, NotFoundError, payloadFingerprint, PermissionDeniedError, ValidationError, type TenantCallContext } from '@mailroute/platform';
+import { assertValidOutgoingMessage, FailedPreconditionError, IdempotencyKeyReusedError, idRules, readId, validateOutgoingMessage, MailrouteError, NotFoundError, payloadFingerprint, PermissionDeniedError, ValidationError, type TenantCallContext } from '@mailroute/platform';
 import type { MailboxDirectory } from '../mailboxes/mailbox-directory';
 import { sendKey, type SendEngine } from '../send/send-engine';
 import type { OutboundSendStores, SendRecord } from '../store/outbound-send.stores';
@@ -56,10 +56,12 @@ export function toSendStatus(record: SendRecord): SendStatus {
   };
 }
 
-function readIdempotencyKey(key: string): string {
-  if (!/^[\x21-\x7e]{1,128}$/.test(key)) throw new ValidationError('idempotency_key', 'is required: 1-128 printable ASCII characters');
-  return key;
-}
+/**
+ * The shapes of ids and enum values are checked with every request (platform request-fields, run by
+ * the gRPC server); the handlers check only what that cannot: which fields are required, and bounds
+ * stricter than the shared rule.
+ */
+const readIdempotencyKey = (key: string): string => readId(key, idRules.idempotencyKey, 'idempotency_key');
 
 class UnimplementedError extends MailrouteError {
   constructor(what: string) {
@@ -153,9 +155,7 @@ export function createOutboundSendHandlers(deps: OutboundSendHandlerDeps): Outbo
     async sendReply(request, context) {
       const idempotencyKey = readIdempotencyKey(request.idempotencyKey);
       if (!request.interactionId) throw new ValidationError('interaction_id', 'is required');
-      if (request.interactionId.length > 128 || /[\s/]/.test(request.interactionId)) throw new ValidationError('interaction_id', 'is not an interaction id');
-      if (request.replyToGraphMessageId.length > 512) throw new ValidationError('reply_to_graph_message_id', 'must be at most 512 characters');
-      if (!(request.mode in ReplyMode) || request.mode === ReplyMode.UNRECOGNIZED) throw new ValidationError('mode', 'must be REPLY or REPLY_ALL');
+      if (request.interactionId.length > 128) throw new ValidationError('interaction_id', 'is not an interaction id');
       assertValidOutgoingMessage(validateOutgoingMessage(request.content, SendKind.SEND_KIND_REPLY));
       if (request.allowAutomatedRecipient && !context.caller.scopes.has(outboundSendScopes.supervise)) {
         throw new PermissionDeniedError(`allow_automated_recipient needs the ${outboundSendScopes.supervise} scope`);
@@ -187,7 +187,6 @@ export function createOutboundSendHandlers(deps: OutboundSendHandlerDeps): Outbo
     async sendNew(request, context) {
       const idempotencyKey = readIdempotencyKey(request.idempotencyKey);
       if (!request.mailboxId) throw new ValidationError('mailbox_id', 'is required');
-      if (!/^[a-z][a-z0-9-]{0,62}$/.test(request.mailboxId)) throw new ValidationError('mailbox_id', 'is not a mailbox id (1-63 of a-z, 0-9, "-", starting with a letter)');
       assertValidOutgoingMessage(validateOutgoingMessage(request.content, SendKind.SEND_KIND_NEW));
       const fingerprint = payloadFingerprint({ sendNew: SendNewRequest.toJSON({ ...request, idempotencyKey: '' }) });
       const known = await existing(context.tenantId, idempotencyKey, fingerprint);
@@ -219,7 +218,7 @@ export function createOutboundSendHandlers(deps: OutboundSendHandlerDeps): Outbo
       if (!key) throw new ValidationError('key', 'is required: send_id or idempotency_key');
       let record: SendRecord | undefined;
       if (key.$case === 'sendId') {
-        if (!/^[\x21-\x7e]{1,64}$/.test(key.value) || key.value.includes('/')) throw new ValidationError('send_id', 'is not a send id');
+        if (!key.value || key.value.length > 64) throw new ValidationError('send_id', 'is not a send id');
         record = await stores.sends.get(sendKey(context.tenantId, key.value));
       } else {
         record = await existing(context.tenantId, readIdempotencyKey(key.value));
