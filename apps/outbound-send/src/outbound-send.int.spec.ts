@@ -24,7 +24,7 @@ import { createSandboxMailTenant, createSandboxTokenProvider, randomId, startTes
 import { createTableMailboxDirectory, mailboxConfigTableName, type MailboxConfigView } from './mailboxes/mailbox-directory';
 import { createOutboundSend, type OutboundSend } from './outbound-send';
 import { sendIdHeader } from './send/loop-protection';
-import { createSendEngine, isFinalState } from './send/send-engine';
+import { createSendEngine, isFinalState, sendKey } from './send/send-engine';
 import { createSendRateLimiter } from './send/send-rate-limiter';
 import { createServer } from './server';
 import { openMongoStores, type OutboundSendStores } from './store/outbound-send.stores';
@@ -463,6 +463,35 @@ describe('outbound-send against the graph sandbox, FerretDB and Kafka', () => {
       expect((await finalResult(request.sendId)).state).toBe(SendState.SEND_STATE_OUTCOME_UNKNOWN);
       await waitFor(() => statesOf(request.sendId).filter((state) => state === SendState.SEND_STATE_CHECKING).length >= 2, { timeoutMs: 10_000, description: 'CHECKING results' });
       expect(statesOf(request.sendId)).not.toContain(SendState.SEND_STATE_FAILED);
+    });
+
+    it('does not publish the request again when a retried SendNew finds its send ended OUTCOME_UNKNOWN before the request was published', async () => {
+      const sandbox = sandboxTenants.get(tenants.unknown) as SandboxMailTenant;
+      const sendNew = { idempotencyKey: randomId('unknown-retry'), mailboxId: 'box-0', interactionId: '', content: { subject: 'Your invoice', bodyText: 'Attached.', to: [{ address: 'cy@customer.example', name: '' }] } as OutgoingMessage };
+      // What a process leaves behind that recorded the send, ended it OUTCOME_UNKNOWN and crashed before
+      // publishing its OutboundRequest (requestPublished false): the retry finds it by its idempotency key.
+      const sendId = randomUUID();
+      const request = OutboundRequest.fromPartial({
+        eventId: randomUUID(),
+        tenantId: tenants.unknown,
+        occurredAt: new Date(),
+        sendId,
+        idempotencyKey: sendNew.idempotencyKey,
+        kind: SendKind.SEND_KIND_NEW,
+        mailboxId: 'box-0',
+        mailboxAddress: sandbox.mailboxes[0] as string,
+        content: sendNew.content,
+        requestedBy: { kind: ActorKind.ACTOR_KIND_SYSTEM, id: '', displayName: '' },
+      });
+      const now = Date.now();
+      const failure = { reason: SendFailureReason.SEND_FAILURE_REASON_OUTCOME_CHECK_FAILED, message: 'may have been sent', graphErrorCode: '', httpStatus: 0, graphRequestId: '', overridable: false };
+      await stores.sends.put(sendKey(tenants.unknown, sendId), { tenantId: tenants.unknown, sendId, request: OutboundRequest.toJSON(request), origin: SendOrigin.SEND_ORIGIN_API, state: SendState.SEND_STATE_OUTCOME_UNKNOWN, failure, attempts: 1, requestPublished: false, createdAt: now, updatedAt: now });
+      await stores.idempotency.insert(`${tenants.unknown}/api/${sendNew.idempotencyKey}`, { sendId, at: now });
+      const retried = (await client.client.sendNew(sendNew, auth(keyOf(tenants.unknown, 'write')))).send;
+      expect(retried?.sendId).toBe(sendId);
+      expect(retried?.state).toBe(SendState.SEND_STATE_OUTCOME_UNKNOWN);
+      // Publishing it would have the consumer take up a send that has ended; republish marks what it published.
+      expect((await stores.sends.get(sendKey(tenants.unknown, sendId)))?.requestPublished).toBe(false);
     });
   });
 

@@ -16,7 +16,7 @@ import {
 import { eventKey, events, toEventMessage, type EventBus } from '@mailroute/messaging';
 import { assertValidOutgoingMessage, FailedPreconditionError, IdempotencyKeyReusedError, idRules, readId, validateOutgoingMessage, MailrouteError, NotFoundError, payloadFingerprint, PermissionDeniedError, ValidationError, type TenantCallContext } from '@mailroute/platform';
 import type { MailboxDirectory } from '../mailboxes/mailbox-directory';
-import { sendKey, type SendEngine } from '../send/send-engine';
+import { isFinalState, sendKey, type SendEngine } from '../send/send-engine';
 import type { OutboundSendStores, SendRecord } from '../store/outbound-send.stores';
 
 /** API-key scopes of OutboundSendService. */
@@ -111,7 +111,7 @@ export function createOutboundSendHandlers(deps: OutboundSendHandlerDeps): Outbo
 
   /** Publishes the OutboundRequest of an API send that is not final and not yet published (a crash in between). */
   async function republish(record: SendRecord): Promise<SendStatus> {
-    if (record.origin === SendOrigin.SEND_ORIGIN_API && !record.requestPublished && record.state !== SendState.SEND_STATE_FAILED && record.state !== SendState.SEND_STATE_SENT) {
+    if (record.origin === SendOrigin.SEND_ORIGIN_API && !record.requestPublished && !isFinalState(record.state)) {
       // The stored request holds no attachment bytes (Kafka's record limit): the consumer reads them from the store.
       const request = OutboundRequest.fromJSON(record.request);
       await deps.bus.publish(events.outboundRequest.topic, toEventMessage('outboundRequest', eventKey(record.tenantId, request.mailboxId), request));
