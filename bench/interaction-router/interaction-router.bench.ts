@@ -8,16 +8,41 @@
 // Throughput = interactions offered / (last offer − first publish). Memory = this process's RSS and
 // heap after the run minus before the router started (the clients and Kafka producer are in it too).
 // Kafka and FerretDB come from tools/test-infra unless MAILROUTE_TEST_KAFKA_BROKERS and
-// MAILROUTE_TEST_MONGODB_URL name running ones.
+// MAILROUTE_TEST_MONGODB_URL name running ones; this file starts them and hands them to the router
+// process through those two variables.
 // Run: npx nx run bench:interaction-router, or node tools/scripts/run-ts.mjs bench/interaction-router/interaction-router.bench.ts
 // Env: BENCH_INTERACTIONS (default 300), BENCH_AGENTS (20), BENCH_CAPACITY (5), BENCH_RATE (20/s), BENCH_TIMEOUT_SECONDS (300).
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import path from 'node:path';
+import { startBenchInfra, testInfraEnv } from '@mailroute/testing';
 
 const root = path.resolve(__dirname, '../..');
-const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(root, 'apps/interaction-router/src/testing/router-bench.ts')], {
-  cwd: root,
-  stdio: 'inherit',
-  env: { ...process.env, TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.base.json') },
-});
-child.on('exit', (code) => process.exit(code ?? 1));
+
+async function main(): Promise<number> {
+  const infra = await startBenchInfra();
+  try {
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(root, 'apps/interaction-router/src/testing/router-bench.ts')], {
+      cwd: root,
+      stdio: 'inherit',
+      env: {
+        ...process.env,
+        TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.base.json'),
+        [testInfraEnv.kafkaBrokers]: infra.kafkaBrokers.join(','),
+        [testInfraEnv.mongoUrl]: infra.mongoUrl,
+      },
+    });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    return code ?? 1;
+  } finally {
+    await infra.stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -16,23 +16,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { MailboxFetchServiceDefinition, MailboxSyncState, type InboundEmail } from '@mailroute/contracts';
 import { events, fromEventMessage, KafkaEventBus } from '@mailroute/messaging';
 import { createGrpcClient, hashBearerCredential } from '@mailroute/platform';
-import { createSandboxMailTenant, randomId, startAuthBrokerProcess, startServiceProcess, startTestGraphSandbox, waitFor, type ServiceProcess } from '@mailroute/testing';
+import { createSandboxMailTenant, randomId, startAuthBrokerProcess, startServiceProcess, startTestGraphSandbox, waitFor, type ServiceProcess, startBenchInfra } from '@mailroute/testing';
 import { Metadata } from 'nice-grpc';
 
-interface InfraState {
-  kafka?: { brokers: string };
-  ferretdb?: { url: string };
-}
-interface TestInfraModule {
-  startAll(options?: { log?: (line: string) => void }): Promise<InfraState>;
-  stopAll(state: InfraState | null | undefined): Promise<void>;
-}
-
-const root = path.resolve(__dirname, '../..');
 const mailboxCount = Number(process.env['BENCH_MAILBOXES'] ?? 6);
 const kills = Number(process.env['BENCH_KILLS'] ?? 3);
 const deliveryIntervalMs = Number(process.env['BENCH_DELIVERY_INTERVAL_MS'] ?? 1000);
@@ -42,11 +31,7 @@ const timeoutMs = Number(process.env['BENCH_TIMEOUT_SECONDS'] ?? 120) * 1000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function main(): Promise<void> {
-  const infra = (await import(pathToFileURL(path.join(root, 'tools/test-infra/index.mjs')).href)) as TestInfraModule;
-  const given = process.env['MAILROUTE_TEST_KAFKA_BROKERS'] && process.env['MAILROUTE_TEST_MONGODB_URL'];
-  const state: InfraState = given
-    ? { kafka: { brokers: process.env['MAILROUTE_TEST_KAFKA_BROKERS'] ?? '' }, ferretdb: { url: process.env['MAILROUTE_TEST_MONGODB_URL'] ?? '' } }
-    : await infra.startAll({ log: () => undefined });
+  const infra = await startBenchInfra();
   const certDir = mkdtempSync(path.join(tmpdir(), 'mf-failover-sandbox-'));
   const workDir = mkdtempSync(path.join(tmpdir(), 'mf-failover-'));
   const started = await startTestGraphSandbox({ certDir });
@@ -55,7 +40,7 @@ async function main(): Promise<void> {
   const serviceToken = `mrs_${randomId('fetch')}`;
   const authBroker = await startAuthBrokerProcess({ endpoints: started.endpoints, workDir, apiKeys: { [tenantId]: apiKey }, serviceTokens: { 'mailbox-fetch': serviceToken } });
   const auth = { metadata: Metadata({ authorization: `Bearer ${apiKey}` }) };
-  const brokers = (state.kafka?.brokers ?? '').split(',');
+  const brokers = infra.kafkaBrokers;
   const database = randomId('mffailover');
   const processes: ServiceProcess[] = [];
   const closers: (() => void)[] = [];
@@ -91,7 +76,7 @@ async function main(): Promise<void> {
         LOG_LEVEL: process.env['BENCH_LOG'] ?? 'info',
         NODE_EXTRA_CA_CERTS: started.endpoints.caCertPath,
         MAILBOX_FETCH_STORE: 'mongodb',
-        MAILBOX_FETCH_MONGODB_URL: state.ferretdb?.url ?? '',
+        MAILBOX_FETCH_MONGODB_URL: infra.mongoUrl,
         MAILBOX_FETCH_MONGODB_DATABASE: database,
         MAILBOX_FETCH_KAFKA_BROKERS: brokers.join(','),
         MAILBOX_FETCH_AUTH_BROKER_ADDRESS: authBroker.address,
@@ -152,7 +137,7 @@ async function main(): Promise<void> {
     await bus.close();
     await authBroker.proc.stop('SIGTERM');
     await started.sandbox.stop();
-    if (!given) await infra.stopAll(state);
+    await infra.stop();
     rmSync(certDir, { recursive: true, force: true });
     rmSync(workDir, { recursive: true, force: true });
   }

@@ -20,23 +20,12 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { MailboxFetchServiceDefinition, MailboxSyncState, type InboundEmail } from '@mailroute/contracts';
 import { events, fromEventMessage, KafkaEventBus } from '@mailroute/messaging';
 import { createGrpcClient, hashBearerCredential } from '@mailroute/platform';
-import { createSandboxMailTenant, randomId, startAuthBrokerProcess, startServiceProcess, startTestGraphSandbox, waitFor, type SandboxMailTenant } from '@mailroute/testing';
+import { createSandboxMailTenant, randomId, startAuthBrokerProcess, startServiceProcess, startTestGraphSandbox, waitFor, type SandboxMailTenant, startBenchInfra } from '@mailroute/testing';
 import { Metadata } from 'nice-grpc';
 
-interface InfraState {
-  kafka?: { brokers: string };
-  ferretdb?: { url: string };
-}
-interface TestInfraModule {
-  startAll(options?: { log?: (line: string) => void }): Promise<InfraState>;
-  stopAll(state: InfraState | null | undefined): Promise<void>;
-}
-
-const root = path.resolve(__dirname, '../..');
 const mailboxCounts = (process.env['BENCH_MAILBOXES'] ?? '1,20,200').split(',').map(Number);
 const defaultEmails: Record<number, number> = { 1: 200, 20: 400, 200: 400 };
 const emailsFor = (boxes: number) => Number(process.env[`BENCH_EMAILS_${boxes}`] ?? defaultEmails[boxes] ?? 400);
@@ -90,13 +79,9 @@ interface Row {
 }
 
 async function main(): Promise<void> {
-  const infra = (await import(pathToFileURL(path.join(root, 'tools/test-infra/index.mjs')).href)) as TestInfraModule;
   const infraStarted = Date.now();
   // Servers already running (MAILROUTE_TEST_KAFKA_BROKERS + MAILROUTE_TEST_MONGODB_URL) are used as they are.
-  const given = process.env['MAILROUTE_TEST_KAFKA_BROKERS'] && process.env['MAILROUTE_TEST_MONGODB_URL'];
-  const state: InfraState | undefined = given
-    ? { kafka: { brokers: process.env['MAILROUTE_TEST_KAFKA_BROKERS'] ?? '' }, ferretdb: { url: process.env['MAILROUTE_TEST_MONGODB_URL'] ?? '' } }
-    : await infra.startAll({ log: () => undefined });
+  const infra = await startBenchInfra();
   const certDir = mkdtempSync(path.join(tmpdir(), 'mf-bench-sandbox-'));
   const workDir = mkdtempSync(path.join(tmpdir(), 'mf-bench-'));
   const started = await startTestGraphSandbox({ certDir });
@@ -106,8 +91,8 @@ async function main(): Promise<void> {
   const authBroker = await startAuthBrokerProcess({ endpoints: started.endpoints, workDir, apiKeys, serviceTokens: { 'mailbox-fetch': serviceToken } });
   const rows: Row[] = [];
   try {
-    const brokers = (state.kafka?.brokers ?? '').split(',');
-    const mongoUrl = state.ferretdb?.url ?? '';
+    const brokers = infra.kafkaBrokers;
+    const mongoUrl = infra.mongoUrl;
     console.log(`infrastructure up in ${((Date.now() - infraStarted) / 1000).toFixed(1)} s (Kafka ${brokers.join(',')}, FerretDB ${mongoUrl}, auth-broker ${authBroker.address})`);
     const bus = new KafkaEventBus({ brokers, clientId: randomId('mf-bench') });
     await bus.ensureTopics([{ topic: events.inboundEmail.topic, partitions: 8 }]);
@@ -230,7 +215,7 @@ async function main(): Promise<void> {
   } finally {
     await authBroker.proc.stop('SIGTERM');
     await started.sandbox.stop();
-    if (!given) await infra.stopAll(state);
+    await infra.stop();
     rmSync(certDir, { recursive: true, force: true });
     rmSync(workDir, { recursive: true, force: true });
   }

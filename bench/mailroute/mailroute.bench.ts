@@ -14,7 +14,7 @@ import path from 'node:path';
 import { Metadata, createChannel, createClient } from 'nice-grpc';
 import { AgentDesktopServiceDefinition, AgentPresence, OutgoingMessage, ReplyMode } from '@mailroute/contracts';
 import { GraphSandboxAdminClient, demoProfile } from '@mailroute/graph-sandbox';
-import { freePort, randomId, signInWithDeviceCode, startDedicatedKafka, startServiceProcess, startTestGraphSandbox, waitFor, workspaceRoot } from '@mailroute/testing';
+import { freePort, randomId, signInWithDeviceCode, startDedicatedFerretDb, startDedicatedKafka, startServiceProcess, startTestGraphSandbox, waitFor } from '@mailroute/testing';
 
 const emails = Number(process.env['BENCH_EMAILS'] ?? 60);
 const rate = Number(process.env['BENCH_RATE'] ?? 5);
@@ -32,17 +32,13 @@ async function infraEnv(): Promise<{ kafka: string; mongo: string; stop: () => P
   const kafka = await startDedicatedKafka();
   const mongo = process.env['MAILROUTE_TEST_MONGODB_URL'];
   if (mongo) return { kafka: kafka.brokers, mongo, stop: () => kafka.dispose() };
-  const infra = (await import(path.join(workspaceRoot, 'tools/test-infra/index.mjs'))) as {
-    startFerretDb(): Promise<{ url: string; pid: number }>;
-    stopProcess(pid: number): Promise<void>;
-  };
-  const ferret = await infra.startFerretDb();
+  const ferret = await startDedicatedFerretDb();
   return {
     kafka: kafka.brokers,
     mongo: ferret.url,
     stop: async () => {
       await kafka.dispose();
-      await infra.stopProcess(ferret.pid);
+      await ferret.dispose();
     },
   };
 }

@@ -18,23 +18,12 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { ActorKind, OutboundRequest, ReplyMode, SendKind, SendState, type OutgoingMessage } from '@mailroute/contracts';
 import { eventKey, events, fromEventMessage, KafkaEventBus, toEventMessage } from '@mailroute/messaging';
 import { EmbeddedDocumentTable, EmbeddedStore, MongoDocumentTable, MongoStore } from '@mailroute/persistence';
-import { createSandboxMailTenant, randomId, startAuthBrokerProcess, startServiceProcess, startTestGraphSandbox, waitFor, type SandboxMailTenant, type ServiceProcess } from '@mailroute/testing';
+import { createSandboxMailTenant, randomId, startAuthBrokerProcess, startServiceProcess, startTestGraphSandbox, waitFor, type SandboxMailTenant, type ServiceProcess, startBenchInfra } from '@mailroute/testing';
 
-interface InfraState {
-  kafka?: { brokers: string };
-  ferretdb?: { url: string };
-}
-interface TestInfraModule {
-  startAll(options?: { log?: (line: string) => void }): Promise<InfraState>;
-  stopAll(state: InfraState | null | undefined): Promise<void>;
-}
-
-const root = path.resolve(__dirname, '../..');
 const mailboxCounts = (process.env['BENCH_MAILBOXES'] ?? '1,20').split(',').map(Number);
 const defaultSends: Record<number, number> = { 1: 60, 20: 400 };
 const sendsFor = (boxes: number) => Number(process.env[`BENCH_SENDS_${boxes}`] ?? defaultSends[boxes] ?? 200);
@@ -73,13 +62,9 @@ interface Row {
 }
 
 async function main(): Promise<void> {
-  const infra = (await import(pathToFileURL(path.join(root, 'tools/test-infra/index.mjs')).href)) as TestInfraModule;
-  const given = process.env['MAILROUTE_TEST_KAFKA_BROKERS'] && process.env['MAILROUTE_TEST_MONGODB_URL'];
-  const state: InfraState = given
-    ? { kafka: { brokers: process.env['MAILROUTE_TEST_KAFKA_BROKERS'] ?? '' }, ferretdb: { url: process.env['MAILROUTE_TEST_MONGODB_URL'] ?? '' } }
-    : await infra.startAll({ log: () => undefined });
-  const brokers = (state.kafka?.brokers ?? '').split(',');
-  const mongoUrl = state.ferretdb?.url ?? '';
+  const infra = await startBenchInfra();
+  const brokers = infra.kafkaBrokers;
+  const mongoUrl = infra.mongoUrl;
   const started = await startTestGraphSandbox({ certDir: mkdtempSync(path.join(tmpdir(), 'os-bench-sandbox-')) });
   const tenantIds = mailboxCounts.map(() => randomId('bench'));
   const serviceToken = `mrs_${randomId('send')}`;
@@ -212,7 +197,7 @@ async function main(): Promise<void> {
     await bus.close();
     await authBroker.proc.stop();
     await started.sandbox.stop();
-    if (!given) await infra.stopAll(state);
+    await infra.stop();
   }
 
   const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';

@@ -17,23 +17,12 @@
 import { mkdtempSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { ActorKind, OutboundRequest, ReplyMode, SendKind, SendOrigin, SendState, type OutgoingMessage } from '@mailroute/contracts';
 import { eventKey, events, fromEventMessage, KafkaEventBus, toEventMessage } from '@mailroute/messaging';
 import { MongoDocumentTable, MongoStore } from '@mailroute/persistence';
-import { createSandboxMailTenant, randomId, startAuthBrokerProcess, startServiceProcess, startTestGraphSandbox, waitFor, type ServiceProcess } from '@mailroute/testing';
+import { createSandboxMailTenant, randomId, startAuthBrokerProcess, startServiceProcess, startTestGraphSandbox, waitFor, type ServiceProcess, startBenchInfra } from '@mailroute/testing';
 
-interface InfraState {
-  kafka?: { brokers: string };
-  ferretdb?: { url: string };
-}
-interface TestInfraModule {
-  startAll(options?: { log?: (line: string) => void }): Promise<InfraState>;
-  stopAll(state: InfraState | null | undefined): Promise<void>;
-}
-
-const root = path.resolve(__dirname, '../..');
 const replies = Number(process.env['BENCH_STRANDED_REPLIES'] ?? 40);
 const intervalMs = Number(process.env['BENCH_STRANDED_INTERVAL_MS'] ?? 3_000);
 const timeoutMs = Number(process.env['BENCH_TIMEOUT_SECONDS'] ?? 300) * 1000;
@@ -43,13 +32,9 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
 
 async function main(): Promise<void> {
-  const infra = (await import(pathToFileURL(path.join(root, 'tools/test-infra/index.mjs')).href)) as TestInfraModule;
-  const given = process.env['MAILROUTE_TEST_KAFKA_BROKERS'] && process.env['MAILROUTE_TEST_MONGODB_URL'];
-  const state: InfraState = given
-    ? { kafka: { brokers: process.env['MAILROUTE_TEST_KAFKA_BROKERS'] ?? '' }, ferretdb: { url: process.env['MAILROUTE_TEST_MONGODB_URL'] ?? '' } }
-    : await infra.startAll({ log: () => undefined });
-  const brokers = (state.kafka?.brokers ?? '').split(',');
-  const mongoUrl = state.ferretdb?.url ?? '';
+  const infra = await startBenchInfra();
+  const brokers = infra.kafkaBrokers;
+  const mongoUrl = infra.mongoUrl;
   const started = await startTestGraphSandbox({ certDir: mkdtempSync(path.join(tmpdir(), 'os-stranded-sandbox-')) });
   const tenantId = randomId('stranded');
   const serviceToken = `mrs_${randomId('send')}`;
@@ -176,7 +161,7 @@ async function main(): Promise<void> {
     await store.close();
     await authBroker.proc.stop();
     await started.sandbox.stop();
-    if (!given) await infra.stopAll(state);
+    await infra.stop();
   }
 
   const doubled = [...copies.values()].filter((n) => n > 1).length;

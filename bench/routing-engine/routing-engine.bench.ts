@@ -23,6 +23,7 @@ import {
   type QueueStrategyName,
   type WaitingInteraction,
 } from '@mailroute/routing-engine';
+import { seededRandom } from '@mailroute/testing';
 
 const WAITING = 10_000;
 const AGENTS = 1_000;
@@ -33,18 +34,8 @@ const secondsPerScenario = Number(process.env['BENCH_SECONDS'] ?? 12);
 const seed = Number(process.env['BENCH_SEED'] ?? 42);
 
 /** mulberry32: small, fast, seeded. */
-function rng(initial: number): () => number {
-  let state = initial >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-const random = rng(seed);
+const random = seededRandom(seed);
 const int = (min: number, max: number): number => min + Math.floor(random() * (max - min + 1));
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
 const queueIds = Array.from({ length: QUEUES }, (_, i) => `queue-${i}`);

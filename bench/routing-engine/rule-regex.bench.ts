@@ -14,22 +14,13 @@ import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { InboundMessage, RoutingRule, RuleCondition } from '@mailroute/contracts';
 import { compileRuleSet, compileSafeRegex, evaluateRules, type RoutableEmail } from '@mailroute/routing-engine';
+import { seededRandom } from '@mailroute/testing';
 import { RE2JS } from 're2js';
 
 const secondsPerScenario = Number(process.env['BENCH_SECONDS'] ?? 6);
 const seed = Number(process.env['BENCH_SEED'] ?? 42);
 
-function rng(initial: number): () => number {
-  let state = initial >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = rng(seed);
+const random = seededRandom(seed);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
 
 /** Patterns of the kind routing rules carry (subject and body conditions). */

@@ -18,6 +18,7 @@ import { GraphSandboxAdminClient, demoProfile, trustCertificateAuthority, type G
 import { createGrpcClient } from '@mailroute/platform';
 import {
   freePort,
+  seededRandom,
   startDedicatedFerretDb,
   startDedicatedKafka,
   startServiceProcess,
@@ -72,17 +73,7 @@ const agents = [
 ];
 
 /** mulberry32: a small seeded generator, so a failing run can be repeated with CHAOS_TEST_SEED. */
-function seeded(value: number): () => number {
-  let state = value >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = seeded(seed);
+const random = seededRandom(seed);
 const between = (min: number, max: number) => min + Math.floor(random() * (max - min));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

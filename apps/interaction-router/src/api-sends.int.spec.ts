@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { ActorKind, InteractionState, OutboundRequest, OutboundResult, SendKind, SendOrigin, SendState, type AgentDesktopServiceClient } from '@mailroute/contracts';
+import { ActorKind, InteractionState, OutboundRequest, OutboundResult, SendKind, SendOrigin, SendState } from '@mailroute/contracts';
 import { eventKey, events, toEventMessage } from '@mailroute/messaging';
 import { randomId, startDedicatedKafka, testInfra, waitFor, type DedicatedKafka } from '@mailroute/testing';
-import { collectStream, createTestIdentityProvider, startHarness, type Harness } from './testing/router-harness';
+import { startRouterDesk, type RouterDesk } from './testing/router-harness';
 
 const slow = { timeoutMs: 120_000, intervalMs: 500 };
 
@@ -18,29 +18,25 @@ describe('interaction-router: sends it did not originate', () => {
   const tenant = randomId('tenant-api-send');
   const directory = randomId('dir-api-send');
   let kafka: DedicatedKafka;
-  let harness: Harness;
-  let desktop: AgentDesktopServiceClient;
-  let stream: ReturnType<typeof collectStream>;
-  const abort = new AbortController();
+  let desk: RouterDesk;
 
   beforeAll(async () => {
     kafka = await startDedicatedKafka();
-    const idp = await createTestIdentityProvider(new Map([[directory, tenant]]));
-    harness = await startHarness({ infra: { kafkaBrokers: [kafka.brokers], mongoUrl: testInfra().mongoUrl }, waitFor, replicas: 1, tenants: [tenant], verifier: idp.verifier });
-    const admin = harness.admin(tenant);
-    await admin.createQueue({ queueId: 'support', queue: { displayName: 'Support', offerTimeout: { seconds: 300, nanos: 0 } } });
-    await admin.createQueue({ queueId: 'nobody', queue: { displayName: 'Nobody staffs it', offerTimeout: { seconds: 300, nanos: 0 } } });
-    await admin.createAgent({ agentId: 'pia', agent: { displayName: 'Pia', entraObjectId: 'oid-pia', queueIds: ['support'], capacity: 3, skills: [] } });
-    const token = await idp.token(directory, 'oid-pia');
-    desktop = harness.desktop(token);
-    stream = collectStream(harness.desktop(token).connect({ clientInstanceId: 'desk-1' }, { signal: abort.signal }));
-    await waitFor(() => stream.of('snapshot').length === 1, slow);
+    desk = await startRouterDesk({
+      tenant,
+      directory,
+      infra: { kafkaBrokers: [kafka.brokers], mongoUrl: testInfra().mongoUrl },
+      waitFor,
+      queues: [
+        { queueId: 'support', displayName: 'Support', offerTimeoutSeconds: 300 },
+        { queueId: 'nobody', displayName: 'Nobody staffs it', offerTimeoutSeconds: 300 },
+      ],
+      agent: { agentId: 'pia', displayName: 'Pia', capacity: 3 },
+    });
   }, 300_000);
 
   afterAll(async () => {
-    abort.abort();
-    await stream?.done;
-    await harness?.close();
+    await desk?.close();
     await kafka?.dispose();
   }, 120_000);
 
@@ -48,8 +44,8 @@ describe('interaction-router: sends it did not originate', () => {
   async function inbound(queueId: string, state: InteractionState): Promise<string> {
     const interactionId = randomId('ix');
     await waitFor(async () => {
-      const got = await harness.stores.interactions.get(tenant, interactionId);
-      if (!got) await harness.publishInbound({ tenantId: tenant, interactionId, defaultQueueId: queueId, message: { subject: 'Help', conversationId: `conv-${interactionId}`, graphMessageId: `g-${interactionId}` } as never });
+      const got = await desk.harness.stores.interactions.get(tenant, interactionId);
+      if (!got) await desk.harness.publishInbound({ tenantId: tenant, interactionId, defaultQueueId: queueId, message: { subject: 'Help', conversationId: `conv-${interactionId}`, graphMessageId: `g-${interactionId}` } as never });
       return got?.state === state || undefined;
     }, { timeoutMs: 120_000, intervalMs: 3_000 });
     return interactionId;
@@ -64,13 +60,13 @@ describe('interaction-router: sends it did not originate', () => {
     const key = eventKey(tenant, 'support');
     return {
       request,
-      publishRequest: () => harness.bus.publish(events.outboundRequest.topic, toEventMessage('outboundRequest', key, request)),
-      publishResult: (state: SendState) => harness.bus.publish(events.outboundResult.topic, toEventMessage('outboundResult', key, result(state))),
+      publishRequest: () => desk.harness.bus.publish(events.outboundRequest.topic, toEventMessage('outboundRequest', key, request)),
+      publishResult: (state: SendState) => desk.harness.bus.publish(events.outboundResult.topic, toEventMessage('outboundResult', key, result(state))),
     };
   }
 
   async function outboundOnThread(interactionId: string, sendId: string) {
-    const thread = (await harness.admin(tenant).listInteractionMessages({ interactionId })).messages;
+    const thread = (await desk.harness.admin(tenant).listInteractionMessages({ interactionId })).messages;
     const found = thread.find((m) => m.message?.$case === 'outbound' && m.message.value.sendId === sendId);
     return found?.message?.$case === 'outbound' ? found.message.value : undefined;
   }
@@ -81,7 +77,7 @@ describe('interaction-router: sends it did not originate', () => {
     await send.publishRequest();
     await send.publishResult(SendState.SEND_STATE_SENT);
     const counted = await waitFor(async () => {
-      const got = (await harness.admin(tenant).getInteraction({ interactionId })).interaction;
+      const got = (await desk.harness.admin(tenant).getInteraction({ interactionId })).interaction;
       return got && got.replyCount === 1 ? got : undefined;
     }, slow);
     expect(counted.state).toBe(InteractionState.INTERACTION_STATE_QUEUED);
@@ -96,15 +92,15 @@ describe('interaction-router: sends it did not originate', () => {
   it('makes an agent-held interaction REPLIED by an API reply whose result arrives before its request, once on a redelivery', async () => {
     const interactionId = randomId('ix');
     const offer = await waitFor(async () => {
-      const found = stream.offers().find((o) => o.interaction?.interactionId === interactionId);
-      if (!found) await harness.publishInbound({ tenantId: tenant, interactionId, defaultQueueId: 'support', message: { subject: 'Help', conversationId: `conv-${interactionId}`, graphMessageId: `g-${interactionId}` } as never });
+      const found = desk.stream.offers().find((o) => o.interaction?.interactionId === interactionId);
+      if (!found) await desk.harness.publishInbound({ tenantId: tenant, interactionId, defaultQueueId: 'support', message: { subject: 'Help', conversationId: `conv-${interactionId}`, graphMessageId: `g-${interactionId}` } as never });
       return found;
     }, { timeoutMs: 120_000, intervalMs: 3_000 });
-    await desktop.accept({ offerId: offer.offerId });
+    await desk.desktop.accept({ offerId: offer.offerId });
     const send = apiSend(interactionId);
     await send.publishResult(SendState.SEND_STATE_SENT);
     const replied = await waitFor(async () => {
-      const got = (await desktop.getMyInteraction({ interactionId })).interaction;
+      const got = (await desk.desktop.getMyInteraction({ interactionId })).interaction;
       return got?.state === InteractionState.INTERACTION_STATE_REPLIED ? got : undefined;
     }, slow);
     expect(replied.replyCount).toBe(1);
@@ -116,7 +112,7 @@ describe('interaction-router: sends it did not originate', () => {
     }, slow);
     expect(shown.sendState).toBe(SendState.SEND_STATE_SENT);
     // The agent sees the reply on the thread before replying again.
-    expect((await desktop.listMyInteractionMessages({ interactionId })).messages.filter((m) => m.message?.$case === 'outbound')).toHaveLength(1);
-    expect((await desktop.getMyInteraction({ interactionId })).interaction?.replyCount).toBe(1);
+    expect((await desk.desktop.listMyInteractionMessages({ interactionId })).messages.filter((m) => m.message?.$case === 'outbound')).toHaveLength(1);
+    expect((await desk.desktop.getMyInteraction({ interactionId })).interaction?.replyCount).toBe(1);
   }, 300_000);
 });

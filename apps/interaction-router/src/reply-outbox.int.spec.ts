@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { InteractionState, OutboundRequest, SendKind, SendState, type AgentDesktopServiceClient } from '@mailroute/contracts';
+import { InteractionState, OutboundRequest, SendKind, SendState } from '@mailroute/contracts';
 import { eventKey, events, fromEventMessage, KafkaEventBus, toEventMessage, type Subscription } from '@mailroute/messaging';
 import { randomId, startDedicatedKafka, testInfra, waitFor, type DedicatedKafka } from '@mailroute/testing';
-import { collectStream, createTestIdentityProvider, startHarness, type Harness } from './testing/router-harness';
+import { startRouterDesk, type RouterDesk } from './testing/router-harness';
 
 const slow = { timeoutMs: 120_000, intervalMs: 250 };
 
@@ -16,28 +16,23 @@ describe('interaction-router: replies accepted while Kafka is down', () => {
   const tenant = randomId('tenant-outbox');
   const directory = randomId('dir-outbox');
   let kafka: DedicatedKafka;
-  let harness: Harness;
-  let desktop: AgentDesktopServiceClient;
-  let stream: ReturnType<typeof collectStream>;
-  const abort = new AbortController();
+  let desk: RouterDesk;
 
   beforeAll(async () => {
     kafka = await startDedicatedKafka();
-    const idp = await createTestIdentityProvider(new Map([[directory, tenant]]));
-    harness = await startHarness({ infra: { kafkaBrokers: [kafka.brokers], mongoUrl: testInfra().mongoUrl }, waitFor, replicas: 1, tenants: [tenant], verifier: idp.verifier, relayIntervalMs: 500 });
-    const admin = harness.admin(tenant);
-    await admin.createQueue({ queueId: 'support', queue: { displayName: 'Support', offerTimeout: { seconds: 120, nanos: 0 } } });
-    await admin.createAgent({ agentId: 'ola', agent: { displayName: 'Ola', entraObjectId: 'oid-ola', queueIds: ['support'], capacity: 2, skills: [] } });
-    const token = await idp.token(directory, 'oid-ola');
-    desktop = harness.desktop(token);
-    stream = collectStream(harness.desktop(token).connect({ clientInstanceId: 'desk-1' }, { signal: abort.signal }));
-    await waitFor(() => stream.of('snapshot').length === 1, slow);
+    desk = await startRouterDesk({
+      tenant,
+      directory,
+      infra: { kafkaBrokers: [kafka.brokers], mongoUrl: testInfra().mongoUrl },
+      waitFor,
+      queues: [{ queueId: 'support', displayName: 'Support', offerTimeoutSeconds: 120 }],
+      agent: { agentId: 'ola', displayName: 'Ola', capacity: 2 },
+      relayIntervalMs: 500,
+    });
   }, 300_000);
 
   afterAll(async () => {
-    abort.abort();
-    await stream?.done;
-    await harness?.close();
+    await desk?.close();
     await kafka?.dispose();
   }, 120_000);
 
@@ -46,15 +41,15 @@ describe('interaction-router: replies accepted while Kafka is down', () => {
     // A new consumer group starting at the latest offset skips what was published before its first
     // fetch: publish again (intake is idempotent per interaction id) until the offer shows.
     const offer = await waitFor(async () => {
-      const found = stream.offers().find((o) => o.interaction?.interactionId === interactionId);
-      if (!found) await harness.publishInbound({ tenantId: tenant, interactionId, defaultQueueId: 'support', message: { subject: 'Where is my order?', conversationId: `conv-${interactionId}`, graphMessageId: `g-${interactionId}` } as never });
+      const found = desk.stream.offers().find((o) => o.interaction?.interactionId === interactionId);
+      if (!found) await desk.harness.publishInbound({ tenantId: tenant, interactionId, defaultQueueId: 'support', message: { subject: 'Where is my order?', conversationId: `conv-${interactionId}`, graphMessageId: `g-${interactionId}` } as never });
       return found;
     }, { timeoutMs: 120_000, intervalMs: 3_000 });
-    await desktop.accept({ offerId: offer.offerId });
+    await desk.desktop.accept({ offerId: offer.offerId });
 
     await kafka.stop();
     const started = Date.now();
-    const answer = await desktop.reply(
+    const answer = await desk.desktop.reply(
       { idempotencyKey: randomUUID(), interactionId, content: { subject: '', bodyText: 'On its way.', bodyHtml: '', to: [], cc: [], bcc: [], attachments: [], importance: 0 }, mode: 0, replyToGraphMessageId: '', completeAfterSend: false },
       // Today's Reply waited on the producer's retries (~20 s) and then failed UNAVAILABLE.
       { signal: AbortSignal.timeout(8_000) },
@@ -64,14 +59,14 @@ describe('interaction-router: replies accepted while Kafka is down', () => {
     expect(answer.sendId).not.toBe('');
     // The promise is in the store: the send and its outbox marker.
     const marker = `${tenant}/${interactionId}/send/${answer.sendId}`;
-    expect(await harness.stores.outbox.get(marker)).toMatchObject({ sendKey: expect.stringContaining(tenant) });
+    expect(await desk.harness.stores.outbox.get(marker)).toMatchObject({ sendKey: expect.stringContaining(tenant) });
     // The thread shows the reply at once.
-    const thread = await desktop.listMyInteractionMessages({ interactionId });
+    const thread = await desk.desktop.listMyInteractionMessages({ interactionId });
     expect(thread.messages.some((m) => m.message?.$case === 'outbound' && m.message.value.sendId === answer.sendId)).toBe(true);
 
     // Other desktop calls commit in the store and wait on the bus for a bounded time only.
     const completedAt = Date.now();
-    const completed = await desktop.complete({ interactionId, dispositionCode: 'answered', note: '' }, { signal: AbortSignal.timeout(8_000) });
+    const completed = await desk.desktop.complete({ interactionId, dispositionCode: 'answered', note: '' }, { signal: AbortSignal.timeout(8_000) });
     expect(completed.interaction?.state).toBe(InteractionState.INTERACTION_STATE_COMPLETED);
     expect(Date.now() - completedAt).toBeLessThan(8_000);
 
@@ -93,7 +88,7 @@ describe('interaction-router: replies accepted while Kafka is down', () => {
       });
       await waitFor(() => seen.some((r) => r.sendId === answer.sendId), slow);
       process.stdout.write(`reply-outbox: Reply answered in ${answeredInMs} ms with the broker down; the request was on the topic ${Date.now() - backAt} ms after the broker was back\n`);
-      await waitFor(async () => (await harness.stores.outbox.get(marker)) === undefined, slow);
+      await waitFor(async () => (await desk.harness.stores.outbox.get(marker)) === undefined, slow);
       // Nothing republishes a send once its marker is gone; a sentinel on the same partition, read
       // after everything published before it, closes the count.
       const sentinel = OutboundRequest.fromPartial({ eventId: randomUUID(), tenantId: tenant, sendId: `sentinel-${randomUUID()}`, kind: SendKind.SEND_KIND_REPLY, interactionId, mailboxId: 'support' });

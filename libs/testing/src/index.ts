@@ -13,3 +13,4 @@ export * from './interaction-repository.contract';
 export * from './prometheus-scrape';
 export * from './otlp-collector';
 export * from './configuration-errors.contract';
+export * from './seeded-random';

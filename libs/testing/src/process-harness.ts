@@ -12,6 +12,7 @@ import type { GraphSandboxEndpoints } from '@mailroute/graph-sandbox';
 import { createGrpcClient, hashBearerCredential } from '@mailroute/platform';
 import { Metadata } from 'nice-grpc';
 import type { SandboxMailTenant } from './graph-sandbox-tenant';
+import { testInfraEnv, type TestInfra } from './test-infra';
 import { startServiceProcess, workspaceRoot, type ServiceProcess } from './service-process';
 import { waitFor } from './wait-for';
 
@@ -32,6 +33,8 @@ interface FerretDbHandle {
 }
 
 interface TestInfraModule {
+  startAll(options?: { log?: (line: string) => void }): Promise<{ kafka?: { brokers: string }; ferretdb?: { url: string } }>;
+  stopAll(state: { kafka?: { brokers: string }; ferretdb?: { url: string } } | null | undefined): Promise<void>;
   startKafka(options?: { log?: (line: string) => void }): Promise<KafkaHandle>;
   startFerretDb(options?: { log?: (line: string) => void }): Promise<FerretDbHandle>;
   stopProcess(pid: number, options?: { timeoutMs?: number }): Promise<unknown>;
@@ -45,6 +48,26 @@ interface TestInfraModule {
 
 const loadTestInfra = async (): Promise<TestInfraModule> =>
   (await import(pathToFileURL(path.join(workspaceRoot, 'tools', 'test-infra', 'index.mjs')).href)) as TestInfraModule;
+
+/** The Kafka broker and FerretDB a benchmark runs against, and how to release them. */
+export interface BenchInfra extends TestInfra {
+  /** Stops the servers this process started; leaves servers named by the environment running. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Kafka and FerretDB for a benchmark: the running ones named by MAILROUTE_TEST_KAFKA_BROKERS and
+ * MAILROUTE_TEST_MONGODB_URL when both are set, else both started through tools/test-infra
+ * (`startAll`) and stopped again by `stop()`.
+ */
+export async function startBenchInfra(): Promise<BenchInfra> {
+  const brokers = process.env[testInfraEnv.kafkaBrokers];
+  const mongoUrl = process.env[testInfraEnv.mongoUrl];
+  if (brokers && mongoUrl) return { kafkaBrokers: brokers.split(','), mongoUrl, stop: async () => undefined };
+  const infra = await loadTestInfra();
+  const state = await infra.startAll({ log: () => undefined });
+  return { kafkaBrokers: (state.kafka?.brokers ?? '').split(','), mongoUrl: state.ferretdb?.url ?? '', stop: () => infra.stopAll(state) };
+}
 
 /** A Kafka broker of one test's own, which the test may take down and bring back. */
 export interface DedicatedKafka {

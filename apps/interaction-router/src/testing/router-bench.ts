@@ -2,8 +2,6 @@
 // the graph-sandbox bench spawns its app: the bench project may not import an app's sources).
 import { randomUUID } from 'node:crypto';
 import { availableParallelism, cpus } from 'node:os';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { createChannel, createClient, Metadata } from 'nice-grpc';
 import { AgentDesktopServiceDefinition, InboundEmail, InteractionRouterServiceDefinition } from '@mailroute/contracts';
@@ -12,16 +10,6 @@ import { createCallerAuthenticator, createEntraTokenVerifier, createLogger, hash
 import { createServer } from '../server';
 import { openMongoRouterStores } from '../store/router-stores';
 
-interface InfraState {
-  kafka?: { brokers: string };
-  ferretdb?: { url: string };
-}
-interface TestInfraModule {
-  startAll(options?: { log?: (line: string) => void }): Promise<InfraState>;
-  stopAll(state: InfraState | null | undefined): Promise<void>;
-}
-
-const root = path.resolve(__dirname, '../../../..');
 
 /** Polls `probe` until it holds (this file is a production-tagged project's: no @mailroute/testing). */
 async function waitFor(probe: () => boolean, options: { timeoutMs: number; intervalMs?: number }): Promise<void> {
@@ -41,11 +29,10 @@ const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function main(): Promise<void> {
-  const infra = (await import(pathToFileURL(path.join(root, 'tools/test-infra/index.mjs')).href)) as TestInfraModule;
-  const given = process.env['MAILROUTE_TEST_KAFKA_BROKERS'] && process.env['MAILROUTE_TEST_MONGODB_URL'];
-  const state: InfraState = given
-    ? { kafka: { brokers: process.env['MAILROUTE_TEST_KAFKA_BROKERS'] ?? '' }, ferretdb: { url: process.env['MAILROUTE_TEST_MONGODB_URL'] ?? '' } }
-    : await infra.startAll({ log: () => undefined });
+  // bench/interaction-router/interaction-router.bench.ts starts (or reuses) Kafka and FerretDB and names them here.
+  const kafkaBrokers = process.env['MAILROUTE_TEST_KAFKA_BROKERS'];
+  const mongoUrl = process.env['MAILROUTE_TEST_MONGODB_URL'];
+  if (!kafkaBrokers || !mongoUrl) throw new Error('router-bench needs MAILROUTE_TEST_KAFKA_BROKERS and MAILROUTE_TEST_MONGODB_URL; run it through bench/interaction-router');
   const tenantId = `bench-${randomUUID().slice(0, 8)}`;
   const directory = `dir-${randomUUID().slice(0, 8)}`;
   const logger = createLogger({ name: 'router-bench', level: 'error' });
@@ -56,8 +43,8 @@ async function main(): Promise<void> {
   const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'RS256', use: 'sig' };
   const issuer = 'https://login.bench';
   const apiKey = `mrk_${randomUUID()}`;
-  const stores = await openMongoRouterStores(state.ferretdb?.url ?? '', `router-bench-${randomUUID().slice(0, 8)}`);
-  const bus = new KafkaEventBus({ brokers: (state.kafka?.brokers ?? '').split(','), clientId: 'router-bench', logger, partitionsConsumedConcurrently: 4 });
+  const stores = await openMongoRouterStores(mongoUrl, `router-bench-${randomUUID().slice(0, 8)}`);
+  const bus = new KafkaEventBus({ brokers: kafkaBrokers.split(','), clientId: 'router-bench', logger, partitionsConsumedConcurrently: 4 });
   const server = createServer({
     logger,
     stores,
@@ -150,7 +137,6 @@ async function main(): Promise<void> {
   await server.stop().catch(() => undefined);
   await bus.close();
   await stores.close();
-  if (!given) await infra.stopAll(state);
 }
 
 main().then(

@@ -201,6 +201,71 @@ export function collectStream(stream: AsyncIterable<ConnectResponse>) {
   };
 }
 
+/** One router replica with a queue 'support' and one agent connected on a desktop stream (which has had its snapshot). */
+export interface RouterDesk {
+  harness: Harness;
+  /** The agent's desktop client. */
+  desktop: AgentDesktopServiceClient;
+  /** The agent's desktop stream (clientInstanceId 'desk-1'). */
+  stream: ReturnType<typeof collectStream>;
+  /** Ends the stream and closes the router. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the router of a suite that brings its own broker (`infra.kafkaBrokers`): one replica, the
+ * queues given (the first is the agent's), one agent signed in through a test identity provider
+ * and its desktop stream, connected once the snapshot has arrived.
+ */
+export async function startRouterDesk(options: {
+  tenant: string;
+  directory: string;
+  infra: HarnessOptions['infra'];
+  waitFor: HarnessOptions['waitFor'];
+  queues: { queueId: string; displayName: string; offerTimeoutSeconds: number }[];
+  agent: { agentId: string; displayName: string; capacity: number };
+  relayIntervalMs?: number;
+}): Promise<RouterDesk> {
+  const { tenant, directory, agent } = options;
+  const idp = await createTestIdentityProvider(new Map([[directory, tenant]]));
+  const harness = await startHarness({
+    infra: options.infra,
+    waitFor: options.waitFor,
+    replicas: 1,
+    tenants: [tenant],
+    verifier: idp.verifier,
+    ...(options.relayIntervalMs ? { relayIntervalMs: options.relayIntervalMs } : {}),
+  });
+  const abort = new AbortController();
+  let stream: ReturnType<typeof collectStream> | undefined;
+  try {
+    const admin = harness.admin(tenant);
+    for (const queue of options.queues) {
+      await admin.createQueue({ queueId: queue.queueId, queue: { displayName: queue.displayName, offerTimeout: { seconds: queue.offerTimeoutSeconds, nanos: 0 } } });
+    }
+    const entraObjectId = `oid-${agent.agentId}`;
+    await admin.createAgent({
+      agentId: agent.agentId,
+      agent: { displayName: agent.displayName, entraObjectId, queueIds: options.queues.slice(0, 1).map((q) => q.queueId), capacity: agent.capacity, skills: [] },
+    });
+    const token = await idp.token(directory, entraObjectId);
+    const connected = collectStream(harness.desktop(token).connect({ clientInstanceId: 'desk-1' }, { signal: abort.signal }));
+    stream = connected;
+    await options.waitFor(() => connected.of('snapshot').length === 1, { timeoutMs: 120_000 });
+    const close = async () => {
+      abort.abort();
+      await connected.done;
+      await harness.close();
+    };
+    return { harness, desktop: harness.desktop(token), stream: connected, close };
+  } catch (error) {
+    abort.abort();
+    await stream?.done;
+    await harness.close();
+    throw error;
+  }
+}
+
 /** Records the OutboundRequest events of one tenant from now on (its own consumer group); resolves once it consumes. */
 export async function watchOutboundRequests(harness: Pick<Harness, 'bus'>, tenantId: string, waitFor: HarnessOptions['waitFor']): Promise<{ requests: OutboundRequest[]; subscription: Subscription }> {
   const requests: OutboundRequest[] = [];
