@@ -2,7 +2,7 @@ import { OutboundRequest, SendState } from '@mailroute/contracts';
 import { eventKey, events, toEventMessage, type EventBus } from '@mailroute/messaging';
 import type { Logger } from '@mailroute/platform';
 import type { OutboxDocument, RouterStores, SendDocument } from '../store/router-stores';
-import { outboundMessageKey } from './send-results';
+import { outboundMessageKey, outboundThreadEntry } from './send-results';
 
 /** The outbox marker of a send: `<tenant>/<interaction>/send/<sendId>` (the relay tells it from a change's marker by `sendKey`). */
 export const sendOutboxKey = (tenantId: string, send: Pick<SendDocument, 'interactionId' | 'sendId'>): string => `${tenantId}/${send.interactionId}/send/${send.sendId}`;
@@ -26,19 +26,15 @@ export function createSendOutbox(deps: { stores: RouterStores; bus: EventBus; lo
   /** The thread message and the send-id index (store only; inserts, so repeating them is harmless). */
   async function index(tenantId: string, key: string, send: SendDocument): Promise<void> {
     await stores.sendIndex.insert(`${tenantId}/${send.sendId}`, { sendKey: key });
-    await stores.messages.insert(outboundMessageKey(tenantId, send.interactionId, send.requestedAt, send.sendId), {
-      kind: 'outbound',
-      json: { ...(OutboundRequest.toJSON(OutboundRequest.fromJSON(send.request)) as object), sendKey: key },
-      at: send.requestedAt,
-    });
+    await stores.messages.insert(outboundMessageKey(tenantId, send.interactionId, send.requestedAt, send.sendId), outboundThreadEntry(key, send));
   }
 
-  /** Publishes the send's OutboundRequest, marks it published and drops its marker. */
-  async function deliver(tenantId: string, key: string, send: SendDocument, markerKey: string): Promise<void> {
+  /** Publishes the send's OutboundRequest, marks it published and drops its marker; indexes it first unless the caller just did. */
+  async function deliver(tenantId: string, key: string, send: SendDocument, markerKey: string, indexed: boolean): Promise<void> {
     if (inFlight.has(markerKey)) return;
     inFlight.add(markerKey);
     try {
-      await index(tenantId, key, send);
+      if (!indexed) await index(tenantId, key, send);
       const outbound = OutboundRequest.fromJSON(send.request);
       await bus.publish(events.outboundRequest.topic, toEventMessage('outboundRequest', eventKey(tenantId, send.mailboxId), outbound));
       const stored = await stores.sends.get(key);
@@ -51,8 +47,8 @@ export function createSendOutbox(deps: { stores: RouterStores; bus: EventBus; lo
   }
 
   /** Starts `deliver` without waiting for it: a failure leaves the marker to the relay. */
-  function deliverSoon(tenantId: string, key: string, send: SendDocument): void {
-    void deliver(tenantId, key, send, sendOutboxKey(tenantId, send)).catch((error: unknown) =>
+  function deliverSoon(tenantId: string, key: string, send: SendDocument, indexed: boolean): void {
+    void deliver(tenantId, key, send, sendOutboxKey(tenantId, send), indexed).catch((error: unknown) =>
       logger.warn({ err: error, sendId: send.sendId }, 'router: reply recorded but not published yet; the outbox relay publishes it'),
     );
   }
@@ -71,14 +67,20 @@ export function createSendOutbox(deps: { stores: RouterStores; bus: EventBus; lo
         return stores.sends.get(key);
       }
       // Accepted from here on: what follows may fail, the relay redoes it.
-      await index(tenantId, key, send).catch((error: unknown) => logger.warn({ err: error, sendId: send.sendId }, 'router: reply recorded, thread entry left to the outbox relay'));
-      deliverSoon(tenantId, key, send);
+      const indexed = await index(tenantId, key, send).then(
+        () => true,
+        (error: unknown) => {
+          logger.warn({ err: error, sendId: send.sendId }, 'router: reply recorded, thread entry left to the outbox relay');
+          return false;
+        },
+      );
+      deliverSoon(tenantId, key, send, indexed);
       return send;
     },
 
     /** Publishes a recorded send that is still unpublished now (a desktop retry of the same key), unless this replica already is. */
     retry(tenantId: string, key: string, send: SendDocument): void {
-      if (!send.published && send.state === SendState.SEND_STATE_ACCEPTED) deliverSoon(tenantId, key, send);
+      if (!send.published && send.state === SendState.SEND_STATE_ACCEPTED) deliverSoon(tenantId, key, send, false);
     },
 
     /** The relay's step for one send marker older than its threshold. */
@@ -96,7 +98,7 @@ export function createSendOutbox(deps: { stores: RouterStores; bus: EventBus; lo
         await stores.outbox.delete(markerKey);
         return false;
       }
-      await deliver(tenantId, marker.sendKey, send, markerKey);
+      await deliver(tenantId, marker.sendKey, send, markerKey, false);
       return true;
     },
   };

@@ -16,6 +16,13 @@ export type SendResultOutcome = 'recorded' | 'stale' | 'unknown-send';
 export const outboundMessageKey = (tenantId: string, interactionId: string, requestedAt: number, sendId: string): string =>
   `${tenantId}/${interactionId}/${String(requestedAt).padStart(15, '0')}-send-${sendId}`;
 
+/** The `messages` entry of a send on its interaction's thread: its OutboundRequest and where the send is kept. */
+export const outboundThreadEntry = (sendKey: string, send: Pick<SendDocument, 'request' | 'requestedAt'>) => ({
+  kind: 'outbound' as const,
+  json: { ...(OutboundRequest.toJSON(OutboundRequest.fromJSON(send.request)) as object), sendKey },
+  at: send.requestedAt,
+});
+
 /** An outbound thread message: the request as recorded, with its send's latest state, failure and sent message. */
 export function outboundThreadMessage(json: unknown, send: SendDocument | undefined, requestedAt: number): OutboundThreadMessage {
   const request = OutboundRequest.fromJSON(json);
@@ -88,7 +95,7 @@ export function createSendResultHandler(deps: { core: RouterCore; stores: Router
     }
     await stores.sendIndex.insert(`${tenantId}/${send.sendId}`, { sendKey: key });
     const thread = outboundMessageKey(tenantId, send.interactionId, send.requestedAt, send.sendId);
-    const message = { kind: 'outbound' as const, json: { ...(send.request as object), sendKey: key }, at: send.requestedAt };
+    const message = outboundThreadEntry(key, send);
     if (fromRequest) await stores.messages.put(thread, message);
     else await stores.messages.insert(thread, message);
     return { key, send };

@@ -65,7 +65,7 @@ const defaultOptions = {
  */
 export class KafkaEventBus implements EventBus {
   private readonly kafka: Kafka;
-  private readonly options: KafkaEventBusOptions & typeof defaultOptions;
+  private readonly options: KafkaEventBusOptions & typeof defaultOptions & { retry: Required<NonNullable<KafkaEventBusOptions['retry']>> };
   private producer: Producer | undefined;
   private producerReady: Promise<Producer> | undefined;
   private readonly subscriptions = new Set<KafkaSubscription>();
@@ -111,29 +111,27 @@ export class KafkaEventBus implements EventBus {
   }
 
   private async ensureTopicsOnce(admin: Admin, topics: readonly { topic: string; partitions: number }[]): Promise<void> {
-    {
-      // A new topic's metadata reaches every broker a moment after CreateTopics returns; under
-      // load kafkajs' own leader wait can surface UNKNOWN_TOPIC_OR_PARTITION. So: create what is
-      // missing, then wait until every partition has a leader, retrying retriable errors.
-      await withRetry(
-        async () => {
-          const existing = new Set(await admin.listTopics());
-          const missing = topics.filter((t) => !existing.has(t.topic));
-          if (missing.length > 0) {
-            await admin.createTopics({
-              waitForLeaders: false,
-              topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions })),
-            });
-          }
-          const { topics: metadata } = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.topic) });
-          const leaderless = metadata.filter((t) => t.partitions.length === 0 || t.partitions.some((p) => p.leader < 0));
-          if (leaderless.length > 0) {
-            throw new BusUnavailableError(`kafka: no leader yet for ${leaderless.map((t) => t.name).join(', ')}`);
-          }
-        },
-        { maxAttempts: 30, initialDelayMs: 100, maxDelayMs: 1_000 },
-      );
-    }
+    // A new topic's metadata reaches every broker a moment after CreateTopics returns; under
+    // load kafkajs' own leader wait can surface UNKNOWN_TOPIC_OR_PARTITION. So: create what is
+    // missing, then wait until every partition has a leader, retrying retriable errors.
+    await withRetry(
+      async () => {
+        const existing = new Set(await admin.listTopics());
+        const missing = topics.filter((t) => !existing.has(t.topic));
+        if (missing.length > 0) {
+          await admin.createTopics({
+            waitForLeaders: false,
+            topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions })),
+          });
+        }
+        const { topics: metadata } = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.topic) });
+        const leaderless = metadata.filter((t) => t.partitions.length === 0 || t.partitions.some((p) => p.leader < 0));
+        if (leaderless.length > 0) {
+          throw new BusUnavailableError(`kafka: no leader yet for ${leaderless.map((t) => t.name).join(', ')}`);
+        }
+      },
+      { maxAttempts: 30, initialDelayMs: 100, maxDelayMs: 1_000 },
+    );
   }
 
   /**
@@ -143,7 +141,7 @@ export class KafkaEventBus implements EventBus {
    * closing the bus) ends it with the attempts' errors.
    */
   async untilAvailable<T>(what: string, operation: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const { initialDelayMs = 250, maxDelayMs = 2_000 } = this.options.retry;
+    const { initialDelayMs, maxDelayMs } = this.options.retry;
     return withRetry(
       async () => {
         try {
@@ -228,7 +226,7 @@ export class KafkaEventBus implements EventBus {
   }
 
   private kafkaRetry(retries: number): { initialRetryTime: number; maxRetryTime: number; retries: number } {
-    const { initialDelayMs = 250, maxDelayMs = 2_000 } = this.options.retry;
+    const { initialDelayMs, maxDelayMs } = this.options.retry;
     return { initialRetryTime: initialDelayMs, maxRetryTime: maxDelayMs, retries };
   }
 
