@@ -13,8 +13,8 @@ import type { SendRecord } from './store/outbound-send.stores';
 
 type Started = Awaited<ReturnType<typeof startTestGraphSandbox>>;
 
-/** Sends and kills (OUTBOUND_SEND_TEST_CRASH_SENDS, default 8; OUTBOUND_SEND_TEST_KILLS, default 3). */
-const sendCount = Number(process.env['OUTBOUND_SEND_TEST_CRASH_SENDS'] ?? 16); // room for 3 kills: under load several sends may go out between two looks
+/** Sends and kills (OUTBOUND_SEND_TEST_CRASH_SENDS, default 24; OUTBOUND_SEND_TEST_KILLS, default 3). */
+const sendCount = Number(process.env['OUTBOUND_SEND_TEST_CRASH_SENDS'] ?? 24); // room for 3 kills: several sends may go out between two looks (a restarted replica now resolves the stranded send and sends on at once)
 const killCount = Number(process.env['OUTBOUND_SEND_TEST_KILLS'] ?? 3);
 
 /**
