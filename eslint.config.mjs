@@ -70,7 +70,18 @@ const boundaries = (constraints, ignoredCircularDependencies = []) => ({
 });
 
 export default [
-  { ignores: ['**/node_modules', '**/dist', '**/.cache', '**/.nx', '**/tmp', '**/coverage', '**/jest.config.cjs', 'jest.preset.cjs'] },
+  {
+    ignores: [
+      '**/node_modules',
+      '**/dist',
+      '**/.cache',
+      '**/.nx',
+      '**/tmp',
+      '**/coverage',
+      '**/jest.config.cjs',
+      'jest.preset.cjs',
+    ],
+  },
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
   ...nx.configs['flat/javascript'],
@@ -101,7 +112,12 @@ export default [
         'error',
         {
           ...boundaries(depConstraints),
-          allow: ['@mailroute/auth-broker-service', '@mailroute/mailbox-fetch-service', '@mailroute/interaction-router-service', '@mailroute/outbound-send-service'],
+          allow: [
+            '@mailroute/auth-broker-service',
+            '@mailroute/mailbox-fetch-service',
+            '@mailroute/interaction-router-service',
+            '@mailroute/outbound-send-service',
+          ],
         },
       ],
     },
@@ -139,7 +155,10 @@ export default [
         {
           patterns: [
             { group: ['@mailroute/*/**'], message: 'Deep import: import the lib by its name.' },
-            { group: ['node:*', 'fs', 'net', 'http', 'https', 'child_process', 'dgram', 'tls'], message: 'routing-engine is pure: no I/O.' },
+            {
+              group: ['node:*', 'fs', 'net', 'http', 'https', 'child_process', 'dgram', 'tls'],
+              message: 'routing-engine is pure: no I/O.',
+            },
           ],
         },
       ],

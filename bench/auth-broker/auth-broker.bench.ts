@@ -38,7 +38,12 @@ async function main(): Promise<void> {
     AUTH_BROKER_STORE: 'embedded',
     AUTH_BROKER_EMBEDDED_PATH: path.join(dataDir, 'auth-broker.db'),
     AUTH_BROKER_ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`,
-    AUTH_BROKER_API_KEYS: tenants.map((tenant) => `wm-${tenant}:${tenant}:credentials.read+credentials.write:${hashBearerCredential(apiKeys.get(tenant) ?? '')}`).join(','),
+    AUTH_BROKER_API_KEYS: tenants
+      .map(
+        (tenant) =>
+          `wm-${tenant}:${tenant}:credentials.read+credentials.write:${hashBearerCredential(apiKeys.get(tenant) ?? '')}`,
+      )
+      .join(','),
     AUTH_BROKER_SERVICE_TOKENS: `mailbox-fetch:${hashBearerCredential(serviceToken)}`,
     AUTH_BROKER_ALLOWED_CLOUD_ORIGINS: endpoints.baseUrl,
     AUTH_BROKER_METRICS_PORT: '0',
@@ -66,14 +71,21 @@ async function main(): Promise<void> {
             cloud: AuthorityCloud.AUTHORITY_CLOUD_CUSTOM,
             authorityHost: endpoints.baseUrl,
             graphEndpoint: endpoints.baseUrl,
-            credential: { $case: 'clientSecret', value: { value: secret.secretText, expiresAt: new Date(Date.now() + 180 * 86_400_000) } },
+            credential: {
+              $case: 'clientSecret',
+              value: { value: secret.secretText, expiresAt: new Date(Date.now() + 180 * 86_400_000) },
+            },
           },
         },
         { metadata: Metadata({ authorization: `Bearer ${apiKeys.get(tenant) ?? ''}` }) },
       );
     }
     const metadata = Metadata({ authorization: `Bearer ${serviceToken}` });
-    const request = (i: number) => ({ tenantId: tenants[i % tenants.length] ?? '', principal: { $case: 'appOnly' as const, value: { credentialsId: '' } }, forceRefresh: false });
+    const request = (i: number) => ({
+      tenantId: tenants[i % tenants.length] ?? '',
+      principal: { $case: 'appOnly' as const, value: { credentialsId: '' } },
+      forceRefresh: false,
+    });
     await Promise.all(tenants.map((_, i) => tokens.client.getAccessToken(request(i), { metadata })));
     const warm = await Promise.all(directories.map((id) => endpoints.admin.stats(id)));
 

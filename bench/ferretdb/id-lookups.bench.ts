@@ -36,12 +36,20 @@ async function main(): Promise<void> {
   await client.connect();
   const db = client.db(`bench-ferretdb-id-${Date.now()}`);
   process.stdout.write(`FerretDB _id operations — ${ops} sequential operations per row, documents of ~1 KB\n`);
-  process.stdout.write(`${'documents'.padStart(9)}  ${'operation'.padEnd(34)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'ops/s'.padStart(8)}\n`);
+  process.stdout.write(
+    `${'documents'.padStart(9)}  ${'operation'.padEnd(34)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'ops/s'.padStart(8)}\n`,
+  );
   try {
     for (const size of sizes) {
       const collection = db.collection<{ _id: string; version: number; body: string }>(`docs_${size}`);
       for (let i = 0; i < size; i += 1000) {
-        await collection.insertMany(Array.from({ length: Math.min(1000, size - i) }, (_, j) => ({ _id: `tenant/ix-${i + j}`, version: 1, body: 'x'.repeat(1000) })));
+        await collection.insertMany(
+          Array.from({ length: Math.min(1000, size - i) }, (_, j) => ({
+            _id: `tenant/ix-${i + j}`,
+            version: 1,
+            body: 'x'.repeat(1000),
+          })),
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 2_500)); // the wrapper adds its index within a second or two
       const key = (n: number) => `tenant/ix-${Math.floor((n * 7919) % size)}`; // spread over the whole collection
@@ -49,7 +57,11 @@ async function main(): Promise<void> {
         ['findOne {_id} (hit)', (n) => collection.findOne({ _id: key(n) }), ops],
         ['findOne {_id} (miss)', (n) => collection.findOne({ _id: `tenant/none-${n}` }), ops],
         ['replaceOne {_id}', (n) => collection.replaceOne({ _id: key(n) }, { version: 2, body: 'y'.repeat(1000) }), ops],
-        ['baseline: replaceOne {_id, version}', (n) => collection.replaceOne({ _id: key(n), version: { $gte: 0 } }, { version: 3, body: 'z'.repeat(1000) }), Math.max(10, Math.round(ops / 10))],
+        [
+          'baseline: replaceOne {_id, version}',
+          (n) => collection.replaceOne({ _id: key(n), version: { $gte: 0 } }, { version: 3, body: 'z'.repeat(1000) }),
+          Math.max(10, Math.round(ops / 10)),
+        ],
       ];
       for (const [label, operation, count] of rows) {
         const times: number[] = [];
@@ -61,7 +73,9 @@ async function main(): Promise<void> {
         }
         const seconds = (performance.now() - started) / 1000;
         times.sort((a, b) => a - b);
-        process.stdout.write(`${String(size).padStart(9)}  ${label.padEnd(34)} ${percentile(times, 50).toFixed(1).padStart(8)} ${percentile(times, 99).toFixed(1).padStart(8)} ${(count / seconds).toFixed(0).padStart(8)}\n`);
+        process.stdout.write(
+          `${String(size).padStart(9)}  ${label.padEnd(34)} ${percentile(times, 50).toFixed(1).padStart(8)} ${percentile(times, 99).toFixed(1).padStart(8)} ${(count / seconds).toFixed(0).padStart(8)}\n`,
+        );
       }
     }
   } finally {

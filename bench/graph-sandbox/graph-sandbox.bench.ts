@@ -19,7 +19,10 @@ interface AutocannonResult {
 interface AutocannonInstance {
   on(event: 'response', listener: (client: unknown, statusCode: number, bytes: number, responseTimeMs: number) => void): void;
 }
-type Autocannon = (options: Record<string, unknown>, callback: (error: Error | null, result: AutocannonResult) => void) => AutocannonInstance;
+type Autocannon = (
+  options: Record<string, unknown>,
+  callback: (error: Error | null, result: AutocannonResult) => void,
+) => AutocannonInstance;
 
 const autocannon = createRequire(__filename)('autocannon') as Autocannon;
 const root = path.resolve(__dirname, '../..');
@@ -60,7 +63,9 @@ async function main(): Promise<void> {
       let buffer = '';
       child.stdout.on('data', (chunk: Buffer) => {
         buffer += chunk.toString();
-        for (const line of buffer.split('\n')) if (line.includes('graph-sandbox ready')) resolve(JSON.parse(line) as { baseUrl: string; adminUrl: string; caCertPath: string });
+        for (const line of buffer.split('\n'))
+          if (line.includes('graph-sandbox ready'))
+            resolve(JSON.parse(line) as { baseUrl: string; adminUrl: string; caCertPath: string });
       });
       child.on('exit', (code) => reject(new Error(`sandbox exited with ${code}`)));
     });
@@ -71,18 +76,45 @@ async function main(): Promise<void> {
     const secret = await admin.addSecret(tenant.id, app.clientId);
     const mailbox = 'support@bench.example';
     await admin.createMailbox(tenant.id, { userPrincipalName: mailbox });
-    for (let batch = 0; batch < 5; batch += 1) await admin.generateTraffic(tenant.id, mailbox, { count: 100, seed: batch + 1, mix: { large: 0 } });
-    const tokenForm = new URLSearchParams({ grant_type: 'client_credentials', client_id: app.clientId, client_secret: secret.secretText, scope: 'https://graph.microsoft.com/.default' }).toString();
-    const tokenResponse = (await (await fetch(`${ready.baseUrl}/${tenant.id}/oauth2/v2.0/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: tokenForm })).json()) as { access_token: string };
+    for (let batch = 0; batch < 5; batch += 1)
+      await admin.generateTraffic(tenant.id, mailbox, { count: 100, seed: batch + 1, mix: { large: 0 } });
+    const tokenForm = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: app.clientId,
+      client_secret: secret.secretText,
+      scope: 'https://graph.microsoft.com/.default',
+    }).toString();
+    const tokenResponse = (await (
+      await fetch(`${ready.baseUrl}/${tenant.id}/oauth2/v2.0/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: tokenForm,
+      })
+    ).json()) as { access_token: string };
     const authorization = `Bearer ${tokenResponse.access_token}`;
-    const list = (await (await fetch(`${ready.baseUrl}/v1.0/users/${mailbox}/messages?$top=1`, { headers: { authorization } })).json()) as { value: Array<{ id: string }> };
+    const list = (await (
+      await fetch(`${ready.baseUrl}/v1.0/users/${mailbox}/messages?$top=1`, { headers: { authorization } })
+    ).json()) as { value: Array<{ id: string }> };
     const messageId = list.value[0]?.id ?? '';
 
     const scenarios: Array<{ name: string; path: string; method?: string; body?: string; headers?: Record<string, string> }> = [
-      { name: 'GET messages list ($top=10, $select)', path: `/v1.0/users/${mailbox}/mailFolders/inbox/messages?$top=10&$select=subject,from,receivedDateTime` },
+      {
+        name: 'GET messages list ($top=10, $select)',
+        path: `/v1.0/users/${mailbox}/mailFolders/inbox/messages?$top=10&$select=subject,from,receivedDateTime`,
+      },
       { name: 'GET message by id', path: `/v1.0/users/${mailbox}/messages/${messageId}` },
-      { name: 'GET delta first page (maxpagesize=50)', path: `/v1.0/users/${mailbox}/mailFolders/inbox/messages/delta`, headers: { prefer: 'odata.maxpagesize=50' } },
-      { name: 'POST token (client credentials)', path: `/${tenant.id}/oauth2/v2.0/token`, method: 'POST', body: tokenForm, headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+      {
+        name: 'GET delta first page (maxpagesize=50)',
+        path: `/v1.0/users/${mailbox}/mailFolders/inbox/messages/delta`,
+        headers: { prefer: 'odata.maxpagesize=50' },
+      },
+      {
+        name: 'POST token (client credentials)',
+        path: `/${tenant.id}/oauth2/v2.0/token`,
+        method: 'POST',
+        body: tokenForm,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      },
     ];
     const rows: string[] = [];
     for (const scenario of scenarios) {
@@ -115,9 +147,15 @@ async function main(): Promise<void> {
         ].join(' '),
       );
     }
-    const cpu = (await readFile('/proc/cpuinfo', 'utf8').catch(() => '')).split('\n').filter((line) => line.startsWith('processor')).length;
-    console.log(`\ngraph-sandbox benchmark — Node ${process.version}, ${cpu} CPU(s), ${connections} connections, ${durationSeconds} s per scenario, sandbox in its own process`);
-    console.log(`${'scenario'.padEnd(40)} ${'req/s'.padStart(7)} ${'p50 ms'.padStart(7)} ${'p95 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'errors'.padStart(6)} ${'RSS MB'.padStart(7)}`);
+    const cpu = (await readFile('/proc/cpuinfo', 'utf8').catch(() => ''))
+      .split('\n')
+      .filter((line) => line.startsWith('processor')).length;
+    console.log(
+      `\ngraph-sandbox benchmark — Node ${process.version}, ${cpu} CPU(s), ${connections} connections, ${durationSeconds} s per scenario, sandbox in its own process`,
+    );
+    console.log(
+      `${'scenario'.padEnd(40)} ${'req/s'.padStart(7)} ${'p50 ms'.padStart(7)} ${'p95 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'errors'.padStart(6)} ${'RSS MB'.padStart(7)}`,
+    );
     for (const row of rows) console.log(row);
   } finally {
     child.kill('SIGTERM');

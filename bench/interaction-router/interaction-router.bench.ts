@@ -22,16 +22,20 @@ const root = path.resolve(__dirname, '../..');
 async function main(): Promise<number> {
   const infra = await startBenchInfra();
   try {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(root, 'apps/interaction-router/src/testing/router-bench.ts')], {
-      cwd: root,
-      stdio: 'inherit',
-      env: {
-        ...process.env,
-        TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.base.json'),
-        [testInfraEnv.kafkaBrokers]: infra.kafkaBrokers.join(','),
-        [testInfraEnv.mongoUrl]: infra.mongoUrl,
+    const child = spawn(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', path.join(root, 'apps/interaction-router/src/testing/router-bench.ts')],
+      {
+        cwd: root,
+        stdio: 'inherit',
+        env: {
+          ...process.env,
+          TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.base.json'),
+          [testInfraEnv.kafkaBrokers]: infra.kafkaBrokers.join(','),
+          [testInfraEnv.mongoUrl]: infra.mongoUrl,
+        },
       },
-    });
+    );
     const [code] = (await once(child, 'exit')) as [number | null];
     return code ?? 1;
   } finally {

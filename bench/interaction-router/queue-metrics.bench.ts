@@ -9,9 +9,13 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 
 const root = path.resolve(__dirname, '../..');
-const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'apps/interaction-router/src/metrics/queue-metrics-bench.ts')], {
-  cwd: root,
-  stdio: 'inherit',
-  env: { ...process.env, TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.base.json') },
-});
+const child = spawn(
+  process.execPath,
+  ['--import', 'tsx', path.join(root, 'apps/interaction-router/src/metrics/queue-metrics-bench.ts')],
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.base.json') },
+  },
+);
 child.on('exit', (code) => process.exit(code ?? 1));

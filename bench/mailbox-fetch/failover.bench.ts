@@ -19,7 +19,16 @@ import path from 'node:path';
 import { MailboxFetchServiceDefinition, MailboxSyncState, type InboundEmail } from '@mailroute/contracts';
 import { events, fromEventMessage, KafkaEventBus } from '@mailroute/messaging';
 import { createGrpcClient, hashBearerCredential } from '@mailroute/platform';
-import { createSandboxMailTenant, randomId, startAuthBrokerProcess, startServiceProcess, startTestGraphSandbox, waitFor, type ServiceProcess, startBenchInfra } from '@mailroute/testing';
+import {
+  createSandboxMailTenant,
+  randomId,
+  startAuthBrokerProcess,
+  startServiceProcess,
+  startTestGraphSandbox,
+  waitFor,
+  type ServiceProcess,
+  startBenchInfra,
+} from '@mailroute/testing';
 import { Metadata } from 'nice-grpc';
 
 const mailboxCount = Number(process.env['BENCH_MAILBOXES'] ?? 6);
@@ -38,7 +47,12 @@ async function main(): Promise<void> {
   const tenantId = randomId('failover');
   const apiKey = `mrk_${randomId('key')}`;
   const serviceToken = `mrs_${randomId('fetch')}`;
-  const authBroker = await startAuthBrokerProcess({ endpoints: started.endpoints, workDir, apiKeys: { [tenantId]: apiKey }, serviceTokens: { 'mailbox-fetch': serviceToken } });
+  const authBroker = await startAuthBrokerProcess({
+    endpoints: started.endpoints,
+    workDir,
+    apiKeys: { [tenantId]: apiKey },
+    serviceTokens: { 'mailbox-fetch': serviceToken },
+  });
   const auth = { metadata: Metadata({ authorization: `Bearer ${apiKey}` }) };
   const brokers = infra.kafkaBrokers;
   const database = randomId('mffailover');
@@ -92,21 +106,37 @@ async function main(): Promise<void> {
       return { proc, client: handle.client, replicaId: `failover-${generation}` };
     };
     type Fetch = Awaited<ReturnType<typeof startFetch>>;
-    const owners = async (fetch: Fetch) => (await fetch.client.listSyncStatuses({ page: { pageSize: 100, pageToken: '' } }, auth)).statuses;
+    const owners = async (fetch: Fetch) =>
+      (await fetch.client.listSyncStatuses({ page: { pageSize: 100, pageToken: '' } }, auth)).statuses;
 
     let owner = await startFetch();
-    for (const [box, address] of sandbox.mailboxes.entries()) await owner.client.createMailbox({ mailboxId: `f-${box}`, mailbox: { address } }, auth);
-    await waitFor(async () => (await owners(owner)).every((s) => s.state === MailboxSyncState.MAILBOX_SYNC_STATE_HEALTHY && s.leaseOwner === owner.replicaId), {
-      timeoutMs: 60_000,
-      description: 'the first replica owns and synced every mailbox',
-    });
+    for (const [box, address] of sandbox.mailboxes.entries())
+      await owner.client.createMailbox({ mailboxId: `f-${box}`, mailbox: { address } }, auth);
+    await waitFor(
+      async () =>
+        (await owners(owner)).every(
+          (s) => s.state === MailboxSyncState.MAILBOX_SYNC_STATE_HEALTHY && s.leaseOwner === owner.replicaId,
+        ),
+      {
+        timeoutMs: 60_000,
+        description: 'the first replica owns and synced every mailbox',
+      },
+    );
     let standby = await startFetch();
 
     // Mail keeps arriving everywhere; the subject carries its delivery time.
     delivery = (async () => {
       while (delivering) {
         const at = Date.now();
-        await Promise.all(sandbox.mailboxes.map((address, box) => started.endpoints.admin.deliver(sandbox.directoryId, address, { from: 'customer@example.org', subject: `failover ${box} @${at}`, body: 'hello' })));
+        await Promise.all(
+          sandbox.mailboxes.map((address, box) =>
+            started.endpoints.admin.deliver(sandbox.directoryId, address, {
+              from: 'customer@example.org',
+              subject: `failover ${box} @${at}`,
+              body: 'hello',
+            }),
+          ),
+        );
         await sleep(Math.max(0, deliveryIntervalMs - (Date.now() - at)));
       }
     })();
@@ -114,18 +144,35 @@ async function main(): Promise<void> {
     for (let kill = 0; kill < kills; kill += 1) {
       // Steady state first: every mailbox's recent mail flows.
       const steadySince = Date.now();
-      await waitFor(() => new Set(seen.filter((e) => e.deliveredAt > steadySince).map((e) => e.mailboxId)).size === mailboxCount, { timeoutMs, description: 'steady intake' });
+      await waitFor(
+        () => new Set(seen.filter((e) => e.deliveredAt > steadySince).map((e) => e.mailboxId)).size === mailboxCount,
+        { timeoutMs, description: 'steady intake' },
+      );
       const owned = (await owners(standby)).filter((s) => s.leaseOwner === owner.replicaId).map((s) => s.mailboxId);
       const killedAt = Date.now();
       await owner.proc.stop('SIGKILL');
       // Mail delivered after the kill (500 ms slack: a turn already running may have read it).
       const after = (e: { deliveredAt: number }) => e.deliveredAt > killedAt + 500;
-      await waitFor(() => owned.every((mailboxId) => seen.some((e) => e.mailboxId === mailboxId && after(e))), { timeoutMs, intervalMs: 50, description: `takeover ${kill + 1}` });
-      const takeoverMs = Math.max(...owned.map((mailboxId) => Math.min(...seen.filter((e) => e.mailboxId === mailboxId && after(e)).map((e) => e.consumedAt)) - killedAt));
-      const times = [killedAt, ...seen.filter((e) => owned.includes(e.mailboxId) && e.consumedAt > killedAt).map((e) => e.consumedAt)].sort((a, b) => a - b);
+      await waitFor(() => owned.every((mailboxId) => seen.some((e) => e.mailboxId === mailboxId && after(e))), {
+        timeoutMs,
+        intervalMs: 50,
+        description: `takeover ${kill + 1}`,
+      });
+      const takeoverMs = Math.max(
+        ...owned.map(
+          (mailboxId) =>
+            Math.min(...seen.filter((e) => e.mailboxId === mailboxId && after(e)).map((e) => e.consumedAt)) - killedAt,
+        ),
+      );
+      const times = [
+        killedAt,
+        ...seen.filter((e) => owned.includes(e.mailboxId) && e.consumedAt > killedAt).map((e) => e.consumedAt),
+      ].sort((a, b) => a - b);
       const stallMs = Math.max(...times.slice(1).map((at, i) => at - (times[i] ?? at)));
       results.push({ takeoverMs, stallMs });
-      console.log(`  kill ${kill + 1}: ${owned.length} mailbox(es) of ${owner.replicaId} → ${standby.replicaId}: takeover ${(takeoverMs / 1000).toFixed(1)} s, stall ${(stallMs / 1000).toFixed(1)} s`);
+      console.log(
+        `  kill ${kill + 1}: ${owned.length} mailbox(es) of ${owner.replicaId} → ${standby.replicaId}: takeover ${(takeoverMs / 1000).toFixed(1)} s, stall ${(stallMs / 1000).toFixed(1)} s`,
+      );
       owner = standby;
       standby = await startFetch();
     }
@@ -144,9 +191,15 @@ async function main(): Promise<void> {
   const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
   const takeovers = sorted(results.map((r) => r.takeoverMs));
   const stalls = sorted(results.map((r) => r.stallMs));
-  console.log(`\nmailbox-fetch failover — Node ${process.version}, ${availableParallelism()} CPU(s); ${mailboxCount} mailboxes, ${kills} SIGKILLs, default lease settings, poll cap ${pollMs} ms, mail every ${deliveryIntervalMs} ms per mailbox`);
-  console.log(`takeover (kill → first new e-mail of every dead replica's mailbox published): median ${((takeovers[Math.floor(takeovers.length / 2)] ?? 0) / 1000).toFixed(1)} s, max ${((takeovers.at(-1) ?? 0) / 1000).toFixed(1)} s`);
-  console.log(`stall (longest time without an event from those mailboxes): median ${((stalls[Math.floor(stalls.length / 2)] ?? 0) / 1000).toFixed(1)} s, max ${((stalls.at(-1) ?? 0) / 1000).toFixed(1)} s`);
+  console.log(
+    `\nmailbox-fetch failover — Node ${process.version}, ${availableParallelism()} CPU(s); ${mailboxCount} mailboxes, ${kills} SIGKILLs, default lease settings, poll cap ${pollMs} ms, mail every ${deliveryIntervalMs} ms per mailbox`,
+  );
+  console.log(
+    `takeover (kill → first new e-mail of every dead replica's mailbox published): median ${((takeovers[Math.floor(takeovers.length / 2)] ?? 0) / 1000).toFixed(1)} s, max ${((takeovers.at(-1) ?? 0) / 1000).toFixed(1)} s`,
+  );
+  console.log(
+    `stall (longest time without an event from those mailboxes): median ${((stalls[Math.floor(stalls.length / 2)] ?? 0) / 1000).toFixed(1)} s, max ${((stalls.at(-1) ?? 0) / 1000).toFixed(1)} s`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -23,7 +23,16 @@ import path from 'node:path';
 import { MailboxFetchServiceDefinition, MailboxSyncState, type InboundEmail } from '@mailroute/contracts';
 import { events, fromEventMessage, KafkaEventBus } from '@mailroute/messaging';
 import { createGrpcClient, hashBearerCredential } from '@mailroute/platform';
-import { createSandboxMailTenant, randomId, startAuthBrokerProcess, startServiceProcess, startTestGraphSandbox, waitFor, type SandboxMailTenant, startBenchInfra } from '@mailroute/testing';
+import {
+  createSandboxMailTenant,
+  randomId,
+  startAuthBrokerProcess,
+  startServiceProcess,
+  startTestGraphSandbox,
+  waitFor,
+  type SandboxMailTenant,
+  startBenchInfra,
+} from '@mailroute/testing';
 import { Metadata } from 'nice-grpc';
 
 const mailboxCounts = (process.env['BENCH_MAILBOXES'] ?? '1,20,200').split(',').map(Number);
@@ -88,12 +97,19 @@ async function main(): Promise<void> {
   const tenantIds = mailboxCounts.map(() => randomId('bench'));
   const apiKeys = Object.fromEntries(tenantIds.map((tenantId) => [tenantId, `mrk_${randomId('key')}`]));
   const serviceToken = `mrs_${randomId('fetch')}`;
-  const authBroker = await startAuthBrokerProcess({ endpoints: started.endpoints, workDir, apiKeys, serviceTokens: { 'mailbox-fetch': serviceToken } });
+  const authBroker = await startAuthBrokerProcess({
+    endpoints: started.endpoints,
+    workDir,
+    apiKeys,
+    serviceTokens: { 'mailbox-fetch': serviceToken },
+  });
   const rows: Row[] = [];
   try {
     const brokers = infra.kafkaBrokers;
     const mongoUrl = infra.mongoUrl;
-    console.log(`infrastructure up in ${((Date.now() - infraStarted) / 1000).toFixed(1)} s (Kafka ${brokers.join(',')}, FerretDB ${mongoUrl}, auth-broker ${authBroker.address})`);
+    console.log(
+      `infrastructure up in ${((Date.now() - infraStarted) / 1000).toFixed(1)} s (Kafka ${brokers.join(',')}, FerretDB ${mongoUrl}, auth-broker ${authBroker.address})`,
+    );
     const bus = new KafkaEventBus({ brokers, clientId: randomId('mf-bench') });
     await bus.ensureTopics([{ topic: events.inboundEmail.topic, partitions: 8 }]);
     /** subject → consumed at (ms). */
@@ -119,9 +135,15 @@ async function main(): Promise<void> {
         const auth = { metadata: Metadata({ authorization: `Bearer ${apiKeys[tenantId] ?? ''}` }) };
         // The sandbox tenant and app first, then its mailboxes 20 at a time.
         const base = await createSandboxMailTenant(started.endpoints, { mailboxCount: 0 });
-        const sandbox: SandboxMailTenant = { ...base, mailboxes: Array.from({ length: count }, (_, i) => `box${i}@${base.domain}`) };
+        const sandbox: SandboxMailTenant = {
+          ...base,
+          mailboxes: Array.from({ length: count }, (_, i) => `box${i}@${base.domain}`),
+        };
         await inParallel(sandbox.mailboxes, 20, async (address, i) => {
-          await started.endpoints.admin.createMailbox(sandbox.directoryId, { userPrincipalName: address, displayName: `Box ${i}` });
+          await started.endpoints.admin.createMailbox(sandbox.directoryId, {
+            userPrincipalName: address,
+            displayName: `Box ${i}`,
+          });
         });
         await authBroker.addSandboxCredentials(tenantId, sandbox);
 
@@ -152,7 +174,10 @@ async function main(): Promise<void> {
           await waitFor(
             async () => {
               const { statuses } = await handle.client.listSyncStatuses({ page: { pageSize: 500, pageToken: '' } }, auth);
-              return statuses.length === count && statuses.every((status) => status.state === MailboxSyncState.MAILBOX_SYNC_STATE_HEALTHY);
+              return (
+                statuses.length === count &&
+                statuses.every((status) => status.state === MailboxSyncState.MAILBOX_SYNC_STATE_HEALTHY)
+              );
             },
             { timeoutMs: 120_000, intervalMs: 1_000, description: 'first sync' },
           );
@@ -185,10 +210,16 @@ async function main(): Promise<void> {
             if (wave < waves - 1) await sleep(Math.max(0, waveIntervalMs - (Date.now() - waveStart)));
           }
           const subjects = [...deliveredAt.keys()];
-          await waitFor(() => subjects.every((subject) => consumedAt.has(subject)), { timeoutMs, intervalMs: 50, description: `${total} events` }).catch(() => undefined);
+          await waitFor(() => subjects.every((subject) => consumedAt.has(subject)), {
+            timeoutMs,
+            intervalMs: 50,
+            description: `${total} events`,
+          }).catch(() => undefined);
           const consumed = subjects.filter((subject) => consumedAt.has(subject));
           const lastEvent = Math.max(...consumed.map((subject) => consumedAt.get(subject) ?? 0));
-          const freshness = consumed.map((subject) => (consumedAt.get(subject) ?? 0) - (deliveredAt.get(subject) ?? 0)).sort((a, b) => a - b);
+          const freshness = consumed
+            .map((subject) => (consumedAt.get(subject) ?? 0) - (deliveredAt.get(subject) ?? 0))
+            .sort((a, b) => a - b);
           rows.push({
             mailboxes: count,
             emails: total,
@@ -201,11 +232,14 @@ async function main(): Promise<void> {
             setupSeconds,
           });
           const throttled = (await started.endpoints.admin.stats(sandbox.directoryId)).throttled;
-          console.log(`  ${count} mailbox(es): ${consumed.length}/${total} events, ${throttled} request(s) refused by sandbox throttling; setup (tenant, mailboxes, first sync) ${setupSeconds.toFixed(1)} s`);
+          console.log(
+            `  ${count} mailbox(es): ${consumed.length}/${total} events, ${throttled} request(s) refused by sandbox throttling; setup (tenant, mailboxes, first sync) ${setupSeconds.toFixed(1)} s`,
+          );
         } finally {
           handle.close();
           const exit = await fetch.stop('SIGTERM');
-          if (exit.code !== 0) console.error(`mailbox-fetch exited with ${JSON.stringify(exit)}:\n${fetch.output.slice(-20).join('\n')}`);
+          if (exit.code !== 0)
+            console.error(`mailbox-fetch exited with ${JSON.stringify(exit)}:\n${fetch.output.slice(-20).join('\n')}`);
         }
       }
     } finally {

@@ -14,15 +14,26 @@ import path from 'node:path';
 import { Metadata, createChannel, createClient } from 'nice-grpc';
 import { AgentDesktopServiceDefinition, AgentPresence, OutgoingMessage, ReplyMode } from '@mailroute/contracts';
 import { GraphSandboxAdminClient, demoProfile } from '@mailroute/graph-sandbox';
-import { freePort, randomId, signInWithDeviceCode, startDedicatedFerretDb, startDedicatedKafka, startServiceProcess, startTestGraphSandbox, waitFor } from '@mailroute/testing';
+import {
+  freePort,
+  randomId,
+  signInWithDeviceCode,
+  startDedicatedFerretDb,
+  startDedicatedKafka,
+  startServiceProcess,
+  startTestGraphSandbox,
+  waitFor,
+} from '@mailroute/testing';
 
 const emails = Number(process.env['BENCH_EMAILS'] ?? 60);
 const rate = Number(process.env['BENCH_RATE'] ?? 5);
 const timeoutMs = Number(process.env['BENCH_TIMEOUT_SECONDS'] ?? 300) * 1000;
-const modes = (process.env['BENCH_MODES'] ?? 'embedded,kafka').split(',').map((mode) => mode.trim()).filter(Boolean);
+const modes = (process.env['BENCH_MODES'] ?? 'embedded,kafka')
+  .split(',')
+  .map((mode) => mode.trim())
+  .filter(Boolean);
 const support = 'support@contoso-demo.example';
 const billing = 'billing@contoso-demo.example';
-
 
 /**
  * Kafka of its own (a new consumer group on a long-lived broker would first read every event ever
@@ -42,7 +53,6 @@ async function infraEnv(): Promise<{ kafka: string; mongo: string; stop: () => P
     },
   };
 }
-
 
 const percentile = (values: number[], p: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -70,13 +80,23 @@ async function runMode(mode: string, infra: { kafka: string; mongo: string } | u
     configFile,
     JSON.stringify({
       dataDir: 'data',
-      ports: { authBroker: await freePort(), mailboxFetch: await freePort(), interactionRouter: routerPort, outboundSend: await freePort() },
+      ports: {
+        authBroker: await freePort(),
+        mailboxFetch: await freePort(),
+        interactionRouter: routerPort,
+        outboundSend: await freePort(),
+      },
       sandbox: { enabled: false },
       agentSignIn: { authorityHost: endpoints.baseUrl, audience: demoProfile.desktopClientId },
       logLevel: 'warn',
       // Measure the system, not the poll wait (real tenants poll every 10 s at the least without change notifications).
       pollIntervalCapMs: 500,
-      ...(mode === 'kafka' && infra ? { bus: { kind: 'kafka', brokers: infra.kafka.split(',') }, store: { kind: 'mongodb', url: infra.mongo, database: randomId('bench').replace(/[^A-Za-z0-9_-]/g, '_') } } : {}),
+      ...(mode === 'kafka' && infra
+        ? {
+            bus: { kind: 'kafka', brokers: infra.kafka.split(',') },
+            store: { kind: 'mongodb', url: infra.mongo, database: randomId('bench').replace(/[^A-Za-z0-9_-]/g, '_') },
+          }
+        : {}),
       tenants: [
         {
           id: 'demo',
@@ -99,10 +119,17 @@ async function runMode(mode: string, infra: { kafka: string; mongo: string } | u
       ],
     }),
   );
-  const host = startServiceProcess('apps/mailroute/src/main.ts', { MAILROUTE_CONFIG: configFile, NODE_EXTRA_CA_CERTS: endpoints.caCertPath, DEMO_CLIENT_SECRET: demoProfile.clientSecret });
+  const host = startServiceProcess('apps/mailroute/src/main.ts', {
+    MAILROUTE_CONFIG: configFile,
+    NODE_EXTRA_CA_CERTS: endpoints.caCertPath,
+    DEMO_CLIENT_SECRET: demoProfile.clientSecret,
+  });
   const abort = new AbortController();
   try {
-    await waitFor(() => host.output.some((line) => line.startsWith('mailroute: ready')) || host.child.exitCode !== null, { timeoutMs: 120_000, description: 'the host' });
+    await waitFor(() => host.output.some((line) => line.startsWith('mailroute: ready')) || host.child.exitCode !== null, {
+      timeoutMs: 120_000,
+      description: 'the host',
+    });
     if (host.child.exitCode !== null) throw new Error(`the host exited:\n${host.output.join('\n')}`);
     const tag = randomId('bench');
     const delivered = new Map<string, number>();
@@ -112,10 +139,15 @@ async function runMode(mode: string, infra: { kafka: string; mongo: string } | u
     for (const upn of ['alice@contoso-demo.example', 'bob@contoso-demo.example']) {
       const token = await signInWithDeviceCode(endpoints, admin, demoProfile.tenantId, demoProfile.desktopClientId, upn);
       const channel = createChannel(`127.0.0.1:${routerPort}`);
-      const desktop = createClient(AgentDesktopServiceDefinition, channel, { '*': { metadata: Metadata({ authorization: `Bearer ${token}` }) } });
+      const desktop = createClient(AgentDesktopServiceDefinition, channel, {
+        '*': { metadata: Metadata({ authorization: `Bearer ${token}` }) },
+      });
       void (async () => {
         try {
-          for await (const update of desktop.connect({ clientInstanceId: randomId('bench-desk'), initialPresence: AgentPresence.AGENT_PRESENCE_AVAILABLE }, { signal: abort.signal })) {
+          for await (const update of desktop.connect(
+            { clientInstanceId: randomId('bench-desk'), initialPresence: AgentPresence.AGENT_PRESENCE_AVAILABLE },
+            { signal: abort.signal },
+          )) {
             if (update.event?.$case !== 'offer') continue;
             const offer = update.event.value;
             const subject = offer.interaction?.subject ?? '';
@@ -148,7 +180,11 @@ async function runMode(mode: string, infra: { kafka: string; mongo: string } | u
     const started = Date.now();
     for (let i = 0; i < emails; i += 1) {
       const subject = `Order question ${tag} #${i}`;
-      await admin.deliver(demoProfile.tenantId, i % 2 === 0 ? support : billing, { from: `customer${i}@customer.example`, subject, body: 'Where is it?' });
+      await admin.deliver(demoProfile.tenantId, i % 2 === 0 ? support : billing, {
+        from: `customer${i}@customer.example`,
+        subject,
+        body: 'Where is it?',
+      });
       delivered.set(subject, Date.now());
       const due = started + ((i + 1) * 1000) / rate;
       if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
@@ -166,7 +202,9 @@ async function runMode(mode: string, infra: { kafka: string; mongo: string } | u
       { timeoutMs, intervalMs: 250, description: `${emails} replies in Sent Items` },
     );
     const toOffer = [...offered].map(([subject, at]) => at - (delivered.get(subject) ?? at));
-    const toReply = [...visible].filter(([subject]) => accepted.has(subject)).map(([subject, at]) => at - (accepted.get(subject) ?? at));
+    const toReply = [...visible]
+      .filter(([subject]) => accepted.has(subject))
+      .map(([subject, at]) => at - (accepted.get(subject) ?? at));
     const status = readFileSync(`/proc/${host.child.pid}/status`, 'utf8');
     const peakKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
     return {
@@ -199,11 +237,17 @@ async function main(): Promise<void> {
     await infra?.stop();
   }
   const ms = (value: number) => `${Math.round(value)} ms`;
-  console.log(`\nmailroute end to end: ${emails} emails at ${rate}/s into 2 mailboxes, 2 agents accepting at once and replying\n`);
-  console.log('| mode | replied | replies/s | delivery → offer p50 | p99 | accept → reply in Sent Items p50 | p99 | host peak RSS |');
+  console.log(
+    `\nmailroute end to end: ${emails} emails at ${rate}/s into 2 mailboxes, 2 agents accepting at once and replying\n`,
+  );
+  console.log(
+    '| mode | replied | replies/s | delivery → offer p50 | p99 | accept → reply in Sent Items p50 | p99 | host peak RSS |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of results) {
-    console.log(`| ${r.mode} | ${r.replied} | ${r.throughput.toFixed(2)} | ${ms(r.offerP50)} | ${ms(r.offerP99)} | ${ms(r.replyP50)} | ${ms(r.replyP99)} | ${r.peakRssMb.toFixed(0)} MB |`);
+    console.log(
+      `| ${r.mode} | ${r.replied} | ${r.throughput.toFixed(2)} | ${ms(r.offerP50)} | ${ms(r.offerP99)} | ${ms(r.replyP50)} | ${ms(r.replyP99)} | ${r.peakRssMb.toFixed(0)} MB |`,
+    );
   }
 }
 

@@ -22,7 +22,17 @@ import { randomUUID } from 'node:crypto';
 import { ActorKind, OutboundRequest, ReplyMode, SendKind, SendState, type OutgoingMessage } from '@mailroute/contracts';
 import { eventKey, events, fromEventMessage, KafkaEventBus, toEventMessage } from '@mailroute/messaging';
 import { EmbeddedDocumentTable, EmbeddedStore, MongoDocumentTable, MongoStore } from '@mailroute/persistence';
-import { createSandboxMailTenant, randomId, startAuthBrokerProcess, startServiceProcess, startTestGraphSandbox, waitFor, type SandboxMailTenant, type ServiceProcess, startBenchInfra } from '@mailroute/testing';
+import {
+  createSandboxMailTenant,
+  randomId,
+  startAuthBrokerProcess,
+  startServiceProcess,
+  startTestGraphSandbox,
+  waitFor,
+  type SandboxMailTenant,
+  type ServiceProcess,
+  startBenchInfra,
+} from '@mailroute/testing';
 
 const mailboxCounts = (process.env['BENCH_MAILBOXES'] ?? '1,20').split(',').map(Number);
 const defaultSends: Record<number, number> = { 1: 60, 20: 400 };
@@ -32,7 +42,8 @@ const timeoutMs = Number(process.env['BENCH_TIMEOUT_SECONDS'] ?? 180) * 1000;
 const storeKind = process.env['BENCH_STORE'] === 'embedded' ? 'embedded' : 'mongodb';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 
 function rssOf(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -84,7 +95,13 @@ async function main(): Promise<void> {
     fromBeginning: false,
     handler: async (message) => {
       const result = fromEventMessage('outboundResult', message);
-      if ((result.state === SendState.SEND_STATE_SENT || result.state === SendState.SEND_STATE_FAILED || result.state === SendState.SEND_STATE_OUTCOME_UNKNOWN) && !finishedAt.has(result.sendId)) finishedAt.set(result.sendId, { at: Date.now(), state: result.state });
+      if (
+        (result.state === SendState.SEND_STATE_SENT ||
+          result.state === SendState.SEND_STATE_FAILED ||
+          result.state === SendState.SEND_STATE_OUTCOME_UNKNOWN) &&
+        !finishedAt.has(result.sendId)
+      )
+        finishedAt.set(result.sendId, { at: Date.now(), state: result.state });
     },
   });
   await waitFor(() => subscription.assignments().length > 0, { timeoutMs: 60_000 });
@@ -98,10 +115,16 @@ async function main(): Promise<void> {
       const database = randomId('os-bench');
       const workDir = mkdtempSync(path.join(tmpdir(), 'os-bench-store-'));
       type MailboxView = { address: string; accessMode: number; credentialsId: string; enabled: boolean };
-      const store = storeKind === 'mongodb' ? await MongoStore.connect({ url: mongoUrl, database, appName: 'outbound-send-bench' }) : undefined;
+      const store =
+        storeKind === 'mongodb'
+          ? await MongoStore.connect({ url: mongoUrl, database, appName: 'outbound-send-bench' })
+          : undefined;
       const embedded = storeKind === 'embedded' ? new EmbeddedStore({ path: path.join(workDir, 'mailbox-fetch.db') }) : undefined;
-      const table = store ? new MongoDocumentTable<MailboxView>(store, 'mf_mailboxes') : new EmbeddedDocumentTable<MailboxView>(embedded as EmbeddedStore, 'mf_mailboxes');
-      for (const [i, address] of sandbox.mailboxes.entries()) await table.put(`${tenantId}/box-${i}`, { address, accessMode: 1, credentialsId: 'default', enabled: true });
+      const table = store
+        ? new MongoDocumentTable<MailboxView>(store, 'mf_mailboxes')
+        : new EmbeddedDocumentTable<MailboxView>(embedded as EmbeddedStore, 'mf_mailboxes');
+      for (const [i, address] of sandbox.mailboxes.entries())
+        await table.put(`${tenantId}/box-${i}`, { address, accessMode: 1, credentialsId: 'default', enabled: true });
       embedded?.close();
       proc = startServiceProcess('apps/outbound-send/src/main.ts', {
         GRPC_PORT: '0',
@@ -131,19 +154,32 @@ async function main(): Promise<void> {
           requestedBy: { kind: ActorKind.ACTOR_KIND_AGENT, id: 'agent', displayName: '' },
           ...request,
         });
-        await bus.publish(events.outboundRequest.topic, toEventMessage('outboundRequest', eventKey(tenantId, full.mailboxId), full));
+        await bus.publish(
+          events.outboundRequest.topic,
+          toEventMessage('outboundRequest', eventKey(tenantId, full.mailboxId), full),
+        );
         return full;
       };
       // The group starts at the latest offset: probe until the service consumes.
       await waitFor(
         async () => {
-          const probe = await publish({ mailboxId: 'no-such-mailbox', kind: SendKind.SEND_KIND_NEW, content: { subject: 'probe', bodyText: 'p', to: [{ address: 'p@customer.example', name: '' }] } as OutgoingMessage });
+          const probe = await publish({
+            mailboxId: 'no-such-mailbox',
+            kind: SendKind.SEND_KIND_NEW,
+            content: { subject: 'probe', bodyText: 'p', to: [{ address: 'p@customer.example', name: '' }] } as OutgoingMessage,
+          });
           return waitFor(() => finishedAt.has(probe.sendId), { timeoutMs: 3_000, intervalMs: 50 }).catch(() => false);
         },
         { timeoutMs: 90_000, intervalMs: 0 },
       );
       const originals = await Promise.all(
-        sandbox.mailboxes.map((address, i) => started.endpoints.admin.deliver(sandbox.directoryId, address, { from: { address: `customer${i}@customer.example` }, subject: `Question ${i}`, body: 'Where is my order?' })),
+        sandbox.mailboxes.map((address, i) =>
+          started.endpoints.admin.deliver(sandbox.directoryId, address, {
+            from: { address: `customer${i}@customer.example` },
+            subject: `Question ${i}`,
+            body: 'Where is my order?',
+          }),
+        ),
       );
       const rssIdle = await steadyRss(proc.child.pid as number);
       const total = sendsFor(mailboxes);
@@ -158,8 +194,25 @@ async function main(): Promise<void> {
         publishedAt.set(sendId, Date.now());
         batch.push(
           i % 2 === 0
-            ? publish({ ...common, sendId, kind: SendKind.SEND_KIND_REPLY, replyMode: ReplyMode.REPLY_MODE_REPLY, interactionId: randomUUID(), replyToGraphMessageId: originals[box]?.immutableId ?? '', content: { bodyText: `Answer ${i}`, bodyHtml: `<p>Answer ${i}</p>` } as OutgoingMessage })
-            : publish({ ...common, sendId, kind: SendKind.SEND_KIND_NEW, content: { subject: `Notice ${i}`, bodyText: `Notice ${i}`, to: [{ address: `c${i}@customer.example`, name: '' }] } as OutgoingMessage }),
+            ? publish({
+                ...common,
+                sendId,
+                kind: SendKind.SEND_KIND_REPLY,
+                replyMode: ReplyMode.REPLY_MODE_REPLY,
+                interactionId: randomUUID(),
+                replyToGraphMessageId: originals[box]?.immutableId ?? '',
+                content: { bodyText: `Answer ${i}`, bodyHtml: `<p>Answer ${i}</p>` } as OutgoingMessage,
+              })
+            : publish({
+                ...common,
+                sendId,
+                kind: SendKind.SEND_KIND_NEW,
+                content: {
+                  subject: `Notice ${i}`,
+                  bodyText: `Notice ${i}`,
+                  to: [{ address: `c${i}@customer.example`, name: '' }],
+                } as OutgoingMessage,
+              }),
         );
       }
       await Promise.all(batch);
@@ -173,7 +226,8 @@ async function main(): Promise<void> {
       const latencies = done.map(([id, at]) => (finishedAt.get(id)?.at ?? at) - at).sort((a, b) => a - b);
       const last = Math.max(...done.map(([id]) => finishedAt.get(id)?.at ?? begun));
       let copies = 0;
-      for (const address of sandbox.mailboxes) copies += (await started.endpoints.admin.sent(sandbox.directoryId, address)).value.length;
+      for (const address of sandbox.mailboxes)
+        copies += (await started.endpoints.admin.sent(sandbox.directoryId, address)).value.length;
       rows.push({
         mailboxes,
         sends: total,
@@ -201,8 +255,14 @@ async function main(): Promise<void> {
   }
 
   const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
-  console.log(`\noutbound-send benchmark — Node ${process.version}, ${availableParallelism()} CPU(s) (${cpu}); outbound-send (${storeKind} store) and auth-broker as processes, Kafka${storeKind === 'mongodb' ? ' + FerretDB' : ''}, graph sandbox in this process; load average ${loadavg().map((v) => v.toFixed(1)).join(' ')}`);
-  console.log(`sandbox at Outlook's limits (4 concurrent, 10,000 req/10 min per mailbox); outbound-send 1 concurrent Graph request per mailbox; send rate limit ${ratePerMinute}/min per mailbox`);
+  console.log(
+    `\noutbound-send benchmark — Node ${process.version}, ${availableParallelism()} CPU(s) (${cpu}); outbound-send (${storeKind} store) and auth-broker as processes, Kafka${storeKind === 'mongodb' ? ' + FerretDB' : ''}, graph sandbox in this process; load average ${loadavg()
+      .map((v) => v.toFixed(1))
+      .join(' ')}`,
+  );
+  console.log(
+    `sandbox at Outlook's limits (4 concurrent, 10,000 req/10 min per mailbox); outbound-send 1 concurrent Graph request per mailbox; send rate limit ${ratePerMinute}/min per mailbox`,
+  );
   console.log(
     `${'mailboxes'.padStart(9)} ${'sends'.padStart(6)} ${'sent'.padStart(6)} ${'dupes'.padStart(6)} ${'seconds'.padStart(8)} ${'sends/s'.padStart(8)} ${'/s/mbx'.padStart(7)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'RSS idle MB'.padStart(12)} ${'RSS peak MB'.padStart(12)}`,
   );
@@ -225,7 +285,9 @@ async function main(): Promise<void> {
       ].join(' '),
     );
   }
-  console.log('latency = OutboundRequest published → SENT OutboundResult consumed here, all requests published at once (backlog); sends/s = sent ÷ (first publish → last result); dupes = sent-log copies − SENT results (must be 0)');
+  console.log(
+    'latency = OutboundRequest published → SENT OutboundResult consumed here, all requests published at once (backlog); sends/s = sent ÷ (first publish → last result); dupes = sent-log copies − SENT results (must be 0)',
+  );
   if (rows.some((row) => row.sent < row.sends || row.duplicates !== 0)) {
     console.error('some sends did not complete within the timeout, or a message went out twice');
     process.exitCode = 1;

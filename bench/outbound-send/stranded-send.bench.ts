@@ -18,17 +18,35 @@ import { mkdtempSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { ActorKind, OutboundRequest, ReplyMode, SendKind, SendOrigin, SendState, type OutgoingMessage } from '@mailroute/contracts';
+import {
+  ActorKind,
+  OutboundRequest,
+  ReplyMode,
+  SendKind,
+  SendOrigin,
+  SendState,
+  type OutgoingMessage,
+} from '@mailroute/contracts';
 import { eventKey, events, fromEventMessage, KafkaEventBus, toEventMessage } from '@mailroute/messaging';
 import { MongoDocumentTable, MongoStore } from '@mailroute/persistence';
-import { createSandboxMailTenant, randomId, startAuthBrokerProcess, startServiceProcess, startTestGraphSandbox, waitFor, type ServiceProcess, startBenchInfra } from '@mailroute/testing';
+import {
+  createSandboxMailTenant,
+  randomId,
+  startAuthBrokerProcess,
+  startServiceProcess,
+  startTestGraphSandbox,
+  waitFor,
+  type ServiceProcess,
+  startBenchInfra,
+} from '@mailroute/testing';
 
 const replies = Number(process.env['BENCH_STRANDED_REPLIES'] ?? 40);
 const intervalMs = Number(process.env['BENCH_STRANDED_INTERVAL_MS'] ?? 3_000);
 const timeoutMs = Number(process.env['BENCH_TIMEOUT_SECONDS'] ?? 300) * 1000;
 const sendIdHeader = 'x-mailroute-send-id';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
 
 async function main(): Promise<void> {
@@ -49,7 +67,12 @@ async function main(): Promise<void> {
   const address = sandbox.mailboxes[0] as string;
   const database = randomId('os-stranded');
   const store = await MongoStore.connect({ url: mongoUrl, database, appName: 'outbound-send-bench' });
-  await new MongoDocumentTable<object>(store, 'mf_mailboxes').put(`${tenantId}/box-0`, { address, accessMode: 1, credentialsId: 'default', enabled: true });
+  await new MongoDocumentTable<object>(store, 'mf_mailboxes').put(`${tenantId}/box-0`, {
+    address,
+    accessMode: 1,
+    credentialsId: 'default',
+    enabled: true,
+  });
 
   const bus = new KafkaEventBus({ brokers, clientId: randomId('os-stranded') });
   await bus.ensureTopics([events.outboundRequest, events.outboundResult].map((event) => ({ topic: event.topic, partitions: 8 })));
@@ -60,7 +83,10 @@ async function main(): Promise<void> {
     fromBeginning: false,
     handler: async (message) => {
       const result = fromEventMessage('outboundResult', message);
-      const final = result.state === SendState.SEND_STATE_SENT || result.state === SendState.SEND_STATE_FAILED || result.state === SendState.SEND_STATE_OUTCOME_UNKNOWN;
+      const final =
+        result.state === SendState.SEND_STATE_SENT ||
+        result.state === SendState.SEND_STATE_FAILED ||
+        result.state === SendState.SEND_STATE_OUTCOME_UNKNOWN;
       if (final && !finishedAt.has(result.sendId)) finishedAt.set(result.sendId, { at: Date.now(), state: result.state });
     },
   });
@@ -85,7 +111,14 @@ async function main(): Promise<void> {
 
   // The crash: a replica claimed attempt 1 of this send and died before recording anything else.
   const crashedAt = Date.now();
-  const stranded = request({ kind: SendKind.SEND_KIND_NEW, content: { subject: 'Stranded', bodyText: 'stranded', to: [{ address: 'ann@customer.example', name: '' }] } as OutgoingMessage });
+  const stranded = request({
+    kind: SendKind.SEND_KIND_NEW,
+    content: {
+      subject: 'Stranded',
+      bodyText: 'stranded',
+      to: [{ address: 'ann@customer.example', name: '' }],
+    } as OutgoingMessage,
+  });
   const key = `${tenantId}/${stranded.sendId}`;
   // outbound-send's tables (apps/outbound-send/src/store/outbound-send.stores.ts): send record, attempt marker, replica heartbeat, due entry.
   await new MongoDocumentTable<object>(store, 'os_sends').put(key, {
@@ -98,9 +131,20 @@ async function main(): Promise<void> {
     createdAt: crashedAt - 1_000,
     updatedAt: crashedAt - 1_000,
   });
-  await new MongoDocumentTable<object>(store, 'os_send_attempts').put(`${key}/1`, { owner: 'crashed-replica', instance: 'crashed-instance', at: crashedAt });
-  await new MongoDocumentTable<object>(store, 'os_replicas').put('crashed-replica', { instance: 'crashed-instance', startedAt: crashedAt - 600_000, beatAt: crashedAt });
-  await new MongoDocumentTable<object>(store, 'os_due_sends').put(`${String(crashedAt).padStart(15, '0')}/${key}`, { tenantId, sendId: stranded.sendId });
+  await new MongoDocumentTable<object>(store, 'os_send_attempts').put(`${key}/1`, {
+    owner: 'crashed-replica',
+    instance: 'crashed-instance',
+    at: crashedAt,
+  });
+  await new MongoDocumentTable<object>(store, 'os_replicas').put('crashed-replica', {
+    instance: 'crashed-instance',
+    startedAt: crashedAt - 600_000,
+    beatAt: crashedAt,
+  });
+  await new MongoDocumentTable<object>(store, 'os_due_sends').put(`${String(crashedAt).padStart(15, '0')}/${key}`, {
+    tenantId,
+    sendId: stranded.sendId,
+  });
 
   let proc: ServiceProcess | undefined;
   const waits: number[] = [];
@@ -126,22 +170,42 @@ async function main(): Promise<void> {
     // The group starts at the latest offset: probe (a mailbox that does not exist fails at once, taking no slot) until it consumes.
     await waitFor(
       async () => {
-        const probe = await publish(request({ mailboxId: 'no-such-mailbox', kind: SendKind.SEND_KIND_NEW, content: { subject: 'probe', bodyText: 'p', to: [{ address: 'p@customer.example', name: '' }] } as OutgoingMessage }));
+        const probe = await publish(
+          request({
+            mailboxId: 'no-such-mailbox',
+            kind: SendKind.SEND_KIND_NEW,
+            content: { subject: 'probe', bodyText: 'p', to: [{ address: 'p@customer.example', name: '' }] } as OutgoingMessage,
+          }),
+        );
         return waitFor(() => finishedAt.has(probe.sendId), { timeoutMs: 3_000, intervalMs: 50 }).catch(() => false);
       },
       { timeoutMs: 90_000, intervalMs: 0 },
     );
     consumingAfterMs = Date.now() - crashedAt;
-    const original = await started.endpoints.admin.deliver(sandbox.directoryId, address, { from: { address: 'customer@customer.example' }, subject: 'Question', body: 'Where is my order?' });
+    const original = await started.endpoints.admin.deliver(sandbox.directoryId, address, {
+      from: { address: 'customer@customer.example' },
+      subject: 'Question',
+      body: 'Where is my order?',
+    });
     const publishedAt = new Map<string, number>();
     for (let i = 0; i < replies; i += 1) {
-      const reply = request({ kind: SendKind.SEND_KIND_REPLY, replyMode: ReplyMode.REPLY_MODE_REPLY, interactionId: randomUUID(), replyToGraphMessageId: original.immutableId, content: { bodyText: `Answer ${i}` } as OutgoingMessage });
+      const reply = request({
+        kind: SendKind.SEND_KIND_REPLY,
+        replyMode: ReplyMode.REPLY_MODE_REPLY,
+        interactionId: randomUUID(),
+        replyToGraphMessageId: original.immutableId,
+        content: { bodyText: `Answer ${i}` } as OutgoingMessage,
+      });
       publishedAt.set(reply.sendId, Date.now());
       await publish(reply);
       await sleep(intervalMs);
     }
     const deadline = crashedAt + timeoutMs;
-    while (Date.now() < deadline && ([...publishedAt.keys()].some((id) => !finishedAt.has(id)) || !finishedAt.has(stranded.sendId))) await sleep(200);
+    while (
+      Date.now() < deadline &&
+      ([...publishedAt.keys()].some((id) => !finishedAt.has(id)) || !finishedAt.has(stranded.sendId))
+    )
+      await sleep(200);
     for (const [id, at] of publishedAt) {
       const done = finishedAt.get(id);
       if (done?.state === SendState.SEND_STATE_SENT) waits.push(done.at - at);
@@ -165,10 +229,20 @@ async function main(): Promise<void> {
   }
 
   const doubled = [...copies.values()].filter((n) => n > 1).length;
-  console.log(`\nstranded send — Node ${process.version}, ${availableParallelism()} CPU(s), load average ${loadavg().map((v) => v.toFixed(1)).join(' ')}; outbound-send and auth-broker as processes, Kafka + FerretDB, production limits (30 sends/min per mailbox)`);
-  console.log(`outbound-send consuming ${seconds(consumingAfterMs)} s after the crash; then ${replies} other replies of the same mailbox, one every ${intervalMs} ms`);
-  console.log(`other replies SENT: ${waits.length}/${replies}; wait published → SENT: p50 ${seconds(percentile(waits, 50))} s, p90 ${seconds(percentile(waits, 90))} s, max ${seconds(waits.at(-1) ?? Number.NaN)} s`);
-  console.log(`stranded send SENT ${Number.isNaN(strandedSeconds) ? `not within ${timeoutMs / 1000} s` : `${strandedSeconds.toFixed(1)} s after the crash`}; copies: ${copies.get(stranded.sendId) ?? 0}; messages sent more than once: ${doubled}`);
+  console.log(
+    `\nstranded send — Node ${process.version}, ${availableParallelism()} CPU(s), load average ${loadavg()
+      .map((v) => v.toFixed(1))
+      .join(' ')}; outbound-send and auth-broker as processes, Kafka + FerretDB, production limits (30 sends/min per mailbox)`,
+  );
+  console.log(
+    `outbound-send consuming ${seconds(consumingAfterMs)} s after the crash; then ${replies} other replies of the same mailbox, one every ${intervalMs} ms`,
+  );
+  console.log(
+    `other replies SENT: ${waits.length}/${replies}; wait published → SENT: p50 ${seconds(percentile(waits, 50))} s, p90 ${seconds(percentile(waits, 90))} s, max ${seconds(waits.at(-1) ?? Number.NaN)} s`,
+  );
+  console.log(
+    `stranded send SENT ${Number.isNaN(strandedSeconds) ? `not within ${timeoutMs / 1000} s` : `${strandedSeconds.toFixed(1)} s after the crash`}; copies: ${copies.get(stranded.sendId) ?? 0}; messages sent more than once: ${doubled}`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -24,9 +24,20 @@ import { HealthDefinition } from 'nice-grpc-server-health';
 import { InteractionOrder, InteractionRouterServiceDefinition, type Interaction } from '@mailroute/contracts';
 import { GraphSandboxAdminClient, demoProfile } from '@mailroute/graph-sandbox';
 import { createGrpcClient } from '@mailroute/platform';
-import { freePort, randomId, startDedicatedFerretDb, startDedicatedKafka, startTestGraphSandbox, waitFor, workspaceRoot } from '@mailroute/testing';
+import {
+  freePort,
+  randomId,
+  startDedicatedFerretDb,
+  startDedicatedKafka,
+  startTestGraphSandbox,
+  waitFor,
+  workspaceRoot,
+} from '@mailroute/testing';
 
-const faults = (process.env['BENCH_FAULTS'] ?? 'kafka,ferretdb,host').split(',').map((fault) => fault.trim()).filter(Boolean) as FaultKind[];
+const faults = (process.env['BENCH_FAULTS'] ?? 'kafka,ferretdb,host')
+  .split(',')
+  .map((fault) => fault.trim())
+  .filter(Boolean) as FaultKind[];
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 1);
 const rate = Number(process.env['BENCH_RATE'] ?? 4);
 const downMs = Number(process.env['BENCH_DOWN_SECONDS'] ?? 15) * 1000;
@@ -64,7 +75,12 @@ interface Host {
 function startHost(root: string, env: Record<string, string>): Host {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'apps/mailroute/src/main.ts')], {
     cwd: root,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.base.json'), ...env },
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      HOME: process.env['HOME'] ?? '',
+      TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.base.json'),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
@@ -78,7 +94,10 @@ function startHost(root: string, env: Record<string, string>): Host {
 /** `ref`'s tree in a temporary directory, with this checkout's node_modules. */
 function extractTree(ref: string): { root: string; remove: () => void } {
   const root = mkdtempSync(path.join(tmpdir(), 'mailroute-baseline-'));
-  execFileSync('sh', ['-c', `git archive --format=tar ${JSON.stringify(ref)} | tar -x -C ${JSON.stringify(root)}`], { cwd: workspaceRoot, stdio: 'inherit' });
+  execFileSync('sh', ['-c', `git archive --format=tar ${JSON.stringify(ref)} | tar -x -C ${JSON.stringify(root)}`], {
+    cwd: workspaceRoot,
+    stdio: 'inherit',
+  });
   symlinkSync(path.join(workspaceRoot, 'node_modules'), path.join(root, 'node_modules'));
   return { root, remove: () => rmSync(root, { recursive: true, force: true }) };
 }
@@ -92,7 +111,10 @@ async function waitForServingFresh(address: string): Promise<void> {
     async () => {
       const channel = createChannel(address);
       try {
-        const answer = await createClient(HealthDefinition, channel).check({ service: '' }, { signal: AbortSignal.timeout(1_000) });
+        const answer = await createClient(HealthDefinition, channel).check(
+          { service: '' },
+          { signal: AbortSignal.timeout(1_000) },
+        );
         return answer.status === 1;
       } catch {
         return false;
@@ -119,7 +141,12 @@ async function runScenario(label: string, root: string): Promise<Measured[]> {
     configFile,
     JSON.stringify({
       dataDir: path.join(dir, 'data'),
-      ports: { authBroker: await freePort(), mailboxFetch: await freePort(), interactionRouter: routerPort, outboundSend: await freePort() },
+      ports: {
+        authBroker: await freePort(),
+        mailboxFetch: await freePort(),
+        interactionRouter: routerPort,
+        outboundSend: await freePort(),
+      },
       sandbox: { enabled: false },
       agentSignIn: { authorityHost: endpoints.baseUrl, audience: demoProfile.desktopClientId },
       logLevel: 'info',
@@ -145,9 +172,16 @@ async function runScenario(label: string, root: string): Promise<Measured[]> {
       ],
     }),
   );
-  const hostEnv = { MAILROUTE_CONFIG: configFile, NODE_EXTRA_CA_CERTS: endpoints.caCertPath, DEMO_CLIENT_SECRET: demoProfile.clientSecret };
+  const hostEnv = {
+    MAILROUTE_CONFIG: configFile,
+    NODE_EXTRA_CA_CERTS: endpoints.caCertPath,
+    DEMO_CLIENT_SECRET: demoProfile.clientSecret,
+  };
   const waitReady = async (host: Host): Promise<void> => {
-    await waitFor(() => host.output.some((line) => line.startsWith('mailroute: ready')) || host.child.exitCode !== null, { timeoutMs: 180_000, description: 'the host ready' });
+    await waitFor(() => host.output.some((line) => line.startsWith('mailroute: ready')) || host.child.exitCode !== null, {
+      timeoutMs: 180_000,
+      description: 'the host ready',
+    });
     if (host.child.exitCode !== null) throw new Error(`the host exited:\n${host.output.slice(-40).join('\n')}`);
   };
   let host = startHost(root, hostEnv);
@@ -156,14 +190,23 @@ async function runScenario(label: string, root: string): Promise<Measured[]> {
   const measured: Measured[] = [];
   try {
     await waitReady(host);
-    const secrets = JSON.parse(readFileSync(path.join(dir, 'data', 'host-secrets.json'), 'utf8')) as { apiKeys: Record<string, string> };
+    const secrets = JSON.parse(readFileSync(path.join(dir, 'data', 'host-secrets.json'), 'utf8')) as {
+      apiKeys: Record<string, string>;
+    };
     const metadata = Metadata({ authorization: `Bearer ${secrets.apiKeys['demo'] ?? ''}` });
     const client = createGrpcClient(InteractionRouterServiceDefinition, router, { deadlineMs: 10_000 });
     const interactions = async (): Promise<Interaction[]> => {
       const found: Interaction[] = [];
       let pageToken = '';
       do {
-        const page = await client.client.searchInteractions({ page: { pageSize: 500, pageToken }, filter: { subjectContains: tag }, order: InteractionOrder.INTERACTION_ORDER_UNSPECIFIED }, { metadata });
+        const page = await client.client.searchInteractions(
+          {
+            page: { pageSize: 500, pageToken },
+            filter: { subjectContains: tag },
+            order: InteractionOrder.INTERACTION_ORDER_UNSPECIFIED,
+          },
+          { metadata },
+        );
         found.push(...page.interactions);
         pageToken = page.nextPageToken;
       } while (pageToken);
@@ -180,7 +223,13 @@ async function runScenario(label: string, root: string): Promise<Measured[]> {
     // Steady intake for the whole run; the sandbox is never faulted, so delivery never pauses.
     const deliveries = (async () => {
       for (let i = 0; !delivering.signal.aborted; i += 1) {
-        await admin.deliver(demoProfile.tenantId, i % 2 === 0 ? support : billing, { from: `customer${i}@customer.example`, subject: `Question ${tag} #${i}`, body: 'Where is my order?' }).catch(() => undefined);
+        await admin
+          .deliver(demoProfile.tenantId, i % 2 === 0 ? support : billing, {
+            from: `customer${i}@customer.example`,
+            subject: `Question ${tag} #${i}`,
+            body: 'Where is my order?',
+          })
+          .catch(() => undefined);
         await sleep(1000 / rate);
       }
     })();
@@ -211,7 +260,11 @@ async function runScenario(label: string, root: string): Promise<Measured[]> {
           await waitForServingFresh(router);
           fault = { kind, startedAt, endedAt: restartedAt, servingMs: Date.now() - restartedAt };
         }
-        await waitFor(() => createdSince(fault.endedAt), { timeoutMs: recoveryTimeoutMs, intervalMs: 250, description: `an interaction after the ${kind} fault` });
+        await waitFor(() => createdSince(fault.endedAt), {
+          timeoutMs: recoveryTimeoutMs,
+          intervalMs: 250,
+          description: `an interaction after the ${kind} fault`,
+        });
         recorded.push(fault);
         await sleep(5_000);
       }
@@ -241,7 +294,8 @@ async function runScenario(label: string, root: string): Promise<Measured[]> {
     await sandbox.stop();
     await kafka.dispose();
     await ferret.dispose();
-    if (process.env['BENCH_KEEP_LOGS'] === '1') process.stderr.write(`bench: ${label}: the host's log is in ${path.join(dir, 'data', 'mailroute.log')}\n`);
+    if (process.env['BENCH_KEEP_LOGS'] === '1')
+      process.stderr.write(`bench: ${label}: the host's log is in ${path.join(dir, 'data', 'mailroute.log')}\n`);
     else rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -259,7 +313,9 @@ async function main(): Promise<void> {
   results.push({ label: 'this checkout', measured: await runScenario('this checkout', workspaceRoot) });
 
   const s = (ms: number | undefined) => (ms === undefined || Number.isNaN(ms) ? '–' : `${(ms / 1000).toFixed(1)} s`);
-  console.log(`\nrecovery after SIGKILL + restart, ${rate} e-mails/s into 2 mailboxes, broker/store down ${downMs / 1000} s, host restarted at once`);
+  console.log(
+    `\nrecovery after SIGKILL + restart, ${rate} e-mails/s into 2 mailboxes, broker/store down ${downMs / 1000} s, host restarted at once`,
+  );
   console.log('targets: recovery ≤ 10 s after the broker or store is back; serving ≤ 10 s after a host restart\n');
   console.log('| code | fault | stall (no new interaction) | fault end → first new interaction | host restart → SERVING |');
   console.log('| --- | --- | --- | --- | --- |');

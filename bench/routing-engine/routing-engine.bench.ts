@@ -52,7 +52,10 @@ function buildQueues(): QueuePolicy[] {
         i % 2 === 0
           ? [
               { afterWaitMs: 30 * MINUTE, action: { kind: 'relax-skills', dropAll: false, dropSkills: [], lowerMinLevelBy: 2 } },
-              { afterWaitMs: 120 * MINUTE, action: { kind: 'overflow', queueId: queueIds[(i + 1) % QUEUES] as string, resetWaitTime: false } },
+              {
+                afterWaitMs: 120 * MINUTE,
+                action: { kind: 'overflow', queueId: queueIds[(i + 1) % QUEUES] as string, resetWaitTime: false },
+              },
             ]
           : [],
     }),
@@ -69,7 +72,10 @@ function buildAgents(): AgentSnapshot[] {
     return {
       agentId: `agent-${String(i).padStart(4, '0')}`,
       enabled: random() > 0.02,
-      presence: random() < 0.85 ? AgentPresence.AGENT_PRESENCE_AVAILABLE : pick([AgentPresence.AGENT_PRESENCE_BUSY, AgentPresence.AGENT_PRESENCE_AWAY]),
+      presence:
+        random() < 0.85
+          ? AgentPresence.AGENT_PRESENCE_AVAILABLE
+          : pick([AgentPresence.AGENT_PRESENCE_BUSY, AgentPresence.AGENT_PRESENCE_AWAY]),
       capacity,
       activeInteractions: int(0, Math.floor(capacity / 2)),
       pendingOffers: 0,
@@ -121,14 +127,21 @@ function row({ scenario, calls, decisions, seconds, latencies }: Row): string {
     scenario.padEnd(34),
     String(calls).padStart(6),
     String(decisions).padStart(10),
-    Math.round(decisions / seconds).toLocaleString('en-US').padStart(13),
+    Math.round(decisions / seconds)
+      .toLocaleString('en-US')
+      .padStart(13),
     percentile(sorted, 50).toFixed(1).padStart(9),
     percentile(sorted, 99).toFixed(1).padStart(9),
   ].join(' ');
 }
 
 /** Runs `plan` on fresh copies of `input` until the time budget (or `maxCalls`) is spent. */
-function runCold(scenario: string, plan: (input: AssignmentInput) => AssignmentPlan, input: AssignmentInput, maxCalls: number): { result: Row; last: AssignmentPlan } {
+function runCold(
+  scenario: string,
+  plan: (input: AssignmentInput) => AssignmentPlan,
+  input: AssignmentInput,
+  maxCalls: number,
+): { result: Row; last: AssignmentPlan } {
   const latencies: number[] = [];
   let decisions = 0;
   let last: AssignmentPlan | undefined;
@@ -203,11 +216,17 @@ function main(): void {
       `${WAITING.toLocaleString('en-US')} waiting, ${AGENTS.toLocaleString('en-US')} agents, ${QUEUES} queues, ${SKILLS} skills, ≤${secondsPerScenario} s per scenario`,
   );
   const freeSlots = agents.reduce(
-    (sum, agent) => sum + (agent.enabled && agent.presence === AgentPresence.AGENT_PRESENCE_AVAILABLE ? Math.max(0, agent.capacity - agent.activeInteractions) : 0),
+    (sum, agent) =>
+      sum +
+      (agent.enabled && agent.presence === AgentPresence.AGENT_PRESENCE_AVAILABLE
+        ? Math.max(0, agent.capacity - agent.activeInteractions)
+        : 0),
     0,
   );
   console.log(`free capacity at start: ${freeSlots} slots; snapshot heap: ${mb(built.heapUsed - baseline.heapUsed)} MB`);
-  console.log(`${'scenario'.padEnd(34)} ${'calls'.padStart(6)} ${'decisions'.padStart(10)} ${'decisions/s'.padStart(13)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)}`);
+  console.log(
+    `${'scenario'.padEnd(34)} ${'calls'.padStart(6)} ${'decisions'.padStart(10)} ${'decisions/s'.padStart(13)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)}`,
+  );
 
   const cold = runCold('cold (indexed planAssignments)', planAssignments, input, 10_000);
   console.log(row(cold.result));
@@ -218,9 +237,13 @@ function main(): void {
 
   const same = JSON.stringify(cold.last) === JSON.stringify(naive.last);
   const speedup = naive.result.seconds / naive.result.calls / (cold.result.seconds / cold.result.calls);
-  console.log(`indexed vs naive on the cold input: identical decisions: ${same ? 'yes' : 'NO'}; ${speedup.toFixed(1)}× faster per plan`);
+  console.log(
+    `indexed vs naive on the cold input: identical decisions: ${same ? 'yes' : 'NO'}; ${speedup.toFixed(1)}× faster per plan`,
+  );
   const after = process.memoryUsage();
-  console.log(`memory: heap used ${mb(after.heapUsed)} MB, heap total ${mb(after.heapTotal)} MB, RSS ${mb(after.rss)} MB (RSS before building ${mb(baseline.rss)} MB)`);
+  console.log(
+    `memory: heap used ${mb(after.heapUsed)} MB, heap total ${mb(after.heapTotal)} MB, RSS ${mb(after.rss)} MB (RSS before building ${mb(baseline.rss)} MB)`,
+  );
   if (!same) process.exitCode = 1;
 }
 

@@ -73,7 +73,8 @@ function buildRules(): RoutingRule[] {
       enabled: true,
       condition: RuleCondition.fromPartial({
         subjectPatterns: [{ pattern: { $case: 'regex', value: PATTERNS[i % PATTERNS.length] as string } }],
-        bodyPatterns: i % 2 === 0 ? [{ pattern: { $case: 'regex', value: PATTERNS[(i * 7 + 3) % PATTERNS.length] as string } }] : [],
+        bodyPatterns:
+          i % 2 === 0 ? [{ pattern: { $case: 'regex', value: PATTERNS[(i * 7 + 3) % PATTERNS.length] as string } }] : [],
       }),
       action: { action: { $case: 'route', value: { queueId: `queue-${i % 5}`, priority: 100, requiredSkills: [], tags: [] } } },
     }),
@@ -87,13 +88,15 @@ function buildEmails(count: number): RoutableEmail[] {
       from: { address: 'jane@fabrikam.com' },
       to: [{ address: 'support@contoso.com' }],
       // Most mail matches no rule, so every rule's subject pattern runs; some match late rules.
-      subject: random() < 0.8 ? sentence(7) : `${sentence(4)} ${pick(['delivery delayed', 'password reset', 'case 123456', 'VIP'])}`,
+      subject:
+        random() < 0.8 ? sentence(7) : `${sentence(4)} ${pick(['delivery delayed', 'password reset', 'case 123456', 'VIP'])}`,
       bodyText: body(),
     }),
   }));
 }
 
-const fmt = (value: number, digits = 1): string => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (value: number, digits = 1): string =>
+  value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 function timed<T>(fn: () => T): { ms: number; value: T } {
   const started = performance.now();
@@ -148,9 +151,13 @@ function compareEngines(emails: readonly RoutableEmail[]): void {
   const subjects = emails.map((email) => email.message.subject);
   const bodies = emails.slice(0, 300).map((email) => email.message.bodyText);
   const bodyChars = bodies.reduce((sum, text) => sum + text.length, 0);
-  console.log(`${'engine'.padEnd(22)} ${'compile µs/pattern'.padStart(19)} ${'subject µs/test'.padStart(16)} ${'bodies MB/s'.padStart(12)} ${'matches'.padStart(8)}`);
+  console.log(
+    `${'engine'.padEnd(22)} ${'compile µs/pattern'.padStart(19)} ${'subject µs/test'.padStart(16)} ${'bodies MB/s'.padStart(12)} ${'matches'.padStart(8)}`,
+  );
   // Five rounds, alternating engines, so JIT warm-up and machine noise hit both; each figure is the best round.
-  const best = new Map(engines.map((engine) => [engine.name, { compile: Infinity, subject: Infinity, body: Infinity, matches: 0 }]));
+  const best = new Map(
+    engines.map((engine) => [engine.name, { compile: Infinity, subject: Infinity, body: Infinity, matches: 0 }]),
+  );
   const compileRounds = 20;
   for (let round = 0; round < 5; round++) {
     for (const engine of engines) {

@@ -70,6 +70,7 @@ export function parseDockerfile(text: string): DockerStage[] {
 /** `KEY=value KEY2="two words"` (ENV's key=value form) → an object. */
 export function parseEnvInstruction(args: string): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const match of args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("([^"]*)"|\S*)/g)) env[match[1] as string] = match[3] ?? (match[2] as string);
+  for (const match of args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("([^"]*)"|\S*)/g))
+    env[match[1] as string] = match[3] ?? (match[2] as string);
   return env;
 }

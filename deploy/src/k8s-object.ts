@@ -117,7 +117,9 @@ export function environmentOf(
   pod: { name: string } = { name: 'pod' },
 ): Record<string, string> {
   const configMap = (name: string | undefined) =>
-    objects.find((object) => object.kind === 'ConfigMap' && object.metadata.name === name && object.metadata.namespace === namespace)?.data;
+    objects.find(
+      (object) => object.kind === 'ConfigMap' && object.metadata.name === name && object.metadata.namespace === namespace,
+    )?.data;
   const environment: Record<string, string> = {};
   for (const source of container.envFrom ?? []) Object.assign(environment, configMap(source.configMapRef?.name) ?? {});
   for (const variable of container.env ?? []) {

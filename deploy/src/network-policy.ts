@@ -44,7 +44,10 @@ export function cidrContains(cidr: string, ip: string): boolean {
 }
 
 function namespaceLabelsOf(endpoint: Endpoint): Record<string, string> {
-  return { ...(endpoint.namespaceLabels ?? {}), ...(endpoint.namespace ? { 'kubernetes.io/metadata.name': endpoint.namespace } : {}) };
+  return {
+    ...(endpoint.namespaceLabels ?? {}),
+    ...(endpoint.namespace ? { 'kubernetes.io/metadata.name': endpoint.namespace } : {}),
+  };
 }
 
 function peerMatches(peer: Peer, policyNamespace: string, endpoint: Endpoint): boolean {
@@ -66,12 +69,17 @@ function portMatches(rule: Rule, port: number, protocol: string): boolean {
   return rule.ports.some((candidate) => {
     if ((candidate.protocol ?? 'TCP') !== protocol) return false;
     if (candidate.port === undefined) return true;
-    if (typeof candidate.port === 'string') throw new Error(`named port ${candidate.port} in a NetworkPolicy: the evaluator supports port numbers only`);
+    if (typeof candidate.port === 'string')
+      throw new Error(`named port ${candidate.port} in a NetworkPolicy: the evaluator supports port numbers only`);
     return candidate.endPort === undefined ? candidate.port === port : port >= candidate.port && port <= candidate.endPort;
   });
 }
 
-function policiesFor(objects: readonly K8sObject[], endpoint: Endpoint, direction: 'Ingress' | 'Egress'): { namespace: string; spec: PolicySpec }[] {
+function policiesFor(
+  objects: readonly K8sObject[],
+  endpoint: Endpoint,
+  direction: 'Ingress' | 'Egress',
+): { namespace: string; spec: PolicySpec }[] {
   if (!endpoint.podLabels) return [];
   return objects
     .filter((object) => object.kind === 'NetworkPolicy' && object.metadata.namespace === endpoint.namespace)
@@ -89,14 +97,33 @@ function policiesFor(objects: readonly K8sObject[], endpoint: Endpoint, directio
  * (policies of `from`'s namespace) and the ingress side (of `to`'s) must allow. Endpoints outside
  * the rendered namespaces are not constrained by these manifests on their own side.
  */
-export function isConnectionAllowed(objects: readonly K8sObject[], from: Endpoint, to: Endpoint, port: number, protocol = 'TCP'): boolean {
+export function isConnectionAllowed(
+  objects: readonly K8sObject[],
+  from: Endpoint,
+  to: Endpoint,
+  port: number,
+  protocol = 'TCP',
+): boolean {
   const egress = policiesFor(objects, from, 'Egress');
   const egressOk =
-    egress.length === 0 || egress.some(({ namespace, spec }) => (spec.egress ?? []).some((rule) => (!rule.to || rule.to.length === 0 || rule.to.some((peer) => peerMatches(peer, namespace, to))) && portMatches(rule, port, protocol)));
+    egress.length === 0 ||
+    egress.some(({ namespace, spec }) =>
+      (spec.egress ?? []).some(
+        (rule) =>
+          (!rule.to || rule.to.length === 0 || rule.to.some((peer) => peerMatches(peer, namespace, to))) &&
+          portMatches(rule, port, protocol),
+      ),
+    );
   if (!egressOk) return false;
   const ingress = policiesFor(objects, to, 'Ingress');
   return (
     ingress.length === 0 ||
-    ingress.some(({ namespace, spec }) => (spec.ingress ?? []).some((rule) => (!rule.from || rule.from.length === 0 || rule.from.some((peer) => peerMatches(peer, namespace, from))) && portMatches(rule, port, protocol)))
+    ingress.some(({ namespace, spec }) =>
+      (spec.ingress ?? []).some(
+        (rule) =>
+          (!rule.from || rule.from.length === 0 || rule.from.some((peer) => peerMatches(peer, namespace, from))) &&
+          portMatches(rule, port, protocol),
+      ),
+    )
   );
 }

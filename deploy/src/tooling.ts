@@ -65,7 +65,10 @@ export function overlayDir(overlay: Overlay): string {
  * Parses rendered YAML and validates every object against the Kubernetes JSON schemas of each
  * version in `versions` (strict: unknown fields are errors; kinds without a schema are errors).
  */
-export function validateSchemas(yaml: string, versions: readonly string[] = kubernetesVersions): { objects: K8sObject[]; errors: SchemaError[] } {
+export function validateSchemas(
+  yaml: string,
+  versions: readonly string[] = kubernetesVersions,
+): { objects: K8sObject[]; errors: SchemaError[] } {
   const { validatorPython } = ensureDeployTools();
   const script = path.join(repoRoot, 'deploy', 'tools', 'validate-schemas.py');
   const result = spawnSync(validatorPython, [script, ...versions.flatMap((version) => ['--kubernetes', version])], {
@@ -74,7 +77,8 @@ export function validateSchemas(yaml: string, versions: readonly string[] = kube
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });
-  if (result.status !== 0 && result.status !== 1) throw new Error(`validate-schemas.py failed (exit ${result.status}):\n${result.stderr}${result.stdout}`);
+  if (result.status !== 0 && result.status !== 1)
+    throw new Error(`validate-schemas.py failed (exit ${result.status}):\n${result.stderr}${result.stdout}`);
   return JSON.parse(result.stdout) as { objects: K8sObject[]; errors: SchemaError[] };
 }
 

@@ -11,7 +11,9 @@ for (const overlay of overlays) {
   const violations = checkPolicies(objects);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   if (errors.length === 0 && violations.length === 0) {
-    console.log(`${overlay}: ${objects.length} objects valid for Kubernetes ${kubernetesVersions.join(' and ')}, policy check passed (${seconds}s)`);
+    console.log(
+      `${overlay}: ${objects.length} objects valid for Kubernetes ${kubernetesVersions.join(' and ')}, policy check passed (${seconds}s)`,
+    );
     continue;
   }
   failed = true;

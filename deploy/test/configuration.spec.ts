@@ -24,7 +24,9 @@ function schemaKeys(file: string, marker: string): string[] {
 }
 
 const commonKeys = schemaKeys('libs/platform/src/config.ts', 'export const serviceConfigSchema =');
-const keysOf = (service: string): string[] => [...new Set([...commonKeys, ...schemaKeys(`apps/${service}/src/config.ts`, 'export const configSchema =')])];
+const keysOf = (service: string): string[] => [
+  ...new Set([...commonKeys, ...schemaKeys(`apps/${service}/src/config.ts`, 'export const configSchema =')]),
+];
 
 /** Variable → where the Deployment's container gets it: envFrom ConfigMaps and env entries. */
 function variablesSetBy(objects: K8sObject[], service: string): Map<string, string> {
@@ -37,7 +39,14 @@ function variablesSetBy(objects: K8sObject[], service: string): Map<string, stri
   }
   for (const variable of container?.env ?? []) {
     const from = variable.valueFrom;
-    set.set(variable.name, from?.secretKeyRef ? `Secret ${from.secretKeyRef.name}/${from.secretKeyRef.key}` : from?.configMapKeyRef ? `ConfigMap ${from.configMapKeyRef.name}` : 'env');
+    set.set(
+      variable.name,
+      from?.secretKeyRef
+        ? `Secret ${from.secretKeyRef.name}/${from.secretKeyRef.key}`
+        : from?.configMapKeyRef
+          ? `ConfigMap ${from.configMapKeyRef.name}`
+          : 'env',
+    );
   }
   return set;
 }
@@ -68,12 +77,16 @@ describe('the configuration reference in deploy/README.md', () => {
 
   it('names, for each Secret reference in the manifests, the Secret, the key and a command that creates it', () => {
     const references = objects.flatMap((object) =>
-      (podTemplateOf(object)?.spec.containers ?? []).flatMap((container) => (container.env ?? []).flatMap((variable) => (variable.valueFrom?.secretKeyRef ? [variable.valueFrom.secretKeyRef] : []))),
+      (podTemplateOf(object)?.spec.containers ?? []).flatMap((container) =>
+        (container.env ?? []).flatMap((variable) => (variable.valueFrom?.secretKeyRef ? [variable.valueFrom.secretKeyRef] : [])),
+      ),
     );
     expect(references.length).toBeGreaterThan(0);
     for (const { name, key } of references) {
       expect(readme).toMatch(new RegExp(`\\| \`${name}\` \\| \`${key}\` \\|`));
-      expect(readme).toMatch(new RegExp(`create secret generic ${name} [^\\n]*\\\\?\\n?(?:[^\\n]*\\n)*?[^\\n]*--from-literal=${key}=`));
+      expect(readme).toMatch(
+        new RegExp(`create secret generic ${name} [^\\n]*\\\\?\\n?(?:[^\\n]*\\n)*?[^\\n]*--from-literal=${key}=`),
+      );
     }
   });
 

@@ -10,7 +10,11 @@ describe('deploy/tools/deploy-tools.mjs', () => {
   it('is idempotent: a second install reuses the cache and prints the same tools', () => {
     const first = ensureDeployTools();
     const started = performance.now();
-    const again = spawnSync(process.execPath, [installer, 'install'], { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, DEPLOY_TOOLS_QUIET: '1' } });
+    const again = spawnSync(process.execPath, [installer, 'install'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      env: { ...process.env, DEPLOY_TOOLS_QUIET: '1' },
+    });
     expect(again.status).toBe(0);
     expect(again.stdout).toContain(`KUSTOMIZE=${first.kustomize}\n`);
     expect(again.stdout).toContain(`VALIDATOR_PYTHON=${first.validatorPython}\n`);

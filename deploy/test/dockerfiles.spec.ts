@@ -4,14 +4,20 @@ import { parseDockerfile, parseEnvInstruction, type DockerStage } from '../src/d
 import { repoRoot } from '../src/tooling';
 
 const services = ['auth-broker', 'mailbox-fetch', 'interaction-router', 'outbound-send'] as const;
-const rootPackage = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+const rootPackage = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+  devDependencies: Record<string, string>;
+};
 /** The Node the project pins (the `node` devDependency) is the Node the images run. */
 const nodeVersion = rootPackage.devDependencies['node'] as string;
 
 const dockerfilePath = (service: string): string => path.join(repoRoot, 'deploy', 'docker', `${service}.Dockerfile`);
 const read = (service: string): string => readFileSync(dockerfilePath(service), 'utf8');
 const grpcPortOf = (service: string): string =>
-  (readFileSync(path.join(repoRoot, 'deploy', 'k8s', 'base', service, 'config.env'), 'utf8').match(/^GRPC_PORT=(\d+)$/m) as RegExpMatchArray)[1] as string;
+  (
+    readFileSync(path.join(repoRoot, 'deploy', 'k8s', 'base', service, 'config.env'), 'utf8').match(
+      /^GRPC_PORT=(\d+)$/m,
+    ) as RegExpMatchArray
+  )[1] as string;
 
 function finalStage(stages: DockerStage[]): DockerStage {
   return stages[stages.length - 1] as DockerStage;
@@ -20,7 +26,8 @@ function finalStage(stages: DockerStage[]): DockerStage {
 describe.each(services)('deploy/docker/%s.Dockerfile', (service) => {
   const stages = parseDockerfile(read(service));
   const runtime = finalStage(stages);
-  const all = (stage: DockerStage, keyword: string) => stage.instructions.filter((instruction) => instruction.keyword === keyword);
+  const all = (stage: DockerStage, keyword: string) =>
+    stage.instructions.filter((instruction) => instruction.keyword === keyword);
 
   it('is multi-stage, every stage on the pinned Node 24 image (a version tag, never latest)', () => {
     expect(stages.map((stage) => stage.alias)).toEqual(['build', 'deps', 'runtime']);
@@ -39,7 +46,11 @@ describe.each(services)('deploy/docker/%s.Dockerfile', (service) => {
     expect(Number(group)).toBeGreaterThan(0);
     // USER comes after every RUN and COPY: nothing runs as root after it, nothing it owns is copied in as writable.
     const userIndex = runtime.instructions.indexOf(users[0] as never);
-    expect(runtime.instructions.slice(userIndex).map((instruction) => instruction.keyword)).toEqual(['USER', 'EXPOSE', 'ENTRYPOINT']);
+    expect(runtime.instructions.slice(userIndex).map((instruction) => instruction.keyword)).toEqual([
+      'USER',
+      'EXPOSE',
+      'ENTRYPOINT',
+    ]);
   });
 
   it('installs no dev dependencies: the final stage installs nothing, and its node_modules come from `npm ci --omit=dev` of the pruned lock', () => {
@@ -53,7 +64,9 @@ describe.each(services)('deploy/docker/%s.Dockerfile', (service) => {
     const installs = all(deps, 'RUN').filter((run) => /\bnpm\b/.test(run.args));
     expect(installs).toHaveLength(1);
     expect(installs[0]?.args).toMatch(/^npm ci --omit=dev --ignore-scripts\b/);
-    expect(all(deps, 'COPY').map((copy) => copy.args)).toEqual([`/src/dist/apps/${service}/package.json /src/dist/apps/${service}/package-lock.json ./`]);
+    expect(all(deps, 'COPY').map((copy) => copy.args)).toEqual([
+      `/src/dist/apps/${service}/package.json /src/dist/apps/${service}/package-lock.json ./`,
+    ]);
   });
 
   it('builds with the production build script and starts with the command the production-build spec runs', () => {
@@ -65,7 +78,10 @@ describe.each(services)('deploy/docker/%s.Dockerfile', (service) => {
   });
 
   it('defaults to the production environment, listening on the pod IP on the port the manifests probe', () => {
-    const env = Object.assign({}, ...all(runtime, 'ENV').map((instruction) => parseEnvInstruction(instruction.args))) as Record<string, string>;
+    const env = Object.assign({}, ...all(runtime, 'ENV').map((instruction) => parseEnvInstruction(instruction.args))) as Record<
+      string,
+      string
+    >;
     expect(env).toEqual({ NODE_ENV: 'production', GRPC_HOST: '0.0.0.0', GRPC_PORT: grpcPortOf(service) });
     expect(all(runtime, 'EXPOSE').map((expose) => expose.args)).toEqual([grpcPortOf(service)]);
     expect(all(runtime, 'VOLUME')).toEqual([]);
@@ -73,7 +89,10 @@ describe.each(services)('deploy/docker/%s.Dockerfile', (service) => {
 
   it('has a build-context allow-list that admits exactly what its COPY instructions read', () => {
     const ignore = readFileSync(`${dockerfilePath(service)}.dockerignore`, 'utf8');
-    const allowed = ignore.split('\n').filter((line) => line.startsWith('!')).map((line) => line.slice(1));
+    const allowed = ignore
+      .split('\n')
+      .filter((line) => line.startsWith('!'))
+      .map((line) => line.slice(1));
     const contextCopies = stages.flatMap((stage) => all(stage, 'COPY').filter((copy) => !copy.flags['from']));
     const sources = contextCopies.flatMap((copy) => copy.args.split(/\s+/).slice(0, -1));
     expect(new Set(sources)).toEqual(new Set(allowed));
@@ -82,14 +101,17 @@ describe.each(services)('deploy/docker/%s.Dockerfile', (service) => {
 
 describe('the four Dockerfiles', () => {
   it('are the same recipe, differing only in the service name and port', () => {
-    const normalise = (service: string): string => read(service).replaceAll(service, '<service>').replaceAll(grpcPortOf(service), '<port>');
+    const normalise = (service: string): string =>
+      read(service).replaceAll(service, '<service>').replaceAll(grpcPortOf(service), '<port>');
     for (const service of services) expect(normalise(service)).toEqual(normalise('auth-broker'));
   });
 });
 
 describe('parseDockerfile', () => {
   it('joins continuation lines, drops comments and splits flags', () => {
-    const [stage] = parseDockerfile('# syntax=docker/dockerfile:1\nFROM node:24.1.0-slim AS build\nRUN a \\\n  # inner comment\n  && b\nCOPY --from=build --chown=1:1 /x ./\nENTRYPOINT ["node", "main.js"]\n');
+    const [stage] = parseDockerfile(
+      '# syntax=docker/dockerfile:1\nFROM node:24.1.0-slim AS build\nRUN a \\\n  # inner comment\n  && b\nCOPY --from=build --chown=1:1 /x ./\nENTRYPOINT ["node", "main.js"]\n',
+    );
     expect(stage?.alias).toBe('build');
     expect(stage?.instructions.map((instruction) => [instruction.keyword, instruction.args, instruction.flags])).toEqual([
       ['RUN', 'a && b', {}],

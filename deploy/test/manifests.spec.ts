@@ -6,7 +6,12 @@ import { checkPolicies, formatViolations, parseImage } from '../src/policy/polic
 import { overlays, renderKustomization, renderOverlay, repoRoot, validateSchemas, type Overlay } from '../src/tooling';
 
 const services = ['auth-broker', 'mailbox-fetch', 'interaction-router', 'outbound-send'] as const;
-const grpcPorts: Record<(typeof services)[number], number> = { 'auth-broker': 50051, 'mailbox-fetch': 50052, 'interaction-router': 50053, 'outbound-send': 50054 };
+const grpcPorts: Record<(typeof services)[number], number> = {
+  'auth-broker': 50051,
+  'mailbox-fetch': 50052,
+  'interaction-router': 50053,
+  'outbound-send': 50054,
+};
 const rootPackage = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
 
 /**
@@ -19,13 +24,19 @@ function messagingTopics(): string[] {
   const block = eventsSource.slice(eventsSource.indexOf('export const events = {'), eventsSource.indexOf('} as const;'));
   const topics = [...block.matchAll(/topic: '([^']+)'/g)].map((match) => match[1] as string);
   const portSource = readFileSync(path.join(repoRoot, 'libs', 'messaging', 'src', 'ports', 'event-bus.port.ts'), 'utf8');
-  const suffix = (portSource.match(/export function deadLetterTopic\(topic: string\): string \{\s*return `\$\{topic\}([^`]*)`;/) as RegExpMatchArray)[1];
+  const suffix = (
+    portSource.match(
+      /export function deadLetterTopic\(topic: string\): string \{\s*return `\$\{topic\}([^`]*)`;/,
+    ) as RegExpMatchArray
+  )[1];
   expect(topics.length).toBeGreaterThan(0);
   return topics.flatMap((topic) => [topic, `${topic}${suffix}`]);
 }
 
-const find = (objects: K8sObject[], kind: string, name: string): K8sObject | undefined => objects.find((object) => object.kind === kind && object.metadata.name === name);
-const templateOf = (objects: K8sObject[], name: string): PodTemplate => podTemplateOf(find(objects, 'Deployment', name) as K8sObject) as PodTemplate;
+const find = (objects: K8sObject[], kind: string, name: string): K8sObject | undefined =>
+  objects.find((object) => object.kind === kind && object.metadata.name === name);
+const templateOf = (objects: K8sObject[], name: string): PodTemplate =>
+  podTemplateOf(find(objects, 'Deployment', name) as K8sObject) as PodTemplate;
 
 describe.each(overlays)('the %s overlay', (overlay: Overlay) => {
   const { objects, errors } = renderOverlay(overlay);
@@ -41,31 +52,47 @@ describe.each(overlays)('the %s overlay', (overlay: Overlay) => {
   });
 
   it('deploys the four services and never the graph sandbox', () => {
-    expect(objects.filter((object) => object.kind === 'Deployment').map((object) => object.metadata.name).sort()).toEqual([...services].sort());
+    expect(
+      objects
+        .filter((object) => object.kind === 'Deployment')
+        .map((object) => object.metadata.name)
+        .sort(),
+    ).toEqual([...services].sort());
     expect(objects.filter((object) => JSON.stringify(object).includes('graph-sandbox'))).toEqual([]);
   });
 
   it('puts everything in the mailroute namespace', () => {
-    for (const object of objects) if (object.kind !== 'Namespace') expect([object.kind, object.metadata.namespace]).toEqual([object.kind, 'mailroute']);
+    for (const object of objects)
+      if (object.kind !== 'Namespace') expect([object.kind, object.metadata.namespace]).toEqual([object.kind, 'mailroute']);
   });
 
-  it.each(services)('probes %s with grpc.health.v1 on the port its GRPC_PORT sets, behind a Service of the same port', (service) => {
-    const container = templateOf(objects, service).spec.containers[0];
-    const config = objects.find((object) => object.kind === 'ConfigMap' && object.metadata.name.startsWith(`${service}-config`));
-    const port = grpcPorts[service];
-    expect(config?.data?.['GRPC_PORT']).toBe(String(port));
-    expect(container?.ports?.find((candidate) => candidate.name === 'grpc')?.containerPort).toBe(port);
-    for (const probe of [container?.startupProbe, container?.readinessProbe, container?.livenessProbe]) expect(probe?.grpc).toEqual({ port });
-    const serviceObject = find(objects, 'Service', service);
-    expect((serviceObject?.spec as { ports: { port: number; targetPort: string }[] }).ports).toEqual([expect.objectContaining({ port, targetPort: 'grpc' })]);
-  });
+  it.each(services)(
+    'probes %s with grpc.health.v1 on the port its GRPC_PORT sets, behind a Service of the same port',
+    (service) => {
+      const container = templateOf(objects, service).spec.containers[0];
+      const config = objects.find(
+        (object) => object.kind === 'ConfigMap' && object.metadata.name.startsWith(`${service}-config`),
+      );
+      const port = grpcPorts[service];
+      expect(config?.data?.['GRPC_PORT']).toBe(String(port));
+      expect(container?.ports?.find((candidate) => candidate.name === 'grpc')?.containerPort).toBe(port);
+      for (const probe of [container?.startupProbe, container?.readinessProbe, container?.livenessProbe])
+        expect(probe?.grpc).toEqual({ port });
+      const serviceObject = find(objects, 'Service', service);
+      expect((serviceObject?.spec as { ports: { port: number; targetPort: string }[] }).ports).toEqual([
+        expect.objectContaining({ port, targetPort: 'grpc' }),
+      ]);
+    },
+  );
 
   it('references Secrets by name only and ships none', () => {
     expect(objects.filter((object) => object.kind === 'Secret')).toEqual([]);
   });
 
   it('pins every image to a version tag (the package.json version for mailroute, the tested Kafka for the topic job)', () => {
-    const kafkaVersion = (readFileSync(path.join(repoRoot, 'tools', 'kafka', 'pom.xml'), 'utf8').match(/<kafka\.version>([^<]+)</) as RegExpMatchArray)[1];
+    const kafkaVersion = (
+      readFileSync(path.join(repoRoot, 'tools', 'kafka', 'pom.xml'), 'utf8').match(/<kafka\.version>([^<]+)</) as RegExpMatchArray
+    )[1];
     for (const object of objects) {
       for (const container of podTemplateOf(object)?.spec.containers ?? []) {
         const { name, tag } = parseImage(container.image ?? '');
@@ -75,7 +102,9 @@ describe.each(overlays)('the %s overlay', (overlay: Overlay) => {
   });
 
   it('creates exactly the Kafka topics of libs/messaging (and their dead-letter topics)', () => {
-    const topicsConfig = objects.find((object) => object.kind === 'ConfigMap' && object.metadata.name.startsWith('mailroute-kafka-topics'));
+    const topicsConfig = objects.find(
+      (object) => object.kind === 'ConfigMap' && object.metadata.name.startsWith('mailroute-kafka-topics'),
+    );
     const topics = (topicsConfig?.data?.['topics.txt'] ?? '').split('\n').filter((line) => line.trim() !== '');
     const expected = messagingTopics();
     expect(topics.sort()).toEqual(expected.sort());
@@ -86,7 +115,11 @@ describe('the production overlay', () => {
   const { objects } = renderOverlay('production');
 
   it.each(services)('autoscales %s from 2 replicas and lets one pod at a time be disrupted', (service) => {
-    const hpa = find(objects, 'HorizontalPodAutoscaler', service)?.spec as { minReplicas: number; maxReplicas: number; scaleTargetRef: { kind: string; name: string } };
+    const hpa = find(objects, 'HorizontalPodAutoscaler', service)?.spec as {
+      minReplicas: number;
+      maxReplicas: number;
+      scaleTargetRef: { kind: string; name: string };
+    };
     expect(hpa.scaleTargetRef).toEqual(expect.objectContaining({ kind: 'Deployment', name: service }));
     expect(hpa.minReplicas).toBeGreaterThanOrEqual(2);
     expect(hpa.maxReplicas).toBeGreaterThan(hpa.minReplicas);
@@ -105,10 +138,16 @@ describe('the dev overlay', () => {
 
   it('runs one replica per service, without autoscaling, with debug logs and single-broker topics', () => {
     expect(objects.filter((object) => object.kind === 'HorizontalPodAutoscaler')).toEqual([]);
-    for (const service of services) expect((find(objects, 'Deployment', service)?.spec as { replicas?: number }).replicas).toBe(1);
+    for (const service of services)
+      expect((find(objects, 'Deployment', service)?.spec as { replicas?: number }).replicas).toBe(1);
     const common = objects.find((object) => object.kind === 'ConfigMap' && object.metadata.name.startsWith('mailroute-common'));
     expect(common?.data?.['LOG_LEVEL']).toBe('debug');
-    const kafka = objects.find((object) => object.kind === 'ConfigMap' && object.metadata.name.startsWith('mailroute-kafka-') && !object.metadata.name.includes('topics'));
+    const kafka = objects.find(
+      (object) =>
+        object.kind === 'ConfigMap' &&
+        object.metadata.name.startsWith('mailroute-kafka-') &&
+        !object.metadata.name.includes('topics'),
+    );
     expect(kafka?.data?.['KAFKA_TOPIC_REPLICATION_FACTOR']).toBe('1');
   });
 });
@@ -118,12 +157,22 @@ describe('the schema validation', () => {
 
   it('rejects an unknown field, naming the object and the path', () => {
     const { errors } = validateSchemas(yaml.replace('maxSurge: 1', 'maxSurge: 1\n      maxSurgeTypo: 2'));
-    expect(errors).toEqual(expect.arrayContaining([expect.objectContaining({ object: 'Deployment/auth-broker', path: 'spec.strategy.rollingUpdate', message: expect.stringContaining('maxSurgeTypo') })]));
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          object: 'Deployment/auth-broker',
+          path: 'spec.strategy.rollingUpdate',
+          message: expect.stringContaining('maxSurgeTypo'),
+        }),
+      ]),
+    );
   });
 
   it('rejects a value of the wrong type', () => {
     const { errors } = validateSchemas(yaml.replace('terminationGracePeriodSeconds: 40', 'terminationGracePeriodSeconds: forty'));
-    expect(errors).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'spec.template.spec.terminationGracePeriodSeconds' })]));
+    expect(errors).toEqual(
+      expect.arrayContaining([expect.objectContaining({ path: 'spec.template.spec.terminationGracePeriodSeconds' })]),
+    );
   });
 
   it('rejects a kind it has no schema for', () => {
@@ -138,12 +187,20 @@ describe('the schema validation', () => {
 describe('the network policies', () => {
   const { objects } = renderOverlay('production');
   const namespace = find(objects, 'Namespace', 'mailroute');
-  const pod = (labels: Record<string, string> | undefined): Endpoint => ({ namespace: 'mailroute', namespaceLabels: namespace?.metadata.labels ?? {}, podLabels: labels ?? {} });
+  const pod = (labels: Record<string, string> | undefined): Endpoint => ({
+    namespace: 'mailroute',
+    namespaceLabels: namespace?.metadata.labels ?? {},
+    podLabels: labels ?? {},
+  });
   const inside: Record<string, Endpoint> = {
     ...Object.fromEntries(services.map((service) => [service, pod(templateOf(objects, service).metadata?.labels)])),
     'kafka-topics-job': pod(podTemplateOf(find(objects, 'Job', 'mailroute-kafka-topics') as K8sObject)?.metadata?.labels),
   };
-  const elsewhere = (name: string, labels: Record<string, string>): Endpoint => ({ namespace: name, namespaceLabels: labels, podLabels: { app: name } });
+  const elsewhere = (name: string, labels: Record<string, string>): Endpoint => ({
+    namespace: name,
+    namespaceLabels: labels,
+    podLabels: { app: name },
+  });
   const clients: Record<string, Endpoint> = {
     'workload-manager': elsewhere('contact-center-admin', { 'mailroute.io/workload-manager-clients': 'true' }),
     'agent-gateway': elsewhere('ingress', { 'mailroute.io/agent-gateway': 'true' }),
@@ -170,10 +227,12 @@ describe('the network policies', () => {
     for (const [sourceName, source] of Object.entries({ ...inside, ...clients })) {
       for (const destination of destinations) {
         if (destination.endpoint === source) continue;
-        if (isConnectionAllowed(objects, source, destination.endpoint, destination.port, destination.protocol)) allowed.push(`${sourceName} -> ${destination.name}`);
+        if (isConnectionAllowed(objects, source, destination.endpoint, destination.port, destination.protocol))
+          allowed.push(`${sourceName} -> ${destination.name}`);
       }
     }
-    const eachService = (to: string, which: readonly string[] = services): string[] => which.map((service) => `${service} -> ${to}`);
+    const eachService = (to: string, which: readonly string[] = services): string[] =>
+      which.map((service) => `${service} -> ${to}`);
     const expected = [
       // mailbox-fetch and outbound-send get Graph tokens from auth-broker.
       'mailbox-fetch -> auth-broker:grpc',
@@ -192,7 +251,11 @@ describe('the network policies', () => {
       ...eachService('dns', [...services, 'kafka-topics-job']),
       ...eachService('otel-collector'),
       // Clients outside the namespace are not limited by these manifests on their own side.
-      ...Object.keys(clients).flatMap((client) => ['kafka', 'mongodb', 'entra-and-graph', 'private-network:443', 'dns', 'otel-collector', 'stranger:8080'].map((to) => `${client} -> ${to}`)),
+      ...Object.keys(clients).flatMap((client) =>
+        ['kafka', 'mongodb', 'entra-and-graph', 'private-network:443', 'dns', 'otel-collector', 'stranger:8080'].map(
+          (to) => `${client} -> ${to}`,
+        ),
+      ),
     ].filter((flow) => !/^(\S+) -> \1$/.test(flow));
     // A client's own namespace is one of the destinations (observability hosts the collector).
     expect(allowed.sort()).toEqual(expected.sort());

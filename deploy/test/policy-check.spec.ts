@@ -35,6 +35,10 @@ describe('the policy check', () => {
   it('reads tags and digests the way container runtimes do', () => {
     expect(parseImage('registry:5000/team/app')).toEqual({ name: 'registry:5000/team/app' });
     expect(parseImage('registry:5000/team/app:1.2.3')).toEqual({ name: 'registry:5000/team/app', tag: '1.2.3' });
-    expect(parseImage(`app:1.2.3@sha256:${'a'.repeat(64)}`)).toEqual({ name: 'app', tag: '1.2.3', digest: `sha256:${'a'.repeat(64)}` });
+    expect(parseImage(`app:1.2.3@sha256:${'a'.repeat(64)}`)).toEqual({
+      name: 'app',
+      tag: '1.2.3',
+      digest: `sha256:${'a'.repeat(64)}`,
+    });
   });
 });

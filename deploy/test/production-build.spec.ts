@@ -19,7 +19,9 @@ import { renderOverlay, repoRoot } from '../src/tooling';
 const services = ['auth-broker', 'mailbox-fetch', 'interaction-router', 'outbound-send'] as const;
 type Service = (typeof services)[number];
 
-const rootPackage = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+const rootPackage = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+  dependencies: Record<string, string>;
+};
 const work = mkdtempSync(path.join(os.tmpdir(), 'mailroute-production-build-'));
 const buildDir = path.join(work, 'dist');
 /** The image runs as this user (USER in the Dockerfiles); when the test runs as root it does too. */
@@ -34,7 +36,12 @@ function dockerfileOf(service: Service) {
   const runtime = stages[stages.length - 1];
   if (!runtime) throw new Error('no stage');
   const entrypoint = runtime.instructions.find((instruction) => instruction.keyword === 'ENTRYPOINT')?.exec ?? [];
-  const env = Object.assign({}, ...runtime.instructions.filter((instruction) => instruction.keyword === 'ENV').map((instruction) => parseEnvInstruction(instruction.args))) as Record<string, string>;
+  const env = Object.assign(
+    {},
+    ...runtime.instructions
+      .filter((instruction) => instruction.keyword === 'ENV')
+      .map((instruction) => parseEnvInstruction(instruction.args)),
+  ) as Record<string, string>;
   return { entrypoint, env };
 }
 
@@ -103,7 +110,12 @@ function startImage(service: Service, app: string, env: Record<string, string>):
   const output: string[] = [];
   const waiters = new Set<() => void>();
   const collect = (chunk: Buffer): void => {
-    output.push(...chunk.toString().split('\n').filter((line) => line.length > 0));
+    output.push(
+      ...chunk
+        .toString()
+        .split('\n')
+        .filter((line) => line.length > 0),
+    );
     for (const waiter of waiters) waiter();
   };
   child.stdout?.on('data', collect);
@@ -146,7 +158,10 @@ function startImage(service: Service, app: string, env: Record<string, string>):
 function clusterFor(service: Service, database: string): Record<string, string> {
   const mongoUrl = process.env['MAILROUTE_TEST_MONGODB_URL'];
   const kafkaBrokers = process.env['MAILROUTE_TEST_KAFKA_BROKERS'];
-  if (!mongoUrl || !kafkaBrokers) throw new Error('MAILROUTE_TEST_MONGODB_URL / MAILROUTE_TEST_KAFKA_BROKERS are not set: the libs/testing global setup should have started FerretDB and Kafka');
+  if (!mongoUrl || !kafkaBrokers)
+    throw new Error(
+      'MAILROUTE_TEST_MONGODB_URL / MAILROUTE_TEST_KAFKA_BROKERS are not set: the libs/testing global setup should have started FerretDB and Kafka',
+    );
   switch (service) {
     case 'auth-broker':
       return {
@@ -193,14 +208,19 @@ function loopback(service: Service): Record<string, string> {
 
 beforeAll(() => {
   chmodSync(work, 0o755);
-  const result = spawnSync(process.execPath, [path.join(repoRoot, 'tools', 'build', 'build-service.mjs'), '--out-dir', buildDir, ...services], { cwd: repoRoot, encoding: 'utf8' });
+  const result = spawnSync(
+    process.execPath,
+    [path.join(repoRoot, 'tools', 'build', 'build-service.mjs'), '--out-dir', buildDir, ...services],
+    { cwd: repoRoot, encoding: 'utf8' },
+  );
   if (result.status !== 0) throw new Error(`production build failed:\n${result.stderr}${result.stdout}`);
 });
 
 afterAll(() => {
   const restoreWritable = (dir: string): void => {
     chmodSync(dir, 0o755);
-    for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory() && !entry.isSymbolicLink()) restoreWritable(path.join(dir, entry.name));
+    for (const entry of readdirSync(dir, { withFileTypes: true }))
+      if (entry.isDirectory() && !entry.isSymbolicLink()) restoreWritable(path.join(dir, entry.name));
   };
   restoreWritable(work);
   rmSync(work, { recursive: true, force: true });
@@ -229,31 +249,48 @@ describe.each(services)('the production build of %s', (service) => {
 
   it('requires only production dependencies of the root package.json, all in its pruned lock file', () => {
     const out = path.join(buildDir, service);
-    const servicePackage = JSON.parse(readFileSync(path.join(out, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-    for (const [name, version] of Object.entries(servicePackage.dependencies)) expect([name, rootPackage.dependencies[name]]).toEqual([name, version]);
+    const servicePackage = JSON.parse(readFileSync(path.join(out, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    for (const [name, version] of Object.entries(servicePackage.dependencies))
+      expect([name, rootPackage.dependencies[name]]).toEqual([name, version]);
     const bundle = readFileSync(path.join(out, 'main.js'), 'utf8');
     const required = new Set(
       [...bundle.matchAll(/require\("([^"./][^"]*)"\)/g)]
         .map((match) => match[1] as string)
         .filter((specifier) => !specifier.startsWith('node:'))
-        .map((specifier) => (specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : (specifier.split('/')[0] as string))),
+        .map((specifier) =>
+          specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : (specifier.split('/')[0] as string),
+        ),
     );
     const builtins = new Set(builtinModules);
     expect([...required].filter((name) => !builtins.has(name) && !servicePackage.dependencies[name])).toEqual([]);
     expect(bundle).not.toMatch(/require\("@mailroute\//);
     const lock = JSON.parse(readFileSync(path.join(out, 'package-lock.json'), 'utf8')) as LockFile;
     expect(Object.entries(lock.packages).filter(([, entry]) => entry.dev)).toEqual([]);
-    for (const name of Object.keys(servicePackage.dependencies)) expect(lock.packages[`node_modules/${name}`]?.version).toBe(servicePackage.dependencies[name]);
+    for (const name of Object.keys(servicePackage.dependencies))
+      expect(lock.packages[`node_modules/${name}`]?.version).toBe(servicePackage.dependencies[name]);
     expect(statSync(path.join(out, 'main.js')).size).toBeGreaterThan(0);
   });
 
   it('starts with the image command and the production ConfigMaps, answers grpc.health.v1 SERVING, and exits 0 after draining on SIGTERM', async () => {
     // The test supplies only what the Deployment takes from Secrets or shared ConfigMap keys (plus a
     // database of its own): nothing the manifests forgot.
-    const fromReferences = new Set((productionContainer(service).container.env ?? []).filter((variable) => variable.valueFrom).map((variable) => variable.name));
-    expect(Object.keys(clusterFor(service, database)).filter((key) => !key.endsWith('_MONGODB_DATABASE') && !fromReferences.has(key))).toEqual([]);
+    const fromReferences = new Set(
+      (productionContainer(service).container.env ?? [])
+        .filter((variable) => variable.valueFrom)
+        .map((variable) => variable.name),
+    );
+    expect(
+      Object.keys(clusterFor(service, database)).filter((key) => !key.endsWith('_MONGODB_DATABASE') && !fromReferences.has(key)),
+    ).toEqual([]);
     const app = stageImage(service);
-    running = startImage(service, app, { ...dockerfileOf(service).env, ...productionEnvironment(service), ...clusterFor(service, database), ...loopback(service) });
+    running = startImage(service, app, {
+      ...dockerfileOf(service).env,
+      ...productionEnvironment(service),
+      ...clusterFor(service, database),
+      ...loopback(service),
+    });
     const port = await running.port();
     const channel = createChannel(`127.0.0.1:${port}`);
     try {

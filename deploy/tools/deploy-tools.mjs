@@ -62,7 +62,10 @@ function readMarker(dir) {
 }
 
 function writeMarker(dir, value) {
-  fs.writeFileSync(path.join(dir, '.installed.json'), JSON.stringify({ ...value, installedAt: new Date().toISOString() }, null, 2));
+  fs.writeFileSync(
+    path.join(dir, '.installed.json'),
+    JSON.stringify({ ...value, installedAt: new Date().toISOString() }, null, 2),
+  );
 }
 
 function run(command, args, options = {}) {
@@ -87,7 +90,8 @@ function checkGo() {
   const match = result.stdout.trim().match(/^go(\d+)\.(\d+)/);
   if (result.status !== 0 || !match) throw new MissingToolError(`cannot run \`go env GOVERSION\`: ${result.stderr}. ${hint}`);
   const [major, minor] = [Number(match[1]), Number(match[2])];
-  if (major < MIN_GO[0] || (major === MIN_GO[0] && minor < MIN_GO[1])) throw new MissingToolError(`${go} is ${result.stdout.trim()}, too old. ${hint}`);
+  if (major < MIN_GO[0] || (major === MIN_GO[0] && minor < MIN_GO[1]))
+    throw new MissingToolError(`${go} is ${result.stdout.trim()}, too old. ${hint}`);
   return go;
 }
 
@@ -98,7 +102,8 @@ function checkPython() {
   const result = run(python, ['-c', 'import sys, venv, ensurepip; print("%d.%d" % sys.version_info[:2])']);
   if (result.status !== 0) throw new MissingToolError(`${python} cannot create a venv (${tail(result.stderr, 3)}). ${hint}`);
   const [major, minor] = result.stdout.trim().split('.').map(Number);
-  if (major < MIN_PYTHON[0] || (major === MIN_PYTHON[0] && minor < MIN_PYTHON[1])) throw new MissingToolError(`${python} is Python ${result.stdout.trim()}, too old. ${hint}`);
+  if (major < MIN_PYTHON[0] || (major === MIN_PYTHON[0] && minor < MIN_PYTHON[1]))
+    throw new MissingToolError(`${python} is Python ${result.stdout.trim()}, too old. ${hint}`);
   return python;
 }
 
@@ -144,10 +149,23 @@ export function ensureValidator() {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(CACHE_DIR, { recursive: true });
   let result = run(systemPython, ['-m', 'venv', dir]);
-  if (result.status !== 0) throw new MissingToolError(`python3 -m venv failed:\n${tail(result.stderr)}\n(Debian: apt-get install python3-venv)`);
-  result = run(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--quiet', '--only-binary=:all:', '-r', VALIDATOR_REQUIREMENTS]);
+  if (result.status !== 0)
+    throw new MissingToolError(`python3 -m venv failed:\n${tail(result.stderr)}\n(Debian: apt-get install python3-venv)`);
+  result = run(python, [
+    '-m',
+    'pip',
+    'install',
+    '--disable-pip-version-check',
+    '--no-input',
+    '--quiet',
+    '--only-binary=:all:',
+    '-r',
+    VALIDATOR_REQUIREMENTS,
+  ]);
   if (result.status !== 0) {
-    throw new Error(`pip install -r ${path.relative(REPO_ROOT, VALIDATOR_REQUIREMENTS)} failed (exit ${result.status}):\n${tail(result.stderr || result.stdout)}`);
+    throw new Error(
+      `pip install -r ${path.relative(REPO_ROOT, VALIDATOR_REQUIREMENTS)} failed (exit ${result.status}):\n${tail(result.stderr || result.stdout)}`,
+    );
   }
   writeMarker(dir, { key });
   log(`validator venv ready in ${seconds(start)}`);

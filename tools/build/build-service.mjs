@@ -36,14 +36,20 @@ function readJson(file) {
 /** esbuild plugin: the @mailroute/* path aliases, read from tsconfig.base.json (one source of truth). */
 function workspaceAliases() {
   const { compilerOptions } = readJson(path.join(REPO_ROOT, 'tsconfig.base.json'));
-  const aliases = new Map(Object.entries(compilerOptions.paths ?? {}).map(([alias, [target]]) => [alias, path.resolve(REPO_ROOT, target)]));
+  const aliases = new Map(
+    Object.entries(compilerOptions.paths ?? {}).map(([alias, [target]]) => [alias, path.resolve(REPO_ROOT, target)]),
+  );
   return {
     name: 'mailroute-workspace-aliases',
     setup(build) {
       build.onResolve({ filter: /^@mailroute\// }, (args) => {
         const target = aliases.get(args.path);
         if (!target) {
-          return { errors: [{ text: `${args.path} is not a path alias in tsconfig.base.json (deep imports of workspace libs are not allowed)` }] };
+          return {
+            errors: [
+              { text: `${args.path} is not a path alias in tsconfig.base.json (deep imports of workspace libs are not allowed)` },
+            ],
+          };
         }
         return { path: target };
       });
@@ -79,7 +85,9 @@ export function pruneLock(lock, rootPackage) {
     const found = resolve(fromPath, name);
     if (!found) {
       if (optional) return;
-      throw new BuildError(`package-lock.json has no entry for ${name} (needed by ${fromPath || 'the service'}): run npm install at the root`);
+      throw new BuildError(
+        `package-lock.json has no entry for ${name} (needed by ${fromPath || 'the service'}): run npm install at the root`,
+      );
     }
     if (kept.has(found)) return;
     const entry = packages[found];
@@ -98,8 +106,19 @@ export function pruneLock(lock, rootPackage) {
     lockfileVersion: 3,
     requires: true,
     packages: {
-      '': { name: rootPackage.name, version: rootPackage.version, license: rootPackage.license, dependencies: rootPackage.dependencies, engines: rootPackage.engines },
-      ...Object.fromEntries(sorted.map(([key, entry]) => [key, Object.fromEntries(Object.entries(entry).filter(([field]) => field !== 'dev' && field !== 'devOptional'))])),
+      '': {
+        name: rootPackage.name,
+        version: rootPackage.version,
+        license: rootPackage.license,
+        dependencies: rootPackage.dependencies,
+        engines: rootPackage.engines,
+      },
+      ...Object.fromEntries(
+        sorted.map(([key, entry]) => [
+          key,
+          Object.fromEntries(Object.entries(entry).filter(([field]) => field !== 'dev' && field !== 'devOptional')),
+        ]),
+      ),
     },
   };
 }
@@ -155,7 +174,8 @@ export async function buildService(service, options = {}) {
   for (const name of [...required].sort()) {
     const version = rootPackage.dependencies?.[name];
     if (version) dependencies[name] = version;
-    else if (rootPackage.devDependencies?.[name]) problems.push(`${name} is a devDependency of the root package.json; production code may not require it`);
+    else if (rootPackage.devDependencies?.[name])
+      problems.push(`${name} is a devDependency of the root package.json; production code may not require it`);
     else problems.push(`${name} is not a dependency of the root package.json`);
   }
   if (problems.length > 0) throw new BuildError(`apps/${service}: ${problems.join('; ')}`);
@@ -185,7 +205,9 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const named = args.filter((arg, index) => !arg.startsWith('--') && (outIndex === -1 || index !== outIndex + 1));
   const services = args.includes('--all') ? PRODUCTION_SERVICES : named;
   if (services.length === 0 || (outIndex !== -1 && !args[outIndex + 1])) {
-    console.error(`usage: node tools/build/build-service.mjs [--out-dir <dir>] <service>… | --all   (services: ${PRODUCTION_SERVICES.join(', ')})`);
+    console.error(
+      `usage: node tools/build/build-service.mjs [--out-dir <dir>] <service>… | --all   (services: ${PRODUCTION_SERVICES.join(', ')})`,
+    );
     process.exit(2);
   }
   try {
@@ -198,7 +220,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
       );
     }
   } catch (error) {
-    console.error(`build-service: ${error instanceof BuildError ? error.message : error?.stack ?? error}`);
+    console.error(`build-service: ${error instanceof BuildError ? error.message : (error?.stack ?? error)}`);
     process.exit(1);
   }
 }

@@ -135,9 +135,7 @@ function parseCli(argv) {
 function buf(args, { quiet = false } = {}) {
   const env = {
     ...process.env,
-    PATH: [path.dirname(process.execPath), path.join(root, 'node_modules', '.bin'), process.env.PATH ?? ''].join(
-      path.delimiter,
-    ),
+    PATH: [path.dirname(process.execPath), path.join(root, 'node_modules', '.bin'), process.env.PATH ?? ''].join(path.delimiter),
   };
   const result = spawnSync(process.execPath, [bufCli, ...args], {
     cwd: root,

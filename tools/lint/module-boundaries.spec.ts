@@ -31,10 +31,16 @@ describe('module boundaries', () => {
   });
 
   it('fails routing-engine importing an I/O package', async () => {
-    for (const source of ["import { Kafka } from 'kafkajs';\nexport const k = Kafka;\n", "import { MongoClient } from 'mongodb';\nexport const m = MongoClient;\n"]) {
+    for (const source of [
+      "import { Kafka } from 'kafkajs';\nexport const k = Kafka;\n",
+      "import { MongoClient } from 'mongodb';\nexport const m = MongoClient;\n",
+    ]) {
       const messages = await lint('libs/routing-engine/src/lint-fixture.ts', source);
       expect(messages).toContainEqual(
-        expect.objectContaining({ ruleId: '@nx/enforce-module-boundaries', message: expect.stringMatching(/"scope:routing-engine" is not allowed to import "(kafkajs|mongodb)"/) }),
+        expect.objectContaining({
+          ruleId: '@nx/enforce-module-boundaries',
+          message: expect.stringMatching(/"scope:routing-engine" is not allowed to import "(kafkajs|mongodb)"/),
+        }),
       );
     }
   });
@@ -52,7 +58,9 @@ describe('module boundaries', () => {
       'apps/auth-broker/src/lint-fixture.ts',
       "import { redact } from '@mailroute/platform/src/redact';\nexport const r = redact;\n",
     );
-    expect(messages).toContainEqual(expect.objectContaining({ ruleId: 'no-restricted-imports', message: expect.stringContaining('Deep import') }));
+    expect(messages).toContainEqual(
+      expect.objectContaining({ ruleId: 'no-restricted-imports', message: expect.stringContaining('Deep import') }),
+    );
   });
 
   it('fails a lib importing a lib its row of the table does not allow', async () => {

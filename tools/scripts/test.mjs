@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: every check and every test of the workspace, against real servers.
-//   1. the generated contracts match proto/ (a stale generation fails here);
+//   1. the generated contracts match proto/ (a stale generation fails here), and every source file is
+//      formatted by Prettier (tools/scripts/check-format.mjs; `npm run format` fixes it);
 //   2. the real Apache Kafka broker and FerretDB are installed (cached) and started once;
 //   3. nx runs typecheck and lint, then every project's tests, with the servers' addresses in the env;
 //   4. the servers are stopped by pid, whatever happened.
@@ -25,6 +26,12 @@ const run = (args, env = process.env) =>
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
   });
 
+const runScript = (script) =>
+  new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(root, 'tools', 'scripts', script)], { cwd: root, stdio: 'inherit' });
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+
 const { startAll, stopAll } = await import(path.join(root, 'tools', 'test-infra', 'index.mjs'));
 
 let infra;
@@ -46,6 +53,7 @@ mkdirSync(resultsDir, { recursive: true });
 let code = 1;
 try {
   code = await run(['run', 'contracts:check-generated']);
+  if (code === 0) code = await runScript('check-format.mjs');
   if (code === 0) {
     infra = await startAll();
     const env = {
@@ -57,7 +65,10 @@ try {
     };
     // Checks run two at a time; test suites one at a time, because the integration suites share one
     // Kafka broker and one FerretDB, and on two cores their overlap only makes each slower.
-    code = await run(['run-many', '-t', 'typecheck', 'lint', '--parallel=2', '--outputStyle=static', ...process.argv.slice(2)], env);
+    code = await run(
+      ['run-many', '-t', 'typecheck', 'lint', '--parallel=2', '--outputStyle=static', ...process.argv.slice(2)],
+      env,
+    );
     if (code === 0) {
       code = await run(['run-many', '-t', 'test', '--parallel=1', '--outputStyle=static', ...process.argv.slice(2)], env);
     }

@@ -14,7 +14,12 @@ import {
   type AgentDesktopServiceClient,
   type Interaction,
 } from '@mailroute/contracts';
-import { GraphSandboxAdminClient, demoProfile, trustCertificateAuthority, type GraphSandboxEndpoints } from '@mailroute/graph-sandbox';
+import {
+  GraphSandboxAdminClient,
+  demoProfile,
+  trustCertificateAuthority,
+  type GraphSandboxEndpoints,
+} from '@mailroute/graph-sandbox';
 import { createGrpcClient } from '@mailroute/platform';
 import {
   freePort,
@@ -28,7 +33,16 @@ import {
   type DedicatedKafka,
   type ServiceProcess,
 } from '@mailroute/testing';
-import { newFleetTenant, registerFleetTenant, serviceEnvironment, serviceOrder as order, signInDesktop, withProcessOutput, writeProcessLogs, type ServiceName } from './testing/service-fleet';
+import {
+  newFleetTenant,
+  registerFleetTenant,
+  serviceEnvironment,
+  serviceOrder as order,
+  signInDesktop,
+  withProcessOutput,
+  writeProcessLogs,
+  type ServiceName,
+} from './testing/service-fleet';
 
 /**
  * Chaos, as operators run mailroute: Kafka + MongoDB (FerretDB) mode, the graph sandbox as a process
@@ -167,12 +181,21 @@ describe('chaos: SIGKILLs of the broker, the store and the services, and a Graph
     for (const service of order) ports.set(service, await freePort());
     for (const service of order) {
       const common = { GRPC_PORT: String(ports.get(service)), LOG_LEVEL: 'info', NODE_EXTRA_CA_CERTS: endpoints.caCertPath };
-      const env = serviceEnvironment(service, { tenant, endpoints, mongoUrl: ferret.url, brokers: kafka.brokers, authBrokerAddress: address('auth-broker'), common });
+      const env = serviceEnvironment(service, {
+        tenant,
+        endpoints,
+        mongoUrl: ferret.url,
+        brokers: kafka.brokers,
+        authBrokerAddress: address('auth-broker'),
+        common,
+      });
       envOf.set(service, {
         ...env,
         ...(service === 'interaction-router' ? { ROUTER_METRICS_PORT: '0' } : {}),
         // The test reads each send's state (no send that went out may be FAILED).
-        ...(service === 'outbound-send' ? { OUTBOUND_SEND_API_KEYS: `wm:${tenant.tenantId}:sends.read:${tenant.apiKeyHash}` } : {}),
+        ...(service === 'outbound-send'
+          ? { OUTBOUND_SEND_API_KEYS: `wm:${tenant.tenantId}:sends.read:${tenant.apiKeyHash}` }
+          : {}),
       });
     }
     for (const service of order) await startService(service);
@@ -183,7 +206,11 @@ describe('chaos: SIGKILLs of the broker, the store and the services, and a Graph
   afterAll(async () => {
     agentsStop.abort();
     const logDir = process.env['CHAOS_TEST_LOGS'];
-    if (logDir) writeProcessLogs(logDir, [...retired, ...(sandboxProc ? [['graph-sandbox', sandboxProc] as [string, ServiceProcess]] : [])]);
+    if (logDir)
+      writeProcessLogs(logDir, [
+        ...retired,
+        ...(sandboxProc ? [['graph-sandbox', sandboxProc] as [string, ServiceProcess]] : []),
+      ]);
     await Promise.all([...running.values()].map((proc) => proc.stop('SIGKILL')));
     await sandboxProc?.stop('SIGKILL');
     await kafka?.dispose();
@@ -209,7 +236,12 @@ describe('chaos: SIGKILLs of the broker, the store and the services, and a Graph
 
       const reply = (interaction: { interactionId: string; subject: string }): void => {
         if (!interaction.subject.includes(tag)) {
-          void desktop.complete({ interactionId: interaction.interactionId, dispositionCode: '', note: 'chaos: not ours' }, { signal: call.signal() }).catch(() => undefined);
+          void desktop
+            .complete(
+              { interactionId: interaction.interactionId, dispositionCode: '', note: 'chaos: not ours' },
+              { signal: call.signal() },
+            )
+            .catch(() => undefined);
           return;
         }
         const state = replies.get(interaction.interactionId);
@@ -233,7 +265,10 @@ describe('chaos: SIGKILLs of the broker, the store and the services, and a Graph
         const live = liveOffers.get(interactionId) ?? new Map<string, number>();
         for (const [other, expiry] of live) if (expiry <= now) live.delete(other);
         // A second live offer of an interaction the agent already has a live offer of (the issue's "one offer per interaction").
-        if (!live.has(offerId) && live.size > 0 && expiresAt > now) stats.duplicateOffers.push(`${agent.id}: ${interactionId} offered as ${offerId} while ${[...live.keys()].join(', ')} was live`);
+        if (!live.has(offerId) && live.size > 0 && expiresAt > now)
+          stats.duplicateOffers.push(
+            `${agent.id}: ${interactionId} offered as ${offerId} while ${[...live.keys()].join(', ')} was live`,
+          );
         live.set(offerId, expiresAt);
         liveOffers.set(interactionId, live);
       };
@@ -260,17 +295,34 @@ describe('chaos: SIGKILLs of the broker, the store and the services, and a Graph
         while (!agentsStop.signal.aborted) {
           await sleep(2_000);
           try {
-            const { interactions } = await desktop.listMyInteractions({ page: { pageSize: 100, pageToken: '' }, states: [InteractionState.INTERACTION_STATE_ASSIGNED, InteractionState.INTERACTION_STATE_REPLIED] }, { signal: call.signal() });
+            const { interactions } = await desktop.listMyInteractions(
+              {
+                page: { pageSize: 100, pageToken: '' },
+                states: [InteractionState.INTERACTION_STATE_ASSIGNED, InteractionState.INTERACTION_STATE_REPLIED],
+              },
+              { signal: call.signal() },
+            );
             stats.maxHeld = Math.max(stats.maxHeld, interactions.length);
             for (const interaction of interactions) {
               const state = replies.get(interaction.interactionId);
-              if (state === 'accepted' && interaction.state === InteractionState.INTERACTION_STATE_ASSIGNED && interaction.replyCount > 0) {
+              if (
+                state === 'accepted' &&
+                interaction.state === InteractionState.INTERACTION_STATE_ASSIGNED &&
+                interaction.replyCount > 0
+              ) {
                 // The customer wrote again after the reply went out (the follow-up merged in after it): nothing more to say.
-                await desktop.complete({ interactionId: interaction.interactionId, dispositionCode: '', note: 'chaos: answered already' }, { signal: call.signal() });
+                await desktop.complete(
+                  { interactionId: interaction.interactionId, dispositionCode: '', note: 'chaos: answered already' },
+                  { signal: call.signal() },
+                );
               } else if (state === undefined) reply(interaction);
               else if (state === 'failed') {
-                const { messages } = await desktop.listMyInteractionMessages({ interactionId: interaction.interactionId, page: { pageSize: 100, pageToken: '' } }, { signal: call.signal() });
-                if (messages.some((message) => message.message?.$case === 'outbound')) replies.set(interaction.interactionId, 'accepted');
+                const { messages } = await desktop.listMyInteractionMessages(
+                  { interactionId: interaction.interactionId, page: { pageSize: 100, pageToken: '' } },
+                  { signal: call.signal() },
+                );
+                if (messages.some((message) => message.message?.$case === 'outbound'))
+                  replies.set(interaction.interactionId, 'accepted');
                 else {
                   stats.rewritten += 1;
                   replies.delete(interaction.interactionId);
@@ -287,7 +339,10 @@ describe('chaos: SIGKILLs of the broker, the store and the services, and a Graph
       try {
         while (!agentsStop.signal.aborted) {
           try {
-            for await (const update of desktop.connect({ clientInstanceId: `chaos-${agent.id}`, initialPresence: AgentPresence.AGENT_PRESENCE_AVAILABLE }, { signal: agentsStop.signal })) {
+            for await (const update of desktop.connect(
+              { clientInstanceId: `chaos-${agent.id}`, initialPresence: AgentPresence.AGENT_PRESENCE_AVAILABLE },
+              { signal: agentsStop.signal },
+            )) {
               const event = update.event;
               if (event?.$case === 'snapshot') {
                 liveOffers.clear();
@@ -325,7 +380,14 @@ describe('chaos: SIGKILLs of the broker, the store and the services, and a Graph
       const found: Interaction[] = [];
       let pageToken = '';
       do {
-        const page = await router.client.searchInteractions({ page: { pageSize: 200, pageToken }, filter: { subjectContains: tag }, order: InteractionOrder.INTERACTION_ORDER_UNSPECIFIED }, { metadata: tenant.metadata() });
+        const page = await router.client.searchInteractions(
+          {
+            page: { pageSize: 200, pageToken },
+            filter: { subjectContains: tag },
+            order: InteractionOrder.INTERACTION_ORDER_UNSPECIFIED,
+          },
+          { metadata: tenant.metadata() },
+        );
         found.push(...page.interactions);
         pageToken = page.nextPageToken;
       } while (pageToken);
@@ -337,7 +399,12 @@ describe('chaos: SIGKILLs of the broker, the store and the services, and a Graph
 
   it(`loses, doubles and strands nothing: ${emailCount} e-mails, ${faultCount} SIGKILLs and a Graph 429/503 window`, async () => {
     const tag = `CH${seed.toString(36)}`;
-    const stats = new Map(agents.map((agent) => [agent.id, { replyCalls: 0, replyErrors: [], rewritten: 0, maxHeld: 0, duplicateOffers: [], offers: 0, reconnects: 0 } as AgentStats]));
+    const stats = new Map(
+      agents.map((agent) => [
+        agent.id,
+        { replyCalls: 0, replyErrors: [], rewritten: 0, maxHeld: 0, duplicateOffers: [], offers: 0, reconnects: 0 } as AgentStats,
+      ]),
+    );
     const agentTasks = agents.map((agent) => runAgent(agent, tag, stats.get(agent.id) as AgentStats));
     const delivered: Delivered[] = [];
     const faults: { kind: FaultKind; downMs: number }[] = [];
@@ -345,7 +412,11 @@ describe('chaos: SIGKILLs of the broker, the store and the services, and a Graph
 
     // E-mail over the whole fault schedule; after about a quarter of them the customer writes again in
     // the same thread a moment later, while the first is still waiting or offered (it merges into it).
-    const deliver = async (entry: Omit<Delivered, 'internetMessageId'>, customer: string, inReplyTo?: string): Promise<Delivered> => {
+    const deliver = async (
+      entry: Omit<Delivered, 'internetMessageId'>,
+      customer: string,
+      inReplyTo?: string,
+    ): Promise<Delivered> => {
       const message = await waitFor(
         () =>
           endpoints.admin.deliver(demoProfile.tenantId, entry.mailbox, {
@@ -366,7 +437,11 @@ describe('chaos: SIGKILLs of the broker, the store and the services, and a Graph
         const original = await deliver({ subject: `${tag} question ${i}`, mailbox: routed[i % routed.length] ?? '' }, customer);
         if (random() < 0.25) {
           await sleep(between(200, 1_000));
-          await deliver({ subject: `RE: ${original.subject}`, mailbox: original.mailbox, followUpOf: original.internetMessageId }, customer, original.internetMessageId);
+          await deliver(
+            { subject: `RE: ${original.subject}`, mailbox: original.mailbox, followUpOf: original.internetMessageId },
+            customer,
+            original.internetMessageId,
+          );
         }
         await sleep(between(500, 2_500));
       }
@@ -376,7 +451,15 @@ describe('chaos: SIGKILLs of the broker, the store and the services, and a Graph
     const graphWindow = (async () => {
       await sleep(between(2_000, 15_000));
       const rules = await Promise.all(
-        ([429, 503] as const).map((status) => endpoints.admin.addFault({ tenantId: demoProfile.tenantId, endpoint: 'messages.*', status, retryAfterSeconds: 1, probability: 0.1 })),
+        ([429, 503] as const).map((status) =>
+          endpoints.admin.addFault({
+            tenantId: demoProfile.tenantId,
+            endpoint: 'messages.*',
+            status,
+            retryAfterSeconds: 1,
+            probability: 0.1,
+          }),
+        ),
       );
       await sleep(graphFaultMs);
       await Promise.all(rules.map((rule) => endpoints.admin.removeFault(rule.id)));
@@ -388,7 +471,8 @@ describe('chaos: SIGKILLs of the broker, the store and the services, and a Graph
       const j = between(0, i + 1);
       [kinds[i], kinds[j]] = [kinds[j] as FaultKind, kinds[i] as FaultKind];
     }
-    while (kinds.length < faultCount) kinds.push((['kafka', 'ferretdb', ...order] as FaultKind[])[between(0, order.length + 2)] ?? 'kafka');
+    while (kinds.length < faultCount)
+      kinds.push((['kafka', 'ferretdb', ...order] as FaultKind[])[between(0, order.length + 2)] ?? 'kafka');
     for (const kind of kinds.slice(0, faultCount)) {
       await sleep(between(3_000, 10_000));
       const downMs = between(500, 5_000);
@@ -415,24 +499,47 @@ describe('chaos: SIGKILLs of the broker, the store and the services, and a Graph
       async () => {
         const interactions = await interactionsTagged(tag);
         if (interactions.length < originals) return undefined;
-        const open = interactions.filter((interaction) => interaction.state !== InteractionState.INTERACTION_STATE_COMPLETED && interaction.state !== InteractionState.INTERACTION_STATE_MERGED);
+        const open = interactions.filter(
+          (interaction) =>
+            interaction.state !== InteractionState.INTERACTION_STATE_COMPLETED &&
+            interaction.state !== InteractionState.INTERACTION_STATE_MERGED,
+        );
         if (open.length > 0) return undefined;
         return interactions;
       },
       { timeoutMs: settleMs, intervalMs: 1_000, description: 'every interaction completed or merged' },
     ).catch(async (error: unknown) => {
       const found = await interactionsTagged(tag).catch(() => []);
-      const states = found.reduce<Record<string, number>>((acc, interaction) => ({ ...acc, [InteractionState[interaction.state]]: (acc[InteractionState[interaction.state]] ?? 0) + 1 }), {});
-      throw new Error(`${String(error)}: ${found.length} of ${originals} e-mails are interactions, states ${JSON.stringify(states)}, agents ${JSON.stringify([...stats])}; ${describeRun()}`, { cause: error });
+      const states = found.reduce<Record<string, number>>(
+        (acc, interaction) => ({
+          ...acc,
+          [InteractionState[interaction.state]]: (acc[InteractionState[interaction.state]] ?? 0) + 1,
+        }),
+        {},
+      );
+      throw new Error(
+        `${String(error)}: ${found.length} of ${originals} e-mails are interactions, states ${JSON.stringify(states)}, agents ${JSON.stringify([...stats])}; ${describeRun()}`,
+        { cause: error },
+      );
     });
 
     // Every e-mail exactly one interaction.
-    expect(settled.map((interaction) => interaction.internetMessageId).sort()).toEqual(delivered.map((entry) => entry.internetMessageId).sort());
+    expect(settled.map((interaction) => interaction.internetMessageId).sort()).toEqual(
+      delivered.map((entry) => entry.internetMessageId).sort(),
+    );
 
     // Every interaction that is not merged: exactly one reply in Sent Items (the agents put its id in the body); merged ones none.
-    const sent = (await Promise.all(routed.map(async (mailbox) => (await endpoints.admin.sent(demoProfile.tenantId, mailbox)).value))).flat();
+    const sent = (
+      await Promise.all(routed.map(async (mailbox) => (await endpoints.admin.sent(demoProfile.tenantId, mailbox)).value))
+    ).flat();
     const repliesOf = (interactionId: string) => sent.filter((record) => record.body.content.includes(`[${interactionId}]`));
-    expect(settled.map((interaction) => ({ id: interaction.interactionId, state: InteractionState[interaction.state], replies: repliesOf(interaction.interactionId).length }))).toEqual(
+    expect(
+      settled.map((interaction) => ({
+        id: interaction.interactionId,
+        state: InteractionState[interaction.state],
+        replies: repliesOf(interaction.interactionId).length,
+      })),
+    ).toEqual(
       settled.map((interaction) => ({
         id: interaction.interactionId,
         state: InteractionState[interaction.state],
@@ -443,11 +550,19 @@ describe('chaos: SIGKILLs of the broker, the store and the services, and a Graph
     // No send that went out is FAILED.
     const sends = createGrpcClient(OutboundSendServiceDefinition, address('outbound-send'), { deadlineMs: 15_000 });
     try {
-      const ours = sent.filter((record) => record.body.content.includes(tag) || settled.some((interaction) => record.body.content.includes(`[${interaction.interactionId}]`)));
+      const ours = sent.filter(
+        (record) =>
+          record.body.content.includes(tag) ||
+          settled.some((interaction) => record.body.content.includes(`[${interaction.interactionId}]`)),
+      );
       const states = await Promise.all(
         ours.map(async (record) => {
-          const sendId = record.internetMessageHeaders.find((header) => header.name.toLowerCase() === 'x-mailroute-send-id')?.value ?? '';
-          const { send } = await sends.client.getSendStatus({ key: { $case: 'sendId', value: sendId } }, { metadata: tenant.metadata() });
+          const sendId =
+            record.internetMessageHeaders.find((header) => header.name.toLowerCase() === 'x-mailroute-send-id')?.value ?? '';
+          const { send } = await sends.client.getSendStatus(
+            { key: { $case: 'sendId', value: sendId } },
+            { metadata: tenant.metadata() },
+          );
           return { sendId, state: SendState[send?.state ?? SendState.SEND_STATE_UNSPECIFIED] };
         }),
       );
@@ -459,24 +574,54 @@ describe('chaos: SIGKILLs of the broker, the store and the services, and a Graph
     // Every e-mail marked read (the default post-processing), wherever it is.
     await waitFor(
       async () => {
-        const inbox = (await Promise.all(routed.map(async (mailbox) => (await endpoints.admin.folderMessages(demoProfile.tenantId, mailbox, 'inbox')).value))).flat();
-        const unread = delivered.filter((entry) => inbox.some((message) => message.internetMessageId === entry.internetMessageId && !message.isRead));
+        const inbox = (
+          await Promise.all(
+            routed.map(async (mailbox) => (await endpoints.admin.folderMessages(demoProfile.tenantId, mailbox, 'inbox')).value),
+          )
+        ).flat();
+        const unread = delivered.filter((entry) =>
+          inbox.some((message) => message.internetMessageId === entry.internetMessageId && !message.isRead),
+        );
         return unread.length === 0 ? true : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 1_000, description: 'every delivered e-mail marked read' },
     ).catch(async (error: unknown) => {
-      const inbox = (await Promise.all(routed.map(async (mailbox) => (await endpoints.admin.folderMessages(demoProfile.tenantId, mailbox, 'inbox')).value))).flat();
-      const unread = delivered.filter((entry) => inbox.some((message) => message.internetMessageId === entry.internetMessageId && !message.isRead)).map((entry) => entry.subject);
+      const inbox = (
+        await Promise.all(
+          routed.map(async (mailbox) => (await endpoints.admin.folderMessages(demoProfile.tenantId, mailbox, 'inbox')).value),
+        )
+      ).flat();
+      const unread = delivered
+        .filter((entry) => inbox.some((message) => message.internetMessageId === entry.internetMessageId && !message.isRead))
+        .map((entry) => entry.subject);
       throw new Error(`${String(error)}: still unread ${JSON.stringify(unread)}; ${describeRun()}`, { cause: error });
     });
 
     // No agent over capacity, no duplicate offer.
     for (const [agentId, agentStats] of stats) {
-      expect({ agentId, maxHeld: agentStats.maxHeld <= capacity, duplicateOffers: agentStats.duplicateOffers }).toEqual({ agentId, maxHeld: true, duplicateOffers: [] });
+      expect({ agentId, maxHeld: agentStats.maxHeld <= capacity, duplicateOffers: agentStats.duplicateOffers }).toEqual({
+        agentId,
+        maxHeld: true,
+        duplicateOffers: [],
+      });
     }
 
     if (process.env['CHAOS_TEST_REPORT'] === '1') {
-      console.log(JSON.stringify({ seed, emails: delivered.length, followUps: delivered.filter((entry) => entry.followUpOf).length, interactions: settled.length, merged: settled.filter((interaction) => interaction.state === InteractionState.INTERACTION_STATE_MERGED).length, faults, agents: Object.fromEntries(stats) }, null, 2));
+      console.log(
+        JSON.stringify(
+          {
+            seed,
+            emails: delivered.length,
+            followUps: delivered.filter((entry) => entry.followUpOf).length,
+            interactions: settled.length,
+            merged: settled.filter((interaction) => interaction.state === InteractionState.INTERACTION_STATE_MERGED).length,
+            faults,
+            agents: Object.fromEntries(stats),
+          },
+          null,
+          2,
+        ),
+      );
     }
     agentsStop.abort();
     await Promise.allSettled(agentTasks);

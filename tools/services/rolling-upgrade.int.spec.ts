@@ -1,10 +1,28 @@
 import { randomBytes } from 'node:crypto';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { ClientError, Status } from 'nice-grpc';
-import { AgentPresence, InteractionOrder, InteractionRouterServiceDefinition, InteractionState, OutgoingMessage, ReplyMode, type Interaction } from '@mailroute/contracts';
+import {
+  AgentPresence,
+  InteractionOrder,
+  InteractionRouterServiceDefinition,
+  InteractionState,
+  OutgoingMessage,
+  ReplyMode,
+  type Interaction,
+} from '@mailroute/contracts';
 import { demoProfile, type GraphSandbox, type GraphSandboxEndpoints } from '@mailroute/graph-sandbox';
 import { createGrpcClient } from '@mailroute/platform';
-import { freePort, startDedicatedKafka, startServiceProcess, startTestGraphSandbox, testInfra, waitFor, waitForServing, type DedicatedKafka, type ServiceProcess } from '@mailroute/testing';
+import {
+  freePort,
+  startDedicatedKafka,
+  startServiceProcess,
+  startTestGraphSandbox,
+  testInfra,
+  waitFor,
+  waitForServing,
+  type DedicatedKafka,
+  type ServiceProcess,
+} from '@mailroute/testing';
 import {
   dispatchDesktopUpdate,
   dropFleetDatabases,
@@ -48,8 +66,16 @@ const agents = [
   { id: 'bob', upn: 'bob@contoso-demo.example' },
 ];
 /** Codes a client retries on: the server is away (restarting) or cut the call while going away. */
-const transient = new Set([Status.UNAVAILABLE, Status.DEADLINE_EXCEEDED, Status.CANCELLED, Status.ABORTED, Status.UNKNOWN, Status.INTERNAL]);
-const isTransient = (error: unknown): boolean => (error instanceof ClientError ? transient.has(error.code) : (error as Error)?.name === 'AbortError');
+const transient = new Set([
+  Status.UNAVAILABLE,
+  Status.DEADLINE_EXCEEDED,
+  Status.CANCELLED,
+  Status.ABORTED,
+  Status.UNKNOWN,
+  Status.INTERNAL,
+]);
+const isTransient = (error: unknown): boolean =>
+  error instanceof ClientError ? transient.has(error.code) : (error as Error)?.name === 'AbortError';
 
 interface Delivered {
   subject: string;
@@ -179,7 +205,15 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
     kafka = await kafkaStarting;
     const brokers = kafka.brokers;
 
-    const env = (service: ServiceName) => serviceEnvironment(service, { tenant, endpoints, mongoUrl, brokers, authBrokerAddress: address.get('auth-broker') ?? '', common });
+    const env = (service: ServiceName) =>
+      serviceEnvironment(service, {
+        tenant,
+        endpoints,
+        mongoUrl,
+        brokers,
+        authBrokerAddress: address.get('auth-broker') ?? '',
+        common,
+      });
     envOf.set('auth-broker', () => env('auth-broker'));
     envOf.set('mailbox-fetch', (replicaId) => ({ ...env('mailbox-fetch'), MAILBOX_FETCH_REPLICA_ID: replicaId }));
     envOf.set('interaction-router', (replicaId) => ({
@@ -199,14 +233,25 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
     );
 
     // The tenant, as a workload manager registers it through the public APIs.
-    await registerFleetTenant({ tenant, endpoints, address: (service) => address.get(service) ?? '', displayName: 'Contoso (rolling upgrade)', agents, mailboxes: routed });
+    await registerFleetTenant({
+      tenant,
+      endpoints,
+      address: (service) => address.get(service) ?? '',
+      displayName: 'Contoso (rolling upgrade)',
+      agents,
+      mailboxes: routed,
+    });
   }, 240_000);
 
   afterAll(async () => {
     agentsStop.abort();
     // ROLLING_UPGRADE_TEST_LOGS=<dir>: every process's output, one file per replica, for diagnosis.
     const logDir = process.env['ROLLING_UPGRADE_TEST_LOGS'];
-    if (logDir) writeProcessLogs(logDir, [...retired, ...running.values()].map((proc) => [replicaOf.get(proc) ?? 'unknown', proc] as const));
+    if (logDir)
+      writeProcessLogs(
+        logDir,
+        [...retired, ...running.values()].map((proc) => [replicaOf.get(proc) ?? 'unknown', proc] as const),
+      );
     await Promise.all([...running.values(), ...retired].map((proc) => proc.stop('SIGKILL')));
     await Promise.all([...services.values()].map((clusterService) => clusterService.close()));
     await sandbox?.stop();
@@ -231,7 +276,8 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
     running.set(service, fresh);
     clusterService.add(endpointOf.get(fresh) ?? '');
     // Both really serve side by side: the old process is still up when the new one is Ready.
-    if (old.child.exitCode !== null || old.child.signalCode !== null) throw new Error(`${service}: the old process exited before its replacement was Ready\n${old.output.slice(-30).join('\n')}`);
+    if (old.child.exitCode !== null || old.child.signalCode !== null)
+      throw new Error(`${service}: the old process exited before its replacement was Ready\n${old.output.slice(-30).join('\n')}`);
     await whileBothServe();
 
     retired.push(old);
@@ -239,11 +285,15 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
     clusterService.remove(endpointOf.get(old) ?? '');
     await new Promise((resolve) => setTimeout(resolve, preStopMs));
     const stopping = performance.now();
-    const timeout = new Promise<'timeout'>((resolve) => setTimeout(resolve, gracePeriodMs - (stopping - terminating), 'timeout').unref());
+    const timeout = new Promise<'timeout'>((resolve) =>
+      setTimeout(resolve, gracePeriodMs - (stopping - terminating), 'timeout').unref(),
+    );
     const exit = await Promise.race([old.stop('SIGTERM'), timeout]);
     if (exit === 'timeout') {
       await old.stop('SIGKILL');
-      throw new Error(`${service} did not exit within the ${gracePeriodMs / 1000} s grace period\n${old.output.slice(-30).join('\n')}`);
+      throw new Error(
+        `${service} did not exit within the ${gracePeriodMs / 1000} s grace period\n${old.output.slice(-30).join('\n')}`,
+      );
     }
     const exitedAt = performance.now();
     const logged = old.output.flatMap((line) => {
@@ -257,7 +307,9 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
     const completed = logged.some((entry) => entry.msg === 'shutdown: complete' && entry.ok === true);
     // Stop here, with the old process's log, rather than let a bad drain surface later as missing mail.
     if (exit.code !== 0 || exit.signal !== null || failedSteps.length > 0 || !completed) {
-      throw new Error(`${service} did not drain cleanly: exit ${JSON.stringify(exit)}, failed steps ${JSON.stringify(failedSteps)}\n${old.output.slice(-30).join('\n')}`);
+      throw new Error(
+        `${service} did not drain cleanly: exit ${JSON.stringify(exit)}, failed steps ${JSON.stringify(failedSteps)}\n${old.output.slice(-30).join('\n')}`,
+      );
     }
     return {
       service,
@@ -276,7 +328,11 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
    * shows as pending or already assigned), replies once to this test's e-mail (same idempotency
    * key on every retry, complete after send) and completes anything else (the demo tenant's seeded mail).
    */
-  function runAgent(upn: string, tag: string, stats: { replies: Map<string, number>; reconnects: number; errors: string[] }): Promise<void> {
+  function runAgent(
+    upn: string,
+    tag: string,
+    stats: { replies: Map<string, number>; reconnects: number; errors: string[] },
+  ): Promise<void> {
     return (async () => {
       const { desktop, channel } = await signInDesktop(endpoints, upn, address.get('interaction-router') ?? '');
       const handled = new Set<string>();
@@ -310,7 +366,12 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
             );
             stats.replies.set(interaction.interactionId, (stats.replies.get(interaction.interactionId) ?? 0) + 1);
           } else {
-            await retrying(() => desktop.complete({ interactionId: interaction.interactionId, dispositionCode: '', note: 'rolling upgrade: not ours' }, { signal: AbortSignal.timeout(15_000) }));
+            await retrying(() =>
+              desktop.complete(
+                { interactionId: interaction.interactionId, dispositionCode: '', note: 'rolling upgrade: not ours' },
+                { signal: AbortSignal.timeout(15_000) },
+              ),
+            );
           }
         })().catch((error: unknown) => {
           if (!agentsStop.signal.aborted) stats.errors.push(`${upn} ${interaction.interactionId}: ${String(error)}`);
@@ -325,7 +386,10 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
       try {
         while (!agentsStop.signal.aborted) {
           try {
-            for await (const update of desktop.connect({ clientInstanceId: `rolling-${upn.split('@')[0] ?? ''}`, initialPresence: AgentPresence.AGENT_PRESENCE_AVAILABLE }, { signal: agentsStop.signal })) {
+            for await (const update of desktop.connect(
+              { clientInstanceId: `rolling-${upn.split('@')[0] ?? ''}`, initialPresence: AgentPresence.AGENT_PRESENCE_AVAILABLE },
+              { signal: agentsStop.signal },
+            )) {
               dispatchDesktopUpdate(update, { work, accept });
             }
           } catch {
@@ -342,13 +406,19 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
   }
 
   async function interactionsTagged(tag: string): Promise<Interaction[]> {
-    const router = createGrpcClient(InteractionRouterServiceDefinition, address.get('interaction-router') ?? '', { deadlineMs: 30_000 });
+    const router = createGrpcClient(InteractionRouterServiceDefinition, address.get('interaction-router') ?? '', {
+      deadlineMs: 30_000,
+    });
     try {
       const found: Interaction[] = [];
       let pageToken = '';
       do {
         const page = await router.client.searchInteractions(
-          { page: { pageSize: 200, pageToken }, filter: { subjectContains: tag }, order: InteractionOrder.INTERACTION_ORDER_UNSPECIFIED },
+          {
+            page: { pageSize: 200, pageToken },
+            filter: { subjectContains: tag },
+            order: InteractionOrder.INTERACTION_ORDER_UNSPECIFIED,
+          },
           { metadata: tenant.metadata() },
         );
         found.push(...page.interactions);
@@ -375,8 +445,19 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
       for (let i = from; i < to; i += 1) {
         const mailbox = routed[i % routed.length] ?? '';
         const subject = `${tag} w${wave} q${i}`;
-        const message = await endpoints.admin.deliver(demoProfile.tenantId, mailbox, { from: { address: `customer${i}@customer.example`, name: `Customer ${i}` }, subject, body: `Question number ${i}.` });
-        delivered.push({ subject, mailbox, internetMessageId: message.internetMessageId, conversationId: message.conversationId, wave, deliveredAt: Date.now() });
+        const message = await endpoints.admin.deliver(demoProfile.tenantId, mailbox, {
+          from: { address: `customer${i}@customer.example`, name: `Customer ${i}` },
+          subject,
+          body: `Question number ${i}.`,
+        });
+        delivered.push({
+          subject,
+          mailbox,
+          internetMessageId: message.internetMessageId,
+          conversationId: message.conversationId,
+          wave,
+          deliveredAt: Date.now(),
+        });
       }
     };
 
@@ -386,12 +467,18 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
       await waitFor(
         async () => {
           const found = await interactionsTagged(`${tag} w${wave} `);
-          return found.length >= size && found.every((interaction) => interaction.state === InteractionState.INTERACTION_STATE_COMPLETED);
+          return (
+            found.length >= size &&
+            found.every((interaction) => interaction.state === InteractionState.INTERACTION_STATE_COMPLETED)
+          );
         },
         { timeoutMs, intervalMs: 500, description: `wave ${wave}: ${size} interactions replied and completed` },
       ).catch(async (error: unknown) => {
         const found = await interactionsTagged(`${tag} w${wave} `).catch(() => []);
-        throw new Error(`${String(error)}: ${found.length} found, states ${JSON.stringify(found.map((interaction) => InteractionState[interaction.state]))}, agent errors ${JSON.stringify(stats.errors.slice(0, 5))}`, { cause: error });
+        throw new Error(
+          `${String(error)}: ${found.length} found, states ${JSON.stringify(found.map((interaction) => InteractionState[interaction.state]))}, agent errors ${JSON.stringify(stats.errors.slice(0, 5))}`,
+          { cause: error },
+        );
       });
       return Math.round(performance.now() - since);
     };
@@ -414,7 +501,11 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
     const upgradeMs = Math.round(performance.now() - upgradeStarted);
 
     for (const replacement of replacements) {
-      expect({ service: replacement.service, exit: replacement.exit, failedSteps: replacement.failedSteps }).toEqual({ service: replacement.service, exit: { code: 0, signal: null }, failedSteps: [] });
+      expect({ service: replacement.service, exit: replacement.exit, failedSteps: replacement.failedSteps }).toEqual({
+        service: replacement.service,
+        exit: { code: 0, signal: null },
+        failedSteps: [],
+      });
       expect(replacement.shutdownSteps).toEqual(expect.arrayContaining(['grpc server']));
     }
 
@@ -423,21 +514,41 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
     const interactions = await waitFor(
       async () => {
         const found = await interactionsTagged(tag);
-        return found.length >= emailCount && found.every((interaction) => interaction.state === InteractionState.INTERACTION_STATE_COMPLETED) ? found : undefined;
+        return found.length >= emailCount &&
+          found.every((interaction) => interaction.state === InteractionState.INTERACTION_STATE_COMPLETED)
+          ? found
+          : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 1_000, description: `${emailCount} interactions completed after their reply` },
     ).catch(async (error: unknown) => {
       const found = await interactionsTagged(tag).catch(() => []);
-      const states = found.reduce<Record<string, number>>((acc, interaction) => ({ ...acc, [InteractionState[interaction.state]]: (acc[InteractionState[interaction.state]] ?? 0) + 1 }), {});
-      throw new Error(`${String(error)}: ${found.length} found, states ${JSON.stringify(states)}, agent errors ${JSON.stringify(stats.errors.slice(0, 5))}`, { cause: error });
+      const states = found.reduce<Record<string, number>>(
+        (acc, interaction) => ({
+          ...acc,
+          [InteractionState[interaction.state]]: (acc[InteractionState[interaction.state]] ?? 0) + 1,
+        }),
+        {},
+      );
+      throw new Error(
+        `${String(error)}: ${found.length} found, states ${JSON.stringify(states)}, agent errors ${JSON.stringify(stats.errors.slice(0, 5))}`,
+        { cause: error },
+      );
     });
     expect(interactions.map((interaction) => interaction.subject).sort()).toEqual([...subjects].sort());
     expect(new Set(interactions.map((interaction) => interaction.interactionId)).size).toBe(emailCount);
 
     // Every reply went out exactly once, from the mailbox the e-mail arrived at, in the customer's thread.
-    const sent = (await Promise.all(routed.map(async (mailbox) => (await endpoints.admin.sent(demoProfile.tenantId, mailbox)).value.map((record) => ({ mailbox, ...record }))))).flat();
+    const sent = (
+      await Promise.all(
+        routed.map(async (mailbox) =>
+          (await endpoints.admin.sent(demoProfile.tenantId, mailbox)).value.map((record) => ({ mailbox, ...record })),
+        ),
+      )
+    ).flat();
     const repliesTo = (entry: Delivered) => sent.filter((record) => record.inReplyTo === entry.internetMessageId);
-    expect(delivered.map((entry) => ({ subject: entry.subject, replies: repliesTo(entry).length }))).toEqual(delivered.map((entry) => ({ subject: entry.subject, replies: 1 })));
+    expect(delivered.map((entry) => ({ subject: entry.subject, replies: repliesTo(entry).length }))).toEqual(
+      delivered.map((entry) => ({ subject: entry.subject, replies: 1 })),
+    );
     for (const entry of delivered) {
       expect(repliesTo(entry)[0]).toMatchObject({ mailbox: entry.mailbox, conversationId: entry.conversationId });
     }
@@ -456,13 +567,29 @@ describe('rolling upgrade of all four services while e-mail flows', () => {
         return {
           wave,
           inFlightWhileReplacing: order[wave - 1] ?? '(warm-up)',
-          maxToInteractionMs: max(entries.map((entry) => (bySubject.get(entry.subject)?.createdAt?.getTime() ?? NaN) - entry.deliveredAt)),
+          maxToInteractionMs: max(
+            entries.map((entry) => (bySubject.get(entry.subject)?.createdAt?.getTime() ?? NaN) - entry.deliveredAt),
+          ),
           maxToSentMs: max(entries.map((entry) => Date.parse(repliesTo(entry)[0]?.sentAt ?? '') - entry.deliveredAt)),
         };
       });
       console.log(
         JSON.stringify(
-          { emails: emailCount, warmUpMs, upgradeMs, reconnects: stats.reconnects, replacements: replacements.map(({ service, readyMs, overlapMs, drainMs, waveDoneMs, shutdownSteps }) => ({ service, readyMs, overlapMs, drainMs, waveDoneMs, shutdownSteps: shutdownSteps.join(' → ') })), perWave },
+          {
+            emails: emailCount,
+            warmUpMs,
+            upgradeMs,
+            reconnects: stats.reconnects,
+            replacements: replacements.map(({ service, readyMs, overlapMs, drainMs, waveDoneMs, shutdownSteps }) => ({
+              service,
+              readyMs,
+              overlapMs,
+              drainMs,
+              waveDoneMs,
+              shutdownSteps: shutdownSteps.join(' → '),
+            })),
+            perWave,
+          },
           null,
           2,
         ),

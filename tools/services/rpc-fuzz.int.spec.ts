@@ -1,11 +1,38 @@
 import { ChannelCredentials, Client, Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { create, createFileRegistry, fromBinary, ScalarType, toBinary, type DescField, type DescMessage, type DescMethod, type DescService } from '@bufbuild/protobuf';
+import {
+  create,
+  createFileRegistry,
+  fromBinary,
+  ScalarType,
+  toBinary,
+  type DescField,
+  type DescMessage,
+  type DescMethod,
+  type DescService,
+} from '@bufbuild/protobuf';
 import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import fc from 'fast-check';
 import { descriptorSet, mailrouteServiceNames } from '@mailroute/contracts';
 import { demoProfile, type GraphSandbox, type GraphSandboxEndpoints } from '@mailroute/graph-sandbox';
-import { freePort, signInWithDeviceCode, startServiceProcess, startTestGraphSandbox, testInfra, waitForServing, type ServiceProcess } from '@mailroute/testing';
-import { dropFleetDatabases, newFleetTenant, registerFleetTenant, serviceEnvironment, serviceOrder, withProcessOutput, writeProcessLogs, type ServiceName } from './testing/service-fleet';
+import {
+  freePort,
+  signInWithDeviceCode,
+  startServiceProcess,
+  startTestGraphSandbox,
+  testInfra,
+  waitForServing,
+  type ServiceProcess,
+} from '@mailroute/testing';
+import {
+  dropFleetDatabases,
+  newFleetTenant,
+  registerFleetTenant,
+  serviceEnvironment,
+  serviceOrder,
+  withProcessOutput,
+  writeProcessLogs,
+  type ServiceName,
+} from './testing/service-fleet';
 
 /**
  * Fuzzing every RPC of every service, generated from the descriptors of proto/ (a new RPC or field is
@@ -53,7 +80,9 @@ const services: DescService[] = mailrouteServiceNames.map((name) => {
 function audienceOf(service: DescService): 'internal' | 'workload-manager' | 'agent' {
   const index = service.file.services.indexOf(service);
   // FileDescriptorProto.service is field 6: a service's location path is [6, index].
-  const leading = service.file.proto.sourceCodeInfo?.location.find((l) => l.path.length === 2 && l.path[0] === 6 && l.path[1] === index)?.leadingComments ?? '';
+  const leading =
+    service.file.proto.sourceCodeInfo?.location.find((l) => l.path.length === 2 && l.path[0] === 6 && l.path[1] === index)
+      ?.leadingComments ?? '';
   if (/^\s*Internal:/m.test(leading)) return 'internal';
   if (/^\s*Agent facing\b/m.test(leading)) return 'agent';
   return 'workload-manager';
@@ -74,7 +103,10 @@ function plausibleString(field: DescField, methodName: string): string {
   const name = field.name;
   if (name === 'tenant_id') return tenant.tenantId;
   if (name === 'credentials_id') return methodName.startsWith('Delete') ? 'fuzz-a' : 'default';
-  if (/^(queue|rule|sender_list|agent|mailbox|default_queue)_ids?$/.test(name)) return methodName.startsWith('Delete') || methodName.startsWith('Update') ? 'fuzz-a' : (resourceIds[uniqueCounter++ % resourceIds.length] ?? 'fuzz-a');
+  if (/^(queue|rule|sender_list|agent|mailbox|default_queue)_ids?$/.test(name))
+    return methodName.startsWith('Delete') || methodName.startsWith('Update')
+      ? 'fuzz-a'
+      : (resourceIds[uniqueCounter++ % resourceIds.length] ?? 'fuzz-a');
   if (name === 'interaction_id') return 'ixn-fuzz';
   if (name === 'offer_id') return 'ixn-fuzz~1';
   if (name === 'idempotency_key') return `fuzz-${(uniqueCounter += 1)}`;
@@ -237,9 +269,23 @@ function mutationsOf(field: DescField): Mutation[] {
           return isWellKnown(field.message) ? [] : [{ label: 'empty message', value: {}, refuse: false }];
       }
     case 'list': {
-      if (field.listKind === 'message') return isWellKnown(field.message) ? [] : [{ label: '1,000 empty items', value: Array.from({ length: 1000 }, () => ({})), refuse: false }];
-      const item = field.listKind === 'enum' ? 1 : field.scalar === ScalarType.STRING ? 'fuzz-a' : field.scalar === ScalarType.BOOL ? true : 1;
-      const listed = (field.listKind === 'enum' ? mutationsOf({ ...field, fieldKind: 'enum' } as unknown as DescField) : scalarMutations(field.scalar, field.name)).map((m) => ({ ...m, label: `[${m.label}]`, value: [m.value] }));
+      if (field.listKind === 'message')
+        return isWellKnown(field.message)
+          ? []
+          : [{ label: '1,000 empty items', value: Array.from({ length: 1000 }, () => ({})), refuse: false }];
+      const item =
+        field.listKind === 'enum'
+          ? 1
+          : field.scalar === ScalarType.STRING
+            ? 'fuzz-a'
+            : field.scalar === ScalarType.BOOL
+              ? true
+              : 1;
+      const listed = (
+        field.listKind === 'enum'
+          ? mutationsOf({ ...field, fieldKind: 'enum' } as unknown as DescField)
+          : scalarMutations(field.scalar, field.name)
+      ).map((m) => ({ ...m, label: `[${m.label}]`, value: [m.value] }));
       return [...listed, { label: '10,000 items', value: Array.from({ length: 10_000 }, () => item), refuse: false }];
     }
     case 'map':
@@ -255,8 +301,14 @@ function fieldPaths(message: DescMessage, depth: number, prefix: FieldPath = [])
   for (const field of message.fields) {
     const path = [...prefix, field];
     out.push(path);
-    const nested = field.fieldKind === 'message' || (field.fieldKind === 'list' && field.listKind === 'message') ? field.message : undefined;
-    if (nested && !isWellKnown(nested) && depth > 1 && !prefix.some((p) => (p.fieldKind === 'message' || p.fieldKind === 'list') && p.message?.typeName === nested.typeName)) {
+    const nested =
+      field.fieldKind === 'message' || (field.fieldKind === 'list' && field.listKind === 'message') ? field.message : undefined;
+    if (
+      nested &&
+      !isWellKnown(nested) &&
+      depth > 1 &&
+      !prefix.some((p) => (p.fieldKind === 'message' || p.fieldKind === 'list') && p.message?.typeName === nested.typeName)
+    ) {
       out.push(...fieldPaths(nested, depth - 1, path));
     }
   }
@@ -272,7 +324,11 @@ function setPath(init: Init, path: FieldPath, value: unknown): void {
       if (field.oneof) target[field.oneof.localName] = { case: field.localName, value: next };
       else target[field.localName] = next;
     };
-    const current = field.oneof ? ((target[field.oneof.localName] as { case?: string; value?: unknown } | undefined)?.case === field.localName ? (target[field.oneof.localName] as { value: unknown }).value : undefined) : target[field.localName];
+    const current = field.oneof
+      ? (target[field.oneof.localName] as { case?: string; value?: unknown } | undefined)?.case === field.localName
+        ? (target[field.oneof.localName] as { value: unknown }).value
+        : undefined
+      : target[field.localName];
     if (last) return put(value);
     if (field.fieldKind === 'list') {
       const list = Array.isArray(current) && current.length > 0 ? (current as Init[]) : [{}];
@@ -304,7 +360,8 @@ function callMethod(client: Client, method: DescMethod, bytes: Uint8Array, metad
   const path = `/${method.parent.typeName}/${method.name}`;
   const options = { deadline: Date.now() + callDeadlineMs };
   return new Promise<Outcome>((resolve) => {
-    const done = (error: ServiceError | null | undefined) => resolve(error ? { code: error.code, details: error.details ?? '' } : { code: GrpcStatus.OK, details: '' });
+    const done = (error: ServiceError | null | undefined) =>
+      resolve(error ? { code: error.code, details: error.details ?? '' } : { code: GrpcStatus.OK, details: '' });
     switch (method.methodKind) {
       case 'unary':
         client.makeUnaryRequest(path, serialize, identity, bytes, metadata, options, (error) => done(error));
@@ -341,12 +398,22 @@ function callMethod(client: Client, method: DescMethod, bytes: Uint8Array, metad
 
 /** grpc.health.v1 Check through `client`'s own channel: SERVING is the response bytes 08 01. */
 function healthCheck(client: Client, service = ''): Promise<'SERVING' | string> {
-  const request = service ? Buffer.concat([Buffer.from([0x0a, Buffer.byteLength(service)]), Buffer.from(service)]) : Buffer.alloc(0);
+  const request = service
+    ? Buffer.concat([Buffer.from([0x0a, Buffer.byteLength(service)]), Buffer.from(service)])
+    : Buffer.alloc(0);
   return new Promise((resolve) => {
-    client.makeUnaryRequest('/grpc.health.v1.Health/Check', serialize, identity, request, new Metadata(), { deadline: Date.now() + 10_000 }, (error, response) => {
-      if (error) resolve(`${GrpcStatus[error.code]}: ${error.details}`);
-      else resolve(response?.equals(Buffer.from([0x08, 0x01])) ? 'SERVING' : `status bytes ${response?.toString('hex')}`);
-    });
+    client.makeUnaryRequest(
+      '/grpc.health.v1.Health/Check',
+      serialize,
+      identity,
+      request,
+      new Metadata(),
+      { deadline: Date.now() + 10_000 },
+      (error, response) => {
+        if (error) resolve(`${GrpcStatus[error.code]}: ${error.details}`);
+        else resolve(response?.equals(Buffer.from([0x08, 0x01])) ? 'SERVING' : `status bytes ${response?.toString('hex')}`);
+      },
+    );
   });
 }
 
@@ -412,11 +479,17 @@ describe('every RPC of every service under malformed input', () => {
         brokers: '',
         authBrokerAddress: address.get('auth-broker') ?? '',
         // Metrics on any free port: a fixed default collides with a suite running beside this one.
-        common: { GRPC_PORT: (address.get(service) ?? '').split(':')[1] ?? '0', LOG_LEVEL: 'warn', NODE_EXTRA_CA_CERTS: endpoints.caCertPath, ROUTER_METRICS_PORT: '0' },
+        common: {
+          GRPC_PORT: (address.get(service) ?? '').split(':')[1] ?? '0',
+          LOG_LEVEL: 'warn',
+          NODE_EXTRA_CA_CERTS: endpoints.caCertPath,
+          ROUTER_METRICS_PORT: '0',
+        },
       });
       // Each process on its in-process bus (see the file comment).
       for (const name of Object.keys(variables)) if (name.endsWith('_KAFKA_BROKERS')) delete variables[name];
-      if (service === 'outbound-send') variables['OUTBOUND_SEND_API_KEYS'] = `wm:${tenant.tenantId}:sends.read+sends.write+sends.supervise:${tenant.apiKeyHash}`;
+      if (service === 'outbound-send')
+        variables['OUTBOUND_SEND_API_KEYS'] = `wm:${tenant.tenantId}:sends.read+sends.write+sends.supervise:${tenant.apiKeyHash}`;
       running.set(service, startServiceProcess(`apps/${service}/src/main.ts`, variables));
     }
     await Promise.all(
@@ -426,10 +499,24 @@ describe('every RPC of every service under malformed input', () => {
         }),
       ),
     );
-    await registerFleetTenant({ tenant, endpoints, address: (service) => address.get(service) ?? '', displayName: 'Contoso (fuzz)', agents: [agent], mailboxes: [mailbox] });
-    const agentToken = await signInWithDeviceCode(endpoints, endpoints.admin, demoProfile.tenantId, demoProfile.desktopClientId, agent.upn);
+    await registerFleetTenant({
+      tenant,
+      endpoints,
+      address: (service) => address.get(service) ?? '',
+      displayName: 'Contoso (fuzz)',
+      agents: [agent],
+      mailboxes: [mailbox],
+    });
+    const agentToken = await signInWithDeviceCode(
+      endpoints,
+      endpoints.admin,
+      demoProfile.tenantId,
+      demoProfile.desktopClientId,
+      agent.upn,
+    );
 
-    for (const service of serviceOrder) clients.set(service, new Client(address.get(service) ?? '', ChannelCredentials.createInsecure()));
+    for (const service of serviceOrder)
+      clients.set(service, new Client(address.get(service) ?? '', ChannelCredentials.createInsecure()));
     const bearer = (token: string) => () => {
       const metadata = new Metadata();
       metadata.set('authorization', `Bearer ${token}`);
@@ -463,7 +550,13 @@ describe('every RPC of every service under malformed input', () => {
   }
 
   /** Calls and judges one request; returns the outcome. */
-  async function probe(target: Target, method: DescMethod, init: Init, label: { field: string; mutation: string }, expectation: { refuse: boolean; metadata?: Metadata; allowed?: readonly number[] }): Promise<void> {
+  async function probe(
+    target: Target,
+    method: DescMethod,
+    init: Init,
+    label: { field: string; mutation: string },
+    expectation: { refuse: boolean; metadata?: Metadata; allowed?: readonly number[] },
+  ): Promise<void> {
     const rpc = `${target.service.name}.${method.name}`;
     let bytes: Uint8Array;
     try {
@@ -476,12 +569,24 @@ describe('every RPC of every service under malformed input', () => {
     msByRpc.set(rpc, (msByRpc.get(rpc) ?? 0) + performance.now() - callStarted);
     count(outcome.code);
     callsByRpc.set(rpc, (callsByRpc.get(rpc) ?? 0) + 1);
-    const finding = (problem: string) => findings.push({ rpc, ...label, code: GrpcStatus[outcome.code] ?? String(outcome.code), details: outcome.details.slice(0, 200), problem });
+    const finding = (problem: string) =>
+      findings.push({
+        rpc,
+        ...label,
+        code: GrpcStatus[outcome.code] ?? String(outcome.code),
+        details: outcome.details.slice(0, 200),
+        problem,
+      });
     if ([GrpcStatus.INTERNAL, GrpcStatus.UNKNOWN, GrpcStatus.DATA_LOSS].includes(outcome.code)) finding('an undeliberate status');
     if (outcome.details.length > maxMessageLength) finding(`a ${outcome.details.length}-character message`);
-    if (expectation.allowed && !expectation.allowed.includes(outcome.code)) finding(`not ${expectation.allowed.map((code) => GrpcStatus[code]).join(' or ')}`);
+    if (expectation.allowed && !expectation.allowed.includes(outcome.code))
+      finding(`not ${expectation.allowed.map((code) => GrpcStatus[code]).join(' or ')}`);
     else if (expectation.refuse && !refused(method, outcome.code)) finding('malformed, but not INVALID_ARGUMENT');
-    if (outcome.code === GrpcStatus.UNAVAILABLE || outcome.code === GrpcStatus.INTERNAL || outcome.code === GrpcStatus.CANCELLED) {
+    if (
+      outcome.code === GrpcStatus.UNAVAILABLE ||
+      outcome.code === GrpcStatus.INTERNAL ||
+      outcome.code === GrpcStatus.CANCELLED
+    ) {
       const health = await healthCheck(target.client);
       if (health !== 'SERVING') finding(`the channel stopped working (health: ${health})`);
     }
@@ -509,7 +614,13 @@ describe('every RPC of every service under malformed input', () => {
   it('refuses every RPC without credentials as UNAUTHENTICATED', async () => {
     for (const target of targets) {
       for (const method of target.service.methods) {
-        await probe(target, method, plausibleMessage(method.input, method.name, 1), { field: '(none)', mutation: 'no credentials' }, { refuse: false, metadata: new Metadata(), allowed: [GrpcStatus.UNAUTHENTICATED] });
+        await probe(
+          target,
+          method,
+          plausibleMessage(method.input, method.name, 1),
+          { field: '(none)', mutation: 'no credentials' },
+          { refuse: false, metadata: new Metadata(), allowed: [GrpcStatus.UNAUTHENTICATED] },
+        );
       }
     }
     expect(findings.filter((f) => f.mutation === 'no credentials').slice(0, 30)).toEqual([]);
@@ -522,7 +633,13 @@ describe('every RPC of every service under malformed input', () => {
       for (const [other, metadata] of Object.entries(credentials)) {
         if (other === audience) continue;
         for (const method of target.service.methods) {
-          await probe(target, method, plausibleMessage(method.input, method.name, 1), { field: '(none)', mutation: `${other} credentials` }, { refuse: false, metadata: metadata(), allowed: [GrpcStatus.UNAUTHENTICATED, GrpcStatus.PERMISSION_DENIED] });
+          await probe(
+            target,
+            method,
+            plausibleMessage(method.input, method.name, 1),
+            { field: '(none)', mutation: `${other} credentials` },
+            { refuse: false, metadata: metadata(), allowed: [GrpcStatus.UNAUTHENTICATED, GrpcStatus.PERMISSION_DENIED] },
+          );
         }
       }
     }
@@ -541,7 +658,13 @@ describe('every RPC of every service under malformed input', () => {
             jobs.push(() => {
               const init = plausibleMessage(method.input, method.name, settings.depth);
               setPath(init, path, mutation.value);
-              return probe(target, method, init, { field: pathName(path), mutation: mutation.label }, { refuse: mutation.refuse });
+              return probe(
+                target,
+                method,
+                init,
+                { field: pathName(path), mutation: mutation.label },
+                { refuse: mutation.refuse },
+              );
             });
           }
         }
@@ -553,7 +676,9 @@ describe('every RPC of every service under malformed input', () => {
 
   it(`answers ${settings.randomCalls} random combinations deliberately (seed ${settings.seed})`, async () => {
     const start = findings.length;
-    const cases = targets.flatMap((target) => target.service.methods.map((method) => ({ target, method, paths: fieldPaths(method.input, settings.depth + 1) })));
+    const cases = targets.flatMap((target) =>
+      target.service.methods.map((method) => ({ target, method, paths: fieldPaths(method.input, settings.depth + 1) })),
+    );
     const choices = fc.sample(
       fc.record({
         rpc: fc.nat({ max: cases.length - 1 }),
@@ -586,11 +711,21 @@ describe('every RPC of every service under malformed input', () => {
   it('covered every RPC, and every process still answers SERVING on the same channel', async () => {
     const rpcs = targets.flatMap((t) => t.service.methods.map((m) => `${t.service.name}.${m.name}`));
     expect(rpcs.filter((rpc) => (callsByRpc.get(rpc) ?? 0) === 0)).toEqual([]);
-    for (const [service, client] of clients) expect({ service, health: await healthCheck(client) }).toEqual({ service, health: 'SERVING' });
-    for (const [service, proc] of running) expect({ service, exitCode: proc.child.exitCode }).toEqual({ service, exitCode: null });
+    for (const [service, client] of clients)
+      expect({ service, health: await healthCheck(client) }).toEqual({ service, health: 'SERVING' });
+    for (const [service, proc] of running)
+      expect({ service, exitCode: proc.child.exitCode }).toEqual({ service, exitCode: null });
     const total = [...counts.values()].reduce((a, b) => a + b, 0);
-    const line = `rpc fuzz: seed ${settings.seed}, depth ${settings.depth}, ${rpcs.length} RPCs, ${total} calls in ${Math.round((performance.now() - started) / 1000)} s: ${[...counts].sort((a, b) => b[1] - a[1]).map(([code, n]) => `${code} ${n}`).join(', ')}`;
-    const slowest = [...msByRpc].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([rpc, ms]) => `${rpc} ${Math.round(ms / 1000)} s / ${callsByRpc.get(rpc) ?? 0} calls`);
+    const line = `rpc fuzz: seed ${settings.seed}, depth ${settings.depth}, ${rpcs.length} RPCs, ${total} calls in ${Math.round((performance.now() - started) / 1000)} s: ${[
+      ...counts,
+    ]
+      .sort((a, b) => b[1] - a[1])
+      .map(([code, n]) => `${code} ${n}`)
+      .join(', ')}`;
+    const slowest = [...msByRpc]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 5)
+      .map(([rpc, ms]) => `${rpc} ${Math.round(ms / 1000)} s / ${callsByRpc.get(rpc) ?? 0} calls`);
     if (settings.report) process.stdout.write(`${line}\nrpc fuzz: most time in ${slowest.join('; ')}\n`);
     expect(total).toBeGreaterThan(rpcs.length);
   });

@@ -35,7 +35,9 @@ describe.each(services)('%s as a process', (service) => {
     }
     const exit = await running.stop('SIGTERM');
     expect(exit).toEqual({ code: 0, signal: null });
-    const steps = running.output.filter((line) => line.includes('shutdown: step done')).map((line) => (JSON.parse(line) as { step: string }).step);
+    const steps = running.output
+      .filter((line) => line.includes('shutdown: step done'))
+      .map((line) => (JSON.parse(line) as { step: string }).step);
     expect(steps).toEqual(expect.arrayContaining(['grpc server', 'telemetry']));
     expect(running.output.some((line) => line.includes('"shutdown: complete"') && line.includes('"ok":true'))).toBe(true);
   });

@@ -53,13 +53,20 @@ describe('interaction-router and outbound-send serve before their consumers have
         throw withProcessOutput(label, proc, error);
       }
     };
-    const [routerAddress, sendAddress] = await Promise.all([serving('interaction-router', router), serving('outbound-send', send)]);
+    const [routerAddress, sendAddress] = await Promise.all([
+      serving('interaction-router', router),
+      serving('outbound-send', send),
+    ]);
 
     const routerApi = createGrpcClient(InteractionRouterServiceDefinition, routerAddress, { deadlineMs: 10_000 });
     const sendApi = createGrpcClient(OutboundSendServiceDefinition, sendAddress, { deadlineMs: 10_000 });
     try {
-      await expect(routerApi.client.listQueues({ page: { pageSize: 10, pageToken: '' } }, { metadata: tenant.metadata() })).resolves.toEqual(expect.objectContaining({ queues: [] }));
-      const unknown = await sendApi.client.getSendStatus({ key: { $case: 'sendId', value: randomId('send') } }, { metadata: tenant.metadata() }).catch((error: unknown) => error);
+      await expect(
+        routerApi.client.listQueues({ page: { pageSize: 10, pageToken: '' } }, { metadata: tenant.metadata() }),
+      ).resolves.toEqual(expect.objectContaining({ queues: [] }));
+      const unknown = await sendApi.client
+        .getSendStatus({ key: { $case: 'sendId', value: randomId('send') } }, { metadata: tenant.metadata() })
+        .catch((error: unknown) => error);
       expect(unknown instanceof ClientError ? unknown.code : unknown).toBe(Status.NOT_FOUND);
       // The consumers have not started (no broker): the API answered without them.
       expect(router.output.some((line) => line.includes('consumers started'))).toBe(false);

@@ -2,7 +2,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { AgentPresence, InteractionOrder, InteractionRouterServiceDefinition, OutgoingMessage, ReplyMode, type Interaction } from '@mailroute/contracts';
+import {
+  AgentPresence,
+  InteractionOrder,
+  InteractionRouterServiceDefinition,
+  OutgoingMessage,
+  ReplyMode,
+  type Interaction,
+} from '@mailroute/contracts';
 import { demoProfile, type GraphSandbox, type GraphSandboxEndpoints } from '@mailroute/graph-sandbox';
 import { createGrpcClient } from '@mailroute/platform';
 import {
@@ -67,10 +74,18 @@ function startBuiltService(service: ServiceName, env: Record<string, string>): S
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
-  const collect = (chunk: Buffer): void => void output.push(...chunk.toString().split('\n').filter((line) => line.length > 0));
+  const collect = (chunk: Buffer): void =>
+    void output.push(
+      ...chunk
+        .toString()
+        .split('\n')
+        .filter((line) => line.length > 0),
+    );
   child.stdout.on('data', collect);
   child.stderr.on('data', collect);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   return {
     child,
     output,
@@ -99,7 +114,11 @@ describe('one trace across all four services', () => {
   beforeAll(async () => {
     const started = performance.now();
     const kafkaStarting = startDedicatedKafka();
-    const build = spawnSync(process.execPath, [path.join(workspaceRoot, 'tools', 'build', 'build-service.mjs'), '--out-dir', buildDir, ...fromProductionBuild], { cwd: workspaceRoot, encoding: 'utf8' });
+    const build = spawnSync(
+      process.execPath,
+      [path.join(workspaceRoot, 'tools', 'build', 'build-service.mjs'), '--out-dir', buildDir, ...fromProductionBuild],
+      { cwd: workspaceRoot, encoding: 'utf8' },
+    );
     if (build.status !== 0) throw new Error(`production build failed: ${build.stderr}`);
     collector = await startOtlpCollector();
     ({ sandbox, endpoints } = await startTestGraphSandbox({ profile: 'demo', deviceCodeIntervalSeconds: 1 }));
@@ -115,10 +134,22 @@ describe('one trace across all four services', () => {
       OTEL_BSP_SCHEDULE_DELAY: '200',
     });
     const env = (service: ServiceName, brokers: string): Record<string, string> =>
-      serviceEnvironment(service, { tenant, endpoints, mongoUrl, brokers, authBrokerAddress: address.get('auth-broker') ?? '', common: common(service) });
+      serviceEnvironment(service, {
+        tenant,
+        endpoints,
+        mongoUrl,
+        brokers,
+        authBrokerAddress: address.get('auth-broker') ?? '',
+        common: common(service),
+      });
     const start = (service: ServiceName, brokers: string) => {
       const variables = env(service, brokers);
-      running.set(service, fromProductionBuild.includes(service) ? startBuiltService(service, variables) : startServiceProcess(`apps/${service}/src/main.ts`, variables));
+      running.set(
+        service,
+        fromProductionBuild.includes(service)
+          ? startBuiltService(service, variables)
+          : startServiceProcess(`apps/${service}/src/main.ts`, variables),
+      );
     };
     // auth-broker needs no Kafka: it starts while the broker does.
     start('auth-broker', '');
@@ -134,9 +165,17 @@ describe('one trace across all four services', () => {
         ),
       ),
     );
-    if (process.env['TRACE_TEST_REPORT'] === '1') console.log(`trace test set-up: Kafka ready after ${kafkaMs} ms; services serving after (ms) ${JSON.stringify(servingMs)}`);
+    if (process.env['TRACE_TEST_REPORT'] === '1')
+      console.log(`trace test set-up: Kafka ready after ${kafkaMs} ms; services serving after (ms) ${JSON.stringify(servingMs)}`);
 
-    await registerFleetTenant({ tenant, endpoints, address: (service) => address.get(service) ?? '', displayName: 'Contoso (trace)', agents: [agent], mailboxes: [mailbox] });
+    await registerFleetTenant({
+      tenant,
+      endpoints,
+      address: (service) => address.get(service) ?? '',
+      displayName: 'Contoso (trace)',
+      agents: [agent],
+      mailboxes: [mailbox],
+    });
   }, 240_000);
 
   afterAll(async () => {
@@ -145,7 +184,14 @@ describe('one trace across all four services', () => {
     const logDir = process.env['TRACE_TEST_LOGS'];
     if (logDir) {
       writeProcessLogs(logDir, running);
-      writeFileSync(path.join(logDir, 'spans.json'), JSON.stringify(collector?.spans ?? [], (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value), 2));
+      writeFileSync(
+        path.join(logDir, 'spans.json'),
+        JSON.stringify(
+          collector?.spans ?? [],
+          (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value),
+          2,
+        ),
+      );
     }
     await Promise.all([...running.values()].map((proc) => proc.stop('SIGKILL')));
     await sandbox?.stop();
@@ -181,7 +227,12 @@ describe('one trace across all four services', () => {
                 { signal: AbortSignal.timeout(30_000) },
               )
               .then(({ sendId }) => void replies.push(sendId))
-          : desktop.complete({ interactionId: interaction.interactionId, dispositionCode: '', note: 'trace test: not ours' }, { signal: AbortSignal.timeout(30_000) }).then(() => undefined);
+          : desktop
+              .complete(
+                { interactionId: interaction.interactionId, dispositionCode: '', note: 'trace test: not ours' },
+                { signal: AbortSignal.timeout(30_000) },
+              )
+              .then(() => undefined);
         action.catch((error: unknown) => {
           if (!agentStop.signal.aborted) errors.push(`${interaction.interactionId}: ${String(error)}`);
         });
@@ -193,7 +244,10 @@ describe('one trace across all four services', () => {
           .catch(() => undefined);
       };
       try {
-        for await (const update of desktop.connect({ clientInstanceId: 'trace-alice', initialPresence: AgentPresence.AGENT_PRESENCE_AVAILABLE }, { signal: agentStop.signal })) {
+        for await (const update of desktop.connect(
+          { clientInstanceId: 'trace-alice', initialPresence: AgentPresence.AGENT_PRESENCE_AVAILABLE },
+          { signal: agentStop.signal },
+        )) {
           dispatchDesktopUpdate(update, { work, accept });
         }
       } catch (error) {
@@ -205,9 +259,18 @@ describe('one trace across all four services', () => {
   }
 
   async function interactionTagged(tag: string): Promise<Interaction | undefined> {
-    const router = createGrpcClient(InteractionRouterServiceDefinition, address.get('interaction-router') ?? '', { deadlineMs: 30_000 });
+    const router = createGrpcClient(InteractionRouterServiceDefinition, address.get('interaction-router') ?? '', {
+      deadlineMs: 30_000,
+    });
     try {
-      const page = await router.client.searchInteractions({ page: { pageSize: 10, pageToken: '' }, filter: { subjectContains: tag }, order: InteractionOrder.INTERACTION_ORDER_UNSPECIFIED }, { metadata: tenant.metadata() });
+      const page = await router.client.searchInteractions(
+        {
+          page: { pageSize: 10, pageToken: '' },
+          filter: { subjectContains: tag },
+          order: InteractionOrder.INTERACTION_ORDER_UNSPECIFIED,
+        },
+        { metadata: tenant.metadata() },
+      );
       return page.interactions[0];
     } finally {
       router.close();
@@ -219,14 +282,26 @@ describe('one trace across all four services', () => {
     const replies: string[] = [];
     const errors: string[] = [];
     const agentTask = runAgent(tag, replies, errors);
-    const delivered = await endpoints.admin.deliver(demoProfile.tenantId, mailbox, { from: { address: 'customer@customer.example', name: 'Customer' }, subject: `${tag} where is my order?`, body: 'Order 1234 has not arrived.' });
+    const delivered = await endpoints.admin.deliver(demoProfile.tenantId, mailbox, {
+      from: { address: 'customer@customer.example', name: 'Customer' },
+      subject: `${tag} where is my order?`,
+      body: 'Order 1234 has not arrived.',
+    });
 
     // The reply went out through Graph, in the customer's thread.
-    await waitFor(async () => ((await endpoints.admin.sent(demoProfile.tenantId, mailbox)).value.some((record) => record.inReplyTo === delivered.internetMessageId) ? true : undefined), {
-      timeoutMs: 180_000,
-      intervalMs: 250,
-      description: `the reply to ${tag} sent through Graph (agent errors: ${JSON.stringify(errors)})`,
-    });
+    await waitFor(
+      async () =>
+        (await endpoints.admin.sent(demoProfile.tenantId, mailbox)).value.some(
+          (record) => record.inReplyTo === delivered.internetMessageId,
+        )
+          ? true
+          : undefined,
+      {
+        timeoutMs: 180_000,
+        intervalMs: 250,
+        description: `the reply to ${tag} sent through Graph (agent errors: ${JSON.stringify(errors)})`,
+      },
+    );
     const interaction = await interactionTagged(tag);
     expect(interaction).toBeDefined();
     const interactionId = interaction?.interactionId ?? '';
@@ -234,7 +309,10 @@ describe('one trace across all four services', () => {
 
     const spans = collector.spans;
     const byId = (id: string) => spans.find((span) => span.spanId === id);
-    const isGraphSend = (span: CollectedSpan) => span.kind === OtlpSpanKind.client && span.attributes['http.request.method'] === 'POST' && String(span.attributes['url.full']).endsWith('/send');
+    const isGraphSend = (span: CollectedSpan) =>
+      span.kind === OtlpSpanKind.client &&
+      span.attributes['http.request.method'] === 'POST' &&
+      String(span.attributes['url.full']).endsWith('/send');
     // Walks from a span up by parentSpanId, as far as the spans received so far go.
     const ancestry = (from: CollectedSpan): CollectedSpan[] => {
       const chain: CollectedSpan[] = [];
@@ -249,7 +327,12 @@ describe('one trace across all four services', () => {
     // agent's Reply call and auth-broker's spans are in.
     const { root, send, chain } = await waitFor(
       () => {
-        const emailSpan = spans.find((span) => span.service === 'mailbox-fetch' && span.name === 'mailbox-fetch.email' && span.attributes['mailroute.interaction_id'] === interactionId);
+        const emailSpan = spans.find(
+          (span) =>
+            span.service === 'mailbox-fetch' &&
+            span.name === 'mailbox-fetch.email' &&
+            span.attributes['mailroute.interaction_id'] === interactionId,
+        );
         const sendSpan = emailSpan && spans.find((span) => span.traceId === emailSpan.traceId && isGraphSend(span));
         const walk = sendSpan ? ancestry(sendSpan) : [];
         const complete =
@@ -261,10 +344,15 @@ describe('one trace across all four services', () => {
       },
       { timeoutMs: 30_000, intervalMs: 200, description: `the spans of ${interactionId}` },
     ).catch((error: unknown) => {
-      const emailSpan = spans.find((span) => span.name === 'mailbox-fetch.email' && span.attributes['mailroute.interaction_id'] === interactionId);
+      const emailSpan = spans.find(
+        (span) => span.name === 'mailbox-fetch.email' && span.attributes['mailroute.interaction_id'] === interactionId,
+      );
       const sendSpan = emailSpan && spans.find((span) => span.traceId === emailSpan.traceId && isGraphSend(span));
       const walk = sendSpan ? ancestry(sendSpan).map((span) => `${span.service}: ${span.name}`) : [];
-      throw new Error(`${String(error)}: ${spans.length} spans received; e-mail span ${emailSpan ? 'found' : 'missing'}; walk up from the Graph send: ${JSON.stringify(walk)}`, { cause: error });
+      throw new Error(
+        `${String(error)}: ${spans.length} spans received; e-mail span ${emailSpan ? 'found' : 'missing'}; walk up from the Graph send: ${JSON.stringify(walk)}`,
+        { cause: error },
+      );
     });
     const trace = spans.filter((span) => span.traceId === root.traceId);
 
@@ -287,22 +375,55 @@ describe('one trace across all four services', () => {
 
     // mailbox-fetch's Graph read of the message: a fetch client span under the e-mail's span, with
     // W3C context sent to Graph.
-    const graphReads = trace.filter((span) => span.service === 'mailbox-fetch' && span.kind === OtlpSpanKind.client && span.parentSpanId === root.spanId);
+    const graphReads = trace.filter(
+      (span) => span.service === 'mailbox-fetch' && span.kind === OtlpSpanKind.client && span.parentSpanId === root.spanId,
+    );
     expect(graphReads.map((span) => span.attributes['http.request.method'])).toContain('GET');
-    expect(graphReads.some((span) => String(span.attributes['url.full']).includes('/messages/') && span.attributes['http.response.status_code'] === 200)).toBe(true);
+    expect(
+      graphReads.some(
+        (span) =>
+          String(span.attributes['url.full']).includes('/messages/') && span.attributes['http.response.status_code'] === 200,
+      ),
+    ).toBe(true);
     // … of this e-mail only: a request queued behind another e-mail's in the per-mailbox limiter stays in its own trace.
-    const ofThisEmail = (span: CollectedSpan) => [delivered.id, delivered.immutableId].some((id) => String(span.attributes['url.full']).includes(`/messages/${encodeURIComponent(id)}`));
-    expect(graphReads.filter((span) => span.attributes['http.request.method'] !== undefined && !ofThisEmail(span)).map((span) => span.attributes['url.full'])).toEqual([]);
+    const ofThisEmail = (span: CollectedSpan) =>
+      [delivered.id, delivered.immutableId].some((id) =>
+        String(span.attributes['url.full']).includes(`/messages/${encodeURIComponent(id)}`),
+      );
+    expect(
+      graphReads
+        .filter((span) => span.attributes['http.request.method'] !== undefined && !ofThisEmail(span))
+        .map((span) => span.attributes['url.full']),
+    ).toEqual([]);
     // Recorded without the query (delta and skip tokens).
-    expect(trace.filter((span) => span.attributes['url.full'] !== undefined).every((span) => !String(span.attributes['url.full']).includes('?'))).toBe(true);
+    expect(
+      trace
+        .filter((span) => span.attributes['url.full'] !== undefined)
+        .every((span) => !String(span.attributes['url.full']).includes('?')),
+    ).toBe(true);
     expect(publish?.attributes['messaging.destination.name']).toBe('mailroute.inbound-email.v1');
     // Its inbound record's insert (MongoDB) too.
-    expect(trace.some((span) => span.service === 'mailbox-fetch' && span.scope.includes('mongodb') && span.name.startsWith('insert ') && span.parentSpanId === root.spanId)).toBe(true);
+    expect(
+      trace.some(
+        (span) =>
+          span.service === 'mailbox-fetch' &&
+          span.scope.includes('mongodb') &&
+          span.name.startsWith('insert ') &&
+          span.parentSpanId === root.spanId,
+      ),
+    ).toBe(true);
 
     // The router's MongoDB commands during the intake are children of its consumer span.
-    const intakeMongo = trace.filter((span) => span.service === 'interaction-router' && span.scope.includes('mongodb') && span.parentSpanId === intake?.spanId);
+    const intakeMongo = trace.filter(
+      (span) => span.service === 'interaction-router' && span.scope.includes('mongodb') && span.parentSpanId === intake?.spanId,
+    );
     expect(intakeMongo.length).toBeGreaterThan(0);
-    expect(intakeMongo.every((span) => span.kind === OtlpSpanKind.client && (span.attributes['db.system.name'] ?? span.attributes['db.system']) === 'mongodb')).toBe(true);
+    expect(
+      intakeMongo.every(
+        (span) =>
+          span.kind === OtlpSpanKind.client && (span.attributes['db.system.name'] ?? span.attributes['db.system']) === 'mongodb',
+      ),
+    ).toBe(true);
 
     // The reply span is linked to the agent's Reply call (a span of the desktop call's own trace), and that call to the e-mail's trace.
     const replyCall = spans.find((span) => span.spanId === reply?.links[0]?.spanId);
@@ -317,16 +438,34 @@ describe('one trace across all four services', () => {
     // GetAccessToken server span (→ MSAL's request to Entra ID when auth-broker had no token either).
     expect(new Set(trace.map((span) => span.service))).toEqual(new Set(order));
     const attempt = chain[6];
-    const tokenCall = trace.find((span) => span.service === 'outbound-send' && span.kind === OtlpSpanKind.client && span.name.endsWith('/GetAccessToken') && span.parentSpanId === attempt?.spanId);
-    const tokenServe = trace.find((span) => span.service === 'auth-broker' && span.kind === OtlpSpanKind.server && span.parentSpanId === tokenCall?.spanId);
+    const tokenCall = trace.find(
+      (span) =>
+        span.service === 'outbound-send' &&
+        span.kind === OtlpSpanKind.client &&
+        span.name.endsWith('/GetAccessToken') &&
+        span.parentSpanId === attempt?.spanId,
+    );
+    const tokenServe = trace.find(
+      (span) => span.service === 'auth-broker' && span.kind === OtlpSpanKind.server && span.parentSpanId === tokenCall?.spanId,
+    );
     expect(tokenServe?.name).toBe('mailroute.v1.AccessTokenService/GetAccessToken');
     // The first token of the tenant (whichever service asked first) came from Entra ID: MSAL's POST
     // to the token endpoint is a fetch client span under that GetAccessToken call, W3C context and all.
     const entraTokenRequests = spans.filter(
-      (span) => span.service === 'auth-broker' && span.kind === OtlpSpanKind.client && span.attributes['http.request.method'] === 'POST' && String(span.attributes['url.full']).endsWith('/oauth2/v2.0/token'),
+      (span) =>
+        span.service === 'auth-broker' &&
+        span.kind === OtlpSpanKind.client &&
+        span.attributes['http.request.method'] === 'POST' &&
+        String(span.attributes['url.full']).endsWith('/oauth2/v2.0/token'),
     );
     expect(entraTokenRequests.length).toBeGreaterThan(0);
-    expect(entraTokenRequests.every((span) => byId(span.parentSpanId)?.name === 'mailroute.v1.AccessTokenService/GetAccessToken' && span.attributes['http.response.status_code'] === 200)).toBe(true);
+    expect(
+      entraTokenRequests.every(
+        (span) =>
+          byId(span.parentSpanId)?.name === 'mailroute.v1.AccessTokenService/GetAccessToken' &&
+          span.attributes['http.response.status_code'] === 200,
+      ),
+    ).toBe(true);
     // Every auth-broker span of the trace hangs under outbound-send's call.
     for (const span of trace.filter((s) => s.service === 'auth-broker')) {
       let top: CollectedSpan | undefined = span;
@@ -337,8 +476,15 @@ describe('one trace across all four services', () => {
     // No span for the exporters' own requests; no client span without a parent (a background
     // request starts no trace).
     const collectorPort = new URL(collector.endpoint).port;
-    expect(spans.filter((span) => String(span.attributes['server.port'] ?? '') === collectorPort || String(span.attributes['url.full'] ?? '').includes(`:${collectorPort}`))).toEqual([]);
-    const httpScopes = (span: CollectedSpan) => span.scope.includes('http') || span.scope === '@mailroute/platform/fetch' || span.scope.includes('mongodb');
+    expect(
+      spans.filter(
+        (span) =>
+          String(span.attributes['server.port'] ?? '') === collectorPort ||
+          String(span.attributes['url.full'] ?? '').includes(`:${collectorPort}`),
+      ),
+    ).toEqual([]);
+    const httpScopes = (span: CollectedSpan) =>
+      span.scope.includes('http') || span.scope === '@mailroute/platform/fetch' || span.scope.includes('mongodb');
     expect(spans.filter((span) => httpScopes(span) && span.parentSpanId === '').map(describe)).toEqual([]);
     // Health checks (every waitForServing poll) are not traced.
     expect(spans.filter((span) => span.name.startsWith('grpc.health.v1.'))).toEqual([]);

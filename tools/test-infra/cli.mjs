@@ -236,7 +236,9 @@ async function cmdStatus(services) {
     }
     const up = await answers(h);
     ok &&= up;
-    console.log(`${s}: ${up ? 'running' : 'NOT ANSWERING'}, pid ${h.pid}, ${addr}, ${h.version}, since ${h.startedAt}; log: ${h.logFile}`);
+    console.log(
+      `${s}: ${up ? 'running' : 'NOT ANSWERING'}, pid ${h.pid}, ${addr}, ${h.version}, since ${h.startedAt}; log: ${h.logFile}`,
+    );
   }
   const env = envFromState(state);
   for (const [k, v] of Object.entries(env)) console.log(`${k}=${v}`);

@@ -114,7 +114,11 @@ export function tailFile(file, lines = 40) {
   } catch {
     return '';
   }
-  return text.split('\n').slice(-lines - 1).join('\n').trimEnd();
+  return text
+    .split('\n')
+    .slice(-lines - 1)
+    .join('\n')
+    .trimEnd();
 }
 
 function logTails(files) {
@@ -156,8 +160,7 @@ function withTimeout(promise, ms, what) {
 /** @returns {{ java: string, major: number }} */
 export function checkJava() {
   const java = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin/java') : onPath('java');
-  const hint =
-    'Kafka needs a Java 17+ runtime: `apt-get install openjdk-17-jre-headless` (Debian/Ubuntu), or set JAVA_HOME.';
+  const hint = 'Kafka needs a Java 17+ runtime: `apt-get install openjdk-17-jre-headless` (Debian/Ubuntu), or set JAVA_HOME.';
   if (!java || !fs.existsSync(java)) throw new Error(`test-infra: \`java\` not found. ${hint}`);
   const r = spawnSync(java, ['-version'], { encoding: 'utf8' });
   const out = `${r.stderr || ''}${r.stdout || ''}`;
@@ -185,7 +188,7 @@ export function checkGo() {
   const go = onPath('go');
   const hint =
     `FerretDB is built from source with Go ${MIN_GO.join('.')}+: install it from https://go.dev/dl/ ` +
-    '(Debian bookworm\'s `apt-get install golang` is 1.19, too old; newer distributions\' `golang` package works).';
+    "(Debian bookworm's `apt-get install golang` is 1.19, too old; newer distributions' `golang` package works).";
   if (!go) throw new Error(`test-infra: \`go\` not found. ${hint}`);
   const r = spawnSync(go, ['env', 'GOVERSION'], { encoding: 'utf8' });
   const version = (r.stdout || '').trim();
@@ -251,7 +254,10 @@ export async function installKafka(opts = {}) {
   }
   fs.rmSync(libsDir, { recursive: true, force: true });
   fs.renameSync(tmp, libsDir);
-  writeFileAtomic(marker, JSON.stringify({ key, version: KAFKA_VERSION, jars: jars.length, installedAt: new Date().toISOString() }, null, 2));
+  writeFileAtomic(
+    marker,
+    JSON.stringify({ key, version: KAFKA_VERSION, jars: jars.length, installedAt: new Date().toISOString() }, null, 2),
+  );
   log(`kafka: ${jars.length} jars installed in ${libsDir} ${elapsed()}`);
   return { ...result, cached: false };
 }
@@ -267,7 +273,16 @@ export async function installFerretDb(opts = {}) {
   const dir = path.join(CACHE_DIR, `ferretdb-${FERRETDB_VERSION}`);
   const binary = path.join(dir, 'ferretdb');
   const marker = path.join(dir, '.installed.json');
-  const key = hashFiles(['go.mod', 'go.sum', ...fs.readdirSync(FERRETDB_TOOL_DIR).filter((f) => f.endsWith('.go')).sort()].map((f) => path.join(FERRETDB_TOOL_DIR, f)));
+  const key = hashFiles(
+    [
+      'go.mod',
+      'go.sum',
+      ...fs
+        .readdirSync(FERRETDB_TOOL_DIR)
+        .filter((f) => f.endsWith('.go'))
+        .sort(),
+    ].map((f) => path.join(FERRETDB_TOOL_DIR, f)),
+  );
   const result = { name: /** @type {const} */ ('ferretdb'), version: FERRETDB_VERSION, dir, binary, cached: true };
   if (markerOk(marker, key) && fs.existsSync(binary)) {
     log(`ferretdb: binary cached, ${FERRETDB_VERSION} ${elapsed()}`);
@@ -623,7 +638,18 @@ export async function startKafka(opts = {}) {
 
     const code = await runToFile(
       java,
-      ['-Xmx256m', '-XX:TieredStopAtLevel=1', ...jvmCommon, 'kafka.tools.StorageTool', 'format', '-t', KAFKA_CLUSTER_ID, '-c', configFile, '--ignore-formatted'],
+      [
+        '-Xmx256m',
+        '-XX:TieredStopAtLevel=1',
+        ...jvmCommon,
+        'kafka.tools.StorageTool',
+        'format',
+        '-t',
+        KAFKA_CLUSTER_ID,
+        '-c',
+        configFile,
+        '--ignore-formatted',
+      ],
       { cwd: dataDir, logFile: stdoutFile },
     );
     if (code !== 0) throw new Error(`test-infra: kafka storage format failed (exit ${code})` + logTails([stdoutFile, logFile]));
@@ -632,7 +658,15 @@ export async function startKafka(opts = {}) {
     const heap = (process.env.TEST_INFRA_KAFKA_HEAP_OPTS || '-Xms256m -Xmx512m').split(/\s+/).filter(Boolean);
     const { child, exited } = spawnDetached(
       java,
-      [...heap, '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-XX:+ExitOnOutOfMemoryError', ...jvmCommon, 'kafka.Kafka', configFile],
+      [
+        ...heap,
+        '-XX:+UseG1GC',
+        '-XX:MaxGCPauseMillis=20',
+        '-XX:+ExitOnOutOfMemoryError',
+        ...jvmCommon,
+        'kafka.Kafka',
+        configFile,
+      ],
       { cwd: dataDir, outFile: stdoutFile },
     );
     const pid = /** @type {number} */ (child.pid);
@@ -739,7 +773,14 @@ export async function startFerretDb(opts = {}) {
     const [port] = await freePorts(1);
     const { child, exited } = spawnDetached(
       binary,
-      ['-listen', `127.0.0.1:${port}`, '-data-dir', path.join(dataDir, 'sqlite'), '-log-level', process.env.TEST_INFRA_FERRETDB_LOG_LEVEL || 'warn'],
+      [
+        '-listen',
+        `127.0.0.1:${port}`,
+        '-data-dir',
+        path.join(dataDir, 'sqlite'),
+        '-log-level',
+        process.env.TEST_INFRA_FERRETDB_LOG_LEVEL || 'warn',
+      ],
       { cwd: dataDir, outFile: logFile, env: { ...process.env, FERRETDB_TELEMETRY: 'disable', DO_NOT_TRACK: '1' } },
     );
     const pid = /** @type {number} */ (child.pid);
@@ -818,7 +859,10 @@ export async function startAll(opts = {}) {
     await stopAll(state, { removeData: false });
     throw failed.length === 1
       ? failed[0].reason
-      : new AggregateError(failed.map((f) => f.reason), failed.map((f) => f.reason.message).join('\n\n'));
+      : new AggregateError(
+          failed.map((f) => f.reason),
+          failed.map((f) => f.reason.message).join('\n\n'),
+        );
   }
   if (!ownRunDir) for (const s of services) if (state[s]) state[s].runDir = null;
   return state;
@@ -837,7 +881,9 @@ export async function stopAll(state, opts = {}) {
     handles.map(async (h) => {
       const elapsed = timer();
       const r = await stopProcess(h.pid, { timeoutMs: opts.timeoutMs ?? 15_000, match: processMatch(h.name) });
-      log(`${h.name}: ${r.wasRunning ? `stopped pid ${h.pid}${r.signal === 'SIGKILL' ? ' (SIGKILL)' : ''}` : `pid ${h.pid} was not running`} ${elapsed()}`);
+      log(
+        `${h.name}: ${r.wasRunning ? `stopped pid ${h.pid}${r.signal === 'SIGKILL' ? ' (SIGKILL)' : ''}` : `pid ${h.pid} was not running`} ${elapsed()}`,
+      );
     }),
   );
   if (opts.removeData !== false) {
@@ -866,4 +912,3 @@ export function envFromState(state) {
   if (state.ferretdb) env.MONGODB_URL = state.ferretdb.url;
   return env;
 }
-

@@ -134,17 +134,27 @@ describe('auth-broker over gRPC against the graph sandbox (HTTPS) and FerretDB',
   });
 
   /** A sandbox directory with an app (Mail.ReadWrite + Mail.Send consented unless told otherwise) and a secret. */
-  async function sandboxApp(app: Parameters<GraphSandboxEndpoints['admin']['createApp']>[1] = {}, secret: { expiresInSeconds?: number } = {}) {
+  async function sandboxApp(
+    app: Parameters<GraphSandboxEndpoints['admin']['createApp']>[1] = {},
+    secret: { expiresInSeconds?: number } = {},
+  ) {
     const suffix = randomId('d');
     const directory = await endpoints.admin.createTenant({ displayName: suffix, domain: `${suffix}.example` });
-    const created = await endpoints.admin.createApp(directory.id, { displayName: 'mailroute', applicationPermissions: ['Mail.ReadWrite', 'Mail.Send'], ...app });
+    const created = await endpoints.admin.createApp(directory.id, {
+      displayName: 'mailroute',
+      applicationPermissions: ['Mail.ReadWrite', 'Mail.Send'],
+      ...app,
+    });
     const added = await endpoints.admin.addSecret(directory.id, created.clientId, secret);
     const mailbox = `support@${directory.domains[0] ?? ''}`;
     await endpoints.admin.createMailbox(directory.id, { userPrincipalName: mailbox, displayName: 'Support' });
     return { directoryId: directory.id, clientId: created.clientId, secret: added.secretText, mailbox };
   }
 
-  function secretSpec(app: { directoryId: string; clientId: string; secret: string }, expiresInDays = 365): TenantCredentialsSpec {
+  function secretSpec(
+    app: { directoryId: string; clientId: string; secret: string },
+    expiresInDays = 365,
+  ): TenantCredentialsSpec {
     return {
       displayName: 'Contoso production',
       directoryId: app.directoryId,
@@ -152,7 +162,10 @@ describe('auth-broker over gRPC against the graph sandbox (HTTPS) and FerretDB',
       cloud: AuthorityCloud.AUTHORITY_CLOUD_CUSTOM,
       authorityHost: endpoints.baseUrl,
       graphEndpoint: endpoints.baseUrl,
-      credential: { $case: 'clientSecret', value: { value: app.secret, expiresAt: new Date(Date.now() + expiresInDays * 86_400_000) } },
+      credential: {
+        $case: 'clientSecret',
+        value: { value: app.secret, expiresAt: new Date(Date.now() + expiresInDays * 86_400_000) },
+      },
     };
   }
 
@@ -167,7 +180,10 @@ describe('auth-broker over gRPC against the graph sandbox (HTTPS) and FerretDB',
   }
 
   /** Runs a call capturing its trailers (mailroute-error-code, retry-after-ms). */
-  async function callWithTrailers<T>(call: (options: { metadata: Metadata; onTrailer: (trailer: Metadata) => void }) => Promise<T>, metadata: Metadata) {
+  async function callWithTrailers<T>(
+    call: (options: { metadata: Metadata; onTrailer: (trailer: Metadata) => void }) => Promise<T>,
+    metadata: Metadata,
+  ) {
     const trailer: Record<string, string> = {};
     const onTrailer = (received: Metadata) => {
       for (const [name, values] of received) trailer[name] = String(values[0] ?? '');
@@ -187,21 +203,35 @@ describe('auth-broker over gRPC against the graph sandbox (HTTPS) and FerretDB',
     const tenant = newTenant();
     const app = await sandboxApp();
     const created = await brokerClient().createTenantCredentials({ credentialsId: '', spec: secretSpec(app) }, asTenant(tenant));
-    expect(created.credentials).toMatchObject({ credentialsId: 'default', state: CredentialState.CREDENTIAL_STATE_UNVERIFIED, encryptionKeyId: keys.current.id });
+    expect(created.credentials).toMatchObject({
+      credentialsId: 'default',
+      state: CredentialState.CREDENTIAL_STATE_UNVERIFIED,
+      encryptionKeyId: keys.current.id,
+    });
 
     const tokens = tokenClient();
     const results = await Promise.all(
-      Array.from({ length: 200 }, () => tokens.getAccessToken({ tenantId: tenant, principal: { $case: 'appOnly', value: { credentialsId: '' } }, forceRefresh: false }, asService())),
+      Array.from({ length: 200 }, () =>
+        tokens.getAccessToken(
+          { tenantId: tenant, principal: { $case: 'appOnly', value: { credentialsId: '' } }, forceRefresh: false },
+          asService(),
+        ),
+      ),
     );
     expect(new Set(results.map((result) => result.accessToken)).size).toBe(1);
     expect(results[0]).toMatchObject({ tokenType: 'Bearer', graphEndpoint: endpoints.baseUrl, directoryId: app.directoryId });
     expect(results[0]?.expiresAt?.getTime()).toBeGreaterThan(Date.now() + 50 * 60_000);
-    const claims = JSON.parse(Buffer.from(results[0]?.accessToken.split('.')[1] ?? '', 'base64url').toString()) as { roles: string[]; appid: string };
+    const claims = JSON.parse(Buffer.from(results[0]?.accessToken.split('.')[1] ?? '', 'base64url').toString()) as {
+      roles: string[];
+      appid: string;
+    };
     expect(claims.roles).toEqual(expect.arrayContaining(['Mail.ReadWrite', 'Mail.Send']));
     expect((await stats(app.directoryId)).tokenRequests).toBe(1);
     // As metrics: 200 calls served, one of them from Entra ID, the rest from the token caches.
     const scraped = parsePrometheusText(await (await fetch(`http://127.0.0.1:${metrics.port}/metrics`)).text());
-    expect(metricValue(scraped, 'mailroute_auth_token_requests_total', { tenant, principal: 'app_only', outcome: 'ok' })).toBe(200);
+    expect(metricValue(scraped, 'mailroute_auth_token_requests_total', { tenant, principal: 'app_only', outcome: 'ok' })).toBe(
+      200,
+    );
     expect(metricValue(scraped, 'mailroute_auth_entra_token_requests_total', { tenant, outcome: 'success' })).toBe(1);
 
     const read = await brokerClient().getTenantCredentials({ credentialsId: 'default' }, asTenant(tenant));
@@ -215,11 +245,24 @@ describe('auth-broker over gRPC against the graph sandbox (HTTPS) and FerretDB',
     const certificate = await endpoints.admin.addCertificate(app.directoryId, app.clientId, {});
     const spec: TenantCredentialsSpec = {
       ...secretSpec(app),
-      credential: { $case: 'certificate', value: { privateKeyPem: certificate.privateKeyPem ?? '', certificatePem: certificate.certificatePem ?? '', sendCertificateChain: false } },
+      credential: {
+        $case: 'certificate',
+        value: {
+          privateKeyPem: certificate.privateKeyPem ?? '',
+          certificatePem: certificate.certificatePem ?? '',
+          sendCertificateChain: false,
+        },
+      },
     };
     const created = await brokerClient().createTenantCredentials({ credentialsId: 'cert', spec }, asTenant(tenant));
-    expect(created.credentials?.credential).toMatchObject({ $case: 'certificate', value: { hasPrivateKey: true, thumbprintSha256: certificate.thumbprintSha256.toUpperCase() } });
-    const token = await tokenClient().getAccessToken({ tenantId: tenant, principal: { $case: 'appOnly', value: { credentialsId: 'cert' } }, forceRefresh: false }, asService());
+    expect(created.credentials?.credential).toMatchObject({
+      $case: 'certificate',
+      value: { hasPrivateKey: true, thumbprintSha256: certificate.thumbprintSha256.toUpperCase() },
+    });
+    const token = await tokenClient().getAccessToken(
+      { tenantId: tenant, principal: { $case: 'appOnly', value: { credentialsId: 'cert' } }, forceRefresh: false },
+      asService(),
+    );
     const claims = JSON.parse(Buffer.from(token.accessToken.split('.')[1] ?? '', 'base64url').toString()) as { appid: string };
     expect(claims.appid).toBe(app.clientId);
     expect((await stats(app.directoryId)).tokenRequests).toBe(1);
@@ -256,7 +299,10 @@ describe('auth-broker over gRPC against the graph sandbox (HTTPS) and FerretDB',
 
     it('says when no credentials are configured', async () => {
       const { failed } = await diagnose(undefined);
-      expect(failed).toMatchObject({ code: DiagnosticCode.DIAGNOSTIC_CODE_CREDENTIALS_NOT_FOUND, setupStep: SetupStep.SETUP_STEP_ENTER_CREDENTIALS });
+      expect(failed).toMatchObject({
+        code: DiagnosticCode.DIAGNOSTIC_CODE_CREDENTIALS_NOT_FOUND,
+        setupStep: SetupStep.SETUP_STEP_ENTER_CREDENTIALS,
+      });
     });
 
     const cases: Array<[string, () => Promise<TenantCredentialsSpec>, DiagnosticCheck, DiagnosticCode, SetupStep, RegExp]> = [
@@ -329,7 +375,10 @@ describe('auth-broker over gRPC against the graph sandbox (HTTPS) and FerretDB',
     it('marks rejected credentials REJECTED with the finding as last failure', async () => {
       const { tenant } = await diagnose(secretSpec({ ...(await sandboxApp()), secret: 'wrong-secret-value' }));
       const read = await brokerClient().getTenantCredentials({ credentialsId: '' }, asTenant(tenant));
-      expect(read.credentials).toMatchObject({ state: CredentialState.CREDENTIAL_STATE_REJECTED, lastFailure: { code: DiagnosticCode.DIAGNOSTIC_CODE_SECRET_INVALID } });
+      expect(read.credentials).toMatchObject({
+        state: CredentialState.CREDENTIAL_STATE_REJECTED,
+        lastFailure: { code: DiagnosticCode.DIAGNOSTIC_CODE_SECRET_INVALID },
+      });
     });
   });
 
@@ -337,32 +386,51 @@ describe('auth-broker over gRPC against the graph sandbox (HTTPS) and FerretDB',
     const tenant = newTenant();
     const app = await sandboxApp();
     await brokerClient().createTenantCredentials({ credentialsId: '', spec: secretSpec(app, 10) }, asTenant(tenant));
-    await tokenClient().getAccessToken({ tenantId: tenant, principal: { $case: 'appOnly', value: { credentialsId: '' } }, forceRefresh: false }, asService());
+    await tokenClient().getAccessToken(
+      { tenantId: tenant, principal: { $case: 'appOnly', value: { credentialsId: '' } }, forceRefresh: false },
+      asService(),
+    );
 
     const before = await brokerClient().getTenantCredentials({ credentialsId: '' }, asTenant(tenant));
     expect(before.credentials).toMatchObject({ state: CredentialState.CREDENTIAL_STATE_EXPIRING_SOON, daysUntilExpiry: 9 });
     const warned = await brokerClient().diagnoseTenant({ credentialsId: '' }, asTenant(tenant));
     expect(warned.diagnosis?.result).toBe(DiagnosisResult.DIAGNOSIS_RESULT_WARNING);
-    expect(warned.diagnosis?.findings[1]).toMatchObject({ outcome: CheckOutcome.CHECK_OUTCOME_WARNING, code: DiagnosticCode.DIAGNOSTIC_CODE_SECRET_EXPIRING_SOON, details: { days_until_expiry: '9' } });
+    expect(warned.diagnosis?.findings[1]).toMatchObject({
+      outcome: CheckOutcome.CHECK_OUTCOME_WARNING,
+      code: DiagnosticCode.DIAGNOSTIC_CODE_SECRET_EXPIRING_SOON,
+      details: { days_until_expiry: '9' },
+    });
     await core.metrics?.refresh();
     const scraped = await (await fetch(`http://127.0.0.1:${metrics.port}/metrics`)).text();
     expect(scraped).toMatch(new RegExp(`mailroute_auth_credential_days_until_expiry\\{[^}]*tenant="${tenant}"[^}]*\\} 9`));
     expect(scraped).toMatch(new RegExp(`mailroute_auth_credential_expiry_warning\\{[^}]*tenant="${tenant}"[^}]*\\} 1`));
-    expect(scraped).toMatch(new RegExp(`mailroute_auth_credential_state\\{[^}]*tenant="${tenant}"[^}]*state="expiring_soon"[^}]*\\} 1`));
+    expect(scraped).toMatch(
+      new RegExp(`mailroute_auth_credential_state\\{[^}]*tenant="${tenant}"[^}]*state="expiring_soon"[^}]*\\} 1`),
+    );
     expect(scraped).toMatch(/mailroute_auth_entra_token_requests_total\{[^}]*outcome="success"/);
 
     offsetMs = 11 * 86_400_000;
     const after = await brokerClient().getTenantCredentials({ credentialsId: '' }, asTenant(tenant));
     expect(after.credentials).toMatchObject({ state: CredentialState.CREDENTIAL_STATE_EXPIRED, daysUntilExpiry: -2 });
     const call = await callWithTrailers(
-      (options) => tokenClient().getAccessToken({ tenantId: tenant, principal: { $case: 'appOnly', value: { credentialsId: '' } }, forceRefresh: false }, options),
+      (options) =>
+        tokenClient().getAccessToken(
+          { tenantId: tenant, principal: { $case: 'appOnly', value: { credentialsId: '' } }, forceRefresh: false },
+          options,
+        ),
       Metadata({ authorization: `Bearer ${serviceToken}` }),
     );
     expect(call.error?.code).toBe(Status.FAILED_PRECONDITION);
     expect(call.error?.details).toMatch(/has expired.*create a new client secret/);
     expect(call.trailer['mailroute-error-code']).toBe('DIAGNOSTIC_CODE_SECRET_EXPIRED');
     const failures = parsePrometheusText(await (await fetch(`http://127.0.0.1:${metrics.port}/metrics`)).text());
-    expect(metricValue(failures, 'mailroute_auth_token_requests_total', { tenant, principal: 'app_only', outcome: 'failed_precondition' })).toBe(1);
+    expect(
+      metricValue(failures, 'mailroute_auth_token_requests_total', {
+        tenant,
+        principal: 'app_only',
+        outcome: 'failed_precondition',
+      }),
+    ).toBe(1);
     await core.metrics?.refresh();
     const later = await (await fetch(`http://127.0.0.1:${metrics.port}/metrics`)).text();
     expect(later).toMatch(new RegExp(`mailroute_auth_credential_state\\{[^}]*tenant="${tenant}"[^}]*state="expired"[^}]*\\} 1`));
@@ -371,10 +439,17 @@ describe('auth-broker over gRPC against the graph sandbox (HTTPS) and FerretDB',
   it('answers configuration problems with FAILED_PRECONDITION (fix in the message) and Entra outages with UNAVAILABLE and retry-after-ms', async () => {
     const tenant = newTenant();
     const app = await sandboxApp();
-    await brokerClient().createTenantCredentials({ credentialsId: 'wrong', spec: secretSpec({ ...app, secret: 'not-the-secret' }) }, asTenant(tenant));
+    await brokerClient().createTenantCredentials(
+      { credentialsId: 'wrong', spec: secretSpec({ ...app, secret: 'not-the-secret' }) },
+      asTenant(tenant),
+    );
     const metadata = Metadata({ authorization: `Bearer ${serviceToken}` });
     const wrong = await callWithTrailers(
-      (options) => tokenClient().getAccessToken({ tenantId: tenant, principal: { $case: 'appOnly', value: { credentialsId: 'wrong' } }, forceRefresh: false }, options),
+      (options) =>
+        tokenClient().getAccessToken(
+          { tenantId: tenant, principal: { $case: 'appOnly', value: { credentialsId: 'wrong' } }, forceRefresh: false },
+          options,
+        ),
       metadata,
     );
     expect(wrong.error?.code).toBe(Status.FAILED_PRECONDITION);
@@ -382,16 +457,30 @@ describe('auth-broker over gRPC against the graph sandbox (HTTPS) and FerretDB',
     expect(wrong.trailer['mailroute-error-code']).toBe('DIAGNOSTIC_CODE_SECRET_INVALID');
 
     const missing = await callWithTrailers(
-      (options) => tokenClient().getAccessToken({ tenantId: tenant, principal: { $case: 'appOnly', value: { credentialsId: 'nope' } }, forceRefresh: false }, options),
+      (options) =>
+        tokenClient().getAccessToken(
+          { tenantId: tenant, principal: { $case: 'appOnly', value: { credentialsId: 'nope' } }, forceRefresh: false },
+          options,
+        ),
       metadata,
     );
     expect(missing.error?.code).toBe(Status.FAILED_PRECONDITION);
     expect(missing.trailer['mailroute-error-code']).toBe('DIAGNOSTIC_CODE_CREDENTIALS_NOT_FOUND');
 
     await brokerClient().createTenantCredentials({ credentialsId: 'flaky', spec: secretSpec(app) }, asTenant(tenant));
-    const fault = await endpoints.admin.addFault({ tenantId: app.directoryId, endpoint: 'entra.token', status: 503, retryAfterSeconds: 7, times: 1 });
+    const fault = await endpoints.admin.addFault({
+      tenantId: app.directoryId,
+      endpoint: 'entra.token',
+      status: 503,
+      retryAfterSeconds: 7,
+      times: 1,
+    });
     const outage = await callWithTrailers(
-      (options) => tokenClient().getAccessToken({ tenantId: tenant, principal: { $case: 'appOnly', value: { credentialsId: 'flaky' } }, forceRefresh: false }, options),
+      (options) =>
+        tokenClient().getAccessToken(
+          { tenantId: tenant, principal: { $case: 'appOnly', value: { credentialsId: 'flaky' } }, forceRefresh: false },
+          options,
+        ),
       metadata,
     );
     await endpoints.admin.removeFault(fault.id).catch(() => undefined);
@@ -411,18 +500,44 @@ describe('auth-broker over gRPC against the graph sandbox (HTTPS) and FerretDB',
     responses.push(await client.createTenantCredentials({ credentialsId: 'default', spec: secretSpec(app) }, asTenant(tenant)));
     const certSpec: TenantCredentialsSpec = {
       ...secretSpec(app),
-      credential: { $case: 'certificate', value: { privateKeyPem: certificate.privateKeyPem ?? '', certificatePem: certificate.certificatePem ?? '', sendCertificateChain: false } },
+      credential: {
+        $case: 'certificate',
+        value: {
+          privateKeyPem: certificate.privateKeyPem ?? '',
+          certificatePem: certificate.certificatePem ?? '',
+          sendCertificateChain: false,
+        },
+      },
     };
     responses.push(await client.createTenantCredentials({ credentialsId: 'cert', spec: certSpec }, asTenant(tenant)));
     responses.push(await client.getTenantCredentials({ credentialsId: 'default' }, asTenant(tenant)));
     responses.push(await client.listTenantCredentials({ state: CredentialState.CREDENTIAL_STATE_UNSPECIFIED }, asTenant(tenant)));
     responses.push(await client.diagnoseTenant({ credentialsId: 'default' }, asTenant(tenant)));
-    const token = await tokenClient().getAccessToken({ tenantId: tenant, principal: { $case: 'appOnly', value: { credentialsId: '' } }, forceRefresh: false }, asService());
-    await tokenClient().getAccessToken({ tenantId: tenant, principal: { $case: 'appOnly', value: { credentialsId: 'cert' } }, forceRefresh: false }, asService());
-    responses.push(await client.updateTenantCredentials({ credentialsId: 'default', spec: secretSpec(app), updateMask: ['client_secret'], etag: '' }, asTenant(tenant)));
+    const token = await tokenClient().getAccessToken(
+      { tenantId: tenant, principal: { $case: 'appOnly', value: { credentialsId: '' } }, forceRefresh: false },
+      asService(),
+    );
+    await tokenClient().getAccessToken(
+      { tenantId: tenant, principal: { $case: 'appOnly', value: { credentialsId: 'cert' } }, forceRefresh: false },
+      asService(),
+    );
+    responses.push(
+      await client.updateTenantCredentials(
+        { credentialsId: 'default', spec: secretSpec(app), updateMask: ['client_secret'], etag: '' },
+        asTenant(tenant),
+      ),
+    );
     // A failing acquisition logs too: make one.
-    await client.createTenantCredentials({ credentialsId: 'bad', spec: secretSpec({ ...app, secret: `${app.secret}x` }) }, asTenant(tenant));
-    await tokenClient().getAccessToken({ tenantId: tenant, principal: { $case: 'appOnly', value: { credentialsId: 'bad' } }, forceRefresh: false }, asService()).catch(() => undefined);
+    await client.createTenantCredentials(
+      { credentialsId: 'bad', spec: secretSpec({ ...app, secret: `${app.secret}x` }) },
+      asTenant(tenant),
+    );
+    await tokenClient()
+      .getAccessToken(
+        { tenantId: tenant, principal: { $case: 'appOnly', value: { credentialsId: 'bad' } }, forceRefresh: false },
+        asService(),
+      )
+      .catch(() => undefined);
 
     const keyBody = (certificate.privateKeyPem ?? '').split('\n').filter((line) => line.length > 40)[1] ?? 'missing';
     const needles = [app.secret, keyBody, token.accessToken.split('.')[2] ?? 'missing'];
@@ -432,7 +547,8 @@ describe('auth-broker over gRPC against the graph sandbox (HTTPS) and FerretDB',
     let storedText = '';
     try {
       const db = mongo.db(databaseName);
-      for (const collection of await db.listCollections().toArray()) storedText += JSON.stringify(await db.collection(collection.name).find({}).toArray());
+      for (const collection of await db.listCollections().toArray())
+        storedText += JSON.stringify(await db.collection(collection.name).find({}).toArray());
     } finally {
       await mongo.close();
     }
@@ -450,8 +566,15 @@ describe('auth-broker over gRPC against the graph sandbox (HTTPS) and FerretDB',
   it('opens secrets sealed with an older key of the ring and seals new ones with the active key', async () => {
     const tenant = newTenant();
     const app = await sandboxApp();
-    const oldCore = createAuthBrokerCore({ stores, secretBox: createSecretBox({ keys: [keys.old], activeKeyId: keys.old.id }), logger: createLogger({ name: 'old', level: 'silent' }) });
-    const before = await brokerClient().createTenantCredentials({ credentialsId: 'rotating', spec: secretSpec(app) }, asTenant(tenant));
+    const oldCore = createAuthBrokerCore({
+      stores,
+      secretBox: createSecretBox({ keys: [keys.old], activeKeyId: keys.old.id }),
+      logger: createLogger({ name: 'old', level: 'silent' }),
+    });
+    const before = await brokerClient().createTenantCredentials(
+      { credentialsId: 'rotating', spec: secretSpec(app) },
+      asTenant(tenant),
+    );
     expect(before.credentials?.encryptionKeyId).toBe(keys.current.id);
     // Re-seal the secret with the old key as an earlier deployment would have.
     const record = await stores.credentials.get(tenant, 'rotating');
@@ -462,7 +585,10 @@ describe('auth-broker over gRPC against the graph sandbox (HTTPS) and FerretDB',
     const read = await brokerClient().getTenantCredentials({ credentialsId: 'rotating' }, asTenant(tenant));
     expect(read.credentials?.encryptionKeyId).toBe(keys.old.id);
     await expect(
-      tokenClient().getAccessToken({ tenantId: tenant, principal: { $case: 'appOnly', value: { credentialsId: 'rotating' } }, forceRefresh: false }, asService()),
+      tokenClient().getAccessToken(
+        { tenantId: tenant, principal: { $case: 'appOnly', value: { credentialsId: 'rotating' } }, forceRefresh: false },
+        asService(),
+      ),
     ).resolves.toMatchObject({ tokenType: 'Bearer' });
     const rotated = await brokerClient().updateTenantCredentials(
       { credentialsId: 'rotating', spec: secretSpec(app), updateMask: ['client_secret'], etag: read.credentials?.etag ?? '' },
@@ -481,9 +607,20 @@ describe('auth-broker over gRPC against the graph sandbox (HTTPS) and FerretDB',
     await endpoints.admin.approveDeviceCode(started.userCode, app.mailbox);
     await client.completeDelegatedSignIn({ signInId: started.signInId, wait: { seconds: 20, nanos: 0 } }, asTenant(a));
 
-    const notFound = async (action: () => Promise<unknown>) => expect((await caughtCall(action)).error.code).toBe(Status.NOT_FOUND);
+    const notFound = async (action: () => Promise<unknown>) =>
+      expect((await caughtCall(action)).error.code).toBe(Status.NOT_FOUND);
     await notFound(() => client.getTenantCredentials({ credentialsId: 'default' }, asTenant(b)));
-    await notFound(() => client.updateTenantCredentials({ credentialsId: 'default', spec: { ...secretSpec(app), displayName: 'hijacked' }, updateMask: ['display_name'], etag: '' }, asTenant(b)));
+    await notFound(() =>
+      client.updateTenantCredentials(
+        {
+          credentialsId: 'default',
+          spec: { ...secretSpec(app), displayName: 'hijacked' },
+          updateMask: ['display_name'],
+          etag: '',
+        },
+        asTenant(b),
+      ),
+    );
     await notFound(() => client.deleteTenantCredentials({ credentialsId: 'default', etag: '' }, asTenant(b)));
     await notFound(() => client.deleteTenantCredentials({ credentialsId: 'default', etag }, asTenant(b)));
     await notFound(() => client.getDelegatedGrant({ mailboxAddress: app.mailbox }, asTenant(b)));
@@ -493,24 +630,48 @@ describe('auth-broker over gRPC against the graph sandbox (HTTPS) and FerretDB',
     expect((await client.listDelegatedGrants({ state: 0, credentialsId: '' }, asTenant(b))).grants).toEqual([]);
     const diagnosis = await client.diagnoseTenant({ credentialsId: 'default' }, asTenant(b));
     expect(diagnosis.diagnosis?.findings[0]?.code).toBe(DiagnosticCode.DIAGNOSTIC_CODE_CREDENTIALS_NOT_FOUND);
-    const signIn = await caughtCall(() => client.startDelegatedSignIn({ mailboxAddress: app.mailbox, credentialsId: '' }, asTenant(b)));
+    const signIn = await caughtCall(() =>
+      client.startDelegatedSignIn({ mailboxAddress: app.mailbox, credentialsId: '' }, asTenant(b)),
+    );
     expect(signIn.error.code).toBe(Status.FAILED_PRECONDITION);
 
     // Tenant A's data is untouched.
-    expect((await client.getTenantCredentials({ credentialsId: 'default' }, asTenant(a))).credentials?.displayName).toBe('Contoso production');
-    expect((await client.getDelegatedGrant({ mailboxAddress: app.mailbox }, asTenant(a))).grant?.state).toBe(DelegatedGrantState.DELEGATED_GRANT_STATE_ACTIVE);
+    expect((await client.getTenantCredentials({ credentialsId: 'default' }, asTenant(a))).credentials?.displayName).toBe(
+      'Contoso production',
+    );
+    expect((await client.getDelegatedGrant({ mailboxAddress: app.mailbox }, asTenant(a))).grant?.state).toBe(
+      DelegatedGrantState.DELEGATED_GRANT_STATE_ACTIVE,
+    );
   });
 
   it('refuses callers without a credential, workload-manager keys on AccessTokenService, services on AuthBrokerService, and missing scopes', async () => {
     const tenant = newTenant();
-    const request = { tenantId: tenant, principal: { $case: 'appOnly' as const, value: { credentialsId: '' } }, forceRefresh: false };
+    const request = {
+      tenantId: tenant,
+      principal: { $case: 'appOnly' as const, value: { credentialsId: '' } },
+      forceRefresh: false,
+    };
     expect((await caughtCall(() => tokenClient().getAccessToken(request))).error.code).toBe(Status.UNAUTHENTICATED);
-    expect((await caughtCall(() => tokenClient().getAccessToken(request, bearer('mrs_forged-token')))).error.code).toBe(Status.UNAUTHENTICATED);
-    expect((await caughtCall(() => tokenClient().getAccessToken(request, asTenant(tenant)))).error.code).toBe(Status.PERMISSION_DENIED);
-    expect((await caughtCall(() => brokerClient().listTenantCredentials({ state: 0 }, asService()))).error.code).toBe(Status.PERMISSION_DENIED);
+    expect((await caughtCall(() => tokenClient().getAccessToken(request, bearer('mrs_forged-token')))).error.code).toBe(
+      Status.UNAUTHENTICATED,
+    );
+    expect((await caughtCall(() => tokenClient().getAccessToken(request, asTenant(tenant)))).error.code).toBe(
+      Status.PERMISSION_DENIED,
+    );
+    expect((await caughtCall(() => brokerClient().listTenantCredentials({ state: 0 }, asService()))).error.code).toBe(
+      Status.PERMISSION_DENIED,
+    );
     const readOnly = bearer(apiKeyFor(readOnlyTenant, 'credentials.read'));
     await expect(brokerClient().listTenantCredentials({ state: 0 }, readOnly)).resolves.toBeDefined();
-    const refused = await caughtCall(() => brokerClient().createTenantCredentials({ credentialsId: 'x', spec: secretSpec({ directoryId: 'contoso.example', clientId: '0b7e1a2c-1111-4000-8000-000000000000', secret: 's' }) }, readOnly));
+    const refused = await caughtCall(() =>
+      brokerClient().createTenantCredentials(
+        {
+          credentialsId: 'x',
+          spec: secretSpec({ directoryId: 'contoso.example', clientId: '0b7e1a2c-1111-4000-8000-000000000000', secret: 's' }),
+        },
+        readOnly,
+      ),
+    );
     expect(refused.error.code).toBe(Status.PERMISSION_DENIED);
   });
 
@@ -527,12 +688,35 @@ describe('auth-broker over gRPC against the graph sandbox (HTTPS) and FerretDB',
     await invalid({ ...secretSpec(app), clientId: 'my-app' }, 'spec.client_id');
     await invalid({ ...secretSpec(app), authorityHost: 'http://127.0.0.1:1' }, 'spec.authority_host');
     await invalid({ ...secretSpec(app), cloud: AuthorityCloud.AUTHORITY_CLOUD_GLOBAL }, 'spec.authority_host');
-    await invalid({ ...secretSpec(app), credential: { $case: 'clientSecret', value: { value: 'abc', expiresAt: new Date(Date.now() - 1000) } } }, 'spec.client_secret.expires_at');
-    await invalid({ ...secretSpec(app), credential: { $case: 'certificate', value: { privateKeyPem: 'nope', certificatePem: 'nope', sendCertificateChain: false } } }, 'spec.certificate.private_key_pem');
+    await invalid(
+      {
+        ...secretSpec(app),
+        credential: { $case: 'clientSecret', value: { value: 'abc', expiresAt: new Date(Date.now() - 1000) } },
+      },
+      'spec.client_secret.expires_at',
+    );
+    await invalid(
+      {
+        ...secretSpec(app),
+        credential: {
+          $case: 'certificate',
+          value: { privateKeyPem: 'nope', certificatePem: 'nope', sendCertificateChain: false },
+        },
+      },
+      'spec.certificate.private_key_pem',
+    );
     await invalid({ ...secretSpec(app), credential: undefined }, 'spec.client_secret');
     await invalid(secretSpec(app), 'credentials_id', 'Bad_Id');
     const { error } = await caughtCall(() =>
-      tokenClient().getAccessToken({ tenantId: tenant, principal: { $case: 'appOnly', value: { credentialsId: '' } }, minValidity: { seconds: 5, nanos: 0 }, forceRefresh: false }, asService()),
+      tokenClient().getAccessToken(
+        {
+          tenantId: tenant,
+          principal: { $case: 'appOnly', value: { credentialsId: '' } },
+          minValidity: { seconds: 5, nanos: 0 },
+          forceRefresh: false,
+        },
+        asService(),
+      ),
     );
     expect(error.details).toMatch(/^min_validity/);
   });
@@ -542,39 +726,82 @@ describe('auth-broker over gRPC against the graph sandbox (HTTPS) and FerretDB',
     const app = await sandboxApp();
     const client = brokerClient();
     const created = await client.createTenantCredentials({ credentialsId: '', spec: secretSpec(app) }, asTenant(tenant));
-    const request = { tenantId: tenant, principal: { $case: 'appOnly' as const, value: { credentialsId: '' } }, forceRefresh: false };
+    const request = {
+      tenantId: tenant,
+      principal: { $case: 'appOnly' as const, value: { credentialsId: '' } },
+      forceRefresh: false,
+    };
     await tokenClient().getAccessToken(request, asService());
-    const renamed = await client.updateTenantCredentials({ credentialsId: '', spec: { ...secretSpec(app), displayName: 'Renamed' }, updateMask: ['display_name'], etag: created.credentials?.etag ?? '' }, asTenant(tenant));
+    const renamed = await client.updateTenantCredentials(
+      {
+        credentialsId: '',
+        spec: { ...secretSpec(app), displayName: 'Renamed' },
+        updateMask: ['display_name'],
+        etag: created.credentials?.etag ?? '',
+      },
+      asTenant(tenant),
+    );
     expect(renamed.credentials).toMatchObject({ displayName: 'Renamed', state: CredentialState.CREDENTIAL_STATE_VALID });
-    const stale = await caughtCall(() => client.updateTenantCredentials({ credentialsId: '', spec: secretSpec(app), updateMask: ['display_name'], etag: created.credentials?.etag ?? '' }, asTenant(tenant)));
+    const stale = await caughtCall(() =>
+      client.updateTenantCredentials(
+        { credentialsId: '', spec: secretSpec(app), updateMask: ['display_name'], etag: created.credentials?.etag ?? '' },
+        asTenant(tenant),
+      ),
+    );
     expect(stale.error.code).toBe(Status.ABORTED);
     await tokenClient().getAccessToken(request, asService());
     expect((await stats(app.directoryId)).tokenRequests).toBe(1);
     const second = await endpoints.admin.addSecret(app.directoryId, app.clientId);
-    const rotated = await client.updateTenantCredentials({ credentialsId: '', spec: secretSpec({ ...app, secret: second.secretText }), updateMask: ['client_secret'], etag: '' }, asTenant(tenant));
+    const rotated = await client.updateTenantCredentials(
+      { credentialsId: '', spec: secretSpec({ ...app, secret: second.secretText }), updateMask: ['client_secret'], etag: '' },
+      asTenant(tenant),
+    );
     expect(rotated.credentials?.state).toBe(CredentialState.CREDENTIAL_STATE_UNVERIFIED);
     await tokenClient().getAccessToken(request, asService());
     expect((await stats(app.directoryId)).tokenRequests).toBe(2);
     await client.deleteTenantCredentials({ credentialsId: 'default', etag: rotated.credentials?.etag ?? '' }, asTenant(tenant));
-    expect((await caughtCall(() => tokenClient().getAccessToken(request, asService()))).error.code).toBe(Status.FAILED_PRECONDITION);
+    expect((await caughtCall(() => tokenClient().getAccessToken(request, asService()))).error.code).toBe(
+      Status.FAILED_PRECONDITION,
+    );
   });
 
   it('signs a delegated mailbox in with a device code, refreshes it with a rotated refresh token, and reports a revoked grant', async () => {
     const tenant = newTenant();
-    const app = await sandboxApp({ applicationPermissions: [], delegatedPermissions: ['User.Read', 'Mail.ReadWrite', 'Mail.Send'], allowPublicClient: true });
+    const app = await sandboxApp({
+      applicationPermissions: [],
+      delegatedPermissions: ['User.Read', 'Mail.ReadWrite', 'Mail.Send'],
+      allowPublicClient: true,
+    });
     const client = brokerClient();
     await client.createTenantCredentials({ credentialsId: '', spec: secretSpec(app) }, asTenant(tenant));
-    const started = await client.startDelegatedSignIn({ mailboxAddress: app.mailbox.toUpperCase(), credentialsId: '' }, asTenant(tenant));
-    expect(started).toMatchObject({ userCode: expect.stringMatching(/^[A-Z0-9]{9}$/), verificationUri: `${endpoints.baseUrl}/devicelogin` });
+    const started = await client.startDelegatedSignIn(
+      { mailboxAddress: app.mailbox.toUpperCase(), credentialsId: '' },
+      asTenant(tenant),
+    );
+    expect(started).toMatchObject({
+      userCode: expect.stringMatching(/^[A-Z0-9]{9}$/),
+      verificationUri: `${endpoints.baseUrl}/devicelogin`,
+    });
     const pending = await client.completeDelegatedSignIn({ signInId: started.signInId }, asTenant(tenant));
     expect(pending.status).toBe(DelegatedSignInStatus.DELEGATED_SIGN_IN_STATUS_PENDING);
     await endpoints.admin.approveDeviceCode(started.userCode, app.mailbox);
-    const completed = await client.completeDelegatedSignIn({ signInId: started.signInId, wait: { seconds: 20, nanos: 0 } }, asTenant(tenant));
+    const completed = await client.completeDelegatedSignIn(
+      { signInId: started.signInId, wait: { seconds: 20, nanos: 0 } },
+      asTenant(tenant),
+    );
     expect(completed.status).toBe(DelegatedSignInStatus.DELEGATED_SIGN_IN_STATUS_COMPLETED);
-    expect(completed.grant).toMatchObject({ mailboxAddress: app.mailbox, signedInUser: app.mailbox, state: DelegatedGrantState.DELEGATED_GRANT_STATE_ACTIVE });
+    expect(completed.grant).toMatchObject({
+      mailboxAddress: app.mailbox,
+      signedInUser: app.mailbox,
+      state: DelegatedGrantState.DELEGATED_GRANT_STATE_ACTIVE,
+    });
     expect(completed.grant?.grantedScopes).toEqual(expect.arrayContaining(['Mail.ReadWrite', 'Mail.Send']));
 
-    const delegated = { tenantId: tenant, principal: { $case: 'delegated' as const, value: { mailboxAddress: app.mailbox } }, forceRefresh: false };
+    const delegated = {
+      tenantId: tenant,
+      principal: { $case: 'delegated' as const, value: { mailboxAddress: app.mailbox } },
+      forceRefresh: false,
+    };
     const first = await tokenClient().getAccessToken(delegated, asService());
     const claims = JSON.parse(Buffer.from(first.accessToken.split('.')[1] ?? '', 'base64url').toString()) as { scp: string };
     expect(claims.scp).toMatch(/Mail\.ReadWrite/);
@@ -582,36 +809,64 @@ describe('auth-broker over gRPC against the graph sandbox (HTTPS) and FerretDB',
     offsetMs = 57 * 60_000; // the stored token now has less than the default 5 min left: redeem the refresh token
     const refreshed = await tokenClient().getAccessToken(delegated, asService());
     expect(refreshed.accessToken).not.toBe(first.accessToken);
-    expect((await stats(app.directoryId)).tokenRequestsByGrant).toMatchObject({ device_code: expect.any(Number), refresh_token: 1 });
+    expect((await stats(app.directoryId)).tokenRequestsByGrant).toMatchObject({
+      device_code: expect.any(Number),
+      refresh_token: 1,
+    });
     const cacheAfter = await stores.tokenCache.get(`delegated/${tenant}/${app.mailbox}`);
     expect(cacheAfter?.sealed.ciphertext).not.toBe(cacheBefore?.sealed.ciphertext);
-    expect((await client.getDelegatedGrant({ mailboxAddress: app.mailbox }, asTenant(tenant))).grant?.lastRefreshedAt).toBeInstanceOf(Date);
+    expect(
+      (await client.getDelegatedGrant({ mailboxAddress: app.mailbox }, asTenant(tenant))).grant?.lastRefreshedAt,
+    ).toBeInstanceOf(Date);
 
     await endpoints.admin.revokeSessions(app.directoryId, app.mailbox);
     offsetMs = 100 * 60_000;
-    const revoked = await callWithTrailers((options) => tokenClient().getAccessToken(delegated, options), Metadata({ authorization: `Bearer ${serviceToken}` }));
+    const revoked = await callWithTrailers(
+      (options) => tokenClient().getAccessToken(delegated, options),
+      Metadata({ authorization: `Bearer ${serviceToken}` }),
+    );
     expect(revoked.error?.code).toBe(Status.FAILED_PRECONDITION);
     expect(revoked.trailer['mailroute-error-code']).toBe('DIAGNOSTIC_CODE_DELEGATED_SIGN_IN_EXPIRED');
     expect(revoked.error?.details).toMatch(/StartDelegatedSignIn/);
     const grant = await client.getDelegatedGrant({ mailboxAddress: app.mailbox }, asTenant(tenant));
     expect(grant.grant).toMatchObject({
       state: DelegatedGrantState.DELEGATED_GRANT_STATE_SIGN_IN_REQUIRED,
-      lastFailure: { code: DiagnosticCode.DIAGNOSTIC_CODE_DELEGATED_SIGN_IN_EXPIRED, setupStep: SetupStep.SETUP_STEP_DELEGATED_SIGN_IN, details: { aadsts: '50173' } },
+      lastFailure: {
+        code: DiagnosticCode.DIAGNOSTIC_CODE_DELEGATED_SIGN_IN_EXPIRED,
+        setupStep: SetupStep.SETUP_STEP_DELEGATED_SIGN_IN,
+        details: { aadsts: '50173' },
+      },
     });
-    const listed = await client.listDelegatedGrants({ state: DelegatedGrantState.DELEGATED_GRANT_STATE_SIGN_IN_REQUIRED, credentialsId: '' }, asTenant(tenant));
+    const listed = await client.listDelegatedGrants(
+      { state: DelegatedGrantState.DELEGATED_GRANT_STATE_SIGN_IN_REQUIRED, credentialsId: '' },
+      asTenant(tenant),
+    );
     expect(listed.grants.map((item) => item.mailboxAddress)).toEqual([app.mailbox]);
     await client.deleteDelegatedGrant({ mailboxAddress: app.mailbox }, asTenant(tenant));
-    const gone = await callWithTrailers((options) => tokenClient().getAccessToken(delegated, options), Metadata({ authorization: `Bearer ${serviceToken}` }));
+    const gone = await callWithTrailers(
+      (options) => tokenClient().getAccessToken(delegated, options),
+      Metadata({ authorization: `Bearer ${serviceToken}` }),
+    );
     expect(gone.trailer['mailroute-error-code']).toBe('DIAGNOSTIC_CODE_DELEGATED_SIGN_IN_MISSING');
   });
 
   it('reports a declined device-code sign-in as DECLINED', async () => {
     const tenant = newTenant();
-    const app = await sandboxApp({ applicationPermissions: [], delegatedPermissions: ['Mail.ReadWrite', 'Mail.Send'], allowPublicClient: true });
+    const app = await sandboxApp({
+      applicationPermissions: [],
+      delegatedPermissions: ['Mail.ReadWrite', 'Mail.Send'],
+      allowPublicClient: true,
+    });
     await brokerClient().createTenantCredentials({ credentialsId: '', spec: secretSpec(app) }, asTenant(tenant));
-    const started = await brokerClient().startDelegatedSignIn({ mailboxAddress: app.mailbox, credentialsId: '' }, asTenant(tenant));
+    const started = await brokerClient().startDelegatedSignIn(
+      { mailboxAddress: app.mailbox, credentialsId: '' },
+      asTenant(tenant),
+    );
     await endpoints.admin.approveDeviceCode(started.userCode, app.mailbox, true);
-    const outcome = await brokerClient().completeDelegatedSignIn({ signInId: started.signInId, wait: { seconds: 20, nanos: 0 } }, asTenant(tenant));
+    const outcome = await brokerClient().completeDelegatedSignIn(
+      { signInId: started.signInId, wait: { seconds: 20, nanos: 0 } },
+      asTenant(tenant),
+    );
     expect(outcome.status).toBe(DelegatedSignInStatus.DELEGATED_SIGN_IN_STATUS_DECLINED);
     expect(outcome.failure?.setupStep).toBe(SetupStep.SETUP_STEP_DELEGATED_SIGN_IN);
   });

@@ -4,7 +4,11 @@ import type { AppCredentialsRecord } from '@mailroute/persistence';
 import type { Logger, SecretBox } from '@mailroute/platform';
 import { createCloudPolicy, type CloudPolicy } from './credentials/clouds';
 import { createCredentialHealthRecorder, type CredentialHealthRecorder } from './credentials/credential-health';
-import { createDelegatedTokenProvider, delegatedPartitionKey, type DelegatedTokenProvider } from './delegated/delegated-token.provider';
+import {
+  createDelegatedTokenProvider,
+  delegatedPartitionKey,
+  type DelegatedTokenProvider,
+} from './delegated/delegated-token.provider';
 import { createDeviceCodeSignIns, type DeviceCodeSignIns } from './delegated/device-code-sign-in';
 import { createAuthBrokerMetrics, type AuthBrokerMetrics } from './metrics/auth-broker.metrics';
 import { tenantKey, type AuthBrokerStores } from './store/auth-broker.stores';
@@ -65,7 +69,13 @@ export function createAuthBrokerCore(deps: AuthBrokerCoreDeps): AuthBrokerCore {
   const replicaId = deps.replicaId ?? `auth-broker-${randomBytes(6).toString('hex')}`;
   const credentialsCacheMs = deps.options?.credentialsCacheMs ?? 5_000;
   const metrics = deps.meter
-    ? createAuthBrokerMetrics({ meter: deps.meter, stores: deps.stores, clock, logger: deps.logger, scanIntervalMs: deps.options?.metricsScanIntervalMs ?? 300_000 })
+    ? createAuthBrokerMetrics({
+        meter: deps.meter,
+        stores: deps.stores,
+        clock,
+        logger: deps.logger,
+        scanIntervalMs: deps.options?.metricsScanIntervalMs ?? 300_000,
+      })
     : undefined;
   const health = createCredentialHealthRecorder(deps.stores.health, () => metrics?.changed());
   const observer = metrics ?? {};
@@ -79,7 +89,14 @@ export function createAuthBrokerCore(deps: AuthBrokerCoreDeps): AuthBrokerCore {
     observer,
     ...(deps.options ? { options: deps.options } : {}),
   });
-  const delegatedTokens = createDelegatedTokenProvider({ stores: deps.stores, secretBox: deps.secretBox, clock, logger: deps.logger, replicaId, observer });
+  const delegatedTokens = createDelegatedTokenProvider({
+    stores: deps.stores,
+    secretBox: deps.secretBox,
+    clock,
+    logger: deps.logger,
+    replicaId,
+    observer,
+  });
   const signIns = createDeviceCodeSignIns({
     stores: deps.stores,
     secretBox: deps.secretBox,

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Metadata, Status, type ClientError } from 'nice-grpc';
-import { AuthBrokerServiceDefinition, AuthorityCloud, DiagnosticCheck, type DiagnosticFinding, type TenantCredentialsSpec } from '@mailroute/contracts';
+import {
+  AuthBrokerServiceDefinition,
+  AuthorityCloud,
+  DiagnosticCheck,
+  type DiagnosticFinding,
+  type TenantCredentialsSpec,
+} from '@mailroute/contracts';
 import { createGraphSandbox, type GraphSandbox } from '@mailroute/graph-sandbox';
 import { createGrpcClient, hashBearerCredential } from '@mailroute/platform';
 import { freePort, startServiceProcess, type ServiceProcess } from '@mailroute/testing';
@@ -53,7 +59,10 @@ describe('custom cloud endpoints (auth-broker process)', () => {
     cloud,
     authorityHost,
     graphEndpoint,
-    credential: { $case: 'clientSecret', value: { value: 'a-client-secret-value', expiresAt: new Date(Date.now() + 90 * 86_400_000) } },
+    credential: {
+      $case: 'clientSecret',
+      value: { value: 'a-client-secret-value', expiresAt: new Date(Date.now() + 90 * 86_400_000) },
+    },
   });
 
   async function refusal(credentialsId: string, request: TenantCredentialsSpec): Promise<ClientError> {
@@ -70,38 +79,72 @@ describe('custom cloud endpoints (auth-broker process)', () => {
     ['loopback', 'https://127.0.0.1:22', 'https://graph.microsoft.com', 'spec.authority_host'],
     ['a private range', 'https://10.0.0.1:8443', 'https://graph.microsoft.com', 'spec.authority_host'],
     ['a Graph endpoint on a private host', 'https://login.microsoftonline.com', 'https://192.168.1.10', 'spec.graph_endpoint'],
-  ])('refuses a CUSTOM cloud on %s the operator did not allow, naming the field and not echoing the host', async (_name, authorityHost, graphEndpoint, field) => {
-    const error = await refusal('refused', spec(AuthorityCloud.AUTHORITY_CLOUD_CUSTOM, authorityHost, graphEndpoint));
-    expect(error.code).toBe(Status.INVALID_ARGUMENT);
-    expect(error.details).toContain(field);
-    expect(error.details).not.toContain(new URL(field === 'spec.graph_endpoint' ? graphEndpoint : authorityHost).hostname);
-  });
+  ])(
+    'refuses a CUSTOM cloud on %s the operator did not allow, naming the field and not echoing the host',
+    async (_name, authorityHost, graphEndpoint, field) => {
+      const error = await refusal('refused', spec(AuthorityCloud.AUTHORITY_CLOUD_CUSTOM, authorityHost, graphEndpoint));
+      expect(error.code).toBe(Status.INVALID_ARGUMENT);
+      expect(error.details).toContain(field);
+      expect(error.details).not.toContain(new URL(field === 'spec.graph_endpoint' ? graphEndpoint : authorityHost).hostname);
+    },
+  );
 
   it("accepts the national clouds, and CUSTOM hosts that are a national cloud's or that the operator allows", async () => {
-    await client.client.createTenantCredentials({ credentialsId: 'global', spec: spec(AuthorityCloud.AUTHORITY_CLOUD_GLOBAL, '', '') }, auth);
-    await client.client.createTenantCredentials({ credentialsId: 'custom-national', spec: spec(AuthorityCloud.AUTHORITY_CLOUD_CUSTOM, 'https://login.microsoftonline.us', 'https://graph.microsoft.us') }, auth);
-    await client.client.createTenantCredentials({ credentialsId: 'closed', spec: spec(AuthorityCloud.AUTHORITY_CLOUD_CUSTOM, closedOrigin, closedOrigin) }, auth);
-    await client.client.createTenantCredentials({ credentialsId: 'untrusted', spec: spec(AuthorityCloud.AUTHORITY_CLOUD_CUSTOM, untrustedOrigin, untrustedOrigin) }, auth);
+    await client.client.createTenantCredentials(
+      { credentialsId: 'global', spec: spec(AuthorityCloud.AUTHORITY_CLOUD_GLOBAL, '', '') },
+      auth,
+    );
+    await client.client.createTenantCredentials(
+      {
+        credentialsId: 'custom-national',
+        spec: spec(AuthorityCloud.AUTHORITY_CLOUD_CUSTOM, 'https://login.microsoftonline.us', 'https://graph.microsoft.us'),
+      },
+      auth,
+    );
+    await client.client.createTenantCredentials(
+      { credentialsId: 'closed', spec: spec(AuthorityCloud.AUTHORITY_CLOUD_CUSTOM, closedOrigin, closedOrigin) },
+      auth,
+    );
+    await client.client.createTenantCredentials(
+      { credentialsId: 'untrusted', spec: spec(AuthorityCloud.AUTHORITY_CLOUD_CUSTOM, untrustedOrigin, untrustedOrigin) },
+      auth,
+    );
     const listed = await client.client.listTenantCredentials({ page: { pageSize: 50, pageToken: '' } }, auth);
-    expect(listed.credentials.map((credentials) => credentials.credentialsId).sort()).toEqual(['closed', 'custom-national', 'global', 'untrusted']);
+    expect(listed.credentials.map((credentials) => credentials.credentialsId).sort()).toEqual([
+      'closed',
+      'custom-national',
+      'global',
+      'untrusted',
+    ]);
   });
 
   it('answers a host whose TLS is not trusted exactly like a host that does not answer', async () => {
     // From the network check on (the first two name the credentials and their expiry instant).
     const comparable = (findings: readonly DiagnosticFinding[]) =>
       findings
-        .filter((finding) => finding.check !== DiagnosticCheck.DIAGNOSTIC_CHECK_CREDENTIALS_CONFIGURED && finding.check !== DiagnosticCheck.DIAGNOSTIC_CHECK_CREDENTIAL_EXPIRY)
+        .filter(
+          (finding) =>
+            finding.check !== DiagnosticCheck.DIAGNOSTIC_CHECK_CREDENTIALS_CONFIGURED &&
+            finding.check !== DiagnosticCheck.DIAGNOSTIC_CHECK_CREDENTIAL_EXPIRY,
+        )
         .map((finding) => {
           const { correlation_id: _correlationId, ...details } = finding.details;
           return { ...finding, details };
         });
-    const [closed, untrusted] = await Promise.all(['closed', 'untrusted'].map((credentialsId) => client.client.diagnoseTenant({ credentialsId }, auth)));
-    const reachable = (findings: readonly DiagnosticFinding[] | undefined) => findings?.find((finding) => finding.check === DiagnosticCheck.DIAGNOSTIC_CHECK_AUTHORITY_REACHABLE);
+    const [closed, untrusted] = await Promise.all(
+      ['closed', 'untrusted'].map((credentialsId) => client.client.diagnoseTenant({ credentialsId }, auth)),
+    );
+    const reachable = (findings: readonly DiagnosticFinding[] | undefined) =>
+      findings?.find((finding) => finding.check === DiagnosticCheck.DIAGNOSTIC_CHECK_AUTHORITY_REACHABLE);
     expect(reachable(closed?.diagnosis?.findings)?.message).toMatch(/could not be reached/);
     expect(untrusted?.diagnosis?.result).toBe(closed?.diagnosis?.result);
     expect(comparable(untrusted?.diagnosis?.findings ?? [])).toEqual(comparable(closed?.diagnosis?.findings ?? []));
     // Neither the credentials' state tells them apart (a TLS failure used to mark them REJECTED).
-    const [closedState, untrustedState] = await Promise.all(['closed', 'untrusted'].map(async (credentialsId) => (await client.client.getTenantCredentials({ credentialsId }, auth)).credentials?.state));
+    const [closedState, untrustedState] = await Promise.all(
+      ['closed', 'untrusted'].map(
+        async (credentialsId) => (await client.client.getTenantCredentials({ credentialsId }, auth)).credentials?.state,
+      ),
+    );
     expect(untrustedState).toBe(closedState);
   });
 });

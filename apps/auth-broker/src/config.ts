@@ -1,4 +1,11 @@
-import { addConfigProblem, env, parseApiKeys, parseEncryptionKeys, parseServiceTokens, serviceConfigSchema } from '@mailroute/platform';
+import {
+  addConfigProblem,
+  env,
+  parseApiKeys,
+  parseEncryptionKeys,
+  parseServiceTokens,
+  serviceConfigSchema,
+} from '@mailroute/platform';
 import { parseCloudOrigins } from './credentials/clouds';
 import { z } from 'zod';
 
@@ -13,7 +20,10 @@ export const configSchema = serviceConfigSchema
     /** embedded (node:sqlite file, single process) or mongodb (shared by every replica). */
     AUTH_BROKER_STORE: z.enum(['embedded', 'mongodb']).default('embedded'),
     AUTH_BROKER_EMBEDDED_PATH: z.string().default('.cache/auth-broker/auth-broker.db'),
-    AUTH_BROKER_MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URL').optional(),
+    AUTH_BROKER_MONGODB_URL: z
+      .string()
+      .regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URL')
+      .optional(),
     AUTH_BROKER_MONGODB_DATABASE: z.string().default('mailroute'),
     /** Key ring: `id:base64(32 bytes)[,…]`. Required with mongodb; embedded generates a local dev key when unset. */
     AUTH_BROKER_ENCRYPTION_KEYS: env.parsed(parseEncryptionKeys).optional(),
@@ -43,9 +53,14 @@ export const configSchema = serviceConfigSchema
   })
   .superRefine((config, context) => {
     if (config.AUTH_BROKER_STORE === 'mongodb') {
-      if (!config.AUTH_BROKER_MONGODB_URL) addConfigProblem(context, 'AUTH_BROKER_MONGODB_URL', 'is required when AUTH_BROKER_STORE=mongodb');
+      if (!config.AUTH_BROKER_MONGODB_URL)
+        addConfigProblem(context, 'AUTH_BROKER_MONGODB_URL', 'is required when AUTH_BROKER_STORE=mongodb');
       if (!config.AUTH_BROKER_ENCRYPTION_KEYS?.length) {
-        addConfigProblem(context, 'AUTH_BROKER_ENCRYPTION_KEYS', 'is required when AUTH_BROKER_STORE=mongodb (replicas must share the key ring)');
+        addConfigProblem(
+          context,
+          'AUTH_BROKER_ENCRYPTION_KEYS',
+          'is required when AUTH_BROKER_STORE=mongodb (replicas must share the key ring)',
+        );
       }
     }
     const active = config.AUTH_BROKER_ENCRYPTION_ACTIVE_KEY;
@@ -53,7 +68,11 @@ export const configSchema = serviceConfigSchema
       addConfigProblem(context, 'AUTH_BROKER_ENCRYPTION_ACTIVE_KEY', 'must be the id of a key in AUTH_BROKER_ENCRYPTION_KEYS');
     }
     if (config.AUTH_BROKER_TRUST_LOOPBACK_SERVICES && !['127.0.0.1', '::1', 'localhost'].includes(config.GRPC_HOST)) {
-      addConfigProblem(context, 'AUTH_BROKER_TRUST_LOOPBACK_SERVICES', 'may only be true when GRPC_HOST is a loopback address (development mode)');
+      addConfigProblem(
+        context,
+        'AUTH_BROKER_TRUST_LOOPBACK_SERVICES',
+        'may only be true when GRPC_HOST is a loopback address (development mode)',
+      );
     }
   });
 

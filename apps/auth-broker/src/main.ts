@@ -3,4 +3,8 @@ import { configSchema } from './config';
 
 // runService starts OpenTelemetry before it calls `wire`; the wiring (MongoDB driver, kafkajs, MSAL,
 // the Graph client) is imported only then, so the instrumentations patch those modules as they load.
-void runService({ name: 'auth-broker', configSchema, wire: async (config, logger) => (await import('./wiring.js')).wireAuthBroker(config, logger) });
+void runService({
+  name: 'auth-broker',
+  configSchema,
+  wire: async (config, logger) => (await import('./wiring.js')).wireAuthBroker(config, logger),
+});

@@ -60,7 +60,10 @@ export function createServer(deps: AuthBrokerDeps): GrpcServer {
       }),
       serveWith(
         AccessTokenServiceDefinition,
-        serviceCallerMiddleware({ authenticator: deps.authenticator, ...(deps.tokenCallers ? { allowedServices: deps.tokenCallers } : {}) }),
+        serviceCallerMiddleware({
+          authenticator: deps.authenticator,
+          ...(deps.tokenCallers ? { allowedServices: deps.tokenCallers } : {}),
+        }),
         createAccessTokenHandlers(core),
       ),
     ],

@@ -10,5 +10,6 @@ import { wireAuthBroker } from './wiring';
 export const authBrokerService = {
   name: 'auth-broker' as const,
   configSchema,
-  wire: (config: AuthBrokerConfig, logger: Logger, _adapters: object = {}): Promise<ServiceParts> => wireAuthBroker(config, logger),
+  wire: (config: AuthBrokerConfig, logger: Logger, _adapters: object = {}): Promise<ServiceParts> =>
+    wireAuthBroker(config, logger),
 };

@@ -36,7 +36,10 @@ describe('two auth-broker processes sharing one store', () => {
       AUTH_BROKER_ALLOWED_CLOUD_ORIGINS: endpoints.baseUrl,
       AUTH_BROKER_METRICS_PORT: '0',
     };
-    replicas.push(startServiceProcess('apps/auth-broker/src/main.ts', env), startServiceProcess('apps/auth-broker/src/main.ts', env));
+    replicas.push(
+      startServiceProcess('apps/auth-broker/src/main.ts', env),
+      startServiceProcess('apps/auth-broker/src/main.ts', env),
+    );
   });
 
   afterAll(async () => {
@@ -52,8 +55,12 @@ describe('two auth-broker processes sharing one store', () => {
     const app = await endpoints.admin.createApp(directory.id, { applicationPermissions: ['Mail.ReadWrite', 'Mail.Send'] });
     const secret = await endpoints.admin.addSecret(directory.id, app.clientId);
     const ports = await Promise.all(replicas.map((replica) => replica.port()));
-    const admins = ports.map((port) => createGrpcClient(AuthBrokerServiceDefinition, `127.0.0.1:${port}`, { deadlineMs: 60_000 }));
-    const tokens = ports.map((port) => createGrpcClient(AccessTokenServiceDefinition, `127.0.0.1:${port}`, { deadlineMs: 60_000 }));
+    const admins = ports.map((port) =>
+      createGrpcClient(AuthBrokerServiceDefinition, `127.0.0.1:${port}`, { deadlineMs: 60_000 }),
+    );
+    const tokens = ports.map((port) =>
+      createGrpcClient(AccessTokenServiceDefinition, `127.0.0.1:${port}`, { deadlineMs: 60_000 }),
+    );
     try {
       const [admin] = admins.map((handle) => handle.client);
       if (!admin) throw new Error('expected a replica');
@@ -67,7 +74,10 @@ describe('two auth-broker processes sharing one store', () => {
             cloud: AuthorityCloud.AUTHORITY_CLOUD_CUSTOM,
             authorityHost: endpoints.baseUrl,
             graphEndpoint: endpoints.baseUrl,
-            credential: { $case: 'clientSecret', value: { value: secret.secretText, expiresAt: new Date(Date.now() + 90 * 86_400_000) } },
+            credential: {
+              $case: 'clientSecret',
+              value: { value: secret.secretText, expiresAt: new Date(Date.now() + 90 * 86_400_000) },
+            },
           },
         },
         { metadata: Metadata({ authorization: `Bearer ${apiKey}` }) },
@@ -77,7 +87,10 @@ describe('two auth-broker processes sharing one store', () => {
       const metadata = Metadata({ authorization: `Bearer ${serviceToken}` });
       const results = await Promise.all(
         Array.from({ length: 200 }, (_, i) =>
-          (i % 2 === 0 ? first : second).getAccessToken({ tenantId: tenant, principal: { $case: 'appOnly', value: { credentialsId: '' } }, forceRefresh: false }, { metadata }),
+          (i % 2 === 0 ? first : second).getAccessToken(
+            { tenantId: tenant, principal: { $case: 'appOnly', value: { credentialsId: '' } }, forceRefresh: false },
+            { metadata },
+          ),
         ),
       );
       expect(new Set(results.map((result) => result.accessToken)).size).toBe(1);

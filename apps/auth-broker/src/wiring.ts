@@ -1,7 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createCallerAuthenticator, createSecretBox, ensurePrivateFile, startMetrics, writePrivateFile, type Logger, type ServiceParts } from '@mailroute/platform';
+import {
+  createCallerAuthenticator,
+  createSecretBox,
+  ensurePrivateFile,
+  startMetrics,
+  writePrivateFile,
+  type Logger,
+  type ServiceParts,
+} from '@mailroute/platform';
 import { createAuthBrokerCore } from './auth-broker';
 import type { AuthBrokerConfig } from './config';
 import { createServer } from './server';
@@ -14,11 +22,21 @@ import { openEmbeddedStores, openMongoStores } from './store/auth-broker.stores'
 export async function wireAuthBroker(config: AuthBrokerConfig, logger: Logger): Promise<ServiceParts> {
   const stores =
     config.AUTH_BROKER_STORE === 'mongodb'
-      ? await openMongoStores({ url: config.AUTH_BROKER_MONGODB_URL ?? '', database: config.AUTH_BROKER_MONGODB_DATABASE, logger })
+      ? await openMongoStores({
+          url: config.AUTH_BROKER_MONGODB_URL ?? '',
+          database: config.AUTH_BROKER_MONGODB_DATABASE,
+          logger,
+        })
       : openEmbeddedStores(config.AUTH_BROKER_EMBEDDED_PATH);
-  const keys = config.AUTH_BROKER_ENCRYPTION_KEYS?.length ? config.AUTH_BROKER_ENCRYPTION_KEYS : [developmentKey(config.AUTH_BROKER_EMBEDDED_PATH, logger)];
+  const keys = config.AUTH_BROKER_ENCRYPTION_KEYS?.length
+    ? config.AUTH_BROKER_ENCRYPTION_KEYS
+    : [developmentKey(config.AUTH_BROKER_EMBEDDED_PATH, logger)];
   const secretBox = createSecretBox({ keys, activeKeyId: config.AUTH_BROKER_ENCRYPTION_ACTIVE_KEY ?? keys[0]?.id ?? '' });
-  const metrics = await startMetrics({ serviceName: 'auth-broker', port: config.AUTH_BROKER_METRICS_PORT, host: config.AUTH_BROKER_METRICS_HOST });
+  const metrics = await startMetrics({
+    serviceName: 'auth-broker',
+    port: config.AUTH_BROKER_METRICS_PORT,
+    host: config.AUTH_BROKER_METRICS_HOST,
+  });
   logger.info({ port: metrics.port }, 'auth-broker: metrics at /metrics');
   const authenticator = createCallerAuthenticator({
     apiKeys: config.AUTH_BROKER_API_KEYS ?? [],
@@ -58,6 +76,9 @@ function developmentKey(databasePath: string, logger: Logger): { id: string; key
   const file = path.join(path.dirname(path.resolve(databasePath)), 'dev-encryption.key');
   if (!existsSync(file)) writePrivateFile(file, randomBytes(32).toString('base64'));
   else ensurePrivateFile(file);
-  logger.warn({ file }, 'auth-broker: using a local development encryption key; set AUTH_BROKER_ENCRYPTION_KEYS for any real deployment');
+  logger.warn(
+    { file },
+    'auth-broker: using a local development encryption key; set AUTH_BROKER_ENCRYPTION_KEYS for any real deployment',
+  );
   return { id: 'dev-local', key: Buffer.from(readFileSync(file, 'utf8').trim(), 'base64') };
 }

@@ -21,20 +21,38 @@ const signInScopes = ['User.Read'];
  * The desktop app registration must allow public client flows. With MAILROUTE_AGENT_TOKEN set, that
  * ID token is used as is.
  */
-export async function signInAgent(settings: CliSettings['agent'], notify: (message: string) => void, signal: AbortSignal): Promise<AgentCredential> {
+export async function signInAgent(
+  settings: CliSettings['agent'],
+  notify: (message: string) => void,
+  signal: AbortSignal,
+): Promise<AgentCredential> {
   if (settings.token) {
     const token = settings.token;
     return { token: () => token, refresh: async () => false, username: 'token from MAILROUTE_AGENT_TOKEN' };
   }
-  if (!settings.directory) throw new CliError('agent sign-in needs --directory (or MAILROUTE_AGENT_DIRECTORY): the Entra directory (tenant) id of the agents');
-  if (!settings.clientId) throw new CliError('agent sign-in needs --client-id (or MAILROUTE_AGENT_CLIENT_ID): the agent desktop app registration (the router\'s ROUTER_AGENT_AUDIENCE)');
+  if (!settings.directory)
+    throw new CliError(
+      'agent sign-in needs --directory (or MAILROUTE_AGENT_DIRECTORY): the Entra directory (tenant) id of the agents',
+    );
+  if (!settings.clientId)
+    throw new CliError(
+      "agent sign-in needs --client-id (or MAILROUTE_AGENT_CLIENT_ID): the agent desktop app registration (the router's ROUTER_AGENT_AUDIENCE)",
+    );
   // Loaded here, not at start-up: only the agent mode needs MSAL, and every other command starts faster without it.
   const { PublicClientApplication } = await import('@azure/msal-node');
   const msal = new PublicClientApplication({
-    auth: { clientId: settings.clientId, authority: `${settings.authority}/${settings.directory}`, knownAuthorities: [new URL(settings.authority).host] },
+    auth: {
+      clientId: settings.clientId,
+      authority: `${settings.authority}/${settings.directory}`,
+      knownAuthorities: [new URL(settings.authority).host],
+    },
   });
   // MSAL polls the token endpoint until the user has signed in; setting `cancel` stops it (Ctrl-C).
-  const request: DeviceCodeRequest = { scopes: signInScopes, deviceCodeCallback: (response) => notify(response.message), cancel: false };
+  const request: DeviceCodeRequest = {
+    scopes: signInScopes,
+    deviceCodeCallback: (response) => notify(response.message),
+    cancel: false,
+  };
   const onAbort = () => {
     request.cancel = true;
   };

@@ -27,7 +27,9 @@ import {
  */
 
 interface TestInfraModule {
-  startKafka(options?: { log?: (line: string) => void }): Promise<{ pid: number; brokers: string; runDir: string | null; dataDir: string }>;
+  startKafka(options?: {
+    log?: (line: string) => void;
+  }): Promise<{ pid: number; brokers: string; runDir: string | null; dataDir: string }>;
   stopProcess(pid: number, options?: { timeoutMs?: number }): Promise<unknown>;
 }
 
@@ -42,7 +44,12 @@ const cliEntry = path.join(workspaceRoot, 'apps', 'cli', 'src', 'main.ts');
 function spawnCli(args: string[], env: Record<string, string>): ChildProcessWithoutNullStreams {
   return spawn(process.execPath, ['--import', 'tsx', cliEntry, ...args], {
     cwd: workspaceRoot,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', TSX_TSCONFIG_PATH: path.join(workspaceRoot, 'tsconfig.base.json'), ...env },
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      HOME: process.env['HOME'] ?? '',
+      TSX_TSCONFIG_PATH: path.join(workspaceRoot, 'tsconfig.base.json'),
+      ...env,
+    },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
 }
@@ -90,7 +97,12 @@ describe('mailroute CLI against real services', () => {
     });
     services.push(authBroker);
     tenant = await createSandboxMailTenant(endpoints, { mailboxCount: 1 });
-    const desktop = await endpoints.admin.createApp(tenant.directoryId, { displayName: 'mailroute desktop', delegatedPermissions: ['User.Read'], allowPublicClient: true, grantAdminConsent: true });
+    const desktop = await endpoints.admin.createApp(tenant.directoryId, {
+      displayName: 'mailroute desktop',
+      delegatedPermissions: ['User.Read'],
+      allowPublicClient: true,
+      grantAdminConsent: true,
+    });
     desktopClientId = desktop.clientId;
     agentUpn = `anna@${tenant.domain}`;
     await endpoints.admin.createMailbox(tenant.directoryId, { userPrincipalName: agentUpn, displayName: 'Anna Agent' });
@@ -138,7 +150,25 @@ describe('mailroute CLI against real services', () => {
 
   it('stores credentials read from stdin, never echoing the secret, and diagnoses the tenant healthy', async () => {
     const added = await mailroute(
-      ['credentials', 'add', '--directory', tenant.directoryId, '--client-id', tenant.clientId, '--client-secret-stdin', '--secret-expires', '+365d', '--cloud', 'custom', '--authority-host', endpoints.baseUrl, '--graph-endpoint', endpoints.baseUrl, '--name', 'CLI test'],
+      [
+        'credentials',
+        'add',
+        '--directory',
+        tenant.directoryId,
+        '--client-id',
+        tenant.clientId,
+        '--client-secret-stdin',
+        '--secret-expires',
+        '+365d',
+        '--cloud',
+        'custom',
+        '--authority-host',
+        endpoints.baseUrl,
+        '--graph-endpoint',
+        endpoints.baseUrl,
+        '--name',
+        'CLI test',
+      ],
       { stdin: `${tenant.clientSecret}\n` },
     );
     expect(added).toMatchObject({ code: 0, stderr: '' });
@@ -154,18 +184,24 @@ describe('mailroute CLI against real services', () => {
 
     const listed = await mailroute(['credentials', 'list', '--json']);
     expect(listed.code).toBe(0);
-    expect(JSON.parse(listed.stdout)).toMatchObject({ credentials: [{ credentialsId: 'default', clientId: tenant.clientId, state: 'CREDENTIAL_STATE_VALID' }] });
+    expect(JSON.parse(listed.stdout)).toMatchObject({
+      credentials: [{ credentialsId: 'default', clientId: tenant.clientId, state: 'CREDENTIAL_STATE_VALID' }],
+    });
   });
 
   it('shows refusals as the gRPC status with the field named, the mailroute-error-code trailer and a hint, exit code 1, and no stack trace', async () => {
     const invalid = await mailroute(['queue', 'create', 'too-quick', '--name', 'Too quick', '--offer-timeout', '5s']);
     expect(invalid.code).toBe(1);
-    expect(invalid.stderr).toMatch(/^error: INVALID_ARGUMENT from interaction-router \(127\.0\.0\.1:\d+\): queue\.offer_timeout: /);
+    expect(invalid.stderr).toMatch(
+      /^error: INVALID_ARGUMENT from interaction-router \(127\.0\.0\.1:\d+\): queue\.offer_timeout: /,
+    );
     expect(invalid.stderr).not.toMatch(/\n\s+at /);
 
     const noCredentials = await mailroute(['mailbox', 'sign-in', `owner@${tenant.domain}`, '--credentials', 'missing']);
     expect(noCredentials.code).toBe(1);
-    expect(noCredentials.stderr).toMatch(/^error: FAILED_PRECONDITION from auth-broker \(127\.0\.0\.1:\d+\): tenant credentials "missing": /);
+    expect(noCredentials.stderr).toMatch(
+      /^error: FAILED_PRECONDITION from auth-broker \(127\.0\.0\.1:\d+\): tenant credentials "missing": /,
+    );
     expect(noCredentials.stderr).toContain('\n  mailroute-error-code: DIAGNOSTIC_CODE_CREDENTIALS_NOT_FOUND');
 
     const wrongKey = await mailroute(['mailbox', 'list'], { env: { MAILROUTE_API_KEY: 'mrk_not-a-key' } });
@@ -175,18 +211,67 @@ describe('mailroute CLI against real services', () => {
   });
 
   it('sets up a queue, a rule and an agent, adds the mailbox with its diagnosis, and names the setup step for a mailbox outside the access policy', async () => {
-    const queue = await mailroute(['queue', 'create', 'support', '--name', 'Support', '--offer-timeout', '2m', '--sl-threshold', '1h', '--sl-target', '90']);
+    const queue = await mailroute([
+      'queue',
+      'create',
+      'support',
+      '--name',
+      'Support',
+      '--offer-timeout',
+      '2m',
+      '--sl-threshold',
+      '1h',
+      '--sl-target',
+      '90',
+    ]);
     expect(queue).toMatchObject({ code: 0, stderr: '' });
     expect(queue.stdout).toContain('queue support created (LONGEST_IDLE, offer timeout 2m)');
 
-    const rule = await mailroute(['rule', 'create', 'support-mail', '--name', 'Support mailbox', '--mailbox', 'support', '--queue', 'support', '--priority', '200', '--tag', 'cli']);
+    const rule = await mailroute([
+      'rule',
+      'create',
+      'support-mail',
+      '--name',
+      'Support mailbox',
+      '--mailbox',
+      'support',
+      '--queue',
+      'support',
+      '--priority',
+      '200',
+      '--tag',
+      'cli',
+    ]);
     expect(rule).toMatchObject({ code: 0, stderr: '' });
     expect(rule.stdout).toMatch(/^rule support-mail created: mailbox support → support p200 tags cli$/m);
 
-    const agent = await mailroute(['agent', 'create', 'anna', '--name', 'Anna Agent', '--upn', agentUpn, '--queue', 'support', '--capacity', '3']);
+    const agent = await mailroute([
+      'agent',
+      'create',
+      'anna',
+      '--name',
+      'Anna Agent',
+      '--upn',
+      agentUpn,
+      '--queue',
+      'support',
+      '--capacity',
+      '3',
+    ]);
     expect(agent).toMatchObject({ code: 0, stderr: '' });
 
-    const mailbox = await mailroute(['mailbox', 'add', tenant.mailboxes[0] ?? '', '--id', 'support', '--default-queue', 'support', '--backfill-days', '1', '--diagnose']);
+    const mailbox = await mailroute([
+      'mailbox',
+      'add',
+      tenant.mailboxes[0] ?? '',
+      '--id',
+      'support',
+      '--default-queue',
+      'support',
+      '--backfill-days',
+      '1',
+      '--diagnose',
+    ]);
     expect(mailbox.stderr).toBe('');
     expect(mailbox.stdout).toMatch(new RegExp(`^address:\\s+${(tenant.mailboxes[0] ?? '').replaceAll('.', '\\.')}$`, 'm'));
     expect(mailbox.stdout).toContain(`mailbox ${tenant.mailboxes[0] ?? ''}: HEALTHY`);
@@ -194,7 +279,12 @@ describe('mailroute CLI against real services', () => {
     expect(mailbox.code).toBe(0);
 
     // Exchange scoping as the real-tenant guide sets it up: the app may only open the routed mailbox.
-    await endpoints.admin.createAccessPolicy(tenant.directoryId, { appId: tenant.clientId, accessRight: 'RestrictAccess', policyScopeGroupId: `routed@${tenant.domain}`, members: [tenant.mailboxes[0] ?? ''] });
+    await endpoints.admin.createAccessPolicy(tenant.directoryId, {
+      appId: tenant.clientId,
+      accessRight: 'RestrictAccess',
+      policyScopeGroupId: `routed@${tenant.domain}`,
+      members: [tenant.mailboxes[0] ?? ''],
+    });
     const outside = await mailroute(['mailbox', 'diagnose', '--address', agentUpn]);
     expect(outside.code).toBe(3);
     expect(outside.stdout).toContain(`mailbox ${agentUpn}: FAILED`);
@@ -204,11 +294,26 @@ describe('mailroute CLI against real services', () => {
 
   it('agent mode: signs in with a device code, is offered the e-mail delivered to the mailbox, accepts, replies and completes it', async () => {
     // An 8 s deadline for the agent's unary calls: the stream must outlive it (it has none).
-    const agent = spawnCli(['agent', 'connect', '--json', '--heartbeat', '5s', '--authority', endpoints.baseUrl, '--directory', tenant.directoryId, '--client-id', desktopClientId], {
-      ...cliEnv,
-      MAILROUTE_TIMEOUT: '8s',
-      NODE_EXTRA_CA_CERTS: endpoints.caCertPath,
-    });
+    const agent = spawnCli(
+      [
+        'agent',
+        'connect',
+        '--json',
+        '--heartbeat',
+        '5s',
+        '--authority',
+        endpoints.baseUrl,
+        '--directory',
+        tenant.directoryId,
+        '--client-id',
+        desktopClientId,
+      ],
+      {
+        ...cliEnv,
+        MAILROUTE_TIMEOUT: '8s',
+        NODE_EXTRA_CA_CERTS: endpoints.caCertPath,
+      },
+    );
     const lines: Record<string, unknown>[] = [];
     let stderr = '';
     let pending = '';
@@ -221,16 +326,35 @@ describe('mailroute CLI against real services', () => {
     agent.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => agent.on('exit', (code) => resolve(code)));
     const line = <T>(pick: (entry: Record<string, unknown>) => T | undefined, description: string) =>
-      waitFor(() => lines.map(pick).find((value) => value !== undefined), { timeoutMs: 60_000, intervalMs: 100, description: description }).catch((error: unknown) => {
-        throw new Error(`${String(error)}\nagent stdout: ${JSON.stringify(lines)}\nagent stderr: ${stderr}\nrouter: ${services[1]?.output.slice(-15).join('\n') ?? ''}`);
+      waitFor(() => lines.map(pick).find((value) => value !== undefined), {
+        timeoutMs: 60_000,
+        intervalMs: 100,
+        description: description,
+      }).catch((error: unknown) => {
+        throw new Error(
+          `${String(error)}\nagent stdout: ${JSON.stringify(lines)}\nagent stderr: ${stderr}\nrouter: ${services[1]?.output.slice(-15).join('\n') ?? ''}`,
+        );
       });
     try {
-      const userCode = await waitFor(() => /enter the code ([A-Z0-9]+)/.exec(stderr)?.[1], { timeoutMs: 30_000, description: 'the device-code prompt' });
+      const userCode = await waitFor(() => /enter the code ([A-Z0-9]+)/.exec(stderr)?.[1], {
+        timeoutMs: 30_000,
+        description: 'the device-code prompt',
+      });
       await endpoints.admin.approveDeviceCode(userCode, agentUpn);
-      const connectedAt = await line((entry) => ((entry['event'] as { snapshot?: unknown } | undefined)?.snapshot ? Date.parse((entry['event'] as { sentAt: string }).sentAt) : undefined), 'the snapshot');
+      const connectedAt = await line(
+        (entry) =>
+          (entry['event'] as { snapshot?: unknown } | undefined)?.snapshot
+            ? Date.parse((entry['event'] as { sentAt: string }).sentAt)
+            : undefined,
+        'the snapshot',
+      );
 
       const subject = `Order ${randomBytes(3).toString('hex')} arrived damaged`;
-      await endpoints.admin.deliver(tenant.directoryId, tenant.mailboxes[0] ?? '', { from: { address: 'carol@customer.example', name: 'Carol' }, subject, body: 'The box was crushed. Can you send a new one?' });
+      await endpoints.admin.deliver(tenant.directoryId, tenant.mailboxes[0] ?? '', {
+        from: { address: 'carol@customer.example', name: 'Carol' },
+        subject,
+        body: 'The box was crushed. Can you send a new one?',
+      });
 
       type OfferEvent = { offerId: string; interaction: { interactionId: string; subject: string; queueId: string } };
       const offer = await line((entry) => (entry['event'] as { offer?: OfferEvent } | undefined)?.offer, 'an offer');
@@ -238,11 +362,20 @@ describe('mailroute CLI against real services', () => {
       const interactionId = offer.interaction.interactionId;
 
       agent.stdin.write(`accept ${offer.offerId.slice(0, 8)}\n`);
-      const accepted = await line((entry) => (entry['result'] as { interaction?: { interactionId: string; state: string } } | undefined)?.interaction, 'the accept result');
+      const accepted = await line(
+        (entry) => (entry['result'] as { interaction?: { interactionId: string; state: string } } | undefined)?.interaction,
+        'the accept result',
+      );
       expect(accepted).toMatchObject({ interactionId, state: 'INTERACTION_STATE_ASSIGNED' });
 
       agent.stdin.write(`reply ${interactionId} We are sending a replacement today.\n`);
-      const reply = await line((entry) => (entry['result'] as { sendId?: string; state?: string } | undefined)?.sendId ? (entry['result'] as { sendId: string; state: string }) : undefined, 'the reply result');
+      const reply = await line(
+        (entry) =>
+          (entry['result'] as { sendId?: string; state?: string } | undefined)?.sendId
+            ? (entry['result'] as { sendId: string; state: string })
+            : undefined,
+        'the reply result',
+      );
       expect(reply.state).toBe('SEND_STATE_ACCEPTED');
 
       // The thread as the agent sees it: the customer's message and the reply just recorded.
@@ -253,11 +386,22 @@ describe('mailroute CLI against real services', () => {
 
       agent.stdin.write('complete resolved\n');
       const completed = await line(
-        (entry) => ((entry['result'] as { interaction?: { state: string } } | undefined)?.interaction?.state === 'INTERACTION_STATE_COMPLETED' ? true : undefined),
+        (entry) =>
+          (entry['result'] as { interaction?: { state: string } } | undefined)?.interaction?.state ===
+          'INTERACTION_STATE_COMPLETED'
+            ? true
+            : undefined,
         'the complete result',
       );
       expect(completed).toBe(true);
-      await line((entry) => ((entry['event'] as { heartbeat?: unknown; sentAt?: string } | undefined)?.heartbeat && Date.parse((entry['event'] as { sentAt: string }).sentAt) >= connectedAt + 9_000 ? true : undefined), 'a heartbeat after the unary deadline');
+      await line(
+        (entry) =>
+          (entry['event'] as { heartbeat?: unknown; sentAt?: string } | undefined)?.heartbeat &&
+          Date.parse((entry['event'] as { sentAt: string }).sentAt) >= connectedAt + 9_000
+            ? true
+            : undefined,
+        'a heartbeat after the unary deadline',
+      );
       agent.stdin.end();
       expect(await exited).toBe(0);
       expect(stderr).not.toMatch(/^error:/m);
@@ -275,7 +419,9 @@ describe('mailroute CLI against real services', () => {
 
       const stats = await mailroute(['queue', 'stats', 'support', '--json']);
       expect(stats.code).toBe(0);
-      expect(JSON.parse(stats.stdout)).toMatchObject({ statistics: { queueId: 'support', acceptedInWindow: 1, completedInWindow: 1 } });
+      expect(JSON.parse(stats.stdout)).toMatchObject({
+        statistics: { queueId: 'support', acceptedInWindow: 1, completedInWindow: 1 },
+      });
 
       const status = await waitFor(
         async () => {

@@ -1,5 +1,16 @@
 import { PassThrough } from 'node:stream';
-import { AgentPresence, CheckOutcome, ConnectResponse, Interaction, DiagnosisResult, DiagnosticCheck, DiagnosticCode, InteractionState, QueueStrategy, SetupStep } from '@mailroute/contracts';
+import {
+  AgentPresence,
+  CheckOutcome,
+  ConnectResponse,
+  Interaction,
+  DiagnosisResult,
+  DiagnosticCheck,
+  DiagnosticCode,
+  InteractionState,
+  QueueStrategy,
+  SetupStep,
+} from '@mailroute/contracts';
 import { ClientError, Status } from 'nice-grpc-common';
 import { commands, runCli } from './cli';
 import { parseCommandLine } from './command';
@@ -15,12 +26,25 @@ function fakeIo(env: Record<string, string> = {}, stdinText?: string) {
   const err: string[] = [];
   const stdin = new PassThrough();
   if (stdinText !== undefined) stdin.end(stdinText);
-  return { out, err, io: { stdout: (t: string) => out.push(t), stderr: (t: string) => err.push(t), stdin, env, signal: new AbortController().signal } };
+  return {
+    out,
+    err,
+    io: {
+      stdout: (t: string) => out.push(t),
+      stderr: (t: string) => err.push(t),
+      stdin,
+      env,
+      signal: new AbortController().signal,
+    },
+  };
 }
 
 describe('command line parsing', () => {
   it('finds the longest command path, with global options before or after it', () => {
-    const parsed = parseCommandLine(['--json', 'queue', 'create', 'billing', '--name', 'Billing', '--skill', 'de:3', '--skill', 'billing'], commands);
+    const parsed = parseCommandLine(
+      ['--json', 'queue', 'create', 'billing', '--name', 'Billing', '--skill', 'de:3', '--skill', 'billing'],
+      commands,
+    );
     expect(parsed.command?.path).toEqual(['queue', 'create']);
     expect(parsed.positionals).toEqual(['billing']);
     expect(parsed.values).toMatchObject({ json: true, name: 'Billing', skill: ['de:3', 'billing'] });
@@ -32,8 +56,12 @@ describe('command line parsing', () => {
   });
 
   it('refuses unknown options, missing values, missing and surplus arguments with a UsageError naming them', () => {
-    expect(() => parseCommandLine(['queue', 'create', 'q1', '--nmae', 'x'], commands)).toThrow(new UsageError('unknown option --nmae'));
-    expect(() => parseCommandLine(['queue', 'create', 'q1', '--name'], commands)).toThrow(/--name.*needs a value|argument missing/);
+    expect(() => parseCommandLine(['queue', 'create', 'q1', '--nmae', 'x'], commands)).toThrow(
+      new UsageError('unknown option --nmae'),
+    );
+    expect(() => parseCommandLine(['queue', 'create', 'q1', '--name'], commands)).toThrow(
+      /--name.*needs a value|argument missing/,
+    );
     expect(() => parseCommandLine(['mailbox', 'show'], commands)).toThrow(new UsageError('missing <mailbox-id>'));
     expect(() => parseCommandLine(['queue', 'list', 'extra'], commands)).toThrow(new UsageError('unexpected argument "extra"'));
   });
@@ -57,7 +85,12 @@ describe('command line parsing', () => {
 
   it('refuses credentials without a secret or certificate, and never takes the secret as a flag value', async () => {
     const missing = fakeIo({ MAILROUTE_API_KEY: 'k' });
-    await expect(runCli(['credentials', 'add', '--directory', 'contoso.example', '--client-id', '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f'], missing.io)).resolves.toBe(2);
+    await expect(
+      runCli(
+        ['credentials', 'add', '--directory', 'contoso.example', '--client-id', '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f'],
+        missing.io,
+      ),
+    ).resolves.toBe(2);
     expect(missing.err[0]).toMatch(/^error: a credential is required: --client-secret-stdin/);
 
     const asFlag = fakeIo({ MAILROUTE_API_KEY: 'k' });
@@ -66,7 +99,9 @@ describe('command line parsing', () => {
     expect(asFlag.err.join('\n')).not.toContain('hunter2');
 
     const noExpiry = fakeIo({ MAILROUTE_API_KEY: 'k' }, 'the-secret-value\n');
-    await expect(runCli(['credentials', 'add', '--directory', 'd', '--client-id', 'c', '--client-secret-stdin'], noExpiry.io)).resolves.toBe(2);
+    await expect(
+      runCli(['credentials', 'add', '--directory', 'd', '--client-id', 'c', '--client-secret-stdin'], noExpiry.io),
+    ).resolves.toBe(2);
     expect(noExpiry.err[0]).toContain('--secret-expires is required');
     expect(noExpiry.err.join('\n')).not.toContain('the-secret-value');
   });
@@ -74,9 +109,29 @@ describe('command line parsing', () => {
 
 describe('settings', () => {
   it('takes flags over environment variables over the loopback defaults', () => {
-    const settings = resolveSettings({ router: 'router.internal:443' }, { MAILROUTE_ROUTER: 'ignored:1', MAILROUTE_MAILBOX_FETCH: 'fetch:50052', MAILROUTE_API_KEY: 'mrk_x', MAILROUTE_TIMEOUT: '2m' });
-    expect(settings).toMatchObject({ router: 'router.internal:443', mailboxFetch: 'fetch:50052', authBroker: '127.0.0.1:50051', apiKey: 'mrk_x', timeoutMs: 120_000, json: false });
-    expect(settings.agent).toEqual({ authority: 'https://login.microsoftonline.com', directory: undefined, clientId: undefined, token: undefined });
+    const settings = resolveSettings(
+      { router: 'router.internal:443' },
+      {
+        MAILROUTE_ROUTER: 'ignored:1',
+        MAILROUTE_MAILBOX_FETCH: 'fetch:50052',
+        MAILROUTE_API_KEY: 'mrk_x',
+        MAILROUTE_TIMEOUT: '2m',
+      },
+    );
+    expect(settings).toMatchObject({
+      router: 'router.internal:443',
+      mailboxFetch: 'fetch:50052',
+      authBroker: '127.0.0.1:50051',
+      apiKey: 'mrk_x',
+      timeoutMs: 120_000,
+      json: false,
+    });
+    expect(settings.agent).toEqual({
+      authority: 'https://login.microsoftonline.com',
+      directory: undefined,
+      clientId: undefined,
+      token: undefined,
+    });
   });
 
   it('names the variable or option that holds a bad value', () => {
@@ -97,11 +152,15 @@ describe('values', () => {
   });
 
   it('maps enum names as typed to proto values and lists the choices on a typo', () => {
-    expect(parseEnum(QueueStrategy, 'QUEUE_STRATEGY', 'least-occupied', '--strategy')).toBe(QueueStrategy.QUEUE_STRATEGY_LEAST_OCCUPIED);
+    expect(parseEnum(QueueStrategy, 'QUEUE_STRATEGY', 'least-occupied', '--strategy')).toBe(
+      QueueStrategy.QUEUE_STRATEGY_LEAST_OCCUPIED,
+    );
     expect(parseEnum(InteractionState, 'INTERACTION_STATE', 'QUEUED', '--state')).toBe(InteractionState.INTERACTION_STATE_QUEUED);
     expect(parseEnum(AgentPresence, 'AGENT_PRESENCE', 'AGENT_PRESENCE_AWAY', 'presence')).toBe(AgentPresence.AGENT_PRESENCE_AWAY);
     expect(() => parseEnum(QueueStrategy, 'QUEUE_STRATEGY', 'unspecified', '--strategy')).toThrow(UsageError);
-    expect(() => parseEnum(QueueStrategy, 'QUEUE_STRATEGY', 'fastest', '--strategy')).toThrow('--strategy: "fastest" is not one of longest-idle, least-occupied, round-robin, best-skill-match');
+    expect(() => parseEnum(QueueStrategy, 'QUEUE_STRATEGY', 'fastest', '--strategy')).toThrow(
+      '--strategy: "fastest" is not one of longest-idle, least-occupied, round-robin, best-skill-match',
+    );
     expect(enumChoices(AgentPresence, 'AGENT_PRESENCE')).toEqual(['available', 'busy', 'away', 'offline']);
     expect(enumLabel(InteractionState, 'INTERACTION_STATE', InteractionState.INTERACTION_STATE_OFFERED)).toBe('OFFERED');
   });
@@ -126,7 +185,15 @@ describe('formatting', () => {
   });
 
   it('aligns table columns by code points and sanitises every cell', () => {
-    expect(table(['ID', 'SUBJECT'], [['a', 'Grüße'], ['bbb', 'x\u001b[31m']])).toBe(['ID   SUBJECT', 'a    Grüße', 'bbb  x?[31m'].join('\n'));
+    expect(
+      table(
+        ['ID', 'SUBJECT'],
+        [
+          ['a', 'Grüße'],
+          ['bbb', 'x\u001b[31m'],
+        ],
+      ),
+    ).toBe(['ID   SUBJECT', 'a    Grüße', 'bbb  x?[31m'].join('\n'));
     expect(truncate('abcdef', 4)).toBe('abc…');
   });
 
@@ -144,7 +211,15 @@ describe('formatting', () => {
       result: DiagnosisResult.DIAGNOSIS_RESULT_FAILED,
       checkedAt: new Date(),
       findings: [
-        { check: DiagnosticCheck.DIAGNOSTIC_CHECK_CREDENTIALS_CONFIGURED, outcome: CheckOutcome.CHECK_OUTCOME_PASSED, code: DiagnosticCode.DIAGNOSTIC_CODE_OK, message: 'configured', setupStep: 0, remedy: '', details: {} },
+        {
+          check: DiagnosticCheck.DIAGNOSTIC_CHECK_CREDENTIALS_CONFIGURED,
+          outcome: CheckOutcome.CHECK_OUTCOME_PASSED,
+          code: DiagnosticCode.DIAGNOSTIC_CODE_OK,
+          message: 'configured',
+          setupStep: 0,
+          remedy: '',
+          details: {},
+        },
         {
           check: DiagnosticCheck.DIAGNOSTIC_CHECK_CREDENTIAL_ACCEPTED,
           outcome: CheckOutcome.CHECK_OUTCOME_FAILED,
@@ -168,24 +243,46 @@ describe('formatting', () => {
 describe('errors', () => {
   it('shows the gRPC status, the service, the mailroute-error-code and retry-after-ms trailers and a hint — no stack', () => {
     const lines = describeFailure(
-      new CallFailedError('auth-broker', '127.0.0.1:50051', new ClientError('/mailroute.v1.AuthBrokerService/DiagnoseTenant', Status.FAILED_PRECONDITION, 'the client secret has expired'), {
-        errorCode: 'DIAGNOSTIC_CODE_SECRET_EXPIRED',
-        retryAfterMs: '1500',
-      }),
+      new CallFailedError(
+        'auth-broker',
+        '127.0.0.1:50051',
+        new ClientError(
+          '/mailroute.v1.AuthBrokerService/DiagnoseTenant',
+          Status.FAILED_PRECONDITION,
+          'the client secret has expired',
+        ),
+        {
+          errorCode: 'DIAGNOSTIC_CODE_SECRET_EXPIRED',
+          retryAfterMs: '1500',
+        },
+      ),
     );
     expect(lines).toEqual([
       'error: FAILED_PRECONDITION from auth-broker (127.0.0.1:50051): the client secret has expired',
       '  mailroute-error-code: DIAGNOSTIC_CODE_SECRET_EXPIRED',
       '  retry-after-ms: 1500',
     ]);
-    const unavailable = describeFailure(new CallFailedError('mailbox-fetch', 'h:1', new ClientError('/x', Status.UNAVAILABLE, 'No connection established. Resolution note: '), {}));
-    expect(unavailable).toEqual(['error: UNAVAILABLE from mailbox-fetch (h:1): No connection established', '  hint: is mailbox-fetch running there? Set --mailbox-fetch or MAILROUTE_MAILBOX_FETCH.']);
+    const unavailable = describeFailure(
+      new CallFailedError(
+        'mailbox-fetch',
+        'h:1',
+        new ClientError('/x', Status.UNAVAILABLE, 'No connection established. Resolution note: '),
+        {},
+      ),
+    );
+    expect(unavailable).toEqual([
+      'error: UNAVAILABLE from mailbox-fetch (h:1): No connection established',
+      '  hint: is mailbox-fetch running there? Set --mailbox-fetch or MAILROUTE_MAILBOX_FETCH.',
+    ]);
   });
 });
 
 describe('agent session lines', () => {
   it('splits verbs and arguments, ignoring blank lines and comments', () => {
-    expect(parseSessionLine('  Reply abc123  Thanks, refunded.  ')).toEqual({ verb: 'reply', args: ['abc123', 'Thanks,', 'refunded.'] });
+    expect(parseSessionLine('  Reply abc123  Thanks, refunded.  ')).toEqual({
+      verb: 'reply',
+      args: ['abc123', 'Thanks,', 'refunded.'],
+    });
     expect(parseSessionLine('   ')).toBeUndefined();
     expect(parseSessionLine('# note')).toBeUndefined();
   });
@@ -203,23 +300,57 @@ describe('agent session lines', () => {
 
 describe('agent desktop events', () => {
   const now = new Date('2026-11-22T10:00:00Z');
-  const interaction = Interaction.fromPartial({ interactionId: 'ixn-1234abcd', queueId: 'support', subject: 'Refund \u001b]0;owned\u0007 please', customer: { address: 'carol@customer.example' }, state: InteractionState.INTERACTION_STATE_OFFERED });
+  const interaction = Interaction.fromPartial({
+    interactionId: 'ixn-1234abcd',
+    queueId: 'support',
+    subject: 'Refund \u001b]0;owned\u0007 please',
+    customer: { address: 'carol@customer.example' },
+    state: InteractionState.INTERACTION_STATE_OFFERED,
+  });
 
   it('shows an offer with its expiry and the command to accept it, with hostile subject text neutralised', () => {
     const state = new DesktopState();
-    const line = applyEvent(state, ConnectResponse.fromPartial({ sequence: 2, event: { $case: 'offer', value: { offerId: 'ixn-1234abcd~3', interaction, expiresAt: new Date(now.getTime() + 45_000) } } }), now);
-    expect(line).toBe('[offer] ixn-1234abcd~3  interaction ixn-1234abcd  queue support  from carol@customer.example  "Refund ?]0;owned? please"  expires in 45s  → accept ixn-1234abcd');
+    const line = applyEvent(
+      state,
+      ConnectResponse.fromPartial({
+        sequence: 2,
+        event: { $case: 'offer', value: { offerId: 'ixn-1234abcd~3', interaction, expiresAt: new Date(now.getTime() + 45_000) } },
+      }),
+      now,
+    );
+    expect(line).toBe(
+      '[offer] ixn-1234abcd~3  interaction ixn-1234abcd  queue support  from carol@customer.example  "Refund ?]0;owned? please"  expires in 45s  → accept ixn-1234abcd',
+    );
     expect(state.newestOffer()).toBe('ixn-1234abcd~3');
   });
 
   it('moves an accepted offer to the held interactions and makes it current; an ended assignment leaves', () => {
     const state = new DesktopState();
-    applyEvent(state, ConnectResponse.fromPartial({ event: { $case: 'offer', value: { offerId: 'ixn-1234abcd~3', interaction } } }), now);
-    applyEvent(state, ConnectResponse.fromPartial({ event: { $case: 'assignment', value: { interaction: { ...interaction, state: InteractionState.INTERACTION_STATE_ASSIGNED } } } }), now);
+    applyEvent(
+      state,
+      ConnectResponse.fromPartial({ event: { $case: 'offer', value: { offerId: 'ixn-1234abcd~3', interaction } } }),
+      now,
+    );
+    applyEvent(
+      state,
+      ConnectResponse.fromPartial({
+        event: {
+          $case: 'assignment',
+          value: { interaction: { ...interaction, state: InteractionState.INTERACTION_STATE_ASSIGNED } },
+        },
+      }),
+      now,
+    );
     expect([...state.offers.keys()]).toEqual([]);
     expect(state.current).toBe('ixn-1234abcd');
     expect(applyEvent(state, ConnectResponse.fromPartial({ event: { $case: 'heartbeat', value: {} } }), now)).toBeUndefined();
-    expect(applyEvent(state, ConnectResponse.fromPartial({ event: { $case: 'assignmentEnded', value: { interactionId: 'ixn-1234abcd' } } }), now)).toBe('[ended] ixn-1234abcd');
+    expect(
+      applyEvent(
+        state,
+        ConnectResponse.fromPartial({ event: { $case: 'assignmentEnded', value: { interactionId: 'ixn-1234abcd' } } }),
+        now,
+      ),
+    ).toBe('[ended] ixn-1234abcd');
     expect(state.current).toBeUndefined();
   });
 });

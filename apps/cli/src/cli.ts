@@ -9,7 +9,13 @@ import { describeFailure, exitCodes, UsageError } from './errors';
 import { resolveSettings } from './settings';
 
 /** Every command of the CLI, in the order the overview lists them. */
-export const commands: readonly Command[] = [...credentialsCommands, ...mailboxCommands, ...routingCommands, ...agentDesktopCommands, ...interactionCommands];
+export const commands: readonly Command[] = [
+  ...credentialsCommands,
+  ...mailboxCommands,
+  ...routingCommands,
+  ...agentDesktopCommands,
+  ...interactionCommands,
+];
 
 /**
  * Runs one command line and returns the exit code: 0 done, 1 a call failed, 2 a usage error,

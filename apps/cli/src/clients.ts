@@ -78,12 +78,22 @@ export class ServiceClients {
     return handle;
   }
 
-  private unary<Service extends CompatServiceDefinition>(name: string, definition: Service, address: string, credential: () => string): UnaryApi<ClientOf<Service>> {
+  private unary<Service extends CompatServiceDefinition>(
+    name: string,
+    definition: Service,
+    address: string,
+    credential: () => string,
+  ): UnaryApi<ClientOf<Service>> {
     return wrapUnary(name, address, this.open(definition, address).client, credential);
   }
 }
 
-function wrapUnary<Client extends object>(service: string, address: string, client: Client, credential: () => string): UnaryApi<Client> {
+function wrapUnary<Client extends object>(
+  service: string,
+  address: string,
+  client: Client,
+  credential: () => string,
+): UnaryApi<Client> {
   return new Proxy(client, {
     get(target, property) {
       const method = Reflect.get(target, property) as unknown;

@@ -50,10 +50,26 @@ export interface CliIo {
 
 /** Options every command takes. */
 export const globalOptions: Readonly<Record<string, OptionSpec>> = {
-  'auth-broker': { type: 'string', value: '<host:port>', description: 'auth-broker address (MAILROUTE_AUTH_BROKER, default 127.0.0.1:50051)' },
-  'mailbox-fetch': { type: 'string', value: '<host:port>', description: 'mailbox-fetch address (MAILROUTE_MAILBOX_FETCH, default 127.0.0.1:50052)' },
-  router: { type: 'string', value: '<host:port>', description: 'interaction-router address (MAILROUTE_ROUTER, default 127.0.0.1:50053)' },
-  'api-key': { type: 'string', value: '<key>', description: 'workload-manager API key (MAILROUTE_API_KEY); prefer the variable: flags show in process lists' },
+  'auth-broker': {
+    type: 'string',
+    value: '<host:port>',
+    description: 'auth-broker address (MAILROUTE_AUTH_BROKER, default 127.0.0.1:50051)',
+  },
+  'mailbox-fetch': {
+    type: 'string',
+    value: '<host:port>',
+    description: 'mailbox-fetch address (MAILROUTE_MAILBOX_FETCH, default 127.0.0.1:50052)',
+  },
+  router: {
+    type: 'string',
+    value: '<host:port>',
+    description: 'interaction-router address (MAILROUTE_ROUTER, default 127.0.0.1:50053)',
+  },
+  'api-key': {
+    type: 'string',
+    value: '<key>',
+    description: 'workload-manager API key (MAILROUTE_API_KEY); prefer the variable: flags show in process lists',
+  },
   timeout: { type: 'string', value: '<duration>', description: 'deadline of each call (MAILROUTE_TIMEOUT, default 30s)' },
   json: { type: 'boolean', description: 'print JSON (proto3 JSON mapping) instead of tables' },
   help: { type: 'boolean', short: 'h', description: 'show help' },
@@ -106,7 +122,10 @@ export function parseCommandLine(argv: readonly string[], commands: readonly Com
     parsed = parseArgs({
       args: rest,
       options: Object.fromEntries(
-        Object.entries(options).map(([name, spec]) => [name, { type: spec.type, ...(spec.multiple ? { multiple: true } : {}), ...(spec.short ? { short: spec.short } : {}) }]),
+        Object.entries(options).map(([name, spec]) => [
+          name,
+          { type: spec.type, ...(spec.multiple ? { multiple: true } : {}), ...(spec.short ? { short: spec.short } : {}) },
+        ]),
       ),
       allowPositionals: true,
       strict: true,
@@ -133,13 +152,19 @@ function parseArgsMessage(error: unknown): string {
   const message = typeof raw === 'string' ? raw : String(error);
   // node's messages end with hints about '--' that do not apply to a CLI user; keep the first sentence.
   const first = message.split('. ')[0] ?? message;
-  return first.replace(/^Unknown option '(.+)'$/, 'unknown option $1').replace(/^Option '(.+?)' argument missing$/, 'option $1 needs a value');
+  return first
+    .replace(/^Unknown option '(.+)'$/, 'unknown option $1')
+    .replace(/^Option '(.+?)' argument missing$/, 'option $1 needs a value');
 }
 
 /** Usage of one command. */
 export function commandHelp(command: Command): string {
   const options = Object.entries(command.options ?? {});
-  const lines = [`usage: mailroute ${command.path.join(' ')}${command.args?.length ? ` ${command.args.join(' ')}` : ''}${options.length ? ' [options]' : ''}`, '', command.summary];
+  const lines = [
+    `usage: mailroute ${command.path.join(' ')}${command.args?.length ? ` ${command.args.join(' ')}` : ''}${options.length ? ' [options]' : ''}`,
+    '',
+    command.summary,
+  ];
   if (options.length > 0) {
     lines.push('', 'options:');
     lines.push(...optionLines(options));
@@ -161,12 +186,15 @@ export function overviewHelp(commands: readonly Command[]): string {
     'global options:',
     ...optionLines(Object.entries(globalOptions)),
     '',
-    '`mailroute <command> --help` shows a command\'s options; docs/cli.md is the reference.',
+    "`mailroute <command> --help` shows a command's options; docs/cli.md is the reference.",
   ].join('\n');
 }
 
 function optionLines(options: [string, OptionSpec][]): string[] {
-  const labels = options.map(([name, spec]) => `${spec.short ? `-${spec.short}, ` : ''}--${name}${spec.value ? ` ${spec.value}` : ''}${spec.multiple ? ' …' : ''}`);
+  const labels = options.map(
+    ([name, spec]) =>
+      `${spec.short ? `-${spec.short}, ` : ''}--${name}${spec.value ? ` ${spec.value}` : ''}${spec.multiple ? ' …' : ''}`,
+  );
   const width = Math.max(...labels.map((label) => label.length));
   return options.map(([, spec], index) => `  ${(labels[index] ?? '').padEnd(width)}  ${spec.description}`);
 }

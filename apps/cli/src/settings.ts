@@ -68,7 +68,10 @@ export function resolveSettings(values: OptionValues, env: Readonly<Record<strin
   const timeoutSeconds = durationSeconds(parseDuration(timeout.value ?? settingsEnv.timeout.default, timeout.source));
   if (timeoutSeconds < 1 || timeoutSeconds > 600) throw new UsageError(`${timeout.source}: must be between 1s and 10m`);
   const authority = pick('authority', settingsEnv.agentAuthority).value ?? settingsEnv.agentAuthority.default;
-  if (!/^https:\/\/[^/\s]+\/?$/.test(authority)) throw new UsageError(`--authority / ${settingsEnv.agentAuthority.name}: "${authority}" must be https://host[:port] without a path`);
+  if (!/^https:\/\/[^/\s]+\/?$/.test(authority))
+    throw new UsageError(
+      `--authority / ${settingsEnv.agentAuthority.name}: "${authority}" must be https://host[:port] without a path`,
+    );
   return {
     authBroker: address('auth-broker', settingsEnv.authBroker),
     mailboxFetch: address('mailbox-fetch', settingsEnv.mailboxFetch),

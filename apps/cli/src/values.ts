@@ -33,7 +33,12 @@ export function durationSeconds(duration: Duration): number {
  * or the full `QUEUE_STRATEGY_LEAST_OCCUPIED` all name `QueueStrategy.QUEUE_STRATEGY_LEAST_OCCUPIED`.
  * `UNSPECIFIED` and `UNRECOGNIZED` are never accepted; the error lists the choices.
  */
-export function parseEnum<T extends number>(enumObject: Record<string, string | number>, prefix: string, text: string, option: string): T {
+export function parseEnum<T extends number>(
+  enumObject: Record<string, string | number>,
+  prefix: string,
+  text: string,
+  option: string,
+): T {
   const name = text.trim().toUpperCase().replaceAll('-', '_');
   const full = name.startsWith(`${prefix}_`) ? name : `${prefix}_${name}`;
   const value = enumObject[full];
@@ -45,7 +50,12 @@ export function parseEnum<T extends number>(enumObject: Record<string, string | 
 export function enumChoices(enumObject: Record<string, string | number>, prefix: string): string[] {
   return Object.keys(enumObject)
     .filter((key) => key.startsWith(`${prefix}_`) && !key.endsWith('_UNSPECIFIED') && typeof enumObject[key] === 'number')
-    .map((key) => key.slice(prefix.length + 1).toLowerCase().replaceAll('_', '-'));
+    .map((key) =>
+      key
+        .slice(prefix.length + 1)
+        .toLowerCase()
+        .replaceAll('_', '-'),
+    );
 }
 
 /** The short display name of an enum value: `INTERACTION_STATE_QUEUED` → `QUEUED`. */

@@ -44,7 +44,14 @@ describe('the sandbox as its own process, trusted through NODE_EXTRA_CA_CERTS', 
     certDir = await mkdtemp(path.join(tmpdir(), 'graph-sandbox-proc-'));
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'apps/graph-sandbox/src/main.ts')], {
       cwd: root,
-      env: { ...process.env, TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.base.json'), GRAPH_SANDBOX_PORT: '0', GRAPH_SANDBOX_ADMIN_PORT: '0', GRAPH_SANDBOX_CERT_DIR: certDir, LOG_LEVEL: 'info' },
+      env: {
+        ...process.env,
+        TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.base.json'),
+        GRAPH_SANDBOX_PORT: '0',
+        GRAPH_SANDBOX_ADMIN_PORT: '0',
+        GRAPH_SANDBOX_CERT_DIR: certDir,
+        LOG_LEVEL: 'info',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     sandbox = child;
@@ -53,7 +60,8 @@ describe('the sandbox as its own process, trusted through NODE_EXTRA_CA_CERTS', 
       child.stdout?.on('data', (chunk: Buffer) => {
         buffer += chunk.toString();
         for (const line of buffer.split('\n')) {
-          if (line.includes('graph-sandbox ready')) resolve(JSON.parse(line) as { baseUrl: string; adminUrl: string; caCertPath: string });
+          if (line.includes('graph-sandbox ready'))
+            resolve(JSON.parse(line) as { baseUrl: string; adminUrl: string; caCertPath: string });
         }
       });
       child.on('exit', (code) => reject(new Error(`sandbox exited early with ${code}`)));
@@ -62,7 +70,14 @@ describe('the sandbox as its own process, trusted through NODE_EXTRA_CA_CERTS', 
 
     const admin = new GraphSandboxAdminClient(ready.adminUrl);
     const demo = await admin.seedDemo();
-    const args = [demo.authority, new URL(ready.baseUrl).host, demo.clientId, demo.clientSecret, 'support@contoso-demo.example', `${ready.baseUrl}/`];
+    const args = [
+      demo.authority,
+      new URL(ready.baseUrl).host,
+      demo.clientId,
+      demo.clientSecret,
+      'support@contoso-demo.example',
+      `${ready.baseUrl}/`,
+    ];
     const { NODE_EXTRA_CA_CERTS: _ignored, ...baseEnv } = process.env;
     expect(await runClient(args, { ...baseEnv, NODE_EXTRA_CA_CERTS: ready.caCertPath })).toBe('OK Inbox');
     // Without the CA, MSAL only reports that it could not resolve the authority's endpoints.

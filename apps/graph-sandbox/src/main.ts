@@ -43,7 +43,13 @@ function main(): void {
           baseUrl: endpoints.baseUrl,
           adminUrl: endpoints.adminUrl,
           caCertPath: endpoints.caCertPath,
-          ...(endpoints.demo ? { demoTenantId: endpoints.demo.tenantId, demoClientId: endpoints.demo.clientId, demoMailboxes: endpoints.demo.mailboxes } : {}),
+          ...(endpoints.demo
+            ? {
+                demoTenantId: endpoints.demo.tenantId,
+                demoClientId: endpoints.demo.clientId,
+                demoMailboxes: endpoints.demo.mailboxes,
+              }
+            : {}),
         },
         `graph-sandbox ready — trust it with NODE_EXTRA_CA_CERTS=${endpoints.caCertPath}`,
       );

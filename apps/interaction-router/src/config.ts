@@ -2,47 +2,59 @@ import { addConfigProblem, env, parseAgentDirectories, parseApiKeys } from '@mai
 import { z } from 'zod';
 
 /** interaction-router's own variables (the common ones — GRPC_HOST, LOG_LEVEL, … — are merged in). */
-export const configSchema = z.object({
-  GRPC_PORT: env.port(50053),
-  /** `mongodb` (replicas share it) or `embedded` (one SQLite file: the single-process default). */
-  ROUTER_STORE: z.enum(['mongodb', 'embedded']).default('mongodb'),
-  /** The embedded store's file (with ROUTER_STORE=embedded). */
-  ROUTER_EMBEDDED_PATH: z.string().min(1).default('.cache/interaction-router/interaction-router.db'),
-  /** MongoDB (or FerretDB / Cosmos DB vCore) URL and database; required with ROUTER_STORE=mongodb. */
-  ROUTER_MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URL').optional(),
-  ROUTER_MONGODB_DATABASE: z.string().min(1).default('mailroute'),
-  /** Kafka brokers, comma separated; unset means the in-process bus (one process only). */
-  ROUTER_KAFKA_BROKERS: env.brokers().optional(),
-  /** The Kafka consumer group of the router's replicas (inbound email, send results); one per installation. */
-  ROUTER_CONSUMER_GROUP: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/).default('interaction-router'),
-  /** Kafka partitions one replica consumes at once (each partition stays in order; intake of different mailboxes overlaps). */
-  ROUTER_KAFKA_PARTITIONS_CONCURRENCY: env.int({ min: 1, max: 64, default: 4 }),
-  /** Identifies this replica (its desktop-event consumer group); default a random id. */
-  ROUTER_REPLICA_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional(),
-  /** Workload-manager API keys: `keyId:tenantId:routing.read+routing.write:sha256hex`, comma separated. */
-  ROUTER_API_KEYS: env.parsed(parseApiKeys).optional(),
-  /** Agent sign-in: allowed Entra directories, `mailrouteTenant:entraDirectoryId`, comma separated. */
-  ROUTER_AGENT_DIRECTORIES: env.parsed(parseAgentDirectories).optional(),
-  /** Agent sign-in: the desktop app's client id (the ID token's audience). */
-  ROUTER_AGENT_AUDIENCE: z.string().default(''),
-  /**
-   * Agent sign-in: the authority host, default https://login.microsoftonline.com. Development may
-   * point it at the graph sandbox (https://127.0.0.1:<port>); its CA must be trusted (NODE_EXTRA_CA_CERTS).
-   */
-  ROUTER_AGENT_AUTHORITY: z.url().default('https://login.microsoftonline.com'),
-  /** Plan every known tenant at least this often, ms. */
-  ROUTER_POLL_INTERVAL_MS: env.int({ min: 50, max: 60_000, default: 1_000 }),
-  /** How often lapsed offers are returned to their queues, ms. */
-  ROUTER_SWEEP_INTERVAL_MS: env.int({ min: 50, max: 60_000, default: 500 }),
-  /** An agent whose stream was not seen this long gets no new offers, ms. */
-  ROUTER_SESSION_TTL_MS: env.int({ min: 1_000, max: 600_000, default: 20_000 }),
-  /** Prometheus scrape port (GET /metrics); 0 = any free port. */
-  ROUTER_METRICS_PORT: env.port(9466),
-  ROUTER_METRICS_HOST: z.string().default('127.0.0.1'),
-  /** How often one replica recomputes the live queue gauges (waiting, oldest wait, offered, agents) from the indexes, ms. */
-  ROUTER_METRICS_SNAPSHOT_MS: env.int({ min: 1_000, max: 600_000, default: 15_000 }),
-  /** How often it recomputes the service-level gauges (GetQueueStatistics: two interaction scans per tenant), ms. */
-  ROUTER_METRICS_STATISTICS_MS: env.int({ min: 1_000, max: 86_400_000, default: 300_000 }),
-}).superRefine((config, context) => {
-  if (config.ROUTER_STORE === 'mongodb' && !config.ROUTER_MONGODB_URL) addConfigProblem(context, 'ROUTER_MONGODB_URL', 'is required when ROUTER_STORE=mongodb');
-});
+export const configSchema = z
+  .object({
+    GRPC_PORT: env.port(50053),
+    /** `mongodb` (replicas share it) or `embedded` (one SQLite file: the single-process default). */
+    ROUTER_STORE: z.enum(['mongodb', 'embedded']).default('mongodb'),
+    /** The embedded store's file (with ROUTER_STORE=embedded). */
+    ROUTER_EMBEDDED_PATH: z.string().min(1).default('.cache/interaction-router/interaction-router.db'),
+    /** MongoDB (or FerretDB / Cosmos DB vCore) URL and database; required with ROUTER_STORE=mongodb. */
+    ROUTER_MONGODB_URL: z
+      .string()
+      .regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URL')
+      .optional(),
+    ROUTER_MONGODB_DATABASE: z.string().min(1).default('mailroute'),
+    /** Kafka brokers, comma separated; unset means the in-process bus (one process only). */
+    ROUTER_KAFKA_BROKERS: env.brokers().optional(),
+    /** The Kafka consumer group of the router's replicas (inbound email, send results); one per installation. */
+    ROUTER_CONSUMER_GROUP: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,128}$/)
+      .default('interaction-router'),
+    /** Kafka partitions one replica consumes at once (each partition stays in order; intake of different mailboxes overlaps). */
+    ROUTER_KAFKA_PARTITIONS_CONCURRENCY: env.int({ min: 1, max: 64, default: 4 }),
+    /** Identifies this replica (its desktop-event consumer group); default a random id. */
+    ROUTER_REPLICA_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/)
+      .optional(),
+    /** Workload-manager API keys: `keyId:tenantId:routing.read+routing.write:sha256hex`, comma separated. */
+    ROUTER_API_KEYS: env.parsed(parseApiKeys).optional(),
+    /** Agent sign-in: allowed Entra directories, `mailrouteTenant:entraDirectoryId`, comma separated. */
+    ROUTER_AGENT_DIRECTORIES: env.parsed(parseAgentDirectories).optional(),
+    /** Agent sign-in: the desktop app's client id (the ID token's audience). */
+    ROUTER_AGENT_AUDIENCE: z.string().default(''),
+    /**
+     * Agent sign-in: the authority host, default https://login.microsoftonline.com. Development may
+     * point it at the graph sandbox (https://127.0.0.1:<port>); its CA must be trusted (NODE_EXTRA_CA_CERTS).
+     */
+    ROUTER_AGENT_AUTHORITY: z.url().default('https://login.microsoftonline.com'),
+    /** Plan every known tenant at least this often, ms. */
+    ROUTER_POLL_INTERVAL_MS: env.int({ min: 50, max: 60_000, default: 1_000 }),
+    /** How often lapsed offers are returned to their queues, ms. */
+    ROUTER_SWEEP_INTERVAL_MS: env.int({ min: 50, max: 60_000, default: 500 }),
+    /** An agent whose stream was not seen this long gets no new offers, ms. */
+    ROUTER_SESSION_TTL_MS: env.int({ min: 1_000, max: 600_000, default: 20_000 }),
+    /** Prometheus scrape port (GET /metrics); 0 = any free port. */
+    ROUTER_METRICS_PORT: env.port(9466),
+    ROUTER_METRICS_HOST: z.string().default('127.0.0.1'),
+    /** How often one replica recomputes the live queue gauges (waiting, oldest wait, offered, agents) from the indexes, ms. */
+    ROUTER_METRICS_SNAPSHOT_MS: env.int({ min: 1_000, max: 600_000, default: 15_000 }),
+    /** How often it recomputes the service-level gauges (GetQueueStatistics: two interaction scans per tenant), ms. */
+    ROUTER_METRICS_STATISTICS_MS: env.int({ min: 1_000, max: 86_400_000, default: 300_000 }),
+  })
+  .superRefine((config, context) => {
+    if (config.ROUTER_STORE === 'mongodb' && !config.ROUTER_MONGODB_URL)
+      addConfigProblem(context, 'ROUTER_MONGODB_URL', 'is required when ROUTER_STORE=mongodb');
+  });

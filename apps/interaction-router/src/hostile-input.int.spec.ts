@@ -1,5 +1,10 @@
 import { Status, type ClientError } from 'nice-grpc';
-import { AgentDesktopServiceDefinition, AgentPresence, InteractionRouterServiceDefinition, InteractionState } from '@mailroute/contracts';
+import {
+  AgentDesktopServiceDefinition,
+  AgentPresence,
+  InteractionRouterServiceDefinition,
+  InteractionState,
+} from '@mailroute/contracts';
 import { idRuleOf, requestDescriptorOf, tsProtoName } from '@mailroute/platform';
 import { randomId, testInfra, waitFor } from '@mailroute/testing';
 import { createTestIdentityProvider, startHarness, type Harness } from './testing/router-harness';
@@ -21,8 +26,18 @@ interface Method {
 }
 
 const methods: Method[] = [
-  ...Object.entries(InteractionRouterServiceDefinition.methods).map(([key, m]) => ({ service: 'admin' as const, key, path: `/${InteractionRouterServiceDefinition.fullName}/${m.name}`, ...(m as unknown as Omit<Method, 'service' | 'key' | 'path'>) })),
-  ...Object.entries(AgentDesktopServiceDefinition.methods).map(([key, m]) => ({ service: 'desktop' as const, key, path: `/${AgentDesktopServiceDefinition.fullName}/${m.name}`, ...(m as unknown as Omit<Method, 'service' | 'key' | 'path'>) })),
+  ...Object.entries(InteractionRouterServiceDefinition.methods).map(([key, m]) => ({
+    service: 'admin' as const,
+    key,
+    path: `/${InteractionRouterServiceDefinition.fullName}/${m.name}`,
+    ...(m as unknown as Omit<Method, 'service' | 'key' | 'path'>),
+  })),
+  ...Object.entries(AgentDesktopServiceDefinition.methods).map(([key, m]) => ({
+    service: 'desktop' as const,
+    key,
+    path: `/${AgentDesktopServiceDefinition.fullName}/${m.name}`,
+    ...(m as unknown as Omit<Method, 'service' | 'key' | 'path'>),
+  })),
 ];
 
 const megabyte = 'x'.repeat(1024 * 1024);
@@ -48,7 +63,10 @@ describe('hostile input on the router', () => {
     const idp = await createTestIdentityProvider(new Map([[directory, tenant]]));
     harness = await startHarness({ infra: testInfra(), waitFor, replicas: 1, tenants: [tenant], verifier: idp.verifier });
     await harness.admin(tenant).createQueue({ queueId: 'support', queue: { displayName: 'Support' } });
-    await harness.admin(tenant).createAgent({ agentId: 'anna', agent: { displayName: 'Anna', entraObjectId: 'oid-anna', queueIds: ['support'], capacity: 2, skills: [] } });
+    await harness.admin(tenant).createAgent({
+      agentId: 'anna',
+      agent: { displayName: 'Anna', entraObjectId: 'oid-anna', queueIds: ['support'], capacity: 2, skills: [] },
+    });
     token = await idp.token(directory, 'oid-anna');
   });
 
@@ -56,7 +74,11 @@ describe('hostile input on the router', () => {
     await harness?.close();
   });
 
-  async function call(method: Method, request: object, client: Record<string, (...args: unknown[]) => unknown>): Promise<ClientError | undefined> {
+  async function call(
+    method: Method,
+    request: object,
+    client: Record<string, (...args: unknown[]) => unknown>,
+  ): Promise<ClientError | undefined> {
     const invoke = client[method.key];
     if (!invoke) throw new Error(`client has no ${method.key}`);
     try {
@@ -75,17 +97,31 @@ describe('hostile input on the router', () => {
     expect(new Set(idCases.map((c) => c.method.name)).size).toBeGreaterThanOrEqual(30);
   });
 
-  it.each(idCases.map((c) => [`${c.method.name}.${c.field}`, c] as const))('%s: a 1 MB id is INVALID_ARGUMENT naming the field, and the channel keeps working', async (_label, { method, field, oneof }) => {
-    // One client, so one channel: the follow-up call proves the HTTP/2 session survived.
-    const client = (method.service === 'admin' ? harness.admin(tenant) : harness.desktop(token)) as unknown as Record<string, (...args: unknown[]) => unknown>;
-    const value = oneof ? { [tsProtoName(oneof)]: { $case: tsProtoName(field), value: megabyte } } : { [tsProtoName(field)]: megabyte };
-    const request = method.requestType.fromPartial({ interactionId: 'ixn-1', ...value });
-    const error = await call(method, request, client);
-    expect({ code: error?.code, starts: error?.details.startsWith(`${field}:`) }).toEqual({ code: Status.INVALID_ARGUMENT, starts: true });
-    expect(error?.details.length).toBeLessThan(1024);
-    const followUp = method.service === 'admin' ? (client['getQueue']?.({ queueId: 'support' }) as Promise<unknown>) : (client['setPresence']?.({ presence: AgentPresence.AGENT_PRESENCE_AVAILABLE }) as Promise<unknown>);
-    await expect(followUp).resolves.toBeDefined();
-  });
+  it.each(idCases.map((c) => [`${c.method.name}.${c.field}`, c] as const))(
+    '%s: a 1 MB id is INVALID_ARGUMENT naming the field, and the channel keeps working',
+    async (_label, { method, field, oneof }) => {
+      // One client, so one channel: the follow-up call proves the HTTP/2 session survived.
+      const client = (method.service === 'admin' ? harness.admin(tenant) : harness.desktop(token)) as unknown as Record<
+        string,
+        (...args: unknown[]) => unknown
+      >;
+      const value = oneof
+        ? { [tsProtoName(oneof)]: { $case: tsProtoName(field), value: megabyte } }
+        : { [tsProtoName(field)]: megabyte };
+      const request = method.requestType.fromPartial({ interactionId: 'ixn-1', ...value });
+      const error = await call(method, request, client);
+      expect({ code: error?.code, starts: error?.details.startsWith(`${field}:`) }).toEqual({
+        code: Status.INVALID_ARGUMENT,
+        starts: true,
+      });
+      expect(error?.details.length).toBeLessThan(1024);
+      const followUp =
+        method.service === 'admin'
+          ? (client['getQueue']?.({ queueId: 'support' }) as Promise<unknown>)
+          : (client['setPresence']?.({ presence: AgentPresence.AGENT_PRESENCE_AVAILABLE }) as Promise<unknown>);
+      await expect(followUp).resolves.toBeDefined();
+    },
+  );
 
   it('answers NOT_FOUND for a long unknown id with a short message', async () => {
     const admin = harness.admin(tenant);
@@ -95,10 +131,25 @@ describe('hostile input on the router', () => {
   });
 
   it.each([
-    ['SearchInteractions', 'filter.states[0]', () => harness.admin(tenant).searchInteractions({ filter: { states: [undefinedEnum(99)] } })],
-    ['SearchInteractions', 'filter.states[1]', () => harness.admin(tenant).searchInteractions({ filter: { states: [InteractionState.INTERACTION_STATE_QUEUED, undefinedEnum(-1)] } })],
+    [
+      'SearchInteractions',
+      'filter.states[0]',
+      () => harness.admin(tenant).searchInteractions({ filter: { states: [undefinedEnum(99)] } }),
+    ],
+    [
+      'SearchInteractions',
+      'filter.states[1]',
+      () =>
+        harness
+          .admin(tenant)
+          .searchInteractions({ filter: { states: [InteractionState.INTERACTION_STATE_QUEUED, undefinedEnum(-1)] } }),
+    ],
     ['ListAgentStatuses', 'presence', () => harness.admin(tenant).listAgentStatuses({ presence: undefinedEnum(42) })],
-    ['SetAgentPresence', 'presence', () => harness.admin(tenant).setAgentPresence({ agentId: 'anna', presence: undefinedEnum(99) })],
+    [
+      'SetAgentPresence',
+      'presence',
+      () => harness.admin(tenant).setAgentPresence({ agentId: 'anna', presence: undefinedEnum(99) }),
+    ],
     ['ListMyInteractions', 'states[0]', () => harness.desktop(token).listMyInteractions({ states: [undefinedEnum(99)] })],
     ['ListTransferTargets', 'kind', () => harness.desktop(token).listTransferTargets({ kind: undefinedEnum(7) })],
     ['SetPresence', 'presence', () => harness.desktop(token).setPresence({ presence: undefinedEnum(-1) })],
@@ -106,7 +157,10 @@ describe('hostile input on the router', () => {
       'Connect',
       'initial_presence',
       async () => {
-        for await (const _event of harness.desktop(token).connect({ clientInstanceId: 'desk-hostile', initialPresence: undefinedEnum(99) })) break;
+        for await (const _event of harness
+          .desktop(token)
+          .connect({ clientInstanceId: 'desk-hostile', initialPresence: undefinedEnum(99) }))
+          break;
       },
     ],
   ] as const)('%s refuses an enum value outside the proto (%s)', async (_method, field, run) => {
@@ -114,6 +168,9 @@ describe('hostile input on the router', () => {
       () => undefined,
       (e: unknown) => e as ClientError,
     )) as ClientError | undefined;
-    expect({ code: error?.code, details: error?.details.split(':')[0] }).toEqual({ code: Status.INVALID_ARGUMENT, details: field });
+    expect({ code: error?.code, details: error?.details.split(':')[0] }).toEqual({
+      code: Status.INVALID_ARGUMENT,
+      details: field,
+    });
   });
 });

@@ -3,4 +3,8 @@ import { configSchema } from './config';
 
 // runService starts OpenTelemetry before it calls `wire`; the wiring (MongoDB driver, kafkajs, MSAL,
 // the Graph client) is imported only then, so the instrumentations patch those modules as they load.
-void runService({ name: 'interaction-router', configSchema, wire: async (config, logger) => (await import('./service.js')).wireInteractionRouter(config, logger) });
+void runService({
+  name: 'interaction-router',
+  configSchema,
+  wire: async (config, logger) => (await import('./service.js')).wireInteractionRouter(config, logger),
+});

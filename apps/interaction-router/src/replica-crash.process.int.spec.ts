@@ -123,9 +123,14 @@ describe('two interaction-router processes under load, one killed with SIGKILL',
     const kafkaStarting = startDedicatedKafka();
     ({ sandbox, endpoints } = await startTestGraphSandbox({ profile: 'demo', deviceCodeIntervalSeconds: 1 }));
     // The demo tenant has two agent accounts; the other agents are added as its users.
-    for (const upn of upns) await endpoints.admin.createMailbox(demoProfile.tenantId, { userPrincipalName: upn, displayName: upn.split('@')[0] });
+    for (const upn of upns)
+      await endpoints.admin.createMailbox(demoProfile.tenantId, { userPrincipalName: upn, displayName: upn.split('@')[0] });
     for (let i = 0; i < upns.length; i += 10) {
-      const batch = await Promise.all(upns.slice(i, i + 10).map((upn) => signInWithDeviceCode(endpoints, endpoints.admin, demoProfile.tenantId, demoProfile.desktopClientId, upn)));
+      const batch = await Promise.all(
+        upns
+          .slice(i, i + 10)
+          .map((upn) => signInWithDeviceCode(endpoints, endpoints.admin, demoProfile.tenantId, demoProfile.desktopClientId, upn)),
+      );
       tokens.push(...batch);
     }
     phase('signedIn');
@@ -144,26 +149,38 @@ describe('two interaction-router processes under load, one killed with SIGKILL',
       fromBeginning: true,
       handler: async (message) => {
         const request = fromEventMessage('outboundRequest', message);
-        if (request.tenantId === tenantId) requests.set(request.interactionId, [...(requests.get(request.interactionId) ?? []), request.sendId]);
+        if (request.tenantId === tenantId)
+          requests.set(request.interactionId, [...(requests.get(request.interactionId) ?? []), request.sendId]);
       },
     });
     // The test's own view of the store; opening it first also creates the indexes before two processes would race to.
     stores = await openMongoRouterStores(testInfra().mongoUrl, database);
     for (let replica = 0; replica < 2; replica += 1) addresses.push(`127.0.0.1:${await freePort()}`);
-    for (let replica = 0; replica < 2; replica += 1) procs.push(startServiceProcess('apps/interaction-router/src/main.ts', envFor(replica, kafka.brokers)));
+    for (let replica = 0; replica < 2; replica += 1)
+      procs.push(startServiceProcess('apps/interaction-router/src/main.ts', envFor(replica, kafka.brokers)));
     for (const [replica, address] of addresses.entries()) {
       await waitForServing(address, { timeoutMs: 120_000 }).catch((error: unknown) => {
-        throw new Error(`${label[replica]} did not become SERVING: ${String(error)}\n${processOutput(procs[replica])}`, { cause: error });
+        throw new Error(`${label[replica]} did not become SERVING: ${String(error)}\n${processOutput(procs[replica])}`, {
+          cause: error,
+        });
       });
     }
     phase('serving');
     // Both processes own partitions of the shared groups and their own desktop-event groups are
     // assigned (a stream's offers come through its replica's group, which starts at the latest offset).
-    const admin = new Kafka({ brokers: [kafka.brokers], clientId: 'router-crash-test-admin', logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka({
+      brokers: [kafka.brokers],
+      clientId: 'router-crash-test-admin',
+      logLevel: logLevel.NOTHING,
+    }).admin();
     await admin.connect();
     try {
       const replicaIds = [0, 1].map((replica) => envFor(replica, '').ROUTER_REPLICA_ID);
-      const groups = { 'interaction-router': 2, 'interaction-router-send-results': 2, ...Object.fromEntries(replicaIds.map((id) => [`interaction-router-desktop-${id}`, 1])) } as Record<string, number>;
+      const groups = {
+        'interaction-router': 2,
+        'interaction-router-send-results': 2,
+        ...Object.fromEntries(replicaIds.map((id) => [`interaction-router-desktop-${id}`, 1])),
+      } as Record<string, number>;
       await waitFor(
         async () => {
           const described = await admin.describeGroups(Object.keys(groups));
@@ -182,7 +199,8 @@ describe('two interaction-router processes under load, one killed with SIGKILL',
     const logDir = process.env['ROUTER_CRASH_TEST_LOGS'];
     if (logDir) {
       mkdirSync(logDir, { recursive: true });
-      for (const [replica, proc] of procs.entries()) writeFileSync(path.join(logDir, `${label[replica]}.log`), `${proc.output.join('\n')}\n`);
+      for (const [replica, proc] of procs.entries())
+        writeFileSync(path.join(logDir, `${label[replica]}.log`), `${proc.output.join('\n')}\n`);
     }
     channels.forEach((channel) => channel.close());
     await Promise.all(procs.map((proc) => proc.stop('SIGKILL')));
@@ -192,243 +210,333 @@ describe('two interaction-router processes under load, one killed with SIGKILL',
     await kafka?.dispose();
     await sandbox?.stop();
     const client = await MongoClient.connect(testInfra().mongoUrl);
-    await client.db(database).dropDatabase().catch(() => undefined);
+    await client
+      .db(database)
+      .dropDatabase()
+      .catch(() => undefined);
     await client.close();
   }, 120_000);
 
-  it(`assigns each of ${interactionCount} interactions exactly once to ${agentCount} agents within capacity while a replica is SIGKILLed mid-run, and every one gets one outbound request`, async () => {
-    if (!stores || !bus) throw new Error('setup failed');
-    const store = stores;
-    const channelTo = (replica: number) => {
-      const channel = createChannel(addresses[replica] ?? '');
-      channels.push(channel);
-      return channel;
-    };
-    const adminChannel = channelTo(0);
-    const admin = createClient(InteractionRouterServiceDefinition, adminChannel, { '*': { metadata: Metadata({ authorization: `Bearer ${apiKey}` }) } });
-    await admin.createQueue({ queueId: 'general', queue: { displayName: 'General', strategy: QueueStrategy.QUEUE_STRATEGY_LONGEST_IDLE, offerTimeout: { seconds: 10, nanos: 0 } } });
-    const agentIds = upns.map((_, i) => `agent-${i}`);
-    for (const [i, upn] of upns.entries()) {
-      await admin.createAgent({ agentId: agentIds[i] ?? '', agent: { displayName: `Agent ${i}`, userPrincipalName: upn, queueIds: ['general'], capacity } });
-    }
-
-    // Each agent has a home replica; once it is dead, the (surviving) other one, as a load balancer would.
-    /** The killed replica (-1 before the kill); while `holding`, every agent holds its offers back. */
-    let victim = -1;
-    let holding = false;
-    const desktops = tokens.map((token) => [0, 1].map((replica) => createClient(AgentDesktopServiceDefinition, channelTo(replica), { '*': { metadata: Metadata({ authorization: `Bearer ${token}` }) } })));
-    const replicaFor = (home: number) => (home === victim ? 1 - home : home);
-    const ledger = new DesktopLedger();
-    const stopAgents = new AbortController();
-    stopWork.push(() => stopAgents.abort());
-    const agents = agentIds.map((agentId, i) =>
-      runSimulatedAgent({
-        agentId,
-        capacity,
-        ledger,
-        signal: stopAgents.signal,
-        client: () => desktops[i]?.[replicaFor(i % 2)] as AgentDesktopServiceClient,
-        replicaLabel: () => label[replicaFor(i % 2)] ?? '',
-        holdOffers: () => holding,
-      }),
-    );
-
-    // Capacity from the router's side: the capacity slots of every agent, sampled.
-    let maxSlots = 0;
-    let slotSamples = 0;
-    const slotWatch = setInterval(() => {
-      void store.slots
-        .list({ prefix: `${tenantId}/`, limit: 100_000 })
-        .then((slots) => {
-          const perAgent = new Map<string, number>();
-          for (const slot of slots) {
-            const agent = slot.key.split('/')[1] ?? '';
-            perAgent.set(agent, (perAgent.get(agent) ?? 0) + 1);
-          }
-          maxSlots = Math.max(maxSlots, ...perAgent.values(), 0);
-          slotSamples += 1;
-        })
-        .catch(() => undefined);
-    }, 500);
-    stopWork.push(() => clearInterval(slotWatch));
-
-    const ids = Array.from({ length: interactionCount }, (_, i) => `ix-${suffix}-${String(i).padStart(5, '0')}`);
-    const publishedAt = new Map<string, number>();
-    const publish = async (batch: string[]) => {
-      for (let i = 0; i < batch.length; i += 100) {
-        const slice = batch.slice(i, i + 100);
-        const messages = slice.map((interactionId, j) => {
-          const mailboxId = `mb-${(i + j) % 16}`;
-          const event = InboundEmail.fromPartial({
-            eventId: randomUUID(),
-            tenantId,
-            occurredAt: new Date(),
-            interactionId,
-            mailboxId,
-            mailboxAddress: `${mailboxId}@contoso.test`,
-            defaultQueueId: 'general',
-            message: InboundMessage.fromPartial({ subject: `Question ${interactionId}`, conversationId: `conv-${interactionId}`, graphMessageId: `g-${interactionId}`, internetMessageId: `<${interactionId}@customer.example>` }),
-          });
-          return toEventMessage('inboundEmail', eventKey(tenantId, mailboxId), event);
-        });
-        for (const id of slice) publishedAt.set(id, Date.now());
-        await bus?.publish(events.inboundEmail.topic, messages);
-      }
-    };
-    const beforeCrash = ids.slice(0, Math.ceil(interactionCount * 0.75));
-    const afterCrash = ids.slice(beforeCrash.length);
-
-    const started = Date.now();
-    const progress = (error: unknown, survivor?: number) =>
-      new Error(
-        `${String(error)}: ${ledger.completed.size}/${interactionCount} completed, ${ledger.failures.length} failed calls ${JSON.stringify(ledger.failures.slice(0, 3))}` +
-          [0, 1].filter((replica) => survivor === undefined || replica === survivor).map((replica) => `\n--- ${label[replica]} output ---\n${processOutput(procs[replica])}`).join(''),
-        { cause: error },
-      );
-    await publish(beforeCrash);
-    await waitFor(() => ledger.completed.size >= interactionCount / 3, { timeoutMs: budgetMs, intervalMs: 250, description: 'a third completed before the crash' }).catch((error: unknown) => {
-      throw progress(error);
-    });
-
-    // The victim: the replica holding the tenant's planner lease (so the lease has to lapse).
-    const mongo = await MongoClient.connect(testInfra().mongoUrl);
-    const plannerOwner = async (): Promise<string | undefined> => {
-      const head = await mongo.db(database).collection<{ owner: string; released?: boolean; expiresAt: Date }>('leases').find({ key: `interaction-router/planner/${tenantId}` }).sort({ epoch: -1 }).limit(1).next();
-      return head && !head.released && head.expiresAt.getTime() > Date.now() ? head.owner : undefined;
-    };
-    let plannerBefore: string | undefined;
-    try {
-      plannerBefore = await plannerOwner();
-      const victimIndex = [0, 1].find((replica) => envFor(replica, '').ROUTER_REPLICA_ID === plannerBefore) ?? 1;
-      const victimAgents = agentIds.filter((_, i) => i % 2 === victimIndex);
-
-      // The agents stop accepting until the victim's streams have shown offers: those are pending on the
-      // victim's streams when it dies (killed once a few are shown, well within the 10 s offer timeout).
-      // All agents hold back, not only the victim's: the router fills the others' free capacity with
-      // offers too, and then has to offer to the victim's agents even when it prefers the others.
-      const perHome = (map: Map<string, number>, home: number) => agentIds.filter((_, i) => i % 2 === home).reduce((sum, agentId) => sum + (map.get(agentId) ?? 0), 0);
-      const beforeHold = { offersShown: [0, 1].map((home) => perHome(ledger.offersPerAgent, home)), snapshots: [0, 1].map((home) => perHome(ledger.snapshots, home)) };
-      holding = true;
-      const heldBack = () => [...ledger.heldBack.values()].filter((offer) => offer.replica === label[victimIndex]).length;
-      let firstShownAt: number | undefined;
-      await waitFor(
-        () => {
-          if (heldBack() > 0) firstShownAt ??= Date.now();
-          return heldBack() >= Math.min(victimAgents.length, 6) || (firstShownAt !== undefined && Date.now() - firstShownAt > 3_000);
-        },
-        { timeoutMs: 60_000, intervalMs: 100, description: 'offers shown on the victim replica' },
-      ).catch(() => undefined);
-      const pendingAtKill = (await store.offers.list({ prefix: `${tenantId}/`, limit: 100_000 })).filter((offer) => victimAgents.includes(offer.document.agentId));
-      const heldBackAtKill = heldBack();
-      const connectsBefore = new Map(victimAgents.map((agentId) => [agentId, ledger.connects.get(agentId) ?? 0]));
-      const completedAtKill = ledger.completed.size;
-      // Interactions each agent held before the crash, agents in the order their streams came up.
-      const heldBeforeKill = new Map<string, number>();
-      for (const entries of ledger.holders.values()) for (const agentId of new Set(entries.map((entry) => entry.agentId))) heldBeforeKill.set(agentId, (heldBeforeKill.get(agentId) ?? 0) + 1);
-      const byConnectOrder = [...agentIds]
-        .sort((a, b) => (ledger.firstSnapshotAt.get(a) ?? 0) - (ledger.firstSnapshotAt.get(b) ?? 0))
-        .map((agentId) => `${label[agentIds.indexOf(agentId) % 2]?.slice(-1) ?? ''}${heldBeforeKill.get(agentId) ?? 0}`);
-
-      victim = victimIndex;
-      const killedAt = Date.now();
-      const exit = await procs[victimIndex]?.stop('SIGKILL');
-      // The desktops notice the broken streams and reconnect to the survivor; only then do they accept again (their held-back offers are gone with the streams).
-      await waitFor(() => victimAgents.every((agentId) => (ledger.connects.get(agentId) ?? 0) > (connectsBefore.get(agentId) ?? 0)), { timeoutMs: 60_000, intervalMs: 100, description: 'agents of the killed replica reconnected' });
-      holding = false;
-      await publish(afterCrash);
-
-      await waitFor(() => ledger.completed.size === interactionCount, { timeoutMs: budgetMs * 2, intervalMs: 500, description: 'all completed after the crash' }).catch((error: unknown) => {
-        throw progress(error, 1 - victimIndex);
+  it(
+    `assigns each of ${interactionCount} interactions exactly once to ${agentCount} agents within capacity while a replica is SIGKILLed mid-run, and every one gets one outbound request`,
+    async () => {
+      if (!stores || !bus) throw new Error('setup failed');
+      const store = stores;
+      const channelTo = (replica: number) => {
+        const channel = createChannel(addresses[replica] ?? '');
+        channels.push(channel);
+        return channel;
+      };
+      const adminChannel = channelTo(0);
+      const admin = createClient(InteractionRouterServiceDefinition, adminChannel, {
+        '*': { metadata: Metadata({ authorization: `Bearer ${apiKey}` }) },
       });
-      const elapsed = Date.now() - started;
-      stopAgents.abort();
-      clearInterval(slotWatch);
-      await Promise.allSettled(agents);
-
-      const lostOnVictim = ledger.lostOffers.filter((offer) => offer.replica === label[victimIndex]);
-      const cameBack = [...new Set([...pendingAtKill.map((offer) => offer.key.slice(tenantId.length + 1)), ...lostOnVictim.map((offer) => offer.interactionId)])];
-      await waitFor(() => ids.every((id) => requests.has(id)), { timeoutMs: 60_000, intervalMs: 500, description: 'an OutboundRequest for every interaction' }).catch(() => undefined);
-
-      // The committed history: exactly one assignment and a completion, for the came-back offers and every k-th interaction.
-      const step = Math.max(1, Math.floor(interactionCount / 40));
-      const sample = [...new Set([...cameBack, ...ids.filter((_, i) => i % step === 0)])];
-      const histories: { interactionId: string; assignments: number; last: number | undefined }[] = [];
-      for (let i = 0; i < sample.length; i += 10) {
-        histories.push(
-          ...(await Promise.all(
-            sample.slice(i, i + 10).map(async (interactionId) => {
-              const states: number[] = [];
-              for (let version = 1; ; version += 1) {
-                const entry = await store.interactions.historyEntry(tenantId, interactionId, version);
-                if (!entry) break;
-                states.push(entry.state);
-              }
-              return { interactionId, assignments: states.filter((state) => state === InteractionState.INTERACTION_STATE_ASSIGNED).length, last: states[states.length - 1] };
-            }),
-          )),
-        );
+      await admin.createQueue({
+        queueId: 'general',
+        queue: {
+          displayName: 'General',
+          strategy: QueueStrategy.QUEUE_STRATEGY_LONGEST_IDLE,
+          offerTimeout: { seconds: 10, nanos: 0 },
+        },
+      });
+      const agentIds = upns.map((_, i) => `agent-${i}`);
+      for (const [i, upn] of upns.entries()) {
+        await admin.createAgent({
+          agentId: agentIds[i] ?? '',
+          agent: { displayName: `Agent ${i}`, userPrincipalName: upn, queueIds: ['general'], capacity },
+        });
       }
 
-      // Intake of the e-mail published after the crash: the partitions the victim owned wait for the broker's session timeout.
-      const intakeMs: number[] = [];
-      for (let i = 0; i < afterCrash.length; i += 20) {
-        const received = await Promise.all(afterCrash.slice(i, i + 20).map(async (id) => ((await store.interactions.historyEntry(tenantId, id, 1))?.occurredAt ?? NaN) - (publishedAt.get(id) ?? NaN)));
-        intakeMs.push(...received);
-      }
-      intakeMs.sort((a, b) => a - b);
-      process.stdout.write(
-        `${JSON.stringify({
-          test: 'replica-crash',
-          interactions: interactionCount,
-          agents: agentCount,
-          setupMs,
-          elapsedMs: elapsed,
-          killedAfterMs: killedAt - started,
-          completedAtKill,
-          victim: label[victimIndex],
-          victimWasPlanner: plannerBefore === envFor(victimIndex, '').ROUTER_REPLICA_ID,
-          beforeHold,
-          heldBeforeKillByConnectOrder: byConnectOrder.join(' '),
-          offersHeldBackAtKill: heldBackAtKill,
-          pendingOffersAtKill: pendingAtKill.length,
-          offersLostWithStreams: lostOnVictim.length,
-          lostOffersReshownOnSurvivor: lostOnVictim.filter((offer) => ledger.accepted.has(offer.offerId)).length,
-          republishedRequests: ids.filter((id) => (requests.get(id)?.length ?? 0) > 1).length,
-          peakHeld: Math.max(...ledger.peakHeld.values()),
-          maxSlots,
-          slotSamples,
-          reconnects: [...ledger.connects.values()].reduce((a, b) => a + b, 0) - agentCount,
-          refusedAccepts: Object.fromEntries(ledger.refusedAccepts),
-          failedCalls: ledger.failures.slice(0, 5),
-          afterCrashIntakeMs: { p50: intakeMs[Math.floor(intakeMs.length / 2)], max: intakeMs[intakeMs.length - 1] },
-        })}\n`,
+      // Each agent has a home replica; once it is dead, the (surviving) other one, as a load balancer would.
+      /** The killed replica (-1 before the kill); while `holding`, every agent holds its offers back. */
+      let victim = -1;
+      let holding = false;
+      const desktops = tokens.map((token) =>
+        [0, 1].map((replica) =>
+          createClient(AgentDesktopServiceDefinition, channelTo(replica), {
+            '*': { metadata: Metadata({ authorization: `Bearer ${token}` }) },
+          }),
+        ),
+      );
+      const replicaFor = (home: number) => (home === victim ? 1 - home : home);
+      const ledger = new DesktopLedger();
+      const stopAgents = new AbortController();
+      stopWork.push(() => stopAgents.abort());
+      const agents = agentIds.map((agentId, i) =>
+        runSimulatedAgent({
+          agentId,
+          capacity,
+          ledger,
+          signal: stopAgents.signal,
+          client: () => desktops[i]?.[replicaFor(i % 2)] as AgentDesktopServiceClient,
+          replicaLabel: () => label[replicaFor(i % 2)] ?? '',
+          holdOffers: () => holding,
+        }),
       );
 
-      expect(exit).toEqual({ code: null, signal: 'SIGKILL' });
-      // Every interaction completed and held by exactly one agent, as the agents saw it.
-      expect(ids.filter((id) => !ledger.completed.has(id))).toEqual([]);
-      expect(ids.filter((id) => ledger.holdersOf(id).length !== 1).map((id) => ({ id, holders: ledger.holders.get(id) }))).toEqual([]);
-      // ... and exactly one assignment in the committed history.
-      expect(histories.filter((h) => h.assignments !== 1 || h.last !== InteractionState.INTERACTION_STATE_COMPLETED)).toEqual([]);
-      // Capacity: from the agents' side and in the router's slots.
-      expect(ledger.overCapacity).toEqual([]);
-      expect(Math.max(...ledger.peakHeld.values())).toBeLessThanOrEqual(capacity);
-      expect(slotSamples).toBeGreaterThan(0);
-      expect(maxSlots).toBeLessThanOrEqual(capacity);
-      // One OutboundRequest per interaction: a single send id, the one the agent's Reply returned.
-      expect(
-        ids.map((id) => ({ id, sendIds: [...new Set(requests.get(id) ?? [])], replied: ledger.replied.get(id) })).filter((entry) => entry.sendIds.length !== 1 || entry.sendIds[0] !== entry.replied),
-      ).toEqual([]);
-      // Offers were pending on the killed replica's streams, and they came back (re-shown on the survivor or re-offered) and were assigned once.
-      expect(lostOnVictim.length).toBeGreaterThan(0);
-      expect(cameBack.filter((id) => !ledger.completed.has(id) || ledger.holdersOf(id).length !== 1)).toEqual([]);
-      // The survivor plans the tenant now (the victim's lease lapsed: nobody released it).
-      const survivorId = envFor(1 - victimIndex, '').ROUTER_REPLICA_ID;
-      await waitFor(async () => (await plannerOwner()) === survivorId, { timeoutMs: 30_000, intervalMs: 500, description: 'the survivor holds the planner lease' });
-    } finally {
-      stopAgents.abort();
-      clearInterval(slotWatch);
-      await mongo.close();
-    }
-  }, budgetMs * 4 + 120_000);
+      // Capacity from the router's side: the capacity slots of every agent, sampled.
+      let maxSlots = 0;
+      let slotSamples = 0;
+      const slotWatch = setInterval(() => {
+        void store.slots
+          .list({ prefix: `${tenantId}/`, limit: 100_000 })
+          .then((slots) => {
+            const perAgent = new Map<string, number>();
+            for (const slot of slots) {
+              const agent = slot.key.split('/')[1] ?? '';
+              perAgent.set(agent, (perAgent.get(agent) ?? 0) + 1);
+            }
+            maxSlots = Math.max(maxSlots, ...perAgent.values(), 0);
+            slotSamples += 1;
+          })
+          .catch(() => undefined);
+      }, 500);
+      stopWork.push(() => clearInterval(slotWatch));
+
+      const ids = Array.from({ length: interactionCount }, (_, i) => `ix-${suffix}-${String(i).padStart(5, '0')}`);
+      const publishedAt = new Map<string, number>();
+      const publish = async (batch: string[]) => {
+        for (let i = 0; i < batch.length; i += 100) {
+          const slice = batch.slice(i, i + 100);
+          const messages = slice.map((interactionId, j) => {
+            const mailboxId = `mb-${(i + j) % 16}`;
+            const event = InboundEmail.fromPartial({
+              eventId: randomUUID(),
+              tenantId,
+              occurredAt: new Date(),
+              interactionId,
+              mailboxId,
+              mailboxAddress: `${mailboxId}@contoso.test`,
+              defaultQueueId: 'general',
+              message: InboundMessage.fromPartial({
+                subject: `Question ${interactionId}`,
+                conversationId: `conv-${interactionId}`,
+                graphMessageId: `g-${interactionId}`,
+                internetMessageId: `<${interactionId}@customer.example>`,
+              }),
+            });
+            return toEventMessage('inboundEmail', eventKey(tenantId, mailboxId), event);
+          });
+          for (const id of slice) publishedAt.set(id, Date.now());
+          await bus?.publish(events.inboundEmail.topic, messages);
+        }
+      };
+      const beforeCrash = ids.slice(0, Math.ceil(interactionCount * 0.75));
+      const afterCrash = ids.slice(beforeCrash.length);
+
+      const started = Date.now();
+      const progress = (error: unknown, survivor?: number) =>
+        new Error(
+          `${String(error)}: ${ledger.completed.size}/${interactionCount} completed, ${ledger.failures.length} failed calls ${JSON.stringify(ledger.failures.slice(0, 3))}` +
+            [0, 1]
+              .filter((replica) => survivor === undefined || replica === survivor)
+              .map((replica) => `\n--- ${label[replica]} output ---\n${processOutput(procs[replica])}`)
+              .join(''),
+          { cause: error },
+        );
+      await publish(beforeCrash);
+      await waitFor(() => ledger.completed.size >= interactionCount / 3, {
+        timeoutMs: budgetMs,
+        intervalMs: 250,
+        description: 'a third completed before the crash',
+      }).catch((error: unknown) => {
+        throw progress(error);
+      });
+
+      // The victim: the replica holding the tenant's planner lease (so the lease has to lapse).
+      const mongo = await MongoClient.connect(testInfra().mongoUrl);
+      const plannerOwner = async (): Promise<string | undefined> => {
+        const head = await mongo
+          .db(database)
+          .collection<{ owner: string; released?: boolean; expiresAt: Date }>('leases')
+          .find({ key: `interaction-router/planner/${tenantId}` })
+          .sort({ epoch: -1 })
+          .limit(1)
+          .next();
+        return head && !head.released && head.expiresAt.getTime() > Date.now() ? head.owner : undefined;
+      };
+      let plannerBefore: string | undefined;
+      try {
+        plannerBefore = await plannerOwner();
+        const victimIndex = [0, 1].find((replica) => envFor(replica, '').ROUTER_REPLICA_ID === plannerBefore) ?? 1;
+        const victimAgents = agentIds.filter((_, i) => i % 2 === victimIndex);
+
+        // The agents stop accepting until the victim's streams have shown offers: those are pending on the
+        // victim's streams when it dies (killed once a few are shown, well within the 10 s offer timeout).
+        // All agents hold back, not only the victim's: the router fills the others' free capacity with
+        // offers too, and then has to offer to the victim's agents even when it prefers the others.
+        const perHome = (map: Map<string, number>, home: number) =>
+          agentIds.filter((_, i) => i % 2 === home).reduce((sum, agentId) => sum + (map.get(agentId) ?? 0), 0);
+        const beforeHold = {
+          offersShown: [0, 1].map((home) => perHome(ledger.offersPerAgent, home)),
+          snapshots: [0, 1].map((home) => perHome(ledger.snapshots, home)),
+        };
+        holding = true;
+        const heldBack = () => [...ledger.heldBack.values()].filter((offer) => offer.replica === label[victimIndex]).length;
+        let firstShownAt: number | undefined;
+        await waitFor(
+          () => {
+            if (heldBack() > 0) firstShownAt ??= Date.now();
+            return (
+              heldBack() >= Math.min(victimAgents.length, 6) || (firstShownAt !== undefined && Date.now() - firstShownAt > 3_000)
+            );
+          },
+          { timeoutMs: 60_000, intervalMs: 100, description: 'offers shown on the victim replica' },
+        ).catch(() => undefined);
+        const pendingAtKill = (await store.offers.list({ prefix: `${tenantId}/`, limit: 100_000 })).filter((offer) =>
+          victimAgents.includes(offer.document.agentId),
+        );
+        const heldBackAtKill = heldBack();
+        const connectsBefore = new Map(victimAgents.map((agentId) => [agentId, ledger.connects.get(agentId) ?? 0]));
+        const completedAtKill = ledger.completed.size;
+        // Interactions each agent held before the crash, agents in the order their streams came up.
+        const heldBeforeKill = new Map<string, number>();
+        for (const entries of ledger.holders.values())
+          for (const agentId of new Set(entries.map((entry) => entry.agentId)))
+            heldBeforeKill.set(agentId, (heldBeforeKill.get(agentId) ?? 0) + 1);
+        const byConnectOrder = [...agentIds]
+          .sort((a, b) => (ledger.firstSnapshotAt.get(a) ?? 0) - (ledger.firstSnapshotAt.get(b) ?? 0))
+          .map((agentId) => `${label[agentIds.indexOf(agentId) % 2]?.slice(-1) ?? ''}${heldBeforeKill.get(agentId) ?? 0}`);
+
+        victim = victimIndex;
+        const killedAt = Date.now();
+        const exit = await procs[victimIndex]?.stop('SIGKILL');
+        // The desktops notice the broken streams and reconnect to the survivor; only then do they accept again (their held-back offers are gone with the streams).
+        await waitFor(
+          () => victimAgents.every((agentId) => (ledger.connects.get(agentId) ?? 0) > (connectsBefore.get(agentId) ?? 0)),
+          { timeoutMs: 60_000, intervalMs: 100, description: 'agents of the killed replica reconnected' },
+        );
+        holding = false;
+        await publish(afterCrash);
+
+        await waitFor(() => ledger.completed.size === interactionCount, {
+          timeoutMs: budgetMs * 2,
+          intervalMs: 500,
+          description: 'all completed after the crash',
+        }).catch((error: unknown) => {
+          throw progress(error, 1 - victimIndex);
+        });
+        const elapsed = Date.now() - started;
+        stopAgents.abort();
+        clearInterval(slotWatch);
+        await Promise.allSettled(agents);
+
+        const lostOnVictim = ledger.lostOffers.filter((offer) => offer.replica === label[victimIndex]);
+        const cameBack = [
+          ...new Set([
+            ...pendingAtKill.map((offer) => offer.key.slice(tenantId.length + 1)),
+            ...lostOnVictim.map((offer) => offer.interactionId),
+          ]),
+        ];
+        await waitFor(() => ids.every((id) => requests.has(id)), {
+          timeoutMs: 60_000,
+          intervalMs: 500,
+          description: 'an OutboundRequest for every interaction',
+        }).catch(() => undefined);
+
+        // The committed history: exactly one assignment and a completion, for the came-back offers and every k-th interaction.
+        const step = Math.max(1, Math.floor(interactionCount / 40));
+        const sample = [...new Set([...cameBack, ...ids.filter((_, i) => i % step === 0)])];
+        const histories: { interactionId: string; assignments: number; last: number | undefined }[] = [];
+        for (let i = 0; i < sample.length; i += 10) {
+          histories.push(
+            ...(await Promise.all(
+              sample.slice(i, i + 10).map(async (interactionId) => {
+                const states: number[] = [];
+                for (let version = 1; ; version += 1) {
+                  const entry = await store.interactions.historyEntry(tenantId, interactionId, version);
+                  if (!entry) break;
+                  states.push(entry.state);
+                }
+                return {
+                  interactionId,
+                  assignments: states.filter((state) => state === InteractionState.INTERACTION_STATE_ASSIGNED).length,
+                  last: states[states.length - 1],
+                };
+              }),
+            )),
+          );
+        }
+
+        // Intake of the e-mail published after the crash: the partitions the victim owned wait for the broker's session timeout.
+        const intakeMs: number[] = [];
+        for (let i = 0; i < afterCrash.length; i += 20) {
+          const received = await Promise.all(
+            afterCrash
+              .slice(i, i + 20)
+              .map(
+                async (id) =>
+                  ((await store.interactions.historyEntry(tenantId, id, 1))?.occurredAt ?? NaN) - (publishedAt.get(id) ?? NaN),
+              ),
+          );
+          intakeMs.push(...received);
+        }
+        intakeMs.sort((a, b) => a - b);
+        process.stdout.write(
+          `${JSON.stringify({
+            test: 'replica-crash',
+            interactions: interactionCount,
+            agents: agentCount,
+            setupMs,
+            elapsedMs: elapsed,
+            killedAfterMs: killedAt - started,
+            completedAtKill,
+            victim: label[victimIndex],
+            victimWasPlanner: plannerBefore === envFor(victimIndex, '').ROUTER_REPLICA_ID,
+            beforeHold,
+            heldBeforeKillByConnectOrder: byConnectOrder.join(' '),
+            offersHeldBackAtKill: heldBackAtKill,
+            pendingOffersAtKill: pendingAtKill.length,
+            offersLostWithStreams: lostOnVictim.length,
+            lostOffersReshownOnSurvivor: lostOnVictim.filter((offer) => ledger.accepted.has(offer.offerId)).length,
+            republishedRequests: ids.filter((id) => (requests.get(id)?.length ?? 0) > 1).length,
+            peakHeld: Math.max(...ledger.peakHeld.values()),
+            maxSlots,
+            slotSamples,
+            reconnects: [...ledger.connects.values()].reduce((a, b) => a + b, 0) - agentCount,
+            refusedAccepts: Object.fromEntries(ledger.refusedAccepts),
+            failedCalls: ledger.failures.slice(0, 5),
+            afterCrashIntakeMs: { p50: intakeMs[Math.floor(intakeMs.length / 2)], max: intakeMs[intakeMs.length - 1] },
+          })}\n`,
+        );
+
+        expect(exit).toEqual({ code: null, signal: 'SIGKILL' });
+        // Every interaction completed and held by exactly one agent, as the agents saw it.
+        expect(ids.filter((id) => !ledger.completed.has(id))).toEqual([]);
+        expect(
+          ids.filter((id) => ledger.holdersOf(id).length !== 1).map((id) => ({ id, holders: ledger.holders.get(id) })),
+        ).toEqual([]);
+        // ... and exactly one assignment in the committed history.
+        expect(histories.filter((h) => h.assignments !== 1 || h.last !== InteractionState.INTERACTION_STATE_COMPLETED)).toEqual(
+          [],
+        );
+        // Capacity: from the agents' side and in the router's slots.
+        expect(ledger.overCapacity).toEqual([]);
+        expect(Math.max(...ledger.peakHeld.values())).toBeLessThanOrEqual(capacity);
+        expect(slotSamples).toBeGreaterThan(0);
+        expect(maxSlots).toBeLessThanOrEqual(capacity);
+        // One OutboundRequest per interaction: a single send id, the one the agent's Reply returned.
+        expect(
+          ids
+            .map((id) => ({ id, sendIds: [...new Set(requests.get(id) ?? [])], replied: ledger.replied.get(id) }))
+            .filter((entry) => entry.sendIds.length !== 1 || entry.sendIds[0] !== entry.replied),
+        ).toEqual([]);
+        // Offers were pending on the killed replica's streams, and they came back (re-shown on the survivor or re-offered) and were assigned once.
+        expect(lostOnVictim.length).toBeGreaterThan(0);
+        expect(cameBack.filter((id) => !ledger.completed.has(id) || ledger.holdersOf(id).length !== 1)).toEqual([]);
+        // The survivor plans the tenant now (the victim's lease lapsed: nobody released it).
+        const survivorId = envFor(1 - victimIndex, '').ROUTER_REPLICA_ID;
+        await waitFor(async () => (await plannerOwner()) === survivorId, {
+          timeoutMs: 30_000,
+          intervalMs: 500,
+          description: 'the survivor holds the planner lease',
+        });
+      } finally {
+        stopAgents.abort();
+        clearInterval(slotWatch);
+        await mongo.close();
+      }
+    },
+    budgetMs * 4 + 120_000,
+  );
 });

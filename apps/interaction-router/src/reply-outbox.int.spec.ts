@@ -40,17 +40,37 @@ describe('interaction-router: replies accepted while Kafka is down', () => {
     const interactionId = randomId('ix');
     // A new consumer group starting at the latest offset skips what was published before its first
     // fetch: publish again (intake is idempotent per interaction id) until the offer shows.
-    const offer = await waitFor(async () => {
-      const found = desk.stream.offers().find((o) => o.interaction?.interactionId === interactionId);
-      if (!found) await desk.harness.publishInbound({ tenantId: tenant, interactionId, defaultQueueId: 'support', message: { subject: 'Where is my order?', conversationId: `conv-${interactionId}`, graphMessageId: `g-${interactionId}` } as never });
-      return found;
-    }, { timeoutMs: 120_000, intervalMs: 3_000 });
+    const offer = await waitFor(
+      async () => {
+        const found = desk.stream.offers().find((o) => o.interaction?.interactionId === interactionId);
+        if (!found)
+          await desk.harness.publishInbound({
+            tenantId: tenant,
+            interactionId,
+            defaultQueueId: 'support',
+            message: {
+              subject: 'Where is my order?',
+              conversationId: `conv-${interactionId}`,
+              graphMessageId: `g-${interactionId}`,
+            } as never,
+          });
+        return found;
+      },
+      { timeoutMs: 120_000, intervalMs: 3_000 },
+    );
     await desk.desktop.accept({ offerId: offer.offerId });
 
     await kafka.stop();
     const started = Date.now();
     const answer = await desk.desktop.reply(
-      { idempotencyKey: randomUUID(), interactionId, content: { subject: '', bodyText: 'On its way.', bodyHtml: '', to: [], cc: [], bcc: [], attachments: [], importance: 0 }, mode: 0, replyToGraphMessageId: '', completeAfterSend: false },
+      {
+        idempotencyKey: randomUUID(),
+        interactionId,
+        content: { subject: '', bodyText: 'On its way.', bodyHtml: '', to: [], cc: [], bcc: [], attachments: [], importance: 0 },
+        mode: 0,
+        replyToGraphMessageId: '',
+        completeAfterSend: false,
+      },
       // Today's Reply waited on the producer's retries (~20 s) and then failed UNAVAILABLE.
       { signal: AbortSignal.timeout(8_000) },
     );
@@ -66,7 +86,10 @@ describe('interaction-router: replies accepted while Kafka is down', () => {
 
     // Other desktop calls commit in the store and wait on the bus for a bounded time only.
     const completedAt = Date.now();
-    const completed = await desk.desktop.complete({ interactionId, dispositionCode: 'answered', note: '' }, { signal: AbortSignal.timeout(8_000) });
+    const completed = await desk.desktop.complete(
+      { interactionId, dispositionCode: 'answered', note: '' },
+      { signal: AbortSignal.timeout(8_000) },
+    );
     expect(completed.interaction?.state).toBe(InteractionState.INTERACTION_STATE_COMPLETED);
     expect(Date.now() - completedAt).toBeLessThan(8_000);
 
@@ -87,15 +110,31 @@ describe('interaction-router: replies accepted while Kafka is down', () => {
         },
       });
       await waitFor(() => seen.some((r) => r.sendId === answer.sendId), slow);
-      process.stdout.write(`reply-outbox: Reply answered in ${answeredInMs} ms with the broker down; the request was on the topic ${Date.now() - backAt} ms after the broker was back\n`);
+      process.stdout.write(
+        `reply-outbox: Reply answered in ${answeredInMs} ms with the broker down; the request was on the topic ${Date.now() - backAt} ms after the broker was back\n`,
+      );
       await waitFor(async () => (await desk.harness.stores.outbox.get(marker)) === undefined, slow);
       // Nothing republishes a send once its marker is gone; a sentinel on the same partition, read
       // after everything published before it, closes the count.
-      const sentinel = OutboundRequest.fromPartial({ eventId: randomUUID(), tenantId: tenant, sendId: `sentinel-${randomUUID()}`, kind: SendKind.SEND_KIND_REPLY, interactionId, mailboxId: 'support' });
-      await watcher.publish(events.outboundRequest.topic, toEventMessage('outboundRequest', eventKey(tenant, 'support'), sentinel));
+      const sentinel = OutboundRequest.fromPartial({
+        eventId: randomUUID(),
+        tenantId: tenant,
+        sendId: `sentinel-${randomUUID()}`,
+        kind: SendKind.SEND_KIND_REPLY,
+        interactionId,
+        mailboxId: 'support',
+      });
+      await watcher.publish(
+        events.outboundRequest.topic,
+        toEventMessage('outboundRequest', eventKey(tenant, 'support'), sentinel),
+      );
       await waitFor(() => seen.some((r) => r.sendId === sentinel.sendId), slow);
       expect(seen.filter((r) => r.sendId === answer.sendId)).toHaveLength(1);
-      expect(seen.find((r) => r.sendId === answer.sendId)).toMatchObject({ interactionId, kind: SendKind.SEND_KIND_REPLY, content: expect.objectContaining({ bodyText: 'On its way.' }) });
+      expect(seen.find((r) => r.sendId === answer.sendId)).toMatchObject({
+        interactionId,
+        kind: SendKind.SEND_KIND_REPLY,
+        content: expect.objectContaining({ bodyText: 'On its way.' }),
+      });
       expect(answeredInMs).toBeLessThan(8_000);
     } finally {
       await subscription?.close();

@@ -13,7 +13,13 @@ import {
 } from '@mailroute/contracts';
 import { eventKey, events, toEventMessage, type Subscription } from '@mailroute/messaging';
 import { randomId, testInfra, waitFor } from '@mailroute/testing';
-import { collectStream, createTestIdentityProvider, startHarness, type Harness, watchOutboundRequests } from './testing/router-harness';
+import {
+  collectStream,
+  createTestIdentityProvider,
+  startHarness,
+  type Harness,
+  watchOutboundRequests,
+} from './testing/router-harness';
 
 const collect = collectStream;
 
@@ -39,7 +45,10 @@ describe('interaction-router: outbound results', () => {
     requests = watch.requests;
     const admin = harness.admin(tenant);
     await admin.createQueue({ queueId: 'support', queue: { displayName: 'Support', offerTimeout: { seconds: 60, nanos: 0 } } });
-    await admin.createAgent({ agentId: 'sam', agent: { displayName: 'Sam', entraObjectId: 'oid-sam', queueIds: ['support'], capacity: 5, skills: [] } });
+    await admin.createAgent({
+      agentId: 'sam',
+      agent: { displayName: 'Sam', entraObjectId: 'oid-sam', queueIds: ['support'], capacity: 5, skills: [] },
+    });
     const token = await idp.token(directory, 'oid-sam');
     desktop = harness.desktop(token);
     stream = collect(harness.desktop(token).connect({ clientInstanceId: 'desk-1' }, { signal: abort.signal }));
@@ -48,11 +57,14 @@ describe('interaction-router: outbound results', () => {
     // fetch, which may come well after its partitions are assigned on a loaded machine: re-publish a
     // probe result (idempotent) until the router has recorded it.
     const probe = await reply(await assignedInteraction(), false);
-    await waitFor(async () => {
-      await publishResult(probe, SendState.SEND_STATE_RETRYING, { attempts: 1 });
-      const thread = (await desktop.listMyInteractionMessages({ interactionId: probe.interactionId })).messages;
-      return thread.some((m) => m.message?.$case === 'outbound' && m.message.value.sendState === SendState.SEND_STATE_RETRYING);
-    }, { timeoutMs: 150_000, intervalMs: 2_000 });
+    await waitFor(
+      async () => {
+        await publishResult(probe, SendState.SEND_STATE_RETRYING, { attempts: 1 });
+        const thread = (await desktop.listMyInteractionMessages({ interactionId: probe.interactionId })).messages;
+        return thread.some((m) => m.message?.$case === 'outbound' && m.message.value.sendState === SendState.SEND_STATE_RETRYING);
+      },
+      { timeoutMs: 150_000, intervalMs: 2_000 },
+    );
   }, 240_000);
 
   afterAll(async () => {
@@ -65,20 +77,44 @@ describe('interaction-router: outbound results', () => {
   /** An interaction routed, offered on the stream and accepted by Sam. */
   async function assignedInteraction(): Promise<string> {
     const interactionId = randomId('ix');
-    await harness.publishInbound({ tenantId: tenant, interactionId, defaultQueueId: 'support', message: { subject: `Help ${interactionId}`, conversationId: `conv-${interactionId}`, graphMessageId: `g-${interactionId}` } as never });
-    const offer = await waitFor(() => stream.of('offer').find((m) => m.event?.$case === 'offer' && m.event.value.interaction?.interactionId === interactionId), slow);
+    await harness.publishInbound({
+      tenantId: tenant,
+      interactionId,
+      defaultQueueId: 'support',
+      message: {
+        subject: `Help ${interactionId}`,
+        conversationId: `conv-${interactionId}`,
+        graphMessageId: `g-${interactionId}`,
+      } as never,
+    });
+    const offer = await waitFor(
+      () =>
+        stream.of('offer').find((m) => m.event?.$case === 'offer' && m.event.value.interaction?.interactionId === interactionId),
+      slow,
+    );
     if (offer.event?.$case !== 'offer') throw new Error('not an offer');
     await desktop.accept({ offerId: offer.event.value.offerId });
     return interactionId;
   }
 
   async function reply(interactionId: string, completeAfterSend: boolean): Promise<OutboundRequest> {
-    const { sendId } = await desktop.reply({ idempotencyKey: randomUUID(), interactionId, content: { subject: '', bodyText: 'Done.', bodyHtml: '', to: [], cc: [], bcc: [], attachments: [], importance: 0 }, mode: 0, replyToGraphMessageId: '', completeAfterSend });
+    const { sendId } = await desktop.reply({
+      idempotencyKey: randomUUID(),
+      interactionId,
+      content: { subject: '', bodyText: 'Done.', bodyHtml: '', to: [], cc: [], bcc: [], attachments: [], importance: 0 },
+      mode: 0,
+      replyToGraphMessageId: '',
+      completeAfterSend,
+    });
     return waitFor(() => requests.find((r) => r.sendId === sendId), slow);
   }
 
   /** Publishes a result for `request` exactly as outbound-send would. */
-  async function publishResult(request: OutboundRequest, state: SendState, fields: Parameters<typeof OutboundResult.fromPartial>[0] = {}): Promise<void> {
+  async function publishResult(
+    request: OutboundRequest,
+    state: SendState,
+    fields: Parameters<typeof OutboundResult.fromPartial>[0] = {},
+  ): Promise<void> {
     const result = OutboundResult.fromPartial({
       eventId: randomUUID(),
       tenantId: request.tenantId,
@@ -93,18 +129,39 @@ describe('interaction-router: outbound results', () => {
       requestedBy: request.requestedBy,
       ...fields,
     });
-    await harness.bus.publish(events.outboundResult.topic, toEventMessage('outboundResult', eventKey(result.tenantId, result.mailboxId), result));
+    await harness.bus.publish(
+      events.outboundResult.topic,
+      toEventMessage('outboundResult', eventKey(result.tenantId, result.mailboxId), result),
+    );
   }
 
-  const sendResults = (sendId: string) => stream.of('sendResult').flatMap((m) => (m.event?.$case === 'sendResult' && m.event.value.sendId === sendId ? [m.event.value] : []));
-  const interaction = async (interactionId: string) => (await harness.admin(tenant).getInteraction({ interactionId })).interaction;
+  const sendResults = (sendId: string) =>
+    stream
+      .of('sendResult')
+      .flatMap((m) => (m.event?.$case === 'sendResult' && m.event.value.sendId === sendId ? [m.event.value] : []));
+  const interaction = async (interactionId: string) =>
+    (await harness.admin(tenant).getInteraction({ interactionId })).interaction;
 
   it('records RETRYING then SENT: REPLIED once, the sent message on the thread, the result on the stream; a redelivery changes nothing', async () => {
     const interactionId = await assignedInteraction();
     const request = await reply(interactionId, false);
-    await publishResult(request, SendState.SEND_STATE_RETRYING, { attempts: 1, failure: { reason: SendFailureReason.SEND_FAILURE_REASON_TRANSIENT, message: 'Graph answered 503', graphErrorCode: '', httpStatus: 503, graphRequestId: 'req-1' } });
+    await publishResult(request, SendState.SEND_STATE_RETRYING, {
+      attempts: 1,
+      failure: {
+        reason: SendFailureReason.SEND_FAILURE_REASON_TRANSIENT,
+        message: 'Graph answered 503',
+        graphErrorCode: '',
+        httpStatus: 503,
+        graphRequestId: 'req-1',
+      },
+    });
     await waitFor(() => sendResults(request.sendId).some((r) => r.state === SendState.SEND_STATE_RETRYING), slow);
-    const sent = { graphMessageId: 'sent-graph-id-1', internetMessageId: '<sent-1@contoso.test>', conversationId: `conv-${interactionId}`, sentAt: new Date() };
+    const sent = {
+      graphMessageId: 'sent-graph-id-1',
+      internetMessageId: '<sent-1@contoso.test>',
+      conversationId: `conv-${interactionId}`,
+      sentAt: new Date(),
+    };
     await publishResult(request, SendState.SEND_STATE_SENT, { attempts: 2, sent });
 
     const replied = await waitFor(async () => {
@@ -131,17 +188,33 @@ describe('interaction-router: outbound results', () => {
     await publishResult(request, SendState.SEND_STATE_SENT, { attempts: 2, sent });
     // A marker result published after them on the same key (same partition) tells when they were consumed.
     const marker = await reply(interactionId, false);
-    await publishResult(marker, SendState.SEND_STATE_FAILED, { attempts: 1, failure: { reason: SendFailureReason.SEND_FAILURE_REASON_INVALID_RECIPIENT, message: 'rejected', graphErrorCode: 'ErrorInvalidRecipients', httpStatus: 400, graphRequestId: '' } });
+    await publishResult(marker, SendState.SEND_STATE_FAILED, {
+      attempts: 1,
+      failure: {
+        reason: SendFailureReason.SEND_FAILURE_REASON_INVALID_RECIPIENT,
+        message: 'rejected',
+        graphErrorCode: 'ErrorInvalidRecipients',
+        httpStatus: 400,
+        graphRequestId: '',
+      },
+    });
     await waitFor(async () => {
       const messages = (await desktop.listMyInteractionMessages({ interactionId })).messages;
-      return messages.some((m) => m.message?.$case === 'outbound' && m.message.value.sendId === marker.sendId && m.message.value.sendState === SendState.SEND_STATE_FAILED);
+      return messages.some(
+        (m) =>
+          m.message?.$case === 'outbound' &&
+          m.message.value.sendId === marker.sendId &&
+          m.message.value.sendState === SendState.SEND_STATE_FAILED,
+      );
     }, slow);
     const after = await interaction(interactionId);
     expect(after?.version).toBe(replied.version);
     expect(after?.replyCount).toBe(1);
     const history = await harness.admin(tenant).listInteractionHistory({ interactionId });
     expect(history.entries.filter((e) => e.reason === StateChangeReason.STATE_CHANGE_REASON_REPLIED)).toHaveLength(1);
-    const stored = (await desktop.listMyInteractionMessages({ interactionId })).messages.flatMap((m) => (m.message?.$case === 'outbound' ? [m.message.value] : []));
+    const stored = (await desktop.listMyInteractionMessages({ interactionId })).messages.flatMap((m) =>
+      m.message?.$case === 'outbound' ? [m.message.value] : [],
+    );
     expect(stored.find((m) => m.sendId === request.sendId)?.sendState).toBe(SendState.SEND_STATE_SENT);
   });
 
@@ -150,18 +223,36 @@ describe('interaction-router: outbound results', () => {
     const request = await reply(interactionId, true);
     expect(request.completeAfterSend).toBe(true);
     expect((await interaction(interactionId))?.state).toBe(InteractionState.INTERACTION_STATE_ASSIGNED);
-    await publishResult(request, SendState.SEND_STATE_SENT, { attempts: 1, sent: { graphMessageId: 'sent-2', internetMessageId: '', conversationId: '', sentAt: new Date() } });
+    await publishResult(request, SendState.SEND_STATE_SENT, {
+      attempts: 1,
+      sent: { graphMessageId: 'sent-2', internetMessageId: '', conversationId: '', sentAt: new Date() },
+    });
     const done = await waitFor(async () => {
       const got = await interaction(interactionId);
       return got?.state === InteractionState.INTERACTION_STATE_COMPLETED ? got : undefined;
     }, slow);
     expect(done.replyCount).toBe(1);
     expect(done.agentId).toBe('sam');
-    await waitFor(() => stream.of('assignmentEnded').some((m) => m.event?.$case === 'assignmentEnded' && m.event.value.interactionId === interactionId), slow);
+    await waitFor(
+      () =>
+        stream
+          .of('assignmentEnded')
+          .some((m) => m.event?.$case === 'assignmentEnded' && m.event.value.interactionId === interactionId),
+      slow,
+    );
     // The slot is freed after the completion is committed and published: wait for it rather than race it.
-    await waitFor(async () => !(await harness.stores.slots.list({ prefix: `${tenant}/sam/`, limit: 100 })).some((s) => s.document.interactionId === interactionId), slow);
+    await waitFor(
+      async () =>
+        !(await harness.stores.slots.list({ prefix: `${tenant}/sam/`, limit: 100 })).some(
+          (s) => s.document.interactionId === interactionId,
+        ),
+      slow,
+    );
     const history = (await harness.admin(tenant).listInteractionHistory({ interactionId })).entries.map((e) => e.reason);
-    expect(history.slice(-2)).toEqual([StateChangeReason.STATE_CHANGE_REASON_REPLIED, StateChangeReason.STATE_CHANGE_REASON_COMPLETED]);
+    expect(history.slice(-2)).toEqual([
+      StateChangeReason.STATE_CHANGE_REASON_REPLIED,
+      StateChangeReason.STATE_CHANGE_REASON_COMPLETED,
+    ]);
   });
 
   it('shows a FAILED send with its reason on the stream and the thread; the interaction stays with the agent', async () => {
@@ -169,12 +260,20 @@ describe('interaction-router: outbound results', () => {
     const request = await reply(interactionId, true);
     await publishResult(request, SendState.SEND_STATE_FAILED, {
       attempts: 3,
-      failure: { reason: SendFailureReason.SEND_FAILURE_REASON_MAILBOX_OUTSIDE_ACCESS_POLICY, message: 'The mailbox is outside the application access policy.', graphErrorCode: 'ErrorAccessDenied', httpStatus: 403, graphRequestId: 'req-9' },
+      failure: {
+        reason: SendFailureReason.SEND_FAILURE_REASON_MAILBOX_OUTSIDE_ACCESS_POLICY,
+        message: 'The mailbox is outside the application access policy.',
+        graphErrorCode: 'ErrorAccessDenied',
+        httpStatus: 403,
+        graphRequestId: 'req-9',
+      },
     });
     const failed = await waitFor(() => sendResults(request.sendId).find((r) => r.state === SendState.SEND_STATE_FAILED), slow);
     expect(failed.failure?.reason).toBe(SendFailureReason.SEND_FAILURE_REASON_MAILBOX_OUTSIDE_ACCESS_POLICY);
     const thread = await waitFor(async () => {
-      const out = (await desktop.listMyInteractionMessages({ interactionId })).messages.flatMap((m) => (m.message?.$case === 'outbound' ? [m.message.value] : []));
+      const out = (await desktop.listMyInteractionMessages({ interactionId })).messages.flatMap((m) =>
+        m.message?.$case === 'outbound' ? [m.message.value] : [],
+      );
       return out[0]?.sendState === SendState.SEND_STATE_FAILED ? out[0] : undefined;
     }, slow);
     expect(thread.failure?.graphErrorCode).toBe('ErrorAccessDenied');
@@ -184,7 +283,9 @@ describe('interaction-router: outbound results', () => {
     await publishResult(marker, SendState.SEND_STATE_RETRYING, { attempts: 1 });
     await waitFor(() => sendResults(marker.sendId).length > 0, slow);
     await waitFor(async () => {
-      const out = (await desktop.listMyInteractionMessages({ interactionId })).messages.flatMap((m) => (m.message?.$case === 'outbound' ? [m.message.value] : []));
+      const out = (await desktop.listMyInteractionMessages({ interactionId })).messages.flatMap((m) =>
+        m.message?.$case === 'outbound' ? [m.message.value] : [],
+      );
       return out.find((m) => m.sendId === marker.sendId)?.sendState === SendState.SEND_STATE_RETRYING;
     }, slow);
     const after = await interaction(interactionId);

@@ -63,7 +63,15 @@ export interface RouterServer extends GrpcServer {
 /** The interaction-router: InteractionRouterService + AgentDesktopService over one core and runtime. */
 export function createServer(deps: ServiceDeps): RouterServer {
   const replicaId = deps.replicaId ?? randomUUID();
-  const core = createRouterCore({ stores: deps.stores, bus: deps.bus, logger: deps.logger, ...(deps.clock ? { clock: deps.clock } : {}), ...(deps.sessionTtlMs ? { sessionTtlMs: deps.sessionTtlMs } : {}), ...(deps.onCommitted ? { onCommitted: deps.onCommitted } : {}), ...(deps.publishWaitMs !== undefined ? { publishWaitMs: deps.publishWaitMs } : {}) });
+  const core = createRouterCore({
+    stores: deps.stores,
+    bus: deps.bus,
+    logger: deps.logger,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+    ...(deps.sessionTtlMs ? { sessionTtlMs: deps.sessionTtlMs } : {}),
+    ...(deps.onCommitted ? { onCommitted: deps.onCommitted } : {}),
+    ...(deps.publishWaitMs !== undefined ? { publishWaitMs: deps.publishWaitMs } : {}),
+  });
   const runtime = createRouterRuntime({
     core,
     sendResults: createSendResultHandler({ core, stores: deps.stores, logger: deps.logger }),
@@ -83,11 +91,23 @@ export function createServer(deps: ServiceDeps): RouterServer {
   const grpc = createGrpcServer({
     logger: deps.logger,
     services: [
-      serveWith(InteractionRouterServiceDefinition, tenantCallerMiddleware({ authenticator: deps.authenticator, scopeByMethod: adminScopes }), createAdminHandlers({ core, stores: deps.stores, sanitizer, hub })),
+      serveWith(
+        InteractionRouterServiceDefinition,
+        tenantCallerMiddleware({ authenticator: deps.authenticator, scopeByMethod: adminScopes }),
+        createAdminHandlers({ core, stores: deps.stores, sanitizer, hub }),
+      ),
       serveWith(
         AgentDesktopServiceDefinition,
         agentCallerMiddleware({ verifier: deps.agentVerifier, config: core.config }),
-        createDesktopHandlers({ core, stores: deps.stores, hub, bus: deps.bus, sanitizer, replicaId, ...(deps.sessionRefreshMs ? { sessionRefreshMs: deps.sessionRefreshMs } : {}) }),
+        createDesktopHandlers({
+          core,
+          stores: deps.stores,
+          hub,
+          bus: deps.bus,
+          sanitizer,
+          replicaId,
+          ...(deps.sessionRefreshMs ? { sessionRefreshMs: deps.sessionRefreshMs } : {}),
+        }),
       ),
     ],
     descriptorSet,

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { InProcessEventBus, KafkaEventBus, type EventBus } from '@mailroute/messaging';
-import { createCallerAuthenticator, createEntraTokenVerifier, startMetrics, type Logger, type ServiceConfig, type ServiceParts } from '@mailroute/platform';
+import {
+  createCallerAuthenticator,
+  createEntraTokenVerifier,
+  startMetrics,
+  type Logger,
+  type ServiceConfig,
+  type ServiceParts,
+} from '@mailroute/platform';
 import type { z } from 'zod';
 import { configSchema } from './config';
 import { createRouterMetrics } from './metrics/router.metrics';
@@ -16,16 +23,41 @@ export interface SharedAdapters {
 }
 
 /** config → store, bus, caller and agent authentication, metrics endpoint → the router's server and background work. */
-export async function wireInteractionRouter(config: InteractionRouterConfig, logger: Logger, adapters: SharedAdapters = {}): Promise<ServiceParts> {
+export async function wireInteractionRouter(
+  config: InteractionRouterConfig,
+  logger: Logger,
+  adapters: SharedAdapters = {},
+): Promise<ServiceParts> {
   const stores =
-    config.ROUTER_STORE === 'mongodb' ? await openMongoRouterStores(config.ROUTER_MONGODB_URL ?? '', config.ROUTER_MONGODB_DATABASE) : openEmbeddedRouterStores(config.ROUTER_EMBEDDED_PATH);
+    config.ROUTER_STORE === 'mongodb'
+      ? await openMongoRouterStores(config.ROUTER_MONGODB_URL ?? '', config.ROUTER_MONGODB_DATABASE)
+      : openEmbeddedRouterStores(config.ROUTER_EMBEDDED_PATH);
   const brokers = config.ROUTER_KAFKA_BROKERS ?? [];
-  const bus = adapters.bus ?? (brokers.length ? new KafkaEventBus({ brokers, clientId: 'interaction-router', logger, partitionsConsumedConcurrently: config.ROUTER_KAFKA_PARTITIONS_CONCURRENCY }) : new InProcessEventBus({ logger }));
+  const bus =
+    adapters.bus ??
+    (brokers.length
+      ? new KafkaEventBus({
+          brokers,
+          clientId: 'interaction-router',
+          logger,
+          partitionsConsumedConcurrently: config.ROUTER_KAFKA_PARTITIONS_CONCURRENCY,
+        })
+      : new InProcessEventBus({ logger }));
   const authority = config.ROUTER_AGENT_AUTHORITY.replace(/\/$/, '');
   const replicaId = config.ROUTER_REPLICA_ID ?? randomUUID();
-  const metrics = await startMetrics({ serviceName: 'interaction-router', port: config.ROUTER_METRICS_PORT, host: config.ROUTER_METRICS_HOST });
+  const metrics = await startMetrics({
+    serviceName: 'interaction-router',
+    port: config.ROUTER_METRICS_PORT,
+    host: config.ROUTER_METRICS_HOST,
+  });
   logger.info({ port: metrics.port }, 'interaction-router: metrics at /metrics');
-  const routerMetrics = createRouterMetrics({ meter: metrics.meter, stores, logger, replicaId, options: { snapshotIntervalMs: config.ROUTER_METRICS_SNAPSHOT_MS, statisticsIntervalMs: config.ROUTER_METRICS_STATISTICS_MS } });
+  const routerMetrics = createRouterMetrics({
+    meter: metrics.meter,
+    stores,
+    logger,
+    replicaId,
+    options: { snapshotIntervalMs: config.ROUTER_METRICS_SNAPSHOT_MS, statisticsIntervalMs: config.ROUTER_METRICS_STATISTICS_MS },
+  });
   const server = createServer({
     logger,
     stores,

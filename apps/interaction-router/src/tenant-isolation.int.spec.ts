@@ -28,8 +28,16 @@ interface Method {
 }
 
 const methods: Method[] = [
-  ...Object.entries(InteractionRouterServiceDefinition.methods).map(([key, m]) => ({ service: 'admin' as const, key, ...(m as unknown as Omit<Method, 'service' | 'key'>) })),
-  ...Object.entries(AgentDesktopServiceDefinition.methods).map(([key, m]) => ({ service: 'desktop' as const, key, ...(m as unknown as Omit<Method, 'service' | 'key'>) })),
+  ...Object.entries(InteractionRouterServiceDefinition.methods).map(([key, m]) => ({
+    service: 'admin' as const,
+    key,
+    ...(m as unknown as Omit<Method, 'service' | 'key'>),
+  })),
+  ...Object.entries(AgentDesktopServiceDefinition.methods).map(([key, m]) => ({
+    service: 'desktop' as const,
+    key,
+    ...(m as unknown as Omit<Method, 'service' | 'key'>),
+  })),
 ];
 const isCreate = (m: Method) => /^Create/.test(m.name);
 /** Creating an object with B's id in A's tenant must work (separate namespaces), so creates run last. */
@@ -43,18 +51,35 @@ describe('tenant isolation over every RPC', () => {
   const dirB = randomId('dir-iso-b');
   let harness: Harness;
   let tokenA = '';
-  const b = { queueId: 'q-b', ruleId: 'r-b', senderListId: 'sl-b', agentId: 'agent-b', interactionId: '', offeredInteractionId: '', offerId: '' };
+  const b = {
+    queueId: 'q-b',
+    ruleId: 'r-b',
+    senderListId: 'sl-b',
+    agentId: 'agent-b',
+    interactionId: '',
+    offeredInteractionId: '',
+    offerId: '',
+  };
   const abortB = new AbortController();
   let before: unknown;
 
   /** Everything of B as B's own admin sees it. */
   async function snapshotB(): Promise<unknown> {
     const admin = harness.admin(tenantB);
-    const interactions = await Promise.all([b.interactionId, b.offeredInteractionId].map(async (interactionId) => {
-      const { interaction } = await admin.getInteraction({ interactionId });
-      const history = await admin.listInteractionHistory({ interactionId });
-      return { state: interaction?.state, version: interaction?.version, agentId: interaction?.agentId, offeredAgentId: interaction?.offeredAgentId, queueId: interaction?.queueId, history: history.entries.length };
-    }));
+    const interactions = await Promise.all(
+      [b.interactionId, b.offeredInteractionId].map(async (interactionId) => {
+        const { interaction } = await admin.getInteraction({ interactionId });
+        const history = await admin.listInteractionHistory({ interactionId });
+        return {
+          state: interaction?.state,
+          version: interaction?.version,
+          agentId: interaction?.agentId,
+          offeredAgentId: interaction?.offeredAgentId,
+          queueId: interaction?.queueId,
+          history: history.entries.length,
+        };
+      }),
+    );
     const agent = (await admin.getAgent({ agentId: b.agentId })).agent;
     return {
       queue: (await admin.getQueue({ queueId: b.queueId })).queue,
@@ -69,16 +94,46 @@ describe('tenant isolation over every RPC', () => {
   }
 
   beforeAll(async () => {
-    const idp = await createTestIdentityProvider(new Map([[dirA, tenantA], [dirB, tenantB]]));
-    harness = await startHarness({ infra: testInfra(), waitFor, replicas: 1, tenants: [tenantA, tenantB], verifier: idp.verifier });
+    const idp = await createTestIdentityProvider(
+      new Map([
+        [dirA, tenantA],
+        [dirB, tenantB],
+      ]),
+    );
+    harness = await startHarness({
+      infra: testInfra(),
+      waitFor,
+      replicas: 1,
+      tenants: [tenantA, tenantB],
+      verifier: idp.verifier,
+    });
     const adminA = harness.admin(tenantA);
     const adminB = harness.admin(tenantB);
     await adminA.createQueue({ queueId: 'q-a', queue: { displayName: 'A queue' } });
-    await adminA.createAgent({ agentId: 'agent-a', agent: { displayName: 'A agent', entraObjectId: 'oid-a', queueIds: ['q-a'], capacity: 2, skills: [] } });
-    await adminB.createQueue({ queueId: b.queueId, queue: { displayName: `B queue ${marker}`, offerTimeout: { seconds: 600, nanos: 0 } } });
-    await adminB.createSenderList({ senderListId: b.senderListId, senderList: { displayName: `B vips ${marker}`, entries: [`vip-${marker}@b.test`] } });
-    await adminB.createRoutingRule({ ruleId: b.ruleId, rule: { displayName: `B rule ${marker}`, condition: { subjectPatterns: [{ pattern: { $case: 'contains', value: marker } }] }, action: { action: { $case: 'route', value: { queueId: b.queueId, priority: 100, requiredSkills: [], tags: [marker] } } } } });
-    await adminB.createAgent({ agentId: b.agentId, agent: { displayName: `B agent ${marker}`, entraObjectId: 'oid-b', queueIds: [b.queueId], capacity: 5, skills: [] } });
+    await adminA.createAgent({
+      agentId: 'agent-a',
+      agent: { displayName: 'A agent', entraObjectId: 'oid-a', queueIds: ['q-a'], capacity: 2, skills: [] },
+    });
+    await adminB.createQueue({
+      queueId: b.queueId,
+      queue: { displayName: `B queue ${marker}`, offerTimeout: { seconds: 600, nanos: 0 } },
+    });
+    await adminB.createSenderList({
+      senderListId: b.senderListId,
+      senderList: { displayName: `B vips ${marker}`, entries: [`vip-${marker}@b.test`] },
+    });
+    await adminB.createRoutingRule({
+      ruleId: b.ruleId,
+      rule: {
+        displayName: `B rule ${marker}`,
+        condition: { subjectPatterns: [{ pattern: { $case: 'contains', value: marker } }] },
+        action: { action: { $case: 'route', value: { queueId: b.queueId, priority: 100, requiredSkills: [], tags: [marker] } } },
+      },
+    });
+    await adminB.createAgent({
+      agentId: b.agentId,
+      agent: { displayName: `B agent ${marker}`, entraObjectId: 'oid-b', queueIds: [b.queueId], capacity: 5, skills: [] },
+    });
     tokenA = await idp.token(dirA, 'oid-a');
 
     // B's agent on its stream: one interaction accepted (ASSIGNED), one left OFFERED.
@@ -86,7 +141,8 @@ describe('tenant isolation over every RPC', () => {
     const received: ConnectResponse[] = [];
     void (async () => {
       try {
-        for await (const m of harness.desktop(tokenB).connect({ clientInstanceId: 'b-desk' }, { signal: abortB.signal })) received.push(m);
+        for await (const m of harness.desktop(tokenB).connect({ clientInstanceId: 'b-desk' }, { signal: abortB.signal }))
+          received.push(m);
       } catch {
         // ends with the test
       }
@@ -95,12 +151,26 @@ describe('tenant isolation over every RPC', () => {
     b.interactionId = randomId('ix-b');
     b.offeredInteractionId = randomId('ix-b');
     for (const interactionId of [b.interactionId, b.offeredInteractionId]) {
-      await harness.publishInbound({ tenantId: tenantB, interactionId, mailboxId: 'b-mailbox', message: { subject: `Private ${marker}`, conversationId: `conv-${interactionId}`, graphMessageId: `g-${interactionId}`, bodyText: `secret ${marker}`, from: { address: `customer-${marker}@b.test`, name: marker } } as never });
+      await harness.publishInbound({
+        tenantId: tenantB,
+        interactionId,
+        mailboxId: 'b-mailbox',
+        message: {
+          subject: `Private ${marker}`,
+          conversationId: `conv-${interactionId}`,
+          graphMessageId: `g-${interactionId}`,
+          bodyText: `secret ${marker}`,
+          from: { address: `customer-${marker}@b.test`, name: marker },
+        } as never,
+      });
     }
-    const offerOf = (interactionId: string) => waitFor(() => {
-      for (const m of received) if (m.event?.$case === 'offer' && m.event.value.interaction?.interactionId === interactionId) return m.event.value.offerId;
-      return undefined;
-    }, slow);
+    const offerOf = (interactionId: string) =>
+      waitFor(() => {
+        for (const m of received)
+          if (m.event?.$case === 'offer' && m.event.value.interaction?.interactionId === interactionId)
+            return m.event.value.offerId;
+        return undefined;
+      }, slow);
     await harness.desktop(tokenB).accept({ offerId: await offerOf(b.interactionId) });
     b.offerId = await offerOf(b.offeredInteractionId);
     before = await snapshotB();
@@ -123,7 +193,11 @@ describe('tenant isolation over every RPC', () => {
       attachmentId: 'att-1',
       ruleIds: [b.ruleId],
       queue: { displayName: 'copy' },
-      rule: { displayName: 'copy', condition: {}, action: { action: { $case: 'route', value: { queueId: 'q-a', priority: 1, requiredSkills: [], tags: [] } } } },
+      rule: {
+        displayName: 'copy',
+        condition: {},
+        action: { action: { $case: 'route', value: { queueId: 'q-a', priority: 1, requiredSkills: [], tags: [] } } },
+      },
       senderList: { displayName: 'copy', entries: ['x@a.test'] },
       agent: { displayName: 'copy', entraObjectId: 'oid-copy', queueIds: [], capacity: 1, skills: [] },
       updateMask: ['display_name'],
@@ -144,18 +218,27 @@ describe('tenant isolation over every RPC', () => {
   /** Whether the method's subject is one of B's objects: an id field named after what the method acts on. */
   function namesB(method: Method, request: object): boolean {
     if (isCreate(method)) return false;
-    const rest = method.name.replace(/^(Get|Update|Delete|Set|List|Search|Assign|Transfer|Complete|Accept|Decline|Reply|Download|Upload|Connect)/, '').replace(/^My/, '');
+    const rest = method.name
+      .replace(/^(Get|Update|Delete|Set|List|Search|Assign|Transfer|Complete|Accept|Decline|Reply|Download|Upload|Connect)/, '')
+      .replace(/^My/, '');
     return singularIdFields.some((field) => {
       const value = (request as Record<string, unknown>)[field];
       if (typeof value !== 'string' || value === '' || value === 'att-1') return false;
       const object = field.replace(/Id$/, '');
       // An attachment is reached through its interaction.
-      return rest === '' || rest.toLowerCase().includes(object.toLowerCase()) || (field === 'interactionId' && rest.startsWith('Attachment'));
+      return (
+        rest === '' ||
+        rest.toLowerCase().includes(object.toLowerCase()) ||
+        (field === 'interactionId' && rest.startsWith('Attachment'))
+      );
     });
   }
 
   async function call(method: Method, request: object): Promise<{ response?: unknown; error?: ClientError }> {
-    const client = (method.service === 'admin' ? harness.admin(tenantA) : harness.desktop(tokenA)) as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const client = (method.service === 'admin' ? harness.admin(tenantA) : harness.desktop(tokenA)) as unknown as Record<
+      string,
+      (...args: unknown[]) => unknown
+    >;
     const invoke = client[method.key];
     if (!invoke) throw new Error(`client has no ${method.key}`);
     try {
@@ -169,7 +252,14 @@ describe('tenant isolation over every RPC', () => {
         return { response: first };
       }
       if (method.requestStream) {
-        return { response: await invoke.call(client, (async function* () { yield request; })()) };
+        return {
+          response: await invoke.call(
+            client,
+            (async function* () {
+              yield request;
+            })(),
+          ),
+        };
       }
       return { response: await invoke.call(client, request) };
     } catch (error) {
@@ -177,7 +267,9 @@ describe('tenant isolation over every RPC', () => {
     }
   }
 
-  it.each(ordered.map((m) => [`${m.service === 'admin' ? 'InteractionRouterService' : 'AgentDesktopService'}.${m.name}`, m] as const))('%s: tenant A reaches nothing of tenant B', async (_label, method) => {
+  it.each(
+    ordered.map((m) => [`${m.service === 'admin' ? 'InteractionRouterService' : 'AgentDesktopService'}.${m.name}`, m] as const),
+  )('%s: tenant A reaches nothing of tenant B', async (_label, method) => {
     const request = requestFor(method);
     const { response, error } = await call(method, request);
     // Responses carry nothing of B; error messages may echo the id asked for, never B's data.
@@ -190,7 +282,13 @@ describe('tenant isolation over every RPC', () => {
       // A's own namespace: B's ids are free there.
       expect({ method: method.name, code: error?.code }).not.toEqual({ method: method.name, code: Status.ALREADY_EXISTS });
     } else if (error) {
-      expect([Status.NOT_FOUND, Status.INVALID_ARGUMENT, Status.FAILED_PRECONDITION, Status.UNIMPLEMENTED, Status.CANCELLED]).toContain(error.code);
+      expect([
+        Status.NOT_FOUND,
+        Status.INVALID_ARGUMENT,
+        Status.FAILED_PRECONDITION,
+        Status.UNIMPLEMENTED,
+        Status.CANCELLED,
+      ]).toContain(error.code);
     }
   });
 
@@ -200,11 +298,15 @@ describe('tenant isolation over every RPC', () => {
 
   it('covers every method of both services', () => {
     const names = methods.map((m) => m.name);
-    expect(names).toHaveLength(Object.keys(InteractionRouterServiceDefinition.methods).length + Object.keys(AgentDesktopServiceDefinition.methods).length);
+    expect(names).toHaveLength(
+      Object.keys(InteractionRouterServiceDefinition.methods).length + Object.keys(AgentDesktopServiceDefinition.methods).length,
+    );
     expect(names.filter((n, i) => names.indexOf(n) !== i)).toEqual([]);
     // The subject rule is exercised: most methods that act on one object must have answered NOT_FOUND.
     const subjects = methods.filter((m) => namesB(m, requestFor(m))).map((m) => m.name);
-    expect(subjects).toEqual(expect.arrayContaining(['GetRoutingRule', 'DeleteRoutingRule', 'GetInteraction', 'Accept', 'Reply', 'DownloadAttachment']));
+    expect(subjects).toEqual(
+      expect.arrayContaining(['GetRoutingRule', 'DeleteRoutingRule', 'GetInteraction', 'Accept', 'Reply', 'DownloadAttachment']),
+    );
     expect(subjects.length).toBeGreaterThanOrEqual(28);
   });
 });

@@ -61,7 +61,10 @@ export function composeMailboxFetch(adapters: MailboxFetchAdapters, settings: Ma
   const instruments = adapters.meter ? createMailboxFetchMetrics(adapters.meter, () => holder.core?.runtime) : undefined;
   const graph = createGraphMailClient({
     tokens: adapters.tokens,
-    limiter: createMailboxLimiter({ perMailbox: settings.graphConcurrencyPerMailbox ?? 3, global: settings.graphConcurrencyGlobal ?? 64 }),
+    limiter: createMailboxLimiter({
+      perMailbox: settings.graphConcurrencyPerMailbox ?? 3,
+      global: settings.graphConcurrencyGlobal ?? 64,
+    }),
     deltaPageSize: settings.deltaPageSize ?? 50,
     logger,
     ...(instruments ? { onThrottled: instruments.onThrottled } : {}),

@@ -1,8 +1,28 @@
-import { CheckOutcome, DiagnosisResult, DiagnosticCheck, DiagnosticCode, Mailbox, MailboxFetchServiceDefinition, PostProcessingAction } from '@mailroute/contracts';
+import {
+  CheckOutcome,
+  DiagnosisResult,
+  DiagnosticCheck,
+  DiagnosticCode,
+  Mailbox,
+  MailboxFetchServiceDefinition,
+  PostProcessingAction,
+} from '@mailroute/contracts';
 import { createGraphMailClient } from '@mailroute/graph-mail';
 import { InProcessEventBus } from '@mailroute/messaging';
-import { createCallerAuthenticator, createGrpcClient, createLogger, hashBearerCredential, type GrpcServer } from '@mailroute/platform';
-import { createSandboxMailTenant, createSandboxTokenProvider, randomId, startTestGraphSandbox, type SandboxMailTenant } from '@mailroute/testing';
+import {
+  createCallerAuthenticator,
+  createGrpcClient,
+  createLogger,
+  hashBearerCredential,
+  type GrpcServer,
+} from '@mailroute/platform';
+import {
+  createSandboxMailTenant,
+  createSandboxTokenProvider,
+  randomId,
+  startTestGraphSandbox,
+  type SandboxMailTenant,
+} from '@mailroute/testing';
 import { Metadata, Status, type ClientError } from 'nice-grpc';
 import { createMailboxDiagnosis } from './diagnosis/mailbox-diagnosis';
 import { createMailboxFetchCore, type MailboxFetchCore } from './mailbox-fetch';
@@ -34,7 +54,13 @@ describe('MailboxFetchService over gRPC', () => {
       members: [sandboxTenant.mailboxes[2] ?? ''],
     });
     const graph = createGraphMailClient({ tokens: createSandboxTokenProvider(started.endpoints, tenants) });
-    core = createMailboxFetchCore({ stores: openEmbeddedStores({ path: ':memory:' }), graph, bus: new InProcessEventBus(), logger, replicaId: 'api-test' });
+    core = createMailboxFetchCore({
+      stores: openEmbeddedStores({ path: ':memory:' }),
+      graph,
+      bus: new InProcessEventBus(),
+      logger,
+      replicaId: 'api-test',
+    });
     const scopes = ['mailboxes.read', 'mailboxes.write'];
     const authenticator = createCallerAuthenticator({
       apiKeys: [
@@ -56,51 +82,108 @@ describe('MailboxFetchService over gRPC', () => {
     const cases: [object, string][] = [
       [{ mailboxId: 'Bad_Id', mailbox: { address: 'a@b.example' } }, 'mailbox_id'],
       [{ mailbox: { address: 'not an address' } }, 'mailbox.address'],
-      [{ mailbox: { address: 'a@b.example', postProcessing: { action: PostProcessingAction.POST_PROCESSING_ACTION_MOVE } } }, 'mailbox.post_processing.move_to'],
+      [
+        { mailbox: { address: 'a@b.example', postProcessing: { action: PostProcessingAction.POST_PROCESSING_ACTION_MOVE } } },
+        'mailbox.post_processing.move_to',
+      ],
       [{ mailbox: { address: 'a@b.example', pollInterval: { seconds: 1, nanos: 0 } } }, 'mailbox.poll_interval'],
       [{ mailbox: { address: 'a@b.example', initialSync: { mode: 2, backfillDays: 0 } } }, 'mailbox.initial_sync.backfill_days'],
     ];
     for (const [request, field] of cases) {
       const error = (await client.client.createMailbox(request, as(keyA)).catch((e: unknown) => e)) as ClientError;
-      expect({ field, code: error.code, details: error.details }).toEqual({ field, code: Status.INVALID_ARGUMENT, details: expect.stringContaining(field) });
+      expect({ field, code: error.code, details: error.details }).toEqual({
+        field,
+        code: Status.INVALID_ARGUMENT,
+        details: expect.stringContaining(field),
+      });
     }
   });
 
-  it('creates, reads, updates and lists mailboxes of the caller\'s tenant only', async () => {
-    const created = await client.client.createMailbox({ mailboxId: 'support', mailbox: { address: sandboxTenant.mailboxes[0] ?? '' } }, as(keyA));
-    expect(created.mailbox).toMatchObject({ mailboxId: 'support', credentialsId: 'default', enabled: true, postProcessing: { action: PostProcessingAction.POST_PROCESSING_ACTION_MARK_READ } });
-    const duplicate = (await client.client.createMailbox({ mailboxId: 'other', mailbox: { address: (sandboxTenant.mailboxes[0] ?? '').toUpperCase() } }, as(keyA)).catch((e: unknown) => e)) as ClientError;
+  it("creates, reads, updates and lists mailboxes of the caller's tenant only", async () => {
+    const created = await client.client.createMailbox(
+      { mailboxId: 'support', mailbox: { address: sandboxTenant.mailboxes[0] ?? '' } },
+      as(keyA),
+    );
+    expect(created.mailbox).toMatchObject({
+      mailboxId: 'support',
+      credentialsId: 'default',
+      enabled: true,
+      postProcessing: { action: PostProcessingAction.POST_PROCESSING_ACTION_MARK_READ },
+    });
+    const duplicate = (await client.client
+      .createMailbox({ mailboxId: 'other', mailbox: { address: (sandboxTenant.mailboxes[0] ?? '').toUpperCase() } }, as(keyA))
+      .catch((e: unknown) => e)) as ClientError;
     expect(duplicate.code).toBe(Status.ALREADY_EXISTS);
     const other = (await client.client.getMailbox({ mailboxId: 'support' }, as(keyB)).catch((e: unknown) => e)) as ClientError;
     expect(other.code).toBe(Status.NOT_FOUND);
-    const updated = await client.client.updateMailbox({ mailboxId: 'support', mailbox: { displayName: 'Support', enabled: false }, updateMask: ['display_name', 'enabled'] }, as(keyA));
+    const updated = await client.client.updateMailbox(
+      { mailboxId: 'support', mailbox: { displayName: 'Support', enabled: false }, updateMask: ['display_name', 'enabled'] },
+      as(keyA),
+    );
     expect(updated.mailbox).toMatchObject({ displayName: 'Support', enabled: false });
-    const stale = (await client.client.updateMailbox({ mailboxId: 'support', mailbox: { displayName: 'x' }, updateMask: ['display_name'], etag: 'stale' }, as(keyA)).catch((e: unknown) => e)) as ClientError;
+    const stale = (await client.client
+      .updateMailbox(
+        { mailboxId: 'support', mailbox: { displayName: 'x' }, updateMask: ['display_name'], etag: 'stale' },
+        as(keyA),
+      )
+      .catch((e: unknown) => e)) as ClientError;
     expect(stale.code).toBe(Status.ABORTED);
-    const disabledSync = (await client.client.syncNow({ mailboxId: 'support' }, as(keyA)).catch((e: unknown) => e)) as ClientError;
+    const disabledSync = (await client.client
+      .syncNow({ mailboxId: 'support' }, as(keyA))
+      .catch((e: unknown) => e)) as ClientError;
     expect(disabledSync.code).toBe(Status.FAILED_PRECONDITION);
     expect((await client.client.listMailboxes({}, as(keyA))).mailboxes.map((m) => m.mailboxId)).toEqual(['support']);
     expect((await client.client.listMailboxes({}, as(keyB))).mailboxes).toEqual([]);
   });
 
   it('refuses update_mask paths that are unknown, output only or immutable, and writes nothing (the etag stays)', async () => {
-    await client.client.createMailbox({ mailboxId: 'masked', mailbox: { address: sandboxTenant.mailboxes[1] ?? '', displayName: 'Before' } }, as(keyA));
+    await client.client.createMailbox(
+      { mailboxId: 'masked', mailbox: { address: sandboxTenant.mailboxes[1] ?? '', displayName: 'Before' } },
+      as(keyA),
+    );
     const before = (await client.client.getMailbox({ mailboxId: 'masked' }, as(keyA))).mailbox;
-    const paths = ['no_such_field', 'etag', 'kind', 'mailbox_id', 'sync_status', 'created_at', 'updated_at', 'address', 'post_processing.action', 'display_name.x'];
+    const paths = [
+      'no_such_field',
+      'etag',
+      'kind',
+      'mailbox_id',
+      'sync_status',
+      'created_at',
+      'updated_at',
+      'address',
+      'post_processing.action',
+      'display_name.x',
+    ];
     for (const path of paths) {
       const error = (await client.client
-        .updateMailbox({ mailboxId: 'masked', mailbox: { displayName: 'After', address: 'other@example.com' }, updateMask: ['display_name', path] }, as(keyA))
+        .updateMailbox(
+          {
+            mailboxId: 'masked',
+            mailbox: { displayName: 'After', address: 'other@example.com' },
+            updateMask: ['display_name', path],
+          },
+          as(keyA),
+        )
         .catch((e: unknown) => e)) as ClientError;
-      expect({ path, code: error.code, details: error.details?.startsWith('update_mask:') }).toEqual({ path, code: Status.INVALID_ARGUMENT, details: true });
+      expect({ path, code: error.code, details: error.details?.startsWith('update_mask:') }).toEqual({
+        path,
+        code: Status.INVALID_ARGUMENT,
+        details: true,
+      });
     }
     const after = (await client.client.getMailbox({ mailboxId: 'masked' }, as(keyA))).mailbox;
-    expect({ displayName: after?.displayName, etag: after?.etag, address: after?.address }).toEqual({ displayName: 'Before', etag: before?.etag, address: before?.address });
+    expect({ displayName: after?.displayName, etag: after?.etag, address: after?.address }).toEqual({
+      displayName: 'Before',
+      etag: before?.etag,
+      address: before?.address,
+    });
   });
 
   it('pages ListMailboxes and ListSyncStatuses with page tokens, and rejects a forged token naming the field', async () => {
     // tenant B has no mailboxes from the other tests.
     const key = keyB;
-    for (const id of ['page-a', 'page-b', 'page-c']) await client.client.createMailbox({ mailboxId: id, mailbox: { address: `${id}@paging.example` } }, as(key));
+    for (const id of ['page-a', 'page-b', 'page-c'])
+      await client.client.createMailbox({ mailboxId: id, mailbox: { address: `${id}@paging.example` } }, as(key));
     const first = await client.client.listMailboxes({ page: { pageSize: 2, pageToken: '' } }, as(key));
     expect(first.mailboxes.map((m) => m.mailboxId)).toEqual(['page-a', 'page-b']);
     expect(first.nextPageToken).not.toBe('');
@@ -111,19 +194,38 @@ describe('MailboxFetchService over gRPC', () => {
     expect(statuses.statuses.map((s) => s.mailboxId)).toEqual(['page-a', 'page-b']);
     const rest = await client.client.listSyncStatuses({ page: { pageSize: 2, pageToken: statuses.nextPageToken } }, as(key));
     expect(rest.statuses.map((s) => s.mailboxId)).toEqual(['page-c']);
-    const forged = (await client.client.listMailboxes({ page: { pageSize: 2, pageToken: 'not a token!' } }, as(key)).catch((e: unknown) => e)) as ClientError;
-    expect({ code: forged.code, details: forged.details }).toEqual({ code: Status.INVALID_ARGUMENT, details: expect.stringContaining('page.page_token') });
+    const forged = (await client.client
+      .listMailboxes({ page: { pageSize: 2, pageToken: 'not a token!' } }, as(key))
+      .catch((e: unknown) => e)) as ClientError;
+    expect({ code: forged.code, details: forged.details }).toEqual({
+      code: Status.INVALID_ARGUMENT,
+      details: expect.stringContaining('page.page_token'),
+    });
   });
 
   it('diagnoses a mailbox outside the application access policy in operator language', async () => {
-    const response = await client.client.diagnoseMailboxAccess({ target: { $case: 'candidate', value: Mailbox.fromPartial({ address: sandboxTenant.mailboxes[2] ?? '' }) } }, as(keyA));
+    const response = await client.client.diagnoseMailboxAccess(
+      { target: { $case: 'candidate', value: Mailbox.fromPartial({ address: sandboxTenant.mailboxes[2] ?? '' }) } },
+      as(keyA),
+    );
     expect(response.diagnosis?.result).toBe(DiagnosisResult.DIAGNOSIS_RESULT_FAILED);
     const failed = response.diagnosis?.findings.find((f) => f.outcome === CheckOutcome.CHECK_OUTCOME_FAILED);
-    expect(failed).toMatchObject({ check: DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_READ_ACCESS, code: DiagnosticCode.DIAGNOSTIC_CODE_MAILBOX_OUTSIDE_ACCESS_POLICY });
+    expect(failed).toMatchObject({
+      check: DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_READ_ACCESS,
+      code: DiagnosticCode.DIAGNOSTIC_CODE_MAILBOX_OUTSIDE_ACCESS_POLICY,
+    });
     expect(failed?.message).toMatch(/application access policy/);
-    const healthy = await client.client.diagnoseMailboxAccess({ target: { $case: 'candidate', value: Mailbox.fromPartial({ address: sandboxTenant.mailboxes[1] ?? '' }) } }, as(keyA));
+    const healthy = await client.client.diagnoseMailboxAccess(
+      { target: { $case: 'candidate', value: Mailbox.fromPartial({ address: sandboxTenant.mailboxes[1] ?? '' }) } },
+      as(keyA),
+    );
     expect(healthy.diagnosis?.result).toBe(DiagnosisResult.DIAGNOSIS_RESULT_HEALTHY);
-    const missing = await client.client.diagnoseMailboxAccess({ target: { $case: 'candidate', value: Mailbox.fromPartial({ address: `ghost@${sandboxTenant.domain}` }) } }, as(keyA));
-    expect(missing.diagnosis?.findings.find((f) => f.outcome === CheckOutcome.CHECK_OUTCOME_FAILED)?.code).toBe(DiagnosticCode.DIAGNOSTIC_CODE_MAILBOX_NOT_FOUND);
+    const missing = await client.client.diagnoseMailboxAccess(
+      { target: { $case: 'candidate', value: Mailbox.fromPartial({ address: `ghost@${sandboxTenant.domain}` }) } },
+      as(keyA),
+    );
+    expect(missing.diagnosis?.findings.find((f) => f.outcome === CheckOutcome.CHECK_OUTCOME_FAILED)?.code).toBe(
+      DiagnosticCode.DIAGNOSTIC_CODE_MAILBOX_NOT_FOUND,
+    );
   });
 });

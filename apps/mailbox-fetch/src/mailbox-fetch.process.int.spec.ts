@@ -38,15 +38,26 @@ type Started = Awaited<ReturnType<typeof startTestGraphSandbox>>;
 
 /** Prints measured figures when MAILBOX_FETCH_TEST_REPORT is set (silent otherwise). */
 const report = (figures: Record<string, unknown>): void => {
-  if (process.env['MAILBOX_FETCH_TEST_REPORT']) process.stdout.write(`${expect.getState().currentTestName ?? ''}: ${JSON.stringify(figures)}\n`);
+  if (process.env['MAILBOX_FETCH_TEST_REPORT'])
+    process.stdout.write(`${expect.getState().currentTestName ?? ''}: ${JSON.stringify(figures)}\n`);
 };
 
 /** waitFor that, on timeout, shows the end of the process's log. */
-async function until<T>(proc: ServiceProcess, probe: () => T | Promise<T>, options: { timeoutMs: number; description: string; intervalMs?: number }) {
+async function until<T>(
+  proc: ServiceProcess,
+  probe: () => T | Promise<T>,
+  options: { timeoutMs: number; description: string; intervalMs?: number },
+) {
   try {
     return await waitFor(probe, options);
   } catch (error) {
-    throw new Error(`${(error as Error).message}\n--- last log lines of pid ${proc.child.pid} ---\n${proc.output.filter((line) => !line.includes('"grpc call"')).slice(-40).join('\n')}`, { cause: error });
+    throw new Error(
+      `${(error as Error).message}\n--- last log lines of pid ${proc.child.pid} ---\n${proc.output
+        .filter((line) => !line.includes('"grpc call"'))
+        .slice(-40)
+        .join('\n')}`,
+      { cause: error },
+    );
   }
 }
 
@@ -55,9 +66,20 @@ describe('mailbox-fetch as real processes with auth-broker, FerretDB and Kafka',
   const workDir = mkdtempSync(path.join(tmpdir(), 'mf-process-'));
   const serviceToken = `mrs_${randomId('fetch')}`;
   /** One mailroute tenant per test, each with an API key that both services accept. */
-  const tenants = { crash: randomId('crash'), replicas: randomId('replicas'), stall: randomId('stall'), outage: randomId('outage') };
-  const apiKeys = Object.fromEntries(Object.values(tenants).map((tenant) => [tenant, `mrk_${randomId('key')}`])) as Record<string, string>;
-  const apiKeyList = (scopes: string) => Object.entries(apiKeys).map(([tenant, key], i) => `k${i}:${tenant}:${scopes}:${hashBearerCredential(key)}`).join(',');
+  const tenants = {
+    crash: randomId('crash'),
+    replicas: randomId('replicas'),
+    stall: randomId('stall'),
+    outage: randomId('outage'),
+  };
+  const apiKeys = Object.fromEntries(Object.values(tenants).map((tenant) => [tenant, `mrk_${randomId('key')}`])) as Record<
+    string,
+    string
+  >;
+  const apiKeyList = (scopes: string) =>
+    Object.entries(apiKeys)
+      .map(([tenant, key], i) => `k${i}:${tenant}:${scopes}:${hashBearerCredential(key)}`)
+      .join(',');
   const bearer = (tenantId: string) => ({ metadata: Metadata({ authorization: `Bearer ${apiKeys[tenantId] ?? ''}` }) });
 
   let started: Started;
@@ -76,7 +98,12 @@ describe('mailbox-fetch as real processes with auth-broker, FerretDB and Kafka',
     dedicatedKafka = startDedicatedKafka();
     dedicatedKafka.catch(() => undefined); // awaited (and its failure reported) by the outage test
     started = await startTestGraphSandbox({ certDir });
-    authBroker = await startAuthBrokerProcess({ endpoints: started.endpoints, workDir, apiKeys, serviceTokens: { 'mailbox-fetch': serviceToken } });
+    authBroker = await startAuthBrokerProcess({
+      endpoints: started.endpoints,
+      workDir,
+      apiKeys,
+      serviceTokens: { 'mailbox-fetch': serviceToken },
+    });
     processes.push(authBroker.proc);
     authAddress = authBroker.address;
     bus = new KafkaEventBus({ brokers: testInfra().kafkaBrokers, clientId: randomId('mf-process-test') });
@@ -167,7 +194,11 @@ describe('mailbox-fetch as real processes with auth-broker, FerretDB and Kafka',
         started.endpoints.admin.deliverBulk(
           sandbox.directoryId,
           address,
-          Array.from({ length: perMailbox }, (_, i) => ({ from: `customer${i}@example.org`, subject: `${tag} ${box}-${String(i).padStart(4, '0')}`, body: `hello ${i}` })),
+          Array.from({ length: perMailbox }, (_, i) => ({
+            from: `customer${i}@example.org`,
+            subject: `${tag} ${box}-${String(i).padStart(4, '0')}`,
+            body: `hello ${i}`,
+          })),
         ),
       ),
     );
@@ -178,17 +209,30 @@ describe('mailbox-fetch as real processes with auth-broker, FerretDB and Kafka',
     const mailboxes = 4;
     const sandbox = await setUpTenant(tenantId, mailboxes);
     // Slow Graph a little and read small pages, so a batch takes many page commits to ingest.
-    await started.endpoints.admin.addFault({ tenantId: sandbox.directoryId, endpoint: 'messages.get', latency: { distribution: 'fixed', ms: 20 } });
+    await started.endpoints.admin.addFault({
+      tenantId: sandbox.directoryId,
+      endpoint: 'messages.get',
+      latency: { distribution: 'fixed', ms: 20 },
+    });
     const database = randomId('mf-crash');
     const batches = kills + 1;
     const perBatch = Math.max(1, Math.round(crashEmails / mailboxes / batches));
     const perBatchTotal = perBatch * mailboxes;
     const total = perBatchTotal * batches;
     const pageSize = 3;
-    const progressOf = (batch: number) => new Set(eventsOf(tenantId).flatMap((event) => (event.message?.subject.startsWith(`crash${batch} `) ? [event.message.subject] : []))).size;
+    const progressOf = (batch: number) =>
+      new Set(
+        eventsOf(tenantId).flatMap((event) =>
+          event.message?.subject.startsWith(`crash${batch} `) ? [event.message.subject] : [],
+        ),
+      ).size;
 
     let current = await startFetch({ database, deltaPageSize: pageSize });
-    for (let box = 0; box < mailboxes; box += 1) await current.client.createMailbox({ mailboxId: `c-${box}`, mailbox: { address: sandbox.mailboxes[box] ?? '' } }, bearer(tenantId));
+    for (let box = 0; box < mailboxes; box += 1)
+      await current.client.createMailbox(
+        { mailboxId: `c-${box}`, mailbox: { address: sandbox.mailboxes[box] ?? '' } },
+        bearer(tenantId),
+      );
     /** E-mails of the batch published when its process was killed. */
     const killedAt: number[] = [];
     for (let batch = 0; batch < batches; batch += 1) {
@@ -196,7 +240,10 @@ describe('mailbox-fetch as real processes with auth-broker, FerretDB and Kafka',
       if (batch === batches - 1) break;
       // Kill at a random point of this batch's progress (1 … all but one e-mail published).
       const target = 1 + Math.floor(Math.random() * (perBatchTotal - 1));
-      await until(current.proc, () => progressOf(batch) >= target, { timeoutMs: 60_000, description: `batch ${batch} at ${target} e-mails` });
+      await until(current.proc, () => progressOf(batch) >= target, {
+        timeoutMs: 60_000,
+        description: `batch ${batch} at ${target} e-mails`,
+      });
       await current.proc.stop('SIGKILL');
       killedAt.push(progressOf(batch));
       // The new process (a new replica id) takes the mailboxes over once the dead one's leases expire.
@@ -229,7 +276,11 @@ describe('mailbox-fetch as real processes with auth-broker, FerretDB and Kafka',
     try {
       const listRecords = () => stores.inbound.list({ prefix: `${tenantId}/`, limit: 100_000 });
       // The `#published` marker is written after the publish: the last ones may land after their events did.
-      await until(current.proc, async () => (await listRecords()).filter((entry) => entry.key.endsWith('#published')).length >= total, { timeoutMs: 30_000, description: 'published markers' });
+      await until(
+        current.proc,
+        async () => (await listRecords()).filter((entry) => entry.key.endsWith('#published')).length >= total,
+        { timeoutMs: 30_000, description: 'published markers' },
+      );
       const records = await listRecords();
       expect(records.filter((entry) => !entry.key.includes('#'))).toHaveLength(total);
       expect(records.filter((entry) => entry.key.endsWith('#published'))).toHaveLength(total);
@@ -238,7 +289,7 @@ describe('mailbox-fetch as real processes with auth-broker, FerretDB and Kafka',
     }
   }, 240_000);
 
-  it('runs two replica processes without a mailbox read by both, and the survivor takes a SIGKILLed replica\'s mailboxes over within its liveness time, long before the lease expires', async () => {
+  it("runs two replica processes without a mailbox read by both, and the survivor takes a SIGKILLed replica's mailboxes over within its liveness time, long before the lease expires", async () => {
     const tenantId = tenants.replicas;
     const sandbox = await setUpTenant(tenantId, 6);
     const database = randomId('mf-replicas');
@@ -249,26 +300,55 @@ describe('mailbox-fetch as real processes with auth-broker, FerretDB and Kafka',
     const upstream = started.endpoints.baseUrl;
     const proxyA = await startRecordingProxy({ label: 'replica-a', upstream, certDir, requests });
     const proxyB = await startRecordingProxy({ label: 'replica-b', upstream, certDir, requests });
-    closers.push(() => proxyA.close(), () => proxyB.close());
+    closers.push(
+      () => proxyA.close(),
+      () => proxyB.close(),
+    );
 
     // A may own 3 mailboxes, so B gets the other 3; after A dies B owns all 6.
     const a = await startFetch({ database, replicaId: 'replica-a', leaseTtlMs, livenessTtlMs, maxMailboxes: 3, proxy: proxyA });
-    for (const [box, address] of sandbox.mailboxes.entries()) await a.client.createMailbox({ mailboxId: `r-${box}`, mailbox: { address } }, bearer(tenantId));
-    await until(a.proc, async () => (await statuses(a.client, tenantId)).filter((s) => s.leaseOwner === 'replica-a').length === 3, { timeoutMs: 30_000, description: 'A owns 3' });
+    for (const [box, address] of sandbox.mailboxes.entries())
+      await a.client.createMailbox({ mailboxId: `r-${box}`, mailbox: { address } }, bearer(tenantId));
+    await until(
+      a.proc,
+      async () => (await statuses(a.client, tenantId)).filter((s) => s.leaseOwner === 'replica-a').length === 3,
+      { timeoutMs: 30_000, description: 'A owns 3' },
+    );
     const b = await startFetch({ database, replicaId: 'replica-b', leaseTtlMs, livenessTtlMs, proxy: proxyB });
-    await until(b.proc, async () => (await statuses(b.client, tenantId)).filter((s) => s.leaseOwner === 'replica-b').length === 3, { timeoutMs: 30_000, description: 'B owns 3' });
+    await until(
+      b.proc,
+      async () => (await statuses(b.client, tenantId)).filter((s) => s.leaseOwner === 'replica-b').length === 3,
+      { timeoutMs: 30_000, description: 'B owns 3' },
+    );
     const ownerBefore = new Map((await statuses(b.client, tenantId)).map((s) => [s.mailboxId, s.leaseOwner]));
-    expect([...ownerBefore.values()].sort()).toEqual(['replica-a', 'replica-a', 'replica-a', 'replica-b', 'replica-b', 'replica-b']);
+    expect([...ownerBefore.values()].sort()).toEqual([
+      'replica-a',
+      'replica-a',
+      'replica-a',
+      'replica-b',
+      'replica-b',
+      'replica-b',
+    ]);
 
     await deliver(sandbox, 10, 'first');
-    await until(a.proc, () => new Set(eventsOf(tenantId).map((event) => event.interactionId)).size >= 60, { timeoutMs: 60_000, description: 'first 60 e-mails' });
+    await until(a.proc, () => new Set(eventsOf(tenantId).map((event) => event.interactionId)).size >= 60, {
+      timeoutMs: 60_000,
+      description: 'first 60 e-mails',
+    });
     await a.proc.stop('SIGKILL');
     const killedAt = Date.now();
-    await until(b.proc, async () => (await statuses(b.client, tenantId)).every((s) => s.leaseOwner === 'replica-b'), { timeoutMs: leaseTtlMs + 30_000, intervalMs: 100, description: 'takeover' });
+    await until(b.proc, async () => (await statuses(b.client, tenantId)).every((s) => s.leaseOwner === 'replica-b'), {
+      timeoutMs: leaseTtlMs + 30_000,
+      intervalMs: 100,
+      description: 'takeover',
+    });
 
     await deliver(sandbox, 5, 'second');
     // (Counted by interaction: a page A published but had not committed when killed is published again by B.)
-    await until(b.proc, () => new Set(eventsOf(tenantId).map((event) => event.interactionId)).size >= 90, { timeoutMs: 60_000, description: 'all 90 e-mails' });
+    await until(b.proc, () => new Set(eventsOf(tenantId).map((event) => event.interactionId)).size >= 90, {
+      timeoutMs: 60_000,
+      description: 'all 90 e-mails',
+    });
     expect(new Set(eventsOf(tenantId).map((event) => event.interactionId)).size).toBe(90);
 
     // The sandbox-side view: which replica sent each Graph request about which mailbox.
@@ -282,7 +362,9 @@ describe('mailbox-fetch as real processes with auth-broker, FerretDB and Kafka',
     // Takeover: B acquired each of A's mailboxes within A's liveness time of the kill (plus a loaded
     // machine's slack), well before A's leases could expire (at least 12 s after the kill: they are
     // renewed once less than 18 of their 30 s are left) — from B's own log of its acquisitions.
-    const takenOver = [...ownerBefore].filter(([, owner]) => owner === 'replica-a').map(([mailboxId]) => `${tenantId}/${mailboxId}`);
+    const takenOver = [...ownerBefore]
+      .filter(([, owner]) => owner === 'replica-a')
+      .map(([mailboxId]) => `${tenantId}/${mailboxId}`);
     const acquiredAt = new Map(
       b.proc.output.flatMap((line) => {
         if (!line.includes('mailbox-fetch: mailbox acquired')) return [];
@@ -291,7 +373,14 @@ describe('mailbox-fetch as real processes with auth-broker, FerretDB and Kafka',
       }),
     );
     const takeoverMs = Math.max(...takenOver.map((key) => (acquiredAt.get(key) ?? Number.POSITIVE_INFINITY) - killedAt));
-    const firstRequestMs = Math.max(...sandbox.mailboxes.filter((_, box) => ownerBefore.get(`r-${box}`) === 'replica-a').map((address) => Math.min(...(byMailbox.get(address) ?? []).filter((r) => r.label === 'replica-b').map((r) => r.startedAt)) - killedAt));
+    const firstRequestMs = Math.max(
+      ...sandbox.mailboxes
+        .filter((_, box) => ownerBefore.get(`r-${box}`) === 'replica-a')
+        .map(
+          (address) =>
+            Math.min(...(byMailbox.get(address) ?? []).filter((r) => r.label === 'replica-b').map((r) => r.startedAt)) - killedAt,
+        ),
+    );
     report({ takeoverMs, firstRequestMs, leaseTtlMs, livenessTtlMs });
     expect(takeoverMs).toBeLessThan(12_000);
     for (const [box, address] of sandbox.mailboxes.entries()) {
@@ -323,13 +412,27 @@ describe('mailbox-fetch as real processes with auth-broker, FerretDB and Kafka',
     const upstream = started.endpoints.baseUrl;
     const proxyA = await startRecordingProxy({ label: 'replica-a', upstream, certDir, requests });
     const proxyB = await startRecordingProxy({ label: 'replica-b', upstream, certDir, requests });
-    closers.push(() => proxyA.close(), () => proxyB.close());
+    closers.push(
+      () => proxyA.close(),
+      () => proxyB.close(),
+    );
     const a = await startFetch({ database, replicaId: 'replica-a', leaseTtlMs, livenessTtlMs, maxMailboxes: 2, proxy: proxyA });
-    for (const [box, address] of sandbox.mailboxes.entries()) await a.client.createMailbox({ mailboxId: `s-${box}`, mailbox: { address } }, bearer(tenantId));
-    await until(a.proc, async () => (await statuses(a.client, tenantId)).filter((s) => s.leaseOwner === 'replica-a').length === 2, { timeoutMs: 30_000, description: 'A owns 2' });
+    for (const [box, address] of sandbox.mailboxes.entries())
+      await a.client.createMailbox({ mailboxId: `s-${box}`, mailbox: { address } }, bearer(tenantId));
+    await until(
+      a.proc,
+      async () => (await statuses(a.client, tenantId)).filter((s) => s.leaseOwner === 'replica-a').length === 2,
+      { timeoutMs: 30_000, description: 'A owns 2' },
+    );
     const b = await startFetch({ database, replicaId: 'replica-b', leaseTtlMs, livenessTtlMs, proxy: proxyB });
-    await until(b.proc, async () => (await statuses(b.client, tenantId)).filter((s) => s.leaseOwner === 'replica-b').length === 2, { timeoutMs: 30_000, description: 'B owns 2' });
-    const ofA = (await statuses(b.client, tenantId)).filter((s) => s.leaseOwner === 'replica-a').map((s) => sandbox.mailboxes[Number(s.mailboxId.slice(2))] ?? '');
+    await until(
+      b.proc,
+      async () => (await statuses(b.client, tenantId)).filter((s) => s.leaseOwner === 'replica-b').length === 2,
+      { timeoutMs: 30_000, description: 'B owns 2' },
+    );
+    const ofA = (await statuses(b.client, tenantId))
+      .filter((s) => s.leaseOwner === 'replica-a')
+      .map((s) => sandbox.mailboxes[Number(s.mailboxId.slice(2))] ?? '');
     await deliver(sandbox, 5, 'before');
     await until(a.proc, () => eventsOf(tenantId).length >= 20, { timeoutMs: 60_000, description: 'first 20 events' });
 
@@ -338,19 +441,32 @@ describe('mailbox-fetch as real processes with auth-broker, FerretDB and Kafka',
     const stoppedAt = Date.now();
     try {
       // Long before A's leases expire (at least 12 s), B knows A is gone and owns everything.
-      await until(b.proc, async () => (await statuses(b.client, tenantId)).every((s) => s.leaseOwner === 'replica-b'), { timeoutMs: 11_000, intervalMs: 100, description: 'takeover from the stalled replica' });
+      await until(b.proc, async () => (await statuses(b.client, tenantId)).every((s) => s.leaseOwner === 'replica-b'), {
+        timeoutMs: 11_000,
+        intervalMs: 100,
+        description: 'takeover from the stalled replica',
+      });
       const takeoverMs = Date.now() - stoppedAt;
       await deliver(sandbox, 5, 'stalled');
-      await until(b.proc, () => new Set(eventsOf(tenantId).map((e) => e.message?.subject)).size >= 40, { timeoutMs: 60_000, description: '40 e-mails' });
+      await until(b.proc, () => new Set(eventsOf(tenantId).map((e) => e.message?.subject)).size >= 40, {
+        timeoutMs: 60_000,
+        description: '40 e-mails',
+      });
       report({ takeoverMs, livenessTtlMs, leaseTtlMs });
     } finally {
       process.kill(pid, 'SIGCONT');
     }
     const resumedAt = Date.now();
     // Resumed, A finds its heartbeat lapsed and gives up every mailbox; mail keeps flowing through B.
-    await until(a.proc, () => a.proc.output.some((line) => line.includes('liveness lapsed')), { timeoutMs: 30_000, description: 'A gives up after the lapse' });
+    await until(a.proc, () => a.proc.output.some((line) => line.includes('liveness lapsed')), {
+      timeoutMs: 30_000,
+      description: 'A gives up after the lapse',
+    });
     await deliver(sandbox, 3, 'resumed');
-    await until(b.proc, () => new Set(eventsOf(tenantId).map((e) => e.message?.subject)).size >= 52, { timeoutMs: 60_000, description: '52 e-mails' });
+    await until(b.proc, () => new Set(eventsOf(tenantId).map((e) => e.message?.subject)).size >= 52, {
+      timeoutMs: 60_000,
+      description: '52 e-mails',
+    });
 
     const all = eventsOf(tenantId);
     expect(new Set(all.map((e) => e.interactionId)).size).toBe(52);
@@ -360,7 +476,11 @@ describe('mailbox-fetch as real processes with auth-broker, FerretDB and Kafka',
       const seen = requests.filter((request) => mailboxOfPath(request.path, sandbox) === address);
       const firstOfB = Math.min(...seen.filter((r) => r.label === 'replica-b').map((r) => r.startedAt));
       const lateOfA = seen.filter((r) => r.label === 'replica-a' && r.startedAt >= firstOfB);
-      expect({ address, firstOfBAfterStop: firstOfB >= stoppedAt, lateRequestsOfA: lateOfA.map((r) => `${r.method} ${r.path}`) }).toEqual({ address, firstOfBAfterStop: true, lateRequestsOfA: [] });
+      expect({
+        address,
+        firstOfBAfterStop: firstOfB >= stoppedAt,
+        lateRequestsOfA: lateOfA.map((r) => `${r.method} ${r.path}`),
+      }).toEqual({ address, firstOfBAfterStop: true, lateRequestsOfA: [] });
     }
     expect(resumedAt).toBeGreaterThan(stoppedAt);
   }, 240_000);
@@ -375,12 +495,18 @@ describe('mailbox-fetch as real processes with auth-broker, FerretDB and Kafka',
     const sandbox = await setUpTenant(tenantId, 2);
     const database = randomId('mf-outage');
     const fetch = await startFetch({ database, kafkaBrokers: kafka.brokers });
-    for (const [box, address] of sandbox.mailboxes.entries()) await fetch.client.createMailbox({ mailboxId: `k-${box}`, mailbox: { address } }, bearer(tenantId));
+    for (const [box, address] of sandbox.mailboxes.entries())
+      await fetch.client.createMailbox({ mailboxId: `k-${box}`, mailbox: { address } }, bearer(tenantId));
     // The first sync of an empty mailbox publishes nothing and stores its delta link: let it finish.
-    await until(fetch.proc, async () => (await statuses(fetch.client, tenantId)).every((s) => s.lastSuccessfulSyncAt !== undefined), { timeoutMs: 30_000, description: 'first sync' });
+    await until(
+      fetch.proc,
+      async () => (await statuses(fetch.client, tenantId)).every((s) => s.lastSuccessfulSyncAt !== undefined),
+      { timeoutMs: 30_000, description: 'first sync' },
+    );
     const stores = await openMongoStores({ url: testInfra().mongoUrl, database });
     closers.push(() => stores.close());
-    const latestSeq = (entries: readonly { document: { seq: number } }[]) => Math.max(...entries.map((entry) => entry.document.seq));
+    const latestSeq = (entries: readonly { document: { seq: number } }[]) =>
+      Math.max(...entries.map((entry) => entry.document.seq));
 
     const outageStarted = Date.now();
     await kafka.stop();
@@ -391,15 +517,21 @@ describe('mailbox-fetch as real processes with auth-broker, FerretDB and Kafka',
       fetch.proc,
       async () => {
         const current = await statuses(fetch.client, tenantId);
-        return current.every((s) => s.consecutiveFailures >= 1 && s.lastError !== undefined) ? new Map(current.map((s) => [s.mailboxId, s.consecutiveFailures])) : undefined;
+        return current.every((s) => s.consecutiveFailures >= 1 && s.lastError !== undefined)
+          ? new Map(current.map((s) => [s.mailboxId, s.consecutiveFailures]))
+          : undefined;
       },
       { timeoutMs: 60_000, description: 'publish failures visible' },
     );
     const cursorsAtOutage = await stores.cursors.list({ prefix: `${tenantId}/`, limit: 100 });
-    await until(fetch.proc, async () => (await statuses(fetch.client, tenantId)).every((s) => s.consecutiveFailures > (failed.get(s.mailboxId) ?? 0)), {
-      timeoutMs: 60_000,
-      description: 'a further failed attempt per mailbox',
-    });
+    await until(
+      fetch.proc,
+      async () => (await statuses(fetch.client, tenantId)).every((s) => s.consecutiveFailures > (failed.get(s.mailboxId) ?? 0)),
+      {
+        timeoutMs: 60_000,
+        description: 'a further failed attempt per mailbox',
+      },
+    );
     expect(await stores.cursors.list({ prefix: `${tenantId}/`, limit: 100 })).toEqual(cursorsAtOutage);
     const inbound = await stores.inbound.list({ prefix: `${tenantId}/`, limit: 1_000 });
     expect(inbound.filter((entry) => entry.key.endsWith('#published'))).toEqual([]);
@@ -419,10 +551,23 @@ describe('mailbox-fetch as real processes with auth-broker, FerretDB and Kafka',
       },
     });
     closers.push(() => outageSubscription.close({ graceMs: 0 }));
-    await until(fetch.proc, () => new Set(outageEvents.map((event) => event.interactionId)).size >= 40, { timeoutMs: 90_000, description: 'intake resumed' });
-    report({ outageMs: restartStarted - outageStarted, brokerRestartMs: brokerBack - restartStarted, resumedAfterMs: Date.now() - brokerBack, events: outageEvents.length });
+    await until(fetch.proc, () => new Set(outageEvents.map((event) => event.interactionId)).size >= 40, {
+      timeoutMs: 90_000,
+      description: 'intake resumed',
+    });
+    report({
+      outageMs: restartStarted - outageStarted,
+      brokerRestartMs: brokerBack - restartStarted,
+      resumedAfterMs: Date.now() - brokerBack,
+      events: outageEvents.length,
+    });
     expect(new Set(outageEvents.map((event) => event.message?.subject)).size).toBe(40);
-    await until(fetch.proc, async () => (await statuses(fetch.client, tenantId)).every((s) => s.consecutiveFailures === 0 && s.messagesIngestedTotal === 20), { timeoutMs: 30_000, description: 'statuses recovered' });
+    await until(
+      fetch.proc,
+      async () =>
+        (await statuses(fetch.client, tenantId)).every((s) => s.consecutiveFailures === 0 && s.messagesIngestedTotal === 20),
+      { timeoutMs: 30_000, description: 'statuses recovered' },
+    );
     const cursorsAfter = await stores.cursors.list({ prefix: `${tenantId}/`, limit: 100 });
     expect(latestSeq(cursorsAfter)).toBeGreaterThan(latestSeq(cursorsAtOutage));
   }, 240_000);

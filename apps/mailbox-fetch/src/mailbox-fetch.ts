@@ -2,7 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { MailboxSyncState, type Mailbox, type MailboxSyncStatus } from '@mailroute/contracts';
 import type { GraphMailClient } from '@mailroute/graph-mail';
 import type { EventBus } from '@mailroute/messaging';
-import { AlreadyExistsError, ConflictError, FailedPreconditionError, isRetryable, NotFoundError, UnavailableError, ValidationError, type Logger } from '@mailroute/platform';
+import {
+  AlreadyExistsError,
+  ConflictError,
+  FailedPreconditionError,
+  isRetryable,
+  NotFoundError,
+  UnavailableError,
+  ValidationError,
+  type Logger,
+} from '@mailroute/platform';
 import { generateMailboxId, readMailboxFields, readMailboxId, toMailbox } from './mailboxes/mailbox-config';
 import { mailboxKey, type MailboxRecord, type MailboxStatusRecord } from './store/mailbox-fetch.records';
 import { listAll, type MailboxFetchStores } from './store/mailbox-fetch.stores';
@@ -31,7 +40,12 @@ const etagOf = () => randomBytes(8).toString('hex');
  * Up to `limit` of `candidates` (in order) loaded by `load` and accepted by `keep`; `more` when a
  * further accepted one exists. Loads in parallel chunks of 25 and stops once the page is full.
  */
-async function pageOf<T, R>(candidates: readonly T[], limit: number, load: (candidate: T) => Promise<R>, keep: (item: R) => boolean): Promise<{ items: R[]; more: boolean }> {
+async function pageOf<T, R>(
+  candidates: readonly T[],
+  limit: number,
+  load: (candidate: T) => Promise<R>,
+  keep: (item: R) => boolean,
+): Promise<{ items: R[]; more: boolean }> {
   const items: R[] = [];
   for (let start = 0; start < candidates.length; start += 25) {
     for (const item of await Promise.all(candidates.slice(start, start + 25).map(load))) {
@@ -59,10 +73,20 @@ export function createMailboxFetchCore(deps: MailboxFetchCoreDeps) {
     clock,
     replicaId: deps.replicaId,
     maxPagesPerTurn: deps.options?.maxPagesPerTurn ?? 4,
-    postProcessingBackoff: { initialDelayMs: deps.options?.errorBackoffBaseMs ?? 1_000, maxDelayMs: deps.options?.errorBackoffMaxMs ?? 300_000 },
+    postProcessingBackoff: {
+      initialDelayMs: deps.options?.errorBackoffBaseMs ?? 1_000,
+      maxDelayMs: deps.options?.errorBackoffMaxMs ?? 300_000,
+    },
     ...(deps.onIngested ? { onIngested: deps.onIngested } : {}),
   });
-  const runtime = createSyncRuntime({ stores, sync, logger: deps.logger, clock, replicaId: deps.replicaId, options: deps.options ?? {} });
+  const runtime = createSyncRuntime({
+    stores,
+    sync,
+    logger: deps.logger,
+    clock,
+    replicaId: deps.replicaId,
+    options: deps.options ?? {},
+  });
 
   async function load(tenantId: string, mailboxId: string): Promise<MailboxRecord> {
     const record = await stores.mailboxes.get(mailboxKey(tenantId, readMailboxId(mailboxId)));
@@ -76,7 +100,10 @@ export function createMailboxFetchCore(deps: MailboxFetchCoreDeps) {
    */
   async function statusOf(record: MailboxRecord, heads?: ReadonlyMap<string, LeaseDocument>): Promise<MailboxSyncStatus> {
     const key = mailboxKey(record.tenantId, record.mailboxId);
-    const [stored, head] = await Promise.all([runtime.statusOf(key) ?? stores.statuses.get(key), heads ? heads.get(key) : leases.head(key)]);
+    const [stored, head] = await Promise.all([
+      runtime.statusOf(key) ?? stores.statuses.get(key),
+      heads ? heads.get(key) : leases.head(key),
+    ]);
     const status: MailboxStatusRecord = stored ?? initialStatus(record);
     const now = clock();
     const leaseLive = head && !head.released && head.expiresAt > now;
@@ -90,7 +117,13 @@ export function createMailboxFetchCore(deps: MailboxFetchCoreDeps) {
       lastSuccessfulSyncAt: date(status.lastSuccessfulSyncAt),
       nextSyncAt: record.enabled ? date(status.nextSyncAt) : undefined,
       throttledUntil: status.throttledUntil && status.throttledUntil > now ? date(status.throttledUntil) : undefined,
-      lag: status.lastSuccessfulSyncAt === undefined ? undefined : { seconds: Math.floor((now - status.lastSuccessfulSyncAt) / 1000), nanos: ((now - status.lastSuccessfulSyncAt) % 1000) * 1e6 },
+      lag:
+        status.lastSuccessfulSyncAt === undefined
+          ? undefined
+          : {
+              seconds: Math.floor((now - status.lastSuccessfulSyncAt) / 1000),
+              nanos: ((now - status.lastSuccessfulSyncAt) % 1000) * 1e6,
+            },
       backlogMessages: status.backlogMessages,
       messagesIngestedTotal: status.messagesIngestedTotal,
       lastIngestedAt: date(status.lastIngestedAt),
@@ -105,7 +138,10 @@ export function createMailboxFetchCore(deps: MailboxFetchCoreDeps) {
    * sent. A target that cannot be checked is refused too: UNAVAILABLE when Graph or the token
    * service is down for now, else FAILED_PRECONDITION saying why (no credentials, no access, …).
    */
-  async function checkMoveTo(tenantId: string, fields: Pick<MailboxRecord, 'address' | 'accessMode' | 'credentialsId' | 'moveTo'>): Promise<void> {
+  async function checkMoveTo(
+    tenantId: string,
+    fields: Pick<MailboxRecord, 'address' | 'accessMode' | 'credentialsId' | 'moveTo'>,
+  ): Promise<void> {
     if (!fields.moveTo) return;
     try {
       await checkMoveTarget(deps.graph.mailbox(targetOf({ ...fields, tenantId } as MailboxRecord)), fields.moveTo);
@@ -113,7 +149,11 @@ export function createMailboxFetchCore(deps: MailboxFetchCoreDeps) {
       if (error instanceof ValidationError) throw error;
       const failure = describeSyncFailure(error, fields.address);
       const message = `post_processing.move_to cannot be checked in the mailbox: ${failure.finding.message}`;
-      if (failure.transient || isRetryable(error)) throw new UnavailableError(message, { cause: error, ...(failure.retryAfterMs ? { retryAfterMs: failure.retryAfterMs } : {}) });
+      if (failure.transient || isRetryable(error))
+        throw new UnavailableError(message, {
+          cause: error,
+          ...(failure.retryAfterMs ? { retryAfterMs: failure.retryAfterMs } : {}),
+        });
       throw new FailedPreconditionError(message, { cause: error });
     }
   }
@@ -132,12 +172,28 @@ export function createMailboxFetchCore(deps: MailboxFetchCoreDeps) {
       const fields = readMailboxFields(mailbox);
       await checkMoveTo(tenantId, fields);
       const existing = await listAll(stores.mailboxes, `${tenantId}/`);
-      if (existing.some((entry) => entry.document.address.toLowerCase() === fields.address.toLowerCase() && entry.document.mailboxId !== mailboxId)) {
+      if (
+        existing.some(
+          (entry) =>
+            entry.document.address.toLowerCase() === fields.address.toLowerCase() && entry.document.mailboxId !== mailboxId,
+        )
+      ) {
         throw new AlreadyExistsError('mailbox with address', fields.address);
       }
       const now = clock();
-      const record: MailboxRecord = { ...fields, tenantId, mailboxId, kind: 0, folderGeneration: 1, syncFromAt: now, createdAt: now, updatedAt: now, etag: etagOf() };
-      if (!(await stores.mailboxes.insert(mailboxKey(tenantId, mailboxId), record))) throw new AlreadyExistsError('mailbox', mailboxId);
+      const record: MailboxRecord = {
+        ...fields,
+        tenantId,
+        mailboxId,
+        kind: 0,
+        folderGeneration: 1,
+        syncFromAt: now,
+        createdAt: now,
+        updatedAt: now,
+        etag: etagOf(),
+      };
+      if (!(await stores.mailboxes.insert(mailboxKey(tenantId, mailboxId), record)))
+        throw new AlreadyExistsError('mailbox', mailboxId);
       return withStatus(record);
     },
 
@@ -145,26 +201,44 @@ export function createMailboxFetchCore(deps: MailboxFetchCoreDeps) {
       return withStatus(await load(tenantId, mailboxId));
     },
 
-    async listMailboxes(tenantId: string, filter: { addressContains: string; state: number; after?: string | undefined; limit: number }): Promise<{ mailboxes: Mailbox[]; next: string }> {
+    async listMailboxes(
+      tenantId: string,
+      filter: { addressContains: string; state: number; after?: string | undefined; limit: number },
+    ): Promise<{ mailboxes: Mailbox[]; next: string }> {
       const [all, heads] = await Promise.all([listAll(stores.mailboxes, `${tenantId}/`), leases.heads(`${tenantId}/`)]);
       const candidates = all
         .map((entry) => entry.document)
         .filter((document) => !(filter.after && document.mailboxId <= filter.after))
-        .filter((document) => !filter.addressContains || document.address.toLowerCase().includes(filter.addressContains.toLowerCase()));
-      const page = await pageOf(candidates, filter.limit, (document) => withStatus(document, heads), (mailbox) => !filter.state || mailbox.syncStatus?.state === filter.state);
+        .filter(
+          (document) => !filter.addressContains || document.address.toLowerCase().includes(filter.addressContains.toLowerCase()),
+        );
+      const page = await pageOf(
+        candidates,
+        filter.limit,
+        (document) => withStatus(document, heads),
+        (mailbox) => !filter.state || mailbox.syncStatus?.state === filter.state,
+      );
       return { mailboxes: page.items, next: page.more ? (page.items.at(-1)?.mailboxId ?? '') : '' };
     },
 
-    async updateMailbox(tenantId: string, mailboxId: string, mailbox: Mailbox | undefined, mask: readonly string[], etag: string): Promise<Mailbox> {
+    async updateMailbox(
+      tenantId: string,
+      mailboxId: string,
+      mailbox: Mailbox | undefined,
+      mask: readonly string[],
+      etag: string,
+    ): Promise<Mailbox> {
       const current = await load(tenantId, mailboxId);
-      if (etag && etag !== current.etag) throw new ConflictError(`mailbox ${mailboxId} changed since etag ${etag}`, { retryable: false });
+      if (etag && etag !== current.etag)
+        throw new ConflictError(`mailbox ${mailboxId} changed since etag ${etag}`, { retryable: false });
       const fields = readMailboxFields({ ...toMailbox(current), ...mailbox, address: current.address } as Mailbox);
       const next: MailboxRecord = { ...current };
       const all = mask.includes('*');
       const pick = <K extends keyof typeof fields>(name: string, key: K) => {
         if (all || mask.includes(name)) (next as unknown as Record<string, unknown>)[key] = fields[key];
       };
-      if (mask.includes('address') && mailbox?.address && mailbox.address !== current.address) throw new FailedPreconditionError('address is immutable');
+      if (mask.includes('address') && mailbox?.address && mailbox.address !== current.address)
+        throw new FailedPreconditionError('address is immutable');
       pick('display_name', 'displayName');
       pick('access_mode', 'accessMode');
       pick('credentials_id', 'credentialsId');
@@ -195,7 +269,8 @@ export function createMailboxFetchCore(deps: MailboxFetchCoreDeps) {
 
     async deleteMailbox(tenantId: string, mailboxId: string, etag: string): Promise<void> {
       const current = await load(tenantId, mailboxId);
-      if (etag && etag !== current.etag) throw new ConflictError(`mailbox ${mailboxId} changed since etag ${etag}`, { retryable: false });
+      if (etag && etag !== current.etag)
+        throw new ConflictError(`mailbox ${mailboxId} changed since etag ${etag}`, { retryable: false });
       const key = mailboxKey(tenantId, current.mailboxId);
       await stores.mailboxes.delete(key);
       await Promise.all([stores.statuses.delete(key), stores.syncRequests.delete(key), cursors.forget(key)]);
@@ -215,10 +290,20 @@ export function createMailboxFetchCore(deps: MailboxFetchCoreDeps) {
       return statusOf(await load(tenantId, mailboxId));
     },
 
-    async listSyncStatuses(tenantId: string, state: number, after: string | undefined, limit: number): Promise<{ statuses: MailboxSyncStatus[]; next: string }> {
+    async listSyncStatuses(
+      tenantId: string,
+      state: number,
+      after: string | undefined,
+      limit: number,
+    ): Promise<{ statuses: MailboxSyncStatus[]; next: string }> {
       const [all, heads] = await Promise.all([listAll(stores.mailboxes, `${tenantId}/`), leases.heads(`${tenantId}/`)]);
       const candidates = all.map((entry) => entry.document).filter((document) => !(after && document.mailboxId <= after));
-      const page = await pageOf(candidates, limit, (document) => statusOf(document, heads), (status) => !state || status.state === state);
+      const page = await pageOf(
+        candidates,
+        limit,
+        (document) => statusOf(document, heads),
+        (status) => !state || status.state === state,
+      );
       return { statuses: page.items, next: page.more ? (page.items.at(-1)?.mailboxId ?? '') : '' };
     },
   };

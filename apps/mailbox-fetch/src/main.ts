@@ -3,4 +3,8 @@ import { configSchema } from './config';
 
 // runService starts OpenTelemetry before it calls `wire`; the wiring (MongoDB driver, kafkajs, MSAL,
 // the Graph client) is imported only then, so the instrumentations patch those modules as they load.
-void runService({ name: 'mailbox-fetch', configSchema, wire: async (config, logger) => (await import('./wiring.js')).wireMailboxFetch(config, logger) });
+void runService({
+  name: 'mailbox-fetch',
+  configSchema,
+  wire: async (config, logger) => (await import('./wiring.js')).wireMailboxFetch(config, logger),
+});

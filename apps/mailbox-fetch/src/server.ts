@@ -1,5 +1,12 @@
 import { descriptorSet, MailboxFetchServiceDefinition } from '@mailroute/contracts';
-import { createGrpcServer, serveWith, tenantCallerMiddleware, type CallerAuthenticator, type GrpcServer, type Logger } from '@mailroute/platform';
+import {
+  createGrpcServer,
+  serveWith,
+  tenantCallerMiddleware,
+  type CallerAuthenticator,
+  type GrpcServer,
+  type Logger,
+} from '@mailroute/platform';
 import type { MailboxDiagnosis } from './diagnosis/mailbox-diagnosis';
 import { createMailboxFetchHandlers } from './handlers/mailbox-fetch.handler';
 import type { MailboxFetchCore } from './mailbox-fetch';
@@ -34,6 +41,12 @@ export function createServer(deps: ServiceDeps): GrpcServer {
     logger: deps.logger,
     descriptorSet,
     ...(deps.defaultDeadlineMs ? { defaultDeadlineMs: deps.defaultDeadlineMs } : {}),
-    services: [serveWith(MailboxFetchServiceDefinition, tenantCallerMiddleware({ authenticator: deps.authenticator, scopeByMethod }), createMailboxFetchHandlers(deps.core, deps.diagnosis))],
+    services: [
+      serveWith(
+        MailboxFetchServiceDefinition,
+        tenantCallerMiddleware({ authenticator: deps.authenticator, scopeByMethod }),
+        createMailboxFetchHandlers(deps.core, deps.diagnosis),
+      ),
+    ],
   });
 }

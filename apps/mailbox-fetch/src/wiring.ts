@@ -1,6 +1,12 @@
 import { hostname } from 'node:os';
 import { InProcessEventBus, KafkaEventBus, type EventBus } from '@mailroute/messaging';
-import { createAuthBrokerTokenClient, startMetrics, type Logger, type ServiceConfig, type ServiceParts } from '@mailroute/platform';
+import {
+  createAuthBrokerTokenClient,
+  startMetrics,
+  type Logger,
+  type ServiceConfig,
+  type ServiceParts,
+} from '@mailroute/platform';
 import type { z } from 'zod';
 import { composeMailboxFetch } from './compose';
 import type { configSchema } from './config';
@@ -18,16 +24,33 @@ export interface SharedAdapters {
  * shared one —, auth-broker token client), then the composition root over them; shutdown stops the
  * sync, then closes the adapters.
  */
-export async function wireMailboxFetch(config: MailboxFetchConfig, logger: Logger, adapters: SharedAdapters = {}): Promise<ServiceParts> {
-  const metrics = await startMetrics({ serviceName: 'mailbox-fetch', port: config.MAILBOX_FETCH_METRICS_PORT, host: config.MAILBOX_FETCH_METRICS_HOST });
+export async function wireMailboxFetch(
+  config: MailboxFetchConfig,
+  logger: Logger,
+  adapters: SharedAdapters = {},
+): Promise<ServiceParts> {
+  const metrics = await startMetrics({
+    serviceName: 'mailbox-fetch',
+    port: config.MAILBOX_FETCH_METRICS_PORT,
+    host: config.MAILBOX_FETCH_METRICS_HOST,
+  });
   const stores =
     config.MAILBOX_FETCH_STORE === 'mongodb'
-      ? await openMongoStores({ url: config.MAILBOX_FETCH_MONGODB_URL ?? '', database: config.MAILBOX_FETCH_MONGODB_DATABASE, logger })
+      ? await openMongoStores({
+          url: config.MAILBOX_FETCH_MONGODB_URL ?? '',
+          database: config.MAILBOX_FETCH_MONGODB_DATABASE,
+          logger,
+        })
       : openEmbeddedStores({ path: config.MAILBOX_FETCH_EMBEDDED_PATH });
   const bus: EventBus =
     adapters.bus ??
-    (config.MAILBOX_FETCH_KAFKA_BROKERS ? new KafkaEventBus({ brokers: config.MAILBOX_FETCH_KAFKA_BROKERS, clientId: 'mailbox-fetch', logger }) : new InProcessEventBus());
-  const tokens = createAuthBrokerTokenClient({ address: config.MAILBOX_FETCH_AUTH_BROKER_ADDRESS, serviceToken: config.MAILBOX_FETCH_AUTH_BROKER_TOKEN });
+    (config.MAILBOX_FETCH_KAFKA_BROKERS
+      ? new KafkaEventBus({ brokers: config.MAILBOX_FETCH_KAFKA_BROKERS, clientId: 'mailbox-fetch', logger })
+      : new InProcessEventBus());
+  const tokens = createAuthBrokerTokenClient({
+    address: config.MAILBOX_FETCH_AUTH_BROKER_ADDRESS,
+    serviceToken: config.MAILBOX_FETCH_AUTH_BROKER_TOKEN,
+  });
   const replicaId = config.MAILBOX_FETCH_REPLICA_ID ?? `${hostname()}-${process.pid}`;
   const service = composeMailboxFetch(
     { stores, bus, tokens, logger, meter: metrics.meter },
@@ -50,7 +73,14 @@ export async function wireMailboxFetch(config: MailboxFetchConfig, logger: Logge
     },
   );
   service.start();
-  logger.info({ replicaId, store: config.MAILBOX_FETCH_STORE, bus: adapters.bus ? 'shared' : config.MAILBOX_FETCH_KAFKA_BROKERS ? 'kafka' : 'in-process' }, 'mailbox-fetch: sync started');
+  logger.info(
+    {
+      replicaId,
+      store: config.MAILBOX_FETCH_STORE,
+      bus: adapters.bus ? 'shared' : config.MAILBOX_FETCH_KAFKA_BROKERS ? 'kafka' : 'in-process',
+    },
+    'mailbox-fetch: sync started',
+  );
   return {
     server: service.server,
     closeAfterServer: [

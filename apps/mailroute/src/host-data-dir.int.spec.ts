@@ -21,7 +21,8 @@ function loosePermissions(root: string, expected: { dir: number; file: number })
   const walk = (at: string) => {
     const stats = statSync(at);
     if (stats.isDirectory()) {
-      if ((stats.mode & 0o777) !== expected.dir) loose.directories.push(`${path.relative(root, at) || '.'} ${(stats.mode & 0o777).toString(8)}`);
+      if ((stats.mode & 0o777) !== expected.dir)
+        loose.directories.push(`${path.relative(root, at) || '.'} ${(stats.mode & 0o777).toString(8)}`);
       for (const entry of readdirSync(at)) walk(path.join(at, entry));
     } else if ((stats.mode & 0o777) !== expected.file) {
       loose.files.push(`${path.relative(root, at)} ${(stats.mode & 0o777).toString(8)}`);
@@ -38,7 +39,14 @@ function everyPath(root: string): string[] {
 describe('npm start: the data directory', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'mailroute-data-'));
   const dataDir = path.join(dir, 'data');
-  let ports: { authBroker: number; mailboxFetch: number; interactionRouter: number; outboundSend: number; sandbox: number; sandboxAdmin: number };
+  let ports: {
+    authBroker: number;
+    mailboxFetch: number;
+    interactionRouter: number;
+    outboundSend: number;
+    sandbox: number;
+    sandboxAdmin: number;
+  };
   let configFile: string;
   let running: ServiceProcess | undefined;
   let sandboxAdmin: GraphSandboxAdminClient;
@@ -47,19 +55,30 @@ describe('npm start: the data directory', () => {
   async function start(): Promise<void> {
     const proc = startServiceProcess('apps/mailroute/src/main.ts', { MAILROUTE_CONFIG: configFile });
     running = proc;
-    await waitFor(() => proc.output.some((line) => line.startsWith('mailroute: ready')) || proc.child.exitCode !== null, { timeoutMs: 120_000, description: 'the host to be ready' });
+    await waitFor(() => proc.output.some((line) => line.startsWith('mailroute: ready')) || proc.child.exitCode !== null, {
+      timeoutMs: 120_000,
+      description: 'the host to be ready',
+    });
     if (proc.child.exitCode !== null) throw new Error(`the host exited:\n${proc.output.join('\n')}`);
   }
 
   async function allInteractions(): Promise<Interaction[]> {
-    const apiKey = (JSON.parse(readFileSync(path.join(dataDir, 'host-secrets.json'), 'utf8')) as { apiKeys: Record<string, string> }).apiKeys['demo'] ?? '';
+    const apiKey =
+      (JSON.parse(readFileSync(path.join(dataDir, 'host-secrets.json'), 'utf8')) as { apiKeys: Record<string, string> }).apiKeys[
+        'demo'
+      ] ?? '';
     const channel = createChannel(`127.0.0.1:${ports.interactionRouter}`);
     try {
-      const router = createClient(InteractionRouterServiceDefinition, channel, { '*': { metadata: Metadata({ authorization: `Bearer ${apiKey}` }) } });
+      const router = createClient(InteractionRouterServiceDefinition, channel, {
+        '*': { metadata: Metadata({ authorization: `Bearer ${apiKey}` }) },
+      });
       const found: Interaction[] = [];
       let pageToken = '';
       do {
-        const page = await router.searchInteractions({ page: { pageSize: 200, pageToken }, order: InteractionOrder.INTERACTION_ORDER_UNSPECIFIED });
+        const page = await router.searchInteractions({
+          page: { pageSize: 200, pageToken },
+          order: InteractionOrder.INTERACTION_ORDER_UNSPECIFIED,
+        });
         found.push(...page.interactions);
         pageToken = page.nextPageToken;
       } while (pageToken);
@@ -83,7 +102,12 @@ describe('npm start: the data directory', () => {
       configFile,
       JSON.stringify({
         dataDir: 'data',
-        ports: { authBroker: ports.authBroker, mailboxFetch: ports.mailboxFetch, interactionRouter: ports.interactionRouter, outboundSend: ports.outboundSend },
+        ports: {
+          authBroker: ports.authBroker,
+          mailboxFetch: ports.mailboxFetch,
+          interactionRouter: ports.interactionRouter,
+          outboundSend: ports.outboundSend,
+        },
         sandbox: { port: ports.sandbox, adminPort: ports.sandboxAdmin },
         pollIntervalCapMs: 1000,
       }),
@@ -91,9 +115,15 @@ describe('npm start: the data directory', () => {
     sandboxAdmin = new GraphSandboxAdminClient(`http://127.0.0.1:${ports.sandboxAdmin}`);
     await start();
     for (const mailbox of demoProfile.routedMailboxes) {
-      seeded += (await sandboxAdmin.folders(demoProfile.tenantId, mailbox)).value.reduce((sum, folder) => sum + folder.totalItemCount, 0);
+      seeded += (await sandboxAdmin.folders(demoProfile.tenantId, mailbox)).value.reduce(
+        (sum, folder) => sum + folder.totalItemCount,
+        0,
+      );
     }
-    await waitFor(async () => (await allInteractions()).length >= seeded, { timeoutMs: 120_000, description: "the sandbox's seeded demo mail routed" });
+    await waitFor(async () => (await allInteractions()).length >= seeded, {
+      timeoutMs: 120_000,
+      description: "the sandbox's seeded demo mail routed",
+    });
   }, 300_000);
 
   afterAll(async () => {
@@ -104,7 +134,17 @@ describe('npm start: the data directory', () => {
   it('is readable by its user only: the directory 0700, every store, journal, log and key file 0600', () => {
     const paths = everyPath(dataDir).map((entry) => path.relative(dataDir, entry));
     // What the issue names is there to be checked: the embedded stores with their WAL files, the bus journal, the log.
-    expect(paths).toEqual(expect.arrayContaining(['mailroute.log', 'bus.sqlite', 'bus.sqlite-wal', 'interaction-router.sqlite', 'interaction-router.sqlite-wal', 'mailbox-fetch.sqlite', 'host-secrets.json']));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'mailroute.log',
+        'bus.sqlite',
+        'bus.sqlite-wal',
+        'interaction-router.sqlite',
+        'interaction-router.sqlite-wal',
+        'mailbox-fetch.sqlite',
+        'host-secrets.json',
+      ]),
+    );
     expect(loosePermissions(dataDir, { dir: 0o700, file: 0o600 })).toEqual({ directories: [], files: [] });
   });
 
@@ -128,15 +168,27 @@ describe('npm start: the data directory', () => {
     // the point where mailbox-fetch has read everything that was there (one ordered stream per mailbox).
     const marker = randomId('after-restart');
     for (const mailbox of demoProfile.routedMailboxes) {
-      await sandboxAdmin.deliver(demoProfile.tenantId, mailbox, { from: 'carol@customer.example', subject: `Still there? ${marker}`, body: 'A new e-mail after the restart.' });
+      await sandboxAdmin.deliver(demoProfile.tenantId, mailbox, {
+        from: 'carol@customer.example',
+        subject: `Still there? ${marker}`,
+        body: 'A new e-mail after the restart.',
+      });
     }
-    await waitFor(async () => (await allInteractions()).filter((interaction) => interaction.subject.includes(marker)).length === demoProfile.routedMailboxes.length, {
-      timeoutMs: 120_000,
-      description: 'the new e-mails routed after the restart',
-    });
-    const after = await allInteractions();
-    expect(after.filter((interaction) => !interaction.subject.includes(marker)).map((interaction) => interaction.interactionId).sort()).toEqual(
-      before.map((interaction) => interaction.interactionId).sort(),
+    await waitFor(
+      async () =>
+        (await allInteractions()).filter((interaction) => interaction.subject.includes(marker)).length ===
+        demoProfile.routedMailboxes.length,
+      {
+        timeoutMs: 120_000,
+        description: 'the new e-mails routed after the restart',
+      },
     );
+    const after = await allInteractions();
+    expect(
+      after
+        .filter((interaction) => !interaction.subject.includes(marker))
+        .map((interaction) => interaction.interactionId)
+        .sort(),
+    ).toEqual(before.map((interaction) => interaction.interactionId).sort());
   });
 });

@@ -13,12 +13,22 @@ import {
   type Interaction,
 } from '@mailroute/contracts';
 import { GraphSandboxAdminClient, demoProfile, type GraphSandbox, type GraphSandboxEndpoints } from '@mailroute/graph-sandbox';
-import { freePort, randomId, signInWithDeviceCode, startDedicatedKafka, startServiceProcess, startTestGraphSandbox, testInfra, waitFor, workspaceRoot, type ServiceProcess } from '@mailroute/testing';
+import {
+  freePort,
+  randomId,
+  signInWithDeviceCode,
+  startDedicatedKafka,
+  startServiceProcess,
+  startTestGraphSandbox,
+  testInfra,
+  waitFor,
+  workspaceRoot,
+  type ServiceProcess,
+} from '@mailroute/testing';
 
 // The whole flow through the public APIs only, with the all-in-one host running as a real process
 // (what the README's `npm start` runs): an email delivered to a sandbox mailbox is offered on an
 // agent's desktop stream, accepted, replied to, and the reply lands in the customer's thread.
-
 
 const support = 'support@contoso-demo.example';
 const billing = 'billing@contoso-demo.example';
@@ -27,7 +37,14 @@ interface Host {
   dir: string;
   configFile: string;
   env: Record<string, string>;
-  ports: { authBroker: number; mailboxFetch: number; interactionRouter: number; outboundSend: number; sandbox: number; sandboxAdmin: number };
+  ports: {
+    authBroker: number;
+    mailboxFetch: number;
+    interactionRouter: number;
+    outboundSend: number;
+    sandbox: number;
+    sandboxAdmin: number;
+  };
   /** The sandbox the test runs (real-tenant mode) or the host's own (demo mode). */
   sandbox: { admin: GraphSandboxAdminClient; endpoints: GraphSandboxEndpoints };
   running?: ServiceProcess;
@@ -60,7 +77,12 @@ async function prepareRealTenant(endpoints: GraphSandboxEndpoints, extra: Record
   const chosen = await ports();
   const configFile = writeConfig(dir, {
     dataDir: 'data',
-    ports: { authBroker: chosen.authBroker, mailboxFetch: chosen.mailboxFetch, interactionRouter: chosen.interactionRouter, outboundSend: chosen.outboundSend },
+    ports: {
+      authBroker: chosen.authBroker,
+      mailboxFetch: chosen.mailboxFetch,
+      interactionRouter: chosen.interactionRouter,
+      outboundSend: chosen.outboundSend,
+    },
     sandbox: { enabled: false },
     pollIntervalCapMs: 1000,
     agentSignIn: { authorityHost: endpoints.baseUrl, audience: demoProfile.desktopClientId },
@@ -105,20 +127,27 @@ async function start(host: Host): Promise<ServiceProcess> {
 }
 
 function apiKeyOf(host: Host): string {
-  const secrets = JSON.parse(readFileSync(path.join(host.dir, 'data', 'host-secrets.json'), 'utf8')) as { apiKeys: Record<string, string> };
+  const secrets = JSON.parse(readFileSync(path.join(host.dir, 'data', 'host-secrets.json'), 'utf8')) as {
+    apiKeys: Record<string, string>;
+  };
   return secrets.apiKeys['demo'] ?? '';
 }
-
 
 /** All interactions of the demo tenant whose subject contains `tag`, through the admin API. */
 async function interactionsTagged(host: Host, tag: string): Promise<Interaction[]> {
   const channel = createChannel(`127.0.0.1:${host.ports.interactionRouter}`);
   try {
-    const admin = createClient(InteractionRouterServiceDefinition, channel, { '*': { metadata: Metadata({ authorization: `Bearer ${apiKeyOf(host)}` }) } });
+    const admin = createClient(InteractionRouterServiceDefinition, channel, {
+      '*': { metadata: Metadata({ authorization: `Bearer ${apiKeyOf(host)}` }) },
+    });
     const found: Interaction[] = [];
     let pageToken = '';
     do {
-      const page = await admin.searchInteractions({ page: { pageSize: 200, pageToken }, filter: { subjectContains: tag }, order: InteractionOrder.INTERACTION_ORDER_UNSPECIFIED });
+      const page = await admin.searchInteractions({
+        page: { pageSize: 200, pageToken },
+        filter: { subjectContains: tag },
+        order: InteractionOrder.INTERACTION_ORDER_UNSPECIFIED,
+      });
       found.push(...page.interactions);
       pageToken = page.nextPageToken;
     } while (pageToken);
@@ -136,11 +165,16 @@ async function runAgent(host: Host, upn: string, tag: string, signal: AbortSigna
   const { admin, endpoints } = host.sandbox;
   const token = await signInWithDeviceCode(endpoints, admin, demoProfile.tenantId, demoProfile.desktopClientId, upn);
   const channel: Channel = createChannel(`127.0.0.1:${host.ports.interactionRouter}`);
-  const desktop = createClient(AgentDesktopServiceDefinition, channel, { '*': { metadata: Metadata({ authorization: `Bearer ${token}` }) } });
+  const desktop = createClient(AgentDesktopServiceDefinition, channel, {
+    '*': { metadata: Metadata({ authorization: `Bearer ${token}` }) },
+  });
   const replied = new Set<string>();
   void (async () => {
     try {
-      for await (const update of desktop.connect({ clientInstanceId: randomId('desk'), initialPresence: AgentPresence.AGENT_PRESENCE_AVAILABLE }, { signal })) {
+      for await (const update of desktop.connect(
+        { clientInstanceId: randomId('desk'), initialPresence: AgentPresence.AGENT_PRESENCE_AVAILABLE },
+        { signal },
+      )) {
         if (update.event?.$case !== 'offer') continue;
         const offer = update.event.value;
         void (async () => {
@@ -176,7 +210,10 @@ interface Mode {
 }
 
 const modes: [string, () => Promise<Mode>][] = [
-  ['the embedded default (SQLite stores, journaled in-process bus)', async () => ({ config: {}, dispose: async () => undefined })],
+  [
+    'the embedded default (SQLite stores, journaled in-process bus)',
+    async () => ({ config: {}, dispose: async () => undefined }),
+  ],
   [
     'Kafka + FerretDB',
     async () => {
@@ -220,18 +257,28 @@ describe.each(modes)('mailroute end to end: %s', (_mode, makeMode) => {
     const tag = randomId('order');
     const { admin } = host.sandbox;
     const replied = await runAgent(host, 'alice@contoso-demo.example', tag, agents.signal);
-    const inbound = await admin.deliver(demoProfile.tenantId, support, { from: 'carol@customer.example', subject: `Urgent: where is my order ${tag}?`, body: 'It was due yesterday.' });
+    const inbound = await admin.deliver(demoProfile.tenantId, support, {
+      from: 'carol@customer.example',
+      subject: `Urgent: where is my order ${tag}?`,
+      body: 'It was due yesterday.',
+    });
 
     // The first email of a run also waits for the Kafka consumers to join their groups.
     await waitFor(() => replied.size === 1, { timeoutMs: 180_000, description: 'the agent to accept and reply' });
-    await waitFor(async () => (await admin.sent(demoProfile.tenantId, support)).value.some((sent) => sent.subject.includes(tag)), { timeoutMs: 60_000, description: 'the reply in Sent Items' });
+    await waitFor(
+      async () => (await admin.sent(demoProfile.tenantId, support)).value.some((sent) => sent.subject.includes(tag)),
+      { timeoutMs: 60_000, description: 'the reply in Sent Items' },
+    );
     const sent = (await admin.sent(demoProfile.tenantId, support)).value.filter((record) => record.subject.includes(tag));
     expect(sent).toHaveLength(1);
     expect(sent[0]?.toRecipients.map((recipient) => recipient.emailAddress.address)).toEqual(['carol@customer.example']);
     expect(sent[0]?.conversationId).toBe((inbound as { conversationId?: string }).conversationId);
     expect(sent[0]?.body.content).toContain(`Answer to`);
     // The router records the send when outbound-send's result event reaches it.
-    await waitFor(async () => (await interactionsTagged(host, tag))[0]?.replyCount === 1, { timeoutMs: 30_000, description: 'the interaction to count the reply' });
+    await waitFor(async () => (await interactionsTagged(host, tag))[0]?.replyCount === 1, {
+      timeoutMs: 30_000,
+      description: 'the interaction to count the reply',
+    });
     const routed = await interactionsTagged(host, tag);
     expect(routed).toHaveLength(1);
     // The configured rule matched: its priority and tag are on the interaction.
@@ -243,15 +290,27 @@ describe.each(modes)('mailroute end to end: %s', (_mode, makeMode) => {
     const { admin } = host.sandbox;
     const count = 12;
     for (let i = 0; i < count; i += 1) {
-      await admin.deliver(demoProfile.tenantId, billing, { from: `customer${i}@customer.example`, subject: `Invoice question ${tag} #${i}`, body: `Question ${i}` });
+      await admin.deliver(demoProfile.tenantId, billing, {
+        from: `customer${i}@customer.example`,
+        subject: `Invoice question ${tag} #${i}`,
+        body: `Question ${i}`,
+      });
     }
     // Kill it hard while the batch is being fetched and routed, then a clean stop after the restart.
-    await waitFor(async () => (await interactionsTagged(host, tag)).length > 0, { timeoutMs: 60_000, description: 'the first interactions' });
+    await waitFor(async () => (await interactionsTagged(host, tag)).length > 0, {
+      timeoutMs: 60_000,
+      description: 'the first interactions',
+    });
     await host.running?.stop('SIGKILL');
     await start(host);
-    await waitFor(async () => (await interactionsTagged(host, tag)).length >= count, { timeoutMs: 90_000, description: 'every email routed after the restart' });
+    await waitFor(async () => (await interactionsTagged(host, tag)).length >= count, {
+      timeoutMs: 90_000,
+      description: 'every email routed after the restart',
+    });
     const found = await interactionsTagged(host, tag);
-    expect(found.map((interaction) => interaction.subject).sort()).toEqual(Array.from({ length: count }, (_, i) => `Invoice question ${tag} #${i}`).sort());
+    expect(found.map((interaction) => interaction.subject).sort()).toEqual(
+      Array.from({ length: count }, (_, i) => `Invoice question ${tag} #${i}`).sort(),
+    );
     const stopped = await host.running?.stop('SIGTERM');
     expect(stopped?.code).toBe(0);
     expect(host.running?.output.some((line) => line.includes('stopped cleanly'))).toBe(true);
@@ -267,7 +326,12 @@ describe('npm start on a fresh machine: the demo', () => {
     // Only the ports differ from a bare `npm start -- --demo` (tests must not take the fixed ones).
     const configFile = writeConfig(dir, {
       dataDir: 'data',
-      ports: { authBroker: chosen.authBroker, mailboxFetch: chosen.mailboxFetch, interactionRouter: chosen.interactionRouter, outboundSend: chosen.outboundSend },
+      ports: {
+        authBroker: chosen.authBroker,
+        mailboxFetch: chosen.mailboxFetch,
+        interactionRouter: chosen.interactionRouter,
+        outboundSend: chosen.outboundSend,
+      },
       sandbox: { port: chosen.sandbox, adminPort: chosen.sandboxAdmin },
       demo: { emailsPerMinute: 120 },
     });
@@ -279,12 +343,21 @@ describe('npm start on a fresh machine: the demo', () => {
       detached: true,
     });
     const output: string[] = [];
-    const collect = (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter((line) => line.length > 0));
+    const collect = (chunk: Buffer) =>
+      output.push(
+        ...chunk
+          .toString()
+          .split('\n')
+          .filter((line) => line.length > 0),
+      );
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
-      await waitFor(() => output.some((line) => line.startsWith('mailroute: ready')) || child.exitCode !== null, { timeoutMs: 90_000, description: 'ready' });
+      await waitFor(() => output.some((line) => line.startsWith('mailroute: ready')) || child.exitCode !== null, {
+        timeoutMs: 90_000,
+        description: 'ready',
+      });
       if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${output.join('\n')}`);
       // The progress lines (not a log flood) show mail fetched, routed, and replies sent by the simulated agents.
       const progress = /^\[demo\] fetched (\d+) .*demo: (\d+) delivered, (\d+) accepted, (\d+) replied, (\d+) sent/;

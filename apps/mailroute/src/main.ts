@@ -38,7 +38,11 @@ async function main(): Promise<void> {
   const logFile = path.join(config.dataDir, 'mailroute.log');
   ensurePrivateFile(logFile);
   const telemetry = startTelemetry({ serviceName: 'mailroute', otlpEndpoint: process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] });
-  const logger = createLogger({ name: 'mailroute', level: config.logLevel, destination: pino.destination({ dest: logFile, sync: false, mkdir: true }) });
+  const logger = createLogger({
+    name: 'mailroute',
+    level: config.logLevel,
+    destination: pino.destination({ dest: logFile, sync: false, mkdir: true }),
+  });
   // Runtime warnings (e.g. kafkajs' negative-timeout one on Node 24) go to the log, not the terminal.
   process.removeAllListeners('warning');
   process.on('warning', (warning) => logger.warn({ warning: { name: warning.name, message: warning.message } }, 'node warning'));
@@ -85,12 +89,16 @@ async function main(): Promise<void> {
   for (const [name, address] of Object.entries(host.addresses)) say(`  ${name.padEnd(20)} ${address}`);
   if (host.sandbox) say(`  ${'graph-sandbox'.padEnd(20)} ${host.sandbox.baseUrl} (admin ${host.sandbox.adminUrl})`);
   for (const report of reports) {
-    say(`  tenant ${report.tenantId}: ${report.created.length} objects created, ${report.existing.length} kept from the last run`);
+    say(
+      `  tenant ${report.tenantId}: ${report.created.length} objects created, ${report.existing.length} kept from the last run`,
+    );
   }
   say(`  API keys for the CLI (one per tenant): ${path.join(config.dataDir, 'host-secrets.json')}`);
   if (config.demo.traffic || config.demo.agents) {
     running.demo = startDemo(host, config.demo, logger);
-    say(`  demo: ${config.demo.traffic ? `${config.demo.emailsPerMinute} emails/min into the sandbox` : 'no generated mail'}${config.demo.agents ? ', simulated agents accept and reply' : ''}`);
+    say(
+      `  demo: ${config.demo.traffic ? `${config.demo.emailsPerMinute} emails/min into the sandbox` : 'no generated mail'}${config.demo.agents ? ', simulated agents accept and reply' : ''}`,
+    );
   } else if (host.sandbox) {
     say('  tip: `npm start -- --demo` adds generated mail and simulated agents');
   }

@@ -5,4 +5,9 @@ import { outboundSendService } from '@mailroute/outbound-send-service';
 import type { HostedServiceDefinition } from './host/host';
 
 /** The four services' composition roots, exactly as their own `main.ts` runs them. */
-export const hostedServices: readonly HostedServiceDefinition[] = [authBrokerService, mailboxFetchService, interactionRouterService, outboundSendService];
+export const hostedServices: readonly HostedServiceDefinition[] = [
+  authBrokerService,
+  mailboxFetchService,
+  interactionRouterService,
+  outboundSendService,
+];

@@ -12,7 +12,17 @@ describeConfigurationErrors(
   }),
   [
     { name: 'the mongodb store without its URL', env: { OUTBOUND_SEND_STORE: 'mongodb' }, variable: 'OUTBOUND_SEND_MONGODB_URL' },
-    { name: 'Kafka brokers that are not host:port', env: { OUTBOUND_SEND_KAFKA_BROKERS: 'kafka.internal/SECRET-3' }, variable: 'OUTBOUND_SEND_KAFKA_BROKERS', secret: 'SECRET-3' },
-    { name: 'an API key entry without its hash', env: { OUTBOUND_SEND_API_KEYS: 'wm:tenant-a:sends.read:SECRET-not-a-hash-1' }, variable: 'OUTBOUND_SEND_API_KEYS', secret: 'SECRET-not-a-hash-1' },
+    {
+      name: 'Kafka brokers that are not host:port',
+      env: { OUTBOUND_SEND_KAFKA_BROKERS: 'kafka.internal/SECRET-3' },
+      variable: 'OUTBOUND_SEND_KAFKA_BROKERS',
+      secret: 'SECRET-3',
+    },
+    {
+      name: 'an API key entry without its hash',
+      env: { OUTBOUND_SEND_API_KEYS: 'wm:tenant-a:sends.read:SECRET-not-a-hash-1' },
+      variable: 'OUTBOUND_SEND_API_KEYS',
+      secret: 'SECRET-not-a-hash-1',
+    },
   ],
 );

@@ -1,11 +1,29 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Metadata } from 'nice-grpc';
 import { MongoClient } from 'mongodb';
-import { ActorKind, AuthBrokerServiceDefinition, AuthorityCloud, OutboundRequest, ReplyMode, SendKind, SendState, type OutgoingMessage } from '@mailroute/contracts';
+import {
+  ActorKind,
+  AuthBrokerServiceDefinition,
+  AuthorityCloud,
+  OutboundRequest,
+  ReplyMode,
+  SendKind,
+  SendState,
+  type OutgoingMessage,
+} from '@mailroute/contracts';
 import { eventKey, events, KafkaEventBus, toEventMessage } from '@mailroute/messaging';
 import { MongoDocumentTable, MongoStore } from '@mailroute/persistence';
 import { createGrpcClient, hashBearerCredential } from '@mailroute/platform';
-import { createSandboxMailTenant, randomId, startServiceProcess, startTestGraphSandbox, testInfra, waitFor, type SandboxMailTenant, type ServiceProcess } from '@mailroute/testing';
+import {
+  createSandboxMailTenant,
+  randomId,
+  startServiceProcess,
+  startTestGraphSandbox,
+  testInfra,
+  waitFor,
+  type SandboxMailTenant,
+  type ServiceProcess,
+} from '@mailroute/testing';
 import { mailboxConfigTableName, type MailboxConfigView } from './mailboxes/mailbox-directory';
 import { sendIdHeader } from './send/loop-protection';
 import { isFinalState } from './send/send-engine';
@@ -65,7 +83,10 @@ describe('outbound-send killed between the Graph send and recording it', () => {
             cloud: AuthorityCloud.AUTHORITY_CLOUD_CUSTOM,
             authorityHost: started.endpoints.baseUrl,
             graphEndpoint: started.endpoints.baseUrl,
-            credential: { $case: 'clientSecret', value: { value: sandbox.clientSecret, expiresAt: new Date(Date.now() + 90 * 86_400_000) } },
+            credential: {
+              $case: 'clientSecret',
+              value: { value: sandbox.clientSecret, expiresAt: new Date(Date.now() + 90 * 86_400_000) },
+            },
           },
         },
         { metadata: Metadata({ authorization: `Bearer ${apiKey}` }) },
@@ -75,9 +96,15 @@ describe('outbound-send killed between the Graph send and recording it', () => {
     }
     store = await MongoStore.connect({ url: testInfra().mongoUrl, database, appName: 'outbound-send-test' });
     const mailboxes = new MongoDocumentTable<MailboxConfigView>(store, mailboxConfigTableName);
-    for (const [i, address] of sandbox.mailboxes.entries()) await mailboxes.put(`${tenantId}/box-${i}`, { address, accessMode: 1, credentialsId: '', enabled: true });
+    for (const [i, address] of sandbox.mailboxes.entries())
+      await mailboxes.put(`${tenantId}/box-${i}`, { address, accessMode: 1, credentialsId: '', enabled: true });
     bus = new KafkaEventBus({ brokers: testInfra().kafkaBrokers, clientId: randomId('os-crash') });
-    await bus.ensureTopics([events.outboundRequest, events.outboundResult, events.inboundEmail].map((event) => ({ topic: event.topic, partitions: 8 })));
+    await bus.ensureTopics(
+      [events.outboundRequest, events.outboundResult, events.inboundEmail].map((event) => ({
+        topic: event.topic,
+        partitions: 8,
+      })),
+    );
     senderEnv = {
       GRPC_PORT: '0',
       LOG_LEVEL: 'info',
@@ -105,8 +132,14 @@ describe('outbound-send killed between the Graph send and recording it', () => {
     await bus?.close();
     await store?.close();
     const client = await MongoClient.connect(testInfra().mongoUrl);
-    await client.db(database).dropDatabase().catch(() => undefined);
-    await client.db(brokerDatabase).dropDatabase().catch(() => undefined);
+    await client
+      .db(database)
+      .dropDatabase()
+      .catch(() => undefined);
+    await client
+      .db(brokerDatabase)
+      .dropDatabase()
+      .catch(() => undefined);
     await client.close();
     await started?.sandbox.stop();
   });
@@ -143,7 +176,10 @@ describe('outbound-send killed between the Graph send and recording it', () => {
       await run();
     } catch (error) {
       // The service's own log explains a failure here.
-      throw new Error(`${(error as Error).message}\n--- outbound-send output (last 40 lines) ---\n${sender?.output.slice(-40).join('\n')}`, { cause: error });
+      throw new Error(
+        `${(error as Error).message}\n--- outbound-send output (last 40 lines) ---\n${sender?.output.slice(-40).join('\n')}`,
+        { cause: error },
+      );
     }
   }, 150_000);
 
@@ -153,8 +189,14 @@ describe('outbound-send killed between the Graph send and recording it', () => {
     // The consumer group starts at the latest offset: probe until a request is consumed.
     await waitFor(
       async () => {
-        const probe = await publish({ mailboxId: 'no-such-mailbox', kind: SendKind.SEND_KIND_NEW, content: { subject: 'probe', bodyText: 'probe', to: [{ address: 'p@customer.example', name: '' }] } as OutgoingMessage });
-        return waitFor(() => sends().get(`${tenantId}/${probe.sendId}`), { timeoutMs: 3_000, intervalMs: 100 }).catch(() => undefined);
+        const probe = await publish({
+          mailboxId: 'no-such-mailbox',
+          kind: SendKind.SEND_KIND_NEW,
+          content: { subject: 'probe', bodyText: 'probe', to: [{ address: 'p@customer.example', name: '' }] } as OutgoingMessage,
+        });
+        return waitFor(() => sends().get(`${tenantId}/${probe.sendId}`), { timeoutMs: 3_000, intervalMs: 100 }).catch(
+          () => undefined,
+        );
       },
       { timeoutMs: 60_000, intervalMs: 0, description: 'outbound-send consuming' },
     );
@@ -162,16 +204,40 @@ describe('outbound-send killed between the Graph send and recording it', () => {
     for (let i = 0; i < sendCount; i += 1) {
       const box = i % 2;
       if (i % 4 < 2) {
-        const original = await started.endpoints.admin.deliver(sandbox.directoryId, sandbox.mailboxes[box] as string, { from: { address: `c${i}@customer.example` }, subject: `Question ${i}`, body: 'help' });
+        const original = await started.endpoints.admin.deliver(sandbox.directoryId, sandbox.mailboxes[box] as string, {
+          from: { address: `c${i}@customer.example` },
+          subject: `Question ${i}`,
+          body: 'help',
+        });
         requests.push(
-          await publish({ mailboxId: `box-${box}`, mailboxAddress: sandbox.mailboxes[box] as string, kind: SendKind.SEND_KIND_REPLY, replyMode: ReplyMode.REPLY_MODE_REPLY, interactionId: randomUUID(), replyToGraphMessageId: original.immutableId, content: { bodyText: `Answer ${i}` } as OutgoingMessage }),
+          await publish({
+            mailboxId: `box-${box}`,
+            mailboxAddress: sandbox.mailboxes[box] as string,
+            kind: SendKind.SEND_KIND_REPLY,
+            replyMode: ReplyMode.REPLY_MODE_REPLY,
+            interactionId: randomUUID(),
+            replyToGraphMessageId: original.immutableId,
+            content: { bodyText: `Answer ${i}` } as OutgoingMessage,
+          }),
         );
       } else {
-        requests.push(await publish({ mailboxId: `box-${box}`, mailboxAddress: sandbox.mailboxes[box] as string, kind: SendKind.SEND_KIND_NEW, content: { subject: `Notice ${i}`, bodyText: `Notice ${i}`, to: [{ address: `c${i}@customer.example`, name: '' }] } as OutgoingMessage }));
+        requests.push(
+          await publish({
+            mailboxId: `box-${box}`,
+            mailboxAddress: sandbox.mailboxes[box] as string,
+            kind: SendKind.SEND_KIND_NEW,
+            content: {
+              subject: `Notice ${i}`,
+              bodyText: `Notice ${i}`,
+              to: [{ address: `c${i}@customer.example`, name: '' }],
+            } as OutgoingMessage,
+          }),
+        );
       }
     }
     const ids = new Set(requests.map((request) => request.sendId));
-    const outOf = (counts: Map<string, number>) => [...counts].filter(([id]) => ids.has(id)).reduce((total, [, n]) => total + n, 0);
+    const outOf = (counts: Map<string, number>) =>
+      [...counts].filter(([id]) => ids.has(id)).reduce((total, [, n]) => total + n, 0);
 
     let kills = 0;
     let caughtInWindow = 0;
@@ -179,7 +245,11 @@ describe('outbound-send killed between the Graph send and recording it', () => {
       const before = outOf(await sentCopies());
       if (before >= sendCount) break;
       // Graph accepted one more send: the service now pauses before recording it. Kill it there.
-      await waitFor(async () => outOf(await sentCopies()) > before, { timeoutMs: 60_000, intervalMs: 20, description: 'the next send' });
+      await waitFor(async () => outOf(await sentCopies()) > before, {
+        timeoutMs: 60_000,
+        intervalMs: 20,
+        description: 'the next send',
+      });
       await sender.stop('SIGKILL');
       kills += 1;
       const counts = await sentCopies();

@@ -1,11 +1,24 @@
 import { AutomationFlags, SendOrigin, ActorKind } from '@mailroute/contracts';
-import { createGraphMailClient, createGraphSendClient, createMailboxLimiter, type GraphThrottleObserver, type GraphTokenProvider, type MailboxLimiter } from '@mailroute/graph-mail';
+import {
+  createGraphMailClient,
+  createGraphSendClient,
+  createMailboxLimiter,
+  type GraphThrottleObserver,
+  type GraphTokenProvider,
+  type MailboxLimiter,
+} from '@mailroute/graph-mail';
 import { events, fromEventMessage, type EventBus, type Subscription } from '@mailroute/messaging';
 import { ReplicaLiveness } from '@mailroute/persistence';
 import type { Logger } from '@mailroute/platform';
 import { createOutboundSendHandlers } from './handlers/outbound-send.handler';
 import type { MailboxDirectory } from './mailboxes/mailbox-directory';
-import { createSendEngine, isFinalState, type SendEngine, type SendEngineEvents, type SendEngineOptions } from './send/send-engine';
+import {
+  createSendEngine,
+  isFinalState,
+  type SendEngine,
+  type SendEngineEvents,
+  type SendEngineOptions,
+} from './send/send-engine';
 import { createSendRateLimiter } from './send/send-rate-limiter';
 import type { OutboundSendStores } from './store/outbound-send.stores';
 
@@ -66,7 +79,9 @@ export interface OutboundSend {
 export function createOutboundSend(adapters: OutboundSendAdapters): OutboundSend {
   const options = adapters.options ?? {};
   const { logger, bus, stores } = adapters;
-  const limiter = adapters.limiter ?? createMailboxLimiter({ perMailbox: options.graphConcurrencyPerMailbox ?? 1, global: options.graphConcurrencyGlobal ?? 64 });
+  const limiter =
+    adapters.limiter ??
+    createMailboxLimiter({ perMailbox: options.graphConcurrencyPerMailbox ?? 1, global: options.graphConcurrencyGlobal ?? 64 });
   const graph = createGraphSendClient({
     tokens: adapters.tokens,
     limiter,
@@ -85,7 +100,12 @@ export function createOutboundSend(adapters: OutboundSendAdapters): OutboundSend
   });
   // Heartbeats in os_replicas (ReplicaLiveness, libs/persistence): attempt markers name this process's
   // incarnation, so another replica resolves them at once when this process is gone.
-  const liveness = new ReplicaLiveness(stores.replicas, adapters.replicaId, options.replicaDeadAfterMs ?? 30_000, adapters.clock ?? Date.now);
+  const liveness = new ReplicaLiveness(
+    stores.replicas,
+    adapters.replicaId,
+    options.replicaDeadAfterMs ?? 30_000,
+    adapters.clock ?? Date.now,
+  );
   const heartbeatMs = Math.max(200, Math.floor(liveness.ttlMs / 6));
   const engine = createSendEngine({
     stores,
@@ -101,7 +121,13 @@ export function createOutboundSend(adapters: OutboundSendAdapters): OutboundSend
     ...(adapters.clock ? { clock: adapters.clock } : {}),
     ...(adapters.events ? { events: adapters.events } : {}),
   });
-  const handlers = createOutboundSendHandlers({ stores, engine, bus, mailboxes: adapters.mailboxes, ...(adapters.clock ? { clock: adapters.clock } : {}) });
+  const handlers = createOutboundSendHandlers({
+    stores,
+    engine,
+    bus,
+    mailboxes: adapters.mailboxes,
+    ...(adapters.clock ? { clock: adapters.clock } : {}),
+  });
   const subscriptions: Subscription[] = [];
   let timer: NodeJS.Timeout | undefined;
   let dueRunning: Promise<unknown> | undefined;
@@ -114,17 +140,33 @@ export function createOutboundSend(adapters: OutboundSendAdapters): OutboundSend
       await liveness.beat();
       liveness.keepBeating(heartbeatMs, {
         onBeat: ({ lapsed, lapsedIncarnation }) => {
-          if (lapsed) logger.warn({ lapsedIncarnation, incarnation: liveness.incarnation }, 'outbound-send: replica heartbeat lapsed; continuing as a new incarnation');
+          if (lapsed)
+            logger.warn(
+              { lapsedIncarnation, incarnation: liveness.incarnation },
+              'outbound-send: replica heartbeat lapsed; continuing as a new incarnation',
+            );
           // Superseded while beating: a later process runs under the same replica id.
           void liveness
             .isGone(liveness.replicaId, liveness.incarnation)
-            .then((gone) => gone && logger.error({ replicaId: liveness.replicaId }, 'outbound-send: another live process uses this replica id (OUTBOUND_SEND_REPLICA_ID must be unique per process)'))
+            .then(
+              (gone) =>
+                gone &&
+                logger.error(
+                  { replicaId: liveness.replicaId },
+                  'outbound-send: another live process uses this replica id (OUTBOUND_SEND_REPLICA_ID must be unique per process)',
+                ),
+            )
             .catch(() => undefined);
         },
         onError: (error) => logger.warn({ err: error }, 'outbound-send: replica heartbeat failed'),
       });
       const partitions = options.topicPartitions ?? 8;
-      await bus.ensureTopics([events.outboundRequest, events.outboundResult, events.inboundEmail, events.interactionStateChanged].map((event) => ({ topic: event.topic, partitions })));
+      await bus.ensureTopics(
+        [events.outboundRequest, events.outboundResult, events.inboundEmail, events.interactionStateChanged].map((event) => ({
+          topic: event.topic,
+          partitions,
+        })),
+      );
       const groupId = options.groupId ?? 'outbound-send';
       subscriptions.push(
         await bus.subscribe({
@@ -138,7 +180,12 @@ export function createOutboundSend(adapters: OutboundSendAdapters): OutboundSend
               const key = `${change.tenantId}/${change.interactionId}`;
               const known = await stores.holders.get(key);
               if (known && known.version >= change.version) return;
-              await stores.holders.put(key, { version: change.version, state: change.state, agentId: change.interaction?.agentId ?? '', offeredAgentId: change.interaction?.offeredAgentId ?? '' });
+              await stores.holders.put(key, {
+                version: change.version,
+                state: change.state,
+                agentId: change.interaction?.agentId ?? '',
+                offeredAgentId: change.interaction?.offeredAgentId ?? '',
+              });
               return;
             }
             const inbound = fromEventMessage('inboundEmail', message);
@@ -163,7 +210,10 @@ export function createOutboundSend(adapters: OutboundSendAdapters): OutboundSend
           topics: [events.outboundRequest.topic],
           handler: async (message, signal) => {
             const request = fromEventMessage('outboundRequest', message);
-            const origin = request.requestedBy?.kind === ActorKind.ACTOR_KIND_AGENT ? SendOrigin.SEND_ORIGIN_AGENT : SendOrigin.SEND_ORIGIN_API;
+            const origin =
+              request.requestedBy?.kind === ActorKind.ACTOR_KIND_AGENT
+                ? SendOrigin.SEND_ORIGIN_AGENT
+                : SendOrigin.SEND_ORIGIN_API;
             const record = await engine.intake(request, origin);
             if (isFinalState(record.state)) await engine.drive(record.tenantId, record.sendId, signal);
             else await engine.enqueue(record.tenantId, record.sendId);
@@ -181,14 +231,19 @@ export function createOutboundSend(adapters: OutboundSendAdapters): OutboundSend
       timer.unref();
     },
     assigned() {
-      return subscriptions.length === 2 && subscriptions.every((subscription) => subscription.assignments().some((assignment) => assignment.partitions.length > 0));
+      return (
+        subscriptions.length === 2 &&
+        subscriptions.every((subscription) => subscription.assignments().some((assignment) => assignment.partitions.length > 0))
+      );
     },
     async stop() {
       if (timer) clearInterval(timer);
       await Promise.all(subscriptions.splice(0).map((subscription) => subscription.close()));
       await dueRunning;
       await engine.close();
-      await liveness.stop().catch((error: unknown) => logger.warn({ err: error }, 'outbound-send: could not record the clean stop'));
+      await liveness
+        .stop()
+        .catch((error: unknown) => logger.warn({ err: error }, 'outbound-send: could not record the clean stop'));
     },
   };
 }

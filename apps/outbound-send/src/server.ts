@@ -1,5 +1,12 @@
 import { descriptorSet, OutboundSendServiceDefinition } from '@mailroute/contracts';
-import { createGrpcServer, serveWith, tenantCallerMiddleware, type CallerAuthenticator, type GrpcServer, type Logger } from '@mailroute/platform';
+import {
+  createGrpcServer,
+  serveWith,
+  tenantCallerMiddleware,
+  type CallerAuthenticator,
+  type GrpcServer,
+  type Logger,
+} from '@mailroute/platform';
 import { scopeByMethod } from './handlers/outbound-send.handler';
 import type { OutboundSend } from './outbound-send';
 
@@ -16,6 +23,12 @@ export function createServer(deps: ServiceDeps): GrpcServer {
     logger: deps.logger,
     descriptorSet,
     ...(deps.defaultDeadlineMs ? { defaultDeadlineMs: deps.defaultDeadlineMs } : {}),
-    services: [serveWith(OutboundSendServiceDefinition, tenantCallerMiddleware({ authenticator: deps.authenticator, scopeByMethod }), deps.service.handlers)],
+    services: [
+      serveWith(
+        OutboundSendServiceDefinition,
+        tenantCallerMiddleware({ authenticator: deps.authenticator, scopeByMethod }),
+        deps.service.handlers,
+      ),
+    ],
   });
 }

@@ -1,10 +1,22 @@
 import { hostname } from 'node:os';
 import { EmbeddedDocumentTable, EmbeddedStore, MongoDocumentTable } from '@mailroute/persistence';
 import { InProcessEventBus, KafkaEventBus, type EventBus } from '@mailroute/messaging';
-import { createAuthBrokerTokenClient, createCallerAuthenticator, startMetrics, type Logger, type ServiceConfig, type ServiceParts } from '@mailroute/platform';
+import {
+  createAuthBrokerTokenClient,
+  createCallerAuthenticator,
+  startMetrics,
+  type Logger,
+  type ServiceConfig,
+  type ServiceParts,
+} from '@mailroute/platform';
 import type { z } from 'zod';
 import type { configSchema } from './config';
-import { createTableMailboxDirectory, mailboxConfigTableName, type MailboxConfigView, type MailboxDirectory } from './mailboxes/mailbox-directory';
+import {
+  createTableMailboxDirectory,
+  mailboxConfigTableName,
+  type MailboxConfigView,
+  type MailboxDirectory,
+} from './mailboxes/mailbox-directory';
 import { createOutboundSendMetrics } from './metrics/outbound-send.metrics';
 import { createOutboundSend } from './outbound-send';
 import { createServer } from './server';
@@ -18,13 +30,25 @@ export interface SharedAdapters {
 }
 
 /** config → metrics → store, bus (or the host's shared one), tokens, mailbox directory → createOutboundSend → gRPC server. */
-export async function wireOutboundSend(config: OutboundSendConfig, logger: Logger, adapters: SharedAdapters = {}): Promise<ServiceParts> {
-  const metrics = await startMetrics({ serviceName: 'outbound-send', port: config.OUTBOUND_SEND_METRICS_PORT, host: config.OUTBOUND_SEND_METRICS_HOST });
+export async function wireOutboundSend(
+  config: OutboundSendConfig,
+  logger: Logger,
+  adapters: SharedAdapters = {},
+): Promise<ServiceParts> {
+  const metrics = await startMetrics({
+    serviceName: 'outbound-send',
+    port: config.OUTBOUND_SEND_METRICS_PORT,
+    host: config.OUTBOUND_SEND_METRICS_HOST,
+  });
   let stores: OutboundSendStores;
   let mailboxes: MailboxDirectory;
   const closeExtra: (() => void)[] = [];
   if (config.OUTBOUND_SEND_STORE === 'mongodb') {
-    const opened = await openMongoStores({ url: config.OUTBOUND_SEND_MONGODB_URL ?? '', database: config.OUTBOUND_SEND_MONGODB_DATABASE, logger });
+    const opened = await openMongoStores({
+      url: config.OUTBOUND_SEND_MONGODB_URL ?? '',
+      database: config.OUTBOUND_SEND_MONGODB_DATABASE,
+      logger,
+    });
     stores = opened;
     mailboxes = createTableMailboxDirectory(new MongoDocumentTable<MailboxConfigView>(opened.store, mailboxConfigTableName));
   } else {
@@ -34,11 +58,21 @@ export async function wireOutboundSend(config: OutboundSendConfig, logger: Logge
     mailboxes = createTableMailboxDirectory(new EmbeddedDocumentTable<MailboxConfigView>(mailboxStore, mailboxConfigTableName));
   }
   // Consumers only record and queue requests (sending happens off the consumer), so the default session suits.
-  const bus: EventBus = adapters.bus
-    ?? (config.OUTBOUND_SEND_KAFKA_BROKERS
-    ? new KafkaEventBus({ brokers: config.OUTBOUND_SEND_KAFKA_BROKERS, clientId: 'outbound-send', logger, sessionTimeoutMs: config.OUTBOUND_SEND_KAFKA_SESSION_TIMEOUT_MS, partitionsConsumedConcurrently: 4 })
-    : new InProcessEventBus());
-  const tokens = createAuthBrokerTokenClient({ address: config.OUTBOUND_SEND_AUTH_BROKER_ADDRESS, serviceToken: config.OUTBOUND_SEND_AUTH_BROKER_TOKEN });
+  const bus: EventBus =
+    adapters.bus ??
+    (config.OUTBOUND_SEND_KAFKA_BROKERS
+      ? new KafkaEventBus({
+          brokers: config.OUTBOUND_SEND_KAFKA_BROKERS,
+          clientId: 'outbound-send',
+          logger,
+          sessionTimeoutMs: config.OUTBOUND_SEND_KAFKA_SESSION_TIMEOUT_MS,
+          partitionsConsumedConcurrently: 4,
+        })
+      : new InProcessEventBus());
+  const tokens = createAuthBrokerTokenClient({
+    address: config.OUTBOUND_SEND_AUTH_BROKER_ADDRESS,
+    serviceToken: config.OUTBOUND_SEND_AUTH_BROKER_TOKEN,
+  });
   const instruments = createOutboundSendMetrics(metrics.meter);
   const service = createOutboundSend({
     stores,
@@ -78,10 +112,13 @@ export async function wireOutboundSend(config: OutboundSendConfig, logger: Logge
       { name: 'consumers', run: () => service.stop() },
       { name: 'event bus', run: () => bus.close() },
       { name: 'auth-broker client', run: async () => tokens.close() },
-      { name: 'store', run: async () => {
-        await stores.close();
-        for (const close of closeExtra) close();
-      } },
+      {
+        name: 'store',
+        run: async () => {
+          await stores.close();
+          for (const close of closeExtra) close();
+        },
+      },
       { name: 'metrics', run: () => metrics.shutdown() },
     ],
   };

@@ -59,11 +59,21 @@ export function checkPolicies(objects: readonly K8sObject[]): PolicyViolation[] 
     if (template) checkPod(object, template.spec, objects, report);
     if (object.kind === 'Secret') {
       const keys = [...Object.keys(object.data ?? {}), ...Object.keys(object.stringData ?? {})];
-      if (keys.length > 0) report('no-secret-values', describeObject(object), `Secret carries values (${keys.join(', ')}); create Secrets out of band and reference them by name`);
+      if (keys.length > 0)
+        report(
+          'no-secret-values',
+          describeObject(object),
+          `Secret carries values (${keys.join(', ')}); create Secrets out of band and reference them by name`,
+        );
     }
     if (object.kind === 'ConfigMap') {
       for (const [key, value] of Object.entries(object.data ?? {})) {
-        if (secretLookingName.test(key) && value.trim() !== '') report('no-secret-values', describeObject(object), `${key} looks like a secret: take it from a Secret, not a ConfigMap`);
+        if (secretLookingName.test(key) && value.trim() !== '')
+          report(
+            'no-secret-values',
+            describeObject(object),
+            `${key} looks like a secret: take it from a Secret, not a ConfigMap`,
+          );
       }
     }
     if (object.kind === 'Deployment') checkDisruptionBudget(object, objects, report);
@@ -76,7 +86,8 @@ type Report = (rule: PolicyRule, object: string, message: string) => void;
 
 function checkPod(owner: K8sObject, pod: PodSpec, objects: readonly K8sObject[], report: Report): void {
   const name = describeObject(owner);
-  if (pod.automountServiceAccountToken !== false) report('service-account-token', name, 'automountServiceAccountToken is not false');
+  if (pod.automountServiceAccountToken !== false)
+    report('service-account-token', name, 'automountServiceAccountToken is not false');
   const longRunning = longRunningKinds.has(owner.kind);
   for (const container of [...(pod.initContainers ?? []), ...pod.containers]) {
     const where = `${name} container ${container.name}`;
@@ -97,13 +108,17 @@ function checkSecurity(where: string, pod: SecurityContext, container: SecurityC
   if (runAsNonRoot !== true) report('non-root', where, 'runAsNonRoot is not true');
   if (runAsUser === undefined) report('non-root', where, 'runAsUser is not set (the image user would decide)');
   else if (runAsUser === 0) report('non-root', where, 'runAsUser is 0 (root)');
-  if (container.allowPrivilegeEscalation !== false) report('no-privilege-escalation', where, 'allowPrivilegeEscalation is not false');
+  if (container.allowPrivilegeEscalation !== false)
+    report('no-privilege-escalation', where, 'allowPrivilegeEscalation is not false');
   if (container.privileged === true) report('no-privilege-escalation', where, 'privileged is true');
   if (container.readOnlyRootFilesystem !== true) report('read-only-root-filesystem', where, 'readOnlyRootFilesystem is not true');
-  if (!container.capabilities?.drop?.includes('ALL')) report('drop-all-capabilities', where, 'capabilities.drop does not contain ALL');
-  if ((container.capabilities?.add ?? []).length > 0) report('drop-all-capabilities', where, `capabilities.add: ${container.capabilities?.add?.join(', ')}`);
+  if (!container.capabilities?.drop?.includes('ALL'))
+    report('drop-all-capabilities', where, 'capabilities.drop does not contain ALL');
+  if ((container.capabilities?.add ?? []).length > 0)
+    report('drop-all-capabilities', where, `capabilities.add: ${container.capabilities?.add?.join(', ')}`);
   const seccomp = (container.seccompProfile ?? pod.seccompProfile)?.type;
-  if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') report('seccomp-runtime-default', where, `seccompProfile is ${seccomp ?? 'not set'}`);
+  if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost')
+    report('seccomp-runtime-default', where, `seccompProfile is ${seccomp ?? 'not set'}`);
 }
 
 function checkResources(where: string, container: Container, report: Report): void {
@@ -158,7 +173,13 @@ function checkProbes(where: string, container: Container, report: Report): void 
   }
 }
 
-function checkGrace(where: string, pod: PodSpec, objects: readonly K8sObject[], namespace: string | undefined, report: Report): void {
+function checkGrace(
+  where: string,
+  pod: PodSpec,
+  objects: readonly K8sObject[],
+  namespace: string | undefined,
+  report: Report,
+): void {
   const grace = pod.terminationGracePeriodSeconds ?? 30;
   for (const container of pod.containers) {
     const environment = environmentOf(container, objects, namespace);
@@ -166,7 +187,11 @@ function checkGrace(where: string, pod: PodSpec, objects: readonly K8sObject[], 
     const preStop = container.lifecycle?.preStop?.sleep?.seconds ?? 0;
     const needed = preStop + Math.ceil(drainMs / 1000) + closingMarginSeconds;
     if (grace < needed) {
-      report('termination-grace', `${where} container ${container.name}`, `terminationGracePeriodSeconds ${grace} < preStop ${preStop} s + drain ${drainMs / 1000} s + ${closingMarginSeconds} s closing = ${needed}`);
+      report(
+        'termination-grace',
+        `${where} container ${container.name}`,
+        `terminationGracePeriodSeconds ${grace} < preStop ${preStop} s + drain ${drainMs / 1000} s + ${closingMarginSeconds} s closing = ${needed}`,
+      );
     }
   }
 }
@@ -177,22 +202,43 @@ function checkDisruptionBudget(deployment: K8sObject, objects: readonly K8sObjec
     (object) =>
       object.kind === 'PodDisruptionBudget' &&
       object.metadata.namespace === deployment.metadata.namespace &&
-      Object.keys((object.spec as { selector?: LabelSelector }).selector?.matchLabels ?? {}).length + ((object.spec as { selector?: LabelSelector }).selector?.matchExpressions?.length ?? 0) > 0 &&
+      Object.keys((object.spec as { selector?: LabelSelector }).selector?.matchLabels ?? {}).length +
+        ((object.spec as { selector?: LabelSelector }).selector?.matchExpressions?.length ?? 0) >
+        0 &&
       selectorMatches((object.spec as { selector?: LabelSelector }).selector, labels),
   );
   if (!covered) report('pod-disruption-budget', describeObject(deployment), 'no PodDisruptionBudget selects its pods');
 }
 
 function checkDefaultDeny(objects: readonly K8sObject[], report: Report): void {
-  const namespaces = new Set(objects.filter((object) => podTemplateOf(object)).map((object) => object.metadata.namespace ?? '(no namespace)'));
+  const namespaces = new Set(
+    objects.filter((object) => podTemplateOf(object)).map((object) => object.metadata.namespace ?? '(no namespace)'),
+  );
   for (const namespace of namespaces) {
     const denies = objects.some((object) => {
       if (object.kind !== 'NetworkPolicy' || (object.metadata.namespace ?? '(no namespace)') !== namespace) return false;
-      const spec = object.spec as { podSelector?: LabelSelector; policyTypes?: string[]; ingress?: unknown[]; egress?: unknown[] };
-      const selectsAll = Object.keys(spec.podSelector?.matchLabels ?? {}).length === 0 && (spec.podSelector?.matchExpressions ?? []).length === 0;
-      return selectsAll && spec.policyTypes?.includes('Ingress') && spec.policyTypes.includes('Egress') && !spec.ingress?.length && !spec.egress?.length;
+      const spec = object.spec as {
+        podSelector?: LabelSelector;
+        policyTypes?: string[];
+        ingress?: unknown[];
+        egress?: unknown[];
+      };
+      const selectsAll =
+        Object.keys(spec.podSelector?.matchLabels ?? {}).length === 0 && (spec.podSelector?.matchExpressions ?? []).length === 0;
+      return (
+        selectsAll &&
+        spec.policyTypes?.includes('Ingress') &&
+        spec.policyTypes.includes('Egress') &&
+        !spec.ingress?.length &&
+        !spec.egress?.length
+      );
     });
-    if (!denies) report('default-deny-network-policy', `Namespace/${namespace}`, 'no NetworkPolicy selects every pod with Ingress and Egress and allows nothing');
+    if (!denies)
+      report(
+        'default-deny-network-policy',
+        `Namespace/${namespace}`,
+        'no NetworkPolicy selects every pod with Ingress and Egress and allows nothing',
+      );
   }
 }
 

@@ -5,17 +5,25 @@ const graphError = (statusCode: number, code: string, message: string, headers: 
 
 describe('Graph error classification', () => {
   it('makes a 429 a retryable throttle carrying Retry-After', () => {
-    const error = classifyGraphError(graphError(429, 'ApplicationThrottled', 'Application is over its MailboxConcurrency limit.', { 'Retry-After': '7' }));
+    const error = classifyGraphError(
+      graphError(429, 'ApplicationThrottled', 'Application is over its MailboxConcurrency limit.', { 'Retry-After': '7' }),
+    );
     expect(error).toMatchObject({ kind: 'throttled', retryable: true, retryAfterMs: 7_000, code: 'UNAVAILABLE' });
   });
 
   it('tells an application access policy apart from other access denials', () => {
-    expect(classifyGraphError(graphError(403, 'ErrorAccessDenied', 'Access to OData is disabled.')).kind).toBe('outside-access-policy');
-    expect(classifyGraphError(graphError(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.')).kind).toBe('access-denied');
+    expect(classifyGraphError(graphError(403, 'ErrorAccessDenied', 'Access to OData is disabled.')).kind).toBe(
+      'outside-access-policy',
+    );
+    expect(
+      classifyGraphError(graphError(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.')).kind,
+    ).toBe('access-denied');
   });
 
   it('recognises a missing mailbox, a missing item, a resync and a rejected token', () => {
-    expect(classifyGraphError(graphError(404, 'ErrorInvalidUser', "The requested user 'x' is invalid.")).kind).toBe('mailbox-not-found');
+    expect(classifyGraphError(graphError(404, 'ErrorInvalidUser', "The requested user 'x' is invalid.")).kind).toBe(
+      'mailbox-not-found',
+    );
     expect(classifyGraphError(graphError(404, 'ErrorItemNotFound', 'not found')).kind).toBe('not-found');
     const resync = classifyGraphError(graphError(410, 'resyncRequired', 'gone', { Location: 'https://g/v1.0/x' }));
     expect(resync).toMatchObject({ kind: 'resync-required', location: 'https://g/v1.0/x', retryable: false });

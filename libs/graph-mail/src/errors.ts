@@ -126,11 +126,17 @@ export function classifyGraphError(error: unknown, nowMs: number = Date.now()): 
   const describe = (what: string) => `graph: ${what} (${status || 'network'}${graphCode ? ` ${graphCode}` : ''}): ${message}`;
 
   if (status === 429) {
-    return new GraphMailError('throttled', describe('throttled'), { ...details, retryAfterMs: parseRetryAfter(header('Retry-After'), nowMs) ?? defaultThrottleMs });
+    return new GraphMailError('throttled', describe('throttled'), {
+      ...details,
+      retryAfterMs: parseRetryAfter(header('Retry-After'), nowMs) ?? defaultThrottleMs,
+    });
   }
   // graph-client reports a request that got no response (abort, timeout, reset) as statusCode -1.
   if (status <= 0 || status >= 500 || status === 408) {
-    return new GraphMailError('unavailable', describe('unavailable'), { ...details, retryAfterMs: parseRetryAfter(header('Retry-After'), nowMs) });
+    return new GraphMailError('unavailable', describe('unavailable'), {
+      ...details,
+      retryAfterMs: parseRetryAfter(header('Retry-After'), nowMs),
+    });
   }
   if (status === 401) return new GraphMailError('unauthorized', describe('token rejected'), details);
   if (status === 403) {
@@ -138,10 +144,16 @@ export function classifyGraphError(error: unknown, nowMs: number = Date.now()): 
     return new GraphMailError(outside ? 'outside-access-policy' : 'access-denied', describe('access denied'), details);
   }
   if (status === 404) {
-    const mailbox = graphCode === 'ErrorInvalidUser' || graphCode === 'MailboxNotEnabledForRESTAPI' || graphCode === 'ResourceNotFound';
+    const mailbox =
+      graphCode === 'ErrorInvalidUser' || graphCode === 'MailboxNotEnabledForRESTAPI' || graphCode === 'ResourceNotFound';
     return new GraphMailError(mailbox ? 'mailbox-not-found' : 'not-found', describe('not found'), details);
   }
-  if (status === 410) return new GraphMailError('resync-required', describe('delta state gone'), { ...details, location: header('Location') ?? undefined });
-  if (status === 409 && graphCode === 'ErrorFolderExists') return new GraphMailError('folder-exists', describe('folder exists'), details);
+  if (status === 410)
+    return new GraphMailError('resync-required', describe('delta state gone'), {
+      ...details,
+      location: header('Location') ?? undefined,
+    });
+  if (status === 409 && graphCode === 'ErrorFolderExists')
+    return new GraphMailError('folder-exists', describe('folder exists'), details);
   return new GraphMailError('rejected', describe('request rejected'), details);
 }

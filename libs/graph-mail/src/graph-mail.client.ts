@@ -134,7 +134,11 @@ export function createGraphMailClient(options: GraphMailClientOptions): GraphMai
     const userSegment = `users/${encodeURIComponent(target.address)}`;
     let lastToken: string | undefined;
 
-    async function call<T>(what: string, build: (url: (path: string) => string) => GraphRequest, run: (request: GraphRequest) => Promise<T>): Promise<T> {
+    async function call<T>(
+      what: string,
+      build: (url: (path: string) => string) => GraphRequest,
+      run: (request: GraphRequest) => Promise<T>,
+    ): Promise<T> {
       let forceRefresh = false;
       const failures: GraphMailError[] = [];
       let refused: { error: unknown } | undefined;
@@ -230,7 +234,11 @@ export function createGraphMailClient(options: GraphMailClientOptions): GraphMai
       getMessage(id) {
         return call(
           'message',
-          (url) => client.api(url(`messages/${encodeURIComponent(id)}`)).header('Prefer', preferImmutable).select([...messageSelect]),
+          (url) =>
+            client
+              .api(url(`messages/${encodeURIComponent(id)}`))
+              .header('Prefer', preferImmutable)
+              .select([...messageSelect]),
           async (request) => (await request.get()) as GraphMessage,
         );
       },
@@ -251,7 +259,10 @@ export function createGraphMailClient(options: GraphMailClientOptions): GraphMai
       getAttachment(messageId, attachmentId) {
         return call(
           'attachment',
-          (url) => client.api(url(`messages/${encodeURIComponent(messageId)}/attachments/${encodeURIComponent(attachmentId)}`)).header('Prefer', preferImmutable),
+          (url) =>
+            client
+              .api(url(`messages/${encodeURIComponent(messageId)}/attachments/${encodeURIComponent(attachmentId)}`))
+              .header('Prefer', preferImmutable),
           async (request) => (await request.get()) as GraphAttachment,
         );
       },
@@ -272,7 +283,11 @@ export function createGraphMailClient(options: GraphMailClientOptions): GraphMai
       getFolder(selector) {
         if ('path' in selector) {
           return this.resolveFolderPath(selector.path, false).then((folder) => {
-            if (!folder) throw new GraphMailError('not-found', `graph: folder ${JSON.stringify(selector.path)} not found`, { status: 404, graphCode: 'ErrorItemNotFound' });
+            if (!folder)
+              throw new GraphMailError('not-found', `graph: folder ${JSON.stringify(selector.path)} not found`, {
+                status: 404,
+                graphCode: 'ErrorItemNotFound',
+              });
             return folder;
           });
         }
@@ -284,7 +299,10 @@ export function createGraphMailClient(options: GraphMailClientOptions): GraphMai
         );
       },
       async resolveFolderPath(path, create) {
-        const segments = path.split('/').map((segment) => segment.trim()).filter(Boolean);
+        const segments = path
+          .split('/')
+          .map((segment) => segment.trim())
+          .filter(Boolean);
         let parent: GraphMailFolder | undefined;
         for (const segment of segments) {
           const listPath: string = parent ? `mailFolders/${encodeURIComponent(parent.id)}/childFolders` : 'mailFolders';
@@ -294,7 +312,8 @@ export function createGraphMailClient(options: GraphMailClientOptions): GraphMai
               (url) => client.api(url(listPath)).header('Prefer', preferImmutable).top(250),
               async (request) => ((await request.get()) as { value?: GraphMailFolder[] }).value ?? [],
             );
-          const match = (folders: GraphMailFolder[]) => folders.find((folder) => folder.displayName.toLowerCase() === segment.toLowerCase());
+          const match = (folders: GraphMailFolder[]) =>
+            folders.find((folder) => folder.displayName.toLowerCase() === segment.toLowerCase());
           let found = match(await list());
           if (!found) {
             if (!create) return undefined;

@@ -1,4 +1,9 @@
-import { createSandboxMailTenant, createSandboxTokenProvider, startTestGraphSandbox, type SandboxMailTenant } from '@mailroute/testing';
+import {
+  createSandboxMailTenant,
+  createSandboxTokenProvider,
+  startTestGraphSandbox,
+  type SandboxMailTenant,
+} from '@mailroute/testing';
 import { createGraphMailClient, type GraphMailClient, type MailboxGraph } from './graph-mail.client';
 import { isGraphMailError } from './errors';
 import type { GraphMessage } from './graph-mail.types';
@@ -16,7 +21,11 @@ describe('graph-mail against the graph sandbox', () => {
     started = await startTestGraphSandbox();
     tenant = await createSandboxMailTenant(started.endpoints, { mailboxCount: 4 });
     tenants.set('t1', tenant);
-    client = createGraphMailClient({ tokens: createSandboxTokenProvider(started.endpoints, tenants), limiter: createMailboxLimiter({ perMailbox: 3 }), deltaPageSize: 3 });
+    client = createGraphMailClient({
+      tokens: createSandboxTokenProvider(started.endpoints, tenants),
+      limiter: createMailboxLimiter({ perMailbox: 3 }),
+      deltaPageSize: 3,
+    });
   });
 
   afterAll(async () => {
@@ -24,9 +33,18 @@ describe('graph-mail against the graph sandbox', () => {
   });
 
   const box = (i: number): MailboxGraph =>
-    client.mailbox({ tenantId: 't1', address: tenant.mailboxes[i] ?? '', principal: { kind: 'app-only', credentialsId: 'default' } });
+    client.mailbox({
+      tenantId: 't1',
+      address: tenant.mailboxes[i] ?? '',
+      principal: { kind: 'app-only', credentialsId: 'default' },
+    });
   const deliver = (i: number, subject: string, extra: Record<string, unknown> = {}) =>
-    started.endpoints.admin.deliver(tenant.directoryId, tenant.mailboxes[i] ?? '', { from: 'customer@example.org', subject, body: `body of ${subject}`, ...extra });
+    started.endpoints.admin.deliver(tenant.directoryId, tenant.mailboxes[i] ?? '', {
+      from: 'customer@example.org',
+      subject,
+      body: `body of ${subject}`,
+      ...extra,
+    });
 
   async function readRound(mailbox: MailboxGraph, link?: string) {
     const messages: GraphMessage[] = [];
@@ -61,7 +79,9 @@ describe('graph-mail against the graph sandbox', () => {
     await deliver(1, 'one');
     const round = await readRound(box(1));
     await started.endpoints.admin.expireDeltaTokens(tenant.directoryId, tenant.mailboxes[1] ?? '');
-    const error = await box(1).deltaPage(round.deltaLink).catch((e: unknown) => e);
+    const error = await box(1)
+      .deltaPage(round.deltaLink)
+      .catch((e: unknown) => e);
     expect(isGraphMailError(error, 'resync-required')).toBe(true);
   });
 
@@ -94,7 +114,12 @@ describe('graph-mail against the graph sandbox', () => {
   it('keeps to three concurrent requests per mailbox under latency, so the sandbox never throttles', async () => {
     for (let i = 0; i < 4; i += 1) await deliver(3, `slow ${i}`);
     const round = await readRound(box(3));
-    const fault = await started.endpoints.admin.addFault({ tenantId: tenant.directoryId, mailbox: tenant.mailboxes[3] ?? '', endpoint: 'messages.get', latency: { distribution: 'fixed', ms: 50 } });
+    const fault = await started.endpoints.admin.addFault({
+      tenantId: tenant.directoryId,
+      mailbox: tenant.mailboxes[3] ?? '',
+      endpoint: 'messages.get',
+      latency: { distribution: 'fixed', ms: 50 },
+    });
     const before = (await started.endpoints.admin.stats(tenant.directoryId)).throttled;
     const ids = round.messages.map((m) => m.id);
     await Promise.all(Array.from({ length: 24 }, (_, i) => box(3).getMessage(ids[i % ids.length] ?? '')));
@@ -104,7 +129,14 @@ describe('graph-mail against the graph sandbox', () => {
   });
 
   it('waits out a 429 with Retry-After and then succeeds', async () => {
-    await started.endpoints.admin.addFault({ tenantId: tenant.directoryId, mailbox: tenant.mailboxes[3] ?? '', endpoint: 'mailFolders.*', status: 429, retryAfterSeconds: 1, times: 1 });
+    await started.endpoints.admin.addFault({
+      tenantId: tenant.directoryId,
+      mailbox: tenant.mailboxes[3] ?? '',
+      endpoint: 'mailFolders.*',
+      status: 429,
+      retryAfterSeconds: 1,
+      times: 1,
+    });
     const begun = Date.now();
     await expect(box(3).getFolder({ wellKnownName: 'Inbox' })).resolves.toMatchObject({ displayName: 'Inbox' });
     expect(Date.now() - begun).toBeGreaterThanOrEqual(900);
@@ -117,7 +149,9 @@ describe('graph-mail against the graph sandbox', () => {
       policyScopeGroupId: `denied@${tenant.domain}`,
       members: [tenant.mailboxes[1] ?? ''],
     });
-    const denied = await box(1).getFolder({ wellKnownName: 'inbox' }).catch((e: unknown) => e);
+    const denied = await box(1)
+      .getFolder({ wellKnownName: 'inbox' })
+      .catch((e: unknown) => e);
     expect(isGraphMailError(denied, 'outside-access-policy')).toBe(true);
     const unknown = await client
       .mailbox({ tenantId: 't1', address: `nobody@${tenant.domain}`, principal: { kind: 'app-only', credentialsId: 'default' } })

@@ -121,8 +121,13 @@ export interface GraphThrottleEvent {
 export type GraphThrottleObserver = (event: GraphThrottleEvent) => void;
 
 /** The throttling event of a classified failure, when it is one. */
-export function throttleEventOf(error: { kind: string; status: number; retryAfterMs?: number | undefined }, target: MailboxTarget, what: string): GraphThrottleEvent | undefined {
+export function throttleEventOf(
+  error: { kind: string; status: number; retryAfterMs?: number | undefined },
+  target: MailboxTarget,
+  what: string,
+): GraphThrottleEvent | undefined {
   if (error.kind === 'throttled') return { target, status: error.status || 429, retryAfterMs: error.retryAfterMs ?? 1_000, what };
-  if (error.kind === 'unavailable' && error.status === 503 && error.retryAfterMs !== undefined) return { target, status: 503, retryAfterMs: error.retryAfterMs, what };
+  if (error.kind === 'unavailable' && error.status === 503 && error.retryAfterMs !== undefined)
+    return { target, status: 503, retryAfterMs: error.retryAfterMs, what };
   return undefined;
 }

@@ -2,7 +2,14 @@ import { Client, HTTPMessageHandler, type GraphRequest } from '@microsoft/micros
 import type { Logger } from '@mailroute/platform';
 import { classifyGraphError, GraphMailError } from './errors';
 import { mailboxKey } from './graph-mail.client';
-import { throttleEventOf, type GraphInternetMessageHeader, type GraphRecipient, type GraphThrottleObserver, type GraphTokenProvider, type MailboxTarget } from './graph-mail.types';
+import {
+  throttleEventOf,
+  type GraphInternetMessageHeader,
+  type GraphRecipient,
+  type GraphThrottleObserver,
+  type GraphTokenProvider,
+  type MailboxTarget,
+} from './graph-mail.types';
 import { createMailboxLimiter, type MailboxLimiter } from './mailbox-limiter';
 
 /** Graph accepts a file attachment in one POST only below 3 MB; anything larger needs an upload session. */
@@ -92,7 +99,17 @@ export interface GraphSendClient {
 }
 
 const preferImmutable = 'IdType="ImmutableId"';
-const draftSelect = ['id', 'isDraft', 'internetMessageId', 'conversationId', 'subject', 'toRecipients', 'ccRecipients', 'bccRecipients', 'sentDateTime'];
+const draftSelect = [
+  'id',
+  'isDraft',
+  'internetMessageId',
+  'conversationId',
+  'subject',
+  'toRecipients',
+  'ccRecipients',
+  'bccRecipients',
+  'sentDateTime',
+];
 
 /** Creates the send client. */
 export function createGraphSendClient(options: GraphSendClientOptions): GraphSendClient {
@@ -106,7 +123,11 @@ export function createGraphSendClient(options: GraphSendClientOptions): GraphSen
     const key = mailboxKey(target);
     const userSegment = `users/${encodeURIComponent(target.address)}`;
 
-    async function call<T>(what: string, build: (url: (path: string) => string) => GraphRequest, run: (request: GraphRequest) => Promise<T>): Promise<T> {
+    async function call<T>(
+      what: string,
+      build: (url: (path: string) => string) => GraphRequest,
+      run: (request: GraphRequest) => Promise<T>,
+    ): Promise<T> {
       let forceRefresh = false;
       for (;;) {
         const token = await options.tokens.getToken(target.tenantId, target.principal, { forceRefresh });
@@ -146,17 +167,33 @@ export function createGraphSendClient(options: GraphSendClientOptions): GraphSen
           response = await limiter.run(key, () =>
             fetch(uploadUrl, {
               method: 'PUT',
-              headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(chunk.length), 'Content-Range': `bytes ${start}-${end - 1}/${content.length}` },
+              headers: {
+                'Content-Type': 'application/octet-stream',
+                'Content-Length': String(chunk.length),
+                'Content-Range': `bytes ${start}-${end - 1}/${content.length}`,
+              },
               body: chunk,
               signal: AbortSignal.timeout(requestTimeoutMs),
             }),
           );
         } catch (error) {
-          throw new GraphMailError('unavailable', `graph: upload session chunk failed: ${(error as Error).message}`, { status: 0, graphCode: '', cause: error });
+          throw new GraphMailError('unavailable', `graph: upload session chunk failed: ${(error as Error).message}`, {
+            status: 0,
+            graphCode: '',
+            cause: error,
+          });
         }
         if (!response.ok) {
           const body = (await response.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
-          const error = classifyGraphError({ statusCode: response.status, code: body.error?.code, message: body.error?.message ?? 'upload failed', headers: response.headers }, clock());
+          const error = classifyGraphError(
+            {
+              statusCode: response.status,
+              code: body.error?.code,
+              message: body.error?.message ?? 'upload failed',
+              headers: response.headers,
+            },
+            clock(),
+          );
           const throttle = throttleEventOf(error, target, 'upload-chunk');
           if (throttle) options.onThrottled?.(throttle);
           throw error;
@@ -175,10 +212,18 @@ export function createGraphSendClient(options: GraphSendClientOptions): GraphSen
         );
       },
       createDraft(message) {
-        return call('create-draft', (url) => client.api(url('messages')), async (request) => (await request.post(message)) as GraphDraft);
+        return call(
+          'create-draft',
+          (url) => client.api(url('messages')),
+          async (request) => (await request.post(message)) as GraphDraft,
+        );
       },
       updateDraft(draftId, changes) {
-        return call('update-draft', (url) => client.api(url(`messages/${encodeURIComponent(draftId)}`)), async (request) => (await request.patch(changes)) as GraphDraft);
+        return call(
+          'update-draft',
+          (url) => client.api(url(`messages/${encodeURIComponent(draftId)}`)),
+          async (request) => (await request.patch(changes)) as GraphDraft,
+        );
       },
       async addAttachment(draftId, attachment) {
         const metadata = {
@@ -191,7 +236,12 @@ export function createGraphSendClient(options: GraphSendClientOptions): GraphSen
           await call(
             'add-attachment',
             (url) => client.api(url(`messages/${encodeURIComponent(draftId)}/attachments`)),
-            (request) => request.post({ '@odata.type': '#microsoft.graph.fileAttachment', ...metadata, contentBytes: attachment.content.toString('base64') }),
+            (request) =>
+              request.post({
+                '@odata.type': '#microsoft.graph.fileAttachment',
+                ...metadata,
+                contentBytes: attachment.content.toString('base64'),
+              }),
           );
           return;
         }
@@ -199,19 +249,34 @@ export function createGraphSendClient(options: GraphSendClientOptions): GraphSen
           'upload-session',
           (url) => client.api(url(`messages/${encodeURIComponent(draftId)}/attachments/createUploadSession`)),
           async (request) =>
-            (await request.post({ AttachmentItem: { attachmentType: 'file', ...metadata, size: attachment.content.length } })) as { uploadUrl?: string },
+            (await request.post({
+              AttachmentItem: { attachmentType: 'file', ...metadata, size: attachment.content.length },
+            })) as { uploadUrl?: string },
         );
-        if (!session.uploadUrl) throw new GraphMailError('rejected', 'graph: upload session without uploadUrl', { status: 201, graphCode: '' });
+        if (!session.uploadUrl)
+          throw new GraphMailError('rejected', 'graph: upload session without uploadUrl', { status: 201, graphCode: '' });
         await uploadChunks(session.uploadUrl, attachment.content);
       },
       async send(draftId) {
-        await call('send', (url) => client.api(url(`messages/${encodeURIComponent(draftId)}/send`)), (request) => request.post({}));
+        await call(
+          'send',
+          (url) => client.api(url(`messages/${encodeURIComponent(draftId)}/send`)),
+          (request) => request.post({}),
+        );
       },
       getMessage(id) {
-        return call('get-message', (url) => client.api(url(`messages/${encodeURIComponent(id)}`)).select(draftSelect), async (request) => (await request.get()) as GraphDraft);
+        return call(
+          'get-message',
+          (url) => client.api(url(`messages/${encodeURIComponent(id)}`)).select(draftSelect),
+          async (request) => (await request.get()) as GraphDraft,
+        );
       },
       async deleteMessage(id) {
-        await call('delete-message', (url) => client.api(url(`messages/${encodeURIComponent(id)}`)), (request) => request.delete());
+        await call(
+          'delete-message',
+          (url) => client.api(url(`messages/${encodeURIComponent(id)}`)),
+          (request) => request.delete(),
+        );
       },
       async findSentWithHeader(headerName, value, sinceMs) {
         const since = new Date(sinceMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -230,7 +295,9 @@ export function createGraphSendClient(options: GraphSendClientOptions): GraphSen
                     .top(50),
             async (request) => (await request.get()) as { value?: GraphDraft[]; '@odata.nextLink'?: string },
           );
-          const found = body.value?.find((message) => message.internetMessageHeaders?.some((header) => header.name.toLowerCase() === wanted && header.value === value));
+          const found = body.value?.find((message) =>
+            message.internetMessageHeaders?.some((header) => header.name.toLowerCase() === wanted && header.value === value),
+          );
           if (found) return found;
           link = body['@odata.nextLink'];
           if (!link) return undefined;

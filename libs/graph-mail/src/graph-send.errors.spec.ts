@@ -8,7 +8,12 @@ describe('classifying failures of send calls', () => {
   });
 
   it('keeps ErrorInvalidRecipients and ErrorMessageSizeExceeded as permanent rejections with their Graph code', () => {
-    expect(classifyGraphError({ statusCode: 400, code: 'ErrorInvalidRecipients', message: "At least one recipient isn't valid." })).toMatchObject({ kind: 'rejected', graphCode: 'ErrorInvalidRecipients', retryable: false });
-    expect(classifyGraphError({ statusCode: 400, code: 'ErrorMessageSizeExceeded', message: 'too big' })).toMatchObject({ kind: 'rejected', graphCode: 'ErrorMessageSizeExceeded' });
+    expect(
+      classifyGraphError({ statusCode: 400, code: 'ErrorInvalidRecipients', message: "At least one recipient isn't valid." }),
+    ).toMatchObject({ kind: 'rejected', graphCode: 'ErrorInvalidRecipients', retryable: false });
+    expect(classifyGraphError({ statusCode: 400, code: 'ErrorMessageSizeExceeded', message: 'too big' })).toMatchObject({
+      kind: 'rejected',
+      graphCode: 'ErrorMessageSizeExceeded',
+    });
   });
 });

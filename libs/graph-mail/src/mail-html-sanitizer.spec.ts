@@ -9,7 +9,8 @@ const load = (folder: 'ok' | 'hostile') =>
     .filter((name) => name.endsWith('.html'))
     .map((name) => [name, readFileSync(path.join(fixtures, folder, name), 'utf8')] as const);
 const readers: MailHtmlReader[] = ['agent', 'customer'];
-const cases = (folder: 'ok' | 'hostile') => load(folder).flatMap(([name, html]) => readers.map((reader) => [name, reader, html] as const));
+const cases = (folder: 'ok' | 'hostile') =>
+  load(folder).flatMap(([name, html]) => readers.map((reader) => [name, reader, html] as const));
 
 interface Element {
   name: string;
@@ -27,8 +28,41 @@ function elementsOf(html: string): Element[] {
   return out;
 }
 
-const allowedAttributes = new Set(['href', 'title', 'colspan', 'rowspan', 'scope', 'start', 'type', 'style', 'alt', 'src', 'data-cid']);
-const neverElements = ['script', 'style', 'iframe', 'object', 'embed', 'link', 'meta', 'base', 'form', 'input', 'button', 'svg', 'math', 'video', 'audio', 'source', 'noscript', 'body', 'html', 'head'];
+const allowedAttributes = new Set([
+  'href',
+  'title',
+  'colspan',
+  'rowspan',
+  'scope',
+  'start',
+  'type',
+  'style',
+  'alt',
+  'src',
+  'data-cid',
+]);
+const neverElements = [
+  'script',
+  'style',
+  'iframe',
+  'object',
+  'embed',
+  'link',
+  'meta',
+  'base',
+  'form',
+  'input',
+  'button',
+  'svg',
+  'math',
+  'video',
+  'audio',
+  'source',
+  'noscript',
+  'body',
+  'html',
+  'head',
+];
 
 /** Everything a hostile fixture must have lost, checked on the parsed output. */
 function expectHarmless(html: string, reader: MailHtmlReader): void {
@@ -38,7 +72,8 @@ function expectHarmless(html: string, reader: MailHtmlReader): void {
       expect(allowedAttributes).toContain(name); // no event handler, no srcset/background/poster/action
       expect(value).not.toMatch(/javascript:|vbscript:|data:|expression|@import|url\s*\(/i);
       if (name === 'href') expect(value).toMatch(/^(https?:\/\/[^/]|mailto:)/i);
-      if (name === 'src') expect({ reader, src: value }).toEqual({ reader: 'customer', src: expect.stringMatching(/^cid:[^:]+$/) });
+      if (name === 'src')
+        expect({ reader, src: value }).toEqual({ reader: 'customer', src: expect.stringMatching(/^cid:[^:]+$/) });
       if (name === 'style') expect(value).not.toMatch(/[()\\@]/);
     }
   }

@@ -78,7 +78,10 @@ function optionsFor(reader: MailHtmlReader): sanitizeHtml.IOptions {
   };
 }
 
-const readerOptions: Readonly<Record<MailHtmlReader, sanitizeHtml.IOptions>> = { agent: optionsFor('agent'), customer: optionsFor('customer') };
+const readerOptions: Readonly<Record<MailHtmlReader, sanitizeHtml.IOptions>> = {
+  agent: optionsFor('agent'),
+  customer: optionsFor('customer'),
+};
 
 /**
  * The one HTML sanitizer of mailroute (sanitize-html with an allow-list), for customer mail shown to
@@ -95,5 +98,11 @@ export function sanitizeMailHtml(html: string, reader: MailHtmlReader, options: 
   const clean = sanitizeHtml(bounded.html, readerOptions[reader]);
   const max = options.maxOutputBytes;
   if (max === undefined || Buffer.byteLength(clean, 'utf8') <= max) return { html: clean, truncated: bounded.truncated };
-  return { html: Buffer.from(clean, 'utf8').subarray(0, max).toString('utf8').replace(/\uFFFD$/, ''), truncated: true };
+  return {
+    html: Buffer.from(clean, 'utf8')
+      .subarray(0, max)
+      .toString('utf8')
+      .replace(/\uFFFD$/, ''),
+    truncated: true,
+  };
 }

@@ -64,7 +64,7 @@ describe('mailbox limiter', () => {
     expect(peak).toBe(4);
   });
 
-  it('rejects a per-mailbox limit above Outlook\'s four', () => {
+  it("rejects a per-mailbox limit above Outlook's four", () => {
     expect(() => createMailboxLimiter({ perMailbox: 5 })).toThrow(/perMailbox/);
   });
 });

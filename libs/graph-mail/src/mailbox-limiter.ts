@@ -137,7 +137,9 @@ export function createMailboxLimiter(options: MailboxLimiterOptions = {}): Mailb
           // still runs in its own caller's trace (AsyncLocalStorage), not the releasing one's.
           start: AsyncResource.bind(() => {
             signal?.removeEventListener('abort', onAbort);
-            task().then(resolve, reject).finally(() => release(mailboxKey));
+            task()
+              .then(resolve, reject)
+              .finally(() => release(mailboxKey));
           }),
           reject,
         };

@@ -33,7 +33,11 @@ const optionsSchema = z
     /** `demo` seeds the demo tenant (see demoProfile); `empty` starts with no tenant. */
     profile: z.enum(['demo', 'empty']).default('empty'),
     accessTokenLifetimeSeconds: z.number().int().min(1).default(3599),
-    refreshTokenLifetimeSeconds: z.number().int().min(1).default(90 * 86_400),
+    refreshTokenLifetimeSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .default(90 * 86_400),
     deviceCodeIntervalSeconds: z.number().int().min(0).default(5),
     deviceCodeLifetimeSeconds: z.number().int().min(1).default(900),
     deltaTokenMaxAgeSeconds: z.number().int().min(0).default(0),
@@ -92,7 +96,9 @@ export function toSandboxOptions(options: GraphSandboxOptions = {}) {
 }
 
 function addBodyParsers(app: FastifyInstance): void {
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => done(null, new URLSearchParams(body as string)));
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) =>
+    done(null, new URLSearchParams(body as string)),
+  );
   app.removeContentTypeParser('application/json');
   // Graph accepts an empty body on POST actions (send, createReply); fastify's default parser does not.
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
@@ -131,7 +137,12 @@ export function createGraphSandbox(options: GraphSandboxOptions = {}): GraphSand
     const signingKey = await createSigningKey(clock, settings.certDir ? path.join(certDir, 'token-signing.json') : undefined);
     const context: SandboxContext = {
       state,
-      issuer: createTokenIssuer({ signingKey, clock, baseUrl: () => baseUrl, accessTokenLifetimeSeconds: settings.accessTokenLifetimeSeconds }),
+      issuer: createTokenIssuer({
+        signingKey,
+        clock,
+        baseUrl: () => baseUrl,
+        accessTokenLifetimeSeconds: settings.accessTokenLifetimeSeconds,
+      }),
       faults: createFaultInjector(createRandom(settings.seed)),
       limiter: createMailboxLimiter(clock),
       clock,
@@ -141,14 +152,27 @@ export function createGraphSandbox(options: GraphSandboxOptions = {}): GraphSand
       tokenSecret: randomBytes(32),
     };
 
-    const api = fastify({ https: { key: tls.serverKeyPem, cert: tls.serverCertPem }, bodyLimit: 40 * 1024 * 1024, forceCloseConnections: true, logger: false });
+    const api = fastify({
+      https: { key: tls.serverKeyPem, cert: tls.serverCertPem },
+      bodyLimit: 40 * 1024 * 1024,
+      forceCloseConnections: true,
+      logger: false,
+    });
     addBodyParsers(api);
     registerEntraRoutes(api, context, grants);
     registerGraphRoutes(api, context);
-    api.setNotFoundHandler((request, reply) => reply.status(404).send({ error: { code: 'NotFound', message: `No sandbox endpoint at ${request.method} ${request.url.split('?')[0]}` } }));
+    api.setNotFoundHandler((request, reply) =>
+      reply
+        .status(404)
+        .send({ error: { code: 'NotFound', message: `No sandbox endpoint at ${request.method} ${request.url.split('?')[0]}` } }),
+    );
 
     const admin = fastify({ bodyLimit: 100 * 1024 * 1024, forceCloseConnections: true, logger: false });
-    registerAdminRoutes(admin, context, grants, () => ({ baseUrl, adminUrl: endpoints?.adminUrl ?? '', caCertPath: tls.caCertPath }));
+    registerAdminRoutes(admin, context, grants, () => ({
+      baseUrl,
+      adminUrl: endpoints?.adminUrl ?? '',
+      caCertPath: tls.caCertPath,
+    }));
 
     servers = [api, admin];
     await api.listen({ host: settings.host, port: settings.port });

@@ -49,7 +49,10 @@ describe('publishTraced and deliver', () => {
       (bus) =>
         tracer.startActiveSpan('caller', async (span) => {
           parent = span.spanContext();
-          await bus.publish('t', [{ key: 'k', value: Buffer.from('1') }, { key: 'k', value: Buffer.from('2') }]);
+          await bus.publish('t', [
+            { key: 'k', value: Buffer.from('1') },
+            { key: 'k', value: Buffer.from('2') },
+          ]);
           span.end();
         }),
       2,
@@ -58,10 +61,16 @@ describe('publishTraced and deliver', () => {
     const producers = spans.filter((span) => span.kind === SpanKind.PRODUCER);
     const consumers = spans.filter((span) => span.kind === SpanKind.CONSUMER);
     expect(producers.map((span) => span.name)).toEqual(['t publish', 't publish']);
-    expect(producers.every((span) => span.parentSpanContext?.spanId === parent?.spanId && span.spanContext().traceId === parent?.traceId)).toBe(true);
+    expect(
+      producers.every(
+        (span) => span.parentSpanContext?.spanId === parent?.spanId && span.spanContext().traceId === parent?.traceId,
+      ),
+    ).toBe(true);
     expect(new Set(producers.map((span) => span.spanContext().spanId)).size).toBe(2);
     expect(consumers.map((span) => span.name)).toEqual(['t process', 't process']);
-    expect(consumers.map((span) => span.parentSpanContext?.spanId).sort()).toEqual(producers.map((span) => span.spanContext().spanId).sort());
+    expect(consumers.map((span) => span.parentSpanContext?.spanId).sort()).toEqual(
+      producers.map((span) => span.spanContext().spanId).sort(),
+    );
     expect(seen.map((s) => s.spanId).sort()).toEqual(consumers.map((span) => span.spanContext().spanId).sort());
   });
 

@@ -95,9 +95,7 @@ export async function deliver(message: Omit<DeliveredMessage, 'attempt'>, option
       parent,
     );
     try {
-      const run = context.with(trace.setSpan(parent, span), () =>
-        options.handler({ ...message, attempt }, options.signal),
-      );
+      const run = context.with(trace.setSpan(parent, span), () => options.handler({ ...message, attempt }, options.signal));
       const result = await Promise.race([run.then(() => 'handled' as const), aborted]);
       if (result === 'aborted') {
         run.catch(() => undefined);

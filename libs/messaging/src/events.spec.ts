@@ -19,14 +19,17 @@ describe('event codecs', () => {
     const message = toEventMessage('inboundEmail', eventKey('t1', 'mbx-1'), event);
     expect(message.key).toBe('t1/mbx-1');
     expect(message.headers?.[eventTypeHeader]).toBe('mailroute.v1.InboundEmail');
-    const decoded = fromEventMessage('inboundEmail', delivered({ value: Buffer.from(message.value), headers: message.headers ?? {} }));
+    const decoded = fromEventMessage(
+      'inboundEmail',
+      delivered({ value: Buffer.from(message.value), headers: message.headers ?? {} }),
+    );
     expect(decoded).toEqual(event);
   });
 
   it('refuses a record of another type, naming the header, so it is dead-lettered rather than retried', () => {
-    expect(() => fromEventMessage('inboundEmail', delivered({ headers: { [eventTypeHeader]: 'mailroute.v1.OutboundResult' } }))).toThrow(
-      expect.objectContaining({ code: 'INVALID_ARGUMENT', field: eventTypeHeader, retryable: false }),
-    );
+    expect(() =>
+      fromEventMessage('inboundEmail', delivered({ headers: { [eventTypeHeader]: 'mailroute.v1.OutboundResult' } })),
+    ).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', field: eventTypeHeader, retryable: false }));
   });
 
   it('refuses bytes that are not protobuf', () => {

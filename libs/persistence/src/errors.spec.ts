@@ -6,7 +6,10 @@ const serverError = (fields: { message: string; code?: number; errorLabels?: str
 
 describe('toStoreError', () => {
   it('makes a busy FerretDB (SQLite write lock) a retryable unavailable error naming the store', () => {
-    const busy = serverError({ message: '[collection.go:177 sqlite.(*collection).UpdateAll.func1] database is locked (5) (SQLITE_BUSY)', code: 1 });
+    const busy = serverError({
+      message: '[collection.go:177 sqlite.(*collection).UpdateAll.func1] database is locked (5) (SQLITE_BUSY)',
+      code: 1,
+    });
     const mapped = toStoreError('router_slots', busy);
     expect(mapped).toBeInstanceOf(StoreUnavailableError);
     expect(mapped).toBeInstanceOf(UnavailableError);
@@ -16,8 +19,11 @@ describe('toStoreError', () => {
   });
 
   it('retries failovers, shutdowns, time limits and labelled retryable writes', () => {
-    for (const code of [91, 189, 10107, 11600, 50, 262]) expect(isTransientServerError(serverError({ message: `code ${code}`, code }))).toBe(true);
-    expect(isTransientServerError(serverError({ message: 'write failed', code: 1, errorLabels: ['RetryableWriteError'] }))).toBe(true);
+    for (const code of [91, 189, 10107, 11600, 50, 262])
+      expect(isTransientServerError(serverError({ message: `code ${code}`, code }))).toBe(true);
+    expect(isTransientServerError(serverError({ message: 'write failed', code: 1, errorLabels: ['RetryableWriteError'] }))).toBe(
+      true,
+    );
   });
 
   it('passes duplicate keys and bad commands through unchanged', () => {

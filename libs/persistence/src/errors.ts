@@ -17,7 +17,14 @@ export function isDuplicateKeyError(error: unknown): boolean {
 /** Connection-level driver failures (network, server selection, pool) as opposed to bad commands. */
 export function isConnectionError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  return ['MongoNetworkError', 'MongoServerSelectionError', 'MongoNetworkTimeoutError', 'MongoPoolClearedError', 'MongoTopologyClosedError', 'MongoNotConnectedError'].includes(error.name);
+  return [
+    'MongoNetworkError',
+    'MongoServerSelectionError',
+    'MongoNetworkTimeoutError',
+    'MongoPoolClearedError',
+    'MongoTopologyClosedError',
+    'MongoNotConnectedError',
+  ].includes(error.name);
 }
 
 /** Server answers that mean "not now" rather than "no": a failover, a shutdown, a time limit, a busy engine. */

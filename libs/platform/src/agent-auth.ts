@@ -89,7 +89,10 @@ export function createEntraTokenVerifier(options: EntraTokenVerifierOptions): En
           requiredClaims: ['exp', 'tid', 'oid'],
         }));
       } catch (error) {
-        throw new UnauthenticatedError(`the sign-in token is not valid: ${(error as { code?: string }).code ?? 'ERR_JWT_INVALID'}`, { cause: error });
+        throw new UnauthenticatedError(
+          `the sign-in token is not valid: ${(error as { code?: string }).code ?? 'ERR_JWT_INVALID'}`,
+          { cause: error },
+        );
       }
       if (payload['tid'] !== tid || typeof payload['oid'] !== 'string') {
         throw new UnauthenticatedError('the sign-in token has no valid tid/oid');
@@ -122,9 +125,14 @@ function unverifiedTid(token: string): string | undefined {
 /** Parses `mailrouteTenant:entraDirectoryId` pairs separated by commas into directory → tenant. */
 export function parseAgentDirectories(text: string): Map<string, string> {
   const map = new Map<string, string>();
-  for (const [index, entry] of text.split(',').map((e) => e.trim()).filter(Boolean).entries()) {
+  for (const [index, entry] of text
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)
+    .entries()) {
     const [tenant, directory, ...rest] = entry.split(':');
-    if (!tenant || !directory || rest.length > 0) throw new Error(`entry ${index + 1} must be "<mailroute tenant>:<Entra directory id>"`);
+    if (!tenant || !directory || rest.length > 0)
+      throw new Error(`entry ${index + 1} must be "<mailroute tenant>:<Entra directory id>"`);
     map.set(directory, tenant);
   }
   return map;

@@ -22,7 +22,11 @@ export interface AuthBrokerTokenClient {
  * callers of one principal share one call; `forceRefresh` (after Graph answered 401) bypasses both.
  * Satisfies graph-mail's GraphTokenProvider.
  */
-export function createAuthBrokerTokenClient(options: { address: string; serviceToken?: string | undefined; clock?: () => number }): AuthBrokerTokenClient {
+export function createAuthBrokerTokenClient(options: {
+  address: string;
+  serviceToken?: string | undefined;
+  clock?: () => number;
+}): AuthBrokerTokenClient {
   const handle = createGrpcClient(AccessTokenServiceDefinition, options.address, { deadlineMs: 30_000 });
   const clock = options.clock ?? Date.now;
   const cache = new Map<string, { token: IssuedAccessToken; expiresAt: number }>();
@@ -40,7 +44,10 @@ export function createAuthBrokerTokenClient(options: { address: string; serviceT
         .getAccessToken(
           {
             tenantId,
-            principal: principal.kind === 'app-only' ? { $case: 'appOnly', value: { credentialsId: principal.credentialsId } } : { $case: 'delegated', value: { mailboxAddress: principal.mailboxAddress } },
+            principal:
+              principal.kind === 'app-only'
+                ? { $case: 'appOnly', value: { credentialsId: principal.credentialsId } }
+                : { $case: 'delegated', value: { mailboxAddress: principal.mailboxAddress } },
             forceRefresh,
           },
           metadata ? { metadata } : {},

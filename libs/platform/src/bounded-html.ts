@@ -29,7 +29,11 @@ export interface BoundedParse {
  * quadratic. Bounding the depth keeps it linear in the input: parsing stops (and the handler sees
  * no `onend`) before the first element that would be nested deeper than `maxDepth`.
  */
-export function parseBoundedHtml(html: string, handler: Partial<Handler>, limits: Readonly<HtmlLimits> = defaultHtmlLimits): BoundedParse {
+export function parseBoundedHtml(
+  html: string,
+  handler: Partial<Handler>,
+  limits: Readonly<HtmlLimits> = defaultHtmlLimits,
+): BoundedParse {
   const input = html.length > limits.maxChars ? html.slice(0, limits.maxChars) : html;
   let depth = 0;
   let stoppedAt: number | undefined;

@@ -70,7 +70,12 @@ export function hashBearerCredential(credential: string): string {
 export function createCallerAuthenticator(options: CallerAuthenticatorOptions): CallerAuthenticator {
   const byHash = new Map<string, CallerIdentity>();
   for (const key of options.apiKeys ?? []) {
-    byHash.set(normalizeHash(key.sha256), { kind: 'tenant-client', keyId: key.id, tenantId: key.tenantId, scopes: new Set(key.scopes) });
+    byHash.set(normalizeHash(key.sha256), {
+      kind: 'tenant-client',
+      keyId: key.id,
+      tenantId: key.tenantId,
+      scopes: new Set(key.scopes),
+    });
   }
   for (const token of options.serviceTokens ?? []) {
     byHash.set(normalizeHash(token.sha256), { kind: 'service', service: token.service });
@@ -129,7 +134,9 @@ export function tenantCallerMiddleware(options: TenantCallerMiddlewareOptions): 
     }
     const scope = options.scopeByMethod[methodName(call.method.path)];
     if (!scope || !identity.scopes.has(scope)) {
-      throw new PermissionDeniedError(`the API key ${JSON.stringify(identity.keyId)} lacks the scope ${JSON.stringify(scope ?? '(none)')} for ${call.method.path}`);
+      throw new PermissionDeniedError(
+        `the API key ${JSON.stringify(identity.keyId)} lacks the scope ${JSON.stringify(scope ?? '(none)')} for ${call.method.path}`,
+      );
     }
     return yield* call.next(call.request, { ...context, tenantId: identity.tenantId, caller: identity });
   };
@@ -194,7 +201,11 @@ export function parseServiceTokens(text: string): ServiceTokenEntry[] {
 export function isLoopbackPeer(peer: string): boolean {
   if (peer.startsWith('unix:')) return true;
   const address = peer.replace(/^ipv[46]:/, '');
-  return /^127\.\d+\.\d+\.\d+(:\d+)?$/.test(address) || /^\[::1\](:\d+)?$/.test(address) || /^\[::ffff:127\.\d+\.\d+\.\d+\](:\d+)?$/i.test(address);
+  return (
+    /^127\.\d+\.\d+\.\d+(:\d+)?$/.test(address) ||
+    /^\[::1\](:\d+)?$/.test(address) ||
+    /^\[::ffff:127\.\d+\.\d+\.\d+\](:\d+)?$/i.test(address)
+  );
 }
 
 function methodName(path: string): string {
@@ -202,7 +213,10 @@ function methodName(path: string): string {
 }
 
 function entries(text: string): string[] {
-  return text.split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0);
+  return text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0);
 }
 
 function isSha256Hex(value: string): boolean {

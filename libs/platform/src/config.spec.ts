@@ -51,7 +51,7 @@ describe('loadConfig', () => {
     expect(config.LOG_LEVEL).toBe('info');
   });
 
-  it('reports a variable in our own format with the parser\'s reason, naming it', () => {
+  it("reports a variable in our own format with the parser's reason, naming it", () => {
     const keyed = z.object({
       KEYS: env.parsed((text) => {
         if (!text.includes(':')) throw new Error('expected id:value pairs');
@@ -60,8 +60,13 @@ describe('loadConfig', () => {
     });
     expect(loadConfig(keyed, { KEYS: 'a:1,b:2' })).toEqual({ KEYS: ['a:1', 'b:2'] });
     expect(() => loadConfig(keyed, { KEYS: 'supersecretvalue' })).toThrow(
-      expect.objectContaining({ variables: ['KEYS'], message: expect.stringMatching(/KEYS is invalid: expected id:value pairs/) }),
+      expect.objectContaining({
+        variables: ['KEYS'],
+        message: expect.stringMatching(/KEYS is invalid: expected id:value pairs/),
+      }),
     );
-    expect(() => loadConfig(keyed, { KEYS: 'supersecretvalue' })).toThrow(expect.objectContaining({ message: expect.not.stringContaining('supersecret') }));
+    expect(() => loadConfig(keyed, { KEYS: 'supersecretvalue' })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('supersecret') }),
+    );
   });
 });

@@ -79,10 +79,20 @@ export const env = {
   /** Kafka bootstrap brokers, `host:port[,host:port…]`. */
   brokers: () =>
     z.string().transform((text, context): string[] => {
-      const brokers = text.split(',').map((broker) => broker.trim()).filter(Boolean);
-      const bad = brokers.findIndex((broker) => !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(broker) || Number(broker.slice(broker.lastIndexOf(':') + 1)) > 65_535);
+      const brokers = text
+        .split(',')
+        .map((broker) => broker.trim())
+        .filter(Boolean);
+      const bad = brokers.findIndex(
+        (broker) =>
+          !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(broker) ||
+          Number(broker.slice(broker.lastIndexOf(':') + 1)) > 65_535,
+      );
       if (brokers.length === 0 || bad !== -1) {
-        context.addIssue({ code: 'custom', message: brokers.length === 0 ? 'must name at least one broker' : `entry ${bad + 1} must be "host:port"` });
+        context.addIssue({
+          code: 'custom',
+          message: brokers.length === 0 ? 'must name at least one broker' : `entry ${bad + 1} must be "host:port"`,
+        });
         return z.NEVER;
       }
       return brokers;

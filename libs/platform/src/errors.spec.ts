@@ -14,7 +14,11 @@ import { isRetryable, RetriesExhaustedError, withRetry } from './retry';
 
 describe('toGrpcStatus', () => {
   it.each([
-    [new ValidationError('mailbox.address', 'must be an email address'), Status.INVALID_ARGUMENT, 'mailbox.address: must be an email address'],
+    [
+      new ValidationError('mailbox.address', 'must be an email address'),
+      Status.INVALID_ARGUMENT,
+      'mailbox.address: must be an email address',
+    ],
     [new NotFoundError('mailbox', 'm1'), Status.NOT_FOUND, 'mailbox "m1" not found'],
     [new AlreadyExistsError('tenant', 't1'), Status.ALREADY_EXISTS, 'tenant "t1" already exists'],
     [new PermissionDeniedError('not your tenant'), Status.PERMISSION_DENIED, 'not your tenant'],

@@ -110,7 +110,11 @@ export class FailedPreconditionError extends MailrouteError {
  */
 export class IdempotencyKeyReusedError extends MailrouteError {
   constructor(what: string, options: MailrouteErrorOptions = {}) {
-    super('ALREADY_EXISTS', `idempotency_key: already used for a different ${what} (other interaction, mailbox or content); use a new key for a new ${what}`, { reason: 'IDEMPOTENCY_KEY_REUSED', ...options });
+    super(
+      'ALREADY_EXISTS',
+      `idempotency_key: already used for a different ${what} (other interaction, mailbox or content); use a new key for a new ${what}`,
+      { reason: 'IDEMPOTENCY_KEY_REUSED', ...options },
+    );
   }
 }
 
@@ -133,11 +137,9 @@ export class ConfigError extends MailrouteError {
   readonly variables: readonly string[];
 
   constructor(problems: readonly { variable: string; problem: string }[]) {
-    super(
-      'CONFIG',
-      `invalid configuration: ${problems.map((p) => `${p.variable} ${p.problem}`).join('; ')}`,
-      { retryable: false },
-    );
+    super('CONFIG', `invalid configuration: ${problems.map((p) => `${p.variable} ${p.problem}`).join('; ')}`, {
+      retryable: false,
+    });
     this.variables = problems.map((p) => p.variable);
   }
 }
@@ -154,7 +156,11 @@ export class SecretKeyMissingError extends MailrouteError {
   readonly keyId: string;
 
   constructor(keyId: string) {
-    super('FAILED_PRECONDITION', `a stored secret is encrypted with key ${JSON.stringify(keyId)}, which is not configured; add it back to the encryption key ring`, { retryable: false });
+    super(
+      'FAILED_PRECONDITION',
+      `a stored secret is encrypted with key ${JSON.stringify(keyId)}, which is not configured; add it back to the encryption key ring`,
+      { retryable: false },
+    );
     this.keyId = keyId;
   }
 }

@@ -1,10 +1,4 @@
-import {
-  createChannel,
-  createClientFactory,
-  type Channel,
-  type Client,
-  type CompatServiceDefinition,
-} from 'nice-grpc';
+import { createChannel, createClientFactory, type Channel, type Client, type CompatServiceDefinition } from 'nice-grpc';
 import { deadlineMiddleware } from 'nice-grpc-client-middleware-deadline';
 import { openTelemetryClientMiddleware } from 'nice-grpc-opentelemetry';
 
@@ -33,9 +27,6 @@ export function createGrpcClient<Service extends CompatServiceDefinition>(
   const client = createClientFactory()
     .use(openTelemetryClientMiddleware())
     .use(deadlineMiddleware)
-    .create(definition, channel, { '*': { deadline: deadlineMs } }) as unknown as Client<
-    Service,
-    { deadline?: Date | number }
-  >;
+    .create(definition, channel, { '*': { deadline: deadlineMs } }) as unknown as Client<Service, { deadline?: Date | number }>;
   return { client, channel, close: () => channel.close() };
 }

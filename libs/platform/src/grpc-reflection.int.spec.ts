@@ -13,7 +13,11 @@ import { ValidationError } from './errors';
 import { createGrpcServer, serve, type GrpcServer } from './grpc-server';
 import { createLogger } from './logger';
 
-const logger = createLogger({ name: 'reflection-test', level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }) });
+const logger = createLogger({
+  name: 'reflection-test',
+  level: 'silent',
+  destination: new Writable({ write: (_c, _e, done) => done() }),
+});
 
 async function reflect(channel: Channel, request: ServerReflectionRequest): Promise<ServerReflectionResponse> {
   const client = createClient(ServerReflectionService, channel) as unknown as {
@@ -56,12 +60,18 @@ describe('a mailroute service with contracts from @mailroute/contracts', () => {
 
   it('lists its services through gRPC server reflection', async () => {
     const response = await reflect(channel, new ServerReflectionRequest().setListServices(''));
-    const names = response.getListServicesResponse()?.getServiceList().map((service) => service.getName());
+    const names = response
+      .getListServicesResponse()
+      ?.getServiceList()
+      .map((service) => service.getName());
     expect(names).toEqual(['mailroute.v1.AccessTokenService']);
   });
 
   it('describes a service so grpcurl can call it without .proto files', async () => {
-    const response = await reflect(channel, new ServerReflectionRequest().setFileContainingSymbol('mailroute.v1.AccessTokenService'));
+    const response = await reflect(
+      channel,
+      new ServerReflectionRequest().setFileContainingSymbol('mailroute.v1.AccessTokenService'),
+    );
     const files = response.getFileDescriptorResponse()?.getFileDescriptorProtoList() ?? [];
     expect(files.length).toBeGreaterThan(0);
     expect(Buffer.concat(files.map((file) => Buffer.from(file as Uint8Array))).toString('latin1')).toContain('GetAccessToken');

@@ -85,7 +85,9 @@ describe('createGrpcServer over a real socket', () => {
   });
 
   it('reports a loopback caller in a form isLoopbackPeer recognises (development service trust)', async () => {
-    const echo = createClient(EchoDefinition as never, channel) as unknown as { echo(request: unknown): Promise<{ text: string }> };
+    const echo = createClient(EchoDefinition as never, channel) as unknown as {
+      echo(request: unknown): Promise<{ text: string }>;
+    };
     const { text: peer } = await echo.echo({ fail: 'peer' });
     expect(isLoopbackPeer(peer)).toBe(true);
   });
@@ -100,13 +102,16 @@ describe('createGrpcServer over a real socket', () => {
     expect(error).toMatchObject({ code: Status.INVALID_ARGUMENT, details: 'text: must not be empty' });
   });
 
-  it('caps caller text in every error message, so a megabyte id cannot tear down the caller\'s HTTP/2 session', async () => {
+  it("caps caller text in every error message, so a megabyte id cannot tear down the caller's HTTP/2 session", async () => {
     const echo = createClient(EchoDefinition as never, channel) as unknown as {
       echo(request: unknown): Promise<unknown>;
     };
     const megabyte = 'x'.repeat(1024 * 1024);
     const missing = (await echo.echo({ fail: 'missing', text: megabyte }).catch((caught: unknown) => caught)) as ClientError;
-    expect({ code: missing.code, details: missing.details }).toEqual({ code: Status.NOT_FOUND, details: `thing "${'x'.repeat(80)}"… not found` });
+    expect({ code: missing.code, details: missing.details }).toEqual({
+      code: Status.NOT_FOUND,
+      details: `thing "${'x'.repeat(80)}"… not found`,
+    });
     // A handler's own ServerError goes through the same mapper.
     const raw = (await echo.echo({ fail: 'raw', text: megabyte }).catch((caught: unknown) => caught)) as ClientError;
     expect({ code: raw.code, length: raw.details.length }).toEqual({ code: Status.FAILED_PRECONDITION, length: 1024 });

@@ -243,7 +243,9 @@ function createDeadlineMiddleware(defaultDeadlineMs: number) {
       return yield* call.next(call.request, context);
     }
     const timeout = AbortSignal.timeout(defaultDeadlineMs);
-    const expired = new Promise<'expired'>((resolve) => timeout.addEventListener('abort', () => resolve('expired'), { once: true }));
+    const expired = new Promise<'expired'>((resolve) =>
+      timeout.addEventListener('abort', () => resolve('expired'), { once: true }),
+    );
     const signal = AbortSignal.any([context.signal, timeout]);
     const running = call.next(call.request, { ...context, signal });
     const step = await Promise.race([running.next(), expired]);
@@ -253,7 +255,7 @@ function createDeadlineMiddleware(defaultDeadlineMs: number) {
     }
     // A unary handler yields nothing: its first step is its result.
     return step.value as Response;
-  }
+  };
 }
 
 /**

@@ -10,12 +10,16 @@ describe('htmlToText', () => {
   });
 
   it('puts list items and table rows on lines of their own and table cells apart', () => {
-    const { text } = htmlToText('<ul><li>one</li><li>two</li></ul><table><tr><th>Order</th><th>Total</th></tr><tr><td>A-1</td><td>12 &euro;</td></tr></table>');
+    const { text } = htmlToText(
+      '<ul><li>one</li><li>two</li></ul><table><tr><th>Order</th><th>Total</th></tr><tr><td>A-1</td><td>12 &euro;</td></tr></table>',
+    );
     expect(text).toBe('one\ntwo\n\nOrder Total\nA-1 12 €');
   });
 
   it('keeps the text of links and drops images, whitespace collapsed as a browser shows it', () => {
-    expect(htmlToText('<p>See   <a href="https://example.com/x">the\n  order</a> <img src="cid:logo" alt="logo"></p>').text).toBe('See the order');
+    expect(htmlToText('<p>See   <a href="https://example.com/x">the\n  order</a> <img src="cid:logo" alt="logo"></p>').text).toBe(
+      'See the order',
+    );
   });
 
   it('reads a body that never closes its head', () => {
@@ -27,7 +31,10 @@ describe('htmlToText', () => {
   });
 
   it('stops before an element nested deeper than the limit and says it cut', () => {
-    expect(htmlToText('<div>a<div>b<div>c</div></div></div>d', { maxChars: 1000, maxDepth: 2 })).toEqual({ text: 'a\nb', truncated: true });
+    expect(htmlToText('<div>a<div>b<div>c</div></div></div>d', { maxChars: 1000, maxDepth: 2 })).toEqual({
+      text: 'a\nb',
+      truncated: true,
+    });
   });
 
   // Each of these took the regex-based converter seconds (up to 37 s) on the event loop. The bound

@@ -29,8 +29,12 @@ describe('createLogger and OpenTelemetry spans', () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const spanId = '00f067aa0ba902b7';
     logger.info('outside');
-    context.with(trace.setSpanContext(context.active(), { traceId, spanId, traceFlags: 1 }), () => logger.info({ step: 1 }, 'inside'));
-    context.with(trace.setSpanContext(context.active(), { traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: 0 }), () => logger.info('invalid context'));
+    context.with(trace.setSpanContext(context.active(), { traceId, spanId, traceFlags: 1 }), () =>
+      logger.info({ step: 1 }, 'inside'),
+    );
+    context.with(trace.setSpanContext(context.active(), { traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: 0 }), () =>
+      logger.info('invalid context'),
+    );
     expect(lines.map((l) => [l['msg'], l['trace_id'], l['span_id']])).toEqual([
       ['outside', undefined, undefined],
       ['inside', traceId, spanId],
@@ -45,7 +49,13 @@ describe('createLogger and OpenTelemetry spans', () => {
     context.with(trace.setSpanContext(context.active(), { traceId, spanId: 'b7ad6b7169203331', traceFlags: 1 }), () =>
       logger.child({ component: 'c' }).warn({ clientSecret: 'hunter2-very-secret' }, 'Bearer abcdefghijklmnop failed'),
     );
-    expect(lines[0]).toMatchObject({ trace_id: traceId, span_id: 'b7ad6b7169203331', component: 'c', clientSecret: '[REDACTED]', msg: 'Bearer [REDACTED] failed' });
+    expect(lines[0]).toMatchObject({
+      trace_id: traceId,
+      span_id: 'b7ad6b7169203331',
+      component: 'c',
+      clientSecret: '[REDACTED]',
+      msg: 'Bearer [REDACTED] failed',
+    });
   });
 
   it('logs a gRPC handler line with the caller’s trace id (W3C traceparent over a real socket)', async () => {
@@ -66,9 +76,20 @@ describe('createLogger and OpenTelemetry spans', () => {
     const channel = createChannel(`127.0.0.1:${port}`);
     const callerTraceId = '0af7651916cd43dd8448eb211c80319c';
     const metadata: Record<string, string> = {};
-    propagation.inject(trace.setSpanContext(context.active(), { traceId: callerTraceId, spanId: 'b7ad6b7169203331', traceFlags: 1, isRemote: true }), metadata);
+    propagation.inject(
+      trace.setSpanContext(context.active(), {
+        traceId: callerTraceId,
+        spanId: 'b7ad6b7169203331',
+        traceFlags: 1,
+        isRemote: true,
+      }),
+      metadata,
+    );
     try {
-      await createClient(AccessTokenServiceDefinition, channel).getAccessToken({ tenantId: 't1' }, { metadata: Metadata(metadata) });
+      await createClient(AccessTokenServiceDefinition, channel).getAccessToken(
+        { tenantId: 't1' },
+        { metadata: Metadata(metadata) },
+      );
     } finally {
       channel.close();
       await server.shutdown(1_000);

@@ -10,12 +10,14 @@ describe('private files', () => {
   const root = mkdtempSync(path.join(tmpdir(), 'private-files-'));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  it('creates a SQLite database whose WAL and SHM files are the user\'s only, in a 0700 directory', () => {
+  it("creates a SQLite database whose WAL and SHM files are the user's only, in a 0700 directory", () => {
     const file = path.join(root, 'new', 'store.sqlite');
     ensurePrivateSqliteFile(file);
     const db = new DatabaseSync(file);
     db.exec('PRAGMA journal_mode = WAL; CREATE TABLE t (a); INSERT INTO t VALUES (1);');
-    expect([mode(path.dirname(file)), mode(file), mode(`${file}-wal`), mode(`${file}-shm`)]).toEqual([0o700, 0o600, 0o600, 0o600]);
+    expect([mode(path.dirname(file)), mode(file), mode(`${file}-wal`), mode(`${file}-shm`)]).toEqual([
+      0o700, 0o600, 0o600, 0o600,
+    ]);
     db.close();
   });
 
@@ -31,6 +33,8 @@ describe('private files', () => {
     ensurePrivateDirectory(dir);
     ensurePrivateSqliteFile(file);
     writePrivateFile(path.join(dir, 'secrets.json'), '{}');
-    expect([dir, file, `${file}-wal`, `${file}-shm`, path.join(dir, 'secrets.json')].map(mode)).toEqual([0o700, 0o600, 0o600, 0o600, 0o600]);
+    expect([dir, file, `${file}-wal`, `${file}-shm`, path.join(dir, 'secrets.json')].map(mode)).toEqual([
+      0o700, 0o600, 0o600, 0o600, 0o600,
+    ]);
   });
 });

@@ -2,8 +2,7 @@ import { Writable } from 'node:stream';
 import { createLogger } from './logger';
 import { redact, redactedMarker, redactString } from './redact';
 
-const jwt =
-  'eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0aWQiOiJ0ZW5hbnQiLCJyb2xlcyI6WyJNYWlsLlJlYWQiXX0.c2lnbmF0dXJlLXNpZ25hdHVyZQ';
+const jwt = 'eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0aWQiOiJ0ZW5hbnQiLCJyb2xlcyI6WyJNYWlsLlJlYWQiXX0.c2lnbmF0dXJlLXNpZ25hdHVyZQ';
 
 function captureLogger() {
   const lines: string[] = [];
@@ -18,9 +17,7 @@ function captureLogger() {
 
 describe('redaction', () => {
   it('replaces values under secret-named keys at any depth', () => {
-    expect(
-      redact({ tenant: 't1', clientSecret: 's3cr3t', nested: { refresh_token: 'rt', list: [{ password: 'p' }] } }),
-    ).toEqual({
+    expect(redact({ tenant: 't1', clientSecret: 's3cr3t', nested: { refresh_token: 'rt', list: [{ password: 'p' }] } })).toEqual({
       tenant: 't1',
       clientSecret: redactedMarker,
       nested: { refresh_token: redactedMarker, list: [{ password: redactedMarker }] },

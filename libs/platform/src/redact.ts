@@ -55,9 +55,10 @@ export function redact(value: unknown, depth = 0, seen = new WeakSet<object>()):
   if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1, seen));
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
-    out[key] = secretKeyPattern.test(key) && item !== undefined && item !== null && typeof item !== 'boolean'
-      ? redactedMarker
-      : redact(item, depth + 1, seen);
+    out[key] =
+      secretKeyPattern.test(key) && item !== undefined && item !== null && typeof item !== 'boolean'
+        ? redactedMarker
+        : redact(item, depth + 1, seen);
   }
   return out;
 }

@@ -30,14 +30,26 @@ describe('validateRequestFields (every request, from its proto descriptor)', () 
     ['/mailroute.v1.InteractionRouterService/GetQueue', { queueId: megabyte }, 'queue_id'],
     ['/mailroute.v1.InteractionRouterService/GetInteraction', { interactionId: megabyte }, 'interaction_id'],
     ['/mailroute.v1.InteractionRouterService/CompleteInteraction', { interactionId: 'ixn-1\u0000' }, 'interaction_id'],
-    ['/mailroute.v1.InteractionRouterService/TransferInteraction', { interactionId: 'ixn-1', target: { target: { $case: 'queueId', value: 'Q/../x' } } }, 'target.queue_id'],
-    ['/mailroute.v1.InteractionRouterService/SearchInteractions', { filter: { queueIds: ['support', megabyte] } }, 'filter.queue_ids[1]'],
+    [
+      '/mailroute.v1.InteractionRouterService/TransferInteraction',
+      { interactionId: 'ixn-1', target: { target: { $case: 'queueId', value: 'Q/../x' } } },
+      'target.queue_id',
+    ],
+    [
+      '/mailroute.v1.InteractionRouterService/SearchInteractions',
+      { filter: { queueIds: ['support', megabyte] } },
+      'filter.queue_ids[1]',
+    ],
     ['/mailroute.v1.InteractionRouterService/ListQueues', { page: { pageToken: megabyte } }, 'page.page_token'],
     ['/mailroute.v1.AgentDesktopService/Accept', { offerId: 'a b' }, 'offer_id'],
     ['/mailroute.v1.MailboxFetchService/GetMailbox', { mailboxId: 'Support' }, 'mailbox_id'],
     ['/mailroute.v1.AccessTokenService/GetAccessToken', { tenantId: 'a/b' }, 'tenant_id'],
     ['/mailroute.v1.OutboundSendService/GetSendStatus', { key: { $case: 'sendId', value: megabyte } }, 'send_id'],
-    ['/mailroute.v1.OutboundSendService/SendReply', { idempotencyKey: 'k', interactionId: 'i', content: { attachments: [{ source: { $case: 'uploadId', value: '\n' } }] } }, 'content.attachments[0].upload_id'],
+    [
+      '/mailroute.v1.OutboundSendService/SendReply',
+      { idempotencyKey: 'k', interactionId: 'i', content: { attachments: [{ source: { $case: 'uploadId', value: '\n' } }] } },
+      'content.attachments[0].upload_id',
+    ],
   ])('%s refuses a malformed id in %j, naming the field and not echoing the value', (path, request, field) => {
     const error = problem(path, request);
     expect(error).toBeInstanceOf(ValidationError);
@@ -46,7 +58,11 @@ describe('validateRequestFields (every request, from its proto descriptor)', () 
   });
 
   it.each([
-    ['/mailroute.v1.InteractionRouterService/SearchInteractions', { filter: { states: [InteractionState.INTERACTION_STATE_QUEUED, 99] } }, 'filter.states[1]'],
+    [
+      '/mailroute.v1.InteractionRouterService/SearchInteractions',
+      { filter: { states: [InteractionState.INTERACTION_STATE_QUEUED, 99] } },
+      'filter.states[1]',
+    ],
     ['/mailroute.v1.InteractionRouterService/SearchInteractions', { filter: { states: [-1] } }, 'filter.states[0]'],
     ['/mailroute.v1.AgentDesktopService/ListMyInteractions', { states: [99] }, 'states[0]'],
     ['/mailroute.v1.AgentDesktopService/ListTransferTargets', { kind: 7 }, 'kind'],
@@ -56,25 +72,63 @@ describe('validateRequestFields (every request, from its proto descriptor)', () 
     ['/mailroute.v1.MailboxFetchService/ListMailboxes', { syncState: 99 }, 'sync_state'],
     ['/mailroute.v1.AuthBrokerService/ListTenantCredentials', { state: -5 }, 'state'],
     ['/mailroute.v1.OutboundSendService/SendReply', { content: { importance: 9 } }, 'content.importance'],
-    ['/mailroute.v1.InteractionRouterService/CreateRoutingRule', { rule: { condition: { importances: [1, 77] } } }, 'rule.condition.importances[1]'],
+    [
+      '/mailroute.v1.InteractionRouterService/CreateRoutingRule',
+      { rule: { condition: { importances: [1, 77] } } },
+      'rule.condition.importances[1]',
+    ],
   ])('%s refuses an enum value outside the proto in %j', (path, request, field) => {
     expect(problem(path, request)?.field).toBe(field);
   });
 
   it('refuses update_mask paths that are not fields of the resource, and "*" with others', () => {
-    expect(problem('/mailroute.v1.MailboxFetchService/UpdateMailbox', { mailboxId: 'support', mailbox: {}, updateMask: ['display_name', 'no_such_field'] })?.message).toBe(
-      'update_mask: "no_such_field" is not a field of Mailbox',
-    );
-    expect(problem('/mailroute.v1.InteractionRouterService/UpdateQueue', { queueId: 'q', queue: {}, updateMask: ['display_name.first'] })?.field).toBe('update_mask');
-    expect(problem('/mailroute.v1.AuthBrokerService/UpdateTenantCredentials', { credentialsId: 'default', spec: {}, updateMask: ['*', 'cloud'] })?.field).toBe('update_mask');
-    expect(problem('/mailroute.v1.InteractionRouterService/UpdateQueue', { queueId: 'q', queue: {}, updateMask: [megabyte] })?.message.length).toBeLessThan(200);
+    expect(
+      problem('/mailroute.v1.MailboxFetchService/UpdateMailbox', {
+        mailboxId: 'support',
+        mailbox: {},
+        updateMask: ['display_name', 'no_such_field'],
+      })?.message,
+    ).toBe('update_mask: "no_such_field" is not a field of Mailbox');
+    expect(
+      problem('/mailroute.v1.InteractionRouterService/UpdateQueue', {
+        queueId: 'q',
+        queue: {},
+        updateMask: ['display_name.first'],
+      })?.field,
+    ).toBe('update_mask');
+    expect(
+      problem('/mailroute.v1.AuthBrokerService/UpdateTenantCredentials', {
+        credentialsId: 'default',
+        spec: {},
+        updateMask: ['*', 'cloud'],
+      })?.field,
+    ).toBe('update_mask');
+    expect(
+      problem('/mailroute.v1.InteractionRouterService/UpdateQueue', { queueId: 'q', queue: {}, updateMask: [megabyte] })?.message
+        .length,
+    ).toBeLessThan(200);
   });
 
   it('accepts well-formed requests, nested masks and empty (unset) fields', () => {
-    expect(problem('/mailroute.v1.InteractionRouterService/UpdateQueue', { queueId: 'support', queue: {}, updateMask: ['service_level.target_percent', 'display_name'] })).toBeUndefined();
-    expect(problem('/mailroute.v1.InteractionRouterService/SearchInteractions', { filter: { states: [InteractionState.INTERACTION_STATE_QUEUED], queueIds: ['support'], conversationId: 'AAQkAGI2=' } })).toBeUndefined();
+    expect(
+      problem('/mailroute.v1.InteractionRouterService/UpdateQueue', {
+        queueId: 'support',
+        queue: {},
+        updateMask: ['service_level.target_percent', 'display_name'],
+      }),
+    ).toBeUndefined();
+    expect(
+      problem('/mailroute.v1.InteractionRouterService/SearchInteractions', {
+        filter: { states: [InteractionState.INTERACTION_STATE_QUEUED], queueIds: ['support'], conversationId: 'AAQkAGI2=' },
+      }),
+    ).toBeUndefined();
     expect(problem('/mailroute.v1.AgentDesktopService/Accept', { offerId: 'ixn-0123456789abcdef~12' })).toBeUndefined();
-    expect(problem('/mailroute.v1.AgentDesktopService/Connect', { clientInstanceId: '', initialPresence: AgentPresence.AGENT_PRESENCE_AVAILABLE })).toBeUndefined();
+    expect(
+      problem('/mailroute.v1.AgentDesktopService/Connect', {
+        clientInstanceId: '',
+        initialPresence: AgentPresence.AGENT_PRESENCE_AVAILABLE,
+      }),
+    ).toBeUndefined();
     expect(requestDescriptorOf('/grpc.health.v1.Health/Check')).toBeUndefined();
   });
 
@@ -89,7 +143,11 @@ describe('validateRequestFields (every request, from its proto descriptor)', () 
       for (const field of message.fields) {
         const expected = field.oneof ? tsProtoName(field.oneof.name) : tsProtoName(field.name);
         // Message-typed fields (and oneofs) are optional properties: absent from an empty message.
-        if (field.oneof === undefined && field.fieldKind !== 'message') expect({ message: message.typeName, key: keys.includes(expected) ? expected : undefined }).toEqual({ message: message.typeName, key: expected });
+        if (field.oneof === undefined && field.fieldKind !== 'message')
+          expect({ message: message.typeName, key: keys.includes(expected) ? expected : undefined }).toEqual({
+            message: message.typeName,
+            key: expected,
+          });
         if (field.fieldKind === 'message' || (field.fieldKind === 'list' && field.listKind === 'message')) visit(field.message);
       }
     };
@@ -117,9 +175,15 @@ describe('readEnum and readUpdateMask', () => {
   it('expands "*", and refuses unknown, read-only and oversized paths without echoing them in full', () => {
     const writable = ['display_name', 'enabled', 'service_level'];
     expect(readUpdateMask(['*'], writable)).toEqual(writable);
-    expect(readUpdateMask(['service_level.target_percent'], writable, { subPaths: true })).toEqual(['service_level.target_percent']);
-    expect(() => readUpdateMask(['service_level.target_percent'], writable)).toThrow('update_mask: "service_level.target_percent" is not a writable field');
-    expect(() => readUpdateMask(['etag'], writable)).toThrow('update_mask: "etag" is not a writable field; writable: display_name, enabled, service_level');
+    expect(readUpdateMask(['service_level.target_percent'], writable, { subPaths: true })).toEqual([
+      'service_level.target_percent',
+    ]);
+    expect(() => readUpdateMask(['service_level.target_percent'], writable)).toThrow(
+      'update_mask: "service_level.target_percent" is not a writable field',
+    );
+    expect(() => readUpdateMask(['etag'], writable)).toThrow(
+      'update_mask: "etag" is not a writable field; writable: display_name, enabled, service_level',
+    );
     expect(() => readUpdateMask([], writable)).toThrow('update_mask: is required');
     let message = '';
     try {

@@ -17,7 +17,7 @@ export function isRetryable(error: unknown): boolean {
   if (isMailrouteError(error)) return error.retryable;
   if (error instanceof ClientError) return retryableGrpcStatuses.has(error.code);
   if (typeof error === 'object' && error !== null) {
-    const flagged = (error as { retriable?: unknown; retryable?: unknown });
+    const flagged = error as { retriable?: unknown; retryable?: unknown };
     if (typeof flagged.retriable === 'boolean') return flagged.retriable;
     if (typeof flagged.retryable === 'boolean') return flagged.retryable;
   }
@@ -81,7 +81,11 @@ export async function withRetry<T>(operation: (attempt: number) => Promise<T>, o
  * exponential from `initialDelayMs`, capped at `maxDelayMs`, with full jitter. Used by `withRetry`
  * and by work that is retried across calls and restarts (it stores the attempt count and asks here).
  */
-export function backoffDelayMs(attempt: number, options: { initialDelayMs: number; maxDelayMs: number }, random: () => number = Math.random): number {
+export function backoffDelayMs(
+  attempt: number,
+  options: { initialDelayMs: number; maxDelayMs: number },
+  random: () => number = Math.random,
+): number {
   return Math.min(options.maxDelayMs, options.initialDelayMs * 2 ** Math.max(0, attempt - 1)) * random();
 }
 

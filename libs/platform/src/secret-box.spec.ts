@@ -26,7 +26,9 @@ describe('secret box (AES-256-GCM with a key ring)', () => {
     expect(() => box.open(sealed, 'tenant-b/default')).toThrow(expect.objectContaining({ code: 'INTERNAL' }));
     const flipped = Buffer.from(sealed.ciphertext, 'base64');
     flipped[0] = (flipped[0] ?? 0) ^ 1;
-    expect(() => box.open({ ...sealed, ciphertext: flipped.toString('base64') }, 'tenant-a/default')).toThrow(expect.objectContaining({ code: 'INTERNAL' }));
+    expect(() => box.open({ ...sealed, ciphertext: flipped.toString('base64') }, 'tenant-a/default')).toThrow(
+      expect.objectContaining({ code: 'INTERNAL' }),
+    );
     expect(() => createSecretBox({ keys: [k2], activeKeyId: 'k2' }).open(sealed, 'tenant-a/default')).toThrow(
       expect.objectContaining({ code: 'FAILED_PRECONDITION', keyId: 'k1' }),
     );

@@ -47,7 +47,8 @@ const keyIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
 export function createSecretBox(options: SecretBoxOptions): SecretBox {
   const ring = new Map<string, Buffer>();
   for (const { id, key } of options.keys) {
-    if (!keyIdPattern.test(id)) throw new ValidationError('keys', `key id ${JSON.stringify(id)} must match ${keyIdPattern.source}`);
+    if (!keyIdPattern.test(id))
+      throw new ValidationError('keys', `key id ${JSON.stringify(id)} must match ${keyIdPattern.source}`);
     if (key.length !== 32) throw new ValidationError('keys', `key ${JSON.stringify(id)} must be 32 bytes, not ${key.length}`);
     if (ring.has(id)) throw new ValidationError('keys', `key id ${JSON.stringify(id)} appears twice`);
     ring.set(id, Buffer.from(key));
@@ -74,7 +75,10 @@ export function createSecretBox(options: SecretBoxOptions): SecretBox {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', active, iv);
       cipher.setAAD(Buffer.from(context, 'utf8'));
-      const ciphertext = Buffer.concat([cipher.update(typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext), cipher.final()]);
+      const ciphertext = Buffer.concat([
+        cipher.update(typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext),
+        cipher.final(),
+      ]);
       return {
         keyId: options.activeKeyId,
         algorithm: 'aes-256-gcm',

@@ -10,16 +10,30 @@ import { createGrpcServer, serve } from './grpc-server';
 import { createLogger } from './logger';
 import { startTelemetry } from './telemetry';
 
-const logger = createLogger({ name: 'telemetry-test', level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }) });
+const logger = createLogger({
+  name: 'telemetry-test',
+  level: 'silent',
+  destination: new Writable({ write: (_c, _e, done) => done() }),
+});
 
 describe('startTelemetry with an OTLP endpoint', () => {
   it('exports the spans of a real gRPC call to the collector over OTLP/HTTP, with the caller’s trace id', async () => {
-    const received: { path: string | undefined; contentType: string | undefined; traceparent: string | undefined; body: Buffer }[] = [];
+    const received: {
+      path: string | undefined;
+      contentType: string | undefined;
+      traceparent: string | undefined;
+      body: Buffer;
+    }[] = [];
     const collector = createServer((request: IncomingMessage, response) => {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
-        received.push({ path: request.url, contentType: request.headers['content-type'], traceparent: request.headers['traceparent'] as string | undefined, body: Buffer.concat(chunks) });
+        received.push({
+          path: request.url,
+          contentType: request.headers['content-type'],
+          traceparent: request.headers['traceparent'] as string | undefined,
+          body: Buffer.concat(chunks),
+        });
         response.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
       });
     });
@@ -46,14 +60,27 @@ describe('startTelemetry with an OTLP endpoint', () => {
     const callerTraceId = '0af7651916cd43dd8448eb211c80319c';
     const metadata: Record<string, string> = {};
     propagation.inject(
-      trace.setSpanContext(context.active(), { traceId: callerTraceId, spanId: 'b7ad6b7169203331', traceFlags: 1, isRemote: true }),
+      trace.setSpanContext(context.active(), {
+        traceId: callerTraceId,
+        spanId: 'b7ad6b7169203331',
+        traceFlags: 1,
+        isRemote: true,
+      }),
       metadata,
     );
     // Outgoing fetch requests, inside a span and outside any.
     const parentSpanId = 'b7ad6b7169203331';
-    const parent = trace.setSpanContext(context.active(), { traceId: callerTraceId, spanId: parentSpanId, traceFlags: 1, isRemote: true });
+    const parent = trace.setSpanContext(context.active(), {
+      traceId: callerTraceId,
+      spanId: parentSpanId,
+      traceFlags: 1,
+      isRemote: true,
+    });
     try {
-      await createClient(AccessTokenServiceDefinition, channel).getAccessToken({ tenantId: 't1' }, { metadata: Metadata(metadata) });
+      await createClient(AccessTokenServiceDefinition, channel).getAccessToken(
+        { tenantId: 't1' },
+        { metadata: Metadata(metadata) },
+      );
       await context.with(parent, async () => {
         await (await fetch(`${endpoint}/probe-fetch`)).text();
       });
@@ -90,7 +117,11 @@ describe('startTelemetry in a service process', () => {
     const root = path.resolve(__dirname, '..', '..', '..');
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures', 'telemetry-http-child.ts')], {
       cwd: root,
-      env: { PATH: process.env['PATH'] ?? '', TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.base.json'), CHILD_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}` },
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.base.json'),
+        CHILD_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -99,7 +130,10 @@ describe('startTelemetry in a service process', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     await new Promise((resolve) => collector.close(resolve));
     expect({ code, output }).toMatchObject({ code: 0 });
-    const { parent, seen } = JSON.parse(output.trim().split('\n').pop() ?? '{}') as { parent: { traceId: string; spanId: string }; seen: Record<string, string | null> };
+    const { parent, seen } = JSON.parse(output.trim().split('\n').pop() ?? '{}') as {
+      parent: { traceId: string; spanId: string };
+      seen: Record<string, string | null>;
+    };
     // The request carried a new (client) span of the parent's trace, not the parent itself.
     expect(seen['/traced']).toMatch(new RegExp(`^00-${parent.traceId}-[0-9a-f]{16}-01$`));
     expect(seen['/traced']).not.toContain(parent.spanId);

@@ -50,13 +50,22 @@ describe('instrumentFetch', () => {
     });
     const clients = exporter.getFinishedSpans().filter((span) => span.kind === SpanKind.CLIENT);
     expect(clients.map((span) => span.name)).toEqual(['GET', 'POST']);
-    expect(clients.every((span) => span.parentSpanContext?.spanId === parent.spanId && span.spanContext().traceId === parent.traceId)).toBe(true);
-    expect(clients[0]?.attributes).toMatchObject({ 'http.request.method': 'GET', 'url.full': `${base}/v1.0/users/a%40b.example/messages/delta`, 'http.response.status_code': 200, 'server.address': '127.0.0.1' });
+    expect(
+      clients.every((span) => span.parentSpanContext?.spanId === parent.spanId && span.spanContext().traceId === parent.traceId),
+    ).toBe(true);
+    expect(clients[0]?.attributes).toMatchObject({
+      'http.request.method': 'GET',
+      'url.full': `${base}/v1.0/users/a%40b.example/messages/delta`,
+      'http.response.status_code': 200,
+      'server.address': '127.0.0.1',
+    });
     expect(JSON.stringify(clients.map((span) => span.attributes))).not.toContain('secret-token');
     expect(clients[1]?.attributes['http.response.status_code']).toBe(404);
     expect(clients[1]?.status.code).toBe(SpanStatusCode.ERROR);
     // The server got each request's own span as its parent.
-    expect(received.map((r) => r.traceparent)).toEqual(clients.map((span) => `00-${span.spanContext().traceId}-${span.spanContext().spanId}-01`));
+    expect(received.map((r) => r.traceparent)).toEqual(
+      clients.map((span) => `00-${span.spanContext().traceId}-${span.spanContext().spanId}-01`),
+    );
   });
 
   it('makes no span and sends no traceparent for a fetch outside any span', async () => {
@@ -90,7 +99,9 @@ describe('stored trace context', () => {
     expect(child.spanContext().traceId).toBe(span.spanContext().traceId);
     child.end();
     span.end();
-    expect(exporter.getFinishedSpans().find((s) => s.name === 'reply')?.parentSpanContext?.spanId).toBe(span.spanContext().spanId);
+    expect(exporter.getFinishedSpans().find((s) => s.name === 'reply')?.parentSpanContext?.spanId).toBe(
+      span.spanContext().spanId,
+    );
     expect(spanContextFromStored(stored)?.spanId).toBe(span.spanContext().spanId);
   });
 

@@ -129,11 +129,18 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   return started;
 }
 
-function isExporterRequest(request: { host?: string | null; hostname?: string | null; port?: string | number | null; path?: string | null }, tracesUrl: URL): boolean {
+function isExporterRequest(
+  request: { host?: string | null; hostname?: string | null; port?: string | number | null; path?: string | null },
+  tracesUrl: URL,
+): boolean {
   const host = (request.hostname ?? request.host ?? '').replace(/^\[|\]$/g, '');
   const port = String(request.port ?? '');
   const exporterPort = tracesUrl.port || (tracesUrl.protocol === 'https:' ? '443' : '80');
-  return host === tracesUrl.hostname.replace(/^\[|\]$/g, '') && (port === '' || port === exporterPort) && (request.path ?? '').startsWith(tracesUrl.pathname);
+  return (
+    host === tracesUrl.hostname.replace(/^\[|\]$/g, '') &&
+    (port === '' || port === exporterPort) &&
+    (request.path ?? '').startsWith(tracesUrl.pathname)
+  );
 }
 
 interface UndiciRequest {
@@ -223,7 +230,9 @@ export function currentTraceContext(active: Context = context.active()): StoredT
   const carrier: Record<string, string> = {};
   propagation.inject(trace.setSpanContext(ROOT_CONTEXT, spanContext), carrier);
   if (!carrier['traceparent']) return undefined;
-  return carrier['tracestate'] ? { traceparent: carrier['traceparent'], tracestate: carrier['tracestate'] } : { traceparent: carrier['traceparent'] };
+  return carrier['tracestate']
+    ? { traceparent: carrier['traceparent'], tracestate: carrier['tracestate'] }
+    : { traceparent: carrier['traceparent'] };
 }
 
 /** A context whose parent is a stored trace context (ROOT_CONTEXT when there is none or it is malformed). */

@@ -12,26 +12,56 @@ const skillIds = ['german', 'billing', 'vip'];
 const agentIds = Array.from({ length: 12 }, (_, i) => `agent-${String(i).padStart(2, '0')}`);
 
 const strategy = fc.constantFrom<QueueStrategyName>('longest-idle', 'least-occupied', 'round-robin', 'best-skill-match');
-const requirements = fc.uniqueArray(fc.record({ skill: fc.constantFrom(...skillIds), minLevel: fc.integer({ min: 1, max: 6 }) }), {
-  selector: (requirement) => requirement.skill,
-  maxLength: 2,
-});
+const requirements = fc.uniqueArray(
+  fc.record({ skill: fc.constantFrom(...skillIds), minLevel: fc.integer({ min: 1, max: 6 }) }),
+  {
+    selector: (requirement) => requirement.skill,
+    maxLength: 2,
+  },
+);
 
-const queuesArb: fc.Arbitrary<QueuePolicy[]> = fc.tuple(...queueIds.map((queueId) =>
-  fc.record({
-    strategy,
-    aging: fc.record({ intervalMs: fc.constantFrom(MINUTE, 10 * MINUTE), increment: fc.integer({ min: 0, max: 50 }), ceiling: fc.integer({ min: 100, max: 1000 }) }),
-    affinity: fc.record({ enabled: fc.boolean(), windowMs: fc.constantFrom(0, 60 * MINUTE), ownerWaitMs: fc.constantFrom(0, 5 * MINUTE) }),
-    escalationSteps: fc.constantFrom(
-      [],
-      [{ afterWaitMs: 5 * MINUTE, action: { kind: 'relax-skills' as const, dropAll: false, dropSkills: ['vip'], lowerMinLevelBy: 2 } }],
-      [
-        { afterWaitMs: 2 * MINUTE, action: { kind: 'relax-skills' as const, dropAll: true, dropSkills: [], lowerMinLevelBy: 0 } },
-        { afterWaitMs: 20 * MINUTE, action: { kind: 'overflow' as const, queueId: queueIds[(queueIds.indexOf(queueId) + 1) % queueIds.length] as string, resetWaitTime: false } },
-      ],
-    ),
-  }).map((settings) => createQueuePolicy(queueId, settings)),
-));
+const queuesArb: fc.Arbitrary<QueuePolicy[]> = fc.tuple(
+  ...queueIds.map((queueId) =>
+    fc
+      .record({
+        strategy,
+        aging: fc.record({
+          intervalMs: fc.constantFrom(MINUTE, 10 * MINUTE),
+          increment: fc.integer({ min: 0, max: 50 }),
+          ceiling: fc.integer({ min: 100, max: 1000 }),
+        }),
+        affinity: fc.record({
+          enabled: fc.boolean(),
+          windowMs: fc.constantFrom(0, 60 * MINUTE),
+          ownerWaitMs: fc.constantFrom(0, 5 * MINUTE),
+        }),
+        escalationSteps: fc.constantFrom(
+          [],
+          [
+            {
+              afterWaitMs: 5 * MINUTE,
+              action: { kind: 'relax-skills' as const, dropAll: false, dropSkills: ['vip'], lowerMinLevelBy: 2 },
+            },
+          ],
+          [
+            {
+              afterWaitMs: 2 * MINUTE,
+              action: { kind: 'relax-skills' as const, dropAll: true, dropSkills: [], lowerMinLevelBy: 0 },
+            },
+            {
+              afterWaitMs: 20 * MINUTE,
+              action: {
+                kind: 'overflow' as const,
+                queueId: queueIds[(queueIds.indexOf(queueId) + 1) % queueIds.length] as string,
+                resetWaitTime: false,
+              },
+            },
+          ],
+        ),
+      })
+      .map((settings) => createQueuePolicy(queueId, settings)),
+  ),
+);
 
 const agentArb = (agentId: string): fc.Arbitrary<AgentSnapshot> =>
   fc
@@ -65,9 +95,12 @@ const waitingArb = (index: number): fc.Arbitrary<WaitingInteraction> =>
       enteredOffset: fc.integer({ min: 0, max: 30 * MINUTE }),
       escalationStepsApplied: fc.integer({ min: 0, max: 1 }),
       declinedBy: fc.subarray(agentIds, { maxLength: 3 }),
-      affinity: fc.option(fc.record({ agentId: fc.constantFrom(...agentIds), previousClosedAt: fc.integer({ min: NOW - 120 * MINUTE, max: NOW }) }), {
-        nil: undefined,
-      }),
+      affinity: fc.option(
+        fc.record({ agentId: fc.constantFrom(...agentIds), previousClosedAt: fc.integer({ min: NOW - 120 * MINUTE, max: NOW }) }),
+        {
+          nil: undefined,
+        },
+      ),
     })
     .map(({ enteredOffset, ...rest }) => ({
       interactionId: `i-${String(index).padStart(3, '0')}`,
@@ -94,11 +127,18 @@ const inputArb: fc.Arbitrary<AssignmentInput> = fc
   );
 
 /** The state each interaction is routed in after this plan's escalations. */
-function afterEscalation(input: AssignmentInput, plan: AssignmentPlan, interactionId: string): { queueId: string; skills: WaitingInteraction['requiredSkills'] } {
+function afterEscalation(
+  input: AssignmentInput,
+  plan: AssignmentPlan,
+  interactionId: string,
+): { queueId: string; skills: WaitingInteraction['requiredSkills'] } {
   const original = input.waiting.find((waiting) => waiting.interactionId === interactionId) as WaitingInteraction;
   let state = { queueId: original.queueId, skills: original.requiredSkills };
   for (const decision of plan.escalations.filter((escalation) => escalation.interactionId === interactionId)) {
-    state = decision.kind === 'overflow' ? { queueId: decision.toQueueId, skills: decision.requiredSkills } : { ...state, skills: decision.requiredSkills };
+    state =
+      decision.kind === 'overflow'
+        ? { queueId: decision.toQueueId, skills: decision.requiredSkills }
+        : { ...state, skills: decision.requiredSkills };
   }
   return state;
 }
@@ -120,7 +160,9 @@ describe('planAssignments (properties)', () => {
         for (const agent of input.agents) {
           const offers = plan.offers.filter((offer) => offer.agentId === agent.agentId).length;
           if (offers > 0) expect(canTakeOffer(agent)).toBe(true);
-          expect(agent.activeInteractions + agent.pendingOffers + offers).toBeLessThanOrEqual(Math.max(agent.capacity, agent.activeInteractions + agent.pendingOffers));
+          expect(agent.activeInteractions + agent.pendingOffers + offers).toBeLessThanOrEqual(
+            Math.max(agent.capacity, agent.activeInteractions + agent.pendingOffers),
+          );
           expect(offers).toBeLessThanOrEqual(Math.max(0, freeCapacity(agent)));
         }
       }),
@@ -165,7 +207,9 @@ describe('planAssignments (properties)', () => {
         const plan = planAssignments(input);
         const queues = new Map((input.queues as QueuePolicy[]).map((queue) => [queue.queueId, queue]));
         for (const offer of plan.offers) {
-          const waiting = input.waiting.find((candidate) => candidate.interactionId === offer.interactionId) as WaitingInteraction;
+          const waiting = input.waiting.find(
+            (candidate) => candidate.interactionId === offer.interactionId,
+          ) as WaitingInteraction;
           if (offer.reason !== 'affinity') continue;
           const agent = input.agents.find((candidate) => candidate.agentId === offer.agentId) as AgentSnapshot;
           const queue = queues.get(offer.queueId) as QueuePolicy;
@@ -185,7 +229,10 @@ describe('planAssignments (properties)', () => {
   it('serves interactions competing for the same agents in effective-priority order, oldest first on ties', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ priority: fc.integer({ min: 0, max: 1000 }), queuedAt: fc.integer({ min: NOW - 100 * MINUTE, max: NOW }) }), { minLength: 1, maxLength: 30 }),
+        fc.array(
+          fc.record({ priority: fc.integer({ min: 0, max: 1000 }), queuedAt: fc.integer({ min: NOW - 100 * MINUTE, max: NOW }) }),
+          { minLength: 1, maxLength: 30 },
+        ),
         fc.integer({ min: 1, max: 10 }),
         (items, capacity) => {
           const queue = createQueuePolicy('q', { aging: { intervalMs: MINUTE, increment: 7, ceiling: 900 } });
@@ -208,7 +255,8 @@ describe('planAssignments (properties)', () => {
             queueIds: ['q'],
           };
           const plan = planAssignments({ now: NOW, queues: [queue], agents: [agent], waiting });
-          const score = (item: (typeof waiting)[number]): number => effectivePriority(queue.aging, item.priority, item.queuedAt, NOW);
+          const score = (item: (typeof waiting)[number]): number =>
+            effectivePriority(queue.aging, item.priority, item.queuedAt, NOW);
           const expected = [...waiting]
             .sort((a, b) => score(b) - score(a) || a.queuedAt - b.queuedAt || (a.interactionId < b.interactionId ? -1 : 1))
             .slice(0, capacity)
@@ -239,7 +287,15 @@ describe('planAssignments (properties)', () => {
             (arrivalsPerTick[t] ?? []).forEach((priority, k) => {
               const interactionId = `i-${String(t).padStart(3, '0')}-${k}`;
               arrived.set(interactionId, now);
-              waiting.push({ interactionId, queueId: 'q', priority, requiredSkills: [], queuedAt: now, enteredQueueAt: now, escalationStepsApplied: 0 });
+              waiting.push({
+                interactionId,
+                queueId: 'q',
+                priority,
+                requiredSkills: [],
+                queuedAt: now,
+                enteredQueueAt: now,
+                escalationStepsApplied: 0,
+              });
             });
             // One agent, one interaction per tick: arrivals outpace service while bursts last.
             const agent: AgentSnapshot = {

@@ -42,13 +42,18 @@ function plan(input: Omit<AssignmentInput, 'now'> & { now?: number }) {
   return result;
 }
 
-const pairs = (result: ReturnType<typeof planAssignments>): string[] => result.offers.map((offer) => `${offer.interactionId}→${offer.agentId}`);
+const pairs = (result: ReturnType<typeof planAssignments>): string[] =>
+  result.offers.map((offer) => `${offer.interactionId}→${offer.agentId}`);
 
 describe('planAssignments', () => {
   it('offers the longest idle agent first, idle agents before working ones', () => {
     const result = plan({
       queues: [support()],
-      agents: [agent('ana', { idleSince: NOW - 5 * MINUTE }), agent('bo', { idleSince: NOW - 30 * MINUTE }), agent('cy', { activeInteractions: 1 })],
+      agents: [
+        agent('ana', { idleSince: NOW - 5 * MINUTE }),
+        agent('bo', { idleSince: NOW - 30 * MINUTE }),
+        agent('cy', { activeInteractions: 1 }),
+      ],
       waiting: [waiting('i1'), waiting('i2', { queuedAt: NOW }), waiting('i3', { queuedAt: NOW + 1 })],
     });
     expect(pairs(result)).toEqual(['i1→bo', 'i2→ana', 'i3→cy']);
@@ -57,7 +62,11 @@ describe('planAssignments', () => {
   it('offers the least occupied agent first under LEAST_OCCUPIED', () => {
     const result = plan({
       queues: [support({ strategy: 'least-occupied' })],
-      agents: [agent('ana', { capacity: 4, activeInteractions: 2 }), agent('bo', { capacity: 2, activeInteractions: 0 }), agent('cy', { capacity: 10, activeInteractions: 3 })],
+      agents: [
+        agent('ana', { capacity: 4, activeInteractions: 2 }),
+        agent('bo', { capacity: 2, activeInteractions: 0 }),
+        agent('cy', { capacity: 10, activeInteractions: 3 }),
+      ],
       waiting: [waiting('i1')],
     });
     expect(pairs(result)).toEqual(['i1→bo']);
@@ -66,7 +75,11 @@ describe('planAssignments', () => {
   it('offers the agent whose skills exceed the requirements most under BEST_SKILL_MATCH', () => {
     const result = plan({
       queues: [support({ strategy: 'best-skill-match' })],
-      agents: [agent('ana', { skills: { german: 5 } }), agent('bo', { skills: { german: 9 } }), agent('cy', { skills: { german: 2 } })],
+      agents: [
+        agent('ana', { skills: { german: 5 } }),
+        agent('bo', { skills: { german: 9 } }),
+        agent('cy', { skills: { german: 2 } }),
+      ],
       waiting: [waiting('i1', { requiredSkills: [{ skill: 'german', minLevel: 3 }] })],
     });
     expect(pairs(result)).toEqual(['i1→bo']);
@@ -86,7 +99,10 @@ describe('planAssignments', () => {
   it('never offers beyond free capacity, counting pending offers and capacity lowered below the load', () => {
     const result = plan({
       queues: [support()],
-      agents: [agent('ana', { capacity: 3, activeInteractions: 1, pendingOffers: 1 }), agent('bo', { capacity: 1, activeInteractions: 2 })],
+      agents: [
+        agent('ana', { capacity: 3, activeInteractions: 1, pendingOffers: 1 }),
+        agent('bo', { capacity: 1, activeInteractions: 2 }),
+      ],
       waiting: ['i1', 'i2', 'i3'].map((id) => waiting(id)),
     });
     expect(pairs(result)).toEqual(['i1→ana']);
@@ -110,8 +126,21 @@ describe('planAssignments', () => {
   it('requires every skill at its minimum level and skips agents who declined', () => {
     const result = plan({
       queues: [support()],
-      agents: [agent('ana', { skills: { german: 2 } }), agent('bo', { skills: { german: 4 } }), agent('cy', { skills: { german: 4, billing: 1 } })],
-      waiting: [waiting('i1', { requiredSkills: [{ skill: 'german', minLevel: 3 }, { skill: 'billing', minLevel: 1 }], declinedBy: [] }), waiting('i2', { requiredSkills: [{ skill: 'german', minLevel: 3 }], declinedBy: ['bo', 'cy'] })],
+      agents: [
+        agent('ana', { skills: { german: 2 } }),
+        agent('bo', { skills: { german: 4 } }),
+        agent('cy', { skills: { german: 4, billing: 1 } }),
+      ],
+      waiting: [
+        waiting('i1', {
+          requiredSkills: [
+            { skill: 'german', minLevel: 3 },
+            { skill: 'billing', minLevel: 1 },
+          ],
+          declinedBy: [],
+        }),
+        waiting('i2', { requiredSkills: [{ skill: 'german', minLevel: 3 }], declinedBy: ['bo', 'cy'] }),
+      ],
     });
     expect(pairs(result)).toEqual(['i1→cy']);
   });
@@ -122,14 +151,26 @@ describe('planAssignments', () => {
       queues: [queue],
       agents: [agent('ana', { capacity: 1 })],
       // 100 + 10 × 45 = 550 beats a fresh 500.
-      waiting: [waiting('old', { priority: 100, queuedAt: NOW - 45 * MINUTE }), waiting('urgent', { priority: 500, queuedAt: NOW })],
+      waiting: [
+        waiting('old', { priority: 100, queuedAt: NOW - 45 * MINUTE }),
+        waiting('urgent', { priority: 500, queuedAt: NOW }),
+      ],
     });
     expect(result.offers).toMatchObject([{ interactionId: 'old', effectivePriority: 550 }]);
   });
 
   it('sets each offer to expire after the queue’s offer timeout', () => {
     const result = plan({ queues: [support({ offerTimeoutMs: 45_000 })], agents: [agent('ana')], waiting: [waiting('i1')] });
-    expect(result.offers).toEqual([{ interactionId: 'i1', agentId: 'ana', queueId: 'support', reason: 'routed', expiresAt: NOW + 45_000, effectivePriority: 100 }]);
+    expect(result.offers).toEqual([
+      {
+        interactionId: 'i1',
+        agentId: 'ana',
+        queueId: 'support',
+        reason: 'routed',
+        expiresAt: NOW + 45_000,
+        effectivePriority: 100,
+      },
+    ]);
   });
 
   describe('conversation affinity', () => {
@@ -159,16 +200,30 @@ describe('planAssignments', () => {
       expect(during.offers).toEqual([]);
       expect(during.heldForAffinity).toEqual(['reply']);
       expect(during.nextWakeAt).toBe(NOW + 6 * MINUTE);
-      const after = plan({ now: NOW + 6 * MINUTE, queues: [queue], agents, waiting: [reply({ enteredQueueAt: NOW - 4 * MINUTE })] });
+      const after = plan({
+        now: NOW + 6 * MINUTE,
+        queues: [queue],
+        agents,
+        waiting: [reply({ enteredQueueAt: NOW - 4 * MINUTE })],
+      });
       expect(after.offers).toMatchObject([{ agentId: 'other', reason: 'routed' }]);
     });
 
     it('ignores affinity after the window, when disabled, and when the owner declined', () => {
       const agents = [...others, agent('owner')];
-      const late = plan({ queues: [support({ affinity: { enabled: true, windowMs: 30 * MINUTE, ownerWaitMs: 0 } })], agents, waiting: [reply()] });
-      const disabled = plan({ queues: [support({ affinity: { enabled: false, windowMs: 72 * 60 * MINUTE, ownerWaitMs: 0 } })], agents, waiting: [reply()] });
+      const late = plan({
+        queues: [support({ affinity: { enabled: true, windowMs: 30 * MINUTE, ownerWaitMs: 0 } })],
+        agents,
+        waiting: [reply()],
+      });
+      const disabled = plan({
+        queues: [support({ affinity: { enabled: false, windowMs: 72 * 60 * MINUTE, ownerWaitMs: 0 } })],
+        agents,
+        waiting: [reply()],
+      });
       const declined = plan({ queues: [support()], agents, waiting: [reply({ declinedBy: ['owner'] })] });
-      for (const result of [late, disabled, declined]) expect(result.offers).toMatchObject([{ agentId: 'other', reason: 'routed' }]);
+      for (const result of [late, disabled, declined])
+        expect(result.offers).toMatchObject([{ agentId: 'other', reason: 'routed' }]);
     });
   });
 
@@ -182,7 +237,11 @@ describe('planAssignments', () => {
     const general = createQueuePolicy('general');
     const agents = [agent('junior', { skills: { german: 2 } })];
     const german = (enteredMinutesAgo: number, applied = 0): WaitingInteraction =>
-      waiting('i1', { requiredSkills: [{ skill: 'german', minLevel: 5 }], enteredQueueAt: NOW - enteredMinutesAgo * MINUTE, escalationStepsApplied: applied });
+      waiting('i1', {
+        requiredSkills: [{ skill: 'german', minLevel: 5 }],
+        enteredQueueAt: NOW - enteredMinutesAgo * MINUTE,
+        escalationStepsApplied: applied,
+      });
 
     it('offers nothing before the first step is due and says when it will be', () => {
       const result = plan({ queues: [bullseye, general], agents, waiting: [german(4)] });
@@ -193,28 +252,50 @@ describe('planAssignments', () => {
 
     it('relaxes skills when the step is due and offers to the wider ring at once', () => {
       const result = plan({ queues: [bullseye, general], agents, waiting: [german(5)] });
-      expect(result.escalations).toMatchObject([{ kind: 'relax-skills', stepIndex: 0, requiredSkills: [{ skill: 'german', minLevel: 2 }], escalationStepsApplied: 1 }]);
+      expect(result.escalations).toMatchObject([
+        { kind: 'relax-skills', stepIndex: 0, requiredSkills: [{ skill: 'german', minLevel: 2 }], escalationStepsApplied: 1 },
+      ]);
       expect(pairs(result)).toEqual(['i1→junior']);
     });
 
     it('fires every due step in order, then offers from the overflow queue keeping the relaxed skills', () => {
-      const result = plan({ queues: [bullseye, general], agents: [agent('generalist', { queueIds: ['general'], skills: { german: 2 } })], waiting: [german(16)] });
+      const result = plan({
+        queues: [bullseye, general],
+        agents: [agent('generalist', { queueIds: ['general'], skills: { german: 2 } })],
+        waiting: [german(16)],
+      });
       expect(result.escalations).toMatchObject([
         { kind: 'relax-skills', stepIndex: 0 },
-        { kind: 'overflow', stepIndex: 1, fromQueueId: 'support', toQueueId: 'general', enteredQueueAt: NOW, queuedAt: NOW - MINUTE },
+        {
+          kind: 'overflow',
+          stepIndex: 1,
+          fromQueueId: 'support',
+          toQueueId: 'general',
+          enteredQueueAt: NOW,
+          queuedAt: NOW - MINUTE,
+        },
       ]);
       expect(result.offers).toMatchObject([{ agentId: 'generalist', queueId: 'general' }]);
     });
   });
 
   it('considers a repeated interaction once and reports interactions of unknown queues', () => {
-    const result = plan({ queues: [support()], agents: [agent('ana')], waiting: [waiting('i1'), waiting('i1'), waiting('lost', { queueId: 'gone' })] });
+    const result = plan({
+      queues: [support()],
+      agents: [agent('ana')],
+      waiting: [waiting('i1'), waiting('i1'), waiting('lost', { queueId: 'gone' })],
+    });
     expect(pairs(result)).toEqual(['i1→ana']);
     expect(result.unknownQueue).toEqual(['lost']);
   });
 
   it('stops after maxOffers', () => {
-    const result = plan({ queues: [support()], agents: [agent('ana', { capacity: 10 })], waiting: ['a', 'b', 'c'].map((id) => waiting(id)), maxOffers: 2 });
+    const result = plan({
+      queues: [support()],
+      agents: [agent('ana', { capacity: 10 })],
+      waiting: ['a', 'b', 'c'].map((id) => waiting(id)),
+      maxOffers: 2,
+    });
     expect(result.offers).toHaveLength(2);
   });
 });

@@ -174,7 +174,8 @@ function prepare(input: AssignmentInput): Prepared {
       const escalated = applyDueEscalations(original, queues, now);
       interaction = escalated.interaction;
       if (escalated.decisions.length > 0) plan.escalations.push(...escalated.decisions);
-      if (escalated.blocked) plan.blockedEscalations.push({ interactionId: original.interactionId, message: escalated.blocked.message });
+      if (escalated.blocked)
+        plan.blockedEscalations.push({ interactionId: original.interactionId, message: escalated.blocked.message });
       wake(escalated.nextDueAt);
     }
     const queue = queues.get(interaction.queueId) as QueuePolicy;
@@ -183,7 +184,12 @@ function prepare(input: AssignmentInput): Prepared {
     let owner: string | undefined;
     let holdUntil: EpochMillis | undefined;
     const hint = interaction.affinity;
-    if (hint && queue.affinity.enabled && now - hint.previousClosedAt <= queue.affinity.windowMs && !declined?.has(hint.agentId)) {
+    if (
+      hint &&
+      queue.affinity.enabled &&
+      now - hint.previousClosedAt <= queue.affinity.windowMs &&
+      !declined?.has(hint.agentId)
+    ) {
       owner = hint.agentId;
       const windowEnd = hint.previousClosedAt + queue.affinity.windowMs + 1;
       const waitEnd = interaction.enteredQueueAt + queue.affinity.ownerWaitMs;
@@ -429,7 +435,8 @@ class Group {
     for (const agent of scan) {
       if (agent.free > 0 && meetsRequirements(agent.snapshot.skills, this.requirements)) {
         eligible.push(agent);
-        if (this.queue.strategy === 'best-skill-match') this.surplus.set(agent, skillSurplus(agent.snapshot.skills, this.requirements));
+        if (this.queue.strategy === 'best-skill-match')
+          this.surplus.set(agent, skillSurplus(agent.snapshot.skills, this.requirements));
       }
     }
     return eligible;

@@ -32,11 +32,7 @@ export class RoutingValidationError extends RoutingEngineError {
 
 /** Why an interaction transition was refused (see `transition`). */
 export type TransitionRejectionReason =
-  | 'invalid-transition'
-  | 'not-the-agent'
-  | 'offer-expired'
-  | 'offer-not-expired'
-  | 'invalid-event';
+  'invalid-transition' | 'not-the-agent' | 'offer-expired' | 'offer-not-expired' | 'invalid-event';
 
 /** An interaction event that its current state does not allow. */
 export class IllegalTransitionError extends RoutingEngineError {

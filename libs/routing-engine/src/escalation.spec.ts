@@ -27,11 +27,16 @@ const interaction = (overrides: Partial<WaitingInteraction> = {}): WaitingIntera
 const queues = (...list: QueuePolicy[]): Map<string, QueuePolicy> => new Map(list.map((queue) => [queue.queueId, queue]));
 
 describe('applyDueEscalations', () => {
-  const tiers = queues(createQueuePolicy('a', { escalationSteps: [relax(5 * MINUTE), relax(10 * MINUTE), overflow(20 * MINUTE, 'b')] }), createQueuePolicy('b', { requiredSkills: [{ skill: 'email', minLevel: 1 }], escalationSteps: [relax(3 * MINUTE)] }));
+  const tiers = queues(
+    createQueuePolicy('a', { escalationSteps: [relax(5 * MINUTE), relax(10 * MINUTE), overflow(20 * MINUTE, 'b')] }),
+    createQueuePolicy('b', { requiredSkills: [{ skill: 'email', minLevel: 1 }], escalationSteps: [relax(3 * MINUTE)] }),
+  );
 
   it('fires a step exactly when its wait is reached, not a millisecond before', () => {
     expect(applyDueEscalations(interaction(), tiers, T + 5 * MINUTE - 1).decisions).toEqual([]);
-    expect(applyDueEscalations(interaction(), tiers, T + 5 * MINUTE).decisions).toMatchObject([{ kind: 'relax-skills', stepIndex: 0, dueAt: T + 5 * MINUTE }]);
+    expect(applyDueEscalations(interaction(), tiers, T + 5 * MINUTE).decisions).toMatchObject([
+      { kind: 'relax-skills', stepIndex: 0, dueAt: T + 5 * MINUTE },
+    ]);
   });
 
   it('fires each step once: applied steps are skipped', () => {
@@ -42,13 +47,20 @@ describe('applyDueEscalations', () => {
 
   it('catches up on every overdue step in order, ending with the overflow', () => {
     const outcome = applyDueEscalations(interaction(), tiers, T + 25 * MINUTE);
-    expect(outcome.decisions.map((decision) => `${decision.kind}#${decision.stepIndex}`)).toEqual(['relax-skills#0', 'relax-skills#1', 'overflow#2']);
+    expect(outcome.decisions.map((decision) => `${decision.kind}#${decision.stepIndex}`)).toEqual([
+      'relax-skills#0',
+      'relax-skills#1',
+      'overflow#2',
+    ]);
     expect(outcome.interaction).toMatchObject({
       queueId: 'b',
       queuedAt: T,
       enteredQueueAt: T + 25 * MINUTE,
       escalationStepsApplied: 0,
-      requiredSkills: [{ skill: 'email', minLevel: 1 }, { skill: 'german', minLevel: 6 }],
+      requiredSkills: [
+        { skill: 'email', minLevel: 1 },
+        { skill: 'german', minLevel: 6 },
+      ],
     });
     // The target queue's steps count from the overflow.
     expect(outcome.nextDueAt).toBe(T + 28 * MINUTE);
@@ -60,7 +72,10 @@ describe('applyDueEscalations', () => {
   });
 
   it('moves one hop per due time through a cycle of overflows, never looping', () => {
-    const cycle = queues(createQueuePolicy('a', { escalationSteps: [overflow(MINUTE, 'b')] }), createQueuePolicy('b', { escalationSteps: [overflow(MINUTE, 'a')] }));
+    const cycle = queues(
+      createQueuePolicy('a', { escalationSteps: [overflow(MINUTE, 'b')] }),
+      createQueuePolicy('b', { escalationSteps: [overflow(MINUTE, 'a')] }),
+    );
     const outcome = applyDueEscalations(interaction(), cycle, T + 60 * MINUTE);
     expect(outcome.decisions).toHaveLength(1);
     expect(outcome.interaction.queueId).toBe('b');
@@ -68,7 +83,10 @@ describe('applyDueEscalations', () => {
 
   it('blocks on an overflow to a queue that does not exist', () => {
     const broken = queues(createQueuePolicy('a', { escalationSteps: [overflow(MINUTE, 'gone')] }));
-    expect(applyDueEscalations(interaction(), broken, T + 2 * MINUTE)).toMatchObject({ decisions: [], blocked: { stepIndex: 0 } });
+    expect(applyDueEscalations(interaction(), broken, T + 2 * MINUTE)).toMatchObject({
+      decisions: [],
+      blocked: { stepIndex: 0 },
+    });
   });
 
   it('fires exactly the steps whose wait has passed, for any steps and any time', () => {
@@ -82,7 +100,9 @@ describe('applyDueEscalations', () => {
           const policy = queues(createQueuePolicy('a', { escalationSteps: steps }));
           const start = Math.min(applied, steps.length);
           const outcome = applyDueEscalations(interaction({ escalationStepsApplied: start }), policy, T + elapsed);
-          const expected = minutes.map((m, index) => ({ m, index })).filter(({ m, index }) => index >= start && m * MINUTE <= elapsed);
+          const expected = minutes
+            .map((m, index) => ({ m, index }))
+            .filter(({ m, index }) => index >= start && m * MINUTE <= elapsed);
           expect(outcome.decisions.map((decision) => decision.stepIndex)).toEqual(expected.map(({ index }) => index));
           const next = minutes.find((m, index) => index >= start && m * MINUTE > elapsed);
           expect(outcome.nextDueAt).toBe(next === undefined ? undefined : T + next * MINUTE);

@@ -85,7 +85,10 @@ export function applyDueEscalations(
         interaction: current,
         decisions,
         nextDueAt: undefined,
-        blocked: { stepIndex: index, message: `escalation step ${index} of queue ${queue.queueId} overflows to unknown queue ${action.queueId}` },
+        blocked: {
+          stepIndex: index,
+          message: `escalation step ${index} of queue ${queue.queueId} overflows to unknown queue ${action.queueId}`,
+        },
       };
     }
     const requiredSkills = mergeRequirements(current.requiredSkills, target.requiredSkills);

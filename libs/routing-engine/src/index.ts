@@ -3,7 +3,13 @@
 export * from './errors';
 export * from './model';
 export * from './skills';
-export { safeRegexLimits, compileSafeRegex, type SafeRegex, type SafeRegexCompileResult, type SafeRegexSyntaxError } from './safe-regex';
+export {
+  safeRegexLimits,
+  compileSafeRegex,
+  type SafeRegex,
+  type SafeRegexCompileResult,
+  type SafeRegexSyntaxError,
+} from './safe-regex';
 export * from './routing-rules';
 export * from './queue-policy';
 export * from './escalation';

@@ -94,12 +94,21 @@ const legal: Record<InteractionEventType, Partial<Record<StateName, StateName>>>
   'transfer-to-agent': to(operable, 'OFFERED'),
   assign: to(operable, 'ASSIGNED'),
   reply: { ASSIGNED: 'REPLIED', REPLIED: 'REPLIED' },
-  'customer-reply': { RECEIVED: 'RECEIVED', UNROUTED: 'UNROUTED', QUEUED: 'QUEUED', OFFERED: 'OFFERED', ASSIGNED: 'ASSIGNED', REPLIED: 'ASSIGNED' },
+  'customer-reply': {
+    RECEIVED: 'RECEIVED',
+    UNROUTED: 'UNROUTED',
+    QUEUED: 'QUEUED',
+    OFFERED: 'OFFERED',
+    ASSIGNED: 'ASSIGNED',
+    REPLIED: 'ASSIGNED',
+  },
   complete: to(open, 'COMPLETED'),
 };
 
 describe('interaction state machine', () => {
-  const table = names.flatMap((from) => interactionEventTypes.map((type) => [from, type, legal[type][from] ?? 'refused'] as const));
+  const table = names.flatMap((from) =>
+    interactionEventTypes.map((type) => [from, type, legal[type][from] ?? 'refused'] as const),
+  );
 
   it('has a table row for every state and event type', () => {
     expect(table).toHaveLength(names.length * interactionEventTypes.length);
@@ -125,13 +134,13 @@ describe('interaction state machine', () => {
     ['UNROUTED', 'UNROUTED'],
     ['ASSIGNED', 'REPLIED'],
     ['REPLIED', 'REPLIED'],
-  ] as const)('counts a supervisor\'s reply on %s: → %s', (from, expected) => {
+  ] as const)("counts a supervisor's reply on %s: → %s", (from, expected) => {
     const result = transition(snapshotIn(from), { type: 'reply', at: T, agentId: '', by: supervisor });
     expect(result.ok && result.next.state).toBe(stateOf[expected]);
     expect(result.ok && result.change.actor).toEqual(supervisor);
   });
 
-  it.each(['RECEIVED', 'COMPLETED', 'MERGED', 'DISCARDED'] as const)('refuses a supervisor\'s reply on %s', (from) => {
+  it.each(['RECEIVED', 'COMPLETED', 'MERGED', 'DISCARDED'] as const)("refuses a supervisor's reply on %s", (from) => {
     expect(transition(snapshotIn(from), { type: 'reply', at: T, agentId: '', by: supervisor }).ok).toBe(false);
   });
 
@@ -156,28 +165,48 @@ describe('interaction state machine', () => {
       StateChangeReason.STATE_CHANGE_REASON_REPLIED,
       StateChangeReason.STATE_CHANGE_REASON_COMPLETED,
     ]);
-    expect(snapshot).toMatchObject({ state: S.INTERACTION_STATE_COMPLETED, agentId: 'ana', queueId: 'billing', queuedAt: T, closedAt: T + 4, version: 6 });
+    expect(snapshot).toMatchObject({
+      state: S.INTERACTION_STATE_COMPLETED,
+      agentId: 'ana',
+      queueId: 'billing',
+      queuedAt: T,
+      closedAt: T + 4,
+      version: 6,
+    });
   });
 
   it('requeues on decline or timeout and remembers who passed, but not after a revocation', () => {
     const afterDecline = transitionOrThrow(snapshotIn('OFFERED'), { type: 'decline', at: T, agentId: 'ana' }).next;
     const reoffered = transitionOrThrow(afterDecline, { type: 'offer', at: T, agentId: 'bo', expiresAt: T + minute }).next;
     const afterTimeout = transitionOrThrow(reoffered, { type: 'offer-timeout', at: T + minute }).next;
-    expect(afterTimeout).toMatchObject({ state: S.INTERACTION_STATE_QUEUED, offeredAgentId: undefined, declinedBy: ['ana', 'bo'] });
+    expect(afterTimeout).toMatchObject({
+      state: S.INTERACTION_STATE_QUEUED,
+      offeredAgentId: undefined,
+      declinedBy: ['ana', 'bo'],
+    });
     const revoked = transitionOrThrow(snapshotIn('OFFERED'), { type: 'revoke-offer', at: T }).next;
     expect(revoked.declinedBy).toEqual([]);
   });
 
   it('refuses to offer an interaction again to an agent who declined it', () => {
     const declined = transitionOrThrow(snapshotIn('OFFERED'), { type: 'decline', at: T, agentId: 'ana' }).next;
-    expect(transition(declined, { type: 'offer', at: T, agentId: 'ana', expiresAt: T + minute })).toMatchObject({ ok: false, reason: 'invalid-event' });
+    expect(transition(declined, { type: 'offer', at: T, agentId: 'ana', expiresAt: T + minute })).toMatchObject({
+      ok: false,
+      reason: 'invalid-event',
+    });
   });
 
   it('refuses an accept by another agent, an accept at or after expiry, and a timeout before expiry', () => {
     const offered = snapshotIn('OFFERED');
     expect(transition(offered, { type: 'accept', at: T, agentId: 'bo' })).toMatchObject({ ok: false, reason: 'not-the-agent' });
-    expect(transition(offered, { type: 'accept', at: T + minute, agentId: 'ana' })).toMatchObject({ ok: false, reason: 'offer-expired' });
-    expect(transition(offered, { type: 'offer-timeout', at: T + minute - 1 })).toMatchObject({ ok: false, reason: 'offer-not-expired' });
+    expect(transition(offered, { type: 'accept', at: T + minute, agentId: 'ana' })).toMatchObject({
+      ok: false,
+      reason: 'offer-expired',
+    });
+    expect(transition(offered, { type: 'offer-timeout', at: T + minute - 1 })).toMatchObject({
+      ok: false,
+      reason: 'offer-not-expired',
+    });
     expect(transition(offered, { type: 'decline', at: T, agentId: 'bo' })).toMatchObject({ ok: false, reason: 'not-the-agent' });
   });
 
@@ -186,7 +215,10 @@ describe('interaction state machine', () => {
     const bo = { kind: 'agent', agentId: 'bo' } as const;
     expect(transition(assigned, { type: 'reply', at: T, agentId: 'bo' })).toMatchObject({ ok: false, reason: 'not-the-agent' });
     expect(transition(assigned, { type: 'complete', at: T, by: bo })).toMatchObject({ ok: false, reason: 'not-the-agent' });
-    expect(transition(assigned, { type: 'transfer-to-queue', at: T, queueId: 'x', by: bo })).toMatchObject({ ok: false, reason: 'not-the-agent' });
+    expect(transition(assigned, { type: 'transfer-to-queue', at: T, queueId: 'x', by: bo })).toMatchObject({
+      ok: false,
+      reason: 'not-the-agent',
+    });
     expect(transition(snapshotIn('QUEUED'), { type: 'complete', at: T, by: { kind: 'agent', agentId: 'ana' } })).toMatchObject({
       ok: false,
       reason: 'invalid-transition',
@@ -200,27 +232,59 @@ describe('interaction state machine', () => {
   it('transfers to a queue keeping the waiting time, with a clean slate of declines and escalation steps', () => {
     const queued = { ...snapshotIn('QUEUED'), declinedBy: ['bo'], escalationStepsApplied: 2 };
     const { next, change } = transitionOrThrow(queued, { type: 'transfer-to-queue', at: T, queueId: 'tier-2', by: supervisor });
-    expect(next).toMatchObject({ queueId: 'tier-2', queuedAt: queued.queuedAt, enteredQueueAt: T, declinedBy: [], escalationStepsApplied: 0 });
+    expect(next).toMatchObject({
+      queueId: 'tier-2',
+      queuedAt: queued.queuedAt,
+      enteredQueueAt: T,
+      declinedBy: [],
+      escalationStepsApplied: 0,
+    });
     expect(change.reason).toBe(StateChangeReason.STATE_CHANGE_REASON_TRANSFERRED_TO_QUEUE);
   });
 
   it('returns a declined transfer-to-agent offer of an unrouted interaction to UNROUTED', () => {
-    const offered = transitionOrThrow(snapshotIn('UNROUTED'), { type: 'transfer-to-agent', at: T, agentId: 'cy', expiresAt: T + minute, by: supervisor }).next;
+    const offered = transitionOrThrow(snapshotIn('UNROUTED'), {
+      type: 'transfer-to-agent',
+      at: T,
+      agentId: 'cy',
+      expiresAt: T + minute,
+      by: supervisor,
+    }).next;
     expect(transitionOrThrow(offered, { type: 'decline', at: T, agentId: 'cy' }).next.state).toBe(S.INTERACTION_STATE_UNROUTED);
   });
 
   it('overflows keeping or resetting the waiting time and records the reason', () => {
     const queued = snapshotIn('QUEUED');
-    const kept = transitionOrThrow(queued, { type: 'overflow', at: T, queueId: 'tier-2', resetWaitTime: false, requiredSkills: [] });
-    const reset = transitionOrThrow(queued, { type: 'overflow', at: T, queueId: 'tier-2', resetWaitTime: true, requiredSkills: [] });
+    const kept = transitionOrThrow(queued, {
+      type: 'overflow',
+      at: T,
+      queueId: 'tier-2',
+      resetWaitTime: false,
+      requiredSkills: [],
+    });
+    const reset = transitionOrThrow(queued, {
+      type: 'overflow',
+      at: T,
+      queueId: 'tier-2',
+      resetWaitTime: true,
+      requiredSkills: [],
+    });
     expect(kept.next.queuedAt).toBe(queued.queuedAt);
     expect(reset.next.queuedAt).toBe(T);
     expect(kept.change.reason).toBe(StateChangeReason.STATE_CHANGE_REASON_OVERFLOWED);
-    expect(transition(queued, { type: 'overflow', at: T, queueId: 'billing', resetWaitTime: false, requiredSkills: [] })).toMatchObject({ ok: false });
+    expect(
+      transition(queued, { type: 'overflow', at: T, queueId: 'billing', resetWaitTime: false, requiredSkills: [] }),
+    ).toMatchObject({ ok: false });
   });
 
   it('marks an offer to the conversation’s previous agent as OFFERED_BY_AFFINITY', () => {
-    const { change } = transitionOrThrow(snapshotIn('QUEUED'), { type: 'offer', at: T, agentId: 'ana', expiresAt: T + minute, byAffinity: true });
+    const { change } = transitionOrThrow(snapshotIn('QUEUED'), {
+      type: 'offer',
+      at: T,
+      agentId: 'ana',
+      expiresAt: T + minute,
+      byAffinity: true,
+    });
     expect(change.reason).toBe(StateChangeReason.STATE_CHANGE_REASON_OFFERED_BY_AFFINITY);
   });
 
@@ -236,7 +300,11 @@ describe('interaction state machine', () => {
   it('keeps its invariants along any sequence of events (offer fields only while OFFERED, owner while held, version counts changes)', () => {
     const event = fc.oneof(
       fc.constantFrom(...Object.values(sampleEvent)),
-      fc.record({ type: fc.constant('accept' as const), at: fc.integer({ min: T, max: T + 2 * minute }), agentId: fc.constantFrom('ana', 'bo', 'cy') }),
+      fc.record({
+        type: fc.constant('accept' as const),
+        at: fc.integer({ min: T, max: T + 2 * minute }),
+        agentId: fc.constantFrom('ana', 'bo', 'cy'),
+      }),
       fc.record({ type: fc.constant('decline' as const), at: fc.constant(T), agentId: fc.constantFrom('ana', 'bo', 'cy') }),
       fc.record({
         type: fc.constant('complete' as const),

@@ -24,7 +24,8 @@ export const finalInteractionStates: ReadonlySet<InteractionState> = new Set([
 ]);
 
 /** Who acts on an interaction. Agent actions are checked against the interaction's agent. */
-export type TransitionActor = { kind: 'system' } | { kind: 'customer' } | { kind: 'agent'; agentId: string } | { kind: 'supervisor'; id: string };
+export type TransitionActor =
+  { kind: 'system' } | { kind: 'customer' } | { kind: 'agent'; agentId: string } | { kind: 'supervisor'; id: string };
 
 export type InteractionEvent =
   /** Rules (or the default queue) put it in a queue. */
@@ -154,9 +155,15 @@ const stateName = (state: InteractionState): string => interactionStateToJSON(st
 export function transition(current: InteractionSnapshot, event: InteractionEvent): TransitionResult {
   const from = current.state;
   const reject = (reason: TransitionRejectionReason, message: string): TransitionRejection => ({ ok: false, reason, message });
-  const invalid = (): TransitionRejection => reject('invalid-transition', `cannot ${event.type} an interaction that is ${stateName(from)}`);
+  const invalid = (): TransitionRejection =>
+    reject('invalid-transition', `cannot ${event.type} an interaction that is ${stateName(from)}`);
   const isIn = (...states: InteractionState[]): boolean => states.includes(from);
-  const done = (next: Partial<InteractionSnapshot>, reason: StateChangeReason, actor: TransitionActor, agentId?: string): TransitionResult => {
+  const done = (
+    next: Partial<InteractionSnapshot>,
+    reason: StateChangeReason,
+    actor: TransitionActor,
+    agentId?: string,
+  ): TransitionResult => {
     const snapshot: InteractionSnapshot = { ...current, ...next, updatedAt: event.at, version: current.version + 1 };
     return { ok: true, next: snapshot, change: { previousState: from, state: snapshot.state, reason, actor, agentId } };
   };
@@ -213,7 +220,8 @@ export function transition(current: InteractionSnapshot, event: InteractionEvent
       );
     case 'offer':
       if (!isIn(S.INTERACTION_STATE_QUEUED)) return invalid();
-      if (current.declinedBy.includes(event.agentId)) return reject('invalid-event', `agent ${event.agentId} already passed on this interaction`);
+      if (current.declinedBy.includes(event.agentId))
+        return reject('invalid-event', `agent ${event.agentId} already passed on this interaction`);
       if (event.expiresAt <= event.at) return reject('invalid-event', 'an offer must expire after it is made');
       return done(
         { state: S.INTERACTION_STATE_OFFERED, offeredAgentId: event.agentId, offerExpiresAt: event.expiresAt },
@@ -224,7 +232,8 @@ export function transition(current: InteractionSnapshot, event: InteractionEvent
     case 'accept':
       if (!isIn(S.INTERACTION_STATE_OFFERED)) return invalid();
       if (current.offeredAgentId !== event.agentId) return reject('not-the-agent', 'the offer is for another agent');
-      if (current.offerExpiresAt !== undefined && event.at >= current.offerExpiresAt) return reject('offer-expired', 'the offer has expired');
+      if (current.offerExpiresAt !== undefined && event.at >= current.offerExpiresAt)
+        return reject('offer-expired', 'the offer has expired');
       return done(
         { ...clearedOffer, state: S.INTERACTION_STATE_ASSIGNED, agentId: event.agentId, assignedAt: event.at },
         R.STATE_CHANGE_REASON_OFFER_ACCEPTED,
@@ -234,10 +243,16 @@ export function transition(current: InteractionSnapshot, event: InteractionEvent
     case 'decline':
       if (!isIn(S.INTERACTION_STATE_OFFERED)) return invalid();
       if (current.offeredAgentId !== event.agentId) return reject('not-the-agent', 'the offer is for another agent');
-      return done(requeue(event.agentId), R.STATE_CHANGE_REASON_OFFER_DECLINED, { kind: 'agent', agentId: event.agentId }, event.agentId);
+      return done(
+        requeue(event.agentId),
+        R.STATE_CHANGE_REASON_OFFER_DECLINED,
+        { kind: 'agent', agentId: event.agentId },
+        event.agentId,
+      );
     case 'offer-timeout':
       if (!isIn(S.INTERACTION_STATE_OFFERED)) return invalid();
-      if (current.offerExpiresAt !== undefined && event.at < current.offerExpiresAt) return reject('offer-not-expired', 'the offer has not expired yet');
+      if (current.offerExpiresAt !== undefined && event.at < current.offerExpiresAt)
+        return reject('offer-not-expired', 'the offer has not expired yet');
       return done(requeue(current.offeredAgentId), R.STATE_CHANGE_REASON_OFFER_TIMED_OUT, system, current.offeredAgentId);
     case 'revoke-offer':
       if (!isIn(S.INTERACTION_STATE_OFFERED)) return invalid();
@@ -247,7 +262,11 @@ export function transition(current: InteractionSnapshot, event: InteractionEvent
       if (!isIn(S.INTERACTION_STATE_QUEUED)) return invalid();
       if (event.queueId === current.queueId) return reject('invalid-event', 'an overflow goes to another queue');
       return done(
-        { ...enterQueue(event.queueId, !event.resetWaitTime), declinedBy: current.declinedBy, requiredSkills: event.requiredSkills },
+        {
+          ...enterQueue(event.queueId, !event.resetWaitTime),
+          declinedBy: current.declinedBy,
+          requiredSkills: event.requiredSkills,
+        },
         R.STATE_CHANGE_REASON_OVERFLOWED,
         system,
       );
@@ -268,11 +287,18 @@ export function transition(current: InteractionSnapshot, event: InteractionEvent
       if (finalInteractionStates.has(from) || from === S.INTERACTION_STATE_RECEIVED) return invalid();
       const refused = actorMayAct(event.by);
       if (refused) return refused;
-      if (event.by.kind === 'agent' && event.by.agentId === event.agentId) return reject('invalid-event', 'an agent cannot transfer to themselves');
+      if (event.by.kind === 'agent' && event.by.agentId === event.agentId)
+        return reject('invalid-event', 'an agent cannot transfer to themselves');
       if (event.expiresAt <= event.at) return reject('invalid-event', 'an offer must expire after it is made');
       // The transferring owner gives it up; a decline returns it to its queue with a clean slate.
       return done(
-        { state: S.INTERACTION_STATE_OFFERED, agentId: undefined, offeredAgentId: event.agentId, offerExpiresAt: event.expiresAt, declinedBy: [] },
+        {
+          state: S.INTERACTION_STATE_OFFERED,
+          agentId: undefined,
+          offeredAgentId: event.agentId,
+          offerExpiresAt: event.expiresAt,
+          declinedBy: [],
+        },
         R.STATE_CHANGE_REASON_TRANSFERRED_TO_AGENT,
         event.by,
         event.agentId,
@@ -281,7 +307,8 @@ export function transition(current: InteractionSnapshot, event: InteractionEvent
     case 'assign':
       if (finalInteractionStates.has(from) || from === S.INTERACTION_STATE_RECEIVED) return invalid();
       if (event.by.kind !== 'supervisor') return reject('invalid-event', 'only a supervisor assigns directly');
-      if (heldByAgent && current.agentId === event.agentId) return reject('invalid-event', `the interaction is already held by ${event.agentId}`);
+      if (heldByAgent && current.agentId === event.agentId)
+        return reject('invalid-event', `the interaction is already held by ${event.agentId}`);
       return done(
         { ...clearedOffer, state: S.INTERACTION_STATE_ASSIGNED, agentId: event.agentId, assignedAt: event.at },
         R.STATE_CHANGE_REASON_ASSIGNED_BY_SUPERVISOR,
@@ -291,14 +318,26 @@ export function transition(current: InteractionSnapshot, event: InteractionEvent
     case 'reply':
       if (event.by?.kind === 'supervisor') {
         if (finalInteractionStates.has(from) || from === S.INTERACTION_STATE_RECEIVED) return invalid();
-        return done({ state: heldByAgent ? S.INTERACTION_STATE_REPLIED : from }, R.STATE_CHANGE_REASON_REPLIED, event.by, current.agentId);
+        return done(
+          { state: heldByAgent ? S.INTERACTION_STATE_REPLIED : from },
+          R.STATE_CHANGE_REASON_REPLIED,
+          event.by,
+          current.agentId,
+        );
       }
       if (!heldByAgent) return invalid();
       if (current.agentId !== event.agentId) return reject('not-the-agent', 'the interaction is held by another agent');
-      return done({ state: S.INTERACTION_STATE_REPLIED }, R.STATE_CHANGE_REASON_REPLIED, { kind: 'agent', agentId: event.agentId }, event.agentId);
+      return done(
+        { state: S.INTERACTION_STATE_REPLIED },
+        R.STATE_CHANGE_REASON_REPLIED,
+        { kind: 'agent', agentId: event.agentId },
+        event.agentId,
+      );
     case 'customer-reply':
       if (finalInteractionStates.has(from)) return invalid();
-      return done({ state: heldByAgent ? S.INTERACTION_STATE_ASSIGNED : from }, R.STATE_CHANGE_REASON_CUSTOMER_REPLIED, { kind: 'customer' });
+      return done({ state: heldByAgent ? S.INTERACTION_STATE_ASSIGNED : from }, R.STATE_CHANGE_REASON_CUSTOMER_REPLIED, {
+        kind: 'customer',
+      });
     case 'complete': {
       if (finalInteractionStates.has(from)) return invalid();
       const refused = actorMayAct(event.by);
@@ -314,7 +353,10 @@ export function transition(current: InteractionSnapshot, event: InteractionEvent
 }
 
 /** `transition`, throwing IllegalTransitionError (FAILED_PRECONDITION) on a refusal. */
-export function transitionOrThrow(current: InteractionSnapshot, event: InteractionEvent): { next: InteractionSnapshot; change: InteractionChange } {
+export function transitionOrThrow(
+  current: InteractionSnapshot,
+  event: InteractionEvent,
+): { next: InteractionSnapshot; change: InteractionChange } {
   const result = transition(current, event);
   if (!result.ok) throw new IllegalTransitionError(result.reason, result.message);
   return result;

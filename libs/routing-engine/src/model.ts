@@ -76,11 +76,14 @@ export type DirectOfferRefusal = 'agent-disabled' | 'agent-offline' | 'agent-at-
  * Whether a supervisor's assignment or a transfer to this agent is allowed (TransferTarget.agent_id:
  * enabled, not OFFLINE, free capacity; queue membership and skills are not required).
  */
-export function checkDirectOffer(agent: AgentSnapshot): { ok: true } | { ok: false; reason: DirectOfferRefusal; message: string } {
+export function checkDirectOffer(
+  agent: AgentSnapshot,
+): { ok: true } | { ok: false; reason: DirectOfferRefusal; message: string } {
   if (!agent.enabled) return { ok: false, reason: 'agent-disabled', message: `agent ${agent.agentId} is disabled` };
   if (agent.presence === AgentPresence.AGENT_PRESENCE_OFFLINE || agent.presence === AgentPresence.AGENT_PRESENCE_UNSPECIFIED) {
     return { ok: false, reason: 'agent-offline', message: `agent ${agent.agentId} is offline` };
   }
-  if (freeCapacity(agent) <= 0) return { ok: false, reason: 'agent-at-capacity', message: `agent ${agent.agentId} has no free capacity` };
+  if (freeCapacity(agent) <= 0)
+    return { ok: false, reason: 'agent-at-capacity', message: `agent ${agent.agentId} has no free capacity` };
   return { ok: true };
 }

@@ -15,7 +15,12 @@ const queue = (overrides: Partial<Queue> = {}): Queue => ({
 
 describe('toQueuePolicy', () => {
   it('resolves the proto defaults of an empty queue', () => {
-    expect(toQueuePolicy(queue())).toEqual({ queueId: 'billing', requiredSkills: [], escalationSteps: [], ...defaultQueuePolicy });
+    expect(toQueuePolicy(queue())).toEqual({
+      queueId: 'billing',
+      requiredSkills: [],
+      escalationSteps: [],
+      ...defaultQueuePolicy,
+    });
   });
 
   it('converts durations, strategies and escalation steps', () => {
@@ -26,7 +31,10 @@ describe('toQueuePolicy', () => {
         offerTimeout: seconds(30),
         aging: { interval: seconds(60), increment: 0, ceiling: 0 },
         escalationSteps: [
-          { afterWait: seconds(300), action: { $case: 'relaxSkills', value: { dropAll: false, dropSkills: ['vip'], lowerMinLevelBy: 1 } } },
+          {
+            afterWait: seconds(300),
+            action: { $case: 'relaxSkills', value: { dropAll: false, dropSkills: ['vip'], lowerMinLevelBy: 1 } },
+          },
           { afterWait: seconds(900), action: { $case: 'overflow', value: { queueId: 'general', resetWaitTime: true } } },
         ],
         affinity: { disabled: true, window: seconds(3600), ownerWait: { seconds: 1, nanos: 500_000_000 } },
@@ -60,7 +68,10 @@ describe('validateQueue', () => {
         requiredSkills: [{ skill: 'German', minLevel: 11 }],
         escalationSteps: [
           { afterWait: seconds(600), action: { $case: 'overflow', value: { queueId: 'billing', resetWaitTime: false } } },
-          { afterWait: seconds(300), action: { $case: 'relaxSkills', value: { dropAll: false, dropSkills: [], lowerMinLevelBy: 0 } } },
+          {
+            afterWait: seconds(300),
+            action: { $case: 'relaxSkills', value: { dropAll: false, dropSkills: [], lowerMinLevelBy: 0 } },
+          },
           { afterWait: seconds(900) },
         ],
       }),

@@ -60,7 +60,9 @@ export function toQueuePolicy(queue: Queue): QueuePolicy {
     offerTimeoutMs: queue.offerTimeout ? durationToMillis(queue.offerTimeout) : defaultQueuePolicy.offerTimeoutMs,
     serviceLevel: queue.serviceLevel
       ? {
-          thresholdMs: queue.serviceLevel.threshold ? durationToMillis(queue.serviceLevel.threshold) : defaultQueuePolicy.serviceLevel.thresholdMs,
+          thresholdMs: queue.serviceLevel.threshold
+            ? durationToMillis(queue.serviceLevel.threshold)
+            : defaultQueuePolicy.serviceLevel.thresholdMs,
           targetPercent: queue.serviceLevel.targetPercent || defaultQueuePolicy.serviceLevel.targetPercent,
         }
       : { ...defaultQueuePolicy.serviceLevel },
@@ -77,12 +79,19 @@ export function toQueuePolicy(queue: Queue): QueuePolicy {
       const afterWaitMs = durationToMillis(step.afterWait);
       return action.$case === 'relaxSkills'
         ? [{ afterWaitMs, action: { kind: 'relax-skills', ...action.value } }]
-        : [{ afterWaitMs, action: { kind: 'overflow', queueId: action.value.queueId, resetWaitTime: action.value.resetWaitTime } }];
+        : [
+            {
+              afterWaitMs,
+              action: { kind: 'overflow', queueId: action.value.queueId, resetWaitTime: action.value.resetWaitTime },
+            },
+          ];
     }),
     affinity: {
       enabled: !queue.affinity?.disabled,
       windowMs: queue.affinity?.window ? durationToMillis(queue.affinity.window) : defaultQueuePolicy.affinity.windowMs,
-      ownerWaitMs: queue.affinity?.ownerWait ? durationToMillis(queue.affinity.ownerWait) : defaultQueuePolicy.affinity.ownerWaitMs,
+      ownerWaitMs: queue.affinity?.ownerWait
+        ? durationToMillis(queue.affinity.ownerWait)
+        : defaultQueuePolicy.affinity.ownerWaitMs,
     },
   };
 }
@@ -150,7 +159,8 @@ export function validateQueue(queue: Queue, options: { fieldPrefix?: string; que
       } else {
         const target = action.value.queueId;
         if (!isResourceId(target)) v.add(`${field}.overflow.queue_id`, 'is required: a queue id');
-        else if (options.queueId !== undefined && target === options.queueId) v.add(`${field}.overflow.queue_id`, 'must be another queue');
+        else if (options.queueId !== undefined && target === options.queueId)
+          v.add(`${field}.overflow.queue_id`, 'must be another queue');
       }
     });
   }

@@ -1,4 +1,10 @@
-import { Importance, type InboundMessage, type RuleAction, type RuleEvaluation, type SkillRequirement } from '@mailroute/contracts';
+import {
+  Importance,
+  type InboundMessage,
+  type RuleAction,
+  type RuleEvaluation,
+  type SkillRequirement,
+} from '@mailroute/contracts';
 import type { FieldViolation } from './errors';
 import type { CompiledRuleSet, RoutingEvaluation } from './routing-rules';
 import { isEmailAddress, isResourceId, Violations } from './validation';
@@ -35,7 +41,12 @@ export function validateRoutingSample(request: { mailboxId: string; message?: In
   }
   v.text('message.body_text', message.bodyText, { max: maxSampleBodyCharacters });
   v.text('message.language', message.language, { max: 64 });
-  const importances: number[] = [Importance.IMPORTANCE_UNSPECIFIED, Importance.IMPORTANCE_LOW, Importance.IMPORTANCE_NORMAL, Importance.IMPORTANCE_HIGH];
+  const importances: number[] = [
+    Importance.IMPORTANCE_UNSPECIFIED,
+    Importance.IMPORTANCE_LOW,
+    Importance.IMPORTANCE_NORMAL,
+    Importance.IMPORTANCE_HIGH,
+  ];
   if (!importances.includes(message.importance)) v.add('message.importance', 'is not an importance');
   return v.list;
 }
@@ -55,19 +66,43 @@ export interface RoutingExplanation {
  * that does not exist leaves the e-mail UNROUTED at intake, so the outcome is unset then while the
  * matching rule is still named. `queueExists` tells which queues the tenant has.
  */
-export function explainRouting(ruleSet: CompiledRuleSet, evaluation: RoutingEvaluation, queueExists: (queueId: string) => boolean): RoutingExplanation {
-  const evaluations = evaluation.trace.map((step) => ({ ruleId: step.ruleId, matched: step.matched, disabled: step.disabled, failedCondition: step.failedCondition ?? '' }));
+export function explainRouting(
+  ruleSet: CompiledRuleSet,
+  evaluation: RoutingEvaluation,
+  queueExists: (queueId: string) => boolean,
+): RoutingExplanation {
+  const evaluations = evaluation.trace.map((step) => ({
+    ruleId: step.ruleId,
+    matched: step.matched,
+    disabled: step.disabled,
+    failedCondition: step.failedCondition ?? '',
+  }));
   const outcome = evaluation.outcome;
   switch (outcome.kind) {
     case 'discard':
-      return { evaluations, matchedRuleId: outcome.ruleId, outcome: { action: { $case: 'discard', value: { reason: outcome.reason } } }, requiredSkills: [] };
+      return {
+        evaluations,
+        matchedRuleId: outcome.ruleId,
+        outcome: { action: { $case: 'discard', value: { reason: outcome.reason } } },
+        requiredSkills: [],
+      };
     case 'route': {
       const routed = queueExists(outcome.queueId);
       return {
         evaluations,
         matchedRuleId: outcome.ruleId ?? '',
         outcome: routed
-          ? { action: { $case: 'route', value: { queueId: outcome.queueId, priority: outcome.priority, requiredSkills: ruleSkills(ruleSet, outcome.ruleId), tags: [...outcome.tags] } } }
+          ? {
+              action: {
+                $case: 'route',
+                value: {
+                  queueId: outcome.queueId,
+                  priority: outcome.priority,
+                  requiredSkills: ruleSkills(ruleSet, outcome.ruleId),
+                  tags: [...outcome.tags],
+                },
+              },
+            }
           : undefined,
         requiredSkills: routed ? outcome.requiredSkills.map((s) => ({ ...s })) : [],
       };

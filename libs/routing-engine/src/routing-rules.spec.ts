@@ -1,5 +1,12 @@
 import { Importance, InboundMessage, RoutingRule, RuleCondition, type SenderList } from '@mailroute/contracts';
-import { autoReplyDiscardRule, compileRuleSet, evaluateRules, validateRoutingRule, validateSenderList, type RoutableEmail } from './routing-rules';
+import {
+  autoReplyDiscardRule,
+  compileRuleSet,
+  evaluateRules,
+  validateRoutingRule,
+  validateSenderList,
+  type RoutableEmail,
+} from './routing-rules';
 
 function email(partial: Parameters<typeof InboundMessage.fromPartial>[0] = {}, mailboxId = 'support'): RoutableEmail {
   return {
@@ -17,18 +24,34 @@ function email(partial: Parameters<typeof InboundMessage.fromPartial>[0] = {}, m
 }
 
 let position = 0;
-function rule(ruleId: string, condition: Partial<RuleCondition>, queueId = ruleId, extra: Partial<RoutingRule> = {}): RoutingRule {
+function rule(
+  ruleId: string,
+  condition: Partial<RuleCondition>,
+  queueId = ruleId,
+  extra: Partial<RoutingRule> = {},
+): RoutingRule {
   return RoutingRule.fromPartial({
     ruleId,
     displayName: ruleId,
     position: position++,
     condition: RuleCondition.fromPartial(condition),
-    action: { action: { $case: 'route', value: { queueId, priority: 200, requiredSkills: [{ skill: 'german', minLevel: 2 }], tags: ['t'] } } },
+    action: {
+      action: {
+        $case: 'route',
+        value: { queueId, priority: 200, requiredSkills: [{ skill: 'german', minLevel: 2 }], tags: ['t'] },
+      },
+    },
     ...extra,
   });
 }
 
-const vip: SenderList = { senderListId: 'vip', displayName: 'VIP', description: '', entries: ['ceo@northwind.com', '@fabrikam.com'], etag: '' };
+const vip: SenderList = {
+  senderListId: 'vip',
+  displayName: 'VIP',
+  description: '',
+  entries: ['ceo@northwind.com', '@fabrikam.com'],
+  etag: '',
+};
 
 function routeOf(rules: RoutingRule[], message = email(), options: Parameters<typeof evaluateRules>[2] = {}) {
   return evaluateRules(compileRuleSet(rules, [vip]), message, options);
@@ -73,7 +96,15 @@ describe('evaluateRules', () => {
     ['a subject regex', { subjectPatterns: [{ pattern: { $case: 'regex', value: '^question\\b' } }] }, true],
     ['a body regex', { bodyPatterns: [{ pattern: { $case: 'regex', value: 'order \\d{5}' } }] }, true],
     ['a body regex that does not match', { bodyPatterns: [{ pattern: { $case: 'regex', value: 'refund' } }] }, false],
-    ['all of several fields', { senderDomains: ['fabrikam.com'], languages: ['de'], subjectPatterns: [{ pattern: { $case: 'contains', value: 'invoice' } }] }, true],
+    [
+      'all of several fields',
+      {
+        senderDomains: ['fabrikam.com'],
+        languages: ['de'],
+        subjectPatterns: [{ pattern: { $case: 'contains', value: 'invoice' } }],
+      },
+      true,
+    ],
   ])('matches on %s: %s', (_label, condition, matches) => {
     expect(routeOf([rule('r', condition)]).outcome.kind).toBe(matches ? 'route' : 'unrouted');
   });
@@ -94,14 +125,18 @@ describe('evaluateRules', () => {
       attachments: [{ attachmentId: 'a', name: 'logo.png', isInline: true }],
       importance: Importance.IMPORTANCE_UNSPECIFIED,
     });
-    expect(routeOf([rule('r', { hasAttachments: false, importances: [Importance.IMPORTANCE_NORMAL] })], inline).outcome.kind).toBe('route');
+    expect(
+      routeOf([rule('r', { hasAttachments: false, importances: [Importance.IMPORTANCE_NORMAL] })], inline).outcome.kind,
+    ).toBe('route');
   });
 
   it('discards auto-replies with the starter rule before any routing rule', () => {
     const outOfOffice = email({ automation: { autoReply: true } });
     const result = routeOf([{ ...autoReplyDiscardRule(), position: -10 }, rule('catch-all', {})], outOfOffice);
     expect(result.outcome).toEqual({ kind: 'discard', ruleId: 'discard-automated', reason: 'automated message' });
-    expect(routeOf([{ ...autoReplyDiscardRule(), position: -10 }, rule('catch-all', {})]).outcome).toMatchObject({ ruleId: 'catch-all' });
+    expect(routeOf([{ ...autoReplyDiscardRule(), position: -10 }, rule('catch-all', {})]).outcome).toMatchObject({
+      ruleId: 'catch-all',
+    });
   });
 
   it('falls back to the default queue with priority 100, else leaves the e-mail unrouted', () => {
@@ -123,13 +158,25 @@ describe('evaluateRules', () => {
         { skill: 'billing', minLevel: 1 },
       ],
     });
-    expect(result.outcome).toMatchObject({ requiredSkills: [{ skill: 'billing', minLevel: 1 }, { skill: 'german', minLevel: 4 }] });
+    expect(result.outcome).toMatchObject({
+      requiredSkills: [
+        { skill: 'billing', minLevel: 1 },
+        { skill: 'german', minLevel: 4 },
+      ],
+    });
   });
 
   it('matches a catastrophic-backtracking pattern against a hostile body in linear time', () => {
     const hostile = email({ bodyText: `${'a'.repeat(60_000)}!`, subject: 'x' });
     const started = performance.now();
-    const result = routeOf([rule('redos', { bodyPatterns: [{ pattern: { $case: 'regex', value: '(a+)+$' } }, { pattern: { $case: 'regex', value: '(a|aa)*b' } }] })], hostile);
+    const result = routeOf(
+      [
+        rule('redos', {
+          bodyPatterns: [{ pattern: { $case: 'regex', value: '(a+)+$' } }, { pattern: { $case: 'regex', value: '(a|aa)*b' } }],
+        }),
+      ],
+      hostile,
+    );
     expect(result.outcome.kind).toBe('unrouted');
     expect(performance.now() - started).toBeLessThan(1000);
   });
@@ -137,7 +184,11 @@ describe('evaluateRules', () => {
 
 describe('validateRoutingRule', () => {
   it('accepts a valid rule', () => {
-    expect(validateRoutingRule(rule('ok', { senderDomains: ['*.contoso.com'], subjectPatterns: [{ pattern: { $case: 'regex', value: '^re:' } }] }))).toEqual([]);
+    expect(
+      validateRoutingRule(
+        rule('ok', { senderDomains: ['*.contoso.com'], subjectPatterns: [{ pattern: { $case: 'regex', value: '^re:' } }] }),
+      ),
+    ).toEqual([]);
   });
 
   it('names each invalid field by its proto path, including a refused regex', () => {
@@ -151,7 +202,20 @@ describe('validateRoutingRule', () => {
         languages: ['german!'],
         importances: [Importance.IMPORTANCE_UNSPECIFIED],
       },
-      action: { action: { $case: 'route', value: { queueId: '', priority: 5000, requiredSkills: [{ skill: 'x', minLevel: 1 }, { skill: 'x', minLevel: 2 }], tags: ['Bad Tag'] } } },
+      action: {
+        action: {
+          $case: 'route',
+          value: {
+            queueId: '',
+            priority: 5000,
+            requiredSkills: [
+              { skill: 'x', minLevel: 1 },
+              { skill: 'x', minLevel: 2 },
+            ],
+            tags: ['Bad Tag'],
+          },
+        },
+      },
     });
     const violations = validateRoutingRule(bad, { fieldPrefix: 'rule' });
     expect(violations.map((violation) => violation.field)).toEqual([
@@ -172,16 +236,19 @@ describe('validateRoutingRule', () => {
   });
 
   it('requires an action', () => {
-    expect(validateRoutingRule(RoutingRule.fromPartial({ displayName: 'x' }))).toEqual([{ field: 'action', message: 'is required: route or discard' }]);
+    expect(validateRoutingRule(RoutingRule.fromPartial({ displayName: 'x' }))).toEqual([
+      { field: 'action', message: 'is required: route or discard' },
+    ]);
   });
 });
 
 describe('validateSenderList', () => {
   it('accepts addresses and @domains and names the bad entries', () => {
     expect(validateSenderList(vip)).toEqual([]);
-    expect(validateSenderList({ ...vip, entries: ['ok@x.com', 'nope', '@'] }, { fieldPrefix: 'sender_list' }).map((violation) => violation.field)).toEqual([
-      'sender_list.entries[1]',
-      'sender_list.entries[2]',
-    ]);
+    expect(
+      validateSenderList({ ...vip, entries: ['ok@x.com', 'nope', '@'] }, { fieldPrefix: 'sender_list' }).map(
+        (violation) => violation.field,
+      ),
+    ).toEqual(['sender_list.entries[1]', 'sender_list.entries[2]']);
   });
 });

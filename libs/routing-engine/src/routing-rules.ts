@@ -56,14 +56,18 @@ function validateCondition(v: Violations, condition: RuleCondition): void {
     });
   };
   list('mailbox_ids', condition.mailboxIds, 100, (id) => (isResourceId(id) ? undefined : 'is not a mailbox id'));
-  list('sender_addresses', condition.senderAddresses, 1000, (address) => (isEmailAddress(address) ? undefined : 'is not an e-mail address'));
+  list('sender_addresses', condition.senderAddresses, 1000, (address) =>
+    isEmailAddress(address) ? undefined : 'is not an e-mail address',
+  );
   list('sender_domains', condition.senderDomains, 1000, (domain) =>
     domain.length <= 255 && isDomain(domain.startsWith('*.') ? domain.slice(2) : domain)
       ? undefined
       : 'must be a domain such as contoso.com or *.contoso.com',
   );
   list('sender_list_ids', condition.senderListIds, 20, (id) => (isResourceId(id) ? undefined : 'is not a sender list id'));
-  list('recipient_addresses', condition.recipientAddresses, 100, (address) => (isEmailAddress(address) ? undefined : 'is not an e-mail address'));
+  list('recipient_addresses', condition.recipientAddresses, 100, (address) =>
+    isEmailAddress(address) ? undefined : 'is not an e-mail address',
+  );
   for (const [field, patterns] of [
     ['subject_patterns', condition.subjectPatterns],
     ['body_patterns', condition.bodyPatterns],
@@ -192,7 +196,10 @@ function compileTextPatterns(patterns: readonly TextPattern[]): ((text: string) 
   });
 }
 
-function compileCondition(condition: RuleCondition | undefined, senderLists: ReadonlyMap<string, CompiledSenderList>): CompiledRule['tests'] {
+function compileCondition(
+  condition: RuleCondition | undefined,
+  senderLists: ReadonlyMap<string, CompiledSenderList>,
+): CompiledRule['tests'] {
   if (!condition) return [];
   const tests: CompiledRule['tests'] = [];
   if (condition.mailboxIds.length > 0) {
@@ -328,7 +335,10 @@ export interface RoutingEvaluation {
 export function evaluateRules(
   ruleSet: CompiledRuleSet,
   email: RoutableEmail,
-  options: { defaultQueueId?: string | undefined; queueSkills?: ((queueId: string) => readonly SkillRequirement[] | undefined) | undefined } = {},
+  options: {
+    defaultQueueId?: string | undefined;
+    queueSkills?: ((queueId: string) => readonly SkillRequirement[] | undefined) | undefined;
+  } = {},
 ): RoutingEvaluation {
   const facts = toFacts(email);
   const trace: RuleTrace[] = [];
@@ -347,7 +357,8 @@ export function evaluateRules(
     trace.push({ ruleId: rule.ruleId, matched: true, disabled: false });
     const action = rule.action?.action;
     if (!action) continue; // unreachable for validated rules; a rule without action decides nothing
-    if (action.$case === 'discard') return { outcome: { kind: 'discard', ruleId: rule.ruleId, reason: action.value.reason }, trace };
+    if (action.$case === 'discard')
+      return { outcome: { kind: 'discard', ruleId: rule.ruleId, reason: action.value.reason }, trace };
     const route = action.value;
     return {
       outcome: {
@@ -364,7 +375,14 @@ export function evaluateRules(
   const fallback = options.defaultQueueId;
   if (fallback) {
     return {
-      outcome: { kind: 'route', ruleId: undefined, queueId: fallback, priority: defaultRoutePriority, requiredSkills: withQueueSkills(fallback, []), tags: [] },
+      outcome: {
+        kind: 'route',
+        ruleId: undefined,
+        queueId: fallback,
+        priority: defaultRoutePriority,
+        requiredSkills: withQueueSkills(fallback, []),
+        tags: [],
+      },
       trace,
     };
   }

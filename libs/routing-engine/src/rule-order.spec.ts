@@ -10,11 +10,21 @@ describe('orderRules', () => {
       { ruleId: 'a', position: 10 },
       { ruleId: 'b', position: 20 },
     ];
-    expect(orderRules(legacy).map((r) => [r.ruleId, r.index])).toEqual([['a', 0], ['b', 1], ['c', 2]]);
+    expect(orderRules(legacy).map((r) => [r.ruleId, r.index])).toEqual([
+      ['a', 0],
+      ['b', 1],
+      ['c', 2],
+    ]);
   });
 
   it('breaks ties of stored positions by rule id, in code-unit order', () => {
-    expect(ids([{ ruleId: 'ab', position: 1 }, { ruleId: 'a-b', position: 1 }, { ruleId: 'z', position: 0 }])).toEqual(['z', 'a-b', 'ab']);
+    expect(
+      ids([
+        { ruleId: 'ab', position: 1 },
+        { ruleId: 'a-b', position: 1 },
+        { ruleId: 'z', position: 0 },
+      ]),
+    ).toEqual(['z', 'a-b', 'ab']);
   });
 });
 
@@ -39,7 +49,12 @@ describe('placeNewRule', () => {
     expect(placed.order).toEqual(['a', 'x', 'b', 'c']);
     expect(placed.position).toBe(1);
     const after = applyWrites(current, placed.writes).concat({ ruleId: 'x', position: placed.position });
-    expect(orderRules(after).map((r) => [r.ruleId, r.position])).toEqual([['a', 0], ['x', 1], ['b', 2], ['c', 3]]);
+    expect(orderRules(after).map((r) => [r.ruleId, r.position])).toEqual([
+      ['a', 0],
+      ['x', 1],
+      ['b', 2],
+      ['c', 3],
+    ]);
   });
 
   it('inserts first at position 0, also into an empty rule set', () => {
@@ -74,11 +89,22 @@ describe('planRulePositions', () => {
 
   it('ends with positions 0 … n-1 in the wanted order (property)', () => {
     fc.assert(
-      fc.property(storedRules.chain((rules) => fc.tuple(fc.constant(rules), fc.shuffledSubarray(rules.map((r) => r.ruleId), { minLength: rules.length, maxLength: rules.length }))), ([rules, order]) => {
-        const after = applyWrites(rules, planRulePositions(rules, order));
-        expect(orderRules(after).map((r) => r.ruleId)).toEqual(order);
-        expect(orderRules(after).every((r) => r.position === r.index)).toBe(true);
-      }),
+      fc.property(
+        storedRules.chain((rules) =>
+          fc.tuple(
+            fc.constant(rules),
+            fc.shuffledSubarray(
+              rules.map((r) => r.ruleId),
+              { minLength: rules.length, maxLength: rules.length },
+            ),
+          ),
+        ),
+        ([rules, order]) => {
+          const after = applyWrites(rules, planRulePositions(rules, order));
+          expect(orderRules(after).map((r) => r.ruleId)).toEqual(order);
+          expect(orderRules(after).every((r) => r.position === r.index)).toBe(true);
+        },
+      ),
     );
   });
 
@@ -87,7 +113,11 @@ describe('planRulePositions', () => {
       fc.property(storedRules, fc.nat(), (rules, seed) => {
         // Renumbering with one inserted gap, as CreateRoutingRule does: the relative order of the existing rules stays.
         const order = orderRules(rules).map((r) => r.ruleId);
-        const writes = planRulePositions(rules, [...order.slice(0, seed % (order.length + 1)), 'new', ...order.slice(seed % (order.length + 1))]).filter((w) => w.ruleId !== 'new');
+        const writes = planRulePositions(rules, [
+          ...order.slice(0, seed % (order.length + 1)),
+          'new',
+          ...order.slice(seed % (order.length + 1)),
+        ]).filter((w) => w.ruleId !== 'new');
         let state = rules;
         for (const write of writes) {
           state = applyWrites(state, [write]);

@@ -51,7 +51,11 @@ export function planRulePositions(current: readonly RulePlace[], order: readonly
  * the stored positions to write. Unset or beyond the end appends after the highest stored position
  * without moving anyone; otherwise the new rule takes index `at` and later rules move down.
  */
-export function placeNewRule(current: readonly RulePlace[], ruleId: string, at: number | undefined): { order: string[]; writes: PositionWrite[]; position: number } {
+export function placeNewRule(
+  current: readonly RulePlace[],
+  ruleId: string,
+  at: number | undefined,
+): { order: string[]; writes: PositionWrite[]; position: number } {
   const ordered = orderRules(current).map((rule) => rule.ruleId);
   if (at === undefined || at >= ordered.length) {
     const position = current.reduce((max, rule) => Math.max(max, rule.position + 1), 0);

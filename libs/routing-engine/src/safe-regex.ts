@@ -52,7 +52,11 @@ export type SafeRegexCompileResult = { ok: true; regex: SafeRegex } | ({ ok: fal
 export function compileSafeRegex(source: string): SafeRegexCompileResult {
   if (source.length === 0) return { ok: false, message: 'the pattern is empty', offset: 0 };
   if (source.length > safeRegexLimits.maxPatternLength) {
-    return { ok: false, message: `the pattern is longer than ${safeRegexLimits.maxPatternLength} characters`, offset: safeRegexLimits.maxPatternLength };
+    return {
+      ok: false,
+      message: `the pattern is longer than ${safeRegexLimits.maxPatternLength} characters`,
+      offset: safeRegexLimits.maxPatternLength,
+    };
   }
   try {
     const ast = new Parser(source).parse();
@@ -194,7 +198,8 @@ class Parser {
     const quantifier = this.tryParseQuantifier();
     if (!quantifier) return atom;
     if (atom.kind === 'assert' || atom.kind === 'empty') this.fail('nothing to repeat', atomStart);
-    if (this.peek() === '?') this.pos++; // lazy: same matches, same answer
+    if (this.peek() === '?')
+      this.pos++; // lazy: same matches, same answer
     else if (this.peek() === '+') this.fail('possessive quantifiers are not supported', this.pos);
     const at = this.pos;
     if (this.tryParseQuantifier()) this.fail('a quantifier cannot follow another quantifier', at);
@@ -303,7 +308,8 @@ class Parser {
       this.fail('backreferences are not supported (RE2 syntax runs in linear time)', start);
     }
     if (char === 'p' || char === 'P') this.fail('Unicode classes (\\p) are not supported; use explicit ranges', start);
-    if (char === 'Q' || char === 'E' || char === 'C' || char === 'X' || char === 'R') this.fail(`\\${char} is not supported`, start);
+    if (char === 'Q' || char === 'E' || char === 'C' || char === 'X' || char === 'R')
+      this.fail(`\\${char} is not supported`, start);
     const simple = SIMPLE_ESCAPES[char];
     if (simple !== undefined) return { kind: 'literal', code: simple };
     switch (char) {
@@ -476,7 +482,10 @@ function compile(ast: Node): Instruction[] {
       case 'alternate':
         return node.items
           .slice(0, -1)
-          .reduceRight((rest, item) => add({ op: OP_SPLIT, x: emit(item, next), y: rest }), emit(node.items.at(-1) as Node, next));
+          .reduceRight(
+            (rest, item) => add({ op: OP_SPLIT, x: emit(item, next), y: rest }),
+            emit(node.items.at(-1) as Node, next),
+          );
       case 'repeat': {
         let entry = next;
         if (node.max === Infinity) {

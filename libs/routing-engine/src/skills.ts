@@ -49,7 +49,10 @@ export interface SkillRelaxation {
 }
 
 /** Applies a bullseye ring: drops skills and lowers the remaining minimums (never below 1). */
-export function relaxRequirements(requirements: readonly SkillRequirement[], relaxation: SkillRelaxation): NormalizedRequirements {
+export function relaxRequirements(
+  requirements: readonly SkillRequirement[],
+  relaxation: SkillRelaxation,
+): NormalizedRequirements {
   if (relaxation.dropAll) return [];
   const dropped = new Set(relaxation.dropSkills);
   return normalizeRequirements(

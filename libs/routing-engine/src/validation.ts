@@ -48,14 +48,16 @@ export class Violations {
   duration(field: string, value: Duration | undefined, minMs: number, maxMs: number, label: string): void {
     if (!value) return;
     const ms = durationToMillis(value);
-    if (!Number.isFinite(ms) || value.nanos < 0 || value.seconds < 0 || ms < minMs || ms > maxMs) this.add(field, `must be ${label}`);
+    if (!Number.isFinite(ms) || value.nanos < 0 || value.seconds < 0 || ms < minMs || ms > maxMs)
+      this.add(field, `must be ${label}`);
   }
 
   skills(field: string, requirements: readonly SkillRequirement[], max: number): void {
     if (!this.count(field, requirements, max)) return;
     const seen = new Set<string>();
     requirements.forEach(({ skill, minLevel }, index) => {
-      if (!isResourceId(skill)) this.add(`${field}[${index}].skill`, 'must be 1-63 characters of a-z, 0-9 and -, starting with a letter');
+      if (!isResourceId(skill))
+        this.add(`${field}[${index}].skill`, 'must be 1-63 characters of a-z, 0-9 and -, starting with a letter');
       else if (seen.has(skill)) this.add(`${field}[${index}].skill`, `names ${skill} twice`);
       seen.add(skill);
       this.integer(`${field}[${index}].min_level`, minLevel, 0, 10);

@@ -15,7 +15,13 @@ export function sampleAppCredentials(tenantId = randomId('tenant'), credentialsI
     graphEndpoint: 'https://graph.microsoft.com',
     credential: {
       kind: 'client-secret',
-      secret: { keyId: 'k1', algorithm: 'aes-256-gcm', iv: 'aXYtaXYtaXYtaXY=', ciphertext: 'Y2lwaGVy', authTag: 'dGFnLXRhZy10YWctdGFn' },
+      secret: {
+        keyId: 'k1',
+        algorithm: 'aes-256-gcm',
+        iv: 'aXYtaXYtaXYtaXY=',
+        ciphertext: 'Y2lwaGVy',
+        authTag: 'dGFnLXRhZy10YWctdGFn',
+      },
       expiresAt: new Date('2027-03-01T00:00:00.000Z'),
     },
     revision: 'r1',
@@ -23,7 +29,10 @@ export function sampleAppCredentials(tenantId = randomId('tenant'), credentialsI
 }
 
 /** The behaviour every AppCredentialsRepository adapter must have. */
-export function describeAppCredentialsRepositoryContract(name: string, options: RepositoryContractOptions<AppCredentialsRepository>): void {
+export function describeAppCredentialsRepositoryContract(
+  name: string,
+  options: RepositoryContractOptions<AppCredentialsRepository>,
+): void {
   describe(`AppCredentialsRepository contract: ${name}`, () => {
     let repository: AppCredentialsRepository;
     let close: () => Promise<void>;
@@ -84,7 +93,9 @@ export function describeAppCredentialsRepositoryContract(name: string, options: 
       expect(await repository.delete(created.tenantId, 'default', 2)).toBe(true);
       expect(await repository.get(created.tenantId, 'default')).toBeUndefined();
       expect(await repository.delete(created.tenantId, 'default')).toBe(false);
-      await expect(repository.create(sampleAppCredentials(created.tenantId), t1)).resolves.toMatchObject({ version: expect.any(Number) });
+      await expect(repository.create(sampleAppCredentials(created.tenantId), t1)).resolves.toMatchObject({
+        version: expect.any(Number),
+      });
     });
 
     it("lists a tenant's credentials in id order across pages, and every tenant's for monitoring", async () => {
@@ -96,7 +107,9 @@ export function describeAppCredentialsRepositoryContract(name: string, options: 
       const second = await repository.list(tenant, { pageSize: 2, pageToken: first.nextPageToken });
       expect(second.items.map((item) => item.credentialsId)).toEqual(['c']);
       expect(second.nextPageToken).toBeUndefined();
-      await expect(repository.list(`${tenant}-x`, { pageToken: first.nextPageToken })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(repository.list(`${tenant}-x`, { pageToken: first.nextPageToken })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      });
       const all = await repository.listAll({ pageSize: 500 });
       expect(all.items.filter((item) => item.tenantId.startsWith(tenant))).toHaveLength(4);
     });

@@ -24,19 +24,26 @@ export const configurationExitCode = 78;
  * configuration that would start (free ports, an embedded store in `workDir`), so only the case's
  * variables are wrong.
  */
-export function describeConfigurationErrors(entry: string, baseEnv: (workDir: string) => Record<string, string>, cases: readonly ConfigurationErrorCase[]): void {
+export function describeConfigurationErrors(
+  entry: string,
+  baseEnv: (workDir: string) => Record<string, string>,
+  cases: readonly ConfigurationErrorCase[],
+): void {
   describe(`${entry}: configuration errors`, () => {
     const workDir = mkdtempSync(path.join(tmpdir(), 'mailroute-config-'));
     afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
-    it.concurrent.each(cases.map((entryCase) => [entryCase.name, entryCase] as const))('%s: exits 78 naming the variable, without echoing the value', async (_name, entryCase) => {
-      const proc = startServiceProcess(entry, { ...baseEnv(workDir), ...entryCase.env });
-      const timer = setTimeout(() => proc.child.kill('SIGKILL'), 90_000);
-      const { code } = await proc.exited;
-      clearTimeout(timer);
-      const output = proc.output.join('\n');
-      expect({ code, names: output.includes(entryCase.variable) }).toEqual({ code: configurationExitCode, names: true });
-      if (entryCase.secret) expect(output).not.toContain(entryCase.secret);
-    });
+    it.concurrent.each(cases.map((entryCase) => [entryCase.name, entryCase] as const))(
+      '%s: exits 78 naming the variable, without echoing the value',
+      async (_name, entryCase) => {
+        const proc = startServiceProcess(entry, { ...baseEnv(workDir), ...entryCase.env });
+        const timer = setTimeout(() => proc.child.kill('SIGKILL'), 90_000);
+        const { code } = await proc.exited;
+        clearTimeout(timer);
+        const output = proc.output.join('\n');
+        expect({ code, names: output.includes(entryCase.variable) }).toEqual({ code: configurationExitCode, names: true });
+        if (entryCase.secret) expect(output).not.toContain(entryCase.secret);
+      },
+    );
   });
 }

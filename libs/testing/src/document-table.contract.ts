@@ -8,7 +8,10 @@ interface SampleDocument {
 }
 
 /** The behaviour every DocumentTable adapter must have. */
-export function describeDocumentTableContract(name: string, options: RepositoryContractOptions<DocumentTable<SampleDocument>>): void {
+export function describeDocumentTableContract(
+  name: string,
+  options: RepositoryContractOptions<DocumentTable<SampleDocument>>,
+): void {
   describe(`DocumentTable contract: ${name}`, () => {
     let table: DocumentTable<SampleDocument>;
     let close: () => Promise<void>;
@@ -43,7 +46,9 @@ export function describeDocumentTableContract(name: string, options: RepositoryC
     });
 
     it('inserts only into a free key, and of concurrent inserts exactly one wins', async () => {
-      const results = await Promise.all(Array.from({ length: 8 }, (_, i) => table.insert('race', { name: `w${i}`, at, nested: { count: i } })));
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => table.insert('race', { name: `w${i}`, at, nested: { count: i } })),
+      );
       expect(results.filter(Boolean)).toHaveLength(1);
       const winner = results.indexOf(true);
       expect((await table.get('race'))?.name).toBe(`w${winner}`);
@@ -55,13 +60,18 @@ export function describeDocumentTableContract(name: string, options: RepositoryC
     });
 
     it('lists a prefix in key order with keyset pagination, and nothing of other prefixes', async () => {
-      for (const key of ['t1/c', 't1/a', 't1/b', 't10/a', 't0/z', 't1-x/a']) await table.put(key, { name: key, at, nested: { count: 0 } });
+      for (const key of ['t1/c', 't1/a', 't1/b', 't10/a', 't0/z', 't1-x/a'])
+        await table.put(key, { name: key, at, nested: { count: 0 } });
       const first = await table.list({ prefix: 't1/', limit: 2 });
       expect(first.map((entry) => entry.key)).toEqual(['t1/a', 't1/b']);
       const second = await table.list({ prefix: 't1/', after: 't1/b', limit: 2 });
       expect(second.map((entry) => entry.key)).toEqual(['t1/c']);
       expect(second[0]?.document.name).toBe('t1/c');
-      expect((await table.list({ prefix: 't1/', after: 't0/z', limit: 10 })).map((entry) => entry.key)).toEqual(['t1/a', 't1/b', 't1/c']);
+      expect((await table.list({ prefix: 't1/', after: 't0/z', limit: 10 })).map((entry) => entry.key)).toEqual([
+        't1/a',
+        't1/b',
+        't1/c',
+      ]);
     });
 
     it('deletes one key, and every key of a prefix', async () => {

@@ -55,7 +55,10 @@ export function describeEventBusContract(name: string, options: EventBusContract
       await bus.subscribe({ groupId: randomId('g'), topics: [topic], handler: collect(received) });
       const keys = ['alpha', 'bravo', 'charlie', 'delta', 'echo'];
       for (let i = 0; i < 10; i += 1) {
-        await bus.publish(topic, keys.map((key) => ({ key, value: encode(`${key}:${i}`) })));
+        await bus.publish(
+          topic,
+          keys.map((key) => ({ key, value: encode(`${key}:${i}`) })),
+        );
       }
       await waitFor(() => received.length === 50, { timeoutMs, description: '50 messages' });
       for (const key of keys) {
@@ -108,7 +111,10 @@ export function describeEventBusContract(name: string, options: EventBusContract
           }
         }),
       });
-      await bus.publish(topic, ['first', 'second', 'third'].map((v) => ({ key: 'k', value: encode(v) })));
+      await bus.publish(
+        topic,
+        ['first', 'second', 'third'].map((v) => ({ key: 'k', value: encode(v) })),
+      );
       await waitFor(() => received.length === 3, { timeoutMs, description: '3 messages' });
       expect(received.map(text)).toEqual(['first', 'second', 'third']);
       expect(received.map((m) => m.attempt)).toEqual([1, 3, 1]);
@@ -117,7 +123,10 @@ export function describeEventBusContract(name: string, options: EventBusContract
     it('dead-letters a message that keeps failing with a non-retryable error and moves on', async () => {
       const bus = await newBus();
       const topic = randomId('contract-dlq');
-      await bus.ensureTopics([{ topic, partitions: 1 }, { topic: deadLetterTopic(topic), partitions: 1 }]);
+      await bus.ensureTopics([
+        { topic, partitions: 1 },
+        { topic: deadLetterTopic(topic), partitions: 1 },
+      ]);
       const received: DeliveredMessage[] = [];
       const deadLettered: DeliveredMessage[] = [];
       await bus.subscribe({
@@ -130,7 +139,10 @@ export function describeEventBusContract(name: string, options: EventBusContract
         }),
       });
       await bus.subscribe({ groupId: randomId('g'), topics: [deadLetterTopic(topic)], handler: collect(deadLettered) });
-      await bus.publish(topic, ['ok-1', 'poison', 'ok-2'].map((v) => ({ key: 'k', value: encode(v), headers: { 'x-source': 'test' } })));
+      await bus.publish(
+        topic,
+        ['ok-1', 'poison', 'ok-2'].map((v) => ({ key: 'k', value: encode(v), headers: { 'x-source': 'test' } })),
+      );
       await waitFor(() => received.length === 2 && deadLettered.length === 1, { timeoutMs, description: 'dead letter' });
       expect(received.map(text)).toEqual(['ok-1', 'ok-2']);
       const [dead] = deadLettered;
@@ -180,9 +192,18 @@ export function describeEventBusContract(name: string, options: EventBusContract
         },
       });
       const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
-      const parent = trace.setSpanContext(context.active(), { traceId, spanId: '00f067aa0ba902b7', traceFlags: TraceFlags.SAMPLED, isRemote: true });
+      const parent = trace.setSpanContext(context.active(), {
+        traceId,
+        spanId: '00f067aa0ba902b7',
+        traceFlags: TraceFlags.SAMPLED,
+        isRemote: true,
+      });
       await context.with(parent, () =>
-        bus.publish(topic, { key: 'k', value: encode('hi'), headers: { 'x-mailroute-tenant': 'tenant-1', 'content-type': 'application/x-protobuf' } }),
+        bus.publish(topic, {
+          key: 'k',
+          value: encode('hi'),
+          headers: { 'x-mailroute-tenant': 'tenant-1', 'content-type': 'application/x-protobuf' },
+        }),
       );
       await waitFor(() => received.length === 1, { timeoutMs, description: 'one message' });
       const [{ message, traceId: seen }] = received as [(typeof received)[number]];
@@ -205,7 +226,9 @@ export function describeEventBusContract(name: string, options: EventBusContract
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(received.map(text)).toEqual(['before']);
       await bus.close();
-      await expect(bus.publish(topic, { key: 'k', value: encode('late') })).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+      await expect(bus.publish(topic, { key: 'k', value: encode('late') })).rejects.toMatchObject({
+        code: 'FAILED_PRECONDITION',
+      });
       await expect(bus.close()).resolves.toBeUndefined();
     });
   });

@@ -1,9 +1,17 @@
 import { ConfidentialClientApplication } from '@azure/msal-node';
-import { createGraphSandbox, type GraphSandboxAdminClient, type GraphSandbox, type GraphSandboxEndpoints, type GraphSandboxOptions } from '@mailroute/graph-sandbox';
+import {
+  createGraphSandbox,
+  type GraphSandboxAdminClient,
+  type GraphSandbox,
+  type GraphSandboxEndpoints,
+  type GraphSandboxOptions,
+} from '@mailroute/graph-sandbox';
 import { randomBytes } from 'node:crypto';
 
 /** A started in-process graph sandbox whose CA this process trusts. Stop it with `sandbox.stop()`. */
-export async function startTestGraphSandbox(options: GraphSandboxOptions = {}): Promise<{ sandbox: GraphSandbox; endpoints: GraphSandboxEndpoints }> {
+export async function startTestGraphSandbox(
+  options: GraphSandboxOptions = {},
+): Promise<{ sandbox: GraphSandbox; endpoints: GraphSandboxEndpoints }> {
   const sandbox = createGraphSandbox({ trustCaInProcess: true, ...options });
   return { sandbox, endpoints: await sandbox.start() };
 }
@@ -22,7 +30,10 @@ export interface SandboxMailTenant {
 /** Creates a fresh sandbox tenant with `mailboxCount` mailboxes named `box<i>@<domain>`. */
 export async function createSandboxMailTenant(
   endpoints: GraphSandboxEndpoints,
-  options: { mailboxCount?: number; applicationPermissions?: NonNullable<Parameters<GraphSandboxAdminClient['createApp']>[1]>['applicationPermissions'] } = {},
+  options: {
+    mailboxCount?: number;
+    applicationPermissions?: NonNullable<Parameters<GraphSandboxAdminClient['createApp']>[1]>['applicationPermissions'];
+  } = {},
 ): Promise<SandboxMailTenant> {
   const suffix = randomBytes(4).toString('hex');
   const tenant = await endpoints.admin.createTenant({ displayName: `Test ${suffix}`, domain: `t${suffix}.example` });
@@ -46,7 +57,10 @@ export async function createSandboxMailTenant(
  * credentials against the sandbox: mailroute tenant id → sandbox tenant. Stands in for
  * auth-broker in tests that are not about auth-broker.
  */
-export function createSandboxTokenProvider(endpoints: GraphSandboxEndpoints, tenants: ReadonlyMap<string, SandboxMailTenant> | Map<string, SandboxMailTenant>) {
+export function createSandboxTokenProvider(
+  endpoints: GraphSandboxEndpoints,
+  tenants: ReadonlyMap<string, SandboxMailTenant> | Map<string, SandboxMailTenant>,
+) {
   const clients = new Map<string, ConfidentialClientApplication>();
   const clientFor = (tenantId: string): { msal: ConfidentialClientApplication } => {
     const tenant = tenants.get(tenantId);
@@ -67,10 +81,17 @@ export function createSandboxTokenProvider(endpoints: GraphSandboxEndpoints, ten
   };
   return {
     calls: 0,
-    async getToken(tenantId: string, _principal: unknown, options: { forceRefresh: boolean }): Promise<{ accessToken: string; graphEndpoint: string }> {
+    async getToken(
+      tenantId: string,
+      _principal: unknown,
+      options: { forceRefresh: boolean },
+    ): Promise<{ accessToken: string; graphEndpoint: string }> {
       this.calls += 1;
       const { msal } = clientFor(tenantId);
-      const result = await msal.acquireTokenByClientCredential({ scopes: ['https://graph.microsoft.com/.default'], skipCache: options.forceRefresh });
+      const result = await msal.acquireTokenByClientCredential({
+        scopes: ['https://graph.microsoft.com/.default'],
+        skipCache: options.forceRefresh,
+      });
       if (!result) throw new Error('MSAL returned no token');
       return { accessToken: result.accessToken, graphEndpoint: endpoints.baseUrl };
     },

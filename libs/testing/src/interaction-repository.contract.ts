@@ -4,19 +4,33 @@ import { randomId } from './wait-for';
 /** What the router's config store must do (VersionedCollection and its embedded twin). */
 export interface VersionedRecords<T extends object> {
   latest(key: string): Promise<LatestVersion<T> | undefined>;
-  write(key: string, expectedVersion: number, data: T): Promise<{ outcome: 'written'; version: number } | { outcome: 'conflict' }>;
+  write(
+    key: string,
+    expectedVersion: number,
+    data: T,
+  ): Promise<{ outcome: 'written'; version: number } | { outcome: 'conflict' }>;
   remove(key: string, expectedVersion?: number): Promise<boolean>;
   page(after: string | undefined, limit: number): Promise<LatestVersion<T>[]>;
 }
 
 export interface InteractionRepositoryContractOptions {
   /** A repository over fresh, empty storage, and the config store beside it. */
-  create: () => Promise<{ interactions: InteractionRepository; versioned: VersionedRecords<{ name: string }>; close: () => Promise<void> }>;
+  create: () => Promise<{
+    interactions: InteractionRepository;
+    versioned: VersionedRecords<{ name: string }>;
+    close: () => Promise<void>;
+  }>;
 }
 
 const OFFERED = 4;
 
-export function interactionRecord(tenantId: string, interactionId: string, version: number, state: number, extra: Partial<InteractionRecord> = {}): InteractionRecord {
+export function interactionRecord(
+  tenantId: string,
+  interactionId: string,
+  version: number,
+  state: number,
+  extra: Partial<InteractionRecord> = {},
+): InteractionRecord {
   return {
     tenantId,
     interactionId,
@@ -128,11 +142,17 @@ export function describeInteractionRepositoryContract(name: string, options: Int
       await interactions.commit(historyEntryOf(interactionRecord(tenant, 'b', 1, 2, { queuedAt: 200 })));
       await interactions.commit(historyEntryOf(interactionRecord(tenant, 'a', 1, 2, { queuedAt: 300 })));
       await interactions.commit(historyEntryOf(interactionRecord(tenant, 'c', 1, 2, { queuedAt: 100 })));
-      await interactions.commit(historyEntryOf(interactionRecord(tenant, 'd', 1, OFFERED, { queuedAt: 50, offerExpiresAt: 5_000 })));
-      await interactions.commit(historyEntryOf(interactionRecord(tenant, 'e', 1, OFFERED, { queuedAt: 60, offerExpiresAt: 9_000 })));
+      await interactions.commit(
+        historyEntryOf(interactionRecord(tenant, 'd', 1, OFFERED, { queuedAt: 50, offerExpiresAt: 5_000 })),
+      );
+      await interactions.commit(
+        historyEntryOf(interactionRecord(tenant, 'e', 1, OFFERED, { queuedAt: 60, offerExpiresAt: 9_000 })),
+      );
       expect((await interactions.listByState(tenant, [2], 10)).map((r) => r.interactionId)).toEqual(['c', 'b', 'a']);
       expect((await interactions.listByState(tenant, [2], 2)).map((r) => r.interactionId)).toEqual(['c', 'b']);
-      expect((await interactions.listExpiredOffers(6_000, 100)).filter((r) => r.tenantId === tenant).map((r) => r.interactionId)).toEqual(['d']);
+      expect(
+        (await interactions.listExpiredOffers(6_000, 100)).filter((r) => r.tenantId === tenant).map((r) => r.interactionId),
+      ).toEqual(['d']);
       expect(await interactions.tenantsWith([OFFERED])).toContain(tenant);
       expect(await interactions.tenantsWith([99])).not.toContain(tenant);
       // A state change moves it between lists.
@@ -143,12 +163,26 @@ export function describeInteractionRepositoryContract(name: string, options: Int
     it('searches with every filter and pages by interaction id', async () => {
       const { interactions } = opened;
       const tenant = randomId('t');
-      const put = (id: string, extra: Partial<InteractionRecord>) => interactions.commit(historyEntryOf(interactionRecord(tenant, id, 1, 2, extra)));
-      await put('i1', { queueId: 'support', mailboxId: 'support', customerAddress: 'carol@customer.example', tags: ['vip'], receivedAt: 100 });
-      await put('i2', { queueId: 'sales', mailboxId: 'sales', customerAddress: 'dave@customer.example', receivedAt: 200, conversationId: 'conv-2' });
+      const put = (id: string, extra: Partial<InteractionRecord>) =>
+        interactions.commit(historyEntryOf(interactionRecord(tenant, id, 1, 2, extra)));
+      await put('i1', {
+        queueId: 'support',
+        mailboxId: 'support',
+        customerAddress: 'carol@customer.example',
+        tags: ['vip'],
+        receivedAt: 100,
+      });
+      await put('i2', {
+        queueId: 'sales',
+        mailboxId: 'sales',
+        customerAddress: 'dave@customer.example',
+        receivedAt: 200,
+        conversationId: 'conv-2',
+      });
       await put('i3', { queueId: 'support', agentId: 'alice', state: 7, receivedAt: 300 });
       await put('i4', { queueId: 'support', offeredAgentId: 'alice', receivedAt: 400, internetMessageId: '<four@x>' });
-      const ids = async (filter: Parameters<InteractionRepository['search']>[1]) => (await interactions.search(tenant, filter, undefined, 100)).map((r) => r.interactionId);
+      const ids = async (filter: Parameters<InteractionRepository['search']>[1]) =>
+        (await interactions.search(tenant, filter, undefined, 100)).map((r) => r.interactionId);
       expect(await ids({})).toEqual(['i1', 'i2', 'i3', 'i4']);
       expect(await ids({ queueIds: ['support'] })).toEqual(['i1', 'i3', 'i4']);
       expect(await ids({ states: [7] })).toEqual(['i3']);

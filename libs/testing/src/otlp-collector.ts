@@ -95,7 +95,8 @@ function fieldsOf(bytes: Uint8Array): Field[] {
   return fields;
 }
 
-const bytesOf = (fields: Field[], no: number): Uint8Array[] => fields.filter((f) => f.no === no && f.value instanceof Uint8Array).map((f) => f.value as Uint8Array);
+const bytesOf = (fields: Field[], no: number): Uint8Array[] =>
+  fields.filter((f) => f.no === no && f.value instanceof Uint8Array).map((f) => f.value as Uint8Array);
 const stringOf = (fields: Field[], no: number): string => {
   const found = bytesOf(fields, no)[0];
   return found ? new TextDecoder().decode(found) : '';

@@ -66,7 +66,11 @@ export async function startBenchInfra(): Promise<BenchInfra> {
   if (brokers && mongoUrl) return { kafkaBrokers: brokers.split(','), mongoUrl, stop: async () => undefined };
   const infra = await loadTestInfra();
   const state = await infra.startAll({ log: () => undefined });
-  return { kafkaBrokers: (state.kafka?.brokers ?? '').split(','), mongoUrl: state.ferretdb?.url ?? '', stop: () => infra.stopAll(state) };
+  return {
+    kafkaBrokers: (state.kafka?.brokers ?? '').split(','),
+    mongoUrl: state.ferretdb?.url ?? '',
+    stop: () => infra.stopAll(state),
+  };
 }
 
 /** A Kafka broker of one test's own, which the test may take down and bring back. */
@@ -129,7 +133,11 @@ export async function startDedicatedKafka(): Promise<DedicatedKafka> {
       );
       child.unref();
       pid = child.pid;
-      await waitFor(() => infra.kafkaAnswers(handle.brokers, 3_000), { timeoutMs, intervalMs: 250, description: `dedicated Kafka back on ${handle.brokers}` });
+      await waitFor(() => infra.kafkaAnswers(handle.brokers, 3_000), {
+        timeoutMs,
+        intervalMs: 250,
+        description: `dedicated Kafka back on ${handle.brokers}`,
+      });
     },
     async dispose() {
       await stop();
@@ -179,15 +187,23 @@ export async function startDedicatedFerretDb(): Promise<DedicatedFerretDb> {
     async restart({ timeoutMs = 60_000 } = {}) {
       if (pid !== undefined) throw new Error('dedicated FerretDB: restart() while it is running');
       const { binary } = await infra.installFerretDb(quiet);
-      const child = spawn(binary, ['-listen', `127.0.0.1:${handle.port}`, '-data-dir', path.join(handle.dataDir, 'sqlite'), '-log-level', 'warn'], {
-        cwd: handle.dataDir,
-        detached: true,
-        stdio: 'ignore',
-        env: { ...process.env, FERRETDB_TELEMETRY: 'disable', DO_NOT_TRACK: '1' },
-      });
+      const child = spawn(
+        binary,
+        ['-listen', `127.0.0.1:${handle.port}`, '-data-dir', path.join(handle.dataDir, 'sqlite'), '-log-level', 'warn'],
+        {
+          cwd: handle.dataDir,
+          detached: true,
+          stdio: 'ignore',
+          env: { ...process.env, FERRETDB_TELEMETRY: 'disable', DO_NOT_TRACK: '1' },
+        },
+      );
       child.unref();
       pid = child.pid;
-      await waitFor(() => infra.ferretDbAnswers(handle.url, 2_000), { timeoutMs, intervalMs: 100, description: `dedicated FerretDB back on ${handle.url}` });
+      await waitFor(() => infra.ferretDbAnswers(handle.url, 2_000), {
+        timeoutMs,
+        intervalMs: 100,
+        description: `dedicated FerretDB back on ${handle.url}`,
+      });
     },
     async dispose() {
       if (pid !== undefined) await infra.stopProcess(pid);
@@ -242,24 +258,42 @@ export async function startRecordingProxy(options: {
     socket.once('close', () => sockets.delete(socket));
   };
 
-  const inner = https.createServer({ cert: readFileSync(path.join(options.certDir, 'server.pem')), key: readFileSync(path.join(options.certDir, 'server-key.pem')) }, (request, response) => {
-    const record: RecordedRequest = { label: options.label, method: request.method ?? 'GET', path: request.url ?? '/', startedAt: Date.now() };
-    requests.push(record);
-    const forwarded = https.request(
-      { agent, host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: { ...request.headers, host: upstream.host } },
-      (reply) => {
-        record.status = reply.statusCode;
-        response.writeHead(reply.statusCode ?? 502, reply.headers);
-        reply.pipe(response);
-        reply.once('end', () => (record.endedAt = Date.now()));
-      },
-    );
-    forwarded.once('error', () => {
-      record.endedAt = Date.now();
-      response.destroy();
-    });
-    request.pipe(forwarded);
-  });
+  const inner = https.createServer(
+    {
+      cert: readFileSync(path.join(options.certDir, 'server.pem')),
+      key: readFileSync(path.join(options.certDir, 'server-key.pem')),
+    },
+    (request, response) => {
+      const record: RecordedRequest = {
+        label: options.label,
+        method: request.method ?? 'GET',
+        path: request.url ?? '/',
+        startedAt: Date.now(),
+      };
+      requests.push(record);
+      const forwarded = https.request(
+        {
+          agent,
+          host: upstream.hostname,
+          port: upstream.port,
+          method: request.method,
+          path: request.url,
+          headers: { ...request.headers, host: upstream.host },
+        },
+        (reply) => {
+          record.status = reply.statusCode;
+          response.writeHead(reply.statusCode ?? 502, reply.headers);
+          reply.pipe(response);
+          reply.once('end', () => (record.endedAt = Date.now()));
+        },
+      );
+      forwarded.once('error', () => {
+        record.endedAt = Date.now();
+        response.destroy();
+      });
+      request.pipe(forwarded);
+    },
+  );
 
   const outer = http.createServer((_request, response) => response.writeHead(405).end());
   outer.on('connection', track);
@@ -338,7 +372,10 @@ export async function startAuthBrokerProcess(options: {
               cloud: AuthorityCloud.AUTHORITY_CLOUD_CUSTOM,
               authorityHost: options.endpoints.baseUrl,
               graphEndpoint: options.endpoints.baseUrl,
-              credential: { $case: 'clientSecret', value: { value: sandbox.clientSecret, expiresAt: new Date(Date.now() + 86_400_000) } },
+              credential: {
+                $case: 'clientSecret',
+                value: { value: sandbox.clientSecret, expiresAt: new Date(Date.now() + 86_400_000) },
+              },
             },
           },
           { metadata: Metadata({ authorization: `Bearer ${options.apiKeys[tenantId] ?? ''}` }) },

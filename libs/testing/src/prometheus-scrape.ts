@@ -32,7 +32,13 @@ export async function scrapeMetrics(port: number, host = '127.0.0.1'): Promise<M
  * The sum of the samples named `name` whose labels include `labels` (undefined when none match):
  * with every label given, the one series' value.
  */
-export function metricValue(samples: readonly MetricSample[], name: string, labels: Record<string, string> = {}): number | undefined {
-  const matching = samples.filter((s) => s.name === name && Object.entries(labels).every(([key, value]) => s.labels[key] === value));
+export function metricValue(
+  samples: readonly MetricSample[],
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
+  const matching = samples.filter(
+    (s) => s.name === name && Object.entries(labels).every(([key, value]) => s.labels[key] === value),
+  );
   return matching.length ? matching.reduce((sum, s) => sum + s.value, 0) : undefined;
 }

@@ -41,19 +41,33 @@ export async function waitForServing(address: string, options: { timeoutMs?: num
  * Signs a user in to a public-client app through the sandbox's device-code flow (the code approved
  * through the admin API, as the user would in a browser) and returns the ID token.
  */
-export async function signInWithDeviceCode(endpoints: GraphSandboxEndpoints, admin: GraphSandboxAdminClient, directoryId: string, clientId: string, upn: string): Promise<string> {
+export async function signInWithDeviceCode(
+  endpoints: GraphSandboxEndpoints,
+  admin: GraphSandboxAdminClient,
+  directoryId: string,
+  clientId: string,
+  upn: string,
+): Promise<string> {
   const base = `${endpoints.baseUrl}/${directoryId}/oauth2/v2.0`;
-  const form = (fields: Record<string, string>) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
+  const form = (fields: Record<string, string>) => ({
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(fields).toString(),
+  });
   const codeResponse = await fetch(`${base}/devicecode`, form({ client_id: clientId, scope: 'openid profile offline_access' }));
   if (!codeResponse.ok) throw new Error(`device code request failed: ${codeResponse.status} ${await codeResponse.text()}`);
   const code = (await codeResponse.json()) as { device_code: string; user_code: string; interval?: number };
   await admin.approveDeviceCode(code.user_code, upn);
   return waitFor(
     async () => {
-      const tokenResponse = await fetch(`${base}/token`, form({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', client_id: clientId, device_code: code.device_code }));
+      const tokenResponse = await fetch(
+        `${base}/token`,
+        form({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', client_id: clientId, device_code: code.device_code }),
+      );
       const body = (await tokenResponse.json()) as { id_token?: string; error?: string };
       if (tokenResponse.ok && body.id_token) return body.id_token;
-      if (body.error !== 'authorization_pending' && body.error !== 'slow_down') throw new Error(`sign-in of ${upn} failed: ${body.error ?? tokenResponse.status}`);
+      if (body.error !== 'authorization_pending' && body.error !== 'slow_down')
+        throw new Error(`sign-in of ${upn} failed: ${body.error ?? tokenResponse.status}`);
       return undefined;
     },
     { timeoutMs: 60_000, intervalMs: Math.max(1, code.interval ?? 1) * 1_000, description: `the sign-in of ${upn}` },

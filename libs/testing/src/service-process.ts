@@ -34,7 +34,12 @@ export function startServiceProcess(entry: string, env: Record<string, string>):
   const output: string[] = [];
   const listeners = new Set<() => void>();
   const collect = (chunk: Buffer): void => {
-    output.push(...chunk.toString().split('\n').filter((line) => line.length > 0));
+    output.push(
+      ...chunk
+        .toString()
+        .split('\n')
+        .filter((line) => line.length > 0),
+    );
     for (const listener of listeners) listener();
   };
   child.stdout?.on('data', collect);

@@ -11,7 +11,10 @@ export interface WaitForOptions {
  * Polls `probe` until it returns a value other than `undefined`/`false` (or stops throwing) and
  * returns that value. Fails with the last error after `timeoutMs` (default 15 s). Use instead of sleeps.
  */
-export async function waitFor<T>(probe: () => T | Promise<T>, options: WaitForOptions = {}): Promise<Exclude<T, false | undefined>> {
+export async function waitFor<T>(
+  probe: () => T | Promise<T>,
+  options: WaitForOptions = {},
+): Promise<Exclude<T, false | undefined>> {
   const timeoutMs = options.timeoutMs ?? 15_000;
   const intervalMs = options.intervalMs ?? 25;
   const deadline = Date.now() + timeoutMs;

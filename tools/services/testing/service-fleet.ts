@@ -154,17 +154,32 @@ export async function registerFleetTenant(options: {
           cloud: AuthorityCloud.AUTHORITY_CLOUD_CUSTOM,
           authorityHost: endpoints.baseUrl,
           graphEndpoint: endpoints.baseUrl,
-          credential: { $case: 'clientSecret', value: { value: demoProfile.clientSecret, expiresAt: new Date(Date.now() + 90 * 86_400_000) } },
+          credential: {
+            $case: 'clientSecret',
+            value: { value: demoProfile.clientSecret, expiresAt: new Date(Date.now() + 90 * 86_400_000) },
+          },
         },
       },
       { metadata: metadata() },
     );
-    await router.client.createQueue({ queueId: 'support', queue: { displayName: 'Support', strategy: QueueStrategy.QUEUE_STRATEGY_LONGEST_IDLE } }, { metadata: metadata() });
+    await router.client.createQueue(
+      { queueId: 'support', queue: { displayName: 'Support', strategy: QueueStrategy.QUEUE_STRATEGY_LONGEST_IDLE } },
+      { metadata: metadata() },
+    );
     for (const agent of options.agents) {
-      await router.client.createAgent({ agentId: agent.id, agent: { displayName: agent.id, userPrincipalName: agent.upn, queueIds: ['support'], capacity: 5 } }, { metadata: metadata() });
+      await router.client.createAgent(
+        { agentId: agent.id, agent: { displayName: agent.id, userPrincipalName: agent.upn, queueIds: ['support'], capacity: 5 } },
+        { metadata: metadata() },
+      );
     }
     for (const mailbox of options.mailboxes) {
-      await fetchApi.client.createMailbox({ mailboxId: mailbox.split('@')[0] ?? '', mailbox: { address: mailbox, credentialsId: 'default', defaultQueueId: 'support' } }, { metadata: metadata() });
+      await fetchApi.client.createMailbox(
+        {
+          mailboxId: mailbox.split('@')[0] ?? '',
+          mailbox: { address: mailbox, credentialsId: 'default', defaultQueueId: 'support' },
+        },
+        { metadata: metadata() },
+      );
     }
   } finally {
     auth.close();
@@ -177,7 +192,11 @@ export async function registerFleetTenant(options: {
 export async function dropFleetDatabases(tenant: FleetTenant): Promise<void> {
   const client = await MongoClient.connect(testInfra().mongoUrl);
   try {
-    for (const database of Object.values(tenant.databases)) await client.db(database).dropDatabase().catch(() => undefined);
+    for (const database of Object.values(tenant.databases))
+      await client
+        .db(database)
+        .dropDatabase()
+        .catch(() => undefined);
   } finally {
     await client.close();
   }
@@ -185,7 +204,10 @@ export async function dropFleetDatabases(tenant: FleetTenant): Promise<void> {
 
 /** `error` with the last 30 lines of a process's output, for a failure that names what went wrong. */
 export function withProcessOutput(label: string, proc: ServiceProcess | undefined, error: unknown): Error {
-  return new Error(`${label}: ${String(error)}\n--- ${label} output (last 30 lines) ---\n${proc?.output.slice(-30).join('\n') ?? ''}`, { cause: error });
+  return new Error(
+    `${label}: ${String(error)}\n--- ${label} output (last 30 lines) ---\n${proc?.output.slice(-30).join('\n') ?? ''}`,
+    { cause: error },
+  );
 }
 
 /** Writes each process's output to `<dir>/<name>.log` (the suites' *_TEST_LOGS=<dir> diagnosis). */
@@ -195,15 +217,24 @@ export function writeProcessLogs(dir: string, processes: Iterable<readonly [stri
 }
 
 /** An agent signed in with Microsoft (device code against the graph sandbox) and a desktop client on the router at `routerAddress`. */
-export async function signInDesktop(endpoints: GraphSandboxEndpoints, upn: string, routerAddress: string): Promise<{ desktop: AgentDesktopServiceClient; channel: Channel }> {
+export async function signInDesktop(
+  endpoints: GraphSandboxEndpoints,
+  upn: string,
+  routerAddress: string,
+): Promise<{ desktop: AgentDesktopServiceClient; channel: Channel }> {
   const token = await signInWithDeviceCode(endpoints, endpoints.admin, demoProfile.tenantId, demoProfile.desktopClientId, upn);
   const channel = createChannel(routerAddress);
-  const desktop = createClient(AgentDesktopServiceDefinition, channel, { '*': { metadata: Metadata({ authorization: `Bearer ${token}` }) } });
+  const desktop = createClient(AgentDesktopServiceDefinition, channel, {
+    '*': { metadata: Metadata({ authorization: `Bearer ${token}` }) },
+  });
   return { desktop, channel };
 }
 
 /** Hands one desktop stream update to the agent: interactions to work on (snapshot's assigned, assignments) and offers to accept (snapshot's pending, new offers). */
-export function dispatchDesktopUpdate(update: ConnectResponse, agent: { work(interaction: Interaction): void; accept(offerId: string): void }): void {
+export function dispatchDesktopUpdate(
+  update: ConnectResponse,
+  agent: { work(interaction: Interaction): void; accept(offerId: string): void },
+): void {
   const event = update.event;
   if (event?.$case === 'snapshot') {
     for (const interaction of event.value.assigned) agent.work(interaction);

@@ -18,12 +18,19 @@ export interface CertificateFacts {
  * of 2048 bits or more, the certificate's public key matching the private key, not expired at
  * `now`. Errors name the field (`spec.certificate.private_key_pem`, …) and never echo key material.
  */
-export function readCertificate(input: { privateKeyPem: string; certificatePem: string }, now: Date, fieldPrefix: string): CertificateFacts {
+export function readCertificate(
+  input: { privateKeyPem: string; certificatePem: string },
+  now: Date,
+  fieldPrefix: string,
+): CertificateFacts {
   let key: KeyObject;
   try {
     key = createPrivateKey({ key: input.privateKeyPem, format: 'pem' });
   } catch {
-    throw new ValidationError(`${fieldPrefix}.private_key_pem`, 'is not an unencrypted PEM private key ("BEGIN PRIVATE KEY" or "BEGIN RSA PRIVATE KEY")');
+    throw new ValidationError(
+      `${fieldPrefix}.private_key_pem`,
+      'is not an unencrypted PEM private key ("BEGIN PRIVATE KEY" or "BEGIN RSA PRIVATE KEY")',
+    );
   }
   if (key.asymmetricKeyType !== 'rsa' || (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
     throw new ValidationError(`${fieldPrefix}.private_key_pem`, 'must be an RSA key of 2048 bits or more');
@@ -37,11 +44,17 @@ export function readCertificate(input: { privateKeyPem: string; certificatePem: 
     throw new ValidationError(`${fieldPrefix}.certificate_pem`, 'is not a PEM X.509 certificate ("BEGIN CERTIFICATE")');
   }
   if (!certificate.checkPrivateKey(key)) {
-    throw new ValidationError(`${fieldPrefix}.certificate_pem`, "does not match private_key_pem (the certificate's public key belongs to another key)");
+    throw new ValidationError(
+      `${fieldPrefix}.certificate_pem`,
+      "does not match private_key_pem (the certificate's public key belongs to another key)",
+    );
   }
   const notAfter = new Date(certificate.validTo);
   if (notAfter.getTime() <= now.getTime()) {
-    throw new ValidationError(`${fieldPrefix}.certificate_pem`, `expired on ${notAfter.toISOString()}; create a new certificate and upload it to the app registration`);
+    throw new ValidationError(
+      `${fieldPrefix}.certificate_pem`,
+      `expired on ${notAfter.toISOString()}; create a new certificate and upload it to the app registration`,
+    );
   }
   return {
     leafPem: `${leafPem}\n`,

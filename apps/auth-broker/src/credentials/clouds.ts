@@ -11,10 +11,22 @@ export interface CloudHosts {
 
 /** The predefined clouds (proto AuthorityCloud); CUSTOM takes explicit hosts. */
 export const predefinedClouds: ReadonlyMap<AuthorityCloud, CloudHosts> = new Map([
-  [AuthorityCloud.AUTHORITY_CLOUD_GLOBAL, { name: 'global', authorityHost: 'https://login.microsoftonline.com', graphEndpoint: 'https://graph.microsoft.com' }],
-  [AuthorityCloud.AUTHORITY_CLOUD_US_GOV, { name: 'us-gov', authorityHost: 'https://login.microsoftonline.us', graphEndpoint: 'https://graph.microsoft.us' }],
-  [AuthorityCloud.AUTHORITY_CLOUD_US_GOV_DOD, { name: 'us-gov-dod', authorityHost: 'https://login.microsoftonline.us', graphEndpoint: 'https://dod-graph.microsoft.us' }],
-  [AuthorityCloud.AUTHORITY_CLOUD_CHINA, { name: 'china', authorityHost: 'https://login.chinacloudapi.cn', graphEndpoint: 'https://microsoftgraph.chinacloudapi.cn' }],
+  [
+    AuthorityCloud.AUTHORITY_CLOUD_GLOBAL,
+    { name: 'global', authorityHost: 'https://login.microsoftonline.com', graphEndpoint: 'https://graph.microsoft.com' },
+  ],
+  [
+    AuthorityCloud.AUTHORITY_CLOUD_US_GOV,
+    { name: 'us-gov', authorityHost: 'https://login.microsoftonline.us', graphEndpoint: 'https://graph.microsoft.us' },
+  ],
+  [
+    AuthorityCloud.AUTHORITY_CLOUD_US_GOV_DOD,
+    { name: 'us-gov-dod', authorityHost: 'https://login.microsoftonline.us', graphEndpoint: 'https://dod-graph.microsoft.us' },
+  ],
+  [
+    AuthorityCloud.AUTHORITY_CLOUD_CHINA,
+    { name: 'china', authorityHost: 'https://login.chinacloudapi.cn', graphEndpoint: 'https://microsoftgraph.chinacloudapi.cn' },
+  ],
 ]);
 
 const cloudByName = new Map<string, AuthorityCloud>([
@@ -57,7 +69,9 @@ export interface CloudPolicy {
   assertUsable(record: { credentialsId: string; authorityHost: string; graphEndpoint: string }): void;
 }
 
-const nationalCloudOrigins = new Set([...predefinedClouds.values()].flatMap((hosts) => [hosts.authorityHost, hosts.graphEndpoint]).map((url) => new URL(url).origin));
+const nationalCloudOrigins = new Set(
+  [...predefinedClouds.values()].flatMap((hosts) => [hosts.authorityHost, hosts.graphEndpoint]).map((url) => new URL(url).origin),
+);
 
 export function createCloudPolicy(extraOrigins: readonly string[] = []): CloudPolicy {
   const allowed = new Set([...nationalCloudOrigins, ...extraOrigins.map((origin) => new URL(origin).origin)]);
@@ -97,7 +111,14 @@ export function parseCloudOrigins(text: string): string[] {
       } catch {
         throw new Error(`entry ${index + 1} must be "https://host[:port]"`);
       }
-      if (url.protocol !== 'https:' || (url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username || url.password) {
+      if (
+        url.protocol !== 'https:' ||
+        (url.pathname !== '/' && url.pathname !== '') ||
+        url.search ||
+        url.hash ||
+        url.username ||
+        url.password
+      ) {
         throw new Error(`entry ${index + 1} must be "https://host[:port]" without path, query or credentials`);
       }
       return url.origin;

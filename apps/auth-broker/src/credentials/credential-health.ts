@@ -21,16 +21,23 @@ export function daysUntil(expiresAt: Date, now: Date): number {
  * The credentials' state (proto CredentialState): EXPIRED by date or by Entra ID's word wins,
  * then REJECTED, then UNVERIFIED (no token since the last change), then EXPIRING_SOON / VALID.
  */
-export function credentialStateOf(record: AppCredentialsRecord, health: CredentialHealthDocument | undefined, now: Date): CredentialState {
+export function credentialStateOf(
+  record: AppCredentialsRecord,
+  health: CredentialHealthDocument | undefined,
+  now: Date,
+): CredentialState {
   const current = health?.revision === record.revision ? health : undefined;
   if (expiryOf(record).getTime() <= now.getTime()) return CredentialState.CREDENTIAL_STATE_EXPIRED;
   if (current?.lastFailure) {
-    return current.lastFailure.code === DiagnosticCode.DIAGNOSTIC_CODE_SECRET_EXPIRED || current.lastFailure.code === DiagnosticCode.DIAGNOSTIC_CODE_CERTIFICATE_EXPIRED
+    return current.lastFailure.code === DiagnosticCode.DIAGNOSTIC_CODE_SECRET_EXPIRED ||
+      current.lastFailure.code === DiagnosticCode.DIAGNOSTIC_CODE_CERTIFICATE_EXPIRED
       ? CredentialState.CREDENTIAL_STATE_EXPIRED
       : CredentialState.CREDENTIAL_STATE_REJECTED;
   }
   if (!current?.lastTokenAt) return CredentialState.CREDENTIAL_STATE_UNVERIFIED;
-  return daysUntil(expiryOf(record), now) < expiryWarningDays ? CredentialState.CREDENTIAL_STATE_EXPIRING_SOON : CredentialState.CREDENTIAL_STATE_VALID;
+  return daysUntil(expiryOf(record), now) < expiryWarningDays
+    ? CredentialState.CREDENTIAL_STATE_EXPIRING_SOON
+    : CredentialState.CREDENTIAL_STATE_VALID;
 }
 
 /** Records the outcome of token acquisitions per credentials revision. */
@@ -43,7 +50,10 @@ export interface CredentialHealthRecorder {
   onChange?: (() => void) | undefined;
 }
 
-export function createCredentialHealthRecorder(table: DocumentTable<CredentialHealthDocument>, onChange?: () => void): CredentialHealthRecorder {
+export function createCredentialHealthRecorder(
+  table: DocumentTable<CredentialHealthDocument>,
+  onChange?: () => void,
+): CredentialHealthRecorder {
   const read = async (record: AppCredentialsRecord) => {
     const health = await table.get(tenantKey(record.tenantId, record.credentialsId));
     return health?.revision === record.revision ? health : undefined;

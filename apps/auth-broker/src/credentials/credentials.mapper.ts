@@ -16,7 +16,11 @@ export function versionOfEtag(etag: string): number | undefined {
 }
 
 /** The API view of stored credentials: statuses only, never secret material. */
-export function toTenantCredentials(record: AppCredentialsRecord, health: CredentialHealthDocument | undefined, now: Date): TenantCredentials {
+export function toTenantCredentials(
+  record: AppCredentialsRecord,
+  health: CredentialHealthDocument | undefined,
+  now: Date,
+): TenantCredentials {
   const current = health?.revision === record.revision ? health : undefined;
   const credential = record.credential;
   const expiresAt = expiryOf(record);
@@ -42,7 +46,8 @@ export function toTenantCredentials(record: AppCredentialsRecord, health: Creden
               notBefore: credential.notBefore,
               notAfter: credential.notAfter,
               sendCertificateChain: credential.sendCertificateChain,
-              certificatePem: /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/.exec(credential.certificatePem)?.[0] ?? '',
+              certificatePem:
+                /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/.exec(credential.certificatePem)?.[0] ?? '',
             },
           },
     state: credentialStateOf(record, health, now),

@@ -11,7 +11,13 @@ import { tenantKey, type AuthBrokerStores, type DelegatedGrantDocument } from '.
 import type { IssuedToken, TokenProviderObserver, TokenRequestOptions } from '../tokens/app-token.provider';
 import { acquireThroughSharedCache } from '../tokens/shared-acquisition';
 import { createSingleFlight } from '../tokens/single-flight';
-import { createStoreCachePlugin, createTokenCachePartition, findAccessToken, type CachedAccessToken, type TokenCachePartition } from '../tokens/token-cache-plugin';
+import {
+  createStoreCachePlugin,
+  createTokenCachePartition,
+  findAccessToken,
+  type CachedAccessToken,
+  type TokenCachePartition,
+} from '../tokens/token-cache-plugin';
 
 /** The token cache partition of a mailbox's delegated grant (holds its refresh token, sealed). */
 export function delegatedPartitionKey(tenantId: string, mailboxAddress: string): string {
@@ -64,7 +70,12 @@ export function createDelegatedTokenProvider(deps: DelegatedTokenProviderDeps): 
     if (existing?.clientId === record.clientId) return existing;
     const partition = createTokenCachePartition(deps.stores.tokenCache, deps.secretBox, key, deps.clock);
     const network = createEntraNetwork();
-    const entry = { clientId: record.clientId, client: createPublicClient(record, network, createStoreCachePlugin(partition)), network, partition };
+    const entry = {
+      clientId: record.clientId,
+      client: createPublicClient(record, network, createStoreCachePlugin(partition)),
+      network,
+      partition,
+    };
     clients.set(key, entry);
     return entry;
   }
@@ -74,7 +85,11 @@ export function createDelegatedTokenProvider(deps: DelegatedTokenProviderDeps): 
     return !options.forceRefresh || now.getTime() - token.cachedAt.getTime() <= forceRefreshReuseMs;
   }
 
-  async function refresh(grant: DelegatedGrantDocument, record: AppCredentialsRecord, entry: ClientEntry): Promise<CachedAccessToken> {
+  async function refresh(
+    grant: DelegatedGrantDocument,
+    record: AppCredentialsRecord,
+    entry: ClientEntry,
+  ): Promise<CachedAccessToken> {
     const now = deps.clock();
     entry.network.reset();
     try {
@@ -94,11 +109,21 @@ export function createDelegatedTokenProvider(deps: DelegatedTokenProviderDeps): 
     } catch (error) {
       if (isMailrouteError(error)) throw error;
       const failure = (error as { noAccount?: boolean }).noAccount
-        ? { transient: false, finding: findingFor(DiagnosticCode.DIAGNOSTIC_CODE_DELEGATED_SIGN_IN_EXPIRED), grantState: DelegatedGrantState.DELEGATED_GRANT_STATE_SIGN_IN_REQUIRED, retryAfterMs: undefined }
+        ? {
+            transient: false,
+            finding: findingFor(DiagnosticCode.DIAGNOSTIC_CODE_DELEGATED_SIGN_IN_EXPIRED),
+            grantState: DelegatedGrantState.DELEGATED_GRANT_STATE_SIGN_IN_REQUIRED,
+            retryAfterMs: undefined,
+          }
         : classifyEntraFailure(error, entry.network.lastProblem);
       deps.observer?.entraRequest?.(grant.tenantId, 'failure');
       deps.logger.warn(
-        { tenantId: grant.tenantId, mailbox: grant.mailboxAddress, code: DiagnosticCode[failure.finding.code], details: failure.finding.details },
+        {
+          tenantId: grant.tenantId,
+          mailbox: grant.mailboxAddress,
+          code: DiagnosticCode[failure.finding.code],
+          details: failure.finding.details,
+        },
         'auth-broker: Entra ID refused a delegated token refresh',
       );
       if (!failure.transient) {
@@ -123,16 +148,28 @@ export function createDelegatedTokenProvider(deps: DelegatedTokenProviderDeps): 
       }
       const key = delegatedPartitionKey(grant.tenantId, grant.mailboxAddress);
       const memo = memos.get(key);
-      if (usable(memo, options, deps.clock())) return { accessToken: memo.secret, expiresOn: memo.expiresOn, issuedAt: memo.cachedAt };
+      if (usable(memo, options, deps.clock()))
+        return { accessToken: memo.secret, expiresOn: memo.expiresOn, issuedAt: memo.cachedAt };
       const entry = clientFor(grant, record);
       const token = await flights.run(options.forceRefresh ? `${key}#force` : key, () =>
         acquireThroughSharedCache(
-          { leases: deps.stores.leases, clock: deps.clock, logger: deps.logger, replicaId: deps.replicaId, leaseTtlMs, waitPollMs },
+          {
+            leases: deps.stores.leases,
+            clock: deps.clock,
+            logger: deps.logger,
+            replicaId: deps.replicaId,
+            leaseTtlMs,
+            waitPollMs,
+          },
           {
             partition: entry.partition,
             subject: `delegated grant of ${grant.mailboxAddress}`,
             find: (serialized) => {
-              const found = findAccessToken(serialized, { clientId: record.clientId, scopes: delegatedScopes, homeAccountId: grant.homeAccountId });
+              const found = findAccessToken(serialized, {
+                clientId: record.clientId,
+                scopes: delegatedScopes,
+                homeAccountId: grant.homeAccountId,
+              });
               return usable(found, options, deps.clock()) ? found : undefined;
             },
             fromEntra: () => refresh(grant, record, entry),

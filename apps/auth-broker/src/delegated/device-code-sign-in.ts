@@ -2,14 +2,34 @@ import { randomBytes } from 'node:crypto';
 import { AuthError, type AuthenticationResult, type DeviceCodeRequest } from '@azure/msal-node';
 
 type DeviceCodeResponse = Parameters<DeviceCodeRequest['deviceCodeCallback']>[0];
-import { CheckOutcome, DelegatedGrantState, DelegatedSignInStatus, DiagnosticCheck, DiagnosticCode, SetupStep, type DiagnosticFinding } from '@mailroute/contracts';
+import {
+  CheckOutcome,
+  DelegatedGrantState,
+  DelegatedSignInStatus,
+  DiagnosticCheck,
+  DiagnosticCode,
+  SetupStep,
+  type DiagnosticFinding,
+} from '@mailroute/contracts';
 import type { AppCredentialsRecord } from '@mailroute/persistence';
-import { FailedPreconditionError, isMailrouteError, NotFoundError, sleep, type Logger, type SecretBox } from '@mailroute/platform';
+import {
+  FailedPreconditionError,
+  isMailrouteError,
+  NotFoundError,
+  sleep,
+  type Logger,
+  type SecretBox,
+} from '@mailroute/platform';
 import { delegatedScopes } from '../credentials/clouds';
 import { classifyEntraFailure, toCallError } from '../entra/entra-failure';
 import { createEntraNetwork, type EntraNetwork } from '../entra/entra-network';
 import { createPublicClient } from '../entra/msal-clients';
-import { tenantKey, type AuthBrokerStores, type DelegatedGrantDocument, type SignInSessionDocument } from '../store/auth-broker.stores';
+import {
+  tenantKey,
+  type AuthBrokerStores,
+  type DelegatedGrantDocument,
+  type SignInSessionDocument,
+} from '../store/auth-broker.stores';
 import { createTokenCachePartition } from '../tokens/token-cache-plugin';
 import { delegatedPartitionKey } from './delegated-token.provider';
 
@@ -53,11 +73,21 @@ export function createDeviceCodeSignIns(deps: DeviceCodeSignInsDeps): DeviceCode
     await deps.stores.signIns.put(tenantKey(session.tenantId, session.signInId), session);
   }
 
-  async function onSignedIn(session: SignInSessionDocument, record: AppCredentialsRecord, result: AuthenticationResult, serializedCache: string): Promise<void> {
+  async function onSignedIn(
+    session: SignInSessionDocument,
+    record: AppCredentialsRecord,
+    result: AuthenticationResult,
+    serializedCache: string,
+  ): Promise<void> {
     const now = deps.clock();
     const account = result.account;
     if (!account) throw new Error('MSAL returned no account');
-    await createTokenCachePartition(deps.stores.tokenCache, deps.secretBox, delegatedPartitionKey(session.tenantId, session.mailboxAddress), deps.clock).write(serializedCache);
+    await createTokenCachePartition(
+      deps.stores.tokenCache,
+      deps.secretBox,
+      delegatedPartitionKey(session.tenantId, session.mailboxAddress),
+      deps.clock,
+    ).write(serializedCache);
     const grant: DelegatedGrantDocument = {
       tenantId: session.tenantId,
       mailboxAddress: session.mailboxAddress,
@@ -78,7 +108,10 @@ export function createDeviceCodeSignIns(deps: DeviceCodeSignInsDeps): DeviceCode
 
   async function onFailed(session: SignInSessionDocument, error: unknown, network: EntraNetwork): Promise<void> {
     const outcome = signInFailure(error, network);
-    deps.logger.info({ tenantId: session.tenantId, mailbox: session.mailboxAddress, status: DelegatedSignInStatus[outcome.status] }, 'auth-broker: device-code sign-in ended');
+    deps.logger.info(
+      { tenantId: session.tenantId, mailbox: session.mailboxAddress, status: DelegatedSignInStatus[outcome.status] },
+      'auth-broker: device-code sign-in ended',
+    );
     await save({ ...session, status: outcome.status, failure: outcome.failure, updatedAt: deps.clock() });
   }
 
@@ -92,16 +125,29 @@ export function createDeviceCodeSignIns(deps: DeviceCodeSignInsDeps): DeviceCode
       });
       const request: DeviceCodeRequest = { scopes: [...delegatedScopes], deviceCodeCallback: (response) => received(response) };
       const result = client.acquireTokenByDeviceCode(request);
-      const first = await Promise.race([codeReceived.then((response) => ({ response })), result.then(() => ({ response: undefined }), (error: unknown) => ({ error }))]);
+      const first = await Promise.race([
+        codeReceived.then((response) => ({ response })),
+        result.then(
+          () => ({ response: undefined }),
+          (error: unknown) => ({ error }),
+        ),
+      ]);
       if ('error' in first) {
         if (isMailrouteError(first.error)) throw first.error;
         const failure = signInFailure(first.error, network);
-        throw new FailedPreconditionError(`device-code sign-in for ${mailboxAddress}: ${failure.failure.message} ${failure.failure.remedy}`, {
-          reason: DiagnosticCode[failure.failure.code],
-        });
+        throw new FailedPreconditionError(
+          `device-code sign-in for ${mailboxAddress}: ${failure.failure.message} ${failure.failure.remedy}`,
+          {
+            reason: DiagnosticCode[failure.failure.code],
+          },
+        );
       }
       const response = first.response;
-      if (!response) throw toCallError(classifyEntraFailure(new Error('no device code'), network.lastProblem), `device-code sign-in for ${mailboxAddress}`);
+      if (!response)
+        throw toCallError(
+          classifyEntraFailure(new Error('no device code'), network.lastProblem),
+          `device-code sign-in for ${mailboxAddress}`,
+        );
       const now = deps.clock();
       const session: SignInSessionDocument = {
         signInId: `si-${randomBytes(12).toString('hex')}`,
@@ -121,10 +167,15 @@ export function createDeviceCodeSignIns(deps: DeviceCodeSignInsDeps): DeviceCode
       await save(session);
       const done = result
         .then(
-          (token) => (token ? onSignedIn(session, record, token, client.getTokenCache().serialize()) : onFailed(session, new Error('no token'), network)),
+          (token) =>
+            token
+              ? onSignedIn(session, record, token, client.getTokenCache().serialize())
+              : onFailed(session, new Error('no token'), network),
           (error: unknown) => onFailed(session, error, network),
         )
-        .catch((error: unknown) => deps.logger.error({ err: error, signInId: session.signInId }, 'auth-broker: storing a sign-in outcome failed'))
+        .catch((error: unknown) =>
+          deps.logger.error({ err: error, signInId: session.signInId }, 'auth-broker: storing a sign-in outcome failed'),
+        )
         .finally(() => polling.delete(session.signInId));
       polling.set(session.signInId, { request, done });
       return session;
@@ -142,7 +193,12 @@ export function createDeviceCodeSignIns(deps: DeviceCodeSignInsDeps): DeviceCode
         if (session.status !== DelegatedSignInStatus.DELEGATED_SIGN_IN_STATUS_PENDING) return { session };
         // The replica polling for it stopped (restart) and the code ran out: it can only expire.
         if (deps.clock().getTime() > session.expiresAt.getTime() + 30_000) {
-          const expired = { ...session, status: DelegatedSignInStatus.DELEGATED_SIGN_IN_STATUS_EXPIRED, failure: expiredFinding(), updatedAt: deps.clock() };
+          const expired = {
+            ...session,
+            status: DelegatedSignInStatus.DELEGATED_SIGN_IN_STATUS_EXPIRED,
+            failure: expiredFinding(),
+            updatedAt: deps.clock(),
+          };
           await save(expired);
           return { session: expired };
         }
@@ -165,7 +221,8 @@ function expiredFinding(): DiagnosticFinding {
     code: DiagnosticCode.DIAGNOSTIC_CODE_DELEGATED_SIGN_IN_MISSING,
     message: 'The sign-in code expired before anyone entered it.',
     setupStep: SetupStep.SETUP_STEP_DELEGATED_SIGN_IN,
-    remedy: 'Setup step "Delegated sign-in": call StartDelegatedSignIn again and enter the new code within its lifetime (usually 15 minutes).',
+    remedy:
+      'Setup step "Delegated sign-in": call StartDelegatedSignIn again and enter the new code within its lifetime (usually 15 minutes).',
     details: {},
   };
 }
@@ -181,13 +238,21 @@ function signInFailure(error: unknown, network: EntraNetwork): { status: Delegat
   if (/authorization_declined|access_denied/.test(oauthError) || aadsts === 70020) {
     return {
       status: DelegatedSignInStatus.DELEGATED_SIGN_IN_STATUS_DECLINED,
-      failure: { ...expiredFinding(), message: 'The user declined the sign-in.', remedy: 'Setup step "Delegated sign-in": call StartDelegatedSignIn again and have the mailbox owner accept.' },
+      failure: {
+        ...expiredFinding(),
+        message: 'The user declined the sign-in.',
+        remedy: 'Setup step "Delegated sign-in": call StartDelegatedSignIn again and have the mailbox owner accept.',
+      },
     };
   }
   if (/device_code_polling_cancelled/.test(oauthError)) {
     return {
       status: DelegatedSignInStatus.DELEGATED_SIGN_IN_STATUS_FAILED,
-      failure: { ...expiredFinding(), message: 'The sign-in was interrupted by an auth-broker restart.', remedy: 'Setup step "Delegated sign-in": call StartDelegatedSignIn again.' },
+      failure: {
+        ...expiredFinding(),
+        message: 'The sign-in was interrupted by an auth-broker restart.',
+        remedy: 'Setup step "Delegated sign-in": call StartDelegatedSignIn again.',
+      },
     };
   }
   if (aadsts === 7000218) {
@@ -199,7 +264,8 @@ function signInFailure(error: unknown, network: EntraNetwork): { status: Delegat
         code: DiagnosticCode.DIAGNOSTIC_CODE_UNKNOWN_ERROR,
         message: 'The app registration does not allow public client flows, which device-code sign-in needs.',
         setupStep: SetupStep.SETUP_STEP_REGISTER_APP,
-        remedy: 'Setup step "Register app": in Entra ID > App registrations > (the app) > Authentication > Advanced settings, set "Allow public client flows" to Yes.',
+        remedy:
+          'Setup step "Register app": in Entra ID > App registrations > (the app) > Authentication > Advanced settings, set "Allow public client flows" to Yes.',
         details: { aadsts: '7000218' },
       },
     };

@@ -50,10 +50,18 @@ export async function diagnoseTenant(deps: TenantDiagnosisDeps, record: AppCrede
   const findings: DiagnosticFinding[] = [];
   if (!record) {
     findings.push(findingFor(DiagnosticCode.DIAGNOSTIC_CODE_CREDENTIALS_NOT_FOUND));
-    findings.push(skipped(DiagnosticCheck.DIAGNOSTIC_CHECK_CREDENTIAL_EXPIRY), ...[...tokenChecks, ...permissionChecks].map(skipped));
+    findings.push(
+      skipped(DiagnosticCheck.DIAGNOSTIC_CHECK_CREDENTIAL_EXPIRY),
+      ...[...tokenChecks, ...permissionChecks].map(skipped),
+    );
     return summarize(findings, checkedAt);
   }
-  findings.push(passed(DiagnosticCheck.DIAGNOSTIC_CHECK_CREDENTIALS_CONFIGURED, `Credentials "${record.credentialsId}" are configured for app ${record.clientId} in directory ${record.directoryId}.`));
+  findings.push(
+    passed(
+      DiagnosticCheck.DIAGNOSTIC_CHECK_CREDENTIALS_CONFIGURED,
+      `Credentials "${record.credentialsId}" are configured for app ${record.clientId} in directory ${record.directoryId}.`,
+    ),
+  );
 
   const expiry = expiryFinding(record, checkedAt);
   findings.push(expiry);
@@ -74,14 +82,23 @@ export async function diagnoseTenant(deps: TenantDiagnosisDeps, record: AppCrede
     if (isMailrouteError(error)) throw error;
     deps.observer?.entraRequest?.(record.tenantId, 'failure');
     const failure = classifyEntraFailure(error, network.lastProblem);
-    if (failure.networkError) deps.logger.warn({ tenantId: record.tenantId, credentialsId: record.credentialsId, networkError: failure.networkError }, 'auth-broker: diagnosis could not reach the authority host');
+    if (failure.networkError)
+      deps.logger.warn(
+        { tenantId: record.tenantId, credentialsId: record.credentialsId, networkError: failure.networkError },
+        'auth-broker: diagnosis could not reach the authority host',
+      );
     if (!failure.transient) await deps.health.rejected(record, failure.finding, checkedAt);
     // Findings whose check comes after the token request (e.g. consent refused at token time) are
     // reported on TOKEN_ACQUIRED, the check that failed.
     const found = tokenChecks.indexOf(failure.finding.check as (typeof tokenChecks)[number]);
     const failedIndex = found === -1 ? tokenChecks.length - 1 : found;
     tokenChecks.forEach((check, index) => {
-      if (index < failedIndex) findings.push(failure.transient && index > 0 ? { ...skipped(check), message: 'Not checked: Entra ID did not answer.' } : passed(check, passedText(check, record)));
+      if (index < failedIndex)
+        findings.push(
+          failure.transient && index > 0
+            ? { ...skipped(check), message: 'Not checked: Entra ID did not answer.' }
+            : passed(check, passedText(check, record)),
+        );
       else if (index === failedIndex) findings.push({ ...failure.finding, check });
       else findings.push(skipped(check));
     });
@@ -100,22 +117,34 @@ function expiryFinding(record: AppCredentialsRecord, now: Date): DiagnosticFindi
   const isSecret = record.credential.kind === 'client-secret';
   const details = { days_until_expiry: String(days), expires_at: expiresAt.toISOString() };
   if (record.credential.kind === 'certificate' && record.credential.notBefore.getTime() > now.getTime()) {
-    return findingFor(DiagnosticCode.DIAGNOSTIC_CODE_CERTIFICATE_NOT_YET_VALID, { details: { not_before: record.credential.notBefore.toISOString() } });
+    return findingFor(DiagnosticCode.DIAGNOSTIC_CODE_CERTIFICATE_NOT_YET_VALID, {
+      details: { not_before: record.credential.notBefore.toISOString() },
+    });
   }
   if (expiresAt.getTime() <= now.getTime()) {
-    return findingFor(isSecret ? DiagnosticCode.DIAGNOSTIC_CODE_SECRET_EXPIRED : DiagnosticCode.DIAGNOSTIC_CODE_CERTIFICATE_EXPIRED, {
-      details,
-      message: `The ${isSecret ? 'client secret' : 'certificate'} expired on ${expiresAt.toISOString().slice(0, 10)}: mail intake and sending for this tenant have stopped.`,
-    });
+    return findingFor(
+      isSecret ? DiagnosticCode.DIAGNOSTIC_CODE_SECRET_EXPIRED : DiagnosticCode.DIAGNOSTIC_CODE_CERTIFICATE_EXPIRED,
+      {
+        details,
+        message: `The ${isSecret ? 'client secret' : 'certificate'} expired on ${expiresAt.toISOString().slice(0, 10)}: mail intake and sending for this tenant have stopped.`,
+      },
+    );
   }
   if (days < expiryWarningDays) {
-    return findingFor(isSecret ? DiagnosticCode.DIAGNOSTIC_CODE_SECRET_EXPIRING_SOON : DiagnosticCode.DIAGNOSTIC_CODE_CERTIFICATE_EXPIRING_SOON, {
-      outcome: CheckOutcome.CHECK_OUTCOME_WARNING,
-      details,
-      message: `The ${isSecret ? 'client secret' : 'certificate'} expires in ${days} day(s), on ${expiresAt.toISOString().slice(0, 10)}; then mail intake and sending for this tenant stop.`,
-    });
+    return findingFor(
+      isSecret ? DiagnosticCode.DIAGNOSTIC_CODE_SECRET_EXPIRING_SOON : DiagnosticCode.DIAGNOSTIC_CODE_CERTIFICATE_EXPIRING_SOON,
+      {
+        outcome: CheckOutcome.CHECK_OUTCOME_WARNING,
+        details,
+        message: `The ${isSecret ? 'client secret' : 'certificate'} expires in ${days} day(s), on ${expiresAt.toISOString().slice(0, 10)}; then mail intake and sending for this tenant stop.`,
+      },
+    );
   }
-  return passed(DiagnosticCheck.DIAGNOSTIC_CHECK_CREDENTIAL_EXPIRY, `The ${isSecret ? 'client secret' : 'certificate'} is valid for ${days} more days.`, details);
+  return passed(
+    DiagnosticCheck.DIAGNOSTIC_CHECK_CREDENTIAL_EXPIRY,
+    `The ${isSecret ? 'client secret' : 'certificate'} is valid for ${days} more days.`,
+    details,
+  );
 }
 
 function passedText(check: DiagnosticCheck, record: AppCredentialsRecord): string {
@@ -143,12 +172,20 @@ function permissionFindings(accessToken: string): DiagnosticFinding[] {
     }));
   }
   if (roles.length === 0) {
-    return [findingFor(DiagnosticCode.DIAGNOSTIC_CODE_ADMIN_CONSENT_MISSING, { details: { roles: '' } }), skipped(permissionChecks[1]), skipped(permissionChecks[2])];
+    return [
+      findingFor(DiagnosticCode.DIAGNOSTIC_CODE_ADMIN_CONSENT_MISSING, { details: { roles: '' } }),
+      skipped(permissionChecks[1]),
+      skipped(permissionChecks[2]),
+    ];
   }
   const has = (role: string) => roles.some((granted) => granted.toLowerCase() === role.toLowerCase());
   const details = { roles: roles.join(' ') };
   return [
-    passed(DiagnosticCheck.DIAGNOSTIC_CHECK_ADMIN_CONSENT, 'An administrator granted consent for application permissions.', details),
+    passed(
+      DiagnosticCheck.DIAGNOSTIC_CHECK_ADMIN_CONSENT,
+      'An administrator granted consent for application permissions.',
+      details,
+    ),
     has('Mail.ReadWrite')
       ? passed(DiagnosticCheck.DIAGNOSTIC_CHECK_PERMISSION_MAIL_READ_WRITE, 'The app may read and change mail (Mail.ReadWrite).')
       : findingFor(DiagnosticCode.DIAGNOSTIC_CODE_MAIL_READ_WRITE_NOT_GRANTED, { details }),

@@ -82,9 +82,15 @@ export function classifyEntraFailure(error: unknown, wire: WireProblem | undefin
 
   let code = aadsts !== undefined ? byAadsts.get(aadsts) : undefined;
   if (code === undefined && error instanceof InteractionRequiredAuthError) {
-    code = /consent/i.test(error.subError + error.errorCode) ? DiagnosticCode.DIAGNOSTIC_CODE_ADMIN_CONSENT_MISSING : DiagnosticCode.DIAGNOSTIC_CODE_DELEGATED_SIGN_IN_EXPIRED;
+    code = /consent/i.test(error.subError + error.errorCode)
+      ? DiagnosticCode.DIAGNOSTIC_CODE_ADMIN_CONSENT_MISSING
+      : DiagnosticCode.DIAGNOSTIC_CODE_DELEGATED_SIGN_IN_EXPIRED;
   }
-  if (code === undefined && error instanceof AuthError && ['no_tokens_found', 'no_account_found', 'no_account_in_silent_request'].includes(error.errorCode)) {
+  if (
+    code === undefined &&
+    error instanceof AuthError &&
+    ['no_tokens_found', 'no_account_found', 'no_account_in_silent_request'].includes(error.errorCode)
+  ) {
     code = DiagnosticCode.DIAGNOSTIC_CODE_DELEGATED_SIGN_IN_EXPIRED;
   }
   // Refused, timed out, DNS, or a certificate not trusted: one answer to the caller (see networkError).
@@ -93,7 +99,11 @@ export function classifyEntraFailure(error: unknown, wire: WireProblem | undefin
   if (code === undefined && status !== undefined && (status === 429 || status >= 500)) {
     code = status === 429 ? DiagnosticCode.DIAGNOSTIC_CODE_THROTTLED : DiagnosticCode.DIAGNOSTIC_CODE_TRANSIENT_ERROR;
   }
-  if (code === undefined && error instanceof AuthError && ['network_error', 'endpoints_resolution_error'].includes(error.errorCode)) {
+  if (
+    code === undefined &&
+    error instanceof AuthError &&
+    ['network_error', 'endpoints_resolution_error'].includes(error.errorCode)
+  ) {
     code = DiagnosticCode.DIAGNOSTIC_CODE_TRANSIENT_ERROR;
   }
   code ??= DiagnosticCode.DIAGNOSTIC_CODE_UNKNOWN_ERROR;
@@ -120,7 +130,10 @@ export function toCallError(failure: EntraFailure, subject: string): MailrouteEr
   const reason = DiagnosticCode[failure.finding.code];
   const message = `${subject}: ${failure.finding.message} ${failure.finding.remedy}`;
   return failure.transient
-    ? new UnavailableError(message, { reason, ...(failure.retryAfterMs !== undefined ? { retryAfterMs: failure.retryAfterMs } : {}) })
+    ? new UnavailableError(message, {
+        reason,
+        ...(failure.retryAfterMs !== undefined ? { retryAfterMs: failure.retryAfterMs } : {}),
+      })
     : new FailedPreconditionError(message, { reason });
 }
 

@@ -3,7 +3,14 @@ import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@az
 /** The last thing that went wrong on the wire, for classifying MSAL's often generic errors. */
 export type WireProblem =
   | { kind: 'network'; code: string | undefined; message: string }
-  | { kind: 'http'; url: string; status: number; aadsts: number | undefined; error: string | undefined; retryAfterMs: number | undefined };
+  | {
+      kind: 'http';
+      url: string;
+      status: number;
+      aadsts: number | undefined;
+      error: string | undefined;
+      retryAfterMs: number | undefined;
+    };
 
 export interface EntraNetworkOptions {
   /** Per-request timeout. Default 15 s. */
@@ -28,7 +35,11 @@ export function createEntraNetwork(options: EntraNetworkOptions = {}): EntraNetw
   let lastProblem: WireProblem | undefined;
   const timeoutMs = options.timeoutMs ?? 15_000;
 
-  async function send<T>(url: string, method: 'GET' | 'POST', request: NetworkRequestOptions | undefined): Promise<NetworkResponse<T>> {
+  async function send<T>(
+    url: string,
+    method: 'GET' | 'POST',
+    request: NetworkRequestOptions | undefined,
+  ): Promise<NetworkResponse<T>> {
     const isTokenRequest = method === 'POST' && /\/oauth2\/v2\.0\/token(\?|$)/.test(url);
     let response: Response;
     try {

@@ -15,7 +15,9 @@ export function authorityOf(record: Pick<AppCredentialsRecord, 'authorityHost' |
   return `${record.authorityHost.replace(/\/+$/, '')}/${record.directoryId}`;
 }
 
-function authOptions(record: AppCredentialsRecord): Pick<NonNullable<Configuration['auth']>, 'clientId' | 'authority' | 'knownAuthorities'> {
+function authOptions(
+  record: AppCredentialsRecord,
+): Pick<NonNullable<Configuration['auth']>, 'clientId' | 'authority' | 'knownAuthorities'> {
   return {
     clientId: record.clientId,
     authority: authorityOf(record),
@@ -38,12 +40,18 @@ export function createConfidentialClient(
   const credential = record.credential;
   const auth =
     credential.kind === 'client-secret'
-      ? { ...authOptions(record), clientSecret: secretBox.openString(credential.secret, sealingContext.secret(record.tenantId, record.credentialsId)) }
+      ? {
+          ...authOptions(record),
+          clientSecret: secretBox.openString(credential.secret, sealingContext.secret(record.tenantId, record.credentialsId)),
+        }
       : {
           ...authOptions(record),
           clientCertificate: {
             thumbprintSha256: credential.thumbprintSha256,
-            privateKey: secretBox.openString(credential.privateKey, sealingContext.privateKey(record.tenantId, record.credentialsId)),
+            privateKey: secretBox.openString(
+              credential.privateKey,
+              sealingContext.privateKey(record.tenantId, record.credentialsId),
+            ),
             ...(credential.sendCertificateChain ? { x5c: credential.certificatePem } : {}),
           },
         };
@@ -55,7 +63,11 @@ export function createConfidentialClient(
 }
 
 /** An MSAL public client (device-code sign-in and delegated refresh) for the credentials' app. */
-export function createPublicClient(record: AppCredentialsRecord, network: EntraNetwork, cachePlugin?: ICachePlugin): PublicClientApplication {
+export function createPublicClient(
+  record: AppCredentialsRecord,
+  network: EntraNetwork,
+  cachePlugin?: ICachePlugin,
+): PublicClientApplication {
   return new PublicClientApplication({
     auth: authOptions(record),
     system: { networkClient: network.module },

@@ -32,7 +32,8 @@ export function createAccessTokenHandlers(core: AuthBrokerCore): AccessTokenServ
     async getAccessToken(request) {
       const tenantId = readTenantId(request.tenantId);
       const minValidityMs = durationMs(request.minValidity) ?? defaultMinValidityMs;
-      if (minValidityMs < 60_000 || minValidityMs > 30 * 60_000) throw new ValidationError('min_validity', 'must be between 1m and 30m');
+      if (minValidityMs < 60_000 || minValidityMs > 30 * 60_000)
+        throw new ValidationError('min_validity', 'must be between 1m and 30m');
       const options = { minValidityMs, forceRefresh: request.forceRefresh };
       const principal = request.principal;
       if (!principal) throw new ValidationError('principal', 'is required: app_only or delegated');
@@ -41,10 +42,17 @@ export function createAccessTokenHandlers(core: AuthBrokerCore): AccessTokenServ
         const credentialsId = readCredentialsId(principal.value.credentialsId, 'app_only.credentials_id');
         return served(tenantId, 'app_only', async () => {
           const record = await core.loadCredentials(tenantId, credentialsId, true);
-          if (!record) throw precondition(DiagnosticCode.DIAGNOSTIC_CODE_CREDENTIALS_NOT_FOUND, `tenant credentials "${credentialsId}"`);
+          if (!record)
+            throw precondition(DiagnosticCode.DIAGNOSTIC_CODE_CREDENTIALS_NOT_FOUND, `tenant credentials "${credentialsId}"`);
           core.clouds.assertUsable(record);
           const token = await core.appTokens.getToken(record, options);
-          return { accessToken: token.accessToken, tokenType: 'Bearer', expiresAt: token.expiresOn, graphEndpoint: record.graphEndpoint, directoryId: record.directoryId };
+          return {
+            accessToken: token.accessToken,
+            tokenType: 'Bearer',
+            expiresAt: token.expiresOn,
+            graphEndpoint: record.graphEndpoint,
+            directoryId: record.directoryId,
+          };
         });
       }
 
@@ -53,10 +61,17 @@ export function createAccessTokenHandlers(core: AuthBrokerCore): AccessTokenServ
         const grant = await core.stores.grants.get(tenantKey(tenantId, mailboxAddress));
         if (!grant) throw precondition(DiagnosticCode.DIAGNOSTIC_CODE_DELEGATED_SIGN_IN_MISSING, `mailbox ${mailboxAddress}`);
         const record = await core.loadCredentials(tenantId, grant.credentialsId, true);
-        if (!record) throw precondition(DiagnosticCode.DIAGNOSTIC_CODE_CREDENTIALS_NOT_FOUND, `tenant credentials "${grant.credentialsId}"`);
+        if (!record)
+          throw precondition(DiagnosticCode.DIAGNOSTIC_CODE_CREDENTIALS_NOT_FOUND, `tenant credentials "${grant.credentialsId}"`);
         core.clouds.assertUsable(record);
         const token = await core.delegatedTokens.getToken(grant, record, options);
-        return { accessToken: token.accessToken, tokenType: 'Bearer', expiresAt: token.expiresOn, graphEndpoint: record.graphEndpoint, directoryId: record.directoryId };
+        return {
+          accessToken: token.accessToken,
+          tokenType: 'Bearer',
+          expiresAt: token.expiresOn,
+          graphEndpoint: record.graphEndpoint,
+          directoryId: record.directoryId,
+        };
       });
     },
   };

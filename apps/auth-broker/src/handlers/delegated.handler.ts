@@ -1,4 +1,9 @@
-import { DelegatedGrantState, DelegatedSignInStatus, DiagnosticCode, type AuthBrokerServiceImplementation } from '@mailroute/contracts';
+import {
+  DelegatedGrantState,
+  DelegatedSignInStatus,
+  DiagnosticCode,
+  type AuthBrokerServiceImplementation,
+} from '@mailroute/contracts';
 import { FailedPreconditionError, NotFoundError, ValidationError, type TenantCallContext } from '@mailroute/platform';
 import type { AuthBrokerCore } from '../auth-broker';
 import { toDelegatedGrant } from '../credentials/credentials.mapper';
@@ -21,7 +26,9 @@ export function createDelegatedHandlers(core: AuthBrokerCore): Handlers {
       const record = await core.loadCredentials(context.tenantId, credentialsId);
       if (!record) {
         const finding = findingFor(DiagnosticCode.DIAGNOSTIC_CODE_CREDENTIALS_NOT_FOUND);
-        throw new FailedPreconditionError(`tenant credentials "${credentialsId}": ${finding.message} ${finding.remedy}`, { reason: DiagnosticCode[finding.code] });
+        throw new FailedPreconditionError(`tenant credentials "${credentialsId}": ${finding.message} ${finding.remedy}`, {
+          reason: DiagnosticCode[finding.code],
+        });
       }
       core.clouds.assertUsable(record);
       const session = await core.signIns.start(record, mailboxAddress);
@@ -43,7 +50,10 @@ export function createDelegatedHandlers(core: AuthBrokerCore): Handlers {
       const { session, grant } = await core.signIns.complete(context.tenantId, request.signInId, waitMs, context.signal);
       return {
         status: session.status,
-        grant: session.status === DelegatedSignInStatus.DELEGATED_SIGN_IN_STATUS_COMPLETED && grant ? toDelegatedGrant(grant) : undefined,
+        grant:
+          session.status === DelegatedSignInStatus.DELEGATED_SIGN_IN_STATUS_COMPLETED && grant
+            ? toDelegatedGrant(grant)
+            : undefined,
         failure: session.failure,
         expiresAt: session.expiresAt,
       };
@@ -66,7 +76,9 @@ export function createDelegatedHandlers(core: AuthBrokerCore): Handlers {
       return {
         grants: page
           .map(({ document }) => document)
-          .filter((grant) => request.state === DelegatedGrantState.DELEGATED_GRANT_STATE_UNSPECIFIED || grant.state === request.state)
+          .filter(
+            (grant) => request.state === DelegatedGrantState.DELEGATED_GRANT_STATE_UNSPECIFIED || grant.state === request.state,
+          )
           .filter((grant) => credentialsId === undefined || grant.credentialsId === credentialsId)
           .map(toDelegatedGrant),
         nextPageToken: last ? encodePageToken(last.key) : '',

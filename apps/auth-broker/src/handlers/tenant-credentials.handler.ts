@@ -3,13 +3,25 @@ import { ConflictError, NotFoundError, ValidationError, type TenantCallContext }
 import type { AuthBrokerCore } from '../auth-broker';
 import { credentialStateOf } from '../credentials/credential-health';
 import { etagOf, toTenantCredentials, versionOfEtag } from '../credentials/credentials.mapper';
-import { applySpec, changesIdentity, newRevision, readCredentialsId, readUpdateMask, specPaths, type SpecPath } from '../credentials/credentials-spec';
+import {
+  applySpec,
+  changesIdentity,
+  newRevision,
+  readCredentialsId,
+  readUpdateMask,
+  specPaths,
+  type SpecPath,
+} from '../credentials/credentials-spec';
 import { tenantKey } from '../store/auth-broker.stores';
 import { encodePageToken, readPage } from './request-fields';
 
 type Handlers = Pick<
   AuthBrokerServiceImplementation<TenantCallContext>,
-  'createTenantCredentials' | 'getTenantCredentials' | 'listTenantCredentials' | 'updateTenantCredentials' | 'deleteTenantCredentials'
+  | 'createTenantCredentials'
+  | 'getTenantCredentials'
+  | 'listTenantCredentials'
+  | 'updateTenantCredentials'
+  | 'deleteTenantCredentials'
 >;
 
 /**
@@ -29,12 +41,28 @@ export function createTenantCredentialsHandlers(core: AuthBrokerCore): Handlers 
       const credentialsId = readCredentialsId(request.credentialsId);
       if (!request.spec) throw new ValidationError('spec', 'is required');
       const credentialPath: SpecPath | undefined =
-        request.spec.credential?.$case === 'clientSecret' ? 'client_secret' : request.spec.credential?.$case === 'certificate' ? 'certificate' : undefined;
+        request.spec.credential?.$case === 'clientSecret'
+          ? 'client_secret'
+          : request.spec.credential?.$case === 'certificate'
+            ? 'certificate'
+            : undefined;
       if (!credentialPath) throw new ValidationError('spec.client_secret', 'is required: give a client secret or a certificate');
-      const paths = new Set<SpecPath>([...specPaths.filter((path) => path !== 'client_secret' && path !== 'certificate'), credentialPath]);
+      const paths = new Set<SpecPath>([
+        ...specPaths.filter((path) => path !== 'client_secret' && path !== 'certificate'),
+        credentialPath,
+      ]);
       const now = core.clock();
-      const fields = applySpec(undefined, request.spec, paths, { tenantId: context.tenantId, credentialsId, secretBox: core.secretBox, now, clouds: core.clouds });
-      const record = await core.stores.credentials.create({ tenantId: context.tenantId, credentialsId, revision: newRevision(), ...fields }, now);
+      const fields = applySpec(undefined, request.spec, paths, {
+        tenantId: context.tenantId,
+        credentialsId,
+        secretBox: core.secretBox,
+        now,
+        clouds: core.clouds,
+      });
+      const record = await core.stores.credentials.create(
+        { tenantId: context.tenantId, credentialsId, revision: newRevision(), ...fields },
+        now,
+      );
       await core.credentialsChanged(context.tenantId, credentialsId, true);
       return { credentials: toTenantCredentials(record, undefined, now) };
     },
@@ -45,13 +73,19 @@ export function createTenantCredentialsHandlers(core: AuthBrokerCore): Handlers 
 
     async listTenantCredentials(request, context) {
       const { pageSize, after } = readPage(request.page, `${context.tenantId}/`);
-      const page = await core.stores.credentials.list(context.tenantId, { pageSize, ...(after ? { pageToken: encodePageToken(after) } : {}) });
+      const page = await core.stores.credentials.list(context.tenantId, {
+        pageSize,
+        ...(after ? { pageToken: encodePageToken(after) } : {}),
+      });
       const now = core.clock();
       const items = await Promise.all(page.items.map(async (record) => ({ record, health: await core.health.read(record) })));
       const wanted = request.state;
       return {
         credentials: items
-          .filter(({ record, health }) => wanted === CredentialState.CREDENTIAL_STATE_UNSPECIFIED || credentialStateOf(record, health, now) === wanted)
+          .filter(
+            ({ record, health }) =>
+              wanted === CredentialState.CREDENTIAL_STATE_UNSPECIFIED || credentialStateOf(record, health, now) === wanted,
+          )
           .map(({ record, health }) => toTenantCredentials(record, health, now)),
         nextPageToken: page.nextPageToken ?? '',
       };
@@ -64,25 +98,39 @@ export function createTenantCredentialsHandlers(core: AuthBrokerCore): Handlers 
       const current = await core.loadCredentials(context.tenantId, credentialsId);
       if (!current) throw new NotFoundError('tenant credentials', credentialsId);
       if (request.etag && request.etag !== etagOf(current)) {
-        throw new ConflictError(`tenant credentials "${credentialsId}" changed since it was read (etag ${request.etag}); read them again`);
+        throw new ConflictError(
+          `tenant credentials "${credentialsId}" changed since it was read (etag ${request.etag}); read them again`,
+        );
       }
       const now = core.clock();
-      const fields = applySpec(current, request.spec, paths, { tenantId: context.tenantId, credentialsId, secretBox: core.secretBox, now, clouds: core.clouds });
+      const fields = applySpec(current, request.spec, paths, {
+        tenantId: context.tenantId,
+        credentialsId,
+        secretBox: core.secretBox,
+        now,
+        clouds: core.clouds,
+      });
       const identityChanged = changesIdentity(current, fields);
-      const updated = await core.stores.credentials.replace({ ...current, ...fields, revision: identityChanged ? newRevision() : current.revision }, now);
+      const updated = await core.stores.credentials.replace(
+        { ...current, ...fields, revision: identityChanged ? newRevision() : current.revision },
+        now,
+      );
       await core.credentialsChanged(context.tenantId, credentialsId, identityChanged);
       return { credentials: toTenantCredentials(updated, await core.health.read(updated), now) };
     },
 
     async deleteTenantCredentials(request, context) {
-      if (request.credentialsId === '') throw new ValidationError('credentials_id', 'is required (deleting "default" must be explicit)');
+      if (request.credentialsId === '')
+        throw new ValidationError('credentials_id', 'is required (deleting "default" must be explicit)');
       const credentialsId = readCredentialsId(request.credentialsId);
       let expectedVersion: number | undefined;
       if (request.etag) {
         expectedVersion = versionOfEtag(request.etag);
         const current = await core.stores.credentials.get(context.tenantId, credentialsId);
         if (current && (expectedVersion === undefined || request.etag !== etagOf(current))) {
-          throw new ConflictError(`tenant credentials "${credentialsId}" changed since it was read (etag ${request.etag}); read them again`);
+          throw new ConflictError(
+            `tenant credentials "${credentialsId}" changed since it was read (etag ${request.etag}); read them again`,
+          );
         }
       }
       if (!(await core.stores.credentials.delete(context.tenantId, credentialsId, expectedVersion))) {
@@ -104,4 +152,3 @@ export function createTenantCredentialsHandlers(core: AuthBrokerCore): Handlers 
     },
   };
 }
-

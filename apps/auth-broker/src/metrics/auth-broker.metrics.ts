@@ -53,15 +53,22 @@ export function createAuthBrokerMetrics(deps: AuthBrokerMetricsDeps): AuthBroker
   const state = deps.meter.createObservableGauge('mailroute_auth_credential_state', {
     description: 'Credentials health: 1 for the current state (unverified, valid, expiring_soon, expired, rejected).',
   });
-  const entraRequests = deps.meter.createCounter('mailroute_auth_entra_token_requests', { description: 'Token requests sent to Entra ID.' });
-  const served = deps.meter.createCounter('mailroute_auth_token_requests_total', { description: 'GetAccessToken calls by principal kind and outcome (ok, or the error code).' });
+  const entraRequests = deps.meter.createCounter('mailroute_auth_entra_token_requests', {
+    description: 'Token requests sent to Entra ID.',
+  });
+  const served = deps.meter.createCounter('mailroute_auth_token_requests_total', {
+    description: 'GetAccessToken calls by principal kind and outcome (ok, or the error code).',
+  });
   deps.meter.addBatchObservableCallback(
     (result) => {
       for (const item of snapshot) {
         const labels = { tenant: item.tenant, credentials_id: item.credentialsId, kind: item.kind };
         result.observe(days, item.days, labels);
         result.observe(warning, item.days < expiryWarningDays ? 1 : 0, labels);
-        result.observe(state, 1, { ...labels, state: CredentialState[item.state].replace('CREDENTIAL_STATE_', '').toLowerCase() });
+        result.observe(state, 1, {
+          ...labels,
+          state: CredentialState[item.state].replace('CREDENTIAL_STATE_', '').toLowerCase(),
+        });
       }
     },
     [days, warning, state],

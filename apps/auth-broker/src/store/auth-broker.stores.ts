@@ -82,7 +82,12 @@ export interface AuthBrokerStores {
 
 /** The auth-broker stores over one MongoDB database (indexes created when missing). */
 export async function openMongoStores(options: { url: string; database: string; logger?: Logger }): Promise<AuthBrokerStores> {
-  const store = await MongoStore.connect({ url: options.url, database: options.database, appName: 'auth-broker', ...(options.logger ? { logger: options.logger } : {}) });
+  const store = await MongoStore.connect({
+    url: options.url,
+    database: options.database,
+    appName: 'auth-broker',
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
   await store.ensureIndexes({ ...appCredentialsIndexes, ...leaseIndexes });
   return {
     credentials: new MongoAppCredentialsRepository(store),

@@ -11,7 +11,13 @@ import { createConfidentialClient } from '../entra/msal-clients';
 import type { AuthBrokerStores } from '../store/auth-broker.stores';
 import { acquireThroughSharedCache } from './shared-acquisition';
 import { createSingleFlight } from './single-flight';
-import { createStoreCachePlugin, createTokenCachePartition, findAccessToken, type CachedAccessToken, type TokenCachePartition } from './token-cache-plugin';
+import {
+  createStoreCachePlugin,
+  createTokenCachePartition,
+  findAccessToken,
+  type CachedAccessToken,
+  type TokenCachePartition,
+} from './token-cache-plugin';
 
 /** A Graph access token as handed to callers. */
 export interface IssuedToken {
@@ -102,7 +108,8 @@ export function createAppTokenProvider(deps: AppTokenProviderDeps): AppTokenProv
   const flights = createSingleFlight<CachedAccessToken>();
   const background = new Set<Promise<unknown>>();
 
-  const credentialsKey = (record: Pick<AppCredentialsRecord, 'tenantId' | 'credentialsId'>) => `${record.tenantId}/${record.credentialsId}`;
+  const credentialsKey = (record: Pick<AppCredentialsRecord, 'tenantId' | 'credentialsId'>) =>
+    `${record.tenantId}/${record.credentialsId}`;
 
   function clientFor(record: AppCredentialsRecord): ClientEntry {
     const existing = clients.get(credentialsKey(record));
@@ -115,20 +122,38 @@ export function createAppTokenProvider(deps: AppTokenProviderDeps): AppTokenProv
     return entry;
   }
 
-  const toIssued = (token: CachedAccessToken): IssuedToken => ({ accessToken: token.secret, expiresOn: token.expiresOn, issuedAt: token.cachedAt });
+  const toIssued = (token: CachedAccessToken): IssuedToken => ({
+    accessToken: token.secret,
+    expiresOn: token.expiresOn,
+    issuedAt: token.cachedAt,
+  });
 
-  function usable(token: CachedAccessToken | undefined, minValidityMs: number, force: boolean, now: Date): token is CachedAccessToken {
+  function usable(
+    token: CachedAccessToken | undefined,
+    minValidityMs: number,
+    force: boolean,
+    now: Date,
+  ): token is CachedAccessToken {
     if (!token) return false;
-    if (force) return now.getTime() - token.cachedAt.getTime() <= forceRefreshReuseMs && token.expiresOn.getTime() - now.getTime() >= minValidityMs;
+    if (force)
+      return (
+        now.getTime() - token.cachedAt.getTime() <= forceRefreshReuseMs &&
+        token.expiresOn.getTime() - now.getTime() >= minValidityMs
+      );
     return token.expiresOn.getTime() - now.getTime() >= minValidityMs;
   }
 
   async function acquireFromEntra(record: AppCredentialsRecord, entry: ClientEntry): Promise<CachedAccessToken> {
     const now = deps.clock();
     if (expiryOf(record).getTime() <= now.getTime()) {
-      const code = record.credential.kind === 'client-secret' ? DiagnosticCode.DIAGNOSTIC_CODE_SECRET_EXPIRED : DiagnosticCode.DIAGNOSTIC_CODE_CERTIFICATE_EXPIRED;
+      const code =
+        record.credential.kind === 'client-secret'
+          ? DiagnosticCode.DIAGNOSTIC_CODE_SECRET_EXPIRED
+          : DiagnosticCode.DIAGNOSTIC_CODE_CERTIFICATE_EXPIRED;
       const finding = findingFor(code);
-      throw new FailedPreconditionError(`tenant credentials "${record.credentialsId}": ${finding.message} ${finding.remedy}`, { reason: DiagnosticCode[code] });
+      throw new FailedPreconditionError(`tenant credentials "${record.credentialsId}": ${finding.message} ${finding.remedy}`, {
+        reason: DiagnosticCode[code],
+      });
     }
     entry.network.reset();
     try {
@@ -143,7 +168,13 @@ export function createAppTokenProvider(deps: AppTokenProviderDeps): AppTokenProv
       const failure = classifyEntraFailure(error, entry.network.lastProblem);
       const callError = toCallError(failure, `tenant credentials "${record.credentialsId}"`);
       deps.logger.warn(
-        { tenantId: record.tenantId, credentialsId: record.credentialsId, code: DiagnosticCode[failure.finding.code], details: failure.finding.details, networkError: failure.networkError },
+        {
+          tenantId: record.tenantId,
+          credentialsId: record.credentialsId,
+          code: DiagnosticCode[failure.finding.code],
+          details: failure.finding.details,
+          networkError: failure.networkError,
+        },
         'auth-broker: Entra ID refused an app-only token',
       );
       if (!failure.transient) {
@@ -176,7 +207,12 @@ export function createAppTokenProvider(deps: AppTokenProviderDeps): AppTokenProv
     const refresh = flights
       .run(key, () => acquire(record, refreshAheadMs, false))
       .then((token) => memos.set(key, token))
-      .catch((error: unknown) => deps.logger.warn({ err: error, tenantId: record.tenantId, credentialsId: record.credentialsId }, 'auth-broker: background token refresh failed'));
+      .catch((error: unknown) =>
+        deps.logger.warn(
+          { err: error, tenantId: record.tenantId, credentialsId: record.credentialsId },
+          'auth-broker: background token refresh failed',
+        ),
+      );
     background.add(refresh);
     void refresh.finally(() => background.delete(refresh));
   }
@@ -193,7 +229,9 @@ export function createAppTokenProvider(deps: AppTokenProviderDeps): AppTokenProv
       const rejection = rejections.get(key);
       if (rejection && rejection.until > now.getTime()) throw rejection.error;
       rejections.delete(key);
-      let token = await flights.run(options.forceRefresh ? `${key}#force` : key, () => acquire(record, options.minValidityMs, options.forceRefresh));
+      let token = await flights.run(options.forceRefresh ? `${key}#force` : key, () =>
+        acquire(record, options.minValidityMs, options.forceRefresh),
+      );
       if (!usable(token, options.minValidityMs, options.forceRefresh, deps.clock())) {
         // Joined a flight started for a caller that needed less validity.
         token = await flights.run(`${key}#force`, () => acquire(record, options.minValidityMs, true));

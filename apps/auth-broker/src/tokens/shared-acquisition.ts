@@ -27,7 +27,10 @@ export interface SharedAcquisition {
  * the lease — poll the shared cache until its token appears or the lease frees up. With cold caches
  * on N replicas, Entra ID sees one request.
  */
-export async function acquireThroughSharedCache(deps: SharedAcquisitionDeps, work: SharedAcquisition): Promise<CachedAccessToken> {
+export async function acquireThroughSharedCache(
+  deps: SharedAcquisitionDeps,
+  work: SharedAcquisition,
+): Promise<CachedAccessToken> {
   const lockKey = `token/${work.partition.key}`;
   const deadline = deps.clock().getTime() + 2 * deps.leaseTtlMs;
   for (;;) {
@@ -41,11 +44,15 @@ export async function acquireThroughSharedCache(deps: SharedAcquisitionDeps, wor
         if (again) return again;
         return await work.fromEntra();
       } finally {
-        await deps.leases.release(lease).catch((error: unknown) => deps.logger.warn({ err: error }, 'auth-broker: lease release failed'));
+        await deps.leases
+          .release(lease)
+          .catch((error: unknown) => deps.logger.warn({ err: error }, 'auth-broker: lease release failed'));
       }
     }
     if (deps.clock().getTime() > deadline) {
-      throw new UnavailableError(`${work.subject}: another replica's token acquisition did not finish in time`, { retryAfterMs: 1_000 });
+      throw new UnavailableError(`${work.subject}: another replica's token acquisition did not finish in time`, {
+        retryAfterMs: 1_000,
+      });
     }
     await sleep(deps.waitPollMs);
   }

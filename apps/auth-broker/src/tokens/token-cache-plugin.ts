@@ -12,7 +12,12 @@ export interface TokenCachePartition {
   write(serialized: string): Promise<void>;
 }
 
-export function createTokenCachePartition(table: DocumentTable<TokenCacheDocument>, secretBox: SecretBox, key: string, clock: () => Date): TokenCachePartition {
+export function createTokenCachePartition(
+  table: DocumentTable<TokenCacheDocument>,
+  secretBox: SecretBox,
+  key: string,
+  clock: () => Date,
+): TokenCachePartition {
   const context = sealingContext.tokenCache(key);
   return {
     key,
@@ -67,7 +72,10 @@ interface SerializedAccessToken {
  * `clientId` whose scopes include every one of `scopes` (case-insensitive), optionally for one
  * account. Lets a replica check the shared cache without asking Entra ID.
  */
-export function findAccessToken(serialized: string, match: { clientId: string; scopes: readonly string[]; homeAccountId?: string }): CachedAccessToken | undefined {
+export function findAccessToken(
+  serialized: string,
+  match: { clientId: string; scopes: readonly string[]; homeAccountId?: string },
+): CachedAccessToken | undefined {
   if (!serialized) return undefined;
   const cache = JSON.parse(serialized) as { AccessToken?: Record<string, SerializedAccessToken> };
   const wanted = match.scopes.map((scope) => scope.toLowerCase());
@@ -80,7 +88,12 @@ export function findAccessToken(serialized: string, match: { clientId: string; s
     if (!wanted.every((scope) => target.has(scope))) continue;
     const expiresOn = new Date(Number(entry.expires_on) * 1000);
     if (!best || expiresOn > best.expiresOn) {
-      best = { secret: entry.secret, expiresOn, cachedAt: new Date(Number(entry.cached_at ?? 0) * 1000), homeAccountId: entry.home_account_id ?? '' };
+      best = {
+        secret: entry.secret,
+        expiresOn,
+        cachedAt: new Date(Number(entry.cached_at ?? 0) * 1000),
+        homeAccountId: entry.home_account_id ?? '',
+      };
     }
   }
   return best;

@@ -95,7 +95,11 @@ export function applyEvent(state: DesktopState, event: ConnectResponse, now: Dat
       return [
         `[connected] ${s?.displayName ?? ''} (${s?.agentId ?? ''}): ${enumLabel(AgentPresence, 'AGENT_PRESENCE', s?.presence ?? 0)}, ${s?.activeInteractions ?? 0}/${s?.capacity ?? 0} active, queues ${s?.queueIds.join(', ') || 'none'}`,
         ...e.value.pendingOffers.map((offer) => offerLine(offer, now)),
-        ...e.value.assigned.map((i) => terminalSafe(`[held] ${i.interactionId}  ${stateLabel(i.state)}  from ${i.customer?.address ?? '?'}  "${truncate(i.subject, 60)}"`)),
+        ...e.value.assigned.map((i) =>
+          terminalSafe(
+            `[held] ${i.interactionId}  ${stateLabel(i.state)}  from ${i.customer?.address ?? '?'}  "${truncate(i.subject, 60)}"`,
+          ),
+        ),
       ].join('\n');
     }
     case 'offer':
@@ -108,9 +112,12 @@ export function applyEvent(state: DesktopState, event: ConnectResponse, now: Dat
       const i = e.value.interaction;
       if (!i) return undefined;
       state.held.set(i.interactionId, i);
-      for (const [offerId, offer] of state.offers) if (offer.interaction?.interactionId === i.interactionId) state.offers.delete(offerId);
+      for (const [offerId, offer] of state.offers)
+        if (offer.interaction?.interactionId === i.interactionId) state.offers.delete(offerId);
       state.current = i.interactionId;
-      return terminalSafe(`[assigned] ${i.interactionId}  from ${i.customer?.address ?? '?'}  "${truncate(i.subject, 60)}"${e.value.note ? `  note: ${e.value.note}` : ''}  → show, reply <text>, complete`);
+      return terminalSafe(
+        `[assigned] ${i.interactionId}  from ${i.customer?.address ?? '?'}  "${truncate(i.subject, 60)}"${e.value.note ? `  note: ${e.value.note}` : ''}  → show, reply <text>, complete`,
+      );
     }
     case 'assignmentEnded':
       state.held.delete(e.value.interactionId);
@@ -120,14 +127,21 @@ export function applyEvent(state: DesktopState, event: ConnectResponse, now: Dat
       const i = e.value.interaction;
       if (!i) return undefined;
       state.held.set(i.interactionId, i);
-      return terminalSafe(`[updated] ${i.interactionId}  ${stateLabel(i.state)}  ${i.inboundMessageCount} customer message(s), ${i.replyCount} repl${i.replyCount === 1 ? 'y' : 'ies'}`);
+      return terminalSafe(
+        `[updated] ${i.interactionId}  ${stateLabel(i.state)}  ${i.inboundMessageCount} customer message(s), ${i.replyCount} repl${i.replyCount === 1 ? 'y' : 'ies'}`,
+      );
     }
     case 'sendResult': {
       const r = e.value;
       const failure = r.failure ? `: ${r.failure.message}` : '';
       // CHECKING / OUTCOME_UNKNOWN: the reply may be with the customer already.
-      const mayHaveGone = r.state === SendState.SEND_STATE_CHECKING || r.state === SendState.SEND_STATE_OUTCOME_UNKNOWN ? ' (may have been sent: do not reply again before looking in Sent Items)' : '';
-      return terminalSafe(`[send] ${r.sendId}  interaction ${r.interactionId}  ${enumLabel(SendState, 'SEND_STATE', r.state)}${mayHaveGone}${failure}`);
+      const mayHaveGone =
+        r.state === SendState.SEND_STATE_CHECKING || r.state === SendState.SEND_STATE_OUTCOME_UNKNOWN
+          ? ' (may have been sent: do not reply again before looking in Sent Items)'
+          : '';
+      return terminalSafe(
+        `[send] ${r.sendId}  interaction ${r.interactionId}  ${enumLabel(SendState, 'SEND_STATE', r.state)}${mayHaveGone}${failure}`,
+      );
     }
     case 'presenceChanged':
       return `[presence] ${enumLabel(AgentPresence, 'AGENT_PRESENCE', e.value.status?.presence ?? 0)}${e.value.status?.presenceReason ? ` (${terminalSafe(e.value.status.presenceReason)})` : ''}`;
@@ -145,12 +159,38 @@ export const agentDesktopCommands: Command[] = [
     path: ['agent', 'connect'],
     summary: 'agent mode: sign in with Microsoft, watch offers on the desktop stream, accept, reply and complete',
     options: {
-      authority: { type: 'string', value: '<https://host>', description: 'Entra ID authority (MAILROUTE_AGENT_AUTHORITY, default https://login.microsoftonline.com)' },
-      directory: { type: 'string', value: '<tenant-id>', description: "agents' Entra directory id or domain (MAILROUTE_AGENT_DIRECTORY)" },
-      'client-id': { type: 'string', value: '<guid>', description: 'agent desktop app registration (MAILROUTE_AGENT_CLIENT_ID; the router\'s ROUTER_AGENT_AUDIENCE)' },
-      presence: { type: 'string', value: `<${enumChoices(AgentPresence, 'AGENT_PRESENCE').filter((p) => p !== 'offline').join('|')}>`, description: 'presence on connecting (default: keep, or available)' },
-      instance: { type: 'string', value: '<id>', description: 'desktop instance id; reuse it to resume (default: random per run)' },
-      heartbeat: { type: 'string', value: '<duration>', description: 'heartbeat interval asked of the server, 5s-60s (default 15s)' },
+      authority: {
+        type: 'string',
+        value: '<https://host>',
+        description: 'Entra ID authority (MAILROUTE_AGENT_AUTHORITY, default https://login.microsoftonline.com)',
+      },
+      directory: {
+        type: 'string',
+        value: '<tenant-id>',
+        description: "agents' Entra directory id or domain (MAILROUTE_AGENT_DIRECTORY)",
+      },
+      'client-id': {
+        type: 'string',
+        value: '<guid>',
+        description: "agent desktop app registration (MAILROUTE_AGENT_CLIENT_ID; the router's ROUTER_AGENT_AUDIENCE)",
+      },
+      presence: {
+        type: 'string',
+        value: `<${enumChoices(AgentPresence, 'AGENT_PRESENCE')
+          .filter((p) => p !== 'offline')
+          .join('|')}>`,
+        description: 'presence on connecting (default: keep, or available)',
+      },
+      instance: {
+        type: 'string',
+        value: '<id>',
+        description: 'desktop instance id; reuse it to resume (default: random per run)',
+      },
+      heartbeat: {
+        type: 'string',
+        value: '<duration>',
+        description: 'heartbeat interval asked of the server, 5s-60s (default 15s)',
+      },
       watch: { type: 'boolean', description: 'only watch: ignore stdin, run until Ctrl-C' },
     },
     details: `Reads commands from stdin, one per line, while events are printed as they arrive.\n${sessionHelp}\nWith --json every event and result is one JSON line ({"event": …} / {"result": …}).`,
@@ -161,13 +201,18 @@ export const agentDesktopCommands: Command[] = [
 async function runAgentSession(context: CommandContext): Promise<number> {
   const { io, values, settings } = context;
   const presence = str(values, 'presence');
-  const initialPresence = presence ? parseEnum<AgentPresence>(AgentPresence, 'AGENT_PRESENCE', presence, '--presence') : AgentPresence.AGENT_PRESENCE_UNSPECIFIED;
+  const initialPresence = presence
+    ? parseEnum<AgentPresence>(AgentPresence, 'AGENT_PRESENCE', presence, '--presence')
+    : AgentPresence.AGENT_PRESENCE_UNSPECIFIED;
   const heartbeat = str(values, 'heartbeat');
   const instance = str(values, 'instance') ?? `cli-${randomBytes(6).toString('hex')}`;
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(instance)) throw new UsageError('--instance: 1-64 characters of A-Z a-z 0-9 . _ -');
 
   const credential = await signInAgent(settings.agent, (message) => io.stderr(terminalSafe(message)), io.signal);
-  if (!settings.json) io.stderr(`signed in${credential.username ? ` as ${terminalSafe(credential.username)}` : ''}; connecting to ${settings.router}`);
+  if (!settings.json)
+    io.stderr(
+      `signed in${credential.username ? ` as ${terminalSafe(credential.username)}` : ''}; connecting to ${settings.router}`,
+    );
   const desk = context.clients.desktop(() => credential.token());
   const state = new DesktopState();
   const stop = new AbortController();
@@ -184,7 +229,11 @@ async function runAgentSession(context: CommandContext): Promise<number> {
       let reconnectAfterMs: number | undefined;
       try {
         const events = desk.client.connect(
-          { clientInstanceId: instance, initialPresence, ...(heartbeat ? { heartbeatInterval: parseDuration(heartbeat, '--heartbeat') } : {}) },
+          {
+            clientInstanceId: instance,
+            initialPresence,
+            ...(heartbeat ? { heartbeatInterval: parseDuration(heartbeat, '--heartbeat') } : {}),
+          },
           { metadata: desk.metadata(), signal: stop.signal, deadline: undefined },
         );
         for await (const event of events) {
@@ -210,7 +259,9 @@ async function runAgentSession(context: CommandContext): Promise<number> {
         if ((code === Status.UNAVAILABLE || code === Status.INTERNAL) && failures < 5) {
           failures += 1;
           reconnectAfterMs = 500 * 2 ** failures;
-          io.stderr(`stream lost (${code === undefined ? 'error' : Status[code]}); reconnecting in ${formatDuration(reconnectAfterMs / 1000)}`);
+          io.stderr(
+            `stream lost (${code === undefined ? 'error' : Status[code]}); reconnecting in ${formatDuration(reconnectAfterMs / 1000)}`,
+          );
         } else {
           for (const line of describeFailure(desk.fail(error))) io.stderr(line);
           return 1;
@@ -246,7 +297,13 @@ async function runAgentSession(context: CommandContext): Promise<number> {
 
 type DesktopApi = ReturnType<CommandContext['clients']['desktop']>['api'];
 
-async function runSessionCommand(line: SessionLine, state: DesktopState, api: DesktopApi, emit: (json: unknown, human: string | undefined) => void, now: Date): Promise<void> {
+async function runSessionCommand(
+  line: SessionLine,
+  state: DesktopState,
+  api: DesktopApi,
+  emit: (json: unknown, human: string | undefined) => void,
+  now: Date,
+): Promise<void> {
   const { verb, args } = line;
   const heldIds = () => [...state.held.keys()];
   /** The interaction an action names: its first argument when that is a held id (or prefix), else the current one. */
@@ -264,14 +321,19 @@ async function runSessionCommand(line: SessionLine, state: DesktopState, api: De
     case 'list': {
       const mine = await api.listMyInteractions({ page: { pageSize: 100, pageToken: '' }, states: [] });
       for (const i of mine.interactions) if (i.agentId) state.held.set(i.interactionId, i);
-      emit({ result: ListMyInteractionsResponse.toJSON(mine) }, [
-        state.offers.size ? [...state.offers.values()].map((offer) => offerLine(offer, now)).join('\n') : 'no pending offers',
-        mine.interactions.length ? table(interactionHeaders, mine.interactions.map(interactionRow)) : 'you hold no interactions',
-      ].join('\n'));
+      emit(
+        { result: ListMyInteractionsResponse.toJSON(mine) },
+        [
+          state.offers.size ? [...state.offers.values()].map((offer) => offerLine(offer, now)).join('\n') : 'no pending offers',
+          mine.interactions.length
+            ? table(interactionHeaders, mine.interactions.map(interactionRow))
+            : 'you hold no interactions',
+        ].join('\n'),
+      );
       return;
     }
     case 'accept': {
-      const offerId = args[0] ? resolveRef(args[0], [...state.offers.keys()]) ?? args[0] : state.newestOffer();
+      const offerId = args[0] ? (resolveRef(args[0], [...state.offers.keys()]) ?? args[0]) : state.newestOffer();
       if (!offerId) throw new UsageError('no pending offer to accept');
       const response = await api.accept({ offerId });
       const i = response.interaction;
@@ -280,7 +342,10 @@ async function runSessionCommand(line: SessionLine, state: DesktopState, api: De
         state.held.set(i.interactionId, i);
         state.current = i.interactionId;
       }
-      emit({ result: AcceptResponse.toJSON(response) }, terminalSafe(`accepted: ${i?.interactionId ?? ''} "${truncate(i?.subject ?? '', 60)}" — show, reply <text>, complete`));
+      emit(
+        { result: AcceptResponse.toJSON(response) },
+        terminalSafe(`accepted: ${i?.interactionId ?? ''} "${truncate(i?.subject ?? '', 60)}" — show, reply <text>, complete`),
+      );
       return;
     }
     case 'decline': {
@@ -311,7 +376,10 @@ async function runSessionCommand(line: SessionLine, state: DesktopState, api: De
         content: { subject: '', bodyHtml: '', bodyText: text, to: [], cc: [], bcc: [], attachments: [], importance: 0 },
         completeAfterSend: false,
       });
-      emit({ result: ReplyResponse.toJSON(response) }, `reply ${response.sendId} ${enumLabel(SendState, 'SEND_STATE', response.state)} (the send result follows on the stream)`);
+      emit(
+        { result: ReplyResponse.toJSON(response) },
+        `reply ${response.sendId} ${enumLabel(SendState, 'SEND_STATE', response.state)} (the send result follows on the stream)`,
+      );
       return;
     }
     case 'complete': {
@@ -325,8 +393,14 @@ async function runSessionCommand(line: SessionLine, state: DesktopState, api: De
     case 'presence': {
       const [value, ...reason] = args;
       if (!value) throw new UsageError('presence needs a value: available, busy, away or offline');
-      const response = await api.setPresence({ presence: parseEnum<AgentPresence>(AgentPresence, 'AGENT_PRESENCE', value, 'presence'), reason: reason.join(' ') });
-      emit({ result: SetPresenceResponse.toJSON(response) }, `presence ${enumLabel(AgentPresence, 'AGENT_PRESENCE', response.status?.presence ?? 0)} since ${formatTime(response.status?.presenceSince)}`);
+      const response = await api.setPresence({
+        presence: parseEnum<AgentPresence>(AgentPresence, 'AGENT_PRESENCE', value, 'presence'),
+        reason: reason.join(' '),
+      });
+      emit(
+        { result: SetPresenceResponse.toJSON(response) },
+        `presence ${enumLabel(AgentPresence, 'AGENT_PRESENCE', response.status?.presence ?? 0)} since ${formatTime(response.status?.presenceSince)}`,
+      );
       return;
     }
     default:

@@ -23,13 +23,32 @@ const specOptions: Record<string, OptionSpec> = {
   name: { type: 'string', value: '<text>', description: 'display name for operators' },
   directory: { type: 'string', value: '<tenant-id|domain>', description: 'Entra ID directory (tenant) id or verified domain' },
   'client-id': { type: 'string', value: '<guid>', description: 'Application (client) ID of the app registration' },
-  'client-secret-stdin': { type: 'boolean', description: 'read the client secret Value from the first line of stdin (or set MAILROUTE_CLIENT_SECRET)' },
-  'secret-expires': { type: 'string', value: '<date>', description: 'when the secret expires, as Entra shows it: 2027-05-31 or +730d (required with a secret)' },
-  certificate: { type: 'string', value: '<file.pem>', description: 'certificate uploaded to the app registration (PEM), instead of a secret' },
+  'client-secret-stdin': {
+    type: 'boolean',
+    description: 'read the client secret Value from the first line of stdin (or set MAILROUTE_CLIENT_SECRET)',
+  },
+  'secret-expires': {
+    type: 'string',
+    value: '<date>',
+    description: 'when the secret expires, as Entra shows it: 2027-05-31 or +730d (required with a secret)',
+  },
+  certificate: {
+    type: 'string',
+    value: '<file.pem>',
+    description: 'certificate uploaded to the app registration (PEM), instead of a secret',
+  },
   'private-key': { type: 'string', value: '<file.pem>', description: 'its unencrypted private key (PEM), with --certificate' },
   'send-chain': { type: 'boolean', description: 'send the certificate chain (x5c) for subject-name/issuer authentication' },
-  cloud: { type: 'string', value: `<${enumChoices(AuthorityCloud, 'AUTHORITY_CLOUD').join('|')}>`, description: 'cloud of the app registration (default global)' },
-  'authority-host': { type: 'string', value: '<https://host>', description: 'authority base URL (cloud custom only, e.g. the graph sandbox)' },
+  cloud: {
+    type: 'string',
+    value: `<${enumChoices(AuthorityCloud, 'AUTHORITY_CLOUD').join('|')}>`,
+    description: 'cloud of the app registration (default global)',
+  },
+  'authority-host': {
+    type: 'string',
+    value: '<https://host>',
+    description: 'authority base URL (cloud custom only, e.g. the graph sandbox)',
+  },
   'graph-endpoint': { type: 'string', value: '<https://host>', description: 'Graph base URL (cloud custom only)' },
 };
 
@@ -54,8 +73,19 @@ async function readPem(context: CommandContext, file: string, option: string): P
 async function buildSpec(context: CommandContext, creating: boolean): Promise<{ spec: TenantCredentialsSpec; paths: string[] }> {
   const { values } = context;
   const paths: string[] = [];
-  const spec: TenantCredentialsSpec = { displayName: '', directoryId: '', clientId: '', cloud: AuthorityCloud.AUTHORITY_CLOUD_UNSPECIFIED, authorityHost: '', graphEndpoint: '' };
-  const text = (option: string, field: 'displayName' | 'directoryId' | 'clientId' | 'authorityHost' | 'graphEndpoint', path: string) => {
+  const spec: TenantCredentialsSpec = {
+    displayName: '',
+    directoryId: '',
+    clientId: '',
+    cloud: AuthorityCloud.AUTHORITY_CLOUD_UNSPECIFIED,
+    authorityHost: '',
+    graphEndpoint: '',
+  };
+  const text = (
+    option: string,
+    field: 'displayName' | 'directoryId' | 'clientId' | 'authorityHost' | 'graphEndpoint',
+    path: string,
+  ) => {
     const value = str(values, option);
     if (value === undefined) return;
     spec[field] = value;
@@ -73,21 +103,32 @@ async function buildSpec(context: CommandContext, creating: boolean): Promise<{ 
   }
   const secret = await clientSecret(context);
   const certificate = str(values, 'certificate');
-  if (secret !== undefined && certificate !== undefined) throw new UsageError('give either a client secret or --certificate, not both');
+  if (secret !== undefined && certificate !== undefined)
+    throw new UsageError('give either a client secret or --certificate, not both');
   if (secret !== undefined) {
     const expires = str(values, 'secret-expires');
-    if (!expires) throw new UsageError('--secret-expires is required with a client secret (Entra ID shows it next to the secret)');
-    spec.credential = { $case: 'clientSecret', value: { value: secret, expiresAt: parseInstant(expires, '--secret-expires', context.now()) } };
+    if (!expires)
+      throw new UsageError('--secret-expires is required with a client secret (Entra ID shows it next to the secret)');
+    spec.credential = {
+      $case: 'clientSecret',
+      value: { value: secret, expiresAt: parseInstant(expires, '--secret-expires', context.now()) },
+    };
     paths.push('client_secret');
   } else if (certificate !== undefined) {
     const keyFile = requireStr(values, 'private-key');
     spec.credential = {
       $case: 'certificate',
-      value: { certificatePem: await readPem(context, certificate, '--certificate'), privateKeyPem: await readPem(context, keyFile, '--private-key'), sendCertificateChain: flag(values, 'send-chain') },
+      value: {
+        certificatePem: await readPem(context, certificate, '--certificate'),
+        privateKeyPem: await readPem(context, keyFile, '--private-key'),
+        sendCertificateChain: flag(values, 'send-chain'),
+      },
     };
     paths.push('certificate');
   } else if (creating) {
-    throw new UsageError('a credential is required: --client-secret-stdin (or MAILROUTE_CLIENT_SECRET) with --secret-expires, or --certificate with --private-key');
+    throw new UsageError(
+      'a credential is required: --client-secret-stdin (or MAILROUTE_CLIENT_SECRET) with --secret-expires, or --certificate with --private-key',
+    );
   }
   return { spec, paths };
 }
@@ -103,14 +144,23 @@ function credentialsView(credentials: TenantCredentials | undefined): string {
     ['cloud', enumLabel(AuthorityCloud, 'AUTHORITY_CLOUD', credentials.cloud)],
     ['authority', credentials.authorityHost],
     ['graph', credentials.graphEndpoint],
-    ['credential', credential?.$case === 'clientSecret' ? 'client secret (stored, never shown)' : credential?.$case === 'certificate' ? `certificate ${credential.value.thumbprintSha1}` : ''],
+    [
+      'credential',
+      credential?.$case === 'clientSecret'
+        ? 'client secret (stored, never shown)'
+        : credential?.$case === 'certificate'
+          ? `certificate ${credential.value.thumbprintSha1}`
+          : '',
+    ],
     ['state', enumLabel(CredentialState, 'CREDENTIAL_STATE', credentials.state)],
     ['expires', formatTime(credentials.expiresAt)],
     ['days until expiry', credentials.expiresAt ? credentials.daysUntilExpiry : undefined],
     ['last token', formatTime(credentials.lastTokenAt)],
     ['encryption key', credentials.encryptionKeyId],
   ]);
-  return credentials.lastFailure ? `${lines}\n\nlast failure:\n${formatFindingAdvice(credentials.lastFailure).join('\n')}` : lines;
+  return credentials.lastFailure
+    ? `${lines}\n\nlast failure:\n${formatFindingAdvice(credentials.lastFailure).join('\n')}`
+    : lines;
 }
 
 export const credentialsCommands: Command[] = [
@@ -127,35 +177,59 @@ export const credentialsCommands: Command[] = [
       const { spec } = await buildSpec(context, true);
       if (!spec.directoryId) throw new UsageError('--directory is required');
       if (!spec.clientId) throw new UsageError('--client-id is required');
-      const response = await context.clients.authBroker().createTenantCredentials({ credentialsId: str(context.values, 'id') ?? '', spec });
-      context.print(CreateTenantCredentialsResponse.toJSON(response), () => `${credentialsView(response.credentials)}\n\nstored; verify with: mailroute tenant diagnose${response.credentials?.credentialsId && response.credentials.credentialsId !== 'default' ? ` --credentials ${response.credentials.credentialsId}` : ''}`);
+      const response = await context.clients
+        .authBroker()
+        .createTenantCredentials({ credentialsId: str(context.values, 'id') ?? '', spec });
+      context.print(
+        CreateTenantCredentialsResponse.toJSON(response),
+        () =>
+          `${credentialsView(response.credentials)}\n\nstored; verify with: mailroute tenant diagnose${response.credentials?.credentialsId && response.credentials.credentialsId !== 'default' ? ` --credentials ${response.credentials.credentialsId}` : ''}`,
+      );
     },
   },
   {
     path: ['credentials', 'update'],
     summary: 'change stored credentials, e.g. rotate the client secret before it expires',
-    options: { ...specOptions, etag: { type: 'string', value: '<etag>', description: 'fail with ABORTED if they changed since this etag' } },
+    options: {
+      ...specOptions,
+      etag: { type: 'string', value: '<etag>', description: 'fail with ABORTED if they changed since this etag' },
+    },
     async run(context) {
       const { spec, paths } = await buildSpec(context, false);
-      if (paths.length === 0) throw new UsageError('nothing to change: give at least one of --name, --directory, --client-id, a secret, --certificate, --cloud');
+      if (paths.length === 0)
+        throw new UsageError(
+          'nothing to change: give at least one of --name, --directory, --client-id, a secret, --certificate, --cloud',
+        );
       const response = await context.clients.authBroker().updateTenantCredentials({
         credentialsId: str(context.values, 'id') ?? '',
         spec,
         updateMask: paths,
         etag: str(context.values, 'etag') ?? '',
       });
-      context.print(UpdateTenantCredentialsResponse.toJSON(response), () => `${credentialsView(response.credentials)}\n\nupdated: ${paths.join(', ')}`);
+      context.print(
+        UpdateTenantCredentialsResponse.toJSON(response),
+        () => `${credentialsView(response.credentials)}\n\nupdated: ${paths.join(', ')}`,
+      );
     },
   },
   {
     path: ['credentials', 'list'],
     summary: "list the tenant's credentials with their state and expiry",
     async run(context) {
-      const response = await context.clients.authBroker().listTenantCredentials({ page: { pageSize: 500, pageToken: '' }, state: CredentialState.CREDENTIAL_STATE_UNSPECIFIED });
+      const response = await context.clients
+        .authBroker()
+        .listTenantCredentials({ page: { pageSize: 500, pageToken: '' }, state: CredentialState.CREDENTIAL_STATE_UNSPECIFIED });
       context.print(ListTenantCredentialsResponse.toJSON(response), () =>
         table(
           ['ID', 'DIRECTORY', 'CLIENT ID', 'STATE', 'EXPIRES', 'DAYS'],
-          response.credentials.map((c) => [c.credentialsId, c.directoryId, c.clientId, enumLabel(CredentialState, 'CREDENTIAL_STATE', c.state), formatTime(c.expiresAt), c.expiresAt ? c.daysUntilExpiry : '']),
+          response.credentials.map((c) => [
+            c.credentialsId,
+            c.directoryId,
+            c.clientId,
+            enumLabel(CredentialState, 'CREDENTIAL_STATE', c.state),
+            formatTime(c.expiresAt),
+            c.expiresAt ? c.daysUntilExpiry : '',
+          ]),
         ),
       );
     },
@@ -165,17 +239,25 @@ export const credentialsCommands: Command[] = [
     summary: 'show one set of credentials (secrets are never returned)',
     options: { id: specOptions['id'] as OptionSpec },
     async run(context) {
-      const response = await context.clients.authBroker().getTenantCredentials({ credentialsId: str(context.values, 'id') ?? '' });
+      const response = await context.clients
+        .authBroker()
+        .getTenantCredentials({ credentialsId: str(context.values, 'id') ?? '' });
       context.print(GetTenantCredentialsResponse.toJSON(response), () => credentialsView(response.credentials));
     },
   },
   {
     path: ['tenant', 'diagnose'],
     summary: 'acquire a fresh token with the credentials and report, check by check, what is wrong and which setup step fixes it',
-    options: { credentials: { type: 'string', value: '<credentials-id>', description: 'credentials to diagnose (default "default")' } },
+    options: {
+      credentials: { type: 'string', value: '<credentials-id>', description: 'credentials to diagnose (default "default")' },
+    },
     async run(context) {
-      const response = await context.clients.authBroker().diagnoseTenant({ credentialsId: str(context.values, 'credentials') ?? '' });
-      context.print(DiagnoseTenantResponse.toJSON(response), () => formatDiagnosis(`tenant credentials "${response.credentialsId}"`, response.diagnosis));
+      const response = await context.clients
+        .authBroker()
+        .diagnoseTenant({ credentialsId: str(context.values, 'credentials') ?? '' });
+      context.print(DiagnoseTenantResponse.toJSON(response), () =>
+        formatDiagnosis(`tenant credentials "${response.credentialsId}"`, response.diagnosis),
+      );
       return diagnosisExitCode(response.diagnosis?.result);
     },
   },

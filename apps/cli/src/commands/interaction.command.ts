@@ -62,7 +62,12 @@ export function threadView(messages: readonly ThreadMessage[]): string {
       if (!m) return '';
       if (m.$case === 'inbound') {
         const msg = m.value.message;
-        return [`── from ${msg?.from?.address ?? '?'} at ${formatTime(msg?.receivedAt)}: ${msg?.subject ?? ''}`, msg?.bodyText ?? ''].map(terminalSafeBlock).join('\n');
+        return [
+          `── from ${msg?.from?.address ?? '?'} at ${formatTime(msg?.receivedAt)}: ${msg?.subject ?? ''}`,
+          msg?.bodyText ?? '',
+        ]
+          .map(terminalSafeBlock)
+          .join('\n');
       }
       return [
         `── reply ${m.value.sendId} by ${m.value.sentBy?.displayName || m.value.sentBy?.id || '?'} at ${formatTime(m.value.requestedAt)} [${enumLabel(SendState, 'SEND_STATE', m.value.sendState)}]`,
@@ -87,9 +92,19 @@ export const interactionCommands: Command[] = [
     path: ['interaction', 'search'],
     summary: 'find interactions by state, queue, agent, mailbox, customer, subject and time',
     options: {
-      state: { type: 'string', multiple: true, value: '<state>', description: `in this state (repeatable): ${enumChoices(InteractionState, 'INTERACTION_STATE').join(', ')}` },
+      state: {
+        type: 'string',
+        multiple: true,
+        value: '<state>',
+        description: `in this state (repeatable): ${enumChoices(InteractionState, 'INTERACTION_STATE').join(', ')}`,
+      },
       queue: { type: 'string', multiple: true, value: '<queue-id>', description: 'in this queue (repeatable)' },
-      agent: { type: 'string', multiple: true, value: '<agent-id>', description: 'held by or offered to this agent (repeatable)' },
+      agent: {
+        type: 'string',
+        multiple: true,
+        value: '<agent-id>',
+        description: 'held by or offered to this agent (repeatable)',
+      },
       mailbox: { type: 'string', multiple: true, value: '<mailbox-id>', description: 'arrived at this mailbox (repeatable)' },
       customer: { type: 'string', value: '<address>', description: "the customer's address" },
       subject: { type: 'string', value: '<text>', description: 'subject contains' },
@@ -107,7 +122,9 @@ export const interactionCommands: Command[] = [
       const response = await context.clients.router().searchInteractions({
         page: { pageSize: limit ? parseInteger(limit, '--limit', 1, 500) : 50, pageToken: '' },
         filter: {
-          states: list(values, 'state').map((text) => parseEnum<InteractionState>(InteractionState, 'INTERACTION_STATE', text, '--state')),
+          states: list(values, 'state').map((text) =>
+            parseEnum<InteractionState>(InteractionState, 'INTERACTION_STATE', text, '--state'),
+          ),
           queueIds: list(values, 'queue'),
           agentIds: list(values, 'agent'),
           mailboxIds: list(values, 'mailbox'),
@@ -119,7 +136,9 @@ export const interactionCommands: Command[] = [
           ...(since ? { receivedAfter: parseInstant(since, '--since', context.now()) } : {}),
           ...(until ? { receivedBefore: parseInstant(until, '--until', context.now()) } : {}),
         },
-        order: flag(values, 'oldest') ? InteractionOrder.INTERACTION_ORDER_RECEIVED_ASC : InteractionOrder.INTERACTION_ORDER_RECEIVED_DESC,
+        order: flag(values, 'oldest')
+          ? InteractionOrder.INTERACTION_ORDER_RECEIVED_ASC
+          : InteractionOrder.INTERACTION_ORDER_RECEIVED_DESC,
       });
       context.print(SearchInteractionsResponse.toJSON(response), () => {
         const shown = table(interactionHeaders, response.interactions.map(interactionRow));
@@ -140,17 +159,24 @@ export const interactionCommands: Command[] = [
         context.print(GetInteractionResponse.toJSON(response), () => interactionView(response.interaction));
         return;
       }
-      const messages = await api.listInteractionMessages({ interactionId: id, page: { pageSize: 20, pageToken: '' } }).catch((error: unknown) => {
-        // Routers that do not serve the thread to supervisors yet answer UNIMPLEMENTED: still show the interaction.
-        if (error instanceof CallFailedError && error.clientError.code === Status.UNIMPLEMENTED) return undefined;
-        throw error;
-      });
+      const messages = await api
+        .listInteractionMessages({ interactionId: id, page: { pageSize: 20, pageToken: '' } })
+        .catch((error: unknown) => {
+          // Routers that do not serve the thread to supervisors yet answer UNIMPLEMENTED: still show the interaction.
+          if (error instanceof CallFailedError && error.clientError.code === Status.UNIMPLEMENTED) return undefined;
+          throw error;
+        });
       if (!messages) {
-        context.io.stderr(`note: this interaction-router does not list messages to supervisors yet (${Status[Status.UNIMPLEMENTED]})`);
+        context.io.stderr(
+          `note: this interaction-router does not list messages to supervisors yet (${Status[Status.UNIMPLEMENTED]})`,
+        );
         context.print(GetInteractionResponse.toJSON(response), () => interactionView(response.interaction));
         return;
       }
-      context.print({ ...GetInteractionResponse.toJSON(response) as object, messages: ListInteractionMessagesResponse.toJSON(messages) }, () => `${interactionView(response.interaction)}\n\n${threadView(messages.messages)}`);
+      context.print(
+        { ...(GetInteractionResponse.toJSON(response) as object), messages: ListInteractionMessagesResponse.toJSON(messages) },
+        () => `${interactionView(response.interaction)}\n\n${threadView(messages.messages)}`,
+      );
     },
   },
 ];

@@ -54,7 +54,9 @@ function statusView(status: MailboxSyncStatus | undefined): string {
     ['consecutive failures', status.consecutiveFailures || undefined],
     ['lease owner', status.leaseOwner],
   ]);
-  return status.lastError ? `${lines}\n\nlast error (${formatTime(status.lastErrorAt)}):\n${formatFindingAdvice(status.lastError).join('\n')}` : lines;
+  return status.lastError
+    ? `${lines}\n\nlast error (${formatTime(status.lastErrorAt)}):\n${formatFindingAdvice(status.lastError).join('\n')}`
+    : lines;
 }
 
 function mailboxView(mailbox: Mailbox | undefined): string {
@@ -65,11 +67,24 @@ function mailboxView(mailbox: Mailbox | undefined): string {
       ['mailbox', mailbox.mailboxId],
       ['address', mailbox.address],
       ['name', mailbox.displayName],
-      ['kind', mailbox.kind === MailboxKind.MAILBOX_KIND_UNSPECIFIED ? 'not detected yet' : enumLabel(MailboxKind, 'MAILBOX_KIND', mailbox.kind)],
-      ['access', enumLabel(MailboxAccessMode, 'MAILBOX_ACCESS_MODE', mailbox.accessMode || MailboxAccessMode.MAILBOX_ACCESS_MODE_APP_ONLY)],
+      [
+        'kind',
+        mailbox.kind === MailboxKind.MAILBOX_KIND_UNSPECIFIED
+          ? 'not detected yet'
+          : enumLabel(MailboxKind, 'MAILBOX_KIND', mailbox.kind),
+      ],
+      [
+        'access',
+        enumLabel(MailboxAccessMode, 'MAILBOX_ACCESS_MODE', mailbox.accessMode || MailboxAccessMode.MAILBOX_ACCESS_MODE_APP_ONLY),
+      ],
       ['credentials', mailbox.credentialsId || 'default'],
       ['folder', folderLabel(mailbox.folder)],
-      ['after ingest', post ? `${enumLabel(PostProcessingAction, 'POST_PROCESSING_ACTION', post.action)}${post.moveTo ? ` → ${folderLabel(post.moveTo)}` : ''}` : 'MARK_READ'],
+      [
+        'after ingest',
+        post
+          ? `${enumLabel(PostProcessingAction, 'POST_PROCESSING_ACTION', post.action)}${post.moveTo ? ` → ${folderLabel(post.moveTo)}` : ''}`
+          : 'MARK_READ',
+      ],
       ['default queue', mailbox.defaultQueueId],
       ['poll interval', formatDuration(mailbox.pollInterval) || '1m'],
       ['enabled', mailbox.enabled === false ? 'no' : 'yes'],
@@ -86,8 +101,14 @@ function mailboxFromOptions(context: CommandContext, address: string): Mailbox {
   const backfill = str(values, 'backfill-days');
   const poll = str(values, 'poll-interval');
   const limit = str(values, 'attachment-limit-mb');
-  const postAction = action ? parseEnum<PostProcessingAction>(PostProcessingAction, 'POST_PROCESSING_ACTION', action, '--post-processing') : undefined;
-  if (moveTo && postAction !== PostProcessingAction.POST_PROCESSING_ACTION_MOVE && postAction !== PostProcessingAction.POST_PROCESSING_ACTION_MARK_READ_AND_MOVE) {
+  const postAction = action
+    ? parseEnum<PostProcessingAction>(PostProcessingAction, 'POST_PROCESSING_ACTION', action, '--post-processing')
+    : undefined;
+  if (
+    moveTo &&
+    postAction !== PostProcessingAction.POST_PROCESSING_ACTION_MOVE &&
+    postAction !== PostProcessingAction.POST_PROCESSING_ACTION_MARK_READ_AND_MOVE
+  ) {
     throw new UsageError('--move-to needs --post-processing move or mark-read-and-move');
   }
   const folder = str(values, 'folder');
@@ -96,12 +117,21 @@ function mailboxFromOptions(context: CommandContext, address: string): Mailbox {
     address,
     displayName: str(values, 'name') ?? '',
     kind: MailboxKind.MAILBOX_KIND_UNSPECIFIED,
-    accessMode: flag(values, 'delegated') ? MailboxAccessMode.MAILBOX_ACCESS_MODE_DELEGATED : MailboxAccessMode.MAILBOX_ACCESS_MODE_APP_ONLY,
+    accessMode: flag(values, 'delegated')
+      ? MailboxAccessMode.MAILBOX_ACCESS_MODE_DELEGATED
+      : MailboxAccessMode.MAILBOX_ACCESS_MODE_APP_ONLY,
     credentialsId: str(values, 'credentials') ?? '',
     ...(folder ? { folder: parseFolder(folder) } : {}),
-    ...(postAction !== undefined ? { postProcessing: { action: postAction, ...(moveTo ? { moveTo: parseFolder(moveTo) } : {}) } } : {}),
+    ...(postAction !== undefined
+      ? { postProcessing: { action: postAction, ...(moveTo ? { moveTo: parseFolder(moveTo) } : {}) } }
+      : {}),
     ...(backfill
-      ? { initialSync: { mode: InitialSyncMode.INITIAL_SYNC_MODE_BACKFILL, backfillDays: parseInteger(backfill, '--backfill-days', 1, 90) } }
+      ? {
+          initialSync: {
+            mode: InitialSyncMode.INITIAL_SYNC_MODE_BACKFILL,
+            backfillDays: parseInteger(backfill, '--backfill-days', 1, 90),
+          },
+        }
       : {}),
     ...(poll ? { pollInterval: parseDuration(poll, '--poll-interval') } : {}),
     ...(flag(values, 'disabled') ? { enabled: false } : {}),
@@ -121,27 +151,62 @@ export const mailboxCommands: Command[] = [
       name: { type: 'string', value: '<text>', description: 'display name' },
       'default-queue': { type: 'string', value: '<queue-id>', description: 'queue for mail no routing rule matches' },
       credentials: { type: 'string', value: '<credentials-id>', description: 'tenant credentials to use (default "default")' },
-      delegated: { type: 'boolean', description: 'delegated access (a user signs in with `mailbox sign-in`) instead of app-only' },
-      folder: { type: 'string', value: '<folder>', description: 'folder to read: well-known name, path "Inbox/Support" or id:<graph id> (default inbox)' },
-      'post-processing': { type: 'string', value: `<${enumChoices(PostProcessingAction, 'POST_PROCESSING_ACTION').join('|')}>`, description: 'what to do with ingested mail (default mark-read; never deletes)' },
+      delegated: {
+        type: 'boolean',
+        description: 'delegated access (a user signs in with `mailbox sign-in`) instead of app-only',
+      },
+      folder: {
+        type: 'string',
+        value: '<folder>',
+        description: 'folder to read: well-known name, path "Inbox/Support" or id:<graph id> (default inbox)',
+      },
+      'post-processing': {
+        type: 'string',
+        value: `<${enumChoices(PostProcessingAction, 'POST_PROCESSING_ACTION').join('|')}>`,
+        description: 'what to do with ingested mail (default mark-read; never deletes)',
+      },
       'move-to': { type: 'string', value: '<folder>', description: 'target folder of move / mark-read-and-move' },
-      'backfill-days': { type: 'string', value: '<1-90>', description: 'also ingest mail of the last N days on the first sync (default: only new mail)' },
+      'backfill-days': {
+        type: 'string',
+        value: '<1-90>',
+        description: 'also ingest mail of the last N days on the first sync (default: only new mail)',
+      },
       'poll-interval': { type: 'string', value: '<duration>', description: 'time between sync rounds, 10s-1h (default 60s)' },
-      'attachment-limit-mb': { type: 'string', value: '<1-150>', description: 'attachment content stored per message (default 25)' },
+      'attachment-limit-mb': {
+        type: 'string',
+        value: '<1-150>',
+        description: 'attachment content stored per message (default 25)',
+      },
       disabled: { type: 'boolean', description: 'create it disabled (not synced)' },
       diagnose: { type: 'boolean', description: 'run the access diagnosis right after creating it' },
     },
     async run(context) {
       const address = context.positionals[0] ?? '';
       const api = context.clients.mailboxFetch();
-      const response = await api.createMailbox({ mailboxId: str(context.values, 'id') ?? '', mailbox: mailboxFromOptions(context, address) });
+      const response = await api.createMailbox({
+        mailboxId: str(context.values, 'id') ?? '',
+        mailbox: mailboxFromOptions(context, address),
+      });
       if (!flag(context.values, 'diagnose')) {
-        context.print(CreateMailboxResponse.toJSON(response), () => `${mailboxView(response.mailbox)}\n\ncheck its access with: mailroute mailbox diagnose ${response.mailbox?.mailboxId ?? ''}`);
+        context.print(
+          CreateMailboxResponse.toJSON(response),
+          () =>
+            `${mailboxView(response.mailbox)}\n\ncheck its access with: mailroute mailbox diagnose ${response.mailbox?.mailboxId ?? ''}`,
+        );
         return;
       }
-      const diagnosis = await api.diagnoseMailboxAccess({ target: { $case: 'mailboxId', value: response.mailbox?.mailboxId ?? '' }, skipSendCheck: false });
-      context.print({ mailbox: CreateMailboxResponse.toJSON(response), diagnosis: DiagnoseMailboxAccessResponse.toJSON(diagnosis) }, () =>
-        [mailboxView(response.mailbox), '', formatDiagnosis(`mailbox ${terminalSafe(diagnosis.mailboxAddress)}`, diagnosis.diagnosis)].join('\n'),
+      const diagnosis = await api.diagnoseMailboxAccess({
+        target: { $case: 'mailboxId', value: response.mailbox?.mailboxId ?? '' },
+        skipSendCheck: false,
+      });
+      context.print(
+        { mailbox: CreateMailboxResponse.toJSON(response), diagnosis: DiagnoseMailboxAccessResponse.toJSON(diagnosis) },
+        () =>
+          [
+            mailboxView(response.mailbox),
+            '',
+            formatDiagnosis(`mailbox ${terminalSafe(diagnosis.mailboxAddress)}`, diagnosis.diagnosis),
+          ].join('\n'),
       );
       return diagnosisExitCode(diagnosis.diagnosis?.result);
     },
@@ -149,18 +214,33 @@ export const mailboxCommands: Command[] = [
   {
     path: ['mailbox', 'list'],
     summary: 'list the routed mailboxes with their sync state',
-    options: { state: { type: 'string', value: '<state>', description: `only mailboxes in this state (${enumChoices(MailboxSyncState, 'MAILBOX_SYNC_STATE').join(', ')})` } },
+    options: {
+      state: {
+        type: 'string',
+        value: '<state>',
+        description: `only mailboxes in this state (${enumChoices(MailboxSyncState, 'MAILBOX_SYNC_STATE').join(', ')})`,
+      },
+    },
     async run(context) {
       const filter = str(context.values, 'state');
       const response = await context.clients.mailboxFetch().listMailboxes({
         page: { pageSize: 500, pageToken: '' },
         addressContains: '',
-        syncState: filter ? parseEnum<MailboxSyncState>(MailboxSyncState, 'MAILBOX_SYNC_STATE', filter, '--state') : MailboxSyncState.MAILBOX_SYNC_STATE_UNSPECIFIED,
+        syncState: filter
+          ? parseEnum<MailboxSyncState>(MailboxSyncState, 'MAILBOX_SYNC_STATE', filter, '--state')
+          : MailboxSyncState.MAILBOX_SYNC_STATE_UNSPECIFIED,
       });
       context.print(ListMailboxesResponse.toJSON(response), () =>
         table(
           ['ID', 'ADDRESS', 'STATE', 'LAG', 'INGESTED', 'DEFAULT QUEUE'],
-          response.mailboxes.map((m) => [m.mailboxId, m.address, m.syncStatus ? state(m.syncStatus.state) : '', formatDuration(m.syncStatus?.lag), m.syncStatus?.messagesIngestedTotal ?? 0, m.defaultQueueId]),
+          response.mailboxes.map((m) => [
+            m.mailboxId,
+            m.address,
+            m.syncStatus ? state(m.syncStatus.state) : '',
+            formatDuration(m.syncStatus?.lag),
+            m.syncStatus?.messagesIngestedTotal ?? 0,
+            m.defaultQueueId,
+          ]),
         ),
       );
     },
@@ -179,7 +259,11 @@ export const mailboxCommands: Command[] = [
     summary: 'check token, mailbox, read access (access policy / RBAC scope), send access and folders, in order',
     args: ['[mailbox-id]'],
     options: {
-      address: { type: 'string', value: '<address>', description: 'diagnose a mailbox before adding it (instead of a mailbox id)' },
+      address: {
+        type: 'string',
+        value: '<address>',
+        description: 'diagnose a mailbox before adding it (instead of a mailbox id)',
+      },
       credentials: { type: 'string', value: '<credentials-id>', description: 'with --address: credentials to use' },
       delegated: { type: 'boolean', description: 'with --address: delegated access' },
       'skip-send-check': { type: 'boolean', description: 'do not check Mail.Send (receive-only mailboxes)' },
@@ -189,10 +273,14 @@ export const mailboxCommands: Command[] = [
       const address = str(context.values, 'address');
       if (!id === !address) throw new UsageError('give a mailbox id or --address (not both)');
       const response = await context.clients.mailboxFetch().diagnoseMailboxAccess({
-        target: id ? { $case: 'mailboxId', value: id } : { $case: 'candidate', value: mailboxFromOptions(context, address ?? '') },
+        target: id
+          ? { $case: 'mailboxId', value: id }
+          : { $case: 'candidate', value: mailboxFromOptions(context, address ?? '') },
         skipSendCheck: flag(context.values, 'skip-send-check'),
       });
-      context.print(DiagnoseMailboxAccessResponse.toJSON(response), () => formatDiagnosis(`mailbox ${terminalSafe(response.mailboxAddress)}`, response.diagnosis));
+      context.print(DiagnoseMailboxAccessResponse.toJSON(response), () =>
+        formatDiagnosis(`mailbox ${terminalSafe(response.mailboxAddress)}`, response.diagnosis),
+      );
       return diagnosisExitCode(response.diagnosis?.result);
     },
   },
@@ -202,7 +290,9 @@ export const mailboxCommands: Command[] = [
     args: ['<mailbox-id>'],
     options: { full: { type: 'boolean', description: 'drop the delta link and re-read the folder' } },
     async run(context) {
-      const response = await context.clients.mailboxFetch().syncNow({ mailboxId: context.positionals[0] ?? '', fullResync: flag(context.values, 'full') });
+      const response = await context.clients
+        .mailboxFetch()
+        .syncNow({ mailboxId: context.positionals[0] ?? '', fullResync: flag(context.values, 'full') });
       context.print(SyncNowResponse.toJSON(response), () => `sync requested\n\n${statusView(response.status)}`);
     },
   },
@@ -222,12 +312,22 @@ export const mailboxCommands: Command[] = [
       const filter = str(context.values, 'state');
       const response = await api.listSyncStatuses({
         page: { pageSize: 500, pageToken: '' },
-        state: filter ? parseEnum<MailboxSyncState>(MailboxSyncState, 'MAILBOX_SYNC_STATE', filter, '--state') : MailboxSyncState.MAILBOX_SYNC_STATE_UNSPECIFIED,
+        state: filter
+          ? parseEnum<MailboxSyncState>(MailboxSyncState, 'MAILBOX_SYNC_STATE', filter, '--state')
+          : MailboxSyncState.MAILBOX_SYNC_STATE_UNSPECIFIED,
       });
       context.print(ListSyncStatusesResponse.toJSON(response), () =>
         table(
           ['MAILBOX', 'STATE', 'LAST COMPLETE SYNC', 'LAG', 'BACKLOG', 'INGESTED', 'LAST ERROR'],
-          response.statuses.map((s) => [s.mailboxId, state(s.state), formatTime(s.lastSuccessfulSyncAt), formatDuration(s.lag), s.backlogMessages, s.messagesIngestedTotal, s.lastError?.message ?? '']),
+          response.statuses.map((s) => [
+            s.mailboxId,
+            state(s.state),
+            formatTime(s.lastSuccessfulSyncAt),
+            formatDuration(s.lag),
+            s.backlogMessages,
+            s.messagesIngestedTotal,
+            s.lastError?.message ?? '',
+          ]),
         ),
       );
     },
@@ -236,21 +336,38 @@ export const mailboxCommands: Command[] = [
     path: ['mailbox', 'sign-in'],
     summary: 'delegated mode: the mailbox owner signs in with a device code; the grant is stored in auth-broker',
     args: ['<address>'],
-    options: { credentials: { type: 'string', value: '<credentials-id>', description: 'app registration to sign in with (default "default"; must allow public client flows)' } },
+    options: {
+      credentials: {
+        type: 'string',
+        value: '<credentials-id>',
+        description: 'app registration to sign in with (default "default"; must allow public client flows)',
+      },
+    },
     async run(context) {
       const api = context.clients.authBroker();
-      const started = await api.startDelegatedSignIn({ mailboxAddress: context.positionals[0] ?? '', credentialsId: str(context.values, 'credentials') ?? '' });
-      context.io.stderr(terminalSafe(started.message || `open ${started.verificationUri} and enter the code ${started.userCode}`));
+      const started = await api.startDelegatedSignIn({
+        mailboxAddress: context.positionals[0] ?? '',
+        credentialsId: str(context.values, 'credentials') ?? '',
+      });
+      context.io.stderr(
+        terminalSafe(started.message || `open ${started.verificationUri} and enter the code ${started.userCode}`),
+      );
       for (;;) {
         if (context.io.signal.aborted) throw new CliError('sign-in cancelled');
         // Long-poll, but always within the call's deadline.
         const waitSeconds = Math.max(1, Math.min(20, Math.floor(context.settings.timeoutMs / 1000) - 5));
-        const outcome = await api.completeDelegatedSignIn({ signInId: started.signInId, wait: { seconds: waitSeconds, nanos: 0 } });
+        const outcome = await api.completeDelegatedSignIn({
+          signInId: started.signInId,
+          wait: { seconds: waitSeconds, nanos: 0 },
+        });
         if (outcome.status === DelegatedSignInStatus.DELEGATED_SIGN_IN_STATUS_PENDING) continue;
         context.print(CompleteDelegatedSignInResponse.toJSON(outcome), () =>
           outcome.status === DelegatedSignInStatus.DELEGATED_SIGN_IN_STATUS_COMPLETED
             ? `signed in as ${terminalSafe(outcome.grant?.signedInUser ?? '')}; scopes ${outcome.grant?.grantedScopes.join(' ') ?? ''}`
-            : [`sign-in ${enumLabel(DelegatedSignInStatus, 'DELEGATED_SIGN_IN_STATUS', outcome.status)}`, ...(outcome.failure ? formatFindingAdvice(outcome.failure) : [])].join('\n'),
+            : [
+                `sign-in ${enumLabel(DelegatedSignInStatus, 'DELEGATED_SIGN_IN_STATUS', outcome.status)}`,
+                ...(outcome.failure ? formatFindingAdvice(outcome.failure) : []),
+              ].join('\n'),
         );
         return outcome.status === DelegatedSignInStatus.DELEGATED_SIGN_IN_STATUS_COMPLETED ? 0 : 3;
       }

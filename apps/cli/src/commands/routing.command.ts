@@ -24,7 +24,19 @@ const presenceLabel = (value: number) => enumLabel(AgentPresence, 'AGENT_PRESENC
 
 function statisticsRows(statistics: readonly QueueStatistics[]) {
   return table(
-    ['QUEUE', 'WAITING', 'OFFERED', 'ASSIGNED', 'LONGEST WAIT', 'AVG TO ACCEPT', 'SERVICE LEVEL', 'AGENTS (AVAIL/IN)', 'CAPACITY (USED/TOTAL)', 'ACCEPTED', 'COMPLETED'],
+    [
+      'QUEUE',
+      'WAITING',
+      'OFFERED',
+      'ASSIGNED',
+      'LONGEST WAIT',
+      'AVG TO ACCEPT',
+      'SERVICE LEVEL',
+      'AGENTS (AVAIL/IN)',
+      'CAPACITY (USED/TOTAL)',
+      'ACCEPTED',
+      'COMPLETED',
+    ],
     statistics.map((s) => [
       s.queueId,
       s.waiting,
@@ -32,7 +44,9 @@ function statisticsRows(statistics: readonly QueueStatistics[]) {
       s.assigned,
       formatDuration(s.longestWait),
       formatDuration(s.averageTimeToAccept),
-      s.serviceLevel ? `${formatPercent(s.serviceLevel.achievedPercent)} of ${s.serviceLevel.targetPercent}% in ${formatDuration(s.serviceLevel.threshold)}` : '',
+      s.serviceLevel
+        ? `${formatPercent(s.serviceLevel.achievedPercent)} of ${s.serviceLevel.targetPercent}% in ${formatDuration(s.serviceLevel.threshold)}`
+        : '',
       `${s.agentsAvailable}/${s.agentsSignedIn}`,
       `${s.capacityUsed}/${s.capacityTotal}`,
       s.acceptedInWindow,
@@ -105,8 +119,14 @@ function describeRule(rule: RoutingRule): string {
     if (c.senderDomains.length) parts.push(`domain ${c.senderDomains.join('|')}`);
     if (c.senderListIds.length) parts.push(`list ${c.senderListIds.join('|')}`);
     if (c.recipientAddresses.length) parts.push(`to ${c.recipientAddresses.join('|')}`);
-    if (c.subjectPatterns.length) parts.push(`subject ${c.subjectPatterns.map((p) => (p.pattern?.$case === 'regex' ? `/${p.pattern.value}/` : `"${p.pattern?.value ?? ''}"`)).join('|')}`);
-    if (c.bodyPatterns.length) parts.push(`body ${c.bodyPatterns.map((p) => (p.pattern?.$case === 'regex' ? `/${p.pattern.value}/` : `"${p.pattern?.value ?? ''}"`)).join('|')}`);
+    if (c.subjectPatterns.length)
+      parts.push(
+        `subject ${c.subjectPatterns.map((p) => (p.pattern?.$case === 'regex' ? `/${p.pattern.value}/` : `"${p.pattern?.value ?? ''}"`)).join('|')}`,
+      );
+    if (c.bodyPatterns.length)
+      parts.push(
+        `body ${c.bodyPatterns.map((p) => (p.pattern?.$case === 'regex' ? `/${p.pattern.value}/` : `"${p.pattern?.value ?? ''}"`)).join('|')}`,
+      );
     if (c.languages.length) parts.push(`language ${c.languages.join('|')}`);
     if (c.hasAttachments !== undefined) parts.push(c.hasAttachments ? 'with attachments' : 'without attachments');
     if (c.automated !== undefined) parts.push(c.automated ? 'automated' : 'not automated');
@@ -130,10 +150,23 @@ export const routingCommands: Command[] = [
     options: {
       name: { type: 'string', value: '<text>', description: 'display name (required)' },
       description: { type: 'string', value: '<text>', description: 'description' },
-      strategy: { type: 'string', value: `<${enumChoices(QueueStrategy, 'QUEUE_STRATEGY').join('|')}>`, description: 'agent selection (default longest-idle)' },
+      strategy: {
+        type: 'string',
+        value: `<${enumChoices(QueueStrategy, 'QUEUE_STRATEGY').join('|')}>`,
+        description: 'agent selection (default longest-idle)',
+      },
       'offer-timeout': { type: 'string', value: '<duration>', description: 'time an agent has to accept, 10s-15m (default 60s)' },
-      skill: { type: 'string', multiple: true, value: '<skill[:level]>', description: 'skill every interaction of the queue requires (repeatable)' },
-      'sl-threshold': { type: 'string', value: '<duration>', description: 'service level: accepted within this time (default 4h)' },
+      skill: {
+        type: 'string',
+        multiple: true,
+        value: '<skill[:level]>',
+        description: 'skill every interaction of the queue requires (repeatable)',
+      },
+      'sl-threshold': {
+        type: 'string',
+        value: '<duration>',
+        description: 'service level: accepted within this time (default 4h)',
+      },
       'sl-target': { type: 'string', value: '<percent>', description: 'service level: target percentage (default 80)' },
     },
     async run(context) {
@@ -149,19 +182,32 @@ export const routingCommands: Command[] = [
           queueId: '',
           displayName: requireStr(values, 'name'),
           description: str(values, 'description') ?? '',
-          strategy: strategy ? parseEnum<QueueStrategy>(QueueStrategy, 'QUEUE_STRATEGY', strategy, '--strategy') : QueueStrategy.QUEUE_STRATEGY_UNSPECIFIED,
+          strategy: strategy
+            ? parseEnum<QueueStrategy>(QueueStrategy, 'QUEUE_STRATEGY', strategy, '--strategy')
+            : QueueStrategy.QUEUE_STRATEGY_UNSPECIFIED,
           requiredSkills: list(values, 'skill').map((text) => {
             const { skill, level } = parseSkill(text, '--skill');
             return { skill, minLevel: level };
           }),
           ...(timeout ? { offerTimeout: parseDuration(timeout, '--offer-timeout') } : {}),
-          ...(threshold ? { serviceLevel: { threshold: parseDuration(threshold, '--sl-threshold'), targetPercent: target ? parseInteger(target, '--sl-target', 1, 100) : 0 } } : {}),
+          ...(threshold
+            ? {
+                serviceLevel: {
+                  threshold: parseDuration(threshold, '--sl-threshold'),
+                  targetPercent: target ? parseInteger(target, '--sl-target', 1, 100) : 0,
+                },
+              }
+            : {}),
           escalationSteps: [],
           etag: '',
         },
       });
       const q = response.queue;
-      context.print(CreateQueueResponse.toJSON(response), () => `queue ${q?.queueId ?? ''} created (${enumLabel(QueueStrategy, 'QUEUE_STRATEGY', q?.strategy || QueueStrategy.QUEUE_STRATEGY_LONGEST_IDLE)}, offer timeout ${formatDuration(q?.offerTimeout) || '60s'})`);
+      context.print(
+        CreateQueueResponse.toJSON(response),
+        () =>
+          `queue ${q?.queueId ?? ''} created (${enumLabel(QueueStrategy, 'QUEUE_STRATEGY', q?.strategy || QueueStrategy.QUEUE_STRATEGY_LONGEST_IDLE)}, offer timeout ${formatDuration(q?.offerTimeout) || '60s'})`,
+      );
     },
   },
   {
@@ -195,7 +241,9 @@ export const routingCommands: Command[] = [
       const id = context.positionals[0];
       if (id) {
         const response = await api.getQueueStatistics({ queueId: id, ...windowValue });
-        context.print(GetQueueStatisticsResponse.toJSON(response), () => statisticsRows(response.statistics ? [response.statistics] : []));
+        context.print(GetQueueStatisticsResponse.toJSON(response), () =>
+          statisticsRows(response.statistics ? [response.statistics] : []),
+        );
         return;
       }
       const response = await api.listQueueStatistics({ page: { pageSize: 500, pageToken: '' }, ...windowValue });
@@ -216,10 +264,25 @@ export const routingCommands: Command[] = [
       reason: { type: 'string', value: '<text>', description: 'with --discard: why' },
       mailbox: { type: 'string', multiple: true, value: '<mailbox-id>', description: 'condition: arrived at this mailbox' },
       sender: { type: 'string', multiple: true, value: '<address>', description: 'condition: From address' },
-      'sender-domain': { type: 'string', multiple: true, value: '<domain>', description: 'condition: sender domain (contoso.com or *.contoso.com)' },
-      'sender-list': { type: 'string', multiple: true, value: '<list-id>', description: 'condition: sender is in this sender list' },
+      'sender-domain': {
+        type: 'string',
+        multiple: true,
+        value: '<domain>',
+        description: 'condition: sender domain (contoso.com or *.contoso.com)',
+      },
+      'sender-list': {
+        type: 'string',
+        multiple: true,
+        value: '<list-id>',
+        description: 'condition: sender is in this sender list',
+      },
       recipient: { type: 'string', multiple: true, value: '<address>', description: 'condition: To/Cc contains this address' },
-      'subject-contains': { type: 'string', multiple: true, value: '<text>', description: 'condition: subject contains (case-insensitive)' },
+      'subject-contains': {
+        type: 'string',
+        multiple: true,
+        value: '<text>',
+        description: 'condition: subject contains (case-insensitive)',
+      },
       'subject-regex': { type: 'string', multiple: true, value: '<re2>', description: 'condition: subject matches' },
       'body-contains': { type: 'string', multiple: true, value: '<text>', description: 'condition: body contains' },
       'body-regex': { type: 'string', multiple: true, value: '<re2>', description: 'condition: body matches' },
@@ -247,7 +310,9 @@ export const routingCommands: Command[] = [
         ...(position !== undefined ? { position: parseInteger(position, '--position', 0, 499) } : {}),
       });
       const rule = response.rule;
-      context.print(CreateRoutingRuleResponse.toJSON(response), () => (rule ? `rule ${rule.ruleId} created: ${describeRule(rule)} ${describeAction(rule.action)}` : 'rule created'));
+      context.print(CreateRoutingRuleResponse.toJSON(response), () =>
+        rule ? `rule ${rule.ruleId} created: ${describeRule(rule)} ${describeAction(rule.action)}` : 'rule created',
+      );
     },
   },
   {
@@ -259,7 +324,14 @@ export const routingCommands: Command[] = [
         table(
           ['#', 'ID', 'NAME', 'ENABLED', 'WHEN', 'THEN'],
           // The list comes in evaluation order; its index is the rule's place in it.
-          response.rules.map((r, index) => [index, r.ruleId, r.displayName, r.enabled === false ? 'no' : 'yes', describeRule(r), describeAction(r.action)]),
+          response.rules.map((r, index) => [
+            index,
+            r.ruleId,
+            r.displayName,
+            r.enabled === false ? 'no' : 'yes',
+            describeRule(r),
+            describeAction(r.action),
+          ]),
         ),
       );
     },
@@ -298,7 +370,11 @@ export const routingCommands: Command[] = [
         },
       });
       const agent = response.agent;
-      context.print(CreateAgentResponse.toJSON(response), () => `agent ${agent?.agentId ?? ''} created (queues ${agent?.queueIds.join(', ') || 'none'}, capacity ${agent?.capacity || 5})`);
+      context.print(
+        CreateAgentResponse.toJSON(response),
+        () =>
+          `agent ${agent?.agentId ?? ''} created (queues ${agent?.queueIds.join(', ') || 'none'}, capacity ${agent?.capacity || 5})`,
+      );
     },
   },
   {
@@ -306,14 +382,20 @@ export const routingCommands: Command[] = [
     summary: "agents' live status: presence, connection, load",
     options: {
       queue: { type: 'string', value: '<queue-id>', description: 'only members of this queue' },
-      presence: { type: 'string', value: `<${enumChoices(AgentPresence, 'AGENT_PRESENCE').join('|')}>`, description: 'only agents with this presence' },
+      presence: {
+        type: 'string',
+        value: `<${enumChoices(AgentPresence, 'AGENT_PRESENCE').join('|')}>`,
+        description: 'only agents with this presence',
+      },
     },
     async run(context) {
       const presence = str(context.values, 'presence');
       const response = await context.clients.router().listAgentStatuses({
         page: { pageSize: 500, pageToken: '' },
         queueId: str(context.values, 'queue') ?? '',
-        presence: presence ? parseEnum<AgentPresence>(AgentPresence, 'AGENT_PRESENCE', presence, '--presence') : AgentPresence.AGENT_PRESENCE_UNSPECIFIED,
+        presence: presence
+          ? parseEnum<AgentPresence>(AgentPresence, 'AGENT_PRESENCE', presence, '--presence')
+          : AgentPresence.AGENT_PRESENCE_UNSPECIFIED,
       });
       context.print(ListAgentStatusesResponse.toJSON(response), () =>
         table(

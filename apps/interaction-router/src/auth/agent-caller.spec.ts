@@ -54,7 +54,9 @@ describe('agent directory (sign-in → agent)', () => {
     const directory = createAgentDirectory({ config: fake.config, cacheMs: 60_000, minReloadMs: 100 });
     await directory.resolve('t', 'oid-anna', undefined);
     const started = Date.now();
-    const flood = await Promise.all(Array.from({ length: 300 }, (_, i) => directory.resolve('t', `oid-stranger-${i}`, undefined)));
+    const flood = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => directory.resolve('t', `oid-stranger-${i}`, undefined)),
+    );
     expect(flood.every((agent) => agent === undefined)).toBe(true);
     // The first load, plus one shared reload for the whole burst.
     expect(fake.loads()).toBe(2);

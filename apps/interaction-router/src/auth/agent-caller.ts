@@ -48,7 +48,10 @@ export function createAgentDirectory(options: AgentDirectoryOptions) {
   const cacheMs = options.cacheMs ?? 2_000;
   const minReloadMs = options.minReloadMs ?? 250;
   const now = options.now ?? Date.now;
-  const tenants = new Map<string, { current?: AgentDirectory; lastStartAt: number; next?: { startAt: number; promise: Promise<AgentDirectory> } }>();
+  const tenants = new Map<
+    string,
+    { current?: AgentDirectory; lastStartAt: number; next?: { startAt: number; promise: Promise<AgentDirectory> } }
+  >();
 
   async function load(tenantId: string): Promise<AgentDirectory> {
     const loadedAt = now();
@@ -87,10 +90,14 @@ export function createAgentDirectory(options: AgentDirectoryOptions) {
   }
 
   const find = (directory: AgentDirectory, objectId: string, userPrincipalName: string | undefined) =>
-    directory.byOid.get(objectId.toLowerCase()) ?? (userPrincipalName ? directory.byUpn.get(userPrincipalName.toLowerCase()) : undefined);
+    directory.byOid.get(objectId.toLowerCase()) ??
+    (userPrincipalName ? directory.byUpn.get(userPrincipalName.toLowerCase()) : undefined);
 
   /** Answers from a list at most `cacheMs` old when it has an enabled agent, else from one loaded after the call arrived. */
-  async function lookup(tenantId: string, pick: (directory: AgentDirectory) => AgentSummary | undefined): Promise<AgentSummary | undefined> {
+  async function lookup(
+    tenantId: string,
+    pick: (directory: AgentDirectory) => AgentSummary | undefined,
+  ): Promise<AgentSummary | undefined> {
     const arrivedAt = now();
     const state = tenants.get(tenantId);
     const cached = state?.current;
@@ -121,13 +128,21 @@ export function createAgentDirectory(options: AgentDirectoryOptions) {
  * audience, `tid` among the allowed directories) and mapped to the tenant's enabled agent whose
  * entra_object_id (or user_principal_name) matches (see createAgentDirectory for caching).
  */
-export function agentCallerMiddleware(options: { verifier: EntraTokenVerifier; config: ConfigRepository; cacheMs?: number; minReloadMs?: number }): ServerMiddleware<AgentCallContext> {
+export function agentCallerMiddleware(options: {
+  verifier: EntraTokenVerifier;
+  config: ConfigRepository;
+  cacheMs?: number;
+  minReloadMs?: number;
+}): ServerMiddleware<AgentCallContext> {
   const directory = createAgentDirectory({
     config: options.config,
     ...(options.cacheMs !== undefined ? { cacheMs: options.cacheMs } : {}),
     ...(options.minReloadMs !== undefined ? { minReloadMs: options.minReloadMs } : {}),
   });
-  return async function* authenticateAgent<Request, Response>(call: ServerMiddlewareCall<Request, Response, AgentCallContext>, context: CallContext) {
+  return async function* authenticateAgent<Request, Response>(
+    call: ServerMiddlewareCall<Request, Response, AgentCallContext>,
+    context: CallContext,
+  ) {
     const header = context.metadata.get('authorization');
     const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(String(header).trim());
     if (!match?.[1]) throw new UnauthenticatedError('sign in with Microsoft: send "authorization: Bearer <Entra ID token>"');
@@ -135,6 +150,12 @@ export function agentCallerMiddleware(options: { verifier: EntraTokenVerifier; c
     const agent = await directory.resolve(identity.tenantId, identity.objectId, identity.userPrincipalName);
     if (!agent) throw new PermissionDeniedError('the signed-in user is not an agent of this tenant');
     if (!agent.enabled) throw new PermissionDeniedError('the agent is disabled');
-    return yield* call.next(call.request, { ...context, tenantId: identity.tenantId, agentId: agent.id, agentName: agent.name, tokenExpiresAt: identity.expiresAt });
+    return yield* call.next(call.request, {
+      ...context,
+      tenantId: identity.tenantId,
+      agentId: agent.id,
+      agentName: agent.name,
+      tokenExpiresAt: identity.expiresAt,
+    });
   };
 }

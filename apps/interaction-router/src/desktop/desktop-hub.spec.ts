@@ -11,18 +11,34 @@ const offered = (version: number, offerId: string, reason = StateChangeReason.ST
     previousState: InteractionState.INTERACTION_STATE_OFFERED,
     state: InteractionState.INTERACTION_STATE_OFFERED,
     reason,
-    interaction: { interactionId: 'ix-1', state: InteractionState.INTERACTION_STATE_OFFERED, offeredAgentId: 'ana', offerId, version },
+    interaction: {
+      interactionId: 'ix-1',
+      state: InteractionState.INTERACTION_STATE_OFFERED,
+      offeredAgentId: 'ana',
+      offerId,
+      version,
+    },
   });
 
 /** The hub's delivery of state changes to a local stream (no bus involved: `deliver` is what its consumer calls). */
 describe('desktop hub: one offer per interaction on a stream', () => {
   function openStream() {
-    const hub = createDesktopHub({ bus: {} as EventBus, logger: createLogger({ name: 'hub-spec', level: 'silent' }), replicaId: 'r1' });
+    const hub = createDesktopHub({
+      bus: {} as EventBus,
+      logger: createLogger({ name: 'hub-spec', level: 'silent' }),
+      replicaId: 'r1',
+    });
     const session = hub.open('t1', 'ana', 'desk');
     const pushed: string[] = [];
     const push = session.push.bind(session);
     session.push = (event) => {
-      pushed.push(event.$case === 'offer' ? `offer ${event.value.offerId}` : event.$case === 'offerRevoked' ? `revoked ${event.value.offerId}` : event.$case);
+      pushed.push(
+        event.$case === 'offer'
+          ? `offer ${event.value.offerId}`
+          : event.$case === 'offerRevoked'
+            ? `revoked ${event.value.offerId}`
+            : event.$case,
+      );
       push(event);
     };
     return { hub, pushed };

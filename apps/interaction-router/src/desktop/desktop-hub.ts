@@ -115,13 +115,23 @@ export function createDesktopHub(options: { bus: EventBus; logger: Logger; repli
     for (const session of sessions.values()) {
       if (session.tenantId !== change.tenantId) continue;
       const known = session.offers.get(id);
-      const stillOffered = change.state === InteractionState.INTERACTION_STATE_OFFERED && interaction.offeredAgentId === session.agentId && known === offerId;
+      const stillOffered =
+        change.state === InteractionState.INTERACTION_STATE_OFFERED &&
+        interaction.offeredAgentId === session.agentId &&
+        known === offerId;
       if (known && !stillOffered) {
         session.offers.delete(id);
         const accepted = change.state === InteractionState.INTERACTION_STATE_ASSIGNED && interaction.agentId === session.agentId;
-        if (!accepted) session.push({ $case: 'offerRevoked', value: { offerId: known, interactionId: id, reason: revokedReason(change.reason) } });
+        if (!accepted)
+          session.push({
+            $case: 'offerRevoked',
+            value: { offerId: known, interactionId: id, reason: revokedReason(change.reason) },
+          });
       }
-      const holds = (change.state === InteractionState.INTERACTION_STATE_ASSIGNED || change.state === InteractionState.INTERACTION_STATE_REPLIED) && interaction.agentId === session.agentId;
+      const holds =
+        (change.state === InteractionState.INTERACTION_STATE_ASSIGNED ||
+          change.state === InteractionState.INTERACTION_STATE_REPLIED) &&
+        interaction.agentId === session.agentId;
       if (session.held.has(id) && !holds) {
         session.held.delete(id);
         session.push({
@@ -145,7 +155,10 @@ export function createDesktopHub(options: { bus: EventBus; logger: Logger; repli
           $case: 'assignment',
           value: {
             interaction,
-            reason: change.reason === StateChangeReason.STATE_CHANGE_REASON_OFFER_ACCEPTED ? AssignmentReason.ASSIGNMENT_REASON_OFFER_ACCEPTED : AssignmentReason.ASSIGNMENT_REASON_SUPERVISOR,
+            reason:
+              change.reason === StateChangeReason.STATE_CHANGE_REASON_OFFER_ACCEPTED
+                ? AssignmentReason.ASSIGNMENT_REASON_OFFER_ACCEPTED
+                : AssignmentReason.ASSIGNMENT_REASON_SUPERVISOR,
             note: '',
           },
         });
@@ -169,7 +182,9 @@ export function createDesktopHub(options: { bus: EventBus; logger: Logger; repli
     const requester = result.requestedBy?.kind === ActorKind.ACTOR_KIND_AGENT ? result.requestedBy.id : '';
     const targets = requester
       ? [sessions.get(key(result.tenantId, requester))]
-      : [...sessions.values()].filter((s) => s.tenantId === result.tenantId && result.interactionId !== '' && s.held.has(result.interactionId));
+      : [...sessions.values()].filter(
+          (s) => s.tenantId === result.tenantId && result.interactionId !== '' && s.held.has(result.interactionId),
+        );
     for (const session of targets) {
       session?.push({
         $case: 'sendResult',
@@ -206,7 +221,8 @@ export function createDesktopHub(options: { bus: EventBus; logger: Logger; repli
       return session;
     },
     release(session: DesktopSession): void {
-      if (sessions.get(key(session.tenantId, session.agentId)) === session) sessions.delete(key(session.tenantId, session.agentId));
+      if (sessions.get(key(session.tenantId, session.agentId)) === session)
+        sessions.delete(key(session.tenantId, session.agentId));
     },
     get(tenantId: string, agentId: string): DesktopSession | undefined {
       return sessions.get(key(tenantId, agentId));
@@ -216,7 +232,8 @@ export function createDesktopHub(options: { bus: EventBus; logger: Logger; repli
     consuming: () => (subscription?.assignments().length ?? 0) > 0,
     /** Tells every local stream to reconnect elsewhere (shutdown). */
     drain(): void {
-      for (const session of sessions.values()) session.close({ $case: 'draining', value: { reconnectAfter: { seconds: 0, nanos: 500_000_000 } } });
+      for (const session of sessions.values())
+        session.close({ $case: 'draining', value: { reconnectAfter: { seconds: 0, nanos: 500_000_000 } } });
     },
     deliver,
     deliverSendResult,

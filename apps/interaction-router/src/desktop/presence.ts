@@ -76,9 +76,15 @@ export function createPresence(deps: { core: RouterCore; stores: RouterStores; h
     status,
     /** Sets an agent's presence as `by` (the agent itself or a supervisor) and returns its status after the change. */
     async change(tenantId: string, agentId: string, presence: AgentPresence, reason: string, by: Actor): Promise<AgentStatus> {
-      const record: PresenceRecord = { presence, reason, since: core.clock(), changedBy: { kind: by.kind, id: by.id, displayName: by.displayName } };
+      const record: PresenceRecord = {
+        presence,
+        reason,
+        since: core.clock(),
+        changedBy: { kind: by.kind, id: by.id, displayName: by.displayName },
+      };
       await stores.presence.put(key(tenantId, agentId), record);
-      if (presence === AgentPresence.AGENT_PRESENCE_AWAY || presence === AgentPresence.AGENT_PRESENCE_OFFLINE) await revokeOffers(tenantId, agentId);
+      if (presence === AgentPresence.AGENT_PRESENCE_AWAY || presence === AgentPresence.AGENT_PRESENCE_OFFLINE)
+        await revokeOffers(tenantId, agentId);
       core.notifyWork(tenantId);
       const current = await status(tenantId, agentId);
       const session = deps.hub?.get(tenantId, agentId);
@@ -90,7 +96,13 @@ export function createPresence(deps: { core: RouterCore; stores: RouterStores; h
      * briefly), pending offers back to their queues, and the stream told to end on its next poll.
      */
     async retire(tenantId: string, agentId: string, by: Actor): Promise<void> {
-      const record: PresenceRecord = { presence: AgentPresence.AGENT_PRESENCE_OFFLINE, reason: 'agent deleted', since: core.clock(), changedBy: { kind: by.kind, id: by.id, displayName: by.displayName }, agentDeleted: true };
+      const record: PresenceRecord = {
+        presence: AgentPresence.AGENT_PRESENCE_OFFLINE,
+        reason: 'agent deleted',
+        since: core.clock(),
+        changedBy: { kind: by.kind, id: by.id, displayName: by.displayName },
+        agentDeleted: true,
+      };
       await stores.presence.put(key(tenantId, agentId), record);
       await revokeOffers(tenantId, agentId);
       core.notifyWork(tenantId);
@@ -106,7 +118,8 @@ export function createPresence(deps: { core: RouterCore; stores: RouterStores; h
       try {
         record = await stores.presence.get(key(session.tenantId, session.agentId));
         if (record?.agentDeleted) throw new PermissionDeniedError('the agent was deleted');
-        if (!record || (session.presenceSeen?.since === record.since && session.presenceSeen.presence === record.presence)) return;
+        if (!record || (session.presenceSeen?.since === record.since && session.presenceSeen.presence === record.presence))
+          return;
         current = await status(session.tenantId, session.agentId);
       } catch (error) {
         if (error instanceof PermissionDeniedError) throw error;

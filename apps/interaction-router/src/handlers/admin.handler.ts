@@ -10,7 +10,15 @@ import {
   type InteractionRouterServiceImplementation,
   type QueueStatistics,
 } from '@mailroute/contracts';
-import { ConflictError, FailedPreconditionError, NotFoundError, ValidationError, idRules, readUpdateMask, type TenantCallContext } from '@mailroute/platform';
+import {
+  ConflictError,
+  FailedPreconditionError,
+  NotFoundError,
+  ValidationError,
+  idRules,
+  readUpdateMask,
+  type TenantCallContext,
+} from '@mailroute/platform';
 import { encodePageToken, readPageRequest, type InteractionRecord } from '@mailroute/persistence';
 import {
   assertNoViolations,
@@ -46,11 +54,39 @@ const resourceId = idRules.resource.pattern;
 /** Scopes of InteractionRouterService methods: reads need routing.read, changes routing.write. */
 export const adminScopes: Readonly<Record<string, string>> = Object.fromEntries(
   [
-    'CreateQueue', 'GetQueue', 'ListQueues', 'UpdateQueue', 'DeleteQueue', 'CreateRoutingRule', 'GetRoutingRule', 'ListRoutingRules',
-    'UpdateRoutingRule', 'DeleteRoutingRule', 'ReorderRoutingRules', 'TestRoutingRules', 'CreateSenderList', 'GetSenderList',
-    'ListSenderLists', 'UpdateSenderList', 'DeleteSenderList', 'CreateAgent', 'GetAgent', 'ListAgents', 'UpdateAgent', 'DeleteAgent',
-    'SetAgentPresence', 'GetQueueStatistics', 'ListQueueStatistics', 'ListAgentStatuses', 'SearchInteractions', 'GetInteraction',
-    'ListInteractionMessages', 'ListInteractionHistory', 'AssignInteraction', 'TransferInteraction', 'CompleteInteraction',
+    'CreateQueue',
+    'GetQueue',
+    'ListQueues',
+    'UpdateQueue',
+    'DeleteQueue',
+    'CreateRoutingRule',
+    'GetRoutingRule',
+    'ListRoutingRules',
+    'UpdateRoutingRule',
+    'DeleteRoutingRule',
+    'ReorderRoutingRules',
+    'TestRoutingRules',
+    'CreateSenderList',
+    'GetSenderList',
+    'ListSenderLists',
+    'UpdateSenderList',
+    'DeleteSenderList',
+    'CreateAgent',
+    'GetAgent',
+    'ListAgents',
+    'UpdateAgent',
+    'DeleteAgent',
+    'SetAgentPresence',
+    'GetQueueStatistics',
+    'ListQueueStatistics',
+    'ListAgentStatuses',
+    'SearchInteractions',
+    'GetInteraction',
+    'ListInteractionMessages',
+    'ListInteractionHistory',
+    'AssignInteraction',
+    'TransferInteraction',
+    'CompleteInteraction',
   ].map((method) => [method, /^(Get|List|Search|Test)/.test(method) ? 'routing.read' : 'routing.write']),
 );
 
@@ -66,11 +102,17 @@ function rethrowViolations(violations: FieldViolation[]): void {
 
 function validateAgent(agent: Agent): FieldViolation[] {
   const out: FieldViolation[] = [];
-  if (!agent.displayName || agent.displayName.length > 200) out.push({ field: 'agent.display_name', message: 'is required, 1-200 characters' });
+  if (!agent.displayName || agent.displayName.length > 200)
+    out.push({ field: 'agent.display_name', message: 'is required, 1-200 characters' });
   if (agent.capacity < 0 || agent.capacity > 100) out.push({ field: 'agent.capacity', message: 'must be 0-100' });
-  if (!agent.entraObjectId && !agent.userPrincipalName) out.push({ field: 'agent.entra_object_id', message: 'an Entra object id or a user principal name is required for sign-in' });
+  if (!agent.entraObjectId && !agent.userPrincipalName)
+    out.push({ field: 'agent.entra_object_id', message: 'an Entra object id or a user principal name is required for sign-in' });
   agent.skills.forEach((skill, index) => {
-    if (!resourceId.test(skill.skill)) out.push({ field: `agent.skills[${index}].skill`, message: 'must be 1-63 characters of a-z, 0-9 and -, starting with a letter' });
+    if (!resourceId.test(skill.skill))
+      out.push({
+        field: `agent.skills[${index}].skill`,
+        message: 'must be 1-63 characters of a-z, 0-9 and -, starting with a letter',
+      });
     if (skill.level < 0 || skill.level > 10) out.push({ field: `agent.skills[${index}].level`, message: 'must be 0-10' });
   });
   agent.queueIds.forEach((queueId, index) => {
@@ -83,7 +125,12 @@ const snake = (path: string) => path.replace(/_([a-z])/g, (_m, c: string) => c.t
 const protoName = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 /** Copies the masked paths of `patch` onto `current` (both proto JSON); "*" takes every writable field. */
-function applyMask(current: Record<string, unknown>, patch: Record<string, unknown>, paths: readonly string[], writable: readonly string[]): Record<string, unknown> {
+function applyMask(
+  current: Record<string, unknown>,
+  patch: Record<string, unknown>,
+  paths: readonly string[],
+  writable: readonly string[],
+): Record<string, unknown> {
   const out = structuredClone(current);
   for (const path of readUpdateMask(paths, writable.map(protoName), { subPaths: true })) {
     const parts = path.split('.').map(snake);
@@ -105,20 +152,40 @@ function applyMask(current: Record<string, unknown>, patch: Record<string, unkno
 
 const codecs = { queue: Queue, rule: RoutingRule, senderList: SenderList, agent: Agent } as const;
 const writableFields: Record<ConfigKind, string[]> = {
-  queue: ['displayName', 'description', 'strategy', 'requiredSkills', 'offerTimeout', 'serviceLevel', 'aging', 'escalationSteps', 'affinity'],
+  queue: [
+    'displayName',
+    'description',
+    'strategy',
+    'requiredSkills',
+    'offerTimeout',
+    'serviceLevel',
+    'aging',
+    'escalationSteps',
+    'affinity',
+  ],
   // position: ReorderRoutingRules and Create's position only (routing rules are an ordered list).
   rule: ['displayName', 'description', 'enabled', 'condition', 'action'],
   senderList: ['displayName', 'description', 'entries'],
   agent: ['displayName', 'entraObjectId', 'userPrincipalName', 'skills', 'queueIds', 'capacity', 'enabled'],
 };
 const idField: Record<ConfigKind, string> = { queue: 'queueId', rule: 'ruleId', senderList: 'senderListId', agent: 'agentId' };
-const idName: Record<ConfigKind, string> = { queue: 'queue_id', rule: 'rule_id', senderList: 'sender_list_id', agent: 'agent_id' };
+const idName: Record<ConfigKind, string> = {
+  queue: 'queue_id',
+  rule: 'rule_id',
+  senderList: 'sender_list_id',
+  agent: 'agent_id',
+};
 
 /** Most routing rules a tenant may have (interaction_router.proto, RoutingRule). */
 const maxRulesPerTenant = 500;
 
 /** InteractionRouterService: the workload-manager API. The tenant is always the caller's. */
-export function createAdminHandlers(deps: { core: RouterCore; stores: RouterStores; sanitizer: HtmlSanitizer; hub?: DesktopHub }): InteractionRouterServiceImplementation<TenantCallContext> {
+export function createAdminHandlers(deps: {
+  core: RouterCore;
+  stores: RouterStores;
+  sanitizer: HtmlSanitizer;
+  hub?: DesktopHub;
+}): InteractionRouterServiceImplementation<TenantCallContext> {
   const { core, stores } = deps;
   const config = core.config;
   const identities = createAgentIdentities({ config, clock: core.clock });
@@ -141,7 +208,15 @@ export function createAdminHandlers(deps: { core: RouterCore; stores: RouterStor
         const stored = await config.get(tenantId, 'rule', write.ruleId);
         if (!stored || stored.value.position === write.position) break;
         try {
-          await config.write(tenantId, 'rule', write.ruleId, stored.version, { ...stored.value, position: write.position }, stored.createdAt, core.clock());
+          await config.write(
+            tenantId,
+            'rule',
+            write.ruleId,
+            stored.version,
+            { ...stored.value, position: write.position },
+            stored.createdAt,
+            core.clock(),
+          );
           break;
         } catch (error) {
           if (!(error instanceof ConflictError) || attempt >= 4) throw error;
@@ -163,8 +238,17 @@ export function createAdminHandlers(deps: { core: RouterCore; stores: RouterStor
     }
   }
 
-  function present<K extends ConfigKind>(kind: K, stored: { id: string; version: number; value: unknown; createdAt: number; updatedAt: number }) {
-    return { ...(stored.value as object), [idField[kind]]: stored.id, createdAt: new Date(stored.createdAt), updatedAt: new Date(stored.updatedAt), etag: String(stored.version) } as never;
+  function present<K extends ConfigKind>(
+    kind: K,
+    stored: { id: string; version: number; value: unknown; createdAt: number; updatedAt: number },
+  ) {
+    return {
+      ...(stored.value as object),
+      [idField[kind]]: stored.id,
+      createdAt: new Date(stored.createdAt),
+      updatedAt: new Date(stored.updatedAt),
+      etag: String(stored.version),
+    } as never;
   }
 
   function parseEtag(etag: string): number | undefined {
@@ -176,16 +260,20 @@ export function createAdminHandlers(deps: { core: RouterCore; stores: RouterStor
   async function create<K extends ConfigKind>(context: TenantCallContext, kind: K, requestedId: string, value: unknown) {
     if (value === undefined) throw new ValidationError(kind === 'senderList' ? 'sender_list' : kind, 'is required');
     const id = requestedId || `${kind.toLowerCase()}-${Math.random().toString(36).slice(2, 10)}`;
-    if (!resourceId.test(id)) throw new ValidationError(idName[kind], 'must be 1-63 characters of a-z, 0-9 and -, starting with a letter');
+    if (!resourceId.test(id))
+      throw new ValidationError(idName[kind], 'must be 1-63 characters of a-z, 0-9 and -, starting with a letter');
     validate(kind, value, id);
     if (kind === 'agent') await assertQueuesExist(context.tenantId, (value as Agent).queueIds);
     const now = core.clock();
     const claims: IdentityClaim[] = kind === 'agent' ? await identities.claim(context.tenantId, id, value as Agent) : [];
-    const stored = await config.write(context.tenantId, kind, id, 0, { ...(value as object), [idField[kind]]: id } as never, now, now).catch(async (error: unknown) => {
-      await identities.undo(context.tenantId, id, claims);
-      if (await config.get(context.tenantId, kind, id)) throw new ServerError(Status.ALREADY_EXISTS, `${kind} ${JSON.stringify(id)} already exists`);
-      throw error;
-    });
+    const stored = await config
+      .write(context.tenantId, kind, id, 0, { ...(value as object), [idField[kind]]: id } as never, now, now)
+      .catch(async (error: unknown) => {
+        await identities.undo(context.tenantId, id, claims);
+        if (await config.get(context.tenantId, kind, id))
+          throw new ServerError(Status.ALREADY_EXISTS, `${kind} ${JSON.stringify(id)} already exists`);
+        throw error;
+      });
     core.invalidateRules(context.tenantId);
     core.notifyWork(context.tenantId);
     return present(kind, stored);
@@ -198,60 +286,96 @@ export function createAdminHandlers(deps: { core: RouterCore; stores: RouterStor
     return stored;
   }
 
-  async function update<K extends ConfigKind>(context: TenantCallContext, kind: K, id: string, patch: unknown, paths: readonly string[], etag: string) {
+  async function update<K extends ConfigKind>(
+    context: TenantCallContext,
+    kind: K,
+    id: string,
+    patch: unknown,
+    paths: readonly string[],
+    etag: string,
+  ) {
     if (patch === undefined) throw new ValidationError(kind === 'senderList' ? 'sender_list' : kind, 'is required');
     const expected = parseEtag(etag);
     const stored = await get(context, kind, id);
-    if (expected !== undefined && expected !== stored.version) throw new ServerError(Status.ABORTED, `${kind} ${JSON.stringify(id)} changed since etag ${etag}`);
-    if (kind === 'rule' && paths.some((path) => path.split('.')[0] === 'position')) throw new ValidationError('update_mask', '"position" cannot be changed here: use ReorderRoutingRules');
+    if (expected !== undefined && expected !== stored.version)
+      throw new ServerError(Status.ABORTED, `${kind} ${JSON.stringify(id)} changed since etag ${etag}`);
+    if (kind === 'rule' && paths.some((path) => path.split('.')[0] === 'position'))
+      throw new ValidationError('update_mask', '"position" cannot be changed here: use ReorderRoutingRules');
     const codec = codecs[kind] as unknown as { toJSON(v: unknown): Record<string, unknown>; fromJSON(v: unknown): unknown };
     const merged = codec.fromJSON(applyMask(codec.toJSON(stored.value), codec.toJSON(patch), paths, writableFields[kind]));
     validate(kind, merged, id);
     if (kind === 'agent') await assertQueuesExist(context.tenantId, (merged as Agent).queueIds);
-    const claims: IdentityClaim[] = kind === 'agent' ? await identities.claim(context.tenantId, id, merged as Agent, stored.value as Agent) : [];
-    const written = await config.write(context.tenantId, kind, id, stored.version, merged as never, stored.createdAt, core.clock()).catch(async (error: unknown) => {
-      await identities.undo(context.tenantId, id, claims);
-      throw error;
-    });
+    const claims: IdentityClaim[] =
+      kind === 'agent' ? await identities.claim(context.tenantId, id, merged as Agent, stored.value as Agent) : [];
+    const written = await config
+      .write(context.tenantId, kind, id, stored.version, merged as never, stored.createdAt, core.clock())
+      .catch(async (error: unknown) => {
+        await identities.undo(context.tenantId, id, claims);
+        throw error;
+      });
     if (kind === 'agent') await identities.releaseDropped(context.tenantId, id, stored.value as Agent);
     core.invalidateRules(context.tenantId);
     core.notifyWork(context.tenantId);
     return present(kind, written);
   }
 
-  async function list<K extends ConfigKind>(context: TenantCallContext, kind: K, page: { pageSize?: number; pageToken?: string } | undefined) {
+  async function list<K extends ConfigKind>(
+    context: TenantCallContext,
+    kind: K,
+    page: { pageSize?: number; pageToken?: string } | undefined,
+  ) {
     const { pageSize, after } = readPageRequest(page ?? {});
     const items = await config.list(context.tenantId, kind, after, pageSize);
     const last = items[items.length - 1];
-    return { items: items.map((item) => present(kind, item)), nextPageToken: items.length === pageSize && last ? encodePageToken(last.id) : '' };
+    return {
+      items: items.map((item) => present(kind, item)),
+      nextPageToken: items.length === pageSize && last ? encodePageToken(last.id) : '',
+    };
   }
 
   async function remove(context: TenantCallContext, kind: ConfigKind, id: string, etag: string): Promise<void> {
     const stored = await get(context, kind, id);
     const expected = parseEtag(etag);
-    if (expected !== undefined && expected !== stored.version) throw new ServerError(Status.ABORTED, `${kind} ${JSON.stringify(id)} changed since etag ${etag}`);
+    if (expected !== undefined && expected !== stored.version)
+      throw new ServerError(Status.ABORTED, `${kind} ${JSON.stringify(id)} changed since etag ${etag}`);
     if (kind === 'queue') {
-      const busy = await stores.interactions.search(context.tenantId, { queueIds: [id], states: [S.INTERACTION_STATE_QUEUED, S.INTERACTION_STATE_OFFERED] }, undefined, 1);
+      const busy = await stores.interactions.search(
+        context.tenantId,
+        { queueIds: [id], states: [S.INTERACTION_STATE_QUEUED, S.INTERACTION_STATE_OFFERED] },
+        undefined,
+        1,
+      );
       if (busy.length > 0) throw new FailedPreconditionError(`queue ${id} has waiting or offered interactions`);
       const rules = await config.all(context.tenantId, 'rule');
-      if (rules.some((r) => r.value.action?.action?.$case === 'route' && r.value.action.action.value.queueId === id)) throw new FailedPreconditionError(`a routing rule targets queue ${id}`);
+      if (rules.some((r) => r.value.action?.action?.$case === 'route' && r.value.action.action.value.queueId === id))
+        throw new FailedPreconditionError(`a routing rule targets queue ${id}`);
     }
     if (kind === 'agent') {
-      const holding = await stores.interactions.search(context.tenantId, { agentIds: [id], states: [S.INTERACTION_STATE_ASSIGNED, S.INTERACTION_STATE_REPLIED] }, undefined, 1);
+      const holding = await stores.interactions.search(
+        context.tenantId,
+        { agentIds: [id], states: [S.INTERACTION_STATE_ASSIGNED, S.INTERACTION_STATE_REPLIED] },
+        undefined,
+        1,
+      );
       if (holding.length > 0) throw new FailedPreconditionError(`agent ${id} holds interactions; transfer them first`);
     }
     await config.remove(context.tenantId, kind, id, stored.version);
     if (kind === 'agent') {
       await identities.releaseDropped(context.tenantId, id, stored.value as Agent);
       // Its stream ends on its next session refresh.
-      await presence.retire(context.tenantId, id, { kind: ActorKind.ACTOR_KIND_SUPERVISOR, id: context.caller.keyId, displayName: '' });
+      await presence.retire(context.tenantId, id, {
+        kind: ActorKind.ACTOR_KIND_SUPERVISOR,
+        id: context.caller.keyId,
+        displayName: '',
+      });
     }
     core.invalidateRules(context.tenantId);
   }
 
   async function assertQueuesExist(tenantId: string, queueIds: readonly string[]): Promise<void> {
     for (const [index, queueId] of queueIds.entries()) {
-      if (!(await config.get(tenantId, 'queue', queueId))) throw new ValidationError(`agent.queue_ids[${index}]`, `queue ${JSON.stringify(queueId)} does not exist`);
+      if (!(await config.get(tenantId, 'queue', queueId)))
+        throw new ValidationError(`agent.queue_ids[${index}]`, `queue ${JSON.stringify(queueId)} does not exist`);
     }
   }
 
@@ -264,7 +388,11 @@ export function createAdminHandlers(deps: { core: RouterCore; stores: RouterStor
 
   function checkVersion(record: InteractionRecord, expected: number): void {
     if (expected < 0) throw new ValidationError('expected_version', 'must not be negative');
-    if (expected > 0 && expected !== record.version) throw new ServerError(Status.ABORTED, `interaction ${record.interactionId} is at version ${record.version}, not ${expected}`);
+    if (expected > 0 && expected !== record.version)
+      throw new ServerError(
+        Status.ABORTED,
+        `interaction ${record.interactionId} is at version ${record.version}, not ${expected}`,
+      );
   }
 
   async function statistics(context: TenantCallContext, queueId: string, windowMs: number): Promise<QueueStatistics> {
@@ -288,18 +416,28 @@ export function createAdminHandlers(deps: { core: RouterCore; stores: RouterStor
       const page = await list(context, 'queue', request.page);
       return { queues: page.items, nextPageToken: page.nextPageToken };
     },
-    updateQueue: async (request, context) => ({ queue: await update(context, 'queue', request.queueId, request.queue, request.updateMask ?? [], request.etag) }),
+    updateQueue: async (request, context) => ({
+      queue: await update(context, 'queue', request.queueId, request.queue, request.updateMask ?? [], request.etag),
+    }),
     deleteQueue: async (request, context) => (await remove(context, 'queue', request.queueId, request.etag), {}),
     createRoutingRule: async (request, context) => {
       if (!request.rule) throw new ValidationError('rule', 'is required');
-      if (request.position !== undefined && (!Number.isInteger(request.position) || request.position < 0)) throw new ValidationError('position', 'must be 0 or more (a 0-based position)');
+      if (request.position !== undefined && (!Number.isInteger(request.position) || request.position < 0))
+        throw new ValidationError('position', 'must be 0 or more (a 0-based position)');
       const id = request.ruleId || `rule-${Math.random().toString(36).slice(2, 10)}`;
-      if (!resourceId.test(id)) throw new ValidationError('rule_id', 'must be 1-63 characters of a-z, 0-9 and -, starting with a letter');
+      if (!resourceId.test(id))
+        throw new ValidationError('rule_id', 'must be 1-63 characters of a-z, 0-9 and -, starting with a letter');
       validate('rule', request.rule, id);
       const rules = await config.all(context.tenantId, 'rule');
-      if (rules.some((r) => r.id === id)) throw new ServerError(Status.ALREADY_EXISTS, `rule ${JSON.stringify(id)} already exists`);
-      if (rules.length >= maxRulesPerTenant) throw new FailedPreconditionError(`a tenant has at most ${maxRulesPerTenant} routing rules`);
-      const placed = placeNewRule(rules.map((r) => ({ ruleId: r.id, position: r.value.position })), id, request.position);
+      if (rules.some((r) => r.id === id))
+        throw new ServerError(Status.ALREADY_EXISTS, `rule ${JSON.stringify(id)} already exists`);
+      if (rules.length >= maxRulesPerTenant)
+        throw new FailedPreconditionError(`a tenant has at most ${maxRulesPerTenant} routing rules`);
+      const placed = placeNewRule(
+        rules.map((r) => ({ ruleId: r.id, position: r.value.position })),
+        id,
+        request.position,
+      );
       // Make room first: until the new rule is written, the others keep their relative order.
       await writePositions(context.tenantId, placed.writes);
       const created = (await create(context, 'rule', id, { ...request.rule, position: placed.position })) as RoutingRule;
@@ -318,10 +456,20 @@ export function createAdminHandlers(deps: { core: RouterCore; stores: RouterStor
       const ordered = await rulesInOrder(context.tenantId);
       const page = ordered.slice(start, start + pageSize);
       const last = page[page.length - 1];
-      return { rules: page.map((r) => presentRule(r.stored, r.index)), nextPageToken: last && last.index < ordered.length - 1 ? encodePageToken(String(last.index)) : '' };
+      return {
+        rules: page.map((r) => presentRule(r.stored, r.index)),
+        nextPageToken: last && last.index < ordered.length - 1 ? encodePageToken(String(last.index)) : '',
+      };
     },
     updateRoutingRule: async (request, context) => {
-      const updated = (await update(context, 'rule', request.ruleId, request.rule, request.updateMask ?? [], request.etag)) as RoutingRule;
+      const updated = (await update(
+        context,
+        'rule',
+        request.ruleId,
+        request.rule,
+        request.updateMask ?? [],
+        request.etag,
+      )) as RoutingRule;
       const index = (await rulesInOrder(context.tenantId)).find((r) => r.ruleId === updated.ruleId)?.index ?? 0;
       return { rule: { ...updated, position: index } };
     },
@@ -335,9 +483,17 @@ export function createAdminHandlers(deps: { core: RouterCore; stores: RouterStor
       const rules = await config.all(context.tenantId, 'rule');
       const known = new Set(rules.map((r) => r.id));
       if (request.ruleIds.length !== known.size || request.ruleIds.some((id) => !known.has(id))) {
-        throw new FailedPreconditionError('rule_ids must list every routing rule of the tenant exactly once (a rule was added or deleted meanwhile?): list them and retry');
+        throw new FailedPreconditionError(
+          'rule_ids must list every routing rule of the tenant exactly once (a rule was added or deleted meanwhile?): list them and retry',
+        );
       }
-      await writePositions(context.tenantId, planRulePositions(rules.map((r) => ({ ruleId: r.id, position: r.value.position })), request.ruleIds));
+      await writePositions(
+        context.tenantId,
+        planRulePositions(
+          rules.map((r) => ({ ruleId: r.id, position: r.value.position })),
+          request.ruleIds,
+        ),
+      );
       core.invalidateRules(context.tenantId);
       return { ruleIds: (await rulesInOrder(context.tenantId)).map((r) => r.ruleId) };
     },
@@ -346,38 +502,77 @@ export function createAdminHandlers(deps: { core: RouterCore; stores: RouterStor
       const message = request.message;
       if (!message) throw new ValidationError('message', 'is required');
       // The engine path intake takes (compileRuleSet + evaluateRules), over the stored rules as they are now.
-      const [rules, lists, queues] = await Promise.all([config.all(context.tenantId, 'rule'), config.all(context.tenantId, 'senderList'), core.queuePolicies(context.tenantId)]);
+      const [rules, lists, queues] = await Promise.all([
+        config.all(context.tenantId, 'rule'),
+        config.all(context.tenantId, 'senderList'),
+        core.queuePolicies(context.tenantId),
+      ]);
       const ruleSet = compileRuleSet(
         rules.map((r) => ({ ...r.value, ruleId: r.id })),
         lists.map((l) => ({ ...l.value, senderListId: l.id })),
       );
       // The mailbox's default queue is mailbox-fetch's configuration (it reaches the router only on
       // each InboundEmail), so a sample that no rule matches is answered as UNROUTED.
-      const evaluation = evaluateRules(ruleSet, { mailboxId: request.mailboxId, message }, { queueSkills: (queueId) => queues.get(queueId)?.queue.requiredSkills });
+      const evaluation = evaluateRules(
+        ruleSet,
+        { mailboxId: request.mailboxId, message },
+        { queueSkills: (queueId) => queues.get(queueId)?.queue.requiredSkills },
+      );
       return explainRouting(ruleSet, evaluation, (queueId) => queues.has(queueId));
     },
-    createSenderList: async (request, context) => ({ senderList: await create(context, 'senderList', request.senderListId, request.senderList) }),
-    getSenderList: async (request, context) => ({ senderList: present('senderList', await get(context, 'senderList', request.senderListId)) }),
+    createSenderList: async (request, context) => ({
+      senderList: await create(context, 'senderList', request.senderListId, request.senderList),
+    }),
+    getSenderList: async (request, context) => ({
+      senderList: present('senderList', await get(context, 'senderList', request.senderListId)),
+    }),
     listSenderLists: async (request, context) => {
       const page = await list(context, 'senderList', request.page);
       return { senderLists: page.items, nextPageToken: page.nextPageToken };
     },
-    updateSenderList: async (request, context) => ({ senderList: await update(context, 'senderList', request.senderListId, request.senderList, request.updateMask ?? [], request.etag) }),
+    updateSenderList: async (request, context) => ({
+      senderList: await update(
+        context,
+        'senderList',
+        request.senderListId,
+        request.senderList,
+        request.updateMask ?? [],
+        request.etag,
+      ),
+    }),
     deleteSenderList: async (request, context) => (await remove(context, 'senderList', request.senderListId, request.etag), {}),
     createAgent: async (request, context) => ({ agent: await create(context, 'agent', request.agentId, request.agent) }),
     getAgent: async (request, context) => ({ agent: present('agent', await get(context, 'agent', request.agentId)) }),
     listAgents: async (request, context) => {
       const page = await list(context, 'agent', request.page);
-      return { agents: (page.items as Agent[]).filter((a) => (!request.queueId || a.queueIds.includes(request.queueId)) && (!request.skill || a.skills.some((s) => s.skill === request.skill))), nextPageToken: page.nextPageToken };
+      return {
+        agents: (page.items as Agent[]).filter(
+          (a) =>
+            (!request.queueId || a.queueIds.includes(request.queueId)) &&
+            (!request.skill || a.skills.some((s) => s.skill === request.skill)),
+        ),
+        nextPageToken: page.nextPageToken,
+      };
     },
-    updateAgent: async (request, context) => ({ agent: await update(context, 'agent', request.agentId, request.agent, request.updateMask ?? [], request.etag) }),
+    updateAgent: async (request, context) => ({
+      agent: await update(context, 'agent', request.agentId, request.agent, request.updateMask ?? [], request.etag),
+    }),
     deleteAgent: async (request, context) => (await remove(context, 'agent', request.agentId, request.etag), {}),
     setAgentPresence: async (request, context) => {
-      if (request.presence === AgentPresence.AGENT_PRESENCE_UNSPECIFIED || !(request.presence in AgentPresence) || request.presence === AgentPresence.UNRECOGNIZED) throw new ValidationError('presence', 'is required');
+      if (
+        request.presence === AgentPresence.AGENT_PRESENCE_UNSPECIFIED ||
+        !(request.presence in AgentPresence) ||
+        request.presence === AgentPresence.UNRECOGNIZED
+      )
+        throw new ValidationError('presence', 'is required');
       if (request.reason.length > 64) throw new ValidationError('reason', 'must be at most 64 characters');
       if (!request.agentId) throw new ValidationError('agent_id', 'is required');
       await get(context, 'agent', request.agentId);
-      const status = await presence.change(context.tenantId, request.agentId, request.presence, request.reason, { kind: ActorKind.ACTOR_KIND_SUPERVISOR, id: context.caller.keyId, displayName: '' });
+      const status = await presence.change(context.tenantId, request.agentId, request.presence, request.reason, {
+        kind: ActorKind.ACTOR_KIND_SUPERVISOR,
+        id: context.caller.keyId,
+        displayName: '',
+      });
       return { status };
     },
     getQueueStatistics: async (request, context) => {
@@ -394,19 +589,38 @@ export function createAdminHandlers(deps: { core: RouterCore; stores: RouterStor
     listAgentStatuses: async (request, context) => {
       const { pageSize, after } = readPageRequest(request.page ?? {});
       const views = [...(await core.agentViews(context.tenantId)).values()]
-        .filter((v) => (after === undefined || v.snapshot.agentId > after) && (!request.queueId || v.agent.queueIds.includes(request.queueId)) && (!request.presence || v.snapshot.presence === request.presence))
+        .filter(
+          (v) =>
+            (after === undefined || v.snapshot.agentId > after) &&
+            (!request.queueId || v.agent.queueIds.includes(request.queueId)) &&
+            (!request.presence || v.snapshot.presence === request.presence),
+        )
         .sort((a, b) => a.snapshot.agentId.localeCompare(b.snapshot.agentId))
         .slice(0, pageSize);
       const last = views[views.length - 1];
       return {
-        statuses: views.map((v) => ({ agentId: v.snapshot.agentId, displayName: v.agent.displayName, presence: v.snapshot.presence, presenceReason: v.presenceReason, presenceSince: new Date(v.presenceSince), connected: v.connected, capacity: v.snapshot.capacity, activeInteractions: v.snapshot.activeInteractions, pendingOffers: v.snapshot.pendingOffers, idleSince: v.snapshot.idleSince === undefined ? undefined : new Date(v.snapshot.idleSince), lastAssignedAt: v.snapshot.lastAssignedAt === undefined ? undefined : new Date(v.snapshot.lastAssignedAt), queueIds: v.agent.queueIds })),
+        statuses: views.map((v) => ({
+          agentId: v.snapshot.agentId,
+          displayName: v.agent.displayName,
+          presence: v.snapshot.presence,
+          presenceReason: v.presenceReason,
+          presenceSince: new Date(v.presenceSince),
+          connected: v.connected,
+          capacity: v.snapshot.capacity,
+          activeInteractions: v.snapshot.activeInteractions,
+          pendingOffers: v.snapshot.pendingOffers,
+          idleSince: v.snapshot.idleSince === undefined ? undefined : new Date(v.snapshot.idleSince),
+          lastAssignedAt: v.snapshot.lastAssignedAt === undefined ? undefined : new Date(v.snapshot.lastAssignedAt),
+          queueIds: v.agent.queueIds,
+        })),
         nextPageToken: views.length === pageSize && last ? encodePageToken(last.snapshot.agentId) : '',
       };
     },
     searchInteractions: async (request, context) => {
       const { pageSize, after } = readPageRequest(request.page ?? {});
       const f = request.filter;
-      if (f?.subjectContains && f.subjectContains.length > 200) throw new ValidationError('filter.subject_contains', 'must be at most 200 characters');
+      if (f?.subjectContains && f.subjectContains.length > 200)
+        throw new ValidationError('filter.subject_contains', 'must be at most 200 characters');
       const filter = {
         ...(f?.states.length ? { states: f.states } : {}),
         ...(f?.queueIds.length ? { queueIds: f.queueIds } : {}),
@@ -422,7 +636,10 @@ export function createAdminHandlers(deps: { core: RouterCore; stores: RouterStor
       if (!f?.subjectContains) {
         const records = await stores.interactions.search(context.tenantId, filter, after, pageSize);
         const last = records[records.length - 1];
-        return { interactions: records.map((r) => toInteraction(r)), nextPageToken: records.length === pageSize && last ? encodePageToken(last.interactionId) : '' };
+        return {
+          interactions: records.map((r) => toInteraction(r)),
+          nextPageToken: records.length === pageSize && last ? encodePageToken(last.interactionId) : '',
+        };
       }
       // The subject is matched here, not in the store: read on in batches until the page is full
       // (a page of the store's order may hold no match), at most 10 batches per call; the token
@@ -445,9 +662,14 @@ export function createAdminHandlers(deps: { core: RouterCore; stores: RouterStor
           }
         }
       }
-      return { interactions: matching.map((r) => toInteraction(r)), nextPageToken: !exhausted && cursor ? encodePageToken(cursor) : '' };
+      return {
+        interactions: matching.map((r) => toInteraction(r)),
+        nextPageToken: !exhausted && cursor ? encodePageToken(cursor) : '',
+      };
     },
-    getInteraction: async (request, context) => ({ interaction: toInteraction(await interaction(context, request.interactionId)) }),
+    getInteraction: async (request, context) => ({
+      interaction: toInteraction(await interaction(context, request.interactionId)),
+    }),
     listInteractionMessages: async (request, context) => {
       const record = await interaction(context, request.interactionId);
       return listThreadMessages({ stores, sanitizer: deps.sanitizer }, context.tenantId, record.interactionId, request.page);
@@ -455,10 +677,25 @@ export function createAdminHandlers(deps: { core: RouterCore; stores: RouterStor
     listInteractionHistory: async (request, context) => {
       await interaction(context, request.interactionId);
       const { pageSize, after } = readPageRequest(request.page ?? {});
-      const entries = await stores.interactions.history(context.tenantId, request.interactionId, after === undefined ? 0 : Number(after), pageSize);
+      const entries = await stores.interactions.history(
+        context.tenantId,
+        request.interactionId,
+        after === undefined ? 0 : Number(after),
+        pageSize,
+      );
       const last = entries[entries.length - 1];
       return {
-        entries: entries.map((e) => ({ version: e.version, occurredAt: new Date(e.occurredAt), previousState: e.previousState, state: e.state, reason: e.reason, actor: toActor(e.actor), queueId: e.queueId, agentId: e.agentId, note: e.note })),
+        entries: entries.map((e) => ({
+          version: e.version,
+          occurredAt: new Date(e.occurredAt),
+          previousState: e.previousState,
+          state: e.state,
+          reason: e.reason,
+          actor: toActor(e.actor),
+          queueId: e.queueId,
+          agentId: e.agentId,
+          note: e.note,
+        })),
         nextPageToken: entries.length === pageSize && last ? encodePageToken(String(last.version)) : '',
       };
     },
@@ -471,7 +708,13 @@ export function createAdminHandlers(deps: { core: RouterCore; stores: RouterStor
       if (!view) throw new NotFoundError('agent', request.agentId);
       const check = checkDirectOffer(view.snapshot);
       if (!check.ok) throw new FailedPreconditionError(check.message);
-      const claim = await core.claimSlot(context.tenantId, request.agentId, view.snapshot.capacity, record.interactionId, request.offer ? 'offer' : 'assigned');
+      const claim = await core.claimSlot(
+        context.tenantId,
+        request.agentId,
+        view.snapshot.capacity,
+        record.interactionId,
+        request.offer ? 'offer' : 'assigned',
+      );
       if (!claim) throw new FailedPreconditionError(`agent ${request.agentId} has no free capacity`);
       const previousHolder = record.state === S.INTERACTION_STATE_OFFERED ? record.offeredAgentId : record.agentId;
       const by = supervisor(context);
@@ -480,8 +723,16 @@ export function createAdminHandlers(deps: { core: RouterCore; stores: RouterStor
       let next: InteractionRecord | undefined;
       try {
         next = request.offer
-          ? await core.applyChange(record, { type: 'transfer-to-agent', at: core.clock(), agentId: request.agentId, expiresAt: core.clock() + timeout, by }, { note: request.note, patch: { offerReason: 4, offerNote: request.note } })
-          : await core.applyChange(record, { type: 'assign', at: core.clock(), agentId: request.agentId, by }, { note: request.note });
+          ? await core.applyChange(
+              record,
+              { type: 'transfer-to-agent', at: core.clock(), agentId: request.agentId, expiresAt: core.clock() + timeout, by },
+              { note: request.note, patch: { offerReason: 4, offerNote: request.note } },
+            )
+          : await core.applyChange(
+              record,
+              { type: 'assign', at: core.clock(), agentId: request.agentId, by },
+              { note: request.note },
+            );
       } catch (error) {
         await core.undoClaim(claim);
         throw error;
@@ -490,7 +741,8 @@ export function createAdminHandlers(deps: { core: RouterCore; stores: RouterStor
         await core.undoClaim(claim);
         throw new ServerError(Status.ABORTED, 'the interaction changed meanwhile; read it again');
       }
-      if (previousHolder && previousHolder !== request.agentId) await core.releaseSlot(context.tenantId, previousHolder, record.interactionId);
+      if (previousHolder && previousHolder !== request.agentId)
+        await core.releaseSlot(context.tenantId, previousHolder, record.interactionId);
       if (!request.offer) await core.markSlotAssigned(context.tenantId, request.agentId, record.interactionId);
       core.notifyWork(context.tenantId);
       return { interaction: toInteraction(next) };
@@ -501,12 +753,25 @@ export function createAdminHandlers(deps: { core: RouterCore; stores: RouterStor
       const record = await interaction(context, request.interactionId);
       checkVersion(record, request.expectedVersion);
       if (target.$case === 'agentId') {
-        const result = await createAdminHandlers(deps).assignInteraction({ interactionId: request.interactionId, agentId: target.value, offer: true, note: request.note, expectedVersion: request.expectedVersion }, context as never);
+        const result = await createAdminHandlers(deps).assignInteraction(
+          {
+            interactionId: request.interactionId,
+            agentId: target.value,
+            offer: true,
+            note: request.note,
+            expectedVersion: request.expectedVersion,
+          },
+          context as never,
+        );
         return { interaction: result.interaction };
       }
       if (!(await config.get(context.tenantId, 'queue', target.value))) throw new NotFoundError('queue', target.value);
       const previousHolder = record.state === S.INTERACTION_STATE_OFFERED ? record.offeredAgentId : record.agentId;
-      const next = await core.applyChange(record, { type: 'transfer-to-queue', at: core.clock(), queueId: target.value, by: supervisor(context) }, { note: request.note });
+      const next = await core.applyChange(
+        record,
+        { type: 'transfer-to-queue', at: core.clock(), queueId: target.value, by: supervisor(context) },
+        { note: request.note },
+      );
       if (!next) throw new ServerError(Status.ABORTED, 'the interaction changed meanwhile; read it again');
       await core.releaseSlot(context.tenantId, previousHolder, record.interactionId);
       core.notifyWork(context.tenantId);
@@ -516,7 +781,11 @@ export function createAdminHandlers(deps: { core: RouterCore; stores: RouterStor
       const record = await interaction(context, request.interactionId);
       checkVersion(record, request.expectedVersion);
       const previousHolder = record.state === S.INTERACTION_STATE_OFFERED ? record.offeredAgentId : record.agentId;
-      const next = await core.applyChange(record, { type: 'complete', at: core.clock(), by: supervisor(context) }, { note: request.note, patch: { dispositionCode: request.dispositionCode } });
+      const next = await core.applyChange(
+        record,
+        { type: 'complete', at: core.clock(), by: supervisor(context) },
+        { note: request.note, patch: { dispositionCode: request.dispositionCode } },
+      );
       if (!next) throw new ServerError(Status.ABORTED, 'the interaction changed meanwhile; read it again');
       await core.releaseSlot(context.tenantId, previousHolder, record.interactionId);
       core.notifyWork(context.tenantId);

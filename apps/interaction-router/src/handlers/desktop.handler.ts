@@ -15,7 +15,21 @@ import {
   type Interaction,
 } from '@mailroute/contracts';
 import type { EventBus } from '@mailroute/messaging';
-import { assertValidOutgoingMessage, contextFromStored, FailedPreconditionError, idRules, readId, validateOutgoingMessage, IdempotencyKeyReusedError, payloadFingerprint, NotFoundError, PermissionDeniedError, spanContextFromStored, UnauthenticatedError, ValidationError } from '@mailroute/platform';
+import {
+  assertValidOutgoingMessage,
+  contextFromStored,
+  FailedPreconditionError,
+  idRules,
+  readId,
+  validateOutgoingMessage,
+  IdempotencyKeyReusedError,
+  payloadFingerprint,
+  NotFoundError,
+  PermissionDeniedError,
+  spanContextFromStored,
+  UnauthenticatedError,
+  ValidationError,
+} from '@mailroute/platform';
 import { readPageRequest, encodePageToken, type InteractionRecord } from '@mailroute/persistence';
 import { createAgentDirectory, type AgentCallContext } from '../auth/agent-caller';
 import type { DesktopHub } from '../desktop/desktop-hub';
@@ -54,7 +68,8 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
   async function visible(context: AgentCallContext, interactionId: string): Promise<InteractionRecord> {
     if (!interactionId) throw new ValidationError('interaction_id', 'is required');
     const record = await stores.interactions.get(context.tenantId, interactionId);
-    if (!record || (record.agentId !== context.agentId && record.offeredAgentId !== context.agentId)) throw new NotFoundError('interaction', interactionId);
+    if (!record || (record.agentId !== context.agentId && record.offeredAgentId !== context.agentId))
+      throw new NotFoundError('interaction', interactionId);
     return record;
   }
 
@@ -77,8 +92,15 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
     return replyTracer.startActiveSpan(
       'interaction-router.reply',
       {
-        links: callContext && trace.isSpanContextValid(callContext) ? [{ context: callContext, attributes: { 'mailroute.link': 'desktop-call' } }] : [],
-        attributes: { 'mailroute.tenant_id': record?.tenantId ?? '', 'mailroute.interaction_id': record?.interactionId ?? '', 'mailroute.send_id': sendId },
+        links:
+          callContext && trace.isSpanContextValid(callContext)
+            ? [{ context: callContext, attributes: { 'mailroute.link': 'desktop-call' } }]
+            : [],
+        attributes: {
+          'mailroute.tenant_id': record?.tenantId ?? '',
+          'mailroute.interaction_id': record?.interactionId ?? '',
+          'mailroute.send_id': sendId,
+        },
       },
       parent,
       async (span) => {
@@ -99,13 +121,21 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
     async *connect(request, context) {
       // Required; its shape is the shared rule the gRPC server checks on every request (platform request-fields).
       const instance = readId(request.clientInstanceId, idRules.clientInstance, 'client_instance_id');
-      if (request.initialPresence === AgentPresence.AGENT_PRESENCE_OFFLINE) throw new ValidationError('initial_presence', 'cannot be OFFLINE');
-      const heartbeatMs = request.heartbeatInterval ? request.heartbeatInterval.seconds * 1000 + Math.round(request.heartbeatInterval.nanos / 1e6) : 15_000;
-      if (heartbeatMs < 5_000 || heartbeatMs > 60_000) throw new ValidationError('heartbeat_interval', 'must be between 5s and 60s');
+      if (request.initialPresence === AgentPresence.AGENT_PRESENCE_OFFLINE)
+        throw new ValidationError('initial_presence', 'cannot be OFFLINE');
+      const heartbeatMs = request.heartbeatInterval
+        ? request.heartbeatInterval.seconds * 1000 + Math.round(request.heartbeatInterval.nanos / 1e6)
+        : 15_000;
+      if (heartbeatMs < 5_000 || heartbeatMs > 60_000)
+        throw new ValidationError('heartbeat_interval', 'must be between 5s and 60s');
       const session = hub.open(context.tenantId, context.agentId, instance);
       const sessionKey = `${context.tenantId}/${context.agentId}`;
       let sequence = 0;
-      const envelope = (event: NonNullable<ConnectResponse['event']>): ConnectResponse => ({ sequence: (sequence += 1), sentAt: new Date(), event });
+      const envelope = (event: NonNullable<ConnectResponse['event']>): ConnectResponse => ({
+        sequence: (sequence += 1),
+        sentAt: new Date(),
+        event,
+      });
       try {
         const previous = await stores.presence.get(sessionKey);
         const lastSession = await stores.sessions.get(sessionKey);
@@ -116,7 +146,11 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
             : withinGrace && previous && previous.presence !== AgentPresence.AGENT_PRESENCE_OFFLINE
               ? previous.presence
               : AgentPresence.AGENT_PRESENCE_AVAILABLE;
-        await stores.sessions.put(sessionKey, { replicaId: deps.replicaId, clientInstanceId: instance, lastSeenAt: core.clock() });
+        await stores.sessions.put(sessionKey, {
+          replicaId: deps.replicaId,
+          clientInstanceId: instance,
+          lastSeenAt: core.clock(),
+        });
         const told = !previous || previous.presence !== presence ? { presence, reason: '', since: core.clock() } : previous;
         if (told !== previous) await stores.presence.put(sessionKey, told);
         presenceOf.seen(session, told);
@@ -137,7 +171,8 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
         let lastRefresh = core.clock();
         const refreshMs = deps.sessionRefreshMs ?? 5_000;
         for (;;) {
-          if (Date.now() >= context.tokenExpiresAt) throw new UnauthenticatedError('the sign-in token expired; sign in again and reconnect');
+          if (Date.now() >= context.tokenExpiresAt)
+            throw new UnauthenticatedError('the sign-in token expired; sign in again and reconnect');
           const next = await session.next(context.signal, Math.min(heartbeatMs, refreshMs));
           if (core.clock() - lastRefresh >= refreshMs) {
             const stored = await stores.sessions.get(sessionKey);
@@ -146,10 +181,18 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
               return;
             }
             // A store hiccup is no verdict: access is checked again on the next refresh.
-            const access = await agents.byId(context.tenantId, context.agentId).then((me) => (me ? (me.enabled ? 'ok' : 'disabled') : 'deleted'), () => 'ok');
-            if (access !== 'ok') throw new PermissionDeniedError(access === 'disabled' ? 'the agent is disabled' : 'the agent was deleted');
+            const access = await agents.byId(context.tenantId, context.agentId).then(
+              (me) => (me ? (me.enabled ? 'ok' : 'disabled') : 'deleted'),
+              () => 'ok',
+            );
+            if (access !== 'ok')
+              throw new PermissionDeniedError(access === 'disabled' ? 'the agent is disabled' : 'the agent was deleted');
             lastRefresh = core.clock();
-            await stores.sessions.put(sessionKey, { replicaId: deps.replicaId, clientInstanceId: instance, lastSeenAt: lastRefresh });
+            await stores.sessions.put(sessionKey, {
+              replicaId: deps.replicaId,
+              clientInstanceId: instance,
+              lastSeenAt: lastRefresh,
+            });
             // Presence set through another replica (or by a supervisor) reaches this stream here.
             await presenceOf.poll(session);
           }
@@ -173,7 +216,9 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
         if (hub.get(context.tenantId, context.agentId) === undefined) {
           const stored = await stores.sessions.get(sessionKey).catch(() => undefined);
           if (stored?.clientInstanceId === instance && stored.replicaId === deps.replicaId) {
-            await stores.sessions.put(sessionKey, { ...stored, lastSeenAt: core.clock(), disconnectedAt: core.clock() }).catch(() => undefined);
+            await stores.sessions
+              .put(sessionKey, { ...stored, lastSeenAt: core.clock(), disconnectedAt: core.clock() })
+              .catch(() => undefined);
           }
         }
       }
@@ -182,19 +227,30 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
     async accept(request, context) {
       const parsed = parseOfferId(request.offerId);
       if (!parsed) throw new ValidationError('offer_id', 'is not an offer id');
-      const accepted = await core.withRetry(context.tenantId, parsed.interactionId, async (record) => {
-        if (held(record, context.agentId) && record.version > parsed.version) return record;
-        if (record.state !== S.INTERACTION_STATE_OFFERED || record.offeredAgentId !== context.agentId || offerVersionOf(record) !== parsed.version) {
-          if (record.offeredAgentId !== context.agentId && record.agentId !== context.agentId) throw new NotFoundError('offer', request.offerId);
-          throw new FailedPreconditionError('the offer expired or was revoked');
-        }
-        const next = await core.applyChange(record, { type: 'accept', at: core.clock(), agentId: context.agentId }, { actorName: context.agentName });
-        if (next) await core.markSlotAssigned(context.tenantId, context.agentId, record.interactionId);
-        return next ?? 'retry';
-      }).catch((error: unknown) => {
-        if (error instanceof NotFoundError) throw new NotFoundError('offer', request.offerId);
-        throw error;
-      });
+      const accepted = await core
+        .withRetry(context.tenantId, parsed.interactionId, async (record) => {
+          if (held(record, context.agentId) && record.version > parsed.version) return record;
+          if (
+            record.state !== S.INTERACTION_STATE_OFFERED ||
+            record.offeredAgentId !== context.agentId ||
+            offerVersionOf(record) !== parsed.version
+          ) {
+            if (record.offeredAgentId !== context.agentId && record.agentId !== context.agentId)
+              throw new NotFoundError('offer', request.offerId);
+            throw new FailedPreconditionError('the offer expired or was revoked');
+          }
+          const next = await core.applyChange(
+            record,
+            { type: 'accept', at: core.clock(), agentId: context.agentId },
+            { actorName: context.agentName },
+          );
+          if (next) await core.markSlotAssigned(context.tenantId, context.agentId, record.interactionId);
+          return next ?? 'retry';
+        })
+        .catch((error: unknown) => {
+          if (error instanceof NotFoundError) throw new NotFoundError('offer', request.offerId);
+          throw error;
+        });
       if (!accepted) throw new FailedPreconditionError('the offer expired or was revoked');
       return { interaction: toInteraction(accepted) };
     },
@@ -205,8 +261,19 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
       if (request.reason.length > 256) throw new ValidationError('reason', 'must be at most 256 characters');
       const record = await stores.interactions.get(context.tenantId, parsed.interactionId);
       if (!record) throw new NotFoundError('offer', request.offerId);
-      if (record.state !== S.INTERACTION_STATE_OFFERED || record.offeredAgentId !== context.agentId || offerVersionOf(record) !== parsed.version) return {};
-      const next = await core.applyChange(record, { type: 'decline', at: core.clock(), agentId: context.agentId }, { note: request.reason, actorName: context.agentName }).catch(() => undefined);
+      if (
+        record.state !== S.INTERACTION_STATE_OFFERED ||
+        record.offeredAgentId !== context.agentId ||
+        offerVersionOf(record) !== parsed.version
+      )
+        return {};
+      const next = await core
+        .applyChange(
+          record,
+          { type: 'decline', at: core.clock(), agentId: context.agentId },
+          { note: request.reason, actorName: context.agentName },
+        )
+        .catch(() => undefined);
       if (next) {
         await core.releaseSlot(context.tenantId, context.agentId, record.interactionId);
         core.notifyWork(context.tenantId);
@@ -222,11 +289,15 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
         if (record.state === S.INTERACTION_STATE_COMPLETED && record.agentId === context.agentId) return record;
         if (!held(record, context.agentId)) throw new NotFoundError('interaction', request.interactionId);
         return (
-          (await core.applyChange(record, { type: 'complete', at: core.clock(), by: { kind: 'agent', agentId: context.agentId } }, {
-            note: request.note,
-            actorName: context.agentName,
-            patch: { dispositionCode: request.dispositionCode },
-          })) ?? 'retry'
+          (await core.applyChange(
+            record,
+            { type: 'complete', at: core.clock(), by: { kind: 'agent', agentId: context.agentId } },
+            {
+              note: request.note,
+              actorName: context.agentName,
+              patch: { dispositionCode: request.dispositionCode },
+            },
+          )) ?? 'retry'
         );
       });
       await core.releaseSlot(context.tenantId, context.agentId, request.interactionId);
@@ -245,17 +316,26 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
       let next: InteractionRecord | undefined;
       if (target.$case === 'queueId') {
         if (!(await core.config.get(context.tenantId, 'queue', target.value))) throw new NotFoundError('queue', target.value);
-        next = await core.applyChange(record, { type: 'transfer-to-queue', at: core.clock(), queueId: target.value, by }, { note: request.note, actorName: context.agentName });
+        next = await core.applyChange(
+          record,
+          { type: 'transfer-to-queue', at: core.clock(), queueId: target.value, by },
+          { note: request.note, actorName: context.agentName },
+        );
       } else {
         const view = (await core.agentViews(context.tenantId)).get(target.value);
         if (!view) throw new NotFoundError('agent', target.value);
-        if (!view.snapshot.enabled || view.snapshot.presence === AgentPresence.AGENT_PRESENCE_OFFLINE) throw new FailedPreconditionError(`agent ${target.value} cannot take it now`);
+        if (!view.snapshot.enabled || view.snapshot.presence === AgentPresence.AGENT_PRESENCE_OFFLINE)
+          throw new FailedPreconditionError(`agent ${target.value} cannot take it now`);
         const claim = await core.claimSlot(context.tenantId, target.value, view.snapshot.capacity, record.interactionId, 'offer');
         if (!claim) throw new FailedPreconditionError(`agent ${target.value} has no free capacity`);
         const queues = await core.queuePolicies(context.tenantId);
         const timeout = queues.get(record.queueId ?? '')?.policy.offerTimeoutMs ?? 60_000;
         next = await core
-          .applyChange(record, { type: 'transfer-to-agent', at: core.clock(), agentId: target.value, expiresAt: core.clock() + timeout, by }, { note: request.note, actorName: context.agentName, patch: { offerReason: 3, offerNote: request.note } })
+          .applyChange(
+            record,
+            { type: 'transfer-to-agent', at: core.clock(), agentId: target.value, expiresAt: core.clock() + timeout, by },
+            { note: request.note, actorName: context.agentName, patch: { offerReason: 3, offerNote: request.note } },
+          )
           .catch(async (error: unknown) => {
             await core.undoClaim(claim);
             throw error;
@@ -277,7 +357,11 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
       const fingerprint = payloadFingerprint(ReplyRequest.toJSON({ ...request, idempotencyKey: '' }));
       const existing = await stores.sends.get(key);
       if (existing) {
-        if (existing.interactionId !== request.interactionId || (existing.fingerprint !== undefined && existing.fingerprint !== fingerprint)) throw new IdempotencyKeyReusedError('reply');
+        if (
+          existing.interactionId !== request.interactionId ||
+          (existing.fingerprint !== undefined && existing.fingerprint !== fingerprint)
+        )
+          throw new IdempotencyKeyReusedError('reply');
         // Still unpublished (Kafka was down): publish it now rather than at the relay's next pass (outbound-send dedupes on send_id).
         core.sendOutbox.retry(context.tenantId, key, existing);
         return { sendId: existing.sendId, state: existing.state };
@@ -285,7 +369,10 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
       const record = await visible(context, request.interactionId);
       if (!held(record, context.agentId)) throw new NotFoundError('interaction', request.interactionId);
       const automated = replyTargetAutomation(record, request.replyToGraphMessageId);
-      if (automated?.autoReply || automated?.bounce) throw new FailedPreconditionError('the customer message is automated (auto-reply or bounce); replying could start a mail loop');
+      if (automated?.autoReply || automated?.bounce)
+        throw new FailedPreconditionError(
+          'the customer message is automated (auto-reply or bounce); replying could start a mail loop',
+        );
       const now = core.clock();
       const sendId = randomUUID();
       const outbound = OutboundRequest.fromPartial({
@@ -305,31 +392,52 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
         allowAutomatedRecipient: false,
         completeAfterSend: request.completeAfterSend,
       });
-      const send: SendDocument = { sendId, interactionId: record.interactionId, mailboxId: record.mailboxId, state: SendState.SEND_STATE_ACCEPTED, requestedAt: now, request: OutboundRequest.toJSON(outbound), published: false, fingerprint };
+      const send: SendDocument = {
+        sendId,
+        interactionId: record.interactionId,
+        mailboxId: record.mailboxId,
+        state: SendState.SEND_STATE_ACCEPTED,
+        requestedAt: now,
+        request: OutboundRequest.toJSON(outbound),
+        published: false,
+        fingerprint,
+      };
       // ACCEPTED is a promise once the send is stored: the router publishes it (the outbox), so the
       // answer never waits on Kafka and a bus outage delays the send instead of failing the call.
       return inReplySpan(record, sendId, async () => {
         const stored = await core.sendOutbox.record(context.tenantId, key, send);
-        if (stored && stored.sendId !== sendId && stored.fingerprint !== undefined && stored.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError('reply');
+        if (stored && stored.sendId !== sendId && stored.fingerprint !== undefined && stored.fingerprint !== fingerprint)
+          throw new IdempotencyKeyReusedError('reply');
         return { sendId: stored?.sendId ?? sendId, state: stored?.state ?? SendState.SEND_STATE_ACCEPTED };
       });
     },
 
     async setPresence(request, context) {
-      if (request.presence === AgentPresence.AGENT_PRESENCE_UNSPECIFIED || !(request.presence in AgentPresence)) throw new ValidationError('presence', 'is required (AVAILABLE, BUSY, AWAY or OFFLINE)');
+      if (request.presence === AgentPresence.AGENT_PRESENCE_UNSPECIFIED || !(request.presence in AgentPresence))
+        throw new ValidationError('presence', 'is required (AVAILABLE, BUSY, AWAY or OFFLINE)');
       if (request.reason.length > 64) throw new ValidationError('reason', 'must be at most 64 characters');
-      const current = await presenceOf.change(context.tenantId, context.agentId, request.presence, request.reason, { kind: 2, id: context.agentId, displayName: context.agentName });
+      const current = await presenceOf.change(context.tenantId, context.agentId, request.presence, request.reason, {
+        kind: 2,
+        id: context.agentId,
+        displayName: context.agentName,
+      });
       return { status: current };
     },
 
     async listMyInteractions(request, context) {
       const { pageSize, after } = readPageRequest(request.page ?? {});
-      const states = request.states.length > 0 ? request.states : [S.INTERACTION_STATE_OFFERED, S.INTERACTION_STATE_ASSIGNED, S.INTERACTION_STATE_REPLIED];
-      const records = (await stores.interactions.search(context.tenantId, { agentIds: [context.agentId], states }, after, pageSize)).filter(
-        (r) => r.agentId === context.agentId || r.offeredAgentId === context.agentId,
-      );
+      const states =
+        request.states.length > 0
+          ? request.states
+          : [S.INTERACTION_STATE_OFFERED, S.INTERACTION_STATE_ASSIGNED, S.INTERACTION_STATE_REPLIED];
+      const records = (
+        await stores.interactions.search(context.tenantId, { agentIds: [context.agentId], states }, after, pageSize)
+      ).filter((r) => r.agentId === context.agentId || r.offeredAgentId === context.agentId);
       const last = records[records.length - 1];
-      return { interactions: records.map((r) => toInteraction(r)), nextPageToken: records.length === pageSize && last ? encodePageToken(last.interactionId) : '' };
+      return {
+        interactions: records.map((r) => toInteraction(r)),
+        nextPageToken: records.length === pageSize && last ? encodePageToken(last.interactionId) : '',
+      };
     },
 
     async getMyInteraction(request, context) {
@@ -354,14 +462,33 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
     async listTransferTargets(request, context) {
       const { pageSize } = readPageRequest(request.page ?? {});
       const filter = request.nameContains.toLowerCase();
-      const queues = (await core.config.all(context.tenantId, 'queue')).filter((q) => q.value.displayName.toLowerCase().includes(filter));
+      const queues = (await core.config.all(context.tenantId, 'queue')).filter((q) =>
+        q.value.displayName.toLowerCase().includes(filter),
+      );
       const views = [...(await core.agentViews(context.tenantId)).values()].filter(
-        (v) => v.snapshot.agentId !== context.agentId && v.snapshot.presence !== AgentPresence.AGENT_PRESENCE_OFFLINE && v.agent.displayName.toLowerCase().includes(filter),
+        (v) =>
+          v.snapshot.agentId !== context.agentId &&
+          v.snapshot.presence !== AgentPresence.AGENT_PRESENCE_OFFLINE &&
+          v.agent.displayName.toLowerCase().includes(filter),
       );
       const targets = [
-        ...(request.kind !== 2 ? queues.map((q) => ({ target: { target: { $case: 'queueId' as const, value: q.id } }, displayName: q.value.displayName, presence: 0, freeCapacity: 0, waiting: 0 })) : []),
+        ...(request.kind !== 2
+          ? queues.map((q) => ({
+              target: { target: { $case: 'queueId' as const, value: q.id } },
+              displayName: q.value.displayName,
+              presence: 0,
+              freeCapacity: 0,
+              waiting: 0,
+            }))
+          : []),
         ...(request.kind !== 1
-          ? views.map((v) => ({ target: { target: { $case: 'agentId' as const, value: v.snapshot.agentId } }, displayName: v.agent.displayName, presence: v.snapshot.presence, freeCapacity: Math.max(0, v.snapshot.capacity - v.snapshot.activeInteractions - v.snapshot.pendingOffers), waiting: 0 }))
+          ? views.map((v) => ({
+              target: { target: { $case: 'agentId' as const, value: v.snapshot.agentId } },
+              displayName: v.agent.displayName,
+              presence: v.snapshot.presence,
+              freeCapacity: Math.max(0, v.snapshot.capacity - v.snapshot.activeInteractions - v.snapshot.pendingOffers),
+              waiting: 0,
+            }))
           : []),
       ];
       return { targets: targets.slice(0, pageSize), nextPageToken: '' };

@@ -21,22 +21,38 @@ export async function listThreadMessages(
   const size = Math.min(pageSize, 20);
   const prefix = `${tenantId}/${interactionId}/`;
   // A token is the last key of a page of this thread; anything else (another thread's key) is refused.
-  if (after !== undefined && !after.startsWith(prefix)) throw new ValidationError('page_token', 'does not belong to this interaction');
+  if (after !== undefined && !after.startsWith(prefix))
+    throw new ValidationError('page_token', 'does not belong to this interaction');
   const rows = await deps.stores.messages.list({ prefix, after, limit: size });
-  const sendKeys = rows.map((row) => (row.document.kind === 'outbound' ? (row.document.json as { sendKey?: string }).sendKey : undefined));
-  const sends = await Promise.all(sendKeys.map((key) => (key?.startsWith(`${tenantId}/`) ? deps.stores.sends.get(key) : undefined)));
+  const sendKeys = rows.map((row) =>
+    row.document.kind === 'outbound' ? (row.document.json as { sendKey?: string }).sendKey : undefined,
+  );
+  const sends = await Promise.all(
+    sendKeys.map((key) => (key?.startsWith(`${tenantId}/`) ? deps.stores.sends.get(key) : undefined)),
+  );
   const messages: ThreadMessage[] = rows.map((row, index) => {
     if (row.document.kind === 'inbound') {
       const stored = InboundMessage.fromJSON(row.document.json);
       // Sanitized at intake and again here, so a stricter sanitizer applies to stored mail too; sent once, as body_html_sanitized.
       const clean = stored.bodyHtml ? deps.sanitizer.sanitize(stored.bodyHtml) : { html: '', truncated: false };
       const message = { ...stored, bodyHtml: '' };
-      return { message: { $case: 'inbound' as const, value: { message, bodyHtmlSanitized: clean.html, bodyHtmlTruncated: clean.truncated || stored.bodyHtmlTruncated, ingestedAt: new Date(row.document.at) } } };
+      return {
+        message: {
+          $case: 'inbound' as const,
+          value: {
+            message,
+            bodyHtmlSanitized: clean.html,
+            bodyHtmlTruncated: clean.truncated || stored.bodyHtmlTruncated,
+            ingestedAt: new Date(row.document.at),
+          },
+        },
+      };
     }
     const outbound = outboundThreadMessage(row.document.json, sends[index], row.document.at);
     // An agent's HTML is shown to other agents: sanitized like customer mail.
     const agentHtml = outbound.content?.bodyHtml;
-    if (outbound.content && agentHtml) outbound.content = { ...outbound.content, bodyHtml: deps.sanitizer.sanitize(agentHtml).html };
+    if (outbound.content && agentHtml)
+      outbound.content = { ...outbound.content, bodyHtml: deps.sanitizer.sanitize(agentHtml).html };
     return { message: { $case: 'outbound' as const, value: outbound } };
   });
   const last = rows[rows.length - 1];

@@ -45,15 +45,28 @@ async function main(): Promise<void> {
   for (let t = 0; t < tenants; t += 1) {
     const tenantId = `bench-tenant-${t}`;
     for (let q = 0; q < queuesPerTenant; q += 1) {
-      await core.config.write(tenantId, 'queue', `queue-${q}`, 0, { queueId: `queue-${q}`, displayName: `Queue ${q}` } as never, now, now);
+      await core.config.write(
+        tenantId,
+        'queue',
+        `queue-${q}`,
+        0,
+        { queueId: `queue-${q}`, displayName: `Queue ${q}` } as never,
+        now,
+        now,
+      );
     }
     const writes: Promise<unknown>[] = [];
     for (let i = 0; i < interactionsPerTenant; i += 1) {
       const interactionId = `ix-${t}-${i}`;
-      const base = receivedRecord(InboundEmail.fromPartial({ tenantId, interactionId, mailboxId: 'support', mailboxAddress: 'support@bench.test' }), now, undefined);
+      const base = receivedRecord(
+        InboundEmail.fromPartial({ tenantId, interactionId, mailboxId: 'support', mailboxAddress: 'support@bench.test' }),
+        now,
+        undefined,
+      );
       const kind = i % 3;
       const queuedAt = now - 60_000 - (i % 600) * 1_000;
-      const state = kind === 0 ? S.INTERACTION_STATE_QUEUED : kind === 1 ? S.INTERACTION_STATE_ASSIGNED : S.INTERACTION_STATE_COMPLETED;
+      const state =
+        kind === 0 ? S.INTERACTION_STATE_QUEUED : kind === 1 ? S.INTERACTION_STATE_ASSIGNED : S.INTERACTION_STATE_COMPLETED;
       const interaction = {
         ...base,
         state,
@@ -78,7 +91,18 @@ async function main(): Promise<void> {
       };
       writes.push(stores.interactions.commit(entry));
       if (kind === 0) {
-        writes.push(stores.waiting.put(`${tenantId}/${interactionId}`, { version: 1, queueId: interaction.queueId, priority: 0, requiredSkills: [], queuedAt, enteredQueueAt: queuedAt, escalationStepsApplied: 0, declinedBy: [] }));
+        writes.push(
+          stores.waiting.put(`${tenantId}/${interactionId}`, {
+            version: 1,
+            queueId: interaction.queueId,
+            priority: 0,
+            requiredSkills: [],
+            queuedAt,
+            enteredQueueAt: queuedAt,
+            escalationStepsApplied: 0,
+            declinedBy: [],
+          }),
+        );
       }
       if (writes.length >= 32) await Promise.all(writes.splice(0));
     }
@@ -87,7 +111,13 @@ async function main(): Promise<void> {
   const seedMs = performance.now() - seedStarted;
 
   const metrics = await startMetrics({ serviceName: 'interaction-router', port: 0 });
-  const routerMetrics = createRouterMetrics({ meter: metrics.meter, stores, logger, replicaId: 'bench', options: { snapshotIntervalMs: 600_000 } });
+  const routerMetrics = createRouterMetrics({
+    meter: metrics.meter,
+    stores,
+    logger,
+    replicaId: 'bench',
+    options: { snapshotIntervalMs: 600_000 },
+  });
   routerMetrics.start(core);
   await routerMetrics.refresh(); // the first one runs at start; wait for it
   const timed = async (statistics: boolean) => {

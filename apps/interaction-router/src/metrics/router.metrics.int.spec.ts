@@ -1,9 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { createChannel, createClient, Metadata, type Channel } from 'nice-grpc';
-import { AgentDesktopServiceDefinition, InboundEmail, InteractionRouterServiceDefinition, InteractionState } from '@mailroute/contracts';
+import {
+  AgentDesktopServiceDefinition,
+  InboundEmail,
+  InteractionRouterServiceDefinition,
+  InteractionState,
+} from '@mailroute/contracts';
 import { eventKey, events, KafkaEventBus, toEventMessage } from '@mailroute/messaging';
-import { createCallerAuthenticator, createLogger, hashBearerCredential, loadConfig, serviceConfigSchema, startMetrics, type Metrics } from '@mailroute/platform';
+import {
+  createCallerAuthenticator,
+  createLogger,
+  hashBearerCredential,
+  loadConfig,
+  serviceConfigSchema,
+  startMetrics,
+  type Metrics,
+} from '@mailroute/platform';
 import { metricValue, randomId, scrapeMetrics, testInfra, waitFor, type MetricSample } from '@mailroute/testing';
 import { configSchema } from '../config';
 import { createServer, type RouterServer } from '../server';
@@ -20,7 +33,11 @@ describe('interaction-router metrics on /metrics (real Kafka, FerretDB, gRPC)', 
   const tenant = randomId('tenant-m');
   const directory = randomId('dir-m');
   const apiKey = `mrk_${randomUUID()}`;
-  const logger = createLogger({ name: 'router-metrics-test', level: 'warn', ...(process.env['ROUTER_TEST_DEBUG'] ? {} : { destination: silent }) });
+  const logger = createLogger({
+    name: 'router-metrics-test',
+    level: 'warn',
+    ...(process.env['ROUTER_TEST_DEBUG'] ? {} : { destination: silent }),
+  });
   let stores: RouterStores;
   let bus: KafkaEventBus;
   let metrics: Metrics;
@@ -33,10 +50,13 @@ describe('interaction-router metrics on /metrics (real Kafka, FerretDB, gRPC)', 
   const queue = { tenant, queue: 'billing' };
   /** Scrapes until `check` holds on the samples; returns them. */
   const scrapeUntil = (check: (samples: MetricSample[]) => boolean, timeoutMs = 40_000) =>
-    waitFor(async () => {
-      const samples = await scrape();
-      return check(samples) ? samples : undefined;
-    }, { timeoutMs, intervalMs: 200 });
+    waitFor(
+      async () => {
+        const samples = await scrape();
+        return check(samples) ? samples : undefined;
+      },
+      { timeoutMs, intervalMs: 200 },
+    );
 
   beforeAll(async () => {
     const infra = testInfra();
@@ -46,13 +66,23 @@ describe('interaction-router metrics on /metrics (real Kafka, FerretDB, gRPC)', 
     // The wiring of service.ts, with the test identity provider instead of Entra ID's JWKS.
     metrics = await startMetrics({ serviceName: 'interaction-router', port: 0 });
     const replicaId = randomId('replica');
-    routerMetrics = createRouterMetrics({ meter: metrics.meter, stores, logger, replicaId, options: { snapshotIntervalMs: 500, statisticsIntervalMs: 1_000 } });
+    routerMetrics = createRouterMetrics({
+      meter: metrics.meter,
+      stores,
+      logger,
+      replicaId,
+      options: { snapshotIntervalMs: 500, statisticsIntervalMs: 1_000 },
+    });
     server = createServer({
       logger,
       stores,
       bus,
       replicaId,
-      authenticator: createCallerAuthenticator({ apiKeys: [{ id: 'key', tenantId: tenant, scopes: ['routing.read', 'routing.write'], sha256: hashBearerCredential(apiKey) }] }),
+      authenticator: createCallerAuthenticator({
+        apiKeys: [
+          { id: 'key', tenantId: tenant, scopes: ['routing.read', 'routing.write'], sha256: hashBearerCredential(apiKey) },
+        ],
+      }),
       agentVerifier: idp.verifier,
       consumerGroupId: randomId('router-group'),
       inboundFromBeginning: false,
@@ -79,21 +109,56 @@ describe('interaction-router metrics on /metrics (real Kafka, FerretDB, gRPC)', 
   });
 
   it('shows queue depth and oldest wait, then counts offers, acceptance, decline, timeout and completion', async () => {
-    const admin = createClient(InteractionRouterServiceDefinition, channel, { '*': { metadata: Metadata({ authorization: `Bearer ${apiKey}` }) } });
-    await admin.createQueue({ queueId: 'billing', queue: { displayName: 'Billing', offerTimeout: { seconds: 10, nanos: 0 }, serviceLevel: { threshold: { seconds: 3600, nanos: 0 }, targetPercent: 90 } } });
-    await admin.createRoutingRule({ ruleId: 'invoices', rule: { displayName: 'Invoices', condition: { subjectPatterns: [{ pattern: { $case: 'contains', value: 'invoice' } }] }, action: { action: { $case: 'route', value: { queueId: 'billing', priority: 300, requiredSkills: [], tags: [] } } } } });
-    await admin.createAgent({ agentId: 'alice', agent: { displayName: 'Alice', entraObjectId: 'oid-alice', queueIds: ['billing'], capacity: 3, skills: [] } });
+    const admin = createClient(InteractionRouterServiceDefinition, channel, {
+      '*': { metadata: Metadata({ authorization: `Bearer ${apiKey}` }) },
+    });
+    await admin.createQueue({
+      queueId: 'billing',
+      queue: {
+        displayName: 'Billing',
+        offerTimeout: { seconds: 10, nanos: 0 },
+        serviceLevel: { threshold: { seconds: 3600, nanos: 0 }, targetPercent: 90 },
+      },
+    });
+    await admin.createRoutingRule({
+      ruleId: 'invoices',
+      rule: {
+        displayName: 'Invoices',
+        condition: { subjectPatterns: [{ pattern: { $case: 'contains', value: 'invoice' } }] },
+        action: { action: { $case: 'route', value: { queueId: 'billing', priority: 300, requiredSkills: [], tags: [] } } },
+      },
+    });
+    await admin.createAgent({
+      agentId: 'alice',
+      agent: { displayName: 'Alice', entraObjectId: 'oid-alice', queueIds: ['billing'], capacity: 3, skills: [] },
+    });
 
     // An empty queue is reported as such once the snapshot ran.
-    await scrapeUntil((s) => metricValue(s, 'mailroute_router_queue_waiting', queue) === 0 && metricValue(s, 'mailroute_router_queue_service_level_target_percent', queue) === 90);
+    await scrapeUntil(
+      (s) =>
+        metricValue(s, 'mailroute_router_queue_waiting', queue) === 0 &&
+        metricValue(s, 'mailroute_router_queue_service_level_target_percent', queue) === 90,
+    );
 
     const ids = [randomId('ix'), randomId('ix'), randomId('ix')];
     for (const [index, interactionId] of ids.entries()) {
-      const message = InboundEmail.fromPartial({ eventId: randomUUID(), occurredAt: new Date(), tenantId: tenant, interactionId, mailboxId: 'support', mailboxAddress: 'support@contoso.test', message: { subject: `invoice ${index}`, conversationId: `conv-${interactionId}`, graphMessageId: `g-${interactionId}` } });
+      const message = InboundEmail.fromPartial({
+        eventId: randomUUID(),
+        occurredAt: new Date(),
+        tenantId: tenant,
+        interactionId,
+        mailboxId: 'support',
+        mailboxAddress: 'support@contoso.test',
+        message: { subject: `invoice ${index}`, conversationId: `conv-${interactionId}`, graphMessageId: `g-${interactionId}` },
+      });
       await bus.publish(events.inboundEmail.topic, toEventMessage('inboundEmail', eventKey(tenant, 'support'), message));
     }
     // No agent is signed in: all three wait, and the oldest wait grows.
-    const waiting = await scrapeUntil((s) => metricValue(s, 'mailroute_router_queue_waiting', queue) === 3 && (metricValue(s, 'mailroute_router_queue_oldest_wait_seconds', queue) ?? 0) > 0);
+    const waiting = await scrapeUntil(
+      (s) =>
+        metricValue(s, 'mailroute_router_queue_waiting', queue) === 3 &&
+        (metricValue(s, 'mailroute_router_queue_oldest_wait_seconds', queue) ?? 0) > 0,
+    );
     expect(metricValue(waiting, 'mailroute_router_interactions_routed_total', { ...queue, by: 'rule' })).toBe(3);
     expect(metricValue(waiting, 'mailroute_router_queue_agents_available', queue)).toBe(0);
     expect(metricValue(waiting, 'mailroute_router_offers_total', queue)).toBeUndefined();
@@ -101,21 +166,34 @@ describe('interaction-router metrics on /metrics (real Kafka, FerretDB, gRPC)', 
     // Alice signs in: three offers.
     const abort = new AbortController();
     const token = await idp.token(directory, 'oid-alice');
-    const desktop = createClient(AgentDesktopServiceDefinition, channel, { '*': { metadata: Metadata({ authorization: `Bearer ${token}` }) } });
+    const desktop = createClient(AgentDesktopServiceDefinition, channel, {
+      '*': { metadata: Metadata({ authorization: `Bearer ${token}` }) },
+    });
     const stream = collect(desktop.connect({ clientInstanceId: 'tab-1' }, { signal: abort.signal }));
     await waitFor(() => stream.offers().length >= 3, { timeoutMs: 20_000 });
     // (The gauges read the waiting and offer indexes, which each commit updates side by side: wait for both.)
-    const offered = await scrapeUntil((s) => metricValue(s, 'mailroute_router_queue_offered', queue) === 3 && metricValue(s, 'mailroute_router_queue_waiting', queue) === 0 && metricValue(s, 'mailroute_router_queue_agents_available', queue) === 1);
+    const offered = await scrapeUntil(
+      (s) =>
+        metricValue(s, 'mailroute_router_queue_offered', queue) === 3 &&
+        metricValue(s, 'mailroute_router_queue_waiting', queue) === 0 &&
+        metricValue(s, 'mailroute_router_queue_agents_available', queue) === 1,
+    );
     expect(metricValue(offered, 'mailroute_router_offers_total', { ...queue, kind: 'routed' })).toBe(3);
 
     // Accept one, decline one, let the third lapse.
     const [first, second] = stream.offers();
     if (!first || !second) throw new Error('offers missing');
-    expect((await desktop.accept({ offerId: first.offerId })).interaction?.state).toBe(InteractionState.INTERACTION_STATE_ASSIGNED);
+    expect((await desktop.accept({ offerId: first.offerId })).interaction?.state).toBe(
+      InteractionState.INTERACTION_STATE_ASSIGNED,
+    );
     await desktop.decline({ offerId: second.offerId, reason: 'not mine' });
     const answered = await scrapeUntil(
       (s) =>
-        metricValue(s, 'mailroute_router_interactions_assigned_total', { ...queue, by: 'offer', within_service_level: 'true' }) === 1 &&
+        metricValue(s, 'mailroute_router_interactions_assigned_total', {
+          ...queue,
+          by: 'offer',
+          within_service_level: 'true',
+        }) === 1 &&
         metricValue(s, 'mailroute_router_offers_declined_total', queue) === 1 &&
         metricValue(s, 'mailroute_router_queue_assigned', queue) === 1 &&
         metricValue(s, 'mailroute_router_queue_accepted_in_window', queue) === 1,
@@ -123,14 +201,30 @@ describe('interaction-router metrics on /metrics (real Kafka, FerretDB, gRPC)', 
     expect(metricValue(answered, 'mailroute_router_queue_service_level_percent', queue)).toBe(100);
 
     // The 10 s offer timeout passes: counted once, and the interaction waits again (alice passed on it).
-    await scrapeUntil((s) => metricValue(s, 'mailroute_router_offers_timed_out_total', queue) === 1 && metricValue(s, 'mailroute_router_queue_waiting', queue) === 2 && metricValue(s, 'mailroute_router_queue_offered', queue) === 0, 30_000);
+    await scrapeUntil(
+      (s) =>
+        metricValue(s, 'mailroute_router_offers_timed_out_total', queue) === 1 &&
+        metricValue(s, 'mailroute_router_queue_waiting', queue) === 2 &&
+        metricValue(s, 'mailroute_router_queue_offered', queue) === 0,
+      30_000,
+    );
 
     await desktop.complete({ interactionId: first.interaction?.interactionId ?? '', dispositionCode: 'resolved', note: '' });
-    const done = await scrapeUntil((s) => metricValue(s, 'mailroute_router_interactions_completed_total', queue) === 1 && metricValue(s, 'mailroute_router_queue_assigned', queue) === 0);
+    const done = await scrapeUntil(
+      (s) =>
+        metricValue(s, 'mailroute_router_interactions_completed_total', queue) === 1 &&
+        metricValue(s, 'mailroute_router_queue_assigned', queue) === 0,
+    );
     expect(metricValue(done, 'mailroute_router_queue_accepted_in_window', queue)).toBe(1);
     // The same figures as the workload-manager API's (one shared computation).
     const rpc = (await admin.getQueueStatistics({ queueId: 'billing' })).statistics;
-    expect(rpc).toMatchObject({ waiting: metricValue(done, 'mailroute_router_queue_waiting', queue), offered: 0, assigned: 0, acceptedInWindow: 1, agentsAvailable: 1 });
+    expect(rpc).toMatchObject({
+      waiting: metricValue(done, 'mailroute_router_queue_waiting', queue),
+      offered: 0,
+      assigned: 0,
+      acceptedInWindow: 1,
+      agentsAvailable: 1,
+    });
     expect(rpc?.serviceLevel).toMatchObject({ achievedPercent: 100, targetPercent: 90, interactionsCounted: 1 });
     expect(metricValue(done, 'mailroute_router_queue_snapshot_duration_seconds')).toBeGreaterThanOrEqual(0);
     expect(metricValue(done, 'mailroute_router_queue_statistics_duration_seconds')).toBeGreaterThan(0);
@@ -142,7 +236,13 @@ describe('interaction-router metrics on /metrics (real Kafka, FerretDB, gRPC)', 
 
   it('has one replica at a time compute and export the queue gauges (a lease), while counters stay per replica', async () => {
     const secondEndpoint = await startMetrics({ serviceName: 'interaction-router', port: 0 });
-    const second = createRouterMetrics({ meter: secondEndpoint.meter, stores, logger, replicaId: randomId('replica-2'), options: { snapshotIntervalMs: 600_000 } });
+    const second = createRouterMetrics({
+      meter: secondEndpoint.meter,
+      stores,
+      logger,
+      replicaId: randomId('replica-2'),
+      options: { snapshotIntervalMs: 600_000 },
+    });
     try {
       second.start(server.core);
       await second.refresh();
@@ -150,7 +250,9 @@ describe('interaction-router metrics on /metrics (real Kafka, FerretDB, gRPC)', 
       const exported = await Promise.all([scrape(), scrapeMetrics(secondEndpoint.port ?? 0)]);
       const reporting = exported.filter((samples) => metricValue(samples, 'mailroute_router_queue_waiting', queue) !== undefined);
       expect(reporting).toHaveLength(1);
-      expect(exported.filter((samples) => metricValue(samples, 'mailroute_router_queue_snapshot_duration_seconds') !== undefined)).toHaveLength(1);
+      expect(
+        exported.filter((samples) => metricValue(samples, 'mailroute_router_queue_snapshot_duration_seconds') !== undefined),
+      ).toHaveLength(1);
       // The second replica committed nothing: it counts nothing.
       expect(metricValue(exported[1] ?? [], 'mailroute_router_offers_total')).toBeUndefined();
     } finally {
@@ -168,7 +270,8 @@ describe('wireInteractionRouter (the composition root) serves the metrics', () =
       level: 'info',
       destination: new Writable({
         write(chunk: Buffer, _encoding, done) {
-          for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as { msg?: string; port?: number });
+          for (const line of chunk.toString().split('\n').filter(Boolean))
+            lines.push(JSON.parse(line) as { msg?: string; port?: number });
           done();
         },
       }),
@@ -192,18 +295,30 @@ describe('wireInteractionRouter (the composition root) serves the metrics', () =
       await parts.startAfterListen?.();
       const port = (await waitFor(() => lines.find((l) => l.msg === 'interaction-router: metrics at /metrics'))).port ?? 0;
       expect(port).toBeGreaterThan(0);
-      const admin = createClient(InteractionRouterServiceDefinition, channel, { '*': { metadata: Metadata({ authorization: `Bearer ${apiKey}` }) } });
+      const admin = createClient(InteractionRouterServiceDefinition, channel, {
+        '*': { metadata: Metadata({ authorization: `Bearer ${apiKey}` }) },
+      });
       await admin.createQueue({ queueId: 'sales', queue: { displayName: 'Sales' } });
-      const samples = await waitFor(async () => {
-        const scraped = await scrapeMetrics(port);
-        return metricValue(scraped, 'mailroute_router_queue_waiting', { tenant, queue: 'sales' }) === 0 ? scraped : undefined;
-      }, { timeoutMs: 20_000, intervalMs: 200 });
+      const samples = await waitFor(
+        async () => {
+          const scraped = await scrapeMetrics(port);
+          return metricValue(scraped, 'mailroute_router_queue_waiting', { tenant, queue: 'sales' }) === 0 ? scraped : undefined;
+        },
+        { timeoutMs: 20_000, intervalMs: 200 },
+      );
       expect(metricValue(samples, 'mailroute_router_queue_service_level_target_percent', { tenant, queue: 'sales' })).toBe(80);
-      const statistics = await waitFor(async () => {
-        const scraped = await scrapeMetrics(port);
-        return metricValue(scraped, 'mailroute_router_queue_service_level_percent', { tenant, queue: 'sales' }) === 100 ? scraped : undefined;
-      }, { timeoutMs: 20_000, intervalMs: 200 });
-      expect(metricValue(statistics, 'mailroute_router_queue_statistics_age_seconds', { tenant, queue: 'sales' })).toBeLessThan(60);
+      const statistics = await waitFor(
+        async () => {
+          const scraped = await scrapeMetrics(port);
+          return metricValue(scraped, 'mailroute_router_queue_service_level_percent', { tenant, queue: 'sales' }) === 100
+            ? scraped
+            : undefined;
+        },
+        { timeoutMs: 20_000, intervalMs: 200 },
+      );
+      expect(metricValue(statistics, 'mailroute_router_queue_statistics_age_seconds', { tenant, queue: 'sales' })).toBeLessThan(
+        60,
+      );
     } finally {
       channel.close();
       await parts.server.shutdown(1_000);

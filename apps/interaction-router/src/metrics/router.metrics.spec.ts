@@ -7,9 +7,18 @@ import { createRouterMetrics, type RouterMetricsDeps } from './router.metrics';
 
 const S = InteractionState;
 const R = StateChangeReason;
-const logger = createLogger({ name: 'router-metrics-spec', level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }) });
+const logger = createLogger({
+  name: 'router-metrics-spec',
+  level: 'silent',
+  destination: new Writable({ write: (_c, _e, done) => done() }),
+});
 
-function change(reason: StateChangeReason, state: InteractionState, queueId: string, interaction: Partial<InteractionRecord> = {}): InteractionHistoryRecord {
+function change(
+  reason: StateChangeReason,
+  state: InteractionState,
+  queueId: string,
+  interaction: Partial<InteractionRecord> = {},
+): InteractionHistoryRecord {
   return {
     tenantId: 't1',
     interactionId: 'ix-secret-id',
@@ -35,7 +44,12 @@ describe('the router counters (RouterCoreOptions.onCommitted)', () => {
 
   it('counts each kind of committed change once, by tenant and queue, and ignores the rest', async () => {
     // The counters need no store: the snapshot loop is not started.
-    const routerMetrics = createRouterMetrics({ meter: metrics.meter, stores: {} as RouterMetricsDeps['stores'], logger, replicaId: 'r1' });
+    const routerMetrics = createRouterMetrics({
+      meter: metrics.meter,
+      stores: {} as RouterMetricsDeps['stores'],
+      logger,
+      replicaId: 'r1',
+    });
     const changes = [
       change(R.STATE_CHANGE_REASON_RECEIVED, S.INTERACTION_STATE_RECEIVED, ''),
       change(R.STATE_CHANGE_REASON_ROUTED, S.INTERACTION_STATE_QUEUED, 'billing', { matchedRuleId: 'invoices' }),

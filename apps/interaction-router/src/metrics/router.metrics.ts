@@ -81,14 +81,29 @@ export function createRouterMetrics(deps: RouterMetricsDeps): RouterMetrics {
   let core: RouterMetricsCore | undefined;
 
   const counter = (name: string, description: string) => meter.createCounter(name, { description });
-  const routed = counter('mailroute_router_interactions_routed_total', 'Inbound interactions routed to a queue, by a rule or the mailbox default queue');
-  const unrouted = counter('mailroute_router_interactions_unrouted_total', 'Inbound interactions no rule or default queue routed (UNROUTED)');
+  const routed = counter(
+    'mailroute_router_interactions_routed_total',
+    'Inbound interactions routed to a queue, by a rule or the mailbox default queue',
+  );
+  const unrouted = counter(
+    'mailroute_router_interactions_unrouted_total',
+    'Inbound interactions no rule or default queue routed (UNROUTED)',
+  );
   const discarded = counter('mailroute_router_interactions_discarded_total', 'Inbound interactions discarded by a rule');
-  const overflowed = counter('mailroute_router_interactions_overflowed_total', 'Waiting interactions overflowed to another queue (labelled with the target queue)');
+  const overflowed = counter(
+    'mailroute_router_interactions_overflowed_total',
+    'Waiting interactions overflowed to another queue (labelled with the target queue)',
+  );
   const offers = counter('mailroute_router_offers_total', 'Offers made to agents');
-  const timedOut = counter('mailroute_router_offers_timed_out_total', 'Offers that lapsed without an answer (returned to the queue)');
+  const timedOut = counter(
+    'mailroute_router_offers_timed_out_total',
+    'Offers that lapsed without an answer (returned to the queue)',
+  );
   const declined = counter('mailroute_router_offers_declined_total', 'Offers declined by the agent');
-  const assigned = counter('mailroute_router_interactions_assigned_total', 'Interactions assigned to an agent (offer accepted or supervisor assignment), by whether the wait met the queue threshold');
+  const assigned = counter(
+    'mailroute_router_interactions_assigned_total',
+    'Interactions assigned to an agent (offer accepted or supervisor assignment), by whether the wait met the queue threshold',
+  );
   const completed = counter('mailroute_router_interactions_completed_total', 'Interactions completed');
 
   /** Counts an assignment once the queue's threshold is known (configuration, cached by the core). */
@@ -96,10 +111,14 @@ export function createRouterMetrics(deps: RouterMetricsDeps): RouterMetrics {
     const labels = { tenant: entry.tenantId, queue: entry.queueId, by };
     const record = entry.interaction;
     const waitMs = (record.assignedAt ?? entry.occurredAt) - (record.queuedAt ?? record.assignedAt ?? entry.occurredAt);
-    const thresholdOf = core ? core.queuePolicies(entry.tenantId).then((policies) => policies.get(entry.queueId)?.policy.serviceLevel.thresholdMs) : Promise.resolve(undefined);
+    const thresholdOf = core
+      ? core.queuePolicies(entry.tenantId).then((policies) => policies.get(entry.queueId)?.policy.serviceLevel.thresholdMs)
+      : Promise.resolve(undefined);
     void thresholdOf
       .catch(() => undefined)
-      .then((thresholdMs) => assigned.add(1, { ...labels, within_service_level: String(waitMs <= (thresholdMs ?? 4 * 3_600_000)) }));
+      .then((thresholdMs) =>
+        assigned.add(1, { ...labels, within_service_level: String(waitMs <= (thresholdMs ?? 4 * 3_600_000)) }),
+      );
   }
 
   function count(entry: InteractionHistoryRecord): void {
@@ -144,24 +163,53 @@ export function createRouterMetrics(deps: RouterMetricsDeps): RouterMetrics {
   let statisticsAt: number | undefined;
   let lastDurationMs: number | undefined;
   let lastStatisticsDurationMs: number | undefined;
-  const gauge = (name: string, description: string, unit?: string) => meter.createObservableGauge(name, { description, ...(unit ? { unit } : {}) });
+  const gauge = (name: string, description: string, unit?: string) =>
+    meter.createObservableGauge(name, { description, ...(unit ? { unit } : {}) });
   const gauges = {
     waiting: gauge('mailroute_router_queue_waiting', 'Interactions waiting in the queue (QUEUED)'),
     offered: gauge('mailroute_router_queue_offered', 'Interactions offered to an agent, not yet answered'),
-    oldestWait: gauge('mailroute_router_queue_oldest_wait_seconds', 'How long the longest-waiting interaction has waited (0 when none waits)', 's'),
+    oldestWait: gauge(
+      'mailroute_router_queue_oldest_wait_seconds',
+      'How long the longest-waiting interaction has waited (0 when none waits)',
+      's',
+    ),
     agentsAvailable: gauge('mailroute_router_queue_agents_available', 'Agents of the queue signed in and AVAILABLE'),
     agentsSignedIn: gauge('mailroute_router_queue_agents_signed_in', 'Agents of the queue signed in (any presence but offline)'),
-    capacityFree: gauge('mailroute_router_queue_capacity_free', 'Free capacity of the queue’s agents (total minus active and pending)'),
+    capacityFree: gauge(
+      'mailroute_router_queue_capacity_free',
+      'Free capacity of the queue’s agents (total minus active and pending)',
+    ),
     serviceLevelTarget: gauge('mailroute_router_queue_service_level_target_percent', 'The queue’s service-level target'),
   };
   const statisticGauges = {
-    assigned: gauge('mailroute_router_queue_assigned', 'Interactions held by agents (ASSIGNED or REPLIED), from the statistics snapshot'),
-    serviceLevel: gauge('mailroute_router_queue_service_level_percent', 'Service level achieved: % of interactions accepted in the last window within the queue threshold (100 when none), from the statistics snapshot'),
-    accepted: gauge('mailroute_router_queue_accepted_in_window', 'Interactions accepted in the service-level window (the base of the percentage), from the statistics snapshot'),
-    age: gauge('mailroute_router_queue_statistics_age_seconds', 'Age of the statistics snapshot (service level, accepted, assigned)', 's'),
+    assigned: gauge(
+      'mailroute_router_queue_assigned',
+      'Interactions held by agents (ASSIGNED or REPLIED), from the statistics snapshot',
+    ),
+    serviceLevel: gauge(
+      'mailroute_router_queue_service_level_percent',
+      'Service level achieved: % of interactions accepted in the last window within the queue threshold (100 when none), from the statistics snapshot',
+    ),
+    accepted: gauge(
+      'mailroute_router_queue_accepted_in_window',
+      'Interactions accepted in the service-level window (the base of the percentage), from the statistics snapshot',
+    ),
+    age: gauge(
+      'mailroute_router_queue_statistics_age_seconds',
+      'Age of the statistics snapshot (service level, accepted, assigned)',
+      's',
+    ),
   };
-  const duration = gauge('mailroute_router_queue_snapshot_duration_seconds', 'How long the last live queue snapshot took (this replica computes it)', 's');
-  const statisticsDuration = gauge('mailroute_router_queue_statistics_duration_seconds', 'How long the last statistics snapshot took (two interaction scans per tenant)', 's');
+  const duration = gauge(
+    'mailroute_router_queue_snapshot_duration_seconds',
+    'How long the last live queue snapshot took (this replica computes it)',
+    's',
+  );
+  const statisticsDuration = gauge(
+    'mailroute_router_queue_statistics_duration_seconds',
+    'How long the last statistics snapshot took (two interaction scans per tenant)',
+    's',
+  );
   meter.addBatchObservableCallback(
     (result) => {
       // Only while holding the lease: at any moment at most one replica exports the queue gauges.
@@ -172,7 +220,11 @@ export function createRouterMetrics(deps: RouterMetricsDeps): RouterMetrics {
           const labels = { tenant, queue };
           result.observe(gauges.waiting, q.waiting, labels);
           result.observe(gauges.offered, q.offered, labels);
-          result.observe(gauges.oldestWait, q.oldestQueuedAt === undefined ? 0 : Math.max(0, now - q.oldestQueuedAt) / 1000, labels);
+          result.observe(
+            gauges.oldestWait,
+            q.oldestQueuedAt === undefined ? 0 : Math.max(0, now - q.oldestQueuedAt) / 1000,
+            labels,
+          );
           result.observe(gauges.agentsAvailable, q.agentsAvailable, labels);
           result.observe(gauges.agentsSignedIn, q.agentsSignedIn, labels);
           result.observe(gauges.capacityFree, q.capacityFree, labels);
@@ -239,7 +291,10 @@ export function createRouterMetrics(deps: RouterMetricsDeps): RouterMetrics {
         offered: 0,
         agentsAvailable: members.filter((m) => m.presence === AgentPresence.AGENT_PRESENCE_AVAILABLE).length,
         agentsSignedIn: members.filter((m) => m.presence !== AgentPresence.AGENT_PRESENCE_OFFLINE).length,
-        capacityFree: Math.max(0, members.reduce((sum, m) => sum + m.capacity - m.activeInteractions - m.pendingOffers, 0)),
+        capacityFree: Math.max(
+          0,
+          members.reduce((sum, m) => sum + m.capacity - m.activeInteractions - m.pendingOffers, 0),
+        ),
         targetPercent: policy.serviceLevel.targetPercent,
       });
     }
@@ -251,7 +306,9 @@ export function createRouterMetrics(deps: RouterMetricsDeps): RouterMetrics {
     }
     // The offer index names no queue: read each offered interaction by its `_id` (bounded by agent capacity).
     for (let start = 0; start < offered.length; start += 16) {
-      const records = await Promise.all(offered.slice(start, start + 16).map(({ key }) => stores.interactions.get(tenant, key.slice(tenant.length + 1))));
+      const records = await Promise.all(
+        offered.slice(start, start + 16).map(({ key }) => stores.interactions.get(tenant, key.slice(tenant.length + 1))),
+      );
       for (const record of records) {
         const queue = record?.state === S.INTERACTION_STATE_OFFERED ? queues.get(record.queueId ?? '') : undefined;
         if (queue) queue.offered += 1;
@@ -286,7 +343,10 @@ export function createRouterMetrics(deps: RouterMetricsDeps): RouterMetrics {
         nextLive.set(tenant, await liveQueues(routerCore, tenant));
       } catch (error) {
         // Keep the tenant's previous figures rather than report its queues as empty.
-        logger.warn({ err: error, tenantId: tenant }, 'interaction-router: queue metrics of a tenant failed; keeping the previous figures');
+        logger.warn(
+          { err: error, tenantId: tenant },
+          'interaction-router: queue metrics of a tenant failed; keeping the previous figures',
+        );
         const previous = live.get(tenant);
         if (previous) nextLive.set(tenant, previous);
       }
@@ -301,9 +361,13 @@ export function createRouterMetrics(deps: RouterMetricsDeps): RouterMetrics {
     for (const tenant of tenants) {
       if (stopped) return;
       try {
-        for (const s of await loadQueueStatistics({ core: routerCore, stores }, tenant, undefined, windowMs)) next.set(`${tenant}/${s.queueId}`, s);
+        for (const s of await loadQueueStatistics({ core: routerCore, stores }, tenant, undefined, windowMs))
+          next.set(`${tenant}/${s.queueId}`, s);
       } catch (error) {
-        logger.warn({ err: error, tenantId: tenant }, 'interaction-router: queue statistics of a tenant failed; keeping the previous figures');
+        logger.warn(
+          { err: error, tenantId: tenant },
+          'interaction-router: queue statistics of a tenant failed; keeping the previous figures',
+        );
         for (const [key, s] of statistics) if (key.startsWith(`${tenant}/`)) next.set(key, s);
       }
     }

@@ -18,12 +18,15 @@ export interface IdentityClaim extends Identity {
 
 function identitiesOf(agent: Pick<Agent, 'userPrincipalName' | 'entraObjectId'>): Identity[] {
   const out: Identity[] = [];
-  if (agent.userPrincipalName) out.push({ kind: 'agentUpn', field: 'agent.user_principal_name', value: agent.userPrincipalName.toLowerCase() });
-  if (agent.entraObjectId) out.push({ kind: 'agentOid', field: 'agent.entra_object_id', value: agent.entraObjectId.toLowerCase() });
+  if (agent.userPrincipalName)
+    out.push({ kind: 'agentUpn', field: 'agent.user_principal_name', value: agent.userPrincipalName.toLowerCase() });
+  if (agent.entraObjectId)
+    out.push({ kind: 'agentOid', field: 'agent.entra_object_id', value: agent.entraObjectId.toLowerCase() });
   return out;
 }
 
-const holds = (agent: Agent | undefined, identity: Identity) => agent !== undefined && identitiesOf(agent).some((own) => own.kind === identity.kind && own.value === identity.value);
+const holds = (agent: Agent | undefined, identity: Identity) =>
+  agent !== undefined && identitiesOf(agent).some((own) => own.kind === identity.kind && own.value === identity.value);
 
 /** ALREADY_EXISTS naming the field (the status carries the field path first, like INVALID_ARGUMENT). */
 export class IdentityTakenError extends AlreadyExistsError {
@@ -56,7 +59,8 @@ export function createAgentIdentities(options: { config: ConfigRepository; clock
       if (outcome === 'claimed') return { ...identity, fresh: true };
       if (outcome.holderId === agentId) return { ...identity, fresh: false };
       const holder = await config.get(tenantId, 'agent', outcome.holderId);
-      if (holds(holder?.value, identity) || clock() - outcome.claimedAt < staleAfterMs) throw new IdentityTakenError(identity.field, outcome.holderId);
+      if (holds(holder?.value, identity) || clock() - outcome.claimedAt < staleAfterMs)
+        throw new IdentityTakenError(identity.field, outcome.holderId);
       await config.releaseClaim(tenantId, identity.kind, identity.value, outcome);
     }
     throw new MailrouteError('ABORTED', `${identity.field}: its claim keeps changing; try again`);

@@ -38,8 +38,14 @@ export interface StoredConfig<T> {
 /** Tenant configuration (queues, rules, sender lists, agents) on a versioned store; the version is the etag. */
 export function createConfigRepository(store: VersionedStore<ConfigDocument>) {
   const key = (tenantId: string, kind: ConfigKind, id: string) => `${tenantId}/${kind}/${id}`;
-  const claimKey = (tenantId: string, kind: ClaimKind, value: string) => `${tenantId}/${kind}/${encodeURIComponent(value.toLowerCase())}`;
-  const decode = <K extends ConfigKind>(kind: K, id: string, version: number, data: ConfigDocument): StoredConfig<Message<K>> => ({
+  const claimKey = (tenantId: string, kind: ClaimKind, value: string) =>
+    `${tenantId}/${kind}/${encodeURIComponent(value.toLowerCase())}`;
+  const decode = <K extends ConfigKind>(
+    kind: K,
+    id: string,
+    version: number,
+    data: ConfigDocument,
+  ): StoredConfig<Message<K>> => ({
     id,
     version,
     value: configKinds[kind].fromJSON(data.json) as Message<K>,
@@ -52,7 +58,12 @@ export function createConfigRepository(store: VersionedStore<ConfigDocument>) {
       return latest ? decode(kind, id, latest.version, latest.data) : undefined;
     },
     /** Up to `limit` objects with id > `afterId`, in id order. */
-    async list<K extends ConfigKind>(tenantId: string, kind: K, afterId: string | undefined, limit: number): Promise<StoredConfig<Message<K>>[]> {
+    async list<K extends ConfigKind>(
+      tenantId: string,
+      kind: K,
+      afterId: string | undefined,
+      limit: number,
+    ): Promise<StoredConfig<Message<K>>[]> {
       const prefix = `${tenantId}/${kind}/`;
       const out: StoredConfig<Message<K>>[] = [];
       let after = afterId === undefined ? prefix : `${prefix}${afterId}`;
@@ -72,10 +83,23 @@ export function createConfigRepository(store: VersionedStore<ConfigDocument>) {
       return this.list(tenantId, kind, undefined, 100_000);
     },
     /** Writes version `expectedVersion + 1` (0 creates). ConflictError when another writer got there first. */
-    async write<K extends ConfigKind>(tenantId: string, kind: K, id: string, expectedVersion: number, value: Message<K>, createdAt: number, now: number): Promise<StoredConfig<Message<K>>> {
-      const data: ConfigDocument = { json: (configKinds[kind].toJSON as (v: unknown) => unknown)(value), createdAt, updatedAt: now };
+    async write<K extends ConfigKind>(
+      tenantId: string,
+      kind: K,
+      id: string,
+      expectedVersion: number,
+      value: Message<K>,
+      createdAt: number,
+      now: number,
+    ): Promise<StoredConfig<Message<K>>> {
+      const data: ConfigDocument = {
+        json: (configKinds[kind].toJSON as (v: unknown) => unknown)(value),
+        createdAt,
+        updatedAt: now,
+      };
       const result = await store.write(key(tenantId, kind, id), expectedVersion, data);
-      if (result.outcome === 'conflict') throw new ConflictError(`${kind} ${JSON.stringify(id)} changed since it was read; read it again`);
+      if (result.outcome === 'conflict')
+        throw new ConflictError(`${kind} ${JSON.stringify(id)} changed since it was read; read it again`);
       return decode(kind, id, result.version, data);
     },
     async remove(tenantId: string, kind: ConfigKind, id: string, expectedVersion?: number): Promise<boolean> {
@@ -86,9 +110,19 @@ export function createConfigRepository(store: VersionedStore<ConfigDocument>) {
      * holder (which may be `holderId` itself). Claim keys sit beside the configuration objects
      * (`<tenant>/<claim kind>/<value>`), outside every kind's listing prefix.
      */
-    async claim(tenantId: string, kind: ClaimKind, value: string, holderId: string, now: number): Promise<'claimed' | ClaimHolder> {
+    async claim(
+      tenantId: string,
+      kind: ClaimKind,
+      value: string,
+      holderId: string,
+      now: number,
+    ): Promise<'claimed' | ClaimHolder> {
       for (let attempt = 0; attempt < 5; attempt += 1) {
-        const result = await store.write(claimKey(tenantId, kind, value), 0, { json: { holderId }, createdAt: now, updatedAt: now });
+        const result = await store.write(claimKey(tenantId, kind, value), 0, {
+          json: { holderId },
+          createdAt: now,
+          updatedAt: now,
+        });
         if (result.outcome === 'written') return 'claimed';
         const holder = await this.claimHolder(tenantId, kind, value);
         if (holder) return holder;
@@ -100,7 +134,11 @@ export function createConfigRepository(store: VersionedStore<ConfigDocument>) {
       const latest = await store.latest(claimKey(tenantId, kind, value));
       if (!latest) return undefined;
       const holderId = (latest.data.json as { holderId?: unknown } | undefined)?.holderId;
-      return { holderId: typeof holderId === 'string' ? holderId : '', claimedAt: latest.data.createdAt, version: latest.version };
+      return {
+        holderId: typeof holderId === 'string' ? holderId : '',
+        claimedAt: latest.data.createdAt,
+        version: latest.version,
+      };
     },
     /** Removes the claim if `holder` still holds it as read (true), else leaves it (false). */
     async releaseClaim(tenantId: string, kind: ClaimKind, value: string, holder: ClaimHolder): Promise<boolean> {

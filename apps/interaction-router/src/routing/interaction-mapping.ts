@@ -99,7 +99,11 @@ export function toInteraction(record: InteractionRecord, effectivePriority = rec
  * A new RECEIVED interaction from an InboundEmail event (version 1). It keeps the trace context of
  * the intake (`traceContext`, default the active span's: the event's consumer span).
  */
-export function receivedRecord(event: InboundEmail, now: number, traceContext: StoredTraceContext | undefined = currentTraceContext()): InteractionRecord {
+export function receivedRecord(
+  event: InboundEmail,
+  now: number,
+  traceContext: StoredTraceContext | undefined = currentTraceContext(),
+): InteractionRecord {
   const message = event.message;
   const from = message?.from;
   const automation = message?.automation;
@@ -231,10 +235,15 @@ export function offerIdOf(record: Pick<InteractionRecord, 'interactionId' | 'ver
  * stands (same agent, same expiry — a customer follow-up merged in), the new version for a new
  * offer, none outside OFFERED.
  */
-export function nextOfferVersion(previous: InteractionRecord, next: Pick<InteractionRecord, 'state' | 'version' | 'offeredAgentId' | 'offerExpiresAt'>): number | undefined {
+export function nextOfferVersion(
+  previous: InteractionRecord,
+  next: Pick<InteractionRecord, 'state' | 'version' | 'offeredAgentId' | 'offerExpiresAt'>,
+): number | undefined {
   if (next.state !== InteractionState.INTERACTION_STATE_OFFERED) return undefined;
   const sameOffer =
-    previous.state === InteractionState.INTERACTION_STATE_OFFERED && previous.offeredAgentId === next.offeredAgentId && previous.offerExpiresAt === next.offerExpiresAt;
+    previous.state === InteractionState.INTERACTION_STATE_OFFERED &&
+    previous.offeredAgentId === next.offeredAgentId &&
+    previous.offerExpiresAt === next.offerExpiresAt;
   return sameOffer ? offerVersionOf(previous) : next.version;
 }
 

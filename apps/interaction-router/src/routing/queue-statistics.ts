@@ -4,7 +4,12 @@ import type { RouterStores } from '../store/router-stores';
 import type { RouterCore } from './router-core';
 
 const S = InteractionState;
-const openStates = [S.INTERACTION_STATE_QUEUED, S.INTERACTION_STATE_OFFERED, S.INTERACTION_STATE_ASSIGNED, S.INTERACTION_STATE_REPLIED];
+const openStates = [
+  S.INTERACTION_STATE_QUEUED,
+  S.INTERACTION_STATE_OFFERED,
+  S.INTERACTION_STATE_ASSIGNED,
+  S.INTERACTION_STATE_REPLIED,
+];
 
 /**
  * Queue statistics of a tenant as GetQueueStatistics reports them (and the router's queue metrics):
@@ -26,7 +31,12 @@ export async function loadQueueStatistics(
   const only = queueIds ? { queueIds: [...queueIds] } : {};
   const [open, closed, views, queues] = await Promise.all([
     stores.interactions.search(tenantId, { ...only, states: openStates }, undefined, 100_000),
-    stores.interactions.search(tenantId, { ...only, states: [S.INTERACTION_STATE_COMPLETED], receivedAfter: now - windowMs * 4 }, undefined, 100_000),
+    stores.interactions.search(
+      tenantId,
+      { ...only, states: [S.INTERACTION_STATE_COMPLETED], receivedAfter: now - windowMs * 4 },
+      undefined,
+      100_000,
+    ),
     core.agentViews(tenantId),
     core.queuePolicies(tenantId),
   ]);
@@ -69,13 +79,18 @@ export interface QueueStatisticsInput {
 export function computeQueueStatistics(input: QueueStatisticsInput): QueueStatistics {
   const { queueId, now, windowMs, open, closed, members } = input;
   const waiting = open.filter((r) => r.state === S.INTERACTION_STATE_QUEUED);
-  const oldest = waiting.reduce<number | undefined>((min, r) => (min === undefined || (r.queuedAt ?? now) < min ? (r.queuedAt ?? now) : min), undefined);
+  const oldest = waiting.reduce<number | undefined>(
+    (min, r) => (min === undefined || (r.queuedAt ?? now) < min ? (r.queuedAt ?? now) : min),
+    undefined,
+  );
   const acceptedInWindow = [...open, ...closed].filter((r) => r.assignedAt !== undefined && r.assignedAt >= now - windowMs);
   const thresholdMs = input.serviceLevel?.thresholdMs ?? 4 * 3_600_000;
   const waitOf = (r: InteractionRecord) => (r.assignedAt ?? 0) - (r.queuedAt ?? r.assignedAt ?? 0);
   const within = acceptedInWindow.filter((r) => waitOf(r) <= thresholdMs).length;
   const toDuration = (ms: number) => ({ seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 });
-  const averageAccept = acceptedInWindow.length ? acceptedInWindow.reduce((sum, r) => sum + waitOf(r), 0) / acceptedInWindow.length : 0;
+  const averageAccept = acceptedInWindow.length
+    ? acceptedInWindow.reduce((sum, r) => sum + waitOf(r), 0) / acceptedInWindow.length
+    : 0;
   return {
     queueId,
     computedAt: new Date(now),

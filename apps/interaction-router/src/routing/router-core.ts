@@ -104,7 +104,13 @@ export function createRouterCore(options: RouterCoreOptions) {
    * `fresh: false` when the interaction already held one (another writer's claim, which the caller
    * must not release), or undefined when the agent is full.
    */
-  async function claimSlot(tenantId: string, agentId: string, capacity: number, interactionId: string, kind: 'offer' | 'assigned'): Promise<{ key: string; fresh: boolean } | undefined> {
+  async function claimSlot(
+    tenantId: string,
+    agentId: string,
+    capacity: number,
+    interactionId: string,
+    kind: 'offer' | 'assigned',
+  ): Promise<{ key: string; fresh: boolean } | undefined> {
     const held = await stores.slots.list({ prefix: slotPrefix(tenantId, agentId), limit: 1000 });
     const existing = held.find((slot) => slot.document.interactionId === interactionId);
     if (existing) return { key: existing.key, fresh: false };
@@ -137,7 +143,8 @@ export function createRouterCore(options: RouterCoreOptions) {
   async function markSlotAssigned(tenantId: string, agentId: string, interactionId: string): Promise<void> {
     const held = await stores.slots.list({ prefix: slotPrefix(tenantId, agentId), limit: 1000 });
     for (const slot of held) {
-      if (slot.document.interactionId === interactionId) await stores.slots.put(slot.key, { ...slot.document, kind: 'assigned', at: clock() });
+      if (slot.document.interactionId === interactionId)
+        await stores.slots.put(slot.key, { ...slot.document, kind: 'assigned', at: clock() });
     }
   }
 
@@ -148,24 +155,27 @@ export function createRouterCore(options: RouterCoreOptions) {
     // (the intake's context stored on the interaction), so an offer and its delivery to a desktop
     // are found under the e-mail; within a call or a consumer, the change stays in that span.
     const active = otelContext.active();
-    const parent = trace.getSpan(active) === undefined && interaction.traceContext ? contextFromStored(interaction.traceContext) : active;
-    await otelContext.with(parent, () => bus.publish(
-      events.interactionStateChanged.topic,
-      toEventMessage('interactionStateChanged', eventKey(entry.tenantId, entry.interactionId), {
-        eventId: randomUUID(),
-        tenantId: entry.tenantId,
-        occurredAt: new Date(entry.occurredAt),
-        interactionId: entry.interactionId,
-        version: entry.version,
-        previousState: entry.previousState,
-        state: entry.state,
-        reason: entry.reason,
-        actor: entry.actor,
-        queueId: entry.queueId,
-        agentId: entry.agentId,
-        interaction: toInteraction(interaction),
-      }),
-    ));
+    const parent =
+      trace.getSpan(active) === undefined && interaction.traceContext ? contextFromStored(interaction.traceContext) : active;
+    await otelContext.with(parent, () =>
+      bus.publish(
+        events.interactionStateChanged.topic,
+        toEventMessage('interactionStateChanged', eventKey(entry.tenantId, entry.interactionId), {
+          eventId: randomUUID(),
+          tenantId: entry.tenantId,
+          occurredAt: new Date(entry.occurredAt),
+          interactionId: entry.interactionId,
+          version: entry.version,
+          previousState: entry.previousState,
+          state: entry.state,
+          reason: entry.reason,
+          actor: entry.actor,
+          queueId: entry.queueId,
+          agentId: entry.agentId,
+          interaction: toInteraction(interaction),
+        }),
+      ),
+    );
   }
 
   /** Brings the derived indexes (waiting, offers, conversation) in line with `record`. */
@@ -174,7 +184,8 @@ export function createRouterCore(options: RouterCoreOptions) {
    * only touched when the interaction opens or closes (each lookup is a scan on FerretDB v1).
    */
   async function maintainIndexes(record: InteractionRecord, previousState?: number): Promise<void> {
-    const wasOpen = previousState !== undefined && previousState !== S.INTERACTION_STATE_RECEIVED && openStates.has(previousState);
+    const wasOpen =
+      previousState !== undefined && previousState !== S.INTERACTION_STATE_RECEIVED && openStates.has(previousState);
     const conversationUnchanged = previousState !== undefined && wasOpen === openStates.has(record.state);
     // An entry can only exist when the previous state had one: skip deleting what cannot be there
     // (every write queues behind the others on FerretDB v1's SQLite backend).
@@ -285,7 +296,11 @@ export function createRouterCore(options: RouterCoreOptions) {
       return false;
     }
     options.onCommitted?.(entry);
-    const unfinished = (error: unknown) => logger.warn({ err: error, interactionId: entry.interactionId }, 'router: change committed but not fully published yet; the relay finishes it');
+    const unfinished = (error: unknown) =>
+      logger.warn(
+        { err: error, interactionId: entry.interactionId },
+        'router: change committed but not fully published yet; the relay finishes it',
+      );
     try {
       await maintainIndexes(entry.interaction, entry.previousState);
     } catch (error) {
@@ -308,10 +323,19 @@ export function createRouterCore(options: RouterCoreOptions) {
    * Applies one state-machine event and commits it as the next version. Undefined when another
    * writer committed first (re-read and decide again); throws FailedPreconditionError when refused.
    */
-  async function applyChange(record: InteractionRecord, event: InteractionEvent, extras: ChangeExtras = {}): Promise<InteractionRecord | undefined> {
+  async function applyChange(
+    record: InteractionRecord,
+    event: InteractionEvent,
+    extras: ChangeExtras = {},
+  ): Promise<InteractionRecord | undefined> {
     const result = transition(toSnapshot(record), event);
     if (!result.ok) throw new FailedPreconditionError(result.message, { reason: result.reason });
-    const changed: InteractionRecord = { ...withSnapshot(record, result.next), ...extras.patch, version: result.next.version, updatedAt: event.at };
+    const changed: InteractionRecord = {
+      ...withSnapshot(record, result.next),
+      ...extras.patch,
+      version: result.next.version,
+      updatedAt: event.at,
+    };
     // One offer per interaction: a change that leaves the offer standing keeps its id.
     const next: InteractionRecord = { ...changed, offerVersion: nextOfferVersion(record, changed) };
     const entry: InteractionHistoryRecord = {
@@ -332,7 +356,12 @@ export function createRouterCore(options: RouterCoreOptions) {
   }
 
   /** Re-reads and re-applies `decide` until it commits (or refuses by throwing / returning undefined). */
-  async function withRetry<T>(tenantId: string, interactionId: string, decide: (record: InteractionRecord) => Promise<T | undefined | 'retry'>, known?: InteractionRecord): Promise<T | undefined> {
+  async function withRetry<T>(
+    tenantId: string,
+    interactionId: string,
+    decide: (record: InteractionRecord) => Promise<T | undefined | 'retry'>,
+    known?: InteractionRecord,
+  ): Promise<T | undefined> {
     for (let attempt = 0; attempt < 8; attempt += 1) {
       // The first attempt may use a record just read or written (a lookup is a collection scan on FerretDB v1).
       const record = attempt === 0 && known ? known : await stores.interactions.get(tenantId, interactionId);
@@ -349,7 +378,10 @@ export function createRouterCore(options: RouterCoreOptions) {
 
   // ---- configuration snapshots (cached briefly: planning runs many times a second) ----
   const configCache = new Map<string, { at: number; value: Promise<unknown> }>();
-  function cachedAll<K extends 'queue' | 'agent' | 'rule' | 'senderList'>(tenantId: string, kind: K): ReturnType<typeof config.all<K>> {
+  function cachedAll<K extends 'queue' | 'agent' | 'rule' | 'senderList'>(
+    tenantId: string,
+    kind: K,
+  ): ReturnType<typeof config.all<K>> {
     const key = `${tenantId}/${kind}`;
     const hit = configCache.get(key);
     if (hit && clock() - hit.at < (options.configCacheMs ?? 1_000)) return hit.value as ReturnType<typeof config.all<K>>;
@@ -404,7 +436,9 @@ export function createRouterCore(options: RouterCoreOptions) {
       const session = sessionBy.get(id);
       const connected = session !== undefined && session.disconnectedAt === undefined && now - session.lastSeenAt < sessionTtlMs;
       const stored = presenceBy.get(id);
-      const presence = connected ? (stored?.presence ?? AgentPresence.AGENT_PRESENCE_AVAILABLE) : AgentPresence.AGENT_PRESENCE_OFFLINE;
+      const presence = connected
+        ? (stored?.presence ?? AgentPresence.AGENT_PRESENCE_AVAILABLE)
+        : AgentPresence.AGENT_PRESENCE_OFFLINE;
       const l = load.get(id) ?? { active: 0, pending: 0, lastAssignedAt: undefined };
       views.set(id, {
         agent: value,
@@ -436,7 +470,9 @@ export function createRouterCore(options: RouterCoreOptions) {
     if (cached && clock() - cached.at < 2_000) return cached.set;
     const [rules, lists] = await Promise.all([cachedAll(tenantId, 'rule'), cachedAll(tenantId, 'senderList')]);
     const set = compileRuleSet(
-      rules.map((r) => ({ ...r.value, ruleId: r.id })).sort((a, b) => a.position - b.position || a.ruleId.localeCompare(b.ruleId)),
+      rules
+        .map((r) => ({ ...r.value, ruleId: r.id }))
+        .sort((a, b) => a.position - b.position || a.ruleId.localeCompare(b.ruleId)),
       lists.map((l) => ({ ...l.value, senderListId: l.id })),
     );
     ruleCache.set(tenantId, { at: clock(), set });
@@ -469,41 +505,56 @@ export function createRouterCore(options: RouterCoreOptions) {
         interaction: created,
       };
       const fresh = await commitEntry(entry);
-      await stores.messages.insert(`${tenantId}/${interactionId}/${String(created.receivedAt).padStart(15, '0')}-${created.latestInboundGraphMessageId}`, {
-        kind: 'inbound',
-        json: event.message ? InboundEmailMessage(event) : {},
-        at: created.receivedAt,
-      });
+      await stores.messages.insert(
+        `${tenantId}/${interactionId}/${String(created.receivedAt).padStart(15, '0')}-${created.latestInboundGraphMessageId}`,
+        {
+          kind: 'inbound',
+          json: event.message ? InboundEmailMessage(event) : {},
+          at: created.receivedAt,
+        },
+      );
       record = fresh ? created : await stores.interactions.get(tenantId, interactionId);
-      if (!record) throw new FailedPreconditionError(`interaction ${interactionId} vanished while being stored`, { retryable: true });
+      if (!record)
+        throw new FailedPreconditionError(`interaction ${interactionId} vanished while being stored`, { retryable: true });
     }
     if (record.state !== S.INTERACTION_STATE_RECEIVED) return;
 
     // Threading: a message of a conversation with an open interaction joins it.
     if (record.conversationId) {
       const conversation = await stores.conversations.get(`${tenantId}/${record.conversationId}`);
-      const candidate = conversation?.openInteractionId && conversation.openInteractionId !== interactionId ? await stores.interactions.get(tenantId, conversation.openInteractionId) : undefined;
-      const open = candidate && openStates.has(candidate.state) && candidate.state !== S.INTERACTION_STATE_RECEIVED ? candidate : undefined;
+      const candidate =
+        conversation?.openInteractionId && conversation.openInteractionId !== interactionId
+          ? await stores.interactions.get(tenantId, conversation.openInteractionId)
+          : undefined;
+      const open =
+        candidate && openStates.has(candidate.state) && candidate.state !== S.INTERACTION_STATE_RECEIVED ? candidate : undefined;
       if (open) {
-        const joined = await stores.messages.insert(`${tenantId}/${open.interactionId}/${String(record.receivedAt).padStart(15, '0')}-${record.latestInboundGraphMessageId}`, {
-          kind: 'inbound',
-          json: event.message ? InboundEmailMessage(event) : {},
-          at: record.receivedAt,
-        });
+        const joined = await stores.messages.insert(
+          `${tenantId}/${open.interactionId}/${String(record.receivedAt).padStart(15, '0')}-${record.latestInboundGraphMessageId}`,
+          {
+            kind: 'inbound',
+            json: event.message ? InboundEmailMessage(event) : {},
+            at: record.receivedAt,
+          },
+        );
         if (joined) {
           const joining = record;
           await withRetry(tenantId, open.interactionId, async (target) => {
-            const next = await applyChange(target, { type: 'customer-reply', at: now }, {
-              patch: {
-                inboundMessageCount: target.inboundMessageCount + 1,
-                latestInboundGraphMessageId: joining.latestInboundGraphMessageId || target.latestInboundGraphMessageId,
-                preview: joining.preview,
-                importance: Math.max(target.importance, joining.importance),
-                hasAttachments: target.hasAttachments || joining.hasAttachments,
-                automation: mergeAutomation(target.automation, joining.automation),
-                latestInboundAutomation: joining.latestInboundAutomation ?? joining.automation,
+            const next = await applyChange(
+              target,
+              { type: 'customer-reply', at: now },
+              {
+                patch: {
+                  inboundMessageCount: target.inboundMessageCount + 1,
+                  latestInboundGraphMessageId: joining.latestInboundGraphMessageId || target.latestInboundGraphMessageId,
+                  preview: joining.preview,
+                  importance: Math.max(target.importance, joining.importance),
+                  hasAttachments: target.hasAttachments || joining.hasAttachments,
+                  automation: mergeAutomation(target.automation, joining.automation),
+                  latestInboundAutomation: joining.latestInboundAutomation ?? joining.automation,
+                },
               },
-            });
+            );
             return next ?? 'retry';
           });
         }
@@ -515,7 +566,11 @@ export function createRouterCore(options: RouterCoreOptions) {
       }
       const previous = conversation?.lastClosed;
       if (previous && previous.interactionId !== interactionId) {
-        record = { ...record, previousInteractionId: previous.interactionId, affinity: { agentId: previous.agentId, previousClosedAt: previous.closedAt } };
+        record = {
+          ...record,
+          previousInteractionId: previous.interactionId,
+          affinity: { agentId: previous.agentId, previousClosedAt: previous.closedAt },
+        };
       }
     }
 
@@ -530,23 +585,49 @@ export function createRouterCore(options: RouterCoreOptions) {
     );
     const outcome = evaluation.outcome;
     const base = record;
-    await withRetry(tenantId, interactionId, async (current) => {
-      if (current.state !== S.INTERACTION_STATE_RECEIVED) return current;
-      const carried = { previousInteractionId: base.previousInteractionId, affinity: base.affinity };
-      const target = outcome.kind === 'route' ? queues.get(outcome.queueId) : undefined;
-      if (outcome.kind === 'route' && target) {
-        const policy = target.policy;
-        return (
-          (await applyChange(current, { type: 'route', at: now, queueId: outcome.queueId, priority: outcome.priority, requiredSkills: outcome.requiredSkills }, {
-            patch: { ...carried, tags: [...outcome.tags], matchedRuleId: outcome.ruleId ?? '', serviceLevelDueAt: serviceLevelDueAt(policy, now) },
-          })) ?? 'retry'
-        );
-      }
-      if (outcome.kind === 'discard') {
-        return (await applyChange(current, { type: 'discard', at: now, reason: outcome.reason }, { patch: { ...carried, matchedRuleId: outcome.ruleId }, note: outcome.reason })) ?? 'retry';
-      }
-      return (await applyChange(current, { type: 'no-route', at: now }, { patch: carried })) ?? 'retry';
-    }, record);
+    await withRetry(
+      tenantId,
+      interactionId,
+      async (current) => {
+        if (current.state !== S.INTERACTION_STATE_RECEIVED) return current;
+        const carried = { previousInteractionId: base.previousInteractionId, affinity: base.affinity };
+        const target = outcome.kind === 'route' ? queues.get(outcome.queueId) : undefined;
+        if (outcome.kind === 'route' && target) {
+          const policy = target.policy;
+          return (
+            (await applyChange(
+              current,
+              {
+                type: 'route',
+                at: now,
+                queueId: outcome.queueId,
+                priority: outcome.priority,
+                requiredSkills: outcome.requiredSkills,
+              },
+              {
+                patch: {
+                  ...carried,
+                  tags: [...outcome.tags],
+                  matchedRuleId: outcome.ruleId ?? '',
+                  serviceLevelDueAt: serviceLevelDueAt(policy, now),
+                },
+              },
+            )) ?? 'retry'
+          );
+        }
+        if (outcome.kind === 'discard') {
+          return (
+            (await applyChange(
+              current,
+              { type: 'discard', at: now, reason: outcome.reason },
+              { patch: { ...carried, matchedRuleId: outcome.ruleId }, note: outcome.reason },
+            )) ?? 'retry'
+          );
+        }
+        return (await applyChange(current, { type: 'no-route', at: now }, { patch: carried })) ?? 'retry';
+      },
+      record,
+    );
     notifyWork(tenantId);
   }
 
@@ -592,8 +673,19 @@ export function createRouterCore(options: RouterCoreOptions) {
       if (!record) return;
       const event: InteractionEvent =
         decision.kind === 'relax-skills'
-          ? { type: 'relax-skills', at: now, requiredSkills: decision.requiredSkills, escalationStepsApplied: decision.escalationStepsApplied }
-          : { type: 'overflow', at: now, queueId: decision.toQueueId, resetWaitTime: decision.queuedAt !== record.queuedAt, requiredSkills: decision.requiredSkills };
+          ? {
+              type: 'relax-skills',
+              at: now,
+              requiredSkills: decision.requiredSkills,
+              escalationStepsApplied: decision.escalationStepsApplied,
+            }
+          : {
+              type: 'overflow',
+              at: now,
+              queueId: decision.toQueueId,
+              resetWaitTime: decision.queuedAt !== record.queuedAt,
+              requiredSkills: decision.requiredSkills,
+            };
       const next = await applyChange(record, event).catch(() => undefined);
       if (next) {
         records.set(next.interactionId, next);
@@ -614,7 +706,12 @@ export function createRouterCore(options: RouterCoreOptions) {
         next = await applyChange(
           record,
           { type: 'offer', at: now, agentId: offer.agentId, expiresAt: offer.expiresAt, byAffinity: offer.reason === 'affinity' },
-          { patch: { offerReason: offer.reason === 'affinity' ? OfferReason.OFFER_REASON_AFFINITY : OfferReason.OFFER_REASON_ROUTED, offerNote: '' } },
+          {
+            patch: {
+              offerReason: offer.reason === 'affinity' ? OfferReason.OFFER_REASON_AFFINITY : OfferReason.OFFER_REASON_ROUTED,
+              offerNote: '',
+            },
+          },
         );
       } catch (error) {
         logger.debug({ err: error, interactionId: offer.interactionId }, 'router: planned offer refused');
@@ -622,7 +719,11 @@ export function createRouterCore(options: RouterCoreOptions) {
       if (next) made += 1;
       else await undoClaim(claim);
     });
-    await Promise.all(Object.entries(plan.roundRobinCursors).map(([queueId, agentId]) => stores.cursors.put(`${tenantId}/${queueId}`, { agentId })));
+    await Promise.all(
+      Object.entries(plan.roundRobinCursors).map(([queueId, agentId]) =>
+        stores.cursors.put(`${tenantId}/${queueId}`, { agentId }),
+      ),
+    );
     return { offers: made, nextWakeAt: plan.nextWakeAt };
   }
 
@@ -630,11 +731,14 @@ export function createRouterCore(options: RouterCoreOptions) {
   async function sweepExpiredOffers(limit = 500): Promise<Set<string>> {
     const now = clock();
     const tenants = new Set<string>();
-    const lapsed = (await stores.offers.list({ prefix: '', limit: 100_000 })).filter((o) => o.document.expiresAt <= now).slice(0, limit);
+    const lapsed = (await stores.offers.list({ prefix: '', limit: 100_000 }))
+      .filter((o) => o.document.expiresAt <= now)
+      .slice(0, limit);
     for (const { key } of lapsed) {
       const [tenantId = '', interactionId = ''] = key.split('/');
       let record = await stores.interactions.get(tenantId, interactionId);
-      if (!record || record.state !== S.INTERACTION_STATE_OFFERED) record = await stores.interactions.refresh(tenantId, interactionId);
+      if (!record || record.state !== S.INTERACTION_STATE_OFFERED)
+        record = await stores.interactions.refresh(tenantId, interactionId);
       if (!record || record.state !== S.INTERACTION_STATE_OFFERED) {
         if (record) await maintainIndexes(record);
         else await stores.offers.delete(key);
@@ -660,7 +764,8 @@ export function createRouterCore(options: RouterCoreOptions) {
       const holds = (record: InteractionRecord | undefined) =>
         record !== undefined &&
         ((record.state === S.INTERACTION_STATE_OFFERED && record.offeredAgentId === agentId) ||
-          ((record.state === S.INTERACTION_STATE_ASSIGNED || record.state === S.INTERACTION_STATE_REPLIED) && record.agentId === agentId));
+          ((record.state === S.INTERACTION_STATE_ASSIGNED || record.state === S.INTERACTION_STATE_REPLIED) &&
+            record.agentId === agentId));
       if (holds(await stores.interactions.get(tenantId, slot.document.interactionId))) continue;
       // Confirm against the newest committed version before freeing capacity.
       if (!holds(await stores.interactions.refresh(tenantId, slot.document.interactionId))) {
@@ -708,14 +813,19 @@ export function createRouterCore(options: RouterCoreOptions) {
     clock,
     /** Tenants with waiting or offered interactions. */
     knownTenants: async () => {
-      const [waiting, offers] = await Promise.all([stores.waiting.list({ prefix: '', limit: 100_000 }), stores.offers.list({ prefix: '', limit: 100_000 })]);
+      const [waiting, offers] = await Promise.all([
+        stores.waiting.list({ prefix: '', limit: 100_000 }),
+        stores.offers.list({ prefix: '', limit: 100_000 }),
+      ]);
       return [...new Set([...waiting, ...offers].map((row) => row.key.slice(0, row.key.indexOf('/'))))];
     },
     /** Interactions an agent holds or is offered, from its capacity slots (an `_id` range, not a scan of interactions). */
     async agentInteractions(tenantId: string, agentId: string): Promise<InteractionRecord[]> {
       const slots = await stores.slots.list({ prefix: slotPrefix(tenantId, agentId), limit: 1000 });
       const records = await Promise.all(slots.map((slot) => stores.interactions.get(tenantId, slot.document.interactionId)));
-      return records.filter((r): r is InteractionRecord => r !== undefined && (r.offeredAgentId === agentId || r.agentId === agentId));
+      return records.filter(
+        (r): r is InteractionRecord => r !== undefined && (r.offeredAgentId === agentId || r.agentId === agentId),
+      );
     },
     applyChange,
     withRetry,

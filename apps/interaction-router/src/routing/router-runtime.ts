@@ -75,7 +75,12 @@ export function createRouterRuntime(options: RouterRuntimeOptions) {
     plannerLeases.delete(tenantId);
     // Renewal is release + the next epoch (leases are unique inserts); another replica may take it in between, which is fine.
     if (held && held.expiresAt.getTime() > now) await options.leases.release(held);
-    const lease = await options.leases.tryAcquire(`interaction-router/planner/${tenantId}`, options.replicaId, leaseMs, new Date(now));
+    const lease = await options.leases.tryAcquire(
+      `interaction-router/planner/${tenantId}`,
+      options.replicaId,
+      leaseMs,
+      new Date(now),
+    );
     if (lease) plannerLeases.set(tenantId, lease);
     else core.forgetWaiting(tenantId); // another replica plans it now; a view kept here would go stale
     return lease !== undefined;
@@ -88,7 +93,10 @@ export function createRouterRuntime(options: RouterRuntimeOptions) {
       clearTimeout(wakeTimers.get(tenantId));
       if (result.nextWakeAt !== undefined && !stopped) {
         const delay = Math.max(0, Math.min(result.nextWakeAt - core.clock(), 2 ** 31 - 1));
-        wakeTimers.set(tenantId, setTimeout(() => trigger(tenantId), delay + 5));
+        wakeTimers.set(
+          tenantId,
+          setTimeout(() => trigger(tenantId), delay + 5),
+        );
       }
     } catch (error) {
       logger.warn({ err: error, tenantId }, 'router: planning pass failed; retrying on the next trigger');
@@ -135,7 +143,9 @@ export function createRouterRuntime(options: RouterRuntimeOptions) {
     planning: () => [...plannerLeases.keys()],
     /** True once the inbound and the send-result consumers own partitions. */
     consuming: () =>
-      (subscription?.assignments().length ?? 0) > 0 && (resultSubscription?.assignments().length ?? 0) > 0 && (changeSubscription?.assignments().length ?? 0) > 0,
+      (subscription?.assignments().length ?? 0) > 0 &&
+      (resultSubscription?.assignments().length ?? 0) > 0 &&
+      (changeSubscription?.assignments().length ?? 0) > 0,
     async start(): Promise<void> {
       await bus.ensureTopics([
         { topic: events.inboundEmail.topic, partitions: 8 },
@@ -151,7 +161,10 @@ export function createRouterRuntime(options: RouterRuntimeOptions) {
         handler: async (message) => {
           const started = performance.now();
           await core.intake(fromEventMessage('inboundEmail', message));
-          logger.debug({ ms: Math.round(performance.now() - started), offset: message.offset, partition: message.partition }, 'router: inbound e-mail routed');
+          logger.debug(
+            { ms: Math.round(performance.now() - started), offset: message.offset, partition: message.partition },
+            'router: inbound e-mail routed',
+          );
         },
       });
       resultSubscription = await bus.subscribe({
@@ -179,18 +192,38 @@ export function createRouterRuntime(options: RouterRuntimeOptions) {
         fromBeginning: false,
         handler: async (message) => {
           const change = fromEventMessage('interactionStateChanged', message);
-          if (change.state !== InteractionState.INTERACTION_STATE_QUEUED && change.previousState !== InteractionState.INTERACTION_STATE_QUEUED) return;
+          if (
+            change.state !== InteractionState.INTERACTION_STATE_QUEUED &&
+            change.previousState !== InteractionState.INTERACTION_STATE_QUEUED
+          )
+            return;
           core.observeChange(change.tenantId, change.interactionId);
-          if (change.state === InteractionState.INTERACTION_STATE_QUEUED && plannerLeases.has(change.tenantId)) trigger(change.tenantId);
+          if (change.state === InteractionState.INTERACTION_STATE_QUEUED && plannerLeases.has(change.tenantId))
+            trigger(change.tenantId);
         },
       });
       timers.push(
         setInterval(() => {
           for (const tenantId of tenants) trigger(tenantId);
         }, pollMs),
-        setInterval(() => void core.knownTenants().then((found) => found.forEach((t) => tenants.add(t)), () => undefined), options.tenantDiscoveryMs ?? 10_000),
-        setInterval(() => void core.sweepExpiredOffers().catch((error: unknown) => logger.warn({ err: error }, 'router: offer sweep failed')), options.sweepIntervalMs ?? 500),
-        setInterval(() => void core.relayUnpublished().catch((error: unknown) => logger.warn({ err: error }, 'router: outbox relay failed')), options.relayIntervalMs ?? 5_000),
+        setInterval(
+          () =>
+            void core.knownTenants().then(
+              (found) => found.forEach((t) => tenants.add(t)),
+              () => undefined,
+            ),
+          options.tenantDiscoveryMs ?? 10_000,
+        ),
+        setInterval(
+          () =>
+            void core.sweepExpiredOffers().catch((error: unknown) => logger.warn({ err: error }, 'router: offer sweep failed')),
+          options.sweepIntervalMs ?? 500,
+        ),
+        setInterval(
+          () =>
+            void core.relayUnpublished().catch((error: unknown) => logger.warn({ err: error }, 'router: outbox relay failed')),
+          options.relayIntervalMs ?? 5_000,
+        ),
         setInterval(() => {
           for (const tenantId of tenants) void core.reconcileSlots(tenantId).catch(() => undefined);
         }, 10_000),
@@ -202,7 +235,11 @@ export function createRouterRuntime(options: RouterRuntimeOptions) {
       timers.forEach(clearInterval);
       clearTimeout(debounce);
       wakeTimers.forEach(clearTimeout);
-      await Promise.all([subscription?.close({ graceMs: 5_000 }), resultSubscription?.close({ graceMs: 5_000 }), changeSubscription?.close({ graceMs: 1_000 })]);
+      await Promise.all([
+        subscription?.close({ graceMs: 5_000 }),
+        resultSubscription?.close({ graceMs: 5_000 }),
+        changeSubscription?.close({ graceMs: 1_000 }),
+      ]);
       await Promise.allSettled(running.values());
       // Hand the tenants over at once instead of after the lease's expiry.
       await Promise.allSettled([...plannerLeases.values()].map((lease) => options.leases.release(lease)));

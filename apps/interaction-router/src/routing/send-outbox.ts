@@ -5,7 +5,8 @@ import type { OutboxDocument, RouterStores, SendDocument } from '../store/router
 import { outboundMessageKey, outboundThreadEntry } from './send-results';
 
 /** The outbox marker of a send: `<tenant>/<interaction>/send/<sendId>` (the relay tells it from a change's marker by `sendKey`). */
-export const sendOutboxKey = (tenantId: string, send: Pick<SendDocument, 'interactionId' | 'sendId'>): string => `${tenantId}/${send.interactionId}/send/${send.sendId}`;
+export const sendOutboxKey = (tenantId: string, send: Pick<SendDocument, 'interactionId' | 'sendId'>): string =>
+  `${tenantId}/${send.interactionId}/send/${send.sendId}`;
 
 /** Markers whose writer never stored the send (it crashed in between) are dropped after this long. */
 const abandonedAfterMs = 60_000;
@@ -26,7 +27,10 @@ export function createSendOutbox(deps: { stores: RouterStores; bus: EventBus; lo
   /** The thread message and the send-id index (store only; inserts, so repeating them is harmless). */
   async function index(tenantId: string, key: string, send: SendDocument): Promise<void> {
     await stores.sendIndex.insert(`${tenantId}/${send.sendId}`, { sendKey: key });
-    await stores.messages.insert(outboundMessageKey(tenantId, send.interactionId, send.requestedAt, send.sendId), outboundThreadEntry(key, send));
+    await stores.messages.insert(
+      outboundMessageKey(tenantId, send.interactionId, send.requestedAt, send.sendId),
+      outboundThreadEntry(key, send),
+    );
   }
 
   /** Publishes the send's OutboundRequest, marks it published and drops its marker; indexes it first unless the caller just did. */
@@ -36,10 +40,14 @@ export function createSendOutbox(deps: { stores: RouterStores; bus: EventBus; lo
     try {
       if (!indexed) await index(tenantId, key, send);
       const outbound = OutboundRequest.fromJSON(send.request);
-      await bus.publish(events.outboundRequest.topic, toEventMessage('outboundRequest', eventKey(tenantId, send.mailboxId), outbound));
+      await bus.publish(
+        events.outboundRequest.topic,
+        toEventMessage('outboundRequest', eventKey(tenantId, send.mailboxId), outbound),
+      );
       const stored = await stores.sends.get(key);
       // A result may already have been recorded (outbound-send is quick): it implies publication.
-      if (stored && !stored.published && stored.state === SendState.SEND_STATE_ACCEPTED) await stores.sends.put(key, { ...stored, published: true });
+      if (stored && !stored.published && stored.state === SendState.SEND_STATE_ACCEPTED)
+        await stores.sends.put(key, { ...stored, published: true });
       await stores.outbox.delete(markerKey);
     } finally {
       inFlight.delete(markerKey);
@@ -49,7 +57,10 @@ export function createSendOutbox(deps: { stores: RouterStores; bus: EventBus; lo
   /** Starts `deliver` without waiting for it: a failure leaves the marker to the relay. */
   function deliverSoon(tenantId: string, key: string, send: SendDocument, indexed: boolean): void {
     void deliver(tenantId, key, send, sendOutboxKey(tenantId, send), indexed).catch((error: unknown) =>
-      logger.warn({ err: error, sendId: send.sendId }, 'router: reply recorded but not published yet; the outbox relay publishes it'),
+      logger.warn(
+        { err: error, sendId: send.sendId },
+        'router: reply recorded but not published yet; the outbox relay publishes it',
+      ),
     );
   }
 

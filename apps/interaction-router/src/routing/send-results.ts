@@ -1,4 +1,13 @@
-import { ActorKind, InteractionState, OutboundRequest, type OutboundThreadMessage, SendFailure, SendState, SentMessage, type OutboundResult } from '@mailroute/contracts';
+import {
+  ActorKind,
+  InteractionState,
+  OutboundRequest,
+  type OutboundThreadMessage,
+  SendFailure,
+  SendState,
+  SentMessage,
+  type OutboundResult,
+} from '@mailroute/contracts';
 import type { Logger } from '@mailroute/platform';
 import type { InteractionRecord } from '@mailroute/persistence';
 import type { RouterStores, SendDocument } from '../store/router-stores';
@@ -6,7 +15,11 @@ import type { RouterCore } from './router-core';
 
 const S = InteractionState;
 // OUTCOME_UNKNOWN is final but not a failure: the reply may have gone out (the agent must not simply resend).
-const finalSendStates = new Set<number>([SendState.SEND_STATE_SENT, SendState.SEND_STATE_FAILED, SendState.SEND_STATE_OUTCOME_UNKNOWN]);
+const finalSendStates = new Set<number>([
+  SendState.SEND_STATE_SENT,
+  SendState.SEND_STATE_FAILED,
+  SendState.SEND_STATE_OUTCOME_UNKNOWN,
+]);
 /** How many counted send ids an interaction remembers (a redelivery older than this many replies is far beyond Kafka's redelivery window). */
 const rememberedSends = 50;
 
@@ -43,10 +56,18 @@ export function outboundThreadMessage(json: unknown, send: SendDocument | undefi
  * Whether `result` moves the send forward: a final state is never followed by another, and a
  * RETRYING report never overtakes a later one (idempotency is (send_id, state, attempts)).
  */
-export function advancesSend(stored: Pick<SendDocument, 'state' | 'attempts'>, result: Pick<OutboundResult, 'state' | 'attempts'>): boolean {
+export function advancesSend(
+  stored: Pick<SendDocument, 'state' | 'attempts'>,
+  result: Pick<OutboundResult, 'state' | 'attempts'>,
+): boolean {
   if (finalSendStates.has(stored.state)) return false;
   if (finalSendStates.has(result.state)) return true;
-  if (result.state !== SendState.SEND_STATE_RETRYING && result.state !== SendState.SEND_STATE_SENDING && result.state !== SendState.SEND_STATE_CHECKING) return false;
+  if (
+    result.state !== SendState.SEND_STATE_RETRYING &&
+    result.state !== SendState.SEND_STATE_SENDING &&
+    result.state !== SendState.SEND_STATE_CHECKING
+  )
+    return false;
   return result.attempts > (stored.attempts ?? 0) || stored.state === SendState.SEND_STATE_ACCEPTED;
 }
 
@@ -64,7 +85,9 @@ export function createSendResultHandler(deps: { core: RouterCore; stores: Router
     const indexed = await stores.sendIndex.get(`${result.tenantId}/${result.sendId}`);
     const candidates = [
       indexed?.sendKey,
-      result.requestedBy?.kind === ActorKind.ACTOR_KIND_AGENT && result.requestedBy.id ? `${result.tenantId}/${result.requestedBy.id}/${result.idempotencyKey}` : undefined,
+      result.requestedBy?.kind === ActorKind.ACTOR_KIND_AGENT && result.requestedBy.id
+        ? `${result.tenantId}/${result.requestedBy.id}/${result.idempotencyKey}`
+        : undefined,
     ];
     for (const key of candidates) {
       if (!key) continue;
@@ -80,10 +103,22 @@ export function createSendResultHandler(deps: { core: RouterCore; stores: Router
    * comes first, from the result; the request fills the content in whichever comes second. Kept
    * under `<tenant>/send/<sendId>` (agents' keys are `<tenant>/<agent>/<key>`; agent ids have no "/").
    */
-  async function recordForeign(tenantId: string, request: OutboundRequest, fromRequest: boolean): Promise<{ key: string; send: SendDocument }> {
+  async function recordForeign(
+    tenantId: string,
+    request: OutboundRequest,
+    fromRequest: boolean,
+  ): Promise<{ key: string; send: SendDocument }> {
     const key = foreignSendKey(tenantId, request.sendId);
     const requestedAt = request.occurredAt?.getTime() ?? core.clock();
-    const fresh: SendDocument = { sendId: request.sendId, interactionId: request.interactionId, mailboxId: request.mailboxId, state: SendState.SEND_STATE_ACCEPTED, requestedAt, request: OutboundRequest.toJSON(request), published: true };
+    const fresh: SendDocument = {
+      sendId: request.sendId,
+      interactionId: request.interactionId,
+      mailboxId: request.mailboxId,
+      state: SendState.SEND_STATE_ACCEPTED,
+      requestedAt,
+      request: OutboundRequest.toJSON(request),
+      published: true,
+    };
     let send = fresh;
     if (!(await stores.sends.insert(key, fresh))) {
       const stored = await stores.sends.get(key);
@@ -109,46 +144,75 @@ export function createSendResultHandler(deps: { core: RouterCore; stores: Router
       // Not an agent's reply: counted on the interaction whoever holds it (REPLIED when an agent does).
       await core.withRetry(tenantId, send.interactionId, async (record): Promise<InteractionRecord | 'retry' | undefined> => {
         if (record.repliedSendIds?.includes(send.sendId)) return record;
-        if (record.state === S.INTERACTION_STATE_RECEIVED || record.state === S.INTERACTION_STATE_COMPLETED || record.state === S.INTERACTION_STATE_MERGED || record.state === S.INTERACTION_STATE_DISCARDED) {
-          logger.info({ tenantId, interactionId: send.interactionId, sendId: send.sendId }, 'router: send recorded on the thread only (the interaction is closed)');
+        if (
+          record.state === S.INTERACTION_STATE_RECEIVED ||
+          record.state === S.INTERACTION_STATE_COMPLETED ||
+          record.state === S.INTERACTION_STATE_MERGED ||
+          record.state === S.INTERACTION_STATE_DISCARDED
+        ) {
+          logger.info(
+            { tenantId, interactionId: send.interactionId, sendId: send.sendId },
+            'router: send recorded on the thread only (the interaction is closed)',
+          );
           return undefined;
         }
-        const next = await core.applyChange(record, { type: 'reply', at, agentId: record.agentId ?? '', by: { kind: 'supervisor', id: agentId } }, {
-          actorName: request.requestedBy?.displayName,
-          note: `send ${send.sendId}`,
-          patch: countedReply(record, send.sendId, sentAt, at),
-        });
+        const next = await core.applyChange(
+          record,
+          { type: 'reply', at, agentId: record.agentId ?? '', by: { kind: 'supervisor', id: agentId } },
+          {
+            actorName: request.requestedBy?.displayName,
+            note: `send ${send.sendId}`,
+            patch: countedReply(record, send.sendId, sentAt, at),
+          },
+        );
         return next ?? 'retry';
       });
       return;
     }
-    const counted = await core.withRetry(tenantId, send.interactionId, async (record): Promise<InteractionRecord | 'retry' | undefined> => {
-      if (record.repliedSendIds?.includes(send.sendId)) return record;
-      const held = (record.state === S.INTERACTION_STATE_ASSIGNED || record.state === S.INTERACTION_STATE_REPLIED) && record.agentId === agentId;
-      if (!held) {
-        // Completed, transferred or taken over meanwhile: the send is recorded on its own document only.
-        logger.info({ tenantId, interactionId: send.interactionId, sendId: send.sendId }, 'router: reply sent after the agent no longer held the interaction');
-        return undefined;
-      }
-      const next = await core.applyChange(
-        record,
-        { type: 'reply', at, agentId },
-        {
-          actorName: request.requestedBy?.displayName,
-          note: `send ${send.sendId}`,
-          patch: countedReply(record, send.sendId, sentAt, at),
-        },
-      );
-      return next ?? 'retry';
-    });
+    const counted = await core.withRetry(
+      tenantId,
+      send.interactionId,
+      async (record): Promise<InteractionRecord | 'retry' | undefined> => {
+        if (record.repliedSendIds?.includes(send.sendId)) return record;
+        const held =
+          (record.state === S.INTERACTION_STATE_ASSIGNED || record.state === S.INTERACTION_STATE_REPLIED) &&
+          record.agentId === agentId;
+        if (!held) {
+          // Completed, transferred or taken over meanwhile: the send is recorded on its own document only.
+          logger.info(
+            { tenantId, interactionId: send.interactionId, sendId: send.sendId },
+            'router: reply sent after the agent no longer held the interaction',
+          );
+          return undefined;
+        }
+        const next = await core.applyChange(
+          record,
+          { type: 'reply', at, agentId },
+          {
+            actorName: request.requestedBy?.displayName,
+            note: `send ${send.sendId}`,
+            patch: countedReply(record, send.sendId, sentAt, at),
+          },
+        );
+        return next ?? 'retry';
+      },
+    );
     if (!counted || !request.completeAfterSend) return;
-    const completed = await core.withRetry(tenantId, send.interactionId, async (record): Promise<InteractionRecord | 'retry' | undefined> => {
-      if (record.state === S.INTERACTION_STATE_COMPLETED) return undefined;
-      // Only the reply's own REPLIED state completes: a customer message that arrived since (ASSIGNED) keeps it open.
-      if (record.state !== S.INTERACTION_STATE_REPLIED || record.agentId !== agentId) return undefined;
-      const next = await core.applyChange(record, { type: 'complete', at, by: { kind: 'agent', agentId } }, { actorName: request.requestedBy?.displayName, note: `completed after send ${send.sendId}` });
-      return next ?? 'retry';
-    });
+    const completed = await core.withRetry(
+      tenantId,
+      send.interactionId,
+      async (record): Promise<InteractionRecord | 'retry' | undefined> => {
+        if (record.state === S.INTERACTION_STATE_COMPLETED) return undefined;
+        // Only the reply's own REPLIED state completes: a customer message that arrived since (ASSIGNED) keeps it open.
+        if (record.state !== S.INTERACTION_STATE_REPLIED || record.agentId !== agentId) return undefined;
+        const next = await core.applyChange(
+          record,
+          { type: 'complete', at, by: { kind: 'agent', agentId } },
+          { actorName: request.requestedBy?.displayName, note: `completed after send ${send.sendId}` },
+        );
+        return next ?? 'retry';
+      },
+    );
     if (completed) {
       await core.releaseSlot(tenantId, agentId, send.interactionId);
       core.notifyWork(tenantId);
@@ -174,9 +238,27 @@ export function createSendResultHandler(deps: { core: RouterCore; stores: Router
         return 'unknown-send';
       }
       let found = await findSend(result);
-      if (!found && result.interactionId && result.requestedBy?.kind !== ActorKind.ACTOR_KIND_AGENT && (await stores.interactions.get(result.tenantId, result.interactionId))) {
+      if (
+        !found &&
+        result.interactionId &&
+        result.requestedBy?.kind !== ActorKind.ACTOR_KIND_AGENT &&
+        (await stores.interactions.get(result.tenantId, result.interactionId))
+      ) {
         // A send about one of our interactions that we did not originate, seen before its request.
-        found = await recordForeign(result.tenantId, OutboundRequest.fromPartial({ tenantId: result.tenantId, sendId: result.sendId, idempotencyKey: result.idempotencyKey, kind: result.kind, interactionId: result.interactionId, mailboxId: result.mailboxId, requestedBy: result.requestedBy, occurredAt: result.occurredAt }), false);
+        found = await recordForeign(
+          result.tenantId,
+          OutboundRequest.fromPartial({
+            tenantId: result.tenantId,
+            sendId: result.sendId,
+            idempotencyKey: result.idempotencyKey,
+            kind: result.kind,
+            interactionId: result.interactionId,
+            mailboxId: result.mailboxId,
+            requestedBy: result.requestedBy,
+            occurredAt: result.occurredAt,
+          }),
+          false,
+        );
       }
       if (!found) return 'unknown-send'; // another deployment's
       const { key, send } = found;

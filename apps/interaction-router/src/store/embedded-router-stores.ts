@@ -1,4 +1,10 @@
-import { EmbeddedDocumentTable, EmbeddedInteractionRepository, EmbeddedLeaseRepository, EmbeddedStore, EmbeddedVersionedTable } from '@mailroute/persistence';
+import {
+  EmbeddedDocumentTable,
+  EmbeddedInteractionRepository,
+  EmbeddedLeaseRepository,
+  EmbeddedStore,
+  EmbeddedVersionedTable,
+} from '@mailroute/persistence';
 import type {
   AgentActivityDocument,
   ConfigDocument,

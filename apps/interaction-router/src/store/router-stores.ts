@@ -15,7 +15,11 @@ import {
 /** A record with optimistic concurrency (VersionedCollection's shape): the version is the etag. */
 export interface VersionedStore<T extends object> {
   latest(key: string): Promise<LatestVersion<T> | undefined>;
-  write(key: string, expectedVersion: number, data: T): Promise<{ outcome: 'written'; version: number } | { outcome: 'conflict' }>;
+  write(
+    key: string,
+    expectedVersion: number,
+    data: T,
+  ): Promise<{ outcome: 'written'; version: number } | { outcome: 'conflict' }>;
   remove(key: string, expectedVersion?: number): Promise<boolean>;
   page(after: string | undefined, limit: number): Promise<LatestVersion<T>[]>;
 }

@@ -1,10 +1,26 @@
 import { ClientError, Status } from 'nice-grpc';
-import { AgentPresence, OutgoingMessage, ReplyMode, type AgentDesktopServiceClient, type Interaction, type Offer } from '@mailroute/contracts';
+import {
+  AgentPresence,
+  OutgoingMessage,
+  ReplyMode,
+  type AgentDesktopServiceClient,
+  type Interaction,
+  type Offer,
+} from '@mailroute/contracts';
 
 /** Codes a desktop retries on: the replica is gone or restarting, or cut the call while going away. */
-const transientCodes = new Set([Status.UNAVAILABLE, Status.DEADLINE_EXCEEDED, Status.CANCELLED, Status.ABORTED, Status.UNKNOWN, Status.INTERNAL]);
-const isTransient = (error: unknown): boolean => (error instanceof ClientError ? transientCodes.has(error.code) : (error as Error | undefined)?.name === 'AbortError');
-const codeOf = (error: unknown): string => (error instanceof ClientError ? Status[error.code] : String((error as Error | undefined)?.name ?? error));
+const transientCodes = new Set([
+  Status.UNAVAILABLE,
+  Status.DEADLINE_EXCEEDED,
+  Status.CANCELLED,
+  Status.ABORTED,
+  Status.UNKNOWN,
+  Status.INTERNAL,
+]);
+const isTransient = (error: unknown): boolean =>
+  error instanceof ClientError ? transientCodes.has(error.code) : (error as Error | undefined)?.name === 'AbortError';
+const codeOf = (error: unknown): string =>
+  error instanceof ClientError ? Status[error.code] : String((error as Error | undefined)?.name ?? error);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** How an agent came to hold an interaction: its own Accept call, or the router telling it (a reconnect's snapshot, an assignment event). */
@@ -131,16 +147,24 @@ export function runSimulatedAgent(options: SimulatedAgentOptions): Promise<void>
   /** Interactions worked on (whichever way the agent learned it holds them). */
   const working = new Set<string>();
 
-  async function call<T>(what: string, action: (client: AgentDesktopServiceClient, signal: AbortSignal) => Promise<T>, options_: { retryPrecondition?: boolean } = {}): Promise<T> {
+  async function call<T>(
+    what: string,
+    action: (client: AgentDesktopServiceClient, signal: AbortSignal) => Promise<T>,
+    options_: { retryPrecondition?: boolean } = {},
+  ): Promise<T> {
     let preconditionRetries = options_.retryPrecondition ? 5 : 0;
     for (let attempt = 1; ; attempt += 1) {
       try {
         return await action(options.client(), AbortSignal.any([signal, AbortSignal.timeout(20_000)]));
       } catch (error) {
         // Under contention the router answers FAILED_PRECONDITION "keeps changing; try again" (retryable).
-        const precondition = error instanceof ClientError && error.code === Status.FAILED_PRECONDITION && preconditionRetries-- > 0;
+        const precondition =
+          error instanceof ClientError && error.code === Status.FAILED_PRECONDITION && preconditionRetries-- > 0;
         if (signal.aborted || attempt >= maxAttempts || !(isTransient(error) || precondition)) {
-          throw Object.assign(new Error(`${agentId} ${what}: ${codeOf(error)} after ${attempt} attempt(s): ${(error as Error).message}`), { cause: error });
+          throw Object.assign(
+            new Error(`${agentId} ${what}: ${codeOf(error)} after ${attempt} attempt(s): ${(error as Error).message}`),
+            { cause: error },
+          );
         }
         await sleep(250);
       }
@@ -172,7 +196,11 @@ export function runSimulatedAgent(options: SimulatedAgentOptions): Promise<void>
       );
       ledger.replied.set(id, answer.sendId);
       ledger.stopHolding(agentId, id);
-      await call(`complete ${id}`, (client, callSignal) => client.complete({ interactionId: id, dispositionCode: 'done', note: '' }, { signal: callSignal }), { retryPrecondition: true });
+      await call(
+        `complete ${id}`,
+        (client, callSignal) => client.complete({ interactionId: id, dispositionCode: 'done', note: '' }, { signal: callSignal }),
+        { retryPrecondition: true },
+      );
       ledger.completed.add(id);
     })().catch((error: unknown) => {
       if (!signal.aborted) ledger.failures.push(String((error as Error).message));
@@ -182,7 +210,9 @@ export function runSimulatedAgent(options: SimulatedAgentOptions): Promise<void>
   async function accept(offer: Offer): Promise<void> {
     const interactionId = offer.interaction?.interactionId ?? '';
     try {
-      const answer = await call(`accept ${offer.offerId}`, (client, callSignal) => client.accept({ offerId: offer.offerId }, { signal: callSignal }));
+      const answer = await call(`accept ${offer.offerId}`, (client, callSignal) =>
+        client.accept({ offerId: offer.offerId }, { signal: callSignal }),
+      );
       ledger.accepted.add(offer.offerId);
       if (answer.interaction) work(answer.interaction, 'accept', offer.offerId);
     } catch (error) {
@@ -198,7 +228,12 @@ export function runSimulatedAgent(options: SimulatedAgentOptions): Promise<void>
     ledger.count(ledger.offersShown, offer.offerId);
     ledger.count(ledger.offersPerAgent, agentId);
     if (acted.has(offer.offerId)) return;
-    const shown: LostOffer = { agentId, offerId: offer.offerId, interactionId: offer.interaction?.interactionId ?? '', replica: stream.replica };
+    const shown: LostOffer = {
+      agentId,
+      offerId: offer.offerId,
+      interactionId: offer.interaction?.interactionId ?? '',
+      replica: stream.replica,
+    };
     if (options.holdOffers?.()) {
       ledger.heldBack.set(offer.offerId, shown);
       while (options.holdOffers() && !stream.ended && !signal.aborted) await sleep(100);
@@ -229,7 +264,11 @@ export function runSimulatedAgent(options: SimulatedAgentOptions): Promise<void>
       try {
         heard();
         const stream = options.client().connect(
-          { clientInstanceId: `desk-${agentId}`, initialPresence: AgentPresence.AGENT_PRESENCE_AVAILABLE, heartbeatInterval: { seconds: heartbeatSeconds, nanos: 0 } },
+          {
+            clientInstanceId: `desk-${agentId}`,
+            initialPresence: AgentPresence.AGENT_PRESENCE_AVAILABLE,
+            heartbeatInterval: { seconds: heartbeatSeconds, nanos: 0 },
+          },
           { signal: connection.signal },
         );
         for await (const message of stream) {

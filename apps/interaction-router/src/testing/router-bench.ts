@@ -6,10 +6,15 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { createChannel, createClient, Metadata } from 'nice-grpc';
 import { AgentDesktopServiceDefinition, InboundEmail, InteractionRouterServiceDefinition } from '@mailroute/contracts';
 import { eventKey, events, KafkaEventBus, toEventMessage } from '@mailroute/messaging';
-import { createCallerAuthenticator, createEntraTokenVerifier, createLogger, hashBearerCredential, staticJwks } from '@mailroute/platform';
+import {
+  createCallerAuthenticator,
+  createEntraTokenVerifier,
+  createLogger,
+  hashBearerCredential,
+  staticJwks,
+} from '@mailroute/platform';
 import { createServer } from '../server';
 import { openMongoRouterStores } from '../store/router-stores';
-
 
 /** Polls `probe` until it holds (this file is a production-tagged project's: no @mailroute/testing). */
 async function waitFor(probe: () => boolean, options: { timeoutMs: number; intervalMs?: number }): Promise<void> {
@@ -24,7 +29,8 @@ const agentCount = Number(process.env['BENCH_AGENTS'] ?? 20);
 const capacity = Number(process.env['BENCH_CAPACITY'] ?? 5);
 const rate = Number(process.env['BENCH_RATE'] ?? 20);
 const timeoutMs = Number(process.env['BENCH_TIMEOUT_SECONDS'] ?? 300) * 1000;
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -32,7 +38,10 @@ async function main(): Promise<void> {
   // bench/interaction-router/interaction-router.bench.ts starts (or reuses) Kafka and FerretDB and names them here.
   const kafkaBrokers = process.env['MAILROUTE_TEST_KAFKA_BROKERS'];
   const mongoUrl = process.env['MAILROUTE_TEST_MONGODB_URL'];
-  if (!kafkaBrokers || !mongoUrl) throw new Error('router-bench needs MAILROUTE_TEST_KAFKA_BROKERS and MAILROUTE_TEST_MONGODB_URL; run it through bench/interaction-router');
+  if (!kafkaBrokers || !mongoUrl)
+    throw new Error(
+      'router-bench needs MAILROUTE_TEST_KAFKA_BROKERS and MAILROUTE_TEST_MONGODB_URL; run it through bench/interaction-router',
+    );
   const tenantId = `bench-${randomUUID().slice(0, 8)}`;
   const directory = `dir-${randomUUID().slice(0, 8)}`;
   const logger = createLogger({ name: 'router-bench', level: 'error' });
@@ -44,13 +53,25 @@ async function main(): Promise<void> {
   const issuer = 'https://login.bench';
   const apiKey = `mrk_${randomUUID()}`;
   const stores = await openMongoRouterStores(mongoUrl, `router-bench-${randomUUID().slice(0, 8)}`);
-  const bus = new KafkaEventBus({ brokers: kafkaBrokers.split(','), clientId: 'router-bench', logger, partitionsConsumedConcurrently: 4 });
+  const bus = new KafkaEventBus({
+    brokers: kafkaBrokers.split(','),
+    clientId: 'router-bench',
+    logger,
+    partitionsConsumedConcurrently: 4,
+  });
   const server = createServer({
     logger,
     stores,
     bus,
-    authenticator: createCallerAuthenticator({ apiKeys: [{ id: 'bench', tenantId, scopes: ['routing.read', 'routing.write'], sha256: hashBearerCredential(apiKey) }] }),
-    agentVerifier: createEntraTokenVerifier({ directories: new Map([[directory, tenantId]]), audience: 'bench', issuerFor: (tid) => `${issuer}/${tid}/v2.0`, keysFor: () => staticJwks({ keys: [jwk] }) }),
+    authenticator: createCallerAuthenticator({
+      apiKeys: [{ id: 'bench', tenantId, scopes: ['routing.read', 'routing.write'], sha256: hashBearerCredential(apiKey) }],
+    }),
+    agentVerifier: createEntraTokenVerifier({
+      directories: new Map([[directory, tenantId]]),
+      audience: 'bench',
+      issuerFor: (tid) => `${issuer}/${tid}/v2.0`,
+      keysFor: () => staticJwks({ keys: [jwk] }),
+    }),
     consumerGroupId: `router-bench-${randomUUID().slice(0, 8)}`,
     inboundFromBeginning: false,
   });
@@ -58,14 +79,19 @@ async function main(): Promise<void> {
   await waitFor(() => server.runtime.consuming() && server.hub.consuming(), { timeoutMs: 60_000 });
   const port = await server.listen('127.0.0.1', 0);
   const channel = createChannel(`127.0.0.1:${port}`);
-  const admin = createClient(InteractionRouterServiceDefinition, channel, { '*': { metadata: Metadata({ authorization: `Bearer ${apiKey}` }) } });
+  const admin = createClient(InteractionRouterServiceDefinition, channel, {
+    '*': { metadata: Metadata({ authorization: `Bearer ${apiKey}` }) },
+  });
   await admin.createQueue({ queueId: 'bench', queue: { displayName: 'Bench', offerTimeout: { seconds: 60, nanos: 0 } } });
 
   const published = new Map<string, number>();
   const offeredAt = new Map<string, number>();
   const stop = new AbortController();
   for (let index = 0; index < agentCount; index += 1) {
-    await admin.createAgent({ agentId: `agent-${index}`, agent: { displayName: `Agent ${index}`, entraObjectId: `oid-${index}`, queueIds: ['bench'], capacity, skills: [] } });
+    await admin.createAgent({
+      agentId: `agent-${index}`,
+      agent: { displayName: `Agent ${index}`, entraObjectId: `oid-${index}`, queueIds: ['bench'], capacity, skills: [] },
+    });
   }
   await sleep(1_500); // sign-in reads the agent directory through a 1 s cache
   const agents = await Promise.all(
@@ -77,7 +103,9 @@ async function main(): Promise<void> {
         .setIssuedAt()
         .setExpirationTime('2h')
         .sign(privateKey);
-      const desktop = createClient(AgentDesktopServiceDefinition, channel, { '*': { metadata: Metadata({ authorization: `Bearer ${token}` }) } });
+      const desktop = createClient(AgentDesktopServiceDefinition, channel, {
+        '*': { metadata: Metadata({ authorization: `Bearer ${token}` }) },
+      });
       let connected = false;
       const done = (async () => {
         try {
@@ -104,7 +132,16 @@ async function main(): Promise<void> {
   const started = performance.now();
   for (let i = 0; i < total; i += 1) {
     const interactionId = `ix-${i}-${randomUUID().slice(0, 8)}`;
-    const event = InboundEmail.fromPartial({ eventId: randomUUID(), tenantId, interactionId, occurredAt: new Date(), mailboxId: `mb-${i % 8}`, mailboxAddress: `mb-${i % 8}@bench.test`, defaultQueueId: 'bench', message: { subject: `Question ${i}`, conversationId: `conv-${interactionId}`, graphMessageId: `g-${interactionId}` } });
+    const event = InboundEmail.fromPartial({
+      eventId: randomUUID(),
+      tenantId,
+      interactionId,
+      occurredAt: new Date(),
+      mailboxId: `mb-${i % 8}`,
+      mailboxAddress: `mb-${i % 8}@bench.test`,
+      defaultQueueId: 'bench',
+      message: { subject: `Question ${i}`, conversationId: `conv-${interactionId}`, graphMessageId: `g-${interactionId}` },
+    });
     published.set(interactionId, performance.now());
     void bus.publish(events.inboundEmail.topic, toEventMessage('inboundEmail', eventKey(tenantId, event.mailboxId), event));
     const due = started + ((i + 1) * 1000) / rate;

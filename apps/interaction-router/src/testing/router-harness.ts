@@ -11,8 +11,23 @@ import {
   type ConnectResponse,
   type OutboundRequest,
 } from '@mailroute/contracts';
-import { eventKey, events, fromEventMessage, KafkaEventBus, toEventMessage, type EventBus, type Subscription } from '@mailroute/messaging';
-import { createCallerAuthenticator, createEntraTokenVerifier, createLogger, hashBearerCredential, staticJwks, type EntraTokenVerifier } from '@mailroute/platform';
+import {
+  eventKey,
+  events,
+  fromEventMessage,
+  KafkaEventBus,
+  toEventMessage,
+  type EventBus,
+  type Subscription,
+} from '@mailroute/messaging';
+import {
+  createCallerAuthenticator,
+  createEntraTokenVerifier,
+  createLogger,
+  hashBearerCredential,
+  staticJwks,
+  type EntraTokenVerifier,
+} from '@mailroute/platform';
 import { createServer, type RouterServer } from '../server';
 import { openMongoRouterStores, type RouterStores } from '../store/router-stores';
 
@@ -31,7 +46,11 @@ export async function createTestIdentityProvider(directories: Map<string, string
   });
   return {
     verifier,
-    async token(tid: string, oid: string, overrides: { audience?: string; issuer?: string; expiresIn?: string } = {}): Promise<string> {
+    async token(
+      tid: string,
+      oid: string,
+      overrides: { audience?: string; issuer?: string; expiresIn?: string } = {},
+    ): Promise<string> {
       return new SignJWT({ tid, oid, preferred_username: `${oid}@test`, name: oid })
         .setProtectedHeader({ alg: 'RS256', kid: 'test-key' })
         .setIssuer(overrides.issuer ?? `${issuerBase}/${tid}/v2.0`)
@@ -77,11 +96,25 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const { infra, waitFor } = options;
   const database = randomId('router');
   const stores = profiled(await openMongoRouterStores(infra.mongoUrl, database));
-  const logger = createLogger({ name: 'router-test', level: process.env['ROUTER_TEST_DEBUG'] ? 'debug' : 'warn', ...(process.env['ROUTER_TEST_DEBUG'] ? {} : { destination: silent }) });
-  const bus = new KafkaEventBus({ brokers: infra.kafkaBrokers, clientId: 'router-test', logger, partitionsConsumedConcurrently: 4 });
+  const logger = createLogger({
+    name: 'router-test',
+    level: process.env['ROUTER_TEST_DEBUG'] ? 'debug' : 'warn',
+    ...(process.env['ROUTER_TEST_DEBUG'] ? {} : { destination: silent }),
+  });
+  const bus = new KafkaEventBus({
+    brokers: infra.kafkaBrokers,
+    clientId: 'router-test',
+    logger,
+    partitionsConsumedConcurrently: 4,
+  });
   const keys = new Map(options.tenants.map((tenant) => [tenant, `mrk_${randomUUID()}`]));
   const authenticator = createCallerAuthenticator({
-    apiKeys: [...keys].map(([tenantId, key]) => ({ id: `key-${tenantId}`, tenantId, scopes: ['routing.read', 'routing.write'], sha256: hashBearerCredential(key) })),
+    apiKeys: [...keys].map(([tenantId, key]) => ({
+      id: `key-${tenantId}`,
+      tenantId,
+      scopes: ['routing.read', 'routing.write'],
+      sha256: hashBearerCredential(key),
+    })),
   });
   const groupId = randomId('router-group');
   const replicas: Harness['replicas'] = [];
@@ -124,8 +157,13 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     startReplica,
     apiKey: (tenantId) => keys.get(tenantId) ?? 'mrk_unknown',
     admin: (tenantId, replica = 0) =>
-      createClient(InteractionRouterServiceDefinition, channelFor(replica), { '*': { metadata: Metadata({ authorization: `Bearer ${keys.get(tenantId) ?? 'unknown'}` }) } }),
-    desktop: (token, replica = 0) => createClient(AgentDesktopServiceDefinition, channelFor(replica), { '*': { metadata: Metadata({ authorization: `Bearer ${token}` }) } }),
+      createClient(InteractionRouterServiceDefinition, channelFor(replica), {
+        '*': { metadata: Metadata({ authorization: `Bearer ${keys.get(tenantId) ?? 'unknown'}` }) },
+      }),
+    desktop: (token, replica = 0) =>
+      createClient(AgentDesktopServiceDefinition, channelFor(replica), {
+        '*': { metadata: Metadata({ authorization: `Bearer ${token}` }) },
+      }),
     async publishInbound(event) {
       const message = InboundEmail.fromPartial({
         eventId: randomUUID(),
@@ -134,7 +172,10 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
         mailboxAddress: 'support@contoso.test',
         ...event,
       });
-      await bus.publish(events.inboundEmail.topic, toEventMessage('inboundEmail', eventKey(message.tenantId, message.mailboxId), message));
+      await bus.publish(
+        events.inboundEmail.topic,
+        toEventMessage('inboundEmail', eventKey(message.tenantId, message.mailboxId), message),
+      );
     },
     async close() {
       channels.forEach((channel) => channel.close());
@@ -173,12 +214,15 @@ function profiled(stores: RouterStores): RouterStores {
       },
     });
   const out: Record<string, unknown> = {};
-  for (const [name, table] of Object.entries(stores)) out[name] = typeof table === 'object' && table !== null ? wrap(name, table) : table;
+  for (const [name, table] of Object.entries(stores))
+    out[name] = typeof table === 'object' && table !== null ? wrap(name, table) : table;
   return out as unknown as RouterStores;
 }
 function printProfile(): void {
   const rows = [...profile].sort((a, b) => b[1].ms - a[1].ms);
-  process.stdout.write(`store profile (total ms, calls, ms/call):\n${rows.map(([k, v]) => `  ${k.padEnd(32)} ${Math.round(v.ms).toString().padStart(8)} ${String(v.calls).padStart(7)} ${(v.ms / v.calls).toFixed(1).padStart(7)}`).join('\n')}\n`);
+  process.stdout.write(
+    `store profile (total ms, calls, ms/call):\n${rows.map(([k, v]) => `  ${k.padEnd(32)} ${Math.round(v.ms).toString().padStart(8)} ${String(v.calls).padStart(7)} ${(v.ms / v.calls).toFixed(1).padStart(7)}`).join('\n')}\n`,
+  );
 }
 
 /** Collects a desktop stream's events in the background (the stream ends with the test). */
@@ -241,12 +285,21 @@ export async function startRouterDesk(options: {
   try {
     const admin = harness.admin(tenant);
     for (const queue of options.queues) {
-      await admin.createQueue({ queueId: queue.queueId, queue: { displayName: queue.displayName, offerTimeout: { seconds: queue.offerTimeoutSeconds, nanos: 0 } } });
+      await admin.createQueue({
+        queueId: queue.queueId,
+        queue: { displayName: queue.displayName, offerTimeout: { seconds: queue.offerTimeoutSeconds, nanos: 0 } },
+      });
     }
     const entraObjectId = `oid-${agent.agentId}`;
     await admin.createAgent({
       agentId: agent.agentId,
-      agent: { displayName: agent.displayName, entraObjectId, queueIds: options.queues.slice(0, 1).map((q) => q.queueId), capacity: agent.capacity, skills: [] },
+      agent: {
+        displayName: agent.displayName,
+        entraObjectId,
+        queueIds: options.queues.slice(0, 1).map((q) => q.queueId),
+        capacity: agent.capacity,
+        skills: [],
+      },
     });
     const token = await idp.token(directory, entraObjectId);
     const connected = collectStream(harness.desktop(token).connect({ clientInstanceId: 'desk-1' }, { signal: abort.signal }));
@@ -267,7 +320,11 @@ export async function startRouterDesk(options: {
 }
 
 /** Records the OutboundRequest events of one tenant from now on (its own consumer group); resolves once it consumes. */
-export async function watchOutboundRequests(harness: Pick<Harness, 'bus'>, tenantId: string, waitFor: HarnessOptions['waitFor']): Promise<{ requests: OutboundRequest[]; subscription: Subscription }> {
+export async function watchOutboundRequests(
+  harness: Pick<Harness, 'bus'>,
+  tenantId: string,
+  waitFor: HarnessOptions['waitFor'],
+): Promise<{ requests: OutboundRequest[]; subscription: Subscription }> {
   const requests: OutboundRequest[] = [];
   const subscription = await harness.bus.subscribe({
     groupId: randomId('outbound-watch'),

@@ -1,4 +1,13 @@
-import { CheckOutcome, DiagnosisResult, DiagnosticCheck, DiagnosticCode, SetupStep, type DiagnoseMailboxAccessResponse, type DiagnosticFinding, type Mailbox } from '@mailroute/contracts';
+import {
+  CheckOutcome,
+  DiagnosisResult,
+  DiagnosticCheck,
+  DiagnosticCode,
+  SetupStep,
+  type DiagnoseMailboxAccessResponse,
+  type DiagnosticFinding,
+  type Mailbox,
+} from '@mailroute/contracts';
 import { isGraphMailError, type GraphMailClient } from '@mailroute/graph-mail';
 import { NotFoundError } from '@mailroute/platform';
 import type { MailboxFetchCore } from '../mailbox-fetch';
@@ -35,7 +44,11 @@ const skipped = (check: DiagnosticCheck): DiagnosticFinding => ({
 export function createMailboxDiagnosis(deps: { core: MailboxFetchCore; graph: GraphMailClient; clock?: () => number }) {
   const clock = deps.clock ?? Date.now;
   return {
-    async diagnose(tenantId: string, target: { mailboxId: string } | { candidate: Mailbox }, skipSendCheck: boolean): Promise<DiagnoseMailboxAccessResponse> {
+    async diagnose(
+      tenantId: string,
+      target: { mailboxId: string } | { candidate: Mailbox },
+      skipSendCheck: boolean,
+    ): Promise<DiagnoseMailboxAccessResponse> {
       let record: MailboxRecord;
       if ('mailboxId' in target) {
         const stored = await deps.core.stores.mailboxes.get(mailboxKey(tenantId, target.mailboxId));
@@ -43,7 +56,17 @@ export function createMailboxDiagnosis(deps: { core: MailboxFetchCore; graph: Gr
         record = stored;
       } else {
         const fields = readMailboxFields(target.candidate, 'target.candidate');
-        record = { ...fields, tenantId, mailboxId: 'candidate', kind: 0, folderGeneration: 0, syncFromAt: 0, createdAt: 0, updatedAt: 0, etag: '' };
+        record = {
+          ...fields,
+          tenantId,
+          mailboxId: 'candidate',
+          kind: 0,
+          folderGeneration: 0,
+          syncFromAt: 0,
+          createdAt: 0,
+          updatedAt: 0,
+          etag: '',
+        };
       }
       const api = deps.graph.mailbox(targetOf(record));
       const order = [
@@ -61,7 +84,10 @@ export function createMailboxDiagnosis(deps: { core: MailboxFetchCore; graph: Gr
         const check = failure.finding.check || fallback;
         findings.push({ ...failure.finding, check, outcome: CheckOutcome.CHECK_OUTCOME_FAILED });
         for (const later of order.slice(order.indexOf(check) + 1)) findings.push(skipped(later));
-        return { mailboxAddress: record.address, diagnosis: { result: DiagnosisResult.DIAGNOSIS_RESULT_FAILED, findings, checkedAt: new Date(clock()) } };
+        return {
+          mailboxAddress: record.address,
+          diagnosis: { result: DiagnosisResult.DIAGNOSIS_RESULT_FAILED, findings, checkedAt: new Date(clock()) },
+        };
       };
 
       let permissions: string[];
@@ -81,10 +107,20 @@ export function createMailboxDiagnosis(deps: { core: MailboxFetchCore; graph: Gr
         }
         return fail(error, DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_READ_ACCESS);
       }
-      if (skipSendCheck) findings.push({ ...skipped(DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_SEND_ACCESS), message: 'Not checked: skip_send_check was set.' });
+      if (skipSendCheck)
+        findings.push({
+          ...skipped(DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_SEND_ACCESS),
+          message: 'Not checked: skip_send_check was set.',
+        });
       else if (permissions.length === 0) {
         warning = true;
-        findings.push({ ...passed(DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_SEND_ACCESS, 'The token does not list its permissions; sending could not be verified without sending mail.'), outcome: CheckOutcome.CHECK_OUTCOME_WARNING });
+        findings.push({
+          ...passed(
+            DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_SEND_ACCESS,
+            'The token does not list its permissions; sending could not be verified without sending mail.',
+          ),
+          outcome: CheckOutcome.CHECK_OUTCOME_WARNING,
+        });
       } else if (!permissions.includes('Mail.Send')) {
         findings.push({
           check: DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_SEND_ACCESS,
@@ -92,12 +128,18 @@ export function createMailboxDiagnosis(deps: { core: MailboxFetchCore; graph: Gr
           code: DiagnosticCode.DIAGNOSTIC_CODE_SEND_AS_DENIED,
           message: `The app may read ${record.address} but not send as it: the Mail.Send permission is not granted.`,
           setupStep: SetupStep.SETUP_STEP_GRANT_API_PERMISSIONS,
-          remedy: 'In Entra ID > App registrations > mailroute > API permissions, add the application permission Mail.Send and grant admin consent.',
+          remedy:
+            'In Entra ID > App registrations > mailroute > API permissions, add the application permission Mail.Send and grant admin consent.',
           details: {},
         });
-        for (const later of order.slice(order.indexOf(DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_SEND_ACCESS) + 1)) findings.push(skipped(later));
-        return { mailboxAddress: record.address, diagnosis: { result: DiagnosisResult.DIAGNOSIS_RESULT_FAILED, findings, checkedAt: new Date(clock()) } };
-      } else findings.push(passed(DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_SEND_ACCESS, `The app may send as ${record.address}.`));
+        for (const later of order.slice(order.indexOf(DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_SEND_ACCESS) + 1))
+          findings.push(skipped(later));
+        return {
+          mailboxAddress: record.address,
+          diagnosis: { result: DiagnosisResult.DIAGNOSIS_RESULT_FAILED, findings, checkedAt: new Date(clock()) },
+        };
+      } else
+        findings.push(passed(DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_SEND_ACCESS, `The app may send as ${record.address}.`));
       try {
         await api.getFolder(folderSelector(record.folder));
         findings.push(passed(DiagnosticCheck.DIAGNOSTIC_CHECK_FOLDER_EXISTS, 'The folder to read exists.'));
@@ -106,8 +148,14 @@ export function createMailboxDiagnosis(deps: { core: MailboxFetchCore; graph: Gr
       }
       if (record.moveTo) {
         const selector = folderSelector(record.moveTo);
-        const exists = 'path' in selector ? await api.resolveFolderPath(selector.path, false) : await api.getFolder(selector).catch(() => undefined);
-        if (exists) findings.push(passed(DiagnosticCheck.DIAGNOSTIC_CHECK_MOVE_FOLDER_EXISTS, 'The folder processed mail is moved to exists.'));
+        const exists =
+          'path' in selector
+            ? await api.resolveFolderPath(selector.path, false)
+            : await api.getFolder(selector).catch(() => undefined);
+        if (exists)
+          findings.push(
+            passed(DiagnosticCheck.DIAGNOSTIC_CHECK_MOVE_FOLDER_EXISTS, 'The folder processed mail is moved to exists.'),
+          );
         else {
           warning = true;
           findings.push({
@@ -123,7 +171,11 @@ export function createMailboxDiagnosis(deps: { core: MailboxFetchCore; graph: Gr
       }
       return {
         mailboxAddress: record.address,
-        diagnosis: { result: warning ? DiagnosisResult.DIAGNOSIS_RESULT_WARNING : DiagnosisResult.DIAGNOSIS_RESULT_HEALTHY, findings, checkedAt: new Date(clock()) },
+        diagnosis: {
+          result: warning ? DiagnosisResult.DIAGNOSIS_RESULT_WARNING : DiagnosisResult.DIAGNOSIS_RESULT_HEALTHY,
+          findings,
+          checkedAt: new Date(clock()),
+        },
       };
     },
   };

@@ -20,7 +20,10 @@ function readPage(page: { pageSize: number; pageToken: string } | undefined): { 
 const pageToken = (lastId: string) => (lastId ? Buffer.from(lastId, 'utf8').toString('base64url') : '');
 
 /** MailboxFetchService: thin mapping onto the core; the tenant always comes from the caller. */
-export function createMailboxFetchHandlers(core: MailboxFetchCore, diagnosis: MailboxDiagnosis): MailboxFetchServiceImplementation<TenantCallContext> {
+export function createMailboxFetchHandlers(
+  core: MailboxFetchCore,
+  diagnosis: MailboxDiagnosis,
+): MailboxFetchServiceImplementation<TenantCallContext> {
   return {
     async createMailbox(request, context) {
       return { mailbox: await core.createMailbox(context.tenantId, request.mailboxId, request.mailbox) };
@@ -31,13 +34,26 @@ export function createMailboxFetchHandlers(core: MailboxFetchCore, diagnosis: Ma
     async listMailboxes(request, context) {
       const page = readPage(request.page);
       if (request.addressContains.length > 320) throw new ValidationError('address_contains', 'must be at most 320 characters');
-      const result = await core.listMailboxes(context.tenantId, { addressContains: request.addressContains, state: request.syncState, after: page.after, limit: page.limit });
+      const result = await core.listMailboxes(context.tenantId, {
+        addressContains: request.addressContains,
+        state: request.syncState,
+        after: page.after,
+        limit: page.limit,
+      });
       return { mailboxes: result.mailboxes, nextPageToken: pageToken(result.next) };
     },
     async updateMailbox(request, context) {
       const mask = readUpdateMask(request.updateMask, writableMailboxPaths);
       if (!request.mailbox) throw new ValidationError('mailbox', 'is required');
-      return { mailbox: await core.updateMailbox(context.tenantId, readMailboxId(request.mailboxId), request.mailbox, mask, request.etag) };
+      return {
+        mailbox: await core.updateMailbox(
+          context.tenantId,
+          readMailboxId(request.mailboxId),
+          request.mailbox,
+          mask,
+          request.etag,
+        ),
+      };
     },
     async deleteMailbox(request, context) {
       await core.deleteMailbox(context.tenantId, readMailboxId(request.mailboxId), request.etag);
@@ -57,7 +73,13 @@ export function createMailboxFetchHandlers(core: MailboxFetchCore, diagnosis: Ma
     async diagnoseMailboxAccess(request, context) {
       const target = request.target;
       if (!target) throw new ValidationError('target', 'is required: mailbox_id or candidate');
-      return diagnosis.diagnose(context.tenantId, target.$case === 'mailboxId' ? { mailboxId: readMailboxId(target.value, 'target.mailbox_id') } : { candidate: target.value }, request.skipSendCheck);
+      return diagnosis.diagnose(
+        context.tenantId,
+        target.$case === 'mailboxId'
+          ? { mailboxId: readMailboxId(target.value, 'target.mailbox_id') }
+          : { candidate: target.value },
+        request.skipSendCheck,
+      );
     },
   };
 }

@@ -7,7 +7,13 @@ import {
   type InternetMessageHeader,
 } from '@mailroute/contracts';
 import { htmlToText } from '@mailroute/platform';
-import { classifyAutomation, sanitizeMailHtml, type GraphAttachment, type GraphMessage, type GraphRecipient } from '@mailroute/graph-mail';
+import {
+  classifyAutomation,
+  sanitizeMailHtml,
+  type GraphAttachment,
+  type GraphMessage,
+  type GraphRecipient,
+} from '@mailroute/graph-mail';
 
 /** Headers carried on the event (InboundMessage.headers), lower-case. */
 const carriedHeaders = new Set([
@@ -21,7 +27,17 @@ const carriedHeaders = new Set([
   'x-mailroute-send-id',
 ]);
 
-const limits = { bodyTextBytes: 262_144, bodyHtmlBytes: 262_144, subject: 2048, recipients: 100, replyTo: 20, references: 20, headers: 20, headerValue: 2048, attachments: 100 };
+const limits = {
+  bodyTextBytes: 262_144,
+  bodyHtmlBytes: 262_144,
+  subject: 2048,
+  recipients: 100,
+  replyTo: 20,
+  references: 20,
+  headers: 20,
+  headerValue: 2048,
+  attachments: 100,
+};
 // Keeps the encoded event under Kafka's 1 MB default record limit (email.proto: 900 KiB).
 const maxBodyForEvent = 600_000;
 /** The encoded InboundMessage's limit (email.proto: 900 KiB); every field at its limit comes to about 880 KB. */
@@ -37,8 +53,12 @@ function stripControl(value: string): string {
   }
   return out;
 }
-const clean = (value: string | null | undefined, max: number): string => stripControl((value ?? '').slice(0, max * 2)).slice(0, max);
-const singleLine = (value: string | null | undefined, max: number): string => clean(value, max * 2).replace(/[\r\n\t]+/g, ' ').slice(0, max);
+const clean = (value: string | null | undefined, max: number): string =>
+  stripControl((value ?? '').slice(0, max * 2)).slice(0, max);
+const singleLine = (value: string | null | undefined, max: number): string =>
+  clean(value, max * 2)
+    .replace(/[\r\n\t]+/g, ' ')
+    .slice(0, max);
 
 function toAddress(recipient: GraphRecipient | null | undefined): EmailAddress | undefined {
   const address = recipient?.emailAddress;
@@ -107,8 +127,16 @@ export function toAttachmentInfo(stored: StoredAttachment): AttachmentInfo {
  * The InboundMessage of a Graph message (bounded, control characters removed), with the HTML body
  * sanitized for agents; the HTML is left out when the encoded message would exceed `maxEncodedBytes`.
  */
-export function toInboundMessage(message: GraphMessage, attachments: readonly StoredAttachment[], attachmentsOverLimit: boolean, maxEncodedBytes = maxEncodedMessageBytes): InboundMessage {
-  const headers = (message.internetMessageHeaders ?? []).map((h) => ({ name: singleLine(h.name, 256), value: singleLine(h.value, 8192) }));
+export function toInboundMessage(
+  message: GraphMessage,
+  attachments: readonly StoredAttachment[],
+  attachmentsOverLimit: boolean,
+  maxEncodedBytes = maxEncodedMessageBytes,
+): InboundMessage {
+  const headers = (message.internetMessageHeaders ?? []).map((h) => ({
+    name: singleLine(h.name, 256),
+    value: singleLine(h.value, 8192),
+  }));
   const from = toAddress(message.from) ?? { address: '', name: '' };
   const sender = toAddress(message.sender);
   const subject = singleLine(message.subject, limits.subject);
@@ -117,7 +145,9 @@ export function toInboundMessage(message: GraphMessage, attachments: readonly St
   // htmlToText reads at most 1 MiB of HTML, in time linear in it (hostile HTML included).
   const converted = isHtml ? htmlToText(rawBody) : { text: rawBody, truncated: false };
   const text = cutUtf8(clean(converted.text, limits.bodyTextBytes * 4), Math.min(limits.bodyTextBytes, maxBodyForEvent));
-  const html = isHtml ? sanitizeMailHtml(rawBody, 'agent', { maxOutputBytes: limits.bodyHtmlBytes }) : { html: '', truncated: false };
+  const html = isHtml
+    ? sanitizeMailHtml(rawBody, 'agent', { maxOutputBytes: limits.bodyHtmlBytes })
+    : { html: '', truncated: false };
   const to = toAddresses(message.toRecipients, limits.recipients);
   const cc = toAddresses(message.ccRecipients, limits.recipients);
   const replyTo = toAddresses(message.replyTo, limits.replyTo);
@@ -146,12 +176,16 @@ export function toInboundMessage(message: GraphMessage, attachments: readonly St
     attachments: attachments.slice(0, limits.attachments).map(toAttachmentInfo),
     attachmentsOverLimit: attachmentsOverLimit || attachments.length > limits.attachments,
     automation: classifyAutomation({ headers, from: from.address || sender?.address || '', subject }),
-    headers: headers.filter((h) => carriedHeaders.has(h.name.toLowerCase())).slice(0, limits.headers).map((h) => ({ name: h.name, value: h.value.slice(0, limits.headerValue) })),
+    headers: headers
+      .filter((h) => carriedHeaders.has(h.name.toLowerCase()))
+      .slice(0, limits.headers)
+      .map((h) => ({ name: h.name, value: h.value.slice(0, limits.headerValue) })),
     recipientsTruncated: to.truncated || cc.truncated || replyTo.truncated,
     bodyHtml: html.html,
     bodyHtmlTruncated: html.truncated,
   };
   // The HTML is what gives way when every field is at its limit: the event must fit.
-  if (inbound.bodyHtml && InboundMessage.encode(inbound).finish().length > maxEncodedBytes) return { ...inbound, bodyHtml: '', bodyHtmlTruncated: true };
+  if (inbound.bodyHtml && InboundMessage.encode(inbound).finish().length > maxEncodedBytes)
+    return { ...inbound, bodyHtml: '', bodyHtmlTruncated: true };
   return inbound;
 }

@@ -30,7 +30,8 @@ function readFolder(ref: FolderRef | undefined, field: string): FolderRecord | u
   if (!folder) return undefined;
   switch (folder.$case) {
     case 'wellKnownName':
-      if (!/^[a-z]{1,64}$/i.test(folder.value)) throw new ValidationError(`${field}.well_known_name`, 'must be a Graph well-known folder name such as "inbox"');
+      if (!/^[a-z]{1,64}$/i.test(folder.value))
+        throw new ValidationError(`${field}.well_known_name`, 'must be a Graph well-known folder name such as "inbox"');
       return { wellKnownName: folder.value.toLowerCase() };
     case 'path': {
       const segments = folder.value.split('/');
@@ -68,45 +69,74 @@ export const writableMailboxPaths = [
 ] as const;
 
 /** Writable fields of a Mailbox, validated, as they would be stored (update masks pick from it). */
-export function readMailboxFields(mailbox: Mailbox | undefined, prefix = 'mailbox'): Omit<MailboxRecord, 'tenantId' | 'mailboxId' | 'kind' | 'folderGeneration' | 'syncFromAt' | 'createdAt' | 'updatedAt' | 'etag'> {
+export function readMailboxFields(
+  mailbox: Mailbox | undefined,
+  prefix = 'mailbox',
+): Omit<
+  MailboxRecord,
+  'tenantId' | 'mailboxId' | 'kind' | 'folderGeneration' | 'syncFromAt' | 'createdAt' | 'updatedAt' | 'etag'
+> {
   if (!mailbox) throw new ValidationError(prefix, 'is required');
   const address = mailbox.address.trim();
   if (!address) throw new ValidationError(`${prefix}.address`, 'is required');
-  if (address.length > 320 || !addressPattern.test(address)) throw new ValidationError(`${prefix}.address`, 'must be an e-mail address or user principal name, at most 320 characters');
+  if (address.length > 320 || !addressPattern.test(address))
+    throw new ValidationError(`${prefix}.address`, 'must be an e-mail address or user principal name, at most 320 characters');
   if (mailbox.displayName.length > 200) throw new ValidationError(`${prefix}.display_name`, 'must be at most 200 characters');
-  if (mailbox.credentialsId && !idPattern.test(mailbox.credentialsId)) throw new ValidationError(`${prefix}.credentials_id`, 'must be a resource id');
-  const accessMode = mailbox.accessMode === MailboxAccessMode.MAILBOX_ACCESS_MODE_UNSPECIFIED ? MailboxAccessMode.MAILBOX_ACCESS_MODE_APP_ONLY : mailbox.accessMode;
-  if (!(accessMode in MailboxAccessMode) || accessMode < 0) throw new ValidationError(`${prefix}.access_mode`, 'is not a known access mode');
+  if (mailbox.credentialsId && !idPattern.test(mailbox.credentialsId))
+    throw new ValidationError(`${prefix}.credentials_id`, 'must be a resource id');
+  const accessMode =
+    mailbox.accessMode === MailboxAccessMode.MAILBOX_ACCESS_MODE_UNSPECIFIED
+      ? MailboxAccessMode.MAILBOX_ACCESS_MODE_APP_ONLY
+      : mailbox.accessMode;
+  if (!(accessMode in MailboxAccessMode) || accessMode < 0)
+    throw new ValidationError(`${prefix}.access_mode`, 'is not a known access mode');
   const folder = readFolder(mailbox.folder, `${prefix}.folder`) ?? { wellKnownName: 'inbox' };
 
   const rawAction = mailbox.postProcessing?.action ?? PostProcessingAction.POST_PROCESSING_ACTION_UNSPECIFIED;
-  if (!(rawAction in PostProcessingAction) || rawAction < 0) throw new ValidationError(`${prefix}.post_processing.action`, 'is not a known action');
-  const action = rawAction === PostProcessingAction.POST_PROCESSING_ACTION_UNSPECIFIED ? PostProcessingAction.POST_PROCESSING_ACTION_MARK_READ : rawAction;
-  const moves = action === PostProcessingAction.POST_PROCESSING_ACTION_MOVE || action === PostProcessingAction.POST_PROCESSING_ACTION_MARK_READ_AND_MOVE;
+  if (!(rawAction in PostProcessingAction) || rawAction < 0)
+    throw new ValidationError(`${prefix}.post_processing.action`, 'is not a known action');
+  const action =
+    rawAction === PostProcessingAction.POST_PROCESSING_ACTION_UNSPECIFIED
+      ? PostProcessingAction.POST_PROCESSING_ACTION_MARK_READ
+      : rawAction;
+  const moves =
+    action === PostProcessingAction.POST_PROCESSING_ACTION_MOVE ||
+    action === PostProcessingAction.POST_PROCESSING_ACTION_MARK_READ_AND_MOVE;
   const moveTo = readFolder(mailbox.postProcessing?.moveTo, `${prefix}.post_processing.move_to`);
-  if (moves && !moveTo) throw new ValidationError(`${prefix}.post_processing.move_to`, 'is required for MOVE and MARK_READ_AND_MOVE');
+  if (moves && !moveTo)
+    throw new ValidationError(`${prefix}.post_processing.move_to`, 'is required for MOVE and MARK_READ_AND_MOVE');
   if (!moves && moveTo) throw new ValidationError(`${prefix}.post_processing.move_to`, 'must be unset unless the action moves');
   // Only the names; the core resolves ids and paths through Graph (move-target.ts).
   if (moveTo?.wellKnownName && isRefusedWellKnownName(moveTo.wellKnownName)) {
-    throw new ValidationError(`${prefix}.post_processing.move_to`, `cannot be "${moveTo.wellKnownName}" (mailroute never causes a deletion or sends)`);
+    throw new ValidationError(
+      `${prefix}.post_processing.move_to`,
+      `cannot be "${moveTo.wellKnownName}" (mailroute never causes a deletion or sends)`,
+    );
   }
-  if (moveTo && sameFolder(moveTo, folder)) throw new ValidationError(`${prefix}.post_processing.move_to`, 'must differ from the folder being read');
+  if (moveTo && sameFolder(moveTo, folder))
+    throw new ValidationError(`${prefix}.post_processing.move_to`, 'must differ from the folder being read');
 
   const rawMode = mailbox.initialSync?.mode ?? InitialSyncMode.INITIAL_SYNC_MODE_UNSPECIFIED;
-  if (!(rawMode in InitialSyncMode) || rawMode < 0) throw new ValidationError(`${prefix}.initial_sync.mode`, 'is not a known mode');
+  if (!(rawMode in InitialSyncMode) || rawMode < 0)
+    throw new ValidationError(`${prefix}.initial_sync.mode`, 'is not a known mode');
   const mode = rawMode === InitialSyncMode.INITIAL_SYNC_MODE_UNSPECIFIED ? InitialSyncMode.INITIAL_SYNC_MODE_FROM_NOW : rawMode;
   const days = mailbox.initialSync?.backfillDays ?? 0;
-  if (mode === InitialSyncMode.INITIAL_SYNC_MODE_BACKFILL && (days < 1 || days > 90)) throw new ValidationError(`${prefix}.initial_sync.backfill_days`, 'must be 1-90 for BACKFILL');
-  if (mode !== InitialSyncMode.INITIAL_SYNC_MODE_BACKFILL && days !== 0) throw new ValidationError(`${prefix}.initial_sync.backfill_days`, 'must be 0 unless the mode is BACKFILL');
+  if (mode === InitialSyncMode.INITIAL_SYNC_MODE_BACKFILL && (days < 1 || days > 90))
+    throw new ValidationError(`${prefix}.initial_sync.backfill_days`, 'must be 1-90 for BACKFILL');
+  if (mode !== InitialSyncMode.INITIAL_SYNC_MODE_BACKFILL && days !== 0)
+    throw new ValidationError(`${prefix}.initial_sync.backfill_days`, 'must be 0 unless the mode is BACKFILL');
 
   let pollIntervalMs = 60_000;
   if (mailbox.pollInterval) {
     pollIntervalMs = mailbox.pollInterval.seconds * 1000 + Math.round(mailbox.pollInterval.nanos / 1e6);
-    if (pollIntervalMs < 10_000 || pollIntervalMs > 3_600_000) throw new ValidationError(`${prefix}.poll_interval`, 'must be between 10s and 1h');
+    if (pollIntervalMs < 10_000 || pollIntervalMs > 3_600_000)
+      throw new ValidationError(`${prefix}.poll_interval`, 'must be between 10s and 1h');
   }
-  if (mailbox.defaultQueueId && !idPattern.test(mailbox.defaultQueueId)) throw new ValidationError(`${prefix}.default_queue_id`, 'must be a resource id');
+  if (mailbox.defaultQueueId && !idPattern.test(mailbox.defaultQueueId))
+    throw new ValidationError(`${prefix}.default_queue_id`, 'must be a resource id');
   const limit = Number(mailbox.attachmentStorageLimitBytes || 0);
-  if (limit < 0 || limit > maxAttachmentLimit) throw new ValidationError(`${prefix}.attachment_storage_limit_bytes`, `must be between 0 and ${maxAttachmentLimit}`);
+  if (limit < 0 || limit > maxAttachmentLimit)
+    throw new ValidationError(`${prefix}.attachment_storage_limit_bytes`, `must be between 0 and ${maxAttachmentLimit}`);
 
   return {
     address,

@@ -3,7 +3,13 @@ import { ValidationError } from '@mailroute/platform';
 import type { FolderRecord } from '../store/mailbox-fetch.records';
 
 /** Folders whose content Exchange deletes (retention) or purges: never a move target, nor anything inside them. */
-const deletionFolders = ['deleteditems', 'recoverableitemsroot', 'recoverableitemsdeletions', 'recoverableitemspurges', 'recoverableitemsversions'] as const;
+const deletionFolders = [
+  'deleteditems',
+  'recoverableitemsroot',
+  'recoverableitemsdeletions',
+  'recoverableitemspurges',
+  'recoverableitemsversions',
+] as const;
 /** Folders mail would be sent from or shown as sent: never a move target themselves. */
 const sendingFolders = ['outbox', 'drafts', 'sentitems'] as const;
 /** Parent chains are short in practice; a longer one is treated as a loop. */
@@ -15,7 +21,11 @@ const field = 'mailbox.post_processing.move_to';
 /** Whether a well-known name is refused without asking Graph (`recoverableitems*` covers every Recoverable Items folder). */
 export function isRefusedWellKnownName(name: string): boolean {
   const lower = name.toLowerCase();
-  return lower.startsWith('recoverableitems') || (deletionFolders as readonly string[]).includes(lower) || (sendingFolders as readonly string[]).includes(lower);
+  return (
+    lower.startsWith('recoverableitems') ||
+    (deletionFolders as readonly string[]).includes(lower) ||
+    (sendingFolders as readonly string[]).includes(lower)
+  );
 }
 
 /** The ids of the folders a mailbox must never move mail into (those a well-known name resolves to). */
@@ -36,7 +46,10 @@ async function refusedIds(api: MailboxGraph): Promise<{ deletion: Map<string, st
     );
     return found;
   };
-  const [deletion, sending] = await Promise.all([lookup(deletionFolders, (name) => name !== 'deleteditems'), lookup(sendingFolders, () => true)]);
+  const [deletion, sending] = await Promise.all([
+    lookup(deletionFolders, (name) => name !== 'deleteditems'),
+    lookup(sendingFolders, () => true),
+  ]);
   return { deletion, sending };
 }
 
@@ -55,7 +68,8 @@ function refused(form: string, what: string): ValidationError {
  * folder is one too. Graph failures (no access, throttled) propagate.
  */
 export async function checkMoveTarget(api: MailboxGraph, target: FolderRecord): Promise<GraphMailFolder | undefined> {
-  if (target.wellKnownName && isRefusedWellKnownName(target.wellKnownName)) throw refused(`well-known folder "${target.wellKnownName}"`, 'a folder mail is deleted or sent from');
+  if (target.wellKnownName && isRefusedWellKnownName(target.wellKnownName))
+    throw refused(`well-known folder "${target.wellKnownName}"`, 'a folder mail is deleted or sent from');
   const ids = await refusedIds(api);
 
   let folder: GraphMailFolder | undefined;
@@ -70,7 +84,10 @@ export async function checkMoveTarget(api: MailboxGraph, target: FolderRecord): 
     }
   } else if (target.path) {
     form = `folder path "${target.path.slice(0, 300)}"`;
-    const segments = target.path.split('/').map((segment) => segment.trim()).filter(Boolean);
+    const segments = target.path
+      .split('/')
+      .map((segment) => segment.trim())
+      .filter(Boolean);
     // The deepest existing prefix: where the rest of the path would be created.
     for (let length = segments.length; length >= 1 && !folder; length -= 1) {
       folder = await api.resolveFolderPath(segments.slice(0, length).join('/'), false);
@@ -91,7 +108,12 @@ export async function checkMoveTarget(api: MailboxGraph, target: FolderRecord): 
 }
 
 /** Refuses `folder` when it or a folder above it is a deletion folder. */
-async function checkAncestry(api: MailboxGraph, folder: GraphMailFolder, ids: { deletion: Map<string, string> }, form: string): Promise<void> {
+async function checkAncestry(
+  api: MailboxGraph,
+  folder: GraphMailFolder,
+  ids: { deletion: Map<string, string> },
+  form: string,
+): Promise<void> {
   let current: GraphMailFolder | undefined = folder;
   for (let depth = 0; current && depth < maxDepth; depth += 1) {
     const deletion = ids.deletion.get(current.id);

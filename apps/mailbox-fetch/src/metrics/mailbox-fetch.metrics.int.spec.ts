@@ -44,7 +44,17 @@ describe('mailbox-fetch metrics on /metrics (graph sandbox, FerretDB, Kafka)', (
     // The composition root main.ts uses, with the sandbox's tokens instead of auth-broker's.
     composed = composeMailboxFetch(
       { stores, bus, tokens: createSandboxTokenProvider(started.endpoints, sandboxTenants), logger, meter: metrics.meter },
-      { replicaId: 'replica-m', apiKeys: [], runtime: { leaseTtlMs: 10_000, scanIntervalMs: 300, pollIntervalCapMs: 300, errorBackoffBaseMs: 200, errorBackoffMaxMs: 1_000 } },
+      {
+        replicaId: 'replica-m',
+        apiKeys: [],
+        runtime: {
+          leaseTtlMs: 10_000,
+          scanIntervalMs: 300,
+          pollIntervalCapMs: 300,
+          errorBackoffBaseMs: 200,
+          errorBackoffMaxMs: 1_000,
+        },
+      },
     );
     composed.start();
   }, 90_000);
@@ -65,21 +75,53 @@ describe('mailbox-fetch metrics on /metrics (graph sandbox, FerretDB, Kafka)', (
     const [calm, busy] = sandbox.mailboxes as [string, string];
     // Exactly two 429s and one 503 (each with Retry-After 1 s) for one mailbox; the client waits them out.
     // (Separate endpoints: a rule that matches alongside another is used up even when the other's status wins.)
-    await started.endpoints.admin.addFault({ tenantId: sandbox.directoryId, mailbox: busy, endpoint: 'messages.delta', status: 429, retryAfterSeconds: 1, times: 2 });
-    await started.endpoints.admin.addFault({ tenantId: sandbox.directoryId, mailbox: busy, endpoint: 'messages.get', status: 503, retryAfterSeconds: 1, times: 1 });
+    await started.endpoints.admin.addFault({
+      tenantId: sandbox.directoryId,
+      mailbox: busy,
+      endpoint: 'messages.delta',
+      status: 429,
+      retryAfterSeconds: 1,
+      times: 2,
+    });
+    await started.endpoints.admin.addFault({
+      tenantId: sandbox.directoryId,
+      mailbox: busy,
+      endpoint: 'messages.get',
+      status: 503,
+      retryAfterSeconds: 1,
+      times: 1,
+    });
     await composed.core.createMailbox(tenantId, 'calm', Mailbox.fromPartial({ address: calm }));
     await composed.core.createMailbox(tenantId, 'busy', Mailbox.fromPartial({ address: busy }));
     await Promise.all(
-      [calm, busy].map((address, box) => started.endpoints.admin.deliverBulk(sandbox.directoryId, address, Array.from({ length: 3 + box }, (_, i) => ({ from: `c${i}@example.org`, subject: `m ${box}-${i}` })))),
+      [calm, busy].map((address, box) =>
+        started.endpoints.admin.deliverBulk(
+          sandbox.directoryId,
+          address,
+          Array.from({ length: 3 + box }, (_, i) => ({ from: `c${i}@example.org`, subject: `m ${box}-${i}` })),
+        ),
+      ),
     );
-    await waitFor(() => received.filter((e) => e.tenantId === tenantId).length === 7, { timeoutMs: 40_000, description: 'all 7 e-mails' });
+    await waitFor(() => received.filter((e) => e.tenantId === tenantId).length === 7, {
+      timeoutMs: 40_000,
+      description: 'all 7 e-mails',
+    });
 
     const port = metrics.port ?? 0;
     const samples = await waitFor(
       async () => {
         const scraped = await scrapeMetrics(port);
-        const throttled = (status: string) => metricValue(scraped, 'mailroute_mailbox_fetch_graph_throttled_total', { tenant: tenantId, address: busy.toLowerCase(), status });
-        return throttled('429') === 2 && throttled('503') === 1 && metricValue(scraped, 'mailroute_mailbox_fetch_mailbox_lag_seconds', { tenant: tenantId, mailbox: 'busy' }) !== undefined ? scraped : undefined;
+        const throttled = (status: string) =>
+          metricValue(scraped, 'mailroute_mailbox_fetch_graph_throttled_total', {
+            tenant: tenantId,
+            address: busy.toLowerCase(),
+            status,
+          });
+        return throttled('429') === 2 &&
+          throttled('503') === 1 &&
+          metricValue(scraped, 'mailroute_mailbox_fetch_mailbox_lag_seconds', { tenant: tenantId, mailbox: 'busy' }) !== undefined
+          ? scraped
+          : undefined;
       },
       { timeoutMs: 20_000, intervalMs: 200, description: 'metrics after intake' },
     );
@@ -96,7 +138,10 @@ describe('mailbox-fetch metrics on /metrics (graph sandbox, FerretDB, Kafka)', (
     }
     expect(of('mailroute_mailbox_fetch_intake_freshness_seconds_count', {})).toBe(7);
     // Mailbox ids and addresses only: no message or interaction ids in any label.
-    const ids = received.filter((e) => e.tenantId === tenantId).flatMap((e) => [e.interactionId, e.message?.internetMessageId ?? '', e.message?.graphMessageId ?? '']).filter(Boolean);
+    const ids = received
+      .filter((e) => e.tenantId === tenantId)
+      .flatMap((e) => [e.interactionId, e.message?.internetMessageId ?? '', e.message?.graphMessageId ?? ''])
+      .filter(Boolean);
     expect(samples.some((s: MetricSample) => Object.values(s.labels).some((value) => ids.includes(value)))).toBe(false);
   }, 90_000);
 });

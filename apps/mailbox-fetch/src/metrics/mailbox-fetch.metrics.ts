@@ -17,21 +17,42 @@ import type { SyncRuntime } from '../sync/sync-runtime';
  * `mailroute_mailbox_fetch_graph_throttled_total{tenant,address,status}` with the waits asked for.
  */
 export function createMailboxFetchMetrics(meter: Meter, runtime: () => SyncRuntime | undefined) {
-  const ingested = meter.createCounter('mailroute_mailbox_fetch_messages_ingested_total', { description: 'E-mails ingested (interaction stored and InboundEmail published)' });
-  const freshness = meter.createHistogram('mailroute_mailbox_fetch_intake_freshness_seconds', { description: 'Graph receivedDateTime to InboundEmail published', unit: 's' });
-  const throttled = meter.createCounter('mailroute_mailbox_fetch_graph_throttled_total', { description: 'Graph throttling answers (429, or 503 with Retry-After) to mailbox-fetch, by mailbox address' });
-  const throttledWait = meter.createCounter('mailroute_mailbox_fetch_graph_throttled_wait_seconds_total', { description: 'Sum of the Retry-After waits Graph asked mailbox-fetch for, in seconds' });
-  meter.createObservableGauge('mailroute_mailbox_fetch_mailboxes', { description: 'Mailboxes owned by this replica, by sync state' }).addCallback((result) => {
-    const counts = new Map<number, number>();
-    for (const entry of runtime()?.statesSnapshot() ?? []) counts.set(entry.state, (counts.get(entry.state) ?? 0) + 1);
-    for (const [state, count] of counts) result.observe(count, { state: MailboxSyncState[state] ?? String(state) });
+  const ingested = meter.createCounter('mailroute_mailbox_fetch_messages_ingested_total', {
+    description: 'E-mails ingested (interaction stored and InboundEmail published)',
   });
-  meter.createObservableGauge('mailroute_mailbox_fetch_max_lag_seconds', { description: 'Largest sync lag among owned mailboxes', unit: 's' }).addCallback((result) => {
-    const lags = (runtime()?.statesSnapshot() ?? []).map((entry) => entry.lagMs ?? 0);
-    result.observe(lags.length ? Math.max(...lags) / 1000 : 0);
+  const freshness = meter.createHistogram('mailroute_mailbox_fetch_intake_freshness_seconds', {
+    description: 'Graph receivedDateTime to InboundEmail published',
+    unit: 's',
   });
-  const lag = meter.createObservableGauge('mailroute_mailbox_fetch_mailbox_lag_seconds', { description: 'Per owned mailbox: time since the last complete sync round started', unit: 's' });
-  const backlog = meter.createObservableGauge('mailroute_mailbox_fetch_mailbox_backlog_messages', { description: 'Per owned mailbox: messages seen in Graph but not ingested yet' });
+  const throttled = meter.createCounter('mailroute_mailbox_fetch_graph_throttled_total', {
+    description: 'Graph throttling answers (429, or 503 with Retry-After) to mailbox-fetch, by mailbox address',
+  });
+  const throttledWait = meter.createCounter('mailroute_mailbox_fetch_graph_throttled_wait_seconds_total', {
+    description: 'Sum of the Retry-After waits Graph asked mailbox-fetch for, in seconds',
+  });
+  meter
+    .createObservableGauge('mailroute_mailbox_fetch_mailboxes', { description: 'Mailboxes owned by this replica, by sync state' })
+    .addCallback((result) => {
+      const counts = new Map<number, number>();
+      for (const entry of runtime()?.statesSnapshot() ?? []) counts.set(entry.state, (counts.get(entry.state) ?? 0) + 1);
+      for (const [state, count] of counts) result.observe(count, { state: MailboxSyncState[state] ?? String(state) });
+    });
+  meter
+    .createObservableGauge('mailroute_mailbox_fetch_max_lag_seconds', {
+      description: 'Largest sync lag among owned mailboxes',
+      unit: 's',
+    })
+    .addCallback((result) => {
+      const lags = (runtime()?.statesSnapshot() ?? []).map((entry) => entry.lagMs ?? 0);
+      result.observe(lags.length ? Math.max(...lags) / 1000 : 0);
+    });
+  const lag = meter.createObservableGauge('mailroute_mailbox_fetch_mailbox_lag_seconds', {
+    description: 'Per owned mailbox: time since the last complete sync round started',
+    unit: 's',
+  });
+  const backlog = meter.createObservableGauge('mailroute_mailbox_fetch_mailbox_backlog_messages', {
+    description: 'Per owned mailbox: messages seen in Graph but not ingested yet',
+  });
   meter.addBatchObservableCallback(
     (result) => {
       for (const entry of runtime()?.statesSnapshot() ?? []) {

@@ -63,7 +63,12 @@ function tables(table: <T extends object>(name: string) => DocumentTable<T>): Om
 
 /** Tables in MongoDB (or FerretDB); nothing beyond `_id` is indexed. */
 export async function openMongoStores(options: { url: string; database: string; logger?: Logger }): Promise<MailboxFetchStores> {
-  const store = await MongoStore.connect({ url: options.url, database: options.database, appName: 'mailbox-fetch', ...(options.logger ? { logger: options.logger } : {}) });
+  const store = await MongoStore.connect({
+    url: options.url,
+    database: options.database,
+    appName: 'mailbox-fetch',
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
   return {
     ...tables(<T extends object>(name: string) => new MongoDocumentTable<T>(store, name)),
     close: () => store.close(),
@@ -80,7 +85,11 @@ export function openEmbeddedStores(options: { path: string }): MailboxFetchStore
 }
 
 /** Every entry under `prefix`, page by page. */
-export async function listAll<T extends object>(table: DocumentTable<T>, prefix: string, pageSize = 500): Promise<{ key: string; document: T }[]> {
+export async function listAll<T extends object>(
+  table: DocumentTable<T>,
+  prefix: string,
+  pageSize = 500,
+): Promise<{ key: string; document: T }[]> {
   const all: { key: string; document: T }[] = [];
   let after: string | undefined;
   for (;;) {

@@ -1,4 +1,10 @@
-import { EmbeddedDocumentTable, EmbeddedStore, incarnationKey, ReplicaLiveness, type LivenessDocument } from '@mailroute/persistence';
+import {
+  EmbeddedDocumentTable,
+  EmbeddedStore,
+  incarnationKey,
+  ReplicaLiveness,
+  type LivenessDocument,
+} from '@mailroute/persistence';
 import { isHeld, MailboxLeases, ownerGoneIn, type LeaseDocument } from './mailbox-lease';
 
 describe('owner liveness for mailbox leases', () => {
@@ -25,9 +31,16 @@ describe('owner liveness for mailbox leases', () => {
     return liveness;
   }
   const acquire = async (liveness: ReplicaLiveness, gone: ReadonlySet<string> = new Set()) =>
-    leases.tryAcquire(key, { owner: liveness.replicaId, incarnation: liveness.incarnation }, leaseTtl, now, undefined, ownerGoneIn(gone));
+    leases.tryAcquire(
+      key,
+      { owner: liveness.replicaId, incarnation: liveness.incarnation },
+      leaseTtl,
+      now,
+      undefined,
+      ownerGoneIn(gone),
+    );
 
-  it('refuses the lease of a replica that keeps beating, for the lease\'s whole life', async () => {
+  it("refuses the lease of a replica that keeps beating, for the lease's whole life", async () => {
     const a = await replica('a');
     const b = await replica('b');
     expect(await acquire(a)).toMatchObject({ owner: 'a', incarnation: a.incarnation, epoch: 1 });
@@ -39,7 +52,7 @@ describe('owner liveness for mailbox leases', () => {
     }
   });
 
-  it('gives a dead replica\'s lease to another within the liveness TTL, long before the lease expires', async () => {
+  it("gives a dead replica's lease to another within the liveness TTL, long before the lease expires", async () => {
     const a = await replica('a');
     const b = await replica('b');
     await acquire(a);
@@ -55,7 +68,7 @@ describe('owner liveness for mailbox leases', () => {
     expect(now - 1_800_000_000_000).toBeLessThan(leaseTtl / 5);
   });
 
-  it('lets exactly one of two replicas take a dead replica\'s lease', async () => {
+  it("lets exactly one of two replicas take a dead replica's lease", async () => {
     const a = await replica('a');
     const [b, c] = [await replica('b'), await replica('c')];
     await acquire(a);

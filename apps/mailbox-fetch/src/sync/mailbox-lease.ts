@@ -111,7 +111,14 @@ export class MailboxLeases {
     // Near expiry, or epoch n+1 exists: ours from an attempt whose answer was lost, or a taker's.
     // Owner and incarnation identify the process, so a head with both ours is still ours to extend.
     const head = await this.head(lease.key);
-    if (!head || head.owner !== lease.owner || head.incarnation !== lease.incarnation || head.released || head.epoch < lease.epoch) return undefined;
+    if (
+      !head ||
+      head.owner !== lease.owner ||
+      head.incarnation !== lease.incarnation ||
+      head.released ||
+      head.epoch < lease.epoch
+    )
+      return undefined;
     return this.insertNext(lease.key, lease, head.epoch + 1, now + ttlMs);
   }
 
@@ -123,9 +130,19 @@ export class MailboxLeases {
     }
   }
 
-  private async insertNext(key: string, holder: { owner: string; incarnation?: string | undefined }, epoch: number, expiresAt: number): Promise<MailboxLease | undefined> {
+  private async insertNext(
+    key: string,
+    holder: { owner: string; incarnation?: string | undefined },
+    epoch: number,
+    expiresAt: number,
+  ): Promise<MailboxLease | undefined> {
     const incarnation = holder.incarnation ? { incarnation: holder.incarnation } : {};
-    const inserted = await this.table.insert(`${key}#${seqKey(epoch)}`, { owner: holder.owner, ...incarnation, epoch, expiresAt });
+    const inserted = await this.table.insert(`${key}#${seqKey(epoch)}`, {
+      owner: holder.owner,
+      ...incarnation,
+      epoch,
+      expiresAt,
+    });
     if (!inserted) return undefined;
     if (epoch > 2) void this.table.delete(`${key}#${seqKey(epoch - 2)}`).catch(() => undefined);
     return { key, owner: holder.owner, ...incarnation, epoch, expiresAt };

@@ -1,7 +1,16 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { context, trace, type Context, type Span } from '@opentelemetry/api';
 import { InitialSyncMode, MailboxAccessMode, type InboundEmail } from '@mailroute/contracts';
-import { isGraphMailError, type DeltaPage, type FolderSelector, type GraphAttachment, type GraphMailClient, type GraphMessage, type MailboxGraph, type MailboxTarget } from '@mailroute/graph-mail';
+import {
+  isGraphMailError,
+  type DeltaPage,
+  type FolderSelector,
+  type GraphAttachment,
+  type GraphMailClient,
+  type GraphMessage,
+  type MailboxGraph,
+  type MailboxTarget,
+} from '@mailroute/graph-mail';
 import { eventKey, events, toEventMessage, withTraceHeaders, type EventBus } from '@mailroute/messaging';
 import { endingSpans, ValidationError, type Logger } from '@mailroute/platform';
 import { toInboundMessage, type StoredAttachment } from '../ingest/inbound-mapping';
@@ -94,7 +103,13 @@ export function windowStartOf(mailbox: MailboxRecord, now: number): number {
 export function createMailboxSync(deps: MailboxSyncDeps) {
   const { stores, cursors, graph, bus, clock, logger } = deps;
   const moveTargets = new Map<string, { id: string; checkedAt: number }>();
-  const postProcessing = createPostProcessing({ stores, logger, clock, moveTargetId, ...(deps.postProcessingBackoff ? { backoff: deps.postProcessingBackoff } : {}) });
+  const postProcessing = createPostProcessing({
+    stores,
+    logger,
+    clock,
+    moveTargetId,
+    ...(deps.postProcessingBackoff ? { backoff: deps.postProcessingBackoff } : {}),
+  });
 
   async function resolveFolderId(api: MailboxGraph, folder: FolderRecord | undefined): Promise<string> {
     const selector = folderSelector(folder);
@@ -112,8 +127,11 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
     const cacheKey = `${mailboxKey(mailbox.tenantId, mailbox.mailboxId)}|${JSON.stringify(mailbox.moveTo)}`;
     const cached = moveTargets.get(cacheKey);
     if (cached && clock() - cached.checkedAt < moveTargetRecheckMs) return cached.id;
-    if (!mailbox.moveTo) throw new ValidationError('mailbox.post_processing.move_to', 'is required for MOVE and MARK_READ_AND_MOVE');
-    const folder = (await checkMoveTarget(api, mailbox.moveTo)) ?? (mailbox.moveTo.path ? await api.resolveFolderPath(mailbox.moveTo.path, true) : undefined);
+    if (!mailbox.moveTo)
+      throw new ValidationError('mailbox.post_processing.move_to', 'is required for MOVE and MARK_READ_AND_MOVE');
+    const folder =
+      (await checkMoveTarget(api, mailbox.moveTo)) ??
+      (mailbox.moveTo.path ? await api.resolveFolderPath(mailbox.moveTo.path, true) : undefined);
     if (!folder) throw new Error('move target folder could not be created');
     moveTargets.set(cacheKey, { id: folder.id, checkedAt: clock() });
     return folder.id;
@@ -164,7 +182,11 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
    */
   async function readInbound(recordKey: string): Promise<InboundMessageRecord | undefined> {
     // Point reads by key: FerretDB v1 pushes `_id` equality down, not `_id` ranges.
-    const [record, published, post] = await Promise.all([stores.inbound.get(recordKey), stores.inbound.get(`${recordKey}#published`), stores.inbound.get(`${recordKey}#post`)]);
+    const [record, published, post] = await Promise.all([
+      stores.inbound.get(recordKey),
+      stores.inbound.get(`${recordKey}#published`),
+      stores.inbound.get(`${recordKey}#post`),
+    ]);
     if (!record) return undefined;
     return { ...record, publishedAt: published?.publishedAt, postProcessedAt: post?.postProcessedAt };
   }
@@ -176,7 +198,12 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
   }
 
   /** Ingests one page; returns records to post-process. */
-  async function ingestPage(api: MailboxGraph, mailbox: MailboxRecord, page: DeltaPage, backfill: boolean): Promise<{ toPostProcess: { record: InboundMessageRecord; recordKey: string; isRead: boolean }[]; ingested: number }> {
+  async function ingestPage(
+    api: MailboxGraph,
+    mailbox: MailboxRecord,
+    page: DeltaPage,
+    backfill: boolean,
+  ): Promise<{ toPostProcess: { record: InboundMessageRecord; recordKey: string; isRead: boolean }[]; ingested: number }> {
     const key = mailboxKey(mailbox.tenantId, mailbox.mailboxId);
     const items = await Promise.all(
       page.messages.map(async (item) => {
@@ -194,7 +221,11 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
       const span = tracer.startSpan('mailbox-fetch.email', {
         root: true,
         links: caller ? [{ context: caller }] : [],
-        attributes: { 'mailroute.tenant_id': mailbox.tenantId, 'mailroute.mailbox_id': mailbox.mailboxId, 'mailroute.interaction_id': interactionId },
+        attributes: {
+          'mailroute.tenant_id': mailbox.tenantId,
+          'mailroute.mailbox_id': mailbox.mailboxId,
+          'mailroute.interaction_id': interactionId,
+        },
       });
       spans.push(span);
       return span;
@@ -205,7 +236,12 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
   async function ingestTracedPage(
     api: MailboxGraph,
     mailbox: MailboxRecord,
-    items: { item: DeltaPage['messages'][number]; identity: string; recordKey: string; existing: InboundMessageRecord | undefined }[],
+    items: {
+      item: DeltaPage['messages'][number];
+      identity: string;
+      recordKey: string;
+      existing: InboundMessageRecord | undefined;
+    }[],
     backfill: boolean,
     emailSpan: (interactionId: string) => Span,
   ): Promise<{ toPostProcess: { record: InboundMessageRecord; recordKey: string; isRead: boolean }[]; ingested: number }> {
@@ -214,7 +250,8 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
     const fetched = await Promise.all(
       items.map(async (entry) => {
         if (entry.existing?.publishedAt) return undefined;
-        const interactionId = entry.existing?.interactionId ?? interactionIdFor(mailbox.tenantId, mailbox.mailboxId, entry.identity);
+        const interactionId =
+          entry.existing?.interactionId ?? interactionIdFor(mailbox.tenantId, mailbox.mailboxId, entry.identity);
         const traced = trace.setSpan(context.active(), emailSpan(interactionId));
         return context.with(traced, async () => {
           const message = await api.getMessage(entry.item.id);
@@ -231,7 +268,8 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
       const details = fetched[index];
       let record = entry.existing;
       if (!details) {
-        if (record && !record.postProcessedAt) toPostProcess.push({ record, recordKey: entry.recordKey, isRead: entry.item.isRead ?? false });
+        if (record && !record.postProcessedAt)
+          toPostProcess.push({ record, recordKey: entry.recordKey, isRead: entry.item.isRead ?? false });
         continue;
       }
       const receivedAt = details.message.receivedDateTime ? Date.parse(details.message.receivedDateTime) : now;
@@ -247,7 +285,9 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
         };
         // The post-processing work is stored first: an inbound record never exists without it.
         await postProcessing.enqueue(entry.recordKey, candidate);
-        record = (await context.with(details.traced, () => stores.inbound.insert(entry.recordKey, candidate))) ? candidate : await readInbound(entry.recordKey);
+        record = (await context.with(details.traced, () => stores.inbound.insert(entry.recordKey, candidate)))
+          ? candidate
+          : await readInbound(entry.recordKey);
         if (!record) throw new Error(`inbound record ${entry.recordKey} vanished`);
         if (record.publishedAt) continue;
       }
@@ -273,7 +313,8 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
       );
       const publishedAt = clock();
       const marked = await Promise.all(toPublish.map((entry) => markPublished(entry.recordKey, entry.record)));
-      for (const [index, entry] of toPublish.entries()) toPostProcess.push({ record: marked[index] ?? entry.record, recordKey: entry.recordKey, isRead: false });
+      for (const [index, entry] of toPublish.entries())
+        toPostProcess.push({ record: marked[index] ?? entry.record, recordKey: entry.recordKey, isRead: false });
       deps.onIngested?.(
         toPublish.length,
         mailbox,
@@ -304,16 +345,27 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
   }
 
   /** The delta part of a turn; `fullResync` drops the stored link first. */
-  async function readDelta(api: MailboxGraph, mailbox: MailboxRecord, options: { fullResync: boolean; isOwner: () => boolean }): Promise<TurnResult> {
+  async function readDelta(
+    api: MailboxGraph,
+    mailbox: MailboxRecord,
+    options: { fullResync: boolean; isOwner: () => boolean },
+  ): Promise<TurnResult> {
     const key = mailboxKey(mailbox.tenantId, mailbox.mailboxId);
     let cursor: SyncCursorRecord | undefined = await cursors.latest(key);
-    const usable = cursor && cursor.folderGeneration === mailbox.folderGeneration && cursor.link && !options.fullResync ? cursor : undefined;
+    const usable =
+      cursor && cursor.folderGeneration === mailbox.folderGeneration && cursor.link && !options.fullResync ? cursor : undefined;
     const now = clock();
-    let phase: TurnResult['phase'] = !cursor || cursor.folderGeneration !== mailbox.folderGeneration ? 'initial' : usable?.resyncing || options.fullResync ? 'resync' : 'incremental';
+    let phase: TurnResult['phase'] =
+      !cursor || cursor.folderGeneration !== mailbox.folderGeneration
+        ? 'initial'
+        : usable?.resyncing || options.fullResync
+          ? 'resync'
+          : 'incremental';
     let windowStart = options.fullResync || !usable ? windowStartOf(mailbox, now) : usable.windowStart;
     let startedRound = !usable || usable.linkKind === 'delta';
 
-    const start = async (): Promise<DeltaPage> => api.deltaStart({ folderId: await resolveFolderId(api, mailbox.folder), receivedSince: new Date(windowStart) });
+    const start = async (): Promise<DeltaPage> =>
+      api.deltaStart({ folderId: await resolveFolderId(api, mailbox.folder), receivedSince: new Date(windowStart) });
     let page: DeltaPage;
     if (!usable?.link) {
       page = await start();
@@ -324,7 +376,10 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
         if (!isGraphMailError(error, 'resync-required')) throw error;
         // Graph dropped the sync state (410): re-read the folder over the same window; the unique
         // inbound records recognise what was already ingested.
-        logger.info({ tenantId: mailbox.tenantId, mailboxId: mailbox.mailboxId, graphCode: error.graphCode }, 'mailbox-fetch: delta state gone, resyncing');
+        logger.info(
+          { tenantId: mailbox.tenantId, mailboxId: mailbox.mailboxId, graphCode: error.graphCode },
+          'mailbox-fetch: delta state gone, resyncing',
+        );
         phase = 'resync';
         windowStart = usable.windowStart;
         startedRound = true;
@@ -336,9 +391,22 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
     let backlog = 0;
     for (let pages = 1; ; pages += 1) {
       if (!options.isOwner()) throw new LostMailboxError(key);
-      const result = await ingestPage(api, mailbox, page, phase !== 'incremental' && mailbox.initialSyncMode === InitialSyncMode.INITIAL_SYNC_MODE_BACKFILL);
+      const result = await ingestPage(
+        api,
+        mailbox,
+        page,
+        phase !== 'incremental' && mailbox.initialSyncMode === InitialSyncMode.INITIAL_SYNC_MODE_BACKFILL,
+      );
       ingested += result.ingested;
-      if (pages === 1 && page.deltaLink && page.messages.length === 0 && page.removedIds.length === 0 && phase === 'incremental' && usable?.linkKind === 'delta' && clock() - usable.at < quietLinkRefreshMs) {
+      if (
+        pages === 1 &&
+        page.deltaLink &&
+        page.messages.length === 0 &&
+        page.removedIds.length === 0 &&
+        phase === 'incremental' &&
+        usable?.linkKind === 'delta' &&
+        clock() - usable.at < quietLinkRefreshMs
+      ) {
         // A quiet poll: the stored delta link still reads everything after it, so keep it rather
         // than write a cursor per poll per mailbox (the store's busiest write at thousands of mailboxes).
         return { complete: true, startedRound, phase, ingested, backlog: 0 };

@@ -1,7 +1,12 @@
 import { PostProcessingAction } from '@mailroute/contracts';
 import { isGraphMailError, type MailboxGraph } from '@mailroute/graph-mail';
 import { backoffDelayMs, isRetryable, type Logger } from '@mailroute/platform';
-import { mailboxKey, type InboundMessageRecord, type MailboxRecord, type PostProcessingWorkRecord } from '../store/mailbox-fetch.records';
+import {
+  mailboxKey,
+  type InboundMessageRecord,
+  type MailboxRecord,
+  type PostProcessingWorkRecord,
+} from '../store/mailbox-fetch.records';
 import { listAll, type MailboxFetchStores } from '../store/mailbox-fetch.stores';
 import { LostMailboxError } from './lost-mailbox.error';
 
@@ -55,7 +60,9 @@ export function createPostProcessing(deps: PostProcessingDeps) {
   /** Records the work of a new e-mail (idempotent: a re-read page finds it stored). */
   async function enqueue(recordKey: string, record: InboundMessageRecord): Promise<PostProcessingWorkRecord> {
     const work: PostProcessingWorkRecord = { ...record, queuedAt: clock(), attempts: 0, nextAttemptAt: 0 };
-    const stored = (await stores.postProcessing.insert(recordKey, work)) ? work : ((await stores.postProcessing.get(recordKey)) ?? work);
+    const stored = (await stores.postProcessing.insert(recordKey, work))
+      ? work
+      : ((await stores.postProcessing.get(recordKey)) ?? work);
     pending.get(mailboxKey(record.tenantId, record.mailboxId))?.set(recordKey, stored);
     return stored;
   }
@@ -64,12 +71,18 @@ export function createPostProcessing(deps: PostProcessingDeps) {
     const action = mailbox.postProcessingAction;
     if (action === PostProcessingAction.POST_PROCESSING_ACTION_LEAVE) return;
     const markRead = action !== PostProcessingAction.POST_PROCESSING_ACTION_MOVE;
-    const move = action === PostProcessingAction.POST_PROCESSING_ACTION_MOVE || action === PostProcessingAction.POST_PROCESSING_ACTION_MARK_READ_AND_MOVE;
+    const move =
+      action === PostProcessingAction.POST_PROCESSING_ACTION_MOVE ||
+      action === PostProcessingAction.POST_PROCESSING_ACTION_MARK_READ_AND_MOVE;
     if (markRead && !isRead) await api.markRead(graphMessageId);
     if (move) await api.move(graphMessageId, await deps.moveTargetId(api, mailbox));
   }
 
-  async function complete(items: Map<string, PostProcessingWorkRecord>, recordKey: string, work: PostProcessingWorkRecord): Promise<void> {
+  async function complete(
+    items: Map<string, PostProcessingWorkRecord>,
+    recordKey: string,
+    work: PostProcessingWorkRecord,
+  ): Promise<void> {
     const at = clock();
     // The `#post` marker tells a later delta appearance of the message that nothing is left to do.
     const { queuedAt: _queuedAt, attempts: _attempts, nextAttemptAt: _nextAttemptAt, lastError: _lastError, ...record } = work;
@@ -78,7 +91,14 @@ export function createPostProcessing(deps: PostProcessingDeps) {
     items.delete(recordKey);
   }
 
-  async function attempt(api: MailboxGraph, mailbox: MailboxRecord, items: Map<string, PostProcessingWorkRecord>, recordKey: string, work: PostProcessingWorkRecord, isRead: boolean): Promise<void> {
+  async function attempt(
+    api: MailboxGraph,
+    mailbox: MailboxRecord,
+    items: Map<string, PostProcessingWorkRecord>,
+    recordKey: string,
+    work: PostProcessingWorkRecord,
+    isRead: boolean,
+  ): Promise<void> {
     try {
       await apply(api, mailbox, work.graphMessageId, isRead);
       await complete(items, recordKey, work);
@@ -87,7 +107,12 @@ export function createPostProcessing(deps: PostProcessingDeps) {
       if (error instanceof LostMailboxError) return;
       if (isGraphMailError(error, 'not-found')) {
         // Deleted or moved away by a person: nothing left to apply.
-        await complete(items, recordKey, work).catch((cause: unknown) => logger.warn({ err: cause, mailbox: mailboxKey(mailbox.tenantId, mailbox.mailboxId) }, 'mailbox-fetch: post-processing not recorded'));
+        await complete(items, recordKey, work).catch((cause: unknown) =>
+          logger.warn(
+            { err: cause, mailbox: mailboxKey(mailbox.tenantId, mailbox.mailboxId) },
+            'mailbox-fetch: post-processing not recorded',
+          ),
+        );
         return;
       }
       const attempts = work.attempts + 1;
@@ -100,7 +125,14 @@ export function createPostProcessing(deps: PostProcessingDeps) {
       items.set(recordKey, failed);
       await stores.postProcessing.put(recordKey, failed).catch(() => undefined);
       logger.warn(
-        { err: error, mailboxId: mailbox.mailboxId, tenantId: mailbox.tenantId, attempts, retryable: isRetryable(error), nextAttemptAt: new Date(failed.nextAttemptAt).toISOString() },
+        {
+          err: error,
+          mailboxId: mailbox.mailboxId,
+          tenantId: mailbox.tenantId,
+          attempts,
+          retryable: isRetryable(error),
+          nextAttemptAt: new Date(failed.nextAttemptAt).toISOString(),
+        },
         'mailbox-fetch: post-processing failed, will retry',
       );
     }

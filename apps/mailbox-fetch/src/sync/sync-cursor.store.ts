@@ -25,7 +25,11 @@ export class SyncCursorStore {
   }
 
   /** Stores `next` as seq `previous.seq + 1`; CursorTakenError when another writer got there first. */
-  async advance(key: string, previous: SyncCursorRecord | undefined, next: Omit<SyncCursorRecord, 'seq'>): Promise<SyncCursorRecord> {
+  async advance(
+    key: string,
+    previous: SyncCursorRecord | undefined,
+    next: Omit<SyncCursorRecord, 'seq'>,
+  ): Promise<SyncCursorRecord> {
     const seq = (previous?.seq ?? 0) + 1;
     const record: SyncCursorRecord = { ...next, seq };
     if (!(await this.table.insert(`${key}/${seqKey(seq)}`, record))) throw new CursorTakenError(key, seq);

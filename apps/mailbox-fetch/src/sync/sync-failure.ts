@@ -12,7 +12,14 @@ export interface SyncFailure {
   retryAfterMs?: number | undefined;
 }
 
-const finding = (check: DiagnosticCheck, code: DiagnosticCode, setupStep: SetupStep, message: string, remedy: string, details: Record<string, string> = {}): FindingRecord => ({
+const finding = (
+  check: DiagnosticCheck,
+  code: DiagnosticCode,
+  setupStep: SetupStep,
+  message: string,
+  remedy: string,
+  details: Record<string, string> = {},
+): FindingRecord => ({
   check,
   code,
   setupStep,
@@ -36,62 +43,110 @@ export function describeSyncFailure(error: unknown, address: string): SyncFailur
           state: MailboxSyncState.MAILBOX_SYNC_STATE_THROTTLED,
           transient: false,
           retryAfterMs: error.retryAfterMs,
-          finding: finding(DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_READ_ACCESS, DiagnosticCode.DIAGNOSTIC_CODE_THROTTLED, SetupStep.SETUP_STEP_UNSPECIFIED,
-            `Microsoft Graph is throttling requests to ${address}; mailroute waits as asked and then continues.`, 'Nothing to do unless it persists; other apps using the same mailbox share its Graph budget.', details),
+          finding: finding(
+            DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_READ_ACCESS,
+            DiagnosticCode.DIAGNOSTIC_CODE_THROTTLED,
+            SetupStep.SETUP_STEP_UNSPECIFIED,
+            `Microsoft Graph is throttling requests to ${address}; mailroute waits as asked and then continues.`,
+            'Nothing to do unless it persists; other apps using the same mailbox share its Graph budget.',
+            details,
+          ),
         };
       case 'outside-access-policy':
         return {
           state: MailboxSyncState.MAILBOX_SYNC_STATE_ACCESS_DENIED,
           transient: false,
-          finding: finding(DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_READ_ACCESS, DiagnosticCode.DIAGNOSTIC_CODE_MAILBOX_OUTSIDE_ACCESS_POLICY, SetupStep.SETUP_STEP_SCOPE_MAILBOX_ACCESS,
+          finding: finding(
+            DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_READ_ACCESS,
+            DiagnosticCode.DIAGNOSTIC_CODE_MAILBOX_OUTSIDE_ACCESS_POLICY,
+            SetupStep.SETUP_STEP_SCOPE_MAILBOX_ACCESS,
             `Exchange Online refuses the app access to ${address} ("Access to OData is disabled"): an application access policy or RBAC for Applications scope excludes this mailbox.`,
-            `Add ${address} to the mail-enabled security group named in the app's application access policy (or to its RBAC for Applications management scope), then wait up to an hour; check with Test-ApplicationAccessPolicy.`, details),
+            `Add ${address} to the mail-enabled security group named in the app's application access policy (or to its RBAC for Applications management scope), then wait up to an hour; check with Test-ApplicationAccessPolicy.`,
+            details,
+          ),
         };
       case 'access-denied':
         return {
           state: MailboxSyncState.MAILBOX_SYNC_STATE_ACCESS_DENIED,
           transient: false,
-          finding: finding(DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_READ_ACCESS, DiagnosticCode.DIAGNOSTIC_CODE_MAILBOX_ACCESS_DENIED, SetupStep.SETUP_STEP_GRANT_API_PERMISSIONS,
+          finding: finding(
+            DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_READ_ACCESS,
+            DiagnosticCode.DIAGNOSTIC_CODE_MAILBOX_ACCESS_DENIED,
+            SetupStep.SETUP_STEP_GRANT_API_PERMISSIONS,
             `Microsoft Graph denies the app access to ${address}: the app lacks the Mail.ReadWrite permission, or admin consent is newer than the token in use.`,
-            'In Entra ID > App registrations > mailroute > API permissions, add the application permission Mail.ReadWrite and grant admin consent; new tokens carry it within an hour.', details),
+            'In Entra ID > App registrations > mailroute > API permissions, add the application permission Mail.ReadWrite and grant admin consent; new tokens carry it within an hour.',
+            details,
+          ),
         };
       case 'mailbox-not-found':
         return {
           state: MailboxSyncState.MAILBOX_SYNC_STATE_NOT_FOUND,
           transient: false,
-          finding: finding(DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_EXISTS, DiagnosticCode.DIAGNOSTIC_CODE_MAILBOX_NOT_FOUND, SetupStep.SETUP_STEP_CONFIGURE_MAILBOX,
-            `Microsoft Graph does not find the mailbox ${address}: the address is wrong, or it is not an Exchange Online mailbox.`, 'Check the address in the Microsoft 365 admin center and correct the mailbox configuration.', details),
+          finding: finding(
+            DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_EXISTS,
+            DiagnosticCode.DIAGNOSTIC_CODE_MAILBOX_NOT_FOUND,
+            SetupStep.SETUP_STEP_CONFIGURE_MAILBOX,
+            `Microsoft Graph does not find the mailbox ${address}: the address is wrong, or it is not an Exchange Online mailbox.`,
+            'Check the address in the Microsoft 365 admin center and correct the mailbox configuration.',
+            details,
+          ),
         };
       case 'not-found':
         return {
           state: MailboxSyncState.MAILBOX_SYNC_STATE_NOT_FOUND,
           transient: false,
-          finding: finding(DiagnosticCheck.DIAGNOSTIC_CHECK_FOLDER_EXISTS, DiagnosticCode.DIAGNOSTIC_CODE_FOLDER_NOT_FOUND, SetupStep.SETUP_STEP_CONFIGURE_MAILBOX,
-            `The folder to read does not exist in ${address}.`, 'Create the folder in the mailbox, or change the mailbox configuration to an existing folder.', details),
+          finding: finding(
+            DiagnosticCheck.DIAGNOSTIC_CHECK_FOLDER_EXISTS,
+            DiagnosticCode.DIAGNOSTIC_CODE_FOLDER_NOT_FOUND,
+            SetupStep.SETUP_STEP_CONFIGURE_MAILBOX,
+            `The folder to read does not exist in ${address}.`,
+            'Create the folder in the mailbox, or change the mailbox configuration to an existing folder.',
+            details,
+          ),
         };
       case 'unauthorized':
         return {
           state: MailboxSyncState.MAILBOX_SYNC_STATE_AUTH_FAILED,
           transient: false,
-          finding: finding(DiagnosticCheck.DIAGNOSTIC_CHECK_TOKEN_ACQUIRED, DiagnosticCode.DIAGNOSTIC_CODE_ADMIN_CONSENT_MISSING, SetupStep.SETUP_STEP_GRANT_ADMIN_CONSENT,
-            'Microsoft Graph rejects the app\'s token (no permissions in it, or it was revoked).', 'Grant admin consent for the app\'s Mail permissions in Entra ID, then run DiagnoseTenant in auth-broker.', details),
+          finding: finding(
+            DiagnosticCheck.DIAGNOSTIC_CHECK_TOKEN_ACQUIRED,
+            DiagnosticCode.DIAGNOSTIC_CODE_ADMIN_CONSENT_MISSING,
+            SetupStep.SETUP_STEP_GRANT_ADMIN_CONSENT,
+            "Microsoft Graph rejects the app's token (no permissions in it, or it was revoked).",
+            "Grant admin consent for the app's Mail permissions in Entra ID, then run DiagnoseTenant in auth-broker.",
+            details,
+          ),
         };
       default:
         break;
     }
   }
-  if (error instanceof ClientError && [Status.FAILED_PRECONDITION, Status.PERMISSION_DENIED, Status.UNAUTHENTICATED, Status.NOT_FOUND].includes(error.code)) {
+  if (
+    error instanceof ClientError &&
+    [Status.FAILED_PRECONDITION, Status.PERMISSION_DENIED, Status.UNAUTHENTICATED, Status.NOT_FOUND].includes(error.code)
+  ) {
     return authFailed(error.details);
   }
-  if (isMailrouteError(error) && ['FAILED_PRECONDITION', 'PERMISSION_DENIED', 'UNAUTHENTICATED'].includes(error.code) && !isGraphMailError(error)) {
+  if (
+    isMailrouteError(error) &&
+    ['FAILED_PRECONDITION', 'PERMISSION_DENIED', 'UNAUTHENTICATED'].includes(error.code) &&
+    !isGraphMailError(error)
+  ) {
     return authFailed(error.message);
   }
   return {
     state: MailboxSyncState.MAILBOX_SYNC_STATE_ERROR,
     transient: isRetryable(error) || !isMailrouteError(error),
-    finding: finding(DiagnosticCheck.DIAGNOSTIC_CHECK_UNSPECIFIED, isRetryable(error) ? DiagnosticCode.DIAGNOSTIC_CODE_TRANSIENT_ERROR : DiagnosticCode.DIAGNOSTIC_CODE_UNKNOWN_ERROR, SetupStep.SETUP_STEP_UNSPECIFIED,
-      isRetryable(error) ? 'A dependency (Microsoft Graph, the event bus or the database) is temporarily unavailable; intake resumes by itself.' : 'Syncing failed with an unexpected error; mailroute keeps retrying with backoff.',
-      'Nothing to do unless it persists; the service log has the cause.', { error: error instanceof Error ? error.name : 'unknown' }),
+    finding: finding(
+      DiagnosticCheck.DIAGNOSTIC_CHECK_UNSPECIFIED,
+      isRetryable(error) ? DiagnosticCode.DIAGNOSTIC_CODE_TRANSIENT_ERROR : DiagnosticCode.DIAGNOSTIC_CODE_UNKNOWN_ERROR,
+      SetupStep.SETUP_STEP_UNSPECIFIED,
+      isRetryable(error)
+        ? 'A dependency (Microsoft Graph, the event bus or the database) is temporarily unavailable; intake resumes by itself.'
+        : 'Syncing failed with an unexpected error; mailroute keeps retrying with backoff.',
+      'Nothing to do unless it persists; the service log has the cause.',
+      { error: error instanceof Error ? error.name : 'unknown' },
+    ),
   };
 }
 
@@ -99,7 +154,12 @@ function authFailed(reason: string): SyncFailure {
   return {
     state: MailboxSyncState.MAILBOX_SYNC_STATE_AUTH_FAILED,
     transient: false,
-    finding: finding(DiagnosticCheck.DIAGNOSTIC_CHECK_TOKEN_ACQUIRED, DiagnosticCode.DIAGNOSTIC_CODE_CREDENTIALS_NOT_FOUND, SetupStep.SETUP_STEP_ENTER_CREDENTIALS,
-      `No Graph token could be had for this mailbox: ${reason.slice(0, 600)}`, 'Run DiagnoseTenant in auth-broker and fix the tenant credentials or the delegated sign-in it reports.'),
+    finding: finding(
+      DiagnosticCheck.DIAGNOSTIC_CHECK_TOKEN_ACQUIRED,
+      DiagnosticCode.DIAGNOSTIC_CODE_CREDENTIALS_NOT_FOUND,
+      SetupStep.SETUP_STEP_ENTER_CREDENTIALS,
+      `No Graph token could be had for this mailbox: ${reason.slice(0, 600)}`,
+      'Run DiagnoseTenant in auth-broker and fix the tenant credentials or the delegated sign-in it reports.',
+    ),
   };
 }

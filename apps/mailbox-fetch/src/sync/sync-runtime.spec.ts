@@ -42,7 +42,7 @@ function mailbox(index: number): MailboxRecord {
   };
 }
 
-describe('the sync runtime\'s ownership of mailboxes', () => {
+describe("the sync runtime's ownership of mailboxes", () => {
   const logger = createLogger({ name: 'sync-runtime-spec', level: 'silent' });
   let stores: MailboxFetchStores;
   const runtimes: SyncRuntime[] = [];
@@ -57,7 +57,14 @@ describe('the sync runtime\'s ownership of mailboxes', () => {
   });
 
   function start(replica: string, turns: { replica: string; key: string }[], maxMailboxes: number): SyncRuntime {
-    const runtime = createSyncRuntime({ stores, sync: recordingSync(replica, turns), logger, clock: Date.now, replicaId: replica, options: { leaseTtlMs: 2_000, scanIntervalMs: 20, pollIntervalCapMs: 20, maxMailboxes } });
+    const runtime = createSyncRuntime({
+      stores,
+      sync: recordingSync(replica, turns),
+      logger,
+      clock: Date.now,
+      replicaId: replica,
+      options: { leaseTtlMs: 2_000, scanIntervalMs: 20, pollIntervalCapMs: 20, maxMailboxes },
+    });
     runtimes.push(runtime);
     runtime.start();
     return runtime;
@@ -73,7 +80,7 @@ describe('the sync runtime\'s ownership of mailboxes', () => {
     expect(new Set(turns.map((turn) => turn.key)).size).toBe(3);
   });
 
-  it('splits mailboxes between two replicas without overlap, and the survivor takes a stopped replica\'s mailboxes', async () => {
+  it("splits mailboxes between two replicas without overlap, and the survivor takes a stopped replica's mailboxes", async () => {
     const turns: { replica: string; key: string }[] = [];
     const a = start('a', turns, 4);
     const b = start('b', turns, 100);
@@ -87,7 +94,7 @@ describe('the sync runtime\'s ownership of mailboxes', () => {
   });
 });
 
-describe('the sync runtime\'s backoff after failures', () => {
+describe("the sync runtime's backoff after failures", () => {
   const logger = createLogger({ name: 'sync-runtime-spec', level: 'silent' });
 
   it('retries a mailbox within dependencyBackoffMaxMs while a dependency is away (a retryable failure), however often it failed', async () => {
@@ -104,7 +111,20 @@ describe('the sync runtime\'s backoff after failures', () => {
       pendingPostProcessing: () => 0,
     };
     // Scaled down: 10 ms doubling would reach 10 · 2^11 ms ≈ 20 s by the 12th failure without the cap.
-    const runtime = createSyncRuntime({ stores, sync, logger, clock: Date.now, replicaId: 'a', options: { leaseTtlMs: 2_000, scanIntervalMs: 20, errorBackoffBaseMs: 10, errorBackoffMaxMs: 300_000, dependencyBackoffMaxMs: 50 } });
+    const runtime = createSyncRuntime({
+      stores,
+      sync,
+      logger,
+      clock: Date.now,
+      replicaId: 'a',
+      options: {
+        leaseTtlMs: 2_000,
+        scanIntervalMs: 20,
+        errorBackoffBaseMs: 10,
+        errorBackoffMaxMs: 300_000,
+        dependencyBackoffMaxMs: 50,
+      },
+    });
     runtime.start();
     try {
       await waitFor(() => failures >= 12, { timeoutMs: 5_000, description: '12 turns in a row' });

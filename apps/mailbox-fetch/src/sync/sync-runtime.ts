@@ -115,10 +115,13 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
   let scanning: Promise<void> | undefined;
   const turns = new Set<Promise<void>>();
 
-  const pollOf = (mailbox: MailboxRecord) => Math.min(mailbox.pollIntervalMs, options.pollIntervalCapMs ?? Number.POSITIVE_INFINITY);
+  const pollOf = (mailbox: MailboxRecord) =>
+    Math.min(mailbox.pollIntervalMs, options.pollIntervalCapMs ?? Number.POSITIVE_INFINITY);
 
   async function saveStatus(entry: HeldMailbox): Promise<void> {
-    await stores.statuses.put(entry.key, entry.status).catch((error: unknown) => logger.warn({ err: error, mailbox: entry.key }, 'mailbox-fetch: status not saved'));
+    await stores.statuses
+      .put(entry.key, entry.status)
+      .catch((error: unknown) => logger.warn({ err: error, mailbox: entry.key }, 'mailbox-fetch: status not saved'));
   }
 
   function drop(entry: HeldMailbox, reason: string): void {
@@ -147,7 +150,12 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
       if (!mailbox || !mailbox.enabled) {
         drop(entry, mailbox ? 'disabled' : 'deleted');
         await leases.release(entry.lease).catch(() => undefined);
-        if (mailbox) await stores.statuses.put(entry.key, { ...entry.status, state: MailboxSyncState.MAILBOX_SYNC_STATE_DISABLED, nextSyncAt: undefined });
+        if (mailbox)
+          await stores.statuses.put(entry.key, {
+            ...entry.status,
+            state: MailboxSyncState.MAILBOX_SYNC_STATE_DISABLED,
+            nextSyncAt: undefined,
+          });
         continue;
       }
       if (mailbox.folderGeneration !== entry.mailbox.folderGeneration) entry.nextSyncAt = now;
@@ -157,7 +165,9 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
     // Free mailboxes, acquired a few at a time (each acquisition reads its lease head afresh).
     // `acquiring` reserves a slot before each attempt, so held + in flight never exceeds maxMailboxes.
     const free = liveness.alive()
-      ? [...configured].filter(([key, mailbox]) => mailbox.enabled && !held.has(key) && !draining.has(key) && !isHeld(heads.get(key), now, ownerGone))
+      ? [...configured].filter(
+          ([key, mailbox]) => mailbox.enabled && !held.has(key) && !draining.has(key) && !isHeld(heads.get(key), now, ownerGone),
+        )
       : [];
     let nextFree = 0;
     let acquiring = 0;
@@ -168,10 +178,27 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
         if (!key || !mailbox) continue;
         acquiring += 1;
         try {
-          const lease = await leases.tryAcquire(key, { owner: deps.replicaId, incarnation: liveness.incarnation }, options.leaseTtlMs, clock(), heads.get(key) ?? null, ownerGone);
+          const lease = await leases.tryAcquire(
+            key,
+            { owner: deps.replicaId, incarnation: liveness.incarnation },
+            options.leaseTtlMs,
+            clock(),
+            heads.get(key) ?? null,
+            ownerGone,
+          );
           if (!lease) continue;
           const status = (await stores.statuses.get(key)) ?? initialStatus(mailbox);
-          held.set(key, { key, mailbox, lease, status, nextSyncAt: clock(), running: false, lost: false, lastRequestAt: requested.get(key)?.requestedAt ?? 0, fullResyncPending: false });
+          held.set(key, {
+            key,
+            mailbox,
+            lease,
+            status,
+            nextSyncAt: clock(),
+            running: false,
+            lost: false,
+            lastRequestAt: requested.get(key)?.requestedAt ?? 0,
+            fullResyncPending: false,
+          });
           logger.info({ mailbox: key, epoch: lease.epoch }, 'mailbox-fetch: mailbox acquired');
           pump();
         } catch (error) {
@@ -182,7 +209,12 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.max(0, Math.min(acquisitionConcurrency, free.length, options.maxMailboxes - held.size)) }, acquireNext));
+    await Promise.all(
+      Array.from(
+        { length: Math.max(0, Math.min(acquisitionConcurrency, free.length, options.maxMailboxes - held.size)) },
+        acquireNext,
+      ),
+    );
 
     for (const entry of held.values()) {
       const request = requested.get(entry.key);
@@ -214,7 +246,9 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
   }
 
   function backoff(failures: number, dependencyAway: boolean): number {
-    const maxDelayMs = dependencyAway ? Math.min(options.dependencyBackoffMaxMs, options.errorBackoffMaxMs) : options.errorBackoffMaxMs;
+    const maxDelayMs = dependencyAway
+      ? Math.min(options.dependencyBackoffMaxMs, options.errorBackoffMaxMs)
+      : options.errorBackoffMaxMs;
     // At least three quarters of the step, so a failing mailbox never retries at once.
     return backoffDelayMs(failures, { initialDelayMs: options.errorBackoffBaseMs, maxDelayMs }, () => 0.75 + Math.random() / 4);
   }
@@ -229,7 +263,10 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
         entry.roundStartedAt = startedAt;
         status.lastSyncStartedAt = startedAt;
       }
-      const result = await deps.sync.turn(entry.mailbox, { fullResync, isOwner: () => !entry.lost && entry.lease.expiresAt > clock() && liveness.alive() });
+      const result = await deps.sync.turn(entry.mailbox, {
+        fullResync,
+        isOwner: () => !entry.lost && entry.lease.expiresAt > clock() && liveness.alive(),
+      });
       const now = clock();
       if (result.startedRound && !fullResync && entry.roundStartedAt !== startedAt) {
         // The turn began a new round from a delta link: the round started now.
@@ -252,7 +289,11 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
         entry.nextSyncAt = Math.min(now + pollOf(entry.mailbox), result.postProcessingDueAt ?? Number.POSITIVE_INFINITY);
       } else {
         status.state =
-          result.phase === 'initial' ? MailboxSyncState.MAILBOX_SYNC_STATE_INITIAL_SYNC : result.phase === 'resync' ? MailboxSyncState.MAILBOX_SYNC_STATE_RESYNCING : MailboxSyncState.MAILBOX_SYNC_STATE_HEALTHY;
+          result.phase === 'initial'
+            ? MailboxSyncState.MAILBOX_SYNC_STATE_INITIAL_SYNC
+            : result.phase === 'resync'
+              ? MailboxSyncState.MAILBOX_SYNC_STATE_RESYNCING
+              : MailboxSyncState.MAILBOX_SYNC_STATE_HEALTHY;
         entry.nextSyncAt = now;
       }
     } catch (error) {
@@ -274,7 +315,10 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
         if (!failure.transient || status.consecutiveFailures >= 3) status.state = failure.state;
         entry.nextSyncAt = now + backoff(status.consecutiveFailures, isRetryable(error));
       }
-      logger.warn({ err: error, mailbox: entry.key, state: MailboxSyncState[status.state], failures: status.consecutiveFailures }, 'mailbox-fetch: sync turn failed');
+      logger.warn(
+        { err: error, mailbox: entry.key, state: MailboxSyncState[status.state], failures: status.consecutiveFailures },
+        'mailbox-fetch: sync turn failed',
+      );
     } finally {
       status.nextSyncAt = entry.nextSyncAt;
       if (!entry.lost) await saveStatus(entry);
@@ -286,7 +330,9 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
     const now = clock();
     if (running >= options.maxConcurrentTurns) return;
     if (!liveness.alive(now)) return;
-    const due = [...held.values()].filter((entry) => !entry.running && entry.nextSyncAt <= now && entry.lease.expiresAt > now).sort((a, b) => a.nextSyncAt - b.nextSyncAt);
+    const due = [...held.values()]
+      .filter((entry) => !entry.running && entry.nextSyncAt <= now && entry.lease.expiresAt > now)
+      .sort((a, b) => a.nextSyncAt - b.nextSyncAt);
     for (const entry of due) {
       if (running >= options.maxConcurrentTurns) break;
       entry.running = true;
@@ -311,7 +357,10 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
     try {
       const { lapsed, lapsedIncarnation } = await liveness.beat();
       if (lapsed) {
-        logger.warn({ lapsedIncarnation, incarnation: liveness.incarnation, mailboxes: held.size }, 'mailbox-fetch: liveness lapsed, giving up every mailbox');
+        logger.warn(
+          { lapsedIncarnation, incarnation: liveness.incarnation, mailboxes: held.size },
+          'mailbox-fetch: liveness lapsed, giving up every mailbox',
+        );
         for (const entry of [...held.values()]) {
           drop(entry, 'liveness lapsed');
           void leases.release(entry.lease).catch(() => undefined);
@@ -364,13 +413,19 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
           scanning = undefined;
           scheduleScan();
         });
-      heartbeatTimer = setInterval(() => {
-        beating ??= heartbeat().finally(() => (beating = undefined));
-      }, Math.max(50, Math.floor(options.livenessTtlMs / 5)));
+      heartbeatTimer = setInterval(
+        () => {
+          beating ??= heartbeat().finally(() => (beating = undefined));
+        },
+        Math.max(50, Math.floor(options.livenessTtlMs / 5)),
+      );
       pumpTimer = setInterval(pump, 50);
-      renewTimer = setInterval(() => {
-        renewing ??= renewAll().finally(() => (renewing = undefined));
-      }, Math.max(50, Math.floor(options.leaseTtlMs / 6)));
+      renewTimer = setInterval(
+        () => {
+          renewing ??= renewAll().finally(() => (renewing = undefined));
+        },
+        Math.max(50, Math.floor(options.leaseTtlMs / 6)),
+      );
     },
     /** Stops taking work, lets running turns finish, releases every lease. */
     async stop(): Promise<void> {
@@ -405,7 +460,14 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
       return held.get(key)?.status;
     },
     /** Owned mailboxes' states for metrics: lag = now − start of the last complete sync round. */
-    statesSnapshot(): { tenantId: string; mailboxId: string; address: string; state: number; lagMs: number | undefined; backlog: number }[] {
+    statesSnapshot(): {
+      tenantId: string;
+      mailboxId: string;
+      address: string;
+      state: number;
+      lagMs: number | undefined;
+      backlog: number;
+    }[] {
       const now = clock();
       return [...held.values()].map((entry) => ({
         tenantId: entry.mailbox.tenantId,

@@ -1,5 +1,12 @@
 import { Metadata, createChannel, createClient, type Channel } from 'nice-grpc';
-import { AgentDesktopServiceDefinition, AgentPresence, OutgoingMessage, ReplyMode, SendState, type Interaction } from '@mailroute/contracts';
+import {
+  AgentDesktopServiceDefinition,
+  AgentPresence,
+  OutgoingMessage,
+  ReplyMode,
+  SendState,
+  type Interaction,
+} from '@mailroute/contracts';
 import { GraphSandboxAdminClient, demoProfile, type GraphSandboxEndpoints } from '@mailroute/graph-sandbox';
 import type { Logger } from '@mailroute/platform';
 import { openDemoSeedSequence, type DemoSeedSequence } from './demo-seed-sequence';
@@ -40,9 +47,15 @@ export function startDemo(host: RunningHost, options: DemoOptions, logger: Logge
   const tasks: Promise<void>[] = [];
   if (!sandbox || !tenant) return { counters, stop: async () => undefined };
   const admin = new GraphSandboxAdminClient(sandbox.adminUrl);
-  if (options.traffic) tasks.push(runTraffic(admin, tenant, openDemoSeedSequence(host.dataDir), options.emailsPerMinute, counters, stop.signal, logger));
+  if (options.traffic)
+    tasks.push(
+      runTraffic(admin, tenant, openDemoSeedSequence(host.dataDir), options.emailsPerMinute, counters, stop.signal, logger),
+    );
   if (options.agents) {
-    for (const agent of tenant.config.agents) tasks.push(runAgent(host.addresses['interaction-router'], sandbox, admin, tenant, agent.upn, counters, stop.signal, logger));
+    for (const agent of tenant.config.agents)
+      tasks.push(
+        runAgent(host.addresses['interaction-router'], sandbox, admin, tenant, agent.upn, counters, stop.signal, logger),
+      );
   }
   return {
     counters,
@@ -85,18 +98,39 @@ async function runTraffic(
 }
 
 /** Signs an agent in through the sandbox's device-code flow, approving the code as the user would in a browser. */
-export async function signInAgent(sandbox: GraphSandboxEndpoints, admin: GraphSandboxAdminClient, directoryId: string, desktopClientId: string, upn: string): Promise<string> {
+export async function signInAgent(
+  sandbox: GraphSandboxEndpoints,
+  admin: GraphSandboxAdminClient,
+  directoryId: string,
+  desktopClientId: string,
+  upn: string,
+): Promise<string> {
   const base = `${sandbox.baseUrl}/${directoryId}/oauth2/v2.0`;
-  const form = (fields: Record<string, string>) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
-  const codeResponse = await fetch(`${base}/devicecode`, form({ client_id: desktopClientId, scope: 'openid profile offline_access' }));
+  const form = (fields: Record<string, string>) => ({
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(fields).toString(),
+  });
+  const codeResponse = await fetch(
+    `${base}/devicecode`,
+    form({ client_id: desktopClientId, scope: 'openid profile offline_access' }),
+  );
   if (!codeResponse.ok) throw new Error(`device code request failed: ${codeResponse.status} ${await codeResponse.text()}`);
   const code = (await codeResponse.json()) as { device_code: string; user_code: string; interval?: number };
   await admin.approveDeviceCode(code.user_code, upn);
   for (let attempt = 0; attempt < 30; attempt += 1) {
-    const tokenResponse = await fetch(`${base}/token`, form({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', client_id: desktopClientId, device_code: code.device_code }));
+    const tokenResponse = await fetch(
+      `${base}/token`,
+      form({
+        grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+        client_id: desktopClientId,
+        device_code: code.device_code,
+      }),
+    );
     const body = (await tokenResponse.json()) as { id_token?: string; error?: string };
     if (tokenResponse.ok && body.id_token) return body.id_token;
-    if (body.error !== 'authorization_pending' && body.error !== 'slow_down') throw new Error(`sign-in of ${upn} failed: ${body.error ?? tokenResponse.status}`);
+    if (body.error !== 'authorization_pending' && body.error !== 'slow_down')
+      throw new Error(`sign-in of ${upn} failed: ${body.error ?? tokenResponse.status}`);
     await new Promise((resolve) => setTimeout(resolve, Math.max(1, code.interval ?? 1) * 1000));
   }
   throw new Error(`sign-in of ${upn} did not complete`);
@@ -117,12 +151,21 @@ async function runAgent(
     try {
       const token = await signInAgent(sandbox, admin, tenant.config.directoryId, demoProfile.desktopClientId, upn);
       channel = createChannel(routerAddress);
-      const desktop = createClient(AgentDesktopServiceDefinition, channel, { '*': { metadata: Metadata({ authorization: `Bearer ${token}` }) } });
+      const desktop = createClient(AgentDesktopServiceDefinition, channel, {
+        '*': { metadata: Metadata({ authorization: `Bearer ${token}` }) },
+      });
       const handled = new Set<string>();
-      for await (const update of desktop.connect({ clientInstanceId: `demo-${upn.replace(/[^A-Za-z0-9._-]/g, '-')}`, initialPresence: AgentPresence.AGENT_PRESENCE_AVAILABLE }, { signal })) {
+      for await (const update of desktop.connect(
+        {
+          clientInstanceId: `demo-${upn.replace(/[^A-Za-z0-9._-]/g, '-')}`,
+          initialPresence: AgentPresence.AGENT_PRESENCE_AVAILABLE,
+        },
+        { signal },
+      )) {
         const event = update.event;
         const fail = (error: unknown) => {
-          if (!signal.aborted) logger.debug({ err: error, agent: upn }, 'demo: an agent action failed (the offer may have lapsed)');
+          if (!signal.aborted)
+            logger.debug({ err: error, agent: upn }, 'demo: an agent action failed (the offer may have lapsed)');
         };
         /** Reads it, then replies once (the key makes a repeat after a restart change nothing) or closes automated mail. */
         const work = async (interaction: Interaction) => {
@@ -133,7 +176,11 @@ async function runAgent(
           const automation = interaction.automation;
           if (automation && (automation.autoReply || automation.bounce || automation.noReplySender || automation.loopSuspected)) {
             // A real agent reads it and closes it: nobody to answer (mailroute would refuse the reply anyway).
-            await desktop.complete({ interactionId: interaction.interactionId, dispositionCode: 'automated', note: 'demo: automated mail, no reply' });
+            await desktop.complete({
+              interactionId: interaction.interactionId,
+              dispositionCode: 'automated',
+              note: 'demo: automated mail, no reply',
+            });
             return;
           }
           if (interaction.replyCount > 0) {
@@ -174,12 +221,27 @@ async function runAgent(
           else if (event.value.state === SendState.SEND_STATE_OUTCOME_UNKNOWN) {
             // May have gone out: counted as sent, never replied to again; the agent completes it to free the slot.
             counters.sent += 1;
-            void desktop.complete({ interactionId: event.value.interactionId, dispositionCode: 'send-outcome-unknown', note: event.value.failure?.message ?? '' }).catch(() => undefined);
+            void desktop
+              .complete({
+                interactionId: event.value.interactionId,
+                dispositionCode: 'send-outcome-unknown',
+                note: event.value.failure?.message ?? '',
+              })
+              .catch(() => undefined);
           } else if (event.value.state === SendState.SEND_STATE_FAILED) {
             counters.failedSends += 1;
-            logger.info({ agent: upn, interactionId: event.value.interactionId, state: event.value.state, failure: event.value.failure }, 'demo: a reply was not sent');
+            logger.info(
+              { agent: upn, interactionId: event.value.interactionId, state: event.value.state, failure: event.value.failure },
+              'demo: a reply was not sent',
+            );
             // The agent gives up on it rather than keep the capacity taken.
-            void desktop.complete({ interactionId: event.value.interactionId, dispositionCode: 'send-failed', note: event.value.failure?.message ?? '' }).catch(() => undefined);
+            void desktop
+              .complete({
+                interactionId: event.value.interactionId,
+                dispositionCode: 'send-failed',
+                note: event.value.failure?.message ?? '',
+              })
+              .catch(() => undefined);
           }
         }
       }

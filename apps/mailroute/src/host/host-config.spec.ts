@@ -18,7 +18,12 @@ const tenant = {
 describe('the host configuration file', () => {
   it('defaults to the embedded demo: sandbox on, embedded bus and store, loopback ports', () => {
     const config = parseHostConfig({});
-    expect(config).toMatchObject({ dataDir: '.mailroute', bus: { kind: 'embedded' }, store: { kind: 'embedded' }, ports: { authBroker: 50051, interactionRouter: 50053 } });
+    expect(config).toMatchObject({
+      dataDir: '.mailroute',
+      bus: { kind: 'embedded' },
+      store: { kind: 'embedded' },
+      ports: { authBroker: 50051, interactionRouter: 50053 },
+    });
     expect(sandboxEnabled(config)).toBe(true);
     expect(config.demo).toEqual({ traffic: false, emailsPerMinute: 30, agents: false });
   });
@@ -34,9 +39,18 @@ describe('the host configuration file', () => {
     ['tenants.0.directoryId', { tenants: [{ ...tenant, directoryId: 'contoso.onmicrosoft.com' }] }],
     ['tenants.0.clientSecretEnv', { tenants: [{ ...tenant, clientSecretEnv: 'my secret' }] }],
     ['tenants.0.mailboxes.0.address', { tenants: [{ ...tenant, mailboxes: [{ id: 'support', address: 'not an address' }] }] }],
-    ['tenants.0.mailboxes.0.queue: no queue "sales"', { tenants: [{ ...tenant, mailboxes: [{ id: 'support', address: 'support@contoso.com', queue: 'sales' }] }] }],
-    ['tenants.0.agents.0.queues: no queue "vip"', { tenants: [{ ...tenant, agents: [{ id: 'bob', upn: 'bob@contoso.com', queues: ['vip'] }] }] }],
-    ['tenants.0.rules.0.queue: no queue "vip"', { tenants: [{ ...tenant, rules: [{ id: 'vip', subjectContains: ['vip'], queue: 'vip' }] }] }],
+    [
+      'tenants.0.mailboxes.0.queue: no queue "sales"',
+      { tenants: [{ ...tenant, mailboxes: [{ id: 'support', address: 'support@contoso.com', queue: 'sales' }] }] },
+    ],
+    [
+      'tenants.0.agents.0.queues: no queue "vip"',
+      { tenants: [{ ...tenant, agents: [{ id: 'bob', upn: 'bob@contoso.com', queues: ['vip'] }] }] },
+    ],
+    [
+      'tenants.0.rules.0.queue: no queue "vip"',
+      { tenants: [{ ...tenant, rules: [{ id: 'vip', subjectContains: ['vip'], queue: 'vip' }] }] },
+    ],
     ['tenants.1.id: "contoso" is used twice', { tenants: [tenant, tenant] }],
     ['bus.brokers', { bus: { kind: 'kafka', brokers: [] } }],
     ['store.url', { store: { kind: 'mongodb', url: 'http://db' } }],

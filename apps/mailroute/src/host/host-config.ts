@@ -26,7 +26,10 @@ const ruleSchema = z.object({
   queue: id,
   /** 0–1000, higher is more urgent (default 100). */
   priority: z.number().int().min(0).max(1000).optional(),
-  tags: z.array(z.string().regex(/^[a-z0-9-]{1,63}$/)).max(20).default([]),
+  tags: z
+    .array(z.string().regex(/^[a-z0-9-]{1,63}$/))
+    .max(20)
+    .default([]),
 });
 
 const agentSchema = z.object({
@@ -100,15 +103,33 @@ export const hostConfigSchema = z
       })
       .prefault({}),
     /** The event bus: the embedded journal (default) or a Kafka cluster. */
-    bus: z.discriminatedUnion('kind', [z.object({ kind: z.literal('embedded') }), z.object({
-        kind: z.literal('kafka'),
-        brokers: z.array(z.string().min(1)).min(1),
-        /** Prefixes the services' consumer groups (two installations on one cluster). Default: none. */
-        consumerGroupPrefix: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional(),
-      })]).default({ kind: 'embedded' }),
+    bus: z
+      .discriminatedUnion('kind', [
+        z.object({ kind: z.literal('embedded') }),
+        z.object({
+          kind: z.literal('kafka'),
+          brokers: z.array(z.string().min(1)).min(1),
+          /** Prefixes the services' consumer groups (two installations on one cluster). Default: none. */
+          consumerGroupPrefix: z
+            .string()
+            .regex(/^[A-Za-z0-9._-]{1,64}$/)
+            .optional(),
+        }),
+      ])
+      .default({ kind: 'embedded' }),
     /** The stores: embedded SQLite files in dataDir (default) or MongoDB. */
     store: z
-      .discriminatedUnion('kind', [z.object({ kind: z.literal('embedded') }), z.object({ kind: z.literal('mongodb'), url: z.string().regex(/^mongodb(\+srv)?:\/\//, 'a mongodb:// URL'), database: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'a database name').default('mailroute') })])
+      .discriminatedUnion('kind', [
+        z.object({ kind: z.literal('embedded') }),
+        z.object({
+          kind: z.literal('mongodb'),
+          url: z.string().regex(/^mongodb(\+srv)?:\/\//, 'a mongodb:// URL'),
+          database: z
+            .string()
+            .regex(/^[A-Za-z0-9_-]{1,63}$/, 'a database name')
+            .default('mailroute'),
+        }),
+      ])
       .default({ kind: 'embedded' }),
     /**
      * Agent sign-in ("Sign in with Microsoft" on the desktop): the authority that issues agents' ID
@@ -143,18 +164,28 @@ export function parseHostConfig(input: unknown, source = 'configuration'): HostC
   const config = parsed.data;
   const tenantIds = new Set<string>();
   for (const [index, tenant] of config.tenants.entries()) {
-    if (tenantIds.has(tenant.id)) throw new HostConfigError(`${source} is invalid:\n  tenants.${index}.id: "${tenant.id}" is used twice`);
+    if (tenantIds.has(tenant.id))
+      throw new HostConfigError(`${source} is invalid:\n  tenants.${index}.id: "${tenant.id}" is used twice`);
     tenantIds.add(tenant.id);
     const queues = new Set(tenant.queues.map((queue) => queue.id));
     for (const [m, mailbox] of tenant.mailboxes.entries()) {
-      if (mailbox.queue && !queues.has(mailbox.queue)) throw new HostConfigError(`${source} is invalid:\n  tenants.${index}.mailboxes.${m}.queue: no queue "${mailbox.queue}" in this tenant`);
+      if (mailbox.queue && !queues.has(mailbox.queue))
+        throw new HostConfigError(
+          `${source} is invalid:\n  tenants.${index}.mailboxes.${m}.queue: no queue "${mailbox.queue}" in this tenant`,
+        );
     }
     for (const [r, rule] of tenant.rules.entries()) {
-      if (!queues.has(rule.queue)) throw new HostConfigError(`${source} is invalid:\n  tenants.${index}.rules.${r}.queue: no queue "${rule.queue}" in this tenant`);
+      if (!queues.has(rule.queue))
+        throw new HostConfigError(
+          `${source} is invalid:\n  tenants.${index}.rules.${r}.queue: no queue "${rule.queue}" in this tenant`,
+        );
     }
     for (const [a, agent] of tenant.agents.entries()) {
       const unknown = agent.queues.find((queue) => !queues.has(queue));
-      if (unknown) throw new HostConfigError(`${source} is invalid:\n  tenants.${index}.agents.${a}.queues: no queue "${unknown}" in this tenant`);
+      if (unknown)
+        throw new HostConfigError(
+          `${source} is invalid:\n  tenants.${index}.agents.${a}.queues: no queue "${unknown}" in this tenant`,
+        );
     }
   }
   return config;
@@ -166,7 +197,9 @@ export function readHostConfig(file: string): HostConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new HostConfigError(`cannot read the configuration file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new HostConfigError(
+      `cannot read the configuration file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
   let json: unknown;
   try {

@@ -39,7 +39,17 @@ export function loadHostSecrets(dataDir: string, tenantIds: readonly string[]): 
 }
 
 /** Every scope a workload manager may hold: the host's keys administer their tenant fully. */
-export const fullScopes = ['credentials.read', 'credentials.write', 'mailboxes.read', 'mailboxes.write', 'routing.read', 'routing.write', 'sends.read', 'sends.write', 'sends.supervise'];
+export const fullScopes = [
+  'credentials.read',
+  'credentials.write',
+  'mailboxes.read',
+  'mailboxes.write',
+  'routing.read',
+  'routing.write',
+  'sends.read',
+  'sends.write',
+  'sends.supervise',
+];
 
 /** The `API_KEYS` value of a service: `keyId:tenant:scope+scope:sha256` per tenant. */
 export function apiKeysVariable(secrets: HostSecrets): string {

@@ -1,7 +1,17 @@
 import path from 'node:path';
 import { createGraphSandbox, demoProfile, type GraphSandbox, type GraphSandboxEndpoints } from '@mailroute/graph-sandbox';
 import { InProcessBroker, InProcessEventBus, SqliteBrokerJournal, type EventBus } from '@mailroute/messaging';
-import { createShutdown, ensurePrivateDirectory, loadConfig, serviceSchema, type ConfigSchema, type Env, type Logger, type ServiceParts, type ShutdownStep } from '@mailroute/platform';
+import {
+  createShutdown,
+  ensurePrivateDirectory,
+  loadConfig,
+  serviceSchema,
+  type ConfigSchema,
+  type Env,
+  type Logger,
+  type ServiceParts,
+  type ShutdownStep,
+} from '@mailroute/platform';
 import { sandboxEnabled, type HostConfig, type TenantConfig } from './host-config';
 import { apiKeysVariable, loadHostSecrets, serviceTokensVariable, type HostSecrets } from './host-secrets';
 
@@ -71,7 +81,13 @@ export function demoTenant(sandbox: GraphSandboxEndpoints): TenantConfig {
       { id: 'sales', displayName: 'Sales' },
     ],
     rules: [
-      { id: 'urgent', subjectContains: ['urgent', 'asap', 'outage', 'dringend'], queue: 'support', priority: 500, tags: ['urgent'] },
+      {
+        id: 'urgent',
+        subjectContains: ['urgent', 'asap', 'outage', 'dringend'],
+        queue: 'support',
+        priority: 500,
+        tags: ['urgent'],
+      },
       { id: 'buying', subjectContains: ['quote', 'pricing', 'order more', 'licence', 'license'], queue: 'sales', tags: ['lead'] },
     ],
     agents: [
@@ -113,7 +129,10 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     }
 
     const tenants: TenantConfig[] = [...(sandboxEndpoints ? [demoTenant(sandboxEndpoints)] : []), ...config.tenants];
-    const secrets = loadHostSecrets(config.dataDir, tenants.map((tenant) => tenant.id));
+    const secrets = loadHostSecrets(
+      config.dataDir,
+      tenants.map((tenant) => tenant.id),
+    );
 
     let broker: InProcessBroker | undefined;
     if (config.bus.kind === 'embedded') {
@@ -134,7 +153,14 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     for (const name of order) {
       const definition = options.services.find((service) => service.name === name);
       if (!definition) throw new Error(`the host has no definition of the ${name} service`);
-      const serviceEnv = serviceEnvironment(name, { config, secrets, addresses, port: ports[name], sandbox: sandboxEndpoints, tenants });
+      const serviceEnv = serviceEnvironment(name, {
+        config,
+        secrets,
+        addresses,
+        port: ports[name],
+        sandbox: sandboxEndpoints,
+        tenants,
+      });
       const serviceConfig = loadConfig(serviceSchema(definition.configSchema), serviceEnv);
       const serviceLogger = logger.child({ service: name });
       const adapters: SharedAdapters = broker ? { bus: new InProcessEventBus({ broker, logger: serviceLogger }) } : {};
@@ -159,16 +185,31 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       if (parts.startAfterListen) starting.push(parts.startAfterListen());
     }
 
-    const hostTenants = tenants.map((tenant) => ({ config: tenant, apiKey: secrets.apiKeys[tenant.id] ?? '', demo: sandboxEndpoints !== undefined && tenant.id === 'demo' }));
+    const hostTenants = tenants.map((tenant) => ({
+      config: tenant,
+      apiKey: secrets.apiKeys[tenant.id] ?? '',
+      demo: sandboxEndpoints !== undefined && tenant.id === 'demo',
+    }));
     for (const tenant of hostTenants) {
       if (!tenant.demo && !env[tenant.config.clientSecretEnv]) {
-        logger.warn({ tenant: tenant.config.id, variable: tenant.config.clientSecretEnv }, 'host: the client secret variable is not set; the tenant keeps its stored credentials');
+        logger.warn(
+          { tenant: tenant.config.id, variable: tenant.config.clientSecretEnv },
+          'host: the client secret variable is not set; the tenant keeps its stored credentials',
+        );
       }
     }
     const consumersStarted = Promise.all(starting).then(() => undefined);
     // Observed here so that a failure before the caller looks is not an unhandled rejection.
     consumersStarted.catch(() => undefined);
-    return { addresses, dataDir: config.dataDir, sandbox: sandboxEndpoints, tenants: hostTenants, secrets, consumersStarted, stop: async () => stopAll() };
+    return {
+      addresses,
+      dataDir: config.dataDir,
+      sandbox: sandboxEndpoints,
+      tenants: hostTenants,
+      secrets,
+      consumersStarted,
+      stop: async () => stopAll(),
+    };
   } catch (error) {
     await stopAll();
     throw error;
@@ -207,7 +248,12 @@ export function serviceEnvironment(name: ServiceName, inputs: EnvironmentInputs)
     case 'auth-broker': {
       // The operator's configuration names the tenants' clouds (the sandbox's among them): those hosts
       // are allowed for CUSTOM clouds, nothing else beyond the national clouds.
-      const origins = new Set(inputs.tenants.flatMap((tenant) => [tenant.authorityHost, tenant.graphEndpoint]).filter((url): url is string => Boolean(url)).map((url) => new URL(url).origin));
+      const origins = new Set(
+        inputs.tenants
+          .flatMap((tenant) => [tenant.authorityHost, tenant.graphEndpoint])
+          .filter((url): url is string => Boolean(url))
+          .map((url) => new URL(url).origin),
+      );
       return {
         ...common,
         ...store('AUTH_BROKER', 'auth-broker'),
@@ -236,9 +282,11 @@ export function serviceEnvironment(name: ServiceName, inputs: EnvironmentInputs)
       };
     case 'interaction-router': {
       const directories = inputs.tenants.map((tenant) => `${tenant.id}:${tenant.directoryId}`).join(',');
-      const authority = config.agentSignIn.authorityHost ?? inputs.tenants[0]?.authorityHost ?? 'https://login.microsoftonline.com';
+      const authority =
+        config.agentSignIn.authorityHost ?? inputs.tenants[0]?.authorityHost ?? 'https://login.microsoftonline.com';
       // The demo's agents sign in to the sandbox's desktop app registration (a public client).
-      const audience = config.agentSignIn.audience ?? (inputs.sandbox ? demoProfile.desktopClientId : (inputs.tenants[0]?.clientId ?? ''));
+      const audience =
+        config.agentSignIn.audience ?? (inputs.sandbox ? demoProfile.desktopClientId : (inputs.tenants[0]?.clientId ?? ''));
       return {
         ...common,
         ...store('ROUTER', 'interaction-router'),

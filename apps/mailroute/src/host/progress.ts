@@ -1,5 +1,10 @@
 import { Metadata } from 'nice-grpc';
-import { InteractionRouterServiceDefinition, MailboxFetchServiceDefinition, MailboxSyncState, type QueueStatistics } from '@mailroute/contracts';
+import {
+  InteractionRouterServiceDefinition,
+  MailboxFetchServiceDefinition,
+  MailboxSyncState,
+  type QueueStatistics,
+} from '@mailroute/contracts';
 import { createGrpcClient } from '@mailroute/platform';
 import type { DemoCounters } from './demo';
 import type { HostTenant, RunningHost } from './host';
@@ -9,17 +14,29 @@ export interface ProgressSample {
   tenantId: string;
   fetched: number;
   mailboxErrors: string[];
-  queues: { queueId: string; waiting: number; offered: number; assigned: number; longestWaitSeconds: number; serviceLevelPercent: number | undefined }[];
+  queues: {
+    queueId: string;
+    waiting: number;
+    offered: number;
+    assigned: number;
+    longestWaitSeconds: number;
+    serviceLevelPercent: number | undefined;
+  }[];
 }
 
 /** Reads the tenant's figures through the public APIs (sync statuses, queue statistics). */
 export async function sampleProgress(host: RunningHost, tenant: HostTenant): Promise<ProgressSample> {
   const options = { metadata: Metadata({ authorization: `Bearer ${tenant.apiKey}` }) };
   const fetch = createGrpcClient(MailboxFetchServiceDefinition, host.addresses['mailbox-fetch'], { deadlineMs: 5_000 });
-  const router = createGrpcClient(InteractionRouterServiceDefinition, host.addresses['interaction-router'], { deadlineMs: 5_000 });
+  const router = createGrpcClient(InteractionRouterServiceDefinition, host.addresses['interaction-router'], {
+    deadlineMs: 5_000,
+  });
   try {
     const [statuses, statistics] = await Promise.all([
-      fetch.client.listSyncStatuses({ page: { pageSize: 200, pageToken: '' }, state: MailboxSyncState.MAILBOX_SYNC_STATE_UNSPECIFIED }, options),
+      fetch.client.listSyncStatuses(
+        { page: { pageSize: 200, pageToken: '' }, state: MailboxSyncState.MAILBOX_SYNC_STATE_UNSPECIFIED },
+        options,
+      ),
       router.client.listQueueStatistics({ page: { pageSize: 200, pageToken: '' } }, options),
     ]);
     const failing = new Set([
@@ -31,7 +48,9 @@ export async function sampleProgress(host: RunningHost, tenant: HostTenant): Pro
     return {
       tenantId: tenant.config.id,
       fetched: statuses.statuses.reduce((sum, status) => sum + status.messagesIngestedTotal, 0),
-      mailboxErrors: statuses.statuses.filter((status) => failing.has(status.state)).map((status) => `${status.mailboxId}: ${MailboxSyncState[status.state].replace('MAILBOX_SYNC_STATE_', '')}`),
+      mailboxErrors: statuses.statuses
+        .filter((status) => failing.has(status.state))
+        .map((status) => `${status.mailboxId}: ${MailboxSyncState[status.state].replace('MAILBOX_SYNC_STATE_', '')}`),
       queues: statistics.statistics.map((queue: QueueStatistics) => ({
         queueId: queue.queueId,
         waiting: queue.waiting,
@@ -55,7 +74,9 @@ export function formatProgress(sample: ProgressSample, demo: DemoCounters | unde
       return `${queue.queueId}: ${queue.waiting} waiting${queue.offered ? ` ${queue.offered} offered` : ''} ${queue.assigned} assigned${queue.longestWaitSeconds ? ` longest ${queue.longestWaitSeconds}s` : ''}${level}`;
     })
     .join(' | ');
-  const agents = demo ? ` | demo: ${demo.delivered} delivered, ${demo.accepted} accepted, ${demo.replied} replied, ${demo.sent} sent${demo.failedSends ? `, ${demo.failedSends} send failures` : ''}` : '';
+  const agents = demo
+    ? ` | demo: ${demo.delivered} delivered, ${demo.accepted} accepted, ${demo.replied} replied, ${demo.sent} sent${demo.failedSends ? `, ${demo.failedSends} send failures` : ''}`
+    : '';
   const errors = sample.mailboxErrors.length ? ` | mailbox errors: ${sample.mailboxErrors.join(', ')}` : '';
   return `[${sample.tenantId}] fetched ${sample.fetched} | ${queues || 'no queues'}${agents}${errors}`;
 }
@@ -64,7 +85,11 @@ export function formatProgress(sample: ProgressSample, demo: DemoCounters | unde
  * Shows live progress instead of a log flood: on a terminal one line per tenant rewritten in place
  * every second; otherwise (piped, CI) a line per tenant when something changed, at most every 5 s.
  */
-export function startProgress(host: RunningHost, demo: DemoCounters | undefined, output: NodeJS.WriteStream = process.stdout): { stop(): void } {
+export function startProgress(
+  host: RunningHost,
+  demo: DemoCounters | undefined,
+  output: NodeJS.WriteStream = process.stdout,
+): { stop(): void } {
   let stopped = false;
   let last = '';
   let lastPrinted = 0;

@@ -41,7 +41,9 @@ async function ensure(name: string, report: SeedReport, create: () => Promise<un
 export async function seedTenants(host: RunningHost, logger: Logger, env: Env = process.env): Promise<SeedReport[]> {
   const auth = createGrpcClient(AuthBrokerServiceDefinition, host.addresses['auth-broker'], { deadlineMs: 30_000 });
   const fetch = createGrpcClient(MailboxFetchServiceDefinition, host.addresses['mailbox-fetch'], { deadlineMs: 30_000 });
-  const router = createGrpcClient(InteractionRouterServiceDefinition, host.addresses['interaction-router'], { deadlineMs: 30_000 });
+  const router = createGrpcClient(InteractionRouterServiceDefinition, host.addresses['interaction-router'], {
+    deadlineMs: 30_000,
+  });
   const reports: SeedReport[] = [];
   try {
     for (const tenant of host.tenants) {
@@ -58,10 +60,16 @@ export async function seedTenants(host: RunningHost, logger: Logger, env: Env = 
                 displayName: config.displayName ?? config.id,
                 directoryId: config.directoryId,
                 clientId: config.clientId,
-                cloud: config.authorityHost === publicAuthority && !config.graphEndpoint ? AuthorityCloud.AUTHORITY_CLOUD_GLOBAL : AuthorityCloud.AUTHORITY_CLOUD_CUSTOM,
+                cloud:
+                  config.authorityHost === publicAuthority && !config.graphEndpoint
+                    ? AuthorityCloud.AUTHORITY_CLOUD_GLOBAL
+                    : AuthorityCloud.AUTHORITY_CLOUD_CUSTOM,
                 authorityHost: config.authorityHost === publicAuthority && !config.graphEndpoint ? '' : config.authorityHost,
                 graphEndpoint: config.graphEndpoint ?? '',
-                credential: { $case: 'clientSecret', value: { value: secret, expiresAt: new Date(`${config.clientSecretExpires}T00:00:00Z`) } },
+                credential: {
+                  $case: 'clientSecret',
+                  value: { value: secret, expiresAt: new Date(`${config.clientSecretExpires}T00:00:00Z`) },
+                },
               },
             },
             options,
@@ -70,7 +78,13 @@ export async function seedTenants(host: RunningHost, logger: Logger, env: Env = 
       }
       for (const queue of config.queues) {
         await ensure(`queue ${queue.id}`, report, () =>
-          router.client.createQueue({ queueId: queue.id, queue: { displayName: queue.displayName ?? queue.id, strategy: QueueStrategy.QUEUE_STRATEGY_LONGEST_IDLE } }, options),
+          router.client.createQueue(
+            {
+              queueId: queue.id,
+              queue: { displayName: queue.displayName ?? queue.id, strategy: QueueStrategy.QUEUE_STRATEGY_LONGEST_IDLE },
+            },
+            options,
+          ),
         );
       }
       for (const [position, rule] of config.rules.entries()) {
@@ -81,8 +95,20 @@ export async function seedTenants(host: RunningHost, logger: Logger, env: Env = 
               rule: RoutingRule.fromPartial({
                 displayName: rule.id,
                 enabled: true,
-                condition: { subjectPatterns: rule.subjectContains.map((text) => ({ pattern: { $case: 'contains' as const, value: text } })) },
-                action: { action: { $case: 'route', value: { queueId: rule.queue, ...(rule.priority !== undefined ? { priority: rule.priority } : {}), requiredSkills: [], tags: rule.tags } } },
+                condition: {
+                  subjectPatterns: rule.subjectContains.map((text) => ({ pattern: { $case: 'contains' as const, value: text } })),
+                },
+                action: {
+                  action: {
+                    $case: 'route',
+                    value: {
+                      queueId: rule.queue,
+                      ...(rule.priority !== undefined ? { priority: rule.priority } : {}),
+                      requiredSkills: [],
+                      tags: rule.tags,
+                    },
+                  },
+                },
               }),
               position,
             },
@@ -109,7 +135,15 @@ export async function seedTenants(host: RunningHost, logger: Logger, env: Env = 
       for (const agent of config.agents) {
         await ensure(`agent ${agent.id}`, report, () =>
           router.client.createAgent(
-            { agentId: agent.id, agent: { displayName: agent.displayName ?? agent.upn, userPrincipalName: agent.upn, queueIds: agent.queues, capacity: agent.capacity } },
+            {
+              agentId: agent.id,
+              agent: {
+                displayName: agent.displayName ?? agent.upn,
+                userPrincipalName: agent.upn,
+                queueIds: agent.queues,
+                capacity: agent.capacity,
+              },
+            },
             options,
           ),
         );

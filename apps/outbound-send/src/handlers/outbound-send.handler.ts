@@ -14,7 +14,20 @@ import {
   type SendStatus,
 } from '@mailroute/contracts';
 import { eventKey, events, toEventMessage, type EventBus } from '@mailroute/messaging';
-import { assertValidOutgoingMessage, FailedPreconditionError, IdempotencyKeyReusedError, idRules, readId, validateOutgoingMessage, MailrouteError, NotFoundError, payloadFingerprint, PermissionDeniedError, ValidationError, type TenantCallContext } from '@mailroute/platform';
+import {
+  assertValidOutgoingMessage,
+  FailedPreconditionError,
+  IdempotencyKeyReusedError,
+  idRules,
+  readId,
+  validateOutgoingMessage,
+  MailrouteError,
+  NotFoundError,
+  payloadFingerprint,
+  PermissionDeniedError,
+  ValidationError,
+  type TenantCallContext,
+} from '@mailroute/platform';
 import type { MailboxDirectory } from '../mailboxes/mailbox-directory';
 import { isFinalState, sendKey, type SendEngine } from '../send/send-engine';
 import type { OutboundSendStores, SendRecord } from '../store/outbound-send.stores';
@@ -50,7 +63,13 @@ export function toSendStatus(record: SendRecord): SendStatus {
     failure: record.failure,
     sent: record.sent ? { ...record.sent, sentAt: new Date(record.sent.sentAt) } : undefined,
     attempts: record.attempts,
-    nextAttemptAt: record.nextAttemptAt && (record.state === SendState.SEND_STATE_ACCEPTED || record.state === SendState.SEND_STATE_RETRYING || record.state === SendState.SEND_STATE_CHECKING) ? new Date(record.nextAttemptAt) : undefined,
+    nextAttemptAt:
+      record.nextAttemptAt &&
+      (record.state === SendState.SEND_STATE_ACCEPTED ||
+        record.state === SendState.SEND_STATE_RETRYING ||
+        record.state === SendState.SEND_STATE_CHECKING)
+        ? new Date(record.nextAttemptAt)
+        : undefined,
     createdAt: new Date(record.createdAt),
     updatedAt: new Date(record.updatedAt),
   };
@@ -93,7 +112,8 @@ export function createOutboundSendHandlers(deps: OutboundSendHandlerDeps): Outbo
    */
   async function existing(tenantId: string, idempotencyKey: string, fingerprint?: string): Promise<SendRecord | undefined> {
     const marker = await stores.idempotency.get(`${tenantId}/api/${idempotencyKey}`);
-    if (marker && fingerprint !== undefined && marker.fingerprint !== undefined && marker.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError('send');
+    if (marker && fingerprint !== undefined && marker.fingerprint !== undefined && marker.fingerprint !== fingerprint)
+      throw new IdempotencyKeyReusedError('send');
     return marker ? stores.sends.get(sendKey(tenantId, marker.sendId)) : undefined;
   }
 
@@ -114,7 +134,10 @@ export function createOutboundSendHandlers(deps: OutboundSendHandlerDeps): Outbo
     if (record.origin === SendOrigin.SEND_ORIGIN_API && !record.requestPublished && !isFinalState(record.state)) {
       // The stored request holds no attachment bytes (Kafka's record limit): the consumer reads them from the store.
       const request = OutboundRequest.fromJSON(record.request);
-      await deps.bus.publish(events.outboundRequest.topic, toEventMessage('outboundRequest', eventKey(record.tenantId, request.mailboxId), request));
+      await deps.bus.publish(
+        events.outboundRequest.topic,
+        toEventMessage('outboundRequest', eventKey(record.tenantId, request.mailboxId), request),
+      );
       const latest = (await stores.sends.get(sendKey(record.tenantId, record.sendId))) ?? record;
       await stores.sends.put(sendKey(record.tenantId, record.sendId), { ...latest, requestPublished: true });
       return toSendStatus(latest);
@@ -127,13 +150,23 @@ export function createOutboundSendHandlers(deps: OutboundSendHandlerDeps): Outbo
    * supervisor_override (and the supervisor scope); FAILED_PRECONDITION naming the agent otherwise.
    */
   async function refuseAgentsInteraction(context: TenantCallContext, interactionId: string, override: boolean): Promise<void> {
-    if (override && !context.caller.scopes.has(outboundSendScopes.supervise)) throw new PermissionDeniedError(`supervisor_override needs the ${outboundSendScopes.supervise} scope`);
+    if (override && !context.caller.scopes.has(outboundSendScopes.supervise))
+      throw new PermissionDeniedError(`supervisor_override needs the ${outboundSendScopes.supervise} scope`);
     const holder = await stores.holders.get(`${context.tenantId}/${interactionId}`);
     if (!holder || override) return;
-    const held = holder.state === InteractionState.INTERACTION_STATE_ASSIGNED || holder.state === InteractionState.INTERACTION_STATE_REPLIED;
+    const held =
+      holder.state === InteractionState.INTERACTION_STATE_ASSIGNED || holder.state === InteractionState.INTERACTION_STATE_REPLIED;
     const offered = holder.state === InteractionState.INTERACTION_STATE_OFFERED;
-    if (held && holder.agentId) throw new FailedPreconditionError(`the interaction is held by agent ${holder.agentId}; set supervisor_override to reply in the agent's place`, { reason: 'INTERACTION_HELD_BY_AGENT' });
-    if (offered && holder.offeredAgentId) throw new FailedPreconditionError(`the interaction is being offered to agent ${holder.offeredAgentId}; set supervisor_override to reply in the agent's place`, { reason: 'INTERACTION_HELD_BY_AGENT' });
+    if (held && holder.agentId)
+      throw new FailedPreconditionError(
+        `the interaction is held by agent ${holder.agentId}; set supervisor_override to reply in the agent's place`,
+        { reason: 'INTERACTION_HELD_BY_AGENT' },
+      );
+    if (offered && holder.offeredAgentId)
+      throw new FailedPreconditionError(
+        `the interaction is being offered to agent ${holder.offeredAgentId}; set supervisor_override to reply in the agent's place`,
+        { reason: 'INTERACTION_HELD_BY_AGENT' },
+      );
   }
 
   function actorOf(context: TenantCallContext) {
@@ -196,7 +229,8 @@ export function createOutboundSendHandlers(deps: OutboundSendHandlerDeps): Outbo
       if (request.interactionId) {
         const interaction = await stores.interactions.get(`${context.tenantId}/${request.interactionId}`);
         if (!interaction) throw new NotFoundError('interaction', request.interactionId);
-        if (interaction.mailboxId !== request.mailboxId) throw new ValidationError('interaction_id', 'the interaction arrived at another mailbox');
+        if (interaction.mailboxId !== request.mailboxId)
+          throw new ValidationError('interaction_id', 'the interaction arrived at another mailbox');
       }
       const send = await submit(
         context,

@@ -32,7 +32,10 @@ const delegatedAccessMode = 2;
  * Reads mailbox configurations from mailbox-fetch's table in the shared database, read-only, by
  * `_id` (one fast lookup per send, cached briefly): the same source mailbox-fetch reads them from.
  */
-export function createTableMailboxDirectory(table: DocumentTable<MailboxConfigView>, options: { cacheMs?: number; clock?: () => number } = {}): MailboxDirectory {
+export function createTableMailboxDirectory(
+  table: DocumentTable<MailboxConfigView>,
+  options: { cacheMs?: number; clock?: () => number } = {},
+): MailboxDirectory {
   const cacheMs = options.cacheMs ?? 30_000;
   const clock = options.clock ?? Date.now;
   const cache = new Map<string, { at: number; value: SendingMailbox | undefined }>();
@@ -50,7 +53,10 @@ export function createTableMailboxDirectory(table: DocumentTable<MailboxConfigVi
               target: {
                 tenantId,
                 address: record.address,
-                principal: record.accessMode === delegatedAccessMode ? { kind: 'delegated', mailboxAddress: record.address } : { kind: 'app-only', credentialsId: record.credentialsId ?? '' },
+                principal:
+                  record.accessMode === delegatedAccessMode
+                    ? { kind: 'delegated', mailboxAddress: record.address }
+                    : { kind: 'app-only', credentialsId: record.credentialsId ?? '' },
               },
             }
           : undefined;

@@ -3,8 +3,26 @@ import { Metadata } from 'nice-grpc';
 import { OutboundSendServiceDefinition, SendState, type OutgoingMessage } from '@mailroute/contracts';
 import { KafkaEventBus } from '@mailroute/messaging';
 import { MongoDocumentTable, type MongoStore } from '@mailroute/persistence';
-import { createCallerAuthenticator, createGrpcClient, createLogger, hashBearerCredential, startMetrics, type GrpcServer, type Metrics } from '@mailroute/platform';
-import { createSandboxMailTenant, createSandboxTokenProvider, metricValue, randomId, scrapeMetrics, startTestGraphSandbox, testInfra, waitFor, type SandboxMailTenant } from '@mailroute/testing';
+import {
+  createCallerAuthenticator,
+  createGrpcClient,
+  createLogger,
+  hashBearerCredential,
+  startMetrics,
+  type GrpcServer,
+  type Metrics,
+} from '@mailroute/platform';
+import {
+  createSandboxMailTenant,
+  createSandboxTokenProvider,
+  metricValue,
+  randomId,
+  scrapeMetrics,
+  startTestGraphSandbox,
+  testInfra,
+  waitFor,
+  type SandboxMailTenant,
+} from '@mailroute/testing';
 import { createTableMailboxDirectory, mailboxConfigTableName, type MailboxConfigView } from '../mailboxes/mailbox-directory';
 import { createOutboundSend, type OutboundSend } from '../outbound-send';
 import { createServer } from '../server';
@@ -31,8 +49,17 @@ describe('outbound-send metrics on /metrics (graph sandbox, FerretDB, Kafka)', (
     stores = await openMongoStores({ url: testInfra().mongoUrl, database: randomId('os-metrics') });
     const mailboxTable = new MongoDocumentTable<MailboxConfigView>(stores.store, mailboxConfigTableName);
     sandboxTenants.set(tenant, await createSandboxMailTenant(started.endpoints, { mailboxCount: 1 }));
-    sandboxTenants.set(denied, await createSandboxMailTenant(started.endpoints, { applicationPermissions: ['Mail.ReadWrite', 'User.Read.All'] }));
-    for (const [tenantId, sandbox] of sandboxTenants) await mailboxTable.put(`${tenantId}/box-0`, { address: sandbox.mailboxes[0] as string, accessMode: 1, credentialsId: '', enabled: true });
+    sandboxTenants.set(
+      denied,
+      await createSandboxMailTenant(started.endpoints, { applicationPermissions: ['Mail.ReadWrite', 'User.Read.All'] }),
+    );
+    for (const [tenantId, sandbox] of sandboxTenants)
+      await mailboxTable.put(`${tenantId}/box-0`, {
+        address: sandbox.mailboxes[0] as string,
+        accessMode: 1,
+        credentialsId: '',
+        enabled: true,
+      });
     // The wiring of wiring.ts: the same instruments as the send engine's events and the Graph clients' throttle observer.
     metrics = await startMetrics({ serviceName: 'outbound-send', port: 0 });
     const instruments = createOutboundSendMetrics(metrics.meter);
@@ -45,14 +72,28 @@ describe('outbound-send metrics on /metrics (graph sandbox, FerretDB, Kafka)', (
       replicaId: 'metrics-replica',
       events: instruments,
       onThrottled: instruments.onThrottled,
-      options: { groupId: randomId('os-metrics'), fromBeginning: false, graphRequestTimeoutMs: 5_000, dueIntervalMs: 200, sendRatePerWindow: 1_000, engine: { backoffBaseMs: 200, backoffMaxMs: 2_000, inlineWaitMaxMs: 5_000 } },
+      options: {
+        groupId: randomId('os-metrics'),
+        fromBeginning: false,
+        graphRequestTimeoutMs: 5_000,
+        dueIntervalMs: 200,
+        sendRatePerWindow: 1_000,
+        engine: { backoffBaseMs: 200, backoffMaxMs: 2_000, inlineWaitMaxMs: 5_000 },
+      },
     });
     await service.start();
     const authenticator = createCallerAuthenticator({
-      apiKeys: [...sandboxTenants.keys()].map((tenantId) => ({ id: `${tenantId}-w`, tenantId, scopes: ['sends.read', 'sends.write'], sha256: hashBearerCredential(`${key}-${tenantId}`) })),
+      apiKeys: [...sandboxTenants.keys()].map((tenantId) => ({
+        id: `${tenantId}-w`,
+        tenantId,
+        scopes: ['sends.read', 'sends.write'],
+        sha256: hashBearerCredential(`${key}-${tenantId}`),
+      })),
     });
     server = createServer({ logger, service, authenticator });
-    client = createGrpcClient(OutboundSendServiceDefinition, `127.0.0.1:${await server.listen('127.0.0.1', 0)}`, { deadlineMs: 30_000 });
+    client = createGrpcClient(OutboundSendServiceDefinition, `127.0.0.1:${await server.listen('127.0.0.1', 0)}`, {
+      deadlineMs: 30_000,
+    });
     await waitFor(() => service.assigned(), { timeoutMs: 60_000, description: 'consumer assignments' });
   }, 90_000);
 
@@ -69,11 +110,22 @@ describe('outbound-send metrics on /metrics (graph sandbox, FerretDB, Kafka)', (
 
   const send = async (tenantId: string, subject: string) => {
     const auth = { metadata: Metadata({ authorization: `Bearer ${key}-${tenantId}` }) };
-    const accepted = await client.client.sendNew({ idempotencyKey: randomId('m'), mailboxId: 'box-0', interactionId: '', content: { subject, bodyText: subject, to: [{ address: 'c@customer.example', name: '' }] } as OutgoingMessage }, auth);
+    const accepted = await client.client.sendNew(
+      {
+        idempotencyKey: randomId('m'),
+        mailboxId: 'box-0',
+        interactionId: '',
+        content: { subject, bodyText: subject, to: [{ address: 'c@customer.example', name: '' }] } as OutgoingMessage,
+      },
+      auth,
+    );
     return waitFor(
       async () => {
-        const status = (await client.client.getSendStatus({ key: { $case: 'sendId', value: accepted.send?.sendId ?? '' } }, auth)).send;
-        return status && (status.state === SendState.SEND_STATE_SENT || status.state === SendState.SEND_STATE_FAILED) ? status : undefined;
+        const status = (await client.client.getSendStatus({ key: { $case: 'sendId', value: accepted.send?.sendId ?? '' } }, auth))
+          .send;
+        return status && (status.state === SendState.SEND_STATE_SENT || status.state === SendState.SEND_STATE_FAILED)
+          ? status
+          : undefined;
       },
       { timeoutMs: 40_000, intervalMs: 100, description: `send ${subject} final` },
     );
@@ -82,7 +134,13 @@ describe('outbound-send metrics on /metrics (graph sandbox, FerretDB, Kafka)', (
   it('counts sends and failures by final state, attempts by outcome, and Graph 429s per mailbox', async () => {
     const sandbox = sandboxTenants.get(tenant) as SandboxMailTenant;
     const address = (sandbox.mailboxes[0] as string).toLowerCase();
-    await started.endpoints.admin.addFault({ tenantId: sandbox.directoryId, endpoint: 'messages.create', status: 429, retryAfterSeconds: 1, times: 1 });
+    await started.endpoints.admin.addFault({
+      tenantId: sandbox.directoryId,
+      endpoint: 'messages.create',
+      status: 429,
+      retryAfterSeconds: 1,
+      times: 1,
+    });
     expect((await send(tenant, 'first')).state).toBe(SendState.SEND_STATE_SENT);
     expect((await send(tenant, 'second')).state).toBe(SendState.SEND_STATE_SENT);
     // No Mail.Send permission: a final failure.
@@ -100,7 +158,9 @@ describe('outbound-send metrics on /metrics (graph sandbox, FerretDB, Kafka)', (
     expect(metricValue(samples, 'mailroute_outbound_send_attempts_total', { outcome: 'retry' })).toBeGreaterThanOrEqual(1);
     expect(metricValue(samples, 'mailroute_outbound_send_latency_seconds_count', { state: 'sent' })).toBe(2);
     expect(metricValue(samples, 'mailroute_outbound_send_graph_throttled_total', { tenant, address, status: '429' })).toBe(1);
-    expect(metricValue(samples, 'mailroute_outbound_send_graph_throttled_wait_seconds_total', { tenant, address, status: '429' })).toBe(1);
+    expect(
+      metricValue(samples, 'mailroute_outbound_send_graph_throttled_wait_seconds_total', { tenant, address, status: '429' }),
+    ).toBe(1);
     expect(metricValue(samples, 'mailroute_outbound_send_graph_throttled_total', { tenant: denied })).toBeUndefined();
   }, 90_000);
 });

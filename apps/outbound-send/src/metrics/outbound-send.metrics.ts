@@ -16,10 +16,19 @@ export interface OutboundSendMetrics extends SendEngineEvents {
  */
 export function createOutboundSendMetrics(meter: Meter): OutboundSendMetrics {
   const attempts = meter.createCounter('mailroute_outbound_send_attempts_total', { description: 'Send attempts by outcome' });
-  const finals = meter.createCounter('mailroute_outbound_send_sends_total', { description: 'Sends that reached a final state, by state' });
-  const latency = meter.createHistogram('mailroute_outbound_send_latency_seconds', { description: 'Request recorded to final state', unit: 's' });
-  const throttled = meter.createCounter('mailroute_outbound_send_graph_throttled_total', { description: 'Graph throttling answers (429, or 503 with Retry-After) to outbound-send, by mailbox address' });
-  const throttledWait = meter.createCounter('mailroute_outbound_send_graph_throttled_wait_seconds_total', { description: 'Sum of the Retry-After waits Graph asked outbound-send for, in seconds' });
+  const finals = meter.createCounter('mailroute_outbound_send_sends_total', {
+    description: 'Sends that reached a final state, by state',
+  });
+  const latency = meter.createHistogram('mailroute_outbound_send_latency_seconds', {
+    description: 'Request recorded to final state',
+    unit: 's',
+  });
+  const throttled = meter.createCounter('mailroute_outbound_send_graph_throttled_total', {
+    description: 'Graph throttling answers (429, or 503 with Retry-After) to outbound-send, by mailbox address',
+  });
+  const throttledWait = meter.createCounter('mailroute_outbound_send_graph_throttled_wait_seconds_total', {
+    description: 'Sum of the Retry-After waits Graph asked outbound-send for, in seconds',
+  });
   return {
     onAttempt: (outcome) => attempts.add(1, { outcome }),
     onFinal: (state, latencyMs) => {

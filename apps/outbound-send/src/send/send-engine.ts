@@ -26,9 +26,25 @@ import {
 } from '@mailroute/graph-mail';
 import { eventKey, events, toEventMessage, type EventBus } from '@mailroute/messaging';
 import type { ReplicaLiveness } from '@mailroute/persistence';
-import { backoffDelayMs, contextFromStored, currentTraceContext, isRetryable, sleep, UnavailableError, validateOutgoingMessage, ValidationError, type Logger } from '@mailroute/platform';
+import {
+  backoffDelayMs,
+  contextFromStored,
+  currentTraceContext,
+  isRetryable,
+  sleep,
+  UnavailableError,
+  validateOutgoingMessage,
+  ValidationError,
+  type Logger,
+} from '@mailroute/platform';
 import type { MailboxDirectory, SendingMailbox } from '../mailboxes/mailbox-directory';
-import { dueKey, type FailureRecord, type OutboundSendStores, type SendRecord, type SentRecord } from '../store/outbound-send.stores';
+import {
+  dueKey,
+  type FailureRecord,
+  type OutboundSendStores,
+  type SendRecord,
+  type SentRecord,
+} from '../store/outbound-send.stores';
 import { automationOf, loopRefusal, sendIdHeader } from './loop-protection';
 import type { SendRateLimiter } from './send-rate-limiter';
 
@@ -114,7 +130,8 @@ type Outcome =
   | { kind: 'unknown'; failure: FailureRecord; waitMs: number };
 
 /** What the check of an ambiguous attempt found. */
-type Verdict = { kind: 'sent'; sent: SentRecord } | { kind: 'not-sent'; record: SendRecord } | { kind: 'unknown'; error: unknown };
+type Verdict =
+  { kind: 'sent'; sent: SentRecord } | { kind: 'not-sent'; record: SendRecord } | { kind: 'unknown'; error: unknown };
 
 /** A SendFailure record; `error` adds the Graph details of the last attempt. */
 export function failure(reason: SendFailureReason, message: string, error?: unknown, overridable = false): FailureRecord {
@@ -157,7 +174,9 @@ function draftContent(content: OutgoingMessage, sendId: string): GraphDraftInput
   return {
     ...(content.subject ? { subject: content.subject } : {}),
     // Whoever wrote it (an agent, an API client), HTML reaches the customer sanitized.
-    body: content.bodyHtml ? { contentType: 'html', content: sanitizeMailHtml(content.bodyHtml, 'customer').html } : { contentType: 'text', content: content.bodyText },
+    body: content.bodyHtml
+      ? { contentType: 'html', content: sanitizeMailHtml(content.bodyHtml, 'customer').html }
+      : { contentType: 'text', content: content.bodyText },
     ...(importance ? { importance } : {}),
     internetMessageHeaders: [{ name: sendIdHeader, value: sendId }],
   };
@@ -166,23 +185,30 @@ function draftContent(content: OutgoingMessage, sendId: string): GraphDraftInput
 /** Which events a request is refused for at intake (never sendable), as a failure. */
 export function intakeRefusal(request: OutboundRequest): FailureRecord | undefined {
   if (request.kind === SendKind.SEND_KIND_REPLY && !request.replyToGraphMessageId) {
-    return failure(SendFailureReason.SEND_FAILURE_REASON_INTERACTION_NOT_FOUND, 'The reply names no message to reply to (reply_to_graph_message_id is empty).');
+    return failure(
+      SendFailureReason.SEND_FAILURE_REASON_INTERACTION_NOT_FOUND,
+      'The reply names no message to reply to (reply_to_graph_message_id is empty).',
+    );
   }
   const issues = validateOutgoingMessage(request.content, request.kind);
   const first = issues[0];
   if (!first) return undefined;
   const injection = issues.find((issue) => issue.injection);
-  if (injection) return failure(SendFailureReason.SEND_FAILURE_REASON_HEADER_INJECTION, `Refused: ${injection.field} ${injection.problem}.`);
-  if (issues.some((issue) => /recipients/.test(issue.problem))) return failure(SendFailureReason.SEND_FAILURE_REASON_TOO_MANY_RECIPIENTS, `Refused: ${first.field} ${first.problem}.`);
+  if (injection)
+    return failure(SendFailureReason.SEND_FAILURE_REASON_HEADER_INJECTION, `Refused: ${injection.field} ${injection.problem}.`);
+  if (issues.some((issue) => /recipients/.test(issue.problem)))
+    return failure(SendFailureReason.SEND_FAILURE_REASON_TOO_MANY_RECIPIENTS, `Refused: ${first.field} ${first.problem}.`);
   return failure(SendFailureReason.SEND_FAILURE_REASON_UNKNOWN, `Refused: ${first.field} ${first.problem}.`);
 }
 
 /** Checks an OutboundRequest event's envelope; a malformed one is a ValidationError (dead-lettered). */
 export function checkRequestEnvelope(request: OutboundRequest): void {
   if (!request.tenantId) throw new ValidationError('tenant_id', 'is required');
-  if (!/^[\x21-\x7e]{1,64}$/.test(request.sendId) || request.sendId.includes('/')) throw new ValidationError('send_id', 'must be 1-64 printable ASCII characters without "/"');
+  if (!/^[\x21-\x7e]{1,64}$/.test(request.sendId) || request.sendId.includes('/'))
+    throw new ValidationError('send_id', 'must be 1-64 printable ASCII characters without "/"');
   if (!request.mailboxId) throw new ValidationError('mailbox_id', 'is required');
-  if (request.kind !== SendKind.SEND_KIND_REPLY && request.kind !== SendKind.SEND_KIND_NEW) throw new ValidationError('kind', 'must be REPLY or NEW');
+  if (request.kind !== SendKind.SEND_KIND_REPLY && request.kind !== SendKind.SEND_KIND_NEW)
+    throw new ValidationError('kind', 'must be REPLY or NEW');
 }
 
 /**
@@ -222,7 +248,10 @@ export function createSendEngine(deps: SendEngineDeps) {
       attempts: record.attempts,
       ...(request.requestedBy ? { requestedBy: request.requestedBy } : {}),
     });
-    await deps.bus.publish(events.outboundResult.topic, toEventMessage('outboundResult', eventKey(record.tenantId, request.mailboxId), result));
+    await deps.bus.publish(
+      events.outboundResult.topic,
+      toEventMessage('outboundResult', eventKey(record.tenantId, request.mailboxId), result),
+    );
   }
 
   async function save(record: SendRecord): Promise<SendRecord> {
@@ -234,9 +263,17 @@ export function createSendEngine(deps: SendEngineDeps) {
    * Records the final state (once) and publishes it; a redelivery publishes it if that was lost.
    * `unknown`: the message may have gone out and the check could not tell — OUTCOME_UNKNOWN, never FAILED.
    */
-  async function finish(record: SendRecord, outcome: { sent: SentRecord } | { failure: FailureRecord } | { unknown: FailureRecord }): Promise<SendRecord> {
+  async function finish(
+    record: SendRecord,
+    outcome: { sent: SentRecord } | { failure: FailureRecord } | { unknown: FailureRecord },
+  ): Promise<SendRecord> {
     const now = clock();
-    const state = 'sent' in outcome ? SendState.SEND_STATE_SENT : 'unknown' in outcome ? SendState.SEND_STATE_OUTCOME_UNKNOWN : SendState.SEND_STATE_FAILED;
+    const state =
+      'sent' in outcome
+        ? SendState.SEND_STATE_SENT
+        : 'unknown' in outcome
+          ? SendState.SEND_STATE_OUTCOME_UNKNOWN
+          : SendState.SEND_STATE_FAILED;
     const final: SendRecord = {
       ...record,
       state,
@@ -249,7 +286,10 @@ export function createSendEngine(deps: SendEngineDeps) {
     // the send (through Sent Items) and publishes the same final state again, which consumers allow.
     await publishResult(final);
     await save({ ...final, publishedState: final.state });
-    deps.events?.onFinal?.(state === SendState.SEND_STATE_SENT ? 'sent' : state === SendState.SEND_STATE_FAILED ? 'failed' : 'outcome-unknown', now - record.createdAt);
+    deps.events?.onFinal?.(
+      state === SendState.SEND_STATE_SENT ? 'sent' : state === SendState.SEND_STATE_FAILED ? 'failed' : 'outcome-unknown',
+      now - record.createdAt,
+    );
     return final;
   }
 
@@ -259,7 +299,11 @@ export function createSendEngine(deps: SendEngineDeps) {
     return {
       ...(last ?? failure(SendFailureReason.SEND_FAILURE_REASON_OUTCOME_CHECK_FAILED, '')),
       reason: SendFailureReason.SEND_FAILURE_REASON_OUTCOME_CHECK_FAILED,
-      message: `${why}: the message may have been sent; look in the mailbox's Sent Items before sending it again. Last: ${last?.message ?? 'none'}`.slice(0, 1024),
+      message:
+        `${why}: the message may have been sent; look in the mailbox's Sent Items before sending it again. Last: ${last?.message ?? 'none'}`.slice(
+          0,
+          1024,
+        ),
     };
   }
 
@@ -280,10 +324,21 @@ export function createSendEngine(deps: SendEngineDeps) {
     // Inline bytes are kept apart: the send record is read and written at every step.
     const attachments = request.content?.attachments ?? [];
     for (const [index, attachment] of attachments.entries()) {
-      if (attachment.source?.$case === 'content') await stores.contents.put(`${key}/${index}`, { contentBase64: Buffer.from(attachment.source.value).toString('base64') });
+      if (attachment.source?.$case === 'content')
+        await stores.contents.put(`${key}/${index}`, { contentBase64: Buffer.from(attachment.source.value).toString('base64') });
     }
     const traceContext = currentTraceContext();
-    const stored = request.content ? { ...request, content: { ...request.content, attachments: attachments.map((attachment) => (attachment.source?.$case === 'content' ? { ...attachment, source: undefined } : attachment)) } } : request;
+    const stored = request.content
+      ? {
+          ...request,
+          content: {
+            ...request.content,
+            attachments: attachments.map((attachment) =>
+              attachment.source?.$case === 'content' ? { ...attachment, source: undefined } : attachment,
+            ),
+          },
+        }
+      : request;
     const record: SendRecord = {
       tenantId: request.tenantId,
       sendId: request.sendId,
@@ -315,73 +370,144 @@ export function createSendEngine(deps: SendEngineDeps) {
       waitMs,
       ambiguous,
     });
-    const failed = (reason: SendFailureReason, message: string): Outcome => ({ kind: 'failed', failure: failure(reason, message, error) });
+    const failed = (reason: SendFailureReason, message: string): Outcome => ({
+      kind: 'failed',
+      failure: failure(reason, message, error),
+    });
     if (error instanceof GraphMailError) {
       switch (error.kind) {
         case 'throttled':
           // A 429 refused the request: nothing was sent.
           return retry('Graph throttled the mailbox; retrying after its Retry-After.', error.retryAfterMs ?? 1_000, false);
         case 'unavailable':
-          return retry(`Graph was unavailable (${error.status || 'network'}); retrying.`, Math.max(backoff(failures + 1), error.retryAfterMs ?? 0), step === 'send');
+          return retry(
+            `Graph was unavailable (${error.status || 'network'}); retrying.`,
+            Math.max(backoff(failures + 1), error.retryAfterMs ?? 0),
+            step === 'send',
+          );
         case 'unauthorized':
-          return failed(SendFailureReason.SEND_FAILURE_REASON_AUTH_FAILED, 'Graph rejected the access token even after a refresh; check the tenant credentials (auth-broker diagnosis).');
+          return failed(
+            SendFailureReason.SEND_FAILURE_REASON_AUTH_FAILED,
+            'Graph rejected the access token even after a refresh; check the tenant credentials (auth-broker diagnosis).',
+          );
         case 'outside-access-policy':
-          return failed(SendFailureReason.SEND_FAILURE_REASON_MAILBOX_OUTSIDE_ACCESS_POLICY, 'The mailbox is outside the app\'s Exchange application access policy (Graph: "Access to OData is disabled.").');
+          return failed(
+            SendFailureReason.SEND_FAILURE_REASON_MAILBOX_OUTSIDE_ACCESS_POLICY,
+            'The mailbox is outside the app\'s Exchange application access policy (Graph: "Access to OData is disabled.").',
+          );
         case 'access-denied':
           return failed(
             SendFailureReason.SEND_FAILURE_REASON_MAIL_SEND_NOT_GRANTED,
-            step === 'send' ? 'The app is not granted Mail.Send for this mailbox (or consent is missing).' : 'The app may not write drafts in this mailbox (Mail.ReadWrite and Mail.Send are needed).',
+            step === 'send'
+              ? 'The app is not granted Mail.Send for this mailbox (or consent is missing).'
+              : 'The app may not write drafts in this mailbox (Mail.ReadWrite and Mail.Send are needed).',
           );
         case 'mailbox-not-found':
           return failed(SendFailureReason.SEND_FAILURE_REASON_MAILBOX_NOT_FOUND, 'Graph does not find the sending mailbox.');
         case 'not-found':
-          if (step === 'original') return failed(SendFailureReason.SEND_FAILURE_REASON_ORIGINAL_MESSAGE_NOT_FOUND, 'The message to reply to no longer exists in the mailbox.');
-          if (step === 'attachment') return failed(SendFailureReason.SEND_FAILURE_REASON_ATTACHMENT_NOT_FOUND, 'An attachment to send on no longer exists.');
+          if (step === 'original')
+            return failed(
+              SendFailureReason.SEND_FAILURE_REASON_ORIGINAL_MESSAGE_NOT_FOUND,
+              'The message to reply to no longer exists in the mailbox.',
+            );
+          if (step === 'attachment')
+            return failed(
+              SendFailureReason.SEND_FAILURE_REASON_ATTACHMENT_NOT_FOUND,
+              'An attachment to send on no longer exists.',
+            );
           return retry('The draft disappeared; retrying.', backoff(failures + 1), step === 'send');
         default:
           break;
       }
-      if (error.graphCode === 'ErrorInvalidRecipients') return failed(SendFailureReason.SEND_FAILURE_REASON_INVALID_RECIPIENT, `Exchange rejected a recipient: ${error.message.replace(/^graph: [^:]*: /, '')}`);
-      if (error.graphCode === 'ErrorTooManyRecipients') return failed(SendFailureReason.SEND_FAILURE_REASON_TOO_MANY_RECIPIENTS, 'The message has more recipients than Exchange allows (500).');
-      if (error.graphCode === 'ErrorMessageSizeExceeded' || error.graphCode === 'ErrorAttachmentSizeLimitExceeded' || error.status === 413) {
-        return failed(SendFailureReason.SEND_FAILURE_REASON_MESSAGE_TOO_LARGE, 'The message is larger than the mailbox may send (Exchange MaxSendSize).');
+      if (error.graphCode === 'ErrorInvalidRecipients')
+        return failed(
+          SendFailureReason.SEND_FAILURE_REASON_INVALID_RECIPIENT,
+          `Exchange rejected a recipient: ${error.message.replace(/^graph: [^:]*: /, '')}`,
+        );
+      if (error.graphCode === 'ErrorTooManyRecipients')
+        return failed(
+          SendFailureReason.SEND_FAILURE_REASON_TOO_MANY_RECIPIENTS,
+          'The message has more recipients than Exchange allows (500).',
+        );
+      if (
+        error.graphCode === 'ErrorMessageSizeExceeded' ||
+        error.graphCode === 'ErrorAttachmentSizeLimitExceeded' ||
+        error.status === 413
+      ) {
+        return failed(
+          SendFailureReason.SEND_FAILURE_REASON_MESSAGE_TOO_LARGE,
+          'The message is larger than the mailbox may send (Exchange MaxSendSize).',
+        );
       }
-      return failed(SendFailureReason.SEND_FAILURE_REASON_UNKNOWN, `Graph refused the ${step} step: ${error.graphCode || error.status}.`);
+      return failed(
+        SendFailureReason.SEND_FAILURE_REASON_UNKNOWN,
+        `Graph refused the ${step} step: ${error.graphCode || error.status}.`,
+      );
     }
-    if (isRetryable(error)) return retry(`A dependency was unavailable (${(error as Error).message}); retrying.`, backoff(failures + 1), step === 'send');
+    if (isRetryable(error))
+      return retry(
+        `A dependency was unavailable (${(error as Error).message}); retrying.`,
+        backoff(failures + 1),
+        step === 'send',
+      );
     if (error instanceof Error && 'code' in error && typeof (error as { code: unknown }).code === 'number') {
       // A gRPC error from auth-broker: no token for this mailbox.
       return failed(SendFailureReason.SEND_FAILURE_REASON_AUTH_FAILED, `No access token for the mailbox: ${error.message}`);
     }
     logger.error({ err: error, step }, 'outbound-send: unclassified failure');
-    return failed(SendFailureReason.SEND_FAILURE_REASON_UNKNOWN, 'An unexpected error stopped the send; see the outbound-send log.');
+    return failed(
+      SendFailureReason.SEND_FAILURE_REASON_UNKNOWN,
+      'An unexpected error stopped the send; see the outbound-send log.',
+    );
   }
 
   async function automationFor(request: OutboundRequest, mailbox: SendingMailbox): Promise<AutomationFlags | undefined> {
     const known = await stores.interactions.get(`${request.tenantId}/${request.interactionId}`);
-    if (known && known.latestGraphMessageId === request.replyToGraphMessageId && known.automation) return AutomationFlags.fromJSON(known.automation);
+    if (known && known.latestGraphMessageId === request.replyToGraphMessageId && known.automation)
+      return AutomationFlags.fromJSON(known.automation);
     const original = await deps.mail.mailbox(mailbox.target).getMessage(request.replyToGraphMessageId);
     return automationOf(original);
   }
 
-  async function attachmentContent(request: OutboundRequest, mailbox: SendingMailbox, index: number): Promise<Buffer | FailureRecord> {
+  async function attachmentContent(
+    request: OutboundRequest,
+    mailbox: SendingMailbox,
+    index: number,
+  ): Promise<Buffer | FailureRecord> {
     const source = request.content?.attachments[index]?.source;
     if (!source || source.$case === 'content') {
       const stored = await stores.contents.get(`${sendKey(request.tenantId, request.sendId)}/${index}`);
       if (stored) return Buffer.from(stored.contentBase64, 'base64');
       if (source) return Buffer.from(source.value);
-      return failure(SendFailureReason.SEND_FAILURE_REASON_ATTACHMENT_NOT_FOUND, `The content of attachment ${index + 1} is not stored.`);
+      return failure(
+        SendFailureReason.SEND_FAILURE_REASON_ATTACHMENT_NOT_FOUND,
+        `The content of attachment ${index + 1} is not stored.`,
+      );
     }
     if (source?.$case === 'inbound') {
-      const attachment = await deps.mail.mailbox(mailbox.target).getAttachment(source.value.graphMessageId, source.value.attachmentId);
-      if (!attachment.contentBytes) return failure(SendFailureReason.SEND_FAILURE_REASON_ATTACHMENT_NOT_FOUND, `Attachment ${index + 1} is not a file with content.`);
+      const attachment = await deps.mail
+        .mailbox(mailbox.target)
+        .getAttachment(source.value.graphMessageId, source.value.attachmentId);
+      if (!attachment.contentBytes)
+        return failure(
+          SendFailureReason.SEND_FAILURE_REASON_ATTACHMENT_NOT_FOUND,
+          `Attachment ${index + 1} is not a file with content.`,
+        );
       return Buffer.from(attachment.contentBytes, 'base64');
     }
-    return failure(SendFailureReason.SEND_FAILURE_REASON_ATTACHMENT_NOT_FOUND, `Attachment ${index + 1} references an upload outbound-send cannot read (uploads are not shared with outbound-send).`);
+    return failure(
+      SendFailureReason.SEND_FAILURE_REASON_ATTACHMENT_NOT_FOUND,
+      `Attachment ${index + 1} references an upload outbound-send cannot read (uploads are not shared with outbound-send).`,
+    );
   }
 
   function draftFields(draft: GraphDraft): Partial<SendRecord> {
-    return { draftId: draft.id, draftReady: false, draftInternetMessageId: draft.internetMessageId ?? '', draftConversationId: draft.conversationId ?? '' };
+    return {
+      draftId: draft.id,
+      draftReady: false,
+      draftInternetMessageId: draft.internetMessageId ?? '',
+      draftConversationId: draft.conversationId ?? '',
+    };
   }
 
   function located(message: GraphDraft, fallbackId: string, now: number): SentRecord {
@@ -408,9 +534,13 @@ export function createSendEngine(deps: SendEngineDeps) {
       if (found) return { kind: 'sent', sent: located(found, found.id, clock()) };
     } catch (error) {
       lookupError = error;
-      logger.warn({ sendId: record.sendId, err: error }, 'outbound-send: Sent Items lookup failed; checking the draft by its immutable id');
+      logger.warn(
+        { sendId: record.sendId, err: error },
+        'outbound-send: Sent Items lookup failed; checking the draft by its immutable id',
+      );
     }
-    if (!record.draftId) return lookupError === undefined ? { kind: 'not-sent', record } : { kind: 'unknown', error: lookupError };
+    if (!record.draftId)
+      return lookupError === undefined ? { kind: 'not-sent', record } : { kind: 'unknown', error: lookupError };
     let draft: GraphDraft | undefined;
     try {
       draft = await sender.getMessage(record.draftId);
@@ -426,17 +556,31 @@ export function createSendEngine(deps: SendEngineDeps) {
   /** The outcome of a check that could not decide: check again after the backoff (or Graph's Retry-After). */
   function undecided(error: unknown, failures: number): Outcome {
     const throttled = isGraphMailError(error, 'throttled');
-    const waitMs = throttled ? (error.retryAfterMs ?? 1_000) : Math.max(backoff(failures + 1), isGraphMailError(error) ? (error.retryAfterMs ?? 0) : 0);
-    const detail = isGraphMailError(error) ? `${error.graphCode || error.status || 'network'}` : error instanceof Error ? error.message : String(error);
+    const waitMs = throttled
+      ? (error.retryAfterMs ?? 1_000)
+      : Math.max(backoff(failures + 1), isGraphMailError(error) ? (error.retryAfterMs ?? 0) : 0);
+    const detail = isGraphMailError(error)
+      ? `${error.graphCode || error.status || 'network'}`
+      : error instanceof Error
+        ? error.message
+        : String(error);
     return {
       kind: 'unknown',
-      failure: failure(SendFailureReason.SEND_FAILURE_REASON_OUTCOME_CHECK_FAILED, `An earlier attempt may have sent this message; checking Sent Items and the draft failed (${detail}); checking again.`, error),
+      failure: failure(
+        SendFailureReason.SEND_FAILURE_REASON_OUTCOME_CHECK_FAILED,
+        `An earlier attempt may have sent this message; checking Sent Items and the draft failed (${detail}); checking again.`,
+        error,
+      ),
       waitMs,
     };
   }
 
   /** One attempt; persists the draft id and SENDING before the send call. */
-  async function attempt(start: SendRecord, request: OutboundRequest, mailbox: SendingMailbox): Promise<{ outcome: Outcome; record: SendRecord }> {
+  async function attempt(
+    start: SendRecord,
+    request: OutboundRequest,
+    mailbox: SendingMailbox,
+  ): Promise<{ outcome: Outcome; record: SendRecord }> {
     let record = start;
     let step: Step = 'lookup';
     const sender: MailboxSender = deps.graph.mailbox(mailbox.target);
@@ -453,7 +597,15 @@ export function createSendEngine(deps: SendEngineDeps) {
         const refusal = loopRefusal(await automationFor(request, mailbox));
         if (refusal) {
           return {
-            outcome: { kind: 'failed', failure: failure(SendFailureReason.SEND_FAILURE_REASON_LOOP_PROTECTION, `Not sent: ${refusal}. A supervisor may override (allow_automated_recipient).`, undefined, true) },
+            outcome: {
+              kind: 'failed',
+              failure: failure(
+                SendFailureReason.SEND_FAILURE_REASON_LOOP_PROTECTION,
+                `Not sent: ${refusal}. A supervisor may override (allow_automated_recipient).`,
+                undefined,
+                true,
+              ),
+            },
             record,
           };
         }
@@ -468,7 +620,11 @@ export function createSendEngine(deps: SendEngineDeps) {
         step = request.kind === SendKind.SEND_KIND_REPLY ? 'original' : 'create-draft';
         let draft: GraphDraft;
         if (request.kind === SendKind.SEND_KIND_REPLY) {
-          draft = await sender.createReplyDraft(request.replyToGraphMessageId, request.replyMode === ReplyMode.REPLY_MODE_REPLY_ALL, draftContent(content, record.sendId));
+          draft = await sender.createReplyDraft(
+            request.replyToGraphMessageId,
+            request.replyMode === ReplyMode.REPLY_MODE_REPLY_ALL,
+            draftContent(content, record.sendId),
+          );
           record = await save({ ...record, ...draftFields(draft), updatedAt: clock() });
           step = 'create-draft';
           if (content.to.length + content.cc.length + content.bcc.length > 0) {
@@ -479,7 +635,12 @@ export function createSendEngine(deps: SendEngineDeps) {
             });
           }
         } else {
-          draft = await sender.createDraft({ ...draftContent(content, record.sendId), toRecipients: toRecipients(content.to), ccRecipients: toRecipients(content.cc), bccRecipients: toRecipients(content.bcc) });
+          draft = await sender.createDraft({
+            ...draftContent(content, record.sendId),
+            toRecipients: toRecipients(content.to),
+            ccRecipients: toRecipients(content.cc),
+            bccRecipients: toRecipients(content.bcc),
+          });
           record = await save({ ...record, ...draftFields(draft), updatedAt: clock() });
         }
         step = 'attachment';
@@ -505,7 +666,12 @@ export function createSendEngine(deps: SendEngineDeps) {
       record = await save({ ...record, state: SendState.SEND_STATE_SENDING, updatedAt: clock() });
       await sender.send(record.draftId as string);
     } catch (error) {
-      if (step === 'send' && isGraphMailError(error) && (error.kind === 'rejected' || error.kind === 'not-found') && record.draftId) {
+      if (
+        step === 'send' &&
+        isGraphMailError(error) &&
+        (error.kind === 'rejected' || error.kind === 'not-found') &&
+        record.draftId
+      ) {
         // "Only draft messages can be sent": an earlier, ambiguous send of this draft went out meanwhile.
         let draft: GraphDraft | undefined;
         try {
@@ -513,17 +679,34 @@ export function createSendEngine(deps: SendEngineDeps) {
         } catch (checkError) {
           if (!isGraphMailError(checkError, 'not-found')) {
             // Undecided (the check itself failed): never fail a send that may have gone out; look again next attempt.
-            return { outcome: { kind: 'retry', failure: failure(SendFailureReason.SEND_FAILURE_REASON_TRANSIENT, 'The send was refused and the draft could not be checked; retrying.', checkError), waitMs: backoff((record.transientFailures ?? 0) + 1), ambiguous: true }, record };
+            return {
+              outcome: {
+                kind: 'retry',
+                failure: failure(
+                  SendFailureReason.SEND_FAILURE_REASON_TRANSIENT,
+                  'The send was refused and the draft could not be checked; retrying.',
+                  checkError,
+                ),
+                waitMs: backoff((record.transientFailures ?? 0) + 1),
+                ambiguous: true,
+              },
+              record,
+            };
           }
         }
-        if (draft && draft.isDraft === false) return { outcome: { kind: 'sent', sent: located(draft, record.draftId, clock()), foundInSentItems: true }, record };
+        if (draft && draft.isDraft === false)
+          return { outcome: { kind: 'sent', sent: located(draft, record.draftId, clock()), foundInSentItems: true }, record };
       }
       return { outcome: classify(error, step, record.transientFailures ?? 0), record };
     }
     if (options.pauseAfterSendMs > 0) await sleep(options.pauseAfterSendMs);
     // The draft keeps its immutable id, Message-ID and conversation in Sent Items.
     const draftId = record.draftId as string;
-    const copy: GraphDraft = { id: draftId, internetMessageId: record.draftInternetMessageId ?? '', conversationId: record.draftConversationId ?? '' };
+    const copy: GraphDraft = {
+      id: draftId,
+      internetMessageId: record.draftInternetMessageId ?? '',
+      conversationId: record.draftConversationId ?? '',
+    };
     return { outcome: { kind: 'sent', sent: located(copy, draftId, clock()), foundInSentItems: false }, record };
   }
 
@@ -559,12 +742,29 @@ export function createSendEngine(deps: SendEngineDeps) {
       const request = OutboundRequest.fromJSON(record.request);
       const now = clock();
       if (record.ambiguous && record.checkingSince !== undefined && now - record.checkingSince > options.outcomeCheckBudgetMs) {
-        return finish(record, { unknown: unknownFailure(record, `Whether the message went out could not be checked for ${Math.round(options.outcomeCheckBudgetMs / 60_000)} minutes`) });
+        return finish(record, {
+          unknown: unknownFailure(
+            record,
+            `Whether the message went out could not be checked for ${Math.round(options.outcomeCheckBudgetMs / 60_000)} minutes`,
+          ),
+        });
       }
       if (now - record.createdAt > options.retryBudgetMs) {
         // May have gone out: never FAILED.
-        if (record.ambiguous) return finish(record, { unknown: unknownFailure(record, `The retry budget of ${Math.round(options.retryBudgetMs / 60_000)} minutes ran out while the outcome was unknown`) });
-        return finish(record, { failure: { ...(record.failure ?? failure(SendFailureReason.SEND_FAILURE_REASON_RETRIES_EXHAUSTED, '')), reason: SendFailureReason.SEND_FAILURE_REASON_RETRIES_EXHAUSTED, message: `Transient failures did not clear within ${Math.round(options.retryBudgetMs / 60_000)} minutes. Last: ${record.failure?.message ?? 'none'}` } });
+        if (record.ambiguous)
+          return finish(record, {
+            unknown: unknownFailure(
+              record,
+              `The retry budget of ${Math.round(options.retryBudgetMs / 60_000)} minutes ran out while the outcome was unknown`,
+            ),
+          });
+        return finish(record, {
+          failure: {
+            ...(record.failure ?? failure(SendFailureReason.SEND_FAILURE_REASON_RETRIES_EXHAUSTED, '')),
+            reason: SendFailureReason.SEND_FAILURE_REASON_RETRIES_EXHAUSTED,
+            message: `Transient failures did not clear within ${Math.round(options.retryBudgetMs / 60_000)} minutes. Last: ${record.failure?.message ?? 'none'}`,
+          },
+        });
       }
       if (record.nextAttemptAt && record.nextAttemptAt > now) {
         const wait = record.nextAttemptAt - now;
@@ -578,53 +778,104 @@ export function createSendEngine(deps: SendEngineDeps) {
       }
       const mailbox = await deps.mailboxes.get(tenantId, request.mailboxId);
       if (!mailbox) {
-        const missing = failure(SendFailureReason.SEND_FAILURE_REASON_MAILBOX_NOT_FOUND, `The mailbox ${JSON.stringify(request.mailboxId)} is not configured (or disabled) in mailbox-fetch.`);
+        const missing = failure(
+          SendFailureReason.SEND_FAILURE_REASON_MAILBOX_NOT_FOUND,
+          `The mailbox ${JSON.stringify(request.mailboxId)} is not configured (or disabled) in mailbox-fetch.`,
+        );
         // Removed while an attempt's outcome was unknown: it may have gone out, and there is nothing left to check with.
-        return finish(record, record.ambiguous || record.state === SendState.SEND_STATE_SENDING ? { unknown: { ...missing, reason: SendFailureReason.SEND_FAILURE_REASON_OUTCOME_CHECK_FAILED } } : { failure: missing });
+        return finish(
+          record,
+          record.ambiguous || record.state === SendState.SEND_STATE_SENDING
+            ? { unknown: { ...missing, reason: SendFailureReason.SEND_FAILURE_REASON_OUTCOME_CHECK_FAILED } }
+            : { failure: missing },
+        );
       }
       const number = record.attempts + 1;
       const markerKey = `${key}/${number}`;
       // The attempt marker first, the send slot after: a try that cannot proceed (another replica
       // holds the attempt) takes no slot from the mailbox's send rate limit.
-      if (!(await stores.attempts.insert(markerKey, { owner: deps.replicaId, at: now, ...(deps.liveness ? { instance: deps.liveness.incarnation } : {}) }))) {
+      if (
+        !(await stores.attempts.insert(markerKey, {
+          owner: deps.replicaId,
+          at: now,
+          ...(deps.liveness ? { instance: deps.liveness.incarnation } : {}),
+        }))
+      ) {
         const holder = await stores.attempts.get(markerKey);
         if (!holder) continue; // released meanwhile (its owner waits for a send slot): look again
-        const ownerGone = holder.owner === deps.replicaId || (await deps.liveness?.isGone(holder.owner, holder.instance, now)) === true;
+        const ownerGone =
+          holder.owner === deps.replicaId || (await deps.liveness?.isGone(holder.owner, holder.instance, now)) === true;
         if (!ownerGone && now - holder.at < options.attemptStaleMs) {
-          throw new UnavailableError(`send ${sendId}: attempt ${number} is in progress on ${holder.owner}`, { retryAfterMs: 1_000 });
+          throw new UnavailableError(`send ${sendId}: attempt ${number} is in progress on ${holder.owner}`, {
+            retryAfterMs: 1_000,
+          });
         }
         // Its owner died (or this replica restarted) mid-attempt: that attempt may have sent.
-        logger.info({ sendId, attempt: number, owner: holder.owner, ownerGone }, 'outbound-send: resolving an attempt its owner left unfinished');
+        logger.info(
+          { sendId, attempt: number, owner: holder.owner, ownerGone },
+          'outbound-send: resolving an attempt its owner left unfinished',
+        );
         await save({ ...record, attempts: number, ambiguous: true, updatedAt: now });
         continue;
       }
-      const rateWait = record.ambiguous || record.state === SendState.SEND_STATE_SENDING ? 0 : deps.rate.tryTake(mailboxKey(mailbox.target), now);
+      const rateWait =
+        record.ambiguous || record.state === SendState.SEND_STATE_SENDING
+          ? 0
+          : deps.rate.tryTake(mailboxKey(mailbox.target), now);
       if (rateWait > 0) {
         // Not attempted: free the marker for whoever drives the send when the slot is there.
         await stores.attempts.delete(markerKey);
         if (now + rateWait - record.createdAt > options.rateMaxWaitMs) {
-          return finish(record, { failure: failure(SendFailureReason.SEND_FAILURE_REASON_SEND_RATE_EXCEEDED, `The mailbox's send rate limit kept this message waiting longer than ${Math.round(options.rateMaxWaitMs / 1000)} s.`) });
+          return finish(record, {
+            failure: failure(
+              SendFailureReason.SEND_FAILURE_REASON_SEND_RATE_EXCEEDED,
+              `The mailbox's send rate limit kept this message waiting longer than ${Math.round(options.rateMaxWaitMs / 1000)} s.`,
+            ),
+          });
         }
         await save({ ...record, nextAttemptAt: now + rateWait, updatedAt: now });
         continue;
       }
       // A record left SENDING means a crash between the send call and its result.
       record = { ...record, attempts: number, ambiguous: record.ambiguous || record.state === SendState.SEND_STATE_SENDING };
-      const { outcome, record: after } = await tracer.startActiveSpan('outbound-send.attempt', { attributes: { 'mailroute.send_id': sendId, 'mailroute.attempt': number, 'mailroute.ambiguous': record.ambiguous === true } }, async (span) => {
-        try {
-          const result = await attempt(record as SendRecord, request, mailbox);
-          span.setAttribute('mailroute.outcome', result.outcome.kind);
-          if (result.outcome.kind !== 'sent') span.setStatus({ code: SpanStatusCode.ERROR, message: result.outcome.failure.message });
-          return result;
-        } finally {
-          span.end();
-        }
-      });
-      deps.events?.onAttempt?.(outcome.kind === 'sent' && outcome.foundInSentItems ? 'found-in-sent-items' : outcome.kind === 'unknown' ? 'check-failed' : outcome.kind);
-      if (outcome.kind === 'sent') return finish({ ...after, ambiguous: false, checkingSince: undefined }, { sent: outcome.sent });
+      const { outcome, record: after } = await tracer.startActiveSpan(
+        'outbound-send.attempt',
+        {
+          attributes: {
+            'mailroute.send_id': sendId,
+            'mailroute.attempt': number,
+            'mailroute.ambiguous': record.ambiguous === true,
+          },
+        },
+        async (span) => {
+          try {
+            const result = await attempt(record as SendRecord, request, mailbox);
+            span.setAttribute('mailroute.outcome', result.outcome.kind);
+            if (result.outcome.kind !== 'sent')
+              span.setStatus({ code: SpanStatusCode.ERROR, message: result.outcome.failure.message });
+            return result;
+          } finally {
+            span.end();
+          }
+        },
+      );
+      deps.events?.onAttempt?.(
+        outcome.kind === 'sent' && outcome.foundInSentItems
+          ? 'found-in-sent-items'
+          : outcome.kind === 'unknown'
+            ? 'check-failed'
+            : outcome.kind,
+      );
+      if (outcome.kind === 'sent')
+        return finish({ ...after, ambiguous: false, checkingSince: undefined }, { sent: outcome.sent });
       if (outcome.kind === 'failed') return finish(after, { failure: outcome.failure });
       const ambiguous = after.ambiguous === true || (outcome.kind === 'retry' && outcome.ambiguous);
-      logger.info({ sendId, attempt: number, waitMs: outcome.waitMs, ambiguous, reason: outcome.failure.message }, outcome.kind === 'unknown' ? 'outbound-send: could not check whether an earlier attempt went out' : 'outbound-send: attempt failed transiently');
+      logger.info(
+        { sendId, attempt: number, waitMs: outcome.waitMs, ambiguous, reason: outcome.failure.message },
+        outcome.kind === 'unknown'
+          ? 'outbound-send: could not check whether an earlier attempt went out'
+          : 'outbound-send: attempt failed transiently',
+      );
       const throttled = outcome.failure.httpStatus === 429;
       const retrying = await save({
         ...after,
@@ -678,7 +929,12 @@ export function createSendEngine(deps: SendEngineDeps) {
           void context
             .with(ROOT_CONTEXT, () => drive(entry.document.tenantId, entry.document.sendId, stopping.signal))
             .then(() => stores.due.delete(entry.key))
-            .catch((error: unknown) => logger.warn({ err: error, sendId: entry.document.sendId }, 'outbound-send: send not driven now; its due entry stays'))
+            .catch((error: unknown) =>
+              logger.warn(
+                { err: error, sendId: entry.document.sendId },
+                'outbound-send: send not driven now; its due entry stays',
+              ),
+            )
             .finally(() => {
               if (moreDue) void pump().catch(() => undefined);
             });

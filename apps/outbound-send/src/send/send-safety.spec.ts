@@ -10,9 +10,12 @@ const fixtures = path.join(__dirname, '..', 'fixtures');
 const load = (folder: string, prefix: string) =>
   readdirSync(path.join(fixtures, folder))
     .filter((name) => name.startsWith(prefix))
-    .map((name) => [name, JSON.parse(readFileSync(path.join(fixtures, folder, name), 'utf8')) as Record<string, unknown>] as const);
+    .map(
+      (name) => [name, JSON.parse(readFileSync(path.join(fixtures, folder, name), 'utf8')) as Record<string, unknown>] as const,
+    );
 
-const kindOf = (fixture: Record<string, unknown>) => (fixture['kind'] === 'new' ? SendKind.SEND_KIND_NEW : SendKind.SEND_KIND_REPLY);
+const kindOf = (fixture: Record<string, unknown>) =>
+  fixture['kind'] === 'new' ? SendKind.SEND_KIND_NEW : SendKind.SEND_KIND_REPLY;
 
 describe('outgoing message validation', () => {
   it.each(load('hostile', 'outgoing-'))('refuses %s naming the field, as header injection', (_name, fixture) => {
@@ -27,14 +30,22 @@ describe('outgoing message validation', () => {
 
   it('requires a subject and a To recipient for a new message but not for a reply', () => {
     const content = OutgoingMessage.fromPartial({ bodyText: 'x' });
-    expect(validateOutgoingMessage(content, SendKind.SEND_KIND_NEW).map((issue) => issue.field)).toEqual(['content.subject', 'content.to']);
+    expect(validateOutgoingMessage(content, SendKind.SEND_KIND_NEW).map((issue) => issue.field)).toEqual([
+      'content.subject',
+      'content.to',
+    ]);
     expect(validateOutgoingMessage(content, SendKind.SEND_KIND_REPLY)).toEqual([]);
   });
 
   it('limits recipients to 500 and inline attachment content to 3 MiB', () => {
     const to = Array.from({ length: 501 }, (_, i) => ({ address: `r${i}@customer.example`, name: '' }));
-    expect(validateOutgoingMessage(OutgoingMessage.fromPartial({ bodyText: 'x', to }), SendKind.SEND_KIND_REPLY)[0]?.field).toBe('content.to');
-    const big = OutgoingMessage.fromPartial({ bodyText: 'x', attachments: [{ name: 'a.bin', source: { $case: 'content', value: Buffer.alloc(3_145_729) } }] });
+    expect(validateOutgoingMessage(OutgoingMessage.fromPartial({ bodyText: 'x', to }), SendKind.SEND_KIND_REPLY)[0]?.field).toBe(
+      'content.to',
+    );
+    const big = OutgoingMessage.fromPartial({
+      bodyText: 'x',
+      attachments: [{ name: 'a.bin', source: { $case: 'content', value: Buffer.alloc(3_145_729) } }],
+    });
     expect(validateOutgoingMessage(big, SendKind.SEND_KIND_REPLY)[0]?.field).toBe('content.attachments[0].content');
   });
 

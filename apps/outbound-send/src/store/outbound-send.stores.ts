@@ -1,4 +1,11 @@
-import { EmbeddedDocumentTable, EmbeddedStore, MongoDocumentTable, MongoStore, type DocumentTable, type LivenessDocument } from '@mailroute/persistence';
+import {
+  EmbeddedDocumentTable,
+  EmbeddedStore,
+  MongoDocumentTable,
+  MongoStore,
+  type DocumentTable,
+  type LivenessDocument,
+} from '@mailroute/persistence';
 import type { Logger } from '@mailroute/platform';
 
 /** A failure as stored (proto SendFailure, reason as its number). */
@@ -155,15 +162,28 @@ export function mongoStores(store: MongoStore): Omit<OutboundSendStores, 'close'
   return tables(<T extends object>(name: string) => new MongoDocumentTable<T>(store, name));
 }
 
-export async function openMongoStores(options: { url: string; database: string; logger?: Logger }): Promise<OutboundSendStores & { store: MongoStore }> {
-  const store = await MongoStore.connect({ url: options.url, database: options.database, appName: 'outbound-send', ...(options.logger ? { logger: options.logger } : {}) });
+export async function openMongoStores(options: {
+  url: string;
+  database: string;
+  logger?: Logger;
+}): Promise<OutboundSendStores & { store: MongoStore }> {
+  const store = await MongoStore.connect({
+    url: options.url,
+    database: options.database,
+    appName: 'outbound-send',
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
   return { ...mongoStores(store), store, close: () => store.close() };
 }
 
 /** Tables in the embedded store (single process). */
 export function openEmbeddedStores(options: { path: string }): OutboundSendStores & { store: EmbeddedStore } {
   const store = new EmbeddedStore({ path: options.path });
-  return { ...tables(<T extends object>(name: string) => new EmbeddedDocumentTable<T>(store, name)), store, close: async () => store.close() };
+  return {
+    ...tables(<T extends object>(name: string) => new EmbeddedDocumentTable<T>(store, name)),
+    store,
+    close: async () => store.close(),
+  };
 }
 
 /** The key of a due entry: sorts by time. */

@@ -72,7 +72,11 @@ export class GraphSandboxAdminClient {
     const parsed: unknown = text === '' ? undefined : JSON.parse(text);
     if (!response.ok) {
       const message = (parsed as { error?: { message?: string } } | undefined)?.error?.message ?? response.statusText;
-      throw new AdminRequestError(response.status, parsed, `graph-sandbox admin ${method} ${path}: ${response.status} ${message}`);
+      throw new AdminRequestError(
+        response.status,
+        parsed,
+        `graph-sandbox admin ${method} ${path}: ${response.status} ${message}`,
+      );
     }
     return parsed as T;
   }
@@ -88,21 +92,28 @@ export class GraphSandboxAdminClient {
   deleteTenant = (tenantId: string) => this.call<void>('DELETE', `/tenants/${tenantId}`);
   /** Token and Graph request counters of a tenant (MSAL cache checks count `tokenRequests`). */
   stats = (tenantId: string) => this.call<TenantStats>('GET', `/tenants/${tenantId}/stats`);
-  setThrottling = (tenantId: string, input: ThrottlingRequest) => this.call<ThrottlingSettings>('PUT', `/tenants/${tenantId}/throttling`, input);
+  setThrottling = (tenantId: string, input: ThrottlingRequest) =>
+    this.call<ThrottlingSettings>('PUT', `/tenants/${tenantId}/throttling`, input);
 
   createApp = (tenantId: string, input: CreateAppRequest = {}) => this.call<AppView>('POST', `/tenants/${tenantId}/apps`, input);
   getApp = (tenantId: string, appId: string) => this.call<AppView>('GET', `/tenants/${tenantId}/apps/${appId}`);
-  updateApp = (tenantId: string, appId: string, input: UpdateAppRequest) => this.call<AppView>('PATCH', `/tenants/${tenantId}/apps/${appId}`, input);
-  addSecret = (tenantId: string, appId: string, input: CreateSecretRequest = {}) => this.call<CreatedSecret>('POST', `/tenants/${tenantId}/apps/${appId}/secrets`, input);
-  removeSecret = (tenantId: string, appId: string, keyId: string) => this.call<void>('DELETE', `/tenants/${tenantId}/apps/${appId}/secrets/${keyId}`);
+  updateApp = (tenantId: string, appId: string, input: UpdateAppRequest) =>
+    this.call<AppView>('PATCH', `/tenants/${tenantId}/apps/${appId}`, input);
+  addSecret = (tenantId: string, appId: string, input: CreateSecretRequest = {}) =>
+    this.call<CreatedSecret>('POST', `/tenants/${tenantId}/apps/${appId}/secrets`, input);
+  removeSecret = (tenantId: string, appId: string, keyId: string) =>
+    this.call<void>('DELETE', `/tenants/${tenantId}/apps/${appId}/secrets/${keyId}`);
   /** Uploads `certificatePem`, or lets the sandbox generate a certificate and return its private key. */
   addCertificate = (tenantId: string, appId: string, input: AddCertificateRequest = {}) =>
     this.call<AddedCertificate>('POST', `/tenants/${tenantId}/apps/${appId}/certificates`, input);
   /** Replaces admin-consented application (and/or delegated) permissions. */
-  setConsent = (tenantId: string, appId: string, input: ConsentRequest) => this.call<AppView>('PUT', `/tenants/${tenantId}/apps/${appId}/consent`, input);
+  setConsent = (tenantId: string, appId: string, input: ConsentRequest) =>
+    this.call<AppView>('PUT', `/tenants/${tenantId}/apps/${appId}/consent`, input);
 
-  createAccessPolicy = (tenantId: string, input: AccessPolicyRequest) => this.call<AccessPolicyView>('POST', `/tenants/${tenantId}/access-policies`, input);
-  removeAccessPolicy = (tenantId: string, policyId: string) => this.call<void>('DELETE', `/tenants/${tenantId}/access-policies/${GraphSandboxAdminClient.segment(policyId)}`);
+  createAccessPolicy = (tenantId: string, input: AccessPolicyRequest) =>
+    this.call<AccessPolicyView>('POST', `/tenants/${tenantId}/access-policies`, input);
+  removeAccessPolicy = (tenantId: string, policyId: string) =>
+    this.call<void>('DELETE', `/tenants/${tenantId}/access-policies/${GraphSandboxAdminClient.segment(policyId)}`);
   /** Test-ApplicationAccessPolicy. */
   testAccessPolicy = (tenantId: string, appId: string, identity: string) =>
     this.call<{ appId: string; mailbox: string; accessCheckResult: 'Granted' | 'Denied' }>(
@@ -110,34 +121,72 @@ export class GraphSandboxAdminClient {
       `/tenants/${tenantId}/access-policies/test?appId=${encodeURIComponent(appId)}&identity=${encodeURIComponent(identity)}`,
     );
   setGroupMembers = (tenantId: string, group: string, members: string[]) =>
-    this.call<{ group: string; members: string[] }>('PUT', `/tenants/${tenantId}/groups/${GraphSandboxAdminClient.segment(group)}`, { members });
+    this.call<{ group: string; members: string[] }>(
+      'PUT',
+      `/tenants/${tenantId}/groups/${GraphSandboxAdminClient.segment(group)}`,
+      { members },
+    );
 
-  createMailbox = (tenantId: string, input: CreateMailboxRequest) => this.call<MailboxView>('POST', `/tenants/${tenantId}/mailboxes`, input);
+  createMailbox = (tenantId: string, input: CreateMailboxRequest) =>
+    this.call<MailboxView>('POST', `/tenants/${tenantId}/mailboxes`, input);
   /** Delivers one inbound email (threads onto `inReplyTo`'s conversation). */
   deliver = (tenantId: string, mailbox: string, mail: InboundMailRequest) =>
-    this.call<MessageSummary>('POST', `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(mailbox)}/messages`, mail);
+    this.call<MessageSummary>(
+      'POST',
+      `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(mailbox)}/messages`,
+      mail,
+    );
   deliverBulk = (tenantId: string, mailbox: string, messages: InboundMailRequest[]) =>
-    this.call<{ value: MessageSummary[] }>('POST', `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(mailbox)}/messages/bulk`, { messages });
+    this.call<{ value: MessageSummary[] }>(
+      'POST',
+      `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(mailbox)}/messages/bulk`,
+      { messages },
+    );
   /** Delivers generated realistic traffic (threads, HTML, attachments, auto-replies, bounces, large, hostile). */
   generateTraffic = (tenantId: string, mailbox: string, input: TrafficRequest) =>
-    this.call<{ value: Array<MessageSummary & { kind: TrafficKind }> }>('POST', `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(mailbox)}/traffic`, input);
+    this.call<{ value: Array<MessageSummary & { kind: TrafficKind }> }>(
+      'POST',
+      `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(mailbox)}/traffic`,
+      input,
+    );
   /** What the mailbox sent through Graph (sendMail, reply, replyAll, send). */
-  sent = (tenantId: string, mailbox: string) => this.call<{ value: SentRecord[] }>('GET', `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(mailbox)}/sent`);
-  folders = (tenantId: string, mailbox: string) => this.call<{ value: FolderSummary[] }>('GET', `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(mailbox)}/folders`);
+  sent = (tenantId: string, mailbox: string) =>
+    this.call<{ value: SentRecord[] }>('GET', `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(mailbox)}/sent`);
+  folders = (tenantId: string, mailbox: string) =>
+    this.call<{ value: FolderSummary[] }>(
+      'GET',
+      `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(mailbox)}/folders`,
+    );
   folderMessages = (tenantId: string, mailbox: string, folder: string) =>
-    this.call<{ value: MessageSummary[] }>('GET', `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(mailbox)}/folders/${GraphSandboxAdminClient.segment(folder)}/messages`);
+    this.call<{ value: MessageSummary[] }>(
+      'GET',
+      `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(mailbox)}/folders/${GraphSandboxAdminClient.segment(folder)}/messages`,
+    );
   /** Hard-deletes a message (delta reports it `@removed`). */
   deleteMessage = (tenantId: string, mailbox: string, messageId: string) =>
-    this.call<void>('DELETE', `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(mailbox)}/messages/${GraphSandboxAdminClient.segment(messageId)}`);
+    this.call<void>(
+      'DELETE',
+      `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(mailbox)}/messages/${GraphSandboxAdminClient.segment(messageId)}`,
+    );
   /** Evicts every delta token issued so far for the mailbox (they answer 410 SyncStateNotFound). */
   expireDeltaTokens = (tenantId: string, mailbox: string) =>
-    this.call<{ expiredThroughGeneration: number }>('POST', `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(mailbox)}/delta-tokens/expire`);
+    this.call<{ expiredThroughGeneration: number }>(
+      'POST',
+      `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(mailbox)}/delta-tokens/expire`,
+    );
   /** Revokes the user's refresh tokens (AADSTS50173 on next use). */
   revokeSessions = (tenantId: string, user: string) =>
-    this.call<{ revokedRefreshTokens: number }>('POST', `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(user)}/revoke-sessions`);
+    this.call<{ revokedRefreshTokens: number }>(
+      'POST',
+      `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(user)}/revoke-sessions`,
+    );
   /** Completes (or declines) a device-code sign-in as `user`. */
   approveDeviceCode = (userCode: string, user: string, decline = false) =>
-    this.call<{ userCode: string; user: string; approved: boolean }>('POST', '/device-codes/approve', { userCode, user, decline });
+    this.call<{ userCode: string; user: string; approved: boolean }>('POST', '/device-codes/approve', {
+      userCode,
+      user,
+      decline,
+    });
 
   addFault = (rule: FaultRuleInput) => this.call<FaultRule>('POST', '/faults', rule);
   faults = () => this.call<{ value: FaultRule[] }>('GET', '/faults');

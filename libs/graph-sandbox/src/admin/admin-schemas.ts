@@ -7,7 +7,9 @@ const address = z.string().regex(/^[^@\s]+@[^@\s]+$/, 'must look like user@domai
 const recipient = z.union([address, z.object({ name: z.string().optional(), address }).strict()]);
 const isoDate = z.iso.datetime({ offset: true });
 
-export const createTenantSchema = z.object({ id: z.uuid().optional(), displayName: z.string().min(1).optional(), domain: z.string().min(3).optional() }).strict();
+export const createTenantSchema = z
+  .object({ id: z.uuid().optional(), displayName: z.string().min(1).optional(), domain: z.string().min(3).optional() })
+  .strict();
 
 export const createAppSchema = z
   .object({
@@ -23,7 +25,12 @@ export const createAppSchema = z
   .strict();
 
 export const updateAppSchema = z
-  .object({ enabled: z.boolean().optional(), allowPublicClient: z.boolean().optional(), redirectUris: z.array(z.url()).optional(), displayName: z.string().min(1).optional() })
+  .object({
+    enabled: z.boolean().optional(),
+    allowPublicClient: z.boolean().optional(),
+    redirectUris: z.array(z.url()).optional(),
+    displayName: z.string().min(1).optional(),
+  })
   .strict();
 
 export const createSecretSchema = z
@@ -70,7 +77,13 @@ export const accessPolicySchema = z
 export const groupSchema = z.object({ members: z.array(z.string()) }).strict();
 
 export const createMailboxSchema = z
-  .object({ userPrincipalName: address, displayName: z.string().optional(), id: z.uuid().optional(), mailboxEnabled: z.boolean().optional(), maxSendSizeBytes: z.number().int().positive().optional() })
+  .object({
+    userPrincipalName: address,
+    displayName: z.string().optional(),
+    id: z.uuid().optional(),
+    mailboxEnabled: z.boolean().optional(),
+    maxSendSizeBytes: z.number().int().positive().optional(),
+  })
   .strict();
 
 export const inboundMailSchema = z
@@ -83,7 +96,9 @@ export const inboundMailSchema = z
     body: z.string().default(''),
     bodyType: z.enum(['text', 'html']).default('text'),
     /** Extra transport headers; any names (inbound mail is not limited to x- headers). */
-    headers: z.union([z.record(z.string(), z.string()), z.array(z.object({ name: z.string(), value: z.string() }).strict())]).optional(),
+    headers: z
+      .union([z.record(z.string(), z.string()), z.array(z.object({ name: z.string(), value: z.string() }).strict())])
+      .optional(),
     attachments: z
       .array(
         z
@@ -97,7 +112,10 @@ export const inboundMailSchema = z
           .strict(),
       )
       .optional(),
-    internetMessageId: z.string().regex(/^<[^<>\s]+@[^<>\s]+>$/, 'must look like <id@domain>').optional(),
+    internetMessageId: z
+      .string()
+      .regex(/^<[^<>\s]+@[^<>\s]+>$/, 'must look like <id@domain>')
+      .optional(),
     /** The Message-ID this replies to: threads into that conversation. */
     inReplyTo: z.string().optional(),
     references: z.array(z.string()).optional(),
@@ -115,7 +133,12 @@ export const trafficSchema = z
     count: z.number().int().min(1).max(10_000),
     seed: z.number().int().optional(),
     mix: z.partialRecord(z.enum(trafficKinds), z.number().min(0)).optional(),
-    largeAttachmentBytes: z.number().int().min(4).max(3 * 1024 * 1024).optional(),
+    largeAttachmentBytes: z
+      .number()
+      .int()
+      .min(4)
+      .max(3 * 1024 * 1024)
+      .optional(),
   })
   .strict();
 
@@ -128,7 +151,9 @@ export const throttlingSchema = z
   })
   .strict();
 
-export const deviceApprovalSchema = z.object({ userCode: z.string().min(1), user: z.string().min(1), decline: z.boolean().optional() }).strict();
+export const deviceApprovalSchema = z
+  .object({ userCode: z.string().min(1), user: z.string().min(1), decline: z.boolean().optional() })
+  .strict();
 
 export type CreateTenantRequest = z.input<typeof createTenantSchema>;
 export type CreateAppRequest = z.input<typeof createAppSchema>;

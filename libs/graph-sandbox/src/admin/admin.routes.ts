@@ -48,11 +48,18 @@ function parse<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
 }
 
 function toRecipient(value: string | { name?: string | undefined; address: string }): Recipient {
-  return typeof value === 'string' ? { emailAddress: { address: value } } : { emailAddress: { address: value.address, ...(value.name ? { name: value.name } : {}) } };
+  return typeof value === 'string'
+    ? { emailAddress: { address: value } }
+    : { emailAddress: { address: value.address, ...(value.name ? { name: value.name } : {}) } };
 }
 
 function toInboundMail(input: z.output<typeof inboundMailSchema>): InboundMail {
-  const headers = input.headers === undefined ? undefined : Array.isArray(input.headers) ? input.headers : Object.entries(input.headers).map(([name, value]) => ({ name, value }));
+  const headers =
+    input.headers === undefined
+      ? undefined
+      : Array.isArray(input.headers)
+        ? input.headers
+        : Object.entries(input.headers).map(([name, value]) => ({ name, value }));
   return {
     from: toRecipient(input.from),
     ...(input.to ? { to: input.to.map(toRecipient) } : {}),
@@ -82,14 +89,22 @@ function toInboundMail(input: z.output<typeof inboundMailSchema>): InboundMail {
 }
 
 /** The control API (plain HTTP, loopback only): tenants, apps, credentials, consent, policies, mailboxes, mail, faults. */
-export function registerAdminRoutes(app: FastifyInstance, context: SandboxContext, grants: GrantStore, endpoints: () => SandboxEndpoints): void {
+export function registerAdminRoutes(
+  app: FastifyInstance,
+  context: SandboxContext,
+  grants: GrantStore,
+  endpoints: () => SandboxEndpoints,
+): void {
   const { state, clock } = context;
 
   app.setErrorHandler((error, request, reply) => {
-    if (error instanceof ValidationError) return reply.status(400).send({ error: { code: error.code, message: error.message, field: error.field } });
+    if (error instanceof ValidationError)
+      return reply.status(400).send({ error: { code: error.code, message: error.message, field: error.field } });
     if (error instanceof NotFoundError) return reply.status(404).send({ error: { code: error.code, message: error.message } });
-    if (error instanceof AlreadyExistsError) return reply.status(409).send({ error: { code: error.code, message: error.message } });
-    if ((error as { statusCode?: number }).statusCode === 400) return reply.status(400).send({ error: { code: 'INVALID_ARGUMENT', message: (error as Error).message } });
+    if (error instanceof AlreadyExistsError)
+      return reply.status(409).send({ error: { code: error.code, message: error.message } });
+    if ((error as { statusCode?: number }).statusCode === 400)
+      return reply.status(400).send({ error: { code: 'INVALID_ARGUMENT', message: (error as Error).message } });
     context.logger.error({ err: error, url: request.url }, 'graph-sandbox: admin handler failed');
     return reply.status(500).send({ error: { code: 'INTERNAL', message: 'internal error (see the sandbox log)' } });
   });
@@ -97,7 +112,11 @@ export function registerAdminRoutes(app: FastifyInstance, context: SandboxContex
   const mailboxOf = (params: MailboxParams) => state.getMailbox(params.tenantId, decodeURIComponent(params.mailbox));
 
   app.get('/health', async () => ({ status: 'ok' }));
-  app.get('/info', async () => ({ ...endpoints(), graphBaseUrl: `${endpoints().baseUrl}/`, authorityHost: new URL(endpoints().baseUrl).host }));
+  app.get('/info', async () => ({
+    ...endpoints(),
+    graphBaseUrl: `${endpoints().baseUrl}/`,
+    authorityHost: new URL(endpoints().baseUrl).host,
+  }));
   app.post('/reset', async (_request, reply) => {
     state.reset();
     grants.reset();
@@ -107,24 +126,47 @@ export function registerAdminRoutes(app: FastifyInstance, context: SandboxContex
   });
   app.post('/profiles/demo', async () => seedDemoProfile(state, clock(), endpoints().baseUrl));
 
-  app.post('/tenants', async (request, reply) => reply.status(201).send(toTenantView(state.createTenant(parse(createTenantSchema, request.body)), endpoints().baseUrl)));
-  app.get('/tenants', async () => ({ value: [...state.tenants.values()].map((tenant) => toTenantView(tenant, endpoints().baseUrl)) }));
-  app.get<{ Params: TenantParams }>('/tenants/:tenantId', async (request) => toTenantView(state.getTenant(request.params.tenantId), endpoints().baseUrl));
+  app.post('/tenants', async (request, reply) =>
+    reply.status(201).send(toTenantView(state.createTenant(parse(createTenantSchema, request.body)), endpoints().baseUrl)),
+  );
+  app.get('/tenants', async () => ({
+    value: [...state.tenants.values()].map((tenant) => toTenantView(tenant, endpoints().baseUrl)),
+  }));
+  app.get<{ Params: TenantParams }>('/tenants/:tenantId', async (request) =>
+    toTenantView(state.getTenant(request.params.tenantId), endpoints().baseUrl),
+  );
   app.delete<{ Params: TenantParams }>('/tenants/:tenantId', async (request, reply) => {
     state.deleteTenant(request.params.tenantId);
     return reply.status(204).send();
   });
-  app.get<{ Params: TenantParams }>('/tenants/:tenantId/stats', async (request) => state.getTenant(request.params.tenantId).stats);
+  app.get<{ Params: TenantParams }>(
+    '/tenants/:tenantId/stats',
+    async (request) => state.getTenant(request.params.tenantId).stats,
+  );
   app.put<{ Params: TenantParams }>('/tenants/:tenantId/throttling', async (request) => {
     const input = parse(throttlingSchema, request.body);
-    return state.setThrottling(request.params.tenantId, Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined)));
+    return state.setThrottling(
+      request.params.tenantId,
+      Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined)),
+    );
   });
 
   app.post<{ Params: TenantParams }>('/tenants/:tenantId/apps', async (request, reply) => {
     const input = parse(createAppSchema, request.body);
-    return reply.status(201).send(toAppView(state.createApp(request.params.tenantId, Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined)))));
+    return reply
+      .status(201)
+      .send(
+        toAppView(
+          state.createApp(
+            request.params.tenantId,
+            Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined)),
+          ),
+        ),
+      );
   });
-  app.get<{ Params: AppParams }>('/tenants/:tenantId/apps/:appId', async (request) => toAppView(state.getApp(request.params.tenantId, request.params.appId)));
+  app.get<{ Params: AppParams }>('/tenants/:tenantId/apps/:appId', async (request) =>
+    toAppView(state.getApp(request.params.tenantId, request.params.appId)),
+  );
   app.patch<{ Params: AppParams }>('/tenants/:tenantId/apps/:appId', async (request) => {
     const input = parse(updateAppSchema, request.body);
     const registration = state.getApp(request.params.tenantId, request.params.appId);
@@ -137,8 +179,16 @@ export function registerAdminRoutes(app: FastifyInstance, context: SandboxContex
   app.post<{ Params: AppParams }>('/tenants/:tenantId/apps/:appId/secrets', async (request, reply) => {
     const input = parse(createSecretSchema, request.body);
     const now = clock();
-    const endMs = input.endDateTime ? Date.parse(input.endDateTime) : input.expiresInSeconds !== undefined ? now + input.expiresInSeconds * 1000 : undefined;
-    const startMs = input.startDateTime ? Date.parse(input.startDateTime) : endMs !== undefined && endMs < now ? endMs - 86_400_000 : undefined;
+    const endMs = input.endDateTime
+      ? Date.parse(input.endDateTime)
+      : input.expiresInSeconds !== undefined
+        ? now + input.expiresInSeconds * 1000
+        : undefined;
+    const startMs = input.startDateTime
+      ? Date.parse(input.startDateTime)
+      : endMs !== undefined && endMs < now
+        ? endMs - 86_400_000
+        : undefined;
     const secret = state.addSecret(request.params.tenantId, request.params.appId, {
       ...(input.displayName ? { displayName: input.displayName } : {}),
       ...(endMs !== undefined ? { endMs } : {}),
@@ -153,19 +203,26 @@ export function registerAdminRoutes(app: FastifyInstance, context: SandboxContex
       endDateTime: new Date(secret.endMs).toISOString(),
     });
   });
-  app.delete<{ Params: AppParams & { keyId: string } }>('/tenants/:tenantId/apps/:appId/secrets/:keyId', async (request, reply) => {
-    const registration = state.getApp(request.params.tenantId, request.params.appId);
-    const before = registration.secrets.length;
-    registration.secrets = registration.secrets.filter((secret) => secret.keyId !== request.params.keyId);
-    if (registration.secrets.length === before) throw new NotFoundError('secret', request.params.keyId);
-    return reply.status(204).send();
-  });
+  app.delete<{ Params: AppParams & { keyId: string } }>(
+    '/tenants/:tenantId/apps/:appId/secrets/:keyId',
+    async (request, reply) => {
+      const registration = state.getApp(request.params.tenantId, request.params.appId);
+      const before = registration.secrets.length;
+      registration.secrets = registration.secrets.filter((secret) => secret.keyId !== request.params.keyId);
+      if (registration.secrets.length === before) throw new NotFoundError('secret', request.params.keyId);
+      return reply.status(204).send();
+    },
+  );
   app.post<{ Params: AppParams }>('/tenants/:tenantId/apps/:appId/certificates', async (request, reply) => {
     const input = parse(addCertificateSchema, request.body);
     state.getApp(request.params.tenantId, request.params.appId);
     const generated = input.certificatePem
       ? undefined
-      : await createSelfSignedRsaCertificate({ subject: input.displayName ?? 'mailroute', validDays: input.validDays ?? 365, clock });
+      : await createSelfSignedRsaCertificate({
+          subject: input.displayName ?? 'mailroute',
+          validDays: input.validDays ?? 365,
+          clock,
+        });
     const credential = state.addCertificate(request.params.tenantId, request.params.appId, {
       certificatePem: input.certificatePem ?? generated?.certificatePem ?? '',
       ...(input.displayName ? { displayName: input.displayName } : {}),
@@ -201,19 +258,31 @@ export function registerAdminRoutes(app: FastifyInstance, context: SandboxContex
       }),
     );
   });
-  app.get<{ Params: TenantParams }>('/tenants/:tenantId/access-policies', async (request) => ({ value: state.getTenant(request.params.tenantId).accessPolicies }));
-  app.delete<{ Params: TenantParams & { policyId: string } }>('/tenants/:tenantId/access-policies/:policyId', async (request, reply) => {
-    state.removeAccessPolicy(request.params.tenantId, decodeURIComponent(request.params.policyId));
-    return reply.status(204).send();
-  });
-  app.get<{ Params: TenantParams; Querystring: { appId?: string; identity?: string } }>('/tenants/:tenantId/access-policies/test', async (request) => {
-    const { appId, identity } = request.query;
-    if (!appId) throw new ValidationError('appId', 'required');
-    if (!identity) throw new ValidationError('identity', 'required');
-    const tenant = state.getTenant(request.params.tenantId);
-    const mailbox = state.getMailbox(tenant.id, identity);
-    return { appId: appId.toLowerCase(), mailbox: mailbox.userPrincipalName, accessCheckResult: testApplicationAccessPolicy(tenant, appId, mailbox.id) };
-  });
+  app.get<{ Params: TenantParams }>('/tenants/:tenantId/access-policies', async (request) => ({
+    value: state.getTenant(request.params.tenantId).accessPolicies,
+  }));
+  app.delete<{ Params: TenantParams & { policyId: string } }>(
+    '/tenants/:tenantId/access-policies/:policyId',
+    async (request, reply) => {
+      state.removeAccessPolicy(request.params.tenantId, decodeURIComponent(request.params.policyId));
+      return reply.status(204).send();
+    },
+  );
+  app.get<{ Params: TenantParams; Querystring: { appId?: string; identity?: string } }>(
+    '/tenants/:tenantId/access-policies/test',
+    async (request) => {
+      const { appId, identity } = request.query;
+      if (!appId) throw new ValidationError('appId', 'required');
+      if (!identity) throw new ValidationError('identity', 'required');
+      const tenant = state.getTenant(request.params.tenantId);
+      const mailbox = state.getMailbox(tenant.id, identity);
+      return {
+        appId: appId.toLowerCase(),
+        mailbox: mailbox.userPrincipalName,
+        accessCheckResult: testApplicationAccessPolicy(tenant, appId, mailbox.id),
+      };
+    },
+  );
   app.put<{ Params: TenantParams & { group: string } }>('/tenants/:tenantId/groups/:group', async (request) => {
     const input = parse(groupSchema, request.body);
     state.setGroupMembers(request.params.tenantId, decodeURIComponent(request.params.group), input.members);
@@ -222,12 +291,23 @@ export function registerAdminRoutes(app: FastifyInstance, context: SandboxContex
 
   app.post<{ Params: TenantParams }>('/tenants/:tenantId/mailboxes', async (request, reply) => {
     const input = parse(createMailboxSchema, request.body);
-    return reply.status(201).send(toMailboxView(state.createMailbox(request.params.tenantId, Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as typeof input)));
+    return reply
+      .status(201)
+      .send(
+        toMailboxView(
+          state.createMailbox(
+            request.params.tenantId,
+            Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as typeof input,
+          ),
+        ),
+      );
   });
   app.get<{ Params: TenantParams }>('/tenants/:tenantId/mailboxes', async (request) => ({
     value: [...state.getTenant(request.params.tenantId).mailboxes.values()].map(toMailboxView),
   }));
-  app.get<{ Params: MailboxParams }>('/tenants/:tenantId/mailboxes/:mailbox', async (request) => toMailboxView(mailboxOf(request.params)));
+  app.get<{ Params: MailboxParams }>('/tenants/:tenantId/mailboxes/:mailbox', async (request) =>
+    toMailboxView(mailboxOf(request.params)),
+  );
   app.post<{ Params: MailboxParams }>('/tenants/:tenantId/mailboxes/:mailbox/messages', async (request, reply) => {
     const mailbox = mailboxOf(request.params);
     const message = deliverInbound(mailbox, toInboundMail(parse(inboundMailSchema, request.body)), clock());
@@ -253,10 +333,15 @@ export function registerAdminRoutes(app: FastifyInstance, context: SandboxContex
       sentMessageIds: mailbox.sent.map((sent) => sent.internetMessageId),
       now,
     });
-    const delivered = mails.map(({ kind, ...mail }) => ({ kind, ...toMessageSummary(mailbox, deliverInbound(mailbox, mail, now)) }));
+    const delivered = mails.map(({ kind, ...mail }) => ({
+      kind,
+      ...toMessageSummary(mailbox, deliverInbound(mailbox, mail, now)),
+    }));
     return reply.status(201).send({ value: delivered });
   });
-  app.get<{ Params: MailboxParams }>('/tenants/:tenantId/mailboxes/:mailbox/sent', async (request) => ({ value: mailboxOf(request.params).sent }));
+  app.get<{ Params: MailboxParams }>('/tenants/:tenantId/mailboxes/:mailbox/sent', async (request) => ({
+    value: mailboxOf(request.params).sent,
+  }));
   app.get<{ Params: MailboxParams }>('/tenants/:tenantId/mailboxes/:mailbox/folders', async (request) => {
     const mailbox = mailboxOf(request.params);
     return {
@@ -273,19 +358,29 @@ export function registerAdminRoutes(app: FastifyInstance, context: SandboxContex
       }),
     };
   });
-  app.get<{ Params: MailboxParams & { folder: string } }>('/tenants/:tenantId/mailboxes/:mailbox/folders/:folder/messages', async (request) => {
-    const mailbox = mailboxOf(request.params);
-    const folder = findFolder(mailbox, decodeURIComponent(request.params.folder));
-    if (!folder) throw new NotFoundError('folder', request.params.folder);
-    return { value: messagesInFolder(mailbox, folder.id).sort((a, b) => b.receivedMs - a.receivedMs).map((message) => toMessageSummary(mailbox, message)) };
-  });
-  app.delete<{ Params: MailboxParams & { messageId: string } }>('/tenants/:tenantId/mailboxes/:mailbox/messages/:messageId', async (request, reply) => {
-    const mailbox = mailboxOf(request.params);
-    const message = findMessage(mailbox, decodeURIComponent(request.params.messageId));
-    if (!message) throw new NotFoundError('message', request.params.messageId);
-    deleteMessage(mailbox, message);
-    return reply.status(204).send();
-  });
+  app.get<{ Params: MailboxParams & { folder: string } }>(
+    '/tenants/:tenantId/mailboxes/:mailbox/folders/:folder/messages',
+    async (request) => {
+      const mailbox = mailboxOf(request.params);
+      const folder = findFolder(mailbox, decodeURIComponent(request.params.folder));
+      if (!folder) throw new NotFoundError('folder', request.params.folder);
+      return {
+        value: messagesInFolder(mailbox, folder.id)
+          .sort((a, b) => b.receivedMs - a.receivedMs)
+          .map((message) => toMessageSummary(mailbox, message)),
+      };
+    },
+  );
+  app.delete<{ Params: MailboxParams & { messageId: string } }>(
+    '/tenants/:tenantId/mailboxes/:mailbox/messages/:messageId',
+    async (request, reply) => {
+      const mailbox = mailboxOf(request.params);
+      const message = findMessage(mailbox, decodeURIComponent(request.params.messageId));
+      if (!message) throw new NotFoundError('message', request.params.messageId);
+      deleteMessage(mailbox, message);
+      return reply.status(204).send();
+    },
+  );
   app.post<{ Params: MailboxParams }>('/tenants/:tenantId/mailboxes/:mailbox/delta-tokens/expire', async (request) => {
     const mailbox = mailboxOf(request.params);
     mailbox.syncGenerationFloor = mailbox.syncGeneration + 1;

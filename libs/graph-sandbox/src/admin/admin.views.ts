@@ -22,7 +22,10 @@ export function toAppView(app: AppRegistration) {
     enabled: app.enabled,
     allowPublicClient: app.allowPublicClient,
     redirectUris: app.redirectUris,
-    configuredPermissions: { application: [...app.configuredApplicationPermissions].sort(), delegated: [...app.configuredDelegatedPermissions].sort() },
+    configuredPermissions: {
+      application: [...app.configuredApplicationPermissions].sort(),
+      delegated: [...app.configuredDelegatedPermissions].sort(),
+    },
     grantedPermissions: {
       application: [...app.grantedApplicationPermissions].sort(),
       delegated: [...app.adminConsentedDelegatedPermissions].sort(),
@@ -46,7 +49,13 @@ export function toAppView(app: AppRegistration) {
 }
 
 export function toMailboxView(mailbox: Mailbox) {
-  return { id: mailbox.id, userPrincipalName: mailbox.userPrincipalName, mail: mailbox.mail, displayName: mailbox.displayName, mailboxEnabled: mailbox.mailboxEnabled };
+  return {
+    id: mailbox.id,
+    userPrincipalName: mailbox.userPrincipalName,
+    mail: mailbox.mail,
+    displayName: mailbox.displayName,
+    mailboxEnabled: mailbox.mailboxEnabled,
+  };
 }
 
 export function toMessageSummary(mailbox: Mailbox, message: Message) {

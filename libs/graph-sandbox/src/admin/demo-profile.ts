@@ -64,8 +64,18 @@ export function seedDemoProfile(state: SandboxState, now: number, baseUrl: strin
     delegatedPermissions: ['User.Read'],
     allowPublicClient: true,
   });
-  state.addSecret(tenant.id, demoProfile.clientId, { displayName: 'demo', secretText: demoProfile.clientSecret, endMs: now + 2 * 365 * 86_400_000 });
-  const names: Record<string, string> = { support: 'Contoso Support', sales: 'Contoso Sales', billing: 'Contoso Billing', alice: 'Alice Agent', bob: 'Bob Agent' };
+  state.addSecret(tenant.id, demoProfile.clientId, {
+    displayName: 'demo',
+    secretText: demoProfile.clientSecret,
+    endMs: now + 2 * 365 * 86_400_000,
+  });
+  const names: Record<string, string> = {
+    support: 'Contoso Support',
+    sales: 'Contoso Sales',
+    billing: 'Contoso Billing',
+    alice: 'Alice Agent',
+    bob: 'Bob Agent',
+  };
   for (const address of [...demoProfile.routedMailboxes, ...demoProfile.agents]) {
     state.createMailbox(tenant.id, { userPrincipalName: address, displayName: names[address.split('@')[0] ?? ''] ?? address });
   }
@@ -79,7 +89,13 @@ export function seedDemoProfile(state: SandboxState, now: number, baseUrl: strin
   let messages = 0;
   for (const [index, address] of demoProfile.routedMailboxes.entries()) {
     const mailbox = state.getMailbox(tenant.id, address);
-    for (const { kind: _kind, ...mail } of generateTraffic({ count: [12, 5, 3][index] ?? 3, seed: 42 + index, mailboxAddress: address, now, mix: { large: 0 } })) {
+    for (const { kind: _kind, ...mail } of generateTraffic({
+      count: [12, 5, 3][index] ?? 3,
+      seed: 42 + index,
+      mailboxAddress: address,
+      now,
+      mix: { large: 0 },
+    })) {
       deliverInbound(mailbox, mail, now);
       messages += 1;
     }

@@ -18,7 +18,12 @@ describe('testApplicationAccessPolicy', () => {
 
   it('RestrictAccess grants only members of the scope group', () => {
     const { state, tenant, app, routed, ceo } = setUp();
-    state.createAccessPolicy(tenant.id, { appId: app.clientId, accessRight: 'RestrictAccess', policyScopeGroupId: 'routed@contoso.example', members: ['support@contoso.example'] });
+    state.createAccessPolicy(tenant.id, {
+      appId: app.clientId,
+      accessRight: 'RestrictAccess',
+      policyScopeGroupId: 'routed@contoso.example',
+      members: ['support@contoso.example'],
+    });
     expect(testApplicationAccessPolicy(tenant, app.clientId, routed.id)).toBe('Granted');
     expect(testApplicationAccessPolicy(tenant, app.clientId, ceo.id)).toBe('Denied');
     expect(testApplicationAccessPolicy(tenant, '00000000-0000-0000-0000-000000000001', ceo.id)).toBe('Granted');
@@ -26,7 +31,12 @@ describe('testApplicationAccessPolicy', () => {
 
   it('DenyAccess denies members and grants everyone else', () => {
     const { state, tenant, app, routed, ceo } = setUp();
-    state.createAccessPolicy(tenant.id, { appId: app.clientId, accessRight: 'DenyAccess', policyScopeGroupId: 'vip@contoso.example', members: ['ceo@contoso.example'] });
+    state.createAccessPolicy(tenant.id, {
+      appId: app.clientId,
+      accessRight: 'DenyAccess',
+      policyScopeGroupId: 'vip@contoso.example',
+      members: ['ceo@contoso.example'],
+    });
     expect(testApplicationAccessPolicy(tenant, app.clientId, ceo.id)).toBe('Denied');
     expect(testApplicationAccessPolicy(tenant, app.clientId, routed.id)).toBe('Granted');
   });

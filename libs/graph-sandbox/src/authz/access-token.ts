@@ -47,7 +47,10 @@ export async function authenticateGraphRequest(
     payload = jwt.payload;
   } catch (error) {
     const problem = (error as { problem?: string }).problem;
-    throw unauthenticated(problem === 'malformed' ? 'CompactToken parsing failed with error code: 80049217' : 'Access token validation failure.', options.baseUrl);
+    throw unauthenticated(
+      problem === 'malformed' ? 'CompactToken parsing failed with error code: 80049217' : 'Access token validation failure.',
+      options.baseUrl,
+    );
   }
   const aud = payload['aud'];
   if (aud !== graphAudience && aud !== graphAppId && aud !== `${graphAudience}/`) {
@@ -56,8 +59,10 @@ export async function authenticateGraphRequest(
   const exp = payload['exp'];
   const nbf = payload['nbf'];
   const now = Math.floor(options.clock() / 1000);
-  if (typeof exp !== 'number' || now >= exp) throw unauthenticated('Lifetime validation failed, the token is expired.', options.baseUrl);
-  if (typeof nbf === 'number' && now + 300 < nbf) throw unauthenticated('Lifetime validation failed, the token is not yet valid.', options.baseUrl);
+  if (typeof exp !== 'number' || now >= exp)
+    throw unauthenticated('Lifetime validation failed, the token is expired.', options.baseUrl);
+  if (typeof nbf === 'number' && now + 300 < nbf)
+    throw unauthenticated('Lifetime validation failed, the token is not yet valid.', options.baseUrl);
   const tenant = options.state.tenants.get(String(payload['tid']));
   const appId = String(payload['appid'] ?? '');
   if (!tenant || !tenant.apps.has(appId)) throw unauthenticated('Access token validation failure.', options.baseUrl);

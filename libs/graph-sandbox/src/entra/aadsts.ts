@@ -6,7 +6,12 @@ import { EntraError } from '../errors';
  */
 export const aadsts = {
   missingParameter: (name: string) =>
-    new EntraError({ status: 400, error: 'invalid_request', aadsts: 900144, description: `The request body must contain the following parameter: '${name}'.` }),
+    new EntraError({
+      status: 400,
+      error: 'invalid_request',
+      aadsts: 900144,
+      description: `The request body must contain the following parameter: '${name}'.`,
+    }),
   tenantNotFound: (tenant: string) =>
     new EntraError({
       status: 400,
@@ -29,7 +34,12 @@ export const aadsts = {
       description: `Application with identifier '${clientId}' was not found in the directory '${tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
     }),
   appDisabled: (clientId: string, name: string) =>
-    new EntraError({ status: 400, error: 'unauthorized_client', aadsts: 7000112, description: `Application '${clientId}'(${name}) is disabled.` }),
+    new EntraError({
+      status: 400,
+      error: 'unauthorized_client',
+      aadsts: 7000112,
+      description: `Application '${clientId}'(${name}) is disabled.`,
+    }),
   invalidSecret: (clientId: string) =>
     new EntraError({
       status: 401,
@@ -52,7 +62,12 @@ export const aadsts = {
       description: "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
     }),
   assertionTypeInvalid: () =>
-    new EntraError({ status: 400, error: 'invalid_request', aadsts: 700023, description: "Invalid client_assertion_type: it must be 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'." }),
+    new EntraError({
+      status: 400,
+      error: 'invalid_request',
+      aadsts: 700023,
+      description: "Invalid client_assertion_type: it must be 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'.",
+    }),
   assertionKeyNotFound: (thumbprint: string) =>
     new EntraError({
       status: 401,
@@ -68,7 +83,12 @@ export const aadsts = {
       description: `The certificate used to sign the client assertion has expired. [Reason - The key has expired., Thumbprint of key used by client: '${thumbprint}']`,
     }),
   assertionSignature: () =>
-    new EntraError({ status: 401, error: 'invalid_client', aadsts: 700027, description: 'Client assertion failed signature validation.' }),
+    new EntraError({
+      status: 401,
+      error: 'invalid_client',
+      aadsts: 700027,
+      description: 'Client assertion failed signature validation.',
+    }),
   assertionMalformed: () =>
     new EntraError({ status: 400, error: 'invalid_request', aadsts: 50027, description: 'JWT token is invalid or malformed.' }),
   assertionAudience: (audience: string) =>
@@ -79,9 +99,19 @@ export const aadsts = {
       description: `Assertion failed validation. [Reason - The audience '${audience}' of the client assertion is not this tenant's token endpoint.]`,
     }),
   assertionIssuer: () =>
-    new EntraError({ status: 401, error: 'invalid_client', aadsts: 700021, description: "Client assertion application identifier doesn't match 'client_id' parameter." }),
+    new EntraError({
+      status: 401,
+      error: 'invalid_client',
+      aadsts: 700021,
+      description: "Client assertion application identifier doesn't match 'client_id' parameter.",
+    }),
   assertionLifetime: () =>
-    new EntraError({ status: 401, error: 'invalid_client', aadsts: 700024, description: 'Client assertion is not within its valid time range.' }),
+    new EntraError({
+      status: 401,
+      error: 'invalid_client',
+      aadsts: 700024,
+      description: 'Client assertion is not within its valid time range.',
+    }),
   clientCredentialsScope: (scope: string) =>
     new EntraError({
       status: 400,
@@ -97,13 +127,19 @@ export const aadsts = {
       description: `The resource principal named ${resource} was not found in the tenant named ${tenant}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`,
     }),
   invalidScope: (scope: string) =>
-    new EntraError({ status: 400, error: 'invalid_scope', aadsts: 70011, description: `The provided value for the input parameter 'scope' is not valid. The scope ${scope} is not valid.` }),
+    new EntraError({
+      status: 400,
+      error: 'invalid_scope',
+      aadsts: 70011,
+      description: `The provided value for the input parameter 'scope' is not valid. The scope ${scope} is not valid.`,
+    }),
   permissionNotConfigured: () =>
     new EntraError({
       status: 400,
       error: 'invalid_client',
       aadsts: 650057,
-      description: "Invalid resource. The client has requested access to a resource which isn't listed in the requested permissions in the client's application registration.",
+      description:
+        "Invalid resource. The client has requested access to a resource which isn't listed in the requested permissions in the client's application registration.",
     }),
   consentRequired: (clientId: string, name: string) =>
     new EntraError({
@@ -113,13 +149,20 @@ export const aadsts = {
       suberror: 'consent_required',
       description: `The user or administrator has not consented to use the application with ID '${clientId}' named '${name}'. Send an interactive authorization request for this user and resource.`,
     }),
-  invalidGrant: () => new EntraError({ status: 400, error: 'invalid_grant', aadsts: 70000, description: 'Provided grant is invalid or malformed.' }),
+  invalidGrant: () =>
+    new EntraError({
+      status: 400,
+      error: 'invalid_grant',
+      aadsts: 70000,
+      description: 'Provided grant is invalid or malformed.',
+    }),
   codeRedeemed: () =>
     new EntraError({
       status: 400,
       error: 'invalid_grant',
       aadsts: 54005,
-      description: 'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.',
+      description:
+        'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.',
     }),
   grantExpired: () =>
     new EntraError({
@@ -127,7 +170,8 @@ export const aadsts = {
       error: 'invalid_grant',
       aadsts: 70008,
       suberror: 'bad_token',
-      description: 'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.',
+      description:
+        'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.',
     }),
   refreshTokenRevoked: () =>
     new EntraError({
@@ -135,7 +179,8 @@ export const aadsts = {
       error: 'invalid_grant',
       aadsts: 50173,
       suberror: 'bad_token',
-      description: 'The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.',
+      description:
+        'The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.',
     }),
   redirectUriMismatch: (redirectUri: string, clientId: string) =>
     new EntraError({
@@ -152,12 +197,28 @@ export const aadsts = {
       description: 'The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.',
     }),
   authorizationPending: () =>
-    new EntraError({ status: 400, error: 'authorization_pending', aadsts: 70016, description: 'OAuth 2.0 device flow error. Authorization is pending. Continue polling.' }),
-  deviceCodeExpired: () => new EntraError({ status: 400, error: 'expired_token', aadsts: 70019, description: 'Verification code expired.' }),
+    new EntraError({
+      status: 400,
+      error: 'authorization_pending',
+      aadsts: 70016,
+      description: 'OAuth 2.0 device flow error. Authorization is pending. Continue polling.',
+    }),
+  deviceCodeExpired: () =>
+    new EntraError({ status: 400, error: 'expired_token', aadsts: 70019, description: 'Verification code expired.' }),
   deviceCodeDeclined: () =>
-    new EntraError({ status: 400, error: 'authorization_declined', aadsts: 70020, description: 'The authorization request was denied by the user.' }),
+    new EntraError({
+      status: 400,
+      error: 'authorization_declined',
+      aadsts: 70020,
+      description: 'The authorization request was denied by the user.',
+    }),
   unsupportedGrant: (grant: string) =>
-    new EntraError({ status: 400, error: 'unsupported_grant_type', aadsts: 70003, description: `The app requested an unsupported grant type '${grant}'.` }),
+    new EntraError({
+      status: 400,
+      error: 'unsupported_grant_type',
+      aadsts: 70003,
+      description: `The app requested an unsupported grant type '${grant}'.`,
+    }),
   transient: (status: number, retryAfterSeconds?: number) =>
     new EntraError({
       status,

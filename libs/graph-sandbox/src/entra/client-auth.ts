@@ -33,7 +33,9 @@ async function verifyAssertion(app: AppRegistration, assertion: string, options:
   const presented = typeof x5tS256 === 'string' ? x5tS256 : typeof x5t === 'string' ? x5t : undefined;
   if (!presented) throw aadsts.assertionKeyNotFound('(none)');
   const certificate = app.certificates.find((candidate) =>
-    typeof x5tS256 === 'string' ? hexToBase64url(candidate.thumbprintSha256) === x5tS256 : hexToBase64url(candidate.thumbprintSha1) === x5t,
+    typeof x5tS256 === 'string'
+      ? hexToBase64url(candidate.thumbprintSha256) === x5tS256
+      : hexToBase64url(candidate.thumbprintSha1) === x5t,
   );
   const presentedHex = Buffer.from(presented, 'base64url').toString('hex').toUpperCase();
   if (!certificate) throw aadsts.assertionKeyNotFound(presentedHex);

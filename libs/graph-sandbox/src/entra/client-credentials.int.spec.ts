@@ -1,8 +1,18 @@
-import type { ClientAuthError} from '@azure/msal-node';
+import type { ClientAuthError } from '@azure/msal-node';
 import { ServerError } from '@azure/msal-node';
 import type { GraphError } from '@microsoft/microsoft-graph-client';
 import type { GraphSandbox, GraphSandboxEndpoints } from '../server';
-import { caught, createAppGraphClient, createGraphClient, createMsalClient, createTestTenant, graphDefaultScope, startTestSandbox , required , decodeClaims } from '../testing/sandbox.fixture';
+import {
+  caught,
+  createAppGraphClient,
+  createGraphClient,
+  createMsalClient,
+  createTestTenant,
+  graphDefaultScope,
+  startTestSandbox,
+  required,
+  decodeClaims,
+} from '../testing/sandbox.fixture';
 
 describe('Entra client credentials against the sandbox (real MSAL over HTTPS)', () => {
   let sandbox: GraphSandbox;
@@ -28,11 +38,19 @@ describe('Entra client credentials against the sandbox (real MSAL over HTTPS)', 
   });
 
   it('puts the granted roles, tid, aud and exp in the access token', async () => {
-    const tenant = await createTestTenant(endpoints, { applicationPermissions: ['Mail.ReadWrite', 'Mail.Send', 'User.Read.All'] });
+    const tenant = await createTestTenant(endpoints, {
+      applicationPermissions: ['Mail.ReadWrite', 'Mail.Send', 'User.Read.All'],
+    });
     const msal = createMsalClient(endpoints, tenant.tenantId, tenant.app.clientId, { clientSecret: tenant.secret.secretText });
     const result = await msal.acquireTokenByClientCredential({ scopes: [graphDefaultScope] });
     const claims = decodeClaims(required(result).accessToken);
-    expect(claims).toMatchObject({ aud: 'https://graph.microsoft.com', tid: tenant.tenantId, appid: tenant.app.clientId, roles: ['Mail.ReadWrite', 'Mail.Send', 'User.Read.All'], idtyp: 'app' });
+    expect(claims).toMatchObject({
+      aud: 'https://graph.microsoft.com',
+      tid: tenant.tenantId,
+      appid: tenant.app.clientId,
+      roles: ['Mail.ReadWrite', 'Mail.Send', 'User.Read.All'],
+      idtyp: 'app',
+    });
     expect(claims['exp']).toBeGreaterThan(Date.now() / 1000 + 3000);
   });
 
@@ -83,7 +101,9 @@ describe('Entra client credentials against the sandbox (real MSAL over HTTPS)', 
 
   it('answers an unknown client id with AADSTS700016', async () => {
     const tenant = await createTestTenant(endpoints);
-    const msal = createMsalClient(endpoints, tenant.tenantId, '11111111-2222-3333-4444-555555555555', { clientSecret: tenant.secret.secretText });
+    const msal = createMsalClient(endpoints, tenant.tenantId, '11111111-2222-3333-4444-555555555555', {
+      clientSecret: tenant.secret.secretText,
+    });
     const error = await caught<ServerError>(() => msal.acquireTokenByClientCredential({ scopes: [graphDefaultScope] }));
     expect(Number(error.errorNo)).toBe(700016);
   });
@@ -102,7 +122,12 @@ describe('Entra client credentials against the sandbox (real MSAL over HTTPS)', 
     const tenant = await createTestTenant(endpoints);
     const response = await fetch(`${endpoints.baseUrl}/${tenant.tenantId}/oauth2/v2.0/token`, {
       method: 'POST',
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: tenant.app.clientId, client_secret: tenant.secret.secretText, scope: 'Mail.Read' }),
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: tenant.app.clientId,
+        client_secret: tenant.secret.secretText,
+        scope: 'Mail.Read',
+      }),
     });
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ error: 'invalid_scope', error_codes: [1002012] });
@@ -114,7 +139,9 @@ describe('Entra client credentials against the sandbox (real MSAL over HTTPS)', 
     const result = await msal.acquireTokenByClientCredential({ scopes: [graphDefaultScope] });
     const claims = decodeClaims(required(result).accessToken);
     expect(claims['roles']).toBeUndefined();
-    const error = await caught<GraphError>(() => createAppGraphClient(endpoints, msal).api(`/users/${tenant.mailbox}/messages`).get());
+    const error = await caught<GraphError>(() =>
+      createAppGraphClient(endpoints, msal).api(`/users/${tenant.mailbox}/messages`).get(),
+    );
     expect(error.statusCode).toBe(401);
     expect(error.code).toBe('InvalidAuthenticationToken');
     expect(error.message).toBe('Either scp or roles claim need to be present in the token.');
@@ -129,11 +156,15 @@ describe('Entra client credentials against the sandbox (real MSAL over HTTPS)', 
     expect(denied.code).toBe('ErrorAccessDenied');
     expect(denied.message).toBe('Access is denied. Check credentials and try again.');
 
-    await endpoints.admin.setConsent(tenant.tenantId, tenant.app.clientId, { applicationPermissions: ['User.Read.All', 'Mail.ReadWrite'] });
+    await endpoints.admin.setConsent(tenant.tenantId, tenant.app.clientId, {
+      applicationPermissions: ['User.Read.All', 'Mail.ReadWrite'],
+    });
     // The cached token keeps the roles it was minted with.
     expect((await caught<GraphError>(() => graph.api(`/users/${tenant.mailbox}/messages`).get())).statusCode).toBe(403);
     const fresh = await msal.acquireTokenByClientCredential({ scopes: [graphDefaultScope], skipCache: true });
-    const list = await createGraphClient(endpoints, async () => required(fresh).accessToken).api(`/users/${tenant.mailbox}/messages`).get();
+    const list = await createGraphClient(endpoints, async () => required(fresh).accessToken)
+      .api(`/users/${tenant.mailbox}/messages`)
+      .get();
     expect(list.value).toEqual([]);
   });
 
@@ -147,7 +178,13 @@ describe('Entra client credentials against the sandbox (real MSAL over HTTPS)', 
 
   it('answers an injected token-endpoint 503 in Entra JSON with Retry-After', async () => {
     const tenant = await createTestTenant(endpoints);
-    const fault = await endpoints.admin.addFault({ tenantId: tenant.tenantId, endpoint: 'entra.token', status: 503, retryAfterSeconds: 2, times: 1 });
+    const fault = await endpoints.admin.addFault({
+      tenantId: tenant.tenantId,
+      endpoint: 'entra.token',
+      status: 503,
+      retryAfterSeconds: 2,
+      times: 1,
+    });
     const msal = createMsalClient(endpoints, tenant.tenantId, tenant.app.clientId, { clientSecret: tenant.secret.secretText });
     const error = await caught<ServerError>(() => msal.acquireTokenByClientCredential({ scopes: [graphDefaultScope] }));
     expect(error).toBeInstanceOf(ServerError);

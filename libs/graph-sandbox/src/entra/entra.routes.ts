@@ -31,7 +31,10 @@ function sendEntraError(context: SandboxContext, request: FastifyRequest, reply:
   const traceId = newGuid();
   const query = request.query as Record<string, string | undefined>;
   const correlationId = query['client-request-id'] ?? (request.headers['client-request-id'] as string | undefined) ?? newGuid();
-  const timestamp = new Date(context.clock()).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  const timestamp = new Date(context.clock())
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
   if (error.retryAfterSeconds !== undefined) void reply.header('Retry-After', String(error.retryAfterSeconds));
   return reply
     .status(error.status)
@@ -99,7 +102,23 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
       http_logout_supported: true,
       frontchannel_logout_supported: true,
       end_session_endpoint: `${base}/${tenantPart}/oauth2/v2.0/logout`,
-      claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'acr', 'nonce', 'preferred_username', 'name', 'tid', 'ver', 'at_hash', 'c_hash', 'email'],
+      claims_supported: [
+        'sub',
+        'iss',
+        'aud',
+        'exp',
+        'iat',
+        'auth_time',
+        'acr',
+        'nonce',
+        'preferred_username',
+        'name',
+        'tid',
+        'ver',
+        'at_hash',
+        'c_hash',
+        'email',
+      ],
       tenant_region_scope: 'EU',
       cloud_instance_name: 'graph-sandbox.invalid',
       cloud_graph_host_name: new URL(base).host,
@@ -190,10 +209,12 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
         if (!grant || grant.clientId !== client.clientId || grant.tenantId !== tenant.id) throw aadsts.invalidGrant();
         if (grant.redeemed) throw aadsts.codeRedeemed();
         if (clock() > grant.expiresMs) throw aadsts.grantExpired();
-        if (params.get('redirect_uri') !== grant.redirectUri) throw aadsts.redirectUriMismatch(params.get('redirect_uri') ?? '', client.clientId);
+        if (params.get('redirect_uri') !== grant.redirectUri)
+          throw aadsts.redirectUriMismatch(params.get('redirect_uri') ?? '', client.clientId);
         if (grant.codeChallenge) {
           const verifier = params.get('code_verifier') ?? '';
-          const computed = grant.codeChallengeMethod === 'plain' ? verifier : createHash('sha256').update(verifier).digest('base64url');
+          const computed =
+            grant.codeChallengeMethod === 'plain' ? verifier : createHash('sha256').update(verifier).digest('base64url');
           if (computed !== grant.codeChallenge) throw aadsts.pkceMismatch();
         }
         grant.redeemed = true;
@@ -240,7 +261,9 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
       return sendEntraError(context, request, reply, aadsts.transient(500));
     });
 
-    scope.get<TenantParams>('/:tenant/v2.0/.well-known/openid-configuration', async (request) => openIdConfiguration(request.params.tenant));
+    scope.get<TenantParams>('/:tenant/v2.0/.well-known/openid-configuration', async (request) =>
+      openIdConfiguration(request.params.tenant),
+    );
     scope.get<TenantParams>('/:tenant/discovery/v2.0/keys', async (request) => {
       if (!multiTenantSegments.has(request.params.tenant.toLowerCase())) resolveTenant(request.params.tenant);
       return issuer.jwks();
@@ -258,7 +281,9 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
     scope.post<TenantParams>('/:tenant/oauth2/v2.0/devicecode', async (request) => {
       const params = formParams(request.body);
       const segment = request.params.tenant;
-      const tenant = multiTenantSegments.has(segment.toLowerCase()) ? tenantOfApp(params.get('client_id')) : resolveTenant(segment);
+      const tenant = multiTenantSegments.has(segment.toLowerCase())
+        ? tenantOfApp(params.get('client_id'))
+        : resolveTenant(segment);
       const clientId = params.get('client_id')?.toLowerCase();
       if (!clientId) throw aadsts.missingParameter('client_id');
       const client = tenant?.apps.get(clientId);
@@ -281,54 +306,75 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
       };
     });
 
-    scope.get<TenantParams & { Querystring: Record<string, string | undefined> }>('/:tenant/oauth2/v2.0/authorize', async (request, reply) => {
-      const query = request.query;
-      const segment = request.params.tenant;
-      const clientId = query['client_id']?.toLowerCase() ?? '';
-      const tenant = multiTenantSegments.has(segment.toLowerCase()) ? tenantOfApp(clientId) : state.resolveTenant(segment);
-      const page = (status: number, text: string) => reply.status(status).type('text/html; charset=utf-8').send(`<!doctype html><title>Sign in</title><p>${escapeHtml(text)}</p>`);
-      if (!tenant) return page(400, aadsts.tenantNotFound(segment).message);
-      const client = tenant.apps.get(clientId);
-      if (!client) return page(400, aadsts.appNotFound(clientId, segment).message);
-      const redirectUri = query['redirect_uri'] ?? '';
-      if (!client.redirectUris.includes(redirectUri)) return page(400, aadsts.redirectUriMismatch(redirectUri, client.clientId).message);
-      const loginHint = query['login_hint'];
-      const mailbox = loginHint ? state.findMailbox(tenant, loginHint) : undefined;
-      if (!mailbox) {
-        // No password prompt in a sandbox: pick an account (the link adds login_hint).
-        const links = [...tenant.mailboxes.values()]
-          .map((user) => {
-            const url = new URL(`${context.baseUrl()}${request.url}`);
-            url.searchParams.set('login_hint', user.userPrincipalName);
-            return `<li><a href="${escapeHtml(url.pathname + url.search)}">${escapeHtml(user.displayName)} &lt;${escapeHtml(user.userPrincipalName)}&gt;</a></li>`;
-          })
-          .join('');
-        return reply.type('text/html; charset=utf-8').send(`<!doctype html><title>Pick an account</title><h1>graph-sandbox: pick an account</h1><ul>${links}</ul>`);
-      }
-      const grant = grants.addAuthCode({
-        tenantId: tenant.id,
-        clientId: client.clientId,
-        userId: mailbox.id,
-        redirectUri,
-        scopes: (query['scope'] ?? '').split(/\s+/).filter(Boolean),
-        ...(query['code_challenge'] ? { codeChallenge: query['code_challenge'], codeChallengeMethod: query['code_challenge_method'] ?? 'plain' } : {}),
-        ...(query['nonce'] ? { nonce: query['nonce'] } : {}),
-        expiresMs: clock() + 10 * 60_000,
-      });
-      const response = new URLSearchParams({ code: grant.code, client_info: toClientInfo(mailbox), session_state: newGuid() });
-      if (query['state']) response.set('state', query['state']);
-      const mode = query['response_mode'] ?? 'query';
-      if (mode === 'form_post') {
-        const inputs = [...response].map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`).join('');
-        return reply
-          .type('text/html; charset=utf-8')
-          .send(`<!doctype html><body onload="document.forms[0].submit()"><form method="post" action="${escapeHtml(redirectUri)}">${inputs}</form></body>`);
-      }
-      return reply.redirect(`${redirectUri}${mode === 'fragment' ? '#' : redirectUri.includes('?') ? '&' : '?'}${response.toString()}`, 302);
-    });
+    scope.get<TenantParams & { Querystring: Record<string, string | undefined> }>(
+      '/:tenant/oauth2/v2.0/authorize',
+      async (request, reply) => {
+        const query = request.query;
+        const segment = request.params.tenant;
+        const clientId = query['client_id']?.toLowerCase() ?? '';
+        const tenant = multiTenantSegments.has(segment.toLowerCase()) ? tenantOfApp(clientId) : state.resolveTenant(segment);
+        const page = (status: number, text: string) =>
+          reply
+            .status(status)
+            .type('text/html; charset=utf-8')
+            .send(`<!doctype html><title>Sign in</title><p>${escapeHtml(text)}</p>`);
+        if (!tenant) return page(400, aadsts.tenantNotFound(segment).message);
+        const client = tenant.apps.get(clientId);
+        if (!client) return page(400, aadsts.appNotFound(clientId, segment).message);
+        const redirectUri = query['redirect_uri'] ?? '';
+        if (!client.redirectUris.includes(redirectUri))
+          return page(400, aadsts.redirectUriMismatch(redirectUri, client.clientId).message);
+        const loginHint = query['login_hint'];
+        const mailbox = loginHint ? state.findMailbox(tenant, loginHint) : undefined;
+        if (!mailbox) {
+          // No password prompt in a sandbox: pick an account (the link adds login_hint).
+          const links = [...tenant.mailboxes.values()]
+            .map((user) => {
+              const url = new URL(`${context.baseUrl()}${request.url}`);
+              url.searchParams.set('login_hint', user.userPrincipalName);
+              return `<li><a href="${escapeHtml(url.pathname + url.search)}">${escapeHtml(user.displayName)} &lt;${escapeHtml(user.userPrincipalName)}&gt;</a></li>`;
+            })
+            .join('');
+          return reply
+            .type('text/html; charset=utf-8')
+            .send(`<!doctype html><title>Pick an account</title><h1>graph-sandbox: pick an account</h1><ul>${links}</ul>`);
+        }
+        const grant = grants.addAuthCode({
+          tenantId: tenant.id,
+          clientId: client.clientId,
+          userId: mailbox.id,
+          redirectUri,
+          scopes: (query['scope'] ?? '').split(/\s+/).filter(Boolean),
+          ...(query['code_challenge']
+            ? { codeChallenge: query['code_challenge'], codeChallengeMethod: query['code_challenge_method'] ?? 'plain' }
+            : {}),
+          ...(query['nonce'] ? { nonce: query['nonce'] } : {}),
+          expiresMs: clock() + 10 * 60_000,
+        });
+        const response = new URLSearchParams({ code: grant.code, client_info: toClientInfo(mailbox), session_state: newGuid() });
+        if (query['state']) response.set('state', query['state']);
+        const mode = query['response_mode'] ?? 'query';
+        if (mode === 'form_post') {
+          const inputs = [...response]
+            .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
+            .join('');
+          return reply
+            .type('text/html; charset=utf-8')
+            .send(
+              `<!doctype html><body onload="document.forms[0].submit()"><form method="post" action="${escapeHtml(redirectUri)}">${inputs}</form></body>`,
+            );
+        }
+        return reply.redirect(
+          `${redirectUri}${mode === 'fragment' ? '#' : redirectUri.includes('?') ? '&' : '?'}${response.toString()}`,
+          302,
+        );
+      },
+    );
 
     scope.get('/:tenant/oauth2/v2.0/logout', async (_request, reply) =>
-      reply.type('text/html; charset=utf-8').send('<!doctype html><title>Signed out</title><p>You have signed out of graph-sandbox.</p>'),
+      reply
+        .type('text/html; charset=utf-8')
+        .send('<!doctype html><title>Signed out</title><p>You have signed out of graph-sandbox.</p>'),
     );
 
     // The page a device-code message points at: enter the code and the account that signs in.
@@ -344,7 +390,8 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
       const grant = grants.deviceCodeByUserCode(params.get('user_code') ?? '');
       const tenant = grant?.tenantId ? state.tenants.get(grant.tenantId) : undefined;
       const mailbox = tenant ? state.findMailbox(tenant, params.get('login_hint') ?? '') : undefined;
-      if (!grant || !mailbox || clock() > grant.expiresMs) return reply.status(400).type('text/html; charset=utf-8').send('<p>That code or account is not valid.</p>');
+      if (!grant || !mailbox || clock() > grant.expiresMs)
+        return reply.status(400).type('text/html; charset=utf-8').send('<p>That code or account is not valid.</p>');
       grant.userId = mailbox.id;
       return reply.type('text/html; charset=utf-8').send('<p>You have signed in. You may close this window.</p>');
     });

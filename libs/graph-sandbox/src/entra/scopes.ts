@@ -55,6 +55,7 @@ export function checkDelegatedConsent(app: AppRegistration, userId: string, scop
   }
   const userConsent = app.userConsents.get(userId);
   for (const scope of scopes) {
-    if (!app.adminConsentedDelegatedPermissions.has(scope) && !userConsent?.has(scope)) throw aadsts.consentRequired(app.clientId, app.displayName);
+    if (!app.adminConsentedDelegatedPermissions.has(scope) && !userConsent?.has(scope))
+      throw aadsts.consentRequired(app.clientId, app.displayName);
   }
 }

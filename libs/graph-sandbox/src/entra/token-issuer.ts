@@ -38,7 +38,8 @@ export async function createSigningKey(clock: Clock, file?: string): Promise<Sig
   }
   if (!material) {
     material = await createSelfSignedRsaCertificate({ subject: 'graph-sandbox token signing', validDays: 3650, clock });
-    if (file) writePrivateFile(file, JSON.stringify({ certificatePem: material.certificatePem, privateKeyPem: material.privateKeyPem }));
+    if (file)
+      writePrivateFile(file, JSON.stringify({ certificatePem: material.certificatePem, privateKeyPem: material.privateKeyPem }));
   } else if (file) {
     ensurePrivateFile(file);
   }
@@ -77,7 +78,8 @@ export function toClientInfo(mailbox: Mailbox): string {
 /** Mints Entra-shaped JWTs. Access tokens are for Graph (v1.0 claims, as Graph's tokens are); ID tokens are v2.0. */
 export function createTokenIssuer(options: TokenIssuerOptions) {
   const { signingKey, clock } = options;
-  const sign = (claims: Record<string, unknown>) => signJwtRs256(claims, signingKey.privateKey, { kid: signingKey.kid, x5t: signingKey.kid });
+  const sign = (claims: Record<string, unknown>) =>
+    signJwtRs256(claims, signingKey.privateKey, { kid: signingKey.kid, x5t: signingKey.kid });
   const nowSeconds = () => Math.floor(clock() / 1000);
   const authority = (tenantId: string) => `${options.baseUrl()}/${tenantId}`;
 
@@ -115,7 +117,13 @@ export function createTokenIssuer(options: TokenIssuerOptions) {
     },
 
     /** A delegated Graph token for `mailbox`'s user with `scp` = the granted scopes. */
-    async issueUserToken(tenant: Tenant, app: AppRegistration, mailbox: Mailbox, scopes: readonly string[], credential: 'none' | 'secret' | 'certificate'): Promise<IssuedToken> {
+    async issueUserToken(
+      tenant: Tenant,
+      app: AppRegistration,
+      mailbox: Mailbox,
+      scopes: readonly string[],
+      credential: 'none' | 'secret' | 'certificate',
+    ): Promise<IssuedToken> {
       const lifetime = options.accessTokenLifetimeSeconds;
       const claims: Record<string, unknown> = {
         ...common(tenant, app, lifetime),

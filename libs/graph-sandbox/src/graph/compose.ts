@@ -27,7 +27,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function parseRecipients(value: unknown, field: string): Recipient[] {
   if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) throw graphErrors.badRequest(`The property '${field}' must be a collection of recipients.`, 'ErrorInvalidArgument');
+  if (!Array.isArray(value))
+    throw graphErrors.badRequest(`The property '${field}' must be a collection of recipients.`, 'ErrorInvalidArgument');
   return value.map((item) => {
     const address = isRecord(item) && isRecord(item['emailAddress']) ? item['emailAddress']['address'] : undefined;
     if (typeof address !== 'string' || !/^[^@\s<>]+@[^@\s<>]+$/.test(address)) throw graphErrors.invalidRecipients();
@@ -42,15 +43,20 @@ function parseRecipients(value: unknown, field: string): Recipient[] {
  */
 export function parseCustomHeaders(value: unknown): InternetMessageHeader[] {
   if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) throw graphErrors.badRequest("The property 'internetMessageHeaders' must be a collection.", 'ErrorInvalidArgument');
+  if (!Array.isArray(value))
+    throw graphErrors.badRequest("The property 'internetMessageHeaders' must be a collection.", 'ErrorInvalidArgument');
   let bytes = 0;
   const headers = value.map((item) => {
     const name = isRecord(item) ? item['name'] : undefined;
     const headerValue = isRecord(item) ? item['value'] : undefined;
-    if (typeof name !== 'string' || typeof headerValue !== 'string') throw graphErrors.badRequest('An internet message header needs a name and a value.', 'ErrorInvalidArgument');
+    if (typeof name !== 'string' || typeof headerValue !== 'string')
+      throw graphErrors.badRequest('An internet message header needs a name and a value.', 'ErrorInvalidArgument');
     if (!/^x-/i.test(name)) throw graphErrors.invalidHeader(name);
     if (/[\r\n]/.test(name) || /[\r\n]/.test(headerValue) || !/^[\x21-\x39\x3b-\x7e]+$/.test(name)) {
-      throw graphErrors.badRequest(`The internet message header '${name}' contains characters that are not allowed.`, 'InvalidInternetMessageHeader');
+      throw graphErrors.badRequest(
+        `The internet message header '${name}' contains characters that are not allowed.`,
+        'InvalidInternetMessageHeader',
+      );
     }
     bytes += name.length + headerValue.length + 4;
     return { name, value: headerValue };
@@ -61,15 +67,18 @@ export function parseCustomHeaders(value: unknown): InternetMessageHeader[] {
 
 function parseBody(value: unknown): ItemBody | undefined {
   if (value === undefined || value === null) return undefined;
-  if (!isRecord(value) || typeof value['content'] !== 'string') throw graphErrors.badRequest("The property 'body' must have a 'content'.", 'ErrorInvalidArgument');
+  if (!isRecord(value) || typeof value['content'] !== 'string')
+    throw graphErrors.badRequest("The property 'body' must have a 'content'.", 'ErrorInvalidArgument');
   const type = String(value['contentType'] ?? 'text').toLowerCase();
-  if (type !== 'text' && type !== 'html') throw graphErrors.badRequest(`Invalid body contentType '${type}'.`, 'ErrorInvalidArgument');
+  if (type !== 'text' && type !== 'html')
+    throw graphErrors.badRequest(`Invalid body contentType '${type}'.`, 'ErrorInvalidArgument');
   return { contentType: type, content: value['content'] };
 }
 
 function parseAttachments(value: unknown): NonNullable<MessageInput['attachments']> {
   if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) throw graphErrors.badRequest("The property 'attachments' must be a collection.", 'ErrorInvalidArgument');
+  if (!Array.isArray(value))
+    throw graphErrors.badRequest("The property 'attachments' must be a collection.", 'ErrorInvalidArgument');
   return value.map((item) => parseAttachment(item));
 }
 
@@ -79,7 +88,8 @@ export function parseAttachment(item: unknown): NonNullable<MessageInput['attach
     throw graphErrors.badRequest('A file attachment needs name and contentBytes.', 'ErrorInvalidArgument');
   }
   const type = item['@odata.type'];
-  if (type !== undefined && type !== '#microsoft.graph.fileAttachment') throw graphErrors.badRequest(`Attachment type ${String(type)} is not supported by the sandbox.`, 'ErrorInvalidArgument');
+  if (type !== undefined && type !== '#microsoft.graph.fileAttachment')
+    throw graphErrors.badRequest(`Attachment type ${String(type)} is not supported by the sandbox.`, 'ErrorInvalidArgument');
   const content = Buffer.from(item['contentBytes'], 'base64');
   if (content.length > maxInlineAttachmentBytes) throw graphErrors.attachmentTooLarge();
   return {
@@ -102,14 +112,17 @@ export function parseMessageInput(value: unknown): MessageInput {
   for (const field of ['toRecipients', 'ccRecipients', 'bccRecipients', 'replyTo'] as const) {
     if (value[field] !== undefined) input[field] = parseRecipients(value[field], field);
   }
-  if (value['internetMessageHeaders'] !== undefined) input.internetMessageHeaders = parseCustomHeaders(value['internetMessageHeaders']);
+  if (value['internetMessageHeaders'] !== undefined)
+    input.internetMessageHeaders = parseCustomHeaders(value['internetMessageHeaders']);
   if (value['importance'] !== undefined) {
     const importance = String(value['importance']).toLowerCase();
-    if (importance !== 'low' && importance !== 'normal' && importance !== 'high') throw graphErrors.badRequest(`Invalid importance '${importance}'.`, 'ErrorInvalidArgument');
+    if (importance !== 'low' && importance !== 'normal' && importance !== 'high')
+      throw graphErrors.badRequest(`Invalid importance '${importance}'.`, 'ErrorInvalidArgument');
     input.importance = importance;
   }
   if (value['categories'] !== undefined) {
-    if (!Array.isArray(value['categories'])) throw graphErrors.badRequest("The property 'categories' must be a collection of strings.", 'ErrorInvalidArgument');
+    if (!Array.isArray(value['categories']))
+      throw graphErrors.badRequest("The property 'categories' must be a collection of strings.", 'ErrorInvalidArgument');
     input.categories = value['categories'].map(String);
   }
   if (value['attachments'] !== undefined) input.attachments = parseAttachments(value['attachments']);

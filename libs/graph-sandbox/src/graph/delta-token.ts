@@ -45,7 +45,8 @@ export function decodeDeltaToken(token: string, secret: Buffer): DeltaTokenResul
   if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) return { ok: false };
   try {
     const state = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as DeltaState;
-    if (typeof state.mailboxId !== 'string' || typeof state.since !== 'number' || typeof state.generation !== 'number') return { ok: false };
+    if (typeof state.mailboxId !== 'string' || typeof state.since !== 'number' || typeof state.generation !== 'number')
+      return { ok: false };
     return { ok: true, state };
   } catch {
     return { ok: false };

@@ -25,7 +25,10 @@ function parseDeltaFilter(raw: string | null): DeltaState['receivedAfter'] {
     typeof tree.value !== 'object' ||
     tree.value === null
   ) {
-    throw graphErrors.badRequest('Messages delta supports $filter only as receivedDateTime ge|gt <date-time>.', 'ErrorInvalidUrlQueryFilter');
+    throw graphErrors.badRequest(
+      'Messages delta supports $filter only as receivedDateTime ge|gt <date-time>.',
+      'ErrorInvalidUrlQueryFilter',
+    );
   }
   return { op: tree.op, ms: tree.value.dateTime };
 }
@@ -80,8 +83,10 @@ function handleDelta(sandbox: SandboxContext) {
         throw graphErrors.resyncRequired(deltaUrl(context, folderSegment));
       }
       state = decoded.state;
-      const tooOld = sandbox.settings.deltaTokenMaxAgeSeconds > 0 && now - state.issuedMs > sandbox.settings.deltaTokenMaxAgeSeconds * 1000;
-      if (state.generation < mailbox.syncGenerationFloor || tooOld) throw graphErrors.syncStateNotFound(state.generation, mailbox.syncGeneration);
+      const tooOld =
+        sandbox.settings.deltaTokenMaxAgeSeconds > 0 && now - state.issuedMs > sandbox.settings.deltaTokenMaxAgeSeconds * 1000;
+      if (state.generation < mailbox.syncGenerationFloor || tooOld)
+        throw graphErrors.syncStateNotFound(state.generation, mailbox.syncGeneration);
     } else {
       const select = parseSelect(query);
       const top = parseCount(query, '$top', 1000);
@@ -89,7 +94,8 @@ function handleDelta(sandbox: SandboxContext) {
       if (orderBy !== null && orderBy.trim().toLowerCase().replace(/\s+/g, ' ') !== 'receiveddatetime desc') {
         throw graphErrors.badRequest('Messages delta supports $orderby only as receivedDateTime desc.', 'ErrorInvalidUrlQuery');
       }
-      if (query.get('$search') !== null) throw graphErrors.badRequest('$search is not supported with delta.', 'ErrorInvalidUrlQuery');
+      if (query.get('$search') !== null)
+        throw graphErrors.badRequest('$search is not supported with delta.', 'ErrorInvalidUrlQuery');
       const receivedAfter = parseDeltaFilter(query.get('$filter'));
       mailbox.syncGeneration += 1;
       state = {
@@ -105,7 +111,9 @@ function handleDelta(sandbox: SandboxContext) {
     }
     const until = state.until ?? mailbox.seq;
     const pageSize = Math.max(1, context.prefer.maxPageSize ?? state.top ?? sandbox.settings.defaultDeltaPageSize);
-    const pending = changesInRound(mailbox, folder, state, until).filter((change) => state.cursor === undefined || change.seq > state.cursor);
+    const pending = changesInRound(mailbox, folder, state, until).filter(
+      (change) => state.cursor === undefined || change.seq > state.cursor,
+    );
     const page = pending.slice(0, pageSize);
     const options = { ...context.render, ...(state.select ? { select: state.select } : {}) };
     const value = page.map((change) =>
@@ -132,10 +140,22 @@ function handleDelta(sandbox: SandboxContext) {
       delete next.cursor;
       body['@odata.deltaLink'] = `${deltaUrl(context, folderSegment)}?$deltatoken=${encodeDeltaToken(next, sandbox.tokenSecret)}`;
     }
-    return { status: 200, body, headers: context.prefer.maxPageSize ? { 'Preference-Applied': `odata.maxpagesize=${pageSize}` } : {} };
+    return {
+      status: 200,
+      body,
+      headers: context.prefer.maxPageSize ? { 'Preference-Applied': `odata.maxpagesize=${pageSize}` } : {},
+    };
   };
 }
 
 export function deltaRoutes(sandbox: SandboxContext): GraphRoute[] {
-  return [{ method: 'GET', path: 'mailFolders/{folder}/messages/delta', name: 'messages.delta', access: 'read', handle: handleDelta(sandbox) }];
+  return [
+    {
+      method: 'GET',
+      path: 'mailFolders/{folder}/messages/delta',
+      name: 'messages.delta',
+      access: 'read',
+      handle: handleDelta(sandbox),
+    },
+  ];
 }

@@ -5,7 +5,16 @@ import type { GraphRequestContext, GraphResult, GraphRoute } from './graph-route
 import { toGraphFolder } from './message-serializer';
 import { parseCount, parseSelect } from './odata-query';
 
-const folderProperties = new Set(['id', 'displayName', 'parentFolderId', 'childFolderCount', 'unreadItemCount', 'totalItemCount', 'sizeInBytes', 'isHidden']);
+const folderProperties = new Set([
+  'id',
+  'displayName',
+  'parentFolderId',
+  'childFolderCount',
+  'unreadItemCount',
+  'totalItemCount',
+  'sizeInBytes',
+  'isHidden',
+]);
 
 /** A folder by id or well-known name, or 404 ErrorItemNotFound. */
 export function requireFolder(mailbox: Mailbox, idOrName: string): MailFolder {
@@ -25,7 +34,10 @@ function listFolders(context: GraphRequestContext, folders: MailFolder[], link: 
   const top = parseCount(context.query, '$top', 1000) ?? 10;
   const skip = parseCount(context.query, '$skip', Number.MAX_SAFE_INTEGER) ?? 0;
   const page = folders.slice(skip, skip + top);
-  const next = skip + top < folders.length ? `${link}?${new URLSearchParams({ ...Object.fromEntries(context.query), $top: String(top), $skip: String(skip + top) })}` : undefined;
+  const next =
+    skip + top < folders.length
+      ? `${link}?${new URLSearchParams({ ...Object.fromEntries(context.query), $top: String(top), $skip: String(skip + top) })}`
+      : undefined;
   return {
     status: 200,
     body: {
@@ -38,8 +50,13 @@ function listFolders(context: GraphRequestContext, folders: MailFolder[], link: 
 
 function create(context: GraphRequestContext, parent: MailFolder): GraphResult {
   const displayName = (context.body as { displayName?: unknown } | undefined)?.displayName;
-  if (typeof displayName !== 'string' || displayName.trim() === '') throw graphErrors.badRequest("The property 'displayName' is required.", 'ErrorInvalidArgument');
-  if (childFolders(context.mailbox, parent.id).some((folder) => folder.displayName.toLowerCase() === displayName.trim().toLowerCase())) {
+  if (typeof displayName !== 'string' || displayName.trim() === '')
+    throw graphErrors.badRequest("The property 'displayName' is required.", 'ErrorInvalidArgument');
+  if (
+    childFolders(context.mailbox, parent.id).some(
+      (folder) => folder.displayName.toLowerCase() === displayName.trim().toLowerCase(),
+    )
+  ) {
     throw graphErrors.folderExists();
   }
   return { status: 201, body: renderFolder(context, createChildFolder(context.mailbox, parent, displayName.trim())) };
@@ -69,7 +86,10 @@ export const folderRoutes: GraphRoute[] = [
     path: 'mailFolders/{folder}',
     name: 'mailFolders.get',
     access: 'read',
-    handle: (context) => ({ status: 200, body: renderFolder(context, requireFolder(context.mailbox, context.params['folder'] ?? '')) }),
+    handle: (context) => ({
+      status: 200,
+      body: renderFolder(context, requireFolder(context.mailbox, context.params['folder'] ?? '')),
+    }),
   },
   {
     method: 'GET',
@@ -78,7 +98,11 @@ export const folderRoutes: GraphRoute[] = [
     access: 'read',
     handle: (context) => {
       const parent = requireFolder(context.mailbox, context.params['folder'] ?? '');
-      return listFolders(context, childFolders(context.mailbox, parent.id), `${context.userUrl}/mailFolders/${encodeURIComponent(parent.id)}/childFolders`);
+      return listFolders(
+        context,
+        childFolders(context.mailbox, parent.id),
+        `${context.userUrl}/mailFolders/${encodeURIComponent(parent.id)}/childFolders`,
+      );
     },
   },
   {

@@ -55,14 +55,25 @@ const userProperties = (mailbox: Mailbox) => ({
 export function registerGraphRoutes(app: FastifyInstance, context: SandboxContext): void {
   // Literal paths first: `messages/delta` must not be taken for a message id.
   const uploads: UploadSessions = new Map();
-  const routes: CompiledRoute[] = [...deltaRoutes(context), ...sendRoutes(context), ...uploadSessionRoutes(uploads), ...folderRoutes, ...messageRoutes].map((route: GraphRoute) => compileRoute(route));
+  const routes: CompiledRoute[] = [
+    ...deltaRoutes(context),
+    ...sendRoutes(context),
+    ...uploadSessionRoutes(uploads),
+    ...folderRoutes,
+    ...messageRoutes,
+  ].map((route: GraphRoute) => compileRoute(route));
   registerUploadSessionRoutes(app, context, uploads);
 
   const resolveMailbox = (caller: GraphCaller, segment: string): Mailbox => {
     if (caller.kind === 'user') {
       const self = caller.tenant.mailboxes.get(caller.userId ?? '');
       if (!self) throw graphErrors.invalidUser(segment);
-      if (segment === 'me' || segment.toLowerCase() === self.id || segment.toLowerCase() === self.userPrincipalName.toLowerCase() || segment.toLowerCase() === self.mail.toLowerCase()) {
+      if (
+        segment === 'me' ||
+        segment.toLowerCase() === self.id ||
+        segment.toLowerCase() === self.userPrincipalName.toLowerCase() ||
+        segment.toLowerCase() === self.mail.toLowerCase()
+      ) {
         return self;
       }
       // Other people's mailboxes need Mail.*.Shared plus mailbox permissions, which the sandbox does not grant.
@@ -118,7 +129,10 @@ export function registerGraphRoutes(app: FastifyInstance, context: SandboxContex
         params = Object.fromEntries(candidate.paramNames.map((name, index) => [name, match[index + 1] ?? '']));
         break;
       }
-      if (!route) throw methodMismatch ? graphErrors.methodNotAllowed(request.method) : graphErrors.unknownSegment(rest.split('/').pop() ?? rest);
+      if (!route)
+        throw methodMismatch
+          ? graphErrors.methodNotAllowed(request.method)
+          : graphErrors.unknownSegment(rest.split('/').pop() ?? rest);
     } else if (request.method !== 'GET') {
       throw graphErrors.methodNotAllowed(request.method);
     }
@@ -130,20 +144,28 @@ export function registerGraphRoutes(app: FastifyInstance, context: SandboxContex
 
     if (!route) {
       // GET /users/{id}: directory read, not mail.
-      const permitted = caller.kind === 'user' || ['User.Read.All', 'User.ReadBasic.All'].some((role) => caller.permissions.has(role));
+      const permitted =
+        caller.kind === 'user' || ['User.Read.All', 'User.ReadBasic.All'].some((role) => caller.permissions.has(role));
       if (!permitted) throw graphErrors.directoryDenied();
-      return reply.type(jsonContentType).send({ '@odata.context': `${context.baseUrl()}/v1.0/$metadata#users/$entity`, ...userProperties(resolveMailbox(caller, userSegment)) });
+      return reply.type(jsonContentType).send({
+        '@odata.context': `${context.baseUrl()}/v1.0/$metadata#users/$entity`,
+        ...userProperties(resolveMailbox(caller, userSegment)),
+      });
     }
 
     if (route.access !== 'user' && !hasMailPermission(caller.permissions, route.access)) throw graphErrors.accessDenied();
     const mailbox = resolveMailbox(caller, userSegment);
     if (!mailbox.mailboxEnabled) throw graphErrors.mailboxNotEnabled();
-    if (caller.kind === 'app' && testApplicationAccessPolicy(caller.tenant, caller.appId, mailbox.id) === 'Denied') throw graphErrors.odataDisabled();
+    if (caller.kind === 'app' && testApplicationAccessPolicy(caller.tenant, caller.appId, mailbox.id) === 'Denied')
+      throw graphErrors.odataDisabled();
 
     const slot = context.limiter.tryAcquire(caller.appId, mailbox.id, caller.tenant.throttling);
     if (!slot.ok) {
       stats.throttled += 1;
-      throw graphErrors.throttled(slot.retryAfterSeconds, slot.reason === 'concurrency' ? 'MailboxConcurrency' : 'MailboxRequests');
+      throw graphErrors.throttled(
+        slot.retryAfterSeconds,
+        slot.reason === 'concurrency' ? 'MailboxConcurrency' : 'MailboxRequests',
+      );
     }
     try {
       const fault = await applyFaults(context, request, reply, {
@@ -186,7 +208,8 @@ export function registerGraphRoutes(app: FastifyInstance, context: SandboxContex
         request.raw.socket.destroy();
         return reply;
       }
-      for (const [name, value] of Object.entries(result.headers ?? {})) if (name !== 'Preference-Applied') void reply.header(name, value);
+      for (const [name, value] of Object.entries(result.headers ?? {}))
+        if (name !== 'Preference-Applied') void reply.header(name, value);
       if (applied.length > 0) void reply.header('Preference-Applied', applied.join(', '));
       void reply.status(result.status);
       if (result.raw) return reply.type(result.raw.contentType).send(result.raw.data);
@@ -201,10 +224,20 @@ export function registerGraphRoutes(app: FastifyInstance, context: SandboxContex
     scope.setErrorHandler((error, request, reply) => {
       let graphError: GraphApiError;
       if (error instanceof GraphApiError) graphError = error;
-      else if ((error as { statusCode?: number }).statusCode === 400 || (error as { code?: string }).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-        graphError = graphErrors.badRequest(`Unable to read JSON request payload: ${error instanceof Error ? error.message : String(error)}`, 'BadRequest');
+      else if (
+        (error as { statusCode?: number }).statusCode === 400 ||
+        (error as { code?: string }).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+      ) {
+        graphError = graphErrors.badRequest(
+          `Unable to read JSON request payload: ${error instanceof Error ? error.message : String(error)}`,
+          'BadRequest',
+        );
       } else if ((error as { statusCode?: number }).statusCode === 413) {
-        graphError = new GraphApiError({ status: 413, code: 'RequestEntityTooLarge', message: 'The request is larger than the sandbox accepts.' });
+        graphError = new GraphApiError({
+          status: 413,
+          code: 'RequestEntityTooLarge',
+          message: 'The request is larger than the sandbox accepts.',
+        });
       } else {
         context.logger.error({ err: error, url: request.url }, 'graph-sandbox: graph handler failed');
         graphError = graphErrors.injected(500);

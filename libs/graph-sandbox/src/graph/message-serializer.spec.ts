@@ -31,11 +31,19 @@ function htmlMessage(html: string): Message {
   };
 }
 
-const textRendering = { immutableIds: false, bodyContentType: 'text' as const, basicOnly: false, baseUrl: 'https://graph.example' };
+const textRendering = {
+  immutableIds: false,
+  bodyContentType: 'text' as const,
+  basicOnly: false,
+  baseUrl: 'https://graph.example',
+};
 
 describe('toGraphMessage text rendering', () => {
   it('renders an HTML body as text (Prefer: outlook.body-content-type="text") and as the preview', () => {
-    const rendered = toGraphMessage(htmlMessage('<style>p{}</style><p>Hello&nbsp;<b>there</b></p><ul><li>one</li><li>two</li></ul>'), textRendering);
+    const rendered = toGraphMessage(
+      htmlMessage('<style>p{}</style><p>Hello&nbsp;<b>there</b></p><ul><li>one</li><li>two</li></ul>'),
+      textRendering,
+    );
     expect(rendered['body']).toEqual({ contentType: 'text', content: 'Hello there\n\none\ntwo' });
     expect(rendered['bodyPreview']).toBe('Hello there one two');
   });

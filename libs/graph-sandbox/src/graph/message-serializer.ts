@@ -50,7 +50,11 @@ export const defaultMessageProperties = [
 /** Properties only returned when selected. */
 const selectOnlyProperties = ['internetMessageHeaders', 'uniqueBody', 'attachments'] as const;
 
-export const selectableMessageProperties: ReadonlySet<string> = new Set(['id', ...defaultMessageProperties, ...selectOnlyProperties]);
+export const selectableMessageProperties: ReadonlySet<string> = new Set([
+  'id',
+  ...defaultMessageProperties,
+  ...selectOnlyProperties,
+]);
 
 const basicWithheld = new Set(['body', 'bodyPreview', 'uniqueBody', 'attachments']);
 
@@ -62,7 +66,9 @@ function textToHtml(text: string): string {
 function renderBody(message: Message, wanted: 'text' | 'html' | undefined) {
   const target = wanted ?? message.body.contentType;
   if (target === message.body.contentType) return { contentType: target, content: message.body.content };
-  return target === 'text' ? { contentType: 'text', content: htmlToText(message.body.content).text } : { contentType: 'html', content: textToHtml(message.body.content) };
+  return target === 'text'
+    ? { contentType: 'text', content: htmlToText(message.body.content).text }
+    : { contentType: 'html', content: textToHtml(message.body.content) };
 }
 
 export function messageId(message: Message, immutable: boolean): string {
@@ -109,7 +115,9 @@ export function toGraphMessage(message: Message, options: RenderOptions): Record
       case 'subject':
         return message.subject;
       case 'bodyPreview':
-        return htmlToText(message.body.contentType === 'html' ? message.body.content : message.body.content.replace(/</g, '&lt;')).text.replace(/\s+/g, ' ').slice(0, 255);
+        return htmlToText(message.body.contentType === 'html' ? message.body.content : message.body.content.replace(/</g, '&lt;'))
+          .text.replace(/\s+/g, ' ')
+          .slice(0, 255);
       case 'importance':
         return message.importance;
       case 'parentFolderId':
@@ -176,7 +184,10 @@ export function toGraphFolder(mailbox: Mailbox, folder: MailFolder): Record<stri
     childFolderCount: childFolders(mailbox, folder.id).length,
     unreadItemCount: messages.filter((message) => !message.isRead).length,
     totalItemCount: messages.length,
-    sizeInBytes: messages.reduce((sum, message) => sum + message.body.content.length + message.attachments.reduce((size, a) => size + a.content.length, 0), 0),
+    sizeInBytes: messages.reduce(
+      (sum, message) => sum + message.body.content.length + message.attachments.reduce((size, a) => size + a.content.length, 0),
+      0,
+    ),
     isHidden: false,
   };
 }

@@ -29,7 +29,10 @@ function list(context: GraphRequestContext, messages: Message[], link: string): 
   const order = parseOrderBy(context.query);
   const top = parseCount(context.query, '$top', 1000) ?? context.prefer.maxPageSize ?? 10;
   const skip = parseCount(context.query, '$skip', Number.MAX_SAFE_INTEGER) ?? 0;
-  const matching = sortMessages(messages.filter((message) => matchesFilter(message, filter)), order);
+  const matching = sortMessages(
+    messages.filter((message) => matchesFilter(message, filter)),
+    order,
+  );
   const page = matching.slice(skip, skip + top);
   let next: string | undefined;
   if (skip + top < matching.length) {
@@ -50,31 +53,48 @@ function list(context: GraphRequestContext, messages: Message[], link: string): 
 }
 
 const patchableReceived = new Set(['isRead', 'categories', 'importance', 'flag', 'inferenceClassification']);
-const patchableDraft = new Set([...patchableReceived, 'subject', 'body', 'toRecipients', 'ccRecipients', 'bccRecipients', 'replyTo', 'internetMessageHeaders']);
+const patchableDraft = new Set([
+  ...patchableReceived,
+  'subject',
+  'body',
+  'toRecipients',
+  'ccRecipients',
+  'bccRecipients',
+  'replyTo',
+  'internetMessageHeaders',
+]);
 
 function patch(context: GraphRequestContext): GraphResult {
   const message = requireMessage(context);
   const body = context.body;
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw graphErrors.badRequest('The request body must be a JSON object.', 'ErrorInvalidArgument');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw graphErrors.badRequest('The request body must be a JSON object.', 'ErrorInvalidArgument');
   const changes = body as Record<string, unknown>;
   const allowed = message.isDraft ? patchableDraft : patchableReceived;
   for (const key of Object.keys(changes)) {
     if (key.startsWith('@odata')) continue;
     if (key === 'internetMessageHeaders' && !message.isDraft) throw graphErrors.readOnlyHeaders();
     if (!allowed.has(key)) {
-      throw graphErrors.badRequest(`The property '${key}' can't be updated on ${message.isDraft ? 'this message' : 'a received or sent message'}.`, 'ErrorInvalidPropertyUpdateSentMessage');
+      throw graphErrors.badRequest(
+        `The property '${key}' can't be updated on ${message.isDraft ? 'this message' : 'a received or sent message'}.`,
+        'ErrorInvalidPropertyUpdateSentMessage',
+      );
     }
   }
   if ('isRead' in changes) {
-    if (typeof changes['isRead'] !== 'boolean') throw graphErrors.badRequest("The property 'isRead' must be a boolean.", 'ErrorInvalidArgument');
+    if (typeof changes['isRead'] !== 'boolean')
+      throw graphErrors.badRequest("The property 'isRead' must be a boolean.", 'ErrorInvalidArgument');
     message.isRead = changes['isRead'];
   }
   if ('flag' in changes) {
     const status = (changes['flag'] as { flagStatus?: unknown } | null)?.flagStatus;
-    if (status !== 'notFlagged' && status !== 'flagged' && status !== 'complete') throw graphErrors.badRequest('Invalid flagStatus.', 'ErrorInvalidArgument');
+    if (status !== 'notFlagged' && status !== 'flagged' && status !== 'complete')
+      throw graphErrors.badRequest('Invalid flagStatus.', 'ErrorInvalidArgument');
     message.flagStatus = status;
   }
-  const input = parseMessageInput(Object.fromEntries(Object.entries(changes).filter(([key]) => key !== 'isRead' && key !== 'flag')));
+  const input = parseMessageInput(
+    Object.fromEntries(Object.entries(changes).filter(([key]) => key !== 'isRead' && key !== 'flag')),
+  );
   if (input.categories) message.categories = input.categories;
   if (input.importance) message.importance = input.importance;
   if (input.subject !== undefined) message.subject = input.subject;
@@ -93,7 +113,8 @@ function patch(context: GraphRequestContext): GraphResult {
 
 function destination(context: GraphRequestContext) {
   const destinationId = (context.body as { destinationId?: unknown } | undefined)?.destinationId;
-  if (typeof destinationId !== 'string' || destinationId === '') throw graphErrors.badRequest("The property 'destinationId' is required.", 'ErrorInvalidArgument');
+  if (typeof destinationId !== 'string' || destinationId === '')
+    throw graphErrors.badRequest("The property 'destinationId' is required.", 'ErrorInvalidArgument');
   return requireFolder(context.mailbox, destinationId);
 }
 
@@ -121,7 +142,11 @@ export const messageRoutes: GraphRoute[] = [
     access: 'read',
     handle: (context) => {
       const folder = requireFolder(context.mailbox, context.params['folder'] ?? '');
-      return list(context, messagesInFolder(context.mailbox, folder.id), `${context.userUrl}/mailFolders/${encodeURIComponent(context.params['folder'] ?? '')}/messages`);
+      return list(
+        context,
+        messagesInFolder(context.mailbox, folder.id),
+        `${context.userUrl}/mailFolders/${encodeURIComponent(context.params['folder'] ?? '')}/messages`,
+      );
     },
   },
   {
@@ -129,7 +154,10 @@ export const messageRoutes: GraphRoute[] = [
     path: 'messages',
     name: 'messages.create',
     access: 'write',
-    handle: (context) => ({ status: 201, body: render(context, newOutgoing(context, parseMessageInput(context.body), {}, 'drafts', true)) }),
+    handle: (context) => ({
+      status: 201,
+      body: render(context, newOutgoing(context, parseMessageInput(context.body), {}, 'drafts', true)),
+    }),
   },
   {
     method: 'POST',
@@ -143,7 +171,13 @@ export const messageRoutes: GraphRoute[] = [
     },
   },
   ...messagePaths.flatMap((path): GraphRoute[] => [
-    { method: 'GET', path, name: 'messages.get', access: 'read', handle: (context) => ({ status: 200, body: render(context, requireMessage(context)) }) },
+    {
+      method: 'GET',
+      path,
+      name: 'messages.get',
+      access: 'read',
+      handle: (context) => ({ status: 200, body: render(context, requireMessage(context)) }),
+    },
     { method: 'PATCH', path, name: 'messages.update', access: 'write', handle: patch },
     {
       method: 'DELETE',
@@ -169,7 +203,10 @@ export const messageRoutes: GraphRoute[] = [
       access: 'write',
       handle: (context) => {
         const target = destination(context);
-        return { status: 201, body: toGraphMessage(moveMessage(context.mailbox, requireMessage(context), target, context.now), context.render) };
+        return {
+          status: 201,
+          body: toGraphMessage(moveMessage(context.mailbox, requireMessage(context), target, context.now), context.render),
+        };
       },
     },
     {
@@ -185,7 +222,13 @@ export const messageRoutes: GraphRoute[] = [
           target,
           {
             ...original,
-            attachments: original.attachments.map(({ name, contentType, content, isInline, contentId }) => ({ name, contentType, content, isInline, ...(contentId ? { contentId } : {}) })),
+            attachments: original.attachments.map(({ name, contentType, content, isInline, contentId }) => ({
+              name,
+              contentType,
+              content,
+              isInline,
+              ...(contentId ? { contentId } : {}),
+            })),
             receivedMs: original.receivedMs,
             sentMs: original.sentMs,
           },

@@ -22,7 +22,12 @@ export function toMime(message: Message): string {
   if (!has('Message-ID')) lines.push(`Message-ID: ${message.internetMessageId}`);
   lines.push(`Thread-Index: ${message.conversationIndex.toString('base64')}`, 'MIME-Version: 1.0');
   const bodyType = message.body.contentType === 'html' ? 'text/html' : 'text/plain';
-  const bodyPart = [`Content-Type: ${bodyType}; charset="utf-8"`, 'Content-Transfer-Encoding: base64', '', wrapBase64(Buffer.from(message.body.content, 'utf8'))];
+  const bodyPart = [
+    `Content-Type: ${bodyType}; charset="utf-8"`,
+    'Content-Transfer-Encoding: base64',
+    '',
+    wrapBase64(Buffer.from(message.body.content, 'utf8')),
+  ];
   if (message.attachments.length === 0) return [...lines, ...bodyPart].join('\r\n');
   const boundary = `_sandbox_${randomBytes(8).toString('hex')}_`;
   const parts = message.attachments.map((attachment) =>
@@ -36,5 +41,14 @@ export function toMime(message: Message): string {
       wrapBase64(attachment.content),
     ].join('\r\n'),
   );
-  return [...lines, `Content-Type: multipart/mixed; boundary="${boundary}"`, '', `--${boundary}`, ...bodyPart, ...parts, `--${boundary}--`, ''].join('\r\n');
+  return [
+    ...lines,
+    `Content-Type: multipart/mixed; boundary="${boundary}"`,
+    '',
+    `--${boundary}`,
+    ...bodyPart,
+    ...parts,
+    `--${boundary}--`,
+    '',
+  ].join('\r\n');
 }

@@ -15,7 +15,7 @@ describe('parseFilter', () => {
 
   it('evaluates and/or/not with parentheses and the usual precedence', () => {
     expect(evaluateFilter(parseFilter('receivedDateTime gt 2026-02-01T00:00:00Z and isRead eq false'), read)).toBe(true);
-    expect(evaluateFilter(parseFilter('isRead eq true or importance eq \'high\' and isRead eq false'), read)).toBe(true);
+    expect(evaluateFilter(parseFilter("isRead eq true or importance eq 'high' and isRead eq false"), read)).toBe(true);
     expect(evaluateFilter(parseFilter('not (isRead eq false)'), read)).toBe(false);
     expect(evaluateFilter(parseFilter('receivedDateTime lt 2026-03-01T10:00:00Z'), read)).toBe(false);
   });
@@ -24,7 +24,15 @@ describe('parseFilter', () => {
     expect(evaluateFilter(parseFilter("subject eq 'o''brien''s ORDER'"), read)).toBe(true);
   });
 
-  it.each(['', 'receivedDateTime', 'isRead eq', 'isRead equals true', "subject eq 'open", '(isRead eq true', 'isRead eq true extra'])('rejects %j', (input) => {
+  it.each([
+    '',
+    'receivedDateTime',
+    'isRead eq',
+    'isRead equals true',
+    "subject eq 'open",
+    '(isRead eq true',
+    'isRead eq true extra',
+  ])('rejects %j', (input) => {
     expect(() => parseFilter(input)).toThrow(FilterSyntaxError);
   });
 });

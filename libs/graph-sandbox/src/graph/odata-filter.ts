@@ -109,7 +109,8 @@ export function parseFilter(input: string): FilterNode {
       position += 1;
       return inner;
     }
-    if (token?.type !== 'ident') throw new FilterSyntaxError(`expected a property name${token ? ` but found '${token.text}'` : ''}`);
+    if (token?.type !== 'ident')
+      throw new FilterSyntaxError(`expected a property name${token ? ` but found '${token.text}'` : ''}`);
     position += 1;
     const op = peek();
     if (op?.type !== 'ident' || !comparisonOperators.has(op.text.toLowerCase())) {

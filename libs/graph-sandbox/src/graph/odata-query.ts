@@ -5,15 +5,24 @@ import { selectableMessageProperties } from './message-serializer';
 import { evaluateFilter, FilterSyntaxError, filterPaths, parseFilter, type FilterNode } from './odata-filter';
 
 /** `$select`, validated against the message properties; `undefined` when absent. */
-export function parseSelect(query: URLSearchParams, selectable: ReadonlySet<string> = selectableMessageProperties, type?: string): string[] | undefined {
+export function parseSelect(
+  query: URLSearchParams,
+  selectable: ReadonlySet<string> = selectableMessageProperties,
+  type?: string,
+): string[] | undefined {
   const raw = query.get('$select');
   if (raw === null) return undefined;
-  const wanted = raw.split(',').map((item) => item.trim()).filter(Boolean);
+  const wanted = raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
   for (const property of wanted) {
     const canonical = [...selectable].find((candidate) => candidate.toLowerCase() === property.toLowerCase());
     if (!canonical) throw graphErrors.unknownProperty(property, type);
   }
-  return wanted.map((property) => [...selectable].find((candidate) => candidate.toLowerCase() === property.toLowerCase()) as string);
+  return wanted.map(
+    (property) => [...selectable].find((candidate) => candidate.toLowerCase() === property.toLowerCase()) as string,
+  );
 }
 
 /** A non-negative integer query option (`$top`, `$skip`) within `max`. */
@@ -101,7 +110,15 @@ export function matchesFilter(message: Message, filter: FilterNode | undefined):
   return !filter || evaluateFilter(filter, (path) => readMessageProperty(message, path));
 }
 
-const orderable = new Set(['receiveddatetime', 'sentdatetime', 'createddatetime', 'lastmodifieddatetime', 'subject', 'importance', 'isread']);
+const orderable = new Set([
+  'receiveddatetime',
+  'sentdatetime',
+  'createddatetime',
+  'lastmodifieddatetime',
+  'subject',
+  'importance',
+  'isread',
+]);
 
 /** `$orderby` (`receivedDateTime desc`, comma-separated keys); messages default to newest first. */
 export function parseOrderBy(query: URLSearchParams): Array<{ path: string; descending: boolean }> {
@@ -110,7 +127,8 @@ export function parseOrderBy(query: URLSearchParams): Array<{ path: string; desc
   return raw.split(',').map((part) => {
     const [path = '', direction = 'asc', ...rest] = part.trim().split(/\s+/);
     if (!orderable.has(path.toLowerCase())) throw graphErrors.unknownProperty(path);
-    if (rest.length > 0 || !['asc', 'desc'].includes(direction.toLowerCase())) throw graphErrors.badRequest(`Invalid $orderby clause '${part.trim()}'.`);
+    if (rest.length > 0 || !['asc', 'desc'].includes(direction.toLowerCase()))
+      throw graphErrors.badRequest(`Invalid $orderby clause '${part.trim()}'.`);
     return { path, descending: direction.toLowerCase() === 'desc' };
   });
 }

@@ -1,7 +1,15 @@
 import { htmlToText } from '@mailroute/platform';
 import type { Mailbox, Message, Recipient, SentRecord } from '../model/model.types';
 import { deliverInbound } from '../model/mail-delivery';
-import { findMessage, insertMessage, moveMessage, newConversationIndex, newInternetMessageId, wellKnownFolder, markChanged } from '../model/mailbox.store';
+import {
+  findMessage,
+  insertMessage,
+  moveMessage,
+  newConversationIndex,
+  newInternetMessageId,
+  wellKnownFolder,
+  markChanged,
+} from '../model/mailbox.store';
 import { toGraphDateTime } from '../shared/clock';
 import type { SandboxContext } from '../shared/sandbox-context';
 import { parseMessageInput, type MessageInput } from './compose';
@@ -29,7 +37,13 @@ function escapeHtml(text: string): string {
  * asked, and delivers it to every recipient that is a mailbox of the sandbox (any tenant), threaded by
  * In-Reply-To/References. Graph answers 202 and delivers asynchronously; the sandbox delivers at once.
  */
-function dispatch(sandbox: SandboxContext, context: GraphRequestContext, message: Message, via: SentRecord['via'], saveToSentItems: boolean): void {
+function dispatch(
+  sandbox: SandboxContext,
+  context: GraphRequestContext,
+  message: Message,
+  via: SentRecord['via'],
+  saveToSentItems: boolean,
+): void {
   const { mailbox, now } = context;
   const recipients = [...message.toRecipients, ...message.ccRecipients, ...message.bccRecipients];
   if (recipients.length === 0) throw graphErrors.invalidRecipients();
@@ -37,9 +51,12 @@ function dispatch(sandbox: SandboxContext, context: GraphRequestContext, message
   for (const recipient of recipients) {
     const address = recipient.emailAddress.address;
     const domain = address.slice(address.lastIndexOf('@') + 1);
-    if (sandbox.state.ownsDomain(domain) && !sandbox.state.findMailboxByAddress(address)) throw graphErrors.invalidRecipients(address);
+    if (sandbox.state.ownsDomain(domain) && !sandbox.state.findMailboxByAddress(address))
+      throw graphErrors.invalidRecipients(address);
   }
-  const size = Buffer.byteLength(message.body.content, 'utf8') + message.attachments.reduce((total, attachment) => total + attachment.content.length, 0);
+  const size =
+    Buffer.byteLength(message.body.content, 'utf8') +
+    message.attachments.reduce((total, attachment) => total + attachment.content.length, 0);
   if (size > (mailbox.maxSendSizeBytes ?? exchangeDefaultMaxSendSizeBytes)) throw graphErrors.messageSizeExceeded();
   const inReplyTo = headerValue(message, 'In-Reply-To');
   const references = headerValue(message, 'References')?.split(/\s+/).filter(Boolean);
@@ -57,7 +74,11 @@ function dispatch(sandbox: SandboxContext, context: GraphRequestContext, message
     bccRecipients: message.bccRecipients,
     internetMessageHeaders: message.internetMessageHeaders,
     ...(inReplyTo ? { inReplyTo } : {}),
-    attachments: message.attachments.map((attachment) => ({ name: attachment.name, contentType: attachment.contentType, size: attachment.content.length })),
+    attachments: message.attachments.map((attachment) => ({
+      name: attachment.name,
+      contentType: attachment.contentType,
+      size: attachment.content.length,
+    })),
     savedToSentItems: saveToSentItems,
     appId: context.caller.appId,
   });
@@ -78,14 +99,26 @@ function dispatch(sandbox: SandboxContext, context: GraphRequestContext, message
         internetMessageId: message.internetMessageId,
         ...(inReplyTo ? { inReplyTo } : {}),
         ...(references ? { references } : {}),
-        attachments: message.attachments.map(({ name, contentType, content, isInline, contentId }) => ({ name, contentType, content, isInline, ...(contentId ? { contentId } : {}) })),
+        attachments: message.attachments.map(({ name, contentType, content, isInline, contentId }) => ({
+          name,
+          contentType,
+          content,
+          isInline,
+          ...(contentId ? { contentId } : {}),
+        })),
       },
       now,
     );
   }
 }
 
-function newOutgoing(context: GraphRequestContext, input: MessageInput, extra: Partial<Parameters<typeof insertMessage>[2]>, folder: 'drafts' | 'sentitems', isDraft: boolean): Message {
+function newOutgoing(
+  context: GraphRequestContext,
+  input: MessageInput,
+  extra: Partial<Parameters<typeof insertMessage>[2]>,
+  folder: 'drafts' | 'sentitems',
+  isDraft: boolean,
+): Message {
   const { mailbox, now } = context;
   const internetMessageId = newInternetMessageId(mailbox.mail);
   return insertMessage(
@@ -130,9 +163,13 @@ function buildReply(context: GraphRequestContext, all: boolean, folder: 'drafts'
   let cc = input.ccRecipients ?? [];
   if (all && !input.toRecipients) {
     const seen = new Set(to.map((recipient) => recipient.emailAddress.address.toLowerCase()));
-    const extraTo = original.toRecipients.filter((recipient) => !seen.has(recipient.emailAddress.address.toLowerCase()) && recipient.emailAddress.address.toLowerCase() !== own);
+    const extraTo = original.toRecipients.filter(
+      (recipient) =>
+        !seen.has(recipient.emailAddress.address.toLowerCase()) && recipient.emailAddress.address.toLowerCase() !== own,
+    );
     to = [...to, ...extraTo];
-    if (!input.ccRecipients) cc = original.ccRecipients.filter((recipient) => recipient.emailAddress.address.toLowerCase() !== own);
+    if (!input.ccRecipients)
+      cc = original.ccRecipients.filter((recipient) => recipient.emailAddress.address.toLowerCase() !== own);
   }
   const originalText = htmlToText(original.body.content).text;
   const quoted = `<hr><div><b>From:</b> ${escapeHtml(original.from?.emailAddress.address ?? '')}<br><b>Sent:</b> ${toGraphDateTime(original.sentMs)}<br><b>Subject:</b> ${escapeHtml(original.subject)}</div><blockquote>${escapeHtml(originalText)}</blockquote>`;
@@ -170,12 +207,19 @@ const render = (context: GraphRequestContext, message: Message) => toGraphMessag
 
 /** Sending: sendMail, reply/replyAll, createReply/createReplyAll + send. */
 export function sendRoutes(sandbox: SandboxContext): GraphRoute[] {
-  const replyNow = (all: boolean) => (context: GraphRequestContext): GraphResult => {
-    const reply = buildReply(context, all, 'sentitems', false);
-    dispatch(sandbox, context, reply, all ? 'replyAll' : 'reply', true);
-    return { status: 202 };
-  };
-  const createReply = (all: boolean) => (context: GraphRequestContext): GraphResult => ({ status: 201, body: render(context, buildReply(context, all, 'drafts', true)) });
+  const replyNow =
+    (all: boolean) =>
+    (context: GraphRequestContext): GraphResult => {
+      const reply = buildReply(context, all, 'sentitems', false);
+      dispatch(sandbox, context, reply, all ? 'replyAll' : 'reply', true);
+      return { status: 202 };
+    };
+  const createReply =
+    (all: boolean) =>
+    (context: GraphRequestContext): GraphResult => ({
+      status: 201,
+      body: render(context, buildReply(context, all, 'drafts', true)),
+    });
   return [
     {
       method: 'POST',
@@ -184,9 +228,11 @@ export function sendRoutes(sandbox: SandboxContext): GraphRoute[] {
       access: 'send',
       handle: (context) => {
         const request = (context.body ?? {}) as { message?: unknown; saveToSentItems?: unknown };
-        if (request.message === undefined) throw graphErrors.badRequest("The property 'message' is required.", 'ErrorInvalidArgument');
+        if (request.message === undefined)
+          throw graphErrors.badRequest("The property 'message' is required.", 'ErrorInvalidArgument');
         const input = parseMessageInput(request.message);
-        const save = request.saveToSentItems === undefined ? true : request.saveToSentItems === true || request.saveToSentItems === 'true';
+        const save =
+          request.saveToSentItems === undefined ? true : request.saveToSentItems === true || request.saveToSentItems === 'true';
         const message = newOutgoing(context, input, {}, 'sentitems', false);
         try {
           dispatch(sandbox, context, message, 'sendMail', save);
@@ -201,8 +247,20 @@ export function sendRoutes(sandbox: SandboxContext): GraphRoute[] {
     },
     { method: 'POST', path: 'messages/{message}/reply', name: 'messages.reply', access: 'send', handle: replyNow(false) },
     { method: 'POST', path: 'messages/{message}/replyAll', name: 'messages.replyAll', access: 'send', handle: replyNow(true) },
-    { method: 'POST', path: 'messages/{message}/createReply', name: 'messages.createReply', access: 'write', handle: createReply(false) },
-    { method: 'POST', path: 'messages/{message}/createReplyAll', name: 'messages.createReplyAll', access: 'write', handle: createReply(true) },
+    {
+      method: 'POST',
+      path: 'messages/{message}/createReply',
+      name: 'messages.createReply',
+      access: 'write',
+      handle: createReply(false),
+    },
+    {
+      method: 'POST',
+      path: 'messages/{message}/createReplyAll',
+      name: 'messages.createReplyAll',
+      access: 'write',
+      handle: createReply(true),
+    },
     {
       method: 'POST',
       path: 'messages/{message}/send',

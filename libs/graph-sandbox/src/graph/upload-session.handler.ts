@@ -43,10 +43,15 @@ export function uploadSessionRoutes(sessions: UploadSessions): GraphRoute[] {
     if (!isRecord(item) || typeof item['name'] !== 'string' || typeof item['size'] !== 'number') {
       throw graphErrors.badRequest('AttachmentItem with name and size is required.', 'ErrorInvalidArgument');
     }
-    if (item['attachmentType'] !== undefined && item['attachmentType'] !== 'file') throw graphErrors.badRequest('Only file attachments can be uploaded.', 'ErrorInvalidArgument');
+    if (item['attachmentType'] !== undefined && item['attachmentType'] !== 'file')
+      throw graphErrors.badRequest('Only file attachments can be uploaded.', 'ErrorInvalidArgument');
     const size = item['size'];
     if (!Number.isInteger(size) || size < 1 || size > maxUploadBytes) {
-      throw new GraphApiError({ status: 413, code: 'ErrorAttachmentSizeLimitExceeded', message: 'The attachment size must be between 1 byte and 150 MB.' });
+      throw new GraphApiError({
+        status: 413,
+        code: 'ErrorAttachmentSizeLimitExceeded',
+        message: 'The attachment size must be between 1 byte and 150 MB.',
+      });
     }
     const token = randomBytes(24).toString('base64url');
     const expiresMs = context.now + sessionLifetimeMs;
@@ -74,7 +79,13 @@ export function uploadSessionRoutes(sessions: UploadSessions): GraphRoute[] {
   };
   const routes: GraphRoute[] = [];
   for (const prefix of ['messages/{message}', 'mailFolders/{folder}/messages/{message}']) {
-    routes.push({ method: 'POST', path: `${prefix}/attachments/createUploadSession`, name: 'attachments.createUploadSession', access: 'write', handle: create });
+    routes.push({
+      method: 'POST',
+      path: `${prefix}/attachments/createUploadSession`,
+      name: 'attachments.createUploadSession',
+      access: 'write',
+      handle: create,
+    });
   }
   return routes;
 }
@@ -98,23 +109,38 @@ export function registerUploadSessionRoutes(app: FastifyInstance, context: Sandb
         sessions.delete(request.params.token);
         return reply.status(404).send(uploadError(404, 'ErrorItemNotFound', 'The upload session was not found or has expired.'));
       }
-      if (request.headers.authorization) return reply.status(401).send(uploadError(401, 'InvalidAuthenticationToken', 'Do not send an Authorization header to an upload URL.'));
+      if (request.headers.authorization)
+        return reply
+          .status(401)
+          .send(uploadError(401, 'InvalidAuthenticationToken', 'Do not send an Authorization header to an upload URL.'));
       const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(String(request.headers['content-range'] ?? ''));
       const chunk = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      if (!range) return reply.status(400).send(uploadError(400, 'InvalidRequest', 'Content-Range "bytes start-end/total" is required.'));
+      if (!range)
+        return reply.status(400).send(uploadError(400, 'InvalidRequest', 'Content-Range "bytes start-end/total" is required.'));
       const [start, end, total] = [Number(range[1]), Number(range[2]), Number(range[3])];
-      if (total !== session.size || start !== session.received || end < start || end - start + 1 !== chunk.length || end >= total) {
+      if (
+        total !== session.size ||
+        start !== session.received ||
+        end < start ||
+        end - start + 1 !== chunk.length ||
+        end >= total
+      ) {
         return reply.status(416).send(uploadError(416, 'InvalidRange', `The next expected range is ${session.received}-.`));
       }
       session.chunks.push(chunk);
       session.received += chunk.length;
       session.expiresMs = now + sessionLifetimeMs;
       if (session.received < session.size) {
-        return reply.status(200).send({ expirationDateTime: toGraphDateTime(session.expiresMs), nextExpectedRanges: [`${session.received}-`] });
+        return reply
+          .status(200)
+          .send({ expirationDateTime: toGraphDateTime(session.expiresMs), nextExpectedRanges: [`${session.received}-`] });
       }
       sessions.delete(request.params.token);
       const message = findMessage(session.mailbox, session.messageId);
-      if (!message) return reply.status(404).send(uploadError(404, 'ErrorItemNotFound', 'The message of this upload session no longer exists.'));
+      if (!message)
+        return reply
+          .status(404)
+          .send(uploadError(404, 'ErrorItemNotFound', 'The message of this upload session no longer exists.'));
       message.attachments.push({
         id: newItemId('attachment'),
         name: session.name,

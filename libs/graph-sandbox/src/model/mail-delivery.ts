@@ -28,12 +28,20 @@ function formatAddress(recipient: Recipient): string {
 }
 
 /** The RFC 5322 headers Exchange keeps on a received message (what `$select=internetMessageHeaders` returns). */
-function transportHeaders(mail: InboundMail, mailbox: Mailbox, internetMessageId: string, receivedMs: number): InternetMessageHeader[] {
+function transportHeaders(
+  mail: InboundMail,
+  mailbox: Mailbox,
+  internetMessageId: string,
+  receivedMs: number,
+): InternetMessageHeader[] {
   const date = new Date(receivedMs).toUTCString().replace('GMT', '+0000');
   const headers: InternetMessageHeader[] = [
     { name: 'Received', value: `from mail.sandbox.invalid (127.0.0.1) by sandbox.outlook.invalid with ESMTPS; ${date}` },
     { name: 'From', value: formatAddress(mail.from) },
-    { name: 'To', value: (mail.to ?? [{ emailAddress: { address: mailbox.mail, name: mailbox.displayName } }]).map(formatAddress).join(', ') },
+    {
+      name: 'To',
+      value: (mail.to ?? [{ emailAddress: { address: mailbox.mail, name: mailbox.displayName } }]).map(formatAddress).join(', '),
+    },
     ...(mail.cc && mail.cc.length > 0 ? [{ name: 'CC', value: mail.cc.map(formatAddress).join(', ') }] : []),
     { name: 'Subject', value: mail.subject },
     { name: 'Date', value: date },
@@ -43,7 +51,13 @@ function transportHeaders(mail: InboundMail, mailbox: Mailbox, internetMessageId
       ? [{ name: 'References', value: (mail.references ?? [mail.inReplyTo ?? '']).join(' ') }]
       : []),
     { name: 'MIME-Version', value: '1.0' },
-    { name: 'Content-Type', value: mail.attachments && mail.attachments.length > 0 ? 'multipart/mixed' : `text/${mail.body.contentType === 'html' ? 'html' : 'plain'}; charset="utf-8"` },
+    {
+      name: 'Content-Type',
+      value:
+        mail.attachments && mail.attachments.length > 0
+          ? 'multipart/mixed'
+          : `text/${mail.body.contentType === 'html' ? 'html' : 'plain'}; charset="utf-8"`,
+    },
   ];
   return [...headers, ...(mail.headers ?? [])];
 }

@@ -28,7 +28,14 @@ export const recoverableItemsFolders: ReadonlyArray<readonly [name: string, disp
 ];
 
 /** Creates an empty mailbox with its well-known folders. */
-export function createMailbox(init: { id: string; tenantId: string; userPrincipalName: string; displayName: string; mail?: string; mailboxEnabled?: boolean }): Mailbox {
+export function createMailbox(init: {
+  id: string;
+  tenantId: string;
+  userPrincipalName: string;
+  displayName: string;
+  mail?: string;
+  mailboxEnabled?: boolean;
+}): Mailbox {
   const mailbox: Mailbox = {
     id: init.id,
     tenantId: init.tenantId,
@@ -45,19 +52,43 @@ export function createMailbox(init: { id: string; tenantId: string; userPrincipa
     syncGenerationFloor: 0,
     sent: [],
   };
-  const root: MailFolder = { id: newItemId('folder'), displayName: 'Top of Information Store', parentFolderId: '', wellKnownName: 'msgfolderroot', tombstones: [] };
+  const root: MailFolder = {
+    id: newItemId('folder'),
+    displayName: 'Top of Information Store',
+    parentFolderId: '',
+    wellKnownName: 'msgfolderroot',
+    tombstones: [],
+  };
   mailbox.folders.set(root.id, root);
   mailbox.wellKnownFolders.set('msgfolderroot', root.id);
   for (const [name, displayName] of wellKnownFolders) {
-    const folder: MailFolder = { id: newItemId('folder'), displayName, parentFolderId: root.id, wellKnownName: name, tombstones: [] };
+    const folder: MailFolder = {
+      id: newItemId('folder'),
+      displayName,
+      parentFolderId: root.id,
+      wellKnownName: name,
+      tombstones: [],
+    };
     mailbox.folders.set(folder.id, folder);
     mailbox.wellKnownFolders.set(name, folder.id);
   }
-  const recoverable: MailFolder = { id: newItemId('folder'), displayName: 'Recoverable Items', parentFolderId: '', wellKnownName: 'recoverableitemsroot', tombstones: [] };
+  const recoverable: MailFolder = {
+    id: newItemId('folder'),
+    displayName: 'Recoverable Items',
+    parentFolderId: '',
+    wellKnownName: 'recoverableitemsroot',
+    tombstones: [],
+  };
   mailbox.folders.set(recoverable.id, recoverable);
   mailbox.wellKnownFolders.set('recoverableitemsroot', recoverable.id);
   for (const [name, displayName] of recoverableItemsFolders) {
-    const folder: MailFolder = { id: newItemId('folder'), displayName, parentFolderId: recoverable.id, wellKnownName: name, tombstones: [] };
+    const folder: MailFolder = {
+      id: newItemId('folder'),
+      displayName,
+      parentFolderId: recoverable.id,
+      wellKnownName: name,
+      tombstones: [],
+    };
     mailbox.folders.set(folder.id, folder);
     mailbox.wellKnownFolders.set(name, folder.id);
   }
@@ -182,7 +213,7 @@ export function insertMessage(mailbox: Mailbox, folder: MailFolder, input: NewMe
     subject: input.subject,
     body: input.body,
     ...(input.from ? { from: input.from } : {}),
-    ...(input.sender ?? input.from ? { sender: input.sender ?? input.from } : {}),
+    ...((input.sender ?? input.from) ? { sender: input.sender ?? input.from } : {}),
     toRecipients: input.toRecipients ?? [],
     ccRecipients: input.ccRecipients ?? [],
     bccRecipients: input.bccRecipients ?? [],
@@ -196,7 +227,11 @@ export function insertMessage(mailbox: Mailbox, folder: MailFolder, input: NewMe
     conversationId: conversationId ?? newItemId('conversation'),
     conversationIndex: conversationIndex ?? newConversationIndex(now),
     internetMessageHeaders: input.internetMessageHeaders ?? [],
-    attachments: (input.attachments ?? []).map((attachment) => ({ ...attachment, id: newItemId('attachment'), lastModifiedMs: now })),
+    attachments: (input.attachments ?? []).map((attachment) => ({
+      ...attachment,
+      id: newItemId('attachment'),
+      lastModifiedMs: now,
+    })),
     ...(input.replyToMessageImmutableId ? { replyToMessageImmutableId: input.replyToMessageImmutableId } : {}),
   };
   touch(mailbox, message, now);

@@ -3,7 +3,15 @@ import { AlreadyExistsError, NotFoundError, ValidationError } from '../errors';
 import type { Clock } from '../shared/clock';
 import { isGuid, newGuid, newOpaque } from '../shared/ids';
 import { createMailbox } from './mailbox.store';
-import type { AccessPolicy, AppRegistration, ClientSecret, CertificateCredential, Mailbox, Tenant, ThrottlingSettings } from './model.types';
+import type {
+  AccessPolicy,
+  AppRegistration,
+  ClientSecret,
+  CertificateCredential,
+  Mailbox,
+  Tenant,
+  ThrottlingSettings,
+} from './model.types';
 
 /** Microsoft Graph permissions the sandbox knows (application roles and delegated scopes share names). */
 export const graphPermissions = [
@@ -52,12 +60,18 @@ export interface CreateAppInput {
 }
 
 function slug(value: string): string {
-  return value.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'tenant';
+  return (
+    value
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '') || 'tenant'
+  );
 }
 
 function checkPermissions(field: string, permissions: readonly string[] | undefined): string[] {
   for (const permission of permissions ?? []) {
-    if (!knownPermissions.has(permission)) throw new ValidationError(field, `unknown Microsoft Graph permission ${JSON.stringify(permission)}`);
+    if (!knownPermissions.has(permission))
+      throw new ValidationError(field, `unknown Microsoft Graph permission ${JSON.stringify(permission)}`);
   }
   return [...(permissions ?? [])];
 }
@@ -72,11 +86,22 @@ export interface SandboxState {
   deleteTenant(tenantId: string): void;
   createApp(tenantId: string, input: CreateAppInput): AppRegistration;
   getApp(tenantId: string, clientId: string): AppRegistration;
-  addSecret(tenantId: string, clientId: string, input: { displayName?: string; endMs?: number; startMs?: number; secretText?: string }): ClientSecret;
-  addCertificate(tenantId: string, clientId: string, input: { certificatePem: string; displayName?: string }): CertificateCredential;
+  addSecret(
+    tenantId: string,
+    clientId: string,
+    input: { displayName?: string; endMs?: number; startMs?: number; secretText?: string },
+  ): ClientSecret;
+  addCertificate(
+    tenantId: string,
+    clientId: string,
+    input: { certificatePem: string; displayName?: string },
+  ): CertificateCredential;
   setApplicationConsent(tenantId: string, clientId: string, permissions: string[]): AppRegistration;
   setDelegatedConsent(tenantId: string, clientId: string, permissions: string[], userId?: string): AppRegistration;
-  createMailbox(tenantId: string, input: { userPrincipalName: string; displayName?: string; id?: string; mailboxEnabled?: boolean; maxSendSizeBytes?: number }): Mailbox;
+  createMailbox(
+    tenantId: string,
+    input: { userPrincipalName: string; displayName?: string; id?: string; mailboxEnabled?: boolean; maxSendSizeBytes?: number },
+  ): Mailbox;
   /** True when `domain` is an accepted domain of a sandbox tenant (the sandbox is authoritative for it). */
   ownsDomain(domain: string): boolean;
   /** A mailbox by id, UPN or primary address (case-insensitive). */
@@ -85,7 +110,10 @@ export interface SandboxState {
   /** A mailbox in any tenant by address: where mail sent through Graph is delivered inside the sandbox. */
   findMailboxByAddress(address: string): Mailbox | undefined;
   setGroupMembers(tenantId: string, groupAddress: string, members: string[]): void;
-  createAccessPolicy(tenantId: string, input: Omit<AccessPolicy, 'id' | 'description'> & { description?: string; members?: string[] }): AccessPolicy;
+  createAccessPolicy(
+    tenantId: string,
+    input: Omit<AccessPolicy, 'id' | 'description'> & { description?: string; members?: string[] },
+  ): AccessPolicy;
   removeAccessPolicy(tenantId: string, policyId: string): void;
   setThrottling(tenantId: string, settings: Partial<ThrottlingSettings>): ThrottlingSettings;
   /** Forgets every tenant. */
@@ -141,7 +169,15 @@ export function createSandboxState(options: { clock: Clock; throttling?: Partial
         groups: new Map(),
         accessPolicies: [],
         throttling: { ...defaultThrottling, ...options.throttling },
-        stats: { tokenRequests: 0, tokenRequestsByGrant: {}, tokenRequestsByClient: {}, tokensIssued: 0, graphRequests: 0, graphRequestsByEndpoint: {}, throttled: 0 },
+        stats: {
+          tokenRequests: 0,
+          tokenRequestsByGrant: {},
+          tokenRequestsByClient: {},
+          tokensIssued: 0,
+          graphRequests: 0,
+          graphRequestsByEndpoint: {},
+          throttled: 0,
+        },
       };
       tenants.set(id, tenant);
       domainIndex.set(domain, id);
@@ -207,7 +243,8 @@ export function createSandboxState(options: { clock: Clock; throttling?: Partial
       } catch (error) {
         throw new ValidationError('certificatePem', 'not a PEM X.509 certificate', { cause: error });
       }
-      if (certificate.publicKey.asymmetricKeyType !== 'rsa') throw new ValidationError('certificatePem', 'Entra client certificates must have an RSA key');
+      if (certificate.publicKey.asymmetricKeyType !== 'rsa')
+        throw new ValidationError('certificatePem', 'Entra client certificates must have an RSA key');
       const credential: CertificateCredential = {
         keyId: newGuid(),
         displayName: input.displayName ?? certificate.subject,
@@ -282,7 +319,8 @@ export function createSandboxState(options: { clock: Clock; throttling?: Partial
       if (!tenant.groups.has(input.policyScopeGroupId.toLowerCase())) {
         throw new ValidationError('policyScopeGroupId', 'no such mail-enabled security group (pass members to create it)');
       }
-      if (tenant.accessPolicies.length >= 300) throw new ValidationError('appId', 'a tenant holds at most 300 application access policies');
+      if (tenant.accessPolicies.length >= 300)
+        throw new ValidationError('appId', 'a tenant holds at most 300 application access policies');
       const policy: AccessPolicy = {
         id: `${tenant.id}\\${newGuid()}`,
         appId: input.appId.toLowerCase(),

@@ -11,7 +11,11 @@ function handSigned(header: Record<string, unknown>, payload: Record<string, unk
   const signature =
     alg === 'RS256'
       ? nodeSign('sha256', Buffer.from(input), privateKey)
-      : nodeSign('sha256', Buffer.from(input), { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST });
+      : nodeSign('sha256', Buffer.from(input), {
+          key: privateKey,
+          padding: constants.RSA_PKCS1_PSS_PADDING,
+          saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+        });
   return `${input}.${signature.toString('base64url')}`;
 }
 
@@ -48,12 +52,24 @@ describe('sandbox JWTs', () => {
     }
     // RFC 7518 fixes the PS256 salt at the hash length (what MSAL uses); a maximum-length salt is refused.
     const input = `${segment({ alg: 'PS256' })}.${segment(claims)}`;
-    const maxSalt = nodeSign('sha256', Buffer.from(input), { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_MAX_SIGN });
-    expect(await problemOf(verifyJwtSignature(decodeJwt(`${input}.${maxSalt.toString('base64url')}`), publicKey))).toBe('bad-signature');
+    const maxSalt = nodeSign('sha256', Buffer.from(input), {
+      key: privateKey,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: constants.RSA_PSS_SALTLEN_MAX_SIGN,
+    });
+    expect(await problemOf(verifyJwtSignature(decodeJwt(`${input}.${maxSalt.toString('base64url')}`), publicKey))).toBe(
+      'bad-signature',
+    );
   });
 
   it('names the problem: malformed, unsupported alg, tampered payload', async () => {
-    for (const token of ['a.b', 'a.b.c.d', 'a+b.c.d', `${segment([1])}.${segment({})}.x`, `${segment({ alg: 'RS256' })}.bm90IGpzb24.x`]) {
+    for (const token of [
+      'a.b',
+      'a.b.c.d',
+      'a+b.c.d',
+      `${segment([1])}.${segment({})}.x`,
+      `${segment({ alg: 'RS256' })}.bm90IGpzb24.x`,
+    ]) {
       expect(() => decodeJwt(token)).toThrow(expect.objectContaining({ problem: 'malformed' }));
     }
     const unsigned = decodeJwt(`${segment({ alg: 'none' })}.${segment(claims)}.`);

@@ -16,7 +16,10 @@ export interface DecodedJwt {
 export type JwtProblem = 'malformed' | 'unsupported-alg' | 'bad-signature';
 
 export class JwtError extends Error {
-  constructor(readonly problem: JwtProblem, message: string) {
+  constructor(
+    readonly problem: JwtProblem,
+    message: string,
+  ) {
     super(message);
     this.name = 'JwtError';
   }
@@ -29,7 +32,11 @@ const verifiedAlgorithms = ['RS256', 'PS256'];
  * Signs `payload` with RS256 under `kid` (what Entra uses for access and ID tokens). The header is
  * `{ typ: 'JWT', alg: 'RS256', ...header }` in that order, the payload the claims as given.
  */
-export async function signJwtRs256(payload: Record<string, unknown>, key: KeyObject, header: Record<string, unknown>): Promise<string> {
+export async function signJwtRs256(
+  payload: Record<string, unknown>,
+  key: KeyObject,
+  header: Record<string, unknown>,
+): Promise<string> {
   return new SignJWT(payload).setProtectedHeader({ typ: 'JWT', alg: 'RS256', ...header }).sign(key);
 }
 
@@ -40,7 +47,11 @@ export function decodeJwt(token: string): DecodedJwt {
     throw new JwtError('malformed', 'JWT is not well formed: it must have three base64url segments');
   }
   try {
-    return { header: decodeProtectedHeader(token) as Record<string, unknown>, payload: decodeJwtPayload(token) as Record<string, unknown>, token };
+    return {
+      header: decodeProtectedHeader(token) as Record<string, unknown>,
+      payload: decodeJwtPayload(token) as Record<string, unknown>,
+      token,
+    };
   } catch {
     throw new JwtError('malformed', 'JWT is not well formed: header or payload is not JSON');
   }
@@ -49,7 +60,8 @@ export function decodeJwt(token: string): DecodedJwt {
 /** Verifies an RS256 or PS256 signature of a decoded JWS under `key`. */
 export async function verifyJwtSignature(jwt: DecodedJwt, key: KeyObject): Promise<void> {
   const alg = jwt.header['alg'];
-  if (typeof alg !== 'string' || !verifiedAlgorithms.includes(alg)) throw new JwtError('unsupported-alg', `unsupported JWT alg ${String(alg)}`);
+  if (typeof alg !== 'string' || !verifiedAlgorithms.includes(alg))
+    throw new JwtError('unsupported-alg', `unsupported JWT alg ${String(alg)}`);
   try {
     await compactVerify(jwt.token, key, { algorithms: verifiedAlgorithms });
   } catch (error) {

@@ -9,7 +9,9 @@ import { createGraphSandbox, type GraphSandbox, type GraphSandboxEndpoints, type
 export const graphDefaultScope = 'https://graph.microsoft.com/.default';
 
 /** A started in-process sandbox whose CA this process trusts (the in-process stand-in for NODE_EXTRA_CA_CERTS). */
-export async function startTestSandbox(options: GraphSandboxOptions = {}): Promise<{ sandbox: GraphSandbox; endpoints: GraphSandboxEndpoints }> {
+export async function startTestSandbox(
+  options: GraphSandboxOptions = {},
+): Promise<{ sandbox: GraphSandbox; endpoints: GraphSandboxEndpoints }> {
   const sandbox = createGraphSandbox({ trustCaInProcess: true, ...options });
   return { sandbox, endpoints: await sandbox.start() };
 }
@@ -32,7 +34,11 @@ export interface TestTenant {
 export async function createTestTenant(endpoints: GraphSandboxEndpoints, app: CreateAppRequest = {}): Promise<TestTenant> {
   const suffix = uniqueSuffix();
   const tenant = await endpoints.admin.createTenant({ displayName: `Test ${suffix}`, domain: `t${suffix}.example` });
-  const created = await endpoints.admin.createApp(tenant.id, { displayName: 'mailroute test', applicationPermissions: ['Mail.ReadWrite', 'Mail.Send'], ...app });
+  const created = await endpoints.admin.createApp(tenant.id, {
+    displayName: 'mailroute test',
+    applicationPermissions: ['Mail.ReadWrite', 'Mail.Send'],
+    ...app,
+  });
   const secret = await endpoints.admin.addSecret(tenant.id, created.clientId);
   const mailbox = `support@${tenant.domains[0]}`;
   await endpoints.admin.createMailbox(tenant.id, { userPrincipalName: mailbox, displayName: 'Support' });
@@ -52,12 +58,22 @@ export function createMsalClient(
 }
 
 /** A real MSAL public client (device code) against the sandbox authority. */
-export function createMsalPublicClient(endpoints: GraphSandboxEndpoints, tenantId: string, clientId: string): PublicClientApplication {
-  return new PublicClientApplication({ auth: { clientId, authority: `${endpoints.baseUrl}/${tenantId}`, knownAuthorities: [endpoints.authorityHost] } });
+export function createMsalPublicClient(
+  endpoints: GraphSandboxEndpoints,
+  tenantId: string,
+  clientId: string,
+): PublicClientApplication {
+  return new PublicClientApplication({
+    auth: { clientId, authority: `${endpoints.baseUrl}/${tenantId}`, knownAuthorities: [endpoints.authorityHost] },
+  });
 }
 
 /** A real Graph client pointed at the sandbox; `customHosts` is what makes it send the token to 127.0.0.1. */
-export function createGraphClient(endpoints: GraphSandboxEndpoints, getToken: () => Promise<string>, options: Omit<Partial<ClientOptions>, 'authProvider'> = {}): Client {
+export function createGraphClient(
+  endpoints: GraphSandboxEndpoints,
+  getToken: () => Promise<string>,
+  options: Omit<Partial<ClientOptions>, 'authProvider'> = {},
+): Client {
   return Client.init({
     baseUrl: endpoints.graphBaseUrl,
     customHosts: new Set([new URL(endpoints.baseUrl).hostname]),

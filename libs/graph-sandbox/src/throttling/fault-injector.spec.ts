@@ -4,7 +4,9 @@ describe('fault injector', () => {
   it('matches on tenant, mailbox (id or address) and endpoint prefix', () => {
     const faults = createFaultInjector(createRandom(1));
     faults.add({ tenantId: 'T1', mailbox: 'support@x.example', endpoint: 'messages.*', status: 503, retryAfterSeconds: 5 });
-    expect(faults.decide({ endpoint: 'messages.list', tenantId: 't1', mailboxId: 'id', mailboxAddress: 'Support@x.example' })).toEqual({
+    expect(
+      faults.decide({ endpoint: 'messages.list', tenantId: 't1', mailboxId: 'id', mailboxAddress: 'Support@x.example' }),
+    ).toEqual({
       latencyMs: 0,
       drop: false,
       dropResponse: false,

@@ -25,7 +25,18 @@ export const faultRuleSchema = z
      * permanent answers a client must not retry, 400 (BadRequest), 403 (ErrorAccessDenied) or 404
      * (ErrorItemNotFound), with Graph's error code for each.
      */
-    status: z.union([z.literal(400), z.literal(403), z.literal(404), z.literal(429), z.literal(500), z.literal(502), z.literal(503), z.literal(504)]).optional(),
+    status: z
+      .union([
+        z.literal(400),
+        z.literal(403),
+        z.literal(404),
+        z.literal(429),
+        z.literal(500),
+        z.literal(502),
+        z.literal(503),
+        z.literal(504),
+      ])
+      .optional(),
     /** Retry-After on the injected answer (seconds). */
     retryAfterSeconds: z.number().int().min(0).max(3600).optional(),
     latency: latencySchema.optional(),

@@ -3,8 +3,7 @@ import type { ThrottlingSettings } from '../model/model.types';
 import { createRequestBudget, takeFromBudget, type RequestBudget } from './request-budget';
 
 export type LimiterDecision =
-  | { ok: true; release: () => void }
-  | { ok: false; reason: 'concurrency' | 'budget'; retryAfterSeconds: number };
+  { ok: true; release: () => void } | { ok: false; reason: 'concurrency' | 'budget'; retryAfterSeconds: number };
 
 /**
  * Outlook's per app-and-mailbox limits: at most `maxConcurrentRequests` in flight (a request over it is

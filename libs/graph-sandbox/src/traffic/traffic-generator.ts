@@ -3,7 +3,17 @@ import type { InboundMail } from '../model/mail-delivery';
 import { createRandom } from '../throttling/fault-injector';
 
 /** The kinds of inbound mail the generator produces. */
-export const trafficKinds = ['inquiry', 'html', 'followUp', 'attachment', 'autoReply', 'bounce', 'large', 'hostile', 'international'] as const;
+export const trafficKinds = [
+  'inquiry',
+  'html',
+  'followUp',
+  'attachment',
+  'autoReply',
+  'bounce',
+  'large',
+  'hostile',
+  'international',
+] as const;
 export type TrafficKind = (typeof trafficKinds)[number];
 
 /** Default mix (weights), roughly a contact-center inbox. */
@@ -38,10 +48,43 @@ export interface TrafficOptions {
   now: number;
 }
 
-const firstNames = ['Ada', 'Björn', 'Chloé', 'Dmitri', 'Emeka', 'Fatima', 'Grace', 'Hiro', 'Ines', 'Jonas', 'Kavya', 'Lena', 'Mateo', 'Noor', 'Olga', 'Pedro'];
-const lastNames = ['Lovelace', 'Nilsson', 'Dubois', 'Ivanov', 'Okafor', 'Haddad', 'Hopper', 'Tanaka', 'García', 'Schmidt', 'Iyer', 'Novak'];
+const firstNames = [
+  'Ada',
+  'Björn',
+  'Chloé',
+  'Dmitri',
+  'Emeka',
+  'Fatima',
+  'Grace',
+  'Hiro',
+  'Ines',
+  'Jonas',
+  'Kavya',
+  'Lena',
+  'Mateo',
+  'Noor',
+  'Olga',
+  'Pedro',
+];
+const lastNames = [
+  'Lovelace',
+  'Nilsson',
+  'Dubois',
+  'Ivanov',
+  'Okafor',
+  'Haddad',
+  'Hopper',
+  'Tanaka',
+  'García',
+  'Schmidt',
+  'Iyer',
+  'Novak',
+];
 const topics = [
-  ['Order #{n} has not arrived', 'I ordered on Monday and the tracking page has not changed since. Can you tell me where my parcel is?'],
+  [
+    'Order #{n} has not arrived',
+    'I ordered on Monday and the tracking page has not changed since. Can you tell me where my parcel is?',
+  ],
   ['Refund for invoice {n}', 'I returned the item two weeks ago and have not received my refund yet. Please check.'],
   ['Cannot log in to my account', 'Since yesterday the password reset link says it has expired. I tried three times.'],
   ['Change delivery address for order {n}', 'Please deliver to my office instead: 12 Harbour Street, 3rd floor.'],
@@ -51,7 +94,11 @@ const topics = [
   ['Invoice address is wrong', 'The company name on invoice {n} is misspelled. Could you issue a corrected invoice?'],
 ] as const;
 const international = [
-  ['Lieferung verspätet – Bestellung {n}', 'Guten Tag, meine Bestellung ist noch nicht angekommen. Können Sie mir bitte helfen? Grüße', 'de'],
+  [
+    'Lieferung verspätet – Bestellung {n}',
+    'Guten Tag, meine Bestellung ist noch nicht angekommen. Können Sie mir bitte helfen? Grüße',
+    'de',
+  ],
   ['Problème de facturation {n}', "Bonjour, j'ai été facturé deux fois pour la même commande. Merci de corriger.", 'fr'],
   ['Pedido {n} incompleto', 'Hola, faltan dos artículos en mi pedido. ¿Pueden enviarlos? Gracias', 'es'],
   ['注文{n}について', 'こんにちは。注文した商品がまだ届いていません。確認をお願いします。', 'ja'],
@@ -66,8 +113,13 @@ const hostileBodies = [
 ] as const;
 
 // A tiny valid PDF and a 1x1 PNG, so attachments open in viewers.
-const tinyPdf = Buffer.from('%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj 3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n');
-const tinyPng = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+const tinyPdf = Buffer.from(
+  '%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj 3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n',
+);
+const tinyPng = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+  'base64',
+);
 
 function pick<T>(items: readonly T[], random: () => number): T {
   return items[Math.floor(random() * items.length)] as T;
@@ -92,7 +144,12 @@ export function generateTraffic(options: TrafficOptions): Array<InboundMail & { 
   const seed = options.seed ?? randomInt(2 ** 31);
   const random = createRandom(seed);
   const mix = { ...defaultTrafficMix, ...options.mix };
-  const domains = options.senderDomains ?? ['customer.example', 'mail.example.org', 'contoso-customer.example', 'fabrikam.example.net'];
+  const domains = options.senderDomains ?? [
+    'customer.example',
+    'mail.example.org',
+    'contoso-customer.example',
+    'fabrikam.example.net',
+  ];
   const threadable: string[] = [...(options.sentMessageIds ?? [])];
   const result: Array<InboundMail & { kind: TrafficKind }> = [];
   const start = options.now - options.count * 1000;
@@ -103,7 +160,15 @@ export function generateTraffic(options: TrafficOptions): Array<InboundMail & { 
     const first = pick(firstNames, random);
     const last = pick(lastNames, random);
     const domain = pick(domains, random);
-    const from = { emailAddress: { name: `${first} ${last}`, address: `${first}.${last}@${domain}`.toLowerCase().normalize('NFD').replace(/[\u0300-\u036f]/g, '') } };
+    const from = {
+      emailAddress: {
+        name: `${first} ${last}`,
+        address: `${first}.${last}@${domain}`
+          .toLowerCase()
+          .normalize('NFD')
+          .replace(/[\u0300-\u036f]/g, ''),
+      },
+    };
     const number = 100_000 + Math.floor(random() * 900_000);
     const [subjectTemplate, text] = pick(topics, random);
     const subject = subjectTemplate.replace('{n}', String(number));
@@ -115,14 +180,25 @@ export function generateTraffic(options: TrafficOptions): Array<InboundMail & { 
         mail = {
           ...base,
           subject,
-          body: { contentType: 'html', content: `<html><body><p>Hello,</p><p>${text}</p><p>Kind regards,<br><b>${first} ${last}</b></p><img src="cid:logo@customer"></body></html>` },
-          attachments: [{ name: 'logo.png', contentType: 'image/png', content: tinyPng, isInline: true, contentId: 'logo@customer' }],
+          body: {
+            contentType: 'html',
+            content: `<html><body><p>Hello,</p><p>${text}</p><p>Kind regards,<br><b>${first} ${last}</b></p><img src="cid:logo@customer"></body></html>`,
+          },
+          attachments: [
+            { name: 'logo.png', contentType: 'image/png', content: tinyPng, isInline: true, contentId: 'logo@customer' },
+          ],
           headers: [{ name: 'X-Mailer', value: 'Microsoft Outlook 16.0' }],
         };
         break;
       case 'followUp': {
         const parent = pick(threadable, random);
-        mail = { ...base, subject: `RE: ${subject}`, body: { contentType: 'text', content: `Thanks, but this is still not solved.\n\n> ${text}` }, inReplyTo: parent, references: [parent] };
+        mail = {
+          ...base,
+          subject: `RE: ${subject}`,
+          body: { contentType: 'text', content: `Thanks, but this is still not solved.\n\n> ${text}` },
+          inReplyTo: parent,
+          references: [parent],
+        };
         break;
       }
       case 'attachment':
@@ -140,7 +216,10 @@ export function generateTraffic(options: TrafficOptions): Array<InboundMail & { 
         mail = {
           ...base,
           subject: `Automatic reply: ${subject}`,
-          body: { contentType: 'text', content: `I am out of the office until next week with limited access to email.\n${first}` },
+          body: {
+            contentType: 'text',
+            content: `I am out of the office until next week with limited access to email.\n${first}`,
+          },
           headers: [
             { name: 'Auto-Submitted', value: 'auto-replied' },
             { name: 'X-Auto-Response-Suppress', value: 'All' },
@@ -150,7 +229,12 @@ export function generateTraffic(options: TrafficOptions): Array<InboundMail & { 
       case 'bounce': {
         const bounced = threadable.length > 0 ? pick(threadable, random) : undefined;
         mail = {
-          from: { emailAddress: { name: 'Microsoft Outlook', address: `postmaster@${options.mailboxAddress.split('@')[1] ?? 'sandbox.example'}` } },
+          from: {
+            emailAddress: {
+              name: 'Microsoft Outlook',
+              address: `postmaster@${options.mailboxAddress.split('@')[1] ?? 'sandbox.example'}`,
+            },
+          },
           receivedMs,
           subject: `Undeliverable: ${subject}`,
           body: {
@@ -161,7 +245,15 @@ export function generateTraffic(options: TrafficOptions): Array<InboundMail & { 
             { name: 'Auto-Submitted', value: 'auto-replied' },
             { name: 'X-MS-Exchange-Message-Is-Ndr', value: '' },
           ],
-          attachments: [{ name: 'details.txt', contentType: 'message/delivery-status', content: Buffer.from(`Reporting-MTA: dns;sandbox.outlook.invalid\nFinal-Recipient: rfc822;${from.emailAddress.address}\nAction: failed\nStatus: 5.1.1\n`) }],
+          attachments: [
+            {
+              name: 'details.txt',
+              contentType: 'message/delivery-status',
+              content: Buffer.from(
+                `Reporting-MTA: dns;sandbox.outlook.invalid\nFinal-Recipient: rfc822;${from.emailAddress.address}\nAction: failed\nStatus: 5.1.1\n`,
+              ),
+            },
+          ],
           ...(bounced ? { inReplyTo: bounced, references: [bounced] } : {}),
         };
         break;
@@ -169,7 +261,8 @@ export function generateTraffic(options: TrafficOptions): Array<InboundMail & { 
       case 'large': {
         const size = options.largeAttachmentBytes ?? 2_500_000;
         const content = Buffer.alloc(size);
-        for (let offset = 0; offset < size; offset += 4) content.writeUInt32LE(Math.floor(random() * 0xffffffff) >>> 0, Math.min(offset, size - 4));
+        for (let offset = 0; offset < size; offset += 4)
+          content.writeUInt32LE(Math.floor(random() * 0xffffffff) >>> 0, Math.min(offset, size - 4));
         mail = {
           ...base,
           subject: `${subject} – full logs`,
@@ -188,7 +281,12 @@ export function generateTraffic(options: TrafficOptions): Array<InboundMail & { 
         break;
       case 'international': {
         const [subjectLine, body, language] = pick(international, random);
-        mail = { ...base, subject: subjectLine.replace('{n}', String(number)), body: { contentType: 'text', content: body }, headers: [{ name: 'Content-Language', value: language }] };
+        mail = {
+          ...base,
+          subject: subjectLine.replace('{n}', String(number)),
+          body: { contentType: 'text', content: body },
+          headers: [{ name: 'Content-Language', value: language }],
+        };
         break;
       }
       default:
@@ -196,7 +294,8 @@ export function generateTraffic(options: TrafficOptions): Array<InboundMail & { 
     }
     // From the seed and the position only (never the clock): the same seed yields the same Message-IDs.
     mail.internetMessageId = `<${seed.toString(36)}.${index}.${Math.floor(random() * 1e9).toString(36)}@${domain}>`;
-    if (kind === 'inquiry' || kind === 'html' || kind === 'attachment' || kind === 'international' || kind === 'followUp') threadable.push(mail.internetMessageId);
+    if (kind === 'inquiry' || kind === 'html' || kind === 'attachment' || kind === 'international' || kind === 'followUp')
+      threadable.push(mail.internetMessageId);
     result.push({ ...mail, kind });
   }
   return result;

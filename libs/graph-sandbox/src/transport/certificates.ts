@@ -14,7 +14,12 @@ type CryptoKeyPair = webcrypto.CryptoKeyPair;
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 const ecdsa = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-const rsa = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 } as const;
+const rsa = {
+  name: 'RSASSA-PKCS1-v1_5',
+  hash: 'SHA-256',
+  publicExponent: new Uint8Array([1, 0, 1]),
+  modulusLength: 2048,
+} as const;
 const dayMs = 86_400_000;
 
 /** The TLS material the HTTPS listener serves and clients trust. */
@@ -37,7 +42,10 @@ export interface CertificateWithKey {
 }
 
 function serial(): string {
-  return createHash('sha1').update(webcrypto.getRandomValues(new Uint8Array(16))).digest('hex').slice(0, 16);
+  return createHash('sha1')
+    .update(webcrypto.getRandomValues(new Uint8Array(16)))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 async function exportKeyPem(key: CryptoKey): Promise<string> {
@@ -73,7 +81,9 @@ async function issueServerCertificate(
   now: number,
 ): Promise<{ certPem: string; keyPem: string }> {
   const keys = (await webcrypto.subtle.generateKey(ecdsa, true, ['sign', 'verify'])) as CryptoKeyPair;
-  const names = hosts.map((host) => (/^[\d.]+$|:/.test(host) ? { type: 'ip' as const, value: host } : { type: 'dns' as const, value: host }));
+  const names = hosts.map((host) =>
+    /^[\d.]+$|:/.test(host) ? { type: 'ip' as const, value: host } : { type: 'dns' as const, value: host },
+  );
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
     subject: `CN=${hosts[0] ?? '127.0.0.1'}`,
@@ -114,7 +124,11 @@ function stillValidFor(certPem: string, hosts: readonly string[], now: number): 
  * server certificate for `hosts` signed by it (`server.pem`, `server-key.pem`). Reusing the CA across
  * restarts keeps `NODE_EXTRA_CA_CERTS=<certDir>/ca.pem` valid for every later run. Keys are ECDSA P-256.
  */
-export async function loadOrCreateTlsMaterial(options: { certDir: string; hosts: readonly string[]; clock: Clock }): Promise<TlsMaterial> {
+export async function loadOrCreateTlsMaterial(options: {
+  certDir: string;
+  hosts: readonly string[];
+  clock: Clock;
+}): Promise<TlsMaterial> {
   const { certDir, hosts } = options;
   const now = options.clock();
   const file = (name: string) => path.join(certDir, name);
@@ -138,7 +152,8 @@ export async function loadOrCreateTlsMaterial(options: { certDir: string; hosts:
     }
     let serverCertPem = await readIfPresent(file('server.pem'));
     let serverKeyPem = await readIfPresent(file('server-key.pem'));
-    const issuedByThisCa = serverCertPem !== undefined && new NodeX509Certificate(serverCertPem).checkIssued(new NodeX509Certificate(caCertPem));
+    const issuedByThisCa =
+      serverCertPem !== undefined && new NodeX509Certificate(serverCertPem).checkIssued(new NodeX509Certificate(caCertPem));
     if (!serverCertPem || !serverKeyPem || !issuedByThisCa || !stillValidFor(serverCertPem, hosts, now)) {
       const issued = await issueServerCertificate(caCert, caKey, hosts, now);
       serverCertPem = issued.certPem;
@@ -158,7 +173,11 @@ export async function loadOrCreateTlsMaterial(options: { certDir: string; hosts:
  * A self-signed RSA certificate with its key: what an admin uploads under "Certificates & secrets" and
  * what MSAL signs client assertions with. Also used for the token-signing key's `x5c`.
  */
-export async function createSelfSignedRsaCertificate(options: { subject: string; validDays?: number; clock: Clock }): Promise<CertificateWithKey> {
+export async function createSelfSignedRsaCertificate(options: {
+  subject: string;
+  validDays?: number;
+  clock: Clock;
+}): Promise<CertificateWithKey> {
   const now = options.clock();
   const keys = (await webcrypto.subtle.generateKey(rsa, true, ['sign', 'verify'])) as CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({

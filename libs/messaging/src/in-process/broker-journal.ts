@@ -75,7 +75,9 @@ export class SqliteBrokerJournal implements BrokerJournal {
         PRIMARY KEY (group_id, topic, partition)
       ) WITHOUT ROWID;
     `);
-    this.insertMessage = this.db.prepare('INSERT INTO messages (topic, partition, offset, key, value, headers, appended_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.insertMessage = this.db.prepare(
+      'INSERT INTO messages (topic, partition, offset, key, value, headers, appended_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
     this.upsertCommit = this.db.prepare(
       'INSERT INTO commits (group_id, topic, partition, offset) VALUES (?, ?, ?, ?) ON CONFLICT (group_id, topic, partition) DO UPDATE SET offset = excluded.offset',
     );
@@ -86,11 +88,15 @@ export class SqliteBrokerJournal implements BrokerJournal {
 
   load(): JournalSnapshot {
     this.prune();
-    const topics = (this.db.prepare('SELECT topic, partitions FROM topics ORDER BY topic').all() as { topic: string; partitions: number }[]).map((row) => ({
+    const topics = (
+      this.db.prepare('SELECT topic, partitions FROM topics ORDER BY topic').all() as { topic: string; partitions: number }[]
+    ).map((row) => ({
       topic: row.topic,
       partitions: Number(row.partitions),
     }));
-    const rows = this.db.prepare('SELECT topic, partition, offset, key, value, headers FROM messages ORDER BY topic, partition, offset').all() as {
+    const rows = this.db
+      .prepare('SELECT topic, partition, offset, key, value, headers FROM messages ORDER BY topic, partition, offset')
+      .all() as {
       topic: string;
       partition: number;
       offset: number;
@@ -115,9 +121,14 @@ export class SqliteBrokerJournal implements BrokerJournal {
         headers: JSON.parse(row.headers) as Record<string, string>,
       });
     }
-    const commits = (this.db.prepare('SELECT group_id, topic, partition, offset FROM commits').all() as { group_id: string; topic: string; partition: number; offset: number }[]).map(
-      (row) => ({ groupId: row.group_id, topic: row.topic, partition: Number(row.partition), offset: Number(row.offset) }),
-    );
+    const commits = (
+      this.db.prepare('SELECT group_id, topic, partition, offset FROM commits').all() as {
+        group_id: string;
+        topic: string;
+        partition: number;
+        offset: number;
+      }[]
+    ).map((row) => ({ groupId: row.group_id, topic: row.topic, partition: Number(row.partition), offset: Number(row.offset) }));
     return { topics, partitions: [...byPartition.values()], commits };
   }
 
@@ -131,7 +142,15 @@ export class SqliteBrokerJournal implements BrokerJournal {
     this.db.exec('BEGIN IMMEDIATE');
     try {
       for (const message of messages) {
-        this.insertMessage.run(message.topic, message.partition, message.offset, message.key, message.value, JSON.stringify(message.headers), now);
+        this.insertMessage.run(
+          message.topic,
+          message.partition,
+          message.offset,
+          message.key,
+          message.value,
+          JSON.stringify(message.headers),
+          now,
+        );
       }
       this.db.exec('COMMIT');
     } catch (error) {

@@ -16,11 +16,20 @@ beforeEach(() => {
   contractBroker = new InProcessBroker({ journal: new SqliteBrokerJournal({ path: fileFor() }) });
 });
 afterAll(() => contractBroker?.close());
-describeEventBusContract('in-process with a SQLite journal', { createBus: () => new InProcessEventBus({ broker: contractBroker }), timeoutMs: 5_000 });
+describeEventBusContract('in-process with a SQLite journal', {
+  createBus: () => new InProcessEventBus({ broker: contractBroker }),
+  timeoutMs: 5_000,
+});
 
 const text = (message: DeliveredMessage) => message.value.toString();
 const openBus = (file: string, retentionMs?: number, clock?: () => number) => {
-  const broker = new InProcessBroker({ journal: new SqliteBrokerJournal({ path: file, ...(retentionMs === undefined ? {} : { retentionMs }), ...(clock ? { clock } : {}) }) });
+  const broker = new InProcessBroker({
+    journal: new SqliteBrokerJournal({
+      path: file,
+      ...(retentionMs === undefined ? {} : { retentionMs }),
+      ...(clock ? { clock } : {}),
+    }),
+  });
   return { broker, bus: new InProcessEventBus({ broker }) };
 };
 
@@ -29,22 +38,25 @@ describe('InProcessBroker with a SQLite journal across restarts', () => {
     const file = fileFor();
     const first = openBus(file);
     await first.bus.ensureTopics([{ topic: 'inbound', partitions: 2 }]);
-    await first.bus.publish('inbound', ['a', 'b', 'c', 'd'].map((value) => ({ key: 'mailbox-1', value: Buffer.from(value) })));
+    await first.bus.publish(
+      'inbound',
+      ['a', 'b', 'c', 'd'].map((value) => ({ key: 'mailbox-1', value: Buffer.from(value) })),
+    );
     const seen: string[] = [];
     let inFlight!: () => void;
     const stuck = new Promise<void>((resolve) => (inFlight = resolve));
     const subscription = await first.bus.subscribe({
-        groupId: 'router',
-        topics: ['inbound'],
-        handler: async (message, signal) => {
-          if (text(message) === 'c') {
-            inFlight();
-            // "Crash" while handling c: never finishes; the close below aborts it without a commit.
-            await new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
-          }
-          seen.push(text(message));
-        },
-      });
+      groupId: 'router',
+      topics: ['inbound'],
+      handler: async (message, signal) => {
+        if (text(message) === 'c') {
+          inFlight();
+          // "Crash" while handling c: never finishes; the close below aborts it without a commit.
+          await new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
+        }
+        seen.push(text(message));
+      },
+    });
     await stuck;
     await subscription.close({ graceMs: 50 });
     await first.bus.close();
@@ -60,7 +72,11 @@ describe('InProcessBroker with a SQLite journal across restarts', () => {
     expect(after.map((m) => Number(m.offset))).toEqual([2, 3, 4]);
     // A new group still reads the whole log from the beginning.
     const fresh: string[] = [];
-    await second.bus.subscribe({ groupId: 'audit', topics: ['inbound'], handler: async (message) => void fresh.push(text(message)) });
+    await second.bus.subscribe({
+      groupId: 'audit',
+      topics: ['inbound'],
+      handler: async (message) => void fresh.push(text(message)),
+    });
     await waitFor(() => fresh.length === 5, { timeoutMs: 5_000 });
     expect(fresh).toEqual(['a', 'b', 'c', 'd', 'e']);
     await second.bus.close();
@@ -71,7 +87,10 @@ describe('InProcessBroker with a SQLite journal across restarts', () => {
     const file = fileFor();
     let now = 1_000_000;
     const first = openBus(file, 60_000, () => now);
-    await first.bus.publish('t', ['1', '2', '3', '4'].map((value) => ({ key: 'k', value: Buffer.from(value) })));
+    await first.bus.publish(
+      't',
+      ['1', '2', '3', '4'].map((value) => ({ key: 'k', value: Buffer.from(value) })),
+    );
     const a: string[] = [];
     const b: string[] = [];
     await first.bus.subscribe({ groupId: 'fast', topics: ['t'], handler: async (m) => void a.push(text(m)) });
@@ -98,11 +117,15 @@ describe('InProcessBroker with a SQLite journal across restarts', () => {
   it('loses no acknowledged publish and no commit when the process is killed', async () => {
     const file = fileFor();
     const topic = 'crash';
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures', 'journaled-worker.ts'), file, topic, 'g'], {
-      cwd: workspaceRoot,
-      env: { ...process.env, TSX_TSCONFIG_PATH: path.join(workspaceRoot, 'tsconfig.base.json') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(__dirname, 'fixtures', 'journaled-worker.ts'), file, topic, 'g'],
+      {
+        cwd: workspaceRoot,
+        env: { ...process.env, TSX_TSCONFIG_PATH: path.join(workspaceRoot, 'tsconfig.base.json') },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let buffer = '';
     let published = -1;
     const consumed: number[] = [];
@@ -118,7 +141,10 @@ describe('InProcessBroker with a SQLite journal across restarts', () => {
     });
     const exited = new Promise((resolve) => child.on('exit', resolve));
     try {
-      await waitFor(() => published >= 2_000 && consumed.length >= 500, { timeoutMs: 60_000, description: 'the worker to publish and consume' });
+      await waitFor(() => published >= 2_000 && consumed.length >= 500, {
+        timeoutMs: 60_000,
+        description: 'the worker to publish and consume',
+      });
     } finally {
       child.kill('SIGKILL');
       await exited;
@@ -135,8 +161,15 @@ describe('InProcessBroker with a SQLite journal across restarts', () => {
     // the sentinel is all it gets.
     await reopened.bus.publish(topic, { key: 'k', value: Buffer.from(String(values.length)) });
     const redelivered: number[] = [];
-    await reopened.bus.subscribe({ groupId: 'g', topics: [topic], handler: async (m) => void redelivered.push(Number(m.value.toString())) });
-    await waitFor(() => redelivered.at(-1) === values.length, { timeoutMs: 60_000, description: 'the rest of the log and the sentinel' });
+    await reopened.bus.subscribe({
+      groupId: 'g',
+      topics: [topic],
+      handler: async (m) => void redelivered.push(Number(m.value.toString())),
+    });
+    await waitFor(() => redelivered.at(-1) === values.length, {
+      timeoutMs: 60_000,
+      description: 'the rest of the log and the sentinel',
+    });
     const lastDone = consumed.at(-1) ?? -1;
     expect(redelivered[0]).toBeGreaterThanOrEqual(lastDone); // at-least-once: the last one may come again
     expect(redelivered[0]).toBeLessThanOrEqual(lastDone + 1);

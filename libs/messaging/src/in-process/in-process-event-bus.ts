@@ -134,7 +134,14 @@ export class InProcessBroker {
       const log = partitions[partition] as PartitionLog;
       const offset = next.get(partition) ?? log.end;
       next.set(partition, offset + 1);
-      return { topic, partition, offset: String(offset), key: message.key, value: Buffer.from(message.value), headers: { ...message.headers } };
+      return {
+        topic,
+        partition,
+        offset: String(offset),
+        key: message.key,
+        value: Buffer.from(message.value),
+        headers: { ...message.headers },
+      };
     });
     this.journal?.append(stored.map((message): JournalMessage => ({ ...message, offset: Number(message.offset) })));
     for (const message of stored) (partitions[message.partition] as PartitionLog).append(message);
@@ -154,7 +161,10 @@ export class InProcessBroker {
   private restore(journal: BrokerJournal): void {
     const snapshot = journal.load();
     for (const { topic, partitions } of snapshot.topics) {
-      this.topics.set(topic, Array.from({ length: partitions }, () => new PartitionLog()));
+      this.topics.set(
+        topic,
+        Array.from({ length: partitions }, () => new PartitionLog()),
+      );
     }
     for (const entry of snapshot.partitions) {
       const log = this.topics.get(entry.topic)?.[entry.partition];
@@ -162,7 +172,8 @@ export class InProcessBroker {
       log.base = entry.base;
       log.messages = entry.messages.map((message) => ({ ...message, offset: String(message.offset) }));
     }
-    for (const commit of snapshot.commits) this.group(commit.groupId).committed.set(`${commit.topic}:${commit.partition}`, commit.offset);
+    for (const commit of snapshot.commits)
+      this.group(commit.groupId).committed.set(`${commit.topic}:${commit.partition}`, commit.offset);
   }
 
   /** Stops every member's loops, then hands out the group's partitions round-robin. Serialized per group. */
@@ -311,8 +322,7 @@ class InProcessSubscription implements Subscription {
     const key = `${topic}:${partition}`;
     const log = this.broker.topic(topic)[partition] as PartitionLog;
     while (!stop.aborted) {
-      const wanted =
-        this.group.committed.get(key) ?? (this.options.fromBeginning === false ? (this.joinedAt.get(key) ?? 0) : 0);
+      const wanted = this.group.committed.get(key) ?? (this.options.fromBeginning === false ? (this.joinedAt.get(key) ?? 0) : 0);
       // Offsets a journal pruned are gone: start at the oldest message kept.
       const offset = Math.max(wanted, log.base);
       const message = log.at(offset);

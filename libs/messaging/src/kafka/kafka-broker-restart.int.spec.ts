@@ -32,8 +32,16 @@ describe('KafkaEventBus when its broker is killed and comes back', () => {
       await kafka.restart();
       const back = Date.now();
       // What a producer published right after the broker's return reaches the consumer in seconds.
-      await waitFor(() => bus.publish(topic, { key: 'k', value: Buffer.from('after') }).then(() => true), { timeoutMs: 30_000, intervalMs: 250, description: 'a publish after the restart' });
-      await waitFor(() => received.some((message) => message.value.toString() === 'after'), { timeoutMs: 60_000, intervalMs: 100, description: 'the message after the restart' });
+      await waitFor(() => bus.publish(topic, { key: 'k', value: Buffer.from('after') }).then(() => true), {
+        timeoutMs: 30_000,
+        intervalMs: 250,
+        description: 'a publish after the restart',
+      });
+      await waitFor(() => received.some((message) => message.value.toString() === 'after'), {
+        timeoutMs: 60_000,
+        intervalMs: 100,
+        description: 'the message after the restart',
+      });
       expect(Date.now() - back).toBeLessThanOrEqual(10_000);
     } finally {
       await bus.close();
@@ -51,13 +59,20 @@ describe('KafkaEventBus when its broker is killed and comes back', () => {
         await bus.ensureTopics([{ topic, partitions: 1 }]);
         await bus.subscribe({ groupId: randomId('g'), topics: [topic], handler: async (message) => void received.push(message) });
       })();
-      const outcome = starting.then(() => 'started', (error: unknown) => error);
+      const outcome = starting.then(
+        () => 'started',
+        (error: unknown) => error,
+      );
       // Longer than kafkajs' own connection retries.
       await new Promise((resolve) => setTimeout(resolve, 15_000));
       await kafka.restart();
       await expect(outcome).resolves.toBe('started');
       await bus.publish(topic, { key: 'k', value: Buffer.from('hello') });
-      await waitFor(() => received.some((message) => message.value.toString() === 'hello'), { timeoutMs: 60_000, intervalMs: 100, description: 'the message' });
+      await waitFor(() => received.some((message) => message.value.toString() === 'hello'), {
+        timeoutMs: 60_000,
+        intervalMs: 100,
+        description: 'the message',
+      });
     } finally {
       await bus.close();
     }

@@ -1,7 +1,6 @@
 import {
   Kafka,
   logLevel as KafkaLogLevel,
-
   type Admin,
   type Consumer,
   type IHeaders,
@@ -12,13 +11,7 @@ import {
 import { withRetry, type Logger } from '@mailroute/platform';
 import { deliver, publishTraced } from '../delivery';
 import { BusClosedError, BusUnavailableError } from '../errors';
-import type {
-  EventBus,
-  OutgoingMessage,
-  PartitionAssignment,
-  SubscribeOptions,
-  Subscription,
-} from '../ports/event-bus.port';
+import type { EventBus, OutgoingMessage, PartitionAssignment, SubscribeOptions, Subscription } from '../ports/event-bus.port';
 
 export interface KafkaEventBusOptions {
   /** `host:port` of one or more brokers. */
@@ -65,7 +58,8 @@ const defaultOptions = {
  */
 export class KafkaEventBus implements EventBus {
   private readonly kafka: Kafka;
-  private readonly options: KafkaEventBusOptions & typeof defaultOptions & { retry: Required<NonNullable<KafkaEventBusOptions['retry']>> };
+  private readonly options: KafkaEventBusOptions &
+    typeof defaultOptions & { retry: Required<NonNullable<KafkaEventBusOptions['retry']>> };
   private producer: Producer | undefined;
   private producerReady: Promise<Producer> | undefined;
   private readonly subscriptions = new Set<KafkaSubscription>();
@@ -155,7 +149,8 @@ export class KafkaEventBus implements EventBus {
         initialDelayMs,
         maxDelayMs,
         signal: signal ? AbortSignal.any([this.closing.signal, signal]) : this.closing.signal,
-        onRetry: (error, attempt, delayMs) => this.options.logger?.warn({ err: error, attempt, delayMs: Math.round(delayMs) }, `kafka: ${what} failed; trying again`),
+        onRetry: (error, attempt, delayMs) =>
+          this.options.logger?.warn({ err: error, attempt, delayMs: Math.round(delayMs) }, `kafka: ${what} failed; trying again`),
       },
     );
   }
@@ -170,7 +165,11 @@ export class KafkaEventBus implements EventBus {
         await producer.send({
           topic,
           acks: -1,
-          messages: traced.map((message) => ({ key: message.key, value: Buffer.from(message.value), headers: message.headers ?? {} })),
+          messages: traced.map((message) => ({
+            key: message.key,
+            value: Buffer.from(message.value),
+            headers: message.headers ?? {},
+          })),
         });
       } catch (error) {
         throw new BusUnavailableError(`kafka: publish to ${topic} failed`, error);
@@ -355,4 +354,3 @@ function toStringHeaders(headers: IHeaders | undefined): Record<string, string> 
   }
   return out;
 }
-

@@ -19,8 +19,15 @@ describe('KafkaEventBus with a handler that takes longer than the session timeou
           if (message.value.toString() === 'slow') await new Promise((resolve) => setTimeout(resolve, 15_000));
         },
       });
-      await bus.publish(topic, [{ key: 'k', value: Buffer.from('slow') }, { key: 'k', value: Buffer.from('next') }]);
-      await waitFor(() => calls.includes('next'), { timeoutMs: 90_000, intervalMs: 200, description: 'the message after the slow one' });
+      await bus.publish(topic, [
+        { key: 'k', value: Buffer.from('slow') },
+        { key: 'k', value: Buffer.from('next') },
+      ]);
+      await waitFor(() => calls.includes('next'), {
+        timeoutMs: 90_000,
+        intervalMs: 200,
+        description: 'the message after the slow one',
+      });
       expect(calls).toEqual(['slow', 'next']);
     } finally {
       await bus.close();

@@ -23,9 +23,9 @@ export class EmbeddedAppCredentialsRepository implements AppCredentialsRepositor
   }
 
   async get(tenantId: string, credentialsId: string): Promise<AppCredentialsRecord | undefined> {
-    const row = this.store.db.prepare('SELECT document FROM app_credentials WHERE key = ?').get(keyOf(tenantId, credentialsId)) as
-      | { document: string }
-      | undefined;
+    const row = this.store.db
+      .prepare('SELECT document FROM app_credentials WHERE key = ?')
+      .get(keyOf(tenantId, credentialsId)) as { document: string } | undefined;
     return row ? fromJsonDocument<AppCredentialsRecord>(row.document) : undefined;
   }
 
@@ -38,18 +38,23 @@ export class EmbeddedAppCredentialsRepository implements AppCredentialsRepositor
       .prepare('UPDATE app_credentials SET version = ?, document = ? WHERE key = ? AND version = ?')
       .run(next.version, toJsonDocument(next), keyOf(record.tenantId, record.credentialsId), record.version);
     if (result.changes === 0) {
-      throw new ConflictError(`tenant credentials ${JSON.stringify(record.credentialsId)} changed since it was read; read it again`);
+      throw new ConflictError(
+        `tenant credentials ${JSON.stringify(record.credentialsId)} changed since it was read; read it again`,
+      );
     }
     return next;
   }
 
   async delete(tenantId: string, credentialsId: string, expectedVersion?: number): Promise<boolean> {
     const key = keyOf(tenantId, credentialsId);
-    if (expectedVersion === undefined) return this.store.db.prepare('DELETE FROM app_credentials WHERE key = ?').run(key).changes === 1;
+    if (expectedVersion === undefined)
+      return this.store.db.prepare('DELETE FROM app_credentials WHERE key = ?').run(key).changes === 1;
     const result = this.store.db.prepare('DELETE FROM app_credentials WHERE key = ? AND version = ?').run(key, expectedVersion);
     if (result.changes === 1) return true;
     if (!(await this.get(tenantId, credentialsId))) return false;
-    throw new ConflictError(`tenant credentials ${JSON.stringify(credentialsId)} changed since version ${expectedVersion}; read it again`);
+    throw new ConflictError(
+      `tenant credentials ${JSON.stringify(credentialsId)} changed since version ${expectedVersion}; read it again`,
+    );
   }
 
   async list(tenantId: string, request: PageRequest): Promise<Page<AppCredentialsRecord>> {
@@ -62,7 +67,8 @@ export class EmbeddedAppCredentialsRepository implements AppCredentialsRepositor
 
   private pageOf(prefix: string, request: PageRequest): Page<AppCredentialsRecord> {
     const { pageSize, after } = readPageRequest(request);
-    if (after !== undefined && !after.startsWith(prefix)) throw new ValidationError('page.page_token', 'was issued for another list');
+    if (after !== undefined && !after.startsWith(prefix))
+      throw new ValidationError('page.page_token', 'was issued for another list');
     const rows = this.store.db
       .prepare('SELECT key, document FROM app_credentials WHERE key > ? AND key < ? ORDER BY key LIMIT ?')
       .all(after ?? prefix, `${prefix}\uffff`, pageSize + 1) as { key: string; document: string }[];

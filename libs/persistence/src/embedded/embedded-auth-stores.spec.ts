@@ -1,4 +1,8 @@
-import { describeAppCredentialsRepositoryContract, describeDocumentTableContract, describeLeaseRepositoryContract } from '@mailroute/testing';
+import {
+  describeAppCredentialsRepositoryContract,
+  describeDocumentTableContract,
+  describeLeaseRepositoryContract,
+} from '@mailroute/testing';
 import { EmbeddedAppCredentialsRepository, EmbeddedDocumentTable, EmbeddedLeaseRepository, EmbeddedStore } from '../index';
 
 function openStore(): { store: EmbeddedStore; close: () => Promise<void> } {

@@ -27,7 +27,10 @@ export class EmbeddedInteractionRepository implements InteractionRepository {
     historyEntry: StatementSync;
   };
 
-  constructor(private readonly store: EmbeddedStore, prefix = 'router') {
+  constructor(
+    private readonly store: EmbeddedStore,
+    prefix = 'router',
+  ) {
     if (!prefixPattern.test(prefix)) throw new Error(`prefix ${JSON.stringify(prefix)} must match ${prefixPattern.source}`);
     this.table = `${prefix}_interactions`;
     this.historyTable = `${prefix}_interaction_history`;
@@ -46,7 +49,9 @@ export class EmbeddedInteractionRepository implements InteractionRepository {
     `);
     this.statements = {
       get: store.db.prepare(`SELECT document FROM ${this.table} WHERE tenant_id = ? AND interaction_id = ?`),
-      insertHistory: store.db.prepare(`INSERT INTO ${this.historyTable} (tenant_id, interaction_id, version, document) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+      insertHistory: store.db.prepare(
+        `INSERT INTO ${this.historyTable} (tenant_id, interaction_id, version, document) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      ),
       upsert: store.db.prepare(
         `INSERT INTO ${this.table} (tenant_id, interaction_id, version, state, queued_at, received_at, offer_expires_at, document)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -55,7 +60,9 @@ export class EmbeddedInteractionRepository implements InteractionRepository {
            document = excluded.document
          WHERE excluded.version > ${this.table}.version`,
       ),
-      historyEntry: store.db.prepare(`SELECT document FROM ${this.historyTable} WHERE tenant_id = ? AND interaction_id = ? AND version = ?`),
+      historyEntry: store.db.prepare(
+        `SELECT document FROM ${this.historyTable} WHERE tenant_id = ? AND interaction_id = ? AND version = ?`,
+      ),
     };
   }
 
@@ -73,7 +80,9 @@ export class EmbeddedInteractionRepository implements InteractionRepository {
     const db = this.store.db;
     db.exec('BEGIN IMMEDIATE');
     try {
-      const claimed = this.statements.insertHistory.run(entry.tenantId, entry.interactionId, entry.version, toJsonDocument(entry)).changes === 1;
+      const claimed =
+        this.statements.insertHistory.run(entry.tenantId, entry.interactionId, entry.version, toJsonDocument(entry)).changes ===
+        1;
       if (claimed) {
         const record = entry.interaction;
         this.statements.upsert.run(
@@ -122,13 +131,20 @@ export class EmbeddedInteractionRepository implements InteractionRepository {
   }
 
   /** Keyset pages by interaction id; the filter's other fields are checked on the decoded records. */
-  async search(tenantId: string, filter: InteractionSearch, afterId: string | undefined, limit: number): Promise<InteractionRecord[]> {
+  async search(
+    tenantId: string,
+    filter: InteractionSearch,
+    afterId: string | undefined,
+    limit: number,
+  ): Promise<InteractionRecord[]> {
     const found: InteractionRecord[] = [];
     let cursor = afterId ?? '';
     const batch = Math.max(limit, 200);
     for (;;) {
       const rows = this.store.db
-        .prepare(`SELECT interaction_id, document FROM ${this.table} WHERE tenant_id = ? AND interaction_id > ? ORDER BY interaction_id LIMIT ?`)
+        .prepare(
+          `SELECT interaction_id, document FROM ${this.table} WHERE tenant_id = ? AND interaction_id > ? ORDER BY interaction_id LIMIT ?`,
+        )
         .all(tenantId, cursor, batch) as { interaction_id: string; document: string }[];
       for (const row of rows) {
         const record = fromJsonDocument<InteractionRecord>(row.document);
@@ -140,9 +156,16 @@ export class EmbeddedInteractionRepository implements InteractionRepository {
     }
   }
 
-  async history(tenantId: string, interactionId: string, afterVersion: number, limit: number): Promise<InteractionHistoryRecord[]> {
+  async history(
+    tenantId: string,
+    interactionId: string,
+    afterVersion: number,
+    limit: number,
+  ): Promise<InteractionHistoryRecord[]> {
     const rows = this.store.db
-      .prepare(`SELECT document FROM ${this.historyTable} WHERE tenant_id = ? AND interaction_id = ? AND version > ? ORDER BY version LIMIT ?`)
+      .prepare(
+        `SELECT document FROM ${this.historyTable} WHERE tenant_id = ? AND interaction_id = ? AND version > ? ORDER BY version LIMIT ?`,
+      )
       .all(tenantId, interactionId, afterVersion, limit) as { document: string }[];
     return rows.map((row) => fromJsonDocument<InteractionHistoryRecord>(row.document));
   }
@@ -157,7 +180,12 @@ export class EmbeddedInteractionRepository implements InteractionRepository {
 function matches(record: InteractionRecord, filter: InteractionSearch): boolean {
   if (filter.states?.length && !filter.states.includes(record.state)) return false;
   if (filter.queueIds?.length && !filter.queueIds.includes(record.queueId ?? '')) return false;
-  if (filter.agentIds?.length && !filter.agentIds.includes(record.agentId ?? '') && !filter.agentIds.includes(record.offeredAgentId ?? '')) return false;
+  if (
+    filter.agentIds?.length &&
+    !filter.agentIds.includes(record.agentId ?? '') &&
+    !filter.agentIds.includes(record.offeredAgentId ?? '')
+  )
+    return false;
   if (filter.mailboxIds?.length && !filter.mailboxIds.includes(record.mailboxId)) return false;
   if (filter.customerAddress && record.customerAddress !== filter.customerAddress.toLowerCase()) return false;
   if (filter.conversationId && record.conversationId !== filter.conversationId) return false;

@@ -30,6 +30,8 @@ export class EmbeddedLeaseRepository implements LeaseRepository {
   }
 
   async release(lease: Lease): Promise<void> {
-    this.store.db.prepare('UPDATE leases SET released = 1 WHERE key = ? AND epoch = ? AND owner = ?').run(lease.key, lease.epoch, lease.owner);
+    this.store.db
+      .prepare('UPDATE leases SET released = 1 WHERE key = ? AND epoch = ? AND owner = ?')
+      .run(lease.key, lease.epoch, lease.owner);
   }
 }

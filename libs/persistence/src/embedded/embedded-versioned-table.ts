@@ -10,17 +10,28 @@ const tableNamePattern = /^[a-z][a-z0-9_]{0,62}$/;
  * cannot bring it back. SQLite serialises writers, so a compare-and-set is one conditional statement.
  */
 export class EmbeddedVersionedTable<T extends object> {
-  constructor(private readonly store: EmbeddedStore, readonly name: string) {
+  constructor(
+    private readonly store: EmbeddedStore,
+    readonly name: string,
+  ) {
     if (!tableNamePattern.test(name)) throw new Error(`table name ${JSON.stringify(name)} must match ${tableNamePattern.source}`);
-    store.db.exec(`CREATE TABLE IF NOT EXISTS ${name} (key TEXT PRIMARY KEY, version INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0, data TEXT) WITHOUT ROWID`);
+    store.db.exec(
+      `CREATE TABLE IF NOT EXISTS ${name} (key TEXT PRIMARY KEY, version INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0, data TEXT) WITHOUT ROWID`,
+    );
   }
 
   async latest(key: string): Promise<LatestVersion<T> | undefined> {
     const row = this.head(key);
-    return row && !row.deleted && row.data !== null ? { key, version: Number(row.version), data: fromJsonDocument<T>(row.data) } : undefined;
+    return row && !row.deleted && row.data !== null
+      ? { key, version: Number(row.version), data: fromJsonDocument<T>(row.data) }
+      : undefined;
   }
 
-  async write(key: string, expectedVersion: number, data: T): Promise<{ outcome: 'written'; version: number } | { outcome: 'conflict' }> {
+  async write(
+    key: string,
+    expectedVersion: number,
+    data: T,
+  ): Promise<{ outcome: 'written'; version: number } | { outcome: 'conflict' }> {
     const document = toJsonDocument(data);
     if (expectedVersion === 0) {
       // Create, or revive a tombstone: the version keeps counting up.
@@ -46,9 +57,12 @@ export class EmbeddedVersionedTable<T extends object> {
       throw new ConflictError(`${this.name} ${JSON.stringify(key)} changed since version ${expectedVersion}; read it again`);
     }
     const result = this.store.db
-      .prepare(`UPDATE ${this.name} SET version = version + 1, deleted = 1, data = NULL WHERE key = ? AND version = ? AND deleted = 0`)
+      .prepare(
+        `UPDATE ${this.name} SET version = version + 1, deleted = 1, data = NULL WHERE key = ? AND version = ? AND deleted = 0`,
+      )
       .run(key, head.version);
-    if (result.changes !== 1) throw new ConflictError(`${this.name} ${JSON.stringify(key)} changed while deleting it; delete it again`);
+    if (result.changes !== 1)
+      throw new ConflictError(`${this.name} ${JSON.stringify(key)} changed while deleting it; delete it again`);
     return true;
   }
 
@@ -61,7 +75,6 @@ export class EmbeddedVersionedTable<T extends object> {
 
   private head(key: string): { version: number; deleted: number; data: string | null } | undefined {
     return this.store.db.prepare(`SELECT version, deleted, data FROM ${this.name} WHERE key = ?`).get(key) as
-      | { version: number; deleted: number; data: string | null }
-      | undefined;
+      { version: number; deleted: number; data: string | null } | undefined;
   }
 }

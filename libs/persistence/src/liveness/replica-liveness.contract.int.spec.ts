@@ -18,7 +18,11 @@ const backends: [string, () => Promise<Backend>][] = [
   [
     'MongoDB (FerretDB over TCP)',
     async () => {
-      const store = await MongoStore.connect({ url: testInfra().mongoUrl, database: randomId('liveness'), appName: 'persistence-test' });
+      const store = await MongoStore.connect({
+        url: testInfra().mongoUrl,
+        database: randomId('liveness'),
+        appName: 'persistence-test',
+      });
       return {
         table: new MongoDocumentTable<LivenessDocument>(store, 'replica_liveness'),
         close: async () => {
@@ -58,7 +62,9 @@ describe.each(backends)('replica liveness on the %s', (_name, open) => {
     expect(await other.gone(now)).toEqual(new Set());
     now += 2_000;
     expect(await other.isGone('a', owner.incarnation, now)).toBe(true);
-    expect(await other.gone(now)).toEqual(new Set([incarnationKey('a', owner.incarnation), incarnationKey('b', other.incarnation)]));
+    expect(await other.gone(now)).toEqual(
+      new Set([incarnationKey('a', owner.incarnation), incarnationKey('b', other.incarnation)]),
+    );
   });
 
   it('knows at once an incarnation that stopped cleanly or whose replica id restarted as another incarnation', async () => {
@@ -79,7 +85,9 @@ describe.each(backends)('replica liveness on the %s', (_name, open) => {
     expect(await other.isGone('c', crashed.incarnation, now)).toBe(false);
     const again = await started('c');
     expect(await other.isGone('c', crashed.incarnation, now)).toBe(true);
-    expect(await other.gone(now)).toEqual(new Set([incarnationKey('a', first.incarnation), incarnationKey('c', crashed.incarnation)]));
+    expect(await other.gone(now)).toEqual(
+      new Set([incarnationKey('a', first.incarnation), incarnationKey('c', crashed.incarnation)]),
+    );
     // An incarnation the table does not know, while its replica id runs another live one, is over too.
     expect(await other.isGone('c', 'never-beat', now)).toBe(true);
     await again.stop();
@@ -143,6 +151,9 @@ describe.each(backends)('replica liveness on the %s', (_name, open) => {
     now += 11 * 60_000;
     await b.beat();
     await b.gone(now);
-    await waitFor(async () => (await backend.table.list({ prefix: 'a/', limit: 10 })).length === 0, { timeoutMs: 10_000, description: 'the dead incarnation forgotten' });
+    await waitFor(async () => (await backend.table.list({ prefix: 'a/', limit: 10 })).length === 0, {
+      timeoutMs: 10_000,
+      description: 'the dead incarnation forgotten',
+    });
   });
 });

@@ -121,13 +121,28 @@ export class ReplicaLiveness {
     const startedAt = this.startedAt;
     const seq = ++this.seq;
     const issuedAt = this.clock();
-    const inserted = await this.table.insert(heartbeatKey(this.replicaId, incarnation, seq), { replicaId: this.replicaId, incarnation, seq, expiresAt: issuedAt + this.ttlMs, startedAt });
+    const inserted = await this.table.insert(heartbeatKey(this.replicaId, incarnation, seq), {
+      replicaId: this.replicaId,
+      incarnation,
+      seq,
+      expiresAt: issuedAt + this.ttlMs,
+      startedAt,
+    });
     const acknowledgedAt = this.clock();
     if (seq > 2) void this.table.delete(heartbeatKey(this.replicaId, incarnation, seq - 2)).catch(() => undefined);
     if (incarnation !== this.current) return { lapsed: false };
     if (this.aliveUntil !== 0 && acknowledgedAt >= this.aliveUntil) {
       // The old incarnation is over: say so, so what it held is free for others at once.
-      await this.table.insert(heartbeatKey(this.replicaId, incarnation, seq + 1), { replicaId: this.replicaId, incarnation, seq: seq + 1, expiresAt: acknowledgedAt, startedAt, stopped: true }).catch(() => false);
+      await this.table
+        .insert(heartbeatKey(this.replicaId, incarnation, seq + 1), {
+          replicaId: this.replicaId,
+          incarnation,
+          seq: seq + 1,
+          expiresAt: acknowledgedAt,
+          startedAt,
+          stopped: true,
+        })
+        .catch(() => false);
       this.current = newIncarnation();
       this.startedAt = Math.max(acknowledgedAt, startedAt + 1);
       this.seq = 0;
@@ -145,7 +160,13 @@ export class ReplicaLiveness {
    * Beats every `intervalMs` in the background (one beat at a time) until `stop()`; `onBeat` gets each
    * result (a lapse included), `onError` each failed beat. Call after a first awaited `beat()`.
    */
-  keepBeating(intervalMs: number, handlers: { onBeat?: (result: { lapsed: boolean; lapsedIncarnation?: string }) => void; onError?: (error: unknown) => void } = {}): void {
+  keepBeating(
+    intervalMs: number,
+    handlers: {
+      onBeat?: (result: { lapsed: boolean; lapsedIncarnation?: string }) => void;
+      onError?: (error: unknown) => void;
+    } = {},
+  ): void {
     if (this.timer) return;
     this.timer = setInterval(() => {
       this.beating ??= this.beat()
@@ -165,7 +186,14 @@ export class ReplicaLiveness {
     await this.beating;
     const seq = ++this.seq;
     this.aliveUntil = 0;
-    await this.table.insert(heartbeatKey(this.replicaId, this.current, seq), { replicaId: this.replicaId, incarnation: this.current, seq, expiresAt: this.clock(), startedAt: this.startedAt, stopped: true });
+    await this.table.insert(heartbeatKey(this.replicaId, this.current, seq), {
+      replicaId: this.replicaId,
+      incarnation: this.current,
+      seq,
+      expiresAt: this.clock(),
+      startedAt: this.startedAt,
+      stopped: true,
+    });
   }
 
   /**

@@ -43,7 +43,9 @@ export class MongoAppCredentialsRepository implements AppCredentialsRepository {
     const next: StoredRecord = { ...data, createdAt: current.data.createdAt, updatedAt: now };
     const result = current.version === expectedVersion ? await this.records.write(key, expectedVersion, next) : undefined;
     if (!result || result.outcome === 'conflict') {
-      throw new ConflictError(`tenant credentials ${JSON.stringify(record.credentialsId)} changed since it was read; read it again`);
+      throw new ConflictError(
+        `tenant credentials ${JSON.stringify(record.credentialsId)} changed since it was read; read it again`,
+      );
     }
     return { ...next, version: result.version };
   }
@@ -62,9 +64,12 @@ export class MongoAppCredentialsRepository implements AppCredentialsRepository {
 
   private async pageOf(prefix: string, request: PageRequest): Promise<Page<AppCredentialsRecord>> {
     const { pageSize, after } = readPageRequest(request);
-    if (after !== undefined && !after.startsWith(prefix)) throw new ValidationError('page.page_token', 'was issued for another list');
+    if (after !== undefined && !after.startsWith(prefix))
+      throw new ValidationError('page.page_token', 'was issued for another list');
     // Keys are `<tenant>/<id>`: the tenant's keys sort right after `<tenant>/` and contiguously.
-    const found = (await this.records.page(after ?? (prefix || undefined), pageSize + 1)).filter((item) => item.key.startsWith(prefix));
+    const found = (await this.records.page(after ?? (prefix || undefined), pageSize + 1)).filter((item) =>
+      item.key.startsWith(prefix),
+    );
     const items = found.slice(0, pageSize).map(toRecord);
     const last = found.length > pageSize ? found[pageSize - 1] : undefined;
     return last ? { items, nextPageToken: encodePageToken(last.key) } : { items };

@@ -17,7 +17,10 @@ interface Row<T> {
 export class MongoDocumentTable<T extends object> implements DocumentTable<T> {
   private readonly collection: Collection<Row<T>>;
 
-  constructor(store: MongoStore | { db: Db }, readonly name: string) {
+  constructor(
+    store: MongoStore | { db: Db },
+    readonly name: string,
+  ) {
     this.collection = store.db.collection<Row<T>>(name);
   }
 
@@ -40,7 +43,9 @@ export class MongoDocumentTable<T extends object> implements DocumentTable<T> {
 
   async insert(key: string, document: T): Promise<boolean> {
     try {
-      await this.collection.insertOne({ _id: key, doc: document } as Parameters<Collection<Row<T>>['insertOne']>[0], { ignoreUndefined: true });
+      await this.collection.insertOne({ _id: key, doc: document } as Parameters<Collection<Row<T>>['insertOne']>[0], {
+        ignoreUndefined: true,
+      });
       return true;
     } catch (error) {
       if (isDuplicateKeyError(error)) return false;
@@ -59,7 +64,8 @@ export class MongoDocumentTable<T extends object> implements DocumentTable<T> {
   }
 
   async list(options: DocumentListOptions): Promise<KeyedDocument<T>[]> {
-    const lower = options.after !== undefined && options.after >= options.prefix ? { $gt: options.after } : { $gte: options.prefix };
+    const lower =
+      options.after !== undefined && options.after >= options.prefix ? { $gt: options.after } : { $gte: options.prefix };
     const rows = await this.run(() =>
       this.collection
         .find({ _id: { ...lower, $lt: prefixEnd(options.prefix) } })

@@ -3,7 +3,11 @@ import { MongoInteractionRepository, MongoStore, VersionedCollection, interactio
 
 describeInteractionRepositoryContract('MongoDB (FerretDB over TCP)', {
   create: async () => {
-    const store = await MongoStore.connect({ url: testInfra().mongoUrl, database: randomId('ixcontract'), appName: 'persistence-test' });
+    const store = await MongoStore.connect({
+      url: testInfra().mongoUrl,
+      database: randomId('ixcontract'),
+      appName: 'persistence-test',
+    });
     await store.ensureIndexes({ ...interactionIndexes(), ...VersionedCollection.indexes('router_config') });
     return {
       interactions: new MongoInteractionRepository(store),

@@ -94,13 +94,22 @@ export class MongoInteractionRepository implements InteractionRepository {
 
   async listByState(tenantId: string, states: readonly number[], limit: number): Promise<InteractionRecord[]> {
     const rows = await this.run(() =>
-      this.interactions.find({ tenantId, state: { $in: [...states] } }).sort({ queuedAt: 1, receivedAt: 1 }).limit(limit).toArray(),
+      this.interactions
+        .find({ tenantId, state: { $in: [...states] } })
+        .sort({ queuedAt: 1, receivedAt: 1 })
+        .limit(limit)
+        .toArray(),
     );
     return rows.map(strip);
   }
 
   async listExpiredOffers(now: number, limit: number): Promise<InteractionRecord[]> {
-    const rows = await this.run(() => this.interactions.find({ state: offeredState, offerExpiresAt: { $lte: now } }).limit(limit).toArray());
+    const rows = await this.run(() =>
+      this.interactions
+        .find({ state: offeredState, offerExpiresAt: { $lte: now } })
+        .limit(limit)
+        .toArray(),
+    );
     return rows.map(strip);
   }
 
@@ -109,12 +118,18 @@ export class MongoInteractionRepository implements InteractionRepository {
     return values.map(String);
   }
 
-  async search(tenantId: string, filter: InteractionSearch, afterId: string | undefined, limit: number): Promise<InteractionRecord[]> {
+  async search(
+    tenantId: string,
+    filter: InteractionSearch,
+    afterId: string | undefined,
+    limit: number,
+  ): Promise<InteractionRecord[]> {
     const query: Filter<InteractionRow> = { tenantId };
     if (afterId !== undefined) query.interactionId = { $gt: afterId };
     if (filter.states?.length) query.state = { $in: [...filter.states] };
     if (filter.queueIds?.length) query.queueId = { $in: [...filter.queueIds] };
-    if (filter.agentIds?.length) query.$or = [{ agentId: { $in: [...filter.agentIds] } }, { offeredAgentId: { $in: [...filter.agentIds] } }];
+    if (filter.agentIds?.length)
+      query.$or = [{ agentId: { $in: [...filter.agentIds] } }, { offeredAgentId: { $in: [...filter.agentIds] } }];
     if (filter.mailboxIds?.length) query.mailboxId = { $in: [...filter.mailboxIds] };
     if (filter.customerAddress) query.customerAddress = filter.customerAddress.toLowerCase();
     if (filter.conversationId) query.conversationId = filter.conversationId;
@@ -130,9 +145,18 @@ export class MongoInteractionRepository implements InteractionRepository {
     return rows.map(strip);
   }
 
-  async history(tenantId: string, interactionId: string, afterVersion: number, limit: number): Promise<InteractionHistoryRecord[]> {
+  async history(
+    tenantId: string,
+    interactionId: string,
+    afterVersion: number,
+    limit: number,
+  ): Promise<InteractionHistoryRecord[]> {
     const rows = await this.run(() =>
-      this.historyRows.find({ tenantId, interactionId, version: { $gt: afterVersion } }).sort({ version: 1 }).limit(limit).toArray(),
+      this.historyRows
+        .find({ tenantId, interactionId, version: { $gt: afterVersion } })
+        .sort({ version: 1 })
+        .limit(limit)
+        .toArray(),
     );
     return rows.map(stripHistory);
   }
@@ -163,7 +187,9 @@ export class MongoInteractionRepository implements InteractionRepository {
         await this.run(() => this.interactions.replaceOne({ _id }, row, { upsert: true, ignoreUndefined: true }));
       }
       const written: number = current.version;
-      const newer = await this.run(() => this.historyRows.findOne({ _id: historyKey(record.tenantId, record.interactionId, written + 1) }));
+      const newer = await this.run(() =>
+        this.historyRows.findOne({ _id: historyKey(record.tenantId, record.interactionId, written + 1) }),
+      );
       current = newer ? stripHistory(newer).interaction : undefined;
     }
   }

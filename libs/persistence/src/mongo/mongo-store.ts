@@ -55,7 +55,13 @@ export class MongoStore {
       // Create only the missing ones: FerretDB v1 panics and drops the connection when
       // createIndexes names an index that already exists ("slice bounds out of range").
       const existing = new Set(
-        (await this.db.collection(collection).listIndexes().toArray().catch(() => [])).map((index) => index.name as string),
+        (
+          await this.db
+            .collection(collection)
+            .listIndexes()
+            .toArray()
+            .catch(() => [])
+        ).map((index) => index.name as string),
       );
       const missing = indexes.filter((index) => !index.name || !existing.has(index.name));
       if (missing.length === 0) continue;

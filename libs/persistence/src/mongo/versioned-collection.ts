@@ -41,7 +41,10 @@ export class VersionedCollection<T extends object> {
     };
   }
 
-  constructor(db: Db, readonly name: string) {
+  constructor(
+    db: Db,
+    readonly name: string,
+  ) {
     this.collection = db.collection<VersionDocument<T>>(name);
   }
 
@@ -55,7 +58,11 @@ export class VersionedCollection<T extends object> {
    * Writes `data` as the version after `expectedVersion` (0: the record must not exist or must be
    * deleted). Returns the new version, or 'conflict' when another writer got there first.
    */
-  async write(key: string, expectedVersion: number, data: T): Promise<{ outcome: 'written'; version: number } | { outcome: 'conflict' }> {
+  async write(
+    key: string,
+    expectedVersion: number,
+    data: T,
+  ): Promise<{ outcome: 'written'; version: number } | { outcome: 'conflict' }> {
     const head = await this.head(key);
     const headVersion = head?.version ?? 0;
     const live = head !== undefined && !head.deleted;
