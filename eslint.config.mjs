@@ -86,7 +86,7 @@ export default [
   ...nx.configs['flat/typescript'],
   ...nx.configs['flat/javascript'],
   {
-    files: ['**/*.ts', '**/*.js', '**/*.mjs', '**/*.cjs'],
+    files: ['**/*.ts', '**/*.tsx', '**/*.js', '**/*.mjs', '**/*.cjs'],
     rules: {
       '@nx/enforce-module-boundaries': ['error', boundaries(depConstraints)],
       // A lib's public API is its src/index.ts: `@mailroute/<lib>/<anything>` is a deep import.

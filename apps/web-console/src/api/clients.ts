@@ -1,0 +1,37 @@
+// The console's gRPC-web clients: nice-grpc-web on the ts-proto definitions of @mailroute/contracts
+// (the same proto/ the services serve), through the web gateway. Every call carries the signed-in
+// user's ID token; the gateway passes it on and the router verifies it.
+import {
+  AgentDesktopServiceDefinition,
+  InteractionRouterServiceDefinition,
+  type AgentDesktopServiceClient,
+  type InteractionRouterServiceClient,
+} from '@mailroute/contracts';
+import { createChannel, createClientFactory, Metadata, type ClientMiddleware } from 'nice-grpc-web';
+
+/** The clients of the two router APIs the console uses. */
+export interface ConsoleClients {
+  /** The agent's own API (AgentDesktopService). */
+  desktop: AgentDesktopServiceClient;
+  /** The workload-manager API (InteractionRouterService), for supervisors. */
+  router: InteractionRouterServiceClient;
+}
+
+/** Adds `authorization: Bearer <ID token>` to every call, asking for a fresh token each time. */
+function bearerMiddleware(idToken: () => Promise<string>): ClientMiddleware {
+  return async function* bearer(call, options) {
+    const metadata = Metadata(options.metadata);
+    metadata.set('authorization', `Bearer ${await idToken()}`);
+    return yield* call.next(call.request, { ...options, metadata });
+  };
+}
+
+/** Creates the clients for the gateway at apiUrl. */
+export function createConsoleClients(apiUrl: string, idToken: () => Promise<string>): ConsoleClients {
+  const channel = createChannel(apiUrl);
+  const factory = createClientFactory().use(bearerMiddleware(idToken));
+  return {
+    desktop: factory.create(AgentDesktopServiceDefinition, channel),
+    router: factory.create(InteractionRouterServiceDefinition, channel),
+  };
+}
