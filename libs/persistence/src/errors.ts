@@ -1,4 +1,4 @@
-import { UnavailableError } from '@mailroute/platform';
+import { NotFoundError, UnavailableError } from '@mailroute/platform';
 
 /** The database could not be reached or did not answer in time; retryable. */
 export class StoreUnavailableError extends UnavailableError {
@@ -66,4 +66,11 @@ export function toStoreError(store: string, error: unknown): unknown {
   if (isConnectionError(error)) return new StoreUnavailableError(`mongodb: ${store} store unavailable`, error);
   if (isTransientServerError(error)) return new StoreUnavailableError(`mongodb: ${store} store busy; retry`, error);
   return error;
+}
+
+/** No blob is stored under the key (never stored, deleted, or expired and swept). */
+export class BlobNotFoundError extends NotFoundError {
+  constructor(key: string) {
+    super('blob', key);
+  }
 }

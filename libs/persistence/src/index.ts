@@ -18,3 +18,6 @@ export { MongoInteractionRepository, interactionIndexes } from './mongo/mongo-in
 export { EmbeddedInteractionRepository } from './embedded/embedded-interaction.repository';
 export { EmbeddedVersionedTable } from './embedded/embedded-versioned-table';
 export * from './liveness/replica-liveness';
+export * from './ports/blob-store';
+export { MongoBlobStore } from './blobs/mongo-blob-store';
+export { FileBlobStore, type FileBlobStoreOptions } from './blobs/file-blob-store';

@@ -14,3 +14,4 @@ export * from './prometheus-scrape';
 export * from './otlp-collector';
 export * from './configuration-errors.contract';
 export * from './seeded-random';
+export * from './blob-store.contract';
