@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { ClientError, Status } from 'nice-grpc';
 import { InteractionState, type AgentDesktopServiceClient } from '@mailroute/contracts';
 import { events, fromEventMessage, type Subscription } from '@mailroute/messaging';
 import { randomId, testInfra, waitFor } from '@mailroute/testing';
@@ -88,7 +89,7 @@ describe('two router replicas under load', () => {
                   try {
                     return await action(attempt === 0 && !killed ? desktop : harness.desktop(token, 0));
                   } catch (error) {
-                    if (attempt >= 5 || (error as { code?: number }).code === 9) throw error;
+                    if (attempt >= 5 || (error instanceof ClientError && error.code === Status.FAILED_PRECONDITION)) throw error;
                     await new Promise((resolve) => setTimeout(resolve, 300));
                   }
                 }
