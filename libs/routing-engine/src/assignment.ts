@@ -1,9 +1,10 @@
 import { AgentPresence, type SkillRequirement } from '@mailroute/contracts';
-import { applyDueEscalations, type EscalationDecision } from './escalation';
+import { applyDueEscalations, type EscalationDecision, type OutOfHoursOverflowDecision } from './escalation';
 import { BinaryHeap } from './binary-heap';
 import type { AgentSnapshot, EpochMillis, WaitingInteraction } from './model';
-import { effectivePriority, type QueuePolicy } from './queue-policy';
-import { meetsRequirements, requirementsKey, skillSurplus } from './skills';
+import { nextClosing, nextOpening } from './business-calendar';
+import { effectivePriority, isQueueOpen, type QueuePolicy } from './queue-policy';
+import { meetsRequirements, mergeRequirements, requirementsKey, skillSurplus } from './skills';
 
 /** What the assignment step decides from: one consistent snapshot and the time. */
 export interface AssignmentInput {
@@ -36,7 +37,7 @@ export interface AssignmentPlan {
   /** Offers in decision order (best interaction first). */
   offers: PlannedOffer[];
   /** Escalation steps that fired, to persist before (or with) the offers. */
-  escalations: EscalationDecision[];
+  escalations: (EscalationDecision | OutOfHoursOverflowDecision)[];
   /** ROUND_ROBIN cursors of the queues whose rotation moved. */
   roundRobinCursors: Record<string, string>;
   /**
@@ -50,6 +51,8 @@ export interface AssignmentPlan {
   unknownQueue: string[];
   /** Escalation steps that could not fire (overflow to a missing queue). */
   blockedEscalations: { interactionId: string; message: string }[];
+  /** Interactions not offered because their queue is closed (and its agents do not work out of hours). */
+  closedQueue: string[];
 }
 
 /** An interaction after escalation, with its ordering score and affinity state. */
@@ -155,6 +158,7 @@ function prepare(input: AssignmentInput): Prepared {
     heldForAffinity: [],
     unknownQueue: [],
     blockedEscalations: [],
+    closedQueue: [],
   };
   const wake = (at: EpochMillis | undefined): void => {
     if (at !== undefined && at > now && (plan.nextWakeAt === undefined || at < plan.nextWakeAt)) plan.nextWakeAt = at;
@@ -178,7 +182,49 @@ function prepare(input: AssignmentInput): Prepared {
         plan.blockedEscalations.push({ interactionId: original.interactionId, message: escalated.blocked.message });
       wake(escalated.nextDueAt);
     }
-    const queue = queues.get(interaction.queueId) as QueuePolicy;
+    let queue = queues.get(interaction.queueId) as QueuePolicy;
+    const hours = queue.hours;
+    if (hours && !isQueueOpen(queue, now)) {
+      if (hours.whenClosed.kind === 'overflow') {
+        const target = queues.get(hours.whenClosed.queueId);
+        if (target && target.queueId !== queue.queueId && isQueueOpen(target, now)) {
+          const requiredSkills = mergeRequirements(interaction.requiredSkills, target.requiredSkills);
+          interaction = {
+            ...interaction,
+            queueId: target.queueId,
+            requiredSkills,
+            enteredQueueAt: now,
+            escalationStepsApplied: 0,
+          };
+          plan.escalations.push({
+            kind: 'out-of-hours-overflow',
+            interactionId: interaction.interactionId,
+            fromQueueId: queue.queueId,
+            toQueueId: target.queueId,
+            requiredSkills,
+            queuedAt: interaction.queuedAt,
+            enteredQueueAt: now,
+            escalationStepsApplied: 0,
+          });
+          queue = target;
+          const next = target.escalationSteps[0];
+          if (next) wake(now + next.afterWaitMs);
+        } else if (!target || target.queueId === queue.queueId) {
+          plan.blockedEscalations.push({
+            interactionId: interaction.interactionId,
+            message: `queue ${queue.queueId} overflows out of hours to unknown queue ${hours.whenClosed.queueId}`,
+          });
+        } else if (target.hours) wake(nextOpening(target.hours.calendar, now));
+      }
+      if (!isQueueOpen(queue, now) && !hours.agentsWorkOutOfHours) {
+        plan.closedQueue.push(interaction.interactionId);
+        wake(nextOpening(hours.calendar, now));
+        continue;
+      }
+    } else if (hours?.whenClosed.kind === 'overflow') {
+      // Overflow fires at the closing instant itself: plan again then.
+      wake(nextClosing(hours.calendar, now));
+    }
     const declinedBy = interaction.declinedBy;
     const declined = declinedBy && declinedBy.length > 0 ? new Set(declinedBy) : undefined;
     let owner: string | undefined;

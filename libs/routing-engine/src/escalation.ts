@@ -33,6 +33,21 @@ export type EscalationDecision =
       escalationStepsApplied: 0;
     };
 
+/** A closed queue overflows out of hours (QueueHoursPolicy.whenClosed) to a queue that is open; the service persists it like an overflow. */
+export interface OutOfHoursOverflowDecision {
+  kind: 'out-of-hours-overflow';
+  interactionId: string;
+  fromQueueId: string;
+  toQueueId: string;
+  /** Skills required in the target queue: the current ones plus the target queue's. */
+  requiredSkills: readonly SkillRequirement[];
+  /** Unchanged: the customer's wait goes on. */
+  queuedAt: EpochMillis;
+  /** `now`: the target queue's steps count from here. */
+  enteredQueueAt: EpochMillis;
+  escalationStepsApplied: 0;
+}
+
 export interface EscalationOutcome {
   /** The interaction after the fired steps (unchanged when none fired). */
   interaction: WaitingInteraction;

@@ -18,3 +18,6 @@ export * from './assignment';
 export { durationToMillis } from './validation';
 export * from './rule-order';
 export * from './routing-explanation';
+export * from './business-calendar';
+export * from './icalendar-holidays';
+export * from './sla-clock';

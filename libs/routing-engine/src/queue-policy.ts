@@ -1,4 +1,5 @@
 import { QueueStrategy, type Queue } from '@mailroute/contracts';
+import { isOpenAt, type BusinessCalendar } from './business-calendar';
 import type { FieldViolation } from './errors';
 import { normalizeRequirements, type NormalizedRequirements, type SkillRelaxation } from './skills';
 import { durationToMillis, isResourceId, Violations } from './validation';
@@ -18,6 +19,18 @@ export interface EscalationPolicyStep {
 }
 
 /**
+ * A queue's business hours: its calendar and what happens while it is closed. `wait` keeps the
+ * interactions in the queue with no offers (unless `agentsWorkOutOfHours`); `overflow` moves them,
+ * from the closing instant on, to another queue that is open then.
+ */
+export interface QueueHoursPolicy {
+  calendar: BusinessCalendar;
+  whenClosed: { kind: 'wait' } | { kind: 'overflow'; queueId: string };
+  /** Agents of the queue may be offered its interactions while it is closed. */
+  agentsWorkOutOfHours: boolean;
+}
+
+/**
  * A queue as the engine uses it: every proto default resolved, durations in milliseconds. Build it
  * with `toQueuePolicy` from a stored (validated) proto Queue.
  */
@@ -31,6 +44,8 @@ export interface QueuePolicy {
   aging: { intervalMs: number; increment: number; ceiling: number };
   escalationSteps: readonly EscalationPolicyStep[];
   affinity: { enabled: boolean; windowMs: number; ownerWaitMs: number };
+  /** Business hours; undefined means always open. */
+  hours?: QueueHoursPolicy | undefined;
 }
 
 /** Proto defaults (interaction_router.proto). */
@@ -107,7 +122,13 @@ export function createQueuePolicy(queueId: string, overrides: Partial<Omit<Queue
     aging: overrides.aging ?? { ...defaultQueuePolicy.aging },
     escalationSteps: overrides.escalationSteps ?? [],
     affinity: overrides.affinity ?? { ...defaultQueuePolicy.affinity },
+    hours: overrides.hours,
   };
+}
+
+/** True when the queue is open at `at`: it has no calendar, or its calendar is open then. */
+export function isQueueOpen(policy: QueuePolicy, at: number): boolean {
+  return !policy.hours || isOpenAt(policy.hours.calendar, at);
 }
 
 /**

@@ -1,0 +1,196 @@
+import { AgentPresence } from '@mailroute/contracts';
+import fc from 'fast-check';
+import { DateTime } from 'luxon';
+import { planAssignments, planAssignmentsNaive, type AssignmentInput } from './assignment';
+import { compileCalendar, isOpenAt, nextClosing } from './business-calendar';
+import type { AgentSnapshot, WaitingInteraction } from './model';
+import { createQueuePolicy, type QueueHoursPolicy, type QueuePolicy } from './queue-policy';
+
+const MINUTE = 60_000;
+const at = (local: string): number => DateTime.fromISO(local, { zone: 'Europe/Berlin' }).toMillis();
+const weekdays9to17 = compileCalendar({
+  timeZone: 'Europe/Berlin',
+  weeklyHours: [1, 2, 3, 4, 5].map((weekday) => ({ weekday, ranges: [{ start: '09:00', end: '17:00' }] })),
+  holidays: [],
+  exceptions: [],
+});
+const evenings = compileCalendar({
+  timeZone: 'Europe/Berlin',
+  weeklyHours: [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, ranges: [{ start: '17:00', end: '23:00' }] })),
+  holidays: [],
+  exceptions: [],
+});
+
+const agent = (agentId: string, queueIds: string[]): AgentSnapshot => ({
+  agentId,
+  enabled: true,
+  presence: AgentPresence.AGENT_PRESENCE_AVAILABLE,
+  capacity: 3,
+  activeInteractions: 0,
+  pendingOffers: 0,
+  skills: {},
+  queueIds,
+});
+
+const waiting = (interactionId: string, queueId: string, queuedAt: number): WaitingInteraction => ({
+  interactionId,
+  queueId,
+  priority: 100,
+  requiredSkills: [],
+  queuedAt,
+  enteredQueueAt: queuedAt,
+  escalationStepsApplied: 0,
+});
+
+const hours = (overrides: Partial<QueueHoursPolicy> = {}): QueueHoursPolicy => ({
+  calendar: weekdays9to17,
+  whenClosed: { kind: 'wait' },
+  agentsWorkOutOfHours: false,
+  ...overrides,
+});
+
+function bothPlanners(input: AssignmentInput) {
+  const plan = planAssignments(input);
+  expect(planAssignmentsNaive(input)).toEqual(plan);
+  return plan;
+}
+
+describe('queue business hours in the assignment step', () => {
+  const agents = [agent('ann', ['support']), agent('bob', ['night'])];
+
+  it('offers nothing from a closed queue and plans again at its opening', () => {
+    const now = at('2026-12-07T18:00');
+    const plan = bothPlanners({
+      now,
+      queues: [createQueuePolicy('support', { hours: hours() })],
+      agents,
+      waiting: [waiting('late-mail', 'support', now - MINUTE)],
+    });
+    expect(plan.offers).toEqual([]);
+    expect(plan.closedQueue).toEqual(['late-mail']);
+    expect(plan.nextWakeAt).toBe(at('2026-12-08T09:00'));
+    const opened = bothPlanners({
+      now: at('2026-12-08T09:00'),
+      queues: [createQueuePolicy('support', { hours: hours() })],
+      agents,
+      waiting: [waiting('late-mail', 'support', now - MINUTE)],
+    });
+    expect(opened.offers.map((offer) => [offer.interactionId, offer.agentId])).toEqual([['late-mail', 'ann']]);
+  });
+
+  it('offers out of hours when the queue lets its agents work then', () => {
+    const now = at('2026-12-07T18:00');
+    const plan = bothPlanners({
+      now,
+      queues: [createQueuePolicy('support', { hours: hours({ agentsWorkOutOfHours: true }) })],
+      agents,
+      waiting: [waiting('late-mail', 'support', now - MINUTE)],
+    });
+    expect(plan.offers.map((offer) => offer.agentId)).toEqual(['ann']);
+    expect(plan.closedQueue).toEqual([]);
+  });
+
+  it('overflows out of hours exactly at the closing instant, to a queue that is open, keeping the wait', () => {
+    const queues = [
+      createQueuePolicy('support', { hours: hours({ whenClosed: { kind: 'overflow', queueId: 'night' } }) }),
+      createQueuePolicy('night', { hours: hours({ calendar: evenings }) }),
+    ];
+    const queuedAt = at('2026-12-07T16:00');
+    const input = { queues, agents: [agent('bob', ['night'])], waiting: [waiting('mail', 'support', queuedAt)] };
+    const before = bothPlanners({ ...input, now: at('2026-12-07T17:00') - 1 });
+    expect(before.escalations).toEqual([]);
+    expect(before.offers).toEqual([]); // bob is not a member of support
+    expect(before.nextWakeAt).toBe(at('2026-12-07T17:00'));
+    const closing = bothPlanners({ ...input, now: at('2026-12-07T17:00') });
+    expect(closing.escalations).toEqual([
+      {
+        kind: 'out-of-hours-overflow',
+        interactionId: 'mail',
+        fromQueueId: 'support',
+        toQueueId: 'night',
+        requiredSkills: [],
+        queuedAt,
+        enteredQueueAt: at('2026-12-07T17:00'),
+        escalationStepsApplied: 0,
+      },
+    ]);
+    expect(closing.offers.map((offer) => [offer.agentId, offer.queueId])).toEqual([['bob', 'night']]);
+  });
+
+  it('waits when the overflow queue is closed too, and names an overflow to an unknown queue', () => {
+    const now = at('2026-12-08T03:00');
+    const closedBoth = bothPlanners({
+      now,
+      queues: [
+        createQueuePolicy('support', { hours: hours({ whenClosed: { kind: 'overflow', queueId: 'night' } }) }),
+        createQueuePolicy('night', { hours: hours({ calendar: evenings }) }),
+      ],
+      agents,
+      waiting: [waiting('mail', 'support', now)],
+    });
+    expect(closedBoth.escalations).toEqual([]);
+    expect(closedBoth.offers).toEqual([]);
+    expect(closedBoth.nextWakeAt).toBe(at('2026-12-08T09:00'));
+    const unknown = bothPlanners({
+      now,
+      queues: [createQueuePolicy('support', { hours: hours({ whenClosed: { kind: 'overflow', queueId: 'gone' } }) })],
+      agents,
+      waiting: [waiting('mail', 'support', now)],
+    });
+    expect(unknown.blockedEscalations).toEqual([
+      { interactionId: 'mail', message: 'queue support overflows out of hours to unknown queue gone' },
+    ]);
+    expect(unknown.offers).toEqual([]);
+  });
+
+  it('never offers an interaction of a closed queue to an agent unless the queue allows out-of-hours work (property)', () => {
+    const start = at('2026-12-04T00:00');
+    fc.assert(
+      fc.property(
+        fc.integer({ min: start, max: start + 4 * 24 * 60 * MINUTE }),
+        fc.array(
+          fc.record({ queue: fc.constantFrom('support', 'night', 'always'), ageMinutes: fc.integer({ min: 0, max: 600 }) }),
+          {
+            maxLength: 12,
+          },
+        ),
+        fc.boolean(),
+        fc.constantFrom<'wait' | 'overflow'>('wait', 'overflow'),
+        (now, mails, allowOutOfHours, whenClosed) => {
+          const queues: QueuePolicy[] = [
+            createQueuePolicy('support', {
+              hours: hours({
+                agentsWorkOutOfHours: allowOutOfHours,
+                whenClosed: whenClosed === 'wait' ? { kind: 'wait' } : { kind: 'overflow', queueId: 'night' },
+              }),
+            }),
+            createQueuePolicy('night', { hours: hours({ calendar: evenings }) }),
+            createQueuePolicy('always'),
+          ];
+          const byId = new Map(queues.map((queue) => [queue.queueId, queue]));
+          const plan = bothPlanners({
+            now,
+            queues,
+            agents: [agent('ann', ['support', 'always']), agent('bob', ['night', 'support']), agent('cid', ['always'])],
+            waiting: mails.map((mail, index) => waiting(`m${index}`, mail.queue, now - mail.ageMinutes * MINUTE)),
+          });
+          for (const offer of plan.offers) {
+            const queue = byId.get(offer.queueId) as QueuePolicy;
+            const open = !queue.hours || isOpenAt(queue.hours.calendar, now);
+            if (!open) expect(queue.hours?.agentsWorkOutOfHours).toBe(true);
+          }
+          for (const escalation of plan.escalations) {
+            if (escalation.kind !== 'out-of-hours-overflow') continue;
+            expect(isOpenAt(weekdays9to17, now)).toBe(false);
+            expect(isOpenAt(evenings, now)).toBe(true);
+          }
+          // Waiting mail in an open overflowing queue wakes the planner no later than its closing.
+          const supportOpen = isOpenAt(weekdays9to17, now);
+          if (whenClosed === 'overflow' && supportOpen && mails.some((mail) => mail.queue === 'support'))
+            expect(plan.nextWakeAt).toBeLessThanOrEqual(nextClosing(weekdays9to17, now) as number);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
