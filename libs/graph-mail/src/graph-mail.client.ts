@@ -1,5 +1,5 @@
 import { Client, HTTPMessageHandler, type GraphRequest } from '@microsoft/microsoft-graph-client';
-import { sleep, type Logger } from '@mailroute/platform';
+import { backoffDelayMs, sleep, type Logger } from '@mailroute/platform';
 import { classifyGraphError, GraphMailError, isGraphMailError } from './errors';
 import type {
   DeltaPage,
@@ -13,7 +13,7 @@ import type {
   MailboxTarget,
 } from './graph-mail.types';
 import { throttleEventOf } from './graph-mail.types';
-import { createMailboxLimiter, type MailboxLimiter } from './mailbox-limiter';
+import { createMailboxLimiter, throttlePauseWithoutRetryAfterMs, type MailboxLimiter } from './mailbox-limiter';
 
 /** Fields read from every delta item: enough to recognise a message already ingested. */
 export const deltaSelect = ['id', 'internetMessageId', 'receivedDateTime', 'isRead', 'hasAttachments', 'subject'] as const;
@@ -108,6 +108,14 @@ export function mailboxKey(target: MailboxTarget): string {
   return `${target.tenantId}/${principal}/${target.address.toLowerCase()}`;
 }
 
+/**
+ * The backoff between attempts of a call that Graph answered with a 5xx or that did not reach it:
+ * 200 ms first, because a Graph front end that dropped one request usually takes the next; 5 s cap,
+ * because the call holds a worker (and, between attempts, its caller) and gives up after
+ * `maxAttempts` anyway — a longer outage is the caller's to reschedule.
+ */
+const unavailableBackoff = { initialDelayMs: 200, maxDelayMs: 5_000 };
+
 function defaults(options: GraphMailClientOptions) {
   return {
     limiter: options.limiter ?? createMailboxLimiter(),
@@ -167,15 +175,14 @@ export function createGraphMailClient(options: GraphMailClientOptions): GraphMai
           if (throttle) options.onThrottled?.(throttle);
           const last = attempt >= settings.maxAttempts;
           if (error.kind === 'throttled') {
-            const waitMs = error.retryAfterMs ?? 1_000;
+            const waitMs = error.retryAfterMs ?? throttlePauseWithoutRetryAfterMs;
             limiter.pause(key, clock() + waitMs);
             options.logger?.debug({ mailbox: target.address, what, waitMs }, 'graph-mail: throttled');
             if (last || waitMs > settings.maxInlineWaitMs) throw error;
             continue;
           }
           if (error.kind === 'unavailable' && !last) {
-            const backoff = Math.min(5_000, 200 * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
-            await sleep(Math.max(backoff, error.retryAfterMs ?? 0));
+            await sleep(Math.max(backoffDelayMs(attempt, unavailableBackoff), error.retryAfterMs ?? 0));
             continue;
           }
           if (error.kind === 'unauthorized' && !forceRefresh && !last) {

@@ -10,7 +10,7 @@ import {
   type GraphTokenProvider,
   type MailboxTarget,
 } from './graph-mail.types';
-import { createMailboxLimiter, type MailboxLimiter } from './mailbox-limiter';
+import { createMailboxLimiter, throttlePauseWithoutRetryAfterMs, type MailboxLimiter } from './mailbox-limiter';
 
 /** Graph accepts a file attachment in one POST only below 3 MB; anything larger needs an upload session. */
 export const defaultInlineAttachmentMaxBytes = 3_000_000;
@@ -145,7 +145,7 @@ export function createGraphSendClient(options: GraphSendClientOptions): GraphSen
           const throttle = throttleEventOf(error, target, what);
           if (throttle) options.onThrottled?.(throttle);
           if (error.kind === 'throttled') {
-            limiter.pause(key, clock() + (error.retryAfterMs ?? 1_000));
+            limiter.pause(key, clock() + (error.retryAfterMs ?? throttlePauseWithoutRetryAfterMs));
             options.logger?.debug({ mailbox: target.address, what, waitMs: error.retryAfterMs }, 'graph-send: throttled');
           }
           if (error.kind === 'unauthorized' && !forceRefresh) {

@@ -1,5 +1,12 @@
 import { AsyncResource } from 'node:async_hooks';
 
+/**
+ * How long a mailbox pauses after a throttling answer that named no Retry-After (Graph sends one
+ * almost always): 1 s, about the shortest Retry-After Graph gives, so the pause neither hammers a
+ * throttled mailbox nor idles it long.
+ */
+export const throttlePauseWithoutRetryAfterMs = 1_000;
+
 /** Options of createMailboxLimiter; every field has a default. */
 export interface MailboxLimiterOptions {
   /** Concurrent requests per mailbox. Default 3 (fetch's share of Outlook's 4; outbound-send uses 1). */

@@ -1,11 +1,12 @@
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
-import { endingSpans, isRetryable, sleep, type Logger } from '@mailroute/platform';
+import { backoffDelayMs, endingSpans, isRetryable, sleep, type BackoffOptions, type Logger } from '@mailroute/platform';
 import {
   deadLetterHeaders,
   deadLetterTopic,
   type DeliveredMessage,
   type MessageHandler,
   type OutgoingMessage,
+  type SubscribeOptions,
 } from './ports/event-bus.port';
 
 const tracer = trace.getTracer('@mailroute/messaging');
@@ -55,10 +56,42 @@ export async function publishTraced(
 
 export type DeliveryOutcome = 'handled' | 'dead-lettered' | 'aborted';
 
-export interface DeliveryOptions {
-  handler: MessageHandler;
+/** The redelivery defaults of a subscription (`SubscribeOptions`), the same for every bus. */
+export const defaultRedelivery = {
+  /**
+   * Three attempts before a non-retryable failure is dead-lettered: a handler that failed the same
+   * way three times will fail again, and its partition should not wait on it.
+   */
+  maxAttempts: 3,
+  /** 200 ms before the first redelivery: long enough for a brief hiccup (a store failover) to pass. */
+  initialDelayMs: 200,
+  /**
+   * 30 s cap: a retryable failure (a dependency down) is redelivered without limit, and a partition
+   * waiting on it checks twice a minute — soon enough once the dependency is back, cheap meanwhile.
+   */
+  maxDelayMs: 30_000,
+} as const;
+
+/** A subscription's redelivery settings with the defaults merged (`defaultRedelivery`). */
+export function redeliveryOf(options: Pick<SubscribeOptions, 'maxAttempts' | 'retryBackoffMs'>): Redelivery {
+  return {
+    maxAttempts: options.maxAttempts ?? defaultRedelivery.maxAttempts,
+    backoff: {
+      initialDelayMs: options.retryBackoffMs ?? defaultRedelivery.initialDelayMs,
+      maxDelayMs: defaultRedelivery.maxDelayMs,
+    },
+  };
+}
+
+export interface Redelivery {
+  /** Attempts for a message failing with a non-retryable error before it is dead-lettered. */
   maxAttempts: number;
-  retryBackoffMs: number;
+  /** The wait before each redelivery (the project's backoff). */
+  backoff: BackoffOptions;
+}
+
+export interface DeliveryOptions extends Redelivery {
+  handler: MessageHandler;
   signal: AbortSignal;
   deadLetter: (topic: string, message: OutgoingMessage) => Promise<void>;
   logger?: Logger | undefined;
@@ -131,7 +164,7 @@ export async function deliver(message: Omit<DeliveredMessage, 'attempt'>, option
         );
         return 'dead-lettered';
       }
-      await sleep(Math.min(30_000, options.retryBackoffMs * 2 ** Math.min(attempt - 1, 10)), options.signal);
+      await sleep(backoffDelayMs(attempt, options.backoff), options.signal);
     } finally {
       span.end();
     }

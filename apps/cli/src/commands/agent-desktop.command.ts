@@ -15,6 +15,7 @@ import {
   type Interaction,
   type Offer,
 } from '@mailroute/contracts';
+import { backoffDelayMs, sleep } from '@mailroute/platform';
 import { ClientError, Status } from 'nice-grpc-common';
 import { signInAgent } from '../agent-sign-in';
 import { flag, str, type Command, type CommandContext } from '../command';
@@ -198,6 +199,16 @@ export const agentDesktopCommands: Command[] = [
   },
 ];
 
+/** Reconnects after a lost stream before the session gives up (the router restarting or failing over). */
+const maxStreamReconnects = 5;
+
+/**
+ * The wait before each reconnect: 1 s first, because a router replica that drained or restarted takes
+ * about that long to be replaced behind its address; doubling to 16 s, so five reconnects cover half
+ * a minute of outage before the session gives up.
+ */
+const streamReconnectBackoff = { initialDelayMs: 1_000, maxDelayMs: 16_000 };
+
 async function runAgentSession(context: CommandContext): Promise<number> {
   const { io, values, settings } = context;
   const presence = str(values, 'presence');
@@ -256,9 +267,9 @@ async function runAgentSession(context: CommandContext): Promise<number> {
           failures += 1;
           continue;
         }
-        if ((code === Status.UNAVAILABLE || code === Status.INTERNAL) && failures < 5) {
+        if ((code === Status.UNAVAILABLE || code === Status.INTERNAL) && failures < maxStreamReconnects) {
           failures += 1;
-          reconnectAfterMs = 500 * 2 ** failures;
+          reconnectAfterMs = backoffDelayMs(failures, streamReconnectBackoff);
           io.stderr(
             `stream lost (${code === undefined ? 'error' : Status[code]}); reconnecting in ${formatDuration(reconnectAfterMs / 1000)}`,
           );
@@ -267,7 +278,7 @@ async function runAgentSession(context: CommandContext): Promise<number> {
           return 1;
         }
       }
-      await new Promise((resolve) => setTimeout(resolve, reconnectAfterMs ?? 0));
+      await sleep(reconnectAfterMs ?? 0, stop.signal);
     }
     return 0;
   })().finally(() => stop.abort());

@@ -25,9 +25,17 @@ export interface SyncRuntimeOptions {
   maxMailboxes: number;
   /** Caps every mailbox's poll interval (development and tests). Default: none. */
   pollIntervalCapMs?: number | undefined;
-  /** First backoff after a failure; doubles up to errorBackoffMaxMs. Default 1 s. */
+  /**
+   * First backoff after a failed turn (the project's backoff: doubles, equal jitter) up to
+   * errorBackoffMaxMs. Default 1 s: a failure that clears at once (a dropped connection) costs a
+   * mailbox about a second, less than one poll interval.
+   */
   errorBackoffBaseMs: number;
-  /** Default 5 min. */
+  /**
+   * Cap of the backoff after a failure that is not a dependency being away (consent revoked, a
+   * mailbox gone). Default 5 min: such a mailbox costs a few Graph calls an hour, and a fix made by
+   * an admin is picked up within minutes (SyncNow picks it up at once).
+   */
   errorBackoffMaxMs: number;
   /**
    * Cap of the backoff after a failure because a dependency is briefly away (a retryable error: the
@@ -249,8 +257,7 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
     const maxDelayMs = dependencyAway
       ? Math.min(options.dependencyBackoffMaxMs, options.errorBackoffMaxMs)
       : options.errorBackoffMaxMs;
-    // At least three quarters of the step, so a failing mailbox never retries at once.
-    return backoffDelayMs(failures, { initialDelayMs: options.errorBackoffBaseMs, maxDelayMs }, () => 0.75 + Math.random() / 4);
+    return backoffDelayMs(failures, { initialDelayMs: options.errorBackoffBaseMs, maxDelayMs });
   }
 
   async function runTurn(entry: HeldMailbox): Promise<void> {

@@ -26,6 +26,7 @@ import {
 } from '@mailroute/graph-mail';
 import { eventKey, events, toEventMessage, type EventBus } from '@mailroute/messaging';
 import type { ReplicaLiveness } from '@mailroute/persistence';
+import { ClientError } from 'nice-grpc-common';
 import {
   backoffDelayMs,
   contextFromStored,
@@ -63,8 +64,15 @@ export interface SendEngineOptions {
   outcomeCheckBudgetMs: number;
   /** A send may wait this long for the mailbox's send rate limit before it fails SEND_RATE_EXCEEDED. Default 15 min. */
   rateMaxWaitMs: number;
-  /** First backoff after a transient failure (doubles, jittered). Default 1 s. */
+  /**
+   * First backoff after a transient failure (the project's backoff: doubles, equal jitter). Default 1 s:
+   * a blip (a Graph 5xx, a token refresh) costs a reply about a second.
+   */
   backoffBaseMs: number;
+  /**
+   * Cap of that backoff. Default 5 min: a send keeps trying through a long outage (up to
+   * retryBudgetMs) at a few attempts an hour, well inside the mailbox's Graph budget.
+   */
   backoffMaxMs: number;
   /** Sent Items are searched back to this long before the request was recorded. Default 10 min. */
   sentItemsLookbackMs: number;
@@ -359,7 +367,7 @@ export function createSendEngine(deps: SendEngineDeps) {
 
   /** The wait before retry `attempt` of a send or of its outcome check: the project's one backoff. */
   function backoff(attempt: number): number {
-    return Math.round(backoffDelayMs(attempt, { initialDelayMs: options.backoffBaseMs, maxDelayMs: options.backoffMaxMs }));
+    return backoffDelayMs(attempt, { initialDelayMs: options.backoffBaseMs, maxDelayMs: options.backoffMaxMs });
   }
 
   /** `failures`: transient failures in a row so far (throttling excluded: its Retry-After decides). */
@@ -450,8 +458,8 @@ export function createSendEngine(deps: SendEngineDeps) {
         backoff(failures + 1),
         step === 'send',
       );
-    if (error instanceof Error && 'code' in error && typeof (error as { code: unknown }).code === 'number') {
-      // A gRPC error from auth-broker: no token for this mailbox.
+    if (error instanceof ClientError) {
+      // A gRPC error from auth-broker (retryable ones were handled above): no token for this mailbox.
       return failed(SendFailureReason.SEND_FAILURE_REASON_AUTH_FAILED, `No access token for the mailbox: ${error.message}`);
     }
     logger.error({ err: error, step }, 'outbound-send: unclassified failure');

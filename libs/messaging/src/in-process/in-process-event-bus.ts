@@ -1,5 +1,5 @@
 import type { Logger } from '@mailroute/platform';
-import { deliver, publishTraced } from '../delivery';
+import { deliver, publishTraced, redeliveryOf } from '../delivery';
 import { BusClosedError } from '../errors';
 import type {
   DeliveredMessage,
@@ -332,8 +332,7 @@ class InProcessSubscription implements Subscription {
       }
       const outcome = await deliver(message, {
         handler: this.options.handler,
-        maxAttempts: this.options.maxAttempts ?? 3,
-        retryBackoffMs: this.options.retryBackoffMs ?? 200,
+        ...redeliveryOf(this.options),
         signal: this.abortHandlers.signal,
         deadLetter: async (deadTopic, deadMessage) => this.broker.append(deadTopic, deadMessage),
         logger: this.logger,

@@ -9,7 +9,7 @@ import {
   Partitioners,
 } from 'kafkajs';
 import { withRetry, type Logger } from '@mailroute/platform';
-import { deliver, publishTraced } from '../delivery';
+import { deliver, publishTraced, redeliveryOf } from '../delivery';
 import { BusClosedError, BusUnavailableError } from '../errors';
 import type { EventBus, OutgoingMessage, PartitionAssignment, SubscribeOptions, Subscription } from '../ports/event-bus.port';
 
@@ -309,8 +309,7 @@ class KafkaSubscription implements Subscription {
             },
             {
               handler: options.handler,
-              maxAttempts: options.maxAttempts ?? 3,
-              retryBackoffMs: options.retryBackoffMs ?? 200,
+              ...redeliveryOf(options),
               signal: this.abortHandlers.signal,
               deadLetter: (topic, deadLetter) => this.bus.publishInternal(topic, deadLetter),
               logger: this.bus.logger,

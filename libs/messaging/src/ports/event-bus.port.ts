@@ -33,9 +33,9 @@ export interface SubscribeOptions {
   handler: MessageHandler;
   /** Where a group with no committed offset starts. Default true: nothing published earlier is lost. */
   fromBeginning?: boolean;
-  /** Attempts for a message failing with a non-retryable error before dead-lettering. Default 3. */
+  /** Attempts for a message failing with a non-retryable error before dead-lettering. Default 3 (`defaultRedelivery`). */
   maxAttempts?: number;
-  /** First redelivery delay; doubles up to 30 s. Default 200 ms. */
+  /** First redelivery delay (the project's backoff: doubles, equal jitter, up to 30 s). Default 200 ms (`defaultRedelivery`). */
   retryBackoffMs?: number;
 }
 
