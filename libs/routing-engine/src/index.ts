@@ -21,3 +21,7 @@ export * from './routing-explanation';
 export * from './business-calendar';
 export * from './icalendar-holidays';
 export * from './sla-clock';
+export * from './message-template';
+export * from './acknowledgement-policy';
+export * from './interaction-reference';
+export * from './signature';
