@@ -1,14 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { context as otelContext, SpanStatusCode, trace } from '@opentelemetry/api';
 import { ServerError, Status } from 'nice-grpc-common';
 import {
   AgentPresence,
   InteractionState,
-  OutboundRequest,
-  ReplyMode,
-  ReplyRequest,
-  SendKind,
-  SendState,
   type AgentDesktopServiceImplementation,
   type AgentStatus,
   type ConnectResponse,
@@ -16,30 +9,26 @@ import {
 } from '@mailroute/contracts';
 import type { EventBus } from '@mailroute/messaging';
 import {
-  assertValidOutgoingMessage,
-  contextFromStored,
   FailedPreconditionError,
   idRules,
   readId,
-  validateOutgoingMessage,
-  IdempotencyKeyReusedError,
-  payloadFingerprint,
   NotFoundError,
   PermissionDeniedError,
-  spanContextFromStored,
   UnauthenticatedError,
   ValidationError,
 } from '@mailroute/platform';
 import { readPageRequest, encodePageToken, type InteractionRecord } from '@mailroute/persistence';
 import { createAgentDirectory, type AgentCallContext } from '../auth/agent-caller';
+import { findVisible, heldBy } from '../desktop/agent-access';
 import type { DesktopHub } from '../desktop/desktop-hub';
 import { offerFromInteraction } from '../desktop/desktop-hub';
 import type { HtmlSanitizer } from '../desktop/html-sanitizer';
 import { createPresence } from '../desktop/presence';
-import { offerIdOf, offerVersionOf, parseOfferId, replyTargetAutomation, toInteraction } from '../routing/interaction-mapping';
+import { createAgentReplies } from '../replies/agent-reply';
+import { offerIdOf, offerVersionOf, parseOfferId, toInteraction } from '../routing/interaction-mapping';
 import type { RouterCore } from '../routing/router-core';
 import { listThreadMessages } from './thread-messages';
-import type { RouterStores, SendDocument } from '../store/router-stores';
+import type { RouterStores } from '../store/router-stores';
 
 export interface DesktopHandlerDeps {
   core: RouterCore;
@@ -53,9 +42,7 @@ export interface DesktopHandlerDeps {
 }
 
 const S = InteractionState;
-const replyTracer = trace.getTracer('interaction-router');
-const held = (record: InteractionRecord, agentId: string) =>
-  (record.state === S.INTERACTION_STATE_ASSIGNED || record.state === S.INTERACTION_STATE_REPLIED) && record.agentId === agentId;
+const held = heldBy;
 
 /** AgentDesktopService: the agent's stream and actions; every lookup is scoped to the caller's tenant and agent. */
 export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopServiceImplementation<AgentCallContext> {
@@ -63,58 +50,13 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
   const presenceOf = createPresence({ core, stores, hub });
   /** One cached agent list per tenant for every stream of this replica (a disabled or deleted agent's stream ends). */
   const agents = createAgentDirectory({ config: core.config });
+  const replies = createAgentReplies({ core, stores });
 
   /** An interaction the agent may see (offered to, held or completed by it); NOT_FOUND otherwise, other tenants included. */
-  async function visible(context: AgentCallContext, interactionId: string): Promise<InteractionRecord> {
-    if (!interactionId) throw new ValidationError('interaction_id', 'is required');
-    const record = await stores.interactions.get(context.tenantId, interactionId);
-    if (!record || (record.agentId !== context.agentId && record.offeredAgentId !== context.agentId))
-      throw new NotFoundError('interaction', interactionId);
-    return record;
-  }
+  const visible = (context: AgentCallContext, interactionId: string) => findVisible(stores, context, interactionId);
 
   async function status(context: AgentCallContext): Promise<AgentStatus> {
     return presenceOf.status(context.tenantId, context.agentId);
-  }
-
-  /**
-   * Runs the recording and publishing of an agent's reply in a span of the interaction's trace (the
-   * intake's stored context is its parent), linked both ways with the desktop call's span, so the
-   * OutboundRequest, its send by outbound-send and Graph's send follow the e-mail's trace and the
-   * Reply call finds them. Without a stored context the span is a child of the call's span.
-   */
-  async function inReplySpan<T>(record: InteractionRecord | undefined, sendId: string, run: () => Promise<T>): Promise<T> {
-    const call = trace.getSpan(otelContext.active());
-    const callContext = call?.spanContext();
-    const stored = spanContextFromStored(record?.traceContext);
-    const parent = stored ? contextFromStored(record?.traceContext) : otelContext.active();
-    if (stored) call?.addLink({ context: stored, attributes: { 'mailroute.link': 'interaction' } });
-    return replyTracer.startActiveSpan(
-      'interaction-router.reply',
-      {
-        links:
-          callContext && trace.isSpanContextValid(callContext)
-            ? [{ context: callContext, attributes: { 'mailroute.link': 'desktop-call' } }]
-            : [],
-        attributes: {
-          'mailroute.tenant_id': record?.tenantId ?? '',
-          'mailroute.interaction_id': record?.interactionId ?? '',
-          'mailroute.send_id': sendId,
-        },
-      },
-      parent,
-      async (span) => {
-        try {
-          return await run();
-        } catch (error) {
-          span.recordException(error as Error);
-          span.setStatus({ code: SpanStatusCode.ERROR });
-          throw error;
-        } finally {
-          span.end();
-        }
-      },
-    );
   }
 
   return {
@@ -348,69 +290,7 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
       return { interaction: toInteraction(next) };
     },
 
-    async reply(request, context) {
-      readId(request.idempotencyKey, idRules.idempotencyKey, 'idempotency_key');
-      // What outbound-send would refuse later (CR/LF in a header field, sizes, recipients…) is refused now, by the same rules.
-      assertValidOutgoingMessage(validateOutgoingMessage(request.content, SendKind.SEND_KIND_REPLY));
-      const key = `${context.tenantId}/${context.agentId}/${request.idempotencyKey}`;
-      // A retry repeats the request; the same key with another interaction or content is a new reply under a reused key.
-      const fingerprint = payloadFingerprint(ReplyRequest.toJSON({ ...request, idempotencyKey: '' }));
-      const existing = await stores.sends.get(key);
-      if (existing) {
-        if (
-          existing.interactionId !== request.interactionId ||
-          (existing.fingerprint !== undefined && existing.fingerprint !== fingerprint)
-        )
-          throw new IdempotencyKeyReusedError('reply');
-        // Still unpublished (Kafka was down): publish it now rather than at the relay's next pass (outbound-send dedupes on send_id).
-        core.sendOutbox.retry(context.tenantId, key, existing);
-        return { sendId: existing.sendId, state: existing.state };
-      }
-      const record = await visible(context, request.interactionId);
-      if (!held(record, context.agentId)) throw new NotFoundError('interaction', request.interactionId);
-      const automated = replyTargetAutomation(record, request.replyToGraphMessageId);
-      if (automated?.autoReply || automated?.bounce)
-        throw new FailedPreconditionError(
-          'the customer message is automated (auto-reply or bounce); replying could start a mail loop',
-        );
-      const now = core.clock();
-      const sendId = randomUUID();
-      const outbound = OutboundRequest.fromPartial({
-        eventId: randomUUID(),
-        tenantId: context.tenantId,
-        occurredAt: new Date(now),
-        sendId,
-        idempotencyKey: request.idempotencyKey,
-        kind: SendKind.SEND_KIND_REPLY,
-        interactionId: record.interactionId,
-        mailboxId: record.mailboxId,
-        mailboxAddress: record.mailboxAddress,
-        replyToGraphMessageId: request.replyToGraphMessageId || record.latestInboundGraphMessageId,
-        replyMode: request.mode === ReplyMode.REPLY_MODE_UNSPECIFIED ? ReplyMode.REPLY_MODE_REPLY : request.mode,
-        content: request.content,
-        requestedBy: { kind: 2, id: context.agentId, displayName: context.agentName },
-        allowAutomatedRecipient: false,
-        completeAfterSend: request.completeAfterSend,
-      });
-      const send: SendDocument = {
-        sendId,
-        interactionId: record.interactionId,
-        mailboxId: record.mailboxId,
-        state: SendState.SEND_STATE_ACCEPTED,
-        requestedAt: now,
-        request: OutboundRequest.toJSON(outbound),
-        published: false,
-        fingerprint,
-      };
-      // ACCEPTED is a promise once the send is stored: the router publishes it (the outbox), so the
-      // answer never waits on Kafka and a bus outage delays the send instead of failing the call.
-      return inReplySpan(record, sendId, async () => {
-        const stored = await core.sendOutbox.record(context.tenantId, key, send);
-        if (stored && stored.sendId !== sendId && stored.fingerprint !== undefined && stored.fingerprint !== fingerprint)
-          throw new IdempotencyKeyReusedError('reply');
-        return { sendId: stored?.sendId ?? sendId, state: stored?.state ?? SendState.SEND_STATE_ACCEPTED };
-      });
-    },
+    reply: (request, context) => replies.reply(context, request),
 
     async setPresence(request, context) {
       if (request.presence === AgentPresence.AGENT_PRESENCE_UNSPECIFIED || !(request.presence in AgentPresence))

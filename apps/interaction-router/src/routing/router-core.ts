@@ -29,7 +29,7 @@ import {
 } from '@mailroute/routing-engine';
 import type { RouterStores } from '../store/router-stores';
 import { createConfigRepository } from './config-repository';
-import { createSendOutbox } from './send-outbox';
+import { createSendOutbox } from '../replies/send-outbox';
 import {
   mergeAutomation,
   nextOfferVersion,

@@ -2,7 +2,7 @@ import { OutboundRequest, SendState } from '@mailroute/contracts';
 import { eventKey, events, toEventMessage, type EventBus } from '@mailroute/messaging';
 import type { Logger } from '@mailroute/platform';
 import type { OutboxDocument, RouterStores, SendDocument } from '../store/router-stores';
-import { outboundMessageKey, outboundThreadEntry } from './send-results';
+import { outboundMessageKey, outboundThreadEntry } from '../routing/send-results';
 
 /** The outbox marker of a send: `<tenant>/<interaction>/send/<sendId>` (the relay tells it from a change's marker by `sendKey`). */
 export const sendOutboxKey = (tenantId: string, send: Pick<SendDocument, 'interactionId' | 'sendId'>): string =>
