@@ -20,6 +20,19 @@ export const configSchema = z.object({
   GRAPH_SANDBOX_TOKEN_LIFETIME_SECONDS: env.int({ min: 1, max: 86_400, default: 3599 }),
   /** Refresh-token inactivity lifetime. */
   GRAPH_SANDBOX_REFRESH_TOKEN_LIFETIME_SECONDS: env.int({ min: 1, default: 90 * 86_400 }),
+  /** Refresh tokens issued to single-page apps live this long from the sign-in (Entra: 24 hours). */
+  GRAPH_SANDBOX_SPA_REFRESH_TOKEN_LIFETIME_SECONDS: env.int({ min: 1, default: 86_400 }),
+  /** The demo desktop app's SPA redirect URIs (the web console's URL), comma separated. */
+  GRAPH_SANDBOX_CONSOLE_REDIRECT_URIS: z
+    .string()
+    .default('http://127.0.0.1:8080/')
+    .transform((text) =>
+      text
+        .split(',')
+        .map((uri) => uri.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url()).min(1)),
   /** Polling interval the device-code response asks for. */
   GRAPH_SANDBOX_DEVICE_CODE_INTERVAL_SECONDS: env.int({ min: 0, max: 60, default: 5 }),
   /** Delta tokens older than this answer SyncStateNotFound (0 = never by age). */

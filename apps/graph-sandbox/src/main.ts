@@ -23,6 +23,8 @@ function main(): void {
     profile: config.GRAPH_SANDBOX_PROFILE,
     accessTokenLifetimeSeconds: config.GRAPH_SANDBOX_TOKEN_LIFETIME_SECONDS,
     refreshTokenLifetimeSeconds: config.GRAPH_SANDBOX_REFRESH_TOKEN_LIFETIME_SECONDS,
+    spaRefreshTokenLifetimeSeconds: config.GRAPH_SANDBOX_SPA_REFRESH_TOKEN_LIFETIME_SECONDS,
+    consoleRedirectUris: config.GRAPH_SANDBOX_CONSOLE_REDIRECT_URIS,
     deviceCodeIntervalSeconds: config.GRAPH_SANDBOX_DEVICE_CODE_INTERVAL_SECONDS,
     deltaTokenMaxAgeSeconds: config.GRAPH_SANDBOX_DELTA_TOKEN_MAX_AGE_SECONDS,
     throttling: {
@@ -48,6 +50,8 @@ function main(): void {
                 demoTenantId: endpoints.demo.tenantId,
                 demoClientId: endpoints.demo.clientId,
                 demoMailboxes: endpoints.demo.mailboxes,
+                demoUsers: endpoints.demo.users.map((user) => `${user.userPrincipalName} (${user.roles.join('+') || 'no role'})`),
+                demoPassword: endpoints.demo.users[0]?.password,
               }
             : {}),
         },

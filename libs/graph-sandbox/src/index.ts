@@ -14,9 +14,9 @@ export {
   type MessageSummary,
   type TenantView,
 } from './admin/admin-client';
-export type { InboundMailRequest, TrafficRequest } from './admin/admin-schemas';
-export { demoProfile, type DemoSummary } from './admin/demo-profile';
-export { trustCertificateAuthority } from './transport/ca-trust';
+export type { InboundMailRequest, RoleAssignmentRequest, TrafficRequest } from './admin/admin-schemas';
+export { demoProfile, demoUsers, type DemoSummary, type DemoUser } from './admin/demo-profile';
+export { spkiSha256, trustCertificateAuthority } from './transport/ca-trust';
 export type { FaultRule, FaultRuleInput } from './throttling/fault-injector';
 export type { SentRecord, TenantStats } from './model/model.types';
 export { AdminRequestError } from './errors';

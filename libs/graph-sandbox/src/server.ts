@@ -17,7 +17,7 @@ import { systemClock, type Clock } from './shared/clock';
 import type { SandboxContext } from './shared/sandbox-context';
 import { createFaultInjector, createRandom } from './throttling/fault-injector';
 import { createMailboxLimiter } from './throttling/mailbox-limiter';
-import { trustCertificateAuthority } from './transport/ca-trust';
+import { spkiSha256, trustCertificateAuthority } from './transport/ca-trust';
 import { loadOrCreateTlsMaterial } from './transport/certificates';
 
 const optionsSchema = z
@@ -32,12 +32,16 @@ const optionsSchema = z
     certDir: z.string().optional(),
     /** `demo` seeds the demo tenant (see demoProfile); `empty` starts with no tenant. */
     profile: z.enum(['demo', 'empty']).default('empty'),
+    /** The demo desktop app's SPA redirect URIs (the web console's URL); default `http://127.0.0.1:8080/`. */
+    consoleRedirectUris: z.array(z.url()).min(1).optional(),
     accessTokenLifetimeSeconds: z.number().int().min(1).default(3599),
     refreshTokenLifetimeSeconds: z
       .number()
       .int()
       .min(1)
       .default(90 * 86_400),
+    /** Refresh tokens of single-page apps live this long from the sign-in (Entra: 24 hours). */
+    spaRefreshTokenLifetimeSeconds: z.number().int().min(1).default(86_400),
     deviceCodeIntervalSeconds: z.number().int().min(0).default(5),
     deviceCodeLifetimeSeconds: z.number().int().min(1).default(900),
     deltaTokenMaxAgeSeconds: z.number().int().min(0).default(0),
@@ -75,6 +79,11 @@ export interface GraphSandboxEndpoints {
   caCertPem: string;
   /** Set `NODE_EXTRA_CA_CERTS` to this in processes that talk to the sandbox. */
   caCertPath: string;
+  /**
+   * Base64 SHA-256 of the HTTPS certificate's public key: start Chromium with
+   * `--ignore-certificate-errors-spki-list=<this>` (and a `--user-data-dir`) to trust the sandbox, and only it.
+   */
+  serverCertSpkiSha256: string;
   /** A typed client of the admin API. */
   admin: GraphSandboxAdminClient;
   /** The demo tenant, when started with `profile: 'demo'`. */
@@ -185,7 +194,12 @@ export function createGraphSandbox(options: GraphSandboxOptions = {}): GraphSand
     if (!adminAddress || typeof adminAddress === 'string') throw new Error('graph-sandbox: admin listener has no port');
     const adminUrl = `http://127.0.0.1:${adminAddress.port}`;
     if (settings.trustCaInProcess) trustCertificateAuthority(tls.caCertPem);
-    const demo = settings.profile === 'demo' ? seedDemoProfile(state, clock(), baseUrl) : undefined;
+    const demo =
+      settings.profile === 'demo'
+        ? seedDemoProfile(state, clock(), baseUrl, {
+            ...(settings.consoleRedirectUris ? { consoleRedirectUris: settings.consoleRedirectUris } : {}),
+          })
+        : undefined;
     endpoints = {
       baseUrl,
       graphBaseUrl: `${baseUrl}/`,
@@ -193,6 +207,7 @@ export function createGraphSandbox(options: GraphSandboxOptions = {}): GraphSand
       adminUrl,
       caCertPem: tls.caCertPem,
       caCertPath: tls.caCertPath,
+      serverCertSpkiSha256: spkiSha256(tls.serverCertPem),
       admin: new GraphSandboxAdminClient(adminUrl),
       ...(demo ? { demo } : {}),
     };

@@ -11,6 +11,7 @@ import type {
   CreateSecretRequest,
   CreateTenantRequest,
   InboundMailRequest,
+  RoleAssignmentRequest,
   ThrottlingRequest,
   TrafficRequest,
   UpdateAppRequest,
@@ -109,6 +110,12 @@ export class GraphSandboxAdminClient {
   /** Replaces admin-consented application (and/or delegated) permissions. */
   setConsent = (tenantId: string, appId: string, input: ConsentRequest) =>
     this.call<AppView>('PUT', `/tenants/${tenantId}/apps/${appId}/consent`, input);
+
+  /** Replaces the user's app-role assignments on the app (Enterprise applications → Users and groups); [] removes them. */
+  assignAppRoles = (tenantId: string, appId: string, user: string, roles: RoleAssignmentRequest['roles']) =>
+    this.call<AppView>('PUT', `/tenants/${tenantId}/apps/${appId}/role-assignments/${GraphSandboxAdminClient.segment(user)}`, {
+      roles,
+    });
 
   createAccessPolicy = (tenantId: string, input: AccessPolicyRequest) =>
     this.call<AccessPolicyView>('POST', `/tenants/${tenantId}/access-policies`, input);

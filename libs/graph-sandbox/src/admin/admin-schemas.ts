@@ -7,6 +7,22 @@ const address = z.string().regex(/^[^@\s]+@[^@\s]+$/, 'must look like user@domai
 const recipient = z.union([address, z.object({ name: z.string().optional(), address }).strict()]);
 const isoDate = z.iso.datetime({ offset: true });
 
+/** Entra takes https redirect URIs, and http only for localhost / 127.0.0.1. */
+const spaRedirectUri = z
+  .url()
+  .refine(
+    (value) => /^https:\/\//i.test(value) || /^http:\/\/(localhost|127\.0\.0\.1)(:\d+)?(\/|$)/i.test(value),
+    'must be https, or http on localhost / 127.0.0.1',
+  );
+const appRole = z
+  .object({
+    value: z.string().regex(/^[A-Za-z0-9._-]{1,120}$/, 'letters, digits, dot, dash or underscore, at most 120'),
+    displayName: z.string().min(1).max(120).optional(),
+    description: z.string().max(1000).optional(),
+    id: z.uuid().optional(),
+  })
+  .strict();
+
 export const createTenantSchema = z
   .object({ id: z.uuid().optional(), displayName: z.string().min(1).optional(), domain: z.string().min(3).optional() })
   .strict();
@@ -19,6 +35,9 @@ export const createAppSchema = z
     delegatedPermissions: z.array(permission).optional(),
     grantAdminConsent: z.boolean().optional(),
     redirectUris: z.array(z.url()).optional(),
+    /** Redirect URIs of the "Single-page application" platform (auth code + PKCE, CORS on the token endpoint). */
+    spaRedirectUris: z.array(spaRedirectUri).optional(),
+    appRoles: z.array(appRole).optional(),
     allowPublicClient: z.boolean().optional(),
     enabled: z.boolean().optional(),
   })
@@ -29,9 +48,12 @@ export const updateAppSchema = z
     enabled: z.boolean().optional(),
     allowPublicClient: z.boolean().optional(),
     redirectUris: z.array(z.url()).optional(),
+    spaRedirectUris: z.array(spaRedirectUri).optional(),
     displayName: z.string().min(1).optional(),
   })
   .strict();
+
+export const roleAssignmentSchema = z.object({ roles: z.array(z.string().min(1).max(120)).max(50) }).strict();
 
 export const createSecretSchema = z
   .object({
@@ -83,6 +105,8 @@ export const createMailboxSchema = z
     id: z.uuid().optional(),
     mailboxEnabled: z.boolean().optional(),
     maxSendSizeBytes: z.number().int().positive().optional(),
+    /** The user's password on the sandbox's sign-in page (unset: the account picker signs in without one). */
+    password: z.string().min(1).max(256).optional(),
   })
   .strict();
 
@@ -158,6 +182,7 @@ export const deviceApprovalSchema = z
 export type CreateTenantRequest = z.input<typeof createTenantSchema>;
 export type CreateAppRequest = z.input<typeof createAppSchema>;
 export type UpdateAppRequest = z.input<typeof updateAppSchema>;
+export type RoleAssignmentRequest = z.input<typeof roleAssignmentSchema>;
 export type CreateSecretRequest = z.input<typeof createSecretSchema>;
 export type AddCertificateRequest = z.input<typeof addCertificateSchema>;
 export type ConsentRequest = z.input<typeof consentSchema>;

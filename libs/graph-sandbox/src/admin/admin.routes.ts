@@ -22,6 +22,7 @@ import {
   deviceApprovalSchema,
   groupSchema,
   inboundMailSchema,
+  roleAssignmentSchema,
   throttlingSchema,
   trafficSchema,
   updateAppSchema,
@@ -124,7 +125,11 @@ export function registerAdminRoutes(
     context.limiter.reset();
     return reply.status(204).send();
   });
-  app.post('/profiles/demo', async () => seedDemoProfile(state, clock(), endpoints().baseUrl));
+  app.post('/profiles/demo', async () =>
+    seedDemoProfile(state, clock(), endpoints().baseUrl, {
+      ...(context.settings.consoleRedirectUris ? { consoleRedirectUris: context.settings.consoleRedirectUris } : {}),
+    }),
+  );
 
   app.post('/tenants', async (request, reply) =>
     reply.status(201).send(toTenantView(state.createTenant(parse(createTenantSchema, request.body)), endpoints().baseUrl)),
@@ -173,6 +178,7 @@ export function registerAdminRoutes(
     if (input.enabled !== undefined) registration.enabled = input.enabled;
     if (input.allowPublicClient !== undefined) registration.allowPublicClient = input.allowPublicClient;
     if (input.redirectUris !== undefined) registration.redirectUris = input.redirectUris;
+    if (input.spaRedirectUris !== undefined) registration.spaRedirectUris = input.spaRedirectUris;
     if (input.displayName !== undefined) registration.displayName = input.displayName;
     return toAppView(registration);
   });
@@ -244,6 +250,12 @@ export function registerAdminRoutes(
       state.setDelegatedConsent(tenantId, appId, input.delegatedPermissions, userId);
     }
     return toAppView(state.getApp(tenantId, appId));
+  });
+
+  app.put<{ Params: AppParams & { user: string } }>('/tenants/:tenantId/apps/:appId/role-assignments/:user', async (request) => {
+    const input = parse(roleAssignmentSchema, request.body);
+    const { tenantId, appId } = request.params;
+    return toAppView(state.setRoleAssignments(tenantId, appId, decodeURIComponent(request.params.user), input.roles));
   });
 
   app.post<{ Params: TenantParams }>('/tenants/:tenantId/access-policies', async (request, reply) => {

@@ -22,6 +22,10 @@ export function toAppView(app: AppRegistration) {
     enabled: app.enabled,
     allowPublicClient: app.allowPublicClient,
     redirectUris: app.redirectUris,
+    spaRedirectUris: app.spaRedirectUris,
+    appRoles: app.appRoles,
+    /** User id → assigned role values. */
+    roleAssignments: Object.fromEntries([...app.roleAssignments].map(([user, roles]) => [user, [...roles].sort()])),
     configuredPermissions: {
       application: [...app.configuredApplicationPermissions].sort(),
       delegated: [...app.configuredDelegatedPermissions].sort(),

@@ -11,12 +11,86 @@ export const demoProfile = {
   domain: 'contoso-demo.example',
   clientId: '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f',
   clientSecret: 'demo8Q~graph-sandbox-secret-never-use-in-production',
-  /** The agent desktop's app registration: a public client (device code, no secret) agents sign in to. */
+  /**
+   * "mailroute desktop": the app agents and supervisors sign in to — a public client (device code, for
+   * the CLI and the demo's simulated agents) and a single-page app (the web console, auth code + PKCE),
+   * with the app roles `Supervisor` and `Agent`. Its client id is the audience the router accepts.
+   */
   desktopClientId: '3c9a1e4b-8d2f-4a6e-b5c7-1f0e9d8c7b6a',
+  /** The console's SPA redirect URI by default (the all-in-one host serves the console there). */
+  consoleRedirectUri: 'http://127.0.0.1:8080/',
+  /** App role values of the desktop app. */
+  roles: { supervisor: 'Supervisor', agent: 'Agent' },
   routedMailboxes: ['support@contoso-demo.example', 'sales@contoso-demo.example', 'billing@contoso-demo.example'],
+  /** The demo's simulated agents (mailroute agents; they sign in with the device-code flow). */
   agents: ['alice@contoso-demo.example', 'bob@contoso-demo.example'],
   routedGroup: 'mailroute-routed@contoso-demo.example',
+  /** The password of every demo user on the sandbox's sign-in page. Public on purpose, like the secret. */
+  password: 'mailroute-demo',
+  /** People who sign in to the web console. */
+  consoleUsers: {
+    /** A mailroute agent of the demo tenant not driven by the simulation (role Agent). */
+    agent: 'carol@contoso-demo.example',
+    /** Holds the Supervisor app role: the workload-manager API of the demo tenant. */
+    supervisor: 'sam@contoso-demo.example',
+    /** Signs in, but holds no app role and is no agent: the console says "not allowed". */
+    noRole: 'erin@contoso-demo.example',
+  },
+  /** A second tenant (with the same multi-tenant desktop app) for isolation tests. */
+  otherTenant: {
+    tenantId: '2b8e4f1a-6c3d-4e5f-9a7b-0c1d2e3f4a5b',
+    domain: 'fabrikam-demo.example',
+    /** Holds Agent and Supervisor in Fabrikam. */
+    user: 'frank@fabrikam-demo.example',
+    mailbox: 'support@fabrikam-demo.example',
+  },
 } as const;
+
+/** One person of the demo, as the all-in-one host prints them for signing in to the console. */
+export interface DemoUser {
+  userPrincipalName: string;
+  displayName: string;
+  password: string;
+  /** App roles on the desktop app. */
+  roles: string[];
+  /** Their sandbox tenant (Entra directory) id. */
+  tenantId: string;
+  /** What they are for, in a few words. */
+  description: string;
+}
+
+/** Everyone who can sign in on the demo's sign-in page, with the password and roles (the host prints these). */
+export function demoUsers(): DemoUser[] {
+  const { roles, password, consoleUsers, otherTenant, tenantId } = demoProfile;
+  const user = (upn: string, displayName: string, userRoles: string[], description: string, tenant: string = tenantId) => ({
+    userPrincipalName: upn,
+    displayName,
+    password,
+    roles: userRoles,
+    tenantId: tenant,
+    description,
+  });
+  return [
+    user(consoleUsers.agent, 'Carol Agent', [roles.agent], 'agent (not simulated)'),
+    user(consoleUsers.supervisor, 'Sam Supervisor', [roles.supervisor], 'supervisor of the demo tenant'),
+    user(consoleUsers.noRole, 'Erin Example', [], 'no role: not allowed in the console'),
+    user('alice@contoso-demo.example', 'Alice Agent', [roles.agent], 'agent (simulated with --demo)'),
+    user('bob@contoso-demo.example', 'Bob Agent', [roles.agent], 'agent (simulated with --demo)'),
+    user(
+      otherTenant.user,
+      'Frank Fabrikam',
+      [roles.agent, roles.supervisor],
+      'agent and supervisor of the other tenant',
+      otherTenant.tenantId,
+    ),
+  ];
+}
+
+/** Options of the demo profile. */
+export interface DemoProfileOptions {
+  /** SPA redirect URIs of the desktop app (the console's URL). Default [`demoProfile.consoleRedirectUri`]. */
+  consoleRedirectUris?: readonly string[];
+}
 
 /** What seeding created, for logs and the admin API. */
 export interface DemoSummary {
@@ -26,8 +100,11 @@ export interface DemoSummary {
   clientId: string;
   clientSecret: string;
   desktopClientId: string;
+  consoleRedirectUris: string[];
   mailboxes: string[];
   agents: string[];
+  /** Who can sign in to the console, with the password. */
+  users: DemoUser[];
   messages: number;
 }
 
@@ -37,7 +114,13 @@ export interface DemoSummary {
  * to the routed mailboxes, agent accounts for "Sign in with Microsoft", and some realistic inbound mail.
  * Idempotent: a second call returns the existing tenant's summary.
  */
-export function seedDemoProfile(state: SandboxState, now: number, baseUrl: string): DemoSummary {
+export function seedDemoProfile(
+  state: SandboxState,
+  now: number,
+  baseUrl: string,
+  options: DemoProfileOptions = {},
+): DemoSummary {
+  const consoleRedirectUris = [...(options.consoleRedirectUris ?? [demoProfile.consoleRedirectUri])];
   const summary = (messages: number): DemoSummary => ({
     tenantId: demoProfile.tenantId,
     authority: `${baseUrl}/${demoProfile.tenantId}`,
@@ -45,8 +128,10 @@ export function seedDemoProfile(state: SandboxState, now: number, baseUrl: strin
     clientId: demoProfile.clientId,
     clientSecret: demoProfile.clientSecret,
     desktopClientId: demoProfile.desktopClientId,
+    consoleRedirectUris,
     mailboxes: [...demoProfile.routedMailboxes],
     agents: [...demoProfile.agents],
+    users: demoUsers(),
     messages,
   });
   if (state.tenants.has(demoProfile.tenantId)) return summary(0);
@@ -58,26 +143,42 @@ export function seedDemoProfile(state: SandboxState, now: number, baseUrl: strin
     delegatedPermissions: ['User.Read', 'Mail.ReadWrite', 'Mail.Send'],
     redirectUris: ['http://localhost:3000/auth/callback'],
   });
-  state.createApp(tenant.id, {
+  const desktopApp = {
     clientId: demoProfile.desktopClientId,
-    displayName: 'mailroute agent desktop (demo)',
+    displayName: 'mailroute desktop (demo)',
     delegatedPermissions: ['User.Read'],
     allowPublicClient: true,
-  });
+    spaRedirectUris: consoleRedirectUris,
+    appRoles: [
+      { value: demoProfile.roles.supervisor, displayName: 'Supervisor', description: 'Workload-manager API of the own tenant' },
+      { value: demoProfile.roles.agent, displayName: 'Agent', description: 'Agent desktop' },
+    ],
+  };
+  state.createApp(tenant.id, desktopApp);
   state.addSecret(tenant.id, demoProfile.clientId, {
     displayName: 'demo',
     secretText: demoProfile.clientSecret,
     endMs: now + 2 * 365 * 86_400_000,
   });
-  const names: Record<string, string> = {
-    support: 'Contoso Support',
-    sales: 'Contoso Sales',
-    billing: 'Contoso Billing',
-    alice: 'Alice Agent',
-    bob: 'Bob Agent',
-  };
-  for (const address of [...demoProfile.routedMailboxes, ...demoProfile.agents]) {
+  const names: Record<string, string> = { support: 'Contoso Support', sales: 'Contoso Sales', billing: 'Contoso Billing' };
+  for (const address of demoProfile.routedMailboxes) {
     state.createMailbox(tenant.id, { userPrincipalName: address, displayName: names[address.split('@')[0] ?? ''] ?? address });
+  }
+  const other = state.createTenant({
+    id: demoProfile.otherTenant.tenantId,
+    displayName: 'Fabrikam (demo)',
+    domain: demoProfile.otherTenant.domain,
+  });
+  // The desktop app is multi-tenant: the same client id has a service principal (with its roles) in Fabrikam.
+  state.createApp(other.id, desktopApp);
+  state.createMailbox(other.id, { userPrincipalName: demoProfile.otherTenant.mailbox, displayName: 'Fabrikam Support' });
+  for (const user of demoUsers()) {
+    state.createMailbox(user.tenantId, {
+      userPrincipalName: user.userPrincipalName,
+      displayName: user.displayName,
+      password: user.password,
+    });
+    state.setRoleAssignments(user.tenantId, demoProfile.desktopClientId, user.userPrincipalName, user.roles);
   }
   state.createAccessPolicy(tenant.id, {
     appId: demoProfile.clientId,

@@ -196,6 +196,50 @@ export const aadsts = {
       aadsts: 50148,
       description: 'The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.',
     }),
+  // Single-page apps: https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow#redirect-uris-for-single-page-apps-spas
+  // (a spa redirect URI without an Origin header is refused; client credentials never with one). The texts are Entra's.
+  crossOriginNotSpa: (origin: string) =>
+    new EntraError({
+      status: 400,
+      error: 'invalid_request',
+      aadsts: 9002326,
+      description: `Cross-origin token redemption is permitted only for the 'Single-Page Application' client-type. Request origin: '${origin}'.`,
+    }),
+  spaRequiresCrossOrigin: () =>
+    new EntraError({
+      status: 400,
+      error: 'invalid_request',
+      aadsts: 9002327,
+      description: "Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests.",
+    }),
+  spaPkceRequired: () =>
+    new EntraError({
+      status: 400,
+      error: 'invalid_request',
+      aadsts: 9002325,
+      description: 'Proof Key for Code Exchange is required for cross-origin authorization code redemption.',
+    }),
+  invalidPassword: () =>
+    new EntraError({
+      status: 400,
+      error: 'invalid_grant',
+      aadsts: 50126,
+      description: 'Error validating credentials due to invalid username or password.',
+    }),
+  userNotFound: (user: string, tenant: string) =>
+    new EntraError({
+      status: 400,
+      error: 'invalid_grant',
+      aadsts: 50034,
+      description: `The user account ${user} does not exist in the ${tenant} directory. To sign into this application, the account must be added to the directory.`,
+    }),
+  loginRequired: () =>
+    new EntraError({
+      status: 400,
+      error: 'login_required',
+      aadsts: 50058,
+      description: 'A silent sign-in request was sent but no user is signed in.',
+    }),
   authorizationPending: () =>
     new EntraError({
       status: 400,

@@ -15,6 +15,8 @@ export interface ClientAuthOptions {
   acceptedAudiences: ReadonlySet<string>;
   /** Whether the grant may be used by a public client without a credential. */
   allowPublic: boolean;
+  /** A SPA redemption: the browser holds no credential, whatever "Allow public client flows" says. */
+  spa?: boolean;
 }
 
 function hexToBase64url(hex: string): string {
@@ -92,7 +94,7 @@ export async function authenticateClient(
     if (now < match.startMs) throw aadsts.invalidSecret(app.clientId);
     return { app, credential: 'secret' };
   }
-  if (options.allowPublic && app.allowPublicClient) return { app, credential: 'none' };
+  if (options.allowPublic && (app.allowPublicClient || options.spa)) return { app, credential: 'none' };
   throw aadsts.credentialRequired();
 }
 

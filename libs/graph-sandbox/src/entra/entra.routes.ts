@@ -3,10 +3,19 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { EntraError } from '../errors';
 import type { AppRegistration, Mailbox, Tenant } from '../model/model.types';
 import { applyFaults, type SandboxContext } from '../shared/sandbox-context';
-import { newGuid } from '../shared/ids';
 import { aadsts } from './aadsts';
+import { registerAuthorizeRoutes } from './authorize.routes';
 import { authenticateClient, type ClientCredentialKind } from './client-auth';
+import { formParams, sendEntraError } from './entra-http';
 import type { GrantStore } from './grant-store';
+import {
+  allowCrossOrigin,
+  answerPreflight,
+  checkRedemptionOrigin,
+  checkSpaPkce,
+  spaOrigins,
+  tenantSpaOrigins,
+} from './spa-client';
 import { checkClientCredentialsScope, checkDelegatedConsent, parseDelegatedScopes, type DelegatedScopes } from './scopes';
 import { toClientInfo } from './token-issuer';
 
@@ -15,42 +24,6 @@ const multiTenantSegments = new Set(['common', 'organizations', 'consumers']);
 const deviceCodeGrantTypes = new Set(['device_code', 'urn:ietf:params:oauth:grant-type:device_code']);
 
 type TenantParams = { Params: { tenant: string } };
-
-function formParams(body: unknown): URLSearchParams {
-  if (body instanceof URLSearchParams) return body;
-  if (typeof body === 'string') return new URLSearchParams(body);
-  return new URLSearchParams();
-}
-
-function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
-}
-
-/** Renders an Entra error as the token endpoint does: JSON, `error_description` starting with `AADSTSnnnn:`. */
-function sendEntraError(context: SandboxContext, request: FastifyRequest, reply: FastifyReply, error: EntraError): FastifyReply {
-  const traceId = newGuid();
-  const query = request.query as Record<string, string | undefined>;
-  const correlationId = query['client-request-id'] ?? (request.headers['client-request-id'] as string | undefined) ?? newGuid();
-  const timestamp = new Date(context.clock())
-    .toISOString()
-    .replace('T', ' ')
-    .replace(/\.\d+Z$/, 'Z');
-  if (error.retryAfterSeconds !== undefined) void reply.header('Retry-After', String(error.retryAfterSeconds));
-  return reply
-    .status(error.status)
-    .header('client-request-id', correlationId)
-    .header('x-ms-request-id', traceId)
-    .send({
-      error: error.error,
-      error_description: `AADSTS${error.aadsts}: ${error.description} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${timestamp}`,
-      error_codes: [error.aadsts],
-      timestamp,
-      trace_id: traceId,
-      correlation_id: correlationId,
-      error_uri: `${context.baseUrl()}/error?code=${error.aadsts}`,
-      ...(error.suberror ? { suberror: error.suberror } : {}),
-    });
-}
 
 /** Registers the Entra ID endpoints (discovery, JWKS, token, device code, authorize, logout) at the root. */
 export function registerEntraRoutes(app: FastifyInstance, context: SandboxContext, grants: GrantStore): void {
@@ -126,13 +99,18 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
     };
   };
 
+  /**
+   * The answer to a delegated grant. A SPA's refresh token expires 24 hours after the sign-in, and
+   * refreshing carries that expiry over (`refresh_token_expires_in` tells MSAL); ID tokens carry the
+   * user's app roles on the client app.
+   */
   const delegatedResponse = async (
     tenant: Tenant,
     client: AppRegistration,
     mailbox: Mailbox,
     scopes: DelegatedScopes,
     credential: ClientCredentialKind,
-    nonce?: string,
+    session: { nonce?: string; spa: boolean; refreshExpiresMs?: number },
   ): Promise<Record<string, unknown>> => {
     const accessScopes = scopes.graph.length > 0 ? scopes.graph : ['User.Read'];
     const access = await issuer.issueUserToken(tenant, client, mailbox, accessScopes, credential);
@@ -146,15 +124,21 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
       client_info: toClientInfo(mailbox),
     };
     if (scopes.oidc.has('offline_access')) {
+      const lifetimeSeconds = session.spa
+        ? context.settings.spaRefreshTokenLifetimeSeconds
+        : context.settings.refreshTokenLifetimeSeconds;
+      const expiresMs = session.refreshExpiresMs ?? clock() + lifetimeSeconds * 1000;
       body['refresh_token'] = grants.addRefreshToken({
         tenantId: tenant.id,
         clientId: client.clientId,
         userId: mailbox.id,
         scopes: scopes.graph,
-        expiresMs: clock() + context.settings.refreshTokenLifetimeSeconds * 1000,
+        expiresMs,
+        spa: session.spa,
       }).token;
+      if (session.spa) body['refresh_token_expires_in'] = Math.max(0, Math.floor((expiresMs - clock()) / 1000));
     }
-    if (scopes.oidc.has('openid')) body['id_token'] = (await issuer.issueIdToken(tenant, client, mailbox, nonce)).token;
+    if (scopes.oidc.has('openid')) body['id_token'] = (await issuer.issueIdToken(tenant, client, mailbox, session.nonce)).token;
     return body;
   };
 
@@ -193,10 +177,17 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
     // The token endpoint takes the transient answers only (429, 5xx); Graph's permanent ones (400/403/404) do not apply here.
     if (fault?.status !== undefined && fault.status >= 429) throw aadsts.transient(fault.status, fault.retryAfterSeconds);
 
-    const authOptions = (allowPublic: boolean) => ({ clock, acceptedAudiences: acceptedAudiences(tenant, segment), allowPublic });
+    const authOptions = (allowPublic: boolean, spa = false) => ({
+      clock,
+      acceptedAudiences: acceptedAudiences(tenant, segment),
+      allowPublic,
+      spa,
+    });
+    const origin = typeof request.headers.origin === 'string' ? request.headers.origin : undefined;
 
     switch (grantType) {
       case 'client_credentials': {
+        checkRedemptionOrigin(origin, false);
         const { app: client, credential } = await authenticateClient(tenant, params, authOptions(false));
         checkClientCredentialsScope(params.get('scope'), tenant);
         const token = await issuer.issueAppToken(tenant, client, credential === 'certificate' ? 'certificate' : 'secret');
@@ -204,9 +195,11 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
         return { token_type: 'Bearer', expires_in: token.expiresIn, ext_expires_in: token.expiresIn, access_token: token.token };
       }
       case 'authorization_code': {
-        const { app: client, credential } = await authenticateClient(tenant, params, authOptions(true));
         const grant = grants.authCode(params.get('code') ?? '');
+        checkRedemptionOrigin(origin, grant?.spa ?? false);
+        const { app: client, credential } = await authenticateClient(tenant, params, authOptions(true, grant?.spa));
         if (!grant || grant.clientId !== client.clientId || grant.tenantId !== tenant.id) throw aadsts.invalidGrant();
+        checkSpaPkce(grant);
         if (grant.redeemed) throw aadsts.codeRedeemed();
         if (clock() > grant.expiresMs) throw aadsts.grantExpired();
         if (params.get('redirect_uri') !== grant.redirectUri)
@@ -222,11 +215,15 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
         if (!mailbox) throw aadsts.invalidGrant();
         const scopes = parseDelegatedScopes(grant.scopes.join(' '), client, mailbox.id);
         checkDelegatedConsent(client, mailbox.id, scopes.graph);
-        return delegatedResponse(tenant, client, mailbox, scopes, credential, grant.nonce);
+        return delegatedResponse(tenant, client, mailbox, scopes, credential, {
+          spa: grant.spa,
+          ...(grant.nonce ? { nonce: grant.nonce } : {}),
+        });
       }
       case 'refresh_token': {
-        const { app: client, credential } = await authenticateClient(tenant, params, authOptions(true));
         const grant = grants.refreshToken(params.get('refresh_token') ?? '');
+        checkRedemptionOrigin(origin, grant?.spa ?? false);
+        const { app: client, credential } = await authenticateClient(tenant, params, authOptions(true, grant?.spa));
         if (!grant || grant.clientId !== client.clientId || grant.tenantId !== tenant.id) throw aadsts.invalidGrant();
         if (grant.revoked) throw aadsts.refreshTokenRevoked();
         if (clock() > grant.expiresMs) throw aadsts.grantExpired();
@@ -234,10 +231,14 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
         if (!mailbox) throw aadsts.invalidGrant();
         const scopes = parseDelegatedScopes(params.get('scope') ?? grant.scopes.join(' '), client, mailbox.id);
         checkDelegatedConsent(client, mailbox.id, scopes.graph);
-        return delegatedResponse(tenant, client, mailbox, scopes, credential);
+        return delegatedResponse(tenant, client, mailbox, scopes, credential, {
+          spa: grant.spa,
+          ...(grant.spa ? { refreshExpiresMs: grant.expiresMs } : {}),
+        });
       }
       default: {
         if (!deviceCodeGrantTypes.has(grantType)) throw aadsts.unsupportedGrant(grantType);
+        checkRedemptionOrigin(origin, false);
         const { app: client, credential } = await authenticateClient(tenant, params, authOptions(true));
         const grant = grants.deviceCode(params.get('device_code') ?? '');
         if (!grant || grant.clientId !== client.clientId) throw aadsts.invalidGrant();
@@ -249,7 +250,7 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
         const scopes = parseDelegatedScopes(grant.scopes.join(' '), client, mailbox.id);
         checkDelegatedConsent(client, mailbox.id, scopes.graph);
         grant.expiresMs = 0;
-        return delegatedResponse(tenant, client, mailbox, scopes, credential);
+        return delegatedResponse(tenant, client, mailbox, scopes, credential, { spa: false });
       }
     }
   };
@@ -261,14 +262,18 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
       return sendEntraError(context, request, reply, aadsts.transient(500));
     });
 
-    scope.get<TenantParams>('/:tenant/v2.0/.well-known/openid-configuration', async (request) =>
-      openIdConfiguration(request.params.tenant),
-    );
-    scope.get<TenantParams>('/:tenant/discovery/v2.0/keys', async (request) => {
+    // Public metadata is readable from any origin (msal-browser fetches it from the page), as Entra's is.
+    scope.get<TenantParams>('/:tenant/v2.0/.well-known/openid-configuration', async (request, reply) => {
+      void reply.header('Access-Control-Allow-Origin', '*');
+      return openIdConfiguration(request.params.tenant);
+    });
+    scope.get<TenantParams>('/:tenant/discovery/v2.0/keys', async (request, reply) => {
+      void reply.header('Access-Control-Allow-Origin', '*');
       if (!multiTenantSegments.has(request.params.tenant.toLowerCase())) resolveTenant(request.params.tenant);
       return issuer.jwks();
     });
-    scope.get('/common/discovery/instance', async () => {
+    scope.get('/common/discovery/instance', async (_request, reply) => {
+      void reply.header('Access-Control-Allow-Origin', '*');
       const host = new URL(context.baseUrl()).host;
       return {
         tenant_discovery_endpoint: `${context.baseUrl()}/common/v2.0/.well-known/openid-configuration`,
@@ -276,7 +281,35 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
         metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
       };
     });
-    scope.post<TenantParams>('/:tenant/oauth2/v2.0/token', handleToken);
+    // CORS on the token endpoint only for the origins of SPA redirect URIs: of the calling app when the
+    // body names it, of any app in the tenant for a preflight (which carries no body).
+    const tokenOrigins = (segment: string, clientId: string | null): Set<string> => {
+      const tenant = multiTenantSegments.has(segment.toLowerCase()) ? tenantOfApp(clientId) : state.resolveTenant(segment);
+      if (!tenant) return new Set();
+      if (!clientId) return tenantSpaOrigins([tenant]);
+      const client = tenant.apps.get(clientId.toLowerCase());
+      return client ? spaOrigins([client]) : new Set();
+    };
+    scope.options<TenantParams>('/:tenant/oauth2/v2.0/token', async (request, reply) => {
+      const segment = request.params.tenant;
+      const tenants = multiTenantSegments.has(segment.toLowerCase())
+        ? [...state.tenants.values()]
+        : [state.resolveTenant(segment)].filter((tenant) => tenant !== undefined);
+      return answerPreflight(reply, request.headers.origin, tenantSpaOrigins(tenants));
+    });
+    scope.post<TenantParams>(
+      '/:tenant/oauth2/v2.0/token',
+      {
+        preHandler: async (request, reply) => {
+          allowCrossOrigin(
+            reply,
+            request.headers.origin,
+            tokenOrigins(request.params.tenant, formParams(request.body).get('client_id')),
+          );
+        },
+      },
+      handleToken,
+    );
 
     scope.post<TenantParams>('/:tenant/oauth2/v2.0/devicecode', async (request) => {
       const params = formParams(request.body);
@@ -306,94 +339,9 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
       };
     });
 
-    scope.get<TenantParams & { Querystring: Record<string, string | undefined> }>(
-      '/:tenant/oauth2/v2.0/authorize',
-      async (request, reply) => {
-        const query = request.query;
-        const segment = request.params.tenant;
-        const clientId = query['client_id']?.toLowerCase() ?? '';
-        const tenant = multiTenantSegments.has(segment.toLowerCase()) ? tenantOfApp(clientId) : state.resolveTenant(segment);
-        const page = (status: number, text: string) =>
-          reply
-            .status(status)
-            .type('text/html; charset=utf-8')
-            .send(`<!doctype html><title>Sign in</title><p>${escapeHtml(text)}</p>`);
-        if (!tenant) return page(400, aadsts.tenantNotFound(segment).message);
-        const client = tenant.apps.get(clientId);
-        if (!client) return page(400, aadsts.appNotFound(clientId, segment).message);
-        const redirectUri = query['redirect_uri'] ?? '';
-        if (!client.redirectUris.includes(redirectUri))
-          return page(400, aadsts.redirectUriMismatch(redirectUri, client.clientId).message);
-        const loginHint = query['login_hint'];
-        const mailbox = loginHint ? state.findMailbox(tenant, loginHint) : undefined;
-        if (!mailbox) {
-          // No password prompt in a sandbox: pick an account (the link adds login_hint).
-          const links = [...tenant.mailboxes.values()]
-            .map((user) => {
-              const url = new URL(`${context.baseUrl()}${request.url}`);
-              url.searchParams.set('login_hint', user.userPrincipalName);
-              return `<li><a href="${escapeHtml(url.pathname + url.search)}">${escapeHtml(user.displayName)} &lt;${escapeHtml(user.userPrincipalName)}&gt;</a></li>`;
-            })
-            .join('');
-          return reply
-            .type('text/html; charset=utf-8')
-            .send(`<!doctype html><title>Pick an account</title><h1>graph-sandbox: pick an account</h1><ul>${links}</ul>`);
-        }
-        const grant = grants.addAuthCode({
-          tenantId: tenant.id,
-          clientId: client.clientId,
-          userId: mailbox.id,
-          redirectUri,
-          scopes: (query['scope'] ?? '').split(/\s+/).filter(Boolean),
-          ...(query['code_challenge']
-            ? { codeChallenge: query['code_challenge'], codeChallengeMethod: query['code_challenge_method'] ?? 'plain' }
-            : {}),
-          ...(query['nonce'] ? { nonce: query['nonce'] } : {}),
-          expiresMs: clock() + 10 * 60_000,
-        });
-        const response = new URLSearchParams({ code: grant.code, client_info: toClientInfo(mailbox), session_state: newGuid() });
-        if (query['state']) response.set('state', query['state']);
-        const mode = query['response_mode'] ?? 'query';
-        if (mode === 'form_post') {
-          const inputs = [...response]
-            .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
-            .join('');
-          return reply
-            .type('text/html; charset=utf-8')
-            .send(
-              `<!doctype html><body onload="document.forms[0].submit()"><form method="post" action="${escapeHtml(redirectUri)}">${inputs}</form></body>`,
-            );
-        }
-        return reply.redirect(
-          `${redirectUri}${mode === 'fragment' ? '#' : redirectUri.includes('?') ? '&' : '?'}${response.toString()}`,
-          302,
-        );
-      },
-    );
-
-    scope.get('/:tenant/oauth2/v2.0/logout', async (_request, reply) =>
-      reply
-        .type('text/html; charset=utf-8')
-        .send('<!doctype html><title>Signed out</title><p>You have signed out of graph-sandbox.</p>'),
-    );
-
-    // The page a device-code message points at: enter the code and the account that signs in.
-    scope.get('/devicelogin', async (_request, reply) =>
-      reply
-        .type('text/html; charset=utf-8')
-        .send(
-          '<!doctype html><title>Enter code</title><h1>graph-sandbox device login</h1><form method="post"><label>Code <input name="user_code"></label> <label>Account <input name="login_hint" placeholder="user@domain"></label> <button>Sign in</button></form>',
-        ),
-    );
-    scope.post('/devicelogin', async (request, reply) => {
-      const params = formParams(request.body);
-      const grant = grants.deviceCodeByUserCode(params.get('user_code') ?? '');
-      const tenant = grant?.tenantId ? state.tenants.get(grant.tenantId) : undefined;
-      const mailbox = tenant ? state.findMailbox(tenant, params.get('login_hint') ?? '') : undefined;
-      if (!grant || !mailbox || clock() > grant.expiresMs)
-        return reply.status(400).type('text/html; charset=utf-8').send('<p>That code or account is not valid.</p>');
-      grant.userId = mailbox.id;
-      return reply.type('text/html; charset=utf-8').send('<p>You have signed in. You may close this window.</p>');
+    registerAuthorizeRoutes(scope, context, grants, {
+      multiTenantSegments,
+      tenantOfApp: (clientId) => tenantOfApp(clientId),
     });
   });
 }

@@ -140,10 +140,14 @@ export function createTokenIssuer(options: TokenIssuerOptions) {
       return { token: await sign(claims), expiresIn: lifetime, claims };
     },
 
-    /** A v2.0 ID token for "Sign in with Microsoft" (`aud` = the client id, `sub` pairwise per app). */
+    /**
+     * A v2.0 ID token for "Sign in with Microsoft" (`aud` = the client id, `sub` pairwise per app), with
+     * `roles` = the app roles assigned to the user on this app (absent when none), as Entra puts them in.
+     */
     async issueIdToken(tenant: Tenant, app: AppRegistration, mailbox: Mailbox, nonce?: string): Promise<IssuedToken> {
       const lifetime = options.idTokenLifetimeSeconds ?? 3600;
       const iat = nowSeconds();
+      const roles = [...(app.roleAssignments.get(mailbox.id) ?? [])].sort();
       const claims: Record<string, unknown> = {
         aud: app.clientId,
         iss: `${authority(tenant.id)}/v2.0`,
@@ -158,6 +162,7 @@ export function createTokenIssuer(options: TokenIssuerOptions) {
         tid: tenant.id,
         uti: newOpaque(16),
         ver: '2.0',
+        ...(roles.length > 0 ? { roles } : {}),
         ...(nonce ? { nonce } : {}),
       };
       return { token: await sign(claims), expiresIn: lifetime, claims };

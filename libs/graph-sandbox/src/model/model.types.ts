@@ -50,7 +50,18 @@ export interface AppRegistration {
   enabled: boolean;
   /** "Allow public client flows" (needed for the device-code flow without a credential). */
   allowPublicClient: boolean;
+  /** Redirect URIs of the "Web" platform (server-side apps, native apps): redeemed without an `Origin`. */
   redirectUris: string[];
+  /**
+   * Redirect URIs of the "Single-page application" platform: codes issued to them must be redeemed
+   * cross-origin (with `Origin`, CORS answered for their origins), with PKCE S256, and their refresh
+   * tokens live 24 hours.
+   */
+  spaRedirectUris: string[];
+  /** App roles the app defines ("App roles" blade); assigned users get their values in `roles`. */
+  appRoles: AppRole[];
+  /** Role assignments to users (Enterprise applications → Users and groups): user id → role values. */
+  roleAssignments: Map<string, Set<string>>;
   secrets: ClientSecret[];
   certificates: CertificateCredential[];
   configuredApplicationPermissions: Set<string>;
@@ -60,6 +71,16 @@ export interface AppRegistration {
   adminConsentedDelegatedPermissions: Set<string>;
   /** Delegated scopes a user consented to for themself, by user id. */
   userConsents: Map<string, Set<string>>;
+}
+
+/** An app role (`appRoles` in the manifest); `value` is what tokens carry in `roles`. */
+export interface AppRole {
+  id: string;
+  value: string;
+  displayName: string;
+  description: string;
+  /** Who may be assigned: users (and groups) or applications. The sandbox assigns users only. */
+  allowedMemberTypes: Array<'User' | 'Application'>;
 }
 
 /** `New-ApplicationAccessPolicy -AppId … -PolicyScopeGroupId … -AccessRight RestrictAccess|DenyAccess`. */
@@ -162,6 +183,8 @@ export interface Mailbox {
   displayName: string;
   /** false: the user has no mailbox (Graph answers MailboxNotEnabledForRESTAPI). */
   mailboxEnabled: boolean;
+  /** The user's password for the sign-in page; unset: the account picker signs the user in without one. */
+  password?: string;
   /** Exchange MaxSendSize: larger messages fail to send with ErrorMessageSizeExceeded. Unset: 35 MB. */
   maxSendSizeBytes?: number;
   folders: Map<string, MailFolder>;
@@ -198,6 +221,8 @@ export interface AuthCodeGrant {
   nonce?: string;
   expiresMs: number;
   redeemed: boolean;
+  /** Issued to a SPA redirect URI: redeemed only cross-origin, with PKCE S256. */
+  spa: boolean;
 }
 
 export interface DeviceCodeGrant {
@@ -219,9 +244,11 @@ export interface RefreshTokenGrant {
   clientId: string;
   userId: string;
   scopes: string[];
-  /** Entra's 90-day inactivity window, shortened in tests. */
+  /** Entra's 90-day inactivity window (24 hours from sign-in for SPAs), shortened in tests. */
   expiresMs: number;
   revoked: boolean;
+  /** Issued to a SPA: redeemed only cross-origin; refreshing keeps the first token's expiry. */
+  spa: boolean;
 }
 
 export interface TenantStats {

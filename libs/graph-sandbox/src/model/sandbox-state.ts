@@ -6,6 +6,7 @@ import { createMailbox } from './mailbox.store';
 import type {
   AccessPolicy,
   AppRegistration,
+  AppRole,
   ClientSecret,
   CertificateCredential,
   Mailbox,
@@ -55,8 +56,19 @@ export interface CreateAppInput {
   /** Grant admin consent for every configured permission (the admin guides' "Grant admin consent" button). Default true. */
   grantAdminConsent?: boolean;
   redirectUris?: string[];
+  /** Redirect URIs of the "Single-page application" platform. */
+  spaRedirectUris?: string[];
+  /** App roles to define (values unique per app). */
+  appRoles?: AppRoleInput[];
   allowPublicClient?: boolean;
   enabled?: boolean;
+}
+
+export interface AppRoleInput {
+  value: string;
+  displayName?: string;
+  description?: string;
+  id?: string;
 }
 
 function slug(value: string): string {
@@ -66,6 +78,23 @@ function slug(value: string): string {
       .replace(/[^a-z0-9]+/g, '-')
       .replace(/^-|-$/g, '') || 'tenant'
   );
+}
+
+function toAppRoles(inputs: readonly AppRoleInput[] | undefined): AppRole[] {
+  const seen = new Set<string>();
+  return (inputs ?? []).map((input, index) => {
+    if (!/^[A-Za-z0-9._-]{1,120}$/.test(input.value))
+      throw new ValidationError(`appRoles[${index}].value`, 'letters, digits, dot, dash or underscore, at most 120');
+    if (seen.has(input.value)) throw new ValidationError(`appRoles[${index}].value`, `duplicate role ${input.value}`);
+    seen.add(input.value);
+    return {
+      id: (input.id ?? newGuid()).toLowerCase(),
+      value: input.value,
+      displayName: input.displayName ?? input.value,
+      description: input.description ?? input.displayName ?? input.value,
+      allowedMemberTypes: ['User'],
+    };
+  });
 }
 
 function checkPermissions(field: string, permissions: readonly string[] | undefined): string[] {
@@ -98,9 +127,18 @@ export interface SandboxState {
   ): CertificateCredential;
   setApplicationConsent(tenantId: string, clientId: string, permissions: string[]): AppRegistration;
   setDelegatedConsent(tenantId: string, clientId: string, permissions: string[], userId?: string): AppRegistration;
+  /** Replaces a user's app-role assignments on an app (role values the app defines). */
+  setRoleAssignments(tenantId: string, clientId: string, user: string, roles: string[]): AppRegistration;
   createMailbox(
     tenantId: string,
-    input: { userPrincipalName: string; displayName?: string; id?: string; mailboxEnabled?: boolean; maxSendSizeBytes?: number },
+    input: {
+      userPrincipalName: string;
+      displayName?: string;
+      id?: string;
+      mailboxEnabled?: boolean;
+      maxSendSizeBytes?: number;
+      password?: string;
+    },
   ): Mailbox;
   /** True when `domain` is an accepted domain of a sandbox tenant (the sandbox is authoritative for it). */
   ownsDomain(domain: string): boolean;
@@ -207,6 +245,9 @@ export function createSandboxState(options: { clock: Clock; throttling?: Partial
         enabled: input.enabled ?? true,
         allowPublicClient: input.allowPublicClient ?? false,
         redirectUris: input.redirectUris ?? [],
+        spaRedirectUris: input.spaRedirectUris ?? [],
+        appRoles: toAppRoles(input.appRoles),
+        roleAssignments: new Map(),
         secrets: [],
         certificates: [],
         configuredApplicationPermissions: new Set(applicationPermissions),
@@ -272,6 +313,18 @@ export function createSandboxState(options: { clock: Clock; throttling?: Partial
       else app.adminConsentedDelegatedPermissions = new Set(granted);
       return app;
     },
+    setRoleAssignments(tenantId, clientId, user, roles) {
+      const app = getApp(tenantId, clientId);
+      const mailbox = findMailbox(getTenant(tenantId), user);
+      if (!mailbox) throw new ValidationError('user', `no user ${JSON.stringify(user)} in this tenant`);
+      const defined = new Set(app.appRoles.map((role) => role.value));
+      roles.forEach((role, index) => {
+        if (!defined.has(role)) throw new ValidationError(`roles[${index}]`, `the app defines no role ${JSON.stringify(role)}`);
+      });
+      if (roles.length === 0) app.roleAssignments.delete(mailbox.id);
+      else app.roleAssignments.set(mailbox.id, new Set(roles));
+      return app;
+    },
     createMailbox(tenantId, input) {
       const tenant = getTenant(tenantId);
       const upn = input.userPrincipalName.trim();
@@ -287,6 +340,7 @@ export function createSandboxState(options: { clock: Clock; throttling?: Partial
         ...(input.mailboxEnabled === undefined ? {} : { mailboxEnabled: input.mailboxEnabled }),
       });
       if (input.maxSendSizeBytes !== undefined) mailbox.maxSendSizeBytes = input.maxSendSizeBytes;
+      if (input.password !== undefined) mailbox.password = input.password;
       tenant.mailboxes.set(id, mailbox);
       addressIndex.set(upn.toLowerCase(), mailbox);
       return mailbox;

@@ -10,10 +10,14 @@ import type { Clock } from './clock';
 export interface SandboxSettings {
   accessTokenLifetimeSeconds: number;
   refreshTokenLifetimeSeconds: number;
+  /** Refresh tokens issued to single-page apps: Entra's 24 hours, not extended by refreshing. */
+  spaRefreshTokenLifetimeSeconds: number;
   deviceCodeIntervalSeconds: number;
   deviceCodeLifetimeSeconds: number;
   /** Delta tokens older than this answer SyncStateNotFound (0 = only evicted by the admin API). */
   deltaTokenMaxAgeSeconds: number;
+  /** SPA redirect URIs the demo profile registers for the console. */
+  consoleRedirectUris?: string[] | undefined;
   /** Messages delta page size when the client sends no `Prefer: odata.maxpagesize`. */
   defaultDeltaPageSize: number;
 }

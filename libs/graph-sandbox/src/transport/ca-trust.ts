@@ -1,3 +1,4 @@
+import { createHash, X509Certificate } from 'node:crypto';
 import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 
 /**
@@ -13,4 +14,14 @@ export function trustCertificateAuthority(caCertPem: string): void {
   const normalized = caCertPem.trim();
   if (current.some((pem) => pem.trim() === normalized)) return;
   setDefaultCACertificates([...current, normalized]);
+}
+
+/**
+ * The base64 SHA-256 of a certificate's SubjectPublicKeyInfo: what Chromium's
+ * `--ignore-certificate-errors-spki-list=<hash>` takes to trust exactly that certificate (browsers do not
+ * read NODE_EXTRA_CA_CERTS). The flag is honoured together with `--user-data-dir` (a test profile).
+ */
+export function spkiSha256(certificatePem: string): string {
+  const spki = new X509Certificate(certificatePem).publicKey.export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(spki).digest('base64');
 }
