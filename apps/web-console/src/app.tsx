@@ -52,7 +52,13 @@ export function App(props: { config: ConsoleConfig; auth: Auth; clients: Console
           </NotAllowedScreen>
         )
       ) : (
-        <AgentDesktop clients={props.clients} session={session} route={route} onSignIn={() => void props.auth.signIn()} />
+        <AgentDesktop
+          clients={props.clients}
+          session={session}
+          route={route}
+          uploadUrl={props.config.uploadUrl}
+          onSignIn={() => void props.auth.signIn()}
+        />
       )}
     </div>
   );

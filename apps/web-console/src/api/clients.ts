@@ -3,9 +3,13 @@
 // user's ID token; the gateway passes it on and the router verifies it.
 import {
   AgentDesktopServiceDefinition,
+  AuthBrokerServiceDefinition,
   InteractionRouterServiceDefinition,
+  MailboxFetchServiceDefinition,
   type AgentDesktopServiceClient,
+  type AuthBrokerServiceClient,
   type InteractionRouterServiceClient,
+  type MailboxFetchServiceClient,
 } from '@mailroute/contracts';
 import { createChannel, createClientFactory, Metadata, type ClientMiddleware } from 'nice-grpc-web';
 
@@ -15,6 +19,10 @@ export interface ConsoleClients {
   desktop: AgentDesktopServiceClient;
   /** The workload-manager API (InteractionRouterService), for supervisors. */
   router: InteractionRouterServiceClient;
+  /** Mailboxes and their sync status (MailboxFetchService), for supervisors. */
+  mailboxes: MailboxFetchServiceClient;
+  /** Tenant credentials' state (AuthBrokerService), for supervisors. */
+  credentials: AuthBrokerServiceClient;
 }
 
 /** Adds `authorization: Bearer <ID token>` to every call, asking for a fresh token each time. */
@@ -33,5 +41,7 @@ export function createConsoleClients(apiUrl: string, idToken: () => Promise<stri
   return {
     desktop: factory.create(AgentDesktopServiceDefinition, channel),
     router: factory.create(InteractionRouterServiceDefinition, channel),
+    mailboxes: factory.create(MailboxFetchServiceDefinition, channel),
+    credentials: factory.create(AuthBrokerServiceDefinition, channel),
   };
 }
