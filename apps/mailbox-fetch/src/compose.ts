@@ -2,6 +2,7 @@ import { createGraphMailClient, createMailboxLimiter, type GraphTokenProvider } 
 import type { EventBus } from '@mailroute/messaging';
 import { createCallerAuthenticator, type ApiKeyEntry, type GrpcServer, type Logger } from '@mailroute/platform';
 import type { Meter } from '@opentelemetry/api';
+import { moveLegacyAttachmentContent } from './ingest/legacy-attachments';
 import { createMailboxDiagnosis } from './diagnosis/mailbox-diagnosis';
 import { createMailboxFetchCore, type MailboxFetchCore } from './mailbox-fetch';
 import { createMailboxFetchMetrics } from './metrics/mailbox-fetch.metrics';
@@ -89,7 +90,12 @@ export function composeMailboxFetch(adapters: MailboxFetchAdapters, settings: Ma
   return {
     server,
     core,
-    start: () => core.runtime.start(),
+    start: () => {
+      void moveLegacyAttachmentContent(adapters.stores, logger).catch((error: unknown) =>
+        logger.error({ err: error }, 'mailbox-fetch: moving stored attachment content to the blob store failed'),
+      );
+      core.runtime.start();
+    },
     stop: () => core.runtime.stop(),
   };
 }

@@ -18,6 +18,12 @@ export const configSchema = z
       .regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URL')
       .optional(),
     MAILBOX_FETCH_MONGODB_DATABASE: z.string().default('mailroute'),
+    /**
+     * Attachment content with MAILBOX_FETCH_STORE=embedded: private files in this directory, shared with
+     * the router (ROUTER_BLOB_DIR) and outbound-send (OUTBOUND_SEND_BLOB_DIR). With mongodb it is the
+     * GridFS bucket `attachments` of the database.
+     */
+    MAILBOX_FETCH_BLOB_DIR: z.string().min(1).default('.cache/blobs'),
     /** Kafka brokers `host:port[,…]`; unset = the in-process bus (embedded default only). */
     MAILBOX_FETCH_KAFKA_BROKERS: env.brokers().optional(),
     /** auth-broker's gRPC address `host:port`. */

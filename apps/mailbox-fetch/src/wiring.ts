@@ -41,7 +41,7 @@ export async function wireMailboxFetch(
           database: config.MAILBOX_FETCH_MONGODB_DATABASE,
           logger,
         })
-      : openEmbeddedStores({ path: config.MAILBOX_FETCH_EMBEDDED_PATH });
+      : openEmbeddedStores({ path: config.MAILBOX_FETCH_EMBEDDED_PATH, blobDirectory: config.MAILBOX_FETCH_BLOB_DIR });
   const bus: EventBus =
     adapters.bus ??
     (config.MAILBOX_FETCH_KAFKA_BROKERS

@@ -1,4 +1,4 @@
-import { Client, HTTPMessageHandler, type GraphRequest } from '@microsoft/microsoft-graph-client';
+import { Client, HTTPMessageHandler, ResponseType, type GraphRequest } from '@microsoft/microsoft-graph-client';
 import { backoffDelayMs, sleep, type Logger } from '@mailroute/platform';
 import { classifyGraphError, GraphMailError, isGraphMailError } from './errors';
 import type {
@@ -75,6 +75,8 @@ export interface MailboxGraph {
   listAttachments(messageId: string): Promise<GraphAttachment[]>;
   /** One attachment with `contentBytes` (base64) for file attachments. */
   getAttachment(messageId: string, attachmentId: string): Promise<GraphAttachment>;
+  /** A file attachment's raw content (`…/attachments/{id}/$value`): no base64 JSON, for large files too. */
+  getAttachmentContent(messageId: string, attachmentId: string): Promise<Buffer>;
   markRead(messageId: string): Promise<void>;
   /** Moves the message; returns its id in the destination. */
   move(messageId: string, destinationFolderId: string): Promise<string>;
@@ -271,6 +273,17 @@ export function createGraphMailClient(options: GraphMailClientOptions): GraphMai
               .api(url(`messages/${encodeURIComponent(messageId)}/attachments/${encodeURIComponent(attachmentId)}`))
               .header('Prefer', preferImmutable),
           async (request) => (await request.get()) as GraphAttachment,
+        );
+      },
+      getAttachmentContent(messageId, attachmentId) {
+        return call(
+          'attachment-content',
+          (url) =>
+            client
+              .api(url(`messages/${encodeURIComponent(messageId)}/attachments/${encodeURIComponent(attachmentId)}/$value`))
+              .header('Prefer', preferImmutable)
+              .responseType(ResponseType.ARRAYBUFFER),
+          async (request) => Buffer.from((await request.get()) as ArrayBuffer),
         );
       },
       async markRead(messageId) {

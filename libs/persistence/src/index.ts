@@ -21,3 +21,4 @@ export * from './liveness/replica-liveness';
 export * from './ports/blob-store';
 export { MongoBlobStore } from './blobs/mongo-blob-store';
 export { FileBlobStore, type FileBlobStoreOptions } from './blobs/file-blob-store';
+export { inboundAttachmentBlobKey, uploadBlobKey } from './blobs/attachment-blob-keys';

@@ -1,8 +1,14 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import {
   EmbeddedDocumentTable,
   EmbeddedStore,
+  FileBlobStore,
+  MongoBlobStore,
   MongoDocumentTable,
   MongoStore,
+  type BlobStore,
   type DocumentTable,
   type LivenessDocument,
 } from '@mailroute/persistence';
@@ -26,7 +32,13 @@ export interface MailboxFetchStores {
   inbound: DocumentTable<InboundMessageRecord>;
   /** Post-processing not yet applied, under the inbound record's key (see sync/post-processing.ts). */
   postProcessing: DocumentTable<PostProcessingWorkRecord>;
+  /**
+   * Attachment content written by versions that kept it base64 in documents; moved into `blobs` at
+   * start-up (see ingest/legacy-attachments.ts) and empty after that.
+   */
   attachments: DocumentTable<AttachmentContentRecord>;
+  /** Inbound attachment content (key: inboundAttachmentBlobKey), shared with the router and outbound-send. */
+  blobs: BlobStore;
   syncRequests: DocumentTable<SyncRequestRecord>;
   leases: DocumentTable<LeaseDocument>;
   /** Replica heartbeats (owner liveness, ReplicaLiveness in libs/persistence). */
@@ -47,7 +59,7 @@ const names = {
 } as const;
 
 /** Every table of mailbox-fetch, each made by `table` (one adapter's constructor). */
-function tables(table: <T extends object>(name: string) => DocumentTable<T>): Omit<MailboxFetchStores, 'close'> {
+function tables(table: <T extends object>(name: string) => DocumentTable<T>): Omit<MailboxFetchStores, 'close' | 'blobs'> {
   return {
     mailboxes: table(names.mailboxes),
     statuses: table(names.statuses),
@@ -71,15 +83,29 @@ export async function openMongoStores(options: { url: string; database: string; 
   });
   return {
     ...tables(<T extends object>(name: string) => new MongoDocumentTable<T>(store, name)),
+    blobs: new MongoBlobStore(store, attachmentBucket),
     close: () => store.close(),
   };
 }
 
-/** Tables in the embedded store (single process). */
-export function openEmbeddedStores(options: { path: string }): MailboxFetchStores {
+/** The GridFS bucket of attachment content, in the database the services share. */
+export const attachmentBucket = 'attachments';
+
+/**
+ * Tables in the embedded store (single process); attachment content as private files in
+ * `blobDirectory` (shared with the router and outbound-send). Without one: `blobs` beside the
+ * database file, or a fresh temporary directory for `:memory:` (tests).
+ */
+export function openEmbeddedStores(options: { path: string; blobDirectory?: string | undefined }): MailboxFetchStores {
   const store = new EmbeddedStore({ path: options.path });
+  const blobDirectory =
+    options.blobDirectory ??
+    (options.path === ':memory:'
+      ? mkdtempSync(path.join(os.tmpdir(), 'mailbox-fetch-blobs-'))
+      : path.join(path.dirname(options.path), 'blobs'));
   return {
     ...tables(<T extends object>(name: string) => new EmbeddedDocumentTable<T>(store, name)),
+    blobs: new FileBlobStore({ directory: blobDirectory }),
     close: async () => store.close(),
   };
 }

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { context, trace, type Context, type Span } from '@opentelemetry/api';
 import { InitialSyncMode, MailboxAccessMode, type InboundEmail } from '@mailroute/contracts';
 import {
@@ -12,6 +12,7 @@ import {
   type MailboxTarget,
 } from '@mailroute/graph-mail';
 import { eventKey, events, toEventMessage, withTraceHeaders, type EventBus } from '@mailroute/messaging';
+import { inboundAttachmentBlobKey } from '@mailroute/persistence';
 import { endingSpans, ValidationError, type Logger } from '@mailroute/platform';
 import { toInboundMessage, type StoredAttachment } from '../ingest/inbound-mapping';
 import { checkMoveTarget } from '../mailboxes/move-target';
@@ -30,8 +31,6 @@ import { LostMailboxError } from './lost-mailbox.error';
 import { createPostProcessing } from './post-processing';
 import type { SyncCursorStore } from './sync-cursor.store';
 
-/** Largest single attachment stored (a stored document must stay under MongoDB's 16 MB). */
-const maxStoredAttachmentBytes = 10 * 1024 * 1024;
 /** A quiet mailbox's delta link is re-stored at least this often, so it never ages out of Graph's sync state. */
 const quietLinkRefreshMs = 10 * 60_000;
 /** A checked move target is checked again after this long (someone may have moved the folder). */
@@ -137,7 +136,12 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
     return folder.id;
   }
 
-  async function storeAttachments(api: MailboxGraph, mailbox: MailboxRecord, interactionId: string, message: GraphMessage) {
+  /**
+   * Stores the content of the message's file attachments (inline `cid:` parts included) in the blob
+   * store, read raw through `$value`, while they fit the mailbox's per-message storage limit (at
+   * most 150 MB). Content already stored (a page read again after a crash) is not fetched again.
+   */
+  async function storeAttachments(api: MailboxGraph, mailbox: MailboxRecord, message: GraphMessage) {
     if (!message.hasAttachments) return { stored: [] as StoredAttachment[], overLimit: false };
     const listed: GraphAttachment[] = await api.listAttachments(message.id);
     const limit = mailbox.attachmentStorageLimitBytes;
@@ -151,26 +155,21 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
         stored.push({ attachment });
         continue;
       }
-      if (used + size > limit || size > maxStoredAttachmentBytes || stored.length >= 100) {
+      if (used + size > limit || stored.length >= 100) {
         overLimit = true;
         stored.push({ attachment });
         continue;
       }
-      const full = await api.getAttachment(message.id, attachment.id);
-      const content = Buffer.from(full.contentBytes ?? '', 'base64');
-      const sha256 = createHash('sha256').update(content).digest('hex');
-      await stores.attachments.put(`${mailbox.tenantId}/${interactionId}/${hashKey(attachment.id)}`, {
-        tenantId: mailbox.tenantId,
-        interactionId,
-        attachmentId: attachment.id,
-        name: attachment.name ?? '',
-        contentType: attachment.contentType ?? 'application/octet-stream',
-        sizeBytes: content.length,
-        sha256,
-        contentBase64: content.toString('base64'),
-      });
+      const key = inboundAttachmentBlobKey(mailbox.tenantId, message.id, attachment.id);
+      const existing = await stores.blobs.stat(key);
+      const info =
+        existing ??
+        (await stores.blobs.put(key, await api.getAttachmentContent(message.id, attachment.id), {
+          name: attachment.name ?? '',
+          contentType: attachment.contentType ?? 'application/octet-stream',
+        }));
       used += size;
-      stored.push({ attachment, sha256 });
+      stored.push({ attachment: { ...attachment, size: info.sizeBytes }, sha256: info.sha256 });
     }
     return { stored, overLimit };
   }
@@ -255,7 +254,7 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
         const traced = trace.setSpan(context.active(), emailSpan(interactionId));
         return context.with(traced, async () => {
           const message = await api.getMessage(entry.item.id);
-          const attachments = await storeAttachments(api, mailbox, interactionId, message);
+          const attachments = await storeAttachments(api, mailbox, message);
           return { interactionId, message, attachments, traced };
         });
       }),

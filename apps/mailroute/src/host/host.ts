@@ -243,6 +243,9 @@ export function serviceEnvironment(name: ServiceName, inputs: EnvironmentInputs)
       ? // One database shared by the services, as their defaults have it (outbound-send reads mailbox-fetch's mailbox table).
         { [`${prefix}_STORE`]: 'mongodb', [`${prefix}_MONGODB_URL`]: mongo.url, [`${prefix}_MONGODB_DATABASE`]: mongo.database }
       : { [`${prefix}_STORE`]: 'embedded', [`${prefix}_EMBEDDED_PATH`]: file(base) };
+  // Attachment content of the embedded default: one private directory the services share (with MongoDB, a GridFS bucket).
+  const blobs = (prefix: string): Record<string, string> =>
+    mongo ? {} : { [`${prefix}_BLOB_DIR`]: path.join(config.dataDir, 'blobs') };
   const apiKeys = apiKeysVariable(secrets);
   switch (name) {
     case 'auth-broker': {
@@ -268,6 +271,7 @@ export function serviceEnvironment(name: ServiceName, inputs: EnvironmentInputs)
       return {
         ...common,
         ...store('MAILBOX_FETCH', 'mailbox-fetch'),
+        ...blobs('MAILBOX_FETCH'),
         MAILBOX_FETCH_AUTH_BROKER_ADDRESS: addresses['auth-broker'],
         MAILBOX_FETCH_AUTH_BROKER_TOKEN: secrets.serviceTokens['mailbox-fetch'],
         MAILBOX_FETCH_API_KEYS: apiKeys,
