@@ -2,7 +2,8 @@
 // `npm test`: every check and every test of the workspace, against real servers.
 //   1. the generated contracts match proto/ (a stale generation fails here), and every source file is
 //      formatted by Prettier (tools/scripts/check-format.mjs; `npm run format` fixes it);
-//   2. the real Apache Kafka broker and FerretDB are installed (cached) and started once;
+//   2. the real Apache Kafka broker and FerretDB are installed (cached) and started once, and Debian's
+//      chromium is installed for the browser tests when it is missing (apt-get, as root);
 //   3. nx runs typecheck and lint, then every project's tests, with the servers' addresses in the env;
 //   4. the servers are stopped by pid, whatever happened.
 // Extra arguments go to `nx run-many` (e.g. `npm test -- --projects=messaging`).
@@ -33,6 +34,7 @@ const runScript = (script) =>
   });
 
 const { startAll, stopAll } = await import(path.join(root, 'tools', 'test-infra', 'index.mjs'));
+const { ensureChromium } = await import(path.join(root, 'tools', 'test-infra', 'chromium.mjs'));
 
 let infra;
 let stopping = false;
@@ -55,6 +57,7 @@ try {
   code = await run(['run', 'contracts:check-generated']);
   if (code === 0) code = await runScript('check-format.mjs');
   if (code === 0) {
+    await ensureChromium();
     infra = await startAll();
     const env = {
       ...process.env,

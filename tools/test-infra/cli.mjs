@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Usage: node tools/test-infra/cli.mjs install|start|stop|status [kafka|ferretdb|all]
+//        node tools/test-infra/cli.mjs install chromium   (Debian's chromium for the browser tests; apt-get as root)
 //
 // start  prints KAFKA_BROKERS=... / MONGODB_URL=... on stdout (progress goes to stderr)
 //        and records pids, addresses and log files in .cache/test-infra/state.json;
@@ -28,6 +29,7 @@ import {
   stopAll,
   stopProcess,
 } from './index.mjs';
+import { ensureChromium } from './chromium.mjs';
 
 // kafkajs 2.2.4 calls setTimeout with a negative delay (requestQueue.scheduleCheckPendingRequests),
 // which Node 24 reports as a TimeoutNegativeWarning. It is harmless: keep it out of the CLI output.
@@ -36,7 +38,7 @@ process.on('warning', (w) => {
   if (w.name !== 'TimeoutNegativeWarning') process.stderr.write(`${w.name}: ${w.message}\n`);
 });
 
-const USAGE = 'usage: node tools/test-infra/cli.mjs install|start|stop|status [kafka|ferretdb|all]';
+const USAGE = 'usage: node tools/test-infra/cli.mjs install|start|stop|status [kafka|ferretdb|all] | install chromium';
 const err = (line) => process.stderr.write(line + '\n');
 
 /** @returns {import('./index.mjs').InfraState} */
@@ -250,6 +252,11 @@ async function main(argv) {
   if (!command || command === '-h' || command === '--help' || command === 'help') {
     console.log(USAGE);
     return command ? 0 : 2;
+  }
+  if (command === 'install' && target === 'chromium' && !rest.length) {
+    const { executable } = await ensureChromium();
+    console.log(executable);
+    return 0;
   }
   if (rest.length || !['all', ...SERVICES].includes(target)) {
     err(USAGE);

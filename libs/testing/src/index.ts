@@ -15,3 +15,4 @@ export * from './otlp-collector';
 export * from './configuration-errors.contract';
 export * from './seeded-random';
 export * from './blob-store.contract';
+export * from './browser';

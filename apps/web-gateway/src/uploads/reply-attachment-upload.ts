@@ -1,0 +1,187 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
+import { UploadReplyAttachmentRequest, UploadReplyAttachmentResponse } from '@mailroute/contracts';
+import type { Logger } from '@mailroute/platform';
+import type { WebGatewayMetrics } from '../metrics/web-gateway.metrics';
+import { passThrough, type UpstreamRoutes } from '../grpc-web/upstream-routes';
+
+/** The path of the upload endpoint (the console's default `uploadUrl`). */
+export const replyAttachmentUploadPath = '/uploads/reply-attachments';
+const uploadMethodPath = '/mailroute.v1.AgentDesktopService/UploadReplyAttachment';
+/** The router's largest chunk (UploadReplyAttachmentRequest.chunk: at most 1 MiB). */
+const chunkBytes = 1_048_576;
+
+export interface ReplyAttachmentUploadOptions {
+  routes: UpstreamRoutes;
+  logger: Logger;
+  metrics: WebGatewayMetrics;
+  /** Largest attachment accepted; a larger Content-Length is refused (413) before any byte is read. */
+  maxBytes: number;
+  /** Uploads at once; past it 503. */
+  maxConcurrent: number;
+}
+
+/**
+ * The upload endpoint that stands in for the client-streaming UploadReplyAttachment, which a browser
+ * cannot call: `POST /uploads/reply-attachments?name=<file name>[&sha256=<hex>]` with
+ * `Authorization: Bearer <the agent's token>`, the file's type as Content-Type and its bytes as the
+ * body, with a Content-Length (required: it is the upload's declared size). The body is streamed
+ * into the client stream — metadata first, then chunks of up to 1 MiB — with backpressure both
+ * ways, never held whole. The answer is the router's `UploadReplyAttachmentResponse` as JSON
+ * (`{"upload":{"uploadId":…}}`); a failure is `{"code":"INVALID_ARGUMENT","message":…}` with the
+ * HTTP status that matches the gRPC one (400, 401, 403, 404, 412, 413, 429, 501, 503, 504, 500).
+ */
+export function createReplyAttachmentUpload(options: ReplyAttachmentUploadOptions) {
+  const { logger, metrics } = options;
+  let active = 0;
+
+  return async function upload(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
+    if (request.method !== 'POST') {
+      response.setHeader('allow', 'POST');
+      return answerError(response, 405, 'METHOD_NOT_ALLOWED', 'use POST');
+    }
+    const route = options.routes.get(uploadMethodPath);
+    if (!route) return answerError(response, 404, 'NOT_FOUND', 'uploads are not available on this gateway');
+    const lengthHeader = request.headers['content-length'];
+    if (lengthHeader === undefined || !/^\d{1,12}$/.test(lengthHeader)) {
+      metrics.onUpload('refused', 0);
+      return refuse(request, response, 411, 'LENGTH_REQUIRED', 'Content-Length is required (the size of the file)');
+    }
+    const size = Number(lengthHeader);
+    if (size > options.maxBytes) {
+      metrics.onUpload('refused', 0);
+      return refuse(request, response, 413, 'INVALID_ARGUMENT', `metadata.size_bytes: at most ${options.maxBytes} bytes`);
+    }
+    if (active >= options.maxConcurrent) {
+      metrics.onUpload('refused', 0);
+      return refuse(request, response, 503, 'RESOURCE_EXHAUSTED', 'too many uploads on this gateway; retry later');
+    }
+    const name = url.searchParams.get('name') ?? '';
+    const sha256 = url.searchParams.get('sha256') ?? '';
+    const contentType = (request.headers['content-type'] ?? '').slice(0, 256);
+    // The router checks the name and type (INVALID_ARGUMENT naming the field); this only bounds what is forwarded.
+    if (name.length > 1_024 || sha256.length > 128) {
+      metrics.onUpload('refused', 0);
+      return refuse(request, response, 400, 'INVALID_ARGUMENT', 'metadata.name: at most 255 characters');
+    }
+    const metadata = new Metadata();
+    const authorization = request.headers['authorization'];
+    if (typeof authorization === 'string') metadata.set('authorization', authorization);
+
+    active += 1;
+    let forwarded = 0;
+    let settled = false;
+    try {
+      const result = await new Promise<{ ok: true; body: Buffer } | { ok: false; error: ServiceError }>((resolve) => {
+        const call = route.upstream.makeClientStreamRequest(
+          route.path,
+          passThrough.serialize,
+          passThrough.deserialize,
+          metadata,
+          {},
+          (error: ServiceError | null, body?: Buffer) => {
+            settled = true;
+            resolve(error ? { ok: false, error } : { ok: true, body: body ?? Buffer.alloc(0) });
+          },
+        );
+        const write = (message: UploadReplyAttachmentRequest) =>
+          call.write(Buffer.from(UploadReplyAttachmentRequest.encode(message).finish()));
+        write({ part: { $case: 'metadata', value: { name, contentType, sizeBytes: size, sha256 } } });
+        let pending: Buffer[] = [];
+        let pendingBytes = 0;
+        const flush = (): boolean => {
+          if (pendingBytes === 0) return true;
+          const chunk = Buffer.concat(pending, pendingBytes);
+          pending = [];
+          pendingBytes = 0;
+          forwarded += chunk.length;
+          return write({ part: { $case: 'chunk', value: chunk } });
+        };
+        request.on('data', (data: Buffer) => {
+          let offset = 0;
+          let flowing = true;
+          while (offset < data.length) {
+            const take = Math.min(chunkBytes - pendingBytes, data.length - offset);
+            pending.push(data.subarray(offset, offset + take));
+            pendingBytes += take;
+            offset += take;
+            if (pendingBytes === chunkBytes) flowing = flush() && flowing;
+          }
+          if (!flowing) {
+            request.pause();
+            call.once('drain', () => request.resume());
+          }
+        });
+        request.once('end', () => {
+          flush();
+          call.end();
+        });
+        // The browser went away mid-upload: the router drops the partial upload when its call is cancelled.
+        response.once('close', () => {
+          if (!settled) call.cancel();
+        });
+      });
+      if (result.ok) {
+        metrics.onUpload('ok', forwarded);
+        const decoded = UploadReplyAttachmentResponse.decode(result.body);
+        response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+        response.end(JSON.stringify(UploadReplyAttachmentResponse.toJSON(decoded)));
+        return;
+      }
+      const { code, details } = result.error;
+      if (code === Status.CANCELLED && response.destroyed) {
+        metrics.onUpload('cancelled', forwarded);
+        return;
+      }
+      metrics.onUpload(code === Status.INVALID_ARGUMENT ? 'refused' : 'failed', forwarded);
+      logger.debug({ code }, 'web-gateway: an upload failed upstream');
+      if (!request.complete) response.setHeader('connection', 'close');
+      answerError(response, httpStatusFor(code), Status[code] ?? 'UNKNOWN', details);
+    } finally {
+      active -= 1;
+    }
+  };
+}
+
+/** Answers without reading the body, and closes the connection so that the unread body goes nowhere. */
+function refuse(request: IncomingMessage, response: ServerResponse, httpStatus: number, code: string, message: string): void {
+  response.setHeader('connection', 'close');
+  answerError(response, httpStatus, code, message);
+  request.resume();
+}
+
+function answerError(response: ServerResponse, httpStatus: number, code: string, message: string): void {
+  if (response.headersSent || response.destroyed) return;
+  response.writeHead(httpStatus, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  response.end(JSON.stringify({ code, message }));
+}
+
+/** The HTTP status a gRPC status answers an upload with. */
+export function httpStatusFor(code: Status): number {
+  switch (code) {
+    case Status.INVALID_ARGUMENT:
+    case Status.OUT_OF_RANGE:
+      return 400;
+    case Status.UNAUTHENTICATED:
+      return 401;
+    case Status.PERMISSION_DENIED:
+      return 403;
+    case Status.NOT_FOUND:
+      return 404;
+    case Status.ALREADY_EXISTS:
+    case Status.ABORTED:
+      return 409;
+    case Status.FAILED_PRECONDITION:
+      return 412;
+    case Status.RESOURCE_EXHAUSTED:
+      return 429;
+    case Status.UNIMPLEMENTED:
+      return 501;
+    case Status.UNAVAILABLE:
+      return 503;
+    case Status.DEADLINE_EXCEEDED:
+      return 504;
+    default:
+      return 500;
+  }
+}

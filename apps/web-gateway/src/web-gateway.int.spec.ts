@@ -1,0 +1,332 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createChannel, createClient, Metadata, type Channel } from 'nice-grpc';
+import { createChannel as createWebChannel, createClient as createWebClient, ClientError, Status } from 'nice-grpc-web';
+import {
+  AgentDesktopServiceDefinition,
+  ConnectRequest,
+  ConnectResponse,
+  GetInteractionRequest,
+  GetMyInteractionRequest,
+  InboundEmail,
+  InboundMessage,
+  InteractionRouterServiceDefinition,
+  ListMyInteractionsRequest,
+  ListMyInteractionsResponse,
+  type InteractionRouterServiceClient,
+} from '@mailroute/contracts';
+import { demoProfile, type GraphSandbox, type GraphSandboxEndpoints } from '@mailroute/graph-sandbox';
+import { eventKey, events, KafkaEventBus, toEventMessage } from '@mailroute/messaging';
+import { hashBearerCredential } from '@mailroute/platform';
+import {
+  launchChromium,
+  randomId,
+  saveScreenshot,
+  signInWithDeviceCode,
+  startDedicatedKafka,
+  startServiceProcess,
+  startTestGraphSandbox,
+  testInfra,
+  waitFor,
+  waitForServing,
+  type DedicatedKafka,
+  type ServiceProcess,
+  type TestBrowser,
+} from '@mailroute/testing';
+import type { Page } from 'playwright-core';
+import { readCall, startTestGateway, type PageCall, type TestGateway, type TestPageGlobals } from './testing/test-gateway';
+
+/**
+ * The gateway bridged to a real interaction-router process (its main.ts; FerretDB, a Kafka broker of
+ * this suite's own so that its new consumer group reads no other suite's mail) from a real Chromium
+ * page: the page's own script (served by the gateway, under its Content-Security-Policy) speaks
+ * gRPC-web with fetch; the agent signed in with Microsoft through the graph sandbox (device code).
+ */
+describe('web gateway in front of a running interaction-router', () => {
+  const suite = 'web-gateway';
+  const tenantA = randomId('gw-a');
+  const tenantB = randomId('gw-b');
+  const keyA = `mrk_${randomBytes(24).toString('base64url')}`;
+  const keyB = `mrk_${randomBytes(24).toString('base64url')}`;
+  const upn = `gw-${randomBytes(3).toString('hex')}@${demoProfile.domain}`;
+  let sandbox: GraphSandbox | undefined;
+  let endpoints: GraphSandboxEndpoints;
+  let kafka: DedicatedKafka | undefined;
+  let bus: KafkaEventBus | undefined;
+  let router: ServiceProcess | undefined;
+  let routerAddress = '';
+  let gateway: TestGateway | undefined;
+  let browser: TestBrowser | undefined;
+  let page: Page;
+  let pageConsole: string[] = [];
+  let token = '';
+  const channels: Channel[] = [];
+  const admin = (key: string): InteractionRouterServiceClient => {
+    const channel = createChannel(routerAddress);
+    channels.push(channel);
+    return createClient(InteractionRouterServiceDefinition, channel, {
+      '*': { metadata: Metadata({ authorization: `Bearer ${key}` }) },
+    });
+  };
+  const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+  const unary = (path: string, message: Uint8Array, bearer: string | undefined): Promise<PageCall> =>
+    page.evaluate(([p, m, t]) => (globalThis as unknown as TestPageGlobals).grpcWeb.unary(p, m, t), [
+      path,
+      b64(message),
+      bearer,
+    ] as const);
+  const publishInbound = async (tenantId: string, interactionId: string) => {
+    const event = InboundEmail.fromPartial({
+      eventId: randomUUID(),
+      tenantId,
+      occurredAt: new Date(),
+      interactionId,
+      mailboxId: 'support',
+      mailboxAddress: 'support@contoso.test',
+      defaultQueueId: 'support',
+      message: InboundMessage.fromPartial({
+        subject: `Question ${interactionId}`,
+        conversationId: `conv-${interactionId}`,
+        graphMessageId: `g-${interactionId}`,
+        internetMessageId: `<${interactionId}@customer.example>`,
+      }),
+    });
+    await bus?.publish(events.inboundEmail.topic, [toEventMessage('inboundEmail', eventKey(tenantId, 'support'), event)]);
+  };
+
+  beforeAll(async () => {
+    const kafkaStarting = startDedicatedKafka();
+    ({ sandbox, endpoints } = await startTestGraphSandbox({ profile: 'demo', deviceCodeIntervalSeconds: 1 }));
+    await endpoints.admin.createMailbox(demoProfile.tenantId, { userPrincipalName: upn, displayName: 'Gateway Agent' });
+    token = await signInWithDeviceCode(endpoints, endpoints.admin, demoProfile.tenantId, demoProfile.desktopClientId, upn);
+    kafka = await kafkaStarting;
+    router = startServiceProcess('apps/interaction-router/src/main.ts', {
+      GRPC_PORT: '0',
+      LOG_LEVEL: 'info',
+      NODE_EXTRA_CA_CERTS: endpoints.caCertPath,
+      ROUTER_MONGODB_URL: testInfra().mongoUrl,
+      ROUTER_MONGODB_DATABASE: randomId('gateway-router'),
+      ROUTER_KAFKA_BROKERS: kafka.brokers,
+      ROUTER_API_KEYS: [
+        `wm-a:${tenantA}:routing.read+routing.write:${hashBearerCredential(keyA)}`,
+        `wm-b:${tenantB}:routing.read+routing.write:${hashBearerCredential(keyB)}`,
+      ].join(','),
+      // Tenant A's agents sign in to the sandbox's demo directory; tenant B's directory has nobody here.
+      ROUTER_AGENT_DIRECTORIES: `${tenantA}:${demoProfile.tenantId},${tenantB}:${randomUUID()}`,
+      ROUTER_AGENT_AUDIENCE: demoProfile.desktopClientId,
+      ROUTER_AGENT_AUTHORITY: endpoints.baseUrl,
+      ROUTER_METRICS_PORT: '0',
+    });
+    routerAddress = `127.0.0.1:${await router.port()}`;
+    await waitForServing(routerAddress);
+    bus = new KafkaEventBus({ brokers: [kafka.brokers], clientId: 'web-gateway-test' });
+    for (const key of [keyA, keyB]) {
+      await admin(key).createQueue({
+        queueId: 'support',
+        queue: { displayName: 'Support', offerTimeout: { seconds: 120, nanos: 0 } },
+      });
+    }
+    await admin(keyA).createAgent({
+      agentId: 'gw-agent',
+      agent: { displayName: 'Gateway Agent', userPrincipalName: upn, queueIds: ['support'], capacity: 2, skills: [] },
+    });
+    gateway = await startTestGateway({
+      WEB_GATEWAY_ROUTER_ADDRESS: routerAddress,
+      WEB_GATEWAY_AUTHORITY: `${endpoints.baseUrl}/${demoProfile.tenantId}`,
+      WEB_GATEWAY_CLIENT_ID: demoProfile.desktopClientId,
+      WEB_GATEWAY_UPLOAD_MAX_BYTES: String(64 * 1024),
+    });
+    browser = await launchChromium({ trustOrigins: [endpoints.baseUrl] });
+    const opened = await browser.newPage();
+    page = opened.page;
+    page.on('console', (message) => pageConsole.push(message.text()));
+    pageConsole = opened.console.map((message) => message.text());
+    await page.goto(gateway.url);
+    await page.waitForFunction(
+      () => (globalThis as unknown as TestPageGlobals).document.getElementById('status')?.textContent === 'ready',
+    );
+  }, 600_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await gateway?.stop();
+    channels.forEach((channel) => channel.close());
+    await bus?.close();
+    if (router) {
+      const result = await router.stop('SIGTERM');
+      if (result.code !== 0) process.stderr.write(`router output:\n${router.output.slice(-30).join('\n')}\n`);
+    }
+    await kafka?.dispose();
+    await sandbox?.stop();
+  });
+
+  it('serves the console under a Content-Security-Policy that refuses an inline script', async () => {
+    const response = await page.goto(gateway?.url ?? '');
+    await page.waitForFunction(
+      () => (globalThis as unknown as TestPageGlobals).document.getElementById('status')?.textContent === 'ready',
+    );
+    const policy = response?.headers()['content-security-policy'] ?? '';
+    expect(policy).toContain("script-src 'self'");
+    expect(policy).toContain(`connect-src 'self' ${endpoints.baseUrl}`);
+    expect(policy).not.toContain('unsafe-inline;');
+    // The page's external script ran (it set "ready"); its inline one was refused, and Chromium said so.
+    expect(await page.evaluate(() => (globalThis as unknown as TestPageGlobals).inlineScriptRan)).toBeUndefined();
+    await waitFor(() => pageConsole.some((line) => /Content Security Policy/i.test(line) && /inline script/i.test(line)), {
+      timeoutMs: 10_000,
+      description: 'the CSP violation on the page console',
+    });
+    const config = await page.evaluate(() =>
+      (globalThis as unknown as TestPageGlobals).fetch('config.json').then((r) => r.json()),
+    );
+    expect(config).toEqual({
+      authority: `${endpoints.baseUrl}/${demoProfile.tenantId}`,
+      clientId: demoProfile.desktopClientId,
+      knownAuthorities: [new URL(endpoints.baseUrl).host],
+      title: 'mailroute',
+    });
+    await saveScreenshot(page, suite, 'test-page');
+  });
+
+  it('bridges a unary call from Chromium to the router over gRPC-web', async () => {
+    const call = await unary(
+      '/mailroute.v1.AgentDesktopService/ListMyInteractions',
+      ListMyInteractionsRequest.encode(ListMyInteractionsRequest.fromPartial({})).finish(),
+      token,
+    );
+    expect(call.status).toBe(200);
+    expect(call.headers['content-type']).toBe('application/grpc-web+proto');
+    const { messages, code } = readCall(call);
+    expect(code).toBe(0);
+    expect(messages).toHaveLength(1);
+    expect(ListMyInteractionsResponse.decode(messages[0] ?? Buffer.alloc(0)).interactions).toEqual([]);
+  });
+
+  it('answers errors with their gRPC status: no token, a bad field, an unknown method, a client stream', async () => {
+    const noToken = readCall(
+      await unary(
+        '/mailroute.v1.AgentDesktopService/ListMyInteractions',
+        ListMyInteractionsRequest.encode(ListMyInteractionsRequest.fromPartial({})).finish(),
+        undefined,
+      ),
+    );
+    expect(noToken.code).toBe(Status.UNAUTHENTICATED);
+    const badField = readCall(
+      await unary(
+        '/mailroute.v1.AgentDesktopService/GetMyInteraction',
+        GetMyInteractionRequest.encode({ interactionId: '' }).finish(),
+        token,
+      ),
+    );
+    expect(badField.code).toBe(Status.INVALID_ARGUMENT);
+    expect(badField.message).toContain('interaction_id');
+    const unknown = readCall(await unary('/mailroute.v1.AgentDesktopService/NoSuchMethod', new Uint8Array(0), token));
+    expect(unknown.code).toBe(Status.UNIMPLEMENTED);
+    expect(unknown.message).not.toContain('NoSuchMethod');
+    const clientStream = readCall(
+      await unary('/mailroute.v1.AgentDesktopService/UploadReplyAttachment', new Uint8Array(0), token),
+    );
+    expect(clientStream.code).toBe(Status.UNIMPLEMENTED);
+    expect(clientStream.message).toContain('/uploads/reply-attachments');
+  });
+
+  it('serves nice-grpc-web, the console client, with statuses as ClientErrors', async () => {
+    const client = createWebClient(AgentDesktopServiceDefinition, createWebChannel(gateway?.url ?? ''), {
+      '*': { metadata: Metadata({ authorization: `Bearer ${token}` }) },
+    });
+    expect((await client.listMyInteractions({})).interactions).toEqual([]);
+    const error = await client.getMyInteraction({ interactionId: 'no-such-interaction' }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ClientError);
+    expect((error as ClientError).code).toBe(Status.NOT_FOUND);
+  });
+
+  it('delivers the desktop stream to Chromium as it happens: the snapshot, then an offer for new mail', async () => {
+    const index = await page.evaluate(
+      ([m, t]) => (globalThis as unknown as TestPageGlobals).grpcWeb.open('/mailroute.v1.AgentDesktopService/Connect', m, t),
+      [b64(ConnectRequest.encode(ConnectRequest.fromPartial({ clientInstanceId: 'gateway-test' })).finish()), token] as const,
+    );
+    const received = async () => {
+      const call = (await page.evaluate((i) => (globalThis as unknown as TestPageGlobals).grpcWeb.read(i), index)) as PageCall;
+      return readCall(call).messages.map((bytes) => ConnectResponse.decode(bytes));
+    };
+    await waitFor(async () => (await received()).some((m) => m.event?.$case === 'snapshot') || undefined, {
+      timeoutMs: 60_000,
+      description: 'the snapshot on the stream',
+    });
+    expect(gateway?.parts.server.openStreams()).toBe(1);
+    const interactionId = randomId('gw-mail');
+    await publishInbound(tenantA, interactionId);
+    const offer = await waitFor(
+      async () =>
+        (await received())
+          .flatMap((m) => (m.event?.$case === 'offer' ? [m.event.value] : []))
+          .find((o) => o.interaction?.interactionId === interactionId),
+      { timeoutMs: 120_000, intervalMs: 250, description: 'the offer on the browser stream' },
+    );
+    expect(offer.interaction?.interactionId).toBe(interactionId);
+    await page.evaluate((i) => (globalThis as unknown as TestPageGlobals).grpcWeb.abort(i), index);
+    await waitFor(() => gateway?.parts.server.openStreams() === 0, {
+      timeoutMs: 10_000,
+      description: 'the stream closed at the gateway',
+    });
+  });
+
+  it("keeps tenants apart: tenant A's agent and key cannot reach tenant B's interaction through the gateway", async () => {
+    const interactionId = randomId('gw-tenant-b');
+    await publishInbound(tenantB, interactionId);
+    const adminB = admin(keyB);
+    await waitFor(
+      () =>
+        adminB.getInteraction({ interactionId }).then(
+          () => true,
+          () => undefined,
+        ),
+      { timeoutMs: 120_000, description: "tenant B's interaction stored" },
+    );
+    const asAgent = readCall(
+      await unary(
+        '/mailroute.v1.AgentDesktopService/GetMyInteraction',
+        GetMyInteractionRequest.encode({ interactionId }).finish(),
+        token,
+      ),
+    );
+    expect([Status.NOT_FOUND, Status.PERMISSION_DENIED]).toContain(asAgent.code);
+    const asKey = readCall(
+      await unary(
+        '/mailroute.v1.InteractionRouterService/GetInteraction',
+        GetInteractionRequest.encode({ interactionId }).finish(),
+        keyA,
+      ),
+    );
+    expect([Status.NOT_FOUND, Status.PERMISSION_DENIED]).toContain(asKey.code);
+    // The same call with tenant B's key does reach it: the refusals above are the tenant wall, not a broken route.
+    const asOwner = readCall(
+      await unary(
+        '/mailroute.v1.InteractionRouterService/GetInteraction',
+        GetInteractionRequest.encode({ interactionId }).finish(),
+        keyB,
+      ),
+    );
+    expect(asOwner.code).toBe(Status.OK);
+  });
+
+  it('refuses an upload over its limit before reading it, and forwards one within it to the router', async () => {
+    const upload = (bytes: number, name: string) =>
+      page.evaluate(
+        ([b, n, t]) =>
+          (globalThis as unknown as TestPageGlobals).grpcWeb.upload(
+            `/uploads/reply-attachments?name=${encodeURIComponent(n)}`,
+            b,
+            t,
+            'application/pdf',
+          ),
+        [Buffer.alloc(bytes, 7).toString('base64'), name, token] as const,
+      ) as Promise<{ status: number; body: string }>;
+    const over = await upload(64 * 1024 + 1, 'too-big.pdf');
+    expect(over.status).toBe(413);
+    expect(JSON.parse(over.body)).toEqual({ code: 'INVALID_ARGUMENT', message: 'metadata.size_bytes: at most 65536 bytes' });
+    const within = await upload(64 * 1024, 'fits.pdf');
+    const body = JSON.parse(within.body) as { upload?: { sizeBytes?: string | number }; code?: string };
+    // The router answers it: an upload id once UploadReplyAttachment is implemented there, UNIMPLEMENTED before.
+    if (within.status === 200) expect(Number(body.upload?.sizeBytes)).toBe(64 * 1024);
+    else expect([within.status, body.code]).toEqual([501, 'UNIMPLEMENTED']);
+  });
+});
