@@ -40,6 +40,14 @@ export const configSchema = z
      * point it at the graph sandbox (https://127.0.0.1:<port>); its CA must be trusted (NODE_EXTRA_CA_CERTS).
      */
     ROUTER_AGENT_AUTHORITY: z.url().default('https://login.microsoftonline.com'),
+    /**
+     * The desktop app's role whose holders (signed in with Microsoft, the same token as agents) may use the
+     * workload-manager API of their own tenant, as API keys with routing.read + routing.write do.
+     */
+    ROUTER_SUPERVISOR_ROLE: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,120}$/)
+      .default('Supervisor'),
     /** Plan every known tenant at least this often, ms. */
     ROUTER_POLL_INTERVAL_MS: env.int({ min: 50, max: 60_000, default: 1_000 }),
     /** How often lapsed offers are returned to their queues, ms. */

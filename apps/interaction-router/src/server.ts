@@ -4,13 +4,13 @@ import type { EventBus } from '@mailroute/messaging';
 import {
   createGrpcServer,
   serveWith,
-  tenantCallerMiddleware,
   type CallerAuthenticator,
   type EntraTokenVerifier,
   type GrpcServer,
   type Logger,
 } from '@mailroute/platform';
 import { agentCallerMiddleware } from './auth/agent-caller';
+import { workloadManagerCallerMiddleware } from './auth/supervisor-caller';
 import { createDesktopHub, type DesktopHub } from './desktop/desktop-hub';
 import { createHtmlSanitizer, type HtmlSanitizer } from './desktop/html-sanitizer';
 import { adminScopes, createAdminHandlers } from './handlers/admin.handler';
@@ -26,8 +26,10 @@ export interface ServiceDeps {
   bus: EventBus;
   /** Workload-manager callers (API keys). */
   authenticator: CallerAuthenticator;
-  /** Agent desktops (Entra ID tokens). */
+  /** Agent desktops and supervisors (Entra ID tokens of the desktop app). */
   agentVerifier: EntraTokenVerifier;
+  /** The desktop app's role that grants the workload-manager API to a signed-in user. Default `Supervisor`. */
+  supervisorRole?: string;
   replicaId?: string;
   /** Consumer group of the inbound-email consumer (shared by replicas). */
   consumerGroupId?: string;
@@ -93,7 +95,12 @@ export function createServer(deps: ServiceDeps): RouterServer {
     services: [
       serveWith(
         InteractionRouterServiceDefinition,
-        tenantCallerMiddleware({ authenticator: deps.authenticator, scopeByMethod: adminScopes }),
+        workloadManagerCallerMiddleware({
+          authenticator: deps.authenticator,
+          verifier: deps.agentVerifier,
+          scopeByMethod: adminScopes,
+          ...(deps.supervisorRole ? { supervisorRole: deps.supervisorRole } : {}),
+        }),
         createAdminHandlers({ core, stores: deps.stores, sanitizer, hub }),
       ),
       serveWith(

@@ -71,6 +71,7 @@ export async function wireInteractionRouter(
       issuerFor: (tid) => `${authority}/${tid}/v2.0`,
       jwksUrlFor: (tid) => `${authority}/${tid}/discovery/v2.0/keys`,
     }),
+    supervisorRole: config.ROUTER_SUPERVISOR_ROLE,
     defaultDeadlineMs: config.GRPC_DEFAULT_DEADLINE_MS,
     pollIntervalMs: config.ROUTER_POLL_INTERVAL_MS,
     sweepIntervalMs: config.ROUTER_SWEEP_INTERVAL_MS,

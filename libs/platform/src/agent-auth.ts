@@ -13,6 +13,8 @@ export interface EntraAgentIdentity {
   /** `preferred_username` (usually the UPN); may be empty. */
   userPrincipalName: string;
   displayName: string;
+  /** App roles the user holds on the app the token was issued for (`roles`; empty when none). */
+  roles: readonly string[];
   /** When the token expires (epoch ms). */
   expiresAt: number;
 }
@@ -104,6 +106,7 @@ export function createEntraTokenVerifier(options: EntraTokenVerifierOptions): En
         objectId: payload['oid'],
         userPrincipalName: typeof payload['preferred_username'] === 'string' ? payload['preferred_username'] : '',
         displayName: typeof payload['name'] === 'string' ? payload['name'] : '',
+        roles: Array.isArray(payload['roles']) ? payload['roles'].filter((role): role is string => typeof role === 'string') : [],
         expiresAt: (payload.exp ?? 0) * 1000,
       };
     },

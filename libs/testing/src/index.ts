@@ -16,3 +16,4 @@ export * from './configuration-errors.contract';
 export * from './seeded-random';
 export * from './blob-store.contract';
 export * from './browser';
+export * from './spa-sign-in';

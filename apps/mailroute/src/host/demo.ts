@@ -52,7 +52,9 @@ export function startDemo(host: RunningHost, options: DemoOptions, logger: Logge
       runTraffic(admin, tenant, openDemoSeedSequence(host.dataDir), options.emailsPerMinute, counters, stop.signal, logger),
     );
   if (options.agents) {
-    for (const agent of tenant.config.agents)
+    // Only the sandbox's simulated agents: the console's agent (carol) is left to a person.
+    const simulated = new Set<string>(demoProfile.agents);
+    for (const agent of tenant.config.agents.filter((candidate) => simulated.has(candidate.upn)))
       tasks.push(
         runAgent(host.addresses['interaction-router'], sandbox, admin, tenant, agent.upn, counters, stop.signal, logger),
       );

@@ -59,7 +59,10 @@ export interface RunningHost {
   stop(reason?: string): Promise<{ ok: boolean }>;
 }
 
-/** The sandbox's demo tenant as a tenant configuration: three routed mailboxes, two queues, two agents. */
+/**
+ * The sandbox's demo tenant as a tenant configuration: three routed mailboxes, two queues, three agents
+ * (alice and bob are simulated with --demo; carol is left for a person signing in to the console).
+ */
 export function demoTenant(sandbox: GraphSandboxEndpoints): TenantConfig {
   return {
     id: 'demo',
@@ -93,6 +96,7 @@ export function demoTenant(sandbox: GraphSandboxEndpoints): TenantConfig {
     agents: [
       { id: 'alice', upn: 'alice@contoso-demo.example', displayName: 'Alice Agent', queues: ['support', 'sales'], capacity: 3 },
       { id: 'bob', upn: 'bob@contoso-demo.example', displayName: 'Bob Agent', queues: ['support'], capacity: 3 },
+      { id: 'carol', upn: demoProfile.consoleUsers.agent, displayName: 'Carol Agent', queues: ['support', 'sales'], capacity: 3 },
     ],
   };
 }
