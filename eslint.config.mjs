@@ -117,6 +117,7 @@ export default [
             '@mailroute/mailbox-fetch-service',
             '@mailroute/interaction-router-service',
             '@mailroute/outbound-send-service',
+            '@mailroute/web-gateway-service',
           ],
         },
       ],

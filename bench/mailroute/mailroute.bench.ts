@@ -85,6 +85,7 @@ async function runMode(mode: string, infra: { kafka: string; mongo: string } | u
         mailboxFetch: await freePort(),
         interactionRouter: routerPort,
         outboundSend: await freePort(),
+        webGateway: await freePort(),
       },
       sandbox: { enabled: false },
       agentSignIn: { authorityHost: endpoints.baseUrl, audience: demoProfile.desktopClientId },

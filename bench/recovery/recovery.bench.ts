@@ -146,6 +146,7 @@ async function runScenario(label: string, root: string): Promise<Measured[]> {
         mailboxFetch: await freePort(),
         interactionRouter: routerPort,
         outboundSend: await freePort(),
+        webGateway: await freePort(),
       },
       sandbox: { enabled: false },
       agentSignIn: { authorityHost: endpoints.baseUrl, audience: demoProfile.desktopClientId },

@@ -44,6 +44,7 @@ describe('npm start: the data directory', () => {
     mailboxFetch: number;
     interactionRouter: number;
     outboundSend: number;
+    webGateway: number;
     sandbox: number;
     sandboxAdmin: number;
   };
@@ -94,6 +95,7 @@ describe('npm start: the data directory', () => {
       mailboxFetch: await freePort(),
       interactionRouter: await freePort(),
       outboundSend: await freePort(),
+      webGateway: await freePort(),
       sandbox: await freePort(),
       sandboxAdmin: await freePort(),
     };
@@ -107,6 +109,7 @@ describe('npm start: the data directory', () => {
           mailboxFetch: ports.mailboxFetch,
           interactionRouter: ports.interactionRouter,
           outboundSend: ports.outboundSend,
+          webGateway: ports.webGateway,
         },
         sandbox: { port: ports.sandbox, adminPort: ports.sandboxAdmin },
         pollIntervalCapMs: 1000,

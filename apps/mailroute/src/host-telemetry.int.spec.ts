@@ -50,6 +50,7 @@ describe('the all-in-one host with an OTLP endpoint', () => {
           mailboxFetch: await freePort(),
           interactionRouter: routerPort,
           outboundSend: await freePort(),
+          webGateway: await freePort(),
         },
         sandbox: { enabled: false },
         pollIntervalCapMs: 1000,

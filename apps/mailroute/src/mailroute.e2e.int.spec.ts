@@ -42,6 +42,7 @@ interface Host {
     mailboxFetch: number;
     interactionRouter: number;
     outboundSend: number;
+    webGateway: number;
     sandbox: number;
     sandboxAdmin: number;
   };
@@ -56,6 +57,7 @@ async function ports(): Promise<Host['ports']> {
     mailboxFetch: await freePort(),
     interactionRouter: await freePort(),
     outboundSend: await freePort(),
+    webGateway: await freePort(),
     sandbox: await freePort(),
     sandboxAdmin: await freePort(),
   };
@@ -82,6 +84,7 @@ async function prepareRealTenant(endpoints: GraphSandboxEndpoints, extra: Record
       mailboxFetch: chosen.mailboxFetch,
       interactionRouter: chosen.interactionRouter,
       outboundSend: chosen.outboundSend,
+      webGateway: chosen.webGateway,
     },
     sandbox: { enabled: false },
     pollIntervalCapMs: 1000,
@@ -331,6 +334,7 @@ describe('npm start on a fresh machine: the demo', () => {
         mailboxFetch: chosen.mailboxFetch,
         interactionRouter: chosen.interactionRouter,
         outboundSend: chosen.outboundSend,
+        webGateway: chosen.webGateway,
       },
       sandbox: { port: chosen.sandbox, adminPort: chosen.sandboxAdmin },
       demo: { emailsPerMinute: 120 },
@@ -359,6 +363,16 @@ describe('npm start on a fresh machine: the demo', () => {
         description: 'ready',
       });
       if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${output.join('\n')}`);
+      // The console is served at the printed URL, under its policy, configured to sign in at the sandbox.
+      const consoleUrl = `http://127.0.0.1:${chosen.webGateway}/`;
+      expect(output).toContain(`  console: ${consoleUrl}`);
+      const page = await fetch(consoleUrl);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-security-policy')).toContain(`connect-src 'self' https://127.0.0.1:${chosen.sandbox}`);
+      expect(await fetch(new URL('config.json', consoleUrl)).then((response) => response.json())).toMatchObject({
+        authority: `https://127.0.0.1:${chosen.sandbox}/${demoProfile.tenantId}`,
+        clientId: demoProfile.desktopClientId,
+      });
       // The progress lines (not a log flood) show mail fetched, routed, and replies sent by the simulated agents.
       const progress = /^\[demo\] fetched (\d+) .*demo: (\d+) delivered, (\d+) accepted, (\d+) replied, (\d+) sent/;
       await waitFor(

@@ -88,6 +88,7 @@ async function main(): Promise<void> {
   say('mailroute: ready');
   for (const [name, address] of Object.entries(host.addresses)) say(`  ${name.padEnd(20)} ${address}`);
   if (host.sandbox) say(`  ${'graph-sandbox'.padEnd(20)} ${host.sandbox.baseUrl} (admin ${host.sandbox.adminUrl})`);
+  say(`  console: http://${host.addresses['web-gateway']}/`);
   for (const report of reports) {
     say(
       `  tenant ${report.tenantId}: ${report.created.length} objects created, ${report.existing.length} kept from the last run`,

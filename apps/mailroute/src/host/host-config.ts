@@ -76,13 +76,15 @@ export const hostConfigSchema = z
   .object({
     /** Where the embedded stores and the bus journal live; kept across restarts. */
     dataDir: z.string().min(1).default('.mailroute'),
-    /** Loopback gRPC ports of the four services (0 picks free ports). */
+    /** Loopback gRPC ports of the four services and the console's HTTP port (0 picks free ports). */
     ports: z
       .object({
         authBroker: port.default(50051),
         mailboxFetch: port.default(50052),
         interactionRouter: port.default(50053),
         outboundSend: port.default(50054),
+        /** The web console (and its gRPC-web gateway): http://127.0.0.1:<port>/ */
+        webGateway: port.default(8080),
       })
       .prefault({}),
     /** The graph sandbox with its demo tenant; on unless real tenants are configured. */

@@ -15,7 +15,7 @@ import {
 import { sandboxEnabled, type HostConfig, type TenantConfig } from './host-config';
 import { apiKeysVariable, loadHostSecrets, serviceTokensVariable, type HostSecrets } from './host-secrets';
 
-export type ServiceName = 'auth-broker' | 'mailbox-fetch' | 'interaction-router' | 'outbound-send';
+export type ServiceName = 'auth-broker' | 'mailbox-fetch' | 'interaction-router' | 'outbound-send' | 'web-gateway';
 
 /** What the host hands a service besides its configuration: the adapters it shares with the others. */
 export interface SharedAdapters {
@@ -102,7 +102,7 @@ export function demoTenant(sandbox: GraphSandboxEndpoints): TenantConfig {
 }
 
 /**
- * Runs the four services and (unless real tenants only) the graph sandbox in this process, on the
+ * Runs the four services, the web gateway (the console) and (unless real tenants only) the graph sandbox in this process, on the
  * embedded adapters or on Kafka/MongoDB by configuration. Services start in dependency order and stop
  * in reverse; each gets the environment its own `main.ts` would read, so the same composition roots
  * run here, in separate processes and in Kubernetes.
@@ -151,8 +151,9 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       'mailbox-fetch': config.ports.mailboxFetch,
       'interaction-router': config.ports.interactionRouter,
       'outbound-send': config.ports.outboundSend,
+      'web-gateway': config.ports.webGateway,
     };
-    const order: ServiceName[] = ['auth-broker', 'mailbox-fetch', 'interaction-router', 'outbound-send'];
+    const order: ServiceName[] = ['auth-broker', 'mailbox-fetch', 'interaction-router', 'outbound-send', 'web-gateway'];
     const starting: Promise<void>[] = [];
     for (const name of order) {
       const definition = options.services.find((service) => service.name === name);
@@ -317,5 +318,25 @@ export function serviceEnvironment(name: ServiceName, inputs: EnvironmentInputs)
         OUTBOUND_SEND_METRICS_PORT: '0',
         ...(kafka ? { OUTBOUND_SEND_KAFKA_BROKERS: kafka, OUTBOUND_SEND_CONSUMER_GROUP: `${groupPrefix}outbound-send` } : {}),
       };
+    case 'web-gateway': {
+      // The console signs in where the router's agents do: the sandbox's desktop app (also a SPA) by default.
+      const authorityHost =
+        config.agentSignIn.authorityHost ?? inputs.tenants[0]?.authorityHost ?? 'https://login.microsoftonline.com';
+      const directory = inputs.tenants[0]?.directoryId;
+      const clientId =
+        config.agentSignIn.audience ?? (inputs.sandbox ? demoProfile.desktopClientId : (inputs.tenants[0]?.clientId ?? ''));
+      return {
+        ...common,
+        WEB_GATEWAY_HOST: '127.0.0.1',
+        WEB_GATEWAY_PORT: String(inputs.port),
+        WEB_GATEWAY_ROUTER_ADDRESS: addresses['interaction-router'],
+        WEB_GATEWAY_MAILBOX_FETCH_ADDRESS: addresses['mailbox-fetch'],
+        WEB_GATEWAY_AUTH_BROKER_ADDRESS: addresses['auth-broker'],
+        WEB_GATEWAY_METRICS_PORT: '0',
+        ...(directory && clientId
+          ? { WEB_GATEWAY_AUTHORITY: `${authorityHost.replace(/\/+$/, '')}/${directory}`, WEB_GATEWAY_CLIENT_ID: clientId }
+          : {}),
+      };
+    }
   }
 }
