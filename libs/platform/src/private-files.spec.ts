@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { ensurePrivateDirectory, ensurePrivateSqliteFile, writePrivateFile } from './private-files';
+import { ensurePrivateDirectory, ensurePrivateSqliteFile, ensurePrivateTree, writePrivateFile } from './private-files';
 
 const mode = (file: string) => statSync(file).mode & 0o777;
 
@@ -36,5 +36,19 @@ describe('private files', () => {
     expect([dir, file, `${file}-wal`, `${file}-shm`, path.join(dir, 'secrets.json')].map(mode)).toEqual([
       0o700, 0o600, 0o600, 0o600, 0o600,
     ]);
+  });
+
+  it('fixes a whole tree an earlier run left readable by others (the blob store keeps many files)', () => {
+    const dir = path.join(root, 'blobs');
+    const nested = path.join(dir, 'ab');
+    mkdirSync(nested, { recursive: true });
+    const files = [path.join(dir, 'a.json'), path.join(nested, 'b.blob')];
+    for (const file of files) {
+      writeFileSync(file, 'x');
+      chmodSync(file, 0o644);
+    }
+    for (const directory of [dir, nested]) chmodSync(directory, 0o755);
+    ensurePrivateTree(dir);
+    expect([dir, nested, ...files].map(mode)).toEqual([0o700, 0o700, 0o600, 0o600]);
   });
 });

@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, mkdirSync, openSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** Mode of directories that hold customer mail, secrets or logs: the service's user only. */
@@ -33,6 +33,20 @@ function restrict(target: string, mode: number): void {
 export function ensurePrivateDirectory(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: privateDirectoryMode });
   restrict(dir, privateDirectoryMode);
+}
+
+/**
+ * Makes `dir` and everything under it private: directories 0700, files 0600 (what we own; symbolic
+ * links are not followed). For stores that keep many files of their own in one directory (the blob
+ * store), so a data directory an older version or a loose umask left readable is fixed on start.
+ */
+export function ensurePrivateTree(dir: string): void {
+  ensurePrivateDirectory(dir);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const target = path.join(dir, entry.name);
+    if (entry.isDirectory()) ensurePrivateTree(target);
+    else if (entry.isFile()) restrict(target, privateFileMode);
+  }
 }
 
 /**

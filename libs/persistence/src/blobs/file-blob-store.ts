@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { ensurePrivateDirectory, privateFileMode } from '@mailroute/platform';
+import { ensurePrivateTree, privateFileMode } from '@mailroute/platform';
 import { BlobNotFoundError } from '../errors';
 import { fromJsonDocument, toJsonDocument } from '../embedded/embedded-store';
 import {
@@ -41,7 +41,8 @@ export class FileBlobStore implements BlobStore {
 
   constructor(options: FileBlobStoreOptions) {
     this.directory = path.resolve(options.directory);
-    ensurePrivateDirectory(this.directory);
+    // Every blob file private, including those an older version or a loose umask left readable.
+    ensurePrivateTree(this.directory);
   }
 
   async put(key: string, source: BlobSource, options: BlobWriteOptions): Promise<BlobInfo> {
