@@ -1,6 +1,7 @@
 import { ServiceClients } from './clients';
 import { commandHelp, overviewHelp, parseCommandLine, type CliIo, type Command } from './command';
 import { agentDesktopCommands } from './commands/agent-desktop.command';
+import { calendarCommands } from './commands/calendar.command';
 import { credentialsCommands } from './commands/credentials.command';
 import { interactionCommands } from './commands/interaction.command';
 import { mailboxCommands } from './commands/mailbox.command';
@@ -13,6 +14,7 @@ export const commands: readonly Command[] = [
   ...credentialsCommands,
   ...mailboxCommands,
   ...routingCommands,
+  ...calendarCommands,
   ...agentDesktopCommands,
   ...interactionCommands,
 ];

@@ -1,10 +1,17 @@
-import { AgentPresence } from '@mailroute/contracts';
+import { AgentPresence, OutOfHoursMode, Queue } from '@mailroute/contracts';
 import fc from 'fast-check';
 import { DateTime } from 'luxon';
 import { planAssignments, planAssignmentsNaive, type AssignmentInput } from './assignment';
 import { compileCalendar, isOpenAt, nextClosing } from './business-calendar';
 import type { AgentSnapshot, WaitingInteraction } from './model';
-import { createQueuePolicy, type QueueHoursPolicy, type QueuePolicy } from './queue-policy';
+import {
+  createQueuePolicy,
+  serviceLevelDueAt,
+  toQueuePolicy,
+  validateQueue,
+  type QueueHoursPolicy,
+  type QueuePolicy,
+} from './queue-policy';
 
 const MINUTE = 60_000;
 const at = (local: string): number => DateTime.fromISO(local, { zone: 'Europe/Berlin' }).toMillis();
@@ -192,5 +199,46 @@ describe('queue business hours in the assignment step', () => {
       ),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('queue hours from the proto Queue', () => {
+  it('validates hours naming each field, and resolves them with the calendar, business-time service level included', () => {
+    const fields = (hours: Partial<Queue['hours']>) =>
+      validateQueue(Queue.fromPartial({ displayName: 'Day', hours }), { fieldPrefix: 'queue', queueId: 'day' }).map(
+        (v) => v.field,
+      );
+    expect(fields({ calendarId: '' })).toEqual(['queue.hours.calendar_id']);
+    expect(fields({ calendarId: 'office', whenClosed: OutOfHoursMode.OUT_OF_HOURS_MODE_OVERFLOW })).toEqual([
+      'queue.hours.overflow_queue_id',
+    ]);
+    expect(
+      fields({ calendarId: 'office', whenClosed: OutOfHoursMode.OUT_OF_HOURS_MODE_OVERFLOW, overflowQueueId: 'day' }),
+    ).toEqual(['queue.hours.overflow_queue_id']);
+    expect(fields({ calendarId: 'office', overflowQueueId: 'night' })).toEqual(['queue.hours.overflow_queue_id']);
+    expect(fields({ calendarId: 'office', whenClosed: 7 as OutOfHoursMode })).toEqual(['queue.hours.when_closed']);
+
+    const queue = Queue.fromPartial({
+      queueId: 'day',
+      displayName: 'Day',
+      serviceLevel: { threshold: { seconds: 4 * 3600, nanos: 0 }, targetPercent: 80 },
+      hours: {
+        calendarId: 'office',
+        whenClosed: OutOfHoursMode.OUT_OF_HOURS_MODE_OVERFLOW,
+        overflowQueueId: 'night',
+        serviceLevelBusinessTime: true,
+      },
+    });
+    const policy = toQueuePolicy(queue, new Map([['office', weekdays9to17]]));
+    expect(policy.hours).toMatchObject({ whenClosed: { kind: 'overflow', queueId: 'night' }, agentsWorkOutOfHours: false });
+    // Friday 15:00 + 4 business hours (09-17 on weekdays) = Monday 11:00.
+    expect(serviceLevelDueAt(policy, at('2026-12-04T15:00'))).toBe(at('2026-12-07T11:00'));
+    const wallClock = toQueuePolicy(
+      { ...queue, hours: { ...(queue.hours as NonNullable<Queue['hours']>), serviceLevelBusinessTime: false } },
+      new Map([['office', weekdays9to17]]),
+    );
+    expect(serviceLevelDueAt(wallClock, at('2026-12-04T15:00'))).toBe(at('2026-12-04T19:00'));
+    // A calendar the service did not pass: no hours (always open).
+    expect(toQueuePolicy(queue).hours).toBeUndefined();
   });
 });

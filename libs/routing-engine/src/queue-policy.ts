@@ -1,5 +1,5 @@
-import { QueueStrategy, type Queue } from '@mailroute/contracts';
-import { isOpenAt, type BusinessCalendar } from './business-calendar';
+import { OutOfHoursMode, QueueStrategy, type Queue } from '@mailroute/contracts';
+import { addBusinessTime, isOpenAt, type BusinessCalendar } from './business-calendar';
 import type { FieldViolation } from './errors';
 import { normalizeRequirements, type NormalizedRequirements, type SkillRelaxation } from './skills';
 import { durationToMillis, isResourceId, Violations } from './validation';
@@ -28,6 +28,8 @@ export interface QueueHoursPolicy {
   whenClosed: { kind: 'wait' } | { kind: 'overflow'; queueId: string };
   /** Agents of the queue may be offered its interactions while it is closed. */
   agentsWorkOutOfHours: boolean;
+  /** The service-level threshold counts open time only (`serviceLevelDueAt`). */
+  businessTimeServiceLevel?: boolean | undefined;
 }
 
 /**
@@ -65,9 +67,14 @@ const strategyNames: Record<number, QueueStrategyName> = {
   [QueueStrategy.QUEUE_STRATEGY_BEST_SKILL_MATCH]: 'best-skill-match',
 };
 
-/** Resolves a stored proto Queue's defaults. The queue should have passed `validateQueue`. */
-export function toQueuePolicy(queue: Queue): QueuePolicy {
+/**
+ * Resolves a stored proto Queue's defaults. The queue should have passed `validateQueue`.
+ * `calendars` gives the compiled calendars by id: a queue whose calendar is not among them has no
+ * hours (always open), so the service must pass every calendar its queues name.
+ */
+export function toQueuePolicy(queue: Queue, calendars: ReadonlyMap<string, BusinessCalendar> = new Map()): QueuePolicy {
   const aging = queue.aging;
+  const calendar = queue.hours ? calendars.get(queue.hours.calendarId) : undefined;
   return {
     queueId: queue.queueId,
     strategy: strategyNames[queue.strategy] ?? 'longest-idle',
@@ -108,6 +115,18 @@ export function toQueuePolicy(queue: Queue): QueuePolicy {
         ? durationToMillis(queue.affinity.ownerWait)
         : defaultQueuePolicy.affinity.ownerWaitMs,
     },
+    hours:
+      queue.hours && calendar
+        ? {
+            calendar,
+            whenClosed:
+              queue.hours.whenClosed === OutOfHoursMode.OUT_OF_HOURS_MODE_OVERFLOW
+                ? { kind: 'overflow', queueId: queue.hours.overflowQueueId }
+                : { kind: 'wait' },
+            agentsWorkOutOfHours: queue.hours.agentsWorkOutOfHours,
+            businessTimeServiceLevel: queue.hours.serviceLevelBusinessTime,
+          }
+        : undefined,
   };
 }
 
@@ -189,6 +208,17 @@ export function validateQueue(queue: Queue, options: { fieldPrefix?: string; que
     v.duration('affinity.window', queue.affinity.window, 0, 30 * DAY, 'from 0s to 30d');
     v.duration('affinity.owner_wait', queue.affinity.ownerWait, 0, HOUR, 'from 0s to 1h');
   }
+  if (queue.hours) {
+    const hours = queue.hours;
+    if (!isResourceId(hours.calendarId)) v.add('hours.calendar_id', 'is required: a calendar id');
+    if (!(hours.whenClosed in OutOfHoursMode) || hours.whenClosed === OutOfHoursMode.UNRECOGNIZED)
+      v.add('hours.when_closed', 'is not a known out-of-hours mode');
+    if (hours.whenClosed === OutOfHoursMode.OUT_OF_HOURS_MODE_OVERFLOW) {
+      if (!isResourceId(hours.overflowQueueId)) v.add('hours.overflow_queue_id', 'is required with OVERFLOW: a queue id');
+      else if (options.queueId !== undefined && hours.overflowQueueId === options.queueId)
+        v.add('hours.overflow_queue_id', 'must be another queue');
+    } else if (hours.overflowQueueId) v.add('hours.overflow_queue_id', 'is only allowed with OUT_OF_HOURS_MODE_OVERFLOW');
+  }
   return v.list;
 }
 
@@ -202,7 +232,13 @@ export function effectivePriority(aging: QueuePolicy['aging'], priority: number,
   return Math.min(aging.ceiling, priority + aging.increment * steps);
 }
 
-/** When the queue's service-level target is missed if nobody accepts (queued_at + threshold). */
+/**
+ * When the queue's service-level target is missed if nobody accepts: queued_at + threshold, or,
+ * when the queue counts business time, the instant the threshold of open time has passed (wall
+ * clock again when the calendar does not open within its search window).
+ */
 export function serviceLevelDueAt(policy: QueuePolicy, queuedAt: number): number {
-  return queuedAt + policy.serviceLevel.thresholdMs;
+  const wallClock = queuedAt + policy.serviceLevel.thresholdMs;
+  if (!policy.hours?.businessTimeServiceLevel) return wallClock;
+  return addBusinessTime(policy.hours.calendar, queuedAt, policy.serviceLevel.thresholdMs) ?? wallClock;
 }

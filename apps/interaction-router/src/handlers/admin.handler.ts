@@ -1,6 +1,7 @@
 import { InteractionRouterServiceDefinition } from '@mailroute/contracts';
 import { createAdminContext, type AdminDeps, type AdminHandlers } from './admin/admin-context';
 import { createAgentHandlers } from './admin/agents.handler';
+import { createCalendarHandlers } from './admin/calendars.handler';
 import { createInteractionSupervisionHandlers } from './admin/interaction-supervision.handler';
 import { createInteractionHandlers } from './admin/interactions.handler';
 import { createQueueStatisticsHandlers } from './admin/queue-statistics.handler';
@@ -34,5 +35,6 @@ export function createAdminHandlers(deps: AdminDeps): AdminHandlers {
     ...createQueueStatisticsHandlers(admin),
     ...createInteractionHandlers(admin),
     ...createInteractionSupervisionHandlers(admin),
+    ...createCalendarHandlers(admin),
   };
 }

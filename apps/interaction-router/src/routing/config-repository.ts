@@ -1,4 +1,4 @@
-import { Agent, Queue, RoutingRule, SenderList } from '@mailroute/contracts';
+import { Agent, Calendar, Queue, RoutingRule, SenderList } from '@mailroute/contracts';
 import { ConflictError } from '@mailroute/platform';
 import type { ConfigDocument, VersionedStore } from '../store/router-stores';
 
@@ -8,6 +8,7 @@ export const configKinds = {
   rule: RoutingRule,
   senderList: SenderList,
   agent: Agent,
+  calendar: Calendar,
 } as const;
 
 export type ConfigKind = keyof typeof configKinds;

@@ -28,6 +28,7 @@ import {
   type WaitingInteraction,
 } from '@mailroute/routing-engine';
 import type { RouterStores } from '../store/router-stores';
+import { createCalendarCache } from './calendar-cache';
 import { createConfigRepository } from './config-repository';
 import { createSendOutbox } from '../replies/send-outbox';
 import {
@@ -378,7 +379,11 @@ export function createRouterCore(options: RouterCoreOptions) {
 
   // ---- configuration snapshots (cached briefly: planning runs many times a second) ----
   const configCache = new Map<string, { at: number; value: Promise<unknown> }>();
-  function cachedAll<K extends 'queue' | 'agent' | 'rule' | 'senderList'>(
+  const calendarCache = createCalendarCache({
+    onInvalid: (calendarId, error) =>
+      logger.warn({ err: error, calendarId }, 'router: stored calendar is invalid; its queues are always open'),
+  });
+  function cachedAll<K extends 'queue' | 'agent' | 'rule' | 'senderList' | 'calendar'>(
     tenantId: string,
     kind: K,
   ): ReturnType<typeof config.all<K>> {
@@ -391,13 +396,18 @@ export function createRouterCore(options: RouterCoreOptions) {
     return value;
   }
   function invalidateConfig(tenantId: string): void {
-    for (const kind of ['queue', 'agent', 'rule', 'senderList']) configCache.delete(`${tenantId}/${kind}`);
+    for (const kind of ['queue', 'agent', 'rule', 'senderList', 'calendar']) configCache.delete(`${tenantId}/${kind}`);
     ruleCache.delete(tenantId);
   }
 
   async function queuePolicies(tenantId: string): Promise<Map<string, { policy: QueuePolicy; queue: Queue }>> {
-    const queues = await cachedAll(tenantId, 'queue');
-    return new Map(queues.map((q) => [q.id, { policy: toQueuePolicy({ ...q.value, queueId: q.id }), queue: q.value }]));
+    const [queues, calendars] = await Promise.all([
+      cachedAll(tenantId, 'queue'),
+      cachedAll(tenantId, 'calendar').then((stored) => calendarCache.compile(tenantId, stored)),
+    ]);
+    return new Map(
+      queues.map((q) => [q.id, { policy: toQueuePolicy({ ...q.value, queueId: q.id }, calendars), queue: q.value }]),
+    );
   }
 
   interface AgentView {

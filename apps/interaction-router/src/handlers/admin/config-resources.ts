@@ -1,4 +1,4 @@
-import { ActorKind, Agent, InteractionState, Queue, RoutingRule, SenderList } from '@mailroute/contracts';
+import { ActorKind, Agent, Calendar, InteractionState, Queue, RoutingRule, SenderList } from '@mailroute/contracts';
 import {
   AlreadyExistsError,
   ConflictError,
@@ -12,6 +12,7 @@ import {
 import { encodePageToken, readPageRequest } from '@mailroute/persistence';
 import {
   assertNoViolations,
+  validateCalendar,
   validateQueue,
   validateRoutingRule,
   validateSenderList,
@@ -88,7 +89,7 @@ function applyMask(
   return out;
 }
 
-const codecs = { queue: Queue, rule: RoutingRule, senderList: SenderList, agent: Agent } as const;
+const codecs = { queue: Queue, rule: RoutingRule, senderList: SenderList, agent: Agent, calendar: Calendar } as const;
 const writableFields: Record<ConfigKind, string[]> = {
   queue: [
     'displayName',
@@ -100,18 +101,27 @@ const writableFields: Record<ConfigKind, string[]> = {
     'aging',
     'escalationSteps',
     'affinity',
+    'hours',
   ],
   // position: ReorderRoutingRules and Create's position only (routing rules are an ordered list).
   rule: ['displayName', 'description', 'enabled', 'condition', 'action'],
   senderList: ['displayName', 'description', 'entries'],
   agent: ['displayName', 'entraObjectId', 'userPrincipalName', 'skills', 'queueIds', 'capacity', 'enabled'],
+  calendar: ['displayName', 'timeZone', 'weeklyHours', 'holidays', 'exceptions'],
 };
-const idField: Record<ConfigKind, string> = { queue: 'queueId', rule: 'ruleId', senderList: 'senderListId', agent: 'agentId' };
+const idField: Record<ConfigKind, string> = {
+  queue: 'queueId',
+  rule: 'ruleId',
+  senderList: 'senderListId',
+  agent: 'agentId',
+  calendar: 'calendarId',
+};
 const idName: Record<ConfigKind, string> = {
   queue: 'queue_id',
   rule: 'rule_id',
   senderList: 'sender_list_id',
   agent: 'agent_id',
+  calendar: 'calendar_id',
 };
 
 /** A stored configuration value as the API presents it: its id field, timestamps and etag (the version). */
@@ -143,6 +153,14 @@ export function validateConfig(kind: ConfigKind, value: unknown, id: string): vo
       return rethrowViolations(validateRoutingRule(value as RoutingRule, { fieldPrefix: 'rule' }));
     case 'senderList':
       return rethrowViolations(validateSenderList(value as SenderList, { fieldPrefix: 'sender_list' }));
+    case 'calendar': {
+      const calendar = value as Calendar;
+      const name: FieldViolation[] =
+        !calendar.displayName || calendar.displayName.length > 200
+          ? [{ field: 'calendar.display_name', message: 'is required, 1-200 characters' }]
+          : [];
+      return rethrowViolations([...name, ...validateCalendar(calendar, { fieldPrefix: 'calendar' })]);
+    }
     default:
       return rethrowViolations(validateAgent(value as Agent));
   }
@@ -162,6 +180,12 @@ export function createConfigResources(deps: {
   const { core, stores, identities, presence } = deps;
   const config = core.config;
 
+  async function assertCalendarExists(tenantId: string, queue: Queue): Promise<void> {
+    const calendarId = queue.hours?.calendarId;
+    if (calendarId && !(await config.get(tenantId, 'calendar', calendarId)))
+      throw new ValidationError('queue.hours.calendar_id', `calendar ${JSON.stringify(calendarId)} does not exist`);
+  }
+
   async function assertQueuesExist(tenantId: string, queueIds: readonly string[]): Promise<void> {
     for (const [index, queueId] of queueIds.entries()) {
       if (!(await config.get(tenantId, 'queue', queueId)))
@@ -176,6 +200,7 @@ export function createConfigResources(deps: {
       throw new ValidationError(idName[kind], 'must be 1-63 characters of a-z, 0-9 and -, starting with a letter');
     validateConfig(kind, value, id);
     if (kind === 'agent') await assertQueuesExist(context.tenantId, (value as Agent).queueIds);
+    if (kind === 'queue') await assertCalendarExists(context.tenantId, value as Queue);
     const now = core.clock();
     const claims: IdentityClaim[] = kind === 'agent' ? await identities.claim(context.tenantId, id, value as Agent) : [];
     const stored = await config
@@ -216,6 +241,7 @@ export function createConfigResources(deps: {
     const merged = codec.fromJSON(applyMask(codec.toJSON(stored.value), codec.toJSON(patch), paths, writableFields[kind]));
     validateConfig(kind, merged, id);
     if (kind === 'agent') await assertQueuesExist(context.tenantId, (merged as Agent).queueIds);
+    if (kind === 'queue') await assertCalendarExists(context.tenantId, merged as Queue);
     const claims: IdentityClaim[] =
       kind === 'agent' ? await identities.claim(context.tenantId, id, merged as Agent, stored.value as Agent) : [];
     const written = await config
@@ -260,6 +286,11 @@ export function createConfigResources(deps: {
       const rules = await config.all(context.tenantId, 'rule');
       if (rules.some((r) => r.value.action?.action?.$case === 'route' && r.value.action.action.value.queueId === id))
         throw new FailedPreconditionError(`a routing rule targets queue ${id}`);
+    }
+    if (kind === 'calendar') {
+      const queues = await config.all(context.tenantId, 'queue');
+      const user = queues.find((q) => q.value.hours?.calendarId === id);
+      if (user) throw new FailedPreconditionError(`queue ${user.id} uses calendar ${id}`);
     }
     if (kind === 'agent') {
       const holding = await stores.interactions.search(

@@ -88,6 +88,55 @@ export function queueStrategyToJSON(object: QueueStrategy): string {
   }
 }
 
+/** What a queue does with waiting interactions while its calendar is closed. */
+export enum OutOfHoursMode {
+  /** OUT_OF_HOURS_MODE_UNSPECIFIED - Not set. On input it means WAIT. */
+  OUT_OF_HOURS_MODE_UNSPECIFIED = 0,
+  /**
+   * OUT_OF_HOURS_MODE_WAIT - Interactions wait in the queue; its agents get no offers from it until it opens (unless
+   * agents_work_out_of_hours).
+   */
+  OUT_OF_HOURS_MODE_WAIT = 1,
+  /**
+   * OUT_OF_HOURS_MODE_OVERFLOW - From the closing instant on, interactions overflow to overflow_queue_id when that queue is
+   * open then (they keep their waiting time); otherwise they wait.
+   */
+  OUT_OF_HOURS_MODE_OVERFLOW = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function outOfHoursModeFromJSON(object: any): OutOfHoursMode {
+  switch (object) {
+    case 0:
+    case "OUT_OF_HOURS_MODE_UNSPECIFIED":
+      return OutOfHoursMode.OUT_OF_HOURS_MODE_UNSPECIFIED;
+    case 1:
+    case "OUT_OF_HOURS_MODE_WAIT":
+      return OutOfHoursMode.OUT_OF_HOURS_MODE_WAIT;
+    case 2:
+    case "OUT_OF_HOURS_MODE_OVERFLOW":
+      return OutOfHoursMode.OUT_OF_HOURS_MODE_OVERFLOW;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return OutOfHoursMode.UNRECOGNIZED;
+  }
+}
+
+export function outOfHoursModeToJSON(object: OutOfHoursMode): string {
+  switch (object) {
+    case OutOfHoursMode.OUT_OF_HOURS_MODE_UNSPECIFIED:
+      return "OUT_OF_HOURS_MODE_UNSPECIFIED";
+    case OutOfHoursMode.OUT_OF_HOURS_MODE_WAIT:
+      return "OUT_OF_HOURS_MODE_WAIT";
+    case OutOfHoursMode.OUT_OF_HOURS_MODE_OVERFLOW:
+      return "OUT_OF_HOURS_MODE_OVERFLOW";
+    case OutOfHoursMode.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** Order of search results. */
 export enum InteractionOrder {
   /** INTERACTION_ORDER_UNSPECIFIED - Not set. Means RECEIVED_DESC. */
@@ -283,6 +332,31 @@ export interface Queue {
     | undefined;
   /** Concurrency token (see common.proto). Output only. */
   etag: string;
+  /** Business hours. Optional: unset means always open. */
+  hours?: QueueHours | undefined;
+}
+
+/** A queue's business hours. */
+export interface QueueHours {
+  /** Calendar (see CreateCalendar). Required; it must exist. */
+  calendarId: string;
+  /** What happens while the calendar is closed. Optional: UNSPECIFIED means WAIT. */
+  whenClosed: OutOfHoursMode;
+  /**
+   * Target of OUT_OF_HOURS_MODE_OVERFLOW: another queue of the tenant. Required with OVERFLOW,
+   * empty otherwise.
+   */
+  overflowQueueId: string;
+  /**
+   * The queue's agents may be offered its interactions while it is closed. Optional, default
+   * false.
+   */
+  agentsWorkOutOfHours: boolean;
+  /**
+   * The service-level threshold counts only the calendar's open time ("answered within 4
+   * business hours"). Optional, default false (wall-clock time).
+   */
+  serviceLevelBusinessTime: boolean;
 }
 
 /** Request of InteractionRouterService.CreateQueue. */
@@ -1197,6 +1271,214 @@ export interface CompleteInteractionResponse {
   interaction?: Interaction | undefined;
 }
 
+/**
+ * A range of local time within a day, "HH:MM" to "HH:MM" (start 00:00-23:59, end after start,
+ * at most 24:00, the end of the day). A range past midnight is two ranges on two days.
+ */
+export interface TimeRange {
+  /** Opening time. Required. */
+  start: string;
+  /** Closing time (the calendar is closed from this instant on). Required. */
+  end: string;
+}
+
+/** Opening hours of one weekday. */
+export interface WeekdayHours {
+  /**
+   * ISO weekday: 1 Monday ... 7 Sunday. Required; each weekday at most once. A weekday not
+   * listed is closed.
+   */
+  weekday: number;
+  /** Open ranges, at most 8, not overlapping. */
+  ranges: TimeRange[];
+}
+
+/** A holiday: closed all day from start_date to end_date (local dates, inclusive). */
+export interface Holiday {
+  /** Name. Optional, at most 200 characters. */
+  name: string;
+  /** First day, "YYYY-MM-DD". Required. */
+  startDate: string;
+  /** Last day, "YYYY-MM-DD", within 366 days of start_date. Optional: empty means start_date. */
+  endDate: string;
+}
+
+/**
+ * Hours of one local date that replace its weekday's hours and any holiday: open on a holiday,
+ * close early, or (no ranges) closed all day.
+ */
+export interface CalendarException {
+  /** The date, "YYYY-MM-DD". Required; each date at most once. */
+  date: string;
+  /** Open ranges of that day, at most 8; none means closed all day. */
+  ranges: TimeRange[];
+  /** Note. Optional, at most 200 characters. */
+  note: string;
+}
+
+/**
+ * A business calendar. Every date and time is local to time_zone; daylight-saving changes follow
+ * the zone's rules (a skipped local time moves forward by the gap; a repeated one is its later
+ * occurrence).
+ */
+export interface Calendar {
+  /** Id (see resource ids in common.proto). Output only; set through the request's calendar_id. */
+  calendarId: string;
+  /** Name. Required, 1-200 characters. */
+  displayName: string;
+  /** IANA time zone, e.g. "Europe/Berlin". Required. */
+  timeZone: string;
+  /** Weekly opening hours. At most 7 entries. */
+  weeklyHours: WeekdayHours[];
+  /** Holidays. At most 1000. */
+  holidays: Holiday[];
+  /** Exceptions. At most 1000. */
+  exceptions: CalendarException[];
+  /** When it was created. Output only. */
+  createdAt?:
+    | Date
+    | undefined;
+  /** When it last changed. Output only. */
+  updatedAt?:
+    | Date
+    | undefined;
+  /** Concurrency token (see common.proto). Output only. */
+  etag: string;
+}
+
+/** Request of InteractionRouterService.CreateCalendar. */
+export interface CreateCalendarRequest {
+  /** Id for the new calendar. Optional: generated when empty. */
+  calendarId: string;
+  /** The calendar. Required. */
+  calendar?: Calendar | undefined;
+}
+
+/** Response of InteractionRouterService.CreateCalendar. */
+export interface CreateCalendarResponse {
+  /** The stored calendar. */
+  calendar?: Calendar | undefined;
+}
+
+/** Request of InteractionRouterService.GetCalendar. */
+export interface GetCalendarRequest {
+  /** Id of the calendar. Required. */
+  calendarId: string;
+}
+
+/** Response of InteractionRouterService.GetCalendar. */
+export interface GetCalendarResponse {
+  /** The calendar. */
+  calendar?: Calendar | undefined;
+}
+
+/** Request of InteractionRouterService.ListCalendars. */
+export interface ListCalendarsRequest {
+  /** Page to return. */
+  page?: PageRequest | undefined;
+}
+
+/** Response of InteractionRouterService.ListCalendars. */
+export interface ListCalendarsResponse {
+  /** The calendars of this page. */
+  calendars: Calendar[];
+  /** Token for the next page; empty on the last page. */
+  nextPageToken: string;
+}
+
+/** Request of InteractionRouterService.UpdateCalendar. */
+export interface UpdateCalendarRequest {
+  /** Id of the calendar. Required. */
+  calendarId: string;
+  /** New values for the fields named in update_mask. Required. */
+  calendar?:
+    | Calendar
+    | undefined;
+  /** Fields of calendar to change, e.g. "holidays". Required; "*" replaces all writable fields. */
+  updateMask?:
+    | string[]
+    | undefined;
+  /** Expected etag. Optional; when set and stale the call fails with ABORTED. */
+  etag: string;
+}
+
+/** Response of InteractionRouterService.UpdateCalendar. */
+export interface UpdateCalendarResponse {
+  /** The stored calendar. */
+  calendar?: Calendar | undefined;
+}
+
+/** Request of InteractionRouterService.DeleteCalendar. */
+export interface DeleteCalendarRequest {
+  /** Id of the calendar. Required. */
+  calendarId: string;
+  /** Expected etag. Optional; when set and stale the call fails with ABORTED. */
+  etag: string;
+}
+
+/** Response of InteractionRouterService.DeleteCalendar. */
+export interface DeleteCalendarResponse {
+}
+
+/** Request of InteractionRouterService.ImportCalendarHolidays. */
+export interface ImportCalendarHolidaysRequest {
+  /** Id of the calendar. Required. */
+  calendarId: string;
+  /**
+   * iCalendar (RFC 5545) text. Required, at most 1,000,000 characters. Each all-day VEVENT
+   * becomes a holiday (DTEND exclusive); recurring ones are expanded from from_date to to_date;
+   * timed events are skipped.
+   */
+  icalendar: string;
+  /** First local date to import, "YYYY-MM-DD". Required. */
+  fromDate: string;
+  /** Last local date to import, "YYYY-MM-DD", within 5 years of from_date. Required. */
+  toDate: string;
+  /** Replace the calendar's holidays instead of adding to them. Optional, default false. */
+  replace: boolean;
+  /** Expected etag. Optional; when set and stale the call fails with ABORTED. */
+  etag: string;
+}
+
+/** Response of InteractionRouterService.ImportCalendarHolidays. */
+export interface ImportCalendarHolidaysResponse {
+  /** The stored calendar. */
+  calendar?:
+    | Calendar
+    | undefined;
+  /** Holidays added. */
+  imported: number;
+  /** Events skipped (timed events, recurrences too long), with the reason, at most 100. */
+  skipped: string[];
+}
+
+/** Request of InteractionRouterService.GetCalendarStatus. */
+export interface GetCalendarStatusRequest {
+  /** Id of the calendar. Required. */
+  calendarId: string;
+  /** The instant. Optional: unset means now. */
+  at?: Date | undefined;
+}
+
+/** Response of InteractionRouterService.GetCalendarStatus. */
+export interface GetCalendarStatusResponse {
+  /** Open at the instant. */
+  open: boolean;
+  /** The instant when open, else the next opening; unset when it does not open within 3 years. */
+  nextOpening?:
+    | Date
+    | undefined;
+  /**
+   * The closing that ends the open period containing the instant (or the next one); unset when
+   * it does not close within 3 years.
+   */
+  nextClosing?:
+    | Date
+    | undefined;
+  /** The local date of the instant in the calendar's zone, "YYYY-MM-DD". */
+  localDate: string;
+}
+
 function createBaseServiceLevelTarget(): ServiceLevelTarget {
   return { threshold: undefined, targetPercent: 0 };
 }
@@ -1846,6 +2128,7 @@ function createBaseQueue(): Queue {
     createdAt: undefined,
     updatedAt: undefined,
     etag: "",
+    hours: undefined,
   };
 }
 
@@ -1889,6 +2172,9 @@ export const Queue: MessageFns<Queue> = {
     }
     if (message.etag !== "") {
       writer.uint32(106).string(message.etag);
+    }
+    if (message.hours !== undefined) {
+      QueueHours.encode(message.hours, writer.uint32(114).fork()).join();
     }
     return writer;
   },
@@ -2010,6 +2296,14 @@ export const Queue: MessageFns<Queue> = {
             message.etag = reader.string();
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.hours = QueueHours.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2069,6 +2363,7 @@ export const Queue: MessageFns<Queue> = {
         ? fromJsonTimestamp(object.updated_at)
         : undefined,
       etag: isSet(object.etag) ? globalThis.String(object.etag) : "",
+      hours: isSet(object.hours) ? QueueHours.fromJSON(object.hours) : undefined,
     };
   },
 
@@ -2113,6 +2408,9 @@ export const Queue: MessageFns<Queue> = {
     if (message.etag !== "") {
       obj.etag = message.etag;
     }
+    if (message.hours !== undefined) {
+      obj.hours = QueueHours.toJSON(message.hours);
+    }
     return obj;
   },
 
@@ -2142,6 +2440,168 @@ export const Queue: MessageFns<Queue> = {
     message.createdAt = object.createdAt ?? undefined;
     message.updatedAt = object.updatedAt ?? undefined;
     message.etag = object.etag ?? "";
+    message.hours = (object.hours !== undefined && object.hours !== null)
+      ? QueueHours.fromPartial(object.hours)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseQueueHours(): QueueHours {
+  return {
+    calendarId: "",
+    whenClosed: 0,
+    overflowQueueId: "",
+    agentsWorkOutOfHours: false,
+    serviceLevelBusinessTime: false,
+  };
+}
+
+export const QueueHours: MessageFns<QueueHours> = {
+  encode(message: QueueHours, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.calendarId !== "") {
+      writer.uint32(10).string(message.calendarId);
+    }
+    if (message.whenClosed !== 0) {
+      writer.uint32(16).int32(message.whenClosed);
+    }
+    if (message.overflowQueueId !== "") {
+      writer.uint32(26).string(message.overflowQueueId);
+    }
+    if (message.agentsWorkOutOfHours !== false) {
+      writer.uint32(32).bool(message.agentsWorkOutOfHours);
+    }
+    if (message.serviceLevelBusinessTime !== false) {
+      writer.uint32(40).bool(message.serviceLevelBusinessTime);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueueHours {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueueHours();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.calendarId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.whenClosed = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.overflowQueueId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.agentsWorkOutOfHours = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.serviceLevelBusinessTime = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueueHours {
+    return {
+      calendarId: isSet(object.calendarId)
+        ? globalThis.String(object.calendarId)
+        : isSet(object.calendar_id)
+        ? globalThis.String(object.calendar_id)
+        : "",
+      whenClosed: isSet(object.whenClosed)
+        ? outOfHoursModeFromJSON(object.whenClosed)
+        : isSet(object.when_closed)
+        ? outOfHoursModeFromJSON(object.when_closed)
+        : 0,
+      overflowQueueId: isSet(object.overflowQueueId)
+        ? globalThis.String(object.overflowQueueId)
+        : isSet(object.overflow_queue_id)
+        ? globalThis.String(object.overflow_queue_id)
+        : "",
+      agentsWorkOutOfHours: isSet(object.agentsWorkOutOfHours)
+        ? globalThis.Boolean(object.agentsWorkOutOfHours)
+        : isSet(object.agents_work_out_of_hours)
+        ? globalThis.Boolean(object.agents_work_out_of_hours)
+        : false,
+      serviceLevelBusinessTime: isSet(object.serviceLevelBusinessTime)
+        ? globalThis.Boolean(object.serviceLevelBusinessTime)
+        : isSet(object.service_level_business_time)
+        ? globalThis.Boolean(object.service_level_business_time)
+        : false,
+    };
+  },
+
+  toJSON(message: QueueHours): unknown {
+    const obj: any = {};
+    if (message.calendarId !== "") {
+      obj.calendarId = message.calendarId;
+    }
+    if (message.whenClosed !== 0) {
+      obj.whenClosed = outOfHoursModeToJSON(message.whenClosed);
+    }
+    if (message.overflowQueueId !== "") {
+      obj.overflowQueueId = message.overflowQueueId;
+    }
+    if (message.agentsWorkOutOfHours !== false) {
+      obj.agentsWorkOutOfHours = message.agentsWorkOutOfHours;
+    }
+    if (message.serviceLevelBusinessTime !== false) {
+      obj.serviceLevelBusinessTime = message.serviceLevelBusinessTime;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<QueueHours>): QueueHours {
+    return QueueHours.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<QueueHours>): QueueHours {
+    const message = createBaseQueueHours();
+    message.calendarId = object.calendarId ?? "";
+    message.whenClosed = object.whenClosed ?? 0;
+    message.overflowQueueId = object.overflowQueueId ?? "";
+    message.agentsWorkOutOfHours = object.agentsWorkOutOfHours ?? false;
+    message.serviceLevelBusinessTime = object.serviceLevelBusinessTime ?? false;
     return message;
   },
 };
@@ -10210,6 +10670,1902 @@ export const CompleteInteractionResponse: MessageFns<CompleteInteractionResponse
   },
 };
 
+function createBaseTimeRange(): TimeRange {
+  return { start: "", end: "" };
+}
+
+export const TimeRange: MessageFns<TimeRange> = {
+  encode(message: TimeRange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.start !== "") {
+      writer.uint32(10).string(message.start);
+    }
+    if (message.end !== "") {
+      writer.uint32(18).string(message.end);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TimeRange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTimeRange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.start = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.end = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TimeRange {
+    return {
+      start: isSet(object.start) ? globalThis.String(object.start) : "",
+      end: isSet(object.end) ? globalThis.String(object.end) : "",
+    };
+  },
+
+  toJSON(message: TimeRange): unknown {
+    const obj: any = {};
+    if (message.start !== "") {
+      obj.start = message.start;
+    }
+    if (message.end !== "") {
+      obj.end = message.end;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TimeRange>): TimeRange {
+    return TimeRange.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TimeRange>): TimeRange {
+    const message = createBaseTimeRange();
+    message.start = object.start ?? "";
+    message.end = object.end ?? "";
+    return message;
+  },
+};
+
+function createBaseWeekdayHours(): WeekdayHours {
+  return { weekday: 0, ranges: [] };
+}
+
+export const WeekdayHours: MessageFns<WeekdayHours> = {
+  encode(message: WeekdayHours, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.weekday !== 0) {
+      writer.uint32(8).int32(message.weekday);
+    }
+    for (const v of message.ranges) {
+      TimeRange.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WeekdayHours {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWeekdayHours();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.weekday = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ranges.push(TimeRange.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WeekdayHours {
+    return {
+      weekday: isSet(object.weekday) ? globalThis.Number(object.weekday) : 0,
+      ranges: globalThis.Array.isArray(object?.ranges) ? object.ranges.map((e: any) => TimeRange.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: WeekdayHours): unknown {
+    const obj: any = {};
+    if (message.weekday !== 0) {
+      obj.weekday = Math.round(message.weekday);
+    }
+    if (message.ranges?.length) {
+      obj.ranges = message.ranges.map((e) => TimeRange.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WeekdayHours>): WeekdayHours {
+    return WeekdayHours.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WeekdayHours>): WeekdayHours {
+    const message = createBaseWeekdayHours();
+    message.weekday = object.weekday ?? 0;
+    message.ranges = object.ranges?.map((e) => TimeRange.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseHoliday(): Holiday {
+  return { name: "", startDate: "", endDate: "" };
+}
+
+export const Holiday: MessageFns<Holiday> = {
+  encode(message: Holiday, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.startDate !== "") {
+      writer.uint32(18).string(message.startDate);
+    }
+    if (message.endDate !== "") {
+      writer.uint32(26).string(message.endDate);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Holiday {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHoliday();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.startDate = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.endDate = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Holiday {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      startDate: isSet(object.startDate)
+        ? globalThis.String(object.startDate)
+        : isSet(object.start_date)
+        ? globalThis.String(object.start_date)
+        : "",
+      endDate: isSet(object.endDate)
+        ? globalThis.String(object.endDate)
+        : isSet(object.end_date)
+        ? globalThis.String(object.end_date)
+        : "",
+    };
+  },
+
+  toJSON(message: Holiday): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.startDate !== "") {
+      obj.startDate = message.startDate;
+    }
+    if (message.endDate !== "") {
+      obj.endDate = message.endDate;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Holiday>): Holiday {
+    return Holiday.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Holiday>): Holiday {
+    const message = createBaseHoliday();
+    message.name = object.name ?? "";
+    message.startDate = object.startDate ?? "";
+    message.endDate = object.endDate ?? "";
+    return message;
+  },
+};
+
+function createBaseCalendarException(): CalendarException {
+  return { date: "", ranges: [], note: "" };
+}
+
+export const CalendarException: MessageFns<CalendarException> = {
+  encode(message: CalendarException, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.date !== "") {
+      writer.uint32(10).string(message.date);
+    }
+    for (const v of message.ranges) {
+      TimeRange.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.note !== "") {
+      writer.uint32(26).string(message.note);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CalendarException {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCalendarException();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.date = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ranges.push(TimeRange.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.note = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CalendarException {
+    return {
+      date: isSet(object.date) ? globalThis.String(object.date) : "",
+      ranges: globalThis.Array.isArray(object?.ranges) ? object.ranges.map((e: any) => TimeRange.fromJSON(e)) : [],
+      note: isSet(object.note) ? globalThis.String(object.note) : "",
+    };
+  },
+
+  toJSON(message: CalendarException): unknown {
+    const obj: any = {};
+    if (message.date !== "") {
+      obj.date = message.date;
+    }
+    if (message.ranges?.length) {
+      obj.ranges = message.ranges.map((e) => TimeRange.toJSON(e));
+    }
+    if (message.note !== "") {
+      obj.note = message.note;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CalendarException>): CalendarException {
+    return CalendarException.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CalendarException>): CalendarException {
+    const message = createBaseCalendarException();
+    message.date = object.date ?? "";
+    message.ranges = object.ranges?.map((e) => TimeRange.fromPartial(e)) || [];
+    message.note = object.note ?? "";
+    return message;
+  },
+};
+
+function createBaseCalendar(): Calendar {
+  return {
+    calendarId: "",
+    displayName: "",
+    timeZone: "",
+    weeklyHours: [],
+    holidays: [],
+    exceptions: [],
+    createdAt: undefined,
+    updatedAt: undefined,
+    etag: "",
+  };
+}
+
+export const Calendar: MessageFns<Calendar> = {
+  encode(message: Calendar, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.calendarId !== "") {
+      writer.uint32(10).string(message.calendarId);
+    }
+    if (message.displayName !== "") {
+      writer.uint32(18).string(message.displayName);
+    }
+    if (message.timeZone !== "") {
+      writer.uint32(26).string(message.timeZone);
+    }
+    for (const v of message.weeklyHours) {
+      WeekdayHours.encode(v!, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.holidays) {
+      Holiday.encode(v!, writer.uint32(42).fork()).join();
+    }
+    for (const v of message.exceptions) {
+      CalendarException.encode(v!, writer.uint32(50).fork()).join();
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(58).fork()).join();
+    }
+    if (message.updatedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.updatedAt), writer.uint32(66).fork()).join();
+    }
+    if (message.etag !== "") {
+      writer.uint32(74).string(message.etag);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Calendar {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCalendar();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.calendarId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.displayName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.timeZone = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.weeklyHours.push(WeekdayHours.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.holidays.push(Holiday.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.exceptions.push(CalendarException.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.updatedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.etag = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Calendar {
+    return {
+      calendarId: isSet(object.calendarId)
+        ? globalThis.String(object.calendarId)
+        : isSet(object.calendar_id)
+        ? globalThis.String(object.calendar_id)
+        : "",
+      displayName: isSet(object.displayName)
+        ? globalThis.String(object.displayName)
+        : isSet(object.display_name)
+        ? globalThis.String(object.display_name)
+        : "",
+      timeZone: isSet(object.timeZone)
+        ? globalThis.String(object.timeZone)
+        : isSet(object.time_zone)
+        ? globalThis.String(object.time_zone)
+        : "",
+      weeklyHours: globalThis.Array.isArray(object?.weeklyHours)
+        ? object.weeklyHours.map((e: any) => WeekdayHours.fromJSON(e))
+        : globalThis.Array.isArray(object?.weekly_hours)
+        ? object.weekly_hours.map((e: any) => WeekdayHours.fromJSON(e))
+        : [],
+      holidays: globalThis.Array.isArray(object?.holidays)
+        ? object.holidays.map((e: any) => Holiday.fromJSON(e))
+        : [],
+      exceptions: globalThis.Array.isArray(object?.exceptions)
+        ? object.exceptions.map((e: any) => CalendarException.fromJSON(e))
+        : [],
+      createdAt: isSet(object.createdAt)
+        ? fromJsonTimestamp(object.createdAt)
+        : isSet(object.created_at)
+        ? fromJsonTimestamp(object.created_at)
+        : undefined,
+      updatedAt: isSet(object.updatedAt)
+        ? fromJsonTimestamp(object.updatedAt)
+        : isSet(object.updated_at)
+        ? fromJsonTimestamp(object.updated_at)
+        : undefined,
+      etag: isSet(object.etag) ? globalThis.String(object.etag) : "",
+    };
+  },
+
+  toJSON(message: Calendar): unknown {
+    const obj: any = {};
+    if (message.calendarId !== "") {
+      obj.calendarId = message.calendarId;
+    }
+    if (message.displayName !== "") {
+      obj.displayName = message.displayName;
+    }
+    if (message.timeZone !== "") {
+      obj.timeZone = message.timeZone;
+    }
+    if (message.weeklyHours?.length) {
+      obj.weeklyHours = message.weeklyHours.map((e) => WeekdayHours.toJSON(e));
+    }
+    if (message.holidays?.length) {
+      obj.holidays = message.holidays.map((e) => Holiday.toJSON(e));
+    }
+    if (message.exceptions?.length) {
+      obj.exceptions = message.exceptions.map((e) => CalendarException.toJSON(e));
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt.toISOString();
+    }
+    if (message.updatedAt !== undefined) {
+      obj.updatedAt = message.updatedAt.toISOString();
+    }
+    if (message.etag !== "") {
+      obj.etag = message.etag;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Calendar>): Calendar {
+    return Calendar.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Calendar>): Calendar {
+    const message = createBaseCalendar();
+    message.calendarId = object.calendarId ?? "";
+    message.displayName = object.displayName ?? "";
+    message.timeZone = object.timeZone ?? "";
+    message.weeklyHours = object.weeklyHours?.map((e) => WeekdayHours.fromPartial(e)) || [];
+    message.holidays = object.holidays?.map((e) => Holiday.fromPartial(e)) || [];
+    message.exceptions = object.exceptions?.map((e) => CalendarException.fromPartial(e)) || [];
+    message.createdAt = object.createdAt ?? undefined;
+    message.updatedAt = object.updatedAt ?? undefined;
+    message.etag = object.etag ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateCalendarRequest(): CreateCalendarRequest {
+  return { calendarId: "", calendar: undefined };
+}
+
+export const CreateCalendarRequest: MessageFns<CreateCalendarRequest> = {
+  encode(message: CreateCalendarRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.calendarId !== "") {
+      writer.uint32(10).string(message.calendarId);
+    }
+    if (message.calendar !== undefined) {
+      Calendar.encode(message.calendar, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateCalendarRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateCalendarRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.calendarId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.calendar = Calendar.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateCalendarRequest {
+    return {
+      calendarId: isSet(object.calendarId)
+        ? globalThis.String(object.calendarId)
+        : isSet(object.calendar_id)
+        ? globalThis.String(object.calendar_id)
+        : "",
+      calendar: isSet(object.calendar) ? Calendar.fromJSON(object.calendar) : undefined,
+    };
+  },
+
+  toJSON(message: CreateCalendarRequest): unknown {
+    const obj: any = {};
+    if (message.calendarId !== "") {
+      obj.calendarId = message.calendarId;
+    }
+    if (message.calendar !== undefined) {
+      obj.calendar = Calendar.toJSON(message.calendar);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateCalendarRequest>): CreateCalendarRequest {
+    return CreateCalendarRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateCalendarRequest>): CreateCalendarRequest {
+    const message = createBaseCreateCalendarRequest();
+    message.calendarId = object.calendarId ?? "";
+    message.calendar = (object.calendar !== undefined && object.calendar !== null)
+      ? Calendar.fromPartial(object.calendar)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCreateCalendarResponse(): CreateCalendarResponse {
+  return { calendar: undefined };
+}
+
+export const CreateCalendarResponse: MessageFns<CreateCalendarResponse> = {
+  encode(message: CreateCalendarResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.calendar !== undefined) {
+      Calendar.encode(message.calendar, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateCalendarResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateCalendarResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.calendar = Calendar.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateCalendarResponse {
+    return { calendar: isSet(object.calendar) ? Calendar.fromJSON(object.calendar) : undefined };
+  },
+
+  toJSON(message: CreateCalendarResponse): unknown {
+    const obj: any = {};
+    if (message.calendar !== undefined) {
+      obj.calendar = Calendar.toJSON(message.calendar);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateCalendarResponse>): CreateCalendarResponse {
+    return CreateCalendarResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateCalendarResponse>): CreateCalendarResponse {
+    const message = createBaseCreateCalendarResponse();
+    message.calendar = (object.calendar !== undefined && object.calendar !== null)
+      ? Calendar.fromPartial(object.calendar)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseGetCalendarRequest(): GetCalendarRequest {
+  return { calendarId: "" };
+}
+
+export const GetCalendarRequest: MessageFns<GetCalendarRequest> = {
+  encode(message: GetCalendarRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.calendarId !== "") {
+      writer.uint32(10).string(message.calendarId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetCalendarRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetCalendarRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.calendarId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetCalendarRequest {
+    return {
+      calendarId: isSet(object.calendarId)
+        ? globalThis.String(object.calendarId)
+        : isSet(object.calendar_id)
+        ? globalThis.String(object.calendar_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetCalendarRequest): unknown {
+    const obj: any = {};
+    if (message.calendarId !== "") {
+      obj.calendarId = message.calendarId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetCalendarRequest>): GetCalendarRequest {
+    return GetCalendarRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetCalendarRequest>): GetCalendarRequest {
+    const message = createBaseGetCalendarRequest();
+    message.calendarId = object.calendarId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetCalendarResponse(): GetCalendarResponse {
+  return { calendar: undefined };
+}
+
+export const GetCalendarResponse: MessageFns<GetCalendarResponse> = {
+  encode(message: GetCalendarResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.calendar !== undefined) {
+      Calendar.encode(message.calendar, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetCalendarResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetCalendarResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.calendar = Calendar.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetCalendarResponse {
+    return { calendar: isSet(object.calendar) ? Calendar.fromJSON(object.calendar) : undefined };
+  },
+
+  toJSON(message: GetCalendarResponse): unknown {
+    const obj: any = {};
+    if (message.calendar !== undefined) {
+      obj.calendar = Calendar.toJSON(message.calendar);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetCalendarResponse>): GetCalendarResponse {
+    return GetCalendarResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetCalendarResponse>): GetCalendarResponse {
+    const message = createBaseGetCalendarResponse();
+    message.calendar = (object.calendar !== undefined && object.calendar !== null)
+      ? Calendar.fromPartial(object.calendar)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListCalendarsRequest(): ListCalendarsRequest {
+  return { page: undefined };
+}
+
+export const ListCalendarsRequest: MessageFns<ListCalendarsRequest> = {
+  encode(message: ListCalendarsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.page !== undefined) {
+      PageRequest.encode(message.page, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListCalendarsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListCalendarsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.page = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListCalendarsRequest {
+    return { page: isSet(object.page) ? PageRequest.fromJSON(object.page) : undefined };
+  },
+
+  toJSON(message: ListCalendarsRequest): unknown {
+    const obj: any = {};
+    if (message.page !== undefined) {
+      obj.page = PageRequest.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListCalendarsRequest>): ListCalendarsRequest {
+    return ListCalendarsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListCalendarsRequest>): ListCalendarsRequest {
+    const message = createBaseListCalendarsRequest();
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageRequest.fromPartial(object.page)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListCalendarsResponse(): ListCalendarsResponse {
+  return { calendars: [], nextPageToken: "" };
+}
+
+export const ListCalendarsResponse: MessageFns<ListCalendarsResponse> = {
+  encode(message: ListCalendarsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.calendars) {
+      Calendar.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListCalendarsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListCalendarsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.calendars.push(Calendar.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListCalendarsResponse {
+    return {
+      calendars: globalThis.Array.isArray(object?.calendars)
+        ? object.calendars.map((e: any) => Calendar.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListCalendarsResponse): unknown {
+    const obj: any = {};
+    if (message.calendars?.length) {
+      obj.calendars = message.calendars.map((e) => Calendar.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListCalendarsResponse>): ListCalendarsResponse {
+    return ListCalendarsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListCalendarsResponse>): ListCalendarsResponse {
+    const message = createBaseListCalendarsResponse();
+    message.calendars = object.calendars?.map((e) => Calendar.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseUpdateCalendarRequest(): UpdateCalendarRequest {
+  return { calendarId: "", calendar: undefined, updateMask: undefined, etag: "" };
+}
+
+export const UpdateCalendarRequest: MessageFns<UpdateCalendarRequest> = {
+  encode(message: UpdateCalendarRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.calendarId !== "") {
+      writer.uint32(10).string(message.calendarId);
+    }
+    if (message.calendar !== undefined) {
+      Calendar.encode(message.calendar, writer.uint32(18).fork()).join();
+    }
+    if (message.updateMask !== undefined) {
+      FieldMask.encode(FieldMask.wrap(message.updateMask), writer.uint32(26).fork()).join();
+    }
+    if (message.etag !== "") {
+      writer.uint32(34).string(message.etag);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateCalendarRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateCalendarRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.calendarId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.calendar = Calendar.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.updateMask = FieldMask.unwrap(FieldMask.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.etag = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateCalendarRequest {
+    return {
+      calendarId: isSet(object.calendarId)
+        ? globalThis.String(object.calendarId)
+        : isSet(object.calendar_id)
+        ? globalThis.String(object.calendar_id)
+        : "",
+      calendar: isSet(object.calendar) ? Calendar.fromJSON(object.calendar) : undefined,
+      updateMask: isSet(object.updateMask)
+        ? FieldMask.unwrap(FieldMask.fromJSON(object.updateMask))
+        : isSet(object.update_mask)
+        ? FieldMask.unwrap(FieldMask.fromJSON(object.update_mask))
+        : undefined,
+      etag: isSet(object.etag) ? globalThis.String(object.etag) : "",
+    };
+  },
+
+  toJSON(message: UpdateCalendarRequest): unknown {
+    const obj: any = {};
+    if (message.calendarId !== "") {
+      obj.calendarId = message.calendarId;
+    }
+    if (message.calendar !== undefined) {
+      obj.calendar = Calendar.toJSON(message.calendar);
+    }
+    if (message.updateMask !== undefined) {
+      obj.updateMask = FieldMask.toJSON(FieldMask.wrap(message.updateMask));
+    }
+    if (message.etag !== "") {
+      obj.etag = message.etag;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdateCalendarRequest>): UpdateCalendarRequest {
+    return UpdateCalendarRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateCalendarRequest>): UpdateCalendarRequest {
+    const message = createBaseUpdateCalendarRequest();
+    message.calendarId = object.calendarId ?? "";
+    message.calendar = (object.calendar !== undefined && object.calendar !== null)
+      ? Calendar.fromPartial(object.calendar)
+      : undefined;
+    message.updateMask = object.updateMask ?? undefined;
+    message.etag = object.etag ?? "";
+    return message;
+  },
+};
+
+function createBaseUpdateCalendarResponse(): UpdateCalendarResponse {
+  return { calendar: undefined };
+}
+
+export const UpdateCalendarResponse: MessageFns<UpdateCalendarResponse> = {
+  encode(message: UpdateCalendarResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.calendar !== undefined) {
+      Calendar.encode(message.calendar, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateCalendarResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateCalendarResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.calendar = Calendar.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateCalendarResponse {
+    return { calendar: isSet(object.calendar) ? Calendar.fromJSON(object.calendar) : undefined };
+  },
+
+  toJSON(message: UpdateCalendarResponse): unknown {
+    const obj: any = {};
+    if (message.calendar !== undefined) {
+      obj.calendar = Calendar.toJSON(message.calendar);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdateCalendarResponse>): UpdateCalendarResponse {
+    return UpdateCalendarResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateCalendarResponse>): UpdateCalendarResponse {
+    const message = createBaseUpdateCalendarResponse();
+    message.calendar = (object.calendar !== undefined && object.calendar !== null)
+      ? Calendar.fromPartial(object.calendar)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeleteCalendarRequest(): DeleteCalendarRequest {
+  return { calendarId: "", etag: "" };
+}
+
+export const DeleteCalendarRequest: MessageFns<DeleteCalendarRequest> = {
+  encode(message: DeleteCalendarRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.calendarId !== "") {
+      writer.uint32(10).string(message.calendarId);
+    }
+    if (message.etag !== "") {
+      writer.uint32(18).string(message.etag);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteCalendarRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteCalendarRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.calendarId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.etag = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteCalendarRequest {
+    return {
+      calendarId: isSet(object.calendarId)
+        ? globalThis.String(object.calendarId)
+        : isSet(object.calendar_id)
+        ? globalThis.String(object.calendar_id)
+        : "",
+      etag: isSet(object.etag) ? globalThis.String(object.etag) : "",
+    };
+  },
+
+  toJSON(message: DeleteCalendarRequest): unknown {
+    const obj: any = {};
+    if (message.calendarId !== "") {
+      obj.calendarId = message.calendarId;
+    }
+    if (message.etag !== "") {
+      obj.etag = message.etag;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteCalendarRequest>): DeleteCalendarRequest {
+    return DeleteCalendarRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeleteCalendarRequest>): DeleteCalendarRequest {
+    const message = createBaseDeleteCalendarRequest();
+    message.calendarId = object.calendarId ?? "";
+    message.etag = object.etag ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteCalendarResponse(): DeleteCalendarResponse {
+  return {};
+}
+
+export const DeleteCalendarResponse: MessageFns<DeleteCalendarResponse> = {
+  encode(_: DeleteCalendarResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteCalendarResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteCalendarResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeleteCalendarResponse {
+    return {};
+  },
+
+  toJSON(_: DeleteCalendarResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteCalendarResponse>): DeleteCalendarResponse {
+    return DeleteCalendarResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<DeleteCalendarResponse>): DeleteCalendarResponse {
+    const message = createBaseDeleteCalendarResponse();
+    return message;
+  },
+};
+
+function createBaseImportCalendarHolidaysRequest(): ImportCalendarHolidaysRequest {
+  return { calendarId: "", icalendar: "", fromDate: "", toDate: "", replace: false, etag: "" };
+}
+
+export const ImportCalendarHolidaysRequest: MessageFns<ImportCalendarHolidaysRequest> = {
+  encode(message: ImportCalendarHolidaysRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.calendarId !== "") {
+      writer.uint32(10).string(message.calendarId);
+    }
+    if (message.icalendar !== "") {
+      writer.uint32(18).string(message.icalendar);
+    }
+    if (message.fromDate !== "") {
+      writer.uint32(26).string(message.fromDate);
+    }
+    if (message.toDate !== "") {
+      writer.uint32(34).string(message.toDate);
+    }
+    if (message.replace !== false) {
+      writer.uint32(40).bool(message.replace);
+    }
+    if (message.etag !== "") {
+      writer.uint32(50).string(message.etag);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImportCalendarHolidaysRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImportCalendarHolidaysRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.calendarId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.icalendar = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.fromDate = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.toDate = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.replace = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.etag = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ImportCalendarHolidaysRequest {
+    return {
+      calendarId: isSet(object.calendarId)
+        ? globalThis.String(object.calendarId)
+        : isSet(object.calendar_id)
+        ? globalThis.String(object.calendar_id)
+        : "",
+      icalendar: isSet(object.icalendar) ? globalThis.String(object.icalendar) : "",
+      fromDate: isSet(object.fromDate)
+        ? globalThis.String(object.fromDate)
+        : isSet(object.from_date)
+        ? globalThis.String(object.from_date)
+        : "",
+      toDate: isSet(object.toDate)
+        ? globalThis.String(object.toDate)
+        : isSet(object.to_date)
+        ? globalThis.String(object.to_date)
+        : "",
+      replace: isSet(object.replace) ? globalThis.Boolean(object.replace) : false,
+      etag: isSet(object.etag) ? globalThis.String(object.etag) : "",
+    };
+  },
+
+  toJSON(message: ImportCalendarHolidaysRequest): unknown {
+    const obj: any = {};
+    if (message.calendarId !== "") {
+      obj.calendarId = message.calendarId;
+    }
+    if (message.icalendar !== "") {
+      obj.icalendar = message.icalendar;
+    }
+    if (message.fromDate !== "") {
+      obj.fromDate = message.fromDate;
+    }
+    if (message.toDate !== "") {
+      obj.toDate = message.toDate;
+    }
+    if (message.replace !== false) {
+      obj.replace = message.replace;
+    }
+    if (message.etag !== "") {
+      obj.etag = message.etag;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ImportCalendarHolidaysRequest>): ImportCalendarHolidaysRequest {
+    return ImportCalendarHolidaysRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ImportCalendarHolidaysRequest>): ImportCalendarHolidaysRequest {
+    const message = createBaseImportCalendarHolidaysRequest();
+    message.calendarId = object.calendarId ?? "";
+    message.icalendar = object.icalendar ?? "";
+    message.fromDate = object.fromDate ?? "";
+    message.toDate = object.toDate ?? "";
+    message.replace = object.replace ?? false;
+    message.etag = object.etag ?? "";
+    return message;
+  },
+};
+
+function createBaseImportCalendarHolidaysResponse(): ImportCalendarHolidaysResponse {
+  return { calendar: undefined, imported: 0, skipped: [] };
+}
+
+export const ImportCalendarHolidaysResponse: MessageFns<ImportCalendarHolidaysResponse> = {
+  encode(message: ImportCalendarHolidaysResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.calendar !== undefined) {
+      Calendar.encode(message.calendar, writer.uint32(10).fork()).join();
+    }
+    if (message.imported !== 0) {
+      writer.uint32(16).int32(message.imported);
+    }
+    for (const v of message.skipped) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImportCalendarHolidaysResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImportCalendarHolidaysResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.calendar = Calendar.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.imported = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.skipped.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ImportCalendarHolidaysResponse {
+    return {
+      calendar: isSet(object.calendar) ? Calendar.fromJSON(object.calendar) : undefined,
+      imported: isSet(object.imported) ? globalThis.Number(object.imported) : 0,
+      skipped: globalThis.Array.isArray(object?.skipped) ? object.skipped.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: ImportCalendarHolidaysResponse): unknown {
+    const obj: any = {};
+    if (message.calendar !== undefined) {
+      obj.calendar = Calendar.toJSON(message.calendar);
+    }
+    if (message.imported !== 0) {
+      obj.imported = Math.round(message.imported);
+    }
+    if (message.skipped?.length) {
+      obj.skipped = message.skipped;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ImportCalendarHolidaysResponse>): ImportCalendarHolidaysResponse {
+    return ImportCalendarHolidaysResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ImportCalendarHolidaysResponse>): ImportCalendarHolidaysResponse {
+    const message = createBaseImportCalendarHolidaysResponse();
+    message.calendar = (object.calendar !== undefined && object.calendar !== null)
+      ? Calendar.fromPartial(object.calendar)
+      : undefined;
+    message.imported = object.imported ?? 0;
+    message.skipped = object.skipped?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseGetCalendarStatusRequest(): GetCalendarStatusRequest {
+  return { calendarId: "", at: undefined };
+}
+
+export const GetCalendarStatusRequest: MessageFns<GetCalendarStatusRequest> = {
+  encode(message: GetCalendarStatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.calendarId !== "") {
+      writer.uint32(10).string(message.calendarId);
+    }
+    if (message.at !== undefined) {
+      Timestamp.encode(toTimestamp(message.at), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetCalendarStatusRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetCalendarStatusRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.calendarId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetCalendarStatusRequest {
+    return {
+      calendarId: isSet(object.calendarId)
+        ? globalThis.String(object.calendarId)
+        : isSet(object.calendar_id)
+        ? globalThis.String(object.calendar_id)
+        : "",
+      at: isSet(object.at) ? fromJsonTimestamp(object.at) : undefined,
+    };
+  },
+
+  toJSON(message: GetCalendarStatusRequest): unknown {
+    const obj: any = {};
+    if (message.calendarId !== "") {
+      obj.calendarId = message.calendarId;
+    }
+    if (message.at !== undefined) {
+      obj.at = message.at.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetCalendarStatusRequest>): GetCalendarStatusRequest {
+    return GetCalendarStatusRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetCalendarStatusRequest>): GetCalendarStatusRequest {
+    const message = createBaseGetCalendarStatusRequest();
+    message.calendarId = object.calendarId ?? "";
+    message.at = object.at ?? undefined;
+    return message;
+  },
+};
+
+function createBaseGetCalendarStatusResponse(): GetCalendarStatusResponse {
+  return { open: false, nextOpening: undefined, nextClosing: undefined, localDate: "" };
+}
+
+export const GetCalendarStatusResponse: MessageFns<GetCalendarStatusResponse> = {
+  encode(message: GetCalendarStatusResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.open !== false) {
+      writer.uint32(8).bool(message.open);
+    }
+    if (message.nextOpening !== undefined) {
+      Timestamp.encode(toTimestamp(message.nextOpening), writer.uint32(18).fork()).join();
+    }
+    if (message.nextClosing !== undefined) {
+      Timestamp.encode(toTimestamp(message.nextClosing), writer.uint32(26).fork()).join();
+    }
+    if (message.localDate !== "") {
+      writer.uint32(34).string(message.localDate);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetCalendarStatusResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetCalendarStatusResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.open = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextOpening = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nextClosing = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.localDate = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetCalendarStatusResponse {
+    return {
+      open: isSet(object.open) ? globalThis.Boolean(object.open) : false,
+      nextOpening: isSet(object.nextOpening)
+        ? fromJsonTimestamp(object.nextOpening)
+        : isSet(object.next_opening)
+        ? fromJsonTimestamp(object.next_opening)
+        : undefined,
+      nextClosing: isSet(object.nextClosing)
+        ? fromJsonTimestamp(object.nextClosing)
+        : isSet(object.next_closing)
+        ? fromJsonTimestamp(object.next_closing)
+        : undefined,
+      localDate: isSet(object.localDate)
+        ? globalThis.String(object.localDate)
+        : isSet(object.local_date)
+        ? globalThis.String(object.local_date)
+        : "",
+    };
+  },
+
+  toJSON(message: GetCalendarStatusResponse): unknown {
+    const obj: any = {};
+    if (message.open !== false) {
+      obj.open = message.open;
+    }
+    if (message.nextOpening !== undefined) {
+      obj.nextOpening = message.nextOpening.toISOString();
+    }
+    if (message.nextClosing !== undefined) {
+      obj.nextClosing = message.nextClosing.toISOString();
+    }
+    if (message.localDate !== "") {
+      obj.localDate = message.localDate;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetCalendarStatusResponse>): GetCalendarStatusResponse {
+    return GetCalendarStatusResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetCalendarStatusResponse>): GetCalendarStatusResponse {
+    const message = createBaseGetCalendarStatusResponse();
+    message.open = object.open ?? false;
+    message.nextOpening = object.nextOpening ?? undefined;
+    message.nextClosing = object.nextClosing ?? undefined;
+    message.localDate = object.localDate ?? "";
+    return message;
+  },
+};
+
 /**
  * Workload-manager administration of routing.
  *
@@ -10544,6 +12900,69 @@ export const InteractionRouterServiceDefinition = {
       responseStream: false,
       options: {},
     },
+    /** Creates a business calendar: opening hours, holidays and exceptions that queues name. */
+    createCalendar: {
+      name: "CreateCalendar",
+      requestType: CreateCalendarRequest as typeof CreateCalendarRequest,
+      requestStream: false,
+      responseType: CreateCalendarResponse as typeof CreateCalendarResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Gets a calendar. */
+    getCalendar: {
+      name: "GetCalendar",
+      requestType: GetCalendarRequest as typeof GetCalendarRequest,
+      requestStream: false,
+      responseType: GetCalendarResponse as typeof GetCalendarResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Lists calendars in id order. */
+    listCalendars: {
+      name: "ListCalendars",
+      requestType: ListCalendarsRequest as typeof ListCalendarsRequest,
+      requestStream: false,
+      responseType: ListCalendarsResponse as typeof ListCalendarsResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Updates a calendar's fields named in update_mask. */
+    updateCalendar: {
+      name: "UpdateCalendar",
+      requestType: UpdateCalendarRequest as typeof UpdateCalendarRequest,
+      requestStream: false,
+      responseType: UpdateCalendarResponse as typeof UpdateCalendarResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Deletes a calendar. FAILED_PRECONDITION while a queue names it. */
+    deleteCalendar: {
+      name: "DeleteCalendar",
+      requestType: DeleteCalendarRequest as typeof DeleteCalendarRequest,
+      requestStream: false,
+      responseType: DeleteCalendarResponse as typeof DeleteCalendarResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Adds the all-day events of an iCalendar file to a calendar's holidays. */
+    importCalendarHolidays: {
+      name: "ImportCalendarHolidays",
+      requestType: ImportCalendarHolidaysRequest as typeof ImportCalendarHolidaysRequest,
+      requestStream: false,
+      responseType: ImportCalendarHolidaysResponse as typeof ImportCalendarHolidaysResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Whether a calendar is open at an instant, and its next opening and closing. */
+    getCalendarStatus: {
+      name: "GetCalendarStatus",
+      requestType: GetCalendarStatusRequest as typeof GetCalendarStatusRequest,
+      requestStream: false,
+      responseType: GetCalendarStatusResponse as typeof GetCalendarStatusResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -10723,6 +13142,41 @@ export interface InteractionRouterServiceImplementation<CallContextExt = {}> {
     request: CompleteInteractionRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<CompleteInteractionResponse>>;
+  /** Creates a business calendar: opening hours, holidays and exceptions that queues name. */
+  createCalendar(
+    request: CreateCalendarRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<CreateCalendarResponse>>;
+  /** Gets a calendar. */
+  getCalendar(
+    request: GetCalendarRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<GetCalendarResponse>>;
+  /** Lists calendars in id order. */
+  listCalendars(
+    request: ListCalendarsRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<ListCalendarsResponse>>;
+  /** Updates a calendar's fields named in update_mask. */
+  updateCalendar(
+    request: UpdateCalendarRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<UpdateCalendarResponse>>;
+  /** Deletes a calendar. FAILED_PRECONDITION while a queue names it. */
+  deleteCalendar(
+    request: DeleteCalendarRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<DeleteCalendarResponse>>;
+  /** Adds the all-day events of an iCalendar file to a calendar's holidays. */
+  importCalendarHolidays(
+    request: ImportCalendarHolidaysRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<ImportCalendarHolidaysResponse>>;
+  /** Whether a calendar is open at an instant, and its next opening and closing. */
+  getCalendarStatus(
+    request: GetCalendarStatusRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<GetCalendarStatusResponse>>;
 }
 
 export interface InteractionRouterServiceClient<CallOptionsExt = {}> {
@@ -10901,6 +13355,41 @@ export interface InteractionRouterServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<CompleteInteractionRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<CompleteInteractionResponse>;
+  /** Creates a business calendar: opening hours, holidays and exceptions that queues name. */
+  createCalendar(
+    request: DeepPartial<CreateCalendarRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<CreateCalendarResponse>;
+  /** Gets a calendar. */
+  getCalendar(
+    request: DeepPartial<GetCalendarRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<GetCalendarResponse>;
+  /** Lists calendars in id order. */
+  listCalendars(
+    request: DeepPartial<ListCalendarsRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<ListCalendarsResponse>;
+  /** Updates a calendar's fields named in update_mask. */
+  updateCalendar(
+    request: DeepPartial<UpdateCalendarRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<UpdateCalendarResponse>;
+  /** Deletes a calendar. FAILED_PRECONDITION while a queue names it. */
+  deleteCalendar(
+    request: DeepPartial<DeleteCalendarRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<DeleteCalendarResponse>;
+  /** Adds the all-day events of an iCalendar file to a calendar's holidays. */
+  importCalendarHolidays(
+    request: DeepPartial<ImportCalendarHolidaysRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<ImportCalendarHolidaysResponse>;
+  /** Whether a calendar is open at an instant, and its next opening and closing. */
+  getCalendarStatus(
+    request: DeepPartial<GetCalendarStatusRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<GetCalendarStatusResponse>;
 }
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {

@@ -1,0 +1,74 @@
+import { commands } from '../cli';
+import { parseCommandLine } from '../command';
+import { UsageError } from '../errors';
+import { parseExceptions, parseHolidays, parseWeeklyHours } from './calendar.command';
+
+describe('calendar command values', () => {
+  it('reads weekly hours with day ranges and several time ranges, later values replacing earlier ones', () => {
+    expect(parseWeeklyHours(['mon-fri 09:00-12:00,13:00-17:00', 'fri 09:00-15:00', 'sun 10:00-14:00'])).toEqual([
+      {
+        weekday: 1,
+        ranges: [
+          { start: '09:00', end: '12:00' },
+          { start: '13:00', end: '17:00' },
+        ],
+      },
+      {
+        weekday: 2,
+        ranges: [
+          { start: '09:00', end: '12:00' },
+          { start: '13:00', end: '17:00' },
+        ],
+      },
+      {
+        weekday: 3,
+        ranges: [
+          { start: '09:00', end: '12:00' },
+          { start: '13:00', end: '17:00' },
+        ],
+      },
+      {
+        weekday: 4,
+        ranges: [
+          { start: '09:00', end: '12:00' },
+          { start: '13:00', end: '17:00' },
+        ],
+      },
+      { weekday: 5, ranges: [{ start: '09:00', end: '15:00' }] },
+      { weekday: 7, ranges: [{ start: '10:00', end: '14:00' }] },
+    ]);
+    expect(() => parseWeeklyHours(['fri-mon 09:00-17:00'])).toThrow(
+      new UsageError('--hours: fri-mon runs backwards (weeks start on Monday)'),
+    );
+    expect(() => parseWeeklyHours(['mon 9-17'])).toThrow(UsageError);
+    expect(() => parseWeeklyHours(['monday 09:00-17:00'])).toThrow(/is not a weekday/);
+  });
+
+  it('reads holidays with optional ranges and names, and exceptions with hours or closed', () => {
+    expect(parseHolidays(['2026-12-24..2026-12-26=Christmas', '2026-10-03'])).toEqual([
+      { name: 'Christmas', startDate: '2026-12-24', endDate: '2026-12-26' },
+      { name: '', startDate: '2026-10-03', endDate: '' },
+    ]);
+    expect(() => parseHolidays(['24.12.2026'])).toThrow(UsageError);
+    expect(parseExceptions(['2026-12-31 09:00-12:00', '2026-12-30 closed'])).toEqual([
+      { date: '2026-12-31', ranges: [{ start: '09:00', end: '12:00' }], note: '' },
+      { date: '2026-12-30', ranges: [], note: '' },
+    ]);
+    expect(() => parseExceptions(['2026-12-31'])).toThrow(UsageError);
+  });
+
+  it('parses the calendar and queue hours command lines', () => {
+    const parsed = parseCommandLine(
+      ['calendar', 'create', 'office', '--name', 'Office', '--time-zone', 'Europe/Berlin', '--hours', 'mon-fri 09:00-17:00'],
+      commands,
+    );
+    expect(parsed.command?.path).toEqual(['calendar', 'create']);
+    expect(parsed.values).toMatchObject({ hours: ['mon-fri 09:00-17:00'], 'time-zone': 'Europe/Berlin' });
+    expect(
+      parseCommandLine(
+        ['queue', 'hours', 'support', '--calendar', 'office', '--when-closed', 'overflow', '--overflow-queue', 'night'],
+        commands,
+      ).command?.path,
+    ).toEqual(['queue', 'hours']);
+  });
+});
