@@ -150,18 +150,19 @@ export function registerAuthorizeRoutes(
       : [resolved.tenant];
     const user = login ? state.findMailboxByAddress(login) : undefined;
     const tenant = candidates.find((candidate) => candidate.id === user?.tenantId);
+    // Entra shows these on the page itself (200), as a person sees them.
     if (!user || !tenant)
       return signInPage(
         request,
         reply,
         resolved.tenant,
         client,
-        400,
+        200,
         login,
         aadsts.userNotFound(login, resolved.tenant.id).message,
       );
     if (user.password !== undefined && !samePassword(form.get('passwd') ?? '', user.password))
-      return signInPage(request, reply, tenant, client, 400, login, aadsts.invalidPassword().message);
+      return signInPage(request, reply, tenant, client, 200, login, aadsts.invalidPassword().message);
     return issueCode(reply, request.query, tenant, tenant.apps.get(client.clientId) ?? client, redirectUri, user);
   });
 

@@ -187,7 +187,7 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
 
     switch (grantType) {
       case 'client_credentials': {
-        checkRedemptionOrigin(origin, false);
+        checkRedemptionOrigin(reply, origin, false);
         const { app: client, credential } = await authenticateClient(tenant, params, authOptions(false));
         checkClientCredentialsScope(params.get('scope'), tenant);
         const token = await issuer.issueAppToken(tenant, client, credential === 'certificate' ? 'certificate' : 'secret');
@@ -196,7 +196,7 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
       }
       case 'authorization_code': {
         const grant = grants.authCode(params.get('code') ?? '');
-        checkRedemptionOrigin(origin, grant?.spa ?? false);
+        checkRedemptionOrigin(reply, origin, grant?.spa ?? false);
         const { app: client, credential } = await authenticateClient(tenant, params, authOptions(true, grant?.spa));
         if (!grant || grant.clientId !== client.clientId || grant.tenantId !== tenant.id) throw aadsts.invalidGrant();
         checkSpaPkce(grant);
@@ -222,7 +222,7 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
       }
       case 'refresh_token': {
         const grant = grants.refreshToken(params.get('refresh_token') ?? '');
-        checkRedemptionOrigin(origin, grant?.spa ?? false);
+        checkRedemptionOrigin(reply, origin, grant?.spa ?? false);
         const { app: client, credential } = await authenticateClient(tenant, params, authOptions(true, grant?.spa));
         if (!grant || grant.clientId !== client.clientId || grant.tenantId !== tenant.id) throw aadsts.invalidGrant();
         if (grant.revoked) throw aadsts.refreshTokenRevoked();
@@ -238,7 +238,7 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
       }
       default: {
         if (!deviceCodeGrantTypes.has(grantType)) throw aadsts.unsupportedGrant(grantType);
-        checkRedemptionOrigin(origin, false);
+        checkRedemptionOrigin(reply, origin, false);
         const { app: client, credential } = await authenticateClient(tenant, params, authOptions(true));
         const grant = grants.deviceCode(params.get('device_code') ?? '');
         if (!grant || grant.clientId !== client.clientId) throw aadsts.invalidGrant();

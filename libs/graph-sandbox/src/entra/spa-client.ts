@@ -82,11 +82,16 @@ export function answerPreflight(reply: FastifyReply, origin: string | undefined,
 
 /**
  * Refuses a redemption whose origin does not fit its client type: a SPA grant needs `Origin`
- * (AADSTS9002327); any other grant must come without one (AADSTS9002326).
+ * (AADSTS9002327); any other grant must come without one (AADSTS9002326). The AADSTS9002326 answer is
+ * readable by the calling page (CORS for its origin, on the error only) — msal-browser apps show that
+ * error, which is how developers learn their redirect URI is registered as Web instead of SPA.
  */
-export function checkRedemptionOrigin(origin: string | undefined, spa: boolean): void {
+export function checkRedemptionOrigin(reply: FastifyReply, origin: string | undefined, spa: boolean): void {
   if (spa && !origin) throw aadsts.spaRequiresCrossOrigin();
-  if (!spa && origin) throw aadsts.crossOriginNotSpa(origin);
+  if (!spa && origin) {
+    void reply.header('Access-Control-Allow-Origin', origin);
+    throw aadsts.crossOriginNotSpa(origin);
+  }
 }
 
 /**
