@@ -22,3 +22,12 @@ export * from './ports/blob-store';
 export { MongoBlobStore } from './blobs/mongo-blob-store';
 export { FileBlobStore, type FileBlobStoreOptions } from './blobs/file-blob-store';
 export { inboundAttachmentBlobKey, uploadBlobKey } from './blobs/attachment-blob-keys';
+export {
+  receiveAttachmentUpload,
+  isUploadId,
+  maxUploadBytes,
+  maxUploadChunkBytes,
+  defaultUploadTtlMs,
+  type AttachmentUploadPart,
+  type AttachmentUploadOptions,
+} from './blobs/attachment-upload';

@@ -141,24 +141,10 @@ export function validateOutgoingMessage(
   let total = Buffer.byteLength(message.bodyHtml, 'utf8') + Buffer.byteLength(message.bodyText, 'utf8');
   message.attachments.forEach((attachment, index) => {
     const field = `${prefix}.attachments[${index}]`;
-    if (
-      !attachment.name ||
-      attachment.name.length > 255 ||
-      /[/\\]/.test(attachment.name) ||
-      controlCharacters.test(attachment.name)
-    ) {
-      issues.push({
-        field: `${field}.name`,
-        problem: 'must be 1-255 characters without "/", "\\" or control characters',
-        injection: controlCharacters.test(attachment.name),
-      });
-    }
-    if (attachment.contentType.length > 255 || controlCharacters.test(attachment.contentType))
-      issues.push({
-        field: `${field}.content_type`,
-        problem: 'must be at most 255 characters without control characters',
-        injection: controlCharacters.test(attachment.contentType),
-      });
+    const nameProblem = attachmentNameProblem(attachment.name);
+    if (nameProblem) issues.push({ field: `${field}.name`, ...nameProblem });
+    const typeProblem = attachmentContentTypeProblem(attachment.contentType);
+    if (typeProblem) issues.push({ field: `${field}.content_type`, ...typeProblem });
     if (attachment.isInline && !/^[\x21-\x7e]{1,255}$/.test(attachment.contentId))
       issues.push({
         field: `${field}.content_id`,
@@ -190,6 +176,21 @@ export function validateOutgoingMessage(
       injection: false,
     });
   return issues;
+}
+
+/** Why an attachment's file name is refused (1-255 characters, no '/', '\\' or control characters), or undefined. */
+export function attachmentNameProblem(name: string): { problem: string; injection: boolean } | undefined {
+  if (name && name.length <= 255 && !/[/\\]/.test(name) && !controlCharacters.test(name)) return undefined;
+  return {
+    problem: 'must be 1-255 characters without "/", "\\" or control characters',
+    injection: controlCharacters.test(name),
+  };
+}
+
+/** Why an attachment's MIME type is refused (at most 255 characters, no control characters), or undefined. */
+export function attachmentContentTypeProblem(contentType: string): { problem: string; injection: boolean } | undefined {
+  if (contentType.length <= 255 && !controlCharacters.test(contentType)) return undefined;
+  return { problem: 'must be at most 255 characters without control characters', injection: controlCharacters.test(contentType) };
 }
 
 /** Throws the first issue as a ValidationError (INVALID_ARGUMENT naming the field). */

@@ -51,7 +51,7 @@ export function describeBlobStoreContract(name: string, options: RepositoryContr
       expect(await blobs.stat('t1/none')).toBeUndefined();
       await expect(readAll(blobs.read('t1/none'))).rejects.toBeInstanceOf(BlobNotFoundError);
       expect(await blobs.delete('t1/none')).toBe(false);
-      expect(await blobs.keep('t1/none')).toBe(false);
+      expect(await blobs.setExpiry('t1/none', undefined)).toBe(false);
     });
 
     it('leaves nothing behind when the source fails mid-write', async () => {
@@ -72,7 +72,7 @@ export function describeBlobStoreContract(name: string, options: RepositoryContr
       expect(await blobs.stat('t1/r')).toBeUndefined();
     });
 
-    it('deletes expired blobs only, and never one that was kept', async () => {
+    it('deletes expired blobs only, never one whose expiry was cleared, and follows a changed expiry', async () => {
       const now = new Date('2026-12-01T12:00:00.000Z');
       await blobs.put('t1/old', Buffer.from('o'), { name: 'o', contentType: 'x/y', expiresAt: new Date(now.getTime() - 1) });
       await blobs.put('t1/kept', Buffer.from('k'), { name: 'k', contentType: 'x/y', expiresAt: new Date(now.getTime() - 1) });
@@ -82,8 +82,10 @@ export function describeBlobStoreContract(name: string, options: RepositoryContr
         expiresAt: new Date(now.getTime() + 60_000),
       });
       await blobs.put('t1/forever', Buffer.from('f'), { name: 'f', contentType: 'x/y' });
-      expect(await blobs.keep('t1/kept')).toBe(true);
+      expect(await blobs.setExpiry('t1/kept', undefined)).toBe(true);
       expect((await blobs.stat('t1/kept'))?.expiresAt).toBeUndefined();
+      await blobs.setExpiry('t1/later', new Date(now.getTime() + 30_000));
+      expect((await blobs.stat('t1/later'))?.expiresAt).toEqual(new Date(now.getTime() + 30_000));
       expect(await blobs.deleteExpired(now)).toEqual(['t1/old']);
       expect(await blobs.stat('t1/old')).toBeUndefined();
       for (const key of ['t1/kept', 't1/later', 't1/forever']) expect(await blobs.stat(key)).toBeDefined();

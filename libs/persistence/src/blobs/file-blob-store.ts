@@ -106,13 +106,11 @@ export class FileBlobStore implements BlobStore {
     }
   }
 
-  async keep(key: string): Promise<boolean> {
+  async setExpiry(key: string, expiresAt: Date | undefined): Promise<boolean> {
     const record = await this.record(key);
     if (!record) return false;
-    if (record.expiresAt) {
-      const { expiresAt: _expiresAt, ...kept } = record;
-      await this.writeRecord(keyHash(key), kept);
-    }
+    const { expiresAt: _previous, ...rest } = record;
+    await this.writeRecord(keyHash(key), expiresAt ? { ...rest, expiresAt } : rest);
     return true;
   }
 

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createHash } from 'node:crypto';
-import { GridFSBucket, ObjectId, type Collection, type Db, type GridFSFile } from 'mongodb';
+import { GridFSBucket, ObjectId, type Collection, type Db, type GridFSFile, type UpdateFilter } from 'mongodb';
 import { BlobNotFoundError, toStoreError } from '../errors';
 import {
   defaultBlobChunkBytes,
@@ -91,10 +91,11 @@ export class MongoBlobStore implements BlobStore {
     }
   }
 
-  async keep(key: string): Promise<boolean> {
-    const result = await this.run(() =>
-      this.files.updateMany({ filename: key, 'metadata.sha256': { $exists: true } }, { $unset: { 'metadata.expiresAt': '' } }),
-    );
+  async setExpiry(key: string, expiresAt: Date | undefined): Promise<boolean> {
+    const change: UpdateFilter<GridFSFile> = expiresAt
+      ? { $set: { 'metadata.expiresAt': expiresAt } }
+      : { $unset: { 'metadata.expiresAt': '' } };
+    const result = await this.run(() => this.files.updateMany({ filename: key, 'metadata.sha256': { $exists: true } }, change));
     return result.matchedCount > 0;
   }
 

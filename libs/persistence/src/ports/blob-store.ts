@@ -39,8 +39,8 @@ export interface BlobStore {
   stat(key: string): Promise<BlobInfo | undefined>;
   /** The content, in order, in chunks of at most `chunkBytes` (default 1 MiB). Throws BlobNotFoundError. */
   read(key: string, options?: { chunkBytes?: number }): AsyncIterable<Buffer>;
-  /** Clears the expiry: the blob is kept until deleted. False when there is no such blob. */
-  keep(key: string): Promise<boolean>;
+  /** Sets (or with undefined clears: kept until deleted) when the sweep may delete the blob. False when there is no such blob. */
+  setExpiry(key: string, expiresAt: Date | undefined): Promise<boolean>;
   /** True when something was deleted. */
   delete(key: string): Promise<boolean>;
   /** Deletes up to `limit` blobs (default 100) whose expiry is at or before `now`; returns their keys. */
