@@ -17,6 +17,16 @@ export const configSchema = z
       .optional(),
     /** Database of outbound-send's tables; mailbox configurations are read from mailbox-fetch's table in the same database. */
     OUTBOUND_SEND_MONGODB_DATABASE: z.string().default('mailroute'),
+    /**
+     * Attachment content with OUTBOUND_SEND_STORE=embedded: the private directory mailbox-fetch
+     * (MAILBOX_FETCH_BLOB_DIR) and the router (ROUTER_BLOB_DIR) use too. With mongodb: the GridFS bucket
+     * `attachments` of the database.
+     */
+    OUTBOUND_SEND_BLOB_DIR: z.string().min(1).default('.cache/blobs'),
+    /** How long an UploadAttachment upload is kept when no send references it (default 24 hours). */
+    OUTBOUND_SEND_UPLOAD_TTL_MS: env.int({ min: 1_000, max: 30 * 86_400_000, default: 86_400_000 }),
+    /** How often expired uploads are deleted. */
+    OUTBOUND_SEND_UPLOAD_SWEEP_INTERVAL_MS: env.int({ min: 100, max: 86_400_000, default: 300_000 }),
     /** Embedded store only: mailbox-fetch's embedded database file, where mailbox configurations are read. */
     OUTBOUND_SEND_MAILBOX_FETCH_EMBEDDED_PATH: z.string().default('.cache/mailbox-fetch/mailbox-fetch.db'),
     /** Kafka brokers `host:port[,…]`; unset = the in-process bus (embedded default only). */

@@ -8,7 +8,7 @@ import {
   type MailboxLimiter,
 } from '@mailroute/graph-mail';
 import { events, fromEventMessage, type EventBus, type Subscription } from '@mailroute/messaging';
-import { ReplicaLiveness } from '@mailroute/persistence';
+import { createBlobSweeper, ReplicaLiveness } from '@mailroute/persistence';
 import type { Logger } from '@mailroute/platform';
 import { createOutboundSendHandlers } from './handlers/outbound-send.handler';
 import type { MailboxDirectory } from './mailboxes/mailbox-directory';
@@ -45,6 +45,10 @@ export interface OutboundSendOptions {
   topicPartitions?: number;
   /** A replica without a heartbeat this long is gone: its stranded attempts are resolved at once. Default 30 s. */
   replicaDeadAfterMs?: number;
+  /** How long an UploadAttachment upload no send references is kept. Default 24 hours. */
+  uploadTtlMs?: number;
+  /** How often expired uploads are deleted. Default 5 minutes. */
+  uploadSweepIntervalMs?: number;
 }
 
 /** The adapters outbound-send runs on: a host (its own main.ts, or an all-in-one process) builds them. */
@@ -126,6 +130,13 @@ export function createOutboundSend(adapters: OutboundSendAdapters): OutboundSend
     engine,
     bus,
     mailboxes: adapters.mailboxes,
+    ...(options.uploadTtlMs ? { uploadTtlMs: options.uploadTtlMs } : {}),
+    ...(adapters.clock ? { clock: adapters.clock } : {}),
+  });
+  const sweeper = createBlobSweeper({
+    blobs: stores.blobs,
+    logger,
+    intervalMs: options.uploadSweepIntervalMs ?? 300_000,
     ...(adapters.clock ? { clock: adapters.clock } : {}),
   });
   const subscriptions: Subscription[] = [];
@@ -229,6 +240,7 @@ export function createOutboundSend(adapters: OutboundSendAdapters): OutboundSend
           });
       }, options.dueIntervalMs ?? 1_000);
       timer.unref();
+      sweeper.start();
     },
     assigned() {
       return (
@@ -238,6 +250,7 @@ export function createOutboundSend(adapters: OutboundSendAdapters): OutboundSend
     },
     async stop() {
       if (timer) clearInterval(timer);
+      await sweeper.stop();
       await Promise.all(subscriptions.splice(0).map((subscription) => subscription.close()));
       await dueRunning;
       await engine.close();

@@ -52,7 +52,7 @@ export async function wireOutboundSend(
     stores = opened;
     mailboxes = createTableMailboxDirectory(new MongoDocumentTable<MailboxConfigView>(opened.store, mailboxConfigTableName));
   } else {
-    stores = openEmbeddedStores({ path: config.OUTBOUND_SEND_EMBEDDED_PATH });
+    stores = openEmbeddedStores({ path: config.OUTBOUND_SEND_EMBEDDED_PATH, blobDirectory: config.OUTBOUND_SEND_BLOB_DIR });
     const mailboxStore = new EmbeddedStore({ path: config.OUTBOUND_SEND_MAILBOX_FETCH_EMBEDDED_PATH });
     closeExtra.push(() => mailboxStore.close());
     mailboxes = createTableMailboxDirectory(new EmbeddedDocumentTable<MailboxConfigView>(mailboxStore, mailboxConfigTableName));
@@ -93,6 +93,8 @@ export async function wireOutboundSend(
       sendRateWindowMs: config.OUTBOUND_SEND_RATE_WINDOW_MS,
       inlineAttachmentMaxBytes: config.OUTBOUND_SEND_INLINE_ATTACHMENT_MAX_BYTES,
       replicaDeadAfterMs: config.OUTBOUND_SEND_REPLICA_DEAD_AFTER_MS,
+      uploadTtlMs: config.OUTBOUND_SEND_UPLOAD_TTL_MS,
+      uploadSweepIntervalMs: config.OUTBOUND_SEND_UPLOAD_SWEEP_INTERVAL_MS,
       engine: {
         retryBudgetMs: config.OUTBOUND_SEND_RETRY_BUDGET_MS,
         outcomeCheckBudgetMs: config.OUTBOUND_SEND_OUTCOME_CHECK_BUDGET_MS,

@@ -28,6 +28,9 @@ export {
   maxUploadBytes,
   maxUploadChunkBytes,
   defaultUploadTtlMs,
+  referencedUploadRetentionMs,
+  referenceUpload,
   type AttachmentUploadPart,
   type AttachmentUploadOptions,
 } from './blobs/attachment-upload';
+export { createBlobSweeper, type BlobSweeper, type BlobSweeperOptions } from './blobs/blob-sweeper';

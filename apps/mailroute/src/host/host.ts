@@ -311,6 +311,7 @@ export function serviceEnvironment(name: ServiceName, inputs: EnvironmentInputs)
       return {
         ...common,
         ...store('OUTBOUND_SEND', 'outbound-send'),
+        ...blobs('OUTBOUND_SEND'),
         OUTBOUND_SEND_MAILBOX_FETCH_EMBEDDED_PATH: file('mailbox-fetch'),
         OUTBOUND_SEND_AUTH_BROKER_ADDRESS: addresses['auth-broker'],
         OUTBOUND_SEND_AUTH_BROKER_TOKEN: secrets.serviceTokens['outbound-send'],

@@ -14,6 +14,7 @@ import {
   type SendStatus,
 } from '@mailroute/contracts';
 import { eventKey, events, toEventMessage, type EventBus } from '@mailroute/messaging';
+import { receiveAttachmentUpload } from '@mailroute/persistence';
 import {
   assertValidOutgoingMessage,
   FailedPreconditionError,
@@ -93,6 +94,8 @@ export interface OutboundSendHandlerDeps {
   engine: SendEngine;
   bus: EventBus;
   mailboxes: MailboxDirectory;
+  /** How long an upload no send references is kept (default 24 hours). */
+  uploadTtlMs?: number;
   clock?: () => number;
 }
 
@@ -265,8 +268,14 @@ export function createOutboundSendHandlers(deps: OutboundSendHandlerDeps): Outbo
       return Promise.reject(new UnimplementedError('ListSends'));
     },
 
-    uploadAttachment() {
-      return Promise.reject(new UnimplementedError('UploadAttachment'));
+    async uploadAttachment(requests, context) {
+      const upload = await receiveAttachmentUpload(requests, {
+        blobs: stores.blobs,
+        tenantId: context.tenantId,
+        now: new Date(clock()),
+        ttlMs: deps.uploadTtlMs,
+      });
+      return { upload };
     },
   };
 }

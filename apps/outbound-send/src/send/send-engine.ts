@@ -25,7 +25,15 @@ import {
   type MailboxSender,
 } from '@mailroute/graph-mail';
 import { eventKey, events, toEventMessage, type EventBus } from '@mailroute/messaging';
-import type { ReplicaLiveness } from '@mailroute/persistence';
+import {
+  BlobNotFoundError,
+  inboundAttachmentBlobKey,
+  isUploadId,
+  referenceUpload,
+  uploadBlobKey,
+  type BlobStore,
+  type ReplicaLiveness,
+} from '@mailroute/persistence';
 import { ClientError } from 'nice-grpc-common';
 import {
   backoffDelayMs,
@@ -334,6 +342,9 @@ export function createSendEngine(deps: SendEngineDeps) {
     for (const [index, attachment] of attachments.entries()) {
       if (attachment.source?.$case === 'content')
         await stores.contents.put(`${key}/${index}`, { contentBase64: Buffer.from(attachment.source.value).toString('base64') });
+      // An upload this send needs is kept past its own expiry for as long as the send may retry.
+      if (attachment.source?.$case === 'uploadId')
+        await referenceUpload(stores.blobs, request.tenantId, attachment.source.value, new Date(now));
     }
     const traceContext = currentTraceContext();
     const stored = request.content
@@ -493,6 +504,12 @@ export function createSendEngine(deps: SendEngineDeps) {
       );
     }
     if (source?.$case === 'inbound') {
+      // Stored by mailbox-fetch (the blob store); Graph only for mail ingested before it stored content.
+      const stored = await readBlob(
+        stores.blobs,
+        inboundAttachmentBlobKey(request.tenantId, source.value.graphMessageId, source.value.attachmentId),
+      );
+      if (stored) return stored;
       const attachment = await deps.mail
         .mailbox(mailbox.target)
         .getAttachment(source.value.graphMessageId, source.value.attachmentId);
@@ -503,9 +520,15 @@ export function createSendEngine(deps: SendEngineDeps) {
         );
       return Buffer.from(attachment.contentBytes, 'base64');
     }
-    return failure(
-      SendFailureReason.SEND_FAILURE_REASON_ATTACHMENT_NOT_FOUND,
-      `Attachment ${index + 1} references an upload outbound-send cannot read (uploads are not shared with outbound-send).`,
+    const upload = isUploadId(source.value)
+      ? await readBlob(stores.blobs, uploadBlobKey(request.tenantId, source.value))
+      : undefined;
+    return (
+      upload ??
+      failure(
+        SendFailureReason.SEND_FAILURE_REASON_ATTACHMENT_NOT_FOUND,
+        `The upload of attachment ${index + 1} expired or was never completed.`,
+      )
     );
   }
 
@@ -971,3 +994,15 @@ export function createSendEngine(deps: SendEngineDeps) {
 }
 
 export type SendEngine = ReturnType<typeof createSendEngine>;
+
+/** A blob's whole content (a Graph attachment post or upload session takes a buffer); undefined when it is not stored. */
+async function readBlob(blobs: BlobStore, key: string): Promise<Buffer | undefined> {
+  const parts: Buffer[] = [];
+  try {
+    for await (const part of blobs.read(key)) parts.push(part);
+  } catch (error) {
+    if (error instanceof BlobNotFoundError) return undefined;
+    throw error;
+  }
+  return Buffer.concat(parts);
+}

@@ -1,8 +1,11 @@
 import {
   EmbeddedDocumentTable,
   EmbeddedStore,
+  FileBlobStore,
+  MongoBlobStore,
   MongoDocumentTable,
   MongoStore,
+  type BlobStore,
   type DocumentTable,
   type LivenessDocument,
 } from '@mailroute/persistence';
@@ -128,6 +131,11 @@ export interface OutboundSendStores {
   interactions: DocumentTable<InteractionRecord>;
   holders: DocumentTable<InteractionHolderRecord>;
   contents: DocumentTable<AttachmentContentRecord>;
+  /**
+   * Attachment content: uploads (UploadAttachment here, UploadReplyAttachment in the router) and
+   * inbound attachments stored by mailbox-fetch; shared with both.
+   */
+  blobs: BlobStore;
   /** Replica heartbeats, `<replica id>/<incarnation>#<seq>` (ReplicaLiveness in libs/persistence). */
   replicas: DocumentTable<LivenessDocument>;
   close(): Promise<void>;
@@ -144,7 +152,7 @@ const names = {
   replicas: 'os_replicas',
 } as const;
 
-function tables(table: <T extends object>(name: string) => DocumentTable<T>): Omit<OutboundSendStores, 'close'> {
+function tables(table: <T extends object>(name: string) => DocumentTable<T>): Omit<OutboundSendStores, 'close' | 'blobs'> {
   return {
     sends: table(names.sends),
     idempotency: table(names.idempotency),
@@ -159,7 +167,10 @@ function tables(table: <T extends object>(name: string) => DocumentTable<T>): Om
 
 /** Tables in MongoDB (or FerretDB). `store` is shared when the host passes one (e.g. for the mailbox directory). */
 export function mongoStores(store: MongoStore): Omit<OutboundSendStores, 'close'> {
-  return tables(<T extends object>(name: string) => new MongoDocumentTable<T>(store, name));
+  return {
+    ...tables(<T extends object>(name: string) => new MongoDocumentTable<T>(store, name)),
+    blobs: new MongoBlobStore(store, attachmentBucket),
+  };
 }
 
 export async function openMongoStores(options: {
@@ -176,11 +187,18 @@ export async function openMongoStores(options: {
   return { ...mongoStores(store), store, close: () => store.close() };
 }
 
-/** Tables in the embedded store (single process). */
-export function openEmbeddedStores(options: { path: string }): OutboundSendStores & { store: EmbeddedStore } {
+/** The GridFS bucket of attachment content, in the database the services share (mailbox-fetch writes it too). */
+export const attachmentBucket = 'attachments';
+
+/** Tables in the embedded store (single process); attachment content as private files in `blobDirectory`. */
+export function openEmbeddedStores(options: {
+  path: string;
+  blobDirectory: string;
+}): OutboundSendStores & { store: EmbeddedStore } {
   const store = new EmbeddedStore({ path: options.path });
   return {
     ...tables(<T extends object>(name: string) => new EmbeddedDocumentTable<T>(store, name)),
+    blobs: new FileBlobStore({ directory: options.blobDirectory }),
     store,
     close: async () => store.close(),
   };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AttachmentUploadMetadata, UploadedAttachment } from '@mailroute/contracts';
 import { attachmentContentTypeProblem, attachmentNameProblem, ValidationError } from '@mailroute/platform';
-import type { BlobStore } from '../ports/blob-store';
+import type { BlobInfo, BlobStore } from '../ports/blob-store';
 import { uploadBlobKey } from './attachment-blob-keys';
 
 /** Outlook's largest message (150 MB as Graph's upload sessions count it: 150 MiB, email.proto). */
@@ -114,4 +114,33 @@ export async function receiveAttachmentUpload(
 /** Upload ids are UUIDs made by {@link receiveAttachmentUpload}; anything else is refused before a lookup. */
 export function isUploadId(value: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(value);
+}
+
+/**
+ * How long an upload a send references is kept at least, from when the send is accepted: the send's
+ * retry budget (24 hours) and the outcome check after it, with a margin.
+ */
+export const referencedUploadRetentionMs = 48 * 60 * 60_000;
+
+/**
+ * Marks an upload as referenced by a send accepted at `now`: its expiry moves to at least
+ * `now + referencedUploadRetentionMs` (never earlier: other sends may reference it too). Undefined
+ * when the tenant has no such upload (expired, never completed, another tenant's, or not an upload id).
+ */
+export async function referenceUpload(
+  blobs: BlobStore,
+  tenantId: string,
+  uploadId: string,
+  now: Date,
+): Promise<BlobInfo | undefined> {
+  if (!isUploadId(uploadId)) return undefined;
+  const key = uploadBlobKey(tenantId, uploadId);
+  const info = await blobs.stat(key);
+  if (!info) return undefined;
+  const until = new Date(now.getTime() + referencedUploadRetentionMs);
+  if (info.expiresAt && info.expiresAt.getTime() < until.getTime()) {
+    await blobs.setExpiry(key, until);
+    return { ...info, expiresAt: until };
+  }
+  return info;
 }
