@@ -5,16 +5,16 @@
 // enums, nice-grpc service definitions, implementations and clients) and the descriptor set for
 // server reflection. Import from "@mailroute/contracts", never from a generated path.
 
-export * from './generated/descriptor-set';
-export * from './generated/google/protobuf/duration';
-export * from './generated/google/protobuf/field_mask';
-export * from './generated/google/protobuf/timestamp';
-export * from './generated/mailroute/v1/agent_desktop';
-export * from './generated/mailroute/v1/auth_broker';
-export * from './generated/mailroute/v1/common';
-export * from './generated/mailroute/v1/email';
-export * from './generated/mailroute/v1/events';
-export * from './generated/mailroute/v1/interaction';
-export * from './generated/mailroute/v1/interaction_router';
-export * from './generated/mailroute/v1/mailbox_fetch';
-export * from './generated/mailroute/v1/outbound_send';
+export * from "./generated/descriptor-set";
+export * from "./generated/google/protobuf/duration";
+export * from "./generated/google/protobuf/field_mask";
+export * from "./generated/google/protobuf/timestamp";
+export * from "./generated/mailroute/v1/agent_desktop";
+export * from "./generated/mailroute/v1/auth_broker";
+export * from "./generated/mailroute/v1/common";
+export * from "./generated/mailroute/v1/email";
+export * from "./generated/mailroute/v1/events";
+export * from "./generated/mailroute/v1/interaction";
+export * from "./generated/mailroute/v1/interaction_router";
+export * from "./generated/mailroute/v1/mailbox_fetch";
+export * from "./generated/mailroute/v1/outbound_send";
