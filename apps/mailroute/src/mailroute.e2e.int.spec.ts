@@ -12,10 +12,17 @@ import {
   ReplyMode,
   type Interaction,
 } from '@mailroute/contracts';
-import { GraphSandboxAdminClient, demoProfile, type GraphSandbox, type GraphSandboxEndpoints } from '@mailroute/graph-sandbox';
+import {
+  GraphSandboxAdminClient,
+  demoProfile,
+  trustCertificateAuthority,
+  type GraphSandbox,
+  type GraphSandboxEndpoints,
+} from '@mailroute/graph-sandbox';
 import {
   freePort,
   randomId,
+  signInAsSpa,
   signInWithDeviceCode,
   startDedicatedKafka,
   startServiceProcess,
@@ -373,6 +380,30 @@ describe('npm start on a fresh machine: the demo', () => {
         authority: `https://127.0.0.1:${chosen.sandbox}/${demoProfile.tenantId}`,
         clientId: demoProfile.desktopClientId,
       });
+      // Signing in at that URL works (the host registered it as the desktop app's SPA redirect URI), and the
+      // demo supervisor's token opens the workload-manager API of the demo tenant, where carol is an agent.
+      trustCertificateAuthority(readFileSync(path.join(dir, 'data', 'sandbox-certs', 'ca.pem'), 'utf8'));
+      const supervisor = await signInAsSpa(
+        { baseUrl: `https://127.0.0.1:${chosen.sandbox}` },
+        {
+          authority: demoProfile.tenantId,
+          clientId: demoProfile.desktopClientId,
+          redirectUri: consoleUrl,
+          user: demoProfile.consoleUsers.supervisor,
+          password: demoProfile.password,
+        },
+      );
+      const supervisorChannel = createChannel(`127.0.0.1:${chosen.interactionRouter}`);
+      try {
+        const asSupervisor = createClient(InteractionRouterServiceDefinition, supervisorChannel, {
+          '*': { metadata: Metadata({ authorization: `Bearer ${supervisor.idToken}` }) },
+        });
+        expect((await asSupervisor.listAgents({})).agents.map((agent) => agent.agentId)).toEqual(
+          expect.arrayContaining(['alice', 'bob', 'carol']),
+        );
+      } finally {
+        supervisorChannel.close();
+      }
       // The progress lines (not a log flood) show mail fetched, routed, and replies sent by the simulated agents.
       const progress = /^\[demo\] fetched (\d+) .*demo: (\d+) delivered, (\d+) accepted, (\d+) replied, (\d+) sent/;
       await waitFor(

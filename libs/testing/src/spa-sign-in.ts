@@ -25,7 +25,10 @@ export interface SpaTokens {
  * with the redirect URI's `Origin` — what msal-browser does in the page. For Node-side tests that need a
  * console user's ID token (with its app roles); the browser tests drive the real page instead.
  */
-export async function signInAsSpa(endpoints: GraphSandboxEndpoints, options: SpaSignInOptions): Promise<SpaTokens> {
+export async function signInAsSpa(
+  endpoints: Pick<GraphSandboxEndpoints, 'baseUrl'>,
+  options: SpaSignInOptions,
+): Promise<SpaTokens> {
   const verifier = randomBytes(32).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
   const scope = options.scope ?? 'openid profile offline_access';

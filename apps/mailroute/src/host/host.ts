@@ -102,6 +102,22 @@ export function demoTenant(sandbox: GraphSandboxEndpoints): TenantConfig {
 }
 
 /**
+ * Makes the console's URL (the gateway's port, as 127.0.0.1 and localhost) a SPA redirect URI of the
+ * sandbox's desktop app in both demo tenants, so signing in works on whatever port the gateway got.
+ */
+async function registerConsoleRedirect(sandbox: GraphSandboxEndpoints, port: number): Promise<void> {
+  const uris = [`http://127.0.0.1:${port}/`, `http://localhost:${port}/`];
+  for (const tenantId of [demoProfile.tenantId, demoProfile.otherTenant.tenantId]) {
+    const app = await sandbox.admin.getApp(tenantId, demoProfile.desktopClientId);
+    const missing = uris.filter((uri) => !app.spaRedirectUris.includes(uri));
+    if (missing.length > 0)
+      await sandbox.admin.updateApp(tenantId, demoProfile.desktopClientId, {
+        spaRedirectUris: [...app.spaRedirectUris, ...missing],
+      });
+  }
+}
+
+/**
  * Runs the four services, the web gateway (the console) and (unless real tenants only) the graph sandbox in this process, on the
  * embedded adapters or on Kafka/MongoDB by configuration. Services start in dependency order and stop
  * in reverse; each gets the environment its own `main.ts` would read, so the same composition roots
@@ -187,6 +203,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
         },
       });
       logger.info({ service: name, address: addresses[name] }, `${name} listening`);
+      if (name === 'web-gateway' && sandboxEndpoints) await registerConsoleRedirect(sandboxEndpoints, port);
       if (parts.startAfterListen) starting.push(parts.startAfterListen());
     }
 
