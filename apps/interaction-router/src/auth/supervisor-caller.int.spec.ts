@@ -18,7 +18,7 @@ describe('supervisors on the workload-manager API with their Entra token', () =>
   let stopSandbox: () => Promise<void>;
   let harness: Harness;
   const channels: Channel[] = [];
-  const tokens = { supervisorA: '', agentA: '', nobodyA: '', supervisorB: '', unlistedDirectory: '' };
+  const tokens = { supervisorA: '', supervisorAccessA: '', agentA: '', nobodyA: '', supervisorB: '', unlistedDirectory: '' };
   let interactionB = '';
 
   const client = (bearer: string): InteractionRouterServiceClient => {
@@ -50,6 +50,7 @@ describe('supervisors on the workload-manager API with their Entra token', () =>
         delegatedPermissions: ['User.Read'],
         spaRedirectUris: [redirectUri],
         appRoles: [{ value: 'Supervisor' }, { value: 'Agent' }],
+        apiScopes: ['access_as_user'],
       });
       const signIns: Record<string, string> = {};
       for (const [user, roles] of Object.entries(users)) {
@@ -60,12 +61,22 @@ describe('supervisors on the workload-manager API with their Entra token', () =>
           await signInAsSpa(endpoints, { authority: tenant.id, clientId, redirectUri, user: upn, password })
         ).idToken;
       }
-      return { directoryId: tenant.id, signIns };
+      return { directoryId: tenant.id, domain: `${name}.example`, signIns };
     };
     const a = await directory(randomId('dir-a').toLowerCase(), { sam: ['Supervisor'], carol: ['Agent'], erin: [] });
     const b = await directory(randomId('dir-b').toLowerCase(), { sid: ['Supervisor'] });
     const unlisted = await directory(randomId('dir-x').toLowerCase(), { xavier: ['Supervisor'] });
+    // An access token for the desktop app's own API (aud = its client id, v2.0) carries the roles too.
+    const supervisorAccess = await signInAsSpa(endpoints, {
+      authority: a.directoryId,
+      clientId,
+      redirectUri,
+      user: `sam@${a.domain}`,
+      password,
+      scope: `api://${clientId}/access_as_user openid profile offline_access`,
+    });
     Object.assign(tokens, {
+      supervisorAccessA: supervisorAccess.accessToken,
       supervisorA: a.signIns['sam'],
       agentA: a.signIns['carol'],
       nobodyA: a.signIns['erin'],
@@ -112,6 +123,10 @@ describe('supervisors on the workload-manager API with their Entra token', () =>
     // The same tenant as the API key of tenant A sees it: the tenant came from the token's directory.
     const byKey = await harness.admin(tenantA).getQueue({ queueId: 'sup-queue' });
     expect(byKey.queue?.displayName).toBe('Created by a supervisor');
+  });
+
+  it("accepts a Supervisor's access token for the desktop app's own API (api://<client id>/access_as_user) too", async () => {
+    expect((await client(tokens.supervisorAccessA).listQueues({})).queues.map((queue) => queue.queueId)).toContain('sup-queue');
   });
 
   it("refuses another tenant's data to a supervisor: B's queue and interaction are NOT_FOUND, lists hold none of B", async () => {

@@ -38,6 +38,8 @@ export const createAppSchema = z
     /** Redirect URIs of the "Single-page application" platform (auth code + PKCE, CORS on the token endpoint). */
     spaRedirectUris: z.array(spaRedirectUri).optional(),
     appRoles: z.array(appRole).optional(),
+    /** Scopes the app exposes as an API: `api://<clientId>/<scope>` (Expose an API). */
+    apiScopes: z.array(z.string().regex(/^[A-Za-z0-9._-]{1,120}$/, 'letters, digits, dot, dash or underscore')).optional(),
     allowPublicClient: z.boolean().optional(),
     enabled: z.boolean().optional(),
   })

@@ -24,6 +24,8 @@ export function toAppView(app: AppRegistration) {
     redirectUris: app.redirectUris,
     spaRedirectUris: app.spaRedirectUris,
     appRoles: app.appRoles,
+    identifierUris: [`api://${app.clientId}`],
+    apiScopes: app.apiScopes,
     /** User id → assigned role values. */
     roleAssignments: Object.fromEntries([...app.roleAssignments].map(([user, roles]) => [user, [...roles].sort()])),
     configuredPermissions: {

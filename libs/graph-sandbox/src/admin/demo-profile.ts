@@ -149,6 +149,8 @@ export function seedDemoProfile(
     delegatedPermissions: ['User.Read'],
     allowPublicClient: true,
     spaRedirectUris: consoleRedirectUris,
+    // Expose an API: access tokens for api://<desktop client id>/access_as_user carry the same roles.
+    apiScopes: ['access_as_user'],
     appRoles: [
       { value: demoProfile.roles.supervisor, displayName: 'Supervisor', description: 'Workload-manager API of the own tenant' },
       { value: demoProfile.roles.agent, displayName: 'Agent', description: 'Agent desktop' },

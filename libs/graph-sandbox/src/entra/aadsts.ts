@@ -149,6 +149,14 @@ export const aadsts = {
       suberror: 'consent_required',
       description: `The user or administrator has not consented to use the application with ID '${clientId}' named '${name}'. Send an interactive authorization request for this user and resource.`,
     }),
+  multipleResources: () =>
+    new EntraError({
+      status: 400,
+      error: 'invalid_request',
+      aadsts: 28000,
+      description:
+        'Provided value for the input parameter scope is not valid because it contains more than one resource. Scope openid profile offline_access and more than one resource is not valid.',
+    }),
   invalidGrant: () =>
     new EntraError({
       status: 400,

@@ -112,8 +112,15 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
     credential: ClientCredentialKind,
     session: { nonce?: string; spa: boolean; refreshExpiresMs?: number },
   ): Promise<Record<string, unknown>> => {
-    const accessScopes = scopes.graph.length > 0 ? scopes.graph : ['User.Read'];
-    const access = await issuer.issueUserToken(tenant, client, mailbox, accessScopes, credential);
+    const api = scopes.api;
+    const accessScopes = api
+      ? api.scopes.map((name) => `api://${api.app.clientId}/${name}`)
+      : scopes.graph.length > 0
+        ? scopes.graph
+        : ['User.Read'];
+    const access = api
+      ? await issuer.issueApiToken(tenant, client, api.app, mailbox, api.scopes)
+      : await issuer.issueUserToken(tenant, client, mailbox, accessScopes, credential);
     tenant.stats.tokensIssued += 1;
     const body: Record<string, unknown> = {
       token_type: 'Bearer',
@@ -132,7 +139,7 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
         tenantId: tenant.id,
         clientId: client.clientId,
         userId: mailbox.id,
-        scopes: scopes.graph,
+        scopes: api ? accessScopes : scopes.graph,
         expiresMs,
         spa: session.spa,
       }).token;
@@ -213,7 +220,7 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
         grant.redeemed = true;
         const mailbox = state.findMailbox(tenant, grant.userId);
         if (!mailbox) throw aadsts.invalidGrant();
-        const scopes = parseDelegatedScopes(grant.scopes.join(' '), client, mailbox.id);
+        const scopes = parseDelegatedScopes(grant.scopes.join(' '), client, mailbox.id, tenant);
         checkDelegatedConsent(client, mailbox.id, scopes.graph);
         return delegatedResponse(tenant, client, mailbox, scopes, credential, {
           spa: grant.spa,
@@ -229,7 +236,7 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
         if (clock() > grant.expiresMs) throw aadsts.grantExpired();
         const mailbox = state.findMailbox(tenant, grant.userId);
         if (!mailbox) throw aadsts.invalidGrant();
-        const scopes = parseDelegatedScopes(params.get('scope') ?? grant.scopes.join(' '), client, mailbox.id);
+        const scopes = parseDelegatedScopes(params.get('scope') ?? grant.scopes.join(' '), client, mailbox.id, tenant);
         checkDelegatedConsent(client, mailbox.id, scopes.graph);
         return delegatedResponse(tenant, client, mailbox, scopes, credential, {
           spa: grant.spa,
@@ -247,7 +254,7 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
         if (!grant.userId) throw aadsts.authorizationPending();
         const mailbox = state.findMailbox(tenant, grant.userId);
         if (!mailbox) throw aadsts.invalidGrant();
-        const scopes = parseDelegatedScopes(grant.scopes.join(' '), client, mailbox.id);
+        const scopes = parseDelegatedScopes(grant.scopes.join(' '), client, mailbox.id, tenant);
         checkDelegatedConsent(client, mailbox.id, scopes.graph);
         grant.expiresMs = 0;
         return delegatedResponse(tenant, client, mailbox, scopes, credential, { spa: false });
@@ -321,7 +328,7 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
       if (!clientId) throw aadsts.missingParameter('client_id');
       const client = tenant?.apps.get(clientId);
       if (!tenant || !client) throw aadsts.appNotFound(clientId, segment);
-      parseDelegatedScopes(params.get('scope'), client, undefined);
+      parseDelegatedScopes(params.get('scope'), client, undefined, tenant);
       const grant = grants.addDeviceCode({
         tenantId: tenant.id,
         clientId,

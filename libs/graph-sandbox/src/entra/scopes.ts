@@ -16,20 +16,38 @@ export function checkClientCredentialsScope(scope: string | null, tenant: Tenant
   if (!graphResources.has(resource.toLowerCase())) throw aadsts.resourceNotFound(resource, tenant.id);
 }
 
-/** The delegated request, split into Graph scopes and OpenID Connect scopes. */
+/** The delegated request, split into Graph scopes, OpenID Connect scopes and scopes of an app's own API. */
 export interface DelegatedScopes {
   graph: string[];
   oidc: Set<string>;
+  /** An app's exposed API (`api://<clientId>/<scope>`): the app and the scope names; Entra takes one resource per request. */
+  api?: { app: AppRegistration; scopes: string[] };
 }
 
 /** Parses a delegated `scope` (`Mail.Read`, `https://graph.microsoft.com/Mail.Read`, `…/.default`, plus OIDC scopes). */
-export function parseDelegatedScopes(scope: string | null, app: AppRegistration, userId: string | undefined): DelegatedScopes {
+export function parseDelegatedScopes(
+  scope: string | null,
+  app: AppRegistration,
+  userId: string | undefined,
+  tenant?: Tenant,
+): DelegatedScopes {
   if (!scope) throw aadsts.missingParameter('scope');
   const graph = new Set<string>();
   const oidc = new Set<string>();
+  let api: DelegatedScopes['api'];
   for (const raw of scope.split(/\s+/).filter((item) => item.length > 0)) {
     if (oidcScopes.has(raw)) {
       oidc.add(raw);
+      continue;
+    }
+    const exposed = /^api:\/\/([0-9a-fA-F-]{36})\/(.+)$/.exec(raw);
+    if (exposed?.[1] && exposed[2]) {
+      const resource = tenant?.apps.get(exposed[1].toLowerCase());
+      if (!resource) throw aadsts.invalidScope(raw);
+      if (api && api.app !== resource) throw aadsts.multipleResources();
+      const names = exposed[2] === '.default' ? resource.apiScopes : [exposed[2]];
+      if (!names.every((name) => resource.apiScopes.includes(name))) throw aadsts.invalidScope(raw);
+      api = { app: resource, scopes: [...new Set([...(api?.scopes ?? []), ...names])] };
       continue;
     }
     const name = raw.startsWith(`${graphAudience}/`) ? raw.slice(graphAudience.length + 1) : raw;
@@ -42,7 +60,8 @@ export function parseDelegatedScopes(scope: string | null, app: AppRegistration,
     if (!known) throw aadsts.invalidScope(raw);
     graph.add(known);
   }
-  return { graph: [...graph].sort(), oidc };
+  if (api && graph.size > 0) throw aadsts.multipleResources();
+  return { graph: [...graph].sort(), oidc, ...(api ? { api } : {}) };
 }
 
 /**

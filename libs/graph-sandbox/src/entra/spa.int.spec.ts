@@ -47,6 +47,7 @@ describe('single-page apps: auth code + PKCE, CORS on the token endpoint, app ro
       redirectUris: [webRedirectUri],
       spaRedirectUris: [spaRedirectUri],
       appRoles: [{ value: 'Supervisor' }, { value: 'Agent' }],
+      apiScopes: ['access_as_user'],
       allowPublicClient: true,
     });
     const users = {
@@ -67,13 +68,13 @@ describe('single-page apps: auth code + PKCE, CORS on the token endpoint, app ro
 
   function authorizeUrl(
     tenant: SpaTenant,
-    options: { redirectUri?: string; pkce?: Pkce | 'none'; method?: string; extra?: Record<string, string> } = {},
+    options: { redirectUri?: string; pkce?: Pkce | 'none'; method?: string; scope?: string; extra?: Record<string, string> } = {},
   ) {
     const url = new URL(`${endpoints.baseUrl}/${tenant.tenantId}/oauth2/v2.0/authorize`);
     url.searchParams.set('client_id', tenant.clientId);
     url.searchParams.set('response_type', 'code');
     url.searchParams.set('redirect_uri', options.redirectUri ?? spaRedirectUri);
-    url.searchParams.set('scope', 'openid profile offline_access');
+    url.searchParams.set('scope', options.scope ?? 'openid profile offline_access');
     url.searchParams.set('response_mode', 'fragment');
     url.searchParams.set('state', 'st-spa');
     url.searchParams.set('nonce', 'n-spa');
@@ -106,7 +107,7 @@ describe('single-page apps: auth code + PKCE, CORS on the token endpoint, app ro
     tenant: SpaTenant,
     user: string,
     pkce: Pkce,
-    options: { redirectUri?: string; method?: string } = {},
+    options: { redirectUri?: string; method?: string; scope?: string } = {},
   ) {
     const params = redirectParams(await submitSignIn(authorizeUrl(tenant, { pkce, ...options }), user, password));
     expect(params.get('state')).toBe('st-spa');
@@ -212,6 +213,89 @@ describe('single-page apps: auth code + PKCE, CORS on the token endpoint, app ro
       unknown
     >;
     expect(decodeClaims(String(nobody['id_token']))).not.toHaveProperty('roles');
+  });
+
+  it("issues an access token for the app's own API with aud = client id, scp and the user's roles; one resource per request", async () => {
+    const tenant = await spaTenant();
+    const apiScope = `api://${tenant.clientId}/access_as_user`;
+    const pkce = newPkce();
+    const code = await signInCode(tenant, tenant.users.supervisor, pkce, { scope: `${apiScope} openid profile offline_access` });
+    const response = await redeem(
+      tenant,
+      {
+        grant_type: 'authorization_code',
+        code,
+        code_verifier: pkce.verifier,
+        redirect_uri: spaRedirectUri,
+        scope: `${apiScope} openid profile offline_access`,
+      },
+      spaOrigin,
+    );
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as Record<string, unknown>;
+    expect(String(body['scope']).split(' ')).toContain(apiScope);
+    expect(decodeClaims(String(body['access_token']))).toMatchObject({
+      aud: tenant.clientId,
+      iss: `${endpoints.baseUrl}/${tenant.tenantId}/v2.0`,
+      azp: tenant.clientId,
+      scp: 'access_as_user',
+      roles: ['Supervisor'],
+      preferred_username: tenant.users.supervisor,
+      ver: '2.0',
+    });
+    // Graph refuses a token for another audience.
+    const graph = await fetch(`${endpoints.baseUrl}/v1.0/me/mailFolders/inbox`, {
+      headers: { authorization: `Bearer ${String(body['access_token'])}` },
+    });
+    expect(graph.status).toBe(401);
+    // The refresh token renews it (msal-browser's acquireTokenSilent for the API scope).
+    const refreshed = await redeem(
+      tenant,
+      {
+        grant_type: 'refresh_token',
+        refresh_token: String(body['refresh_token']),
+        scope: `${apiScope} openid profile offline_access`,
+      },
+      spaOrigin,
+    );
+    expect(decodeClaims(String(((await refreshed.json()) as Record<string, unknown>)['access_token']))['roles']).toEqual([
+      'Supervisor',
+    ]);
+
+    const mixedPkce = newPkce();
+    const mixedCode = await signInCode(tenant, tenant.users.supervisor, mixedPkce, { scope: `${apiScope} User.Read` });
+    const mixed = await entraError(
+      await redeem(
+        tenant,
+        {
+          grant_type: 'authorization_code',
+          code: mixedCode,
+          code_verifier: mixedPkce.verifier,
+          redirect_uri: spaRedirectUri,
+          scope: `${apiScope} User.Read`,
+        },
+        spaOrigin,
+      ),
+    );
+    expect(mixed.codes).toEqual([28000]);
+    const unknownPkce = newPkce();
+    const unknownCode = await signInCode(tenant, tenant.users.supervisor, unknownPkce, {
+      scope: `api://${tenant.clientId}/nope`,
+    });
+    const unknown = await entraError(
+      await redeem(
+        tenant,
+        {
+          grant_type: 'authorization_code',
+          code: unknownCode,
+          code_verifier: unknownPkce.verifier,
+          redirect_uri: spaRedirectUri,
+          scope: `api://${tenant.clientId}/nope`,
+        },
+        spaOrigin,
+      ),
+    );
+    expect(unknown.codes).toEqual([70011]);
   });
 
   it('keeps a SPA refresh token to 24 hours from the sign-in: refreshing carries the expiry over, then AADSTS70008', async () => {

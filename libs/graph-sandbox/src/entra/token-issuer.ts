@@ -141,6 +141,42 @@ export function createTokenIssuer(options: TokenIssuerOptions) {
     },
 
     /**
+     * A v2.0 access token for an app's own API (`api://<clientId>/<scope>`), as Entra issues it to an API
+     * whose accessTokenAcceptedVersion is 2: `aud` = the API's client id, `azp` = the calling app,
+     * `scp`, and `roles` = the app roles the user holds on the API's app.
+     */
+    async issueApiToken(
+      tenant: Tenant,
+      client: AppRegistration,
+      api: AppRegistration,
+      mailbox: Mailbox,
+      scopes: readonly string[],
+    ): Promise<IssuedToken> {
+      const lifetime = options.accessTokenLifetimeSeconds;
+      const iat = nowSeconds();
+      const roles = [...(api.roleAssignments.get(mailbox.id) ?? [])].sort();
+      const claims: Record<string, unknown> = {
+        aud: api.clientId,
+        iss: `${authority(tenant.id)}/v2.0`,
+        iat,
+        nbf: iat,
+        exp: iat + lifetime,
+        azp: client.clientId,
+        azpacr: '0',
+        name: mailbox.displayName,
+        oid: mailbox.id,
+        preferred_username: mailbox.userPrincipalName,
+        scp: [...scopes].join(' '),
+        sub: createHash('sha256').update(`${mailbox.id}:${api.clientId}`).digest('base64url').slice(0, 43),
+        tid: tenant.id,
+        uti: newOpaque(16),
+        ver: '2.0',
+        ...(roles.length > 0 ? { roles } : {}),
+      };
+      return { token: await sign(claims), expiresIn: lifetime, claims };
+    },
+
+    /**
      * A v2.0 ID token for "Sign in with Microsoft" (`aud` = the client id, `sub` pairwise per app), with
      * `roles` = the app roles assigned to the user on this app (absent when none), as Entra puts them in.
      */

@@ -58,6 +58,11 @@ export interface AppRegistration {
    * tokens live 24 hours.
    */
   spaRedirectUris: string[];
+  /**
+   * Delegated scopes the app exposes as an API ("Expose an API", identifier URI `api://<clientId>`); a
+   * token for them has `aud` = the client id (v2.0 tokens), `scp` and the user's app roles on this app.
+   */
+  apiScopes: string[];
   /** App roles the app defines ("App roles" blade); assigned users get their values in `roles`. */
   appRoles: AppRole[];
   /** Role assignments to users (Enterprise applications → Users and groups): user id → role values. */

@@ -58,6 +58,8 @@ export interface CreateAppInput {
   redirectUris?: string[];
   /** Redirect URIs of the "Single-page application" platform. */
   spaRedirectUris?: string[];
+  /** Scopes the app exposes as an API (`api://<clientId>/<scope>`). */
+  apiScopes?: string[];
   /** App roles to define (values unique per app). */
   appRoles?: AppRoleInput[];
   allowPublicClient?: boolean;
@@ -246,6 +248,7 @@ export function createSandboxState(options: { clock: Clock; throttling?: Partial
         allowPublicClient: input.allowPublicClient ?? false,
         redirectUris: input.redirectUris ?? [],
         spaRedirectUris: input.spaRedirectUris ?? [],
+        apiScopes: input.apiScopes ?? [],
         appRoles: toAppRoles(input.appRoles),
         roleAssignments: new Map(),
         secrets: [],
