@@ -7,6 +7,8 @@ import { renderOverlay, repoRoot } from '../src/tooling';
 // a variable a service starts reading must be documented (and, if needed, set) before this passes.
 
 const services = ['auth-broker', 'mailbox-fetch', 'interaction-router', 'outbound-send'] as const;
+/** The web gateway serves HTTP: it reads some of the common variables (not GRPC_*) and its own. */
+const withGateway = [...services, 'web-gateway'] as const;
 const readme = readFileSync(path.join(repoRoot, 'deploy', 'README.md'), 'utf8');
 
 /**
@@ -59,12 +61,12 @@ describe('the configuration reference in deploy/README.md', () => {
     for (const service of services) expect(keysOf(service)).toContain('GRPC_PORT');
   });
 
-  it.each(services)('documents every variable %s reads, in a table row of its own', (service) => {
+  it.each(withGateway)('documents every variable %s reads, in a table row of its own', (service) => {
     const undocumented = keysOf(service).filter((key) => !new RegExp(`^\\| \`${key}\` \\|`, 'm').test(readme));
     expect(undocumented).toEqual([]);
   });
 
-  it.each(services)('sets only variables that %s reads (no typos, nothing stale)', (service) => {
+  it.each(withGateway)('sets only variables that %s reads (no typos, nothing stale)', (service) => {
     const known = new Set(keysOf(service));
     expect([...variablesSetBy(objects, service).keys()].filter((key) => !known.has(key))).toEqual([]);
   });

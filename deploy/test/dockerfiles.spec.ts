@@ -107,6 +107,68 @@ describe('the four Dockerfiles', () => {
   });
 });
 
+describe('deploy/docker/web-gateway.Dockerfile', () => {
+  const stages = parseDockerfile(read('web-gateway'));
+  const runtime = finalStage(stages);
+  const all = (stage: DockerStage, keyword: string) =>
+    stage.instructions.filter((instruction) => instruction.keyword === keyword);
+  const gatewayConfig = readFileSync(path.join(repoRoot, 'deploy', 'k8s', 'base', 'web-gateway', 'config.env'), 'utf8');
+  const configValue = (name: string) => (gatewayConfig.match(new RegExp(`^${name}=(.+)$`, 'm')) as RegExpMatchArray)[1];
+
+  it("is the services' recipe plus a stage that builds the console, every stage on the pinned Node image", () => {
+    expect(stages.map((stage) => stage.alias)).toEqual(['build', 'console', 'deps', 'runtime']);
+    for (const stage of stages) expect(stage.image.startsWith(`node:${nodeVersion}-`)).toBe(true);
+    const build = stages.find((stage) => stage.alias === 'build') as DockerStage;
+    expect(all(build, 'RUN').map((run) => run.args)).toContain('node tools/build/build-service.mjs web-gateway');
+    const console = stages.find((stage) => stage.alias === 'console') as DockerStage;
+    expect(all(console, 'RUN').map((run) => run.args)).toEqual([
+      'npm ci --ignore-scripts --no-audit --no-fund',
+      'node node_modules/vite/bin/vite.js build --config apps/web-console/vite.config.mts --logLevel warn',
+    ]);
+  });
+
+  it('runs as a numeric non-root user, installs nothing in the final stage, and serves the console it built', () => {
+    expect(all(runtime, 'USER').map((user) => user.args)).toEqual(['10001:10001']);
+    const userIndex = runtime.instructions.findIndex((instruction) => instruction.keyword === 'USER');
+    expect(runtime.instructions.slice(userIndex).map((instruction) => instruction.keyword)).toEqual([
+      'USER',
+      'EXPOSE',
+      'ENTRYPOINT',
+    ]);
+    for (const run of all(runtime, 'RUN')) expect(run.args).not.toMatch(/\b(npm|yarn|pnpm)\s+(i|install|ci|add)\b/);
+    expect(all(runtime, 'COPY').map((copy) => [copy.flags['from'], copy.args])).toEqual([
+      ['deps', '/app/node_modules ./node_modules'],
+      ['build', '/src/dist/apps/web-gateway/ ./'],
+      ['console', '/src/dist/apps/web-console/ ./console/'],
+    ]);
+    const env = Object.assign({}, ...all(runtime, 'ENV').map((instruction) => parseEnvInstruction(instruction.args))) as Record<
+      string,
+      string
+    >;
+    expect(env).toEqual({
+      NODE_ENV: 'production',
+      WEB_GATEWAY_HOST: '0.0.0.0',
+      WEB_GATEWAY_PORT: configValue('WEB_GATEWAY_PORT'),
+      WEB_GATEWAY_ASSETS_DIR: configValue('WEB_GATEWAY_ASSETS_DIR'),
+    });
+    expect(all(runtime, 'EXPOSE').map((expose) => expose.args)).toEqual([configValue('WEB_GATEWAY_PORT')]);
+    expect(all(runtime, 'ENTRYPOINT').map((entrypoint) => entrypoint.exec)).toEqual([['node', 'main.js']]);
+  });
+
+  it('has a build-context allow-list that admits exactly what its COPY instructions read', () => {
+    const allowed = readFileSync(`${dockerfilePath('web-gateway')}.dockerignore`, 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('!'))
+      .map((line) => line.slice(1));
+    const sources = stages.flatMap((stage) =>
+      all(stage, 'COPY')
+        .filter((copy) => !copy.flags['from'])
+        .flatMap((copy) => copy.args.split(/\s+/).slice(0, -1)),
+    );
+    expect(new Set(sources)).toEqual(new Set(allowed));
+  });
+});
+
 describe('parseDockerfile', () => {
   it('joins continuation lines, drops comments and splits flags', () => {
     const [stage] = parseDockerfile(

@@ -12,6 +12,9 @@ const grpcPorts: Record<(typeof services)[number], number> = {
   'interaction-router': 50053,
   'outbound-send': 50054,
 };
+/** The web gateway: HTTP (the console, gRPC-web), probed over HTTP, in front of the services. */
+const gateway = 'web-gateway';
+const gatewayPorts = { http: 8080, metrics: 9468 };
 const rootPackage = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
 
 /**
@@ -51,13 +54,13 @@ describe.each(overlays)('the %s overlay', (overlay: Overlay) => {
     if (violations.length > 0) throw new Error(`policy violations:\n${formatViolations(violations)}`);
   });
 
-  it('deploys the four services and never the graph sandbox', () => {
+  it('deploys the four services and the web gateway, and never the graph sandbox', () => {
     expect(
       objects
         .filter((object) => object.kind === 'Deployment')
         .map((object) => object.metadata.name)
         .sort(),
-    ).toEqual([...services].sort());
+    ).toEqual([...services, gateway].sort());
     expect(objects.filter((object) => JSON.stringify(object).includes('graph-sandbox'))).toEqual([]);
   });
 
@@ -84,6 +87,21 @@ describe.each(overlays)('the %s overlay', (overlay: Overlay) => {
       ]);
     },
   );
+
+  it('probes the web gateway over HTTP (/healthz alive, /readyz ready) on the port WEB_GATEWAY_PORT sets, behind a Service of the same port', () => {
+    const container = templateOf(objects, gateway).spec.containers[0];
+    const config = objects.find((object) => object.kind === 'ConfigMap' && object.metadata.name.startsWith(`${gateway}-config`));
+    expect(config?.data?.['WEB_GATEWAY_PORT']).toBe(String(gatewayPorts.http));
+    expect(config?.data?.['WEB_GATEWAY_METRICS_PORT']).toBe(String(gatewayPorts.metrics));
+    expect(container?.ports?.find((candidate) => candidate.name === 'http')?.containerPort).toBe(gatewayPorts.http);
+    expect(container?.startupProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(container?.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    expect(container?.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    const serviceObject = find(objects, 'Service', gateway);
+    expect((serviceObject?.spec as { ports: { port: number; targetPort: string }[] }).ports).toEqual([
+      expect.objectContaining({ port: gatewayPorts.http, targetPort: 'http' }),
+    ]);
+  });
 
   it('references Secrets by name only and ships none', () => {
     expect(objects.filter((object) => object.kind === 'Secret')).toEqual([]);
@@ -114,7 +132,7 @@ describe.each(overlays)('the %s overlay', (overlay: Overlay) => {
 describe('the production overlay', () => {
   const { objects } = renderOverlay('production');
 
-  it.each(services)('autoscales %s from 2 replicas and lets one pod at a time be disrupted', (service) => {
+  it.each([...services, gateway])('autoscales %s from 2 replicas and lets one pod at a time be disrupted', (service) => {
     const hpa = find(objects, 'HorizontalPodAutoscaler', service)?.spec as {
       minReplicas: number;
       maxReplicas: number;
@@ -138,7 +156,7 @@ describe('the dev overlay', () => {
 
   it('runs one replica per service, without autoscaling, with debug logs and single-broker topics', () => {
     expect(objects.filter((object) => object.kind === 'HorizontalPodAutoscaler')).toEqual([]);
-    for (const service of services)
+    for (const service of [...services, gateway])
       expect((find(objects, 'Deployment', service)?.spec as { replicas?: number }).replicas).toBe(1);
     const common = objects.find((object) => object.kind === 'ConfigMap' && object.metadata.name.startsWith('mailroute-common'));
     expect(common?.data?.['LOG_LEVEL']).toBe('debug');
@@ -193,7 +211,7 @@ describe('the network policies', () => {
     podLabels: labels ?? {},
   });
   const inside: Record<string, Endpoint> = {
-    ...Object.fromEntries(services.map((service) => [service, pod(templateOf(objects, service).metadata?.labels)])),
+    ...Object.fromEntries([...services, gateway].map((service) => [service, pod(templateOf(objects, service).metadata?.labels)])),
     'kafka-topics-job': pod(podTemplateOf(find(objects, 'Job', 'mailroute-kafka-topics') as K8sObject)?.metadata?.labels),
   };
   const elsewhere = (name: string, labels: Record<string, string>): Endpoint => ({
@@ -204,6 +222,7 @@ describe('the network policies', () => {
   const clients: Record<string, Endpoint> = {
     'workload-manager': elsewhere('contact-center-admin', { 'mailroute.io/workload-manager-clients': 'true' }),
     'agent-gateway': elsewhere('ingress', { 'mailroute.io/agent-gateway': 'true' }),
+    'web-ingress': elsewhere('web-ingress', { 'mailroute.io/web-ingress': 'true' }),
     monitoring: elsewhere('observability', { 'mailroute.io/monitoring': 'true' }),
     stranger: elsewhere('other-team', {}),
   };
@@ -213,6 +232,8 @@ describe('the network policies', () => {
     { name: 'mailbox-fetch:metrics', endpoint: inside['mailbox-fetch'] as Endpoint, port: 9465 },
     { name: 'interaction-router:metrics', endpoint: inside['interaction-router'] as Endpoint, port: 9466 },
     { name: 'outbound-send:metrics', endpoint: inside['outbound-send'] as Endpoint, port: 9467 },
+    { name: 'web-gateway:http', endpoint: inside[gateway] as Endpoint, port: gatewayPorts.http },
+    { name: 'web-gateway:metrics', endpoint: inside[gateway] as Endpoint, port: gatewayPorts.metrics },
     { name: 'kafka', endpoint: elsewhere('kafka', { 'mailroute.io/kafka': 'true' }), port: 9092 },
     { name: 'mongodb', endpoint: elsewhere('mongodb', { 'mailroute.io/mongodb': 'true' }), port: 27017 },
     { name: 'entra-and-graph', endpoint: { ip: '20.190.151.68' }, port: 443 },
@@ -240,6 +261,12 @@ describe('the network policies', () => {
       // Workload-manager clients use every service's admin API; agent desktops reach the router.
       ...services.map((service) => `workload-manager -> ${service}:grpc`),
       'agent-gateway -> interaction-router:grpc',
+      // Browsers reach the web gateway through the ingress; it calls the three services the console uses.
+      'web-ingress -> web-gateway:http',
+      'web-gateway -> interaction-router:grpc',
+      'web-gateway -> mailbox-fetch:grpc',
+      'web-gateway -> auth-broker:grpc',
+      'monitoring -> web-gateway:metrics',
       'monitoring -> auth-broker:metrics',
       'monitoring -> mailbox-fetch:metrics',
       'monitoring -> interaction-router:metrics',
@@ -248,8 +275,8 @@ describe('the network policies', () => {
       ...eachService('kafka', ['mailbox-fetch', 'interaction-router', 'outbound-send', 'kafka-topics-job']),
       ...eachService('mongodb'),
       ...eachService('entra-and-graph'),
-      ...eachService('dns', [...services, 'kafka-topics-job']),
-      ...eachService('otel-collector'),
+      ...eachService('dns', [...services, gateway, 'kafka-topics-job']),
+      ...eachService('otel-collector', [...services, gateway]),
       // Clients outside the namespace are not limited by these manifests on their own side.
       ...Object.keys(clients).flatMap((client) =>
         ['kafka', 'mongodb', 'entra-and-graph', 'private-network:443', 'dns', 'otel-collector', 'stranger:8080'].map(
