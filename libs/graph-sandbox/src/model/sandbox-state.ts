@@ -2,11 +2,11 @@ import { X509Certificate } from 'node:crypto';
 import { AlreadyExistsError, NotFoundError, ValidationError } from '../errors';
 import type { Clock } from '../shared/clock';
 import { isGuid, newGuid, newOpaque } from '../shared/ids';
+import { checkPermissions, newAppRegistration, type CreateAppInput } from './app-registration';
 import { createMailbox } from './mailbox.store';
 import type {
   AccessPolicy,
   AppRegistration,
-  AppRole,
   ClientSecret,
   CertificateCredential,
   Mailbox,
@@ -14,24 +14,10 @@ import type {
   ThrottlingSettings,
 } from './model.types';
 
-/** Microsoft Graph permissions the sandbox knows (application roles and delegated scopes share names). */
-export const graphPermissions = [
-  'Mail.Read',
-  'Mail.ReadBasic',
-  'Mail.ReadBasic.All',
-  'Mail.ReadWrite',
-  'Mail.Send',
-  'MailboxSettings.Read',
-  'MailboxSettings.ReadWrite',
-  'User.Read',
-  'User.Read.All',
-  'User.ReadBasic.All',
-] as const;
+export { graphPermissions, type AppRoleInput, type CreateAppInput } from './app-registration';
 
 /** OpenID Connect scopes, always allowed on delegated requests, never in `scp`. */
 export const oidcScopes = new Set(['openid', 'profile', 'email', 'offline_access']);
-
-const knownPermissions = new Set<string>(graphPermissions);
 
 /** Outlook's documented per app-and-mailbox limits. */
 export const defaultThrottling: ThrottlingSettings = {
@@ -48,31 +34,6 @@ export interface CreateTenantInput {
   domain?: string;
 }
 
-export interface CreateAppInput {
-  clientId?: string;
-  displayName?: string;
-  applicationPermissions?: string[];
-  delegatedPermissions?: string[];
-  /** Grant admin consent for every configured permission (the admin guides' "Grant admin consent" button). Default true. */
-  grantAdminConsent?: boolean;
-  redirectUris?: string[];
-  /** Redirect URIs of the "Single-page application" platform. */
-  spaRedirectUris?: string[];
-  /** Scopes the app exposes as an API (`api://<clientId>/<scope>`). */
-  apiScopes?: string[];
-  /** App roles to define (values unique per app). */
-  appRoles?: AppRoleInput[];
-  allowPublicClient?: boolean;
-  enabled?: boolean;
-}
-
-export interface AppRoleInput {
-  value: string;
-  displayName?: string;
-  description?: string;
-  id?: string;
-}
-
 function slug(value: string): string {
   return (
     value
@@ -80,31 +41,6 @@ function slug(value: string): string {
       .replace(/[^a-z0-9]+/g, '-')
       .replace(/^-|-$/g, '') || 'tenant'
   );
-}
-
-function toAppRoles(inputs: readonly AppRoleInput[] | undefined): AppRole[] {
-  const seen = new Set<string>();
-  return (inputs ?? []).map((input, index) => {
-    if (!/^[A-Za-z0-9._-]{1,120}$/.test(input.value))
-      throw new ValidationError(`appRoles[${index}].value`, 'letters, digits, dot, dash or underscore, at most 120');
-    if (seen.has(input.value)) throw new ValidationError(`appRoles[${index}].value`, `duplicate role ${input.value}`);
-    seen.add(input.value);
-    return {
-      id: (input.id ?? newGuid()).toLowerCase(),
-      value: input.value,
-      displayName: input.displayName ?? input.value,
-      description: input.description ?? input.displayName ?? input.value,
-      allowedMemberTypes: ['User'],
-    };
-  });
-}
-
-function checkPermissions(field: string, permissions: readonly string[] | undefined): string[] {
-  for (const permission of permissions ?? []) {
-    if (!knownPermissions.has(permission))
-      throw new ValidationError(field, `unknown Microsoft Graph permission ${JSON.stringify(permission)}`);
-  }
-  return [...(permissions ?? [])];
 }
 
 /** The in-memory directory and mailbox store of every emulated tenant. */
@@ -237,28 +173,7 @@ export function createSandboxState(options: { clock: Clock; throttling?: Partial
       const clientId = (input.clientId ?? newGuid()).toLowerCase();
       if (!isGuid(clientId)) throw new ValidationError('clientId', 'an application (client) id must be a GUID');
       if (tenant.apps.has(clientId)) throw new AlreadyExistsError('app', clientId);
-      const applicationPermissions = checkPermissions('applicationPermissions', input.applicationPermissions);
-      const delegatedPermissions = checkPermissions('delegatedPermissions', input.delegatedPermissions);
-      const consent = input.grantAdminConsent ?? true;
-      const app: AppRegistration = {
-        clientId,
-        objectId: newGuid(),
-        displayName: input.displayName ?? 'mailroute',
-        enabled: input.enabled ?? true,
-        allowPublicClient: input.allowPublicClient ?? false,
-        redirectUris: input.redirectUris ?? [],
-        spaRedirectUris: input.spaRedirectUris ?? [],
-        apiScopes: input.apiScopes ?? [],
-        appRoles: toAppRoles(input.appRoles),
-        roleAssignments: new Map(),
-        secrets: [],
-        certificates: [],
-        configuredApplicationPermissions: new Set(applicationPermissions),
-        configuredDelegatedPermissions: new Set(delegatedPermissions),
-        grantedApplicationPermissions: new Set(consent ? applicationPermissions : []),
-        adminConsentedDelegatedPermissions: new Set(consent ? delegatedPermissions : []),
-        userConsents: new Map(),
-      };
+      const app = newAppRegistration(clientId, input);
       tenant.apps.set(clientId, app);
       return app;
     },
