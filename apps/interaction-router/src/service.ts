@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { InProcessEventBus, KafkaEventBus, type EventBus } from '@mailroute/messaging';
+import { InProcessEventBus, KafkaEventBus, kafkaSecurityFromConfig, type EventBus } from '@mailroute/messaging';
 import {
   createCallerAuthenticator,
   createEntraTokenVerifier,
@@ -40,6 +40,7 @@ export async function wireInteractionRouter(
           brokers,
           clientId: 'interaction-router',
           logger,
+          security: kafkaSecurityFromConfig(config),
           partitionsConsumedConcurrently: config.ROUTER_KAFKA_PARTITIONS_CONCURRENCY,
         })
       : new InProcessEventBus({ logger }));

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { InProcessEventBus, KafkaEventBus, type EventBus } from '@mailroute/messaging';
+import { InProcessEventBus, KafkaEventBus, kafkaSecurityFromConfig, type EventBus } from '@mailroute/messaging';
 import {
   createAuthBrokerTokenClient,
   startMetrics,
@@ -45,7 +45,12 @@ export async function wireMailboxFetch(
   const bus: EventBus =
     adapters.bus ??
     (config.MAILBOX_FETCH_KAFKA_BROKERS
-      ? new KafkaEventBus({ brokers: config.MAILBOX_FETCH_KAFKA_BROKERS, clientId: 'mailbox-fetch', logger })
+      ? new KafkaEventBus({
+          brokers: config.MAILBOX_FETCH_KAFKA_BROKERS,
+          clientId: 'mailbox-fetch',
+          logger,
+          security: kafkaSecurityFromConfig(config),
+        })
       : new InProcessEventBus());
   const tokens = createAuthBrokerTokenClient({
     address: config.MAILBOX_FETCH_AUTH_BROKER_ADDRESS,
@@ -83,6 +88,8 @@ export async function wireMailboxFetch(
   );
   return {
     server: service.server,
+    // It only publishes, on new mail: connecting now stops it at once if Kafka refuses its TLS/SASL settings.
+    ...(bus instanceof KafkaEventBus ? { startAfterListen: () => bus.connect() } : {}),
     closeAfterServer: [
       { name: 'sync runtime', run: () => service.stop() },
       { name: 'event bus', run: () => bus.close() },

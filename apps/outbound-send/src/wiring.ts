@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { EmbeddedDocumentTable, EmbeddedStore, MongoDocumentTable } from '@mailroute/persistence';
-import { InProcessEventBus, KafkaEventBus, type EventBus } from '@mailroute/messaging';
+import { InProcessEventBus, KafkaEventBus, kafkaSecurityFromConfig, type EventBus } from '@mailroute/messaging';
 import {
   createAuthBrokerTokenClient,
   createCallerAuthenticator,
@@ -65,6 +65,7 @@ export async function wireOutboundSend(
           brokers: config.OUTBOUND_SEND_KAFKA_BROKERS,
           clientId: 'outbound-send',
           logger,
+          security: kafkaSecurityFromConfig(config),
           sessionTimeoutMs: config.OUTBOUND_SEND_KAFKA_SESSION_TIMEOUT_MS,
           partitionsConsumedConcurrently: 4,
         })

@@ -3,6 +3,13 @@ export * from './errors';
 export { withTraceHeaders } from './delivery';
 export { KafkaEventBus, type KafkaEventBusOptions } from './kafka/kafka-event-bus';
 export {
+  createClientCredentialsTokenProvider,
+  kafkaSecurityFromConfig,
+  toKafkaConfigError,
+  type KafkaSecurity,
+  type KafkaSecurityConfig,
+} from './kafka/kafka-security';
+export {
   InProcessBroker,
   InProcessEventBus,
   partitionFor,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './errors';
-import { env, loadConfig, serviceConfigSchema } from './config';
+import { env, loadConfig, serviceConfigSchema, serviceSchema } from './config';
 
 describe('loadConfig', () => {
   const schema = serviceConfigSchema.extend({
@@ -68,5 +68,39 @@ describe('loadConfig', () => {
     expect(() => loadConfig(keyed, { KEYS: 'supersecretvalue' })).toThrow(
       expect.objectContaining({ message: expect.not.stringContaining('supersecret') }),
     );
+  });
+});
+
+describe('the common Kafka security rules (serviceSchema)', () => {
+  const schema = serviceSchema(z.object({ GRPC_PORT: env.port(1) }));
+  const problemsOf = (variables: Record<string, string>): readonly string[] => {
+    try {
+      loadConfig(schema, variables);
+      return [];
+    } catch (error) {
+      return (error as ConfigError).variables;
+    }
+  };
+
+  it('accepts SCRAM with a password and no SASL at all', () => {
+    expect(problemsOf({ KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' })).toEqual([]);
+    expect(problemsOf({})).toEqual([]);
+  });
+
+  it('names the missing piece of each mechanism', () => {
+    expect(problemsOf({ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_PASSWORD: 'p' })).toEqual(['KAFKA_SASL_USERNAME']);
+    expect(problemsOf({ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u' })).toEqual(['KAFKA_SASL_PASSWORD_FILE']);
+    expect(problemsOf({ KAFKA_SASL_MECHANISM: 'oauthbearer' })).toEqual(['KAFKA_SASL_OAUTHBEARER_TOKEN_FILE']);
+    expect(
+      problemsOf({ KAFKA_SASL_MECHANISM: 'oauthbearer', KAFKA_SASL_OAUTHBEARER_TOKEN_URL: 'https://login.example/token' }),
+    ).toEqual(['KAFKA_SASL_OAUTHBEARER_CLIENT_ID', 'KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET_FILE']);
+  });
+
+  it('refuses settings that would be ignored, unreadable files and half a client certificate', () => {
+    expect(problemsOf({ KAFKA_SASL_USERNAME: 'u' })).toEqual(['KAFKA_SASL_USERNAME']);
+    expect(problemsOf({ KAFKA_TLS_CA_FILE: __filename })).toEqual(['KAFKA_TLS_CA_FILE']);
+    expect(problemsOf({ KAFKA_TLS: 'true', KAFKA_TLS_CA_FILE: '/nonexistent/ca.crt' })).toEqual(['KAFKA_TLS_CA_FILE']);
+    expect(problemsOf({ KAFKA_TLS: 'true', KAFKA_TLS_CERT_FILE: __filename })).toEqual(['KAFKA_TLS_KEY_FILE']);
+    expect(problemsOf({ NODE_EXTRA_CA_CERTS: '/nonexistent/bundle.pem' })).toEqual(['NODE_EXTRA_CA_CERTS']);
   });
 });

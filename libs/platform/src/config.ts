@@ -1,3 +1,4 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from './errors';
 
@@ -46,7 +47,11 @@ export function addConfigProblem(context: z.RefinementCtx, variable: string, pro
  */
 export function serviceSchema<S extends ConfigSchema>(own: S) {
   const common = Object.fromEntries(Object.entries(serviceConfigSchema.shape).filter(([name]) => !(name in own.shape)));
-  return own.safeExtend(common) as unknown as z.ZodObject<S['shape'] & Omit<typeof serviceConfigSchema.shape, keyof S['shape']>>;
+  return own
+    .safeExtend(common)
+    .superRefine((config, context) => checkCommonRules(config as unknown as ServiceConfig, context)) as unknown as z.ZodObject<
+    S['shape'] & Omit<typeof serviceConfigSchema.shape, keyof S['shape']>
+  >;
 }
 
 /** Schema helpers for environment variables (strings in, typed values out). */
@@ -121,6 +126,116 @@ export const serviceConfigSchema = z.object({
   SHUTDOWN_GRACE_MS: env.int({ min: 0, max: 120_000, default: 10_000 }),
   /** Deadline applied to unary calls that arrive without one. */
   GRPC_DEFAULT_DEADLINE_MS: env.int({ min: 100, max: 600_000, default: 30_000 }),
+  /**
+   * Read by Node itself when the process starts: PEM CA certificates trusted for every outbound TLS
+   * connection besides the built-in roots (MongoDB, Kafka, Graph and Entra through a TLS-inspecting
+   * proxy, OTLP). Checked here so a wrong path stops the service instead of a warning.
+   */
+  NODE_EXTRA_CA_CERTS: z.string().optional(),
+  /** Kafka over TLS (an SSL or SASL_SSL listener). Default false. Services without Kafka ignore the KAFKA_* variables. */
+  KAFKA_TLS: env.bool(false),
+  /** PEM CA bundle the brokers' certificates are checked against; unset: Node's roots and NODE_EXTRA_CA_CERTS. */
+  KAFKA_TLS_CA_FILE: z.string().optional(),
+  /** PEM client certificate (chain) for brokers that require one (mTLS); with KAFKA_TLS_KEY_FILE. */
+  KAFKA_TLS_CERT_FILE: z.string().optional(),
+  /** PEM private key of KAFKA_TLS_CERT_FILE. */
+  KAFKA_TLS_KEY_FILE: z.string().optional(),
+  /** The name the brokers' certificates must carry, when it is not the host in the broker address. */
+  KAFKA_TLS_SERVER_NAME: z.string().optional(),
+  /** SASL mechanism: plain, scram-sha-256, scram-sha-512 or oauthbearer; unset: no SASL. */
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer']).optional(),
+  /** SASL user name (plain, scram-*); `$ConnectionString` for Azure Event Hubs. */
+  KAFKA_SASL_USERNAME: z.string().optional(),
+  /** SASL password (plain, scram-*), from a Secret; or KAFKA_SASL_PASSWORD_FILE. */
+  KAFKA_SASL_PASSWORD: z.string().optional(),
+  /** A file holding the SASL password (a mounted Secret); read at start. */
+  KAFKA_SASL_PASSWORD_FILE: z.string().optional(),
+  /** oauthbearer: a file holding the current token, read again at every authentication (a sidecar or projected token refreshes it). */
+  KAFKA_SASL_OAUTHBEARER_TOKEN_FILE: z.string().optional(),
+  /** oauthbearer: an OAuth 2.0 token endpoint for the client-credentials grant (e.g. Entra ID's /oauth2/v2.0/token). */
+  KAFKA_SASL_OAUTHBEARER_TOKEN_URL: z.url().optional(),
+  /** oauthbearer with a token endpoint: the client id. */
+  KAFKA_SASL_OAUTHBEARER_CLIENT_ID: z.string().optional(),
+  /** oauthbearer with a token endpoint: a file holding the client secret. */
+  KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET_FILE: z.string().optional(),
+  /** oauthbearer with a token endpoint: the scope asked for (Event Hubs: `https://<namespace>.servicebus.windows.net/.default`). */
+  KAFKA_SASL_OAUTHBEARER_SCOPE: z.string().optional(),
 });
+
+/** The rules across the common variables; each problem names the variable that fixes it. */
+function checkCommonRules(config: ServiceConfig, context: z.RefinementCtx): void {
+  const problem = (variable: string, text: string) => addConfigProblem(context, variable, text);
+  if (config.NODE_EXTRA_CA_CERTS && !isReadableFile(config.NODE_EXTRA_CA_CERTS)) {
+    problem('NODE_EXTRA_CA_CERTS', 'names a file that cannot be read');
+  }
+  if (!config.KAFKA_TLS) {
+    for (const name of ['KAFKA_TLS_CA_FILE', 'KAFKA_TLS_CERT_FILE', 'KAFKA_TLS_KEY_FILE', 'KAFKA_TLS_SERVER_NAME'] as const) {
+      if (config[name]) problem(name, 'is set but KAFKA_TLS is not true');
+    }
+  }
+  if (Boolean(config.KAFKA_TLS_CERT_FILE) !== Boolean(config.KAFKA_TLS_KEY_FILE)) {
+    problem(
+      config.KAFKA_TLS_CERT_FILE ? 'KAFKA_TLS_KEY_FILE' : 'KAFKA_TLS_CERT_FILE',
+      'is required with the other of KAFKA_TLS_CERT_FILE/KAFKA_TLS_KEY_FILE',
+    );
+  }
+  for (const name of [
+    'KAFKA_TLS_CA_FILE',
+    'KAFKA_TLS_CERT_FILE',
+    'KAFKA_TLS_KEY_FILE',
+    'KAFKA_SASL_PASSWORD_FILE',
+    'KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET_FILE',
+  ] as const) {
+    const file = config[name];
+    if (file && !isReadableFile(file)) problem(name, 'names a file that cannot be read');
+  }
+  const mechanism = config.KAFKA_SASL_MECHANISM;
+  const saslOnly = [
+    'KAFKA_SASL_USERNAME',
+    'KAFKA_SASL_PASSWORD',
+    'KAFKA_SASL_PASSWORD_FILE',
+    'KAFKA_SASL_OAUTHBEARER_TOKEN_FILE',
+    'KAFKA_SASL_OAUTHBEARER_TOKEN_URL',
+    'KAFKA_SASL_OAUTHBEARER_CLIENT_ID',
+    'KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET_FILE',
+    'KAFKA_SASL_OAUTHBEARER_SCOPE',
+  ] as const;
+  if (!mechanism) {
+    for (const name of saslOnly) if (config[name]) problem(name, 'is set but KAFKA_SASL_MECHANISM is not');
+    return;
+  }
+  if (mechanism === 'oauthbearer') {
+    const byFile = Boolean(config.KAFKA_SASL_OAUTHBEARER_TOKEN_FILE);
+    const byEndpoint = Boolean(config.KAFKA_SASL_OAUTHBEARER_TOKEN_URL);
+    if (byFile === byEndpoint) {
+      problem(
+        'KAFKA_SASL_OAUTHBEARER_TOKEN_FILE',
+        'or KAFKA_SASL_OAUTHBEARER_TOKEN_URL (exactly one) is required when KAFKA_SASL_MECHANISM=oauthbearer',
+      );
+    }
+    if (byEndpoint) {
+      for (const name of ['KAFKA_SASL_OAUTHBEARER_CLIENT_ID', 'KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET_FILE'] as const) {
+        if (!config[name]) problem(name, 'is required with KAFKA_SASL_OAUTHBEARER_TOKEN_URL');
+      }
+    }
+    return;
+  }
+  if (!config.KAFKA_SASL_USERNAME) problem('KAFKA_SASL_USERNAME', `is required when KAFKA_SASL_MECHANISM=${mechanism}`);
+  if (Boolean(config.KAFKA_SASL_PASSWORD) === Boolean(config.KAFKA_SASL_PASSWORD_FILE)) {
+    problem(
+      'KAFKA_SASL_PASSWORD_FILE',
+      `or KAFKA_SASL_PASSWORD (exactly one) is required when KAFKA_SASL_MECHANISM=${mechanism}`,
+    );
+  }
+}
+
+function isReadableFile(file: string): boolean {
+  try {
+    accessSync(file, constants.R_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
 
 export type ServiceConfig = z.infer<typeof serviceConfigSchema>;

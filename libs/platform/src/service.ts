@@ -62,9 +62,10 @@ export async function runService<S extends ConfigSchema>(options: RunServiceOpti
   try {
     parts = await options.wire(config, logger);
   } catch (error) {
-    if (error instanceof ConfigError) {
+    const configError = findConfigError(error);
+    if (configError) {
       // A configuration problem found while wiring is still one: named on stderr, exit code 78.
-      process.stderr.write(`${options.name}: ${error.message}\n`);
+      process.stderr.write(`${options.name}: ${configError.message}\n`);
       await telemetry.shutdown();
       process.exit(78);
     }
@@ -89,11 +90,27 @@ export async function runService<S extends ConfigSchema>(options: RunServiceOpti
       () => logger.info({ ms: Math.round(performance.now() - started) }, `${options.name}: consumers started`),
       async (error: unknown) => {
         if (shutdown.started) return;
-        logger.fatal({ err: error }, `${options.name}: start-up failed`);
+        // A dependency that refused the configured credentials or certificates (e.g. Kafka's SASL):
+        // a configuration error like any other, named on stderr, exit code 78.
+        const configError = findConfigError(error);
+        if (configError) process.stderr.write(`${options.name}: ${configError.message}\n`);
+        else logger.fatal({ err: error }, `${options.name}: start-up failed`);
         await shutdown.run('start-up failed');
-        process.exit(1);
+        process.exit(configError ? 78 : 1);
       },
     );
   }
   return { port, logger, stop: (reason) => shutdown.run(reason) };
+}
+
+/** The ConfigError that `error` is, or that caused it (retries keep each attempt's error). */
+export function findConfigError(error: unknown, depth = 0): ConfigError | undefined {
+  if (error instanceof ConfigError) return error;
+  if (typeof error !== 'object' || error === null || depth > 8) return undefined;
+  const { cause, errors } = error as { cause?: unknown; errors?: unknown };
+  const found = findConfigError(cause, depth + 1);
+  if (found) return found;
+  if (Array.isArray(errors))
+    for (const item of errors) if (findConfigError(item, depth + 1)) return findConfigError(item, depth + 1);
+  return undefined;
 }

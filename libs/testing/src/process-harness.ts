@@ -35,7 +35,10 @@ interface FerretDbHandle {
 interface TestInfraModule {
   startAll(options?: { log?: (line: string) => void }): Promise<{ kafka?: { brokers: string }; ferretdb?: { url: string } }>;
   stopAll(state: { kafka?: { brokers: string }; ferretdb?: { url: string } } | null | undefined): Promise<void>;
-  startKafka(options?: { log?: (line: string) => void }): Promise<KafkaHandle>;
+  startKafka(options?: {
+    log?: (line: string) => void;
+    secure?: { users?: { name: string; password: string }[] };
+  }): Promise<KafkaHandle & { secure?: SecureKafkaListeners }>;
   startFerretDb(options?: { log?: (line: string) => void }): Promise<FerretDbHandle>;
   stopProcess(pid: number, options?: { timeoutMs?: number }): Promise<unknown>;
   installKafka(options?: { log?: (line: string) => void }): Promise<{ libsDir: string }>;
@@ -144,6 +147,66 @@ export async function startDedicatedKafka(): Promise<DedicatedKafka> {
       rmSync(handle.runDir ?? handle.dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The TLS listeners of a secure test broker and what a client needs for them. */
+export interface SecureKafkaListeners {
+  /** `127.0.0.1:<port>` of the SASL_SSL listener: PLAIN and SCRAM-SHA-256/512 for each user, OAUTHBEARER with unsigned tokens. */
+  saslSslBrokers: string;
+  /** `127.0.0.1:<port>` of the SSL listener that requires a client certificate from the CA. */
+  sslBrokers: string;
+  users: { name: string; password: string }[];
+  /** PEM file of the CA that signed the broker's certificate (and the client's). */
+  caFile: string;
+  clientCertFile: string;
+  clientKeyFile: string;
+}
+
+/** A broker of one test's own with TLS and SASL listeners besides its PLAINTEXT one. */
+export interface SecureKafka extends SecureKafkaListeners {
+  /** The PLAINTEXT listener (for set-up that needs no credentials). */
+  plaintextBrokers: string;
+  /** Stops it and removes its data directory (its CA with it). */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Starts a single-node Kafka broker through tools/test-infra with a SASL_SSL listener (users created
+ * for PLAIN and SCRAM) and an SSL listener requiring a client certificate, both with a CA made for
+ * it, as a managed cluster would be.
+ */
+export async function startSecureKafka(users: { name: string; password: string }[]): Promise<SecureKafka> {
+  const infra = await loadTestInfra();
+  const handle = await infra.startKafka({ log: () => undefined, secure: { users } });
+  if (!handle.secure) throw new Error('test-infra: startKafka returned no secure listeners');
+  return {
+    ...handle.secure,
+    plaintextBrokers: handle.brokers,
+    async dispose() {
+      await infra.stopProcess(handle.pid);
+      rmSync(handle.runDir ?? handle.dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A throw-away CA (tools/test-infra `createTestCa`, openssl): PEM files in `dir`. */
+export interface TestCertificateAuthority {
+  dir: string;
+  caFile: string;
+  ca: string;
+  /** A leaf for serverAuth and clientAuth, for `hosts` (default 127.0.0.1 and localhost); `.crt` is the chain. */
+  issue(
+    name: string,
+    options?: { hosts?: string[]; days?: number },
+  ): { certFile: string; keyFile: string; cert: string; key: string };
+}
+
+/** Creates a test CA named `name` in `dir` with the openssl CLI. */
+export async function createTestCertificateAuthority(dir: string, name: string): Promise<TestCertificateAuthority> {
+  const module = (await import(pathToFileURL(path.join(workspaceRoot, 'tools', 'test-infra', 'test-ca.mjs')).href)) as {
+    createTestCa(dir: string, options: { name: string }): TestCertificateAuthority;
+  };
+  return module.createTestCa(dir, { name });
 }
 
 /** Sends SIGKILL to `pid` and waits until the process is gone. */

@@ -116,6 +116,30 @@ export const hostConfigSchema = z
             .string()
             .regex(/^[A-Za-z0-9._-]{1,64}$/)
             .optional(),
+          /** TLS to the brokers (present = on): the KAFKA_TLS_* variables of each service. */
+          tls: z
+            .object({
+              caFile: z.string().min(1).optional(),
+              certFile: z.string().min(1).optional(),
+              keyFile: z.string().min(1).optional(),
+              serverName: z.string().min(1).optional(),
+            })
+            .strict()
+            .optional(),
+          /** SASL (the KAFKA_SASL_* variables): secrets only as files. */
+          sasl: z
+            .object({
+              mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer']),
+              username: z.string().min(1).optional(),
+              passwordFile: z.string().min(1).optional(),
+              oauthbearerTokenFile: z.string().min(1).optional(),
+              oauthbearerTokenUrl: z.url().optional(),
+              oauthbearerClientId: z.string().min(1).optional(),
+              oauthbearerClientSecretFile: z.string().min(1).optional(),
+              oauthbearerScope: z.string().min(1).optional(),
+            })
+            .strict()
+            .optional(),
         }),
       ])
       .default({ kind: 'embedded' }),

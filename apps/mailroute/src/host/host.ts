@@ -247,6 +247,27 @@ interface EnvironmentInputs {
   tenants: readonly TenantConfig[];
 }
 
+/** The common KAFKA_* variables (TLS, SASL) for the `bus` configuration; each service validates them. */
+function kafkaSecurityEnvironment(bus: HostConfig['bus']): Record<string, string> {
+  if (bus.kind !== 'kafka') return {};
+  const entries: [string, string | undefined][] = [
+    ['KAFKA_TLS', bus.tls ? 'true' : undefined],
+    ['KAFKA_TLS_CA_FILE', bus.tls?.caFile],
+    ['KAFKA_TLS_CERT_FILE', bus.tls?.certFile],
+    ['KAFKA_TLS_KEY_FILE', bus.tls?.keyFile],
+    ['KAFKA_TLS_SERVER_NAME', bus.tls?.serverName],
+    ['KAFKA_SASL_MECHANISM', bus.sasl?.mechanism],
+    ['KAFKA_SASL_USERNAME', bus.sasl?.username],
+    ['KAFKA_SASL_PASSWORD_FILE', bus.sasl?.passwordFile],
+    ['KAFKA_SASL_OAUTHBEARER_TOKEN_FILE', bus.sasl?.oauthbearerTokenFile],
+    ['KAFKA_SASL_OAUTHBEARER_TOKEN_URL', bus.sasl?.oauthbearerTokenUrl],
+    ['KAFKA_SASL_OAUTHBEARER_CLIENT_ID', bus.sasl?.oauthbearerClientId],
+    ['KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET_FILE', bus.sasl?.oauthbearerClientSecretFile],
+    ['KAFKA_SASL_OAUTHBEARER_SCOPE', bus.sasl?.oauthbearerScope],
+  ];
+  return Object.fromEntries(entries.filter((entry): entry is [string, string] => entry[1] !== undefined));
+}
+
 /** The variables a service's own `main.ts` would read, for the host's configuration. */
 export function serviceEnvironment(name: ServiceName, inputs: EnvironmentInputs): Env {
   const { config, secrets, addresses } = inputs;
@@ -255,6 +276,7 @@ export function serviceEnvironment(name: ServiceName, inputs: EnvironmentInputs)
   const kafka = config.bus.kind === 'kafka' ? config.bus.brokers.join(',') : undefined;
   const groupPrefix = config.bus.kind === 'kafka' && config.bus.consumerGroupPrefix ? `${config.bus.consumerGroupPrefix}-` : '';
   const common: Record<string, string> = {
+    ...kafkaSecurityEnvironment(config.bus),
     GRPC_HOST: '127.0.0.1',
     GRPC_PORT: String(inputs.port),
     LOG_LEVEL: config.logLevel,

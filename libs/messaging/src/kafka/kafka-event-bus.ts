@@ -8,9 +8,10 @@ import {
   type Producer,
   Partitioners,
 } from 'kafkajs';
-import { withRetry, type Logger } from '@mailroute/platform';
+import { ConfigError, withRetry, type Logger } from '@mailroute/platform';
 import { deliver, publishTraced, redeliveryOf } from '../delivery';
 import { BusClosedError, BusUnavailableError } from '../errors';
+import { toKafkaConfigError, type KafkaSecurity } from './kafka-security';
 import type { EventBus, OutgoingMessage, PartitionAssignment, SubscribeOptions, Subscription } from '../ports/event-bus.port';
 
 export interface KafkaEventBusOptions {
@@ -39,9 +40,20 @@ export interface KafkaEventBusOptions {
    * that long). Defaults 250 ms and 2 s.
    */
   retry?: { initialDelayMs?: number; maxDelayMs?: number };
-  /** Extra kafkajs settings (ssl, sasl, timeouts). */
-  kafka?: Omit<KafkaConfig, 'brokers' | 'clientId' | 'logCreator'>;
+  /**
+   * TLS and SASL (kafkaSecurityFromConfig). A broker that rejects them — credentials refused, its
+   * certificate not trusted — fails start-up with a ConfigError naming
+   * the variable to fix, instead of being retried like a broker that is away. Default: plaintext.
+   */
+  security?: KafkaSecurity;
+  /** Extra kafkajs settings (timeouts). */
+  kafka?: Omit<KafkaConfig, 'brokers' | 'clientId' | 'logCreator' | 'ssl' | 'sasl'>;
 }
+
+const plaintext: KafkaSecurity = {
+  summary: { tls: false },
+  variables: { credentials: 'KAFKA_SASL_MECHANISM', trust: 'KAFKA_TLS_CA_FILE' },
+};
 
 const defaultOptions = {
   partitionsConsumedConcurrently: 1,
@@ -66,13 +78,17 @@ export class KafkaEventBus implements EventBus {
   private closed = false;
   /** Aborted by close(): ends the waits for a broker that is away. */
   private readonly closing = new AbortController();
+  private readonly security: KafkaSecurity;
 
   constructor(options: KafkaEventBusOptions) {
     if (options.brokers.length === 0) throw new TypeError('KafkaEventBus: brokers must name at least one broker');
     this.options = { ...defaultOptions, ...options, retry: { ...defaultOptions.retry, ...options.retry } };
     const logger = options.logger;
+    this.security = options.security ?? plaintext;
     this.kafka = new Kafka({
       ...options.kafka,
+      ...(this.security.ssl ? { ssl: this.security.ssl } : {}),
+      ...(this.security.sasl ? { sasl: this.security.sasl } : {}),
       retry: { ...this.kafkaRetry(5), ...options.kafka?.retry },
       brokers: [...options.brokers],
       clientId: options.clientId,
@@ -141,7 +157,11 @@ export class KafkaEventBus implements EventBus {
         try {
           return await operation();
         } catch (error) {
-          throw error instanceof BusUnavailableError ? error : new BusUnavailableError(`kafka: ${what} failed`, error);
+          if (error instanceof ConfigError) throw error;
+          throw (
+            toKafkaConfigError(error, this.security) ??
+            (error instanceof BusUnavailableError ? error : new BusUnavailableError(`kafka: ${what} failed`, error))
+          );
         }
       },
       {
@@ -153,6 +173,16 @@ export class KafkaEventBus implements EventBus {
           this.options.logger?.warn({ err: error, attempt, delayMs: Math.round(delayMs) }, `kafka: ${what} failed; trying again`),
       },
     );
+  }
+
+  /**
+   * Connects the producer, waiting for a broker that is away like ensureTopics does; rejects at once
+   * with a ConfigError when the brokers refuse the TLS or SASL settings. A service that only
+   * publishes calls it at start, so a wrong password stops it instead of surfacing at the first event.
+   */
+  async connect(): Promise<void> {
+    this.assertOpen('connect');
+    await this.untilAvailable('connect', () => this.getProducer());
   }
 
   async publish(topic: string, messages: OutgoingMessage | readonly OutgoingMessage[]): Promise<void> {
@@ -172,7 +202,7 @@ export class KafkaEventBus implements EventBus {
           })),
         });
       } catch (error) {
-        throw new BusUnavailableError(`kafka: publish to ${topic} failed`, error);
+        throw toKafkaConfigError(error, this.security) ?? new BusUnavailableError(`kafka: publish to ${topic} failed`, error);
       }
     });
   }
@@ -242,7 +272,7 @@ export class KafkaEventBus implements EventBus {
       return producer;
     })().catch((error: unknown) => {
       this.producerReady = undefined;
-      throw new BusUnavailableError('kafka: producer could not connect', error);
+      throw toKafkaConfigError(error, this.security) ?? new BusUnavailableError('kafka: producer could not connect', error);
     });
     return this.producerReady;
   }
