@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { InProcessEventBus, KafkaEventBus, kafkaSecurityFromConfig, type EventBus } from '@mailroute/messaging';
 import {
   createAuthBrokerTokenClient,
+  grpcClientCredentials,
   startMetrics,
   type Logger,
   type ServiceConfig,
@@ -55,6 +56,7 @@ export async function wireMailboxFetch(
   const tokens = createAuthBrokerTokenClient({
     address: config.MAILBOX_FETCH_AUTH_BROKER_ADDRESS,
     serviceToken: config.MAILBOX_FETCH_AUTH_BROKER_TOKEN,
+    credentials: grpcClientCredentials(config),
   });
   const replicaId = config.MAILBOX_FETCH_REPLICA_ID ?? `${hostname()}-${process.pid}`;
   const service = composeMailboxFetch(

@@ -3,6 +3,7 @@ import { EmbeddedDocumentTable, EmbeddedStore, MongoDocumentTable } from '@mailr
 import { InProcessEventBus, KafkaEventBus, kafkaSecurityFromConfig, type EventBus } from '@mailroute/messaging';
 import {
   createAuthBrokerTokenClient,
+  grpcClientCredentials,
   createCallerAuthenticator,
   startMetrics,
   type Logger,
@@ -73,6 +74,7 @@ export async function wireOutboundSend(
   const tokens = createAuthBrokerTokenClient({
     address: config.OUTBOUND_SEND_AUTH_BROKER_ADDRESS,
     serviceToken: config.OUTBOUND_SEND_AUTH_BROKER_TOKEN,
+    credentials: grpcClientCredentials(config),
   });
   const instruments = createOutboundSendMetrics(metrics.meter);
   const service = createOutboundSend({

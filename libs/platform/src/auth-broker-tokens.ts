@@ -1,3 +1,4 @@
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { AccessTokenServiceDefinition } from '@mailroute/contracts';
 import { Metadata } from 'nice-grpc-common';
 import { createGrpcClient } from './grpc-client';
@@ -25,9 +26,14 @@ export interface AuthBrokerTokenClient {
 export function createAuthBrokerTokenClient(options: {
   address: string;
   serviceToken?: string | undefined;
+  /** TLS to auth-broker (grpcClientCredentials). Default plaintext, for loopback. */
+  credentials?: ChannelCredentials;
   clock?: () => number;
 }): AuthBrokerTokenClient {
-  const handle = createGrpcClient(AccessTokenServiceDefinition, options.address, { deadlineMs: 30_000 });
+  const handle = createGrpcClient(AccessTokenServiceDefinition, options.address, {
+    deadlineMs: 30_000,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+  });
   const clock = options.clock ?? Date.now;
   const cache = new Map<string, { token: IssuedAccessToken; expiresAt: number }>();
   const inflight = new Map<string, Promise<IssuedAccessToken>>();

@@ -96,6 +96,16 @@ describe('the common Kafka security rules (serviceSchema)', () => {
     ).toEqual(['KAFKA_SASL_OAUTHBEARER_CLIENT_ID', 'KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET_FILE']);
   });
 
+  it('allows plaintext gRPC only on loopback, or when GRPC_ALLOW_PLAINTEXT says so explicitly', () => {
+    expect(problemsOf({ GRPC_HOST: '127.0.0.1' })).toEqual([]);
+    expect(problemsOf({ GRPC_HOST: '0.0.0.0' })).toEqual(['GRPC_TLS_CERT_FILE']);
+    expect(problemsOf({ GRPC_HOST: '0.0.0.0', GRPC_ALLOW_PLAINTEXT: 'true' })).toEqual([]);
+    expect(problemsOf({ GRPC_HOST: '0.0.0.0', GRPC_TLS_CERT_FILE: __filename, GRPC_TLS_KEY_FILE: __filename })).toEqual([]);
+    expect(
+      problemsOf({ GRPC_TLS_REQUIRE_CLIENT_CERT: 'true', GRPC_TLS_CERT_FILE: __filename, GRPC_TLS_KEY_FILE: __filename }),
+    ).toEqual(['GRPC_TLS_CA_FILE']);
+  });
+
   it('refuses settings that would be ignored, unreadable files and half a client certificate', () => {
     expect(problemsOf({ KAFKA_SASL_USERNAME: 'u' })).toEqual(['KAFKA_SASL_USERNAME']);
     expect(problemsOf({ KAFKA_TLS_CA_FILE: __filename })).toEqual(['KAFKA_TLS_CA_FILE']);

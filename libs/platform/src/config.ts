@@ -1,4 +1,5 @@
 import { accessSync, constants, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ConfigError } from './errors';
 
@@ -126,6 +127,21 @@ export const serviceConfigSchema = z.object({
   SHUTDOWN_GRACE_MS: env.int({ min: 0, max: 120_000, default: 10_000 }),
   /** Deadline applied to unary calls that arrive without one. */
   GRPC_DEFAULT_DEADLINE_MS: env.int({ min: 100, max: 600_000, default: 30_000 }),
+  /** PEM certificate (chain) the gRPC server presents, and the client certificate for calls to other services; TLS is on when set. */
+  GRPC_TLS_CERT_FILE: z.string().optional(),
+  /** PEM private key of GRPC_TLS_CERT_FILE. */
+  GRPC_TLS_KEY_FILE: z.string().optional(),
+  /** The internal CA (PEM): clients verify the services against it; the server checks client certificates with it. */
+  GRPC_TLS_CA_FILE: z.string().optional(),
+  /** Refuse gRPC clients without a certificate from GRPC_TLS_CA_FILE (mTLS). Default false. */
+  GRPC_TLS_REQUIRE_CLIENT_CERT: env.bool(false),
+  /** How often the certificate, key and CA files are read again (cert-manager rotation without a restart). Default 60 s. */
+  GRPC_TLS_RELOAD_INTERVAL_MS: env.int({ min: 100, max: 3_600_000, default: 60_000 }),
+  /**
+   * Plaintext gRPC on an interface that is not loopback: only when a service mesh's sidecar provides
+   * mTLS, or in a development cluster. Default false: without GRPC_TLS_CERT_FILE, GRPC_HOST must be loopback.
+   */
+  GRPC_ALLOW_PLAINTEXT: env.bool(false),
   /**
    * Read by Node itself when the process starts: PEM CA certificates trusted for every outbound TLS
    * connection besides the built-in roots (MongoDB, Kafka, Graph and Entra through a TLS-inspecting
@@ -165,6 +181,7 @@ export const serviceConfigSchema = z.object({
 /** The rules across the common variables; each problem names the variable that fixes it. */
 function checkCommonRules(config: ServiceConfig, context: z.RefinementCtx): void {
   const problem = (variable: string, text: string) => addConfigProblem(context, variable, text);
+  checkGrpcTlsRules(config, problem);
   if (config.NODE_EXTRA_CA_CERTS && !isReadableFile(config.NODE_EXTRA_CA_CERTS)) {
     problem('NODE_EXTRA_CA_CERTS', 'names a file that cannot be read');
   }
@@ -227,6 +244,37 @@ function checkCommonRules(config: ServiceConfig, context: z.RefinementCtx): void
       `or KAFKA_SASL_PASSWORD (exactly one) is required when KAFKA_SASL_MECHANISM=${mechanism}`,
     );
   }
+}
+
+/** TLS between services: plaintext only on loopback (ARCHITECTURE.md, security model) or when explicitly allowed. */
+function checkGrpcTlsRules(config: ServiceConfig, problem: (variable: string, text: string) => void): void {
+  if (Boolean(config.GRPC_TLS_CERT_FILE) !== Boolean(config.GRPC_TLS_KEY_FILE)) {
+    problem(
+      config.GRPC_TLS_CERT_FILE ? 'GRPC_TLS_KEY_FILE' : 'GRPC_TLS_CERT_FILE',
+      'is required with the other of GRPC_TLS_CERT_FILE/GRPC_TLS_KEY_FILE',
+    );
+  }
+  for (const name of ['GRPC_TLS_CERT_FILE', 'GRPC_TLS_KEY_FILE', 'GRPC_TLS_CA_FILE'] as const) {
+    const file = config[name];
+    if (file && !isReadableFile(file)) problem(name, 'names a file that cannot be read');
+  }
+  if (config.GRPC_TLS_REQUIRE_CLIENT_CERT) {
+    if (!config.GRPC_TLS_CA_FILE) problem('GRPC_TLS_CA_FILE', 'is required when GRPC_TLS_REQUIRE_CLIENT_CERT=true');
+    if (!config.GRPC_TLS_CERT_FILE) problem('GRPC_TLS_CERT_FILE', 'is required when GRPC_TLS_REQUIRE_CLIENT_CERT=true');
+  }
+  if (!config.GRPC_TLS_CERT_FILE && !config.GRPC_ALLOW_PLAINTEXT && !isLoopbackHost(config.GRPC_HOST)) {
+    problem(
+      'GRPC_TLS_CERT_FILE',
+      'is required when GRPC_HOST is not a loopback address (plaintext gRPC only on loopback, or with GRPC_ALLOW_PLAINTEXT=true behind a mesh)',
+    );
+  }
+}
+
+/** Whether `host` is a loopback interface: the only place plaintext gRPC is allowed without a mesh. */
+export function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1' || host === '[::1]';
 }
 
 function isReadableFile(file: string): boolean {

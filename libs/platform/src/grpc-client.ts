@@ -1,3 +1,4 @@
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { createChannel, createClientFactory, type Channel, type Client, type CompatServiceDefinition } from 'nice-grpc';
 import { deadlineMiddleware } from 'nice-grpc-client-middleware-deadline';
 import { openTelemetryClientMiddleware } from 'nice-grpc-opentelemetry';
@@ -5,6 +6,8 @@ import { openTelemetryClientMiddleware } from 'nice-grpc-opentelemetry';
 export interface GrpcClientOptions {
   /** Deadline for each call unless the caller passes one. Default 10 s. */
   deadlineMs?: number;
+  /** TLS to the service (grpcClientCredentials). Default plaintext, for loopback. */
+  credentials?: ChannelCredentials;
 }
 
 export interface GrpcClientHandle<Service extends CompatServiceDefinition> {
@@ -22,7 +25,7 @@ export function createGrpcClient<Service extends CompatServiceDefinition>(
   address: string,
   options: GrpcClientOptions = {},
 ): GrpcClientHandle<Service> {
-  const channel = createChannel(address);
+  const channel = createChannel(address, options.credentials);
   const deadlineMs = options.deadlineMs ?? 10_000;
   const client = createClientFactory()
     .use(openTelemetryClientMiddleware())

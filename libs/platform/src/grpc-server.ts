@@ -1,3 +1,4 @@
+import type { ServerCredentials } from '@grpc/grpc-js';
 import type { CallContext, ServerMiddleware, ServerMiddlewareCall } from 'nice-grpc-common';
 import { ServerError, Status } from 'nice-grpc-common';
 import { createServer, type CompatServiceDefinition, type ServiceImplementation } from 'nice-grpc';
@@ -52,8 +53,11 @@ export interface GrpcServerOptions {
 }
 
 export interface GrpcServer {
-  /** Binds `host:port` (port 0 picks one) and returns the bound port. Loopback plaintext only. */
-  listen(host: string, port: number): Promise<number>;
+  /**
+   * Binds `host:port` (port 0 picks one) and returns the bound port; plaintext unless `credentials`
+   * (grpcServerCredentials) say otherwise — the config rules keep plaintext to loopback.
+   */
+  listen(host: string, port: number, credentials?: ServerCredentials): Promise<number>;
   /** Flips every registered service (and the overall server) in grpc.health.v1. */
   setServing(serving: boolean): void;
   /**
@@ -104,8 +108,8 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   };
 
   return {
-    async listen(host, port) {
-      const bound = await server.listen(`${host}:${port}`);
+    async listen(host, port, credentials) {
+      const bound = await server.listen(`${host}:${port}`, credentials);
       setServing(true);
       return bound;
     },

@@ -7,6 +7,7 @@ export * from './logger';
 export * from './telemetry';
 export * from './grpc-server';
 export * from './grpc-client';
+export * from './grpc-tls';
 export * from './shutdown';
 export * from './service';
 export * from './secret-box';

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { loadConfig, serviceSchema, type ConfigSchema, type Env, type serviceConfigSchema } from './config';
 import { ConfigError } from './errors';
 import type { GrpcServer } from './grpc-server';
+import { grpcServerCredentials } from './grpc-tls';
 import { createLogger, type Logger } from './logger';
 import { createShutdown, onTerminationSignals, type ShutdownStep } from './shutdown';
 import { startTelemetry } from './telemetry';
@@ -75,7 +76,7 @@ export async function runService<S extends ConfigSchema>(options: RunServiceOpti
     process.exit(1);
   }
   const { server } = parts;
-  const port = await server.listen(config.GRPC_HOST, config.GRPC_PORT);
+  const port = await server.listen(config.GRPC_HOST, config.GRPC_PORT, grpcServerCredentials(config));
   const shutdown = createShutdown(logger, [
     { name: 'grpc server', run: () => server.shutdown(config.SHUTDOWN_GRACE_MS) },
     ...(parts.closeAfterServer ?? []),
@@ -83,7 +84,8 @@ export async function runService<S extends ConfigSchema>(options: RunServiceOpti
     { name: 'logger', run: () => new Promise<void>((resolve) => logger.flush(() => resolve())) },
   ]);
   onTerminationSignals(shutdown);
-  logger.info({ host: config.GRPC_HOST, port }, `${options.name} listening`);
+  const tls = config.GRPC_TLS_CERT_FILE ? (config.GRPC_TLS_REQUIRE_CLIENT_CERT ? 'mtls' : 'tls') : 'plaintext';
+  logger.info({ host: config.GRPC_HOST, port, tls }, `${options.name} listening`);
   if (parts.startAfterListen) {
     const started = performance.now();
     parts.startAfterListen().then(
