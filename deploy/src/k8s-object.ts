@@ -58,6 +58,7 @@ export interface Container {
   startupProbe?: Probe;
   lifecycle?: { preStop?: { sleep?: { seconds: number }; exec?: unknown } };
   securityContext?: SecurityContext;
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
 }
 
 export interface PodSpec {
@@ -66,6 +67,7 @@ export interface PodSpec {
   securityContext?: SecurityContext & { runAsGroup?: number; fsGroup?: number };
   terminationGracePeriodSeconds?: number;
   automountServiceAccountToken?: boolean;
+  volumes?: ({ name: string } & Record<string, unknown>)[];
 }
 
 export interface PodTemplate {

@@ -103,6 +103,17 @@ describe.each(overlays)('the %s overlay', (overlay: Overlay) => {
     ]);
   });
 
+  it.each(services)('mounts the optional CA bundle ConfigMap into %s, for NODE_EXTRA_CA_CERTS', (service) => {
+    const { spec } = templateOf(objects, service);
+    const volume = spec.volumes?.find((entry) => entry.name === 'ca-bundle');
+    expect(volume?.['configMap']).toEqual({ name: 'mailroute-ca-bundle', optional: true });
+    expect(spec.containers[0]?.volumeMounts).toContainEqual({
+      name: 'ca-bundle',
+      mountPath: '/etc/mailroute/ca-bundle',
+      readOnly: true,
+    });
+  });
+
   it('references Secrets by name only and ships none', () => {
     expect(objects.filter((object) => object.kind === 'Secret')).toEqual([]);
   });
