@@ -124,7 +124,8 @@ export default [
     },
   },
   {
-    files: ['**/*.spec.ts'],
+    // Test and bench support outside production folders (an app's test/: harnesses, simulators, fixtures; its bench/: bench bodies) is held to the spec rules.
+    files: ['**/*.spec.ts', 'apps/*/test/**/*.ts', 'apps/*/bench/**/*.ts'],
     rules: {
       '@nx/enforce-module-boundaries': [
         'error',

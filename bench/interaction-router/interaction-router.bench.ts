@@ -24,7 +24,7 @@ async function main(): Promise<number> {
   try {
     const child = spawn(
       process.execPath,
-      ['--expose-gc', '--import', 'tsx', path.join(root, 'apps/interaction-router/src/testing/router-bench.ts')],
+      ['--expose-gc', '--import', 'tsx', path.join(root, 'apps/interaction-router/bench/router-bench.ts')],
       {
         cwd: root,
         stdio: 'inherit',

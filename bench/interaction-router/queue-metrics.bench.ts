@@ -1,6 +1,6 @@
 // interaction-router queue metrics: what one snapshot of the queue gauges (two scans of the
 // interactions per tenant, the same computation as GetQueueStatistics) costs on FerretDB v1, and
-// what one scrape of /metrics costs. Spawns apps/interaction-router/src/metrics/queue-metrics-bench.ts
+// what one scrape of /metrics costs. Spawns apps/interaction-router/bench/queue-metrics-bench.ts
 // (the bench project may not import an app's sources).
 // Run: node tools/scripts/run-ts.mjs bench/interaction-router/queue-metrics.bench.ts
 // Env: BENCH_TENANTS (default 2), BENCH_QUEUES (5), BENCH_INTERACTIONS per tenant (300), BENCH_SNAPSHOTS (5);
@@ -11,7 +11,7 @@ import path from 'node:path';
 const root = path.resolve(__dirname, '../..');
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', path.join(root, 'apps/interaction-router/src/metrics/queue-metrics-bench.ts')],
+  ['--import', 'tsx', path.join(root, 'apps/interaction-router/bench/queue-metrics-bench.ts')],
   {
     cwd: root,
     stdio: 'inherit',

@@ -10,7 +10,7 @@ import {
 } from '@mailroute/contracts';
 import { eventKey, events, toEventMessage } from '@mailroute/messaging';
 import { randomId, startDedicatedKafka, testInfra, waitFor, type DedicatedKafka } from '@mailroute/testing';
-import { startRouterDesk, type RouterDesk } from './testing/router-harness';
+import { startRouterDesk, type RouterDesk } from '../test/router-harness';
 
 const slow = { timeoutMs: 120_000, intervalMs: 500 };
 
@@ -34,7 +34,6 @@ describe('interaction-router: sends it did not originate', () => {
       tenant,
       directory,
       infra: { kafkaBrokers: [kafka.brokers], mongoUrl: testInfra().mongoUrl },
-      waitFor,
       queues: [
         { queueId: 'support', displayName: 'Support', offerTimeoutSeconds: 300 },
         { queueId: 'nobody', displayName: 'Nobody staffs it', offerTimeoutSeconds: 300 },

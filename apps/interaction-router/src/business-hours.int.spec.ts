@@ -7,7 +7,7 @@ import {
   type InteractionRouterServiceClient,
 } from '@mailroute/contracts';
 import { randomId, testInfra, waitFor } from '@mailroute/testing';
-import { collectStream, createTestIdentityProvider, startHarness, type Harness } from './testing/router-harness';
+import { collectStream, createTestIdentityProvider, startHarness, type Harness } from '../test/router-harness';
 
 /**
  * Business calendars through the workload-manager API and the planner: one router replica on real
@@ -36,7 +36,6 @@ describe('business hours through the router', () => {
     idp = await createTestIdentityProvider(new Map(Object.values(tenants).map((tenant) => [dirs[tenant] ?? '', tenant])));
     harness = await startHarness({
       infra: testInfra(),
-      waitFor,
       replicas: 1,
       tenants: Object.values(tenants),
       verifier: idp.verifier,

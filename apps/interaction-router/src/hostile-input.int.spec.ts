@@ -6,8 +6,8 @@ import {
   InteractionState,
 } from '@mailroute/contracts';
 import { idRuleOf, requestDescriptorOf, tsProtoName } from '@mailroute/platform';
-import { randomId, testInfra, waitFor } from '@mailroute/testing';
-import { createTestIdentityProvider, startHarness, type Harness } from './testing/router-harness';
+import { randomId, testInfra } from '@mailroute/testing';
+import { createTestIdentityProvider, startHarness, type Harness } from '../test/router-harness';
 
 /**
  * Hostile input on the router's two services over a real socket (real Kafka and FerretDB): an id of
@@ -61,7 +61,7 @@ describe('hostile input on the router', () => {
 
   beforeAll(async () => {
     const idp = await createTestIdentityProvider(new Map([[directory, tenant]]));
-    harness = await startHarness({ infra: testInfra(), waitFor, replicas: 1, tenants: [tenant], verifier: idp.verifier });
+    harness = await startHarness({ infra: testInfra(), replicas: 1, tenants: [tenant], verifier: idp.verifier });
     await harness.admin(tenant).createQueue({ queueId: 'support', queue: { displayName: 'Support' } });
     await harness.admin(tenant).createAgent({
       agentId: 'anna',

@@ -9,7 +9,7 @@ import {
   startHarness,
   type Harness,
   watchOutboundRequests,
-} from './testing/router-harness';
+} from '../test/router-harness';
 
 const collect = collectStream;
 
@@ -23,8 +23,8 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
 
   beforeAll(async () => {
     idp = await createTestIdentityProvider(new Map([[directory, tenant]]));
-    harness = await startHarness({ infra: testInfra(), waitFor, replicas: 1, tenants: [tenant], verifier: idp.verifier });
-    const watch = await watchOutboundRequests(harness, tenant, waitFor);
+    harness = await startHarness({ infra: testInfra(), replicas: 1, tenants: [tenant], verifier: idp.verifier });
+    const watch = await watchOutboundRequests(harness, tenant);
     outbound = watch.subscription;
     outboundRequests = watch.requests;
     const admin = harness.admin(tenant);

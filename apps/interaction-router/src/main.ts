@@ -6,5 +6,5 @@ import { configSchema } from './config';
 void runService({
   name: 'interaction-router',
   configSchema,
-  wire: async (config, logger) => (await import('./service.js')).wireInteractionRouter(config, logger),
+  wire: async (config, logger) => (await import('./wiring.js')).wireInteractionRouter(config, logger),
 });

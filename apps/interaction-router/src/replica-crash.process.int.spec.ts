@@ -30,7 +30,7 @@ import {
   type ServiceProcess,
 } from '@mailroute/testing';
 import { openMongoRouterStores, type RouterStores } from './store/router-stores';
-import { DesktopLedger, runSimulatedAgent } from './testing/desktop-agent-simulator';
+import { DesktopLedger, runSimulatedAgent } from '../test/desktop-agent-simulator';
 
 /**
  * A router replica crashes under load (issue 6: "kill one replica mid-run → same result").
@@ -40,7 +40,7 @@ import { DesktopLedger, runSimulatedAgent } from './testing/desktop-agent-simula
  * earlier suite's events). N agents sign in with Microsoft (device code against the graph sandbox's
  * demo tenant, users added through its admin API), each keeps a desktop stream on one of the two
  * processes and accepts, replies to (Reply → OutboundRequest) and completes what it is offered
- * (testing/desktop-agent-simulator.ts), reconnecting to the surviving process when its stream breaks.
+ * (test/desktop-agent-simulator.ts), reconnecting to the surviving process when its stream breaks.
  * InboundEmail events are published on the bus: three quarters first, the rest right after the crash.
  *
  * When a third are completed, the agents stop accepting (the offers their streams show stay

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { InteractionState, OutboundRequest, SendKind, SendState } from '@mailroute/contracts';
 import { eventKey, events, fromEventMessage, KafkaEventBus, toEventMessage, type Subscription } from '@mailroute/messaging';
 import { randomId, startDedicatedKafka, testInfra, waitFor, type DedicatedKafka } from '@mailroute/testing';
-import { startRouterDesk, type RouterDesk } from './testing/router-harness';
+import { startRouterDesk, type RouterDesk } from '../test/router-harness';
 
 const slow = { timeoutMs: 120_000, intervalMs: 250 };
 
@@ -24,7 +24,6 @@ describe('interaction-router: replies accepted while Kafka is down', () => {
       tenant,
       directory,
       infra: { kafkaBrokers: [kafka.brokers], mongoUrl: testInfra().mongoUrl },
-      waitFor,
       queues: [{ queueId: 'support', displayName: 'Support', offerTimeoutSeconds: 120 }],
       agent: { agentId: 'ola', displayName: 'Ola', capacity: 2 },
       relayIntervalMs: 500,

@@ -10,7 +10,7 @@ import {
 } from '@mailroute/contracts';
 import { randomId, testInfra, waitFor } from '@mailroute/testing';
 import { createConfigRepository } from './routing/config-repository';
-import { createTestIdentityProvider, startHarness, type Harness } from './testing/router-harness';
+import { createTestIdentityProvider, startHarness, type Harness } from '../test/router-harness';
 
 /**
  * The workload-manager API's rule testing, rule positions, unique agent sign-in identities, agent
@@ -101,7 +101,6 @@ describe('interaction-router workload-manager API on two replicas', () => {
     idp = await createTestIdentityProvider(new Map(Object.values(tenants).map((tenant) => [dirs[tenant] ?? '', tenant])));
     harness = await startHarness({
       infra: testInfra(),
-      waitFor,
       replicas: 2,
       tenants: Object.values(tenants),
       verifier: idp.verifier,

@@ -19,7 +19,7 @@ import {
   startHarness,
   type Harness,
   watchOutboundRequests,
-} from './testing/router-harness';
+} from '../test/router-harness';
 
 const collect = collectStream;
 
@@ -39,8 +39,8 @@ describe('interaction-router: outbound results', () => {
 
   beforeAll(async () => {
     idp = await createTestIdentityProvider(new Map([[directory, tenant]]));
-    harness = await startHarness({ infra: testInfra(), waitFor, replicas: 1, tenants: [tenant], verifier: idp.verifier });
-    const watch = await watchOutboundRequests(harness, tenant, waitFor);
+    harness = await startHarness({ infra: testInfra(), replicas: 1, tenants: [tenant], verifier: idp.verifier });
+    const watch = await watchOutboundRequests(harness, tenant);
     outbound = watch.subscription;
     requests = watch.requests;
     const admin = harness.admin(tenant);

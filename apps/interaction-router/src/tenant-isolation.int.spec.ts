@@ -6,7 +6,7 @@ import {
   type ConnectResponse,
 } from '@mailroute/contracts';
 import { randomId, testInfra, waitFor } from '@mailroute/testing';
-import { createTestIdentityProvider, startHarness, type Harness } from './testing/router-harness';
+import { createTestIdentityProvider, startHarness, type Harness } from '../test/router-harness';
 
 /**
  * Tenant walls, generated from the service definitions: every RPC of InteractionRouterService and
@@ -102,7 +102,6 @@ describe('tenant isolation over every RPC', () => {
     );
     harness = await startHarness({
       infra: testInfra(),
-      waitFor,
       replicas: 1,
       tenants: [tenantA, tenantB],
       verifier: idp.verifier,

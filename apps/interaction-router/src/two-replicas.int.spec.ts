@@ -3,7 +3,7 @@ import { ClientError, Status } from 'nice-grpc';
 import { InteractionState, type AgentDesktopServiceClient } from '@mailroute/contracts';
 import { events, fromEventMessage, type Subscription } from '@mailroute/messaging';
 import { randomId, testInfra, waitFor } from '@mailroute/testing';
-import { createTestIdentityProvider, startHarness, type Harness } from './testing/router-harness';
+import { createTestIdentityProvider, startHarness, type Harness } from '../test/router-harness';
 
 /** Default 60 / 10 to fit the shared CI machine (FerretDB-bound); the acceptance size is ROUTER_TEST_INTERACTIONS=2000 ROUTER_TEST_AGENTS=50. */
 const interactions = Number(process.env['ROUTER_TEST_INTERACTIONS'] ?? 60);
@@ -23,7 +23,6 @@ describe('two router replicas under load', () => {
     const idp = await createTestIdentityProvider(new Map([[directory, tenant]]));
     harness = await startHarness({
       infra: testInfra(),
-      waitFor,
       replicas: 2,
       tenants: [tenant],
       verifier: idp.verifier,

@@ -3,7 +3,7 @@ import { createChannel, createClient, Metadata, Status, type Channel, type Clien
 import { InteractionRouterServiceDefinition, type InteractionRouterServiceClient } from '@mailroute/contracts';
 import { createEntraTokenVerifier } from '@mailroute/platform';
 import { randomId, signInAsSpa, startTestGraphSandbox, testInfra, waitFor } from '@mailroute/testing';
-import { startHarness, type Harness } from '../testing/router-harness';
+import { startHarness, type Harness } from '../../test/router-harness';
 
 /**
  * Supervisors sign in with Microsoft (the desktop app, as the web console does: auth code + PKCE on the
@@ -93,7 +93,7 @@ describe('supervisors on the workload-manager API with their Entra token', () =>
       issuerFor: (tid) => `${endpoints.baseUrl}/${tid}/v2.0`,
       jwksUrlFor: (tid) => `${endpoints.baseUrl}/${tid}/discovery/v2.0/keys`,
     });
-    harness = await startHarness({ infra: testInfra(), waitFor, replicas: 1, tenants: [tenantA, tenantB], verifier });
+    harness = await startHarness({ infra: testInfra(), replicas: 1, tenants: [tenantA, tenantB], verifier });
 
     await harness.admin(tenantB).createQueue({ queueId: 'b-queue', queue: { displayName: 'B only' } });
     interactionB = `ixn-${randomUUID()}`;

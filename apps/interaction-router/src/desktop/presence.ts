@@ -3,6 +3,7 @@ import { NotFoundError, PermissionDeniedError } from '@mailroute/platform';
 import type { RouterCore } from '../routing/router-core';
 import type { PresenceDocument, RouterStores } from '../store/router-stores';
 import type { DesktopHub, DesktopSession } from './desktop-hub';
+import { agentKey } from '../store/router-keys';
 
 /** The stored presence, with who set it (older records have no `changedBy`: told as SYSTEM). */
 export interface PresenceRecord extends PresenceDocument {
@@ -23,7 +24,7 @@ const systemActor: Actor = { kind: ActorKind.ACTOR_KIND_SYSTEM, id: '', displayN
  */
 export function createPresence(deps: { core: RouterCore; stores: RouterStores; hub?: DesktopHub }) {
   const { core, stores } = deps;
-  const key = (tenantId: string, agentId: string) => `${tenantId}/${agentId}`;
+  const key = agentKey;
 
   async function status(tenantId: string, agentId: string): Promise<AgentStatus> {
     let view = (await core.agentViews(tenantId)).get(agentId);

@@ -29,6 +29,7 @@ import { offerIdOf, offerVersionOf, parseOfferId, toInteraction } from '../routi
 import type { RouterCore } from '../routing/router-core';
 import { listThreadMessages } from './thread-messages';
 import type { RouterStores } from '../store/router-stores';
+import { agentKey } from '../store/router-keys';
 
 export interface DesktopHandlerDeps {
   core: RouterCore;
@@ -71,7 +72,7 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
       if (heartbeatMs < 5_000 || heartbeatMs > 60_000)
         throw new ValidationError('heartbeat_interval', 'must be between 5s and 60s');
       const session = hub.open(context.tenantId, context.agentId, instance);
-      const sessionKey = `${context.tenantId}/${context.agentId}`;
+      const sessionKey = agentKey(context.tenantId, context.agentId);
       let sequence = 0;
       const envelope = (event: NonNullable<ConnectResponse['event']>): ConnectResponse => ({
         sequence: (sequence += 1),
@@ -170,7 +171,7 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
       const parsed = parseOfferId(request.offerId);
       if (!parsed) throw new ValidationError('offer_id', 'is not an offer id');
       const accepted = await core
-        .withRetry(context.tenantId, parsed.interactionId, async (record) => {
+        .rereadOnConflict(context.tenantId, parsed.interactionId, async (record) => {
           if (held(record, context.agentId) && record.version > parsed.version) return record;
           if (
             record.state !== S.INTERACTION_STATE_OFFERED ||
@@ -227,7 +228,7 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
       if (request.dispositionCode.length > 64) throw new ValidationError('disposition_code', 'must be at most 64 characters');
       if (request.note.length > 4096) throw new ValidationError('note', 'must be at most 4096 characters');
       await visible(context, request.interactionId);
-      const done = await core.withRetry(context.tenantId, request.interactionId, async (record) => {
+      const done = await core.rereadOnConflict(context.tenantId, request.interactionId, async (record) => {
         if (record.state === S.INTERACTION_STATE_COMPLETED && record.agentId === context.agentId) return record;
         if (!held(record, context.agentId)) throw new NotFoundError('interaction', request.interactionId);
         return (

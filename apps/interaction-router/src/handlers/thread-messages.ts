@@ -2,8 +2,9 @@ import { InboundMessage, type PageRequest, type ThreadMessage } from '@mailroute
 import { ValidationError } from '@mailroute/platform';
 import { encodePageToken, readPageRequest } from '@mailroute/persistence';
 import type { HtmlSanitizer } from '../desktop/html-sanitizer';
-import { outboundThreadMessage } from '../routing/send-results';
+import { outboundThreadMessage } from '../results/send-results';
 import type { RouterStores } from '../store/router-stores';
+import { tenantPrefix, threadPrefix } from '../store/router-keys';
 
 /**
  * One page of an interaction's thread, oldest first: inbound messages with their HTML sanitized,
@@ -19,7 +20,7 @@ export async function listThreadMessages(
 ): Promise<{ messages: ThreadMessage[]; nextPageToken: string }> {
   const { pageSize, after } = readPageRequest(page ?? {});
   const size = Math.min(pageSize, 20);
-  const prefix = `${tenantId}/${interactionId}/`;
+  const prefix = threadPrefix(tenantId, interactionId);
   // A token is the last key of a page of this thread; anything else (another thread's key) is refused.
   if (after !== undefined && !after.startsWith(prefix))
     throw new ValidationError('page_token', 'does not belong to this interaction');
@@ -28,7 +29,7 @@ export async function listThreadMessages(
     row.document.kind === 'outbound' ? (row.document.json as { sendKey?: string }).sendKey : undefined,
   );
   const sends = await Promise.all(
-    sendKeys.map((key) => (key?.startsWith(`${tenantId}/`) ? deps.stores.sends.get(key) : undefined)),
+    sendKeys.map((key) => (key?.startsWith(tenantPrefix(tenantId)) ? deps.stores.sends.get(key) : undefined)),
   );
   const messages: ThreadMessage[] = rows.map((row, index) => {
     if (row.document.kind === 'inbound') {

@@ -19,10 +19,10 @@ import {
 } from '@mailroute/platform';
 import { metricValue, randomId, scrapeMetrics, testInfra, waitFor, type MetricSample } from '@mailroute/testing';
 import { configSchema } from '../config';
-import { createServer, type RouterServer } from '../server';
-import { wireInteractionRouter } from '../service';
+import { composeInteractionRouter, type RouterServer } from '../compose';
+import { wireInteractionRouter } from '../wiring';
 import { openMongoRouterStores, type RouterStores } from '../store/router-stores';
-import { collectStream, createTestIdentityProvider } from '../testing/router-harness';
+import { collectStream, createTestIdentityProvider } from '../../test/router-harness';
 import { createRouterMetrics, type RouterMetrics } from './router.metrics';
 
 const silent = new Writable({ write: (_chunk, _encoding, done) => done() });
@@ -73,25 +73,29 @@ describe('interaction-router metrics on /metrics (real Kafka, FerretDB, gRPC)', 
       replicaId,
       options: { snapshotIntervalMs: 500, statisticsIntervalMs: 1_000 },
     });
-    server = createServer({
-      logger,
-      stores,
-      bus,
-      replicaId,
-      authenticator: createCallerAuthenticator({
-        apiKeys: [
-          { id: 'key', tenantId: tenant, scopes: ['routing.read', 'routing.write'], sha256: hashBearerCredential(apiKey) },
-        ],
-      }),
-      agentVerifier: idp.verifier,
-      consumerGroupId: randomId('router-group'),
-      inboundFromBeginning: false,
-      pollIntervalMs: 300,
-      sweepIntervalMs: 200,
-      sessionTtlMs: 6_000,
-      sessionRefreshMs: 2_000,
-      onCommitted: routerMetrics.onCommitted,
-    });
+    server = composeInteractionRouter(
+      {
+        logger,
+        stores,
+        bus,
+        authenticator: createCallerAuthenticator({
+          apiKeys: [
+            { id: 'key', tenantId: tenant, scopes: ['routing.read', 'routing.write'], sha256: hashBearerCredential(apiKey) },
+          ],
+        }),
+        agentVerifier: idp.verifier,
+      },
+      {
+        replicaId,
+        consumerGroupId: randomId('router-group'),
+        inboundFromBeginning: false,
+        pollIntervalMs: 300,
+        sweepIntervalMs: 200,
+        sessionTtlMs: 6_000,
+        sessionRefreshMs: 2_000,
+        onCommitted: routerMetrics.onCommitted,
+      },
+    );
     await server.start();
     routerMetrics.start(server.core);
     await waitFor(() => server.runtime.consuming() && server.hub.consuming(), { timeoutMs: 60_000 });

@@ -18,6 +18,7 @@ import { findVisible, heldBy, type DesktopAgent } from '../desktop/agent-access'
 import { replyTargetAutomation } from '../routing/interaction-mapping';
 import type { RouterCore } from '../routing/router-core';
 import type { RouterStores, SendDocument } from '../store/router-stores';
+import { agentSendKey } from '../store/router-keys';
 
 const replyTracer = trace.getTracer('interaction-router');
 
@@ -74,7 +75,7 @@ export function createAgentReplies(deps: { core: RouterCore; stores: RouterStore
     readId(request.idempotencyKey, idRules.idempotencyKey, 'idempotency_key');
     // What outbound-send would refuse later (CR/LF in a header field, sizes, recipients…) is refused now, by the same rules.
     assertValidOutgoingMessage(validateOutgoingMessage(request.content, SendKind.SEND_KIND_REPLY));
-    const key = `${agent.tenantId}/${agent.agentId}/${request.idempotencyKey}`;
+    const key = agentSendKey(agent.tenantId, agent.agentId, request.idempotencyKey);
     // A retry repeats the request; the same key with another interaction or content is a new reply under a reused key.
     const fingerprint = payloadFingerprint(ReplyRequest.toJSON({ ...request, idempotencyKey: '' }));
     const existing = await stores.sends.get(key);

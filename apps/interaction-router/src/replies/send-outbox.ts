@@ -2,11 +2,8 @@ import { OutboundRequest, SendState } from '@mailroute/contracts';
 import { eventKey, events, toEventMessage, type EventBus } from '@mailroute/messaging';
 import type { Logger } from '@mailroute/platform';
 import type { OutboxDocument, RouterStores, SendDocument } from '../store/router-stores';
-import { outboundMessageKey, outboundThreadEntry } from '../routing/send-results';
-
-/** The outbox marker of a send: `<tenant>/<interaction>/send/<sendId>` (the relay tells it from a change's marker by `sendKey`). */
-export const sendOutboxKey = (tenantId: string, send: Pick<SendDocument, 'interactionId' | 'sendId'>): string =>
-  `${tenantId}/${send.interactionId}/send/${send.sendId}`;
+import { outboundThreadEntry } from '../results/send-results';
+import { outboundMessageKey, sendIndexKey, sendOutboxKey } from '../store/router-keys';
 
 /** Markers whose writer never stored the send (it crashed in between) are dropped after this long. */
 const abandonedAfterMs = 60_000;
@@ -26,7 +23,7 @@ export function createSendOutbox(deps: { stores: RouterStores; bus: EventBus; lo
 
   /** The thread message and the send-id index (store only; inserts, so repeating them is harmless). */
   async function index(tenantId: string, key: string, send: SendDocument): Promise<void> {
-    await stores.sendIndex.insert(`${tenantId}/${send.sendId}`, { sendKey: key });
+    await stores.sendIndex.insert(sendIndexKey(tenantId, send.sendId), { sendKey: key });
     await stores.messages.insert(
       outboundMessageKey(tenantId, send.interactionId, send.requestedAt, send.sendId),
       outboundThreadEntry(key, send),

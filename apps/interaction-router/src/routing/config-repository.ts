@@ -1,6 +1,7 @@
 import { Agent, Calendar, Queue, RoutingRule, SenderList } from '@mailroute/contracts';
 import { ConflictError } from '@mailroute/platform';
 import type { ConfigDocument, VersionedStore } from '../store/router-stores';
+import { claimKey, configKey, configKindPrefix } from '../store/router-keys';
 
 /** The kinds of tenant configuration the router keeps, with their proto codecs. */
 export const configKinds = {
@@ -38,9 +39,7 @@ export interface StoredConfig<T> {
 
 /** Tenant configuration (queues, rules, sender lists, agents) on a versioned store; the version is the etag. */
 export function createConfigRepository(store: VersionedStore<ConfigDocument>) {
-  const key = (tenantId: string, kind: ConfigKind, id: string) => `${tenantId}/${kind}/${id}`;
-  const claimKey = (tenantId: string, kind: ClaimKind, value: string) =>
-    `${tenantId}/${kind}/${encodeURIComponent(value.toLowerCase())}`;
+  const key = (tenantId: string, kind: ConfigKind, id: string) => configKey(tenantId, kind, id);
   const decode = <K extends ConfigKind>(
     kind: K,
     id: string,
@@ -65,7 +64,7 @@ export function createConfigRepository(store: VersionedStore<ConfigDocument>) {
       afterId: string | undefined,
       limit: number,
     ): Promise<StoredConfig<Message<K>>[]> {
-      const prefix = `${tenantId}/${kind}/`;
+      const prefix = configKindPrefix(tenantId, kind);
       const out: StoredConfig<Message<K>>[] = [];
       let after = afterId === undefined ? prefix : `${prefix}${afterId}`;
       for (;;) {

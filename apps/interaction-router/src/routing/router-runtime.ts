@@ -3,7 +3,8 @@ import { InteractionState } from '@mailroute/contracts';
 import type { Logger } from '@mailroute/platform';
 import type { Lease, LeaseRepository } from '@mailroute/persistence';
 import type { RouterCore } from './router-core';
-import type { SendResultHandler } from './send-results';
+import type { SendResultHandler } from '../results/send-results';
+import { plannerLeaseKey } from '../store/router-keys';
 
 export interface RouterRuntimeOptions {
   core: RouterCore;
@@ -37,6 +38,36 @@ export interface RouterRuntimeOptions {
   relayIntervalMs?: number;
 }
 
+/** The defaults of RouterRuntimeOptions (documented there). */
+export const defaultRouterRuntimeOptions = {
+  plannerLeaseMs: 10_000,
+  groupId: 'interaction-router',
+  fromBeginning: true,
+  pollIntervalMs: 1_000,
+  debounceMs: 20,
+  minPassIntervalMs: 200,
+  tenantDiscoveryMs: 10_000,
+  sweepIntervalMs: 500,
+  relayIntervalMs: 5_000,
+} as const;
+
+/** RouterRuntimeOptions with every default applied: the one place they are merged. */
+function resolveRouterRuntimeOptions(options: RouterRuntimeOptions) {
+  const d = defaultRouterRuntimeOptions;
+  return {
+    ...options,
+    plannerLeaseMs: options.plannerLeaseMs ?? d.plannerLeaseMs,
+    groupId: options.groupId ?? d.groupId,
+    fromBeginning: options.fromBeginning ?? d.fromBeginning,
+    pollIntervalMs: options.pollIntervalMs ?? d.pollIntervalMs,
+    debounceMs: options.debounceMs ?? d.debounceMs,
+    minPassIntervalMs: options.minPassIntervalMs ?? d.minPassIntervalMs,
+    tenantDiscoveryMs: options.tenantDiscoveryMs ?? d.tenantDiscoveryMs,
+    sweepIntervalMs: options.sweepIntervalMs ?? d.sweepIntervalMs,
+    relayIntervalMs: options.relayIntervalMs ?? d.relayIntervalMs,
+  };
+}
+
 /**
  * The router's background work on one replica: consumes InboundEmail and OutboundResult, plans
  * tenants on events (debounced), at the plan's `nextWakeAt` and on a poll, sweeps lapsed offers,
@@ -48,10 +79,11 @@ export interface RouterRuntimeOptions {
  * are seen by the planner's poll. Correctness never rests on the lease: every offer is still a
  * capacity-slot claim plus a version claim.
  */
-export function createRouterRuntime(options: RouterRuntimeOptions) {
+export function createRouterRuntime(input: RouterRuntimeOptions) {
+  const options = resolveRouterRuntimeOptions(input);
   const { core, bus, logger } = options;
-  const pollMs = options.pollIntervalMs ?? 1000;
-  const debounceMs = options.debounceMs ?? 20;
+  const pollMs = options.pollIntervalMs;
+  const debounceMs = options.debounceMs;
   const tenants = new Set<string>();
   const pending = new Set<string>();
   const running = new Map<string, Promise<void>>();
@@ -60,11 +92,11 @@ export function createRouterRuntime(options: RouterRuntimeOptions) {
   let subscription: Subscription | undefined;
   let resultSubscription: Subscription | undefined;
   let changeSubscription: Subscription | undefined;
-  const minPassMs = options.minPassIntervalMs ?? 200;
+  const minPassMs = options.minPassIntervalMs;
   const lastPassAt = new Map<string, number>();
   let debounce: NodeJS.Timeout | undefined;
   let stopped = false;
-  const leaseMs = options.plannerLeaseMs ?? 10_000;
+  const leaseMs = options.plannerLeaseMs;
   const plannerLeases = new Map<string, Lease>();
 
   /** True when this replica holds (or just took) the tenant's planner lease; renews it past half its life. */
@@ -75,12 +107,7 @@ export function createRouterRuntime(options: RouterRuntimeOptions) {
     plannerLeases.delete(tenantId);
     // Renewal is release + the next epoch (leases are unique inserts); another replica may take it in between, which is fine.
     if (held && held.expiresAt.getTime() > now) await options.leases.release(held);
-    const lease = await options.leases.tryAcquire(
-      `interaction-router/planner/${tenantId}`,
-      options.replicaId,
-      leaseMs,
-      new Date(now),
-    );
+    const lease = await options.leases.tryAcquire(plannerLeaseKey(tenantId), options.replicaId, leaseMs, new Date(now));
     if (lease) plannerLeases.set(tenantId, lease);
     else core.forgetWaiting(tenantId); // another replica plans it now; a view kept here would go stale
     return lease !== undefined;
@@ -155,9 +182,9 @@ export function createRouterRuntime(options: RouterRuntimeOptions) {
       ]);
       for (const tenantId of await core.knownTenants()) trigger(tenantId);
       subscription = await bus.subscribe({
-        groupId: options.groupId ?? 'interaction-router',
+        groupId: options.groupId,
         topics: [events.inboundEmail.topic],
-        fromBeginning: options.fromBeginning ?? true,
+        fromBeginning: options.fromBeginning,
         handler: async (message) => {
           const started = performance.now();
           await core.intake(fromEventMessage('inboundEmail', message));
@@ -168,10 +195,10 @@ export function createRouterRuntime(options: RouterRuntimeOptions) {
         },
       });
       resultSubscription = await bus.subscribe({
-        groupId: `${options.groupId ?? 'interaction-router'}-send-results`,
+        groupId: `${options.groupId}-send-results`,
         // Requests too: a send the router did not originate (the workload-manager API) is recorded on its interaction's thread.
         topics: [events.outboundResult.topic, events.outboundRequest.topic],
-        fromBeginning: options.fromBeginning ?? true,
+        fromBeginning: options.fromBeginning,
         handler: async (message) => {
           if (message.topic === events.outboundRequest.topic) {
             const request = fromEventMessage('outboundRequest', message);
@@ -187,7 +214,7 @@ export function createRouterRuntime(options: RouterRuntimeOptions) {
       // Other replicas' changes to waiting interactions reach this replica's planner view through the
       // state-change events (a group per replica; only what happens from now on matters).
       changeSubscription = await bus.subscribe({
-        groupId: `${options.groupId ?? 'interaction-router'}-planner-${options.replicaId}`,
+        groupId: `${options.groupId}-planner-${options.replicaId}`,
         topics: [events.interactionStateChanged.topic],
         fromBeginning: false,
         handler: async (message) => {
@@ -212,17 +239,17 @@ export function createRouterRuntime(options: RouterRuntimeOptions) {
               (found) => found.forEach((t) => tenants.add(t)),
               () => undefined,
             ),
-          options.tenantDiscoveryMs ?? 10_000,
+          options.tenantDiscoveryMs,
         ),
         setInterval(
           () =>
             void core.sweepExpiredOffers().catch((error: unknown) => logger.warn({ err: error }, 'router: offer sweep failed')),
-          options.sweepIntervalMs ?? 500,
+          options.sweepIntervalMs,
         ),
         setInterval(
           () =>
             void core.relayUnpublished().catch((error: unknown) => logger.warn({ err: error }, 'router: outbox relay failed')),
-          options.relayIntervalMs ?? 5_000,
+          options.relayIntervalMs,
         ),
         setInterval(() => {
           for (const tenantId of tenants) void core.reconcileSlots(tenantId).catch(() => undefined);

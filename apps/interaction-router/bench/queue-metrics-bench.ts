@@ -1,5 +1,5 @@
 // The body of bench/interaction-router/queue-metrics.bench.ts (the bench project may not import an
-// app's sources, so it spawns this file): what one queue-metrics snapshot costs on FerretDB.
+// app's sources, so it spawns this file from the router's own bench/ folder): what one queue-metrics snapshot costs on FerretDB.
 // Seeds BENCH_TENANTS tenants with BENCH_QUEUES queues and BENCH_INTERACTIONS interactions each
 // (a third QUEUED with their waiting-index entries, a third ASSIGNED, a third COMPLETED in the last
 // hour), then times BENCH_SNAPSHOTS live snapshots (the `_id`-keyed indexes), as many statistics
@@ -13,17 +13,18 @@ import { InboundEmail, InteractionState, StateChangeReason } from '@mailroute/co
 import { InProcessEventBus } from '@mailroute/messaging';
 import { createLogger, startMetrics } from '@mailroute/platform';
 import type { InteractionHistoryRecord } from '@mailroute/persistence';
-import { receivedRecord, toActorRecord } from '../routing/interaction-mapping';
-import { createRouterCore } from '../routing/router-core';
-import { openMongoRouterStores } from '../store/router-stores';
-import { createRouterMetrics } from './router.metrics';
+import { receivedRecord, toActorRecord } from '../src/routing/interaction-mapping';
+import { createRouterCore } from '../src/routing/router-core';
+import { interactionKey } from '../src/store/router-keys';
+import { openMongoRouterStores } from '../src/store/router-stores';
+import { createRouterMetrics } from '../src/metrics/router.metrics';
 
 interface TestInfraModule {
   startAll(options?: { log?: (line: string) => void }): Promise<{ ferretdb?: { url: string } }>;
   stopAll(state: unknown): Promise<void>;
 }
 
-const root = path.resolve(__dirname, '../../../..');
+const root = path.resolve(__dirname, '../../..');
 const tenants = Number(process.env['BENCH_TENANTS'] ?? 2);
 const queuesPerTenant = Number(process.env['BENCH_QUEUES'] ?? 5);
 const interactionsPerTenant = Number(process.env['BENCH_INTERACTIONS'] ?? 300);
@@ -92,7 +93,7 @@ async function main(): Promise<void> {
       writes.push(stores.interactions.commit(entry));
       if (kind === 0) {
         writes.push(
-          stores.waiting.put(`${tenantId}/${interactionId}`, {
+          stores.waiting.put(interactionKey(tenantId, interactionId), {
             version: 1,
             queueId: interaction.queueId,
             priority: 0,

@@ -28,8 +28,9 @@ import {
   staticJwks,
   type EntraTokenVerifier,
 } from '@mailroute/platform';
-import { createServer, type RouterServer } from '../server';
-import { openMongoRouterStores, type RouterStores } from '../store/router-stores';
+import { waitFor } from '@mailroute/testing';
+import { composeInteractionRouter, type RouterServer } from '../src/compose';
+import { openMongoRouterStores, type RouterStores } from '../src/store/router-stores';
 
 export const issuerBase = 'https://login.test';
 export const audience = 'desktop-app';
@@ -81,9 +82,8 @@ export interface HarnessOptions {
   replicas: number;
   tenants: string[];
   verifier: EntraTokenVerifier;
-  /** The real servers (`testInfra()` of @mailroute/testing, which only specs may import). */
+  /** The real servers (`testInfra()` of @mailroute/testing, or a suite's own broker). */
   infra: { kafkaBrokers: string[]; mongoUrl: string };
-  waitFor: (probe: () => boolean, options: { timeoutMs: number }) => Promise<unknown>;
   sessionTtlMs?: number;
   /** How often each replica's outbox relay runs (see RouterRuntimeOptions.relayIntervalMs). */
   relayIntervalMs?: number;
@@ -93,7 +93,7 @@ const randomId = (prefix: string) => `${prefix}-${randomUUID().slice(0, 12)}`;
 
 /** Real FerretDB + Kafka, N router replicas on 127.0.0.1:0 sharing one database and consumer group. */
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
-  const { infra, waitFor } = options;
+  const { infra } = options;
   const database = randomId('router');
   const stores = profiled(await openMongoRouterStores(infra.mongoUrl, database));
   const logger = createLogger({
@@ -127,22 +127,20 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     return channel;
   };
   async function startReplica(): Promise<void> {
-    const server = createServer({
-      logger,
-      stores,
-      bus,
-      authenticator,
-      agentVerifier: options.verifier,
-      consumerGroupId: groupId,
-      inboundFromBeginning: false,
-      pollIntervalMs: 300,
-      sweepIntervalMs: 200,
-      // A third of the TTL: each refresh is a write, and 50 agents' refreshes compete with routing for FerretDB.
-      sessionRefreshMs: Math.round((options.sessionTtlMs ?? 6_000) / 3),
-      sessionTtlMs: options.sessionTtlMs ?? 6_000,
-      plannerLeaseMs: 3_000,
-      ...(options.relayIntervalMs ? { relayIntervalMs: options.relayIntervalMs } : {}),
-    });
+    const server = composeInteractionRouter(
+      { logger, stores, bus, authenticator, agentVerifier: options.verifier },
+      {
+        consumerGroupId: groupId,
+        inboundFromBeginning: false,
+        pollIntervalMs: 300,
+        sweepIntervalMs: 200,
+        // A third of the TTL: each refresh is a write, and 50 agents' refreshes compete with routing for FerretDB.
+        sessionRefreshMs: Math.round((options.sessionTtlMs ?? 6_000) / 3),
+        sessionTtlMs: options.sessionTtlMs ?? 6_000,
+        plannerLeaseMs: 3_000,
+        ...(options.relayIntervalMs ? { relayIntervalMs: options.relayIntervalMs } : {}),
+      },
+    );
     await server.start();
     await waitFor(() => server.runtime.consuming() && server.hub.consuming(), { timeoutMs: 60_000 });
     const port = await server.listen('127.0.0.1', 0);
@@ -265,7 +263,6 @@ export async function startRouterDesk(options: {
   tenant: string;
   directory: string;
   infra: HarnessOptions['infra'];
-  waitFor: HarnessOptions['waitFor'];
   queues: { queueId: string; displayName: string; offerTimeoutSeconds: number }[];
   agent: { agentId: string; displayName: string; capacity: number };
   relayIntervalMs?: number;
@@ -274,7 +271,6 @@ export async function startRouterDesk(options: {
   const idp = await createTestIdentityProvider(new Map([[directory, tenant]]));
   const harness = await startHarness({
     infra: options.infra,
-    waitFor: options.waitFor,
     replicas: 1,
     tenants: [tenant],
     verifier: idp.verifier,
@@ -304,7 +300,7 @@ export async function startRouterDesk(options: {
     const token = await idp.token(directory, entraObjectId);
     const connected = collectStream(harness.desktop(token).connect({ clientInstanceId: 'desk-1' }, { signal: abort.signal }));
     stream = connected;
-    await options.waitFor(() => connected.of('snapshot').length === 1, { timeoutMs: 120_000 });
+    await waitFor(() => connected.of('snapshot').length === 1, { timeoutMs: 120_000 });
     const close = async () => {
       abort.abort();
       await connected.done;
@@ -323,7 +319,6 @@ export async function startRouterDesk(options: {
 export async function watchOutboundRequests(
   harness: Pick<Harness, 'bus'>,
   tenantId: string,
-  waitFor: HarnessOptions['waitFor'],
 ): Promise<{ requests: OutboundRequest[]; subscription: Subscription }> {
   const requests: OutboundRequest[] = [];
   const subscription = await harness.bus.subscribe({

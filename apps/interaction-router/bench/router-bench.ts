@@ -1,5 +1,6 @@
 // The body of bench/interaction-router (`npx nx run bench:interaction-router` spawns this file, as
-// the graph-sandbox bench spawns its app: the bench project may not import an app's sources).
+// the graph-sandbox bench spawns its app: the bench project may not import an app's sources; this
+// folder is the router's own bench code, outside its production src/, under the spec lint rules).
 import { randomUUID } from 'node:crypto';
 import { availableParallelism, cpus } from 'node:os';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
@@ -13,17 +14,10 @@ import {
   hashBearerCredential,
   staticJwks,
 } from '@mailroute/platform';
-import { createServer } from '../server';
-import { openMongoRouterStores } from '../store/router-stores';
+import { waitFor } from '@mailroute/testing';
+import { composeInteractionRouter } from '../src/compose';
+import { openMongoRouterStores } from '../src/store/router-stores';
 
-/** Polls `probe` until it holds (this file is a production-tagged project's: no @mailroute/testing). */
-async function waitFor(probe: () => boolean, options: { timeoutMs: number; intervalMs?: number }): Promise<void> {
-  const deadline = Date.now() + options.timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${options.timeoutMs} ms`);
-    await sleep(options.intervalMs ?? 50);
-  }
-}
 const total = Number(process.env['BENCH_INTERACTIONS'] ?? 300);
 const agentCount = Number(process.env['BENCH_AGENTS'] ?? 20);
 const capacity = Number(process.env['BENCH_CAPACITY'] ?? 5);
@@ -59,22 +53,23 @@ async function main(): Promise<void> {
     logger,
     partitionsConsumedConcurrently: 4,
   });
-  const server = createServer({
-    logger,
-    stores,
-    bus,
-    authenticator: createCallerAuthenticator({
-      apiKeys: [{ id: 'bench', tenantId, scopes: ['routing.read', 'routing.write'], sha256: hashBearerCredential(apiKey) }],
-    }),
-    agentVerifier: createEntraTokenVerifier({
-      directories: new Map([[directory, tenantId]]),
-      audience: 'bench',
-      issuerFor: (tid) => `${issuer}/${tid}/v2.0`,
-      keysFor: () => staticJwks({ keys: [jwk] }),
-    }),
-    consumerGroupId: `router-bench-${randomUUID().slice(0, 8)}`,
-    inboundFromBeginning: false,
-  });
+  const server = composeInteractionRouter(
+    {
+      logger,
+      stores,
+      bus,
+      authenticator: createCallerAuthenticator({
+        apiKeys: [{ id: 'bench', tenantId, scopes: ['routing.read', 'routing.write'], sha256: hashBearerCredential(apiKey) }],
+      }),
+      agentVerifier: createEntraTokenVerifier({
+        directories: new Map([[directory, tenantId]]),
+        audience: 'bench',
+        issuerFor: (tid) => `${issuer}/${tid}/v2.0`,
+        keysFor: () => staticJwks({ keys: [jwk] }),
+      }),
+    },
+    { consumerGroupId: `router-bench-${randomUUID().slice(0, 8)}`, inboundFromBeginning: false },
+  );
   await server.start();
   await waitFor(() => server.runtime.consuming() && server.hub.consuming(), { timeoutMs: 60_000 });
   const port = await server.listen('127.0.0.1', 0);

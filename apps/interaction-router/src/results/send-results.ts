@@ -11,7 +11,8 @@ import {
 import type { Logger } from '@mailroute/platform';
 import type { InteractionRecord } from '@mailroute/persistence';
 import type { RouterStores, SendDocument } from '../store/router-stores';
-import type { RouterCore } from './router-core';
+import type { RouterCore } from '../routing/router-core';
+import { agentSendKey, foreignSendKey, outboundMessageKey, sendIndexKey } from '../store/router-keys';
 
 const S = InteractionState;
 // OUTCOME_UNKNOWN is final but not a failure: the reply may have gone out (the agent must not simply resend).
@@ -24,10 +25,6 @@ const finalSendStates = new Set<number>([
 const rememberedSends = 50;
 
 export type SendResultOutcome = 'recorded' | 'stale' | 'unknown-send';
-
-/** The key of an outbound thread message in `messages` (written by Reply). */
-export const outboundMessageKey = (tenantId: string, interactionId: string, requestedAt: number, sendId: string): string =>
-  `${tenantId}/${interactionId}/${String(requestedAt).padStart(15, '0')}-send-${sendId}`;
 
 /** The `messages` entry of a send on its interaction's thread: its OutboundRequest and where the send is kept. */
 export const outboundThreadEntry = (sendKey: string, send: Pick<SendDocument, 'request' | 'requestedAt'>) => ({
@@ -82,11 +79,11 @@ export function createSendResultHandler(deps: { core: RouterCore; stores: Router
   const { core, stores, logger } = deps;
 
   async function findSend(result: OutboundResult): Promise<{ key: string; send: SendDocument } | undefined> {
-    const indexed = await stores.sendIndex.get(`${result.tenantId}/${result.sendId}`);
+    const indexed = await stores.sendIndex.get(sendIndexKey(result.tenantId, result.sendId));
     const candidates = [
       indexed?.sendKey,
       result.requestedBy?.kind === ActorKind.ACTOR_KIND_AGENT && result.requestedBy.id
-        ? `${result.tenantId}/${result.requestedBy.id}/${result.idempotencyKey}`
+        ? agentSendKey(result.tenantId, result.requestedBy.id, result.idempotencyKey)
         : undefined,
     ];
     for (const key of candidates) {
@@ -128,7 +125,7 @@ export function createSendResultHandler(deps: { core: RouterCore; stores: Router
         await stores.sends.put(key, send);
       }
     }
-    await stores.sendIndex.insert(`${tenantId}/${send.sendId}`, { sendKey: key });
+    await stores.sendIndex.insert(sendIndexKey(tenantId, send.sendId), { sendKey: key });
     const thread = outboundMessageKey(tenantId, send.interactionId, send.requestedAt, send.sendId);
     const message = outboundThreadEntry(key, send);
     if (fromRequest) await stores.messages.put(thread, message);
@@ -142,34 +139,38 @@ export function createSendResultHandler(deps: { core: RouterCore; stores: Router
     const agentId = request.requestedBy?.id ?? '';
     if (request.requestedBy?.kind !== ActorKind.ACTOR_KIND_AGENT) {
       // Not an agent's reply: counted on the interaction whoever holds it (REPLIED when an agent does).
-      await core.withRetry(tenantId, send.interactionId, async (record): Promise<InteractionRecord | 'retry' | undefined> => {
-        if (record.repliedSendIds?.includes(send.sendId)) return record;
-        if (
-          record.state === S.INTERACTION_STATE_RECEIVED ||
-          record.state === S.INTERACTION_STATE_COMPLETED ||
-          record.state === S.INTERACTION_STATE_MERGED ||
-          record.state === S.INTERACTION_STATE_DISCARDED
-        ) {
-          logger.info(
-            { tenantId, interactionId: send.interactionId, sendId: send.sendId },
-            'router: send recorded on the thread only (the interaction is closed)',
+      await core.rereadOnConflict(
+        tenantId,
+        send.interactionId,
+        async (record): Promise<InteractionRecord | 'retry' | undefined> => {
+          if (record.repliedSendIds?.includes(send.sendId)) return record;
+          if (
+            record.state === S.INTERACTION_STATE_RECEIVED ||
+            record.state === S.INTERACTION_STATE_COMPLETED ||
+            record.state === S.INTERACTION_STATE_MERGED ||
+            record.state === S.INTERACTION_STATE_DISCARDED
+          ) {
+            logger.info(
+              { tenantId, interactionId: send.interactionId, sendId: send.sendId },
+              'router: send recorded on the thread only (the interaction is closed)',
+            );
+            return undefined;
+          }
+          const next = await core.applyChange(
+            record,
+            { type: 'reply', at, agentId: record.agentId ?? '', by: { kind: 'supervisor', id: agentId } },
+            {
+              actorName: request.requestedBy?.displayName,
+              note: `send ${send.sendId}`,
+              patch: countedReply(record, send.sendId, sentAt, at),
+            },
           );
-          return undefined;
-        }
-        const next = await core.applyChange(
-          record,
-          { type: 'reply', at, agentId: record.agentId ?? '', by: { kind: 'supervisor', id: agentId } },
-          {
-            actorName: request.requestedBy?.displayName,
-            note: `send ${send.sendId}`,
-            patch: countedReply(record, send.sendId, sentAt, at),
-          },
-        );
-        return next ?? 'retry';
-      });
+          return next ?? 'retry';
+        },
+      );
       return;
     }
-    const counted = await core.withRetry(
+    const counted = await core.rereadOnConflict(
       tenantId,
       send.interactionId,
       async (record): Promise<InteractionRecord | 'retry' | undefined> => {
@@ -198,7 +199,7 @@ export function createSendResultHandler(deps: { core: RouterCore; stores: Router
       },
     );
     if (!counted || !request.completeAfterSend) return;
-    const completed = await core.withRetry(
+    const completed = await core.rereadOnConflict(
       tenantId,
       send.interactionId,
       async (record): Promise<InteractionRecord | 'retry' | undefined> => {
@@ -291,8 +292,5 @@ function countedReply(record: InteractionRecord, sendId: string, sentAt: number,
     repliedSendIds: [...(record.repliedSendIds ?? []), sendId].slice(-rememberedSends),
   };
 }
-
-/** Where a send the router did not originate is kept in `sends`. */
-export const foreignSendKey = (tenantId: string, sendId: string): string => `${tenantId}/send/${sendId}`;
 
 export type SendResultHandler = ReturnType<typeof createSendResultHandler>;

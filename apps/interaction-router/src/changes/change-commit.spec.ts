@@ -1,0 +1,95 @@
+import { InteractionState } from '@mailroute/contracts';
+import { FailedPreconditionError } from '@mailroute/platform';
+import type { InteractionHistoryRecord } from '@mailroute/persistence';
+import { createTestCore, silentLogger, type TestCore } from '../../test/router-core.fixture';
+import { receivedRecord } from '../routing/interaction-mapping';
+import { createChangeCommits, toChange } from './change-commit';
+import { createChangePublisher } from './change-events';
+import { createChangeIndexes } from './change-indexes';
+
+const S = InteractionState;
+
+describe('toChange', () => {
+  it('is the next version with its history entry, the patch applied', () => {
+    const t = createTestCore();
+    const received = receivedRecord(t.inbound({ tenantId: 't1', interactionId: 'i1' }), t.now());
+    const { next, entry } = toChange(
+      received,
+      { type: 'route', at: t.now() + 5, queueId: 'q', priority: 300, requiredSkills: [] },
+      { patch: { tags: ['vip'] }, note: 'routed' },
+    );
+    expect(next).toMatchObject({
+      version: 2,
+      state: S.INTERACTION_STATE_QUEUED,
+      queueId: 'q',
+      tags: ['vip'],
+      updatedAt: t.now() + 5,
+    });
+    expect(entry).toMatchObject({
+      version: 2,
+      previousState: S.INTERACTION_STATE_RECEIVED,
+      state: S.INTERACTION_STATE_QUEUED,
+      queueId: 'q',
+      note: 'routed',
+      interaction: next,
+    });
+    return t.close();
+  });
+
+  it('refuses what the state machine refuses (FAILED_PRECONDITION)', () => {
+    const t = createTestCore();
+    const received = receivedRecord(t.inbound({ tenantId: 't1', interactionId: 'i1' }), t.now());
+    expect(() => toChange(received, { type: 'accept', at: t.now(), agentId: 'alice' })).toThrow(FailedPreconditionError);
+    return t.close();
+  });
+});
+
+describe('change commits', () => {
+  let t: TestCore;
+  const committed: InteractionHistoryRecord[] = [];
+  beforeEach(() => {
+    t = createTestCore();
+    committed.length = 0;
+  });
+  afterEach(() => t.close());
+
+  const commitsOf = (publishWaitMs: number) =>
+    createChangeCommits({
+      stores: t.stores,
+      logger: silentLogger,
+      clock: t.now,
+      indexes: createChangeIndexes({ stores: t.stores, waitingView: { noteCommitted: () => undefined } }),
+      publishChange: createChangePublisher(t.bus.bus),
+      publishWaitMs,
+      onCommitted: (entry) => committed.push(entry),
+    });
+
+  it('commits a version once: the second writer of that version gets false, and no marker is left', async () => {
+    const commits = commitsOf(1_000);
+    const received = receivedRecord(t.inbound({ tenantId: 't1', interactionId: 'i1' }), t.now());
+    const first = await commits.applyChange(received, { type: 'no-route', at: t.now() });
+    const second = await commits.applyChange(received, { type: 'discard', at: t.now() });
+    expect(first?.state).toBe(S.INTERACTION_STATE_UNROUTED);
+    expect(second).toBeUndefined();
+    expect(committed.map((e) => e.state)).toEqual([S.INTERACTION_STATE_UNROUTED]);
+    expect(t.bus.stateChanges().map((e) => [e.interactionId, e.version, e.state])).toEqual([
+      ['i1', 2, S.INTERACTION_STATE_UNROUTED],
+    ]);
+    expect(await t.stores.outbox.list({ prefix: '', limit: 10 })).toEqual([]);
+  });
+
+  it('answers after publishWaitMs when the bus hangs, leaving the marker to the background publication', async () => {
+    const commits = commitsOf(20);
+    t.bus.hold();
+    const received = receivedRecord(t.inbound({ tenantId: 't1', interactionId: 'i1' }), t.now());
+    expect(await commits.applyChange(received, { type: 'no-route', at: t.now() })).toBeDefined();
+    const [marker] = await t.stores.outbox.list({ prefix: '', limit: 10 });
+    expect(marker).toBeDefined();
+    expect(commits.isPublishing(marker?.key ?? '')).toBe(true);
+    t.bus.release();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(t.bus.stateChanges()).toHaveLength(1);
+    expect(commits.isPublishing(marker?.key ?? '')).toBe(false);
+    expect(await t.stores.outbox.list({ prefix: '', limit: 10 })).toEqual([]);
+  });
+});

@@ -1,0 +1,42 @@
+import { InteractionState } from '@mailroute/contracts';
+import type { InteractionRecord } from '@mailroute/persistence';
+import { slotAgentOf, tenantPrefix } from '../store/router-keys';
+import type { RouterStores } from '../store/router-stores';
+
+const S = InteractionState;
+
+/** Whether `record` holds a capacity slot of `agentId` (offered to it, or assigned / replied by it). */
+export function holdsSlot(record: InteractionRecord | undefined, agentId: string): boolean {
+  return (
+    record !== undefined &&
+    ((record.state === S.INTERACTION_STATE_OFFERED && record.offeredAgentId === agentId) ||
+      ((record.state === S.INTERACTION_STATE_ASSIGNED || record.state === S.INTERACTION_STATE_REPLIED) &&
+        record.agentId === agentId))
+  );
+}
+
+/** Frees slots whose holder no longer holds them (a writer crashed between claim and commit). */
+export function createSlotReconcileSweep(deps: {
+  stores: Pick<RouterStores, 'slots' | 'interactions'>;
+  clock: () => number;
+  notifyWork: (tenantId: string) => void;
+}) {
+  const { stores } = deps;
+  /** Frees the tenant's slots older than `olderThanMs` that no interaction holds; returns how many. */
+  return async function reconcileSlots(tenantId: string, olderThanMs = 30_000): Promise<number> {
+    const now = deps.clock();
+    let freed = 0;
+    for (const slot of await stores.slots.list({ prefix: tenantPrefix(tenantId), limit: 1_000_000 })) {
+      if (now - slot.document.at < olderThanMs) continue;
+      const agentId = slotAgentOf(tenantId, slot.key);
+      if (holdsSlot(await stores.interactions.get(tenantId, slot.document.interactionId), agentId)) continue;
+      // Confirm against the newest committed version before freeing capacity.
+      if (!holdsSlot(await stores.interactions.refresh(tenantId, slot.document.interactionId), agentId)) {
+        await stores.slots.delete(slot.key);
+        freed += 1;
+      }
+    }
+    if (freed > 0) deps.notifyWork(tenantId);
+    return freed;
+  };
+}
