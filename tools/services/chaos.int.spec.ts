@@ -153,8 +153,15 @@ describe('chaos: SIGKILLs of the broker, the store and the services, and a Graph
       () => {
         for (const line of proc.output) {
           try {
-            const entry = JSON.parse(line) as { baseUrl?: string; adminUrl?: string; caCertPath?: string };
-            if (entry.baseUrl && entry.adminUrl && entry.caCertPath) return entry as Required<typeof entry>;
+            const entry = JSON.parse(line) as {
+              baseUrl?: string;
+              adminUrl?: string;
+              caCertPath?: string;
+              serverCertSpkiSha256?: string;
+            };
+            if (entry.baseUrl && entry.adminUrl && entry.caCertPath && entry.serverCertSpkiSha256) {
+              return entry as Required<typeof entry>;
+            }
           } catch {
             // not a JSON log line
           }
@@ -174,6 +181,7 @@ describe('chaos: SIGKILLs of the broker, the store and the services, and a Graph
       adminUrl: ready.adminUrl,
       caCertPem,
       caCertPath: ready.caCertPath,
+      serverCertSpkiSha256: ready.serverCertSpkiSha256,
       admin: new GraphSandboxAdminClient(ready.adminUrl),
     };
     [kafka, ferret] = await infra;

@@ -45,6 +45,7 @@ function main(): void {
           baseUrl: endpoints.baseUrl,
           adminUrl: endpoints.adminUrl,
           caCertPath: endpoints.caCertPath,
+          serverCertSpkiSha256: endpoints.serverCertSpkiSha256,
           ...(endpoints.demo
             ? {
                 demoTenantId: endpoints.demo.tenantId,
