@@ -373,6 +373,9 @@ describe('npm start on a fresh machine: the demo', () => {
       // The console is served at the printed URL, under its policy, configured to sign in at the sandbox.
       const consoleUrl = `http://127.0.0.1:${chosen.webGateway}/`;
       expect(output).toContain(`  console: ${consoleUrl}`);
+      // … with the demo people a newcomer signs in as, and their password.
+      expect(output).toContainEqual(expect.stringContaining(`sign in as ${demoProfile.consoleUsers.supervisor}`));
+      expect(output).toContainEqual(expect.stringContaining(`password ${demoProfile.password}`));
       const page = await fetch(consoleUrl);
       expect(page.status).toBe(200);
       expect(page.headers.get('content-security-policy')).toContain(`connect-src 'self' https://127.0.0.1:${chosen.sandbox}`);

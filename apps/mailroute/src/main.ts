@@ -89,6 +89,11 @@ async function main(): Promise<void> {
   for (const [name, address] of Object.entries(host.addresses)) say(`  ${name.padEnd(20)} ${address}`);
   if (host.sandbox) say(`  ${'graph-sandbox'.padEnd(20)} ${host.sandbox.baseUrl} (admin ${host.sandbox.adminUrl})`);
   say(`  console: http://${host.addresses['web-gateway']}/`);
+  // The sandbox's demo people who can sign in to the console (its sign-in page asks for their password).
+  const consoleUsers = host.sandbox?.demo?.users.filter((user) => user.tenantId === host.sandbox?.demo?.tenantId) ?? [];
+  for (const user of consoleUsers) {
+    say(`    sign in as ${user.userPrincipalName.padEnd(30)} password ${user.password}  (${user.description})`);
+  }
   for (const report of reports) {
     say(
       `  tenant ${report.tenantId}: ${report.created.length} objects created, ${report.existing.length} kept from the last run`,

@@ -9,16 +9,21 @@ export type FailureKind = 'signed-out' | 'not-allowed' | 'not-found' | 'invalid'
 export interface Failure {
   kind: FailureKind;
   message: string;
+  /** The server's own words, when it sent any. */
+  detail?: string;
 }
 
 /** Maps a client error (gRPC status) or a sign-in error to a Failure. */
 export function toFailure(error: unknown): Failure {
   if (error instanceof SignInRequiredError) return { kind: 'signed-out', message: 'Your sign-in has ended. Sign in again.' };
   if (error instanceof ClientError) {
+    // nice-grpc-web reports a broken HTTP request (network down, gateway gone) this way.
+    if (/^Transport error/i.test(error.details))
+      return { kind: 'unavailable', message: 'mailroute cannot be reached right now; trying again.' };
     const details = error.details || Status[error.code];
     switch (error.code) {
       case Status.UNAUTHENTICATED:
-        return { kind: 'signed-out', message: 'Your sign-in has ended. Sign in again.' };
+        return { kind: 'signed-out', message: 'Your sign-in has ended. Sign in again.', detail: error.details };
       case Status.PERMISSION_DENIED:
         return { kind: 'not-allowed', message: details };
       case Status.NOT_FOUND:

@@ -221,7 +221,7 @@ export function AgentDesktop(props: {
         />
         {status ? (
           <span class="load" data-testid="load">
-            {status.activeInteractions} of {status.capacity} in hand
+            {assigned.length} of {status.capacity} in hand
           </span>
         ) : null}
         <ConnectionLine status={connection} />

@@ -16,8 +16,9 @@ export function MailFrame(props: { html: string; text: string; cidImages: Record
     const element = frame.current;
     if (!element) return;
     const fit = () => {
-      const body = element.contentDocument?.documentElement;
-      if (body) element.style.height = `${Math.min(Math.max(body.scrollHeight + 4, 60), 4000)}px`;
+      // The body's height, not the root's: the root is at least as tall as the frame itself.
+      const body = element.contentDocument?.body;
+      if (body) element.style.height = `${Math.min(Math.max(body.scrollHeight + 8, 48), 4000)}px`;
     };
     element.addEventListener('load', fit);
     return () => element.removeEventListener('load', fit);

@@ -16,7 +16,9 @@ export function OfferCard(props: {
   const [busy, setBusy] = useState<'accept' | 'decline' | undefined>();
   const { offer, timeLeftMs } = props;
   const interaction = offer.interaction;
-  const total = offer.timeout ? offer.timeout.seconds * 1000 : 0;
+  // The offer's timeout; a server that sends none: the time left when the card first showed.
+  const [firstSeenLeft] = useState(timeLeftMs);
+  const total = offer.timeout?.seconds ? offer.timeout.seconds * 1000 : firstSeenLeft;
   const expiring = timeLeftMs < EXPIRING_MS;
   const act = (kind: 'accept' | 'decline', action: () => Promise<void>) => async () => {
     if (busy) return;
@@ -42,7 +44,7 @@ export function OfferCard(props: {
         {offer.reason !== OfferReason.OFFER_REASON_ROUTED
           ? ` · ${enumLabel(OfferReason[offer.reason] ?? '', 'OFFER_REASON_')}`
           : ''}
-        {interaction?.hasAttachments ? ' · 📎 attachments' : ''}
+        {interaction?.hasAttachments ? ' · has attachments' : ''}
       </p>
       {interaction?.preview ? <p class="preview">{interaction.preview}</p> : null}
       {offer.note ? <p class="note">Note: {offer.note}</p> : null}

@@ -80,7 +80,7 @@ function InboundEntry(props: { client: AgentDesktopServiceClient | undefined; in
         <ul class="attachments" aria-label="Attachments">
           {listed.map((a) => (
             <li key={a.attachmentId} data-testid="attachment">
-              <span class="name">📎 {a.name}</span> <span class="muted">{formatBytes(a.sizeBytes)}</span>{' '}
+              <span class="name">{a.name}</span> <span class="muted">{formatBytes(a.sizeBytes)}</span>{' '}
               {!props.client ? null : a.contentStored ? (
                 <button
                   class="link"
@@ -143,7 +143,7 @@ export function Thread(props: {
               </header>
               <MailFrame html={out.content?.bodyHtml ?? ''} text={out.content?.bodyText ?? ''} cidImages={{}} title="Reply" />
               {out.content?.attachments.length ? (
-                <p class="muted small">📎 {out.content.attachments.map((a) => a.name).join(', ')}</p>
+                <p class="muted small">Attached: {out.content.attachments.map((a) => a.name).join(', ')}</p>
               ) : null}
               {out.sendState !== SendState.SEND_STATE_SENT ? (
                 <SendStatus

@@ -120,6 +120,10 @@ function Playground(props: { clients: ConsoleClients; ruleNames: Record<string, 
   );
 }
 
+function Empty(props: { list: unknown[] | undefined; text: string }) {
+  return props.list?.length === 0 ? <p class="empty">{props.text}</p> : null;
+}
+
 function Diagnosis(props: { result: DiagnoseMailboxAccessResponse }) {
   const diagnosis = props.result.diagnosis;
   return (
@@ -213,7 +217,7 @@ export function ConfigurationTab(props: { clients: ConsoleClients }) {
           </thead>
           <tbody>
             {(queues.data ?? []).map((q) => (
-              <tr key={q.queueId}>
+              <tr key={q.queueId} data-testid="queue-row">
                 <td>
                   {q.displayName}
                   <div class="muted small">{q.queueId}</div>
@@ -227,6 +231,7 @@ export function ConfigurationTab(props: { clients: ConsoleClients }) {
           </tbody>
         </table>
       </div>
+      <Empty list={queues.data} text="No queues." />
       <h2>Routing rules</h2>
       <FailureLine failure={rules.failure} what="routing rules" />
       <div class="table-wrap">
@@ -278,6 +283,7 @@ export function ConfigurationTab(props: { clients: ConsoleClients }) {
           </tbody>
         </table>
       </div>
+      <Empty list={rules.data} text="No routing rules: mail goes to each mailbox's default queue." />
       <Playground clients={props.clients} ruleNames={ruleNames} />
       <h2>Agents</h2>
       <FailureLine failure={agents.failure} what="agents" />
@@ -310,6 +316,7 @@ export function ConfigurationTab(props: { clients: ConsoleClients }) {
           </tbody>
         </table>
       </div>
+      <Empty list={agents.data} text="No agents." />
       <h2>Mailboxes</h2>
       <FailureLine failure={mailboxes.failure} what="mailboxes" />
       <div class="table-wrap">
@@ -354,6 +361,7 @@ export function ConfigurationTab(props: { clients: ConsoleClients }) {
           </tbody>
         </table>
       </div>
+      <Empty list={mailboxes.data} text="No mailboxes." />
       <h2>Tenant credentials</h2>
       <FailureLine failure={credentials.failure} what="tenant credentials" />
       <div class="table-wrap">
@@ -392,6 +400,7 @@ export function ConfigurationTab(props: { clients: ConsoleClients }) {
           </tbody>
         </table>
       </div>
+      <Empty list={credentials.data} text="No tenant credentials." />
     </section>
   );
 }

@@ -72,6 +72,8 @@ function Detail(props: {
   interactionId: string;
   agents: { id: string; name: string }[];
   queues: { id: string; name: string }[];
+  /** After an action changed the interaction (the list refreshes). */
+  onChanged: () => void;
 }) {
   const { router, interactionId } = props;
   const [interaction, setInteraction] = useState<Interaction>();
@@ -116,6 +118,7 @@ function Detail(props: {
       setNotice(label);
       setNote('');
       setTick((n) => n + 1);
+      props.onChanged();
     } catch (failure) {
       setError(toFailure(failure).message);
     }
@@ -411,6 +414,7 @@ export function InteractionsTab(props: { router: InteractionRouterServiceClient;
               interactionId={props.selectedId}
               agents={agentOptions}
               queues={queueOptions}
+              onChanged={results.refresh}
             />
           ) : (
             <p class="muted">Choose an interaction to see its history and conversation.</p>

@@ -27,7 +27,7 @@ export function FailureLine(props: { failure: Failure | undefined; what?: string
     props.failure.kind === 'not-allowed'
       ? `Not allowed${props.what ? ` to see ${props.what}` : ''}: ${props.failure.message}`
       : props.failure.kind === 'signed-out'
-        ? props.failure.message
+        ? `${props.what ? `${props.what}: ` : ''}your sign-in is not accepted here${props.failure.detail ? ` (${props.failure.detail})` : ''}`
         : `${props.what ? `${props.what}: ` : ''}${props.failure.message}`;
   return (
     <p class="error" role="alert" data-testid="failure">

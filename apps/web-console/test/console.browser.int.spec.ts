@@ -1,0 +1,343 @@
+// The web console in real Chromium, through the web gateway, against the real services and the graph
+// sandbox: the agent desktop, then the supervisor console. Screenshots of every screen (1280×800 and a
+// narrow window): .cache/screenshots/web-console-agent-desktop/ and web-console-supervisor/.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { InteractionRouterServiceDefinition, InteractionState, type InteractionHistoryEntry } from '@mailroute/contracts';
+import { demoProfile } from '@mailroute/graph-sandbox';
+import { randomId, signInWithDeviceCode, waitFor } from '@mailroute/testing';
+import { ClientError, createChannel, createClient, Metadata, NodeHttpTransport, Status } from 'nice-grpc-web';
+import type { Page, Request } from 'playwright-core';
+import { screenshots, signIn, startConsoleStack, support, users, type ConsoleStack } from './console-stack';
+
+const shots = screenshots('agent-desktop');
+const supervisorShots = screenshots('supervisor');
+
+async function historyOf(stack: ConsoleStack, interactionId: string): Promise<InteractionHistoryEntry[]> {
+  return (await stack.admin.listInteractionHistory({ interactionId, page: { pageSize: 200, pageToken: '' } })).entries;
+}
+
+async function goAvailable(page: Page): Promise<void> {
+  await page.locator('[data-testid=connection][data-state=live]').waitFor({ timeout: 60_000 });
+  await page.getByRole('radio', { name: 'Available' }).click();
+  await page.locator('[role=radio][aria-checked=true]', { hasText: 'Available' }).waitFor();
+}
+
+let stack: ConsoleStack;
+
+beforeAll(async () => {
+  stack = await startConsoleStack();
+}, 300_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('the agent desktop in Chromium', () => {
+  let page: Page;
+  const requests: Request[] = [];
+  const consoleLines: string[] = [];
+
+  beforeAll(async () => {
+    const opened = await stack.browser.newPage();
+    page = opened.page;
+    page.on('request', (request) => requests.push(request));
+    page.on('console', (message) => consoleLines.push(`${message.type()}: ${message.text()}`));
+    page.on('pageerror', (error) => consoleLines.push(`pageerror: ${error.message}`));
+    await signIn(page, stack, users.agent, shots);
+    await page.locator('[data-testid=agent-desktop]').waitFor({ timeout: 60_000 });
+  }, 300_000);
+
+  // The screen as each test left it (also what a failure looked like).
+  afterEach(async () => {
+    await shots
+      .take(page, `after-${expect.getState().currentTestName?.split(' ').slice(5, 9).join('-') ?? 'test'}`)
+      .catch(() => undefined);
+  });
+
+  it("signs in, goes available, accepts an offer and replies; the reply lands in Sent Items in the customer's conversation", async () => {
+    await goAvailable(page);
+    await page.locator('[data-testid=no-offers]').waitFor();
+    await shots.take(page, 'available-no-offers');
+
+    const tag = randomId('order');
+    const inbound = (await stack.endpoints.admin.deliver(demoProfile.tenantId, support, {
+      from: 'dana@customer.example',
+      subject: `Order ${tag} is late`,
+      body: '<p>Hello, my <b>order</b> was due yesterday.</p>',
+      bodyType: 'html',
+    })) as { conversationId?: string };
+    const offer = page.locator('[data-testid=offer]', { hasText: tag });
+    await offer.waitFor({ timeout: 120_000 });
+    await shots.take(page, 'offer');
+    await offer.getByRole('button', { name: 'Accept' }).click();
+    const view = page.locator('[data-testid=interaction]');
+    await view.locator('#interaction-subject', { hasText: tag }).waitFor();
+    await page
+      .frameLocator('[data-testid=interaction] [data-testid=mail-frame]')
+      .first()
+      .locator('b', { hasText: 'order' })
+      .waitFor();
+    await shots.take(page, 'interaction');
+
+    await view.locator('.editor-content').click();
+    await page.keyboard.type(`Your order ${tag} left our warehouse today.`);
+    await view.getByRole('button', { name: 'Send' }).click();
+    await view.locator('[data-testid=send-status][data-state=SEND_STATE_SENT]').first().waitFor({ timeout: 120_000 });
+    await shots.take(page, 'reply-sent');
+
+    const sent = await waitFor(
+      async () =>
+        (await stack.endpoints.admin.sent(demoProfile.tenantId, support)).value.find((record) =>
+          record.body.content.includes(tag),
+        ),
+      { timeoutMs: 60_000, description: 'the reply in Sent Items' },
+    );
+    expect(sent.conversationId).toBe(inbound.conversationId);
+    expect(sent.savedToSentItems).toBe(true);
+    expect(sent.toRecipients.map((r) => r.emailAddress.address)).toEqual(['dana@customer.example']);
+    expect(consoleLines.filter((line) => line.startsWith('pageerror'))).toEqual([]);
+  });
+
+  it('shows hostile mail without running anything in the page or loading anything remote', async () => {
+    const hits: string[] = [];
+    const tracker: Server = createServer((request, response) => {
+      hits.push(request.url ?? '');
+      response.end('x');
+    });
+    await new Promise<void>((resolve) => tracker.listen(0, '127.0.0.1', resolve));
+    const trackerUrl = `http://127.0.0.1:${(tracker.address() as AddressInfo).port}`;
+    try {
+      const tag = randomId('hostile');
+      const hostileHtml = [
+        `<script>console.log('HOSTILE script ran'); window.top.hostile = 1;</script>`,
+        `<img src="${trackerUrl}/pixel.gif" onerror="console.log('HOSTILE onerror ran')">`,
+        `<img src="x" onerror="console.log('HOSTILE onerror ran')">`,
+        `<a href="javascript:console.log('HOSTILE link ran')">click me</a>`,
+        `<div style="background-image:url(${trackerUrl}/bg.png)">styled</div>`,
+        `<style>body{background:url(${trackerUrl}/css.png)} @import url(${trackerUrl}/import.css);</style>`,
+        `<link rel="stylesheet" href="${trackerUrl}/link.css">`,
+        `<iframe src="${trackerUrl}/frame"></iframe><object data="${trackerUrl}/object"></object>`,
+        `<svg onload="console.log('HOSTILE svg ran')"><image href="${trackerUrl}/svg.png"/></svg>`,
+        `<form action="${trackerUrl}/form"><input type="image" src="${trackerUrl}/input.png"></form>`,
+        `<meta http-equiv="refresh" content="0;url=${trackerUrl}/refresh"><base href="${trackerUrl}/">`,
+        `<p>Please pay to the new account ${tag}.</p>`,
+      ].join('\n');
+      await stack.endpoints.admin.deliver(demoProfile.tenantId, support, {
+        from: 'mallory@attacker.example',
+        subject: `Account change ${tag}`,
+        body: hostileHtml,
+        bodyType: 'html',
+      });
+      const offer = page.locator('[data-testid=offer]', { hasText: tag });
+      await offer.waitFor({ timeout: 120_000 });
+      await offer.getByRole('button', { name: 'Accept' }).click();
+      const view = page.locator('[data-testid=interaction]');
+      await view.locator('#interaction-subject', { hasText: tag }).waitFor();
+      const frame = view.locator('[data-testid=mail-frame]').first();
+      await frame.waitFor();
+      const content = page.frameLocator('[data-testid=interaction] [data-testid=mail-frame]').first();
+      await content.locator('p', { hasText: tag }).waitFor();
+      await shots.take(page, 'hostile-mail');
+      // Clicking the javascript: link does nothing either.
+      await content.getByText('click me').click();
+
+      expect(await frame.getAttribute('sandbox')).not.toContain('allow-scripts');
+      // The page's DOM types are not in this (node) project: the frame's document is read structurally.
+      type Doc = {
+        querySelectorAll(
+          selector: string,
+        ): ArrayLike<{ attributes: ArrayLike<{ name: string }>; getAttribute(name: string): string | null }>;
+      };
+      const frameDom = await frame.evaluate((element) => {
+        const doc = (element as unknown as { contentDocument: Doc | null }).contentDocument;
+        return {
+          scripts: doc?.querySelectorAll('script').length,
+          handlers: Array.from(doc?.querySelectorAll('*') ?? []).filter((e) =>
+            Array.from(e.attributes).some((a) => /^on/i.test(a.name)),
+          ).length,
+          javascriptLinks: doc?.querySelectorAll('a[href^="javascript" i]').length,
+          remote: Array.from(doc?.querySelectorAll('[src],[href],[data],[action]') ?? []).filter((e) =>
+            ['src', 'href', 'data', 'action'].some((name) => (e.getAttribute(name) ?? '').includes('127.0.0.1')),
+          ).length,
+          frames: doc?.querySelectorAll('iframe, object, embed, form, meta[http-equiv=refresh], base').length,
+        };
+      });
+      expect(frameDom).toEqual({ scripts: 0, handlers: 0, javascriptLinks: 0, remote: 0, frames: 0 });
+      expect(await page.evaluate(() => (globalThis as { hostile?: number }).hostile)).toBeUndefined();
+      expect(consoleLines.filter((line) => line.includes('HOSTILE'))).toEqual([]);
+      expect(requests.map((request) => request.url()).filter((url) => url.startsWith(trackerUrl))).toEqual([]);
+      expect(hits).toEqual([]);
+    } finally {
+      tracker.close();
+    }
+  });
+
+  it('recovers from a cut stream with the same work, and nothing is accepted twice', async () => {
+    const tag = randomId('cut');
+    const requestsBefore = requests.length;
+    await stack.endpoints.admin.deliver(demoProfile.tenantId, support, {
+      from: 'erik@customer.example',
+      subject: `First ${tag}`,
+      body: 'one',
+    });
+    const first = page.locator('[data-testid=offer]', { hasText: `First ${tag}` });
+    await first.waitFor({ timeout: 120_000 });
+    await first.getByRole('button', { name: 'Accept' }).click();
+    await page.locator('[data-testid=work-item]', { hasText: `First ${tag}` }).waitFor();
+    await stack.endpoints.admin.deliver(demoProfile.tenantId, support, {
+      from: 'erik@customer.example',
+      subject: `Second ${tag}`,
+      body: 'two',
+    });
+    await page.locator('[data-testid=offer]', { hasText: `Second ${tag}` }).waitFor({ timeout: 120_000 });
+
+    await stack.restartGateway();
+    await page.locator('[data-testid=connection][data-state=reconnecting]').waitFor({ timeout: 60_000 });
+    await shots.take(page, 'reconnecting');
+    await page.locator('[data-testid=connection][data-state=live]').waitFor({ timeout: 120_000 });
+    await shots.take(page, 'reconnected');
+
+    // The same work: the accepted one in the list once, the pending offer still an offer, once.
+    await expect(page.locator('[data-testid=work-item]', { hasText: `First ${tag}` }).count()).resolves.toBe(1);
+    await expect(page.locator('[data-testid=offer]', { hasText: `First ${tag}` }).count()).resolves.toBe(0);
+    const second = page.locator('[data-testid=offer]', { hasText: `Second ${tag}` });
+    await expect(second.count()).resolves.toBe(1);
+    await second.getByRole('button', { name: 'Accept' }).click();
+    await page.locator('[data-testid=work-item]', { hasText: `Second ${tag}` }).waitFor();
+
+    const found = (
+      await stack.admin.searchInteractions({ page: { pageSize: 10, pageToken: '' }, filter: { subjectContains: tag }, order: 0 })
+    ).interactions;
+    expect(found).toHaveLength(2);
+    for (const interaction of found) {
+      const assigned = (await historyOf(stack, interaction.interactionId)).filter(
+        (e) => e.state === InteractionState.INTERACTION_STATE_ASSIGNED,
+      );
+      expect(assigned).toHaveLength(1);
+    }
+    const accepts = requests
+      .slice(requestsBefore)
+      .filter((request) => request.url().endsWith('/mailroute.v1.AgentDesktopService/Accept'));
+    expect(accepts).toHaveLength(2);
+  });
+
+  it('says so when the desktop is opened in another tab, and when the agent goes offline', async () => {
+    const other = await stack.browser.newPage();
+    // Same browser storage would share the sign-in; a new context signs in again as the same agent.
+    await signIn(other.page, stack, users.agent);
+    await other.page.locator('[data-testid=connection][data-state=live]').waitFor({ timeout: 60_000 });
+    await page.locator('[data-testid=session-replaced]').waitFor({ timeout: 60_000 });
+    await shots.take(page, 'session-replaced');
+    await other.context.close();
+    await page.getByRole('button', { name: 'Use the desktop here' }).click();
+    await page.locator('[data-testid=connection][data-state=live]').waitFor({ timeout: 60_000 });
+    await page.getByRole('radio', { name: 'Offline' }).click();
+    await page.locator('[data-testid=offline]').waitFor({ timeout: 60_000 });
+    await shots.take(page, 'offline');
+    await page.getByRole('button', { name: 'Go available' }).click();
+    await page.locator('[data-testid=connection][data-state=live]').waitFor({ timeout: 60_000 });
+  });
+});
+
+describe('the supervisor console in Chromium', () => {
+  it("shows a queue's waiting count change as mail arrives, and reassigns an interaction from one agent to another", async () => {
+    // Both agents at their desktops but away: mail waits in the queue, and either can be given work.
+    const desktops = [];
+    for (const upn of [users.agent, users.other]) {
+      const desktop = await stack.browser.newPage();
+      await signIn(desktop.page, stack, upn);
+      await desktop.page.locator('[data-testid=connection][data-state=live]').waitFor({ timeout: 60_000 });
+      await desktop.page.getByRole('radio', { name: 'Away' }).click();
+      await desktop.page.locator('[role=radio][aria-checked=true]', { hasText: 'Away' }).waitFor();
+      desktops.push(desktop.page);
+    }
+    const [carolDesk, bobDesk] = desktops;
+    const { page } = await stack.browser.newPage();
+    page.on('pageerror', (error) => console.error(error));
+    await signIn(page, stack, users.supervisor, supervisorShots);
+    await page.goto(`${stack.consoleUrl}#/supervisor/queues`);
+    const waiting = page.locator('[data-testid=queue-card]', { hasText: 'support' }).locator('[data-testid=queue-waiting]');
+    await waiting.waitFor({ timeout: 60_000 });
+    const before = Number(await waiting.textContent());
+    const tag = randomId('waiting');
+    await stack.endpoints.admin.deliver(demoProfile.tenantId, support, {
+      from: 'fay@customer.example',
+      subject: `Refund ${tag}`,
+      body: 'Where is it?',
+    });
+    await waitFor(async () => Number(await waiting.textContent()) === before + 1, {
+      timeoutMs: 120_000,
+      description: 'the waiting count to go up',
+    });
+    await supervisorShots.take(page, 'queues');
+
+    await page.goto(`${stack.consoleUrl}#/supervisor/agents`);
+    await page.locator('[data-testid=agent-row]').first().waitFor({ timeout: 30_000 });
+    await supervisorShots.take(page, 'agents');
+
+    await page.goto(`${stack.consoleUrl}#/supervisor/interactions`);
+    await page.getByLabel('Subject contains').fill(tag);
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.locator('[data-testid=interaction-row]', { hasText: tag }).getByRole('link').click();
+    const detail = page.locator('[data-testid=interaction-detail]');
+    await detail.locator('[data-testid=detail-state]', { hasText: 'Queued' }).waitFor({ timeout: 30_000 });
+    await detail.getByLabel('Agent to assign').selectOption('carol');
+    await detail.getByRole('button', { name: 'Assign' }).click();
+    await detail.locator('[data-testid=detail-state]', { hasText: 'Assigned' }).waitFor({ timeout: 30_000 });
+    await detail.getByLabel('Agent to assign').selectOption('bob');
+    await detail.getByRole('button', { name: 'Assign' }).click();
+    await waitFor(
+      async () => {
+        const found = await stack.admin.searchInteractions({
+          page: { pageSize: 5, pageToken: '' },
+          filter: { subjectContains: tag },
+          order: 0,
+        });
+        return found.interactions[0]?.agentId === 'bob';
+      },
+      { timeoutMs: 30_000, description: 'the interaction to be reassigned to bob' },
+    );
+    await detail.locator('[data-testid=history] li', { hasText: 'Assigned' }).nth(1).waitFor({ timeout: 30_000 });
+    await supervisorShots.take(page, 'interaction-detail');
+    // The agents see it: bob has it, carol is told it went to another agent.
+    await bobDesk?.locator('[data-testid=work-item]', { hasText: tag }).waitFor({ timeout: 30_000 });
+    await carolDesk?.locator('.ended', { hasText: 'given to another agent' }).waitFor({ timeout: 30_000 });
+    await shots.take(bobDesk as Page, 'assigned-by-supervisor');
+
+    await page.goto(`${stack.consoleUrl}#/supervisor/configuration`);
+    await page.getByRole('heading', { name: 'Routing rules' }).waitFor();
+    await page.locator('[data-testid=queue-row]', { hasText: 'support' }).waitFor({ timeout: 30_000 });
+    // Mailboxes and credentials come from mailbox-fetch and auth-broker: their rows, or why not.
+    await page.locator('[data-testid=mailbox-row], [data-testid=failure]').first().waitFor({ timeout: 30_000 });
+    await supervisorShots.take(page, 'configuration');
+  });
+
+  it('gives a user without the Supervisor role a clear "not allowed" screen, and PERMISSION_DENIED at the API through the gateway', async () => {
+    const { page } = await stack.browser.newPage();
+    await signIn(page, stack, users.noRole);
+    await page.locator('[data-testid=not-allowed]').waitFor({ timeout: 60_000 });
+    await supervisorShots.take(page, 'not-an-agent');
+    await page.goto(`${stack.consoleUrl}#/supervisor/queues`);
+    await page.locator('[data-testid=not-allowed]', { hasText: 'Supervisor role' }).waitFor();
+    await supervisorShots.take(page, 'not-a-supervisor');
+
+    const token = await signInWithDeviceCode(
+      stack.endpoints,
+      stack.endpoints.admin,
+      demoProfile.tenantId,
+      demoProfile.desktopClientId,
+      users.noRole,
+    );
+    const router = createClient(
+      InteractionRouterServiceDefinition,
+      createChannel(stack.consoleUrl.replace(/\/$/, ''), NodeHttpTransport()),
+      {
+        '*': { metadata: Metadata({ authorization: `Bearer ${token}` }) },
+      },
+    );
+    const refused = await router.listQueues({ page: { pageSize: 10, pageToken: '' } }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(ClientError);
+    expect((refused as ClientError).code).toBe(Status.PERMISSION_DENIED);
+  });
+});
