@@ -400,6 +400,8 @@ export async function startAuthBrokerProcess(options: {
   workDir: string;
   apiKeys: Readonly<Record<string, string>>;
   serviceTokens: Readonly<Record<string, string>>;
+  /** More variables (e.g. HTTPS_PROXY with NODE_USE_ENV_PROXY). */
+  env?: Readonly<Record<string, string>>;
 }): Promise<AuthBrokerProcess> {
   const proc = startServiceProcess('apps/auth-broker/src/main.ts', {
     GRPC_PORT: '0',
@@ -417,6 +419,7 @@ export async function startAuthBrokerProcess(options: {
     AUTH_BROKER_METRICS_PORT: '0',
     // The sandbox stands in for a custom cloud: allowed explicitly, as an operator would.
     AUTH_BROKER_ALLOWED_CLOUD_ORIGINS: options.endpoints.baseUrl,
+    ...options.env,
   });
   const address = `127.0.0.1:${await proc.port()}`;
   return {
