@@ -204,6 +204,7 @@ export function createDesktopHub(options: { bus: EventBus; logger: Logger; repli
     async start(): Promise<void> {
       subscription = await options.bus.subscribe({
         groupId: `interaction-router-desktop-${options.replicaId}`,
+        ephemeralGroup: true,
         topics: [events.interactionStateChanged.topic, events.outboundResult.topic],
         fromBeginning: false,
         handler: async (message) => {

@@ -215,6 +215,7 @@ export function createRouterRuntime(input: RouterRuntimeOptions) {
       // state-change events (a group per replica; only what happens from now on matters).
       changeSubscription = await bus.subscribe({
         groupId: `${options.groupId}-planner-${options.replicaId}`,
+        ephemeralGroup: true,
         topics: [events.interactionStateChanged.topic],
         fromBeginning: false,
         handler: async (message) => {

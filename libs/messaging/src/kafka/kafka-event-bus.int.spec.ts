@@ -1,4 +1,5 @@
-import { describeEventBusContract, testInfra } from '@mailroute/testing';
+import { Kafka, logLevel } from 'kafkajs';
+import { describeEventBusContract, randomId, testInfra, waitFor } from '@mailroute/testing';
 import { KafkaEventBus } from '../index';
 
 describeEventBusContract('kafka (real Apache Kafka broker)', {
@@ -22,5 +23,42 @@ describe('KafkaEventBus', () => {
       retryable: true,
     });
     await bus.close();
+  });
+});
+
+describe('KafkaEventBus ephemeral consumer groups', () => {
+  it('deletes an ephemeral (per-replica) group when its subscription closes, and keeps a shared one', async () => {
+    const brokers = testInfra().kafkaBrokers;
+    const bus = new KafkaEventBus({ brokers, clientId: 'ephemeral-groups' });
+    const topic = randomId('ephemeral');
+    const ephemeral = randomId('replica-group');
+    const shared = randomId('shared-group');
+    const admin = new Kafka({ brokers, clientId: 'ephemeral-groups-check', logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      await bus.ensureTopics([{ topic, partitions: 1 }]);
+      const subscriptions = await Promise.all(
+        [ephemeral, shared].map((groupId) =>
+          bus.subscribe({ groupId, topics: [topic], handler: async () => undefined, ephemeralGroup: groupId === ephemeral }),
+        ),
+      );
+      await waitFor(
+        async () => {
+          const { groups } = await admin.listGroups();
+          return [ephemeral, shared].every((id) => groups.some((group) => group.groupId === id));
+        },
+        { timeoutMs: 60_000, description: 'both groups known to the broker' },
+      );
+      await Promise.all(subscriptions.map((subscription) => subscription.close()));
+      const { groups } = await admin.listGroups();
+      expect({
+        ephemeral: groups.some((group) => group.groupId === ephemeral),
+        shared: groups.some((group) => group.groupId === shared),
+      }).toEqual({ ephemeral: false, shared: true });
+    } finally {
+      await admin.deleteGroups([shared]).catch(() => undefined);
+      await admin.disconnect();
+      await bus.close();
+    }
   });
 });

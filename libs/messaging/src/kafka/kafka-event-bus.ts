@@ -245,6 +245,25 @@ export class KafkaEventBus implements EventBus {
     });
   }
 
+  /**
+   * @internal Deletes an ephemeral subscription's group after its consumer left. One attempt: a
+   * broker that is away during a drain only leaves the group for Kafka to expire, as before.
+   */
+  async deleteGroup(groupId: string): Promise<void> {
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      await admin.deleteGroups([groupId]);
+    } catch (error) {
+      this.options.logger?.warn(
+        { err: error, groupId },
+        'kafka: could not delete the ephemeral consumer group; Kafka expires it',
+      );
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
   get logger(): Logger | undefined {
     return this.options.logger;
   }
@@ -364,6 +383,7 @@ class KafkaSubscription implements Subscription {
       const grace = setTimeout(() => this.abortHandlers.abort(), options.graceMs ?? 10_000);
       try {
         await this.consumer.disconnect();
+        if (this.options.ephemeralGroup) await this.bus.deleteGroup(this.options.groupId);
       } finally {
         clearTimeout(grace);
         this.assigned = [];

@@ -37,6 +37,12 @@ export interface SubscribeOptions {
   maxAttempts?: number;
   /** First redelivery delay (the project's backoff: doubles, equal jitter, up to 30 s). Default 200 ms (`defaultRedelivery`). */
   retryBackoffMs?: number;
+  /**
+   * The group belongs to this subscription alone (a per-replica group, e.g. named after the pod):
+   * closing the subscription deletes the group and its offsets, so a drained pod leaves nothing
+   * behind for Kafka to expire. Default false.
+   */
+  ephemeralGroup?: boolean;
 }
 
 export interface PartitionAssignment {
