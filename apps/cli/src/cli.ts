@@ -6,6 +6,7 @@ import { credentialsCommands } from './commands/credentials.command';
 import { interactionCommands } from './commands/interaction.command';
 import { mailboxCommands } from './commands/mailbox.command';
 import { routingCommands } from './commands/routing.command';
+import { templateCommands } from './commands/template.command';
 import { describeFailure, exitCodes, UsageError } from './errors';
 import { resolveSettings } from './settings';
 
@@ -15,6 +16,7 @@ export const commands: readonly Command[] = [
   ...mailboxCommands,
   ...routingCommands,
   ...calendarCommands,
+  ...templateCommands,
   ...agentDesktopCommands,
   ...interactionCommands,
 ];

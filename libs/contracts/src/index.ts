@@ -18,3 +18,4 @@ export * from "./generated/mailroute/v1/interaction";
 export * from "./generated/mailroute/v1/interaction_router";
 export * from "./generated/mailroute/v1/mailbox_fetch";
 export * from "./generated/mailroute/v1/outbound_send";
+export * from "./generated/mailroute/v1/templates";

@@ -1,5 +1,12 @@
 import fc from 'fast-check';
-import { renderMessageTemplate, validateMessageTemplate } from './message-template';
+import { MessageTemplate, TemplateKind } from '@mailroute/contracts';
+import {
+  renderMessageTemplate,
+  templateKindOf,
+  templateMatches,
+  validateMessageTemplate,
+  validateTemplateResource,
+} from './message-template';
 
 describe('message templates', () => {
   const acknowledgement = {
@@ -71,5 +78,28 @@ describe('message templates', () => {
     expect(fields({ text: '{{#customer_name}}open' })[0]).toMatch(/^template.text: is not a valid template/);
     expect(fields({ subject: 'a\nb', text: 'x' })).toEqual(['template.subject: must be one line']);
     expect(fields({ subject: 'only a subject' })).toEqual(['template.text: is required when html is empty']);
+  });
+});
+
+describe('template resources', () => {
+  it('checks the name, kind and queue ids, then the parts, and searches name, subject and text', () => {
+    const template = MessageTemplate.fromPartial({
+      displayName: 'Refund policy',
+      subject: 'Refunds',
+      text: 'Takes 5 days',
+      queueIds: ['billing'],
+    });
+    expect(validateTemplateResource(template, { fieldPrefix: 'template' })).toEqual([]);
+    expect(
+      validateTemplateResource(
+        MessageTemplate.fromPartial({ displayName: '', kind: 9 as TemplateKind, queueIds: ['Bad Id'], text: '{{>x}}' }),
+        { fieldPrefix: 'template' },
+      ).map((v) => v.field),
+    ).toEqual(['template.display_name', 'template.kind', 'template.queue_ids[0]', 'template.text']);
+    expect(templateKindOf(template)).toBe(TemplateKind.TEMPLATE_KIND_CANNED_RESPONSE);
+    expect(templateMatches(template, '5 DAYS')).toBe(true);
+    expect(templateMatches(template, 'refund')).toBe(true);
+    expect(templateMatches(template, 'shipping')).toBe(false);
+    expect(templateMatches(template, ' ')).toBe(true);
   });
 });

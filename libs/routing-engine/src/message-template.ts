@@ -1,5 +1,7 @@
+import { TemplateKind, type MessageTemplate } from '@mailroute/contracts';
 import Mustache from 'mustache';
 import type { FieldViolation } from './errors';
+import { isResourceId } from './validation';
 
 /**
  * The placeholders a template or signature may use, as `{{customer_name}}`. Every value is text:
@@ -120,4 +122,34 @@ export function renderMessageTemplate(content: MessageTemplateContent, values: T
     html: content.html ? writer.render(content.html, view, undefined, { escape: Mustache.escape }) : '',
     text: content.text ? writer.render(content.text, view, undefined, asIs) : '',
   };
+}
+
+/**
+ * Checks a proto MessageTemplate as given to CreateTemplate/UpdateTemplate: the name, the kind,
+ * at most 50 queue ids, and its parts (`validateMessageTemplate`). Fields under `fieldPrefix`.
+ */
+export function validateTemplateResource(template: MessageTemplate, options: { fieldPrefix?: string } = {}): FieldViolation[] {
+  const prefix = options.fieldPrefix ? `${options.fieldPrefix}.` : '';
+  const violations: FieldViolation[] = [];
+  if (!template.displayName || template.displayName.length > 200)
+    violations.push({ field: `${prefix}display_name`, message: 'is required, 1-200 characters' });
+  if (!(template.kind in TemplateKind) || template.kind === TemplateKind.UNRECOGNIZED)
+    violations.push({ field: `${prefix}kind`, message: 'is not a known template kind' });
+  if (template.queueIds.length > 50) violations.push({ field: `${prefix}queue_ids`, message: 'must have at most 50 entries' });
+  else
+    template.queueIds.forEach((queueId, index) => {
+      if (!isResourceId(queueId)) violations.push({ field: `${prefix}queue_ids[${index}]`, message: 'is not a queue id' });
+    });
+  return [...violations, ...validateMessageTemplate(template, options)];
+}
+
+/** The proto kind with its default: UNSPECIFIED is a canned response. */
+export const templateKindOf = (template: Pick<MessageTemplate, 'kind'>): TemplateKind =>
+  template.kind === TemplateKind.TEMPLATE_KIND_UNSPECIFIED ? TemplateKind.TEMPLATE_KIND_CANNED_RESPONSE : template.kind;
+
+/** True when a template's name, subject or text contains `query` (case-insensitive; an empty query matches all). */
+export function templateMatches(template: Pick<MessageTemplate, 'displayName' | 'subject' | 'text'>, query: string): boolean {
+  const needle = query.trim().toLowerCase();
+  if (!needle) return true;
+  return [template.displayName, template.subject, template.text].some((part) => part.toLowerCase().includes(needle));
 }

@@ -2,6 +2,7 @@ import { InteractionRouterServiceDefinition } from '@mailroute/contracts';
 import { createAdminContext, type AdminDeps, type AdminHandlers } from './admin/admin-context';
 import { createAgentHandlers } from './admin/agents.handler';
 import { createCalendarHandlers } from './admin/calendars.handler';
+import { createTemplateHandlers } from './admin/templates.handler';
 import { createInteractionSupervisionHandlers } from './admin/interaction-supervision.handler';
 import { createInteractionHandlers } from './admin/interactions.handler';
 import { createQueueStatisticsHandlers } from './admin/queue-statistics.handler';
@@ -36,5 +37,6 @@ export function createAdminHandlers(deps: AdminDeps): AdminHandlers {
     ...createInteractionHandlers(admin),
     ...createInteractionSupervisionHandlers(admin),
     ...createCalendarHandlers(admin),
+    ...createTemplateHandlers(admin),
   };
 }

@@ -27,6 +27,7 @@ import { createPresence } from '../desktop/presence';
 import { createAgentReplies } from '../replies/agent-reply';
 import { offerIdOf, offerVersionOf, parseOfferId, toInteraction } from '../routing/interaction-mapping';
 import type { RouterCore } from '../routing/router-core';
+import { createDesktopTemplateHandlers } from './desktop-templates';
 import { listThreadMessages } from './thread-messages';
 import type { RouterStores } from '../store/router-stores';
 import { agentKey } from '../store/router-keys';
@@ -61,6 +62,8 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
   }
 
   return {
+    ...createDesktopTemplateHandlers({ core, stores }),
+
     async *connect(request, context) {
       // Required; its shape is the shared rule the gRPC server checks on every request (platform request-fields).
       const instance = readId(request.clientInstanceId, idRules.clientInstance, 'client_instance_id');

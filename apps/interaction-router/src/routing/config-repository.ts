@@ -1,4 +1,4 @@
-import { Agent, Calendar, Queue, RoutingRule, SenderList } from '@mailroute/contracts';
+import { Agent, Calendar, MessageTemplate, Queue, RoutingRule, SenderList } from '@mailroute/contracts';
 import { ConflictError } from '@mailroute/platform';
 import type { ConfigDocument, VersionedStore } from '../store/router-stores';
 import { claimKey, configKey, configKindPrefix } from '../store/router-keys';
@@ -10,6 +10,7 @@ export const configKinds = {
   senderList: SenderList,
   agent: Agent,
   calendar: Calendar,
+  template: MessageTemplate,
 } as const;
 
 export type ConfigKind = keyof typeof configKinds;

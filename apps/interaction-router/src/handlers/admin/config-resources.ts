@@ -1,4 +1,13 @@
-import { ActorKind, Agent, Calendar, InteractionState, Queue, RoutingRule, SenderList } from '@mailroute/contracts';
+import {
+  ActorKind,
+  Agent,
+  Calendar,
+  InteractionState,
+  MessageTemplate,
+  Queue,
+  RoutingRule,
+  SenderList,
+} from '@mailroute/contracts';
 import {
   AlreadyExistsError,
   ConflictError,
@@ -16,6 +25,7 @@ import {
   validateQueue,
   validateRoutingRule,
   validateSenderList,
+  validateTemplateResource,
   type FieldViolation,
 } from '@mailroute/routing-engine';
 import type { createAgentIdentities, IdentityClaim } from '../../routing/agent-identities';
@@ -89,7 +99,14 @@ function applyMask(
   return out;
 }
 
-const codecs = { queue: Queue, rule: RoutingRule, senderList: SenderList, agent: Agent, calendar: Calendar } as const;
+const codecs = {
+  queue: Queue,
+  rule: RoutingRule,
+  senderList: SenderList,
+  agent: Agent,
+  calendar: Calendar,
+  template: MessageTemplate,
+} as const;
 const writableFields: Record<ConfigKind, string[]> = {
   queue: [
     'displayName',
@@ -108,6 +125,7 @@ const writableFields: Record<ConfigKind, string[]> = {
   senderList: ['displayName', 'description', 'entries'],
   agent: ['displayName', 'entraObjectId', 'userPrincipalName', 'skills', 'queueIds', 'capacity', 'enabled'],
   calendar: ['displayName', 'timeZone', 'weeklyHours', 'holidays', 'exceptions'],
+  template: ['displayName', 'kind', 'queueIds', 'subject', 'html', 'text'],
 };
 const idField: Record<ConfigKind, string> = {
   queue: 'queueId',
@@ -115,6 +133,7 @@ const idField: Record<ConfigKind, string> = {
   senderList: 'senderListId',
   agent: 'agentId',
   calendar: 'calendarId',
+  template: 'templateId',
 };
 const idName: Record<ConfigKind, string> = {
   queue: 'queue_id',
@@ -122,6 +141,7 @@ const idName: Record<ConfigKind, string> = {
   senderList: 'sender_list_id',
   agent: 'agent_id',
   calendar: 'calendar_id',
+  template: 'template_id',
 };
 
 /** A stored configuration value as the API presents it: its id field, timestamps and etag (the version). */
@@ -161,6 +181,8 @@ export function validateConfig(kind: ConfigKind, value: unknown, id: string): vo
           : [];
       return rethrowViolations([...name, ...validateCalendar(calendar, { fieldPrefix: 'calendar' })]);
     }
+    case 'template':
+      return rethrowViolations(validateTemplateResource(value as MessageTemplate, { fieldPrefix: 'template' }));
     default:
       return rethrowViolations(validateAgent(value as Agent));
   }

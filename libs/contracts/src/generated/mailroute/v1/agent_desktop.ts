@@ -40,6 +40,7 @@ import {
   ThreadMessage,
   TransferTarget,
 } from "./interaction";
+import { MessageTemplate, RenderedTemplate } from "./templates";
 
 /** Why an offer was made. */
 export enum OfferReason {
@@ -749,6 +750,39 @@ export interface ListTransferTargetsResponse {
   targets: TransferTargetOption[];
   /** Token for the next page; empty on the last page. */
   nextPageToken: string;
+}
+
+/** Request of AgentDesktopService.ListMyTemplates. */
+export interface ListMyTemplatesRequest {
+  /**
+   * Only templates whose name, subject or text contains this (case-insensitive). Optional, at
+   * most 200 characters.
+   */
+  query: string;
+  /** Page to return. */
+  page?: PageRequest | undefined;
+}
+
+/** Response of AgentDesktopService.ListMyTemplates. */
+export interface ListMyTemplatesResponse {
+  /** Canned responses of this page, in id order. */
+  templates: MessageTemplate[];
+  /** Token for the next page; empty on the last page. */
+  nextPageToken: string;
+}
+
+/** Request of AgentDesktopService.RenderTemplate. */
+export interface RenderTemplateRequest {
+  /** A canned response the agent may use. Required. */
+  templateId: string;
+  /** An interaction the agent may see. Required. */
+  interactionId: string;
+}
+
+/** Response of AgentDesktopService.RenderTemplate. */
+export interface RenderTemplateResponse {
+  /** The rendered template. */
+  rendered?: RenderedTemplate | undefined;
 }
 
 function createBaseConnectRequest(): ConnectRequest {
@@ -4656,6 +4690,346 @@ export const ListTransferTargetsResponse: MessageFns<ListTransferTargetsResponse
   },
 };
 
+function createBaseListMyTemplatesRequest(): ListMyTemplatesRequest {
+  return { query: "", page: undefined };
+}
+
+export const ListMyTemplatesRequest: MessageFns<ListMyTemplatesRequest> = {
+  encode(message: ListMyTemplatesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.query !== "") {
+      writer.uint32(10).string(message.query);
+    }
+    if (message.page !== undefined) {
+      PageRequest.encode(message.page, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListMyTemplatesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListMyTemplatesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.query = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.page = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListMyTemplatesRequest {
+    return {
+      query: isSet(object.query) ? globalThis.String(object.query) : "",
+      page: isSet(object.page) ? PageRequest.fromJSON(object.page) : undefined,
+    };
+  },
+
+  toJSON(message: ListMyTemplatesRequest): unknown {
+    const obj: any = {};
+    if (message.query !== "") {
+      obj.query = message.query;
+    }
+    if (message.page !== undefined) {
+      obj.page = PageRequest.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListMyTemplatesRequest>): ListMyTemplatesRequest {
+    return ListMyTemplatesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListMyTemplatesRequest>): ListMyTemplatesRequest {
+    const message = createBaseListMyTemplatesRequest();
+    message.query = object.query ?? "";
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageRequest.fromPartial(object.page)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListMyTemplatesResponse(): ListMyTemplatesResponse {
+  return { templates: [], nextPageToken: "" };
+}
+
+export const ListMyTemplatesResponse: MessageFns<ListMyTemplatesResponse> = {
+  encode(message: ListMyTemplatesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.templates) {
+      MessageTemplate.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListMyTemplatesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListMyTemplatesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.templates.push(MessageTemplate.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListMyTemplatesResponse {
+    return {
+      templates: globalThis.Array.isArray(object?.templates)
+        ? object.templates.map((e: any) => MessageTemplate.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListMyTemplatesResponse): unknown {
+    const obj: any = {};
+    if (message.templates?.length) {
+      obj.templates = message.templates.map((e) => MessageTemplate.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListMyTemplatesResponse>): ListMyTemplatesResponse {
+    return ListMyTemplatesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListMyTemplatesResponse>): ListMyTemplatesResponse {
+    const message = createBaseListMyTemplatesResponse();
+    message.templates = object.templates?.map((e) => MessageTemplate.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseRenderTemplateRequest(): RenderTemplateRequest {
+  return { templateId: "", interactionId: "" };
+}
+
+export const RenderTemplateRequest: MessageFns<RenderTemplateRequest> = {
+  encode(message: RenderTemplateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.templateId !== "") {
+      writer.uint32(10).string(message.templateId);
+    }
+    if (message.interactionId !== "") {
+      writer.uint32(18).string(message.interactionId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RenderTemplateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRenderTemplateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.templateId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.interactionId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RenderTemplateRequest {
+    return {
+      templateId: isSet(object.templateId)
+        ? globalThis.String(object.templateId)
+        : isSet(object.template_id)
+        ? globalThis.String(object.template_id)
+        : "",
+      interactionId: isSet(object.interactionId)
+        ? globalThis.String(object.interactionId)
+        : isSet(object.interaction_id)
+        ? globalThis.String(object.interaction_id)
+        : "",
+    };
+  },
+
+  toJSON(message: RenderTemplateRequest): unknown {
+    const obj: any = {};
+    if (message.templateId !== "") {
+      obj.templateId = message.templateId;
+    }
+    if (message.interactionId !== "") {
+      obj.interactionId = message.interactionId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RenderTemplateRequest>): RenderTemplateRequest {
+    return RenderTemplateRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RenderTemplateRequest>): RenderTemplateRequest {
+    const message = createBaseRenderTemplateRequest();
+    message.templateId = object.templateId ?? "";
+    message.interactionId = object.interactionId ?? "";
+    return message;
+  },
+};
+
+function createBaseRenderTemplateResponse(): RenderTemplateResponse {
+  return { rendered: undefined };
+}
+
+export const RenderTemplateResponse: MessageFns<RenderTemplateResponse> = {
+  encode(message: RenderTemplateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rendered !== undefined) {
+      RenderedTemplate.encode(message.rendered, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RenderTemplateResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRenderTemplateResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.rendered = RenderedTemplate.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RenderTemplateResponse {
+    return { rendered: isSet(object.rendered) ? RenderedTemplate.fromJSON(object.rendered) : undefined };
+  },
+
+  toJSON(message: RenderTemplateResponse): unknown {
+    const obj: any = {};
+    if (message.rendered !== undefined) {
+      obj.rendered = RenderedTemplate.toJSON(message.rendered);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RenderTemplateResponse>): RenderTemplateResponse {
+    return RenderTemplateResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RenderTemplateResponse>): RenderTemplateResponse {
+    const message = createBaseRenderTemplateResponse();
+    message.rendered = (object.rendered !== undefined && object.rendered !== null)
+      ? RenderedTemplate.fromPartial(object.rendered)
+      : undefined;
+    return message;
+  },
+};
+
 /**
  * The agent desktop API.
  *
@@ -4831,6 +5205,31 @@ export const AgentDesktopServiceDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * Lists the canned responses the agent may use: those of every queue and those limited to a
+     * queue the agent is a member of, searched by name and text.
+     */
+    listMyTemplates: {
+      name: "ListMyTemplates",
+      requestType: ListMyTemplatesRequest as typeof ListMyTemplatesRequest,
+      requestStream: false,
+      responseType: ListMyTemplatesResponse as typeof ListMyTemplatesResponse,
+      responseStream: false,
+      options: {},
+    },
+    /**
+     * Renders a canned response for one of the agent's interactions: the customer's name and
+     * address, the agent's name, the queue, the reference, the mailbox and the subject filled in,
+     * every value escaped in HTML.
+     */
+    renderTemplate: {
+      name: "RenderTemplate",
+      requestType: RenderTemplateRequest as typeof RenderTemplateRequest,
+      requestStream: false,
+      responseType: RenderTemplateResponse as typeof RenderTemplateResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -4926,6 +5325,23 @@ export interface AgentDesktopServiceImplementation<CallContextExt = {}> {
     request: ListTransferTargetsRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<ListTransferTargetsResponse>>;
+  /**
+   * Lists the canned responses the agent may use: those of every queue and those limited to a
+   * queue the agent is a member of, searched by name and text.
+   */
+  listMyTemplates(
+    request: ListMyTemplatesRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<ListMyTemplatesResponse>>;
+  /**
+   * Renders a canned response for one of the agent's interactions: the customer's name and
+   * address, the agent's name, the queue, the reference, the mailbox and the subject filled in,
+   * every value escaped in HTML.
+   */
+  renderTemplate(
+    request: RenderTemplateRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<RenderTemplateResponse>>;
 }
 
 export interface AgentDesktopServiceClient<CallOptionsExt = {}> {
@@ -5017,6 +5433,23 @@ export interface AgentDesktopServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<ListTransferTargetsRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<ListTransferTargetsResponse>;
+  /**
+   * Lists the canned responses the agent may use: those of every queue and those limited to a
+   * queue the agent is a member of, searched by name and text.
+   */
+  listMyTemplates(
+    request: DeepPartial<ListMyTemplatesRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<ListMyTemplatesResponse>;
+  /**
+   * Renders a canned response for one of the agent's interactions: the customer's name and
+   * address, the agent's name, the queue, the reference, the mailbox and the subject filled in,
+   * every value escaped in HTML.
+   */
+  renderTemplate(
+    request: DeepPartial<RenderTemplateRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<RenderTemplateResponse>;
 }
 
 function bytesFromBase64(b64: string): Uint8Array {

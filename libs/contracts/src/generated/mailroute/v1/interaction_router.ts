@@ -27,6 +27,7 @@ import {
   ThreadMessage,
   TransferTarget,
 } from "./interaction";
+import { MessageTemplate, RenderedTemplate, TemplateKind, templateKindFromJSON, templateKindToJSON } from "./templates";
 
 /**
  * How a queue picks an agent among those eligible (skills matched, free capacity, AVAILABLE,
@@ -1477,6 +1478,111 @@ export interface GetCalendarStatusResponse {
     | undefined;
   /** The local date of the instant in the calendar's zone, "YYYY-MM-DD". */
   localDate: string;
+}
+
+/** Request of InteractionRouterService.CreateTemplate. */
+export interface CreateTemplateRequest {
+  /** Id for the new template. Optional: generated when empty. */
+  templateId: string;
+  /** The template. Required. */
+  template?: MessageTemplate | undefined;
+}
+
+/** Response of InteractionRouterService.CreateTemplate. */
+export interface CreateTemplateResponse {
+  /** The stored template. */
+  template?: MessageTemplate | undefined;
+}
+
+/** Request of InteractionRouterService.GetTemplate. */
+export interface GetTemplateRequest {
+  /** Id of the template. Required. */
+  templateId: string;
+}
+
+/** Response of InteractionRouterService.GetTemplate. */
+export interface GetTemplateResponse {
+  /** The template. */
+  template?: MessageTemplate | undefined;
+}
+
+/** Request of InteractionRouterService.ListTemplates. */
+export interface ListTemplatesRequest {
+  /** Page to return. */
+  page?:
+    | PageRequest
+    | undefined;
+  /**
+   * Only templates whose name, subject or text contains this (case-insensitive). Optional, at
+   * most 200 characters.
+   */
+  query: string;
+  /** Only templates of this kind. Optional: UNSPECIFIED means every kind. */
+  kind: TemplateKind;
+}
+
+/** Response of InteractionRouterService.ListTemplates. */
+export interface ListTemplatesResponse {
+  /** The templates of this page. */
+  templates: MessageTemplate[];
+  /** Token for the next page; empty on the last page. */
+  nextPageToken: string;
+}
+
+/** Request of InteractionRouterService.UpdateTemplate. */
+export interface UpdateTemplateRequest {
+  /** Id of the template. Required. */
+  templateId: string;
+  /** New values for the fields named in update_mask. Required. */
+  template?:
+    | MessageTemplate
+    | undefined;
+  /** Fields of template to change, e.g. "html". Required; "*" replaces all writable fields. */
+  updateMask?:
+    | string[]
+    | undefined;
+  /** Expected etag. Optional; when set and stale the call fails with ABORTED. */
+  etag: string;
+}
+
+/** Response of InteractionRouterService.UpdateTemplate. */
+export interface UpdateTemplateResponse {
+  /** The stored template. */
+  template?: MessageTemplate | undefined;
+}
+
+/** Request of InteractionRouterService.DeleteTemplate. */
+export interface DeleteTemplateRequest {
+  /** Id of the template. Required. */
+  templateId: string;
+  /** Expected etag. Optional; when set and stale the call fails with ABORTED. */
+  etag: string;
+}
+
+/** Response of InteractionRouterService.DeleteTemplate. */
+export interface DeleteTemplateResponse {
+}
+
+/** Request of InteractionRouterService.PreviewTemplate. */
+export interface PreviewTemplateRequest {
+  /** Id of the template. Required. */
+  templateId: string;
+  /**
+   * Placeholder values by name (customer_name, agent_name, ...). Optional; unknown names are
+   * refused, values at most 1000 characters.
+   */
+  values: { [key: string]: string };
+}
+
+export interface PreviewTemplateRequest_ValuesEntry {
+  key: string;
+  value: string;
+}
+
+/** Response of InteractionRouterService.PreviewTemplate. */
+export interface PreviewTemplateResponse {
+  /** The rendered template. */
+  rendered?: RenderedTemplate | undefined;
 }
 
 function createBaseServiceLevelTarget(): ServiceLevelTarget {
@@ -12566,6 +12672,1112 @@ export const GetCalendarStatusResponse: MessageFns<GetCalendarStatusResponse> = 
   },
 };
 
+function createBaseCreateTemplateRequest(): CreateTemplateRequest {
+  return { templateId: "", template: undefined };
+}
+
+export const CreateTemplateRequest: MessageFns<CreateTemplateRequest> = {
+  encode(message: CreateTemplateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.templateId !== "") {
+      writer.uint32(10).string(message.templateId);
+    }
+    if (message.template !== undefined) {
+      MessageTemplate.encode(message.template, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateTemplateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateTemplateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.templateId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.template = MessageTemplate.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateTemplateRequest {
+    return {
+      templateId: isSet(object.templateId)
+        ? globalThis.String(object.templateId)
+        : isSet(object.template_id)
+        ? globalThis.String(object.template_id)
+        : "",
+      template: isSet(object.template) ? MessageTemplate.fromJSON(object.template) : undefined,
+    };
+  },
+
+  toJSON(message: CreateTemplateRequest): unknown {
+    const obj: any = {};
+    if (message.templateId !== "") {
+      obj.templateId = message.templateId;
+    }
+    if (message.template !== undefined) {
+      obj.template = MessageTemplate.toJSON(message.template);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateTemplateRequest>): CreateTemplateRequest {
+    return CreateTemplateRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateTemplateRequest>): CreateTemplateRequest {
+    const message = createBaseCreateTemplateRequest();
+    message.templateId = object.templateId ?? "";
+    message.template = (object.template !== undefined && object.template !== null)
+      ? MessageTemplate.fromPartial(object.template)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCreateTemplateResponse(): CreateTemplateResponse {
+  return { template: undefined };
+}
+
+export const CreateTemplateResponse: MessageFns<CreateTemplateResponse> = {
+  encode(message: CreateTemplateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.template !== undefined) {
+      MessageTemplate.encode(message.template, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateTemplateResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateTemplateResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.template = MessageTemplate.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateTemplateResponse {
+    return { template: isSet(object.template) ? MessageTemplate.fromJSON(object.template) : undefined };
+  },
+
+  toJSON(message: CreateTemplateResponse): unknown {
+    const obj: any = {};
+    if (message.template !== undefined) {
+      obj.template = MessageTemplate.toJSON(message.template);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateTemplateResponse>): CreateTemplateResponse {
+    return CreateTemplateResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateTemplateResponse>): CreateTemplateResponse {
+    const message = createBaseCreateTemplateResponse();
+    message.template = (object.template !== undefined && object.template !== null)
+      ? MessageTemplate.fromPartial(object.template)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseGetTemplateRequest(): GetTemplateRequest {
+  return { templateId: "" };
+}
+
+export const GetTemplateRequest: MessageFns<GetTemplateRequest> = {
+  encode(message: GetTemplateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.templateId !== "") {
+      writer.uint32(10).string(message.templateId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTemplateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTemplateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.templateId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetTemplateRequest {
+    return {
+      templateId: isSet(object.templateId)
+        ? globalThis.String(object.templateId)
+        : isSet(object.template_id)
+        ? globalThis.String(object.template_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetTemplateRequest): unknown {
+    const obj: any = {};
+    if (message.templateId !== "") {
+      obj.templateId = message.templateId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetTemplateRequest>): GetTemplateRequest {
+    return GetTemplateRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetTemplateRequest>): GetTemplateRequest {
+    const message = createBaseGetTemplateRequest();
+    message.templateId = object.templateId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetTemplateResponse(): GetTemplateResponse {
+  return { template: undefined };
+}
+
+export const GetTemplateResponse: MessageFns<GetTemplateResponse> = {
+  encode(message: GetTemplateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.template !== undefined) {
+      MessageTemplate.encode(message.template, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTemplateResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTemplateResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.template = MessageTemplate.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetTemplateResponse {
+    return { template: isSet(object.template) ? MessageTemplate.fromJSON(object.template) : undefined };
+  },
+
+  toJSON(message: GetTemplateResponse): unknown {
+    const obj: any = {};
+    if (message.template !== undefined) {
+      obj.template = MessageTemplate.toJSON(message.template);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetTemplateResponse>): GetTemplateResponse {
+    return GetTemplateResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetTemplateResponse>): GetTemplateResponse {
+    const message = createBaseGetTemplateResponse();
+    message.template = (object.template !== undefined && object.template !== null)
+      ? MessageTemplate.fromPartial(object.template)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListTemplatesRequest(): ListTemplatesRequest {
+  return { page: undefined, query: "", kind: 0 };
+}
+
+export const ListTemplatesRequest: MessageFns<ListTemplatesRequest> = {
+  encode(message: ListTemplatesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.page !== undefined) {
+      PageRequest.encode(message.page, writer.uint32(10).fork()).join();
+    }
+    if (message.query !== "") {
+      writer.uint32(18).string(message.query);
+    }
+    if (message.kind !== 0) {
+      writer.uint32(24).int32(message.kind);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListTemplatesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListTemplatesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.page = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.query = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListTemplatesRequest {
+    return {
+      page: isSet(object.page) ? PageRequest.fromJSON(object.page) : undefined,
+      query: isSet(object.query) ? globalThis.String(object.query) : "",
+      kind: isSet(object.kind) ? templateKindFromJSON(object.kind) : 0,
+    };
+  },
+
+  toJSON(message: ListTemplatesRequest): unknown {
+    const obj: any = {};
+    if (message.page !== undefined) {
+      obj.page = PageRequest.toJSON(message.page);
+    }
+    if (message.query !== "") {
+      obj.query = message.query;
+    }
+    if (message.kind !== 0) {
+      obj.kind = templateKindToJSON(message.kind);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListTemplatesRequest>): ListTemplatesRequest {
+    return ListTemplatesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListTemplatesRequest>): ListTemplatesRequest {
+    const message = createBaseListTemplatesRequest();
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageRequest.fromPartial(object.page)
+      : undefined;
+    message.query = object.query ?? "";
+    message.kind = object.kind ?? 0;
+    return message;
+  },
+};
+
+function createBaseListTemplatesResponse(): ListTemplatesResponse {
+  return { templates: [], nextPageToken: "" };
+}
+
+export const ListTemplatesResponse: MessageFns<ListTemplatesResponse> = {
+  encode(message: ListTemplatesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.templates) {
+      MessageTemplate.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListTemplatesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListTemplatesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.templates.push(MessageTemplate.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListTemplatesResponse {
+    return {
+      templates: globalThis.Array.isArray(object?.templates)
+        ? object.templates.map((e: any) => MessageTemplate.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListTemplatesResponse): unknown {
+    const obj: any = {};
+    if (message.templates?.length) {
+      obj.templates = message.templates.map((e) => MessageTemplate.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListTemplatesResponse>): ListTemplatesResponse {
+    return ListTemplatesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListTemplatesResponse>): ListTemplatesResponse {
+    const message = createBaseListTemplatesResponse();
+    message.templates = object.templates?.map((e) => MessageTemplate.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseUpdateTemplateRequest(): UpdateTemplateRequest {
+  return { templateId: "", template: undefined, updateMask: undefined, etag: "" };
+}
+
+export const UpdateTemplateRequest: MessageFns<UpdateTemplateRequest> = {
+  encode(message: UpdateTemplateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.templateId !== "") {
+      writer.uint32(10).string(message.templateId);
+    }
+    if (message.template !== undefined) {
+      MessageTemplate.encode(message.template, writer.uint32(18).fork()).join();
+    }
+    if (message.updateMask !== undefined) {
+      FieldMask.encode(FieldMask.wrap(message.updateMask), writer.uint32(26).fork()).join();
+    }
+    if (message.etag !== "") {
+      writer.uint32(34).string(message.etag);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateTemplateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateTemplateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.templateId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.template = MessageTemplate.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.updateMask = FieldMask.unwrap(FieldMask.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.etag = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateTemplateRequest {
+    return {
+      templateId: isSet(object.templateId)
+        ? globalThis.String(object.templateId)
+        : isSet(object.template_id)
+        ? globalThis.String(object.template_id)
+        : "",
+      template: isSet(object.template) ? MessageTemplate.fromJSON(object.template) : undefined,
+      updateMask: isSet(object.updateMask)
+        ? FieldMask.unwrap(FieldMask.fromJSON(object.updateMask))
+        : isSet(object.update_mask)
+        ? FieldMask.unwrap(FieldMask.fromJSON(object.update_mask))
+        : undefined,
+      etag: isSet(object.etag) ? globalThis.String(object.etag) : "",
+    };
+  },
+
+  toJSON(message: UpdateTemplateRequest): unknown {
+    const obj: any = {};
+    if (message.templateId !== "") {
+      obj.templateId = message.templateId;
+    }
+    if (message.template !== undefined) {
+      obj.template = MessageTemplate.toJSON(message.template);
+    }
+    if (message.updateMask !== undefined) {
+      obj.updateMask = FieldMask.toJSON(FieldMask.wrap(message.updateMask));
+    }
+    if (message.etag !== "") {
+      obj.etag = message.etag;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdateTemplateRequest>): UpdateTemplateRequest {
+    return UpdateTemplateRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateTemplateRequest>): UpdateTemplateRequest {
+    const message = createBaseUpdateTemplateRequest();
+    message.templateId = object.templateId ?? "";
+    message.template = (object.template !== undefined && object.template !== null)
+      ? MessageTemplate.fromPartial(object.template)
+      : undefined;
+    message.updateMask = object.updateMask ?? undefined;
+    message.etag = object.etag ?? "";
+    return message;
+  },
+};
+
+function createBaseUpdateTemplateResponse(): UpdateTemplateResponse {
+  return { template: undefined };
+}
+
+export const UpdateTemplateResponse: MessageFns<UpdateTemplateResponse> = {
+  encode(message: UpdateTemplateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.template !== undefined) {
+      MessageTemplate.encode(message.template, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateTemplateResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateTemplateResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.template = MessageTemplate.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateTemplateResponse {
+    return { template: isSet(object.template) ? MessageTemplate.fromJSON(object.template) : undefined };
+  },
+
+  toJSON(message: UpdateTemplateResponse): unknown {
+    const obj: any = {};
+    if (message.template !== undefined) {
+      obj.template = MessageTemplate.toJSON(message.template);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdateTemplateResponse>): UpdateTemplateResponse {
+    return UpdateTemplateResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateTemplateResponse>): UpdateTemplateResponse {
+    const message = createBaseUpdateTemplateResponse();
+    message.template = (object.template !== undefined && object.template !== null)
+      ? MessageTemplate.fromPartial(object.template)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeleteTemplateRequest(): DeleteTemplateRequest {
+  return { templateId: "", etag: "" };
+}
+
+export const DeleteTemplateRequest: MessageFns<DeleteTemplateRequest> = {
+  encode(message: DeleteTemplateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.templateId !== "") {
+      writer.uint32(10).string(message.templateId);
+    }
+    if (message.etag !== "") {
+      writer.uint32(18).string(message.etag);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteTemplateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteTemplateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.templateId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.etag = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteTemplateRequest {
+    return {
+      templateId: isSet(object.templateId)
+        ? globalThis.String(object.templateId)
+        : isSet(object.template_id)
+        ? globalThis.String(object.template_id)
+        : "",
+      etag: isSet(object.etag) ? globalThis.String(object.etag) : "",
+    };
+  },
+
+  toJSON(message: DeleteTemplateRequest): unknown {
+    const obj: any = {};
+    if (message.templateId !== "") {
+      obj.templateId = message.templateId;
+    }
+    if (message.etag !== "") {
+      obj.etag = message.etag;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteTemplateRequest>): DeleteTemplateRequest {
+    return DeleteTemplateRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeleteTemplateRequest>): DeleteTemplateRequest {
+    const message = createBaseDeleteTemplateRequest();
+    message.templateId = object.templateId ?? "";
+    message.etag = object.etag ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteTemplateResponse(): DeleteTemplateResponse {
+  return {};
+}
+
+export const DeleteTemplateResponse: MessageFns<DeleteTemplateResponse> = {
+  encode(_: DeleteTemplateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteTemplateResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteTemplateResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeleteTemplateResponse {
+    return {};
+  },
+
+  toJSON(_: DeleteTemplateResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteTemplateResponse>): DeleteTemplateResponse {
+    return DeleteTemplateResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<DeleteTemplateResponse>): DeleteTemplateResponse {
+    const message = createBaseDeleteTemplateResponse();
+    return message;
+  },
+};
+
+function createBasePreviewTemplateRequest(): PreviewTemplateRequest {
+  return { templateId: "", values: {} };
+}
+
+export const PreviewTemplateRequest: MessageFns<PreviewTemplateRequest> = {
+  encode(message: PreviewTemplateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.templateId !== "") {
+      writer.uint32(10).string(message.templateId);
+    }
+    globalThis.Object.entries(message.values).forEach(([key, value]: [string, string]) => {
+      PreviewTemplateRequest_ValuesEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PreviewTemplateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePreviewTemplateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.templateId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const entry2 = PreviewTemplateRequest_ValuesEntry.decode(reader, reader.uint32());
+            if (entry2.value !== undefined) {
+              message.values[entry2.key] = entry2.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PreviewTemplateRequest {
+    return {
+      templateId: isSet(object.templateId)
+        ? globalThis.String(object.templateId)
+        : isSet(object.template_id)
+        ? globalThis.String(object.template_id)
+        : "",
+      values: isObject(object.values)
+        ? (globalThis.Object.entries(object.values) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: PreviewTemplateRequest): unknown {
+    const obj: any = {};
+    if (message.templateId !== "") {
+      obj.templateId = message.templateId;
+    }
+    if (message.values) {
+      const entries = globalThis.Object.entries(message.values) as [string, string][];
+      if (entries.length > 0) {
+        obj.values = {};
+        entries.forEach(([k, v]) => {
+          obj.values[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PreviewTemplateRequest>): PreviewTemplateRequest {
+    return PreviewTemplateRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PreviewTemplateRequest>): PreviewTemplateRequest {
+    const message = createBasePreviewTemplateRequest();
+    message.templateId = object.templateId ?? "";
+    message.values = (globalThis.Object.entries(object.values ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBasePreviewTemplateRequest_ValuesEntry(): PreviewTemplateRequest_ValuesEntry {
+  return { key: "", value: "" };
+}
+
+export const PreviewTemplateRequest_ValuesEntry: MessageFns<PreviewTemplateRequest_ValuesEntry> = {
+  encode(message: PreviewTemplateRequest_ValuesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PreviewTemplateRequest_ValuesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePreviewTemplateRequest_ValuesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PreviewTemplateRequest_ValuesEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: PreviewTemplateRequest_ValuesEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PreviewTemplateRequest_ValuesEntry>): PreviewTemplateRequest_ValuesEntry {
+    return PreviewTemplateRequest_ValuesEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PreviewTemplateRequest_ValuesEntry>): PreviewTemplateRequest_ValuesEntry {
+    const message = createBasePreviewTemplateRequest_ValuesEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBasePreviewTemplateResponse(): PreviewTemplateResponse {
+  return { rendered: undefined };
+}
+
+export const PreviewTemplateResponse: MessageFns<PreviewTemplateResponse> = {
+  encode(message: PreviewTemplateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rendered !== undefined) {
+      RenderedTemplate.encode(message.rendered, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PreviewTemplateResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePreviewTemplateResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.rendered = RenderedTemplate.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PreviewTemplateResponse {
+    return { rendered: isSet(object.rendered) ? RenderedTemplate.fromJSON(object.rendered) : undefined };
+  },
+
+  toJSON(message: PreviewTemplateResponse): unknown {
+    const obj: any = {};
+    if (message.rendered !== undefined) {
+      obj.rendered = RenderedTemplate.toJSON(message.rendered);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PreviewTemplateResponse>): PreviewTemplateResponse {
+    return PreviewTemplateResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PreviewTemplateResponse>): PreviewTemplateResponse {
+    const message = createBasePreviewTemplateResponse();
+    message.rendered = (object.rendered !== undefined && object.rendered !== null)
+      ? RenderedTemplate.fromPartial(object.rendered)
+      : undefined;
+    return message;
+  },
+};
+
 /**
  * Workload-manager administration of routing.
  *
@@ -12963,6 +14175,63 @@ export const InteractionRouterServiceDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * Creates a message template (canned response, acknowledgement, out-of-hours acknowledgement or
+     * signature).
+     */
+    createTemplate: {
+      name: "CreateTemplate",
+      requestType: CreateTemplateRequest as typeof CreateTemplateRequest,
+      requestStream: false,
+      responseType: CreateTemplateResponse as typeof CreateTemplateResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Gets a template. */
+    getTemplate: {
+      name: "GetTemplate",
+      requestType: GetTemplateRequest as typeof GetTemplateRequest,
+      requestStream: false,
+      responseType: GetTemplateResponse as typeof GetTemplateResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Lists templates in id order, optionally searched by name and text and filtered by kind. */
+    listTemplates: {
+      name: "ListTemplates",
+      requestType: ListTemplatesRequest as typeof ListTemplatesRequest,
+      requestStream: false,
+      responseType: ListTemplatesResponse as typeof ListTemplatesResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Updates a template's fields named in update_mask. */
+    updateTemplate: {
+      name: "UpdateTemplate",
+      requestType: UpdateTemplateRequest as typeof UpdateTemplateRequest,
+      requestStream: false,
+      responseType: UpdateTemplateResponse as typeof UpdateTemplateResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Deletes a template. */
+    deleteTemplate: {
+      name: "DeleteTemplate",
+      requestType: DeleteTemplateRequest as typeof DeleteTemplateRequest,
+      requestStream: false,
+      responseType: DeleteTemplateResponse as typeof DeleteTemplateResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Renders a template with the values given (a preview for supervisors). */
+    previewTemplate: {
+      name: "PreviewTemplate",
+      requestType: PreviewTemplateRequest as typeof PreviewTemplateRequest,
+      requestStream: false,
+      responseType: PreviewTemplateResponse as typeof PreviewTemplateResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -13177,6 +14446,39 @@ export interface InteractionRouterServiceImplementation<CallContextExt = {}> {
     request: GetCalendarStatusRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<GetCalendarStatusResponse>>;
+  /**
+   * Creates a message template (canned response, acknowledgement, out-of-hours acknowledgement or
+   * signature).
+   */
+  createTemplate(
+    request: CreateTemplateRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<CreateTemplateResponse>>;
+  /** Gets a template. */
+  getTemplate(
+    request: GetTemplateRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<GetTemplateResponse>>;
+  /** Lists templates in id order, optionally searched by name and text and filtered by kind. */
+  listTemplates(
+    request: ListTemplatesRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<ListTemplatesResponse>>;
+  /** Updates a template's fields named in update_mask. */
+  updateTemplate(
+    request: UpdateTemplateRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<UpdateTemplateResponse>>;
+  /** Deletes a template. */
+  deleteTemplate(
+    request: DeleteTemplateRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<DeleteTemplateResponse>>;
+  /** Renders a template with the values given (a preview for supervisors). */
+  previewTemplate(
+    request: PreviewTemplateRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<PreviewTemplateResponse>>;
 }
 
 export interface InteractionRouterServiceClient<CallOptionsExt = {}> {
@@ -13390,6 +14692,39 @@ export interface InteractionRouterServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<GetCalendarStatusRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<GetCalendarStatusResponse>;
+  /**
+   * Creates a message template (canned response, acknowledgement, out-of-hours acknowledgement or
+   * signature).
+   */
+  createTemplate(
+    request: DeepPartial<CreateTemplateRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<CreateTemplateResponse>;
+  /** Gets a template. */
+  getTemplate(
+    request: DeepPartial<GetTemplateRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<GetTemplateResponse>;
+  /** Lists templates in id order, optionally searched by name and text and filtered by kind. */
+  listTemplates(
+    request: DeepPartial<ListTemplatesRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<ListTemplatesResponse>;
+  /** Updates a template's fields named in update_mask. */
+  updateTemplate(
+    request: DeepPartial<UpdateTemplateRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<UpdateTemplateResponse>;
+  /** Deletes a template. */
+  deleteTemplate(
+    request: DeepPartial<DeleteTemplateRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<DeleteTemplateResponse>;
+  /** Renders a template with the values given (a preview for supervisors). */
+  previewTemplate(
+    request: DeepPartial<PreviewTemplateRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<PreviewTemplateResponse>;
 }
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {
@@ -13436,6 +14771,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

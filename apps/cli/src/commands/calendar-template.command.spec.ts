@@ -2,6 +2,7 @@ import { commands } from '../cli';
 import { parseCommandLine } from '../command';
 import { UsageError } from '../errors';
 import { parseExceptions, parseHolidays, parseWeeklyHours } from './calendar.command';
+import { parseTemplateValues } from './template.command';
 
 describe('calendar command values', () => {
   it('reads weekly hours with day ranges and several time ranges, later values replacing earlier ones', () => {
@@ -70,5 +71,16 @@ describe('calendar command values', () => {
         commands,
       ).command?.path,
     ).toEqual(['queue', 'hours']);
+  });
+});
+
+describe('template command values', () => {
+  it('reads name=value pairs, values may contain =, and refuses a pair without a name', () => {
+    expect(parseTemplateValues(['customer_name=Ann Lee', 'subject=a=b'])).toEqual({ customer_name: 'Ann Lee', subject: 'a=b' });
+    expect(() => parseTemplateValues(['=x'])).toThrow(UsageError);
+    expect(parseCommandLine(['template', 'create', 'greet', '--name', 'Greet', '--text', 'Hi'], commands).command?.path).toEqual([
+      'template',
+      'create',
+    ]);
   });
 });

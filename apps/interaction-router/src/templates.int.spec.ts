@@ -1,0 +1,136 @@
+import { Status, type ClientError } from 'nice-grpc';
+import { Agent, TemplateKind } from '@mailroute/contracts';
+import { randomId, testInfra, waitFor } from '@mailroute/testing';
+import { collectStream, createTestIdentityProvider, startHarness, type Harness } from '../test/router-harness';
+
+/**
+ * Message templates through the workload-manager API and the agent desktop: one router replica on
+ * real Kafka, FerretDB and gRPC over sockets.
+ */
+const slow = { timeoutMs: 90_000, intervalMs: 100 };
+
+async function failure(call: Promise<unknown>): Promise<{ code: Status | undefined; details: string }> {
+  const error = (await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  )) as ClientError | undefined;
+  return { code: error?.code, details: error?.details ?? '' };
+}
+
+describe('message templates through the router', () => {
+  const tenant = randomId('t-tpl');
+  const directory = randomId('dir-tpl');
+  let idp: Awaited<ReturnType<typeof createTestIdentityProvider>>;
+  let harness: Harness;
+  const abort = new AbortController();
+
+  beforeAll(async () => {
+    idp = await createTestIdentityProvider(new Map([[directory, tenant]]));
+    harness = await startHarness({ infra: testInfra(), replicas: 1, tenants: [tenant], verifier: idp.verifier });
+  });
+
+  afterAll(async () => {
+    abort.abort();
+    await harness?.close();
+  });
+
+  it('stores logic-less templates, searches them, and renders customer text with markup as text', async () => {
+    const admin = harness.admin(tenant);
+    expect(
+      await failure(
+        admin.createTemplate({
+          templateId: 'raw',
+          template: { displayName: 'Raw', html: '<p>{{{customer_name}}}</p>' } as never,
+        }),
+      ),
+    ).toEqual({
+      code: Status.INVALID_ARGUMENT,
+      details: 'template.html: uses unescaped output ({{{customer_name}}} or {{&customer_name}}): use {{customer_name}}',
+    });
+    expect(
+      await failure(
+        admin.createTemplate({ templateId: 'typo', template: { displayName: 'Typo', text: 'Hi {{custmer_name}}' } as never }),
+      ),
+    ).toMatchObject({
+      code: Status.INVALID_ARGUMENT,
+      details: expect.stringMatching(/^template.text: uses an unknown placeholder/),
+    });
+
+    await admin.createQueue({ queueId: 'support', queue: { displayName: 'Support' } });
+    await admin.createQueue({ queueId: 'billing', queue: { displayName: 'Billing' } });
+    await admin.createTemplate({
+      templateId: 'greeting',
+      template: {
+        displayName: 'Greeting',
+        subject: 'Re: {{subject}}',
+        html: '<p>Dear {{customer_name}},</p><p>{{agent_name}}, {{queue_name}}</p>',
+        text: 'Dear {{customer_name}},\n{{agent_name}}, {{queue_name}}',
+      } as never,
+    });
+    await admin.createTemplate({
+      templateId: 'refund',
+      template: { displayName: 'Refund policy', queueIds: ['billing'], text: 'Refunds take 5 days.' } as never,
+    });
+    await admin.createTemplate({
+      templateId: 'ack',
+      template: {
+        displayName: 'We got it',
+        kind: TemplateKind.TEMPLATE_KIND_ACKNOWLEDGEMENT,
+        text: 'Thanks, {{customer_name}}.',
+      } as never,
+    });
+
+    const search = await admin.listTemplates({ query: 'REFUNDS', kind: TemplateKind.TEMPLATE_KIND_UNSPECIFIED });
+    expect(search.templates.map((t) => t.templateId)).toEqual(['refund']);
+    const acks = await admin.listTemplates({ query: '', kind: TemplateKind.TEMPLATE_KIND_ACKNOWLEDGEMENT });
+    expect(acks.templates.map((t) => t.templateId)).toEqual(['ack']);
+    const paged = await admin.listTemplates({ query: '', kind: 0, page: { pageSize: 2, pageToken: '' } });
+    const rest = await admin.listTemplates({ query: '', kind: 0, page: { pageSize: 2, pageToken: paged.nextPageToken } });
+    expect([...paged.templates, ...rest.templates].map((t) => t.templateId)).toEqual(['ack', 'greeting', 'refund']);
+    expect(rest.nextPageToken).toBe('');
+
+    const preview = await admin.previewTemplate({
+      templateId: 'greeting',
+      values: { customer_name: '<script>alert(1)</script>', agent_name: 'Ann' },
+    });
+    expect(preview.rendered?.html).toBe('<p>Dear &lt;script&gt;alert(1)&lt;&#x2F;script&gt;,</p><p>Ann, </p>');
+    expect(await failure(admin.previewTemplate({ templateId: 'greeting', values: { password: 'x' } }))).toMatchObject({
+      code: Status.INVALID_ARGUMENT,
+      details: expect.stringMatching(/^values: "password" is not a placeholder/),
+    });
+
+    // An agent of the support queue sees the canned responses of every queue and of support only, and renders one.
+    await admin.createAgent({
+      agentId: 'ann',
+      agent: Agent.fromPartial({ displayName: 'Ann Agent', entraObjectId: 'oid-ann', queueIds: ['support'], capacity: 2 }),
+    });
+    const desktop = harness.desktop(await idp.token(directory, 'oid-ann'));
+    const stream = collectStream(desktop.connect({ clientInstanceId: 'ann-desk' }, { signal: abort.signal }));
+    const interactionId = randomId('ix');
+    await harness.publishInbound({
+      tenantId: tenant,
+      interactionId,
+      defaultQueueId: 'support',
+      message: {
+        subject: 'Broken <b>order</b>',
+        from: { address: 'eve@customer.example', name: '<img src=x onerror=alert(1)>Eve' },
+        conversationId: `conv-${interactionId}`,
+        graphMessageId: `g-${interactionId}`,
+      } as never,
+    });
+    await waitFor(() => stream.offers().some((offer) => offer.interaction?.interactionId === interactionId), slow);
+
+    expect((await desktop.listMyTemplates({ query: '' })).templates.map((t) => t.templateId)).toEqual(['greeting']);
+    const rendered = await desktop.renderTemplate({ templateId: 'greeting', interactionId });
+    expect(rendered.rendered).toEqual({
+      templateId: 'greeting',
+      subject: 'Re: Broken <b>order</b>',
+      html: '<p>Dear &lt;img src&#x3D;x onerror&#x3D;alert(1)&gt;Eve,</p><p>Ann Agent, Support</p>',
+      text: 'Dear <img src=x onerror=alert(1)>Eve,\nAnn Agent, Support',
+    });
+    expect(await failure(desktop.renderTemplate({ templateId: 'refund', interactionId }))).toMatchObject({
+      code: Status.NOT_FOUND,
+    });
+    expect(await failure(desktop.renderTemplate({ templateId: 'ack', interactionId }))).toMatchObject({ code: Status.NOT_FOUND });
+  });
+});
