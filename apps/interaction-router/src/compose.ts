@@ -9,6 +9,7 @@ import { createRouterCore, type RouterCore, type RouterCoreOptions } from './rou
 import { createRouterRuntime, type RouterRuntime } from './routing/router-runtime';
 import { createSendResultHandler } from './results/send-results';
 import { createServer } from './server';
+import { createBlobSweeper } from '@mailroute/persistence';
 import type { RouterStores } from './store/router-stores';
 
 /** What the interaction-router runs on; the caller creates these and closes them after `stop()`. */
@@ -54,6 +55,10 @@ export interface InteractionRouterSettings {
   sessionRefreshMs?: number | undefined;
   /** RouterCoreOptions.publishWaitMs. */
   publishWaitMs?: number | undefined;
+  /** How long a reply upload no reply references is kept. Default 24 hours. */
+  uploadTtlMs?: number | undefined;
+  /** How often expired uploads are deleted. Default 5 minutes. */
+  uploadSweepIntervalMs?: number | undefined;
   /** Sees every committed interaction change (besides the queue metrics, when a meter is given). */
   onCommitted?: RouterCoreOptions['onCommitted'];
   /** Queue metrics' intervals (with `adapters.meter`). */
@@ -124,6 +129,13 @@ export function composeInteractionRouter(
     supervisorRole: settings.supervisorRole,
     defaultDeadlineMs: settings.defaultDeadlineMs,
     sessionRefreshMs: settings.sessionRefreshMs,
+    uploadTtlMs: settings.uploadTtlMs,
+  });
+  const uploadSweeper = createBlobSweeper({
+    blobs: stores.blobs,
+    logger,
+    intervalMs: settings.uploadSweepIntervalMs ?? 300_000,
+    ...(settings.clock ? { clock: settings.clock } : {}),
   });
   return {
     ...grpc,
@@ -133,9 +145,11 @@ export function composeInteractionRouter(
     async start() {
       await runtime.start();
       await hub.start();
+      uploadSweeper.start();
       routerMetrics?.start(core);
     },
     async stop() {
+      await uploadSweeper.stop();
       await runtime.stop();
       await hub.stop();
       await routerMetrics?.stop();

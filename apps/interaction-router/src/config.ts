@@ -15,6 +15,16 @@ export const configSchema = z
       .regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URL')
       .optional(),
     ROUTER_MONGODB_DATABASE: z.string().min(1).default('mailroute'),
+    /**
+     * Attachment content with ROUTER_STORE=embedded: the private directory mailbox-fetch
+     * (MAILBOX_FETCH_BLOB_DIR) and outbound-send (OUTBOUND_SEND_BLOB_DIR) use too. With mongodb: the
+     * GridFS bucket `attachments` of the database.
+     */
+    ROUTER_BLOB_DIR: z.string().min(1).default('.cache/blobs'),
+    /** How long an UploadReplyAttachment upload is kept when no reply references it (default 24 hours). */
+    ROUTER_UPLOAD_TTL_MS: env.int({ min: 1_000, max: 30 * 86_400_000, default: 86_400_000 }),
+    /** How often expired uploads are deleted. */
+    ROUTER_UPLOAD_SWEEP_INTERVAL_MS: env.int({ min: 100, max: 86_400_000, default: 300_000 }),
     /** Kafka brokers, comma separated; unset means the in-process bus (one process only). */
     ROUTER_KAFKA_BROKERS: env.brokers().optional(),
     /** The Kafka consumer group of the router's replicas (inbound email, send results); one per installation. */

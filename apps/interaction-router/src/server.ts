@@ -34,6 +34,8 @@ export interface ServerDeps {
   defaultDeadlineMs?: number | undefined;
   /** How often a desktop stream refreshes its session lease. Default 5 s. */
   sessionRefreshMs?: number | undefined;
+  /** How long a reply upload no reply references is kept. Default 24 hours. */
+  uploadTtlMs?: number | undefined;
 }
 
 /**
@@ -67,6 +69,7 @@ export function createServer(deps: ServerDeps): GrpcServer {
           sanitizer: deps.sanitizer,
           replicaId: deps.replicaId,
           sessionRefreshMs: deps.sessionRefreshMs,
+          uploadTtlMs: deps.uploadTtlMs,
         }),
       ),
     ],

@@ -34,7 +34,7 @@ export async function wireInteractionRouter(
   const stores =
     config.ROUTER_STORE === 'mongodb'
       ? await openMongoRouterStores(config.ROUTER_MONGODB_URL ?? '', config.ROUTER_MONGODB_DATABASE)
-      : openEmbeddedRouterStores(config.ROUTER_EMBEDDED_PATH);
+      : openEmbeddedRouterStores(config.ROUTER_EMBEDDED_PATH, config.ROUTER_BLOB_DIR);
   const brokers = config.ROUTER_KAFKA_BROKERS ?? [];
   const bus =
     adapters.bus ??
@@ -76,6 +76,8 @@ export async function wireInteractionRouter(
       pollIntervalMs: config.ROUTER_POLL_INTERVAL_MS,
       sweepIntervalMs: config.ROUTER_SWEEP_INTERVAL_MS,
       sessionTtlMs: config.ROUTER_SESSION_TTL_MS,
+      uploadTtlMs: config.ROUTER_UPLOAD_TTL_MS,
+      uploadSweepIntervalMs: config.ROUTER_UPLOAD_SWEEP_INTERVAL_MS,
       metrics: {
         snapshotIntervalMs: config.ROUTER_METRICS_SNAPSHOT_MS,
         statisticsIntervalMs: config.ROUTER_METRICS_STATISTICS_MS,

@@ -87,6 +87,9 @@ export interface HarnessOptions {
   sessionTtlMs?: number;
   /** How often each replica's outbox relay runs (see RouterRuntimeOptions.relayIntervalMs). */
   relayIntervalMs?: number;
+  /** Reply uploads' expiry and sweep (InteractionRouterSettings). */
+  uploadTtlMs?: number;
+  uploadSweepIntervalMs?: number;
 }
 
 const randomId = (prefix: string) => `${prefix}-${randomUUID().slice(0, 12)}`;
@@ -139,6 +142,8 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
         sessionTtlMs: options.sessionTtlMs ?? 6_000,
         plannerLeaseMs: 3_000,
         ...(options.relayIntervalMs ? { relayIntervalMs: options.relayIntervalMs } : {}),
+        uploadTtlMs: options.uploadTtlMs,
+        uploadSweepIntervalMs: options.uploadSweepIntervalMs,
       },
     );
     await server.start();

@@ -1,4 +1,3 @@
-import { ServerError, Status } from 'nice-grpc-common';
 import {
   AgentPresence,
   InteractionState,
@@ -24,6 +23,7 @@ import type { DesktopHub } from '../desktop/desktop-hub';
 import { offerFromInteraction } from '../desktop/desktop-hub';
 import type { HtmlSanitizer } from '../desktop/html-sanitizer';
 import { createPresence } from '../desktop/presence';
+import { createDesktopAttachments } from '../desktop/desktop-attachments';
 import { createAgentReplies } from '../replies/agent-reply';
 import { offerIdOf, offerVersionOf, parseOfferId, toInteraction } from '../routing/interaction-mapping';
 import type { RouterCore } from '../routing/router-core';
@@ -41,6 +41,8 @@ export interface DesktopHandlerDeps {
   replicaId: string;
   /** How often a stream refreshes its session lease. Default 5 s. */
   sessionRefreshMs?: number;
+  /** How long a reply upload no reply references is kept. Default 24 hours. */
+  uploadTtlMs?: number | undefined;
 }
 
 const S = InteractionState;
@@ -53,6 +55,7 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
   /** One cached agent list per tenant for every stream of this replica (a disabled or deleted agent's stream ends). */
   const agents = createAgentDirectory({ config: core.config });
   const replies = createAgentReplies({ core, stores });
+  const attachments = createDesktopAttachments({ stores, clock: core.clock, uploadTtlMs: deps.uploadTtlMs });
 
   /** An interaction the agent may see (offered to, held or completed by it); NOT_FOUND otherwise, other tenants included. */
   const visible = (context: AgentCallContext, interactionId: string) => findVisible(stores, context, interactionId);
@@ -333,14 +336,12 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
       return listThreadMessages(deps, context.tenantId, record.interactionId, request.page);
     },
 
-    // eslint-disable-next-line require-yield
-    async *downloadAttachment(request, context) {
-      await visible(context, request.interactionId);
-      throw new FailedPreconditionError('attachment content is not stored by the router yet');
+    downloadAttachment(request, context) {
+      return attachments.download(context, request);
     },
 
-    async uploadReplyAttachment() {
-      throw new ServerError(Status.UNIMPLEMENTED, 'reply attachment uploads are not available yet');
+    uploadReplyAttachment(requests, context) {
+      return attachments.upload(context, requests);
     },
 
     async listTransferTargets(request, context) {

@@ -12,8 +12,9 @@ import {
   readId,
   spanContextFromStored,
   validateOutgoingMessage,
+  ValidationError,
 } from '@mailroute/platform';
-import type { InteractionRecord } from '@mailroute/persistence';
+import { referenceUpload, type InteractionRecord } from '@mailroute/persistence';
 import { findVisible, heldBy, type DesktopAgent } from '../desktop/agent-access';
 import { replyTargetAutomation } from '../routing/interaction-mapping';
 import type { RouterCore } from '../routing/router-core';
@@ -68,6 +69,21 @@ async function inReplySpan<T>(record: InteractionRecord | undefined, sendId: str
  * ACCEPTED once stored with its outbox marker — the router then publishes its OutboundRequest
  * (replies/send-outbox.ts), so the answer never waits on Kafka.
  */
+/**
+ * The uploads a reply attaches must be the agent's tenant's and not expired (INVALID_ARGUMENT naming
+ * the attachment otherwise); each is then kept for as long as the send may need it.
+ */
+async function referenceUploads(stores: RouterStores, tenantId: string, request: ReplyRequest, now: number): Promise<void> {
+  for (const [index, attachment] of (request.content?.attachments ?? []).entries()) {
+    if (attachment.source?.$case !== 'uploadId') continue;
+    if (!(await referenceUpload(stores.blobs, tenantId, attachment.source.value, new Date(now))))
+      throw new ValidationError(
+        `content.attachments[${index}].upload_id`,
+        'is not a completed upload of this tenant (uploads expire 24 hours after they start unless a send references them)',
+      );
+  }
+}
+
 export function createAgentReplies(deps: { core: RouterCore; stores: RouterStores }) {
   const { core, stores } = deps;
 
@@ -97,6 +113,7 @@ export function createAgentReplies(deps: { core: RouterCore; stores: RouterStore
         'the customer message is automated (auto-reply or bounce); replying could start a mail loop',
       );
     const now = core.clock();
+    await referenceUploads(stores, agent.tenantId, request, now);
     const sendId = randomUUID();
     const outbound = OutboundRequest.fromPartial({
       eventId: randomUUID(),

@@ -1,5 +1,9 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import nodePath from 'node:path';
 import {
   EmbeddedDocumentTable,
+  FileBlobStore,
   EmbeddedInteractionRepository,
   EmbeddedLeaseRepository,
   EmbeddedStore,
@@ -25,8 +29,14 @@ import type {
  * The router's stores in one SQLite file (the embedded default: one process, one replica). The same
  * tables as on MongoDB, through the embedded adapters that pass the same contract suites.
  */
-export function openEmbeddedRouterStores(path: string): RouterStores {
+export function openEmbeddedRouterStores(path: string, blobDirectory?: string): RouterStores {
   const store = new EmbeddedStore({ path });
+  // Attachment content as private files, in the directory mailbox-fetch and outbound-send share (ROUTER_BLOB_DIR).
+  const blobs =
+    blobDirectory ??
+    (path === ':memory:'
+      ? mkdtempSync(nodePath.join(os.tmpdir(), 'router-blobs-'))
+      : nodePath.join(nodePath.dirname(path), 'blobs'));
   return {
     interactions: new EmbeddedInteractionRepository(store),
     config: new EmbeddedVersionedTable<ConfigDocument>(store, 'router_config'),
@@ -43,6 +53,7 @@ export function openEmbeddedRouterStores(path: string): RouterStores {
     conversations: new EmbeddedDocumentTable<ConversationDocument>(store, 'router_conversations'),
     outbox: new EmbeddedDocumentTable<OutboxDocument>(store, 'router_outbox'),
     leases: new EmbeddedLeaseRepository(store),
+    blobs: new FileBlobStore({ directory: blobs }),
     close: async () => store.close(),
   };
 }

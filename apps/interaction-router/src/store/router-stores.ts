@@ -1,4 +1,5 @@
 import {
+  MongoBlobStore,
   MongoDocumentTable,
   MongoInteractionRepository,
   MongoLeaseRepository,
@@ -7,6 +8,7 @@ import {
   MongoStore,
   VersionedCollection,
   interactionIndexes,
+  type BlobStore,
   type DocumentTable,
   type InteractionRepository,
   type LatestVersion,
@@ -155,8 +157,16 @@ export interface RouterStores {
   outbox: DocumentTable<OutboxDocument>;
   /** Planner leases: one replica plans a tenant at a time (`interaction-router/planner/<tenant>`). */
   leases: LeaseRepository;
+  /**
+   * Attachment content: inbound attachments mailbox-fetch stored (DownloadAttachment reads them) and
+   * reply uploads (UploadReplyAttachment); shared with mailbox-fetch and outbound-send.
+   */
+  blobs: BlobStore;
   close(): Promise<void>;
 }
+
+/** The GridFS bucket of attachment content, in the database the services share. */
+export const attachmentBucket = 'attachments';
 
 /** Opens the router's stores on MongoDB (FerretDB included) and creates missing indexes. */
 export async function openMongoRouterStores(url: string, database: string): Promise<RouterStores> {
@@ -178,6 +188,7 @@ export async function openMongoRouterStores(url: string, database: string): Prom
     conversations: new MongoDocumentTable<ConversationDocument>(store, 'router_conversations'),
     outbox: new MongoDocumentTable<OutboxDocument>(store, 'router_outbox'),
     leases: new MongoLeaseRepository(store),
+    blobs: new MongoBlobStore(store, attachmentBucket),
     close: () => store.close(),
   };
 }

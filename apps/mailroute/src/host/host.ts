@@ -338,6 +338,7 @@ export function serviceEnvironment(name: ServiceName, inputs: EnvironmentInputs)
       return {
         ...common,
         ...store('ROUTER', 'interaction-router'),
+        ...blobs('ROUTER'),
         ROUTER_API_KEYS: apiKeys,
         ROUTER_AGENT_DIRECTORIES: directories,
         ROUTER_AGENT_AUDIENCE: audience,
