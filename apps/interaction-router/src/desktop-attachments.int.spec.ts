@@ -88,7 +88,7 @@ describe('agent desktop attachments (real gRPC, FerretDB GridFS, Kafka)', () => 
     const abort = new AbortController();
     aborts.push(abort);
     const stream = collectStream(harness.desktop(token).connect({ clientInstanceId: randomId('tab') }, { signal: abort.signal }));
-    await waitFor(() => stream.of('snapshot').length === 1, { timeoutMs: 30_000 });
+    await waitFor(() => stream.of('snapshot').length === 1, { timeoutMs: 90_000 });
     const interactionId = randomId('ix');
     const graphMessageId = `AAMk-${randomUUID()}`;
     const attachmentId = `AAMk-att-${randomUUID()}`;
@@ -119,8 +119,9 @@ describe('agent desktop attachments (real gRPC, FerretDB GridFS, Kafka)', () => 
         ],
       } as never,
     });
+    // Generous: the shared machine runs several suites at once.
     const offer = await waitFor(() => stream.offers().find((o) => o.interaction?.interactionId === interactionId), {
-      timeoutMs: 30_000,
+      timeoutMs: 90_000,
     });
     const desktop = harness.desktop(token);
     await desktop.accept({ offerId: offer.offerId });
@@ -220,7 +221,7 @@ describe('agent desktop attachments (real gRPC, FerretDB GridFS, Kafka)', () => 
         attachments: [{ name: 'offer.pdf', source: { $case: 'uploadId', value: upload?.uploadId ?? '' } }],
       } as never,
     } as never);
-    const request = await waitFor(() => outboundRequests.find((r) => r.sendId === reply.sendId), { timeoutMs: 30_000 });
+    const request = await waitFor(() => outboundRequests.find((r) => r.sendId === reply.sendId), { timeoutMs: 90_000 });
     expect(request.content?.attachments[0]?.source).toEqual({ $case: 'uploadId', value: upload?.uploadId });
     const stored = await harness.stores.blobs.stat(uploadBlobKey(tenantA, upload?.uploadId ?? ''));
     expect(stored?.expiresAt?.getTime()).toBeGreaterThan(Date.now() + 24 * 60 * 60_000);
