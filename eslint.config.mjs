@@ -178,6 +178,18 @@ export default [
     },
   },
   {
+    // A lib's public face is a list a reader can see (CONVENTIONS 3). The generated contracts barrel is
+    // exempt: it re-exports ts-proto's output file by file, and the list is whatever proto/ defines.
+    files: ['libs/*/src/index.ts'],
+    ignores: ['libs/contracts/src/index.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ExportAllDeclaration', message: "A lib's index exports named symbols: `export { a, type B } from './x'`." },
+      ],
+    },
+  },
+  {
     files: ['libs/contracts/src/generated/**/*.ts', 'libs/contracts/src/index.ts'],
     rules: {
       '@typescript-eslint/no-unused-vars': 'off',

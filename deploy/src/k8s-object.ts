@@ -76,7 +76,7 @@ export interface PodTemplate {
 }
 
 /** Kinds whose spec holds a pod template (spec.template), and CronJob's one level deeper. */
-export const workloadKinds = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job'] as const;
+const workloadKinds = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job'] as const;
 
 /** The pod template of a workload object, or undefined for other kinds. */
 export function podTemplateOf(object: K8sObject): PodTemplate | undefined {

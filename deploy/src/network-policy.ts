@@ -35,7 +35,7 @@ function ipv4ToNumber(ip: string): number {
 }
 
 /** Whether an IPv4 address lies in a CIDR block. */
-export function cidrContains(cidr: string, ip: string): boolean {
+function cidrContains(cidr: string, ip: string): boolean {
   const [base, bits] = cidr.split('/') as [string, string | undefined];
   const size = 2 ** (32 - Number(bits ?? 32));
   const start = Math.floor(ipv4ToNumber(base) / size) * size;

@@ -110,4 +110,12 @@ describe('module boundaries', () => {
     );
     expect(messages).toEqual([]);
   });
+
+  it("fails `export *` in a lib's index (its public face is a named list), not in the generated contracts barrel", async () => {
+    const starred = await lint('libs/messaging/src/index.ts', "export * from './errors';\n");
+    expect(starred).toContainEqual(expect.objectContaining({ ruleId: 'no-restricted-syntax' }));
+    expect(await lint('libs/messaging/src/index.ts', "export { BusClosedError } from './errors';\n")).toEqual([]);
+    const contracts = await lint('libs/contracts/src/index.ts', "export * from './generated/mailroute/v1/common';\n");
+    expect(contracts).not.toContainEqual(expect.objectContaining({ ruleId: 'no-restricted-syntax' }));
+  });
 });

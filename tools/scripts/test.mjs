@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm test`: every check and every test of the workspace, against real servers.
-//   1. the generated contracts match proto/ (a stale generation fails here), and every source file is
-//      formatted by Prettier (tools/scripts/check-format.mjs; `npm run format` fixes it);
+//   1. the generated contracts match proto/ (a stale generation fails here), every source file is
+//      formatted by Prettier (tools/scripts/check-format.mjs; `npm run format` fixes it), and no file,
+//      export or dependency is unused (knip: tools/scripts/check-unused.mjs);
 //   2. the real Apache Kafka broker and FerretDB are installed (cached) and started once, and Debian's
 //      chromium is installed for the browser tests when it is missing (apt-get, as root);
 //   3. nx runs typecheck and lint, then every project's tests, with the servers' addresses in the env;
@@ -56,6 +57,7 @@ let code = 1;
 try {
   code = await run(['run', 'contracts:check-generated']);
   if (code === 0) code = await runScript('check-format.mjs');
+  if (code === 0) code = await runScript('check-unused.mjs');
   if (code === 0) {
     await ensureChromium();
     infra = await startAll();

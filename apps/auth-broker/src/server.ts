@@ -15,10 +15,10 @@ import { createDiagnosisHandlers } from './handlers/diagnosis.handler';
 import { createTenantCredentialsHandlers } from './handlers/tenant-credentials.handler';
 
 /** API-key scopes of AuthBrokerService: reading (incl. diagnosis) and changing credentials and grants. */
-export const authBrokerScopes = { read: 'credentials.read', write: 'credentials.write' } as const;
+const authBrokerScopes = { read: 'credentials.read', write: 'credentials.write' } as const;
 
 /** The scope each AuthBrokerService method needs. */
-export const scopeByMethod: Readonly<Record<string, string>> = {
+const scopeByMethod: Readonly<Record<string, string>> = {
   CreateTenantCredentials: authBrokerScopes.write,
   GetTenantCredentials: authBrokerScopes.read,
   ListTenantCredentials: authBrokerScopes.read,

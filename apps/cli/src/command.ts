@@ -49,7 +49,7 @@ export interface CliIo {
 }
 
 /** Options every command takes. */
-export const globalOptions: Readonly<Record<string, OptionSpec>> = {
+const globalOptions: Readonly<Record<string, OptionSpec>> = {
   'auth-broker': {
     type: 'string',
     value: '<host:port>',

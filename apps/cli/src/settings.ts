@@ -33,7 +33,7 @@ export interface CliSettings {
 }
 
 /** The environment variables the CLI reads, with their defaults (documented in docs/cli.md). */
-export const settingsEnv = {
+const settingsEnv = {
   authBroker: { name: 'MAILROUTE_AUTH_BROKER', default: '127.0.0.1:50051' },
   mailboxFetch: { name: 'MAILROUTE_MAILBOX_FETCH', default: '127.0.0.1:50052' },
   router: { name: 'MAILROUTE_ROUTER', default: '127.0.0.1:50053' },

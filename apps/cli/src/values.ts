@@ -93,11 +93,3 @@ export function parseInstant(text: string, option: string, now: Date = new Date(
   }
   return date;
 }
-
-/** A boolean option given as text: yes/no, true/false, on/off. */
-export function parseYesNo(text: string, option: string): boolean {
-  const value = text.trim().toLowerCase();
-  if (['yes', 'true', 'on', '1'].includes(value)) return true;
-  if (['no', 'false', 'off', '0'].includes(value)) return false;
-  throw new UsageError(`${option}: "${text}" must be yes or no`);
-}

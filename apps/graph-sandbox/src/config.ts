@@ -43,5 +43,3 @@ export const configSchema = z.object({
   GRAPH_SANDBOX_WINDOW_SECONDS: env.int({ min: 1, default: 600 }),
   LOG_LEVEL: env.logLevel(),
 });
-
-export type GraphSandboxConfig = z.infer<typeof configSchema>;

@@ -12,10 +12,10 @@ import { createMailboxFetchHandlers } from './handlers/mailbox-fetch.handler';
 import type { MailboxFetchCore } from './mailbox-fetch';
 
 /** API-key scopes of MailboxFetchService. */
-export const mailboxFetchScopes = { read: 'mailboxes.read', write: 'mailboxes.write' } as const;
+const mailboxFetchScopes = { read: 'mailboxes.read', write: 'mailboxes.write' } as const;
 
 /** The scope each MailboxFetchService method needs. */
-export const scopeByMethod: Readonly<Record<string, string>> = {
+const scopeByMethod: Readonly<Record<string, string>> = {
   CreateMailbox: mailboxFetchScopes.write,
   GetMailbox: mailboxFetchScopes.read,
   ListMailboxes: mailboxFetchScopes.read,

@@ -37,7 +37,7 @@ export interface PolicyViolation {
 }
 
 /** Variables whose values are credentials or hold them (a MongoDB URL carries its password). */
-export const secretLookingName = /(PASSWORD|SECRET|_TOKENS?|API_KEYS?|ENCRYPTION_KEYS|MONGODB_URL|CREDENTIALS?|PRIVATE_KEY)$/;
+const secretLookingName = /(PASSWORD|SECRET|_TOKENS?|API_KEYS?|ENCRYPTION_KEYS|MONGODB_URL|CREDENTIALS?|PRIVATE_KEY)$/;
 
 const longRunningKinds = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
 /** Time the services need after the gRPC drain: consumers commit and leave, producers flush, database closes. */

@@ -16,10 +16,10 @@ import { throttleEventOf } from './graph-mail.types';
 import { createMailboxLimiter, throttlePauseWithoutRetryAfterMs, type MailboxLimiter } from './mailbox-limiter';
 
 /** Fields read from every delta item: enough to recognise a message already ingested. */
-export const deltaSelect = ['id', 'internetMessageId', 'receivedDateTime', 'isRead', 'hasAttachments', 'subject'] as const;
+const deltaSelect = ['id', 'internetMessageId', 'receivedDateTime', 'isRead', 'hasAttachments', 'subject'] as const;
 
 /** Fields of a full message read. */
-export const messageSelect = [
+const messageSelect = [
   'id',
   'internetMessageId',
   'conversationId',
@@ -366,7 +366,7 @@ export function createGraphMailClient(options: GraphMailClientOptions): GraphMai
 }
 
 /** `roles` (app-only) or `scp` (delegated) of a JWT access token; empty for opaque tokens. */
-export function permissionsOf(accessToken: string): string[] {
+function permissionsOf(accessToken: string): string[] {
   const payload = accessToken.split('.')[1];
   if (!payload) return [];
   try {

@@ -13,10 +13,10 @@ import {
 import { createMailboxLimiter, throttlePauseWithoutRetryAfterMs, type MailboxLimiter } from './mailbox-limiter';
 
 /** Graph accepts a file attachment in one POST only below 3 MB; anything larger needs an upload session. */
-export const defaultInlineAttachmentMaxBytes = 3_000_000;
+const defaultInlineAttachmentMaxBytes = 3_000_000;
 
 /** Graph's upload-session chunks must be multiples of 320 KiB; 10 chunks per PUT (3.2 MiB) keeps requests small. */
-export const uploadChunkBytes = 320 * 1024 * 10;
+const uploadChunkBytes = 320 * 1024 * 10;
 
 /** Writable message fields of a draft (create, createReply's `message`, PATCH). */
 export interface GraphDraftInput {

@@ -1,17 +1,38 @@
-export * from './errors';
-export * from './graph-mail.types';
-export * from './mailbox-limiter';
-export * from './mail-html-sanitizer';
-export * from './mail-automation';
+export { GraphMailError, type GraphMailErrorDetails, type GraphMailErrorKind, isGraphMailError } from './errors';
+export {
+  type DeltaPage,
+  type DeltaStart,
+  type FolderSelector,
+  type GraphAccessToken,
+  type GraphAttachment,
+  type GraphEmailAddress,
+  type GraphInternetMessageHeader,
+  type GraphMailFolder,
+  type GraphMessage,
+  type GraphPrincipal,
+  type GraphRecipient,
+  type GraphThrottleEvent,
+  type GraphThrottleObserver,
+  type GraphTokenProvider,
+  type MailboxTarget,
+} from './graph-mail.types';
+export { createMailboxLimiter, type MailboxLimiter, type MailboxLimiterOptions } from './mailbox-limiter';
+export { type MailHtmlReader, type MailHtmlSanitizeOptions, type SanitizedHtml, sanitizeMailHtml } from './mail-html-sanitizer';
+export { classifyAutomation, type MailAutomation, type MailAutomationInput, sendIdHeader } from './mail-automation';
 export {
   createGraphMailClient,
-  deltaSelect,
   mailboxKey,
-  messageSelect,
-  permissionsOf,
   type GraphMailClient,
   type GraphMailClientOptions,
   type MailboxGraph,
   type MailboxGraphOptions,
 } from './graph-mail.client';
-export * from './graph-send.client';
+export {
+  createGraphSendClient,
+  type GraphDraft,
+  type GraphDraftInput,
+  type GraphOutgoingAttachment,
+  type GraphSendClient,
+  type GraphSendClientOptions,
+  type MailboxSender,
+} from './graph-send.client';

@@ -28,7 +28,7 @@ export const sendIdHeader = 'x-mailroute-send-id';
  * More Received hops than this and a message is taken for a loop. RFC 5321 asks relays to allow
  * at least 100; Exchange Online refuses mail after about 30, so mail that got this far is looping.
  */
-export const maxReceivedHops = 30;
+const maxReceivedHops = 30;
 
 const bounceLocalPart = /^(mailer-daemon|postmaster)$/;
 const noReplyLocalPart = /^(no[-_.]?reply|do[-_.]?not[-_.]?reply)([+._-].*)?$|[-_.]no[-_.]?reply$/;

@@ -53,7 +53,7 @@ class AbortedError extends Error {
 }
 
 /** Default options merged in one place. */
-export function defaultMailboxLimiterOptions(options: MailboxLimiterOptions = {}): Required<MailboxLimiterOptions> {
+function defaultMailboxLimiterOptions(options: MailboxLimiterOptions = {}): Required<MailboxLimiterOptions> {
   const merged = { perMailbox: 3, global: 64, clock: Date.now, ...options };
   if (!Number.isInteger(merged.perMailbox) || merged.perMailbox < 1 || merged.perMailbox > 4) {
     throw new RangeError('perMailbox must be an integer from 1 to 4 (Outlook allows 4 concurrent requests per app and mailbox)');

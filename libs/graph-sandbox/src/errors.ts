@@ -4,7 +4,7 @@
  * `AADSTSnnnn:`, `error_codes`, …) and `GraphApiError` in Graph's `{ error: { code, message, innerError } }`
  * shape. Admin API problems reuse the platform's ValidationError / NotFoundError / AlreadyExistsError.
  */
-export { AlreadyExistsError, NotFoundError, ValidationError, isMailrouteError } from '@mailroute/platform';
+export { AlreadyExistsError, NotFoundError, ValidationError } from '@mailroute/platform';
 
 /** The closed list of codes of errors this app defines. */
 export type SandboxErrorCode = 'ENTRA_ERROR' | 'GRAPH_ERROR' | 'TLS_MATERIAL' | 'ADMIN_REQUEST';

@@ -15,8 +15,7 @@ export {
   type TenantView,
 } from './admin/admin-client';
 export type { InboundMailRequest, RoleAssignmentRequest, TrafficRequest } from './admin/admin-schemas';
-export { demoProfile, demoUsers, type DemoSummary, type DemoUser } from './admin/demo-profile';
-export { spkiSha256, trustCertificateAuthority } from './transport/ca-trust';
+export { demoProfile, type DemoSummary, type DemoUser } from './admin/demo-profile';
+export { trustCertificateAuthority } from './transport/ca-trust';
 export type { FaultRule, FaultRuleInput } from './throttling/fault-injector';
 export type { SentRecord, TenantStats } from './model/model.types';
-export { AdminRequestError } from './errors';

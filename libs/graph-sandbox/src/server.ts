@@ -99,7 +99,7 @@ export interface GraphSandbox {
 }
 
 /** Merges defaults and validates options in one place; unknown keys are rejected. */
-export function toSandboxOptions(options: GraphSandboxOptions = {}) {
+function toSandboxOptions(options: GraphSandboxOptions = {}) {
   const { logger: _logger, clock: _clock, ...rest } = options;
   return optionsSchema.parse(rest);
 }

@@ -57,7 +57,7 @@ export async function publishTraced(
 export type DeliveryOutcome = 'handled' | 'dead-lettered' | 'aborted';
 
 /** The redelivery defaults of a subscription (`SubscribeOptions`), the same for every bus. */
-export const defaultRedelivery = {
+const defaultRedelivery = {
   /**
    * Three attempts before a non-retryable failure is dead-lettered: a handler that failed the same
    * way three times will fail again, and its partition should not wait on it.

@@ -1,14 +1,17 @@
-export * from './ports/event-bus.port';
-export * from './errors';
+export {
+  deadLetterHeaders,
+  deadLetterTopic,
+  type DeliveredMessage,
+  type EventBus,
+  type MessageHandler,
+  type OutgoingMessage,
+  type PartitionAssignment,
+  type SubscribeOptions,
+  type Subscription,
+} from './ports/event-bus.port';
 export { withTraceHeaders } from './delivery';
 export { KafkaEventBus, type KafkaEventBusOptions } from './kafka/kafka-event-bus';
-export {
-  createClientCredentialsTokenProvider,
-  kafkaSecurityFromConfig,
-  toKafkaConfigError,
-  type KafkaSecurity,
-  type KafkaSecurityConfig,
-} from './kafka/kafka-security';
+export { kafkaSecurityFromConfig, type KafkaSecurity, type KafkaSecurityConfig } from './kafka/kafka-security';
 export {
   InProcessBroker,
   InProcessEventBus,
@@ -23,4 +26,4 @@ export {
   type JournalSnapshot,
   type SqliteBrokerJournalOptions,
 } from './in-process/broker-journal';
-export * from './events';
+export { eventKey, type EventKind, type EventMessage, events, fromEventMessage, toEventMessage } from './events';

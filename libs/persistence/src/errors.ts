@@ -8,14 +8,14 @@ export class StoreUnavailableError extends UnavailableError {
 }
 
 /** MongoDB's duplicate-key error code (also returned by FerretDB and Cosmos DB). */
-export const duplicateKeyCode = 11000;
+const duplicateKeyCode = 11000;
 
 export function isDuplicateKeyError(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === duplicateKeyCode;
 }
 
 /** Connection-level driver failures (network, server selection, pool) as opposed to bad commands. */
-export function isConnectionError(error: unknown): boolean {
+function isConnectionError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   return [
     'MongoNetworkError',

@@ -271,7 +271,7 @@ function checkGrpcTlsRules(config: ServiceConfig, problem: (variable: string, te
 }
 
 /** Whether `host` is a loopback interface: the only place plaintext gRPC is allowed without a mesh. */
-export function isLoopbackHost(host: string): boolean {
+function isLoopbackHost(host: string): boolean {
   if (host === 'localhost') return true;
   if (isIP(host) === 4) return host.startsWith('127.');
   return host === '::1' || host === '[::1]';

@@ -62,7 +62,7 @@ export class ValidationError extends MailrouteError {
 }
 
 /** Most characters of a caller's value that an error message quotes (quoteForMessage). */
-export const maxQuotedLength = 80;
+const maxQuotedLength = 80;
 
 /**
  * A caller-supplied value for an error message: JSON-quoted and cut to `maxQuotedLength`

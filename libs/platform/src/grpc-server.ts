@@ -136,7 +136,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
  * The fully-qualified proto name of a service: ts-proto definitions carry `fullName`; a generic
  * definition's method paths (`/package.Service/Method`) give it.
  */
-export function serviceFullName(definition: CompatServiceDefinition): string {
+function serviceFullName(definition: CompatServiceDefinition): string {
   if ('fullName' in definition && typeof definition.fullName === 'string') return definition.fullName;
   const first = Object.values(definition as Record<string, { path?: string }>)[0];
   const name = first?.path?.split('/')[1];

@@ -81,11 +81,6 @@ function mapError(error: unknown): MappedStatus {
   return { status: Status.INTERNAL, message: internalErrorMessage, unexpected: true };
 }
 
-export function toServerError(error: unknown): ServerError {
-  const { status, message } = toGrpcStatus(error);
-  return new ServerError(status, message);
-}
-
 export function isAbortError(error: unknown): boolean {
   return error instanceof Error && error.name === 'AbortError';
 }

@@ -1,23 +1,118 @@
-export * from './errors';
-export * from './grpc-status';
-export * from './retry';
-export * from './config';
-export * from './redact';
-export * from './logger';
-export * from './telemetry';
-export * from './grpc-server';
-export * from './grpc-client';
-export * from './grpc-tls';
-export * from './shutdown';
-export * from './service';
-export * from './secret-box';
-export * from './caller-auth';
-export * from './metrics';
-export * from './agent-auth';
-export * from './auth-broker-tokens';
-export * from './private-files';
-export * from './request-fields';
-export * from './idempotency';
-export * from './outgoing-message-validation';
-export * from './bounded-html';
-export * from './html-to-text';
+export {
+  AlreadyExistsError,
+  ConfigError,
+  ConflictError,
+  type ErrorCode,
+  FailedPreconditionError,
+  IdempotencyKeyReusedError,
+  isMailrouteError,
+  MailrouteError,
+  type MailrouteErrorOptions,
+  NotFoundError,
+  PermissionDeniedError,
+  UnauthenticatedError,
+  UnavailableError,
+  ValidationError,
+} from './errors';
+export { errorTrailers, type MappedStatus } from './grpc-status';
+export { backoffDelayMs, type BackoffOptions, isRetryable, type RetryOptions, sleep, withRetry } from './retry';
+export {
+  addConfigProblem,
+  type ConfigSchema,
+  env,
+  type Env,
+  loadConfig,
+  type ServiceConfig,
+  serviceConfigSchema,
+  serviceSchema,
+} from './config';
+export { createLogger, type Logger, type LoggerOptions, type LogLevel } from './logger';
+export {
+  contextFromStored,
+  currentTraceContext,
+  endingSpans,
+  registerTracePropagation,
+  spanContextFromStored,
+  startTelemetry,
+  type StoredTraceContext,
+  type Telemetry,
+  type TelemetryOptions,
+} from './telemetry';
+export { createGrpcServer, type GrpcServer, type GrpcServerOptions, serveWith, type ServiceRegistration } from './grpc-server';
+export { createGrpcClient, type GrpcClientHandle, type GrpcClientOptions } from './grpc-client';
+export { grpcClientCredentials, type GrpcTlsConfig } from './grpc-tls';
+export { createShutdown, onTerminationSignals, type Shutdown, type ShutdownStep } from './shutdown';
+export { type RunningService, runService, type RunServiceOptions, type ServiceParts } from './service';
+export {
+  createSecretBox,
+  type EncryptionKey,
+  parseEncryptionKeys,
+  type SealedValue,
+  type SecretBox,
+  type SecretBoxOptions,
+} from './secret-box';
+export {
+  type ApiKeyEntry,
+  type CallerAuthenticator,
+  type CallerAuthenticatorOptions,
+  type CallerIdentity,
+  createCallerAuthenticator,
+  hashBearerCredential,
+  parseApiKeys,
+  parseServiceTokens,
+  type ServiceCallContext,
+  serviceCallerMiddleware,
+  type ServiceCallerMiddlewareOptions,
+  type ServiceIdentity,
+  type ServiceTokenEntry,
+  type TenantCallContext,
+  tenantCallerMiddleware,
+  type TenantCallerMiddlewareOptions,
+  type TenantClientIdentity,
+} from './caller-auth';
+export { type Metrics, type MetricsOptions, startMetrics } from './metrics';
+export {
+  createEntraTokenVerifier,
+  type EntraAgentIdentity,
+  type EntraTokenVerifier,
+  type EntraTokenVerifierOptions,
+  parseAgentDirectories,
+  staticJwks,
+} from './agent-auth';
+export {
+  type AccessTokenPrincipal,
+  type AuthBrokerTokenClient,
+  createAuthBrokerTokenClient,
+  type IssuedAccessToken,
+} from './auth-broker-tokens';
+export {
+  ensurePrivateDirectory,
+  ensurePrivateFile,
+  ensurePrivateSqliteFile,
+  ensurePrivateTree,
+  privateFileMode,
+  writePrivateFile,
+} from './private-files';
+export {
+  type IdRule,
+  idRuleOf,
+  idRules,
+  readId,
+  readMailboxAddress,
+  readResourceId,
+  readTenantId,
+  readUpdateMask,
+  requestDescriptorOf,
+  tsProtoName,
+} from './request-fields';
+export { payloadFingerprint } from './idempotency';
+export {
+  addressProblem,
+  assertValidOutgoingMessage,
+  attachmentContentTypeProblem,
+  attachmentNameProblem,
+  type OutgoingMessageIssue,
+  validateOutgoingMessage,
+} from './outgoing-message-validation';
+export { type BoundedParse, boundHtml, defaultHtmlLimits, type HtmlLimits } from './bounded-html';
+export { type HtmlText, htmlToText } from './html-to-text';

@@ -18,7 +18,7 @@ export interface LoggerOptions {
  * span), so a log line leads to its trace. Read through the global context manager that
  * `startTelemetry` / `registerTracePropagation` install; a no-op before that.
  */
-export function traceFields(): { trace_id: string; span_id: string } | Record<string, never> {
+function traceFields(): { trace_id: string; span_id: string } | Record<string, never> {
   const span = trace.getSpan(context.active());
   const spanContext = span?.spanContext();
   if (!spanContext || !isSpanContextValid(spanContext)) return {};

@@ -8,7 +8,7 @@ import { ValidationError } from './errors';
  */
 
 /** Limits of OutgoingMessage (proto/mailroute/v1/email.proto). */
-export const outgoingMessageLimits = {
+const outgoingMessageLimits = {
   subjectChars: 255,
   bodyHtmlBytes: 524_288,
   bodyTextBytes: 262_144,

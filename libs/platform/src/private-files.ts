@@ -2,7 +2,7 @@ import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, statSync, write
 import path from 'node:path';
 
 /** Mode of directories that hold customer mail, secrets or logs: the service's user only. */
-export const privateDirectoryMode = 0o700;
+const privateDirectoryMode = 0o700;
 /** Mode of every file in them. */
 export const privateFileMode = 0o600;
 

@@ -117,9 +117,6 @@ export const readTenantId = (value: string, field = 'tenant_id'): string => read
 /** A configuration resource's id (credentials, mailbox, queue, routing rule, sender list, agent). */
 export const readResourceId = (value: string, field: string): string => readId(value, idRules.resource, field);
 
-/** The id of a runtime object mailroute generated (interaction, offer, send, sign-in …). */
-export const readRuntimeId = (value: string, field: string): string => readId(value, idRules.runtime, field);
-
 /** A mailbox address (common.proto EmailAddress rules), lower-cased. */
 export function readMailboxAddress(value: string, field = 'mailbox_address'): string {
   const address = value.trim().toLowerCase();

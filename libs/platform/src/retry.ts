@@ -25,7 +25,7 @@ export function isRetryable(error: unknown): boolean {
 }
 
 /** The wait a dependency asked for (Retry-After), when the error carries one. */
-export function retryAfterMs(error: unknown): number | undefined {
+function retryAfterMs(error: unknown): number | undefined {
   if (isMailrouteError(error)) return error.retryAfterMs;
   return undefined;
 }
@@ -52,7 +52,7 @@ export interface RetryOptions extends Partial<BackoffOptions> {
 }
 
 /** The defaults of `withRetry`, for a call retried while a caller waits for it. */
-export const defaultRetryOptions = {
+const defaultRetryOptions = {
   /**
    * Five attempts: with the steps below they span about 1.5 s, which rides out a broker leader
    * election or a store failover without holding the caller long; a longer outage is the caller's

@@ -106,7 +106,7 @@ export async function runService<S extends ConfigSchema>(options: RunServiceOpti
 }
 
 /** The ConfigError that `error` is, or that caused it (retries keep each attempt's error). */
-export function findConfigError(error: unknown, depth = 0): ConfigError | undefined {
+function findConfigError(error: unknown, depth = 0): ConfigError | undefined {
   if (error instanceof ConfigError) return error;
   if (typeof error !== 'object' || error === null || depth > 8) return undefined;
   const { cause, errors } = error as { cause?: unknown; errors?: unknown };

@@ -6,7 +6,7 @@ import type { EpochMillis } from './model';
  * `Auto-Submitted: auto-replied`, and Exchange's `X-Auto-Response-Suppress: All` (no out-of-office,
  * read or delivery receipts in return).
  */
-export const acknowledgementHeaders: readonly { name: string; value: string }[] = [
+const acknowledgementHeaders: readonly { name: string; value: string }[] = [
   { name: 'Auto-Submitted', value: 'auto-replied' },
   { name: 'X-Auto-Response-Suppress', value: 'All' },
 ];

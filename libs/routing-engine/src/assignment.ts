@@ -1,3 +1,9 @@
+/**
+ * The assignment planner: from one snapshot of waiting interactions and agents, which interaction is
+ * offered to which agent now, after escalation, hours, skills, affinity and capacity. One algorithm in
+ * one pass over shared working state, hence the file's size (over 400 lines): split, its steps would
+ * pass that state between files.
+ */
 import { AgentPresence, type SkillRequirement } from '@mailroute/contracts';
 import { applyDueEscalations, type EscalationDecision, type OutOfHoursOverflowDecision } from './escalation';
 import { BinaryHeap } from './binary-heap';

@@ -11,7 +11,7 @@ export interface FieldViolation {
   message: string;
 }
 
-export abstract class RoutingEngineError extends Error {
+abstract class RoutingEngineError extends Error {
   abstract readonly code: RoutingEngineErrorCode;
   readonly retryable = false;
 }

@@ -4,7 +4,7 @@ import { calendarLimits } from './business-calendar';
 import { RoutingValidationError } from './errors';
 
 /** Import limits: the text a caller may pass and how many holidays it may yield. */
-export const icalendarImportLimits = { maxBytes: 1_000_000, maxHolidays: calendarLimits.holidays } as const;
+const icalendarImportLimits = { maxBytes: 1_000_000, maxHolidays: calendarLimits.holidays } as const;
 
 export interface ICalendarHolidayImport {
   holidays: CalendarHoliday[];

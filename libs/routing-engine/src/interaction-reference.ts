@@ -3,7 +3,7 @@
  * Put in a subject as `[#ABC-1234]`, they let intake thread a customer's reply whose mail client
  * broke `In-Reply-To`.
  */
-export const referencePrefixPattern = /^[A-Z]{2,8}$/;
+const referencePrefixPattern = /^[A-Z]{2,8}$/;
 
 const inSubject = /\[#([A-Z]{2,8}-[1-9]\d{0,11})\]/;
 

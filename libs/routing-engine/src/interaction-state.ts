@@ -17,7 +17,7 @@ import type { EpochMillis } from './model';
  *
  * COMPLETED, DISCARDED and MERGED are final.
  */
-export const finalInteractionStates: ReadonlySet<InteractionState> = new Set([
+const finalInteractionStates: ReadonlySet<InteractionState> = new Set([
   InteractionState.INTERACTION_STATE_COMPLETED,
   InteractionState.INTERACTION_STATE_DISCARDED,
   InteractionState.INTERACTION_STATE_MERGED,
@@ -360,9 +360,4 @@ export function transitionOrThrow(
   const result = transition(current, event);
   if (!result.ok) throw new IllegalTransitionError(result.reason, result.message);
   return result;
-}
-
-/** True when the interaction counts against its agent's capacity (ASSIGNED or REPLIED) — offers count separately. */
-export function holdsCapacity(state: InteractionState): boolean {
-  return state === S.INTERACTION_STATE_ASSIGNED || state === S.INTERACTION_STATE_REPLIED;
 }

@@ -33,7 +33,7 @@ export interface RenderedMessage {
   text: string;
 }
 
-export const templateLimits = { subject: 255, html: 100_000, text: 50_000, value: 1000 } as const;
+const templateLimits = { subject: 255, html: 100_000, text: 50_000, value: 1000 } as const;
 
 const known = new Set<string>(templatePlaceholders);
 

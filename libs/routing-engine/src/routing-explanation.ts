@@ -10,7 +10,7 @@ import type { CompiledRuleSet, RoutingEvaluation } from './routing-rules';
 import { isEmailAddress, isResourceId, Violations } from './validation';
 
 /** The most body text a sample may carry (rules see the first 65,536 characters; more is a mistake). */
-export const maxSampleBodyCharacters = 1_048_576;
+const maxSampleBodyCharacters = 1_048_576;
 
 /**
  * Validates TestRoutingRules' sample: `mailbox_id` (a resource id) and the message with at least

@@ -1,3 +1,8 @@
+/**
+ * Routing rules: their validation and their evaluation against one inbound message (conditions,
+ * patterns, sender lists, actions), in rule order. One evaluator whose validation mirrors its
+ * conditions field by field, hence the file's size (over 400 lines).
+ */
 import {
   Importance,
   type InboundMessage,
@@ -14,9 +19,9 @@ import { mergeRequirements, type NormalizedRequirements } from './skills';
 import { isDomain, isEmailAddress, isResourceId, isTag, Violations } from './validation';
 
 /** Body text that patterns see (RuleCondition.body_patterns: the first 65,536 characters). */
-export const maxBodyCharactersMatched = 65_536;
+const maxBodyCharactersMatched = 65_536;
 /** RouteAction.priority when unset, and the priority of a default-queue route. */
-export const defaultRoutePriority = 100;
+const defaultRoutePriority = 100;
 
 const languagePattern = /^[a-z]{2,3}(?:-[a-z0-9]{1,8})*$/i;
 

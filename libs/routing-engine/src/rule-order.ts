@@ -1,5 +1,3 @@
-import type { RoutingRule } from '@mailroute/contracts';
-
 /** What rule ordering needs of a stored rule: its id and its stored (relative) position. */
 export interface RulePlace {
   ruleId: string;
@@ -64,9 +62,4 @@ export function placeNewRule(
   const order = [...ordered.slice(0, at), ruleId, ...ordered.slice(at)];
   const writes = planRulePositions(current, order);
   return { order, writes: writes.filter((w) => w.ruleId !== ruleId), position: at };
-}
-
-/** The rule as callers see it: `position` replaced by its 0-based index in evaluation order. */
-export function withRuleIndex<T extends Pick<RoutingRule, 'position'>>(rule: T, index: number): T {
-  return { ...rule, position: index };
 }

@@ -19,7 +19,7 @@ export function chooseSignature<T>(
 }
 
 /** The marker that makes appending idempotent in HTML: a body that has it already is left alone. */
-export const signatureMarker = 'data-mailroute-signature';
+const signatureMarker = 'data-mailroute-signature';
 const textSeparator = '\n\n-- \n';
 
 /**

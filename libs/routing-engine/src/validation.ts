@@ -2,7 +2,7 @@ import type { Duration, SkillRequirement } from '@mailroute/contracts';
 import type { FieldViolation } from './errors';
 
 /** Resource ids (common.proto): 1-63 of a-z 0-9 '-', starting with a letter, not ending with '-'. */
-export const resourceIdPattern = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const resourceIdPattern = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 /** Tags and skill ids share the resource-id shape (tags may start with a digit). */
 const tagPattern = /^[a-z0-9](?:[a-z0-9-]{0,62})$/;
 const addressPattern = /^[^\s@<>]+@[^\s@<>]+$/;

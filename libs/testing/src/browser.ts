@@ -68,7 +68,7 @@ export async function launchChromium(options: LaunchChromiumOptions = {}): Promi
 }
 
 /** The file a screenshot of `suite`/`name` is saved to: `.cache/screenshots/<suite>/<name>.png`. */
-export function screenshotPath(suite: string, name: string): string {
+function screenshotPath(suite: string, name: string): string {
   const safe = (part: string) =>
     part
       .replace(/[^A-Za-z0-9._-]+/g, '-')

@@ -24,7 +24,7 @@ export interface InteractionRepositoryContractOptions {
 
 const OFFERED = 4;
 
-export function interactionRecord(
+function interactionRecord(
   tenantId: string,
   interactionId: string,
   version: number,
@@ -65,7 +65,7 @@ export function interactionRecord(
   };
 }
 
-export function historyEntryOf(interaction: InteractionRecord, previousState = 0): InteractionHistoryRecord {
+function historyEntryOf(interaction: InteractionRecord, previousState = 0): InteractionHistoryRecord {
   return {
     tenantId: interaction.tenantId,
     interactionId: interaction.interactionId,

@@ -136,7 +136,7 @@ function attributesOf(fields: Field[], no: number): Record<string, string | numb
 }
 
 /** Decodes an opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest. */
-export function decodeExportTraceServiceRequest(body: Uint8Array): CollectedSpan[] {
+function decodeExportTraceServiceRequest(body: Uint8Array): CollectedSpan[] {
   const spans: CollectedSpan[] = [];
   for (const resourceSpans of bytesOf(fieldsOf(body), 1)) {
     const rs = fieldsOf(resourceSpans);

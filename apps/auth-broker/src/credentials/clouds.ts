@@ -40,7 +40,7 @@ export function toAuthorityCloud(name: string): AuthorityCloud {
 }
 
 /** Microsoft Graph's resource id in the global cloud (the `aud` of its tokens). */
-export const globalGraphResource = 'https://graph.microsoft.com';
+const globalGraphResource = 'https://graph.microsoft.com';
 
 /**
  * The scope of app-only Graph tokens: `<Graph resource>/.default`. The predefined clouds' resource

@@ -82,7 +82,7 @@ interface ClientEntry {
 }
 
 /** The token cache partition of a credentials revision. */
-export function appPartitionKey(record: Pick<AppCredentialsRecord, 'tenantId' | 'credentialsId' | 'revision'>): string {
+function appPartitionKey(record: Pick<AppCredentialsRecord, 'tenantId' | 'credentialsId' | 'revision'>): string {
   return `app/${record.tenantId}/${record.credentialsId}/${record.revision}`;
 }
 

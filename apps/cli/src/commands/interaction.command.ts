@@ -31,7 +31,7 @@ export function interactionRow(i: Interaction): (string | number)[] {
 
 export const interactionHeaders = ['INTERACTION', 'STATE', 'QUEUE', 'AGENT', 'CUSTOMER', 'SUBJECT', 'RECEIVED'];
 
-export function interactionView(i: Interaction | undefined): string {
+function interactionView(i: Interaction | undefined): string {
   if (!i) return 'no interaction returned';
   return keyValues([
     ['interaction', i.interactionId],

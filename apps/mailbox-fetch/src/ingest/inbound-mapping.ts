@@ -108,7 +108,7 @@ export interface StoredAttachment {
 }
 
 /** Attachment metadata for the event. */
-export function toAttachmentInfo(stored: StoredAttachment): AttachmentInfo {
+function toAttachmentInfo(stored: StoredAttachment): AttachmentInfo {
   const a = stored.attachment;
   return {
     attachmentId: a.id,

@@ -155,7 +155,7 @@ export function readMailboxFields(
   };
 }
 
-export function toFolderRef(folder: FolderRecord | undefined): FolderRef | undefined {
+function toFolderRef(folder: FolderRecord | undefined): FolderRef | undefined {
   if (!folder) return undefined;
   if (folder.folderId) return { folder: { $case: 'folderId', value: folder.folderId } };
   if (folder.path) return { folder: { $case: 'path', value: folder.path } };

@@ -89,7 +89,7 @@ export async function openMongoStores(options: { url: string; database: string; 
 }
 
 /** The GridFS bucket of attachment content, in the database the services share. */
-export const attachmentBucket = 'attachments';
+const attachmentBucket = 'attachments';
 
 /**
  * Tables in the embedded store (single process); attachment content as private files in

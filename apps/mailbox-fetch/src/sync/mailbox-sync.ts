@@ -1,3 +1,8 @@
+/**
+ * One mailbox's delta turn: pages, ingest in the documented order, cursor, post-processing, described
+ * at createMailboxSync. The ordering is the invariant ("nothing lost, nothing doubled"), so it stays
+ * in one file, hence its size (over 400 lines).
+ */
 import { randomUUID } from 'node:crypto';
 import { context, trace, type Context, type Span } from '@opentelemetry/api';
 import { InitialSyncMode, MailboxAccessMode, type InboundEmail } from '@mailroute/contracts';
@@ -13,7 +18,7 @@ import {
 } from '@mailroute/graph-mail';
 import { eventKey, events, toEventMessage, withTraceHeaders, type EventBus } from '@mailroute/messaging';
 import { inboundAttachmentBlobKey } from '@mailroute/persistence';
-import { endingSpans, ValidationError, type Logger } from '@mailroute/platform';
+import { endingSpans, ValidationError, type BackoffOptions, type Logger } from '@mailroute/platform';
 import { toInboundMessage, type StoredAttachment } from '../ingest/inbound-mapping';
 import { checkMoveTarget } from '../mailboxes/move-target';
 import {
@@ -51,8 +56,8 @@ export interface MailboxSyncDeps {
   /** Pages read per turn before the mailbox yields to others (fairness). */
   maxPagesPerTurn: number;
   onIngested?: (count: number, mailbox: MailboxRecord, freshnessMs: readonly number[]) => void;
-  /** Backoff between post-processing attempts of one e-mail; default 1 s doubling to 5 min. */
-  postProcessingBackoff?: { initialDelayMs: number; maxDelayMs: number };
+  /** Backoff between post-processing attempts of one e-mail (the sync runtime's error backoff). */
+  postProcessingBackoff: BackoffOptions;
 }
 
 export interface TurnResult {
@@ -87,7 +92,7 @@ export function folderSelector(folder: FolderRecord | undefined): FolderSelector
 }
 
 /** Where a fresh round's window starts: mail "from now on", or the backfill days. */
-export function windowStartOf(mailbox: MailboxRecord, now: number): number {
+function windowStartOf(mailbox: MailboxRecord, now: number): number {
   if (mailbox.initialSyncMode === InitialSyncMode.INITIAL_SYNC_MODE_BACKFILL) return now - mailbox.backfillDays * 86_400_000;
   return mailbox.syncFromAt - fromNowSlackMs;
 }
@@ -107,7 +112,7 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
     logger,
     clock,
     moveTargetId,
-    ...(deps.postProcessingBackoff ? { backoff: deps.postProcessingBackoff } : {}),
+    backoff: deps.postProcessingBackoff,
   });
 
   async function resolveFolderId(api: MailboxGraph, folder: FolderRecord | undefined): Promise<string> {

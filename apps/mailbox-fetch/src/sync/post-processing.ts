@@ -1,6 +1,6 @@
 import { PostProcessingAction } from '@mailroute/contracts';
 import { isGraphMailError, type MailboxGraph } from '@mailroute/graph-mail';
-import { backoffDelayMs, isRetryable, type Logger } from '@mailroute/platform';
+import { backoffDelayMs, isRetryable, type BackoffOptions, type Logger } from '@mailroute/platform';
 import {
   mailboxKey,
   type InboundMessageRecord,
@@ -19,8 +19,8 @@ export interface PostProcessingDeps {
   clock: () => number;
   /** The move target's folder id (resolved, checked against the never-delete guard). */
   moveTargetId: (api: MailboxGraph, mailbox: MailboxRecord) => Promise<string>;
-  /** Backoff between attempts of one item (the project's backoff); defaults 1 s doubling to 5 min. */
-  backoff?: { initialDelayMs: number; maxDelayMs: number };
+  /** Backoff between attempts of one item (the project's backoff). */
+  backoff: BackoffOptions;
 }
 
 /** One e-mail whose post-processing is due now, with what the delta page said about it. */
@@ -44,7 +44,7 @@ export interface PostProcessingItem {
  */
 export function createPostProcessing(deps: PostProcessingDeps) {
   const { stores, clock, logger } = deps;
-  const backoff = deps.backoff ?? { initialDelayMs: 1_000, maxDelayMs: 300_000 };
+  const { backoff } = deps;
   /** Pending items of each owned mailbox (loaded), by record key. */
   const pending = new Map<string, Map<string, PostProcessingWorkRecord>>();
 
@@ -192,5 +192,3 @@ export function createPostProcessing(deps: PostProcessingDeps) {
     },
   };
 }
-
-export type PostProcessing = ReturnType<typeof createPostProcessing>;

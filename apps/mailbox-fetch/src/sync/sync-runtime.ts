@@ -1,7 +1,12 @@
+/**
+ * The sync runtime: the replica's scheduler of mailbox turns (leases, liveness, due times, backoff,
+ * concurrency bounds), described at createSyncRuntime. One scheduler over one table of held
+ * mailboxes, hence the file's size (over 400 lines).
+ */
 import { MailboxSyncState } from '@mailroute/contracts';
 import { ReplicaLiveness } from '@mailroute/persistence';
 import { backoffDelayMs, isRetryable, type Logger } from '@mailroute/platform';
-import { mailboxKey, type MailboxRecord, type MailboxStatusRecord, type SyncRequestRecord } from '../store/mailbox-fetch.records';
+import { type MailboxRecord, type MailboxStatusRecord, type SyncRequestRecord } from '../store/mailbox-fetch.records';
 import { listAll, type MailboxFetchStores } from '../store/mailbox-fetch.stores';
 import { isHeld, MailboxLeases, ownerGoneIn, type MailboxLease } from './mailbox-lease';
 import { LostMailboxError, type MailboxSync } from './mailbox-sync';
@@ -489,4 +494,3 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
 }
 
 export type SyncRuntime = ReturnType<typeof createSyncRuntime>;
-export { mailboxKey };

@@ -100,7 +100,7 @@ async function runTraffic(
 }
 
 /** Signs an agent in through the sandbox's device-code flow, approving the code as the user would in a browser. */
-export async function signInAgent(
+async function signInAgent(
   sandbox: GraphSandboxEndpoints,
   admin: GraphSandboxAdminClient,
   directoryId: string,

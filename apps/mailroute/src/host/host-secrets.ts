@@ -39,7 +39,7 @@ export function loadHostSecrets(dataDir: string, tenantIds: readonly string[]): 
 }
 
 /** Every scope a workload manager may hold: the host's keys administer their tenant fully. */
-export const fullScopes = [
+const fullScopes = [
   'credentials.read',
   'credentials.write',
   'mailboxes.read',

@@ -63,7 +63,7 @@ export interface RunningHost {
  * The sandbox's demo tenant as a tenant configuration: three routed mailboxes, two queues, three agents
  * (alice and bob are simulated with --demo; carol is left for a person signing in to the console).
  */
-export function demoTenant(sandbox: GraphSandboxEndpoints): TenantConfig {
+function demoTenant(sandbox: GraphSandboxEndpoints): TenantConfig {
   return {
     id: 'demo',
     displayName: 'Contoso (demo, graph sandbox)',
@@ -269,7 +269,7 @@ function kafkaSecurityEnvironment(bus: HostConfig['bus']): Record<string, string
 }
 
 /** The variables a service's own `main.ts` would read, for the host's configuration. */
-export function serviceEnvironment(name: ServiceName, inputs: EnvironmentInputs): Env {
+function serviceEnvironment(name: ServiceName, inputs: EnvironmentInputs): Env {
   const { config, secrets, addresses } = inputs;
   const file = (base: string) => path.join(config.dataDir, `${base}.sqlite`);
   const mongo = config.store.kind === 'mongodb' ? config.store : undefined;

@@ -25,7 +25,7 @@ export interface ProgressSample {
 }
 
 /** Reads the tenant's figures through the public APIs (sync statuses, queue statistics). */
-export async function sampleProgress(host: RunningHost, tenant: HostTenant): Promise<ProgressSample> {
+async function sampleProgress(host: RunningHost, tenant: HostTenant): Promise<ProgressSample> {
   const options = { metadata: Metadata({ authorization: `Bearer ${tenant.apiKey}` }) };
   const fetch = createGrpcClient(MailboxFetchServiceDefinition, host.addresses['mailbox-fetch'], { deadlineMs: 5_000 });
   const router = createGrpcClient(InteractionRouterServiceDefinition, host.addresses['interaction-router'], {
@@ -67,7 +67,7 @@ export async function sampleProgress(host: RunningHost, tenant: HostTenant): Pro
 }
 
 /** One terminal line per tenant: fetched, per-queue waiting/assigned/longest wait/service level, and the demo agents' work. */
-export function formatProgress(sample: ProgressSample, demo: DemoCounters | undefined): string {
+function formatProgress(sample: ProgressSample, demo: DemoCounters | undefined): string {
   const queues = sample.queues
     .map((queue) => {
       const level = queue.serviceLevelPercent === undefined ? '' : ` SL ${queue.serviceLevelPercent.toFixed(0)}%`;

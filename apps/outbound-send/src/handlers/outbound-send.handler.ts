@@ -34,7 +34,7 @@ import { isFinalState, sendKey, type SendEngine } from '../send/send-engine';
 import type { OutboundSendStores, SendRecord } from '../store/outbound-send.stores';
 
 /** API-key scopes of OutboundSendService. */
-export const outboundSendScopes = { read: 'sends.read', write: 'sends.write', supervise: 'sends.supervise' } as const;
+const outboundSendScopes = { read: 'sends.read', write: 'sends.write', supervise: 'sends.supervise' } as const;
 
 /** The scope each OutboundSendService method needs (the loop-protection override also needs `sends.supervise`). */
 export const scopeByMethod: Readonly<Record<string, string>> = {
@@ -46,7 +46,7 @@ export const scopeByMethod: Readonly<Record<string, string>> = {
 };
 
 /** The API's view of a stored send. */
-export function toSendStatus(record: SendRecord): SendStatus {
+function toSendStatus(record: SendRecord): SendStatus {
   const request = OutboundRequest.fromJSON(record.request);
   return {
     sendId: record.sendId,

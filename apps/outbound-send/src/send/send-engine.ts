@@ -1,3 +1,8 @@
+/**
+ * The send engine: the exactly-once state machine of one outbound send (record, attempt, check an
+ * ambiguous attempt, retry, finish), described at createSendEngine. Its steps share the attempt's
+ * state and the failure classification, so it is one file, hence its size (over 400 lines).
+ */
 import { randomUUID } from 'node:crypto';
 import { context, ROOT_CONTEXT, SpanStatusCode, trace } from '@opentelemetry/api';
 import {
@@ -90,7 +95,7 @@ export interface SendEngineOptions {
   maxConcurrentSends: number;
 }
 
-export const defaultSendEngineOptions: SendEngineOptions = {
+const defaultSendEngineOptions: SendEngineOptions = {
   inlineWaitMaxMs: 20_000,
   attemptStaleMs: 180_000,
   retryBudgetMs: 24 * 3600_000,
@@ -150,7 +155,7 @@ type Verdict =
   { kind: 'sent'; sent: SentRecord } | { kind: 'not-sent'; record: SendRecord } | { kind: 'unknown'; error: unknown };
 
 /** A SendFailure record; `error` adds the Graph details of the last attempt. */
-export function failure(reason: SendFailureReason, message: string, error?: unknown, overridable = false): FailureRecord {
+function failure(reason: SendFailureReason, message: string, error?: unknown, overridable = false): FailureRecord {
   const graph = isGraphMailError(error) ? error : undefined;
   return {
     reason,
@@ -199,7 +204,7 @@ function draftContent(content: OutgoingMessage, sendId: string): GraphDraftInput
 }
 
 /** Which events a request is refused for at intake (never sendable), as a failure. */
-export function intakeRefusal(request: OutboundRequest): FailureRecord | undefined {
+function intakeRefusal(request: OutboundRequest): FailureRecord | undefined {
   if (request.kind === SendKind.SEND_KIND_REPLY && !request.replyToGraphMessageId) {
     return failure(
       SendFailureReason.SEND_FAILURE_REASON_INTERACTION_NOT_FOUND,
@@ -218,7 +223,7 @@ export function intakeRefusal(request: OutboundRequest): FailureRecord | undefin
 }
 
 /** Checks an OutboundRequest event's envelope; a malformed one is a ValidationError (dead-lettered). */
-export function checkRequestEnvelope(request: OutboundRequest): void {
+function checkRequestEnvelope(request: OutboundRequest): void {
   if (!request.tenantId) throw new ValidationError('tenant_id', 'is required');
   if (!/^[\x21-\x7e]{1,64}$/.test(request.sendId) || request.sendId.includes('/'))
     throw new ValidationError('send_id', 'must be 1-64 printable ASCII characters without "/"');

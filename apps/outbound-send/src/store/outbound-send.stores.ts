@@ -166,7 +166,7 @@ function tables(table: <T extends object>(name: string) => DocumentTable<T>): Om
 }
 
 /** Tables in MongoDB (or FerretDB). `store` is shared when the host passes one (e.g. for the mailbox directory). */
-export function mongoStores(store: MongoStore): Omit<OutboundSendStores, 'close'> {
+function mongoStores(store: MongoStore): Omit<OutboundSendStores, 'close'> {
   return {
     ...tables(<T extends object>(name: string) => new MongoDocumentTable<T>(store, name)),
     blobs: new MongoBlobStore(store, attachmentBucket),
@@ -188,7 +188,7 @@ export async function openMongoStores(options: {
 }
 
 /** The GridFS bucket of attachment content, in the database the services share (mailbox-fetch writes it too). */
-export const attachmentBucket = 'attachments';
+const attachmentBucket = 'attachments';
 
 /** Tables in the embedded store (single process); attachment content as private files in `blobDirectory`. */
 export function openEmbeddedStores(options: {

@@ -4,7 +4,7 @@ import { configSchema } from '../config';
 import { wireWebGateway, type WebGatewayParts } from '../wiring';
 
 /** The test page (index.html with a refused inline script, and a small gRPC-web client as a file). */
-export const testPageDir = path.join(__dirname, 'test-page');
+const testPageDir = path.join(__dirname, 'test-page');
 
 export interface TestGateway {
   /** `http://127.0.0.1:<port>` */

@@ -157,7 +157,7 @@ function answerError(response: ServerResponse, httpStatus: number, code: string,
 }
 
 /** The HTTP status a gRPC status answers an upload with. */
-export function httpStatusFor(code: Status): number {
+function httpStatusFor(code: Status): number {
   switch (code) {
     case Status.INVALID_ARGUMENT:
     case Status.OUT_OF_RANGE:

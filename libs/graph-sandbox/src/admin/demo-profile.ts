@@ -60,7 +60,7 @@ export interface DemoUser {
 }
 
 /** Everyone who can sign in on the demo's sign-in page, with the password and roles (the host prints these). */
-export function demoUsers(): DemoUser[] {
+function demoUsers(): DemoUser[] {
   const { roles, password, consoleUsers, otherTenant, tenantId } = demoProfile;
   const user = (upn: string, displayName: string, userRoles: string[], description: string, tenant: string = tenantId) => ({
     userPrincipalName: upn,

@@ -1,10 +1,9 @@
-import { EntraError } from '../errors';
 import type { AppRegistration, Tenant } from '../model/model.types';
 import type { Clock } from '../shared/clock';
 import { decodeJwt, JwtError, verifyJwtSignature } from '../shared/jwt';
 import { aadsts } from './aadsts';
 
-export const jwtBearerAssertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+const jwtBearerAssertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 /** How the client proved who it is. `none`: a public client (device code / refresh without a credential). */
 export type ClientCredentialKind = 'secret' | 'certificate' | 'none';
@@ -96,8 +95,4 @@ export async function authenticateClient(
   }
   if (options.allowPublic && (app.allowPublicClient || options.spa)) return { app, credential: 'none' };
   throw aadsts.credentialRequired();
-}
-
-export function isEntraError(error: unknown): error is EntraError {
-  return error instanceof EntraError;
 }

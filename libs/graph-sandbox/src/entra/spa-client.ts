@@ -27,7 +27,7 @@ const allowedRequestHeaders = [
 ];
 
 /** The origin (`scheme://host[:port]`) of a redirect URI, or undefined when it is not a URL. */
-export function originOf(uri: string): string | undefined {
+function originOf(uri: string): string | undefined {
   try {
     const origin = new URL(uri).origin;
     return origin === 'null' ? undefined : origin;

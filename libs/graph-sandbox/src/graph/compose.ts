@@ -5,7 +5,7 @@ import { graphErrors } from './graph-errors';
 const maxHeaderBytes = 256 * 1024;
 const maxRecipients = 500;
 /** Larger attachments need an upload session (3–150 MB). */
-export const maxInlineAttachmentBytes = 3 * 1024 * 1024;
+const maxInlineAttachmentBytes = 3 * 1024 * 1024;
 
 /** The writable message fields a client may send (sendMail, create, PATCH on a draft, reply's `message`). */
 export interface MessageInput {
@@ -41,7 +41,7 @@ function parseRecipients(value: unknown, field: string): Recipient[] {
  * Custom internet message headers: Graph accepts only names starting with `x-`/`X-`, only when a message is
  * created, and Exchange caps the header block at 256 KB.
  */
-export function parseCustomHeaders(value: unknown): InternetMessageHeader[] {
+function parseCustomHeaders(value: unknown): InternetMessageHeader[] {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value))
     throw graphErrors.badRequest("The property 'internetMessageHeaders' must be a collection.", 'ErrorInvalidArgument');

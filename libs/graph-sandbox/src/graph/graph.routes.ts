@@ -18,7 +18,7 @@ import { registerUploadSessionRoutes, uploadSessionRoutes, type UploadSessions }
 const jsonContentType = 'application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8';
 
 /** Parses the `Prefer` header(s): `odata.maxpagesize=n`, `IdType="ImmutableId"`, `outlook.body-content-type="text"`. */
-export function parsePrefer(header: string | string[] | undefined): GraphPreferences {
+function parsePrefer(header: string | string[] | undefined): GraphPreferences {
   const values = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').map((item) => item.trim());
   const prefer: GraphPreferences = { immutableIds: false };
   for (const value of values) {

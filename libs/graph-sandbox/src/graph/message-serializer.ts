@@ -16,7 +16,7 @@ export interface RenderOptions {
 }
 
 /** Message properties Graph returns by default (no `$select`). */
-export const defaultMessageProperties = [
+const defaultMessageProperties = [
   'createdDateTime',
   'lastModifiedDateTime',
   'changeKey',

@@ -1,4 +1,3 @@
-import { toGraphDateTime } from '../shared/clock';
 import type { Message } from '../model/model.types';
 import { graphErrors } from './graph-errors';
 import { selectableMessageProperties } from './message-serializer';
@@ -36,7 +35,7 @@ export function parseCount(query: URLSearchParams, name: '$top' | '$skip', max: 
 }
 
 /** Reads a message property by OData path for filtering and ordering. */
-export function readMessageProperty(message: Message, path: string): unknown {
+function readMessageProperty(message: Message, path: string): unknown {
   switch (path.toLowerCase()) {
     case 'receiveddatetime':
       return message.receivedMs;
@@ -147,4 +146,3 @@ export function sortMessages(messages: Message[], order: ReadonlyArray<{ path: s
 }
 
 /** Graph's date-time format, re-exported for handlers. */
-export { toGraphDateTime };

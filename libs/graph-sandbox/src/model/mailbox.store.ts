@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { newItemId, newOpaque } from '../shared/ids';
 import type { Attachment, InternetMessageHeader, ItemBody, MailFolder, Mailbox, Message, Recipient } from './model.types';
 
@@ -6,7 +6,7 @@ import type { Attachment, InternetMessageHeader, ItemBody, MailFolder, Mailbox, 
  * Well-known folder names (locale-independent, Graph mailFolder resource) the sandbox creates in every
  * mailbox, with their English display names. `msgfolderroot` is the parent of the top-level folders.
  */
-export const wellKnownFolders: ReadonlyArray<readonly [name: string, displayName: string]> = [
+const wellKnownFolders: ReadonlyArray<readonly [name: string, displayName: string]> = [
   ['inbox', 'Inbox'],
   ['drafts', 'Drafts'],
   ['sentitems', 'Sent Items'],
@@ -21,7 +21,7 @@ export const wellKnownFolders: ReadonlyArray<readonly [name: string, displayName
  * The Recoverable Items folders (where Exchange keeps deleted mail until retention purges it): outside
  * the message folder tree, so `mailFolders` does not list them, but reachable by well-known name or id.
  */
-export const recoverableItemsFolders: ReadonlyArray<readonly [name: string, displayName: string]> = [
+const recoverableItemsFolders: ReadonlyArray<readonly [name: string, displayName: string]> = [
   ['recoverableitemsdeletions', 'Deletions'],
   ['recoverableitemspurges', 'Purges'],
   ['recoverableitemsversions', 'Versions'],
@@ -270,9 +270,4 @@ export function deleteMessage(mailbox: Mailbox, message: Message): void {
   leaveFolder(mailbox, message);
   mailbox.messages.delete(message.immutableId);
   mailbox.restIdIndex.delete(message.restId);
-}
-
-/** The stable content hash of an attachment, for tests and the sent log. */
-export function contentDigest(content: Buffer): string {
-  return createHash('sha256').update(content).digest('hex');
 }

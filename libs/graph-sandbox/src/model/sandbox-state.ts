@@ -14,7 +14,7 @@ import type {
   ThrottlingSettings,
 } from './model.types';
 
-export { graphPermissions, type AppRoleInput, type CreateAppInput } from './app-registration';
+export { graphPermissions, type CreateAppInput } from './app-registration';
 
 /** OpenID Connect scopes, always allowed on delegated requests, never in `scp`. */
 export const oidcScopes = new Set(['openid', 'profile', 'email', 'offline_access']);

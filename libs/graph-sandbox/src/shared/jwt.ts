@@ -1,4 +1,4 @@
-import { createHash, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { compactVerify, decodeJwt as decodeJwtPayload, decodeProtectedHeader, errors, SignJWT } from 'jose';
 
 // Compact JWS signing and verification are jose's; this module only keeps the sandbox's vocabulary
@@ -68,9 +68,4 @@ export async function verifyJwtSignature(jwt: DecodedJwt, key: KeyObject): Promi
     if (error instanceof errors.JOSEError) throw new JwtError('bad-signature', 'JWT signature does not verify');
     throw error;
   }
-}
-
-/** The base64url SHA-256 (or SHA-1) thumbprint of a DER certificate, as carried in `x5t#S256` (`x5t`). */
-export function certificateThumbprint(der: Buffer, algorithm: 'sha256' | 'sha1'): string {
-  return createHash(algorithm).update(der).digest('base64url');
 }

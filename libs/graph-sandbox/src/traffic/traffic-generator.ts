@@ -17,7 +17,7 @@ export const trafficKinds = [
 export type TrafficKind = (typeof trafficKinds)[number];
 
 /** Default mix (weights), roughly a contact-center inbox. */
-export const defaultTrafficMix: Readonly<Record<TrafficKind, number>> = {
+const defaultTrafficMix: Readonly<Record<TrafficKind, number>> = {
   inquiry: 40,
   html: 15,
   followUp: 15,

@@ -109,7 +109,7 @@ export function kafkaSecurityFromConfig(config: KafkaSecurityConfig, options: { 
  * it expires. Hand-written because kafkajs wants only `{ value }` and a full OIDC client (discovery,
  * JWKS) would add nothing here.
  */
-export function createClientCredentialsTokenProvider(options: {
+function createClientCredentialsTokenProvider(options: {
   tokenUrl: string;
   clientId: string;
   clientSecret: string;

@@ -5,11 +5,11 @@ import type { BlobInfo, BlobStore } from '../ports/blob-store';
 import { uploadBlobKey } from './attachment-blob-keys';
 
 /** Outlook's largest message (150 MB as Graph's upload sessions count it: 150 MiB, email.proto). */
-export const maxUploadBytes = 157_286_400;
+const maxUploadBytes = 157_286_400;
 /** Largest chunk of an upload stream (email.proto): a gRPC message stays well under the 4 MiB default. */
-export const maxUploadChunkBytes = 1_048_576;
+const maxUploadChunkBytes = 1_048_576;
 /** How long an upload no send references is kept by default (email.proto: 24 hours). */
-export const defaultUploadTtlMs = 24 * 60 * 60_000;
+const defaultUploadTtlMs = 24 * 60 * 60_000;
 
 /** One message of an upload stream (UploadReplyAttachmentRequest and UploadAttachmentRequest alike). */
 export interface AttachmentUploadPart {
@@ -120,7 +120,7 @@ export function isUploadId(value: string): boolean {
  * How long an upload a send references is kept at least, from when the send is accepted: the send's
  * retry budget (24 hours) and the outcome check after it, with a margin.
  */
-export const referencedUploadRetentionMs = 48 * 60 * 60_000;
+const referencedUploadRetentionMs = 48 * 60 * 60_000;
 
 /**
  * Marks an upload as referenced by a send accepted at `now`: its expiry moves to at least

@@ -31,7 +31,7 @@ function heartbeatKey(replicaId: string, incarnation: string, seq: number): stri
  * The newest heartbeat of each incarnation (`<replica id>/<incarnation>`), from a listing. Entries that
  * are not heartbeats (no `#<seq>` key, e.g. rows an older version left in the table) are ignored.
  */
-export function livenessHeads(entries: readonly KeyedDocument<LivenessDocument>[]): Map<string, LivenessDocument> {
+function livenessHeads(entries: readonly KeyedDocument<LivenessDocument>[]): Map<string, LivenessDocument> {
   const heads = new Map<string, LivenessDocument>();
   for (const { key, document } of entries) {
     const hash = key.lastIndexOf('#');
@@ -48,7 +48,7 @@ export function livenessHeads(entries: readonly KeyedDocument<LivenessDocument>[
  * stopped, or the incarnation was superseded — a later-started incarnation of the same replica id is
  * alive (replica ids are unique per live process, so the earlier process is over).
  */
-export function goneIncarnations(heads: ReadonlyMap<string, LivenessDocument>, now: number): Set<string> {
+function goneIncarnations(heads: ReadonlyMap<string, LivenessDocument>, now: number): Set<string> {
   const gone = new Set<string>();
   const newestLiveStart = new Map<string, number>();
   for (const head of heads.values()) {

@@ -76,6 +76,6 @@ export class MongoStore {
 }
 
 /** Hides the password of a connection URL. */
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   return url.replace(/\/\/([^:/@]+):([^@]+)@/, '//$1:***@');
 }

@@ -17,9 +17,6 @@ export interface LatestVersion<T> {
   data: T;
 }
 
-/** Why `write` refused: the record changed since `expectedVersion` was read, or it was deleted. */
-export type WriteOutcome = 'written' | 'conflict';
-
 /**
  * Records with optimistic concurrency on the portable MongoDB subset.
  *

@@ -14,8 +14,8 @@ export interface Page<T> {
   nextPageToken?: string;
 }
 
-export const defaultPageSize = 50;
-export const maxPageSize = 500;
+const defaultPageSize = 50;
+const maxPageSize = 500;
 
 /** Validates a page request and returns the effective size and the key to continue after. */
 export function readPageRequest(request: PageRequest): { pageSize: number; after: string | undefined } {
