@@ -14,7 +14,7 @@ import {
 import { ClientError, Status } from 'nice-grpc-common';
 import { commands, runCli } from './cli';
 import { parseCommandLine } from './command';
-import { applyEvent, DesktopState, parseSessionLine, resolveRef } from './commands/agent-desktop.command';
+import { applyEvent, DesktopState, parseSessionLine, resolveRef } from './commands/desktop-session';
 import { parseFolder } from './commands/mailbox.command';
 import { CallFailedError, describeFailure, UsageError } from './errors';
 import { formatDiagnosis, formatDuration, formatTime, table, terminalSafe, truncate } from './format';
