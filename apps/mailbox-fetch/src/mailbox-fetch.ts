@@ -20,7 +20,7 @@ import { checkMoveTarget } from './mailboxes/move-target';
 import { createMailboxSync, targetOf, type MailboxSyncDeps } from './sync/mailbox-sync';
 import { describeSyncFailure } from './sync/sync-failure';
 import { SyncCursorStore } from './sync/sync-cursor.store';
-import { createSyncRuntime, initialStatus, type SyncRuntimeOptions } from './sync/sync-runtime';
+import { createSyncRuntime, defaultSyncRuntimeOptions, initialStatus, type SyncRuntimeOptions } from './sync/sync-runtime';
 
 export interface MailboxFetchCoreDeps {
   stores: MailboxFetchStores;
@@ -33,6 +33,12 @@ export interface MailboxFetchCoreDeps {
   options?: Partial<SyncRuntimeOptions> & { maxPagesPerTurn?: number };
   onIngested?: MailboxSyncDeps['onIngested'];
 }
+
+/**
+ * Delta pages one mailbox turn reads before it yields: 4 pages of 50 keep a turn to a few seconds, so
+ * a mailbox with a backlog never holds a turn slot long while others wait.
+ */
+const defaultMaxPagesPerTurn = 4;
 
 const etagOf = () => randomBytes(8).toString('hex');
 
@@ -64,6 +70,7 @@ export function createMailboxFetchCore(deps: MailboxFetchCoreDeps) {
   const { stores } = deps;
   const cursors = new SyncCursorStore(stores.cursors);
   const leases = new MailboxLeases(stores.leases);
+  const runtimeOptions = defaultSyncRuntimeOptions(deps.options);
   const sync = createMailboxSync({
     stores,
     cursors,
@@ -72,11 +79,8 @@ export function createMailboxFetchCore(deps: MailboxFetchCoreDeps) {
     logger: deps.logger,
     clock,
     replicaId: deps.replicaId,
-    maxPagesPerTurn: deps.options?.maxPagesPerTurn ?? 4,
-    postProcessingBackoff: {
-      initialDelayMs: deps.options?.errorBackoffBaseMs ?? 1_000,
-      maxDelayMs: deps.options?.errorBackoffMaxMs ?? 300_000,
-    },
+    maxPagesPerTurn: deps.options?.maxPagesPerTurn ?? defaultMaxPagesPerTurn,
+    postProcessingBackoff: { initialDelayMs: runtimeOptions.errorBackoffBaseMs, maxDelayMs: runtimeOptions.errorBackoffMaxMs },
     ...(deps.onIngested ? { onIngested: deps.onIngested } : {}),
   });
   const runtime = createSyncRuntime({
@@ -85,7 +89,7 @@ export function createMailboxFetchCore(deps: MailboxFetchCoreDeps) {
     logger: deps.logger,
     clock,
     replicaId: deps.replicaId,
-    options: deps.options ?? {},
+    options: runtimeOptions,
   });
 
   async function load(tenantId: string, mailboxId: string): Promise<MailboxRecord> {

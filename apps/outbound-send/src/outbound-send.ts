@@ -7,7 +7,7 @@ import {
   type GraphTokenProvider,
   type MailboxLimiter,
 } from '@mailroute/graph-mail';
-import { events, fromEventMessage, type EventBus, type Subscription } from '@mailroute/messaging';
+import { events, eventTopics, fromEventMessage, type EventBus, type Subscription } from '@mailroute/messaging';
 import { createBlobSweeper, ReplicaLiveness } from '@mailroute/persistence';
 import type { Logger } from '@mailroute/platform';
 import { createOutboundSendHandlers } from './handlers/outbound-send.handler';
@@ -41,8 +41,6 @@ export interface OutboundSendOptions {
   inlineAttachmentMaxBytes?: number;
   /** Where a consumer group without committed offsets starts. Default true (nothing published earlier is lost). */
   fromBeginning?: boolean;
-  /** Partitions of the topics this service creates when missing. Default 8. */
-  topicPartitions?: number;
   /** A replica without a heartbeat this long is gone: its stranded attempts are resolved at once. Default 30 s. */
   replicaDeadAfterMs?: number;
   /** How long an UploadAttachment upload no send references is kept. Default 24 hours. */
@@ -171,13 +169,7 @@ export function createOutboundSend(adapters: OutboundSendAdapters): OutboundSend
         },
         onError: (error) => logger.warn({ err: error }, 'outbound-send: replica heartbeat failed'),
       });
-      const partitions = options.topicPartitions ?? 8;
-      await bus.ensureTopics(
-        [events.outboundRequest, events.outboundResult, events.inboundEmail, events.interactionStateChanged].map((event) => ({
-          topic: event.topic,
-          partitions,
-        })),
-      );
+      await bus.ensureTopics(eventTopics('outboundRequest', 'outboundResult', 'inboundEmail', 'interactionStateChanged'));
       const groupId = options.groupId ?? 'outbound-send';
       subscriptions.push(
         await bus.subscribe({

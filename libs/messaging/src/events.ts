@@ -11,6 +11,8 @@ interface Codec<T> {
 
 interface EventDefinition<T> {
   topic: string;
+  /** Partitions the topic is created with (`ensureTopics`); keys spread over them. */
+  partitions: number;
   /** Full protobuf name, sent in the `mailroute-event-type` header. */
   type: string;
   codec: Codec<T>;
@@ -20,19 +22,47 @@ interface EventDefinition<T> {
 export const eventTypeHeader = 'mailroute-event-type';
 
 /**
+ * Partitions of every mailroute topic: 8 lets up to 8 replicas of a consumer group share a topic
+ * (a partition has one consumer), well above the replica counts of deploy/, while each partition keeps
+ * one mailbox's or interaction's events in order. Kafka can add partitions later, never remove them.
+ */
+const topicPartitions = 8;
+
+/**
  * The Kafka topics of mailroute and the message each carries, as events.proto documents them. Keys:
  * `<tenant_id>/<mailbox_id>` for mail topics, `<tenant_id>/<interaction_id>` for interaction state.
  */
 export const events = {
-  inboundEmail: { topic: 'mailroute.inbound-email.v1', type: 'mailroute.v1.InboundEmail', codec: InboundEmail },
+  inboundEmail: {
+    topic: 'mailroute.inbound-email.v1',
+    partitions: topicPartitions,
+    type: 'mailroute.v1.InboundEmail',
+    codec: InboundEmail,
+  },
   interactionStateChanged: {
     topic: 'mailroute.interaction-state-changed.v1',
+    partitions: topicPartitions,
     type: 'mailroute.v1.InteractionStateChanged',
     codec: InteractionStateChanged,
   },
-  outboundRequest: { topic: 'mailroute.outbound-request.v1', type: 'mailroute.v1.OutboundRequest', codec: OutboundRequest },
-  outboundResult: { topic: 'mailroute.outbound-result.v1', type: 'mailroute.v1.OutboundResult', codec: OutboundResult },
+  outboundRequest: {
+    topic: 'mailroute.outbound-request.v1',
+    partitions: topicPartitions,
+    type: 'mailroute.v1.OutboundRequest',
+    codec: OutboundRequest,
+  },
+  outboundResult: {
+    topic: 'mailroute.outbound-result.v1',
+    partitions: topicPartitions,
+    type: 'mailroute.v1.OutboundResult',
+    codec: OutboundResult,
+  },
 } as const;
+
+/** The topics of `kinds` as `ensureTopics` takes them: name and partition count from the registry. */
+export function eventTopics(...kinds: EventKind[]): { topic: string; partitions: number }[] {
+  return kinds.map((kind) => ({ topic: events[kind].topic, partitions: events[kind].partitions }));
+}
 
 type Events = typeof events;
 export type EventKind = keyof Events;
