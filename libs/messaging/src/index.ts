@@ -26,4 +26,4 @@ export {
   type JournalSnapshot,
   type SqliteBrokerJournalOptions,
 } from './in-process/broker-journal';
-export { eventKey, type EventKind, type EventMessage, events, fromEventMessage, toEventMessage } from './events';
+export { eventKey, type EventKind, type EventMessage, events, eventTopics, fromEventMessage, toEventMessage } from './events';

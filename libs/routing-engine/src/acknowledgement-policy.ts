@@ -5,8 +5,9 @@ import type { EpochMillis } from './model';
  * Headers every acknowledgement carries, so other systems do not answer it: RFC 3834's
  * `Auto-Submitted: auto-replied`, and Exchange's `X-Auto-Response-Suppress: All` (no out-of-office,
  * read or delivery receipts in return).
+ * @public the acknowledgement sender (issue 17, in progress) uses it; knip: not yet imported.
  */
-const acknowledgementHeaders: readonly { name: string; value: string }[] = [
+export const acknowledgementHeaders: readonly { name: string; value: string }[] = [
   { name: 'Auto-Submitted', value: 'auto-replied' },
   { name: 'X-Auto-Response-Suppress', value: 'All' },
 ];

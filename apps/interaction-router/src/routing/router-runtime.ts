@@ -1,4 +1,4 @@
-import { fromEventMessage, events, type EventBus, type Subscription } from '@mailroute/messaging';
+import { eventTopics, fromEventMessage, events, type EventBus, type Subscription } from '@mailroute/messaging';
 import { InteractionState } from '@mailroute/contracts';
 import type { Logger } from '@mailroute/platform';
 import type { Lease, LeaseRepository } from '@mailroute/persistence';
@@ -174,12 +174,7 @@ export function createRouterRuntime(input: RouterRuntimeOptions) {
       (resultSubscription?.assignments().length ?? 0) > 0 &&
       (changeSubscription?.assignments().length ?? 0) > 0,
     async start(): Promise<void> {
-      await bus.ensureTopics([
-        { topic: events.inboundEmail.topic, partitions: 8 },
-        { topic: events.interactionStateChanged.topic, partitions: 8 },
-        { topic: events.outboundRequest.topic, partitions: 8 },
-        { topic: events.outboundResult.topic, partitions: 8 },
-      ]);
+      await bus.ensureTopics(eventTopics('inboundEmail', 'interactionStateChanged', 'outboundRequest', 'outboundResult'));
       for (const tenantId of await core.knownTenants()) trigger(tenantId);
       subscription = await bus.subscribe({
         groupId: options.groupId,
