@@ -79,8 +79,13 @@ export { type FirstResponseDue, type ServiceLevelClock, type SlaState } from './
 export {
   type MessageTemplateContent,
   type RenderedMessage,
+  renderMessageTemplate,
+  templateKindOf,
+  templateMatches,
   type TemplatePlaceholder,
+  templatePlaceholders,
   type TemplateValues,
+  validateTemplateResource,
 } from './message-template';
 export { type AcknowledgementDecision, type AcknowledgementKind, type AcknowledgementRefusal } from './acknowledgement-policy';
 export { type SignatureSource } from './signature';

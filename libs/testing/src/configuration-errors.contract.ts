@@ -16,7 +16,7 @@ export interface ConfigurationErrorCase {
 }
 
 /** EX_CONFIG from sysexits.h: what every mailroute service exits with on a configuration error. */
-const configurationExitCode = 78;
+export const configurationExitCode = 78;
 
 /**
  * Spawns the service's real `main.ts` once per case and expects it to stop before serving: exit code

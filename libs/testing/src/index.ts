@@ -38,7 +38,7 @@ export {
 } from './interaction-repository.contract';
 export { type MetricSample, metricValue, parsePrometheusText, scrapeMetrics } from './prometheus-scrape';
 export { type CollectedSpan, type OtlpCollector, OtlpSpanKind, startOtlpCollector } from './otlp-collector';
-export { type ConfigurationErrorCase, describeConfigurationErrors } from './configuration-errors.contract';
+export { type ConfigurationErrorCase, configurationExitCode, describeConfigurationErrors } from './configuration-errors.contract';
 export { seededRandom } from './seeded-random';
 export { describeBlobStoreContract } from './blob-store.contract';
 export { launchChromium, type LaunchChromiumOptions, saveScreenshot, type TestBrowser } from './browser';
