@@ -1,6 +1,8 @@
 // The web console in real Chromium, through the web gateway, against the real services and the graph
 // sandbox: the agent desktop, then the supervisor console. Screenshots of every screen (1280×800 and a
 // narrow window): .cache/screenshots/web-console-agent-desktop/ and web-console-supervisor/.
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { InteractionRouterServiceDefinition, InteractionState, type InteractionHistoryEntry } from '@mailroute/contracts';
@@ -102,6 +104,56 @@ describe('the agent desktop in Chromium', () => {
     expect(sent.savedToSentItems).toBe(true);
     expect(sent.toRecipients.map((r) => r.emailAddress.address)).toEqual(['dana@customer.example']);
     expect(consoleLines.filter((line) => line.startsWith('pageerror'))).toEqual([]);
+  });
+
+  it("downloads a customer's attachment byte for byte and replies with a 5 MB upload that reaches Sent Items with the reply", async () => {
+    const tag = randomId('invoice');
+    const invoice = randomBytes(300 * 1024);
+    const inbound = (await stack.endpoints.admin.deliver(demoProfile.tenantId, support, {
+      from: 'dana@customer.example',
+      subject: `Invoice ${tag} is wrong`,
+      body: '<p>Hello, the <b>attached invoice</b> charges me twice.</p>',
+      bodyType: 'html',
+      attachments: [{ name: 'invoice.pdf', contentType: 'application/pdf', contentBase64: invoice.toString('base64') }],
+    })) as { conversationId?: string };
+    const offer = page.locator('[data-testid=offer]', { hasText: tag });
+    await offer.waitFor({ timeout: 120_000 });
+    await offer.getByRole('button', { name: 'Accept' }).click();
+    const view = page.locator('[data-testid=interaction]');
+    await view.locator('#interaction-subject', { hasText: tag }).waitFor();
+    const attachment = view.locator('[data-testid=attachment]', { hasText: 'invoice.pdf' });
+    await attachment.waitFor();
+    await shots.take(page, 'attachment');
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      attachment.getByRole('button', { name: 'Download' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('invoice.pdf');
+    const downloaded = await readFile(await download.path());
+    expect(createHash('sha256').update(downloaded).digest('hex')).toBe(createHash('sha256').update(invoice).digest('hex'));
+
+    const statement = randomBytes(5 * 1024 * 1024);
+    await view.locator('.editor-content').click();
+    await page.keyboard.type(`The corrected statement for ${tag} is attached.`);
+    await view
+      .locator('[data-testid=attach-file]')
+      .setInputFiles({ name: 'statement.pdf', mimeType: 'application/pdf', buffer: statement });
+    await view.locator('[data-testid=reply-attachment]', { hasText: 'uploaded' }).waitFor({ timeout: 120_000 });
+    await shots.take(page, 'reply-with-upload');
+    await view.getByRole('button', { name: 'Send' }).click();
+    await view.locator('[data-testid=send-status][data-state=SEND_STATE_SENT]').first().waitFor({ timeout: 120_000 });
+    await shots.take(page, 'reply-with-upload-sent');
+
+    const sent = await waitFor(
+      async () =>
+        (await stack.endpoints.admin.sent(demoProfile.tenantId, support)).value.find((record) =>
+          record.body.content.includes(tag),
+        ),
+      { timeoutMs: 60_000, description: 'the reply in Sent Items' },
+    );
+    expect(sent.conversationId).toBe(inbound.conversationId);
+    expect(sent.attachments).toEqual([expect.objectContaining({ name: 'statement.pdf', size: statement.length })]);
   });
 
   it('shows hostile mail without running anything in the page or loading anything remote', async () => {
