@@ -32,8 +32,8 @@ import { waitFor } from '@mailroute/testing';
 import { composeInteractionRouter, type RouterServer } from '../src/compose';
 import { openMongoRouterStores, type RouterStores } from '../src/store/router-stores';
 
-export const issuerBase = 'https://login.test';
-export const audience = 'desktop-app';
+const issuerBase = 'https://login.test';
+const audience = 'desktop-app';
 
 /** Signs Entra-like ID tokens with a test key; `verifier` trusts the given directories. */
 export async function createTestIdentityProvider(directories: Map<string, string>) {

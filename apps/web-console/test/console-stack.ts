@@ -2,7 +2,7 @@
 // profile, HTTPS, the SPA sign-in page), the all-in-one host as a process configured like a real tenant
 // (the sandbox stands in for Microsoft 365), the web gateway as its own process serving the built console,
 // and headless Chromium trusting exactly the sandbox's certificate.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createChannel, createClient, Metadata, type Channel } from 'nice-grpc';
@@ -12,7 +12,6 @@ import {
   freePort,
   launchChromium,
   saveScreenshot,
-  screenshotPath,
   startServiceProcess,
   startTestGraphSandbox,
   waitFor,
@@ -22,7 +21,7 @@ import {
 import type { Page } from 'playwright-core';
 
 export const support = 'support@contoso-demo.example';
-export const password = demoProfile.password;
+const password = demoProfile.password;
 export const users = {
   agent: demoProfile.consoleUsers.agent,
   supervisor: demoProfile.consoleUsers.supervisor,
@@ -211,9 +210,7 @@ export function screenshots(suite: string): Shots {
     async take(page, name) {
       const wide = page.viewportSize() ?? { width: 1280, height: 800 };
       // What the person sees at 1280×800 (the window, not the whole page: the desktop scrolls inside it) …
-      const file = screenshotPath(`web-console-${suite}`, `${name}-1280x800`);
-      mkdirSync(path.dirname(file), { recursive: true });
-      await page.screenshot({ path: file });
+      await saveScreenshot(page, `web-console-${suite}`, `${name}-1280x800`, { fullPage: false });
       // … and the whole page in a narrow window.
       await page.setViewportSize({ width: 420, height: 860 });
       await saveScreenshot(page, `web-console-${suite}`, `${name}-narrow`);

@@ -77,11 +77,19 @@ function screenshotPath(suite: string, name: string): string {
   return path.join(workspaceRoot, '.cache', 'screenshots', safe(suite), `${safe(name)}.png`);
 }
 
-/** Saves a full-page screenshot of `page` for people to look at; returns the file. */
-export async function saveScreenshot(page: Page, suite: string, name: string): Promise<string> {
+/**
+ * Saves a screenshot of `page` for people to look at; returns the file. The whole page by default;
+ * `fullPage: false` keeps what the window shows (a desktop that scrolls inside it).
+ */
+export async function saveScreenshot(
+  page: Page,
+  suite: string,
+  name: string,
+  options: { fullPage?: boolean } = {},
+): Promise<string> {
   const file = screenshotPath(suite, name);
   mkdirSync(path.dirname(file), { recursive: true });
-  await page.screenshot({ path: file, fullPage: true });
+  await page.screenshot({ path: file, fullPage: options.fullPage ?? true });
   return file;
 }
 

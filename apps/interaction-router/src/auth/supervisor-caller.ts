@@ -8,7 +8,7 @@ import {
 } from '@mailroute/platform';
 
 /** The app role that makes a signed-in user a supervisor, by default. */
-export const defaultSupervisorRole = 'Supervisor';
+const defaultSupervisorRole = 'Supervisor';
 
 /** What the supervisor role grants on the workload-manager API: everything of the user's own tenant. */
 const supervisorScopes: ReadonlySet<string> = new Set(['routing.read', 'routing.write']);

@@ -130,5 +130,3 @@ export function createPresence(deps: { core: RouterCore; stores: RouterStores; h
     },
   };
 }
-
-export type Presence = ReturnType<typeof createPresence>;

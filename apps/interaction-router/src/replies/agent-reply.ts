@@ -154,5 +154,3 @@ export function createAgentReplies(deps: { core: RouterCore; stores: RouterStore
 
   return { reply };
 }
-
-export type AgentReplies = ReturnType<typeof createAgentReplies>;

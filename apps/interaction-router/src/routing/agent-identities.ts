@@ -29,7 +29,7 @@ const holds = (agent: Agent | undefined, identity: Identity) =>
   agent !== undefined && identitiesOf(agent).some((own) => own.kind === identity.kind && own.value === identity.value);
 
 /** ALREADY_EXISTS naming the field (the status carries the field path first, like INVALID_ARGUMENT). */
-export class IdentityTakenError extends AlreadyExistsError {
+class IdentityTakenError extends AlreadyExistsError {
   constructor(
     readonly field: string,
     holderId: string,
@@ -107,5 +107,3 @@ export function createAgentIdentities(options: { config: ConfigRepository; clock
     },
   };
 }
-
-export type AgentIdentities = ReturnType<typeof createAgentIdentities>;

@@ -76,7 +76,7 @@ export interface QueueStatisticsInput {
 }
 
 /** The statistics of one queue from its records (pure). */
-export function computeQueueStatistics(input: QueueStatisticsInput): QueueStatistics {
+function computeQueueStatistics(input: QueueStatisticsInput): QueueStatistics {
   const { queueId, now, windowMs, open, closed, members } = input;
   const waiting = open.filter((r) => r.state === S.INTERACTION_STATE_QUEUED);
   const oldest = waiting.reduce<number | undefined>(

@@ -20,9 +20,6 @@ import { createSlotReconcileSweep } from '../sweeps/slot-reconcile';
 import { createConfigRepository } from './config-repository';
 import { offerIdOf } from './interaction-mapping';
 
-export type { ChangeExtras } from '../changes/change-commit';
-export type { AgentView } from '../read-models/agent-views';
-
 export interface RouterCoreOptions {
   stores: RouterStores;
   bus: EventBus;
@@ -54,7 +51,7 @@ export interface RouterCoreOptions {
 }
 
 /** The defaults of RouterCoreOptions (documented there), and how long a compiled rule set is reused. */
-export const defaultRouterCoreOptions = {
+const defaultRouterCoreOptions = {
   sessionTtlMs: 20_000,
   configCacheMs: 1_000,
   ruleSetCacheMs: 2_000,

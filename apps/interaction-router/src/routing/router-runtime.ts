@@ -39,7 +39,7 @@ export interface RouterRuntimeOptions {
 }
 
 /** The defaults of RouterRuntimeOptions (documented there). */
-export const defaultRouterRuntimeOptions = {
+const defaultRouterRuntimeOptions = {
   plannerLeaseMs: 10_000,
   groupId: 'interaction-router',
   fromBeginning: true,
@@ -271,5 +271,4 @@ export function createRouterRuntime(input: RouterRuntimeOptions) {
   };
 }
 
-export const workingStates = [InteractionState.INTERACTION_STATE_QUEUED, InteractionState.INTERACTION_STATE_OFFERED];
 export type RouterRuntime = ReturnType<typeof createRouterRuntime>;

@@ -166,7 +166,7 @@ export interface RouterStores {
 }
 
 /** The GridFS bucket of attachment content, in the database the services share. */
-export const attachmentBucket = 'attachments';
+const attachmentBucket = 'attachments';
 
 /** Opens the router's stores on MongoDB (FerretDB included) and creates missing indexes. */
 export async function openMongoRouterStores(url: string, database: string): Promise<RouterStores> {

@@ -6,7 +6,7 @@ import type { RouterStores } from '../store/router-stores';
 const S = InteractionState;
 
 /** Whether `record` holds a capacity slot of `agentId` (offered to it, or assigned / replied by it). */
-export function holdsSlot(record: InteractionRecord | undefined, agentId: string): boolean {
+function holdsSlot(record: InteractionRecord | undefined, agentId: string): boolean {
   return (
     record !== undefined &&
     ((record.state === S.INTERACTION_STATE_OFFERED && record.offeredAgentId === agentId) ||

@@ -59,7 +59,7 @@ export function saveBlob(blob: Blob, name: string): void {
 }
 
 /** Raised when the gateway refuses an upload; the message is the gateway's. */
-export class UploadError extends Error {
+class UploadError extends Error {
   override readonly name = 'UploadError';
   constructor(
     message: string,

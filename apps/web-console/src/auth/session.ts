@@ -11,7 +11,7 @@ import {
 import type { ConsoleConfig } from '../config';
 
 /** The app role that opens the supervisor console (granted on the console's app registration). */
-export const SUPERVISOR_ROLE = 'Supervisor';
+const SUPERVISOR_ROLE = 'Supervisor';
 
 const ID_TOKEN_SCOPES = ['openid', 'profile'];
 const RETURN_TO_KEY = 'mailroute.console.returnTo';

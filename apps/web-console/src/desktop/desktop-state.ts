@@ -146,10 +146,3 @@ export function offerTimeLeftMs(offer: Offer, state: Pick<DesktopState, 'clockSk
   if (!offer.expiresAt) return 0;
   return Math.max(0, offer.expiresAt.getTime() - (now + state.clockSkewMs));
 }
-
-/** Whether a send state is final (nothing more will be reported). */
-export function isFinalSendState(state: SendState): boolean {
-  return (
-    state === SendState.SEND_STATE_SENT || state === SendState.SEND_STATE_FAILED || state === SendState.SEND_STATE_OUTCOME_UNKNOWN
-  );
-}

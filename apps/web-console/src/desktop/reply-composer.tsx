@@ -27,7 +27,7 @@ type Chosen =
 const ADDRESS = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/;
 
 /** Parses "a@x.com, b@y.org" into addresses; the bad ones come back apart. */
-export function parseAddresses(input: string): { good: EmailAddress[]; bad: string[] } {
+function parseAddresses(input: string): { good: EmailAddress[]; bad: string[] } {
   const parts = input
     .split(/[,;\s]+/)
     .map((part) => part.trim())
@@ -39,7 +39,7 @@ export function parseAddresses(input: string): { good: EmailAddress[]; bad: stri
 }
 
 /** Who a reply mode addresses, as Graph will do it (never the mailbox itself). */
-export function replyRecipients(
+function replyRecipients(
   message: InboundMessage | undefined,
   mode: ReplyMode,
   mailbox: string,
