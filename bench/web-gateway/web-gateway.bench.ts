@@ -36,7 +36,7 @@ import { createChannel as createWebChannel, createClient as createWebClient } fr
 import {
   AgentDesktopServiceDefinition,
   AgentPresence,
-  ConnectRequest,
+  type ConnectRequest,
   ConnectResponse,
   InteractionRouterServiceDefinition,
   type AgentDesktopServiceClient,
