@@ -3,7 +3,6 @@ import {
   logLevel as KafkaLogLevel,
   type Admin,
   type Consumer,
-  type IHeaders,
   type KafkaConfig,
   type Producer,
   Partitioners,
@@ -11,6 +10,7 @@ import {
 import { ConfigError, withRetry, type Logger } from '@mailroute/platform';
 import { deliver, publishTraced, redeliveryOf } from '../delivery';
 import { BusClosedError, BusUnavailableError } from '../errors';
+import { toStringHeaders } from './kafka-headers';
 import { toKafkaConfigError, type KafkaSecurity } from './kafka-security';
 import type { EventBus, OutgoingMessage, PartitionAssignment, SubscribeOptions, Subscription } from '../ports/event-bus.port';
 
@@ -392,14 +392,4 @@ class KafkaSubscription implements Subscription {
     })();
     return this.closing;
   }
-}
-
-function toStringHeaders(headers: IHeaders | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    if (value === undefined) continue;
-    const first = Array.isArray(value) ? value[0] : value;
-    if (first !== undefined) out[name] = first.toString();
-  }
-  return out;
 }
