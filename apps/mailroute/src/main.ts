@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
@@ -38,11 +39,11 @@ async function main(): Promise<void> {
   const logFile = path.join(config.dataDir, 'mailroute.log');
   ensurePrivateFile(logFile);
   const telemetry = startTelemetry({ serviceName: 'mailroute', otlpEndpoint: process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] });
-  const logger = createLogger({
-    name: 'mailroute',
-    level: config.logLevel,
-    destination: pino.destination({ dest: logFile, sync: false, mkdir: true }),
-  });
+  const logDestination = pino.destination({ dest: logFile, sync: false, mkdir: true });
+  // The file opens asynchronously; until it has, pino's exit handler cannot flush it and a start-up
+  // failure would end in "sonic boom is not ready yet" instead of its own message.
+  await once(logDestination, 'ready');
+  const logger = createLogger({ name: 'mailroute', level: config.logLevel, destination: logDestination });
   // Runtime warnings (e.g. kafkajs' negative-timeout one on Node 24) go to the log, not the terminal.
   process.removeAllListeners('warning');
   process.on('warning', (warning) => logger.warn({ warning: { name: warning.name, message: warning.message } }, 'node warning'));

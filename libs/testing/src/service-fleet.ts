@@ -4,15 +4,33 @@ import { HealthDefinition } from 'nice-grpc-server-health';
 import type { GraphSandboxAdminClient, GraphSandboxEndpoints } from '@mailroute/graph-sandbox';
 import { waitFor } from './wait-for';
 
-/** A free TCP port on 127.0.0.1 (bound once and released), for a service whose address must survive its restarts. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+// Ports handed out by this process, so that two calls never return the same one.
+const handedOut = new Set<number>();
+
+/**
+ * A free TCP port on 127.0.0.1 for a service whose address must survive its restarts (so it cannot
+ * listen on port 0). The port is drawn below Linux's ephemeral range (32768–60999): a port the kernel
+ * handed out for port 0 and that was released can be handed to the next outgoing connection or to
+ * another process's port-0 listener before the service binds it (EADDRINUSE under parallel suites),
+ * which a port outside that range never is. It is checked by binding it once.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (handedOut.has(port)) continue;
+    if (await canListen(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('freePort: no free port found in 20000–31999 after 200 tries');
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 
