@@ -1,6 +1,6 @@
 import type { SkillRequirement } from '@mailroute/contracts';
 import type { EpochMillis, WaitingInteraction } from './model';
-import type { QueuePolicy } from './queue-policy';
+import { escalationDueAt, type QueuePolicy } from './queue-policy';
 import { mergeRequirements, relaxRequirements } from './skills';
 
 /** A queue escalation step that fired for a waiting interaction; the service persists it. */
@@ -11,7 +11,7 @@ export type EscalationDecision =
       queueId: string;
       /** Index of the step in the queue's escalation_steps. */
       stepIndex: number;
-      /** When the step became due (enteredQueueAt + after_wait); <= now. */
+      /** When the step became due (enteredQueueAt + after_wait, in business time when the queue says so); <= now. */
       dueAt: EpochMillis;
       requiredSkills: readonly SkillRequirement[];
       /** The interaction's new escalationStepsApplied (stepIndex + 1). */
@@ -61,7 +61,8 @@ export interface EscalationOutcome {
 
 /**
  * Fires every escalation step of the interaction's queue that is due at `now` and not yet applied,
- * in order: a step fires once, when `now - enteredQueueAt >= after_wait`. Relaxing skills keeps
+ * in order: a step fires once, when `now - enteredQueueAt >= after_wait` (counting only the calendar's
+ * open time when the queue's hours say `businessTimeEscalation`). Relaxing skills keeps
  * the interaction in its queue; an overflow moves it and ends the chain (the target queue's steps
  * count from `now`, so a cycle of overflows advances one hop per due time, never in a loop).
  */
@@ -77,7 +78,7 @@ export function applyDueEscalations(
   let current = interaction;
   for (let index = interaction.escalationStepsApplied; index < steps.length; index++) {
     const step = steps[index] as QueuePolicy['escalationSteps'][number];
-    const dueAt = interaction.enteredQueueAt + step.afterWaitMs;
+    const dueAt = escalationDueAt(queue, interaction.enteredQueueAt, step.afterWaitMs);
     if (dueAt > now) return { interaction: current, decisions, nextDueAt: dueAt };
     const action = step.action;
     if (action.kind === 'relax-skills') {
@@ -122,7 +123,7 @@ export function applyDueEscalations(
       escalationStepsApplied: 0,
     });
     const next = target.escalationSteps[0];
-    return { interaction: current, decisions, nextDueAt: next ? now + next.afterWaitMs : undefined };
+    return { interaction: current, decisions, nextDueAt: next ? escalationDueAt(target, now, next.afterWaitMs) : undefined };
   }
   return { interaction: current, decisions, nextDueAt: undefined };
 }

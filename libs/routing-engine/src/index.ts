@@ -32,6 +32,7 @@ export {
 } from './routing-rules';
 export {
   createQueuePolicy,
+  escalationDueAt,
   type EscalationPolicyStep,
   type QueueHoursPolicy,
   type QueuePolicy,

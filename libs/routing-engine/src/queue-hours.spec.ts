@@ -6,6 +6,7 @@ import { compileCalendar, isOpenAt, nextClosing } from './business-calendar';
 import type { AgentSnapshot, WaitingInteraction } from './model';
 import {
   createQueuePolicy,
+  escalationDueAt,
   serviceLevelDueAt,
   toQueuePolicy,
   validateQueue,
@@ -124,6 +125,74 @@ describe('queue business hours in the assignment step', () => {
     expect(closing.offers.map((offer) => [offer.agentId, offer.queueId])).toEqual([['bob', 'night']]);
   });
 
+  it('counts escalation after_wait in business time when the queue says so: overnight and a weekend do not count', () => {
+    const relaxAfter2h = {
+      afterWaitMs: 120 * MINUTE,
+      action: { kind: 'relax-skills' as const, dropAll: true, dropSkills: [], lowerMinLevelBy: 0 },
+    };
+    const business = createQueuePolicy('support', {
+      escalationSteps: [relaxAfter2h],
+      hours: hours({ agentsWorkOutOfHours: true, businessTimeEscalation: true }),
+    });
+    const wallClock = createQueuePolicy('support', {
+      escalationSteps: [relaxAfter2h],
+      hours: hours({ agentsWorkOutOfHours: true }),
+    });
+    // Friday 16:00 + 2 business hours (09-17 on weekdays) = Monday 10:00; the wall clock says Friday 18:00.
+    const enteredAt = at('2026-12-04T16:00');
+    const input = { agents: [], waiting: [waiting('mail', 'support', enteredAt)] };
+    const friday = bothPlanners({ ...input, queues: [business], now: at('2026-12-04T18:00') });
+    expect(friday.escalations).toEqual([]);
+    expect(friday.nextWakeAt).toBe(at('2026-12-07T10:00'));
+    expect(bothPlanners({ ...input, queues: [wallClock], now: at('2026-12-04T18:00') }).escalations).toHaveLength(1);
+    expect(bothPlanners({ ...input, queues: [business], now: at('2026-12-07T10:00') - 1 }).escalations).toEqual([]);
+    expect(bothPlanners({ ...input, queues: [business], now: at('2026-12-07T10:00') }).escalations).toMatchObject([
+      { kind: 'relax-skills', stepIndex: 0, dueAt: at('2026-12-07T10:00') },
+    ]);
+    // Across the end of summer time (Sunday 25 October 2026): Friday 16:00 CEST + 2 business hours = Monday 10:00 CET,
+    // 67 wall-clock hours later (one more than the local times suggest).
+    const beforeDst = at('2026-10-23T16:00');
+    expect(escalationDueAt(business, beforeDst, 120 * MINUTE)).toBe(at('2026-10-26T10:00'));
+    expect(at('2026-10-26T10:00') - beforeDst).toBe(67 * 60 * MINUTE);
+    // A holiday on the Monday moves it to Tuesday.
+    const withHoliday = createQueuePolicy('support', {
+      escalationSteps: [relaxAfter2h],
+      hours: hours({
+        businessTimeEscalation: true,
+        calendar: compileCalendar({
+          timeZone: 'Europe/Berlin',
+          weeklyHours: [1, 2, 3, 4, 5].map((weekday) => ({ weekday, ranges: [{ start: '09:00', end: '17:00' }] })),
+          holidays: [{ startDate: '2026-12-07', name: 'closed' }],
+          exceptions: [],
+        }),
+      }),
+    });
+    expect(escalationDueAt(withHoliday, enteredAt, 120 * MINUTE)).toBe(at('2026-12-08T10:00'));
+  });
+
+  it("counts the overflow target queue's first escalation step in its own business time", () => {
+    const queues = [
+      createQueuePolicy('support', {
+        escalationSteps: [{ afterWaitMs: 30 * MINUTE, action: { kind: 'overflow', queueId: 'tier2', resetWaitTime: false } }],
+      }),
+      createQueuePolicy('tier2', {
+        escalationSteps: [
+          { afterWaitMs: 60 * MINUTE, action: { kind: 'relax-skills', dropAll: true, dropSkills: [], lowerMinLevelBy: 0 } },
+        ],
+        hours: hours({ agentsWorkOutOfHours: true, businessTimeEscalation: true }),
+      }),
+    ];
+    // Overflows Friday 16:30 into tier2, whose first step is 1 business hour later: Friday 17:00 closes, so Monday 09:30.
+    const plan = bothPlanners({
+      queues,
+      agents: [],
+      waiting: [waiting('mail', 'support', at('2026-12-04T16:00'))],
+      now: at('2026-12-04T16:30'),
+    });
+    expect(plan.escalations).toMatchObject([{ kind: 'overflow', toQueueId: 'tier2' }]);
+    expect(plan.nextWakeAt).toBe(at('2026-12-07T09:30'));
+  });
+
   it('waits when the overflow queue is closed too, and names an overflow to an unknown queue', () => {
     const now = at('2026-12-08T03:00');
     const closedBoth = bothPlanners({
@@ -227,10 +296,15 @@ describe('queue hours from the proto Queue', () => {
         whenClosed: OutOfHoursMode.OUT_OF_HOURS_MODE_OVERFLOW,
         overflowQueueId: 'night',
         serviceLevelBusinessTime: true,
+        escalationBusinessTime: true,
       },
     });
     const policy = toQueuePolicy(queue, new Map([['office', weekdays9to17]]));
-    expect(policy.hours).toMatchObject({ whenClosed: { kind: 'overflow', queueId: 'night' }, agentsWorkOutOfHours: false });
+    expect(policy.hours).toMatchObject({
+      whenClosed: { kind: 'overflow', queueId: 'night' },
+      agentsWorkOutOfHours: false,
+      businessTimeEscalation: true,
+    });
     // Friday 15:00 + 4 business hours (09-17 on weekdays) = Monday 11:00.
     expect(serviceLevelDueAt(policy, at('2026-12-04T15:00'))).toBe(at('2026-12-07T11:00'));
     const wallClock = toQueuePolicy(

@@ -30,6 +30,8 @@ export interface QueueHoursPolicy {
   agentsWorkOutOfHours: boolean;
   /** The service-level threshold counts open time only (`serviceLevelDueAt`). */
   businessTimeServiceLevel?: boolean | undefined;
+  /** Escalation steps' after_wait counts open time only (`escalationDueAt`). */
+  businessTimeEscalation?: boolean | undefined;
 }
 
 /**
@@ -125,6 +127,7 @@ export function toQueuePolicy(queue: Queue, calendars: ReadonlyMap<string, Busin
                 : { kind: 'wait' },
             agentsWorkOutOfHours: queue.hours.agentsWorkOutOfHours,
             businessTimeServiceLevel: queue.hours.serviceLevelBusinessTime,
+            businessTimeEscalation: queue.hours.escalationBusinessTime,
           }
         : undefined,
   };
@@ -241,4 +244,16 @@ export function serviceLevelDueAt(policy: QueuePolicy, queuedAt: number): number
   const wallClock = queuedAt + policy.serviceLevel.thresholdMs;
   if (!policy.hours?.businessTimeServiceLevel) return wallClock;
   return addBusinessTime(policy.hours.calendar, queuedAt, policy.serviceLevel.thresholdMs) ?? wallClock;
+}
+
+/**
+ * When an escalation step with `afterWaitMs` becomes due for an interaction that entered the queue
+ * at `enteredQueueAt`: enteredQueueAt + afterWaitMs, or, when the queue counts escalations in
+ * business time, the instant `afterWaitMs` of open time has passed (wall clock again when the
+ * calendar does not open within its search window).
+ */
+export function escalationDueAt(policy: QueuePolicy, enteredQueueAt: number, afterWaitMs: number): number {
+  const wallClock = enteredQueueAt + afterWaitMs;
+  if (!policy.hours?.businessTimeEscalation) return wallClock;
+  return addBusinessTime(policy.hours.calendar, enteredQueueAt, afterWaitMs) ?? wallClock;
 }

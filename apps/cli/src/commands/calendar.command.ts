@@ -302,6 +302,7 @@ export const calendarCommands: Command[] = [
       'overflow-queue': { type: 'string', value: '<queue-id>', description: 'with --when-closed overflow: the target queue' },
       'agents-work-out-of-hours': { type: 'boolean', description: "offer the queue's mail to its agents while it is closed" },
       'business-time-sl': { type: 'boolean', description: 'count the service-level threshold in open hours only' },
+      'business-time-escalation': { type: 'boolean', description: "count escalation steps' waits in open hours only" },
       'always-open': { type: 'boolean', description: 'remove the business hours' },
     },
     async run(context) {
@@ -318,6 +319,7 @@ export const calendarCommands: Command[] = [
             overflowQueueId: str(values, 'overflow-queue') ?? '',
             agentsWorkOutOfHours: flag(values, 'agents-work-out-of-hours'),
             serviceLevelBusinessTime: flag(values, 'business-time-sl'),
+            escalationBusinessTime: flag(values, 'business-time-escalation'),
           };
       const response = await context.clients.router().updateQueue({
         queueId: context.positionals[0] ?? '',
@@ -328,7 +330,7 @@ export const calendarCommands: Command[] = [
       const h = response.queue?.hours;
       context.print(UpdateQueueResponse.toJSON(response), () =>
         h
-          ? `queue ${response.queue?.queueId ?? ''}: calendar ${h.calendarId}, when closed ${enumLabel(OutOfHoursMode, 'OUT_OF_HOURS_MODE', h.whenClosed || OutOfHoursMode.OUT_OF_HOURS_MODE_WAIT)}${h.overflowQueueId ? ` to ${h.overflowQueueId}` : ''}${h.agentsWorkOutOfHours ? ', agents work out of hours' : ''}${h.serviceLevelBusinessTime ? ', service level in business time' : ''}`
+          ? `queue ${response.queue?.queueId ?? ''}: calendar ${h.calendarId}, when closed ${enumLabel(OutOfHoursMode, 'OUT_OF_HOURS_MODE', h.whenClosed || OutOfHoursMode.OUT_OF_HOURS_MODE_WAIT)}${h.overflowQueueId ? ` to ${h.overflowQueueId}` : ''}${h.agentsWorkOutOfHours ? ', agents work out of hours' : ''}${h.serviceLevelBusinessTime ? ', service level in business time' : ''}${h.escalationBusinessTime ? ', escalation in business time' : ''}`
           : `queue ${response.queue?.queueId ?? ''}: always open`,
       );
     },

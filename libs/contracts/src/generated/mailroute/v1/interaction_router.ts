@@ -358,6 +358,12 @@ export interface QueueHours {
    * business hours"). Optional, default false (wall-clock time).
    */
   serviceLevelBusinessTime: boolean;
+  /**
+   * Escalation steps' after_wait counts only the calendar's open time: a step "after 2h" fires
+   * after 2 open hours in the queue, so mail that waits overnight does not escalate at opening.
+   * Optional, default false (wall-clock time).
+   */
+  escalationBusinessTime: boolean;
 }
 
 /** Request of InteractionRouterService.CreateQueue. */
@@ -2560,6 +2566,7 @@ function createBaseQueueHours(): QueueHours {
     overflowQueueId: "",
     agentsWorkOutOfHours: false,
     serviceLevelBusinessTime: false,
+    escalationBusinessTime: false,
   };
 }
 
@@ -2579,6 +2586,9 @@ export const QueueHours: MessageFns<QueueHours> = {
     }
     if (message.serviceLevelBusinessTime !== false) {
       writer.uint32(40).bool(message.serviceLevelBusinessTime);
+    }
+    if (message.escalationBusinessTime !== false) {
+      writer.uint32(48).bool(message.escalationBusinessTime);
     }
     return writer;
   },
@@ -2636,6 +2646,14 @@ export const QueueHours: MessageFns<QueueHours> = {
             message.serviceLevelBusinessTime = reader.bool();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.escalationBusinessTime = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2675,6 +2693,11 @@ export const QueueHours: MessageFns<QueueHours> = {
         : isSet(object.service_level_business_time)
         ? globalThis.Boolean(object.service_level_business_time)
         : false,
+      escalationBusinessTime: isSet(object.escalationBusinessTime)
+        ? globalThis.Boolean(object.escalationBusinessTime)
+        : isSet(object.escalation_business_time)
+        ? globalThis.Boolean(object.escalation_business_time)
+        : false,
     };
   },
 
@@ -2695,6 +2718,9 @@ export const QueueHours: MessageFns<QueueHours> = {
     if (message.serviceLevelBusinessTime !== false) {
       obj.serviceLevelBusinessTime = message.serviceLevelBusinessTime;
     }
+    if (message.escalationBusinessTime !== false) {
+      obj.escalationBusinessTime = message.escalationBusinessTime;
+    }
     return obj;
   },
 
@@ -2708,6 +2734,7 @@ export const QueueHours: MessageFns<QueueHours> = {
     message.overflowQueueId = object.overflowQueueId ?? "";
     message.agentsWorkOutOfHours = object.agentsWorkOutOfHours ?? false;
     message.serviceLevelBusinessTime = object.serviceLevelBusinessTime ?? false;
+    message.escalationBusinessTime = object.escalationBusinessTime ?? false;
     return message;
   },
 };
