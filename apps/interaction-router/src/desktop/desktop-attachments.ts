@@ -81,7 +81,7 @@ export function createDesktopAttachments(deps: DesktopAttachmentsDeps) {
       const upload = await receiveAttachmentUpload(requests, {
         blobs: stores.blobs,
         tenantId: agent.tenantId,
-        now: new Date(deps.clock()),
+        clock: () => new Date(deps.clock()),
         ttlMs: deps.uploadTtlMs,
       });
       return { upload };

@@ -272,7 +272,7 @@ export function createOutboundSendHandlers(deps: OutboundSendHandlerDeps): Outbo
       const upload = await receiveAttachmentUpload(requests, {
         blobs: stores.blobs,
         tenantId: context.tenantId,
-        now: new Date(clock()),
+        clock: () => new Date(clock()),
         ttlMs: deps.uploadTtlMs,
       });
       return { upload };

@@ -20,7 +20,9 @@ const metadata = (fields: { name?: string; contentType?: string; sizeBytes: numb
 const chunk = (value: Uint8Array): AttachmentUploadPart => ({ part: { $case: 'chunk', value } });
 
 async function refusal(blobs: FileBlobStore, parts: AttachmentUploadPart[]): Promise<ValidationError> {
-  const error = await receiveAttachmentUpload(stream(parts), { blobs, tenantId: 't1', now }).catch((e: unknown) => e);
+  const error = await receiveAttachmentUpload(stream(parts), { blobs, tenantId: 't1', clock: () => now }).catch(
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(ValidationError);
   expect(readdirSync(blobs.directory)).toEqual([]);
   return error as ValidationError;
@@ -38,11 +40,32 @@ describe('receiveAttachmentUpload', () => {
         chunk(content.subarray(1_048_576, 2_097_152)),
         chunk(content.subarray(2_097_152)),
       ]),
-      { blobs, tenantId: 't1', now, ttlMs: 60_000 },
+      { blobs, tenantId: 't1', clock: () => now, ttlMs: 60_000 },
     );
     expect(upload).toMatchObject({ name: 'offer.pdf', contentType: 'application/pdf', sizeBytes: content.length, sha256 });
     expect(upload.expiresAt).toEqual(new Date(now.getTime() + 60_000));
     expect(await blobs.stat(uploadBlobKey('t1', upload.uploadId))).toMatchObject({ sha256, expiresAt: upload.expiresAt });
+  });
+
+  it('counts the expiry from when the last byte arrived, not from when the upload started', async () => {
+    const blobs = freshBlobs();
+    const content = randomBytes(2_097_152);
+    let current = now;
+    async function* slowUpload(): AsyncIterable<AttachmentUploadPart> {
+      yield metadata({ name: 'slow.pdf', sizeBytes: content.length });
+      yield chunk(content.subarray(0, 1_048_576));
+      current = new Date(now.getTime() + 45 * 60_000); // the second half arrives 45 minutes later
+      yield chunk(content.subarray(1_048_576));
+    }
+    const upload = await receiveAttachmentUpload(slowUpload(), {
+      blobs,
+      tenantId: 't1',
+      clock: () => current,
+      ttlMs: 60 * 60_000,
+    });
+    const finishedPlusTtl = new Date(now.getTime() + 105 * 60_000);
+    expect(upload.expiresAt).toEqual(finishedPlusTtl);
+    expect((await blobs.stat(uploadBlobKey('t1', upload.uploadId)))?.expiresAt).toEqual(finishedPlusTtl);
   });
 
   it('refuses a declared size over 150 MiB naming metadata.size_bytes, before reading any content', async () => {

@@ -20,8 +20,9 @@ export interface AttachmentUploadOptions {
   blobs: BlobStore;
   /** From the caller's verified identity. */
   tenantId: string;
-  now: Date;
-  /** How long the upload is kept unless a send references it; default 24 hours. */
+  /** Read when the upload starts and again when its last byte is stored: the expiry counts from then. */
+  clock: () => Date;
+  /** How long the upload is kept unless a send references it, from when it finished; default 24 hours. */
   ttlMs?: number | undefined;
 }
 
@@ -62,7 +63,9 @@ function checkMetadata(metadata: AttachmentUploadMetadata): void {
 /**
  * Receives a client-streamed attachment upload — the metadata first (name, content type, declared
  * size, optional SHA-256), then chunks of 1 byte to 1 MiB — into the blob store under a new upload
- * id, kept `ttlMs` (24 hours) unless a send references it. The metadata is checked before any content
+ * id, kept `ttlMs` (24 hours) from when its last byte arrived unless a send references it (a slow
+ * upload does not eat into the time the agent has to send it; while it is being received, the expiry
+ * counts from its start, so an abandoned one is swept all the same). The metadata is checked before any content
  * is read; the content is checked as it arrives (never more than the declared size is stored) and at
  * the end (size and SHA-256 as declared). Every refusal is a ValidationError naming the field, and
  * leaves nothing stored. This is the one implementation of the protocol: the router's
@@ -95,9 +98,10 @@ export async function receiveAttachmentUpload(
   }
   const uploadId = randomUUID();
   const key = uploadBlobKey(options.tenantId, uploadId);
-  const expiresAt = new Date(options.now.getTime() + (options.ttlMs ?? defaultUploadTtlMs));
+  const ttlMs = options.ttlMs ?? defaultUploadTtlMs;
   const contentType = contentTypeFor(metadata);
-  const info = await options.blobs.put(key, chunks(), { name: metadata.name, contentType, expiresAt });
+  const startedExpiry = new Date(options.clock().getTime() + ttlMs);
+  const info = await options.blobs.put(key, chunks(), { name: metadata.name, contentType, expiresAt: startedExpiry });
   const refusal =
     info.sizeBytes !== declared
       ? new ValidationError('metadata.size_bytes', `is ${declared}, but the chunks carry ${info.sizeBytes} bytes`)
@@ -108,6 +112,8 @@ export async function receiveAttachmentUpload(
     await options.blobs.delete(key);
     throw refusal;
   }
+  const expiresAt = new Date(options.clock().getTime() + ttlMs);
+  if (expiresAt.getTime() !== startedExpiry.getTime()) await options.blobs.setExpiry(key, expiresAt);
   return { uploadId, name: metadata.name, contentType, sizeBytes: info.sizeBytes, sha256: info.sha256, expiresAt };
 }
 
