@@ -36,6 +36,10 @@ export const configSchema = z
     WEB_GATEWAY_MAX_REQUEST_BYTES: env.int({ min: 1_024, max: 16 * 1_048_576, default: 4 * 1_048_576 }),
     /** Largest reply attachment accepted by the upload endpoint (Outlook's message limit is 150 MB). */
     WEB_GATEWAY_UPLOAD_MAX_BYTES: env.int({ min: 1, max: 157_286_400, default: 157_286_400 }),
+    /** Body timeout of the upload endpoint: an upload bringing under WEB_GATEWAY_UPLOAD_MIN_BYTES_PER_SECOND in a window this long is cut (HTTP 408). */
+    WEB_GATEWAY_UPLOAD_BODY_TIMEOUT_MS: env.int({ min: 100, max: 3_600_000, default: 30_000 }),
+    /** Slowest upload body the gateway waits for, averaged over WEB_GATEWAY_UPLOAD_BODY_TIMEOUT_MS. */
+    WEB_GATEWAY_UPLOAD_MIN_BYTES_PER_SECOND: env.int({ min: 0, max: 1_048_576_000, default: 1_024 }),
     /** Open desktop streams and uploads at once; past it new ones get RESOURCE_EXHAUSTED (HTTP 503 for uploads). */
     WEB_GATEWAY_MAX_STREAMS: env.int({ min: 1, max: 1_000_000, default: 10_000 }),
     /** Prometheus scrape port (GET /metrics); 0 = any free port. */

@@ -18,6 +18,9 @@ export interface GatewayDeps {
   authorityOrigins: readonly string[];
   maxRequestBytes: number;
   uploadMaxBytes: number;
+  /** The upload endpoint's body timeout (see ReplyAttachmentUploadOptions). */
+  uploadBodyTimeoutMs: number;
+  uploadMinBytesPerSecond: number;
   maxStreams: number;
 }
 
@@ -56,6 +59,8 @@ export function createGatewayServer(deps: GatewayDeps): GatewayServer {
     metrics: deps.metrics,
     maxBytes: deps.uploadMaxBytes,
     maxConcurrent: Math.max(1, Math.ceil(deps.maxStreams / 10)),
+    bodyTimeoutMs: deps.uploadBodyTimeoutMs,
+    minBytesPerSecond: deps.uploadMinBytesPerSecond,
   });
   const assets = createConsoleAssets({ root: deps.assetsDir, runtimeConfig: deps.runtimeConfig });
   const policy = contentSecurityPolicy(deps.authorityOrigins);

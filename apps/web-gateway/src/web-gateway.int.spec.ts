@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { createChannel, createClient, Metadata, type Channel } from 'nice-grpc';
 import { createChannel as createWebChannel, createClient as createWebClient, ClientError, Status } from 'nice-grpc-web';
 import {
@@ -134,6 +135,8 @@ describe('web gateway in front of a running interaction-router', () => {
       WEB_GATEWAY_AUTHORITY: `${endpoints.baseUrl}/${demoProfile.tenantId}`,
       WEB_GATEWAY_CLIENT_ID: demoProfile.desktopClientId,
       WEB_GATEWAY_UPLOAD_MAX_BYTES: String(64 * 1024),
+      // Under 1 KiB/s over 1.5 s cuts an upload (the browser's 64 KiB upload below takes milliseconds).
+      WEB_GATEWAY_UPLOAD_BODY_TIMEOUT_MS: '1500',
     });
     browser = await launchChromium({ trustOrigins: [endpoints.baseUrl] });
     const opened = await browser.newPage();
@@ -325,8 +328,51 @@ describe('web gateway in front of a running interaction-router', () => {
     expect(JSON.parse(over.body)).toEqual({ code: 'INVALID_ARGUMENT', message: 'metadata.size_bytes: at most 65536 bytes' });
     const within = await upload(64 * 1024, 'fits.pdf');
     const body = JSON.parse(within.body) as { upload?: { sizeBytes?: string | number }; code?: string };
-    // The router answers it: an upload id once UploadReplyAttachment is implemented there, UNIMPLEMENTED before.
-    if (within.status === 200) expect(Number(body.upload?.sizeBytes)).toBe(64 * 1024);
-    else expect([within.status, body.code]).toEqual([501, 'UNIMPLEMENTED']);
+    expect(within.status).toBe(200);
+    expect(Number(body.upload?.sizeBytes)).toBe(64 * 1024);
+  });
+
+  it('cuts a slow-loris upload whose body trickles in with 408 DEADLINE_EXCEEDED and closes its connection', async () => {
+    const target = new URL('/uploads/reply-attachments?name=slow.pdf', gateway?.url);
+    const answer = await new Promise<{ status: number; body: string; sentBytes: number }>((resolve, reject) => {
+      let sentBytes = 0;
+      const call = httpRequest(target, {
+        method: 'POST',
+        agent: false,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/pdf', 'content-length': 64 * 1024 },
+      });
+      // 100 bytes every 300 ms: about 330 bytes a second, under the gateway's 1 KiB a second.
+      const trickle = setInterval(() => {
+        sentBytes += 100;
+        call.write(Buffer.alloc(100, 1));
+      }, 300);
+      call.on('response', (response) => {
+        clearInterval(trickle);
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const socket = response.socket;
+          // Resolves once the gateway closed the connection: a test that never sees it close times out.
+          const done = () =>
+            resolve({
+              status: response.statusCode ?? 0,
+              body: Buffer.concat(chunks).toString(),
+              sentBytes,
+            });
+          if (socket.destroyed) done();
+          else socket.once('close', done);
+        });
+      });
+      call.on('error', (error) => {
+        clearInterval(trickle);
+        reject(error);
+      });
+    });
+    expect(answer.status).toBe(408);
+    expect(JSON.parse(answer.body)).toEqual({
+      code: 'DEADLINE_EXCEEDED',
+      message: "the upload's body stalled (under 1024 bytes a second for 2 s); it was not stored",
+    });
+    expect(answer.sentBytes).toBeLessThan(64 * 1024);
   });
 });

@@ -61,6 +61,8 @@ export async function wireWebGateway(config: WebGatewayConfig, logger: Logger): 
     authorityOrigins: authority ? [authority.origin] : [],
     maxRequestBytes: config.WEB_GATEWAY_MAX_REQUEST_BYTES,
     uploadMaxBytes: config.WEB_GATEWAY_UPLOAD_MAX_BYTES,
+    uploadBodyTimeoutMs: config.WEB_GATEWAY_UPLOAD_BODY_TIMEOUT_MS,
+    uploadMinBytesPerSecond: config.WEB_GATEWAY_UPLOAD_MIN_BYTES_PER_SECOND,
     maxStreams: config.WEB_GATEWAY_MAX_STREAMS,
   });
   return {

@@ -7,7 +7,7 @@ export interface WebGatewayMetrics {
   onStreamOpened(): void;
   onStreamClosed(): void;
   /** An upload ended; `bytes` is what reached the upstream. */
-  onUpload(outcome: 'ok' | 'refused' | 'failed' | 'cancelled', bytes: number): void;
+  onUpload(outcome: 'ok' | 'refused' | 'failed' | 'cancelled' | 'timed_out', bytes: number): void;
 }
 
 /**

@@ -19,6 +19,13 @@ export interface ReplyAttachmentUploadOptions {
   maxBytes: number;
   /** Uploads at once; past it 503. */
   maxConcurrent: number;
+  /**
+   * The body timeout: an upload whose body brings fewer than `minBytesPerSecond × bodyTimeoutMs` bytes
+   * in any window of `bodyTimeoutMs` (a stalled or slow-loris upload) is cut with HTTP 408. Time the
+   * gateway itself holds the body back while the router catches up does not count.
+   */
+  bodyTimeoutMs: number;
+  minBytesPerSecond: number;
 }
 
 /**
@@ -30,6 +37,8 @@ export interface ReplyAttachmentUploadOptions {
  * ways, never held whole. The answer is the router's `UploadReplyAttachmentResponse` as JSON
  * (`{"upload":{"uploadId":…}}`); a failure is `{"code":"INVALID_ARGUMENT","message":…}` with the
  * HTTP status that matches the gRPC one (400, 401, 403, 404, 412, 413, 429, 501, 503, 504, 500).
+ * A body that stalls or trickles (see `bodyTimeoutMs`) is cut: 408 with `{"code":"DEADLINE_EXCEEDED"}`,
+ * the router's call cancelled (the partial upload is dropped) and the connection closed.
  */
 export function createReplyAttachmentUpload(options: ReplyAttachmentUploadOptions) {
   const { logger, metrics } = options;
@@ -71,6 +80,7 @@ export function createReplyAttachmentUpload(options: ReplyAttachmentUploadOption
     active += 1;
     let forwarded = 0;
     let settled = false;
+    const body = watchBodyProgress(request, options);
     try {
       const result = await new Promise<{ ok: true; body: Buffer } | { ok: false; error: ServiceError }>((resolve) => {
         const call = route.upstream.makeClientStreamRequest(
@@ -97,6 +107,9 @@ export function createReplyAttachmentUpload(options: ReplyAttachmentUploadOption
           forwarded += chunk.length;
           return write({ part: { $case: 'chunk', value: chunk } });
         };
+        body.onStall(() => {
+          if (!settled) call.cancel();
+        });
         request.on('data', (data: Buffer) => {
           let offset = 0;
           let flowing = true;
@@ -108,8 +121,8 @@ export function createReplyAttachmentUpload(options: ReplyAttachmentUploadOption
             if (pendingBytes === chunkBytes) flowing = flush() && flowing;
           }
           if (!flowing) {
-            request.pause();
-            call.once('drain', () => request.resume());
+            body.hold();
+            call.once('drain', () => body.release());
           }
         });
         request.once('end', () => {
@@ -129,6 +142,17 @@ export function createReplyAttachmentUpload(options: ReplyAttachmentUploadOption
         return;
       }
       const { code, details } = result.error;
+      if (body.stalled()) {
+        metrics.onUpload('timed_out', forwarded);
+        const seconds = Math.round(options.bodyTimeoutMs / 1000);
+        return refuse(
+          request,
+          response,
+          408,
+          'DEADLINE_EXCEEDED',
+          `the upload's body stalled (under ${options.minBytesPerSecond} bytes a second for ${seconds} s); it was not stored`,
+        );
+      }
       if (code === Status.CANCELLED && response.destroyed) {
         metrics.onUpload('cancelled', forwarded);
         return;
@@ -138,8 +162,58 @@ export function createReplyAttachmentUpload(options: ReplyAttachmentUploadOption
       if (!request.complete) response.setHeader('connection', 'close');
       answerError(response, httpStatusFor(code), Status[code] ?? 'UNKNOWN', details);
     } finally {
+      body.stop();
       active -= 1;
     }
+  };
+}
+
+/**
+ * Watches an upload's body arrive: `onStall` fires once when a window of `bodyTimeoutMs` brought fewer
+ * than `minBytesPerSecond × bodyTimeoutMs / 1000` bytes (at least 1) while the body was neither complete
+ * nor held back by the gateway (`hold`/`release` pause and resume the request for backpressure).
+ */
+function watchBodyProgress(
+  request: IncomingMessage,
+  options: Pick<ReplyAttachmentUploadOptions, 'bodyTimeoutMs' | 'minBytesPerSecond'>,
+) {
+  const minBytes = Math.max(1, Math.floor((options.minBytesPerSecond * options.bodyTimeoutMs) / 1000));
+  let windowBytes = 0;
+  let held = false;
+  let stalled = false;
+  let onStall: (() => void) | undefined;
+  const count = (data: Buffer) => {
+    windowBytes += data.length;
+  };
+  request.on('data', count);
+  const timer = setInterval(() => {
+    if (held || request.complete) windowBytes = 0;
+    if (windowBytes >= minBytes || held || request.complete) {
+      windowBytes = 0;
+      return;
+    }
+    stalled = true;
+    clearInterval(timer);
+    onStall?.();
+  }, options.bodyTimeoutMs);
+  return {
+    onStall(handler: () => void) {
+      onStall = handler;
+    },
+    hold() {
+      held = true;
+      request.pause();
+    },
+    release() {
+      held = false;
+      windowBytes = 0;
+      request.resume();
+    },
+    stalled: () => stalled,
+    stop() {
+      clearInterval(timer);
+      request.off('data', count);
+    },
   };
 }
 
