@@ -35,6 +35,11 @@ export async function wireInteractionRouter(
     config.ROUTER_STORE === 'mongodb'
       ? await openMongoRouterStores(config.ROUTER_MONGODB_URL ?? '', config.ROUTER_MONGODB_DATABASE)
       : openEmbeddedRouterStores(config.ROUTER_EMBEDDED_PATH, config.ROUTER_BLOB_DIR);
+  const metrics = await startMetrics({
+    serviceName: 'interaction-router',
+    port: config.ROUTER_METRICS_PORT,
+    host: config.ROUTER_METRICS_HOST,
+  });
   const brokers = config.ROUTER_KAFKA_BROKERS ?? [];
   const bus =
     adapters.bus ??
@@ -44,15 +49,11 @@ export async function wireInteractionRouter(
           clientId: 'interaction-router',
           logger,
           security: kafkaSecurityFromConfig(config),
+          consumerLag: { meter: metrics.meter },
           partitionsConsumedConcurrently: config.ROUTER_KAFKA_PARTITIONS_CONCURRENCY,
         })
       : new InProcessEventBus({ logger }));
   const authority = config.ROUTER_AGENT_AUTHORITY.replace(/\/$/, '');
-  const metrics = await startMetrics({
-    serviceName: 'interaction-router',
-    port: config.ROUTER_METRICS_PORT,
-    host: config.ROUTER_METRICS_HOST,
-  });
   logger.info({ port: metrics.port }, 'interaction-router: metrics at /metrics');
   const server = composeInteractionRouter(
     {

@@ -51,6 +51,7 @@ export async function wireMailboxFetch(
           clientId: 'mailbox-fetch',
           logger,
           security: kafkaSecurityFromConfig(config),
+          consumerLag: { meter: metrics.meter },
         })
       : new InProcessEventBus());
   const tokens = createAuthBrokerTokenClient({

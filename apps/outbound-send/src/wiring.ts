@@ -67,6 +67,7 @@ export async function wireOutboundSend(
           clientId: 'outbound-send',
           logger,
           security: kafkaSecurityFromConfig(config),
+          consumerLag: { meter: metrics.meter },
           sessionTimeoutMs: config.OUTBOUND_SEND_KAFKA_SESSION_TIMEOUT_MS,
           partitionsConsumedConcurrently: 4,
         })

@@ -10,6 +10,7 @@ import {
 import { ConfigError, withRetry, type Logger } from '@mailroute/platform';
 import { deliver, publishTraced, redeliveryOf } from '../delivery';
 import { BusClosedError, BusUnavailableError } from '../errors';
+import { startConsumerLagMonitor, type ConsumerLagMonitor, type ConsumerLagSettings } from './kafka-consumer-lag';
 import { toStringHeaders } from './kafka-headers';
 import { toKafkaConfigError, type KafkaSecurity } from './kafka-security';
 import type { EventBus, OutgoingMessage, PartitionAssignment, SubscribeOptions, Subscription } from '../ports/event-bus.port';
@@ -41,11 +42,12 @@ export interface KafkaEventBusOptions {
    */
   retry?: { initialDelayMs?: number; maxDelayMs?: number };
   /**
-   * TLS and SASL (kafkaSecurityFromConfig). A broker that rejects them — credentials refused, its
-   * certificate not trusted — fails start-up with a ConfigError naming
-   * the variable to fix, instead of being retried like a broker that is away. Default: plaintext.
+   * TLS and SASL (kafkaSecurityFromConfig). A broker that rejects them — credentials refused, its certificate not trusted —
+   * fails start-up with a ConfigError naming the variable to fix, not retried like a broker that is away. Default: plaintext.
    */
   security?: KafkaSecurity;
+  /** Exports `mailroute_kafka_consumer_lag` of this bus's consumer groups (kafka-consumer-lag.ts). */
+  consumerLag?: ConsumerLagSettings;
   /** Extra kafkajs settings (timeouts). */
   kafka?: Omit<KafkaConfig, 'brokers' | 'clientId' | 'logCreator' | 'ssl' | 'sasl'>;
 }
@@ -79,6 +81,7 @@ export class KafkaEventBus implements EventBus {
   /** Aborted by close(): ends the waits for a broker that is away. */
   private readonly closing = new AbortController();
   private readonly security: KafkaSecurity;
+  private lag: ConsumerLagMonitor | undefined;
 
   constructor(options: KafkaEventBusOptions) {
     if (options.brokers.length === 0) throw new TypeError('KafkaEventBus: brokers must name at least one broker');
@@ -220,6 +223,10 @@ export class KafkaEventBus implements EventBus {
     });
     const subscription = new KafkaSubscription(consumer, options, this, () => this.subscriptions.delete(subscription));
     this.subscriptions.add(subscription);
+    if (this.options.consumerLag && !this.lag) {
+      const groups = () => [...this.subscriptions].map((s) => s.options);
+      this.lag = startConsumerLagMonitor({ ...this.options.consumerLag, kafka: this.kafka, logger: this.logger, groups });
+    }
     await subscription.start(this.options.partitionsConsumedConcurrently);
     return subscription;
   }
@@ -228,6 +235,7 @@ export class KafkaEventBus implements EventBus {
     if (this.closed) return;
     this.closed = true;
     this.closing.abort();
+    await this.lag?.close();
     await Promise.allSettled([...this.subscriptions].map((s) => s.close()));
     if (this.producerReady) {
       await this.producerReady.catch(() => undefined);
@@ -245,10 +253,7 @@ export class KafkaEventBus implements EventBus {
     });
   }
 
-  /**
-   * @internal Deletes an ephemeral subscription's group after its consumer left. One attempt: a
-   * broker that is away during a drain only leaves the group for Kafka to expire, as before.
-   */
+  /** @internal Deletes an ephemeral subscription's group after its consumer left; one attempt (else Kafka expires it). */
   async deleteGroup(groupId: string): Promise<void> {
     const admin = this.kafka.admin();
     try {
@@ -309,7 +314,7 @@ class KafkaSubscription implements Subscription {
 
   constructor(
     private readonly consumer: Consumer,
-    private readonly options: SubscribeOptions,
+    readonly options: SubscribeOptions,
     private readonly bus: KafkaEventBus,
     private readonly onClosed: () => void,
   ) {}
