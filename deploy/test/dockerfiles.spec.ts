@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDockerfile, parseEnvInstruction, type DockerStage } from '../src/dockerfile';
 import { repoRoot } from '../src/tooling';
@@ -181,5 +182,19 @@ describe('parseDockerfile', () => {
       ['ENTRYPOINT', '["node", "main.js"]', {}],
     ]);
     expect(stage?.instructions[2]?.exec).toEqual(['node', 'main.js']);
+  });
+});
+
+describe('the images and the production build', () => {
+  it('builds a bundle for every image under deploy/docker with `build-service.mjs --all`, the web gateway included', () => {
+    const images = readdirSync(path.join(repoRoot, 'deploy', 'docker'))
+      .filter((name) => name.endsWith('.Dockerfile'))
+      .map((name) => name.slice(0, -'.Dockerfile'.length))
+      .sort();
+    // Without arguments the script prints its usage, which lists what --all builds.
+    const usage = spawnSync(process.execPath, [path.join(repoRoot, 'tools', 'build', 'build-service.mjs')], { encoding: 'utf8' });
+    const built = (/\(services: ([^)]*)\)/.exec(usage.stderr)?.[1] ?? '').split(', ').sort();
+    expect(built).toEqual(images);
+    expect(built).toContain('web-gateway');
   });
 });

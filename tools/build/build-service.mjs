@@ -22,8 +22,11 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** The services that ship to production (apps/graph-sandbox is a dev-only emulator). */
-export const PRODUCTION_SERVICES = ['auth-broker', 'mailbox-fetch', 'interaction-router', 'outbound-send'];
+/**
+ * The services that ship to production, one image each under deploy/docker (apps/graph-sandbox is a
+ * dev-only emulator). `--all` builds them all, the web gateway included (its image adds the console).
+ */
+export const PRODUCTION_SERVICES = ['auth-broker', 'mailbox-fetch', 'interaction-router', 'outbound-send', 'web-gateway'];
 
 const builtins = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
 
