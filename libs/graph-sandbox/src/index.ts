@@ -19,3 +19,11 @@ export { demoProfile, type DemoSummary, type DemoUser } from './admin/demo-profi
 export { trustCertificateAuthority } from './transport/ca-trust';
 export type { FaultRule, FaultRuleInput } from './throttling/fault-injector';
 export type { SentRecord, TenantStats } from './model/model.types';
+export {
+  SubscriptionsAdminClient,
+  type DeliveryRecord,
+  type LifecycleEvent,
+  type NotificationFault,
+  type NotificationFaultInput,
+  type SubscriptionAdminView,
+} from './subscriptions/subscriptions-admin-client';

@@ -13,6 +13,14 @@ import { createGrantStore } from './entra/grant-store';
 import { createSigningKey, createTokenIssuer } from './entra/token-issuer';
 import { registerGraphRoutes } from './graph/graph.routes';
 import { createSandboxState, defaultThrottling, type SandboxState } from './model/sandbox-state';
+import { SubscriptionsAdminClient } from './subscriptions/subscriptions-admin-client';
+import { registerSubscriptionAdminRoutes } from './subscriptions/subscriptions-admin.routes';
+import { registerSubscriptionRoutes } from './subscriptions/subscriptions.routes';
+import {
+  createSubscriptionRegistry,
+  defaultSubscriptionSettings,
+  type SubscriptionRegistry,
+} from './subscriptions/subscription-registry';
 import { systemClock, type Clock } from './shared/clock';
 import type { SandboxContext } from './shared/sandbox-context';
 import { createFaultInjector, createRandom } from './throttling/fault-injector';
@@ -58,6 +66,21 @@ const optionsSchema = z
       .default({}),
     /** Seed of the fault switches' random draws (probabilities, latency distributions). */
     seed: z.number().int().default(1),
+    /** Change notifications: lifetimes, handshake and delivery timeouts, retries (defaults: Graph's). */
+    subscriptions: z
+      .object({
+        maxLifetimeMinutes: z.number().int().min(1),
+        validationTimeoutMs: z.number().int().min(1),
+        notificationTimeoutMs: z.number().int().min(1),
+        notificationMaxAttempts: z.number().int().min(1),
+        notificationRetryBaseMs: z.number().int().min(0),
+        changeScanIntervalMs: z.number().int().min(1),
+      })
+      .partial()
+      .strict()
+      .default({}),
+    /** CAs (PEM) trusted for subscribers' notification URLs, besides the system roots and the sandbox's own CA. */
+    notificationCaCertsPem: z.array(z.string().min(1)).default([]),
     /** Trust the sandbox's CA in this process (tls default CA list), for in-process clients. Default false. */
     trustCaInProcess: z.boolean().default(false),
   })
@@ -86,6 +109,8 @@ export interface GraphSandboxEndpoints {
   serverCertSpkiSha256: string;
   /** A typed client of the admin API. */
   admin: GraphSandboxAdminClient;
+  /** The admin API's change-notification part: subscriptions, lifecycle events, notification faults. */
+  subscriptions: SubscriptionsAdminClient;
   /** The demo tenant, when started with `profile: 'demo'`. */
   demo?: DemoSummary;
 }
@@ -136,6 +161,7 @@ export function createGraphSandbox(options: GraphSandboxOptions = {}): GraphSand
   let baseUrl = '';
   let endpoints: GraphSandboxEndpoints | undefined;
   let servers: FastifyInstance[] = [];
+  let subscriptions: SubscriptionRegistry | undefined;
   let starting: Promise<GraphSandboxEndpoints> | undefined;
 
   const start = async (): Promise<GraphSandboxEndpoints> => {
@@ -169,6 +195,15 @@ export function createGraphSandbox(options: GraphSandboxOptions = {}): GraphSand
     });
     addBodyParsers(api);
     registerEntraRoutes(api, context, grants);
+    subscriptions?.close();
+    subscriptions = createSubscriptionRegistry({
+      state,
+      clock,
+      logger,
+      settings: { ...defaultSubscriptionSettings, ...settings.subscriptions },
+      trustedCaPems: [tls.caCertPem, ...settings.notificationCaCertsPem],
+    });
+    registerSubscriptionRoutes(api, context, subscriptions);
     registerGraphRoutes(api, context);
     api.setNotFoundHandler((request, reply) =>
       reply
@@ -182,6 +217,7 @@ export function createGraphSandbox(options: GraphSandboxOptions = {}): GraphSand
       adminUrl: endpoints?.adminUrl ?? '',
       caCertPath: tls.caCertPath,
     }));
+    registerSubscriptionAdminRoutes(admin, subscriptions);
 
     servers = [api, admin];
     await api.listen({ host: settings.host, port: settings.port });
@@ -209,6 +245,7 @@ export function createGraphSandbox(options: GraphSandboxOptions = {}): GraphSand
       caCertPath: tls.caCertPath,
       serverCertSpkiSha256: spkiSha256(tls.serverCertPem),
       admin: new GraphSandboxAdminClient(adminUrl),
+      subscriptions: new SubscriptionsAdminClient(adminUrl),
       ...(demo ? { demo } : {}),
     };
     logger.info({ baseUrl, adminUrl, caCertPath: tls.caCertPath, profile: settings.profile }, 'graph-sandbox listening');
@@ -229,6 +266,8 @@ export function createGraphSandbox(options: GraphSandboxOptions = {}): GraphSand
       const running = servers;
       servers = [];
       starting = undefined;
+      subscriptions?.close();
+      subscriptions = undefined;
       await Promise.allSettled(running.map((server) => server.close()));
     },
   };

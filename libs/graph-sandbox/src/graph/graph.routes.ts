@@ -2,20 +2,17 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { authenticateGraphRequest, type GraphCaller } from '../authz/access-token';
 import { testApplicationAccessPolicy } from '../authz/access-policy';
 import { hasMailPermission, isBasicReadOnly } from '../authz/permissions';
-import { GraphApiError } from '../errors';
 import type { Mailbox } from '../model/model.types';
-import { toGraphDateTime } from '../shared/clock';
 import { newGuid } from '../shared/ids';
 import { applyFaults, type SandboxContext } from '../shared/sandbox-context';
 import { deltaRoutes } from './delta.handler';
 import { folderRoutes } from './folders.handler';
 import { graphErrors } from './graph-errors';
 import { compileRoute, type CompiledRoute, type GraphPreferences, type GraphResult, type GraphRoute } from './graph-route';
+import { graphErrorHandler, graphJsonContentType as jsonContentType } from './graph-error-handler';
 import { messageRoutes } from './messages.handler';
 import { sendRoutes } from './send.handler';
 import { registerUploadSessionRoutes, uploadSessionRoutes, type UploadSessions } from './upload-session.handler';
-
-const jsonContentType = 'application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8';
 
 /** Parses the `Prefer` header(s): `odata.maxpagesize=n`, `IdType="ImmutableId"`, `outlook.body-content-type="text"`. */
 function parsePrefer(header: string | string[] | undefined): GraphPreferences {
@@ -221,44 +218,7 @@ export function registerGraphRoutes(app: FastifyInstance, context: SandboxContex
   };
 
   void app.register(async (scope) => {
-    scope.setErrorHandler((error, request, reply) => {
-      let graphError: GraphApiError;
-      if (error instanceof GraphApiError) graphError = error;
-      else if (
-        (error as { statusCode?: number }).statusCode === 400 ||
-        (error as { code?: string }).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
-      ) {
-        graphError = graphErrors.badRequest(
-          `Unable to read JSON request payload: ${error instanceof Error ? error.message : String(error)}`,
-          'BadRequest',
-        );
-      } else if ((error as { statusCode?: number }).statusCode === 413) {
-        graphError = new GraphApiError({
-          status: 413,
-          code: 'RequestEntityTooLarge',
-          message: 'The request is larger than the sandbox accepts.',
-        });
-      } else {
-        context.logger.error({ err: error, url: request.url }, 'graph-sandbox: graph handler failed');
-        graphError = graphErrors.injected(500);
-      }
-      for (const [name, value] of Object.entries(graphError.headers)) void reply.header(name, value);
-      const requestId = (reply.getHeader('request-id') as string | undefined) ?? newGuid();
-      return reply
-        .status(graphError.status)
-        .type(jsonContentType)
-        .send({
-          error: {
-            code: graphError.graphCode,
-            message: graphError.message,
-            innerError: {
-              date: toGraphDateTime(context.clock()).replace('Z', ''),
-              'request-id': requestId,
-              'client-request-id': (reply.getHeader('client-request-id') as string | undefined) ?? requestId,
-            },
-          },
-        });
-    });
+    scope.setErrorHandler(graphErrorHandler(context));
     scope.all('/v1.0/*', handle);
   });
 }
