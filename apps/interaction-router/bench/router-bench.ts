@@ -2,7 +2,9 @@
 // the graph-sandbox bench spawns its app: the bench project may not import an app's sources; this
 // folder is the router's own bench code, outside its production src/, under the spec lint rules).
 import { randomUUID } from 'node:crypto';
-import { availableParallelism, cpus } from 'node:os';
+import { mkdtempSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { createChannel, createClient, Metadata } from 'nice-grpc';
 import { AgentDesktopServiceDefinition, InboundEmail, InteractionRouterServiceDefinition } from '@mailroute/contracts';
@@ -14,8 +16,11 @@ import {
   hashBearerCredential,
   staticJwks,
 } from '@mailroute/platform';
+import { StoreOperationCounter, type StoreOperationCounts } from '@mailroute/persistence';
 import { waitFor } from '@mailroute/testing';
 import { composeInteractionRouter } from '../src/compose';
+import { countRouterStores } from '../src/store/counted-router-stores';
+import { openEmbeddedRouterStores } from '../src/store/embedded-router-stores';
 import { openMongoRouterStores } from '../src/store/router-stores';
 
 const total = Number(process.env['BENCH_INTERACTIONS'] ?? 300);
@@ -23,6 +28,8 @@ const agentCount = Number(process.env['BENCH_AGENTS'] ?? 20);
 const capacity = Number(process.env['BENCH_CAPACITY'] ?? 5);
 const rate = Number(process.env['BENCH_RATE'] ?? 20);
 const timeoutMs = Number(process.env['BENCH_TIMEOUT_SECONDS'] ?? 300) * 1000;
+/** `mongodb` (FerretDB from test-infra, the default) or `embedded` (node:sqlite in a temporary file). */
+const storeKind = process.env['BENCH_STORE'] === 'embedded' ? 'embedded' : 'mongodb';
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
@@ -46,7 +53,15 @@ async function main(): Promise<void> {
   const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'RS256', use: 'sig' };
   const issuer = 'https://login.bench';
   const apiKey = `mrk_${randomUUID()}`;
-  const stores = await openMongoRouterStores(mongoUrl, `router-bench-${randomUUID().slice(0, 8)}`);
+  // Port calls (any adapter) and, on MongoDB, the round trips to the server underneath them.
+  const portOperations = new StoreOperationCounter();
+  const roundTrips = storeKind === 'mongodb' ? new StoreOperationCounter() : undefined;
+  const stores = countRouterStores(
+    storeKind === 'mongodb'
+      ? await openMongoRouterStores(mongoUrl, `router-bench-${randomUUID().slice(0, 8)}`, { operations: roundTrips })
+      : openEmbeddedRouterStores(path.join(mkdtempSync(path.join(tmpdir(), 'router-bench-')), 'router.sqlite')),
+    portOperations,
+  );
   const bus = new KafkaEventBus({
     brokers: kafkaBrokers.split(','),
     clientId: 'router-bench',
@@ -81,6 +96,7 @@ async function main(): Promise<void> {
 
   const published = new Map<string, number>();
   const offeredAt = new Map<string, number>();
+  const completed = new Set<string>();
   const stop = new AbortController();
   for (let index = 0; index < agentCount; index += 1) {
     await admin.createAgent({
@@ -112,8 +128,28 @@ async function main(): Promise<void> {
             if (!offeredAt.has(id)) offeredAt.set(id, performance.now());
             void desktop
               .accept({ offerId: offer.offerId })
+              .then(() =>
+                desktop.reply({
+                  idempotencyKey: `reply-${id}`,
+                  interactionId: id,
+                  content: {
+                    subject: '',
+                    bodyText: 'Thanks, done.',
+                    bodyHtml: '',
+                    to: [],
+                    cc: [],
+                    bcc: [],
+                    attachments: [],
+                    importance: 0,
+                  },
+                  mode: 0,
+                  replyToGraphMessageId: '',
+                  completeAfterSend: false,
+                }),
+              )
               .then(() => desktop.complete({ interactionId: id, dispositionCode: 'bench', note: '' }))
-              .catch(() => undefined);
+              .then(() => completed.add(id))
+              .catch((error: unknown) => process.stderr.write(`agent ${index}: ${id}: ${String(error)}\n`));
           }
         } catch (error) {
           if (!stop.signal.aborted) process.stderr.write(`agent ${index}: stream ended: ${String(error)}\n`);
@@ -124,6 +160,8 @@ async function main(): Promise<void> {
   );
   await waitFor(() => agents.every((a) => a.connected()), { timeoutMs: 60_000 });
 
+  portOperations.reset();
+  roundTrips?.reset();
   const started = performance.now();
   for (let i = 0; i < total; i += 1) {
     const interactionId = `ix-${i}-${randomUUID().slice(0, 8)}`;
@@ -135,7 +173,12 @@ async function main(): Promise<void> {
       mailboxId: `mb-${i % 8}`,
       mailboxAddress: `mb-${i % 8}@bench.test`,
       defaultQueueId: 'bench',
-      message: { subject: `Question ${i}`, conversationId: `conv-${interactionId}`, graphMessageId: `g-${interactionId}` },
+      message: {
+        subject: `Question ${i}`,
+        from: { address: `customer-${i}@customer.test`, name: `Customer ${i}` },
+        conversationId: `conv-${interactionId}`,
+        graphMessageId: `g-${interactionId}`,
+      },
     });
     published.set(interactionId, performance.now());
     void bus.publish(events.inboundEmail.topic, toEventMessage('inboundEmail', eventKey(tenantId, event.mailboxId), event));
@@ -144,6 +187,8 @@ async function main(): Promise<void> {
   }
   await waitFor(() => offeredAt.size >= total, { timeoutMs, intervalMs: 200 }).catch(() => undefined);
   const finished = Math.max(...offeredAt.values());
+  await waitFor(() => completed.size >= offeredAt.size, { timeoutMs: 60_000, intervalMs: 200 }).catch(() => undefined);
+  // Heartbeats and sweeps keep counting while the last completions land; the figures cover the whole run.
   global.gc?.();
   const memoryAfter = process.memoryUsage();
 
@@ -151,12 +196,17 @@ async function main(): Promise<void> {
   const seconds = (finished - started) / 1000;
   process.stdout.write(
     [
-      `interaction-router bench — ${cpus()[0]?.model ?? 'cpu'} × ${availableParallelism()}, FerretDB v1 + Kafka, ${agentCount} agents × capacity ${capacity}, ${total} e-mails offered at ${rate}/s`,
-      `  offered                 ${offeredAt.size} of ${total}`,
+      `interaction-router bench — ${cpus()[0]?.model ?? 'cpu'} × ${availableParallelism()}, ${storeKind === 'mongodb' ? 'FerretDB v1' : 'embedded node:sqlite'} + Kafka, ${agentCount} agents × capacity ${capacity}, ${total} e-mails offered at ${rate}/s`,
+      `  load average            ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')} (at the end of the run)`,
+      `  offered                 ${offeredAt.size} of ${total} (accepted, replied and completed: ${completed.size})`,
       `  enqueue → offer p50     ${percentile(latencies, 50).toFixed(0)} ms`,
       `  enqueue → offer p99     ${percentile(latencies, 99).toFixed(0)} ms`,
       `  enqueue → offer max     ${(latencies[latencies.length - 1] ?? Number.NaN).toFixed(0)} ms`,
       `  throughput              ${(offeredAt.size / seconds).toFixed(1)} offers/s (first publish → last offer ${seconds.toFixed(1)} s)`,
+      ...operationLines('store port calls per interaction', portOperations, completed.size),
+      ...(roundTrips ? operationLines('MongoDB round trips per interaction', roundTrips, completed.size) : []),
       `  memory (process delta)  RSS +${mib(memoryAfter.rss - memoryBefore.rss)}, heap +${mib(memoryAfter.heapUsed - memoryBefore.heapUsed)} (RSS now ${mib(memoryAfter.rss)})`,
       '',
     ].join('\n'),
@@ -169,6 +219,14 @@ async function main(): Promise<void> {
   await server.stop().catch(() => undefined);
   await bus.close();
   await stores.close();
+}
+
+/** Operations per completed interaction: the total by kind, then each step's. */
+function operationLines(title: string, counter: StoreOperationCounter, interactions: number): string[] {
+  const per = (n: number) => (interactions > 0 ? n / interactions : Number.NaN).toFixed(2);
+  const row = (label: string, c: StoreOperationCounts) =>
+    `    ${label.padEnd(12)} ${per(c.total).padStart(7)}   (reads ${per(c.read)}, inserts ${per(c.insert)}, updates ${per(c.update)}, deletes ${per(c.delete)})`;
+  return [`  ${title}:`, row('all', counter.totals()), ...[...counter.byStep()].map(([step, counts]) => row(step, counts))];
 }
 
 main().then(

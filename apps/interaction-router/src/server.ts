@@ -8,6 +8,7 @@ import {
   type GrpcServer,
   type Logger,
 } from '@mailroute/platform';
+import { withStoreSteps } from '@mailroute/persistence';
 import { agentCallerMiddleware } from './auth/agent-caller';
 import { workloadManagerCallerMiddleware } from './auth/supervisor-caller';
 import type { DesktopHub } from './desktop/desktop-hub';
@@ -39,6 +40,24 @@ export interface ServerDeps {
 }
 
 /**
+ * The store step (see withStoreStep) a desktop call's store operations are counted under: the
+ * stream's session refreshes and presence are the heartbeat; reads of the desktop are `desktop`.
+ */
+function desktopStoreStep(method: string): string {
+  const steps: Record<string, string> = {
+    connect: 'heartbeat',
+    setPresence: 'heartbeat',
+    accept: 'accept',
+    decline: 'decline',
+    complete: 'complete',
+    transfer: 'transfer',
+    reply: 'reply',
+    uploadReplyAttachment: 'reply',
+  };
+  return steps[method] ?? 'desktop';
+}
+
+/**
  * The router's gRPC server: InteractionRouterService (API keys with routing.read / routing.write, or
  * supervisors' Entra ID tokens with the supervisor role) and AgentDesktopService (agents' Entra ID tokens), with health and reflection. Shutdown first tells
  * the desktop streams to drain. Built by `composeInteractionRouter` (compose.ts).
@@ -56,21 +75,24 @@ export function createServer(deps: ServerDeps): GrpcServer {
           scopeByMethod: adminScopes,
           ...(deps.supervisorRole ? { supervisorRole: deps.supervisorRole } : {}),
         }),
-        createAdminHandlers({ core, stores, sanitizer: deps.sanitizer, hub }),
+        withStoreSteps(createAdminHandlers({ core, stores, sanitizer: deps.sanitizer, hub }), () => 'admin'),
       ),
       serveWith(
         AgentDesktopServiceDefinition,
         agentCallerMiddleware({ verifier: deps.agentVerifier, config: core.config }),
-        createDesktopHandlers({
-          core,
-          stores,
-          hub,
-          bus: deps.bus,
-          sanitizer: deps.sanitizer,
-          replicaId: deps.replicaId,
-          sessionRefreshMs: deps.sessionRefreshMs,
-          uploadTtlMs: deps.uploadTtlMs,
-        }),
+        withStoreSteps(
+          createDesktopHandlers({
+            core,
+            stores,
+            hub,
+            bus: deps.bus,
+            sanitizer: deps.sanitizer,
+            replicaId: deps.replicaId,
+            sessionRefreshMs: deps.sessionRefreshMs,
+            uploadTtlMs: deps.uploadTtlMs,
+          }),
+          desktopStoreStep,
+        ),
       ),
     ],
     descriptorSet,

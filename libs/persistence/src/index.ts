@@ -44,3 +44,19 @@ export {
   type AttachmentUploadOptions,
 } from './blobs/attachment-upload';
 export { createBlobSweeper, type BlobSweeper, type BlobSweeperOptions } from './blobs/blob-sweeper';
+export {
+  countingPort,
+  StoreOperationCounter,
+  type StoreOperationCounts,
+  type StoreOperationKind,
+  type StoreOperationKinds,
+  withStoreStep,
+  withStoreSteps,
+} from './metering/store-operations';
+export {
+  blobStoreOperationKinds,
+  documentTableOperationKinds,
+  interactionRepositoryOperationKinds,
+  leaseRepositoryOperationKinds,
+  versionedStoreOperationKinds,
+} from './metering/port-operation-kinds';

@@ -1,6 +1,6 @@
 import { InteractionState, OfferReason } from '@mailroute/contracts';
 import type { Logger } from '@mailroute/platform';
-import type { InteractionRecord } from '@mailroute/persistence';
+import { type InteractionRecord, withStoreStep } from '@mailroute/persistence';
 import { planAssignments, type InteractionEvent, type WaitingInteraction } from '@mailroute/routing-engine';
 import type { CapacitySlots } from '../capacity/capacity-slots';
 import type { ChangeCommits } from '../changes/change-commit';
@@ -97,7 +97,8 @@ export function createPlanner(deps: {
     let made = 0;
     // Offers concern distinct interactions; claims of one agent's slots may race each other and
     // simply take the next free slot (or fail when the agent is full).
-    await forEachLimit(plan.offers, parallel, async (offer) => {
+    await forEachLimit(plan.offers, parallel, (offer) => withStoreStep('offer', () => makeOffer(offer)));
+    async function makeOffer(offer: (typeof plan.offers)[number]): Promise<void> {
       const view = views.get(offer.agentId);
       const record = view ? await current(offer.interactionId) : undefined;
       if (!record || !view) return;
@@ -120,7 +121,7 @@ export function createPlanner(deps: {
       }
       if (next) made += 1;
       else await slots.undoClaim(claim);
-    });
+    }
     await Promise.all(
       Object.entries(plan.roundRobinCursors).map(([queueId, agentId]) =>
         stores.cursors.put(roundRobinCursorKey(tenantId, queueId), { agentId }),

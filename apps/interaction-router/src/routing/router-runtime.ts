@@ -1,7 +1,7 @@
 import { eventTopics, fromEventMessage, events, type EventBus, type Subscription } from '@mailroute/messaging';
 import { InteractionState } from '@mailroute/contracts';
 import type { Logger } from '@mailroute/platform';
-import type { Lease, LeaseRepository } from '@mailroute/persistence';
+import { type Lease, type LeaseRepository, withStoreStep } from '@mailroute/persistence';
 import type { RouterCore } from './router-core';
 import type { SendResultHandler } from '../results/send-results';
 import { plannerLeaseKey } from '../store/router-keys';
@@ -143,7 +143,7 @@ export function createRouterRuntime(input: RouterRuntimeOptions) {
       }
       pending.delete(tenantId);
       lastPassAt.set(tenantId, now);
-      const pass = planOnce(tenantId).finally(() => {
+      const pass = withStoreStep('plan', () => planOnce(tenantId)).finally(() => {
         running.delete(tenantId);
         if (pending.has(tenantId) && !stopped) schedule();
       });
@@ -175,14 +175,14 @@ export function createRouterRuntime(input: RouterRuntimeOptions) {
       (changeSubscription?.assignments().length ?? 0) > 0,
     async start(): Promise<void> {
       await bus.ensureTopics(eventTopics('inboundEmail', 'interactionStateChanged', 'outboundRequest', 'outboundResult'));
-      for (const tenantId of await core.knownTenants()) trigger(tenantId);
+      for (const tenantId of await withStoreStep('sweep', () => core.knownTenants())) trigger(tenantId);
       subscription = await bus.subscribe({
         groupId: options.groupId,
         topics: [events.inboundEmail.topic],
         fromBeginning: options.fromBeginning,
         handler: async (message) => {
           const started = performance.now();
-          await core.intake(fromEventMessage('inboundEmail', message));
+          await withStoreStep('intake', () => core.intake(fromEventMessage('inboundEmail', message)));
           logger.debug(
             { ms: Math.round(performance.now() - started), offset: message.offset, partition: message.partition },
             'router: inbound e-mail routed',
@@ -194,17 +194,18 @@ export function createRouterRuntime(input: RouterRuntimeOptions) {
         // Requests too: a send the router did not originate (the workload-manager API) is recorded on its interaction's thread.
         topics: [events.outboundResult.topic, events.outboundRequest.topic],
         fromBeginning: options.fromBeginning,
-        handler: async (message) => {
-          if (message.topic === events.outboundRequest.topic) {
-            const request = fromEventMessage('outboundRequest', message);
-            const outcome = await options.sendResults.handleRequest(request);
-            logger.debug({ sendId: request.sendId, outcome }, 'router: outbound request seen');
-            return;
-          }
-          const result = fromEventMessage('outboundResult', message);
-          const outcome = await options.sendResults.handle(result);
-          logger.debug({ sendId: result.sendId, state: result.state, outcome }, 'router: outbound result recorded');
-        },
+        handler: (message) =>
+          withStoreStep('send-result', async () => {
+            if (message.topic === events.outboundRequest.topic) {
+              const request = fromEventMessage('outboundRequest', message);
+              const outcome = await options.sendResults.handleRequest(request);
+              logger.debug({ sendId: request.sendId, outcome }, 'router: outbound request seen');
+              return;
+            }
+            const result = fromEventMessage('outboundResult', message);
+            const outcome = await options.sendResults.handle(result);
+            logger.debug({ sendId: result.sendId, state: result.state, outcome }, 'router: outbound result recorded');
+          }),
       });
       // Other replicas' changes to waiting interactions reach this replica's planner view through the
       // state-change events (a group per replica; only what happens from now on matters).
@@ -231,7 +232,7 @@ export function createRouterRuntime(input: RouterRuntimeOptions) {
         }, pollMs),
         setInterval(
           () =>
-            void core.knownTenants().then(
+            void withStoreStep('sweep', () => core.knownTenants()).then(
               (found) => found.forEach((t) => tenants.add(t)),
               () => undefined,
             ),
@@ -239,16 +240,20 @@ export function createRouterRuntime(input: RouterRuntimeOptions) {
         ),
         setInterval(
           () =>
-            void core.sweepExpiredOffers().catch((error: unknown) => logger.warn({ err: error }, 'router: offer sweep failed')),
+            void withStoreStep('sweep', () => core.sweepExpiredOffers()).catch((error: unknown) =>
+              logger.warn({ err: error }, 'router: offer sweep failed'),
+            ),
           options.sweepIntervalMs,
         ),
         setInterval(
           () =>
-            void core.relayUnpublished().catch((error: unknown) => logger.warn({ err: error }, 'router: outbox relay failed')),
+            void withStoreStep('sweep', () => core.relayUnpublished()).catch((error: unknown) =>
+              logger.warn({ err: error }, 'router: outbox relay failed'),
+            ),
           options.relayIntervalMs,
         ),
         setInterval(() => {
-          for (const tenantId of tenants) void core.reconcileSlots(tenantId).catch(() => undefined);
+          for (const tenantId of tenants) void withStoreStep('sweep', () => core.reconcileSlots(tenantId)).catch(() => undefined);
         }, 10_000),
       );
     },

@@ -12,6 +12,7 @@ import {
   type DocumentTable,
   type InteractionRepository,
   type LatestVersion,
+  type StoreOperationCounter,
 } from '@mailroute/persistence';
 
 /** A record with optimistic concurrency (VersionedCollection's shape): the version is the etag. */
@@ -168,9 +169,16 @@ export interface RouterStores {
 /** The GridFS bucket of attachment content, in the database the services share. */
 const attachmentBucket = 'attachments';
 
-/** Opens the router's stores on MongoDB (FerretDB included) and creates missing indexes. */
-export async function openMongoRouterStores(url: string, database: string): Promise<RouterStores> {
-  const store = await MongoStore.connect({ url, database, appName: 'interaction-router' });
+/**
+ * Opens the router's stores on MongoDB (FerretDB included) and creates missing indexes. With
+ * `operations`, every round trip to the server is counted there (by kind and step).
+ */
+export async function openMongoRouterStores(
+  url: string,
+  database: string,
+  options: { operations?: StoreOperationCounter } = {},
+): Promise<RouterStores> {
+  const store = await MongoStore.connect({ url, database, appName: 'interaction-router', operations: options.operations });
   await store.ensureIndexes({ ...interactionIndexes(), ...VersionedCollection.indexes('router_config'), ...leaseIndexes });
   return {
     interactions: new MongoInteractionRepository(store),

@@ -1,6 +1,8 @@
 import { MongoClient, type Db, type IndexDescription } from 'mongodb';
 import type { Logger } from '@mailroute/platform';
 import { StoreUnavailableError } from '../errors';
+import { countingDb } from '../metering/counting-db';
+import type { StoreOperationCounter } from '../metering/store-operations';
 
 export interface MongoStoreOptions {
   /** mongodb:// or mongodb+srv:// URL. */
@@ -12,6 +14,8 @@ export interface MongoStoreOptions {
   logger?: Logger;
   /** How long to look for a reachable server before failing a call. Default 10 s. */
   serverSelectionTimeoutMs?: number;
+  /** Counts every round trip of the collections' operations (benchmarks); none = not counted. */
+  operations?: StoreOperationCounter | undefined;
 }
 
 /** Index definitions per collection, created at start-up (idempotent). Every index needs a `name`. */
@@ -42,7 +46,7 @@ export class MongoStore {
       await client.connect();
       const db = client.db(options.database);
       await db.command({ ping: 1 });
-      return new MongoStore(client, db, options.logger);
+      return new MongoStore(client, options.operations ? countingDb(db, options.operations) : db, options.logger);
     } catch (error) {
       await client.close().catch(() => undefined);
       throw new StoreUnavailableError(`mongodb: cannot reach ${redactUrl(options.url)}`, error);
