@@ -1,145 +1,17 @@
-// Configuration as it stands: queues, routing rules (with the TestRoutingRules playground showing which
-// rule matched and why the others did not), agents, mailboxes with sync status and diagnosis, tenant
-// credentials with days to expiry. Read views plus the diagnosis and the playground; changes go through
-// the CLI or the workload-manager API (docs/cli.md).
-import {
-  CheckOutcome,
-  CredentialState,
-  DiagnosisResult,
-  InboundMessage,
-  MailboxSyncState,
-  QueueStrategy,
-  type DiagnoseMailboxAccessResponse,
-  type TestRoutingRulesResponse,
-} from '@mailroute/contracts';
-import { useState } from 'preact/hooks';
+// Configuration as it stands: queues, routing rules (with the playground, rule-playground.tsx), agents,
+// mailboxes with sync status and diagnosis (mailboxes-section.tsx), tenant credentials with days to expiry.
+// Read views plus the diagnosis and the playground; changes go through the CLI or the workload-manager API
+// (docs/cli.md).
+import { CredentialState, QueueStrategy } from '@mailroute/contracts';
 import type { ConsoleClients } from '../api/clients';
-import { toFailure } from '../api/errors';
 import { enumLabel, formatDuration, formatTime } from '../ui/format';
 import { usePoll } from '../ui/use-poll';
 import { presenceLabel } from './agents-tab';
-import { FailureLine, listAll } from './shared';
+import { MailboxesSection } from './mailboxes-section';
+import { RulePlayground } from './rule-playground';
+import { Empty, FailureLine, listAll } from './shared';
 
 const duration = (d: { seconds: number } | undefined) => (d ? formatDuration(d.seconds * 1000) : '—');
-
-function Playground(props: { clients: ConsoleClients; ruleNames: Record<string, string> }) {
-  const [mailboxId, setMailboxId] = useState('');
-  const [from, setFrom] = useState('customer@example.com');
-  const [subject, setSubject] = useState('');
-  const [body, setBody] = useState('');
-  const [attachments, setAttachments] = useState(false);
-  const [result, setResult] = useState<TestRoutingRulesResponse>();
-  const [error, setError] = useState<string>();
-  const test = async (event: Event) => {
-    event.preventDefault();
-    setError(undefined);
-    try {
-      const message = InboundMessage.fromPartial({
-        from: { address: from, name: '' },
-        subject,
-        bodyText: body,
-        attachments: attachments
-          ? [{ attachmentId: 'a1', name: 'file.pdf', contentType: 'application/pdf', sizeBytes: 1000 }]
-          : [],
-      });
-      setResult(await props.clients.router.testRoutingRules({ mailboxId, message }));
-    } catch (failure) {
-      setError(toFailure(failure).message);
-    }
-  };
-  const outcome = result?.outcome?.action;
-  return (
-    <form class="card playground" onSubmit={test} aria-label="Routing rule playground">
-      <h3>Try the rules</h3>
-      <p class="muted small">Describe a message; see which rule routes it and why the others do not. Nothing is stored.</p>
-      <div class="filters">
-        <label>
-          Mailbox id
-          <input type="text" value={mailboxId} onInput={(e) => setMailboxId(e.currentTarget.value)} required />
-        </label>
-        <label>
-          From
-          <input type="text" value={from} onInput={(e) => setFrom(e.currentTarget.value)} />
-        </label>
-        <label>
-          Subject
-          <input type="text" value={subject} onInput={(e) => setSubject(e.currentTarget.value)} />
-        </label>
-        <label class="check">
-          <input type="checkbox" checked={attachments} onChange={(e) => setAttachments(e.currentTarget.checked)} /> has
-          attachments
-        </label>
-      </div>
-      <label>
-        Body
-        <textarea rows={3} value={body} onInput={(e) => setBody(e.currentTarget.value)} />
-      </label>
-      <button type="submit" class="primary">
-        Test
-      </button>
-      {error ? (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      ) : null}
-      {result ? (
-        <div data-testid="playground-result">
-          <p>
-            <strong>
-              {result.matchedRuleId
-                ? `Rule “${props.ruleNames[result.matchedRuleId] ?? result.matchedRuleId}” matched`
-                : 'No rule matched'}
-            </strong>
-            {outcome?.$case === 'route'
-              ? ` → queue ${outcome.value.queueId}`
-              : outcome?.$case === 'discard'
-                ? ' → discarded'
-                : ''}
-          </p>
-          <table class="grid">
-            <thead>
-              <tr>
-                <th>Rule</th>
-                <th>Result</th>
-              </tr>
-            </thead>
-            <tbody>
-              {result.evaluations.map((evaluation) => (
-                <tr key={evaluation.ruleId}>
-                  <td>{props.ruleNames[evaluation.ruleId] ?? evaluation.ruleId}</td>
-                  <td>
-                    {evaluation.disabled ? 'disabled' : evaluation.matched ? 'matched' : `no: ${evaluation.failedCondition}`}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ) : null}
-    </form>
-  );
-}
-
-function Empty(props: { list: unknown[] | undefined; text: string }) {
-  return props.list?.length === 0 ? <p class="empty">{props.text}</p> : null;
-}
-
-function Diagnosis(props: { result: DiagnoseMailboxAccessResponse }) {
-  const diagnosis = props.result.diagnosis;
-  return (
-    <div>
-      <strong>{enumLabel(DiagnosisResult[diagnosis?.result ?? 0] ?? '', 'DIAGNOSIS_RESULT_')}</strong>
-      <ul>
-        {(diagnosis?.findings ?? []).map((finding, index) => (
-          <li key={index} class={finding.outcome === CheckOutcome.CHECK_OUTCOME_FAILED ? 'error' : ''}>
-            {enumLabel(CheckOutcome[finding.outcome] ?? '', 'CHECK_OUTCOME_')}: {finding.message}
-            {finding.remedy ? <div class="muted small">Fix: {finding.remedy}</div> : null}
-          </li>
-        ))}
-      </ul>
-    </div>
-  );
-}
 
 export function ConfigurationTab(props: { clients: ConsoleClients }) {
   const { router, mailboxes: mailboxClient, credentials: credentialClient } = props.clients;
@@ -167,15 +39,6 @@ export function ConfigurationTab(props: { clients: ConsoleClients }) {
       ),
     30_000,
   );
-  const mailboxes = usePoll(
-    () =>
-      listAll(
-        (page) =>
-          mailboxClient.listMailboxes({ page, addressContains: '', syncState: MailboxSyncState.MAILBOX_SYNC_STATE_UNSPECIFIED }),
-        (r) => r.mailboxes,
-      ),
-    15_000,
-  );
   const credentials = usePoll(
     () =>
       listAll(
@@ -184,21 +47,8 @@ export function ConfigurationTab(props: { clients: ConsoleClients }) {
       ),
     60_000,
   );
-  const [diagnoses, setDiagnoses] = useState<Record<string, DiagnoseMailboxAccessResponse | string>>({});
   const queueName = (id: string) => queues.data?.find((q) => q.queueId === id)?.displayName ?? id;
   const ruleNames = Object.fromEntries((rules.data ?? []).map((r) => [r.ruleId, r.displayName || r.ruleId]));
-  const diagnose = async (mailboxId: string) => {
-    setDiagnoses((d) => ({ ...d, [mailboxId]: 'Checking…' }));
-    try {
-      const result = await mailboxClient.diagnoseMailboxAccess({
-        target: { $case: 'mailboxId', value: mailboxId },
-        skipSendCheck: false,
-      });
-      setDiagnoses((d) => ({ ...d, [mailboxId]: result }));
-    } catch (failure) {
-      setDiagnoses((d) => ({ ...d, [mailboxId]: toFailure(failure).message }));
-    }
-  };
   return (
     <section aria-label="Configuration" class="configuration">
       <p class="muted small">To change configuration use the CLI (`npm run mailroute -- …`) or the workload-manager API.</p>
@@ -284,7 +134,7 @@ export function ConfigurationTab(props: { clients: ConsoleClients }) {
         </table>
       </div>
       <Empty list={rules.data} text="No routing rules: mail goes to each mailbox's default queue." />
-      <Playground clients={props.clients} ruleNames={ruleNames} />
+      <RulePlayground clients={props.clients} ruleNames={ruleNames} />
       <h2>Agents</h2>
       <FailureLine failure={agents.failure} what="agents" />
       <div class="table-wrap">
@@ -317,51 +167,7 @@ export function ConfigurationTab(props: { clients: ConsoleClients }) {
         </table>
       </div>
       <Empty list={agents.data} text="No agents." />
-      <h2>Mailboxes</h2>
-      <FailureLine failure={mailboxes.failure} what="mailboxes" />
-      <div class="table-wrap">
-        <table class="grid">
-          <thead>
-            <tr>
-              <th>Mailbox</th>
-              <th>Sync</th>
-              <th>Last synced</th>
-              <th class="num">Backlog</th>
-              <th>Diagnosis</th>
-            </tr>
-          </thead>
-          <tbody>
-            {(mailboxes.data ?? []).map((m) => {
-              const status = m.syncStatus;
-              const diagnosis = diagnoses[m.mailboxId];
-              return (
-                <tr key={m.mailboxId} data-testid="mailbox-row">
-                  <td>
-                    {m.address}
-                    <div class="muted small">{m.mailboxId}</div>
-                  </td>
-                  <td>
-                    {enumLabel(MailboxSyncState[status?.state ?? 0] ?? '', 'MAILBOX_SYNC_STATE_')}
-                    {status?.lastError?.message ? <div class="error small">{status.lastError.message}</div> : null}
-                  </td>
-                  <td class="small">{formatTime(status?.lastSuccessfulSyncAt)}</td>
-                  <td class="num">{status?.backlogMessages ?? 0}</td>
-                  <td class="small">
-                    {diagnosis === undefined ? (
-                      <button onClick={() => void diagnose(m.mailboxId)}>Diagnose</button>
-                    ) : typeof diagnosis === 'string' ? (
-                      diagnosis
-                    ) : (
-                      <Diagnosis result={diagnosis} />
-                    )}
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      </div>
-      <Empty list={mailboxes.data} text="No mailboxes." />
+      <MailboxesSection mailboxClient={mailboxClient} />
       <h2>Tenant credentials</h2>
       <FailureLine failure={credentials.failure} what="tenant credentials" />
       <div class="table-wrap">

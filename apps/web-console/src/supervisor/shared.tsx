@@ -1,4 +1,4 @@
-// Small pieces the supervisor tabs share: paging through a list, and a failure said plainly.
+// Small pieces the supervisor tabs share: paging through a list, a failure said plainly, an empty list.
 import type { PageRequest } from '@mailroute/contracts';
 import type { Failure } from '../api/errors';
 
@@ -34,4 +34,9 @@ export function FailureLine(props: { failure: Failure | undefined; what?: string
       {text}
     </p>
   );
+}
+
+/** The line shown under a list that came back empty (nothing while it is still loading). */
+export function Empty(props: { list: unknown[] | undefined; text: string }) {
+  return props.list?.length === 0 ? <p class="empty">{props.text}</p> : null;
 }
