@@ -13,6 +13,7 @@ import { BusClosedError, BusUnavailableError } from '../errors';
 import { startConsumerLagMonitor, type ConsumerLagMonitor, type ConsumerLagSettings } from './kafka-consumer-lag';
 import { toStringHeaders } from './kafka-headers';
 import { toKafkaConfigError, type KafkaSecurity } from './kafka-security';
+import { fixKafkajsRequestQueue } from './kafkajs-request-queue';
 import type { EventBus, OutgoingMessage, PartitionAssignment, SubscribeOptions, Subscription } from '../ports/event-bus.port';
 
 export interface KafkaEventBusOptions {
@@ -51,6 +52,9 @@ export interface KafkaEventBusOptions {
   /** Extra kafkajs settings (timeouts). */
   kafka?: Omit<KafkaConfig, 'brokers' | 'clientId' | 'logCreator' | 'ssl' | 'sasl'>;
 }
+
+// Before any connection exists: kafkajs 2.2.4 would poll every idle connection's request queue each millisecond.
+fixKafkajsRequestQueue();
 
 const plaintext: KafkaSecurity = {
   summary: { tls: false },
