@@ -10,14 +10,14 @@ import {
   type Logger,
   type ServiceParts,
 } from '@mailroute/platform';
-import { createAuthBrokerCore } from './auth-broker';
+import { composeAuthBroker } from './compose';
 import type { AuthBrokerConfig } from './config';
-import { createServer } from './server';
 import { openEmbeddedStores, openMongoStores } from './store/auth-broker.stores';
 
 /**
- * Builds the auth-broker from its configuration: stores (MongoDB or embedded), the secret key
- * ring, caller authentication, metrics endpoint, then the server; shutdown closes them in order.
+ * The process's adapters from its configuration (stores — MongoDB or embedded —, the secret key ring,
+ * caller authentication, metrics endpoint), then the composition root over them (`compose.ts`);
+ * shutdown stops the background work, then closes the adapters.
  */
 export async function wireAuthBroker(config: AuthBrokerConfig, logger: Logger): Promise<ServiceParts> {
   const stores =
@@ -46,22 +46,22 @@ export async function wireAuthBroker(config: AuthBrokerConfig, logger: Logger): 
   if (!config.AUTH_BROKER_SERVICE_TOKENS?.length && !config.AUTH_BROKER_TRUST_LOOPBACK_SERVICES) {
     logger.warn('auth-broker: no AUTH_BROKER_SERVICE_TOKENS configured: every GetAccessToken call will be refused');
   }
-  const core = createAuthBrokerCore({
-    stores,
-    secretBox,
-    logger,
-    meter: metrics.meter,
-    allowedCloudOrigins: config.AUTH_BROKER_ALLOWED_CLOUD_ORIGINS ?? [],
-    options: {
-      refreshAheadMs: config.AUTH_BROKER_REFRESH_AHEAD_SECONDS * 1000,
-      leaseTtlMs: config.AUTH_BROKER_ACQUISITION_LEASE_MS,
-      metricsScanIntervalMs: config.AUTH_BROKER_HEALTH_SCAN_SECONDS * 1000,
+  const broker = composeAuthBroker(
+    { stores, secretBox, logger, authenticator, meter: metrics.meter },
+    {
+      allowedCloudOrigins: config.AUTH_BROKER_ALLOWED_CLOUD_ORIGINS ?? [],
+      options: {
+        refreshAheadMs: config.AUTH_BROKER_REFRESH_AHEAD_SECONDS * 1000,
+        leaseTtlMs: config.AUTH_BROKER_ACQUISITION_LEASE_MS,
+        metricsScanIntervalMs: config.AUTH_BROKER_HEALTH_SCAN_SECONDS * 1000,
+      },
+      defaultDeadlineMs: config.GRPC_DEFAULT_DEADLINE_MS,
     },
-  });
+  );
   return {
-    server: createServer({ logger, core, authenticator, defaultDeadlineMs: config.GRPC_DEFAULT_DEADLINE_MS }),
+    server: broker.server,
     closeAfterServer: [
-      { name: 'auth-broker background work', run: () => core.close() },
+      { name: 'auth-broker background work', run: () => broker.stop() },
       { name: 'store', run: () => stores.close() },
       { name: 'metrics', run: () => metrics.shutdown() },
     ],

@@ -22,7 +22,7 @@ import {
 import { createSendRateLimiter } from './send/send-rate-limiter';
 import type { OutboundSendStores } from './store/outbound-send.stores';
 
-/** Tunables of the composition root; every field has a default. */
+/** Tunables of the service; every field has a default. */
 export interface OutboundSendOptions {
   engine?: Partial<SendEngineOptions>;
   /** Consumer group of the outbound-request consumers. Default "outbound-send". */
@@ -77,7 +77,11 @@ export interface OutboundSend {
   stop(): Promise<void>;
 }
 
-/** The composition root of outbound-send: adapters in, a startable service out. No I/O until start(). */
+/**
+ * The outbound-send service under the gRPC server (`compose.ts` puts the two together): Graph clients,
+ * send engine, handlers, the consumers of outbound requests and of the interaction view, the due-send
+ * timer, heartbeats, the upload sweeper. Adapters in, a startable service out; no I/O until start().
+ */
 export function createOutboundSend(adapters: OutboundSendAdapters): OutboundSend {
   const options = adapters.options ?? {};
   const { logger, bus, stores } = adapters;

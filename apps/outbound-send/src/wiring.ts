@@ -19,8 +19,7 @@ import {
   type MailboxDirectory,
 } from './mailboxes/mailbox-directory';
 import { createOutboundSendMetrics } from './metrics/outbound-send.metrics';
-import { createOutboundSend } from './outbound-send';
-import { createServer } from './server';
+import { composeOutboundSend } from './compose';
 import { openEmbeddedStores, openMongoStores, type OutboundSendStores } from './store/outbound-send.stores';
 
 export type OutboundSendConfig = z.infer<typeof configSchema> & ServiceConfig;
@@ -30,7 +29,11 @@ export interface SharedAdapters {
   bus?: EventBus;
 }
 
-/** config → metrics → store, bus (or the host's shared one), tokens, mailbox directory → createOutboundSend → gRPC server. */
+/**
+ * The process's adapters from its configuration (metrics endpoint, store, bus — or the host's shared one —,
+ * auth-broker tokens, mailbox directory, caller authentication), then the composition root over them
+ * (`compose.ts`); shutdown stops the consumers, then closes the adapters.
+ */
 export async function wireOutboundSend(
   config: OutboundSendConfig,
   logger: Logger,
@@ -78,44 +81,49 @@ export async function wireOutboundSend(
     credentials: grpcClientCredentials(config),
   });
   const instruments = createOutboundSendMetrics(metrics.meter);
-  const service = createOutboundSend({
-    stores,
-    bus,
-    tokens,
-    mailboxes,
-    logger,
-    replicaId: config.OUTBOUND_SEND_REPLICA_ID ?? `${hostname()}-${process.pid}`,
-    events: instruments,
-    onThrottled: instruments.onThrottled,
-    options: {
-      groupId: config.OUTBOUND_SEND_CONSUMER_GROUP,
-      fromBeginning: config.OUTBOUND_SEND_CONSUMER_FROM_BEGINNING,
-      graphConcurrencyPerMailbox: config.OUTBOUND_SEND_GRAPH_CONCURRENCY_PER_MAILBOX,
-      graphConcurrencyGlobal: config.OUTBOUND_SEND_GRAPH_CONCURRENCY_GLOBAL,
-      graphRequestTimeoutMs: config.OUTBOUND_SEND_GRAPH_TIMEOUT_MS,
-      sendRatePerWindow: config.OUTBOUND_SEND_RATE_PER_WINDOW,
-      sendRateWindowMs: config.OUTBOUND_SEND_RATE_WINDOW_MS,
-      inlineAttachmentMaxBytes: config.OUTBOUND_SEND_INLINE_ATTACHMENT_MAX_BYTES,
-      replicaDeadAfterMs: config.OUTBOUND_SEND_REPLICA_DEAD_AFTER_MS,
-      uploadTtlMs: config.OUTBOUND_SEND_UPLOAD_TTL_MS,
-      uploadSweepIntervalMs: config.OUTBOUND_SEND_UPLOAD_SWEEP_INTERVAL_MS,
-      engine: {
-        retryBudgetMs: config.OUTBOUND_SEND_RETRY_BUDGET_MS,
-        outcomeCheckBudgetMs: config.OUTBOUND_SEND_OUTCOME_CHECK_BUDGET_MS,
-        rateMaxWaitMs: config.OUTBOUND_SEND_RATE_MAX_WAIT_MS,
-        backoffBaseMs: config.OUTBOUND_SEND_BACKOFF_BASE_MS,
-        attemptStaleMs: config.OUTBOUND_SEND_ATTEMPT_STALE_MS,
-        pauseAfterSendMs: config.OUTBOUND_SEND_TEST_PAUSE_AFTER_SEND_MS,
+  const composed = composeOutboundSend(
+    {
+      stores,
+      bus,
+      tokens,
+      mailboxes,
+      logger,
+      events: instruments,
+      onThrottled: instruments.onThrottled,
+      authenticator: createCallerAuthenticator({ apiKeys: config.OUTBOUND_SEND_API_KEYS ?? [] }),
+    },
+    {
+      replicaId: config.OUTBOUND_SEND_REPLICA_ID ?? `${hostname()}-${process.pid}`,
+      defaultDeadlineMs: config.GRPC_DEFAULT_DEADLINE_MS,
+      options: {
+        groupId: config.OUTBOUND_SEND_CONSUMER_GROUP,
+        fromBeginning: config.OUTBOUND_SEND_CONSUMER_FROM_BEGINNING,
+        graphConcurrencyPerMailbox: config.OUTBOUND_SEND_GRAPH_CONCURRENCY_PER_MAILBOX,
+        graphConcurrencyGlobal: config.OUTBOUND_SEND_GRAPH_CONCURRENCY_GLOBAL,
+        graphRequestTimeoutMs: config.OUTBOUND_SEND_GRAPH_TIMEOUT_MS,
+        sendRatePerWindow: config.OUTBOUND_SEND_RATE_PER_WINDOW,
+        sendRateWindowMs: config.OUTBOUND_SEND_RATE_WINDOW_MS,
+        inlineAttachmentMaxBytes: config.OUTBOUND_SEND_INLINE_ATTACHMENT_MAX_BYTES,
+        replicaDeadAfterMs: config.OUTBOUND_SEND_REPLICA_DEAD_AFTER_MS,
+        uploadTtlMs: config.OUTBOUND_SEND_UPLOAD_TTL_MS,
+        uploadSweepIntervalMs: config.OUTBOUND_SEND_UPLOAD_SWEEP_INTERVAL_MS,
+        engine: {
+          retryBudgetMs: config.OUTBOUND_SEND_RETRY_BUDGET_MS,
+          outcomeCheckBudgetMs: config.OUTBOUND_SEND_OUTCOME_CHECK_BUDGET_MS,
+          rateMaxWaitMs: config.OUTBOUND_SEND_RATE_MAX_WAIT_MS,
+          backoffBaseMs: config.OUTBOUND_SEND_BACKOFF_BASE_MS,
+          attemptStaleMs: config.OUTBOUND_SEND_ATTEMPT_STALE_MS,
+          pauseAfterSendMs: config.OUTBOUND_SEND_TEST_PAUSE_AFTER_SEND_MS,
+        },
       },
     },
-  });
-  const authenticator = createCallerAuthenticator({ apiKeys: config.OUTBOUND_SEND_API_KEYS ?? [] });
+  );
   return {
-    server: createServer({ logger, service, authenticator, defaultDeadlineMs: config.GRPC_DEFAULT_DEADLINE_MS }),
+    server: composed.server,
     // Consumers join after the server listens: the send API needs only the store.
-    startAfterListen: () => service.start(),
+    startAfterListen: () => composed.start(),
     closeAfterServer: [
-      { name: 'consumers', run: () => service.stop() },
+      { name: 'consumers', run: () => composed.stop() },
       { name: 'event bus', run: () => bus.close() },
       { name: 'auth-broker client', run: async () => tokens.close() },
       {

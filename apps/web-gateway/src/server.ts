@@ -1,27 +1,24 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@mailroute/platform';
-import { createConsoleAssets, type ConsoleRuntimeConfig } from './assets/console-assets';
-import { createGrpcWebBridge } from './grpc-web/grpc-web-bridge';
+import type { createConsoleAssets } from './assets/console-assets';
+import type { GrpcWebBridge } from './grpc-web/grpc-web-bridge';
 import type { UpstreamRoutes } from './grpc-web/upstream-routes';
-import { contentSecurityPolicy, securityHeaders } from './http/content-security-policy';
-import type { WebGatewayMetrics } from './metrics/web-gateway.metrics';
-import { createReplyAttachmentUpload, replyAttachmentUploadPath } from './uploads/reply-attachment-upload';
+import { securityHeaders } from './http/content-security-policy';
+import { replyAttachmentUploadPath, type createReplyAttachmentUpload } from './uploads/reply-attachment-upload';
 
 export interface GatewayDeps {
   logger: Logger;
+  /** Closed once the server has drained. */
   routes: UpstreamRoutes;
-  metrics: WebGatewayMetrics;
-  assetsDir: string;
-  runtimeConfig: ConsoleRuntimeConfig | undefined;
-  /** Origins besides the gateway's own the console may fetch from and frame (the Entra authority). */
-  authorityOrigins: readonly string[];
-  maxRequestBytes: number;
-  uploadMaxBytes: number;
-  /** The upload endpoint's body timeout (see ReplyAttachmentUploadOptions). */
-  uploadBodyTimeoutMs: number;
-  uploadMinBytesPerSecond: number;
-  maxStreams: number;
+  /** gRPC-web requests (`POST /<package>.<Service>/<Method>`). */
+  bridge: GrpcWebBridge;
+  /** `POST /uploads/reply-attachments`. */
+  upload: ReturnType<typeof createReplyAttachmentUpload>;
+  /** Every other path: the console's files. */
+  assets: ReturnType<typeof createConsoleAssets>;
+  /** The Content-Security-Policy header of every answer. */
+  contentSecurityPolicy: string;
 }
 
 /** The gateway's HTTP server, in the shape of the services' gRPC server so a host runs it the same way. */
@@ -40,30 +37,14 @@ export interface GatewayServer {
 }
 
 /**
- * The web gateway: the console's files under a strict Content-Security-Policy, the gRPC-web bridge
- * to the services (`POST /<package>.<Service>/<Method>`), the reply-attachment upload endpoint, and
- * the probes `GET /healthz` (the process answers) and `GET /readyz` (it takes traffic).
+ * The web gateway's HTTP server: routes each request to the gRPC-web bridge, the reply-attachment
+ * upload endpoint or the console's files (all built in `compose.ts`), every answer under the strict
+ * Content-Security-Policy, and answers the probes `GET /healthz` (the process answers) and
+ * `GET /readyz` (it takes traffic).
  */
 export function createGatewayServer(deps: GatewayDeps): GatewayServer {
-  const { logger } = deps;
-  const bridge = createGrpcWebBridge({
-    routes: deps.routes,
-    logger,
-    metrics: deps.metrics,
-    maxRequestBytes: deps.maxRequestBytes,
-    maxStreams: deps.maxStreams,
-  });
-  const upload = createReplyAttachmentUpload({
-    routes: deps.routes,
-    logger,
-    metrics: deps.metrics,
-    maxBytes: deps.uploadMaxBytes,
-    maxConcurrent: Math.max(1, Math.ceil(deps.maxStreams / 10)),
-    bodyTimeoutMs: deps.uploadBodyTimeoutMs,
-    minBytesPerSecond: deps.uploadMinBytesPerSecond,
-  });
-  const assets = createConsoleAssets({ root: deps.assetsDir, runtimeConfig: deps.runtimeConfig });
-  const policy = contentSecurityPolicy(deps.authorityOrigins);
+  const { logger, bridge, upload, assets } = deps;
+  const policy = deps.contentSecurityPolicy;
   let serving = true;
 
   async function route(request: IncomingMessage, response: ServerResponse): Promise<void> {

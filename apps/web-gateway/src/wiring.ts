@@ -9,8 +9,8 @@ import { startMetrics, type Logger, type ServiceParts } from '@mailroute/platfor
 import type { ConsoleRuntimeConfig } from './assets/console-assets';
 import type { WebGatewayOwnConfig } from './config';
 import { createUpstreamRoutes } from './grpc-web/upstream-routes';
-import { createWebGatewayMetrics } from './metrics/web-gateway.metrics';
-import { createGatewayServer, type GatewayServer } from './server';
+import { composeWebGateway } from './compose';
+import type { GatewayServer } from './server';
 
 export type WebGatewayConfig = WebGatewayOwnConfig;
 
@@ -28,8 +28,9 @@ export interface WebGatewayParts extends ServiceParts {
 }
 
 /**
- * config → metrics → the routing table (which service is served where; AccessTokenService and
- * OutboundSendService are not reachable from browsers) → the HTTP server.
+ * The process's adapters from its configuration (metrics endpoint, the routing table: which service is
+ * served where — AccessTokenService and OutboundSendService are not reachable from browsers), then the
+ * composition root over them (`compose.ts`); shutdown closes the metrics endpoint after the server.
  */
 export async function wireWebGateway(config: WebGatewayConfig, logger: Logger): Promise<WebGatewayParts> {
   const metrics = await startMetrics({
@@ -52,19 +53,19 @@ export async function wireWebGateway(config: WebGatewayConfig, logger: Logger): 
           title: config.WEB_GATEWAY_TITLE,
         }
       : undefined;
-  const server = createGatewayServer({
-    logger,
-    routes,
-    metrics: createWebGatewayMetrics(metrics.meter),
-    assetsDir: path.resolve(config.WEB_GATEWAY_ASSETS_DIR),
-    runtimeConfig,
-    authorityOrigins: authority ? [authority.origin] : [],
-    maxRequestBytes: config.WEB_GATEWAY_MAX_REQUEST_BYTES,
-    uploadMaxBytes: config.WEB_GATEWAY_UPLOAD_MAX_BYTES,
-    uploadBodyTimeoutMs: config.WEB_GATEWAY_UPLOAD_BODY_TIMEOUT_MS,
-    uploadMinBytesPerSecond: config.WEB_GATEWAY_UPLOAD_MIN_BYTES_PER_SECOND,
-    maxStreams: config.WEB_GATEWAY_MAX_STREAMS,
-  });
+  const server = composeWebGateway(
+    { logger, routes, meter: metrics.meter },
+    {
+      assetsDir: path.resolve(config.WEB_GATEWAY_ASSETS_DIR),
+      runtimeConfig,
+      authorityOrigins: authority ? [authority.origin] : [],
+      maxRequestBytes: config.WEB_GATEWAY_MAX_REQUEST_BYTES,
+      uploadMaxBytes: config.WEB_GATEWAY_UPLOAD_MAX_BYTES,
+      uploadBodyTimeoutMs: config.WEB_GATEWAY_UPLOAD_BODY_TIMEOUT_MS,
+      uploadMinBytesPerSecond: config.WEB_GATEWAY_UPLOAD_MIN_BYTES_PER_SECOND,
+      maxStreams: config.WEB_GATEWAY_MAX_STREAMS,
+    },
+  );
   return {
     server,
     closeAfterServer: [{ name: 'metrics', run: () => metrics.shutdown() }],
