@@ -34,6 +34,17 @@ export const configSchema = z
       .default('interaction-router'),
     /** Kafka partitions one replica consumes at once (each partition stays in order; intake of different mailboxes overlaps). */
     ROUTER_KAFKA_PARTITIONS_CONCURRENCY: env.int({ min: 1, max: 64, default: 4 }),
+    /**
+     * Failover: a replica that stops heartbeating this long is dropped from the consumer groups and
+     * its partitions move to the others. Shorter moves a dead replica's work sooner; too short drops
+     * a live replica that stalls (a long GC pause, a starved CPU) and costs a rebalance. Kafka's
+     * brokers accept 6 s to 5 min by default (group.min/max.session.timeout.ms).
+     */
+    ROUTER_KAFKA_SESSION_TIMEOUT_MS: env.int({ min: 6_000, max: 300_000, default: 10_000 }),
+    /** How often a replica heartbeats to its consumer groups (also while a handler runs); under a third of the session timeout. Default a tenth of it. */
+    ROUTER_KAFKA_HEARTBEAT_INTERVAL_MS: env.int({ min: 100, max: 100_000 }).optional(),
+    /** How long a planner lease lasts: a dead replica's tenants are planned by another after at most this, ms. */
+    ROUTER_PLANNER_LEASE_MS: env.int({ min: 2_000, max: 120_000, default: 10_000 }),
     /** Identifies this replica (its desktop-event consumer group); default a random id. */
     ROUTER_REPLICA_ID: z
       .string()
@@ -75,4 +86,13 @@ export const configSchema = z
   .superRefine((config, context) => {
     if (config.ROUTER_STORE === 'mongodb' && !config.ROUTER_MONGODB_URL)
       addConfigProblem(context, 'ROUTER_MONGODB_URL', 'is required when ROUTER_STORE=mongodb');
+    if (
+      config.ROUTER_KAFKA_HEARTBEAT_INTERVAL_MS !== undefined &&
+      config.ROUTER_KAFKA_HEARTBEAT_INTERVAL_MS * 3 > config.ROUTER_KAFKA_SESSION_TIMEOUT_MS
+    )
+      addConfigProblem(
+        context,
+        'ROUTER_KAFKA_HEARTBEAT_INTERVAL_MS',
+        'must be at most a third of ROUTER_KAFKA_SESSION_TIMEOUT_MS (a lost heartbeat or two must not drop the replica)',
+      );
   });

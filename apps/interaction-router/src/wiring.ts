@@ -51,6 +51,8 @@ export async function wireInteractionRouter(
           security: kafkaSecurityFromConfig(config),
           consumerLag: { meter: metrics.meter },
           partitionsConsumedConcurrently: config.ROUTER_KAFKA_PARTITIONS_CONCURRENCY,
+          sessionTimeoutMs: config.ROUTER_KAFKA_SESSION_TIMEOUT_MS,
+          heartbeatIntervalMs: config.ROUTER_KAFKA_HEARTBEAT_INTERVAL_MS,
         })
       : new InProcessEventBus({ logger }));
   const authority = config.ROUTER_AGENT_AUTHORITY.replace(/\/$/, '');
@@ -77,6 +79,7 @@ export async function wireInteractionRouter(
       pollIntervalMs: config.ROUTER_POLL_INTERVAL_MS,
       sweepIntervalMs: config.ROUTER_SWEEP_INTERVAL_MS,
       sessionTtlMs: config.ROUTER_SESSION_TTL_MS,
+      plannerLeaseMs: config.ROUTER_PLANNER_LEASE_MS,
       uploadTtlMs: config.ROUTER_UPLOAD_TTL_MS,
       uploadSweepIntervalMs: config.ROUTER_UPLOAD_SWEEP_INTERVAL_MS,
       metrics: {

@@ -35,6 +35,8 @@ export interface KafkaEventBusOptions {
    * every tenth of it, also while a handler runs. Default 10 s.
    */
   sessionTimeoutMs?: number;
+  /** How often a member heartbeats (also while a handler runs); under a third of the session timeout. Default a tenth of it, at least 500 ms. */
+  heartbeatIntervalMs?: number | undefined;
   /**
    * Backoff of the client's retries (connecting, fetching, joining, restarting a crashed consumer):
    * exponential from `initialDelayMs`, never longer than `maxDelayMs`, so the client tries a broker
@@ -279,7 +281,7 @@ export class KafkaEventBus implements EventBus {
 
   /** @internal how often a member heartbeats, also while a handler runs. */
   get heartbeatIntervalMs(): number {
-    return Math.max(500, Math.floor(this.options.sessionTimeoutMs / 10));
+    return this.options.heartbeatIntervalMs ?? Math.max(500, Math.floor(this.options.sessionTimeoutMs / 10));
   }
 
   private kafkaRetry(retries: number): { initialRetryTime: number; maxRetryTime: number; retries: number } {
