@@ -38,6 +38,7 @@ export {
   type QueuePolicy,
   type QueueStrategyName,
   serviceLevelDueAt,
+  slaDueSoonMs,
   toQueuePolicy,
   validateQueue,
 } from './queue-policy';
@@ -76,7 +77,7 @@ export {
   validateCalendar,
 } from './business-calendar';
 export { type ICalendarHolidayImport, importICalendarHolidays } from './icalendar-holidays';
-export { type FirstResponseDue, type ServiceLevelClock, type SlaState } from './sla-clock';
+export { nextSlaChangeAt, slaState, type FirstResponseDue, type ServiceLevelClock, type SlaState } from './sla-clock';
 export {
   type MessageTemplateContent,
   type RenderedMessage,

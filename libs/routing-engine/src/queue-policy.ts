@@ -44,7 +44,8 @@ export interface QueuePolicy {
   /** Skills every interaction of the queue requires (merged into an interaction's on routing). */
   requiredSkills: NormalizedRequirements;
   offerTimeoutMs: number;
-  serviceLevel: { thresholdMs: number; targetPercent: number };
+  /** `dueSoonMs`: how long before the due time an unanswered interaction is due soon; unset = `slaDueSoonMs`'s default. */
+  serviceLevel: { thresholdMs: number; targetPercent: number; dueSoonMs?: number | undefined };
   aging: { intervalMs: number; increment: number; ceiling: number };
   escalationSteps: readonly EscalationPolicyStep[];
   affinity: { enabled: boolean; windowMs: number; ownerWaitMs: number };
@@ -88,6 +89,7 @@ export function toQueuePolicy(queue: Queue, calendars: ReadonlyMap<string, Busin
             ? durationToMillis(queue.serviceLevel.threshold)
             : defaultQueuePolicy.serviceLevel.thresholdMs,
           targetPercent: queue.serviceLevel.targetPercent || defaultQueuePolicy.serviceLevel.targetPercent,
+          ...(queue.serviceLevel.dueSoonBefore ? { dueSoonMs: durationToMillis(queue.serviceLevel.dueSoonBefore) } : {}),
         }
       : { ...defaultQueuePolicy.serviceLevel },
     aging: aging
@@ -168,6 +170,14 @@ export function validateQueue(queue: Queue, options: { fieldPrefix?: string; que
     if (!queue.serviceLevel.threshold) v.add('service_level.threshold', 'is required when service_level is set');
     v.duration('service_level.threshold', queue.serviceLevel.threshold, MINUTE, 7 * DAY, 'from 1m to 7d');
     v.integer('service_level.target_percent', queue.serviceLevel.targetPercent, 0, 100);
+    const thresholdMs = queue.serviceLevel.threshold ? durationToMillis(queue.serviceLevel.threshold) : 7 * DAY;
+    v.duration(
+      'service_level.due_soon_before',
+      queue.serviceLevel.dueSoonBefore,
+      MINUTE,
+      thresholdMs,
+      'from 1m to the threshold',
+    );
   }
   if (queue.aging) {
     if (!queue.aging.interval) v.add('aging.interval', 'is required when aging is set');
@@ -256,4 +266,9 @@ export function escalationDueAt(policy: QueuePolicy, enteredQueueAt: number, aft
   const wallClock = enteredQueueAt + afterWaitMs;
   if (!policy.hours?.businessTimeEscalation) return wallClock;
   return addBusinessTime(policy.hours.calendar, enteredQueueAt, afterWaitMs) ?? wallClock;
+}
+
+/** How long before its due time an unanswered interaction of the queue is due soon: as configured, else threshold / 4, at most 1h. */
+export function slaDueSoonMs(policy: QueuePolicy): number {
+  return policy.serviceLevel.dueSoonMs ?? Math.min(policy.serviceLevel.thresholdMs / 4, HOUR);
 }

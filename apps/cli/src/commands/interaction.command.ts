@@ -5,6 +5,7 @@ import {
   ListInteractionMessagesResponse,
   SearchInteractionsResponse,
   SendState,
+  SlaState,
   type Interaction,
   type ThreadMessage,
 } from '@mailroute/contracts';
@@ -50,6 +51,12 @@ function interactionView(i: Interaction | undefined): string {
     ['queued', formatTime(i.queuedAt)],
     ['assigned', formatTime(i.assignedAt)],
     ['closed', formatTime(i.closedAt)],
+    [
+      'first response due',
+      i.serviceLevelDueAt
+        ? `${formatTime(i.serviceLevelDueAt)}${i.slaState ? ` (${enumLabel(SlaState, 'SLA_STATE', i.slaState)})` : ''}`
+        : '',
+    ],
     ['version', i.version],
   ]);
 }
@@ -109,6 +116,12 @@ export const interactionCommands: Command[] = [
       customer: { type: 'string', value: '<address>', description: "the customer's address" },
       subject: { type: 'string', value: '<text>', description: 'subject contains' },
       tag: { type: 'string', multiple: true, value: '<tag>', description: 'carries this tag (repeatable)' },
+      sla: {
+        type: 'string',
+        multiple: true,
+        value: '<sla-state>',
+        description: `in this SLA state now (repeatable): ${enumChoices(SlaState, 'SLA_STATE').join(', ')}`,
+      },
       since: { type: 'string', value: '<date>', description: 'received at or after (2026-11-01 or 2026-11-01T08:00:00Z)' },
       until: { type: 'string', value: '<date>', description: 'received before' },
       oldest: { type: 'boolean', description: 'oldest first (default newest first)' },
@@ -133,6 +146,7 @@ export const interactionCommands: Command[] = [
           internetMessageId: '',
           subjectContains: str(values, 'subject') ?? '',
           tags: list(values, 'tag'),
+          slaStates: list(values, 'sla').map((text) => parseEnum<SlaState>(SlaState, 'SLA_STATE', text, '--sla')),
           ...(since ? { receivedAfter: parseInstant(since, '--since', context.now()) } : {}),
           ...(until ? { receivedBefore: parseInstant(until, '--until', context.now()) } : {}),
         },

@@ -6,6 +6,7 @@ import {
   type Interaction,
   InteractionState,
   type SkillRequirement,
+  SlaState,
 } from '@mailroute/contracts';
 import type { ActorRecord, AutomationRecord, InteractionRecord } from '@mailroute/persistence';
 import { currentTraceContext, type StoredTraceContext } from '@mailroute/platform';
@@ -91,6 +92,8 @@ export function toInteraction(record: InteractionRecord, effectivePriority = rec
     version: record.version,
     mergedIntoInteractionId: record.mergedIntoInteractionId ?? '',
     offerId: record.state === InteractionState.INTERACTION_STATE_OFFERED ? offerIdOf(record) : '',
+    // Moves with the clock: set by the reads that show it (alerts/sla-status.ts), not stored or published.
+    slaState: SlaState.SLA_STATE_UNSPECIFIED,
   };
 }
 

@@ -37,6 +37,7 @@ export function toFilter(form: SearchForm): InteractionFilter {
     tags: [],
     receivedAfter: form.after ? new Date(form.after) : undefined,
     receivedBefore: form.before ? new Date(form.before) : undefined,
+    slaStates: [],
   };
 }
 

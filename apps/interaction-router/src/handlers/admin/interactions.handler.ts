@@ -1,5 +1,6 @@
 import { ValidationError } from '@mailroute/platform';
 import { encodePageToken, readPageRequest, type InteractionRecord } from '@mailroute/persistence';
+import { interactionSlaState, isSearchableSlaState } from '../../alerts/sla-status';
 import { toActor, toInteraction } from '../../routing/interaction-mapping';
 import { listThreadMessages } from '../thread-messages';
 import type { AdminContext, AdminHandlers } from './admin-context';
@@ -15,6 +16,17 @@ export function createInteractionHandlers(admin: AdminContext): Pick<AdminHandle
       const f = request.filter;
       if (f?.subjectContains && f.subjectContains.length > 200)
         throw new ValidationError('filter.subject_contains', 'must be at most 200 characters');
+      const slaStates = new Set<number>(f?.slaStates ?? []);
+      if (slaStates.size > 5) throw new ValidationError('filter.sla_states', 'must have at most 5 entries');
+      for (const state of slaStates)
+        if (!isSearchableSlaState(state))
+          throw new ValidationError('filter.sla_states', 'must hold SLA states other than SLA_STATE_UNSPECIFIED');
+      const now = admin.core.clock();
+      const policies = await admin.core.queuePolicies(context.tenantId);
+      const toFound = (record: InteractionRecord) => ({
+        ...toInteraction(record),
+        slaState: interactionSlaState(record, policies, now),
+      });
       const filter = {
         ...(f?.states.length ? { states: f.states } : {}),
         ...(f?.queueIds.length ? { queueIds: f.queueIds } : {}),
@@ -27,18 +39,21 @@ export function createInteractionHandlers(admin: AdminContext): Pick<AdminHandle
         ...(f?.receivedAfter ? { receivedAfter: f.receivedAfter.getTime() } : {}),
         ...(f?.receivedBefore ? { receivedBefore: f.receivedBefore.getTime() } : {}),
       };
-      if (!f?.subjectContains) {
+      if (!f?.subjectContains && slaStates.size === 0) {
         const records = await stores.interactions.search(context.tenantId, filter, after, pageSize);
         const last = records[records.length - 1];
         return {
-          interactions: records.map((r) => toInteraction(r)),
+          interactions: records.map(toFound),
           nextPageToken: records.length === pageSize && last ? encodePageToken(last.interactionId) : '',
         };
       }
-      // The subject is matched here, not in the store: read on in batches until the page is full
-      // (a page of the store's order may hold no match), at most 10 batches per call; the token
-      // then continues after the last interaction read.
-      const needle = f.subjectContains.toLowerCase();
+      // The subject and the SLA state (which moves with the clock) are matched here, not in the
+      // store: read on in batches until the page is full (a page of the store's order may hold no
+      // match), at most 10 batches per call; the token then continues after the last interaction read.
+      const needle = f?.subjectContains?.toLowerCase() ?? '';
+      const matches = (record: InteractionRecord): boolean =>
+        (!needle || record.subject.toLowerCase().includes(needle)) &&
+        (slaStates.size === 0 || slaStates.has(interactionSlaState(record, policies, now)));
       const batchSize = Math.max(pageSize, 100);
       const matching: InteractionRecord[] = [];
       let cursor = after;
@@ -48,7 +63,7 @@ export function createInteractionHandlers(admin: AdminContext): Pick<AdminHandle
         exhausted = records.length < batchSize;
         for (const record of records) {
           cursor = record.interactionId;
-          if (!record.subject.toLowerCase().includes(needle)) continue;
+          if (!matches(record)) continue;
           matching.push(record);
           if (matching.length === pageSize) {
             exhausted = exhausted && record === records[records.length - 1];
@@ -57,13 +72,15 @@ export function createInteractionHandlers(admin: AdminContext): Pick<AdminHandle
         }
       }
       return {
-        interactions: matching.map((r) => toInteraction(r)),
+        interactions: matching.map(toFound),
         nextPageToken: !exhausted && cursor ? encodePageToken(cursor) : '',
       };
     },
-    getInteraction: async (request, context) => ({
-      interaction: toInteraction(await interaction(context, request.interactionId)),
-    }),
+    getInteraction: async (request, context) => {
+      const record = await interaction(context, request.interactionId);
+      const policies = await admin.core.queuePolicies(context.tenantId);
+      return { interaction: { ...toInteraction(record), slaState: interactionSlaState(record, policies, admin.core.clock()) } };
+    },
     listInteractionMessages: async (request, context) => {
       const record = await interaction(context, request.interactionId);
       return listThreadMessages({ stores, sanitizer: admin.sanitizer }, context.tenantId, record.interactionId, request.page);

@@ -423,6 +423,73 @@ export function agentPresenceToJSON(object: AgentPresence): string {
   }
 }
 
+/**
+ * Where an interaction stands against its first-response due time (service_level_due_at, from its
+ * queue's service-level threshold, in business time when the queue says so).
+ */
+export enum SlaState {
+  /** SLA_STATE_UNSPECIFIED - Not set, or no clock (closed without a reply, or no due time). */
+  SLA_STATE_UNSPECIFIED = 0,
+  /** SLA_STATE_ON_TRACK - Not answered yet; due later than the queue's due-soon window. */
+  SLA_STATE_ON_TRACK = 1,
+  /** SLA_STATE_DUE_SOON - Not answered yet; due within the queue's due-soon window (ServiceLevelTarget.due_soon_before). */
+  SLA_STATE_DUE_SOON = 2,
+  /** SLA_STATE_BREACHED - Not answered, and past its due time. */
+  SLA_STATE_BREACHED = 3,
+  /** SLA_STATE_MET - The first reply was sent at or before the due time. */
+  SLA_STATE_MET = 4,
+  /** SLA_STATE_MISSED - The first reply was sent after the due time. */
+  SLA_STATE_MISSED = 5,
+  UNRECOGNIZED = -1,
+}
+
+export function slaStateFromJSON(object: any): SlaState {
+  switch (object) {
+    case 0:
+    case "SLA_STATE_UNSPECIFIED":
+      return SlaState.SLA_STATE_UNSPECIFIED;
+    case 1:
+    case "SLA_STATE_ON_TRACK":
+      return SlaState.SLA_STATE_ON_TRACK;
+    case 2:
+    case "SLA_STATE_DUE_SOON":
+      return SlaState.SLA_STATE_DUE_SOON;
+    case 3:
+    case "SLA_STATE_BREACHED":
+      return SlaState.SLA_STATE_BREACHED;
+    case 4:
+    case "SLA_STATE_MET":
+      return SlaState.SLA_STATE_MET;
+    case 5:
+    case "SLA_STATE_MISSED":
+      return SlaState.SLA_STATE_MISSED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return SlaState.UNRECOGNIZED;
+  }
+}
+
+export function slaStateToJSON(object: SlaState): string {
+  switch (object) {
+    case SlaState.SLA_STATE_UNSPECIFIED:
+      return "SLA_STATE_UNSPECIFIED";
+    case SlaState.SLA_STATE_ON_TRACK:
+      return "SLA_STATE_ON_TRACK";
+    case SlaState.SLA_STATE_DUE_SOON:
+      return "SLA_STATE_DUE_SOON";
+    case SlaState.SLA_STATE_BREACHED:
+      return "SLA_STATE_BREACHED";
+    case SlaState.SLA_STATE_MET:
+      return "SLA_STATE_MET";
+    case SlaState.SLA_STATE_MISSED:
+      return "SLA_STATE_MISSED";
+    case SlaState.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** The actor of a change. */
 export interface Actor {
   /** Kind of actor. */
@@ -581,6 +648,12 @@ export interface Interaction {
    * offer, so the agent's stream never gets a second offer for it.
    */
   offerId: string;
+  /**
+   * Where it stands against service_level_due_at, as of the read (SearchInteractions,
+   * GetInteraction); UNSPECIFIED elsewhere and for an interaction closed without a reply or with no
+   * due time.
+   */
+  slaState: SlaState;
 }
 
 /** Where a transfer sends an interaction. */
@@ -1054,6 +1127,7 @@ function createBaseInteraction(): Interaction {
     version: 0,
     mergedIntoInteractionId: "",
     offerId: "",
+    slaState: 0,
   };
 }
 
@@ -1172,6 +1246,9 @@ export const Interaction: MessageFns<Interaction> = {
     }
     if (message.offerId !== "") {
       writer.uint32(306).string(message.offerId);
+    }
+    if (message.slaState !== 0) {
+      writer.uint32(312).int32(message.slaState);
     }
     return writer;
   },
@@ -1493,6 +1570,14 @@ export const Interaction: MessageFns<Interaction> = {
             message.offerId = reader.string();
             continue;
           }
+          case 39: {
+            if (tag !== 312) {
+              break;
+            }
+
+            message.slaState = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1659,6 +1744,11 @@ export const Interaction: MessageFns<Interaction> = {
         : isSet(object.offer_id)
         ? globalThis.String(object.offer_id)
         : "",
+      slaState: isSet(object.slaState)
+        ? slaStateFromJSON(object.slaState)
+        : isSet(object.sla_state)
+        ? slaStateFromJSON(object.sla_state)
+        : 0,
     };
   },
 
@@ -1778,6 +1868,9 @@ export const Interaction: MessageFns<Interaction> = {
     if (message.offerId !== "") {
       obj.offerId = message.offerId;
     }
+    if (message.slaState !== 0) {
+      obj.slaState = slaStateToJSON(message.slaState);
+    }
     return obj;
   },
 
@@ -1828,6 +1921,7 @@ export const Interaction: MessageFns<Interaction> = {
     message.version = object.version ?? 0;
     message.mergedIntoInteractionId = object.mergedIntoInteractionId ?? "";
     message.offerId = object.offerId ?? "";
+    message.slaState = object.slaState ?? 0;
     return message;
   },
 };

@@ -24,6 +24,9 @@ import {
   interactionStateFromJSON,
   interactionStateToJSON,
   SkillRequirement,
+  SlaState,
+  slaStateFromJSON,
+  slaStateToJSON,
   ThreadMessage,
   TransferTarget,
 } from "./interaction";
@@ -202,6 +205,12 @@ export interface ServiceLevelTarget {
     | undefined;
   /** Percentage to achieve, 1-100. Optional: 0 means 80. */
   targetPercent: number;
+  /**
+   * How long before its due time an unanswered interaction counts as due soon (SLA_STATE_DUE_SOON,
+   * the SLA-due-soon alert). Optional: unset means a quarter of threshold, at most 1h; 1m up to
+   * threshold.
+   */
+  dueSoonBefore?: Duration | undefined;
 }
 
 /**
@@ -1119,7 +1128,14 @@ export interface InteractionFilter {
     | Date
     | undefined;
   /** Received before this instant. Optional. */
-  receivedBefore?: Date | undefined;
+  receivedBefore?:
+    | Date
+    | undefined;
+  /**
+   * In one of these SLA states as of the search (Interaction.sla_state). At most 5; UNSPECIFIED
+   * is refused.
+   */
+  slaStates: SlaState[];
 }
 
 /** Request of InteractionRouterService.SearchInteractions. */
@@ -1592,7 +1608,7 @@ export interface PreviewTemplateResponse {
 }
 
 function createBaseServiceLevelTarget(): ServiceLevelTarget {
-  return { threshold: undefined, targetPercent: 0 };
+  return { threshold: undefined, targetPercent: 0, dueSoonBefore: undefined };
 }
 
 export const ServiceLevelTarget: MessageFns<ServiceLevelTarget> = {
@@ -1602,6 +1618,9 @@ export const ServiceLevelTarget: MessageFns<ServiceLevelTarget> = {
     }
     if (message.targetPercent !== 0) {
       writer.uint32(16).int32(message.targetPercent);
+    }
+    if (message.dueSoonBefore !== undefined) {
+      Duration.encode(message.dueSoonBefore, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -1635,6 +1654,14 @@ export const ServiceLevelTarget: MessageFns<ServiceLevelTarget> = {
             message.targetPercent = reader.int32();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.dueSoonBefore = Duration.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1655,6 +1682,11 @@ export const ServiceLevelTarget: MessageFns<ServiceLevelTarget> = {
         : isSet(object.target_percent)
         ? globalThis.Number(object.target_percent)
         : 0,
+      dueSoonBefore: isSet(object.dueSoonBefore)
+        ? Duration.fromJSON(object.dueSoonBefore)
+        : isSet(object.due_soon_before)
+        ? Duration.fromJSON(object.due_soon_before)
+        : undefined,
     };
   },
 
@@ -1665,6 +1697,9 @@ export const ServiceLevelTarget: MessageFns<ServiceLevelTarget> = {
     }
     if (message.targetPercent !== 0) {
       obj.targetPercent = Math.round(message.targetPercent);
+    }
+    if (message.dueSoonBefore !== undefined) {
+      obj.dueSoonBefore = Duration.toJSON(message.dueSoonBefore);
     }
     return obj;
   },
@@ -1678,6 +1713,9 @@ export const ServiceLevelTarget: MessageFns<ServiceLevelTarget> = {
       ? Duration.fromPartial(object.threshold)
       : undefined;
     message.targetPercent = object.targetPercent ?? 0;
+    message.dueSoonBefore = (object.dueSoonBefore !== undefined && object.dueSoonBefore !== null)
+      ? Duration.fromPartial(object.dueSoonBefore)
+      : undefined;
     return message;
   },
 };
@@ -9191,6 +9229,7 @@ function createBaseInteractionFilter(): InteractionFilter {
     tags: [],
     receivedAfter: undefined,
     receivedBefore: undefined,
+    slaStates: [],
   };
 }
 
@@ -9232,6 +9271,13 @@ export const InteractionFilter: MessageFns<InteractionFilter> = {
     }
     if (message.receivedBefore !== undefined) {
       Timestamp.encode(toTimestamp(message.receivedBefore), writer.uint32(90).fork()).join();
+    }
+    if (message.slaStates.length !== 0) {
+      writer.uint32(98).fork();
+      for (const v of message.slaStates) {
+        writer.int32(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -9347,6 +9393,24 @@ export const InteractionFilter: MessageFns<InteractionFilter> = {
             message.receivedBefore = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 12: {
+            if (tag === 96) {
+              message.slaStates.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 98) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.slaStates.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -9412,6 +9476,11 @@ export const InteractionFilter: MessageFns<InteractionFilter> = {
         : isSet(object.received_before)
         ? fromJsonTimestamp(object.received_before)
         : undefined,
+      slaStates: globalThis.Array.isArray(object?.slaStates)
+        ? object.slaStates.map((e: any) => slaStateFromJSON(e))
+        : globalThis.Array.isArray(object?.sla_states)
+        ? object.sla_states.map((e: any) => slaStateFromJSON(e))
+        : [],
     };
   },
 
@@ -9450,6 +9519,9 @@ export const InteractionFilter: MessageFns<InteractionFilter> = {
     if (message.receivedBefore !== undefined) {
       obj.receivedBefore = message.receivedBefore.toISOString();
     }
+    if (message.slaStates?.length) {
+      obj.slaStates = message.slaStates.map((e) => slaStateToJSON(e));
+    }
     return obj;
   },
 
@@ -9469,6 +9541,7 @@ export const InteractionFilter: MessageFns<InteractionFilter> = {
     message.tags = object.tags?.map((e) => e) || [];
     message.receivedAfter = object.receivedAfter ?? undefined;
     message.receivedBefore = object.receivedBefore ?? undefined;
+    message.slaStates = object.slaStates?.map((e) => e) || [];
     return message;
   },
 };
