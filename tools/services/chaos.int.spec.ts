@@ -16,6 +16,7 @@ import {
 } from '@mailroute/contracts';
 import {
   GraphSandboxAdminClient,
+  SubscriptionsAdminClient,
   demoProfile,
   trustCertificateAuthority,
   type GraphSandboxEndpoints,
@@ -183,6 +184,7 @@ describe('chaos: SIGKILLs of the broker, the store and the services, and a Graph
       caCertPath: ready.caCertPath,
       serverCertSpkiSha256: ready.serverCertSpkiSha256,
       admin: new GraphSandboxAdminClient(ready.adminUrl),
+      subscriptions: new SubscriptionsAdminClient(ready.adminUrl),
     };
     [kafka, ferret] = await infra;
 
