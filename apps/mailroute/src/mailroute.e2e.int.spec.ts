@@ -10,6 +10,7 @@ import {
   InteractionRouterServiceDefinition,
   OutgoingMessage,
   ReplyMode,
+  TemplateKind,
   type Interaction,
 } from '@mailroute/contracts';
 import {
@@ -403,6 +404,20 @@ describe('npm start on a fresh machine: the demo', () => {
         });
         expect((await asSupervisor.listAgents({})).agents.map((agent) => agent.agentId)).toEqual(
           expect.arrayContaining(['alice', 'bob', 'carol']),
+        );
+        // The demo tenant has business hours on its sales queue and templates to show.
+        expect((await asSupervisor.getCalendar({ calendarId: 'office' })).calendar).toMatchObject({ timeZone: 'Europe/Berlin' });
+        expect((await asSupervisor.getQueue({ queueId: 'sales' })).queue?.hours).toMatchObject({
+          calendarId: 'office',
+          serviceLevelBusinessTime: true,
+        });
+        expect((await asSupervisor.listTemplates({})).templates.map((template) => template.kind)).toEqual(
+          expect.arrayContaining([
+            TemplateKind.TEMPLATE_KIND_CANNED_RESPONSE,
+            TemplateKind.TEMPLATE_KIND_ACKNOWLEDGEMENT,
+            TemplateKind.TEMPLATE_KIND_OUT_OF_HOURS,
+            TemplateKind.TEMPLATE_KIND_SIGNATURE,
+          ]),
         );
       } finally {
         supervisorChannel.close();

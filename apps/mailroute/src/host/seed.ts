@@ -10,6 +10,7 @@ import {
 import { demoProfile } from '@mailroute/graph-sandbox';
 import { createGrpcClient, type Logger } from '@mailroute/platform';
 import type { Env } from '@mailroute/platform';
+import { demoCalendar, demoCalendarId, demoQueueHours, demoTemplates } from './demo-routing-content';
 import type { RunningHost } from './host';
 
 const publicAuthority = 'https://login.microsoftonline.com';
@@ -35,7 +36,8 @@ async function ensure(name: string, report: SeedReport, create: () => Promise<un
 /**
  * Registers each tenant of the host through the services' public gRPC APIs, exactly as a workload
  * manager (or the `mailroute` CLI) would: credentials in auth-broker, mailboxes in mailbox-fetch,
- * queues, a routing rule per mailbox and agents in the interaction router. Idempotent: a restart
+ * queues, a routing rule per mailbox and agents in the interaction router (the demo tenant also gets
+ * a calendar, used by its sales queue, and templates: demo-routing-content.ts). Idempotent: a restart
  * keeps what is there, and never overwrites changes made through the APIs since.
  */
 export async function seedTenants(host: RunningHost, logger: Logger, env: Env = process.env): Promise<SeedReport[]> {
@@ -76,16 +78,31 @@ export async function seedTenants(host: RunningHost, logger: Logger, env: Env = 
           ),
         );
       }
+      if (tenant.demo) {
+        await ensure(`calendar ${demoCalendarId}`, report, () =>
+          router.client.createCalendar({ calendarId: demoCalendarId, calendar: demoCalendar }, options),
+        );
+      }
       for (const queue of config.queues) {
+        const hours = tenant.demo ? demoQueueHours[queue.id] : undefined;
         await ensure(`queue ${queue.id}`, report, () =>
           router.client.createQueue(
             {
               queueId: queue.id,
-              queue: { displayName: queue.displayName ?? queue.id, strategy: QueueStrategy.QUEUE_STRATEGY_LONGEST_IDLE },
+              queue: {
+                displayName: queue.displayName ?? queue.id,
+                strategy: QueueStrategy.QUEUE_STRATEGY_LONGEST_IDLE,
+                ...(hours ? { hours } : {}),
+              },
             },
             options,
           ),
         );
+      }
+      if (tenant.demo) {
+        for (const [templateId, template] of Object.entries(demoTemplates)) {
+          await ensure(`template ${templateId}`, report, () => router.client.createTemplate({ templateId, template }, options));
+        }
       }
       for (const [position, rule] of config.rules.entries()) {
         await ensure(`rule ${rule.id}`, report, () =>
