@@ -205,7 +205,24 @@ function descriptorSetModule(descriptorSet, serviceNames) {
   ].join('\n');
 }
 
-function indexBarrel(generatedFiles) {
+/**
+ * ts-proto emits the helper type `ServerStreamingMethodResult` in every file with a server-streaming
+ * RPC (exportCommonSymbols does not cover it); two `export *` of one name are ambiguous, so the barrel
+ * names it once, from the first module that has it.
+ */
+function sharedHelperExports(generatedDir, modules) {
+  const helpers = ['ServerStreamingMethodResult'];
+  return helpers.flatMap((name) => {
+    const exporting = modules.filter((module) =>
+      readFileSync(path.join(generatedDir, `${module.slice(`./${generatedDirName}/`.length)}.ts`), 'utf8').includes(
+        `export type ${name}<`,
+      ),
+    );
+    return exporting.length > 1 ? [`export type { ${name} } from "${exporting[0]}";`] : [];
+  });
+}
+
+function indexBarrel(generatedFiles, generatedDir) {
   const modules = generatedFiles
     .filter((file) => file.endsWith('.ts'))
     .map((file) => `./${generatedDirName}/${file.replace(/\.ts$/, '')}`)
@@ -218,6 +235,7 @@ function indexBarrel(generatedFiles) {
     '// server reflection. Import from "@mailroute/contracts", never from a generated path.',
     '',
     ...modules.map((module) => `export * from "${module}";`),
+    ...sharedHelperExports(generatedDir, modules),
     '',
   ].join('\n');
 }
@@ -250,7 +268,7 @@ function generateInto(outDir, descriptorSet) {
   }
 
   const generatedFiles = listFiles(path.join(outDir, generatedDirName));
-  writeFileSync(path.join(outDir, indexModule), indexBarrel(generatedFiles));
+  writeFileSync(path.join(outDir, indexModule), indexBarrel(generatedFiles, path.join(outDir, generatedDirName)));
   return listFiles(outDir);
 }
 

@@ -173,6 +173,33 @@ describe('agent desktop attachments (real gRPC, FerretDB GridFS, Kafka)', () => 
     expect((await download({ ...b, attachmentId: '' }))?.code).toBe(Status.INVALID_ARGUMENT);
   });
 
+  it("lets a supervisor of the tenant download an interaction's attachment byte for byte (GetInteractionAttachment); tenant B's supervisor gets NOT_FOUND", async () => {
+    const content = randomBytes(3 * 1024 * 1024 + 17);
+    const a = await acceptedWithAttachment(tenantA, dirA, 'anna', content);
+    const request = { interactionId: a.interactionId, graphMessageId: a.graphMessageId, attachmentId: a.attachmentId };
+    const parts: Buffer[] = [];
+    let info: unknown;
+    for await (const message of harness.admin(tenantA).getInteractionAttachment(request)) {
+      if (message.part?.$case === 'info') info = message.part.value;
+      else if (message.part?.$case === 'chunk') parts.push(Buffer.from(message.part.value));
+    }
+    expect(info).toMatchObject({
+      attachmentId: a.attachmentId,
+      name: 'scan.pdf',
+      sizeBytes: content.length,
+      contentSha256: sha256(content),
+    });
+    expect(Buffer.concat(parts).equals(content)).toBe(true);
+
+    const asTenantB = await grpcError(
+      (async () => {
+        for await (const _part of harness.admin(tenantB).getInteractionAttachment(request))
+          throw new Error('tenant B received part of A’s attachment');
+      })(),
+    );
+    expect(asTenantB?.code).toBe(Status.NOT_FOUND);
+  });
+
   it('refuses an upload over the 150 MiB limit with INVALID_ARGUMENT naming metadata.size_bytes, and a bad name naming metadata.name', async () => {
     const desktop = harness.desktop(await idp.token(dirA, 'oid-anna'));
     const tooLarge = await grpcError(desktop.uploadReplyAttachment(uploadStream('huge.iso', randomBytes(100), 157_286_401)));

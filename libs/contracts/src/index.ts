@@ -19,3 +19,4 @@ export * from "./generated/mailroute/v1/interaction_router";
 export * from "./generated/mailroute/v1/mailbox_fetch";
 export * from "./generated/mailroute/v1/outbound_send";
 export * from "./generated/mailroute/v1/templates";
+export type { ServerStreamingMethodResult } from "./generated/mailroute/v1/agent_desktop";

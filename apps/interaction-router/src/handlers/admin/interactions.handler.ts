@@ -2,12 +2,14 @@ import { ValidationError } from '@mailroute/platform';
 import { encodePageToken, readPageRequest, type InteractionRecord } from '@mailroute/persistence';
 import { interactionSlaState, isSearchableSlaState } from '../../alerts/sla-status';
 import { toActor, toInteraction } from '../../routing/interaction-mapping';
+import { streamThreadAttachment } from '../thread-attachments';
 import { listThreadMessages } from '../thread-messages';
 import type { AdminContext, AdminHandlers } from './admin-context';
 
-type InteractionReadMethods = 'searchInteractions' | 'getInteraction' | 'listInteractionMessages' | 'listInteractionHistory';
+type InteractionReadMethods =
+  'searchInteractions' | 'getInteraction' | 'listInteractionMessages' | 'getInteractionAttachment' | 'listInteractionHistory';
 
-/** Reading interactions: search, one interaction, its thread's messages, its history. */
+/** Reading interactions: search, one interaction, its thread's messages and their attachments, its history. */
 export function createInteractionHandlers(admin: AdminContext): Pick<AdminHandlers, InteractionReadMethods> {
   const { stores, interaction } = admin;
   return {
@@ -84,6 +86,11 @@ export function createInteractionHandlers(admin: AdminContext): Pick<AdminHandle
     listInteractionMessages: async (request, context) => {
       const record = await interaction(context, request.interactionId);
       return listThreadMessages({ stores, sanitizer: admin.sanitizer }, context.tenantId, record.interactionId, request.page);
+    },
+    // Any interaction of the caller's tenant (a supervisor's view); another tenant's is NOT_FOUND before anything else.
+    async *getInteractionAttachment(request, context) {
+      const record = await interaction(context, request.interactionId);
+      yield* streamThreadAttachment(stores, context.tenantId, record.interactionId, request);
     },
     listInteractionHistory: async (request, context) => {
       await interaction(context, request.interactionId);

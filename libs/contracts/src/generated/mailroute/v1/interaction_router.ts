@@ -11,7 +11,7 @@ import { Duration } from "../../google/protobuf/duration";
 import { FieldMask } from "../../google/protobuf/field_mask";
 import { Timestamp } from "../../google/protobuf/timestamp";
 import { PageRequest } from "./common";
-import { Importance, importanceFromJSON, importanceToJSON, InboundMessage } from "./email";
+import { AttachmentInfo, Importance, importanceFromJSON, importanceToJSON, InboundMessage } from "./email";
 import {
   AgentPresence,
   agentPresenceFromJSON,
@@ -1189,6 +1189,29 @@ export interface ListInteractionMessagesResponse {
   messages: ThreadMessage[];
   /** Token for the next page; empty on the last page. */
   nextPageToken: string;
+}
+
+/** Request of InteractionRouterService.GetInteractionAttachment. */
+export interface GetInteractionAttachmentRequest {
+  /** Id of the interaction. Required. */
+  interactionId: string;
+  /** Graph id of its inbound message (ThreadMessage.inbound.graph_message_id). Required. */
+  graphMessageId: string;
+  /** Attachment id within that message. Required. */
+  attachmentId: string;
+}
+
+/** One message of InteractionRouterService.GetInteractionAttachment. */
+export interface GetInteractionAttachmentResponse {
+  /** The part. Always set. */
+  part?:
+    | //
+    /** First message: what follows. Treat the content as untrusted. */
+    { $case: "info"; value: AttachmentInfo }
+    | //
+    /** A piece of the content, in order, at most 1 MiB each. */
+    { $case: "chunk"; value: Buffer }
+    | undefined;
 }
 
 /** Request of InteractionRouterService.ListInteractionHistory. */
@@ -10066,6 +10089,220 @@ export const ListInteractionMessagesResponse: MessageFns<ListInteractionMessages
   },
 };
 
+function createBaseGetInteractionAttachmentRequest(): GetInteractionAttachmentRequest {
+  return { interactionId: "", graphMessageId: "", attachmentId: "" };
+}
+
+export const GetInteractionAttachmentRequest: MessageFns<GetInteractionAttachmentRequest> = {
+  encode(message: GetInteractionAttachmentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.interactionId !== "") {
+      writer.uint32(10).string(message.interactionId);
+    }
+    if (message.graphMessageId !== "") {
+      writer.uint32(18).string(message.graphMessageId);
+    }
+    if (message.attachmentId !== "") {
+      writer.uint32(26).string(message.attachmentId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetInteractionAttachmentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetInteractionAttachmentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.interactionId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.graphMessageId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.attachmentId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetInteractionAttachmentRequest {
+    return {
+      interactionId: isSet(object.interactionId)
+        ? globalThis.String(object.interactionId)
+        : isSet(object.interaction_id)
+        ? globalThis.String(object.interaction_id)
+        : "",
+      graphMessageId: isSet(object.graphMessageId)
+        ? globalThis.String(object.graphMessageId)
+        : isSet(object.graph_message_id)
+        ? globalThis.String(object.graph_message_id)
+        : "",
+      attachmentId: isSet(object.attachmentId)
+        ? globalThis.String(object.attachmentId)
+        : isSet(object.attachment_id)
+        ? globalThis.String(object.attachment_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetInteractionAttachmentRequest): unknown {
+    const obj: any = {};
+    if (message.interactionId !== "") {
+      obj.interactionId = message.interactionId;
+    }
+    if (message.graphMessageId !== "") {
+      obj.graphMessageId = message.graphMessageId;
+    }
+    if (message.attachmentId !== "") {
+      obj.attachmentId = message.attachmentId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetInteractionAttachmentRequest>): GetInteractionAttachmentRequest {
+    return GetInteractionAttachmentRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetInteractionAttachmentRequest>): GetInteractionAttachmentRequest {
+    const message = createBaseGetInteractionAttachmentRequest();
+    message.interactionId = object.interactionId ?? "";
+    message.graphMessageId = object.graphMessageId ?? "";
+    message.attachmentId = object.attachmentId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetInteractionAttachmentResponse(): GetInteractionAttachmentResponse {
+  return { part: undefined };
+}
+
+export const GetInteractionAttachmentResponse: MessageFns<GetInteractionAttachmentResponse> = {
+  encode(message: GetInteractionAttachmentResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.part?.$case) {
+      case "info":
+        AttachmentInfo.encode(message.part.value, writer.uint32(10).fork()).join();
+        break;
+      case "chunk":
+        writer.uint32(18).bytes(message.part.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetInteractionAttachmentResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetInteractionAttachmentResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.part = { $case: "info", value: AttachmentInfo.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.part = { $case: "chunk", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetInteractionAttachmentResponse {
+    return {
+      part: isSet(object.info)
+        ? { $case: "info", value: AttachmentInfo.fromJSON(object.info) }
+        : isSet(object.chunk)
+        ? { $case: "chunk", value: Buffer.from(bytesFromBase64(object.chunk)) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: GetInteractionAttachmentResponse): unknown {
+    const obj: any = {};
+    if (message.part?.$case === "info") {
+      obj.info = AttachmentInfo.toJSON(message.part.value);
+    } else if (message.part?.$case === "chunk") {
+      obj.chunk = base64FromBytes(message.part.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetInteractionAttachmentResponse>): GetInteractionAttachmentResponse {
+    return GetInteractionAttachmentResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetInteractionAttachmentResponse>): GetInteractionAttachmentResponse {
+    const message = createBaseGetInteractionAttachmentResponse();
+    switch (object.part?.$case) {
+      case "info": {
+        if (object.part?.value !== undefined && object.part?.value !== null) {
+          message.part = { $case: "info", value: AttachmentInfo.fromPartial(object.part.value) };
+        }
+        break;
+      }
+      case "chunk": {
+        if (object.part?.value !== undefined && object.part?.value !== null) {
+          message.part = { $case: "chunk", value: object.part.value };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
 function createBaseListInteractionHistoryRequest(): ListInteractionHistoryRequest {
   return { interactionId: "", page: undefined };
 }
@@ -14176,6 +14413,20 @@ export const InteractionRouterServiceDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * Streams an inbound attachment of an interaction's thread to a supervisor of its tenant: the
+     * attachment's metadata (stored size and SHA-256), then its content in chunks. Any interaction of
+     * the caller's tenant, in any state; another tenant's is NOT_FOUND. FAILED_PRECONDITION when the
+     * content was not stored (over the mailbox's attachment storage limit, or not a file).
+     */
+    getInteractionAttachment: {
+      name: "GetInteractionAttachment",
+      requestType: GetInteractionAttachmentRequest as typeof GetInteractionAttachmentRequest,
+      requestStream: false,
+      responseType: GetInteractionAttachmentResponse as typeof GetInteractionAttachmentResponse,
+      responseStream: true,
+      options: {},
+    },
     /** Lists an interaction's changes, oldest first. */
     listInteractionHistory: {
       name: "ListInteractionHistory",
@@ -14491,6 +14742,16 @@ export interface InteractionRouterServiceImplementation<CallContextExt = {}> {
     request: ListInteractionMessagesRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<ListInteractionMessagesResponse>>;
+  /**
+   * Streams an inbound attachment of an interaction's thread to a supervisor of its tenant: the
+   * attachment's metadata (stored size and SHA-256), then its content in chunks. Any interaction of
+   * the caller's tenant, in any state; another tenant's is NOT_FOUND. FAILED_PRECONDITION when the
+   * content was not stored (over the mailbox's attachment storage limit, or not a file).
+   */
+  getInteractionAttachment(
+    request: GetInteractionAttachmentRequest,
+    context: CallContext & CallContextExt,
+  ): ServerStreamingMethodResult<DeepPartial<GetInteractionAttachmentResponse>>;
   /** Lists an interaction's changes, oldest first. */
   listInteractionHistory(
     request: ListInteractionHistoryRequest,
@@ -14737,6 +14998,16 @@ export interface InteractionRouterServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<ListInteractionMessagesRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<ListInteractionMessagesResponse>;
+  /**
+   * Streams an inbound attachment of an interaction's thread to a supervisor of its tenant: the
+   * attachment's metadata (stored size and SHA-256), then its content in chunks. Any interaction of
+   * the caller's tenant, in any state; another tenant's is NOT_FOUND. FAILED_PRECONDITION when the
+   * content was not stored (over the mailbox's attachment storage limit, or not a file).
+   */
+  getInteractionAttachment(
+    request: DeepPartial<GetInteractionAttachmentRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): AsyncIterable<GetInteractionAttachmentResponse>;
   /** Lists an interaction's changes, oldest first. */
   listInteractionHistory(
     request: DeepPartial<ListInteractionHistoryRequest>,
@@ -14827,6 +15098,14 @@ export interface InteractionRouterServiceClient<CallOptionsExt = {}> {
   ): Promise<PreviewTemplateResponse>;
 }
 
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
+
 function floatToJson(value: number | null | undefined): number | string | null | undefined {
   return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
@@ -14880,6 +15159,8 @@ function isObject(value: any): boolean {
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
 }
+
+export type ServerStreamingMethodResult<Response> = { [Symbol.asyncIterator](): AsyncIterator<Response, void> };
 
 interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
