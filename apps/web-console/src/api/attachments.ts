@@ -1,9 +1,11 @@
-// Attachments through the gateway: downloads stream over gRPC-web (DownloadAttachment), uploads are one
+// Attachments through the gateway: downloads stream over gRPC-web (DownloadAttachment for agents,
+// GetInteractionAttachment for supervisors), uploads are one
 // HTTP POST (browsers cannot client-stream; the gateway streams the body into UploadReplyAttachment).
 import {
   UploadReplyAttachmentResponse,
   type AgentDesktopServiceClient,
   type AttachmentInfo,
+  type InteractionRouterServiceClient,
   type UploadedAttachment,
 } from '@mailroute/contracts';
 
@@ -20,19 +22,33 @@ export interface DownloadedAttachment {
   blob: Blob;
 }
 
-/** Downloads an attachment into a Blob (typed as the server said, never sniffed into a page). */
-export async function downloadAttachment(
-  client: AgentDesktopServiceClient,
-  ref: AttachmentRef,
-  signal?: AbortSignal,
-): Promise<DownloadedAttachment> {
+/** Downloads one stored attachment into a Blob: the agent's or the supervisor's way (see below). */
+export type AttachmentDownloader = (ref: AttachmentRef, signal?: AbortSignal) => Promise<DownloadedAttachment>;
+
+/** One message of a download stream (DownloadAttachmentResponse and GetInteractionAttachmentResponse alike). */
+interface DownloadPart {
+  part?: { $case: 'info'; value: AttachmentInfo } | { $case: 'chunk'; value: Uint8Array } | undefined;
+}
+
+/** Collects a download stream into a Blob (typed as the server said, never sniffed into a page). */
+async function collect(parts: AsyncIterable<DownloadPart>): Promise<DownloadedAttachment> {
   let info: AttachmentInfo | undefined;
   const chunks: Uint8Array<ArrayBuffer>[] = [];
-  for await (const part of client.downloadAttachment(ref, signal ? { signal } : {})) {
+  for await (const part of parts) {
     if (part.part?.$case === 'info') info = part.part.value;
     else if (part.part?.$case === 'chunk') chunks.push(new Uint8Array(part.part.value));
   }
   return { info, blob: new Blob(chunks, { type: info?.contentType || 'application/octet-stream' }) };
+}
+
+/** The agent's downloads: AgentDesktopService.DownloadAttachment (interactions the agent holds or completed). */
+export function desktopAttachmentDownloader(client: AgentDesktopServiceClient): AttachmentDownloader {
+  return (ref, signal) => collect(client.downloadAttachment(ref, signal ? { signal } : {}));
+}
+
+/** A supervisor's downloads: InteractionRouterService.GetInteractionAttachment (any interaction of the tenant). */
+export function supervisorAttachmentDownloader(client: InteractionRouterServiceClient): AttachmentDownloader {
+  return (ref, signal) => collect(client.getInteractionAttachment(ref, signal ? { signal } : {}));
 }
 
 /** Reads a downloaded image as a data: URL, for cid: images in a message frame. */

@@ -8,7 +8,8 @@ import {
   type ThreadMessage,
   type TransferTargetOption,
 } from '@mailroute/contracts';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { desktopAttachmentDownloader } from '../api/attachments';
 import { toFailure } from '../api/errors';
 import { enumLabel, formatAddress, formatTime } from '../ui/format';
 import type { SendProgress } from './desktop-state';
@@ -185,6 +186,7 @@ export function InteractionView(props: {
   const [messages, setMessages] = useState<ThreadMessage[]>();
   const [error, setError] = useState<string>();
   const [panel, setPanel] = useState<'transfer' | 'complete'>();
+  const download = useMemo(() => desktopAttachmentDownloader(props.client), [props.client]);
   // Reload the thread when the interaction changes (new customer mail) or a reply's state moves on.
   const sendKey = props.sends.map((s) => `${s.sendId}:${s.state}`).join(',');
   useEffect(() => {
@@ -273,7 +275,7 @@ export function InteractionView(props: {
         </p>
       ) : null}
       {messages ? (
-        <Thread client={props.client} interactionId={interaction.interactionId} messages={messages} />
+        <Thread download={download} interactionId={interaction.interactionId} messages={messages} />
       ) : (
         <p class="muted">Loading the conversation…</p>
       )}

@@ -1,8 +1,8 @@
 // The interaction's thread, oldest first: the customer's messages (sanitized HTML in a sandboxed frame,
 // attachments with size and a download button) and the replies with their send state.
-import { ReplyMode, SendState, type AgentDesktopServiceClient, type ThreadMessage } from '@mailroute/contracts';
+import { ReplyMode, SendState, type ThreadMessage } from '@mailroute/contracts';
 import { useEffect, useState } from 'preact/hooks';
-import { downloadAttachment, saveBlob, toDataUrl } from '../api/attachments';
+import { saveBlob, toDataUrl, type AttachmentDownloader } from '../api/attachments';
 import { toFailure } from '../api/errors';
 import { formatAddress, formatBytes, formatTime } from '../ui/format';
 import { MailFrame } from './mail-frame';
@@ -10,21 +10,20 @@ import { SendStatus } from './reply-composer';
 
 type Inbound = Extract<ThreadMessage['message'], { $case: 'inbound' }>['value'];
 
-function InboundEntry(props: { client: AgentDesktopServiceClient | undefined; interactionId: string; entry: Inbound }) {
+function InboundEntry(props: { download: AttachmentDownloader | undefined; interactionId: string; entry: Inbound }) {
   const message = props.entry.message;
   const [cidImages, setCidImages] = useState<Record<string, string>>({});
   const [downloading, setDownloading] = useState<string>();
   const [error, setError] = useState<string>();
   const attachments = message?.attachments ?? [];
   useEffect(() => {
-    const client = props.client;
-    if (!client || !message || !props.entry.bodyHtmlSanitized.includes('cid:')) return;
+    const downloadImage = props.download;
+    if (!downloadImage || !message || !props.entry.bodyHtmlSanitized.includes('cid:')) return;
     const abort = new AbortController();
     const inline = attachments.filter((a) => a.contentId && a.contentStored && a.contentType.startsWith('image/'));
     void Promise.all(
       inline.map(async (a) => {
-        const { blob } = await downloadAttachment(
-          client,
+        const { blob } = await downloadImage(
           { interactionId: props.interactionId, graphMessageId: message.graphMessageId, attachmentId: a.attachmentId },
           abort.signal,
         );
@@ -37,11 +36,11 @@ function InboundEntry(props: { client: AgentDesktopServiceClient | undefined; in
   }, [message?.graphMessageId]);
   if (!message) return null;
   const download = async (attachmentId: string, name: string) => {
-    if (!props.client) return;
+    if (!props.download) return;
     setDownloading(attachmentId);
     setError(undefined);
     try {
-      const { blob } = await downloadAttachment(props.client, {
+      const { blob } = await props.download({
         interactionId: props.interactionId,
         graphMessageId: message.graphMessageId,
         attachmentId,
@@ -81,7 +80,7 @@ function InboundEntry(props: { client: AgentDesktopServiceClient | undefined; in
           {listed.map((a) => (
             <li key={a.attachmentId} data-testid="attachment">
               <span class="name">{a.name}</span> <span class="muted">{formatBytes(a.sizeBytes)}</span>{' '}
-              {!props.client ? null : a.contentStored ? (
+              {!props.download ? null : a.contentStored ? (
                 <button
                   class="link"
                   disabled={downloading === a.attachmentId}
@@ -108,12 +107,8 @@ function InboundEntry(props: { client: AgentDesktopServiceClient | undefined; in
   );
 }
 
-/** The thread; without a desktop client (the supervisor's view) attachments are listed but not downloadable. */
-export function Thread(props: {
-  client: AgentDesktopServiceClient | undefined;
-  interactionId: string;
-  messages: ThreadMessage[];
-}) {
+/** The thread; attachments are downloaded the agent's or the supervisor's way (`download`), listed only without one. */
+export function Thread(props: { download: AttachmentDownloader | undefined; interactionId: string; messages: ThreadMessage[] }) {
   return (
     <section class="thread" aria-label="Conversation">
       {props.messages.map((entry, index) => {
@@ -121,7 +116,7 @@ export function Thread(props: {
           return (
             <InboundEntry
               key={entry.message.value.message?.graphMessageId ?? index}
-              client={props.client}
+              download={props.download}
               interactionId={props.interactionId}
               entry={entry.message.value}
             />

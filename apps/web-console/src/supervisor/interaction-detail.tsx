@@ -8,7 +8,8 @@ import {
   type InteractionRouterServiceClient,
   type ThreadMessage,
 } from '@mailroute/contracts';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { supervisorAttachmentDownloader } from '../api/attachments';
 import { toFailure } from '../api/errors';
 import { Thread } from '../desktop/thread';
 import { enumLabel, formatAddress, formatTime } from '../ui/format';
@@ -34,6 +35,7 @@ export function InteractionDetail(props: {
   const [queueId, setQueueId] = useState('');
   const [note, setNote] = useState('');
   const [tick, setTick] = useState(0);
+  const download = useMemo(() => supervisorAttachmentDownloader(router), [router]);
   useEffect(() => {
     let live = true;
     Promise.all([
@@ -219,7 +221,7 @@ export function InteractionDetail(props: {
         ))}
       </ol>
       <h3>Conversation</h3>
-      <Thread client={undefined} interactionId={interactionId} messages={messages} />
+      <Thread download={download} interactionId={interactionId} messages={messages} />
     </section>
   );
 }
