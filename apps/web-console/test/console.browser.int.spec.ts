@@ -230,6 +230,64 @@ describe('the agent desktop in Chromium', () => {
     }
   });
 
+  it("shows a message's remote images only when the agent asks, in a frame with its own policy that still runs nothing", async () => {
+    const hits: string[] = [];
+    const tracker: Server = createServer((request, response) => {
+      hits.push(request.url ?? '');
+      response.writeHead(200, { 'content-type': 'image/gif' });
+      // A 1×1 transparent GIF.
+      response.end(Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64'));
+    });
+    await new Promise<void>((resolve) => tracker.listen(0, '127.0.0.1', resolve));
+    const trackerUrl = `http://127.0.0.1:${(tracker.address() as AddressInfo).port}`;
+    try {
+      const tag = randomId('newsletter');
+      await stack.endpoints.admin.deliver(demoProfile.tenantId, support, {
+        from: 'news@shop.example',
+        subject: `Your order ${tag}`,
+        body: [
+          `<p>Your order ${tag} has shipped.</p>`,
+          `<img alt="logo" width="120" height="40" src="${trackerUrl}/logo.gif?${tag}">`,
+          `<img src="x" onerror="console.log('HOSTILE onerror ran')">`,
+        ].join('\n'),
+        bodyType: 'html',
+      });
+      const offer = page.locator('[data-testid=offer]', { hasText: tag });
+      await offer.waitFor({ timeout: 120_000 });
+      await offer.getByRole('button', { name: 'Accept' }).click();
+      const view = page.locator('[data-testid=interaction]');
+      await view.locator('#interaction-subject', { hasText: tag }).waitFor();
+      const blocked = view.locator('[data-testid=remote-images-blocked]');
+      await blocked.waitFor();
+      await shots.take(page, 'remote-images-blocked');
+      expect(hits).toEqual([]);
+
+      await blocked.getByRole('button', { name: 'Show remote images' }).click();
+      const frame = view.locator('[data-testid=mail-frame][data-remote-images=shown]');
+      await frame.waitFor();
+      await waitFor(() => hits.includes(`/logo.gif?${tag}`), { timeoutMs: 30_000, description: 'the remote image to load' });
+      const content = page.frameLocator('[data-testid=interaction] [data-testid=mail-frame][data-remote-images=shown]');
+      await content.locator('p', { hasText: tag }).waitFor();
+      await waitFor(
+        () =>
+          content.locator('img[alt=logo]').evaluate((image) => (image as unknown as { naturalWidth: number }).naturalWidth === 1),
+        { timeoutMs: 30_000, description: 'the image to be shown' },
+      );
+      await shots.take(page, 'remote-images-shown');
+      // The frame is still sealed: no allow-scripts, sanitized content, nothing ran.
+      expect(await frame.getAttribute('sandbox')).not.toContain('allow-scripts');
+      expect(await content.locator('[onerror]').count()).toBe(0);
+      expect(consoleLines.filter((line) => line.includes('HOSTILE'))).toEqual([]);
+      // Only the image of this message was fetched; the page's own policy is unchanged for every other frame.
+      expect(hits).toEqual([`/logo.gif?${tag}`]);
+      const frameResponse = await page.request.get(`${stack.consoleUrl}mail-frame.html`);
+      expect(frameResponse.headers()['content-security-policy']).toContain("default-src 'none'");
+      expect(frameResponse.headers()['content-security-policy']).not.toContain('script-src');
+    } finally {
+      tracker.close();
+    }
+  });
+
   it('recovers from a cut stream with the same work, and nothing is accepted twice', async () => {
     const tag = randomId('cut');
     const requestsBefore = requests.length;
@@ -318,10 +376,12 @@ describe('the supervisor console in Chromium', () => {
     await waiting.waitFor({ timeout: 60_000 });
     const before = Number(await waiting.textContent());
     const tag = randomId('waiting');
+    const receipt = randomBytes(200 * 1024);
     await stack.endpoints.admin.deliver(demoProfile.tenantId, support, {
       from: 'fay@customer.example',
       subject: `Refund ${tag}`,
       body: 'Where is it?',
+      attachments: [{ name: 'receipt.pdf', contentType: 'application/pdf', contentBase64: receipt.toString('base64') }],
     });
     await waitFor(async () => Number(await waiting.textContent()) === before + 1, {
       timeoutMs: 120_000,
@@ -339,6 +399,17 @@ describe('the supervisor console in Chromium', () => {
     await page.locator('[data-testid=interaction-row]', { hasText: tag }).getByRole('link').click();
     const detail = page.locator('[data-testid=interaction-detail]');
     await detail.locator('[data-testid=detail-state]', { hasText: 'Queued' }).waitFor({ timeout: 30_000 });
+    // The supervisor downloads the customer's attachment (GetInteractionAttachment) byte for byte.
+    const attachment = detail.locator('[data-testid=attachment]', { hasText: 'receipt.pdf' });
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      attachment.getByRole('button', { name: 'Download' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('receipt.pdf');
+    const downloaded = await readFile(await download.path());
+    expect(createHash('sha256').update(downloaded).digest('hex')).toBe(createHash('sha256').update(receipt).digest('hex'));
+    await attachment.scrollIntoViewIfNeeded();
+    await supervisorShots.take(page, 'interaction-detail-attachment');
     await detail.getByLabel('Agent to assign').selectOption('carol');
     await detail.getByRole('button', { name: 'Assign' }).click();
     await detail.locator('[data-testid=detail-state]', { hasText: 'Assigned' }).waitFor({ timeout: 30_000 });

@@ -5,6 +5,7 @@ import type { createConsoleAssets } from './assets/console-assets';
 import type { GrpcWebBridge } from './grpc-web/grpc-web-bridge';
 import type { UpstreamRoutes } from './grpc-web/upstream-routes';
 import { securityHeaders } from './http/content-security-policy';
+import { mailFramePagePath, serveMailFramePage } from './http/mail-frame-page';
 import { replyAttachmentUploadPath, type createReplyAttachmentUpload } from './uploads/reply-attachment-upload';
 
 export interface GatewayDeps {
@@ -67,6 +68,7 @@ export function createGatewayServer(deps: GatewayDeps): GatewayServer {
     }
     if (bridge.accepts(request)) return bridge.handle(request, response, pathname);
     if (pathname === replyAttachmentUploadPath) return upload(request, response, url);
+    if (pathname === mailFramePagePath) return serveMailFramePage(request, response);
     return assets(request, response, pathname);
   }
 

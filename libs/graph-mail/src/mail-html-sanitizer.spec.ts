@@ -29,6 +29,7 @@ function elementsOf(html: string): Element[] {
 }
 
 const allowedAttributes = new Set([
+  'data-remote-src',
   'href',
   'title',
   'colspan',
@@ -72,6 +73,8 @@ function expectHarmless(html: string, reader: MailHtmlReader): void {
       expect(allowedAttributes).toContain(name); // no event handler, no srcset/background/poster/action
       expect(value).not.toMatch(/javascript:|vbscript:|data:|expression|@import|url\s*\(/i);
       if (name === 'href') expect(value).toMatch(/^(https?:\/\/[^/]|mailto:)/i);
+      if (name === 'data-remote-src')
+        expect({ reader, remote: value }).toEqual({ reader: 'agent', remote: expect.stringMatching(/^https?:\/\/[^/]/) });
       if (name === 'src')
         expect({ reader, src: value }).toEqual({ reader: 'customer', src: expect.stringMatching(/^cid:[^:]+$/) });
       if (name === 'style') expect(value).not.toMatch(/[()\\@]/);
@@ -136,6 +139,19 @@ describe('sanitizeMailHtml', () => {
   it.each(cases('hostile'))('changes nothing when %s, sanitized for the %s, is sanitized again', (_name, reader, html) => {
     const once = sanitizeMailHtml(html, reader).html;
     expect(sanitizeMailHtml(once, reader).html).toBe(once);
+  });
+
+  it('keeps a remote image for agents only as an inert data-remote-src (http/https, normalised), never as src', () => {
+    const html =
+      '<img alt="logo" src="https://shop.example/logo.png?a=1&amp;b=2"><img src="http://t.example/o.gif"><img src="data:image/png;base64,AAAA"><img src="javascript:alert(1)"><img src="//cdn.example/p.gif">';
+    expect(sanitizeMailHtml(html, 'agent').html).toBe(
+      '<img alt="logo" data-remote-src="https://shop.example/logo.png?a=1&amp;b=2" /><img alt="" data-remote-src="http://t.example/o.gif" /><img alt="" /><img alt="" /><img alt="" />',
+    );
+    expect(sanitizeMailHtml(html, 'customer').html).toBe(
+      '<img alt="logo" /><img alt="" /><img alt="" /><img alt="" /><img alt="" />',
+    );
+    // A data-remote-src the sender wrote itself is checked like a src.
+    expect(sanitizeMailHtml('<img data-remote-src="javascript:alert(1)">', 'agent').html).toBe('<img alt="" />');
   });
 
   it('cuts the output to maxOutputBytes at a character boundary and says so', () => {

@@ -77,7 +77,7 @@ describe('inbound mapping', () => {
     expect(message.bodyTextTruncated).toBe(true);
   });
 
-  it('carries the HTML body sanitized for agents: formatting and cid: images kept, scripts, handlers and remote images gone', () => {
+  it('carries the HTML body sanitized for agents: formatting and cid: images kept, remote images held back, scripts and handlers gone', () => {
     const html =
       '<p onclick="x()">Hello <b>support</b></p><script>alert(1)</script><img src="https://tracker.example/o.gif"><img src="cid:photo1" alt="photo"><table><tr><td>A-1</td></tr></table>';
     const message = toInboundMessage(
@@ -86,7 +86,7 @@ describe('inbound mapping', () => {
       false,
     );
     expect(message.bodyHtml).toBe(
-      '<p>Hello <b>support</b></p><img alt="" /><img alt="photo" data-cid="photo1" /><table><tr><td>A-1</td></tr></table>',
+      '<p>Hello <b>support</b></p><img alt="" data-remote-src="https://tracker.example/o.gif" /><img alt="photo" data-cid="photo1" /><table><tr><td>A-1</td></tr></table>',
     );
     expect(message.bodyHtmlTruncated).toBe(false);
     expect(toInboundMessage({ id: 'g4', body: { contentType: 'text', content: 'plain' } }, [], false).bodyHtml).toBe('');

@@ -15,6 +15,7 @@ const DROPPED_ELEMENTS =
   'script, iframe, frame, frameset, object, embed, applet, base, meta, link, form, portal, noscript, template';
 const SAFE_LINK = /^(https?:|mailto:)/i;
 const REMOTE = /^(https?:)?\/\//i;
+const REMOTE_IMAGE = /^https?:\/\/[^/]/i;
 
 function frameCsp(allowRemoteImages: boolean): string {
   const images = allowRemoteImages ? 'data: https: http:' : 'data:';
@@ -44,7 +45,15 @@ export function prepareMailHtml(
   }
   for (const image of Array.from(doc.querySelectorAll('img, image, input[type=image], video, audio, source'))) {
     const src = image.getAttribute('src') ?? '';
-    if (/^cid:/i.test(src)) {
+    // The router's sanitizer keeps a remote image as an inert data-remote-src (http/https only).
+    const heldBack = image.getAttribute('data-remote-src') ?? '';
+    if (!src && REMOTE_IMAGE.test(heldBack)) {
+      if (options.allowRemoteImages) image.setAttribute('src', heldBack);
+      else {
+        blockedImages += 1;
+        image.setAttribute('data-blocked', 'remote image');
+      }
+    } else if (/^cid:/i.test(src)) {
       const id = decodeURIComponent(src.slice(4)).replace(/^<|>$/g, '');
       const dataUrl = options.cidImages[id];
       if (dataUrl) image.setAttribute('src', dataUrl);

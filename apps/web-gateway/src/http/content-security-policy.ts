@@ -6,7 +6,9 @@
  * - `style-src-attr 'unsafe-inline'`: sanitized mail keeps `style` attributes (their values are
  *   limited by the mail sanitizer's allow-list, no `url()`); `<style>` elements stay blocked;
  * - images from the gateway, `data:` and `blob:` (inline `cid:` images are shown from the stored
- *   attachment as blob URLs) — never from another origin, so remote images in mail load nothing;
+ *   attachment as blob URLs) — never from another origin, so remote images in mail load nothing
+ *   (a message whose remote images the agent allows is shown in /mail-frame.html, which has a policy
+ *   of its own: http/mail-frame-page.ts);
  * - fetches to the gateway and to the Entra authority's origin (msal-browser redeems the sign-in
  *   code there) and frames of the authority (msal-browser's silent renewal); nothing else remote;
  * - frames: the sandboxed mail frame is a `srcdoc` (or `blob:`) frame, which inherits this policy,
