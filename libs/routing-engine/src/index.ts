@@ -32,6 +32,7 @@ export {
 } from './routing-rules';
 export {
   createQueuePolicy,
+  defaultQueuePolicy,
   escalationDueAt,
   type EscalationPolicyStep,
   type QueueHoursPolicy,

@@ -7,25 +7,19 @@ import {
   type Interaction,
 } from '@mailroute/contracts';
 import type { EventBus } from '@mailroute/messaging';
-import {
-  FailedPreconditionError,
-  idRules,
-  readId,
-  NotFoundError,
-  PermissionDeniedError,
-  UnauthenticatedError,
-  ValidationError,
-} from '@mailroute/platform';
-import { readPageRequest, encodePageToken, type InteractionRecord } from '@mailroute/persistence';
+import { idRules, readId, PermissionDeniedError, UnauthenticatedError, ValidationError } from '@mailroute/platform';
+import { readPageRequest, encodePageToken } from '@mailroute/persistence';
 import { createAgentDirectory, type AgentCallContext } from '../auth/agent-caller';
 import { findVisible, heldBy } from '../desktop/agent-access';
 import type { DesktopHub } from '../desktop/desktop-hub';
 import { offerFromInteraction } from '../desktop/desktop-hub';
 import type { HtmlSanitizer } from '../desktop/html-sanitizer';
 import { createPresence } from '../desktop/presence';
+import { createHeldInteractions } from '../desktop/held-interactions';
+import { createOfferAnswers } from '../desktop/offer-answers';
 import { createDesktopAttachments } from '../desktop/desktop-attachments';
 import { createAgentReplies } from '../replies/agent-reply';
-import { offerIdOf, offerVersionOf, parseOfferId, toInteraction } from '../routing/interaction-mapping';
+import { offerIdOf, toInteraction } from '../routing/interaction-mapping';
 import type { RouterCore } from '../routing/router-core';
 import { createDesktopTemplateHandlers } from './desktop-templates';
 import { listThreadMessages } from './thread-messages';
@@ -46,7 +40,6 @@ export interface DesktopHandlerDeps {
 }
 
 const S = InteractionState;
-const held = heldBy;
 
 /** AgentDesktopService: the agent's stream and actions; every lookup is scoped to the caller's tenant and agent. */
 export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopServiceImplementation<AgentCallContext> {
@@ -54,6 +47,8 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
   const presenceOf = createPresence({ core, stores, hub });
   /** One cached agent list per tenant for every stream of this replica (a disabled or deleted agent's stream ends). */
   const agents = createAgentDirectory({ config: core.config });
+  const offers = createOfferAnswers({ core, stores });
+  const held = createHeldInteractions({ core, stores });
   const replies = createAgentReplies({ core, stores });
   const attachments = createDesktopAttachments({ stores, clock: core.clock, uploadTtlMs: deps.uploadTtlMs });
 
@@ -110,7 +105,7 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
           if (record.state === S.INTERACTION_STATE_OFFERED && record.offeredAgentId === context.agentId) {
             session.offers.set(record.interactionId, offerIdOf(record));
             pendingOffers.push(offerFromInteraction(offerIdOf(record), toInteraction(record)));
-          } else if (held(record, context.agentId)) {
+          } else if (heldBy(record, context.agentId)) {
             session.held.add(record.interactionId);
             assigned.push(toInteraction(record));
           }
@@ -173,129 +168,16 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
       }
     },
 
-    async accept(request, context) {
-      const parsed = parseOfferId(request.offerId);
-      if (!parsed) throw new ValidationError('offer_id', 'is not an offer id');
-      const accepted = await core
-        .rereadOnConflict(context.tenantId, parsed.interactionId, async (record) => {
-          if (held(record, context.agentId) && record.version > parsed.version) return record;
-          if (
-            record.state !== S.INTERACTION_STATE_OFFERED ||
-            record.offeredAgentId !== context.agentId ||
-            offerVersionOf(record) !== parsed.version
-          ) {
-            if (record.offeredAgentId !== context.agentId && record.agentId !== context.agentId)
-              throw new NotFoundError('offer', request.offerId);
-            throw new FailedPreconditionError('the offer expired or was revoked');
-          }
-          const next = await core.applyChange(
-            record,
-            { type: 'accept', at: core.clock(), agentId: context.agentId },
-            { actorName: context.agentName },
-          );
-          if (next) await core.markSlotAssigned(context.tenantId, context.agentId, record.interactionId);
-          return next ?? 'retry';
-        })
-        .catch((error: unknown) => {
-          if (error instanceof NotFoundError) throw new NotFoundError('offer', request.offerId);
-          throw error;
-        });
-      if (!accepted) throw new FailedPreconditionError('the offer expired or was revoked');
-      return { interaction: toInteraction(accepted) };
-    },
+    accept: async (request, context) => ({ interaction: await offers.accept(context, request) }),
 
-    async decline(request, context) {
-      const parsed = parseOfferId(request.offerId);
-      if (!parsed) throw new ValidationError('offer_id', 'is not an offer id');
-      if (request.reason.length > 256) throw new ValidationError('reason', 'must be at most 256 characters');
-      const record = await stores.interactions.get(context.tenantId, parsed.interactionId);
-      if (!record) throw new NotFoundError('offer', request.offerId);
-      if (
-        record.state !== S.INTERACTION_STATE_OFFERED ||
-        record.offeredAgentId !== context.agentId ||
-        offerVersionOf(record) !== parsed.version
-      )
-        return {};
-      const next = await core
-        .applyChange(
-          record,
-          { type: 'decline', at: core.clock(), agentId: context.agentId },
-          { note: request.reason, actorName: context.agentName },
-        )
-        .catch(() => undefined);
-      if (next) {
-        await core.releaseSlot(context.tenantId, context.agentId, record.interactionId);
-        core.notifyWork(context.tenantId);
-      }
+    decline: async (request, context) => {
+      await offers.decline(context, request);
       return {};
     },
 
-    async complete(request, context) {
-      if (request.dispositionCode.length > 64) throw new ValidationError('disposition_code', 'must be at most 64 characters');
-      if (request.note.length > 4096) throw new ValidationError('note', 'must be at most 4096 characters');
-      await visible(context, request.interactionId);
-      const done = await core.rereadOnConflict(context.tenantId, request.interactionId, async (record) => {
-        if (record.state === S.INTERACTION_STATE_COMPLETED && record.agentId === context.agentId) return record;
-        if (!held(record, context.agentId)) throw new NotFoundError('interaction', request.interactionId);
-        return (
-          (await core.applyChange(
-            record,
-            { type: 'complete', at: core.clock(), by: { kind: 'agent', agentId: context.agentId } },
-            {
-              note: request.note,
-              actorName: context.agentName,
-              patch: { dispositionCode: request.dispositionCode },
-            },
-          )) ?? 'retry'
-        );
-      });
-      await core.releaseSlot(context.tenantId, context.agentId, request.interactionId);
-      core.notifyWork(context.tenantId);
-      if (!done) throw new NotFoundError('interaction', request.interactionId);
-      return { interaction: toInteraction(done) };
-    },
+    complete: async (request, context) => ({ interaction: await held.complete(context, request) }),
 
-    async transfer(request, context) {
-      const target = request.target?.target;
-      if (!target) throw new ValidationError('target', 'is required');
-      if (request.note.length > 4096) throw new ValidationError('note', 'must be at most 4096 characters');
-      const record = await visible(context, request.interactionId);
-      if (!held(record, context.agentId)) throw new NotFoundError('interaction', request.interactionId);
-      const by = { kind: 'agent' as const, agentId: context.agentId };
-      let next: InteractionRecord | undefined;
-      if (target.$case === 'queueId') {
-        if (!(await core.config.get(context.tenantId, 'queue', target.value))) throw new NotFoundError('queue', target.value);
-        next = await core.applyChange(
-          record,
-          { type: 'transfer-to-queue', at: core.clock(), queueId: target.value, by },
-          { note: request.note, actorName: context.agentName },
-        );
-      } else {
-        const view = (await core.agentViews(context.tenantId)).get(target.value);
-        if (!view) throw new NotFoundError('agent', target.value);
-        if (!view.snapshot.enabled || view.snapshot.presence === AgentPresence.AGENT_PRESENCE_OFFLINE)
-          throw new FailedPreconditionError(`agent ${target.value} cannot take it now`);
-        const claim = await core.claimSlot(context.tenantId, target.value, view.snapshot.capacity, record.interactionId, 'offer');
-        if (!claim) throw new FailedPreconditionError(`agent ${target.value} has no free capacity`);
-        const queues = await core.queuePolicies(context.tenantId);
-        const timeout = queues.get(record.queueId ?? '')?.policy.offerTimeoutMs ?? 60_000;
-        next = await core
-          .applyChange(
-            record,
-            { type: 'transfer-to-agent', at: core.clock(), agentId: target.value, expiresAt: core.clock() + timeout, by },
-            { note: request.note, actorName: context.agentName, patch: { offerReason: 3, offerNote: request.note } },
-          )
-          .catch(async (error: unknown) => {
-            await core.undoClaim(claim);
-            throw error;
-          });
-        if (!next) await core.undoClaim(claim);
-      }
-      if (!next) throw new FailedPreconditionError('the interaction changed meanwhile; try again', { retryable: true });
-      await core.releaseSlot(context.tenantId, context.agentId, record.interactionId);
-      core.notifyWork(context.tenantId);
-      return { interaction: toInteraction(next) };
-    },
+    transfer: async (request, context) => ({ interaction: await held.transfer(context, request) }),
 
     reply: (request, context) => replies.reply(context, request),
 

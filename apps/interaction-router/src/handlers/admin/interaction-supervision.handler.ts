@@ -1,7 +1,7 @@
 import { InteractionState } from '@mailroute/contracts';
 import { ConflictError, FailedPreconditionError, NotFoundError, ValidationError } from '@mailroute/platform';
 import type { InteractionRecord } from '@mailroute/persistence';
-import { checkDirectOffer } from '@mailroute/routing-engine';
+import { checkDirectOffer, defaultQueuePolicy } from '@mailroute/routing-engine';
 import { toInteraction } from '../../routing/interaction-mapping';
 import type { AdminContext, AdminHandlers } from './admin-context';
 
@@ -34,7 +34,7 @@ export function createInteractionSupervisionHandlers(
     const previousHolder = record.state === S.INTERACTION_STATE_OFFERED ? record.offeredAgentId : record.agentId;
     const by = supervisor(context);
     const queues = await core.queuePolicies(context.tenantId);
-    const timeout = queues.get(record.queueId ?? '')?.policy.offerTimeoutMs ?? 60_000;
+    const timeout = queues.get(record.queueId ?? '')?.policy.offerTimeoutMs ?? defaultQueuePolicy.offerTimeoutMs;
     let next: InteractionRecord | undefined;
     try {
       next = request.offer
