@@ -119,3 +119,30 @@ describe('module boundaries', () => {
     expect(contracts).not.toContainEqual(expect.objectContaining({ ruleId: 'no-restricted-syntax' }));
   });
 });
+
+describe("test and bench code live outside src (an app's test/ and bench/ folders, held to the spec rules)", () => {
+  // Test support as the router's harness and bench body are written: the shared test helpers plus a lib.
+  const harness =
+    "import { InProcessEventBus } from '@mailroute/messaging';\nimport { waitFor } from '@mailroute/testing';\nexport const h = [InProcessEventBus, waitFor];\n";
+
+  it('fails a harness or bench body kept in production src/ (where the test helpers are off limits)', async () => {
+    for (const file of [
+      'apps/interaction-router/src/testing/router-harness.ts',
+      'apps/interaction-router/src/metrics/queue-bench.ts',
+    ]) {
+      const messages = await lint(file, harness);
+      expect(messages).toContainEqual(
+        expect.objectContaining({
+          ruleId: '@nx/enforce-module-boundaries',
+          message: expect.stringContaining('can only depend on libs tagged with'),
+        }),
+      );
+    }
+  });
+
+  it("passes the same code in the app's test/ and bench/ folders", async () => {
+    for (const file of ['apps/interaction-router/test/router-harness.ts', 'apps/interaction-router/bench/queue-bench.ts']) {
+      expect(await lint(file, harness)).toEqual([]);
+    }
+  });
+});
