@@ -7,6 +7,7 @@ import { createMailboxDiagnosis } from './diagnosis/mailbox-diagnosis';
 import { createMailboxFetchCore, type MailboxFetchCore } from './mailbox-fetch';
 import { createMailboxFetchMetrics } from './metrics/mailbox-fetch.metrics';
 import { createServer } from './server';
+import { createPushIntake, type PushIntake, type PushSettings } from './push/push-intake';
 import type { MailboxFetchStores } from './store/mailbox-fetch.stores';
 import type { SyncRuntimeOptions } from './sync/sync-runtime';
 
@@ -38,14 +39,18 @@ export interface MailboxFetchSettings {
   runtime?: Partial<SyncRuntimeOptions> & { maxPagesPerTurn?: number };
   /** Deadline of unary calls that arrive without one. */
   defaultDeadlineMs?: number;
+  /** Graph change notifications (subscriptions, the notification endpoint); unset = polling only. */
+  push?: PushSettings;
 }
 
 export interface ComposedMailboxFetch {
   /** The gRPC server (MailboxFetchService, health, reflection), not yet listening. */
   server: GrpcServer;
   core: MailboxFetchCore;
-  /** Starts the background sync (lease scans, turns). */
-  start(): void;
+  /** Subscriptions and the notification endpoint. */
+  push: PushIntake;
+  /** Starts the background sync (lease scans, turns), the subscriptions and the notification endpoint. */
+  start(): Promise<void>;
   /** Lets running turns finish and releases every lease; the adapters stay open. */
   stop(): Promise<void>;
 }
@@ -80,6 +85,14 @@ export function composeMailboxFetch(adapters: MailboxFetchAdapters, settings: Ma
     ...(instruments ? { onIngested: instruments.onIngested } : {}),
   });
   holder.core = core;
+  const push = createPushIntake({
+    stores: adapters.stores,
+    graph,
+    runtime: core.runtime,
+    logger,
+    clock: Date.now,
+    settings: settings.push ?? {},
+  });
   const server = createServer({
     logger,
     core,
@@ -90,12 +103,17 @@ export function composeMailboxFetch(adapters: MailboxFetchAdapters, settings: Ma
   return {
     server,
     core,
-    start: () => {
+    push,
+    start: async () => {
       void moveLegacyAttachmentContent(adapters.stores, logger).catch((error: unknown) =>
         logger.error({ err: error }, 'mailbox-fetch: moving stored attachment content to the blob store failed'),
       );
       core.runtime.start();
+      await push.start();
     },
-    stop: () => core.runtime.stop(),
+    stop: async () => {
+      await push.stop();
+      await core.runtime.stop();
+    },
   };
 }

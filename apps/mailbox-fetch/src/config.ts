@@ -1,4 +1,4 @@
-import { addConfigProblem, env, parseApiKeys } from '@mailroute/platform';
+import { addConfigProblem, env, parseApiKeys, parseEncryptionKeys } from '@mailroute/platform';
 import { z } from 'zod';
 
 const apiKeys = env.parsed(parseApiKeys);
@@ -60,9 +60,36 @@ export const configSchema = z
     MAILBOX_FETCH_METRICS_HOST: z.string().default('127.0.0.1'),
     /** Replica id in leases and status; default `<hostname>-<pid>`. */
     MAILBOX_FETCH_REPLICA_ID: z.string().optional(),
+    /**
+     * Public HTTPS base URL Microsoft Graph posts change notifications to (`<url>/notifications`,
+     * `<url>/lifecycle`): the ingress in front of the notification endpoint. Unset: every mailbox polls.
+     */
+    MAILBOX_FETCH_PUSH_PUBLIC_URL: z
+      .url()
+      .regex(/^https:\/\//, 'must be an https:// URL (Graph posts only to HTTPS)')
+      .optional(),
+    /** Key ring sealing each subscription's clientState: `id:base64key[,…]` (32-byte keys). Required with a public URL. */
+    MAILBOX_FETCH_PUSH_CLIENT_STATE_KEYS: env.parsed(parseEncryptionKeys).optional(),
+    /** Notification endpoint (HTTPS) listen address and port. */
+    MAILBOX_FETCH_PUSH_HOST: z.string().default('127.0.0.1'),
+    MAILBOX_FETCH_PUSH_PORT: env.port(8443),
+    /** PEM certificate chain and key of the notification endpoint. Required with a public URL. */
+    MAILBOX_FETCH_PUSH_TLS_CERT_FILE: z.string().optional(),
+    MAILBOX_FETCH_PUSH_TLS_KEY_FILE: z.string().optional(),
+    /** Poll interval of a mailbox with a live subscription (the safety net). Default 15 min. */
+    MAILBOX_FETCH_SAFETY_NET_POLL_MS: env.int({ min: 10_000, max: 86_400_000, default: 900_000 }),
   })
   .superRefine((config, context) => {
     if (config.MAILBOX_FETCH_STORE === 'mongodb' && !config.MAILBOX_FETCH_MONGODB_URL) {
       addConfigProblem(context, 'MAILBOX_FETCH_MONGODB_URL', 'is required when MAILBOX_FETCH_STORE=mongodb');
+    }
+    if (config.MAILBOX_FETCH_PUSH_PUBLIC_URL) {
+      for (const name of [
+        'MAILBOX_FETCH_PUSH_CLIENT_STATE_KEYS',
+        'MAILBOX_FETCH_PUSH_TLS_CERT_FILE',
+        'MAILBOX_FETCH_PUSH_TLS_KEY_FILE',
+      ] as const) {
+        if (!config[name]) addConfigProblem(context, name, 'is required when MAILBOX_FETCH_PUSH_PUBLIC_URL is set');
+      }
     }
   });

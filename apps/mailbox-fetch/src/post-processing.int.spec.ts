@@ -54,7 +54,7 @@ describe('mailbox-fetch post-processing through the running service', () => {
         },
       },
     );
-    service.start();
+    await service.start();
     client = createGrpcClient(MailboxFetchServiceDefinition, `127.0.0.1:${await service.server.listen('127.0.0.1', 0)}`, {
       deadlineMs: 30_000,
     });

@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { InProcessEventBus, KafkaEventBus, kafkaSecurityFromConfig, type EventBus } from '@mailroute/messaging';
 import {
   createAuthBrokerTokenClient,
+  createSecretBox,
   grpcClientCredentials,
   startMetrics,
   type Logger,
@@ -60,6 +62,14 @@ export async function wireMailboxFetch(
     credentials: grpcClientCredentials(config),
   });
   const replicaId = config.MAILBOX_FETCH_REPLICA_ID ?? `${hostname()}-${process.pid}`;
+  const clientStateKeys = config.MAILBOX_FETCH_PUSH_CLIENT_STATE_KEYS;
+  const pushTls =
+    config.MAILBOX_FETCH_PUSH_TLS_CERT_FILE && config.MAILBOX_FETCH_PUSH_TLS_KEY_FILE
+      ? {
+          cert: readFileSync(config.MAILBOX_FETCH_PUSH_TLS_CERT_FILE, 'utf8'),
+          key: readFileSync(config.MAILBOX_FETCH_PUSH_TLS_KEY_FILE, 'utf8'),
+        }
+      : undefined;
   const service = composeMailboxFetch(
     { stores, bus, tokens, logger, meter: metrics.meter },
     {
@@ -76,11 +86,21 @@ export async function wireMailboxFetch(
         maxMailboxes: config.MAILBOX_FETCH_MAX_MAILBOXES,
         pollIntervalCapMs: config.MAILBOX_FETCH_POLL_INTERVAL_CAP_MS,
         errorBackoffMaxMs: config.MAILBOX_FETCH_ERROR_BACKOFF_MAX_MS,
+        safetyNetPollIntervalMs: config.MAILBOX_FETCH_SAFETY_NET_POLL_MS,
+      },
+      push: {
+        options: { publicUrl: config.MAILBOX_FETCH_PUSH_PUBLIC_URL },
+        secrets: clientStateKeys?.[0]
+          ? createSecretBox({ keys: clientStateKeys, activeKeyId: clientStateKeys[0].id })
+          : undefined,
+        endpoint: pushTls
+          ? { host: config.MAILBOX_FETCH_PUSH_HOST, port: config.MAILBOX_FETCH_PUSH_PORT, tls: pushTls }
+          : undefined,
       },
       defaultDeadlineMs: config.GRPC_DEFAULT_DEADLINE_MS,
     },
   );
-  service.start();
+  await service.start();
   logger.info(
     {
       replicaId,

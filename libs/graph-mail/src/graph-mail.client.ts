@@ -8,11 +8,14 @@ import type {
   GraphAttachment,
   GraphMailFolder,
   GraphMessage,
+  GraphSubscription,
+  GraphSubscriptionRequest,
   GraphThrottleObserver,
   GraphTokenProvider,
   MailboxTarget,
 } from './graph-mail.types';
 import { throttleEventOf } from './graph-mail.types';
+import { subscriptionCalls } from './graph-subscription.calls';
 import { createMailboxLimiter, throttlePauseWithoutRetryAfterMs, type MailboxLimiter } from './mailbox-limiter';
 
 /** Fields read from every delta item: enough to recognise a message already ingested. */
@@ -86,6 +89,13 @@ export interface MailboxGraph {
   resolveFolderPath(path: string, create: boolean): Promise<GraphMailFolder | undefined>;
   /** Application or delegated permissions the current token carries (from its claims; empty when opaque). */
   tokenPermissions(): Promise<string[]>;
+  /** POST /subscriptions on a folder's messages (Graph validates the notification URLs first); immutable ids. */
+  createSubscription(request: GraphSubscriptionRequest): Promise<GraphSubscription>;
+  /** PATCH /subscriptions/{id} with a new expiration; a 404 when Graph removed it. */
+  renewSubscription(id: string, expiration: Date): Promise<GraphSubscription>;
+  /** DELETE /subscriptions/{id} (one already gone counts as deleted); POST …/reauthorize. */
+  deleteSubscription(id: string): Promise<void>;
+  reauthorizeSubscription(id: string): Promise<void>;
 }
 
 /** Options of one mailbox's operations. */
@@ -164,7 +174,14 @@ export function createGraphMailClient(options: GraphMailClientOptions): GraphMai
               refused = { error };
               throw error;
             }
-            const request = build((path) => (path.startsWith('https://') ? path : `${base}/v1.0/${userSegment}/${path}`))
+            // `/subscriptions…` is addressed from the version root, everything else under the mailbox's user.
+            const request = build((path) =>
+              path.startsWith('https://')
+                ? path
+                : path.startsWith('/')
+                  ? `${base}/v1.0${path}`
+                  : `${base}/v1.0/${userSegment}/${path}`,
+            )
               .header('Authorization', `Bearer ${token.accessToken}`)
               .option('signal', AbortSignal.timeout(settings.requestTimeoutMs));
             return await run(request);
@@ -359,6 +376,7 @@ export function createGraphMailClient(options: GraphMailClientOptions): GraphMai
         lastToken = token;
         return permissionsOf(lastToken);
       },
+      ...subscriptionCalls(call, client, target),
     };
   }
 

@@ -131,3 +131,22 @@ export function throttleEventOf(
     return { target, status: 503, retryAfterMs: error.retryAfterMs, what };
   return undefined;
 }
+
+/** What mailbox-fetch subscribes to: a folder's messages, notifications to `notificationUrl`. */
+export interface GraphSubscriptionRequest {
+  folderId: string;
+  /** `created` or `created,updated`. */
+  changeType: string;
+  notificationUrl: string;
+  lifecycleNotificationUrl: string;
+  expiration: Date;
+  /** A secret of this subscription (at most 128 characters), echoed in every notification. */
+  clientState: string;
+}
+
+/** A Graph subscription as created or renewed. */
+export interface GraphSubscription {
+  id: string;
+  expirationDateTime: string;
+  resource?: string;
+}

@@ -11,6 +11,8 @@ export {
   type GraphMessage,
   type GraphPrincipal,
   type GraphRecipient,
+  type GraphSubscription,
+  type GraphSubscriptionRequest,
   type GraphThrottleEvent,
   type GraphThrottleObserver,
   type GraphTokenProvider,

@@ -56,7 +56,7 @@ describe('mailbox-fetch metrics on /metrics (graph sandbox, FerretDB, Kafka)', (
         },
       },
     );
-    composed.start();
+    await composed.start();
   }, 90_000);
 
   afterAll(async () => {

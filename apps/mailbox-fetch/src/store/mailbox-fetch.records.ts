@@ -79,6 +79,17 @@ export interface MailboxStatusRecord {
   lastIngestedAt?: number | undefined;
   lastFullResyncAt?: number | undefined;
   kind?: number | undefined;
+  /** How new mail is noticed: a live Graph subscription (push) or polling alone, and why (push/intake-mode.ts). */
+  intake?: IntakeRecord | undefined;
+}
+
+/** The intake mode of a mailbox, shown in its sync status. */
+export interface IntakeRecord {
+  mode: 'push' | 'polling';
+  /** Why polling (no public notification URL, subscription refused, …); empty in push mode. */
+  reason: string;
+  /** When the live subscription expires (push mode). */
+  subscriptionExpiresAt?: number | undefined;
 }
 
 /** The unique record of one ingested e-mail: tenant + mailbox + internetMessageId (or Graph id). */

@@ -23,6 +23,7 @@ import type {
   SyncRequestRecord,
 } from './mailbox-fetch.records';
 import type { LeaseDocument } from '../sync/mailbox-lease';
+import type { GraphSubscriptionIndexRecord, GraphSubscriptionRecord } from '../push/subscription.records';
 
 /** Every table mailbox-fetch keeps. Only unique inserts are relied on for atomicity (FerretDB v1). */
 export interface MailboxFetchStores {
@@ -43,6 +44,9 @@ export interface MailboxFetchStores {
   leases: DocumentTable<LeaseDocument>;
   /** Replica heartbeats (owner liveness, ReplicaLiveness in libs/persistence). */
   liveness: DocumentTable<LivenessDocument>;
+  /** Graph subscriptions by mailbox key, and their index by subscription id (push/subscription-manager.ts). */
+  subscriptions: DocumentTable<GraphSubscriptionRecord>;
+  subscriptionIndex: DocumentTable<GraphSubscriptionIndexRecord>;
   close(): Promise<void>;
 }
 
@@ -56,6 +60,8 @@ const names = {
   syncRequests: 'mf_sync_requests',
   leases: 'mf_mailbox_leases',
   liveness: 'mf_replica_liveness',
+  subscriptions: 'mf_graph_subscriptions',
+  subscriptionIndex: 'mf_graph_subscription_index',
 } as const;
 
 /** Every table of mailbox-fetch, each made by `table` (one adapter's constructor). */
@@ -70,6 +76,8 @@ function tables(table: <T extends object>(name: string) => DocumentTable<T>): Om
     syncRequests: table(names.syncRequests),
     leases: table(names.leases),
     liveness: table(names.liveness),
+    subscriptions: table(names.subscriptions),
+    subscriptionIndex: table(names.subscriptionIndex),
   };
 }
 

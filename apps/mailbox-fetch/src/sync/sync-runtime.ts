@@ -6,7 +6,12 @@
 import { MailboxSyncState } from '@mailroute/contracts';
 import { ReplicaLiveness } from '@mailroute/persistence';
 import { backoffDelayMs, isRetryable, type Logger } from '@mailroute/platform';
-import { type MailboxRecord, type MailboxStatusRecord, type SyncRequestRecord } from '../store/mailbox-fetch.records';
+import {
+  type IntakeRecord,
+  type MailboxRecord,
+  type MailboxStatusRecord,
+  type SyncRequestRecord,
+} from '../store/mailbox-fetch.records';
 import { listAll, type MailboxFetchStores } from '../store/mailbox-fetch.stores';
 import { isHeld, MailboxLeases, ownerGoneIn, type MailboxLease } from './mailbox-lease';
 import { LostMailboxError, type MailboxSync } from './mailbox-sync';
@@ -30,6 +35,11 @@ export interface SyncRuntimeOptions {
   maxMailboxes: number;
   /** Caps every mailbox's poll interval (development and tests). Default: none. */
   pollIntervalCapMs?: number | undefined;
+  /**
+   * Poll interval of a mailbox with a live Graph subscription: notifications wake its delta sync, and a
+   * round this often catches whatever a notification missed. Default 15 min (never below the mailbox's own).
+   */
+  safetyNetPollIntervalMs: number;
   /**
    * First backoff after a failed turn (the project's backoff: doubles, equal jitter) up to
    * errorBackoffMaxMs. Default 1 s: a failure that clears at once (a dropped connection) costs a
@@ -62,6 +72,7 @@ export function defaultSyncRuntimeOptions(options: Partial<SyncRuntimeOptions> =
     errorBackoffBaseMs: 1_000,
     errorBackoffMaxMs: 300_000,
     dependencyBackoffMaxMs: 2_000,
+    safetyNetPollIntervalMs: 900_000,
     ...options,
     // At most the lease TTL: liveness adds nothing once the lease itself expires sooner.
     livenessTtlMs: Math.min(options.livenessTtlMs ?? 5_000, options.leaseTtlMs ?? 30_000),
@@ -128,8 +139,13 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
   let scanning: Promise<void> | undefined;
   const turns = new Set<Promise<void>>();
 
-  const pollOf = (mailbox: MailboxRecord) =>
-    Math.min(mailbox.pollIntervalMs, options.pollIntervalCapMs ?? Number.POSITIVE_INFINITY);
+  const pollOf = (entry: HeldMailbox) =>
+    Math.min(
+      entry.status.intake?.mode === 'push'
+        ? Math.max(entry.mailbox.pollIntervalMs, options.safetyNetPollIntervalMs)
+        : entry.mailbox.pollIntervalMs,
+      options.pollIntervalCapMs ?? Number.POSITIVE_INFINITY,
+    );
 
   async function saveStatus(entry: HeldMailbox): Promise<void> {
     await stores.statuses
@@ -298,7 +314,7 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
         entry.roundStartedAt = undefined;
         status.state = MailboxSyncState.MAILBOX_SYNC_STATE_HEALTHY;
         // A failed post-processing is retried when its backoff ends, not only at the next poll.
-        entry.nextSyncAt = Math.min(now + pollOf(entry.mailbox), result.postProcessingDueAt ?? Number.POSITIVE_INFINITY);
+        entry.nextSyncAt = Math.min(now + pollOf(entry), result.postProcessingDueAt ?? Number.POSITIVE_INFINITY);
       } else {
         status.state =
           result.phase === 'initial'
@@ -465,6 +481,20 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
       entry.nextSyncAt = clock();
       if (fullResync) entry.fullResyncPending = true;
       pump();
+      return true;
+    },
+    /**
+     * Records an owned mailbox's intake mode (push/polling and why) in its status; false when this
+     * replica does not own it. Going back to polling brings the next round forward to the poll interval.
+     */
+    async setIntake(key: string, intake: IntakeRecord): Promise<boolean> {
+      const entry = held.get(key);
+      if (!entry) return false;
+      const before = entry.status.intake;
+      entry.status.intake = intake;
+      if (intake.mode === 'polling' && before?.mode === 'push')
+        entry.nextSyncAt = Math.min(entry.nextSyncAt, clock() + pollOf(entry));
+      if (JSON.stringify(before) !== JSON.stringify(intake)) await saveStatus(entry);
       return true;
     },
     /** In-memory statuses of owned mailboxes (fresher than the stored ones). */

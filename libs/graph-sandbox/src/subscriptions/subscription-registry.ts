@@ -5,144 +5,26 @@ import type { SandboxState } from '../model/sandbox-state';
 import type { Clock } from '../shared/clock';
 import { newGuid } from '../shared/ids';
 import type { Logger } from '@mailroute/platform';
-import { createNotificationFaults, type NotificationFault, type NotificationFaults } from './notification-faults';
+import { createNotificationFaults, type NotificationFaults } from './notification-faults';
 import { postToSubscriber } from './notification-transport';
 
-export type ChangeType = 'created' | 'updated' | 'deleted';
-export type LifecycleEvent = 'reauthorizationRequired' | 'subscriptionRemoved' | 'missed';
+import {
+  invalidRequest,
+  isRecord,
+  maxClientStateLength,
+  notFound,
+  parseChangeTypes,
+  parseExpiration,
+  parseHttpsUrl,
+  resourceSegments,
+  validateNotificationUrl,
+} from './subscription-request';
+import type { ChangeType, DeliveryRecord, LifecycleEvent, SandboxSubscription, SubscriptionSettings } from './subscription.types';
 
-/** A Graph subscription on a mailbox's messages (one folder, or every folder for `/messages`). */
-export interface SandboxSubscription {
-  id: string;
-  tenantId: string;
-  applicationId: string;
-  creatorId: string;
-  mailboxId: string;
-  /** The watched folder; undefined watches every folder of the mailbox. */
-  folderId: string | undefined;
-  resource: string;
-  changeType: string;
-  changeTypes: ReadonlySet<ChangeType>;
-  notificationUrl: string;
-  lifecycleNotificationUrl: string | null;
-  clientState: string | null;
-  expirationMs: number;
-  /** Created with `Prefer: IdType="ImmutableId"`: notifications carry immutable ids. */
-  immutableIds: boolean;
-  /** After reauthorizationRequired, delivery pauses (changes are held) until the app reauthorizes or renews. */
-  paused: boolean;
-  held: Array<Record<string, unknown>>;
-  /** Messages the subscription has seen in the watched folder(s), to tell `created` from `updated`. */
-  seen: Set<string>;
-  lastSeq: number;
-}
+export { defaultSubscriptionSettings, toSubscriptionView } from './subscription.types';
+export type { ChangeType, DeliveryRecord, LifecycleEvent, SandboxSubscription, SubscriptionSettings } from './subscription.types';
 
-/** One POST the sandbox made (or withheld) to a subscriber: what the admin API's delivery log shows. */
-export interface DeliveryRecord {
-  subscriptionId: string;
-  kind: 'change' | 'lifecycle';
-  atMs: number;
-  items: number;
-  /** The subscriber's HTTP status, or `timeout` / `unreachable` / `dropped` (a fault withheld it). */
-  outcome: number | 'timeout' | 'unreachable' | 'dropped';
-  attempt: number;
-  faults: NotificationFault['kind'][];
-  lifecycleEvent?: LifecycleEvent;
-}
-
-/** Delivery knobs (sandbox options). */
-export interface SubscriptionSettings {
-  /** Outlook messages: 10,080 minutes (under 7 days) on Learn's subscription page today. */
-  maxLifetimeMinutes: number;
-  /** Graph gives the subscriber 10 s to echo the validation token. */
-  validationTimeoutMs: number;
-  /** Graph wants 2xx within 3 s; slower answers count as failures and are retried. */
-  notificationTimeoutMs: number;
-  /** Attempts per notification before it is dropped (Graph retries for up to 4 hours). */
-  notificationMaxAttempts: number;
-  /** First retry delay; doubles each attempt. */
-  notificationRetryBaseMs: number;
-  /** How often the sandbox looks for changes in watched folders. */
-  changeScanIntervalMs: number;
-}
-
-export const defaultSubscriptionSettings: SubscriptionSettings = {
-  maxLifetimeMinutes: 10_080,
-  validationTimeoutMs: 10_000,
-  notificationTimeoutMs: 3_000,
-  notificationMaxAttempts: 5,
-  notificationRetryBaseMs: 1_000,
-  changeScanIntervalMs: 25,
-};
-
-const maxClientStateLength = 128;
 const maxLogRecords = 5_000;
-const knownChangeTypes: readonly ChangeType[] = ['created', 'updated', 'deleted'];
-
-const invalidRequest = (message: string) => new GraphApiError({ status: 400, code: 'InvalidRequest', message });
-const notFound = () => new GraphApiError({ status: 404, code: 'ResourceNotFound', message: 'The object was not found.' });
-
-/** Graph's subscription JSON. */
-export function toSubscriptionView(subscription: SandboxSubscription) {
-  return {
-    id: subscription.id,
-    resource: subscription.resource,
-    applicationId: subscription.applicationId,
-    changeType: subscription.changeType,
-    clientState: subscription.clientState,
-    notificationUrl: subscription.notificationUrl,
-    notificationQueryOptions: null,
-    lifecycleNotificationUrl: subscription.lifecycleNotificationUrl,
-    expirationDateTime: new Date(subscription.expirationMs).toISOString(),
-    creatorId: subscription.creatorId,
-    includeResourceData: null,
-    latestSupportedTlsVersion: 'v1_2',
-    encryptionCertificate: null,
-    encryptionCertificateId: null,
-    notificationUrlAppId: null,
-  };
-}
-
-/** Normalizes `/users('x')/mailFolders('inbox')/messages` to segments. */
-function resourceSegments(resource: string): string[] {
-  return resource
-    .replace(/\(\s*'([^']*)'\s*\)/g, (_match, key: string) => `/${key}`)
-    .split('/')
-    .filter(Boolean);
-}
-
-function parseHttpsUrl(value: unknown, field: string): URL {
-  if (typeof value !== 'string' || value === '') throw invalidRequest(`The property '${field}' is required.`);
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw invalidRequest(`Invalid '${field}': '${value.slice(0, 200)}' is not an absolute URL.`);
-  }
-  if (url.protocol !== 'https:') throw invalidRequest(`Invalid '${field}': the URL must use https.`);
-  return url;
-}
-
-function parseExpiration(value: unknown, now: number, maxLifetimeMinutes: number): number {
-  const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
-  if (Number.isNaN(ms)) throw invalidRequest("The property 'expirationDateTime' must be an ISO 8601 date and time.");
-  if (ms <= now) throw invalidRequest('Subscription expiration must be in the future.');
-  if (ms > now + maxLifetimeMinutes * 60_000)
-    throw invalidRequest(`Subscription expiration can only be ${maxLifetimeMinutes} minutes in the future.`);
-  return ms;
-}
-
-function parseChangeTypes(value: unknown): ChangeType[] {
-  if (typeof value !== 'string' || value.trim() === '') throw invalidRequest("The property 'changeType' is required.");
-  const types = value.split(',').map((item) => item.trim());
-  for (const type of types)
-    if (!knownChangeTypes.includes(type as ChangeType)) throw invalidRequest(`'${type.slice(0, 40)}' is not a valid changeType.`);
-  return types as ChangeType[];
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The caller of a subscription request (from its verified token). */
 export interface SubscriptionCaller {
@@ -215,27 +97,8 @@ export function createSubscriptionRegistry(options: {
     return subscription;
   };
 
-  /** Graph's validation handshake: POST `?validationToken=`, 200 + the decoded token as text/plain, within 10 s. */
-  const validate = async (url: URL): Promise<void> => {
-    const token = `Validation: Testing client application reachability for subscription Request-Id: ${newGuid()}`;
-    const target = new URL(url);
-    target.searchParams.set('validationToken', token);
-    const answer = await postToSubscriber(target, {
-      body: '',
-      contentType: 'text/plain; charset=utf-8',
-      timeoutMs: settings.validationTimeoutMs,
-      trustedCaPems: options.trustedCaPems,
-    });
-    if (!answer.ok && answer.reason === 'timeout') throw invalidRequest('Subscription validation request timed out.');
-    if (!answer.ok || answer.status !== 200)
-      throw invalidRequest(
-        'Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.',
-      );
-    if (answer.body !== token)
-      throw invalidRequest(
-        'Subscription validation request failed. Response must exactly match validationToken query parameter.',
-      );
-  };
+  const validate = (url: URL) =>
+    validateNotificationUrl(url, { timeoutMs: settings.validationTimeoutMs, trustedCaPems: options.trustedCaPems });
 
   const resolveResource = (caller: SubscriptionCaller, resource: string): { mailbox: Mailbox; folderId: string | undefined } => {
     const segments = resourceSegments(resource);

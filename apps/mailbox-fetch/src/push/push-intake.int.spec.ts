@@ -1,0 +1,270 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Mailbox, type InboundEmail } from '@mailroute/contracts';
+import { createGraphMailClient, createMailboxLimiter, type GraphMailClient } from '@mailroute/graph-mail';
+import { events, fromEventMessage, KafkaEventBus, type Subscription } from '@mailroute/messaging';
+import { createLogger, createSecretBox } from '@mailroute/platform';
+import {
+  createSandboxMailTenant,
+  createSandboxTokenProvider,
+  createTestCertificateAuthority,
+  freePort,
+  randomId,
+  startTestGraphSandbox,
+  testInfra,
+  waitFor,
+  type SandboxMailTenant,
+} from '@mailroute/testing';
+import { createMailboxFetchCore, type MailboxFetchCore } from '../mailbox-fetch';
+import { mailboxKey } from '../store/mailbox-fetch.records';
+import { openMongoStores, type MailboxFetchStores } from '../store/mailbox-fetch.stores';
+import type { SyncRuntimeOptions } from '../sync/sync-runtime';
+import { createPushIntake, type PushIntake } from './push-intake';
+import type { PushOptions } from './subscription-manager';
+
+/**
+ * Push intake end to end: Graph subscriptions made in the graph sandbox (its validation handshake to the
+ * replica's HTTPS endpoint), notifications waking delta sync, InboundEmail events on Kafka, state in FerretDB.
+ */
+describe('mailbox-fetch push intake (graph sandbox, Kafka, FerretDB)', () => {
+  const logger = createLogger({ name: 'push-test', level: (process.env['MF_TEST_LOG'] as 'info' | undefined) ?? 'silent' });
+  let started: Awaited<ReturnType<typeof startTestGraphSandbox>>;
+  let bus: KafkaEventBus;
+  let consumer: Subscription;
+  let tls: { cert: string; key: string };
+  let graph: GraphMailClient;
+  const received: InboundEmail[] = [];
+  const tenants = new Map<string, SandboxMailTenant>();
+  const replicas: Array<{ core: MailboxFetchCore; push: PushIntake; stores: MailboxFetchStores }> = [];
+  const secrets = createSecretBox({ keys: [{ id: 'test', key: Buffer.alloc(32, 7) }], activeKeyId: 'test' });
+
+  beforeAll(async () => {
+    const ca = await createTestCertificateAuthority(await mkdtemp(path.join(tmpdir(), 'push-ca-')), 'push-test');
+    const leaf = ca.issue('notification-endpoint');
+    tls = { cert: leaf.cert, key: leaf.key };
+    started = await startTestGraphSandbox({ notificationCaCertsPem: [ca.ca], subscriptions: { notificationRetryBaseMs: 200 } });
+    bus = new KafkaEventBus({ brokers: testInfra().kafkaBrokers, clientId: randomId('push-test') });
+    await bus.ensureTopics([{ topic: events.inboundEmail.topic, partitions: 8 }]);
+    consumer = await bus.subscribe({
+      groupId: randomId('push-test-consumer'),
+      topics: [events.inboundEmail.topic],
+      fromBeginning: false,
+      handler: async (message) => {
+        received.push(fromEventMessage('inboundEmail', message));
+      },
+    });
+    await waitFor(() => consumer.assignments().length > 0, { timeoutMs: 30_000, description: 'consumer assignment' });
+    graph = createGraphMailClient({
+      tokens: createSandboxTokenProvider(started.endpoints, tenants),
+      limiter: createMailboxLimiter({ perMailbox: 3 }),
+      logger,
+    });
+  });
+
+  afterAll(async () => {
+    for (const { core, push, stores } of replicas) {
+      await push.stop().catch(() => undefined);
+      await core.runtime.stop().catch(() => undefined);
+      await stores.close().catch(() => undefined);
+    }
+    await consumer?.close({ graceMs: 0 });
+    await bus?.close();
+    await started?.sandbox.stop();
+  });
+
+  /** A replica: the core (sync runtime) and push intake with its own HTTPS endpoint on `port`. */
+  async function startReplica(
+    database: string,
+    replicaId: string,
+    setup: { port: number; publicPort?: number; runtime?: Partial<SyncRuntimeOptions>; push?: Partial<PushOptions> },
+  ) {
+    const stores = await openMongoStores({ url: testInfra().mongoUrl, database });
+    const core = createMailboxFetchCore({
+      stores,
+      graph,
+      bus,
+      logger,
+      replicaId,
+      options: { leaseTtlMs: 10_000, scanIntervalMs: 300, errorBackoffBaseMs: 200, errorBackoffMaxMs: 1_000, ...setup.runtime },
+    });
+    const push = createPushIntake({
+      stores,
+      graph,
+      runtime: core.runtime,
+      logger,
+      clock: Date.now,
+      settings: {
+        options: {
+          publicUrl: `https://127.0.0.1:${setup.publicPort ?? setup.port}/graph`,
+          checkIntervalMs: 300,
+          wakeDebounceMs: 300,
+          retryBaseMs: 500,
+          ...setup.push,
+        },
+        secrets,
+        endpoint: { host: '127.0.0.1', port: setup.port, tls },
+      },
+    });
+    replicas.push({ core, push, stores });
+    core.runtime.start();
+    await push.start();
+    return { core, push, stores };
+  }
+
+  async function newMailbox(core: MailboxFetchCore) {
+    const tenantId = randomId('tenant');
+    const sandbox = await createSandboxMailTenant(started.endpoints, { mailboxCount: 1 });
+    tenants.set(tenantId, sandbox);
+    const address = sandbox.mailboxes[0] ?? '';
+    // A long poll interval: within a test, only a notification (or the safety net) brings new mail in.
+    const mailbox = await core.createMailbox(
+      tenantId,
+      'support',
+      Mailbox.fromPartial({ address, pollInterval: { seconds: 3_600, nanos: 0 } }),
+    );
+    return { tenantId, sandbox, address, key: mailboxKey(tenantId, mailbox.mailboxId) };
+  }
+
+  const eventsOf = (tenantId: string) => received.filter((event) => event.tenantId === tenantId);
+  const subscriptionsOf = async (sandbox: SandboxMailTenant) =>
+    (await started.endpoints.subscriptions.list(sandbox.directoryId)).value;
+  async function livePush(core: MailboxFetchCore, key: string) {
+    await waitFor(() => core.runtime.statusOf(key)?.intake?.mode === 'push', { timeoutMs: 30_000, description: 'push mode' });
+  }
+  async function deliver(mailbox: { sandbox: SandboxMailTenant; address: string }, subject: string) {
+    await started.endpoints.admin.deliver(mailbox.sandbox.directoryId, mailbox.address, {
+      from: 'customer@example.org',
+      subject,
+      body: subject,
+    });
+  }
+  async function ingested(tenantId: string, subject: string) {
+    await waitFor(() => eventsOf(tenantId).some((event) => event.message?.subject === subject), {
+      timeoutMs: 30_000,
+      description: `InboundEmail "${subject}"`,
+    });
+  }
+
+  it('ingests mail from a notification without a poll, and duplicated or forged notifications create nothing extra', async () => {
+    const { core } = await startReplica(randomId('mf-push'), 'push-a', { port: await freePort() });
+    const mailbox = await newMailbox(core);
+    await livePush(core, mailbox.key);
+    const [subscription] = await subscriptionsOf(mailbox.sandbox);
+    expect(subscription).toMatchObject({
+      changeType: 'created',
+      notificationUrl: expect.stringMatching(/\/graph\/notifications$/),
+    });
+    // The safety net is 15 minutes and the mailbox's own interval an hour: only the notification can bring this in.
+    expect(core.runtime.statusOf(mailbox.key)?.nextSyncAt ?? 0).toBeGreaterThan(Date.now() + 600_000);
+
+    await deliver(mailbox, 'pushed');
+    await ingested(mailbox.tenantId, 'pushed');
+
+    await started.endpoints.subscriptions.addFault({ kind: 'duplicate', subscriptionId: subscription?.id });
+    await deliver(mailbox, 'duplicated');
+    await ingested(mailbox.tenantId, 'duplicated');
+    await started.endpoints.subscriptions.clearFaults();
+
+    const forgedBefore = replicas[0]?.push.counters?.forged ?? 0;
+    const acceptedBefore = replicas[0]?.push.counters?.accepted ?? 0;
+    await started.endpoints.subscriptions.addFault({ kind: 'forgeClientState', subscriptionId: subscription?.id });
+    await deliver(mailbox, 'forged');
+    await waitFor(() => (replicas[0]?.push.counters?.forged ?? 0) > forgedBefore, {
+      timeoutMs: 30_000,
+      description: 'forged seen',
+    });
+    await started.endpoints.subscriptions.clearFaults();
+    expect(replicas[0]?.push.counters?.accepted).toBe(acceptedBefore);
+    // The forged notification woke nothing: the mail waits for the next real notification.
+    expect(eventsOf(mailbox.tenantId).some((event) => event.message?.subject === 'forged')).toBe(false);
+    await deliver(mailbox, 'after the forgery');
+    await ingested(mailbox.tenantId, 'after the forgery');
+    expect(
+      eventsOf(mailbox.tenantId)
+        .map((event) => event.message?.subject)
+        .sort(),
+    ).toEqual(['after the forgery', 'duplicated', 'forged', 'pushed']);
+  });
+
+  it('catches a dropped notification in the safety-net round', async () => {
+    const { core } = await startReplica(randomId('mf-push'), 'push-b', {
+      port: await freePort(),
+      runtime: { safetyNetPollIntervalMs: 4_000, pollIntervalCapMs: 4_000 },
+    });
+    const mailbox = await newMailbox(core);
+    await livePush(core, mailbox.key);
+    await started.endpoints.subscriptions.addFault({ kind: 'drop', tenantId: mailbox.sandbox.directoryId });
+    await deliver(mailbox, 'dropped');
+    await ingested(mailbox.tenantId, 'dropped');
+    const deliveries = (await started.endpoints.subscriptions.deliveries()).value;
+    const ours = new Set((await subscriptionsOf(mailbox.sandbox)).map((item) => item.id));
+    expect(deliveries.filter((entry) => ours.has(entry.subscriptionId)).map((entry) => entry.outcome)).toEqual(['dropped']);
+    await started.endpoints.subscriptions.clearFaults();
+    expect(eventsOf(mailbox.tenantId)).toHaveLength(1);
+  });
+
+  it('renews a subscription before it expires, and recreates a removed one without losing mail', async () => {
+    const { core, stores } = await startReplica(randomId('mf-push'), 'push-c', {
+      port: await freePort(),
+      push: { subscriptionLifetimeMs: 6_000 },
+    });
+    const mailbox = await newMailbox(core);
+    await livePush(core, mailbox.key);
+    const first = await stores.subscriptions.get(mailbox.key);
+    await waitFor(async () => ((await stores.subscriptions.get(mailbox.key))?.renewedAt ?? 0) > 0, {
+      timeoutMs: 30_000,
+      description: 'renewal',
+    });
+    const renewed = await stores.subscriptions.get(mailbox.key);
+    expect(renewed?.subscriptionId).toBe(first?.subscriptionId);
+    expect(renewed?.expiresAt ?? 0).toBeGreaterThan(first?.expiresAt ?? 0);
+
+    await started.endpoints.subscriptions.signal(renewed?.subscriptionId ?? '', 'subscriptionRemoved');
+    await deliver(mailbox, 'while removed');
+    await ingested(mailbox.tenantId, 'while removed');
+    await waitFor(
+      async () => {
+        const now = await stores.subscriptions.get(mailbox.key);
+        return now !== undefined && now.subscriptionId !== renewed?.subscriptionId;
+      },
+      { timeoutMs: 30_000, description: 'a new subscription' },
+    );
+    await deliver(mailbox, 'after recreation');
+    await ingested(mailbox.tenantId, 'after recreation');
+    expect(eventsOf(mailbox.tenantId).map((event) => event.message?.subject)).toEqual(['while removed', 'after recreation']);
+  });
+
+  it('ingests mail once when the notification reaches a replica that does not own the mailbox', async () => {
+    const database = randomId('mf-push');
+    const owner = await startReplica(database, 'push-owner', { port: await freePort() });
+    const mailbox = await newMailbox(owner.core);
+    await livePush(owner.core, mailbox.key);
+    const other = await startReplica(database, 'push-other', { port: await freePort() });
+    expect(other.core.runtime.owned()).not.toContain(mailbox.key);
+    // The ingress sends this subscription's notifications to the other replica.
+    const [subscription] = await subscriptionsOf(mailbox.sandbox);
+    const otherPort = replicas.at(-1)?.push.port();
+    await fetchPatch(subscription?.id ?? '', `https://127.0.0.1:${otherPort}/graph/notifications`, mailbox);
+
+    await deliver(mailbox, 'via the other replica');
+    await ingested(mailbox.tenantId, 'via the other replica');
+    expect(other.push.counters?.accepted ?? 0).toBeGreaterThan(0);
+    expect(eventsOf(mailbox.tenantId)).toHaveLength(1);
+  });
+
+  /** Points a subscription at another URL, as Graph's PATCH allows (the sandbox validates it again). */
+  async function fetchPatch(subscriptionId: string, notificationUrl: string, mailbox: { tenantId: string }) {
+    const token = await createSandboxTokenProvider(started.endpoints, tenants).getToken(
+      mailbox.tenantId,
+      { kind: 'app-only', credentialsId: 'default' },
+      { forceRefresh: false },
+    );
+    const response = await fetch(`${started.endpoints.baseUrl}/v1.0/subscriptions/${subscriptionId}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${token.accessToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ notificationUrl }),
+    });
+    expect(response.status).toBe(200);
+  }
+});

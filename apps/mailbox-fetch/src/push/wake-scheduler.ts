@@ -1,0 +1,53 @@
+import type { Logger } from '@mailroute/platform';
+import type { MailboxFetchStores } from '../store/mailbox-fetch.stores';
+import type { SyncRuntime } from '../sync/sync-runtime';
+
+/**
+ * Turns notifications into delta rounds without trusting or multiplying them: the first wake-up of a
+ * mailbox starts a round at once; further ones within `debounceMs` coalesce into one round at the end of
+ * the window (a round already running is followed by at most one more). A mailbox another replica owns
+ * is woken through the store's SyncNow request, which its owner picks up on its next scan.
+ */
+export function createWakeScheduler(deps: {
+  runtime: Pick<SyncRuntime, 'wake'>;
+  stores: Pick<MailboxFetchStores, 'syncRequests'>;
+  logger: Logger;
+  clock: () => number;
+  debounceMs: number;
+}) {
+  const lastFired = new Map<string, number>();
+  const pending = new Map<string, NodeJS.Timeout>();
+  let stopped = false;
+
+  const fire = (key: string, fullResync: boolean) => {
+    pending.delete(key);
+    if (stopped) return;
+    lastFired.set(key, deps.clock());
+    if (deps.runtime.wake(key, fullResync)) return;
+    void deps.stores.syncRequests
+      .put(key, { requestedAt: deps.clock(), fullResync })
+      .catch((error: unknown) =>
+        deps.logger.warn({ err: error, mailbox: key }, 'mailbox-fetch: wake-up not forwarded to the owner'),
+      );
+  };
+
+  return {
+    /** Wakes `key`'s delta sync (debounced); `fullResync` re-reads the folder. */
+    wake(key: string, fullResync = false): void {
+      if (stopped || pending.has(key)) return;
+      const now = deps.clock();
+      const last = lastFired.get(key);
+      if (last === undefined || now - last >= deps.debounceMs) return fire(key, fullResync);
+      const timer = setTimeout(() => fire(key, fullResync), last + deps.debounceMs - now);
+      timer.unref();
+      pending.set(key, timer);
+    },
+    stop(): void {
+      stopped = true;
+      for (const timer of pending.values()) clearTimeout(timer);
+      pending.clear();
+    },
+  };
+}
+
+export type WakeScheduler = ReturnType<typeof createWakeScheduler>;
