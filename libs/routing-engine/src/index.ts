@@ -33,7 +33,6 @@ export {
 export {
   createQueuePolicy,
   defaultQueuePolicy,
-  escalationDueAt,
   type EscalationPolicyStep,
   type QueueHoursPolicy,
   type QueuePolicy,
@@ -78,7 +77,7 @@ export {
   validateCalendar,
 } from './business-calendar';
 export { type ICalendarHolidayImport, importICalendarHolidays } from './icalendar-holidays';
-export { nextSlaChangeAt, slaState, type FirstResponseDue, type ServiceLevelClock, type SlaState } from './sla-clock';
+export { slaState, type FirstResponseDue, type ServiceLevelClock, type SlaState } from './sla-clock';
 export {
   type MessageTemplateContent,
   type RenderedMessage,

@@ -37,7 +37,7 @@ export function defaultPushOptions(options: Partial<PushOptions> = {}): PushOpti
 }
 
 /** Why a mailbox without public URL polls: shown in its sync status. */
-export const noPublicUrlReason = 'no public notification URL is configured (MAILBOX_FETCH_PUSH_PUBLIC_URL)';
+const noPublicUrlReason = 'no public notification URL is configured (MAILBOX_FETCH_PUSH_PUBLIC_URL)';
 
 /** The longest a renewal may be put off: renew once less than half the lifetime is left. */
 const renewAtFraction = 0.5;

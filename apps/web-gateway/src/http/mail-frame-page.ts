@@ -10,7 +10,7 @@ export const mailFramePagePath = '/mail-frame.html';
  * repeats the frame's sandbox attribute, so even a top-level visit to the page runs nothing, and only
  * the console may frame it.
  */
-export const mailFramePolicy = [
+const mailFramePolicy = [
   "default-src 'none'",
   'img-src data: blob: https: http:',
   "style-src 'unsafe-inline'",

@@ -22,7 +22,7 @@ import {
 import type { ChangeType, DeliveryRecord, LifecycleEvent, SandboxSubscription, SubscriptionSettings } from './subscription.types';
 
 export { defaultSubscriptionSettings, toSubscriptionView } from './subscription.types';
-export type { ChangeType, DeliveryRecord, LifecycleEvent, SandboxSubscription, SubscriptionSettings } from './subscription.types';
+export type { DeliveryRecord, LifecycleEvent, SandboxSubscription, SubscriptionSettings } from './subscription.types';
 
 const maxLogRecords = 5_000;
 
