@@ -150,7 +150,7 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
     });
     if (first?.message?.$case !== 'inbound') throw new Error('not an inbound message');
     expect(first.message.value.bodyHtmlSanitized).toBe(
-      '<p>My <i>order</i></p><img alt="" /><img alt="photo" data-cid="photo1" /><ul><li>mug</li></ul><a>x</a>',
+      '<p>My <i>order</i></p><img alt="" data-remote-src="https://tracker.example/o.gif" /><img alt="photo" data-cid="photo1" /><ul><li>mug</li></ul><a>x</a>',
     );
     expect(first.message.value.message?.bodyHtml).toBe('');
   });
@@ -245,7 +245,9 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
     expect(shown).toHaveLength(1);
     expect(shown[0]).toContain('<p>Paid <b>today</b></p>');
     expect(shown[0]).toContain('<img alt="stamp" data-cid="stamp" />');
-    expect(shown[0]).not.toMatch(/<script|onmouseover|tracker\.example|javascript:|expression/);
+    // The remote image is only held back (data-remote-src, loaded when the agent asks), never a src.
+    expect(shown[0]).toContain('<img alt="" data-remote-src="https://tracker.example/x.gif" />');
+    expect(shown[0]).not.toMatch(/<script|onmouseover|\ssrc="https?:|javascript:|expression/);
     await desktop.complete({ interactionId, dispositionCode: 'resolved', note: '' });
     abort.abort();
     await stream.done;

@@ -108,7 +108,9 @@ describe('mailbox-fetch stores inbound attachments in the blob store (graph sand
       description: 'the inbound event',
     });
     const message = event.message;
-    expect(message?.bodyHtml).toBe('<p>See <img alt="logo" data-cid="logo@example.org" /> and <img alt="" /></p>');
+    expect(message?.bodyHtml).toBe(
+      '<p>See <img alt="logo" data-cid="logo@example.org" /> and <img alt="" data-remote-src="https://tracker.example/p.gif" /></p>',
+    );
     const [scan, inline] = message?.attachments ?? [];
     expect(scan).toMatchObject({
       name: 'scan.pdf',
