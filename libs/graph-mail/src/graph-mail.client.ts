@@ -80,6 +80,16 @@ export interface MailboxGraph {
   getAttachment(messageId: string, attachmentId: string): Promise<GraphAttachment>;
   /** A file attachment's raw content (`…/attachments/{id}/$value`): no base64 JSON, for large files too. */
   getAttachmentContent(messageId: string, attachmentId: string): Promise<Buffer>;
+  /**
+   * The same content streamed, never held whole: `consume` reads the response body as it arrives (for
+   * example into the blob store) inside the call, so a failed attempt that Graph's retry rules allow is
+   * retried from the start with a fresh `consume`; its result is the call's.
+   */
+  streamAttachmentContent<T>(
+    messageId: string,
+    attachmentId: string,
+    consume: (content: AsyncIterable<Uint8Array>) => Promise<T>,
+  ): Promise<T>;
   markRead(messageId: string): Promise<void>;
   /** Moves the message; returns its id in the destination. */
   move(messageId: string, destinationFolderId: string): Promise<string>;
@@ -301,6 +311,18 @@ export function createGraphMailClient(options: GraphMailClientOptions): GraphMai
               .header('Prefer', preferImmutable)
               .responseType(ResponseType.ARRAYBUFFER),
           async (request) => Buffer.from((await request.get()) as ArrayBuffer),
+        );
+      },
+      streamAttachmentContent(messageId, attachmentId, consume) {
+        return call(
+          'attachment-content',
+          (url) =>
+            client
+              .api(url(`messages/${encodeURIComponent(messageId)}/attachments/${encodeURIComponent(attachmentId)}/$value`))
+              .header('Prefer', preferImmutable)
+              .responseType(ResponseType.STREAM),
+          // fetch's body: a web ReadableStream, which Node iterates chunk by chunk.
+          async (request) => consume((await request.get()) as AsyncIterable<Uint8Array>),
         );
       },
       async markRead(messageId) {

@@ -44,10 +44,20 @@ export interface GraphDraft {
   internetMessageHeaders?: GraphInternetMessageHeader[] | null;
 }
 
+/**
+ * Attachment content read as it is sent, never held whole (a blob in the store): its size, and a fresh
+ * read from the start each time `read` is called.
+ */
+export interface StreamedAttachmentContent {
+  sizeBytes: number;
+  read(): AsyncIterable<Uint8Array>;
+}
+
 export interface GraphOutgoingAttachment {
   name: string;
   contentType: string;
-  content: Buffer;
+  /** Up to 3 MB it is posted whole (collected first when streamed); above, sent through an upload session piece by piece. */
+  content: Buffer | StreamedAttachmentContent;
   isInline: boolean;
   contentId?: string | undefined;
 }
@@ -158,10 +168,13 @@ export function createGraphSendClient(options: GraphSendClientOptions): GraphSen
     }
 
     /** The upload URL carries its own credential: Graph refuses an Authorization header there. */
-    async function uploadChunks(uploadUrl: string, content: Buffer): Promise<void> {
-      for (let start = 0; start < content.length; start += uploadChunkBytes) {
-        const end = Math.min(content.length, start + uploadChunkBytes);
-        const chunk = content.subarray(start, end);
+    async function uploadChunks(uploadUrl: string, content: Buffer | StreamedAttachmentContent): Promise<void> {
+      const size = sizeOf(content);
+      let start = 0;
+      for await (const chunk of uploadPieces(content, uploadChunkBytes)) {
+        const end = start + chunk.length;
+        if (end > size)
+          throw new GraphMailError('rejected', `graph: the attachment is longer than its ${size} bytes`, noResponse);
         let response: Response;
         try {
           response = await limiter.run(key, () =>
@@ -170,7 +183,7 @@ export function createGraphSendClient(options: GraphSendClientOptions): GraphSen
               headers: {
                 'Content-Type': 'application/octet-stream',
                 'Content-Length': String(chunk.length),
-                'Content-Range': `bytes ${start}-${end - 1}/${content.length}`,
+                'Content-Range': `bytes ${start}-${end - 1}/${size}`,
               },
               body: chunk,
               signal: AbortSignal.timeout(requestTimeoutMs),
@@ -199,7 +212,10 @@ export function createGraphSendClient(options: GraphSendClientOptions): GraphSen
           throw error;
         }
         await response.arrayBuffer().catch(() => undefined);
+        start = end;
       }
+      if (start !== size)
+        throw new GraphMailError('rejected', `graph: the attachment ended at ${start} of its ${size} bytes`, noResponse);
     }
 
     return {
@@ -232,7 +248,9 @@ export function createGraphSendClient(options: GraphSendClientOptions): GraphSen
           isInline: attachment.isInline,
           ...(attachment.contentId ? { contentId: attachment.contentId } : {}),
         };
-        if (attachment.content.length <= inlineMax) {
+        const size = sizeOf(attachment.content);
+        if (size <= inlineMax) {
+          const whole = Buffer.isBuffer(attachment.content) ? attachment.content : await collect(attachment.content.read());
           await call(
             'add-attachment',
             (url) => client.api(url(`messages/${encodeURIComponent(draftId)}/attachments`)),
@@ -240,7 +258,7 @@ export function createGraphSendClient(options: GraphSendClientOptions): GraphSen
               request.post({
                 '@odata.type': '#microsoft.graph.fileAttachment',
                 ...metadata,
-                contentBytes: attachment.content.toString('base64'),
+                contentBytes: whole.toString('base64'),
               }),
           );
           return;
@@ -250,7 +268,7 @@ export function createGraphSendClient(options: GraphSendClientOptions): GraphSen
           (url) => client.api(url(`messages/${encodeURIComponent(draftId)}/attachments/createUploadSession`)),
           async (request) =>
             (await request.post({
-              AttachmentItem: { attachmentType: 'file', ...metadata, size: attachment.content.length },
+              AttachmentItem: { attachmentType: 'file', ...metadata, size },
             })) as { uploadUrl?: string },
         );
         if (!session.uploadUrl)
@@ -308,4 +326,43 @@ export function createGraphSendClient(options: GraphSendClientOptions): GraphSen
   }
 
   return { mailbox, limiter };
+}
+
+const noResponse = { status: 0, graphCode: '' };
+
+const sizeOf = (content: Buffer | StreamedAttachmentContent): number =>
+  Buffer.isBuffer(content) ? content.length : content.sizeBytes;
+
+async function collect(source: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of source) parts.push(Buffer.from(part.buffer, part.byteOffset, part.byteLength));
+  return Buffer.concat(parts);
+}
+
+/**
+ * The content in pieces of exactly `pieceBytes` (the last one shorter), as an upload session takes
+ * them: a Buffer is cut, a stream is gathered into one reused piece buffer at a time, so at most one
+ * piece (3.2 MB) of it is in memory whatever the attachment's size.
+ */
+async function* uploadPieces(content: Buffer | StreamedAttachmentContent, pieceBytes: number): AsyncIterable<Buffer> {
+  if (Buffer.isBuffer(content)) {
+    for (let start = 0; start < content.length; start += pieceBytes) yield content.subarray(start, start + pieceBytes);
+    return;
+  }
+  const piece = Buffer.allocUnsafe(pieceBytes);
+  let filled = 0;
+  for await (const part of content.read()) {
+    let offset = 0;
+    while (offset < part.length) {
+      const take = Math.min(pieceBytes - filled, part.length - offset);
+      piece.set(part.subarray(offset, offset + take), filled);
+      filled += take;
+      offset += take;
+      if (filled === pieceBytes) {
+        yield piece;
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0) yield piece.subarray(0, filled);
 }

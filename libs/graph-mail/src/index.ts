@@ -37,4 +37,5 @@ export {
   type GraphSendClient,
   type GraphSendClientOptions,
   type MailboxSender,
+  type StreamedAttachmentContent,
 } from './graph-send.client';

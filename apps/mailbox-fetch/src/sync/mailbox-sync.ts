@@ -169,10 +169,13 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
       const existing = await stores.blobs.stat(key);
       const info =
         existing ??
-        (await stores.blobs.put(key, await api.getAttachmentContent(message.id, attachment.id), {
-          name: attachment.name ?? '',
-          contentType: attachment.contentType ?? 'application/octet-stream',
-        }));
+        // Streamed from Graph into the blob store (GridFS chunks, or a file): never held whole in memory.
+        (await api.streamAttachmentContent(message.id, attachment.id, (content) =>
+          stores.blobs.put(key, content, {
+            name: attachment.name ?? '',
+            contentType: attachment.contentType ?? 'application/octet-stream',
+          }),
+        ));
       used += size;
       stored.push({ attachment: { ...attachment, size: info.sizeBytes }, sha256: info.sha256 });
     }

@@ -25,13 +25,14 @@ import {
   type GraphDraft,
   type GraphDraftInput,
   type GraphMailClient,
+  type GraphOutgoingAttachment,
   type GraphRecipient,
   type GraphSendClient,
   type MailboxSender,
+  type StreamedAttachmentContent,
 } from '@mailroute/graph-mail';
 import { eventKey, events, toEventMessage, type EventBus } from '@mailroute/messaging';
 import {
-  BlobNotFoundError,
   inboundAttachmentBlobKey,
   isUploadId,
   referenceUpload,
@@ -497,7 +498,7 @@ export function createSendEngine(deps: SendEngineDeps) {
     request: OutboundRequest,
     mailbox: SendingMailbox,
     index: number,
-  ): Promise<Buffer | FailureRecord> {
+  ): Promise<GraphOutgoingAttachment['content'] | FailureRecord> {
     const source = request.content?.attachments[index]?.source;
     if (!source || source.$case === 'content') {
       const stored = await stores.contents.get(`${sendKey(request.tenantId, request.sendId)}/${index}`);
@@ -510,7 +511,7 @@ export function createSendEngine(deps: SendEngineDeps) {
     }
     if (source?.$case === 'inbound') {
       // Stored by mailbox-fetch (the blob store); Graph only for mail ingested before it stored content.
-      const stored = await readBlob(
+      const stored = await blobContent(
         stores.blobs,
         inboundAttachmentBlobKey(request.tenantId, source.value.graphMessageId, source.value.attachmentId),
       );
@@ -526,7 +527,7 @@ export function createSendEngine(deps: SendEngineDeps) {
       return Buffer.from(attachment.contentBytes, 'base64');
     }
     const upload = isUploadId(source.value)
-      ? await readBlob(stores.blobs, uploadBlobKey(request.tenantId, source.value))
+      ? await blobContent(stores.blobs, uploadBlobKey(request.tenantId, source.value))
       : undefined;
     return (
       upload ??
@@ -682,7 +683,7 @@ export function createSendEngine(deps: SendEngineDeps) {
         step = 'attachment';
         for (const [index, attachment] of content.attachments.entries()) {
           const bytes = await attachmentContent(request, mailbox, index);
-          if (!Buffer.isBuffer(bytes)) return { outcome: { kind: 'failed', failure: bytes }, record };
+          if (isFailure(bytes)) return { outcome: { kind: 'failed', failure: bytes }, record };
           await sender.addAttachment(draft.id, {
             name: attachment.name,
             contentType: attachment.contentType || 'application/octet-stream',
@@ -1000,14 +1001,14 @@ export function createSendEngine(deps: SendEngineDeps) {
 
 export type SendEngine = ReturnType<typeof createSendEngine>;
 
-/** A blob's whole content (a Graph attachment post or upload session takes a buffer); undefined when it is not stored. */
-async function readBlob(blobs: BlobStore, key: string): Promise<Buffer | undefined> {
-  const parts: Buffer[] = [];
-  try {
-    for await (const part of blobs.read(key)) parts.push(part);
-  } catch (error) {
-    if (error instanceof BlobNotFoundError) return undefined;
-    throw error;
-  }
-  return Buffer.concat(parts);
+/**
+ * A stored blob as attachment content read while it is sent (an upload session takes it piece by piece,
+ * so a 150 MB attachment is never held whole); undefined when it is not stored.
+ */
+async function blobContent(blobs: BlobStore, key: string): Promise<StreamedAttachmentContent | undefined> {
+  const info = await blobs.stat(key);
+  return info ? { sizeBytes: info.sizeBytes, read: () => blobs.read(key) } : undefined;
 }
+
+const isFailure = (content: GraphOutgoingAttachment['content'] | FailureRecord): content is FailureRecord =>
+  !Buffer.isBuffer(content) && !('read' in content);
