@@ -238,6 +238,43 @@ describe('interaction-router metrics on /metrics (real Kafka, FerretDB, gRPC)', 
     await stream.done;
   }, 90_000);
 
+  it('counts waiting interactions due soon, then breached, against their first-response due time', async () => {
+    const admin = createClient(InteractionRouterServiceDefinition, channel, {
+      '*': { metadata: Metadata({ authorization: `Bearer ${apiKey}` }) },
+    });
+    // Due one minute after it arrives, and due soon from the start (a one-minute window); nobody serves the queue.
+    await admin.createQueue({
+      queueId: 'urgent',
+      queue: {
+        displayName: 'Urgent',
+        serviceLevel: { threshold: { seconds: 60, nanos: 0 }, targetPercent: 90, dueSoonBefore: { seconds: 60, nanos: 0 } },
+      },
+    });
+    const urgent = { tenant, queue: 'urgent' };
+    await scrapeUntil((s) => metricValue(s, 'mailroute_router_queue_sla_due_soon', urgent) === 0);
+    const interactionId = randomId('ix');
+    const message = InboundEmail.fromPartial({
+      eventId: randomUUID(),
+      occurredAt: new Date(),
+      tenantId: tenant,
+      interactionId,
+      mailboxId: 'support',
+      mailboxAddress: 'support@contoso.test',
+      defaultQueueId: 'urgent',
+      message: { subject: 'please hurry', conversationId: `conv-${interactionId}`, graphMessageId: `g-${interactionId}` },
+    });
+    await bus.publish(events.inboundEmail.topic, toEventMessage('inboundEmail', eventKey(tenant, 'support'), message));
+    const soon = await scrapeUntil((s) => metricValue(s, 'mailroute_router_queue_sla_due_soon', urgent) === 1);
+    expect(metricValue(soon, 'mailroute_router_queue_sla_breached', urgent)).toBe(0);
+    const breached = await scrapeUntil(
+      (s) =>
+        metricValue(s, 'mailroute_router_queue_sla_breached', urgent) === 1 &&
+        metricValue(s, 'mailroute_router_queue_sla_due_soon', urgent) === 0,
+      120_000,
+    );
+    expect(metricValue(breached, 'mailroute_router_queue_waiting', urgent)).toBe(1);
+  }, 180_000);
+
   it('has one replica at a time compute and export the queue gauges (a lease), while counters stay per replica', async () => {
     const secondEndpoint = await startMetrics({ serviceName: 'interaction-router', port: 0 });
     const second = createRouterMetrics({

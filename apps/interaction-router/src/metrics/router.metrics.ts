@@ -2,6 +2,7 @@ import type { Meter } from '@opentelemetry/api';
 import { AgentPresence, InteractionState, type QueueStatistics } from '@mailroute/contracts';
 import type { Logger } from '@mailroute/platform';
 import type { InteractionHistoryRecord, Lease } from '@mailroute/persistence';
+import { serviceLevelDueAt, slaDueSoonMs } from '@mailroute/routing-engine';
 import { loadQueueStatistics } from '../routing/queue-statistics';
 import type { RouterCore } from '../routing/router-core';
 import type { RouterStores } from '../store/router-stores';
@@ -49,6 +50,9 @@ const snapshotLeaseKey = 'interaction-router/metrics-snapshot';
 interface LiveQueue {
   waiting: number;
   oldestQueuedAt: number | undefined;
+  /** Waiting interactions whose first-response due time has passed / is within the due-soon window. */
+  slaBreached: number;
+  slaDueSoon: number;
   offered: number;
   agentsAvailable: number;
   agentsSignedIn: number;
@@ -108,6 +112,14 @@ export function createRouterMetrics(deps: RouterMetricsDeps): RouterMetrics {
       'Free capacity of the queue’s agents (total minus active and pending)',
     ),
     serviceLevelTarget: gauge('mailroute_router_queue_service_level_target_percent', 'The queue’s service-level target'),
+    slaBreached: gauge(
+      'mailroute_router_queue_sla_breached',
+      'Waiting interactions past their first-response due time (service_level_due_at)',
+    ),
+    slaDueSoon: gauge(
+      'mailroute_router_queue_sla_due_soon',
+      'Waiting interactions within the queue’s due-soon window of their first-response due time',
+    ),
   };
   const statisticGauges = {
     assigned: gauge(
@@ -157,6 +169,8 @@ export function createRouterMetrics(deps: RouterMetricsDeps): RouterMetrics {
           result.observe(gauges.agentsSignedIn, q.agentsSignedIn, labels);
           result.observe(gauges.capacityFree, q.capacityFree, labels);
           result.observe(gauges.serviceLevelTarget, q.targetPercent, labels);
+          result.observe(gauges.slaBreached, q.slaBreached, labels);
+          result.observe(gauges.slaDueSoon, q.slaDueSoon, labels);
           const s = statistics.get(`${tenant}/${queue}`);
           if (!s) continue;
           result.observe(statisticGauges.assigned, s.assigned, labels);
@@ -216,6 +230,8 @@ export function createRouterMetrics(deps: RouterMetricsDeps): RouterMetrics {
       queues.set(queueId, {
         waiting: 0,
         oldestQueuedAt: undefined,
+        slaBreached: 0,
+        slaDueSoon: 0,
         offered: 0,
         agentsAvailable: members.filter((m) => m.presence === AgentPresence.AGENT_PRESENCE_AVAILABLE).length,
         agentsSignedIn: members.filter((m) => m.presence !== AgentPresence.AGENT_PRESENCE_OFFLINE).length,
@@ -226,11 +242,17 @@ export function createRouterMetrics(deps: RouterMetricsDeps): RouterMetrics {
         targetPercent: policy.serviceLevel.targetPercent,
       });
     }
+    const now = routerCore.clock();
     for (const { document } of waiting) {
       const queue = queues.get(document.queueId);
-      if (!queue) continue;
+      const policy = policies.get(document.queueId)?.policy;
+      if (!queue || !policy) continue;
       queue.waiting += 1;
       queue.oldestQueuedAt = Math.min(queue.oldestQueuedAt ?? document.queuedAt, document.queuedAt);
+      // The waiting index has no due time: it is the queue's threshold after queuedAt, as intake sets it.
+      const dueAt = serviceLevelDueAt(policy, document.queuedAt);
+      if (now > dueAt) queue.slaBreached += 1;
+      else if (now >= dueAt - slaDueSoonMs(policy)) queue.slaDueSoon += 1;
     }
     // The offer index names no queue: read each offered interaction by its `_id` (bounded by agent capacity).
     for (let start = 0; start < offered.length; start += 16) {
