@@ -30,6 +30,8 @@ const rate = Number(process.env['BENCH_RATE'] ?? 20);
 const timeoutMs = Number(process.env['BENCH_TIMEOUT_SECONDS'] ?? 300) * 1000;
 /** `mongodb` (FerretDB from test-infra, the default) or `embedded` (node:sqlite in a temporary file). */
 const storeKind = process.env['BENCH_STORE'] === 'embedded' ? 'embedded' : 'mongodb';
+/** BENCH_REPLY=0: agents accept and complete without replying (the workload of the benchmark before replies were added). */
+const withReply = process.env['BENCH_REPLY'] !== '0';
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
@@ -129,23 +131,27 @@ async function main(): Promise<void> {
             void desktop
               .accept({ offerId: offer.offerId })
               .then(() =>
-                desktop.reply({
-                  idempotencyKey: `reply-${id}`,
-                  interactionId: id,
-                  content: {
-                    subject: '',
-                    bodyText: 'Thanks, done.',
-                    bodyHtml: '',
-                    to: [],
-                    cc: [],
-                    bcc: [],
-                    attachments: [],
-                    importance: 0,
-                  },
-                  mode: 0,
-                  replyToGraphMessageId: '',
-                  completeAfterSend: false,
-                }),
+                withReply
+                  ? desktop
+                      .reply({
+                        idempotencyKey: `reply-${id}`,
+                        interactionId: id,
+                        content: {
+                          subject: '',
+                          bodyText: 'Thanks, done.',
+                          bodyHtml: '',
+                          to: [],
+                          cc: [],
+                          bcc: [],
+                          attachments: [],
+                          importance: 0,
+                        },
+                        mode: 0,
+                        replyToGraphMessageId: '',
+                        completeAfterSend: false,
+                      })
+                      .then(() => undefined)
+                  : undefined,
               )
               .then(() => desktop.complete({ interactionId: id, dispositionCode: 'bench', note: '' }))
               .then(() => completed.add(id))
@@ -200,7 +206,7 @@ async function main(): Promise<void> {
       `  load average            ${loadavg()
         .map((l) => l.toFixed(2))
         .join(' ')} (at the end of the run)`,
-      `  offered                 ${offeredAt.size} of ${total} (accepted, replied and completed: ${completed.size})`,
+      `  offered                 ${offeredAt.size} of ${total} (accepted, ${withReply ? 'replied and ' : ''}completed: ${completed.size})`,
       `  enqueue → offer p50     ${percentile(latencies, 50).toFixed(0)} ms`,
       `  enqueue → offer p99     ${percentile(latencies, 99).toFixed(0)} ms`,
       `  enqueue → offer max     ${(latencies[latencies.length - 1] ?? Number.NaN).toFixed(0)} ms`,

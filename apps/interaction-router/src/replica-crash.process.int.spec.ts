@@ -47,7 +47,7 @@ import { DesktopLedger, runSimulatedAgent } from '../test/desktop-agent-simulato
  * pending) until a few offers are shown to the agents homed on the replica that holds the tenant's
  * planner lease (at most 3 s after the first, well inside the 10 s offer timeout); then that process gets
  * SIGKILL — no drain: its planner lease has to lapse, its Kafka consumers are dropped only after the
- * broker's session timeout (30 s; the inbound partitions it owned stall until then), its streams
+ * consumer group's session timeout (ROUTER_KAFKA_SESSION_TIMEOUT_MS, 10 s by default; the inbound partitions it owned stall until then), its streams
  * break and the desktops forget the offers those streams showed. The agents reconnect to the
  * survivor; all agents accept again once all of those are reconnected.
  *
@@ -67,12 +67,18 @@ import { DesktopLedger, runSimulatedAgent } from '../test/desktop-agent-simulato
  * A JSON report line gives the phases' times, the intake delay of the e-mail published after the
  * crash (the stalled partitions) and what the agents saw.
  *
+ * The report's afterCrashOfferMs is the failover figure: publish → first offer of the e-mail sent after the kill.
+ * ROUTER_CRASH_TEST_SESSION_TIMEOUT_MS and ROUTER_CRASH_TEST_PLANNER_LEASE_MS set the replicas' failover knobs.
+ *
  * Size: ROUTER_CRASH_TEST_INTERACTIONS (default 120) and ROUTER_CRASH_TEST_AGENTS (default 12);
  * the acceptance size is 2000 / 50. ROUTER_CRASH_TEST_LOGS=<dir> keeps both processes' output.
  */
 const interactionCount = Number(process.env['ROUTER_CRASH_TEST_INTERACTIONS'] ?? 120);
 const agentCount = Number(process.env['ROUTER_CRASH_TEST_AGENTS'] ?? 12);
 const capacity = 3;
+/** The replicas' failover settings, when a run compares them (ROUTER_CRASH_TEST_SESSION_TIMEOUT_MS, ROUTER_CRASH_TEST_PLANNER_LEASE_MS). */
+const sessionTimeoutMs = process.env['ROUTER_CRASH_TEST_SESSION_TIMEOUT_MS'];
+const plannerLeaseMs = process.env['ROUTER_CRASH_TEST_PLANNER_LEASE_MS'];
 /** FerretDB v1 serializes writes (~40 per interaction's life): generous waits that grow with the size. */
 const budgetMs = Math.max(180_000, interactionCount * 1_000);
 const label = ['replica-a', 'replica-b'] as const;
@@ -113,6 +119,9 @@ describe('two interaction-router processes under load, one killed with SIGKILL',
     ROUTER_AGENT_AUDIENCE: demoProfile.desktopClientId,
     ROUTER_AGENT_AUTHORITY: endpoints.baseUrl,
     ROUTER_METRICS_PORT: '0',
+    // Failover knobs (ROUTER_KAFKA_SESSION_TIMEOUT_MS, ROUTER_PLANNER_LEASE_MS): the router's defaults unless the run names them.
+    ...(sessionTimeoutMs ? { ROUTER_KAFKA_SESSION_TIMEOUT_MS: sessionTimeoutMs } : {}),
+    ...(plannerLeaseMs ? { ROUTER_PLANNER_LEASE_MS: plannerLeaseMs } : {}),
   });
 
   const processOutput = (proc: ServiceProcess | undefined) => proc?.output.slice(-30).join('\n') ?? '';
@@ -472,6 +481,19 @@ describe('two interaction-router processes under load, one killed with SIGKILL',
           intakeMs.push(...received);
         }
         intakeMs.sort((a, b) => a - b);
+        // Failover as a desktop sees it: publish of an e-mail sent after the kill → its first offer (the committed OFFERED version).
+        const offerMs: number[] = [];
+        for (let i = 0; i < afterCrash.length; i += 20) {
+          const offered = await Promise.all(
+            afterCrash.slice(i, i + 20).map(async (id) => {
+              const entries = await store.interactions.history(tenantId, id, 0, 20);
+              const offer = entries.find((entry) => entry.state === InteractionState.INTERACTION_STATE_OFFERED);
+              return (offer?.occurredAt ?? NaN) - (publishedAt.get(id) ?? NaN);
+            }),
+          );
+          offerMs.push(...offered);
+        }
+        offerMs.sort((a, b) => a - b);
         process.stdout.write(
           `${JSON.stringify({
             test: 'replica-crash',
@@ -497,6 +519,8 @@ describe('two interaction-router processes under load, one killed with SIGKILL',
             refusedAccepts: Object.fromEntries(ledger.refusedAccepts),
             failedCalls: ledger.failures.slice(0, 5),
             afterCrashIntakeMs: { p50: intakeMs[Math.floor(intakeMs.length / 2)], max: intakeMs[intakeMs.length - 1] },
+            afterCrashOfferMs: { p50: offerMs[Math.floor(offerMs.length / 2)], max: offerMs[offerMs.length - 1] },
+            failover: { sessionTimeoutMs: sessionTimeoutMs ?? 'default', plannerLeaseMs: plannerLeaseMs ?? 'default' },
           })}\n`,
         );
 
