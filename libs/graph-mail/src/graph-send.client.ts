@@ -28,6 +28,17 @@ export interface GraphDraftInput {
   importance?: 'low' | 'normal' | 'high';
   /** Only at creation; names must start with `x-`. */
   internetMessageHeaders?: GraphInternetMessageHeader[];
+  /** MAPI properties; see internetHeaderProperty for headers Graph refuses in `internetMessageHeaders`. */
+  singleValueExtendedProperties?: { id: string; value: string }[];
+}
+
+/**
+ * A transport header Graph will not take in `internetMessageHeaders` (only `x-` names are allowed
+ * there), such as RFC 3834's `Auto-Submitted`: a named string property in the PS_INTERNET_HEADERS
+ * property set, which Exchange writes into the message's MIME header when it sends it.
+ */
+export function internetHeaderProperty(name: string, value: string): { id: string; value: string } {
+  return { id: `String {00020386-0000-0000-C000-000000000046} Name ${name}`, value };
 }
 
 /** A draft or sent message as the send operations read it back. */

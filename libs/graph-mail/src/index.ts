@@ -36,6 +36,7 @@ export {
   type GraphOutgoingAttachment,
   type GraphSendClient,
   type GraphSendClientOptions,
+  internetHeaderProperty,
   type MailboxSender,
   type StreamedAttachmentContent,
 } from './graph-send.client';

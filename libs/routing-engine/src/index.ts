@@ -34,6 +34,7 @@ export {
   createQueuePolicy,
   defaultQueuePolicy,
   type EscalationPolicyStep,
+  isQueueOpen,
   type QueueHoursPolicy,
   type QueuePolicy,
   type QueueStrategyName,
@@ -89,5 +90,13 @@ export {
   type TemplateValues,
   validateTemplateResource,
 } from './message-template';
-export { type AcknowledgementDecision, type AcknowledgementKind, type AcknowledgementRefusal } from './acknowledgement-policy';
+export {
+  acknowledgementHeaders,
+  type AcknowledgementDecision,
+  type AcknowledgementKind,
+  type AcknowledgementRefusal,
+  decideAcknowledgement,
+  defaultAcknowledgementPeriodMs,
+} from './acknowledgement-policy';
 export { type SignatureSource } from './signature';
+export { findSubjectReference, formatInteractionReference, withSubjectReference } from './interaction-reference';

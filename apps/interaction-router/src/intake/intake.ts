@@ -8,6 +8,8 @@ import type { ConfigSnapshots } from '../read-models/config-snapshots';
 import { mergeAutomation, openStates, receivedRecord, toActorRecord } from '../routing/interaction-mapping';
 import { conversationKey, inboundMessageKey } from '../store/router-keys';
 import type { RouterStores } from '../store/router-stores';
+import type { Acknowledge } from './acknowledgement';
+import type { InteractionReferences } from './interaction-references';
 
 const S = InteractionState;
 
@@ -47,6 +49,9 @@ export function createIntake(deps: {
   rereadOnConflict: RereadOnConflict;
   snapshots: Pick<ConfigSnapshots, 'queuePolicies' | 'ruleSet'>;
   notifyWork: (tenantId: string) => void;
+  /** Automatic acknowledgement of mail routed to a queue (recorded before the route is committed, so a redelivery completes it). */
+  acknowledge: Acknowledge;
+  references: Pick<InteractionReferences, 'referredInteractionId'>;
 }) {
   const { stores, clock, commits, rereadOnConflict, snapshots } = deps;
   const { applyChange } = commits;
@@ -72,15 +77,22 @@ export function createIntake(deps: {
     }
     if (record.state !== S.INTERACTION_STATE_RECEIVED) return;
 
-    // Threading: a message of a conversation with an open interaction joins it.
-    if (record.conversationId) {
-      const conversation = await stores.conversations.get(conversationKey(tenantId, record.conversationId));
+    // Threading: a message of a conversation with an open interaction joins it; so does one whose
+    // subject quotes the reference of an open interaction (by the rule in interaction-references.ts).
+    const conversation = record.conversationId
+      ? await stores.conversations.get(conversationKey(tenantId, record.conversationId))
+      : undefined;
+    const openCandidate = async (candidateId: string | undefined) => {
       const candidate =
-        conversation?.openInteractionId && conversation.openInteractionId !== interactionId
-          ? await stores.interactions.get(tenantId, conversation.openInteractionId)
-          : undefined;
+        candidateId && candidateId !== interactionId ? await stores.interactions.get(tenantId, candidateId) : undefined;
+      return candidate && openStates.has(candidate.state) && candidate.state !== S.INTERACTION_STATE_RECEIVED
+        ? candidate
+        : undefined;
+    };
+    {
       const open =
-        candidate && openStates.has(candidate.state) && candidate.state !== S.INTERACTION_STATE_RECEIVED ? candidate : undefined;
+        (await openCandidate(conversation?.openInteractionId)) ??
+        (await openCandidate(await deps.references.referredInteractionId(record)));
       if (open) {
         const joined = await stores.messages.insert(
           inboundMessageKey(tenantId, open.interactionId, record.receivedAt, record.latestInboundGraphMessageId),
@@ -113,14 +125,14 @@ export function createIntake(deps: {
         });
         return;
       }
-      const previous = conversation?.lastClosed;
-      if (previous && previous.interactionId !== interactionId) {
-        record = {
-          ...record,
-          previousInteractionId: previous.interactionId,
-          affinity: { agentId: previous.agentId, previousClosedAt: previous.closedAt },
-        };
-      }
+    }
+    const previous = conversation?.lastClosed;
+    if (previous && previous.interactionId !== interactionId) {
+      record = {
+        ...record,
+        previousInteractionId: previous.interactionId,
+        affinity: { agentId: previous.agentId, previousClosedAt: previous.closedAt },
+      };
     }
 
     const queues = await snapshots.queuePolicies(tenantId);
@@ -134,6 +146,8 @@ export function createIntake(deps: {
     );
     const outcome = evaluation.outcome;
     const base = record;
+    const routedTo = outcome.kind === 'route' ? queues.get(outcome.queueId) : undefined;
+    if (routedTo) await deps.acknowledge(record, routedTo.queue, routedTo.policy, now);
     await rereadOnConflict(
       tenantId,
       interactionId,

@@ -46,6 +46,7 @@ export function outboundThreadMessage(json: unknown, send: SendDocument | undefi
     failure: send?.failure === undefined ? undefined : SendFailure.fromJSON(send.failure),
     sent: send?.sent === undefined ? undefined : SentMessage.fromJSON(send.sent),
     requestedAt: new Date(requestedAt),
+    automatic: request.automatic,
   };
 }
 
@@ -135,6 +136,8 @@ export function createSendResultHandler(deps: { core: RouterCore; stores: Router
 
   /** Counts the SENT reply on the interaction (REPLIED) and completes it when asked; both idempotent. */
   async function applySent(tenantId: string, send: SendDocument, request: OutboundRequest, sentAt: number): Promise<void> {
+    // An automatic acknowledgement is on the thread, but it is no reply: no REPLIED, no first response.
+    if (request.automatic) return;
     const at = core.clock(); // versions' updatedAt never go back, whatever the sender's clock says
     const agentId = request.requestedBy?.id ?? '';
     if (request.requestedBy?.kind !== ActorKind.ACTOR_KIND_AGENT) {

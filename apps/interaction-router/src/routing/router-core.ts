@@ -6,7 +6,9 @@ import { createChangeCommits } from '../changes/change-commit';
 import { createChangePublisher } from '../changes/change-events';
 import { createChangeIndexes } from '../changes/change-indexes';
 import { createRereadOnConflict } from '../changes/reread-on-conflict';
+import { createAcknowledgements } from '../intake/acknowledgement';
 import { createIntake } from '../intake/intake';
+import { createInteractionReferences } from '../intake/interaction-references';
 import { createPlanner } from '../planning/planner';
 import { createWaitingView } from '../planning/waiting-view';
 import { createAgentViews } from '../read-models/agent-views';
@@ -120,6 +122,7 @@ export function createRouterCore(input: RouterCoreOptions) {
     onCommitted: options.onCommitted,
   });
   const rereadOnConflict = createRereadOnConflict(stores);
+  const references = createInteractionReferences({ stores });
 
   return {
     config,
@@ -135,7 +138,16 @@ export function createRouterCore(input: RouterCoreOptions) {
     markSlotAssigned: slots.markSlotAssigned,
     agentViews,
     queuePolicies: snapshots.queuePolicies,
-    intake: createIntake({ stores, clock, commits, rereadOnConflict, snapshots, notifyWork }),
+    intake: createIntake({
+      stores,
+      clock,
+      commits,
+      rereadOnConflict,
+      snapshots,
+      notifyWork,
+      acknowledge: createAcknowledgements({ stores, config, sendOutbox, references, logger }),
+      references,
+    }),
     planTenant: createPlanner({
       stores,
       logger,

@@ -135,6 +135,26 @@ export interface ConversationDocument {
 }
 
 /**
+ * The last automatic acknowledgement of a customer from a mailbox
+ * (`<tenant>/<mailbox>/<customer address>`): later mail of that customer within the queue's period gets none.
+ */
+export interface AcknowledgementDocument {
+  at: number;
+  interactionId: string;
+  sendId: string;
+}
+
+/**
+ * An interaction reference (`<tenant>/<REF-123>`, unique in the tenant): the interaction it names,
+ * and the mailbox and customer address a quoting mail must come from to join it.
+ */
+export interface ReferenceDocument {
+  interactionId: string;
+  mailboxId: string;
+  customerAddress: string;
+}
+
+/**
  * Every store the router uses, behind ports. FerretDB v1 answers only `_id` lookups fast (any other
  * filter scans the collection), so the hot paths read small derived indexes keyed by `_id`
  * (waiting, offers, conversations, capacity slots) that every commit maintains; the interactions
@@ -156,6 +176,10 @@ export interface RouterStores {
   conversations: DocumentTable<ConversationDocument>;
   /** Changes and accepted replies whose event may not be published yet (see OutboxDocument). */
   outbox: DocumentTable<OutboxDocument>;
+  /** Who was acknowledged automatically from which mailbox, and when (see AcknowledgementDocument). */
+  acknowledgements: DocumentTable<AcknowledgementDocument>;
+  /** Interaction references quoted in subjects (see ReferenceDocument). */
+  references: DocumentTable<ReferenceDocument>;
   /** Planner leases: one replica plans a tenant at a time (`interaction-router/planner/<tenant>`). */
   leases: LeaseRepository;
   /**
@@ -195,6 +219,8 @@ export async function openMongoRouterStores(
     offers: new MongoDocumentTable<OfferDocument>(store, 'router_offers'),
     conversations: new MongoDocumentTable<ConversationDocument>(store, 'router_conversations'),
     outbox: new MongoDocumentTable<OutboxDocument>(store, 'router_outbox'),
+    acknowledgements: new MongoDocumentTable<AcknowledgementDocument>(store, 'router_acknowledgements'),
+    references: new MongoDocumentTable<ReferenceDocument>(store, 'router_references'),
     leases: new MongoLeaseRepository(store),
     blobs: new MongoBlobStore(store, attachmentBucket),
     close: () => store.close(),

@@ -19,11 +19,12 @@ export function automationOf(
 
 /**
  * Why replying to a message with these flags could start a mail loop or answer a machine, or
- * undefined when a reply is safe. (`auto_response_suppressed` asks for no *automatic* responses;
- * an agent's reply is a human one, so it does not refuse.)
+ * undefined when a reply is safe. (`auto_response_suppressed` asks for no *automatic* responses:
+ * it refuses an `automatic` send, an acknowledgement, but not an agent's reply, a human one.)
  */
-export function loopRefusal(flags: AutomationFlags | undefined): string | undefined {
+export function loopRefusal(flags: AutomationFlags | undefined, automatic = false): string | undefined {
   if (!flags) return undefined;
+  if (automatic && flags.autoResponseSuppressed) return 'the sender asked for no automatic responses (X-Auto-Response-Suppress)';
   if (flags.loopSuspected) return "the message looks like one of mailroute's own replies coming back (mail loop suspected)";
   if (flags.bounce) return 'the message is a bounce / delivery status notification';
   if (flags.autoReply) return 'the message is an automatic reply (e.g. out of office)';

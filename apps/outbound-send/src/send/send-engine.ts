@@ -19,6 +19,7 @@ import {
 } from '@mailroute/contracts';
 import {
   GraphMailError,
+  internetHeaderProperty,
   isGraphMailError,
   mailboxKey,
   sanitizeMailHtml,
@@ -60,6 +61,7 @@ import {
   type SendRecord,
   type SentRecord,
 } from '../store/outbound-send.stores';
+import { acknowledgementHeaders } from '@mailroute/routing-engine';
 import { automationOf, loopRefusal, sendIdHeader } from './loop-protection';
 import type { SendRateLimiter } from './send-rate-limiter';
 
@@ -191,8 +193,23 @@ function mergeRecipients(base: readonly GraphRecipient[] | null | undefined, add
 
 const importanceNames: Record<number, GraphDraftInput['importance']> = { 1: 'low', 2: 'normal', 3: 'high' };
 
-function draftContent(content: OutgoingMessage, sendId: string): GraphDraftInput {
+/**
+ * The headers of an automatic acknowledgement (RFC 3834 and Exchange's suppression): `x-` names go in
+ * `internetMessageHeaders`, the others as PS_INTERNET_HEADERS properties (Graph refuses them there).
+ */
+function automaticHeaders(automatic: boolean): Pick<GraphDraftInput, 'internetMessageHeaders' | 'singleValueExtendedProperties'> {
+  if (!automatic) return { internetMessageHeaders: [] };
+  return {
+    internetMessageHeaders: acknowledgementHeaders.filter((header) => /^x-/i.test(header.name)),
+    singleValueExtendedProperties: acknowledgementHeaders
+      .filter((header) => !/^x-/i.test(header.name))
+      .map((header) => internetHeaderProperty(header.name, header.value)),
+  };
+}
+
+function draftContent(content: OutgoingMessage, sendId: string, automatic = false): GraphDraftInput {
   const importance = importanceNames[content.importance];
+  const extra = automaticHeaders(automatic);
   return {
     ...(content.subject ? { subject: content.subject } : {}),
     // Whoever wrote it (an agent, an API client), HTML reaches the customer sanitized.
@@ -200,7 +217,8 @@ function draftContent(content: OutgoingMessage, sendId: string): GraphDraftInput
       ? { contentType: 'html', content: sanitizeMailHtml(content.bodyHtml, 'customer').html }
       : { contentType: 'text', content: content.bodyText },
     ...(importance ? { importance } : {}),
-    internetMessageHeaders: [{ name: sendIdHeader, value: sendId }],
+    internetMessageHeaders: [{ name: sendIdHeader, value: sendId }, ...(extra.internetMessageHeaders ?? [])],
+    ...(extra.singleValueExtendedProperties ? { singleValueExtendedProperties: extra.singleValueExtendedProperties } : {}),
   };
 }
 
@@ -631,7 +649,7 @@ export function createSendEngine(deps: SendEngineDeps) {
     try {
       if (request.kind === SendKind.SEND_KIND_REPLY && !request.allowAutomatedRecipient && !record.loopChecked) {
         step = 'original';
-        const refusal = loopRefusal(await automationFor(request, mailbox));
+        const refusal = loopRefusal(await automationFor(request, mailbox), request.automatic);
         if (refusal) {
           return {
             outcome: {
@@ -660,7 +678,7 @@ export function createSendEngine(deps: SendEngineDeps) {
           draft = await sender.createReplyDraft(
             request.replyToGraphMessageId,
             request.replyMode === ReplyMode.REPLY_MODE_REPLY_ALL,
-            draftContent(content, record.sendId),
+            draftContent(content, record.sendId, request.automatic),
           );
           record = await save({ ...record, ...draftFields(draft), updatedAt: clock() });
           step = 'create-draft';
@@ -673,7 +691,7 @@ export function createSendEngine(deps: SendEngineDeps) {
           }
         } else {
           draft = await sender.createDraft({
-            ...draftContent(content, record.sendId),
+            ...draftContent(content, record.sendId, request.automatic),
             toRecipients: toRecipients(content.to),
             ccRecipients: toRecipients(content.cc),
             bccRecipients: toRecipients(content.bcc),

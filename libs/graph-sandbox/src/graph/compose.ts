@@ -65,6 +65,32 @@ function parseCustomHeaders(value: unknown): InternetMessageHeader[] {
   return headers;
 }
 
+/** PS_INTERNET_HEADERS: a named string property in this set is written into the sent message's MIME header by Exchange. */
+const internetHeadersProperty = /^String \{00020386-0000-0000-C000-000000000046\} Name ([\x21-\x39\x3b-\x7e]{1,100})$/i;
+
+/**
+ * `singleValueExtendedProperties`: the sandbox models only PS_INTERNET_HEADERS properties, the way a
+ * client sets a transport header Graph refuses in `internetMessageHeaders` (e.g. `Auto-Submitted`);
+ * they become headers of the message. Any other property is refused as unsupported.
+ */
+function parseInternetHeaderProperties(value: unknown): InternetMessageHeader[] {
+  if (!Array.isArray(value))
+    throw graphErrors.badRequest("The property 'singleValueExtendedProperties' must be a collection.", 'ErrorInvalidArgument');
+  return value.map((item) => {
+    const id = isRecord(item) ? item['id'] : undefined;
+    const headerValue = isRecord(item) ? item['value'] : undefined;
+    const name = typeof id === 'string' ? internetHeadersProperty.exec(id)?.[1] : undefined;
+    if (!name || typeof headerValue !== 'string')
+      throw graphErrors.badRequest(
+        `Extended property ${JSON.stringify(id)} is not supported by the sandbox (only PS_INTERNET_HEADERS strings).`,
+        'ErrorInvalidArgument',
+      );
+    if (/[\r\n]/.test(headerValue))
+      throw graphErrors.badRequest(`The value of extended property '${name}' contains a line break.`, 'ErrorInvalidArgument');
+    return { name, value: headerValue };
+  });
+}
+
 function parseBody(value: unknown): ItemBody | undefined {
   if (value === undefined || value === null) return undefined;
   if (!isRecord(value) || typeof value['content'] !== 'string')
@@ -114,6 +140,11 @@ export function parseMessageInput(value: unknown): MessageInput {
   }
   if (value['internetMessageHeaders'] !== undefined)
     input.internetMessageHeaders = parseCustomHeaders(value['internetMessageHeaders']);
+  if (value['singleValueExtendedProperties'] !== undefined)
+    input.internetMessageHeaders = [
+      ...(input.internetMessageHeaders ?? []),
+      ...parseInternetHeaderProperties(value['singleValueExtendedProperties']),
+    ];
   if (value['importance'] !== undefined) {
     const importance = String(value['importance']).toLowerCase();
     if (importance !== 'low' && importance !== 'normal' && importance !== 'high')

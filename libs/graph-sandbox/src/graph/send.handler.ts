@@ -32,6 +32,21 @@ function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/** Headers a delivery writes itself (mail-delivery.ts transportHeaders). */
+const transportHeaderNames = new Set([
+  'received',
+  'from',
+  'to',
+  'cc',
+  'subject',
+  'date',
+  'message-id',
+  'in-reply-to',
+  'references',
+  'mime-version',
+  'content-type',
+]);
+
 /**
  * Sends `message` from `mailbox`: records it in the mailbox's sent log, keeps a copy in Sent Items when
  * asked, and delivers it to every recipient that is a mailbox of the sandbox (any tenant), threaded by
@@ -60,7 +75,8 @@ function dispatch(
   if (size > (mailbox.maxSendSizeBytes ?? exchangeDefaultMaxSendSizeBytes)) throw graphErrors.messageSizeExceeded();
   const inReplyTo = headerValue(message, 'In-Reply-To');
   const references = headerValue(message, 'References')?.split(/\s+/).filter(Boolean);
-  const customHeaders = message.internetMessageHeaders.filter((header) => /^x-/i.test(header.name));
+  // What the client set (x- headers, PS_INTERNET_HEADERS properties); the transport headers are written again on delivery.
+  const customHeaders = message.internetMessageHeaders.filter((header) => !transportHeaderNames.has(header.name.toLowerCase()));
   mailbox.sent.push({
     via,
     sentAt: toGraphDateTime(now),

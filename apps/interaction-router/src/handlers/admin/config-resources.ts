@@ -7,6 +7,7 @@ import {
   Queue,
   RoutingRule,
   SenderList,
+  TemplateKind,
 } from '@mailroute/contracts';
 import {
   AlreadyExistsError,
@@ -25,6 +26,7 @@ import {
   validateQueue,
   validateRoutingRule,
   validateSenderList,
+  templateKindOf,
   validateTemplateResource,
   type FieldViolation,
 } from '@mailroute/routing-engine';
@@ -119,6 +121,7 @@ const writableFields: Record<ConfigKind, string[]> = {
     'escalationSteps',
     'affinity',
     'hours',
+    'acknowledgement',
   ],
   // position: ReorderRoutingRules and Create's position only (routing rules are an ordered list).
   rule: ['displayName', 'description', 'enabled', 'condition', 'action'],
@@ -206,6 +209,20 @@ export function createConfigResources(deps: {
     const calendarId = queue.hours?.calendarId;
     if (calendarId && !(await config.get(tenantId, 'calendar', calendarId)))
       throw new ValidationError('queue.hours.calendar_id', `calendar ${JSON.stringify(calendarId)} does not exist`);
+    const ack = queue.acknowledgement;
+    const expected = [
+      ['template_id', ack?.templateId, TemplateKind.TEMPLATE_KIND_ACKNOWLEDGEMENT],
+      ['out_of_hours_template_id', ack?.outOfHoursTemplateId, TemplateKind.TEMPLATE_KIND_OUT_OF_HOURS],
+    ] as const;
+    for (const [field, templateId, kind] of expected) {
+      if (!templateId) continue;
+      const template = await config.get(tenantId, 'template', templateId);
+      if (!template || templateKindOf(template.value) !== kind)
+        throw new ValidationError(
+          `queue.acknowledgement.${field}`,
+          `template ${JSON.stringify(templateId)} does not exist or is not of kind ${TemplateKind[kind]}`,
+        );
+    }
   }
 
   async function assertQueuesExist(tenantId: string, queueIds: readonly string[]): Promise<void> {

@@ -163,6 +163,13 @@ export interface OutboundRequest {
   allowAutomatedRecipient: boolean;
   /** Complete the interaction once the send is SENT (the router does so on the result). */
   completeAfterSend: boolean;
+  /**
+   * An automatic acknowledgement (not a human reply): outbound-send marks it
+   * `Auto-Submitted: auto-replied` and `X-Auto-Response-Suppress: All`, refuses it to any
+   * automated original (auto_response_suppressed included), and the router does not count it as
+   * a reply (no REPLIED, no first response).
+   */
+  automatic: boolean;
 }
 
 /**
@@ -759,6 +766,7 @@ function createBaseOutboundRequest(): OutboundRequest {
     requestedBy: undefined,
     allowAutomatedRecipient: false,
     completeAfterSend: false,
+    automatic: false,
   };
 }
 
@@ -808,6 +816,9 @@ export const OutboundRequest: MessageFns<OutboundRequest> = {
     }
     if (message.completeAfterSend !== false) {
       writer.uint32(120).bool(message.completeAfterSend);
+    }
+    if (message.automatic !== false) {
+      writer.uint32(128).bool(message.automatic);
     }
     return writer;
   },
@@ -945,6 +956,14 @@ export const OutboundRequest: MessageFns<OutboundRequest> = {
             message.completeAfterSend = reader.bool();
             continue;
           }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.automatic = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1026,6 +1045,7 @@ export const OutboundRequest: MessageFns<OutboundRequest> = {
         : isSet(object.complete_after_send)
         ? globalThis.Boolean(object.complete_after_send)
         : false,
+      automatic: isSet(object.automatic) ? globalThis.Boolean(object.automatic) : false,
     };
   },
 
@@ -1076,6 +1096,9 @@ export const OutboundRequest: MessageFns<OutboundRequest> = {
     if (message.completeAfterSend !== false) {
       obj.completeAfterSend = message.completeAfterSend;
     }
+    if (message.automatic !== false) {
+      obj.automatic = message.automatic;
+    }
     return obj;
   },
 
@@ -1103,6 +1126,7 @@ export const OutboundRequest: MessageFns<OutboundRequest> = {
       : undefined;
     message.allowAutomatedRecipient = object.allowAutomatedRecipient ?? false;
     message.completeAfterSend = object.completeAfterSend ?? false;
+    message.automatic = object.automatic ?? false;
     return message;
   },
 };

@@ -726,7 +726,11 @@ export interface OutboundThreadMessage {
     | SentMessage
     | undefined;
   /** When the reply was requested. */
-  requestedAt?: Date | undefined;
+  requestedAt?:
+    | Date
+    | undefined;
+  /** An automatic acknowledgement sent by mailroute (OutboundRequest.automatic), not a human reply. */
+  automatic: boolean;
 }
 
 /** One message of an interaction's thread. */
@@ -2173,6 +2177,7 @@ function createBaseOutboundThreadMessage(): OutboundThreadMessage {
     failure: undefined,
     sent: undefined,
     requestedAt: undefined,
+    automatic: false,
   };
 }
 
@@ -2204,6 +2209,9 @@ export const OutboundThreadMessage: MessageFns<OutboundThreadMessage> = {
     }
     if (message.requestedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.requestedAt), writer.uint32(74).fork()).join();
+    }
+    if (message.automatic !== false) {
+      writer.uint32(80).bool(message.automatic);
     }
     return writer;
   },
@@ -2293,6 +2301,14 @@ export const OutboundThreadMessage: MessageFns<OutboundThreadMessage> = {
             message.requestedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.automatic = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2340,6 +2356,7 @@ export const OutboundThreadMessage: MessageFns<OutboundThreadMessage> = {
         : isSet(object.requested_at)
         ? fromJsonTimestamp(object.requested_at)
         : undefined,
+      automatic: isSet(object.automatic) ? globalThis.Boolean(object.automatic) : false,
     };
   },
 
@@ -2372,6 +2389,9 @@ export const OutboundThreadMessage: MessageFns<OutboundThreadMessage> = {
     if (message.requestedAt !== undefined) {
       obj.requestedAt = message.requestedAt.toISOString();
     }
+    if (message.automatic !== false) {
+      obj.automatic = message.automatic;
+    }
     return obj;
   },
 
@@ -2397,6 +2417,7 @@ export const OutboundThreadMessage: MessageFns<OutboundThreadMessage> = {
       ? SentMessage.fromPartial(object.sent)
       : undefined;
     message.requestedAt = object.requestedAt ?? undefined;
+    message.automatic = object.automatic ?? false;
     return message;
   },
 };

@@ -343,7 +343,52 @@ export interface Queue {
   /** Concurrency token (see common.proto). Output only. */
   etag: string;
   /** Business hours. Optional: unset means always open. */
-  hours?: QueueHours | undefined;
+  hours?:
+    | QueueHours
+    | undefined;
+  /**
+   * Automatic acknowledgements of the customer mail routed to this queue. Optional: unset means
+   * none are sent.
+   */
+  acknowledgement?: QueueAcknowledgement | undefined;
+}
+
+/**
+ * Automatic acknowledgements (auto-replies) of a queue: sent through outbound-send in the
+ * customer's thread, marked `Auto-Submitted: auto-replied` and `X-Auto-Response-Suppress: All`,
+ * shown in the interaction's thread as an automatic message. Never sent to automated mail
+ * (auto-replies, bounces, no-reply senders, bulk or list mail, Auto-Submitted or Precedence
+ * headers), and at most once per customer address and mailbox within `period`.
+ */
+export interface QueueAcknowledgement {
+  /** Send acknowledgements. Optional, default false. */
+  enabled: boolean;
+  /**
+   * Template of kind ACKNOWLEDGEMENT sent while the queue is open (or always, when it has no
+   * calendar). Required when enabled; it must exist.
+   */
+  templateId: string;
+  /**
+   * Template of kind OUT_OF_HOURS sent while the queue's calendar is closed. Optional: empty means
+   * no acknowledgement out of hours.
+   */
+  outOfHoursTemplateId: string;
+  /**
+   * A customer who was acknowledged from the same mailbox less than this long ago gets none.
+   * Optional: unset means 24 hours; 1 minute to 30 days.
+   */
+  period?:
+    | Duration
+    | undefined;
+  /**
+   * Prefix of interaction references, 2-8 capital letters. Optional: when set, the
+   * acknowledgement's subject ends with `[#<prefix>-<number>]` (the number is the interaction's,
+   * unique in the tenant), and a later mail whose subject quotes that reference joins the
+   * interaction while it is open, even without In-Reply-To/References headers — when it arrives at
+   * the same mailbox from the address the acknowledgement was sent to. A reference of another
+   * tenant, mailbox or sender is ignored: the mail is new.
+   */
+  referencePrefix: string;
 }
 
 /** A queue's business hours. */
@@ -2302,6 +2347,7 @@ function createBaseQueue(): Queue {
     updatedAt: undefined,
     etag: "",
     hours: undefined,
+    acknowledgement: undefined,
   };
 }
 
@@ -2348,6 +2394,9 @@ export const Queue: MessageFns<Queue> = {
     }
     if (message.hours !== undefined) {
       QueueHours.encode(message.hours, writer.uint32(114).fork()).join();
+    }
+    if (message.acknowledgement !== undefined) {
+      QueueAcknowledgement.encode(message.acknowledgement, writer.uint32(122).fork()).join();
     }
     return writer;
   },
@@ -2477,6 +2526,14 @@ export const Queue: MessageFns<Queue> = {
             message.hours = QueueHours.decode(reader, reader.uint32());
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.acknowledgement = QueueAcknowledgement.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2537,6 +2594,9 @@ export const Queue: MessageFns<Queue> = {
         : undefined,
       etag: isSet(object.etag) ? globalThis.String(object.etag) : "",
       hours: isSet(object.hours) ? QueueHours.fromJSON(object.hours) : undefined,
+      acknowledgement: isSet(object.acknowledgement)
+        ? QueueAcknowledgement.fromJSON(object.acknowledgement)
+        : undefined,
     };
   },
 
@@ -2584,6 +2644,9 @@ export const Queue: MessageFns<Queue> = {
     if (message.hours !== undefined) {
       obj.hours = QueueHours.toJSON(message.hours);
     }
+    if (message.acknowledgement !== undefined) {
+      obj.acknowledgement = QueueAcknowledgement.toJSON(message.acknowledgement);
+    }
     return obj;
   },
 
@@ -2616,6 +2679,156 @@ export const Queue: MessageFns<Queue> = {
     message.hours = (object.hours !== undefined && object.hours !== null)
       ? QueueHours.fromPartial(object.hours)
       : undefined;
+    message.acknowledgement = (object.acknowledgement !== undefined && object.acknowledgement !== null)
+      ? QueueAcknowledgement.fromPartial(object.acknowledgement)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseQueueAcknowledgement(): QueueAcknowledgement {
+  return { enabled: false, templateId: "", outOfHoursTemplateId: "", period: undefined, referencePrefix: "" };
+}
+
+export const QueueAcknowledgement: MessageFns<QueueAcknowledgement> = {
+  encode(message: QueueAcknowledgement, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.enabled !== false) {
+      writer.uint32(8).bool(message.enabled);
+    }
+    if (message.templateId !== "") {
+      writer.uint32(18).string(message.templateId);
+    }
+    if (message.outOfHoursTemplateId !== "") {
+      writer.uint32(26).string(message.outOfHoursTemplateId);
+    }
+    if (message.period !== undefined) {
+      Duration.encode(message.period, writer.uint32(34).fork()).join();
+    }
+    if (message.referencePrefix !== "") {
+      writer.uint32(42).string(message.referencePrefix);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueueAcknowledgement {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueueAcknowledgement();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.enabled = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.templateId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.outOfHoursTemplateId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.period = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.referencePrefix = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueueAcknowledgement {
+    return {
+      enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : false,
+      templateId: isSet(object.templateId)
+        ? globalThis.String(object.templateId)
+        : isSet(object.template_id)
+        ? globalThis.String(object.template_id)
+        : "",
+      outOfHoursTemplateId: isSet(object.outOfHoursTemplateId)
+        ? globalThis.String(object.outOfHoursTemplateId)
+        : isSet(object.out_of_hours_template_id)
+        ? globalThis.String(object.out_of_hours_template_id)
+        : "",
+      period: isSet(object.period) ? Duration.fromJSON(object.period) : undefined,
+      referencePrefix: isSet(object.referencePrefix)
+        ? globalThis.String(object.referencePrefix)
+        : isSet(object.reference_prefix)
+        ? globalThis.String(object.reference_prefix)
+        : "",
+    };
+  },
+
+  toJSON(message: QueueAcknowledgement): unknown {
+    const obj: any = {};
+    if (message.enabled !== false) {
+      obj.enabled = message.enabled;
+    }
+    if (message.templateId !== "") {
+      obj.templateId = message.templateId;
+    }
+    if (message.outOfHoursTemplateId !== "") {
+      obj.outOfHoursTemplateId = message.outOfHoursTemplateId;
+    }
+    if (message.period !== undefined) {
+      obj.period = Duration.toJSON(message.period);
+    }
+    if (message.referencePrefix !== "") {
+      obj.referencePrefix = message.referencePrefix;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<QueueAcknowledgement>): QueueAcknowledgement {
+    return QueueAcknowledgement.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<QueueAcknowledgement>): QueueAcknowledgement {
+    const message = createBaseQueueAcknowledgement();
+    message.enabled = object.enabled ?? false;
+    message.templateId = object.templateId ?? "";
+    message.outOfHoursTemplateId = object.outOfHoursTemplateId ?? "";
+    message.period = (object.period !== undefined && object.period !== null)
+      ? Duration.fromPartial(object.period)
+      : undefined;
+    message.referencePrefix = object.referencePrefix ?? "";
     return message;
   },
 };
