@@ -61,6 +61,13 @@ describe('the host configuration file', () => {
     expect(() => parseHostConfig(input, 'mailroute.json')).toThrow(field);
   });
 
+  it('takes the public notification URL and port for Graph change notifications, refusing a non-HTTPS URL', () => {
+    const push = { publicUrl: 'https://hooks.example.com/graph', tlsCertFile: 'push.crt', tlsKeyFile: 'push.key' };
+    expect(parseHostConfig({ push }).push).toEqual({ ...push, host: '0.0.0.0', port: 8443 });
+    expect(parseHostConfig({}).push).toBeUndefined();
+    expect(() => parseHostConfig({ push: { ...push, publicUrl: 'http://hooks.example.com/graph' } })).toThrow(/push\.publicUrl/);
+  });
+
   it('reads a JSON file, resolving dataDir from the file folder, and names the file in errors', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'mailroute-config-'));
     try {

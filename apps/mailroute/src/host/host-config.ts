@@ -169,6 +169,20 @@ export const hostConfigSchema = z
      * interval. Default: 2000 with the sandbox's demo tenant, otherwise unset.
      */
     pollIntervalCapMs: z.number().int().min(100).max(3_600_000).optional(),
+    /**
+     * Graph change notifications (docs/real-tenant.md): the public HTTPS base URL Microsoft posts to, and
+     * where mailbox-fetch's notification endpoint listens (HTTPS with the given certificate). Unset: polling.
+     */
+    push: z
+      .object({
+        publicUrl: z.url().regex(/^https:\/\//, 'an https:// URL (Graph posts only to HTTPS)'),
+        host: z.string().default('0.0.0.0'),
+        port: z.number().int().min(1).max(65_535).default(8443),
+        tlsCertFile: z.string().min(1),
+        tlsKeyFile: z.string().min(1),
+      })
+      .strict()
+      .optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();

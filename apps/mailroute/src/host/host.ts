@@ -327,6 +327,17 @@ function serviceEnvironment(name: ServiceName, inputs: EnvironmentInputs): Env {
             ? { MAILBOX_FETCH_POLL_INTERVAL_CAP_MS: '2000' }
             : {}),
         ...(kafka ? { MAILBOX_FETCH_KAFKA_BROKERS: kafka } : {}),
+        ...(config.push
+          ? {
+              MAILBOX_FETCH_PUSH_PUBLIC_URL: config.push.publicUrl,
+              MAILBOX_FETCH_PUSH_HOST: config.push.host,
+              MAILBOX_FETCH_PUSH_PORT: String(config.push.port),
+              MAILBOX_FETCH_PUSH_TLS_CERT_FILE: config.push.tlsCertFile,
+              MAILBOX_FETCH_PUSH_TLS_KEY_FILE: config.push.tlsKeyFile,
+              // The host's own key ring; bound to each subscription id, so a sealed clientState opens nowhere else.
+              MAILBOX_FETCH_PUSH_CLIENT_STATE_KEYS: `host:${secrets.encryptionKey}`,
+            }
+          : {}),
       };
     case 'interaction-router': {
       const directories = inputs.tenants.map((tenant) => `${tenant.id}:${tenant.directoryId}`).join(',');
