@@ -8,7 +8,7 @@ let failed = false;
 for (const overlay of overlays) {
   const started = performance.now();
   const { objects, errors } = validateSchemas(renderKustomization(overlayDir(overlay)));
-  const violations = checkPolicies(objects);
+  const violations = checkPolicies(objects, { environment: overlay === 'production' ? 'production' : 'development' });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   if (errors.length === 0 && violations.length === 0) {
     console.log(

@@ -50,7 +50,7 @@ describe.each(overlays)('the %s overlay', (overlay: Overlay) => {
   });
 
   it('passes the policy check', () => {
-    const violations = checkPolicies(objects);
+    const violations = checkPolicies(objects, { environment: overlay === 'production' ? 'production' : 'development' });
     if (violations.length > 0) throw new Error(`policy violations:\n${formatViolations(violations)}`);
   });
 
@@ -70,17 +70,20 @@ describe.each(overlays)('the %s overlay', (overlay: Overlay) => {
   });
 
   it.each(services)(
-    'probes %s with grpc.health.v1 on the port its GRPC_PORT sets, behind a Service of the same port',
+    'serves %s on the port its GRPC_PORT sets behind a Service of the same port, and probes it with grpc.health.v1 on the plaintext GRPC_HEALTH_PORT',
     (service) => {
       const container = templateOf(objects, service).spec.containers[0];
       const config = objects.find(
         (object) => object.kind === 'ConfigMap' && object.metadata.name.startsWith(`${service}-config`),
       );
+      const common = objects.find((object) => object.kind === 'ConfigMap' && object.metadata.name.startsWith('mailroute-common'));
       const port = grpcPorts[service];
       expect(config?.data?.['GRPC_PORT']).toBe(String(port));
       expect(container?.ports?.find((candidate) => candidate.name === 'grpc')?.containerPort).toBe(port);
+      const healthPort = Number(common?.data?.['GRPC_HEALTH_PORT']);
+      expect(container?.ports?.find((candidate) => candidate.name === 'health')?.containerPort).toBe(healthPort);
       for (const probe of [container?.startupProbe, container?.readinessProbe, container?.livenessProbe])
-        expect(probe?.grpc).toEqual({ port });
+        expect(probe?.grpc).toEqual({ port: healthPort });
       const serviceObject = find(objects, 'Service', service);
       expect((serviceObject?.spec as { ports: { port: number; targetPort: string }[] }).ports).toEqual([
         expect.objectContaining({ port, targetPort: 'grpc' }),
@@ -181,6 +184,77 @@ describe('the dev overlay', () => {
   });
 });
 
+describe("the production overlay's transport security", () => {
+  const { objects } = renderOverlay('production');
+  const common = objects.find((object) => object.kind === 'ConfigMap' && object.metadata.name.startsWith('mailroute-common'));
+
+  it('serves mTLS with the certificate cert-manager issues to each service, never plaintext', () => {
+    expect(common?.data).toMatchObject({
+      GRPC_ALLOW_PLAINTEXT: 'false',
+      GRPC_TLS_CERT_FILE: '/etc/mailroute/tls/tls.crt',
+      GRPC_TLS_KEY_FILE: '/etc/mailroute/tls/tls.key',
+      GRPC_TLS_CA_FILE: '/etc/mailroute/tls/ca.crt',
+      GRPC_TLS_REQUIRE_CLIENT_CERT: 'true',
+    });
+    for (const service of [...services, gateway]) {
+      const certificate = find(objects, 'Certificate', service)?.spec as {
+        secretName: string;
+        dnsNames: string[];
+        usages: string[];
+        issuerRef: { name: string };
+      };
+      expect(certificate.issuerRef.name).toBe('mailroute-internal-ca');
+      expect(certificate.usages).toContain('client auth');
+      if (service !== gateway) {
+        expect(certificate.usages).toContain('server auth');
+        expect(certificate.dnsNames).toEqual(expect.arrayContaining([service, `${service}.mailroute.svc`]));
+      }
+      const pod = templateOf(objects, service).spec;
+      const mount = pod.containers[0]?.volumeMounts?.find((candidate) => candidate.mountPath === '/etc/mailroute/tls');
+      expect(pod.volumes?.find((volume) => volume.name === mount?.name)).toEqual({
+        name: 'tls',
+        secret: { secretName: certificate.secretName, defaultMode: 0o400 },
+      });
+    }
+    const caIssuer = find(objects, 'Issuer', 'mailroute-internal-ca')?.spec as { ca: { secretName: string } };
+    expect(find(objects, 'Certificate', 'mailroute-internal-ca')?.spec as { isCA: boolean; secretName: string }).toMatchObject({
+      isCA: true,
+      secretName: caIssuer.ca.secretName,
+    });
+  });
+
+  it('connects the three Kafka services over SASL_SSL with the password file from the Secret mailroute-kafka-sasl', () => {
+    for (const service of ['mailbox-fetch', 'interaction-router', 'outbound-send']) {
+      const pod = templateOf(objects, service).spec;
+      const env = Object.fromEntries((pod.containers[0]?.env ?? []).map((variable) => [variable.name, variable.value]));
+      expect(env).toMatchObject({
+        KAFKA_TLS: 'true',
+        KAFKA_SASL_MECHANISM: 'scram-sha-512',
+        KAFKA_SASL_PASSWORD_FILE: '/etc/mailroute/kafka-sasl/password',
+      });
+      expect(pod.volumes).toContainEqual({
+        name: 'kafka-sasl',
+        secret: { secretName: 'mailroute-kafka-sasl', defaultMode: 0o400 },
+      });
+    }
+    expect(
+      templateOf(objects, 'auth-broker').spec.containers[0]?.env?.some((variable) => variable.name.startsWith('KAFKA_')),
+    ).toBe(false);
+  });
+
+  it('fails the policy check when a merge turns gRPC back to plaintext (as the dev settings would)', () => {
+    const plaintext = objects.map((object) =>
+      object === common ? { ...object, data: { ...object.data, GRPC_ALLOW_PLAINTEXT: 'true', GRPC_TLS_CERT_FILE: '' } } : object,
+    );
+    const violations = checkPolicies(plaintext, { environment: 'production' }).filter(
+      (violation) => violation.rule === 'encrypted-transport',
+    );
+    expect(new Set(violations.map((violation) => violation.object.split(' ')[0]))).toEqual(
+      new Set([...services, gateway].map((service) => `Deployment/mailroute/${service}`)),
+    );
+  });
+});
+
 describe('the schema validation', () => {
   const yaml = renderKustomization(path.join(repoRoot, 'deploy', 'k8s', 'overlays', 'production'));
 
@@ -201,6 +275,23 @@ describe('the schema validation', () => {
     const { errors } = validateSchemas(yaml.replace('terminationGracePeriodSeconds: 40', 'terminationGracePeriodSeconds: forty'));
     expect(errors).toEqual(
       expect.arrayContaining([expect.objectContaining({ path: 'spec.template.spec.terminationGracePeriodSeconds' })]),
+    );
+  });
+
+  it("validates cert-manager's Certificate and Issuer against the schemas kept in deploy/tools/schemas (strict)", () => {
+    const { errors } = validateSchemas(
+      yaml
+        .replace('secretName: auth-broker-tls\n  usages:', 'secretNmae: auth-broker-tls\n  usages:')
+        .replace('rotationPolicy: Always', 'rotationPolicy: Sometimes'),
+    );
+    expect(
+      errors.filter((error) => error.kubernetes === '1.30').map((error) => [error.object, error.path, error.message]),
+    ).toEqual(
+      expect.arrayContaining([
+        ['Certificate/auth-broker', 'spec', expect.stringContaining("'secretName' is a required property")],
+        ['Certificate/auth-broker', 'spec', expect.stringContaining("'secretNmae' was unexpected")],
+        [expect.stringMatching(/^Certificate\//), 'spec.privateKey.rotationPolicy', expect.stringContaining('Sometimes')],
+      ]),
     );
   });
 
@@ -239,6 +330,8 @@ describe('the network policies', () => {
   };
   const destinations: { name: string; endpoint: Endpoint; port: number; protocol?: string }[] = [
     ...services.map((service) => ({ name: `${service}:grpc`, endpoint: inside[service] as Endpoint, port: grpcPorts[service] })),
+    // The plaintext health-only port is for the kubelet's probes: no pod or namespace reaches it.
+    ...services.map((service) => ({ name: `${service}:health`, endpoint: inside[service] as Endpoint, port: 8086 })),
     { name: 'auth-broker:metrics', endpoint: inside['auth-broker'] as Endpoint, port: 9464 },
     { name: 'mailbox-fetch:metrics', endpoint: inside['mailbox-fetch'] as Endpoint, port: 9465 },
     { name: 'interaction-router:metrics', endpoint: inside['interaction-router'] as Endpoint, port: 9466 },

@@ -1,9 +1,22 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { builtinModules } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { credentials } from '@grpc/grpc-js';
 import { MongoClient } from 'mongodb';
 import { createChannel, createClient } from 'nice-grpc';
 import { HealthDefinition } from 'nice-grpc-server-health';
@@ -94,6 +107,8 @@ interface Running {
   output: string[];
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   port(): Promise<number>;
+  /** The plaintext health-only port (GRPC_HEALTH_PORT) from the same log line. */
+  healthPort(): Promise<number>;
 }
 
 function startImage(service: Service, app: string, env: Record<string, string>): Running {
@@ -126,15 +141,15 @@ function startImage(service: Service, app: string, env: Record<string, string>):
       resolve({ code, signal });
     });
   });
-  const port = (): Promise<number> =>
+  const listening = (): Promise<{ port: number; healthPort?: number }> =>
     new Promise((resolve, reject) => {
       const check = (): void => {
         for (const line of output) {
           try {
-            const entry = JSON.parse(line) as { msg?: string; port?: number };
+            const entry = JSON.parse(line) as { msg?: string; port?: number; healthPort?: number };
             if (entry.msg === `${service} listening` && typeof entry.port === 'number') {
               waiters.delete(check);
-              return resolve(entry.port);
+              return resolve({ port: entry.port, ...(entry.healthPort === undefined ? {} : { healthPort: entry.healthPort }) });
             }
           } catch {
             // not a log line
@@ -148,7 +163,63 @@ function startImage(service: Service, app: string, env: Record<string, string>):
       waiters.add(check);
       check();
     });
-  return { child, output, exited, port };
+  const port = () => listening().then((entry) => entry.port);
+  const healthPort = () =>
+    listening().then((entry) => {
+      if (entry.healthPort === undefined) throw new Error(`${service} logged no healthPort`);
+      return entry.healthPort;
+    });
+  return { child, output, exited, port, healthPort };
+}
+
+/** The kubelet's Secret mounts under /etc/mailroute, for a local process: the same files in a directory of the test's. */
+const mountRoot = '/etc/mailroute';
+let testCa: { caFile: string; issue(name: string): unknown } | undefined;
+
+/**
+ * What the production overlay mounts from Secrets, made here: each `…_FILE` variable under
+ * /etc/mailroute is pointed at the same relative path in the test's directory, holding a certificate
+ * the test CA issued to the service (tls.crt, tls.key, ca.crt — what cert-manager writes) or a
+ * made-up Kafka password. Also the client certificate the test calls the TLS port with.
+ */
+async function mountSecrets(service: Service, env: Record<string, string>): Promise<Record<string, string>> {
+  const caDir = path.join(work, 'ca');
+  if (!testCa) {
+    const module = (await import(pathToFileURL(path.join(repoRoot, 'tools', 'test-infra', 'test-ca.mjs')).href)) as {
+      createTestCa(dir: string, options: { name: string }): { caFile: string; issue(name: string): unknown };
+    };
+    testCa = module.createTestCa(caDir, { name: 'mailroute internal CA (test)' });
+    testCa.issue('test-client');
+  }
+  testCa.issue(service);
+  const root = path.join(work, 'mounts', service);
+  const contents: Record<string, string> = {
+    'tls/tls.crt': path.join(caDir, `${service}.crt`),
+    'tls/tls.key': path.join(caDir, `${service}.key`),
+    'tls/ca.crt': testCa.caFile,
+  };
+  const mounted: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.endsWith('_FILE') || !value.startsWith(`${mountRoot}/`)) continue;
+    const relative = value.slice(mountRoot.length + 1);
+    const local = path.join(root, relative);
+    mkdirSync(path.dirname(local), { recursive: true, mode: 0o755 });
+    const source = contents[relative];
+    if (source) cpSync(source, local);
+    else writeFileSync(local, 'made-up-password');
+    chmodSync(local, 0o644);
+    mounted[name] = local;
+  }
+  return mounted;
+}
+
+/**
+ * The one transport deviation: the shared test Kafka is a plaintext listener, so the production
+ * overlay's KAFKA_TLS/KAFKA_SASL_* settings are left out here (libs/messaging's
+ * kafka-secure-broker.int.spec.ts runs the same settings against a SASL_SSL broker).
+ */
+function withoutKafkaSecurity(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !/^KAFKA_(TLS|SASL_)/.test(name)));
 }
 
 /**
@@ -203,6 +274,7 @@ function loopback(service: Service): Record<string, string> {
     ...(service === 'mailbox-fetch' ? { MAILBOX_FETCH_METRICS_HOST: '127.0.0.1', MAILBOX_FETCH_METRICS_PORT: '0' } : {}),
     ...(service === 'outbound-send' ? { OUTBOUND_SEND_METRICS_HOST: '127.0.0.1', OUTBOUND_SEND_METRICS_PORT: '0' } : {}),
     ...(service === 'interaction-router' ? { ROUTER_METRICS_HOST: '127.0.0.1', ROUTER_METRICS_PORT: '0' } : {}),
+    GRPC_HEALTH_PORT: '0',
   };
 }
 
@@ -273,7 +345,7 @@ describe.each(services)('the production build of %s', (service) => {
     expect(statSync(path.join(out, 'main.js')).size).toBeGreaterThan(0);
   });
 
-  it('starts with the image command and the production ConfigMaps, answers grpc.health.v1 SERVING, and exits 0 after draining on SIGTERM', async () => {
+  it('starts with the image command and the production ConfigMaps, answers grpc.health.v1 SERVING over mTLS and on the plaintext probe port, and exits 0 after draining on SIGTERM', async () => {
     // The test supplies only what the Deployment takes from Secrets or shared ConfigMap keys (plus a
     // database of its own): nothing the manifests forgot.
     const fromReferences = new Set(
@@ -285,18 +357,38 @@ describe.each(services)('the production build of %s', (service) => {
       Object.keys(clusterFor(service, database)).filter((key) => !key.endsWith('_MONGODB_DATABASE') && !fromReferences.has(key)),
     ).toEqual([]);
     const app = stageImage(service);
+    const production = withoutKafkaSecurity(productionEnvironment(service));
     running = startImage(service, app, {
       ...dockerfileOf(service).env,
-      ...productionEnvironment(service),
+      ...production,
+      ...(await mountSecrets(service, production)),
       ...clusterFor(service, database),
       ...loopback(service),
     });
     const port = await running.port();
-    const channel = createChannel(`127.0.0.1:${port}`);
+    expect(running.output.some((line) => line.includes('"tls":"mtls"'))).toBe(true);
+    const caDir = path.join(work, 'ca');
+    const read = (name: string) => readFileSync(path.join(caDir, name));
+    const tlsChannel = createChannel(
+      `127.0.0.1:${port}`,
+      credentials.createSsl(read('ca.crt'), read('test-client.key'), read('test-client.crt')),
+    );
+    const probeChannel = createChannel(`127.0.0.1:${await running.healthPort()}`);
     try {
-      await expect(createClient(HealthDefinition, channel).check({ service: '' })).resolves.toEqual({ status: 1 });
+      // grpc-js loads the watched certificate files just after the port is bound; a handshake in that
+      // moment is reset and the client connects again (a real client retries the same way).
+      const tlsHealth = createClient(HealthDefinition, tlsChannel);
+      const deadline = Date.now() + 15_000;
+      let answer = await tlsHealth.check({ service: '' }).catch((error: unknown) => error);
+      while (answer instanceof Error && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        answer = await tlsHealth.check({ service: '' }).catch((error: unknown) => error);
+      }
+      expect(answer).toEqual({ status: 1 });
+      await expect(createClient(HealthDefinition, probeChannel).check({ service: '' })).resolves.toEqual({ status: 1 });
     } finally {
-      channel.close();
+      tlsChannel.close();
+      probeChannel.close();
     }
     running.child.kill('SIGTERM');
     await expect(running.exited).resolves.toEqual({ code: 0, signal: null });

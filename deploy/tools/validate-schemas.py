@@ -6,12 +6,16 @@ Reads a multi-document YAML stream (kustomize build output) on stdin and prints 
 stdout: {"objects": [...], "errors": [...]}. `objects` are the parsed documents (so callers need no
 YAML parser of their own); each error names the object, the Kubernetes version and the field path.
 Validation is strict (unknown fields are errors) and an object whose kind has no schema is an error
-too: deploy/ uses only built-in kinds. Exit code: 0 valid, 1 invalid, 2 unusable input.
+too, except the custom resources whose schemas are kept in deploy/tools/schemas/
+(`<group>_<version>_<Kind>.json`, e.g. cert-manager's Certificate and Issuer), validated with
+jsonschema against that file for every Kubernetes version. Exit code: 0 valid, 1 invalid, 2 unusable input.
 """
 import argparse
 import json
+import os
 import sys
 
+import jsonschema
 import kubernetes_validate
 import yaml
 from kubernetes_validate.utils import SchemaNotFoundError, ValidationError, VersionNotSupportedError
@@ -20,6 +24,19 @@ from kubernetes_validate.utils import SchemaNotFoundError, ValidationError, Vers
 def name_of(obj):
     meta = obj.get("metadata") or {}
     return "%s/%s" % (obj.get("kind", "?"), meta.get("name", "?"))
+
+
+SCHEMAS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schemas")
+
+
+def custom_schema(obj):
+    """The kept schema of a custom resource kind, or None for the built-in kinds."""
+    group_version = obj["apiVersion"].replace("/", "_")
+    path = os.path.join(SCHEMAS_DIR, "%s_%s.json" % (group_version, obj["kind"]))
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 def main():
@@ -35,6 +52,17 @@ def main():
     for obj in objects:
         if not isinstance(obj, dict) or "apiVersion" not in obj or "kind" not in obj:
             errors.append({"object": "(document)", "kubernetes": "", "path": "", "message": "not a Kubernetes object (apiVersion and kind required)"})
+            continue
+        schema = custom_schema(obj)
+        if schema is not None:
+            for error in jsonschema.Draft7Validator(schema).iter_errors(obj):
+                for version in args.kubernetes:
+                    errors.append({
+                        "object": name_of(obj),
+                        "kubernetes": version,
+                        "path": ".".join(str(part) for part in error.absolute_path),
+                        "message": error.message,
+                    })
             continue
         for version in args.kubernetes:
             try:

@@ -1,17 +1,22 @@
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { connect } from 'node:tls';
-import { credentials } from '@grpc/grpc-js';
+import { Client as GrpcClient, credentials } from '@grpc/grpc-js';
 import { ClientError, Status, createChannel, createClient } from 'nice-grpc';
+import { createChannel as createWebChannel, createClient as createWebClient } from 'nice-grpc-web';
+import { InteractionRouterServiceDefinition } from '@mailroute/contracts';
 import { HealthDefinition } from 'nice-grpc-server-health';
 import type { GraphSandboxEndpoints } from '@mailroute/graph-sandbox';
 import { createAuthBrokerTokenClient, grpcClientCredentials } from '@mailroute/platform';
 import {
   createTestCertificateAuthority,
+  freePort,
   startServiceProcess,
   testInfra,
   waitFor,
+  workspaceRoot,
   type ServiceProcess,
   type TestCertificateAuthority,
 } from '@mailroute/testing';
@@ -29,6 +34,7 @@ describe('the four services over mTLS', () => {
   const tenant = newFleetTenant('grpc-tls');
   const procs = new Map<ServiceName, ServiceProcess>();
   const addresses = new Map<ServiceName, string>();
+  const healthPorts = new Map<ServiceName, number>();
   let internal: TestCertificateAuthority;
   let rogue: TestCertificateAuthority;
   const certs = (service: string) => ({
@@ -65,7 +71,7 @@ describe('the four services over mTLS', () => {
   beforeAll(async () => {
     internal = await createTestCertificateAuthority(path.join(work, 'internal'), 'mailroute internal CA');
     rogue = await createTestCertificateAuthority(path.join(work, 'rogue'), 'another CA');
-    for (const service of [...serviceOrder, 'workload-manager']) internal.issue(service);
+    for (const service of [...serviceOrder, 'workload-manager', 'web-gateway']) internal.issue(service);
     rogue.issue('workload-manager');
     const { mongoUrl, kafkaBrokers } = testInfra();
     // No sandbox here: nothing in this suite reaches Graph or Entra.
@@ -73,6 +79,7 @@ describe('the four services over mTLS', () => {
     for (const service of serviceOrder) {
       mountSecret(service, certs(service));
       const own = mounted(service);
+      healthPorts.set(service, await freePort());
       const env = serviceEnvironment(service, {
         tenant,
         endpoints,
@@ -87,6 +94,7 @@ describe('the four services over mTLS', () => {
           GRPC_TLS_CA_FILE: internal.caFile,
           GRPC_TLS_REQUIRE_CLIENT_CERT: 'true',
           GRPC_TLS_RELOAD_INTERVAL_MS: '300',
+          GRPC_HEALTH_PORT: String(healthPorts.get(service)),
         },
       });
       const proc = startServiceProcess(`apps/${service}/src/main.ts`, {
@@ -145,11 +153,9 @@ describe('the four services over mTLS', () => {
       address: addresses.get('auth-broker') ?? '',
       serviceToken: tenant.fetchToken,
       credentials: grpcClientCredentials({
-        GRPC_HOST: '127.0.0.1',
         GRPC_TLS_CERT_FILE: own.cert,
         GRPC_TLS_KEY_FILE: own.key,
         GRPC_TLS_CA_FILE: internal.caFile,
-        GRPC_TLS_REQUIRE_CLIENT_CERT: true,
         GRPC_TLS_RELOAD_INTERVAL_MS: 300,
       }),
     });
@@ -167,6 +173,94 @@ describe('the four services over mTLS', () => {
     } finally {
       tokens.close();
     }
+  });
+
+  it.each(serviceOrder)(
+    '%s answers a plaintext health check on GRPC_HEALTH_PORT (the Kubernetes probes) and nothing else there',
+    async (service) => {
+      const channel = createChannel(`127.0.0.1:${healthPorts.get(service)}`);
+      try {
+        const answer = await createClient(HealthDefinition, channel).check(
+          { service: '' },
+          { signal: AbortSignal.timeout(10_000) },
+        );
+        expect(answer.status).toBe(1);
+        // Server reflection, which the main port serves, is not there.
+        const client = new GrpcClient(`127.0.0.1:${healthPorts.get(service)}`, credentials.createInsecure());
+        const reflection = await new Promise<unknown>((resolve) => {
+          client.makeUnaryRequest(
+            '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo',
+            (value: Buffer) => value,
+            (value: Buffer) => value,
+            Buffer.alloc(0),
+            (error) => resolve(error),
+          );
+        });
+        client.close();
+        expect(reflection).toMatchObject({ code: Status.UNIMPLEMENTED });
+      } finally {
+        channel.close();
+      }
+    },
+  );
+
+  it('the web gateway calls the services over mTLS with its GRPC_TLS_* client settings', async () => {
+    const own = certs('web-gateway');
+    const gateway = startServiceProcess('apps/web-gateway/src/main.ts', {
+      LOG_LEVEL: 'info',
+      WEB_GATEWAY_PORT: '0',
+      WEB_GATEWAY_METRICS_PORT: '0',
+      WEB_GATEWAY_ROUTER_ADDRESS: addresses.get('interaction-router') ?? '',
+      WEB_GATEWAY_MAILBOX_FETCH_ADDRESS: addresses.get('mailbox-fetch') ?? '',
+      WEB_GATEWAY_AUTH_BROKER_ADDRESS: addresses.get('auth-broker') ?? '',
+      GRPC_TLS_CA_FILE: internal.caFile,
+      GRPC_TLS_CERT_FILE: own.cert,
+      GRPC_TLS_KEY_FILE: own.key,
+    });
+    try {
+      const channel = createWebChannel(`http://127.0.0.1:${await gateway.port()}`);
+      const router = createWebClient(InteractionRouterServiceDefinition, channel, { '*': { metadata: tenant.metadata() } });
+      await expect(router.listQueues({ page: { pageSize: 10, pageToken: '' } })).resolves.toMatchObject({ queues: [] });
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  it('the CLI calls the services over mTLS with --ca-file/--cert-file/--key-file, and is refused without a certificate', async () => {
+    const own = certs('workload-manager');
+    const cli = (extra: Record<string, string>) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(
+          process.execPath,
+          ['--import', 'tsx', path.join(workspaceRoot, 'apps/cli/src/main.ts'), 'queue', 'list', '--json'],
+          {
+            cwd: workspaceRoot,
+            env: {
+              PATH: process.env['PATH'] ?? '',
+              HOME: process.env['HOME'] ?? '',
+              TSX_TSCONFIG_PATH: path.join(workspaceRoot, 'tsconfig.base.json'),
+              MAILROUTE_ROUTER: addresses.get('interaction-router') ?? '',
+              MAILROUTE_API_KEY: tenant.apiKey,
+              MAILROUTE_TIMEOUT: '20s',
+              MAILROUTE_TLS_CA_FILE: internal.caFile,
+              ...extra,
+            },
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        );
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.on('exit', (code) => resolve({ code, stdout, stderr }));
+      });
+    const withCertificate = await cli({ MAILROUTE_TLS_CERT_FILE: own.cert, MAILROUTE_TLS_KEY_FILE: own.key });
+    expect(withCertificate).toMatchObject({ code: 0 });
+    // The tenant has no queues: proto3 JSON leaves the empty list out.
+    expect(JSON.parse(withCertificate.stdout)).toEqual({});
+    const without = await cli({});
+    expect(without.code).not.toBe(0);
+    expect(without.stderr).toMatch(/UNAVAILABLE/);
   });
 
   it('a client that trusts another CA refuses the services', async () => {

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import {
   AgentPresence,
@@ -132,6 +135,25 @@ describe('settings', () => {
       clientId: undefined,
       token: undefined,
     });
+  });
+
+  it('reads the TLS files once, and names the option or variable of one it cannot read or that lacks its partner', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cli-tls-'));
+    const ca = path.join(dir, 'ca.crt');
+    writeFileSync(ca, 'CA PEM');
+    try {
+      expect(resolveSettings({}, {}).tls).toBeUndefined();
+      expect(resolveSettings({ 'ca-file': ca }, {}).tls).toEqual({ ca: Buffer.from('CA PEM') });
+      expect(() => resolveSettings({}, { MAILROUTE_TLS_CA_FILE: path.join(dir, 'missing.crt') })).toThrow(
+        /^MAILROUTE_TLS_CA_FILE: cannot read the file/,
+      );
+      expect(() => resolveSettings({ 'cert-file': ca }, {})).toThrow(/--cert-file .* and --key-file .* go together/);
+      expect(() => resolveSettings({ 'cert-file': ca, 'key-file': ca }, {})).toThrow(
+        /--ca-file .* is required with a client certificate/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('names the variable or option that holds a bad value', () => {

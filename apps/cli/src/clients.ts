@@ -4,6 +4,7 @@ import {
   InteractionRouterServiceDefinition,
   MailboxFetchServiceDefinition,
 } from '@mailroute/contracts';
+import { credentials } from '@grpc/grpc-js';
 import { createGrpcClient, errorTrailers, type GrpcClientHandle } from '@mailroute/platform';
 import type { CompatServiceDefinition } from 'nice-grpc';
 import { ClientError, Metadata } from 'nice-grpc-common';
@@ -73,7 +74,12 @@ export class ServiceClients {
   }
 
   private open<Service extends CompatServiceDefinition>(definition: Service, address: string): GrpcClientHandle<Service> {
-    const handle = createGrpcClient(definition, address, { deadlineMs: this.settings.timeoutMs });
+    // The CLI lives for one command: the files are read once (resolveSettings), not watched like a service's.
+    const tls = this.settings.tls;
+    const handle = createGrpcClient(definition, address, {
+      deadlineMs: this.settings.timeoutMs,
+      ...(tls ? { credentials: credentials.createSsl(tls.ca, tls.key ?? null, tls.cert ?? null) } : {}),
+    });
     this.handles.push(handle as unknown as GrpcClientHandle<CompatServiceDefinition>);
     return handle;
   }

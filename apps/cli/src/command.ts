@@ -70,6 +70,17 @@ const globalOptions: Readonly<Record<string, OptionSpec>> = {
     value: '<key>',
     description: 'workload-manager API key (MAILROUTE_API_KEY); prefer the variable: flags show in process lists',
   },
+  'ca-file': {
+    type: 'string',
+    value: '<file>',
+    description: 'PEM CA the services are verified against: calls go over TLS (MAILROUTE_TLS_CA_FILE)',
+  },
+  'cert-file': {
+    type: 'string',
+    value: '<file>',
+    description: 'PEM client certificate for services that require one (mTLS), with --key-file (MAILROUTE_TLS_CERT_FILE)',
+  },
+  'key-file': { type: 'string', value: '<file>', description: 'PEM private key of --cert-file (MAILROUTE_TLS_KEY_FILE)' },
   timeout: { type: 'string', value: '<duration>', description: 'deadline of each call (MAILROUTE_TIMEOUT, default 30s)' },
   json: { type: 'boolean', description: 'print JSON (proto3 JSON mapping) instead of tables' },
   help: { type: 'boolean', short: 'h', description: 'show help' },

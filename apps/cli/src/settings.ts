@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { UsageError } from './errors';
 import { durationSeconds, parseDuration } from './values';
 
@@ -13,6 +14,11 @@ export interface CliSettings {
   mailboxFetch: string;
   /** interaction-router's gRPC address (workload-manager API and agent desktop). */
   router: string;
+  /**
+   * TLS to the services, verified against `ca`, presenting `cert`/`key` to services that require a
+   * client certificate (mTLS); undefined: plaintext (or the public roots for https:// addresses).
+   */
+  tls: { ca: Buffer; cert?: Buffer; key?: Buffer } | undefined;
   /** Workload-manager API key (bearer token); undefined when not configured. */
   apiKey: string | undefined;
   /** Print JSON instead of tables. */
@@ -38,6 +44,9 @@ const settingsEnv = {
   mailboxFetch: { name: 'MAILROUTE_MAILBOX_FETCH', default: '127.0.0.1:50052' },
   router: { name: 'MAILROUTE_ROUTER', default: '127.0.0.1:50053' },
   apiKey: { name: 'MAILROUTE_API_KEY' },
+  tlsCaFile: { name: 'MAILROUTE_TLS_CA_FILE' },
+  tlsCertFile: { name: 'MAILROUTE_TLS_CERT_FILE' },
+  tlsKeyFile: { name: 'MAILROUTE_TLS_KEY_FILE' },
   timeout: { name: 'MAILROUTE_TIMEOUT', default: '30s' },
   agentAuthority: { name: 'MAILROUTE_AGENT_AUTHORITY', default: 'https://login.microsoftonline.com' },
   agentDirectory: { name: 'MAILROUTE_AGENT_DIRECTORY' },
@@ -72,7 +81,28 @@ export function resolveSettings(values: OptionValues, env: Readonly<Record<strin
     throw new UsageError(
       `--authority / ${settingsEnv.agentAuthority.name}: "${authority}" must be https://host[:port] without a path`,
     );
+  const pem = (option: string, variable: { name: string }): Buffer | undefined => {
+    const { value, source } = pick(option, variable);
+    if (value === undefined) return undefined;
+    try {
+      return readFileSync(value);
+    } catch {
+      throw new UsageError(`${source === variable.name ? variable.name : `--${option}`}: cannot read the file "${value}"`);
+    }
+  };
+  const ca = pem('ca-file', settingsEnv.tlsCaFile);
+  const cert = pem('cert-file', settingsEnv.tlsCertFile);
+  const key = pem('key-file', settingsEnv.tlsKeyFile);
+  if (Boolean(cert) !== Boolean(key))
+    throw new UsageError(
+      `--cert-file / ${settingsEnv.tlsCertFile.name} and --key-file / ${settingsEnv.tlsKeyFile.name} go together`,
+    );
+  if (cert && !ca)
+    throw new UsageError(
+      `--ca-file / ${settingsEnv.tlsCaFile.name} is required with a client certificate (TLS is on only with a CA)`,
+    );
   return {
+    tls: ca ? { ca, ...(cert && key ? { cert, key } : {}) } : undefined,
     authBroker: address('auth-broker', settingsEnv.authBroker),
     mailboxFetch: address('mailbox-fetch', settingsEnv.mailboxFetch),
     router: address('router', settingsEnv.router),

@@ -1,16 +1,18 @@
-import { addConfigProblem, env, serviceConfigSchema } from '@mailroute/platform';
+import { addConfigProblem, checkGrpcClientTlsRules, env, grpcClientTlsSchema, serviceConfigSchema } from '@mailroute/platform';
 import { z } from 'zod';
 
 const grpcAddress = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port');
 
 /**
  * The web gateway's variables, with the common ones it shares with the services (LOG_LEVEL,
- * OTEL_EXPORTER_OTLP_ENDPOINT, SHUTDOWN_GRACE_MS; not the GRPC_* ones: it serves HTTP). Every one is
+ * OTEL_EXPORTER_OTLP_ENDPOINT, SHUTDOWN_GRACE_MS; of the GRPC_* ones only the client TLS settings:
+ * it serves HTTP and calls the services, over mTLS when GRPC_TLS_CA_FILE is set). Every one is
  * listed with its meaning in .env.example and deploy/README.md.
  */
 export const configSchema = z
   .object({
     ...serviceConfigSchema.pick({ LOG_LEVEL: true, OTEL_EXPORTER_OTLP_ENDPOINT: true, SHUTDOWN_GRACE_MS: true }).shape,
+    ...grpcClientTlsSchema.shape,
     /** Interface the HTTP server binds. */
     WEB_GATEWAY_HOST: z.string().default('127.0.0.1'),
     /** HTTP port of the console and the gRPC-web bridge; 0 picks a free one. */
@@ -47,6 +49,7 @@ export const configSchema = z
     WEB_GATEWAY_METRICS_HOST: z.string().default('127.0.0.1'),
   })
   .superRefine((config, context) => {
+    checkGrpcClientTlsRules(config, context);
     if (config.WEB_GATEWAY_AUTHORITY && !config.WEB_GATEWAY_CLIENT_ID) {
       addConfigProblem(context, 'WEB_GATEWAY_CLIENT_ID', 'is required when WEB_GATEWAY_AUTHORITY is set');
     }

@@ -5,7 +5,7 @@ import {
   InteractionRouterServiceDefinition,
   MailboxFetchServiceDefinition,
 } from '@mailroute/contracts';
-import { startMetrics, type Logger, type ServiceParts } from '@mailroute/platform';
+import { grpcClientCredentials, startMetrics, type Logger, type ServiceParts } from '@mailroute/platform';
 import type { ConsoleRuntimeConfig } from './assets/console-assets';
 import type { WebGatewayOwnConfig } from './config';
 import { createUpstreamRoutes } from './grpc-web/upstream-routes';
@@ -38,11 +38,17 @@ export async function wireWebGateway(config: WebGatewayConfig, logger: Logger): 
     port: config.WEB_GATEWAY_METRICS_PORT,
     host: config.WEB_GATEWAY_METRICS_HOST,
   });
-  const routes = createUpstreamRoutes([
-    { address: config.WEB_GATEWAY_ROUTER_ADDRESS, services: [AgentDesktopServiceDefinition, InteractionRouterServiceDefinition] },
-    { address: config.WEB_GATEWAY_MAILBOX_FETCH_ADDRESS, services: [MailboxFetchServiceDefinition] },
-    { address: config.WEB_GATEWAY_AUTH_BROKER_ADDRESS, services: [AuthBrokerServiceDefinition] },
-  ]);
+  const routes = createUpstreamRoutes(
+    [
+      {
+        address: config.WEB_GATEWAY_ROUTER_ADDRESS,
+        services: [AgentDesktopServiceDefinition, InteractionRouterServiceDefinition],
+      },
+      { address: config.WEB_GATEWAY_MAILBOX_FETCH_ADDRESS, services: [MailboxFetchServiceDefinition] },
+      { address: config.WEB_GATEWAY_AUTH_BROKER_ADDRESS, services: [AuthBrokerServiceDefinition] },
+    ],
+    grpcClientCredentials(config),
+  );
   const authority = config.WEB_GATEWAY_AUTHORITY ? new URL(config.WEB_GATEWAY_AUTHORITY) : undefined;
   const runtimeConfig: ConsoleRuntimeConfig | undefined =
     authority && config.WEB_GATEWAY_CLIENT_ID

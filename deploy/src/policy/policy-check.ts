@@ -9,6 +9,7 @@ import {
   type PodSpec,
   type SecurityContext,
 } from '../k8s-object';
+import { checkEncryptedTransport } from './encrypted-transport';
 
 /** The rules of the policy check; each has a fixture under deploy/test/fixtures/policy that breaks it. */
 export const policyRules = {
@@ -19,13 +20,24 @@ export const policyRules = {
   'seccomp-runtime-default': 'a RuntimeDefault (or Localhost) seccomp profile on the pod or the container',
   'service-account-token': 'automountServiceAccountToken false: mailroute never calls the Kubernetes API',
   'resource-limits': 'cpu and memory requests and limits on every container',
-  probes: 'long-running containers have readiness and liveness probes, gRPC ones on the port named grpc',
+  probes:
+    'long-running containers have readiness and liveness probes, gRPC ones on the port named health (GRPC_HEALTH_PORT, plaintext health only) or else grpc',
   'pinned-image': 'every image has a version tag or a digest, never latest or none',
   'no-secret-values': 'no Secret object carries data, no secret-looking variable has a literal value',
   'pod-disruption-budget': 'every Deployment is covered by a PodDisruptionBudget',
   'termination-grace': 'terminationGracePeriodSeconds covers the preStop pause, SHUTDOWN_GRACE_MS and 10 s of closing',
   'default-deny-network-policy': 'each namespace with workloads has a NetworkPolicy denying all ingress and egress by default',
+  'encrypted-transport':
+    'production only: gRPC servers serve mTLS and clients present certificates (files from a mounted Secret, no GRPC_ALLOW_PLAINTEXT), Kafka clients use TLS with SASL or a client certificate',
 } as const;
+
+export interface PolicyOptions {
+  /**
+   * `production` (the default: the strictest) adds the encrypted-transport rule; `development` (the
+   * dev overlay, plaintext by design) leaves it out.
+   */
+  environment?: 'production' | 'development';
+}
 
 export type PolicyRule = keyof typeof policyRules;
 
@@ -49,14 +61,15 @@ const defaultShutdownGraceMs = 10_000;
  * Checks rendered manifests (one overlay's objects, already schema-valid) against mailroute's
  * deployment rules. Returns every violation; an empty list means the manifests pass.
  */
-export function checkPolicies(objects: readonly K8sObject[]): PolicyViolation[] {
+export function checkPolicies(objects: readonly K8sObject[], options: PolicyOptions = {}): PolicyViolation[] {
+  const production = (options.environment ?? 'production') === 'production';
   const violations: PolicyViolation[] = [];
   const report = (rule: PolicyRule, object: string, message: string): void => {
     violations.push({ rule, object, message });
   };
   for (const object of objects) {
     const template = podTemplateOf(object);
-    if (template) checkPod(object, template.spec, objects, report);
+    if (template) checkPod(object, template.spec, objects, report, production);
     if (object.kind === 'Secret') {
       const keys = [...Object.keys(object.data ?? {}), ...Object.keys(object.stringData ?? {})];
       if (keys.length > 0)
@@ -84,7 +97,7 @@ export function checkPolicies(objects: readonly K8sObject[]): PolicyViolation[] 
 
 type Report = (rule: PolicyRule, object: string, message: string) => void;
 
-function checkPod(owner: K8sObject, pod: PodSpec, objects: readonly K8sObject[], report: Report): void {
+function checkPod(owner: K8sObject, pod: PodSpec, objects: readonly K8sObject[], report: Report, production: boolean): void {
   const name = describeObject(owner);
   if (pod.automountServiceAccountToken !== false)
     report('service-account-token', name, 'automountServiceAccountToken is not false');
@@ -97,7 +110,12 @@ function checkPod(owner: K8sObject, pod: PodSpec, objects: readonly K8sObject[],
     checkSecretLiterals(where, container, report);
   }
   for (const container of pod.containers) {
-    if (longRunning) checkProbes(`${name} container ${container.name}`, container, report);
+    const where = `${name} container ${container.name}`;
+    if (longRunning) checkProbes(where, container, report);
+    if (longRunning && production)
+      checkEncryptedTransport(where, pod, container, objects, owner.metadata.namespace, (object, message) =>
+        report('encrypted-transport', object, message),
+      );
   }
   if (longRunning) checkGrace(name, pod, objects, owner.metadata.namespace, report);
 }
@@ -162,13 +180,17 @@ function checkSecretLiterals(where: string, container: Container, report: Report
 }
 
 function checkProbes(where: string, container: Container, report: Report): void {
-  const grpcPort = container.ports?.find((port) => port.name === 'grpc')?.containerPort;
+  const portNamed = (name: string) => container.ports?.find((port) => port.name === name)?.containerPort;
+  const healthPort = portNamed('health');
+  const grpcPort = portNamed('grpc');
+  const probePort = healthPort ?? grpcPort;
   for (const kind of ['readinessProbe', 'livenessProbe'] as const) {
     const probe = container[kind];
     if (!probe) {
       report('probes', where, `${kind} is not set`);
-    } else if (grpcPort !== undefined && probe.grpc?.port !== grpcPort) {
-      report('probes', where, `${kind} must be a grpc probe (grpc.health.v1) on the grpc port ${grpcPort}`);
+    } else if (probePort !== undefined && probe.grpc?.port !== probePort) {
+      const which = healthPort === undefined ? `the grpc port ${grpcPort}` : `the health port ${healthPort}`;
+      report('probes', where, `${kind} must be a grpc probe (grpc.health.v1) on ${which}`);
     }
   }
 }

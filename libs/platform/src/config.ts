@@ -127,6 +127,11 @@ export const serviceConfigSchema = z.object({
   SHUTDOWN_GRACE_MS: env.int({ min: 0, max: 120_000, default: 10_000 }),
   /** Deadline applied to unary calls that arrive without one. */
   GRPC_DEFAULT_DEADLINE_MS: env.int({ min: 100, max: 600_000, default: 30_000 }),
+  /**
+   * A second, plaintext port on GRPC_HOST that serves grpc.health.v1 and nothing else, for probes that
+   * cannot speak TLS (Kubernetes' gRPC probes). Unset: none; the health service is on GRPC_PORT anyway.
+   */
+  GRPC_HEALTH_PORT: env.port().optional(),
   /** PEM certificate (chain) the gRPC server presents, and the client certificate for calls to other services; TLS is on when set. */
   GRPC_TLS_CERT_FILE: z.string().optional(),
   /** PEM private key of GRPC_TLS_CERT_FILE. */
@@ -177,6 +182,36 @@ export const serviceConfigSchema = z.object({
   /** oauthbearer with a token endpoint: the scope asked for (Event Hubs: `https://<namespace>.servicebus.windows.net/.default`). */
   KAFKA_SASL_OAUTHBEARER_SCOPE: z.string().optional(),
 });
+
+/**
+ * The GRPC_TLS_* variables of a program that only calls the services (the web gateway): the CA it
+ * verifies them against and the client certificate it presents to services that require one.
+ * Spread into its schema and check with checkGrpcClientTlsRules.
+ */
+export const grpcClientTlsSchema = serviceConfigSchema.pick({
+  GRPC_TLS_CERT_FILE: true,
+  GRPC_TLS_KEY_FILE: true,
+  GRPC_TLS_CA_FILE: true,
+  GRPC_TLS_RELOAD_INTERVAL_MS: true,
+});
+
+/** The rules of grpcClientTlsSchema: certificate and key together, readable files, a certificate only with a CA (TLS). */
+export function checkGrpcClientTlsRules(config: z.infer<typeof grpcClientTlsSchema>, context: z.RefinementCtx): void {
+  const problem = (variable: string, text: string) => addConfigProblem(context, variable, text);
+  if (Boolean(config.GRPC_TLS_CERT_FILE) !== Boolean(config.GRPC_TLS_KEY_FILE)) {
+    problem(
+      config.GRPC_TLS_CERT_FILE ? 'GRPC_TLS_KEY_FILE' : 'GRPC_TLS_CERT_FILE',
+      'is required with the other of GRPC_TLS_CERT_FILE/GRPC_TLS_KEY_FILE',
+    );
+  }
+  if (config.GRPC_TLS_CERT_FILE && !config.GRPC_TLS_CA_FILE) {
+    problem('GRPC_TLS_CA_FILE', 'is required with GRPC_TLS_CERT_FILE (the services are called over TLS only when it is set)');
+  }
+  for (const name of ['GRPC_TLS_CERT_FILE', 'GRPC_TLS_KEY_FILE', 'GRPC_TLS_CA_FILE'] as const) {
+    const file = config[name];
+    if (file && !isReadableFile(file)) problem(name, 'names a file that cannot be read');
+  }
+}
 
 /** The rules across the common variables; each problem names the variable that fixes it. */
 function checkCommonRules(config: ServiceConfig, context: z.RefinementCtx): void {

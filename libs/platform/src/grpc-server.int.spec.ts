@@ -84,6 +84,23 @@ describe('createGrpcServer over a real socket', () => {
     await expect(health.check({ service: 'test.v1.Echo' })).resolves.toMatchObject({ status: 2 });
   });
 
+  it('serves the same health status on a health-only port, which answers nothing else (UNIMPLEMENTED)', async () => {
+    const healthPort = (await server.listenHealth?.('127.0.0.1', 0)) ?? 0;
+    const healthChannel = createChannel(`127.0.0.1:${healthPort}`);
+    try {
+      const health = createClient(HealthDefinition, healthChannel);
+      await expect(health.check({ service: 'test.v1.Echo' })).resolves.toMatchObject({ status: 1 });
+      const echo = createClient(EchoDefinition as never, healthChannel) as unknown as {
+        echo(request: unknown): Promise<unknown>;
+      };
+      await expect(echo.echo({ text: 'hi' })).rejects.toMatchObject({ code: Status.UNIMPLEMENTED });
+      server.setServing(false);
+      await expect(health.check({ service: '' })).resolves.toMatchObject({ status: 2 });
+    } finally {
+      healthChannel.close();
+    }
+  });
+
   it('reports a loopback caller in a form isLoopbackPeer recognises (development service trust)', async () => {
     const echo = createClient(EchoDefinition as never, channel) as unknown as {
       echo(request: unknown): Promise<{ text: string }>;

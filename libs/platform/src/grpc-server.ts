@@ -58,6 +58,12 @@ export interface GrpcServer {
    * (grpcServerCredentials) say otherwise — the config rules keep plaintext to loopback.
    */
   listen(host: string, port: number, credentials?: ServerCredentials): Promise<number>;
+  /**
+   * Binds a plaintext `host:port` that serves grpc.health.v1 only (the same status as the main
+   * port), for probes that cannot speak TLS; it closes after the main server in shutdown. (Optional:
+   * the web gateway's HTTP server, run the same way, has none.)
+   */
+  listenHealth?(host: string, port: number): Promise<number>;
   /** Flips every registered service (and the overall server) in grpc.health.v1. */
   setServing(serving: boolean): void;
   /**
@@ -107,11 +113,18 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     for (const name of serviceNames) health.setStatus(status, name);
   };
 
+  let healthOnly: ReturnType<typeof createServer> | undefined;
+
   return {
     async listen(host, port, credentials) {
       const bound = await server.listen(`${host}:${port}`, credentials);
       setServing(true);
       return bound;
+    },
+    async listenHealth(host, port) {
+      healthOnly = createServer();
+      healthOnly.add(HealthDefinition, HealthServiceImpl(health));
+      return healthOnly.listen(`${host}:${port}`);
     },
     setServing,
     async shutdown(graceMs) {
@@ -128,6 +141,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
         logger.warn({ graceMs }, 'grpc: in-flight calls did not finish in time; cutting them');
         server.forceShutdown();
       }
+      healthOnly?.forceShutdown();
     },
   };
 }

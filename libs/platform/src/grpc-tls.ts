@@ -12,6 +12,12 @@ export type GrpcTlsConfig = Pick<
   | 'GRPC_TLS_RELOAD_INTERVAL_MS'
 >;
 
+/** What a gRPC client of the services needs: the CA, and its own certificate for mTLS (grpcClientTlsSchema). */
+export type GrpcClientTlsConfig = Pick<
+  GrpcTlsConfig,
+  'GRPC_TLS_CERT_FILE' | 'GRPC_TLS_KEY_FILE' | 'GRPC_TLS_CA_FILE' | 'GRPC_TLS_RELOAD_INTERVAL_MS'
+>;
+
 // One file watcher per set of files, shared by the server and the clients of a process: grpc-js
 // re-reads the files every GRPC_TLS_RELOAD_INTERVAL_MS and hands new certificates to live servers
 // and channels, so a certificate that cert-manager rotates in the mounted Secret needs no restart.
@@ -53,7 +59,7 @@ export function grpcServerCredentials(config: GrpcTlsConfig): ServerCredentials 
  * presenting this service's own certificate (GRPC_TLS_CERT_FILE/KEY_FILE) as the client certificate
  * when there is one, both re-read on change; plaintext when no CA is configured (loopback or mesh).
  */
-export function grpcClientCredentials(config: GrpcTlsConfig): ChannelCredentials {
+export function grpcClientCredentials(config: GrpcClientTlsConfig): ChannelCredentials {
   if (!config.GRPC_TLS_CA_FILE) return ChannelCredentials.createInsecure();
   const refreshIntervalMs = config.GRPC_TLS_RELOAD_INTERVAL_MS;
   const ca = fileWatcher({ caCertificateFile: config.GRPC_TLS_CA_FILE, refreshIntervalMs });

@@ -18,11 +18,13 @@ export { errorTrailers, type MappedStatus } from './grpc-status';
 export { backoffDelayMs, type BackoffOptions, isRetryable, type RetryOptions, sleep, withRetry } from './retry';
 export {
   addConfigProblem,
+  checkGrpcClientTlsRules,
   type ConfigSchema,
   env,
   type Env,
   loadConfig,
   type ServiceConfig,
+  grpcClientTlsSchema,
   serviceConfigSchema,
   serviceSchema,
 } from './config';

@@ -77,6 +77,8 @@ export async function runService<S extends ConfigSchema>(options: RunServiceOpti
   }
   const { server } = parts;
   const port = await server.listen(config.GRPC_HOST, config.GRPC_PORT, grpcServerCredentials(config));
+  const healthPort =
+    config.GRPC_HEALTH_PORT === undefined ? undefined : await server.listenHealth?.(config.GRPC_HOST, config.GRPC_HEALTH_PORT);
   const shutdown = createShutdown(logger, [
     { name: 'grpc server', run: () => server.shutdown(config.SHUTDOWN_GRACE_MS) },
     ...(parts.closeAfterServer ?? []),
@@ -85,7 +87,7 @@ export async function runService<S extends ConfigSchema>(options: RunServiceOpti
   ]);
   onTerminationSignals(shutdown);
   const tls = config.GRPC_TLS_CERT_FILE ? (config.GRPC_TLS_REQUIRE_CLIENT_CERT ? 'mtls' : 'tls') : 'plaintext';
-  logger.info({ host: config.GRPC_HOST, port, tls }, `${options.name} listening`);
+  logger.info({ host: config.GRPC_HOST, port, tls, healthPort }, `${options.name} listening`);
   if (parts.startAfterListen) {
     const started = performance.now();
     parts.startAfterListen().then(

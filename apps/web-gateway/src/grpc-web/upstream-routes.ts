@@ -1,4 +1,4 @@
-import { Client, credentials } from '@grpc/grpc-js';
+import { Client, credentials as grpcCredentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { createChannel } from 'nice-grpc';
 
 /** How a method streams, from its descriptor. */
@@ -31,16 +31,17 @@ export interface UpstreamRoutes {
  * The routing table of the bridge, built from the services' descriptors: every method of every
  * service listed, sent to the `host:port` its service is served on. Calls go through raw-bytes
  * clients (no decoding: the browser's encoded message is forwarded as it came), one HTTP/2 channel
- * per upstream address.
+ * per upstream address, over TLS when `credentials` say so (grpcClientCredentials).
  */
 export function createUpstreamRoutes(
   upstreams: readonly { address: string; services: readonly BridgedServiceDefinition[] }[],
+  credentials: ChannelCredentials = grpcCredentials.createInsecure(),
 ): UpstreamRoutes {
   const routes = new Map<string, UpstreamRoute>();
   const clients: Client[] = [];
   for (const { address, services } of upstreams) {
     // nice-grpc's channel (grpc-js underneath) is the one the other services' clients use too.
-    const upstream = new Client(address, credentials.createInsecure(), { channelOverride: createChannel(address) });
+    const upstream = new Client(address, credentials, { channelOverride: createChannel(address, credentials) });
     clients.push(upstream);
     for (const service of services) {
       for (const method of Object.values(service.methods)) {
