@@ -13,6 +13,7 @@ import { createDeviceCodeSignIns, type DeviceCodeSignIns } from './delegated/dev
 import { createAuthBrokerMetrics, type AuthBrokerMetrics } from './metrics/auth-broker.metrics';
 import { tenantKey, type AuthBrokerStores } from './store/auth-broker.stores';
 import { createAppTokenProvider, type AppTokenProvider, type AppTokenProviderOptions } from './tokens/app-token.provider';
+import { defaultAuthBrokerOptions } from './auth-broker-defaults';
 
 export interface AuthBrokerOptions extends AppTokenProviderOptions {
   /** How long GetAccessToken reuses a credentials record read from the store. Default 5 s. */
@@ -67,14 +68,14 @@ export interface AuthBrokerCore {
 export function createAuthBrokerCore(deps: AuthBrokerCoreDeps): AuthBrokerCore {
   const clock = deps.clock ?? (() => new Date());
   const replicaId = deps.replicaId ?? `auth-broker-${randomBytes(6).toString('hex')}`;
-  const credentialsCacheMs = deps.options?.credentialsCacheMs ?? 5_000;
+  const credentialsCacheMs = deps.options?.credentialsCacheMs ?? defaultAuthBrokerOptions.credentialsCacheMs;
   const metrics = deps.meter
     ? createAuthBrokerMetrics({
         meter: deps.meter,
         stores: deps.stores,
         clock,
         logger: deps.logger,
-        scanIntervalMs: deps.options?.metricsScanIntervalMs ?? 300_000,
+        scanIntervalMs: deps.options?.metricsScanIntervalMs ?? defaultAuthBrokerOptions.metricsScanIntervalMs,
       })
     : undefined;
   const health = createCredentialHealthRecorder(deps.stores.health, () => metrics?.changed());

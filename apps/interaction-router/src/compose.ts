@@ -65,6 +65,9 @@ export interface InteractionRouterSettings {
   metrics?: RouterMetricsOptions | undefined;
 }
 
+/** The defaults of InteractionRouterSettings that compose.ts applies itself (the others are applied downstream). */
+const defaultInteractionRouterSettings = { uploadSweepIntervalMs: 300_000 } as const;
+
 /** The router a host runs: its gRPC server (not yet listening) and the parts behind it. */
 export interface RouterServer extends GrpcServer {
   core: RouterCore;
@@ -134,7 +137,7 @@ export function composeInteractionRouter(
   const uploadSweeper = createBlobSweeper({
     blobs: stores.blobs,
     logger,
-    intervalMs: settings.uploadSweepIntervalMs ?? 300_000,
+    intervalMs: settings.uploadSweepIntervalMs ?? defaultInteractionRouterSettings.uploadSweepIntervalMs,
     ...(settings.clock ? { clock: settings.clock } : {}),
   });
   return {

@@ -43,6 +43,9 @@ export interface MailboxFetchSettings {
   push?: PushSettings;
 }
 
+/** The defaults of MailboxFetchSettings' Graph limits (documented there); the runtime's are in defaultSyncRuntimeOptions. */
+const defaultMailboxFetchSettings = { graphConcurrencyPerMailbox: 3, graphConcurrencyGlobal: 64, deltaPageSize: 50 } as const;
+
 export interface ComposedMailboxFetch {
   /** The gRPC server (MailboxFetchService, health, reflection), not yet listening. */
   server: GrpcServer;
@@ -68,10 +71,10 @@ export function composeMailboxFetch(adapters: MailboxFetchAdapters, settings: Ma
   const graph = createGraphMailClient({
     tokens: adapters.tokens,
     limiter: createMailboxLimiter({
-      perMailbox: settings.graphConcurrencyPerMailbox ?? 3,
-      global: settings.graphConcurrencyGlobal ?? 64,
+      perMailbox: settings.graphConcurrencyPerMailbox ?? defaultMailboxFetchSettings.graphConcurrencyPerMailbox,
+      global: settings.graphConcurrencyGlobal ?? defaultMailboxFetchSettings.graphConcurrencyGlobal,
     }),
-    deltaPageSize: settings.deltaPageSize ?? 50,
+    deltaPageSize: settings.deltaPageSize ?? defaultMailboxFetchSettings.deltaPageSize,
     logger,
     ...(instruments ? { onThrottled: instruments.onThrottled } : {}),
   });

@@ -21,6 +21,7 @@ import {
 } from './send/send-engine';
 import { createSendRateLimiter } from './send/send-rate-limiter';
 import type { OutboundSendStores } from './store/outbound-send.stores';
+import { defaultOutboundSendOptions } from './outbound-send-defaults';
 
 /** Tunables of the service; every field has a default. */
 export interface OutboundSendOptions {
@@ -87,7 +88,10 @@ export function createOutboundSend(adapters: OutboundSendAdapters): OutboundSend
   const { logger, bus, stores } = adapters;
   const limiter =
     adapters.limiter ??
-    createMailboxLimiter({ perMailbox: options.graphConcurrencyPerMailbox ?? 1, global: options.graphConcurrencyGlobal ?? 64 });
+    createMailboxLimiter({
+      perMailbox: options.graphConcurrencyPerMailbox ?? defaultOutboundSendOptions.graphConcurrencyPerMailbox,
+      global: options.graphConcurrencyGlobal ?? defaultOutboundSendOptions.graphConcurrencyGlobal,
+    });
   const graph = createGraphSendClient({
     tokens: adapters.tokens,
     limiter,
@@ -109,7 +113,7 @@ export function createOutboundSend(adapters: OutboundSendAdapters): OutboundSend
   const liveness = new ReplicaLiveness(
     stores.replicas,
     adapters.replicaId,
-    options.replicaDeadAfterMs ?? 30_000,
+    options.replicaDeadAfterMs ?? defaultOutboundSendOptions.replicaDeadAfterMs,
     adapters.clock ?? Date.now,
   );
   const heartbeatMs = Math.max(200, Math.floor(liveness.ttlMs / 6));
@@ -119,7 +123,10 @@ export function createOutboundSend(adapters: OutboundSendAdapters): OutboundSend
     graph,
     mail,
     mailboxes: adapters.mailboxes,
-    rate: createSendRateLimiter({ perWindow: options.sendRatePerWindow ?? 30, windowMs: options.sendRateWindowMs ?? 60_000 }),
+    rate: createSendRateLimiter({
+      perWindow: options.sendRatePerWindow ?? defaultOutboundSendOptions.sendRatePerWindow,
+      windowMs: options.sendRateWindowMs ?? defaultOutboundSendOptions.sendRateWindowMs,
+    }),
     logger,
     replicaId: adapters.replicaId,
     liveness,
@@ -138,7 +145,7 @@ export function createOutboundSend(adapters: OutboundSendAdapters): OutboundSend
   const sweeper = createBlobSweeper({
     blobs: stores.blobs,
     logger,
-    intervalMs: options.uploadSweepIntervalMs ?? 300_000,
+    intervalMs: options.uploadSweepIntervalMs ?? defaultOutboundSendOptions.uploadSweepIntervalMs,
     ...(adapters.clock ? { clock: adapters.clock } : {}),
   });
   const subscriptions: Subscription[] = [];
@@ -174,11 +181,11 @@ export function createOutboundSend(adapters: OutboundSendAdapters): OutboundSend
         onError: (error) => logger.warn({ err: error }, 'outbound-send: replica heartbeat failed'),
       });
       await bus.ensureTopics(eventTopics('outboundRequest', 'outboundResult', 'inboundEmail', 'interactionStateChanged'));
-      const groupId = options.groupId ?? 'outbound-send';
+      const groupId = options.groupId ?? defaultOutboundSendOptions.groupId;
       subscriptions.push(
         await bus.subscribe({
           groupId: `${groupId}-interactions`,
-          fromBeginning: options.fromBeginning ?? true,
+          fromBeginning: options.fromBeginning ?? defaultOutboundSendOptions.fromBeginning,
           // The router's state changes too: who holds an interaction (SendReply's supervisor_override check).
           topics: [events.inboundEmail.topic, events.interactionStateChanged.topic],
           handler: async (message) => {
@@ -213,7 +220,7 @@ export function createOutboundSend(adapters: OutboundSendAdapters): OutboundSend
       subscriptions.push(
         await bus.subscribe({
           groupId,
-          fromBeginning: options.fromBeginning ?? true,
+          fromBeginning: options.fromBeginning ?? defaultOutboundSendOptions.fromBeginning,
           topics: [events.outboundRequest.topic],
           handler: async (message, signal) => {
             const request = fromEventMessage('outboundRequest', message);
@@ -234,7 +241,7 @@ export function createOutboundSend(adapters: OutboundSendAdapters): OutboundSend
           .finally(() => {
             dueRunning = undefined;
           });
-      }, options.dueIntervalMs ?? 1_000);
+      }, options.dueIntervalMs ?? defaultOutboundSendOptions.dueIntervalMs);
       timer.unref();
       sweeper.start();
     },

@@ -18,6 +18,7 @@ import {
   type CachedAccessToken,
   type TokenCachePartition,
 } from '../tokens/token-cache-plugin';
+import { defaultAuthBrokerOptions } from '../auth-broker-defaults';
 
 /** The token cache partition of a mailbox's delegated grant (holds its refresh token, sealed). */
 export function delegatedPartitionKey(tenantId: string, mailboxAddress: string): string {
@@ -57,9 +58,9 @@ interface ClientEntry {
  * BLOCKED_BY_POLICY with the finding, and callers get FAILED_PRECONDITION naming it.
  */
 export function createDelegatedTokenProvider(deps: DelegatedTokenProviderDeps): DelegatedTokenProvider {
-  const leaseTtlMs = deps.options?.leaseTtlMs ?? 30_000;
-  const waitPollMs = deps.options?.waitPollMs ?? 50;
-  const forceRefreshReuseMs = deps.options?.forceRefreshReuseMs ?? 30_000;
+  const leaseTtlMs = deps.options?.leaseTtlMs ?? defaultAuthBrokerOptions.leaseTtlMs;
+  const waitPollMs = deps.options?.waitPollMs ?? defaultAuthBrokerOptions.waitPollMs;
+  const forceRefreshReuseMs = deps.options?.forceRefreshReuseMs ?? defaultAuthBrokerOptions.forceRefreshReuseMs;
   const clients = new Map<string, ClientEntry>();
   const memos = new Map<string, CachedAccessToken>();
   const flights = createSingleFlight<CachedAccessToken>();

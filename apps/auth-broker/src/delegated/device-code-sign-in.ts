@@ -32,6 +32,7 @@ import {
 } from '../store/auth-broker.stores';
 import { createTokenCachePartition } from '../tokens/token-cache-plugin';
 import { delegatedPartitionKey } from './delegated-token.provider';
+import { defaultAuthBrokerOptions } from '../auth-broker-defaults';
 
 export interface DeviceCodeSignInsDeps {
   stores: Pick<AuthBrokerStores, 'signIns' | 'grants' | 'tokenCache'>;
@@ -66,7 +67,7 @@ export interface DeviceCodeSignIns {
  * partition, where delegated refreshes rotate it.
  */
 export function createDeviceCodeSignIns(deps: DeviceCodeSignInsDeps): DeviceCodeSignIns {
-  const waitPollMs = deps.waitPollMs ?? 200;
+  const waitPollMs = deps.waitPollMs ?? defaultAuthBrokerOptions.signInWaitPollMs;
   const polling = new Map<string, { request: DeviceCodeRequest; done: Promise<void> }>();
 
   async function save(session: SignInSessionDocument): Promise<void> {

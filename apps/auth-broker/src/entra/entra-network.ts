@@ -1,4 +1,5 @@
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
+import { defaultAuthBrokerOptions } from '../auth-broker-defaults';
 
 /** The last thing that went wrong on the wire, for classifying MSAL's often generic errors. */
 export type WireProblem =
@@ -33,7 +34,7 @@ export interface EntraNetwork {
 
 export function createEntraNetwork(options: EntraNetworkOptions = {}): EntraNetwork {
   let lastProblem: WireProblem | undefined;
-  const timeoutMs = options.timeoutMs ?? 15_000;
+  const timeoutMs = options.timeoutMs ?? defaultAuthBrokerOptions.entraRequestTimeoutMs;
 
   async function send<T>(
     url: string,

@@ -4,6 +4,7 @@ import type { Logger } from '@mailroute/platform';
 import { credentialStateOf, daysUntil, expiryOf, expiryWarningDays } from '../credentials/credential-health';
 import { tenantKey, type AuthBrokerStores } from '../store/auth-broker.stores';
 import type { TokenProviderObserver } from '../tokens/app-token.provider';
+import { defaultAuthBrokerOptions } from '../auth-broker-defaults';
 
 interface CredentialSnapshot {
   tenant: string;
@@ -104,7 +105,7 @@ export function createAuthBrokerMetrics(deps: AuthBrokerMetricsDeps): AuthBroker
       });
     return running;
   };
-  const interval = setInterval(() => void refresh(), deps.scanIntervalMs ?? 300_000);
+  const interval = setInterval(() => void refresh(), deps.scanIntervalMs ?? defaultAuthBrokerOptions.metricsScanIntervalMs);
   interval.unref();
 
   return {

@@ -18,6 +18,7 @@ import {
   type CachedAccessToken,
   type TokenCachePartition,
 } from './token-cache-plugin';
+import { defaultAuthBrokerOptions } from '../auth-broker-defaults';
 
 /** A Graph access token as handed to callers. */
 export interface IssuedToken {
@@ -97,11 +98,11 @@ function appPartitionKey(record: Pick<AppCredentialsRecord, 'tenantId' | 'creden
  * the lease frees up). Tokens are refreshed in the background `refreshAheadMs` before they expire.
  */
 export function createAppTokenProvider(deps: AppTokenProviderDeps): AppTokenProvider {
-  const leaseTtlMs = deps.options?.leaseTtlMs ?? 30_000;
-  const waitPollMs = deps.options?.waitPollMs ?? 50;
-  const refreshAheadMs = deps.options?.refreshAheadMs ?? 600_000;
-  const rejectionMemoryMs = deps.options?.rejectionMemoryMs ?? 10_000;
-  const forceRefreshReuseMs = deps.options?.forceRefreshReuseMs ?? 30_000;
+  const leaseTtlMs = deps.options?.leaseTtlMs ?? defaultAuthBrokerOptions.leaseTtlMs;
+  const waitPollMs = deps.options?.waitPollMs ?? defaultAuthBrokerOptions.waitPollMs;
+  const refreshAheadMs = deps.options?.refreshAheadMs ?? defaultAuthBrokerOptions.refreshAheadMs;
+  const rejectionMemoryMs = deps.options?.rejectionMemoryMs ?? defaultAuthBrokerOptions.rejectionMemoryMs;
+  const forceRefreshReuseMs = deps.options?.forceRefreshReuseMs ?? defaultAuthBrokerOptions.forceRefreshReuseMs;
   const clients = new Map<string, ClientEntry>();
   const memos = new Map<string, CachedAccessToken>();
   const rejections = new Map<string, { until: number; error: Error }>();

@@ -44,9 +44,12 @@ export interface AgentDirectoryOptions {
  * load) on each replica. Unary calls are checked per call; an open Connect stream checks `byId` on
  * each session refresh (sessionRefreshMs, default 5 s) and then ends with PERMISSION_DENIED.
  */
+/** The defaults of AgentDirectoryOptions: the agent list is reused 2 s; an unknown sign-in reloads it at most every 250 ms. */
+const defaultAgentDirectoryOptions = { cacheMs: 2_000, minReloadMs: 250 } as const;
+
 export function createAgentDirectory(options: AgentDirectoryOptions) {
-  const cacheMs = options.cacheMs ?? 2_000;
-  const minReloadMs = options.minReloadMs ?? 250;
+  const cacheMs = options.cacheMs ?? defaultAgentDirectoryOptions.cacheMs;
+  const minReloadMs = options.minReloadMs ?? defaultAgentDirectoryOptions.minReloadMs;
   const now = options.now ?? Date.now;
   const tenants = new Map<
     string,

@@ -41,6 +41,9 @@ export interface DesktopHandlerDeps {
 
 const S = InteractionState;
 
+/** The default of DesktopHandlerDeps.sessionRefreshMs (documented there). */
+const defaultDesktopHandlerOptions = { sessionRefreshMs: 5_000 } as const;
+
 /** AgentDesktopService: the agent's stream and actions; every lookup is scoped to the caller's tenant and agent. */
 export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopServiceImplementation<AgentCallContext> {
   const { core, stores, hub } = deps;
@@ -113,7 +116,7 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
         yield envelope({ $case: 'snapshot', value: { status: await status(context), pendingOffers, assigned } });
         core.notifyWork(context.tenantId);
         let lastRefresh = core.clock();
-        const refreshMs = deps.sessionRefreshMs ?? 5_000;
+        const refreshMs = deps.sessionRefreshMs ?? defaultDesktopHandlerOptions.sessionRefreshMs;
         for (;;) {
           if (Date.now() >= context.tokenExpiresAt)
             throw new UnauthenticatedError('the sign-in token expired; sign in again and reconnect');

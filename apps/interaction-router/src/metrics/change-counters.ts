@@ -1,6 +1,7 @@
 import type { Meter } from '@opentelemetry/api';
 import { InteractionState, StateChangeReason } from '@mailroute/contracts';
 import type { InteractionHistoryRecord } from '@mailroute/persistence';
+import { defaultQueuePolicy } from '@mailroute/routing-engine';
 import type { RouterMetricsCore } from './router.metrics';
 
 const R = StateChangeReason;
@@ -51,7 +52,10 @@ export function createChangeCounters(meter: Meter, coreOf: () => RouterMetricsCo
     void thresholdOf
       .catch(() => undefined)
       .then((thresholdMs) =>
-        assigned.add(1, { ...labels, within_service_level: String(waitMs <= (thresholdMs ?? 4 * 3_600_000)) }),
+        assigned.add(1, {
+          ...labels,
+          within_service_level: String(waitMs <= (thresholdMs ?? defaultQueuePolicy.serviceLevel.thresholdMs)),
+        }),
       );
   }
 

@@ -77,11 +77,18 @@ interface LiveQueue {
  * `statisticsIntervalMs` the GetQueueStatistics figures (service level, accepted, assigned), which
  * cost two scans of the interactions collection per tenant on FerretDB v1. Tenants one at a time.
  */
+/** The defaults of RouterMetricsOptions: live figures every 15 s, statistics every 5 min over a one-hour service-level window. */
+const defaultRouterMetricsOptions = {
+  snapshotIntervalMs: 15_000,
+  statisticsIntervalMs: 300_000,
+  serviceLevelWindowMs: 3_600_000,
+} as const;
+
 export function createRouterMetrics(deps: RouterMetricsDeps): RouterMetrics {
   const { meter, stores, logger } = deps;
-  const intervalMs = deps.options?.snapshotIntervalMs ?? 15_000;
-  const statisticsIntervalMs = deps.options?.statisticsIntervalMs ?? 300_000;
-  const windowMs = deps.options?.serviceLevelWindowMs ?? 3_600_000;
+  const intervalMs = deps.options?.snapshotIntervalMs ?? defaultRouterMetricsOptions.snapshotIntervalMs;
+  const statisticsIntervalMs = deps.options?.statisticsIntervalMs ?? defaultRouterMetricsOptions.statisticsIntervalMs;
+  const windowMs = deps.options?.serviceLevelWindowMs ?? defaultRouterMetricsOptions.serviceLevelWindowMs;
   const leaseMs = Math.max(4 * intervalMs, 60_000);
   let core: RouterMetricsCore | undefined;
 

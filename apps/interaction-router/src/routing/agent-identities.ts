@@ -49,9 +49,12 @@ class IdentityTakenError extends AlreadyExistsError {
  * between the write and the release of the old value) is stale; it is taken over once it is older
  * than `staleAfterMs` (default 30 s), which also leaves an in-flight create time to write its agent.
  */
+/** The default of createAgentIdentities' `staleAfterMs` (documented above). */
+const defaultAgentIdentityOptions = { staleAfterMs: 30_000 } as const;
+
 export function createAgentIdentities(options: { config: ConfigRepository; clock: () => number; staleAfterMs?: number }) {
   const { config, clock } = options;
-  const staleAfterMs = options.staleAfterMs ?? 30_000;
+  const staleAfterMs = options.staleAfterMs ?? defaultAgentIdentityOptions.staleAfterMs;
 
   async function claimOne(tenantId: string, agentId: string, identity: Identity): Promise<IdentityClaim> {
     for (let attempt = 0; attempt < 5; attempt += 1) {

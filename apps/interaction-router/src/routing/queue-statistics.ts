@@ -1,5 +1,6 @@
 import { AgentPresence, InteractionState, type QueueStatistics } from '@mailroute/contracts';
 import type { InteractionRecord } from '@mailroute/persistence';
+import { defaultQueuePolicy } from '@mailroute/routing-engine';
 import type { RouterStores } from '../store/router-stores';
 import type { RouterCore } from './router-core';
 
@@ -84,7 +85,7 @@ function computeQueueStatistics(input: QueueStatisticsInput): QueueStatistics {
     undefined,
   );
   const acceptedInWindow = [...open, ...closed].filter((r) => r.assignedAt !== undefined && r.assignedAt >= now - windowMs);
-  const thresholdMs = input.serviceLevel?.thresholdMs ?? 4 * 3_600_000;
+  const thresholdMs = input.serviceLevel?.thresholdMs ?? defaultQueuePolicy.serviceLevel.thresholdMs;
   const waitOf = (r: InteractionRecord) => (r.assignedAt ?? 0) - (r.queuedAt ?? r.assignedAt ?? 0);
   const within = acceptedInWindow.filter((r) => waitOf(r) <= thresholdMs).length;
   const toDuration = (ms: number) => ({ seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 });
@@ -103,7 +104,7 @@ function computeQueueStatistics(input: QueueStatisticsInput): QueueStatistics {
     averageTimeToAccept: toDuration(Math.round(averageAccept)),
     serviceLevel: {
       threshold: toDuration(thresholdMs),
-      targetPercent: input.serviceLevel?.targetPercent ?? 80,
+      targetPercent: input.serviceLevel?.targetPercent ?? defaultQueuePolicy.serviceLevel.targetPercent,
       achievedPercent: acceptedInWindow.length ? (100 * within) / acceptedInWindow.length : 100,
       interactionsCounted: acceptedInWindow.length,
     },

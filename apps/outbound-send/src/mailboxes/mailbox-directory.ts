@@ -1,5 +1,6 @@
 import type { MailboxTarget } from '@mailroute/graph-mail';
 import type { DocumentTable } from '@mailroute/persistence';
+import { defaultOutboundSendOptions } from '../outbound-send-defaults';
 
 /** A sending mailbox as outbound-send needs it. */
 export interface SendingMailbox {
@@ -36,7 +37,7 @@ export function createTableMailboxDirectory(
   table: DocumentTable<MailboxConfigView>,
   options: { cacheMs?: number; clock?: () => number } = {},
 ): MailboxDirectory {
-  const cacheMs = options.cacheMs ?? 30_000;
+  const cacheMs = options.cacheMs ?? defaultOutboundSendOptions.mailboxCacheMs;
   const clock = options.clock ?? Date.now;
   const cache = new Map<string, { at: number; value: SendingMailbox | undefined }>();
   return {

@@ -1,3 +1,5 @@
+import { defaultOutboundSendOptions } from '../outbound-send-defaults';
+
 /** Options of createSendRateLimiter. */
 export interface SendRateLimiterOptions {
   /** Messages per mailbox per window. Default 30 (Exchange Online: 30 messages per minute per mailbox). */
@@ -17,8 +19,8 @@ export interface SendRateLimiter {
 }
 
 export function createSendRateLimiter(options: SendRateLimiterOptions = {}): SendRateLimiter {
-  const perWindow = options.perWindow ?? 30;
-  const windowMs = options.windowMs ?? 60_000;
+  const perWindow = options.perWindow ?? defaultOutboundSendOptions.sendRatePerWindow;
+  const windowMs = options.windowMs ?? defaultOutboundSendOptions.sendRateWindowMs;
   if (!Number.isInteger(perWindow) || perWindow < 1) throw new RangeError('perWindow must be a positive integer');
   if (!Number.isInteger(windowMs) || windowMs < 1) throw new RangeError('windowMs must be a positive integer');
   const sent = new Map<string, number[]>();
