@@ -1,5 +1,5 @@
 import type { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
-import { InboundEmail, InteractionStateChanged, OutboundRequest, OutboundResult } from '@mailroute/contracts';
+import { AlertEvent, InboundEmail, InteractionStateChanged, OutboundRequest, OutboundResult } from '@mailroute/contracts';
 import { ValidationError } from '@mailroute/platform';
 import type { DeliveredMessage, OutgoingMessage } from './ports/event-bus.port';
 
@@ -30,7 +30,7 @@ const topicPartitions = 8;
 
 /**
  * The Kafka topics of mailroute and the message each carries, as events.proto documents them. Keys:
- * `<tenant_id>/<mailbox_id>` for mail topics, `<tenant_id>/<interaction_id>` for interaction state.
+ * `<tenant_id>/<mailbox_id>` for mail topics, `<tenant_id>/<interaction_id>` for interaction state and alerts.
  */
 export const events = {
   inboundEmail: {
@@ -56,6 +56,12 @@ export const events = {
     partitions: topicPartitions,
     type: 'mailroute.v1.OutboundResult',
     codec: OutboundResult,
+  },
+  alert: {
+    topic: 'mailroute.alert.v1',
+    partitions: topicPartitions,
+    type: 'mailroute.v1.AlertEvent',
+    codec: AlertEvent,
   },
 } as const;
 

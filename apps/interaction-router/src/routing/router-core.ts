@@ -1,6 +1,7 @@
 import type { EventBus } from '@mailroute/messaging';
 import type { Logger } from '@mailroute/platform';
 import type { InteractionHistoryRecord } from '@mailroute/persistence';
+import { createAlertPublisher, createSlaAlertSweep, type PublishAlert } from '../alerts/sla-alerts';
 import { createCapacitySlots } from '../capacity/capacity-slots';
 import { createChangeCommits } from '../changes/change-commit';
 import { createChangePublisher } from '../changes/change-events';
@@ -48,6 +49,13 @@ export interface RouterCoreOptions {
    * Default 1000.
    */
   publishWaitMs?: number;
+  /** Where SLA alerts are published. Default: the bus's alert topic (mailroute.alert.v1). */
+  publishAlert?: PublishAlert;
+  /**
+   * An SLA alert claimed but not published this long ago is published by the next alert sweep (its
+   * claimer died or the bus failed). Default 30 000 ms.
+   */
+  alertRelayAfterMs?: number;
   /** Called once per committed change (after its version is stored, before indexes and event); must not throw. */
   onCommitted?(entry: InteractionHistoryRecord): void;
 }
@@ -61,6 +69,7 @@ const defaultRouterCoreOptions = {
   commitConcurrency: 16,
   waitingReloadMs: 30_000,
   publishWaitMs: 1_000,
+  alertRelayAfterMs: 30_000,
 } as const;
 
 /** RouterCoreOptions with every default applied: the one place they are merged. */
@@ -76,6 +85,8 @@ function resolveRouterCoreOptions(options: RouterCoreOptions) {
     commitConcurrency: options.commitConcurrency ?? d.commitConcurrency,
     waitingReloadMs: options.waitingReloadMs ?? d.waitingReloadMs,
     publishWaitMs: options.publishWaitMs ?? d.publishWaitMs,
+    publishAlert: options.publishAlert ?? createAlertPublisher(options.bus),
+    alertRelayAfterMs: options.alertRelayAfterMs ?? d.alertRelayAfterMs,
   };
 }
 
@@ -162,6 +173,13 @@ export function createRouterCore(input: RouterCoreOptions) {
     }),
     sweepExpiredOffers: createOfferExpirySweep({ stores, clock, indexes, commits, slots, notifyWork }),
     reconcileSlots: createSlotReconcileSweep({ stores, clock, notifyWork }),
+    sweepSlaAlerts: createSlaAlertSweep({
+      stores,
+      clock,
+      queuePolicies: snapshots.queuePolicies,
+      publishAlert: options.publishAlert,
+      relayAfterMs: options.alertRelayAfterMs,
+    }),
     relayUnpublished: createOutboxRelay({ stores, clock, commits, indexes, publishChange, sendOutbox }),
     /** Accepted replies: recorded with their outbox marker, published by the router (see send-outbox). */
     sendOutbox,

@@ -36,6 +36,8 @@ export interface RouterRuntimeOptions {
    * replies) 5 s or more ago — after a bus outage, the delay before a reply goes out. Default 5000 ms.
    */
   relayIntervalMs?: number;
+  /** How often interactions are checked for SLA alerts (due soon, breached) to publish. Default 15 000 ms. */
+  alertSweepIntervalMs?: number;
 }
 
 /** The defaults of RouterRuntimeOptions (documented there). */
@@ -49,6 +51,7 @@ const defaultRouterRuntimeOptions = {
   tenantDiscoveryMs: 10_000,
   sweepIntervalMs: 500,
   relayIntervalMs: 5_000,
+  alertSweepIntervalMs: 15_000,
 } as const;
 
 /** RouterRuntimeOptions with every default applied: the one place they are merged. */
@@ -65,13 +68,14 @@ function resolveRouterRuntimeOptions(options: RouterRuntimeOptions) {
     tenantDiscoveryMs: options.tenantDiscoveryMs ?? d.tenantDiscoveryMs,
     sweepIntervalMs: options.sweepIntervalMs ?? d.sweepIntervalMs,
     relayIntervalMs: options.relayIntervalMs ?? d.relayIntervalMs,
+    alertSweepIntervalMs: options.alertSweepIntervalMs ?? d.alertSweepIntervalMs,
   };
 }
 
 /**
  * The router's background work on one replica: consumes InboundEmail and OutboundResult, plans
  * tenants on events (debounced), at the plan's `nextWakeAt` and on a poll, sweeps lapsed offers,
- * frees leaked capacity slots and relays unpublished events.
+ * frees leaked capacity slots, relays unpublished events and publishes SLA alerts.
  *
  * One replica plans a tenant at a time: it holds the tenant's planner lease (a unique-insert lease,
  * renewed while it plans). Others skip the tenant until the lease lapses, so replicas don't plan
@@ -174,7 +178,9 @@ export function createRouterRuntime(input: RouterRuntimeOptions) {
       (resultSubscription?.assignments().length ?? 0) > 0 &&
       (changeSubscription?.assignments().length ?? 0) > 0,
     async start(): Promise<void> {
-      await bus.ensureTopics(eventTopics('inboundEmail', 'interactionStateChanged', 'outboundRequest', 'outboundResult'));
+      await bus.ensureTopics(
+        eventTopics('inboundEmail', 'interactionStateChanged', 'outboundRequest', 'outboundResult', 'alert'),
+      );
       for (const tenantId of await withStoreStep('sweep', () => core.knownTenants())) trigger(tenantId);
       subscription = await bus.subscribe({
         groupId: options.groupId,
@@ -251,6 +257,13 @@ export function createRouterRuntime(input: RouterRuntimeOptions) {
               logger.warn({ err: error }, 'router: outbox relay failed'),
             ),
           options.relayIntervalMs,
+        ),
+        setInterval(
+          () =>
+            void withStoreStep('sweep', () => core.sweepSlaAlerts()).catch((error: unknown) =>
+              logger.warn({ err: error }, 'router: SLA alert sweep failed'),
+            ),
+          options.alertSweepIntervalMs,
         ),
         setInterval(() => {
           for (const tenantId of tenants) void withStoreStep('sweep', () => core.reconcileSlots(tenantId)).catch(() => undefined);

@@ -22,6 +22,7 @@ const documentTables = [
   'offers',
   'conversations',
   'outbox',
+  'alerts',
 ] as const satisfies readonly (keyof RouterStores)[];
 
 /**

@@ -25,6 +25,9 @@ export function parseInteractionKey(key: string): { tenantId: string; interactio
   return { tenantId, interactionId };
 }
 
+/** An alert's claim: `<tenant>/<interaction>/<kind>` (kind as `sla-due-soon`, `sla-breached`); also the AlertEvent's event_id. */
+export const alertKey = (tenantId: string, interactionId: string, kind: string): string => `${tenantId}/${interactionId}/${kind}`;
+
 /** A conversation's open and last closed interaction: `<tenant>/<conversation>`. */
 export const conversationKey = (tenantId: string, conversationId: string): string => `${tenantId}/${conversationId}`;
 

@@ -155,6 +155,20 @@ export interface ReferenceDocument {
 }
 
 /**
+ * An alert's claim (`<tenant>/<interaction>/<kind>`, see alertKey): inserted once, before its
+ * AlertEvent is published; `publishedAt` is set once the event is on the bus. A claim without it
+ * is published by the next sweep (the claimer died or the bus failed in between).
+ */
+export interface AlertDocument {
+  /** proto AlertKind. */
+  kind: number;
+  queueId: string;
+  dueAt: number;
+  raisedAt: number;
+  publishedAt?: number | undefined;
+}
+
+/**
  * Every store the router uses, behind ports. FerretDB v1 answers only `_id` lookups fast (any other
  * filter scans the collection), so the hot paths read small derived indexes keyed by `_id`
  * (waiting, offers, conversations, capacity slots) that every commit maintains; the interactions
@@ -180,6 +194,8 @@ export interface RouterStores {
   acknowledgements: DocumentTable<AcknowledgementDocument>;
   /** Interaction references quoted in subjects (see ReferenceDocument). */
   references: DocumentTable<ReferenceDocument>;
+  /** SLA alerts raised, one per interaction and kind (see AlertDocument). */
+  alerts: DocumentTable<AlertDocument>;
   /** Planner leases: one replica plans a tenant at a time (`interaction-router/planner/<tenant>`). */
   leases: LeaseRepository;
   /**
@@ -221,6 +237,7 @@ export async function openMongoRouterStores(
     outbox: new MongoDocumentTable<OutboxDocument>(store, 'router_outbox'),
     acknowledgements: new MongoDocumentTable<AcknowledgementDocument>(store, 'router_acknowledgements'),
     references: new MongoDocumentTable<ReferenceDocument>(store, 'router_references'),
+    alerts: new MongoDocumentTable<AlertDocument>(store, 'router_alerts'),
     leases: new MongoLeaseRepository(store),
     blobs: new MongoBlobStore(store, attachmentBucket),
     close: () => store.close(),

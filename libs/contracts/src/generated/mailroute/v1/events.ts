@@ -36,6 +36,49 @@ import {
   stateChangeReasonToJSON,
 } from "./interaction";
 
+/** What an AlertEvent reports. */
+export enum AlertKind {
+  /** ALERT_KIND_UNSPECIFIED - Not set. */
+  ALERT_KIND_UNSPECIFIED = 0,
+  /** ALERT_KIND_SLA_DUE_SOON - Not answered yet, and its due time is within the queue's due-soon window. */
+  ALERT_KIND_SLA_DUE_SOON = 1,
+  /** ALERT_KIND_SLA_BREACHED - Not answered, and past its due time. */
+  ALERT_KIND_SLA_BREACHED = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function alertKindFromJSON(object: any): AlertKind {
+  switch (object) {
+    case 0:
+    case "ALERT_KIND_UNSPECIFIED":
+      return AlertKind.ALERT_KIND_UNSPECIFIED;
+    case 1:
+    case "ALERT_KIND_SLA_DUE_SOON":
+      return AlertKind.ALERT_KIND_SLA_DUE_SOON;
+    case 2:
+    case "ALERT_KIND_SLA_BREACHED":
+      return AlertKind.ALERT_KIND_SLA_BREACHED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return AlertKind.UNRECOGNIZED;
+  }
+}
+
+export function alertKindToJSON(object: AlertKind): string {
+  switch (object) {
+    case AlertKind.ALERT_KIND_UNSPECIFIED:
+      return "ALERT_KIND_UNSPECIFIED";
+    case AlertKind.ALERT_KIND_SLA_DUE_SOON:
+      return "ALERT_KIND_SLA_DUE_SOON";
+    case AlertKind.ALERT_KIND_SLA_BREACHED:
+      return "ALERT_KIND_SLA_BREACHED";
+    case AlertKind.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /**
  * An inbound e-mail was stored as an interaction (state RECEIVED) and awaits routing.
  *
@@ -222,6 +265,34 @@ export interface OutboundResult {
   attempts: number;
   /** Who asked for it. */
   requestedBy?: Actor | undefined;
+}
+
+/**
+ * An alert operators route to their paging or chat tools.
+ *
+ * Topic `mailroute.alert.v1`, key `<tenant_id>/<interaction_id>`. Produced by interaction-router's
+ * SLA alert sweep: one event per (tenant, interaction, kind), across restarts and replicas (the
+ * sweep claims a unique marker before publishing). Idempotency: event_id, which is the same for
+ * every publication of one alert (`<tenant_id>/<interaction_id>/<kind>`), so a repeat after a crash
+ * between publishing and recording it carries the same event_id.
+ */
+export interface AlertEvent {
+  /** `<tenant_id>/<interaction_id>/<kind>` (kind in lower case, e.g. `sla-breached`). */
+  eventId: string;
+  /** The tenant of the interaction. */
+  tenantId: string;
+  /** When the sweep raised the alert (its clock). */
+  occurredAt?:
+    | Date
+    | undefined;
+  /** What the alert is about. Required. */
+  kind: AlertKind;
+  /** The interaction the alert is about. */
+  interactionId: string;
+  /** Its queue when the alert was raised. */
+  queueId: string;
+  /** Its first-response due time (Interaction.service_level_due_at). */
+  dueAt?: Date | undefined;
 }
 
 function createBaseInboundEmail(): InboundEmail {
@@ -1457,6 +1528,203 @@ export const OutboundResult: MessageFns<OutboundResult> = {
     message.requestedBy = (object.requestedBy !== undefined && object.requestedBy !== null)
       ? Actor.fromPartial(object.requestedBy)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseAlertEvent(): AlertEvent {
+  return {
+    eventId: "",
+    tenantId: "",
+    occurredAt: undefined,
+    kind: 0,
+    interactionId: "",
+    queueId: "",
+    dueAt: undefined,
+  };
+}
+
+export const AlertEvent: MessageFns<AlertEvent> = {
+  encode(message: AlertEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.eventId !== "") {
+      writer.uint32(10).string(message.eventId);
+    }
+    if (message.tenantId !== "") {
+      writer.uint32(18).string(message.tenantId);
+    }
+    if (message.occurredAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.occurredAt), writer.uint32(26).fork()).join();
+    }
+    if (message.kind !== 0) {
+      writer.uint32(32).int32(message.kind);
+    }
+    if (message.interactionId !== "") {
+      writer.uint32(42).string(message.interactionId);
+    }
+    if (message.queueId !== "") {
+      writer.uint32(50).string(message.queueId);
+    }
+    if (message.dueAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.dueAt), writer.uint32(58).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AlertEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAlertEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.eventId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.occurredAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.interactionId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.queueId = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.dueAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AlertEvent {
+    return {
+      eventId: isSet(object.eventId)
+        ? globalThis.String(object.eventId)
+        : isSet(object.event_id)
+        ? globalThis.String(object.event_id)
+        : "",
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      occurredAt: isSet(object.occurredAt)
+        ? fromJsonTimestamp(object.occurredAt)
+        : isSet(object.occurred_at)
+        ? fromJsonTimestamp(object.occurred_at)
+        : undefined,
+      kind: isSet(object.kind) ? alertKindFromJSON(object.kind) : 0,
+      interactionId: isSet(object.interactionId)
+        ? globalThis.String(object.interactionId)
+        : isSet(object.interaction_id)
+        ? globalThis.String(object.interaction_id)
+        : "",
+      queueId: isSet(object.queueId)
+        ? globalThis.String(object.queueId)
+        : isSet(object.queue_id)
+        ? globalThis.String(object.queue_id)
+        : "",
+      dueAt: isSet(object.dueAt)
+        ? fromJsonTimestamp(object.dueAt)
+        : isSet(object.due_at)
+        ? fromJsonTimestamp(object.due_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: AlertEvent): unknown {
+    const obj: any = {};
+    if (message.eventId !== "") {
+      obj.eventId = message.eventId;
+    }
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.occurredAt !== undefined) {
+      obj.occurredAt = message.occurredAt.toISOString();
+    }
+    if (message.kind !== 0) {
+      obj.kind = alertKindToJSON(message.kind);
+    }
+    if (message.interactionId !== "") {
+      obj.interactionId = message.interactionId;
+    }
+    if (message.queueId !== "") {
+      obj.queueId = message.queueId;
+    }
+    if (message.dueAt !== undefined) {
+      obj.dueAt = message.dueAt.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AlertEvent>): AlertEvent {
+    return AlertEvent.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AlertEvent>): AlertEvent {
+    const message = createBaseAlertEvent();
+    message.eventId = object.eventId ?? "";
+    message.tenantId = object.tenantId ?? "";
+    message.occurredAt = object.occurredAt ?? undefined;
+    message.kind = object.kind ?? 0;
+    message.interactionId = object.interactionId ?? "";
+    message.queueId = object.queueId ?? "";
+    message.dueAt = object.dueAt ?? undefined;
     return message;
   },
 };
