@@ -1,4 +1,4 @@
-import { Client, HTTPMessageHandler, ResponseType, type GraphRequest } from '@microsoft/microsoft-graph-client';
+import { Client, HTTPMessageHandler, type GraphRequest } from '@microsoft/microsoft-graph-client';
 import { backoffDelayMs, sleep, type Logger } from '@mailroute/platform';
 import { classifyGraphError, GraphMailError, isGraphMailError } from './errors';
 import type {
@@ -15,7 +15,9 @@ import type {
   MailboxTarget,
 } from './graph-mail.types';
 import { throttleEventOf } from './graph-mail.types';
+import { attachmentCalls } from './graph-attachment.calls';
 import { subscriptionCalls } from './graph-subscription.calls';
+import { preferImmutable } from './mailbox-call';
 import { createMailboxLimiter, throttlePauseWithoutRetryAfterMs, type MailboxLimiter } from './mailbox-limiter';
 
 /** Fields read from every delta item: enough to recognise a message already ingested. */
@@ -223,8 +225,6 @@ export function createGraphMailClient(options: GraphMailClientOptions): GraphMai
       }
     }
 
-    const preferImmutable = 'IdType="ImmutableId"';
-
     function toDeltaPage(body: Record<string, unknown>): DeltaPage {
       const value = Array.isArray(body['value']) ? (body['value'] as (GraphMessage & { '@removed'?: unknown })[]) : [];
       const page: DeltaPage = { messages: [], removedIds: [] };
@@ -276,53 +276,6 @@ export function createGraphMailClient(options: GraphMailClientOptions): GraphMai
               .header('Prefer', preferImmutable)
               .select([...messageSelect]),
           async (request) => (await request.get()) as GraphMessage,
-        );
-      },
-      listAttachments(messageId) {
-        return call(
-          'attachments',
-          (url) =>
-            client
-              .api(url(`messages/${encodeURIComponent(messageId)}/attachments`))
-              .header('Prefer', preferImmutable)
-              .select(['id', 'name', 'contentType', 'size', 'isInline', 'contentId']),
-          async (request) => {
-            const body = (await request.get()) as { value?: GraphAttachment[] };
-            return body.value ?? [];
-          },
-        );
-      },
-      getAttachment(messageId, attachmentId) {
-        return call(
-          'attachment',
-          (url) =>
-            client
-              .api(url(`messages/${encodeURIComponent(messageId)}/attachments/${encodeURIComponent(attachmentId)}`))
-              .header('Prefer', preferImmutable),
-          async (request) => (await request.get()) as GraphAttachment,
-        );
-      },
-      getAttachmentContent(messageId, attachmentId) {
-        return call(
-          'attachment-content',
-          (url) =>
-            client
-              .api(url(`messages/${encodeURIComponent(messageId)}/attachments/${encodeURIComponent(attachmentId)}/$value`))
-              .header('Prefer', preferImmutable)
-              .responseType(ResponseType.ARRAYBUFFER),
-          async (request) => Buffer.from((await request.get()) as ArrayBuffer),
-        );
-      },
-      streamAttachmentContent(messageId, attachmentId, consume) {
-        return call(
-          'attachment-content',
-          (url) =>
-            client
-              .api(url(`messages/${encodeURIComponent(messageId)}/attachments/${encodeURIComponent(attachmentId)}/$value`))
-              .header('Prefer', preferImmutable)
-              .responseType(ResponseType.STREAM),
-          // fetch's body: a web ReadableStream, which Node iterates chunk by chunk.
-          async (request) => consume((await request.get()) as AsyncIterable<Uint8Array>),
         );
       },
       async markRead(messageId) {
@@ -398,6 +351,7 @@ export function createGraphMailClient(options: GraphMailClientOptions): GraphMai
         lastToken = token;
         return permissionsOf(lastToken);
       },
+      ...attachmentCalls(call, client),
       ...subscriptionCalls(call, client, target),
     };
   }

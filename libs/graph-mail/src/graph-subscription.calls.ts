@@ -1,16 +1,8 @@
-import type { Client, GraphRequest } from '@microsoft/microsoft-graph-client';
+import type { Client } from '@microsoft/microsoft-graph-client';
 import { GraphMailError } from './errors';
 import type { MailboxGraph } from './graph-mail.client';
 import type { GraphSubscription, MailboxTarget } from './graph-mail.types';
-
-/** How a mailbox's calls are made: limited, retried and classified (graph-mail.client.ts). */
-type MailboxCall = <T>(
-  what: string,
-  build: (url: (path: string) => string) => GraphRequest,
-  run: (request: GraphRequest) => Promise<T>,
-) => Promise<T>;
-
-const preferImmutable = 'IdType="ImmutableId"';
+import { preferImmutable, type MailboxCall } from './mailbox-call';
 
 /**
  * Graph subscriptions on a mailbox's folder (change notifications), through the mailbox's call path so
