@@ -310,6 +310,8 @@ export async function startRecordingProxy(options: {
   /** The sandbox's certificate directory (`dirname(endpoints.caCertPath)`). */
   certDir: string;
   requests?: RecordedRequest[];
+  /** Listen on this port (e.g. to bring a closed proxy back where the process expects it); default a free one. */
+  port?: number;
 }): Promise<RecordingProxy> {
   const requests = options.requests ?? [];
   const upstream = new URL(options.upstream);
@@ -368,7 +370,7 @@ export async function startRecordingProxy(options: {
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     inner.emit('connection', socket);
   });
-  outer.listen(0, '127.0.0.1');
+  outer.listen(options.port ?? 0, '127.0.0.1');
   await once(outer, 'listening');
   return {
     url: `http://127.0.0.1:${(outer.address() as AddressInfo).port}`,
