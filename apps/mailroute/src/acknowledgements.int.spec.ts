@@ -172,7 +172,7 @@ describe('automatic acknowledgements through the running services', () => {
   const header = (record: SentRecord, name: string) =>
     record.internetMessageHeaders.find((candidate) => candidate.name.toLowerCase() === name.toLowerCase())?.value;
 
-  it('refuses acknowledgement settings without a template, naming the field', async () => {
+  it('refuses acknowledgement and signature settings that name no template of the right kind, naming the field', async () => {
     const [tenant] = tenants;
     if (!tenant) throw new Error('no tenant');
     const refused = await tenant.admin
@@ -186,6 +186,36 @@ describe('automatic acknowledgements through the running services', () => {
     expect(refused).toBeInstanceOf(ClientError);
     expect((refused as ClientError).code).toBe(Status.INVALID_ARGUMENT);
     expect((refused as ClientError).details).toContain('queue.acknowledgement.template_id');
+    for (const [call, field] of [
+      [
+        () =>
+          tenant.admin.updateQueue({
+            queueId: 'support',
+            queue: { signatureTemplateId: 'nope' },
+            updateMask: ['signature_template_id'],
+            etag: '',
+          }),
+        'queue.signature_template_id',
+      ],
+      [
+        () =>
+          tenant.admin.createAgent({
+            agentId: 'sig',
+            agent: {
+              displayName: 'Sig',
+              entraObjectId: 'oid-sig',
+              queueIds: ['support'],
+              capacity: 1,
+              signatureTemplateId: 'nope',
+            },
+          }),
+        'agent.signature_template_id',
+      ],
+    ] as const) {
+      const error = await call().catch((caught: unknown) => caught);
+      expect((error as ClientError).code).toBe(Status.INVALID_ARGUMENT);
+      expect((error as ClientError).details).toContain(field);
+    }
   });
 
   it('acknowledges a customer once, in the thread, with the automatic headers; not the follow-up within the period nor an auto-reply', async () => {

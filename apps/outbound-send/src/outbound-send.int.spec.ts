@@ -895,6 +895,40 @@ describe('outbound-send against the graph sandbox, FerretDB and Kafka', () => {
       expect((await finalResult(request.sendId)).failure?.reason).toBe(SendFailureReason.SEND_FAILURE_REASON_LOOP_PROTECTION);
     });
 
+    it("appends the reply's signature once: sanitized in HTML, after '-- ' in a text-only reply, also when the agent's body already ends with it", async () => {
+      const signature = {
+        html: '<p>Pia <b>Support</b></p><script>steal()</script><img src="https://tracker.example/s.gif">',
+        text: 'Pia, Support',
+        templateId: 'team',
+      };
+      const html = await inbound(tenants.main, 0, { from: { address: 'ann@customer.example' }, subject: 'Sig', body: '?' });
+      const htmlReply = await agentRequest({
+        tenantId: tenants.main,
+        mailboxId: 'box-0',
+        interactionId: html.interactionId,
+        replyToGraphMessageId: html.summary.immutableId,
+        content: { bodyHtml: '<p>Done.</p>' } as OutgoingMessage,
+        signature,
+      });
+      const text = await inbound(tenants.main, 0, { from: { address: 'ann@customer.example' }, subject: 'Sig text', body: '?' });
+      const textReply = await agentRequest({
+        tenantId: tenants.main,
+        mailboxId: 'box-0',
+        interactionId: text.interactionId,
+        replyToGraphMessageId: text.summary.immutableId,
+        content: { bodyText: 'Done.\n\n-- \nPia, Support' } as OutgoingMessage,
+        signature,
+      });
+      for (const request of [htmlReply, textReply])
+        expect((await finalState(tenants.main, request.sendId)).state).toBe(SendState.SEND_STATE_SENT);
+      const [sentHtml] = await sentWith(tenants.main, html.address, htmlReply.sendId);
+      const body = sentHtml?.body.content ?? '';
+      expect(body.match(/Pia <b>Support<\/b>/g)).toHaveLength(1);
+      expect(body).not.toMatch(/script|steal|tracker\.example/);
+      const [sentText] = await sentWith(tenants.main, text.address, textReply.sendId);
+      expect(sentText?.body.content.match(/Pia, Support/g)).toHaveLength(1);
+    });
+
     it("sends an agent's HTML to the customer sanitized: formatting and cid: images kept, scripts, handlers, remote images and CSS expressions gone", async () => {
       const { interactionId, address, summary } = await inbound(tenants.main, 0, {
         from: { address: 'ann@customer.example' },

@@ -98,5 +98,5 @@ export {
   decideAcknowledgement,
   defaultAcknowledgementPeriodMs,
 } from './acknowledgement-policy';
-export { type SignatureSource } from './signature';
+export { appendSignature, chooseSignature, defaultSignatureOrder, type SignatureSource } from './signature';
 export { findSubjectReference, formatInteractionReference, withSubjectReference } from './interaction-reference';

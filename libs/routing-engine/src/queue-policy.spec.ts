@@ -10,6 +10,7 @@ const queue = (overrides: Partial<Queue> = {}): Queue => ({
   requiredSkills: [],
   escalationSteps: [],
   etag: '',
+  signatureTemplateId: '',
   ...overrides,
 });
 

@@ -1,5 +1,13 @@
 import { events } from '@mailroute/messaging';
-import { ReplyRequest, SendState } from '@mailroute/contracts';
+import {
+  MessageTemplate,
+  OutboundRequest,
+  ReplyRequest,
+  SendState,
+  TemplateKind,
+  type Agent,
+  type Queue,
+} from '@mailroute/contracts';
 import { FailedPreconditionError, IdempotencyKeyReusedError, NotFoundError } from '@mailroute/platform';
 import { createTestCore, type TestCore } from '../../test/router-core.fixture';
 import { createAgentReplies } from './agent-reply';
@@ -40,6 +48,43 @@ describe('an agent’s reply', () => {
     await expect(replies.reply({ ...alice, agentId: 'bob' }, request({ idempotencyKey: 'reply-2' }))).rejects.toBeInstanceOf(
       NotFoundError,
     );
+  });
+
+  it("carries the agent's signature, else the queue's, rendered for the interaction with markup escaped", async () => {
+    const now = t.now();
+    const template = (templateId: string, html: string) =>
+      t.core.config.write(
+        't1',
+        'template',
+        templateId,
+        0,
+        MessageTemplate.fromPartial({
+          templateId,
+          displayName: templateId,
+          kind: TemplateKind.TEMPLATE_KIND_SIGNATURE,
+          html,
+          text: html.replace(/<[^>]+>/g, ''),
+        }),
+        now,
+        now,
+      );
+    await template('team', '<p>The {{queue_name}} team</p>');
+    await template('own', '<p>{{agent_name}}</p>');
+    const update = async (kind: 'agent' | 'queue', id: string, patch: Partial<Agent> | Partial<Queue>) => {
+      const stored = await t.core.config.get('t1', kind, id);
+      await t.core.config.write('t1', kind, id, stored?.version ?? 0, { ...stored?.value, ...patch } as never, now, now);
+    };
+    const replies = createAgentReplies({ core: t.core, stores: t.stores });
+    const published = async (idempotencyKey: string) => {
+      const { sendId } = await replies.reply(alice, request({ idempotencyKey }));
+      const send = (await t.stores.sends.list({ prefix: 't1/alice/', limit: 10 })).find((row) => row.document.sendId === sendId);
+      return OutboundRequest.fromJSON(send?.document.request).signature;
+    };
+    expect(await published('none')).toBeUndefined();
+    await update('queue', 'q', { displayName: 'Billing', signatureTemplateId: 'team' });
+    expect(await published('queue')).toEqual({ html: '<p>The Billing team</p>', text: 'The Billing team', templateId: 'team' });
+    await update('agent', 'alice', { displayName: 'Alice <A>', signatureTemplateId: 'own' });
+    expect((await published('agent'))?.html).toBe('<p>Alice &lt;A&gt;</p>');
   });
 
   it('refuses to answer an auto-reply or a bounce (a mail loop)', async () => {

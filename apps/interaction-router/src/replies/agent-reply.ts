@@ -20,6 +20,7 @@ import { replyTargetAutomation } from '../routing/interaction-mapping';
 import type { RouterCore } from '../routing/router-core';
 import type { RouterStores, SendDocument } from '../store/router-stores';
 import { agentSendKey } from '../store/router-keys';
+import { replySignature } from './reply-signature';
 
 const replyTracer = trace.getTracer('interaction-router');
 
@@ -115,6 +116,7 @@ export function createAgentReplies(deps: { core: RouterCore; stores: RouterStore
     const now = core.clock();
     await referenceUploads(stores, agent.tenantId, request, now);
     const sendId = randomUUID();
+    const signature = await replySignature(core.config, agent, record);
     const outbound = OutboundRequest.fromPartial({
       eventId: randomUUID(),
       tenantId: agent.tenantId,
@@ -131,6 +133,7 @@ export function createAgentReplies(deps: { core: RouterCore; stores: RouterStore
       requestedBy: { kind: 2, id: agent.agentId, displayName: agent.agentName },
       allowAutomatedRecipient: false,
       completeAfterSend: request.completeAfterSend,
+      ...(signature ? { signature } : {}),
     });
     const send: SendDocument = {
       sendId,

@@ -63,6 +63,7 @@ import {
 } from '../store/outbound-send.stores';
 import { acknowledgementHeaders } from '@mailroute/routing-engine';
 import { automationOf, loopRefusal, sendIdHeader } from './loop-protection';
+import { withSignature } from './signature-append';
 import type { SendRateLimiter } from './send-rate-limiter';
 
 /** Tunables of the send engine; every field has a default (defaultSendEngineOptions). */
@@ -639,7 +640,7 @@ export function createSendEngine(deps: SendEngineDeps) {
     let record = start;
     let step: Step = 'lookup';
     const sender: MailboxSender = deps.graph.mailbox(mailbox.target);
-    const content = request.content as OutgoingMessage;
+    const content = withSignature(request.content as OutgoingMessage, request.signature);
     if (record.ambiguous) {
       const verdict = await checkOutcome(record, sender);
       if (verdict.kind === 'sent') return { outcome: { kind: 'sent', sent: verdict.sent, foundInSentItems: true }, record };

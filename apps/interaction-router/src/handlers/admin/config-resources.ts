@@ -122,11 +122,21 @@ const writableFields: Record<ConfigKind, string[]> = {
     'affinity',
     'hours',
     'acknowledgement',
+    'signatureTemplateId',
   ],
   // position: ReorderRoutingRules and Create's position only (routing rules are an ordered list).
   rule: ['displayName', 'description', 'enabled', 'condition', 'action'],
   senderList: ['displayName', 'description', 'entries'],
-  agent: ['displayName', 'entraObjectId', 'userPrincipalName', 'skills', 'queueIds', 'capacity', 'enabled'],
+  agent: [
+    'displayName',
+    'entraObjectId',
+    'userPrincipalName',
+    'skills',
+    'queueIds',
+    'capacity',
+    'enabled',
+    'signatureTemplateId',
+  ],
   calendar: ['displayName', 'timeZone', 'weeklyHours', 'holidays', 'exceptions'],
   template: ['displayName', 'kind', 'queueIds', 'subject', 'html', 'text'],
 };
@@ -210,19 +220,36 @@ export function createConfigResources(deps: {
     if (calendarId && !(await config.get(tenantId, 'calendar', calendarId)))
       throw new ValidationError('queue.hours.calendar_id', `calendar ${JSON.stringify(calendarId)} does not exist`);
     const ack = queue.acknowledgement;
-    const expected = [
-      ['template_id', ack?.templateId, TemplateKind.TEMPLATE_KIND_ACKNOWLEDGEMENT],
-      ['out_of_hours_template_id', ack?.outOfHoursTemplateId, TemplateKind.TEMPLATE_KIND_OUT_OF_HOURS],
-    ] as const;
-    for (const [field, templateId, kind] of expected) {
-      if (!templateId) continue;
-      const template = await config.get(tenantId, 'template', templateId);
-      if (!template || templateKindOf(template.value) !== kind)
-        throw new ValidationError(
-          `queue.acknowledgement.${field}`,
-          `template ${JSON.stringify(templateId)} does not exist or is not of kind ${TemplateKind[kind]}`,
-        );
-    }
+    await assertTemplateKind(
+      tenantId,
+      'queue.acknowledgement.template_id',
+      ack?.templateId,
+      TemplateKind.TEMPLATE_KIND_ACKNOWLEDGEMENT,
+    );
+    await assertTemplateKind(
+      tenantId,
+      'queue.acknowledgement.out_of_hours_template_id',
+      ack?.outOfHoursTemplateId,
+      TemplateKind.TEMPLATE_KIND_OUT_OF_HOURS,
+    );
+    await assertTemplateKind(
+      tenantId,
+      'queue.signature_template_id',
+      queue.signatureTemplateId,
+      TemplateKind.TEMPLATE_KIND_SIGNATURE,
+    );
+  }
+
+  /** A template a setting names must exist and be of the kind the setting uses. */
+  async function assertTemplateKind(tenantId: string, field: string, templateId: string | undefined, kind: TemplateKind) {
+    if (!templateId) return;
+    if (!resourceId.test(templateId)) throw new ValidationError(field, 'is not a template id');
+    const template = await config.get(tenantId, 'template', templateId);
+    if (!template || templateKindOf(template.value) !== kind)
+      throw new ValidationError(
+        field,
+        `template ${JSON.stringify(templateId)} does not exist or is not of kind ${TemplateKind[kind]}`,
+      );
   }
 
   async function assertQueuesExist(tenantId: string, queueIds: readonly string[]): Promise<void> {
@@ -232,14 +259,27 @@ export function createConfigResources(deps: {
     }
   }
 
+  /** What a queue or an agent names (calendar, templates, queues) must exist (INVALID_ARGUMENT naming the field). */
+  async function assertReferencesExist(tenantId: string, kind: ConfigKind, value: unknown): Promise<void> {
+    if (kind === 'queue') await assertCalendarExists(tenantId, value as Queue);
+    if (kind !== 'agent') return;
+    const agent = value as Agent;
+    await assertQueuesExist(tenantId, agent.queueIds);
+    await assertTemplateKind(
+      tenantId,
+      'agent.signature_template_id',
+      agent.signatureTemplateId,
+      TemplateKind.TEMPLATE_KIND_SIGNATURE,
+    );
+  }
+
   async function create<K extends ConfigKind>(context: TenantCallContext, kind: K, requestedId: string, value: unknown) {
     if (value === undefined) throw new ValidationError(kind === 'senderList' ? 'sender_list' : kind, 'is required');
     const id = requestedId || `${kind.toLowerCase()}-${Math.random().toString(36).slice(2, 10)}`;
     if (!resourceId.test(id))
       throw new ValidationError(idName[kind], 'must be 1-63 characters of a-z, 0-9 and -, starting with a letter');
     validateConfig(kind, value, id);
-    if (kind === 'agent') await assertQueuesExist(context.tenantId, (value as Agent).queueIds);
-    if (kind === 'queue') await assertCalendarExists(context.tenantId, value as Queue);
+    await assertReferencesExist(context.tenantId, kind, value);
     const now = core.clock();
     const claims: IdentityClaim[] = kind === 'agent' ? await identities.claim(context.tenantId, id, value as Agent) : [];
     const stored = await config
@@ -279,8 +319,7 @@ export function createConfigResources(deps: {
     const codec = codecs[kind] as unknown as { toJSON(v: unknown): Record<string, unknown>; fromJSON(v: unknown): unknown };
     const merged = codec.fromJSON(applyMask(codec.toJSON(stored.value), codec.toJSON(patch), paths, writableFields[kind]));
     validateConfig(kind, merged, id);
-    if (kind === 'agent') await assertQueuesExist(context.tenantId, (merged as Agent).queueIds);
-    if (kind === 'queue') await assertCalendarExists(context.tenantId, merged as Queue);
+    await assertReferencesExist(context.tenantId, kind, merged);
     const claims: IdentityClaim[] =
       kind === 'agent' ? await identities.claim(context.tenantId, id, merged as Agent, stored.value as Agent) : [];
     const written = await config

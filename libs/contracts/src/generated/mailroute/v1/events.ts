@@ -213,6 +213,22 @@ export interface OutboundRequest {
    * a reply (no REPLIED, no first response).
    */
   automatic: boolean;
+  /**
+   * The signature to append, rendered by the router from the agent's (else the queue's) signature
+   * template. Optional. outbound-send appends it once: to body_html (sanitized with it) or, for a
+   * text-only message, to body_text after the usual "-- " line.
+   */
+  signature?: RenderedSignature | undefined;
+}
+
+/** A rendered signature (OutboundRequest.signature). */
+export interface RenderedSignature {
+  /** HTML part. May be empty (then the text part, escaped, is appended to an HTML body). */
+  html: string;
+  /** Plain-text part. May be empty (then the HTML part's text is appended to a text body). */
+  text: string;
+  /** The template it was rendered from, for audit. */
+  templateId: string;
 }
 
 /**
@@ -838,6 +854,7 @@ function createBaseOutboundRequest(): OutboundRequest {
     allowAutomatedRecipient: false,
     completeAfterSend: false,
     automatic: false,
+    signature: undefined,
   };
 }
 
@@ -890,6 +907,9 @@ export const OutboundRequest: MessageFns<OutboundRequest> = {
     }
     if (message.automatic !== false) {
       writer.uint32(128).bool(message.automatic);
+    }
+    if (message.signature !== undefined) {
+      RenderedSignature.encode(message.signature, writer.uint32(138).fork()).join();
     }
     return writer;
   },
@@ -1035,6 +1055,14 @@ export const OutboundRequest: MessageFns<OutboundRequest> = {
             message.automatic = reader.bool();
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.signature = RenderedSignature.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1117,6 +1145,7 @@ export const OutboundRequest: MessageFns<OutboundRequest> = {
         ? globalThis.Boolean(object.complete_after_send)
         : false,
       automatic: isSet(object.automatic) ? globalThis.Boolean(object.automatic) : false,
+      signature: isSet(object.signature) ? RenderedSignature.fromJSON(object.signature) : undefined,
     };
   },
 
@@ -1170,6 +1199,9 @@ export const OutboundRequest: MessageFns<OutboundRequest> = {
     if (message.automatic !== false) {
       obj.automatic = message.automatic;
     }
+    if (message.signature !== undefined) {
+      obj.signature = RenderedSignature.toJSON(message.signature);
+    }
     return obj;
   },
 
@@ -1198,6 +1230,114 @@ export const OutboundRequest: MessageFns<OutboundRequest> = {
     message.allowAutomatedRecipient = object.allowAutomatedRecipient ?? false;
     message.completeAfterSend = object.completeAfterSend ?? false;
     message.automatic = object.automatic ?? false;
+    message.signature = (object.signature !== undefined && object.signature !== null)
+      ? RenderedSignature.fromPartial(object.signature)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRenderedSignature(): RenderedSignature {
+  return { html: "", text: "", templateId: "" };
+}
+
+export const RenderedSignature: MessageFns<RenderedSignature> = {
+  encode(message: RenderedSignature, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.html !== "") {
+      writer.uint32(10).string(message.html);
+    }
+    if (message.text !== "") {
+      writer.uint32(18).string(message.text);
+    }
+    if (message.templateId !== "") {
+      writer.uint32(26).string(message.templateId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RenderedSignature {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRenderedSignature();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.html = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.text = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.templateId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RenderedSignature {
+    return {
+      html: isSet(object.html) ? globalThis.String(object.html) : "",
+      text: isSet(object.text) ? globalThis.String(object.text) : "",
+      templateId: isSet(object.templateId)
+        ? globalThis.String(object.templateId)
+        : isSet(object.template_id)
+        ? globalThis.String(object.template_id)
+        : "",
+    };
+  },
+
+  toJSON(message: RenderedSignature): unknown {
+    const obj: any = {};
+    if (message.html !== "") {
+      obj.html = message.html;
+    }
+    if (message.text !== "") {
+      obj.text = message.text;
+    }
+    if (message.templateId !== "") {
+      obj.templateId = message.templateId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RenderedSignature>): RenderedSignature {
+    return RenderedSignature.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RenderedSignature>): RenderedSignature {
+    const message = createBaseRenderedSignature();
+    message.html = object.html ?? "";
+    message.text = object.text ?? "";
+    message.templateId = object.templateId ?? "";
     return message;
   },
 };

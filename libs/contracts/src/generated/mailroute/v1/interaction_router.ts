@@ -350,7 +350,14 @@ export interface Queue {
    * Automatic acknowledgements of the customer mail routed to this queue. Optional: unset means
    * none are sent.
    */
-  acknowledgement?: QueueAcknowledgement | undefined;
+  acknowledgement?:
+    | QueueAcknowledgement
+    | undefined;
+  /**
+   * Signature of the queue's agents' replies: a template of kind SIGNATURE, used when the agent
+   * has none of their own. Optional: empty means no signature (unless the agent has one).
+   */
+  signatureTemplateId: string;
 }
 
 /**
@@ -918,6 +925,11 @@ export interface Agent {
     | undefined;
   /** Concurrency token (see common.proto). Output only. */
   etag: string;
+  /**
+   * The agent's own signature: a template of kind SIGNATURE, appended by outbound-send to the
+   * agent's replies (before the queue's). Optional: empty means the queue's, if any.
+   */
+  signatureTemplateId: string;
 }
 
 /** Request of InteractionRouterService.CreateAgent. */
@@ -2348,6 +2360,7 @@ function createBaseQueue(): Queue {
     etag: "",
     hours: undefined,
     acknowledgement: undefined,
+    signatureTemplateId: "",
   };
 }
 
@@ -2397,6 +2410,9 @@ export const Queue: MessageFns<Queue> = {
     }
     if (message.acknowledgement !== undefined) {
       QueueAcknowledgement.encode(message.acknowledgement, writer.uint32(122).fork()).join();
+    }
+    if (message.signatureTemplateId !== "") {
+      writer.uint32(130).string(message.signatureTemplateId);
     }
     return writer;
   },
@@ -2534,6 +2550,14 @@ export const Queue: MessageFns<Queue> = {
             message.acknowledgement = QueueAcknowledgement.decode(reader, reader.uint32());
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.signatureTemplateId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2597,6 +2621,11 @@ export const Queue: MessageFns<Queue> = {
       acknowledgement: isSet(object.acknowledgement)
         ? QueueAcknowledgement.fromJSON(object.acknowledgement)
         : undefined,
+      signatureTemplateId: isSet(object.signatureTemplateId)
+        ? globalThis.String(object.signatureTemplateId)
+        : isSet(object.signature_template_id)
+        ? globalThis.String(object.signature_template_id)
+        : "",
     };
   },
 
@@ -2647,6 +2676,9 @@ export const Queue: MessageFns<Queue> = {
     if (message.acknowledgement !== undefined) {
       obj.acknowledgement = QueueAcknowledgement.toJSON(message.acknowledgement);
     }
+    if (message.signatureTemplateId !== "") {
+      obj.signatureTemplateId = message.signatureTemplateId;
+    }
     return obj;
   },
 
@@ -2682,6 +2714,7 @@ export const Queue: MessageFns<Queue> = {
     message.acknowledgement = (object.acknowledgement !== undefined && object.acknowledgement !== null)
       ? QueueAcknowledgement.fromPartial(object.acknowledgement)
       : undefined;
+    message.signatureTemplateId = object.signatureTemplateId ?? "";
     return message;
   },
 };
@@ -7063,6 +7096,7 @@ function createBaseAgent(): Agent {
     createdAt: undefined,
     updatedAt: undefined,
     etag: "",
+    signatureTemplateId: "",
   };
 }
 
@@ -7103,6 +7137,9 @@ export const Agent: MessageFns<Agent> = {
     }
     if (message.etag !== "") {
       writer.uint32(98).string(message.etag);
+    }
+    if (message.signatureTemplateId !== "") {
+      writer.uint32(106).string(message.signatureTemplateId);
     }
     return writer;
   },
@@ -7216,6 +7253,14 @@ export const Agent: MessageFns<Agent> = {
             message.etag = reader.string();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.signatureTemplateId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7272,6 +7317,11 @@ export const Agent: MessageFns<Agent> = {
         ? fromJsonTimestamp(object.updated_at)
         : undefined,
       etag: isSet(object.etag) ? globalThis.String(object.etag) : "",
+      signatureTemplateId: isSet(object.signatureTemplateId)
+        ? globalThis.String(object.signatureTemplateId)
+        : isSet(object.signature_template_id)
+        ? globalThis.String(object.signature_template_id)
+        : "",
     };
   },
 
@@ -7313,6 +7363,9 @@ export const Agent: MessageFns<Agent> = {
     if (message.etag !== "") {
       obj.etag = message.etag;
     }
+    if (message.signatureTemplateId !== "") {
+      obj.signatureTemplateId = message.signatureTemplateId;
+    }
     return obj;
   },
 
@@ -7335,6 +7388,7 @@ export const Agent: MessageFns<Agent> = {
     message.createdAt = object.createdAt ?? undefined;
     message.updatedAt = object.updatedAt ?? undefined;
     message.etag = object.etag ?? "";
+    message.signatureTemplateId = object.signatureTemplateId ?? "";
     return message;
   },
 };
