@@ -18,6 +18,7 @@ import {
 import { createGraphSandbox, type GraphSandbox, type GraphSandboxEndpoints } from '@mailroute/graph-sandbox';
 import {
   createCallerAuthenticator,
+  createEntraTokenVerifier,
   createGrpcClient,
   createLogger,
   createSecretBox,
@@ -113,7 +114,12 @@ describe('auth-broker over gRPC against the graph sandbox (HTTPS) and FerretDB',
       }),
       serviceTokens: [{ service: 'mailbox-fetch', sha256: hashBearerCredential(serviceToken) }],
     });
-    server = createServer({ logger, core, authenticator });
+    server = createServer({
+      logger,
+      core,
+      authenticator,
+      supervisorVerifier: createEntraTokenVerifier({ directories: new Map(), audience: [] }),
+    });
     address = `127.0.0.1:${await server.listen('127.0.0.1', 0)}`;
   });
 

@@ -1,4 +1,11 @@
-import type { CallerAuthenticator, GrpcServer, Logger, SecretBox } from '@mailroute/platform';
+import {
+  createEntraTokenVerifier,
+  type CallerAuthenticator,
+  type EntraTokenVerifier,
+  type GrpcServer,
+  type Logger,
+  type SecretBox,
+} from '@mailroute/platform';
 import type { Meter } from '@opentelemetry/api';
 import { createAuthBrokerCore, type AuthBrokerCore, type AuthBrokerOptions } from './auth-broker';
 import { createServer } from './server';
@@ -13,6 +20,8 @@ export interface AuthBrokerAdapters {
   logger: Logger;
   /** API keys and service tokens (and, in development, loopback) → caller identities. */
   authenticator: CallerAuthenticator;
+  /** Supervisors' Entra ID tokens (the desktop app's); none = every token is refused, API keys only. */
+  supervisorVerifier?: EntraTokenVerifier | undefined;
   /** Where the credential metrics are registered; none = no metrics. */
   meter?: Meter | undefined;
 }
@@ -23,6 +32,8 @@ export interface AuthBrokerSettings {
   allowedCloudOrigins?: readonly string[] | undefined;
   /** Token refresh, leases, caches and scans; each default is documented on AuthBrokerOptions. */
   options?: AuthBrokerOptions | undefined;
+  /** The desktop app's role that grants AuthBrokerService to a signed-in user (default `Supervisor`). */
+  supervisorRole?: string | undefined;
   /** Deadline of unary calls that arrive without one (createGrpcServer's default when unset). */
   defaultDeadlineMs?: number | undefined;
 }
@@ -54,6 +65,8 @@ export function composeAuthBroker(adapters: AuthBrokerAdapters, settings: AuthBr
     logger,
     core,
     authenticator: adapters.authenticator,
+    supervisorVerifier: adapters.supervisorVerifier ?? createEntraTokenVerifier({ directories: new Map(), audience: [] }),
+    ...(settings.supervisorRole ? { supervisorRole: settings.supervisorRole } : {}),
     ...(settings.defaultDeadlineMs ? { defaultDeadlineMs: settings.defaultDeadlineMs } : {}),
   });
   return { server, core, stop: () => core.close() };

@@ -1,6 +1,7 @@
 import {
   addConfigProblem,
   env,
+  parseAgentDirectories,
   parseApiKeys,
   parseEncryptionKeys,
   parseServiceTokens,
@@ -31,6 +32,20 @@ export const configSchema = serviceConfigSchema
     AUTH_BROKER_ENCRYPTION_ACTIVE_KEY: z.string().optional(),
     /** Workload-manager API keys: `keyId:tenantId:scope+scope:sha256hex[,…]`. */
     AUTH_BROKER_API_KEYS: env.parsed(parseApiKeys).optional(),
+    /** Supervisor sign-in: allowed Entra directories, `mailrouteTenant:entraDirectoryId`, comma separated (as ROUTER_AGENT_DIRECTORIES). */
+    AUTH_BROKER_SUPERVISOR_DIRECTORIES: env.parsed(parseAgentDirectories).optional(),
+    /** Supervisor sign-in: the desktop app's client id (the token's audience; as ROUTER_AGENT_AUDIENCE). Empty: no token is accepted. */
+    AUTH_BROKER_SUPERVISOR_AUDIENCE: z.string().default(''),
+    /** Supervisor sign-in: the authority host (as ROUTER_AGENT_AUTHORITY; the graph sandbox's in development). */
+    AUTH_BROKER_SUPERVISOR_AUTHORITY: z.url().default('https://login.microsoftonline.com'),
+    /**
+     * The desktop app's role whose holders (signed in with Microsoft, as in the web console) may use AuthBrokerService
+     * of their own tenant, as an API key with both scopes does (as ROUTER_SUPERVISOR_ROLE).
+     */
+    AUTH_BROKER_SUPERVISOR_ROLE: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,120}$/)
+      .default('Supervisor'),
     /** mailroute service tokens allowed to call GetAccessToken: `service:sha256hex[,…]`. */
     AUTH_BROKER_SERVICE_TOKENS: env.parsed(parseServiceTokens).optional(),
     /**

@@ -3,8 +3,9 @@ import {
   createGrpcServer,
   serveWith,
   serviceCallerMiddleware,
-  tenantCallerMiddleware,
+  workloadManagerCallerMiddleware,
   type CallerAuthenticator,
+  type EntraTokenVerifier,
   type GrpcServer,
   type Logger,
 } from '@mailroute/platform';
@@ -37,6 +38,10 @@ export interface AuthBrokerDeps {
   core: AuthBrokerCore;
   /** Resolves API keys and service tokens (and, in development, loopback) to caller identities. */
   authenticator: CallerAuthenticator;
+  /** Supervisors' Entra ID tokens (the desktop app's, as the router accepts them). */
+  supervisorVerifier: EntraTokenVerifier;
+  /** The app role that grants AuthBrokerService to a signed-in user; default `Supervisor`. */
+  supervisorRole?: string;
   /** Services allowed to call AccessTokenService; unset allows every mailroute service. */
   tokenCallers?: readonly string[];
   defaultDeadlineMs?: number;
@@ -44,7 +49,7 @@ export interface AuthBrokerDeps {
 
 /**
  * The auth-broker gRPC server: AuthBrokerService for workload-manager clients (API key → tenant +
- * scopes) and AccessTokenService for mailroute services (service token), plus health and reflection.
+ * scopes, or a supervisor's Entra token → their own tenant + credentials.read/write) and AccessTokenService for mailroute services (service token), plus health and reflection.
  */
 export function createServer(deps: AuthBrokerDeps): GrpcServer {
   const { core } = deps;
@@ -53,11 +58,21 @@ export function createServer(deps: AuthBrokerDeps): GrpcServer {
     descriptorSet,
     ...(deps.defaultDeadlineMs ? { defaultDeadlineMs: deps.defaultDeadlineMs } : {}),
     services: [
-      serveWith(AuthBrokerServiceDefinition, tenantCallerMiddleware({ authenticator: deps.authenticator, scopeByMethod }), {
-        ...createTenantCredentialsHandlers(core),
-        ...createDiagnosisHandlers(core),
-        ...createDelegatedHandlers(core),
-      }),
+      serveWith(
+        AuthBrokerServiceDefinition,
+        workloadManagerCallerMiddleware({
+          authenticator: deps.authenticator,
+          verifier: deps.supervisorVerifier,
+          scopeByMethod,
+          supervisorScopes: [authBrokerScopes.read, authBrokerScopes.write],
+          ...(deps.supervisorRole ? { supervisorRole: deps.supervisorRole } : {}),
+        }),
+        {
+          ...createTenantCredentialsHandlers(core),
+          ...createDiagnosisHandlers(core),
+          ...createDelegatedHandlers(core),
+        },
+      ),
       serveWith(
         AccessTokenServiceDefinition,
         serviceCallerMiddleware({

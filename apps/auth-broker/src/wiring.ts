@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   createCallerAuthenticator,
+  createEntraTokenVerifier,
   createSecretBox,
   ensurePrivateFile,
   startMetrics,
@@ -47,8 +48,20 @@ export async function wireAuthBroker(config: AuthBrokerConfig, logger: Logger): 
     logger.warn('auth-broker: no AUTH_BROKER_SERVICE_TOKENS configured: every GetAccessToken call will be refused');
   }
   const broker = composeAuthBroker(
-    { stores, secretBox, logger, authenticator, meter: metrics.meter },
     {
+      stores,
+      secretBox,
+      logger,
+      authenticator,
+      meter: metrics.meter,
+      supervisorVerifier: createEntraTokenVerifier({
+        directories: config.AUTH_BROKER_SUPERVISOR_DIRECTORIES ?? new Map(),
+        audience: config.AUTH_BROKER_SUPERVISOR_AUDIENCE ? [config.AUTH_BROKER_SUPERVISOR_AUDIENCE] : [],
+        authority: config.AUTH_BROKER_SUPERVISOR_AUTHORITY,
+      }),
+    },
+    {
+      supervisorRole: config.AUTH_BROKER_SUPERVISOR_ROLE,
       allowedCloudOrigins: config.AUTH_BROKER_ALLOWED_CLOUD_ORIGINS ?? [],
       options: {
         refreshAheadMs: config.AUTH_BROKER_REFRESH_AHEAD_SECONDS * 1000,

@@ -7,10 +7,10 @@ import {
   type EntraTokenVerifier,
   type GrpcServer,
   type Logger,
+  workloadManagerCallerMiddleware,
 } from '@mailroute/platform';
 import { withStoreSteps } from '@mailroute/persistence';
 import { agentCallerMiddleware } from './auth/agent-caller';
-import { workloadManagerCallerMiddleware } from './auth/supervisor-caller';
 import type { DesktopHub } from './desktop/desktop-hub';
 import type { HtmlSanitizer } from './desktop/html-sanitizer';
 import { adminScopes, createAdminHandlers } from './handlers/admin.handler';
@@ -73,6 +73,7 @@ export function createServer(deps: ServerDeps): GrpcServer {
           authenticator: deps.authenticator,
           verifier: deps.agentVerifier,
           scopeByMethod: adminScopes,
+          supervisorScopes: ['routing.read', 'routing.write'],
           ...(deps.supervisorRole ? { supervisorRole: deps.supervisorRole } : {}),
         }),
         withStoreSteps(createAdminHandlers({ core, stores, sanitizer: deps.sanitizer, hub }), () => 'admin'),

@@ -55,7 +55,6 @@ export async function wireInteractionRouter(
           heartbeatIntervalMs: config.ROUTER_KAFKA_HEARTBEAT_INTERVAL_MS,
         })
       : new InProcessEventBus({ logger }));
-  const authority = config.ROUTER_AGENT_AUTHORITY.replace(/\/$/, '');
   logger.info({ port: metrics.port }, 'interaction-router: metrics at /metrics');
   const server = composeInteractionRouter(
     {
@@ -67,8 +66,7 @@ export async function wireInteractionRouter(
       agentVerifier: createEntraTokenVerifier({
         directories: config.ROUTER_AGENT_DIRECTORIES ?? new Map(),
         audience: config.ROUTER_AGENT_AUDIENCE || 'unset-audience',
-        issuerFor: (tid) => `${authority}/${tid}/v2.0`,
-        jwksUrlFor: (tid) => `${authority}/${tid}/discovery/v2.0/keys`,
+        authority: config.ROUTER_AGENT_AUTHORITY,
       }),
     },
     {

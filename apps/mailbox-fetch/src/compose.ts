@@ -1,6 +1,13 @@
 import { createGraphMailClient, createMailboxLimiter, type GraphTokenProvider } from '@mailroute/graph-mail';
 import type { EventBus } from '@mailroute/messaging';
-import { createCallerAuthenticator, type ApiKeyEntry, type GrpcServer, type Logger } from '@mailroute/platform';
+import {
+  createCallerAuthenticator,
+  createEntraTokenVerifier,
+  type ApiKeyEntry,
+  type EntraTokenVerifier,
+  type GrpcServer,
+  type Logger,
+} from '@mailroute/platform';
 import type { Meter } from '@opentelemetry/api';
 import { moveLegacyAttachmentContent } from './ingest/legacy-attachments';
 import { createMailboxDiagnosis } from './diagnosis/mailbox-diagnosis';
@@ -22,6 +29,8 @@ export interface MailboxFetchAdapters {
   logger: Logger;
   /** Where the Prometheus instruments are registered; none = no metrics. */
   meter?: Meter | undefined;
+  /** Supervisors' Entra ID tokens (the desktop app's); none = every token is refused, API keys only. */
+  supervisorVerifier?: EntraTokenVerifier | undefined;
 }
 
 /** mailbox-fetch's own settings (already parsed and validated). */
@@ -30,6 +39,8 @@ export interface MailboxFetchSettings {
   replicaId: string;
   /** Workload-manager API keys of MailboxFetchService. */
   apiKeys: readonly ApiKeyEntry[];
+  /** The desktop app's role that grants MailboxFetchService to a signed-in user (default `Supervisor`). */
+  supervisorRole?: string;
   /** Concurrent Graph requests per mailbox (default 3) and per replica (default 64). */
   graphConcurrencyPerMailbox?: number;
   graphConcurrencyGlobal?: number;
@@ -101,6 +112,8 @@ export function composeMailboxFetch(adapters: MailboxFetchAdapters, settings: Ma
     core,
     diagnosis: createMailboxDiagnosis({ core, graph }),
     authenticator: createCallerAuthenticator({ apiKeys: settings.apiKeys }),
+    supervisorVerifier: adapters.supervisorVerifier ?? createEntraTokenVerifier({ directories: new Map(), audience: [] }),
+    ...(settings.supervisorRole ? { supervisorRole: settings.supervisorRole } : {}),
     ...(settings.defaultDeadlineMs ? { defaultDeadlineMs: settings.defaultDeadlineMs } : {}),
   });
   return {

@@ -1,4 +1,4 @@
-import { addConfigProblem, env, parseApiKeys, parseEncryptionKeys } from '@mailroute/platform';
+import { addConfigProblem, env, parseAgentDirectories, parseApiKeys, parseEncryptionKeys } from '@mailroute/platform';
 import { z } from 'zod';
 
 const apiKeys = env.parsed(parseApiKeys);
@@ -32,6 +32,20 @@ export const configSchema = z
     MAILBOX_FETCH_AUTH_BROKER_TOKEN: z.string().optional(),
     /** Workload-manager API keys: `keyId:tenantId:scope+scope:sha256hex[,…]` (scopes mailboxes.read, mailboxes.write). */
     MAILBOX_FETCH_API_KEYS: apiKeys.optional(),
+    /** Supervisor sign-in: allowed Entra directories, `mailrouteTenant:entraDirectoryId`, comma separated (as ROUTER_AGENT_DIRECTORIES). */
+    MAILBOX_FETCH_SUPERVISOR_DIRECTORIES: env.parsed(parseAgentDirectories).optional(),
+    /** Supervisor sign-in: the desktop app's client id (the token's audience; as ROUTER_AGENT_AUDIENCE). Empty: no token is accepted. */
+    MAILBOX_FETCH_SUPERVISOR_AUDIENCE: z.string().default(''),
+    /** Supervisor sign-in: the authority host (as ROUTER_AGENT_AUTHORITY; the graph sandbox's in development). */
+    MAILBOX_FETCH_SUPERVISOR_AUTHORITY: z.url().default('https://login.microsoftonline.com'),
+    /**
+     * The desktop app's role whose holders (signed in with Microsoft, as in the web console) may use MailboxFetchService
+     * of their own tenant, as an API key with both scopes does (as ROUTER_SUPERVISOR_ROLE).
+     */
+    MAILBOX_FETCH_SUPERVISOR_ROLE: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,120}$/)
+      .default('Supervisor'),
     /** Concurrent Graph requests per mailbox (Outlook allows 4 per app and mailbox; outbound-send uses 1). */
     MAILBOX_FETCH_GRAPH_CONCURRENCY_PER_MAILBOX: env.int({ min: 1, max: 4, default: 3 }),
     /** Concurrent Graph requests of the replica over all mailboxes. */

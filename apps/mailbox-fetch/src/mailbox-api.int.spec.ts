@@ -11,6 +11,7 @@ import { createGraphMailClient } from '@mailroute/graph-mail';
 import { InProcessEventBus } from '@mailroute/messaging';
 import {
   createCallerAuthenticator,
+  createEntraTokenVerifier,
   createGrpcClient,
   createLogger,
   hashBearerCredential,
@@ -68,7 +69,13 @@ describe('MailboxFetchService over gRPC', () => {
         { id: 'b', tenantId: tenantB, scopes, sha256: hashBearerCredential(keyB) },
       ],
     });
-    server = createServer({ logger, core, diagnosis: createMailboxDiagnosis({ core, graph }), authenticator });
+    server = createServer({
+      logger,
+      core,
+      diagnosis: createMailboxDiagnosis({ core, graph }),
+      authenticator,
+      supervisorVerifier: createEntraTokenVerifier({ directories: new Map(), audience: [] }),
+    });
     client = createGrpcClient(MailboxFetchServiceDefinition, `127.0.0.1:${await server.listen('127.0.0.1', 0)}`);
   });
 

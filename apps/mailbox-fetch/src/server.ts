@@ -2,8 +2,9 @@ import { descriptorSet, MailboxFetchServiceDefinition } from '@mailroute/contrac
 import {
   createGrpcServer,
   serveWith,
-  tenantCallerMiddleware,
+  workloadManagerCallerMiddleware,
   type CallerAuthenticator,
+  type EntraTokenVerifier,
   type GrpcServer,
   type Logger,
 } from '@mailroute/platform';
@@ -32,10 +33,18 @@ export interface ServiceDeps {
   core: MailboxFetchCore;
   diagnosis: MailboxDiagnosis;
   authenticator: CallerAuthenticator;
+  /** Supervisors' Entra ID tokens (the desktop app's, as the router accepts them). */
+  supervisorVerifier: EntraTokenVerifier;
+  /** The app role that grants the API to a signed-in user; default `Supervisor`. */
+  supervisorRole?: string;
   defaultDeadlineMs?: number;
 }
 
-/** The mailbox-fetch gRPC server: MailboxFetchService (tenant from the caller's API key), health, reflection. */
+/**
+ * The mailbox-fetch gRPC server: MailboxFetchService (tenant from the caller's API key, or from the Entra
+ * token of a supervisor, whose role grants mailboxes.read + mailboxes.write in their own tenant), health,
+ * reflection.
+ */
 export function createServer(deps: ServiceDeps): GrpcServer {
   return createGrpcServer({
     logger: deps.logger,
@@ -44,7 +53,13 @@ export function createServer(deps: ServiceDeps): GrpcServer {
     services: [
       serveWith(
         MailboxFetchServiceDefinition,
-        tenantCallerMiddleware({ authenticator: deps.authenticator, scopeByMethod }),
+        workloadManagerCallerMiddleware({
+          authenticator: deps.authenticator,
+          verifier: deps.supervisorVerifier,
+          scopeByMethod,
+          supervisorScopes: [mailboxFetchScopes.read, mailboxFetchScopes.write],
+          ...(deps.supervisorRole ? { supervisorRole: deps.supervisorRole } : {}),
+        }),
         createMailboxFetchHandlers(deps.core, deps.diagnosis),
       ),
     ],

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { InProcessEventBus, KafkaEventBus, kafkaSecurityFromConfig, type EventBus } from '@mailroute/messaging';
 import {
   createAuthBrokerTokenClient,
+  createEntraTokenVerifier,
   createSecretBox,
   grpcClientCredentials,
   startMetrics,
@@ -71,10 +72,22 @@ export async function wireMailboxFetch(
         }
       : undefined;
   const service = composeMailboxFetch(
-    { stores, bus, tokens, logger, meter: metrics.meter },
+    {
+      stores,
+      bus,
+      tokens,
+      logger,
+      meter: metrics.meter,
+      supervisorVerifier: createEntraTokenVerifier({
+        directories: config.MAILBOX_FETCH_SUPERVISOR_DIRECTORIES ?? new Map(),
+        audience: config.MAILBOX_FETCH_SUPERVISOR_AUDIENCE ? [config.MAILBOX_FETCH_SUPERVISOR_AUDIENCE] : [],
+        authority: config.MAILBOX_FETCH_SUPERVISOR_AUTHORITY,
+      }),
+    },
     {
       replicaId,
       apiKeys: config.MAILBOX_FETCH_API_KEYS ?? [],
+      supervisorRole: config.MAILBOX_FETCH_SUPERVISOR_ROLE,
       graphConcurrencyPerMailbox: config.MAILBOX_FETCH_GRAPH_CONCURRENCY_PER_MAILBOX,
       graphConcurrencyGlobal: config.MAILBOX_FETCH_GRAPH_CONCURRENCY_GLOBAL,
       deltaPageSize: config.MAILBOX_FETCH_DELTA_PAGE_SIZE,

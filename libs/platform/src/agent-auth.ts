@@ -28,6 +28,12 @@ export interface EntraTokenVerifierOptions {
   /** Accepted audiences: the agent desktop app's client id. */
   audience: string | readonly string[];
   /**
+   * The authority host (default `https://login.microsoftonline.com`; a national cloud's, or the graph
+   * sandbox's in development): the issuer is `<authority>/<tid>/v2.0`, the keys at
+   * `<authority>/<tid>/discovery/v2.0/keys`, unless issuerFor / jwksUrlFor say otherwise.
+   */
+  authority?: string;
+  /**
    * The authority's issuer for a directory; default Entra's v2.0 issuer
    * `https://login.microsoftonline.com/<tid>/v2.0`. The graph sandbox uses `https://127.0.0.1:<port>/<tid>/v2.0`.
    */
@@ -60,8 +66,9 @@ export function staticJwks(jwks: JSONWebKeySet): JWTVerifyGetKey {
  * through `directories`; nothing the client sends besides the token is trusted.
  */
 export function createEntraTokenVerifier(options: EntraTokenVerifierOptions): EntraTokenVerifier {
-  const issuerFor = options.issuerFor ?? ((tid: string) => `https://login.microsoftonline.com/${tid}/v2.0`);
-  const jwksUrlFor = options.jwksUrlFor ?? ((tid: string) => `https://login.microsoftonline.com/${tid}/discovery/v2.0/keys`);
+  const authority = (options.authority ?? 'https://login.microsoftonline.com').replace(/\/$/, '');
+  const issuerFor = options.issuerFor ?? ((tid: string) => `${authority}/${tid}/v2.0`);
+  const jwksUrlFor = options.jwksUrlFor ?? ((tid: string) => `${authority}/${tid}/discovery/v2.0/keys`);
   const remote = new Map<string, JWTVerifyGetKey>();
   const keysFor =
     options.keysFor ??

@@ -73,6 +73,7 @@ export {
   type TenantClientIdentity,
 } from './caller-auth';
 export { type Metrics, type MetricsOptions, startMetrics } from './metrics';
+export { type WorkloadManagerCallerOptions, workloadManagerCallerMiddleware } from './supervisor-caller';
 export {
   createEntraTokenVerifier,
   type EntraAgentIdentity,

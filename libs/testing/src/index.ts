@@ -42,4 +42,10 @@ export { type ConfigurationErrorCase, configurationExitCode, describeConfigurati
 export { seededRandom } from './seeded-random';
 export { describeBlobStoreContract } from './blob-store.contract';
 export { launchChromium, type LaunchChromiumOptions, saveScreenshot, type TestBrowser } from './browser';
-export { signInAsSpa, type SpaSignInOptions, type SpaTokens } from './spa-sign-in';
+export {
+  createSignedInDirectory,
+  type SignedInDirectory,
+  signInAsSpa,
+  type SpaSignInOptions,
+  type SpaTokens,
+} from './spa-sign-in';

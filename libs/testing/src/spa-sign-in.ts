@@ -83,3 +83,42 @@ export async function signInAsSpa(
     ...(body.refresh_token ? { refreshToken: body.refresh_token } : {}),
   };
 }
+
+export interface SignedInDirectory {
+  /** The sandbox tenant's id: the tokens' `tid`. */
+  directoryId: string;
+  domain: string;
+  /** Each user's ID token, by the name given. */
+  idTokens: Record<string, string>;
+}
+
+/**
+ * A sandbox directory with the desktop app registered (SPA redirect URI, app roles Supervisor and Agent, an
+ * `access_as_user` API scope) under `clientId`, and one mailbox user per entry of `users` holding the roles
+ * given, each signed in as the console does (signInAsSpa). The same `clientId` in several directories is a
+ * multi-tenant app.
+ */
+export async function createSignedInDirectory(
+  endpoints: Pick<GraphSandboxEndpoints, 'baseUrl' | 'admin'>,
+  options: { name: string; clientId: string; redirectUri: string; password: string; users: Record<string, string[]> },
+): Promise<SignedInDirectory> {
+  const { clientId, redirectUri, password } = options;
+  const domain = `${options.name}.example`;
+  const tenant = await endpoints.admin.createTenant({ displayName: options.name, domain });
+  await endpoints.admin.createApp(tenant.id, {
+    clientId,
+    displayName: 'mailroute desktop',
+    delegatedPermissions: ['User.Read'],
+    spaRedirectUris: [redirectUri],
+    appRoles: [{ value: 'Supervisor' }, { value: 'Agent' }],
+    apiScopes: ['access_as_user'],
+  });
+  const idTokens: Record<string, string> = {};
+  for (const [user, roles] of Object.entries(options.users)) {
+    const upn = `${user}@${domain}`;
+    await endpoints.admin.createMailbox(tenant.id, { userPrincipalName: upn, password });
+    await endpoints.admin.assignAppRoles(tenant.id, clientId, upn, roles);
+    idTokens[user] = (await signInAsSpa(endpoints, { authority: tenant.id, clientId, redirectUri, user: upn, password })).idToken;
+  }
+  return { directoryId: tenant.id, domain, idTokens };
+}

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createChannel, createClient, Metadata, Status, type Channel, type ClientError } from 'nice-grpc';
 import { InteractionRouterServiceDefinition, type InteractionRouterServiceClient } from '@mailroute/contracts';
 import { createEntraTokenVerifier } from '@mailroute/platform';
-import { randomId, signInAsSpa, startTestGraphSandbox, testInfra, waitFor } from '@mailroute/testing';
+import { createSignedInDirectory, randomId, signInAsSpa, startTestGraphSandbox, testInfra, waitFor } from '@mailroute/testing';
 import { startHarness, type Harness } from '../../test/router-harness';
 
 /**
@@ -42,27 +42,8 @@ describe('supervisors on the workload-manager API with their Entra token', () =>
     stopSandbox = () => sandbox.stop();
     const clientId = randomUUID();
     // The desktop app is multi-tenant: the same client id in both directories, with the roles in each.
-    const directory = async (name: string, users: Record<string, string[]>) => {
-      const tenant = await endpoints.admin.createTenant({ displayName: name, domain: `${name}.example` });
-      await endpoints.admin.createApp(tenant.id, {
-        clientId,
-        displayName: 'mailroute desktop',
-        delegatedPermissions: ['User.Read'],
-        spaRedirectUris: [redirectUri],
-        appRoles: [{ value: 'Supervisor' }, { value: 'Agent' }],
-        apiScopes: ['access_as_user'],
-      });
-      const signIns: Record<string, string> = {};
-      for (const [user, roles] of Object.entries(users)) {
-        const upn = `${user}@${name}.example`;
-        await endpoints.admin.createMailbox(tenant.id, { userPrincipalName: upn, password });
-        await endpoints.admin.assignAppRoles(tenant.id, clientId, upn, roles);
-        signIns[user] = (
-          await signInAsSpa(endpoints, { authority: tenant.id, clientId, redirectUri, user: upn, password })
-        ).idToken;
-      }
-      return { directoryId: tenant.id, domain: `${name}.example`, signIns };
-    };
+    const directory = (name: string, users: Record<string, string[]>) =>
+      createSignedInDirectory(endpoints, { name, clientId, redirectUri, password, users });
     const a = await directory(randomId('dir-a').toLowerCase(), { sam: ['Supervisor'], carol: ['Agent'], erin: [] });
     const b = await directory(randomId('dir-b').toLowerCase(), { sid: ['Supervisor'] });
     const unlisted = await directory(randomId('dir-x').toLowerCase(), { xavier: ['Supervisor'] });
@@ -77,21 +58,20 @@ describe('supervisors on the workload-manager API with their Entra token', () =>
     });
     Object.assign(tokens, {
       supervisorAccessA: supervisorAccess.accessToken,
-      supervisorA: a.signIns['sam'],
-      agentA: a.signIns['carol'],
-      nobodyA: a.signIns['erin'],
-      supervisorB: b.signIns['sid'],
-      unlistedDirectory: unlisted.signIns['xavier'],
+      supervisorA: a.idTokens['sam'],
+      agentA: a.idTokens['carol'],
+      nobodyA: a.idTokens['erin'],
+      supervisorB: b.idTokens['sid'],
+      unlistedDirectory: unlisted.idTokens['xavier'],
     });
-    // The router's verifier as service.ts builds it, against the sandbox's real JWKS over HTTPS.
+    // The router's verifier as wiring.ts builds it, against the sandbox's real JWKS over HTTPS.
     const verifier = createEntraTokenVerifier({
       directories: new Map([
         [a.directoryId, tenantA],
         [b.directoryId, tenantB],
       ]),
       audience: clientId,
-      issuerFor: (tid) => `${endpoints.baseUrl}/${tid}/v2.0`,
-      jwksUrlFor: (tid) => `${endpoints.baseUrl}/${tid}/discovery/v2.0/keys`,
+      authority: endpoints.baseUrl,
     });
     harness = await startHarness({ infra: testInfra(), replicas: 1, tenants: [tenantA, tenantB], verifier });
 

@@ -291,6 +291,18 @@ function serviceEnvironment(name: ServiceName, inputs: EnvironmentInputs): Env {
   const blobs = (prefix: string): Record<string, string> =>
     mongo ? {} : { [`${prefix}_BLOB_DIR`]: path.join(config.dataDir, 'blobs') };
   const apiKeys = apiKeysVariable(secrets);
+  // Agents and supervisors sign in to one desktop app: the router, mailbox-fetch and the auth-broker verify its tokens alike.
+  const signIn = {
+    directories: inputs.tenants.map((tenant) => `${tenant.id}:${tenant.directoryId}`).join(','),
+    authority: config.agentSignIn.authorityHost ?? inputs.tenants[0]?.authorityHost ?? 'https://login.microsoftonline.com',
+    // The demo's agents sign in to the sandbox's desktop app registration (a public client).
+    audience: config.agentSignIn.audience ?? (inputs.sandbox ? demoProfile.desktopClientId : (inputs.tenants[0]?.clientId ?? '')),
+  };
+  const supervisorSignIn = (prefix: string): Record<string, string> => ({
+    [`${prefix}_SUPERVISOR_DIRECTORIES`]: signIn.directories,
+    [`${prefix}_SUPERVISOR_AUDIENCE`]: signIn.audience,
+    [`${prefix}_SUPERVISOR_AUTHORITY`]: signIn.authority,
+  });
   switch (name) {
     case 'auth-broker': {
       // The operator's configuration names the tenants' clouds (the sandbox's among them): those hosts
@@ -308,6 +320,7 @@ function serviceEnvironment(name: ServiceName, inputs: EnvironmentInputs): Env {
         AUTH_BROKER_SERVICE_TOKENS: serviceTokensVariable(secrets),
         AUTH_BROKER_ENCRYPTION_KEYS: `host:${secrets.encryptionKey}`,
         AUTH_BROKER_API_KEYS: apiKeys,
+        ...supervisorSignIn('AUTH_BROKER'),
         AUTH_BROKER_METRICS_PORT: '0',
       };
     }
@@ -319,6 +332,7 @@ function serviceEnvironment(name: ServiceName, inputs: EnvironmentInputs): Env {
         MAILBOX_FETCH_AUTH_BROKER_ADDRESS: addresses['auth-broker'],
         MAILBOX_FETCH_AUTH_BROKER_TOKEN: secrets.serviceTokens['mailbox-fetch'],
         MAILBOX_FETCH_API_KEYS: apiKeys,
+        ...supervisorSignIn('MAILBOX_FETCH'),
         MAILBOX_FETCH_METRICS_PORT: '0',
         // The sandbox delivers instantly: poll often so the demo feels live.
         ...(config.pollIntervalCapMs !== undefined
@@ -340,20 +354,14 @@ function serviceEnvironment(name: ServiceName, inputs: EnvironmentInputs): Env {
           : {}),
       };
     case 'interaction-router': {
-      const directories = inputs.tenants.map((tenant) => `${tenant.id}:${tenant.directoryId}`).join(',');
-      const authority =
-        config.agentSignIn.authorityHost ?? inputs.tenants[0]?.authorityHost ?? 'https://login.microsoftonline.com';
-      // The demo's agents sign in to the sandbox's desktop app registration (a public client).
-      const audience =
-        config.agentSignIn.audience ?? (inputs.sandbox ? demoProfile.desktopClientId : (inputs.tenants[0]?.clientId ?? ''));
       return {
         ...common,
         ...store('ROUTER', 'interaction-router'),
         ...blobs('ROUTER'),
         ROUTER_API_KEYS: apiKeys,
-        ROUTER_AGENT_DIRECTORIES: directories,
-        ROUTER_AGENT_AUDIENCE: audience,
-        ROUTER_AGENT_AUTHORITY: authority,
+        ROUTER_AGENT_DIRECTORIES: signIn.directories,
+        ROUTER_AGENT_AUDIENCE: signIn.audience,
+        ROUTER_AGENT_AUTHORITY: signIn.authority,
         ROUTER_METRICS_PORT: '0',
         ...(kafka ? { ROUTER_KAFKA_BROKERS: kafka, ROUTER_CONSUMER_GROUP: `${groupPrefix}interaction-router` } : {}),
       };

@@ -1,25 +1,20 @@
 import type { CallContext, ServerMiddleware, ServerMiddlewareCall } from 'nice-grpc-common';
-import {
-  PermissionDeniedError,
-  tenantCallerMiddleware,
-  type CallerAuthenticator,
-  type EntraTokenVerifier,
-  type TenantCallContext,
-} from '@mailroute/platform';
+import type { EntraTokenVerifier } from './agent-auth';
+import { tenantCallerMiddleware, type CallerAuthenticator, type TenantCallContext } from './caller-auth';
+import { PermissionDeniedError } from './errors';
 
 /** The app role that makes a signed-in user a supervisor, by default. */
 const defaultSupervisorRole = 'Supervisor';
-
-/** What the supervisor role grants on the workload-manager API: everything of the user's own tenant. */
-const supervisorScopes: ReadonlySet<string> = new Set(['routing.read', 'routing.write']);
 
 export interface WorkloadManagerCallerOptions {
   /** API keys (automation). */
   authenticator: CallerAuthenticator;
   /** Verifies Entra ID tokens of the desktop app (the agents' verifier: same directories, audience, keys). */
   verifier: EntraTokenVerifier;
-  /** The scope each method needs (adminScopes). */
+  /** The scope each method needs (the service's API-key scopes). */
   scopeByMethod: Readonly<Record<string, string>>;
+  /** What the supervisor role grants on this API: its scopes, in the user's own tenant (e.g. routing.read + routing.write). */
+  supervisorScopes: readonly string[];
   /** The app role on the desktop app that grants the API. Default `Supervisor`. */
   supervisorRole?: string;
 }
@@ -45,16 +40,17 @@ function methodName(path: string): string {
 }
 
 /**
- * Authenticates workload-manager callers: an API key (automation) as tenantCallerMiddleware does, or the
- * Entra ID token of a person who signed in to the desktop app ("Sign in with Microsoft" in the console).
- * A token is verified like an agent's (signature, issuer, audience, `tid` among the allowed directories);
- * its tenant is the one its `tid` maps to — never a request field — and the user must hold the
- * supervisor app role there, which grants routing.read and routing.write in that tenant only.
- * Handlers see the same TenantCallContext either way; a supervisor's `caller.keyId` is `user:<UPN or oid>`,
- * which is the actor changes record.
+ * Authenticates workload-manager callers (the router's, mailbox-fetch's and the auth-broker's tenant APIs):
+ * an API key (automation) as tenantCallerMiddleware does, or the Entra ID token of a person who signed in to
+ * the desktop app ("Sign in with Microsoft" in the console). A token is verified like an agent's (signature,
+ * issuer, audience, `tid` among the allowed directories); its tenant is the one its `tid` maps to — never a
+ * request field — and the user must hold the supervisor app role there, which grants `supervisorScopes` in
+ * that tenant only. Handlers see the same TenantCallContext either way; a supervisor's `caller.keyId` is
+ * `user:<UPN or oid>`, which is the actor changes record.
  */
 export function workloadManagerCallerMiddleware(options: WorkloadManagerCallerOptions): ServerMiddleware<TenantCallContext> {
   const role = options.supervisorRole ?? defaultSupervisorRole;
+  const granted: ReadonlySet<string> = new Set(options.supervisorScopes);
   const apiKeys = tenantCallerMiddleware({ authenticator: options.authenticator, scopeByMethod: options.scopeByMethod });
   return async function* authenticateWorkloadManager<Request, Response>(
     call: ServerMiddlewareCall<Request, Response, TenantCallContext>,
@@ -71,13 +67,13 @@ export function workloadManagerCallerMiddleware(options: WorkloadManagerCallerOp
       );
     }
     const scope = options.scopeByMethod[methodName(call.method.path)];
-    if (!scope || !supervisorScopes.has(scope)) {
+    if (!scope || !granted.has(scope)) {
       throw new PermissionDeniedError(`the ${JSON.stringify(role)} role does not grant ${call.method.path}`);
     }
     return yield* call.next(call.request, {
       ...context,
       tenantId: identity.tenantId,
-      caller: { kind: 'tenant-client', keyId: `user:${who}`, tenantId: identity.tenantId, scopes: supervisorScopes },
+      caller: { kind: 'tenant-client', keyId: `user:${who}`, tenantId: identity.tenantId, scopes: granted },
     });
   };
 }
