@@ -436,9 +436,12 @@ describe('the supervisor console in Chromium', () => {
     await page.goto(`${stack.consoleUrl}#/supervisor/configuration`);
     await page.getByRole('heading', { name: 'Routing rules' }).waitFor();
     await page.locator('[data-testid=queue-row]', { hasText: 'support' }).waitFor({ timeout: 30_000 });
-    // Mailboxes and credentials come from mailbox-fetch and auth-broker: their rows, or why not.
-    await page.locator('[data-testid=mailbox-row], [data-testid=failure]').first().waitFor({ timeout: 30_000 });
+    // Mailboxes come from mailbox-fetch, which takes the supervisor's token as the router does: the host's mailbox.
+    const mailboxRow = page.locator('[data-testid=mailbox-row]', { hasText: support });
+    await mailboxRow.waitFor({ timeout: 30_000 });
     await supervisorShots.take(page, 'configuration');
+    await mailboxRow.scrollIntoViewIfNeeded();
+    await supervisorShots.take(page, 'configuration-mailboxes');
   });
 
   it('gives a user without the Supervisor role a clear "not allowed" screen, and PERMISSION_DENIED at the API through the gateway', async () => {
