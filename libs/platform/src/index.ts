@@ -42,7 +42,7 @@ export {
 } from './telemetry';
 export { createGrpcServer, type GrpcServer, type GrpcServerOptions, serveWith, type ServiceRegistration } from './grpc-server';
 export { createGrpcClient, type GrpcClientHandle, type GrpcClientOptions } from './grpc-client';
-export { grpcClientCredentials, type GrpcTlsConfig } from './grpc-tls';
+export { grpcClientCredentials, grpcServerCredentials, type GrpcTlsConfig } from './grpc-tls';
 export { createShutdown, onTerminationSignals, type Shutdown, type ShutdownStep } from './shutdown';
 export { type RunningService, runService, type RunServiceOptions, type ServiceParts } from './service';
 export {

@@ -1,3 +1,4 @@
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { Metadata, createChannel, createClient, type Channel } from 'nice-grpc';
 import {
   AgentDesktopServiceDefinition,
@@ -56,7 +57,17 @@ export function startDemo(host: RunningHost, options: DemoOptions, logger: Logge
     const simulated = new Set<string>(demoProfile.agents);
     for (const agent of tenant.config.agents.filter((candidate) => simulated.has(candidate.upn)))
       tasks.push(
-        runAgent(host.addresses['interaction-router'], sandbox, admin, tenant, agent.upn, counters, stop.signal, logger),
+        runAgent(
+          host.addresses['interaction-router'],
+          host.grpcCredentials,
+          sandbox,
+          admin,
+          tenant,
+          agent.upn,
+          counters,
+          stop.signal,
+          logger,
+        ),
       );
   }
   return {
@@ -140,6 +151,7 @@ async function signInAgent(
 
 async function runAgent(
   routerAddress: string,
+  credentials: ChannelCredentials,
   sandbox: GraphSandboxEndpoints,
   admin: GraphSandboxAdminClient,
   tenant: HostTenant,
@@ -152,7 +164,7 @@ async function runAgent(
     let channel: Channel | undefined;
     try {
       const token = await signInAgent(sandbox, admin, tenant.config.directoryId, demoProfile.desktopClientId, upn);
-      channel = createChannel(routerAddress);
+      channel = createChannel(routerAddress, credentials);
       const desktop = createClient(AgentDesktopServiceDefinition, channel, {
         '*': { metadata: Metadata({ authorization: `Bearer ${token}` }) },
       });

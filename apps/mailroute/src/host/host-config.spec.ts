@@ -68,6 +68,37 @@ describe('the host configuration file', () => {
     expect(() => parseHostConfig({ push: { ...push, publicUrl: 'http://hooks.example.com/graph' } })).toThrow(/push\.publicUrl/);
   });
 
+  it('takes grpc.tls files for TLS between the services, naming the field that is missing or unreadable', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mailroute-grpc-tls-'));
+    try {
+      const [caFile, certFile, keyFile] = ['ca.crt', 'host.crt', 'host.key'].map((name) => path.join(dir, name)) as [
+        string,
+        string,
+        string,
+      ];
+      for (const file of [caFile, certFile, keyFile]) writeFileSync(file, 'PEM');
+      expect(parseHostConfig({ grpc: { tls: { caFile, certFile, keyFile, requireClientCert: true } } }).grpc.tls).toEqual({
+        caFile,
+        certFile,
+        keyFile,
+        requireClientCert: true,
+      });
+      expect(parseHostConfig({}).grpc.tls).toBeUndefined();
+      expect(() => parseHostConfig({ grpc: { tls: { caFile, certFile } } })).toThrow(
+        new HostConfigError('configuration is invalid:\n  grpc.tls.keyFile: is required with the other of certFile/keyFile'),
+      );
+      expect(() => parseHostConfig({ grpc: { tls: { caFile, requireClientCert: true } } })).toThrow(
+        /grpc\.tls\.certFile: is required with requireClientCert/,
+      );
+      expect(() => parseHostConfig({ grpc: { tls: { caFile: path.join(dir, 'missing.crt') } } })).toThrow(
+        /grpc\.tls\.caFile: names a file that cannot be read/,
+      );
+      expect(() => parseHostConfig({ grpc: { tls: { certFile, keyFile } } })).toThrow(/grpc\.tls\.caFile/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reads a JSON file, resolving dataDir from the file folder, and names the file in errors', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'mailroute-config-'));
     try {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -143,6 +143,37 @@ export const hostConfigSchema = z
         }),
       ])
       .default({ kind: 'embedded' }),
+    /**
+     * gRPC between the services (and the host's own calls to them) over TLS: the GRPC_TLS_* variables of
+     * each service. `caFile` alone: clients verify the servers against it; with `certFile`/`keyFile` the
+     * services serve TLS with that certificate and present it as their client certificate;
+     * `requireClientCert` refuses clients without a certificate from `caFile` (mTLS). Unset: plaintext on loopback.
+     */
+    grpc: z
+      .object({
+        tls: z
+          .object({
+            caFile: z.string().min(1),
+            certFile: z.string().min(1).optional(),
+            keyFile: z.string().min(1).optional(),
+            requireClientCert: z.boolean().default(false),
+          })
+          .strict()
+          .superRefine((tls, context) => {
+            const problem = (field: string, message: string) => context.addIssue({ code: 'custom', path: [field], message });
+            if (Boolean(tls.certFile) !== Boolean(tls.keyFile))
+              problem(tls.certFile ? 'keyFile' : 'certFile', 'is required with the other of certFile/keyFile');
+            if (tls.requireClientCert && !tls.certFile)
+              problem('certFile', 'is required with requireClientCert (the services present it to each other)');
+            for (const field of ['caFile', 'certFile', 'keyFile'] as const) {
+              const file = tls[field];
+              if (file && !isReadableFile(file)) problem(field, `names a file that cannot be read: ${file}`);
+            }
+          })
+          .optional(),
+      })
+      .strict()
+      .prefault({}),
     /** The stores: embedded SQLite files in dataDir (default) or MongoDB. */
     store: z
       .discriminatedUnion('kind', [
@@ -249,6 +280,15 @@ export function readHostConfig(file: string): HostConfig {
   }
   const config = parseHostConfig(json, file);
   return { ...config, dataDir: path.resolve(path.dirname(file), config.dataDir) };
+}
+
+function isReadableFile(file: string): boolean {
+  try {
+    accessSync(file, constants.R_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** True when the graph sandbox runs: asked for, or by default when no real tenant is configured. */

@@ -1,9 +1,13 @@
 import path from 'node:path';
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { createGraphSandbox, demoProfile, type GraphSandbox, type GraphSandboxEndpoints } from '@mailroute/graph-sandbox';
 import { InProcessBroker, InProcessEventBus, SqliteBrokerJournal, type EventBus } from '@mailroute/messaging';
 import {
   createShutdown,
   ensurePrivateDirectory,
+  grpcClientCredentials,
+  grpcServerCredentials,
+  type GrpcTlsConfig,
   loadConfig,
   serviceSchema,
   type ConfigSchema,
@@ -54,6 +58,8 @@ export interface RunningHost {
   sandbox: GraphSandboxEndpoints | undefined;
   tenants: HostTenant[];
   secrets: HostSecrets;
+  /** Credentials for the host's own calls to the services (TLS with the `grpc.tls` CA and certificate; plaintext without). */
+  grpcCredentials: ChannelCredentials;
   /** Settles when every service's consumers have started (they join after the servers listen); rejects when one could not. */
   consumersStarted: Promise<void>;
   stop(reason?: string): Promise<{ ok: boolean }>;
@@ -186,7 +192,9 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       const serviceLogger = logger.child({ service: name });
       const adapters: SharedAdapters = broker ? { bus: new InProcessEventBus({ broker, logger: serviceLogger }) } : {};
       const parts = await definition.wire(serviceConfig, serviceLogger, adapters);
-      const port = await parts.server.listen('127.0.0.1', ports[name]);
+      // The four gRPC services serve TLS with the `grpc.tls` certificate (plaintext without); the gateway serves HTTP.
+      const credentials = name === 'web-gateway' ? undefined : grpcServerCredentials(serviceConfig as GrpcTlsConfig);
+      const port = await parts.server.listen('127.0.0.1', ports[name], credentials);
       addresses[name] = `127.0.0.1:${port}`;
       const closers = parts.closeAfterServer ?? [];
       steps.push({
@@ -229,6 +237,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       sandbox: sandboxEndpoints,
       tenants: hostTenants,
       secrets,
+      grpcCredentials: grpcClientCredentials(hostGrpcTls(config.grpc)),
       consumersStarted,
       stop: async () => stopAll(),
     };
@@ -245,6 +254,27 @@ interface EnvironmentInputs {
   port: number;
   sandbox: GraphSandboxEndpoints | undefined;
   tenants: readonly TenantConfig[];
+}
+
+/** The GRPC_TLS_* variables for the `grpc.tls` configuration (the same for every service and the host's own clients). */
+function hostGrpcTls(grpc: HostConfig['grpc']) {
+  return {
+    GRPC_TLS_CA_FILE: grpc.tls?.caFile,
+    GRPC_TLS_CERT_FILE: grpc.tls?.certFile,
+    GRPC_TLS_KEY_FILE: grpc.tls?.keyFile,
+    GRPC_TLS_RELOAD_INTERVAL_MS: 60_000,
+  };
+}
+
+function grpcTlsEnvironment(grpc: HostConfig['grpc']): Record<string, string> {
+  const tls = hostGrpcTls(grpc);
+  const entries: [string, string | undefined][] = [
+    ['GRPC_TLS_CA_FILE', tls.GRPC_TLS_CA_FILE],
+    ['GRPC_TLS_CERT_FILE', tls.GRPC_TLS_CERT_FILE],
+    ['GRPC_TLS_KEY_FILE', tls.GRPC_TLS_KEY_FILE],
+    ['GRPC_TLS_REQUIRE_CLIENT_CERT', grpc.tls?.requireClientCert ? 'true' : undefined],
+  ];
+  return Object.fromEntries(entries.filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
 
 /** The common KAFKA_* variables (TLS, SASL) for the `bus` configuration; each service validates them. */
@@ -277,6 +307,7 @@ function serviceEnvironment(name: ServiceName, inputs: EnvironmentInputs): Env {
   const groupPrefix = config.bus.kind === 'kafka' && config.bus.consumerGroupPrefix ? `${config.bus.consumerGroupPrefix}-` : '';
   const common: Record<string, string> = {
     ...kafkaSecurityEnvironment(config.bus),
+    ...grpcTlsEnvironment(config.grpc),
     GRPC_HOST: '127.0.0.1',
     GRPC_PORT: String(inputs.port),
     LOG_LEVEL: config.logLevel,

@@ -27,9 +27,13 @@ export interface ProgressSample {
 /** Reads the tenant's figures through the public APIs (sync statuses, queue statistics). */
 async function sampleProgress(host: RunningHost, tenant: HostTenant): Promise<ProgressSample> {
   const options = { metadata: Metadata({ authorization: `Bearer ${tenant.apiKey}` }) };
-  const fetch = createGrpcClient(MailboxFetchServiceDefinition, host.addresses['mailbox-fetch'], { deadlineMs: 5_000 });
+  const fetch = createGrpcClient(MailboxFetchServiceDefinition, host.addresses['mailbox-fetch'], {
+    deadlineMs: 5_000,
+    credentials: host.grpcCredentials,
+  });
   const router = createGrpcClient(InteractionRouterServiceDefinition, host.addresses['interaction-router'], {
     deadlineMs: 5_000,
+    credentials: host.grpcCredentials,
   });
   try {
     const [statuses, statistics] = await Promise.all([

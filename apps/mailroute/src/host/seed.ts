@@ -41,10 +41,17 @@ async function ensure(name: string, report: SeedReport, create: () => Promise<un
  * keeps what is there, and never overwrites changes made through the APIs since.
  */
 export async function seedTenants(host: RunningHost, logger: Logger, env: Env = process.env): Promise<SeedReport[]> {
-  const auth = createGrpcClient(AuthBrokerServiceDefinition, host.addresses['auth-broker'], { deadlineMs: 30_000 });
-  const fetch = createGrpcClient(MailboxFetchServiceDefinition, host.addresses['mailbox-fetch'], { deadlineMs: 30_000 });
+  const auth = createGrpcClient(AuthBrokerServiceDefinition, host.addresses['auth-broker'], {
+    deadlineMs: 30_000,
+    credentials: host.grpcCredentials,
+  });
+  const fetch = createGrpcClient(MailboxFetchServiceDefinition, host.addresses['mailbox-fetch'], {
+    deadlineMs: 30_000,
+    credentials: host.grpcCredentials,
+  });
   const router = createGrpcClient(InteractionRouterServiceDefinition, host.addresses['interaction-router'], {
     deadlineMs: 30_000,
+    credentials: host.grpcCredentials,
   });
   const reports: SeedReport[] = [];
   try {
