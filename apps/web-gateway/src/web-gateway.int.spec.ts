@@ -34,7 +34,7 @@ import {
   type TestBrowser,
 } from '@mailroute/testing';
 import type { Page } from 'playwright-core';
-import { readCall, startTestGateway, type PageCall, type TestGateway, type TestPageGlobals } from './testing/test-gateway';
+import { readCall, startTestGateway, type PageCall, type TestGateway, type TestPageGlobals } from '../test/test-gateway';
 
 /**
  * The gateway bridged to a real interaction-router process (its main.ts; FerretDB, a Kafka broker of

@@ -7,7 +7,7 @@ import {
 } from '@mailroute/contracts';
 import { launchChromium, waitFor, type TestBrowser } from '@mailroute/testing';
 import type { Page } from 'playwright-core';
-import { readCall, startTestGateway, type PageCall, type TestGateway, type TestPageGlobals } from '../testing/test-gateway';
+import { readCall, startTestGateway, type PageCall, type TestGateway, type TestPageGlobals } from '../../test/test-gateway';
 
 const chunkBytes = 256 * 1024;
 

@@ -1,13 +1,14 @@
 import type { Logger } from '@mailroute/platform';
 import { deliver, publishTraced, redeliveryOf } from '../delivery';
 import { BusClosedError } from '../errors';
-import type {
-  DeliveredMessage,
-  EventBus,
-  OutgoingMessage,
-  PartitionAssignment,
-  SubscribeOptions,
-  Subscription,
+import {
+  defaultCloseGraceMs,
+  type DeliveredMessage,
+  type EventBus,
+  type OutgoingMessage,
+  type PartitionAssignment,
+  type SubscribeOptions,
+  type Subscription,
 } from '../ports/event-bus.port';
 import type { BrokerJournal, JournalMessage } from './broker-journal';
 
@@ -304,7 +305,7 @@ class InProcessSubscription implements Subscription {
 
   close(options: { graceMs?: number } = {}): Promise<void> {
     this.closing ??= (async () => {
-      const grace = setTimeout(() => this.abortHandlers.abort(), options.graceMs ?? 10_000);
+      const grace = setTimeout(() => this.abortHandlers.abort(), options.graceMs ?? defaultCloseGraceMs);
       try {
         const index = this.group.members.indexOf(this);
         if (index >= 0) this.group.members.splice(index, 1);

@@ -5,7 +5,7 @@ import { deliver, redeliveryOf } from '../delivery';
 import { BusClosedError } from '../errors';
 import { toStringHeaders } from './kafka-headers';
 import type { KafkaEventBus } from './kafka-event-bus';
-import type { PartitionAssignment, SubscribeOptions, Subscription } from '../ports/event-bus.port';
+import { defaultCloseGraceMs, type PartitionAssignment, type SubscribeOptions, type Subscription } from '../ports/event-bus.port';
 
 export class KafkaSubscription implements Subscription {
   private readonly stopping = new AbortController();
@@ -86,7 +86,7 @@ export class KafkaSubscription implements Subscription {
   close(options: { graceMs?: number } = {}): Promise<void> {
     this.closing ??= (async () => {
       this.stopping.abort();
-      const grace = setTimeout(() => this.abortHandlers.abort(), options.graceMs ?? 10_000);
+      const grace = setTimeout(() => this.abortHandlers.abort(), options.graceMs ?? defaultCloseGraceMs);
       try {
         await this.consumer.disconnect();
         if (this.options.ephemeralGroup) await this.bus.deleteGroup(this.options.groupId);

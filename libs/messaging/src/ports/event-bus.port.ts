@@ -50,11 +50,14 @@ export interface PartitionAssignment {
   partitions: number[];
 }
 
+/** How long a closing subscription's handler in flight may take before its signal aborts (every adapter). */
+export const defaultCloseGraceMs = 10_000;
+
 export interface Subscription {
   /** Partitions this consumer currently owns. */
   assignments(): PartitionAssignment[];
   /**
-   * Stops consuming: the handler in flight gets `graceMs` (default 10 s) to finish and be committed;
+   * Stops consuming: the handler in flight gets `graceMs` (default {@link defaultCloseGraceMs}) to finish and be committed;
    * after that its signal aborts and the message is left uncommitted for the next owner.
    */
   close(options?: { graceMs?: number }): Promise<void>;

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { createLogger, loadConfig, type Env } from '@mailroute/platform';
-import { configSchema } from '../config';
-import { wireWebGateway, type WebGatewayParts } from '../wiring';
+import { configSchema } from '../src/config';
+import { wireWebGateway, type WebGatewayParts } from '../src/wiring';
 
 /** The test page (index.html with a refused inline script, and a small gRPC-web client as a file). */
 const testPageDir = path.join(__dirname, 'test-page');
