@@ -17,7 +17,7 @@ import type {
 import { throttleEventOf } from './graph-mail.types';
 import { attachmentCalls } from './graph-attachment.calls';
 import { subscriptionCalls } from './graph-subscription.calls';
-import { preferImmutable } from './mailbox-call';
+import { defaultGraphRequestTimeoutMs, preferImmutable } from './mailbox-call';
 import { createMailboxLimiter, throttlePauseWithoutRetryAfterMs, type MailboxLimiter } from './mailbox-limiter';
 
 /** Fields read from every delta item: enough to recognise a message already ingested. */
@@ -146,7 +146,7 @@ function defaults(options: GraphMailClientOptions) {
     maxAttempts: options.maxAttempts ?? 4,
     maxInlineWaitMs: options.maxInlineWaitMs ?? 2_000,
     deltaPageSize: options.deltaPageSize ?? 50,
-    requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+    requestTimeoutMs: options.requestTimeoutMs ?? defaultGraphRequestTimeoutMs,
     clock: options.clock ?? Date.now,
   };
 }

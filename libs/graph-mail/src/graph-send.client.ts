@@ -11,6 +11,7 @@ import {
   type MailboxTarget,
 } from './graph-mail.types';
 import { createMailboxLimiter, throttlePauseWithoutRetryAfterMs, type MailboxLimiter } from './mailbox-limiter';
+import { defaultGraphRequestTimeoutMs } from './mailbox-call';
 
 /** Graph accepts a file attachment in one POST only below 3 MB; anything larger needs an upload session. */
 const defaultInlineAttachmentMaxBytes = 3_000_000;
@@ -135,7 +136,7 @@ const draftSelect = [
 /** Creates the send client. */
 export function createGraphSendClient(options: GraphSendClientOptions): GraphSendClient {
   const limiter = options.limiter ?? createMailboxLimiter({ perMailbox: 1 });
-  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  const requestTimeoutMs = options.requestTimeoutMs ?? defaultGraphRequestTimeoutMs;
   const inlineMax = options.inlineAttachmentMaxBytes ?? defaultInlineAttachmentMaxBytes;
   const clock = options.clock ?? Date.now;
   const client = Client.initWithMiddleware({ middleware: new HTTPMessageHandler(), defaultVersion: 'v1.0' });

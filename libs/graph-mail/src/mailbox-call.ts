@@ -9,3 +9,6 @@ export type MailboxCall = <T>(
 
 /** Ids that survive a move between folders (https://learn.microsoft.com/graph/outlook-immutable-id). */
 export const preferImmutable = 'IdType="ImmutableId"';
+
+/** How long one Graph request may take before it is aborted and classified as unavailable (both clients). */
+export const defaultGraphRequestTimeoutMs = 30_000;
