@@ -1,4 +1,4 @@
-import { AdminRequestError } from '../errors';
+import { adminRequest } from './admin-http';
 import type { FaultRuleInput, FaultRule } from '../throttling/fault-injector';
 import type { SentRecord, TenantStats, ThrottlingSettings } from '../model/model.types';
 import type { TrafficKind } from '../traffic/traffic-generator';
@@ -64,22 +64,8 @@ export interface FolderSummary {
 export class GraphSandboxAdminClient {
   constructor(readonly adminUrl: string) {}
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await fetch(`${this.adminUrl}${path}`, {
-      method,
-      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    const parsed: unknown = text === '' ? undefined : JSON.parse(text);
-    if (!response.ok) {
-      const message = (parsed as { error?: { message?: string } } | undefined)?.error?.message ?? response.statusText;
-      throw new AdminRequestError(
-        response.status,
-        parsed,
-        `graph-sandbox admin ${method} ${path}: ${response.status} ${message}`,
-      );
-    }
-    return parsed as T;
+  private call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return adminRequest<T>(this.adminUrl, method, path, body);
   }
 
   private static segment(value: string): string {

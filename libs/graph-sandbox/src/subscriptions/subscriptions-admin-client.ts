@@ -1,4 +1,4 @@
-import { AdminRequestError } from '../errors';
+import { adminRequest } from '../admin/admin-http';
 import type { NotificationFault, NotificationFaultInput } from './notification-faults';
 import type { DeliveryRecord, LifecycleEvent, toSubscriptionView } from './subscription-registry';
 
@@ -14,16 +14,8 @@ export type { DeliveryRecord, LifecycleEvent, NotificationFault, NotificationFau
 export class SubscriptionsAdminClient {
   constructor(readonly adminUrl: string) {}
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await fetch(`${this.adminUrl}${path}`, {
-      method,
-      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    const parsed: unknown = text === '' ? undefined : JSON.parse(text);
-    if (!response.ok)
-      throw new AdminRequestError(response.status, parsed, `graph-sandbox admin ${method} ${path}: ${response.status}`);
-    return parsed as T;
+  private call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return adminRequest<T>(this.adminUrl, method, path, body);
   }
 
   /** Every live subscription, optionally of one tenant. */
