@@ -1,4 +1,4 @@
-import { AlertEvent, AlertKind, InteractionState, Queue } from '@mailroute/contracts';
+import { AlertEvent, AlertKind, AlertStatus, InteractionState, Queue } from '@mailroute/contracts';
 import { eventKey, events, fromEventMessage, toEventMessage, type Subscription } from '@mailroute/messaging';
 import type { InteractionRecord } from '@mailroute/persistence';
 import { randomId, testInfra, waitFor } from '@mailroute/testing';
@@ -113,24 +113,26 @@ describe('SLA alert events', () => {
 
     const alerts = await alertsOf(record.interactionId);
     expect(alerts).toEqual([
-      {
+      AlertEvent.fromPartial({
         eventId: `${tenant}/${record.interactionId}/sla-due-soon`,
         tenantId: tenant,
         occurredAt: new Date(dueSoonAt),
         kind: AlertKind.ALERT_KIND_SLA_DUE_SOON,
+        status: AlertStatus.ALERT_STATUS_FIRING,
         interactionId: record.interactionId,
         queueId: 'billing',
         dueAt: new Date(dueAt),
-      },
-      {
+      }),
+      AlertEvent.fromPartial({
         eventId: `${tenant}/${record.interactionId}/sla-breached`,
         tenantId: tenant,
         occurredAt: new Date(dueAt + MINUTE),
         kind: AlertKind.ALERT_KIND_SLA_BREACHED,
+        status: AlertStatus.ALERT_STATUS_FIRING,
         interactionId: record.interactionId,
         queueId: 'billing',
         dueAt: new Date(dueAt),
-      },
+      }),
     ]);
   });
 

@@ -1,4 +1,4 @@
-import { AlertKind, InteractionState, SlaState, type AlertEvent } from '@mailroute/contracts';
+import { AlertEvent, AlertKind, AlertStatus, InteractionState, SlaState } from '@mailroute/contracts';
 import { eventKey, events, toEventMessage, type EventBus } from '@mailroute/messaging';
 import type { QueuePolicies } from '../read-models/config-snapshots';
 import { alertKey } from '../store/router-keys';
@@ -27,15 +27,16 @@ const alertOf: ReadonlyMap<SlaState, { kind: AlertKind; name: string }> = new Ma
 
 function toAlertEvent(key: string, document: AlertDocument): AlertEvent {
   const [tenantId = '', interactionId = ''] = key.split('/');
-  return {
+  return AlertEvent.fromPartial({
     eventId: key,
     tenantId,
     occurredAt: new Date(document.raisedAt),
     kind: document.kind,
+    status: AlertStatus.ALERT_STATUS_FIRING,
     interactionId,
     queueId: document.queueId,
     dueAt: new Date(document.dueAt),
-  };
+  });
 }
 
 /**

@@ -36,6 +36,49 @@ import {
   stateChangeReasonToJSON,
 } from "./interaction";
 
+/** Whether an AlertEvent starts or ends a condition. */
+export enum AlertStatus {
+  /** ALERT_STATUS_UNSPECIFIED - Not set (events produced before statuses existed: FIRING). */
+  ALERT_STATUS_UNSPECIFIED = 0,
+  /** ALERT_STATUS_FIRING - The condition started. */
+  ALERT_STATUS_FIRING = 1,
+  /** ALERT_STATUS_RESOLVED - The condition ended. */
+  ALERT_STATUS_RESOLVED = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function alertStatusFromJSON(object: any): AlertStatus {
+  switch (object) {
+    case 0:
+    case "ALERT_STATUS_UNSPECIFIED":
+      return AlertStatus.ALERT_STATUS_UNSPECIFIED;
+    case 1:
+    case "ALERT_STATUS_FIRING":
+      return AlertStatus.ALERT_STATUS_FIRING;
+    case 2:
+    case "ALERT_STATUS_RESOLVED":
+      return AlertStatus.ALERT_STATUS_RESOLVED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return AlertStatus.UNRECOGNIZED;
+  }
+}
+
+export function alertStatusToJSON(object: AlertStatus): string {
+  switch (object) {
+    case AlertStatus.ALERT_STATUS_UNSPECIFIED:
+      return "ALERT_STATUS_UNSPECIFIED";
+    case AlertStatus.ALERT_STATUS_FIRING:
+      return "ALERT_STATUS_FIRING";
+    case AlertStatus.ALERT_STATUS_RESOLVED:
+      return "ALERT_STATUS_RESOLVED";
+    case AlertStatus.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** What an AlertEvent reports. */
 export enum AlertKind {
   /** ALERT_KIND_UNSPECIFIED - Not set. */
@@ -44,6 +87,28 @@ export enum AlertKind {
   ALERT_KIND_SLA_DUE_SOON = 1,
   /** ALERT_KIND_SLA_BREACHED - Not answered, and past its due time. */
   ALERT_KIND_SLA_BREACHED = 2,
+  /**
+   * ALERT_KIND_QUEUE_WAITING_COUNT - A queue's waiting count reached its threshold (QueueAlertThresholds.waiting_count), or went
+   * back to 80 % of it.
+   */
+  ALERT_KIND_QUEUE_WAITING_COUNT = 3,
+  /**
+   * ALERT_KIND_QUEUE_LONGEST_WAIT - A queue's longest wait reached its threshold (QueueAlertThresholds.longest_wait), or went back
+   * to 80 % of it.
+   */
+  ALERT_KIND_QUEUE_LONGEST_WAIT = 4,
+  /**
+   * ALERT_KIND_MAILBOX_SYNC_STOPPED - A mailbox's last successful sync is older than MAILBOX_FETCH_SYNC_STOPPED_ALERT_AFTER_MS, or it
+   * failed for good (access lost, mailbox gone); resolved by its next successful sync.
+   */
+  ALERT_KIND_MAILBOX_SYNC_STOPPED = 5,
+  /**
+   * ALERT_KIND_CREDENTIAL_EXPIRING - Tenant credentials (client secret or certificate) expire within 30 days; resolved when they
+   * are renewed (replaced) or deleted.
+   */
+  ALERT_KIND_CREDENTIAL_EXPIRING = 6,
+  /** ALERT_KIND_CREDENTIAL_EXPIRED - Tenant credentials expired; resolved when they are renewed (replaced) or deleted. */
+  ALERT_KIND_CREDENTIAL_EXPIRED = 7,
   UNRECOGNIZED = -1,
 }
 
@@ -58,6 +123,21 @@ export function alertKindFromJSON(object: any): AlertKind {
     case 2:
     case "ALERT_KIND_SLA_BREACHED":
       return AlertKind.ALERT_KIND_SLA_BREACHED;
+    case 3:
+    case "ALERT_KIND_QUEUE_WAITING_COUNT":
+      return AlertKind.ALERT_KIND_QUEUE_WAITING_COUNT;
+    case 4:
+    case "ALERT_KIND_QUEUE_LONGEST_WAIT":
+      return AlertKind.ALERT_KIND_QUEUE_LONGEST_WAIT;
+    case 5:
+    case "ALERT_KIND_MAILBOX_SYNC_STOPPED":
+      return AlertKind.ALERT_KIND_MAILBOX_SYNC_STOPPED;
+    case 6:
+    case "ALERT_KIND_CREDENTIAL_EXPIRING":
+      return AlertKind.ALERT_KIND_CREDENTIAL_EXPIRING;
+    case 7:
+    case "ALERT_KIND_CREDENTIAL_EXPIRED":
+      return AlertKind.ALERT_KIND_CREDENTIAL_EXPIRED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -73,6 +153,16 @@ export function alertKindToJSON(object: AlertKind): string {
       return "ALERT_KIND_SLA_DUE_SOON";
     case AlertKind.ALERT_KIND_SLA_BREACHED:
       return "ALERT_KIND_SLA_BREACHED";
+    case AlertKind.ALERT_KIND_QUEUE_WAITING_COUNT:
+      return "ALERT_KIND_QUEUE_WAITING_COUNT";
+    case AlertKind.ALERT_KIND_QUEUE_LONGEST_WAIT:
+      return "ALERT_KIND_QUEUE_LONGEST_WAIT";
+    case AlertKind.ALERT_KIND_MAILBOX_SYNC_STOPPED:
+      return "ALERT_KIND_MAILBOX_SYNC_STOPPED";
+    case AlertKind.ALERT_KIND_CREDENTIAL_EXPIRING:
+      return "ALERT_KIND_CREDENTIAL_EXPIRING";
+    case AlertKind.ALERT_KIND_CREDENTIAL_EXPIRED:
+      return "ALERT_KIND_CREDENTIAL_EXPIRED";
     case AlertKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -286,29 +376,59 @@ export interface OutboundResult {
 /**
  * An alert operators route to their paging or chat tools.
  *
- * Topic `mailroute.alert.v1`, key `<tenant_id>/<interaction_id>`. Produced by interaction-router's
- * SLA alert sweep: one event per (tenant, interaction, kind), across restarts and replicas (the
- * sweep claims a unique marker before publishing). Idempotency: event_id, which is the same for
- * every publication of one alert (`<tenant_id>/<interaction_id>/<kind>`), so a repeat after a crash
- * between publishing and recording it carries the same event_id.
+ * Topic `mailroute.alert.v1`, key `<tenant_id>/<subject>` where subject is the interaction id
+ * (SLA kinds), the queue id (QUEUE_*), the mailbox id (MAILBOX_SYNC_STOPPED) or the credentials id
+ * (CREDENTIAL_*). One event per alert and status across restarts and replicas: the producer claims
+ * a unique marker before publishing (interaction-router for SLA and queue kinds, mailbox-fetch for
+ * mailboxes, auth-broker for credentials). Idempotency: event_id, the same for every publication
+ * of one alert status, so a repeat after a crash between publishing and recording it carries the
+ * same event_id.
  */
 export interface AlertEvent {
-  /** `<tenant_id>/<interaction_id>/<kind>` (kind in lower case, e.g. `sla-breached`). */
+  /**
+   * `<tenant_id>/<interaction_id>/<kind>` for SLA kinds (kind in lower case, e.g.
+   * `sla-breached`); `<tenant_id>/<subject>/<kind>/<episode>/<firing|resolved>` for the others,
+   * where episode counts the times the subject crossed (1, 2, …).
+   */
   eventId: string;
-  /** The tenant of the interaction. */
+  /** The tenant the alert is about. */
   tenantId: string;
-  /** When the sweep raised the alert (its clock). */
+  /** When the producer raised the alert (its clock). */
   occurredAt?:
     | Date
     | undefined;
   /** What the alert is about. Required. */
   kind: AlertKind;
-  /** The interaction the alert is about. */
+  /** The interaction the alert is about (SLA kinds). */
   interactionId: string;
-  /** Its queue when the alert was raised. */
+  /** The interaction's queue when the alert was raised (SLA kinds); the queue (QUEUE_* kinds). */
   queueId: string;
-  /** Its first-response due time (Interaction.service_level_due_at). */
-  dueAt?: Date | undefined;
+  /**
+   * SLA kinds: the first-response due time (Interaction.service_level_due_at). CREDENTIAL_*: when
+   * the client secret or certificate expires.
+   */
+  dueAt?:
+    | Date
+    | undefined;
+  /**
+   * FIRING when the condition starts, RESOLVED when it ends. SLA kinds are FIRING only (an
+   * interaction's reply ends them; its state says so).
+   */
+  status: AlertStatus;
+  /** The mailbox (MAILBOX_SYNC_STOPPED). */
+  mailboxId: string;
+  /** The tenant credentials (CREDENTIAL_*). */
+  credentialsId: string;
+  /**
+   * The measured value when the status changed: interactions waiting (QUEUE_WAITING_COUNT),
+   * seconds (QUEUE_LONGEST_WAIT; MAILBOX_SYNC_STOPPED: since the last successful sync), days until
+   * expiry (CREDENTIAL_*, negative once expired).
+   */
+  value: number;
+  /** The configured threshold the value crossed, in the same unit (0 for kinds without one). */
+  threshold: number;
+  /** A short human-readable reason (e.g. the mailbox's last sync error code). Never customer data. */
+  detail: string;
 }
 
 function createBaseInboundEmail(): InboundEmail {
@@ -1681,6 +1801,12 @@ function createBaseAlertEvent(): AlertEvent {
     interactionId: "",
     queueId: "",
     dueAt: undefined,
+    status: 0,
+    mailboxId: "",
+    credentialsId: "",
+    value: 0,
+    threshold: 0,
+    detail: "",
   };
 }
 
@@ -1706,6 +1832,24 @@ export const AlertEvent: MessageFns<AlertEvent> = {
     }
     if (message.dueAt !== undefined) {
       Timestamp.encode(toTimestamp(message.dueAt), writer.uint32(58).fork()).join();
+    }
+    if (message.status !== 0) {
+      writer.uint32(64).int32(message.status);
+    }
+    if (message.mailboxId !== "") {
+      writer.uint32(74).string(message.mailboxId);
+    }
+    if (message.credentialsId !== "") {
+      writer.uint32(82).string(message.credentialsId);
+    }
+    if (message.value !== 0) {
+      writer.uint32(89).double(message.value);
+    }
+    if (message.threshold !== 0) {
+      writer.uint32(97).double(message.threshold);
+    }
+    if (message.detail !== "") {
+      writer.uint32(106).string(message.detail);
     }
     return writer;
   },
@@ -1779,6 +1923,54 @@ export const AlertEvent: MessageFns<AlertEvent> = {
             message.dueAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.status = reader.int32() as any;
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.mailboxId = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.credentialsId = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 89) {
+              break;
+            }
+
+            message.value = reader.double();
+            continue;
+          }
+          case 12: {
+            if (tag !== 97) {
+              break;
+            }
+
+            message.threshold = reader.double();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1824,6 +2016,20 @@ export const AlertEvent: MessageFns<AlertEvent> = {
         : isSet(object.due_at)
         ? fromJsonTimestamp(object.due_at)
         : undefined,
+      status: isSet(object.status) ? alertStatusFromJSON(object.status) : 0,
+      mailboxId: isSet(object.mailboxId)
+        ? globalThis.String(object.mailboxId)
+        : isSet(object.mailbox_id)
+        ? globalThis.String(object.mailbox_id)
+        : "",
+      credentialsId: isSet(object.credentialsId)
+        ? globalThis.String(object.credentialsId)
+        : isSet(object.credentials_id)
+        ? globalThis.String(object.credentials_id)
+        : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+      threshold: isSet(object.threshold) ? globalThis.Number(object.threshold) : 0,
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
     };
   },
 
@@ -1850,6 +2056,24 @@ export const AlertEvent: MessageFns<AlertEvent> = {
     if (message.dueAt !== undefined) {
       obj.dueAt = message.dueAt.toISOString();
     }
+    if (message.status !== 0) {
+      obj.status = alertStatusToJSON(message.status);
+    }
+    if (message.mailboxId !== "") {
+      obj.mailboxId = message.mailboxId;
+    }
+    if (message.credentialsId !== "") {
+      obj.credentialsId = message.credentialsId;
+    }
+    if (message.value !== 0) {
+      obj.value = floatToJson(message.value);
+    }
+    if (message.threshold !== 0) {
+      obj.threshold = floatToJson(message.threshold);
+    }
+    if (message.detail !== "") {
+      obj.detail = message.detail;
+    }
     return obj;
   },
 
@@ -1865,9 +2089,19 @@ export const AlertEvent: MessageFns<AlertEvent> = {
     message.interactionId = object.interactionId ?? "";
     message.queueId = object.queueId ?? "";
     message.dueAt = object.dueAt ?? undefined;
+    message.status = object.status ?? 0;
+    message.mailboxId = object.mailboxId ?? "";
+    message.credentialsId = object.credentialsId ?? "";
+    message.value = object.value ?? 0;
+    message.threshold = object.threshold ?? 0;
+    message.detail = object.detail ?? "";
     return message;
   },
 };
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 

@@ -358,6 +358,26 @@ export interface Queue {
    * has none of their own. Optional: empty means no signature (unless the agent has one).
    */
   signatureTemplateId: string;
+  /**
+   * Alert thresholds: an AlertEvent (QUEUE_WAITING_COUNT, QUEUE_LONGEST_WAIT) when the queue
+   * crosses one, and another when it recovers. Optional: unset means no queue alerts.
+   */
+  alertThresholds?: QueueAlertThresholds | undefined;
+}
+
+/**
+ * When a queue raises alerts (AlertEvent on `mailroute.alert.v1`). Each threshold fires once when
+ * the queue reaches it and resolves once it is back at or below 80 % of it (hysteresis, so a queue
+ * hovering at the threshold does not flap), whichever router replica sees it.
+ */
+export interface QueueAlertThresholds {
+  /** Interactions waiting (QUEUED) at which the queue alerts. Optional: 0 means off; at most 1000000. */
+  waitingCount: number;
+  /**
+   * Longest wait of a waiting interaction at which the queue alerts. Optional: unset means off;
+   * 1m-30d.
+   */
+  longestWait?: Duration | undefined;
 }
 
 /**
@@ -2361,6 +2381,7 @@ function createBaseQueue(): Queue {
     hours: undefined,
     acknowledgement: undefined,
     signatureTemplateId: "",
+    alertThresholds: undefined,
   };
 }
 
@@ -2413,6 +2434,9 @@ export const Queue: MessageFns<Queue> = {
     }
     if (message.signatureTemplateId !== "") {
       writer.uint32(130).string(message.signatureTemplateId);
+    }
+    if (message.alertThresholds !== undefined) {
+      QueueAlertThresholds.encode(message.alertThresholds, writer.uint32(138).fork()).join();
     }
     return writer;
   },
@@ -2558,6 +2582,14 @@ export const Queue: MessageFns<Queue> = {
             message.signatureTemplateId = reader.string();
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.alertThresholds = QueueAlertThresholds.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2626,6 +2658,11 @@ export const Queue: MessageFns<Queue> = {
         : isSet(object.signature_template_id)
         ? globalThis.String(object.signature_template_id)
         : "",
+      alertThresholds: isSet(object.alertThresholds)
+        ? QueueAlertThresholds.fromJSON(object.alertThresholds)
+        : isSet(object.alert_thresholds)
+        ? QueueAlertThresholds.fromJSON(object.alert_thresholds)
+        : undefined,
     };
   },
 
@@ -2679,6 +2716,9 @@ export const Queue: MessageFns<Queue> = {
     if (message.signatureTemplateId !== "") {
       obj.signatureTemplateId = message.signatureTemplateId;
     }
+    if (message.alertThresholds !== undefined) {
+      obj.alertThresholds = QueueAlertThresholds.toJSON(message.alertThresholds);
+    }
     return obj;
   },
 
@@ -2715,6 +2755,104 @@ export const Queue: MessageFns<Queue> = {
       ? QueueAcknowledgement.fromPartial(object.acknowledgement)
       : undefined;
     message.signatureTemplateId = object.signatureTemplateId ?? "";
+    message.alertThresholds = (object.alertThresholds !== undefined && object.alertThresholds !== null)
+      ? QueueAlertThresholds.fromPartial(object.alertThresholds)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseQueueAlertThresholds(): QueueAlertThresholds {
+  return { waitingCount: 0, longestWait: undefined };
+}
+
+export const QueueAlertThresholds: MessageFns<QueueAlertThresholds> = {
+  encode(message: QueueAlertThresholds, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.waitingCount !== 0) {
+      writer.uint32(8).uint32(message.waitingCount);
+    }
+    if (message.longestWait !== undefined) {
+      Duration.encode(message.longestWait, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueueAlertThresholds {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueueAlertThresholds();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.waitingCount = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.longestWait = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueueAlertThresholds {
+    return {
+      waitingCount: isSet(object.waitingCount)
+        ? globalThis.Number(object.waitingCount)
+        : isSet(object.waiting_count)
+        ? globalThis.Number(object.waiting_count)
+        : 0,
+      longestWait: isSet(object.longestWait)
+        ? Duration.fromJSON(object.longestWait)
+        : isSet(object.longest_wait)
+        ? Duration.fromJSON(object.longest_wait)
+        : undefined,
+    };
+  },
+
+  toJSON(message: QueueAlertThresholds): unknown {
+    const obj: any = {};
+    if (message.waitingCount !== 0) {
+      obj.waitingCount = Math.round(message.waitingCount);
+    }
+    if (message.longestWait !== undefined) {
+      obj.longestWait = Duration.toJSON(message.longestWait);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<QueueAlertThresholds>): QueueAlertThresholds {
+    return QueueAlertThresholds.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<QueueAlertThresholds>): QueueAlertThresholds {
+    const message = createBaseQueueAlertThresholds();
+    message.waitingCount = object.waitingCount ?? 0;
+    message.longestWait = (object.longestWait !== undefined && object.longestWait !== null)
+      ? Duration.fromPartial(object.longestWait)
+      : undefined;
     return message;
   },
 };
