@@ -11,7 +11,9 @@
 // MAILROUTE_TEST_MONGODB_URL name running ones; this file starts them and hands them to the router
 // process through those two variables.
 // Run: npx nx run bench:interaction-router, or node tools/scripts/run-ts.mjs bench/interaction-router/interaction-router.bench.ts
-// Env: BENCH_INTERACTIONS (default 300), BENCH_AGENTS (20), BENCH_CAPACITY (5), BENCH_RATE (20/s), BENCH_TIMEOUT_SECONDS (300).
+// Env: BENCH_SCENARIO (steady | backlog: all e-mails at once, defaults 5,000 e-mails and 200 agents), BENCH_INTERACTIONS
+// (default 300), BENCH_AGENTS (20), BENCH_CAPACITY (5), BENCH_RATE (20/s), BENCH_STORE (mongodb | embedded), BENCH_REPLY (1),
+// BENCH_RAW_WRITES (2000), BENCH_RAW_CONCURRENCY (8), BENCH_TIMEOUT_SECONDS (300).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';

@@ -20,13 +20,23 @@ import { StoreOperationCounter, type StoreOperationCounts } from '@mailroute/per
 import { waitFor } from '@mailroute/testing';
 import { composeInteractionRouter } from '../src/compose';
 import { countRouterStores } from '../src/store/counted-router-stores';
+import { measureRawWriteRate } from './raw-write-rate';
 import { openEmbeddedRouterStores } from '../src/store/embedded-router-stores';
 import { openMongoRouterStores } from '../src/store/router-stores';
 
-const total = Number(process.env['BENCH_INTERACTIONS'] ?? 300);
-const agentCount = Number(process.env['BENCH_AGENTS'] ?? 20);
+/**
+ * BENCH_SCENARIO=backlog: a Monday-morning backlog — every e-mail published at once before any agent
+ * can take one, agents accepting at once (defaults 5,000 e-mails, 200 agents × capacity 5); the
+ * default `steady` publishes at BENCH_RATE.
+ */
+const backlog = process.env['BENCH_SCENARIO'] === 'backlog';
+const total = Number(process.env['BENCH_INTERACTIONS'] ?? (backlog ? 5000 : 300));
+const agentCount = Number(process.env['BENCH_AGENTS'] ?? (backlog ? 200 : 20));
 const capacity = Number(process.env['BENCH_CAPACITY'] ?? 5);
 const rate = Number(process.env['BENCH_RATE'] ?? 20);
+/** Puts of the raw write-rate measurement (before the flow, same store, same run) and how many at a time. */
+const rawWrites = Number(process.env['BENCH_RAW_WRITES'] ?? 2000);
+const rawConcurrency = Number(process.env['BENCH_RAW_CONCURRENCY'] ?? 8);
 const timeoutMs = Number(process.env['BENCH_TIMEOUT_SECONDS'] ?? 300) * 1000;
 /** `mongodb` (FerretDB from test-infra, the default) or `embedded` (node:sqlite in a temporary file). */
 const storeKind = process.env['BENCH_STORE'] === 'embedded' ? 'embedded' : 'mongodb';
@@ -58,9 +68,15 @@ async function main(): Promise<void> {
   // Port calls (any adapter) and, on MongoDB, the round trips to the server underneath them.
   const portOperations = new StoreOperationCounter();
   const roundTrips = storeKind === 'mongodb' ? new StoreOperationCounter() : undefined;
+  const database = `router-bench-${randomUUID().slice(0, 8)}`;
+  const raw = await measureRawWriteRate(
+    storeKind === 'mongodb' ? { kind: 'mongodb', url: mongoUrl, database } : { kind: 'embedded' },
+    rawWrites,
+    rawConcurrency,
+  );
   const stores = countRouterStores(
     storeKind === 'mongodb'
-      ? await openMongoRouterStores(mongoUrl, `router-bench-${randomUUID().slice(0, 8)}`, { operations: roundTrips })
+      ? await openMongoRouterStores(mongoUrl, database, { operations: roundTrips })
       : openEmbeddedRouterStores(path.join(mkdtempSync(path.join(tmpdir(), 'router-bench-')), 'router.sqlite')),
     portOperations,
   );
@@ -98,6 +114,7 @@ async function main(): Promise<void> {
 
   const published = new Map<string, number>();
   const offeredAt = new Map<string, number>();
+  const assignedAt = new Map<string, number>();
   const completed = new Set<string>();
   const stop = new AbortController();
   for (let index = 0; index < agentCount; index += 1) {
@@ -130,6 +147,7 @@ async function main(): Promise<void> {
             if (!offeredAt.has(id)) offeredAt.set(id, performance.now());
             void desktop
               .accept({ offerId: offer.offerId })
+              .then(() => assignedAt.set(id, performance.now()))
               .then(() =>
                 withReply
                   ? desktop
@@ -169,6 +187,7 @@ async function main(): Promise<void> {
   portOperations.reset();
   roundTrips?.reset();
   const started = performance.now();
+  const batch: ReturnType<typeof toEventMessage>[] = [];
   for (let i = 0; i < total; i += 1) {
     const interactionId = `ix-${i}-${randomUUID().slice(0, 8)}`;
     const event = InboundEmail.fromPartial({
@@ -186,23 +205,35 @@ async function main(): Promise<void> {
         graphMessageId: `g-${interactionId}`,
       },
     });
+    const message = toEventMessage('inboundEmail', eventKey(tenantId, event.mailboxId), event);
+    if (backlog) {
+      // All at once: enqueue time is when the batch holding it was handed to the producer.
+      batch.push(message);
+      published.set(interactionId, performance.now());
+      if (batch.length >= 500 || i === total - 1) await bus.publish(events.inboundEmail.topic, batch.splice(0));
+      continue;
+    }
     published.set(interactionId, performance.now());
-    void bus.publish(events.inboundEmail.topic, toEventMessage('inboundEmail', eventKey(tenantId, event.mailboxId), event));
+    void bus.publish(events.inboundEmail.topic, message);
     const due = started + ((i + 1) * 1000) / rate;
     if (due > performance.now()) await sleep(due - performance.now());
   }
   await waitFor(() => offeredAt.size >= total, { timeoutMs, intervalMs: 200 }).catch(() => undefined);
   const finished = Math.max(...offeredAt.values());
   await waitFor(() => completed.size >= offeredAt.size, { timeoutMs: 60_000, intervalMs: 200 }).catch(() => undefined);
+  const lastAssigned = Math.max(...assignedAt.values());
   // Heartbeats and sweeps keep counting while the last completions land; the figures cover the whole run.
   global.gc?.();
   const memoryAfter = process.memoryUsage();
 
   const latencies = [...offeredAt].map(([id, at]) => at - (published.get(id) ?? at)).sort((a, b) => a - b);
   const seconds = (finished - started) / 1000;
+  const assignedPerSecond = assignedAt.size / ((lastAssigned - started) / 1000);
+  // The store work the router asks for, against what the store does raw: round trips on MongoDB, port calls embedded.
+  const storeWork = (roundTrips ?? portOperations).totals().total / Math.max(1, completed.size);
   process.stdout.write(
     [
-      `interaction-router bench — ${cpus()[0]?.model ?? 'cpu'} × ${availableParallelism()}, ${storeKind === 'mongodb' ? 'FerretDB v1' : 'embedded node:sqlite'} + Kafka, ${agentCount} agents × capacity ${capacity}, ${total} e-mails offered at ${rate}/s`,
+      `interaction-router bench (${backlog ? 'backlog' : 'steady'}) — ${cpus()[0]?.model ?? 'cpu'} × ${availableParallelism()}, ${storeKind === 'mongodb' ? 'FerretDB v1' : 'embedded node:sqlite'} + Kafka, ${agentCount} agents × capacity ${capacity}, ${total} e-mails ${backlog ? 'published at once' : `offered at ${rate}/s`}`,
       `  load average            ${loadavg()
         .map((l) => l.toFixed(2))
         .join(' ')} (at the end of the run)`,
@@ -211,6 +242,9 @@ async function main(): Promise<void> {
       `  enqueue → offer p99     ${percentile(latencies, 99).toFixed(0)} ms`,
       `  enqueue → offer max     ${(latencies[latencies.length - 1] ?? Number.NaN).toFixed(0)} ms`,
       `  throughput              ${(offeredAt.size / seconds).toFixed(1)} offers/s (first publish → last offer ${seconds.toFixed(1)} s)`,
+      `  to last assignment      ${assignedPerSecond.toFixed(1)} interactions/s (${assignedAt.size} accepted, first publish → last accept ${((lastAssigned - started) / 1000).toFixed(1)} s)`,
+      `  raw write rate          ${raw.writesPerSecond.toFixed(0)} single-document puts/s (${raw.count} puts, ${raw.concurrency} at a time, same store, before the flow)`,
+      `  store work / raw rate   ${((assignedPerSecond * storeWork * 100) / raw.writesPerSecond).toFixed(0)}% (interactions/s × ${storeWork.toFixed(1)} ${roundTrips ? 'round trips' : 'port calls'} per interaction ÷ raw rate)`,
       ...operationLines('store port calls per interaction', portOperations, completed.size),
       ...(roundTrips ? operationLines('MongoDB round trips per interaction', roundTrips, completed.size) : []),
       `  memory (process delta)  RSS +${mib(memoryAfter.rss - memoryBefore.rss)}, heap +${mib(memoryAfter.heapUsed - memoryBefore.heapUsed)} (RSS now ${mib(memoryAfter.rss)})`,
