@@ -11,6 +11,7 @@ import type {
   CreateSecretRequest,
   CreateTenantRequest,
   InboundMailRequest,
+  MailboxPermissionRequest,
   RoleAssignmentRequest,
   ThrottlingRequest,
   TrafficRequest,
@@ -47,6 +48,12 @@ export interface AccessPolicyView {
   accessRight: 'RestrictAccess' | 'DenyAccess';
   policyScopeGroupId: string;
   description: string;
+}
+/** A trustee's rights on a mailbox. */
+export interface MailboxPermissionEntry {
+  user: string;
+  userId: string;
+  accessRights: MailboxPermissionRequest['accessRights'];
 }
 export interface FolderSummary {
   id: string;
@@ -122,6 +129,25 @@ export class GraphSandboxAdminClient {
 
   createMailbox = (tenantId: string, input: CreateMailboxRequest) =>
     this.call<MailboxView>('POST', `/tenants/${tenantId}/mailboxes`, input);
+  /** Grants a user Full Access / Send As / Send on Behalf on a mailbox (Add-MailboxPermission, Add-RecipientPermission, GrantSendOnBehalfTo). */
+  grantMailboxPermission = (tenantId: string, mailbox: string, input: MailboxPermissionRequest) =>
+    this.call<{ value: MailboxPermissionEntry[] }>(
+      'POST',
+      `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(mailbox)}/permissions`,
+      input,
+    );
+  /** Removes those rights (Remove-MailboxPermission, Remove-RecipientPermission, GrantSendOnBehalfTo @{Remove=…}). */
+  revokeMailboxPermission = (tenantId: string, mailbox: string, input: MailboxPermissionRequest) =>
+    this.call<{ value: MailboxPermissionEntry[] }>(
+      'POST',
+      `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(mailbox)}/permissions/remove`,
+      input,
+    );
+  mailboxPermissions = (tenantId: string, mailbox: string) =>
+    this.call<{ value: MailboxPermissionEntry[] }>(
+      'GET',
+      `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(mailbox)}/permissions`,
+    );
   /** Delivers one inbound email (threads onto `inReplyTo`'s conversation). */
   deliver = (tenantId: string, mailbox: string, mail: InboundMailRequest) =>
     this.call<MessageSummary>(

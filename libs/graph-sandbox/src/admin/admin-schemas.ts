@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { graphPermissions } from '../model/sandbox-state';
 import { trafficKinds } from '../traffic/traffic-generator';
+import { mailboxRights } from '../model/mailbox-permissions';
 
 const permission = z.enum(graphPermissions);
 const address = z.string().regex(/^[^@\s]+@[^@\s]+$/, 'must look like user@domain');
@@ -109,6 +110,16 @@ export const createMailboxSchema = z
     maxSendSizeBytes: z.number().int().positive().optional(),
     /** The user's password on the sandbox's sign-in page (unset: the account picker signs in without one). */
     password: z.string().min(1).max(256).optional(),
+    /** `shared` for a shared mailbox (mailboxSettings.userPurpose); `user` by default. */
+    userPurpose: z.enum(['user', 'shared']).optional(),
+  })
+  .strict();
+
+/** Grants or removes mailbox permissions of a user (Add-MailboxPermission, Add-RecipientPermission, GrantSendOnBehalfTo). */
+export const mailboxPermissionSchema = z
+  .object({
+    user: z.string().min(1).max(320),
+    accessRights: z.array(z.enum(mailboxRights)).min(1),
   })
   .strict();
 
@@ -190,6 +201,7 @@ export type AddCertificateRequest = z.input<typeof addCertificateSchema>;
 export type ConsentRequest = z.input<typeof consentSchema>;
 export type AccessPolicyRequest = z.input<typeof accessPolicySchema>;
 export type CreateMailboxRequest = z.input<typeof createMailboxSchema>;
+export type MailboxPermissionRequest = z.input<typeof mailboxPermissionSchema>;
 export type InboundMailRequest = z.input<typeof inboundMailSchema>;
 export type TrafficRequest = z.input<typeof trafficSchema>;
 export type ThrottlingRequest = z.input<typeof throttlingSchema>;

@@ -6,6 +6,7 @@ import { faultRuleSchema } from '../throttling/fault-injector';
 import { seedDemoProfile } from './demo-profile';
 import type { SandboxEndpoints } from './admin-request';
 import { registerMailboxAdminRoutes } from './mailbox-admin.routes';
+import { registerMailboxPermissionAdminRoutes } from './mailbox-permission-admin.routes';
 import { registerTenantAdminRoutes } from './tenant-admin.routes';
 
 export type { SandboxEndpoints } from './admin-request';
@@ -56,6 +57,7 @@ export function registerAdminRoutes(
 
   registerTenantAdminRoutes(deps);
   registerMailboxAdminRoutes(deps);
+  registerMailboxPermissionAdminRoutes(deps);
 
   app.post('/faults', async (request, reply) => {
     const result = faultRuleSchema.safeParse(request.body ?? {});

@@ -61,6 +61,7 @@ export function toMailboxView(mailbox: Mailbox) {
     mail: mailbox.mail,
     displayName: mailbox.displayName,
     mailboxEnabled: mailbox.mailboxEnabled,
+    userPurpose: mailbox.userPurpose,
   };
 }
 

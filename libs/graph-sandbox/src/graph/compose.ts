@@ -15,6 +15,8 @@ export interface MessageInput {
   ccRecipients?: Recipient[];
   bccRecipients?: Recipient[];
   replyTo?: Recipient[];
+  /** Send from another mailbox (Send As / Send on Behalf); the mailbox the request names when absent. */
+  from?: Recipient;
   internetMessageHeaders?: InternetMessageHeader[];
   importance?: 'low' | 'normal' | 'high';
   categories?: string[];
@@ -138,6 +140,7 @@ export function parseMessageInput(value: unknown): MessageInput {
   for (const field of ['toRecipients', 'ccRecipients', 'bccRecipients', 'replyTo'] as const) {
     if (value[field] !== undefined) input[field] = parseRecipients(value[field], field);
   }
+  if (value['from'] !== undefined && value['from'] !== null) [input.from] = parseRecipients([value['from']], 'from');
   if (value['internetMessageHeaders'] !== undefined)
     input.internetMessageHeaders = parseCustomHeaders(value['internetMessageHeaders']);
   if (value['singleValueExtendedProperties'] !== undefined)

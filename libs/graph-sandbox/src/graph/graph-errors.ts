@@ -22,6 +22,14 @@ export const graphErrors = {
   /** A token without the mail permission the endpoint needs (or a cached token minted before consent). */
   accessDenied: () =>
     new GraphApiError({ status: 403, code: 'ErrorAccessDenied', message: 'Access is denied. Check credentials and try again.' }),
+  /** Sending from an address the sending user holds neither Send As nor Send on Behalf for. */
+  sendAsDenied: () =>
+    new GraphApiError({
+      status: 403,
+      code: 'ErrorSendAsDenied',
+      message:
+        'The user account which was used to submit this request does not have the right to send mail on behalf of the specified sending account. Cannot submit message.',
+    }),
   /** The mailbox is outside the app's application access policy. */
   odataDisabled: () => new GraphApiError({ status: 403, code: 'ErrorAccessDenied', message: 'Access to OData is disabled.' }),
   directoryDenied: () =>

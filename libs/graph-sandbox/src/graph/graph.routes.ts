@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { authenticateGraphRequest, type GraphCaller } from '../authz/access-token';
 import { testApplicationAccessPolicy } from '../authz/access-policy';
+import { authorizeMailboxAccess } from '../authz/mailbox-access';
 import { hasMailPermission, isBasicReadOnly } from '../authz/permissions';
 import type { Mailbox } from '../model/model.types';
 import { newGuid } from '../shared/ids';
@@ -10,6 +11,7 @@ import { folderRoutes } from './folders.handler';
 import { graphErrors } from './graph-errors';
 import { compileRoute, type CompiledRoute, type GraphPreferences, type GraphResult, type GraphRoute } from './graph-route';
 import { graphErrorHandler, graphJsonContentType as jsonContentType } from './graph-error-handler';
+import { mailboxSettingsRoutes } from './mailbox-settings.handler';
 import { messageRoutes } from './messages.handler';
 import { sendRoutes } from './send.handler';
 import { registerUploadSessionRoutes, uploadSessionRoutes, type UploadSessions } from './upload-session.handler';
@@ -58,6 +60,7 @@ export function registerGraphRoutes(app: FastifyInstance, context: SandboxContex
     ...uploadSessionRoutes(uploads),
     ...folderRoutes,
     ...messageRoutes,
+    ...mailboxSettingsRoutes,
   ].map((route: GraphRoute) => compileRoute(route));
   registerUploadSessionRoutes(app, context, uploads);
 
@@ -73,10 +76,10 @@ export function registerGraphRoutes(app: FastifyInstance, context: SandboxContex
       ) {
         return self;
       }
-      // Other people's mailboxes need Mail.*.Shared plus mailbox permissions, which the sandbox does not grant.
+      // Another user's or a shared mailbox: authorizeMailboxAccess asks for Mail.*.Shared and Full Access.
       const other = context.state.findMailbox(caller.tenant, segment);
       if (!other) throw graphErrors.invalidUser(segment);
-      throw graphErrors.accessDenied();
+      return other;
     }
     if (segment === 'me') throw graphErrors.badRequest('/me request is only valid with delegated authentication flow.');
     const mailbox = context.state.findMailbox(caller.tenant, segment);
@@ -150,8 +153,12 @@ export function registerGraphRoutes(app: FastifyInstance, context: SandboxContex
       });
     }
 
-    if (route.access !== 'user' && !hasMailPermission(caller.permissions, route.access)) throw graphErrors.accessDenied();
+    const access = route.access;
+    // An app's missing permission is found before the mailbox; a delegate's depends on whose mailbox it is.
+    if (access !== 'user' && caller.kind === 'app' && !hasMailPermission(caller.permissions, access))
+      throw graphErrors.accessDenied();
     const mailbox = resolveMailbox(caller, userSegment);
+    if (access !== 'user') authorizeMailboxAccess(caller, mailbox, access);
     if (!mailbox.mailboxEnabled) throw graphErrors.mailboxNotEnabled();
     if (caller.kind === 'app' && testApplicationAccessPolicy(caller.tenant, caller.appId, mailbox.id) === 'Denied')
       throw graphErrors.odataDisabled();

@@ -1,4 +1,5 @@
 import { htmlToText } from '@mailroute/platform';
+import { sendingIdentity } from '../authz/mailbox-access';
 import type { Mailbox, Message, Recipient, SentRecord } from '../model/model.types';
 import { deliverInbound } from '../model/mail-delivery';
 import {
@@ -22,6 +23,12 @@ const exchangeDefaultMaxSendSizeBytes = 35 * 1024 * 1024;
 
 function self(mailbox: Mailbox): Recipient {
   return { emailAddress: { name: mailbox.displayName, address: mailbox.mail } };
+}
+
+/** Removes a message that was never sent (or not to be kept) without a trace in delta. */
+function discard(mailbox: Mailbox, message: Message): void {
+  mailbox.messages.delete(message.immutableId);
+  mailbox.restIdIndex.delete(message.restId);
 }
 
 function headerValue(message: Message, name: string): string | undefined {
@@ -48,9 +55,10 @@ const transportHeaderNames = new Set([
 ]);
 
 /**
- * Sends `message` from `mailbox`: records it in the mailbox's sent log, keeps a copy in Sent Items when
- * asked, and delivers it to every recipient that is a mailbox of the sandbox (any tenant), threaded by
- * In-Reply-To/References. Graph answers 202 and delivers asynchronously; the sandbox delivers at once.
+ * Sends `message` through `mailbox`: as the caller may (Send As / Send on Behalf, see sendingIdentity),
+ * records it in the mailbox's sent log, keeps a copy in that mailbox's Sent Items when asked, and delivers
+ * it to every recipient that is a mailbox of the sandbox (any tenant), threaded by In-Reply-To/References.
+ * Graph answers 202 and delivers asynchronously; the sandbox delivers at once.
  */
 function dispatch(
   sandbox: SandboxContext,
@@ -60,6 +68,9 @@ function dispatch(
   saveToSentItems: boolean,
 ): void {
   const { mailbox, now } = context;
+  const identity = sendingIdentity(sandbox.state, context.caller, mailbox, message.from);
+  message.from = identity.from;
+  message.sender = identity.sender;
   const recipients = [...message.toRecipients, ...message.ccRecipients, ...message.bccRecipients];
   if (recipients.length === 0) throw graphErrors.invalidRecipients();
   // The sandbox is authoritative for its tenants' domains: an address there without a mailbox does not resolve.
@@ -84,7 +95,8 @@ function dispatch(
     conversationId: message.conversationId,
     subject: message.subject,
     body: message.body,
-    from: self(mailbox),
+    from: identity.from,
+    sender: identity.sender,
     toRecipients: message.toRecipients,
     ccRecipients: message.ccRecipients,
     bccRecipients: message.bccRecipients,
@@ -106,7 +118,8 @@ function dispatch(
     deliverInbound(
       target,
       {
-        from: self(mailbox),
+        from: identity.from,
+        ...(identity.sender.emailAddress.address === identity.from.emailAddress.address ? {} : { sender: identity.sender }),
         to: message.toRecipients,
         cc: message.ccRecipients,
         subject: message.subject,
@@ -143,8 +156,8 @@ function newOutgoing(
     {
       subject: input.subject ?? '',
       body: input.body ?? { contentType: 'text', content: '' },
-      from: self(mailbox),
-      sender: self(mailbox),
+      from: input.from ?? self(mailbox),
+      sender: input.from ?? self(mailbox),
       toRecipients: input.toRecipients ?? [],
       ccRecipients: input.ccRecipients ?? [],
       bccRecipients: input.bccRecipients ?? [],
@@ -227,7 +240,12 @@ export function sendRoutes(sandbox: SandboxContext): GraphRoute[] {
     (all: boolean) =>
     (context: GraphRequestContext): GraphResult => {
       const reply = buildReply(context, all, 'sentitems', false);
-      dispatch(sandbox, context, reply, all ? 'replyAll' : 'reply', true);
+      try {
+        dispatch(sandbox, context, reply, all ? 'replyAll' : 'reply', true);
+      } catch (error) {
+        discard(context.mailbox, reply);
+        throw error;
+      }
       return { status: 202 };
     };
   const createReply =
@@ -252,12 +270,11 @@ export function sendRoutes(sandbox: SandboxContext): GraphRoute[] {
         const message = newOutgoing(context, input, {}, 'sentitems', false);
         try {
           dispatch(sandbox, context, message, 'sendMail', save);
-        } finally {
-          if (!save) {
-            context.mailbox.messages.delete(message.immutableId);
-            context.mailbox.restIdIndex.delete(message.restId);
-          }
+        } catch (error) {
+          discard(context.mailbox, message);
+          throw error;
         }
+        if (!save) discard(context.mailbox, message);
         return { status: 202 };
       },
     },

@@ -4,6 +4,8 @@ import { insertMessage, newInternetMessageId, wellKnownFolder, findFolder, type 
 /** An inbound email as the admin API and the traffic generator describe it. */
 export interface InboundMail {
   from: Recipient;
+  /** Who actually sent it when not `from` (a delegate sending on behalf). */
+  sender?: Recipient;
   to?: Recipient[];
   cc?: Recipient[];
   replyTo?: Recipient[];
@@ -71,6 +73,7 @@ export function deliverInbound(mailbox: Mailbox, mail: InboundMail, now: number)
     subject: mail.subject,
     body: mail.body,
     from: mail.from,
+    ...(mail.sender ? { sender: mail.sender } : {}),
     toRecipients: mail.to ?? [{ emailAddress: { address: mailbox.mail, name: mailbox.displayName } }],
     ccRecipients: mail.cc ?? [],
     replyTo: mail.replyTo ?? [],

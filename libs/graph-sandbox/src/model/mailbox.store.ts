@@ -1,6 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { newItemId, newOpaque } from '../shared/ids';
-import type { Attachment, InternetMessageHeader, ItemBody, MailFolder, Mailbox, Message, Recipient } from './model.types';
+import type {
+  Attachment,
+  InternetMessageHeader,
+  ItemBody,
+  MailFolder,
+  Mailbox,
+  MailboxPurpose,
+  Message,
+  Recipient,
+} from './model.types';
 
 /**
  * Well-known folder names (locale-independent, Graph mailFolder resource) the sandbox creates in every
@@ -35,6 +44,7 @@ export function createMailbox(init: {
   displayName: string;
   mail?: string;
   mailboxEnabled?: boolean;
+  userPurpose?: MailboxPurpose;
 }): Mailbox {
   const mailbox: Mailbox = {
     id: init.id,
@@ -42,6 +52,8 @@ export function createMailbox(init: {
     userPrincipalName: init.userPrincipalName,
     mail: init.mail ?? init.userPrincipalName,
     displayName: init.displayName,
+    userPurpose: init.userPurpose ?? 'user',
+    permissions: { fullAccess: new Set(), sendAs: new Set(), sendOnBehalf: new Set() },
     mailboxEnabled: init.mailboxEnabled ?? true,
     folders: new Map(),
     wellKnownFolders: new Map(),

@@ -168,6 +168,8 @@ export interface SentRecord {
   subject: string;
   body: ItemBody;
   from: Recipient;
+  /** Who sent it: the From address, or the delegate with Send on Behalf (`sender` ≠ `from`). */
+  sender: Recipient;
   toRecipients: Recipient[];
   ccRecipients: Recipient[];
   bccRecipients: Recipient[];
@@ -179,13 +181,29 @@ export interface SentRecord {
   appId: string;
 }
 
-/** A user with an Exchange Online mailbox. */
+/** `mailboxSettings.userPurpose` of the kinds the sandbox models (Exchange's RecipientTypeDetails UserMailbox / SharedMailbox). */
+export type MailboxPurpose = 'user' | 'shared';
+
+/**
+ * Mailbox permissions of other users (trustees, by user id): Full Access (`Add-MailboxPermission -AccessRights
+ * FullAccess`), Send As (`Add-RecipientPermission -AccessRights SendAs`), Send on Behalf
+ * (`Set-Mailbox -GrantSendOnBehalfTo`).
+ */
+export interface MailboxPermissions {
+  fullAccess: Set<string>;
+  sendAs: Set<string>;
+  sendOnBehalf: Set<string>;
+}
+
+/** A user with an Exchange Online mailbox, or a shared mailbox (whose account cannot sign in). */
 export interface Mailbox {
   id: string;
   tenantId: string;
   userPrincipalName: string;
   mail: string;
   displayName: string;
+  userPurpose: MailboxPurpose;
+  permissions: MailboxPermissions;
   /** false: the user has no mailbox (Graph answers MailboxNotEnabledForRESTAPI). */
   mailboxEnabled: boolean;
   /** The user's password for the sign-in page; unset: the account picker signs the user in without one. */

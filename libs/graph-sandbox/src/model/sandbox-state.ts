@@ -10,6 +10,7 @@ import type {
   ClientSecret,
   CertificateCredential,
   Mailbox,
+  MailboxPurpose,
   Tenant,
   ThrottlingSettings,
 } from './model.types';
@@ -76,6 +77,8 @@ export interface SandboxState {
       mailboxEnabled?: boolean;
       maxSendSizeBytes?: number;
       password?: string;
+      /** `shared`: a shared mailbox (its account is disabled: nobody signs in as it). Default `user`. */
+      userPurpose?: MailboxPurpose;
     },
   ): Mailbox;
   /** True when `domain` is an accepted domain of a sandbox tenant (the sandbox is authoritative for it). */
@@ -256,6 +259,7 @@ export function createSandboxState(options: { clock: Clock; throttling?: Partial
         userPrincipalName: upn,
         displayName: input.displayName ?? upn.split('@')[0] ?? upn,
         ...(input.mailboxEnabled === undefined ? {} : { mailboxEnabled: input.mailboxEnabled }),
+        ...(input.userPurpose ? { userPurpose: input.userPurpose } : {}),
       });
       if (input.maxSendSizeBytes !== undefined) mailbox.maxSendSizeBytes = input.maxSendSizeBytes;
       if (input.password !== undefined) mailbox.password = input.password;
