@@ -1,6 +1,6 @@
-import { Client, HTTPMessageHandler, type GraphRequest } from '@microsoft/microsoft-graph-client';
-import { backoffDelayMs, sleep, type Logger } from '@mailroute/platform';
-import { classifyGraphError, GraphMailError, isGraphMailError } from './errors';
+import { Client, HTTPMessageHandler } from '@microsoft/microsoft-graph-client';
+import type { Logger } from '@mailroute/platform';
+import { GraphMailError, isGraphMailError } from './errors';
 import type {
   DeltaPage,
   DeltaStart,
@@ -14,11 +14,10 @@ import type {
   GraphTokenProvider,
   MailboxTarget,
 } from './graph-mail.types';
-import { throttleEventOf } from './graph-mail.types';
 import { attachmentCalls } from './graph-attachment.calls';
 import { subscriptionCalls } from './graph-subscription.calls';
-import { defaultGraphRequestTimeoutMs, preferImmutable } from './mailbox-call';
-import { createMailboxLimiter, throttlePauseWithoutRetryAfterMs, type MailboxLimiter } from './mailbox-limiter';
+import { createMailboxCall, defaultGraphRequestTimeoutMs, preferImmutable } from './mailbox-call';
+import { createMailboxLimiter, type MailboxLimiter } from './mailbox-limiter';
 
 /** Fields read from every delta item: enough to recognise a message already ingested. */
 const deltaSelect = ['id', 'internetMessageId', 'receivedDateTime', 'isRead', 'hasAttachments', 'subject'] as const;
@@ -126,20 +125,6 @@ export interface GraphMailClient {
   readonly limiter: MailboxLimiter;
 }
 
-/** The limiter key of a mailbox: Graph's budget is per app and mailbox. */
-export function mailboxKey(target: MailboxTarget): string {
-  const principal = target.principal.kind === 'app-only' ? `app:${target.principal.credentialsId}` : 'delegated';
-  return `${target.tenantId}/${principal}/${target.address.toLowerCase()}`;
-}
-
-/**
- * The backoff between attempts of a call that Graph answered with a 5xx or that did not reach it:
- * 200 ms first, because a Graph front end that dropped one request usually takes the next; 5 s cap,
- * because the call holds a worker (and, between attempts, its caller) and gives up after
- * `maxAttempts` anyway — a longer outage is the caller's to reschedule.
- */
-const unavailableBackoff = { initialDelayMs: 200, maxDelayMs: 5_000 };
-
 function defaults(options: GraphMailClientOptions) {
   return {
     limiter: options.limiter ?? createMailboxLimiter(),
@@ -158,72 +143,19 @@ function defaults(options: GraphMailClientOptions) {
  */
 export function createGraphMailClient(options: GraphMailClientOptions): GraphMailClient {
   const settings = defaults(options);
-  const { limiter, clock } = settings;
+  const { limiter } = settings;
   const client = Client.initWithMiddleware({ middleware: new HTTPMessageHandler(), defaultVersion: 'v1.0' });
 
   function mailbox(target: MailboxTarget, mailboxOptions: MailboxGraphOptions = {}): MailboxGraph {
-    const key = mailboxKey(target);
-    const userSegment = `users/${encodeURIComponent(target.address)}`;
-    let lastToken: string | undefined;
-
-    async function call<T>(
-      what: string,
-      build: (url: (path: string) => string) => GraphRequest,
-      run: (request: GraphRequest) => Promise<T>,
-    ): Promise<T> {
-      let forceRefresh = false;
-      const failures: GraphMailError[] = [];
-      let refused: { error: unknown } | undefined;
-      for (let attempt = 1; ; attempt += 1) {
-        const token = await options.tokens.getToken(target.tenantId, target.principal, { forceRefresh });
-        lastToken = token.accessToken;
-        const base = token.graphEndpoint.replace(/\/+$/, '');
-        try {
-          return await limiter.run(key, async () => {
-            try {
-              mailboxOptions.beforeRequest?.();
-            } catch (error) {
-              refused = { error };
-              throw error;
-            }
-            // `/subscriptions…` is addressed from the version root, everything else under the mailbox's user.
-            const request = build((path) =>
-              path.startsWith('https://')
-                ? path
-                : path.startsWith('/')
-                  ? `${base}/v1.0${path}`
-                  : `${base}/v1.0/${userSegment}/${path}`,
-            )
-              .header('Authorization', `Bearer ${token.accessToken}`)
-              .option('signal', AbortSignal.timeout(settings.requestTimeoutMs));
-            return await run(request);
-          });
-        } catch (raw) {
-          if (refused && raw === refused.error) throw raw;
-          const error = classifyGraphError(raw, clock());
-          failures.push(error);
-          const throttle = throttleEventOf(error, target, what);
-          if (throttle) options.onThrottled?.(throttle);
-          const last = attempt >= settings.maxAttempts;
-          if (error.kind === 'throttled') {
-            const waitMs = error.retryAfterMs ?? throttlePauseWithoutRetryAfterMs;
-            limiter.pause(key, clock() + waitMs);
-            options.logger?.debug({ mailbox: target.address, what, waitMs }, 'graph-mail: throttled');
-            if (last || waitMs > settings.maxInlineWaitMs) throw error;
-            continue;
-          }
-          if (error.kind === 'unavailable' && !last) {
-            await sleep(Math.max(backoffDelayMs(attempt, unavailableBackoff), error.retryAfterMs ?? 0));
-            continue;
-          }
-          if (error.kind === 'unauthorized' && !forceRefresh && !last) {
-            forceRefresh = true;
-            continue;
-          }
-          throw error;
-        }
-      }
-    }
+    const call = createMailboxCall(target, {
+      ...settings,
+      tokens: options.tokens,
+      retryTransient: true,
+      logName: 'graph-mail',
+      logger: options.logger,
+      onThrottled: options.onThrottled,
+      beforeRequest: mailboxOptions.beforeRequest,
+    });
 
     function toDeltaPage(body: Record<string, unknown>): DeltaPage {
       const value = Array.isArray(body['value']) ? (body['value'] as (GraphMessage & { '@removed'?: unknown })[]) : [];
@@ -347,9 +279,8 @@ export function createGraphMailClient(options: GraphMailClientOptions): GraphMai
         return parent;
       },
       async tokenPermissions() {
-        const token = (await options.tokens.getToken(target.tenantId, target.principal, { forceRefresh: false })).accessToken;
-        lastToken = token;
-        return permissionsOf(lastToken);
+        const token = await options.tokens.getToken(target.tenantId, target.principal, { forceRefresh: false });
+        return permissionsOf(token.accessToken);
       },
       ...attachmentCalls(call, client),
       ...subscriptionCalls(call, client, target),

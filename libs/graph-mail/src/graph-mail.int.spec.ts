@@ -7,6 +7,8 @@ import {
 import { createGraphMailClient, type GraphMailClient, type MailboxGraph } from './graph-mail.client';
 import { isGraphMailError } from './errors';
 import type { GraphMessage } from './graph-mail.types';
+import { createGraphSendClient } from './graph-send.client';
+import { mailboxKey } from './mailbox-call';
 import { createMailboxLimiter } from './mailbox-limiter';
 
 type Started = Awaited<ReturnType<typeof startTestGraphSandbox>>;
@@ -158,5 +160,28 @@ describe('graph-mail against the graph sandbox', () => {
       .getFolder({ wellKnownName: 'inbox' })
       .catch((e: unknown) => e);
     expect(isGraphMailError(unknown, 'mailbox-not-found')).toBe(true);
+  });
+
+  it('makes one attempt of a send-side call on a 503 and on a 429 (pausing the mailbox for its Retry-After), where the mail client retries', async () => {
+    const target = {
+      tenantId: 't1',
+      address: tenant.mailboxes[2] ?? '',
+      principal: { kind: 'app-only' as const, credentialsId: 'default' },
+    };
+    const limiter = createMailboxLimiter({ perMailbox: 1 });
+    const sender = createGraphSendClient({ tokens: createSandboxTokenProvider(started.endpoints, tenants), limiter }).mailbox(
+      target,
+    );
+    const fault = { tenantId: tenant.directoryId, mailbox: target.address, endpoint: 'messages.create', times: 1 };
+    await started.endpoints.admin.addFault({ ...fault, status: 503 });
+    const unavailable = await sender.createDraft({ subject: 'once' }).catch((e: unknown) => e);
+    expect(isGraphMailError(unavailable, 'unavailable')).toBe(true);
+    await started.endpoints.admin.addFault({ ...fault, status: 429, retryAfterSeconds: 60 });
+    const throttled = await sender.createDraft({ subject: 'once' }).catch((e: unknown) => e);
+    expect(isGraphMailError(throttled, 'throttled')).toBe(true);
+    expect(limiter.pausedUntil(mailboxKey(target))).toBeGreaterThan(Date.now() + 30_000);
+
+    await started.endpoints.admin.addFault({ ...fault, endpoint: 'mailFolders.*', status: 503 });
+    await expect(box(2).getFolder({ wellKnownName: 'Inbox' })).resolves.toMatchObject({ displayName: 'Inbox' });
   });
 });

@@ -1,7 +1,6 @@
-import { Client, HTTPMessageHandler, type GraphRequest } from '@microsoft/microsoft-graph-client';
+import { Client, HTTPMessageHandler } from '@microsoft/microsoft-graph-client';
 import type { Logger } from '@mailroute/platform';
 import { classifyGraphError, GraphMailError } from './errors';
-import { mailboxKey } from './graph-mail.client';
 import {
   throttleEventOf,
   type GraphInternetMessageHeader,
@@ -10,8 +9,8 @@ import {
   type GraphTokenProvider,
   type MailboxTarget,
 } from './graph-mail.types';
-import { createMailboxLimiter, throttlePauseWithoutRetryAfterMs, type MailboxLimiter } from './mailbox-limiter';
-import { defaultGraphRequestTimeoutMs } from './mailbox-call';
+import { createMailboxLimiter, type MailboxLimiter } from './mailbox-limiter';
+import { createMailboxCall, defaultGraphRequestTimeoutMs, mailboxKey, preferImmutable, type MailboxCall } from './mailbox-call';
 
 /** Graph accepts a file attachment in one POST only below 3 MB; anything larger needs an upload session. */
 const defaultInlineAttachmentMaxBytes = 3_000_000;
@@ -120,7 +119,6 @@ export interface GraphSendClient {
   readonly limiter: MailboxLimiter;
 }
 
-const preferImmutable = 'IdType="ImmutableId"';
 const draftSelect = [
   'id',
   'isDraft',
@@ -143,41 +141,22 @@ export function createGraphSendClient(options: GraphSendClientOptions): GraphSen
 
   function mailbox(target: MailboxTarget): MailboxSender {
     const key = mailboxKey(target);
-    const userSegment = `users/${encodeURIComponent(target.address)}`;
 
-    async function call<T>(
-      what: string,
-      build: (url: (path: string) => string) => GraphRequest,
-      run: (request: GraphRequest) => Promise<T>,
-    ): Promise<T> {
-      let forceRefresh = false;
-      for (;;) {
-        const token = await options.tokens.getToken(target.tenantId, target.principal, { forceRefresh });
-        const base = token.graphEndpoint.replace(/\/+$/, '');
-        try {
-          return await limiter.run(key, async () => {
-            const request = build((path) => `${base}/v1.0/${userSegment}/${path}`)
-              .header('Authorization', `Bearer ${token.accessToken}`)
-              .header('Prefer', preferImmutable)
-              .option('signal', AbortSignal.timeout(requestTimeoutMs));
-            return await run(request);
-          });
-        } catch (raw) {
-          const error = classifyGraphError(raw, clock());
-          const throttle = throttleEventOf(error, target, what);
-          if (throttle) options.onThrottled?.(throttle);
-          if (error.kind === 'throttled') {
-            limiter.pause(key, clock() + (error.retryAfterMs ?? throttlePauseWithoutRetryAfterMs));
-            options.logger?.debug({ mailbox: target.address, what, waitMs: error.retryAfterMs }, 'graph-send: throttled');
-          }
-          if (error.kind === 'unauthorized' && !forceRefresh) {
-            forceRefresh = true;
-            continue;
-          }
-          throw error;
-        }
-      }
-    }
+    const mailboxCall = createMailboxCall(target, {
+      tokens: options.tokens,
+      limiter,
+      clock,
+      requestTimeoutMs,
+      // One attempt, plus one with a fresh token after a 401: retries of a send are the caller's decision.
+      maxAttempts: 2,
+      retryTransient: false,
+      maxInlineWaitMs: 0,
+      logName: 'graph-send',
+      logger: options.logger,
+      onThrottled: options.onThrottled,
+    });
+    /** Every send-side request reads and returns immutable ids. */
+    const call: MailboxCall = (what, build, run) => mailboxCall(what, (url) => build(url).header('Prefer', preferImmutable), run);
 
     /** The upload URL carries its own credential: Graph refuses an Authorization header there. */
     async function uploadChunks(uploadUrl: string, content: Buffer | StreamedAttachmentContent): Promise<void> {

@@ -18,12 +18,12 @@ export {
   type GraphTokenProvider,
   type MailboxTarget,
 } from './graph-mail.types';
+export { mailboxKey } from './mailbox-call';
 export { createMailboxLimiter, type MailboxLimiter, type MailboxLimiterOptions } from './mailbox-limiter';
 export { type MailHtmlReader, type MailHtmlSanitizeOptions, type SanitizedHtml, sanitizeMailHtml } from './mail-html-sanitizer';
 export { classifyAutomation, type MailAutomation, type MailAutomationInput, sendIdHeader } from './mail-automation';
 export {
   createGraphMailClient,
-  mailboxKey,
   type GraphMailClient,
   type GraphMailClientOptions,
   type MailboxGraph,
