@@ -11,6 +11,14 @@ export function attachmentCalls(
   call: MailboxCall,
   client: Client,
 ): Pick<MailboxGraph, 'listAttachments' | 'getAttachment' | 'getAttachmentContent' | 'streamAttachmentContent'> {
+  /** The request of a file attachment's raw content (`…/attachments/{id}/$value`), read whole or streamed. */
+  const contentRequest =
+    (messageId: string, attachmentId: string, responseType: ResponseType) => (url: (path: string) => string) =>
+      client
+        .api(url(`messages/${encodeURIComponent(messageId)}/attachments/${encodeURIComponent(attachmentId)}/$value`))
+        .header('Prefer', preferImmutable)
+        .responseType(responseType);
+
   return {
     listAttachments(messageId) {
       return call(
@@ -37,24 +45,14 @@ export function attachmentCalls(
       );
     },
     getAttachmentContent(messageId, attachmentId) {
-      return call(
-        'attachment-content',
-        (url) =>
-          client
-            .api(url(`messages/${encodeURIComponent(messageId)}/attachments/${encodeURIComponent(attachmentId)}/$value`))
-            .header('Prefer', preferImmutable)
-            .responseType(ResponseType.ARRAYBUFFER),
-        async (request) => Buffer.from((await request.get()) as ArrayBuffer),
+      return call('attachment-content', contentRequest(messageId, attachmentId, ResponseType.ARRAYBUFFER), async (request) =>
+        Buffer.from((await request.get()) as ArrayBuffer),
       );
     },
     streamAttachmentContent(messageId, attachmentId, consume) {
       return call(
         'attachment-content',
-        (url) =>
-          client
-            .api(url(`messages/${encodeURIComponent(messageId)}/attachments/${encodeURIComponent(attachmentId)}/$value`))
-            .header('Prefer', preferImmutable)
-            .responseType(ResponseType.STREAM),
+        contentRequest(messageId, attachmentId, ResponseType.STREAM),
         // fetch's body: a web ReadableStream, which Node iterates chunk by chunk.
         async (request) => consume((await request.get()) as AsyncIterable<Uint8Array>),
       );

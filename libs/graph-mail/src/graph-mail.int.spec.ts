@@ -87,7 +87,7 @@ describe('graph-mail against the graph sandbox', () => {
     expect(isGraphMailError(error, 'resync-required')).toBe(true);
   });
 
-  it('reads headers, body and attachments, marks read and moves into a created folder', async () => {
+  it('reads headers, body and attachments (as JSON, as raw content whole and streamed), marks read and moves into a created folder', async () => {
     await deliver(2, 'with parts', {
       headers: { 'Auto-Submitted': 'auto-replied', Precedence: 'bulk' },
       bodyType: 'html',
@@ -103,6 +103,13 @@ describe('graph-mail against the graph sandbox', () => {
     expect(attachments).toEqual([expect.objectContaining({ name: 'a.txt', size: expect.any(Number) })]);
     const content = await box(2).getAttachment(id, attachments[0]?.id ?? '');
     expect(Buffer.from(content.contentBytes ?? '', 'base64').toString()).toBe('hello');
+    expect((await box(2).getAttachmentContent(id, attachments[0]?.id ?? '')).toString()).toBe('hello');
+    const streamed = await box(2).streamAttachmentContent(id, attachments[0]?.id ?? '', async (chunks) => {
+      const parts: Uint8Array[] = [];
+      for await (const chunk of chunks) parts.push(chunk);
+      return Buffer.concat(parts).toString();
+    });
+    expect(streamed).toBe('hello');
 
     await box(2).markRead(id);
     const target = await box(2).resolveFolderPath('Inbox/Processed/Done', true);
