@@ -1,3 +1,4 @@
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Status, type ClientError } from 'nice-grpc';
 import { Agent, TemplateKind } from '@mailroute/contracts';
 import { randomId, testInfra, waitFor } from '@mailroute/testing';
@@ -127,10 +128,134 @@ describe('message templates through the router', () => {
       subject: 'Re: Broken <b>order</b>',
       html: '<p>Dear &lt;img src&#x3D;x onerror&#x3D;alert(1)&gt;Eve,</p><p>Ann Agent, Support</p>',
       text: 'Dear <img src=x onerror=alert(1)>Eve,\nAnn Agent, Support',
+      attachments: [],
     });
     expect(await failure(desktop.renderTemplate({ templateId: 'refund', interactionId }))).toMatchObject({
       code: Status.NOT_FOUND,
     });
     expect(await failure(desktop.renderTemplate({ templateId: 'ack', interactionId }))).toMatchObject({ code: Status.NOT_FOUND });
+  });
+
+  it('stores template attachments once (size and content type checked) and renders them as reply attachments by upload id', async () => {
+    const admin = harness.admin(tenant);
+    const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(2048)]);
+    const upload = (name: string, content: Buffer, contentType = '', sizeBytes = content.length) =>
+      admin.uploadTemplateAttachment(
+        (async function* () {
+          yield { part: { $case: 'metadata' as const, value: { name, contentType, sizeBytes, sha256: '' } } };
+          yield { part: { $case: 'chunk' as const, value: content } };
+        })(),
+      );
+    expect(await failure(upload('big.pdf', pdf, '', 10_485_761))).toMatchObject({
+      code: Status.INVALID_ARGUMENT,
+      details: expect.stringMatching(/^metadata.size_bytes: must be at most 10485760 bytes/),
+    });
+    expect(await failure(upload('tool.exe', pdf, 'application/x-msdownload'))).toMatchObject({
+      code: Status.INVALID_ARGUMENT,
+      details: expect.stringMatching(/^metadata.content_type: must be PDF/),
+    });
+    expect(await failure(upload('fake.pdf', Buffer.from('MZ\u0090\u0000 not a pdf')))).toMatchObject({
+      code: Status.INVALID_ARGUMENT,
+      details: expect.stringMatching(/^metadata.content_type: does not match the content/),
+    });
+    const { upload: stored } = await upload('terms.pdf', pdf);
+    expect(stored).toMatchObject({
+      name: 'terms.pdf',
+      contentType: 'application/pdf',
+      sizeBytes: pdf.length,
+      expiresAt: undefined,
+    });
+    const uploadId = stored?.uploadId ?? '';
+
+    expect(
+      await failure(
+        admin.createTemplate({
+          templateId: 'sig-with-file',
+          template: {
+            displayName: 'S',
+            kind: TemplateKind.TEMPLATE_KIND_SIGNATURE,
+            text: 'x',
+            attachments: [{ uploadId }],
+          } as never,
+        }),
+      ),
+    ).toMatchObject({ code: Status.INVALID_ARGUMENT, details: expect.stringMatching(/^template.attachments:/) });
+    expect(
+      await failure(
+        admin.createTemplate({
+          templateId: 'bad-file',
+          template: { displayName: 'B', text: 'x', attachments: [{ uploadId: randomUUID() }] } as never,
+        }),
+      ),
+    ).toMatchObject({ code: Status.INVALID_ARGUMENT, details: expect.stringMatching(/^template.attachments\[0\].upload_id:/) });
+    const { template } = await admin.createTemplate({
+      templateId: 'terms',
+      template: {
+        displayName: 'Our terms',
+        text: 'Our terms are attached, {{customer_name}}.',
+        attachments: [{ uploadId }],
+      } as never,
+    });
+    expect(template?.attachments).toEqual([
+      { uploadId, name: 'terms.pdf', contentType: 'application/pdf', sizeBytes: pdf.length },
+    ]);
+    // Another template lists the same stored file: nothing is copied.
+    await admin.createTemplate({
+      templateId: 'terms-short',
+      template: { displayName: 'Terms (short)', text: 'Attached.', attachments: [{ uploadId }] } as never,
+    });
+    const preview = await admin.previewTemplate({ templateId: 'terms', values: { customer_name: 'Eve' } });
+    expect(preview.rendered?.attachments).toEqual([
+      {
+        name: 'terms.pdf',
+        contentType: 'application/pdf',
+        isInline: false,
+        contentId: '',
+        source: { $case: 'uploadId', value: uploadId },
+      },
+    ]);
+    expect(await failure(admin.deleteTemplateAttachment({ uploadId }))).toMatchObject({
+      code: Status.FAILED_PRECONDITION,
+    });
+    await admin.deleteTemplate({ templateId: 'terms', etag: '' });
+    await admin.deleteTemplate({ templateId: 'terms-short', etag: '' });
+    await admin.deleteTemplateAttachment({ uploadId });
+    expect(await failure(admin.deleteTemplateAttachment({ uploadId }))).toMatchObject({ code: Status.NOT_FOUND });
+  });
+
+  it('keeps mailbox settings and the signature rule, refusing templates of the wrong kind and bad rules by field', async () => {
+    const admin = harness.admin(tenant);
+    await admin.createTemplate({
+      templateId: 'box-sig',
+      template: {
+        displayName: 'Mailbox signature',
+        kind: TemplateKind.TEMPLATE_KIND_SIGNATURE,
+        text: '{{mailbox_address}}',
+      } as never,
+    });
+    expect(
+      await failure(
+        admin.createMailboxSettings({ mailboxId: 'support-box', settings: { signatureTemplateId: 'greeting' } as never }),
+      ),
+    ).toMatchObject({ code: Status.INVALID_ARGUMENT, details: expect.stringMatching(/^settings.signature_template_id:/) });
+    const { settings } = await admin.createMailboxSettings({
+      mailboxId: 'support-box',
+      settings: { signatureTemplateId: 'box-sig' } as never,
+    });
+    expect(settings).toMatchObject({ mailboxId: 'support-box', signatureTemplateId: 'box-sig', etag: '1' });
+    expect((await admin.listMailboxSettings({})).settings.map((s) => s.mailboxId)).toEqual(['support-box']);
+
+    const defaults = await admin.getSignatureRule({});
+    expect(defaults.rule?.parts).toEqual([{ sources: [1, 2, 3] }]);
+    expect(defaults.rule?.etag).toBe('');
+    expect(
+      await failure(admin.setSignatureRule({ rule: { parts: [{ sources: [1] }, { sources: [1] }] } as never, etag: '' })),
+    ).toEqual({ code: Status.INVALID_ARGUMENT, details: 'rule.parts[1].sources[0]: names a source already used in the rule' });
+    const set = await admin.setSignatureRule({ rule: { parts: [{ sources: [1] }, { sources: [2, 3] }] } as never, etag: '' });
+    expect(set.rule).toMatchObject({ parts: [{ sources: [1] }, { sources: [2, 3] }], etag: '1' });
+    expect(await failure(admin.setSignatureRule({ rule: { parts: [] } as never, etag: '7' }))).toMatchObject({
+      code: Status.ABORTED,
+    });
+    expect((await admin.getSignatureRule({})).rule?.parts).toEqual([{ sources: [1] }, { sources: [2, 3] }]);
   });
 });

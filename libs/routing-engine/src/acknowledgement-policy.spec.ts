@@ -1,7 +1,7 @@
 import type { AutomationFlags } from '@mailroute/contracts';
 import { decideAcknowledgement, defaultAcknowledgementPeriodMs } from './acknowledgement-policy';
 import { findSubjectReference, formatInteractionReference, withSubjectReference } from './interaction-reference';
-import { appendSignature, chooseSignature, defaultSignatureOrder } from './signature';
+import { appendSignature, chooseSignatures, defaultSignatureParts } from './signature';
 
 const human: AutomationFlags = {
   autoReply: false,
@@ -76,9 +76,9 @@ describe('signatures', () => {
   const signature = { html: '<p>Ann, Billing</p>', text: 'Ann, Billing' };
 
   it('picks by the tenant rule and appends once', () => {
-    expect(chooseSignature({ queue: 'q', mailbox: 'm' }, defaultSignatureOrder)).toBe('q');
-    expect(chooseSignature({ agent: 'a', mailbox: 'm' }, ['mailbox', 'agent'])).toBe('m');
-    expect(chooseSignature({ agent: 'a' }, [])).toBeUndefined();
+    expect(chooseSignatures({ queue: 'q', mailbox: 'm' }, defaultSignatureParts)).toEqual(['q']);
+    expect(chooseSignatures({ agent: 'a', mailbox: 'm' }, [['mailbox', 'agent']])).toEqual(['m']);
+    expect(chooseSignatures({ agent: 'a' }, [])).toEqual([]);
     const once = appendSignature({ html: '<p>Hello</p>', text: 'Hello\n' }, signature);
     expect(once).toEqual({
       html: '<p>Hello</p><div data-mailroute-signature="1"><p>Ann, Billing</p></div>',

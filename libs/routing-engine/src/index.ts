@@ -98,5 +98,13 @@ export {
   decideAcknowledgement,
   defaultAcknowledgementPeriodMs,
 } from './acknowledgement-policy';
-export { appendSignature, chooseSignature, defaultSignatureOrder, type SignatureSource } from './signature';
+export {
+  appendSignature,
+  chooseSignatures,
+  type SignatureParts,
+  type SignatureSource,
+  toSignatureParts,
+  validateMailboxSettings,
+  validateSignatureRule,
+} from './signature';
 export { findSubjectReference, formatInteractionReference, withSubjectReference } from './interaction-reference';

@@ -1,4 +1,4 @@
-import { OutOfHoursMode, QueueStrategy, type Queue } from '@mailroute/contracts';
+import { OutOfHoursMode, QueueStrategy, type Queue, type QueueAcknowledgement } from '@mailroute/contracts';
 import { addBusinessTime, isOpenAt, type BusinessCalendar } from './business-calendar';
 import type { FieldViolation } from './errors';
 import { normalizeRequirements, type NormalizedRequirements, type SkillRelaxation } from './skills';
@@ -232,18 +232,20 @@ export function validateQueue(queue: Queue, options: { fieldPrefix?: string; que
         v.add('hours.overflow_queue_id', 'must be another queue');
     } else if (hours.overflowQueueId) v.add('hours.overflow_queue_id', 'is only allowed with OUT_OF_HOURS_MODE_OVERFLOW');
   }
-  if (queue.acknowledgement) {
-    const ack = queue.acknowledgement;
-    if (ack.enabled && !isResourceId(ack.templateId))
-      v.add('acknowledgement.template_id', 'is required when enabled: a template id');
-    else if (ack.templateId && !isResourceId(ack.templateId)) v.add('acknowledgement.template_id', 'is not a template id');
-    if (ack.outOfHoursTemplateId && !isResourceId(ack.outOfHoursTemplateId))
-      v.add('acknowledgement.out_of_hours_template_id', 'is not a template id');
-    if (ack.period) v.duration('acknowledgement.period', ack.period, 60_000, 30 * DAY, 'from 1m to 30d');
-    if (ack.referencePrefix && !/^[A-Z]{2,8}$/.test(ack.referencePrefix))
-      v.add('acknowledgement.reference_prefix', 'must be 2-8 capital letters A-Z');
-  }
+  if (queue.acknowledgement) checkAcknowledgement(v, queue.acknowledgement);
   return v.list;
+}
+
+/** Checks acknowledgement settings (a queue's or a mailbox's) into `v`, under `acknowledgement.`. */
+export function checkAcknowledgement(v: Violations, ack: QueueAcknowledgement): void {
+  if (ack.enabled && !isResourceId(ack.templateId))
+    v.add('acknowledgement.template_id', 'is required when enabled: a template id');
+  else if (ack.templateId && !isResourceId(ack.templateId)) v.add('acknowledgement.template_id', 'is not a template id');
+  if (ack.outOfHoursTemplateId && !isResourceId(ack.outOfHoursTemplateId))
+    v.add('acknowledgement.out_of_hours_template_id', 'is not a template id');
+  if (ack.period) v.duration('acknowledgement.period', ack.period, 60_000, 30 * DAY, 'from 1m to 30d');
+  if (ack.referencePrefix && !/^[A-Z]{2,8}$/.test(ack.referencePrefix))
+    v.add('acknowledgement.reference_prefix', 'must be 2-8 capital letters A-Z');
 }
 
 /**

@@ -5,6 +5,7 @@ import { createCalendarHandlers } from './admin/calendars.handler';
 import { createTemplateHandlers } from './admin/templates.handler';
 import { createInteractionSupervisionHandlers } from './admin/interaction-supervision.handler';
 import { createInteractionHandlers } from './admin/interactions.handler';
+import { createMailboxSettingsHandlers } from './admin/mailbox-settings.handler';
 import { createQueueStatisticsHandlers } from './admin/queue-statistics.handler';
 import { createQueueHandlers } from './admin/queues.handler';
 import { createRoutingRuleHandlers } from './admin/routing-rules.handler';
@@ -38,5 +39,6 @@ export function createAdminHandlers(deps: AdminDeps): AdminHandlers {
     ...createInteractionSupervisionHandlers(admin),
     ...createCalendarHandlers(admin),
     ...createTemplateHandlers(admin),
+    ...createMailboxSettingsHandlers(admin),
   };
 }

@@ -4,13 +4,15 @@ import { renderMessageTemplate, templateKindOf } from '@mailroute/routing-engine
 import type { AgentCallContext } from '../auth/agent-caller';
 import { findVisible } from '../desktop/agent-access';
 import { present } from './admin/config-resources';
+import { templateOutgoingAttachments } from '../routing/template-attachments';
 import { searchTemplates } from '../routing/template-search';
 import type { RouterCore } from '../routing/router-core';
 import type { RouterStores } from '../store/router-stores';
 
 /**
  * The agent desktop's canned responses: ListMyTemplates (those of every queue and of the agent's
- * queues) and RenderTemplate for an interaction the agent may see. Acknowledgements and
+ * queues) and RenderTemplate for an interaction the agent may see (with the template's attachments
+ * as reply attachments by upload id, for the reply's content). Acknowledgements and
  * signatures are not offered to agents.
  */
 export function createDesktopTemplateHandlers(deps: {
@@ -47,11 +49,11 @@ export function createDesktopTemplateHandlers(deps: {
         customer_address: record.customerAddress,
         agent_name: agent?.value.displayName ?? '',
         queue_name: queue?.value.displayName ?? '',
-        interaction_reference: record.interactionId,
+        interaction_reference: record.reference || record.interactionId,
         mailbox_address: record.mailboxAddress,
         subject: record.subject,
       });
-      return { rendered: { templateId: stored.id, ...rendered } };
+      return { rendered: { templateId: stored.id, ...rendered, attachments: templateOutgoingAttachments(stored.value) } };
     },
   };
 }

@@ -1,5 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { ActorKind, AutomationFlags, OutboundRequest, ReplyMode, SendKind, SendState, type Queue } from '@mailroute/contracts';
+import {
+  ActorKind,
+  AutomationFlags,
+  OutboundRequest,
+  ReplyMode,
+  SendKind,
+  SendState,
+  type Queue,
+  type QueueAcknowledgement,
+} from '@mailroute/contracts';
 import type { Logger } from '@mailroute/platform';
 import type { InteractionRecord } from '@mailroute/persistence';
 import {
@@ -13,6 +22,7 @@ import {
 } from '@mailroute/routing-engine';
 import type { InteractionReferences } from './interaction-references';
 import type { ConfigRepository } from '../routing/config-repository';
+import { templateOutgoingAttachments } from '../routing/template-attachments';
 import type { SendOutbox } from '../replies/send-outbox';
 import type { RouterStores, SendDocument } from '../store/router-stores';
 import { foreignSendKey } from '../store/router-keys';
@@ -30,7 +40,8 @@ function durationMs(duration: { seconds: number; nanos: number } | undefined): n
 }
 
 /**
- * Automatic acknowledgements of new customer mail (issue 17): when a queue's settings ask for one,
+ * Automatic acknowledgements of new customer mail (issue 17): when a queue's settings (else the
+ * mailbox's) ask for one,
  * the acknowledgement (or, while the queue's calendar is closed, the out-of-hours one) is rendered
  * from its template and recorded as a send of the interaction through the same outbox as agents'
  * replies, so outbound-send sends it exactly once in the customer's thread. Refused by the engine's
@@ -48,14 +59,23 @@ export function createAcknowledgements(deps: {
 }) {
   const { stores, config, sendOutbox, references, logger } = deps;
 
-  /** Decides and, when it says so, records the acknowledgement of `record` (just routed to `queue`). */
+  /** The queue's acknowledgement settings when enabled, else the mailbox's (MailboxSettings). */
+  async function settingsFor(record: InteractionRecord, queue: Queue): Promise<QueueAcknowledgement | undefined> {
+    if (queue.acknowledgement?.enabled) return queue.acknowledgement;
+    return (await config.get(record.tenantId, 'mailbox', record.mailboxId))?.value.acknowledgement ?? queue.acknowledgement;
+  }
+
+  /**
+   * Decides and, when it says so, records the acknowledgement of `record` (just routed to `queue`);
+   * the decision carries the reference its subject quotes, for the interaction to keep.
+   */
   return async function acknowledge(
     record: InteractionRecord,
     queue: Queue,
     policy: QueuePolicy,
     now: number,
-  ): Promise<AcknowledgementDecision> {
-    const settings = queue.acknowledgement;
+  ): Promise<AcknowledgementDecision & { reference?: string }> {
+    const settings = await settingsFor(record, queue);
     const claimed = settings?.enabled ? await stores.acknowledgements.get(customerKey(record)) : undefined;
     const mine = claimed?.interactionId === record.interactionId;
     const decision = decideAcknowledgement({
@@ -100,7 +120,12 @@ export function createAcknowledgements(deps: {
       mailboxAddress: record.mailboxAddress,
       replyToGraphMessageId: record.latestInboundGraphMessageId,
       replyMode: ReplyMode.REPLY_MODE_REPLY,
-      content: { subject, bodyHtml: rendered.html, bodyText: rendered.text },
+      content: {
+        subject,
+        bodyHtml: rendered.html,
+        bodyText: rendered.text,
+        attachments: templateOutgoingAttachments(template.value),
+      },
       requestedBy: { kind: ActorKind.ACTOR_KIND_SYSTEM, id: '', displayName: decision.kind },
       allowAutomatedRecipient: false,
       automatic: true,
@@ -115,7 +140,7 @@ export function createAcknowledgements(deps: {
       published: false,
     };
     await sendOutbox.record(record.tenantId, foreignSendKey(record.tenantId, sendId), send);
-    return decision;
+    return reference ? { ...decision, reference } : decision;
   };
 }
 

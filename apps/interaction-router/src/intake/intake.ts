@@ -147,7 +147,8 @@ export function createIntake(deps: {
     const outcome = evaluation.outcome;
     const base = record;
     const routedTo = outcome.kind === 'route' ? queues.get(outcome.queueId) : undefined;
-    if (routedTo) await deps.acknowledge(record, routedTo.queue, routedTo.policy, now);
+    const acknowledged = routedTo ? await deps.acknowledge(record, routedTo.queue, routedTo.policy, now) : undefined;
+    const reference = acknowledged?.reference ? { reference: acknowledged.reference } : {};
     await rereadOnConflict(
       tenantId,
       interactionId,
@@ -170,6 +171,7 @@ export function createIntake(deps: {
               {
                 patch: {
                   ...carried,
+                  ...reference,
                   tags: [...outcome.tags],
                   matchedRuleId: outcome.ruleId ?? '',
                   serviceLevelDueAt: serviceLevelDueAt(policy, now),

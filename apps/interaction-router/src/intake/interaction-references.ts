@@ -37,6 +37,11 @@ export function createInteractionReferences(deps: { stores: Pick<RouterStores, '
       throw new Error(`no free interaction reference for ${record.interactionId} after ${attempts} attempts`);
     },
 
+    /** The interaction that was given `reference` (e.g. `ABC-1234`) in the tenant, or undefined. */
+    async interactionOf(tenantId: string, reference: string): Promise<string | undefined> {
+      return (await stores.references.get(referenceKey(tenantId, reference)))?.interactionId;
+    },
+
     /**
      * The open interaction a new mail's subject refers to, by the rule: the reference exists in
      * the mail's own tenant (keys are per tenant, so another tenant's reference is unknown here),

@@ -1,9 +1,12 @@
 import { events } from '@mailroute/messaging';
 import {
+  MailboxSettings,
   MessageTemplate,
   OutboundRequest,
   ReplyRequest,
   SendState,
+  SignatureRule,
+  SignatureSource,
   TemplateKind,
   type Agent,
   type Queue,
@@ -85,6 +88,58 @@ describe('an agent’s reply', () => {
     expect(await published('queue')).toEqual({ html: '<p>The Billing team</p>', text: 'The Billing team', templateId: 'team' });
     await update('agent', 'alice', { displayName: 'Alice <A>', signatureTemplateId: 'own' });
     expect((await published('agent'))?.html).toBe('<p>Alice &lt;A&gt;</p>');
+  });
+
+  it("follows the tenant's signature rule over the agent's, the queue's and the mailbox's signatures", async () => {
+    const now = t.now();
+    const write = (kind: 'template' | 'queue' | 'agent' | 'mailbox' | 'signatureRule', id: string, value: unknown) =>
+      t.core.config
+        .get('t1', kind, id)
+        .then((stored) =>
+          t.core.config.write(
+            't1',
+            kind,
+            id,
+            stored?.version ?? 0,
+            { ...stored?.value, ...(value as object) } as never,
+            now,
+            now,
+          ),
+        );
+    for (const [id, text] of [
+      ['own', '{{agent_name}}'],
+      ['team', 'The {{queue_name}} team'],
+      ['box', 'Sent from {{mailbox_address}}'],
+    ] as const)
+      await write(
+        'template',
+        id,
+        MessageTemplate.fromPartial({ displayName: id, kind: TemplateKind.TEMPLATE_KIND_SIGNATURE, text }),
+      );
+    const record = await t.stores.interactions.get('t1', 'i1');
+    await write('mailbox', record?.mailboxId ?? '', MailboxSettings.fromPartial({ signatureTemplateId: 'box' }));
+    const replies = createAgentReplies({ core: t.core, stores: t.stores });
+    const published = async (idempotencyKey: string) => {
+      const { sendId } = await replies.reply(alice, request({ idempotencyKey }));
+      const send = (await t.stores.sends.list({ prefix: 't1/alice/', limit: 10 })).find((row) => row.document.sendId === sendId);
+      return OutboundRequest.fromJSON(send?.document.request).signature;
+    };
+    // Default rule, nothing but the mailbox's: the mailbox's.
+    expect(await published('default-mailbox')).toEqual({
+      html: '',
+      text: `Sent from ${record?.mailboxAddress}`,
+      templateId: 'box',
+    });
+    await write('queue', 'q', { displayName: 'Billing', signatureTemplateId: 'team' });
+    await write('agent', 'alice', { displayName: 'Alice', signatureTemplateId: 'own' });
+    const { SIGNATURE_SOURCE_AGENT: AGENT, SIGNATURE_SOURCE_QUEUE: QUEUE, SIGNATURE_SOURCE_MAILBOX: MAILBOX } = SignatureSource;
+    const rule = (...parts: SignatureSource[][]) => SignatureRule.fromPartial({ parts: parts.map((sources) => ({ sources })) });
+    await write('signatureRule', 'tenant', rule([AGENT], [QUEUE, MAILBOX]));
+    expect(await published('agent-then-team')).toEqual({ html: '', text: 'Alice\n\nThe Billing team', templateId: 'own,team' });
+    await write('signatureRule', 'tenant', rule([MAILBOX]));
+    expect((await published('mailbox-only'))?.templateId).toBe('box');
+    await write('signatureRule', 'tenant', rule());
+    expect(await published('no-signatures')).toBeUndefined();
   });
 
   it('refuses to answer an auto-reply or a bounce (a mail loop)', async () => {

@@ -1,4 +1,13 @@
-import { Agent, Calendar, MessageTemplate, Queue, RoutingRule, SenderList } from '@mailroute/contracts';
+import {
+  Agent,
+  Calendar,
+  MailboxSettings,
+  MessageTemplate,
+  Queue,
+  RoutingRule,
+  SenderList,
+  SignatureRule,
+} from '@mailroute/contracts';
 import { ConflictError } from '@mailroute/platform';
 import type { ConfigDocument, VersionedStore } from '../store/router-stores';
 import { claimKey, configKey, configKindPrefix } from '../store/router-keys';
@@ -11,7 +20,14 @@ export const configKinds = {
   agent: Agent,
   calendar: Calendar,
   template: MessageTemplate,
+  /** The router's settings of a mailbox (signature, acknowledgements), keyed by the mailbox id. */
+  mailbox: MailboxSettings,
+  /** The tenant's signature rule: one object, id {@link signatureRuleId}. */
+  signatureRule: SignatureRule,
 } as const;
+
+/** Id of the tenant's one signature rule object. */
+export const signatureRuleId = 'tenant';
 
 export type ConfigKind = keyof typeof configKinds;
 

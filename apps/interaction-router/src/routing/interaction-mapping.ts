@@ -91,6 +91,7 @@ export function toInteraction(record: InteractionRecord, effectivePriority = rec
     previousInteractionId: record.previousInteractionId ?? '',
     version: record.version,
     mergedIntoInteractionId: record.mergedIntoInteractionId ?? '',
+    reference: record.reference ?? '',
     offerId: record.state === InteractionState.INTERACTION_STATE_OFFERED ? offerIdOf(record) : '',
     // Moves with the clock: set by the reads that show it (alerts/sla-status.ts), not stored or published.
     slaState: SlaState.SLA_STATE_UNSPECIFIED,

@@ -32,7 +32,7 @@ export const demoQueueHours: Readonly<Record<string, QueueHours>> = {
   },
 };
 
-type DemoTemplate = Omit<MessageTemplate, 'templateId' | 'createdAt' | 'updatedAt' | 'etag'>;
+type DemoTemplate = Omit<MessageTemplate, 'templateId' | 'createdAt' | 'updatedAt' | 'etag' | 'attachments'>;
 
 export const demoTemplates: Readonly<Record<string, DemoTemplate>> = {
   'thanks-looking-into-it': {

@@ -95,6 +95,12 @@ export function InteractionDetail(props: {
           <dt>State</dt>
           <dd data-testid="detail-state">{stateLabel(interaction.state)}</dd>
         </div>
+        {interaction.reference && (
+          <div>
+            <dt>Reference</dt>
+            <dd data-testid="detail-reference">{interaction.reference}</dd>
+          </div>
+        )}
         <div>
           <dt>Customer</dt>
           <dd>{formatAddress(interaction.customer)}</dd>

@@ -9,6 +9,7 @@ export interface SearchForm {
   mailboxId: string;
   customer: string;
   subject: string;
+  reference: string;
   after: string;
   before: string;
 }
@@ -20,6 +21,7 @@ export const emptyForm: SearchForm = {
   mailboxId: '',
   customer: '',
   subject: '',
+  reference: '',
   after: '',
   before: '',
 };
@@ -38,6 +40,7 @@ export function toFilter(form: SearchForm): InteractionFilter {
     receivedAfter: form.after ? new Date(form.after) : undefined,
     receivedBefore: form.before ? new Date(form.before) : undefined,
     slaStates: [],
+    reference: form.reference.trim(),
   };
 }
 
@@ -105,6 +108,10 @@ export function SearchFilters(props: {
       <label>
         Subject contains
         <input type="search" value={form.subject} onInput={field('subject')} size={16} />
+      </label>
+      <label>
+        Reference
+        <input type="search" value={form.reference} onInput={field('reference')} placeholder="ABC-1234" size={12} />
       </label>
       <label>
         Received after

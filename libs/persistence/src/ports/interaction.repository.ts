@@ -61,6 +61,8 @@ export interface InteractionRecord {
   serviceLevelDueAt?: number | undefined;
   mergedIntoInteractionId?: string | undefined;
   previousInteractionId?: string | undefined;
+  /** The reference its acknowledgement quoted (`ABC-1234`); absent when none was given out. */
+  reference?: string | undefined;
   /** Conversation affinity: the previous interaction's owner and when it closed. */
   affinity?: { agentId: string; previousClosedAt: number } | undefined;
   conversationId: string;

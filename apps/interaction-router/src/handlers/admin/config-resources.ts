@@ -3,11 +3,12 @@ import {
   Agent,
   Calendar,
   InteractionState,
+  MailboxSettings,
   MessageTemplate,
   Queue,
   RoutingRule,
   SenderList,
-  TemplateKind,
+  SignatureRule,
 } from '@mailroute/contracts';
 import {
   AlreadyExistsError,
@@ -15,7 +16,6 @@ import {
   FailedPreconditionError,
   NotFoundError,
   ValidationError,
-  idRules,
   readUpdateMask,
   type TenantCallContext,
 } from '@mailroute/platform';
@@ -25,8 +25,9 @@ import {
   validateCalendar,
   validateQueue,
   validateRoutingRule,
+  validateMailboxSettings,
   validateSenderList,
-  templateKindOf,
+  validateSignatureRule,
   validateTemplateResource,
   type FieldViolation,
 } from '@mailroute/routing-engine';
@@ -35,10 +36,10 @@ import type { ConfigKind } from '../../routing/config-repository';
 import type { createPresence } from '../../desktop/presence';
 import type { RouterCore } from '../../routing/router-core';
 import type { RouterStores } from '../../store/router-stores';
+import { createConfigReferences } from './config-references';
+import { resourceId } from './resource-id';
 
 const S = InteractionState;
-/** Resource ids (and skill names) have common.proto's resource-id shape, as every service checks it. */
-export const resourceId = idRules.resource.pattern;
 
 /** Throws the first violation as a ValidationError naming its field. */
 export function rethrowViolations(violations: FieldViolation[]): void {
@@ -108,6 +109,8 @@ const codecs = {
   agent: Agent,
   calendar: Calendar,
   template: MessageTemplate,
+  mailbox: MailboxSettings,
+  signatureRule: SignatureRule,
 } as const;
 const writableFields: Record<ConfigKind, string[]> = {
   queue: [
@@ -138,7 +141,9 @@ const writableFields: Record<ConfigKind, string[]> = {
     'signatureTemplateId',
   ],
   calendar: ['displayName', 'timeZone', 'weeklyHours', 'holidays', 'exceptions'],
-  template: ['displayName', 'kind', 'queueIds', 'subject', 'html', 'text'],
+  template: ['displayName', 'kind', 'queueIds', 'subject', 'html', 'text', 'attachments'],
+  mailbox: ['signatureTemplateId', 'acknowledgement'],
+  signatureRule: ['parts'],
 };
 const idField: Record<ConfigKind, string> = {
   queue: 'queueId',
@@ -147,6 +152,19 @@ const idField: Record<ConfigKind, string> = {
   agent: 'agentId',
   calendar: 'calendarId',
   template: 'templateId',
+  mailbox: 'mailboxId',
+  signatureRule: 'ruleId',
+};
+/** The request field that carries the object (INVALID_ARGUMENT when it is missing). */
+const bodyField: Record<ConfigKind, string> = {
+  queue: 'queue',
+  rule: 'rule',
+  senderList: 'sender_list',
+  agent: 'agent',
+  calendar: 'calendar',
+  template: 'template',
+  mailbox: 'settings',
+  signatureRule: 'rule',
 };
 const idName: Record<ConfigKind, string> = {
   queue: 'queue_id',
@@ -155,6 +173,8 @@ const idName: Record<ConfigKind, string> = {
   agent: 'agent_id',
   calendar: 'calendar_id',
   template: 'template_id',
+  mailbox: 'mailbox_id',
+  signatureRule: 'rule_id',
 };
 
 /** A stored configuration value as the API presents it: its id field, timestamps and etag (the version). */
@@ -196,6 +216,10 @@ export function validateConfig(kind: ConfigKind, value: unknown, id: string): vo
     }
     case 'template':
       return rethrowViolations(validateTemplateResource(value as MessageTemplate, { fieldPrefix: 'template' }));
+    case 'mailbox':
+      return rethrowViolations(validateMailboxSettings(value as MailboxSettings, { fieldPrefix: 'settings' }));
+    case 'signatureRule':
+      return rethrowViolations(validateSignatureRule(value as SignatureRule, { fieldPrefix: 'rule' }));
     default:
       return rethrowViolations(validateAgent(value as Agent));
   }
@@ -214,76 +238,19 @@ export function createConfigResources(deps: {
 }) {
   const { core, stores, identities, presence } = deps;
   const config = core.config;
-
-  async function assertCalendarExists(tenantId: string, queue: Queue): Promise<void> {
-    const calendarId = queue.hours?.calendarId;
-    if (calendarId && !(await config.get(tenantId, 'calendar', calendarId)))
-      throw new ValidationError('queue.hours.calendar_id', `calendar ${JSON.stringify(calendarId)} does not exist`);
-    const ack = queue.acknowledgement;
-    await assertTemplateKind(
-      tenantId,
-      'queue.acknowledgement.template_id',
-      ack?.templateId,
-      TemplateKind.TEMPLATE_KIND_ACKNOWLEDGEMENT,
-    );
-    await assertTemplateKind(
-      tenantId,
-      'queue.acknowledgement.out_of_hours_template_id',
-      ack?.outOfHoursTemplateId,
-      TemplateKind.TEMPLATE_KIND_OUT_OF_HOURS,
-    );
-    await assertTemplateKind(
-      tenantId,
-      'queue.signature_template_id',
-      queue.signatureTemplateId,
-      TemplateKind.TEMPLATE_KIND_SIGNATURE,
-    );
-  }
-
-  /** A template a setting names must exist and be of the kind the setting uses. */
-  async function assertTemplateKind(tenantId: string, field: string, templateId: string | undefined, kind: TemplateKind) {
-    if (!templateId) return;
-    if (!resourceId.test(templateId)) throw new ValidationError(field, 'is not a template id');
-    const template = await config.get(tenantId, 'template', templateId);
-    if (!template || templateKindOf(template.value) !== kind)
-      throw new ValidationError(
-        field,
-        `template ${JSON.stringify(templateId)} does not exist or is not of kind ${TemplateKind[kind]}`,
-      );
-  }
-
-  async function assertQueuesExist(tenantId: string, queueIds: readonly string[]): Promise<void> {
-    for (const [index, queueId] of queueIds.entries()) {
-      if (!(await config.get(tenantId, 'queue', queueId)))
-        throw new ValidationError(`agent.queue_ids[${index}]`, `queue ${JSON.stringify(queueId)} does not exist`);
-    }
-  }
-
-  /** What a queue or an agent names (calendar, templates, queues) must exist (INVALID_ARGUMENT naming the field). */
-  async function assertReferencesExist(tenantId: string, kind: ConfigKind, value: unknown): Promise<void> {
-    if (kind === 'queue') await assertCalendarExists(tenantId, value as Queue);
-    if (kind !== 'agent') return;
-    const agent = value as Agent;
-    await assertQueuesExist(tenantId, agent.queueIds);
-    await assertTemplateKind(
-      tenantId,
-      'agent.signature_template_id',
-      agent.signatureTemplateId,
-      TemplateKind.TEMPLATE_KIND_SIGNATURE,
-    );
-  }
+  const { assertReferencesExist } = createConfigReferences({ config, blobs: stores.blobs });
 
   async function create<K extends ConfigKind>(context: TenantCallContext, kind: K, requestedId: string, value: unknown) {
-    if (value === undefined) throw new ValidationError(kind === 'senderList' ? 'sender_list' : kind, 'is required');
+    if (value === undefined) throw new ValidationError(bodyField[kind], 'is required');
     const id = requestedId || `${kind.toLowerCase()}-${Math.random().toString(36).slice(2, 10)}`;
     if (!resourceId.test(id))
       throw new ValidationError(idName[kind], 'must be 1-63 characters of a-z, 0-9 and -, starting with a letter');
     validateConfig(kind, value, id);
-    await assertReferencesExist(context.tenantId, kind, value);
+    const checked = await assertReferencesExist(context.tenantId, kind, value);
     const now = core.clock();
     const claims: IdentityClaim[] = kind === 'agent' ? await identities.claim(context.tenantId, id, value as Agent) : [];
     const stored = await config
-      .write(context.tenantId, kind, id, 0, { ...(value as object), [idField[kind]]: id } as never, now, now)
+      .write(context.tenantId, kind, id, 0, { ...(checked as object), [idField[kind]]: id } as never, now, now)
       .catch(async (error: unknown) => {
         await identities.undo(context.tenantId, id, claims);
         if (await config.get(context.tenantId, kind, id)) throw new AlreadyExistsError(kind, id);
@@ -309,7 +276,7 @@ export function createConfigResources(deps: {
     paths: readonly string[],
     etag: string,
   ) {
-    if (patch === undefined) throw new ValidationError(kind === 'senderList' ? 'sender_list' : kind, 'is required');
+    if (patch === undefined) throw new ValidationError(bodyField[kind], 'is required');
     const expected = parseEtag(etag);
     const stored = await get(context, kind, id);
     if (expected !== undefined && expected !== stored.version)
@@ -319,11 +286,11 @@ export function createConfigResources(deps: {
     const codec = codecs[kind] as unknown as { toJSON(v: unknown): Record<string, unknown>; fromJSON(v: unknown): unknown };
     const merged = codec.fromJSON(applyMask(codec.toJSON(stored.value), codec.toJSON(patch), paths, writableFields[kind]));
     validateConfig(kind, merged, id);
-    await assertReferencesExist(context.tenantId, kind, merged);
+    const checked = await assertReferencesExist(context.tenantId, kind, merged);
     const claims: IdentityClaim[] =
       kind === 'agent' ? await identities.claim(context.tenantId, id, merged as Agent, stored.value as Agent) : [];
     const written = await config
-      .write(context.tenantId, kind, id, stored.version, merged as never, stored.createdAt, core.clock())
+      .write(context.tenantId, kind, id, stored.version, checked as never, stored.createdAt, core.clock())
       .catch(async (error: unknown) => {
         await identities.undo(context.tenantId, id, claims);
         throw error;

@@ -1,6 +1,7 @@
 import { ValidationError } from '@mailroute/platform';
 import { encodePageToken, readPageRequest, type InteractionRecord } from '@mailroute/persistence';
 import { interactionSlaState, isSearchableSlaState } from '../../alerts/sla-status';
+import { createInteractionReferences } from '../../intake/interaction-references';
 import { toActor, toInteraction } from '../../routing/interaction-mapping';
 import { streamThreadAttachment } from '../thread-attachments';
 import { listThreadMessages } from '../thread-messages';
@@ -12,6 +13,7 @@ type InteractionReadMethods =
 /** Reading interactions: search, one interaction, its thread's messages and their attachments, its history. */
 export function createInteractionHandlers(admin: AdminContext): Pick<AdminHandlers, InteractionReadMethods> {
   const { stores, interaction } = admin;
+  const references = createInteractionReferences({ stores });
   return {
     searchInteractions: async (request, context) => {
       const { pageSize, after } = readPageRequest(request.page ?? {});
@@ -29,6 +31,14 @@ export function createInteractionHandlers(admin: AdminContext): Pick<AdminHandle
         ...toInteraction(record),
         slaState: interactionSlaState(record, policies, now),
       });
+      if (f?.reference) {
+        const reference = f.reference.trim().replace(/^\[#/, '').replace(/\]$/, '').toUpperCase();
+        if (f.reference.length > 32 || !/^[A-Z]{2,8}-[1-9]\d{0,11}$/.test(reference))
+          throw new ValidationError('filter.reference', 'must be an interaction reference such as ABC-1234');
+        const interactionId = await references.interactionOf(context.tenantId, reference);
+        const found = interactionId ? await stores.interactions.get(context.tenantId, interactionId) : undefined;
+        return { interactions: found && !after ? [toFound(found)] : [], nextPageToken: '' };
+      }
       const filter = {
         ...(f?.states.length ? { states: f.states } : {}),
         ...(f?.queueIds.length ? { queueIds: f.queueIds } : {}),

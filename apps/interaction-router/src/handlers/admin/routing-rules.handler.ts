@@ -13,7 +13,8 @@ import {
 } from '@mailroute/routing-engine';
 import type { StoredConfig } from '../../routing/config-repository';
 import type { AdminContext, AdminHandlers } from './admin-context';
-import { rethrowViolations, resourceId, validateConfig } from './config-resources';
+import { rethrowViolations, validateConfig } from './config-resources';
+import { resourceId } from './resource-id';
 
 /** Most routing rules a tenant may have (interaction_router.proto, RoutingRule). */
 const maxRulesPerTenant = 500;

@@ -304,8 +304,8 @@ export interface OutboundRequest {
    */
   automatic: boolean;
   /**
-   * The signature to append, rendered by the router from the agent's (else the queue's) signature
-   * template. Optional. outbound-send appends it once: to body_html (sanitized with it) or, for a
+   * The signature to append, rendered by the router by the tenant's SignatureRule from the agent's,
+   * the queue's and the mailbox's signature templates. Optional. outbound-send appends it once: to body_html (sanitized with it) or, for a
    * text-only message, to body_text after the usual "-- " line.
    */
   signature?: RenderedSignature | undefined;

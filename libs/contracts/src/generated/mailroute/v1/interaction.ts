@@ -654,6 +654,12 @@ export interface Interaction {
    * due time.
    */
   slaState: SlaState;
+  /**
+   * The interaction reference quoted in its acknowledgement's subject as `[#ABC-1234]` (see
+   * QueueAcknowledgement.reference_prefix); empty when none was given out. Searchable
+   * (InteractionFilter.reference).
+   */
+  reference: string;
 }
 
 /** Where a transfer sends an interaction. */
@@ -1132,6 +1138,7 @@ function createBaseInteraction(): Interaction {
     mergedIntoInteractionId: "",
     offerId: "",
     slaState: 0,
+    reference: "",
   };
 }
 
@@ -1253,6 +1260,9 @@ export const Interaction: MessageFns<Interaction> = {
     }
     if (message.slaState !== 0) {
       writer.uint32(312).int32(message.slaState);
+    }
+    if (message.reference !== "") {
+      writer.uint32(322).string(message.reference);
     }
     return writer;
   },
@@ -1582,6 +1592,14 @@ export const Interaction: MessageFns<Interaction> = {
             message.slaState = reader.int32() as any;
             continue;
           }
+          case 40: {
+            if (tag !== 322) {
+              break;
+            }
+
+            message.reference = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1753,6 +1771,7 @@ export const Interaction: MessageFns<Interaction> = {
         : isSet(object.sla_state)
         ? slaStateFromJSON(object.sla_state)
         : 0,
+      reference: isSet(object.reference) ? globalThis.String(object.reference) : "",
     };
   },
 
@@ -1875,6 +1894,9 @@ export const Interaction: MessageFns<Interaction> = {
     if (message.slaState !== 0) {
       obj.slaState = slaStateToJSON(message.slaState);
     }
+    if (message.reference !== "") {
+      obj.reference = message.reference;
+    }
     return obj;
   },
 
@@ -1926,6 +1948,7 @@ export const Interaction: MessageFns<Interaction> = {
     message.mergedIntoInteractionId = object.mergedIntoInteractionId ?? "";
     message.offerId = object.offerId ?? "";
     message.slaState = object.slaState ?? 0;
+    message.reference = object.reference ?? "";
     return message;
   },
 };

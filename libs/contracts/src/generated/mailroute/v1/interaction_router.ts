@@ -11,7 +11,15 @@ import { Duration } from "../../google/protobuf/duration";
 import { FieldMask } from "../../google/protobuf/field_mask";
 import { Timestamp } from "../../google/protobuf/timestamp";
 import { PageRequest } from "./common";
-import { AttachmentInfo, Importance, importanceFromJSON, importanceToJSON, InboundMessage } from "./email";
+import {
+  AttachmentInfo,
+  AttachmentUploadMetadata,
+  Importance,
+  importanceFromJSON,
+  importanceToJSON,
+  InboundMessage,
+  UploadedAttachment,
+} from "./email";
 import {
   AgentPresence,
   agentPresenceFromJSON,
@@ -191,6 +199,56 @@ export function interactionOrderToJSON(object: InteractionOrder): string {
   }
 }
 
+/** Where a signature comes from. */
+export enum SignatureSource {
+  /** SIGNATURE_SOURCE_UNSPECIFIED - Not set; refused. */
+  SIGNATURE_SOURCE_UNSPECIFIED = 0,
+  /** SIGNATURE_SOURCE_AGENT - The replying agent's own (Agent.signature_template_id). */
+  SIGNATURE_SOURCE_AGENT = 1,
+  /** SIGNATURE_SOURCE_QUEUE - The interaction's queue's (Queue.signature_template_id). */
+  SIGNATURE_SOURCE_QUEUE = 2,
+  /** SIGNATURE_SOURCE_MAILBOX - The sending mailbox's (MailboxSettings.signature_template_id). */
+  SIGNATURE_SOURCE_MAILBOX = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function signatureSourceFromJSON(object: any): SignatureSource {
+  switch (object) {
+    case 0:
+    case "SIGNATURE_SOURCE_UNSPECIFIED":
+      return SignatureSource.SIGNATURE_SOURCE_UNSPECIFIED;
+    case 1:
+    case "SIGNATURE_SOURCE_AGENT":
+      return SignatureSource.SIGNATURE_SOURCE_AGENT;
+    case 2:
+    case "SIGNATURE_SOURCE_QUEUE":
+      return SignatureSource.SIGNATURE_SOURCE_QUEUE;
+    case 3:
+    case "SIGNATURE_SOURCE_MAILBOX":
+      return SignatureSource.SIGNATURE_SOURCE_MAILBOX;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return SignatureSource.UNRECOGNIZED;
+  }
+}
+
+export function signatureSourceToJSON(object: SignatureSource): string {
+  switch (object) {
+    case SignatureSource.SIGNATURE_SOURCE_UNSPECIFIED:
+      return "SIGNATURE_SOURCE_UNSPECIFIED";
+    case SignatureSource.SIGNATURE_SOURCE_AGENT:
+      return "SIGNATURE_SOURCE_AGENT";
+    case SignatureSource.SIGNATURE_SOURCE_QUEUE:
+      return "SIGNATURE_SOURCE_QUEUE";
+    case SignatureSource.SIGNATURE_SOURCE_MAILBOX:
+      return "SIGNATURE_SOURCE_MAILBOX";
+    case SignatureSource.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /**
  * A queue's service-level target: target_percent of interactions are accepted by an agent
  * within threshold of entering the queue.
@@ -354,8 +412,8 @@ export interface Queue {
     | QueueAcknowledgement
     | undefined;
   /**
-   * Signature of the queue's agents' replies: a template of kind SIGNATURE, used when the agent
-   * has none of their own. Optional: empty means no signature (unless the agent has one).
+   * Signature of replies from this queue: a template of kind SIGNATURE, appended as the tenant's
+   * SignatureRule says (by default when the agent has none of their own). Optional: empty means none.
    */
   signatureTemplateId: string;
   /**
@@ -381,7 +439,7 @@ export interface QueueAlertThresholds {
 }
 
 /**
- * Automatic acknowledgements (auto-replies) of a queue: sent through outbound-send in the
+ * Automatic acknowledgements (auto-replies) of a queue (or of a mailbox, MailboxSettings): sent through outbound-send in the
  * customer's thread, marked `Auto-Submitted: auto-replied` and `X-Auto-Response-Suppress: All`,
  * shown in the interaction's thread as an automatic message. Never sent to automated mail
  * (auto-replies, bounces, no-reply senders, bulk or list mail, Auto-Submitted or Precedence
@@ -1213,6 +1271,12 @@ export interface InteractionFilter {
    * is refused.
    */
   slaStates: SlaState[];
+  /**
+   * The interaction reference (Interaction.reference, e.g. `ABC-1234`; a leading `[#` and trailing
+   * `]` are ignored, case-insensitive). Optional, at most 32 characters. When set, the result is the
+   * one interaction with that reference (or none) and the other fields are ignored.
+   */
+  reference: string;
 }
 
 /** Request of InteractionRouterService.SearchInteractions. */
@@ -1705,6 +1769,195 @@ export interface PreviewTemplateRequest_ValuesEntry {
 export interface PreviewTemplateResponse {
   /** The rendered template. */
   rendered?: RenderedTemplate | undefined;
+}
+
+/** Request of InteractionRouterService.UploadTemplateAttachment. */
+export interface UploadTemplateAttachmentRequest {
+  /** The part. Required. */
+  part?:
+    | //
+    /** The first message, and only the first. size_bytes at most 10,485,760 (10 MiB). */
+    { $case: "metadata"; value: AttachmentUploadMetadata }
+    | //
+    /** A piece of the content, in order after the metadata. 1 byte to 1,048,576 bytes (1 MiB). */
+    { $case: "chunk"; value: Buffer }
+    | undefined;
+}
+
+/** Response of InteractionRouterService.UploadTemplateAttachment. */
+export interface UploadTemplateAttachmentResponse {
+  /**
+   * The stored file: name it in MessageTemplate.attachments by its upload_id. expires_at is unset
+   * (kept until deleted).
+   */
+  upload?: UploadedAttachment | undefined;
+}
+
+/** Request of InteractionRouterService.DeleteTemplateAttachment. */
+export interface DeleteTemplateAttachmentRequest {
+  /** The attachment's upload_id. Required. */
+  uploadId: string;
+}
+
+/** Response of InteractionRouterService.DeleteTemplateAttachment. */
+export interface DeleteTemplateAttachmentResponse {
+}
+
+/**
+ * The router's settings of one mailbox (the mailbox itself is mailbox-fetch's): the signature of
+ * replies sent from it and the acknowledgements of mail it receives.
+ */
+export interface MailboxSettings {
+  /** The mailbox's id (as mailbox-fetch names it). Output only; set through the request's mailbox_id. */
+  mailboxId: string;
+  /**
+   * Signature of replies sent from this mailbox: a template of kind SIGNATURE, appended as the
+   * tenant's SignatureRule says. Optional: empty means none.
+   */
+  signatureTemplateId: string;
+  /**
+   * Acknowledgements of mail arriving at this mailbox, used when the queue the mail is routed to
+   * has no enabled acknowledgement of its own (the queue's calendar decides in or out of hours).
+   * Optional: unset means none.
+   */
+  acknowledgement?:
+    | QueueAcknowledgement
+    | undefined;
+  /** When it was created. Output only. */
+  createdAt?:
+    | Date
+    | undefined;
+  /** When it last changed. Output only. */
+  updatedAt?:
+    | Date
+    | undefined;
+  /** Concurrency token (see common.proto). Output only. */
+  etag: string;
+}
+
+/** Request of InteractionRouterService.CreateMailboxSettings. */
+export interface CreateMailboxSettingsRequest {
+  /** The mailbox's id. Required. */
+  mailboxId: string;
+  /** The settings. Required. */
+  settings?: MailboxSettings | undefined;
+}
+
+/** Response of InteractionRouterService.CreateMailboxSettings. */
+export interface CreateMailboxSettingsResponse {
+  /** The settings as stored. */
+  settings?: MailboxSettings | undefined;
+}
+
+/** Request of InteractionRouterService.GetMailboxSettings. */
+export interface GetMailboxSettingsRequest {
+  /** The mailbox's id. Required. */
+  mailboxId: string;
+}
+
+/** Response of InteractionRouterService.GetMailboxSettings. */
+export interface GetMailboxSettingsResponse {
+  /** The settings. */
+  settings?: MailboxSettings | undefined;
+}
+
+/** Request of InteractionRouterService.ListMailboxSettings. */
+export interface ListMailboxSettingsRequest {
+  /** Page to return. */
+  page?: PageRequest | undefined;
+}
+
+/** Response of InteractionRouterService.ListMailboxSettings. */
+export interface ListMailboxSettingsResponse {
+  /** The settings of this page. */
+  settings: MailboxSettings[];
+  /** Token for the next page; empty on the last page. */
+  nextPageToken: string;
+}
+
+/** Request of InteractionRouterService.UpdateMailboxSettings. */
+export interface UpdateMailboxSettingsRequest {
+  /** The mailbox's id. Required. */
+  mailboxId: string;
+  /** New values of the fields named in update_mask. Required. */
+  settings?:
+    | MailboxSettings
+    | undefined;
+  /** Fields to change (signature_template_id, acknowledgement, or "*"). Required. */
+  updateMask?:
+    | string[]
+    | undefined;
+  /** Optional etag: when set, the update fails with ABORTED if the settings changed since. */
+  etag: string;
+}
+
+/** Response of InteractionRouterService.UpdateMailboxSettings. */
+export interface UpdateMailboxSettingsResponse {
+  /** The settings as stored. */
+  settings?: MailboxSettings | undefined;
+}
+
+/** Request of InteractionRouterService.DeleteMailboxSettings. */
+export interface DeleteMailboxSettingsRequest {
+  /** The mailbox's id. Required. */
+  mailboxId: string;
+  /** Optional etag: when set, the delete fails with ABORTED if the settings changed since. */
+  etag: string;
+}
+
+/** Response of InteractionRouterService.DeleteMailboxSettings. */
+export interface DeleteMailboxSettingsResponse {
+}
+
+/** One part of a reply's signature: the first of its sources that has a signature. */
+export interface SignaturePart {
+  /** Sources in the order tried. Required, 1-3, no source twice in the rule. */
+  sources: SignatureSource[];
+}
+
+/**
+ * How replies are signed, for the whole tenant: each part in order appends the first signature its
+ * sources have (a part none of whose sources has one adds nothing). Examples: one part
+ * [AGENT, QUEUE, MAILBOX] (the default: the agent's, else the queue's, else the mailbox's); two
+ * parts [AGENT] and [QUEUE, MAILBOX] (the agent's, then the queue's or else the mailbox's); one
+ * part [MAILBOX] (only the mailbox's). No parts: replies get no signature. outbound-send appends
+ * the result once, however often the send is retried.
+ */
+export interface SignatureRule {
+  /** The parts, in the order they are appended. At most 3. */
+  parts: SignaturePart[];
+  /** When it last changed; unset while the default applies. Output only. */
+  updatedAt?:
+    | Date
+    | undefined;
+  /** Concurrency token (see common.proto); empty while the default applies. Output only. */
+  etag: string;
+}
+
+/** Request of InteractionRouterService.GetSignatureRule. */
+export interface GetSignatureRuleRequest {
+}
+
+/** Response of InteractionRouterService.GetSignatureRule. */
+export interface GetSignatureRuleResponse {
+  /** The rule. */
+  rule?: SignatureRule | undefined;
+}
+
+/** Request of InteractionRouterService.SetSignatureRule. */
+export interface SetSignatureRuleRequest {
+  /** The new rule. Required. */
+  rule?:
+    | SignatureRule
+    | undefined;
+  /** Optional etag: when set, the update fails with ABORTED if the rule changed since. */
+  etag: string;
+}
+
+/** Response of InteractionRouterService.SetSignatureRule. */
+export interface SetSignatureRuleResponse {
+  /** The rule as stored. */
+  rule?: SignatureRule | undefined;
 }
 
 function createBaseServiceLevelTarget(): ServiceLevelTarget {
@@ -9658,6 +9911,7 @@ function createBaseInteractionFilter(): InteractionFilter {
     receivedAfter: undefined,
     receivedBefore: undefined,
     slaStates: [],
+    reference: "",
   };
 }
 
@@ -9706,6 +9960,9 @@ export const InteractionFilter: MessageFns<InteractionFilter> = {
         writer.int32(v);
       }
       writer.join();
+    }
+    if (message.reference !== "") {
+      writer.uint32(106).string(message.reference);
     }
     return writer;
   },
@@ -9839,6 +10096,14 @@ export const InteractionFilter: MessageFns<InteractionFilter> = {
 
             break;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.reference = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -9909,6 +10174,7 @@ export const InteractionFilter: MessageFns<InteractionFilter> = {
         : globalThis.Array.isArray(object?.sla_states)
         ? object.sla_states.map((e: any) => slaStateFromJSON(e))
         : [],
+      reference: isSet(object.reference) ? globalThis.String(object.reference) : "",
     };
   },
 
@@ -9950,6 +10216,9 @@ export const InteractionFilter: MessageFns<InteractionFilter> = {
     if (message.slaStates?.length) {
       obj.slaStates = message.slaStates.map((e) => slaStateToJSON(e));
     }
+    if (message.reference !== "") {
+      obj.reference = message.reference;
+    }
     return obj;
   },
 
@@ -9970,6 +10239,7 @@ export const InteractionFilter: MessageFns<InteractionFilter> = {
     message.receivedAfter = object.receivedAfter ?? undefined;
     message.receivedBefore = object.receivedBefore ?? undefined;
     message.slaStates = object.slaStates?.map((e) => e) || [];
+    message.reference = object.reference ?? "";
     return message;
   },
 };
@@ -14520,6 +14790,1743 @@ export const PreviewTemplateResponse: MessageFns<PreviewTemplateResponse> = {
   },
 };
 
+function createBaseUploadTemplateAttachmentRequest(): UploadTemplateAttachmentRequest {
+  return { part: undefined };
+}
+
+export const UploadTemplateAttachmentRequest: MessageFns<UploadTemplateAttachmentRequest> = {
+  encode(message: UploadTemplateAttachmentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.part?.$case) {
+      case "metadata":
+        AttachmentUploadMetadata.encode(message.part.value, writer.uint32(10).fork()).join();
+        break;
+      case "chunk":
+        writer.uint32(18).bytes(message.part.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UploadTemplateAttachmentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUploadTemplateAttachmentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.part = { $case: "metadata", value: AttachmentUploadMetadata.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.part = { $case: "chunk", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UploadTemplateAttachmentRequest {
+    return {
+      part: isSet(object.metadata)
+        ? { $case: "metadata", value: AttachmentUploadMetadata.fromJSON(object.metadata) }
+        : isSet(object.chunk)
+        ? { $case: "chunk", value: Buffer.from(bytesFromBase64(object.chunk)) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: UploadTemplateAttachmentRequest): unknown {
+    const obj: any = {};
+    if (message.part?.$case === "metadata") {
+      obj.metadata = AttachmentUploadMetadata.toJSON(message.part.value);
+    } else if (message.part?.$case === "chunk") {
+      obj.chunk = base64FromBytes(message.part.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UploadTemplateAttachmentRequest>): UploadTemplateAttachmentRequest {
+    return UploadTemplateAttachmentRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UploadTemplateAttachmentRequest>): UploadTemplateAttachmentRequest {
+    const message = createBaseUploadTemplateAttachmentRequest();
+    switch (object.part?.$case) {
+      case "metadata": {
+        if (object.part?.value !== undefined && object.part?.value !== null) {
+          message.part = { $case: "metadata", value: AttachmentUploadMetadata.fromPartial(object.part.value) };
+        }
+        break;
+      }
+      case "chunk": {
+        if (object.part?.value !== undefined && object.part?.value !== null) {
+          message.part = { $case: "chunk", value: object.part.value };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseUploadTemplateAttachmentResponse(): UploadTemplateAttachmentResponse {
+  return { upload: undefined };
+}
+
+export const UploadTemplateAttachmentResponse: MessageFns<UploadTemplateAttachmentResponse> = {
+  encode(message: UploadTemplateAttachmentResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.upload !== undefined) {
+      UploadedAttachment.encode(message.upload, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UploadTemplateAttachmentResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUploadTemplateAttachmentResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.upload = UploadedAttachment.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UploadTemplateAttachmentResponse {
+    return { upload: isSet(object.upload) ? UploadedAttachment.fromJSON(object.upload) : undefined };
+  },
+
+  toJSON(message: UploadTemplateAttachmentResponse): unknown {
+    const obj: any = {};
+    if (message.upload !== undefined) {
+      obj.upload = UploadedAttachment.toJSON(message.upload);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UploadTemplateAttachmentResponse>): UploadTemplateAttachmentResponse {
+    return UploadTemplateAttachmentResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UploadTemplateAttachmentResponse>): UploadTemplateAttachmentResponse {
+    const message = createBaseUploadTemplateAttachmentResponse();
+    message.upload = (object.upload !== undefined && object.upload !== null)
+      ? UploadedAttachment.fromPartial(object.upload)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeleteTemplateAttachmentRequest(): DeleteTemplateAttachmentRequest {
+  return { uploadId: "" };
+}
+
+export const DeleteTemplateAttachmentRequest: MessageFns<DeleteTemplateAttachmentRequest> = {
+  encode(message: DeleteTemplateAttachmentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.uploadId !== "") {
+      writer.uint32(10).string(message.uploadId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteTemplateAttachmentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteTemplateAttachmentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.uploadId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteTemplateAttachmentRequest {
+    return {
+      uploadId: isSet(object.uploadId)
+        ? globalThis.String(object.uploadId)
+        : isSet(object.upload_id)
+        ? globalThis.String(object.upload_id)
+        : "",
+    };
+  },
+
+  toJSON(message: DeleteTemplateAttachmentRequest): unknown {
+    const obj: any = {};
+    if (message.uploadId !== "") {
+      obj.uploadId = message.uploadId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteTemplateAttachmentRequest>): DeleteTemplateAttachmentRequest {
+    return DeleteTemplateAttachmentRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeleteTemplateAttachmentRequest>): DeleteTemplateAttachmentRequest {
+    const message = createBaseDeleteTemplateAttachmentRequest();
+    message.uploadId = object.uploadId ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteTemplateAttachmentResponse(): DeleteTemplateAttachmentResponse {
+  return {};
+}
+
+export const DeleteTemplateAttachmentResponse: MessageFns<DeleteTemplateAttachmentResponse> = {
+  encode(_: DeleteTemplateAttachmentResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteTemplateAttachmentResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteTemplateAttachmentResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeleteTemplateAttachmentResponse {
+    return {};
+  },
+
+  toJSON(_: DeleteTemplateAttachmentResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteTemplateAttachmentResponse>): DeleteTemplateAttachmentResponse {
+    return DeleteTemplateAttachmentResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<DeleteTemplateAttachmentResponse>): DeleteTemplateAttachmentResponse {
+    const message = createBaseDeleteTemplateAttachmentResponse();
+    return message;
+  },
+};
+
+function createBaseMailboxSettings(): MailboxSettings {
+  return {
+    mailboxId: "",
+    signatureTemplateId: "",
+    acknowledgement: undefined,
+    createdAt: undefined,
+    updatedAt: undefined,
+    etag: "",
+  };
+}
+
+export const MailboxSettings: MessageFns<MailboxSettings> = {
+  encode(message: MailboxSettings, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.mailboxId !== "") {
+      writer.uint32(10).string(message.mailboxId);
+    }
+    if (message.signatureTemplateId !== "") {
+      writer.uint32(18).string(message.signatureTemplateId);
+    }
+    if (message.acknowledgement !== undefined) {
+      QueueAcknowledgement.encode(message.acknowledgement, writer.uint32(26).fork()).join();
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(34).fork()).join();
+    }
+    if (message.updatedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.updatedAt), writer.uint32(42).fork()).join();
+    }
+    if (message.etag !== "") {
+      writer.uint32(50).string(message.etag);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MailboxSettings {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMailboxSettings();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.mailboxId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.signatureTemplateId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.acknowledgement = QueueAcknowledgement.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.updatedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.etag = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MailboxSettings {
+    return {
+      mailboxId: isSet(object.mailboxId)
+        ? globalThis.String(object.mailboxId)
+        : isSet(object.mailbox_id)
+        ? globalThis.String(object.mailbox_id)
+        : "",
+      signatureTemplateId: isSet(object.signatureTemplateId)
+        ? globalThis.String(object.signatureTemplateId)
+        : isSet(object.signature_template_id)
+        ? globalThis.String(object.signature_template_id)
+        : "",
+      acknowledgement: isSet(object.acknowledgement)
+        ? QueueAcknowledgement.fromJSON(object.acknowledgement)
+        : undefined,
+      createdAt: isSet(object.createdAt)
+        ? fromJsonTimestamp(object.createdAt)
+        : isSet(object.created_at)
+        ? fromJsonTimestamp(object.created_at)
+        : undefined,
+      updatedAt: isSet(object.updatedAt)
+        ? fromJsonTimestamp(object.updatedAt)
+        : isSet(object.updated_at)
+        ? fromJsonTimestamp(object.updated_at)
+        : undefined,
+      etag: isSet(object.etag) ? globalThis.String(object.etag) : "",
+    };
+  },
+
+  toJSON(message: MailboxSettings): unknown {
+    const obj: any = {};
+    if (message.mailboxId !== "") {
+      obj.mailboxId = message.mailboxId;
+    }
+    if (message.signatureTemplateId !== "") {
+      obj.signatureTemplateId = message.signatureTemplateId;
+    }
+    if (message.acknowledgement !== undefined) {
+      obj.acknowledgement = QueueAcknowledgement.toJSON(message.acknowledgement);
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt.toISOString();
+    }
+    if (message.updatedAt !== undefined) {
+      obj.updatedAt = message.updatedAt.toISOString();
+    }
+    if (message.etag !== "") {
+      obj.etag = message.etag;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MailboxSettings>): MailboxSettings {
+    return MailboxSettings.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MailboxSettings>): MailboxSettings {
+    const message = createBaseMailboxSettings();
+    message.mailboxId = object.mailboxId ?? "";
+    message.signatureTemplateId = object.signatureTemplateId ?? "";
+    message.acknowledgement = (object.acknowledgement !== undefined && object.acknowledgement !== null)
+      ? QueueAcknowledgement.fromPartial(object.acknowledgement)
+      : undefined;
+    message.createdAt = object.createdAt ?? undefined;
+    message.updatedAt = object.updatedAt ?? undefined;
+    message.etag = object.etag ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateMailboxSettingsRequest(): CreateMailboxSettingsRequest {
+  return { mailboxId: "", settings: undefined };
+}
+
+export const CreateMailboxSettingsRequest: MessageFns<CreateMailboxSettingsRequest> = {
+  encode(message: CreateMailboxSettingsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.mailboxId !== "") {
+      writer.uint32(10).string(message.mailboxId);
+    }
+    if (message.settings !== undefined) {
+      MailboxSettings.encode(message.settings, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateMailboxSettingsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateMailboxSettingsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.mailboxId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.settings = MailboxSettings.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateMailboxSettingsRequest {
+    return {
+      mailboxId: isSet(object.mailboxId)
+        ? globalThis.String(object.mailboxId)
+        : isSet(object.mailbox_id)
+        ? globalThis.String(object.mailbox_id)
+        : "",
+      settings: isSet(object.settings) ? MailboxSettings.fromJSON(object.settings) : undefined,
+    };
+  },
+
+  toJSON(message: CreateMailboxSettingsRequest): unknown {
+    const obj: any = {};
+    if (message.mailboxId !== "") {
+      obj.mailboxId = message.mailboxId;
+    }
+    if (message.settings !== undefined) {
+      obj.settings = MailboxSettings.toJSON(message.settings);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateMailboxSettingsRequest>): CreateMailboxSettingsRequest {
+    return CreateMailboxSettingsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateMailboxSettingsRequest>): CreateMailboxSettingsRequest {
+    const message = createBaseCreateMailboxSettingsRequest();
+    message.mailboxId = object.mailboxId ?? "";
+    message.settings = (object.settings !== undefined && object.settings !== null)
+      ? MailboxSettings.fromPartial(object.settings)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCreateMailboxSettingsResponse(): CreateMailboxSettingsResponse {
+  return { settings: undefined };
+}
+
+export const CreateMailboxSettingsResponse: MessageFns<CreateMailboxSettingsResponse> = {
+  encode(message: CreateMailboxSettingsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.settings !== undefined) {
+      MailboxSettings.encode(message.settings, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateMailboxSettingsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateMailboxSettingsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.settings = MailboxSettings.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateMailboxSettingsResponse {
+    return { settings: isSet(object.settings) ? MailboxSettings.fromJSON(object.settings) : undefined };
+  },
+
+  toJSON(message: CreateMailboxSettingsResponse): unknown {
+    const obj: any = {};
+    if (message.settings !== undefined) {
+      obj.settings = MailboxSettings.toJSON(message.settings);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateMailboxSettingsResponse>): CreateMailboxSettingsResponse {
+    return CreateMailboxSettingsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateMailboxSettingsResponse>): CreateMailboxSettingsResponse {
+    const message = createBaseCreateMailboxSettingsResponse();
+    message.settings = (object.settings !== undefined && object.settings !== null)
+      ? MailboxSettings.fromPartial(object.settings)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseGetMailboxSettingsRequest(): GetMailboxSettingsRequest {
+  return { mailboxId: "" };
+}
+
+export const GetMailboxSettingsRequest: MessageFns<GetMailboxSettingsRequest> = {
+  encode(message: GetMailboxSettingsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.mailboxId !== "") {
+      writer.uint32(10).string(message.mailboxId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetMailboxSettingsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetMailboxSettingsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.mailboxId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetMailboxSettingsRequest {
+    return {
+      mailboxId: isSet(object.mailboxId)
+        ? globalThis.String(object.mailboxId)
+        : isSet(object.mailbox_id)
+        ? globalThis.String(object.mailbox_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetMailboxSettingsRequest): unknown {
+    const obj: any = {};
+    if (message.mailboxId !== "") {
+      obj.mailboxId = message.mailboxId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetMailboxSettingsRequest>): GetMailboxSettingsRequest {
+    return GetMailboxSettingsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetMailboxSettingsRequest>): GetMailboxSettingsRequest {
+    const message = createBaseGetMailboxSettingsRequest();
+    message.mailboxId = object.mailboxId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetMailboxSettingsResponse(): GetMailboxSettingsResponse {
+  return { settings: undefined };
+}
+
+export const GetMailboxSettingsResponse: MessageFns<GetMailboxSettingsResponse> = {
+  encode(message: GetMailboxSettingsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.settings !== undefined) {
+      MailboxSettings.encode(message.settings, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetMailboxSettingsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetMailboxSettingsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.settings = MailboxSettings.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetMailboxSettingsResponse {
+    return { settings: isSet(object.settings) ? MailboxSettings.fromJSON(object.settings) : undefined };
+  },
+
+  toJSON(message: GetMailboxSettingsResponse): unknown {
+    const obj: any = {};
+    if (message.settings !== undefined) {
+      obj.settings = MailboxSettings.toJSON(message.settings);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetMailboxSettingsResponse>): GetMailboxSettingsResponse {
+    return GetMailboxSettingsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetMailboxSettingsResponse>): GetMailboxSettingsResponse {
+    const message = createBaseGetMailboxSettingsResponse();
+    message.settings = (object.settings !== undefined && object.settings !== null)
+      ? MailboxSettings.fromPartial(object.settings)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListMailboxSettingsRequest(): ListMailboxSettingsRequest {
+  return { page: undefined };
+}
+
+export const ListMailboxSettingsRequest: MessageFns<ListMailboxSettingsRequest> = {
+  encode(message: ListMailboxSettingsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.page !== undefined) {
+      PageRequest.encode(message.page, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListMailboxSettingsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListMailboxSettingsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.page = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListMailboxSettingsRequest {
+    return { page: isSet(object.page) ? PageRequest.fromJSON(object.page) : undefined };
+  },
+
+  toJSON(message: ListMailboxSettingsRequest): unknown {
+    const obj: any = {};
+    if (message.page !== undefined) {
+      obj.page = PageRequest.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListMailboxSettingsRequest>): ListMailboxSettingsRequest {
+    return ListMailboxSettingsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListMailboxSettingsRequest>): ListMailboxSettingsRequest {
+    const message = createBaseListMailboxSettingsRequest();
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageRequest.fromPartial(object.page)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListMailboxSettingsResponse(): ListMailboxSettingsResponse {
+  return { settings: [], nextPageToken: "" };
+}
+
+export const ListMailboxSettingsResponse: MessageFns<ListMailboxSettingsResponse> = {
+  encode(message: ListMailboxSettingsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.settings) {
+      MailboxSettings.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListMailboxSettingsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListMailboxSettingsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.settings.push(MailboxSettings.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListMailboxSettingsResponse {
+    return {
+      settings: globalThis.Array.isArray(object?.settings)
+        ? object.settings.map((e: any) => MailboxSettings.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListMailboxSettingsResponse): unknown {
+    const obj: any = {};
+    if (message.settings?.length) {
+      obj.settings = message.settings.map((e) => MailboxSettings.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListMailboxSettingsResponse>): ListMailboxSettingsResponse {
+    return ListMailboxSettingsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListMailboxSettingsResponse>): ListMailboxSettingsResponse {
+    const message = createBaseListMailboxSettingsResponse();
+    message.settings = object.settings?.map((e) => MailboxSettings.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseUpdateMailboxSettingsRequest(): UpdateMailboxSettingsRequest {
+  return { mailboxId: "", settings: undefined, updateMask: undefined, etag: "" };
+}
+
+export const UpdateMailboxSettingsRequest: MessageFns<UpdateMailboxSettingsRequest> = {
+  encode(message: UpdateMailboxSettingsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.mailboxId !== "") {
+      writer.uint32(10).string(message.mailboxId);
+    }
+    if (message.settings !== undefined) {
+      MailboxSettings.encode(message.settings, writer.uint32(18).fork()).join();
+    }
+    if (message.updateMask !== undefined) {
+      FieldMask.encode(FieldMask.wrap(message.updateMask), writer.uint32(26).fork()).join();
+    }
+    if (message.etag !== "") {
+      writer.uint32(34).string(message.etag);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateMailboxSettingsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateMailboxSettingsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.mailboxId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.settings = MailboxSettings.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.updateMask = FieldMask.unwrap(FieldMask.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.etag = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateMailboxSettingsRequest {
+    return {
+      mailboxId: isSet(object.mailboxId)
+        ? globalThis.String(object.mailboxId)
+        : isSet(object.mailbox_id)
+        ? globalThis.String(object.mailbox_id)
+        : "",
+      settings: isSet(object.settings) ? MailboxSettings.fromJSON(object.settings) : undefined,
+      updateMask: isSet(object.updateMask)
+        ? FieldMask.unwrap(FieldMask.fromJSON(object.updateMask))
+        : isSet(object.update_mask)
+        ? FieldMask.unwrap(FieldMask.fromJSON(object.update_mask))
+        : undefined,
+      etag: isSet(object.etag) ? globalThis.String(object.etag) : "",
+    };
+  },
+
+  toJSON(message: UpdateMailboxSettingsRequest): unknown {
+    const obj: any = {};
+    if (message.mailboxId !== "") {
+      obj.mailboxId = message.mailboxId;
+    }
+    if (message.settings !== undefined) {
+      obj.settings = MailboxSettings.toJSON(message.settings);
+    }
+    if (message.updateMask !== undefined) {
+      obj.updateMask = FieldMask.toJSON(FieldMask.wrap(message.updateMask));
+    }
+    if (message.etag !== "") {
+      obj.etag = message.etag;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdateMailboxSettingsRequest>): UpdateMailboxSettingsRequest {
+    return UpdateMailboxSettingsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateMailboxSettingsRequest>): UpdateMailboxSettingsRequest {
+    const message = createBaseUpdateMailboxSettingsRequest();
+    message.mailboxId = object.mailboxId ?? "";
+    message.settings = (object.settings !== undefined && object.settings !== null)
+      ? MailboxSettings.fromPartial(object.settings)
+      : undefined;
+    message.updateMask = object.updateMask ?? undefined;
+    message.etag = object.etag ?? "";
+    return message;
+  },
+};
+
+function createBaseUpdateMailboxSettingsResponse(): UpdateMailboxSettingsResponse {
+  return { settings: undefined };
+}
+
+export const UpdateMailboxSettingsResponse: MessageFns<UpdateMailboxSettingsResponse> = {
+  encode(message: UpdateMailboxSettingsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.settings !== undefined) {
+      MailboxSettings.encode(message.settings, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateMailboxSettingsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateMailboxSettingsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.settings = MailboxSettings.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateMailboxSettingsResponse {
+    return { settings: isSet(object.settings) ? MailboxSettings.fromJSON(object.settings) : undefined };
+  },
+
+  toJSON(message: UpdateMailboxSettingsResponse): unknown {
+    const obj: any = {};
+    if (message.settings !== undefined) {
+      obj.settings = MailboxSettings.toJSON(message.settings);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdateMailboxSettingsResponse>): UpdateMailboxSettingsResponse {
+    return UpdateMailboxSettingsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateMailboxSettingsResponse>): UpdateMailboxSettingsResponse {
+    const message = createBaseUpdateMailboxSettingsResponse();
+    message.settings = (object.settings !== undefined && object.settings !== null)
+      ? MailboxSettings.fromPartial(object.settings)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeleteMailboxSettingsRequest(): DeleteMailboxSettingsRequest {
+  return { mailboxId: "", etag: "" };
+}
+
+export const DeleteMailboxSettingsRequest: MessageFns<DeleteMailboxSettingsRequest> = {
+  encode(message: DeleteMailboxSettingsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.mailboxId !== "") {
+      writer.uint32(10).string(message.mailboxId);
+    }
+    if (message.etag !== "") {
+      writer.uint32(18).string(message.etag);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteMailboxSettingsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteMailboxSettingsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.mailboxId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.etag = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteMailboxSettingsRequest {
+    return {
+      mailboxId: isSet(object.mailboxId)
+        ? globalThis.String(object.mailboxId)
+        : isSet(object.mailbox_id)
+        ? globalThis.String(object.mailbox_id)
+        : "",
+      etag: isSet(object.etag) ? globalThis.String(object.etag) : "",
+    };
+  },
+
+  toJSON(message: DeleteMailboxSettingsRequest): unknown {
+    const obj: any = {};
+    if (message.mailboxId !== "") {
+      obj.mailboxId = message.mailboxId;
+    }
+    if (message.etag !== "") {
+      obj.etag = message.etag;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteMailboxSettingsRequest>): DeleteMailboxSettingsRequest {
+    return DeleteMailboxSettingsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeleteMailboxSettingsRequest>): DeleteMailboxSettingsRequest {
+    const message = createBaseDeleteMailboxSettingsRequest();
+    message.mailboxId = object.mailboxId ?? "";
+    message.etag = object.etag ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteMailboxSettingsResponse(): DeleteMailboxSettingsResponse {
+  return {};
+}
+
+export const DeleteMailboxSettingsResponse: MessageFns<DeleteMailboxSettingsResponse> = {
+  encode(_: DeleteMailboxSettingsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteMailboxSettingsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteMailboxSettingsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeleteMailboxSettingsResponse {
+    return {};
+  },
+
+  toJSON(_: DeleteMailboxSettingsResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteMailboxSettingsResponse>): DeleteMailboxSettingsResponse {
+    return DeleteMailboxSettingsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<DeleteMailboxSettingsResponse>): DeleteMailboxSettingsResponse {
+    const message = createBaseDeleteMailboxSettingsResponse();
+    return message;
+  },
+};
+
+function createBaseSignaturePart(): SignaturePart {
+  return { sources: [] };
+}
+
+export const SignaturePart: MessageFns<SignaturePart> = {
+  encode(message: SignaturePart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sources.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.sources) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SignaturePart {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSignaturePart();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.sources.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.sources.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SignaturePart {
+    return {
+      sources: globalThis.Array.isArray(object?.sources)
+        ? object.sources.map((e: any) => signatureSourceFromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SignaturePart): unknown {
+    const obj: any = {};
+    if (message.sources?.length) {
+      obj.sources = message.sources.map((e) => signatureSourceToJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SignaturePart>): SignaturePart {
+    return SignaturePart.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SignaturePart>): SignaturePart {
+    const message = createBaseSignaturePart();
+    message.sources = object.sources?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseSignatureRule(): SignatureRule {
+  return { parts: [], updatedAt: undefined, etag: "" };
+}
+
+export const SignatureRule: MessageFns<SignatureRule> = {
+  encode(message: SignatureRule, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.parts) {
+      SignaturePart.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.updatedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.updatedAt), writer.uint32(18).fork()).join();
+    }
+    if (message.etag !== "") {
+      writer.uint32(26).string(message.etag);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SignatureRule {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSignatureRule();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.parts.push(SignaturePart.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.updatedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.etag = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SignatureRule {
+    return {
+      parts: globalThis.Array.isArray(object?.parts) ? object.parts.map((e: any) => SignaturePart.fromJSON(e)) : [],
+      updatedAt: isSet(object.updatedAt)
+        ? fromJsonTimestamp(object.updatedAt)
+        : isSet(object.updated_at)
+        ? fromJsonTimestamp(object.updated_at)
+        : undefined,
+      etag: isSet(object.etag) ? globalThis.String(object.etag) : "",
+    };
+  },
+
+  toJSON(message: SignatureRule): unknown {
+    const obj: any = {};
+    if (message.parts?.length) {
+      obj.parts = message.parts.map((e) => SignaturePart.toJSON(e));
+    }
+    if (message.updatedAt !== undefined) {
+      obj.updatedAt = message.updatedAt.toISOString();
+    }
+    if (message.etag !== "") {
+      obj.etag = message.etag;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SignatureRule>): SignatureRule {
+    return SignatureRule.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SignatureRule>): SignatureRule {
+    const message = createBaseSignatureRule();
+    message.parts = object.parts?.map((e) => SignaturePart.fromPartial(e)) || [];
+    message.updatedAt = object.updatedAt ?? undefined;
+    message.etag = object.etag ?? "";
+    return message;
+  },
+};
+
+function createBaseGetSignatureRuleRequest(): GetSignatureRuleRequest {
+  return {};
+}
+
+export const GetSignatureRuleRequest: MessageFns<GetSignatureRuleRequest> = {
+  encode(_: GetSignatureRuleRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetSignatureRuleRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetSignatureRuleRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetSignatureRuleRequest {
+    return {};
+  },
+
+  toJSON(_: GetSignatureRuleRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetSignatureRuleRequest>): GetSignatureRuleRequest {
+    return GetSignatureRuleRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<GetSignatureRuleRequest>): GetSignatureRuleRequest {
+    const message = createBaseGetSignatureRuleRequest();
+    return message;
+  },
+};
+
+function createBaseGetSignatureRuleResponse(): GetSignatureRuleResponse {
+  return { rule: undefined };
+}
+
+export const GetSignatureRuleResponse: MessageFns<GetSignatureRuleResponse> = {
+  encode(message: GetSignatureRuleResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rule !== undefined) {
+      SignatureRule.encode(message.rule, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetSignatureRuleResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetSignatureRuleResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.rule = SignatureRule.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetSignatureRuleResponse {
+    return { rule: isSet(object.rule) ? SignatureRule.fromJSON(object.rule) : undefined };
+  },
+
+  toJSON(message: GetSignatureRuleResponse): unknown {
+    const obj: any = {};
+    if (message.rule !== undefined) {
+      obj.rule = SignatureRule.toJSON(message.rule);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetSignatureRuleResponse>): GetSignatureRuleResponse {
+    return GetSignatureRuleResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetSignatureRuleResponse>): GetSignatureRuleResponse {
+    const message = createBaseGetSignatureRuleResponse();
+    message.rule = (object.rule !== undefined && object.rule !== null)
+      ? SignatureRule.fromPartial(object.rule)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSetSignatureRuleRequest(): SetSignatureRuleRequest {
+  return { rule: undefined, etag: "" };
+}
+
+export const SetSignatureRuleRequest: MessageFns<SetSignatureRuleRequest> = {
+  encode(message: SetSignatureRuleRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rule !== undefined) {
+      SignatureRule.encode(message.rule, writer.uint32(10).fork()).join();
+    }
+    if (message.etag !== "") {
+      writer.uint32(18).string(message.etag);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetSignatureRuleRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetSignatureRuleRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.rule = SignatureRule.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.etag = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetSignatureRuleRequest {
+    return {
+      rule: isSet(object.rule) ? SignatureRule.fromJSON(object.rule) : undefined,
+      etag: isSet(object.etag) ? globalThis.String(object.etag) : "",
+    };
+  },
+
+  toJSON(message: SetSignatureRuleRequest): unknown {
+    const obj: any = {};
+    if (message.rule !== undefined) {
+      obj.rule = SignatureRule.toJSON(message.rule);
+    }
+    if (message.etag !== "") {
+      obj.etag = message.etag;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetSignatureRuleRequest>): SetSignatureRuleRequest {
+    return SetSignatureRuleRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetSignatureRuleRequest>): SetSignatureRuleRequest {
+    const message = createBaseSetSignatureRuleRequest();
+    message.rule = (object.rule !== undefined && object.rule !== null)
+      ? SignatureRule.fromPartial(object.rule)
+      : undefined;
+    message.etag = object.etag ?? "";
+    return message;
+  },
+};
+
+function createBaseSetSignatureRuleResponse(): SetSignatureRuleResponse {
+  return { rule: undefined };
+}
+
+export const SetSignatureRuleResponse: MessageFns<SetSignatureRuleResponse> = {
+  encode(message: SetSignatureRuleResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rule !== undefined) {
+      SignatureRule.encode(message.rule, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetSignatureRuleResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetSignatureRuleResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.rule = SignatureRule.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetSignatureRuleResponse {
+    return { rule: isSet(object.rule) ? SignatureRule.fromJSON(object.rule) : undefined };
+  },
+
+  toJSON(message: SetSignatureRuleResponse): unknown {
+    const obj: any = {};
+    if (message.rule !== undefined) {
+      obj.rule = SignatureRule.toJSON(message.rule);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetSignatureRuleResponse>): SetSignatureRuleResponse {
+    return SetSignatureRuleResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetSignatureRuleResponse>): SetSignatureRuleResponse {
+    const message = createBaseSetSignatureRuleResponse();
+    message.rule = (object.rule !== undefined && object.rule !== null)
+      ? SignatureRule.fromPartial(object.rule)
+      : undefined;
+    return message;
+  },
+};
+
 /**
  * Workload-manager administration of routing.
  *
@@ -14988,6 +16995,92 @@ export const InteractionRouterServiceDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * Uploads a file templates can attach (client stream: metadata first, then chunks), stored once
+     * for the tenant and kept until DeleteTemplateAttachment. At most 10,485,760 bytes (10 MiB); the
+     * content type must be one of the allowed document and image types and match the content (see
+     * TemplateAttachment).
+     */
+    uploadTemplateAttachment: {
+      name: "UploadTemplateAttachment",
+      requestType: UploadTemplateAttachmentRequest as typeof UploadTemplateAttachmentRequest,
+      requestStream: true,
+      responseType: UploadTemplateAttachmentResponse as typeof UploadTemplateAttachmentResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Deletes a template attachment. Fails with FAILED_PRECONDITION while a template lists it. */
+    deleteTemplateAttachment: {
+      name: "DeleteTemplateAttachment",
+      requestType: DeleteTemplateAttachmentRequest as typeof DeleteTemplateAttachmentRequest,
+      requestStream: false,
+      responseType: DeleteTemplateAttachmentResponse as typeof DeleteTemplateAttachmentResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Creates the router's settings of one mailbox (its signature and acknowledgements). */
+    createMailboxSettings: {
+      name: "CreateMailboxSettings",
+      requestType: CreateMailboxSettingsRequest as typeof CreateMailboxSettingsRequest,
+      requestStream: false,
+      responseType: CreateMailboxSettingsResponse as typeof CreateMailboxSettingsResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Returns the router's settings of one mailbox. */
+    getMailboxSettings: {
+      name: "GetMailboxSettings",
+      requestType: GetMailboxSettingsRequest as typeof GetMailboxSettingsRequest,
+      requestStream: false,
+      responseType: GetMailboxSettingsResponse as typeof GetMailboxSettingsResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Lists mailbox settings, ordered by mailbox_id. */
+    listMailboxSettings: {
+      name: "ListMailboxSettings",
+      requestType: ListMailboxSettingsRequest as typeof ListMailboxSettingsRequest,
+      requestStream: false,
+      responseType: ListMailboxSettingsResponse as typeof ListMailboxSettingsResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Changes a mailbox's settings' fields named in update_mask. */
+    updateMailboxSettings: {
+      name: "UpdateMailboxSettings",
+      requestType: UpdateMailboxSettingsRequest as typeof UpdateMailboxSettingsRequest,
+      requestStream: false,
+      responseType: UpdateMailboxSettingsResponse as typeof UpdateMailboxSettingsResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Deletes a mailbox's settings (the mailbox then has no signature and no acknowledgements of its own). */
+    deleteMailboxSettings: {
+      name: "DeleteMailboxSettings",
+      requestType: DeleteMailboxSettingsRequest as typeof DeleteMailboxSettingsRequest,
+      requestStream: false,
+      responseType: DeleteMailboxSettingsResponse as typeof DeleteMailboxSettingsResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Returns the tenant's signature rule (the default rule when none was set). */
+    getSignatureRule: {
+      name: "GetSignatureRule",
+      requestType: GetSignatureRuleRequest as typeof GetSignatureRuleRequest,
+      requestStream: false,
+      responseType: GetSignatureRuleResponse as typeof GetSignatureRuleResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Sets (replaces) the tenant's signature rule. */
+    setSignatureRule: {
+      name: "SetSignatureRule",
+      requestType: SetSignatureRuleRequest as typeof SetSignatureRuleRequest,
+      requestStream: false,
+      responseType: SetSignatureRuleResponse as typeof SetSignatureRuleResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -15245,6 +17338,56 @@ export interface InteractionRouterServiceImplementation<CallContextExt = {}> {
     request: PreviewTemplateRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<PreviewTemplateResponse>>;
+  /**
+   * Uploads a file templates can attach (client stream: metadata first, then chunks), stored once
+   * for the tenant and kept until DeleteTemplateAttachment. At most 10,485,760 bytes (10 MiB); the
+   * content type must be one of the allowed document and image types and match the content (see
+   * TemplateAttachment).
+   */
+  uploadTemplateAttachment(
+    request: AsyncIterable<UploadTemplateAttachmentRequest>,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<UploadTemplateAttachmentResponse>>;
+  /** Deletes a template attachment. Fails with FAILED_PRECONDITION while a template lists it. */
+  deleteTemplateAttachment(
+    request: DeleteTemplateAttachmentRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<DeleteTemplateAttachmentResponse>>;
+  /** Creates the router's settings of one mailbox (its signature and acknowledgements). */
+  createMailboxSettings(
+    request: CreateMailboxSettingsRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<CreateMailboxSettingsResponse>>;
+  /** Returns the router's settings of one mailbox. */
+  getMailboxSettings(
+    request: GetMailboxSettingsRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<GetMailboxSettingsResponse>>;
+  /** Lists mailbox settings, ordered by mailbox_id. */
+  listMailboxSettings(
+    request: ListMailboxSettingsRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<ListMailboxSettingsResponse>>;
+  /** Changes a mailbox's settings' fields named in update_mask. */
+  updateMailboxSettings(
+    request: UpdateMailboxSettingsRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<UpdateMailboxSettingsResponse>>;
+  /** Deletes a mailbox's settings (the mailbox then has no signature and no acknowledgements of its own). */
+  deleteMailboxSettings(
+    request: DeleteMailboxSettingsRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<DeleteMailboxSettingsResponse>>;
+  /** Returns the tenant's signature rule (the default rule when none was set). */
+  getSignatureRule(
+    request: GetSignatureRuleRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<GetSignatureRuleResponse>>;
+  /** Sets (replaces) the tenant's signature rule. */
+  setSignatureRule(
+    request: SetSignatureRuleRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<SetSignatureRuleResponse>>;
 }
 
 export interface InteractionRouterServiceClient<CallOptionsExt = {}> {
@@ -15501,6 +17644,56 @@ export interface InteractionRouterServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<PreviewTemplateRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<PreviewTemplateResponse>;
+  /**
+   * Uploads a file templates can attach (client stream: metadata first, then chunks), stored once
+   * for the tenant and kept until DeleteTemplateAttachment. At most 10,485,760 bytes (10 MiB); the
+   * content type must be one of the allowed document and image types and match the content (see
+   * TemplateAttachment).
+   */
+  uploadTemplateAttachment(
+    request: AsyncIterable<DeepPartial<UploadTemplateAttachmentRequest>>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<UploadTemplateAttachmentResponse>;
+  /** Deletes a template attachment. Fails with FAILED_PRECONDITION while a template lists it. */
+  deleteTemplateAttachment(
+    request: DeepPartial<DeleteTemplateAttachmentRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<DeleteTemplateAttachmentResponse>;
+  /** Creates the router's settings of one mailbox (its signature and acknowledgements). */
+  createMailboxSettings(
+    request: DeepPartial<CreateMailboxSettingsRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<CreateMailboxSettingsResponse>;
+  /** Returns the router's settings of one mailbox. */
+  getMailboxSettings(
+    request: DeepPartial<GetMailboxSettingsRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<GetMailboxSettingsResponse>;
+  /** Lists mailbox settings, ordered by mailbox_id. */
+  listMailboxSettings(
+    request: DeepPartial<ListMailboxSettingsRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<ListMailboxSettingsResponse>;
+  /** Changes a mailbox's settings' fields named in update_mask. */
+  updateMailboxSettings(
+    request: DeepPartial<UpdateMailboxSettingsRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<UpdateMailboxSettingsResponse>;
+  /** Deletes a mailbox's settings (the mailbox then has no signature and no acknowledgements of its own). */
+  deleteMailboxSettings(
+    request: DeepPartial<DeleteMailboxSettingsRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<DeleteMailboxSettingsResponse>;
+  /** Returns the tenant's signature rule (the default rule when none was set). */
+  getSignatureRule(
+    request: DeepPartial<GetSignatureRuleRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<GetSignatureRuleResponse>;
+  /** Sets (replaces) the tenant's signature rule. */
+  setSignatureRule(
+    request: DeepPartial<SetSignatureRuleRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<SetSignatureRuleResponse>;
 }
 
 function bytesFromBase64(b64: string): Uint8Array {

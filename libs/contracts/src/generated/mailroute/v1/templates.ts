@@ -7,6 +7,7 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Timestamp } from "../../google/protobuf/timestamp";
+import { OutgoingAttachment } from "./email";
 
 /** What a template is for. */
 export enum TemplateKind {
@@ -98,6 +99,29 @@ export interface MessageTemplate {
     | undefined;
   /** Concurrency token (see common.proto). Output only. */
   etag: string;
+  /**
+   * Files sent with every reply or acknowledgement made from it: uploads made with
+   * InteractionRouterService.UploadTemplateAttachment (only upload_id is read on input). Optional,
+   * at most 10; not for SIGNATURE templates.
+   */
+  attachments: TemplateAttachment[];
+}
+
+/**
+ * A file a template attaches, stored once for the tenant (UploadTemplateAttachment) and referenced
+ * by every send made from the template. Allowed types: PDF, PNG, JPEG, GIF, plain text, CSV, and
+ * Word, Excel and PowerPoint documents (docx, xlsx, pptx); binary types must start with their
+ * format's signature.
+ */
+export interface TemplateAttachment {
+  /** Id returned by UploadTemplateAttachment. Required. */
+  uploadId: string;
+  /** File name. Output only. */
+  name: string;
+  /** MIME type. Output only. */
+  contentType: string;
+  /** Size in bytes. Output only. */
+  sizeBytes: number;
 }
 
 /** A template rendered for one interaction. */
@@ -110,6 +134,8 @@ export interface RenderedTemplate {
   html: string;
   /** Text part (empty when the template has none). */
   text: string;
+  /** The template's attachments, ready to put in a reply's content.attachments (source upload_id). */
+  attachments: OutgoingAttachment[];
 }
 
 function createBaseMessageTemplate(): MessageTemplate {
@@ -124,6 +150,7 @@ function createBaseMessageTemplate(): MessageTemplate {
     createdAt: undefined,
     updatedAt: undefined,
     etag: "",
+    attachments: [],
   };
 }
 
@@ -158,6 +185,9 @@ export const MessageTemplate: MessageFns<MessageTemplate> = {
     }
     if (message.etag !== "") {
       writer.uint32(82).string(message.etag);
+    }
+    for (const v of message.attachments) {
+      TemplateAttachment.encode(v!, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -255,6 +285,14 @@ export const MessageTemplate: MessageFns<MessageTemplate> = {
             message.etag = reader.string();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.attachments.push(TemplateAttachment.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -299,6 +337,9 @@ export const MessageTemplate: MessageFns<MessageTemplate> = {
         ? fromJsonTimestamp(object.updated_at)
         : undefined,
       etag: isSet(object.etag) ? globalThis.String(object.etag) : "",
+      attachments: globalThis.Array.isArray(object?.attachments)
+        ? object.attachments.map((e: any) => TemplateAttachment.fromJSON(e))
+        : [],
     };
   },
 
@@ -334,6 +375,9 @@ export const MessageTemplate: MessageFns<MessageTemplate> = {
     if (message.etag !== "") {
       obj.etag = message.etag;
     }
+    if (message.attachments?.length) {
+      obj.attachments = message.attachments.map((e) => TemplateAttachment.toJSON(e));
+    }
     return obj;
   },
 
@@ -352,12 +396,142 @@ export const MessageTemplate: MessageFns<MessageTemplate> = {
     message.createdAt = object.createdAt ?? undefined;
     message.updatedAt = object.updatedAt ?? undefined;
     message.etag = object.etag ?? "";
+    message.attachments = object.attachments?.map((e) => TemplateAttachment.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseTemplateAttachment(): TemplateAttachment {
+  return { uploadId: "", name: "", contentType: "", sizeBytes: 0 };
+}
+
+export const TemplateAttachment: MessageFns<TemplateAttachment> = {
+  encode(message: TemplateAttachment, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.uploadId !== "") {
+      writer.uint32(10).string(message.uploadId);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.contentType !== "") {
+      writer.uint32(26).string(message.contentType);
+    }
+    if (message.sizeBytes !== 0) {
+      writer.uint32(32).int64(message.sizeBytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TemplateAttachment {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTemplateAttachment();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.uploadId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.contentType = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.sizeBytes = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TemplateAttachment {
+    return {
+      uploadId: isSet(object.uploadId)
+        ? globalThis.String(object.uploadId)
+        : isSet(object.upload_id)
+        ? globalThis.String(object.upload_id)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      contentType: isSet(object.contentType)
+        ? globalThis.String(object.contentType)
+        : isSet(object.content_type)
+        ? globalThis.String(object.content_type)
+        : "",
+      sizeBytes: isSet(object.sizeBytes)
+        ? globalThis.Number(object.sizeBytes)
+        : isSet(object.size_bytes)
+        ? globalThis.Number(object.size_bytes)
+        : 0,
+    };
+  },
+
+  toJSON(message: TemplateAttachment): unknown {
+    const obj: any = {};
+    if (message.uploadId !== "") {
+      obj.uploadId = message.uploadId;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.contentType !== "") {
+      obj.contentType = message.contentType;
+    }
+    if (message.sizeBytes !== 0) {
+      obj.sizeBytes = Math.round(message.sizeBytes);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TemplateAttachment>): TemplateAttachment {
+    return TemplateAttachment.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TemplateAttachment>): TemplateAttachment {
+    const message = createBaseTemplateAttachment();
+    message.uploadId = object.uploadId ?? "";
+    message.name = object.name ?? "";
+    message.contentType = object.contentType ?? "";
+    message.sizeBytes = object.sizeBytes ?? 0;
     return message;
   },
 };
 
 function createBaseRenderedTemplate(): RenderedTemplate {
-  return { templateId: "", subject: "", html: "", text: "" };
+  return { templateId: "", subject: "", html: "", text: "", attachments: [] };
 }
 
 export const RenderedTemplate: MessageFns<RenderedTemplate> = {
@@ -373,6 +547,9 @@ export const RenderedTemplate: MessageFns<RenderedTemplate> = {
     }
     if (message.text !== "") {
       writer.uint32(34).string(message.text);
+    }
+    for (const v of message.attachments) {
+      OutgoingAttachment.encode(v!, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -422,6 +599,14 @@ export const RenderedTemplate: MessageFns<RenderedTemplate> = {
             message.text = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.attachments.push(OutgoingAttachment.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -444,6 +629,9 @@ export const RenderedTemplate: MessageFns<RenderedTemplate> = {
       subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
       html: isSet(object.html) ? globalThis.String(object.html) : "",
       text: isSet(object.text) ? globalThis.String(object.text) : "",
+      attachments: globalThis.Array.isArray(object?.attachments)
+        ? object.attachments.map((e: any) => OutgoingAttachment.fromJSON(e))
+        : [],
     };
   },
 
@@ -461,6 +649,9 @@ export const RenderedTemplate: MessageFns<RenderedTemplate> = {
     if (message.text !== "") {
       obj.text = message.text;
     }
+    if (message.attachments?.length) {
+      obj.attachments = message.attachments.map((e) => OutgoingAttachment.toJSON(e));
+    }
     return obj;
   },
 
@@ -473,6 +664,7 @@ export const RenderedTemplate: MessageFns<RenderedTemplate> = {
     message.subject = object.subject ?? "";
     message.html = object.html ?? "";
     message.text = object.text ?? "";
+    message.attachments = object.attachments?.map((e) => OutgoingAttachment.fromPartial(e)) || [];
     return message;
   },
 };
@@ -506,6 +698,17 @@ function fromJsonTimestamp(o: any): Date {
   } else {
     return fromTimestamp(Timestamp.fromJSON(o));
   }
+}
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
 }
 
 function isSet(value: any): boolean {
