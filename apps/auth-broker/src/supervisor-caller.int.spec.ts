@@ -1,14 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { AuthBrokerServiceDefinition, AuthorityCloud, type TenantCredentialsSpec } from '@mailroute/contracts';
-import {
-  createCallerAuthenticator,
-  createEntraTokenVerifier,
-  createLogger,
-  createSecretBox,
-  hashBearerCredential,
-} from '@mailroute/platform';
-import { createSignedInDirectory, randomId, startTestGraphSandbox } from '@mailroute/testing';
-import { createChannel, createClient, Metadata, Status, type Channel, type ClientError } from 'nice-grpc';
+import { createCallerAuthenticator, createLogger, createSecretBox, hashBearerCredential } from '@mailroute/platform';
+import { grpcFailure as failure, randomId, startSupervisorCallers, type SupervisorCallers } from '@mailroute/testing';
+import { Status } from 'nice-grpc';
 import { composeAuthBroker, type ComposedAuthBroker } from './compose';
 import { openEmbeddedStores } from './store/auth-broker.stores';
 
@@ -20,49 +14,21 @@ import { openEmbeddedStores } from './store/auth-broker.stores';
  */
 describe('supervisors on AuthBrokerService with their Entra token', () => {
   const logger = createLogger({ name: 'auth-broker-supervisors', level: 'silent' });
-  const tenantA = randomId('sup-a');
-  const tenantB = randomId('sup-b');
   const keyB = `mrk_${randomId('b')}`;
-  const redirectUri = 'http://127.0.0.1:18081/';
-  let stopSandbox: () => Promise<void>;
+  let callers: SupervisorCallers;
   let broker: ComposedAuthBroker;
   let address = '';
   let spec: (directoryId: string) => TenantCredentialsSpec;
-  const channels: Channel[] = [];
   const tokens = { supervisorA: '', agentA: '', nobodyA: '', supervisorB: '' };
   const directories = { a: '', b: '' };
 
-  const client = (bearer: string) => {
-    const channel = createChannel(address);
-    channels.push(channel);
-    return createClient(AuthBrokerServiceDefinition, channel, {
-      '*': { metadata: Metadata({ authorization: `Bearer ${bearer}` }) },
-    });
-  };
-  const failure = (call: Promise<unknown>) =>
-    call.then(
-      () => {
-        throw new Error('expected the call to fail');
-      },
-      (error: unknown) => error as ClientError,
-    );
+  const client = (bearer: string) => callers.client(AuthBrokerServiceDefinition, address, bearer);
 
   beforeAll(async () => {
-    const { sandbox, endpoints } = await startTestGraphSandbox();
-    stopSandbox = () => sandbox.stop();
-    const clientId = randomUUID();
-    const password = 'sign-in-page-password';
-    const directory = (name: string, users: Record<string, string[]>) =>
-      createSignedInDirectory(endpoints, { name, clientId, redirectUri, password, users });
-    const a = await directory(randomId('dir-a').toLowerCase(), { sam: ['Supervisor'], carol: ['Agent'], erin: [] });
-    const b = await directory(randomId('dir-b').toLowerCase(), { sid: ['Supervisor'] });
-    Object.assign(tokens, {
-      supervisorA: a.idTokens['sam'],
-      agentA: a.idTokens['carol'],
-      nobodyA: a.idTokens['erin'],
-      supervisorB: b.idTokens['sid'],
-    });
-    Object.assign(directories, { a: a.directoryId, b: b.directoryId });
+    callers = await startSupervisorCallers();
+    const { endpoints } = callers;
+    Object.assign(tokens, callers.tokens);
+    Object.assign(directories, { a: callers.directories.a.directoryId, b: callers.directories.b.directoryId });
     spec = (directoryId) => ({
       displayName: 'Mail app',
       directoryId,
@@ -80,30 +46,26 @@ describe('supervisors on AuthBrokerService with their Entra token', () => {
         logger,
         authenticator: createCallerAuthenticator({
           apiKeys: [
-            { id: 'b', tenantId: tenantB, scopes: ['credentials.read', 'credentials.write'], sha256: hashBearerCredential(keyB) },
+            {
+              id: 'b',
+              tenantId: callers.tenantB,
+              scopes: ['credentials.read', 'credentials.write'],
+              sha256: hashBearerCredential(keyB),
+            },
           ],
         }),
-        // As wiring.ts builds it from AUTH_BROKER_SUPERVISOR_DIRECTORIES / _AUDIENCE / _AUTHORITY.
-        supervisorVerifier: createEntraTokenVerifier({
-          directories: new Map([
-            [a.directoryId, tenantA],
-            [b.directoryId, tenantB],
-          ]),
-          audience: [clientId],
-          authority: endpoints.baseUrl,
-        }),
+        supervisorVerifier: callers.supervisorVerifier,
       },
       { allowedCloudOrigins: [new URL(endpoints.baseUrl).origin] },
     );
     address = `127.0.0.1:${await broker.server.listen('127.0.0.1', 0)}`;
-    await client(keyB).createTenantCredentials({ credentialsId: 'b-app', spec: spec(b.directoryId) });
+    await client(keyB).createTenantCredentials({ credentialsId: 'b-app', spec: spec(directories.b) });
   });
 
   afterAll(async () => {
-    channels.forEach((channel) => channel.close());
     await broker?.server.shutdown(1_000);
     await broker?.stop();
-    await stopSandbox?.();
+    await callers?.stop();
   });
 
   it("lets a Supervisor of tenant A create, list and update tenant A's credentials", async () => {

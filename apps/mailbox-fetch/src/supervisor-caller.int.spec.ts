@@ -1,9 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import { MailboxFetchServiceDefinition } from '@mailroute/contracts';
 import { InProcessEventBus } from '@mailroute/messaging';
-import { createEntraTokenVerifier, createLogger, hashBearerCredential } from '@mailroute/platform';
-import { createSandboxTokenProvider, createSignedInDirectory, randomId, startTestGraphSandbox } from '@mailroute/testing';
-import { createChannel, createClient, Metadata, Status, type Channel, type ClientError } from 'nice-grpc';
+import { createLogger, hashBearerCredential } from '@mailroute/platform';
+import {
+  createSandboxTokenProvider,
+  grpcFailure as failure,
+  randomId,
+  startSupervisorCallers,
+  type SupervisorCallers,
+} from '@mailroute/testing';
+import { Status } from 'nice-grpc';
 import { composeMailboxFetch, type ComposedMailboxFetch } from './compose';
 import { openEmbeddedStores } from './store/mailbox-fetch.stores';
 
@@ -15,79 +20,46 @@ import { openEmbeddedStores } from './store/mailbox-fetch.stores';
  */
 describe('supervisors on MailboxFetchService with their Entra token', () => {
   const logger = createLogger({ name: 'mailbox-fetch-supervisors', level: 'silent' });
-  const tenantA = randomId('sup-a');
-  const tenantB = randomId('sup-b');
   const keyB = `mrk_${randomId('b')}`;
-  const redirectUri = 'http://127.0.0.1:18081/';
-  let stopSandbox: () => Promise<void>;
+  let callers: SupervisorCallers;
   let service: ComposedMailboxFetch;
   let address = '';
-  const channels: Channel[] = [];
   const tokens = { supervisorA: '', agentA: '', nobodyA: '', supervisorB: '' };
   const domains = { a: '', b: '' };
 
-  const client = (bearer: string) => {
-    const channel = createChannel(address);
-    channels.push(channel);
-    return createClient(MailboxFetchServiceDefinition, channel, {
-      '*': { metadata: Metadata({ authorization: `Bearer ${bearer}` }) },
-    });
-  };
-  const failure = (call: Promise<unknown>) =>
-    call.then(
-      () => {
-        throw new Error('expected the call to fail');
-      },
-      (error: unknown) => error as ClientError,
-    );
+  const client = (bearer: string) => callers.client(MailboxFetchServiceDefinition, address, bearer);
 
   beforeAll(async () => {
-    const { sandbox, endpoints } = await startTestGraphSandbox();
-    stopSandbox = () => sandbox.stop();
-    const clientId = randomUUID();
-    const password = 'sign-in-page-password';
-    const directory = (name: string, users: Record<string, string[]>) =>
-      createSignedInDirectory(endpoints, { name, clientId, redirectUri, password, users });
-    const a = await directory(randomId('dir-a').toLowerCase(), { sam: ['Supervisor'], carol: ['Agent'], erin: [] });
-    const b = await directory(randomId('dir-b').toLowerCase(), { sid: ['Supervisor'] });
-    Object.assign(tokens, {
-      supervisorA: a.idTokens['sam'],
-      agentA: a.idTokens['carol'],
-      nobodyA: a.idTokens['erin'],
-      supervisorB: b.idTokens['sid'],
-    });
-    Object.assign(domains, { a: a.domain, b: b.domain });
+    callers = await startSupervisorCallers();
+    Object.assign(tokens, callers.tokens);
+    Object.assign(domains, { a: callers.directories.a.domain, b: callers.directories.b.domain });
     service = composeMailboxFetch(
       {
         stores: openEmbeddedStores({ path: ':memory:' }),
         bus: new InProcessEventBus(),
-        tokens: createSandboxTokenProvider(endpoints, new Map()),
+        tokens: createSandboxTokenProvider(callers.endpoints, new Map()),
         logger,
-        // As wiring.ts builds it from MAILBOX_FETCH_SUPERVISOR_DIRECTORIES / _AUDIENCE / _AUTHORITY.
-        supervisorVerifier: createEntraTokenVerifier({
-          directories: new Map([
-            [a.directoryId, tenantA],
-            [b.directoryId, tenantB],
-          ]),
-          audience: [clientId],
-          authority: endpoints.baseUrl,
-        }),
+        supervisorVerifier: callers.supervisorVerifier,
       },
       {
         replicaId: 'supervisor-test',
         apiKeys: [
-          { id: 'b', tenantId: tenantB, scopes: ['mailboxes.read', 'mailboxes.write'], sha256: hashBearerCredential(keyB) },
+          {
+            id: 'b',
+            tenantId: callers.tenantB,
+            scopes: ['mailboxes.read', 'mailboxes.write'],
+            sha256: hashBearerCredential(keyB),
+          },
         ],
       },
     );
     address = `127.0.0.1:${await service.server.listen('127.0.0.1', 0)}`;
-    await client(keyB).createMailbox({ mailboxId: 'b-support', mailbox: { address: `sid@${b.domain}` } });
+    await client(keyB).createMailbox({ mailboxId: 'b-support', mailbox: { address: `sid@${domains.b}` } });
   });
 
   afterAll(async () => {
-    channels.forEach((channel) => channel.close());
     await service?.server.shutdown(1_000);
-    await stopSandbox?.();
+    await callers?.stop();
   });
 
   it("lets a Supervisor of tenant A create, list and update tenant A's mailboxes", async () => {

@@ -49,3 +49,4 @@ export {
   type SpaSignInOptions,
   type SpaTokens,
 } from './spa-sign-in';
+export { grpcFailure, startSupervisorCallers, type SupervisorCallers } from './supervisor-callers';
