@@ -4,8 +4,12 @@ import { createChannel, createClient, Metadata, type Channel } from 'nice-grpc';
 import { createChannel as createWebChannel, createClient as createWebClient, ClientError, Status } from 'nice-grpc-web';
 import {
   AgentDesktopServiceDefinition,
+  AttachmentKind,
   ConnectRequest,
+  DownloadAttachmentRequest,
+  DownloadAttachmentResponse,
   ConnectResponse,
+  GetInteractionAttachmentRequest,
   GetInteractionRequest,
   GetMyInteractionRequest,
   InboundEmail,
@@ -17,6 +21,7 @@ import {
 } from '@mailroute/contracts';
 import { demoProfile, type GraphSandbox, type GraphSandboxEndpoints } from '@mailroute/graph-sandbox';
 import { eventKey, events, KafkaEventBus, toEventMessage } from '@mailroute/messaging';
+import { inboundAttachmentBlobKey, MongoBlobStore, MongoStore } from '@mailroute/persistence';
 import { hashBearerCredential } from '@mailroute/platform';
 import {
   launchChromium,
@@ -60,6 +65,8 @@ describe('web gateway in front of a running interaction-router', () => {
   let page: Page;
   let pageConsole: string[] = [];
   let token = '';
+  let supervisorToken = '';
+  const routerDatabase = randomId('gateway-router');
   const channels: Channel[] = [];
   const admin = (key: string): InteractionRouterServiceClient => {
     const channel = createChannel(routerAddress);
@@ -75,7 +82,7 @@ describe('web gateway in front of a running interaction-router', () => {
       b64(message),
       bearer,
     ] as const);
-  const publishInbound = async (tenantId: string, interactionId: string) => {
+  const publishInbound = async (tenantId: string, interactionId: string, attachments: InboundMessage['attachments'] = []) => {
     const event = InboundEmail.fromPartial({
       eventId: randomUUID(),
       tenantId,
@@ -89,6 +96,7 @@ describe('web gateway in front of a running interaction-router', () => {
         conversationId: `conv-${interactionId}`,
         graphMessageId: `g-${interactionId}`,
         internetMessageId: `<${interactionId}@customer.example>`,
+        attachments,
       }),
     });
     await bus?.publish(events.inboundEmail.topic, [toEventMessage('inboundEmail', eventKey(tenantId, 'support'), event)]);
@@ -99,13 +107,20 @@ describe('web gateway in front of a running interaction-router', () => {
     ({ sandbox, endpoints } = await startTestGraphSandbox({ profile: 'demo', deviceCodeIntervalSeconds: 1 }));
     await endpoints.admin.createMailbox(demoProfile.tenantId, { userPrincipalName: upn, displayName: 'Gateway Agent' });
     token = await signInWithDeviceCode(endpoints, endpoints.admin, demoProfile.tenantId, demoProfile.desktopClientId, upn);
+    supervisorToken = await signInWithDeviceCode(
+      endpoints,
+      endpoints.admin,
+      demoProfile.tenantId,
+      demoProfile.desktopClientId,
+      demoProfile.consoleUsers.supervisor,
+    );
     kafka = await kafkaStarting;
     router = startServiceProcess('apps/interaction-router/src/main.ts', {
       GRPC_PORT: '0',
       LOG_LEVEL: 'info',
       NODE_EXTRA_CA_CERTS: endpoints.caCertPath,
       ROUTER_MONGODB_URL: testInfra().mongoUrl,
-      ROUTER_MONGODB_DATABASE: randomId('gateway-router'),
+      ROUTER_MONGODB_DATABASE: routerDatabase,
       ROUTER_KAFKA_BROKERS: kafka.brokers,
       ROUTER_API_KEYS: [
         `wm-a:${tenantA}:routing.read+routing.write:${hashBearerCredential(keyA)}`,
@@ -309,6 +324,83 @@ describe('web gateway in front of a running interaction-router', () => {
       ),
     );
     expect(asOwner.code).toBe(Status.OK);
+  });
+
+  it("keeps attachments apart: tenant A's agent and supervisor cannot fetch tenant B's attachment; a missing id is INVALID_ARGUMENT naming the field", async () => {
+    const interactionId = randomId('gw-attachment-b');
+    const graphMessageId = `g-${interactionId}`;
+    const attachmentId = `att-${randomUUID()}`;
+    const content = Buffer.from('tenant B only');
+    // mailbox-fetch's part: the content stored under the tenant's key in the router's GridFS bucket.
+    const store = await MongoStore.connect({ url: testInfra().mongoUrl, database: routerDatabase, appName: 'web-gateway-test' });
+    const stored = await new MongoBlobStore(store, 'attachments')
+      .put(inboundAttachmentBlobKey(tenantB, graphMessageId, attachmentId), content, {
+        name: 'contract.pdf',
+        contentType: 'application/pdf',
+      })
+      .finally(() => store.close());
+    await publishInbound(tenantB, interactionId, [
+      {
+        attachmentId,
+        name: 'contract.pdf',
+        contentType: 'application/pdf',
+        sizeBytes: content.length,
+        kind: AttachmentKind.ATTACHMENT_KIND_FILE,
+        isInline: false,
+        contentId: '',
+        contentStored: true,
+        contentSha256: stored.sha256,
+      },
+    ]);
+    await waitFor(
+      () =>
+        admin(keyB)
+          .getInteraction({ interactionId })
+          .then(
+            () => true,
+            () => undefined,
+          ),
+      { timeoutMs: 120_000, description: "tenant B's interaction stored" },
+    );
+    const ref = { interactionId, graphMessageId, attachmentId };
+    const asSupervisor = (bearer: string, request = ref) =>
+      unary(
+        '/mailroute.v1.InteractionRouterService/GetInteractionAttachment',
+        GetInteractionAttachmentRequest.encode(request).finish(),
+        bearer,
+      ).then(readCall);
+
+    const asAgentA = readCall(
+      await unary('/mailroute.v1.AgentDesktopService/DownloadAttachment', DownloadAttachmentRequest.encode(ref).finish(), token),
+    );
+    expect([Status.NOT_FOUND, Status.PERMISSION_DENIED]).toContain(asAgentA.code);
+    expect(asAgentA.messages).toHaveLength(0);
+    for (const bearer of [supervisorToken, keyA]) {
+      const refused = await asSupervisor(bearer);
+      expect([Status.NOT_FOUND, Status.PERMISSION_DENIED]).toContain(refused.code);
+      expect(refused.messages).toHaveLength(0);
+    }
+    // Tenant B's key does get it through the same route: the refusals above are the tenant wall, not a broken route.
+    const asOwner = await asSupervisor(keyB);
+    expect(asOwner.code).toBe(Status.OK);
+    const parts = asOwner.messages.map((bytes) => DownloadAttachmentResponse.decode(bytes).part);
+    expect(parts[0]).toMatchObject({ $case: 'info', value: { name: 'contract.pdf', contentSha256: stored.sha256 } });
+    expect(Buffer.concat(parts.flatMap((part) => (part?.$case === 'chunk' ? [part.value] : []))).toString()).toBe(
+      'tenant B only',
+    );
+
+    const missing = await asSupervisor(keyB, { ...ref, attachmentId: '' });
+    expect(missing.code).toBe(Status.INVALID_ARGUMENT);
+    expect(missing.message).toContain('attachment_id');
+    const agentMissing = readCall(
+      await unary(
+        '/mailroute.v1.AgentDesktopService/DownloadAttachment',
+        DownloadAttachmentRequest.encode({ ...ref, interactionId: '' }).finish(),
+        token,
+      ),
+    );
+    expect(agentMissing.code).toBe(Status.INVALID_ARGUMENT);
+    expect(agentMissing.message).toContain('interaction_id');
   });
 
   it('refuses an upload over its limit before reading it, and forwards one within it to the router', async () => {
