@@ -7,6 +7,8 @@ import { interactionCommands } from './commands/interaction.command';
 import { mailboxCommands } from './commands/mailbox.command';
 import { routingCommands } from './commands/routing.command';
 import { templateCommands } from './commands/template.command';
+import { acknowledgementCommands } from './commands/acknowledgement.command';
+import { signatureCommands } from './commands/signature.command';
 import { describeFailure, exitCodes, UsageError } from './errors';
 import { resolveSettings } from './settings';
 
@@ -17,6 +19,8 @@ export const commands: readonly Command[] = [
   ...routingCommands,
   ...calendarCommands,
   ...templateCommands,
+  ...acknowledgementCommands,
+  ...signatureCommands,
   ...agentDesktopCommands,
   ...interactionCommands,
 ];

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,9 +14,11 @@ import {
   type InteractionRouterServiceClient,
   type OutboundThreadMessage,
 } from '@mailroute/contracts';
+import { createGraphMailClient } from '@mailroute/graph-mail';
 import type { GraphSandbox, GraphSandboxEndpoints, SentRecord } from '@mailroute/graph-sandbox';
 import {
   createSandboxMailTenant,
+  createSandboxTokenProvider,
   freePort,
   randomId,
   startDedicatedKafka,
@@ -376,5 +379,76 @@ describe('automatic acknowledgements through the running services', () => {
       expect(await outboundOf(receiver, received.interactionId)).toEqual([]);
       expect(await sentTo(sender, receiver.address)).toHaveLength(1);
     }
+  });
+
+  it("a mailbox's acknowledgement sends its template's attachment byte for byte; the reference shows on the interaction and finds it", async () => {
+    const [tenant] = tenants;
+    if (!tenant) throw new Error('no tenant');
+    // The queue's own acknowledgement off: the mailbox's settings decide.
+    await tenant.admin.updateQueue({
+      queueId: 'support',
+      queue: { acknowledgement: { enabled: false, templateId: '', outOfHoursTemplateId: '', referencePrefix: '' } },
+      updateMask: ['acknowledgement'],
+      etag: '',
+    });
+    const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(200_000)]);
+    const { upload } = await tenant.admin.uploadTemplateAttachment(
+      (async function* () {
+        yield {
+          part: { $case: 'metadata' as const, value: { name: 'terms.pdf', contentType: '', sizeBytes: pdf.length, sha256: '' } },
+        };
+        yield { part: { $case: 'chunk' as const, value: pdf } };
+      })(),
+    );
+    await tenant.admin.createTemplate({
+      templateId: 'ack-docs',
+      template: {
+        displayName: 'We got it (with our terms)',
+        kind: TemplateKind.TEMPLATE_KIND_ACKNOWLEDGEMENT,
+        text: 'Thank you, {{customer_name}}. Our reference: {{interaction_reference}}. Our terms are attached.',
+        attachments: [{ uploadId: upload?.uploadId ?? '' }],
+      } as never,
+    });
+    await tenant.admin.createMailboxSettings({
+      mailboxId: 'support',
+      settings: {
+        acknowledgement: { enabled: true, templateId: 'ack-docs', outOfHoursTemplateId: '', referencePrefix: 'DOCS' },
+      } as never,
+    });
+    const customer = `${randomId('docs')}@outside.example`;
+    const tag = randomId('terms');
+    await endpoints.admin.deliver(tenant.sandbox.directoryId, tenant.address, {
+      from: { address: customer, name: 'Dora' },
+      subject: `Your terms ${tag}`,
+      body: 'Please send your terms.',
+    });
+    const interaction = await queuedInteraction(tenant, tag);
+    expect(interaction.reference).toMatch(/^DOCS-[1-9]\d*$/);
+    const found = await tenant.admin.searchInteractions({
+      page: { pageSize: 10, pageToken: '' },
+      filter: { reference: `[#${interaction.reference.toLowerCase()}]` } as never,
+      order: InteractionOrder.INTERACTION_ORDER_UNSPECIFIED,
+    });
+    expect(found.interactions.map((i) => i.interactionId)).toEqual([interaction.interactionId]);
+
+    const sent = await waitFor(async () => (await sentTo(tenant, customer))[0], slow);
+    expect(sent.subject).toContain(`[#${interaction.reference}]`);
+    expect(sent.body.content).toContain(`Our reference: ${interaction.reference}.`);
+    expect(sent.attachments).toEqual([{ name: 'terms.pdf', contentType: 'application/pdf', size: expect.any(Number) }]);
+    // Read back through Graph from the mailbox's Sent Items.
+    const copy = await waitFor(
+      async () =>
+        (await endpoints.admin.folderMessages(tenant.sandbox.directoryId, tenant.address, 'sentitems')).value.find((message) =>
+          message.subject.includes(`[#${interaction.reference}]`),
+        ),
+      slow,
+    );
+    const mailbox = createGraphMailClient({
+      tokens: createSandboxTokenProvider(endpoints, new Map([[tenant.id, tenant.sandbox]])),
+    }).mailbox({ tenantId: tenant.id, address: tenant.address, principal: { kind: 'app-only', credentialsId: 'default' } });
+    const [attachment, ...others] = await mailbox.listAttachments(copy.id);
+    expect(others).toEqual([]);
+    const content = await mailbox.getAttachmentContent(copy.id, attachment?.id ?? '');
+    expect(Buffer.from(content).equals(pdf)).toBe(true);
   });
 });

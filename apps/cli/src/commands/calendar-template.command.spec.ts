@@ -2,6 +2,7 @@ import { commands } from '../cli';
 import { parseCommandLine } from '../command';
 import { UsageError } from '../errors';
 import { parseExceptions, parseHolidays, parseWeeklyHours } from './calendar.command';
+import { formatSignatureRule, parseSignatureRule } from './signature.command';
 import { parseTemplateValues } from './template.command';
 
 describe('calendar command values', () => {
@@ -82,5 +83,16 @@ describe('template command values', () => {
       'template',
       'create',
     ]);
+  });
+});
+
+describe('signature rule command values', () => {
+  it('reads one part per argument, sources separated by | or comma, and shows the rule the same way', () => {
+    const rule = parseSignatureRule(['agent', 'queue|mailbox']);
+    expect(rule.parts).toEqual([{ sources: [1] }, { sources: [2, 3] }]);
+    expect(formatSignatureRule(rule)).toBe('agent, then queue|mailbox');
+    expect(parseSignatureRule(['mailbox,agent']).parts).toEqual([{ sources: [3, 1] }]);
+    expect(formatSignatureRule(parseSignatureRule([]))).toBe('no signatures');
+    expect(() => parseSignatureRule(['robot'])).toThrow(UsageError);
   });
 });

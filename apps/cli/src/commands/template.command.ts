@@ -6,6 +6,7 @@ import {
   ListTemplatesResponse,
   PreviewTemplateResponse,
   TemplateKind,
+  UploadTemplateAttachmentResponse,
   type MessageTemplate,
 } from '@mailroute/contracts';
 import { list, requireStr, str, type Command, type CommandContext } from '../command';
@@ -40,6 +41,7 @@ function describeTemplate(template: MessageTemplate | undefined): string {
     ['subject', template.subject],
     ['html', template.html ? `${template.html.length} characters` : 'none'],
     ['text', template.text],
+    ['attachments', template.attachments.map((a) => `${a.name} (${a.uploadId}, ${a.sizeBytes} bytes)`).join(', ') || 'none'],
     ['etag', template.etag],
   ]);
 }
@@ -80,6 +82,12 @@ export const templateCommands: Command[] = [
       'html-file': { type: 'string', value: '<file>', description: 'HTML part from a file' },
       text: { type: 'string', value: '<text>', description: 'text part (required without HTML)' },
       'text-file': { type: 'string', value: '<file>', description: 'text part from a file' },
+      attach: {
+        type: 'string',
+        multiple: true,
+        value: '<upload-id>',
+        description: 'a file from `template attachment upload`, sent with every reply from it (repeatable)',
+      },
     },
     details:
       'Mustache without logic: {{customer_name}}, {{customer_address}}, {{agent_name}}, {{queue_name}}, {{interaction_reference}}, {{mailbox_address}}, {{subject}}; values are escaped in HTML.',
@@ -98,6 +106,7 @@ export const templateCommands: Command[] = [
           subject: str(values, 'subject') ?? '',
           html: (await part(context, 'html')) ?? '',
           text: (await part(context, 'text')) ?? '',
+          attachments: list(values, 'attach').map((uploadId) => ({ uploadId, name: '', contentType: '', sizeBytes: 0 })),
           etag: '',
         },
       });
@@ -149,6 +158,50 @@ export const templateCommands: Command[] = [
       const templateId = context.positionals[0] ?? '';
       await context.clients.router().deleteTemplate({ templateId, etag: '' });
       context.print({ deleted: templateId }, () => `template ${templateId} deleted`);
+    },
+  },
+  {
+    path: ['template', 'attachment', 'upload'],
+    summary: 'store a file templates can attach (at most 10 MiB; PDF, images, text, CSV, docx/xlsx/pptx)',
+    args: ['<file>'],
+    options: {
+      name: { type: 'string', value: '<file-name>', description: "name shown to customers (default the file's)" },
+      'content-type': { type: 'string', value: '<type>', description: "MIME type (default from the name's extension)" },
+    },
+    details: 'Prints the upload id to list with `template create --attach`. The file is stored once and kept until deleted.',
+    async run(context) {
+      const file = path.resolve(context.io.env['INIT_CWD'] ?? process.cwd(), context.positionals[0] ?? '');
+      const content = await readFile(file).catch((error: unknown) => {
+        throw new CliError(`cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+      });
+      const name = str(context.values, 'name') ?? path.basename(file);
+      const contentType = str(context.values, 'content-type') ?? '';
+      const response = await context.clients.router().uploadTemplateAttachment(
+        (async function* () {
+          yield { part: { $case: 'metadata' as const, value: { name, contentType, sizeBytes: content.length, sha256: '' } } };
+          for (let at = 0; at < content.length; at += 1_048_576)
+            yield { part: { $case: 'chunk' as const, value: content.subarray(at, at + 1_048_576) } };
+        })(),
+      );
+      const upload = response.upload;
+      context.print(UploadTemplateAttachmentResponse.toJSON(response), () =>
+        keyValues([
+          ['upload', upload?.uploadId],
+          ['name', upload?.name],
+          ['type', upload?.contentType],
+          ['size', upload?.sizeBytes],
+        ]),
+      );
+    },
+  },
+  {
+    path: ['template', 'attachment', 'delete'],
+    summary: 'delete a template attachment (refused while a template lists it)',
+    args: ['<upload-id>'],
+    async run(context) {
+      const uploadId = context.positionals[0] ?? '';
+      await context.clients.router().deleteTemplateAttachment({ uploadId });
+      context.print({ deleted: uploadId }, () => `template attachment ${uploadId} deleted`);
     },
   },
   {
