@@ -103,6 +103,7 @@ export function composeMailboxFetch(adapters: MailboxFetchAdapters, settings: Ma
     stores: adapters.stores,
     graph,
     runtime: core.runtime,
+    wakeUps: core.wakeUps,
     logger,
     clock: Date.now,
     settings: settings.push ?? {},
@@ -125,10 +126,12 @@ export function composeMailboxFetch(adapters: MailboxFetchAdapters, settings: Ma
         logger.error({ err: error }, 'mailbox-fetch: moving stored attachment content to the blob store failed'),
       );
       core.runtime.start();
+      await core.wakeUps.start();
       await push.start();
     },
     stop: async () => {
       await push.stop();
+      await core.wakeUps.stop();
       await core.runtime.stop();
     },
   };

@@ -18,7 +18,9 @@ import { listAll, type MailboxFetchStores } from './store/mailbox-fetch.stores';
 import { MailboxLeases, type LeaseDocument } from './sync/mailbox-lease';
 import { checkMoveTarget } from './mailboxes/move-target';
 import { createMailboxSync, targetOf, type MailboxSyncDeps } from './sync/mailbox-sync';
+import { toMailboxIntake } from './push/intake-mode';
 import { describeSyncFailure } from './sync/sync-failure';
+import { createMailboxWakeUps } from './sync/mailbox-wake-ups';
 import { SyncCursorStore } from './sync/sync-cursor.store';
 import { createSyncRuntime, defaultSyncRuntimeOptions, initialStatus, type SyncRuntimeOptions } from './sync/sync-runtime';
 
@@ -91,6 +93,14 @@ export function createMailboxFetchCore(deps: MailboxFetchCoreDeps) {
     replicaId: deps.replicaId,
     options: runtimeOptions,
   });
+  const wakeUps = createMailboxWakeUps({
+    runtime,
+    stores,
+    bus: deps.bus,
+    replicaId: deps.replicaId,
+    logger: deps.logger,
+    clock,
+  });
 
   async function load(tenantId: string, mailboxId: string): Promise<MailboxRecord> {
     const record = await stores.mailboxes.get(mailboxKey(tenantId, readMailboxId(mailboxId)));
@@ -134,6 +144,7 @@ export function createMailboxFetchCore(deps: MailboxFetchCoreDeps) {
       lastFullResyncAt: date(status.lastFullResyncAt),
       leaseOwner: leaseLive ? head.owner : '',
       leaseExpiresAt: leaseLive ? new Date(head.expiresAt) : undefined,
+      intake: record.enabled ? toMailboxIntake(status.intake) : undefined,
     };
   }
 
@@ -168,6 +179,8 @@ export function createMailboxFetchCore(deps: MailboxFetchCoreDeps) {
 
   return {
     runtime,
+    /** Wake-ups that reach a mailbox's owner wherever they land (start it beside the runtime). */
+    wakeUps,
     stores,
     graph: deps.graph,
 
@@ -283,10 +296,8 @@ export function createMailboxFetchCore(deps: MailboxFetchCoreDeps) {
     async syncNow(tenantId: string, mailboxId: string, fullResync: boolean): Promise<MailboxSyncStatus> {
       const record = await load(tenantId, mailboxId);
       if (!record.enabled) throw new FailedPreconditionError(`mailbox ${mailboxId} is disabled`);
-      const key = mailboxKey(tenantId, record.mailboxId);
       const now = clock();
-      await stores.syncRequests.put(key, { requestedAt: now, fullResync });
-      runtime.wake(key, fullResync);
+      await wakeUps.request(mailboxKey(tenantId, record.mailboxId), fullResync);
       return { ...(await statusOf(record)), nextSyncAt: new Date(now) };
     },
 

@@ -1,5 +1,12 @@
 import type { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
-import { AlertEvent, InboundEmail, InteractionStateChanged, OutboundRequest, OutboundResult } from '@mailroute/contracts';
+import {
+  AlertEvent,
+  InboundEmail,
+  InteractionStateChanged,
+  MailboxWakeUp,
+  OutboundRequest,
+  OutboundResult,
+} from '@mailroute/contracts';
 import { ValidationError } from '@mailroute/platform';
 import type { DeliveredMessage, OutgoingMessage } from './ports/event-bus.port';
 
@@ -62,6 +69,12 @@ export const events = {
     partitions: topicPartitions,
     type: 'mailroute.v1.AlertEvent',
     codec: AlertEvent,
+  },
+  mailboxWakeUp: {
+    topic: 'mailroute.mailbox-wake-up.v1',
+    partitions: topicPartitions,
+    type: 'mailroute.v1.MailboxWakeUp',
+    codec: MailboxWakeUp,
   },
 } as const;
 

@@ -9,12 +9,15 @@ import {
   ListMailboxesResponse,
   ListSyncStatusesResponse,
   MailboxAccessMode,
+  MailboxIntakeMode,
   MailboxKind,
+  MailboxPollingReason,
   MailboxSyncState,
   PostProcessingAction,
   SyncNowResponse,
   type FolderRef,
   type Mailbox,
+  type MailboxIntake,
   type MailboxSyncStatus,
 } from '@mailroute/contracts';
 import { flag, str, type Command, type CommandContext } from '../command';
@@ -38,11 +41,21 @@ function folderLabel(folder: FolderRef | undefined): string {
 
 const state = (value: number) => enumLabel(MailboxSyncState, 'MAILBOX_SYNC_STATE', value);
 
+/** `push (subscription until …)` or `polling: <reason> — <detail>`. */
+function intakeView(intake: MailboxIntake | undefined): string | undefined {
+  if (!intake || intake.mode === MailboxIntakeMode.MAILBOX_INTAKE_MODE_UNSPECIFIED) return undefined;
+  if (intake.mode === MailboxIntakeMode.MAILBOX_INTAKE_MODE_PUSH)
+    return `push (subscription until ${formatTime(intake.subscriptionExpiresAt) || 'unknown'})`;
+  const reason = enumLabel(MailboxPollingReason, 'MAILBOX_POLLING_REASON', intake.pollingReason);
+  return `polling: ${reason}${intake.detail ? ` — ${intake.detail}` : ''}`;
+}
+
 function statusView(status: MailboxSyncStatus | undefined): string {
   if (!status) return 'no sync status yet';
   const lines = keyValues([
     ['mailbox', status.mailboxId],
     ['state', state(status.state)],
+    ['intake', intakeView(status.intake)],
     ['last sync started', formatTime(status.lastSyncStartedAt)],
     ['last complete sync', formatTime(status.lastSuccessfulSyncAt)],
     ['lag', formatDuration(status.lag)],
@@ -232,11 +245,12 @@ export const mailboxCommands: Command[] = [
       });
       context.print(ListMailboxesResponse.toJSON(response), () =>
         table(
-          ['ID', 'ADDRESS', 'STATE', 'LAG', 'INGESTED', 'DEFAULT QUEUE'],
+          ['ID', 'ADDRESS', 'STATE', 'INTAKE', 'LAG', 'INGESTED', 'DEFAULT QUEUE'],
           response.mailboxes.map((m) => [
             m.mailboxId,
             m.address,
             m.syncStatus ? state(m.syncStatus.state) : '',
+            m.syncStatus?.intake?.mode ? enumLabel(MailboxIntakeMode, 'MAILBOX_INTAKE_MODE', m.syncStatus.intake.mode) : '',
             formatDuration(m.syncStatus?.lag),
             m.syncStatus?.messagesIngestedTotal ?? 0,
             m.defaultQueueId,

@@ -1,7 +1,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Mailbox, type InboundEmail } from '@mailroute/contracts';
+import { Mailbox, MailboxIntakeMode, MailboxPollingReason, type InboundEmail } from '@mailroute/contracts';
 import { createGraphMailClient, createMailboxLimiter, type GraphMailClient } from '@mailroute/graph-mail';
 import { events, fromEventMessage, KafkaEventBus, type Subscription } from '@mailroute/messaging';
 import { createLogger, createSecretBox } from '@mailroute/platform';
@@ -65,6 +65,7 @@ describe('mailbox-fetch push intake (graph sandbox, Kafka, FerretDB)', () => {
   afterAll(async () => {
     for (const { core, push, stores } of replicas) {
       await push.stop().catch(() => undefined);
+      await core.wakeUps.stop().catch(() => undefined);
       await core.runtime.stop().catch(() => undefined);
       await stores.close().catch(() => undefined);
     }
@@ -77,7 +78,16 @@ describe('mailbox-fetch push intake (graph sandbox, Kafka, FerretDB)', () => {
   async function startReplica(
     database: string,
     replicaId: string,
-    setup: { port: number; publicPort?: number; runtime?: Partial<SyncRuntimeOptions>; push?: Partial<PushOptions> },
+    setup: {
+      port: number;
+      publicPort?: number;
+      runtime?: Partial<SyncRuntimeOptions>;
+      push?: Partial<PushOptions>;
+      /** Create only; the test calls start() (e.g. after creating a mailbox the first scan should find). */
+      deferStart?: boolean;
+      /** false: this replica does not read the Kafka wake-ups (only the stored requests reach it). */
+      wakeUps?: boolean;
+    },
   ) {
     const stores = await openMongoStores({ url: testInfra().mongoUrl, database });
     const core = createMailboxFetchCore({
@@ -92,6 +102,7 @@ describe('mailbox-fetch push intake (graph sandbox, Kafka, FerretDB)', () => {
       stores,
       graph,
       runtime: core.runtime,
+      wakeUps: core.wakeUps,
       logger,
       clock: Date.now,
       settings: {
@@ -107,9 +118,13 @@ describe('mailbox-fetch push intake (graph sandbox, Kafka, FerretDB)', () => {
       },
     });
     replicas.push({ core, push, stores });
-    core.runtime.start();
-    await push.start();
-    return { core, push, stores };
+    const start = async () => {
+      core.runtime.start();
+      if (setup.wakeUps !== false) await core.wakeUps.start();
+      await push.start();
+    };
+    if (!setup.deferStart) await start();
+    return { core, push, stores, start };
   }
 
   async function newMailbox(core: MailboxFetchCore) {
@@ -123,7 +138,7 @@ describe('mailbox-fetch push intake (graph sandbox, Kafka, FerretDB)', () => {
       'support',
       Mailbox.fromPartial({ address, pollInterval: { seconds: 3_600, nanos: 0 } }),
     );
-    return { tenantId, sandbox, address, key: mailboxKey(tenantId, mailbox.mailboxId) };
+    return { tenantId, mailboxId: mailbox.mailboxId, sandbox, address, key: mailboxKey(tenantId, mailbox.mailboxId) };
   }
 
   const eventsOf = (tenantId: string) => received.filter((event) => event.tenantId === tenantId);
@@ -157,6 +172,16 @@ describe('mailbox-fetch push intake (graph sandbox, Kafka, FerretDB)', () => {
     });
     // The safety net is 15 minutes and the mailbox's own interval an hour: only the notification can bring this in.
     expect(core.runtime.statusOf(mailbox.key)?.nextSyncAt ?? 0).toBeGreaterThan(Date.now() + 600_000);
+    // The sync status says push, with a subscription within Graph's 4,230-minute maximum for Outlook messages.
+    const status = await core.getSyncStatus(mailbox.tenantId, mailbox.mailboxId);
+    expect(status.intake).toMatchObject({
+      mode: MailboxIntakeMode.MAILBOX_INTAKE_MODE_PUSH,
+      pollingReason: MailboxPollingReason.MAILBOX_POLLING_REASON_UNSPECIFIED,
+      detail: '',
+    });
+    const expiresIn = (status.intake?.subscriptionExpiresAt?.getTime() ?? 0) - Date.now();
+    expect(expiresIn).toBeGreaterThan(2_000 * 60_000);
+    expect(expiresIn).toBeLessThanOrEqual(4_230 * 60_000);
 
     await deliver(mailbox, 'pushed');
     await ingested(mailbox.tenantId, 'pushed');
@@ -235,22 +260,114 @@ describe('mailbox-fetch push intake (graph sandbox, Kafka, FerretDB)', () => {
     expect(eventsOf(mailbox.tenantId).map((event) => event.message?.subject)).toEqual(['while removed', 'after recreation']);
   });
 
-  it('ingests mail once when the notification reaches a replica that does not own the mailbox', async () => {
+  /**
+   * Two replicas; the subscription's notifications reach the one that does not own the mailbox (as an
+   * ingress may send them anywhere). `owner` sets how the owner hears of it.
+   */
+  async function notificationAtTheOtherReplica(owner: { runtime?: Partial<SyncRuntimeOptions>; wakeUps?: boolean }) {
     const database = randomId('mf-push');
-    const owner = await startReplica(database, 'push-owner', { port: await freePort() });
-    const mailbox = await newMailbox(owner.core);
-    await livePush(owner.core, mailbox.key);
-    const other = await startReplica(database, 'push-other', { port: await freePort() });
+    const first = await startReplica(database, randomId('push-owner'), { port: await freePort(), ...owner, deferStart: true });
+    const mailbox = await newMailbox(first.core);
+    await first.start();
+    await livePush(first.core, mailbox.key);
+    const other = await startReplica(database, randomId('push-other'), { port: await freePort(), runtime: owner.runtime });
     expect(other.core.runtime.owned()).not.toContain(mailbox.key);
-    // The ingress sends this subscription's notifications to the other replica.
+    if (owner.wakeUps !== false)
+      await waitFor(() => first.core.wakeUps.listening(), { timeoutMs: 60_000, description: 'owner reads wake-ups' });
     const [subscription] = await subscriptionsOf(mailbox.sandbox);
-    const otherPort = replicas.at(-1)?.push.port();
-    await fetchPatch(subscription?.id ?? '', `https://127.0.0.1:${otherPort}/graph/notifications`, mailbox);
+    await fetchPatch(subscription?.id ?? '', `https://127.0.0.1:${other.push.port()}/graph/notifications`, mailbox);
 
     await deliver(mailbox, 'via the other replica');
     await ingested(mailbox.tenantId, 'via the other replica');
     expect(other.push.counters?.accepted ?? 0).toBeGreaterThan(0);
     expect(eventsOf(mailbox.tenantId)).toHaveLength(1);
+    return { owner: first, other };
+  }
+
+  it('ingests mail once, woken through Kafka, when the notification reaches a replica that does not own the mailbox', async () => {
+    // Scans 10 minutes apart: the owner's scan, which reads the stored request, cannot be what brings the mail in.
+    const { owner } = await notificationAtTheOtherReplica({ runtime: { leaseTtlMs: 1_200_000, scanIntervalMs: 600_000 } });
+    expect(owner.core.wakeUps.received()).toBeGreaterThan(0);
+  });
+
+  it('falls back to the stored request when the owner does not read the Kafka wake-ups', async () => {
+    const { owner } = await notificationAtTheOtherReplica({ wakeUps: false });
+    expect(owner.core.wakeUps.received()).toBe(0);
+  });
+
+  it('says in the sync status why a mailbox polls: no public URL, or Graph refusing the subscription with its error', async () => {
+    const database = randomId('mf-push');
+    const noUrl = await startReplica(database, 'push-no-url', { port: await freePort(), push: { publicUrl: undefined } });
+    const unlisted = await newMailbox(noUrl.core);
+    await waitFor(async () => (await noUrl.core.getSyncStatus(unlisted.tenantId, unlisted.mailboxId)).intake !== undefined, {
+      timeoutMs: 30_000,
+      description: 'intake decided',
+    });
+    expect((await noUrl.core.getSyncStatus(unlisted.tenantId, unlisted.mailboxId)).intake).toMatchObject({
+      mode: MailboxIntakeMode.MAILBOX_INTAKE_MODE_POLLING,
+      pollingReason: MailboxPollingReason.MAILBOX_POLLING_REASON_NO_PUBLIC_URL,
+      detail: expect.stringContaining('MAILBOX_FETCH_PUSH_PUBLIC_URL'),
+    });
+    await noUrl.push.stop();
+    await noUrl.core.runtime.stop();
+
+    // The public URL leads nowhere: Graph's validation request fails and the subscription is refused.
+    const refused = await startReplica(randomId('mf-push'), 'push-refused', {
+      port: await freePort(),
+      publicPort: await freePort(),
+    });
+    const mailbox = await newMailbox(refused.core);
+    await waitFor(async () => (await refused.core.getSyncStatus(mailbox.tenantId, mailbox.mailboxId)).intake !== undefined, {
+      timeoutMs: 30_000,
+      description: 'intake decided',
+    });
+    expect((await refused.core.getSyncStatus(mailbox.tenantId, mailbox.mailboxId)).intake).toMatchObject({
+      mode: MailboxIntakeMode.MAILBOX_INTAKE_MODE_POLLING,
+      pollingReason: MailboxPollingReason.MAILBOX_POLLING_REASON_SUBSCRIPTION_REFUSED,
+      detail: expect.stringMatching(/^Graph subscription refused: .*must respond with 200 OK/),
+      subscriptionExpiresAt: undefined,
+    });
+    expect(await subscriptionsOf(mailbox.sandbox)).toEqual([]);
+  });
+
+  it('runs a delta round after missed, and reauthorizes a subscription after reauthorizationRequired', async () => {
+    const { core, stores } = await startReplica(randomId('mf-push'), 'push-lifecycle', { port: await freePort() });
+    const mailbox = await newMailbox(core);
+    await livePush(core, mailbox.key);
+    const subscriptionId = (await stores.subscriptions.get(mailbox.key))?.subscriptionId ?? '';
+    // The initial round is over: the next poll is the safety net's, 15 minutes away.
+    await waitFor(() => (core.runtime.statusOf(mailbox.key)?.nextSyncAt ?? 0) > Date.now() + 600_000, {
+      timeoutMs: 30_000,
+      description: 'initial round complete',
+    });
+
+    // A dropped notification, then Graph's `missed`: only the delta round it wakes can bring the mail in.
+    await started.endpoints.subscriptions.addFault({ kind: 'drop', tenantId: mailbox.sandbox.directoryId });
+    await deliver(mailbox, 'missed notification');
+    await waitFor(
+      async () =>
+        (await started.endpoints.subscriptions.deliveries(subscriptionId)).value.some((entry) => entry.outcome === 'dropped'),
+      { timeoutMs: 30_000, description: 'notification dropped' },
+    );
+    await started.endpoints.subscriptions.clearFaults();
+    expect(eventsOf(mailbox.tenantId)).toEqual([]);
+    await started.endpoints.subscriptions.signal(subscriptionId, 'missed');
+    await ingested(mailbox.tenantId, 'missed notification');
+
+    // The sandbox holds the subscription's notifications until the app reauthorizes it, as Graph does.
+    await started.endpoints.subscriptions.signal(subscriptionId, 'reauthorizationRequired');
+    await deliver(mailbox, 'during reauthorization');
+    await ingested(mailbox.tenantId, 'during reauthorization');
+    await waitFor(async () => (await subscriptionsOf(mailbox.sandbox)).every((item) => !item.paused), {
+      timeoutMs: 30_000,
+      description: 'subscription reauthorized',
+    });
+    expect((await subscriptionsOf(mailbox.sandbox)).map((item) => item.id)).toEqual([subscriptionId]);
+    expect((await stores.subscriptions.get(mailbox.key))?.subscriptionId).toBe(subscriptionId);
+    expect(eventsOf(mailbox.tenantId).map((event) => event.message?.subject)).toEqual([
+      'missed notification',
+      'during reauthorization',
+    ]);
   });
 
   /** Points a subscription at another URL, as Graph's PATCH allows (the sandbox validates it again). */

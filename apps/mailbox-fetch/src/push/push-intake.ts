@@ -1,6 +1,7 @@
 import type { GraphMailClient } from '@mailroute/graph-mail';
 import type { Logger, SecretBox } from '@mailroute/platform';
 import type { MailboxFetchStores } from '../store/mailbox-fetch.stores';
+import type { MailboxWakeUps } from '../sync/mailbox-wake-ups';
 import type { SyncRuntime } from '../sync/sync-runtime';
 import { createNotificationEndpoint } from './notification-endpoint';
 import { createNotificationIntake } from './notification-intake';
@@ -25,6 +26,7 @@ export function createPushIntake(deps: {
   stores: MailboxFetchStores;
   graph: GraphMailClient;
   runtime: SyncRuntime;
+  wakeUps: MailboxWakeUps;
   logger: Logger;
   clock: () => number;
   settings: PushSettings;

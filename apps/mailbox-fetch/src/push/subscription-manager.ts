@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { isGraphMailError, type GraphMailClient } from '@mailroute/graph-mail';
 import type { Logger, SecretBox } from '@mailroute/platform';
-import type { IntakeRecord, MailboxRecord } from '../store/mailbox-fetch.records';
+import type { MailboxRecord } from '../store/mailbox-fetch.records';
 import { listAll, type MailboxFetchStores } from '../store/mailbox-fetch.stores';
 import { folderSelector, targetOf } from '../sync/mailbox-sync';
-import { describeSyncFailure } from '../sync/sync-failure';
 import type { SyncRuntime } from '../sync/sync-runtime';
+import { lifecycleIntake, noPublicUrlIntake, refusedIntake } from './intake-mode';
 import type { GraphSubscriptionRecord } from './subscription.records';
 import type { WakeScheduler } from './wake-scheduler';
 
@@ -16,7 +16,11 @@ export interface PushOptions {
    * notifications go to `<url>/notifications`, lifecycle events to `<url>/lifecycle`. Unset: polling only.
    */
   publicUrl?: string | undefined;
-  /** Requested subscription lifetime. Default 10,000 minutes (Graph allows 10,080 for Outlook messages). */
+  /**
+   * Requested subscription lifetime. Default 4,200 minutes: Graph allows 4,230 minutes (under 3 days) for Outlook
+   * messages (https://learn.microsoft.com/graph/change-notifications-overview#subscription-lifetime); a little less
+   * leaves room for clock skew. Renewed at half-life.
+   */
   subscriptionLifetimeMs: number;
   /** How often owned mailboxes' subscriptions are checked (created, renewed, recreated). Default 10 s. */
   checkIntervalMs: number;
@@ -28,16 +32,13 @@ export interface PushOptions {
 
 export function defaultPushOptions(options: Partial<PushOptions> = {}): PushOptions {
   return {
-    subscriptionLifetimeMs: 10_000 * 60_000,
+    subscriptionLifetimeMs: 4_200 * 60_000,
     checkIntervalMs: 10_000,
     wakeDebounceMs: 1_000,
     retryBaseMs: 30_000,
     ...options,
   };
 }
-
-/** Why a mailbox without public URL polls: shown in its sync status. */
-const noPublicUrlReason = 'no public notification URL is configured (MAILBOX_FETCH_PUSH_PUBLIC_URL)';
 
 /** The longest a renewal may be put off: renew once less than half the lifetime is left. */
 const renewAtFraction = 0.5;
@@ -66,7 +67,6 @@ export function createSubscriptionManager(deps: {
   let ticking: Promise<void> | undefined;
   let ticks = 0;
 
-  const polling = (reason: string): IntakeRecord => ({ mode: 'polling', reason });
   const urls = () => {
     const base = (options.publicUrl ?? '').replace(/\/+$/, '');
     return { notificationUrl: `${base}/notifications`, lifecycleNotificationUrl: `${base}/lifecycle` };
@@ -126,7 +126,7 @@ export function createSubscriptionManager(deps: {
       const mailbox = await stores.mailboxes.get(key);
       if (!mailbox?.enabled) return;
       if (!options.publicUrl || !deps.secrets) {
-        await deps.runtime.setIntake(key, polling(noPublicUrlReason));
+        await deps.runtime.setIntake(key, noPublicUrlIntake);
         return;
       }
       const now = clock();
@@ -163,8 +163,7 @@ export function createSubscriptionManager(deps: {
       } catch (error) {
         const failures = (retry?.failures ?? 0) + 1;
         retryAt.set(key, { at: now + Math.min(3_600_000, options.retryBaseMs * 2 ** (failures - 1)), failures });
-        const reason = `Graph subscription not created: ${describeSyncFailure(error, mailbox.address).finding.message}`;
-        await deps.runtime.setIntake(key, polling(reason.slice(0, 500)));
+        await deps.runtime.setIntake(key, refusedIntake(error, mailbox.address));
         logger.warn({ err: error, mailbox: key, failures }, 'mailbox-fetch: Graph subscription failed, polling');
       }
     } finally {
@@ -209,6 +208,7 @@ export function createSubscriptionManager(deps: {
         await stores.subscriptionIndex.delete(record.subscriptionId);
         await stores.subscriptions.delete(key);
       }
+      await deps.runtime.setIntake(key, lifecycleIntake('subscriptionRemoved'));
       deps.waker.wake(key);
       if (deps.runtime.owned().includes(key)) await ensure(key, true);
     },
@@ -220,6 +220,7 @@ export function createSubscriptionManager(deps: {
         await graphOf(record).reauthorizeSubscription(record.subscriptionId);
       } catch (error) {
         logger.warn({ err: error, mailbox: key }, 'mailbox-fetch: reauthorize failed, renewing instead');
+        await deps.runtime.setIntake(key, lifecycleIntake('reauthorizationRequired'));
         await stores.subscriptions.put(key, { ...record, expiresAt: clock() });
         await ensure(key, true);
       }

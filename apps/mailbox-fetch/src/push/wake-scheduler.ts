@@ -1,16 +1,14 @@
 import type { Logger } from '@mailroute/platform';
-import type { MailboxFetchStores } from '../store/mailbox-fetch.stores';
-import type { SyncRuntime } from '../sync/sync-runtime';
+import type { MailboxWakeUps } from '../sync/mailbox-wake-ups';
 
 /**
  * Turns notifications into delta rounds without trusting or multiplying them: the first wake-up of a
  * mailbox starts a round at once; further ones within `debounceMs` coalesce into one round at the end of
  * the window (a round already running is followed by at most one more). A mailbox another replica owns
- * is woken through the store's SyncNow request, which its owner picks up on its next scan.
+ * is woken through the mailbox wake-ups (a Kafka event its owner reads, the stored request as fallback).
  */
 export function createWakeScheduler(deps: {
-  runtime: Pick<SyncRuntime, 'wake'>;
-  stores: Pick<MailboxFetchStores, 'syncRequests'>;
+  wakeUps: Pick<MailboxWakeUps, 'request'>;
   logger: Logger;
   clock: () => number;
   debounceMs: number;
@@ -23,9 +21,8 @@ export function createWakeScheduler(deps: {
     pending.delete(key);
     if (stopped) return;
     lastFired.set(key, deps.clock());
-    if (deps.runtime.wake(key, fullResync)) return;
-    void deps.stores.syncRequests
-      .put(key, { requestedAt: deps.clock(), fullResync })
+    void deps.wakeUps
+      .request(key, fullResync)
       .catch((error: unknown) =>
         deps.logger.warn({ err: error, mailbox: key }, 'mailbox-fetch: wake-up not forwarded to the owner'),
       );

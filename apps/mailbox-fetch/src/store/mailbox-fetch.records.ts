@@ -86,7 +86,9 @@ export interface MailboxStatusRecord {
 /** The intake mode of a mailbox, shown in its sync status. */
 export interface IntakeRecord {
   mode: 'push' | 'polling';
-  /** Why polling (no public notification URL, subscription refused, …); empty in push mode. */
+  /** Why polling (proto MailboxPollingReason); unset in push mode. */
+  pollingReason?: 'no-public-url' | 'subscription-refused' | 'permission' | 'lifecycle' | undefined;
+  /** Why polling, in operator language (Graph's error, the lifecycle event); empty in push mode. */
   reason: string;
   /** When the live subscription expires (push mode). */
   subscriptionExpiresAt?: number | undefined;

@@ -134,3 +134,41 @@ describe("the sync runtime's backoff after failures", () => {
     }
   });
 });
+
+describe('waking a mailbox', () => {
+  const logger = createLogger({ name: 'sync-runtime-wake-spec', level: 'silent' });
+
+  it('runs another round when woken while a round runs (the running round may have read Graph before the change)', async () => {
+    const stores = openEmbeddedStores({ path: ':memory:' });
+    const key = mailboxKey('tenant-a', 'box-0');
+    await stores.mailboxes.insert(key, { ...mailbox(0), pollIntervalMs: 3_600_000 });
+    let turns = 0;
+    let release: (() => void) | undefined;
+    const sync: MailboxSync = {
+      async turn() {
+        turns += 1;
+        // The second round is held until the test has woken the mailbox during it.
+        if (turns === 2) await new Promise<void>((resolve) => (release = resolve));
+        return { complete: true, startedRound: true, phase: 'incremental', ingested: 0, backlog: 0 };
+      },
+      release: () => undefined,
+      pendingPostProcessing: () => 0,
+    };
+    const runtime = createSyncRuntime({ stores, sync, logger, clock: Date.now, replicaId: 'a', options: { scanIntervalMs: 50 } });
+    runtime.start();
+    try {
+      await waitFor(() => turns === 1 && (runtime.statusOf(key)?.nextSyncAt ?? 0) > Date.now() + 60_000, {
+        timeoutMs: 5_000,
+        description: 'first round over, next one an hour away',
+      });
+      expect(runtime.wake(key, false)).toBe(true);
+      await waitFor(() => release !== undefined, { timeoutMs: 5_000, description: 'second round running' });
+      runtime.wake(key, false);
+      release?.();
+      await waitFor(() => turns === 3, { timeoutMs: 5_000, description: 'a third round after the wake-up during the second' });
+    } finally {
+      await runtime.stop();
+      await stores.close();
+    }
+  });
+});

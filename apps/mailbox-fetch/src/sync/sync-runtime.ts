@@ -91,6 +91,8 @@ interface HeldMailbox {
   lost: boolean;
   lastRequestAt: number;
   fullResyncPending: boolean;
+  /** Woken while a turn ran: the turn may have read Graph before the change, so another follows at once. */
+  wokenDuringTurn: boolean;
   roundStartedAt?: number | undefined;
 }
 
@@ -227,6 +229,7 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
             lost: false,
             lastRequestAt: requested.get(key)?.requestedAt ?? 0,
             fullResyncPending: false,
+            wokenDuringTurn: false,
           });
           logger.info({ mailbox: key, epoch: lease.epoch }, 'mailbox-fetch: mailbox acquired');
           pump();
@@ -250,6 +253,7 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
       if (request && request.requestedAt > entry.lastRequestAt) {
         entry.lastRequestAt = request.requestedAt;
         entry.nextSyncAt = Math.min(entry.nextSyncAt, now);
+        if (entry.running) entry.wokenDuringTurn = true;
         if (request.fullResync) entry.fullResyncPending = true;
       }
     }
@@ -285,6 +289,7 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
     const startedAt = clock();
     const fullResync = entry.fullResyncPending;
     entry.fullResyncPending = false;
+    entry.wokenDuringTurn = false;
     const status = entry.status;
     try {
       if (entry.roundStartedAt === undefined) {
@@ -314,7 +319,9 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
         entry.roundStartedAt = undefined;
         status.state = MailboxSyncState.MAILBOX_SYNC_STATE_HEALTHY;
         // A failed post-processing is retried when its backoff ends, not only at the next poll.
-        entry.nextSyncAt = Math.min(now + pollOf(entry), result.postProcessingDueAt ?? Number.POSITIVE_INFINITY);
+        entry.nextSyncAt = entry.wokenDuringTurn
+          ? now
+          : Math.min(now + pollOf(entry), result.postProcessingDueAt ?? Number.POSITIVE_INFINITY);
       } else {
         status.state =
           result.phase === 'initial'
@@ -474,11 +481,20 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
     owned(): string[] {
       return [...held.keys()];
     },
-    /** Wakes a mailbox this replica owns (SyncNow on the owning replica). */
-    wake(key: string, fullResync: boolean): boolean {
+    /**
+     * Wakes a mailbox this replica owns; false when it does not own it. `requestedAt`: the time of a
+     * stored sync request this wake-up stands for — the scan then skips that request, and a wake-up
+     * not newer than the last request acted on is ignored (true: already handled).
+     */
+    wake(key: string, fullResync: boolean, requestedAt?: number): boolean {
       const entry = held.get(key);
       if (!entry) return false;
+      if (requestedAt !== undefined) {
+        if (requestedAt <= entry.lastRequestAt) return true;
+        entry.lastRequestAt = requestedAt;
+      }
       entry.nextSyncAt = clock();
+      if (entry.running) entry.wokenDuringTurn = true;
       if (fullResync) entry.fullResyncPending = true;
       pump();
       return true;

@@ -1,5 +1,13 @@
 // Mailboxes with their sync status and, on request, the access diagnosis (DiagnoseMailboxAccess).
-import { CheckOutcome, DiagnosisResult, MailboxSyncState, type DiagnoseMailboxAccessResponse } from '@mailroute/contracts';
+import {
+  CheckOutcome,
+  DiagnosisResult,
+  MailboxIntakeMode,
+  MailboxPollingReason,
+  MailboxSyncState,
+  type DiagnoseMailboxAccessResponse,
+  type MailboxIntake,
+} from '@mailroute/contracts';
 import { useState } from 'preact/hooks';
 import type { ConsoleClients } from '../api/clients';
 import { toFailure } from '../api/errors';
@@ -20,6 +28,23 @@ function Diagnosis(props: { result: DiagnoseMailboxAccessResponse }) {
           </li>
         ))}
       </ul>
+    </div>
+  );
+}
+
+/** Push (with the subscription's expiry) or polling and why. */
+function IntakeLine(props: { intake: MailboxIntake | undefined }) {
+  const intake = props.intake;
+  if (!intake || intake.mode === MailboxIntakeMode.MAILBOX_INTAKE_MODE_UNSPECIFIED) return null;
+  if (intake.mode === MailboxIntakeMode.MAILBOX_INTAKE_MODE_PUSH)
+    return (
+      <div class="muted small" data-testid="mailbox-intake">
+        Push · subscription until {formatTime(intake.subscriptionExpiresAt)}
+      </div>
+    );
+  return (
+    <div class="muted small" data-testid="mailbox-intake" title={intake.detail}>
+      Polling · {enumLabel(MailboxPollingReason[intake.pollingReason] ?? '', 'MAILBOX_POLLING_REASON_')}
     </div>
   );
 }
@@ -76,6 +101,7 @@ export function MailboxesSection(props: { mailboxClient: ConsoleClients['mailbox
                   <td>
                     {enumLabel(MailboxSyncState[status?.state ?? 0] ?? '', 'MAILBOX_SYNC_STATE_')}
                     {status?.lastError?.message ? <div class="error small">{status.lastError.message}</div> : null}
+                    <IntakeLine intake={status?.intake} />
                   </td>
                   <td class="small">{formatTime(status?.lastSuccessfulSyncAt)}</td>
                   <td class="num">{status?.backlogMessages ?? 0}</td>

@@ -45,7 +45,11 @@ export interface DeliveryRecord {
 
 /** Delivery knobs (sandbox options). */
 export interface SubscriptionSettings {
-  /** Outlook messages: 10,080 minutes (under 7 days) on Learn's subscription page today. */
+  /**
+   * Outlook messages: 4,230 minutes (under 3 days), Microsoft's table "Maximum length of subscription per resource
+   * type" (https://learn.microsoft.com/graph/change-notifications-overview#subscription-lifetime). Some third-party
+   * notes quote 10,080 minutes from a later revision; the stricter figure is the one Microsoft's text gives.
+   */
   maxLifetimeMinutes: number;
   /** Graph gives the subscriber 10 s to echo the validation token. */
   validationTimeoutMs: number;
@@ -60,7 +64,7 @@ export interface SubscriptionSettings {
 }
 
 export const defaultSubscriptionSettings: SubscriptionSettings = {
-  maxLifetimeMinutes: 10_080,
+  maxLifetimeMinutes: 4_230,
   validationTimeoutMs: 10_000,
   notificationTimeoutMs: 3_000,
   notificationMaxAttempts: 5,

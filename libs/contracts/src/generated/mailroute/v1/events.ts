@@ -207,6 +207,34 @@ export interface InboundEmail {
 }
 
 /**
+ * A mailbox's delta sync is asked to run now: a Graph change notification or a SyncNow call
+ * reached a mailbox-fetch replica that does not own the mailbox.
+ *
+ * Topic `mailroute.mailbox-wake-up.v1`, key `<tenant_id>/<mailbox_id>`. Internal to
+ * mailbox-fetch: every replica reads the topic from its end (a consumer group per replica) and
+ * the mailbox's owner (the replica holding its lease) runs a delta round at once. The same request
+ * is also stored as the mailbox's sync request, which the owner reads at its next scan, so a lost
+ * wake-up delays the round by at most the scan interval. Idempotency: (tenant_id, mailbox_id,
+ * occurred_at); a request not newer than the last one the owner acted on is ignored.
+ */
+export interface MailboxWakeUp {
+  /** Unique id of this event, a UUID. Required. */
+  eventId: string;
+  /** The mailroute tenant. Required. */
+  tenantId: string;
+  /** When the round was requested (also the stored sync request's time). Required. */
+  occurredAt?:
+    | Date
+    | undefined;
+  /** The mailbox to sync. Required. */
+  mailboxId: string;
+  /** Re-read the whole folder instead of a delta round. */
+  fullResync: boolean;
+  /** Id of the replica that received the request (for logs). */
+  requestedBy: string;
+}
+
+/**
  * An interaction changed (state, queue, agent, or a message joined it).
  *
  * Topic `mailroute.interaction-state-changed.v1`, key `<tenant_id>/<interaction_id>`.
@@ -664,6 +692,179 @@ export const InboundEmail: MessageFns<InboundEmail> = {
       : undefined;
     message.defaultQueueId = object.defaultQueueId ?? "";
     message.backfill = object.backfill ?? false;
+    return message;
+  },
+};
+
+function createBaseMailboxWakeUp(): MailboxWakeUp {
+  return { eventId: "", tenantId: "", occurredAt: undefined, mailboxId: "", fullResync: false, requestedBy: "" };
+}
+
+export const MailboxWakeUp: MessageFns<MailboxWakeUp> = {
+  encode(message: MailboxWakeUp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.eventId !== "") {
+      writer.uint32(10).string(message.eventId);
+    }
+    if (message.tenantId !== "") {
+      writer.uint32(18).string(message.tenantId);
+    }
+    if (message.occurredAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.occurredAt), writer.uint32(26).fork()).join();
+    }
+    if (message.mailboxId !== "") {
+      writer.uint32(34).string(message.mailboxId);
+    }
+    if (message.fullResync !== false) {
+      writer.uint32(40).bool(message.fullResync);
+    }
+    if (message.requestedBy !== "") {
+      writer.uint32(50).string(message.requestedBy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MailboxWakeUp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMailboxWakeUp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.eventId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.occurredAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.mailboxId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.fullResync = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.requestedBy = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MailboxWakeUp {
+    return {
+      eventId: isSet(object.eventId)
+        ? globalThis.String(object.eventId)
+        : isSet(object.event_id)
+        ? globalThis.String(object.event_id)
+        : "",
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      occurredAt: isSet(object.occurredAt)
+        ? fromJsonTimestamp(object.occurredAt)
+        : isSet(object.occurred_at)
+        ? fromJsonTimestamp(object.occurred_at)
+        : undefined,
+      mailboxId: isSet(object.mailboxId)
+        ? globalThis.String(object.mailboxId)
+        : isSet(object.mailbox_id)
+        ? globalThis.String(object.mailbox_id)
+        : "",
+      fullResync: isSet(object.fullResync)
+        ? globalThis.Boolean(object.fullResync)
+        : isSet(object.full_resync)
+        ? globalThis.Boolean(object.full_resync)
+        : false,
+      requestedBy: isSet(object.requestedBy)
+        ? globalThis.String(object.requestedBy)
+        : isSet(object.requested_by)
+        ? globalThis.String(object.requested_by)
+        : "",
+    };
+  },
+
+  toJSON(message: MailboxWakeUp): unknown {
+    const obj: any = {};
+    if (message.eventId !== "") {
+      obj.eventId = message.eventId;
+    }
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.occurredAt !== undefined) {
+      obj.occurredAt = message.occurredAt.toISOString();
+    }
+    if (message.mailboxId !== "") {
+      obj.mailboxId = message.mailboxId;
+    }
+    if (message.fullResync !== false) {
+      obj.fullResync = message.fullResync;
+    }
+    if (message.requestedBy !== "") {
+      obj.requestedBy = message.requestedBy;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MailboxWakeUp>): MailboxWakeUp {
+    return MailboxWakeUp.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MailboxWakeUp>): MailboxWakeUp {
+    const message = createBaseMailboxWakeUp();
+    message.eventId = object.eventId ?? "";
+    message.tenantId = object.tenantId ?? "";
+    message.occurredAt = object.occurredAt ?? undefined;
+    message.mailboxId = object.mailboxId ?? "";
+    message.fullResync = object.fullResync ?? false;
+    message.requestedBy = object.requestedBy ?? "";
     return message;
   },
 };

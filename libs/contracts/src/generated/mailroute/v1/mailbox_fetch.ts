@@ -303,6 +303,118 @@ export function mailboxSyncStateToJSON(object: MailboxSyncState): string {
   }
 }
 
+/** How a mailbox notices new mail. */
+export enum MailboxIntakeMode {
+  /** MAILBOX_INTAKE_MODE_UNSPECIFIED - Not decided yet. */
+  MAILBOX_INTAKE_MODE_UNSPECIFIED = 0,
+  /**
+   * MAILBOX_INTAKE_MODE_PUSH - A live Graph subscription: a change notification wakes the mailbox's delta sync, and a
+   * safety-net delta round runs every MAILBOX_FETCH_SAFETY_NET_POLL_MS (default 15 minutes).
+   */
+  MAILBOX_INTAKE_MODE_PUSH = 1,
+  /** MAILBOX_INTAKE_MODE_POLLING - Polling alone, at the mailbox's poll interval (see polling_reason). */
+  MAILBOX_INTAKE_MODE_POLLING = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function mailboxIntakeModeFromJSON(object: any): MailboxIntakeMode {
+  switch (object) {
+    case 0:
+    case "MAILBOX_INTAKE_MODE_UNSPECIFIED":
+      return MailboxIntakeMode.MAILBOX_INTAKE_MODE_UNSPECIFIED;
+    case 1:
+    case "MAILBOX_INTAKE_MODE_PUSH":
+      return MailboxIntakeMode.MAILBOX_INTAKE_MODE_PUSH;
+    case 2:
+    case "MAILBOX_INTAKE_MODE_POLLING":
+      return MailboxIntakeMode.MAILBOX_INTAKE_MODE_POLLING;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return MailboxIntakeMode.UNRECOGNIZED;
+  }
+}
+
+export function mailboxIntakeModeToJSON(object: MailboxIntakeMode): string {
+  switch (object) {
+    case MailboxIntakeMode.MAILBOX_INTAKE_MODE_UNSPECIFIED:
+      return "MAILBOX_INTAKE_MODE_UNSPECIFIED";
+    case MailboxIntakeMode.MAILBOX_INTAKE_MODE_PUSH:
+      return "MAILBOX_INTAKE_MODE_PUSH";
+    case MailboxIntakeMode.MAILBOX_INTAKE_MODE_POLLING:
+      return "MAILBOX_INTAKE_MODE_POLLING";
+    case MailboxIntakeMode.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** Why a mailbox polls instead of receiving change notifications. */
+export enum MailboxPollingReason {
+  /** MAILBOX_POLLING_REASON_UNSPECIFIED - Not polling (or not decided yet). */
+  MAILBOX_POLLING_REASON_UNSPECIFIED = 0,
+  /**
+   * MAILBOX_POLLING_REASON_NO_PUBLIC_URL - mailbox-fetch has no public notification URL (MAILBOX_FETCH_PUSH_PUBLIC_URL) or no clientState
+   * key ring (MAILBOX_FETCH_PUSH_CLIENT_STATE_KEYS): nothing Microsoft could post to.
+   */
+  MAILBOX_POLLING_REASON_NO_PUBLIC_URL = 1,
+  /**
+   * MAILBOX_POLLING_REASON_SUBSCRIPTION_REFUSED - Graph refused to create the subscription (the validation request to the notification URL
+   * failed, the endpoint was unreachable, a limit); `detail` has Graph's error. Retried with backoff.
+   */
+  MAILBOX_POLLING_REASON_SUBSCRIPTION_REFUSED = 2,
+  /**
+   * MAILBOX_POLLING_REASON_PERMISSION - The credentials may not subscribe to the mailbox (permission, consent, application access
+   * policy or RBAC scope); `detail` says which. Retried with backoff.
+   */
+  MAILBOX_POLLING_REASON_PERMISSION = 3,
+  /** MAILBOX_POLLING_REASON_LIFECYCLE - Graph removed the subscription or asked for reauthorization, and it is being recreated. */
+  MAILBOX_POLLING_REASON_LIFECYCLE = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function mailboxPollingReasonFromJSON(object: any): MailboxPollingReason {
+  switch (object) {
+    case 0:
+    case "MAILBOX_POLLING_REASON_UNSPECIFIED":
+      return MailboxPollingReason.MAILBOX_POLLING_REASON_UNSPECIFIED;
+    case 1:
+    case "MAILBOX_POLLING_REASON_NO_PUBLIC_URL":
+      return MailboxPollingReason.MAILBOX_POLLING_REASON_NO_PUBLIC_URL;
+    case 2:
+    case "MAILBOX_POLLING_REASON_SUBSCRIPTION_REFUSED":
+      return MailboxPollingReason.MAILBOX_POLLING_REASON_SUBSCRIPTION_REFUSED;
+    case 3:
+    case "MAILBOX_POLLING_REASON_PERMISSION":
+      return MailboxPollingReason.MAILBOX_POLLING_REASON_PERMISSION;
+    case 4:
+    case "MAILBOX_POLLING_REASON_LIFECYCLE":
+      return MailboxPollingReason.MAILBOX_POLLING_REASON_LIFECYCLE;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return MailboxPollingReason.UNRECOGNIZED;
+  }
+}
+
+export function mailboxPollingReasonToJSON(object: MailboxPollingReason): string {
+  switch (object) {
+    case MailboxPollingReason.MAILBOX_POLLING_REASON_UNSPECIFIED:
+      return "MAILBOX_POLLING_REASON_UNSPECIFIED";
+    case MailboxPollingReason.MAILBOX_POLLING_REASON_NO_PUBLIC_URL:
+      return "MAILBOX_POLLING_REASON_NO_PUBLIC_URL";
+    case MailboxPollingReason.MAILBOX_POLLING_REASON_SUBSCRIPTION_REFUSED:
+      return "MAILBOX_POLLING_REASON_SUBSCRIPTION_REFUSED";
+    case MailboxPollingReason.MAILBOX_POLLING_REASON_PERMISSION:
+      return "MAILBOX_POLLING_REASON_PERMISSION";
+    case MailboxPollingReason.MAILBOX_POLLING_REASON_LIFECYCLE:
+      return "MAILBOX_POLLING_REASON_LIFECYCLE";
+    case MailboxPollingReason.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** A mail folder of a mailbox. */
 export interface FolderRef {
   /** How the folder is named. Required. */
@@ -411,7 +523,29 @@ export interface MailboxSyncStatus {
   /** Id of the mailbox-fetch replica holding the mailbox's lease; empty when none does. */
   leaseOwner: string;
   /** When that lease expires unless renewed. */
-  leaseExpiresAt?: Date | undefined;
+  leaseExpiresAt?:
+    | Date
+    | undefined;
+  /**
+   * How new mail is noticed: Graph change notifications (push) or polling alone, and why.
+   * Unset until the mailbox's owner has decided (right after creation or a takeover).
+   */
+  intake?: MailboxIntake | undefined;
+}
+
+/** A mailbox's intake mode. */
+export interface MailboxIntake {
+  /** Push or polling. */
+  mode: MailboxIntakeMode;
+  /** Set in polling mode. */
+  pollingReason: MailboxPollingReason;
+  /**
+   * In operator language: Graph's error for a refused subscription, the lifecycle event, …;
+   * empty in push mode. At most 500 characters.
+   */
+  detail: string;
+  /** When the live subscription expires unless renewed (push mode; renewed at half its lifetime). */
+  subscriptionExpiresAt?: Date | undefined;
 }
 
 /** A routed mailbox. In Create and Update requests fields marked output only are ignored. */
@@ -971,6 +1105,7 @@ function createBaseMailboxSyncStatus(): MailboxSyncStatus {
     lastFullResyncAt: undefined,
     leaseOwner: "",
     leaseExpiresAt: undefined,
+    intake: undefined,
   };
 }
 
@@ -1023,6 +1158,9 @@ export const MailboxSyncStatus: MessageFns<MailboxSyncStatus> = {
     }
     if (message.leaseExpiresAt !== undefined) {
       Timestamp.encode(toTimestamp(message.leaseExpiresAt), writer.uint32(130).fork()).join();
+    }
+    if (message.intake !== undefined) {
+      MailboxIntake.encode(message.intake, writer.uint32(138).fork()).join();
     }
     return writer;
   },
@@ -1168,6 +1306,14 @@ export const MailboxSyncStatus: MessageFns<MailboxSyncStatus> = {
             message.leaseExpiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.intake = MailboxIntake.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1254,6 +1400,7 @@ export const MailboxSyncStatus: MessageFns<MailboxSyncStatus> = {
         : isSet(object.lease_expires_at)
         ? fromJsonTimestamp(object.lease_expires_at)
         : undefined,
+      intake: isSet(object.intake) ? MailboxIntake.fromJSON(object.intake) : undefined,
     };
   },
 
@@ -1307,6 +1454,9 @@ export const MailboxSyncStatus: MessageFns<MailboxSyncStatus> = {
     if (message.leaseExpiresAt !== undefined) {
       obj.leaseExpiresAt = message.leaseExpiresAt.toISOString();
     }
+    if (message.intake !== undefined) {
+      obj.intake = MailboxIntake.toJSON(message.intake);
+    }
     return obj;
   },
 
@@ -1333,6 +1483,134 @@ export const MailboxSyncStatus: MessageFns<MailboxSyncStatus> = {
     message.lastFullResyncAt = object.lastFullResyncAt ?? undefined;
     message.leaseOwner = object.leaseOwner ?? "";
     message.leaseExpiresAt = object.leaseExpiresAt ?? undefined;
+    message.intake = (object.intake !== undefined && object.intake !== null)
+      ? MailboxIntake.fromPartial(object.intake)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseMailboxIntake(): MailboxIntake {
+  return { mode: 0, pollingReason: 0, detail: "", subscriptionExpiresAt: undefined };
+}
+
+export const MailboxIntake: MessageFns<MailboxIntake> = {
+  encode(message: MailboxIntake, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.mode !== 0) {
+      writer.uint32(8).int32(message.mode);
+    }
+    if (message.pollingReason !== 0) {
+      writer.uint32(16).int32(message.pollingReason);
+    }
+    if (message.detail !== "") {
+      writer.uint32(26).string(message.detail);
+    }
+    if (message.subscriptionExpiresAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.subscriptionExpiresAt), writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MailboxIntake {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMailboxIntake();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.mode = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pollingReason = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.subscriptionExpiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MailboxIntake {
+    return {
+      mode: isSet(object.mode) ? mailboxIntakeModeFromJSON(object.mode) : 0,
+      pollingReason: isSet(object.pollingReason)
+        ? mailboxPollingReasonFromJSON(object.pollingReason)
+        : isSet(object.polling_reason)
+        ? mailboxPollingReasonFromJSON(object.polling_reason)
+        : 0,
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+      subscriptionExpiresAt: isSet(object.subscriptionExpiresAt)
+        ? fromJsonTimestamp(object.subscriptionExpiresAt)
+        : isSet(object.subscription_expires_at)
+        ? fromJsonTimestamp(object.subscription_expires_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: MailboxIntake): unknown {
+    const obj: any = {};
+    if (message.mode !== 0) {
+      obj.mode = mailboxIntakeModeToJSON(message.mode);
+    }
+    if (message.pollingReason !== 0) {
+      obj.pollingReason = mailboxPollingReasonToJSON(message.pollingReason);
+    }
+    if (message.detail !== "") {
+      obj.detail = message.detail;
+    }
+    if (message.subscriptionExpiresAt !== undefined) {
+      obj.subscriptionExpiresAt = message.subscriptionExpiresAt.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MailboxIntake>): MailboxIntake {
+    return MailboxIntake.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MailboxIntake>): MailboxIntake {
+    const message = createBaseMailboxIntake();
+    message.mode = object.mode ?? 0;
+    message.pollingReason = object.pollingReason ?? 0;
+    message.detail = object.detail ?? "";
+    message.subscriptionExpiresAt = object.subscriptionExpiresAt ?? undefined;
     return message;
   },
 };
