@@ -451,4 +451,71 @@ describe('automatic acknowledgements through the running services', () => {
     const content = await mailbox.getAttachmentContent(copy.id, attachment?.id ?? '');
     expect(Buffer.from(content).equals(pdf)).toBe(true);
   });
+
+  it('mail that arrives while the queue is closed gets exactly one out-of-hours acknowledgement, with the automatic headers, and waits QUEUED', async () => {
+    const [, tenant] = tenants;
+    if (!tenant) throw new Error('no tenant');
+    await enableAcknowledgements(tenant).catch((error: unknown) => {
+      if (!(error instanceof ClientError && error.code === Status.ALREADY_EXISTS)) throw error;
+    });
+    // Open one hour a day, twelve hours away from now (UTC): closed for the whole test.
+    const opens = new Date().getUTCHours() < 12 ? '20:00' : '02:00';
+    const closes = opens === '20:00' ? '21:00' : '03:00';
+    await tenant.admin.createCalendar({
+      calendarId: 'one-hour',
+      calendar: {
+        displayName: 'One hour a day',
+        timeZone: 'UTC',
+        weeklyHours: [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, ranges: [{ start: opens, end: closes }] })),
+        holidays: [],
+        exceptions: [],
+      } as never,
+    });
+    await tenant.admin.createTemplate({
+      templateId: 'closed-now',
+      template: {
+        displayName: 'We are closed',
+        kind: TemplateKind.TEMPLATE_KIND_OUT_OF_HOURS,
+        text: 'Dear {{customer_name}}, we are closed; {{queue_name}} answers when we open.',
+      } as never,
+    });
+    await tenant.admin.updateQueue({
+      queueId: 'support',
+      queue: {
+        hours: { calendarId: 'one-hour' },
+        acknowledgement: {
+          enabled: true,
+          templateId: 'ack',
+          outOfHoursTemplateId: 'closed-now',
+          period: { seconds: 3600, nanos: 0 },
+        },
+      } as never,
+      updateMask: ['hours', 'acknowledgement'],
+      etag: '',
+    });
+    const customer = `${randomId('night')}@outside.example`;
+    const tag = randomId('late');
+    await endpoints.admin.deliver(tenant.sandbox.directoryId, tenant.address, {
+      from: { address: customer, name: 'Nina' },
+      subject: `After hours ${tag}`,
+      body: 'Anyone there?',
+    });
+    const interaction = await queuedInteraction(tenant, tag);
+    const [ack, ...more] = await outboundOf(tenant, interaction.interactionId);
+    expect(more).toEqual([]);
+    expect(ack?.automatic).toBe(true);
+    expect(ack?.content?.bodyText).toBe('Dear Nina, we are closed; Support answers when we open.');
+    await waitFor(
+      async () => (await outboundOf(tenant, interaction.interactionId))[0]?.sendState === SendState.SEND_STATE_SENT || undefined,
+      slow,
+    );
+    const [sent, ...again] = await sentTo(tenant, customer);
+    expect(again).toEqual([]);
+    expect(sent?.inReplyTo).toBe(interaction.internetMessageId);
+    expect(header(sent as SentRecord, 'Auto-Submitted')).toBe('auto-replied');
+    expect(header(sent as SentRecord, 'X-Auto-Response-Suppress')).toBe('All');
+    const { interaction: waiting } = await tenant.admin.getInteraction({ interactionId: interaction.interactionId });
+    expect(waiting?.state).toBe(InteractionState.INTERACTION_STATE_QUEUED);
+    expect(waiting?.firstRepliedAt).toBeUndefined();
+  });
 });

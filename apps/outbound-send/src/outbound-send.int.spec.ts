@@ -929,6 +929,45 @@ describe('outbound-send against the graph sandbox, FerretDB and Kafka', () => {
       expect(sentText?.body.content.match(/Pia, Support/g)).toHaveLength(1);
     });
 
+    it('appends the signature once when the send is retried after a 503 and after a lost response', async () => {
+      const signature = { html: '<p>Pia, <b>Support</b></p>', text: 'Pia, Support', templateId: 'own,team' };
+      const { admin } = started.endpoints;
+      const sandbox = sandboxTenants.get(tenants.main) as SandboxMailTenant;
+      const address = sandbox.mailboxes[0] as string;
+      try {
+        for (const fault of [{ status: 503 as const }, { dropResponse: true }]) {
+          const mail = await inbound(tenants.main, 0, {
+            from: { address: 'ann@customer.example' },
+            subject: 'Sig retry',
+            body: '?',
+          });
+          await admin.addFault({
+            tenantId: sandbox.directoryId,
+            mailbox: address,
+            endpoint: 'messages.send',
+            times: 1,
+            ...fault,
+          });
+          const reply = await agentRequest({
+            tenantId: tenants.main,
+            mailboxId: 'box-0',
+            interactionId: mail.interactionId,
+            replyToGraphMessageId: mail.summary.immutableId,
+            content: { bodyHtml: '<p>Done.</p>' } as OutgoingMessage,
+            signature,
+          });
+          const final = await finalState(tenants.main, reply.sendId);
+          expect(final.state).toBe(SendState.SEND_STATE_SENT);
+          expect(final.attempts).toBeGreaterThanOrEqual(fault.status ? 2 : 1);
+          const [sent, ...again] = await sentWith(tenants.main, mail.address, reply.sendId);
+          expect(again).toEqual([]);
+          expect(sent?.body.content.match(/Pia, <b>Support<\/b>/g)).toHaveLength(1);
+        }
+      } finally {
+        await admin.clearFaults();
+      }
+    });
+
     it("sends an agent's HTML to the customer sanitized: formatting and cid: images kept, scripts, handlers, remote images and CSS expressions gone", async () => {
       const { interactionId, address, summary } = await inbound(tenants.main, 0, {
         from: { address: 'ann@customer.example' },
