@@ -1,9 +1,10 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { inboundAttachmentBlobKey, MongoBlobStore, MongoStore } from '@mailroute/persistence';
 import { hashBearerCredential } from '@mailroute/platform';
 import type { GraphSandbox, GraphSandboxEndpoints } from '@mailroute/graph-sandbox';
 import {
@@ -64,6 +65,7 @@ describe('mailroute CLI against real services', () => {
   let infra: TestInfraModule;
   const services: ServiceProcess[] = [];
   const tenantId = randomId('cli');
+  const routerDatabase = randomId('cli-router');
   const apiKey = `mrk_${randomBytes(24).toString('base64url')}`;
   const stateDir = mkdtempSync(path.join(tmpdir(), 'mailroute-cli-'));
   const cliEnv: Record<string, string> = { MAILROUTE_API_KEY: apiKey };
@@ -112,7 +114,7 @@ describe('mailroute CLI against real services', () => {
     const router = startServiceProcess('apps/interaction-router/src/main.ts', {
       ...common,
       ROUTER_MONGODB_URL: testInfra().mongoUrl,
-      ROUTER_MONGODB_DATABASE: randomId('cli-router'),
+      ROUTER_MONGODB_DATABASE: routerDatabase,
       ROUTER_KAFKA_BROKERS: broker.brokers,
       ROUTER_API_KEYS: `cli:${tenantId}:routing.read+routing.write:${hash}`,
       ROUTER_AGENT_DIRECTORIES: `${tenantId}:${tenant.directoryId}`,
@@ -350,10 +352,12 @@ describe('mailroute CLI against real services', () => {
       );
 
       const subject = `Order ${randomBytes(3).toString('hex')} arrived damaged`;
+      const photo = `a photo of the crushed box ${randomBytes(4).toString('hex')}`;
       await endpoints.admin.deliver(tenant.directoryId, tenant.mailboxes[0] ?? '', {
         from: { address: 'carol@customer.example', name: 'Carol' },
         subject,
         body: 'The box was crushed. Can you send a new one?',
+        attachments: [{ name: 'photo.txt', contentType: 'text/plain', contentBase64: Buffer.from(photo).toString('base64') }],
       });
 
       type OfferEvent = { offerId: string; interaction: { interactionId: string; subject: string; queueId: string } };
@@ -416,6 +420,50 @@ describe('mailroute CLI against real services', () => {
       expect(shown).toMatchObject({ code: 0, stderr: '' });
       expect(shown.stdout).toMatch(/^state:\s+COMPLETED$/m);
       expect(shown.stdout).toMatch(/^subject:\s+Order [0-9a-f]+ arrived damaged$/m);
+
+      // The supervisor saves the customer's attachment: its ids are listed with the thread.
+      const shownThread = await mailroute(['interaction', 'show', interactionId, '--messages']);
+      const [, graphMessageId = '', attachmentId = ''] =
+        /^attachment (\S+) (\S+): photo\.txt \(\d+ bytes\)$/m.exec(shownThread.stdout) ?? [];
+      expect(attachmentId).not.toBe('');
+      // mailbox-fetch stored the content in its own (embedded) blob directory; with FerretDB the router reads the
+      // GridFS bucket, where a mailbox-fetch on the same database puts it: played here.
+      const store = await MongoStore.connect({ url: testInfra().mongoUrl, database: routerDatabase, appName: 'cli-test' });
+      await new MongoBlobStore(store, 'attachments')
+        .put(inboundAttachmentBlobKey(tenantId, graphMessageId, attachmentId), Buffer.from(photo), {
+          name: 'photo.txt',
+          contentType: 'text/plain',
+        })
+        .finally(() => store.close());
+      const saved = path.join(stateDir, 'photo.txt');
+      const download = await mailroute([
+        'interaction',
+        'attachment',
+        interactionId,
+        graphMessageId,
+        attachmentId,
+        '--out',
+        saved,
+      ]);
+      expect(download).toMatchObject({ code: 0, stderr: '' });
+      expect(download.stdout).toMatch(/^name:\s+photo\.txt$/m);
+      expect(download.stdout).toMatch(new RegExp(`^size:\\s+${Buffer.byteLength(photo)} bytes$`, 'm'));
+      expect(readFileSync(saved, 'utf8')).toBe(photo);
+      const again = await mailroute(['interaction', 'attachment', interactionId, graphMessageId, attachmentId, '--out', saved]);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toContain(`cannot create ${saved}: EEXIST`);
+      const unknown = await mailroute([
+        'interaction',
+        'attachment',
+        interactionId,
+        graphMessageId,
+        'no-such-attachment',
+        '-o',
+        `${saved}.2`,
+      ]);
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toMatch(/^error: NOT_FOUND from interaction-router/m);
+      expect(() => readFileSync(`${saved}.2`)).toThrow();
 
       const stats = await mailroute(['queue', 'stats', 'support', '--json']);
       expect(stats.code).toBe(0);

@@ -3,6 +3,8 @@ import {
   AuthBrokerServiceDefinition,
   InteractionRouterServiceDefinition,
   MailboxFetchServiceDefinition,
+  type GetInteractionAttachmentRequest,
+  type GetInteractionAttachmentResponse,
 } from '@mailroute/contracts';
 import { credentials } from '@grpc/grpc-js';
 import { createGrpcClient, errorTrailers, type GrpcClientHandle } from '@mailroute/platform';
@@ -43,6 +45,28 @@ export class ServiceClients {
   /** interaction-router's InteractionRouterService (queues, rules, agents, statistics, search). */
   router(): UnaryApi<ClientOf<typeof InteractionRouterServiceDefinition>> {
     return this.unary('interaction-router', InteractionRouterServiceDefinition, this.settings.router, this.apiKey());
+  }
+
+  /**
+   * InteractionRouterService.GetInteractionAttachment with the API key (routing.read): the attachment's info, then its
+   * content in chunks, as they arrive; a failure becomes a CallFailedError like a unary call's.
+   */
+  async *interactionAttachment(request: GetInteractionAttachmentRequest): AsyncIterable<GetInteractionAttachmentResponse> {
+    const service = 'interaction-router';
+    const address = this.settings.router;
+    const key = this.apiKey();
+    const client = this.open(InteractionRouterServiceDefinition, address).client;
+    let trailers: Metadata | undefined;
+    try {
+      yield* client.getInteractionAttachment(request, {
+        metadata: Metadata({ authorization: `Bearer ${key()}` }),
+        onTrailer: (metadata: Metadata) => {
+          trailers = metadata;
+        },
+      });
+    } catch (error) {
+      throw toCallFailed(service, address, error, trailers);
+    }
   }
 
   /** interaction-router's AgentDesktopService for a signed-in agent: unary actions, and the raw client for the stream. */

@@ -14,6 +14,7 @@ import { flag, list, str, type Command } from '../command';
 import { CallFailedError } from '../errors';
 import { formatTime, keyValues, table, terminalSafe, truncate } from '../format';
 import { enumChoices, enumLabel, parseEnum, parseInstant, parseInteger } from '../values';
+import { interactionAttachmentCommand } from './interaction-attachment.command';
 
 export const stateLabel = (value: number) => enumLabel(InteractionState, 'INTERACTION_STATE', value);
 
@@ -69,9 +70,15 @@ export function threadView(messages: readonly ThreadMessage[]): string {
       if (!m) return '';
       if (m.$case === 'inbound') {
         const msg = m.value.message;
+        // The ids `interaction attachment <interaction> <message> <attachment>` takes.
+        const attachments = (msg?.attachments ?? []).map(
+          (a) =>
+            `attachment ${msg?.graphMessageId ?? ''} ${a.attachmentId}: ${a.name} (${a.sizeBytes} bytes${a.contentStored ? '' : ', content not stored'})`,
+        );
         return [
           `── from ${msg?.from?.address ?? '?'} at ${formatTime(msg?.receivedAt)}: ${msg?.subject ?? ''}`,
           msg?.bodyText ?? '',
+          ...attachments,
         ]
           .map(terminalSafeBlock)
           .join('\n');
@@ -193,4 +200,5 @@ export const interactionCommands: Command[] = [
       );
     },
   },
+  interactionAttachmentCommand,
 ];
