@@ -5,6 +5,7 @@ import { calendarCommands } from './commands/calendar.command';
 import { credentialsCommands } from './commands/credentials.command';
 import { interactionCommands } from './commands/interaction.command';
 import { mailboxCommands } from './commands/mailbox.command';
+import { queueAlertCommands } from './commands/queue-alerts.command';
 import { routingCommands } from './commands/routing.command';
 import { templateCommands } from './commands/template.command';
 import { acknowledgementCommands } from './commands/acknowledgement.command';
@@ -18,6 +19,7 @@ export const commands: readonly Command[] = [
   ...mailboxCommands,
   ...routingCommands,
   ...calendarCommands,
+  ...queueAlertCommands,
   ...templateCommands,
   ...acknowledgementCommands,
   ...signatureCommands,

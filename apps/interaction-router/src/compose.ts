@@ -47,6 +47,10 @@ export interface InteractionRouterSettings {
   sweepIntervalMs?: number | undefined;
   /** Outbox relay (RouterRuntimeOptions.relayIntervalMs). */
   relayIntervalMs?: number | undefined;
+  /** Alert sweep: SLA and queue alerts (RouterRuntimeOptions.alertSweepIntervalMs). */
+  alertSweepIntervalMs?: number | undefined;
+  /** How long published alert claims are kept once done (RouterCoreOptions.alertRetentionMs). */
+  alertRetentionMs?: number | undefined;
   /** Planner lease length (a dead replica's tenants are planned elsewhere after at most this). Default 10 s. */
   plannerLeaseMs?: number | undefined;
   /** RouterCoreOptions.sessionTtlMs. */
@@ -102,6 +106,7 @@ export function composeInteractionRouter(
     clock: settings.clock,
     sessionTtlMs: settings.sessionTtlMs,
     publishWaitMs: settings.publishWaitMs,
+    alertRetentionMs: settings.alertRetentionMs,
     onCommitted: onCommitted.length ? (entry) => onCommitted.forEach((seen) => seen(entry)) : undefined,
   });
   const runtime = createRouterRuntime({
@@ -115,6 +120,7 @@ export function composeInteractionRouter(
     pollIntervalMs: settings.pollIntervalMs,
     sweepIntervalMs: settings.sweepIntervalMs,
     relayIntervalMs: settings.relayIntervalMs,
+    alertSweepIntervalMs: settings.alertSweepIntervalMs,
     groupId: settings.consumerGroupId,
     fromBeginning: settings.inboundFromBeginning,
   });

@@ -73,6 +73,14 @@ export const configSchema = z
     ROUTER_POLL_INTERVAL_MS: env.int({ min: 50, max: 60_000, default: 1_000 }),
     /** How often lapsed offers are returned to their queues, ms. */
     ROUTER_SWEEP_INTERVAL_MS: env.int({ min: 50, max: 60_000, default: 500 }),
+    /**
+     * How often each replica runs the alert sweep, ms: relays alert claims left unpublished, raises SLA
+     * due-soon/breached alerts (a read of the owing interactions per tenant) and queue threshold alerts
+     * (the waiting index of tenants with thresholds), prunes old claims.
+     */
+    ROUTER_ALERT_SWEEP_INTERVAL_MS: env.int({ min: 1_000, max: 3_600_000, default: 15_000 }),
+    /** Published alert claims are deleted this long after publication once their subject is done, ms (default 7 days). */
+    ROUTER_ALERT_RETENTION_MS: env.int({ min: 60_000, max: 365 * 86_400_000, default: 7 * 86_400_000 }),
     /** An agent whose stream was not seen this long gets no new offers, ms. */
     ROUTER_SESSION_TTL_MS: env.int({ min: 1_000, max: 600_000, default: 20_000 }),
     /** Prometheus scrape port (GET /metrics); 0 = any free port. */

@@ -97,7 +97,7 @@ describe('SLA alert events', () => {
     const dueAt = record.serviceLevelDueAt as number;
     expect(dueAt).toBe((record.queuedAt ?? 0) + 120 * MINUTE);
     const [a, b] = [routerCore(), routerCore()];
-    const sweepBoth = async () => sum(await Promise.all([a.sweepSlaAlerts(), b.sweepSlaAlerts()]));
+    const sweepBoth = async () => sum(await Promise.all([a.sweepAlerts(), b.sweepAlerts()]));
 
     now = dueAt - 31 * MINUTE; // on track: nothing
     expect(await sweepBoth()).toBe(0);
@@ -145,23 +145,43 @@ describe('SLA alert events', () => {
         throw new Error('bus down');
       },
     });
-    await expect(crashing.sweepSlaAlerts()).rejects.toThrow('bus down');
+    await expect(crashing.sweepAlerts()).rejects.toThrow('bus down');
     const claim = await harness.stores.alerts.get(`${tenant}/${record.interactionId}/sla-due-soon`);
     expect(claim?.raisedAt).toBe(now);
     expect(claim?.publishedAt).toBeUndefined();
 
     // The restarted replica (and a second one): the young claim may still be in flight, so it waits…
     const [restarted, other] = [routerCore(), routerCore()];
-    expect(await restarted.sweepSlaAlerts()).toBe(0);
+    expect(await restarted.sweepAlerts()).toBe(0);
     // …and publishes it once the relay delay (30 s by default) has passed.
     now += 31_000;
-    expect(await restarted.sweepSlaAlerts()).toBe(1);
-    expect(sum(await Promise.all([restarted.sweepSlaAlerts(), other.sweepSlaAlerts()]))).toBe(0);
+    expect(await restarted.sweepAlerts()).toBe(1);
+    expect(sum(await Promise.all([restarted.sweepAlerts(), other.sweepAlerts()]))).toBe(0);
     expect((await harness.stores.alerts.get(`${tenant}/${record.interactionId}/sla-due-soon`))?.publishedAt).toBe(now);
 
     const alerts = await alertsOf(record.interactionId);
     expect(alerts.map((event) => [event.eventId, event.kind, event.occurredAt])).toEqual([
       [`${tenant}/${record.interactionId}/sla-due-soon`, AlertKind.ALERT_KIND_SLA_DUE_SOON, new Date(now - 31_000)],
     ]);
+  });
+
+  it('keeps the claims of an interaction while it owes its first response and prunes them once it is done and the retention passed', async () => {
+    const record = await mail();
+    const dueAt = record.serviceLevelDueAt as number;
+    const core = routerCore({ alertRetentionMs: 60 * MINUTE });
+    now = dueAt + MINUTE;
+    expect(await core.sweepAlerts()).toBe(1);
+    const claimKey = `${tenant}/${record.interactionId}/sla-breached`;
+    now += 61 * MINUTE; // retention passed, but it still owes its reply: kept (and looked at again later)
+    await core.sweepAlerts();
+    expect(await harness.stores.alerts.get(claimKey)).toBeDefined();
+    await harness.admin(tenant).completeInteraction({ interactionId: record.interactionId, dispositionCode: '', note: '' });
+    now += 61 * MINUTE;
+    await core.sweepAlerts();
+    expect(await harness.stores.alerts.get(claimKey)).toBeUndefined();
+    // Nothing pending or due for pruning is left behind for it.
+    const markers = await harness.stores.alerts.list({ prefix: '~', limit: 1_000 });
+    expect(markers.filter((row) => row.key.endsWith(claimKey))).toEqual([]);
+    expect(await core.sweepAlerts()).toBe(0);
   });
 });

@@ -76,6 +76,8 @@ export async function wireInteractionRouter(
       defaultDeadlineMs: config.GRPC_DEFAULT_DEADLINE_MS,
       pollIntervalMs: config.ROUTER_POLL_INTERVAL_MS,
       sweepIntervalMs: config.ROUTER_SWEEP_INTERVAL_MS,
+      alertSweepIntervalMs: config.ROUTER_ALERT_SWEEP_INTERVAL_MS,
+      alertRetentionMs: config.ROUTER_ALERT_RETENTION_MS,
       sessionTtlMs: config.ROUTER_SESSION_TTL_MS,
       plannerLeaseMs: config.ROUTER_PLANNER_LEASE_MS,
       uploadTtlMs: config.ROUTER_UPLOAD_TTL_MS,

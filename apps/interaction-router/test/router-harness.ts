@@ -87,6 +87,8 @@ export interface HarnessOptions {
   sessionTtlMs?: number;
   /** How often each replica's outbox relay runs (see RouterRuntimeOptions.relayIntervalMs). */
   relayIntervalMs?: number;
+  /** Each replica's alert sweep interval (InteractionRouterSettings.alertSweepIntervalMs). */
+  alertSweepIntervalMs?: number;
   /** Reply uploads' expiry and sweep (InteractionRouterSettings). */
   uploadTtlMs?: number;
   uploadSweepIntervalMs?: number;
@@ -142,6 +144,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
         sessionTtlMs: options.sessionTtlMs ?? 6_000,
         plannerLeaseMs: 3_000,
         ...(options.relayIntervalMs ? { relayIntervalMs: options.relayIntervalMs } : {}),
+        alertSweepIntervalMs: options.alertSweepIntervalMs,
         uploadTtlMs: options.uploadTtlMs,
         uploadSweepIntervalMs: options.uploadSweepIntervalMs,
       },

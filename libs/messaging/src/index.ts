@@ -27,3 +27,4 @@ export {
   type SqliteBrokerJournalOptions,
 } from './in-process/broker-journal';
 export { eventKey, type EventKind, type EventMessage, events, eventTopics, fromEventMessage, toEventMessage } from './events';
+export { createAlertEventPublisher, type AlertPayload, type AlertToPublish } from './alert-events';

@@ -60,3 +60,11 @@ export {
   leaseRepositoryOperationKinds,
   versionedStoreOperationKinds,
 } from './metering/port-operation-kinds';
+export {
+  createAlertClaims,
+  type AlertClaims,
+  type AlertClaimsOptions,
+  type AlertPhase,
+  type AlertRow,
+  type PublishedAlert,
+} from './alerts/alert-claims';

@@ -108,3 +108,4 @@ export {
   validateSignatureRule,
 } from './signature';
 export { findSubjectReference, formatInteractionReference, withSubjectReference } from './interaction-reference';
+export { nextThresholdPhase, queueAlertThresholds, type ThresholdPhase } from './alert-thresholds';

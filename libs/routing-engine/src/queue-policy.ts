@@ -233,6 +233,10 @@ export function validateQueue(queue: Queue, options: { fieldPrefix?: string; que
     } else if (hours.overflowQueueId) v.add('hours.overflow_queue_id', 'is only allowed with OUT_OF_HOURS_MODE_OVERFLOW');
   }
   if (queue.acknowledgement) checkAcknowledgement(v, queue.acknowledgement);
+  if (queue.alertThresholds) {
+    v.integer('alert_thresholds.waiting_count', queue.alertThresholds.waitingCount, 0, 1_000_000);
+    v.duration('alert_thresholds.longest_wait', queue.alertThresholds.longestWait, MINUTE, 30 * DAY, 'from 1m to 30d');
+  }
   return v.list;
 }
 

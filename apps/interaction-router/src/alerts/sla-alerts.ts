@@ -1,23 +1,14 @@
-import { AlertEvent, AlertKind, AlertStatus, InteractionState, SlaState } from '@mailroute/contracts';
-import { eventKey, events, toEventMessage, type EventBus } from '@mailroute/messaging';
+import { AlertKind, InteractionState, SlaState } from '@mailroute/contracts';
 import type { QueuePolicies } from '../read-models/config-snapshots';
 import { alertKey } from '../store/router-keys';
-import type { AlertDocument, RouterStores } from '../store/router-stores';
+import type { RouterStores } from '../store/router-stores';
+import type { RouterAlertClaims } from './router-alerts';
 import { interactionSlaState } from './sla-status';
-
-/** Where the sweep's AlertEvents go (the bus's alert topic; a port so a failing bus can be simulated). */
-export type PublishAlert = (event: AlertEvent) => Promise<void>;
-
-/** Publishes AlertEvents on `mailroute.alert.v1`, keyed `<tenant>/<interaction>`. */
-export function createAlertPublisher(bus: EventBus): PublishAlert {
-  return (event) =>
-    bus.publish(events.alert.topic, toEventMessage('alert', eventKey(event.tenantId, event.interactionId), event));
-}
 
 const S = InteractionState;
 
 /** Interactions that still owe their first response: waiting in a queue, offered, or held by an agent. */
-const owingStates = [S.INTERACTION_STATE_QUEUED, S.INTERACTION_STATE_OFFERED, S.INTERACTION_STATE_ASSIGNED];
+export const owingStates = [S.INTERACTION_STATE_QUEUED, S.INTERACTION_STATE_OFFERED, S.INTERACTION_STATE_ASSIGNED];
 
 /** The alert an SLA state raises, and the kind's name in the claim key (and event id). */
 const alertOf: ReadonlyMap<SlaState, { kind: AlertKind; name: string }> = new Map([
@@ -25,55 +16,40 @@ const alertOf: ReadonlyMap<SlaState, { kind: AlertKind; name: string }> = new Ma
   [SlaState.SLA_STATE_BREACHED, { kind: AlertKind.ALERT_KIND_SLA_BREACHED, name: 'sla-breached' }],
 ]);
 
-function toAlertEvent(key: string, document: AlertDocument): AlertEvent {
-  const [tenantId = '', interactionId = ''] = key.split('/');
-  return AlertEvent.fromPartial({
-    eventId: key,
-    tenantId,
-    occurredAt: new Date(document.raisedAt),
-    kind: document.kind,
-    status: AlertStatus.ALERT_STATUS_FIRING,
-    interactionId,
-    queueId: document.queueId,
-    dueAt: new Date(document.dueAt),
-  });
+/**
+ * Whether an SLA claim may be pruned: its interaction is gone or no longer owes its first response
+ * (so it cannot be due soon or breached again). One `_id` read.
+ */
+export async function slaClaimMayGo(
+  stores: Pick<RouterStores, 'interactions'>,
+  payload: { tenantId: string; interactionId?: string | undefined },
+): Promise<boolean> {
+  if (!payload.interactionId) return true;
+  const record = await stores.interactions.get(payload.tenantId, payload.interactionId);
+  return !record || !owingStates.includes(record.state);
 }
 
 /**
  * Raises SLA alerts: each interaction that owes its first response and is due soon or breached at
- * the sweep's `now` gets one AlertEvent per kind, whichever replica sweeps and however often. The
- * sweep first claims `<tenant>/<interaction>/<kind>` in the alerts table (a unique insert: one
- * replica wins), then publishes with that key as the event id and records it as published. A claim
- * left unpublished (its claimer died, or the bus failed) is published by a later sweep once it is
- * `relayAfterMs` old — younger ones may still be in flight on the replica that claimed them.
+ * the sweep's `now` gets one AlertEvent per kind (one-shot claims `<tenant>/<interaction>/<kind>`,
+ * also the event id), whichever replica sweeps and however often. Reads each given tenant's owing
+ * interactions (at most `limitPerTenant`, oldest queued first); a claim known to this replica costs
+ * no read, one raised elsewhere one `_id` read.
  *
  * An interaction is alerted for the state it is in when swept: one that is already breached when
  * first seen gets the breach alert only (a due-soon alert then would be stale).
  */
-export function createSlaAlertSweep(deps: {
-  stores: Pick<RouterStores, 'interactions' | 'alerts'>;
+export function createSlaAlertRaiser(deps: {
+  stores: Pick<RouterStores, 'interactions'>;
   clock: () => number;
   queuePolicies: (tenantId: string) => Promise<QueuePolicies>;
-  publishAlert: PublishAlert;
-  relayAfterMs: number;
+  claims: RouterAlertClaims;
 }) {
   const { stores } = deps;
-  let sweeping: Promise<number> | undefined;
-
-  async function publishClaim(key: string, document: AlertDocument): Promise<void> {
-    await deps.publishAlert(toAlertEvent(key, document));
-    await stores.alerts.put(key, { ...document, publishedAt: deps.clock() });
-  }
-
-  async function sweepPass(limitPerTenant: number): Promise<number> {
+  return async function raiseSlaAlerts(tenants: readonly string[], limitPerTenant: number): Promise<number> {
     const now = deps.clock();
     let published = 0;
-    for (const { key, document } of await stores.alerts.list({ prefix: '', limit: 100_000 })) {
-      if (document.publishedAt !== undefined || now - document.raisedAt < deps.relayAfterMs) continue;
-      await publishClaim(key, document);
-      published += 1;
-    }
-    for (const tenantId of await stores.interactions.tenantsWith(owingStates)) {
+    for (const tenantId of tenants) {
       const [records, policies] = await Promise.all([
         stores.interactions.listByState(tenantId, owingStates, limitPerTenant),
         deps.queuePolicies(tenantId),
@@ -81,24 +57,16 @@ export function createSlaAlertSweep(deps: {
       for (const record of records) {
         const alert = alertOf.get(interactionSlaState(record, policies, now));
         if (!alert || record.serviceLevelDueAt === undefined) continue;
-        const key = alertKey(tenantId, record.interactionId, alert.name);
-        const document: AlertDocument = {
+        const raised = await deps.claims.raiseOnce(alertKey(tenantId, record.interactionId, alert.name), {
           kind: alert.kind,
+          tenantId,
+          interactionId: record.interactionId,
           queueId: record.queueId ?? '',
           dueAt: record.serviceLevelDueAt,
-          raisedAt: now,
-        };
-        if (!(await stores.alerts.insert(key, document))) continue; // raised before (by this replica or another)
-        await publishClaim(key, document);
-        published += 1;
+        });
+        if (raised) published += 1;
       }
     }
     return published;
-  }
-
-  /** One pass (at a time per replica): relays old unpublished claims, then raises new alerts; returns how many were published. */
-  return function sweepSlaAlerts(limitPerTenant = 5_000): Promise<number> {
-    sweeping ??= sweepPass(limitPerTenant).finally(() => (sweeping = undefined));
-    return sweeping;
   };
 }

@@ -1,7 +1,8 @@
 import type { EventBus } from '@mailroute/messaging';
 import type { Logger } from '@mailroute/platform';
 import type { InteractionHistoryRecord } from '@mailroute/persistence';
-import { createAlertPublisher, createSlaAlertSweep, type PublishAlert } from '../alerts/sla-alerts';
+import { createAlertSweep } from '../alerts/alert-sweep';
+import { createAlertPublisher, type PublishAlert } from '../alerts/router-alerts';
 import { createCapacitySlots } from '../capacity/capacity-slots';
 import { createChangeCommits } from '../changes/change-commit';
 import { createChangePublisher } from '../changes/change-events';
@@ -49,13 +50,19 @@ export interface RouterCoreOptions {
    * Default 1000.
    */
   publishWaitMs?: number;
-  /** Where SLA alerts are published. Default: the bus's alert topic (mailroute.alert.v1). */
+  /** Where SLA and queue alerts are published. Default: the bus's alert topic (mailroute.alert.v1). */
   publishAlert?: PublishAlert;
   /**
-   * An SLA alert claimed but not published this long ago is published by the next alert sweep (its
+   * An alert claimed but not published this long ago is published by the next alert sweep (its
    * claimer died or the bus failed). Default 30 000 ms.
    */
   alertRelayAfterMs?: number;
+  /**
+   * Published alert claims are deleted this long after publication, once their subject is done (an
+   * SLA claim once its interaction no longer owes a first response; a queue alert once resolved).
+   * Default 7 days.
+   */
+  alertRetentionMs?: number;
   /** Called once per committed change (after its version is stored, before indexes and event); must not throw. */
   onCommitted?(entry: InteractionHistoryRecord): void;
 }
@@ -70,6 +77,7 @@ const defaultRouterCoreOptions = {
   waitingReloadMs: 30_000,
   publishWaitMs: 1_000,
   alertRelayAfterMs: 30_000,
+  alertRetentionMs: 7 * 86_400_000,
 } as const;
 
 /** RouterCoreOptions with every default applied: the one place they are merged. */
@@ -87,6 +95,7 @@ function resolveRouterCoreOptions(options: RouterCoreOptions) {
     publishWaitMs: options.publishWaitMs ?? d.publishWaitMs,
     publishAlert: options.publishAlert ?? createAlertPublisher(options.bus),
     alertRelayAfterMs: options.alertRelayAfterMs ?? d.alertRelayAfterMs,
+    alertRetentionMs: options.alertRetentionMs ?? d.alertRetentionMs,
   };
 }
 
@@ -173,12 +182,13 @@ export function createRouterCore(input: RouterCoreOptions) {
     }),
     sweepExpiredOffers: createOfferExpirySweep({ stores, clock, indexes, commits, slots, notifyWork }),
     reconcileSlots: createSlotReconcileSweep({ stores, clock, notifyWork }),
-    sweepSlaAlerts: createSlaAlertSweep({
+    sweepAlerts: createAlertSweep({
       stores,
       clock,
       queuePolicies: snapshots.queuePolicies,
       publishAlert: options.publishAlert,
       relayAfterMs: options.alertRelayAfterMs,
+      retentionMs: options.alertRetentionMs,
     }),
     relayUnpublished: createOutboxRelay({ stores, clock, commits, indexes, publishChange, sendOutbox }),
     /** Accepted replies: recorded with their outbox marker, published by the router (see send-outbox). */

@@ -36,7 +36,7 @@ export interface RouterRuntimeOptions {
    * replies) 5 s or more ago — after a bus outage, the delay before a reply goes out. Default 5000 ms.
    */
   relayIntervalMs?: number;
-  /** How often interactions are checked for SLA alerts (due soon, breached) to publish. Default 15 000 ms. */
+  /** How often the alert sweep runs (SLA due soon / breached, queue thresholds; relay and pruning of claims). Default 15 000 ms. */
   alertSweepIntervalMs?: number;
 }
 
@@ -75,7 +75,7 @@ function resolveRouterRuntimeOptions(options: RouterRuntimeOptions) {
 /**
  * The router's background work on one replica: consumes InboundEmail and OutboundResult, plans
  * tenants on events (debounced), at the plan's `nextWakeAt` and on a poll, sweeps lapsed offers,
- * frees leaked capacity slots, relays unpublished events and publishes SLA alerts.
+ * frees leaked capacity slots, relays unpublished events and publishes SLA and queue alerts.
  *
  * One replica plans a tenant at a time: it holds the tenant's planner lease (a unique-insert lease,
  * renewed while it plans). Others skip the tenant until the lease lapses, so replicas don't plan
@@ -260,8 +260,8 @@ export function createRouterRuntime(input: RouterRuntimeOptions) {
         ),
         setInterval(
           () =>
-            void withStoreStep('sweep', () => core.sweepSlaAlerts()).catch((error: unknown) =>
-              logger.warn({ err: error }, 'router: SLA alert sweep failed'),
+            void withStoreStep('sweep', () => core.sweepAlerts()).catch((error: unknown) =>
+              logger.warn({ err: error }, 'router: alert sweep failed'),
             ),
           options.alertSweepIntervalMs,
         ),

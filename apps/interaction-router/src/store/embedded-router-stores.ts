@@ -8,7 +8,9 @@ import {
   EmbeddedLeaseRepository,
   EmbeddedStore,
   EmbeddedVersionedTable,
+  type AlertRow,
 } from '@mailroute/persistence';
+import type { AlertPayload } from '@mailroute/messaging';
 import type {
   AgentActivityDocument,
   ConfigDocument,
@@ -17,7 +19,6 @@ import type {
   OfferDocument,
   OutboxDocument,
   AcknowledgementDocument,
-  AlertDocument,
   ReferenceDocument,
   PresenceDocument,
   RouterStores,
@@ -57,7 +58,7 @@ export function openEmbeddedRouterStores(path: string, blobDirectory?: string): 
     outbox: new EmbeddedDocumentTable<OutboxDocument>(store, 'router_outbox'),
     acknowledgements: new EmbeddedDocumentTable<AcknowledgementDocument>(store, 'router_acknowledgements'),
     references: new EmbeddedDocumentTable<ReferenceDocument>(store, 'router_references'),
-    alerts: new EmbeddedDocumentTable<AlertDocument>(store, 'router_alerts'),
+    alerts: new EmbeddedDocumentTable<AlertRow<AlertPayload>>(store, 'router_alerts'),
     leases: new EmbeddedLeaseRepository(store),
     blobs: new FileBlobStore({ directory: blobs }),
     close: async () => store.close(),

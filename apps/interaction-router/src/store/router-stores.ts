@@ -13,7 +13,9 @@ import {
   type InteractionRepository,
   type LatestVersion,
   type StoreOperationCounter,
+  type AlertRow,
 } from '@mailroute/persistence';
+import type { AlertPayload } from '@mailroute/messaging';
 
 /** A record with optimistic concurrency (VersionedCollection's shape): the version is the etag. */
 export interface VersionedStore<T extends object> {
@@ -155,20 +157,6 @@ export interface ReferenceDocument {
 }
 
 /**
- * An alert's claim (`<tenant>/<interaction>/<kind>`, see alertKey): inserted once, before its
- * AlertEvent is published; `publishedAt` is set once the event is on the bus. A claim without it
- * is published by the next sweep (the claimer died or the bus failed in between).
- */
-export interface AlertDocument {
-  /** proto AlertKind. */
-  kind: number;
-  queueId: string;
-  dueAt: number;
-  raisedAt: number;
-  publishedAt?: number | undefined;
-}
-
-/**
  * Every store the router uses, behind ports. FerretDB v1 answers only `_id` lookups fast (any other
  * filter scans the collection), so the hot paths read small derived indexes keyed by `_id`
  * (waiting, offers, conversations, capacity slots) that every commit maintains; the interactions
@@ -194,8 +182,8 @@ export interface RouterStores {
   acknowledgements: DocumentTable<AcknowledgementDocument>;
   /** Interaction references quoted in subjects (see ReferenceDocument). */
   references: DocumentTable<ReferenceDocument>;
-  /** SLA alerts raised, one per interaction and kind (see AlertDocument). */
-  alerts: DocumentTable<AlertDocument>;
+  /** Alert claims (SLA and queue alerts) with their pending, prune and firing markers (see createAlertClaims). */
+  alerts: DocumentTable<AlertRow<AlertPayload>>;
   /** Planner leases: one replica plans a tenant at a time (`interaction-router/planner/<tenant>`). */
   leases: LeaseRepository;
   /**
@@ -237,7 +225,7 @@ export async function openMongoRouterStores(
     outbox: new MongoDocumentTable<OutboxDocument>(store, 'router_outbox'),
     acknowledgements: new MongoDocumentTable<AcknowledgementDocument>(store, 'router_acknowledgements'),
     references: new MongoDocumentTable<ReferenceDocument>(store, 'router_references'),
-    alerts: new MongoDocumentTable<AlertDocument>(store, 'router_alerts'),
+    alerts: new MongoDocumentTable<AlertRow<AlertPayload>>(store, 'router_alerts'),
     leases: new MongoLeaseRepository(store),
     blobs: new MongoBlobStore(store, attachmentBucket),
     close: () => store.close(),

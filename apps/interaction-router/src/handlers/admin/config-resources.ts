@@ -126,6 +126,7 @@ const writableFields: Record<ConfigKind, string[]> = {
     'hours',
     'acknowledgement',
     'signatureTemplateId',
+    'alertThresholds',
   ],
   // position: ReorderRoutingRules and Create's position only (routing rules are an ordered list).
   rule: ['displayName', 'description', 'enabled', 'condition', 'action'],
