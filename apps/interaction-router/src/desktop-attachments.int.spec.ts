@@ -12,6 +12,13 @@ import {
   type Harness,
 } from '../test/router-harness';
 
+/**
+ * Uploads expire this long after their last byte (while one is received, after its start). Short, so
+ * the sweep test sees one go; long enough that an upload and the reply naming it fit well inside it on
+ * a busy machine (at 3 s, a 5 MB upload and its reply once took longer there and the reply was refused).
+ */
+const uploadTtlMs = 15_000;
+
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
 async function* uploadStream(
@@ -59,7 +66,7 @@ describe('agent desktop attachments (real gRPC, FerretDB GridFS, Kafka)', () => 
       replicas: 1,
       tenants: [tenantA, tenantB],
       verifier: idp.verifier,
-      uploadTtlMs: 3_000,
+      uploadTtlMs,
       uploadSweepIntervalMs: 200,
     });
     ({ subscription: outbound, requests: outboundRequests } = await watchOutboundRequests(harness, tenantA));
@@ -215,7 +222,7 @@ describe('agent desktop attachments (real gRPC, FerretDB GridFS, Kafka)', () => 
     const { upload } = await desktop.uploadReplyAttachment(uploadStream('notes.txt', Buffer.from('forgotten')));
     const key = uploadBlobKey(tenantA, upload?.uploadId ?? '');
     expect(await harness.stores.blobs.stat(key)).toBeDefined();
-    await waitFor(async () => (await harness.stores.blobs.stat(key)) === undefined, { timeoutMs: 30_000 });
+    await waitFor(async () => (await harness.stores.blobs.stat(key)) === undefined, { timeoutMs: uploadTtlMs + 60_000 });
     const refused = await grpcError(
       desktop.reply({
         idempotencyKey: randomId('reply'),

@@ -12,6 +12,12 @@ import {
 } from '../test/router-harness';
 
 const collect = collectStream;
+/**
+ * Every wait here is on the pipeline (Kafka intake, planning, the desktop stream): it returns as soon
+ * as the condition holds, and only a stuck pipeline takes the whole budget. CI runs this on two busy
+ * cores, where a consumer rebalance alone can stall intake for a session timeout (10 s).
+ */
+const slow = { timeoutMs: 90_000 };
 
 describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => {
   const tenant = randomId('tenant-a');
@@ -50,12 +56,29 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
     await harness?.close();
   });
 
+  /**
+   * An agent with a queue of its own, whose offers do not lapse during a test. Alice's 'billing' queue
+   * collects what earlier tests leave waiting; each of those is offered to whoever signs in and holds
+   * a unit of capacity until its 10 s offer timeout, so a test waiting there for its own offer waited
+   * one offer timeout or more (10 s of a 20 s budget), depending on the tests before it.
+   */
+  async function agentOfItsOwn(agentId: string): Promise<{ token: string; queueId: string }> {
+    const admin = harness.admin(tenant);
+    const queueId = `own-${agentId}`;
+    await admin.createQueue({ queueId, queue: { displayName: queueId, offerTimeout: { seconds: 300, nanos: 0 } } });
+    await admin.createAgent({
+      agentId,
+      agent: { displayName: agentId, entraObjectId: `oid-${agentId}`, queueIds: [queueId], capacity: 2, skills: [] },
+    });
+    return { token: await idp.token(directory, `oid-${agentId}`), queueId };
+  }
+
   it('routes an inbound e-mail by rule, offers it on the agent stream, and sends the reply as an outbound request', async () => {
     const abort = new AbortController();
     const stream = collect(
       harness.desktop(await idp.token(directory, 'oid-alice')).connect({ clientInstanceId: 'tab-1' }, { signal: abort.signal }),
     );
-    await waitFor(() => stream.of('snapshot').length === 1);
+    await waitFor(() => stream.of('snapshot').length === 1, slow);
     const interactionId = randomId('ix');
     await harness.publishInbound({
       tenantId: tenant,
@@ -70,7 +93,7 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
     const offer = await waitFor(
       () =>
         stream.of('offer').find((m) => m.event?.$case === 'offer' && m.event.value.interaction?.interactionId === interactionId),
-      { timeoutMs: 20_000 },
+      slow,
     );
     if (offer.event?.$case !== 'offer') throw new Error('not an offer');
     expect(offer.event.value.interaction?.queueId).toBe('billing');
@@ -80,7 +103,7 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
     const accepted = await desktop.accept({ offerId: offer.event.value.offerId });
     expect(accepted.interaction?.state).toBe(InteractionState.INTERACTION_STATE_ASSIGNED);
     expect((await desktop.accept({ offerId: offer.event.value.offerId })).interaction?.interactionId).toBe(interactionId);
-    await waitFor(() => stream.of('assignment').length === 1);
+    await waitFor(() => stream.of('assignment').length === 1, slow);
 
     const key = randomUUID();
     const reply = await desktop.reply({
@@ -118,12 +141,12 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
       completeAfterSend: false,
     });
     expect(again.sendId).toBe(reply.sendId);
-    await waitFor(() => outboundRequests.some((r) => r.sendId === reply.sendId), { timeoutMs: 20_000 });
+    await waitFor(() => outboundRequests.some((r) => r.sendId === reply.sendId), slow);
     expect(outboundRequests.filter((r) => r.interactionId === interactionId)).toHaveLength(1);
 
     const completed = await desktop.complete({ interactionId, dispositionCode: 'resolved', note: '' });
     expect(completed.interaction?.state).toBe(InteractionState.INTERACTION_STATE_COMPLETED);
-    await waitFor(() => stream.of('assignmentEnded').length === 1);
+    await waitFor(() => stream.of('assignmentEnded').length === 1, slow);
     abort.abort();
     await stream.done;
   });
@@ -147,7 +170,7 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
     const [first] = await waitFor(async () => {
       const messages = (await admin.listInteractionMessages({ interactionId }).catch(() => undefined))?.messages ?? [];
       return messages.length > 0 ? messages : undefined;
-    });
+    }, slow);
     if (first?.message?.$case !== 'inbound') throw new Error('not an inbound message');
     expect(first.message.value.bodyHtmlSanitized).toBe(
       '<p>My <i>order</i></p><img alt="" data-remote-src="https://tracker.example/o.gif" /><img alt="photo" data-cid="photo1" /><ul><li>mug</li></ul><a>x</a>',
@@ -157,9 +180,9 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
 
   it('refuses a reply idempotency key reused for another interaction or other content with ALREADY_EXISTS naming idempotency_key; a retry gets the first send', async () => {
     const abort = new AbortController();
-    const token = await idp.token(directory, 'oid-alice');
+    const { token, queueId } = await agentOfItsOwn('reuse');
     const stream = collect(harness.desktop(token).connect({ clientInstanceId: 'tab-reuse' }, { signal: abort.signal }));
-    await waitFor(() => stream.of('snapshot').length === 1);
+    await waitFor(() => stream.of('snapshot').length === 1, slow);
     const desktop = harness.desktop(token);
     const held: string[] = [];
     for (const n of [1, 2]) {
@@ -167,15 +190,14 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
       await harness.publishInbound({
         tenantId: tenant,
         interactionId,
+        defaultQueueId: queueId,
         message: {
-          subject: `invoice reuse ${n}`,
+          subject: `order reuse ${n}`,
           conversationId: `conv-${interactionId}`,
           graphMessageId: `g-${interactionId}`,
         } as never,
       });
-      const offer = await waitFor(() => stream.offers().find((o) => o.interaction?.interactionId === interactionId), {
-        timeoutMs: 20_000,
-      });
+      const offer = await waitFor(() => stream.offers().find((o) => o.interaction?.interactionId === interactionId), slow);
       await desktop.accept({ offerId: offer.offerId });
       held.push(interactionId);
     }
@@ -201,25 +223,23 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
 
   it("shows an agent's HTML reply on the thread sanitized, as customer mail is", async () => {
     const abort = new AbortController();
-    const stream = collect(
-      harness
-        .desktop(await idp.token(directory, 'oid-alice'))
-        .connect({ clientInstanceId: 'tab-html' }, { signal: abort.signal }),
-    );
-    await waitFor(() => stream.of('snapshot').length === 1);
+    const { token, queueId } = await agentOfItsOwn('html');
+    const stream = collect(harness.desktop(token).connect({ clientInstanceId: 'tab-html' }, { signal: abort.signal }));
+    await waitFor(() => stream.of('snapshot').length === 1, slow);
     const interactionId = randomId('ix');
     await harness.publishInbound({
       tenantId: tenant,
       interactionId,
-      message: { subject: 'invoice photo', conversationId: `conv-${interactionId}`, graphMessageId: 'g-html' } as never,
+      defaultQueueId: queueId,
+      message: { subject: 'order photo', conversationId: `conv-${interactionId}`, graphMessageId: 'g-html' } as never,
     });
     const offer = await waitFor(
       () =>
         stream.of('offer').find((m) => m.event?.$case === 'offer' && m.event.value.interaction?.interactionId === interactionId),
-      { timeoutMs: 20_000 },
+      slow,
     );
     if (offer.event?.$case !== 'offer') throw new Error('not an offer');
-    const desktop = harness.desktop(await idp.token(directory, 'oid-alice'));
+    const desktop = harness.desktop(token);
     await desktop.accept({ offerId: offer.event.value.offerId });
     const bodyHtml =
       '<p onmouseover="steal()">Paid <b>today</b></p><script>alert(1)</script><img src="https://tracker.example/x.gif"><img src="cid:stamp" alt="stamp"><a href="javascript:alert(1)">x</a><div style="font-weight: bold expression(alert(1))">ok</div>';
@@ -269,12 +289,12 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
     const bob = collect(
       harness.desktop(await idp.token(directory, 'oid-bob')).connect({ clientInstanceId: 'bob-1' }, { signal: abort.signal }),
     );
-    await waitFor(() => bob.of('snapshot').length === 1);
+    await waitFor(() => bob.of('snapshot').length === 1, slow);
     await new Promise((resolve) => setTimeout(resolve, 50));
     const cy = collect(
       harness.desktop(await idp.token(directory, 'oid-cy')).connect({ clientInstanceId: 'cy-1' }, { signal: abort.signal }),
     );
-    await waitFor(() => cy.of('snapshot').length === 1);
+    await waitFor(() => cy.of('snapshot').length === 1, slow);
     const offerOf = (stream: ReturnType<typeof collect>, interactionId: string) =>
       stream.of('offer').find((m) => m.event?.$case === 'offer' && m.event.value.interaction?.interactionId === interactionId);
 
@@ -285,7 +305,7 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
       defaultQueueId: 'fair',
       message: { subject: 'first', conversationId: `conv-${first}`, graphMessageId: `g-${first}` } as never,
     });
-    const offered = await waitFor(() => offerOf(bob, first) ?? offerOf(cy, first), { timeoutMs: 30_000 });
+    const offered = await waitFor(() => offerOf(bob, first) ?? offerOf(cy, first), slow);
     expect(offerOf(bob, first)).toBeDefined();
     if (offered.event?.$case !== 'offer') throw new Error('not an offer');
     const bobDesk = harness.desktop(await idp.token(directory, 'oid-bob'));
@@ -300,7 +320,7 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
       defaultQueueId: 'fair',
       message: { subject: 'second', conversationId: `conv-${second}`, graphMessageId: `g-${second}` } as never,
     });
-    await waitFor(() => offerOf(bob, second) ?? offerOf(cy, second), { timeoutMs: 30_000 });
+    await waitFor(() => offerOf(bob, second) ?? offerOf(cy, second), slow);
     expect(offerOf(cy, second)).toBeDefined();
     expect(offerOf(bob, second)).toBeUndefined();
     abort.abort();
@@ -326,17 +346,14 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
         }),
       ),
     );
-    await waitFor(
-      async () => {
-        const got = await Promise.all(ids.map((interactionId) => admin.getInteraction({ interactionId }).catch(() => undefined)));
-        return got.every(
-          (g) =>
-            g?.interaction?.state === InteractionState.INTERACTION_STATE_QUEUED ||
-            g?.interaction?.state === InteractionState.INTERACTION_STATE_OFFERED,
-        );
-      },
-      { timeoutMs: 30_000 },
-    );
+    await waitFor(async () => {
+      const got = await Promise.all(ids.map((interactionId) => admin.getInteraction({ interactionId }).catch(() => undefined)));
+      return got.every(
+        (g) =>
+          g?.interaction?.state === InteractionState.INTERACTION_STATE_QUEUED ||
+          g?.interaction?.state === InteractionState.INTERACTION_STATE_OFFERED,
+      );
+    }, slow);
     const found: string[] = [];
     let pageToken = '';
     for (let page = 0; page < 10; page += 1) {
@@ -366,10 +383,17 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
     const first = await waitFor(async () => {
       const got = await admin.getInteraction({ interactionId }).catch(() => undefined);
       return got?.interaction?.state === InteractionState.INTERACTION_STATE_QUEUED ? got.interaction : undefined;
+    }, slow);
+    await harness.publishInbound(event);
+    await harness.publishInbound(event);
+    // A later event of the same mailbox shares the partition: once it is in, both redeliveries were handled.
+    const after = randomId('ix');
+    await harness.publishInbound({
+      ...event,
+      interactionId: after,
+      message: { subject: 'invoice after', conversationId: `conv-${after}`, graphMessageId: 'g2-after' } as never,
     });
-    await harness.publishInbound(event);
-    await harness.publishInbound(event);
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await waitFor(async () => (await admin.getInteraction({ interactionId: after }).catch(() => undefined))?.interaction, slow);
     const history = await admin.listInteractionHistory({ interactionId });
     expect(history.entries.map((e) => e.reason)).toEqual([
       StateChangeReason.STATE_CHANGE_REASON_RECEIVED,
@@ -391,6 +415,7 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
       async () =>
         (await admin.getInteraction({ interactionId: first }).catch(() => undefined))?.interaction?.state ===
           InteractionState.INTERACTION_STATE_QUEUED || undefined,
+      slow,
     );
     const second = randomId('ix');
     await harness.publishInbound({
@@ -401,7 +426,7 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
     const merged = await waitFor(async () => {
       const got = (await admin.getInteraction({ interactionId: second }).catch(() => undefined))?.interaction;
       return got?.state === InteractionState.INTERACTION_STATE_MERGED ? got : undefined;
-    });
+    }, slow);
     expect(merged.mergedIntoInteractionId).toBe(first);
     const open = (await admin.getInteraction({ interactionId: first })).interaction;
     expect(open?.inboundMessageCount).toBe(2);
@@ -421,7 +446,7 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
     const abort = new AbortController();
     const token = await idp.token(directory, 'oid-dana');
     const stream = collect(harness.desktop(token).connect({ clientInstanceId: 'dana-1' }, { signal: abort.signal }));
-    await waitFor(() => stream.of('snapshot').length === 1);
+    await waitFor(() => stream.of('snapshot').length === 1, slow);
     const first = randomId('ix');
     const conversationId = `conv-${first}`;
     await harness.publishInbound({
@@ -431,7 +456,7 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
       message: { subject: 'parcel missing', conversationId, graphMessageId: `g-${first}` } as never,
     });
     const offersOf = () => stream.offers().filter((o) => o.interaction?.interactionId === first);
-    await waitFor(() => offersOf().length === 1 || undefined, { timeoutMs: 30_000 });
+    await waitFor(() => offersOf().length === 1 || undefined, slow);
     const [offer] = offersOf();
 
     const second = randomId('ix');
@@ -443,7 +468,7 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
     });
     await waitFor(
       async () => (await admin.getInteraction({ interactionId: first })).interaction?.inboundMessageCount === 2 || undefined,
-      { timeoutMs: 30_000 },
+      slow,
     );
     expect((await admin.getInteraction({ interactionId: first })).interaction).toMatchObject({
       state: InteractionState.INTERACTION_STATE_OFFERED,
@@ -460,7 +485,7 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
         stream
           .of('assignment')
           .some((m) => m.event?.$case === 'assignment' && m.event.value.interaction?.interactionId === first) || undefined,
-      { timeoutMs: 30_000 },
+      slow,
     );
     expect(offersOf()).toHaveLength(1);
     expect(stream.of('offerRevoked')).toHaveLength(0);
@@ -486,7 +511,7 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
     const received = await waitFor(async () => {
       const got = (await admin.getInteraction({ interactionId: first }).catch(() => undefined))?.interaction;
       return got?.state === InteractionState.INTERACTION_STATE_QUEUED ? got : undefined;
-    });
+    }, slow);
     expect(received.automation).toEqual({
       autoReply: false,
       autoGenerated: false,
@@ -511,7 +536,7 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
     const open = await waitFor(async () => {
       const got = (await admin.getInteraction({ interactionId: first })).interaction;
       return got?.inboundMessageCount === 2 ? got : undefined;
-    });
+    }, slow);
     expect(open.automation).toEqual({
       autoReply: false,
       autoGenerated: false,
@@ -525,29 +550,31 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
 
   it("refuses a reply to an automatic follow-up but not to the customer's next message, while the interaction keeps the flag", async () => {
     const abort = new AbortController();
-    const stream = collect(
-      harness.desktop(await idp.token(directory, 'oid-alice')).connect({ clientInstanceId: 'tab-ooo' }, { signal: abort.signal }),
-    );
-    await waitFor(() => stream.of('snapshot').length === 1);
+    const { token, queueId } = await agentOfItsOwn('ooo');
+    const stream = collect(harness.desktop(token).connect({ clientInstanceId: 'tab-ooo' }, { signal: abort.signal }));
+    await waitFor(() => stream.of('snapshot').length === 1, slow);
     const interactionId = randomId('ix');
     const conversationId = `conv-${interactionId}`;
     await harness.publishInbound({
       tenantId: tenant,
       interactionId,
-      message: { subject: 'invoice missing', conversationId, graphMessageId: 'g-ooo-1' } as never,
+      defaultQueueId: queueId,
+      message: { subject: 'order missing', conversationId, graphMessageId: 'g-ooo-1' } as never,
     });
     const offer = await waitFor(
       () =>
         stream.of('offer').find((m) => m.event?.$case === 'offer' && m.event.value.interaction?.interactionId === interactionId),
-      { timeoutMs: 20_000 },
+      slow,
     );
     if (offer.event?.$case !== 'offer') throw new Error('not an offer');
-    const desktop = harness.desktop(await idp.token(directory, 'oid-alice'));
+    const desktop = harness.desktop(token);
     await desktop.accept({ offerId: offer.event.value.offerId });
     const admin = harness.admin(tenant);
     const joined = async (count: number) =>
-      waitFor(async () =>
-        (await admin.getInteraction({ interactionId })).interaction?.inboundMessageCount === count ? true : undefined,
+      waitFor(
+        async () =>
+          (await admin.getInteraction({ interactionId })).interaction?.inboundMessageCount === count ? true : undefined,
+        slow,
       );
     const reply = () =>
       desktop.reply({
@@ -572,7 +599,7 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
       tenantId: tenant,
       interactionId: randomId('ix'),
       message: {
-        subject: 'Automatic reply: invoice missing',
+        subject: 'Automatic reply: order missing',
         conversationId,
         graphMessageId: 'g-ooo-2',
         automation: { autoReply: true },
@@ -584,7 +611,7 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
     await harness.publishInbound({
       tenantId: tenant,
       interactionId: randomId('ix'),
-      message: { subject: 'RE: invoice missing', conversationId, graphMessageId: 'g-ooo-3' } as never,
+      message: { subject: 'RE: order missing', conversationId, graphMessageId: 'g-ooo-3' } as never,
     });
     await joined(3);
     expect((await reply()).sendId).not.toBe('');
@@ -612,23 +639,22 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
 
   it("refuses at the call a reply outbound-send would refuse later (CR/LF in cc/bcc, a body over the limit…), naming the field, with outbound-send's own rules", async () => {
     const abort = new AbortController();
-    const token = await idp.token(directory, 'oid-alice');
+    const { token, queueId } = await agentOfItsOwn('checks');
     const stream = collect(harness.desktop(token).connect({ clientInstanceId: 'tab-checks' }, { signal: abort.signal }));
-    await waitFor(() => stream.of('snapshot').length === 1);
+    await waitFor(() => stream.of('snapshot').length === 1, slow);
     const desktop = harness.desktop(token);
     const interactionId = randomId('ix');
     await harness.publishInbound({
       tenantId: tenant,
       interactionId,
+      defaultQueueId: queueId,
       message: {
-        subject: 'invoice checks',
+        subject: 'order checks',
         conversationId: `conv-${interactionId}`,
         graphMessageId: `g-${interactionId}`,
       } as never,
     });
-    const offer = await waitFor(() => stream.offers().find((o) => o.interaction?.interactionId === interactionId), {
-      timeoutMs: 20_000,
-    });
+    const offer = await waitFor(() => stream.offers().find((o) => o.interaction?.interactionId === interactionId), slow);
     await desktop.accept({ offerId: offer.offerId });
     const content = { subject: '', bodyText: 'Paid', bodyHtml: '', to: [], cc: [], bcc: [], attachments: [], importance: 0 };
     const cases: [Record<string, unknown>, string][] = [

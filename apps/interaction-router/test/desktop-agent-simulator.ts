@@ -17,8 +17,11 @@ const transientCodes = new Set([
   Status.UNKNOWN,
   Status.INTERNAL,
 ]);
+/** Besides those codes, a call cut short: by the desktop's own per-call timeout (TimeoutError) or an abort. */
 const isTransient = (error: unknown): boolean =>
-  error instanceof ClientError ? transientCodes.has(error.code) : (error as Error | undefined)?.name === 'AbortError';
+  error instanceof ClientError
+    ? transientCodes.has(error.code)
+    : ['AbortError', 'TimeoutError'].includes((error as Error | undefined)?.name ?? '');
 const codeOf = (error: unknown): string =>
   error instanceof ClientError ? Status[error.code] : String((error as Error | undefined)?.name ?? error);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
