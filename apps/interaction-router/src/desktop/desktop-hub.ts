@@ -32,6 +32,8 @@ export interface DesktopSession {
   /** Offers and held interactions this stream knows of, so it can be told when they end. */
   offers: Map<string, string>;
   held: Set<string>;
+  /** The version of each interaction this stream's snapshot showed: a change up to it is no news to the stream. */
+  snapshotVersions: Map<string, number>;
   /** The stored presence this stream was last told of (see presence.ts). */
   presenceSeen: { since: number; presence: number } | undefined;
   next(signal: AbortSignal, timeoutMs: number): Promise<StreamEvent | 'timeout' | 'closed'>;
@@ -49,6 +51,7 @@ function createSession(tenantId: string, agentId: string, clientInstanceId: stri
     clientInstanceId,
     offers: new Map(),
     held: new Set(),
+    snapshotVersions: new Map(),
     presenceSeen: undefined,
     push(event) {
       if (closed) return;
@@ -95,25 +98,51 @@ const revokedReason = (reason: StateChangeReason): OfferRevokedReason => {
   }
 };
 
+/** How many interactions' newest delivered version the hub remembers (the oldest forgotten first). */
+const trackedVersions = 50_000;
+
 /**
  * The desktop streams connected to this replica, fed by every replica's InteractionStateChanged
  * events (a consumer group of its own per replica, so each replica sees all events).
+ *
+ * Those events come at least once and not always in version order: a redelivery repeats changes, and
+ * a commit waits for its event only `publishWaitMs`, so a slow publish (or the outbox relay's, after a
+ * failed one) can land after the next version's. The hub acts on each interaction's newest change
+ * only; acting on an older one revoked a standing offer and then offered it again.
  */
 export function createDesktopHub(options: { bus: EventBus; logger: Logger; replicaId: string }) {
   const sessions = new Map<string, DesktopSession>();
   let subscription: Subscription | undefined;
   const key = (tenantId: string, agentId: string) => `${tenantId}/${agentId}`;
+  /** tenant/interaction → the newest version delivered, in delivery order (a bounded memory). */
+  const newestDelivered = new Map<string, number>();
+
+  /** False for a change at or below a version already delivered; records the others. */
+  function isNewest(change: InteractionStateChanged): boolean {
+    if (!change.version) return true; // an older producer's event without a version
+    const interactionKey = `${change.tenantId}/${change.interactionId}`;
+    if (change.version <= (newestDelivered.get(interactionKey) ?? 0)) return false;
+    newestDelivered.delete(interactionKey);
+    newestDelivered.set(interactionKey, change.version);
+    if (newestDelivered.size > trackedVersions) {
+      const oldest = newestDelivered.keys().next().value;
+      if (oldest !== undefined) newestDelivered.delete(oldest);
+    }
+    return true;
+  }
 
   function deliver(change: InteractionStateChanged): void {
     const interaction = change.interaction;
-    if (!interaction) return;
+    if (!interaction || !isNewest(change)) return;
     const id = change.interactionId;
+    /** A stream whose snapshot already showed this version (or a newer one) of the interaction. */
+    const seenInSnapshot = (session: DesktopSession) => change.version <= (session.snapshotVersions.get(id) ?? 0);
     // The offer's own id (kept while the offer stands); events of older producers: the change's version.
     const offerId = interaction.offerId || `${id}~${change.version}`;
     // Offers and held interactions that this change ends, for whichever local stream knew them. A
     // new offer to the same agent revokes the one it replaces: one offer per interaction, always.
     for (const session of sessions.values()) {
-      if (session.tenantId !== change.tenantId) continue;
+      if (session.tenantId !== change.tenantId || seenInSnapshot(session)) continue;
       const known = session.offers.get(id);
       const stillOffered =
         change.state === InteractionState.INTERACTION_STATE_OFFERED &&
@@ -166,7 +195,7 @@ export function createDesktopHub(options: { bus: EventBus; logger: Logger; repli
     }
     if (change.state === InteractionState.INTERACTION_STATE_OFFERED && interaction.offeredAgentId) {
       const session = sessions.get(key(change.tenantId, interaction.offeredAgentId));
-      if (session && session.offers.get(id) !== offerId) {
+      if (session && !seenInSnapshot(session) && session.offers.get(id) !== offerId) {
         session.offers.set(id, offerId);
         session.push({ $case: 'offer', value: offerFromInteraction(offerId, interaction) });
       }

@@ -105,6 +105,7 @@ export function createDesktopHandlers(deps: DesktopHandlerDeps): AgentDesktopSer
         const pendingOffers = [];
         const assigned: Interaction[] = [];
         for (const record of mine) {
+          session.snapshotVersions.set(record.interactionId, record.version);
           if (record.state === S.INTERACTION_STATE_OFFERED && record.offeredAgentId === context.agentId) {
             session.offers.set(record.interactionId, offerIdOf(record));
             pendingOffers.push(offerFromInteraction(offerIdOf(record), toInteraction(record)));
