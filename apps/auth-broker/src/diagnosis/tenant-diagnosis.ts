@@ -15,6 +15,7 @@ import { createEntraNetwork } from '../entra/entra-network';
 import { authorityOf, createConfidentialClient } from '../entra/msal-clients';
 import type { TokenProviderObserver } from '../tokens/app-token.provider';
 import { findingFor, passed, skipped } from './findings';
+import { mailboxFinding, probeMailbox } from './mailbox-access-probe';
 
 export interface TenantDiagnosisDeps {
   secretBox: SecretBox;
@@ -45,7 +46,11 @@ const permissionChecks = [
  * problem is a finding naming the setup step that fixes it; the outcome also updates the
  * credentials' health.
  */
-export async function diagnoseTenant(deps: TenantDiagnosisDeps, record: AppCredentialsRecord | undefined): Promise<Diagnosis> {
+export async function diagnoseTenant(
+  deps: TenantDiagnosisDeps,
+  record: AppCredentialsRecord | undefined,
+  mailboxAddresses: readonly string[] = [],
+): Promise<Diagnosis> {
   const checkedAt = deps.clock();
   const findings: DiagnosticFinding[] = [];
   if (!record) {
@@ -107,7 +112,13 @@ export async function diagnoseTenant(deps: TenantDiagnosisDeps, record: AppCrede
   }
   await deps.health.succeeded(record, checkedAt);
   findings.push(...tokenChecks.map((check) => passed(check, passedText(check, record))));
-  findings.push(...permissionFindings(accessToken));
+  // Each mailbox is read once with the same token: an app set up with RBAC for Applications has no mail
+  // roles in its token, and only Graph's answers per mailbox show that Exchange grants them.
+  const probes = await Promise.all(mailboxAddresses.map((address) => probeMailbox(record.graphEndpoint, accessToken, address)));
+  const entraReadWrite = (rolesOf(accessToken) ?? []).some((role) => role.toLowerCase() === 'mail.readwrite');
+  const rbacInUse = !entraReadWrite && probes.some((probe) => probe.kind === 'readable');
+  findings.push(...permissionFindings(accessToken, rbacInUse ? record.clientId : undefined));
+  findings.push(...probes.map((probe) => mailboxFinding(probe, { clientId: record.clientId, rbacInUse })));
   return summarize(findings, checkedAt);
 }
 
@@ -162,9 +173,13 @@ function passedText(check: DiagnosticCheck, record: AppCredentialsRecord): strin
   }
 }
 
-/** Admin consent and the two mail permissions, read from the token's `roles` claim. */
-function permissionFindings(accessToken: string): DiagnosticFinding[] {
+/**
+ * Admin consent and the two mail permissions, read from the token's `roles` claim. `rbacApp` (the client
+ * id) when RBAC for Applications grants mail access: the permissions the token lacks are Exchange's then.
+ */
+function permissionFindings(accessToken: string, rbacApp?: string): DiagnosticFinding[] {
   const roles = rolesOf(accessToken);
+  if (rbacApp !== undefined && roles !== undefined) return rbacPermissionFindings(roles, rbacApp);
   if (roles === undefined) {
     return permissionChecks.map((check) => ({
       ...findingFor(DiagnosticCode.DIAGNOSTIC_CODE_UNKNOWN_ERROR, { check, outcome: CheckOutcome.CHECK_OUTCOME_WARNING }),
@@ -192,6 +207,32 @@ function permissionFindings(accessToken: string): DiagnosticFinding[] {
     has('Mail.Send')
       ? passed(DiagnosticCheck.DIAGNOSTIC_CHECK_PERMISSION_MAIL_SEND, 'The app may send mail (Mail.Send).')
       : findingFor(DiagnosticCode.DIAGNOSTIC_CODE_MAIL_SEND_NOT_GRANTED, { details }),
+  ];
+}
+
+function rbacPermissionFindings(roles: string[], clientId: string): DiagnosticFinding[] {
+  const has = (role: string) => roles.some((granted) => granted.toLowerCase() === role.toLowerCase());
+  const details = { roles: roles.join(' '), access_model: 'rbac-for-applications' };
+  return [
+    passed(
+      DiagnosticCheck.DIAGNOSTIC_CHECK_ADMIN_CONSENT,
+      roles.length === 0
+        ? 'The token carries no tenant-wide application permissions: Exchange Online grants mail access per mailbox through RBAC for Applications (see the mailbox checks).'
+        : 'An administrator granted consent for application permissions; Exchange Online grants mail access per mailbox through RBAC for Applications.',
+      details,
+    ),
+    passed(
+      DiagnosticCheck.DIAGNOSTIC_CHECK_PERMISSION_MAIL_READ_WRITE,
+      'Mail.ReadWrite is granted per mailbox by an RBAC for Applications role assignment (Application Mail.ReadWrite).',
+      details,
+    ),
+    has('Mail.Send')
+      ? passed(DiagnosticCheck.DIAGNOSTIC_CHECK_PERMISSION_MAIL_SEND, 'The app may send mail (Mail.Send).', details)
+      : {
+          ...skipped(DiagnosticCheck.DIAGNOSTIC_CHECK_PERMISSION_MAIL_SEND),
+          message: `Not checked: with RBAC for Applications, Graph shows Mail.Send only when sending. Test-ServicePrincipalAuthorization -Identity ${clientId} -Resource <mailbox> must list "Application Mail.Send" with InScope True.`,
+          details,
+        },
   ];
 }
 

@@ -17,6 +17,10 @@ import type {
   TrafficRequest,
   UpdateAppRequest,
 } from './admin-schemas';
+import type { AppRoleAssignment } from '../model/model.types';
+import type { ServicePrincipalAuthorizationRow } from '../authz/app-rbac';
+import type { managementScopeSchema, recipientSchema, roleAssignmentRequestSchema } from './app-rbac-admin.routes';
+import type { z } from 'zod';
 import type { toAppView, toMailboxView, toMessageSummary, toTenantView } from './admin.views';
 import type { DemoSummary } from './demo-profile';
 
@@ -125,6 +129,28 @@ export class GraphSandboxAdminClient {
       'PUT',
       `/tenants/${tenantId}/groups/${GraphSandboxAdminClient.segment(group)}`,
       { members },
+    );
+
+  /** New-ManagementScope -Name … -RecipientRestrictionFilter … */
+  createManagementScope = (tenantId: string, input: z.input<typeof managementScopeSchema>) =>
+    this.call<{ name: string; recipientRestrictionFilter: string }>('POST', `/tenants/${tenantId}/management-scopes`, input);
+  /** New-ManagementRoleAssignment -App … -Role "Application Mail.ReadWrite" [-CustomResourceScope …] */
+  assignApplicationRole = (tenantId: string, input: z.input<typeof roleAssignmentRequestSchema>) =>
+    this.call<AppRoleAssignment>('POST', `/tenants/${tenantId}/management-role-assignments`, input);
+  removeApplicationRoleAssignment = (tenantId: string, name: string) =>
+    this.call<void>('DELETE', `/tenants/${tenantId}/management-role-assignments/${GraphSandboxAdminClient.segment(name)}`);
+  /** Test-ServicePrincipalAuthorization -Identity <app id> -Resource <mailbox> */
+  testServicePrincipalAuthorization = (tenantId: string, appId: string, resource: string) =>
+    this.call<{ value: ServicePrincipalAuthorizationRow[] }>(
+      'GET',
+      `/tenants/${tenantId}/service-principal-authorization?identity=${encodeURIComponent(appId)}&resource=${encodeURIComponent(resource)}`,
+    );
+  /** Set-Mailbox -CustomAttributeN …, and whether the user holds an Exchange Online license. */
+  setRecipient = (tenantId: string, mailbox: string, input: z.input<typeof recipientSchema>) =>
+    this.call<{ mailbox: string; customAttributes: Record<string, string>; exchangeLicensed: boolean }>(
+      'PATCH',
+      `/tenants/${tenantId}/mailboxes/${GraphSandboxAdminClient.segment(mailbox)}/recipient`,
+      input,
     );
 
   createMailbox = (tenantId: string, input: CreateMailboxRequest) =>

@@ -5,6 +5,7 @@ import type { SandboxContext } from '../shared/sandbox-context';
 import { faultRuleSchema } from '../throttling/fault-injector';
 import { seedDemoProfile } from './demo-profile';
 import type { SandboxEndpoints } from './admin-request';
+import { registerAppRbacAdminRoutes } from './app-rbac-admin.routes';
 import { registerMailboxAdminRoutes } from './mailbox-admin.routes';
 import { registerMailboxPermissionAdminRoutes } from './mailbox-permission-admin.routes';
 import { registerTenantAdminRoutes } from './tenant-admin.routes';
@@ -58,6 +59,7 @@ export function registerAdminRoutes(
   registerTenantAdminRoutes(deps);
   registerMailboxAdminRoutes(deps);
   registerMailboxPermissionAdminRoutes(deps);
+  registerAppRbacAdminRoutes(deps);
 
   app.post('/faults', async (request, reply) => {
     const result = faultRuleSchema.safeParse(request.body ?? {});

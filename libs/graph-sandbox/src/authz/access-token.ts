@@ -68,9 +68,14 @@ export async function authenticateGraphRequest(
   if (!tenant || !tenant.apps.has(appId)) throw unauthenticated('Access token validation failure.', options.baseUrl);
   const roles = Array.isArray(payload['roles']) ? payload['roles'].map(String) : undefined;
   const scp = typeof payload['scp'] === 'string' ? payload['scp'].split(' ').filter(Boolean) : undefined;
-  if (!roles && !scp) throw unauthenticated('Either scp or roles claim need to be present in the token.', options.baseUrl);
+  // An app-only token without roles is what an app set up only with RBAC for Applications gets: Exchange
+  // decides per mailbox. Without role assignments either, Graph refuses it outright.
+  const rbacApp =
+    !scp && payload['idtyp'] === 'app' && tenant.exchangeAppRbac.assignments.some((assignment) => assignment.appId === appId);
+  if (!roles && !scp && !rbacApp)
+    throw unauthenticated('Either scp or roles claim need to be present in the token.', options.baseUrl);
   if (scp) {
     return { tenant, appId, kind: 'user', permissions: new Set(scp), userId: String(payload['oid']) };
   }
-  return { tenant, appId, kind: 'app', permissions: new Set(roles) };
+  return { tenant, appId, kind: 'app', permissions: new Set(roles ?? []) };
 }

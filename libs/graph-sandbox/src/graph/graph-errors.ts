@@ -46,6 +46,13 @@ export const graphErrors = {
       code: 'MailboxNotEnabledForRESTAPI',
       message: 'The mailbox is either inactive, soft-deleted, or is hosted on-premise.',
     }),
+  /** A user mailbox without an Exchange Online license (or one never provisioned). */
+  mailboxUnlicensed: () =>
+    new GraphApiError({
+      status: 404,
+      code: 'MailboxNotEnabledForRESTAPI',
+      message: 'REST API is not yet supported for this mailbox.',
+    }),
   itemNotFound: () =>
     new GraphApiError({ status: 404, code: 'ErrorItemNotFound', message: 'The specified object was not found in the store.' }),
   folderExists: () =>

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { authenticateGraphRequest, type GraphCaller } from '../authz/access-token';
-import { testApplicationAccessPolicy } from '../authz/access-policy';
 import { authorizeMailboxAccess } from '../authz/mailbox-access';
-import { hasMailPermission, isBasicReadOnly } from '../authz/permissions';
+import { appMailboxDenial, effectivePermissions, mailboxUnavailable } from '../authz/mailbox-authorization';
+import { isBasicReadOnly } from '../authz/permissions';
 import type { Mailbox } from '../model/model.types';
 import { newGuid } from '../shared/ids';
 import { applyFaults, type SandboxContext } from '../shared/sandbox-context';
@@ -154,14 +154,14 @@ export function registerGraphRoutes(app: FastifyInstance, context: SandboxContex
     }
 
     const access = route.access;
-    // An app's missing permission is found before the mailbox; a delegate's depends on whose mailbox it is.
-    if (access !== 'user' && caller.kind === 'app' && !hasMailPermission(caller.permissions, access))
-      throw graphErrors.accessDenied();
     const mailbox = resolveMailbox(caller, userSegment);
-    if (access !== 'user') authorizeMailboxAccess(caller, mailbox, access);
-    if (!mailbox.mailboxEnabled) throw graphErrors.mailboxNotEnabled();
-    if (caller.kind === 'app' && testApplicationAccessPolicy(caller.tenant, caller.appId, mailbox.id) === 'Denied')
-      throw graphErrors.odataDisabled();
+    // A delegate's access depends on whose mailbox it is; an app's on Entra roles, access policies and RBAC scopes.
+    if (access !== 'user' && caller.kind !== 'app') authorizeMailboxAccess(caller, mailbox, access);
+    const unavailable = mailboxUnavailable(caller, mailbox);
+    if (unavailable) throw unavailable;
+    const denial = access !== 'user' && caller.kind === 'app' ? appMailboxDenial(caller, mailbox, access) : undefined;
+    if (denial) throw denial;
+    const permissions = effectivePermissions(caller, mailbox);
 
     const slot = context.limiter.tryAcquire(caller.appId, mailbox.id, caller.tenant.throttling);
     if (!slot.ok) {
@@ -195,7 +195,7 @@ export function registerGraphRoutes(app: FastifyInstance, context: SandboxContex
         render: {
           immutableIds: prefer.immutableIds,
           ...(prefer.bodyContentType ? { bodyContentType: prefer.bodyContentType } : {}),
-          basicOnly: isBasicReadOnly(caller.permissions),
+          basicOnly: isBasicReadOnly(permissions),
           baseUrl: base,
         },
         userUrl: `${base}/v1.0/${userSegment === 'me' ? 'me' : `users/${encodeURIComponent(userSegment)}`}`,

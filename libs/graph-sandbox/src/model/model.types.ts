@@ -98,6 +98,48 @@ export interface AccessPolicy {
   description: string;
 }
 
+/** The Exchange application roles the sandbox models (RBAC for Applications). */
+export type ApplicationRoleName =
+  'Application Mail.Read' | 'Application Mail.ReadBasic' | 'Application Mail.ReadWrite' | 'Application Mail.Send';
+
+/** One comparison of a recipient filter: `CustomAttribute1 -eq 'mailroute'`. */
+export interface FilterClause {
+  property: string;
+  operator: '-eq' | '-ne' | '-like';
+  value: string;
+}
+
+/** `New-ManagementScope -RecipientRestrictionFilter`: clauses joined by one kind of connective. */
+export interface ManagementScope {
+  name: string;
+  recipientRestrictionFilter: string;
+  clauses: FilterClause[];
+  join: '-and' | '-or';
+}
+
+/** `New-ManagementRoleAssignment -App … -Role … [-CustomResourceScope …]`; no scope: the whole organization. */
+export interface AppRoleAssignment {
+  name: string;
+  appId: string;
+  role: ApplicationRoleName;
+  customResourceScope?: string;
+}
+
+/** Exchange-side recipient properties a scope filters on, and licensing (Set-Mailbox, license assignment). */
+export interface RecipientProperties {
+  /** CustomAttribute1 … CustomAttribute15. */
+  customAttributes: Record<string, string>;
+  /** false: a user mailbox without an Exchange Online license (Graph: MailboxNotEnabledForRESTAPI). */
+  exchangeLicensed: boolean;
+}
+
+/** A tenant's Exchange RBAC for Applications configuration. */
+export interface ExchangeAppRbac {
+  scopes: Map<string, ManagementScope>;
+  assignments: AppRoleAssignment[];
+  recipients: Map<string, RecipientProperties>;
+}
+
 export interface Attachment {
   id: string;
   name: string;
@@ -294,6 +336,8 @@ export interface Tenant {
   /** Mail-enabled security groups: address (lowercase) → member user ids. */
   groups: Map<string, Set<string>>;
   accessPolicies: AccessPolicy[];
+  /** RBAC for Applications: management scopes, the apps' role assignments, recipient properties. */
+  exchangeAppRbac: ExchangeAppRbac;
   throttling: ThrottlingSettings;
   stats: TenantStats;
 }

@@ -147,6 +147,7 @@ export function createSandboxState(options: { clock: Clock; throttling?: Partial
         mailboxes: new Map(),
         groups: new Map(),
         accessPolicies: [],
+        exchangeAppRbac: { scopes: new Map(), assignments: [], recipients: new Map() },
         throttling: { ...defaultThrottling, ...options.throttling },
         stats: {
           tokenRequests: 0,

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { authenticateGraphRequest } from '../authz/access-token';
-import { testApplicationAccessPolicy } from '../authz/access-policy';
+import { appMailboxDenial, mailboxUnavailable } from '../authz/mailbox-authorization';
 import { hasMailPermission } from '../authz/permissions';
 import { GraphApiError } from '../errors';
 import { graphErrorHandler, graphJsonContentType } from '../graph/graph-error-handler';
@@ -32,15 +32,18 @@ export function registerSubscriptionRoutes(app: FastifyInstance, context: Sandbo
       tenant: caller.tenant,
       appId: caller.appId,
       ...(caller.userId ? { userId: caller.userId } : {}),
-      canRead: hasMailPermission(caller.permissions, 'read'),
+      // App-only: RBAC for Applications grants are not in the token, so access is decided per mailbox.
+      canRead: caller.kind === 'app' || hasMailPermission(caller.permissions, 'read'),
       authorizeMailbox(mailbox) {
-        if (!mailbox.mailboxEnabled) throw graphErrors.mailboxNotEnabled();
+        const unavailable = mailboxUnavailable(caller, mailbox);
+        if (unavailable) throw unavailable;
         if (caller.kind === 'user' && mailbox.id !== caller.userId) throw graphErrors.accessDenied();
-        if (caller.kind === 'app' && testApplicationAccessPolicy(caller.tenant, caller.appId, mailbox.id) === 'Denied')
+        const denial = caller.kind === 'app' ? appMailboxDenial(caller, mailbox, 'read') : undefined;
+        if (denial)
           throw new GraphApiError({
             status: 403,
             code: 'ExtensionError',
-            message: 'Operation: Create; Exception: [Status Code: Forbidden; Reason: Access to OData is disabled.]',
+            message: `Operation: Create; Exception: [Status Code: Forbidden; Reason: ${denial.message}]`,
           });
       },
     };

@@ -523,6 +523,15 @@ export interface DeleteTenantCredentialsResponse {
 export interface DiagnoseTenantRequest {
   /** Id of the credentials to diagnose. Optional: empty means "default". */
   credentialsId: string;
+  /**
+   * Mailboxes to probe with a fresh app-only token (at most 50 addresses; the CLI passes the
+   * tenant's app-only mailboxes of these credentials). Each gets a MAILBOX_READ_ACCESS finding
+   * (details: mailbox) naming the cause when Graph refuses it: missing permission or consent,
+   * application access policy, RBAC for Applications scope, no Exchange license, inactive.
+   * An app set up with RBAC for Applications carries no roles in its token; the probes are what
+   * shows it healthy. Empty: the token checks only.
+   */
+  mailboxAddresses: string[];
 }
 
 /** Response of AuthBrokerService.DiagnoseTenant. */
@@ -2735,13 +2744,16 @@ export const DeleteTenantCredentialsResponse: MessageFns<DeleteTenantCredentials
 };
 
 function createBaseDiagnoseTenantRequest(): DiagnoseTenantRequest {
-  return { credentialsId: "" };
+  return { credentialsId: "", mailboxAddresses: [] };
 }
 
 export const DiagnoseTenantRequest: MessageFns<DiagnoseTenantRequest> = {
   encode(message: DiagnoseTenantRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.credentialsId !== "") {
       writer.uint32(10).string(message.credentialsId);
+    }
+    for (const v of message.mailboxAddresses) {
+      writer.uint32(18).string(v!);
     }
     return writer;
   },
@@ -2767,6 +2779,14 @@ export const DiagnoseTenantRequest: MessageFns<DiagnoseTenantRequest> = {
             message.credentialsId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.mailboxAddresses.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2786,6 +2806,11 @@ export const DiagnoseTenantRequest: MessageFns<DiagnoseTenantRequest> = {
         : isSet(object.credentials_id)
         ? globalThis.String(object.credentials_id)
         : "",
+      mailboxAddresses: globalThis.Array.isArray(object?.mailboxAddresses)
+        ? object.mailboxAddresses.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.mailbox_addresses)
+        ? object.mailbox_addresses.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -2793,6 +2818,9 @@ export const DiagnoseTenantRequest: MessageFns<DiagnoseTenantRequest> = {
     const obj: any = {};
     if (message.credentialsId !== "") {
       obj.credentialsId = message.credentialsId;
+    }
+    if (message.mailboxAddresses?.length) {
+      obj.mailboxAddresses = message.mailboxAddresses;
     }
     return obj;
   },
@@ -2803,6 +2831,7 @@ export const DiagnoseTenantRequest: MessageFns<DiagnoseTenantRequest> = {
   fromPartial(object: DeepPartial<DiagnoseTenantRequest>): DiagnoseTenantRequest {
     const message = createBaseDiagnoseTenantRequest();
     message.credentialsId = object.credentialsId ?? "";
+    message.mailboxAddresses = object.mailboxAddresses?.map((e) => e) || [];
     return message;
   },
 };

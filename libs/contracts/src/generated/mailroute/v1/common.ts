@@ -323,7 +323,7 @@ export enum DiagnosticCode {
   DIAGNOSTIC_CODE_MAILBOX_NOT_FOUND = 21,
   /**
    * DIAGNOSTIC_CODE_MAILBOX_OUTSIDE_ACCESS_POLICY - Graph refuses this mailbox while the app's token is valid: an Exchange application access
-   * policy or RBAC-for-Applications scope excludes it ("Access to OData is disabled").
+   * policy excludes it ("Access to OData is disabled").
    */
   DIAGNOSTIC_CODE_MAILBOX_OUTSIDE_ACCESS_POLICY = 22,
   /**
@@ -343,6 +343,22 @@ export enum DiagnosticCode {
   DIAGNOSTIC_CODE_TRANSIENT_ERROR = 28,
   /** DIAGNOSTIC_CODE_UNKNOWN_ERROR - An error mailroute does not classify; details carry the raw error code. */
   DIAGNOSTIC_CODE_UNKNOWN_ERROR = 29,
+  /**
+   * DIAGNOSTIC_CODE_MAILBOX_OUTSIDE_RBAC_SCOPE - The app is set up with RBAC for Applications (its role assignments reach other mailboxes) but
+   * no management scope of its role assignments includes this mailbox (Graph: ErrorAccessDenied).
+   */
+  DIAGNOSTIC_CODE_MAILBOX_OUTSIDE_RBAC_SCOPE = 30,
+  /**
+   * DIAGNOSTIC_CODE_MAILBOX_NOT_LICENSED - The user has no Exchange Online license, so Graph has no mailbox to serve
+   * (MailboxNotEnabledForRESTAPI "REST API is not yet supported for this mailbox.").
+   */
+  DIAGNOSTIC_CODE_MAILBOX_NOT_LICENSED = 31,
+  /** DIAGNOSTIC_CODE_MAILBOX_INACTIVE - The mailbox is inactive, soft-deleted or hosted on-premises (MailboxNotEnabledForRESTAPI). */
+  DIAGNOSTIC_CODE_MAILBOX_INACTIVE = 32,
+  /** DIAGNOSTIC_CODE_DELEGATE_FULL_ACCESS_MISSING - The signed-in delegate lacks Full Access to the mailbox (Add-MailboxPermission). */
+  DIAGNOSTIC_CODE_DELEGATE_FULL_ACCESS_MISSING = 33,
+  /** DIAGNOSTIC_CODE_DELEGATE_SEND_AS_MISSING - The signed-in delegate lacks Send As on the mailbox (Add-RecipientPermission). */
+  DIAGNOSTIC_CODE_DELEGATE_SEND_AS_MISSING = 34,
   UNRECOGNIZED = -1,
 }
 
@@ -438,6 +454,21 @@ export function diagnosticCodeFromJSON(object: any): DiagnosticCode {
     case 29:
     case "DIAGNOSTIC_CODE_UNKNOWN_ERROR":
       return DiagnosticCode.DIAGNOSTIC_CODE_UNKNOWN_ERROR;
+    case 30:
+    case "DIAGNOSTIC_CODE_MAILBOX_OUTSIDE_RBAC_SCOPE":
+      return DiagnosticCode.DIAGNOSTIC_CODE_MAILBOX_OUTSIDE_RBAC_SCOPE;
+    case 31:
+    case "DIAGNOSTIC_CODE_MAILBOX_NOT_LICENSED":
+      return DiagnosticCode.DIAGNOSTIC_CODE_MAILBOX_NOT_LICENSED;
+    case 32:
+    case "DIAGNOSTIC_CODE_MAILBOX_INACTIVE":
+      return DiagnosticCode.DIAGNOSTIC_CODE_MAILBOX_INACTIVE;
+    case 33:
+    case "DIAGNOSTIC_CODE_DELEGATE_FULL_ACCESS_MISSING":
+      return DiagnosticCode.DIAGNOSTIC_CODE_DELEGATE_FULL_ACCESS_MISSING;
+    case 34:
+    case "DIAGNOSTIC_CODE_DELEGATE_SEND_AS_MISSING":
+      return DiagnosticCode.DIAGNOSTIC_CODE_DELEGATE_SEND_AS_MISSING;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -507,6 +538,16 @@ export function diagnosticCodeToJSON(object: DiagnosticCode): string {
       return "DIAGNOSTIC_CODE_TRANSIENT_ERROR";
     case DiagnosticCode.DIAGNOSTIC_CODE_UNKNOWN_ERROR:
       return "DIAGNOSTIC_CODE_UNKNOWN_ERROR";
+    case DiagnosticCode.DIAGNOSTIC_CODE_MAILBOX_OUTSIDE_RBAC_SCOPE:
+      return "DIAGNOSTIC_CODE_MAILBOX_OUTSIDE_RBAC_SCOPE";
+    case DiagnosticCode.DIAGNOSTIC_CODE_MAILBOX_NOT_LICENSED:
+      return "DIAGNOSTIC_CODE_MAILBOX_NOT_LICENSED";
+    case DiagnosticCode.DIAGNOSTIC_CODE_MAILBOX_INACTIVE:
+      return "DIAGNOSTIC_CODE_MAILBOX_INACTIVE";
+    case DiagnosticCode.DIAGNOSTIC_CODE_DELEGATE_FULL_ACCESS_MISSING:
+      return "DIAGNOSTIC_CODE_DELEGATE_FULL_ACCESS_MISSING";
+    case DiagnosticCode.DIAGNOSTIC_CODE_DELEGATE_SEND_AS_MISSING:
+      return "DIAGNOSTIC_CODE_DELEGATE_SEND_AS_MISSING";
     case DiagnosticCode.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
