@@ -294,6 +294,20 @@ describe('mailroute CLI against real services', () => {
     expect(outside.stdout).toContain('setup step: SCOPE_MAILBOX_ACCESS (docs/real-tenant.md)');
   });
 
+  it('tenant diagnose reads the routed mailboxes and names the cause and remedy per mailbox', async () => {
+    // tenant diagnose reads the routed mailboxes mailbox-fetch knows (here: support, inside the policy) …
+    const routed = await mailroute(['tenant', 'diagnose', '--json']);
+    expect(JSON.parse(routed.stdout).diagnosis.findings).toContainEqual(
+      expect.objectContaining({ check: 'DIAGNOSTIC_CHECK_MAILBOX_READ_ACCESS', details: { mailbox: tenant.mailboxes[0] } }),
+    );
+    // … and names the cause and remedy of each mailbox it is told to check.
+    const both = await mailroute(['tenant', 'diagnose', '--mailboxes', `${tenant.mailboxes[0] ?? ''},${agentUpn}`]);
+    expect(both.code).toBe(3);
+    expect(both.stdout).toMatch(/FAILED\s+MAILBOX_READ_ACCESS\s+MAILBOX_OUTSIDE_ACCESS_POLICY/);
+    expect(both.stdout).toContain(`remedy: Setup step "Scope mailbox access"`);
+    expect(both.stdout).toContain(`Test-ApplicationAccessPolicy -Identity ${agentUpn} -AppId ${tenant.clientId}`);
+  });
+
   it('agent mode: signs in with a device code, is offered the e-mail delivered to the mailbox, accepts, replies and completes it', async () => {
     // An 8 s deadline for the agent's unary calls: the stream must outlive it (it has none).
     const agent = spawnCli(

@@ -50,6 +50,8 @@ export async function diagnoseTenant(
   deps: TenantDiagnosisDeps,
   record: AppCredentialsRecord | undefined,
   mailboxAddresses: readonly string[] = [],
+  /** Only delegated mailboxes are checked: a token without application permissions is expected then. */
+  delegatedOnly = false,
 ): Promise<Diagnosis> {
   const checkedAt = deps.clock();
   const findings: DiagnosticFinding[] = [];
@@ -117,7 +119,14 @@ export async function diagnoseTenant(
   const probes = await Promise.all(mailboxAddresses.map((address) => probeMailbox(record.graphEndpoint, accessToken, address)));
   const entraReadWrite = (rolesOf(accessToken) ?? []).some((role) => role.toLowerCase() === 'mail.readwrite');
   const rbacInUse = !entraReadWrite && probes.some((probe) => probe.kind === 'readable');
-  findings.push(...permissionFindings(accessToken, rbacInUse ? record.clientId : undefined));
+  if (delegatedOnly && (rolesOf(accessToken) ?? []).length === 0)
+    findings.push(
+      ...permissionChecks.map((check) => ({
+        ...skipped(check),
+        message: 'Not checked: the mailboxes checked use delegated access, which needs no application permissions.',
+      })),
+    );
+  else findings.push(...permissionFindings(accessToken, rbacInUse ? record.clientId : undefined));
   findings.push(...probes.map((probe) => mailboxFinding(probe, { clientId: record.clientId, rbacInUse })));
   return summarize(findings, checkedAt);
 }
@@ -247,7 +256,8 @@ function rolesOf(accessToken: string): string[] | undefined {
   }
 }
 
-function summarize(findings: DiagnosticFinding[], checkedAt: Date): Diagnosis {
+/** The overall result of a set of findings: FAILED if any failed, else WARNING if any warned, else HEALTHY. */
+export function summarize(findings: DiagnosticFinding[], checkedAt: Date): Diagnosis {
   const result = findings.some((finding) => finding.outcome === CheckOutcome.CHECK_OUTCOME_FAILED)
     ? DiagnosisResult.DIAGNOSIS_RESULT_FAILED
     : findings.some((finding) => finding.outcome === CheckOutcome.CHECK_OUTCOME_WARNING)

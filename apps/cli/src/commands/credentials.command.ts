@@ -2,12 +2,15 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   AuthorityCloud,
+  CheckOutcome,
   CreateTenantCredentialsResponse,
   CredentialState,
   DiagnoseTenantResponse,
   DiagnosisResult,
   GetTenantCredentialsResponse,
   ListTenantCredentialsResponse,
+  MailboxAccessMode,
+  MailboxSyncState,
   UpdateTenantCredentialsResponse,
   type TenantCredentials,
   type TenantCredentialsSpec,
@@ -250,18 +253,71 @@ export const credentialsCommands: Command[] = [
     summary: 'acquire a fresh token with the credentials and report, check by check, what is wrong and which setup step fixes it',
     options: {
       credentials: { type: 'string', value: '<credentials-id>', description: 'credentials to diagnose (default "default")' },
+      mailboxes: {
+        type: 'string',
+        value: '<a@x,b@x|none>',
+        description:
+          'mailboxes to check access to (default: the app-only mailboxes mailbox-fetch routes with these credentials, at most 50)',
+      },
     },
     async run(context) {
+      const credentialsId = str(context.values, 'credentials') ?? '';
+      const { mailboxAddresses, delegatedMailboxAddresses } = await mailboxesToProbe(context, credentialsId);
       const response = await context.clients
         .authBroker()
-        .diagnoseTenant({ credentialsId: str(context.values, 'credentials') ?? '' });
-      context.print(DiagnoseTenantResponse.toJSON(response), () =>
-        formatDiagnosis(`tenant credentials "${response.credentialsId}"`, response.diagnosis),
-      );
+        .diagnoseTenant({ credentialsId, mailboxAddresses, delegatedMailboxAddresses });
+      context.print(DiagnoseTenantResponse.toJSON(response), () => {
+        const findings = response.diagnosis?.findings ?? [];
+        const failing = findings.filter((finding) => finding.outcome === CheckOutcome.CHECK_OUTCOME_FAILED);
+        // formatDiagnosis explains the first failure; every further failing mailbox gets its own remedy.
+        const more = failing.slice(1).filter((finding) => finding.details['mailbox']);
+        return [
+          formatDiagnosis(`tenant credentials "${response.credentialsId}"`, response.diagnosis),
+          ...more.map((finding) => ['', ...formatFindingAdvice(finding)].join('\n')),
+        ].join('\n');
+      });
       return diagnosisExitCode(response.diagnosis?.result);
     },
   },
 ];
+
+/**
+ * The mailboxes `tenant diagnose` asks auth-broker to read: `--mailboxes a@x,b@x` (app-only), `--mailboxes none`,
+ * or by default the mailboxes mailbox-fetch routes with these credentials — app-only ones with the app's token,
+ * delegated ones through their grant (none when mailbox-fetch is unreachable). At most 50.
+ */
+async function mailboxesToProbe(
+  context: CommandContext,
+  credentialsId: string,
+): Promise<{ mailboxAddresses: string[]; delegatedMailboxAddresses: string[] }> {
+  const given = str(context.values, 'mailboxes');
+  if (given === 'none') return { mailboxAddresses: [], delegatedMailboxAddresses: [] };
+  if (given)
+    return {
+      mailboxAddresses: given
+        .split(',')
+        .map((address) => address.trim())
+        .filter(Boolean),
+      delegatedMailboxAddresses: [],
+    };
+  const wanted = credentialsId || 'default';
+  try {
+    const response = await context.clients.mailboxFetch().listMailboxes({
+      page: { pageSize: 500, pageToken: '' },
+      addressContains: '',
+      syncState: MailboxSyncState.MAILBOX_SYNC_STATE_UNSPECIFIED,
+    });
+    const routed = response.mailboxes.filter((mailbox) => (mailbox.credentialsId || 'default') === wanted).slice(0, 50);
+    const delegated = (mailbox: { accessMode: MailboxAccessMode }) =>
+      mailbox.accessMode === MailboxAccessMode.MAILBOX_ACCESS_MODE_DELEGATED;
+    return {
+      mailboxAddresses: routed.filter((mailbox) => !delegated(mailbox)).map((mailbox) => mailbox.address),
+      delegatedMailboxAddresses: routed.filter(delegated).map((mailbox) => mailbox.address),
+    };
+  } catch {
+    return { mailboxAddresses: [], delegatedMailboxAddresses: [] };
+  }
+}
 
 /** 0 when healthy or only warnings, 3 when a check failed (scripts can branch on it). */
 export function diagnosisExitCode(result: number | undefined): number {

@@ -532,6 +532,14 @@ export interface DiagnoseTenantRequest {
    * shows it healthy. Empty: the token checks only.
    */
   mailboxAddresses: string[];
+  /**
+   * Delegated mailboxes to probe through their stored delegated grant (with mailbox_addresses at
+   * most 50 in all). Each gets a MAILBOX_READ_ACCESS finding: for a mailbox that is not the
+   * signed-in user's own, a refusal names the missing `.Shared` scope or the missing Full Access
+   * (DELEGATE_FULL_ACCESS_MISSING); Send As, which Graph shows only when sending, is a SKIPPED
+   * MAILBOX_SEND_ACCESS finding naming the PowerShell to check it.
+   */
+  delegatedMailboxAddresses: string[];
 }
 
 /** Response of AuthBrokerService.DiagnoseTenant. */
@@ -2744,7 +2752,7 @@ export const DeleteTenantCredentialsResponse: MessageFns<DeleteTenantCredentials
 };
 
 function createBaseDiagnoseTenantRequest(): DiagnoseTenantRequest {
-  return { credentialsId: "", mailboxAddresses: [] };
+  return { credentialsId: "", mailboxAddresses: [], delegatedMailboxAddresses: [] };
 }
 
 export const DiagnoseTenantRequest: MessageFns<DiagnoseTenantRequest> = {
@@ -2754,6 +2762,9 @@ export const DiagnoseTenantRequest: MessageFns<DiagnoseTenantRequest> = {
     }
     for (const v of message.mailboxAddresses) {
       writer.uint32(18).string(v!);
+    }
+    for (const v of message.delegatedMailboxAddresses) {
+      writer.uint32(26).string(v!);
     }
     return writer;
   },
@@ -2787,6 +2798,14 @@ export const DiagnoseTenantRequest: MessageFns<DiagnoseTenantRequest> = {
             message.mailboxAddresses.push(reader.string());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.delegatedMailboxAddresses.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2811,6 +2830,11 @@ export const DiagnoseTenantRequest: MessageFns<DiagnoseTenantRequest> = {
         : globalThis.Array.isArray(object?.mailbox_addresses)
         ? object.mailbox_addresses.map((e: any) => globalThis.String(e))
         : [],
+      delegatedMailboxAddresses: globalThis.Array.isArray(object?.delegatedMailboxAddresses)
+        ? object.delegatedMailboxAddresses.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.delegated_mailbox_addresses)
+        ? object.delegated_mailbox_addresses.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -2822,6 +2846,9 @@ export const DiagnoseTenantRequest: MessageFns<DiagnoseTenantRequest> = {
     if (message.mailboxAddresses?.length) {
       obj.mailboxAddresses = message.mailboxAddresses;
     }
+    if (message.delegatedMailboxAddresses?.length) {
+      obj.delegatedMailboxAddresses = message.delegatedMailboxAddresses;
+    }
     return obj;
   },
 
@@ -2832,6 +2859,7 @@ export const DiagnoseTenantRequest: MessageFns<DiagnoseTenantRequest> = {
     const message = createBaseDiagnoseTenantRequest();
     message.credentialsId = object.credentialsId ?? "";
     message.mailboxAddresses = object.mailboxAddresses?.map((e) => e) || [];
+    message.delegatedMailboxAddresses = object.delegatedMailboxAddresses?.map((e) => e) || [];
     return message;
   },
 };

@@ -355,10 +355,11 @@ export enum DiagnosticCode {
   DIAGNOSTIC_CODE_MAILBOX_NOT_LICENSED = 31,
   /** DIAGNOSTIC_CODE_MAILBOX_INACTIVE - The mailbox is inactive, soft-deleted or hosted on-premises (MailboxNotEnabledForRESTAPI). */
   DIAGNOSTIC_CODE_MAILBOX_INACTIVE = 32,
-  /** DIAGNOSTIC_CODE_DELEGATE_FULL_ACCESS_MISSING - The signed-in delegate lacks Full Access to the mailbox (Add-MailboxPermission). */
+  /**
+   * DIAGNOSTIC_CODE_DELEGATE_FULL_ACCESS_MISSING - The user who signed in for a delegated mailbox that is not their own lacks Full Access to it
+   * (Add-MailboxPermission -AccessRights FullAccess); Graph refuses the delegated token.
+   */
   DIAGNOSTIC_CODE_DELEGATE_FULL_ACCESS_MISSING = 33,
-  /** DIAGNOSTIC_CODE_DELEGATE_SEND_AS_MISSING - The signed-in delegate lacks Send As on the mailbox (Add-RecipientPermission). */
-  DIAGNOSTIC_CODE_DELEGATE_SEND_AS_MISSING = 34,
   UNRECOGNIZED = -1,
 }
 
@@ -466,9 +467,6 @@ export function diagnosticCodeFromJSON(object: any): DiagnosticCode {
     case 33:
     case "DIAGNOSTIC_CODE_DELEGATE_FULL_ACCESS_MISSING":
       return DiagnosticCode.DIAGNOSTIC_CODE_DELEGATE_FULL_ACCESS_MISSING;
-    case 34:
-    case "DIAGNOSTIC_CODE_DELEGATE_SEND_AS_MISSING":
-      return DiagnosticCode.DIAGNOSTIC_CODE_DELEGATE_SEND_AS_MISSING;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -546,8 +544,6 @@ export function diagnosticCodeToJSON(object: DiagnosticCode): string {
       return "DIAGNOSTIC_CODE_MAILBOX_INACTIVE";
     case DiagnosticCode.DIAGNOSTIC_CODE_DELEGATE_FULL_ACCESS_MISSING:
       return "DIAGNOSTIC_CODE_DELEGATE_FULL_ACCESS_MISSING";
-    case DiagnosticCode.DIAGNOSTIC_CODE_DELEGATE_SEND_AS_MISSING:
-      return "DIAGNOSTIC_CODE_DELEGATE_SEND_AS_MISSING";
     case DiagnosticCode.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
