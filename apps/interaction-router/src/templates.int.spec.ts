@@ -2,7 +2,14 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Status, type ClientError } from 'nice-grpc';
 import { Agent, TemplateKind } from '@mailroute/contracts';
 import { randomId, testInfra, waitFor } from '@mailroute/testing';
-import { collectStream, createTestIdentityProvider, startHarness, type Harness } from '../test/router-harness';
+import { uploadBlobKey } from '@mailroute/persistence';
+import {
+  collectStream,
+  createTestIdentityProvider,
+  startHarness,
+  watchOutboundRequests,
+  type Harness,
+} from '../test/router-harness';
 
 /**
  * Message templates through the workload-manager API and the agent desktop: one router replica on
@@ -136,7 +143,7 @@ describe('message templates through the router', () => {
     expect(await failure(desktop.renderTemplate({ templateId: 'ack', interactionId }))).toMatchObject({ code: Status.NOT_FOUND });
   });
 
-  it('stores template attachments once (size and content type checked) and renders them as reply attachments by upload id', async () => {
+  it("stores template attachments once (size and content type checked), renders them for an agent's reply, and the reply's send names the stored file", async () => {
     const admin = harness.admin(tenant);
     const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(2048)]);
     const upload = (name: string, content: Buffer, contentType = '', sizeBytes = content.length) =>
@@ -214,6 +221,45 @@ describe('message templates through the router', () => {
         source: { $case: 'uploadId', value: uploadId },
       },
     ]);
+
+    // An agent renders it for an interaction and replies with its attachments: the send names the stored file.
+    await admin.createQueue({ queueId: 'docs', queue: { displayName: 'Docs' } });
+    await admin.createAgent({
+      agentId: 'bea',
+      agent: Agent.fromPartial({ displayName: 'Bea', entraObjectId: 'oid-bea', queueIds: ['docs'], capacity: 1 }),
+    });
+    const desktop = harness.desktop(await idp.token(directory, 'oid-bea'));
+    const stream = collectStream(desktop.connect({ clientInstanceId: 'bea-desk' }, { signal: abort.signal }));
+    const outbound = await watchOutboundRequests(harness, tenant);
+    const interactionId = randomId('ix');
+    await harness.publishInbound({
+      tenantId: tenant,
+      interactionId,
+      defaultQueueId: 'docs',
+      message: {
+        subject: 'Terms please',
+        from: { address: 'dan@customer.example', name: 'Dan' },
+        conversationId: `conv-${interactionId}`,
+        graphMessageId: `g-${interactionId}`,
+      } as never,
+    });
+    const offer = await waitFor(() => stream.offers().find((o) => o.interaction?.interactionId === interactionId), slow);
+    await desktop.accept({ offerId: offer.offerId });
+    const { rendered } = await desktop.renderTemplate({ templateId: 'terms', interactionId });
+    expect(rendered?.text).toBe('Our terms are attached, Dan.');
+    const reply = await desktop.reply({
+      idempotencyKey: randomId('reply'),
+      interactionId,
+      content: { bodyText: rendered?.text ?? '', attachments: rendered?.attachments ?? [] } as never,
+    } as never);
+    const request = await waitFor(() => outbound.requests.find((r) => r.sendId === reply.sendId), slow);
+    expect(request.content?.attachments).toEqual([
+      expect.objectContaining({ name: 'terms.pdf', source: { $case: 'uploadId', value: uploadId } }),
+    ]);
+    // Still the template's: kept until deleted, not turned into an expiring reply upload.
+    expect((await harness.stores.blobs.stat(uploadBlobKey(tenant, uploadId)))?.expiresAt).toBeUndefined();
+    await outbound.subscription.close();
+
     expect(await failure(admin.deleteTemplateAttachment({ uploadId }))).toMatchObject({
       code: Status.FAILED_PRECONDITION,
     });
