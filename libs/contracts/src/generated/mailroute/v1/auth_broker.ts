@@ -4704,7 +4704,10 @@ export const AuthBrokerServiceDefinition = {
      * Acquires an app-only token with the credentials and reports, check by check and in operator
      * language, what is wrong and which setup step fixes it: unknown tenant, unknown app, wrong or
      * expired secret or certificate, missing admin consent, Mail.ReadWrite or Mail.Send not
-     * granted, expiry within 30 days. Configuration problems are findings, not call errors.
+     * granted, expiry within 30 days; and, for the mailboxes named in the request, why Graph refuses
+     * each one (permission or consent, application access policy, RBAC for Applications scope, no
+     * Exchange license, inactive, a delegate without Full Access). Configuration problems are
+     * findings, not call errors.
      */
     diagnoseTenant: {
       name: "DiagnoseTenant",
@@ -4814,7 +4817,10 @@ export interface AuthBrokerServiceImplementation<CallContextExt = {}> {
    * Acquires an app-only token with the credentials and reports, check by check and in operator
    * language, what is wrong and which setup step fixes it: unknown tenant, unknown app, wrong or
    * expired secret or certificate, missing admin consent, Mail.ReadWrite or Mail.Send not
-   * granted, expiry within 30 days. Configuration problems are findings, not call errors.
+   * granted, expiry within 30 days; and, for the mailboxes named in the request, why Graph refuses
+   * each one (permission or consent, application access policy, RBAC for Applications scope, no
+   * Exchange license, inactive, a delegate without Full Access). Configuration problems are
+   * findings, not call errors.
    */
   diagnoseTenant(
     request: DiagnoseTenantRequest,
@@ -4899,7 +4905,10 @@ export interface AuthBrokerServiceClient<CallOptionsExt = {}> {
    * Acquires an app-only token with the credentials and reports, check by check and in operator
    * language, what is wrong and which setup step fixes it: unknown tenant, unknown app, wrong or
    * expired secret or certificate, missing admin consent, Mail.ReadWrite or Mail.Send not
-   * granted, expiry within 30 days. Configuration problems are findings, not call errors.
+   * granted, expiry within 30 days; and, for the mailboxes named in the request, why Graph refuses
+   * each one (permission or consent, application access policy, RBAC for Applications scope, no
+   * Exchange license, inactive, a delegate without Full Access). Configuration problems are
+   * findings, not call errors.
    */
   diagnoseTenant(
     request: DeepPartial<DiagnoseTenantRequest>,
