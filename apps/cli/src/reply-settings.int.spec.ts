@@ -97,6 +97,14 @@ describe('acknowledgement, signature and template attachment commands against th
       mailbox: 'inbox',
       acknowledgement: { enabled: true, templateId: 'thanks' },
     });
+    // Searching by reference: none given out yet in this tenant; a malformed one names the field.
+    expect(await mailroute('interaction', 'search', '--reference', '[#SUP-12]')).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^INTERACTION\s+STATE/),
+    });
+    const badReference = await mailroute('interaction', 'search', '--reference', 'nope');
+    expect(badReference.code).toBe(1);
+    expect(badReference.stderr).toContain('filter.reference');
     expect(await mailroute('acknowledgement', 'set', '--queue', 'support', '--off')).toMatchObject({
       code: 0,
       stdout: 'queue support: no acknowledgements',

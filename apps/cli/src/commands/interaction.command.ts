@@ -45,6 +45,7 @@ function interactionView(i: Interaction | undefined): string {
     ['priority', `${i.priority} (effective ${i.effectivePriority})`],
     ['customer', i.customer ? `${i.customer.name ? `${i.customer.name} ` : ''}<${i.customer.address}>` : ''],
     ['subject', i.subject],
+    ['reference', i.reference],
     ['tags', i.tags.join(', ')],
     ['rule', i.matchedRuleId],
     ['messages', `${i.inboundMessageCount} in, ${i.replyCount} replies sent`],
@@ -122,6 +123,11 @@ export const interactionCommands: Command[] = [
       mailbox: { type: 'string', multiple: true, value: '<mailbox-id>', description: 'arrived at this mailbox (repeatable)' },
       customer: { type: 'string', value: '<address>', description: "the customer's address" },
       subject: { type: 'string', value: '<text>', description: 'subject contains' },
+      reference: {
+        type: 'string',
+        value: '<ABC-1234>',
+        description: 'the interaction with this reference (from its acknowledgement; other filters are ignored)',
+      },
       tag: { type: 'string', multiple: true, value: '<tag>', description: 'carries this tag (repeatable)' },
       sla: {
         type: 'string',
@@ -154,6 +160,7 @@ export const interactionCommands: Command[] = [
           subjectContains: str(values, 'subject') ?? '',
           tags: list(values, 'tag'),
           slaStates: list(values, 'sla').map((text) => parseEnum<SlaState>(SlaState, 'SLA_STATE', text, '--sla')),
+          reference: str(values, 'reference') ?? '',
           ...(since ? { receivedAfter: parseInstant(since, '--since', context.now()) } : {}),
           ...(until ? { receivedBefore: parseInstant(until, '--until', context.now()) } : {}),
         },
