@@ -22,13 +22,29 @@ export class KafkaSubscription implements Subscription {
 
   async start(partitionsConsumedConcurrently: number): Promise<void> {
     const { consumer, options } = this;
+    // Reported from the first fetch after a join, not the join itself: kafkajs fixes a new group's
+    // starting offsets (the latest, without fromBeginning) in that fetch, so a message published before
+    // it would be skipped although assignments() already showed the partition. Partitions taken away
+    // are dropped at once.
+    let joined: PartitionAssignment[] | undefined;
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
-      this.assigned = Object.entries(event.payload.memberAssignment).map(([topic, partitions]) => ({
+      const assignment = Object.entries(event.payload.memberAssignment).map(([topic, partitions]) => ({
         topic,
         partitions: [...partitions].sort((a, b) => a - b),
       }));
+      joined = assignment;
+      this.assigned = this.assigned.flatMap(({ topic, partitions }) => {
+        const kept = partitions.filter((p) => assignment.some((a) => a.topic === topic && a.partitions.includes(p)));
+        return kept.length ? [{ topic, partitions: kept }] : [];
+      });
+    });
+    consumer.on(consumer.events.FETCH, () => {
+      if (!joined) return;
+      this.assigned = joined;
+      joined = undefined;
     });
     consumer.on(consumer.events.CRASH, (event) => {
+      joined = undefined;
       this.assigned = [];
       this.bus.logger?.error({ err: event.payload.error, groupId: options.groupId }, 'kafka: consumer crashed');
     });
