@@ -1,5 +1,5 @@
 import { createGraphMailClient, createMailboxLimiter, type GraphTokenProvider } from '@mailroute/graph-mail';
-import type { EventBus } from '@mailroute/messaging';
+import { createAlertEventPublisher, type EventBus } from '@mailroute/messaging';
 import {
   createCallerAuthenticator,
   createEntraTokenVerifier,
@@ -9,6 +9,7 @@ import {
   type Logger,
 } from '@mailroute/platform';
 import type { Meter } from '@opentelemetry/api';
+import { createMailboxSyncAlertSweep, type MailboxSyncAlertOptions } from './alerts/mailbox-sync-alerts';
 import { moveLegacyAttachmentContent } from './ingest/legacy-attachments';
 import { createMailboxDiagnosis } from './diagnosis/mailbox-diagnosis';
 import { createMailboxFetchCore, type MailboxFetchCore } from './mailbox-fetch';
@@ -52,7 +53,22 @@ export interface MailboxFetchSettings {
   defaultDeadlineMs?: number;
   /** Graph change notifications (subscriptions, the notification endpoint); unset = polling only. */
   push?: PushSettings;
+  /** The mailbox-stopped-syncing alert sweep (defaults in defaultMailboxSyncAlertSettings). */
+  alerts?: Partial<MailboxSyncAlertSettings>;
 }
+
+/** How often the stopped-syncing alert sweep runs and when a mailbox counts as stopped. */
+export interface MailboxSyncAlertSettings extends MailboxSyncAlertOptions {
+  sweepIntervalMs: number;
+}
+
+/** The defaults of MailboxSyncAlertSettings: a sweep a minute; stopped after 15 minutes without a sync. */
+const defaultMailboxSyncAlertSettings: MailboxSyncAlertSettings = {
+  sweepIntervalMs: 60_000,
+  stoppedAfterMs: 900_000,
+  relayAfterMs: 30_000,
+  retentionMs: 7 * 86_400_000,
+};
 
 /** The defaults of MailboxFetchSettings' Graph limits (documented there); the runtime's are in defaultSyncRuntimeOptions. */
 const defaultMailboxFetchSettings = { graphConcurrencyPerMailbox: 3, graphConcurrencyGlobal: 64, deltaPageSize: 50 } as const;
@@ -63,6 +79,8 @@ export interface ComposedMailboxFetch {
   core: MailboxFetchCore;
   /** Subscriptions and the notification endpoint. */
   push: PushIntake;
+  /** The mailbox-stopped-syncing alert sweep (runs every `alerts.sweepIntervalMs` once started). */
+  syncAlerts: ReturnType<typeof createMailboxSyncAlertSweep>;
   /** Starts the background sync (lease scans, turns), the subscriptions and the notification endpoint. */
   start(): Promise<void>;
   /** Lets running turns finish and releases every lease; the adapters stay open. */
@@ -78,7 +96,17 @@ export interface ComposedMailboxFetch {
 export function composeMailboxFetch(adapters: MailboxFetchAdapters, settings: MailboxFetchSettings): ComposedMailboxFetch {
   const { logger } = adapters;
   const holder: { core?: MailboxFetchCore } = {};
-  const instruments = adapters.meter ? createMailboxFetchMetrics(adapters.meter, () => holder.core?.runtime) : undefined;
+  const alertSettings = { ...defaultMailboxSyncAlertSettings, ...settings.alerts };
+  const syncAlerts = createMailboxSyncAlertSweep({
+    stores: adapters.stores,
+    clock: Date.now,
+    publish: createAlertEventPublisher(adapters.bus),
+    options: alertSettings,
+  });
+  const instruments = adapters.meter
+    ? createMailboxFetchMetrics(adapters.meter, () => holder.core?.runtime, syncAlerts.figures)
+    : undefined;
+  let alertTimer: NodeJS.Timeout | undefined;
   const graph = createGraphMailClient({
     tokens: adapters.tokens,
     limiter: createMailboxLimiter({
@@ -121,6 +149,7 @@ export function composeMailboxFetch(adapters: MailboxFetchAdapters, settings: Ma
     server,
     core,
     push,
+    syncAlerts,
     start: async () => {
       void moveLegacyAttachmentContent(adapters.stores, logger).catch((error: unknown) =>
         logger.error({ err: error }, 'mailbox-fetch: moving stored attachment content to the blob store failed'),
@@ -128,8 +157,14 @@ export function composeMailboxFetch(adapters: MailboxFetchAdapters, settings: Ma
       core.runtime.start();
       await core.wakeUps.start();
       await push.start();
+      alertTimer = setInterval(
+        () => void syncAlerts.sweep().catch((error: unknown) => logger.warn({ err: error }, 'mailbox-fetch: alert sweep failed')),
+        alertSettings.sweepIntervalMs,
+      );
+      alertTimer.unref();
     },
     stop: async () => {
+      clearInterval(alertTimer);
       await push.stop();
       await core.wakeUps.stop();
       await core.runtime.stop();

@@ -92,6 +92,13 @@ export const configSchema = z
     MAILBOX_FETCH_PUSH_TLS_KEY_FILE: z.string().optional(),
     /** Poll interval of a mailbox with a live subscription (the safety net). Default 15 min. */
     MAILBOX_FETCH_SAFETY_NET_POLL_MS: env.int({ min: 10_000, max: 86_400_000, default: 900_000 }),
+    /**
+     * A mailbox whose last successful sync is older than this (or that fails on access, credentials or its
+     * address) raises the mailbox-stopped-syncing alert on mailroute.alert.v1, ms. Default 15 min.
+     */
+    MAILBOX_FETCH_SYNC_STOPPED_ALERT_AFTER_MS: env.int({ min: 60_000, max: 7 * 86_400_000, default: 900_000 }),
+    /** How often each replica sweeps every mailbox's sync status for that alert, ms. Default 1 min. */
+    MAILBOX_FETCH_ALERT_SWEEP_INTERVAL_MS: env.int({ min: 1_000, max: 3_600_000, default: 60_000 }),
   })
   .superRefine((config, context) => {
     if (config.MAILBOX_FETCH_STORE === 'mongodb' && !config.MAILBOX_FETCH_MONGODB_URL) {

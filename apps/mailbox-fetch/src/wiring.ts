@@ -101,6 +101,10 @@ export async function wireMailboxFetch(
         errorBackoffMaxMs: config.MAILBOX_FETCH_ERROR_BACKOFF_MAX_MS,
         safetyNetPollIntervalMs: config.MAILBOX_FETCH_SAFETY_NET_POLL_MS,
       },
+      alerts: {
+        stoppedAfterMs: config.MAILBOX_FETCH_SYNC_STOPPED_ALERT_AFTER_MS,
+        sweepIntervalMs: config.MAILBOX_FETCH_ALERT_SWEEP_INTERVAL_MS,
+      },
       push: {
         options: { publicUrl: config.MAILBOX_FETCH_PUSH_PUBLIC_URL },
         secrets: clientStateKeys?.[0]

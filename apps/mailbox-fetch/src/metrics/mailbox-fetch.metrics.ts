@@ -1,6 +1,7 @@
 import { MailboxSyncState } from '@mailroute/contracts';
 import type { GraphThrottleEvent } from '@mailroute/graph-mail';
 import type { Meter } from '@opentelemetry/api';
+import type { MailboxSyncFigure } from '../alerts/mailbox-sync-alerts';
 import type { MailboxRecord } from '../store/mailbox-fetch.records';
 import type { SyncRuntime } from '../sync/sync-runtime';
 
@@ -15,8 +16,16 @@ import type { SyncRuntime } from '../sync/sync-runtime';
  * Per replica: owned mailboxes by sync state, the worst lag, intake freshness (Graph
  * receivedDateTime → InboundEmail published, histogram by tenant) and Graph throttling answers
  * `mailroute_mailbox_fetch_graph_throttled_total{tenant,address,status}` with the waits asked for.
+ * From the stopped-syncing alert sweep, which every replica runs over every enabled mailbox (owned
+ * or not; aggregate with max by tenant, mailbox): `mailroute_mailbox_fetch_mailbox_since_last_sync_seconds`
+ * and `mailroute_mailbox_fetch_mailbox_sync_stopped` (1 while stopped: too long without a successful
+ * sync, or in a state that needs a person).
  */
-export function createMailboxFetchMetrics(meter: Meter, runtime: () => SyncRuntime | undefined) {
+export function createMailboxFetchMetrics(
+  meter: Meter,
+  runtime: () => SyncRuntime | undefined,
+  syncFigures: () => readonly MailboxSyncFigure[] = () => [],
+) {
   const ingested = meter.createCounter('mailroute_mailbox_fetch_messages_ingested_total', {
     description: 'E-mails ingested (interaction stored and InboundEmail published)',
   });
@@ -62,6 +71,23 @@ export function createMailboxFetchMetrics(meter: Meter, runtime: () => SyncRunti
       }
     },
     [lag, backlog],
+  );
+  const sinceSync = meter.createObservableGauge('mailroute_mailbox_fetch_mailbox_since_last_sync_seconds', {
+    description: 'Per enabled mailbox (every replica): time since its last successful sync, or its creation',
+    unit: 's',
+  });
+  const stopped = meter.createObservableGauge('mailroute_mailbox_fetch_mailbox_sync_stopped', {
+    description: 'Per enabled mailbox (every replica): 1 while it stopped syncing (too long without a sync, or failing)',
+  });
+  meter.addBatchObservableCallback(
+    (result) => {
+      for (const figure of syncFigures()) {
+        const labels = { tenant: figure.tenantId, mailbox: figure.mailboxId };
+        result.observe(sinceSync, figure.secondsSinceSync, labels);
+        result.observe(stopped, figure.stopped ? 1 : 0, labels);
+      }
+    },
+    [sinceSync, stopped],
   );
   return {
     onIngested(count: number, mailbox: Pick<MailboxRecord, 'tenantId' | 'mailboxId'>, freshnessMs: readonly number[]) {

@@ -10,8 +10,10 @@ import {
   MongoStore,
   type BlobStore,
   type DocumentTable,
+  type AlertRow,
   type LivenessDocument,
 } from '@mailroute/persistence';
+import type { AlertPayload } from '@mailroute/messaging';
 import type { Logger } from '@mailroute/platform';
 import type {
   AttachmentContentRecord,
@@ -47,6 +49,8 @@ export interface MailboxFetchStores {
   /** Graph subscriptions by mailbox key, and their index by subscription id (push/subscription-manager.ts). */
   subscriptions: DocumentTable<GraphSubscriptionRecord>;
   subscriptionIndex: DocumentTable<GraphSubscriptionIndexRecord>;
+  /** Mailbox-stopped-syncing alert claims and their markers (alerts/mailbox-sync-alerts.ts). */
+  alerts: DocumentTable<AlertRow<AlertPayload>>;
   close(): Promise<void>;
 }
 
@@ -62,6 +66,7 @@ const names = {
   liveness: 'mf_replica_liveness',
   subscriptions: 'mf_graph_subscriptions',
   subscriptionIndex: 'mf_graph_subscription_index',
+  alerts: 'mf_alerts',
 } as const;
 
 /** Every table of mailbox-fetch, each made by `table` (one adapter's constructor). */
@@ -78,6 +83,7 @@ function tables(table: <T extends object>(name: string) => DocumentTable<T>): Om
     liveness: table(names.liveness),
     subscriptions: table(names.subscriptions),
     subscriptionIndex: table(names.subscriptionIndex),
+    alerts: table(names.alerts),
   };
 }
 
