@@ -58,3 +58,27 @@ describe('the planner waiting view', () => {
     );
   });
 });
+
+describe('the planner waiting view at its cap', () => {
+  const stores = openEmbeddedRouterStores(':memory:');
+  afterAll(() => stores.close());
+  const view = createWaitingView({ stores, clock: () => 100_000, reloadMs: 30_000, maxEntries: 4 });
+  const ids = (entries: Array<[string, WaitingDocument]>) => entries.map(([id]) => id).sort();
+
+  it('holds at most maxEntries per tenant, and takes in the rest from the store once it has drained to half', async () => {
+    for (const id of ['a', 'b', 'c', 'd', 'e', 'f']) await stores.waiting.put(interactionKey('t1', id), entry(2));
+    expect(ids(await view.entries('t1'))).toEqual(['a', 'b', 'c', 'd']);
+    // A new waiting interaction of this replica's own beyond the cap: in the store, not in memory.
+    await stores.waiting.put(interactionKey('t1', 'g'), entry(2));
+    view.noteCommitted('t1', 'g', entry(2));
+    view.noteCommitted('t1', 'a', entry(3)); // one already held is still updated
+    expect(ids(await view.entries('t1'))).toEqual(['a', 'b', 'c', 'd']);
+    expect(new Map(await view.entries('t1')).get('a')).toEqual(entry(3));
+    // Two offered (left the index): the view is at half its cap and reads the store again.
+    for (const id of ['a', 'b']) {
+      await stores.waiting.delete(interactionKey('t1', id));
+      view.noteCommitted('t1', id, undefined);
+    }
+    expect(ids(await view.entries('t1'))).toEqual(['c', 'd', 'e', 'f']);
+  });
+});

@@ -33,7 +33,7 @@ export interface RouterCoreOptions {
   sessionTtlMs?: number;
   /** How long tenant configuration is reused by planning and intake, ms. Default 1000. */
   configCacheMs?: number;
-  /** Most QUEUED interactions one planning pass considers per tenant. Default 5000. */
+  /** Most QUEUED interactions one planning pass considers (and the planner holds in memory) per tenant. Default 5000; see planning/waiting-view.ts. */
   maxWaitingPerPlan?: number;
   /** How many of a planning pass's offers (and escalations) are committed at once. Default 16. */
   commitConcurrency?: number;
@@ -68,7 +68,7 @@ export interface RouterCoreOptions {
 }
 
 /** The defaults of RouterCoreOptions (documented there), and how long a compiled rule set is reused. */
-const defaultRouterCoreOptions = {
+export const defaultRouterCoreOptions = {
   sessionTtlMs: 20_000,
   configCacheMs: 1_000,
   ruleSetCacheMs: 2_000,
