@@ -1,13 +1,15 @@
 // The web console in real Chromium, through the web gateway, against the real services and the graph
 // sandbox: the agent desktop, then the supervisor console. Screenshots of every screen (1280×800 and a
 // narrow window): .cache/screenshots/web-console-agent-desktop/ and web-console-supervisor/.
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { InteractionRouterServiceDefinition, InteractionState, type InteractionHistoryEntry } from '@mailroute/contracts';
 import { demoProfile } from '@mailroute/graph-sandbox';
-import { randomId, signInWithDeviceCode, waitFor } from '@mailroute/testing';
+import { freePort, randomId, signInWithDeviceCode, waitFor, workspaceRoot } from '@mailroute/testing';
 import { ClientError, createChannel, createClient, Metadata, NodeHttpTransport, Status } from 'nice-grpc-web';
 import type { Page, Request } from 'playwright-core';
 import { screenshots, signIn, startConsoleStack, support, users, type ConsoleStack } from './console-stack';
@@ -261,6 +263,28 @@ describe('the agent desktop in Chromium', () => {
       await blocked.waitFor();
       await shots.take(page, 'remote-images-blocked');
       expect(hits).toEqual([]);
+      // In a narrow window the message wraps onto more lines: its frame grows with it, the placeholder stays in view.
+      const wide = page.viewportSize() ?? { width: 1280, height: 800 };
+      await page.setViewportSize({ width: 420, height: 860 });
+      type SealedFrame = {
+        clientHeight: number;
+        contentDocument: {
+          body: { scrollHeight: number };
+          querySelector(selector: string): { getBoundingClientRect(): { bottom: number } } | null;
+        } | null;
+      };
+      const fitted = () =>
+        view.locator('[data-testid=mail-frame]').evaluate((element) => {
+          const frame = element as unknown as SealedFrame;
+          const placeholder = frame.contentDocument?.querySelector('[data-blocked]');
+          return (
+            !!placeholder &&
+            placeholder.getBoundingClientRect().bottom <= frame.clientHeight &&
+            (frame.contentDocument?.body.scrollHeight ?? Infinity) <= frame.clientHeight
+          );
+        });
+      await waitFor(fitted, { timeoutMs: 10_000, description: 'the frame to fit the wrapped message, placeholder included' });
+      await page.setViewportSize(wide);
 
       await blocked.getByRole('button', { name: 'Show remote images' }).click();
       const frame = view.locator('[data-testid=mail-frame][data-remote-images=shown]');
@@ -426,7 +450,13 @@ describe('the supervisor console in Chromium', () => {
       },
       { timeoutMs: 30_000, description: 'the interaction to be reassigned to bob' },
     );
-    await detail.locator('[data-testid=history] li', { hasText: 'Assigned' }).nth(1).waitFor({ timeout: 30_000 });
+    // Each assignment once, naming the agent it went to.
+    const assignedRows = detail.locator('[data-testid=history] li', { hasText: 'Assigned to' });
+    await assignedRows.nth(1).waitFor({ timeout: 30_000 });
+    const assignments = await assignedRows.allTextContents();
+    expect(assignments).toHaveLength(2);
+    expect(assignments[0]).toMatch(/^Assigned to carol\b.* — by supervisor/i);
+    expect(assignments[1]).toMatch(/^Assigned to bob\b.* — by supervisor/i);
     await supervisorShots.take(page, 'interaction-detail');
     // The agents see it: bob has it, carol is told it went to another agent.
     await bobDesk?.locator('[data-testid=work-item]', { hasText: tag }).waitFor({ timeout: 30_000 });
@@ -470,5 +500,42 @@ describe('the supervisor console in Chromium', () => {
     const refused = await router.listQueues({ page: { pageSize: 10, pageToken: '' } }).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(ClientError);
     expect((refused as ClientError).code).toBe(Status.PERMISSION_DENIED);
+  });
+});
+
+describe('the console in development (the Vite dev server)', () => {
+  it('serves /mail-frame.html as the gateway does in production: the same page under the same policy', async () => {
+    const port = await freePort();
+    const vite = spawn(
+      process.execPath,
+      [
+        path.join(workspaceRoot, 'node_modules', 'vite', 'bin', 'vite.js'),
+        '--config',
+        'apps/web-console/vite.config.mts',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--strictPort',
+      ],
+      { cwd: workspaceRoot, stdio: 'ignore' },
+    );
+    try {
+      const dev = await waitFor(
+        () =>
+          fetch(`http://127.0.0.1:${port}/mail-frame.html`).then(
+            (response) => (response.ok ? response : undefined),
+            () => undefined,
+          ),
+        { timeoutMs: 60_000, description: 'the Vite dev server' },
+      );
+      const production = await fetch(`${stack.consoleUrl}mail-frame.html`);
+      expect(production.headers.get('content-security-policy')).toContain("default-src 'none'");
+      expect(dev.headers.get('content-security-policy')).toBe(production.headers.get('content-security-policy'));
+      expect(dev.headers.get('content-type')).toBe(production.headers.get('content-type'));
+      expect(await dev.text()).toBe(await production.text());
+    } finally {
+      vite.kill('SIGTERM');
+    }
   });
 });

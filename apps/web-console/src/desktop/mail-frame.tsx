@@ -44,7 +44,19 @@ export function MailFrame(props: { html: string; text: string; cidImages: Record
     // The remote-images page may have loaded already (the content changed since, e.g. cid: images arrived).
     if (allowRemote && fill(element, prepared.srcdoc)) fit(element);
     element.addEventListener('load', loaded);
-    return () => element.removeEventListener('load', loaded);
+    // A narrower window wraps the message onto more lines: fit again, or its end (a blocked image's placeholder,
+    // the last lines) is cut off. Only a new width counts: fitting changes the height, which fires this too.
+    let width = element.clientWidth;
+    const resized = new ResizeObserver(() => {
+      if (element.clientWidth === width) return;
+      width = element.clientWidth;
+      fit(element);
+    });
+    resized.observe(element);
+    return () => {
+      element.removeEventListener('load', loaded);
+      resized.disconnect();
+    };
   }, [allowRemote, prepared.srcdoc]);
   return (
     <div class="mail-body">

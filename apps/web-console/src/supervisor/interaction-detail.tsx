@@ -2,7 +2,6 @@
 // timeline and the thread.
 import {
   InteractionState,
-  StateChangeReason,
   type Interaction,
   type InteractionHistoryEntry,
   type InteractionRouterServiceClient,
@@ -12,7 +11,8 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { supervisorAttachmentDownloader } from '../api/attachments';
 import { toFailure } from '../api/errors';
 import { Thread } from '../desktop/thread';
-import { enumLabel, formatAddress, formatTime } from '../ui/format';
+import { formatAddress, formatTime } from '../ui/format';
+import { historyLine } from './history-line';
 import { stateLabel } from './interaction-state';
 import { listAll } from './shared';
 
@@ -36,6 +36,7 @@ export function InteractionDetail(props: {
   const [note, setNote] = useState('');
   const [tick, setTick] = useState(0);
   const download = useMemo(() => supervisorAttachmentDownloader(router), [router]);
+  const agentNames = useMemo(() => new Map(props.agents.map((agent) => [agent.id, agent.name])), [props.agents]);
   useEffect(() => {
     let live = true;
     Promise.all([
@@ -216,15 +217,17 @@ export function InteractionDetail(props: {
       ) : null}
       <h3>History</h3>
       <ol class="timeline" data-testid="history">
-        {history.map((entry) => (
-          <li key={entry.version}>
-            <strong>{stateLabel(entry.state)}</strong> —{' '}
-            {enumLabel(StateChangeReason[entry.reason] ?? '', 'STATE_CHANGE_REASON_')}
-            {entry.actor?.displayName ? ` by ${entry.actor.displayName}` : ''}
-            <span class="muted small"> · {formatTime(entry.occurredAt)}</span>
-            {entry.note ? <div class="muted small">“{entry.note}”</div> : null}
-          </li>
-        ))}
+        {history.map((entry) => {
+          const line = historyLine(entry, agentNames);
+          return (
+            <li key={entry.version}>
+              <strong>{line.headline}</strong>
+              {line.detail ? ` — ${line.detail}` : ''}
+              <span class="muted small"> · {formatTime(entry.occurredAt)}</span>
+              {entry.note ? <div class="muted small">“{entry.note}”</div> : null}
+            </li>
+          );
+        })}
       </ol>
       <h3>Conversation</h3>
       <Thread download={download} interactionId={interactionId} messages={messages} />
