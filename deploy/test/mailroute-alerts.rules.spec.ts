@@ -137,9 +137,18 @@ describe('deploy/monitoring/mailroute-alerts.rules.yaml', () => {
       'mailroute_router_queue_oldest_wait_seconds',
       'mailroute_mailbox_fetch_mailbox_lag_seconds',
       'mailroute_auth_credential_days_until_expiry',
+      // The conditions of the alert events (mailroute.alert.v1): the queue's own thresholds, mailboxes nobody syncs.
+      'mailroute_router_queue_waiting_alert_threshold',
+      'mailroute_router_queue_longest_wait_alert_threshold_seconds',
+      'mailroute_mailbox_fetch_mailbox_sync_stopped',
     ])
       expect(metrics).toContain(metric);
-    for (const alert of ['MailrouteQueueWaitingHigh', 'MailrouteQueueOldestWait'])
+    for (const alert of [
+      'MailrouteQueueWaitingHigh',
+      'MailrouteQueueOldestWait',
+      'MailrouteQueueWaitingOverThreshold',
+      'MailrouteQueueLongestWaitOverThreshold',
+    ])
       expect(rules.find((rule) => rule.alert === alert)?.keep_firing_for).toMatch(/^\d+[smh]$/);
     // Not the consumer-lag rule: that one has its own file.
     expect(rules.map((rule) => rule.alert)).not.toContain('MailrouteConsumerLag');

@@ -2,7 +2,7 @@ import type { Meter } from '@opentelemetry/api';
 import { AgentPresence, InteractionState, type QueueStatistics } from '@mailroute/contracts';
 import type { Logger } from '@mailroute/platform';
 import type { InteractionHistoryRecord, Lease } from '@mailroute/persistence';
-import { serviceLevelDueAt, slaDueSoonMs } from '@mailroute/routing-engine';
+import { queueAlertThresholds, serviceLevelDueAt, slaDueSoonMs } from '@mailroute/routing-engine';
 import { loadQueueStatistics } from '../routing/queue-statistics';
 import type { RouterCore } from '../routing/router-core';
 import type { RouterStores } from '../store/router-stores';
@@ -58,6 +58,8 @@ interface LiveQueue {
   agentsSignedIn: number;
   capacityFree: number;
   targetPercent: number;
+  /** The queue's alert thresholds (QueueAlertThresholds; 0 = off). */
+  alertThresholds: { waitingCount: number; longestWaitSeconds: number };
 }
 
 /**
@@ -127,6 +129,15 @@ export function createRouterMetrics(deps: RouterMetricsDeps): RouterMetrics {
       'mailroute_router_queue_sla_due_soon',
       'Waiting interactions within the queue’s due-soon window of their first-response due time',
     ),
+    waitingThreshold: gauge(
+      'mailroute_router_queue_waiting_alert_threshold',
+      'The queue’s waiting-count alert threshold (when set)',
+    ),
+    longestWaitThreshold: gauge(
+      'mailroute_router_queue_longest_wait_alert_threshold_seconds',
+      'The queue’s longest-wait alert threshold (when set)',
+      's',
+    ),
   };
   const statisticGauges = {
     assigned: gauge(
@@ -178,6 +189,9 @@ export function createRouterMetrics(deps: RouterMetricsDeps): RouterMetrics {
           result.observe(gauges.serviceLevelTarget, q.targetPercent, labels);
           result.observe(gauges.slaBreached, q.slaBreached, labels);
           result.observe(gauges.slaDueSoon, q.slaDueSoon, labels);
+          const { waitingCount, longestWaitSeconds } = q.alertThresholds;
+          if (waitingCount > 0) result.observe(gauges.waitingThreshold, waitingCount, labels);
+          if (longestWaitSeconds > 0) result.observe(gauges.longestWaitThreshold, longestWaitSeconds, labels);
           const s = statistics.get(`${tenant}/${queue}`);
           if (!s) continue;
           result.observe(statisticGauges.assigned, s.assigned, labels);
@@ -232,7 +246,7 @@ export function createRouterMetrics(deps: RouterMetricsDeps): RouterMetrics {
       stores.offers.list({ prefix: tenantPrefix(tenant), limit: 100_000 }),
     ]);
     const queues = new Map<string, LiveQueue>();
-    for (const [queueId, { policy }] of policies) {
+    for (const [queueId, { policy, queue }] of policies) {
       const members = [...views.values()].filter((view) => view.agent.queueIds.includes(queueId)).map((view) => view.snapshot);
       queues.set(queueId, {
         waiting: 0,
@@ -247,6 +261,7 @@ export function createRouterMetrics(deps: RouterMetricsDeps): RouterMetrics {
           members.reduce((sum, m) => sum + m.capacity - m.activeInteractions - m.pendingOffers, 0),
         ),
         targetPercent: policy.serviceLevel.targetPercent,
+        alertThresholds: queueAlertThresholds(queue),
       });
     }
     const now = routerCore.clock();
