@@ -60,7 +60,7 @@ describe('auth-broker over gRPC against the graph sandbox (HTTPS) and FerretDB',
     }
     return key;
   }
-  const tenants = Array.from({ length: 24 }, (_, i) => `tenant-${i}-${randomId('t')}`);
+  const tenants = Array.from({ length: 25 }, (_, i) => `tenant-${i}-${randomId('t')}`);
   let nextTenant = 0;
   const newTenant = () => tenants[nextTenant++] ?? '';
   for (const tenant of tenants) apiKeyFor(tenant);
@@ -854,6 +854,65 @@ describe('auth-broker over gRPC against the graph sandbox (HTTPS) and FerretDB',
       Metadata({ authorization: `Bearer ${serviceToken}` }),
     );
     expect(gone.trailer['mailroute-error-code']).toBe('DIAGNOSTIC_CODE_DELEGATED_SIGN_IN_MISSING');
+  });
+
+  it('a delegate signing in for a shared mailbox gets the .Shared scopes, and without consent to them fails naming them', async () => {
+    const tenant = newTenant();
+    const app = await sandboxApp({
+      applicationPermissions: [],
+      delegatedPermissions: ['User.Read', 'Mail.ReadWrite', 'Mail.Send'],
+      allowPublicClient: true,
+    });
+    const domain = app.mailbox.split('@')[1] ?? '';
+    const shared = `billing@${domain}`;
+    const delegate = `anna@${domain}`;
+    await endpoints.admin.createMailbox(app.directoryId, { userPrincipalName: shared, userPurpose: 'shared' });
+    await endpoints.admin.createMailbox(app.directoryId, { userPrincipalName: delegate });
+    await endpoints.admin.grantMailboxPermission(app.directoryId, shared, {
+      user: delegate,
+      accessRights: ['FullAccess', 'SendAs'],
+    });
+    const client = brokerClient();
+    await client.createTenantCredentials({ credentialsId: '', spec: secretSpec(app) }, asTenant(tenant));
+    const signIn = async () => {
+      const started = await client.startDelegatedSignIn({ mailboxAddress: shared, credentialsId: '' }, asTenant(tenant));
+      await endpoints.admin.approveDeviceCode(started.userCode, delegate);
+      const outcome = await client.completeDelegatedSignIn(
+        { signInId: started.signInId, wait: { seconds: 20, nanos: 0 } },
+        asTenant(tenant),
+      );
+      return { started, outcome };
+    };
+
+    // The sign-in says what the admin must consent to.
+    const refused = await signIn();
+    expect(refused.started.requiredScopes).toEqual(['Mail.ReadWrite', 'Mail.Send']);
+    expect(refused.started.delegateScopes).toEqual(['Mail.ReadWrite.Shared', 'Mail.Send.Shared']);
+    expect(refused.outcome.status).toBe(DelegatedSignInStatus.DELEGATED_SIGN_IN_STATUS_FAILED);
+    expect(refused.outcome.failure?.message).toContain(`${delegate} signed in for ${shared}, which is not their own mailbox`);
+    expect(refused.outcome.failure?.remedy).toContain('Mail.ReadWrite.Shared, Mail.Send.Shared');
+    expect(refused.outcome.failure?.remedy).toContain(`Add-MailboxPermission`);
+
+    await endpoints.admin.setConsent(app.directoryId, app.clientId, {
+      delegatedPermissions: ['User.Read', 'Mail.ReadWrite', 'Mail.Send', 'Mail.ReadWrite.Shared', 'Mail.Send.Shared'],
+    });
+    const { outcome } = await signIn();
+    expect(outcome.status).toBe(DelegatedSignInStatus.DELEGATED_SIGN_IN_STATUS_COMPLETED);
+    expect(outcome.grant).toMatchObject({ mailboxAddress: shared, signedInUser: delegate });
+    expect(outcome.grant?.grantedScopes).toEqual(expect.arrayContaining(['Mail.ReadWrite.Shared', 'Mail.Send.Shared']));
+    const delegated = {
+      tenantId: tenant,
+      principal: { $case: 'delegated' as const, value: { mailboxAddress: shared } },
+      forceRefresh: false,
+    };
+    const scopesOf = (token: string) =>
+      (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { scp: string }).scp.split(' ');
+    expect(scopesOf((await tokenClient().getAccessToken(delegated, asService())).accessToken)).toEqual(
+      expect.arrayContaining(['Mail.ReadWrite.Shared', 'Mail.Send.Shared']),
+    );
+    // A refresh asks for the same .Shared scopes.
+    const forced = await tokenClient().getAccessToken({ ...delegated, forceRefresh: true }, asService());
+    expect(scopesOf(forced.accessToken)).toEqual(expect.arrayContaining(['Mail.ReadWrite.Shared', 'Mail.Send.Shared']));
   });
 
   it('reports a declined device-code sign-in as DECLINED', async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { MailboxSyncState, type Mailbox, type MailboxSyncStatus } from '@mailroute/contracts';
+import { MailboxKind, MailboxSyncState, type Mailbox, type MailboxSyncStatus } from '@mailroute/contracts';
 import type { GraphMailClient } from '@mailroute/graph-mail';
 import type { EventBus } from '@mailroute/messaging';
 import {
@@ -113,12 +113,23 @@ export function createMailboxFetchCore(deps: MailboxFetchCoreDeps) {
    * FerretDB v1 answers by scanning, so one per mailbox would make a 200-mailbox page take seconds.
    */
   async function statusOf(record: MailboxRecord, heads?: ReadonlyMap<string, LeaseDocument>): Promise<MailboxSyncStatus> {
+    return (await statusAndKindOf(record, heads)).syncStatus;
+  }
+
+  /** The sync status, and the mailbox kind its syncing replica detected (kept in the status record). */
+  async function statusAndKindOf(
+    record: MailboxRecord,
+    heads?: ReadonlyMap<string, LeaseDocument>,
+  ): Promise<{ syncStatus: MailboxSyncStatus; kind: number | undefined }> {
     const key = mailboxKey(record.tenantId, record.mailboxId);
     const [stored, head] = await Promise.all([
       runtime.statusOf(key) ?? stores.statuses.get(key),
       heads ? heads.get(key) : leases.head(key),
     ]);
-    const status: MailboxStatusRecord = stored ?? initialStatus(record);
+    return { syncStatus: toSyncStatus(record, stored ?? initialStatus(record), head), kind: stored?.kind };
+  }
+
+  function toSyncStatus(record: MailboxRecord, status: MailboxStatusRecord, head: LeaseDocument | undefined): MailboxSyncStatus {
     const now = clock();
     const leaseLive = head && !head.released && head.expiresAt > now;
     return {
@@ -174,7 +185,8 @@ export function createMailboxFetchCore(deps: MailboxFetchCoreDeps) {
   }
 
   async function withStatus(record: MailboxRecord, heads?: ReadonlyMap<string, LeaseDocument>): Promise<Mailbox> {
-    return { ...toMailbox(record), syncStatus: await statusOf(record, heads) };
+    const { syncStatus, kind } = await statusAndKindOf(record, heads);
+    return { ...toMailbox(record), kind: kind || record.kind || MailboxKind.MAILBOX_KIND_UNSPECIFIED, syncStatus };
   }
 
   return {

@@ -16,6 +16,7 @@ import type {
 } from './graph-mail.types';
 import { attachmentCalls } from './graph-attachment.calls';
 import { subscriptionCalls } from './graph-subscription.calls';
+import { mailboxKindCalls } from './graph-mailbox-kind.calls';
 import { createMailboxCall, defaultGraphRequestTimeoutMs, preferImmutable } from './mailbox-call';
 import { createMailboxLimiter, type MailboxLimiter } from './mailbox-limiter';
 
@@ -100,6 +101,10 @@ export interface MailboxGraph {
   resolveFolderPath(path: string, create: boolean): Promise<GraphMailFolder | undefined>;
   /** Application or delegated permissions the current token carries (from its claims; empty when opaque). */
   tokenPermissions(): Promise<string[]>;
+  /** `mailboxSettings.userPurpose` (`user`, `shared`, `room`, …); 403 `access-denied` without MailboxSettings.Read. */
+  getMailboxPurpose(): Promise<string>;
+  /** The signed-in user of a delegated token (`/me`). */
+  getSignedInUser(): Promise<{ userPrincipalName: string; mail: string }>;
   /** POST /subscriptions on a folder's messages (Graph validates the notification URLs first); immutable ids. */
   createSubscription(request: GraphSubscriptionRequest): Promise<GraphSubscription>;
   /** PATCH /subscriptions/{id} with a new expiration; a 404 when Graph removed it. */
@@ -284,6 +289,7 @@ export function createGraphMailClient(options: GraphMailClientOptions): GraphMai
       },
       ...attachmentCalls(call, client),
       ...subscriptionCalls(call, client, target),
+      ...mailboxKindCalls(call, client),
     };
   }
 

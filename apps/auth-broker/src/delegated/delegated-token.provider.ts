@@ -2,9 +2,9 @@ import type { PublicClientApplication } from '@azure/msal-node';
 import { DelegatedGrantState, DiagnosticCode } from '@mailroute/contracts';
 import type { AppCredentialsRecord } from '@mailroute/persistence';
 import { FailedPreconditionError, isMailrouteError, type Logger, type SecretBox } from '@mailroute/platform';
-import { delegatedScopes } from '../credentials/clouds';
 import { findingFor } from '../diagnosis/findings';
 import { classifyEntraFailure, toCallError } from '../entra/entra-failure';
+import { scopesOfGrant } from './delegated-scopes';
 import { createEntraNetwork, type EntraNetwork } from '../entra/entra-network';
 import { createPublicClient } from '../entra/msal-clients';
 import { tenantKey, type AuthBrokerStores, type DelegatedGrantDocument } from '../store/auth-broker.stores';
@@ -96,7 +96,7 @@ export function createDelegatedTokenProvider(deps: DelegatedTokenProviderDeps): 
     try {
       const account = await entry.client.getTokenCache().getAccountByHomeId(grant.homeAccountId);
       if (!account) throw Object.assign(new Error('no account in the grant cache'), { noAccount: true });
-      const result = await entry.client.acquireTokenSilent({ account, scopes: [...delegatedScopes], forceRefresh: true });
+      const result = await entry.client.acquireTokenSilent({ account, scopes: [...scopesOfGrant(grant)], forceRefresh: true });
       if (!result?.expiresOn) throw new Error('MSAL returned no token');
       deps.observer?.entraRequest?.(grant.tenantId, 'success');
       await deps.stores.grants.put(tenantKey(grant.tenantId, grant.mailboxAddress), {
@@ -168,7 +168,7 @@ export function createDelegatedTokenProvider(deps: DelegatedTokenProviderDeps): 
             find: (serialized) => {
               const found = findAccessToken(serialized, {
                 clientId: record.clientId,
-                scopes: delegatedScopes,
+                scopes: scopesOfGrant(grant),
                 homeAccountId: grant.homeAccountId,
               });
               return usable(found, options, deps.clock()) ? found : undefined;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { AuthError, type AuthenticationResult, type DeviceCodeRequest } from '@azure/msal-node';
+import { AuthError, type AuthenticationResult, type DeviceCodeRequest, type PublicClientApplication } from '@azure/msal-node';
 
 type DeviceCodeResponse = Parameters<DeviceCodeRequest['deviceCodeCallback']>[0];
 import {
@@ -32,6 +32,7 @@ import {
 } from '../store/auth-broker.stores';
 import { createTokenCachePartition } from '../tokens/token-cache-plugin';
 import { delegatedPartitionKey } from './delegated-token.provider';
+import { delegateScopes, isOwnMailbox } from './delegated-scopes';
 import { defaultAuthBrokerOptions } from '../auth-broker-defaults';
 
 export interface DeviceCodeSignInsDeps {
@@ -74,15 +75,31 @@ export function createDeviceCodeSignIns(deps: DeviceCodeSignInsDeps): DeviceCode
     await deps.stores.signIns.put(tenantKey(session.tenantId, session.signInId), session);
   }
 
+  /**
+   * Stores the grant. A user who signed in for a mailbox that is not their own is a delegate: their
+   * tokens need the `.Shared` scopes, asked for now with the new refresh token, so that a missing consent
+   * fails the sign-in (naming the permissions) instead of every later sync.
+   */
   async function onSignedIn(
     session: SignInSessionDocument,
     record: AppCredentialsRecord,
-    result: AuthenticationResult,
-    serializedCache: string,
+    signedIn: AuthenticationResult,
+    client: PublicClientApplication,
+    network: EntraNetwork,
   ): Promise<void> {
-    const now = deps.clock();
-    const account = result.account;
+    const account = signedIn.account;
     if (!account) throw new Error('MSAL returned no account');
+    let result = signedIn;
+    if (!isOwnMailbox(account.username, session.mailboxAddress)) {
+      network.reset();
+      try {
+        result = await client.acquireTokenSilent({ account, scopes: [...delegateScopes] });
+      } catch (error) {
+        return onDelegateScopesRefused(session, account.username, error, network);
+      }
+    }
+    const serializedCache = client.getTokenCache().serialize();
+    const now = deps.clock();
     await createTokenCachePartition(
       deps.stores.tokenCache,
       deps.secretBox,
@@ -105,6 +122,26 @@ export function createDeviceCodeSignIns(deps: DeviceCodeSignInsDeps): DeviceCode
     await deps.stores.grants.put(tenantKey(session.tenantId, session.mailboxAddress), grant);
     deps.onGrantStored?.(session.tenantId, session.mailboxAddress);
     await save({ ...session, status: DelegatedSignInStatus.DELEGATED_SIGN_IN_STATUS_COMPLETED, updatedAt: now });
+  }
+
+  async function onDelegateScopesRefused(
+    session: SignInSessionDocument,
+    signedInUser: string,
+    error: unknown,
+    network: EntraNetwork,
+  ): Promise<void> {
+    const outcome = signInFailure(error, network);
+    const failure: DiagnosticFinding = {
+      ...outcome.failure,
+      message: `${signedInUser} signed in for ${session.mailboxAddress}, which is not their own mailbox: a delegate's tokens need the delegated permissions ${delegateScopes.join(' and ')}, which Entra ID refused (${outcome.failure.message})`,
+      remedy: `Setup step "Grant admin consent": add Microsoft Graph > Delegated permissions > ${delegateScopes.join(', ')} to the app registration and grant admin consent; in Exchange give ${signedInUser} Full Access (Add-MailboxPermission -AccessRights FullAccess) and Send As (Add-RecipientPermission -AccessRights SendAs) on ${session.mailboxAddress}; then sign in again.`,
+      details: { ...outcome.failure.details, signedInUser, requiredScopes: delegateScopes.join(' ') },
+    };
+    deps.logger.info(
+      { tenantId: session.tenantId, mailbox: session.mailboxAddress, code: DiagnosticCode[failure.code] },
+      'auth-broker: delegate sign-in refused the .Shared scopes',
+    );
+    await save({ ...session, status: DelegatedSignInStatus.DELEGATED_SIGN_IN_STATUS_FAILED, failure, updatedAt: deps.clock() });
   }
 
   async function onFailed(session: SignInSessionDocument, error: unknown, network: EntraNetwork): Promise<void> {
@@ -169,9 +206,7 @@ export function createDeviceCodeSignIns(deps: DeviceCodeSignInsDeps): DeviceCode
       const done = result
         .then(
           (token) =>
-            token
-              ? onSignedIn(session, record, token, client.getTokenCache().serialize())
-              : onFailed(session, new Error('no token'), network),
+            token ? onSignedIn(session, record, token, client, network) : onFailed(session, new Error('no token'), network),
           (error: unknown) => onFailed(session, error, network),
         )
         .catch((error: unknown) =>

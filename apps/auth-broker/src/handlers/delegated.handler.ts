@@ -11,6 +11,8 @@ import { readCredentialsId } from '../credentials/credentials-spec';
 import { findingFor } from '../diagnosis/findings';
 import { tenantKey } from '../store/auth-broker.stores';
 import { durationMs, encodePageToken, readMailboxAddress, readPage } from './request-fields';
+import { delegatedScopes } from '../credentials/clouds';
+import { delegateScopes } from '../delegated/delegated-scopes';
 
 type Handlers = Pick<
   AuthBrokerServiceImplementation<TenantCallContext>,
@@ -39,6 +41,8 @@ export function createDelegatedHandlers(core: AuthBrokerCore): Handlers {
         message: session.message,
         expiresAt: session.expiresAt,
         pollInterval: { seconds: session.intervalSeconds, nanos: 0 },
+        requiredScopes: [...delegatedScopes],
+        delegateScopes: [...delegateScopes],
       };
     },
 

@@ -245,10 +245,11 @@ export const mailboxCommands: Command[] = [
       });
       context.print(ListMailboxesResponse.toJSON(response), () =>
         table(
-          ['ID', 'ADDRESS', 'STATE', 'INTAKE', 'LAG', 'INGESTED', 'DEFAULT QUEUE'],
+          ['ID', 'ADDRESS', 'KIND', 'STATE', 'INTAKE', 'LAG', 'INGESTED', 'DEFAULT QUEUE'],
           response.mailboxes.map((m) => [
             m.mailboxId,
             m.address,
+            m.kind ? enumLabel(MailboxKind, 'MAILBOX_KIND', m.kind) : '',
             m.syncStatus ? state(m.syncStatus.state) : '',
             m.syncStatus?.intake?.mode ? enumLabel(MailboxIntakeMode, 'MAILBOX_INTAKE_MODE', m.syncStatus.intake.mode) : '',
             formatDuration(m.syncStatus?.lag),
@@ -365,6 +366,14 @@ export const mailboxCommands: Command[] = [
       });
       context.io.stderr(
         terminalSafe(started.message || `open ${started.verificationUri} and enter the code ${started.userCode}`),
+      );
+      context.io.stderr(
+        terminalSafe(
+          `delegated permissions an admin must have consented to: ${started.requiredScopes.join(', ')}` +
+            (started.delegateScopes.length > 0
+              ? `; if the user who signs in is not the mailbox itself (a delegate with Full Access and Send As), also ${started.delegateScopes.join(', ')}`
+              : ''),
+        ),
       );
       for (;;) {
         if (context.io.signal.aborted) throw new CliError('sign-in cancelled');

@@ -80,7 +80,7 @@ export function createMailboxDiagnosis(deps: { core: MailboxFetchCore; graph: Gr
       const findings: DiagnosticFinding[] = [];
       let warning = false;
       const fail = (error: unknown, fallback: DiagnosticCheck): DiagnoseMailboxAccessResponse => {
-        const failure = describeSyncFailure(error, record.address);
+        const failure = describeSyncFailure(error, record.address, record.accessMode);
         const check = failure.finding.check || fallback;
         findings.push({ ...failure.finding, check, outcome: CheckOutcome.CHECK_OUTCOME_FAILED });
         for (const later of order.slice(order.indexOf(check) + 1)) findings.push(skipped(later));

@@ -33,6 +33,7 @@ import {
 } from '../store/mailbox-fetch.records';
 import type { MailboxFetchStores } from '../store/mailbox-fetch.stores';
 import { LostMailboxError } from './lost-mailbox.error';
+import { detectMailboxKind } from './mailbox-kind';
 import { createPostProcessing } from './post-processing';
 import type { SyncCursorStore } from './sync-cursor.store';
 
@@ -72,6 +73,8 @@ export interface TurnResult {
   backlog: number;
   /** When the mailbox's next failed post-processing is due for a retry (none pending: undefined). */
   postProcessingDueAt?: number | undefined;
+  /** proto MailboxKind, when the turn was asked to detect it and Graph told. */
+  kind?: number | undefined;
 }
 
 export function targetOf(mailbox: MailboxRecord): MailboxTarget {
@@ -336,7 +339,10 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
    * takeover or restart, the first turn reads them from the store). A failed retry never fails the
    * turn; it is due again after its backoff, which the result reports so the turn is scheduled then.
    */
-  async function turn(mailbox: MailboxRecord, options: { fullResync: boolean; isOwner: () => boolean }): Promise<TurnResult> {
+  async function turn(
+    mailbox: MailboxRecord,
+    options: { fullResync: boolean; isOwner: () => boolean; detectKind?: boolean },
+  ): Promise<TurnResult> {
     const key = mailboxKey(mailbox.tenantId, mailbox.mailboxId);
     // No Graph request for the mailbox once this replica no longer owns it (by its own clock), not
     // even within the page it was on — a replica that stalled sends nothing for a mailbox another now reads.
@@ -345,10 +351,11 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
         if (!options.isOwner()) throw new LostMailboxError(key);
       },
     });
+    const kind = options.detectKind ? await detectMailboxKind(api, mailbox, logger) : undefined;
     const result = await readDelta(api, mailbox, options);
     if (!options.isOwner()) throw new LostMailboxError(key);
     await postProcessing.runDue(api, mailbox);
-    return { ...result, postProcessingDueAt: postProcessing.nextDueAt(key) };
+    return { ...result, postProcessingDueAt: postProcessing.nextDueAt(key), kind };
   }
 
   /** The delta part of a turn; `fullResync` drops the stored link first. */

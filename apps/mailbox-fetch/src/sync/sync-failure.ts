@@ -1,4 +1,4 @@
-import { DiagnosticCheck, DiagnosticCode, MailboxSyncState, SetupStep } from '@mailroute/contracts';
+import { DiagnosticCheck, DiagnosticCode, MailboxAccessMode, MailboxSyncState, SetupStep } from '@mailroute/contracts';
 import { isGraphMailError } from '@mailroute/graph-mail';
 import { isMailrouteError, isRetryable } from '@mailroute/platform';
 import { ClientError, Status } from 'nice-grpc-common';
@@ -33,10 +33,12 @@ const finding = (
  * language with the setup step that fixes it. Graph errors are classified by graph-mail; token
  * errors come from auth-broker as gRPC statuses with the DiagnosticCode in `mailroute-error-code`.
  */
-export function describeSyncFailure(error: unknown, address: string): SyncFailure {
+export function describeSyncFailure(error: unknown, address: string, accessMode?: MailboxAccessMode): SyncFailure {
   if (isGraphMailError(error)) {
     const details: Record<string, string> = { graph_error_code: error.graphCode, http_status: String(error.status) };
     if (error.requestId) details['request_id'] = error.requestId;
+    if (error.kind === 'access-denied' && accessMode === MailboxAccessMode.MAILBOX_ACCESS_MODE_DELEGATED)
+      return delegateDenied(address, details);
     switch (error.kind) {
       case 'throttled':
         return {
@@ -146,6 +148,26 @@ export function describeSyncFailure(error: unknown, address: string): SyncFailur
         : 'Syncing failed with an unexpected error; mailroute keeps retrying with backoff.',
       'Nothing to do unless it persists; the service log has the cause.',
       { error: error instanceof Error ? error.name : 'unknown' },
+    ),
+  };
+}
+
+/**
+ * A delegated mailbox Graph refuses: the user who signed in for it has lost (or never had) Full Access to it,
+ * or their token lacks the `.Shared` scopes a mailbox other than their own needs. Nothing is skipped meanwhile:
+ * the delta link stays where it was, so mail that arrives is read once access is back.
+ */
+function delegateDenied(address: string, details: Record<string, string>): SyncFailure {
+  return {
+    state: MailboxSyncState.MAILBOX_SYNC_STATE_ACCESS_DENIED,
+    transient: false,
+    finding: finding(
+      DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_READ_ACCESS,
+      DiagnosticCode.DIAGNOSTIC_CODE_MAILBOX_ACCESS_DENIED,
+      SetupStep.SETUP_STEP_DELEGATED_SIGN_IN,
+      `Exchange Online denies the signed-in delegate access to ${address} (ErrorAccessDenied): the user who signed in for it has no Full Access permission on the mailbox (removed, or never granted), or the sign-in lacks the delegated permission Mail.ReadWrite.Shared.`,
+      `In Exchange, give the signed-in user Full Access: Add-MailboxPermission -Identity ${address} -User <signed-in user> -AccessRights FullAccess -AutoMapping $false (and Send As to reply: Add-RecipientPermission -Identity ${address} -Trustee <signed-in user> -AccessRights SendAs); check Mail.ReadWrite.Shared and Mail.Send.Shared are consented. Intake resumes where it stopped.`,
+      details,
     ),
   };
 }

@@ -94,6 +94,8 @@ interface HeldMailbox {
   /** Woken while a turn ran: the turn may have read Graph before the change, so another follows at once. */
   wokenDuringTurn: boolean;
   roundStartedAt?: number | undefined;
+  /** The mailbox kind was asked of Graph since this replica took the mailbox (once: see mailbox-kind.ts). */
+  kindAsked?: boolean;
 }
 
 export interface SyncRuntimeDeps {
@@ -296,10 +298,14 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
         entry.roundStartedAt = startedAt;
         status.lastSyncStartedAt = startedAt;
       }
+      const detectKind = !status.kind && !entry.kindAsked;
+      entry.kindAsked = true;
       const result = await deps.sync.turn(entry.mailbox, {
         fullResync,
         isOwner: () => !entry.lost && entry.lease.expiresAt > clock() && liveness.alive(),
+        detectKind,
       });
+      if (result.kind) status.kind = result.kind;
       const now = clock();
       if (result.startedRound && !fullResync && entry.roundStartedAt !== startedAt) {
         // The turn began a new round from a delta link: the round started now.
@@ -338,7 +344,7 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
         return;
       }
       if (fullResync) entry.fullResyncPending = true;
-      const failure = describeSyncFailure(error, entry.mailbox.address);
+      const failure = describeSyncFailure(error, entry.mailbox.address, entry.mailbox.accessMode);
       status.consecutiveFailures += 1;
       status.lastError = failure.finding;
       status.lastErrorAt = now;

@@ -2,7 +2,9 @@
 import {
   CheckOutcome,
   DiagnosisResult,
+  MailboxAccessMode,
   MailboxIntakeMode,
+  MailboxKind,
   MailboxPollingReason,
   MailboxSyncState,
   type DiagnoseMailboxAccessResponse,
@@ -96,7 +98,14 @@ export function MailboxesSection(props: { mailboxClient: ConsoleClients['mailbox
                 <tr key={m.mailboxId} data-testid="mailbox-row">
                   <td>
                     {m.address}
-                    <div class="muted small">{m.mailboxId}</div>
+                    <div class="muted small" data-testid="mailbox-kind">
+                      {m.kind ? enumLabel(MailboxKind[m.kind] ?? '', 'MAILBOX_KIND_') : 'kind not detected yet'} ·{' '}
+                      {enumLabel(
+                        MailboxAccessMode[m.accessMode || MailboxAccessMode.MAILBOX_ACCESS_MODE_APP_ONLY] ?? '',
+                        'MAILBOX_ACCESS_MODE_',
+                      )}{' '}
+                      · {m.mailboxId}
+                    </div>
                   </td>
                   <td>
                     {enumLabel(MailboxSyncState[status?.state ?? 0] ?? '', 'MAILBOX_SYNC_STATE_')}

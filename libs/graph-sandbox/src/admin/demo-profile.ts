@@ -109,8 +109,8 @@ export interface DemoSummary {
 }
 
 /**
- * Seeds the demo tenant like the admin guides set up a customer: one app registration with Mail.ReadWrite,
- * Mail.Send and User.Read.All granted, a client secret, an application access policy restricting the app
+ * Seeds the demo tenant like the admin guides set up a customer: shared routed mailboxes, one app
+ * registration with Mail.ReadWrite, Mail.Send, User.Read.All and MailboxSettings.Read granted, a client secret, an application access policy restricting the app
  * to the routed mailboxes, agent accounts for "Sign in with Microsoft", and some realistic inbound mail.
  * Idempotent: a second call returns the existing tenant's summary.
  */
@@ -139,8 +139,8 @@ export function seedDemoProfile(
   state.createApp(tenant.id, {
     clientId: demoProfile.clientId,
     displayName: 'mailroute (demo)',
-    applicationPermissions: ['Mail.ReadWrite', 'Mail.Send', 'User.Read.All'],
-    delegatedPermissions: ['User.Read', 'Mail.ReadWrite', 'Mail.Send'],
+    applicationPermissions: ['Mail.ReadWrite', 'Mail.Send', 'User.Read.All', 'MailboxSettings.Read'],
+    delegatedPermissions: ['User.Read', 'Mail.ReadWrite', 'Mail.Send', 'Mail.ReadWrite.Shared', 'Mail.Send.Shared'],
     redirectUris: ['http://localhost:3000/auth/callback'],
   });
   const desktopApp = {
@@ -164,7 +164,12 @@ export function seedDemoProfile(
   });
   const names: Record<string, string> = { support: 'Contoso Support', sales: 'Contoso Sales', billing: 'Contoso Billing' };
   for (const address of demoProfile.routedMailboxes) {
-    state.createMailbox(tenant.id, { userPrincipalName: address, displayName: names[address.split('@')[0] ?? ''] ?? address });
+    // Contact centers route shared mailboxes (support@, billing@): so does the demo.
+    state.createMailbox(tenant.id, {
+      userPrincipalName: address,
+      displayName: names[address.split('@')[0] ?? ''] ?? address,
+      userPurpose: 'shared',
+    });
   }
   const other = state.createTenant({
     id: demoProfile.otherTenant.tenantId,

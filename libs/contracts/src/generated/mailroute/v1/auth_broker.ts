@@ -612,7 +612,21 @@ export interface StartDelegatedSignInResponse {
     | Date
     | undefined;
   /** How often to call CompleteDelegatedSignIn without wait. */
-  pollInterval?: Duration | undefined;
+  pollInterval?:
+    | Duration
+    | undefined;
+  /**
+   * Delegated Microsoft Graph permissions an admin must have consented to (app registration > API
+   * permissions > Grant admin consent) for the mailbox owner to sign in to their own mailbox:
+   * "Mail.ReadWrite", "Mail.Send".
+   */
+  requiredScopes: string[];
+  /**
+   * Needed as well when the user who signs in is not the mailbox itself (a delegate with Full Access
+   * to a shared or another user's mailbox, and Send As or Send on Behalf to reply from it):
+   * "Mail.ReadWrite.Shared", "Mail.Send.Shared". They are requested right after such a sign-in.
+   */
+  delegateScopes: string[];
 }
 
 /** Request of AuthBrokerService.CompleteDelegatedSignIn. */
@@ -712,7 +726,10 @@ export interface GetAccessTokenRequest {
      */
     { $case: "appOnly"; value: AppOnlyPrincipal }
     | //
-    /** Delegated token for a mailbox (scopes Mail.ReadWrite Mail.Send). */
+    /**
+     * Delegated token for a mailbox: scopes Mail.ReadWrite Mail.Send when the signed-in user is the
+     * mailbox, Mail.ReadWrite.Shared Mail.Send.Shared when a delegate signed in for it.
+     */
     { $case: "delegated"; value: DelegatedPrincipal }
     | undefined;
   /** The returned token stays valid at least this long. Optional: unset means 5m; 1m-30m. */
@@ -3318,6 +3335,8 @@ function createBaseStartDelegatedSignInResponse(): StartDelegatedSignInResponse 
     message: "",
     expiresAt: undefined,
     pollInterval: undefined,
+    requiredScopes: [],
+    delegateScopes: [],
   };
 }
 
@@ -3340,6 +3359,12 @@ export const StartDelegatedSignInResponse: MessageFns<StartDelegatedSignInRespon
     }
     if (message.pollInterval !== undefined) {
       Duration.encode(message.pollInterval, writer.uint32(50).fork()).join();
+    }
+    for (const v of message.requiredScopes) {
+      writer.uint32(58).string(v!);
+    }
+    for (const v of message.delegateScopes) {
+      writer.uint32(66).string(v!);
     }
     return writer;
   },
@@ -3405,6 +3430,22 @@ export const StartDelegatedSignInResponse: MessageFns<StartDelegatedSignInRespon
             message.pollInterval = Duration.decode(reader, reader.uint32());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.requiredScopes.push(reader.string());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.delegateScopes.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3445,6 +3486,16 @@ export const StartDelegatedSignInResponse: MessageFns<StartDelegatedSignInRespon
         : isSet(object.poll_interval)
         ? Duration.fromJSON(object.poll_interval)
         : undefined,
+      requiredScopes: globalThis.Array.isArray(object?.requiredScopes)
+        ? object.requiredScopes.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.required_scopes)
+        ? object.required_scopes.map((e: any) => globalThis.String(e))
+        : [],
+      delegateScopes: globalThis.Array.isArray(object?.delegateScopes)
+        ? object.delegateScopes.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.delegate_scopes)
+        ? object.delegate_scopes.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -3468,6 +3519,12 @@ export const StartDelegatedSignInResponse: MessageFns<StartDelegatedSignInRespon
     if (message.pollInterval !== undefined) {
       obj.pollInterval = Duration.toJSON(message.pollInterval);
     }
+    if (message.requiredScopes?.length) {
+      obj.requiredScopes = message.requiredScopes;
+    }
+    if (message.delegateScopes?.length) {
+      obj.delegateScopes = message.delegateScopes;
+    }
     return obj;
   },
 
@@ -3484,6 +3541,8 @@ export const StartDelegatedSignInResponse: MessageFns<StartDelegatedSignInRespon
     message.pollInterval = (object.pollInterval !== undefined && object.pollInterval !== null)
       ? Duration.fromPartial(object.pollInterval)
       : undefined;
+    message.requiredScopes = object.requiredScopes?.map((e) => e) || [];
+    message.delegateScopes = object.delegateScopes?.map((e) => e) || [];
     return message;
   },
 };
