@@ -234,6 +234,14 @@ export const aadsts = {
       aadsts: 50126,
       description: 'Error validating credentials due to invalid username or password.',
     }),
+  /** A shared mailbox's account: Exchange creates it disabled, so nobody signs in as it. */
+  userDisabled: () =>
+    new EntraError({
+      status: 400,
+      error: 'invalid_grant',
+      aadsts: 50057,
+      description: 'The user account is disabled.',
+    }),
   userNotFound: (user: string, tenant: string) =>
     new EntraError({
       status: 400,

@@ -112,6 +112,7 @@ export function registerEntraRoutes(app: FastifyInstance, context: SandboxContex
     credential: ClientCredentialKind,
     session: { nonce?: string; spa: boolean; refreshExpiresMs?: number },
   ): Promise<Record<string, unknown>> => {
+    if (mailbox.userPurpose === 'shared') throw aadsts.userDisabled();
     const api = scopes.api;
     const accessScopes = api
       ? api.scopes.map((name) => `api://${api.app.clientId}/${name}`)

@@ -3,6 +3,7 @@
 // [G] Get mailboxSettings (permissions): https://learn.microsoft.com/en-us/graph/api/user-get-mailboxsettings
 // [D] Get Outlook messages in a shared or delegated folder: https://learn.microsoft.com/en-us/graph/outlook-share-messages-folders
 // [F] Send Outlook messages from another user: https://learn.microsoft.com/en-us/graph/outlook-send-mail-from-other-user
+// [A] About shared mailboxes (the account's sign-in is blocked): https://learn.microsoft.com/en-us/microsoft-365/admin/email/about-shared-mailboxes
 import type { Client, GraphError } from '@microsoft/microsoft-graph-client';
 import type { GraphSandbox, GraphSandboxEndpoints } from '../server';
 import {
@@ -181,6 +182,28 @@ describe('shared mailboxes and delegate access (Full Access, Send As, Send on Be
     expect((await endpoints.admin.folderMessages(tenant.tenantId, shared, 'sentitems')).value.map((m) => m.subject)).toEqual([
       'RE: Order',
     ]);
+  });
+
+  it('[A] nobody signs in as a shared mailbox: its account is disabled (AADSTS50057)', async () => {
+    const { tenant, shared } = await setUp();
+    // The device-code flow by hand, to read Entra's answer as it is (MSAL reports it only as invalid_grant).
+    const base = `${endpoints.baseUrl}/${tenant.tenantId}/oauth2/v2.0`;
+    const form = (fields: Record<string, string>) => ({ method: 'POST', body: new URLSearchParams(fields) });
+    const code = (await (
+      await fetch(`${base}/devicecode`, form({ client_id: tenant.app.clientId, scope: sharedScopes.join(' ') }))
+    ).json()) as { device_code: string; user_code: string };
+    await endpoints.admin.approveDeviceCode(code.user_code, shared);
+    const answer = await fetch(
+      `${base}/token`,
+      form({
+        client_id: tenant.app.clientId,
+        grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+        device_code: code.device_code,
+      }),
+    );
+    const body = (await answer.json()) as { error: string; error_description: string; error_codes: number[] };
+    expect([answer.status, body.error, body.error_codes]).toEqual([400, 'invalid_grant', [50057]]);
+    expect(body.error_description).toMatch(/^AADSTS50057: The user account is disabled/);
   });
 
   it('refuses permission changes a real Exchange would refuse, naming the field', async () => {
