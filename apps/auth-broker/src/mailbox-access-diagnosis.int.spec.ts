@@ -255,6 +255,69 @@ describe('tenant diagnosis per mailbox: the real cause and its remedy', () => {
     expect(mailbox(unknown)).toMatchObject({ code: DiagnosticCode.DIAGNOSTIC_CODE_MAILBOX_NOT_FOUND });
   });
 
+  it('names a delegate without Full Access on a shared mailbox (Add-MailboxPermission), and passes once it is granted', async () => {
+    const suffix = randomId('d');
+    const created = await endpoints.admin.createTenant({ displayName: suffix, domain: `${suffix}.example` });
+    const domain = created.domains[0] ?? '';
+    const app = await endpoints.admin.createApp(created.id, {
+      displayName: 'mailroute',
+      applicationPermissions: [],
+      delegatedPermissions: ['User.Read', 'Mail.ReadWrite', 'Mail.Send', 'Mail.ReadWrite.Shared', 'Mail.Send.Shared'],
+      allowPublicClient: true,
+    });
+    const secret = await endpoints.admin.addSecret(created.id, app.clientId);
+    const shared = `billing@${domain}`;
+    const delegate = `lead@${domain}`;
+    await endpoints.admin.createMailbox(created.id, { userPrincipalName: shared, userPurpose: 'shared' });
+    await endpoints.admin.createMailbox(created.id, { userPrincipalName: delegate });
+    const dir = {
+      directoryId: created.id,
+      clientId: app.clientId,
+      secret: secret.secretText,
+      support: shared,
+      ceo: delegate,
+      domain,
+    };
+    const { options } = await diagnose(dir, []);
+    const started = await client().startDelegatedSignIn({ mailboxAddress: shared, credentialsId: '' }, options);
+    await endpoints.admin.approveDeviceCode(started.userCode, delegate);
+    const completed = await client().completeDelegatedSignIn(
+      { signInId: started.signInId, wait: { seconds: 20, nanos: 0 } },
+      options,
+    );
+    expect(completed.grant).toMatchObject({ mailboxAddress: shared, signedInUser: delegate });
+
+    const denied = await client().diagnoseTenant({ credentialsId: '', delegatedMailboxAddresses: [shared] }, options);
+    const finding = denied.diagnosis?.findings.find((each) => each.details['mailbox'] === shared);
+    expect(denied.diagnosis?.result).toBe(DiagnosisResult.DIAGNOSIS_RESULT_FAILED);
+    expect(finding).toMatchObject({
+      check: DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_READ_ACCESS,
+      code: DiagnosticCode.DIAGNOSTIC_CODE_DELEGATE_FULL_ACCESS_MISSING,
+      setupStep: SetupStep.SETUP_STEP_DELEGATED_SIGN_IN,
+      details: expect.objectContaining({ signed_in_user: delegate }),
+    });
+    expect(finding?.remedy).toContain(`Add-MailboxPermission -Identity ${shared} -User ${delegate} -AccessRights FullAccess`);
+    expect(finding?.remedy).toContain(`Add-RecipientPermission -Identity ${shared} -Trustee ${delegate} -AccessRights SendAs`);
+
+    await endpoints.admin.grantMailboxPermission(created.id, shared, { user: delegate, accessRights: ['FullAccess'] });
+    const granted = await client().diagnoseTenant({ credentialsId: '', delegatedMailboxAddresses: [shared] }, options);
+    const mailboxFindings = granted.diagnosis?.findings.filter((each) => each.details['mailbox'] === shared) ?? [];
+    expect(mailboxFindings).toEqual([
+      expect.objectContaining({
+        check: DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_READ_ACCESS,
+        outcome: CheckOutcome.CHECK_OUTCOME_PASSED,
+      }),
+      expect.objectContaining({
+        check: DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_SEND_ACCESS,
+        outcome: CheckOutcome.CHECK_OUTCOME_SKIPPED,
+      }),
+    ]);
+    expect(mailboxFindings[1]?.message).toContain(
+      `Add-RecipientPermission -Identity ${shared} -Trustee ${delegate} -AccessRights SendAs`,
+    );
+    expect(granted.diagnosis?.result).toBe(DiagnosisResult.DIAGNOSIS_RESULT_HEALTHY);
+  });
+
   it('refuses more than 50 mailboxes or a malformed address, naming the field', async () => {
     const dir = await directory(['Mail.ReadWrite']);
     const tenant = tenants[next++] ?? '';
