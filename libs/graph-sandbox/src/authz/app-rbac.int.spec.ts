@@ -1,5 +1,6 @@
 import type { GraphError } from '@microsoft/microsoft-graph-client';
 import type { GraphSandbox, GraphSandboxEndpoints } from '../server';
+import type { CreateAppRequest } from '../admin/admin-schemas';
 import {
   caught,
   createAppGraphClient,
@@ -36,7 +37,7 @@ describe('RBAC for Applications and mailbox availability (real MSAL and Graph cl
   afterAll(() => sandbox.stop());
 
   /** An app with no Entra mail permission, scoped by RBAC to mailboxes with CustomAttribute1 = mailroute. */
-  async function rbacTenant(entraPermissions: string[] = []) {
+  async function rbacTenant(entraPermissions: CreateAppRequest['applicationPermissions'] = []) {
     const tenant = await createTestTenant(endpoints, { applicationPermissions: entraPermissions });
     const other = `ceo@${tenant.domain}`;
     await endpoints.admin.createMailbox(tenant.tenantId, { userPrincipalName: other });
