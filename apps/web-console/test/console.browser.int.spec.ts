@@ -158,6 +158,90 @@ describe('the agent desktop in Chromium', () => {
     expect(sent.attachments).toEqual([expect.objectContaining({ name: 'statement.pdf', size: statement.length })]);
   });
 
+  it("filters the agent's templates, inserts the one the router rendered for this customer (markup in the name as text) with its attachment, and sends it", async () => {
+    const tag = randomId('returns');
+    const terms = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(4096)]);
+    const { upload } = await stack.admin.uploadTemplateAttachment(
+      (async function* () {
+        yield {
+          part: {
+            $case: 'metadata' as const,
+            value: { name: 'terms.pdf', contentType: '', sizeBytes: terms.length, sha256: '' },
+          },
+        };
+        yield { part: { $case: 'chunk' as const, value: terms } };
+      })(),
+    );
+    await stack.admin.createTemplate({
+      templateId: `${tag}-a`,
+      template: {
+        displayName: `Return approved ${tag}`,
+        html: '<p>Dear {{customer_name}}, your return is approved.</p>',
+        text: 'Dear {{customer_name}}, your return is approved.',
+        attachments: [{ uploadId: upload?.uploadId ?? '' }],
+      } as never,
+    });
+    await stack.admin.createTemplate({
+      templateId: `${tag}-b`,
+      template: { displayName: `Opening hours ${tag}`, text: 'We answer from 9 to 5.' } as never,
+    });
+    const inbound = (await stack.endpoints.admin.deliver(demoProfile.tenantId, support, {
+      from: { name: '<b>Dana</b> Doe', address: 'dana@customer.example' },
+      subject: `Return ${tag}`,
+      body: '<p>May I return my order?</p>',
+      bodyType: 'html',
+    })) as { conversationId?: string };
+    const offer = page.locator('[data-testid=offer]', { hasText: tag });
+    await offer.waitFor({ timeout: 120_000 });
+    await offer.getByRole('button', { name: 'Accept' }).click();
+    const view = page.locator('[data-testid=interaction]');
+    await view.locator('#interaction-subject', { hasText: tag }).waitFor();
+
+    const toggle = view.getByRole('button', { name: 'Insert template' });
+    const picker = view.locator('[data-testid=template-picker]');
+    const options = picker.locator('[data-testid=template-option]');
+    await toggle.click();
+    await picker.getByRole('combobox', { name: 'Filter templates' }).waitFor();
+    await page.keyboard.press('Escape');
+    await picker.waitFor({ state: 'detached' });
+    await toggle.click();
+    // By name: both templates carry the tag; by text: only the second answers "9 to 5".
+    await page.keyboard.type(tag);
+    await waitFor(async () => (await options.count()) === 2, { timeoutMs: 30_000, description: 'both templates listed' });
+    await shots.take(page, 'template-picker');
+    await page.keyboard.press('ArrowDown');
+    await picker.locator('[aria-selected=true]', { hasText: 'Opening hours' }).waitFor();
+    await page.keyboard.press('ArrowUp');
+    await picker.locator('[aria-selected=true]', { hasText: 'Return approved' }).waitFor();
+    await page.keyboard.press('Enter');
+    await picker.waitFor({ state: 'detached' });
+    const editor = view.locator('.editor-content');
+    await editor.getByText('Dear <b>Dana</b> Doe, your return is approved.').waitFor();
+    expect(await editor.locator('b').count()).toBe(0);
+    await view.locator('[data-testid=reply-attachment]', { hasText: 'terms.pdf' }).waitFor();
+    await shots.take(page, 'template-inserted');
+
+    await toggle.click();
+    await page.keyboard.type('answer from 9 to 5');
+    await picker.locator('[aria-selected=true]', { hasText: `Opening hours ${tag}` }).waitFor();
+    await page.keyboard.press('Enter');
+    await editor.getByText('We answer from 9 to 5.').waitFor();
+
+    await view.getByRole('button', { name: 'Send' }).click();
+    await view.locator('[data-testid=send-status][data-state=SEND_STATE_SENT]').first().waitFor({ timeout: 120_000 });
+    const sent = await waitFor(
+      async () =>
+        (await stack.endpoints.admin.sent(demoProfile.tenantId, support)).value.find((record) =>
+          record.body.content.includes('your return is approved'),
+        ),
+      { timeoutMs: 60_000, description: 'the templated reply in Sent Items' },
+    );
+    expect(sent.conversationId).toBe(inbound.conversationId);
+    expect(sent.body.content).toContain('Dear &lt;b&gt;Dana&lt;/b&gt; Doe');
+    expect(sent.body.content).toContain('We answer from 9 to 5.');
+    expect(sent.attachments).toEqual([expect.objectContaining({ name: 'terms.pdf', size: terms.length })]);
+  });
+
   it('shows hostile mail without running anything in the page or loading anything remote', async () => {
     const hits: string[] = [];
     const tracker: Server = createServer((request, response) => {

@@ -100,8 +100,34 @@ export function prepareMailHtml(
   return { srcdoc: `<!doctype html>${doc.documentElement.outerHTML}`, blockedImages };
 }
 
+/**
+ * HTML the router rendered (a template) made safe to put into the reply editor: the same elements,
+ * event handlers and unsafe links dropped as in a message frame. The editor then keeps only what its
+ * schema knows, and the router sanitizes the reply again when it is sent.
+ */
+export function sanitizeForEditor(html: string): string {
+  const doc = new DOMParser().parseFromString(html, 'text/html');
+  doc.querySelectorAll(DROPPED_ELEMENTS).forEach((element) => element.remove());
+  for (const element of Array.from(doc.querySelectorAll('*'))) {
+    for (const attribute of Array.from(element.attributes)) {
+      if (/^on/i.test(attribute.name) || attribute.name === 'srcset' || attribute.name === 'background') {
+        element.removeAttribute(attribute.name);
+      }
+    }
+  }
+  for (const link of Array.from(doc.querySelectorAll('a[href]'))) {
+    if (!SAFE_LINK.test((link.getAttribute('href') ?? '').trim())) link.removeAttribute('href');
+  }
+  return doc.body.innerHTML;
+}
+
+/** Text as HTML character data (every markup character a reference). */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
 /** Plain text shown in the same frame (escaped; links not made clickable). */
 export function textAsHtml(text: string): string {
-  const escaped = text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const escaped = escapeHtml(text);
   return `<pre style="font:inherit;margin:0;white-space:pre-wrap">${escaped}</pre>`;
 }

@@ -10,7 +10,9 @@ import {
   type EmailAddress,
   type InboundMessage,
   type Interaction,
+  type MessageTemplate,
   type OutgoingAttachment,
+  type RenderedTemplate,
   type UploadedAttachment,
 } from '@mailroute/contracts';
 import { useState } from 'preact/hooks';
@@ -18,11 +20,14 @@ import { uploadReplyAttachment } from '../api/attachments';
 import { toFailure } from '../api/errors';
 import { enumLabel, formatAddress, formatBytes } from '../ui/format';
 import type { SendProgress } from './desktop-state';
+import { escapeHtml, sanitizeForEditor } from './mail-html';
 import { RichTextEditor, type EditorHandle } from './rich-text-editor';
+import { TemplatePicker } from './template-picker';
 
 type Chosen =
   | { kind: 'upload'; key: string; file: File; sent: number; uploaded?: UploadedAttachment; error?: string }
-  | { kind: 'inbound'; key: string; graphMessageId: string; info: AttachmentInfo };
+  | { kind: 'inbound'; key: string; graphMessageId: string; info: AttachmentInfo }
+  | { kind: 'template'; key: string; attachment: OutgoingAttachment; sizeBytes: number; templateName: string };
 
 const ADDRESS = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/;
 
@@ -133,6 +138,24 @@ export function ReplyComposer(props: {
     );
   };
 
+  // The router's rendering, inserted at the cursor; its attachments join the reply's (once each).
+  const insertTemplate = (rendered: RenderedTemplate, template: MessageTemplate) => {
+    // A template without HTML has text only: its lines become paragraphs, escaped.
+    const html =
+      rendered.html ||
+      rendered.text
+        .split('\n')
+        .map((line) => `<p>${escapeHtml(line)}</p>`)
+        .join('');
+    editor?.insertHtml(sanitizeForEditor(html));
+    const added: Chosen[] = rendered.attachments.map((attachment) => {
+      const uploadId = attachment.source?.$case === 'uploadId' ? attachment.source.value : attachment.name;
+      const sizeBytes = template.attachments.find((a) => a.uploadId === uploadId)?.sizeBytes ?? 0;
+      return { kind: 'template', key: `template/${uploadId}`, attachment, sizeBytes, templateName: template.displayName };
+    });
+    setChosen((list) => [...list, ...added.filter((item) => !list.some((c) => c.key === item.key))]);
+  };
+
   const send = async (event: Event) => {
     event.preventDefault();
     if (!editor || sending) return;
@@ -145,21 +168,23 @@ export function ReplyComposer(props: {
     setSending(true);
     setError(undefined);
     const attachments: OutgoingAttachment[] = chosen.map((c) =>
-      c.kind === 'upload'
-        ? {
-            name: c.file.name,
-            contentType: c.uploaded?.contentType ?? '',
-            isInline: false,
-            contentId: '',
-            source: { $case: 'uploadId', value: c.uploaded?.uploadId ?? '' },
-          }
-        : {
-            name: c.info.name,
-            contentType: c.info.contentType,
-            isInline: false,
-            contentId: '',
-            source: { $case: 'inbound', value: { graphMessageId: c.graphMessageId, attachmentId: c.info.attachmentId } },
-          },
+      c.kind === 'template'
+        ? c.attachment
+        : c.kind === 'upload'
+          ? {
+              name: c.file.name,
+              contentType: c.uploaded?.contentType ?? '',
+              isInline: false,
+              contentId: '',
+              source: { $case: 'uploadId', value: c.uploaded?.uploadId ?? '' },
+            }
+          : {
+              name: c.info.name,
+              contentType: c.info.contentType,
+              isInline: false,
+              contentId: '',
+              source: { $case: 'inbound', value: { graphMessageId: c.graphMessageId, attachmentId: c.info.attachmentId } },
+            },
     );
     try {
       const response = await props.client.reply({
@@ -243,6 +268,7 @@ export function ReplyComposer(props: {
           />
         </label>
       </div>
+      <TemplatePicker client={props.client} interaction={props.interaction} onInsert={insertTemplate} />
       <RichTextEditor label="Reply text" onReady={setEditor} />
       <div class="attachments-pick">
         <label class="button">
@@ -275,15 +301,17 @@ export function ReplyComposer(props: {
         <ul class="chosen" aria-label="Attachments of the reply">
           {chosen.map((c) => (
             <li key={c.key} data-testid="reply-attachment">
-              {c.kind === 'upload' ? c.file.name : c.info.name}{' '}
+              {c.kind === 'upload' ? c.file.name : c.kind === 'template' ? c.attachment.name : c.info.name}{' '}
               <span class="muted">
-                {c.kind === 'upload'
-                  ? c.error
-                    ? `upload failed: ${c.error}`
-                    : c.uploaded
-                      ? `${formatBytes(c.file.size)}, uploaded`
-                      : `uploading ${Math.round((c.sent / Math.max(1, c.file.size)) * 100)}%`
-                  : `${formatBytes(c.info.sizeBytes)}, from the customer's mail`}
+                {c.kind === 'template'
+                  ? `${formatBytes(c.sizeBytes)}, from the template ${c.templateName}`
+                  : c.kind === 'upload'
+                    ? c.error
+                      ? `upload failed: ${c.error}`
+                      : c.uploaded
+                        ? `${formatBytes(c.file.size)}, uploaded`
+                        : `uploading ${Math.round((c.sent / Math.max(1, c.file.size)) * 100)}%`
+                    : `${formatBytes(c.info.sizeBytes)}, from the customer's mail`}
               </span>{' '}
               <button type="button" class="link" onClick={() => setChosen((list) => list.filter((x) => x.key !== c.key))}>
                 Remove

@@ -11,6 +11,8 @@ export interface EditorHandle {
   text(): string;
   clear(): void;
   focus(): void;
+  /** Inserts HTML at the cursor (tiptap keeps only what its schema knows). */
+  insertHtml(html: string): void;
 }
 
 export function RichTextEditor(props: { label: string; onReady: (handle: EditorHandle) => void; onChange?: () => void }) {
@@ -35,6 +37,7 @@ export function RichTextEditor(props: { label: string; onReady: (handle: EditorH
       text: () => instance.getText({ blockSeparator: '\n\n' }),
       clear: () => instance.commands.clearContent(true),
       focus: () => instance.commands.focus(),
+      insertHtml: (html) => instance.chain().focus().insertContent(html).run(),
     });
     return () => instance.destroy();
   }, []);

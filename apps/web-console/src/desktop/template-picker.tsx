@@ -1,0 +1,152 @@
+// The reply composer's "Insert template": the agent's canned responses usable on this interaction's
+// queue, filtered as the agent types (name and text), chosen with the arrow keys and Enter (Esc
+// closes). The router renders the chosen one for the interaction (placeholders are never filled in
+// the browser); the composer inserts the HTML and adds the template's attachments.
+import type { AgentDesktopServiceClient, Interaction, MessageTemplate, RenderedTemplate } from '@mailroute/contracts';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { toFailure } from '../api/errors';
+
+/** Pages read when the picker opens: an agent's canned responses are a few dozen, not thousands. */
+const maxPages = 10;
+
+async function loadTemplates(client: AgentDesktopServiceClient, queueId: string): Promise<MessageTemplate[]> {
+  const templates: MessageTemplate[] = [];
+  let pageToken = '';
+  for (let page = 0; page < maxPages; page += 1) {
+    const response = await client.listMyTemplates({ query: '', page: { pageSize: 100, pageToken } });
+    templates.push(...response.templates);
+    pageToken = response.nextPageToken;
+    if (!pageToken) break;
+  }
+  return templates.filter((template) => template.queueIds.length === 0 || template.queueIds.includes(queueId));
+}
+
+function matches(template: MessageTemplate, filter: string): boolean {
+  const wanted = filter.trim().toLowerCase();
+  return !wanted || `${template.displayName}\n${template.text}`.toLowerCase().includes(wanted);
+}
+
+export function TemplatePicker(props: {
+  client: AgentDesktopServiceClient;
+  interaction: Interaction;
+  onInsert: (rendered: RenderedTemplate, template: MessageTemplate) => void;
+}) {
+  const [open, setOpen] = useState(false);
+  const [templates, setTemplates] = useState<MessageTemplate[]>();
+  const [filter, setFilter] = useState('');
+  const [active, setActive] = useState(0);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  const toggle = useRef<HTMLButtonElement>(null);
+  const input = useRef<HTMLInputElement>(null);
+  const popup = useRef<HTMLDivElement>(null);
+  const shown = (templates ?? []).filter((template) => matches(template, filter));
+  const listId = `templates-${props.interaction.interactionId}`;
+
+  useEffect(() => {
+    if (!open) return;
+    input.current?.focus();
+    setError(undefined);
+    loadTemplates(props.client, props.interaction.queueId).then(setTemplates, (failure) => setError(toFailure(failure).message));
+  }, [open]);
+  // The desktop scrolls inside the window: bring the whole list into view once it is there.
+  useEffect(() => popup.current?.scrollIntoView({ block: 'nearest' }), [open, templates]);
+
+  const close = () => {
+    setOpen(false);
+    setFilter('');
+    setActive(0);
+    toggle.current?.focus();
+  };
+
+  const choose = async (template: MessageTemplate | undefined) => {
+    if (!template || busy) return;
+    setBusy(true);
+    setError(undefined);
+    try {
+      const { rendered } = await props.client.renderTemplate({
+        templateId: template.templateId,
+        interactionId: props.interaction.interactionId,
+      });
+      if (rendered) props.onInsert(rendered, template);
+      setOpen(false);
+      setFilter('');
+      setActive(0);
+    } catch (failure) {
+      setError(toFailure(failure).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const onKeyDown = (event: KeyboardEvent) => {
+    if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+      event.preventDefault();
+      const step = event.key === 'ArrowDown' ? 1 : -1;
+      setActive((index) => (shown.length ? (index + step + shown.length) % shown.length : 0));
+    } else if (event.key === 'Enter') {
+      event.preventDefault();
+      void choose(shown[active]);
+    } else if (event.key === 'Escape') {
+      event.preventDefault();
+      close();
+    }
+  };
+
+  return (
+    <div class="template-picker">
+      <button
+        type="button"
+        ref={toggle}
+        aria-expanded={open}
+        aria-controls={open ? listId : undefined}
+        onClick={() => (open ? close() : setOpen(true))}
+      >
+        Insert template
+      </button>
+      {open ? (
+        <div class="template-popup" data-testid="template-picker" ref={popup}>
+          <input
+            ref={input}
+            type="search"
+            role="combobox"
+            aria-label="Filter templates"
+            aria-expanded="true"
+            aria-controls={listId}
+            aria-activedescendant={shown[active] ? `${listId}-${active}` : undefined}
+            placeholder="Type to filter by name or text"
+            value={filter}
+            onInput={(e) => {
+              setFilter(e.currentTarget.value);
+              setActive(0);
+            }}
+            onKeyDown={onKeyDown}
+          />
+          <ul id={listId} role="listbox" aria-label="Templates" aria-busy={busy || !templates}>
+            {shown.map((template, index) => (
+              <li
+                key={template.templateId}
+                id={`${listId}-${index}`}
+                role="option"
+                aria-selected={index === active}
+                data-testid="template-option"
+                onMouseDown={(e) => e.preventDefault()}
+                onClick={() => void choose(template)}
+              >
+                <strong>{template.displayName}</strong>
+                <span class="muted">{template.text}</span>
+              </li>
+            ))}
+          </ul>
+          {templates && !shown.length ? <p class="muted">No template matches.</p> : null}
+          {!templates && !error ? <p class="muted">Loading…</p> : null}
+          {error ? (
+            <p class="error" role="alert">
+              {error}
+            </p>
+          ) : null}
+        </div>
+      ) : null}
+    </div>
+  );
+}
