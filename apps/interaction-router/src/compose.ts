@@ -160,6 +160,7 @@ export function composeInteractionRouter(
     async stop() {
       await uploadSweeper.stop();
       await runtime.stop();
+      await core.flushMarkers().catch(() => undefined);
       await hub.stop();
       await routerMetrics?.stop();
     },

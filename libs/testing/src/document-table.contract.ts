@@ -83,5 +83,12 @@ export function describeDocumentTableContract(
       expect(await table.list({ prefix: 'p/', limit: 10 })).toEqual([]);
       expect(await table.get('q/a')).toBeDefined();
     });
+
+    it('deletes a list of keys at once, counting only those that existed', async () => {
+      for (const key of ['m/a', 'm/b', 'm/c']) await table.put(key, { name: key, at, nested: { count: 0 } });
+      expect(await table.deleteMany(['m/a', 'm/c', 'm/missing'])).toBe(2);
+      expect((await table.list({ prefix: 'm/', limit: 10 })).map((entry) => entry.key)).toEqual(['m/b']);
+      expect(await table.deleteMany([])).toBe(0);
+    });
   });
 }

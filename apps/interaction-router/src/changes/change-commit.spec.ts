@@ -1,3 +1,4 @@
+import { waitFor } from '@mailroute/testing';
 import { InteractionState } from '@mailroute/contracts';
 import { FailedPreconditionError } from '@mailroute/platform';
 import type { InteractionHistoryRecord } from '@mailroute/persistence';
@@ -6,6 +7,7 @@ import { receivedRecord } from '../routing/interaction-mapping';
 import { createChangeCommits, toChange } from './change-commit';
 import { createChangePublisher } from './change-events';
 import { createChangeIndexes } from './change-indexes';
+import { createMarkerRemoval } from './marker-removal';
 
 const S = InteractionState;
 
@@ -53,7 +55,8 @@ describe('change commits', () => {
   });
   afterEach(() => t.close());
 
-  const commitsOf = (publishWaitMs: number) =>
+  const markers = () => createMarkerRemoval({ outbox: t.stores.outbox });
+  const commitsOf = (publishWaitMs: number, removal = markers()) =>
     createChangeCommits({
       stores: t.stores,
       logger: silentLogger,
@@ -61,11 +64,13 @@ describe('change commits', () => {
       indexes: createChangeIndexes({ stores: t.stores, waitingView: { noteCommitted: () => undefined } }),
       publishChange: createChangePublisher(t.bus.bus),
       publishWaitMs,
+      markers: removal,
       onCommitted: (entry) => committed.push(entry),
     });
 
   it('commits a version once: the second writer of that version gets false, and no marker is left', async () => {
-    const commits = commitsOf(1_000);
+    const removal = markers();
+    const commits = commitsOf(1_000, removal);
     const received = receivedRecord(t.inbound({ tenantId: 't1', interactionId: 'i1' }), t.now());
     const first = await commits.applyChange(received, { type: 'no-route', at: t.now() });
     const second = await commits.applyChange(received, { type: 'discard', at: t.now() });
@@ -75,6 +80,7 @@ describe('change commits', () => {
     expect(t.bus.stateChanges().map((e) => [e.interactionId, e.version, e.state])).toEqual([
       ['i1', 2, S.INTERACTION_STATE_UNROUTED],
     ]);
+    await removal.flush(); // published markers are deleted in batches
     expect(await t.stores.outbox.list({ prefix: '', limit: 10 })).toEqual([]);
   });
 
@@ -87,9 +93,9 @@ describe('change commits', () => {
     expect(marker).toBeDefined();
     expect(commits.isPublishing(marker?.key ?? '')).toBe(true);
     t.bus.release();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Published, then its marker deleted with its batch: only then is it no longer "being published".
+    await waitFor(() => !commits.isPublishing(marker?.key ?? ''));
     expect(t.bus.stateChanges()).toHaveLength(1);
-    expect(commits.isPublishing(marker?.key ?? '')).toBe(false);
     expect(await t.stores.outbox.list({ prefix: '', limit: 10 })).toEqual([]);
   });
 });

@@ -4,15 +4,18 @@ import type { InteractionHistoryRecord, InteractionRecord } from '@mailroute/per
 import { transition, type InteractionEvent } from '@mailroute/routing-engine';
 import { nextOfferVersion, toActorRecord, toSnapshot, withSnapshot } from '../routing/interaction-mapping';
 import { changeOutboxKey } from '../store/router-keys';
-import type { RouterStores } from '../store/router-stores';
+import type { ConversationDocument, RouterStores } from '../store/router-stores';
 import type { ChangeIndexes } from './change-indexes';
 import type { PublishChange } from './change-events';
+import type { MarkerRemoval } from './marker-removal';
 
 export interface ChangeExtras {
   note?: string;
   /** Extra record fields to change with the transition (tags, offer reason, counters…). */
   patch?: Partial<InteractionRecord>;
   actorName?: string;
+  /** The conversation's document as the caller just read it (null: none): the commit does not read it again. */
+  conversation?: ConversationDocument | null;
 }
 
 /**
@@ -55,7 +58,8 @@ export function toChange(
  * Commits interaction changes: each is the interaction's next history version (a unique insert, so
  * of two writers one wins), guarded by an outbox marker written first and removed once the derived
  * indexes are updated and the InteractionStateChanged is published — a crash in between is finished
- * by the relay (sweeps/outbox-relay.ts) on any replica.
+ * by the relay (sweeps/outbox-relay.ts) on any replica. Published changes' markers are deleted in
+ * batches (marker-removal.ts): one round trip for the changes of a planning pass, not one each.
  */
 export function createChangeCommits(deps: {
   stores: Pick<RouterStores, 'outbox' | 'interactions'>;
@@ -65,14 +69,17 @@ export function createChangeCommits(deps: {
   publishChange: PublishChange;
   /** How long a commit waits for its event to reach the bus (RouterCoreOptions.publishWaitMs). */
   publishWaitMs: number;
+  /** Deletes published markers in batches (shared with the send outbox). */
+  markers: MarkerRemoval;
   onCommitted?: ((entry: InteractionHistoryRecord) => void) | undefined;
 }) {
   const { stores, logger, clock, indexes, publishChange } = deps;
   /** Outbox markers whose change this replica is still publishing: the relay leaves them alone. */
   const publishing = new Set<string>();
+  const { markers } = deps;
 
   /** Commits `entry`; false when another writer committed that version first. */
-  async function commitEntry(entry: InteractionHistoryRecord): Promise<boolean> {
+  async function commitEntry(entry: InteractionHistoryRecord, conversation?: ConversationDocument | null): Promise<boolean> {
     const outboxKey = changeOutboxKey(entry.tenantId, entry.interactionId, entry.version, randomUUID());
     await stores.outbox.insert(outboxKey, { at: clock() }); // a fresh key: an insert, cheaper than an upsert
     if ((await stores.interactions.commit(entry)) === 'conflict') {
@@ -86,19 +93,27 @@ export function createChangeCommits(deps: {
         'router: change committed but not fully published yet; the relay finishes it',
       );
     try {
-      await indexes.maintain(entry.interaction, entry.previousState);
+      await indexes.maintain(entry.interaction, entry.previousState, conversation);
     } catch (error) {
       unfinished(error);
       return true;
     }
     // The store is the truth: a bus outage delays the event, never the caller past publishWaitMs.
+    // The marker stays "being published" until its batch is deleted, so the relay leaves it alone.
     publishing.add(outboxKey);
-    const published = publishChange(entry)
-      .then(() => stores.outbox.delete(outboxKey))
+    const published = publishChange(entry);
+    void published
+      .then(() => markers.remove(outboxKey))
       .then(() => undefined, unfinished)
       .finally(() => publishing.delete(outboxKey));
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([published, new Promise<void>((resolve) => (timer = setTimeout(resolve, deps.publishWaitMs)))]);
+    await Promise.race([
+      published.then(
+        () => undefined,
+        () => undefined,
+      ),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, deps.publishWaitMs))),
+    ]);
     clearTimeout(timer);
     return true;
   }
@@ -113,7 +128,7 @@ export function createChangeCommits(deps: {
     extras: ChangeExtras = {},
   ): Promise<InteractionRecord | undefined> {
     const { next, entry } = toChange(record, event, extras);
-    return (await commitEntry(entry)) ? next : undefined;
+    return (await commitEntry(entry, extras.conversation)) ? next : undefined;
   }
 
   return {

@@ -2,7 +2,7 @@ import { InteractionState } from '@mailroute/contracts';
 import type { InteractionRecord } from '@mailroute/persistence';
 import { openStates } from '../routing/interaction-mapping';
 import { conversationKey, interactionKey } from '../store/router-keys';
-import type { RouterStores, WaitingDocument } from '../store/router-stores';
+import type { ConversationDocument, RouterStores, WaitingDocument } from '../store/router-stores';
 import type { WaitingView } from '../planning/waiting-view';
 
 const S = InteractionState;
@@ -64,10 +64,10 @@ export function createChangeIndexes(deps: {
     } else await stores.offers.delete(key);
   }
 
-  async function maintainConversation(record: InteractionRecord): Promise<void> {
+  async function maintainConversation(record: InteractionRecord, known?: ConversationDocument | null): Promise<void> {
     if (record.conversationId && record.state !== S.INTERACTION_STATE_RECEIVED && record.state !== S.INTERACTION_STATE_MERGED) {
       const key = conversationKey(record.tenantId, record.conversationId);
-      const conversation = (await stores.conversations.get(key)) ?? {};
+      const conversation = (known !== undefined ? known : await stores.conversations.get(key)) ?? {};
       const open = openStates.has(record.state);
       if (open && conversation.openInteractionId !== record.interactionId) {
         await stores.conversations.put(key, { ...conversation, openInteractionId: record.interactionId });
@@ -86,15 +86,16 @@ export function createChangeIndexes(deps: {
   return {
     /**
      * Brings the derived indexes in line with `record`. With `previousState`, only the indexes the
-     * change can touch (see indexesTouched).
+     * change can touch (see indexesTouched). `conversation`: the conversation's document as the
+     * caller just read it (null: none), so it is not read again.
      */
-    async maintain(record: InteractionRecord, previousState?: number): Promise<void> {
+    async maintain(record: InteractionRecord, previousState?: number, conversation?: ConversationDocument | null): Promise<void> {
       const touched = indexesTouched(record, previousState);
       // Three independent keys: written concurrently (one round trip instead of three).
       await Promise.all([
         touched.waiting ? maintainWaiting(record) : undefined,
         touched.offer ? maintainOffer(record) : undefined,
-        touched.conversation ? maintainConversation(record) : undefined,
+        touched.conversation ? maintainConversation(record, conversation) : undefined,
       ]);
     },
   };

@@ -1,6 +1,6 @@
 import { InteractionState } from '@mailroute/contracts';
 import { createTestCore, subjectRule, type TestCore } from '../../test/router-core.fixture';
-import { threadPrefix } from '../store/router-keys';
+import { conversationKey, threadPrefix } from '../store/router-keys';
 
 const S = InteractionState;
 
@@ -40,6 +40,15 @@ describe('intake', () => {
     await t.core.intake(event);
     expect(await t.stores.interactions.history('t1', 'i1', 0, 10)).toHaveLength(2);
     expect(t.bus.stateChanges()).toHaveLength(2);
+  });
+
+  it('reads the conversation once: the routing commit opens it with what threading read', async () => {
+    const reads = jest.spyOn(t.stores.conversations, 'get');
+    await t.core.intake(
+      t.inbound({ tenantId: 't1', interactionId: 'i1', message: { subject: 'Invoice 42', conversationId: 'conv-1' } as never }),
+    );
+    expect(reads).toHaveBeenCalledTimes(1);
+    expect(await t.stores.conversations.get(conversationKey('t1', 'conv-1'))).toEqual({ openInteractionId: 'i1' });
   });
 
   it('merges a message of a conversation with an open interaction into it', async () => {

@@ -176,6 +176,8 @@ export function createIntake(deps: {
                   matchedRuleId: outcome.ruleId ?? '',
                   serviceLevelDueAt: serviceLevelDueAt(policy, now),
                 },
+                // Read above (threading): the commit opens the conversation without reading it again.
+                conversation: record.conversationId ? (conversation ?? null) : undefined,
               },
             )) ?? 'retry'
           );

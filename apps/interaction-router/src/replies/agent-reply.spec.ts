@@ -1,3 +1,4 @@
+import { waitFor } from '@mailroute/testing';
 import { events } from '@mailroute/messaging';
 import {
   MailboxSettings,
@@ -40,6 +41,23 @@ describe('an agent’s reply', () => {
     expect(again.sendId).toBe(first.sendId);
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(t.bus.published.filter((p) => p.topic === events.outboundRequest.topic).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('publishes a reply without writing the send again: its marker leaves with the next batch, and a retry then publishes nothing more', async () => {
+    const replies = createAgentReplies({ core: t.core, stores: t.stores });
+    const sendWrites = jest.spyOn(t.stores.sends, 'put');
+    const first = await replies.reply(alice, request());
+    const requests = () => t.bus.published.filter((p) => p.topic === events.outboundRequest.topic).length;
+    await waitFor(async () => requests() === 1 && (await t.stores.outbox.list({ prefix: '', limit: 10 })).length === 0);
+    expect(sendWrites).not.toHaveBeenCalled();
+    // A retry of the same key looks for the marker; none, so nothing is published (or indexed) again.
+    const markerLook = jest.spyOn(t.stores.outbox, 'get');
+    const reindex = jest.spyOn(t.stores.sendIndex, 'insert');
+    expect((await replies.reply(alice, request())).sendId).toBe(first.sendId);
+    await waitFor(() => markerLook.mock.calls.length > 0);
+    await markerLook.mock.results[0]?.value;
+    expect(reindex).not.toHaveBeenCalled();
+    expect(requests()).toBe(1);
   });
 
   it('refuses the same idempotency key for other content, and an interaction the agent does not hold', async () => {

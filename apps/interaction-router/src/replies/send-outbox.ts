@@ -1,6 +1,7 @@
 import { OutboundRequest, SendState } from '@mailroute/contracts';
 import { eventKey, events, toEventMessage, type EventBus } from '@mailroute/messaging';
 import type { Logger } from '@mailroute/platform';
+import type { MarkerRemoval } from '../changes/marker-removal';
 import type { OutboxDocument, RouterStores, SendDocument } from '../store/router-stores';
 import { outboundThreadEntry } from '../results/send-results';
 import { outboundMessageKey, sendIndexKey, sendOutboxKey } from '../store/router-keys';
@@ -16,7 +17,14 @@ const abandonedAfterMs = 60_000;
  * Kafka before the agent is told ACCEPTED. outbound-send records a send once per send id, so a
  * second publication (two replicas' relays racing) still sends once.
  */
-export function createSendOutbox(deps: { stores: RouterStores; bus: EventBus; logger: Logger; clock: () => number }) {
+export function createSendOutbox(deps: {
+  stores: RouterStores;
+  bus: EventBus;
+  logger: Logger;
+  clock: () => number;
+  /** Deletes published markers in batches (shared with the change commits). */
+  markers: Pick<MarkerRemoval, 'remove'>;
+}) {
   const { stores, bus, logger, clock } = deps;
   /** Markers this replica is publishing now: its relay leaves them alone. */
   const inFlight = new Set<string>();
@@ -30,7 +38,10 @@ export function createSendOutbox(deps: { stores: RouterStores; bus: EventBus; lo
     );
   }
 
-  /** Publishes the send's OutboundRequest, marks it published and drops its marker; indexes it first unless the caller just did. */
+  /**
+   * Publishes the send's OutboundRequest and drops its marker (with the next batch): a send is
+   * unpublished while its marker exists. Indexes it first unless the caller just did.
+   */
   async function deliver(tenantId: string, key: string, send: SendDocument, markerKey: string, indexed: boolean): Promise<void> {
     if (inFlight.has(markerKey)) return;
     inFlight.add(markerKey);
@@ -41,11 +52,7 @@ export function createSendOutbox(deps: { stores: RouterStores; bus: EventBus; lo
         events.outboundRequest.topic,
         toEventMessage('outboundRequest', eventKey(tenantId, send.mailboxId), outbound),
       );
-      const stored = await stores.sends.get(key);
-      // A result may already have been recorded (outbound-send is quick): it implies publication.
-      if (stored && !stored.published && stored.state === SendState.SEND_STATE_ACCEPTED)
-        await stores.sends.put(key, { ...stored, published: true });
-      await stores.outbox.delete(markerKey);
+      await deps.markers.remove(markerKey);
     } finally {
       inFlight.delete(markerKey);
     }
@@ -86,9 +93,15 @@ export function createSendOutbox(deps: { stores: RouterStores; bus: EventBus; lo
       return send;
     },
 
-    /** Publishes a recorded send that is still unpublished now (a desktop retry of the same key), unless this replica already is. */
+    /** Publishes a recorded send that is still unpublished now (a desktop retry of the same key: its marker is still there), unless this replica already is. */
     retry(tenantId: string, key: string, send: SendDocument): void {
-      if (!send.published && send.state === SendState.SEND_STATE_ACCEPTED) deliverSoon(tenantId, key, send, false);
+      if (send.published || send.state !== SendState.SEND_STATE_ACCEPTED) return;
+      const markerKey = sendOutboxKey(tenantId, send);
+      if (inFlight.has(markerKey)) return;
+      void stores.outbox.get(markerKey).then(
+        (marker) => (marker ? deliverSoon(tenantId, key, send, false) : undefined),
+        () => deliverSoon(tenantId, key, send, false), // cannot tell: publishing twice is safe (outbound-send sends a send id once)
+      );
     },
 
     /** The relay's step for one send marker older than its threshold. */

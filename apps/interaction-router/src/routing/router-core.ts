@@ -16,6 +16,7 @@ import { createWaitingView } from '../planning/waiting-view';
 import { createAgentViews } from '../read-models/agent-views';
 import { createConfigSnapshots } from '../read-models/config-snapshots';
 import { tenantsWithWork } from '../read-models/tenants-with-work';
+import { createMarkerRemoval } from '../changes/marker-removal';
 import { createSendOutbox } from '../replies/send-outbox';
 import type { RouterStores } from '../store/router-stores';
 import { createOfferExpirySweep } from '../sweeps/offer-expiry';
@@ -113,7 +114,9 @@ export function createRouterCore(input: RouterCoreOptions) {
   const notifyWork = (tenantId: string): void => {
     for (const listener of listeners) listener(tenantId);
   };
-  const sendOutbox = createSendOutbox({ stores, bus, logger, clock });
+  // Outbox markers of published changes and replies, deleted in batches (one round trip per batch).
+  const markers = createMarkerRemoval({ outbox: stores.outbox });
+  const sendOutbox = createSendOutbox({ stores, bus, logger, clock, markers });
   const snapshots = createConfigSnapshots({
     config,
     clock,
@@ -139,6 +142,7 @@ export function createRouterCore(input: RouterCoreOptions) {
     indexes,
     publishChange,
     publishWaitMs: options.publishWaitMs,
+    markers,
     onCommitted: options.onCommitted,
   });
   const rereadOnConflict = createRereadOnConflict(stores);
@@ -190,6 +194,8 @@ export function createRouterCore(input: RouterCoreOptions) {
       relayAfterMs: options.alertRelayAfterMs,
       retentionMs: options.alertRetentionMs,
     }),
+    /** Deletes the outbox markers of the changes published so far (batched, see changes/marker-removal.ts). */
+    flushMarkers: markers.flush,
     relayUnpublished: createOutboxRelay({ stores, clock, commits, indexes, publishChange, sendOutbox }),
     /** Accepted replies: recorded with their outbox marker, published by the router (see send-outbox). */
     sendOutbox,

@@ -75,6 +75,10 @@ export interface SendDocument {
   requestedAt: number;
   /** The OutboundRequest as JSON, republished when a retry finds it unpublished. */
   request: unknown;
+  /**
+   * Set when a result was recorded (which implies publication). Publication itself is not recorded
+   * here: a send is unpublished while its outbox marker exists (replies/send-outbox.ts).
+   */
   published: boolean;
   /** Attempts outbound-send reported with the latest result. */
   attempts?: number | undefined;

@@ -38,6 +38,14 @@ export class EmbeddedDocumentTable<T extends object> implements DocumentTable<T>
     return this.store.db.prepare(`DELETE FROM ${this.name} WHERE key = ?`).run(key).changes === 1;
   }
 
+  async deleteMany(keys: readonly string[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    return Number(
+      this.store.db.prepare(`DELETE FROM ${this.name} WHERE key IN (SELECT value FROM json_each(?))`).run(JSON.stringify(keys))
+        .changes,
+    );
+  }
+
   async deletePrefix(prefix: string): Promise<number> {
     return Number(
       this.store.db.prepare(`DELETE FROM ${this.name} WHERE key >= ? AND key < ?`).run(prefix, prefixEnd(prefix)).changes,

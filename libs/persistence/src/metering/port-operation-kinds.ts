@@ -11,6 +11,7 @@ export const documentTableOperationKinds: StoreOperationKinds<DocumentTable<obje
   put: 'update',
   insert: 'insert',
   delete: 'delete',
+  deleteMany: 'delete',
   deletePrefix: 'delete',
 };
 

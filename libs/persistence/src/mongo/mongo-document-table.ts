@@ -58,6 +58,12 @@ export class MongoDocumentTable<T extends object> implements DocumentTable<T> {
     return result.deletedCount > 0;
   }
 
+  async deleteMany(keys: readonly string[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    const result = await this.run(() => this.collection.deleteMany({ _id: { $in: [...keys] } }));
+    return result.deletedCount;
+  }
+
   async deletePrefix(prefix: string): Promise<number> {
     const result = await this.run(() => this.collection.deleteMany({ _id: { $gte: prefix, $lt: prefixEnd(prefix) } }));
     return result.deletedCount;

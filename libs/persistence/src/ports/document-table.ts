@@ -28,6 +28,8 @@ export interface DocumentTable<T extends object> {
   insert(key: string, document: T): Promise<boolean>;
   /** True when something was deleted. */
   delete(key: string): Promise<boolean>;
+  /** Deletes every key of `keys` that exists, in one round trip; returns how many. */
+  deleteMany(keys: readonly string[]): Promise<number>;
   /** Deletes every key starting with `prefix`; returns how many. */
   deletePrefix(prefix: string): Promise<number>;
   /** Up to `limit` entries whose key starts with `prefix` (and follows `after`), in key order. */
