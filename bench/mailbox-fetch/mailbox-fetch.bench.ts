@@ -34,6 +34,7 @@ import {
   startBenchInfra,
 } from '@mailroute/testing';
 import { Metadata } from 'nice-grpc';
+import { inParallel, percentile, sleep } from './intake-bench-support';
 
 const mailboxCounts = (process.env['BENCH_MAILBOXES'] ?? '1,20,200').split(',').map(Number);
 const defaultEmails: Record<number, number> = { 1: 200, 20: 400, 200: 400 };
@@ -42,12 +43,6 @@ const waves = Number(process.env['BENCH_WAVES'] ?? 5);
 const waveIntervalMs = Number(process.env['BENCH_WAVE_INTERVAL_MS'] ?? 1000);
 const pollMs = Number(process.env['BENCH_POLL_MS'] ?? 1000);
 const timeoutMs = Number(process.env['BENCH_TIMEOUT_SECONDS'] ?? 90) * 1000;
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Resident set size of a process (Linux /proc), in bytes. */
 function rssOf(pid: number): number {
@@ -63,16 +58,6 @@ async function steadyRss(pid: number, samples = 9, intervalMs = 300): Promise<nu
     await sleep(intervalMs);
   }
   return values.sort((a, b) => a - b)[Math.floor(samples / 2)] ?? Number.NaN;
-}
-
-/** Runs `work` over `items` with at most `limit` at once. */
-async function inParallel<T>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      for (let index = next++; index < items.length; index = next++) await work(items[index] as T, index);
-    }),
-  );
 }
 
 interface Row {
