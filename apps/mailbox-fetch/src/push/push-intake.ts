@@ -54,9 +54,10 @@ export function createPushIntake(deps: {
       manager.start();
     },
     async stop(): Promise<void> {
+      // The manager first: a subscription it is still creating needs the endpoint for Graph's validation request.
+      await manager.stop();
       await endpoint?.close();
       waker.stop();
-      await manager.stop();
     },
   };
 }

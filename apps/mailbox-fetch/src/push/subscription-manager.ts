@@ -40,6 +40,8 @@ export function defaultPushOptions(options: Partial<PushOptions> = {}): PushOpti
   };
 }
 
+/** Mailboxes whose subscription one check brings up to date at once. */
+const ensureConcurrency = 8;
 /** The longest a renewal may be put off: renew once less than half the lifetime is left. */
 const renewAtFraction = 0.5;
 
@@ -66,6 +68,7 @@ export function createSubscriptionManager(deps: {
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | undefined;
   let ticks = 0;
+  let stopped = false;
 
   const urls = () => {
     const base = (options.publicUrl ?? '').replace(/\/+$/, '');
@@ -181,8 +184,15 @@ export function createSubscriptionManager(deps: {
 
   async function tick(): Promise<void> {
     ticks += 1;
-    for (const key of deps.runtime.owned()) await ensure(key);
-    if (ticks % 6 === 1) await sweep();
+    // A few at once: each creation waits for Graph's validation request to the endpoint, so one at a time
+    // a replica taking over hundreds of mailboxes would leave them polling for minutes.
+    const keys = deps.runtime.owned();
+    let next = 0;
+    const worker = async () => {
+      for (let index = next++; index < keys.length && !stopped; index = next++) await ensure(keys[index] ?? '');
+    };
+    await Promise.all(Array.from({ length: Math.min(ensureConcurrency, keys.length) }, worker));
+    if (ticks % 6 === 1 && !stopped) await sweep();
   }
 
   return {
@@ -196,6 +206,7 @@ export function createSubscriptionManager(deps: {
       timer = setInterval(run, options.checkIntervalMs);
     },
     async stop(): Promise<void> {
+      stopped = true;
       clearInterval(timer);
       await ticking;
     },
