@@ -42,7 +42,16 @@ const methods: Method[] = [
 const isCreate = (m: Method) => /^Create/.test(m.name);
 /** Creating an object with B's id in A's tenant must work (separate namespaces), so creates run last. */
 const ordered = [...methods.filter((m) => !isCreate(m)), ...methods.filter(isCreate)];
-const singularIdFields = ['queueId', 'ruleId', 'senderListId', 'agentId', 'interactionId', 'offerId', 'attachmentId'] as const;
+const singularIdFields = [
+  'queueId',
+  'ruleId',
+  'senderListId',
+  'agentId',
+  'interactionId',
+  'offerId',
+  'attachmentId',
+  'mailboxId',
+] as const;
 
 describe('tenant isolation over every RPC', () => {
   const tenantA = randomId('tenant-iso-a');
@@ -85,6 +94,7 @@ describe('tenant isolation over every RPC', () => {
       queue: (await admin.getQueue({ queueId: b.queueId })).queue,
       rule: (await admin.getRoutingRule({ ruleId: b.ruleId })).rule,
       senderList: (await admin.getSenderList({ senderListId: b.senderListId })).senderList,
+      mailboxSettings: (await admin.getMailboxSettings({ mailboxId: 'b-mailbox' })).settings,
       agent: { ...agent, presence: undefined, updatedAt: undefined },
       queues: (await admin.listQueues({})).queues.map((q) => q.queueId),
       agents: (await admin.listAgents({})).agents.map((a) => a.agentId),
@@ -129,6 +139,7 @@ describe('tenant isolation over every RPC', () => {
         action: { action: { $case: 'route', value: { queueId: b.queueId, priority: 100, requiredSkills: [], tags: [marker] } } },
       },
     });
+    await adminB.createMailboxSettings({ mailboxId: 'b-mailbox', settings: {} });
     await adminB.createAgent({
       agentId: b.agentId,
       agent: { displayName: `B agent ${marker}`, entraObjectId: 'oid-b', queueIds: [b.queueId], capacity: 5, skills: [] },
@@ -182,6 +193,7 @@ describe('tenant isolation over every RPC', () => {
 
   /** A request of the method with B's ids in every id field, and valid payloads so that validation is not what stops it. */
   function requestFor(method: Method): object {
+    const settingsMethod = /MailboxSettings$/.test(method.name);
     return method.requestType.fromPartial({
       queueId: b.queueId,
       ruleId: b.ruleId,
@@ -199,7 +211,8 @@ describe('tenant isolation over every RPC', () => {
       },
       senderList: { displayName: 'copy', entries: ['x@a.test'] },
       agent: { displayName: 'copy', entraObjectId: 'oid-copy', queueIds: [], capacity: 1, skills: [] },
-      updateMask: ['display_name'],
+      updateMask: settingsMethod ? ['signature_template_id'] : ['display_name'],
+      settings: { signatureTemplateId: '' },
       presence: AgentPresence.AGENT_PRESENCE_BUSY,
       target: { target: { $case: 'agentId', value: b.agentId } },
       idempotencyKey: 'iso-key',
@@ -274,7 +287,10 @@ describe('tenant isolation over every RPC', () => {
     // Responses carry nothing of B; error messages may echo the id asked for, never B's data.
     const answered = JSON.stringify(response ?? {});
     for (const secret of [marker, b.interactionId, b.offeredInteractionId, tenantB]) expect(answered).not.toContain(secret);
-    for (const secret of [marker, tenantB, 'b-mailbox']) expect(error?.details ?? '').not.toContain(secret);
+    // B's mailbox id is B's data unless it is the id this method was asked for (Get/Update/DeleteMailboxSettings).
+    const askedForMailbox = namesB(method, request) && /Mailbox/.test(method.name);
+    for (const secret of [marker, tenantB, ...(askedForMailbox ? [] : ['b-mailbox'])])
+      expect(error?.details ?? '').not.toContain(secret);
     if (namesB(method, request)) {
       expect({ method: method.name, code: error?.code }).toEqual({ method: method.name, code: Status.NOT_FOUND });
     } else if (isCreate(method)) {
