@@ -104,7 +104,9 @@ describe('interaction-router workload-manager API on two replicas', () => {
       replicas: 2,
       tenants: Object.values(tenants),
       verifier: idp.verifier,
-      sessionTtlMs: 6_000,
+      // No case here waits for a desktop session to lapse; a short TTL only let a late refresh on a busy
+      // machine sign the agent out in the middle of 'presence across replicas' (setPresence answered OFFLINE).
+      sessionTtlMs: 30_000,
     });
   });
 
