@@ -1,4 +1,4 @@
-import { GraphApiError } from '../errors';
+import type { GraphApiError } from '../errors';
 import { graphErrors } from '../graph/graph-errors';
 import type { Mailbox } from '../model/model.types';
 import type { GraphCaller } from './access-token';
