@@ -6,8 +6,9 @@ import {
   Mailbox,
   MailboxFetchServiceDefinition,
   PostProcessingAction,
+  SetupStep,
 } from '@mailroute/contracts';
-import { createGraphMailClient } from '@mailroute/graph-mail';
+import { createGraphMailClient, mailboxAccessAdvice } from '@mailroute/graph-mail';
 import { InProcessEventBus } from '@mailroute/messaging';
 import {
   createCallerAuthenticator,
@@ -36,6 +37,8 @@ describe('MailboxFetchService over gRPC', () => {
   const tenantB = randomId('tenant');
   const keyA = `mrk_${randomId('a')}`;
   const keyB = `mrk_${randomId('b')}`;
+  const tenantRbac = randomId('tenant');
+  const keyRbac = `mrk_${randomId('rbac')}`;
   const tenants = new Map<string, SandboxMailTenant>();
   let started: Awaited<ReturnType<typeof startTestGraphSandbox>>;
   let sandboxTenant: SandboxMailTenant;
@@ -67,6 +70,7 @@ describe('MailboxFetchService over gRPC', () => {
       apiKeys: [
         { id: 'a', tenantId: tenantA, scopes, sha256: hashBearerCredential(keyA) },
         { id: 'b', tenantId: tenantB, scopes, sha256: hashBearerCredential(keyB) },
+        { id: 'rbac', tenantId: tenantRbac, scopes, sha256: hashBearerCredential(keyRbac) },
       ],
     });
     server = createServer({
@@ -234,5 +238,87 @@ describe('MailboxFetchService over gRPC', () => {
     expect(missing.diagnosis?.findings.find((f) => f.outcome === CheckOutcome.CHECK_OUTCOME_FAILED)?.code).toBe(
       DiagnosticCode.DIAGNOSTIC_CODE_MAILBOX_NOT_FOUND,
     );
+  });
+
+  const readFailure = async (key: string, address: string) => {
+    const response = await client.client.diagnoseMailboxAccess(
+      { target: { $case: 'candidate', value: Mailbox.fromPartial({ address }) } },
+      as(key),
+    );
+    expect(response.diagnosis?.result).toBe(DiagnosisResult.DIAGNOSIS_RESULT_FAILED);
+    return response.diagnosis?.findings.find((f) => f.outcome === CheckOutcome.CHECK_OUTCOME_FAILED);
+  };
+
+  it('diagnoses an unlicensed user and an inactive mailbox by name, with the remedies tenant diagnose gives', async () => {
+    const unlicensed = `unlicensed@${sandboxTenant.domain}`;
+    const former = `former@${sandboxTenant.domain}`;
+    await started.endpoints.admin.createMailbox(sandboxTenant.directoryId, { userPrincipalName: unlicensed });
+    await started.endpoints.admin.setRecipient(sandboxTenant.directoryId, unlicensed, { exchangeLicensed: false });
+    await started.endpoints.admin.createMailbox(sandboxTenant.directoryId, { userPrincipalName: former, mailboxEnabled: false });
+
+    const notLicensed = await readFailure(keyA, unlicensed);
+    expect(notLicensed).toMatchObject({
+      check: DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_EXISTS,
+      code: DiagnosticCode.DIAGNOSTIC_CODE_MAILBOX_NOT_LICENSED,
+      setupStep: SetupStep.SETUP_STEP_CONFIGURE_MAILBOX,
+    });
+    expect(notLicensed?.message).toContain('the user holds no Exchange Online license');
+    expect(notLicensed?.remedy).toContain(`Set-Mailbox ${unlicensed} -Type Shared`);
+    const inactive = await readFailure(keyA, former);
+    expect(inactive).toMatchObject({
+      code: DiagnosticCode.DIAGNOSTIC_CODE_MAILBOX_INACTIVE,
+      setupStep: SetupStep.SETUP_STEP_CONFIGURE_MAILBOX,
+    });
+    expect(inactive?.remedy).toContain(`Undo-SoftDeletedMailbox ${former}`);
+    // The same words as auth-broker's tenant diagnose: both take them from graph-mail.
+    expect(inactive?.remedy).toBe(mailboxAccessAdvice('inactive', { address: former, appId: sandboxTenant.clientId }).remedy);
+  });
+
+  it('names the application access policy exclusion with its PowerShell remedy', async () => {
+    const outside = await readFailure(keyA, sandboxTenant.mailboxes[2] ?? '');
+    expect(outside?.code).toBe(DiagnosticCode.DIAGNOSTIC_CODE_MAILBOX_OUTSIDE_ACCESS_POLICY);
+    expect(outside?.message).toContain('"Access to OData is disabled."');
+    expect(outside?.remedy).toContain(`Test-ApplicationAccessPolicy -Identity ${sandboxTenant.mailboxes[2] ?? ''}`);
+  });
+
+  it('says a mailbox outside the RBAC for Applications scope cannot be told from a missing permission, and how to tell', async () => {
+    // An app with no Entra mail permission, granted Mail.ReadWrite / Mail.Send by RBAC for Applications on a scope
+    // that holds box0 only: box1 gets Graph's plain 403 ErrorAccessDenied, the answer a missing permission gets.
+    const rbac = await createSandboxMailTenant(started.endpoints, { mailboxCount: 2, applicationPermissions: [] });
+    tenants.set(tenantRbac, rbac);
+    const admin = started.endpoints.admin;
+    await admin.setRecipient(rbac.directoryId, rbac.mailboxes[0] ?? '', { customAttributes: { CustomAttribute1: 'mailroute' } });
+    await admin.createManagementScope(rbac.directoryId, {
+      name: 'mailroute mailboxes',
+      recipientRestrictionFilter: "CustomAttribute1 -eq 'mailroute'",
+    });
+    for (const role of ['Application Mail.ReadWrite', 'Application Mail.Send'] as const)
+      await admin.assignApplicationRole(rbac.directoryId, {
+        app: rbac.clientId,
+        role,
+        customResourceScope: 'mailroute mailboxes',
+      });
+
+    const inScope = await client.client.diagnoseMailboxAccess(
+      { target: { $case: 'candidate', value: Mailbox.fromPartial({ address: rbac.mailboxes[0] ?? '' }) } },
+      as(keyRbac),
+    );
+    expect(
+      inScope.diagnosis?.findings.find((f) => f.check === DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_READ_ACCESS)?.outcome,
+    ).toBe(CheckOutcome.CHECK_OUTCOME_PASSED);
+    const outside = rbac.mailboxes[1] ?? '';
+    const denied = await readFailure(keyRbac, outside);
+    expect(denied).toMatchObject({
+      check: DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_READ_ACCESS,
+      code: DiagnosticCode.DIAGNOSTIC_CODE_MAILBOX_ACCESS_DENIED,
+      setupStep: SetupStep.SETUP_STEP_SCOPE_MAILBOX_ACCESS,
+      details: expect.objectContaining({ graph_error_code: 'ErrorAccessDenied', http_status: '403' }),
+    });
+    expect(denied?.message).toContain('an RBAC for Applications management scope leaves');
+    expect(denied?.message).toContain('Graph gives both the same answer');
+    expect(denied?.message).not.toContain('OData');
+    expect(denied?.remedy).toContain(`mailroute tenant diagnose --mailboxes ${outside}`);
+    expect(denied?.remedy).toContain(`Test-ServicePrincipalAuthorization -Identity ${rbac.clientId} -Resource ${outside}`);
+    expect(denied?.remedy).toContain(`Set-Mailbox ${outside} -CustomAttribute1 mailroute`);
   });
 });

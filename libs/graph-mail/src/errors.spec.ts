@@ -20,6 +20,33 @@ describe('Graph error classification', () => {
     ).toBe('access-denied');
   });
 
+  it('classifies a mailbox outside an RBAC for Applications scope (plain 403) as access-denied, not as an access policy', () => {
+    const rbac = classifyGraphError(graphError(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.'));
+    expect({ kind: rbac.kind, mailboxAccess: rbac.mailboxAccess }).toEqual({
+      kind: 'access-denied',
+      mailboxAccess: 'permission-missing-or-outside-rbac-scope',
+    });
+    expect(classifyGraphError(graphError(403, 'ErrorAccessDenied', 'Access to OData is disabled.')).mailboxAccess).toBe(
+      'outside-access-policy',
+    );
+  });
+
+  it('tells an unlicensed user from an inactive mailbox (both 404 MailboxNotEnabledForRESTAPI)', () => {
+    const unlicensed = classifyGraphError(
+      graphError(404, 'MailboxNotEnabledForRESTAPI', 'REST API is not yet supported for this mailbox.'),
+    );
+    const inactive = classifyGraphError(
+      graphError(404, 'MailboxNotEnabledForRESTAPI', 'The mailbox is either inactive, soft-deleted, or is hosted on-premise.'),
+    );
+    expect([unlicensed.kind, unlicensed.mailboxAccess, inactive.kind, inactive.mailboxAccess]).toEqual([
+      'mailbox-not-found',
+      'not-licensed',
+      'mailbox-not-found',
+      'inactive',
+    ]);
+    expect(classifyGraphError(graphError(404, 'ErrorItemNotFound', 'not found')).mailboxAccess).toBeUndefined();
+  });
+
   it('recognises a missing mailbox, a missing item, a resync and a rejected token', () => {
     expect(classifyGraphError(graphError(404, 'ErrorInvalidUser', "The requested user 'x' is invalid.")).kind).toBe(
       'mailbox-not-found',

@@ -1,4 +1,5 @@
 import { MailrouteError, type ErrorCode } from '@mailroute/platform';
+import { mailboxAccessCause, type MailboxAccessCause } from './mailbox-access-advice';
 
 /**
  * The closed list of ways a Graph mail call fails, as mailroute acts on them:
@@ -8,8 +9,8 @@ import { MailrouteError, type ErrorCode } from '@mailroute/platform';
  * | `throttled` | 429 (MailboxConcurrency / request budget), carries Retry-After | yes |
  * | `unavailable` | 5xx, network failure, timeout | yes |
  * | `unauthorized` | 401 (token rejected: expired, wrong audience, no roles) | once, with a fresh token |
- * | `outside-access-policy` | 403 "Access to OData is disabled." (application access policy / RBAC scope) | no |
- * | `access-denied` | other 403 (missing Mail.* permission, token minted before consent) | no |
+ * | `outside-access-policy` | 403 ErrorAccessDenied "Access to OData is disabled." (an application access policy) | no |
+ * | `access-denied` | other 403, e.g. ErrorAccessDenied "Access is denied. Check credentials and try again." (missing Mail.* permission, token minted before consent, or a mailbox outside the app's RBAC for Applications management scope) | no |
  * | `mailbox-not-found` | 404 ErrorInvalidUser / MailboxNotEnabledForRESTAPI | no |
  * | `not-found` | 404 for an item or folder | no |
  * | `resync-required` | 410 SyncStateNotFound / resyncRequired: the delta link is gone | no (start over) |
@@ -54,6 +55,8 @@ export interface GraphMailErrorDetails {
   /** 410 `Location`: where a resync starts. */
   location?: string | undefined;
   cause?: unknown;
+  /** What the answer says about the mailbox's set-up (see mailbox-access-advice.ts); undefined when nothing. */
+  mailboxAccess?: MailboxAccessCause | undefined;
 }
 
 /** A classified Graph failure. `kind` decides what callers do; `code` maps it to a gRPC status. */
@@ -63,6 +66,8 @@ export class GraphMailError extends MailrouteError {
   readonly graphCode: string;
   readonly requestId: string | undefined;
   readonly location: string | undefined;
+  /** Why Graph refused the mailbox (access policy, plain 403, unlicensed, inactive, unknown), for diagnosis. */
+  readonly mailboxAccess: MailboxAccessCause | undefined;
 
   constructor(kind: GraphMailErrorKind, message: string, details: GraphMailErrorDetails) {
     super(codeByKind[kind], message, {
@@ -76,6 +81,7 @@ export class GraphMailError extends MailrouteError {
     this.graphCode = details.graphCode;
     this.requestId = details.requestId;
     this.location = details.location;
+    this.mailboxAccess = details.mailboxAccess;
   }
 }
 
@@ -106,9 +112,11 @@ const defaultThrottleMs = 5_000;
 
 /**
  * Classifies anything the Graph client threw (GraphError, a fetch/network error) into a
- * GraphMailError. Decided on status and Graph error code, never on message text, except the one
- * documented case Graph only distinguishes by message: "Access to OData is disabled." (an
- * application access policy or RBAC-for-Applications scope excludes the mailbox).
+ * GraphMailError. Decided on status and Graph error code, never on message text, except where Graph
+ * only distinguishes by message (mailbox-access-advice.ts): "Access to OData is disabled." (an
+ * application access policy excludes the mailbox). A mailbox outside an RBAC for Applications
+ * management scope gets the plain 403 ErrorAccessDenied "Access is denied. Check credentials and try
+ * again." — the same answer as a missing permission — so it is `access-denied`.
  */
 export function classifyGraphError(error: unknown, nowMs: number = Date.now()): GraphMailError {
   if (error instanceof GraphMailError) return error;
@@ -121,6 +129,7 @@ export function classifyGraphError(error: unknown, nowMs: number = Date.now()): 
     graphCode,
     requestId: typeof e.requestId === 'string' ? e.requestId : undefined,
     cause: error,
+    mailboxAccess: mailboxAccessCause({ status, graphCode, message }),
   };
   const header = (name: string) => e.headers?.get?.(name) ?? null;
   const describe = (what: string) => `graph: ${what} (${status || 'network'}${graphCode ? ` ${graphCode}` : ''}): ${message}`;
@@ -140,7 +149,7 @@ export function classifyGraphError(error: unknown, nowMs: number = Date.now()): 
   }
   if (status === 401) return new GraphMailError('unauthorized', describe('token rejected'), details);
   if (status === 403) {
-    const outside = graphCode === 'ErrorAccessDenied' && /OData is disabled/i.test(message);
+    const outside = details.mailboxAccess === 'outside-access-policy';
     return new GraphMailError(outside ? 'outside-access-policy' : 'access-denied', describe('access denied'), details);
   }
   if (status === 404) {

@@ -99,8 +99,11 @@ export interface MailboxGraph {
   getFolder(selector: FolderSelector): Promise<GraphMailFolder>;
   /** Resolves a folder path ("Inbox/Support/Done", case-insensitive), creating missing segments when `create`. */
   resolveFolderPath(path: string, create: boolean): Promise<GraphMailFolder | undefined>;
-  /** Application or delegated permissions the current token carries (from its claims; empty when opaque). */
-  tokenPermissions(): Promise<string[]>;
+  /**
+   * Application or delegated permissions the current token carries and the application (client) id it was
+   * issued to (from its claims; empty when opaque).
+   */
+  tokenClaims(): Promise<{ permissions: string[]; appId: string }>;
   /** `mailboxSettings.userPurpose` (`user`, `shared`, `room`, …); 403 `access-denied` without MailboxSettings.Read. */
   getMailboxPurpose(): Promise<string>;
   /** The signed-in user of a delegated token (`/me`). */
@@ -283,9 +286,9 @@ export function createGraphMailClient(options: GraphMailClientOptions): GraphMai
         }
         return parent;
       },
-      async tokenPermissions() {
+      async tokenClaims() {
         const token = await options.tokens.getToken(target.tenantId, target.principal, { forceRefresh: false });
-        return permissionsOf(token.accessToken);
+        return claimsOf(token.accessToken);
       },
       ...attachmentCalls(call, client),
       ...subscriptionCalls(call, client, target),
@@ -296,16 +299,25 @@ export function createGraphMailClient(options: GraphMailClientOptions): GraphMai
   return { mailbox, limiter };
 }
 
-/** `roles` (app-only) or `scp` (delegated) of a JWT access token; empty for opaque tokens. */
-function permissionsOf(accessToken: string): string[] {
+/** `roles` (app-only) or `scp` (delegated) and `appid` (or `azp`) of a JWT access token; empty for opaque tokens. */
+function claimsOf(accessToken: string): { permissions: string[]; appId: string } {
   const payload = accessToken.split('.')[1];
-  if (!payload) return [];
+  const none = { permissions: [], appId: '' };
+  if (!payload) return none;
   try {
-    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { roles?: unknown; scp?: unknown };
-    if (Array.isArray(claims.roles)) return claims.roles.filter((role): role is string => typeof role === 'string');
-    if (typeof claims.scp === 'string') return claims.scp.split(' ').filter(Boolean);
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {
+      roles?: unknown;
+      scp?: unknown;
+      appid?: unknown;
+      azp?: unknown;
+    };
+    const appId = typeof claims.appid === 'string' ? claims.appid : typeof claims.azp === 'string' ? claims.azp : '';
+    if (Array.isArray(claims.roles))
+      return { permissions: claims.roles.filter((role): role is string => typeof role === 'string'), appId };
+    if (typeof claims.scp === 'string') return { permissions: claims.scp.split(' ').filter(Boolean), appId };
+    return { permissions: [], appId };
   } catch {
     // Opaque token: permissions unknown.
   }
-  return [];
+  return none;
 }

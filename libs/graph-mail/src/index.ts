@@ -40,3 +40,10 @@ export {
   type MailboxSender,
   type StreamedAttachmentContent,
 } from './graph-send.client';
+export {
+  type GraphMailboxAnswer,
+  type MailboxAccessAdvice,
+  type MailboxAccessCause,
+  mailboxAccessAdvice,
+  mailboxAccessCause,
+} from './mailbox-access-advice';

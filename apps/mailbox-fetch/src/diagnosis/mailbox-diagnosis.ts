@@ -79,8 +79,11 @@ export function createMailboxDiagnosis(deps: { core: MailboxFetchCore; graph: Gr
       ];
       const findings: DiagnosticFinding[] = [];
       let warning = false;
+      let permissions: string[] = [];
+      /** The app the token was issued to, named in the remedies' PowerShell (as `tenant diagnose` does). */
+      let appId = '';
       const fail = (error: unknown, fallback: DiagnosticCheck): DiagnoseMailboxAccessResponse => {
-        const failure = describeSyncFailure(error, record.address, record.accessMode);
+        const failure = describeSyncFailure(error, record.address, record.accessMode, appId);
         const check = failure.finding.check || fallback;
         findings.push({ ...failure.finding, check, outcome: CheckOutcome.CHECK_OUTCOME_FAILED });
         for (const later of order.slice(order.indexOf(check) + 1)) findings.push(skipped(later));
@@ -90,9 +93,8 @@ export function createMailboxDiagnosis(deps: { core: MailboxFetchCore; graph: Gr
         };
       };
 
-      let permissions: string[];
       try {
-        permissions = await api.tokenPermissions();
+        ({ permissions, appId } = await api.tokenClaims());
         findings.push(passed(DiagnosticCheck.DIAGNOSTIC_CHECK_TOKEN_ACQUIRED, 'A Graph token was acquired for the mailbox.'));
       } catch (error) {
         return fail(error, DiagnosticCheck.DIAGNOSTIC_CHECK_TOKEN_ACQUIRED);

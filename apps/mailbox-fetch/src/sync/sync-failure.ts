@@ -1,5 +1,5 @@
 import { DiagnosticCheck, DiagnosticCode, MailboxAccessMode, MailboxSyncState, SetupStep } from '@mailroute/contracts';
-import { isGraphMailError } from '@mailroute/graph-mail';
+import { isGraphMailError, mailboxAccessAdvice, type GraphMailErrorKind, type MailboxAccessCause } from '@mailroute/graph-mail';
 import { isMailrouteError, isRetryable } from '@mailroute/platform';
 import { ClientError, Status } from 'nice-grpc-common';
 import type { FindingRecord } from '../store/mailbox-fetch.records';
@@ -28,17 +28,49 @@ const finding = (
   details,
 });
 
+/** The cause a mailbox-level error stands for when Graph's answer named none more precisely (e.g. a 403 without ErrorAccessDenied). */
+const causeOfKind: Partial<Record<GraphMailErrorKind, MailboxAccessCause>> = {
+  'outside-access-policy': 'outside-access-policy',
+  'access-denied': 'permission-missing-or-outside-rbac-scope',
+  'mailbox-not-found': 'not-found',
+};
+
 /**
  * What a failed sync turn means for the operator: the mailbox's state and a finding in operator
- * language with the setup step that fixes it. Graph errors are classified by graph-mail; token
+ * language with the setup step that fixes it. Graph errors are classified by graph-mail, and a mailbox's
+ * access or availability is worded by graph-mail's `mailboxAccessAdvice` — the causes and remedies
+ * auth-broker's `tenant diagnose` reports too; token
  * errors come from auth-broker as gRPC statuses with the DiagnosticCode in `mailroute-error-code`.
  */
-export function describeSyncFailure(error: unknown, address: string, accessMode?: MailboxAccessMode): SyncFailure {
+export function describeSyncFailure(
+  error: unknown,
+  address: string,
+  accessMode?: MailboxAccessMode,
+  /** The application (client) id the remedies name, when known (the diagnosis reads it from the token). */
+  appId?: string,
+): SyncFailure {
   if (isGraphMailError(error)) {
     const details: Record<string, string> = { graph_error_code: error.graphCode, http_status: String(error.status) };
     if (error.requestId) details['request_id'] = error.requestId;
     if (error.kind === 'access-denied' && accessMode === MailboxAccessMode.MAILBOX_ACCESS_MODE_DELEGATED)
       return delegateDenied(address, details);
+    const cause = error.mailboxAccess ?? causeOfKind[error.kind];
+    if (cause && cause !== 'token-rejected') {
+      const advice = mailboxAccessAdvice(cause, { address, ...(appId ? { appId } : {}) });
+      const missing = cause === 'not-found' || cause === 'not-licensed' || cause === 'inactive';
+      return {
+        state: missing ? MailboxSyncState.MAILBOX_SYNC_STATE_NOT_FOUND : MailboxSyncState.MAILBOX_SYNC_STATE_ACCESS_DENIED,
+        transient: false,
+        finding: finding(
+          missing ? DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_EXISTS : DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_READ_ACCESS,
+          DiagnosticCode[`DIAGNOSTIC_CODE_${advice.code}`],
+          SetupStep[`SETUP_STEP_${advice.setupStep}`],
+          advice.message,
+          advice.remedy,
+          details,
+        ),
+      };
+    }
     switch (error.kind) {
       case 'throttled':
         return {
@@ -51,45 +83,6 @@ export function describeSyncFailure(error: unknown, address: string, accessMode?
             SetupStep.SETUP_STEP_UNSPECIFIED,
             `Microsoft Graph is throttling requests to ${address}; mailroute waits as asked and then continues.`,
             'Nothing to do unless it persists; other apps using the same mailbox share its Graph budget.',
-            details,
-          ),
-        };
-      case 'outside-access-policy':
-        return {
-          state: MailboxSyncState.MAILBOX_SYNC_STATE_ACCESS_DENIED,
-          transient: false,
-          finding: finding(
-            DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_READ_ACCESS,
-            DiagnosticCode.DIAGNOSTIC_CODE_MAILBOX_OUTSIDE_ACCESS_POLICY,
-            SetupStep.SETUP_STEP_SCOPE_MAILBOX_ACCESS,
-            `Exchange Online refuses the app access to ${address} ("Access to OData is disabled"): an application access policy or RBAC for Applications scope excludes this mailbox.`,
-            `Add ${address} to the mail-enabled security group named in the app's application access policy (or to its RBAC for Applications management scope), then wait up to an hour; check with Test-ApplicationAccessPolicy.`,
-            details,
-          ),
-        };
-      case 'access-denied':
-        return {
-          state: MailboxSyncState.MAILBOX_SYNC_STATE_ACCESS_DENIED,
-          transient: false,
-          finding: finding(
-            DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_READ_ACCESS,
-            DiagnosticCode.DIAGNOSTIC_CODE_MAILBOX_ACCESS_DENIED,
-            SetupStep.SETUP_STEP_GRANT_API_PERMISSIONS,
-            `Microsoft Graph denies the app access to ${address}: the app lacks the Mail.ReadWrite permission, or admin consent is newer than the token in use.`,
-            'In Entra ID > App registrations > mailroute > API permissions, add the application permission Mail.ReadWrite and grant admin consent; new tokens carry it within an hour.',
-            details,
-          ),
-        };
-      case 'mailbox-not-found':
-        return {
-          state: MailboxSyncState.MAILBOX_SYNC_STATE_NOT_FOUND,
-          transient: false,
-          finding: finding(
-            DiagnosticCheck.DIAGNOSTIC_CHECK_MAILBOX_EXISTS,
-            DiagnosticCode.DIAGNOSTIC_CODE_MAILBOX_NOT_FOUND,
-            SetupStep.SETUP_STEP_CONFIGURE_MAILBOX,
-            `Microsoft Graph does not find the mailbox ${address}: the address is wrong, or it is not an Exchange Online mailbox.`,
-            'Check the address in the Microsoft 365 admin center and correct the mailbox configuration.',
             details,
           ),
         };
