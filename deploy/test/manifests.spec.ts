@@ -223,8 +223,8 @@ describe("the production overlay's transport security", () => {
     });
   });
 
-  it('connects the three Kafka services over SASL_SSL with the password file from the Secret mailroute-kafka-sasl', () => {
-    for (const service of ['mailbox-fetch', 'interaction-router', 'outbound-send']) {
+  it('connects the four Kafka services over SASL_SSL with the password file from the Secret mailroute-kafka-sasl', () => {
+    for (const service of ['auth-broker', 'mailbox-fetch', 'interaction-router', 'outbound-send']) {
       const pod = templateOf(objects, service).spec;
       const env = Object.fromEntries((pod.containers[0]?.env ?? []).map((variable) => [variable.name, variable.value]));
       expect(env).toMatchObject({
@@ -237,9 +237,6 @@ describe("the production overlay's transport security", () => {
         secret: { secretName: 'mailroute-kafka-sasl', defaultMode: 0o400 },
       });
     }
-    expect(
-      templateOf(objects, 'auth-broker').spec.containers[0]?.env?.some((variable) => variable.name.startsWith('KAFKA_')),
-    ).toBe(false);
   });
 
   it('fails the policy check when a merge turns gRPC back to plaintext (as the dev settings would)', () => {
@@ -375,8 +372,8 @@ describe('the network policies', () => {
       'monitoring -> mailbox-fetch:metrics',
       'monitoring -> interaction-router:metrics',
       'monitoring -> outbound-send:metrics',
-      // Kafka (not auth-broker, which keeps no events), MongoDB, Entra ID / Graph, DNS, traces.
-      ...eachService('kafka', ['mailbox-fetch', 'interaction-router', 'outbound-send', 'kafka-topics-job']),
+      // Kafka (auth-broker only publishes its credential-expiry alerts), MongoDB, Entra ID / Graph, DNS, traces.
+      ...eachService('kafka', [...services, 'kafka-topics-job']),
       ...eachService('mongodb'),
       ...eachService('entra-and-graph'),
       ...eachService('dns', [...services, gateway, 'kafka-topics-job']),

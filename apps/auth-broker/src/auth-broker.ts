@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Meter } from '@opentelemetry/api';
+import type { AlertToPublish } from '@mailroute/messaging';
 import type { AppCredentialsRecord } from '@mailroute/persistence';
 import type { Logger, SecretBox } from '@mailroute/platform';
+import { createCredentialExpiryAlertSweep } from './alerts/credential-expiry-alerts';
 import { createCloudPolicy, type CloudPolicy } from './credentials/clouds';
 import { createCredentialHealthRecorder, type CredentialHealthRecorder } from './credentials/credential-health';
 import {
@@ -18,7 +20,7 @@ import { defaultAuthBrokerOptions } from './auth-broker-defaults';
 export interface AuthBrokerOptions extends AppTokenProviderOptions {
   /** How long GetAccessToken reuses a credentials record read from the store. Default 5 s. */
   credentialsCacheMs?: number;
-  /** How often the credential gauges are recomputed. Default 5 min. */
+  /** How often the credential gauges are recomputed and the credential-expiry alerts swept. Default 5 min. */
   metricsScanIntervalMs?: number;
   /** How often CompleteDelegatedSignIn re-reads a pending session while waiting. Default 200 ms. */
   signInWaitPollMs?: number;
@@ -39,6 +41,8 @@ export interface AuthBrokerCoreDeps {
    * graph sandbox, a proxy (AUTH_BROKER_ALLOWED_CLOUD_ORIGINS). Default none.
    */
   allowedCloudOrigins?: readonly string[];
+  /** Publishes the credential-expiry alerts (AlertEvents on mailroute.alert.v1); none = no alerts. */
+  publishAlert?: (alert: AlertToPublish) => Promise<void>;
   options?: AuthBrokerOptions;
 }
 
@@ -53,6 +57,8 @@ export interface AuthBrokerCore {
   delegatedTokens: DelegatedTokenProvider;
   signIns: DeviceCodeSignIns;
   metrics: AuthBrokerMetrics | undefined;
+  /** The credential-expiry alert sweep (every scan interval), when alerts are published. */
+  credentialAlerts: { sweep(): Promise<number> } | undefined;
   /** Which authority hosts and Graph endpoints credentials may use. */
   clouds: CloudPolicy;
   /** Credentials from the store, or from a short-lived cache when `cached` (the GetAccessToken path). */
@@ -107,6 +113,18 @@ export function createAuthBrokerCore(deps: AuthBrokerCoreDeps): AuthBrokerCore {
     onGrantStored: (tenantId, mailbox) => delegatedTokens.forget(tenantId, mailbox),
     ...(deps.options?.signInWaitPollMs ? { waitPollMs: deps.options.signInWaitPollMs } : {}),
   });
+  const credentialAlerts = deps.publishAlert
+    ? createCredentialExpiryAlertSweep({ stores: deps.stores, clock, publish: deps.publishAlert })
+    : undefined;
+  const sweepAlerts = () =>
+    void credentialAlerts
+      ?.sweep()
+      .catch((error: unknown) => deps.logger.warn({ err: error }, 'auth-broker: credential alert sweep failed'));
+  const alertTimer = credentialAlerts
+    ? setInterval(sweepAlerts, deps.options?.metricsScanIntervalMs ?? defaultAuthBrokerOptions.metricsScanIntervalMs)
+    : undefined;
+  alertTimer?.unref();
+  sweepAlerts();
   const recordCache = new Map<string, { record: AppCredentialsRecord; until: number }>();
   void metrics?.refresh();
 
@@ -120,6 +138,7 @@ export function createAuthBrokerCore(deps: AuthBrokerCoreDeps): AuthBrokerCore {
     delegatedTokens,
     signIns,
     metrics,
+    credentialAlerts,
     clouds: createCloudPolicy(deps.allowedCloudOrigins),
     async loadCredentials(tenantId, credentialsId, cached = false) {
       const key = tenantKey(tenantId, credentialsId);
@@ -146,6 +165,7 @@ export function createAuthBrokerCore(deps: AuthBrokerCoreDeps): AuthBrokerCore {
       return deleted;
     },
     async close() {
+      clearInterval(alertTimer);
       metrics?.close();
       await signIns.close();
       await appTokens.close();

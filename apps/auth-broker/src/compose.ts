@@ -6,6 +6,7 @@ import {
   type Logger,
   type SecretBox,
 } from '@mailroute/platform';
+import { createAlertEventPublisher, type EventBus } from '@mailroute/messaging';
 import type { Meter } from '@opentelemetry/api';
 import { createAuthBrokerCore, type AuthBrokerCore, type AuthBrokerOptions } from './auth-broker';
 import { createServer } from './server';
@@ -24,6 +25,8 @@ export interface AuthBrokerAdapters {
   supervisorVerifier?: EntraTokenVerifier | undefined;
   /** Where the credential metrics are registered; none = no metrics. */
   meter?: Meter | undefined;
+  /** Where the credential-expiry alerts are published (mailroute.alert.v1); none = no alerts. */
+  bus?: Pick<EventBus, 'publish'> | undefined;
 }
 
 /** The auth-broker's own settings (already parsed and validated); every one has a default downstream. */
@@ -59,6 +62,7 @@ export function composeAuthBroker(adapters: AuthBrokerAdapters, settings: AuthBr
     logger,
     ...(adapters.meter ? { meter: adapters.meter } : {}),
     allowedCloudOrigins: settings.allowedCloudOrigins ?? [],
+    ...(adapters.bus ? { publishAlert: createAlertEventPublisher(adapters.bus) } : {}),
     ...(settings.options ? { options: settings.options } : {}),
   });
   const server = createServer({

@@ -63,7 +63,12 @@ export const configSchema = serviceConfigSchema
     AUTH_BROKER_REFRESH_AHEAD_SECONDS: env.int({ min: 60, max: 3_000, default: 600 }),
     /** How long one replica may hold a token acquisition lease. */
     AUTH_BROKER_ACQUISITION_LEASE_MS: env.int({ min: 1_000, max: 120_000, default: 30_000 }),
-    /** How often expiry gauges are recomputed from the store. */
+    /**
+     * Kafka brokers (`host:port[,…]`, with the common KAFKA_TLS_* and KAFKA_SASL_* settings) the credential-expiry
+     * alerts are published to (mailroute.alert.v1). Unset: no alert events (the metrics still show expiry).
+     */
+    AUTH_BROKER_KAFKA_BROKERS: env.brokers().optional(),
+    /** How often expiry gauges are recomputed from the store and the credential-expiry alerts swept. */
     AUTH_BROKER_HEALTH_SCAN_SECONDS: env.int({ min: 5, max: 86_400, default: 300 }),
   })
   .superRefine((config, context) => {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { KafkaEventBus, kafkaSecurityFromConfig, type EventBus } from '@mailroute/messaging';
 import {
   createCallerAuthenticator,
   createEntraTokenVerifier,
@@ -15,12 +16,22 @@ import { composeAuthBroker } from './compose';
 import type { AuthBrokerConfig } from './config';
 import { openEmbeddedStores, openMongoStores } from './store/auth-broker.stores';
 
+/** Adapters a host shares between the services it runs in one process (the embedded default's bus). */
+export interface SharedAdapters {
+  bus?: EventBus;
+}
+
 /**
  * The process's adapters from its configuration (stores — MongoDB or embedded —, the secret key ring,
- * caller authentication, metrics endpoint), then the composition root over them (`compose.ts`);
- * shutdown stops the background work, then closes the adapters.
+ * caller authentication, metrics endpoint, the Kafka producer of the credential-expiry alerts when
+ * AUTH_BROKER_KAFKA_BROKERS is set, or the host's shared bus), then the composition root over them
+ * (`compose.ts`); shutdown stops the background work, then closes the adapters.
  */
-export async function wireAuthBroker(config: AuthBrokerConfig, logger: Logger): Promise<ServiceParts> {
+export async function wireAuthBroker(
+  config: AuthBrokerConfig,
+  logger: Logger,
+  shared: SharedAdapters = {},
+): Promise<ServiceParts> {
   const stores =
     config.AUTH_BROKER_STORE === 'mongodb'
       ? await openMongoStores({
@@ -47,6 +58,19 @@ export async function wireAuthBroker(config: AuthBrokerConfig, logger: Logger): 
   if (!config.AUTH_BROKER_SERVICE_TOKENS?.length && !config.AUTH_BROKER_TRUST_LOOPBACK_SERVICES) {
     logger.warn('auth-broker: no AUTH_BROKER_SERVICE_TOKENS configured: every GetAccessToken call will be refused');
   }
+  const ownBus = config.AUTH_BROKER_KAFKA_BROKERS
+    ? new KafkaEventBus({
+        brokers: config.AUTH_BROKER_KAFKA_BROKERS,
+        clientId: 'auth-broker',
+        logger,
+        security: kafkaSecurityFromConfig(config),
+      })
+    : undefined;
+  const bus = shared.bus ?? ownBus;
+  if (!bus)
+    logger.info(
+      'auth-broker: no AUTH_BROKER_KAFKA_BROKERS: credential-expiry alert events are off (the metrics still show expiry)',
+    );
   const broker = composeAuthBroker(
     {
       stores,
@@ -54,6 +78,7 @@ export async function wireAuthBroker(config: AuthBrokerConfig, logger: Logger): 
       logger,
       authenticator,
       meter: metrics.meter,
+      bus,
       supervisorVerifier: createEntraTokenVerifier({
         directories: config.AUTH_BROKER_SUPERVISOR_DIRECTORIES ?? new Map(),
         audience: config.AUTH_BROKER_SUPERVISOR_AUDIENCE ? [config.AUTH_BROKER_SUPERVISOR_AUDIENCE] : [],
@@ -75,6 +100,7 @@ export async function wireAuthBroker(config: AuthBrokerConfig, logger: Logger): 
     server: broker.server,
     closeAfterServer: [
       { name: 'auth-broker background work', run: () => broker.stop() },
+      ...(ownBus ? [{ name: 'event bus', run: () => ownBus.close() }] : []),
       { name: 'store', run: () => stores.close() },
       { name: 'metrics', run: () => metrics.shutdown() },
     ],

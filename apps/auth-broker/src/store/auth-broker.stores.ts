@@ -9,11 +9,13 @@ import {
   MongoDocumentTable,
   MongoLeaseRepository,
   MongoStore,
+  type AlertRow,
   type AppCredentialsRepository,
   type DocumentTable,
   type EncryptedValue,
   type LeaseRepository,
 } from '@mailroute/persistence';
+import type { AlertPayload } from '@mailroute/messaging';
 import type { DelegatedGrantState, DelegatedSignInStatus, DiagnosticFinding } from '@mailroute/contracts';
 import type { Logger } from '@mailroute/platform';
 
@@ -77,6 +79,8 @@ export interface AuthBrokerStores {
   grants: DocumentTable<DelegatedGrantDocument>;
   signIns: DocumentTable<SignInSessionDocument>;
   leases: LeaseRepository;
+  /** Credential-expiry alert claims and their markers (alerts/credential-expiry-alerts.ts). */
+  alerts: DocumentTable<AlertRow<AlertPayload>>;
   close(): Promise<void>;
 }
 
@@ -96,6 +100,7 @@ export async function openMongoStores(options: { url: string; database: string; 
     grants: new MongoDocumentTable(store, 'delegated_grants'),
     signIns: new MongoDocumentTable(store, 'delegated_sign_ins'),
     leases: new MongoLeaseRepository(store),
+    alerts: new MongoDocumentTable(store, 'credential_alerts'),
     close: () => store.close(),
   };
 }
@@ -110,6 +115,7 @@ export function openEmbeddedStores(path: string): AuthBrokerStores {
     grants: new EmbeddedDocumentTable(store, 'delegated_grants'),
     signIns: new EmbeddedDocumentTable(store, 'delegated_sign_ins'),
     leases: new EmbeddedLeaseRepository(store),
+    alerts: new EmbeddedDocumentTable(store, 'credential_alerts'),
     close: async () => store.close(),
   };
 }

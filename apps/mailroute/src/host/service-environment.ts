@@ -114,6 +114,7 @@ export function serviceEnvironment(name: ServiceName, inputs: EnvironmentInputs)
         AUTH_BROKER_API_KEYS: apiKeys,
         ...supervisorSignIn('AUTH_BROKER'),
         AUTH_BROKER_METRICS_PORT: '0',
+        ...(kafka ? { AUTH_BROKER_KAFKA_BROKERS: kafka } : {}),
       };
     }
     case 'mailbox-fetch':
