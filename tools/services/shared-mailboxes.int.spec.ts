@@ -9,8 +9,11 @@ import {
   MailboxFetchServiceDefinition,
   MailboxKind,
   MailboxSyncState,
+  OutboundSendServiceDefinition,
   OutgoingMessage,
   ReplyMode,
+  SendFailureReason,
+  SendState,
   type Interaction,
 } from '@mailroute/contracts';
 import { demoProfile, type GraphSandbox, type GraphSandboxEndpoints } from '@mailroute/graph-sandbox';
@@ -72,6 +75,8 @@ describe('shared and delegated mailboxes through the running services', () => {
   const agentStop = new AbortController();
   const tag = `SH${randomBytes(3).toString('hex')}`;
   const replies: string[] = [];
+  /** The send of each interaction's reply. */
+  const replyOf = new Map<string, string>();
   const agentErrors: string[] = [];
   let agentTask: Promise<void> | undefined;
 
@@ -121,6 +126,10 @@ describe('shared and delegated mailboxes through the running services', () => {
               GRPC_PORT: (address.get(service) ?? '').split(':')[1] ?? '0',
               LOG_LEVEL: 'info',
               NODE_EXTRA_CA_CERTS: endpoints.caCertPath,
+              // The workload manager reads the sends' status (a reply refused for lack of Send As).
+              ...(service === 'outbound-send'
+                ? { OUTBOUND_SEND_API_KEYS: `wm:${tenant.tenantId}:sends.read:${tenant.apiKeyHash}` }
+                : {}),
             },
           }),
         ),
@@ -212,7 +221,10 @@ describe('shared and delegated mailboxes through the running services', () => {
             },
             { signal: AbortSignal.timeout(30_000) },
           )
-          .then(({ sendId }) => void replies.push(sendId))
+          .then(({ sendId }) => {
+            replies.push(sendId);
+            replyOf.set(interaction.interactionId, sendId);
+          })
           .catch((error: unknown) => {
             if (!agentStop.signal.aborted) agentErrors.push(`${interaction.interactionId}: ${String(error)}`);
           });
@@ -355,4 +367,46 @@ describe('shared and delegated mailboxes through the running services', () => {
     expect((await interactionsWith(subject)).map((interaction) => interaction.mailboxId)).toEqual(['helpdesk']);
     expect(agentErrors).toEqual([]);
   });
+
+  it('a delegate without Send As: the reply fails with a finding that names Send As and its remedy, and nothing is sent', async () => {
+    const admin = endpoints.admin;
+    await admin.revokeMailboxPermission(demoProfile.tenantId, helpdesk, { user: delegate, accessRights: ['SendAs'] });
+    const outbound = grpc(OutboundSendServiceDefinition, 'outbound-send');
+    try {
+      const subject = `${tag} without Send As`;
+      const delivered = await admin.deliver(demoProfile.tenantId, helpdesk, { from: customer, subject, body: 'Hello?' });
+      const [interaction] = await waitFor(
+        async () => ((found) => (found.length > 0 ? found : undefined))(await interactionsWith(subject)),
+        {
+          timeoutMs: 120_000,
+          intervalMs: 500,
+          description: 'the interaction of the mail to helpdesk@',
+        },
+      );
+      const sendId = await waitFor(() => replyOf.get(interaction?.interactionId ?? ''), {
+        timeoutMs: 120_000,
+        intervalMs: 250,
+        description: `the agent's reply (agent errors: ${agentErrors.join('; ')})`,
+      });
+      const failed = await waitFor(
+        async () => {
+          const { send } = await outbound.client.getSendStatus(
+            { key: { $case: 'sendId', value: sendId } },
+            { metadata: tenant.metadata() },
+          );
+          return send?.state === SendState.SEND_STATE_FAILED ? send : undefined;
+        },
+        { timeoutMs: 120_000, intervalMs: 250, description: 'the reply from helpdesk@ to fail' },
+      );
+      expect(failed.failure?.reason).toBe(SendFailureReason.SEND_FAILURE_REASON_MAIL_SEND_NOT_GRANTED);
+      expect(failed.failure?.graphErrorCode).toBe('ErrorSendAsDenied');
+      expect(failed.failure?.message).toContain('Send As');
+      expect(failed.failure?.message).toContain('Add-RecipientPermission');
+      const sent = await admin.sent(demoProfile.tenantId, helpdesk);
+      expect(sent.value.filter((record) => record.inReplyTo === delivered.internetMessageId)).toEqual([]);
+    } finally {
+      outbound.close();
+      await admin.grantMailboxPermission(demoProfile.tenantId, helpdesk, { user: delegate, accessRights: ['SendAs'] });
+    }
+  }, 300_000);
 });

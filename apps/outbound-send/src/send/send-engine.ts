@@ -440,6 +440,12 @@ export function createSendEngine(deps: SendEngineDeps) {
             'The mailbox is outside the app\'s Exchange application access policy (Graph: "Access to OData is disabled.").',
           );
         case 'access-denied':
+          // A delegate's send from a mailbox not their own needs Send As or Send on Behalf on it.
+          if (error.graphCode === 'ErrorSendAsDenied')
+            return failed(
+              SendFailureReason.SEND_FAILURE_REASON_MAIL_SEND_NOT_GRANTED,
+              'Exchange refuses to send from this mailbox as the signed-in delegate (ErrorSendAsDenied): the user who signed in for it has no Send As or Send on Behalf permission on it. In Exchange: Add-RecipientPermission -Identity <mailbox> -Trustee <signed-in user> -AccessRights SendAs, then send again.',
+            );
           return failed(
             SendFailureReason.SEND_FAILURE_REASON_MAIL_SEND_NOT_GRANTED,
             step === 'send'
