@@ -304,4 +304,50 @@ describe('message templates through the router', () => {
     });
     expect((await admin.getSignatureRule({})).rule?.parts).toEqual([{ sources: [1] }, { sources: [2, 3] }]);
   });
+  it('refuses to delete a template a queue, an agent or a mailbox still names, naming which (a few ids, then how many more)', async () => {
+    const admin = harness.admin(tenant);
+    await admin.createTemplate({
+      templateId: 'used-ack',
+      template: { displayName: 'Ack', kind: TemplateKind.TEMPLATE_KIND_ACKNOWLEDGEMENT, text: 'Got it.' } as never,
+    });
+    await admin.createTemplate({
+      templateId: 'used-sig',
+      template: { displayName: 'Sig', kind: TemplateKind.TEMPLATE_KIND_SIGNATURE, text: '-- {{agent_name}}' } as never,
+    });
+    await admin.createQueue({
+      queueId: 'acked',
+      queue: { displayName: 'Acked', acknowledgement: { templateId: 'used-ack' } } as never,
+    });
+    await admin.createAgent({
+      agentId: 'signer',
+      agent: Agent.fromPartial({ displayName: 'Signer', entraObjectId: 'oid-signer', signatureTemplateId: 'used-sig' }),
+    });
+    for (const mailboxId of ['box-1', 'box-2', 'box-3', 'box-4', 'box-5'])
+      await admin.createMailboxSettings({ mailboxId, settings: { signatureTemplateId: 'used-sig' } as never });
+
+    expect(await failure(admin.deleteTemplate({ templateId: 'used-ack', etag: '' }))).toEqual({
+      code: Status.FAILED_PRECONDITION,
+      details: 'template used-ack is still used by queues acked: change those first',
+    });
+    expect(await failure(admin.deleteTemplate({ templateId: 'used-sig', etag: '' }))).toEqual({
+      code: Status.FAILED_PRECONDITION,
+      details:
+        'template used-sig is still used by agents signer; mailbox settings box-1, box-2, box-3 and 2 more: change those first',
+    });
+    expect((await admin.getTemplate({ templateId: 'used-sig' })).template?.templateId).toBe('used-sig');
+
+    // Once nothing names them, they go.
+    await admin.updateQueue({
+      queueId: 'acked',
+      queue: { acknowledgement: undefined } as never,
+      updateMask: ['acknowledgement'],
+      etag: '',
+    });
+    await admin.deleteTemplate({ templateId: 'used-ack', etag: '' });
+    await admin.deleteAgent({ agentId: 'signer', etag: '' });
+    for (const mailboxId of ['box-1', 'box-2', 'box-3', 'box-4', 'box-5'])
+      await admin.deleteMailboxSettings({ mailboxId, etag: '' });
+    await admin.deleteTemplate({ templateId: 'used-sig', etag: '' });
+    expect(await failure(admin.getTemplate({ templateId: 'used-sig' }))).toMatchObject({ code: Status.NOT_FOUND });
+  });
 });

@@ -3,6 +3,7 @@ import {
   AgentDesktopServiceDefinition,
   AgentPresence,
   InteractionRouterServiceDefinition,
+  TemplateKind,
   type ConnectResponse,
 } from '@mailroute/contracts';
 import { randomId, testInfra, waitFor } from '@mailroute/testing';
@@ -123,9 +124,17 @@ describe('tenant isolation over every RPC', () => {
       agentId: 'agent-a',
       agent: { displayName: 'A agent', entraObjectId: 'oid-a', queueIds: ['q-a'], capacity: 2, skills: [] },
     });
+    await adminB.createTemplate({
+      templateId: 'shared-ack',
+      template: { displayName: `B ack ${marker}`, kind: TemplateKind.TEMPLATE_KIND_ACKNOWLEDGEMENT, text: marker } as never,
+    });
     await adminB.createQueue({
       queueId: b.queueId,
-      queue: { displayName: `B queue ${marker}`, offerTimeout: { seconds: 600, nanos: 0 } },
+      queue: {
+        displayName: `B queue ${marker}`,
+        offerTimeout: { seconds: 600, nanos: 0 },
+        acknowledgement: { templateId: 'shared-ack' },
+      } as never,
     });
     await adminB.createSenderList({
       senderListId: b.senderListId,
@@ -305,6 +314,28 @@ describe('tenant isolation over every RPC', () => {
         Status.CANCELLED,
       ]).toContain(error.code);
     }
+  });
+
+  it("deletes A's template whatever B's queues name: B's references neither block nor show", async () => {
+    const adminA = harness.admin(tenantA);
+    await adminA.createTemplate({
+      templateId: 'shared-ack',
+      template: { displayName: 'A ack', kind: TemplateKind.TEMPLATE_KIND_ACKNOWLEDGEMENT, text: 'Thanks.' } as never,
+    });
+    await adminA.createQueue({
+      queueId: 'q-a-acked',
+      queue: { displayName: 'A acked', acknowledgement: { templateId: 'shared-ack' } } as never,
+    });
+    const refused = await adminA.deleteTemplate({ templateId: 'shared-ack', etag: '' }).catch((e: ClientError) => e);
+    expect(refused).toMatchObject({
+      code: Status.FAILED_PRECONDITION,
+      details: 'template shared-ack is still used by queues q-a-acked: change those first',
+    });
+    await adminA.deleteQueue({ queueId: 'q-a-acked', etag: '' });
+    await adminA.deleteTemplate({ templateId: 'shared-ack', etag: '' });
+    expect((await harness.admin(tenantB).getTemplate({ templateId: 'shared-ack' })).template?.displayName).toBe(
+      `B ack ${marker}`,
+    );
   });
 
   it('leaves every object of tenant B as it was', async () => {

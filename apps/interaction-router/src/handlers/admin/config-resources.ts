@@ -239,7 +239,7 @@ export function createConfigResources(deps: {
 }) {
   const { core, stores, identities, presence } = deps;
   const config = core.config;
-  const { assertReferencesExist } = createConfigReferences({ config, blobs: stores.blobs });
+  const { assertReferencesExist, assertTemplateUnused } = createConfigReferences({ config, blobs: stores.blobs });
 
   async function create<K extends ConfigKind>(context: TenantCallContext, kind: K, requestedId: string, value: unknown) {
     if (value === undefined) throw new ValidationError(bodyField[kind], 'is required');
@@ -338,6 +338,7 @@ export function createConfigResources(deps: {
       const user = queues.find((q) => q.value.hours?.calendarId === id);
       if (user) throw new FailedPreconditionError(`queue ${user.id} uses calendar ${id}`);
     }
+    if (kind === 'template') await assertTemplateUnused(context.tenantId, id);
     if (kind === 'agent') {
       const holding = await stores.interactions.search(
         context.tenantId,
