@@ -1,4 +1,4 @@
-import { Client, HTTPMessageHandler } from '@microsoft/microsoft-graph-client';
+import { createFencedGraphClient } from './request-fence';
 import type { Logger } from '@mailroute/platform';
 import { GraphMailError, isGraphMailError } from './errors';
 import type {
@@ -152,7 +152,7 @@ function defaults(options: GraphMailClientOptions) {
 export function createGraphMailClient(options: GraphMailClientOptions): GraphMailClient {
   const settings = defaults(options);
   const { limiter } = settings;
-  const client = Client.initWithMiddleware({ middleware: new HTTPMessageHandler(), defaultVersion: 'v1.0' });
+  const client = createFencedGraphClient();
 
   function mailbox(target: MailboxTarget, mailboxOptions: MailboxGraphOptions = {}): MailboxGraph {
     const call = createMailboxCall(target, {

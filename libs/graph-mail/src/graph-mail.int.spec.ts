@@ -120,6 +120,31 @@ describe('graph-mail against the graph sandbox', () => {
     expect(done.value).toEqual([expect.objectContaining({ subject: 'with parts', isRead: true })]);
   });
 
+  it("runs a mailbox's fence as the last step before each request: a refusal ends the call with the fence's own error and changes nothing", async () => {
+    const sent = await deliver(3, 'fenced');
+    let allow = true;
+    const checks: number[] = [];
+    const refusal = new Error('no longer the owner');
+    const fenced = client.mailbox(
+      { tenantId: 't1', address: tenant.mailboxes[3] ?? '', principal: { kind: 'app-only', credentialsId: 'default' } },
+      {
+        beforeRequest: () => {
+          if (!allow) throw refusal;
+          checks.push(Date.now());
+        },
+      },
+    );
+    const round = await readRound(fenced);
+    expect(round.messages.map((m) => m.subject)).toEqual(['fenced']);
+    expect(checks).toHaveLength(round.pages);
+
+    allow = false;
+    await expect(fenced.markRead(sent.id)).rejects.toBe(refusal);
+    expect(checks).toHaveLength(round.pages);
+    const inbox = await started.endpoints.admin.folderMessages(tenant.directoryId, tenant.mailboxes[3] ?? '', 'inbox');
+    expect(inbox.value).toEqual([expect.objectContaining({ subject: 'fenced', isRead: false })]);
+  });
+
   it('keeps to three concurrent requests per mailbox under latency, so the sandbox never throttles', async () => {
     for (let i = 0; i < 4; i += 1) await deliver(3, `slow ${i}`);
     const round = await readRound(box(3));

@@ -1,4 +1,4 @@
-import { Client, HTTPMessageHandler } from '@microsoft/microsoft-graph-client';
+import { createFencedGraphClient } from './request-fence';
 import type { Logger } from '@mailroute/platform';
 import { classifyGraphError, GraphMailError } from './errors';
 import {
@@ -137,7 +137,7 @@ export function createGraphSendClient(options: GraphSendClientOptions): GraphSen
   const requestTimeoutMs = options.requestTimeoutMs ?? defaultGraphRequestTimeoutMs;
   const inlineMax = options.inlineAttachmentMaxBytes ?? defaultInlineAttachmentMaxBytes;
   const clock = options.clock ?? Date.now;
-  const client = Client.initWithMiddleware({ middleware: new HTTPMessageHandler(), defaultVersion: 'v1.0' });
+  const client = createFencedGraphClient();
 
   function mailbox(target: MailboxTarget): MailboxSender {
     const key = mailboxKey(target);

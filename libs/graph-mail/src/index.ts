@@ -19,6 +19,7 @@ export {
   type MailboxTarget,
 } from './graph-mail.types';
 export { mailboxKey } from './mailbox-call';
+export { fenceCheckedAtHeader } from './request-fence';
 export { createMailboxLimiter, type MailboxLimiter, type MailboxLimiterOptions } from './mailbox-limiter';
 export { type MailHtmlReader, type MailHtmlSanitizeOptions, type SanitizedHtml, sanitizeMailHtml } from './mail-html-sanitizer';
 export { classifyAutomation, type MailAutomation, type MailAutomationInput, sendIdHeader } from './mail-automation';

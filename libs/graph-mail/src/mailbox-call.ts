@@ -1,6 +1,7 @@
 import type { GraphRequest } from '@microsoft/microsoft-graph-client';
 import { backoffDelayMs, sleep, type Logger } from '@mailroute/platform';
 import { classifyGraphError } from './errors';
+import { RequestFence } from './request-fence';
 import { throttleEventOf, type GraphThrottleObserver, type GraphTokenProvider, type MailboxTarget } from './graph-mail.types';
 import { throttlePauseWithoutRetryAfterMs, type MailboxLimiter } from './mailbox-limiter';
 
@@ -50,7 +51,10 @@ export interface MailboxCallSettings {
   logName: string;
   logger?: Logger | undefined;
   onThrottled?: GraphThrottleObserver | undefined;
-  /** Called inside the mailbox's slot right before each request; what it throws ends the call unchanged. */
+  /**
+   * Called inside the mailbox's slot as the last step before each request is handed to fetch (request-fence.ts);
+   * what it throws ends the call unchanged.
+   */
   beforeRequest?: (() => void) | undefined;
 }
 
@@ -63,7 +67,7 @@ export interface MailboxCallSettings {
 export function createMailboxCall(target: MailboxTarget, settings: MailboxCallSettings): MailboxCall {
   const key = mailboxKey(target);
   const userSegment = `users/${encodeURIComponent(target.address)}`;
-  const { limiter, clock } = settings;
+  const { limiter, clock, beforeRequest } = settings;
 
   return async function call<T>(
     what: string,
@@ -77,13 +81,7 @@ export function createMailboxCall(target: MailboxTarget, settings: MailboxCallSe
       const base = token.graphEndpoint.replace(/\/+$/, '');
       try {
         return await limiter.run(key, async () => {
-          try {
-            settings.beforeRequest?.();
-          } catch (error) {
-            refused = { error };
-            throw error;
-          }
-          const request = build((path) =>
+          let request = build((path) =>
             path.startsWith('https://')
               ? path
               : path.startsWith('/')
@@ -92,10 +90,22 @@ export function createMailboxCall(target: MailboxTarget, settings: MailboxCallSe
           )
             .header('Authorization', `Bearer ${token.accessToken}`)
             .option('signal', AbortSignal.timeout(settings.requestTimeoutMs));
+          if (beforeRequest) {
+            const check = () => {
+              try {
+                beforeRequest();
+              } catch (error) {
+                refused = { error };
+                throw error;
+              }
+            };
+            request = request.middlewareOptions([new RequestFence(check, clock)]);
+          }
           return await run(request);
         });
       } catch (raw) {
-        if (refused && raw === refused.error) throw raw;
+        // The fence's refusal reaches here wrapped by the Graph client: rethrow it as it was thrown.
+        if (refused) throw refused.error;
         const error = classifyGraphError(raw, clock());
         const throttle = throttleEventOf(error, target, what);
         if (throttle) settings.onThrottled?.(throttle);

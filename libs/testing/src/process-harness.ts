@@ -283,6 +283,8 @@ export interface RecordedRequest {
   method: string;
   /** Path and query, e.g. `/v1.0/users/box0@t1.example/mailFolders/inbox/messages/delta`. */
   path: string;
+  /** The request's headers as the proxy received them (names in lower case). */
+  headers: http.IncomingHttpHeaders;
   startedAt: number;
   endedAt?: number | undefined;
   status?: number | undefined;
@@ -333,6 +335,7 @@ export async function startRecordingProxy(options: {
         label: options.label,
         method: request.method ?? 'GET',
         path: request.url ?? '/',
+        headers: request.headers,
         startedAt: Date.now(),
       };
       requests.push(record);
