@@ -19,6 +19,7 @@ import {
   trustCertificateAuthority,
   type GraphSandbox,
   type GraphSandboxEndpoints,
+  type SentRecord,
 } from '@mailroute/graph-sandbox';
 import {
   freePort,
@@ -366,9 +367,10 @@ describe('npm start on a fresh machine: the demo', () => {
     child.stderr.on('data', collect);
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
-      await waitFor(() => output.some((line) => line.startsWith('mailroute: ready')) || child.exitCode !== null, {
+      // The summary after "ready" may reach the pipe in more than one chunk: wait for its last line.
+      await waitFor(() => output.some((line) => line.includes('API keys for the CLI')) || child.exitCode !== null, {
         timeoutMs: 90_000,
-        description: 'ready',
+        description: 'ready, and its summary printed',
       });
       if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${output.join('\n')}`);
       // The console is served at the printed URL, under its policy, configured to sign in at the sandbox.
@@ -421,6 +423,35 @@ describe('npm start on a fresh machine: the demo', () => {
         );
       } finally {
         supervisorChannel.close();
+      }
+      // A customer's mail gets exactly one acknowledgement (automatic, in the customer's thread, with its reference)
+      // and exactly one reply from a simulated agent; "Urgent" puts it ahead of the generated mail.
+      const sandboxAdmin = new GraphSandboxAdminClient(`http://127.0.0.1:${chosen.sandboxAdmin}`);
+      const tag = randomId('parcel');
+      const inbound = (await sandboxAdmin.deliver(demoProfile.tenantId, support, {
+        from: 'dora@customer.example',
+        subject: `Urgent: where is my parcel ${tag}?`,
+        body: 'It was due on Monday.',
+      })) as { conversationId?: string };
+      const tagged = async () =>
+        (await sandboxAdmin.sent(demoProfile.tenantId, support)).value.filter((record) => record.subject.includes(tag));
+      const autoSubmitted = (record: SentRecord) =>
+        record.internetMessageHeaders.find((header) => header.name.toLowerCase() === 'auto-submitted')?.value;
+      await waitFor(async () => (await tagged()).length >= 2, {
+        timeoutMs: 120_000,
+        description: 'the acknowledgement and the agent reply in Sent Items',
+      });
+      const sent = await tagged();
+      const acknowledgements = sent.filter((record) => autoSubmitted(record) === 'auto-replied');
+      const replies = sent.filter((record) => autoSubmitted(record) === undefined);
+      expect(sent).toHaveLength(2);
+      expect(acknowledgements).toHaveLength(1);
+      expect(replies).toHaveLength(1);
+      expect(acknowledgements[0]?.subject).toMatch(/^We received your message: Urgent: where is my parcel .* \[#CON-\d+\]$/);
+      expect(replies[0]?.body.content).toContain('from the Contoso team is on it');
+      for (const record of sent) {
+        expect(record.toRecipients.map((recipient) => recipient.emailAddress.address)).toEqual(['dora@customer.example']);
+        expect(record.conversationId).toBe(inbound.conversationId);
       }
       // The progress lines (not a log flood) show mail fetched, routed, and replies sent by the simulated agents.
       const progress = /^\[demo\] fetched (\d+) .*demo: (\d+) delivered, (\d+) accepted, (\d+) replied, (\d+) sent/;

@@ -1,11 +1,20 @@
-import { OutOfHoursMode, TemplateKind, type Calendar, type MessageTemplate, type QueueHours } from '@mailroute/contracts';
+import {
+  OutOfHoursMode,
+  TemplateKind,
+  type Calendar,
+  type MessageTemplate,
+  type QueueAcknowledgement,
+  type QueueHours,
+} from '@mailroute/contracts';
 
 /**
- * What the demo tenant gets beside its queues, so a newcomer sees business hours and templates
- * working: an office calendar (Europe/Berlin, weekdays 08:00-18:00, Christmas and New Year closed,
- * New Year's Eve closing early), used by the sales queue, and a few templates. The sales queue
- * counts its service level and escalations in business hours but lets its agents work out of hours,
- * so the demo still offers mail at night — only the due times move.
+ * What the demo tenant gets beside its queues, so a newcomer sees business hours, acknowledgements
+ * and templates working: an office calendar (Europe/Berlin, weekdays 08:00-18:00, Christmas and New
+ * Year closed, New Year's Eve closing early), used by the sales queue, and a few templates. The sales
+ * queue counts its service level and escalations in business hours but lets its agents work out of
+ * hours, so the demo still offers mail at night — only the due times move. Every queue acknowledges
+ * a customer's new mail once (the out-of-hours template while the sales queue is closed), with a
+ * reference in the subject.
  */
 export const demoCalendarId = 'office';
 
@@ -30,6 +39,15 @@ export const demoQueueHours: Readonly<Record<string, QueueHours>> = {
     serviceLevelBusinessTime: true,
     escalationBusinessTime: true,
   },
+};
+
+/** The acknowledgement of every demo queue (the templates below). */
+export const demoAcknowledgement: QueueAcknowledgement = {
+  enabled: true,
+  templateId: 'acknowledgement',
+  outOfHoursTemplateId: 'out-of-hours',
+  period: undefined,
+  referencePrefix: 'CON',
 };
 
 type DemoTemplate = Omit<MessageTemplate, 'templateId' | 'createdAt' | 'updatedAt' | 'etag' | 'attachments'>;

@@ -10,7 +10,7 @@ import {
 import { demoProfile } from '@mailroute/graph-sandbox';
 import { createGrpcClient, type Logger } from '@mailroute/platform';
 import type { Env } from '@mailroute/platform';
-import { demoCalendar, demoCalendarId, demoQueueHours, demoTemplates } from './demo-routing-content';
+import { demoAcknowledgement, demoCalendar, demoCalendarId, demoQueueHours, demoTemplates } from './demo-routing-content';
 import type { RunningHost } from './host';
 
 const publicAuthority = 'https://login.microsoftonline.com';
@@ -37,7 +37,8 @@ async function ensure(name: string, report: SeedReport, create: () => Promise<un
  * Registers each tenant of the host through the services' public gRPC APIs, exactly as a workload
  * manager (or the `mailroute` CLI) would: credentials in auth-broker, mailboxes in mailbox-fetch,
  * queues, a routing rule per mailbox and agents in the interaction router (the demo tenant also gets
- * a calendar, used by its sales queue, and templates: demo-routing-content.ts). Idempotent: a restart
+ * a calendar, used by its sales queue, templates, and acknowledgements on its queues:
+ * demo-routing-content.ts). Idempotent: a restart
  * keeps what is there, and never overwrites changes made through the APIs since.
  */
 export async function seedTenants(host: RunningHost, logger: Logger, env: Env = process.env): Promise<SeedReport[]> {
@@ -89,6 +90,10 @@ export async function seedTenants(host: RunningHost, logger: Logger, env: Env = 
         await ensure(`calendar ${demoCalendarId}`, report, () =>
           router.client.createCalendar({ calendarId: demoCalendarId, calendar: demoCalendar }, options),
         );
+        // Before the queues, whose acknowledgements name them.
+        for (const [templateId, template] of Object.entries(demoTemplates)) {
+          await ensure(`template ${templateId}`, report, () => router.client.createTemplate({ templateId, template }, options));
+        }
       }
       for (const queue of config.queues) {
         const hours = tenant.demo ? demoQueueHours[queue.id] : undefined;
@@ -100,16 +105,12 @@ export async function seedTenants(host: RunningHost, logger: Logger, env: Env = 
                 displayName: queue.displayName ?? queue.id,
                 strategy: QueueStrategy.QUEUE_STRATEGY_LONGEST_IDLE,
                 ...(hours ? { hours } : {}),
+                ...(tenant.demo ? { acknowledgement: demoAcknowledgement } : {}),
               },
             },
             options,
           ),
         );
-      }
-      if (tenant.demo) {
-        for (const [templateId, template] of Object.entries(demoTemplates)) {
-          await ensure(`template ${templateId}`, report, () => router.client.createTemplate({ templateId, template }, options));
-        }
       }
       for (const [position, rule] of config.rules.entries()) {
         await ensure(`rule ${rule.id}`, report, () =>
