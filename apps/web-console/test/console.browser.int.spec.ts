@@ -208,9 +208,15 @@ describe('the agent desktop in Chromium', () => {
     // By name: both templates carry the tag; by text: only the second answers "9 to 5".
     await page.keyboard.type(tag);
     await waitFor(async () => (await options.count()) === 2, { timeoutMs: 30_000, description: 'both templates listed' });
+    // The highlighted one is previewed as the router renders it for Dana: her name (markup as text), no placeholder.
+    const preview = picker.locator('[data-testid=template-preview]');
+    await preview.getByText('Dear <b>Dana</b> Doe, your return is approved.').waitFor();
+    expect(await preview.textContent()).not.toContain('{{');
+    expect(await preview.locator('b').count()).toBe(0);
     await shots.take(page, 'template-picker');
     await page.keyboard.press('ArrowDown');
     await picker.locator('[aria-selected=true]', { hasText: 'Opening hours' }).waitFor();
+    await preview.getByText('We answer from 9 to 5.').waitFor();
     await page.keyboard.press('ArrowUp');
     await picker.locator('[aria-selected=true]', { hasText: 'Return approved' }).waitFor();
     await page.keyboard.press('Enter');

@@ -1,13 +1,16 @@
 // The reply composer's "Insert template": the agent's canned responses usable on this interaction's
 // queue, filtered as the agent types (name and text), chosen with the arrow keys and Enter (Esc
-// closes). The router renders the chosen one for the interaction (placeholders are never filled in
-// the browser); the composer inserts the HTML and adds the template's attachments.
+// closes). The highlighted one is previewed as the router renders it for this interaction (with the
+// customer's name and the other values; placeholders are never filled in the browser), shown as
+// text; the composer inserts the chosen one's HTML and adds the template's attachments.
 import type { AgentDesktopServiceClient, Interaction, MessageTemplate, RenderedTemplate } from '@mailroute/contracts';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { toFailure } from '../api/errors';
 
 /** Pages read when the picker opens: an agent's canned responses are a few dozen, not thousands. */
 const maxPages = 10;
+/** How long the highlight rests on a template before the router is asked to render its preview. */
+const previewDelayMs = 150;
 
 async function loadTemplates(client: AgentDesktopServiceClient, queueId: string): Promise<MessageTemplate[]> {
   const templates: MessageTemplate[] = [];
@@ -26,6 +29,14 @@ function matches(template: MessageTemplate, filter: string): boolean {
   return !wanted || `${template.displayName}\n${template.text}`.toLowerCase().includes(wanted);
 }
 
+/** The rendered text, or the rendered HTML's text (DOMParser's documents run no script and load nothing). */
+function previewText(rendered: RenderedTemplate): string {
+  if (rendered.text) return rendered.text;
+  return new DOMParser().parseFromString(rendered.html, 'text/html').body.textContent ?? '';
+}
+
+type Preview = { templateId: string; rendered?: RenderedTemplate; error?: string };
+
 export function TemplatePicker(props: {
   client: AgentDesktopServiceClient;
   interaction: Interaction;
@@ -40,8 +51,44 @@ export function TemplatePicker(props: {
   const toggle = useRef<HTMLButtonElement>(null);
   const input = useRef<HTMLInputElement>(null);
   const popup = useRef<HTMLDivElement>(null);
+  const [preview, setPreview] = useState<Preview>();
+  /** Renderings for this interaction by template id: each template is rendered once, for its preview and its insertion. */
+  const renderings = useRef(new Map<string, Promise<RenderedTemplate | undefined>>());
   const shown = (templates ?? []).filter((template) => matches(template, filter));
-  const listId = `templates-${props.interaction.interactionId}`;
+  const highlighted = shown[active];
+  const { interactionId } = props.interaction;
+  const listId = `templates-${interactionId}`;
+
+  const render = (templateId: string) => {
+    let rendering = renderings.current.get(templateId);
+    if (!rendering) {
+      rendering = props.client.renderTemplate({ templateId, interactionId }).then((response) => response.rendered);
+      renderings.current.set(templateId, rendering);
+      rendering.catch(() => renderings.current.delete(templateId));
+    }
+    return rendering;
+  };
+
+  useEffect(() => {
+    renderings.current = new Map();
+  }, [interactionId]);
+  // Previews the highlighted template once the highlight rests on it.
+  useEffect(() => {
+    if (!open || !highlighted) return;
+    const { templateId } = highlighted;
+    let current = true;
+    setPreview({ templateId });
+    const timer = setTimeout(() => {
+      render(templateId).then(
+        (rendered) => current && setPreview({ templateId, rendered }),
+        (failure) => current && setPreview({ templateId, error: toFailure(failure).message }),
+      );
+    }, previewDelayMs);
+    return () => {
+      current = false;
+      clearTimeout(timer);
+    };
+  }, [open, highlighted?.templateId]);
 
   useEffect(() => {
     if (!open) return;
@@ -49,8 +96,8 @@ export function TemplatePicker(props: {
     setError(undefined);
     loadTemplates(props.client, props.interaction.queueId).then(setTemplates, (failure) => setError(toFailure(failure).message));
   }, [open]);
-  // The desktop scrolls inside the window: bring the whole list into view once it is there.
-  useEffect(() => popup.current?.scrollIntoView({ block: 'nearest' }), [open, templates]);
+  // The desktop scrolls inside the window: bring the whole list (and the preview under it) into view once it is there.
+  useEffect(() => popup.current?.scrollIntoView({ block: 'nearest' }), [open, templates, preview?.rendered]);
 
   const close = () => {
     setOpen(false);
@@ -64,10 +111,7 @@ export function TemplatePicker(props: {
     setBusy(true);
     setError(undefined);
     try {
-      const { rendered } = await props.client.renderTemplate({
-        templateId: template.templateId,
-        interactionId: props.interaction.interactionId,
-      });
+      const rendered = await render(template.templateId);
       if (rendered) props.onInsert(rendered, template);
       setOpen(false);
       setFilter('');
@@ -134,10 +178,15 @@ export function TemplatePicker(props: {
                 onClick={() => void choose(template)}
               >
                 <strong>{template.displayName}</strong>
-                <span class="muted">{template.text}</span>
               </li>
             ))}
           </ul>
+          {highlighted ? (
+            <TemplatePreview
+              name={highlighted.displayName}
+              preview={preview?.templateId === highlighted.templateId ? preview : undefined}
+            />
+          ) : null}
           {templates && !shown.length ? <p class="muted">No template matches.</p> : null}
           {!templates && !error ? <p class="muted">Loading…</p> : null}
           {error ? (
@@ -148,5 +197,24 @@ export function TemplatePicker(props: {
         </div>
       ) : null}
     </div>
+  );
+}
+
+/** The highlighted template as rendered for the interaction, as text (markup the values carry stays text). */
+function TemplatePreview(props: { name: string; preview: Preview | undefined }) {
+  const { rendered, error } = props.preview ?? {};
+  return (
+    <section class="template-preview" data-testid="template-preview" aria-label={`Preview of ${props.name}`} aria-live="polite">
+      {rendered ? (
+        <>
+          {rendered.subject ? <p class="template-preview-subject">{rendered.subject}</p> : null}
+          <p class="template-preview-text">{previewText(rendered)}</p>
+        </>
+      ) : error ? (
+        <p class="error">{error}</p>
+      ) : (
+        <p class="muted">Rendering the preview…</p>
+      )}
+    </section>
   );
 }
