@@ -52,7 +52,8 @@ function durationMs(duration: { seconds: number; nanos: number } | undefined): n
  */
 export function createAcknowledgements(deps: {
   stores: Pick<RouterStores, 'acknowledgements' | 'sends'>;
-  config: ConfigRepository;
+  /** Mailbox settings and templates (the configuration cache: read on every routed e-mail). */
+  config: Pick<ConfigRepository, 'get'>;
   sendOutbox: Pick<SendOutbox, 'record'>;
   references: InteractionReferences;
   logger: Logger;

@@ -1,3 +1,4 @@
+import { Queue } from '@mailroute/contracts';
 import { createTestCore, subjectRule } from '../../test/router-core.fixture';
 import { createConfigSnapshots } from './config-snapshots';
 
@@ -15,6 +16,36 @@ describe('configuration snapshots', () => {
     snapshots.invalidate('t1');
     expect([...(await snapshots.queuePolicies('t1')).keys()]).toEqual(['billing', 'sales', 'support']);
     expect((await snapshots.queuePolicies('t1')).get('sales')?.policy.queueId).toBe('sales');
+    await t.close();
+  });
+
+  it('reuse one configuration object for cacheMs without reading the store, until invalidated', async () => {
+    const t = createTestCore();
+    const get = jest.spyOn(t.core.config, 'get');
+    const snapshots = createConfigSnapshots({ config: t.core.config, clock: t.now, cacheMs: 1_000, ruleSetCacheMs: 2_000 });
+    await t.addQueue('t1', 'billing', { displayName: 'Billing' });
+    expect((await snapshots.cachedGet('t1', 'queue', 'billing'))?.value.displayName).toBe('Billing');
+    await t.addQueue('t1', 'billing-2');
+    expect((await snapshots.cachedGet('t1', 'queue', 'billing'))?.value.displayName).toBe('Billing');
+    expect(get).toHaveBeenCalledTimes(1);
+    await t.core.config.write(
+      't1',
+      'queue',
+      'billing',
+      1,
+      Queue.fromPartial({ queueId: 'billing', displayName: 'Invoices' }),
+      0,
+      0,
+    );
+    get.mockClear();
+    expect((await snapshots.cachedGet('t1', 'queue', 'billing'))?.value.displayName).toBe('Billing');
+    snapshots.invalidate('t1');
+    expect((await snapshots.cachedGet('t1', 'queue', 'billing'))?.value.displayName).toBe('Invoices');
+    expect(await snapshots.cachedGet('t1', 'queue', 'missing')).toBeUndefined();
+    expect(get).toHaveBeenCalledTimes(2);
+    t.advance(1_000);
+    await snapshots.cachedGet('t1', 'queue', 'billing');
+    expect(get).toHaveBeenCalledTimes(3);
     await t.close();
   });
 

@@ -94,6 +94,7 @@ describe('an agent’s reply', () => {
     const update = async (kind: 'agent' | 'queue', id: string, patch: Partial<Agent> | Partial<Queue>) => {
       const stored = await t.core.config.get('t1', kind, id);
       await t.core.config.write('t1', kind, id, stored?.version ?? 0, { ...stored?.value, ...patch } as never, now, now);
+      t.core.invalidateRules('t1'); // as the admin API does after a write: replies read configuration through its cache
     };
     const replies = createAgentReplies({ core: t.core, stores: t.stores });
     const published = async (idempotencyKey: string) => {
@@ -123,7 +124,8 @@ describe('an agent’s reply', () => {
             now,
             now,
           ),
-        );
+        )
+        .then(() => t.core.invalidateRules('t1')); // as the admin API does: replies read configuration through its cache
     for (const [id, text] of [
       ['own', '{{agent_name}}'],
       ['team', 'The {{queue_name}} team'],

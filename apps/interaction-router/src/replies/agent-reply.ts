@@ -116,7 +116,7 @@ export function createAgentReplies(deps: { core: RouterCore; stores: RouterStore
     const now = core.clock();
     await referenceUploads(stores, agent.tenantId, request, now);
     const sendId = randomUUID();
-    const signature = await replySignature(core.config, agent, record);
+    const signature = await replySignature(core.cachedConfig, agent, record);
     const outbound = OutboundRequest.fromPartial({
       eventId: randomUUID(),
       tenantId: agent.tenantId,

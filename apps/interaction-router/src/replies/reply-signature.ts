@@ -15,7 +15,7 @@ const escapeHtml = (text: string) =>
  * named but deleted since counts as none).
  */
 export async function replySignature(
-  config: ConfigRepository,
+  config: Pick<ConfigRepository, 'get'>,
   agent: { tenantId: string; agentId: string; agentName: string },
   record: InteractionRecord,
 ): Promise<RenderedSignature | undefined> {

@@ -125,6 +125,7 @@ export function createRouterCore(input: RouterCoreOptions) {
     onInvalidCalendar: (calendarId, error) =>
       logger.warn({ err: error, calendarId }, 'router: stored calendar is invalid; its queues are always open'),
   });
+  const cachedConfig = { get: snapshots.cachedGet };
   const agentViews = createAgentViews({ stores, snapshots, clock, sessionTtlMs: options.sessionTtlMs });
   const waitingView = createWaitingView({
     stores,
@@ -150,6 +151,8 @@ export function createRouterCore(input: RouterCoreOptions) {
 
   return {
     config,
+    /** Configuration reads reused for configCacheMs (dropped by invalidateRules): for hot paths that can live with that. */
+    cachedConfig,
     clock,
     /** Tenants with waiting or offered interactions. */
     knownTenants: () => tenantsWithWork(stores),
@@ -169,7 +172,7 @@ export function createRouterCore(input: RouterCoreOptions) {
       rereadOnConflict,
       snapshots,
       notifyWork,
-      acknowledge: createAcknowledgements({ stores, config, sendOutbox, references, logger }),
+      acknowledge: createAcknowledgements({ stores, config: cachedConfig, sendOutbox, references, logger }),
       references,
     }),
     planTenant: createPlanner({

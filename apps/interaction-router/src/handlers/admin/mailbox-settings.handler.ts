@@ -73,6 +73,7 @@ export function createMailboxSettingsHandlers(
         current?.createdAt ?? now,
         now,
       );
+      admin.core.invalidateRules(context.tenantId); // replies read the rule through the configuration cache
       return { rule: presentRule(written) };
     },
   };
