@@ -6,7 +6,7 @@ import type { UpstreamRoutes } from './grpc-web/upstream-routes';
 import { contentSecurityPolicy } from './http/content-security-policy';
 import { createWebGatewayMetrics } from './metrics/web-gateway.metrics';
 import { createGatewayServer, type GatewayServer } from './server';
-import { createReplyAttachmentUpload } from './uploads/reply-attachment-upload';
+import { createAttachmentUpload } from './uploads/attachment-upload';
 
 /** What the web gateway runs on; the caller creates these (the routes close with the server). */
 export interface WebGatewayAdapters {
@@ -29,7 +29,7 @@ export interface WebGatewaySettings {
   maxRequestBytes: number;
   /** Largest reply attachment the upload endpoint accepts. */
   uploadMaxBytes: number;
-  /** The upload endpoint's body timeout (see ReplyAttachmentUploadOptions). */
+  /** The upload endpoint's body timeout (see AttachmentUploadOptions). */
   uploadBodyTimeoutMs: number;
   uploadMinBytesPerSecond: number;
   /** Open desktop streams at once; uploads at once are a tenth of it (at least one). */
@@ -38,7 +38,7 @@ export interface WebGatewaySettings {
 
 /**
  * The composition root of the web gateway: everything above the adapters (the gRPC-web bridge, the
- * reply-attachment upload endpoint, the console's files, the Content-Security-Policy, the metrics'
+ * attachment upload endpoints, the console's files, the Content-Security-Policy, the metrics'
  * instruments, the HTTP server). `main.ts` reaches it through `wireWebGateway` (config → adapters).
  */
 export function composeWebGateway(adapters: WebGatewayAdapters, settings: WebGatewaySettings): GatewayServer {
@@ -54,7 +54,7 @@ export function composeWebGateway(adapters: WebGatewayAdapters, settings: WebGat
       maxRequestBytes: settings.maxRequestBytes,
       maxStreams: settings.maxStreams,
     }),
-    upload: createReplyAttachmentUpload({
+    upload: createAttachmentUpload({
       routes,
       logger,
       metrics,

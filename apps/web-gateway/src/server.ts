@@ -6,7 +6,7 @@ import type { GrpcWebBridge } from './grpc-web/grpc-web-bridge';
 import type { UpstreamRoutes } from './grpc-web/upstream-routes';
 import { securityHeaders } from './http/content-security-policy';
 import { mailFramePagePath, serveMailFramePage } from './http/mail-frame-page';
-import { replyAttachmentUploadPath, type createReplyAttachmentUpload } from './uploads/reply-attachment-upload';
+import { isUploadPath, type createAttachmentUpload } from './uploads/attachment-upload';
 
 export interface GatewayDeps {
   logger: Logger;
@@ -14,8 +14,8 @@ export interface GatewayDeps {
   routes: UpstreamRoutes;
   /** gRPC-web requests (`POST /<package>.<Service>/<Method>`). */
   bridge: GrpcWebBridge;
-  /** `POST /uploads/reply-attachments`. */
-  upload: ReturnType<typeof createReplyAttachmentUpload>;
+  /** `POST /uploads/reply-attachments` and `POST /uploads/template-attachments`. */
+  upload: ReturnType<typeof createAttachmentUpload>;
   /** Every other path: the console's files. */
   assets: ReturnType<typeof createConsoleAssets>;
   /** The Content-Security-Policy header of every answer. */
@@ -38,8 +38,8 @@ export interface GatewayServer {
 }
 
 /**
- * The web gateway's HTTP server: routes each request to the gRPC-web bridge, the reply-attachment
- * upload endpoint or the console's files (all built in `compose.ts`), every answer under the strict
+ * The web gateway's HTTP server: routes each request to the gRPC-web bridge, the attachment
+ * upload endpoints or the console's files (all built in `compose.ts`), every answer under the strict
  * Content-Security-Policy, and answers the probes `GET /healthz` (the process answers) and
  * `GET /readyz` (it takes traffic).
  */
@@ -67,7 +67,7 @@ export function createGatewayServer(deps: GatewayDeps): GatewayServer {
       return;
     }
     if (bridge.accepts(request)) return bridge.handle(request, response, pathname);
-    if (pathname === replyAttachmentUploadPath) return upload(request, response, url);
+    if (isUploadPath(pathname)) return upload(request, response, url);
     if (pathname === mailFramePagePath) return serveMailFramePage(request, response);
     return assets(request, response, pathname);
   }

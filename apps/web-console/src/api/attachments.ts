@@ -1,6 +1,6 @@
 // Attachments through the gateway: downloads stream over gRPC-web (DownloadAttachment for agents,
-// GetInteractionAttachment for supervisors), uploads are one
-// HTTP POST (browsers cannot client-stream; the gateway streams the body into UploadReplyAttachment).
+// GetInteractionAttachment for supervisors), uploads are one HTTP POST (browsers cannot client-stream;
+// the gateway streams the body into UploadReplyAttachment or UploadTemplateAttachment).
 import {
   UploadReplyAttachmentResponse,
   type AgentDesktopServiceClient,
@@ -86,10 +86,12 @@ class UploadError extends Error {
 }
 
 /**
- * Uploads a file for a reply: `POST <uploadUrl>?name=<file name>` with the file as the body (the gateway
- * streams it into UploadReplyAttachment); resolves to the upload, whose id the Reply references.
+ * Uploads a file: `POST <uploadUrl>?name=<file name>` with the file as the body. The gateway streams it
+ * into UploadReplyAttachment (`/uploads/reply-attachments`: the upload a Reply references) or
+ * UploadTemplateAttachment (`/uploads/template-attachments`: a file templates attach); both answer
+ * the same JSON. Resolves to the upload.
  */
-export async function uploadReplyAttachment(
+export async function uploadAttachment(
   uploadUrl: string,
   idToken: string,
   file: File,

@@ -10,10 +10,12 @@ import {
   type AuthBrokerServiceClient,
   type InteractionRouterServiceClient,
   type MailboxFetchServiceClient,
+  type UploadedAttachment,
 } from '@mailroute/contracts';
 import { createChannel, createClientFactory, Metadata, type ClientMiddleware } from 'nice-grpc-web';
+import { uploadAttachment } from './attachments';
 
-/** The clients of the two router APIs the console uses. */
+/** The clients of the APIs the console uses. */
 export interface ConsoleClients {
   /** The agent's own API (AgentDesktopService). */
   desktop: AgentDesktopServiceClient;
@@ -23,6 +25,8 @@ export interface ConsoleClients {
   mailboxes: MailboxFetchServiceClient;
   /** Tenant credentials' state (AuthBrokerService), for supervisors. */
   credentials: AuthBrokerServiceClient;
+  /** Uploads a file templates can attach (`POST <apiUrl>/uploads/template-attachments`, for supervisors). */
+  uploadTemplateAttachment(file: File): Promise<UploadedAttachment>;
 }
 
 /** Adds `authorization: Bearer <ID token>` to every call, asking for a fresh token each time. */
@@ -43,5 +47,6 @@ export function createConsoleClients(apiUrl: string, idToken: () => Promise<stri
     router: factory.create(InteractionRouterServiceDefinition, channel),
     mailboxes: factory.create(MailboxFetchServiceDefinition, channel),
     credentials: factory.create(AuthBrokerServiceDefinition, channel),
+    uploadTemplateAttachment: async (file) => uploadAttachment(`${apiUrl}/uploads/template-attachments`, await idToken(), file),
   };
 }

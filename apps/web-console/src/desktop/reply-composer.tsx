@@ -16,7 +16,7 @@ import {
   type UploadedAttachment,
 } from '@mailroute/contracts';
 import { useState } from 'preact/hooks';
-import { uploadReplyAttachment } from '../api/attachments';
+import { uploadAttachment } from '../api/attachments';
 import { toFailure } from '../api/errors';
 import { enumLabel, formatAddress, formatBytes } from '../ui/format';
 import type { SendProgress } from './desktop-state';
@@ -119,7 +119,7 @@ export function ReplyComposer(props: {
       const itemKey = crypto.randomUUID();
       setChosen((list) => [...list, { kind: 'upload', key: itemKey, file, sent: 0 }]);
       try {
-        const uploaded = await uploadReplyAttachment(props.uploadUrl, await props.idToken(), file, (sent) =>
+        const uploaded = await uploadAttachment(props.uploadUrl, await props.idToken(), file, (sent) =>
           update(itemKey, { sent }),
         );
         update(itemKey, { uploaded });

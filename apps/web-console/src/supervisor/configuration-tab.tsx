@@ -1,7 +1,7 @@
 // Configuration as it stands: queues, routing rules (with the playground, rule-playground.tsx), agents,
 // mailboxes with sync status and diagnosis (mailboxes-section.tsx), tenant credentials with days to expiry.
 // Read views plus the diagnosis and the playground; changes go through the CLI or the workload-manager API
-// (docs/cli.md).
+// (docs/cli.md), except replies (templates, signatures, acknowledgements), which the Replies tab changes.
 import { CredentialState, QueueStrategy } from '@mailroute/contracts';
 import type { ConsoleClients } from '../api/clients';
 import { enumLabel, formatDuration, formatTime } from '../ui/format';
@@ -51,7 +51,10 @@ export function ConfigurationTab(props: { clients: ConsoleClients }) {
   const ruleNames = Object.fromEntries((rules.data ?? []).map((r) => [r.ruleId, r.displayName || r.ruleId]));
   return (
     <section aria-label="Configuration" class="configuration">
-      <p class="muted small">To change configuration use the CLI (`npm run mailroute -- …`) or the workload-manager API.</p>
+      <p class="muted small">
+        Templates, signatures and acknowledgements are changed in <a href="#/supervisor/replies">Replies</a>. To change queues,
+        routing rules, agents and mailboxes use the CLI (`npm run mailroute -- …`) or the workload-manager API.
+      </p>
       <h2>Queues</h2>
       <FailureLine failure={queues.failure} what="queues" />
       <div class="table-wrap">

@@ -5,12 +5,14 @@ import { AgentsTab } from './agents-tab';
 import { ConfigurationTab } from './configuration-tab';
 import { InteractionsTab } from './interactions-tab';
 import { QueuesTab } from './queues-tab';
+import { RepliesTab } from './replies/replies-tab';
 
 const TAB_LABELS: Record<SupervisorTab, string> = {
   queues: 'Queues',
   agents: 'Agents',
   interactions: 'Interactions',
   configuration: 'Configuration',
+  replies: 'Replies',
 };
 
 export function SupervisorConsole(props: { clients: ConsoleClients; route: Route & { area: 'supervisor' } }) {
@@ -28,6 +30,7 @@ export function SupervisorConsole(props: { clients: ConsoleClients; route: Route
       {tab === 'agents' ? <AgentsTab router={props.clients.router} /> : null}
       {tab === 'interactions' ? <InteractionsTab router={props.clients.router} selectedId={id} /> : null}
       {tab === 'configuration' ? <ConfigurationTab clients={props.clients} /> : null}
+      {tab === 'replies' ? <RepliesTab clients={props.clients} /> : null}
     </main>
   );
 }

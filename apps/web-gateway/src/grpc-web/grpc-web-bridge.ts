@@ -46,7 +46,7 @@ export interface GrpcWebBridge {
  * (grpc-js then stops reading its HTTP/2 stream, so the service's own flow control holds it);
  * the browser closing the request (abort, tab closed, network gone) cancels the upstream call.
  * Client-streaming methods cannot be called from a browser (fetch cannot stream a request body):
- * they answer UNIMPLEMENTED; the upload endpoint stands in for UploadReplyAttachment.
+ * they answer UNIMPLEMENTED; the upload endpoints stand in for UploadReplyAttachment and UploadTemplateAttachment.
  */
 export function createGrpcWebBridge(options: GrpcWebBridgeOptions): GrpcWebBridge {
   const { routes, logger, metrics } = options;
@@ -70,7 +70,7 @@ export function createGrpcWebBridge(options: GrpcWebBridgeOptions): GrpcWebBridg
       return trailersOnly(
         response,
         Status.UNIMPLEMENTED,
-        'browsers cannot stream a request: upload reply attachments with POST /uploads/reply-attachments',
+        'browsers cannot stream a request: upload attachments with POST /uploads/reply-attachments or /uploads/template-attachments',
       );
     }
     if (route.kind === 'server-stream' && open.size >= options.maxStreams) {

@@ -5,13 +5,26 @@ import type { Logger } from '@mailroute/platform';
 import type { WebGatewayMetrics } from '../metrics/web-gateway.metrics';
 import { passThrough, type UpstreamRoutes } from '../grpc-web/upstream-routes';
 
-/** The path of the upload endpoint (the console's default `uploadUrl`). */
-export const replyAttachmentUploadPath = '/uploads/reply-attachments';
-const uploadMethodPath = '/mailroute.v1.AgentDesktopService/UploadReplyAttachment';
+/** The path of the reply-attachment upload endpoint (the console's default `uploadUrl`). */
+const replyAttachmentUploadPath = '/uploads/reply-attachments';
+/** The path of the template-attachment upload endpoint (supervisors; the console's Replies tab). */
+const templateAttachmentUploadPath = '/uploads/template-attachments';
+/**
+ * Each upload endpoint and the client-streaming method it stands in for. Both methods take the same
+ * messages on the wire (`metadata = 1`, `chunk = 2`; the answer's `upload = 1`), so the reply
+ * attachment's message types encode and decode both.
+ */
+const uploadMethodPaths: Readonly<Record<string, string>> = {
+  [replyAttachmentUploadPath]: '/mailroute.v1.AgentDesktopService/UploadReplyAttachment',
+  [templateAttachmentUploadPath]: '/mailroute.v1.InteractionRouterService/UploadTemplateAttachment',
+};
+
+/** True for the path of an upload endpoint. */
+export const isUploadPath = (pathname: string): boolean => Object.hasOwn(uploadMethodPaths, pathname);
 /** The router's largest chunk (UploadReplyAttachmentRequest.chunk: at most 1 MiB). */
 const chunkBytes = 1_048_576;
 
-export interface ReplyAttachmentUploadOptions {
+export interface AttachmentUploadOptions {
   routes: UpstreamRoutes;
   logger: Logger;
   metrics: WebGatewayMetrics;
@@ -29,9 +42,10 @@ export interface ReplyAttachmentUploadOptions {
 }
 
 /**
- * The upload endpoint that stands in for the client-streaming UploadReplyAttachment, which a browser
- * cannot call: `POST /uploads/reply-attachments?name=<file name>[&sha256=<hex>]` with
- * `Authorization: Bearer <the agent's token>`, the file's type as Content-Type and its bytes as the
+ * The upload endpoints that stand in for the client-streaming UploadReplyAttachment and
+ * UploadTemplateAttachment, which a browser cannot call: `POST /uploads/reply-attachments` (agents) or
+ * `POST /uploads/template-attachments` (supervisors; the router allows 10 MiB and checks the type)
+ * `?name=<file name>[&sha256=<hex>]` with `Authorization: Bearer <the user's token>`, the file's type as Content-Type and its bytes as the
  * body, with a Content-Length (required: it is the upload's declared size). The body is streamed
  * into the client stream — metadata first, then chunks of up to 1 MiB — with backpressure both
  * ways, never held whole. The answer is the router's `UploadReplyAttachmentResponse` as JSON
@@ -40,7 +54,7 @@ export interface ReplyAttachmentUploadOptions {
  * A body that stalls or trickles (see `bodyTimeoutMs`) is cut: 408 with `{"code":"DEADLINE_EXCEEDED"}`,
  * the router's call cancelled (the partial upload is dropped) and the connection closed.
  */
-export function createReplyAttachmentUpload(options: ReplyAttachmentUploadOptions) {
+export function createAttachmentUpload(options: AttachmentUploadOptions) {
   const { logger, metrics } = options;
   let active = 0;
 
@@ -49,7 +63,7 @@ export function createReplyAttachmentUpload(options: ReplyAttachmentUploadOption
       response.setHeader('allow', 'POST');
       return answerError(response, 405, 'METHOD_NOT_ALLOWED', 'use POST');
     }
-    const route = options.routes.get(uploadMethodPath);
+    const route = options.routes.get(uploadMethodPaths[url.pathname] ?? '');
     if (!route) return answerError(response, 404, 'NOT_FOUND', 'uploads are not available on this gateway');
     const lengthHeader = request.headers['content-length'];
     if (lengthHeader === undefined || !/^\d{1,12}$/.test(lengthHeader)) {
@@ -175,7 +189,7 @@ export function createReplyAttachmentUpload(options: ReplyAttachmentUploadOption
  */
 function watchBodyProgress(
   request: IncomingMessage,
-  options: Pick<ReplyAttachmentUploadOptions, 'bodyTimeoutMs' | 'minBytesPerSecond'>,
+  options: Pick<AttachmentUploadOptions, 'bodyTimeoutMs' | 'minBytesPerSecond'>,
 ) {
   const minBytes = Math.max(1, Math.floor((options.minBytesPerSecond * options.bodyTimeoutMs) / 1000));
   let windowBytes = 0;
