@@ -21,12 +21,15 @@ export { EmbeddedAppCredentialsRepository } from './embedded/embedded-app-creden
 export {
   type ActorRecord,
   type AutomationRecord,
+  type ChangeRef,
+  type CommitOptions,
   type CommitOutcome,
   type InteractionHistoryRecord,
   type InteractionRecord,
   type InteractionRepository,
   type InteractionSearch,
   type SkillRequirementRecord,
+  type UnpublishedChange,
 } from './ports/interaction.repository';
 export { MongoInteractionRepository, interactionIndexes } from './mongo/mongo-interaction.repository';
 export { EmbeddedInteractionRepository } from './embedded/embedded-interaction.repository';

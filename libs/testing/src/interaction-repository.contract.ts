@@ -212,6 +212,35 @@ export function describeInteractionRepositoryContract(name: string, options: Int
       expect(await interactions.historyEntry('t1', id, 4)).toBeUndefined();
     });
 
+    it('lists a change committed unpublished until it is marked published; a losing writer leaves nothing to publish', async () => {
+      const { interactions } = opened;
+      const tenant = randomId('tp');
+      const mine = async (before: number) =>
+        (await interactions.listUnpublished(before, 1000))
+          .filter((change) => change.tenantId === tenant)
+          .map((change) => `${change.interactionId}@${change.version}:${change.unpublishedAt}`)
+          .sort();
+      expect(await interactions.commit(historyEntryOf(interactionRecord(tenant, 'a', 1, 1)), { unpublishedAt: 100 })).toBe(
+        'committed',
+      );
+      await interactions.commit(historyEntryOf(interactionRecord(tenant, 'a', 2, 2), 1), { unpublishedAt: 200 });
+      await interactions.commit(historyEntryOf(interactionRecord(tenant, 'b', 1, 1)));
+      expect(await interactions.commit(historyEntryOf(interactionRecord(tenant, 'a', 2, 3), 1), { unpublishedAt: 300 })).toBe(
+        'conflict',
+      );
+      expect(await mine(150)).toEqual(['a@1:100']);
+      expect(await mine(1_000)).toEqual(['a@1:100', 'a@2:200']);
+      await interactions.markPublished([
+        { tenantId: tenant, interactionId: 'a', version: 1 },
+        { tenantId: tenant, interactionId: 'gone', version: 7 },
+      ]);
+      expect(await mine(1_000)).toEqual(['a@2:200']);
+      await interactions.markPublished([]);
+      // The outbox entry is no part of the change itself.
+      expect(await interactions.historyEntry(tenant, 'a', 2)).not.toHaveProperty('unpublishedAt');
+      expect((await interactions.get(tenant, 'a'))?.state).toBe(2);
+    });
+
     it('versioned config records: create once, compare-and-set, tombstones, pages', async () => {
       const { versioned } = opened;
       const key = randomId('queue');

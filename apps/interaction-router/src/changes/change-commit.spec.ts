@@ -4,6 +4,7 @@ import { FailedPreconditionError } from '@mailroute/platform';
 import type { InteractionHistoryRecord } from '@mailroute/persistence';
 import { createTestCore, silentLogger, type TestCore } from '../../test/router-core.fixture';
 import { receivedRecord } from '../routing/interaction-mapping';
+import { changeKey, parseChangeOutboxKey } from '../store/router-keys';
 import { createChangeCommits, toChange } from './change-commit';
 import { createChangePublisher } from './change-events';
 import { createChangeIndexes } from './change-indexes';
@@ -55,7 +56,9 @@ describe('change commits', () => {
   });
   afterEach(() => t.close());
 
-  const markers = () => createMarkerRemoval({ outbox: t.stores.outbox });
+  const markers = () =>
+    createMarkerRemoval({ removeBatch: (keys) => t.stores.interactions.markPublished(keys.map(parseChangeOutboxKey)) });
+  const unpublished = () => t.stores.interactions.listUnpublished(t.now(), 10);
   const commitsOf = (publishWaitMs: number, removal = markers()) =>
     createChangeCommits({
       stores: t.stores,
@@ -64,11 +67,11 @@ describe('change commits', () => {
       indexes: createChangeIndexes({ stores: t.stores, waitingView: { noteCommitted: () => undefined } }),
       publishChange: createChangePublisher(t.bus.bus),
       publishWaitMs,
-      markers: removal,
+      published: removal,
       onCommitted: (entry) => committed.push(entry),
     });
 
-  it('commits a version once: the second writer of that version gets false, and no marker is left', async () => {
+  it('commits a version once: the second writer of that version gets false, and nothing is left unpublished', async () => {
     const removal = markers();
     const commits = commitsOf(1_000, removal);
     const received = receivedRecord(t.inbound({ tenantId: 't1', interactionId: 'i1' }), t.now());
@@ -80,22 +83,24 @@ describe('change commits', () => {
     expect(t.bus.stateChanges().map((e) => [e.interactionId, e.version, e.state])).toEqual([
       ['i1', 2, S.INTERACTION_STATE_UNROUTED],
     ]);
-    await removal.flush(); // published markers are deleted in batches
+    await removal.flush(); // published changes are marked in batches
+    expect(await unpublished()).toEqual([]);
     expect(await t.stores.outbox.list({ prefix: '', limit: 10 })).toEqual([]);
   });
 
-  it('answers after publishWaitMs when the bus hangs, leaving the marker to the background publication', async () => {
+  it('answers after publishWaitMs when the bus hangs, leaving the change unpublished to the background publication', async () => {
     const commits = commitsOf(20);
     t.bus.hold();
     const received = receivedRecord(t.inbound({ tenantId: 't1', interactionId: 'i1' }), t.now());
     expect(await commits.applyChange(received, { type: 'no-route', at: t.now() })).toBeDefined();
-    const [marker] = await t.stores.outbox.list({ prefix: '', limit: 10 });
-    expect(marker).toBeDefined();
-    expect(commits.isPublishing(marker?.key ?? '')).toBe(true);
+    const [change] = await unpublished();
+    expect(change).toMatchObject({ tenantId: 't1', interactionId: 'i1', version: 2 });
+    const key = change ? changeKey(change) : '';
+    expect(commits.isPublishing(key)).toBe(true);
     t.bus.release();
-    // Published, then its marker deleted with its batch: only then is it no longer "being published".
-    await waitFor(() => !commits.isPublishing(marker?.key ?? ''));
+    // Published, then marked with its batch: only then is it no longer "being published".
+    await waitFor(() => !commits.isPublishing(key));
     expect(t.bus.stateChanges()).toHaveLength(1);
-    expect(await t.stores.outbox.list({ prefix: '', limit: 10 })).toEqual([]);
+    expect(await unpublished()).toEqual([]);
   });
 });

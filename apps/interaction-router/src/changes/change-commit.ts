@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { FailedPreconditionError, type Logger } from '@mailroute/platform';
 import type { InteractionHistoryRecord, InteractionRecord } from '@mailroute/persistence';
 import { transition, type InteractionEvent } from '@mailroute/routing-engine';
 import { nextOfferVersion, toActorRecord, toSnapshot, withSnapshot } from '../routing/interaction-mapping';
-import { changeOutboxKey } from '../store/router-keys';
+import { changeKey } from '../store/router-keys';
 import type { ConversationDocument, RouterStores } from '../store/router-stores';
 import type { ChangeIndexes } from './change-indexes';
 import type { PublishChange } from './change-events';
@@ -56,36 +55,40 @@ export function toChange(
 
 /**
  * Commits interaction changes: each is the interaction's next history version (a unique insert, so
- * of two writers one wins), guarded by an outbox marker written first and removed once the derived
- * indexes are updated and the InteractionStateChanged is published — a crash in between is finished
- * by the relay (sweeps/outbox-relay.ts) on any replica. Published changes' markers are deleted in
- * batches (marker-removal.ts): one round trip for the changes of a planning pass, not one each.
+ * of two writers one wins) carrying its own outbox entry (`unpublishedAt`): one write records the
+ * change and the promise to publish it. The entry is cleared once the derived indexes are updated
+ * and the InteractionStateChanged is published — a crash in between is finished by the relay
+ * (sweeps/outbox-relay.ts) on any replica. Published changes are cleared in batches
+ * (marker-removal.ts): one round trip for the changes of a planning pass, not one each.
  */
 export function createChangeCommits(deps: {
-  stores: Pick<RouterStores, 'outbox' | 'interactions'>;
+  stores: Pick<RouterStores, 'interactions'>;
   logger: Logger;
   clock: () => number;
   indexes: ChangeIndexes;
   publishChange: PublishChange;
   /** How long a commit waits for its event to reach the bus (RouterCoreOptions.publishWaitMs). */
   publishWaitMs: number;
-  /** Deletes published markers in batches (shared with the send outbox). */
-  markers: MarkerRemoval;
+  /** Marks published changes (`changeKey`s) in batches. */
+  published: MarkerRemoval;
   onCommitted?: ((entry: InteractionHistoryRecord) => void) | undefined;
 }) {
   const { stores, logger, clock, indexes, publishChange } = deps;
-  /** Outbox markers whose change this replica is still publishing: the relay leaves them alone. */
+  /** Changes (`changeKey`) this replica is still publishing: the relay leaves them alone. */
   const publishing = new Set<string>();
-  const { markers } = deps;
 
   /** Commits `entry`; false when another writer committed that version first. */
   async function commitEntry(entry: InteractionHistoryRecord, conversation?: ConversationDocument | null): Promise<boolean> {
-    const outboxKey = changeOutboxKey(entry.tenantId, entry.interactionId, entry.version, randomUUID());
-    await stores.outbox.insert(outboxKey, { at: clock() }); // a fresh key: an insert, cheaper than an upsert
-    if ((await stores.interactions.commit(entry)) === 'conflict') {
-      await stores.outbox.delete(outboxKey);
-      return false;
+    const key = changeKey(entry);
+    // Marked before the commit, so the relay never takes a change this replica is about to publish.
+    publishing.add(key);
+    let committed = false;
+    try {
+      committed = (await stores.interactions.commit(entry, { unpublishedAt: clock() })) === 'committed';
+    } finally {
+      if (!committed) publishing.delete(key);
     }
+    if (!committed) return false;
     deps.onCommitted?.(entry);
     const unfinished = (error: unknown) =>
       logger.warn(
@@ -95,17 +98,17 @@ export function createChangeCommits(deps: {
     try {
       await indexes.maintain(entry.interaction, entry.previousState, conversation);
     } catch (error) {
+      publishing.delete(key);
       unfinished(error);
       return true;
     }
     // The store is the truth: a bus outage delays the event, never the caller past publishWaitMs.
-    // The marker stays "being published" until its batch is deleted, so the relay leaves it alone.
-    publishing.add(outboxKey);
+    // The change stays "being published" until its batch is marked, so the relay leaves it alone.
     const published = publishChange(entry);
     void published
-      .then(() => markers.remove(outboxKey))
+      .then(() => deps.published.remove(key))
       .then(() => undefined, unfinished)
-      .finally(() => publishing.delete(outboxKey));
+      .finally(() => publishing.delete(key));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       published.then(
@@ -134,7 +137,7 @@ export function createChangeCommits(deps: {
   return {
     commitEntry,
     applyChange,
-    /** Whether this replica is still publishing the change of outbox marker `key`. */
+    /** Whether this replica is still publishing the change `key` (a `changeKey`). */
     isPublishing: (key: string): boolean => publishing.has(key),
   };
 }

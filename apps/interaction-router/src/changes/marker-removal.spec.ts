@@ -2,23 +2,23 @@ import { waitFor } from '@mailroute/testing';
 import { createTestCore } from '../../test/router-core.fixture';
 import { createMarkerRemoval } from './marker-removal';
 
-describe('outbox marker removal', () => {
-  it('deletes the markers of changes committed together in one round trip, after they are published', async () => {
+describe('outbox marker removal in batches', () => {
+  it('marks the changes committed together published in one round trip, after they are published, and writes no outbox marker', async () => {
     const t = createTestCore();
     await t.addQueue('t1', 'q');
-    const deleteMany = jest.spyOn(t.stores.outbox, 'deleteMany');
-    const deleteOne = jest.spyOn(t.stores.outbox, 'delete');
+    const markPublished = jest.spyOn(t.stores.interactions, 'markPublished');
+    const outboxInsert = jest.spyOn(t.stores.outbox, 'insert');
     await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
         t.core.intake(t.inbound({ tenantId: 't1', interactionId: `i${i}`, defaultQueueId: 'q' })),
       ),
     );
-    // Twelve changes (RECEIVED and QUEUED of each) were published; their markers go in batches.
-    await waitFor(async () => (await t.stores.outbox.list({ prefix: '', limit: 50 })).length === 0);
+    // Twelve changes (RECEIVED and QUEUED of each) were published; they are marked in batches.
+    await waitFor(async () => (await t.stores.interactions.listUnpublished(t.now(), 50)).length === 0);
     expect(t.bus.stateChanges()).toHaveLength(12);
-    expect(deleteOne).not.toHaveBeenCalled();
-    expect(deleteMany.mock.calls.flatMap(([keys]) => keys)).toHaveLength(12);
-    expect(deleteMany.mock.calls.length).toBeLessThan(12);
+    expect(outboxInsert).not.toHaveBeenCalled();
+    expect(markPublished.mock.calls.flatMap(([changes]) => changes)).toHaveLength(12);
+    expect(markPublished.mock.calls.length).toBeLessThan(12);
     await t.close();
   });
 
@@ -26,12 +26,9 @@ describe('outbox marker removal', () => {
     const batches: string[][] = [];
     let fail = false;
     const removal = createMarkerRemoval({
-      outbox: {
-        deleteMany: async (keys) => {
-          batches.push([...keys]);
-          if (fail) throw new Error('store down');
-          return keys.length;
-        },
+      removeBatch: async (keys) => {
+        batches.push([...keys]);
+        if (fail) throw new Error('store down');
       },
     });
     await Promise.all([removal.remove('a'), removal.remove('b')]);

@@ -1,20 +1,18 @@
-import type { DocumentTable } from '@mailroute/persistence';
-import type { OutboxDocument } from '../store/router-stores';
-
-/** How long published changes' outbox markers gather before one delete removes them all. */
+/** How long published changes' outbox markers gather before one round trip removes them all. */
 const defaultMarkerRemovalDelayMs = 25;
 /** A batch is deleted at once when it holds this many markers. */
 const maxBatch = 200;
 
 /**
- * Deletes the outbox markers of published changes in batches: one `deleteMany` round trip per batch
- * instead of one delete per state change (a planning pass or a backlog commits many changes within a
+ * Removes the outbox markers of published changes and replies in batches (`removeBatch`: the send
+ * outbox's `deleteMany`, or marking committed changes published): one round trip per batch instead
+ * of one per state change (a planning pass or a backlog commits many changes within a
  * few milliseconds). `remove(key)` settles when the batch holding `key` is deleted, so a caller that
  * keeps the marker marked as "being published" until then keeps the relay away from it; a marker
  * whose batch failed stays in the store and the relay publishes its change again (at least once, as
  * after a crash between publishing and deleting).
  */
-export function createMarkerRemoval(deps: { outbox: Pick<DocumentTable<OutboxDocument>, 'deleteMany'>; delayMs?: number }) {
+export function createMarkerRemoval(deps: { removeBatch: (keys: string[]) => Promise<unknown>; delayMs?: number }) {
   const delayMs = deps.delayMs ?? defaultMarkerRemovalDelayMs;
   let batch: { keys: string[]; done: Promise<void>; settle: (error?: unknown) => void; timer: NodeJS.Timeout } | undefined;
 
@@ -23,7 +21,7 @@ export function createMarkerRemoval(deps: { outbox: Pick<DocumentTable<OutboxDoc
     if (!current) return Promise.resolve();
     batch = undefined;
     clearTimeout(current.timer);
-    deps.outbox.deleteMany(current.keys).then(
+    deps.removeBatch(current.keys).then(
       () => current.settle(),
       (error: unknown) => current.settle(error ?? new Error('outbox marker delete failed')),
     );

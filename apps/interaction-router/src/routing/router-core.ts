@@ -22,6 +22,7 @@ import type { RouterStores } from '../store/router-stores';
 import { createOfferExpirySweep } from '../sweeps/offer-expiry';
 import { createOutboxRelay } from '../sweeps/outbox-relay';
 import { createSlotReconcileSweep } from '../sweeps/slot-reconcile';
+import { parseChangeOutboxKey } from '../store/router-keys';
 import { createConfigRepository } from './config-repository';
 import { offerIdOf } from './interaction-mapping';
 
@@ -114,8 +115,11 @@ export function createRouterCore(input: RouterCoreOptions) {
   const notifyWork = (tenantId: string): void => {
     for (const listener of listeners) listener(tenantId);
   };
-  // Outbox markers of published changes and replies, deleted in batches (one round trip per batch).
-  const markers = createMarkerRemoval({ outbox: stores.outbox });
+  // Outbox markers of published replies, deleted in batches; published changes, marked in batches (one round trip per batch).
+  const markers = createMarkerRemoval({ removeBatch: (keys) => stores.outbox.deleteMany(keys) });
+  const publishedChanges = createMarkerRemoval({
+    removeBatch: (keys) => stores.interactions.markPublished(keys.map(parseChangeOutboxKey)),
+  });
   const sendOutbox = createSendOutbox({ stores, bus, logger, clock, markers });
   const snapshots = createConfigSnapshots({
     config,
@@ -143,7 +147,7 @@ export function createRouterCore(input: RouterCoreOptions) {
     indexes,
     publishChange,
     publishWaitMs: options.publishWaitMs,
-    markers,
+    published: publishedChanges,
     onCommitted: options.onCommitted,
   });
   const rereadOnConflict = createRereadOnConflict(stores);
@@ -197,8 +201,8 @@ export function createRouterCore(input: RouterCoreOptions) {
       relayAfterMs: options.alertRelayAfterMs,
       retentionMs: options.alertRetentionMs,
     }),
-    /** Deletes the outbox markers of the changes published so far (batched, see changes/marker-removal.ts). */
-    flushMarkers: markers.flush,
+    /** Removes the outbox markers of the changes and replies published so far (batched, see changes/marker-removal.ts). */
+    flushMarkers: () => Promise.all([markers.flush(), publishedChanges.flush()]).then(() => undefined),
     relayUnpublished: createOutboxRelay({ stores, clock, commits, indexes, publishChange, sendOutbox }),
     /** Accepted replies: recorded with their outbox marker, published by the router (see send-outbox). */
     sendOutbox,

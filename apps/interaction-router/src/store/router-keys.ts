@@ -54,7 +54,11 @@ export const slotAgentOf = (tenantId: string, key: string): string => key.slice(
 export const changeOutboxKey = (tenantId: string, interactionId: string, version: number, writer: string): string =>
   `${tenantId}/${interactionId}/${String(version).padStart(10, '0')}/${writer}`;
 
-/** The tenant, interaction and version of a change's outbox marker. */
+/** A committed change (`<tenant>/<interaction>/<version>`): `parseChangeOutboxKey` reads it too. */
+export const changeKey = (change: { tenantId: string; interactionId: string; version: number }): string =>
+  `${change.tenantId}/${change.interactionId}/${String(change.version).padStart(10, '0')}`;
+
+/** The tenant, interaction and version of a change's outbox marker (or of a `changeKey`). */
 export function parseChangeOutboxKey(key: string): { tenantId: string; interactionId: string; version: number } {
   const [tenantId = '', interactionId = '', version = '0'] = key.split('/');
   return { tenantId, interactionId, version: Number(version) };

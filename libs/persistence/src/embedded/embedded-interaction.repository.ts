@@ -1,10 +1,13 @@
 import type { StatementSync } from 'node:sqlite';
 import type {
+  ChangeRef,
+  CommitOptions,
   CommitOutcome,
   InteractionHistoryRecord,
   InteractionRecord,
   InteractionRepository,
   InteractionSearch,
+  UnpublishedChange,
 } from '../ports/interaction.repository';
 import { fromJsonDocument, toJsonDocument, type EmbeddedStore } from './embedded-store';
 
@@ -25,6 +28,8 @@ export class EmbeddedInteractionRepository implements InteractionRepository {
     insertHistory: StatementSync;
     upsert: StatementSync;
     historyEntry: StatementSync;
+    listUnpublished: StatementSync;
+    markPublished: StatementSync;
   };
 
   constructor(
@@ -47,10 +52,17 @@ export class EmbeddedInteractionRepository implements InteractionRepository {
         PRIMARY KEY (tenant_id, interaction_id, version)
       ) WITHOUT ROWID;
     `);
+    // Stores created before changes carried their outbox entry lack the column.
+    const columns = store.db.prepare(`PRAGMA table_info(${this.historyTable})`).all() as { name: string }[];
+    if (!columns.some((column) => column.name === 'unpublished_at'))
+      store.db.exec(`ALTER TABLE ${this.historyTable} ADD COLUMN unpublished_at INTEGER`);
+    store.db.exec(
+      `CREATE INDEX IF NOT EXISTS ${this.historyTable}_unpublished ON ${this.historyTable} (unpublished_at) WHERE unpublished_at IS NOT NULL`,
+    );
     this.statements = {
       get: store.db.prepare(`SELECT document FROM ${this.table} WHERE tenant_id = ? AND interaction_id = ?`),
       insertHistory: store.db.prepare(
-        `INSERT INTO ${this.historyTable} (tenant_id, interaction_id, version, document) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+        `INSERT INTO ${this.historyTable} (tenant_id, interaction_id, version, document, unpublished_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
       ),
       upsert: store.db.prepare(
         `INSERT INTO ${this.table} (tenant_id, interaction_id, version, state, queued_at, received_at, offer_expires_at, document)
@@ -62,6 +74,13 @@ export class EmbeddedInteractionRepository implements InteractionRepository {
       ),
       historyEntry: store.db.prepare(
         `SELECT document FROM ${this.historyTable} WHERE tenant_id = ? AND interaction_id = ? AND version = ?`,
+      ),
+      listUnpublished: store.db.prepare(
+        `SELECT tenant_id, interaction_id, version, unpublished_at FROM ${this.historyTable}
+         WHERE unpublished_at IS NOT NULL AND unpublished_at <= ? LIMIT ?`,
+      ),
+      markPublished: store.db.prepare(
+        `UPDATE ${this.historyTable} SET unpublished_at = NULL WHERE tenant_id = ? AND interaction_id = ? AND version = ?`,
       ),
     };
   }
@@ -76,13 +95,18 @@ export class EmbeddedInteractionRepository implements InteractionRepository {
     return this.get(tenantId, interactionId);
   }
 
-  async commit(entry: InteractionHistoryRecord): Promise<CommitOutcome> {
+  async commit(entry: InteractionHistoryRecord, options: CommitOptions = {}): Promise<CommitOutcome> {
     const db = this.store.db;
     db.exec('BEGIN IMMEDIATE');
     try {
       const claimed =
-        this.statements.insertHistory.run(entry.tenantId, entry.interactionId, entry.version, toJsonDocument(entry)).changes ===
-        1;
+        this.statements.insertHistory.run(
+          entry.tenantId,
+          entry.interactionId,
+          entry.version,
+          toJsonDocument(entry),
+          options.unpublishedAt ?? null,
+        ).changes === 1;
       if (claimed) {
         const record = entry.interaction;
         this.statements.upsert.run(
@@ -98,6 +122,34 @@ export class EmbeddedInteractionRepository implements InteractionRepository {
       }
       db.exec('COMMIT');
       return claimed ? 'committed' : 'conflict';
+    } catch (error) {
+      db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  async listUnpublished(before: number, limit: number): Promise<UnpublishedChange[]> {
+    const rows = this.statements.listUnpublished.all(before, limit) as {
+      tenant_id: string;
+      interaction_id: string;
+      version: number;
+      unpublished_at: number;
+    }[];
+    return rows.map((row) => ({
+      tenantId: row.tenant_id,
+      interactionId: row.interaction_id,
+      version: row.version,
+      unpublishedAt: row.unpublished_at,
+    }));
+  }
+
+  async markPublished(changes: readonly ChangeRef[]): Promise<void> {
+    if (changes.length === 0) return;
+    const db = this.store.db;
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      for (const change of changes) this.statements.markPublished.run(change.tenantId, change.interactionId, change.version);
+      db.exec('COMMIT');
     } catch (error) {
       db.exec('ROLLBACK');
       throw error;

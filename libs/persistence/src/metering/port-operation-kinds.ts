@@ -26,6 +26,8 @@ export const interactionRepositoryOperationKinds: StoreOperationKinds<Interactio
   history: 'read',
   historyEntry: 'read',
   commit: 'update',
+  listUnpublished: 'read',
+  markPublished: 'update',
 };
 
 /** The kind of each LeaseRepository method. */

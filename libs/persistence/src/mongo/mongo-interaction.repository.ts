@@ -1,11 +1,14 @@
 import type { Collection, Db, Filter } from 'mongodb';
 import { isDuplicateKeyError, toStoreError } from '../errors';
 import type {
+  ChangeRef,
+  CommitOptions,
   CommitOutcome,
   InteractionHistoryRecord,
   InteractionRecord,
   InteractionRepository,
   InteractionSearch,
+  UnpublishedChange,
 } from '../ports/interaction.repository';
 import type { IndexPlan } from './mongo-store';
 
@@ -15,6 +18,8 @@ interface InteractionRow extends InteractionRecord {
 
 interface HistoryRow extends InteractionHistoryRecord {
   _id: string;
+  /** Set while the change's event is unpublished (CommitOptions.unpublishedAt). */
+  unpublishedAt?: number;
 }
 
 const offeredState = 4;
@@ -31,6 +36,8 @@ export function interactionIndexes(prefix = 'router'): IndexPlan {
     ],
     [`${prefix}_interaction_history`]: [
       { key: { tenantId: 1, interactionId: 1, version: 1 }, name: 'tenant_interaction_version' },
+      // Few entries have the field at any time (the relay's listUnpublished); a scan on FerretDB v1.
+      { key: { unpublishedAt: 1 }, name: 'unpublished' },
     ],
   };
 }
@@ -77,8 +84,12 @@ export class MongoInteractionRepository implements InteractionRepository {
     return row ? strip(row) : undefined;
   }
 
-  async commit(entry: InteractionHistoryRecord): Promise<CommitOutcome> {
-    const row: HistoryRow = { ...entry, _id: historyKey(entry.tenantId, entry.interactionId, entry.version) };
+  async commit(entry: InteractionHistoryRecord, options: CommitOptions = {}): Promise<CommitOutcome> {
+    const row: HistoryRow = {
+      ...entry,
+      _id: historyKey(entry.tenantId, entry.interactionId, entry.version),
+      ...(options.unpublishedAt !== undefined ? { unpublishedAt: options.unpublishedAt } : {}),
+    };
     try {
       await this.historyRows.insertOne(row, { ignoreUndefined: true });
     } catch (error) {
@@ -90,6 +101,40 @@ export class MongoInteractionRepository implements InteractionRepository {
     }
     await this.replace(entry.interaction);
     return 'committed';
+  }
+
+  async listUnpublished(before: number, limit: number): Promise<UnpublishedChange[]> {
+    const rows = await this.run(() =>
+      this.historyRows
+        .find(
+          { unpublishedAt: { $lte: before } },
+          { projection: { tenantId: 1, interactionId: 1, version: 1, unpublishedAt: 1 } },
+        )
+        .limit(limit)
+        .toArray(),
+    );
+    return rows.map((row) => ({
+      tenantId: row.tenantId,
+      interactionId: row.interactionId,
+      version: row.version,
+      unpublishedAt: row.unpublishedAt ?? 0,
+    }));
+  }
+
+  async markPublished(changes: readonly ChangeRef[]): Promise<void> {
+    if (changes.length === 0) return;
+    // By `_id` only (FerretDB v1 scans for anything else); nothing else writes a history entry after its insert.
+    await this.run(() =>
+      this.historyRows.bulkWrite(
+        changes.map((change) => ({
+          updateOne: {
+            filter: { _id: historyKey(change.tenantId, change.interactionId, change.version) },
+            update: { $unset: { unpublishedAt: '' } },
+          },
+        })),
+        { ordered: false },
+      ),
+    );
   }
 
   async listByState(tenantId: string, states: readonly number[], limit: number): Promise<InteractionRecord[]> {
@@ -213,6 +258,6 @@ function strip(row: InteractionRow): InteractionRecord {
 }
 
 function stripHistory(row: HistoryRow): InteractionHistoryRecord {
-  const { _id: _a, ...record } = row;
+  const { _id: _a, unpublishedAt: _b, ...record } = row;
   return record;
 }

@@ -131,6 +131,27 @@ export interface InteractionSearch {
 
 export type CommitOutcome = 'committed' | 'conflict';
 
+/** One change of one interaction: its version. */
+export interface ChangeRef {
+  tenantId: string;
+  interactionId: string;
+  version: number;
+}
+
+/** A change committed with `unpublishedAt` and not marked published since (see `commit`). */
+export interface UnpublishedChange extends ChangeRef {
+  unpublishedAt: number;
+}
+
+export interface CommitOptions {
+  /**
+   * The change's event is yet to be published (epoch ms, the commit's time): the history entry
+   * carries its own outbox entry, so one write records both. `listUnpublished` lists the change
+   * until `markPublished`.
+   */
+  unpublishedAt?: number;
+}
+
 export interface InteractionRepository {
   /**
    * The current interaction document. After a writer crashed between its history entry and the
@@ -145,7 +166,11 @@ export interface InteractionRepository {
    * `conflict` when another writer committed that version first (the document is rolled forward
    * to it): re-read and decide again.
    */
-  commit(entry: InteractionHistoryRecord): Promise<CommitOutcome>;
+  commit(entry: InteractionHistoryRecord, options?: CommitOptions): Promise<CommitOutcome>;
+  /** Changes committed with `unpublishedAt <= before` and not marked published yet (any tenant; at most `limit`). */
+  listUnpublished(before: number, limit: number): Promise<UnpublishedChange[]>;
+  /** Marks changes published (their events reached the bus): one round trip for the list; unknown ones are ignored. */
+  markPublished(changes: readonly ChangeRef[]): Promise<void>;
   /** Interactions of the tenant in one of `states`, oldest `queuedAt` (then receivedAt) first. */
   listByState(tenantId: string, states: readonly number[], limit: number): Promise<InteractionRecord[]>;
   /** OFFERED interactions of any tenant whose offer expired at `now` (a collection scan on FerretDB v1). */
