@@ -51,7 +51,7 @@ export interface InteractionRouterSettings {
   alertSweepIntervalMs?: number | undefined;
   /** How long published alert claims are kept once done (RouterCoreOptions.alertRetentionMs). */
   alertRetentionMs?: number | undefined;
-  /** Planner lease length (a dead replica's tenants are planned elsewhere after at most this). Default 10 s. */
+  /** Planner lease length (a dead replica's tenants are planned elsewhere after at most this). Default 5 s. */
   plannerLeaseMs?: number | undefined;
   /** RouterCoreOptions.sessionTtlMs. */
   sessionTtlMs?: number | undefined;

@@ -35,16 +35,21 @@ export const configSchema = z
     /** Kafka partitions one replica consumes at once (each partition stays in order; intake of different mailboxes overlaps). */
     ROUTER_KAFKA_PARTITIONS_CONCURRENCY: env.int({ min: 1, max: 64, default: 4 }),
     /**
-     * Failover: a replica that stops heartbeating this long is dropped from the consumer groups and
-     * its partitions move to the others. Shorter moves a dead replica's work sooner; too short drops
-     * a live replica that stalls (a long GC pause, a starved CPU) and costs a rebalance. Kafka's
-     * brokers accept 6 s to 5 min by default (group.min/max.session.timeout.ms).
+     * Failover: a replica that stops heartbeating this long (killed, its node lost) is dropped from the
+     * consumer groups and its partitions move to the others; one that stops cleanly leaves at once.
+     * Shorter moves a dead replica's work sooner; too short drops a live replica that stalls (a long
+     * GC pause, a starved CPU) and costs a rebalance. Default 6 s, the shortest Kafka's brokers accept
+     * by default (group.min.session.timeout.ms; they accept up to 5 min): failover in about 7 s.
      */
-    ROUTER_KAFKA_SESSION_TIMEOUT_MS: env.int({ min: 6_000, max: 300_000, default: 10_000 }),
+    ROUTER_KAFKA_SESSION_TIMEOUT_MS: env.int({ min: 6_000, max: 300_000, default: 6_000 }),
     /** How often a replica heartbeats to its consumer groups (also while a handler runs); under a third of the session timeout. Default a tenth of it. */
     ROUTER_KAFKA_HEARTBEAT_INTERVAL_MS: env.int({ min: 100, max: 100_000 }).optional(),
-    /** How long a planner lease lasts: a dead replica's tenants are planned by another after at most this, ms. */
-    ROUTER_PLANNER_LEASE_MS: env.int({ min: 2_000, max: 120_000, default: 10_000 }),
+    /**
+     * How long a planner lease lasts, ms: a dead replica's tenants are planned by another after at most
+     * this (a stopped one releases them at once). Renewed past half its life, so each planned tenant
+     * costs two store writes per half lease. Default 5 s, inside the Kafka session timeout.
+     */
+    ROUTER_PLANNER_LEASE_MS: env.int({ min: 2_000, max: 120_000, default: 5_000 }),
     /** Identifies this replica (its desktop-event consumer group); default a random id. */
     ROUTER_REPLICA_ID: z
       .string()

@@ -47,7 +47,7 @@ import { DesktopLedger, runSimulatedAgent } from '../test/desktop-agent-simulato
  * pending) until a few offers are shown to the agents homed on the replica that holds the tenant's
  * planner lease (at most 3 s after the first, well inside the 10 s offer timeout); then that process gets
  * SIGKILL — no drain: its planner lease has to lapse, its Kafka consumers are dropped only after the
- * consumer group's session timeout (ROUTER_KAFKA_SESSION_TIMEOUT_MS, 10 s by default; the inbound partitions it owned stall until then), its streams
+ * consumer group's session timeout (ROUTER_KAFKA_SESSION_TIMEOUT_MS, 6 s by default; the inbound partitions it owned stall until then), its streams
  * break and the desktops forget the offers those streams showed. The agents reconnect to the
  * survivor; all agents accept again once all of those are reconnected.
  *

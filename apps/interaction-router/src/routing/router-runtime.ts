@@ -14,7 +14,7 @@ export interface RouterRuntimeOptions {
   leases: LeaseRepository;
   /** Owner name in the leases. */
   replicaId: string;
-  /** How long a planner lease lasts; a dead planner's tenants are taken over after at most this. Default 10 s. */
+  /** How long a planner lease lasts; a dead planner's tenants are taken over after at most this. Default 5 s. */
   plannerLeaseMs?: number;
   logger: Logger;
   /** Consumer group of the inbound-email consumer, shared by replicas. Default "interaction-router". */
@@ -42,7 +42,7 @@ export interface RouterRuntimeOptions {
 
 /** The defaults of RouterRuntimeOptions (documented there). */
 const defaultRouterRuntimeOptions = {
-  plannerLeaseMs: 10_000,
+  plannerLeaseMs: 5_000,
   groupId: 'interaction-router',
   fromBeginning: true,
   pollIntervalMs: 1_000,
