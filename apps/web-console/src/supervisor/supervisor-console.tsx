@@ -3,6 +3,7 @@ import type { ConsoleClients } from '../api/clients';
 import { SUPERVISOR_TABS, type Route, type SupervisorTab } from '../ui/route';
 import { AgentsTab } from './agents-tab';
 import { ConfigurationTab } from './configuration-tab';
+import { HoursTab } from './hours/hours-tab';
 import { InteractionsTab } from './interactions-tab';
 import { QueuesTab } from './queues-tab';
 import { RepliesTab } from './replies/replies-tab';
@@ -13,6 +14,7 @@ const TAB_LABELS: Record<SupervisorTab, string> = {
   interactions: 'Interactions',
   configuration: 'Configuration',
   replies: 'Replies',
+  hours: 'Hours & alerts',
 };
 
 export function SupervisorConsole(props: { clients: ConsoleClients; route: Route & { area: 'supervisor' } }) {
@@ -31,6 +33,7 @@ export function SupervisorConsole(props: { clients: ConsoleClients; route: Route
       {tab === 'interactions' ? <InteractionsTab router={props.clients.router} selectedId={id} /> : null}
       {tab === 'configuration' ? <ConfigurationTab clients={props.clients} /> : null}
       {tab === 'replies' ? <RepliesTab clients={props.clients} /> : null}
+      {tab === 'hours' ? <HoursTab router={props.clients.router} /> : null}
     </main>
   );
 }

@@ -2,7 +2,13 @@ import { parseRoute, routeHash } from './route';
 
 describe('console routes', () => {
   it('reads supervisor tabs and interaction ids from the hash and writes them back the same', () => {
-    for (const hash of ['#/desktop', '#/desktop/int-1', '#/supervisor/agents', '#/supervisor/interactions/int%2F2']) {
+    for (const hash of [
+      '#/desktop',
+      '#/desktop/int-1',
+      '#/supervisor/agents',
+      '#/supervisor/hours',
+      '#/supervisor/interactions/int%2F2',
+    ]) {
       expect(routeHash(parseRoute(hash))).toBe(hash);
     }
   });

@@ -5,7 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 /** The screens the console has. */
 export type Route = { area: 'desktop'; interactionId?: string } | { area: 'supervisor'; tab: SupervisorTab; id?: string };
 
-export const SUPERVISOR_TABS = ['queues', 'agents', 'interactions', 'configuration', 'replies'] as const;
+export const SUPERVISOR_TABS = ['queues', 'agents', 'interactions', 'configuration', 'replies', 'hours'] as const;
 export type SupervisorTab = (typeof SUPERVISOR_TABS)[number];
 
 /** Reads a route from a location hash; anything unknown is the agent desktop. */
