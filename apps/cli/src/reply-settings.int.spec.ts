@@ -174,8 +174,15 @@ describe('acknowledgement, signature and template attachment commands against th
     );
     expect(created).toMatchObject({ code: 0 });
     expect(created.stdout).toContain(`terms.pdf (${uploadId}, 3009 bytes)`);
+    const inUse = await mailroute('template', 'attachment', 'list');
+    expect(inUse.code).toBe(0);
+    expect(inUse.stdout).toMatch(new RegExp(`${uploadId}\\s+terms\\.pdf\\s+application/pdf\\s+3009\\s+terms$`, 'm'));
     expect((await mailroute('template', 'attachment', 'delete', uploadId)).code).toBe(1);
     expect(await mailroute('template', 'delete', 'terms')).toMatchObject({ code: 0 });
+    // No template lists it any more: it is deleted 48 hours on unless one does by then.
+    const unlisted = await mailroute('template', 'attachment', 'list');
+    expect(unlisted.stdout).toMatch(new RegExp(`${uploadId}\\s+terms\\.pdf .*none: deleted \\d{4}-\\d\\d-\\d\\dT`));
     expect(await mailroute('template', 'attachment', 'delete', uploadId)).toMatchObject({ code: 0 });
+    expect((await mailroute('template', 'attachment', 'list')).stdout).not.toContain(uploadId);
   });
 });

@@ -166,12 +166,9 @@ describe('message templates through the router', () => {
       details: expect.stringMatching(/^metadata.content_type: does not match the content/),
     });
     const { upload: stored } = await upload('terms.pdf', pdf);
-    expect(stored).toMatchObject({
-      name: 'terms.pdf',
-      contentType: 'application/pdf',
-      sizeBytes: pdf.length,
-      expiresAt: undefined,
-    });
+    expect(stored).toMatchObject({ name: 'terms.pdf', contentType: 'application/pdf', sizeBytes: pdf.length });
+    // Kept 48 hours for a template to list it (template-files.int.spec.ts follows a file's life).
+    expect(stored?.expiresAt?.getTime()).toBeGreaterThan(Date.now() + 47 * 3_600_000);
     const uploadId = stored?.uploadId ?? '';
 
     expect(
@@ -206,6 +203,7 @@ describe('message templates through the router', () => {
     expect(template?.attachments).toEqual([
       { uploadId, name: 'terms.pdf', contentType: 'application/pdf', sizeBytes: pdf.length },
     ]);
+    expect((await harness.stores.blobs.stat(uploadBlobKey(tenant, uploadId)))?.expiresAt).toBeUndefined();
     // Another template lists the same stored file: nothing is copied.
     await admin.createTemplate({
       templateId: 'terms-short',
@@ -256,7 +254,7 @@ describe('message templates through the router', () => {
     expect(request.content?.attachments).toEqual([
       expect.objectContaining({ name: 'terms.pdf', source: { $case: 'uploadId', value: uploadId } }),
     ]);
-    // Still the template's: kept until deleted, not turned into an expiring reply upload.
+    // Still the template's: kept while a template lists it, not turned into an expiring reply upload.
     expect((await harness.stores.blobs.stat(uploadBlobKey(tenant, uploadId)))?.expiresAt).toBeUndefined();
     await outbound.subscription.close();
 

@@ -149,6 +149,19 @@ describe('tenant isolation over every RPC', () => {
       },
     });
     await adminB.createMailboxSettings({ mailboxId: 'b-mailbox', settings: {} });
+    // A template file of B's, named with the marker: ListTemplateAttachments of A must not show it.
+    await adminB.uploadTemplateAttachment(
+      (async function* () {
+        const content = Buffer.from(`${marker} notes`);
+        yield {
+          part: {
+            $case: 'metadata' as const,
+            value: { name: `${marker}.txt`, contentType: 'text/plain', sizeBytes: content.length, sha256: '' },
+          },
+        };
+        yield { part: { $case: 'chunk' as const, value: content } };
+      })(),
+    );
     await adminB.createAgent({
       agentId: b.agentId,
       agent: { displayName: `B agent ${marker}`, entraObjectId: 'oid-b', queueIds: [b.queueId], capacity: 5, skills: [] },

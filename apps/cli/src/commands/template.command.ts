@@ -3,11 +3,13 @@ import path from 'node:path';
 import {
   CreateTemplateResponse,
   GetTemplateResponse,
+  ListTemplateAttachmentsResponse,
   ListTemplatesResponse,
   PreviewTemplateResponse,
   TemplateKind,
   UploadTemplateAttachmentResponse,
   type MessageTemplate,
+  type TemplateAttachmentFile,
 } from '@mailroute/contracts';
 import { list, requireStr, str, type Command, type CommandContext } from '../command';
 import { CliError, UsageError } from '../errors';
@@ -168,7 +170,8 @@ export const templateCommands: Command[] = [
       name: { type: 'string', value: '<file-name>', description: "name shown to customers (default the file's)" },
       'content-type': { type: 'string', value: '<type>', description: "MIME type (default from the name's extension)" },
     },
-    details: 'Prints the upload id to list with `template create --attach`. The file is stored once and kept until deleted.',
+    details:
+      'Prints the upload id to list with `template create --attach`. The file is stored once, kept while a template lists it, and deleted 48 hours after none does.',
     async run(context) {
       const file = path.resolve(context.io.env['INIT_CWD'] ?? process.cwd(), context.positionals[0] ?? '');
       const content = await readFile(file).catch((error: unknown) => {
@@ -191,6 +194,33 @@ export const templateCommands: Command[] = [
           ['type', upload?.contentType],
           ['size', upload?.sizeBytes],
         ]),
+      );
+    },
+  },
+  {
+    path: ['template', 'attachment', 'list'],
+    summary: 'list the files templates can attach, with the templates that list each',
+    details:
+      'A file no template lists shows when it will be deleted (48 hours after its upload or after the last template stopped listing it).',
+    async run(context) {
+      const files: TemplateAttachmentFile[] = [];
+      let pageToken = '';
+      do {
+        const page = await context.clients.router().listTemplateAttachments({ page: { pageSize: 500, pageToken } });
+        files.push(...page.attachments);
+        pageToken = page.nextPageToken;
+      } while (pageToken);
+      context.print(ListTemplateAttachmentsResponse.toJSON({ attachments: files, nextPageToken: '' }), () =>
+        table(
+          ['UPLOAD', 'NAME', 'TYPE', 'SIZE', 'TEMPLATES'],
+          files.map((file) => [
+            file.uploadId,
+            file.name,
+            file.contentType,
+            String(file.sizeBytes),
+            file.templateIds.join(',') || `none: deleted ${file.expiresAt?.toISOString() ?? 'soon'}`,
+          ]),
+        ),
       );
     },
   },

@@ -7,6 +7,7 @@ import {
   RoutingRule,
   SenderList,
   SignatureRule,
+  TemplateAttachment,
 } from '@mailroute/contracts';
 import { ConflictError } from '@mailroute/platform';
 import type { ConfigDocument, VersionedStore } from '../store/router-stores';
@@ -24,6 +25,8 @@ export const configKinds = {
   mailbox: MailboxSettings,
   /** The tenant's signature rule: one object, id {@link signatureRuleId}. */
   signatureRule: SignatureRule,
+  /** A file templates can attach, keyed by its upload id (routing/template-files.ts). */
+  templateFile: TemplateAttachment,
 } as const;
 
 /** Id of the tenant's one signature rule object. */

@@ -73,8 +73,8 @@ async function firstBytes(blobs: BlobStore, key: string, count: number): Promise
 
 /**
  * Receives a template attachment: the upload protocol of reply attachments (metadata, then chunks),
- * at most 10 MiB, of an allowed type whose content starts as that type's does; then kept until
- * deleted (an upload that fails a check, or whose pinning never happens, expires like any upload).
+ * at most 10 MiB, of an allowed type whose content starts as that type's does. The caller records
+ * it as a template file (template-files.ts); until then it expires like any upload.
  */
 export async function receiveTemplateAttachment(
   parts: AsyncIterable<AttachmentUploadPart>,
@@ -105,17 +105,16 @@ export async function receiveTemplateAttachment(
       `does not match the content (it does not start as ${upload.contentType} does)`,
     );
   }
-  await options.blobs.setExpiry(key, undefined);
-  return { ...upload, expiresAt: undefined };
+  return upload;
 }
 
 /**
  * A template's attachments as stored: each upload_id must be a template attachment of the tenant
- * (an upload kept until deleted); name, type and size are taken from the stored file. Signatures
- * take none; at most 10.
+ * (UploadTemplateAttachment, `isTemplateFile`); name, type and size are taken from the stored file.
+ * Signatures take none; at most 10.
  */
 export async function resolveTemplateAttachments(
-  blobs: BlobStore,
+  deps: { blobs: BlobStore; isTemplateFile: (tenantId: string, uploadId: string) => Promise<boolean> },
   tenantId: string,
   template: MessageTemplate,
 ): Promise<TemplateAttachment[]> {
@@ -127,8 +126,10 @@ export async function resolveTemplateAttachments(
     throw new ValidationError('template.attachments', `must have at most ${maxTemplateAttachments} entries`);
   const out: TemplateAttachment[] = [];
   for (const [index, attachment] of listed.entries()) {
-    const info = isUploadId(attachment.uploadId) ? await blobs.stat(uploadBlobKey(tenantId, attachment.uploadId)) : undefined;
-    if (!info || info.expiresAt)
+    const info = isUploadId(attachment.uploadId)
+      ? await deps.blobs.stat(uploadBlobKey(tenantId, attachment.uploadId))
+      : undefined;
+    if (!info || !(await deps.isTemplateFile(tenantId, attachment.uploadId)))
       throw new ValidationError(
         `template.attachments[${index}].upload_id`,
         'is not a template attachment of this tenant (UploadTemplateAttachment)',

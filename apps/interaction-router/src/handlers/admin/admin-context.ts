@@ -6,6 +6,7 @@ import type { DesktopHub } from '../../desktop/desktop-hub';
 import type { HtmlSanitizer } from '../../desktop/html-sanitizer';
 import { createPresence } from '../../desktop/presence';
 import type { RouterCore } from '../../routing/router-core';
+import { createTemplateFiles } from '../../routing/template-files';
 import type { RouterStores } from '../../store/router-stores';
 import { createConfigResources } from './config-resources';
 
@@ -28,6 +29,7 @@ export function createAdminContext(deps: AdminDeps) {
   const { core, stores } = deps;
   const identities = createAgentIdentities({ config: core.config, clock: core.clock });
   const presence = createPresence({ core, stores, ...(deps.hub ? { hub: deps.hub } : {}) });
+  const templateFiles = createTemplateFiles({ config: core.config, blobs: stores.blobs, clock: core.clock });
 
   async function interaction(context: TenantCallContext, interactionId: string): Promise<InteractionRecord> {
     if (!interactionId) throw new ValidationError('interaction_id', 'is required');
@@ -49,7 +51,8 @@ export function createAdminContext(deps: AdminDeps) {
     config: core.config,
     identities,
     presence,
-    resources: createConfigResources({ core, stores, identities, presence }),
+    templateFiles,
+    resources: createConfigResources({ core, stores, identities, presence, files: templateFiles }),
     interaction,
     checkVersion,
     /** The actor of a change made through this API. */

@@ -11,6 +11,7 @@ import type { BlobStore } from '@mailroute/persistence';
 import { templateKindOf } from '@mailroute/routing-engine';
 import type { ConfigKind, ConfigRepository } from '../../routing/config-repository';
 import { resolveTemplateAttachments } from '../../routing/template-attachments';
+import type { TemplateFiles } from '../../routing/template-files';
 import { resourceId } from './resource-id';
 
 /** How many ids of each kind a refused template deletion names. */
@@ -23,7 +24,7 @@ const referenceNames = { queue: 'queues', agent: 'agents', mailbox: 'mailbox set
  * mailbox's signature and acknowledgement templates, a template's attachments. INVALID_ARGUMENT
  * names the field. A template that one of them still names cannot be deleted.
  */
-export function createConfigReferences(deps: { config: ConfigRepository; blobs: BlobStore }) {
+export function createConfigReferences(deps: { config: ConfigRepository; blobs: BlobStore; files: TemplateFiles }) {
   const { config } = deps;
 
   /** A template a setting names must exist and be of the kind the setting uses. */
@@ -114,7 +115,11 @@ export function createConfigReferences(deps: { config: ConfigRepository; blobs: 
       if (kind === 'mailbox') await assertMailbox(tenantId, value as MailboxSettings);
       if (kind !== 'template') return value;
       const template = value as MessageTemplate;
-      const attachments = await resolveTemplateAttachments(deps.blobs, tenantId, template);
+      const attachments = await resolveTemplateAttachments(
+        { blobs: deps.blobs, isTemplateFile: deps.files.isTemplateFile },
+        tenantId,
+        template,
+      );
       return { ...template, attachments } as T;
     },
   };

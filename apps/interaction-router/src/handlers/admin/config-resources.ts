@@ -9,6 +9,7 @@ import {
   RoutingRule,
   SenderList,
   SignatureRule,
+  TemplateAttachment,
 } from '@mailroute/contracts';
 import {
   AlreadyExistsError,
@@ -36,6 +37,7 @@ import type { ConfigKind } from '../../routing/config-repository';
 import type { createPresence } from '../../desktop/presence';
 import type { RouterCore } from '../../routing/router-core';
 import type { RouterStores } from '../../store/router-stores';
+import type { TemplateFiles } from '../../routing/template-files';
 import { createConfigReferences } from './config-references';
 import { resourceId } from './resource-id';
 
@@ -111,6 +113,7 @@ const codecs = {
   template: MessageTemplate,
   mailbox: MailboxSettings,
   signatureRule: SignatureRule,
+  templateFile: TemplateAttachment,
 } as const;
 const writableFields: Record<ConfigKind, string[]> = {
   queue: [
@@ -145,6 +148,7 @@ const writableFields: Record<ConfigKind, string[]> = {
   template: ['displayName', 'kind', 'queueIds', 'subject', 'html', 'text', 'attachments'],
   mailbox: ['signatureTemplateId', 'acknowledgement'],
   signatureRule: ['parts'],
+  templateFile: [],
 };
 const idField: Record<ConfigKind, string> = {
   queue: 'queueId',
@@ -155,6 +159,7 @@ const idField: Record<ConfigKind, string> = {
   template: 'templateId',
   mailbox: 'mailboxId',
   signatureRule: 'ruleId',
+  templateFile: 'uploadId',
 };
 /** The request field that carries the object (INVALID_ARGUMENT when it is missing). */
 const bodyField: Record<ConfigKind, string> = {
@@ -166,6 +171,7 @@ const bodyField: Record<ConfigKind, string> = {
   template: 'template',
   mailbox: 'settings',
   signatureRule: 'rule',
+  templateFile: 'attachment',
 };
 const idName: Record<ConfigKind, string> = {
   queue: 'queue_id',
@@ -176,6 +182,7 @@ const idName: Record<ConfigKind, string> = {
   template: 'template_id',
   mailbox: 'mailbox_id',
   signatureRule: 'rule_id',
+  templateFile: 'upload_id',
 };
 
 /** A stored configuration value as the API presents it: its id field, timestamps and etag (the version). */
@@ -236,10 +243,15 @@ export function createConfigResources(deps: {
   stores: RouterStores;
   identities: ReturnType<typeof createAgentIdentities>;
   presence: ReturnType<typeof createPresence>;
+  files: TemplateFiles;
 }) {
   const { core, stores, identities, presence } = deps;
   const config = core.config;
-  const { assertReferencesExist, assertTemplateUnused } = createConfigReferences({ config, blobs: stores.blobs });
+  const { assertReferencesExist, assertTemplateUnused } = createConfigReferences({
+    config,
+    blobs: stores.blobs,
+    files: deps.files,
+  });
 
   async function create<K extends ConfigKind>(context: TenantCallContext, kind: K, requestedId: string, value: unknown) {
     if (value === undefined) throw new ValidationError(bodyField[kind], 'is required');

@@ -1,5 +1,4 @@
-import { FailedPreconditionError, NotFoundError, ValidationError } from '@mailroute/platform';
-import { isUploadId, uploadBlobKey } from '@mailroute/persistence';
+import type { MessageTemplate } from '@mailroute/contracts';
 import { renderMessageTemplate } from '@mailroute/routing-engine';
 import { receiveTemplateAttachment, templateOutgoingAttachments } from '../../routing/template-attachments';
 import { ofKind, readTemplateValues, searchTemplates } from '../../routing/template-search';
@@ -7,7 +6,8 @@ import type { AdminContext, AdminHandlers } from './admin-context';
 
 /**
  * Message templates: Create, Get, List (search by name and text, filter by kind), Update, Delete,
- * Preview; and their attachments (UploadTemplateAttachment, DeleteTemplateAttachment).
+ * Preview; and their attachments (UploadTemplateAttachment, DeleteTemplateAttachment,
+ * ListTemplateAttachments), kept while a template lists them (routing/template-files.ts).
  */
 export function createTemplateHandlers(
   admin: AdminContext,
@@ -21,13 +21,18 @@ export function createTemplateHandlers(
   | 'previewTemplate'
   | 'uploadTemplateAttachment'
   | 'deleteTemplateAttachment'
+  | 'listTemplateAttachments'
 > {
   const { create, get, update, remove, present } = admin.resources;
-  const blobs = admin.stores.blobs;
+  const files = admin.templateFiles;
+  const uploadIds = (template: Pick<MessageTemplate, 'attachments'> | undefined) =>
+    (template?.attachments ?? []).map((attachment) => attachment.uploadId);
   return {
-    createTemplate: async (request, context) => ({
-      template: await create(context, 'template', request.templateId, request.template),
-    }),
+    createTemplate: async (request, context) => {
+      const template: MessageTemplate = await create(context, 'template', request.templateId, request.template);
+      await files.keep(context.tenantId, uploadIds(template));
+      return { template };
+    },
     getTemplate: async (request, context) => ({
       template: present('template', await get(context, 'template', request.templateId)),
     }),
@@ -35,10 +40,30 @@ export function createTemplateHandlers(
       const page = searchTemplates(await admin.config.all(context.tenantId, 'template'), request, ofKind(request.kind));
       return { templates: page.items.map((item) => present('template', item)), nextPageToken: page.nextPageToken };
     },
-    updateTemplate: async (request, context) => ({
-      template: await update(context, 'template', request.templateId, request.template, request.updateMask ?? [], request.etag),
-    }),
-    deleteTemplate: async (request, context) => (await remove(context, 'template', request.templateId, request.etag), {}),
+    updateTemplate: async (request, context) => {
+      const before = (await get(context, 'template', request.templateId)).value;
+      const template: MessageTemplate = await update(
+        context,
+        'template',
+        request.templateId,
+        request.template,
+        request.updateMask ?? [],
+        request.etag,
+      );
+      await files.keep(context.tenantId, uploadIds(template));
+      const kept = new Set(uploadIds(template));
+      await files.release(
+        context.tenantId,
+        uploadIds(before).filter((uploadId) => !kept.has(uploadId)),
+      );
+      return { template };
+    },
+    deleteTemplate: async (request, context) => {
+      const stored = await get(context, 'template', request.templateId);
+      await remove(context, 'template', request.templateId, request.etag);
+      await files.release(context.tenantId, uploadIds(stored.value));
+      return {};
+    },
     previewTemplate: async (request, context) => {
       const values = readTemplateValues(request.values);
       const stored = await get(context, 'template', request.templateId);
@@ -50,23 +75,17 @@ export function createTemplateHandlers(
         },
       };
     },
-    uploadTemplateAttachment: async (requests, context) => ({
-      upload: await receiveTemplateAttachment(requests, {
-        blobs,
+    uploadTemplateAttachment: async (requests, context) => {
+      const upload = await receiveTemplateAttachment(requests, {
+        blobs: admin.stores.blobs,
         tenantId: context.tenantId,
         clock: () => new Date(admin.core.clock()),
-      }),
-    }),
-    deleteTemplateAttachment: async (request, context) => {
-      if (!request.uploadId) throw new ValidationError('upload_id', 'is required');
-      const key = uploadBlobKey(context.tenantId, request.uploadId);
-      const info = isUploadId(request.uploadId) ? await blobs.stat(key) : undefined;
-      if (!info || info.expiresAt) throw new NotFoundError('template attachment', request.uploadId);
-      const templates = await admin.config.all(context.tenantId, 'template');
-      const user = templates.find((t) => t.value.attachments.some((a) => a.uploadId === request.uploadId));
-      if (user) throw new FailedPreconditionError(`template ${user.id} lists attachment ${request.uploadId}`);
-      await blobs.delete(key);
-      return {};
+      });
+      const { uploadId, name, contentType, sizeBytes } = upload;
+      const expiresAt = await files.register(context.tenantId, { uploadId, name, contentType, sizeBytes });
+      return { upload: { ...upload, expiresAt } };
     },
+    deleteTemplateAttachment: async (request, context) => (await files.remove(context.tenantId, request.uploadId), {}),
+    listTemplateAttachments: async (request, context) => files.list(context.tenantId, request.page),
   };
 }

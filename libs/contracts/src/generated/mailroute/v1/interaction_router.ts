@@ -38,7 +38,14 @@ import {
   ThreadMessage,
   TransferTarget,
 } from "./interaction";
-import { MessageTemplate, RenderedTemplate, TemplateKind, templateKindFromJSON, templateKindToJSON } from "./templates";
+import {
+  MessageTemplate,
+  RenderedTemplate,
+  TemplateAttachmentFile,
+  TemplateKind,
+  templateKindFromJSON,
+  templateKindToJSON,
+} from "./templates";
 
 /**
  * How a queue picks an agent among those eligible (skills matched, free capacity, AVAILABLE,
@@ -1787,10 +1794,24 @@ export interface UploadTemplateAttachmentRequest {
 /** Response of InteractionRouterService.UploadTemplateAttachment. */
 export interface UploadTemplateAttachmentResponse {
   /**
-   * The stored file: name it in MessageTemplate.attachments by its upload_id. expires_at is unset
-   * (kept until deleted).
+   * The stored file: name it in MessageTemplate.attachments by its upload_id. It is deleted at
+   * expires_at (48 hours on) unless a template lists it by then; kept while a template lists it.
    */
   upload?: UploadedAttachment | undefined;
+}
+
+/** Request of InteractionRouterService.ListTemplateAttachments. */
+export interface ListTemplateAttachmentsRequest {
+  /** Page to return. */
+  page?: PageRequest | undefined;
+}
+
+/** Response of InteractionRouterService.ListTemplateAttachments. */
+export interface ListTemplateAttachmentsResponse {
+  /** The files of this page. */
+  attachments: TemplateAttachmentFile[];
+  /** Token for the next page; empty on the last page. */
+  nextPageToken: string;
 }
 
 /** Request of InteractionRouterService.DeleteTemplateAttachment. */
@@ -14960,6 +14981,166 @@ export const UploadTemplateAttachmentResponse: MessageFns<UploadTemplateAttachme
   },
 };
 
+function createBaseListTemplateAttachmentsRequest(): ListTemplateAttachmentsRequest {
+  return { page: undefined };
+}
+
+export const ListTemplateAttachmentsRequest: MessageFns<ListTemplateAttachmentsRequest> = {
+  encode(message: ListTemplateAttachmentsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.page !== undefined) {
+      PageRequest.encode(message.page, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListTemplateAttachmentsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListTemplateAttachmentsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.page = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListTemplateAttachmentsRequest {
+    return { page: isSet(object.page) ? PageRequest.fromJSON(object.page) : undefined };
+  },
+
+  toJSON(message: ListTemplateAttachmentsRequest): unknown {
+    const obj: any = {};
+    if (message.page !== undefined) {
+      obj.page = PageRequest.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListTemplateAttachmentsRequest>): ListTemplateAttachmentsRequest {
+    return ListTemplateAttachmentsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListTemplateAttachmentsRequest>): ListTemplateAttachmentsRequest {
+    const message = createBaseListTemplateAttachmentsRequest();
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageRequest.fromPartial(object.page)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListTemplateAttachmentsResponse(): ListTemplateAttachmentsResponse {
+  return { attachments: [], nextPageToken: "" };
+}
+
+export const ListTemplateAttachmentsResponse: MessageFns<ListTemplateAttachmentsResponse> = {
+  encode(message: ListTemplateAttachmentsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.attachments) {
+      TemplateAttachmentFile.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListTemplateAttachmentsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListTemplateAttachmentsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.attachments.push(TemplateAttachmentFile.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListTemplateAttachmentsResponse {
+    return {
+      attachments: globalThis.Array.isArray(object?.attachments)
+        ? object.attachments.map((e: any) => TemplateAttachmentFile.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListTemplateAttachmentsResponse): unknown {
+    const obj: any = {};
+    if (message.attachments?.length) {
+      obj.attachments = message.attachments.map((e) => TemplateAttachmentFile.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListTemplateAttachmentsResponse>): ListTemplateAttachmentsResponse {
+    return ListTemplateAttachmentsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListTemplateAttachmentsResponse>): ListTemplateAttachmentsResponse {
+    const message = createBaseListTemplateAttachmentsResponse();
+    message.attachments = object.attachments?.map((e) => TemplateAttachmentFile.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
 function createBaseDeleteTemplateAttachmentRequest(): DeleteTemplateAttachmentRequest {
   return { uploadId: "" };
 }
@@ -16977,7 +17158,11 @@ export const InteractionRouterServiceDefinition = {
       responseStream: false,
       options: {},
     },
-    /** Deletes a template. */
+    /**
+     * Deletes a template. Fails with FAILED_PRECONDITION while a queue, an agent or a mailbox's
+     * settings name it (acknowledgement, out-of-hours acknowledgement or signature); the message
+     * names them.
+     */
     deleteTemplate: {
       name: "DeleteTemplate",
       requestType: DeleteTemplateRequest as typeof DeleteTemplateRequest,
@@ -16997,7 +17182,7 @@ export const InteractionRouterServiceDefinition = {
     },
     /**
      * Uploads a file templates can attach (client stream: metadata first, then chunks), stored once
-     * for the tenant and kept until DeleteTemplateAttachment. At most 10,485,760 bytes (10 MiB); the
+     * for the tenant and kept while a template lists it (see TemplateAttachmentFile.expires_at). At most 10,485,760 bytes (10 MiB); the
      * content type must be one of the allowed document and image types and match the content (see
      * TemplateAttachment).
      */
@@ -17015,6 +17200,20 @@ export const InteractionRouterServiceDefinition = {
       requestType: DeleteTemplateAttachmentRequest as typeof DeleteTemplateAttachmentRequest,
       requestStream: false,
       responseType: DeleteTemplateAttachmentResponse as typeof DeleteTemplateAttachmentResponse,
+      responseStream: false,
+      options: {},
+    },
+    /**
+     * Lists the tenant's template attachment files in upload id order, each with the templates that
+     * list it. A file no template lists is deleted at its expires_at (48 hours after its upload, or
+     * after the last template that listed it stopped listing it) unless a template lists it again
+     * before.
+     */
+    listTemplateAttachments: {
+      name: "ListTemplateAttachments",
+      requestType: ListTemplateAttachmentsRequest as typeof ListTemplateAttachmentsRequest,
+      requestStream: false,
+      responseType: ListTemplateAttachmentsResponse as typeof ListTemplateAttachmentsResponse,
       responseStream: false,
       options: {},
     },
@@ -17328,7 +17527,11 @@ export interface InteractionRouterServiceImplementation<CallContextExt = {}> {
     request: UpdateTemplateRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<UpdateTemplateResponse>>;
-  /** Deletes a template. */
+  /**
+   * Deletes a template. Fails with FAILED_PRECONDITION while a queue, an agent or a mailbox's
+   * settings name it (acknowledgement, out-of-hours acknowledgement or signature); the message
+   * names them.
+   */
   deleteTemplate(
     request: DeleteTemplateRequest,
     context: CallContext & CallContextExt,
@@ -17340,7 +17543,7 @@ export interface InteractionRouterServiceImplementation<CallContextExt = {}> {
   ): Promise<DeepPartial<PreviewTemplateResponse>>;
   /**
    * Uploads a file templates can attach (client stream: metadata first, then chunks), stored once
-   * for the tenant and kept until DeleteTemplateAttachment. At most 10,485,760 bytes (10 MiB); the
+   * for the tenant and kept while a template lists it (see TemplateAttachmentFile.expires_at). At most 10,485,760 bytes (10 MiB); the
    * content type must be one of the allowed document and image types and match the content (see
    * TemplateAttachment).
    */
@@ -17353,6 +17556,16 @@ export interface InteractionRouterServiceImplementation<CallContextExt = {}> {
     request: DeleteTemplateAttachmentRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<DeleteTemplateAttachmentResponse>>;
+  /**
+   * Lists the tenant's template attachment files in upload id order, each with the templates that
+   * list it. A file no template lists is deleted at its expires_at (48 hours after its upload, or
+   * after the last template that listed it stopped listing it) unless a template lists it again
+   * before.
+   */
+  listTemplateAttachments(
+    request: ListTemplateAttachmentsRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<ListTemplateAttachmentsResponse>>;
   /** Creates the router's settings of one mailbox (its signature and acknowledgements). */
   createMailboxSettings(
     request: CreateMailboxSettingsRequest,
@@ -17634,7 +17847,11 @@ export interface InteractionRouterServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<UpdateTemplateRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<UpdateTemplateResponse>;
-  /** Deletes a template. */
+  /**
+   * Deletes a template. Fails with FAILED_PRECONDITION while a queue, an agent or a mailbox's
+   * settings name it (acknowledgement, out-of-hours acknowledgement or signature); the message
+   * names them.
+   */
   deleteTemplate(
     request: DeepPartial<DeleteTemplateRequest>,
     options?: CallOptions & CallOptionsExt,
@@ -17646,7 +17863,7 @@ export interface InteractionRouterServiceClient<CallOptionsExt = {}> {
   ): Promise<PreviewTemplateResponse>;
   /**
    * Uploads a file templates can attach (client stream: metadata first, then chunks), stored once
-   * for the tenant and kept until DeleteTemplateAttachment. At most 10,485,760 bytes (10 MiB); the
+   * for the tenant and kept while a template lists it (see TemplateAttachmentFile.expires_at). At most 10,485,760 bytes (10 MiB); the
    * content type must be one of the allowed document and image types and match the content (see
    * TemplateAttachment).
    */
@@ -17659,6 +17876,16 @@ export interface InteractionRouterServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<DeleteTemplateAttachmentRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<DeleteTemplateAttachmentResponse>;
+  /**
+   * Lists the tenant's template attachment files in upload id order, each with the templates that
+   * list it. A file no template lists is deleted at its expires_at (48 hours after its upload, or
+   * after the last template that listed it stopped listing it) unless a template lists it again
+   * before.
+   */
+  listTemplateAttachments(
+    request: DeepPartial<ListTemplateAttachmentsRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<ListTemplateAttachmentsResponse>;
   /** Creates the router's settings of one mailbox (its signature and acknowledgements). */
   createMailboxSettings(
     request: DeepPartial<CreateMailboxSettingsRequest>,

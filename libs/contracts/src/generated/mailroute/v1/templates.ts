@@ -124,6 +124,22 @@ export interface TemplateAttachment {
   sizeBytes: number;
 }
 
+/** A file templates can attach (UploadTemplateAttachment), as ListTemplateAttachments lists it. */
+export interface TemplateAttachmentFile {
+  /** Id to name it by in MessageTemplate.attachments. */
+  uploadId: string;
+  /** File name. */
+  name: string;
+  /** MIME type. */
+  contentType: string;
+  /** Size in bytes. */
+  sizeBytes: number;
+  /** Ids of the templates that list it, in id order. Empty: no template does. */
+  templateIds: string[];
+  /** When it is deleted unless a template lists it before. Unset while a template lists it. */
+  expiresAt?: Date | undefined;
+}
+
 /** A template rendered for one interaction. */
 export interface RenderedTemplate {
   /** The template's id. */
@@ -526,6 +542,175 @@ export const TemplateAttachment: MessageFns<TemplateAttachment> = {
     message.name = object.name ?? "";
     message.contentType = object.contentType ?? "";
     message.sizeBytes = object.sizeBytes ?? 0;
+    return message;
+  },
+};
+
+function createBaseTemplateAttachmentFile(): TemplateAttachmentFile {
+  return { uploadId: "", name: "", contentType: "", sizeBytes: 0, templateIds: [], expiresAt: undefined };
+}
+
+export const TemplateAttachmentFile: MessageFns<TemplateAttachmentFile> = {
+  encode(message: TemplateAttachmentFile, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.uploadId !== "") {
+      writer.uint32(10).string(message.uploadId);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.contentType !== "") {
+      writer.uint32(26).string(message.contentType);
+    }
+    if (message.sizeBytes !== 0) {
+      writer.uint32(32).int64(message.sizeBytes);
+    }
+    for (const v of message.templateIds) {
+      writer.uint32(42).string(v!);
+    }
+    if (message.expiresAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.expiresAt), writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TemplateAttachmentFile {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTemplateAttachmentFile();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.uploadId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.contentType = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.sizeBytes = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.templateIds.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.expiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TemplateAttachmentFile {
+    return {
+      uploadId: isSet(object.uploadId)
+        ? globalThis.String(object.uploadId)
+        : isSet(object.upload_id)
+        ? globalThis.String(object.upload_id)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      contentType: isSet(object.contentType)
+        ? globalThis.String(object.contentType)
+        : isSet(object.content_type)
+        ? globalThis.String(object.content_type)
+        : "",
+      sizeBytes: isSet(object.sizeBytes)
+        ? globalThis.Number(object.sizeBytes)
+        : isSet(object.size_bytes)
+        ? globalThis.Number(object.size_bytes)
+        : 0,
+      templateIds: globalThis.Array.isArray(object?.templateIds)
+        ? object.templateIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.template_ids)
+        ? object.template_ids.map((e: any) => globalThis.String(e))
+        : [],
+      expiresAt: isSet(object.expiresAt)
+        ? fromJsonTimestamp(object.expiresAt)
+        : isSet(object.expires_at)
+        ? fromJsonTimestamp(object.expires_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: TemplateAttachmentFile): unknown {
+    const obj: any = {};
+    if (message.uploadId !== "") {
+      obj.uploadId = message.uploadId;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.contentType !== "") {
+      obj.contentType = message.contentType;
+    }
+    if (message.sizeBytes !== 0) {
+      obj.sizeBytes = Math.round(message.sizeBytes);
+    }
+    if (message.templateIds?.length) {
+      obj.templateIds = message.templateIds;
+    }
+    if (message.expiresAt !== undefined) {
+      obj.expiresAt = message.expiresAt.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TemplateAttachmentFile>): TemplateAttachmentFile {
+    return TemplateAttachmentFile.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TemplateAttachmentFile>): TemplateAttachmentFile {
+    const message = createBaseTemplateAttachmentFile();
+    message.uploadId = object.uploadId ?? "";
+    message.name = object.name ?? "";
+    message.contentType = object.contentType ?? "";
+    message.sizeBytes = object.sizeBytes ?? 0;
+    message.templateIds = object.templateIds?.map((e) => e) || [];
+    message.expiresAt = object.expiresAt ?? undefined;
     return message;
   },
 };
