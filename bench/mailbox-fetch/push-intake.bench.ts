@@ -1,7 +1,8 @@
 // Push intake against polling, in one run: delivery (graph sandbox) → InboundEmail event consumed from Kafka,
 // p50/p99, with Graph change notifications on 20 and 200 mailboxes and with polling at its default interval
 // (60 s) on 20 mailboxes; Graph requests per hour for an idle mailbox in both modes; Graph requests per ingested
-// e-mail in both modes.
+// e-mail in both modes; with push, where the time goes, stage by stage (push-stage-breakdown.ts), and the machine's
+// load average during each scenario.
 // mailbox-fetch runs as operators run it (apps/mailbox-fetch/src/main.ts as its own process, FerretDB store, the
 // real Kafka broker, tokens from an auth-broker process); push scenarios set MAILBOX_FETCH_PUSH_PUBLIC_URL to its
 // HTTPS notification endpoint (certificate from a test CA the sandbox trusts), the polling scenario leaves it unset.
@@ -18,7 +19,7 @@
 // BENCH_IDLE_SECONDS (default 60), BENCH_SCENARIO_TIMEOUT_SECONDS (default 150), BENCH_TIMEOUT_SECONDS (default 900).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { MailboxFetchServiceDefinition, MailboxIntakeMode, MailboxSyncState, type InboundEmail } from '@mailroute/contracts';
 import { events, fromEventMessage, KafkaEventBus } from '@mailroute/messaging';
@@ -38,6 +39,7 @@ import {
 } from '@mailroute/testing';
 import { Metadata } from 'nice-grpc';
 import { inParallel, percentile, sleep } from './intake-bench-support';
+import { printBreakdown, stageBreakdown, type StageBreakdown } from './push-stage-breakdown';
 
 const list = (text: string) =>
   text
@@ -70,6 +72,9 @@ interface Row extends Scenario {
   idleRequestsPerMailbox: number;
   idleWindowMs: number;
   setupSeconds: number;
+  /** 1-minute load average when the deliveries started and when the last event arrived. */
+  load: [number, number];
+  breakdown?: StageBreakdown | undefined;
 }
 
 const rows: Row[] = [];
@@ -81,7 +86,7 @@ function report(): void {
     `\npush intake vs polling — Node ${process.version}, ${availableParallelism()} CPU(s) (${cpu}); mailbox-fetch and auth-broker as processes, Kafka + FerretDB, graph sandbox in this process`,
   );
   console.log(
-    `${'mode'.padEnd(8)} ${'mailboxes'.padStart(9)} ${'emails'.padStart(7)} ${'events'.padStart(7)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'Graph req/email'.padStart(16)} ${'setup s'.padStart(8)}`,
+    `${'mode'.padEnd(8)} ${'mailboxes'.padStart(9)} ${'emails'.padStart(7)} ${'events'.padStart(7)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'Graph req/email'.padStart(16)} ${'setup s'.padStart(8)} ${'load'.padStart(10)}`,
   );
   for (const row of rows)
     console.log(
@@ -95,6 +100,7 @@ function report(): void {
         row.max.toFixed(0).padStart(8),
         row.requestsPerEmail.toFixed(2).padStart(16),
         row.setupSeconds.toFixed(1).padStart(8),
+        `${row.load[0].toFixed(1)}–${row.load[1].toFixed(1)}`.padStart(10),
       ].join(' '),
     );
   const polling = rows.find((row) => row.mode === 'polling' && row.idleWindowMs > 0);
@@ -113,6 +119,7 @@ function report(): void {
           : ''),
     );
   }
+  for (const row of rows) if (row.breakdown) printBreakdown(`${row.mode} × ${row.mailboxes}`, row.breakdown);
   console.log(
     'latency = InboundEmail consumed from Kafka here − the sandbox delivery call; Graph req/email = the tenant’s Graph requests from the first delivery until every event arrived (+2 s), ÷ e-mails',
   );
@@ -141,6 +148,7 @@ async function main(): Promise<void> {
   running.add(authBroker.proc);
   const bus = new KafkaEventBus({ brokers: infra.kafkaBrokers, clientId: randomId('push-bench') });
   const consumedAt = new Map<string, number>();
+  const interactionOf = new Map<string, string>();
   const consumer = await bus.subscribe({
     groupId: randomId('push-bench-consumer'),
     topics: [events.inboundEmail.topic],
@@ -148,7 +156,10 @@ async function main(): Promise<void> {
     handler: async (message) => {
       const event: InboundEmail = fromEventMessage('inboundEmail', message);
       const subject = event.message?.subject ?? '';
-      if (!consumedAt.has(subject)) consumedAt.set(subject, Date.now());
+      if (!consumedAt.has(subject)) {
+        consumedAt.set(subject, Date.now());
+        interactionOf.set(subject, event.interactionId);
+      }
     },
   });
   try {
@@ -169,8 +180,8 @@ async function main(): Promise<void> {
       const pushPort = await freePort();
       const fetch = startServiceProcess('apps/mailbox-fetch/src/main.ts', {
         GRPC_PORT: '0',
-        // info at least: the gRPC port is read from the "listening" line.
-        LOG_LEVEL: process.env['BENCH_LOG'] ?? 'info',
+        // info at least: the gRPC port is read from the "listening" line; debug with push for the round timing lines.
+        LOG_LEVEL: process.env['BENCH_LOG'] ?? (scenario.mode === 'push' ? 'debug' : 'info'),
         NODE_EXTRA_CA_CERTS: started.endpoints.caCertPath,
         MAILBOX_FETCH_STORE: 'mongodb',
         MAILBOX_FETCH_MONGODB_URL: infra.mongoUrl,
@@ -242,6 +253,8 @@ async function main(): Promise<void> {
         // Deliveries spread evenly: over pushSpreadMs with push, over one poll interval when polling (uniform arrival).
         const spreadMs = scenario.mode === 'push' ? pushSpreadMs : defaultPollMs;
         const deliveredAt = new Map<string, number>();
+        const mailboxOf = new Map<string, string>();
+        const loadAtStart = loadavg()[0] ?? 0;
         const requestsBefore = await stats();
         const firstDelivery = Date.now();
         await Promise.all(
@@ -249,7 +262,9 @@ async function main(): Promise<void> {
             await sleep((n * spreadMs) / emails);
             const subject = `push-bench ${index} ${n}`;
             const at = Date.now();
-            await started.endpoints.admin.deliver(sandbox.directoryId, sandbox.mailboxes[n % scenario.mailboxes] ?? '', {
+            const address = sandbox.mailboxes[n % scenario.mailboxes] ?? '';
+            mailboxOf.set(subject, address);
+            await started.endpoints.admin.deliver(sandbox.directoryId, address, {
               from: 'customer@example.org',
               subject,
               body: subject,
@@ -263,6 +278,7 @@ async function main(): Promise<void> {
           intervalMs: 50,
           description: `${emails} events`,
         }).catch(() => undefined);
+        const loadAtEnd = loadavg()[0] ?? 0;
         await sleep(2_000);
         const requests = (await stats()) - requestsBefore;
         const consumed = subjects.filter((subject) => consumedAt.has(subject));
@@ -280,9 +296,24 @@ async function main(): Promise<void> {
           idleRequestsPerMailbox,
           idleWindowMs,
           setupSeconds,
+          load: [loadAtStart, loadAtEnd],
+          breakdown:
+            scenario.mode === 'push'
+              ? stageBreakdown(
+                  consumed.map((subject) => ({
+                    mailbox: mailboxOf.get(subject) ?? '',
+                    deliveredAt: deliveredAt.get(subject) ?? 0,
+                    consumedAt: consumedAt.get(subject) ?? 0,
+                    interactionId: interactionOf.get(subject) ?? '',
+                  })),
+                  (await started.endpoints.subscriptions.deliveries()).value,
+                  (await started.endpoints.subscriptions.list(sandbox.directoryId)).value,
+                  fetch.output,
+                )
+              : undefined,
         });
         console.log(
-          `  ${scenario.mode} × ${scenario.mailboxes}: ${consumed.length}/${emails} events, p50 ${percentile(latency, 50)} ms, p99 ${percentile(latency, 99)} ms, ${requests} Graph requests (setup ${setupSeconds.toFixed(1)} s)`,
+          `  ${scenario.mode} × ${scenario.mailboxes}: ${consumed.length}/${emails} events, p50 ${percentile(latency, 50)} ms, p99 ${percentile(latency, 99)} ms, ${requests} Graph requests (setup ${setupSeconds.toFixed(1)} s, load ${loadAtStart.toFixed(1)}–${loadAtEnd.toFixed(1)})`,
         );
       } catch (error) {
         // One scenario failing (e.g. its set-up timing out) leaves the others to run.

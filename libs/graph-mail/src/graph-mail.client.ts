@@ -103,7 +103,7 @@ export interface MailboxGraph {
    * Application or delegated permissions the current token carries and the application (client) id it was
    * issued to (from its claims; empty when opaque).
    */
-  tokenClaims(): Promise<{ permissions: string[]; appId: string }>;
+  tokenClaims(): Promise<TokenClaims>;
   /** `mailboxSettings.userPurpose` (`user`, `shared`, `room`, …); 403 `access-denied` without MailboxSettings.Read. */
   getMailboxPurpose(): Promise<string>;
   /** The signed-in user of a delegated token (`/me`). */
@@ -299,23 +299,35 @@ export function createGraphMailClient(options: GraphMailClientOptions): GraphMai
   return { mailbox, limiter };
 }
 
-/** `roles` (app-only) or `scp` (delegated) and `appid` (or `azp`) of a JWT access token; empty for opaque tokens. */
-function claimsOf(accessToken: string): { permissions: string[]; appId: string } {
+/** What mailroute reads from an access token: its permissions, the app, and (delegated) the signed-in user. */
+interface TokenClaims {
+  permissions: string[];
+  appId: string;
+  /** The signed-in user's name (`upn`, else `preferred_username`); absent for app-only tokens. */
+  user?: string;
+}
+
+/**
+ * `roles` (app-only) or `scp` (delegated), `appid` (or `azp`) and the signed-in user (`upn` or
+ * `preferred_username`) of a JWT access token; empty for opaque tokens.
+ */
+function claimsOf(accessToken: string): TokenClaims {
   const payload = accessToken.split('.')[1];
   const none = { permissions: [], appId: '' };
   if (!payload) return none;
   try {
-    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {
-      roles?: unknown;
-      scp?: unknown;
-      appid?: unknown;
-      azp?: unknown;
-    };
-    const appId = typeof claims.appid === 'string' ? claims.appid : typeof claims.azp === 'string' ? claims.azp : '';
-    if (Array.isArray(claims.roles))
-      return { permissions: claims.roles.filter((role): role is string => typeof role === 'string'), appId };
-    if (typeof claims.scp === 'string') return { permissions: claims.scp.split(' ').filter(Boolean), appId };
-    return { permissions: [], appId };
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const text = (name: string) => (typeof claims[name] === 'string' ? (claims[name] as string) : undefined);
+    const appId = text('appid') ?? text('azp') ?? '';
+    const user = text('upn') ?? text('preferred_username');
+    const roles = claims['roles'];
+    const scp = text('scp');
+    const permissions = Array.isArray(roles)
+      ? roles.filter((role): role is string => typeof role === 'string')
+      : scp
+        ? scp.split(' ').filter(Boolean)
+        : [];
+    return { permissions, appId, ...(user ? { user } : {}) };
   } catch {
     // Opaque token: permissions unknown.
   }

@@ -1,6 +1,6 @@
 import { MailboxIntakeMode, MailboxPollingReason } from '@mailroute/contracts';
 import { GraphMailError } from '@mailroute/graph-mail';
-import { lifecycleIntake, noPublicUrlIntake, refusedIntake, toMailboxIntake } from './intake-mode';
+import { delegatedAccessIntake, lifecycleIntake, noPublicUrlIntake, refusedIntake, toMailboxIntake } from './intake-mode';
 
 const graphError = (kind: ConstructorParameters<typeof GraphMailError>[0], status: number, graphCode: string, message: string) =>
   new GraphMailError(kind, message, { status, graphCode, requestId: 'req-1' });
@@ -40,6 +40,11 @@ describe('intake mode in the sync status', () => {
     expect(toMailboxIntake(lifecycleIntake('subscriptionRemoved'))?.pollingReason).toBe(
       MailboxPollingReason.MAILBOX_POLLING_REASON_LIFECYCLE,
     );
+    expect(toMailboxIntake(delegatedAccessIntake('help@x.test', 'anna@x.test'))).toMatchObject({
+      mode: MailboxIntakeMode.MAILBOX_INTAKE_MODE_POLLING,
+      pollingReason: MailboxPollingReason.MAILBOX_POLLING_REASON_DELEGATED_ACCESS,
+      detail: expect.stringMatching(/^help@x\.test is read through anna@x\.test's delegated sign-in with the \.Shared scopes/),
+    });
   });
 
   it('bounds the detail it shows', () => {

@@ -25,6 +25,23 @@ export function lifecycleIntake(event: string): IntakeRecord {
 }
 
 /**
+ * Polling for good: a delegated mailbox that is not the signed-in user's own (a shared mailbox, or another
+ * user's, reached with the `.Shared` scopes and Full Access). Graph subscribes delegated callers only to
+ * their own mailbox; Mail.Read.Shared / Mail.ReadWrite.Shared "don't support subscribing to change
+ * notifications on items in shared or delegated folders" (https://learn.microsoft.com/graph/outlook-share-messages-folders).
+ */
+export function delegatedAccessIntake(address: string, signedInUser: string | undefined): IntakeRecord {
+  const who = signedInUser ? `${signedInUser}'s delegated sign-in` : 'a delegated sign-in';
+  return {
+    mode: 'polling',
+    pollingReason: 'delegated-access',
+    reason: bounded(
+      `${address} is read through ${who} with the .Shared scopes, and Graph sends no change notifications for delegated access to a mailbox that is not the signed-in user's own; it is polled at its interval. For push, connect it app-only (Mail.Read application permission).`,
+    ),
+  };
+}
+
+/**
  * Polling because creating the subscription failed: a permission problem (token refused, access
  * denied, outside the access policy) says what to fix; anything else carries Graph's own error text.
  */
@@ -48,6 +65,7 @@ const pollingReasons: Record<NonNullable<IntakeRecord['pollingReason']>, Mailbox
   'subscription-refused': MailboxPollingReason.MAILBOX_POLLING_REASON_SUBSCRIPTION_REFUSED,
   permission: MailboxPollingReason.MAILBOX_POLLING_REASON_PERMISSION,
   lifecycle: MailboxPollingReason.MAILBOX_POLLING_REASON_LIFECYCLE,
+  'delegated-access': MailboxPollingReason.MAILBOX_POLLING_REASON_DELEGATED_ACCESS,
 };
 
 /** The stored intake mode as the sync status shows it. */

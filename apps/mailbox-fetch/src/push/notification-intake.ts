@@ -5,8 +5,14 @@ import type { NotificationItem } from './notification-endpoint';
 import type { SubscriptionManager } from './subscription-manager';
 import type { WakeScheduler } from './wake-scheduler';
 
-/** How long a subscription's mailbox and secret are remembered after a lookup (a burst costs one read). */
-const cacheTtlMs = 30_000;
+/**
+ * How long a subscription's mailbox and secret are remembered (a subscription id never changes mailbox or
+ * secret; only a deleted one must stop counting, and a stale entry of one can do no more than wake a delta
+ * round). Seeded when this replica creates the subscription, so a notification costs no store read.
+ */
+const cacheTtlMs = 10 * 60_000;
+/** Subscriptions remembered at most (the oldest go first). */
+const cacheMaxEntries = 20_000;
 
 function sameSecret(a: string, b: string): boolean {
   // Hashing first gives equal lengths, so the comparison's time says nothing about the secret.
@@ -40,19 +46,21 @@ export function createNotificationIntake(deps: {
   const cache = new Map<string, { key: string; secret: string; at: number }>();
   const counters: IntakeCounters = { accepted: 0, forged: 0, unknown: 0 };
 
+  function remember(subscriptionId: string, key: string, secret: string): { key: string; secret: string } {
+    const entry = { key, secret, at: deps.clock() };
+    cache.delete(subscriptionId);
+    cache.set(subscriptionId, entry);
+    if (cache.size > cacheMaxEntries) cache.delete(cache.keys().next().value ?? '');
+    return entry;
+  }
+
   async function lookup(subscriptionId: string): Promise<{ key: string; secret: string } | undefined> {
     const cached = cache.get(subscriptionId);
     if (cached && deps.clock() - cached.at < cacheTtlMs) return cached;
     const index = await deps.stores.subscriptionIndex.get(subscriptionId);
     const record = index ? await deps.stores.subscriptions.get(index.mailboxKey) : undefined;
     if (!index || !record || record.subscriptionId !== subscriptionId) return undefined;
-    const entry = {
-      key: index.mailboxKey,
-      secret: deps.secrets.openString(record.clientState, subscriptionId),
-      at: deps.clock(),
-    };
-    cache.set(subscriptionId, entry);
-    return entry;
+    return remember(subscriptionId, index.mailboxKey, deps.secrets.openString(record.clientState, subscriptionId));
   }
 
   async function handle(kind: 'change' | 'lifecycle', item: NotificationItem): Promise<void> {
@@ -79,6 +87,10 @@ export function createNotificationIntake(deps: {
 
   return {
     counters,
+    /** A subscription this replica just created: its notifications are checked without a store read. */
+    remember(subscriptionId: string, key: string, secret: string): void {
+      remember(subscriptionId, key, secret);
+    },
     /** Handles a batch (after the endpoint's 202); failures are logged, the next poll covers them. */
     onItems(kind: 'change' | 'lifecycle', items: NotificationItem[]): void {
       for (const item of items)

@@ -1,7 +1,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Mailbox, MailboxIntakeMode, MailboxPollingReason, type InboundEmail } from '@mailroute/contracts';
+import { Mailbox, MailboxAccessMode, MailboxIntakeMode, MailboxPollingReason, type InboundEmail } from '@mailroute/contracts';
 import { createGraphMailClient, createMailboxLimiter, type GraphMailClient } from '@mailroute/graph-mail';
 import { events, fromEventMessage, KafkaEventBus, type Subscription } from '@mailroute/messaging';
 import { createLogger, createSecretBox } from '@mailroute/platform';
@@ -36,6 +36,8 @@ describe('mailbox-fetch push intake (graph sandbox, Kafka, FerretDB)', () => {
   let graph: GraphMailClient;
   const received: InboundEmail[] = [];
   const tenants = new Map<string, SandboxMailTenant>();
+  /** Delegated access tokens by `tenant/mailbox address`. */
+  const delegatedTokens = new Map<string, string>();
   const replicas: Array<{ core: MailboxFetchCore; push: PushIntake; stores: MailboxFetchStores }> = [];
   const secrets = createSecretBox({ keys: [{ id: 'test', key: Buffer.alloc(32, 7) }], activeKeyId: 'test' });
 
@@ -43,7 +45,11 @@ describe('mailbox-fetch push intake (graph sandbox, Kafka, FerretDB)', () => {
     const ca = await createTestCertificateAuthority(await mkdtemp(path.join(tmpdir(), 'push-ca-')), 'push-test');
     const leaf = ca.issue('notification-endpoint');
     tls = { cert: leaf.cert, key: leaf.key };
-    started = await startTestGraphSandbox({ notificationCaCertsPem: [ca.ca], subscriptions: { notificationRetryBaseMs: 200 } });
+    started = await startTestGraphSandbox({
+      notificationCaCertsPem: [ca.ca],
+      subscriptions: { notificationRetryBaseMs: 200 },
+      deviceCodeIntervalSeconds: 1,
+    });
     bus = new KafkaEventBus({ brokers: testInfra().kafkaBrokers, clientId: randomId('push-test') });
     await bus.ensureTopics([{ topic: events.inboundEmail.topic, partitions: 8 }]);
     consumer = await bus.subscribe({
@@ -55,8 +61,17 @@ describe('mailbox-fetch push intake (graph sandbox, Kafka, FerretDB)', () => {
       },
     });
     await waitFor(() => consumer.assignments().length > 0, { timeoutMs: 30_000, description: 'consumer assignment' });
+    const appOnly = createSandboxTokenProvider(started.endpoints, tenants);
     graph = createGraphMailClient({
-      tokens: createSandboxTokenProvider(started.endpoints, tenants),
+      // Delegated mailboxes: the token of the user signed in for the mailbox (see delegatedSignIn).
+      tokens: {
+        getToken: async (tenantId, principal, options) => {
+          if (principal.kind !== 'delegated') return appOnly.getToken(tenantId, principal, options);
+          const accessToken = delegatedTokens.get(`${tenantId}/${principal.mailboxAddress.toLowerCase()}`);
+          if (!accessToken) throw Object.assign(new Error('no delegated sign-in'), { retryable: false });
+          return { accessToken, graphEndpoint: started.endpoints.baseUrl };
+        },
+      },
       limiter: createMailboxLimiter({ perMailbox: 3 }),
       logger,
     });
@@ -367,6 +382,108 @@ describe('mailbox-fetch push intake (graph sandbox, Kafka, FerretDB)', () => {
     expect(eventsOf(mailbox.tenantId).map((event) => event.message?.subject)).toEqual([
       'missed notification',
       'during reauthorization',
+    ]);
+  });
+
+  /** `user` signs in through the sandbox's device-code flow with delegated `scopes`; the access token. */
+  async function delegatedSignIn(sandbox: SandboxMailTenant, user: string, scopes: string[]): Promise<string> {
+    const base = `${started.endpoints.baseUrl}/${sandbox.directoryId}/oauth2/v2.0`;
+    const form = (fields: Record<string, string>) => ({
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(fields).toString(),
+    });
+    const code = (await (
+      await fetch(`${base}/devicecode`, form({ client_id: sandbox.clientId, scope: [...scopes, 'offline_access'].join(' ') }))
+    ).json()) as { device_code: string; user_code: string };
+    await started.endpoints.admin.approveDeviceCode(code.user_code, user);
+    return waitFor(
+      async () => {
+        const answer = (await (
+          await fetch(
+            `${base}/token`,
+            form({
+              grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+              client_id: sandbox.clientId,
+              device_code: code.device_code,
+            }),
+          )
+        ).json()) as { access_token?: string; error?: string };
+        if (answer.access_token) return answer.access_token;
+        if (answer.error !== 'authorization_pending' && answer.error !== 'slow_down')
+          throw new Error(`sign-in of ${user}: ${answer.error}`);
+        return undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 1_000, description: `the sign-in of ${user}` },
+    );
+  }
+
+  // Graph subscribes delegated callers to their own mailbox only: "Mail.Read.Shared or Mail.ReadWrite.Shared […] don't
+  // support subscribing to change notifications on items in shared or delegated folders"
+  // (https://learn.microsoft.com/graph/outlook-share-messages-folders; the sandbox answers 403 ErrorAccessDenied).
+  it('delegated mailboxes: the signed-in user’s own gets a subscription and ingests from a notification; a shared one polls and says why', async () => {
+    const { core } = await startReplica(randomId('mf-push'), 'push-delegated', { port: await freePort() });
+    const tenantId = randomId('tenant');
+    const sandbox = await createSandboxMailTenant(started.endpoints, { mailboxCount: 1 });
+    tenants.set(tenantId, sandbox);
+    const owner = sandbox.mailboxes[0] ?? '';
+    const shared = `helpdesk@${sandbox.domain}`;
+    const delegate = `delegate@${sandbox.domain}`;
+    const admin = started.endpoints.admin;
+    await admin.createMailbox(sandbox.directoryId, { userPrincipalName: delegate, displayName: 'Delegate' });
+    await admin.createMailbox(sandbox.directoryId, { userPrincipalName: shared, displayName: 'Helpdesk', userPurpose: 'shared' });
+    await admin.grantMailboxPermission(sandbox.directoryId, shared, { user: delegate, accessRights: ['FullAccess'] });
+    await admin.updateApp(sandbox.directoryId, sandbox.clientId, { allowPublicClient: true });
+    await admin.setConsent(sandbox.directoryId, sandbox.clientId, {
+      delegatedPermissions: ['User.Read', 'Mail.ReadWrite', 'Mail.ReadWrite.Shared'],
+    });
+    delegatedTokens.set(`${tenantId}/${owner.toLowerCase()}`, await delegatedSignIn(sandbox, owner, ['Mail.ReadWrite']));
+    delegatedTokens.set(`${tenantId}/${shared}`, await delegatedSignIn(sandbox, delegate, ['Mail.ReadWrite.Shared']));
+    const delegated = (mailboxId: string, address: string, pollSeconds: number) =>
+      core.createMailbox(
+        tenantId,
+        mailboxId,
+        Mailbox.fromPartial({
+          address,
+          accessMode: MailboxAccessMode.MAILBOX_ACCESS_MODE_DELEGATED,
+          credentialsId: 'default',
+          pollInterval: { seconds: pollSeconds, nanos: 0 },
+        }),
+      );
+    // The user's own mailbox polls hourly: only a notification brings mail in within the test.
+    await delegated('own', owner, 3_600);
+    await delegated('helpdesk', shared, 10);
+    const ownKey = mailboxKey(tenantId, 'own');
+    await livePush(core, ownKey);
+    expect((await subscriptionsOf(sandbox)).map((subscription) => subscription.resource)).toEqual([
+      expect.stringContaining(`/users/${owner}/`),
+    ]);
+    await deliver({ sandbox, address: owner }, 'to the signed-in user');
+    await ingested(tenantId, 'to the signed-in user');
+    expect(core.runtime.statusOf(ownKey)?.intake?.mode).toBe('push');
+
+    // The shared mailbox: Graph refuses the delegate's subscription; it polls, and the status says why.
+    await waitFor(async () => (await core.getSyncStatus(tenantId, 'helpdesk')).intake !== undefined, {
+      timeoutMs: 30_000,
+      description: 'intake of the shared mailbox decided',
+    });
+    const status = await core.getSyncStatus(tenantId, 'helpdesk');
+    expect(status.intake).toMatchObject({
+      mode: MailboxIntakeMode.MAILBOX_INTAKE_MODE_POLLING,
+      pollingReason: MailboxPollingReason.MAILBOX_POLLING_REASON_DELEGATED_ACCESS,
+      detail: expect.stringContaining(`${delegate}'s delegated sign-in with the .Shared scopes`),
+    });
+    expect(status.intake?.detail).toContain('connect it app-only');
+    expect(await subscriptionsOf(sandbox)).toHaveLength(1);
+    await deliver({ sandbox, address: shared }, 'to the shared mailbox');
+    await ingested(tenantId, 'to the shared mailbox');
+    expect(
+      eventsOf(tenantId)
+        .map((event) => [event.mailboxId, event.message?.subject])
+        .sort(),
+    ).toEqual([
+      ['helpdesk', 'to the shared mailbox'],
+      ['own', 'to the signed-in user'],
     ]);
   });
 

@@ -34,9 +34,23 @@ export function createPushIntake(deps: {
   const options = defaultPushOptions(deps.settings.options);
   const enabled = Boolean(options.publicUrl && deps.settings.secrets);
   const waker = createWakeScheduler({ ...deps, debounceMs: options.wakeDebounceMs });
-  const manager = createSubscriptionManager({ ...deps, waker, secrets: deps.settings.secrets, options });
   const secrets = deps.settings.secrets;
-  const intake = secrets ? createNotificationIntake({ ...deps, secrets, waker, manager }) : undefined;
+  // The intake asks the manager to recreate or reauthorize; the manager tells the intake what it created.
+  const intake = secrets
+    ? createNotificationIntake({
+        ...deps,
+        secrets,
+        waker,
+        manager: { recreate: (key) => manager.recreate(key), reauthorize: (key) => manager.reauthorize(key) },
+      })
+    : undefined;
+  const manager = createSubscriptionManager({
+    ...deps,
+    waker,
+    secrets,
+    options,
+    onCreated: (subscriptionId, key, clientState) => intake?.remember(subscriptionId, key, clientState),
+  });
   const endpointSettings = deps.settings.endpoint;
   const endpoint =
     intake && endpointSettings

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { MailboxAccessMode } from '@mailroute/contracts';
 import { isGraphMailError, type GraphMailClient } from '@mailroute/graph-mail';
 import type { Logger, SecretBox } from '@mailroute/platform';
-import type { MailboxRecord } from '../store/mailbox-fetch.records';
+import type { IntakeRecord, MailboxRecord } from '../store/mailbox-fetch.records';
 import { listAll, type MailboxFetchStores } from '../store/mailbox-fetch.stores';
 import { folderSelector, targetOf } from '../sync/mailbox-sync';
 import type { SyncRuntime } from '../sync/sync-runtime';
-import { lifecycleIntake, noPublicUrlIntake, refusedIntake } from './intake-mode';
+import { delegatedAccessIntake, lifecycleIntake, noPublicUrlIntake, refusedIntake } from './intake-mode';
 import type { GraphSubscriptionRecord } from './subscription.records';
 import type { WakeScheduler } from './wake-scheduler';
 
@@ -40,6 +41,8 @@ export function defaultPushOptions(options: Partial<PushOptions> = {}): PushOpti
   };
 }
 
+/** The longest wait before a refused subscription is tried again. */
+const maxRetryMs = 3_600_000;
 /** Mailboxes whose subscription one check brings up to date at once. */
 const ensureConcurrency = 8;
 /** The longest a renewal may be put off: renew once less than half the lifetime is left. */
@@ -61,6 +64,8 @@ export function createSubscriptionManager(deps: {
   logger: Logger;
   clock: () => number;
   options: PushOptions;
+  /** Called with each subscription this replica creates (its id, mailbox key and clientState). */
+  onCreated?: (subscriptionId: string, key: string, clientState: string) => void;
 }) {
   const { stores, logger, clock, options } = deps;
   const retryAt = new Map<string, { at: number; failures: number }>();
@@ -118,7 +123,23 @@ export function createSubscriptionManager(deps: {
     };
     await stores.subscriptionIndex.put(subscription.id, { mailboxKey: key });
     await stores.subscriptions.put(key, record);
+    deps.onCreated?.(subscription.id, key, clientState);
     logger.info({ mailbox: key, subscriptionId: subscription.id }, 'mailbox-fetch: Graph subscription created');
+  }
+
+  /**
+   * A delegated mailbox Graph refused a subscription for (403) while the token carries `.Shared` scopes: a
+   * mailbox that is not the signed-in user's own, which Graph never notifies about (see delegatedAccessIntake).
+   */
+  async function delegatedAccessOf(mailbox: MailboxRecord, error: unknown): Promise<IntakeRecord | undefined> {
+    if (mailbox.accessMode !== MailboxAccessMode.MAILBOX_ACCESS_MODE_DELEGATED || !isGraphMailError(error, 'access-denied'))
+      return undefined;
+    const claims = await deps.graph
+      .mailbox(targetOf(mailbox))
+      .tokenClaims()
+      .catch(() => undefined);
+    if (!claims?.permissions.some((scope) => /^Mail\.(Read|ReadWrite)\.Shared$/i.test(scope))) return undefined;
+    return delegatedAccessIntake(mailbox.address, claims.user);
   }
 
   /** Brings one owned mailbox's subscription to where it should be, and its intake mode with it. */
@@ -165,9 +186,13 @@ export function createSubscriptionManager(deps: {
         await deps.runtime.setIntake(key, { mode: 'push', reason: '', subscriptionExpiresAt: record?.expiresAt });
       } catch (error) {
         const failures = (retry?.failures ?? 0) + 1;
-        retryAt.set(key, { at: now + Math.min(3_600_000, options.retryBaseMs * 2 ** (failures - 1)), failures });
-        await deps.runtime.setIntake(key, refusedIntake(error, mailbox.address));
-        logger.warn({ err: error, mailbox: key, failures }, 'mailbox-fetch: Graph subscription failed, polling');
+        const delegated = await delegatedAccessOf(mailbox, error);
+        // Delegated access to another's mailbox does not change by itself: looked at again hourly (a new sign-in).
+        const delay = delegated ? maxRetryMs : Math.min(maxRetryMs, options.retryBaseMs * 2 ** (failures - 1));
+        retryAt.set(key, { at: now + delay, failures });
+        await deps.runtime.setIntake(key, delegated ?? refusedIntake(error, mailbox.address));
+        if (delegated) logger.info({ mailbox: key }, 'mailbox-fetch: delegated access to a mailbox not the user’s own, polling');
+        else logger.warn({ err: error, mailbox: key, failures }, 'mailbox-fetch: Graph subscription failed, polling');
       }
     } finally {
       busy.delete(key);

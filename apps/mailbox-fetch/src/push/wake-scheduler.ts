@@ -14,15 +14,15 @@ export function createWakeScheduler(deps: {
   debounceMs: number;
 }) {
   const lastFired = new Map<string, number>();
-  const pending = new Map<string, NodeJS.Timeout>();
+  const pending = new Map<string, { timer: NodeJS.Timeout; notifiedAt: number }>();
   let stopped = false;
 
-  const fire = (key: string, fullResync: boolean) => {
+  const fire = (key: string, fullResync: boolean, notifiedAt: number) => {
     pending.delete(key);
     if (stopped) return;
     lastFired.set(key, deps.clock());
     void deps.wakeUps
-      .request(key, fullResync)
+      .request(key, fullResync, notifiedAt)
       .catch((error: unknown) =>
         deps.logger.warn({ err: error, mailbox: key }, 'mailbox-fetch: wake-up not forwarded to the owner'),
       );
@@ -34,14 +34,14 @@ export function createWakeScheduler(deps: {
       if (stopped || pending.has(key)) return;
       const now = deps.clock();
       const last = lastFired.get(key);
-      if (last === undefined || now - last >= deps.debounceMs) return fire(key, fullResync);
-      const timer = setTimeout(() => fire(key, fullResync), last + deps.debounceMs - now);
+      if (last === undefined || now - last >= deps.debounceMs) return fire(key, fullResync, now);
+      const timer = setTimeout(() => fire(key, fullResync, now), last + deps.debounceMs - now);
       timer.unref();
-      pending.set(key, timer);
+      pending.set(key, { timer, notifiedAt: now });
     },
     stop(): void {
       stopped = true;
-      for (const timer of pending.values()) clearTimeout(timer);
+      for (const { timer } of pending.values()) clearTimeout(timer);
       pending.clear();
     },
   };

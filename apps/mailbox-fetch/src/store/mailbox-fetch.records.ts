@@ -87,7 +87,7 @@ export interface MailboxStatusRecord {
 export interface IntakeRecord {
   mode: 'push' | 'polling';
   /** Why polling (proto MailboxPollingReason); unset in push mode. */
-  pollingReason?: 'no-public-url' | 'subscription-refused' | 'permission' | 'lifecycle' | undefined;
+  pollingReason?: 'no-public-url' | 'subscription-refused' | 'permission' | 'lifecycle' | 'delegated-access' | undefined;
   /** Why polling, in operator language (Graph's error, the lifecycle event); empty in push mode. */
   reason: string;
   /** When the live subscription expires (push mode). */

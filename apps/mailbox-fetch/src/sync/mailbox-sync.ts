@@ -35,7 +35,16 @@ import type { MailboxFetchStores } from '../store/mailbox-fetch.stores';
 import { LostMailboxError } from './lost-mailbox.error';
 import { detectMailboxKind } from './mailbox-kind';
 import { createPostProcessing } from './post-processing';
+import type { TurnTiming } from './round-timing';
 import type { SyncCursorStore } from './sync-cursor.store';
+
+/** What ingesting one delta page did. */
+interface IngestedPage {
+  toPostProcess: { record: InboundMessageRecord; recordKey: string; isRead: boolean }[];
+  ingested: number;
+  publishedAt?: number | undefined;
+  interactionIds: string[];
+}
 
 /** A quiet mailbox's delta link is re-stored at least this often, so it never ages out of Graph's sync state. */
 const quietLinkRefreshMs = 10 * 60_000;
@@ -75,6 +84,8 @@ export interface TurnResult {
   postProcessingDueAt?: number | undefined;
   /** proto MailboxKind, when the turn was asked to detect it and Graph told. */
   kind?: number | undefined;
+  /** When the first delta page came and the first batch was published (for a woken round's timing log). */
+  timing?: TurnTiming;
 }
 
 export function targetOf(mailbox: MailboxRecord): MailboxTarget {
@@ -213,7 +224,7 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
     mailbox: MailboxRecord,
     page: DeltaPage,
     backfill: boolean,
-  ): Promise<{ toPostProcess: { record: InboundMessageRecord; recordKey: string; isRead: boolean }[]; ingested: number }> {
+  ): Promise<IngestedPage> {
     const key = mailboxKey(mailbox.tenantId, mailbox.mailboxId);
     const items = await Promise.all(
       page.messages.map(async (item) => {
@@ -254,7 +265,7 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
     }[],
     backfill: boolean,
     emailSpan: (interactionId: string) => Span,
-  ): Promise<{ toPostProcess: { record: InboundMessageRecord; recordKey: string; isRead: boolean }[]; ingested: number }> {
+  ): Promise<IngestedPage> {
     // Fetch what the delta page lacks (body, headers, attachments) for everything not yet published;
     // the limiter keeps this to the mailbox's share of concurrent requests.
     const fetched = await Promise.all(
@@ -315,23 +326,29 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
       toPublish.push({ record, recordKey: entry.recordKey, event, traced: details.traced });
     }
 
+    let publishedAt: number | undefined;
     if (toPublish.length > 0) {
       const eventKeyValue = eventKey(mailbox.tenantId, mailbox.mailboxId);
       await bus.publish(
         events.inboundEmail.topic,
         toPublish.map(({ event, traced }) => withTraceHeaders(toEventMessage('inboundEmail', eventKeyValue, event), traced)),
       );
-      const publishedAt = clock();
+      publishedAt = clock();
       const marked = await Promise.all(toPublish.map((entry) => markPublished(entry.recordKey, entry.record)));
       for (const [index, entry] of toPublish.entries())
         toPostProcess.push({ record: marked[index] ?? entry.record, recordKey: entry.recordKey, isRead: false });
       deps.onIngested?.(
         toPublish.length,
         mailbox,
-        toPublish.map(({ record }) => publishedAt - record.receivedAt),
+        toPublish.map(({ record }) => (publishedAt ?? 0) - record.receivedAt),
       );
     }
-    return { toPostProcess, ingested: toPublish.length };
+    return {
+      toPostProcess,
+      ingested: toPublish.length,
+      publishedAt,
+      interactionIds: toPublish.map(({ record }) => record.interactionId),
+    };
   }
 
   /**
@@ -365,7 +382,7 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
     options: { fullResync: boolean; isOwner: () => boolean },
   ): Promise<TurnResult> {
     const key = mailboxKey(mailbox.tenantId, mailbox.mailboxId);
-    let cursor: SyncCursorRecord | undefined = await cursors.latest(key);
+    let cursor: SyncCursorRecord | undefined = await cursors.latest(key, mailbox.createdAt);
     const usable =
       cursor && cursor.folderGeneration === mailbox.folderGeneration && cursor.link && !options.fullResync ? cursor : undefined;
     const now = clock();
@@ -403,6 +420,7 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
 
     let ingested = 0;
     let backlog = 0;
+    const timing: TurnTiming = { firstPageAt: clock(), interactionIds: [] };
     for (let pages = 1; ; pages += 1) {
       if (!options.isOwner()) throw new LostMailboxError(key);
       const result = await ingestPage(
@@ -412,6 +430,8 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
         phase !== 'incremental' && mailbox.initialSyncMode === InitialSyncMode.INITIAL_SYNC_MODE_BACKFILL,
       );
       ingested += result.ingested;
+      timing.publishedAt ??= result.publishedAt;
+      timing.interactionIds.push(...result.interactionIds.slice(0, 100 - timing.interactionIds.length));
       if (
         pages === 1 &&
         page.deltaLink &&
@@ -423,10 +443,10 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
       ) {
         // A quiet poll: the stored delta link still reads everything after it, so keep it rather
         // than write a cursor per poll per mailbox (the store's busiest write at thousands of mailboxes).
-        return { complete: true, startedRound, phase, ingested, backlog: 0 };
+        return { complete: true, startedRound, phase, ingested, backlog: 0, timing };
       }
       const link = page.deltaLink ?? page.nextLink;
-      cursor = await cursors.advance(key, cursor, {
+      cursor = await cursors.advance(key, mailbox.createdAt, cursor, {
         folderGeneration: mailbox.folderGeneration,
         link,
         linkKind: page.deltaLink ? 'delta' : 'next',
@@ -436,10 +456,10 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
         at: clock(),
       });
       await postProcessing.runNow(api, mailbox, result.toPostProcess);
-      if (page.deltaLink) return { complete: true, startedRound, phase, ingested, backlog: 0 };
+      if (page.deltaLink) return { complete: true, startedRound, phase, ingested, backlog: 0, timing };
       if (pages >= deps.maxPagesPerTurn) {
         backlog = 1;
-        return { complete: false, startedRound, phase, ingested, backlog };
+        return { complete: false, startedRound, phase, ingested, backlog, timing };
       }
       page = await api.deltaPage(page.nextLink ?? '');
     }
@@ -448,7 +468,10 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
   return {
     turn,
     /** The mailbox left this replica (its pending post-processing is re-read if it comes back). */
-    release: (key: string) => postProcessing.forget(key),
+    release: (key: string) => {
+      postProcessing.forget(key);
+      cursors.release(key);
+    },
     /** Post-processing items of an owned mailbox not yet applied. */
     pendingPostProcessing: (key: string) => postProcessing.pendingCount(key),
   };

@@ -35,14 +35,15 @@ export function createMailboxWakeUps(deps: {
   return {
     /**
      * Requests a round of the mailbox `key` (`tenant/mailbox`); resolves once the owner has it in hand: this replica
-     * woke it, or the request is stored (the Kafka event is best effort on top).
+     * woke it, or the request is stored (the Kafka event is best effort on top). `notifiedAt`: when the change
+     * notification behind it arrived (for the round's timing; default now).
      */
-    async request(key: string, fullResync: boolean): Promise<void> {
+    async request(key: string, fullResync: boolean, notifiedAt?: number): Promise<void> {
       // Tenant ids are resource ids (no '/'): the first '/' of a mailbox key ends the tenant.
       const split = key.indexOf('/');
       const [tenantId, mailboxId] = [key.slice(0, split), key.slice(split + 1)];
       const requestedAt = deps.clock();
-      if (deps.runtime.wake(key, fullResync, requestedAt)) return;
+      if (deps.runtime.wake(key, fullResync, requestedAt, notifiedAt)) return;
       await deps.stores.syncRequests.put(key, { requestedAt, fullResync });
       const event = {
         eventId: randomUUID(),

@@ -171,4 +171,56 @@ describe('waking a mailbox', () => {
       await stores.close();
     }
   });
+
+  it('starts the round a wake-up asks for while the last round’s status is still being written, and stores the newest status', async () => {
+    const stores = openEmbeddedStores({ path: ':memory:' });
+    const key = mailboxKey('tenant-a', 'box-0');
+    await stores.mailboxes.insert(key, { ...mailbox(0), pollIntervalMs: 3_600_000 });
+    let turns = 0;
+    const sync: MailboxSync = {
+      async turn() {
+        turns += 1;
+        return { complete: true, startedRound: true, phase: 'incremental', ingested: turns, backlog: 0 };
+      },
+      release: () => undefined,
+      pendingPostProcessing: () => 0,
+    };
+    // The status store answers slowly from now on (held until the test lets it go).
+    const put = stores.statuses.put.bind(stores.statuses);
+    let holdStatusWrites: Promise<void> | undefined;
+    let letGo: (() => void) | undefined;
+    let heldWrites = 0;
+    Object.assign(stores.statuses, {
+      put: async (...args: Parameters<typeof put>) => {
+        if (holdStatusWrites) {
+          heldWrites += 1;
+          await holdStatusWrites;
+        }
+        return put(...args);
+      },
+    });
+    const runtime = createSyncRuntime({ stores, sync, logger, clock: Date.now, replicaId: 'a', options: { scanIntervalMs: 50 } });
+    runtime.start();
+    try {
+      await waitFor(() => turns === 1 && (runtime.statusOf(key)?.nextSyncAt ?? 0) > Date.now() + 60_000, {
+        timeoutMs: 5_000,
+        description: 'first round over, next one an hour away',
+      });
+      holdStatusWrites = new Promise<void>((resolve) => (letGo = resolve));
+      runtime.wake(key, false);
+      await waitFor(() => turns === 2 && heldWrites > 0, { timeoutMs: 5_000, description: 'second round over, its status held' });
+      // The wake-up does not wait for the store: the third round runs while the second's status is still being written.
+      runtime.wake(key, false);
+      await waitFor(() => turns === 3, { timeoutMs: 5_000, description: 'a third round while the status write is held' });
+      letGo?.();
+      await waitFor(async () => (await stores.statuses.get(key))?.messagesIngestedTotal === 1 + 2 + 3, {
+        timeoutMs: 5_000,
+        description: 'the newest status stored',
+      });
+    } finally {
+      letGo?.();
+      await runtime.stop();
+      await stores.close();
+    }
+  });
 });

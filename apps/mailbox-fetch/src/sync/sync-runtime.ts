@@ -16,6 +16,7 @@ import { listAll, type MailboxFetchStores } from '../store/mailbox-fetch.stores'
 import { isHeld, MailboxLeases, ownerGoneIn, type MailboxLease } from './mailbox-lease';
 import { LostMailboxError, type MailboxSync } from './mailbox-sync';
 import { CursorTakenError } from './sync-cursor.store';
+import { logRoundTiming, type RoundWake } from './round-timing';
 import { describeSyncFailure } from './sync-failure';
 
 /** Options of the sync runtime; defaults in defaultSyncRuntimeOptions. */
@@ -93,6 +94,10 @@ interface HeldMailbox {
   fullResyncPending: boolean;
   /** Woken while a turn ran: the turn may have read Graph before the change, so another follows at once. */
   wokenDuringTurn: boolean;
+  /** The status save after the last turn, while in flight. */
+  saving?: Promise<void> | undefined;
+  /** The first wake-up since the last turn started (for the round's timing log). */
+  pendingWake?: RoundWake | undefined;
   roundStartedAt?: number | undefined;
   /** The mailbox kind was asked of Graph since this replica took the mailbox (once: see mailbox-kind.ts). */
   kindAsked?: boolean;
@@ -142,6 +147,8 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
   let renewing: Promise<void> | undefined;
   let scanning: Promise<void> | undefined;
   const turns = new Set<Promise<void>>();
+  /** Status saves after turns still in flight (stop waits for them). */
+  const saves = new Set<Promise<void>>();
 
   const pollOf = (entry: HeldMailbox) =>
     Math.min(
@@ -155,6 +162,22 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
     await stores.statuses
       .put(entry.key, entry.status)
       .catch((error: unknown) => logger.warn({ err: error, mailbox: entry.key }, 'mailbox-fetch: status not saved'));
+  }
+
+  /**
+   * Saves the status (after a turn: without holding the mailbox): a wake-up that came during the turn starts
+   * the next one at once instead of after a store write. Saves of one mailbox run one after another, each
+   * writing the status as it is then, so the last one stored is the newest.
+   */
+  function queueStatusSave(entry: HeldMailbox): Promise<void> {
+    const save = (entry.saving ?? Promise.resolve()).then(() => (entry.lost ? undefined : saveStatus(entry)));
+    entry.saving = save;
+    saves.add(save);
+    void save.finally(() => {
+      saves.delete(save);
+      if (entry.saving === save) entry.saving = undefined;
+    });
+    return save;
   }
 
   function drop(entry: HeldMailbox, reason: string): void {
@@ -292,6 +315,8 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
     const fullResync = entry.fullResyncPending;
     entry.fullResyncPending = false;
     entry.wokenDuringTurn = false;
+    const wake = entry.pendingWake;
+    entry.pendingWake = undefined;
     const status = entry.status;
     try {
       if (entry.roundStartedAt === undefined) {
@@ -306,6 +331,7 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
         detectKind,
       });
       if (result.kind) status.kind = result.kind;
+      if (wake) logRoundTiming(logger, entry.key, wake, startedAt, result.timing);
       const now = clock();
       if (result.startedRound && !fullResync && entry.roundStartedAt !== startedAt) {
         // The turn began a new round from a delta link: the round started now.
@@ -362,7 +388,7 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
       );
     } finally {
       status.nextSyncAt = entry.nextSyncAt;
-      if (!entry.lost) await saveStatus(entry);
+      if (!entry.lost) void queueStatusSave(entry);
     }
   }
 
@@ -479,6 +505,7 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
       await renewing;
       await beating;
       await Promise.allSettled([...turns]);
+      await Promise.allSettled([...saves]);
       await Promise.allSettled([...held.values()].map((entry) => leases.release(entry.lease)));
       held.clear();
       await liveness.stop().catch((error: unknown) => logger.warn({ err: error }, 'mailbox-fetch: liveness not marked stopped'));
@@ -490,16 +517,19 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
     /**
      * Wakes a mailbox this replica owns; false when it does not own it. `requestedAt`: the time of a
      * stored sync request this wake-up stands for — the scan then skips that request, and a wake-up
-     * not newer than the last request acted on is ignored (true: already handled).
+     * not newer than the last request acted on is ignored (true: already handled). `notifiedAt`: when the
+     * change notification behind it arrived (default: `requestedAt`, else now), for the round's timing.
      */
-    wake(key: string, fullResync: boolean, requestedAt?: number): boolean {
+    wake(key: string, fullResync: boolean, requestedAt?: number, notifiedAt?: number): boolean {
       const entry = held.get(key);
       if (!entry) return false;
       if (requestedAt !== undefined) {
         if (requestedAt <= entry.lastRequestAt) return true;
         entry.lastRequestAt = requestedAt;
       }
-      entry.nextSyncAt = clock();
+      const now = clock();
+      entry.pendingWake ??= { notifiedAt: notifiedAt ?? requestedAt ?? now, wokenAt: now };
+      entry.nextSyncAt = now;
       if (entry.running) entry.wokenDuringTurn = true;
       if (fullResync) entry.fullResyncPending = true;
       pump();
@@ -516,7 +546,7 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
       entry.status.intake = intake;
       if (intake.mode === 'polling' && before?.mode === 'push')
         entry.nextSyncAt = Math.min(entry.nextSyncAt, clock() + pollOf(entry));
-      if (JSON.stringify(before) !== JSON.stringify(intake)) await saveStatus(entry);
+      if (JSON.stringify(before) !== JSON.stringify(intake)) await queueStatusSave(entry);
       return true;
     },
     /** In-memory statuses of owned mailboxes (fresher than the stored ones). */

@@ -161,7 +161,8 @@ export function createSubscriptionRegistry(options: {
       ...(lifecycleEvent ? { lifecycleEvent } : {}),
     };
     if (kinds.includes('drop')) {
-      record({ ...base, atMs: clock(), outcome: 'dropped', attempt: 1 });
+      const at = clock();
+      record({ ...base, sentAtMs: at, atMs: at, outcome: 'dropped', attempt: 1 });
       return;
     }
     const forged = kinds.includes('forgeClientState');
@@ -171,6 +172,7 @@ export function createSubscriptionRegistry(options: {
     const delayMs = fired.reduce((sum, fault) => sum + (fault.kind === 'delay' ? (fault.delayMs ?? 1_000) : 0), 0);
     const copies = kinds.includes('duplicate') ? 2 : 1;
     const attempt = async (number: number): Promise<void> => {
+      const sentAtMs = clock();
       const answer = await postToSubscriber(new URL(url), {
         body,
         contentType: 'application/json; charset=utf-8',
@@ -178,7 +180,7 @@ export function createSubscriptionRegistry(options: {
         trustedCaPems: options.trustedCaPems,
       });
       const outcome = answer.ok ? answer.status : answer.reason;
-      record({ ...base, atMs: clock(), outcome, attempt: number });
+      record({ ...base, sentAtMs, atMs: clock(), outcome, attempt: number });
       const delivered = answer.ok && answer.status >= 200 && answer.status < 300;
       if (!delivered && number < settings.notificationMaxAttempts)
         later(settings.notificationRetryBaseMs * 2 ** (number - 1), () => void attempt(number + 1));

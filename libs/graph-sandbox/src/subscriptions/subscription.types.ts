@@ -34,6 +34,9 @@ export interface SandboxSubscription {
 export interface DeliveryRecord {
   subscriptionId: string;
   kind: 'change' | 'lifecycle';
+  /** When the POST went out (a withheld one: when it would have). */
+  sentAtMs: number;
+  /** When the subscriber's answer (or the failure) came back. */
   atMs: number;
   items: number;
   /** The subscriber's HTTP status, or `timeout` / `unreachable` / `dropped` (a fault withheld it). */

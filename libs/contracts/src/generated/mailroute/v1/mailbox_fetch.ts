@@ -370,6 +370,12 @@ export enum MailboxPollingReason {
   MAILBOX_POLLING_REASON_PERMISSION = 3,
   /** MAILBOX_POLLING_REASON_LIFECYCLE - Graph removed the subscription or asked for reauthorization, and it is being recreated. */
   MAILBOX_POLLING_REASON_LIFECYCLE = 4,
+  /**
+   * MAILBOX_POLLING_REASON_DELEGATED_ACCESS - A delegated mailbox that is not the signed-in user's own (a shared mailbox, or another user's, read
+   * with the .Shared scopes and Full Access): Graph gives no change notifications for that access.
+   * Polling for good; app-only access (Mail.Read application permission) gets push.
+   */
+  MAILBOX_POLLING_REASON_DELEGATED_ACCESS = 5,
   UNRECOGNIZED = -1,
 }
 
@@ -390,6 +396,9 @@ export function mailboxPollingReasonFromJSON(object: any): MailboxPollingReason 
     case 4:
     case "MAILBOX_POLLING_REASON_LIFECYCLE":
       return MailboxPollingReason.MAILBOX_POLLING_REASON_LIFECYCLE;
+    case 5:
+    case "MAILBOX_POLLING_REASON_DELEGATED_ACCESS":
+      return MailboxPollingReason.MAILBOX_POLLING_REASON_DELEGATED_ACCESS;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -409,6 +418,8 @@ export function mailboxPollingReasonToJSON(object: MailboxPollingReason): string
       return "MAILBOX_POLLING_REASON_PERMISSION";
     case MailboxPollingReason.MAILBOX_POLLING_REASON_LIFECYCLE:
       return "MAILBOX_POLLING_REASON_LIFECYCLE";
+    case MailboxPollingReason.MAILBOX_POLLING_REASON_DELEGATED_ACCESS:
+      return "MAILBOX_POLLING_REASON_DELEGATED_ACCESS";
     case MailboxPollingReason.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
