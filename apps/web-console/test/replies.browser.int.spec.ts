@@ -31,6 +31,15 @@ afterEach(() => {
   expect(pageErrors).toEqual([]);
 });
 
+/** How far the page scrolls sideways in a narrow (420 px) window: 0 when everything wraps or scrolls in its box. */
+async function sidewaysOverflowWhenNarrow(): Promise<number> {
+  const wide = page.viewportSize() ?? { width: 1280, height: 800 };
+  await page.setViewportSize({ width: 420, height: 860 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  await page.setViewportSize(wide);
+  return overflow;
+}
+
 async function openReplies(): Promise<void> {
   await page.goto(`${stack.consoleUrl}#/supervisor/replies`);
   // A reload, so lists read after the API changed them are fresh.
@@ -76,6 +85,7 @@ describe("the supervisor's Replies tab in Chromium", () => {
     expect(await frame.locator('b').count()).toBe(0);
     await expect(preview.locator('[data-testid=rendered-subject]').textContent()).resolves.toBe('Re: My order is late');
     await shots.take(page, 'template-preview');
+    expect(await sidewaysOverflowWhenNarrow()).toBe(0);
 
     // Search by text goes through the router's ListTemplates query.
     await page.getByTestId('template-search').fill(tag);
@@ -174,6 +184,7 @@ describe("the supervisor's Replies tab in Chromium", () => {
     ]);
     await page.locator('#replies-signatures').scrollIntoViewIfNeeded();
     await shots.take(page, 'signatures');
+    expect(await sidewaysOverflowWhenNarrow()).toBe(0);
   });
 
   it("turns on the support mailbox's acknowledgement with an out-of-hours template and a period; a period out of range shows the API's error naming the field", async () => {
