@@ -35,7 +35,11 @@ afterEach(() => {
 async function sidewaysOverflowWhenNarrow(): Promise<number> {
   const wide = page.viewportSize() ?? { width: 1280, height: 800 };
   await page.setViewportSize({ width: 420, height: 860 });
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  // The test's tsconfig has no DOM types: the root element's two widths, typed here.
+  const overflow = await page.locator('html').evaluate((root) => {
+    const { scrollWidth, clientWidth } = root as unknown as { scrollWidth: number; clientWidth: number };
+    return scrollWidth - clientWidth;
+  });
   await page.setViewportSize(wide);
   return overflow;
 }

@@ -3,7 +3,7 @@
 // optional reference prefix — QueueAcknowledgement as the API has it. A queue's enabled acknowledgement
 // wins over its mailbox's.
 import { Queue, TemplateKind, type InteractionRouterServiceClient, type QueueAcknowledgement } from '@mailroute/contracts';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { toFailure, type Failure } from '../../api/errors';
 import { FailureLine } from '../shared';
 import { writeMailboxSettings } from './mailbox-settings';
@@ -68,10 +68,17 @@ function AcknowledgementCard(props: {
 }) {
   const { owner, targets } = props;
   const [draft, setDraft] = useState(() => toDraft(owner.acknowledgement));
+  // Changed here and not saved yet: what the router has (read again every 30 s) does not overwrite it.
+  const [dirty, setDirty] = useState(false);
   const [state, setState] = useState<'saving' | 'saved'>();
   const [failure, setFailure] = useState<Failure>();
+  const stored = JSON.stringify(owner.acknowledgement ?? null);
+  useEffect(() => {
+    if (!dirty) setDraft(toDraft(owner.acknowledgement));
+  }, [stored]);
   const set = (change: Partial<Draft>) => {
     setDraft({ ...draft, ...change });
+    setDirty(true);
     setState(undefined);
   };
   const save = async () => {
@@ -79,6 +86,7 @@ function AcknowledgementCard(props: {
     setFailure(undefined);
     try {
       await writeAcknowledgement(props.router, owner, fromDraft(draft));
+      setDirty(false);
       setState('saved');
       props.onChanged();
     } catch (error) {
@@ -211,7 +219,7 @@ export function AcknowledgementsSection(props: {
       <div class="cards">
         {owners.map((owner) => (
           <AcknowledgementCard
-            key={`${owner.kind}:${owner.id}:${owner.acknowledgement ? 'set' : 'unset'}`}
+            key={`${owner.kind}:${owner.id}`}
             router={props.router}
             targets={targets}
             owner={owner}
