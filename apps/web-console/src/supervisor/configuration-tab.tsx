@@ -1,7 +1,7 @@
 // Configuration as it stands: queues, routing rules (with the playground, rule-playground.tsx), agents,
 // mailboxes with sync status and diagnosis (mailboxes-section.tsx), tenant credentials with days to expiry.
 // Read views plus the diagnosis and the playground; changes go through the CLI or the workload-manager API
-// (docs/cli.md), except replies (templates, signatures, acknowledgements), which the Replies tab changes.
+// (docs/cli.md), except what the Replies and Hours & alerts tabs change.
 import { CredentialState, QueueStrategy } from '@mailroute/contracts';
 import type { ConsoleClients } from '../api/clients';
 import { enumLabel, formatDuration, formatTime } from '../ui/format';
@@ -52,8 +52,9 @@ export function ConfigurationTab(props: { clients: ConsoleClients }) {
   return (
     <section aria-label="Configuration" class="configuration">
       <p class="muted small">
-        Templates, signatures and acknowledgements are changed in <a href="#/supervisor/replies">Replies</a>. To change queues,
-        routing rules, agents and mailboxes use the CLI (`npm run mailroute -- …`) or the workload-manager API.
+        Templates, signatures and acknowledgements are changed in <a href="#/supervisor/replies">Replies</a>; calendars and
+        queues' hours, targets and alert thresholds in <a href="#/supervisor/hours">Hours &amp; alerts</a>. For the rest of
+        queues, routing rules, agents and mailboxes use the CLI (`npm run mailroute -- …`) or the workload-manager API.
       </p>
       <h2>Queues</h2>
       <FailureLine failure={queues.failure} what="queues" />
