@@ -11,7 +11,9 @@
 // MAILROUTE_TEST_MONGODB_URL name running ones; this file starts them and hands them to the router
 // process through those two variables.
 // Run: npx nx run bench:interaction-router, or node tools/scripts/run-ts.mjs bench/interaction-router/interaction-router.bench.ts
-// Env: BENCH_SCENARIO (steady | backlog: all e-mails at once, defaults 5,000 e-mails and 200 agents), BENCH_INTERACTIONS
+// BENCH_SCENARIO=failover (failover-bench.ts: one of two router processes killed, publish → offer of the e-mail after it)
+// and BENCH_SCENARIO=sustained (sustained-bench.ts: 20 e-mails/s with free agents, on FerretDB and embedded) run their own files.
+// Env: BENCH_SCENARIO (steady | backlog: all e-mails at once, defaults 5,000 e-mails and 200 agents | failover | sustained), BENCH_INTERACTIONS
 // (default 300), BENCH_AGENTS (20), BENCH_CAPACITY (5), BENCH_RATE (20/s), BENCH_STORE (mongodb | embedded), BENCH_REPLY (1),
 // BENCH_RAW_WRITES (2000), BENCH_RAW_CONCURRENCY (8), BENCH_TIMEOUT_SECONDS (300).
 import { spawn } from 'node:child_process';
@@ -20,13 +22,16 @@ import path from 'node:path';
 import { startBenchInfra, testInfraEnv } from '@mailroute/testing';
 
 const root = path.resolve(__dirname, '../..');
+/** The router's bench body for BENCH_SCENARIO (the router's own bench code, apps/interaction-router/bench). */
+const scenarioFiles: Record<string, string> = { failover: 'failover-bench.ts', sustained: 'sustained-bench.ts' };
+const benchFile = scenarioFiles[process.env['BENCH_SCENARIO'] ?? ''] ?? 'router-bench.ts';
 
 async function main(): Promise<number> {
   const infra = await startBenchInfra();
   try {
     const child = spawn(
       process.execPath,
-      ['--expose-gc', '--import', 'tsx', path.join(root, 'apps/interaction-router/bench/router-bench.ts')],
+      ['--expose-gc', '--import', 'tsx', path.join(root, 'apps/interaction-router/bench', benchFile)],
       {
         cwd: root,
         stdio: 'inherit',
