@@ -424,6 +424,28 @@ describe('web gateway in front of a running interaction-router', () => {
     expect(Number(body.upload?.sizeBytes)).toBe(64 * 1024);
   });
 
+  it("streams a supervisor's template-attachment upload into UploadTemplateAttachment, and refuses an agent's with 403", async () => {
+    const upload = (bearer: string) =>
+      page.evaluate(
+        ([b, t]) =>
+          (globalThis as unknown as TestPageGlobals).grpcWeb.upload(
+            '/uploads/template-attachments?name=terms.pdf',
+            b,
+            t,
+            'application/pdf',
+          ),
+        [Buffer.from('%PDF-1.4\n% terms\n%%EOF\n').toString('base64'), bearer] as const,
+      ) as Promise<{ status: number; body: string }>;
+    const stored = await upload(supervisorToken);
+    expect(stored.status).toBe(200);
+    const body = JSON.parse(stored.body) as { upload?: { uploadId?: string; name?: string; contentType?: string } };
+    expect(body.upload).toMatchObject({ name: 'terms.pdf', contentType: 'application/pdf' });
+    expect(body.upload?.uploadId).toBeTruthy();
+    const refused = await upload(token);
+    expect(refused.status).toBe(403);
+    expect((JSON.parse(refused.body) as { code: string }).code).toBe('PERMISSION_DENIED');
+  });
+
   it('cuts a slow-loris upload whose body trickles in with 408 DEADLINE_EXCEEDED and closes its connection', async () => {
     const target = new URL('/uploads/reply-attachments?name=slow.pdf', gateway?.url);
     const answer = await new Promise<{ status: number; body: string; sentBytes: number }>((resolve, reject) => {
