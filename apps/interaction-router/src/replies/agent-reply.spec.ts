@@ -1,7 +1,9 @@
 import { waitFor } from '@mailroute/testing';
 import { events } from '@mailroute/messaging';
 import {
+  ActorKind,
   MailboxSettings,
+  OutboundResult,
   MessageTemplate,
   OutboundRequest,
   ReplyRequest,
@@ -13,7 +15,8 @@ import {
   type Queue,
 } from '@mailroute/contracts';
 import { FailedPreconditionError, IdempotencyKeyReusedError, NotFoundError } from '@mailroute/platform';
-import { createTestCore, type TestCore } from '../../test/router-core.fixture';
+import { createTestCore, silentLogger, type TestCore } from '../../test/router-core.fixture';
+import { createSendResultHandler } from '../results/send-results';
 import { createAgentReplies } from './agent-reply';
 
 const alice = { tenantId: 't1', agentId: 'alice', agentName: 'Alice' };
@@ -58,6 +61,28 @@ describe('an agent’s reply', () => {
     await markerLook.mock.results[0]?.value;
     expect(reindex).not.toHaveBeenCalled();
     expect(requests()).toBe(1);
+  });
+
+  it('stores no send-id index entry for an agent reply: its result finds the send by agent and idempotency key', async () => {
+    const replies = createAgentReplies({ core: t.core, stores: t.stores });
+    const { sendId } = await replies.reply(alice, request());
+    await waitFor(() => t.bus.published.some((p) => p.topic === events.outboundRequest.topic));
+    expect(await t.stores.sendIndex.list({ prefix: '', limit: 10 })).toEqual([]);
+    const results = createSendResultHandler({ core: t.core, stores: t.stores, logger: silentLogger });
+    const outcome = await results.handle(
+      OutboundResult.fromPartial({
+        tenantId: 't1',
+        sendId,
+        idempotencyKey: 'reply-1',
+        interactionId: 'i1',
+        state: SendState.SEND_STATE_SENT,
+        attempts: 1,
+        sent: { sentAt: new Date(t.now()) },
+        requestedBy: { kind: ActorKind.ACTOR_KIND_AGENT, id: 'alice', displayName: 'Alice' },
+      }),
+    );
+    expect(outcome).not.toBe('unknown-send');
+    expect((await t.stores.interactions.get('t1', 'i1'))?.replyCount).toBe(1);
   });
 
   it('refuses the same idempotency key for other content, and an interaction the agent does not hold', async () => {

@@ -1,10 +1,10 @@
-import { OutboundRequest, SendState } from '@mailroute/contracts';
+import { ActorKind, OutboundRequest, SendState } from '@mailroute/contracts';
 import { eventKey, events, toEventMessage, type EventBus } from '@mailroute/messaging';
 import type { Logger } from '@mailroute/platform';
 import type { MarkerRemoval } from '../changes/marker-removal';
 import type { OutboxDocument, RouterStores, SendDocument } from '../store/router-stores';
 import { outboundThreadEntry } from '../results/send-results';
-import { outboundMessageKey, sendIndexKey, sendOutboxKey } from '../store/router-keys';
+import { agentSendKey, outboundMessageKey, sendIndexKey, sendOutboxKey } from '../store/router-keys';
 
 /** Markers whose writer never stored the send (it crashed in between) are dropped after this long. */
 const abandonedAfterMs = 60_000;
@@ -29,9 +29,16 @@ export function createSendOutbox(deps: {
   /** Markers this replica is publishing now: its relay leaves them alone. */
   const inFlight = new Set<string>();
 
-  /** The thread message and the send-id index (store only; inserts, so repeating them is harmless). */
+  /**
+   * The thread message and the send-id index (store only; inserts, so repeating them is harmless).
+   * An agent's reply needs no index entry: its results name the agent and the idempotency key, its
+   * key (results/send-results.ts).
+   */
   async function index(tenantId: string, key: string, send: SendDocument): Promise<void> {
-    await stores.sendIndex.insert(sendIndexKey(tenantId, send.sendId), { sendKey: key });
+    const { requestedBy, idempotencyKey } = OutboundRequest.fromJSON(send.request);
+    const byAgent =
+      requestedBy?.kind === ActorKind.ACTOR_KIND_AGENT && agentSendKey(tenantId, requestedBy.id, idempotencyKey) === key;
+    if (!byAgent) await stores.sendIndex.insert(sendIndexKey(tenantId, send.sendId), { sendKey: key });
     await stores.messages.insert(
       outboundMessageKey(tenantId, send.interactionId, send.requestedAt, send.sendId),
       outboundThreadEntry(key, send),

@@ -79,20 +79,23 @@ export function advancesSend(
 export function createSendResultHandler(deps: { core: RouterCore; stores: RouterStores; logger: Logger }) {
   const { core, stores, logger } = deps;
 
+  /**
+   * An agent's reply is found by its agent and idempotency key (Reply stores no send-id index entry
+   * for it); any other send, and agents' sends stored before, through the send-id index.
+   */
   async function findSend(result: OutboundResult): Promise<{ key: string; send: SendDocument } | undefined> {
-    const indexed = await stores.sendIndex.get(sendIndexKey(result.tenantId, result.sendId));
-    const candidates = [
-      indexed?.sendKey,
+    const byKey = async (key: string | undefined) => {
+      const send = key ? await stores.sends.get(key) : undefined;
+      return send && send.sendId === result.sendId ? { key: key ?? '', send } : undefined;
+    };
+    const agentKey =
       result.requestedBy?.kind === ActorKind.ACTOR_KIND_AGENT && result.requestedBy.id
         ? agentSendKey(result.tenantId, result.requestedBy.id, result.idempotencyKey)
-        : undefined,
-    ];
-    for (const key of candidates) {
-      if (!key) continue;
-      const send = await stores.sends.get(key);
-      if (send && send.sendId === result.sendId) return { key, send };
-    }
-    return undefined;
+        : undefined;
+    return (
+      (await byKey(agentKey)) ??
+      (await byKey((await stores.sendIndex.get(sendIndexKey(result.tenantId, result.sendId)))?.sendKey))
+    );
   }
 
   /**
