@@ -151,6 +151,34 @@ describe("the supervisor's Replies tab in Chromium", () => {
     await page.locator('[data-testid=template-row]', { hasText: tag }).waitFor({ state: 'detached', timeout: 30_000 });
   });
 
+  it('attaches a file the tenant already uploaded to a new template by its upload id', async () => {
+    const tag = randomId('price');
+    const content = Buffer.from('%PDF-1.4\n% price list\n%%EOF\n');
+    async function* parts() {
+      yield {
+        part: {
+          $case: 'metadata' as const,
+          value: { name: `${tag}.pdf`, contentType: 'application/pdf', sizeBytes: content.length, sha256: '' },
+        },
+      };
+      yield { part: { $case: 'chunk' as const, value: content } };
+    }
+    const uploadId = (await stack.admin.uploadTemplateAttachment(parts())).upload?.uploadId ?? '';
+    await openReplies();
+    await page.getByRole('button', { name: 'New template' }).click();
+    const form = page.locator('[data-testid=template-form]');
+    await form.getByLabel('Name').fill(`Prices ${tag}`);
+    await form.getByLabel('Text body').fill('Our price list is attached, {{customer_name}}.');
+    await form.getByLabel('Or attach a file already uploaded').selectOption({ value: uploadId });
+    await form.locator('[data-testid=template-attachment]', { hasText: `${tag}.pdf` }).waitFor();
+    await form.getByRole('button', { name: 'Create template' }).click();
+    const created = await waitFor(
+      async () => (await stack.admin.listTemplates({ page: { pageSize: 50, pageToken: '' }, query: tag, kind: 0 })).templates[0],
+      { timeoutMs: 30_000, description: 'the template in the router' },
+    );
+    expect(created.attachments.map((a) => a.uploadId)).toEqual([uploadId]);
+  });
+
   it("sets the support mailbox's signature and the tenant's signature rule; the router's API has both", async () => {
     const signatureId = await createTemplate(
       TemplateKind.TEMPLATE_KIND_SIGNATURE,

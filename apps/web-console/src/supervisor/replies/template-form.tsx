@@ -16,6 +16,7 @@ import { formatBytes } from '../../ui/format';
 import { FailureLine } from '../shared';
 import { kindLabel, type ReplyTargets } from './reply-targets';
 import { TemplatePreview } from './template-preview';
+import { UploadedFilePicker } from './uploaded-file-picker';
 
 /** The placeholders a template may use (MessageTemplate in templates.proto). */
 const PLACEHOLDERS = [
@@ -275,6 +276,12 @@ export function TemplateForm(props: {
             />
           </label>
           <span class="muted small"> PDF, images, text, CSV, Word, Excel or PowerPoint; at most 10 MB each.</span>
+          <UploadedFilePicker
+            router={router}
+            attached={draft.attachments.map((a) => a.uploadId)}
+            disabled={busy}
+            onPick={(file) => set({ attachments: [...draft.attachments, file] })}
+          />
         </fieldset>
         <div class="actions">
           <button class="primary" type="submit" disabled={busy}>
