@@ -15,7 +15,9 @@ const stageNames = [
   'wake: accepted → owner woken (debounce, wake-up event)',
   'runtime: woken → turn started (concurrency bound)',
   'turn: started → first delta page (cursor read, Graph delta)',
-  'turn: delta page → InboundEmail published (Graph message, store, Kafka)',
+  'turn: delta page → messages read (inbound record lookups, Graph message)',
+  'turn: messages read → records stored (post-processing work, inbound record)',
+  'turn: records stored → InboundEmail published (Kafka produce)',
   'Kafka: published → consumed by the bench',
 ] as const;
 
@@ -24,6 +26,8 @@ interface RoundTiming {
   wokenAt: number;
   turnStartedAt: number;
   firstPageAt?: number;
+  fetchedAt?: number;
+  storedAt?: number;
   publishedAt: number;
   interactionIds: string[];
 }
@@ -97,6 +101,8 @@ export function stageBreakdown(
       round.wokenAt,
       round.turnStartedAt,
       round.firstPageAt ?? round.turnStartedAt,
+      round.fetchedAt ?? round.publishedAt,
+      round.storedAt ?? round.publishedAt,
       round.publishedAt,
       email.consumedAt,
     ];
@@ -141,12 +147,12 @@ export function printBreakdown(label: string, breakdown: StageBreakdown): void {
     `\n${label}: per stage (ms; ${breakdown.matched}/${breakdown.total} e-mails traced end to end; tail = the slowest tenth)`,
   );
   console.log(
-    `${'stage'.padEnd(74)} ${'p50'.padStart(7)} ${'p99'.padStart(7)} ${'mean'.padStart(7)} ${'share'.padStart(6)} ${'tail mean'.padStart(10)}`,
+    `${'stage'.padEnd(80)} ${'p50'.padStart(7)} ${'p99'.padStart(7)} ${'mean'.padStart(7)} ${'share'.padStart(6)} ${'tail mean'.padStart(10)}`,
   );
   for (const stage of breakdown.stages)
     console.log(
       [
-        stage.name.padEnd(74),
+        stage.name.padEnd(80),
         stage.p50.toFixed(0).padStart(7),
         stage.p99.toFixed(0).padStart(7),
         stage.mean.toFixed(0).padStart(7),

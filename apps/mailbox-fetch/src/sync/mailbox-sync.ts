@@ -42,6 +42,9 @@ import type { SyncCursorStore } from './sync-cursor.store';
 interface IngestedPage {
   toPostProcess: { record: InboundMessageRecord; recordKey: string; isRead: boolean }[];
   ingested: number;
+  /** When the messages were read (records looked up, Graph asked), the records stored, the batch published. */
+  fetchedAt?: number | undefined;
+  storedAt?: number | undefined;
   publishedAt?: number | undefined;
   interactionIds: string[];
 }
@@ -283,6 +286,7 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
     );
 
     const now = clock();
+    const fetchedAt = now;
     const toPublish: { record: InboundMessageRecord; recordKey: string; event: InboundEmail; traced: Context }[] = [];
     const toPostProcess: { record: InboundMessageRecord; recordKey: string; isRead: boolean }[] = [];
     for (const [index, entry] of items.entries()) {
@@ -327,6 +331,7 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
     }
 
     let publishedAt: number | undefined;
+    const storedAt = clock();
     if (toPublish.length > 0) {
       const eventKeyValue = eventKey(mailbox.tenantId, mailbox.mailboxId);
       await bus.publish(
@@ -346,7 +351,7 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
     return {
       toPostProcess,
       ingested: toPublish.length,
-      publishedAt,
+      ...(publishedAt === undefined ? {} : { fetchedAt, storedAt, publishedAt }),
       interactionIds: toPublish.map(({ record }) => record.interactionId),
     };
   }
@@ -430,7 +435,8 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
         phase !== 'incremental' && mailbox.initialSyncMode === InitialSyncMode.INITIAL_SYNC_MODE_BACKFILL,
       );
       ingested += result.ingested;
-      timing.publishedAt ??= result.publishedAt;
+      if (timing.publishedAt === undefined && result.publishedAt !== undefined)
+        Object.assign(timing, { fetchedAt: result.fetchedAt, storedAt: result.storedAt, publishedAt: result.publishedAt });
       timing.interactionIds.push(...result.interactionIds.slice(0, 100 - timing.interactionIds.length));
       if (
         pages === 1 &&
