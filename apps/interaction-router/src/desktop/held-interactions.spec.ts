@@ -34,6 +34,25 @@ describe('what an agent does with an interaction it holds', () => {
     ).rejects.toBeInstanceOf(ValidationError);
   });
 
+  it('complete reads the interaction once', async () => {
+    const held = createHeldInteractions({ core: t.core, stores: t.stores });
+    const reads = jest.spyOn(t.stores.interactions, 'get');
+    await held.complete(alice, CompleteRequest.fromPartial({ interactionId: 'i1' }));
+    expect(reads.mock.calls.filter(([, id]) => id === 'i1')).toHaveLength(1);
+  });
+
+  it('complete decides again when another writer committed after its read', async () => {
+    const held = createHeldInteractions({ core: t.core, stores: t.stores });
+    const stale = await t.stores.interactions.get('t1', 'i1');
+    if (!stale) throw new Error('no interaction');
+    await t.core.applyChange(stale, { type: 'customer-reply', at: t.now() }); // a customer's follow-up merged in
+    const reads = jest.spyOn(t.stores.interactions, 'get').mockImplementationOnce(async () => stale);
+    const done = await held.complete(alice, CompleteRequest.fromPartial({ interactionId: 'i1' }));
+    expect(done.state).toBe(S.INTERACTION_STATE_COMPLETED);
+    expect(done.version).toBe(stale.version + 2);
+    expect(reads.mock.calls.filter(([, id]) => id === 'i1')).toHaveLength(2);
+  });
+
   it('transfer to a queue: waiting there again, the agent’s slot freed; an unknown queue is NOT_FOUND', async () => {
     await t.addQueue('t1', 'q2');
     const held = createHeldInteractions({ core: t.core, stores: t.stores });

@@ -27,22 +27,28 @@ export function createHeldInteractions(deps: { core: RouterCore; stores: Pick<Ro
   async function complete(agent: DesktopAgent, request: CompleteRequest): Promise<Interaction> {
     if (request.dispositionCode.length > 64) throw new ValidationError('disposition_code', 'must be at most 64 characters');
     if (request.note.length > 4096) throw new ValidationError('note', 'must be at most 4096 characters');
-    await findVisible(stores, agent, request.interactionId);
-    const done = await core.rereadOnConflict(agent.tenantId, request.interactionId, async (record) => {
-      if (record.state === S.INTERACTION_STATE_COMPLETED && record.agentId === agent.agentId) return record;
-      if (!heldBy(record, agent.agentId)) throw new NotFoundError('interaction', request.interactionId);
-      return (
-        (await core.applyChange(
-          record,
-          { type: 'complete', at: core.clock(), by: { kind: 'agent', agentId: agent.agentId } },
-          {
-            note: request.note,
-            actorName: agent.agentName,
-            patch: { dispositionCode: request.dispositionCode },
-          },
-        )) ?? 'retry'
-      );
-    });
+    // The record just read is the first to decide on (another writer's change makes the commit re-read).
+    const visible = await findVisible(stores, agent, request.interactionId);
+    const done = await core.rereadOnConflict(
+      agent.tenantId,
+      request.interactionId,
+      async (record) => {
+        if (record.state === S.INTERACTION_STATE_COMPLETED && record.agentId === agent.agentId) return record;
+        if (!heldBy(record, agent.agentId)) throw new NotFoundError('interaction', request.interactionId);
+        return (
+          (await core.applyChange(
+            record,
+            { type: 'complete', at: core.clock(), by: { kind: 'agent', agentId: agent.agentId } },
+            {
+              note: request.note,
+              actorName: agent.agentName,
+              patch: { dispositionCode: request.dispositionCode },
+            },
+          )) ?? 'retry'
+        );
+      },
+      visible,
+    );
     await core.releaseSlot(agent.tenantId, agent.agentId, request.interactionId);
     core.notifyWork(agent.tenantId);
     if (!done) throw new NotFoundError('interaction', request.interactionId);
