@@ -200,6 +200,24 @@ export async function signIn(page: Page, stack: ConsoleStack, upn: string, shots
   await page.locator('.topbar').waitFor({ timeout: 60_000 });
 }
 
+/**
+ * How far the page scrolls sideways in a narrow (420 px) window: 0 when everything wraps. With `boxes` (CSS selectors),
+ * the largest of the page's and those elements' sideways scroll: a table that only scrolls inside its box also counts.
+ */
+export async function sidewaysOverflowWhenNarrow(page: Page, ...boxes: string[]): Promise<number> {
+  const wide = page.viewportSize() ?? { width: 1280, height: 800 };
+  await page.setViewportSize({ width: 420, height: 860 });
+  // The test's tsconfig has no DOM types: each element's two widths, typed here.
+  const overflows = await page.locator(['html', ...boxes].join(', ')).evaluateAll((elements) =>
+    elements.map((element) => {
+      const { scrollWidth, clientWidth } = element as unknown as { scrollWidth: number; clientWidth: number };
+      return scrollWidth - clientWidth;
+    }),
+  );
+  await page.setViewportSize(wide);
+  return Math.max(...overflows);
+}
+
 /** Screenshots of every screen a test visits, at 1280×800 and in a narrow window: `.cache/screenshots/web-console/...`. */
 export interface Shots {
   take(page: Page, name: string): Promise<void>;

@@ -1,12 +1,12 @@
 // The supervisor's "Hours & alerts" tab in real Chromium, through the web gateway, against the real router and the
 // graph sandbox: business calendars (create, iCalendar import, a refused range, delete refused while a queue uses
-// it) and a queue's calendar, out-of-hours behaviour, service level and alert thresholds. Every change is read back
+// it) and a queue's calendar, out-of-hours behaviour, service level (with its due-soon window) and alert thresholds. Every change is read back
 // through the workload-manager API. Screenshots (1280×800 and a narrow window): .cache/screenshots/web-console-hours/.
 import { OutOfHoursMode } from '@mailroute/contracts';
 import { waitFor } from '@mailroute/testing';
 import { ClientError, Status } from 'nice-grpc';
 import type { Page } from 'playwright-core';
-import { screenshots, signIn, startConsoleStack, users, type ConsoleStack } from './console-stack';
+import { screenshots, sidewaysOverflowWhenNarrow, signIn, startConsoleStack, users, type ConsoleStack } from './console-stack';
 
 const shots = screenshots('hours');
 
@@ -160,8 +160,11 @@ describe('Hours & alerts in the supervisor console', () => {
     expect(await form.getByLabel('Tuesday range 1 opens').getAttribute('aria-invalid')).toBeNull();
     await shoot('range-refused');
 
-    // A zone that does not exist is refused the same way.
+    // Corrected, the field is no longer marked (before the next save).
     await form.getByLabel('Tuesday range 1 closes').fill('17:00');
+    expect(await form.getByLabel('Tuesday range 1 closes').getAttribute('aria-invalid')).toBeNull();
+
+    // A zone that does not exist is refused the same way.
     await form.getByLabel('Time zone').fill('Europe/Atlantis');
     await form.getByRole('button', { name: 'Save calendar' }).click();
     await form.locator('[data-testid=failure]', { hasText: 'calendar.time_zone: is not a known IANA time zone' }).waitFor();
@@ -184,6 +187,8 @@ describe('Hours & alerts in the supervisor console', () => {
     await form.getByLabel('Answered within amount').fill('4');
     await form.getByLabel('Answered within unit').selectOption('hours');
     await form.getByLabel('Target %').fill('90');
+    await form.getByLabel('Due soon within amount').fill('45');
+    await form.getByLabel('Due soon within unit').selectOption('minutes');
     await form.getByLabel('Count business hours only').check();
     await form.getByLabel('Waiting interactions').fill('25');
     await form.getByLabel('Longest wait amount').fill('30');
@@ -203,17 +208,20 @@ describe('Hours & alerts in the supervisor console', () => {
     });
     expect(queue?.serviceLevel?.threshold?.seconds).toBe(4 * 3600);
     expect(queue?.serviceLevel?.targetPercent).toBe(90);
+    expect(queue?.serviceLevel?.dueSoonBefore?.seconds).toBe(45 * 60);
     expect(queue?.alertThresholds?.waitingCount).toBe(25);
     expect(queue?.alertThresholds?.longestWait?.seconds).toBe(30 * 60);
 
     const row = page.locator('[data-testid=queue-hours-row][data-queue-id=support]');
     await row.locator('td', { hasText: '25 waiting or wait 30 min' }).waitFor();
-    expect(await row.textContent()).toContain('90 % within 4 h business time');
+    expect(await row.textContent()).toContain('90 % within 4 h business time; due soon 45 min before');
     expect(await row.textContent()).toContain('overflow to After hours; agents may work');
     await calendarCard('berlin')
       .locator('dd', { hasText: /^support$/ })
       .waitFor();
     await shoot('queue-saved');
+    // In a narrow window each queue is a card: neither the page nor the queue table scrolls sideways.
+    expect(await sidewaysOverflowWhenNarrow(page, '.queue-hours .table-wrap')).toBe(0);
   });
 
   it("shows the router's refusal to delete a calendar a queue uses, and deletes one nobody uses", async () => {

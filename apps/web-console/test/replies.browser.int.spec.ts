@@ -8,7 +8,15 @@ import { ClientError, Status } from 'nice-grpc';
 import { SignatureSource, TemplateKind } from '@mailroute/contracts';
 import { randomId, waitFor } from '@mailroute/testing';
 import type { Locator, Page } from 'playwright-core';
-import { screenshots, signIn, startConsoleStack, support, users, type ConsoleStack } from './console-stack';
+import {
+  screenshots,
+  sidewaysOverflowWhenNarrow,
+  signIn,
+  startConsoleStack,
+  support,
+  users,
+  type ConsoleStack,
+} from './console-stack';
 
 const shots = screenshots('replies');
 
@@ -30,19 +38,6 @@ afterAll(async () => {
 afterEach(() => {
   expect(pageErrors).toEqual([]);
 });
-
-/** How far the page scrolls sideways in a narrow (420 px) window: 0 when everything wraps or scrolls in its box. */
-async function sidewaysOverflowWhenNarrow(): Promise<number> {
-  const wide = page.viewportSize() ?? { width: 1280, height: 800 };
-  await page.setViewportSize({ width: 420, height: 860 });
-  // The test's tsconfig has no DOM types: the root element's two widths, typed here.
-  const overflow = await page.locator('html').evaluate((root) => {
-    const { scrollWidth, clientWidth } = root as unknown as { scrollWidth: number; clientWidth: number };
-    return scrollWidth - clientWidth;
-  });
-  await page.setViewportSize(wide);
-  return overflow;
-}
 
 async function openReplies(): Promise<void> {
   await page.goto(`${stack.consoleUrl}#/supervisor/replies`);
@@ -89,7 +84,7 @@ describe("the supervisor's Replies tab in Chromium", () => {
     expect(await frame.locator('b').count()).toBe(0);
     await expect(preview.locator('[data-testid=rendered-subject]').textContent()).resolves.toBe('Re: My order is late');
     await shots.take(page, 'template-preview');
-    expect(await sidewaysOverflowWhenNarrow()).toBe(0);
+    expect(await sidewaysOverflowWhenNarrow(page)).toBe(0);
 
     // Search by text goes through the router's ListTemplates query.
     await page.getByTestId('template-search').fill(tag);
@@ -216,7 +211,7 @@ describe("the supervisor's Replies tab in Chromium", () => {
     ]);
     await page.locator('#replies-signatures').scrollIntoViewIfNeeded();
     await shots.take(page, 'signatures');
-    expect(await sidewaysOverflowWhenNarrow()).toBe(0);
+    expect(await sidewaysOverflowWhenNarrow(page)).toBe(0);
   });
 
   it("turns on the support mailbox's acknowledgement with an out-of-hours template and a period; a period out of range shows the API's error naming the field", async () => {

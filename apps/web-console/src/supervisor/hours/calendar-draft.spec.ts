@@ -1,5 +1,5 @@
 import { Calendar } from '@mailroute/contracts';
-import { calendarOf, describeCalendarField, draftOf, invalidRangeOf, summarizeWeek } from './calendar-draft';
+import { calendarOf, describeCalendarField, draftOf, invalidRangeOf, stillInvalid, summarizeWeek } from './calendar-draft';
 
 const stored = Calendar.fromPartial({
   calendarId: 'berlin',
@@ -47,5 +47,29 @@ describe('the calendar editor draft', () => {
       'Holiday 3, last day',
     );
     expect(describeCalendarField('queue support uses calendar berlin', draft)).toBeUndefined();
+  });
+
+  it('keeps a refused field marked until that field is edited', () => {
+    const sent = draftOf(stored);
+    const saturdayEnd = { day: 5, range: 0, part: 'end' as const };
+    expect(stillInvalid(saturdayEnd, sent, draftOf(stored))).toEqual(saturdayEnd);
+    const otherEndEdited = draftOf(stored);
+    otherEndEdited.days[5] = [{ start: '11:00', end: '14:00' }];
+    expect(stillInvalid(saturdayEnd, sent, otherEndEdited)).toEqual(saturdayEnd);
+    const edited = draftOf(stored);
+    edited.days[5] = [{ start: '10:00', end: '15:00' }];
+    expect(stillInvalid(saturdayEnd, sent, edited)).toBeUndefined();
+    const removed = draftOf(stored);
+    removed.days[5] = [];
+    expect(stillInvalid(saturdayEnd, sent, removed)).toBeUndefined();
+    // A range that overlaps another is marked at both ends: editing either clears it.
+    const overlap = { day: 0, range: 1 };
+    expect(stillInvalid(overlap, sent, draftOf(stored))).toEqual(overlap);
+    const mondayEdited = draftOf(stored);
+    mondayEdited.days[0] = [
+      { start: '09:00', end: '12:00' },
+      { start: '12:30', end: '17:00' },
+    ];
+    expect(stillInvalid(overlap, sent, mondayEdited)).toBeUndefined();
   });
 });

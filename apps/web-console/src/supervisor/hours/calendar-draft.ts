@@ -156,3 +156,24 @@ export function invalidRangeOf(message: string, draft: CalendarDraft): InvalidRa
   const where = list === 'weekly_hours' ? { day: openDays(draft)[Number(index)] } : { exception: Number(index) };
   return { ...where, range: Number(range), ...(part ? { part: part as 'start' | 'end' } : {}) };
 }
+
+/**
+ * The refused range while its marked field still holds what was sent: once the person edits that field (or removes
+ * the range), the marker goes; the router checks it again on the next save.
+ */
+export function stillInvalid(
+  invalid: InvalidRange | undefined,
+  sent: CalendarDraft,
+  draft: CalendarDraft,
+): InvalidRange | undefined {
+  if (!invalid) return undefined;
+  const rangeIn = (d: CalendarDraft) =>
+    invalid.day !== undefined
+      ? d.days[invalid.day]?.[invalid.range]
+      : d.exceptions[invalid.exception ?? -1]?.ranges[invalid.range];
+  const before = rangeIn(sent);
+  const now = rangeIn(draft);
+  if (!before || !now) return undefined;
+  const parts = invalid.part ? [invalid.part] : (['start', 'end'] as const);
+  return parts.every((part) => before[part] === now[part]) ? invalid : undefined;
+}

@@ -7,7 +7,15 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { toFailure, type Failure } from '../../api/errors';
 import { FailureLine } from '../shared';
 import { ExceptionsEditor, HolidaysEditor } from './calendar-dates-editor';
-import { calendarOf, describeCalendarField, draftOf, invalidRangeOf, WEEKDAYS, type CalendarDraft } from './calendar-draft';
+import {
+  calendarOf,
+  describeCalendarField,
+  draftOf,
+  invalidRangeOf,
+  stillInvalid,
+  WEEKDAYS,
+  type CalendarDraft,
+} from './calendar-draft';
 import { RangesInput } from './ranges-input';
 
 const WRITABLE_FIELDS = ['display_name', 'time_zone', 'weekly_hours', 'holidays', 'exceptions'];
@@ -61,7 +69,8 @@ export function CalendarEditor(props: {
     }
   };
   const where = failure?.kind === 'invalid' ? describeCalendarField(failure.message, sent) : undefined;
-  const invalid = failure?.kind === 'invalid' ? invalidRangeOf(failure.message, sent) : undefined;
+  // The field the router refused stays marked until it is edited.
+  const invalid = failure?.kind === 'invalid' ? stillInvalid(invalidRangeOf(failure.message, sent), sent, draft) : undefined;
   return (
     <form
       class="card calendar-editor"

@@ -1,6 +1,6 @@
 // One queue's hours and alerts: its calendar, what happens while it is closed (wait, agents may work out of hours, or
-// overflow to another queue), the service-level first-response target and whether it counts business time, and the
-// alert thresholds (waiting count, longest wait). One UpdateQueue with the etag, the fields the CLI's `queue hours`,
+// overflow to another queue), the service-level first-response target, its due-soon window and whether it counts business
+// time, and the alert thresholds (waiting count, longest wait). One UpdateQueue with the etag, the fields the CLI's `queue hours`,
 // `queue alerts` and the service-level options set.
 import {
   OutOfHoursMode,
@@ -27,6 +27,8 @@ interface QueueHoursDraft {
   serviceLevelBusinessTime: boolean;
   escalationBusinessTime: boolean;
   threshold: Duration | undefined;
+  /** Empty: the router's default (a quarter of the target, at most 1 h). */
+  dueSoonBefore: Duration | undefined;
   targetPercent: string;
   waitingCount: string;
   longestWait: Duration | undefined;
@@ -42,13 +44,14 @@ function draftOf(queue: Queue): QueueHoursDraft {
     serviceLevelBusinessTime: h?.serviceLevelBusinessTime ?? false,
     escalationBusinessTime: h?.escalationBusinessTime ?? false,
     threshold: queue.serviceLevel?.threshold ?? { seconds: 4 * 3600, nanos: 0 },
+    dueSoonBefore: queue.serviceLevel?.dueSoonBefore,
     targetPercent: String(queue.serviceLevel?.targetPercent || 80),
     waitingCount: queue.alertThresholds?.waitingCount ? String(queue.alertThresholds.waitingCount) : '',
     longestWait: queue.alertThresholds?.longestWait,
   };
 }
 
-function changesOf(draft: QueueHoursDraft, queue: Queue) {
+function changesOf(draft: QueueHoursDraft) {
   const hours: QueueHours | undefined = draft.calendarId
     ? {
         calendarId: draft.calendarId,
@@ -62,7 +65,7 @@ function changesOf(draft: QueueHoursDraft, queue: Queue) {
   const serviceLevel: ServiceLevelTarget = {
     threshold: draft.threshold,
     targetPercent: Number(draft.targetPercent) || 0,
-    dueSoonBefore: queue.serviceLevel?.dueSoonBefore,
+    dueSoonBefore: draft.dueSoonBefore,
   };
   const count = draft.waitingCount.trim() === '' ? 0 : Number(draft.waitingCount);
   const alertThresholds: QueueAlertThresholds | undefined =
@@ -93,7 +96,7 @@ export function QueueHoursForm(props: {
     try {
       await props.router.updateQueue({
         queueId: queue.queueId,
-        queue: { ...queue, ...changesOf(draft, queue) },
+        queue: { ...queue, ...changesOf(draft) },
         updateMask: UPDATED_FIELDS,
         etag: queue.etag,
       });
@@ -203,7 +206,20 @@ export function QueueHoursForm(props: {
               onInput={(e) => change({ targetPercent: e.currentTarget.value })}
             />
           </label>
+          <label>
+            Due soon within
+            <DurationInput
+              label="Due soon within"
+              placeholder="default"
+              value={draft.dueSoonBefore}
+              onChange={(dueSoonBefore) => change({ dueSoonBefore })}
+            />
+          </label>
         </div>
+        <p class="muted small">
+          Due soon: an unanswered interaction this close to its due time is marked due soon (and raises the due-soon alert).
+          Empty: a quarter of the target time, at most 1 hour.
+        </p>
         <label class="check">
           <input
             type="checkbox"

@@ -1,5 +1,6 @@
 // Per queue: its calendar, what happens while it is closed, the first-response target (and whether it counts business
-// time) and the alert thresholds, one row each; "Edit" opens the queue's form (queue-hours-form.tsx).
+// time) and the alert thresholds, one row each; "Edit" opens the queue's form (queue-hours-form.tsx). In a narrow window
+// each row is a card, its cells stacked under their column names (data-label; styles.css, "Hours & alerts").
 import { OutOfHoursMode, type Calendar, type InteractionRouterServiceClient, type Queue } from '@mailroute/contracts';
 import { useState } from 'preact/hooks';
 import type { Failure } from '../../api/errors';
@@ -20,7 +21,8 @@ function whenClosed(queue: Queue, queueName: (id: string) => string): string {
 function serviceLevel(queue: Queue): string {
   const sl = queue.serviceLevel;
   const within = sl?.threshold ? duration(sl.threshold) : '4 h';
-  return `${sl?.targetPercent || 80} % within ${within}${queue.hours?.serviceLevelBusinessTime ? ' business time' : ''}`;
+  const dueSoon = sl?.dueSoonBefore ? `; due soon ${duration(sl.dueSoonBefore)} before` : '';
+  return `${sl?.targetPercent || 80} % within ${within}${queue.hours?.serviceLevelBusinessTime ? ' business time' : ''}${dueSoon}`;
 }
 
 function alerts(queue: Queue): string {
@@ -60,7 +62,7 @@ export function QueueHoursSection(props: {
         />
       ) : null}
       <div class="table-wrap">
-        <table class="grid">
+        <table class="grid stacks">
           <thead>
             <tr>
               <th>Queue</th>
@@ -73,7 +75,7 @@ export function QueueHoursSection(props: {
           <tbody>
             {queues.map((q) => (
               <tr key={q.queueId} data-testid="queue-hours-row" data-queue-id={q.queueId}>
-                <td>
+                <td data-label="Queue">
                   <div class="queue-name">
                     <span>
                       {q.displayName}
@@ -84,10 +86,16 @@ export function QueueHoursSection(props: {
                     </button>
                   </div>
                 </td>
-                <td>{q.hours ? calendarName(q.hours.calendarId) : 'always open'}</td>
-                <td class="small">{whenClosed(q, queueName)}</td>
-                <td class="small">{serviceLevel(q)}</td>
-                <td class="small">{alerts(q)}</td>
+                <td data-label="Calendar">{q.hours ? calendarName(q.hours.calendarId) : 'always open'}</td>
+                <td class="small" data-label="While closed">
+                  {whenClosed(q, queueName)}
+                </td>
+                <td class="small" data-label="First response">
+                  {serviceLevel(q)}
+                </td>
+                <td class="small" data-label="Alerts at">
+                  {alerts(q)}
+                </td>
               </tr>
             ))}
           </tbody>
