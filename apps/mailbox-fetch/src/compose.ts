@@ -165,9 +165,14 @@ export function composeMailboxFetch(adapters: MailboxFetchAdapters, settings: Ma
     },
     stop: async () => {
       clearInterval(alertTimer);
-      await push.stop();
-      await core.wakeUps.stop();
-      await core.runtime.stop();
+      // The runtime at once (it starts no turn and cuts the running ones short) while push and wake-ups close.
+      await Promise.all([
+        core.runtime.stop(),
+        (async () => {
+          await push.stop();
+          await core.wakeUps.stop();
+        })(),
+      ]);
     },
   };
 }

@@ -126,6 +126,8 @@ export interface MailboxGraphOptions {
    * that waited for a slot or a Retry-After.
    */
   beforeRequest?: () => void;
+  /** Aborts every call of these operations (a stopping replica): waits for a slot and requests in flight. */
+  signal?: AbortSignal;
 }
 
 export interface GraphMailClient {
@@ -163,6 +165,7 @@ export function createGraphMailClient(options: GraphMailClientOptions): GraphMai
       logger: options.logger,
       onThrottled: options.onThrottled,
       beforeRequest: mailboxOptions.beforeRequest,
+      signal: mailboxOptions.signal,
     });
 
     function toDeltaPage(body: Record<string, unknown>): DeltaPage {

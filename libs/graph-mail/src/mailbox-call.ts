@@ -56,6 +56,8 @@ export interface MailboxCallSettings {
    * what it throws ends the call unchanged.
    */
   beforeRequest?: (() => void) | undefined;
+  /** Aborts the call: a wait for a slot, the request in flight; the call then rejects with the signal's reason. */
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -67,7 +69,7 @@ export interface MailboxCallSettings {
 export function createMailboxCall(target: MailboxTarget, settings: MailboxCallSettings): MailboxCall {
   const key = mailboxKey(target);
   const userSegment = `users/${encodeURIComponent(target.address)}`;
-  const { limiter, clock, beforeRequest } = settings;
+  const { limiter, clock, beforeRequest, signal } = settings;
 
   return async function call<T>(
     what: string,
@@ -77,35 +79,46 @@ export function createMailboxCall(target: MailboxTarget, settings: MailboxCallSe
     let forceRefresh = false;
     let refused: { error: unknown } | undefined;
     for (let attempt = 1; ; attempt += 1) {
+      signal?.throwIfAborted();
       const token = await settings.tokens.getToken(target.tenantId, target.principal, { forceRefresh });
       const base = token.graphEndpoint.replace(/\/+$/, '');
       try {
-        return await limiter.run(key, async () => {
-          let request = build((path) =>
-            path.startsWith('https://')
-              ? path
-              : path.startsWith('/')
-                ? `${base}/v1.0${path}`
-                : `${base}/v1.0/${userSegment}/${path}`,
-          )
-            .header('Authorization', `Bearer ${token.accessToken}`)
-            .option('signal', AbortSignal.timeout(settings.requestTimeoutMs));
-          if (beforeRequest) {
-            const check = () => {
-              try {
-                beforeRequest();
-              } catch (error) {
-                refused = { error };
-                throw error;
-              }
-            };
-            request = request.middlewareOptions([new RequestFence(check, clock)]);
-          }
-          return await run(request);
-        });
+        return await limiter.run(
+          key,
+          async () => {
+            let request = build((path) =>
+              path.startsWith('https://')
+                ? path
+                : path.startsWith('/')
+                  ? `${base}/v1.0${path}`
+                  : `${base}/v1.0/${userSegment}/${path}`,
+            )
+              .header('Authorization', `Bearer ${token.accessToken}`)
+              .option(
+                'signal',
+                signal
+                  ? AbortSignal.any([signal, AbortSignal.timeout(settings.requestTimeoutMs)])
+                  : AbortSignal.timeout(settings.requestTimeoutMs),
+              );
+            if (beforeRequest) {
+              const check = () => {
+                try {
+                  beforeRequest();
+                } catch (error) {
+                  refused = { error };
+                  throw error;
+                }
+              };
+              request = request.middlewareOptions([new RequestFence(check, clock)]);
+            }
+            return await run(request);
+          },
+          signal,
+        );
       } catch (raw) {
         // The fence's refusal reaches here wrapped by the Graph client: rethrow it as it was thrown.
         if (refused) throw refused.error;
+        signal?.throwIfAborted();
         const error = classifyGraphError(raw, clock());
         const throttle = throttleEventOf(error, target, what);
         if (throttle) settings.onThrottled?.(throttle);
@@ -118,7 +131,7 @@ export function createMailboxCall(target: MailboxTarget, settings: MailboxCallSe
           continue;
         }
         if (error.kind === 'unavailable' && settings.retryTransient && !last) {
-          await sleep(Math.max(backoffDelayMs(attempt, unavailableBackoff), error.retryAfterMs ?? 0));
+          await sleep(Math.max(backoffDelayMs(attempt, unavailableBackoff), error.retryAfterMs ?? 0), signal);
           continue;
         }
         if (error.kind === 'unauthorized' && !forceRefresh && !last) {

@@ -32,7 +32,7 @@ import {
   type SyncCursorRecord,
 } from '../store/mailbox-fetch.records';
 import type { MailboxFetchStores } from '../store/mailbox-fetch.stores';
-import { LostMailboxError } from './lost-mailbox.error';
+import { LostMailboxError, ReplicaStoppingError } from './lost-mailbox.error';
 import { detectMailboxKind } from './mailbox-kind';
 import { createPostProcessing } from './post-processing';
 import type { TurnTiming } from './round-timing';
@@ -363,7 +363,7 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
    */
   async function turn(
     mailbox: MailboxRecord,
-    options: { fullResync: boolean; isOwner: () => boolean; detectKind?: boolean },
+    options: { fullResync: boolean; isOwner: () => boolean; detectKind?: boolean; signal?: AbortSignal },
   ): Promise<TurnResult> {
     const key = mailboxKey(mailbox.tenantId, mailbox.mailboxId);
     // No Graph request for the mailbox once this replica no longer owns it (by its own clock), not
@@ -372,9 +372,12 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
       beforeRequest: () => {
         if (!options.isOwner()) throw new LostMailboxError(key);
       },
+      // A stopping replica aborts the turn's Graph calls, in flight or waiting for a slot.
+      ...(options.signal ? { signal: options.signal } : {}),
     });
     const kind = options.detectKind ? await detectMailboxKind(api, mailbox, logger) : undefined;
     const result = await readDelta(api, mailbox, options);
+    options.signal?.throwIfAborted();
     if (!options.isOwner()) throw new LostMailboxError(key);
     await postProcessing.runDue(api, mailbox);
     return { ...result, postProcessingDueAt: postProcessing.nextDueAt(key), kind };
@@ -384,7 +387,7 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
   async function readDelta(
     api: MailboxGraph,
     mailbox: MailboxRecord,
-    options: { fullResync: boolean; isOwner: () => boolean },
+    options: { fullResync: boolean; isOwner: () => boolean; signal?: AbortSignal },
   ): Promise<TurnResult> {
     const key = mailboxKey(mailbox.tenantId, mailbox.mailboxId);
     let cursor: SyncCursorRecord | undefined = await cursors.latest(key, mailbox.createdAt);
@@ -427,6 +430,8 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
     let backlog = 0;
     const timing: TurnTiming = { firstPageAt: clock(), interactionIds: [] };
     for (let pages = 1; ; pages += 1) {
+      // The safe points of a stop: before a page is ingested (the cursor only ever moves past published pages).
+      options.signal?.throwIfAborted();
       if (!options.isOwner()) throw new LostMailboxError(key);
       const result = await ingestPage(
         api,
@@ -485,4 +490,4 @@ export function createMailboxSync(deps: MailboxSyncDeps) {
 
 export type MailboxSync = ReturnType<typeof createMailboxSync>;
 
-export { LostMailboxError };
+export { LostMailboxError, ReplicaStoppingError };

@@ -14,7 +14,7 @@ import {
 } from '../store/mailbox-fetch.records';
 import { listAll, type MailboxFetchStores } from '../store/mailbox-fetch.stores';
 import { isHeld, MailboxLeases, ownerGoneIn, type MailboxLease } from './mailbox-lease';
-import { LostMailboxError, type MailboxSync } from './mailbox-sync';
+import { LostMailboxError, ReplicaStoppingError, type MailboxSync } from './mailbox-sync';
 import { CursorTakenError } from './sync-cursor.store';
 import { logRoundTiming, type RoundWake } from './round-timing';
 import { describeSyncFailure } from './sync-failure';
@@ -141,6 +141,8 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
   const draining = new Set<string>();
   let running = 0;
   let stopped = true;
+  /** Aborted when stop starts: turns in flight end at their next safe point (mailbox-sync.ts). */
+  let stopping = new AbortController();
   let scanTimer: NodeJS.Timeout | undefined;
   let pumpTimer: NodeJS.Timeout | undefined;
   let renewTimer: NodeJS.Timeout | undefined;
@@ -329,6 +331,7 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
         fullResync,
         isOwner: () => !entry.lost && entry.lease.expiresAt > clock() && liveness.alive(),
         detectKind,
+        signal: stopping.signal,
       });
       if (result.kind) status.kind = result.kind;
       if (wake) logRoundTiming(logger, entry.key, wake, startedAt, result.timing);
@@ -365,6 +368,16 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
       }
     } catch (error) {
       const now = clock();
+      if (stopping.signal.aborted) {
+        // Cut short by stop (whatever the abort surfaced as): not a failure; the next owner runs it at once.
+        if (fullResync) entry.fullResyncPending = true;
+        entry.nextSyncAt = now;
+        logger.info(
+          { mailbox: entry.key, cause: error instanceof ReplicaStoppingError ? undefined : String(error) },
+          'mailbox-fetch: sync turn cut short by stop',
+        );
+        return;
+      }
       if (error instanceof LostMailboxError || error instanceof CursorTakenError) {
         drop(entry, `taken over (${error.name}, lease ${entry.lease.expiresAt - clock()} ms left)`);
         return;
@@ -472,6 +485,7 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
     start(): void {
       if (!stopped) return;
       stopped = false;
+      stopping = new AbortController();
       // Alive before owning anything: the first scan follows the first heartbeat.
       scanning = (beating = heartbeat().finally(() => (beating = undefined)))
         .then(() => scan())
@@ -494,9 +508,14 @@ export function createSyncRuntime(deps: SyncRuntimeDeps) {
         Math.max(50, Math.floor(options.leaseTtlMs / 6)),
       );
     },
-    /** Stops taking work, lets running turns finish, releases every lease. */
+    /**
+     * Stops at once: no new turn starts, turns in flight are aborted at their next safe point (a Graph request
+     * in flight or waiting is aborted; a page being published finishes, and the cursor never moves past it
+     * otherwise), their statuses are saved, and every lease is released so another replica takes over at once.
+     */
     async stop(): Promise<void> {
       stopped = true;
+      stopping.abort(new ReplicaStoppingError());
       clearTimeout(scanTimer);
       clearInterval(pumpTimer);
       clearInterval(renewTimer);
