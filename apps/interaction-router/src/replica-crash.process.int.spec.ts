@@ -1,5 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
@@ -26,11 +25,13 @@ import {
   testInfra,
   waitFor,
   waitForServing,
+  workspaceRoot,
   type DedicatedKafka,
   type ServiceProcess,
 } from '@mailroute/testing';
 import { openMongoRouterStores, type RouterStores } from './store/router-stores';
 import { DesktopLedger, runSimulatedAgent } from '../test/desktop-agent-simulator';
+import { describeStuckInteractions, keepProcessLogs, warningsOf } from '../test/stuck-interactions';
 
 /**
  * A router replica crashes under load (issue 6: "kill one replica mid-run → same result").
@@ -71,7 +72,10 @@ import { DesktopLedger, runSimulatedAgent } from '../test/desktop-agent-simulato
  * ROUTER_CRASH_TEST_SESSION_TIMEOUT_MS and ROUTER_CRASH_TEST_PLANNER_LEASE_MS set the replicas' failover knobs.
  *
  * Size: ROUTER_CRASH_TEST_INTERACTIONS (default 120) and ROUTER_CRASH_TEST_AGENTS (default 12);
- * the acceptance size is 2000 / 50. ROUTER_CRASH_TEST_LOGS=<dir> keeps both processes' output.
+ * the acceptance size is 2000 / 50. ROUTER_CRASH_TEST_LOGS=<dir> keeps both processes' output; a failed run
+ * keeps it anyway (in .cache/replica-crash-<run> unless that is set), and its message describes the interactions
+ * that did not finish: what the agents saw of them, their committed history with each version's outbox flag, their
+ * index entries and capacity slots, and the processes' log lines naming them (test/stuck-interactions.ts).
  */
 const interactionCount = Number(process.env['ROUTER_CRASH_TEST_INTERACTIONS'] ?? 120);
 const agentCount = Number(process.env['ROUTER_CRASH_TEST_AGENTS'] ?? 12);
@@ -125,6 +129,10 @@ describe('two interaction-router processes under load, one killed with SIGKILL',
   });
 
   const processOutput = (proc: ServiceProcess | undefined) => proc?.output.slice(-30).join('\n') ?? '';
+  const processLogs = () => procs.map((proc, replica) => ({ label: label[replica] ?? 'replica', output: proc.output }));
+  /** Where the processes' output is kept: ROUTER_CRASH_TEST_LOGS, else (on a failure) under .cache. */
+  const logDir = process.env['ROUTER_CRASH_TEST_LOGS'] ?? path.join(workspaceRoot, '.cache', `replica-crash-${suffix}`);
+  let logsKept = false;
 
   beforeAll(async () => {
     const setupStarted = Date.now();
@@ -205,12 +213,7 @@ describe('two interaction-router processes under load, one killed with SIGKILL',
 
   afterAll(async () => {
     stopWork.forEach((stop) => stop());
-    const logDir = process.env['ROUTER_CRASH_TEST_LOGS'];
-    if (logDir) {
-      mkdirSync(logDir, { recursive: true });
-      for (const [replica, proc] of procs.entries())
-        writeFileSync(path.join(logDir, `${label[replica]}.log`), `${proc.output.join('\n')}\n`);
-    }
+    if (process.env['ROUTER_CRASH_TEST_LOGS'] && !logsKept) keepProcessLogs(logDir, processLogs());
     channels.forEach((channel) => channel.close());
     await Promise.all(procs.map((proc) => proc.stop('SIGKILL')));
     await outbound?.close().catch(() => undefined);
@@ -334,22 +337,46 @@ describe('two interaction-router processes under load, one killed with SIGKILL',
       const afterCrash = ids.slice(beforeCrash.length);
 
       const started = Date.now();
-      const progress = (error: unknown, survivor?: number) =>
-        new Error(
+      /** The failure of a wait: progress, the interactions not completed (described from both sides), the processes' warnings and last lines. */
+      const progress = async (error: unknown, survivor?: number) => {
+        const stuck = ids.filter((id) => publishedAt.has(id) && !ledger.completed.has(id));
+        const mongo = await MongoClient.connect(testInfra().mongoUrl);
+        const described = await describeStuckInteractions({
+          tenantId,
+          ids: stuck,
+          stores: store,
+          db: mongo.db(database),
+          ledger,
+          logs: processLogs(),
+          t0: started,
+        })
+          .catch((failure: unknown) => `(not described: ${String(failure)})`)
+          .finally(() => mongo.close());
+        const files = keepProcessLogs(logDir, processLogs());
+        logsKept = true;
+        return new Error(
           `${String(error)}: ${ledger.completed.size}/${interactionCount} completed, ${ledger.failures.length} failed calls ${JSON.stringify(ledger.failures.slice(0, 3))}` +
+            `\n--- not completed (${stuck.length}; times in ms since the first publish, kill at ${killedAt === undefined ? '-' : killedAt - started}) ---\n${described}` +
             [0, 1]
               .filter((replica) => survivor === undefined || replica === survivor)
-              .map((replica) => `\n--- ${label[replica]} output ---\n${processOutput(procs[replica])}`)
-              .join(''),
+              .map(
+                (replica) =>
+                  `\n--- ${label[replica]} warnings ---\n${warningsOf(procs[replica]?.output ?? []).join('\n')}` +
+                  `\n--- ${label[replica]} output ---\n${processOutput(procs[replica])}`,
+              )
+              .join('') +
+            `\nfull output: ${files.join(', ')}`,
           { cause: error },
         );
+      };
+      let killedAt: number | undefined;
       await publish(beforeCrash);
       await waitFor(() => ledger.completed.size >= interactionCount / 3, {
         timeoutMs: budgetMs,
         intervalMs: 250,
         description: 'a third completed before the crash',
-      }).catch((error: unknown) => {
-        throw progress(error);
+      }).catch(async (error: unknown) => {
+        throw await progress(error);
       });
 
       // The victim: the replica holding the tenant's planner lease (so the lease has to lapse).
@@ -408,7 +435,7 @@ describe('two interaction-router processes under load, one killed with SIGKILL',
           .map((agentId) => `${label[agentIds.indexOf(agentId) % 2]?.slice(-1) ?? ''}${heldBeforeKill.get(agentId) ?? 0}`);
 
         victim = victimIndex;
-        const killedAt = Date.now();
+        killedAt = Date.now();
         const exit = await procs[victimIndex]?.stop('SIGKILL');
         // The desktops notice the broken streams and reconnect to the survivor; only then do they accept again (their held-back offers are gone with the streams).
         await waitFor(
@@ -422,8 +449,8 @@ describe('two interaction-router processes under load, one killed with SIGKILL',
           timeoutMs: budgetMs * 2,
           intervalMs: 500,
           description: 'all completed after the crash',
-        }).catch((error: unknown) => {
-          throw progress(error, 1 - victimIndex);
+        }).catch(async (error: unknown) => {
+          throw await progress(error, 1 - victimIndex);
         });
         const elapsed = Date.now() - started;
         stopAgents.abort();
