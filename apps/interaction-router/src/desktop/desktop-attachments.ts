@@ -34,7 +34,7 @@ export function createDesktopAttachments(deps: DesktopAttachmentsDeps) {
     async *download(agent: DesktopAgent, request: DownloadAttachmentRequest): AsyncIterable<DownloadAttachmentResponse> {
       // Every id's shape is checked by the gRPC server before the handler runs (request-fields). Another
       // tenant's or agent's interaction is NOT_FOUND whatever else the request says; then what is required.
-      const record = await findVisible(stores, agent, request.interactionId);
+      const record = await findVisible(stores, agent, request.interactionId, (r) => mayDownload(r, agent.agentId));
       if (!mayDownload(record, agent.agentId)) throw new NotFoundError('interaction', request.interactionId);
       yield* streamThreadAttachment(stores, agent.tenantId, record.interactionId, request);
     },

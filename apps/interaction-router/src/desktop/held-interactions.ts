@@ -28,7 +28,12 @@ export function createHeldInteractions(deps: { core: RouterCore; stores: Pick<Ro
     if (request.dispositionCode.length > 64) throw new ValidationError('disposition_code', 'must be at most 64 characters');
     if (request.note.length > 4096) throw new ValidationError('note', 'must be at most 4096 characters');
     // The record just read is the first to decide on (another writer's change makes the commit re-read).
-    const visible = await findVisible(stores, agent, request.interactionId);
+    const visible = await findVisible(
+      stores,
+      agent,
+      request.interactionId,
+      (r) => heldBy(r, agent.agentId) || (r.state === S.INTERACTION_STATE_COMPLETED && r.agentId === agent.agentId),
+    );
     const done = await core.rereadOnConflict(
       agent.tenantId,
       request.interactionId,
@@ -59,7 +64,7 @@ export function createHeldInteractions(deps: { core: RouterCore; stores: Pick<Ro
     const target = request.target?.target;
     if (!target) throw new ValidationError('target', 'is required');
     if (request.note.length > 4096) throw new ValidationError('note', 'must be at most 4096 characters');
-    const record = await findVisible(stores, agent, request.interactionId);
+    const record = await findVisible(stores, agent, request.interactionId, (r) => heldBy(r, agent.agentId));
     if (!heldBy(record, agent.agentId)) throw new NotFoundError('interaction', request.interactionId);
     const by = { kind: 'agent' as const, agentId: agent.agentId };
     let next: InteractionRecord | undefined;

@@ -19,9 +19,16 @@ export function createOfferAnswers(deps: { core: RouterCore; stores: Pick<Router
   async function accept(agent: DesktopAgent, request: AcceptRequest): Promise<Interaction> {
     const parsed = parseOfferId(request.offerId);
     if (!parsed) throw new ValidationError('offer_id', 'is not an offer id');
+    let rolledForward = false;
     const accepted = await core
       .rereadOnConflict(agent.tenantId, parsed.interactionId, async (record) => {
         if (heldBy(record, agent.agentId) && record.version > parsed.version) return record;
+        // A document older than the offer is behind its history (agent-access.ts, readConfirmed): decide on the newest version.
+        if (record.version < parsed.version && !rolledForward) {
+          rolledForward = true;
+          await stores.interactions.refresh(agent.tenantId, parsed.interactionId);
+          return 'retry';
+        }
         if (
           record.state !== S.INTERACTION_STATE_OFFERED ||
           record.offeredAgentId !== agent.agentId ||

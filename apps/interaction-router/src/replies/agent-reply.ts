@@ -106,7 +106,7 @@ export function createAgentReplies(deps: { core: RouterCore; stores: RouterStore
       core.sendOutbox.retry(agent.tenantId, key, existing);
       return { sendId: existing.sendId, state: existing.state };
     }
-    const record = await findVisible(stores, agent, request.interactionId);
+    const record = await findVisible(stores, agent, request.interactionId, (r) => heldBy(r, agent.agentId));
     if (!heldBy(record, agent.agentId)) throw new NotFoundError('interaction', request.interactionId);
     const automated = replyTargetAutomation(record, request.replyToGraphMessageId);
     if (automated?.autoReply || automated?.bounce)
