@@ -192,7 +192,7 @@ export function createRouterCore(input: RouterCoreOptions) {
       commitConcurrency: options.commitConcurrency,
     }),
     sweepExpiredOffers: createOfferExpirySweep({ stores, clock, indexes, commits, slots, notifyWork }),
-    reconcileSlots: createSlotReconcileSweep({ stores, clock, notifyWork }),
+    reconcileSlots: createSlotReconcileSweep({ stores, clock, indexes, notifyWork }),
     sweepAlerts: createAlertSweep({
       stores,
       clock,
