@@ -494,6 +494,38 @@ describe('interaction-router with real Kafka, FerretDB and gRPC streams', () => 
     await stream.done;
   });
 
+  it('offers an interaction again to the only agent of its queue after that agent declined it, with the passes cleared', async () => {
+    const { token, queueId } = await agentOfItsOwn('solo');
+    const admin = harness.admin(tenant);
+    const abort = new AbortController();
+    const stream = collect(harness.desktop(token).connect({ clientInstanceId: 'solo-1' }, { signal: abort.signal }));
+    await waitFor(() => stream.of('snapshot').length === 1, slow);
+    const interactionId = randomId('ix');
+    await harness.publishInbound({
+      tenantId: tenant,
+      interactionId,
+      defaultQueueId: queueId,
+      message: {
+        subject: 'nobody else here',
+        conversationId: `conv-${interactionId}`,
+        graphMessageId: `g-${interactionId}`,
+      } as never,
+    });
+    const offersOf = () => stream.offers().filter((o) => o.interaction?.interactionId === interactionId);
+    const [first] = await waitFor(() => (offersOf().length === 1 ? offersOf() : undefined), slow);
+    await harness.desktop(token).decline({ offerId: first?.offerId ?? '', reason: 'not now' });
+    // Every open agent of the queue has passed: the pass is set aside and the offer comes again (it waited for good).
+    const again = await waitFor(() => offersOf().find((o) => o.offerId !== first?.offerId), slow);
+    expect((await admin.getInteraction({ interactionId })).interaction).toMatchObject({
+      state: InteractionState.INTERACTION_STATE_OFFERED,
+      offerId: again.offerId,
+    });
+    await harness.desktop(token).accept({ offerId: again.offerId });
+    await harness.desktop(token).complete({ interactionId, dispositionCode: 'resolved', note: '' });
+    abort.abort();
+    await stream.done;
+  });
+
   it("shows every automation flag of every message of the interaction, a follow-up's too", async () => {
     const first = randomId('ix');
     const conversationId = `conv-${first}`;

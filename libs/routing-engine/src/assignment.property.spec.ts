@@ -170,7 +170,7 @@ describe('planAssignments (properties)', () => {
     );
   });
 
-  it('never offers one interaction twice, nor to an agent who declined it', () => {
+  it('never offers one interaction twice, nor to an agent who passed on it while an open eligible agent has not', () => {
     fc.assert(
       fc.property(inputArb, (input) => {
         const plan = planAssignments(input);
@@ -178,7 +178,22 @@ describe('planAssignments (properties)', () => {
         expect(new Set(ids).size).toBe(ids.length);
         for (const offer of plan.offers) {
           const waiting = input.waiting.find((candidate) => candidate.interactionId === offer.interactionId);
-          expect(waiting?.declinedBy ?? []).not.toContain(offer.agentId);
+          const passed = waiting?.declinedBy ?? [];
+          if (!offer.passesForgotten) {
+            expect(passed).not.toContain(offer.agentId);
+            continue;
+          }
+          // Passes are set aside only when every open member of the queue with the skills had passed.
+          const routed = afterEscalation(input, plan, offer.interactionId);
+          const openEligible = input.agents.filter(
+            (agent) =>
+              agent.enabled &&
+              agent.presence === AgentPresence.AGENT_PRESENCE_AVAILABLE &&
+              agent.queueIds.includes(routed.queueId) &&
+              meetsRequirements(agent.skills, routed.skills),
+          );
+          expect(openEligible.length).toBeGreaterThan(0);
+          expect(openEligible.filter((agent) => !passed.includes(agent.agentId))).toEqual([]);
         }
       }),
       { numRuns: 300 },

@@ -130,6 +130,8 @@ describe('planAssignments', () => {
         agent('ana', { skills: { german: 2 } }),
         agent('bo', { skills: { german: 4 } }),
         agent('cy', { skills: { german: 4, billing: 1 } }),
+        // Open and eligible for i2 but full: it has not passed, so bo's and cy's passes stand.
+        agent('di', { skills: { german: 3 }, capacity: 1, activeInteractions: 1 }),
       ],
       waiting: [
         waiting('i1', {
@@ -143,6 +145,29 @@ describe('planAssignments', () => {
       ],
     });
     expect(pairs(result)).toEqual(['i1→cy']);
+  });
+
+  it('offers again to an agent who passed once every open member with the skills has passed, and says the passes are set aside', () => {
+    const result = plan({
+      queues: [support()],
+      agents: [agent('ana'), agent('bo'), agent('away', { presence: AgentPresence.AGENT_PRESENCE_AWAY })],
+      waiting: [waiting('i1', { declinedBy: ['ana', 'bo'] }), waiting('i2', { declinedBy: ['ana'] })],
+    });
+    expect(result.offers).toEqual([
+      expect.objectContaining({ interactionId: 'i1', passesForgotten: true }),
+      expect.objectContaining({ interactionId: 'i2', agentId: 'bo' }),
+    ]);
+    expect(result.offers[1]).not.toHaveProperty('passesForgotten');
+    expect(['ana', 'bo']).toContain(result.offers[0]?.agentId);
+  });
+
+  it('keeps the passes while an open eligible member has not passed, even one at capacity', () => {
+    const result = plan({
+      queues: [support()],
+      agents: [agent('ana'), agent('bo', { capacity: 1, activeInteractions: 1 })],
+      waiting: [waiting('i1', { declinedBy: ['ana'] })],
+    });
+    expect(result.offers).toEqual([]);
   });
 
   it('serves higher effective priority first, and an aged interaction overtakes a newer urgent one', () => {

@@ -37,6 +37,11 @@ export interface PlannedOffer {
   expiresAt: EpochMillis;
   /** The priority it was ordered by (Interaction.effective_priority). */
   effectivePriority: number;
+  /**
+   * Every open agent who could take the interaction had passed on it (declined or let an offer time
+   * out), so the passes were set aside and it is offered again; the offer clears `declinedBy`.
+   */
+  passesForgotten?: true;
 }
 
 export interface AssignmentPlan {
@@ -67,6 +72,8 @@ interface Candidate {
   readonly queue: QueuePolicy;
   readonly score: number;
   readonly declined: ReadonlySet<string> | undefined;
+  /** Every open agent who could take it had passed: `declined` was set aside (see forgetExhaustedPasses). */
+  readonly passesForgotten?: true;
   /** Set while conversation affinity applies. */
   readonly owner: string | undefined;
   /** Set while the interaction waits for its owner (owner_wait not over). */
@@ -275,6 +282,7 @@ function prepare(input: AssignmentInput): Prepared {
     agents.push(state);
     agentsById.set(state.id, state);
   }
+  forgetExhaustedPasses(candidates, agents);
   return {
     now,
     candidates,
@@ -285,6 +293,28 @@ function prepare(input: AssignmentInput): Prepared {
     maxOffers: input.maxOffers ?? Infinity,
     offerSeq: 0,
   };
+}
+
+/**
+ * A pass (a decline, or an offer left to time out) keeps an interaction from that agent while someone
+ * else could take it. Once every open agent (enabled, AVAILABLE) who is a member of its queue with the
+ * required skills has passed, the passes are set aside and it is offered again by the queue's strategy —
+ * otherwise an interaction every agent let time out would wait for good. With no open eligible agent the
+ * passes stand (nobody could be offered it anyway). Cost: per candidate with passes, one scan of the agents.
+ */
+function forgetExhaustedPasses(candidates: Candidate[], agents: readonly AgentState[]): void {
+  candidates.forEach((candidate, index) => {
+    const { declined, queue } = candidate;
+    if (!declined) return;
+    let eligible = 0;
+    for (const agent of agents) {
+      if (!agent.open || !agent.snapshot.queueIds.includes(queue.queueId)) continue;
+      if (!meetsRequirements(agent.snapshot.skills, candidate.interaction.requiredSkills)) continue;
+      if (!declined.has(agent.id)) return;
+      eligible += 1;
+    }
+    if (eligible > 0) candidates[index] = { ...candidate, declined: undefined, passesForgotten: true };
+  });
 }
 
 /** Interactions waiting for their owner without an offer are held; the earliest hold end is a wake-up. */
@@ -314,6 +344,7 @@ function makeOffer(context: Prepared, candidate: Candidate, agent: AgentState, r
     reason,
     expiresAt: context.now + queue.offerTimeoutMs,
     effectivePriority: candidate.score,
+    ...(candidate.passesForgotten ? { passesForgotten: true as const } : {}),
   });
   if (reason === 'routed' && queue.strategy === 'round-robin') {
     context.cursors[queue.queueId] = agent.id;
@@ -334,7 +365,9 @@ function ownerAvailable(context: Prepared, candidate: Candidate): AgentState | u
  * Guarantees, relative to the snapshot it is given:
  * - an agent gets offers only while enabled, AVAILABLE and below capacity (pending offers count),
  *   so no agent ends above capacity;
- * - an interaction gets at most one offer, never to an agent in its `declinedBy`;
+ * - an interaction gets at most one offer, never to an agent in its `declinedBy` while an open member
+ *   of its queue with the required skills has not passed (then the passes are set aside:
+ *   `passesForgotten`);
  * - a routed offer goes to a member of the interaction's queue with every required skill, chosen
  *   by the queue's strategy; an affinity offer goes to the conversation's previous agent, and only
  *   when that agent is enabled, AVAILABLE and has free capacity (queue membership and skills are not

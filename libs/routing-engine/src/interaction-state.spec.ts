@@ -196,6 +196,18 @@ describe('interaction state machine', () => {
     });
   });
 
+  it('offers to an agent who passed when the plan set the passes aside, and clears them', () => {
+    const declined = transitionOrThrow(snapshotIn('OFFERED'), { type: 'decline', at: T, agentId: 'ana' }).next;
+    const again = transitionOrThrow(declined, {
+      type: 'offer',
+      at: T,
+      agentId: 'ana',
+      expiresAt: T + minute,
+      forgetPasses: true,
+    });
+    expect(again.next).toMatchObject({ state: S.INTERACTION_STATE_OFFERED, offeredAgentId: 'ana', declinedBy: [] });
+  });
+
   it('refuses an accept by another agent, an accept at or after expiry, and a timeout before expiry', () => {
     const offered = snapshotIn('OFFERED');
     expect(transition(offered, { type: 'accept', at: T, agentId: 'bo' })).toMatchObject({ ok: false, reason: 'not-the-agent' });

@@ -37,7 +37,15 @@ export type InteractionEvent =
   /** Its message joined another open interaction of the conversation. */
   | { type: 'merge'; at: EpochMillis; intoInteractionId: string }
   /** The queue's strategy (or affinity) offers it. */
-  | { type: 'offer'; at: EpochMillis; agentId: string; expiresAt: EpochMillis; byAffinity?: boolean | undefined }
+  | {
+      type: 'offer';
+      at: EpochMillis;
+      agentId: string;
+      expiresAt: EpochMillis;
+      byAffinity?: boolean | undefined;
+      /** Every open eligible agent had passed (PlannedOffer.passesForgotten): offer anyway and clear the passes. */
+      forgetPasses?: boolean | undefined;
+    }
   | { type: 'accept'; at: EpochMillis; agentId: string }
   | { type: 'decline'; at: EpochMillis; agentId: string }
   /** The offer lapsed; refused before its expiry. */
@@ -220,11 +228,16 @@ export function transition(current: InteractionSnapshot, event: InteractionEvent
       );
     case 'offer':
       if (!isIn(S.INTERACTION_STATE_QUEUED)) return invalid();
-      if (current.declinedBy.includes(event.agentId))
+      if (!event.forgetPasses && current.declinedBy.includes(event.agentId))
         return reject('invalid-event', `agent ${event.agentId} already passed on this interaction`);
       if (event.expiresAt <= event.at) return reject('invalid-event', 'an offer must expire after it is made');
       return done(
-        { state: S.INTERACTION_STATE_OFFERED, offeredAgentId: event.agentId, offerExpiresAt: event.expiresAt },
+        {
+          state: S.INTERACTION_STATE_OFFERED,
+          offeredAgentId: event.agentId,
+          offerExpiresAt: event.expiresAt,
+          ...(event.forgetPasses ? { declinedBy: [] } : {}),
+        },
         event.byAffinity ? R.STATE_CHANGE_REASON_OFFERED_BY_AFFINITY : R.STATE_CHANGE_REASON_OFFERED,
         system,
         event.agentId,

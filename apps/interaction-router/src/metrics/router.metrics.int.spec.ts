@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { createChannel, createClient, Metadata, type Channel } from 'nice-grpc';
 import {
   AgentDesktopServiceDefinition,
+  AgentPresence,
   InboundEmail,
   InteractionRouterServiceDefinition,
   InteractionState,
@@ -200,17 +201,26 @@ describe('interaction-router metrics on /metrics (real Kafka, FerretDB, gRPC)', 
         }) === 1 &&
         metricValue(s, 'mailroute_router_offers_declined_total', queue) === 1 &&
         metricValue(s, 'mailroute_router_queue_assigned', queue) === 1 &&
-        metricValue(s, 'mailroute_router_queue_accepted_in_window', queue) === 1,
+        metricValue(s, 'mailroute_router_queue_accepted_in_window', queue) === 1 &&
+        // Alice is the queue's only open agent: her pass is set aside and the declined one is offered again.
+        metricValue(s, 'mailroute_router_offers_total', { ...queue, kind: 'routed' }) === 4,
     );
     expect(metricValue(answered, 'mailroute_router_queue_service_level_percent', queue)).toBe(100);
 
-    // The 10 s offer timeout passes: counted once, and the interaction waits again (alice passed on it).
+    // The 10 s offer timeout passes for both open offers: each lapse is counted, and each comes back to alice.
     await scrapeUntil(
       (s) =>
-        metricValue(s, 'mailroute_router_offers_timed_out_total', queue) === 1 &&
-        metricValue(s, 'mailroute_router_queue_waiting', queue) === 2 &&
-        metricValue(s, 'mailroute_router_queue_offered', queue) === 0,
+        (metricValue(s, 'mailroute_router_offers_timed_out_total', queue) ?? 0) >= 2 &&
+        (metricValue(s, 'mailroute_router_offers_total', { ...queue, kind: 'routed' }) ?? 0) >= 6,
       30_000,
+    );
+    // Alice steps away: her offers go back to the queue (revoked, not passed) and both wait.
+    await desktop.setPresence({ presence: AgentPresence.AGENT_PRESENCE_AWAY, reason: 'break' });
+    await scrapeUntil(
+      (s) =>
+        metricValue(s, 'mailroute_router_queue_waiting', queue) === 2 &&
+        metricValue(s, 'mailroute_router_queue_offered', queue) === 0 &&
+        metricValue(s, 'mailroute_router_queue_agents_available', queue) === 0,
     );
 
     await desktop.complete({ interactionId: first.interaction?.interactionId ?? '', dispositionCode: 'resolved', note: '' });
@@ -227,7 +237,7 @@ describe('interaction-router metrics on /metrics (real Kafka, FerretDB, gRPC)', 
       offered: 0,
       assigned: 0,
       acceptedInWindow: 1,
-      agentsAvailable: 1,
+      agentsAvailable: 0,
     });
     expect(rpc?.serviceLevel).toMatchObject({ achievedPercent: 100, targetPercent: 90, interactionsCounted: 1 });
     expect(metricValue(done, 'mailroute_router_queue_snapshot_duration_seconds')).toBeGreaterThanOrEqual(0);

@@ -108,7 +108,14 @@ export function createPlanner(deps: {
       try {
         next = await commits.applyChange(
           record,
-          { type: 'offer', at: now, agentId: offer.agentId, expiresAt: offer.expiresAt, byAffinity: offer.reason === 'affinity' },
+          {
+            type: 'offer',
+            at: now,
+            agentId: offer.agentId,
+            expiresAt: offer.expiresAt,
+            byAffinity: offer.reason === 'affinity',
+            forgetPasses: offer.passesForgotten === true,
+          },
           {
             patch: {
               offerReason: offer.reason === 'affinity' ? OfferReason.OFFER_REASON_AFFINITY : OfferReason.OFFER_REASON_ROUTED,
