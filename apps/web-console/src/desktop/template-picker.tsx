@@ -4,7 +4,7 @@
 // customer's name and the other values; placeholders are never filled in the browser), shown as
 // text; the composer inserts the chosen one's HTML and adds the template's attachments.
 import type { AgentDesktopServiceClient, Interaction, MessageTemplate, RenderedTemplate } from '@mailroute/contracts';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { toFailure } from '../api/errors';
 
 /** Pages read when the picker opens: an agent's canned responses are a few dozen, not thousands. */
@@ -90,9 +90,12 @@ export function TemplatePicker(props: {
     };
   }, [open, highlighted?.templateId]);
 
+  // Focus before the popup is painted: a key pressed as soon as the filter shows reaches it.
+  useLayoutEffect(() => {
+    if (open) input.current?.focus();
+  }, [open]);
   useEffect(() => {
     if (!open) return;
-    input.current?.focus();
     setError(undefined);
     loadTemplates(props.client, props.interaction.queueId).then(setTemplates, (failure) => setError(toFailure(failure).message));
   }, [open]);
@@ -131,14 +134,17 @@ export function TemplatePicker(props: {
     } else if (event.key === 'Enter') {
       event.preventDefault();
       void choose(shown[active]);
-    } else if (event.key === 'Escape') {
-      event.preventDefault();
-      close();
     }
+  };
+  /** Esc closes from anywhere in the picker (the filter, the list, the toggle). */
+  const onPickerKeyDown = (event: KeyboardEvent) => {
+    if (event.key !== 'Escape' || !open) return;
+    event.preventDefault();
+    close();
   };
 
   return (
-    <div class="template-picker">
+    <div class="template-picker" onKeyDown={onPickerKeyDown}>
       <button
         type="button"
         ref={toggle}

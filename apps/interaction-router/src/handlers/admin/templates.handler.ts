@@ -41,7 +41,12 @@ export function createTemplateHandlers(
       return { templates: page.items.map((item) => present('template', item)), nextPageToken: page.nextPageToken };
     },
     updateTemplate: async (request, context) => {
-      const before = (await get(context, 'template', request.templateId)).value;
+      // What it listed before, to release what it drops; a missing template is update's to refuse, after it
+      // has checked the request (an invalid mask or etag is INVALID_ARGUMENT, as for every other resource).
+      const before = await get(context, 'template', request.templateId).then(
+        (stored) => stored.value,
+        () => undefined,
+      );
       const template: MessageTemplate = await update(
         context,
         'template',
